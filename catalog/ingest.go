@@ -1,0 +1,573 @@
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// RefreshResult tells what a refresh did.
+type RefreshResult struct {
+	Location Location
+	// Unchanged is true when the location was read and found as it was, so nothing was rewritten.
+	Unchanged bool
+	Added     int
+	Updated   int
+	Removed   int
+	Errors    []ValidationError
+}
+
+// leaseFor bounds how long a refresh may hold its location; a process that dies mid-refresh blocks
+// others from refreshing that location for at most this long.
+const leaseFor = 5 * time.Minute
+
+// maxFiles bounds the files one location may pull in through Location entities, so a cycle or a
+// runaway glob cannot exhaust memory.
+const maxFiles = 100_000
+
+// Refresh reads a location and applies what it holds: new and changed entities are written, those
+// that disappeared are removed, an entity whose new document is invalid keeps its last good version,
+// and every problem is recorded on the location. Everything is applied in one transaction, so a
+// failure or a crash leaves the previous state whole. Unchanged content rewrites nothing.
+func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error) {
+	start := time.Now()
+	var row locationRow
+	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return nil, store.Translate(err, fmt.Sprintf("location %d", id))
+	}
+	if err := s.lease(ctx, &row); err != nil {
+		return nil, err
+	}
+	defer s.unlease(context.WithoutCancel(ctx), row.ID)
+
+	loc := row.toLocation()
+	reader, ok := s.readers[loc.Type]
+	if !ok {
+		return nil, errs.E(errs.Unavailable, "location %d: no reader for type %q in this process", id, loc.Type)
+	}
+	res, outcome, err := s.refresh(ctx, &row, reader)
+	if err != nil {
+		s.observe(loc.Type, "failed", start, nil)
+		return nil, err
+	}
+	s.observe(loc.Type, outcome, start, res)
+	s.log.InfoContext(ctx, "catalog: location refreshed", "location", id, "target", loc.Target,
+		"outcome", outcome, "added", res.Added, "updated", res.Updated, "removed", res.Removed,
+		"errors", len(res.Errors), "duration_ms", time.Since(start).Milliseconds())
+	return res, nil
+}
+
+func (s *Service) observe(t LocationType, outcome string, start time.Time, res *RefreshResult) {
+	if s.obs == nil {
+		return
+	}
+	if res == nil {
+		res = &RefreshResult{}
+	}
+	s.obs.CatalogRefresh(string(t), outcome, time.Since(start), res.Added, res.Updated, res.Removed, len(res.Errors))
+}
+
+func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) (*RefreshResult, string, error) {
+	spec := LocationSpec{Type: LocationType(row.Type), Target: row.Target, Ref: row.GitRef, Path: row.GitPath}
+	since := row.Revision
+	if row.ErrorCount > 0 {
+		since = "" // re-read: errors may come from elsewhere (a clash with another location)
+	}
+	snap, err := reader.Open(ctx, spec, since)
+	if err != nil {
+		if errs.Is(err, errs.Internal) {
+			return nil, "", err
+		}
+		res, err := s.recordFailure(ctx, row, err)
+		return res, "failed", err
+	}
+	defer snap.Close()
+	if snap.Unchanged() {
+		res, err := s.recordUnchanged(ctx, row, snap.Revision())
+		return res, "unchanged", err
+	}
+	c, err := Collect(ctx, snap)
+	if err != nil {
+		res, err := s.recordFailure(ctx, row, err)
+		return res, "failed", err
+	}
+	revision := snap.Revision()
+	if revision == "" {
+		revision = c.hash
+	}
+	if c.hash == row.ContentHash && row.ErrorCount == 0 && row.Status == string(StatusOK) {
+		res, err := s.recordUnchanged(ctx, row, revision)
+		return res, "unchanged", err
+	}
+	res, err := s.apply(ctx, row, c, revision)
+	if err != nil {
+		return nil, "", err
+	}
+	return res, "applied", nil
+}
+
+// lease claims the location for this process, or says who holds it.
+func (s *Service) lease(ctx context.Context, row *locationRow) error {
+	now := s.now().UTC()
+	until := now.Add(leaseFor)
+	res := s.st.DB(ctx).Model(&locationRow{}).
+		Where("id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)", row.ID, now, s.holder).
+		Updates(map[string]any{"lease_owner": s.holder, "lease_until": until})
+	if res.Error != nil {
+		return store.Translate(res.Error, "location lease")
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
+	}
+	return nil
+}
+
+func (s *Service) unlease(ctx context.Context, id int64) {
+	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, s.holder).
+		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
+	if err != nil {
+		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
+	}
+}
+
+func (s *Service) nextRefresh(now time.Time) *time.Time {
+	if s.interval <= 0 {
+		return nil
+	}
+	t := now.Add(s.interval)
+	return &t
+}
+
+// recordFailure notes that the location could not be read; its entities stay as they were.
+func (s *Service) recordFailure(ctx context.Context, row *locationRow, cause error) (*RefreshResult, error) {
+	now := s.now().UTC()
+	msg := errs.PublicMessage(cause)
+	if errs.CodeOf(cause) == errs.Internal {
+		s.log.ErrorContext(ctx, "catalog: read location", "location", row.ID, "error", cause)
+	}
+	row.Status, row.Message, row.RefreshedAt, row.NextRefreshAt = string(StatusFailed), msg, &now, s.nextRefresh(now)
+	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+		"status": row.Status, "message": msg, "refreshed_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
+	}).Error
+	if err != nil {
+		return nil, store.Translate(err, "location")
+	}
+	return &RefreshResult{Location: row.toLocation()}, nil
+}
+
+// recordUnchanged notes the check time only.
+func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revision string) (*RefreshResult, error) {
+	now := s.now().UTC()
+	row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.Message = &now, &now, s.nextRefresh(now), ""
+	if revision != "" {
+		row.Revision = revision
+	}
+	if row.Status == string(StatusFailed) {
+		row.Status = string(StatusOK)
+		if row.ErrorCount > 0 {
+			row.Status = string(StatusInvalid)
+		}
+	}
+	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+		"status": row.Status, "message": "", "revision": row.Revision, "refreshed_at": now,
+		"succeeded_at": now, "next_refresh_at": row.NextRefreshAt,
+	}).Error
+	if err != nil {
+		return nil, store.Translate(err, "location")
+	}
+	errsByLoc, err := s.LocationErrors(ctx, []int64{row.ID})
+	if err != nil {
+		return nil, err
+	}
+	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: errsByLoc[row.ID]}, nil
+}
+
+// Collected is a location's content, parsed and validated.
+type Collected struct {
+	// Entities are the valid entities, each with its Source and Hash set.
+	Entities []*Entity
+	// Errors are the problems found, file by file.
+	Errors []ValidationError
+	// keepRefs are entities whose new document is invalid: their last good version stays.
+	keepRefs map[string]bool
+	// keepSources are files that could not be read or parsed to the end: every entity they held
+	// stays as it was.
+	keepSources map[string]bool
+	hash        string
+}
+
+// Collect reads every file of the snapshot, follows Location entities to the files they name, and
+// parses and validates everything. Only a failure to read the location as a whole is an error;
+// problems with single files and documents are recorded in the result. It writes nothing, so it
+// also serves `portside catalog validate`.
+func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
+	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}}
+	h := sha256.New()
+	type item struct {
+		name     string
+		optional bool
+	}
+	var queue []item
+	seen := map[string]bool{}
+	for _, f := range snap.Files() {
+		seen[f] = true
+		queue = append(queue, item{name: f})
+	}
+	byRef := map[string]ValidationError{} // where each ref was first defined, to report duplicates
+	for len(queue) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
+		}
+		it := queue[0]
+		queue = queue[1:]
+		data, err := snap.ReadFile(ctx, it.name)
+		if err != nil {
+			if !it.optional {
+				c.Errors = append(c.Errors, ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(err)})
+				c.keepSources[it.name] = true
+			}
+			continue
+		}
+		hashPart(h, it.name, data)
+		resolve := func(target string) ([]byte, error) {
+			name, err := snap.Resolve(it.name, target)
+			if err != nil {
+				return nil, err
+			}
+			b, err := snap.ReadFile(ctx, name)
+			if err == nil {
+				hashPart(h, name, b)
+			}
+			return b, err
+		}
+		parsed := Parse(it.name, data, resolve)
+		if parsed.FileError != nil {
+			c.keepSources[it.name] = true
+		}
+		c.Errors = append(c.Errors, parsed.Errors()...)
+		for _, doc := range parsed.Documents {
+			if doc.Entity == nil {
+				if !doc.Ref.IsZero() {
+					c.keepRefs[doc.Ref.String()] = true
+				}
+				continue
+			}
+			e := doc.Entity
+			ref := e.Ref.String()
+			if first, dup := byRef[ref]; dup {
+				c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+					Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
+				continue
+			}
+			byRef[ref] = ValidationError{Source: it.name, Document: doc.Index}
+			e.Source = it.name
+			c.Entities = append(c.Entities, e)
+			if e.Kind != KindLocation {
+				continue
+			}
+			optional := e.SpecString("presence") == "optional"
+			for _, target := range locationTargets(e) {
+				name, err := snap.Resolve(it.name, target)
+				var names []string
+				if err == nil {
+					names, err = snap.Glob(name)
+				}
+				if err != nil {
+					c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+					continue
+				}
+				for _, n := range names {
+					if !seen[n] {
+						seen[n] = true
+						queue = append(queue, item{name: n, optional: optional})
+					}
+				}
+			}
+			if len(seen) > maxFiles {
+				return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
+			}
+		}
+	}
+	for _, e := range c.Entities {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "encode entity %s", e.Ref)
+		}
+		sum := sha256.Sum256(append([]byte(e.Source+"\x00"), body...))
+		e.Hash = hex.EncodeToString(sum[:])
+	}
+	c.hash = hex.EncodeToString(h.Sum(nil))
+	return c, nil
+}
+
+func hashPart(h hash.Hash, name string, data []byte) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(data)))
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(n[:])
+	h.Write(data)
+}
+
+// locationTargets returns spec.target and spec.targets of a Location entity.
+func locationTargets(e *Entity) []string {
+	var out []string
+	if t := e.SpecString("target"); t != "" {
+		out = append(out, t)
+	}
+	for _, t := range asSlice(e.Spec["targets"]) {
+		if s, ok := t.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// existingEntity is what apply needs to know of an entity already stored for the location.
+type existingEntity struct {
+	ID        int64
+	Ref       string
+	Hash      string
+	Source    string
+	CreatedAt time.Time
+}
+
+// apply writes the collected content in one transaction.
+func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision string) (*RefreshResult, error) {
+	res := &RefreshResult{}
+	now := s.now().UTC()
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		var existing []existingEntity
+		if err := db.Model(&entityRow{}).Select("id, ref, hash, source, created_at").
+			Where("location_id = ?", row.ID).Scan(&existing).Error; err != nil {
+			return store.Translate(err, "entities")
+		}
+		have := make(map[string]*existingEntity, len(existing))
+		for i := range existing {
+			have[existing[i].Ref] = &existing[i]
+		}
+		clashes, err := s.clashes(ctx, row.ID, c.Entities, have)
+		if err != nil {
+			return err
+		}
+		errors := slices.Clone(c.Errors)
+		var insert []*Entity
+		var remove []int64
+		wanted := make(map[string]bool, len(c.Entities))
+		for _, e := range c.Entities {
+			ref := e.Ref.String()
+			if other, clash := clashes[ref]; clash {
+				errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
+					Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+				continue
+			}
+			wanted[ref] = true
+			old, ok := have[ref]
+			switch {
+			case !ok:
+				e.CreatedAt = now
+				insert = append(insert, e)
+				res.Added++
+			case old.Hash != e.Hash:
+				// Changed: rewrite the row and everything hanging off it, keeping its creation time.
+				e.CreatedAt = old.CreatedAt
+				insert = append(insert, e)
+				remove = append(remove, old.ID)
+				res.Updated++
+			}
+		}
+		for ref, old := range have {
+			if !wanted[ref] && !c.keepRefs[ref] && !c.keepSources[old.Source] {
+				remove = append(remove, old.ID)
+				res.Removed++
+			}
+		}
+		if err := s.deleteEntities(ctx, remove); err != nil {
+			return err
+		}
+		if err := s.insertEntities(ctx, row.ID, insert, now); err != nil {
+			return err
+		}
+		sortErrors(errors)
+		res.Errors = errors
+		if err := s.writeErrors(ctx, row, errors); err != nil {
+			return err
+		}
+		status := StatusOK
+		if len(errors) > 0 {
+			status = StatusInvalid
+		}
+		row.Status, row.Message, row.Revision, row.ContentHash = string(status), "", revision, c.hash
+		row.EntityCount = len(existing) + res.Added - res.Removed
+		row.ErrorCount = len(errors)
+		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
+		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+			"status": row.Status, "message": "", "revision": revision, "content_hash": c.hash,
+			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
+			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
+		}).Error
+		if err != nil {
+			return store.Translate(err, "location")
+		}
+		if len(insert) > 0 || len(remove) > 0 {
+			return s.bumpGeneration(ctx)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Added+res.Updated+res.Removed > 0 {
+		s.cache.invalidate()
+	}
+	res.Location = row.toLocation()
+	return res, nil
+}
+
+// clashes finds refs this location wants that another location already provides, with a
+// description of that location for the message.
+func (s *Service) clashes(ctx context.Context, locationID int64, entities []*Entity, have map[string]*existingEntity) (map[string]string, error) {
+	var fresh []string
+	for _, e := range entities {
+		if _, ok := have[e.Ref.String()]; !ok {
+			fresh = append(fresh, e.Ref.String())
+		}
+	}
+	out := map[string]string{}
+	for part := range slices.Chunk(fresh, chunk) {
+		var rows []struct {
+			Ref    string
+			ID     int64
+			Type   string
+			Target string
+		}
+		err := s.st.DB(ctx).Table("entities AS e").Select("e.ref, l.id, l.type, l.target").
+			Joins("JOIN locations l ON l.id = e.location_id").
+			Where("e.ref IN ? AND e.location_id <> ?", part, locationID).Scan(&rows).Error
+		if err != nil {
+			return nil, store.Translate(err, "entities")
+		}
+		for _, r := range rows {
+			out[r.Ref] = fmt.Sprintf("location %d, %s:%s", r.ID, r.Type, r.Target)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
+	for part := range slices.Chunk(ids, chunk) {
+		if err := s.st.DB(ctx).Where("id IN ?", part).Delete(&entityRow{}).Error; err != nil {
+			return store.Translate(err, "entities")
+		}
+	}
+	return nil
+}
+
+// insertEntities writes entities and their tags, annotations and relations in batches.
+func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []*Entity, now time.Time) error {
+	if len(entities) == 0 {
+		return nil
+	}
+	db := s.st.DB(ctx)
+	rows := make([]entityRow, len(entities))
+	for i, e := range entities {
+		e.LocationID = locationID
+		body, err := json.Marshal(e)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "encode entity %s", e.Ref)
+		}
+		rows[i] = newEntityRow(e, body)
+		rows[i].CreatedAt, rows[i].UpdatedAt = e.CreatedAt, now
+	}
+	if err := db.CreateInBatches(rows, 500).Error; err != nil {
+		return store.Translate(err, "entities")
+	}
+	var tags []tagRow
+	var annotations []annotationRow
+	var relations []relationRow
+	for i, e := range entities {
+		id := rows[i].ID
+		seenTag := map[string]bool{}
+		for _, t := range e.Metadata.Tags {
+			if !seenTag[t] {
+				seenTag[t] = true
+				tags = append(tags, tagRow{EntityID: id, Tag: t})
+			}
+		}
+		for k, v := range e.Metadata.Annotations {
+			annotations = append(annotations, annotationRow{EntityID: id, Key: k, Value: v})
+		}
+		self := e.Ref.String()
+		seenRel := map[relationRow]bool{}
+		for _, r := range e.Relations {
+			for _, rr := range []relationRow{
+				{EntityID: id, SourceRef: self, Type: r.Type, TargetRef: r.Target.String()},
+				{EntityID: id, SourceRef: r.Target.String(), Type: Inverse(r.Type), TargetRef: self},
+			} {
+				if rr.Type != "" && !seenRel[rr] {
+					seenRel[rr] = true
+					relations = append(relations, rr)
+				}
+			}
+		}
+	}
+	if len(tags) > 0 {
+		if err := db.CreateInBatches(tags, 2000).Error; err != nil {
+			return store.Translate(err, "entity tags")
+		}
+	}
+	if len(annotations) > 0 {
+		if err := db.CreateInBatches(annotations, 2000).Error; err != nil {
+			return store.Translate(err, "entity annotations")
+		}
+	}
+	if len(relations) > 0 {
+		if err := db.CreateInBatches(relations, 2000).Error; err != nil {
+			return store.Translate(err, "relations")
+		}
+	}
+	return nil
+}
+
+// writeErrors replaces the location's recorded errors, unless they are the same as before.
+func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []ValidationError) error {
+	b, _ := json.Marshal(list)
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:])
+	if h == row.ErrorsHash {
+		return nil
+	}
+	row.ErrorsHash = h
+	db := s.st.DB(ctx)
+	if err := db.Where("location_id = ?", row.ID).Delete(&locationErrorRow{}).Error; err != nil {
+		return store.Translate(err, "location errors")
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	rows := make([]locationErrorRow, len(list))
+	for i, e := range list {
+		rows[i] = locationErrorRow{LocationID: row.ID, Source: e.Source, Document: e.Document, Line: e.Line,
+			Field: e.Field, EntityRef: e.Ref, Message: e.Message}
+	}
+	return store.Translate(db.CreateInBatches(rows, 1000).Error, "location errors")
+}
+
+func sortErrors(list []ValidationError) {
+	slices.SortStableFunc(list, func(a, b ValidationError) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Document, b.Document), cmp.Compare(a.Line, b.Line))
+	})
+}

@@ -1,0 +1,182 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// RegisterLocation adds a location and refreshes it at once, so the caller learns straight away
+// whether it can be read and what is wrong in it. A location that cannot be read at all is not
+// kept. Registering a location that exists already refreshes it (registration is idempotent).
+func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*RefreshResult, error) {
+	spec, err := s.checkSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	var existing locationRow
+	err = s.st.DB(ctx).Where("type = ? AND target = ? AND git_ref = ? AND git_path = ?",
+		spec.Type, spec.Target, spec.Ref, spec.Path).Take(&existing).Error
+	switch {
+	case err == nil:
+		return s.Refresh(ctx, existing.ID)
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, store.Translate(err, "location")
+	}
+	now := s.now().UTC()
+	row := locationRow{
+		Type: string(spec.Type), Target: spec.Target, GitRef: spec.Ref, GitPath: spec.Path,
+		Status: string(StatusPending), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
+		return nil, store.Translate(err, "location "+spec.Target)
+	}
+	res, err := s.Refresh(ctx, row.ID)
+	if err == nil && res.Location.Status == StatusFailed {
+		err = errs.E(errs.Invalid, "location %s cannot be read: %s", describeSpec(spec), res.Location.Message)
+	}
+	if err != nil {
+		// Nothing was applied from it; take the registration back so no dead location stays.
+		if delErr := s.st.DB(ctx).Delete(&locationRow{}, row.ID).Error; delErr != nil {
+			s.log.ErrorContext(ctx, "catalog: remove unreadable location", "location", row.ID, "error", delErr)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkSpec validates a spec and lets its reader normalise it.
+func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
+	spec.Type = LocationType(strings.ToLower(strings.TrimSpace(string(spec.Type))))
+	spec.Target = strings.TrimSpace(spec.Target)
+	if spec.Target == "" {
+		return spec, errs.InvalidField("target", "is empty")
+	}
+	r, ok := s.readers[spec.Type]
+	if !ok {
+		var known []string
+		for _, t := range LocationTypes {
+			if _, ok := s.readers[t]; ok {
+				known = append(known, string(t))
+			}
+		}
+		return spec, errs.InvalidField("type", "unknown location type %q; use one of %s", spec.Type, strings.Join(known, ", "))
+	}
+	if spec.Type != LocationGit && (spec.Ref != "" || spec.Path != "") {
+		return spec, errs.InvalidField("ref", "ref and path apply only to git locations")
+	}
+	return r.Check(spec)
+}
+
+func describeSpec(spec LocationSpec) string {
+	d := string(spec.Type) + ":" + spec.Target
+	if spec.Ref != "" {
+		d += "@" + spec.Ref
+	}
+	if spec.Path != "" {
+		d += " (" + spec.Path + ")"
+	}
+	return d
+}
+
+// Location returns one registered location.
+func (s *Service) Location(ctx context.Context, id int64) (*Location, error) {
+	var row locationRow
+	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
+		return nil, store.Translate(err, "location")
+	}
+	l := row.toLocation()
+	return &l, nil
+}
+
+// Locations lists every registered location, oldest first.
+func (s *Service) Locations(ctx context.Context) ([]Location, error) {
+	var rows []locationRow
+	if err := s.st.DB(ctx).Order("id").Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "locations")
+	}
+	out := make([]Location, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toLocation()
+	}
+	return out, nil
+}
+
+// FindLocation looks a location up by its numeric ID or by its target.
+func (s *Service) FindLocation(ctx context.Context, idOrTarget string) (*Location, error) {
+	locs, err := s.Locations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var matches []Location
+	for _, l := range locs {
+		if idOrTarget == strconv.FormatInt(l.ID, 10) || idOrTarget == l.Target {
+			matches = append(matches, l)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, errs.E(errs.NotFound, "no location has ID or target %q", idOrTarget)
+	case 1:
+		return &matches[0], nil
+	}
+	return nil, errs.E(errs.Conflict, "%d locations have target %q; name one by its ID", len(matches), idOrTarget)
+}
+
+// LocationErrors returns the errors recorded by the last refresh of each location, in file order.
+func (s *Service) LocationErrors(ctx context.Context, ids []int64) (map[int64][]ValidationError, error) {
+	var rows []locationErrorRow
+	if err := s.st.DB(ctx).Where("location_id IN ?", ids).Order("location_id, id").Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "location errors")
+	}
+	out := make(map[int64][]ValidationError, len(ids))
+	for i := range rows {
+		out[rows[i].LocationID] = append(out[rows[i].LocationID], rows[i].toError())
+	}
+	return out, nil
+}
+
+// UnregisterLocation removes a location and every entity it provided; relations other entities
+// declare towards them stay, unresolved, as they would for any missing entity. It returns how many
+// entities were removed.
+func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error) {
+	var removed int64
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		if err := db.Model(&entityRow{}).Where("location_id = ?", id).Count(&removed).Error; err != nil {
+			return store.Translate(err, "entities")
+		}
+		res := db.Delete(&locationRow{}, id)
+		if res.Error != nil {
+			return store.Translate(res.Error, "location")
+		}
+		if res.RowsAffected == 0 {
+			return errs.E(errs.NotFound, "location %d not found", id)
+		}
+		if removed > 0 {
+			// Entities this location held may have blocked the same refs in other locations; make
+			// those re-apply on their next refresh instead of skipping unchanged content.
+			err := db.Model(&locationRow{}).Where("error_count > 0").
+				Updates(map[string]any{"content_hash": "", "revision": ""}).Error
+			if err != nil {
+				return store.Translate(err, "locations")
+			}
+			return s.bumpGeneration(ctx)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if removed > 0 {
+		s.cache.invalidate()
+	}
+	s.log.InfoContext(ctx, "catalog: location unregistered", "location", id, "removed", removed)
+	return int(removed), nil
+}

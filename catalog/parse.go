@@ -1,0 +1,715 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// ValidationError is one problem with one document of a catalog file. It names the file, the
+// document, the line and the field, so whoever wrote the file can find and fix it.
+type ValidationError struct {
+	Source   string // file path or URL the document came from
+	Document int    // 1-based index of the YAML document in the file; 0 when about the whole file
+	Line     int    // 1-based line of the offending YAML node (the value when present, else the mapping that lacks the field); 0 when unknown
+	Field    string // dotted path such as "spec.owner", "metadata.tags[2]", "metadata.annotations[backstage.io/x]"; "" for document-level problems
+	Ref      string // the entity's canonical ref when it could be determined
+	Message  string // what was wrong and what was expected
+}
+
+// Error renders the problem on one line, e.g.
+// `services/a/catalog-info.yaml: document 2, line 14: spec.owner: expected a non-empty string, got 42`.
+func (e ValidationError) Error() string {
+	var where []string
+	if e.Document > 0 {
+		where = append(where, "document "+strconv.Itoa(e.Document))
+	}
+	if e.Line > 0 {
+		where = append(where, "line "+strconv.Itoa(e.Line))
+	}
+	parts := make([]string, 0, 4)
+	if e.Source != "" {
+		parts = append(parts, e.Source)
+	}
+	if len(where) > 0 {
+		parts = append(parts, strings.Join(where, ", "))
+	}
+	if e.Field != "" {
+		parts = append(parts, e.Field)
+	}
+	parts = append(parts, e.Message)
+	return strings.Join(parts, ": ")
+}
+
+// Document is one YAML document of a catalog file, with the entity it defines or the reasons it
+// defines none.
+type Document struct {
+	Index int // 1-based position in the file; empty documents count too, as in Backstage
+	Line  int // line where the document's content starts
+	// Ref is the entity's identity whenever kind, metadata.name and metadata.namespace are
+	// readable, even if the document is otherwise invalid: ingestion uses it to keep the last good
+	// version of that entity.
+	Ref    Ref
+	Entity *Entity // nil when the document has any error
+	Errors []ValidationError
+}
+
+// ParseResult is what Parse found in one file.
+type ParseResult struct {
+	Documents []Document
+	// FileError is set when the file could not be read to its end (a YAML syntax error); the
+	// documents before it are still in Documents.
+	FileError *ValidationError
+}
+
+// Errors returns every error of the file (FileError first, then per document), in order.
+func (r ParseResult) Errors() []ValidationError {
+	var out []ValidationError
+	if r.FileError != nil {
+		out = append(out, *r.FileError)
+	}
+	for _, d := range r.Documents {
+		out = append(out, d.Errors...)
+	}
+	return out
+}
+
+// Resolver reads what a placeholder ($text, $json, $yaml) points at, relative to the document's
+// source. A nil Resolver makes every placeholder an error.
+type Resolver func(target string) ([]byte, error)
+
+// Parse reads a multi-document catalog-info.yaml and validates each document the way Backstage's
+// catalog does, collecting every problem rather than stopping at the first. It never panics.
+func Parse(source string, data []byte, resolve Resolver) ParseResult {
+	var res ParseResult
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for index := 1; ; index++ {
+		doc, err := decodeDocument(dec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fe := syntaxError(source, index, err)
+			res.FileError = &fe
+			break
+		}
+		if len(doc.Content) == 0 || isNullNode(doc.Content[0]) {
+			// Backstage skips null documents (a trailing ---, a comment-only part) silently.
+			continue
+		}
+		res.Documents = append(res.Documents, parseDocument(source, index, doc.Content[0], resolve))
+	}
+	return res
+}
+
+// decodeDocument reads the next document. yaml.v3 still has inputs on which it panics instead of
+// failing; such a file is reported as unreadable rather than taking the process down.
+func decodeDocument(dec *yaml.Decoder) (doc *yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, errors.New("yaml: the YAML parser could not read this file")
+		}
+	}()
+	var n yaml.Node
+	if err := dec.Decode(&n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlParserProblems are the problems yaml.v3's parser (as opposed to its scanner) reports. For
+// these it prints the 0-based line where the enclosing construct starts, one less than the line
+// a reader counts.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"found undefined tag handle",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
+func syntaxError(source string, index int, err error) ValidationError {
+	msg := err.Error()
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if slices.Contains(yamlParserProblems, msg) {
+			line++
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return ValidationError{Source: source, Document: index, Line: line,
+		Message: "YAML syntax error: " + msg + "; nothing after it in this file was read"}
+}
+
+// maxAliasExpansion bounds how many values YAML aliases may add to one document, so a small file
+// cannot expand into billions of values (the "billion laughs" attack). Backstage's YAML library
+// has a similar guard; real catalog files use aliases sparingly, if at all.
+const maxAliasExpansion = 100_000
+
+// vkind is the JSON type of a value read from YAML.
+type vkind uint8
+
+const (
+	vNull vkind = iota
+	vBool
+	vNumber
+	vString
+	vList
+	vMap
+	// vBroken marks a value whose problem was already reported, so later checks stay quiet about it.
+	vBroken
+)
+
+// value is a YAML value converted to JSON types but still carrying its line, so validation can
+// point at the offending node. Values reached through an alias are shared, never modified.
+type value struct {
+	kind  vkind
+	line  int
+	b     bool
+	num   float64
+	str   string   // the string, or the source text of a number
+	items []*value // list items
+	keys  []string // map keys in document order
+	vals  []*value // map values, parallel to keys
+}
+
+// get returns the value of a map key, or nil.
+func (v *value) get(key string) *value {
+	if v == nil || v.kind != vMap {
+		return nil
+	}
+	for i, k := range v.keys {
+		if k == key {
+			return v.vals[i]
+		}
+	}
+	return nil
+}
+
+// plain returns the value as encoding/json would decode it (numbers are float64), so an entity
+// survives a JSON round trip unchanged.
+func (v *value) plain() any {
+	switch v.kind {
+	case vBool:
+		return v.b
+	case vNumber:
+		return v.num
+	case vString:
+		return v.str
+	case vList:
+		out := make([]any, len(v.items))
+		for i, it := range v.items {
+			out[i] = it.plain()
+		}
+		return out
+	case vMap:
+		out := make(map[string]any, len(v.keys))
+		for i, k := range v.keys {
+			out[k] = v.vals[i].plain()
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+// problems collects the errors of one document.
+type problems struct {
+	source string
+	index  int
+	list   []ValidationError
+}
+
+func (p *problems) add(field string, line int, format string, args ...any) {
+	p.list = append(p.list, ValidationError{Source: p.source, Document: p.index, Line: line, Field: field,
+		Message: fmt.Sprintf(format, args...)})
+}
+
+// converter turns a yaml.Node tree into values.
+type converter struct {
+	p *problems
+	// line, when set, replaces every node's line: values read from a placeholder's target are
+	// reported at the placeholder, the only place in the document the reader can see.
+	line     int
+	prefix   string // put before messages, to say which placeholder target they are about
+	anchored map[*yaml.Node]anchoredValue
+	active   map[*yaml.Node]bool // anchored nodes being converted, to catch an alias inside its own anchor
+	expanded int                 // values added through aliases so far
+	bombed   bool
+}
+
+type anchoredValue struct {
+	v    *value
+	size int
+}
+
+func newConverter(p *problems) *converter {
+	return &converter{p: p, anchored: map[*yaml.Node]anchoredValue{}, active: map[*yaml.Node]bool{}}
+}
+
+func (c *converter) lineOf(n *yaml.Node) int {
+	if c.line != 0 {
+		return c.line
+	}
+	return n.Line
+}
+
+func (c *converter) fail(field string, n *yaml.Node, format string, args ...any) *value {
+	c.p.add(field, c.lineOf(n), c.prefix+format, args...)
+	return &value{kind: vBroken, line: c.lineOf(n)}
+}
+
+// convert returns the value of n and how many values it holds once aliases are expanded.
+func (c *converter) convert(n *yaml.Node, path string) (*value, int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return &value{kind: vNull, line: c.lineOf(n)}, 1
+		}
+		return c.convert(n.Content[0], path)
+	case yaml.AliasNode:
+		return c.alias(n, path)
+	}
+	if n.Anchor != "" {
+		c.active[n] = true
+	}
+	var v *value
+	size := 1
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v = c.scalar(n, path)
+	case yaml.SequenceNode:
+		v = &value{kind: vList, line: c.lineOf(n), items: make([]*value, 0, len(n.Content))}
+		for i, item := range n.Content {
+			iv, s := c.convert(item, path+"["+strconv.Itoa(i)+"]")
+			v.items = append(v.items, iv)
+			size += s
+		}
+	case yaml.MappingNode:
+		v = &value{kind: vMap, line: c.lineOf(n)}
+		firstLine := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kn, vn := n.Content[i], n.Content[i+1]
+			key, ok := c.key(kn, path)
+			if !ok {
+				continue
+			}
+			field := joinField(path, key)
+			if l, dup := firstLine[key]; dup {
+				c.fail(field, kn, "duplicate key %q (first at line %d); YAML keys must be unique", key, l)
+				continue
+			}
+			firstLine[key] = c.lineOf(kn)
+			child, s := c.convert(vn, field)
+			v.keys = append(v.keys, key)
+			v.vals = append(v.vals, child)
+			size += s
+		}
+	default:
+		v = c.fail(path, n, "unreadable YAML node")
+	}
+	if n.Anchor != "" {
+		delete(c.active, n)
+		c.anchored[n] = anchoredValue{v: v, size: size}
+	}
+	return v, size
+}
+
+func (c *converter) alias(n *yaml.Node, path string) (*value, int) {
+	target := n.Alias
+	if c.bombed {
+		return &value{kind: vBroken, line: c.lineOf(n)}, 1
+	}
+	if target == nil {
+		return c.fail(path, n, "alias *%s refers to no anchor", n.Value), 1
+	}
+	if c.active[target] {
+		return c.fail(path, n, "alias *%s refers to a value that contains it", n.Value), 1
+	}
+	a, ok := c.anchored[target]
+	if !ok {
+		v, size := c.convert(target, path)
+		a = anchoredValue{v: v, size: size}
+	}
+	c.expanded += a.size
+	if c.expanded > maxAliasExpansion {
+		c.bombed = true
+		return c.fail(path, n, "YAML aliases expand this document to more than %d values; write the values out instead", maxAliasExpansion), 1
+	}
+	return a.v, a.size
+}
+
+// key returns a mapping key as a string. Backstage reads YAML with merge keys off, so "<<" is an
+// ordinary key here too.
+func (c *converter) key(n *yaml.Node, path string) (string, bool) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.ScalarNode {
+		c.fail(path, n, "mapping keys must be strings, got %s", nodeKindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func nodeKindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	default:
+		return "a complex value"
+	}
+}
+
+// scalar resolves a scalar as YAML 1.2's core schema does, which is what Backstage's YAML library
+// uses: unquoted yes/no and dates stay strings, 0x and 0o numbers are numbers.
+func (c *converter) scalar(n *yaml.Node, path string) *value {
+	v := &value{line: c.lineOf(n), str: n.Value}
+	tag := ""
+	switch {
+	case n.Style&yaml.TaggedStyle != 0:
+		tag = n.ShortTag()
+	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		tag = "!!str"
+	default:
+		tag = plainTag(n.Value)
+	}
+	switch tag {
+	case "!!null":
+		v.kind = vNull
+	case "!!bool":
+		b, ok := parseBool(n.Value)
+		if !ok {
+			return c.fail(path, n, "cannot read %q as a boolean", n.Value)
+		}
+		v.kind, v.b = vBool, b
+	case "!!int", "!!float":
+		f, ok := parseNumber(n.Value)
+		if !ok {
+			return c.fail(path, n, "cannot read %q as a number", n.Value)
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return c.fail(path, n, "expected a finite number, got %s, which JSON cannot represent", n.Value)
+		}
+		v.kind, v.num = vNumber, f
+	default:
+		// !!str, and tags Backstage's YAML library does not know (!!binary, !!timestamp, custom
+		// ones), which it keeps as strings.
+		v.kind, v.str = vString, strings.ToValidUTF8(n.Value, "\uFFFD")
+	}
+	return v
+}
+
+var (
+	coreNullRE  = regexp.MustCompile(`^(?:~|[Nn]ull|NULL)?$`)
+	coreBoolRE  = regexp.MustCompile(`^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$`)
+	coreIntRE   = regexp.MustCompile(`^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$`)
+	coreFloatRE = regexp.MustCompile(`^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$`)
+)
+
+func plainTag(s string) string {
+	switch {
+	case coreNullRE.MatchString(s):
+		return "!!null"
+	case coreBoolRE.MatchString(s):
+		return "!!bool"
+	case coreIntRE.MatchString(s):
+		return "!!int"
+	case coreFloatRE.MatchString(s):
+		return "!!float"
+	default:
+		return "!!str"
+	}
+}
+
+// isNullNode reports whether a document's content is null, which Backstage skips.
+func isNullNode(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		return n.ShortTag() == "!!null"
+	}
+	return n.Style == 0 && plainTag(n.Value) == "!!null"
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "on", "y":
+		return true, true
+	case "false", "no", "off", "n":
+		return false, true
+	}
+	return false, false
+}
+
+// parseNumber reads a YAML number the way JavaScript would hold it: as a float64.
+func parseNumber(s string) (float64, bool) {
+	t := strings.ReplaceAll(s, "_", "")
+	switch strings.ToLower(t) {
+	case ".inf", "+.inf":
+		return math.Inf(1), true
+	case "-.inf":
+		return math.Inf(-1), true
+	case ".nan":
+		return math.NaN(), true
+	}
+	neg := strings.HasPrefix(t, "-")
+	digits := strings.TrimLeft(t, "+-")
+	if len(t)-len(digits) > 1 {
+		return 0, false
+	}
+	for _, p := range []struct {
+		prefix string
+		base   int
+	}{{"0x", 16}, {"0o", 8}, {"0b", 2}} {
+		if rest, ok := strings.CutPrefix(strings.ToLower(digits), p.prefix); ok {
+			i, ok := new(big.Int).SetString(rest, p.base)
+			if !ok {
+				return 0, false
+			}
+			f, _ := new(big.Float).SetInt(i).Float64()
+			if neg {
+				f = -f
+			}
+			return f, true
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false
+	}
+	return f, true
+}
+
+var simpleKeyRE = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
+
+// joinField extends a field path: "spec" + "owner" is "spec.owner"; keys that are not simple
+// words go in brackets, "metadata.annotations" + "backstage.io/x" is
+// "metadata.annotations[backstage.io/x]".
+func joinField(path, key string) string {
+	if simpleKeyRE.MatchString(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + key + "]"
+}
+
+func indexField(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// placeholders are the substitutions Backstage performs on a document before validating it.
+var placeholderKeys = []string{"$text", "$json", "$yaml"}
+
+// substituter replaces placeholders ({$text: ./openapi.yaml}) by what they point at.
+type substituter struct {
+	p       *problems
+	resolve Resolver
+	done    map[*value]*value // values already walked; aliased values are walked once
+}
+
+// walk returns v with every placeholder in it replaced. Like Backstage it looks at every mapping
+// of the document; a mapping whose only key is $text, $json or $yaml is a placeholder, and a
+// mapping that mixes $-keys with others, or uses another $-key, is left as written.
+func (s *substituter) walk(v *value, path string) *value {
+	if v.kind != vList && v.kind != vMap {
+		return v
+	}
+	if r, ok := s.done[v]; ok {
+		return r
+	}
+	out := v
+	switch v.kind {
+	case vMap:
+		if hasDollarKey(v) {
+			if len(v.keys) == 1 && slices.Contains(placeholderKeys, v.keys[0]) {
+				out = s.substitute(v, path)
+			}
+			break
+		}
+		for i, k := range v.keys {
+			nv := s.walk(v.vals[i], joinField(path, k))
+			if nv != v.vals[i] {
+				if out == v {
+					out = &value{kind: vMap, line: v.line, keys: v.keys, vals: slices.Clone(v.vals)}
+				}
+				out.vals[i] = nv
+			}
+		}
+	case vList:
+		for i, it := range v.items {
+			nv := s.walk(it, indexField(path, i))
+			if nv != it {
+				if out == v {
+					out = &value{kind: vList, line: v.line, items: slices.Clone(v.items)}
+				}
+				out.items[i] = nv
+			}
+		}
+	}
+	s.done[v] = out
+	return out
+}
+
+func hasDollarKey(v *value) bool {
+	for _, k := range v.keys {
+		if strings.HasPrefix(k, "$") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *substituter) substitute(v *value, path string) *value {
+	key, arg := v.keys[0], v.vals[0]
+	broken := &value{kind: vBroken, line: v.line}
+	if arg.kind == vBroken {
+		return broken
+	}
+	if arg.kind != vString || arg.str == "" {
+		s.p.add(path, v.line, "placeholder %s expects a URL or a path relative to this file, got %s", key, describe(arg))
+		return broken
+	}
+	target := arg.str
+	if s.resolve == nil {
+		s.p.add(path, v.line, "placeholder %s %q cannot be resolved: placeholders are not available for this source", key, target)
+		return broken
+	}
+	data, err := s.resolve(target)
+	if err != nil {
+		s.p.add(path, v.line, "placeholder %s could not read %q: %s", key, target, errs.PublicMessage(err))
+		return broken
+	}
+	switch key {
+	case "$text":
+		return &value{kind: vString, line: v.line, str: strings.ToValidUTF8(string(data), "\uFFFD")}
+	case "$json":
+		var x any
+		if err := json.Unmarshal(data, &x); err != nil {
+			s.p.add(path, v.line, "placeholder $json could not parse %q as JSON: %v", target, err)
+			return broken
+		}
+		return fromJSON(x, v.line)
+	default: // $yaml
+		return s.yamlTarget(data, target, path, v.line)
+	}
+}
+
+// yamlTarget reads the one YAML document a $yaml placeholder points at.
+func (s *substituter) yamlTarget(data []byte, target, path string, line int) *value {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for len(docs) < 2 {
+		doc, err := decodeDocument(dec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.p.add(path, line, "placeholder $yaml could not parse %q: %s", target, strings.TrimPrefix(err.Error(), "yaml: "))
+			return &value{kind: vBroken, line: line}
+		}
+		docs = append(docs, doc)
+	}
+	if len(docs) != 1 {
+		what := "no document"
+		if len(docs) > 1 {
+			what = "more than one"
+		}
+		s.p.add(path, line, "placeholder $yaml expects exactly one YAML document in %q, found %s", target, what)
+		return &value{kind: vBroken, line: line}
+	}
+	c := newConverter(s.p)
+	c.line = line
+	c.prefix = fmt.Sprintf("in %q (placeholder $yaml): ", target)
+	v, _ := c.convert(docs[0], path)
+	return v
+}
+
+// fromJSON converts what encoding/json decoded into values, all reported at line.
+func fromJSON(x any, line int) *value {
+	switch t := x.(type) {
+	case bool:
+		return &value{kind: vBool, line: line, b: t}
+	case float64:
+		return &value{kind: vNumber, line: line, num: t, str: strconv.FormatFloat(t, 'g', -1, 64)}
+	case string:
+		return &value{kind: vString, line: line, str: t}
+	case []any:
+		v := &value{kind: vList, line: line, items: make([]*value, len(t))}
+		for i, it := range t {
+			v.items[i] = fromJSON(it, line)
+		}
+		return v
+	case map[string]any:
+		v := &value{kind: vMap, line: line}
+		v.keys = make([]string, 0, len(t))
+		for k := range t {
+			v.keys = append(v.keys, k)
+		}
+		slices.Sort(v.keys)
+		for _, k := range v.keys {
+			v.vals = append(v.vals, fromJSON(t[k], line))
+		}
+		return v
+	default:
+		return &value{kind: vNull, line: line}
+	}
+}
+
+// describe says what a value is, for "expected …, got …" messages.
+func describe(v *value) string {
+	switch v.kind {
+	case vNull:
+		return "null"
+	case vBool:
+		return strconv.FormatBool(v.b)
+	case vNumber:
+		return v.str
+	case vString:
+		if v.str == "" {
+			return "an empty string"
+		}
+		s := v.str
+		if r := []rune(s); len(r) > 60 {
+			s = string(r[:60]) + "…"
+		}
+		return strconv.Quote(s)
+	case vList:
+		return "a list"
+	case vMap:
+		for _, k := range v.keys {
+			if strings.HasPrefix(k, "$") {
+				return fmt.Sprintf("a mapping with %s (a placeholder is $text, $json or $yaml, alone in its mapping)", k)
+			}
+		}
+		return "a mapping"
+	default:
+		return "an invalid value"
+	}
+}

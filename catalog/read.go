@@ -1,0 +1,133 @@
+package catalog
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// chunk bounds the refs per IN (...) list, well under both databases' parameter limits.
+const chunk = 500
+
+// Entity returns one entity with its relations, or a NOT_FOUND error.
+func (s *Service) Entity(ctx context.Context, ref Ref) (*Entity, error) {
+	got, err := s.EntitiesByRef(ctx, []Ref{ref})
+	if err != nil {
+		return nil, err
+	}
+	e, ok := got[ref]
+	if !ok {
+		return nil, errs.E(errs.NotFound, "entity %s not found", ref)
+	}
+	return e, nil
+}
+
+// EntitiesByRef returns the entities that exist among refs, with their relations, keyed by ref.
+// Missing refs are simply absent. The returned entities are shared: callers must not modify them.
+func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entity, error) {
+	out := make(map[Ref]*Entity, len(refs))
+	epoch := s.cache.sync(ctx)
+	var missing []string
+	for _, r := range refs {
+		if _, done := out[r]; done || r.IsZero() {
+			continue
+		}
+		if e, ok := s.cache.get(r); ok {
+			out[r] = e
+		} else {
+			missing = append(missing, r.String())
+		}
+	}
+	slices.Sort(missing)
+	missing = slices.Compact(missing)
+	for part := range slices.Chunk(missing, chunk) {
+		loaded, err := s.loadEntities(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		s.cache.add(epoch, loaded)
+		for _, e := range loaded {
+			out[e.Ref] = e
+		}
+	}
+	return out, nil
+}
+
+// loadEntities reads entities and all relations that start at them: two queries.
+func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, error) {
+	var rows []entityRow
+	if err := s.st.DB(ctx).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "entities")
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	found := make([]string, len(rows))
+	for i := range rows {
+		found[i] = rows[i].Ref
+	}
+	var rels []relationRow
+	err := s.st.DB(ctx).Distinct("source_ref", "type", "target_ref").
+		Where("source_ref IN ?", found).Order("source_ref, type, target_ref").Find(&rels).Error
+	if err != nil {
+		return nil, store.Translate(err, "relations")
+	}
+	bySource := make(map[string][]Relation, len(rows))
+	for _, r := range rels {
+		bySource[r.SourceRef] = append(bySource[r.SourceRef], Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
+	}
+	out := make([]*Entity, 0, len(rows))
+	for i := range rows {
+		e, err := rows[i].toEntity()
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", rows[i].Ref)
+		}
+		e.Relations = bySource[rows[i].Ref]
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// RelatedRefs returns, for each ref, the targets of its relations of the given types (all types
+// when types is empty), de-duplicated and sorted. Refs that are not entities have no relations.
+func (s *Service) RelatedRefs(ctx context.Context, refs []Ref, types ...string) (map[Ref][]Relation, error) {
+	ents, err := s.EntitiesByRef(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[Ref][]Relation, len(ents))
+	for ref, e := range ents {
+		for _, r := range e.Relations {
+			if len(types) == 0 || slices.Contains(types, r.Type) {
+				out[ref] = append(out[ref], r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ParseRefInput reads a reference typed by a person or a client, naming the input in errors.
+func ParseRefInput(field, s, defaultKind string) (Ref, error) {
+	r, err := ParseRef(s, defaultKind, DefaultNamespace)
+	if err != nil {
+		return Ref{}, errs.InvalidField(field, "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
+	}
+	return r, nil
+}
+
+// EntityByInput looks up an entity by a reference typed by a client, with kind filling in a
+// reference that names none. It returns nil, nil when there is no such entity.
+func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*Entity, error) {
+	r, err := ParseRefInput("ref", ref, kind)
+	if err != nil {
+		return nil, err
+	}
+	got, err := s.EntitiesByRef(ctx, []Ref{r})
+	if err != nil {
+		return nil, err
+	}
+	return got[r], nil
+}

@@ -1,0 +1,82 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// DefaultNamespace is the namespace of an entity or reference that names none.
+const DefaultNamespace = "default"
+
+// Ref identifies an entity: kind, namespace and name, all lower case, because Backstage compares
+// references case-insensitively. Its string form is "kind:namespace/name".
+type Ref struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// String returns the canonical "kind:namespace/name" form.
+func (r Ref) String() string {
+	if r.IsZero() {
+		return ""
+	}
+	return r.Kind + ":" + r.Namespace + "/" + r.Name
+}
+
+// IsZero reports whether r names nothing.
+func (r Ref) IsZero() bool { return r == Ref{} }
+
+// MakeRef builds a canonical Ref from its parts.
+func MakeRef(kind, namespace, name string) Ref {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return Ref{Kind: strings.ToLower(kind), Namespace: strings.ToLower(namespace), Name: strings.ToLower(name)}
+}
+
+// ParseRef reads a reference in any form Backstage accepts: "name", "kind:name", "namespace/name" or
+// "kind:namespace/name". defaultKind and defaultNamespace fill what the string leaves out; an empty
+// defaultKind means the kind must be given. The result is canonical (lower case).
+func ParseRef(s, defaultKind, defaultNamespace string) (Ref, error) {
+	raw := s
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Ref{}, errs.E(errs.Invalid, "entity reference is empty")
+	}
+	kind, rest, hasKind := strings.Cut(s, ":")
+	if !hasKind {
+		kind, rest = defaultKind, s
+	}
+	namespace, name, hasNS := strings.Cut(rest, "/")
+	if !hasNS {
+		namespace, name = defaultNamespace, rest
+	}
+	if namespace == "" && !hasNS {
+		namespace = DefaultNamespace
+	}
+	switch {
+	case kind == "" && !hasKind:
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q names no kind; write it as kind:[namespace/]name", raw)
+	case kind == "":
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q has an empty kind", raw)
+	case hasNS && namespace == "":
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q has an empty namespace", raw)
+	case name == "":
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q has an empty name", raw)
+	case strings.ContainsAny(name, ":/"):
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q is malformed; write it as kind:namespace/name", raw)
+	}
+	return MakeRef(kind, namespace, name), nil
+}
+
+// MustParseRef is ParseRef for references known to be well formed (tests, constants).
+func MustParseRef(s string) Ref {
+	r, err := ParseRef(s, "", DefaultNamespace)
+	if err != nil {
+		panic(fmt.Sprintf("catalog.MustParseRef(%q): %v", s, err))
+	}
+	return r
+}

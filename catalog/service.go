@@ -1,0 +1,138 @@
+package catalog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// Observer hears about refreshes, for metrics. Package metrics implements it; nil is allowed.
+type Observer interface {
+	CatalogRefresh(locationType, outcome string, d time.Duration, added, updated, removed, invalid int)
+}
+
+// Options configure a Service. Zero values are sensible.
+type Options struct {
+	// Readers read each location type; a type without a reader cannot be registered.
+	Readers map[LocationType]Reader
+	// RefreshInterval is how often Run refreshes each location; 0 disables scheduled refreshes.
+	RefreshInterval time.Duration
+	// CacheSize bounds the entities kept in the read cache; 0 disables the cache.
+	CacheSize int
+	// CacheCheck is how often the cache asks the database whether another process changed the
+	// catalog (1s when 0). Changes made through this Service drop the cache at once.
+	CacheCheck time.Duration
+	// Observer hears about refreshes; may be nil.
+	Observer Observer
+	// Logger for refresh outcomes; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock, for tests; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service is the catalog: locations in, entities out.
+type Service struct {
+	st       *store.Store
+	readers  map[LocationType]Reader
+	interval time.Duration
+	obs      Observer
+	log      *slog.Logger
+	now      func() time.Time
+	cache    *entityCache
+	// holder names this process in refresh leases, so replicas never refresh one location at once.
+	holder string
+}
+
+// NewService builds the catalog service on an open, migrated store.
+func NewService(st *store.Store, opts Options) *Service {
+	s := &Service{
+		st:       st,
+		readers:  opts.Readers,
+		interval: opts.RefreshInterval,
+		obs:      opts.Observer,
+		log:      opts.Logger,
+		now:      opts.Now,
+		holder:   holderID(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	check := opts.CacheCheck
+	if check <= 0 {
+		check = time.Second
+	}
+	s.cache = newEntityCache(opts.CacheSize, check, s.generation)
+	return s
+}
+
+func holderID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// generation reads the catalog's change counter.
+func (s *Service) generation(ctx context.Context) (int64, error) {
+	var row stateRow
+	err := s.st.DB(ctx).Select("generation").Take(&row, "id = ?", 1).Error
+	return row.Generation, store.Translate(err, "catalog state")
+}
+
+// bumpGeneration records, inside the caller's transaction, that the catalog changed.
+func (s *Service) bumpGeneration(ctx context.Context) error {
+	now := s.now().UTC()
+	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).
+		Updates(map[string]any{"generation": gorm.Expr("generation + 1"), "changed_at": now}).Error
+	return store.Translate(err, "catalog state")
+}
+
+// Run refreshes locations as they fall due until ctx ends. It is a no-op when the refresh interval
+// is 0. One location is refreshed at a time so background work never crowds out API traffic.
+func (s *Service) Run(ctx context.Context) {
+	if s.interval <= 0 {
+		return
+	}
+	tick := min(s.interval/2, 30*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		if err := s.RefreshDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "catalog: scheduled refresh", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RefreshDue refreshes every location whose next refresh time has passed.
+func (s *Service) RefreshDue(ctx context.Context) error {
+	var ids []int64
+	err := s.st.DB(ctx).Model(&locationRow{}).
+		Where("next_refresh_at IS NOT NULL AND next_refresh_at <= ?", s.now().UTC()).
+		Order("next_refresh_at").Limit(100).Pluck("id", &ids).Error
+	if err != nil {
+		return store.Translate(err, "due locations")
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := s.Refresh(ctx, id); err != nil && !errs.Is(err, errs.Conflict) {
+			s.log.WarnContext(ctx, "catalog: refresh failed", "location", id, "error", err)
+		}
+	}
+	return nil
+}

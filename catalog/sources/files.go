@@ -1,0 +1,130 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// Files reads locations on the server's disk: a file, a directory (its catalog-info.yaml files, at
+// any depth) or a glob ("/srv/catalog/**/*.yaml"). Placeholders and Location entities may read
+// other files under the location's root: the directory of the file, the directory itself, or the
+// fixed part of the glob.
+type Files struct{}
+
+// Check makes the target absolute, so the server and the CLI mean the same file.
+func (*Files) Check(spec catalogSpec) (catalogSpec, error) {
+	abs, err := filepath.Abs(spec.Target)
+	if err != nil {
+		return spec, errs.InvalidField("target", "%q is not a usable path: %v", spec.Target, err)
+	}
+	if hasMeta(abs) && !doublestar.ValidatePattern(filepath.ToSlash(abs)) {
+		return spec, errs.InvalidField("target", "%q is not a valid glob pattern", spec.Target)
+	}
+	spec.Target = abs
+	return spec, nil
+}
+
+// Open finds the files the target selects.
+func (*Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, error) {
+	target := filepath.Clean(spec.Target)
+	var root string
+	var files []string
+	switch info, err := os.Stat(target); {
+	case hasMeta(target):
+		base, pattern := doublestar.SplitPattern(filepath.ToSlash(target))
+		root = filepath.FromSlash(base)
+		files, err = globDisk(root, pattern)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, errs.E(errs.Invalid, "%s matches no files", target)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, errs.E(errs.Invalid, "%s does not exist", target)
+	case err != nil:
+		return nil, errs.Wrap(errs.Unavailable, err, "read %s", target)
+	case info.IsDir():
+		root = target
+		files, err = globDisk(root, catalogFileGlobs...)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, errs.E(errs.Invalid, "directory %s holds no catalog-info.yaml files", target)
+		}
+	default:
+		root = filepath.Dir(target)
+		files = []string{target}
+	}
+	return &diskSnapshot{root: root, files: files}, nil
+}
+
+// globDisk returns absolute paths under root matching slash patterns relative to root.
+func globDisk(root string, patterns ...string) ([]string, error) {
+	var out []string
+	for _, p := range patterns {
+		matches, err := doublestar.Glob(os.DirFS(root), p, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "list %s", filepath.Join(root, p))
+		}
+		for _, m := range matches {
+			out = append(out, filepath.Join(root, filepath.FromSlash(m)))
+		}
+	}
+	return out, nil
+}
+
+// diskSnapshot names files by absolute path: that is what people see as a document's source.
+type diskSnapshot struct {
+	root  string
+	files []string
+}
+
+func (s *diskSnapshot) Revision() string { return "" }
+func (s *diskSnapshot) Unchanged() bool  { return false }
+func (s *diskSnapshot) Files() []string  { return s.files }
+func (s *diskSnapshot) Close() error     { return nil }
+
+func (s *diskSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errs.E(errs.NotFound, "%s does not exist", name)
+		}
+		return nil, errs.Wrap(errs.Unavailable, err, "open %s", name)
+	}
+	defer f.Close()
+	return readLimited(f, name)
+}
+
+func (s *diskSnapshot) Resolve(base, target string) (string, error) {
+	rel, err := filepath.Rel(s.root, base)
+	if err != nil {
+		return "", errs.E(errs.Invalid, "%s is outside the location", base)
+	}
+	name, err := resolveInside(filepath.ToSlash(rel), filepath.ToSlash(target))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(s.root, filepath.FromSlash(name)), nil
+}
+
+func (s *diskSnapshot) Glob(pattern string) ([]string, error) {
+	if !hasMeta(pattern) {
+		return []string{pattern}, nil
+	}
+	rel, err := filepath.Rel(s.root, pattern)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return nil, errs.E(errs.Invalid, "%s is outside the location", pattern)
+	}
+	return globDisk(s.root, filepath.ToSlash(rel))
+}

@@ -1,0 +1,146 @@
+package sources
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// URLs reads catalog files over http(s). The location's revision is the server's ETag, so an
+// unchanged file costs one conditional request (304 Not Modified) and no parsing.
+type URLs struct {
+	// Client makes the requests; a client with a 30 s timeout when nil.
+	Client *http.Client
+}
+
+func (r *URLs) client() *http.Client {
+	if r.Client != nil {
+		return r.Client
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// Check accepts absolute http and https URLs.
+func (*URLs) Check(spec catalogSpec) (catalogSpec, error) {
+	u, err := parseHTTPURL(spec.Target)
+	if err != nil {
+		return spec, errs.InvalidField("target", "%s", errs.PublicMessage(err))
+	}
+	spec.Target = u.String()
+	return spec, nil
+}
+
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errs.E(errs.Invalid, "%q is not an absolute http(s) URL", raw)
+	}
+	return u, nil
+}
+
+// Open fetches the target, conditionally on since (an ETag from an earlier read).
+func (r *URLs) Open(ctx context.Context, spec catalogSpec, since string) (snapshot, error) {
+	s := &urlSnapshot{client: r.client(), fetched: map[string][]byte{}}
+	body, etag, notModified, err := s.get(ctx, spec.Target, strings.TrimPrefix(since, "etag:"))
+	if err != nil {
+		return nil, err
+	}
+	if etag != "" {
+		s.revision = "etag:" + etag
+	}
+	if notModified {
+		s.unchanged = true
+		return s, nil
+	}
+	s.fetched[spec.Target] = body
+	s.files = []string{spec.Target}
+	return s, nil
+}
+
+type urlSnapshot struct {
+	client    *http.Client
+	files     []string
+	revision  string
+	unchanged bool
+	mu        sync.Mutex
+	fetched   map[string][]byte
+}
+
+func (s *urlSnapshot) Revision() string { return s.revision }
+func (s *urlSnapshot) Unchanged() bool  { return s.unchanged }
+func (s *urlSnapshot) Files() []string  { return s.files }
+func (s *urlSnapshot) Close() error     { return nil }
+
+func (s *urlSnapshot) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	b, ok := s.fetched[name]
+	s.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, _, _, err := s.get(ctx, name, "")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.fetched[name] = b
+	s.mu.Unlock()
+	return b, nil
+}
+
+// get fetches one URL. With an etag it asks for the content only if it changed.
+func (s *urlSnapshot) get(ctx context.Context, target, etag string) (body []byte, newETag string, notModified bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, "", false, errs.E(errs.Invalid, "%q is not a valid URL", target)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	req.Header.Set("Accept", "application/yaml, text/yaml, text/plain, */*")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, "", false, errs.Wrap(errs.Unavailable, err, "fetch %s", target)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return nil, etag, true, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, "", false, errs.E(errs.NotFound, "%s: 404 Not Found", target)
+	case resp.StatusCode != http.StatusOK:
+		return nil, "", false, errs.E(errs.Unavailable, "%s: the server answered %s", target, resp.Status)
+	}
+	body, err = readLimited(resp.Body, target)
+	return body, resp.Header.Get("ETag"), false, err
+}
+
+// Resolve reads a relative target as a URL relative to base; absolute http(s) URLs are allowed.
+func (s *urlSnapshot) Resolve(base, target string) (string, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", errs.E(errs.Invalid, "%q is not a URL", base)
+	}
+	t, err := url.Parse(target)
+	if err != nil {
+		return "", errs.E(errs.Invalid, "%q is not a valid relative URL", target)
+	}
+	u := b.ResolveReference(t)
+	if _, err := parseHTTPURL(u.String()); err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+// Glob cannot list a web server: patterns are refused, names pass through.
+func (s *urlSnapshot) Glob(pattern string) ([]string, error) {
+	if u, err := url.Parse(pattern); err == nil && hasMeta(u.Path) {
+		return nil, errs.E(errs.Invalid, "%s: URL locations cannot expand globs", pattern)
+	}
+	return []string{pattern}, nil
+}

@@ -1,0 +1,192 @@
+package catalog
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// This file holds the catalog's gorm rows and their mapping to domain types. Queries live next to
+// the code that needs them (ingest.go, query.go, locations.go); every table the catalog owns is here.
+
+type locationRow struct {
+	ID            int64 `gorm:"primaryKey"`
+	Type          string
+	Target        string
+	GitRef        string
+	GitPath       string
+	Status        string
+	Message       string
+	Revision      string
+	ContentHash   string
+	ErrorsHash    string
+	EntityCount   int
+	ErrorCount    int
+	RefreshedAt   *time.Time
+	SucceededAt   *time.Time
+	NextRefreshAt *time.Time
+	LeaseOwner    string
+	LeaseUntil    *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (locationRow) TableName() string { return "locations" }
+
+func (r *locationRow) toLocation() Location {
+	return Location{
+		ID:            r.ID,
+		LocationSpec:  LocationSpec{Type: LocationType(r.Type), Target: r.Target, Ref: r.GitRef, Path: r.GitPath},
+		Status:        LocationStatus(r.Status),
+		Message:       r.Message,
+		Revision:      r.Revision,
+		EntityCount:   r.EntityCount,
+		ErrorCount:    r.ErrorCount,
+		RefreshedAt:   utcPtr(r.RefreshedAt),
+		SucceededAt:   utcPtr(r.SucceededAt),
+		NextRefreshAt: utcPtr(r.NextRefreshAt),
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
+	}
+}
+
+type locationErrorRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	LocationID int64
+	Source     string
+	Document   int
+	Line       int
+	Field      string
+	EntityRef  string
+	Message    string
+}
+
+func (locationErrorRow) TableName() string { return "location_errors" }
+
+func (r *locationErrorRow) toError() ValidationError {
+	return ValidationError{Source: r.Source, Document: r.Document, Line: r.Line, Field: r.Field, Ref: r.EntityRef, Message: r.Message}
+}
+
+type entityRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	Ref         string
+	Kind        string
+	Namespace   string
+	Name        string
+	Title       string
+	Description string
+	SpecType    string
+	Lifecycle   string
+	OwnerRef    string
+	SystemRef   string
+	Tags        string // space separated: tags cannot contain spaces
+	Body        string // the entity as a Backstage JSON document
+	Hash        string
+	LocationID  int64
+	Source      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (entityRow) TableName() string { return "entities" }
+
+type tagRow struct {
+	EntityID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Tag      string `gorm:"primaryKey"`
+}
+
+func (tagRow) TableName() string { return "entity_tags" }
+
+type annotationRow struct {
+	EntityID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Key      string `gorm:"primaryKey"`
+	Value    string
+}
+
+func (annotationRow) TableName() string { return "entity_annotations" }
+
+// relationRow is one directed edge. Each relation an entity declares is stored twice, once from each
+// end (ownedBy from the component, ownerOf from the group), both owned by the declaring entity, so
+// reading any entity's relations is one index range and removing a document removes its edges.
+type relationRow struct {
+	EntityID  int64  `gorm:"primaryKey;autoIncrement:false"`
+	SourceRef string `gorm:"primaryKey"`
+	Type      string `gorm:"primaryKey"`
+	TargetRef string `gorm:"primaryKey"`
+}
+
+func (relationRow) TableName() string { return "relations" }
+
+type stateRow struct {
+	ID         int `gorm:"primaryKey"`
+	Generation int64
+	ChangedAt  *time.Time
+}
+
+func (stateRow) TableName() string { return "catalog_state" }
+
+// Models lists every gorm row type of the catalog, for the schema conformance test.
+func Models() []any {
+	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{}}
+}
+
+// newEntityRow maps an entity to its row. body is the entity's JSON document.
+func newEntityRow(e *Entity, body []byte) entityRow {
+	return entityRow{
+		Ref:         e.Ref.String(),
+		Kind:        e.Kind,
+		Namespace:   e.Metadata.Namespace,
+		Name:        e.Metadata.Name,
+		Title:       e.Metadata.Title,
+		Description: e.Metadata.Description,
+		SpecType:    e.Type,
+		Lifecycle:   e.Lifecycle,
+		OwnerRef:    e.Owner.String(),
+		SystemRef:   e.System.String(),
+		Tags:        strings.Join(e.Metadata.Tags, " "),
+		Body:        string(body),
+		Hash:        e.Hash,
+		LocationID:  e.LocationID,
+		Source:      e.Source,
+	}
+}
+
+// toEntity rebuilds an entity from its row; relations are added by the caller.
+func (r *entityRow) toEntity() (*Entity, error) {
+	e := &Entity{}
+	if err := json.Unmarshal([]byte(r.Body), e); err != nil {
+		return nil, err
+	}
+	e.Kind = r.Kind
+	e.Ref = refOrZero(r.Ref)
+	e.Type = r.SpecType
+	e.Lifecycle = r.Lifecycle
+	e.Owner = refOrZero(r.OwnerRef)
+	e.System = refOrZero(r.SystemRef)
+	e.LocationID = r.LocationID
+	e.Source = r.Source
+	e.Hash = r.Hash
+	e.CreatedAt = r.CreatedAt.UTC()
+	e.UpdatedAt = r.UpdatedAt.UTC()
+	return e, nil
+}
+
+// refOrZero parses a stored (canonical) ref; stored refs are always well formed.
+func refOrZero(s string) Ref {
+	if s == "" {
+		return Ref{}
+	}
+	r, err := ParseRef(s, "", DefaultNamespace)
+	if err != nil {
+		return Ref{}
+	}
+	return r
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/demo"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/config"
+	"github.com/portside-dev/portside/logs"
+	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/store"
+)
+
+// app is what every command that touches data shares: configuration, logger and store.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	metrics *metrics.Metrics
+}
+
+// loadConfig reads settings and builds the logger.
+func loadConfig(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(cmd.Flags(), os.LookupEnv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	log, err := logs.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return cfg, nil, err
+	}
+	slog.SetDefault(log)
+	return cfg, log, nil
+}
+
+// openApp opens the configured database. With migrate, pending migrations are applied when the
+// migrate setting allows it; either way the schema must then match this binary.
+func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
+	cfg, log, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	ctx := cmd.Context()
+	st, err := store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st}
+	if migrate && cfg.MigrateOnStart(st.Dialect()) {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		for _, m := range applied {
+			log.InfoContext(ctx, "migration applied", "migration", m.Name)
+		}
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) close() { _ = a.store.Close() }
+
+// readers are the location types this process can read.
+func readers(cfg config.Config) map[catalog.LocationType]catalog.Reader {
+	return map[catalog.LocationType]catalog.Reader{
+		catalog.LocationFile:     &sources.Files{},
+		catalog.LocationURL:      &sources.URLs{},
+		catalog.LocationGit:      &sources.Git{CacheDir: cfg.GitCacheDir},
+		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
+	}
+}
+
+func (a *app) catalog() *catalog.Service {
+	opts := catalog.Options{
+		Readers:         readers(a.cfg),
+		RefreshInterval: a.cfg.RefreshInterval,
+		CacheSize:       a.cfg.CatalogCacheSize,
+		Logger:          a.log,
+	}
+	if a.metrics != nil {
+		opts.Observer = a.metrics
+	}
+	return catalog.NewService(a.store, opts)
+}
+
+// printErrors lists validation errors, one per line.
+func printErrors(w interface{ Write([]byte) (int, error) }, list []catalog.ValidationError) {
+	for _, e := range list {
+		fmt.Fprintln(w, "  "+e.Error())
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	if strings.HasSuffix(word, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,70 @@
+// Command portside runs the Portside developer portal and its administration commands. This file
+// and its siblings only read configuration and wire packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a process exit code other than 1 through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		fmt.Fprintln(os.Stderr, "portside:", err)
+		os.Exit(code)
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "portside",
+		Short: "Portside: an internal developer portal with a Backstage-compatible catalog",
+		Long: `Portside serves a service catalog (Backstage catalog-info.yaml compatible) over GraphQL.
+
+Every setting can be given as a flag, as a PORTSIDE_* environment variable, or in a YAML file
+named by --config; flags win over the environment, which wins over the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	config.Register(root.PersistentFlags())
+	root.AddCommand(serveCmd(), migrateCmd(), catalogCmd(), versionCmd())
+	return root
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "portside", version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/server"
+)
+
+func serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the GraphQL API (and GraphiQL, health, readiness and metrics endpoints)",
+		Long: `Serve Portside over HTTP on --addr.
+
+serve refuses a database that is not migrated (or migrated by a newer Portside) unless --migrate
+allows it to apply pending migrations; the default, auto, migrates SQLite and leaves PostgreSQL
+to 'portside migrate up' (the Kubernetes migration Job). With --demo it loads the embedded demo
+catalog first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			a, err := openApp(cmd, true)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			ctx := cmd.Context()
+			a.metrics = metrics.New()
+			cat := a.catalog()
+			if a.cfg.Demo {
+				res, err := cat.RegisterLocation(ctx, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
+				if err != nil {
+					return err
+				}
+				a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
+			}
+			gql := graph.NewHandler(&graph.Resolver{Catalog: cat}, graph.HandlerOptions{
+				MaxDepth:      a.cfg.GraphQLMaxDepth,
+				MaxComplexity: a.cfg.GraphQLMaxComplexity,
+				Logger:        a.log,
+				Observer:      a.metrics,
+			})
+			srv := server.New(server.Options{
+				Addr:            a.cfg.Addr,
+				GraphQL:         gql,
+				Ready:           func(ctx context.Context) error { return a.store.CheckSchema(ctx) },
+				Metrics:         a.metrics,
+				Logger:          a.log,
+				ShutdownTimeout: a.cfg.ShutdownTimeout,
+				Version:         version,
+			})
+			if err := srv.Listen(); err != nil {
+				return err
+			}
+			for _, line := range a.cfg.Describe() {
+				a.log.DebugContext(ctx, "setting", "value", line)
+			}
+			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", "http://"+srv.Addr()+"/graphiql",
+				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
+			go cat.Run(ctx)
+			return srv.Serve(ctx)
+		},
+	}
+}

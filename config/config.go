@@ -1,0 +1,651 @@
+// Package config gathers Portside's settings from flags, PORTSIDE_* environment variables and an
+// optional flat YAML file, in that order of precedence over the built-in defaults. One table (see
+// Settings) names every setting, so the flag, the environment variable, the YAML key, --help and the
+// README table can never drift apart, and a bad value fails at start with a message that names the
+// setting, where the value came from and what is accepted.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// Setting describes one configuration setting: its names in every source, its default, its help
+// text and how its text form is validated.
+type Setting struct {
+	Key     string             // YAML key and flag name, e.g. "addr", "database", "refresh-interval"
+	Env     string             // environment variable, e.g. "PORTSIDE_ADDR", "PORTSIDE_DATABASE_URL"
+	Default string             // the default as text; "" allowed
+	Usage   string             // one line, used for --help and the README table
+	Secret  bool               // never printed (redacted in Describe, errors and logs)
+	Check   func(string) error // validates the text form; the error names the accepted values
+
+	kind   kind                  // how the value is shown in --help and parsed
+	redact func(string) string   // hides the secret parts of a value before it is shown; nil shows it as is
+	apply  func(*Config, string) // stores a checked value in its typed field
+	get    func(Config) string   // the typed field back as text, for Describe
+	noFile bool                  // cannot be set in the YAML file (the file's own path)
+	post   func(*Config)         // fills in a default that depends on the system, after every setting is applied
+}
+
+// kind is a setting's value type as --help shows it.
+type kind string
+
+const (
+	kindString   kind = "string"
+	kindBool     kind = "bool"
+	kindInt      kind = "int"
+	kindDuration kind = "duration"
+)
+
+// MigrateMode says whether serve applies pending migrations at start.
+type MigrateMode string
+
+// The migrate modes.
+const (
+	MigrateAuto   MigrateMode = "auto"  // yes for SQLite (the embedded mode), no for PostgreSQL (a migration Job runs them)
+	MigrateAlways MigrateMode = "true"  // always apply pending migrations at start
+	MigrateNever  MigrateMode = "false" // never; serve refuses to start on an unmigrated database
+)
+
+// Config is the resolved configuration, with typed fields.
+type Config struct {
+	ConfigFile           string        // path of the YAML file that was read; "" when none
+	Addr                 string        // host:port the HTTP server listens on
+	Database             string        // SQLite file path or postgres:// URL (may hold a password: show it with store.Redact)
+	Migrate              MigrateMode   // whether serve applies pending migrations; see MigrateOnStart
+	Demo                 bool          // load the embedded demo catalog at start
+	RefreshInterval      time.Duration // how often registered catalog locations are refreshed; 0 disables
+	GitCacheDir          string        // where git locations are cloned (the default is resolved by Load)
+	DatabaseMaxConns     int           // bound of the database connection pool
+	LogLevel             string        // debug, info, warn or error
+	LogFormat            string        // json or text
+	ShutdownTimeout      time.Duration // how long SIGTERM waits for in-flight requests
+	GraphQLMaxDepth      int           // deepest GraphQL selection accepted
+	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
+	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
+}
+
+// userCacheDir finds the per-user cache directory; a variable so tests can pin it.
+var userCacheDir = os.UserCacheDir
+
+var settings = []Setting{
+	{
+		Key: "config", Env: "PORTSIDE_CONFIG", Default: "",
+		Usage: "path of an optional YAML file with settings (flag or environment only)",
+		kind:  kindString, noFile: true,
+		apply: func(c *Config, v string) { c.ConfigFile = v },
+		get:   func(c Config) string { return c.ConfigFile },
+	},
+	{
+		Key: "addr", Env: "PORTSIDE_ADDR", Default: "127.0.0.1:7007",
+		Usage: "host:port the HTTP server listens on",
+		Check: checkAddr, kind: kindString,
+		apply: func(c *Config, v string) { c.Addr = v },
+		get:   func(c Config) string { return c.Addr },
+	},
+	{
+		Key: "database", Env: "PORTSIDE_DATABASE_URL", Default: "portside.db",
+		Usage: "SQLite file path or postgres:// URL; put a password only in the environment or the config file",
+		Check: checkDatabase, kind: kindString, redact: redactDatabase,
+		apply: func(c *Config, v string) { c.Database = v },
+		get:   func(c Config) string { return c.Database },
+	},
+	{
+		Key: "migrate", Env: "PORTSIDE_MIGRATE", Default: string(MigrateAuto),
+		Usage: "whether serve applies pending migrations: auto (yes for SQLite, no for PostgreSQL), true, false",
+		Check: checkMigrate, kind: kindString,
+		apply: func(c *Config, v string) { c.Migrate = parseMigrate(v) },
+		get:   func(c Config) string { return string(c.Migrate) },
+	},
+	{
+		Key: "demo", Env: "PORTSIDE_DEMO", Default: "false",
+		Usage: "load the embedded demo catalog at start",
+		Check: checkBool, kind: kindBool,
+		apply: func(c *Config, v string) { c.Demo, _ = strconv.ParseBool(v) },
+		get:   func(c Config) string { return strconv.FormatBool(c.Demo) },
+	},
+	{
+		Key: "refresh-interval", Env: "PORTSIDE_REFRESH_INTERVAL", Default: "5m",
+		Usage: "how often registered catalog locations are refreshed; 0 disables",
+		Check: checkRefreshInterval, kind: kindDuration,
+		apply: func(c *Config, v string) { c.RefreshInterval, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.RefreshInterval) },
+	},
+	{
+		Key: "git-cache-dir", Env: "PORTSIDE_GIT_CACHE_DIR", Default: "",
+		Usage: "directory where git catalog locations are cloned (empty: the user cache directory + /portside/git)",
+		kind:  kindString,
+		apply: func(c *Config, v string) { c.GitCacheDir = v },
+		get:   func(c Config) string { return c.GitCacheDir },
+		post: func(c *Config) {
+			if c.GitCacheDir != "" {
+				return
+			}
+			base, err := userCacheDir()
+			if err != nil || base == "" {
+				// A cache can live anywhere; without a user cache directory the temp dir will do.
+				base = os.TempDir()
+			}
+			c.GitCacheDir = filepath.Join(base, "portside", "git")
+		},
+	},
+	{
+		Key: "database-max-conns", Env: "PORTSIDE_DATABASE_MAX_CONNS", Default: "10",
+		Usage: "upper bound of the database connection pool",
+		Check: intRange(1, 1000), kind: kindInt,
+		apply: func(c *Config, v string) { c.DatabaseMaxConns, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.DatabaseMaxConns) },
+	},
+	{
+		Key: "log-level", Env: "PORTSIDE_LOG_LEVEL", Default: "info",
+		Usage: "lowest level logged: debug, info, warn, error",
+		Check: oneOf("debug", "info", "warn", "error"), kind: kindString,
+		apply: func(c *Config, v string) { c.LogLevel = v },
+		get:   func(c Config) string { return c.LogLevel },
+	},
+	{
+		Key: "log-format", Env: "PORTSIDE_LOG_FORMAT", Default: "json",
+		Usage: "log format: json, text",
+		Check: oneOf("json", "text"), kind: kindString,
+		apply: func(c *Config, v string) { c.LogFormat = v },
+		get:   func(c Config) string { return c.LogFormat },
+	},
+	{
+		Key: "shutdown-timeout", Env: "PORTSIDE_SHUTDOWN_TIMEOUT", Default: "15s",
+		Usage: "how long a SIGTERM waits for in-flight requests before the server stops",
+		Check: durationRange(time.Second, time.Hour), kind: kindDuration,
+		apply: func(c *Config, v string) { c.ShutdownTimeout, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.ShutdownTimeout) },
+	},
+	{
+		Key: "graphql-max-depth", Env: "PORTSIDE_GRAPHQL_MAX_DEPTH", Default: "12",
+		Usage: "deepest GraphQL selection a query may have",
+		Check: intRange(1, 100), kind: kindInt,
+		apply: func(c *Config, v string) { c.GraphQLMaxDepth, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.GraphQLMaxDepth) },
+	},
+	{
+		Key: "graphql-max-complexity", Env: "PORTSIDE_GRAPHQL_MAX_COMPLEXITY", Default: "5000",
+		Usage: "highest complexity a GraphQL query may have",
+		Check: intRange(1, 1_000_000), kind: kindInt,
+		apply: func(c *Config, v string) { c.GraphQLMaxComplexity, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.GraphQLMaxComplexity) },
+	},
+	{
+		Key: "catalog-cache-size", Env: "PORTSIDE_CATALOG_CACHE_SIZE", Default: "50000",
+		Usage: "entities kept in the catalog read cache; 0 disables the cache",
+		Check: intRange(0, 10_000_000), kind: kindInt,
+		apply: func(c *Config, v string) { c.CatalogCacheSize, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.CatalogCacheSize) },
+	},
+}
+
+// Settings returns the table of settings in display order. The slice is a copy.
+func Settings() []Setting { return slices.Clone(settings) }
+
+// lookup finds a setting by key.
+func lookup(key string) (Setting, bool) {
+	for _, s := range settings {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// textValue is the pflag.Value behind every registered flag: it keeps the text as given, so that
+// Load validates flags, environment and file alike and reports them the same way.
+type textValue struct {
+	text string
+	kind kind
+}
+
+func (v *textValue) String() string     { return v.text }
+func (v *textValue) Set(s string) error { v.text = s; return nil }
+func (v *textValue) Type() string       { return string(v.kind) }
+
+// Register adds every setting to fs as a flag named by its key, with its usage and the name of its
+// environment variable. Boolean settings may be given as a bare --flag.
+func Register(fs *pflag.FlagSet) {
+	for _, s := range settings {
+		f := fs.VarPF(&textValue{text: s.Default, kind: s.kind}, s.Key, "", s.Usage+" (env "+s.Env+")")
+		if s.kind == kindBool {
+			f.NoOptDefVal = "true"
+		}
+	}
+}
+
+// source tells where a value came from, for error messages.
+type source struct {
+	kind string // "flag", "env", "file" or "default"
+	name string // "--addr", "PORTSIDE_ADDR", "/etc/portside.yaml line 3", "default"
+}
+
+func (s source) String() string { return s.name }
+
+// Load resolves every setting: a flag set on fs wins over the environment, which wins over the YAML
+// file (named by --config or PORTSIDE_CONFIG), which wins over the default. env looks up an
+// environment variable (os.LookupEnv in production); a variable set to the empty string counts as
+// unset. fs and env may be nil. Every error is an *errs.Error with code Invalid whose Field is the
+// setting at fault.
+func Load(fs *pflag.FlagSet, env func(string) (string, bool)) (Config, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	var cfg Config
+
+	// The file's own path comes from a flag or the environment only.
+	cfgSetting, _ := lookup("config")
+	path, pathSrc := resolve(cfgSetting, fs, env, nil)
+	var file map[string]fileValue
+	if path != "" {
+		var err error
+		if file, err = readFile(path, pathSrc); err != nil {
+			return Config{}, err
+		}
+	}
+
+	for _, s := range settings {
+		v, src := resolve(s, fs, env, file)
+		if err := check(s, v, src); err != nil {
+			return Config{}, err
+		}
+		s.apply(&cfg, v)
+	}
+	for _, s := range settings {
+		if s.post != nil {
+			s.post(&cfg)
+		}
+	}
+	return cfg, nil
+}
+
+// Defaults returns the configuration made of the built-in defaults only.
+func Defaults() Config {
+	cfg, err := Load(nil, nil)
+	if err != nil {
+		panic("config: a built-in default is invalid: " + err.Error())
+	}
+	return cfg
+}
+
+// resolve picks the value of one setting by precedence and says where it came from.
+func resolve(s Setting, fs *pflag.FlagSet, env func(string) (string, bool), file map[string]fileValue) (string, source) {
+	if fs != nil {
+		if f := fs.Lookup(s.Key); f != nil && f.Changed {
+			return f.Value.String(), source{kind: "flag", name: "--" + s.Key}
+		}
+	}
+	if v, ok := env(s.Env); ok && v != "" {
+		return v, source{kind: "env", name: s.Env}
+	}
+	if fv, ok := file[s.Key]; ok {
+		return fv.value, source{kind: "file", name: fv.where}
+	}
+	return s.Default, source{kind: "default", name: "default"}
+}
+
+// check validates one value and turns a failure into the error people see.
+func check(s Setting, v string, src source) error {
+	if src.kind == "flag" && (s.Secret || (s.redact != nil && s.redact(v) != v)) {
+		// Command lines are visible to every user of the machine (ps, /proc) and end up in shell
+		// histories, so secrets come from the environment or a file only.
+		return &errs.Error{Code: errs.Invalid, Field: s.Key, Message: fmt.Sprintf(
+			"%s (from %s) holds a secret, and secrets are not accepted on the command line: set %s or put it in the config file",
+			s.Key, src, s.Env)}
+	}
+	if s.Check == nil {
+		return nil
+	}
+	if err := s.Check(v); err != nil {
+		return &errs.Error{Code: errs.Invalid, Field: s.Key, Message: fmt.Sprintf(
+			"invalid %s%s (from %s): %s", s.Key, shown(s, v), src, err)}
+	}
+	return nil
+}
+
+// shown renders a value for an error message: quoted, with secrets hidden.
+func shown(s Setting, v string) string {
+	switch {
+	case s.Secret:
+		return ""
+	case s.redact != nil:
+		return " " + strconv.Quote(s.redact(v))
+	default:
+		return " " + strconv.Quote(v)
+	}
+}
+
+// fileValue is one value read from the YAML file.
+type fileValue struct {
+	value string
+	where string // "<path> line <n>"
+	line  int
+}
+
+// readFile reads the flat YAML file at path. Unknown keys, nested values, duplicate keys and the
+// "config" key itself are errors.
+func readFile(path string, from source) (map[string]fileValue, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &errs.Error{Code: errs.Invalid, Field: "config", Message: fmt.Sprintf(
+				"config file %q (from %s) does not exist", path, from)}
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the message
+		}
+		return nil, &errs.Error{Code: errs.Invalid, Field: "config",
+			Message: fmt.Sprintf("cannot read config file %q (from %s)", path, from), Err: err}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "config",
+			Message: fmt.Sprintf("config file %q is not valid YAML", path), Err: err}
+	}
+	out := map[string]fileValue{}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return out, nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return out, nil // a file holding only comments
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "config", Message: fmt.Sprintf(
+			"config file %q line %d: expected a mapping of setting: value, one per line", path, root.Line)}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key := k.Value
+		where := fmt.Sprintf("%s line %d", path, k.Line)
+		s, ok := lookup(key)
+		if !ok {
+			msg := fmt.Sprintf("unknown key %q in config file %q (line %d)", key, path, k.Line)
+			if near := closestKey(key); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			} else {
+				msg += "; known keys are " + strings.Join(fileKeys(), ", ")
+			}
+			return nil, &errs.Error{Code: errs.Invalid, Field: key, Message: msg}
+		}
+		if s.noFile {
+			return nil, &errs.Error{Code: errs.Invalid, Field: key, Message: fmt.Sprintf(
+				"config file %q (line %d) sets %q, which only a flag or %s can set", path, k.Line, key, s.Env)}
+		}
+		if prev, dup := out[key]; dup {
+			return nil, &errs.Error{Code: errs.Invalid, Field: key, Message: fmt.Sprintf(
+				"config file %q sets %q twice (lines %d and %d)", path, key, prev.line, k.Line)}
+		}
+		for v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, &errs.Error{Code: errs.Invalid, Field: key, Message: fmt.Sprintf(
+				"%s in config file %q (line %d) must be a single value, not a %s", key, path, v.Line, shapeName(v))}
+		}
+		val := v.Value
+		if v.Tag == "!!null" {
+			val = "" // "key:" with nothing after it
+		}
+		out[key] = fileValue{value: val, where: where, line: k.Line}
+	}
+	return out, nil
+}
+
+func shapeName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	default:
+		return "document"
+	}
+}
+
+// fileKeys lists the keys the YAML file may set.
+func fileKeys() []string {
+	var keys []string
+	for _, s := range settings {
+		if !s.noFile {
+			keys = append(keys, s.Key)
+		}
+	}
+	return keys
+}
+
+// closestKey suggests the known key nearest to an unknown one, or "" when none is near enough to be
+// a likely typo. Snake case, upper case and environment variable spellings are recognised first.
+func closestKey(unknown string) string {
+	norm := strings.ToLower(strings.TrimSpace(unknown))
+	norm = strings.ReplaceAll(norm, "_", "-")
+	norm = strings.TrimPrefix(norm, "portside-")
+	for _, s := range settings {
+		if !s.noFile && (norm == s.Key || strings.EqualFold(unknown, s.Env)) {
+			return s.Key
+		}
+	}
+	best, bestD := "", -1
+	for _, s := range settings {
+		if s.noFile {
+			continue
+		}
+		d := levenshtein(norm, s.Key)
+		if bestD < 0 || d < bestD {
+			best, bestD = s.Key, d
+		}
+	}
+	if bestD > max(2, len(best)/3) {
+		return ""
+	}
+	return best
+}
+
+// levenshtein is the edit distance between two short strings.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// Describe lists the configuration as "key=value" lines in table order, for the startup log.
+// Secrets are redacted, and a database URL shows no password.
+func (c Config) Describe() []string {
+	out := make([]string, 0, len(settings))
+	for _, s := range settings {
+		v := s.get(c)
+		switch {
+		case s.Secret && v != "":
+			v = "xxxxx"
+		case s.redact != nil:
+			v = s.redact(v)
+		}
+		out = append(out, s.Key+"="+v)
+	}
+	return out
+}
+
+// MigrateOnStart tells whether serve should apply pending migrations on a database of the given
+// dialect: in auto mode yes for SQLite, no for PostgreSQL (where the migration Job does it).
+func (c Config) MigrateOnStart(dialect store.Dialect) bool {
+	switch c.Migrate {
+	case MigrateAlways:
+		return true
+	case MigrateNever:
+		return false
+	default:
+		return dialect == store.SQLite
+	}
+}
+
+// MarkdownTable renders the settings as the README's configuration table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Setting | Flag | Environment | Default | Meaning |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, s := range settings {
+		def := "`" + s.Default + "`"
+		if s.Default == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | `%s` | %s | %s |\n",
+			s.Key, s.Key, s.Env, def, strings.ReplaceAll(s.Usage, "|", `\|`))
+	}
+	return b.String()
+}
+
+// ---- validators ----
+
+func checkAddr(v string) error {
+	const accepted = "accepted values are host:port with a port from 0 to 65535, e.g. 127.0.0.1:7007 or :7007"
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errors.New(accepted)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return errors.New(accepted)
+	}
+	return nil
+}
+
+func checkDatabase(v string) error {
+	const accepted = "accepted values are a SQLite file path or a postgres:// URL"
+	if _, _, err := store.ParseURL(v); err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && e.Message != "" {
+			// store's message starts with the field name, which our message already gives.
+			return fmt.Errorf("%s; %s", strings.TrimPrefix(e.Message, "database: "), accepted)
+		}
+		return errors.New(accepted)
+	}
+	return nil
+}
+
+func checkMigrate(v string) error {
+	if v == string(MigrateAuto) {
+		return nil
+	}
+	if _, err := strconv.ParseBool(v); err != nil {
+		return errors.New("accepted values are auto, true, false")
+	}
+	return nil
+}
+
+func parseMigrate(v string) MigrateMode {
+	if v == string(MigrateAuto) {
+		return MigrateAuto
+	}
+	if b, _ := strconv.ParseBool(v); b {
+		return MigrateAlways
+	}
+	return MigrateNever
+}
+
+func checkBool(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return errors.New("accepted values are true, false")
+	}
+	return nil
+}
+
+func checkRefreshInterval(v string) error {
+	const accepted = "accepted values are 0 (disabled) or a Go duration of at least 10s, e.g. 5m"
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || (d > 0 && d < 10*time.Second) {
+		return errors.New(accepted)
+	}
+	return nil
+}
+
+func durationRange(lo, hi time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("accepted values are Go durations from %s to %s, e.g. 15s", formatDuration(lo), formatDuration(hi))
+		}
+		return nil
+	}
+}
+
+func intRange(lo, hi int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("accepted values are whole numbers from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(v string) error {
+		if slices.Contains(values, v) {
+			return nil
+		}
+		return fmt.Errorf("accepted values are %s", strings.Join(values, ", "))
+	}
+}
+
+// formatDuration prints a duration the way people write it: 5m rather than 5m0s, 0 rather than 0s.
+func formatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ---- redaction ----
+
+var (
+	passwordParam = regexp.MustCompile(`(?i)(password=)[^&\s]*`)
+	userInfo      = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):\S*@`)
+)
+
+// redactDatabase hides the password in a database value, even one too malformed for url.Parse.
+func redactDatabase(v string) string {
+	r := store.Redact(v)
+	// store.Redact gives up on URLs it cannot parse, and knows nothing of key=value DSNs; mask
+	// user:password@ (up to the last @, erring on the side of hiding too much) and password=… by hand.
+	r = userInfo.ReplaceAllString(r, "${1}:xxxxx@")
+	return passwordParam.ReplaceAllString(r, "${1}xxxxx")
+}

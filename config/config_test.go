@@ -1,0 +1,625 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// sources is one test's flags, environment and config file.
+type sources struct {
+	flags []string          // command-line arguments, e.g. "--addr=:1"
+	env   map[string]string // environment variables
+	file  string            // YAML file contents; "" means no file
+}
+
+// load runs Load on the given sources, writing the file to a temp dir and pointing PORTSIDE_CONFIG
+// at it unless the flags or env already name a config file.
+func load(t *testing.T, src sources) (Config, error) {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range src.env {
+		env[k] = v
+	}
+	if src.file != "" {
+		path := filepath.Join(t.TempDir(), "portside.yaml")
+		if err := os.WriteFile(path, []byte(src.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := env["PORTSIDE_CONFIG"]; !ok {
+			env["PORTSIDE_CONFIG"] = path
+		}
+	}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	Register(fs)
+	if err := fs.Parse(src.flags); err != nil {
+		t.Fatalf("parse flags %v: %v", src.flags, err)
+	}
+	return Load(fs, mapEnv(env))
+}
+
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func pinCacheDir(t *testing.T, dir string, err error) {
+	t.Helper()
+	old := userCacheDir
+	userCacheDir = func() (string, error) { return dir, err }
+	t.Cleanup(func() { userCacheDir = old })
+}
+
+// wantInvalid checks that err is an *errs.Error with code Invalid, the given field, and a message
+// holding every one of the given fragments.
+func wantInvalid(t *testing.T, err error, field string, fragments ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want an error on %s, got none", field)
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %q is a %T, want *errs.Error", err, err)
+	}
+	if e.Code != errs.Invalid || e.Field != field {
+		t.Errorf("error %q: code %s field %q, want %s %q", err, e.Code, e.Field, errs.Invalid, field)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(err.Error(), f) {
+			t.Errorf("error %q does not mention %q", err, f)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	pinCacheDir(t, "/home/u/.cache", nil)
+	got := Defaults()
+	want := Config{
+		Addr:                 "127.0.0.1:7007",
+		Database:             "portside.db",
+		Migrate:              MigrateAuto,
+		RefreshInterval:      5 * time.Minute,
+		GitCacheDir:          filepath.Join("/home/u/.cache", "portside", "git"),
+		DatabaseMaxConns:     10,
+		LogLevel:             "info",
+		LogFormat:            "json",
+		ShutdownTimeout:      15 * time.Second,
+		GraphQLMaxDepth:      12,
+		GraphQLMaxComplexity: 5000,
+		CatalogCacheSize:     50000,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestEveryDefaultPassesItsCheck(t *testing.T) {
+	for _, s := range Settings() {
+		if s.Check != nil {
+			if err := s.Check(s.Default); err != nil {
+				t.Errorf("default %q of %s fails its own check: %v", s.Default, s.Key, err)
+			}
+		}
+	}
+}
+
+func TestGitCacheDirFallsBackToTempDir(t *testing.T) {
+	pinCacheDir(t, "", errors.New("$HOME is not defined"))
+	cfg, err := Load(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(os.TempDir(), "portside", "git"); cfg.GitCacheDir != want {
+		t.Errorf("GitCacheDir = %q, want %q", cfg.GitCacheDir, want)
+	}
+	cfg, err = Load(nil, mapEnv(map[string]string{"PORTSIDE_GIT_CACHE_DIR": "/var/cache/git"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GitCacheDir != "/var/cache/git" {
+		t.Errorf("GitCacheDir = %q, want the configured one", cfg.GitCacheDir)
+	}
+}
+
+// TestPrecedence sets log-level in every combination of flag, environment and file, each with its
+// own value, and checks that the highest-ranked source present wins.
+func TestPrecedence(t *testing.T) {
+	for mask := 0; mask < 8; mask++ {
+		flag, env, file := mask&4 != 0, mask&2 != 0, mask&1 != 0
+		var src sources
+		src.env = map[string]string{}
+		want := "info" // the default
+		if file {
+			src.file = "log-level: warn\nrefresh-interval: 1m\n"
+			want = "warn"
+		}
+		if env {
+			src.env["PORTSIDE_LOG_LEVEL"] = "error"
+			src.env["PORTSIDE_REFRESH_INTERVAL"] = "2m"
+			want = "error"
+		}
+		if flag {
+			src.flags = []string{"--log-level=debug", "--refresh-interval", "3m"}
+			want = "debug"
+		}
+		wantInterval := map[string]time.Duration{"info": 5 * time.Minute, "warn": time.Minute, "error": 2 * time.Minute, "debug": 3 * time.Minute}[want]
+		name := strings.Join([]string{onOff("flag", flag), onOff("env", env), onOff("file", file)}, ",")
+		t.Run(name, func(t *testing.T) {
+			cfg, err := load(t, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.LogLevel != want || cfg.RefreshInterval != wantInterval {
+				t.Errorf("log-level %q refresh-interval %s, want %q %s", cfg.LogLevel, cfg.RefreshInterval, want, wantInterval)
+			}
+		})
+	}
+}
+
+func onOff(name string, on bool) string {
+	if on {
+		return name
+	}
+	return "no-" + name
+}
+
+// TestEverySettingFromEverySource sets each setting to a non-default value from each source alone
+// and checks that it lands in Config (seen through Describe, which reads the typed fields).
+func TestEverySettingFromEverySource(t *testing.T) {
+	pinCacheDir(t, "/cache", nil)
+	values := map[string]string{
+		"addr":                   "0.0.0.0:8080",
+		"database":               "/data/portside.db",
+		"migrate":                "false",
+		"demo":                   "true",
+		"refresh-interval":       "30s",
+		"git-cache-dir":          "/srv/git",
+		"database-max-conns":     "25",
+		"log-level":              "debug",
+		"log-format":             "text",
+		"shutdown-timeout":       "1m",
+		"graphql-max-depth":      "7",
+		"graphql-max-complexity": "100000",
+		"catalog-cache-size":     "0",
+	}
+	for _, s := range Settings() {
+		if s.Key == "config" {
+			continue
+		}
+		v, ok := values[s.Key]
+		if !ok {
+			t.Errorf("no test value for %s", s.Key)
+			continue
+		}
+		if v == s.Default {
+			t.Errorf("test value for %s is its default", s.Key)
+		}
+		for _, src := range []sources{
+			{flags: []string{"--" + s.Key + "=" + v}},
+			{env: map[string]string{s.Env: v}},
+			{file: s.Key + ": " + v + "\n"},
+		} {
+			cfg, err := load(t, src)
+			if err != nil {
+				t.Errorf("%s=%s from %+v: %v", s.Key, v, src, err)
+				continue
+			}
+			line := s.Key + "=" + v
+			if !contains(cfg.Describe(), line) {
+				t.Errorf("%+v: Describe has no %q:\n%s", src, line, strings.Join(cfg.Describe(), "\n"))
+			}
+		}
+	}
+}
+
+func contains(lines []string, line string) bool {
+	for _, l := range lines {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBareBoolFlag(t *testing.T) {
+	cfg, err := load(t, sources{flags: []string{"--demo"}})
+	if err != nil || !cfg.Demo {
+		t.Fatalf("--demo: Demo=%v err=%v", cfg.Demo, err)
+	}
+	cfg, err = load(t, sources{flags: []string{"--demo=false"}, env: map[string]string{"PORTSIDE_DEMO": "true"}})
+	if err != nil || cfg.Demo {
+		t.Fatalf("--demo=false over env true: Demo=%v err=%v", cfg.Demo, err)
+	}
+}
+
+func TestEmptyEnvCountsAsUnset(t *testing.T) {
+	cfg, err := load(t, sources{env: map[string]string{"PORTSIDE_ADDR": ""}, file: "addr: ':9000'\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":9000" {
+		t.Errorf("Addr = %q, want the file's :9000", cfg.Addr)
+	}
+}
+
+func TestValidators(t *testing.T) {
+	tests := []struct {
+		key, value string
+		wantErr    string // "" means valid; otherwise a fragment of the error
+	}{
+		{"addr", "127.0.0.1:7007", ""},
+		{"addr", ":0", ""},
+		{"addr", "[::1]:65535", ""},
+		{"addr", "localhost", "accepted values are host:port"},
+		{"addr", "localhost:65536", "port from 0 to 65535"},
+		{"addr", "localhost:-1", "port from 0 to 65535"},
+		{"addr", "localhost:http", "port from 0 to 65535"},
+		{"database", "portside.db", ""},
+		{"database", "file:/tmp/p.db?_pragma=busy_timeout(5000)", ""},
+		{"database", "postgres://u@db.internal:5432/portside", ""},
+		{"database", "postgresql://u@db/portside?sslmode=require", ""},
+		{"database", "mysql://u@db/portside", `scheme "mysql" is not supported`},
+		{"database", "postgres:///portside", "names no host"},
+		{"migrate", "auto", ""},
+		{"migrate", "true", ""},
+		{"migrate", "false", ""},
+		{"migrate", "sometimes", "accepted values are auto, true, false"},
+		{"demo", "true", ""},
+		{"demo", "false", ""},
+		{"demo", "yes", "accepted values are true, false"},
+		{"refresh-interval", "0", ""},
+		{"refresh-interval", "10s", ""},
+		{"refresh-interval", "1h30m", ""},
+		{"refresh-interval", "9s", "at least 10s"},
+		{"refresh-interval", "-5m", "at least 10s"},
+		{"refresh-interval", "5", "Go duration"},
+		{"refresh-interval", "five minutes", "Go duration"},
+		{"database-max-conns", "1", ""},
+		{"database-max-conns", "1000", ""},
+		{"database-max-conns", "0", "from 1 to 1000"},
+		{"database-max-conns", "1001", "from 1 to 1000"},
+		{"database-max-conns", "ten", "from 1 to 1000"},
+		{"log-level", "debug", ""},
+		{"log-level", "warn", ""},
+		{"log-level", "loud", "accepted values are debug, info, warn, error"},
+		{"log-level", "INFO", "accepted values are debug, info, warn, error"},
+		{"log-format", "text", ""},
+		{"log-format", "logfmt", "accepted values are json, text"},
+		{"shutdown-timeout", "1s", ""},
+		{"shutdown-timeout", "1h", ""},
+		{"shutdown-timeout", "0", "from 1s to 1h"},
+		{"shutdown-timeout", "2h", "from 1s to 1h"},
+		{"shutdown-timeout", "15", "from 1s to 1h"},
+		{"graphql-max-depth", "1", ""},
+		{"graphql-max-depth", "100", ""},
+		{"graphql-max-depth", "0", "from 1 to 100"},
+		{"graphql-max-depth", "101", "from 1 to 100"},
+		{"graphql-max-complexity", "1000000", ""},
+		{"graphql-max-complexity", "1000001", "from 1 to 1000000"},
+		{"graphql-max-complexity", "1.5", "from 1 to 1000000"},
+		{"catalog-cache-size", "0", ""},
+		{"catalog-cache-size", "-1", "from 0 to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			s, ok := lookup(tt.key)
+			if !ok {
+				t.Fatalf("no setting %s", tt.key)
+			}
+			_, err := Load(nil, mapEnv(map[string]string{s.Env: tt.value}))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("want %q accepted, got %v", tt.value, err)
+				}
+				return
+			}
+			wantInvalid(t, err, tt.key, "invalid "+tt.key, "(from "+s.Env+")", tt.wantErr)
+		})
+	}
+}
+
+func TestErrorNamesSettingSourceAndAcceptedValues(t *testing.T) {
+	tests := []struct {
+		name string
+		src  sources
+		want string
+	}{
+		{"env", sources{env: map[string]string{"PORTSIDE_LOG_LEVEL": "loud"}},
+			`invalid log-level "loud" (from PORTSIDE_LOG_LEVEL): accepted values are debug, info, warn, error`},
+		{"flag", sources{flags: []string{"--log-level=loud"}},
+			`invalid log-level "loud" (from --log-level): accepted values are debug, info, warn, error`},
+		{"file", sources{file: "# settings\naddr: ':1'\nlog-level: loud\n"},
+			`portside.yaml line 3): accepted values are debug, info, warn, error`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.src)
+			wantInvalid(t, err, "log-level", tt.want)
+		})
+	}
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		file      string
+		field     string
+		fragments []string
+	}{
+		{"unknown key", "addr: ':1'\nrefresh-intervall: 5m\n", "refresh-intervall",
+			[]string{`unknown key "refresh-intervall"`, "portside.yaml", "line 2", `did you mean "refresh-interval"?`}},
+		{"snake case key", "log_level: debug\n", "log_level", []string{`did you mean "log-level"?`}},
+		{"env name as key", "PORTSIDE_DATABASE_URL: x.db\n", "PORTSIDE_DATABASE_URL", []string{`did you mean "database"?`}},
+		{"far-off key", "colour: blue\n", "colour", []string{`unknown key "colour"`, "known keys are addr, database, migrate"}},
+		{"near key", "adr: ':1'\n", "adr", []string{`did you mean "addr"?`}},
+		{"config key", "config: other.yaml\n", "config", []string{"only a flag or PORTSIDE_CONFIG can set"}},
+		{"duplicate key", "addr: ':1'\naddr: ':2'\n", "addr", []string{`sets "addr" twice (lines 1 and 2)`}},
+		{"mapping value", "addr:\n  host: x\n  port: 1\n", "addr", []string{"addr", "single value, not a mapping"}},
+		{"list value", "log-level: [debug, info]\n", "log-level", []string{"log-level", "single value, not a list"}},
+		{"not a mapping", "- addr\n- database\n", "config", []string{"expected a mapping"}},
+		{"bad yaml", "addr: ':1\n", "config", []string{"not valid YAML"}},
+		{"wrong type", "database-max-conns: many\n", "database-max-conns", []string{`invalid database-max-conns "many"`, "from 1 to 1000"}},
+		{"null for required", "addr:\n", "addr", []string{`invalid addr ""`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, sources{file: tt.file})
+			wantInvalid(t, err, tt.field, tt.fragments...)
+		})
+	}
+}
+
+func TestConfigFileShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		want func(Config) bool
+	}{
+		{"comments only", "# nothing yet\n", func(c Config) bool { return c.Addr == "127.0.0.1:7007" }},
+		{"typed scalars", "demo: true\ndatabase-max-conns: 20\nrefresh-interval: 0\n",
+			func(c Config) bool { return c.Demo && c.DatabaseMaxConns == 20 && c.RefreshInterval == 0 }},
+		{"null means empty", "git-cache-dir:\n", func(c Config) bool { return c.GitCacheDir == "/cache/portside/git" }},
+		{"anchor and alias", "refresh-interval: &t 30s\nshutdown-timeout: *t\n",
+			func(c Config) bool { return c.RefreshInterval == 30*time.Second && c.ShutdownTimeout == 30*time.Second }},
+	}
+	pinCacheDir(t, "/cache", nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, sources{file: tt.file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(cfg) {
+				t.Errorf("unexpected config %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestEmptyConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_CONFIG": path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ConfigFile != path || cfg.Addr != "127.0.0.1:7007" {
+		t.Errorf("got %+v", cfg)
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	for _, src := range []sources{
+		{flags: []string{"--config=" + missing}},
+		{env: map[string]string{"PORTSIDE_CONFIG": missing}},
+	} {
+		_, err := load(t, src)
+		from := "PORTSIDE_CONFIG"
+		if len(src.flags) > 0 {
+			from = "--config"
+		}
+		wantInvalid(t, err, "config", missing, "does not exist", "(from "+from+")")
+	}
+	// The flag names the file even when the environment names another.
+	_, err := load(t, sources{flags: []string{"--config=" + missing}, file: "addr: ':1'\n"})
+	wantInvalid(t, err, "config", missing)
+}
+
+func TestDescribeNeverPrintsDatabasePassword(t *testing.T) {
+	const password = "s3cr3t-P4ss"
+	urls := []string{
+		"postgres://portside:" + password + "@db.internal:5432/portside?sslmode=require",
+		"postgresql://portside:" + password + "@db.internal/portside",
+		"postgres://portside@db.internal/portside?password=" + password,
+		"postgres://portside:" + password + "@db.internal:port/portside", // url.Parse rejects this one
+	}
+	for _, u := range urls {
+		for _, src := range []sources{
+			{env: map[string]string{"PORTSIDE_DATABASE_URL": u}},
+			{file: "database: '" + u + "'\n"},
+		} {
+			cfg, err := load(t, src)
+			if err != nil {
+				if strings.Contains(err.Error(), password) {
+					t.Errorf("error for %+v shows the password: %v", src, err)
+				}
+				continue
+			}
+			out := strings.Join(cfg.Describe(), "\n")
+			if strings.Contains(out, password) {
+				t.Errorf("Describe shows the password:\n%s", out)
+			}
+			if !strings.Contains(out, "database=postgres") || !strings.Contains(out, "db.internal") {
+				t.Errorf("Describe hides too much:\n%s", out)
+			}
+		}
+		// Describe on a hand-built Config redacts too.
+		if out := strings.Join(Config{Database: u}.Describe(), "\n"); strings.Contains(out, password) {
+			t.Errorf("Describe shows the password:\n%s", out)
+		}
+	}
+}
+
+func TestPasswordOnCommandLineIsRefused(t *testing.T) {
+	const password = "hunter2"
+	_, err := load(t, sources{flags: []string{"--database=postgres://u:" + password + "@db/portside"}})
+	wantInvalid(t, err, "database", "--database", "PORTSIDE_DATABASE_URL", "secret")
+	if strings.Contains(err.Error(), password) {
+		t.Errorf("error shows the password: %v", err)
+	}
+	// Without a password the flag is fine.
+	cfg, err := load(t, sources{flags: []string{"--database=postgres://u@db/portside"}})
+	if err != nil || cfg.Database != "postgres://u@db/portside" {
+		t.Fatalf("got %q, %v", cfg.Database, err)
+	}
+}
+
+func TestInvalidDatabaseErrorHidesPassword(t *testing.T) {
+	const password = "hunter2"
+	_, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_DATABASE_URL": "postgres://u:" + password + "@/portside"}))
+	wantInvalid(t, err, "database", "invalid database", "(from PORTSIDE_DATABASE_URL)", "names no host")
+	if strings.Contains(err.Error(), password) {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+func TestDescribeRedactsSecretSettings(t *testing.T) {
+	old := settings
+	t.Cleanup(func() { settings = old })
+	var token string
+	settings = append(slicesClone(old), Setting{
+		Key: "api-token", Env: "PORTSIDE_API_TOKEN", Secret: true, kind: kindString,
+		Check: func(v string) error {
+			if len(v) < 8 {
+				return errors.New("accepted values are tokens of 8 characters or more")
+			}
+			return nil
+		},
+		apply: func(_ *Config, v string) { token = v },
+		get:   func(Config) string { return token },
+	})
+	cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_API_TOKEN": "tok-123456"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := strings.Join(cfg.Describe(), "\n"); strings.Contains(out, "tok-123456") || !strings.Contains(out, "api-token=xxxxx") {
+		t.Errorf("Describe:\n%s", out)
+	}
+	_, err = Load(nil, mapEnv(map[string]string{"PORTSIDE_API_TOKEN": "short"}))
+	wantInvalid(t, err, "api-token", "invalid api-token (from PORTSIDE_API_TOKEN)")
+	if strings.Contains(err.Error(), "short") {
+		t.Errorf("error shows the secret: %v", err)
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	Register(fs)
+	if err := fs.Parse([]string{"--api-token=tok-123456"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(fs, nil)
+	wantInvalid(t, err, "api-token", "not accepted on the command line")
+}
+
+func slicesClone(s []Setting) []Setting { return append([]Setting(nil), s...) }
+
+func TestMigrateOnStart(t *testing.T) {
+	tests := []struct {
+		mode    string
+		dialect store.Dialect
+		want    bool
+	}{
+		{"auto", store.SQLite, true},
+		{"auto", store.Postgres, false},
+		{"true", store.SQLite, true},
+		{"true", store.Postgres, true},
+		{"false", store.SQLite, false},
+		{"false", store.Postgres, false},
+	}
+	for _, tt := range tests {
+		cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_MIGRATE": tt.mode}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.MigrateOnStart(tt.dialect); got != tt.want {
+			t.Errorf("migrate=%s on %s: %v, want %v", tt.mode, tt.dialect, got, tt.want)
+		}
+	}
+}
+
+func TestRegisterHelp(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	Register(fs)
+	help := fs.FlagUsages()
+	for _, s := range Settings() {
+		if fs.Lookup(s.Key) == nil {
+			t.Errorf("no flag --%s", s.Key)
+		}
+		if !strings.Contains(help, "--"+s.Key) || !strings.Contains(help, "(env "+s.Env+")") {
+			t.Errorf("help lacks --%s or its env hint:\n%s", s.Key, help)
+		}
+	}
+	for _, want := range []string{"--refresh-interval duration", "--database-max-conns int", "--addr string", `(default "127.0.0.1:7007")`} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	if strings.Contains(help, "--demo bool") || strings.Contains(help, "--demo string") {
+		t.Errorf("--demo should read as a switch:\n%s", help)
+	}
+}
+
+func TestTableIsConsistent(t *testing.T) {
+	seenKey, seenEnv := map[string]bool{}, map[string]bool{}
+	for _, s := range Settings() {
+		if seenKey[s.Key] || seenEnv[s.Env] {
+			t.Errorf("duplicate %s / %s", s.Key, s.Env)
+		}
+		seenKey[s.Key], seenEnv[s.Env] = true, true
+		if !strings.HasPrefix(s.Env, "PORTSIDE_") || s.Usage == "" || strings.Contains(s.Usage, "\n") || strings.Contains(s.Usage, "`") {
+			t.Errorf("setting %s: env must start with PORTSIDE_, usage must be one line without backquotes", s.Key)
+		}
+		if s.apply == nil || s.get == nil {
+			t.Errorf("setting %s is not wired to a Config field", s.Key)
+		}
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	md := MarkdownTable()
+	lines := strings.Split(strings.TrimSuffix(md, "\n"), "\n")
+	if lines[0] != "| Setting | Flag | Environment | Default | Meaning |" {
+		t.Errorf("header %q", lines[0])
+	}
+	if got, want := len(lines), len(Settings())+2; got != want {
+		t.Errorf("%d lines, want %d", got, want)
+	}
+	for _, s := range Settings() {
+		if !strings.Contains(md, "`--"+s.Key+"`") || !strings.Contains(md, "`"+s.Env+"`") {
+			t.Errorf("table lacks %s", s.Key)
+		}
+	}
+	if !strings.Contains(md, "| `refresh-interval` | `--refresh-interval` | `PORTSIDE_REFRESH_INTERVAL` | `5m` |") {
+		t.Errorf("unexpected row format:\n%s", md)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0", 15 * time.Second: "15s", 5 * time.Minute: "5m", time.Hour: "1h",
+		90 * time.Minute: "1h30m", 1500 * time.Millisecond: "1.5s", time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

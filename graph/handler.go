@@ -1,0 +1,180 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/logs"
+)
+
+// OperationObserver hears about every GraphQL operation, for metrics; package metrics implements it.
+type OperationObserver interface {
+	GraphQLOperation(name, opType string, ok bool, d time.Duration)
+}
+
+// HandlerOptions configure the GraphQL endpoint.
+type HandlerOptions struct {
+	// MaxDepth bounds how deeply selections nest.
+	MaxDepth int
+	// MaxComplexity bounds the estimated cost of an operation (lists count per requested item).
+	MaxComplexity int
+	Logger        *slog.Logger
+	Observer      OperationObserver
+}
+
+// NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
+func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
+	cfg := Config{Resolvers: r}
+	setComplexity(&cfg.Complexity)
+	srv := handler.New(NewExecutableSchema(cfg))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	srv.Use(depthLimit{max: opts.MaxDepth})
+	if opts.Observer != nil {
+		srv.Use(observe{opts.Observer})
+	}
+	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errs.E(errs.Internal, "panic: %v", p)
+	})
+	return conformance(srv)
+}
+
+// pageCost is what a connection's children count for: its page size.
+func pageCost(first *int) int {
+	if first == nil || *first < 1 {
+		return 50
+	}
+	return *first
+}
+
+// presentError gives every error an extensions.code from Portside's code table. Internal errors
+// show only a request ID; the full error is logged under that ID.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		var coded *errs.Error
+		switch {
+		case errors.As(err, &coded) && coded.Code != errs.Internal:
+			gerr.Message = errs.PublicMessage(err)
+			gerr.Extensions["code"] = string(coded.Code)
+			if coded.Field != "" {
+				gerr.Extensions["field"] = coded.Field
+			}
+		case gerr.Extensions["code"] != nil && !errors.As(err, &coded):
+			// gqlgen's own request errors (parse, validation, complexity): INVALID, with its reason.
+			gerr.Extensions["reason"] = gerr.Extensions["code"]
+			gerr.Extensions["code"] = string(errs.Invalid)
+		default:
+			id := logs.RequestID(ctx)
+			log.ErrorContext(ctx, "graphql: internal error", "error", err, "path", gerr.Path.String())
+			gerr.Message = "internal error (request " + id + ")"
+			gerr.Extensions = map[string]any{"code": string(errs.Internal), "requestId": id}
+		}
+		return gerr
+	}
+}
+
+// depthLimit refuses operations whose selections nest deeper than max, before any resolver runs.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if d.max <= 0 || oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0); depth > d.max {
+		e := gqlerror.Errorf("operation is nested %d levels deep; the limit is %d", depth, d.max)
+		e.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		return e
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	if seen > 1000 { // fragment cycles are rejected by validation; this only guards the recursion
+		return seen
+	}
+	deepest := 0
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) == 0 {
+				d = 1
+			} else {
+				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+			}
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, frags, seen+1)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			}
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}
+
+// observe reports each operation's name, type, outcome and duration.
+type observe struct{ o OperationObserver }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = observe{}
+
+func (observe) ExtensionName() string                   { return "Observe" }
+func (observe) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (o observe) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	oc := graphql.GetOperationContext(ctx)
+	name, typ := oc.OperationName, "query"
+	if oc.Operation != nil {
+		typ = string(oc.Operation.Operation)
+		if name == "" {
+			name = oc.Operation.Name
+		}
+	}
+	if name == "" {
+		name = "anonymous"
+	}
+	ok := resp == nil || len(resp.Errors) == 0
+	o.o.GraphQLOperation(name, typ, ok, time.Since(start))
+	return resp
+}

@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// conformance closes the gaps between gqlgen's transports and the GraphQL-over-HTTP spec: it
+// answers 415 to bodies that are not JSON, 406 to clients that accept neither JSON media type, and
+// 405 (with Allow: POST) to mutations sent with GET, which gqlgen would answer with 406.
+func conformance(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !acceptsJSON(r.Header.Get("Accept")) {
+			writeRequestError(w, http.StatusNotAcceptable, "NOT_ACCEPTABLE",
+				"this endpoint answers application/graphql-response+json or application/json")
+			return
+		}
+		switch r.Method {
+		case http.MethodPost:
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeRequestError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+					"send the request as application/json")
+				return
+			}
+		case http.MethodGet:
+			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
+				w.Header().Set("Allow", "POST")
+				writeRequestError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func acceptsJSON(accept string) bool {
+	if strings.TrimSpace(accept) == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/graphql-response+json", "application/json", "application/*", "*/*":
+			return true
+		}
+	}
+	return false
+}
+
+// isMutation parses just enough of a GET query to see which operation it would run.
+func isMutation(query, operationName string) bool {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return false // gqlgen reports the syntax error
+	}
+	for _, op := range doc.Operations {
+		if (operationName == "" || op.Name == operationName) && op.Operation != ast.Query {
+			return true
+		}
+	}
+	return false
+}
+
+func writeRequestError(w http.ResponseWriter, status int, reason, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message": msg, "extensions": map[string]any{"code": "INVALID", "reason": reason},
+	}}})
+}

@@ -1,0 +1,87 @@
+package model
+
+import (
+	"context"
+	"sync"
+
+	"github.com/portside-dev/portside/catalog"
+)
+
+// Cohort is a set of entities loaded together: a page, the owners of a page, the targets of one
+// relation type for a page. When a field of one member needs related entities, the cohort loads
+// them for all its members in one batch, once, and the loaded entities form a new cohort for the
+// next level. The number of queries a GraphQL request costs thus depends on the shape of the query,
+// not on page sizes, and unlike a time-window dataloader it batches deterministically, with no
+// waiting.
+type Cohort struct {
+	svc     *catalog.Service
+	members []*catalog.Entity
+
+	mu      sync.Mutex
+	batches map[string]*batch
+
+	locOnce sync.Once
+	locs    map[int64]catalog.Location
+	locErr  error
+}
+
+type batch struct {
+	once  sync.Once
+	found map[catalog.Ref]*catalog.Entity
+	next  *Cohort
+	err   error
+}
+
+// NewCohort groups entities loaded together.
+func NewCohort(svc *catalog.Service, members []*catalog.Entity) *Cohort {
+	return &Cohort{svc: svc, members: members, batches: map[string]*batch{}}
+}
+
+// Service is the catalog the cohort loads from.
+func (c *Cohort) Service() *catalog.Service { return c.svc }
+
+// Related loads, once for the whole cohort, the entities that refsOf names for each member, and
+// returns them with the cohort they form. key identifies refsOf: the same key must always mean the
+// same function.
+func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*catalog.Entity) []catalog.Ref) (map[catalog.Ref]*catalog.Entity, *Cohort, error) {
+	c.mu.Lock()
+	b, ok := c.batches[key]
+	if !ok {
+		b = &batch{}
+		c.batches[key] = b
+	}
+	c.mu.Unlock()
+	b.once.Do(func() {
+		var refs []catalog.Ref
+		for _, m := range c.members {
+			refs = append(refs, refsOf(m)...)
+		}
+		b.found, b.err = c.svc.EntitiesByRef(ctx, refs)
+		if b.err == nil {
+			members := make([]*catalog.Entity, 0, len(b.found))
+			seen := make(map[catalog.Ref]bool, len(b.found))
+			for _, r := range refs {
+				if e, ok := b.found[r]; ok && !seen[r] {
+					seen[r] = true
+					members = append(members, e)
+				}
+			}
+			b.next = NewCohort(c.svc, members)
+		}
+	})
+	return b.found, b.next, b.err
+}
+
+// Locations returns every registered location by ID, read once per cohort: locations are few, and
+// a page of entities usually comes from one or two of them.
+func (c *Cohort) Locations(ctx context.Context) (map[int64]catalog.Location, error) {
+	c.locOnce.Do(func() {
+		var list []catalog.Location
+		list, c.locErr = c.svc.Locations(ctx)
+		c.locs = make(map[int64]catalog.Location, len(list))
+		for _, l := range list {
+			c.locs[l.ID] = l
+		}
+	})
+	return c.locs, c.locErr
+}

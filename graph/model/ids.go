@@ -1,0 +1,26 @@
+// Package model holds the Go types behind Portside's GraphQL schema: wrappers around domain values
+// that gqlgen binds to, global IDs, and the batching that keeps relation fields from issuing one
+// query per row.
+package model
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// EncodeID makes a global (Relay) ID from a type name and a key: opaque to clients, stable for us.
+func EncodeID(typename, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typename + ":" + key))
+}
+
+// DecodeID splits a global ID into its type name and key.
+func DecodeID(id string) (typename, key string, err error) {
+	b, decErr := base64.RawURLEncoding.DecodeString(id)
+	typename, key, ok := strings.Cut(string(b), ":")
+	if decErr != nil || !ok || typename == "" || key == "" {
+		return "", "", errs.InvalidField("id", "%q is not a Portside ID", id)
+	}
+	return typename, key, nil
+}

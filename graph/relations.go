@@ -1,0 +1,126 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/graph/model"
+)
+
+// The helpers below give every relation field of every entity type one implementation: the
+// targets of one relation type, loaded for the object's whole cohort in one batch.
+
+// related returns the existing targets of obj's relations of one type, in relation order.
+func related(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
+	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *catalog.Entity) []catalog.Ref {
+		return e.RelationsOfType(relType)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []model.Entity{}
+	for _, ref := range obj.Value().RelationsOfType(relType) {
+		if e, ok := found[ref]; ok {
+			out = append(out, model.WrapEntity(e, next))
+		}
+	}
+	return out, nil
+}
+
+// relatedOfKind is related restricted to targets of one GraphQL type (System.components, ...).
+func relatedOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string) ([]T, error) {
+	list, err := related(ctx, obj, relType)
+	if err != nil {
+		return nil, err
+	}
+	out := []T{}
+	for _, e := range list {
+		if t, ok := e.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// oneOfKind is for fields that name a single target (system, parent, domain).
+func oneOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string) (T, error) {
+	list, err := relatedOfKind[T](ctx, obj, relType)
+	var zero T
+	if err != nil || len(list) == 0 {
+		return zero, err
+	}
+	return list[0], nil
+}
+
+// owner is the entity spec.owner names, if it exists.
+func owner(ctx context.Context, obj model.Entity) (model.Entity, error) {
+	list, err := related(ctx, obj, catalog.RelOwnedBy)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+// relations lists obj's relations, optionally of one type.
+func relations(obj model.Entity, relType *string) []*model.Relation {
+	out := []*model.Relation{}
+	for _, r := range obj.Value().Relations {
+		if relType == nil || r.Type == *relType {
+			out = append(out, model.NewRelation(obj, r))
+		}
+	}
+	return out
+}
+
+// relationTarget resolves a generic relation's target, batched over every relation of the cohort.
+func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error) {
+	found, next, err := r.From.Cohort().Related(ctx, "rel:*", func(e *catalog.Entity) []catalog.Ref {
+		refs := make([]catalog.Ref, len(e.Relations))
+		for i, rel := range e.Relations {
+			refs[i] = rel.Target
+		}
+		return refs
+	})
+	if err != nil {
+		return nil, err
+	}
+	return model.WrapEntity(found[r.To()], next), nil
+}
+
+// entityLocation is the registered location an entity came from.
+func entityLocation(ctx context.Context, obj model.Entity) (*model.Location, error) {
+	locs, err := obj.Cohort().Locations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := locs[obj.Value().LocationID]
+	if !ok {
+		return nil, nil
+	}
+	return model.NewLocation(obj.Cohort().Service(), l), nil
+}
+
+// ownedEntities pages the entities an owner owns.
+func (r *Resolver) ownedEntities(ctx context.Context, obj model.Entity, descendants bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
+	f := filter.Filter()
+	f.Owners = []string{obj.Value().Ref.String()}
+	f.IncludeDescendants = descendants
+	return r.entities(ctx, f, orderBy, first, after)
+}
+
+// entities runs a catalog query and wraps the page.
+func (r *Resolver) entities(ctx context.Context, f catalog.Filter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
+	q := catalog.Query{Filter: f, Order: orderBy.Order(), First: deref(first, 50), After: deref(after, "")}
+	page, err := r.Catalog.Find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewEntityConnection(r.Catalog, f, page), nil
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

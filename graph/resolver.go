@@ -1,0 +1,13 @@
+// Package graph is Portside's GraphQL API: the schema (schema/*.graphqls), gqlgen's generated
+// executor, thin resolvers over the domain services, and the HTTP handler with its limits and
+// error presentation.
+package graph
+
+import (
+	"github.com/portside-dev/portside/catalog"
+)
+
+// Resolver holds the services resolvers call. It is shared by all requests.
+type Resolver struct {
+	Catalog *catalog.Service
+}

@@ -1,0 +1,135 @@
+// Package logs sets up Portside's log/slog logger and carries the request ID in the context, so
+// that every record logged while serving a request can be tied to it (and to the "internal error"
+// a caller was shown).
+package logs
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// RequestIDKey is the attribute under which records carry the request ID.
+const RequestIDKey = "request_id"
+
+// New returns a logger writing to w in the given format ("json" or "text") at the given lowest
+// level ("debug", "info", "warn" or "error"). Records logged with a context that carries a request
+// ID (see WithRequestID) get a request_id attribute. Errors name the setting at fault.
+func New(w io.Writer, format, level string) (*slog.Logger, error) {
+	lvl, err := ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch format {
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	default:
+		return nil, &errs.Error{Code: errs.Invalid, Field: "log-format",
+			Message: fmt.Sprintf("invalid log-format %q: accepted values are json, text", format)}
+	}
+	return slog.New(NewHandler(h)), nil
+}
+
+// ParseLevel turns a log-level setting into a slog.Level.
+func ParseLevel(level string) (slog.Level, error) {
+	switch level {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, &errs.Error{Code: errs.Invalid, Field: "log-level",
+		Message: fmt.Sprintf("invalid log-level %q: accepted values are debug, info, warn, error", level)}
+}
+
+// NewHandler wraps h so that records logged with a context carrying a request ID get a top-level
+// request_id attribute, even from loggers made with WithGroup.
+func NewHandler(h slog.Handler) slog.Handler {
+	return &contextHandler{root: h, inner: h}
+}
+
+// contextHandler adds the context's request ID to each record.
+type contextHandler struct {
+	// root is the wrapped handler with the attributes added before any group was opened; inner is
+	// root with every later WithAttrs/WithGroup applied, in order, as recorded in since.
+	root, inner slog.Handler
+	since       []func(slog.Handler) slog.Handler
+}
+
+func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
+
+func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	id := RequestID(ctx)
+	if id == "" {
+		return h.inner.Handle(ctx, r)
+	}
+	if len(h.since) == 0 {
+		r = r.Clone() // the caller may share r's attribute storage with other copies
+		r.AddAttrs(slog.String(RequestIDKey, id))
+		return h.inner.Handle(ctx, r)
+	}
+	// Inside a group, a record attribute would land in the group; put the ID at the top level by
+	// adding it before the groups are opened. Groups are rare, so the rebuild is too.
+	inner := h.root.WithAttrs([]slog.Attr{slog.String(RequestIDKey, id)})
+	for _, op := range h.since {
+		inner = op(inner)
+	}
+	return inner.Handle(ctx, r)
+}
+
+func (h *contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	if len(h.since) == 0 {
+		next := h.root.WithAttrs(attrs)
+		return &contextHandler{root: next, inner: next}
+	}
+	op := func(x slog.Handler) slog.Handler { return x.WithAttrs(attrs) }
+	return &contextHandler{root: h.root, inner: h.inner.WithAttrs(attrs), since: append(clip(h.since), op)}
+}
+
+func (h *contextHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	op := func(x slog.Handler) slog.Handler { return x.WithGroup(name) }
+	return &contextHandler{root: h.root, inner: h.inner.WithGroup(name), since: append(clip(h.since), op)}
+}
+
+// clip drops spare capacity so that appends from two derived handlers never share storage.
+func clip[T any](s []T) []T { return s[:len(s):len(s)] }
+
+// requestIDKey is the context key of the request ID.
+type requestIDKey struct{}
+
+// WithRequestID returns a context carrying the given request ID.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request ID ctx carries, or "".
+func RequestID(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewRequestID returns a fresh random request ID: 26 URL-safe characters (128 bits of entropy).
+func NewRequestID() string { return rand.Text() }

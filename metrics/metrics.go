@@ -1,0 +1,213 @@
+// Package metrics holds Portside's Prometheus metrics, on a registry of its own (plus the Go
+// runtime and process collectors), and serves them for /metrics. Label values are always drawn from
+// bounded sets, so no client can grow the number of series.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Label values used when the real value must not become a label.
+const (
+	// UnmatchedRoute labels HTTP requests that matched no route (404s, 405s): the raw path would
+	// give every scanner's probe a series of its own.
+	UnmatchedRoute = "unmatched"
+	// AnonymousOperation labels GraphQL operations sent without a name.
+	AnonymousOperation = "anonymous"
+	// OtherOperation labels named GraphQL operations beyond the first MaxOperationNames seen.
+	OtherOperation = "other"
+)
+
+// MaxOperationNames bounds the distinct GraphQL operation names that get a label value of their
+// own; operation names come from clients, so they are not a bounded set.
+const MaxOperationNames = 500
+
+// maxOperationNameLen bounds one operation name label.
+const maxOperationNameLen = 100
+
+// Metrics is Portside's set of collectors and the registry they live on.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	gqlOperations *prometheus.CounterVec
+	gqlDuration   *prometheus.HistogramVec
+	opMu          sync.Mutex
+	opNames       map[string]struct{}
+
+	catalogRefreshes        *prometheus.CounterVec
+	catalogRefreshDuration  *prometheus.HistogramVec
+	catalogEntitiesWritten  *prometheus.CounterVec
+	catalogValidationErrors prometheus.Counter
+}
+
+// New creates the collectors and registers them, with the Go runtime and process collectors, on a
+// fresh registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg:     reg,
+		opNames: map[string]struct{}{},
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_http_requests_total",
+			Help: "HTTP requests served, by route template, method and status code.",
+		}, []string{"route", "method", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portside_http_request_duration_seconds",
+			Help:    "Time to serve HTTP requests, by route template and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+		gqlOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_graphql_operations_total",
+			Help: "GraphQL operations executed, by operation name, type and outcome (ok or error).",
+		}, []string{"operation", "type", "outcome"}),
+		gqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portside_graphql_operation_duration_seconds",
+			Help:    "Time to execute GraphQL operations, by operation type.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"type"}),
+		catalogRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_catalog_refreshes_total",
+			Help: "Catalog location refreshes, by location type and outcome (unchanged, applied or failed).",
+		}, []string{"location_type", "outcome"}),
+		catalogRefreshDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portside_catalog_refresh_duration_seconds",
+			Help:    "Time to refresh one catalog location, by location type.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"location_type"}),
+		catalogEntitiesWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_catalog_entities_written_total",
+			Help: "Catalog entities written by refreshes, by change (added, updated or removed).",
+		}, []string{"change"}),
+		catalogValidationErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portside_catalog_validation_errors_total",
+			Help: "Validation errors found in catalog files during refreshes.",
+		}),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.httpRequests, m.httpDuration,
+		m.gqlOperations, m.gqlDuration,
+		m.catalogRefreshes, m.catalogRefreshDuration, m.catalogEntitiesWritten, m.catalogValidationErrors,
+	)
+	// Series that exist from the start, so rate() and alerts see a 0 before the first event.
+	for _, change := range []string{"added", "updated", "removed"} {
+		m.catalogEntitiesWritten.WithLabelValues(change)
+	}
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	return m
+}
+
+// Registry returns the registry the metrics live on, for tests and for adding collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition format, for /metrics.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// GinMiddleware records every request's count and duration under its route template
+// (c.FullPath(), e.g. "/api/components/:name"), or "unmatched" when no route matched. Install it
+// before gin.Recovery, so that a panicking handler is counted as the 500 that Recovery answers.
+func (m *Metrics) GinMiddleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = UnmatchedRoute
+		}
+		method := methodLabel(c.Request.Method)
+		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	}
+}
+
+// methodLabel keeps the method label to the standard methods; clients can send any token.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+// GraphQLOperation records one executed GraphQL operation: its name ("" for anonymous), its type
+// (query, mutation or subscription), whether it succeeded, and how long it took.
+func (m *Metrics) GraphQLOperation(name, opType string, ok bool, d time.Duration) {
+	switch opType {
+	case "query", "mutation", "subscription":
+	default:
+		opType = "unknown"
+	}
+	outcome := "ok"
+	if !ok {
+		outcome = "error"
+	}
+	m.gqlOperations.WithLabelValues(m.operationLabel(name), opType, outcome).Inc()
+	m.gqlDuration.WithLabelValues(opType).Observe(d.Seconds())
+}
+
+// operationLabel maps an operation name to its label value, admitting at most MaxOperationNames
+// distinct names.
+func (m *Metrics) operationLabel(name string) string {
+	if name == "" {
+		return AnonymousOperation
+	}
+	if len(name) > maxOperationNameLen || !isGraphQLName(name) {
+		return OtherOperation
+	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	if _, seen := m.opNames[name]; seen {
+		return name
+	}
+	if len(m.opNames) >= MaxOperationNames {
+		return OtherOperation
+	}
+	m.opNames[name] = struct{}{}
+	return name
+}
+
+// isGraphQLName reports whether s is a GraphQL Name: [_A-Za-z][_0-9A-Za-z]*.
+func isGraphQLName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CatalogRefresh records one refresh of a catalog location: its type (file, url, git, embedded),
+// its outcome (unchanged, applied or failed), how long it took, the entities it added, updated and
+// removed, and the validation errors it met. It satisfies catalog.Observer.
+func (m *Metrics) CatalogRefresh(locationType, outcome string, d time.Duration, added, updated, removed, invalid int) {
+	m.catalogRefreshes.WithLabelValues(locationType, outcome).Inc()
+	m.catalogRefreshDuration.WithLabelValues(locationType).Observe(d.Seconds())
+	addPositive(m.catalogEntitiesWritten.WithLabelValues("added"), added)
+	addPositive(m.catalogEntitiesWritten.WithLabelValues("updated"), updated)
+	addPositive(m.catalogEntitiesWritten.WithLabelValues("removed"), removed)
+	addPositive(m.catalogValidationErrors, invalid)
+}
+
+// addPositive adds n to c when n is positive (a counter panics on a negative add).
+func addPositive(c prometheus.Counter, n int) {
+	if n > 0 {
+		c.Add(float64(n))
+	}
+}

@@ -1,0 +1,201 @@
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+func TestGinMiddlewareRecordsRouteTemplates(t *testing.T) {
+	m := New()
+	r := gin.New()
+	r.Use(m.GinMiddleware())
+	r.GET("/api/components/:name", func(c *gin.Context) { c.String(http.StatusOK, c.Param("name")) })
+	r.POST("/graphql", func(c *gin.Context) { c.Status(http.StatusBadRequest) })
+
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/api/components/billing"},
+		{"GET", "/api/components/payments"},
+		{"POST", "/graphql"},
+		{"GET", "/wp-login.php"},
+		{"GET", "/api/components/a/b"},
+		{"BREW", "/api/components/coffee"},
+	} {
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
+	}
+
+	tests := []struct {
+		route, method, status string
+		want                  float64
+	}{
+		{"/api/components/:name", "GET", "200", 2},
+		{"/graphql", "POST", "400", 1},
+		{UnmatchedRoute, "GET", "404", 2},
+		{UnmatchedRoute, "OTHER", "404", 1},
+	}
+	for _, tt := range tests {
+		if got := testutil.ToFloat64(m.httpRequests.WithLabelValues(tt.route, tt.method, tt.status)); got != tt.want {
+			t.Errorf("requests{%s %s %s} = %v, want %v", tt.route, tt.method, tt.status, got, tt.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.httpRequests); n != len(tests) {
+		t.Errorf("%d request series, want %d", n, len(tests))
+	}
+	if n := testutil.CollectAndCount(m.httpDuration); n != 4 {
+		t.Errorf("%d duration series, want 4 (route template x method)", n)
+	}
+
+	// No raw path ever becomes a label value.
+	body := scrape(t, m)
+	for _, raw := range []string{"billing", "payments", "wp-login", "coffee", "BREW"} {
+		if strings.Contains(body, raw) {
+			t.Errorf("exposition holds raw request data %q", raw)
+		}
+	}
+}
+
+func TestGinMiddlewareCountsPanicsAsRecovered500(t *testing.T) {
+	m := New()
+	r := gin.New()
+	r.Use(m.GinMiddleware(), gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}))
+	r.GET("/boom", func(*gin.Context) { panic("boom") })
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/boom", nil))
+	if got := testutil.ToFloat64(m.httpRequests.WithLabelValues("/boom", "GET", "500")); got != 1 {
+		t.Errorf("requests{/boom GET 500} = %v, want 1", got)
+	}
+}
+
+func TestGraphQLOperation(t *testing.T) {
+	m := New()
+	m.GraphQLOperation("ComponentPage", "query", true, 20*time.Millisecond)
+	m.GraphQLOperation("ComponentPage", "query", true, 30*time.Millisecond)
+	m.GraphQLOperation("ComponentPage", "query", false, time.Millisecond)
+	m.GraphQLOperation("", "mutation", true, time.Millisecond)
+	m.GraphQLOperation("Watch", "subscription", true, time.Second)
+	m.GraphQLOperation("X", "bogus", true, time.Millisecond)
+	m.GraphQLOperation("not a name; drop table", "query", true, time.Millisecond)
+
+	tests := []struct {
+		op, typ, outcome string
+		want             float64
+	}{
+		{"ComponentPage", "query", "ok", 2},
+		{"ComponentPage", "query", "error", 1},
+		{AnonymousOperation, "mutation", "ok", 1},
+		{"Watch", "subscription", "ok", 1},
+		{"X", "unknown", "ok", 1},
+		{OtherOperation, "query", "ok", 1},
+	}
+	for _, tt := range tests {
+		if got := testutil.ToFloat64(m.gqlOperations.WithLabelValues(tt.op, tt.typ, tt.outcome)); got != tt.want {
+			t.Errorf("operations{%s %s %s} = %v, want %v", tt.op, tt.typ, tt.outcome, got, tt.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.gqlDuration); n != 4 {
+		t.Errorf("%d duration series, want 4 (query, mutation, subscription, unknown)", n)
+	}
+}
+
+func TestGraphQLOperationNamesAreBounded(t *testing.T) {
+	m := New()
+	for i := range MaxOperationNames + 50 {
+		m.GraphQLOperation(fmt.Sprintf("Op%d", i), "query", true, time.Millisecond)
+	}
+	m.GraphQLOperation("Op0", "query", true, time.Millisecond) // admitted earlier, still its own
+	if n := testutil.CollectAndCount(m.gqlOperations); n != MaxOperationNames+1 {
+		t.Errorf("%d operation series, want %d (+1 for %q)", n, MaxOperationNames+1, OtherOperation)
+	}
+	if got := testutil.ToFloat64(m.gqlOperations.WithLabelValues(OtherOperation, "query", "ok")); got != 50 {
+		t.Errorf("other = %v, want 50", got)
+	}
+	if got := testutil.ToFloat64(m.gqlOperations.WithLabelValues("Op0", "query", "ok")); got != 2 {
+		t.Errorf("Op0 = %v, want 2", got)
+	}
+}
+
+func TestCatalogRefresh(t *testing.T) {
+	m := New()
+	// Before any refresh the change series exist at 0.
+	if n := testutil.CollectAndCount(m.catalogEntitiesWritten); n != 3 {
+		t.Errorf("%d entities-written series before any refresh, want 3", n)
+	}
+	m.CatalogRefresh("git", "applied", 2*time.Second, 5, 2, 1, 3)
+	m.CatalogRefresh("git", "unchanged", time.Second, 0, 0, 0, 0)
+	m.CatalogRefresh("url", "failed", time.Second, 0, 0, 0, 0)
+	m.CatalogRefresh("file", "applied", time.Second, 1, 0, 0, 0)
+
+	for _, tt := range []struct {
+		typ, outcome string
+		want         float64
+	}{
+		{"git", "applied", 1}, {"git", "unchanged", 1}, {"url", "failed", 1}, {"file", "applied", 1},
+	} {
+		if got := testutil.ToFloat64(m.catalogRefreshes.WithLabelValues(tt.typ, tt.outcome)); got != tt.want {
+			t.Errorf("refreshes{%s %s} = %v, want %v", tt.typ, tt.outcome, got, tt.want)
+		}
+	}
+	for change, want := range map[string]float64{"added": 6, "updated": 2, "removed": 1} {
+		if got := testutil.ToFloat64(m.catalogEntitiesWritten.WithLabelValues(change)); got != want {
+			t.Errorf("entities_written{%s} = %v, want %v", change, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(m.catalogValidationErrors); got != 3 {
+		t.Errorf("validation errors = %v, want 3", got)
+	}
+	if n := testutil.CollectAndCount(m.catalogRefreshDuration); n != 3 {
+		t.Errorf("%d refresh duration series, want 3", n)
+	}
+	// A negative count (a caller bug) must not panic or move a counter.
+	m.CatalogRefresh("file", "applied", time.Second, -1, -1, -1, -1)
+	if got := testutil.ToFloat64(m.catalogValidationErrors); got != 3 {
+		t.Errorf("validation errors = %v after a negative count", got)
+	}
+}
+
+func TestHandlerExposesOwnRegistry(t *testing.T) {
+	m := New()
+	m.CatalogRefresh("git", "applied", time.Second, 1, 0, 0, 0)
+	body := scrape(t, m)
+	for _, want := range []string{
+		`portside_catalog_refreshes_total{location_type="git",outcome="applied"} 1`,
+		`portside_catalog_entities_written_total{change="removed"} 0`,
+		"go_goroutines",
+		"process_",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	// Two Metrics never clash (no global registry).
+	if New().Registry() == m.Registry() {
+		t.Error("registries are shared")
+	}
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(`
+# HELP portside_catalog_validation_errors_total Validation errors found in catalog files during refreshes.
+# TYPE portside_catalog_validation_errors_total counter
+portside_catalog_validation_errors_total 0
+`), "portside_catalog_validation_errors_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics answered %d", rec.Code)
+	}
+	return rec.Body.String()
+}

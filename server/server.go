@@ -1,0 +1,176 @@
+// Package server is Portside's HTTP front: the gin router with /graphql, the GraphiQL page, health,
+// readiness and metrics endpoints, request IDs and access logs, and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/gin-gonic/gin"
+
+	"github.com/portside-dev/portside/logs"
+	"github.com/portside-dev/portside/metrics"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Addr is host:port to listen on; port 0 picks a free port (see Server.Addr).
+	Addr string
+	// GraphQL serves /graphql.
+	GraphQL http.Handler
+	// Ready reports whether the server can do useful work (database reachable and migrated).
+	Ready func(ctx context.Context) error
+	// Metrics records HTTP traffic and serves /metrics.
+	Metrics *metrics.Metrics
+	// Logger writes access logs and lifecycle events.
+	Logger *slog.Logger
+	// ShutdownTimeout bounds how long shutdown waits for in-flight requests.
+	ShutdownTimeout time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server serves Portside over HTTP.
+type Server struct {
+	opts    Options
+	handler http.Handler
+	ln      net.Listener
+}
+
+// New builds the router. Listening starts with Listen.
+func New(opts Options) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true // handlers see the request's context (and its request ID) through gin.Context
+	r.Use(requestID(), accessLog(opts.Logger), recovery(opts.Logger))
+	if opts.Metrics != nil {
+		r.Use(opts.Metrics.GinMiddleware())
+		r.GET("/metrics", gin.WrapH(opts.Metrics.Handler()))
+	}
+	gql := gin.WrapH(opts.GraphQL)
+	r.POST("/graphql", gql)
+	r.GET("/graphql", gql)
+	r.GET("/graphiql", gin.WrapH(playground.Handler("Portside GraphQL", "/graphql")))
+	r.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
+	})
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := opts.Ready(ctx); err != nil {
+			opts.Logger.WarnContext(c.Request.Context(), "not ready", "error", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	r.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "NOT_FOUND", "message": "no such endpoint: " + c.Request.URL.Path}})
+	})
+	return &Server{opts: opts, handler: r}
+}
+
+// Handler is the router, for tests that drive it without a socket.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds the address. Binding first lets the caller report the real port (port 0).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until ctx ends, then stops accepting connections and waits up to the shutdown
+// timeout for in-flight requests to finish.
+func (s *Server) Serve(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(s.ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	s.opts.Logger.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serveErr := <-done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	if err != nil {
+		return errors.New("shutdown: in-flight requests did not finish within " + s.opts.ShutdownTimeout.String())
+	}
+	return nil
+}
+
+// requestID gives every request an ID (or keeps a sane one the client sent), puts it in the
+// context for logs, and echoes it in X-Request-ID.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !validRequestID(id) {
+			id = logs.NewRequestID()
+		}
+		c.Request = c.Request.WithContext(logs.WithRequestID(c.Request.Context(), id))
+		c.Header("X-Request-ID", id)
+		c.Next()
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			return // probes and scrapes would drown the log
+		}
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.Int("status", c.Writer.Status()),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		)
+	}
+}
+
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, err any) {
+		log.ErrorContext(c.Request.Context(), "panic serving request", "panic", err, "stack", string(debug.Stack()))
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": gin.H{
+			"code": "INTERNAL", "message": "internal error (request " + logs.RequestID(c.Request.Context()) + ")",
+		}})
+	})
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/migrations"
+)
+
+// versionTable is where applied migrations are recorded.
+const versionTable = "goose_db_version"
+
+// Migration is one schema change as the database sees it.
+type Migration struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+// SchemaStatus compares the database with the migrations this binary carries.
+type SchemaStatus struct {
+	Current    int64 // highest version applied (0 when none)
+	Latest     int64 // highest version this binary knows
+	Migrations []Migration
+}
+
+// Pending reports how many known migrations are not applied yet.
+func (s SchemaStatus) Pending() int {
+	n := 0
+	for _, m := range s.Migrations {
+		if !m.Applied {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	fsys, err := migrations.For(string(s.dialect))
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "load %s migrations", s.dialect)
+	}
+	opts := []goose.ProviderOption{goose.WithTableName(versionTable)}
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Several replicas or a migration Job may start at once: a session advisory lock makes them
+		// take turns.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "migration lock")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.SQL(), fsys, opts...)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "load %s migrations", s.dialect)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration and returns the versions it applied.
+func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
+	p, err := s.provider()
+	if err != nil {
+		return nil, err
+	}
+	if st, err := s.SchemaStatus(ctx); err == nil && st.Current > st.Latest {
+		return nil, newerSchema(s, st)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "migrate %s", s.Describe())
+	}
+	applied := make([]Migration, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, Migration{Version: r.Source.Version, Name: path.Base(r.Source.Path), Applied: true})
+	}
+	return applied, nil
+}
+
+// SchemaStatus reads which migrations the database has. It changes nothing, not even to create the
+// bookkeeping table, so it is safe against a database Portside has never seen.
+func (s *Store) SchemaStatus(ctx context.Context) (SchemaStatus, error) {
+	p, err := s.provider()
+	if err != nil {
+		return SchemaStatus{}, err
+	}
+	var st SchemaStatus
+	for _, src := range p.ListSources() {
+		st.Migrations = append(st.Migrations, Migration{Version: src.Version, Name: path.Base(src.Path)})
+		st.Latest = max(st.Latest, src.Version)
+	}
+	exists, err := s.tableExists(ctx, versionTable)
+	if err != nil || !exists {
+		return st, err
+	}
+	var applied []int64
+	err = s.SQL().QueryRowContext(ctx, "SELECT COALESCE(MAX(version_id), 0) FROM "+versionTable+" WHERE is_applied").Scan(&st.Current)
+	if err != nil {
+		return st, Translate(err, "schema version")
+	}
+	rows, err := s.SQL().QueryContext(ctx, "SELECT DISTINCT version_id FROM "+versionTable+" WHERE is_applied AND version_id > 0")
+	if err != nil {
+		return st, Translate(err, "schema version")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return st, Translate(err, "schema version")
+		}
+		applied = append(applied, v)
+	}
+	for i := range st.Migrations {
+		for _, v := range applied {
+			if st.Migrations[i].Version == v {
+				st.Migrations[i].Applied = true
+			}
+		}
+	}
+	return st, Translate(rows.Err(), "schema version")
+}
+
+func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
+	var q string
+	switch s.dialect {
+	case Postgres:
+		q = "SELECT to_regclass($1) IS NOT NULL"
+	default:
+		q = "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?"
+	}
+	var exists bool
+	if err := s.SQL().QueryRowContext(ctx, q, table).Scan(&exists); err != nil {
+		return false, Translate(err, "schema version")
+	}
+	return exists, nil
+}
+
+// CheckSchema returns nil when the database has exactly the migrations this binary knows, and an
+// error that says what to do otherwise.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	st, err := s.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Current > st.Latest:
+		return newerSchema(s, st)
+	case st.Pending() > 0:
+		return errs.E(errs.Unavailable,
+			"database %s is not migrated: schema version %d, this Portside needs %d (%d pending); run `portside migrate up` or start with --migrate",
+			s.Describe(), st.Current, st.Latest, st.Pending())
+	}
+	return nil
+}
+
+func newerSchema(s *Store, st SchemaStatus) error {
+	return errs.E(errs.Unavailable,
+		"database %s has schema version %d, newer than this Portside knows (%d): run a Portside release at least as new as the one that migrated it",
+		s.Describe(), st.Current, st.Latest)
+}
+
+// String renders a migration for `portside migrate status`.
+func (m Migration) String() string {
+	state := "pending"
+	if m.Applied {
+		state = "applied"
+	}
+	return fmt.Sprintf("%-8s %s", state, m.Name)
+}
