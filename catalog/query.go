@@ -292,7 +292,11 @@ func (s *Service) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
 		}
 		if f.IncludeDescendants {
 			// The owners and every group below them: parentOf edges point down the hierarchy.
-			seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
+			seed := "SELECT ?"
+			if s.st.Dialect() == store.Postgres {
+				seed = `SELECT CAST(? AS TEXT) COLLATE "C"` // match relations.target_ref, or the recursion is refused
+			}
+			seeds := strings.TrimSuffix(strings.Repeat(seed+" UNION ", len(owners)), " UNION ")
 			args := make([]any, len(owners))
 			for i, o := range owners {
 				args[i] = o

@@ -8,9 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -135,3 +138,39 @@ func (c *Counter) Reset() int64 { return c.n.Swap(0) }
 
 // Count returns the statements counted so far.
 func (c *Counter) Count() int64 { return c.n.Load() }
+
+// WriteRecorder records which tables a gorm handle writes to, for tests that prove a code path
+// writes nothing (or only what it should).
+type WriteRecorder struct {
+	mu     sync.Mutex
+	tables map[string]bool
+}
+
+// CountWrites installs a recorder on every create, update, delete and raw statement of db. Raw
+// statements have no table; they are recorded as "raw".
+func CountWrites(db *gorm.DB) *WriteRecorder {
+	w := &WriteRecorder{tables: map[string]bool{}}
+	record := func(d *gorm.DB) {
+		table := d.Statement.Table
+		if table == "" {
+			table = "raw"
+		}
+		w.mu.Lock()
+		w.tables[table] = true
+		w.mu.Unlock()
+	}
+	name := "storetest:writes:" + randomHex(4)
+	cb := db.Callback()
+	_ = cb.Create().Before("gorm:create").Register(name, record)
+	_ = cb.Update().Before("gorm:update").Register(name, record)
+	_ = cb.Delete().Before("gorm:delete").Register(name, record)
+	_ = cb.Raw().Before("gorm:raw").Register(name, record)
+	return w
+}
+
+// Tables lists the tables written so far, sorted.
+func (w *WriteRecorder) Tables() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Sorted(maps.Keys(w.tables))
+}

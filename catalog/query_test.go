@@ -1,0 +1,290 @@
+package catalog_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// queryCatalog is a small organisation: platform → {payments, web}; entities spread over owners,
+// kinds, types, lifecycles, tags and annotations so each filter selects a known set.
+const queryCatalog = `
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: platform}
+spec: {type: department, children: [payments, web]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: payments}
+spec: {type: team, parent: platform, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: web}
+spec: {type: team, parent: platform, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata: {name: checkout, title: Checkout}
+spec: {owner: payments}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api
+  title: Payments API
+  description: Charges cards and wallets
+  tags: [java, pci]
+  annotations: {argocd/app-name: payments-api, github.com/project-slug: acme/payments}
+spec: {type: service, lifecycle: production, owner: payments, system: checkout}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ledger
+  description: Double-entry bookkeeping for payments
+  tags: [go, pci]
+  annotations: {argocd/app-name: ledger}
+spec: {type: service, lifecycle: production, owner: payments, system: checkout}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: storefront
+  title: Web storefront
+  tags: [typescript]
+spec: {type: website, lifecycle: production, owner: web}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout-experiment
+  description: Trying one-click checkout
+  tags: [typescript]
+spec: {type: website, lifecycle: experimental, owner: web, system: checkout}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: portal
+  namespace: tools
+  tags: [go]
+spec: {type: service, lifecycle: production, owner: group:default/platform}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: payments-rest, description: REST API for payments}
+spec: {type: openapi, lifecycle: production, owner: payments, system: checkout, definition: "openapi: 3.0.0"}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Resource
+metadata: {name: payments-db, tags: [postgres]}
+spec: {type: database, owner: payments, system: checkout}
+`
+
+func queryFixture(t *testing.T, st *store.Store) *fixture {
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", queryCatalog)
+	if res := f.register(f.dir); len(res.Errors) != 0 || res.Added != 11 {
+		t.Fatalf("fixture: %+v", res)
+	}
+	return f
+}
+
+func names(page catalog.Page) []string {
+	var out []string
+	for _, e := range page.Entities {
+		out = append(out, e.Metadata.Name)
+	}
+	return out
+}
+
+func TestFiltersSelectExactlyTheMatchingEntities(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		value := func(s string) *string { return &s }
+		for _, tc := range []struct {
+			name   string
+			filter catalog.Filter
+			want   []string
+		}{
+			{"kind, in any case", catalog.Filter{Kinds: []string{"component"}}, []string{"checkout-experiment", "ledger", "payments-api", "portal", "storefront"}},
+			{"several kinds are alternatives", catalog.Filter{Kinds: []string{"API", "Resource"}}, []string{"payments-db", "payments-rest"}},
+			{"namespace", catalog.Filter{Namespaces: []string{"tools"}}, []string{"portal"}},
+			{"type", catalog.Filter{Types: []string{"website"}}, []string{"checkout-experiment", "storefront"}},
+			{"lifecycle", catalog.Filter{Lifecycles: []string{"experimental"}}, []string{"checkout-experiment"}},
+			{"owner by short ref", catalog.Filter{Owners: []string{"payments"}, Kinds: []string{"Component"}}, []string{"ledger", "payments-api"}},
+			{"owner by full ref", catalog.Filter{Owners: []string{"group:default/web"}}, []string{"checkout-experiment", "storefront"}},
+			{"owner without descendants", catalog.Filter{Owners: []string{"platform"}}, []string{"portal"}},
+			{"owner with descendant groups", catalog.Filter{Owners: []string{"platform"}, IncludeDescendants: true},
+				[]string{"checkout", "checkout-experiment", "ledger", "payments-api", "payments-db", "payments-rest", "portal", "storefront"}},
+			{"system", catalog.Filter{Systems: []string{"checkout"}, Kinds: []string{"Component"}}, []string{"checkout-experiment", "ledger", "payments-api"}},
+			{"any of the tags", catalog.Filter{Tags: []string{"pci", "postgres"}}, []string{"ledger", "payments-api", "payments-db"}},
+			{"annotation present", catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: "argocd/app-name"}}}, []string{"ledger", "payments-api"}},
+			{"annotation with value", catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: "argocd/app-name", Value: value("ledger")}}}, []string{"ledger"}},
+			{"fields combine", catalog.Filter{Tags: []string{"go"}, Owners: []string{"payments"}}, []string{"ledger"}},
+			{"text: word prefix in name", catalog.Filter{Text: "pay"}, []string{"ledger", "payments", "payments-api", "payments-db", "payments-rest"}},
+			{"text: every word must match", catalog.Filter{Text: "payments rest"}, []string{"payments-rest"}},
+			{"text: title", catalog.Filter{Text: "storefront web"}, []string{"storefront"}},
+			{"text: description", catalog.Filter{Text: "one-click"}, []string{"checkout-experiment"}},
+			{"text: tags", catalog.Filter{Text: "typescript"}, []string{"checkout-experiment", "storefront"}},
+			{"text: no partial match inside a word", catalog.Filter{Text: "ments"}, nil},
+			{"text: case and punctuation do not matter", catalog.Filter{Text: "  PAYMENTS-API, charges!! "}, []string{"payments-api"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				page, err := f.svc.Find(context.Background(), catalog.Query{Filter: tc.filter, First: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := names(page); !slices.Equal(got, tc.want) {
+					t.Errorf("got  %q\nwant %q", got, tc.want)
+				}
+				n, err := f.svc.Count(context.Background(), tc.filter)
+				if err != nil || n != len(tc.want) {
+					t.Errorf("count %d (%v), want %d", n, err, len(tc.want))
+				}
+			})
+		}
+	})
+}
+
+func TestPagesWalkTheWholeResultInOrderWithoutRepeats(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		for _, order := range []catalog.Order{
+			{Field: catalog.OrderByName}, {Field: catalog.OrderByName, Descending: true},
+			{Field: catalog.OrderByKind}, {Field: catalog.OrderByUpdatedAt, Descending: true},
+		} {
+			t.Run(fmt.Sprintf("%s desc=%v", order.Field, order.Descending), func(t *testing.T) {
+				all, err := f.svc.Find(context.Background(), catalog.Query{Order: order, First: 100})
+				if err != nil || len(all.Entities) != 11 || all.HasNextPage {
+					t.Fatalf("one page of all: %d entities, next %v, %v", len(all.Entities), all.HasNextPage, err)
+				}
+				var walked []string
+				after := ""
+				for range 10 {
+					page, err := f.svc.Find(context.Background(), catalog.Query{Order: order, First: 3, After: after})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range page.Entities {
+						walked = append(walked, e.Ref.String())
+					}
+					if !page.HasNextPage {
+						break
+					}
+					after = page.Cursors[len(page.Cursors)-1]
+				}
+				var want []string
+				for _, e := range all.Entities {
+					want = append(want, e.Ref.String())
+				}
+				if !slices.Equal(walked, want) {
+					t.Errorf("paged  %q\nat once %q", walked, want)
+				}
+			})
+		}
+	})
+}
+
+func TestNameOrderIsByNameThenRef(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := queryFixture(t, st)
+	page, err := f.svc.Find(context.Background(), catalog.Query{Filter: catalog.Filter{Text: "checkout"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "checkout" names both a System and (as prefix) a Component; the shorter name sorts first.
+	if got := names(page); !slices.Equal(got, []string{"checkout", "checkout-experiment"}) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestFacetsCountTheCurrentFilter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		got, err := f.svc.Facets(context.Background(), catalog.Filter{Owners: []string{"payments"}},
+			[]catalog.FacetField{catalog.FacetKind, catalog.FacetTag, catalog.FacetLifecycle, catalog.FacetSystem}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[catalog.FacetField][]catalog.FacetValue{
+			catalog.FacetKind:      {{Value: "Component", Count: 2}, {Value: "API", Count: 1}, {Value: "Resource", Count: 1}, {Value: "System", Count: 1}},
+			catalog.FacetTag:       {{Value: "pci", Count: 2}, {Value: "go", Count: 1}, {Value: "java", Count: 1}, {Value: "postgres", Count: 1}},
+			catalog.FacetLifecycle: {{Value: "production", Count: 3}},
+			catalog.FacetSystem:    {{Value: "system:default/checkout", Count: 4}},
+		}
+		for field, values := range want {
+			if !slices.Equal(got[field], values) {
+				t.Errorf("%s: got %+v\nwant %+v", field, got[field], values)
+			}
+		}
+		limited, err := f.svc.Facets(context.Background(), catalog.Filter{}, []catalog.FacetField{catalog.FacetOwner}, 2)
+		if err != nil || len(limited[catalog.FacetOwner]) != 2 || limited[catalog.FacetOwner][0] != (catalog.FacetValue{Value: "group:default/payments", Count: 5}) {
+			t.Errorf("limited owner facet: %+v %v", limited, err)
+		}
+	})
+}
+
+func TestBadQueryInputIsRefusedNamingTheField(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := queryFixture(t, st)
+	for _, tc := range []struct {
+		q     catalog.Query
+		field string
+	}{
+		{catalog.Query{First: -1}, "first"},
+		{catalog.Query{First: catalog.MaxPageSize + 1}, "first"},
+		{catalog.Query{After: "not-a-cursor"}, "after"},
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByKind}, After: mustCursor(t, f)}, "after"},
+		{catalog.Query{Filter: catalog.Filter{Kinds: []string{"Template"}}}, "kinds"},
+		{catalog.Query{Filter: catalog.Filter{Owners: []string{"group:"}}}, "owners"},
+		{catalog.Query{Filter: catalog.Filter{Text: "!!!"}}, "text"},
+		{catalog.Query{Filter: catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: ""}}}}, "annotations"},
+	} {
+		_, err := f.svc.Find(context.Background(), tc.q)
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
+			t.Errorf("%+v: want INVALID on %s, got %v", tc.q, tc.field, err)
+		}
+	}
+}
+
+// mustCursor returns a cursor of the name ordering, which the kind ordering must refuse.
+func mustCursor(t *testing.T, f *fixture) string {
+	page, err := f.svc.Find(context.Background(), catalog.Query{First: 1})
+	if err != nil || len(page.Cursors) != 1 {
+		t.Fatalf("cursor: %v", err)
+	}
+	return page.Cursors[0]
+}
+
+func TestEntityByInputAcceptsEveryReferenceForm(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := queryFixture(t, st)
+	for _, tc := range []struct{ ref, kind, want string }{
+		{"component:default/payments-api", "", "component:default/payments-api"},
+		{"Component:Payments-API", "", "component:default/payments-api"},
+		{"payments-api", "component", "component:default/payments-api"},
+		{"tools/portal", "component", "component:tools/portal"},
+		{"payments", "group", "group:default/payments"},
+	} {
+		e, err := f.svc.EntityByInput(context.Background(), tc.ref, tc.kind)
+		if err != nil || e == nil || e.Ref.String() != tc.want {
+			t.Errorf("%q (kind %q): got %v, %v; want %s", tc.ref, tc.kind, e, err, tc.want)
+		}
+	}
+	if e, err := f.svc.EntityByInput(context.Background(), "component:nope", ""); e != nil || err != nil {
+		t.Errorf("missing entity: got %v, %v; want nil, nil", e, err)
+	}
+	if _, err := f.svc.EntityByInput(context.Background(), "payments-api", ""); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "kind") {
+		t.Errorf("ref without kind: want INVALID about the kind, got %v", err)
+	}
+}

@@ -1,0 +1,586 @@
+package catalog_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// fixture is a catalog service on a fresh database plus a directory to write catalog files into.
+type fixture struct {
+	t   *testing.T
+	st  *store.Store
+	svc *catalog.Service
+	dir string
+	now time.Time
+}
+
+func newFixture(t *testing.T, st *store.Store) *fixture {
+	f := &fixture{t: t, st: st, dir: t.TempDir(), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	f.svc = f.service(catalog.Options{CacheSize: 1000})
+	return f
+}
+
+func (f *fixture) service(opts catalog.Options) *catalog.Service {
+	opts.Readers = map[catalog.LocationType]catalog.Reader{
+		catalog.LocationFile: &sources.Files{},
+		catalog.LocationURL:  &sources.URLs{},
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return f.now }
+	}
+	opts.Logger = slog.New(slog.DiscardHandler)
+	return catalog.NewService(f.st, opts)
+}
+
+// write puts a file into the fixture's directory.
+func (f *fixture) write(name, content string) string {
+	f.t.Helper()
+	p := filepath.Join(f.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.TrimLeft(content, "\n")), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) register(target string) *catalog.RefreshResult {
+	f.t.Helper()
+	res, err := f.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: target})
+	if err != nil {
+		f.t.Fatalf("register %s: %v", target, err)
+	}
+	return res
+}
+
+func (f *fixture) refresh(id int64) *catalog.RefreshResult {
+	f.t.Helper()
+	res, err := f.svc.Refresh(context.Background(), id)
+	if err != nil {
+		f.t.Fatalf("refresh %d: %v", id, err)
+	}
+	return res
+}
+
+func (f *fixture) entity(ref string) *catalog.Entity {
+	f.t.Helper()
+	e, err := f.svc.Entity(context.Background(), catalog.MustParseRef(ref))
+	if err != nil {
+		f.t.Fatalf("entity %s: %v", ref, err)
+	}
+	return e
+}
+
+func (f *fixture) absent(ref string) {
+	f.t.Helper()
+	_, err := f.svc.Entity(context.Background(), catalog.MustParseRef(ref))
+	if !errs.Is(err, errs.NotFound) {
+		f.t.Fatalf("entity %s: want NOT_FOUND, got %v", ref, err)
+	}
+}
+
+func relationsOf(e *catalog.Entity) []string {
+	var out []string
+	for _, r := range e.Relations {
+		out = append(out, r.Type+" "+r.Target.String())
+	}
+	return out
+}
+
+const teamA = `
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+`
+
+const paymentsAPI = `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api
+  title: Payments API
+  description: Takes card payments
+  tags: [java, payments]
+  annotations:
+    argocd/app-name: payments-api
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+  system: payments
+  dependsOn: [resource:payments-db]
+  providesApis: [payments-rest]
+`
+
+func TestRegisterIngestsEntitiesWithRelationsInBothDirections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		res := f.register(f.dir)
+		if res.Added != 2 || res.Location.Status != catalog.StatusOK || res.Location.EntityCount != 2 || len(res.Errors) != 0 {
+			t.Fatalf("register: %+v", res)
+		}
+		c := f.entity("component:default/payments-api")
+		if c.Metadata.Title != "Payments API" || c.Owner.String() != "group:default/team-a" || c.Type != "service" {
+			t.Errorf("component read back wrong: %+v", c)
+		}
+		want := []string{
+			"dependsOn resource:default/payments-db",
+			"ownedBy group:default/team-a",
+			"partOf system:default/payments",
+			"providesApi api:default/payments-rest",
+		}
+		if got := relationsOf(c); !slices.Equal(got, want) {
+			t.Errorf("component relations\n got %q\nwant %q", got, want)
+		}
+		// The inverse edge is there from the group's side, although the group never declared it.
+		if got := relationsOf(f.entity("group:default/team-a")); !slices.Equal(got, []string{"ownerOf component:default/payments-api"}) {
+			t.Errorf("group relations: %q", got)
+		}
+		if c.Source != filepath.Join(f.dir, "catalog-info.yaml") || c.LocationID != res.Location.ID {
+			t.Errorf("provenance: source %q location %d", c.Source, c.LocationID)
+		}
+	})
+}
+
+func TestRelationToMissingEntityIsKeptAndResolvesWhenTargetArrives(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("a/catalog-info.yaml", paymentsAPI)
+		f.register(filepath.Join(f.dir, "a"))
+		if _, err := f.svc.Entity(context.Background(), catalog.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("team-a should not exist yet: %v", err)
+		}
+		if got := relationsOf(f.entity("component:default/payments-api")); !slices.Contains(got, "ownedBy group:default/team-a") {
+			t.Fatalf("dangling relation not kept: %q", got)
+		}
+		f.write("b/catalog-info.yaml", teamA)
+		f.register(filepath.Join(f.dir, "b"))
+		if got := relationsOf(f.entity("group:default/team-a")); !slices.Equal(got, []string{"ownerOf component:default/payments-api"}) {
+			t.Errorf("relation did not resolve from the group's side: %q", got)
+		}
+	})
+}
+
+func TestRefreshOfUnchangedLocationRewritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		before := f.entity("component:default/payments-api")
+		counter := storetest.CountWrites(st.Gorm())
+		f.now = f.now.Add(time.Hour)
+		res := f.refresh(id)
+		if !res.Unchanged || res.Added+res.Updated+res.Removed != 0 {
+			t.Fatalf("refresh of unchanged content: %+v", res)
+		}
+		// The only write is the location's own bookkeeping (when it was last checked).
+		if got := counter.Tables(); !slices.Equal(got, []string{"locations"}) {
+			t.Errorf("tables written by an unchanged refresh: %q, want only locations", got)
+		}
+		after := f.entity("component:default/payments-api")
+		if !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("updated_at moved: %v -> %v", before.UpdatedAt, after.UpdatedAt)
+		}
+		if res.Location.RefreshedAt == nil || !res.Location.RefreshedAt.Equal(f.now) {
+			t.Errorf("refreshed_at not recorded: %v", res.Location.RefreshedAt)
+		}
+	})
+}
+
+func TestRefreshRewritesOnlyWhatChanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		groupBefore := f.entity("group:default/team-a")
+		compBefore := f.entity("component:default/payments-api")
+
+		f.now = f.now.Add(time.Hour)
+		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Takes card and wallet payments", 1))
+		res := f.refresh(id)
+		if res.Unchanged || res.Updated != 1 || res.Added != 0 || res.Removed != 0 {
+			t.Fatalf("refresh: %+v", res)
+		}
+		comp := f.entity("component:default/payments-api")
+		if comp.Metadata.Description != "Takes card and wallet payments" {
+			t.Errorf("description not updated: %q", comp.Metadata.Description)
+		}
+		if !comp.CreatedAt.Equal(compBefore.CreatedAt) || !comp.UpdatedAt.Equal(f.now) {
+			t.Errorf("changed entity: created %v (was %v), updated %v (want %v)", comp.CreatedAt, compBefore.CreatedAt, comp.UpdatedAt, f.now)
+		}
+		if got := f.entity("group:default/team-a"); !got.UpdatedAt.Equal(groupBefore.UpdatedAt) {
+			t.Errorf("unchanged group was rewritten: updated_at %v -> %v", groupBefore.UpdatedAt, got.UpdatedAt)
+		}
+		if got := relationsOf(comp); len(got) != 4 {
+			t.Errorf("relations after update: %q", got)
+		}
+	})
+}
+
+func TestEntitiesThatDisappearFromTheirLocationAreRemoved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		f.write("catalog-info.yaml", teamA)
+		res := f.refresh(id)
+		if res.Removed != 1 || res.Location.EntityCount != 1 {
+			t.Fatalf("refresh: %+v", res)
+		}
+		f.absent("component:default/payments-api")
+		// Its relations went with it, from both ends.
+		if got := relationsOf(f.entity("group:default/team-a")); len(got) != 0 {
+			t.Errorf("group still has relations: %q", got)
+		}
+	})
+}
+
+func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		broken := strings.Replace(paymentsAPI, "lifecycle: production", "lifecycle: [production]", 1)
+		broken = strings.Replace(broken, "Takes card payments", "Broken", 1)
+		f.write("catalog-info.yaml", teamA+"---"+broken)
+		res := f.refresh(id)
+		if res.Removed != 0 || res.Updated != 0 || res.Location.Status != catalog.StatusInvalid || res.Location.ErrorCount != 1 {
+			t.Fatalf("refresh: %+v", res)
+		}
+		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
+			t.Errorf("last good version not kept: description %q", got)
+		}
+		e := res.Errors[0]
+		if e.Source != filepath.Join(f.dir, "catalog-info.yaml") || e.Document != 2 || e.Field != "spec.lifecycle" ||
+			e.Line != 20 || e.Ref != "component:default/payments-api" {
+			t.Errorf("recorded error: %+v", e)
+		}
+		stored, err := f.svc.LocationErrors(context.Background(), []int64{id})
+		if err != nil || len(stored[id]) != 1 || stored[id][0] != e {
+			t.Errorf("stored errors %+v (%v), want %+v", stored[id], err, e)
+		}
+		// Fixing the document applies it and clears the error.
+		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Fixed", 1))
+		res = f.refresh(id)
+		if res.Location.Status != catalog.StatusOK || len(res.Errors) != 0 || res.Updated != 1 {
+			t.Fatalf("refresh after fix: %+v", res)
+		}
+		if stored, _ := f.svc.LocationErrors(context.Background(), []int64{id}); len(stored[id]) != 0 {
+			t.Errorf("errors not cleared: %+v", stored[id])
+		}
+	})
+}
+
+func TestFileThatNoLongerParsesKeepsAllItsEntities(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		f.write("catalog-info.yaml", teamA+"---\nkind: [unclosed\n")
+		res := f.refresh(id)
+		if res.Removed != 0 || res.Location.Status != catalog.StatusInvalid {
+			t.Fatalf("refresh: %+v", res)
+		}
+		f.entity("component:default/payments-api")
+		f.entity("group:default/team-a")
+	})
+}
+
+func TestSameEntityInTwoLocationsStaysWithTheFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("one/catalog-info.yaml", teamA)
+		f.write("two/catalog-info.yaml", strings.Replace(teamA, "children: []", "children: []\n  profile: {displayName: Second}", 1))
+		first := f.register(filepath.Join(f.dir, "one")).Location.ID
+		res := f.register(filepath.Join(f.dir, "two"))
+		if res.Added != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "provided by another location") {
+			t.Fatalf("second location: %+v", res)
+		}
+		if f.entity("group:default/team-a").LocationID != first {
+			t.Fatal("entity moved to the second location")
+		}
+		// Once the first location goes, the second one's next refresh takes the entity over.
+		if n, err := f.svc.UnregisterLocation(context.Background(), first); err != nil || n != 1 {
+			t.Fatalf("unregister: %d, %v", n, err)
+		}
+		res = f.refresh(res.Location.ID)
+		if res.Added != 1 || len(res.Errors) != 0 {
+			t.Fatalf("refresh after unregister: %+v", res)
+		}
+		if f.entity("group:default/team-a").LocationID != res.Location.ID {
+			t.Fatal("entity not taken over")
+		}
+	})
+}
+
+func TestDuplicateEntityWithinOneLocationIsAnError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+teamA)
+		res := f.register(f.dir)
+		if res.Added != 1 || len(res.Errors) != 1 || res.Errors[0].Document != 2 || !strings.Contains(res.Errors[0].Message, "defined twice") {
+			t.Fatalf("register: %+v", res)
+		}
+	})
+}
+
+func TestLocationEntitiesPullInTheirTargetsRelativeToThemselves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: root
+spec:
+  targets: [./teams.yaml, ./services/*/catalog.yaml]
+`)
+		f.write("teams.yaml", teamA)
+		f.write("services/payments/catalog.yaml", paymentsAPI)
+		f.write("services/payments/openapi.yaml", "openapi: 3.0.0\n")
+		f.write("services/payments/api.yaml", "not read: no Location names it\n")
+		f.write("services/payments/catalog.yaml", paymentsAPI+`---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: payments-rest
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition:
+    $text: ./openapi.yaml
+`)
+		res := f.register(f.dir)
+		if res.Added != 4 || len(res.Errors) != 0 {
+			t.Fatalf("register: %+v", res)
+		}
+		if got := f.entity("api:default/payments-rest").SpecString("definition"); got != "openapi: 3.0.0\n" {
+			t.Errorf("$text placeholder not resolved relative to its file: %q", got)
+		}
+	})
+}
+
+func TestLocationTargetOutsideTheLocationIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("inner/catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: escape
+spec:
+  target: ../secrets.yaml
+`)
+		f.write("secrets.yaml", teamA)
+		res := f.register(filepath.Join(f.dir, "inner"))
+		if res.Added != 1 || len(res.Errors) != 1 || res.Errors[0].Field != "spec.target" {
+			t.Fatalf("register: %+v", res)
+		}
+		f.absent("group:default/team-a")
+	})
+}
+
+func TestUnreadableLocationIsNotRegistered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		_, err := f.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: filepath.Join(f.dir, "nope")})
+		if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "nope") {
+			t.Fatalf("want INVALID naming the path, got %v", err)
+		}
+		if locs, _ := f.svc.Locations(context.Background()); len(locs) != 0 {
+			t.Fatalf("unreadable location was kept: %+v", locs)
+		}
+	})
+}
+
+func TestRegisterRefusesBadSpecsNamingTheField(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	for _, tc := range []struct {
+		spec  catalog.LocationSpec
+		field string
+	}{
+		{catalog.LocationSpec{Type: "ftp", Target: "x"}, "type"},
+		{catalog.LocationSpec{Type: catalog.LocationFile, Target: "  "}, "target"},
+		{catalog.LocationSpec{Type: catalog.LocationFile, Target: f.dir, Ref: "main"}, "ref"},
+		{catalog.LocationSpec{Type: catalog.LocationURL, Target: "not a url"}, "target"},
+	} {
+		_, err := f.svc.RegisterLocation(context.Background(), tc.spec)
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
+			t.Errorf("%+v: want INVALID on %s, got %v (field %q)", tc.spec, tc.field, err, errs.FieldOf(err))
+		}
+	}
+}
+
+func TestRegisteringAKnownLocationRefreshesIt(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", teamA)
+	first := f.register(f.dir)
+	again := f.register(f.dir)
+	if again.Location.ID != first.Location.ID || !again.Unchanged {
+		t.Fatalf("second registration: %+v", again)
+	}
+}
+
+func TestUnregisterRemovesTheLocationsEntitiesOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("a/catalog-info.yaml", paymentsAPI)
+		f.write("b/catalog-info.yaml", teamA)
+		a := f.register(filepath.Join(f.dir, "a")).Location.ID
+		f.register(filepath.Join(f.dir, "b"))
+		n, err := f.svc.UnregisterLocation(context.Background(), a)
+		if err != nil || n != 1 {
+			t.Fatalf("unregister: %d, %v", n, err)
+		}
+		f.absent("component:default/payments-api")
+		if got := relationsOf(f.entity("group:default/team-a")); len(got) != 0 {
+			t.Errorf("relations declared by removed entities remain: %q", got)
+		}
+		if _, err := f.svc.UnregisterLocation(context.Background(), a); !errs.Is(err, errs.NotFound) {
+			t.Errorf("second unregister: want NOT_FOUND, got %v", err)
+		}
+	})
+}
+
+func TestFailedApplyLeavesThePreviousStateWhole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed", 1)+"---"+
+			strings.Replace(teamA, "team-a", "team-b", 1))
+		// The database fails half-way: after the changed entity was deleted and re-inserted, when
+		// its relations are written.
+		injected := errors.New("injected failure")
+		failRelations := func(db *gorm.DB) {
+			if db.Statement.Table == "relations" {
+				_ = db.AddError(injected)
+			}
+		}
+		if err := st.Gorm().Callback().Create().Before("gorm:create").Register("test:fail", failRelations); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.svc.Refresh(context.Background(), id)
+		_ = st.Gorm().Callback().Create().Remove("test:fail")
+		if err == nil {
+			t.Fatal("refresh succeeded despite the injected failure")
+		}
+		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
+			t.Errorf("half-applied: description %q", got)
+		}
+		f.absent("group:default/team-b")
+		if got := relationsOf(f.entity("component:default/payments-api")); len(got) != 4 {
+			t.Errorf("relations lost: %q", got)
+		}
+		// The next refresh applies everything.
+		res := f.refresh(id)
+		if res.Updated != 1 || res.Added != 1 {
+			t.Fatalf("refresh after failure: %+v", res)
+		}
+	})
+}
+
+func TestConcurrentRefreshOfOneLocationIsRefused(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", teamA)
+	id := f.register(f.dir).Location.ID
+	// Another process holds the lease.
+	other := f.service(catalog.Options{})
+	release := holdLease(t, st, id)
+	_, err := other.Refresh(context.Background(), id)
+	if !errs.Is(err, errs.Conflict) {
+		t.Fatalf("want CONFLICT while another process refreshes, got %v", err)
+	}
+	release()
+	if _, err := other.Refresh(context.Background(), id); err != nil {
+		t.Fatalf("after the lease ended: %v", err)
+	}
+}
+
+// holdLease marks a location as being refreshed by someone else until release is called.
+func holdLease(t *testing.T, st *store.Store, id int64) (release func()) {
+	t.Helper()
+	until := time.Now().Add(time.Hour).UTC()
+	if err := st.Gorm().Exec("UPDATE locations SET lease_owner = 'elsewhere', lease_until = ? WHERE id = ?", until, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := st.Gorm().Exec("UPDATE locations SET lease_owner = '', lease_until = NULL WHERE id = ?", id).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScheduledRefreshPicksUpLocationsAsTheyFallDue(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	f.svc = f.service(catalog.Options{RefreshInterval: 10 * time.Minute})
+	f.write("catalog-info.yaml", teamA)
+	res := f.register(f.dir)
+	if res.Location.NextRefreshAt == nil || !res.Location.NextRefreshAt.Equal(f.now.Add(10*time.Minute)) {
+		t.Fatalf("next refresh: %v", res.Location.NextRefreshAt)
+	}
+	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+	f.now = f.now.Add(9 * time.Minute)
+	if err := f.svc.RefreshDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.absent("component:default/payments-api")
+	f.now = f.now.Add(2 * time.Minute)
+	if err := f.svc.RefreshDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.entity("component:default/payments-api")
+}
+
+func TestCacheSeesChangesMadeByAnotherProcess(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+	id := f.register(f.dir).Location.ID
+	// The server: a cache that checks the generation on every read.
+	server := f.service(catalog.Options{CacheSize: 100, CacheCheck: time.Nanosecond})
+	if got := readDescription(t, server); got != "Takes card payments" {
+		t.Fatalf("first read: %q", got)
+	}
+	// `portside catalog import` in another process.
+	f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed elsewhere", 1))
+	f.refresh(id)
+	if got := readDescription(t, server); got != "Changed elsewhere" {
+		t.Fatalf("cache served a stale entity: %q", got)
+	}
+}
+
+func readDescription(t *testing.T, svc *catalog.Service) string {
+	t.Helper()
+	e, err := svc.Entity(context.Background(), catalog.MustParseRef("component:default/payments-api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Metadata.Description
+}
