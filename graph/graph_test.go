@@ -1,0 +1,435 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/demo"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// api is the GraphQL endpoint over real services on a real database.
+type api struct {
+	t   *testing.T
+	st  *store.Store
+	svc *catalog.Service
+	c   *client.Client
+}
+
+func newAPI(t *testing.T, st *store.Store, cacheSize int) *api {
+	svc := catalog.NewService(st, catalog.Options{
+		Readers: map[catalog.LocationType]catalog.Reader{
+			catalog.LocationFile:     &sources.Files{},
+			catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
+		},
+		CacheSize: cacheSize,
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	h := graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
+		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler),
+	})
+	return &api{t: t, st: st, svc: svc, c: client.New(h)}
+}
+
+// withDemo registers the embedded demo catalog.
+func (a *api) withDemo() *api {
+	a.t.Helper()
+	if _, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
+		a.t.Fatal(err)
+	}
+	return a
+}
+
+// query runs a query that must succeed and decodes its data into out.
+func (a *api) query(out any, q string, opts ...client.Option) {
+	a.t.Helper()
+	if err := a.c.Post(q, out, opts...); err != nil {
+		a.t.Fatalf("query failed: %v\n%s", err, q)
+	}
+}
+
+// errorsOf runs a query that must fail and returns its errors.
+func (a *api) errorsOf(q string, opts ...client.Option) []gqlError {
+	a.t.Helper()
+	resp, err := a.c.RawPost(q, opts...)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var list []gqlError
+	if err := json.Unmarshal(resp.Errors, &list); err != nil || len(list) == 0 {
+		a.t.Fatalf("want errors, got %s (%v)", resp.Errors, err)
+	}
+	return list
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type named struct{ Name string }
+
+func namesOf(list []named) []string {
+	var out []string
+	for _, n := range list {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func TestComponentShowsItsTypedRelations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 1000).withDemo()
+		var resp struct {
+			Entity struct {
+				Typename      string `json:"__typename"`
+				Ref, Kind     string
+				Lifecycle     string
+				Owner         named
+				System        named
+				DependsOn     []named
+				Dependents    []named
+				ProvidesApis  []named
+				ConsumesApis  []named
+				Subcomponents []named
+				Annotation    *string
+				Location      struct{ Type, Target string }
+			}
+		}
+		a.query(&resp, `{ entity(ref: "component:payments-api") { __typename ref kind
+			... on Component { lifecycle owner { name } system { name } dependsOn { name } dependents { name }
+			  providesApis { name } consumesApis { name } subcomponents { name } annotation(key: "argocd/app-name")
+			  location { type target } } } }`)
+		e := resp.Entity
+		if e.Typename != "Component" || e.Ref != "component:default/payments-api" || e.Owner.Name != "team-payments" || e.System.Name != "payments" {
+			t.Errorf("component: %+v", e)
+		}
+		if got := namesOf(e.DependsOn); !slices.Equal(got, []string{"fraud-check", "ledger", "payment-events-topic", "payments-db"}) {
+			t.Errorf("dependsOn: %q", got)
+		}
+		if got := namesOf(e.ProvidesApis); !slices.Equal(got, []string{"payment-events", "payments-rest-api"}) {
+			t.Errorf("providesApis: %q", got)
+		}
+		if got := namesOf(e.Subcomponents); !slices.Equal(got, []string{"refund-worker"}) {
+			t.Errorf("subcomponents: %q", got)
+		}
+		if e.Annotation == nil || *e.Annotation != "payments-api" || e.Location.Type != "EMBEDDED" || e.Location.Target != "demo" {
+			t.Errorf("annotation %v, location %+v", e.Annotation, e.Location)
+		}
+	})
+}
+
+func TestOtherKindsShowTheirRelations(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 1000).withDemo()
+	var resp struct {
+		API struct {
+			Definition string
+			Providers  []named
+			Consumers  []named
+		}
+		System struct {
+			Domain     named
+			Components []named
+			Apis       []named
+			Resources  []named
+		}
+		Group struct {
+			Parent   named
+			Children []named
+			Members  []named
+		}
+		User   struct{ MemberOf []named }
+		Domain struct{ Systems []named }
+	}
+	a.query(&resp, `{
+		api: entity(ref: "api:payments-rest-api") { ... on API { definition providers { name } consumers { name } } }
+		system: entity(ref: "system:payments") { ... on System { domain { name } components { name } apis { name } resources { name } } }
+		group: entity(ref: "group:commerce") { ... on Group { parent { name } children { name } members { name } } }
+		user: entity(ref: "user:bob") { ... on User { memberOf { name } } }
+		domain: entity(ref: "domain:commerce") { ... on Domain { systems { name } } }
+	}`)
+	if !strings.HasPrefix(resp.API.Definition, "openapi: 3") || !slices.Contains(namesOf(resp.API.Providers), "payments-api") || len(resp.API.Consumers) == 0 {
+		t.Errorf("api: providers %q consumers %q definition %.30q", namesOf(resp.API.Providers), namesOf(resp.API.Consumers), resp.API.Definition)
+	}
+	if resp.System.Domain.Name != "commerce" || !slices.Contains(namesOf(resp.System.Components), "payments-api") ||
+		!slices.Contains(namesOf(resp.System.Apis), "payments-rest-api") || !slices.Contains(namesOf(resp.System.Resources), "payments-db") {
+		t.Errorf("system: %+v", resp.System)
+	}
+	if resp.Group.Parent.Name != "engineering" || !slices.Contains(namesOf(resp.Group.Children), "team-payments") {
+		t.Errorf("group: %+v", resp.Group)
+	}
+	if !slices.Contains(namesOf(resp.User.MemberOf), "team-payments") {
+		t.Errorf("user: %+v", resp.User)
+	}
+	if !slices.Contains(namesOf(resp.Domain.Systems), "payments") {
+		t.Errorf("domain: %+v", resp.Domain)
+	}
+}
+
+func TestGroupOwnedEntitiesFollowTheHierarchyOnRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 1000).withDemo()
+		var resp struct {
+			Entity struct {
+				Direct struct{ TotalCount int }
+				All    struct {
+					TotalCount int
+					Nodes      []struct{ OwnerRef string }
+				}
+			}
+		}
+		a.query(&resp, `{ entity(ref: "group:commerce") { ... on Group {
+			direct: ownedEntities { totalCount }
+			all: ownedEntities(includeDescendantGroups: true, first: 500) { totalCount nodes { ... on Component { ownerRef } } } } } }`)
+		e := resp.Entity
+		if e.All.TotalCount <= e.Direct.TotalCount || len(e.All.Nodes) != e.All.TotalCount {
+			t.Fatalf("direct %d, with descendants %d (%d nodes)", e.Direct.TotalCount, e.All.TotalCount, len(e.All.Nodes))
+		}
+		owners := map[string]bool{}
+		for _, n := range e.All.Nodes {
+			owners[n.OwnerRef] = true
+		}
+		if !owners["group:default/team-payments"] || !owners["group:default/team-storefront"] {
+			t.Errorf("descendant teams missing among owners: %v", owners)
+		}
+	})
+}
+
+func TestEntitiesConnectionPagesWithCursorsAndCounts(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 1000).withDemo()
+	type page struct {
+		Entities struct {
+			TotalCount int
+			Edges      []struct {
+				Cursor string
+				Node   struct{ Ref string }
+			}
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   *string
+			}
+		}
+	}
+	q := `query($after: String) { entities(filter: {kinds: ["Component"]}, first: 7, after: $after) {
+		totalCount edges { cursor node { ref } } pageInfo { hasNextPage endCursor } } }`
+	var refs []string
+	var after *string
+	for {
+		var p page
+		a.query(&p, q, client.Var("after", after))
+		for _, e := range p.Entities.Edges {
+			refs = append(refs, e.Node.Ref)
+		}
+		if p.Entities.TotalCount != 30 {
+			t.Fatalf("totalCount %d", p.Entities.TotalCount)
+		}
+		if !p.Entities.PageInfo.HasNextPage {
+			break
+		}
+		after = p.Entities.PageInfo.EndCursor
+	}
+	unique := slices.Compact(slices.Sorted(slices.Values(refs)))
+	if len(refs) != 30 || len(unique) != 30 {
+		t.Errorf("walked %d refs: %q", len(refs), refs)
+	}
+}
+
+func TestFacetsQuery(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 1000).withDemo()
+	var resp struct {
+		Facets []struct {
+			Field  string
+			Values []struct {
+				Value string
+				Count int
+			}
+		}
+	}
+	a.query(&resp, `{ facets(filter: {owners: ["team-payments"]}, fields: [KIND, LIFECYCLE]) { field values { value count } } }`)
+	if len(resp.Facets) != 2 || resp.Facets[0].Field != "KIND" || resp.Facets[1].Field != "LIFECYCLE" {
+		t.Fatalf("facets: %+v", resp.Facets)
+	}
+	total := 0
+	for _, v := range resp.Facets[0].Values {
+		total += v.Count
+	}
+	if total != 14 {
+		t.Errorf("kind facet counts %d entities, team-payments owns 14", total)
+	}
+}
+
+func TestNodeResolvesEveryGlobalID(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 1000).withDemo()
+	var first struct {
+		Entity    struct{ ID string }
+		Locations struct{ Nodes []struct{ ID string } }
+	}
+	a.query(&first, `{ entity(ref: "api:payments-rest-api") { id } locations { nodes { id } } }`)
+	var resp struct {
+		E struct {
+			Typename string `json:"__typename"`
+			Ref      string
+		}
+		L struct {
+			Typename string `json:"__typename"`
+			Target   string
+		}
+	}
+	a.query(&resp, `query($e: ID!, $l: ID!) { e: node(id: $e) { __typename ... on Entity { ref } } l: node(id: $l) { __typename ... on Location { target } } }`,
+		client.Var("e", first.Entity.ID), client.Var("l", first.Locations.Nodes[0].ID))
+	if resp.E.Typename != "API" || resp.E.Ref != "api:default/payments-rest-api" || resp.L.Typename != "Location" || resp.L.Target != "demo" {
+		t.Errorf("node: %+v", resp)
+	}
+	errs := a.errorsOf(`{ node(id: "garbage") { id } }`)
+	if errs[0].Extensions["code"] != "INVALID" {
+		t.Errorf("bad id: %+v", errs)
+	}
+}
+
+func TestLocationMutations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 1000)
+		dir := t.TempDir()
+		file := filepath.Join(dir, "catalog-info.yaml")
+		write := func(s string) {
+			if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-x}\nspec: {type: team, children: []}\n---\n" +
+			"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc}\nspec: {type: service, lifecycle: production, owner: 42}\n")
+		var reg struct {
+			RegisterLocation struct {
+				Location struct {
+					ID, Status string
+					ErrorCount int
+					Errors     []struct {
+						Source, Message string
+						Document, Line  int
+						Field           string
+					}
+				}
+				Added int
+			}
+		}
+		a.query(&reg, `mutation($t: String!) { registerLocation(input: {type: FILE, target: $t}) {
+			location { id status errorCount errors { source document line field message } } added } }`, client.Var("t", dir))
+		l := reg.RegisterLocation.Location
+		if reg.RegisterLocation.Added != 1 || l.Status != "INVALID" || l.ErrorCount != 1 {
+			t.Fatalf("register: %+v", reg)
+		}
+		if e := l.Errors[0]; e.Source != file || e.Document != 2 || e.Line != 9 || e.Field != "spec.owner" {
+			t.Errorf("error: %+v", e)
+		}
+		write("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-x}\nspec: {type: team, children: []}\n")
+		var ref struct {
+			RefreshLocation struct {
+				Location struct{ Status string }
+				Removed  int
+				Errors   []struct{ Message string }
+			}
+		}
+		a.query(&ref, `mutation($id: ID!) { refreshLocation(id: $id) { location { status } removed errors { message } } }`, client.Var("id", l.ID))
+		if ref.RefreshLocation.Location.Status != "OK" || len(ref.RefreshLocation.Errors) != 0 {
+			t.Errorf("refresh: %+v", ref)
+		}
+		var unreg struct {
+			UnregisterLocation struct{ RemovedEntities int }
+		}
+		a.query(&unreg, `mutation($id: ID!) { unregisterLocation(id: $id) { removedEntities } }`, client.Var("id", l.ID))
+		if unreg.UnregisterLocation.RemovedEntities != 1 {
+			t.Errorf("unregister: %+v", unreg)
+		}
+		var gone struct{ Location *struct{ ID string } }
+		a.query(&gone, `query($id: ID!) { location(id: $id) { id } }`, client.Var("id", l.ID))
+		if gone.Location != nil {
+			t.Errorf("location still there: %+v", gone)
+		}
+		errs := a.errorsOf(`mutation { registerLocation(input: {type: FILE, target: "/nonexistent/dir"}) { added } }`)
+		if errs[0].Extensions["code"] != "INVALID" || !strings.Contains(errs[0].Message, "/nonexistent/dir") {
+			t.Errorf("unreadable: %+v", errs)
+		}
+	})
+}
+
+// TestRelationFieldsCostAConstantNumberOfQueries is the N+1 check: a page of components with
+// owner, system, dependsOn and providesApis costs the same number of SQL statements whatever the
+// page size. The read cache is off, so every entity comes from the database.
+func TestRelationFieldsCostAConstantNumberOfQueries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 0)
+		dir := t.TempDir()
+		writeCatalog(t, dir, 60)
+		if _, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+			t.Fatal(err)
+		}
+		counter := storetest.CountStatements(st.Gorm())
+		statements := func(first int) int64 {
+			counter.Reset()
+			var resp struct {
+				Entities struct {
+					Nodes []struct {
+						Owner        *named
+						System       *named
+						DependsOn    []named
+						ProvidesApis []named
+					}
+				}
+			}
+			a.query(&resp, `query($first: Int) { entities(filter: {kinds: ["Component"]}, first: $first) { nodes {
+				... on Component { owner { name } system { name } dependsOn { name } providesApis { name } } } } }`,
+				client.Var("first", first))
+			if len(resp.Entities.Nodes) != first {
+				t.Fatalf("got %d nodes, want %d", len(resp.Entities.Nodes), first)
+			}
+			for _, n := range resp.Entities.Nodes {
+				if n.Owner == nil || n.System == nil || len(n.DependsOn) != 2 || len(n.ProvidesApis) != 1 {
+					t.Fatalf("relations not resolved: %+v", n)
+				}
+			}
+			return counter.Count()
+		}
+		small, large := statements(5), statements(50)
+		t.Logf("%d statements for 5 components, %d for 50", small, large)
+		if small != large {
+			t.Errorf("statements grow with the page: %d for 5 components, %d for 50", small, large)
+		}
+		// page keys, page entities + relations, owners + relations, systems + relations,
+		// dependsOn targets + relations, APIs + relations, and the cache's generation check.
+		if large > 12 {
+			t.Errorf("%d statements for one page; expected a small constant", large)
+		}
+	})
+}
+
+// writeCatalog writes n components, each with an owner, a system, two dependencies and an API.
+func writeCatalog(t *testing.T, dir string, n int) {
+	var b strings.Builder
+	b.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n")
+	b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: sys}\nspec: {owner: team}\n")
+	b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: db}\nspec: {type: database, owner: team}\n")
+	for i := range n {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc-%03d}\n"+
+			"spec: {type: service, lifecycle: production, owner: team, system: sys, dependsOn: [resource:db, component:svc-%03d], providesApis: [api-%03d]}\n",
+			i, (i+1)%n, i)
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: api-%03d}\n"+
+			"spec: {type: openapi, lifecycle: production, owner: team, definition: x}\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
