@@ -224,8 +224,8 @@ func (v *textValue) Type() string       { return string(v.kind) }
 func Register(fs *pflag.FlagSet) {
 	for _, s := range settings {
 		f := fs.VarPF(&textValue{text: s.Default, kind: s.kind}, s.Key, "", s.Usage+" (env "+s.Env+")")
-		if s.kind == kindBool {
-			f.NoOptDefVal = "true"
+		if s.kind == kindBool || s.Key == "migrate" {
+			f.NoOptDefVal = "true" // `serve --migrate` reads as the issue and the README say it
 		}
 	}
 }

@@ -1,0 +1,56 @@
+# Portside: developer commands. `make run` starts Portside with its embedded defaults (SQLite, demo
+# catalog); `make test` runs every test, including the PostgreSQL half.
+
+GO          ?= go
+PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+TEST_FLAGS  ?= -p 2 -timeout 20m
+BIN         ?= bin/portside
+
+.PHONY: run build test test-short vet fmt-check generate generate-check postgres bench bench-quick clean
+
+## run: start Portside on http://127.0.0.1:7007 with SQLite (portside.db) and the demo catalog
+run:
+	$(GO) run ./cmd/portside serve --demo
+
+## build: build the binary into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/portside
+
+## test: vet, format check, and every test (unit, PostgreSQL, GraphQL, CLI, end to end, fuzz seeds)
+test: postgres vet fmt-check
+	PORTSIDE_TEST_POSTGRES_DSN='$(PG_DSN)' $(GO) test $(TEST_FLAGS) ./...
+
+## test-short: the tests without PostgreSQL (its half skips) for a quick local loop
+test-short:
+	$(GO) test -p 2 ./...
+
+## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if it is down)
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -n 1) main start
+	@pg_isready -h 127.0.0.1 -p 5432
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## generate: regenerate the GraphQL executor and models from graph/schema
+generate:
+	$(GO) generate ./graph
+
+## generate-check: fail when the generated GraphQL code does not match the schema
+generate-check: generate
+	@git diff --exit-code -- graph || (echo "graph/: generated code is stale; run make generate and commit"; exit 1)
+
+## bench: Go benchmarks, then the load driver on a generated catalog (SQLite and PostgreSQL)
+bench: postgres
+	$(GO) test -run '^$$' -bench . -benchmem ./catalog/ ./graph/
+	$(GO) run ./bench/load
+
+## bench-quick: a smoke run of the load driver (small catalog, short runs)
+bench-quick: postgres
+	$(GO) run ./bench/load -quick
+
+clean:
+	rm -rf bin bench/out
