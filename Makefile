@@ -46,7 +46,7 @@ generate-check: generate
 ## bench: Go benchmarks, then the load driver on a generated catalog (SQLite and PostgreSQL)
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog/ ./graph/
-	$(GO) run ./bench/load
+	$(GO) run ./bench/load $(BENCH_FLAGS)
 
 ## bench-quick: a smoke run of the load driver (small catalog, short runs)
 bench-quick: postgres

@@ -169,6 +169,11 @@ func syntaxError(source string, index int, err error) ValidationError {
 // has a similar guard; real catalog files use aliases sparingly, if at all.
 const maxAliasExpansion = 100_000
 
+// maxDocumentSize bounds the size of one document once aliases and placeholders are expanded
+// (roughly its size as JSON), so that an alias of a long string, or of a placeholder, cannot make
+// an entity too large to store. A large embedded API definition is a few megabytes.
+const maxDocumentSize = 32 << 20
+
 // vkind is the JSON type of a value read from YAML.
 type vkind uint8
 
@@ -372,6 +377,10 @@ func (c *converter) key(n *yaml.Node, path string) (string, bool) {
 		c.fail(path, n, "mapping keys must be strings, got %s", nodeKindName(n))
 		return "", false
 	}
+	if strings.ContainsRune(n.Value, 0) {
+		c.fail(path, n, "a mapping key contains a NUL character")
+		return "", false
+	}
 	return n.Value, true
 }
 
@@ -420,6 +429,10 @@ func (c *converter) scalar(n *yaml.Node, path string) *value {
 	default:
 		// !!str, and tags Backstage's YAML library does not know (!!binary, !!timestamp, custom
 		// ones), which it keeps as strings.
+		if strings.ContainsRune(n.Value, 0) {
+			// PostgreSQL text cannot hold NUL; one such string would fail the whole refresh.
+			return c.fail(path, n, "contains a NUL character")
+		}
 		v.kind, v.str = vString, strings.ToValidUTF8(n.Value, "\uFFFD")
 	}
 	return v
@@ -509,11 +522,11 @@ func parseNumber(s string) (float64, bool) {
 
 var simpleKeyRE = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
 
-// joinField extends a field path: "spec" + "owner" is "spec.owner"; keys that are not simple
-// words go in brackets, "metadata.annotations" + "backstage.io/x" is
+// joinField extends a field path: "spec" + "owner" is "spec.owner"; label and annotation keys
+// and keys that are not simple words go in brackets, "metadata.annotations" + "backstage.io/x" is
 // "metadata.annotations[backstage.io/x]".
 func joinField(path, key string) string {
-	if simpleKeyRE.MatchString(key) {
+	if simpleKeyRE.MatchString(key) && path != "metadata.labels" && path != "metadata.annotations" {
 		if path == "" {
 			return key
 		}
@@ -532,6 +545,12 @@ type substituter struct {
 	p       *problems
 	resolve Resolver
 	done    map[*value]*value // values already walked; aliased values are walked once
+	read    map[string][]byte // targets already read, so a target named twice is read once
+	bytes   int               // bytes read so far
+}
+
+func newSubstituter(p *problems, resolve Resolver) *substituter {
+	return &substituter{p: p, resolve: resolve, done: map[*value]*value{}, read: map[string][]byte{}}
 }
 
 // walk returns v with every placeholder in it replaced. Like Backstage it looks at every mapping
@@ -601,9 +620,21 @@ func (s *substituter) substitute(v *value, path string) *value {
 		s.p.add(path, v.line, "placeholder %s %q cannot be resolved: placeholders are not available for this source", key, target)
 		return broken
 	}
-	data, err := s.resolve(target)
-	if err != nil {
-		s.p.add(path, v.line, "placeholder %s could not read %q: %s", key, target, errs.PublicMessage(err))
+	data, ok := s.read[target]
+	if !ok && s.bytes > maxDocumentSize {
+		return broken // already reported
+	}
+	if !ok {
+		var err error
+		if data, err = s.resolve(target); err != nil {
+			s.p.add(path, v.line, "placeholder %s could not read %q: %s", key, target, errs.PublicMessage(err))
+			return broken
+		}
+		s.read[target] = data
+		s.bytes += len(data)
+	}
+	if !ok && s.bytes > maxDocumentSize {
+		s.p.add(path, v.line, "placeholder %s %q: the placeholders of this document read more than %d MiB", key, target, maxDocumentSize>>20)
 		return broken
 	}
 	switch key {
@@ -649,6 +680,36 @@ func (s *substituter) yamlTarget(data []byte, target, path string, line int) *va
 	c.prefix = fmt.Sprintf("in %q (placeholder $yaml): ", target)
 	v, _ := c.convert(docs[0], path)
 	return v
+}
+
+// expandedSize returns roughly how many bytes v takes as JSON once aliases are expanded, or more
+// than limit. Shared values are measured once, so this is quick even for an alias bomb.
+func expandedSize(v *value, limit int, memo map[*value]int) int {
+	if n, ok := memo[v]; ok {
+		return n
+	}
+	n := 8
+	switch v.kind {
+	case vString:
+		n += len(v.str)
+	case vList:
+		for _, it := range v.items {
+			n += expandedSize(it, limit, memo)
+			if n > limit {
+				break
+			}
+		}
+	case vMap:
+		for i, k := range v.keys {
+			n += len(k) + expandedSize(v.vals[i], limit, memo)
+			if n > limit {
+				break
+			}
+		}
+	}
+	n = min(n, limit+1)
+	memo[v] = n
+	return n
 }
 
 // fromJSON converts what encoding/json decoded into values, all reported at line.

@@ -60,7 +60,7 @@ func FuzzParse(f *testing.F) {
 				if e.Source != source || e.Document != d.Index || e.Line < 0 || e.Message == "" {
 					t.Fatalf("document %d: bad error %+v", d.Index, e)
 				}
-				if want := refString(d.Ref); e.Ref != want {
+				if want := refOrEmpty(d.Ref); e.Ref != want {
 					t.Fatalf("document %d: error ref %q, want %q", d.Index, e.Ref, want)
 				}
 			}
@@ -68,7 +68,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("document %d: errors not in line order", d.Index)
 			}
 			if d.Entity != nil {
-				checkEntity(t, d)
+				checkFuzzedEntity(t, d)
 			}
 		}
 		if fe := res.FileError; fe != nil {
@@ -83,15 +83,15 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func refString(r Ref) string {
+func refOrEmpty(r Ref) string {
 	if r.IsZero() {
 		return ""
 	}
 	return r.String()
 }
 
-// checkEntity checks what every valid entity promises.
-func checkEntity(t *testing.T, d Document) {
+// checkFuzzedEntity checks what every valid entity promises.
+func checkFuzzedEntity(t *testing.T, d Document) {
 	t.Helper()
 	e := d.Entity
 	if e.Ref.IsZero() || e.Ref != d.Ref || e.Ref != MakeRef(e.Kind, e.Metadata.Namespace, e.Metadata.Name) {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,8 +16,8 @@ import (
 	"github.com/portside-dev/portside/errs"
 )
 
-// files is a Resolver over an in-memory directory.
-func files(m map[string]string) Resolver {
+// resolverOf is a Resolver over an in-memory directory.
+func resolverOf(m map[string]string) Resolver {
 	return func(target string) ([]byte, error) {
 		if s, ok := m[target]; ok {
 			return []byte(s), nil
@@ -359,11 +360,46 @@ func TestParseAliases(t *testing.T) {
 	})
 }
 
+func TestParseLimitsTheExpandedSizeOfADocument(t *testing.T) {
+	big := strings.Repeat("x", 400_000)
+	t.Run("an alias of a long string, repeated", func(t *testing.T) {
+		src := withSpec("Location", "  s: &s "+big+"\n  copies: ["+strings.Repeat("*s, ", 99)+"*s]\n")
+		doc := parseOne(t, src, nil)
+		assertErrors(t, doc.Errors, []errWant{{"", 1, "the document is larger than 32 MiB once its aliases and placeholders are expanded"}})
+		if doc.Ref != MustParseRef("location:default/a") {
+			t.Errorf("Ref = %v, want the identity of the oversized document", doc.Ref)
+		}
+	})
+	t.Run("an alias of a placeholder, repeated", func(t *testing.T) {
+		src := withSpec("Location", "  p: &p {$text: ./big.txt}\n  copies: ["+strings.Repeat("*p, ", 99)+"*p]\n")
+		doc := parseOne(t, src, resolverOf(map[string]string{"./big.txt": big}))
+		assertErrors(t, doc.Errors, []errWant{{"", 1, "larger than 32 MiB"}})
+	})
+	t.Run("placeholders that read too much", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 100 {
+			fmt.Fprintf(&b, "  f%d: {$text: ./f%d.txt}\n", i, i)
+		}
+		doc := parseOne(t, withSpec("Location", b.String()), func(string) ([]byte, error) { return []byte(big), nil })
+		if doc.Entity != nil || !strings.Contains(doc.Errors[0].Message, "the placeholders of this document read more than 32 MiB") {
+			t.Errorf("errors:\n%s", errorList(doc.Errors))
+		}
+	})
+	t.Run("a target named twice is read once", func(t *testing.T) {
+		reads := 0
+		resolve := func(string) ([]byte, error) { reads++; return []byte("x"), nil }
+		doc := parseOne(t, withSpec("Location", "  a: {$text: ./x}\n  b: {$text: ./x}\n"), resolve)
+		if doc.Entity == nil || reads != 1 {
+			t.Errorf("reads = %d, errors:\n%s", reads, errorList(doc.Errors))
+		}
+	})
+}
+
 func TestPlaceholders(t *testing.T) {
 	api := func(definition string) string {
 		return withSpec("API", "  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n"+definition)
 	}
-	dir := files(map[string]string{
+	dir := resolverOf(map[string]string{
 		"./openapi.yaml":  "openapi: 3.0.0\ninfo: {title: Orders}\n",
 		"./spec.json":     `{"type": "openapi", "lifecycle": "production", "owner": "team-a", "definition": "x", "weight": 2}`,
 		"./spec.yaml":     "type: grpc\nlifecycle: production\nowner: team-a\ndefinition: syntax = \"proto3\";\n",
@@ -421,7 +457,7 @@ func TestPlaceholders(t *testing.T) {
 		}
 	})
 	t.Run("a placeholder target's own placeholders are not substituted", func(t *testing.T) {
-		doc := parseOne(t, withSpec("Location", "  x: {$json: ./nested.json}\n"), files(map[string]string{"./nested.json": `{"$text": "./openapi.yaml"}`}))
+		doc := parseOne(t, withSpec("Location", "  x: {$json: ./nested.json}\n"), resolverOf(map[string]string{"./nested.json": `{"$text": "./openapi.yaml"}`}))
 		if doc.Entity == nil || !cmp.Equal(doc.Entity.Spec["x"], map[string]any{"$text": "./openapi.yaml"}) {
 			t.Errorf("document = %+v", doc)
 		}
@@ -631,5 +667,19 @@ func TestBackstageExampleCatalog(t *testing.T) {
 	def, _ := entities["api:default/checkout-api"].Spec["definition"].(string)
 	if !strings.HasPrefix(def, "openapi: 3.0.3\ninfo:\n  title: Checkout API") {
 		t.Errorf("checkout-api definition = %q, want the sibling openapi.yaml", def)
+	}
+}
+
+// PostgreSQL text cannot hold NUL characters, so a document with one must fail alone instead of
+// failing the refresh of its whole location.
+func TestStringsWithNULAreRejected(t *testing.T) {
+	for _, doc := range []string{
+		"apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g, description: \"a\\0b\"}\nspec: {type: team, children: []}\n",
+		"apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g, labels: {\"k\\0\": v}}\nspec: {type: team, children: []}\n",
+	} {
+		res := Parse("nul.yaml", []byte(doc), nil)
+		if len(res.Documents) != 1 || res.Documents[0].Entity != nil || !strings.Contains(fmt.Sprint(res.Errors()), "NUL") {
+			t.Errorf("%q: want a NUL error, got %+v", doc, res.Errors())
+		}
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 // The rules below are Backstage's: the entity JSON schemas and kind schemas of
 // @backstage/catalog-model, its FieldFormatEntityPolicy, NoForeignRootFieldsEntityPolicy and
-// DefaultNamespaceEntityPolicy, and the relations BuiltinKindsEntityProcessor emits. A catalog
-// Backstage accepts is accepted here, and the other way round, so teams can move between the two.
+// DefaultNamespaceEntityPolicy, and the relations BuiltinKindsEntityProcessor emits, so that a
+// catalog written for Backstage means the same here. The messages are Portside's own: they say
+// what was expected and what was found.
 
 var (
 	objectNameRE       = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
@@ -191,6 +192,7 @@ type docCheck struct {
 	namespace string // the entity's namespace, default for references
 	entity    *Entity
 	relations []Relation
+	tooLarge  bool // the document is too large to copy into an entity; it is only checked
 }
 
 // parseDocument converts, substitutes and validates one non-empty document.
@@ -198,6 +200,10 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 	p := &problems{source: source, index: index}
 	doc := Document{Index: index, Line: node.Line}
 	root, _ := newConverter(p).convert(node, "")
+	if root.kind == vMap {
+		// Before anything else, as Backstage does: the whole document may be a placeholder.
+		root = newSubstituter(p, resolve).walk(root, "")
+	}
 	if root.kind != vMap {
 		if root.kind != vBroken {
 			p.add("", root.line, "a catalog document must be a mapping with apiVersion, kind, metadata and spec, got %s", describe(root))
@@ -205,15 +211,11 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 		doc.Errors = finish(p, "")
 		return doc
 	}
-	root = (&substituter{p: p, resolve: resolve, done: map[*value]*value{}}).walk(root, "")
-	if root.kind != vMap { // the whole document was a placeholder
-		if root.kind != vBroken {
-			p.add("", root.line, "a catalog document must be a mapping with apiVersion, kind, metadata and spec, got %s", describe(root))
-		}
-		doc.Errors = finish(p, "")
-		return doc
-	}
 	c := &docCheck{p: p, entity: &Entity{}}
+	if expandedSize(root, maxDocumentSize, map[*value]int{}) > maxDocumentSize {
+		p.add("", root.line, "the document is larger than %d MiB once its aliases and placeholders are expanded", maxDocumentSize>>20)
+		c.tooLarge = true
+	}
 	doc.Ref = c.check(root)
 	ref := ""
 	if !doc.Ref.IsZero() {
@@ -237,6 +239,8 @@ func finish(p *problems, ref string) []ValidationError {
 	return p.list
 }
 
+// sortRelations orders and de-duplicates relations, so an entity's relations do not depend on
+// the order its fields are written in (and its hash does not change when they are reordered).
 func sortRelations(list []Relation) []Relation {
 	slices.SortFunc(list, func(a, b Relation) int {
 		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Target.String(), b.Target.String()))
@@ -396,6 +400,9 @@ func (c *docCheck) metadata(root *value) (name, namespace string, ok bool) {
 }
 
 func (c *docCheck) extra(key string, v *value) {
+	if c.tooLarge {
+		return
+	}
 	m := &c.entity.Metadata
 	if m.Extra == nil {
 		m.Extra = map[string]any{}
@@ -548,7 +555,9 @@ func (c *docCheck) spec(root *value) {
 		c.p.add("spec", spec.line, "expected a mapping, got %s", describe(spec))
 		return
 	}
-	c.entity.Spec, _ = spec.plain().(map[string]any)
+	if !c.tooLarge {
+		c.entity.Spec, _ = spec.plain().(map[string]any)
+	}
 	for _, f := range fields {
 		v := spec.get(f.name)
 		field := "spec." + f.name

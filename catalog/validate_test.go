@@ -36,8 +36,8 @@ func errorList(list []ValidationError) string {
 	return b.String()
 }
 
-// validate parses a one-document file and returns its errors.
-func validate(t *testing.T, doc string) []ValidationError {
+// validateOne parses a one-document file and returns its errors.
+func validateOne(t *testing.T, doc string) []ValidationError {
 	t.Helper()
 	res := Parse("catalog-info.yaml", []byte(doc), nil)
 	if res.FileError != nil {
@@ -161,7 +161,7 @@ func TestValidateEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertErrors(t, validate(t, tt.doc), tt.want)
+			assertErrors(t, validateOne(t, tt.doc), tt.want)
 		})
 	}
 }
@@ -241,7 +241,7 @@ func TestValidateMetadata(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertErrors(t, validate(t, withMetadata(tt.lines)), tt.want)
+			assertErrors(t, validateOne(t, withMetadata(tt.lines)), tt.want)
 		})
 	}
 }
@@ -321,7 +321,7 @@ func TestValidateSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertErrors(t, validate(t, withSpec(tt.kind, tt.lines)), tt.want)
+			assertErrors(t, validateOne(t, withSpec(tt.kind, tt.lines)), tt.want)
 		})
 	}
 }

@@ -35,9 +35,24 @@ func conformance(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(legacyJSONStatus{w}, r)
 	})
 }
+
+// legacyJSONStatus answers 200 where gqlgen answers 422 to a GraphQL request error (a parse or
+// validation failure) in an application/json response: the spec wants 200 for every well-formed
+// request under the legacy media type, and 4xx only under application/graphql-response+json.
+type legacyJSONStatus struct{ http.ResponseWriter }
+
+func (w legacyJSONStatus) WriteHeader(code int) {
+	if code == http.StatusUnprocessableEntity && w.Header().Get("Content-Type") == "application/json" {
+		code = http.StatusOK
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w legacyJSONStatus) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func acceptsJSON(accept string) bool {
 	if strings.TrimSpace(accept) == "" {

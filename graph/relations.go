@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
 
@@ -110,6 +111,9 @@ func (r *Resolver) ownedEntities(ctx context.Context, obj model.Entity, descenda
 
 // entities runs a catalog query and wraps the page.
 func (r *Resolver) entities(ctx context.Context, f catalog.Filter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
+	if first != nil && *first < 1 {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", catalog.MaxPageSize, *first)
+	}
 	q := catalog.Query{Filter: f, Order: orderBy.Order(), First: deref(first, 50), After: deref(after, "")}
 	page, err := r.Catalog.Find(ctx, q)
 	if err != nil {

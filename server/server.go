@@ -49,9 +49,13 @@ func New(opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true // handlers see the request's context (and its request ID) through gin.Context
-	r.Use(requestID(), accessLog(opts.Logger), recovery(opts.Logger))
+	r.Use(requestID(), accessLog(opts.Logger))
 	if opts.Metrics != nil {
+		// Before recovery, so that a panicking handler is counted as the 500 recovery answers.
 		r.Use(opts.Metrics.GinMiddleware())
+	}
+	r.Use(recovery(opts.Logger))
+	if opts.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(opts.Metrics.Handler()))
 	}
 	gql := gin.WrapH(opts.GraphQL)
@@ -64,6 +68,10 @@ func New(opts Options) *Server {
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
+		if opts.Ready == nil {
+			c.JSON(http.StatusOK, gin.H{"status": "ready"})
+			return
+		}
 		if err := opts.Ready(ctx); err != nil {
 			opts.Logger.WarnContext(c.Request.Context(), "not ready", "error", err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -199,11 +200,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 // Redact removes the password from a database URL so it can be shown or logged.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	// The password may be in the user info, in a query parameter, or both.
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
 	}
 	q := u.Query()
 	if q.Has("password") {
@@ -213,11 +217,15 @@ func Redact(raw string) string {
 	return u.String()
 }
 
+// quoted matches the part of the URL url.Parse quotes in its complaint (`invalid port ":secret"
+// after host` when a password holds a "/"), which may be a piece of the password.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
 // redactURLError keeps url.Parse's complaint without echoing the URL (which may hold a password).
 func redactURLError(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		return quoted.ReplaceAllString(ue.Err.Error(), `"…"`)
 	}
 	return "malformed"
 }

@@ -248,10 +248,11 @@ func (s *gitSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "git cat-file")
 	}
-	fields := strings.Fields(header)
-	if len(fields) == 2 && fields[1] == "missing" {
+	// "<commit>:<name> missing": the name may hold spaces, so look at the end of the line only.
+	if strings.HasSuffix(header, " missing\n") {
 		return nil, errs.E(errs.NotFound, "%s does not exist at commit %.12s", name, s.commit)
 	}
+	fields := strings.Fields(header)
 	if len(fields) != 3 {
 		return nil, errs.E(errs.Unavailable, "git cat-file: unexpected answer %q", strings.TrimSpace(header))
 	}
@@ -259,15 +260,19 @@ func (s *gitSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, errs.E(errs.Unavailable, "git cat-file: unexpected answer %q", strings.TrimSpace(header))
 	}
+	if fields[1] != "blob" || size > MaxFileSize {
+		// Skip the content (plus its trailing newline) without holding it, to stay in step.
+		if _, err := io.CopyN(io.Discard, s.out, int64(size)+1); err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "git cat-file")
+		}
+		if fields[1] != "blob" {
+			return nil, errs.E(errs.Invalid, "%s is a %s, not a file", name, fields[1])
+		}
+		return nil, errs.E(errs.Invalid, "%s is larger than %d bytes", name, MaxFileSize)
+	}
 	body := make([]byte, size+1) // content plus the trailing newline
 	if _, err := io.ReadFull(s.out, body); err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "git cat-file")
-	}
-	if fields[1] != "blob" {
-		return nil, errs.E(errs.Invalid, "%s is a %s, not a file", name, fields[1])
-	}
-	if size > MaxFileSize {
-		return nil, errs.E(errs.Invalid, "%s is larger than %d bytes", name, MaxFileSize)
 	}
 	return body[:size], nil
 }

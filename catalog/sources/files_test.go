@@ -1,0 +1,329 @@
+package sources_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/errs"
+)
+
+// writeTree writes files (slash paths relative to root, with their content) under root.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// catalogTree is a catalog on disk: catalog-info files at several depths, and other files that a
+// directory location must not pick up.
+var catalogTree = map[string]string{
+	"catalog-info.yaml":                   "kind: Location # root\n",
+	"services/a/catalog-info.yaml":        "kind: Component # a\n",
+	"services/a/openapi.yaml":             "openapi: 3.0.0 # a\n",
+	"services/b/deep/catalog-info.yml":    "kind: Component # b\n",
+	"services/b/README.md":                "# b\n",
+	"services/b/catalog-info.yaml.orig":   "kind: Component # stale copy\n",
+	"services/b/not-catalog-info.yaml":    "kind: Component # not a catalog file by name\n",
+	"docs/runbook.md":                     "# runbook\n",
+	"other.yaml":                          "kind: Group\n",
+	".hidden/catalog-info.yaml":           "kind: Component # hidden dir\n",
+	"services/c/CATALOG-INFO.YAML.backup": "nope\n",
+}
+
+func openFiles(t *testing.T, target string) catalog.Snapshot {
+	t.Helper()
+	r := &sources.Files{}
+	spec, err := r.Check(catalog.LocationSpec{Type: catalog.LocationFile, Target: target})
+	if err != nil {
+		t.Fatalf("Check(%q): %v", target, err)
+	}
+	s, err := r.Open(context.Background(), spec, "")
+	if err != nil {
+		t.Fatalf("Open(%q): %v", target, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// under turns slash paths relative to root into the absolute paths a disk snapshot uses.
+func under(root string, names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(root, filepath.FromSlash(n))
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func TestFilesOpenSelectsFiles(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, catalogTree)
+	tests := []struct {
+		name   string
+		target string
+		want   []string
+	}{
+		{
+			name:   "a file selects itself",
+			target: "services/a/openapi.yaml",
+			want:   []string{"services/a/openapi.yaml"},
+		},
+		{
+			name:   "a directory selects its catalog-info.yaml and .yml files at any depth, and nothing else",
+			target: ".",
+			want:   []string{".hidden/catalog-info.yaml", "catalog-info.yaml", "services/a/catalog-info.yaml", "services/b/deep/catalog-info.yml"},
+		},
+		{
+			name:   "a subdirectory",
+			target: "services/b",
+			want:   []string{"services/b/deep/catalog-info.yml"},
+		},
+		{
+			name:   "a glob with **",
+			target: "services/**/*.yaml",
+			want:   []string{"services/a/catalog-info.yaml", "services/a/openapi.yaml", "services/b/not-catalog-info.yaml"},
+		},
+		{
+			name:   "a glob with * in a directory name",
+			target: "services/*/catalog-info.yaml",
+			want:   []string{"services/a/catalog-info.yaml"},
+		},
+		{
+			name:   "a glob with alternatives",
+			target: "{other,catalog-info}.yaml",
+			want:   []string{"catalog-info.yaml", "other.yaml"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openFiles(t, filepath.Join(root, filepath.FromSlash(tt.target)))
+			if diff := cmp.Diff(under(root, tt.want...), sorted(s.Files())); diff != "" {
+				t.Errorf("Files() (-want +got):\n%s", diff)
+			}
+			if s.Revision() != "" || s.Unchanged() {
+				t.Errorf("Revision() = %q, Unchanged() = %v; disk locations have neither", s.Revision(), s.Unchanged())
+			}
+			for _, f := range s.Files() {
+				rel, _ := filepath.Rel(root, f)
+				got, err := s.ReadFile(context.Background(), f)
+				if err != nil {
+					t.Fatalf("ReadFile(%s): %v", f, err)
+				}
+				if want := catalogTree[filepath.ToSlash(rel)]; string(got) != want {
+					t.Errorf("ReadFile(%s) = %q, want %q", f, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFilesOpenRefusesTargetsThatSelectNothing(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"services/a/openapi.yaml": "x", "empty/README.md": "x"})
+	tests := []struct {
+		name   string
+		target string
+	}{
+		{"a missing file", filepath.Join(root, "nope.yaml")},
+		{"a missing directory", filepath.Join(root, "nope")},
+		{"a glob that matches nothing", filepath.Join(root, "services", "**", "*.json")},
+		{"a glob under a missing directory", filepath.Join(root, "nope", "*.yaml")},
+		{"a directory without catalog-info files", filepath.Join(root, "empty")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := (&sources.Files{}).Open(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: tt.target}, "")
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%s) succeeded with files %v", tt.target, s.Files())
+			}
+			if !errs.Is(err, errs.Invalid) {
+				t.Errorf("Open(%s) = %v, want %s", tt.target, err, errs.Invalid)
+			}
+			if !strings.Contains(errs.PublicMessage(err), tt.target) {
+				t.Errorf("message %q does not name %s", errs.PublicMessage(err), tt.target)
+			}
+		})
+	}
+}
+
+func TestFilesCheckMakesTheTargetAbsolute(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+	r := &sources.Files{}
+	tests := []struct{ target, want string }{
+		{"catalog-info.yaml", filepath.Join(wd, "catalog-info.yaml")},
+		{"./services/../catalog/**/*.yaml", filepath.Join(wd, "catalog", "**", "*.yaml")},
+		{"/srv/catalog", "/srv/catalog"},
+	}
+	for _, tt := range tests {
+		spec, err := r.Check(catalog.LocationSpec{Type: catalog.LocationFile, Target: tt.target})
+		if err != nil {
+			t.Errorf("Check(%q): %v", tt.target, err)
+			continue
+		}
+		if spec.Target != tt.want {
+			t.Errorf("Check(%q).Target = %q, want %q", tt.target, spec.Target, tt.want)
+		}
+	}
+
+	_, err := r.Check(catalog.LocationSpec{Type: catalog.LocationFile, Target: "catalog/[unclosed.yaml"})
+	if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "target" {
+		t.Errorf("Check of a broken glob = %v, want %s on field target", err, errs.Invalid)
+	}
+}
+
+func TestFilesResolveStaysInsideTheLocation(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, catalogTree)
+	dirSnap := openFiles(t, root)
+	fileSnap := openFiles(t, filepath.Join(root, "services", "a", "catalog-info.yaml"))
+	globSnap := openFiles(t, filepath.Join(root, "services", "**", "catalog-info.yaml"))
+	base := filepath.Join(root, "services", "a", "catalog-info.yaml")
+
+	tests := []struct {
+		name   string
+		snap   catalog.Snapshot
+		target string
+		want   string // slash path under root; "" = refused
+	}{
+		{"a sibling file", fileSnap, "openapi.yaml", "services/a/openapi.yaml"},
+		{"a sibling file written with ./", fileSnap, "./openapi.yaml", "services/a/openapi.yaml"},
+		{"a file location cannot climb out of its directory", fileSnap, "../b/README.md", ""},
+		{"a directory location reaches across its tree", dirSnap, "../b/README.md", "services/b/README.md"},
+		{"up to the directory location's root", dirSnap, "../../docs/runbook.md", "docs/runbook.md"},
+		{"out of the directory location", dirSnap, "../../../outside.yaml", ""},
+		{"a glob location's root is the fixed part of the pattern", globSnap, "../b/README.md", "services/b/README.md"},
+		{"out of the glob location's root", globSnap, "../../docs/runbook.md", ""},
+		{"an absolute path", dirSnap, "/etc/passwd", ""},
+		{"an absolute path inside the location", dirSnap, filepath.Join(root, "other.yaml"), ""},
+		{"a URL", dirSnap, "https://example.com/catalog-info.yaml", ""},
+		{"a file: URL", dirSnap, "file:///etc/passwd", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.snap.Resolve(base, tt.target)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("Resolve(%q) = %q, want it refused", tt.target, got)
+				}
+				if !errs.Is(err, errs.Invalid) {
+					t.Errorf("Resolve(%q) = %v, want %s", tt.target, err, errs.Invalid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v", tt.target, err)
+			}
+			if want := under(root, tt.want)[0]; got != want {
+				t.Errorf("Resolve(%q) = %q, want %q", tt.target, got, want)
+			}
+			b, err := tt.snap.ReadFile(context.Background(), got)
+			if err != nil || string(b) != catalogTree[tt.want] {
+				t.Errorf("ReadFile(%s) = %q, %v; want %q", got, b, err, catalogTree[tt.want])
+			}
+		})
+	}
+}
+
+func TestFilesGlobStaysInsideTheLocation(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, catalogTree)
+	s := openFiles(t, root)
+
+	got, err := s.Glob(filepath.Join(root, "services", "**", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(under(root, "services/b/README.md"), got); diff != "" {
+		t.Errorf("Glob (-want +got):\n%s", diff)
+	}
+
+	plain := filepath.Join(root, "other.yaml")
+	if got, err := s.Glob(plain); err != nil || !slices.Equal(got, []string{plain}) {
+		t.Errorf("Glob(%s) = %v, %v; a name without a pattern expands to itself", plain, got, err)
+	}
+
+	for _, outside := range []string{
+		filepath.Join(filepath.Dir(root), "*"),
+		filepath.Join(root, "..", "**", "*.yaml"),
+		"/etc/*",
+	} {
+		if got, err := s.Glob(outside); !errs.Is(err, errs.Invalid) {
+			t.Errorf("Glob(%s) = %v, %v; want it refused as outside the location", outside, got, err)
+		}
+	}
+}
+
+func TestFilesReadFile(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"catalog-info.yaml": "kind: Component\n"})
+	s := openFiles(t, root)
+	ctx := context.Background()
+
+	t.Run("a missing file is not found", func(t *testing.T) {
+		name := filepath.Join(root, "missing.yaml")
+		_, err := s.ReadFile(ctx, name)
+		if !errs.Is(err, errs.NotFound) || !strings.Contains(err.Error(), name) {
+			t.Errorf("ReadFile(%s) = %v, want %s naming the file", name, err, errs.NotFound)
+		}
+	})
+
+	t.Run("a file of exactly MaxFileSize is read", func(t *testing.T) {
+		name := filepath.Join(root, "limit.yaml")
+		sparse(t, name, sources.MaxFileSize)
+		b, err := s.ReadFile(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != sources.MaxFileSize || !bytes.Equal(b[:8], make([]byte, 8)) {
+			t.Errorf("read %d bytes, want %d", len(b), sources.MaxFileSize)
+		}
+	})
+
+	t.Run("a larger file is refused", func(t *testing.T) {
+		name := filepath.Join(root, "huge.yaml")
+		sparse(t, name, sources.MaxFileSize+1)
+		b, err := s.ReadFile(ctx, name)
+		if !errs.Is(err, errs.Invalid) {
+			t.Fatalf("ReadFile of %d bytes = %d bytes, %v; want %s", sources.MaxFileSize+1, len(b), err, errs.Invalid)
+		}
+		if !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("message %q does not name the file and its problem", err)
+		}
+	})
+}
+
+// sparse creates a file of size bytes without writing them.
+func sparse(t *testing.T, name string, size int64) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Truncate(name, size); err != nil {
+		t.Fatal(err)
+	}
+}

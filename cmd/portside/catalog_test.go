@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const validCatalog = `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-a
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`
+
+// invalidCatalog has one valid document and two invalid ones: document 2 lacks spec.owner (its
+// spec block's contents start on line 15) and document 3 has a bad metadata.name on line 21.
+const invalidCatalog = `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-ok
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-no-owner
+spec:
+  type: service
+  lifecycle: production
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: Bad Name!
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`
+
+// catalogDir writes catalog-info.yaml files (path relative to the dir -> content) into a new dir.
+func catalogDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		mustWrite(t, filepath.Join(dir, name), content)
+	}
+	return dir
+}
+
+func TestCatalogValidateListsEveryErrorWithFileDocumentLineAndField(t *testing.T) {
+	dir := catalogDir(t, map[string]string{
+		"good/catalog-info.yaml": validCatalog,
+		"bad/catalog-info.yaml":  invalidCatalog,
+	})
+	bad := filepath.Join(dir, "bad", "catalog-info.yaml")
+
+	r := portside(t, nil, "catalog", "validate", dir)
+	wantExit(t, r, 1, "validate with an invalid file")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	wantPrefixes := []string{
+		bad + ": document 2, line 15: spec.owner: ",
+		bad + ": document 3, line 21: metadata.name: ",
+	}
+	if len(lines) != len(wantPrefixes) {
+		t.Fatalf("stdout has %d lines, want one per error (%d)\n%s", len(lines), len(wantPrefixes), r)
+	}
+	for i, want := range wantPrefixes {
+		if !strings.HasPrefix(lines[i], want) || len(lines[i]) == len(want) {
+			t.Errorf("error line %d = %q, want %q followed by a message", i+1, lines[i], want)
+		}
+	}
+	if !strings.Contains(r.stderr, "2 errors") {
+		t.Errorf("stderr does not sum up the errors\n%s", r)
+	}
+}
+
+func TestCatalogValidateOnValidFilesSumsUp(t *testing.T) {
+	dir := catalogDir(t, map[string]string{
+		"a/catalog-info.yaml": validCatalog,
+		"b/catalog-info.yaml": strings.NewReplacer("svc-a", "svc-b", "team-a", "team-b").Replace(validCatalog),
+	})
+	r := portside(t, nil, "catalog", "validate", dir)
+	wantExit(t, r, 0, "validate valid files")
+	if got, want := strings.TrimSpace(r.stdout), "2 files, 4 entities valid, 0 errors"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+}
+
+func TestCatalogValidateAcceptsTheDemoCatalog(t *testing.T) {
+	r := portside(t, nil, "catalog", "validate", filepath.Join("..", "..", "catalog", "demo"))
+	wantExit(t, r, 0, "validate catalog/demo")
+	if !regexp.MustCompile(`^\d+ files?, \d+ entities valid, 0 errors$`).MatchString(strings.TrimSpace(r.stdout)) {
+		t.Errorf("summary = %q, want N files, M entities valid, 0 errors", r.stdout)
+	}
+}
+
+// location is one row of `portside catalog locations`.
+type location struct {
+	id, typ, target, status string
+	entities, errors        int
+}
+
+func listLocations(t *testing.T, db string) []location {
+	t.Helper()
+	r := portside(t, nil, "--database", db, "catalog", "locations")
+	wantExit(t, r, 0, "catalog locations")
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "ID") {
+		t.Fatalf("catalog locations prints no header\n%s", r)
+	}
+	var out []location
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 7 {
+			t.Fatalf("catalog locations: malformed row %q", line)
+		}
+		var l location
+		l.id, l.typ, l.target, l.status = f[0], f[1], f[2], f[3]
+		if _, err := fmt.Sscan(f[4]+" "+f[5], &l.entities, &l.errors); err != nil {
+			t.Fatalf("catalog locations: row %q: %v", line, err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func TestCatalogImportLifecycle(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db") // fresh: import migrates it
+	good := catalogDir(t, map[string]string{"catalog-info.yaml": validCatalog})
+	bad := catalogDir(t, map[string]string{"catalog-info.yaml": invalidCatalog})
+	cli := func(args ...string) cliResult {
+		return portside(t, nil, append([]string{"--database", db}, args...)...)
+	}
+
+	r := cli("catalog", "import", good)
+	wantExit(t, r, 0, "first import")
+	for _, want := range []string{"location 1 (file " + good + "): ok, 2 entities", "added 2, updated 0, removed 0"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("first import: stdout lacks %q\n%s", want, r)
+		}
+	}
+
+	r = cli("catalog", "import", good)
+	wantExit(t, r, 0, "second import")
+	if !strings.Contains(r.stdout, "unchanged") || strings.Contains(r.stdout, "added") {
+		t.Errorf("importing the same location again should change nothing\n%s", r)
+	}
+
+	r = cli("catalog", "import", bad)
+	wantExit(t, r, 2, "import with invalid documents")
+	for _, want := range []string{
+		filepath.Join(bad, "catalog-info.yaml") + ": document 2, line 15: spec.owner: ",
+		filepath.Join(bad, "catalog-info.yaml") + ": document 3, line 21: metadata.name: ",
+		"added 1, updated 0, removed 0",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("import of invalid documents: stdout lacks %q\n%s", want, r)
+		}
+	}
+	if !strings.Contains(r.stderr, "2 errors") {
+		t.Errorf("import of invalid documents: stderr does not count the errors\n%s", r)
+	}
+
+	got := listLocations(t, db)
+	want := []location{
+		{id: "1", typ: "file", target: good, status: "ok", entities: 2},
+		{id: "2", typ: "file", target: bad, status: "invalid", entities: 1, errors: 2},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("locations = %+v\nwant        %+v", got, want)
+	}
+
+	// A new entity appears on refresh.
+	mustWrite(t, filepath.Join(good, "more", "catalog-info.yaml"), strings.ReplaceAll(
+		validCatalog[strings.Index(validCatalog, "---\n")+4:], "svc-a", "svc-new"))
+	r = cli("catalog", "refresh", "1")
+	wantExit(t, r, 0, "refresh")
+	if !strings.Contains(r.stdout, "added 1, updated 0, removed 0") || !strings.Contains(r.stdout, "3 entities") {
+		t.Errorf("refresh after adding a file\n%s", r)
+	}
+
+	r = cli("catalog", "unregister", "1")
+	wantExit(t, r, 0, "unregister")
+	if !strings.Contains(r.stdout, "removed 3 entities") {
+		t.Errorf("unregister does not report the removed entities\n%s", r)
+	}
+	if got := listLocations(t, db); len(got) != 1 || got[0].id != "2" {
+		t.Errorf("after unregister, locations = %+v, want only location 2", got)
+	}
+	// Its entities are gone too: registering the files again adds every one of them afresh.
+	r = cli("catalog", "import", good)
+	wantExit(t, r, 0, "import after unregister")
+	if !strings.Contains(r.stdout, "added 3, updated 0, removed 0") {
+		t.Errorf("import after unregister should add all 3 entities again\n%s", r)
+	}
+}
+
+func TestCatalogImportOfAMissingPathRegistersNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	missing := filepath.Join(t.TempDir(), "no-such-dir")
+	r := portside(t, nil, "--database", db, "catalog", "import", missing)
+	wantExit(t, r, 1, "import of a missing path")
+	if !strings.Contains(r.stderr, missing) || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("stderr does not say the path is missing\n%s", r)
+	}
+	if got := listLocations(t, db); len(got) != 0 {
+		t.Errorf("locations = %+v, want none", got)
+	}
+}

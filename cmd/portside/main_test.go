@@ -1,0 +1,276 @@
+package main
+
+// These tests build the real portside binary once and run it as a subprocess, the way people and
+// the Kubernetes migration Job run it: flags, environment, exit codes, stdout and stderr.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// testVersion is stamped into the binary under test.
+const testVersion = "v9.8.7-clitest"
+
+// binary is the path of the portside binary built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "portside-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	binary = filepath.Join(dir, "portside")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, "./cmd/portside")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build ./cmd/portside: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// moduleRoot finds the directory of go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside a module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// cliResult is what one run of the binary produced.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r cliResult) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// baseEnv is the test process's environment without any PORTSIDE_* setting, so that a
+// developer's own configuration never leaks into the runs.
+func baseEnv(t *testing.T) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PORTSIDE_") {
+			env = append(env, kv)
+		}
+	}
+	// Keep caches (git clones) inside the test's temp dir.
+	return append(env, "XDG_CACHE_HOME="+t.TempDir())
+}
+
+// portside runs the binary with the given extra environment ("KEY=value") and arguments and
+// waits for it to exit. A run that does not end within a minute is killed and fails the test.
+func portside(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(baseEnv(t), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("portside %s did not exit within a minute\n%s", strings.Join(args, " "), res)
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run portside %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// wantExit fails the test unless the run exited with code.
+func wantExit(t *testing.T, r cliResult, code int, what string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("%s: exit %d, want %d\n%s", what, r.code, code, r)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a subprocess writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestVersionPrintsTheBuildVersion(t *testing.T) {
+	r := portside(t, nil, "version")
+	wantExit(t, r, 0, "portside version")
+	if got, want := strings.TrimSpace(r.stdout), "portside "+testVersion; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+}
+
+func TestBadSettingsFailAtStartNamingTheSetting(t *testing.T) {
+	dir := t.TempDir()
+	unknownKey := filepath.Join(dir, "unknown-key.yaml")
+	badValue := filepath.Join(dir, "bad-value.yaml")
+	missing := filepath.Join(dir, "missing.yaml")
+	mustWrite(t, unknownKey, "addr: 127.0.0.1:0\nlisten_port: 8080\n")
+	mustWrite(t, badValue, "# comment\nlog-level: loud\n")
+	db := filepath.Join(dir, "portside.db")
+
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want []string // every one must appear in stderr
+	}{
+		{
+			name: "log level flag",
+			args: []string{"--log-level", "loud", "--addr", "127.0.0.1:0"},
+			want: []string{"log-level", `"loud"`, "--log-level", "accepted values are debug, info, warn, error"},
+		},
+		{
+			name: "addr from the environment",
+			env:  []string{"PORTSIDE_ADDR=nonsense"},
+			want: []string{"addr", `"nonsense"`, "PORTSIDE_ADDR", "accepted values are host:port"},
+		},
+		{
+			name: "unsupported database scheme",
+			args: []string{"--database", "mysql://x", "--addr", "127.0.0.1:0"},
+			want: []string{"database", "mysql", "--database", "accepted values are a SQLite file path or a postgres:// URL"},
+		},
+		{
+			name: "unknown key in the config file",
+			args: []string{"--config", unknownKey},
+			want: []string{`unknown key "listen_port"`, unknownKey, "line 2"},
+		},
+		{
+			name: "bad value in the config file",
+			args: []string{"--config", badValue},
+			want: []string{"log-level", `"loud"`, badValue + " line 2", "accepted values are debug, info, warn, error"},
+		},
+		{
+			name: "missing config file",
+			env:  []string{"PORTSIDE_CONFIG=" + missing},
+			args: []string{"--addr", "127.0.0.1:0"},
+			want: []string{missing, "does not exist", "PORTSIDE_CONFIG"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append([]string{"PORTSIDE_DATABASE_URL=" + db}, tt.env...)
+			r := portside(t, env, append([]string{"serve"}, tt.args...)...)
+			wantExit(t, r, 1, "serve with a bad setting")
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not contain %q\n%s", w, r)
+				}
+			}
+			if strings.Contains(r.stderr, "listening") {
+				t.Errorf("serve started despite the bad setting\n%s", r)
+			}
+		})
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	pendingFirst = regexp.MustCompile(`(?m)^\s+pending\s+00001_catalog\.sql$`)
+	appliedFirst = regexp.MustCompile(`(?m)^\s+applied\s+00001_catalog\.sql$`)
+)
+
+func TestMigrateStatusAndUp(t *testing.T) {
+	dialects := []struct {
+		name string
+		// database returns the flags and environment that select a fresh, empty database.
+		database func(t *testing.T) (args, env []string)
+	}{
+		{"sqlite", func(t *testing.T) ([]string, []string) {
+			return []string{"--database", filepath.Join(t.TempDir(), "fresh.db")}, nil
+		}},
+		{"postgres", func(t *testing.T) ([]string, []string) {
+			return nil, []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}
+		}},
+	}
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			args, env := d.database(t)
+			run := func(sub string) cliResult {
+				return portside(t, env, append(append([]string{}, args...), "migrate", sub)...)
+			}
+
+			r := run("status")
+			wantExit(t, r, 3, "migrate status on a fresh database")
+			if !pendingFirst.MatchString(r.stdout) {
+				t.Errorf("status does not list 00001_catalog.sql as pending\n%s", r)
+			}
+			if !strings.Contains(r.stderr, "portside migrate up") {
+				t.Errorf("status does not say how to migrate\n%s", r)
+			}
+
+			r = run("up")
+			wantExit(t, r, 0, "migrate up")
+			if !strings.Contains(r.stdout, "applied 00001_catalog.sql") {
+				t.Errorf("up does not report the migration it applied\n%s", r)
+			}
+
+			r = run("status")
+			wantExit(t, r, 0, "migrate status after up")
+			if !appliedFirst.MatchString(r.stdout) || strings.Contains(r.stdout, "pending") {
+				t.Errorf("status after up does not show every migration applied\n%s", r)
+			}
+
+			r = run("up")
+			wantExit(t, r, 0, "migrate up a second time")
+			if strings.Contains(r.stdout, "applied 00001") || !strings.Contains(r.stdout, "0 migrations applied now") {
+				t.Errorf("a second up applied something\n%s", r)
+			}
+		})
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// serveProc is a running `portside serve`.
+type serveProc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	exited chan error // receives Wait's result once
+	addr   string
+}
+
+// startServe starts `portside serve` on a free port and waits until it logs where it listens.
+func startServe(t *testing.T, env []string, args ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--refresh-interval", "0"}, args...)...)
+	cmd.Env = append(baseEnv(t), env...)
+	s := &serveProc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.exited
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for s.addr == "" {
+		for _, line := range strings.Split(s.stderr.String(), "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "portside listening" {
+				s.addr = rec.Addr
+			}
+		}
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			t.Fatalf("portside serve exited before listening: %v\n%s", err, s.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("portside serve did not report its address within 30s\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	return s
+}
+
+// waitReady polls /readyz until it answers 200.
+func (s *serveProc) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not answer 200 within 30s (last: %v %v)\n%s", resp, err, s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// stop sends SIGTERM and returns the exit code once the process ends.
+func (s *serveProc) stop(t *testing.T) int {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+		return s.cmd.ProcessState.ExitCode()
+	case <-time.After(30 * time.Second):
+		t.Fatalf("portside serve did not exit within 30s of SIGTERM\n%s", s.stderr)
+		return -1
+	}
+}
+
+func TestServeRefusesAnUnmigratedPostgresDatabaseUntilMigrated(t *testing.T) {
+	env := []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}
+
+	r := portside(t, env, "serve", "--addr", "127.0.0.1:0")
+	if r.code == 0 {
+		t.Fatalf("serve on an unmigrated PostgreSQL database exited 0\n%s", r)
+	}
+	for _, want := range []string{"not migrated", "portside migrate up", "--migrate"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the refusal does not say %q\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.stderr, "listening") {
+		t.Errorf("serve listened on an unmigrated database\n%s", r)
+	}
+
+	wantExit(t, portside(t, env, "migrate", "up"), 0, "migrate up")
+
+	s := startServe(t, env)
+	s.waitReady(t)
+	resp, err := http.Get("http://" + s.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health struct{ Version string }
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || health.Version != testVersion {
+		t.Errorf("/healthz version = %q (%v), want %q", health.Version, err, testVersion)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0\n%s", code, s.stderr)
+	}
+}
