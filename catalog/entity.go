@@ -61,6 +61,9 @@ type Entity struct {
 	Hash       string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+
+	// body is the JSON document, kept between collection (which hashes it) and storage.
+	body string
 }
 
 // Metadata is an entity's metadata block.
@@ -228,6 +231,12 @@ func stringMap(v any) map[string]string {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// release drops the parsed spec and the metadata maps that only the JSON body needs from now on,
+// so that a large ingest holds each document once. Ingestion calls it once the entity is encoded.
+func (e *Entity) release() {
+	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links = nil, nil, nil, nil
 }
 
 // SpecString returns spec[key] when it is a string.

@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -31,10 +29,6 @@ type RefreshResult struct {
 // leaseFor bounds how long a refresh may hold its location; a process that dies mid-refresh blocks
 // others from refreshing that location for at most this long.
 const leaseFor = 5 * time.Minute
-
-// maxFiles bounds the files one location may pull in through Location entities, so a cycle or a
-// runaway glob cannot exhaust memory.
-const maxFiles = 100_000
 
 // Refresh reads a location and applies what it holds: new and changed entities are written, those
 // that disappeared are removed, an entity whose new document is invalid keeps its last good version,
@@ -93,7 +87,8 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		return res, "failed", err
 	}
 	defer snap.Close()
-	if snap.Unchanged() {
+	settled := row.ErrorCount == 0 && row.Status == string(StatusOK)
+	if snap.Unchanged() || settled && row.Manifest != "" && s.manifestHolds(ctx, row.Manifest, snap) {
 		res, err := s.recordUnchanged(ctx, row, snap.Revision())
 		return res, "unchanged", err
 	}
@@ -102,19 +97,22 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		res, err := s.recordFailure(ctx, row, err)
 		return res, "failed", err
 	}
+	contentHash := c.manifest.hash()
 	revision := snap.Revision()
 	if revision == "" {
-		revision = c.hash
+		revision = contentHash
 	}
-	if c.hash == row.ContentHash && row.ErrorCount == 0 && row.Status == string(StatusOK) {
-		res, err := s.recordUnchanged(ctx, row, revision)
-		return res, "unchanged", err
-	}
-	res, err := s.apply(ctx, row, c, revision)
+	res, err := s.apply(ctx, row, c, revision, contentHash)
 	if err != nil {
 		return nil, "", err
 	}
 	return res, "applied", nil
+}
+
+// manifestHolds reports whether the inputs of the last apply are all as they were then.
+func (s *Service) manifestHolds(ctx context.Context, stored string, snap Snapshot) bool {
+	var m manifest
+	return json.Unmarshal([]byte(stored), &m) == nil && m.unchanged(ctx, snap)
 }
 
 // lease claims the location for this process, or says who holds it.
@@ -193,148 +191,6 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: errsByLoc[row.ID]}, nil
 }
 
-// Collected is a location's content, parsed and validated.
-type Collected struct {
-	// Entities are the valid entities, each with its Source and Hash set.
-	Entities []*Entity
-	// Errors are the problems found, file by file.
-	Errors []ValidationError
-	// keepRefs are entities whose new document is invalid: their last good version stays.
-	keepRefs map[string]bool
-	// keepSources are files that could not be read or parsed to the end: every entity they held
-	// stays as it was.
-	keepSources map[string]bool
-	hash        string
-}
-
-// Collect reads every file of the snapshot, follows Location entities to the files they name, and
-// parses and validates everything. Only a failure to read the location as a whole is an error;
-// problems with single files and documents are recorded in the result. It writes nothing, so it
-// also serves `portside catalog validate`.
-func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
-	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}}
-	h := sha256.New()
-	type item struct {
-		name     string
-		optional bool
-	}
-	var queue []item
-	seen := map[string]bool{}
-	for _, f := range snap.Files() {
-		seen[f] = true
-		queue = append(queue, item{name: f})
-	}
-	byRef := map[string]ValidationError{} // where each ref was first defined, to report duplicates
-	for len(queue) > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
-		}
-		it := queue[0]
-		queue = queue[1:]
-		data, err := snap.ReadFile(ctx, it.name)
-		if err != nil {
-			if !it.optional {
-				c.Errors = append(c.Errors, ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(err)})
-				c.keepSources[it.name] = true
-			}
-			continue
-		}
-		hashPart(h, it.name, data)
-		resolve := func(target string) ([]byte, error) {
-			name, err := snap.Resolve(it.name, target)
-			if err != nil {
-				return nil, err
-			}
-			b, err := snap.ReadFile(ctx, name)
-			if err == nil {
-				hashPart(h, name, b)
-			}
-			return b, err
-		}
-		parsed := Parse(it.name, data, resolve)
-		if parsed.FileError != nil {
-			c.keepSources[it.name] = true
-		}
-		c.Errors = append(c.Errors, parsed.Errors()...)
-		for _, doc := range parsed.Documents {
-			if doc.Entity == nil {
-				if !doc.Ref.IsZero() {
-					c.keepRefs[doc.Ref.String()] = true
-				}
-				continue
-			}
-			e := doc.Entity
-			ref := e.Ref.String()
-			if first, dup := byRef[ref]; dup {
-				c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-					Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
-				continue
-			}
-			byRef[ref] = ValidationError{Source: it.name, Document: doc.Index}
-			e.Source = it.name
-			c.Entities = append(c.Entities, e)
-			if e.Kind != KindLocation {
-				continue
-			}
-			optional := e.SpecString("presence") == "optional"
-			for _, target := range locationTargets(e) {
-				name, err := snap.Resolve(it.name, target)
-				var names []string
-				if err == nil {
-					names, err = snap.Glob(name)
-				}
-				if err != nil {
-					c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-						Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
-					continue
-				}
-				for _, n := range names {
-					if !seen[n] {
-						seen[n] = true
-						queue = append(queue, item{name: n, optional: optional})
-					}
-				}
-			}
-			if len(seen) > maxFiles {
-				return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
-			}
-		}
-	}
-	for _, e := range c.Entities {
-		body, err := json.Marshal(e)
-		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "encode entity %s", e.Ref)
-		}
-		sum := sha256.Sum256(append([]byte(e.Source+"\x00"), body...))
-		e.Hash = hex.EncodeToString(sum[:])
-	}
-	c.hash = hex.EncodeToString(h.Sum(nil))
-	return c, nil
-}
-
-func hashPart(h hash.Hash, name string, data []byte) {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(data)))
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write(n[:])
-	h.Write(data)
-}
-
-// locationTargets returns spec.target and spec.targets of a Location entity.
-func locationTargets(e *Entity) []string {
-	var out []string
-	if t := e.SpecString("target"); t != "" {
-		out = append(out, t)
-	}
-	for _, t := range asSlice(e.Spec["targets"]) {
-		if s, ok := t.(string); ok && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // existingEntity is what apply needs to know of an entity already stored for the location.
 type existingEntity struct {
 	ID        int64
@@ -345,7 +201,7 @@ type existingEntity struct {
 }
 
 // apply writes the collected content in one transaction.
-func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision string) (*RefreshResult, error) {
+func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision, contentHash string) (*RefreshResult, error) {
 	res := &RefreshResult{}
 	now := s.now().UTC()
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
@@ -410,12 +266,13 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		if len(errors) > 0 {
 			status = StatusInvalid
 		}
-		row.Status, row.Message, row.Revision, row.ContentHash = string(status), "", revision, c.hash
+		manifest, _ := json.Marshal(c.manifest)
+		row.Status, row.Message, row.Revision, row.ContentHash = string(status), "", revision, contentHash
 		row.EntityCount = len(existing) + res.Added - res.Removed
 		row.ErrorCount = len(errors)
 		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
 		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-			"status": row.Status, "message": "", "revision": revision, "content_hash": c.hash,
+			"status": row.Status, "message": "", "revision": revision, "content_hash": contentHash, "manifest": string(manifest),
 			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
 			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
 		}).Error
@@ -485,61 +342,47 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	rows := make([]entityRow, len(entities))
 	for i, e := range entities {
 		e.LocationID = locationID
-		body, err := json.Marshal(e)
-		if err != nil {
-			return errs.Wrap(errs.Internal, err, "encode entity %s", e.Ref)
-		}
-		rows[i] = newEntityRow(e, body)
+		rows[i] = newEntityRow(e, e.body)
 		rows[i].CreatedAt, rows[i].UpdatedAt = e.CreatedAt, now
 	}
-	if err := db.CreateInBatches(rows, 500).Error; err != nil {
+	if err := db.CreateInBatches(rows, s.st.BatchSize(18)).Error; err != nil {
 		return store.Translate(err, "entities")
 	}
-	var tags []tagRow
-	var annotations []annotationRow
-	var relations []relationRow
+	type child struct {
+		id   int64
+		a, b string
+	}
+	var tags, annotations, relations []child
 	for i, e := range entities {
 		id := rows[i].ID
-		seenTag := map[string]bool{}
-		for _, t := range e.Metadata.Tags {
-			if !seenTag[t] {
-				seenTag[t] = true
-				tags = append(tags, tagRow{EntityID: id, Tag: t})
+		for i, t := range e.Metadata.Tags {
+			if !slices.Contains(e.Metadata.Tags[:i], t) { // a tag listed twice is stored once
+				tags = append(tags, child{id, t, ""})
 			}
 		}
 		for k, v := range e.Metadata.Annotations {
-			annotations = append(annotations, annotationRow{EntityID: id, Key: k, Value: v})
+			annotations = append(annotations, child{id, k, v})
 		}
-		self := e.Ref.String()
-		seenRel := map[relationRow]bool{}
-		for _, r := range e.Relations {
-			for _, rr := range []relationRow{
-				{EntityID: id, SourceRef: self, Type: r.Type, TargetRef: r.Target.String()},
-				{EntityID: id, SourceRef: r.Target.String(), Type: Inverse(r.Type), TargetRef: self},
-			} {
-				if rr.Type != "" && !seenRel[rr] {
-					seenRel[rr] = true
-					relations = append(relations, rr)
-				}
+		for _, r := range e.Relations { // de-duplicated by the parser
+			relations = append(relations, child{id, r.Type, r.Target.String()})
+		}
+	}
+	insert := func(table string, columns []string, list []child) error {
+		return s.st.InsertRows(ctx, table, columns, len(list), func(i int, args []any) []any {
+			c := list[i]
+			if len(columns) == 2 {
+				return append(args, c.id, c.a)
 			}
-		}
+			return append(args, c.id, c.a, c.b)
+		})
 	}
-	if len(tags) > 0 {
-		if err := db.CreateInBatches(tags, 2000).Error; err != nil {
-			return store.Translate(err, "entity tags")
-		}
+	if err := insert("entity_tags", []string{"entity_id", "tag"}, tags); err != nil {
+		return err
 	}
-	if len(annotations) > 0 {
-		if err := db.CreateInBatches(annotations, 2000).Error; err != nil {
-			return store.Translate(err, "entity annotations")
-		}
+	if err := insert("entity_annotations", []string{"entity_id", "key", "value"}, annotations); err != nil {
+		return err
 	}
-	if len(relations) > 0 {
-		if err := db.CreateInBatches(relations, 2000).Error; err != nil {
-			return store.Translate(err, "relations")
-		}
-	}
-	return nil
+	return insert("relations", []string{"entity_id", "type", "target_ref"}, relations)
 }
 
 // writeErrors replaces the location's recorded errors, unless they are the same as before.
@@ -563,7 +406,7 @@ func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []Vali
 		rows[i] = locationErrorRow{LocationID: row.ID, Source: e.Source, Document: e.Document, Line: e.Line,
 			Field: e.Field, EntityRef: e.Ref, Message: e.Message}
 	}
-	return store.Translate(db.CreateInBatches(rows, 1000).Error, "location errors")
+	return store.Translate(db.CreateInBatches(rows, s.st.BatchSize(8)).Error, "location errors")
 }
 
 func sortErrors(list []ValidationError) {

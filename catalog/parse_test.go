@@ -100,7 +100,7 @@ spec:
 			},
 		},
 	}
-	if diff := cmp.Diff(want, doc); diff != "" {
+	if diff := cmp.Diff(want, doc, cmpopts.IgnoreUnexported(Entity{})); diff != "" {
 		t.Errorf("document (-want +got):\n%s", diff)
 	}
 }

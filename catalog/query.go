@@ -291,19 +291,12 @@ func (s *Service) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
 			return nil, err
 		}
 		if f.IncludeDescendants {
-			// The owners and every group below them: parentOf edges point down the hierarchy.
-			seed := "SELECT ?"
-			if s.st.Dialect() == store.Postgres {
-				seed = `SELECT CAST(? AS TEXT) COLLATE "C"` // match relations.target_ref, or the recursion is refused
-			}
-			seeds := strings.TrimSuffix(strings.Repeat(seed+" UNION ", len(owners)), " UNION ")
+			seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
 			args := make([]any, len(owners))
 			for i, o := range owners {
 				args[i] = o
 			}
-			db = db.Where("e.owner_ref IN (WITH RECURSIVE tree(ref) AS ("+seeds+
-				" UNION SELECT r.target_ref FROM relations r JOIN tree ON r.source_ref = tree.ref WHERE r.type = 'parentOf')"+
-				" SELECT ref FROM tree)", args...)
+			db = db.Where("e.owner_ref IN ("+s.descendantsSQL(seeds)+")", args...)
 		} else {
 			db = db.Where("e.owner_ref IN ?", owners)
 		}
@@ -333,6 +326,23 @@ func (s *Service) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
 		db = db.Where("e.location_id = ?", f.LocationID)
 	}
 	return db, nil
+}
+
+// descendantsSQL selects the refs of the seed groups and every group below them. A group's children
+// are the groups it lists in spec.children (its parentOf relations) and the groups that name it in
+// spec.parent (their childOf relations), so each step of the recursion follows both.
+func (s *Service) descendantsSQL(seeds string) string {
+	const children = "SELECT r.target_ref FROM entities g JOIN relations r ON r.entity_id = g.id WHERE g.ref = tree.ref AND r.type = 'parentOf'"
+	const claimed = "SELECT g.ref FROM relations r JOIN entities g ON g.id = r.entity_id WHERE r.target_ref = tree.ref AND r.type = 'childOf'"
+	if s.st.Dialect() == store.Postgres {
+		// PostgreSQL allows one recursive reference: both steps go in one LATERAL subquery. The
+		// seeds take the "C" collation of the columns, or the recursion is refused.
+		seeds = strings.ReplaceAll(seeds, "SELECT ?", `SELECT CAST(? AS TEXT) COLLATE "C"`)
+		return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION SELECT step.ref FROM tree, LATERAL (" +
+			children + " UNION ALL " + claimed + ") AS step(ref)) SELECT ref FROM tree"
+	}
+	return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION " + strings.Replace(children, "WHERE", ", tree WHERE", 1) +
+		" UNION " + strings.Replace(claimed, "WHERE", ", tree WHERE", 1) + ") SELECT ref FROM tree"
 }
 
 func parseRefs(field string, in []string, defaultKind string) ([]string, error) {

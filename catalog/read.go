@@ -56,7 +56,9 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entit
 	return out, nil
 }
 
-// loadEntities reads entities and all relations that start at them: two queries.
+// loadEntities reads entities with every relation that starts at them: those they declare and
+// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Two
+// queries, whatever the number of refs.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, error) {
 	var rows []entityRow
 	if err := s.st.DB(ctx).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
@@ -65,19 +67,36 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, e
 	if len(rows) == 0 {
 		return nil, nil
 	}
+	ids := make([]int64, len(rows))
 	found := make([]string, len(rows))
 	for i := range rows {
-		found[i] = rows[i].Ref
+		ids[i], found[i] = rows[i].ID, rows[i].Ref
 	}
-	var rels []relationRow
-	err := s.st.DB(ctx).Distinct("source_ref", "type", "target_ref").
-		Where("source_ref IN ?", found).Order("source_ref, type, target_ref").Find(&rels).Error
+	// Declared relations of these entities, and (inverted) those that other entities declare
+	// towards them, in one statement.
+	var rels []struct {
+		SourceRef string
+		Type      string
+		TargetRef string
+		Inverse   int
+	}
+	err := s.st.DB(ctx).Raw(`SELECT e.ref AS source_ref, r.type, r.target_ref, 0 AS inverse
+		FROM relations r JOIN entities e ON e.id = r.entity_id WHERE r.entity_id IN ?
+		UNION ALL
+		SELECT r.target_ref, r.type, e.ref, 1
+		FROM relations r JOIN entities e ON e.id = r.entity_id WHERE r.target_ref IN ?`, ids, found).Scan(&rels).Error
 	if err != nil {
 		return nil, store.Translate(err, "relations")
 	}
 	bySource := make(map[string][]Relation, len(rows))
 	for _, r := range rels {
-		bySource[r.SourceRef] = append(bySource[r.SourceRef], Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
+		typ := r.Type
+		if r.Inverse != 0 {
+			typ = Inverse(r.Type)
+		}
+		if typ != "" {
+			bySource[r.SourceRef] = append(bySource[r.SourceRef], Relation{Type: typ, Target: refOrZero(r.TargetRef)})
+		}
 	}
 	out := make([]*Entity, 0, len(rows))
 	for i := range rows {
@@ -85,7 +104,7 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, e
 		if err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", rows[i].Ref)
 		}
-		e.Relations = bySource[rows[i].Ref]
+		e.Relations = sortRelations(bySource[rows[i].Ref])
 		out = append(out, e)
 	}
 	return out, nil

@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -471,37 +468,54 @@ func TestFailedApplyLeavesThePreviousStateWhole(t *testing.T) {
 		f := newFixture(t, st)
 		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
 		id := f.register(f.dir).Location.ID
+		// The new content changes one entity and adds two; the database fails half-way through
+		// writing it, on the relation to system "poison", after entities were already written.
+		poisoned := strings.Replace(paymentsAPI, "payments-api", "poisoned", 2)
+		poisoned = strings.Replace(poisoned, "system: payments", "system: poison", 1)
 		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed", 1)+"---"+
-			strings.Replace(teamA, "team-a", "team-b", 1))
-		// The database fails half-way: after the changed entity was deleted and re-inserted, when
-		// its relations are written.
-		injected := errors.New("injected failure")
-		failRelations := func(db *gorm.DB) {
-			if db.Statement.Table == "relations" {
-				_ = db.AddError(injected)
-			}
-		}
-		if err := st.Gorm().Callback().Create().Before("gorm:create").Register("test:fail", failRelations); err != nil {
-			t.Fatal(err)
-		}
+			strings.Replace(teamA, "team-a", "team-b", 1)+"---"+poisoned)
+		failOnPoison(t, st)
 		_, err := f.svc.Refresh(context.Background(), id)
-		_ = st.Gorm().Callback().Create().Remove("test:fail")
-		if err == nil {
-			t.Fatal("refresh succeeded despite the injected failure")
+		if err == nil || !strings.Contains(err.Error(), "relations") {
+			t.Fatalf("refresh should fail writing relations, got %v", err)
 		}
 		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
 			t.Errorf("half-applied: description %q", got)
 		}
 		f.absent("group:default/team-b")
+		f.absent("component:default/poisoned")
 		if got := relationsOf(f.entity("component:default/payments-api")); len(got) != 4 {
 			t.Errorf("relations lost: %q", got)
 		}
-		// The next refresh applies everything.
+		// Once the database is healthy, the next refresh applies everything.
+		if err := st.Gorm().Exec("DROP TRIGGER fail_on_poison" + map[bool]string{true: " ON relations"}[st.Dialect() == store.Postgres]).Error; err != nil {
+			t.Fatal(err)
+		}
 		res := f.refresh(id)
-		if res.Updated != 1 || res.Added != 1 {
+		if res.Updated != 1 || res.Added != 2 {
 			t.Fatalf("refresh after failure: %+v", res)
 		}
 	})
+}
+
+// failOnPoison makes the database refuse any relation to system:default/poison.
+func failOnPoison(t *testing.T, st *store.Store) {
+	t.Helper()
+	stmts := []string{`CREATE TRIGGER fail_on_poison BEFORE INSERT ON relations
+		WHEN NEW.target_ref = 'system:default/poison' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
+	if st.Dialect() == store.Postgres {
+		stmts = []string{
+			`CREATE FUNCTION fail_on_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+				IF NEW.target_ref = 'system:default/poison' THEN RAISE EXCEPTION 'injected failure'; END IF;
+				RETURN NEW; END $$`,
+			`CREATE TRIGGER fail_on_poison BEFORE INSERT ON relations FOR EACH ROW EXECUTE FUNCTION fail_on_poison()`,
+		}
+	}
+	for _, q := range stmts {
+		if err := st.Gorm().Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestConcurrentRefreshOfOneLocationIsRefused(t *testing.T) {
@@ -583,4 +597,57 @@ func readDescription(t *testing.T, svc *catalog.Service) string {
 		t.Fatal(err)
 	}
 	return e.Metadata.Description
+}
+
+// An unchanged refresh is decided without parsing, from what the last one read; each kind of
+// input it read must still be noticed when it changes.
+func TestRefreshNoticesChangesInEveryInputItRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: root}
+spec: {targets: [./teams/*.yaml, ./api.yaml]}
+`)
+		f.write("teams/a.yaml", teamA)
+		f.write("api.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: payments-rest}
+spec: {type: openapi, lifecycle: production, owner: team-a, definition: {$text: ./openapi.yaml}}
+`)
+		f.write("openapi.yaml", "openapi: 3.0.0\n")
+		id := f.register(f.dir).Location.ID
+		if res := f.refresh(id); !res.Unchanged {
+			t.Fatalf("nothing changed, yet: %+v", res)
+		}
+
+		f.write("openapi.yaml", "openapi: 3.1.0\n") // a file read through a placeholder
+		if res := f.refresh(id); res.Unchanged || res.Updated != 1 {
+			t.Fatalf("placeholder target changed: %+v", res)
+		}
+		f.write("teams/b.yaml", strings.Replace(teamA, "team-a", "team-b", 1)) // a new match of a Location glob
+		if res := f.refresh(id); res.Unchanged || res.Added != 1 {
+			t.Fatalf("new file under a Location glob: %+v", res)
+		}
+		if err := os.Remove(filepath.Join(f.dir, "teams/b.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		if res := f.refresh(id); res.Unchanged || res.Removed != 1 {
+			t.Fatalf("file gone from a Location glob: %+v", res)
+		}
+		f.write("catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: root}
+spec: {targets: [./teams/*.yaml]}
+`)
+		if res := f.refresh(id); res.Unchanged || res.Removed != 1 {
+			t.Fatalf("a target dropped from the root: %+v", res)
+		}
+		if res := f.refresh(id); !res.Unchanged {
+			t.Fatalf("settled again: %+v", res)
+		}
+	})
 }

@@ -18,6 +18,7 @@ type locationRow struct {
 	Status        string
 	Message       string
 	Revision      string
+	Manifest      string // what the last apply read, to tell cheaply whether it changed
 	ContentHash   string
 	ErrorsHash    string
 	EntityCount   int
@@ -105,14 +106,13 @@ type annotationRow struct {
 
 func (annotationRow) TableName() string { return "entity_annotations" }
 
-// relationRow is one directed edge. Each relation an entity declares is stored twice, once from each
-// end (ownedBy from the component, ownerOf from the group), both owned by the declaring entity, so
-// reading any entity's relations is one index range and removing a document removes its edges.
+// relationRow is one relation as an entity declares it (a component's ownedBy). The inverse
+// (the group's ownerOf) is not stored: it is read by target_ref. Rows go with the declaring entity.
 type relationRow struct {
-	EntityID  int64  `gorm:"primaryKey;autoIncrement:false"`
-	SourceRef string `gorm:"primaryKey"`
-	Type      string `gorm:"primaryKey"`
-	TargetRef string `gorm:"primaryKey"`
+	ID        int64 `gorm:"primaryKey"`
+	EntityID  int64
+	Type      string
+	TargetRef string
 }
 
 func (relationRow) TableName() string { return "relations" }
@@ -131,7 +131,7 @@ func Models() []any {
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.
-func newEntityRow(e *Entity, body []byte) entityRow {
+func newEntityRow(e *Entity, body string) entityRow {
 	return entityRow{
 		Ref:         e.Ref.String(),
 		Kind:        e.Kind,
@@ -144,7 +144,7 @@ func newEntityRow(e *Entity, body []byte) entityRow {
 		OwnerRef:    e.Owner.String(),
 		SystemRef:   e.System.String(),
 		Tags:        strings.Join(e.Metadata.Tags, " "),
-		Body:        string(body),
+		Body:        body,
 		Hash:        e.Hash,
 		LocationID:  e.LocationID,
 		Source:      e.Source,

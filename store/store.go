@@ -77,7 +77,7 @@ func ParseURL(raw string) (Dialect, string, error) {
 func sqliteDSN(path string) string {
 	base, query, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
 	q, _ := url.ParseQuery(query)
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "temp_store(MEMORY)"} {
 		name := p[:strings.Index(p, "(")]
 		if !hasPragma(q["_pragma"], name) {
 			q.Add("_pragma", p)
@@ -232,3 +232,21 @@ func redactURLError(err error) string {
 
 // Describe is a one-line description for logs: dialect and target.
 func (s *Store) Describe() string { return fmt.Sprintf("%s %s", s.dialect, s.target) }
+
+// BatchSize says how many rows of a table with the given number of columns one multi-row INSERT
+// should carry. The SQLite driver binds parameters in time quadratic in their number per
+// statement, so SQLite batches stay small; PostgreSQL gains nothing from batches beyond a few
+// thousand parameters, and larger ones only grow the writer's memory.
+func (s *Store) BatchSize(columns int) int {
+	limit := postgresBatchParams
+	if s.dialect == SQLite {
+		limit = sqliteBatchParams
+	}
+	return max(1, limit/max(1, columns))
+}
+
+// Parameters per statement that measured best for ingest (bench/load, default catalog).
+const (
+	sqliteBatchParams   = 256
+	postgresBatchParams = 5000
+)

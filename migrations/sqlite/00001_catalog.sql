@@ -12,6 +12,7 @@ CREATE TABLE locations (
     status          TEXT      NOT NULL DEFAULT 'pending',
     message         TEXT      NOT NULL DEFAULT '',
     revision        TEXT      NOT NULL DEFAULT '',
+    manifest        TEXT      NOT NULL DEFAULT '',
     content_hash    TEXT      NOT NULL DEFAULT '',
     errors_hash     TEXT      NOT NULL DEFAULT '',
     entity_count    INTEGER   NOT NULL DEFAULT 0,
@@ -86,14 +87,17 @@ CREATE TABLE entity_annotations (
 -- Values can be long (JSON, URLs); the index keeps a prefix and queries recheck the whole value.
 CREATE INDEX entity_annotations_key_value ON entity_annotations (key, substr(value, 1, 200));
 
+-- The relations each entity declares, from its own point of view (a component's ownedBy, a
+-- group's parentOf). The other direction is read through relations_target: an entity's ownerOf
+-- edges are the ownedBy edges that name it. Storing one direction keeps ingest and storage at half.
 CREATE TABLE relations (
+    id         INTEGER PRIMARY KEY,
     entity_id  INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
-    source_ref TEXT    NOT NULL,
-    type       TEXT    NOT NULL,
-    target_ref TEXT    NOT NULL,
-    PRIMARY KEY (entity_id, source_ref, type, target_ref)
-) WITHOUT ROWID;
-CREATE INDEX relations_source ON relations (source_ref, type, target_ref);
+    type       TEXT NOT NULL,
+    target_ref TEXT NOT NULL
+);
+CREATE INDEX relations_entity ON relations (entity_id);
+CREATE INDEX relations_target ON relations (target_ref, type);
 
 -- One row whose generation moves whenever the catalog changes, so every process that caches catalog
 -- reads (the server, while `portside catalog import` writes) knows when to drop its cache.

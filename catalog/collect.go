@@ -1,0 +1,275 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// maxFiles bounds the files one location may pull in through Location entities, so a cycle or a
+// runaway glob cannot exhaust memory.
+const maxFiles = 100_000
+
+// Collected is a location's content, parsed and validated.
+type Collected struct {
+	// Entities are the valid entities, each with its Source and Hash set.
+	Entities []*Entity
+	// Errors are the problems found, file by file.
+	Errors []ValidationError
+	// keepRefs are entities whose new document is invalid: their last good version stays.
+	keepRefs map[string]bool
+	// keepSources are files that could not be read or parsed to the end: every entity they held
+	// stays as it was.
+	keepSources map[string]bool
+	// manifest lists everything that was read, so the next refresh can tell without parsing
+	// whether anything changed.
+	manifest manifest
+}
+
+// manifest records the inputs of a collection: the files the location selected, every file read
+// (catalog files, placeholder targets, Location targets) with a digest of its content, and every
+// glob a Location entity expanded with what it matched. Parsing is a pure function of these, so
+// if all are as recorded, the result would be too.
+type manifest struct {
+	Files []string     `json:"files"`
+	Reads []readRecord `json:"reads"`
+	Globs []globRecord `json:"globs,omitempty"`
+}
+
+type readRecord struct {
+	Name string `json:"name"`
+	Sum  string `json:"sum"` // "" when the file could not be read
+}
+
+type globRecord struct {
+	Pattern string   `json:"pattern"`
+	Names   []string `json:"names"`
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// hash identifies the whole content, for the location's revision when its reader has none.
+func (m *manifest) hash() string {
+	b, _ := json.Marshal(m)
+	return digest(b)
+}
+
+// unchanged re-reads what the manifest lists and reports whether every input is as recorded.
+func (m *manifest) unchanged(ctx context.Context, snap Snapshot) bool {
+	if len(m.Reads) == 0 || !slices.Equal(m.Files, snap.Files()) {
+		return false
+	}
+	for _, g := range m.Globs {
+		names, err := snap.Glob(g.Pattern)
+		if err != nil || !slices.Equal(names, g.Names) {
+			return false
+		}
+	}
+	for _, r := range m.Reads {
+		b, err := snap.ReadFile(ctx, r.Name)
+		sum := ""
+		if err == nil {
+			sum = digest(b)
+		}
+		if sum != r.Sum {
+			return false
+		}
+	}
+	return true
+}
+
+// parsedFile is one file read and parsed, with the reads its placeholders made.
+type parsedFile struct {
+	reads  []readRecord
+	err    error
+	result ParseResult
+}
+
+// Collect reads every file of the snapshot, follows Location entities to the files they name, and
+// parses and validates everything. Only a failure to read the location as a whole is an error;
+// problems with single files and documents are recorded in the result. It writes nothing, so it
+// also serves `portside catalog validate`. Files are parsed in parallel, wave by wave (the files
+// of the location, then those its Location entities name, ...), and their results are taken in a
+// fixed order, so the outcome does not depend on scheduling.
+func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
+	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}}
+	c.manifest.Files = slices.Clone(snap.Files())
+	type item struct {
+		name     string
+		optional bool
+	}
+	var wave []item
+	seen := map[string]bool{}
+	for _, f := range snap.Files() {
+		seen[f] = true
+		wave = append(wave, item{name: f})
+	}
+	byRef := map[string]ValidationError{} // where each ref was first defined, to report duplicates
+	for len(wave) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
+		}
+		var next []item
+		// A chunk at a time, so parsed documents of only a few files are in memory at once.
+		chunkSize := 4 * runtime.GOMAXPROCS(0)
+		var parsed []parsedFile
+		for i, it := range wave {
+			if i%chunkSize == 0 {
+				names := make([]string, 0, chunkSize)
+				for _, w := range wave[i:min(i+chunkSize, len(wave))] {
+					names = append(names, w.name)
+				}
+				parsed = parseFiles(ctx, snap, names)
+			}
+			p := parsed[i%chunkSize]
+			c.manifest.Reads = append(c.manifest.Reads, p.reads...)
+			if p.err != nil {
+				if !it.optional {
+					c.Errors = append(c.Errors, ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
+					c.keepSources[it.name] = true
+				}
+				continue
+			}
+			if p.result.FileError != nil {
+				c.keepSources[it.name] = true
+			}
+			c.Errors = append(c.Errors, p.result.Errors()...)
+			for _, doc := range p.result.Documents {
+				if doc.Entity == nil {
+					if !doc.Ref.IsZero() {
+						c.keepRefs[doc.Ref.String()] = true
+					}
+					continue
+				}
+				e := doc.Entity
+				ref := e.Ref.String()
+				if first, dup := byRef[ref]; dup {
+					c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
+					continue
+				}
+				byRef[ref] = ValidationError{Source: it.name, Document: doc.Index}
+				c.Entities = append(c.Entities, e)
+				if e.Kind != KindLocation {
+					e.release()
+					continue
+				}
+				optional := e.SpecString("presence") == "optional"
+				for _, target := range locationTargets(e) {
+					name, err := snap.Resolve(it.name, target)
+					var matched []string
+					if err == nil {
+						matched, err = snap.Glob(name)
+					}
+					if err != nil {
+						c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+						continue
+					}
+					if name != target || len(matched) != 1 || matched[0] != name {
+						c.manifest.Globs = append(c.manifest.Globs, globRecord{Pattern: name, Names: matched})
+					}
+					for _, n := range matched {
+						if !seen[n] {
+							seen[n] = true
+							next = append(next, item{name: n, optional: optional})
+						}
+					}
+				}
+				e.release()
+				if len(seen) > maxFiles {
+					return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
+				}
+			}
+		}
+		wave = next
+	}
+	return c, nil
+}
+
+// parseFiles reads and parses files on every core; results are in the order of names.
+func parseFiles(ctx context.Context, snap Snapshot, names []string) []parsedFile {
+	out := make([]parsedFile, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = parseFile(ctx, snap, names[i])
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+func parseFile(ctx context.Context, snap Snapshot, name string) parsedFile {
+	var p parsedFile
+	data, err := snap.ReadFile(ctx, name)
+	if err != nil {
+		p.err = err
+		p.reads = append(p.reads, readRecord{Name: name})
+		return p
+	}
+	p.reads = append(p.reads, readRecord{Name: name, Sum: digest(data)})
+	resolve := func(target string) ([]byte, error) {
+		ref, err := snap.Resolve(name, target)
+		if err != nil {
+			return nil, err
+		}
+		b, err := snap.ReadFile(ctx, ref)
+		r := readRecord{Name: ref}
+		if err == nil {
+			r.Sum = digest(b)
+		}
+		p.reads = append(p.reads, r)
+		return b, err
+	}
+	p.result = Parse(name, data, resolve)
+	for i := range p.result.Documents {
+		doc := &p.result.Documents[i]
+		if e := doc.Entity; e != nil {
+			e.Source = name
+			body, err := json.Marshal(e)
+			if err != nil { // parsed documents hold only JSON values; this guards the invariant
+				doc.Entity = nil
+				doc.Errors = append(doc.Errors, ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
+					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
+				continue
+			}
+			e.Hash = digest(append([]byte(name+"\x00"), body...))
+			e.body = string(body)
+		}
+	}
+	return p
+}
+
+// locationTargets returns spec.target and spec.targets of a Location entity.
+func locationTargets(e *Entity) []string {
+	var out []string
+	if t := e.SpecString("target"); t != "" {
+		out = append(out, t)
+	}
+	for _, t := range asSlice(e.Spec["targets"]) {
+		if s, ok := t.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
