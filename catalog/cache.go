@@ -9,37 +9,44 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// entityCache keeps recently read entities (with their relations) so the hot read paths (an entity
-// by ref, the rows of a page) do not parse JSON and query relations on every request. The catalog
-// changes rarely and every change moves catalog_state.generation: writes through this process drop
-// the cache at once, and a change by another process (a second replica, `portside catalog import`)
-// is noticed within the check interval.
-type entityCache struct {
-	lru   *lru.Cache[Ref, *Entity] // nil when disabled
-	check time.Duration
-	load  func(context.Context) (int64, error)
+// readCache keeps recently read entities (with their relations) and recent query results (pages,
+// counts, facets), so the hot read paths neither parse JSON nor query the database on every
+// request. The catalog changes rarely and every change moves catalog_state.generation: writes
+// through this process drop the cache at once, and a change by another process (a second replica,
+// `portside catalog import`) is noticed within the check interval. Cached values are shared and
+// never modified.
+type readCache struct {
+	entities *lru.Cache[Ref, *Entity] // nil when disabled
+	queries  *lru.Cache[string, any]  // keyed by the query's kind and parameters
+	check    time.Duration
+	load     func(context.Context) (int64, error)
 
 	mu        sync.Mutex
 	gen       int64     // generation the cached entries belong to
 	checkedAt time.Time // when gen was last compared with the database
 	// epoch moves on every purge. A reader notes it before going to the database and adds what it
-	// read only if no purge happened meanwhile, so a slow read never re-inserts a stale entity.
+	// read only if no purge happened meanwhile, so a slow read never re-inserts a stale value.
 	epoch atomic.Int64
 }
 
-func newEntityCache(size int, check time.Duration, load func(context.Context) (int64, error)) *entityCache {
-	c := &entityCache{check: check, load: load, gen: -1}
+// queryCacheShare sizes the query cache from the entity cache: results are small (they point at
+// cached entities), and a portal repeats a modest set of lists and searches.
+const queryCacheShare = 5
+
+func newReadCache(size int, check time.Duration, load func(context.Context) (int64, error)) *readCache {
+	c := &readCache{check: check, load: load, gen: -1}
 	if size > 0 {
-		c.lru, _ = lru.New[Ref, *Entity](size)
+		c.entities, _ = lru.New[Ref, *Entity](size)
+		c.queries, _ = lru.New[string, any](max(100, size/queryCacheShare))
 	}
 	return c
 }
 
 // sync drops the cache if the catalog changed since it was filled. It returns the epoch to pass to
-// add. Errors reading the generation are ignored: the cache then serves what it has, and the next
-// call tries again.
-func (c *entityCache) sync(ctx context.Context) int64 {
-	if c.lru == nil {
+// the add methods. Errors reading the generation are ignored: the cache then serves what it has,
+// and the next call tries again.
+func (c *readCache) sync(ctx context.Context) int64 {
+	if c.entities == nil {
 		return 0
 	}
 	c.mu.Lock()
@@ -62,8 +69,8 @@ func (c *entityCache) sync(ctx context.Context) int64 {
 }
 
 // invalidate drops everything; called after this process changed the catalog.
-func (c *entityCache) invalidate() {
-	if c.lru == nil {
+func (c *readCache) invalidate() {
+	if c.entities == nil {
 		return
 	}
 	c.mu.Lock()
@@ -72,21 +79,22 @@ func (c *entityCache) invalidate() {
 	c.mu.Unlock()
 }
 
-func (c *entityCache) purgeLocked() {
+func (c *readCache) purgeLocked() {
 	c.epoch.Add(1)
-	c.lru.Purge()
+	c.entities.Purge()
+	c.queries.Purge()
 }
 
-func (c *entityCache) get(ref Ref) (*Entity, bool) {
-	if c.lru == nil {
+func (c *readCache) entity(ref Ref) (*Entity, bool) {
+	if c.entities == nil {
 		return nil, false
 	}
-	return c.lru.Get(ref)
+	return c.entities.Get(ref)
 }
 
-// add stores entities read from the database, unless the cache was purged since epoch.
-func (c *entityCache) add(epoch int64, entities []*Entity) {
-	if c.lru == nil {
+// addEntities stores entities read from the database, unless the cache was purged since epoch.
+func (c *readCache) addEntities(epoch int64, entities []*Entity) {
+	if c.entities == nil {
 		return
 	}
 	c.mu.Lock()
@@ -95,6 +103,37 @@ func (c *entityCache) add(epoch int64, entities []*Entity) {
 		return
 	}
 	for _, e := range entities {
-		c.lru.Add(e.Ref, e)
+		c.entities.Add(e.Ref, e)
 	}
+}
+
+// cachedQuery returns a query result from the cache, or computes and caches it.
+func cachedQuery[T any](ctx context.Context, c *readCache, key string, compute func() (T, error)) (T, error) {
+	if c.queries == nil {
+		return compute()
+	}
+	epoch := c.sync(ctx)
+	if v, ok := c.queries.Get(key); ok {
+		return v.(T), nil
+	}
+	v, err := compute()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.epoch.Load() == epoch {
+		c.queries.Add(key, v)
+	}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// CacheToken identifies the state of the catalog the read cache holds, for callers that cache
+// what they derive from catalog reads (GraphQL responses): a result stored under one token is
+// valid while CacheToken returns the same token. ok is false when caching is disabled.
+func (s *Service) CacheToken(ctx context.Context) (token int64, ok bool) {
+	if s.cache.entities == nil {
+		return 0, false
+	}
+	return s.cache.sync(ctx), true
 }

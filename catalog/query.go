@@ -100,6 +100,10 @@ type FacetValue struct {
 
 // Find returns one page of entities matching q.
 func (s *Service) Find(ctx context.Context, q Query) (Page, error) {
+	return cachedQuery(ctx, s.cache, cacheKey("find", q), func() (Page, error) { return s.find(ctx, q) })
+}
+
+func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 	first := q.First
 	switch {
 	case first == 0:
@@ -185,6 +189,10 @@ func (s *Service) Find(ctx context.Context, q Query) (Page, error) {
 
 // Count returns how many entities match f.
 func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
+	return cachedQuery(ctx, s.cache, cacheKey("count", f), func() (int, error) { return s.count(ctx, f) })
+}
+
+func (s *Service) count(ctx context.Context, f Filter) (int, error) {
 	db, err := s.filtered(ctx, f)
 	if err != nil {
 		return 0, err
@@ -202,6 +210,15 @@ const MaxFacetValues = 1000
 // Facets counts the entities matching f by each of fields, most frequent value first (ties by
 // value), at most limit values per field (MaxFacetValues when 0).
 func (s *Service) Facets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
+	key := cacheKey("facets", struct {
+		F      Filter
+		Fields []FacetField
+		Limit  int
+	}{f, fields, limit})
+	return cachedQuery(ctx, s.cache, key, func() (map[FacetField][]FacetValue, error) { return s.facets(ctx, f, fields, limit) })
+}
+
+func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if limit <= 0 || limit > MaxFacetValues {
 		limit = MaxFacetValues
 	}
@@ -389,6 +406,12 @@ func orderColumns(f OrderField) ([]string, error) {
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// cacheKey identifies a query by its kind and every parameter.
+func cacheKey(kind string, params any) string {
+	b, _ := json.Marshal(params)
+	return kind + ":" + string(b)
 }
 
 // Cursors are opaque to clients: base64 of the sort key values of the last row seen.

@@ -288,3 +288,43 @@ func TestEntityByInputAcceptsEveryReferenceForm(t *testing.T) {
 		t.Errorf("ref without kind: want INVALID about the kind, got %v", err)
 	}
 }
+
+func TestCachedQueryResultsFollowCatalogChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st) // the fixture's service caches
+		filter := catalog.Filter{Owners: []string{"payments"}, Kinds: []string{"Component"}}
+		read := func() (int, int, []catalog.FacetValue) {
+			page, err := f.svc.Find(context.Background(), catalog.Query{Filter: filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.svc.Count(context.Background(), filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			facets, err := f.svc.Facets(context.Background(), filter, []catalog.FacetField{catalog.FacetLifecycle}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Entities), n, facets[catalog.FacetLifecycle]
+		}
+		if p, n, _ := read(); p != 2 || n != 2 {
+			t.Fatalf("before: page %d, count %d", p, n)
+		}
+		f.write("catalog-info.yaml", queryCatalog+`---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: refunds}
+spec: {type: service, lifecycle: experimental, owner: payments}
+`)
+		locs, err := f.svc.Locations(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.refresh(locs[0].ID)
+		p, n, lifecycles := read()
+		if p != 3 || n != 3 || len(lifecycles) != 2 {
+			t.Errorf("after the refresh: page %d, count %d, lifecycles %+v; the cache served old results", p, n, lifecycles)
+		}
+	})
+}

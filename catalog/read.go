@@ -35,7 +35,7 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entit
 		if _, done := out[r]; done || r.IsZero() {
 			continue
 		}
-		if e, ok := s.cache.get(r); ok {
+		if e, ok := s.cache.entity(r); ok {
 			out[r] = e
 		} else {
 			missing = append(missing, r.String())
@@ -48,7 +48,7 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entit
 		if err != nil {
 			return nil, err
 		}
-		s.cache.add(epoch, loaded)
+		s.cache.addEntities(epoch, loaded)
 		for _, e := range loaded {
 			out[e.Ref] = e
 		}

@@ -45,7 +45,7 @@ type Service struct {
 	obs      Observer
 	log      *slog.Logger
 	now      func() time.Time
-	cache    *entityCache
+	cache    *readCache
 	// holder names this process in refresh leases, so replicas never refresh one location at once.
 	holder string
 }
@@ -71,7 +71,7 @@ func NewService(st *store.Store, opts Options) *Service {
 	if check <= 0 {
 		check = time.Second
 	}
-	s.cache = newEntityCache(opts.CacheSize, check, s.generation)
+	s.cache = newReadCache(opts.CacheSize, check, s.generation)
 	return s
 }
 

@@ -31,6 +31,10 @@ type api struct {
 }
 
 func newAPI(t *testing.T, st *store.Store, cacheSize int) *api {
+	return newAPIWith(t, st, cacheSize, 0)
+}
+
+func newAPIWith(t *testing.T, st *store.Store, cacheSize, responseCacheSize int) *api {
 	svc := catalog.NewService(st, catalog.Options{
 		Readers: map[catalog.LocationType]catalog.Reader{
 			catalog.LocationFile:     &sources.Files{},
@@ -40,7 +44,7 @@ func newAPI(t *testing.T, st *store.Store, cacheSize int) *api {
 		Logger:    slog.New(slog.DiscardHandler),
 	})
 	h := graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
-		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler),
+		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: responseCacheSize,
 	})
 	return &api{t: t, st: st, svc: svc, c: client.New(h)}
 }

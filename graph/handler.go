@@ -34,6 +34,9 @@ type HandlerOptions struct {
 	MaxComplexity int
 	Logger        *slog.Logger
 	Observer      OperationObserver
+	// ResponseCacheSize bounds the catalog query responses kept for repeated queries; 0 disables
+	// that cache (it is also off while the catalog's read cache is).
+	ResponseCacheSize int
 }
 
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
@@ -50,6 +53,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
+	}
+	if opts.ResponseCacheSize > 0 {
+		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheToken))
 	}
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {

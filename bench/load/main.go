@@ -64,6 +64,7 @@ type config struct {
 	dialects    []string
 	duration    time.Duration
 	concurrency int
+	pin         bool // server on CPU 0, wrk on the others
 	threads     int
 	runs        int
 	rest        time.Duration
@@ -96,6 +97,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", envOr("PORTSIDE_BENCH_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL server URL; each run gets a schema of its own, dropped afterwards (env PORTSIDE_BENCH_POSTGRES_DSN)")
 	fs.StringVar(&measure, "measure", strings.Join(measures, ","), "comma-separated figures to measure: ingest (with refresh), ready, load, rest")
+	fs.BoolVar(&cfg.pin, "pin", runtime.NumCPU() > 1,
+		"pin the server to CPU 0 and wrk to the other CPUs (taskset), so the load generator does not steal the server's core; "+
+			"Backstage's Node.js backend, the baseline, runs its JavaScript on one core too")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke mode: -scale 0.1 -duration 3s -runs 1 -rest 5s, unless those flags are given")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -680,7 +684,11 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string) (*server, t
 	defer logf.Close() // the child has its own descriptor
 	// Default log level (info: one access log line per request, to the log file) and the default
 	// refresh interval, stated so the scheduled refresh machinery is known to be running.
-	s.cmd = d.sup.command(ctx, d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "serve")
+	serve := []string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "serve"}
+	if d.cfg.pin {
+		serve = append([]string{"taskset", "-c", "0"}, serve...)
+	}
+	s.cmd = d.sup.command(ctx, serve[0], serve[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	start := time.Now()
 	if err := d.sup.start(s.cmd); err != nil {
@@ -838,7 +846,7 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 	if failures > 0 {
 		fmt.Fprintf(os.Stderr, "bench: !!! %s: %d of %d bodies failed the check; first: %s\n", op.Name, failures, len(d.bodies[op.Name]), firstFailure)
 	}
-	l, err := runWrk(ctx, d.sup, d.wrk, d.script, graphqlURL, d.bodyFiles[op.Name], d.cfg.duration, d.cfg.concurrency, d.cfg.threads,
+	l, err := runWrk(ctx, d.sup, d.wrk, d.cfg.pin, d.script, graphqlURL, d.bodyFiles[op.Name], d.cfg.duration, d.cfg.concurrency, d.cfg.threads,
 		filepath.Join(d.logs, "wrk-"+tag+"-"+op.Name+".txt"))
 	if err != nil {
 		return nil, err
@@ -888,6 +896,9 @@ func (d *driver) markdown(res *Results) string {
 	fmt.Fprintf(&b, "Runs: %d per dialect (median, min–max); measured: %s", d.cfg.runs, strings.Join(d.measured(), ", "))
 	if d.cfg.measure["load"] {
 		fmt.Fprintf(&b, "; load: wrk %s per operation, %d connections, %d threads", d.cfg.duration, d.cfg.concurrency, d.cfg.threads)
+		if d.cfg.pin {
+			fmt.Fprintf(&b, "; server pinned to CPU 0, wrk to CPUs 1-%d", runtime.NumCPU()-1)
+		}
 	}
 	if d.cfg.measure["rest"] {
 		fmt.Fprintf(&b, "; rest: %s idle", d.cfg.rest)

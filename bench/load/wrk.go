@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -111,12 +112,15 @@ func (r *LoadResult) Invalid() string {
 }
 
 // runWrk runs wrk against url with the bodies in bodiesFile and parses its report.
-func runWrk(ctx context.Context, sup *supervisor, wrk, script, url, bodiesFile string, d time.Duration, conc, threads int, logPath string) (*LoadResult, error) {
+func runWrk(ctx context.Context, sup *supervisor, wrk string, pin bool, script, url, bodiesFile string, d time.Duration, conc, threads int, logPath string) (*LoadResult, error) {
 	args := []string{
 		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conc), "-d", formatWrkDuration(d),
 		"--latency", "--timeout", "5s", "-s", script, url, "--", bodiesFile, strconv.Itoa(threads),
 	}
 	cmd := sup.command(ctx, wrk, args...)
+	if pin {
+		cmd = sup.command(ctx, "taskset", append([]string{"-c", "1-" + strconv.Itoa(runtime.NumCPU()-1), wrk}, args...)...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := sup.run(cmd)

@@ -45,6 +45,8 @@ catalog first.`,
 				MaxComplexity: a.cfg.GraphQLMaxComplexity,
 				Logger:        a.log,
 				Observer:      a.metrics,
+				// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
+				ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
 			})
 			srv := server.New(server.Options{
 				Addr:            a.cfg.Addr,

@@ -1,0 +1,93 @@
+package graph_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+const cachedQuery = `query($ref: String!) { entity(ref: $ref) { ref description ... on Component { owner { name } } } }`
+
+type described struct {
+	Entity *struct {
+		Ref         string
+		Description *string
+		Owner       *named
+	}
+}
+
+func TestRepeatedCatalogQueriesAreAnsweredFromTheResponseCache(t *testing.T) {
+	st := storetest.SQLite(t)
+	// An entity cache of one entry cannot hold the component and its owner, so only the response
+	// cache can answer the repeated query without the database.
+	a := newAPIWith(t, st, 1, 100)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalog-info.yaml")
+	write := func(description string) {
+		doc := "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n---\n" +
+			"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc, description: " + description + "}\n" +
+			"spec: {type: service, lifecycle: production, owner: team}\n"
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first")
+	res, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := storetest.CountStatements(st.Gorm())
+	ask := func(ref string) described {
+		var resp described
+		a.query(&resp, cachedQuery, client.Var("ref", ref))
+		return resp
+	}
+	if got := ask("component:svc"); got.Entity == nil || *got.Entity.Description != "first" || got.Entity.Owner.Name != "team" {
+		t.Fatalf("first answer: %+v", got.Entity)
+	}
+	counter.Reset()
+	if got := ask("component:svc"); *got.Entity.Description != "first" {
+		t.Fatalf("repeated answer: %+v", got.Entity)
+	}
+	if n := counter.Reset(); n != 0 {
+		t.Errorf("a repeated query ran %d statements; want it answered from the cache", n)
+	}
+	// Other variables are another question.
+	if got := ask("group:team"); got.Entity == nil || got.Entity.Ref != "group:default/team" {
+		t.Errorf("other variables: %+v", got.Entity)
+	}
+	// A change to the catalog retires every cached answer.
+	write("second")
+	if _, err := a.svc.Refresh(context.Background(), res.Location.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask("component:svc"); *got.Entity.Description != "second" {
+		t.Errorf("after a refresh: %q, want the new description", *got.Entity.Description)
+	}
+}
+
+func TestQueriesTouchingLocationsOrOtherSchemasAreNotCached(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 1000, 100).withDemo()
+	counter := storetest.CountStatements(st.Gorm())
+	for _, q := range []string{
+		`{ entity(ref: "component:payments-api") { ref location { status refreshedAt } } }`,
+		`{ locations { nodes { status } } }`,
+		`{ __schema { queryType { name } } }`,
+	} {
+		var out map[string]any
+		a.query(&out, q)
+		counter.Reset()
+		a.query(&out, q)
+		if n := counter.Reset(); n == 0 && !strings.Contains(q, "__schema") {
+			t.Errorf("%s: answered without reading the database; location state must never come from the response cache", q)
+		}
+	}
+}
