@@ -23,6 +23,8 @@ type Collected struct {
 	Entities []*Entity
 	// Errors are the problems found, file by file.
 	Errors []ValidationError
+	// Files counts the catalog files read, including those Location entities named.
+	Files int
 	// keepRefs are entities whose new document is invalid: their last good version stays.
 	keepRefs map[string]bool
 	// keepSources are files that could not be read or parsed to the end: every entity they held
@@ -140,6 +142,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 				}
 				continue
 			}
+			c.Files++
 			if p.result.FileError != nil {
 				c.keepSources[it.name] = true
 			}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -333,20 +334,38 @@ func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// entityColumns are the columns insertEntities writes, in the order of its arguments.
+var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle",
+	"owner_ref", "system_ref", "tags", "body", "hash", "location_id", "source", "created_at", "updated_at"}
+
 // insertEntities writes entities and their tags, annotations and relations in batches.
 func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []*Entity, now time.Time) error {
 	if len(entities) == 0 {
 		return nil
 	}
-	db := s.st.DB(ctx)
 	rows := make([]entityRow, len(entities))
+	index := make(map[string]int, len(entities))
 	for i, e := range entities {
 		e.LocationID = locationID
 		rows[i] = newEntityRow(e, e.body)
 		rows[i].CreatedAt, rows[i].UpdatedAt = e.CreatedAt, now
+		index[rows[i].Ref] = i
 	}
-	if err := db.CreateInBatches(rows, s.st.BatchSize(18)).Error; err != nil {
-		return store.Translate(err, "entities")
+	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(rows), func(i int, args []any) []any {
+		r := &rows[i]
+		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
+			r.OwnerRef, r.SystemRef, r.Tags, r.Body, r.Hash, r.LocationID, r.Source, r.CreatedAt, r.UpdatedAt)
+	}, "id, ref", func(res *sql.Rows) error {
+		var id int64
+		var ref string
+		if err := res.Scan(&id, &ref); err != nil {
+			return err
+		}
+		rows[index[ref]].ID = id
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	type child struct {
 		id   int64

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -63,6 +64,13 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
 	return conformance(srv)
+}
+
+func init() {
+	// Operations refused for their size are request errors, like validation failures: 400 under
+	// application/graphql-response+json (the spec), 200 under application/json (see conformance).
+	errcode.RegisterErrorType("DEPTH_LIMIT_EXCEEDED", errcode.KindProtocol)
+	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
 }
 
 // pageCost is what a connection's children count for: its page size.

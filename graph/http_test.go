@@ -297,6 +297,9 @@ func TestDepthLimitRefusesDeepQueriesBeforeAnyResolverRuns(t *testing.T) {
 	e.sql.Reset()
 	tooDeep := `{ entity(ref: "group:squad-db") { ... on Group { parent { parent { parent { parent { name } } } } } } }`
 	rec := e.post(t, tooDeep, mediaGraphQLResponse)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("status %d, want 400: a refused operation is a request error", rec.Code)
+	}
 	resp := decodeHTTP(t, rec)
 	err := resp.onlyError(t)
 	if err.Extensions["code"] != "INVALID" || err.Extensions["reason"] != "DEPTH_LIMIT_EXCEEDED" {
@@ -330,6 +333,9 @@ func TestComplexityLimitRefusesLargePages(t *testing.T) {
 
 	e.sql.Reset()
 	rec := e.post(t, `{ entities(first: 500) { nodes { name relations { type targetRef } } } }`, mediaGraphQLResponse)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("status %d, want 400: a refused operation is a request error", rec.Code)
+	}
 	err := decodeHTTP(t, rec).onlyError(t)
 	if err.Extensions["code"] != "INVALID" || err.Extensions["reason"] != "COMPLEXITY_LIMIT_EXCEEDED" {
 		t.Errorf("extensions = %v, want code INVALID, reason COMPLEXITY_LIMIT_EXCEEDED", err.Extensions)

@@ -46,6 +46,9 @@ type Server struct {
 
 // New builds the router. Listening starts with Listen.
 func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true // handlers see the request's context (and its request ID) through gin.Context
@@ -125,6 +128,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return serveErr
 	}
 	if err != nil {
+		_ = srv.Close() // cut the stragglers, so nothing runs on after the caller closes the database
 		return errors.New("shutdown: in-flight requests did not finish within " + s.opts.ShutdownTimeout.String())
 	}
 	return nil

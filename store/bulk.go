@@ -15,6 +15,18 @@ import (
 // generated keys nobody needs, and builds each batch's arguments only when it is sent, so the rows
 // never all sit in memory at once. It joins the context's transaction.
 func (s *Store) InsertRows(ctx context.Context, table string, columns []string, n int, row func(i int, args []any) []any) error {
+	return s.insert(ctx, table, columns, n, row, "", nil)
+}
+
+// InsertReturning is InsertRows for rows whose generated values the caller needs: each statement
+// ends in RETURNING returning, and scan reads every returned row (in no promised order).
+func (s *Store) InsertReturning(ctx context.Context, table string, columns []string, n int, row func(i int, args []any) []any,
+	returning string, scan func(*sql.Rows) error) error {
+	return s.insert(ctx, table, columns, n, row, returning, scan)
+}
+
+func (s *Store) insert(ctx context.Context, table string, columns []string, n int, row func(i int, args []any) []any,
+	returning string, scan func(*sql.Rows) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -34,27 +46,61 @@ func (s *Store) InsertRows(ctx context.Context, table string, columns []string, 
 			args = row(i, args)
 		}
 		query := s.insertSQL(table, columns, end-start)
-		var err error
-		switch {
-		case end-start < batch:
-			_, err = pool.ExecContext(ctx, query, args...)
-		default:
+		if returning != "" {
+			query += " RETURNING " + returning
+		}
+		stmt := (*sql.Stmt)(nil)
+		if end-start == batch {
 			if full == nil {
-				if full, err = prepare(ctx, pool, query); err != nil {
-					return Translate(err, table)
+				var err error
+				if full, err = pool.PrepareContext(ctx, query); err != nil {
+					return s.translate(err, table)
 				}
 			}
-			_, err = full.ExecContext(ctx, args...)
+			stmt = full
 		}
-		if err != nil {
-			return Translate(s.db.Dialector.(gorm.ErrorTranslator).Translate(err), table)
+		if err := s.run(ctx, pool, stmt, query, args, scan); err != nil {
+			return s.translate(err, table)
 		}
 	}
 	return nil
 }
 
-func prepare(ctx context.Context, pool gorm.ConnPool, query string) (*sql.Stmt, error) {
-	return pool.PrepareContext(ctx, query)
+// run executes one batch, through stmt when it is prepared, reading returned rows with scan.
+func (s *Store) run(ctx context.Context, pool gorm.ConnPool, stmt *sql.Stmt, query string, args []any, scan func(*sql.Rows) error) error {
+	if scan == nil {
+		var err error
+		if stmt != nil {
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = pool.ExecContext(ctx, query, args...)
+		}
+		return err
+	}
+	var rows *sql.Rows
+	var err error
+	if stmt != nil {
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = pool.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) translate(err error, table string) error {
+	if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
+		err = t.Translate(err)
+	}
+	return Translate(err, table)
 }
 
 // insertSQL builds "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)" with the dialect's placeholders.

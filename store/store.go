@@ -248,5 +248,5 @@ func (s *Store) BatchSize(columns int) int {
 // Parameters per statement that measured best for ingest (bench/load, default catalog).
 const (
 	sqliteBatchParams   = 256
-	postgresBatchParams = 5000
+	postgresBatchParams = 2000
 )

@@ -49,6 +49,9 @@ func (g *Git) Check(spec catalogSpec) (catalogSpec, error) {
 	if err != nil || !gitSchemes[u.Scheme] || strings.HasPrefix(spec.Target, "-") {
 		return spec, errs.InvalidField("target", "%q is not a git repository URL; use an http(s)://, git:// or file:// URL", spec.Target)
 	}
+	if err := refuseCredentials(u); err != nil {
+		return spec, errs.InvalidField("target", "%s", errs.PublicMessage(err))
+	}
 	if u.Scheme == "file" && u.Path == "" {
 		return spec, errs.InvalidField("target", "%q names no repository path", spec.Target)
 	}

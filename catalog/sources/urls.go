@@ -40,13 +40,29 @@ func parseHTTPURL(raw string) (*url.URL, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errs.E(errs.Invalid, "%q is not an absolute http(s) URL", raw)
 	}
+	if err := refuseCredentials(u); err != nil {
+		return nil, err
+	}
 	return u, nil
+}
+
+// refuseCredentials keeps passwords and tokens out of location targets, which every reader of the
+// catalog sees and which appear in logs and error messages.
+func refuseCredentials(u *url.URL) error {
+	if u.User != nil { // a user part is a password or a token as often as it is a name
+		return errs.E(errs.Invalid, "the URL carries credentials (user info before the host); location targets are shown to every catalog reader, so they must not hold any")
+	}
+	return nil
 }
 
 // Open fetches the target, conditionally on since (an ETag from an earlier read).
 func (r *URLs) Open(ctx context.Context, spec catalogSpec, since string) (snapshot, error) {
 	s := &urlSnapshot{client: r.client(), fetched: map[string][]byte{}}
-	body, etag, notModified, err := s.get(ctx, spec.Target, strings.TrimPrefix(since, "etag:"))
+	etag, _ := strings.CutPrefix(since, "etag:")
+	if !strings.HasPrefix(since, "etag:") {
+		etag = "" // a content hash from a server that sent no ETag: nothing to ask with
+	}
+	body, etag, notModified, err := s.get(ctx, spec.Target, etag)
 	if err != nil {
 		return nil, err
 	}

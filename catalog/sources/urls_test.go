@@ -257,3 +257,16 @@ func TestURLsCheckAcceptsOnlyAbsoluteHTTPURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestLocationURLsMustNotCarryCredentials(t *testing.T) {
+	for _, target := range []string{"https://user:secret@example.com/catalog-info.yaml", "https://ghp_token@example.com/c.yaml"} {
+		_, err := (&sources.URLs{}).Check(catalog.LocationSpec{Type: catalog.LocationURL, Target: target})
+		if !errs.Is(err, errs.Invalid) || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "ghp_token") {
+			t.Errorf("url %s: want INVALID without echoing the secret, got %v", target, err)
+		}
+		_, err = (&sources.Git{}).Check(catalog.LocationSpec{Type: catalog.LocationGit, Target: strings.TrimSuffix(target, ".yaml") + ".git"})
+		if !errs.Is(err, errs.Invalid) || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "ghp_token") {
+			t.Errorf("git %s: want INVALID without echoing the secret, got %v", target, err)
+		}
+	}
+}

@@ -53,7 +53,7 @@ an import would. Every error names its file, document, line and field.`,
 				if err != nil {
 					return err
 				}
-				files += len(snap.Files())
+				files += c.Files
 				entities += len(c.Entities)
 				problems += len(c.Errors)
 				for _, e := range c.Errors {

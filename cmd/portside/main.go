@@ -28,6 +28,10 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the first signal starts a graceful stop; a second one ends the process at once
+	}()
 	err := newRoot().ExecuteContext(ctx)
 	stop()
 	if err != nil {

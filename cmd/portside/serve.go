@@ -65,8 +65,14 @@ catalog first.`,
 			}
 			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", "http://"+srv.Addr()+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
-			go cat.Run(ctx)
-			return srv.Serve(ctx)
+			refresher := make(chan struct{})
+			go func() {
+				defer close(refresher)
+				cat.Run(ctx)
+			}()
+			err = srv.Serve(ctx)
+			<-refresher // a refresh in progress ends (and releases its lease) before the store closes
+			return err
 		},
 	}
 }
