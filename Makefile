@@ -6,7 +6,7 @@ PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -p 2 -timeout 20m
 BIN         ?= bin/portside
 
-.PHONY: run build test test-short vet fmt-check generate generate-check postgres bench bench-quick clean
+.PHONY: run build test test-short vet fmt-check tidy-check generate generate-check postgres bench bench-quick clean
 
 ## run: start Portside on http://127.0.0.1:7007 with SQLite (portside.db) and the demo catalog
 run:
@@ -34,6 +34,11 @@ vet:
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## tidy-check: fail when go.mod or go.sum is not tidy (-e: a few test-only modules of our
+## dependencies are not served by the module proxy; they do not affect the build)
+tidy-check:
+	@$(GO) mod tidy -e -diff >/dev/null || (echo "go.mod/go.sum need go mod tidy -e"; $(GO) mod tidy -e -diff; exit 1)
 
 ## generate: regenerate the GraphQL executor and models from graph/schema
 generate:

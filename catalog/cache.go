@@ -128,10 +128,12 @@ func cachedQuery[T any](ctx context.Context, c *readCache, key string, compute f
 	return v, nil
 }
 
-// CacheToken identifies the state of the catalog the read cache holds, for callers that cache
-// what they derive from catalog reads (GraphQL responses): a result stored under one token is
-// valid while CacheToken returns the same token. ok is false when caching is disabled.
-func (s *Service) CacheToken(ctx context.Context) (token int64, ok bool) {
+// CacheEpoch identifies, within this process, the catalog state the read cache holds, for callers
+// that cache what they derive from catalog reads (GraphQL responses): a result stored under one
+// epoch is valid while CacheEpoch returns the same epoch. It moves whenever the cache is dropped:
+// a change made here, or one another process made, noticed within the check interval. ok is false
+// when caching is disabled.
+func (s *Service) CacheEpoch(ctx context.Context) (epoch int64, ok bool) {
 	if s.cache.entities == nil {
 		return 0, false
 	}

@@ -19,7 +19,9 @@ const maxFiles = 100_000
 
 // Collected is a location's content, parsed and validated.
 type Collected struct {
-	// Entities are the valid entities, each with its Source and Hash set.
+	// Entities are the valid entities, each with its Source and Hash set. Their Spec and the
+	// metadata maps other than tags and annotations are released once encoded (the stored JSON
+	// document carries them), so that a large ingest holds each document once.
 	Entities []*Entity
 	// Errors are the problems found, file by file.
 	Errors []ValidationError
@@ -30,6 +32,13 @@ type Collected struct {
 	// keepSources are files that could not be read or parsed to the end: every entity they held
 	// stays as it was.
 	keepSources map[string]bool
+	// read are the files parsed this time.
+	read map[string]bool
+	// incomplete is set when part of the location may not have been reached: a file that could
+	// not be read or parsed to the end, an invalid document that may have been a Location, a
+	// Location target that would not resolve. Entities from files not read this time then stay:
+	// a typo in a Location entity must not remove the catalog it points to.
+	incomplete bool
 	// manifest lists everything that was read, so the next refresh can tell without parsing
 	// whether anything changed.
 	manifest manifest
@@ -67,8 +76,10 @@ func (m *manifest) hash() string {
 }
 
 // unchanged re-reads what the manifest lists and reports whether every input is as recorded.
-func (m *manifest) unchanged(ctx context.Context, snap Snapshot) bool {
-	if len(m.Reads) == 0 || !slices.Equal(m.Files, snap.Files()) {
+// With beyondFiles, the location's selected files are known to be unchanged (an HTTP 304) and only
+// what was read beyond them is checked.
+func (m *manifest) unchanged(ctx context.Context, snap Snapshot, beyondFiles bool) bool {
+	if !beyondFiles && (len(m.Reads) == 0 || !slices.Equal(m.Files, snap.Files())) {
 		return false
 	}
 	for _, g := range m.Globs {
@@ -78,6 +89,9 @@ func (m *manifest) unchanged(ctx context.Context, snap Snapshot) bool {
 		}
 	}
 	for _, r := range m.Reads {
+		if beyondFiles && slices.Contains(m.Files, r.Name) {
+			continue
+		}
 		b, err := snap.ReadFile(ctx, r.Name)
 		sum := ""
 		if err == nil {
@@ -104,7 +118,7 @@ type parsedFile struct {
 // of the location, then those its Location entities name, ...), and their results are taken in a
 // fixed order, so the outcome does not depend on scheduling.
 func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
-	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}}
+	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}, read: map[string]bool{}}
 	c.manifest.Files = slices.Clone(snap.Files())
 	type item struct {
 		name     string
@@ -136,20 +150,29 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 			p := parsed[i%chunkSize]
 			c.manifest.Reads = append(c.manifest.Reads, p.reads...)
 			if p.err != nil {
+				if it.optional && errs.Is(p.err, errs.NotFound) {
+					continue // an optional target that is gone: its entities go too
+				}
 				if !it.optional {
 					c.Errors = append(c.Errors, ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
-					c.keepSources[it.name] = true
 				}
+				c.keepSources[it.name], c.incomplete = true, true
 				continue
 			}
 			c.Files++
+			c.read[it.name] = true
 			if p.result.FileError != nil {
-				c.keepSources[it.name] = true
+				c.keepSources[it.name], c.incomplete = true, true
 			}
 			c.Errors = append(c.Errors, p.result.Errors()...)
 			for _, doc := range p.result.Documents {
 				if doc.Entity == nil {
-					if !doc.Ref.IsZero() {
+					switch {
+					case doc.Ref.IsZero(): // no identity: whatever the file held before stays
+						c.keepSources[it.name], c.incomplete = true, true
+					case doc.Ref.Kind == "location":
+						c.keepRefs[doc.Ref.String()], c.incomplete = true, true
+					default:
 						c.keepRefs[doc.Ref.String()] = true
 					}
 					continue
@@ -177,6 +200,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 					if err != nil {
 						c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+						c.incomplete = true
 						continue
 					}
 					if name != target || len(matched) != 1 || matched[0] != name {

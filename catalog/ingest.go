@@ -25,6 +25,8 @@ type RefreshResult struct {
 	Updated   int
 	Removed   int
 	Errors    []ValidationError
+	// Failure is why the location could not be read or applied, when Location.Status is failed.
+	Failure error
 }
 
 // leaseFor bounds how long a refresh may hold its location; a process that dies mid-refresh blocks
@@ -41,10 +43,11 @@ func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error)
 	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
 		return nil, store.Translate(err, fmt.Sprintf("location %d", id))
 	}
-	if err := s.lease(ctx, &row); err != nil {
+	lease, err := s.lease(ctx, &row)
+	if err != nil {
 		return nil, err
 	}
-	defer s.unlease(context.WithoutCancel(ctx), row.ID)
+	defer s.unlease(context.WithoutCancel(ctx), row.ID, lease)
 
 	loc := row.toLocation()
 	reader, ok := s.readers[loc.Type]
@@ -89,7 +92,22 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 	}
 	defer snap.Close()
 	settled := row.ErrorCount == 0 && row.Status == string(StatusOK)
-	if snap.Unchanged() || settled && row.Manifest != "" && s.manifestHolds(ctx, row.Manifest, snap) {
+	unchanged := false
+	switch {
+	case snap.Unchanged() && (snap.Sealed() || s.manifestHolds(ctx, row.Manifest, snap, true)):
+		unchanged = true
+	case snap.Unchanged():
+		// The selected files are as they were, but something they read is not: read it all again.
+		_ = snap.Close()
+		if snap, err = reader.Open(ctx, spec, ""); err != nil {
+			res, err := s.recordFailure(ctx, row, err)
+			return res, "failed", err
+		}
+		defer snap.Close()
+	case settled && row.Manifest != "" && s.manifestHolds(ctx, row.Manifest, snap, false):
+		unchanged = true
+	}
+	if unchanged {
 		res, err := s.recordUnchanged(ctx, row, snap.Revision())
 		return res, "unchanged", err
 	}
@@ -98,42 +116,56 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		res, err := s.recordFailure(ctx, row, err)
 		return res, "failed", err
 	}
-	contentHash := c.manifest.hash()
 	revision := snap.Revision()
 	if revision == "" {
-		revision = contentHash
+		revision = c.manifest.hash()
 	}
-	res, err := s.apply(ctx, row, c, revision, contentHash)
+	res, err := s.apply(ctx, row, c, revision)
 	if err != nil {
+		// Nothing was applied; say so on the location, where people look, before returning.
+		cause := &errs.Error{Code: errs.CodeOf(err), Err: err, Message: "the refresh could not be applied: " + errs.PublicMessage(err)}
+		if _, recErr := s.recordFailure(context.WithoutCancel(ctx), row, cause); recErr != nil {
+			s.log.ErrorContext(ctx, "catalog: record failed refresh", "location", row.ID, "error", recErr)
+		}
 		return nil, "", err
 	}
 	return res, "applied", nil
 }
 
-// manifestHolds reports whether the inputs of the last apply are all as they were then.
-func (s *Service) manifestHolds(ctx context.Context, stored string, snap Snapshot) bool {
+// manifestHolds reports whether the inputs of the last apply are all as they were then (with
+// beyondFiles, those beyond the location's selected files).
+func (s *Service) manifestHolds(ctx context.Context, stored string, snap Snapshot, beyondFiles bool) bool {
+	if stored == "" {
+		return beyondFiles // nothing recorded beyond the files: nothing else to check
+	}
 	var m manifest
-	return json.Unmarshal([]byte(stored), &m) == nil && m.unchanged(ctx, snap)
+	return json.Unmarshal([]byte(stored), &m) == nil && m.unchanged(ctx, snap, beyondFiles)
 }
 
-// lease claims the location for this process, or says who holds it.
-func (s *Service) lease(ctx context.Context, row *locationRow) error {
+// lease claims the location for this refresh, or says that another refresh holds it (in this
+// process or another). The lease names this refresh alone, so only it can release it.
+func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
 	now := s.now().UTC()
 	until := now.Add(leaseFor)
+	holder := s.holder + "/" + holderID()
 	res := s.st.DB(ctx).Model(&locationRow{}).
-		Where("id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)", row.ID, now, s.holder).
-		Updates(map[string]any{"lease_owner": s.holder, "lease_until": until})
+		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", row.ID, now).
+		Updates(map[string]any{"lease_owner": holder, "lease_until": until})
 	if res.Error != nil {
-		return store.Translate(res.Error, "location lease")
+		return "", store.Translate(res.Error, "location lease")
 	}
 	if res.RowsAffected == 0 {
-		return errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
+		var n int64
+		if err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Count(&n).Error; err == nil && n == 0 {
+			return "", errs.E(errs.NotFound, "location %d not found", row.ID)
+		}
+		return "", errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
 	}
-	return nil
+	return holder, nil
 }
 
-func (s *Service) unlease(ctx context.Context, id int64) {
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, s.holder).
+func (s *Service) unlease(ctx context.Context, id int64, holder string) {
+	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
 		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
 	if err != nil {
 		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
@@ -153,7 +185,8 @@ func (s *Service) recordFailure(ctx context.Context, row *locationRow, cause err
 	now := s.now().UTC()
 	msg := errs.PublicMessage(cause)
 	if errs.CodeOf(cause) == errs.Internal {
-		s.log.ErrorContext(ctx, "catalog: read location", "location", row.ID, "error", cause)
+		s.log.ErrorContext(ctx, "catalog: refresh location", "location", row.ID, "error", cause)
+		msg = "internal error; the server log has the details"
 	}
 	row.Status, row.Message, row.RefreshedAt, row.NextRefreshAt = string(StatusFailed), msg, &now, s.nextRefresh(now)
 	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
@@ -162,7 +195,7 @@ func (s *Service) recordFailure(ctx context.Context, row *locationRow, cause err
 	if err != nil {
 		return nil, store.Translate(err, "location")
 	}
-	return &RefreshResult{Location: row.toLocation()}, nil
+	return &RefreshResult{Location: row.toLocation(), Failure: cause}, nil
 }
 
 // recordUnchanged notes the check time only.
@@ -192,6 +225,9 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: errsByLoc[row.ID]}, nil
 }
 
+// applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
+const applyLockID = 7007_0001
+
 // existingEntity is what apply needs to know of an entity already stored for the location.
 type existingEntity struct {
 	ID        int64
@@ -202,11 +238,19 @@ type existingEntity struct {
 }
 
 // apply writes the collected content in one transaction.
-func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision, contentHash string) (*RefreshResult, error) {
+func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision string) (*RefreshResult, error) {
 	res := &RefreshResult{}
 	now := s.now().UTC()
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		db := s.st.DB(ctx)
+		if s.st.Dialect() == store.Postgres {
+			// One apply at a time across processes, so two locations that bring the same new entity
+			// see each other (a clash is recorded, not a unique-key failure). SQLite's IMMEDIATE
+			// transactions serialise writers already.
+			if err := db.Exec("SELECT pg_advisory_xact_lock(?)", applyLockID).Error; err != nil {
+				return store.Translate(err, "catalog apply lock")
+			}
+		}
 		var existing []existingEntity
 		if err := db.Model(&entityRow{}).Select("id, ref, hash, source, created_at").
 			Where("location_id = ?", row.ID).Scan(&existing).Error; err != nil {
@@ -247,7 +291,7 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			}
 		}
 		for ref, old := range have {
-			if !wanted[ref] && !c.keepRefs[ref] && !c.keepSources[old.Source] {
+			if !wanted[ref] && !c.keepRefs[ref] && !c.keepSources[old.Source] && (!c.incomplete || c.read[old.Source]) {
 				remove = append(remove, old.ID)
 				res.Removed++
 			}
@@ -268,12 +312,12 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			status = StatusInvalid
 		}
 		manifest, _ := json.Marshal(c.manifest)
-		row.Status, row.Message, row.Revision, row.ContentHash = string(status), "", revision, contentHash
+		row.Status, row.Message, row.Revision = string(status), "", revision
 		row.EntityCount = len(existing) + res.Added - res.Removed
 		row.ErrorCount = len(errors)
 		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
 		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-			"status": row.Status, "message": "", "revision": revision, "content_hash": contentHash, "manifest": string(manifest),
+			"status": row.Status, "message": "", "revision": revision, "manifest": string(manifest),
 			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
 			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
 		}).Error
@@ -336,7 +380,7 @@ func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
 
 // entityColumns are the columns insertEntities writes, in the order of its arguments.
 var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle",
-	"owner_ref", "system_ref", "tags", "body", "hash", "location_id", "source", "created_at", "updated_at"}
+	"owner_ref", "system_ref", "tags", "search_text", "body", "hash", "location_id", "source", "created_at", "updated_at"}
 
 // insertEntities writes entities and their tags, annotations and relations in batches.
 func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []*Entity, now time.Time) error {
@@ -354,7 +398,7 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(rows), func(i int, args []any) []any {
 		r := &rows[i]
 		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-			r.OwnerRef, r.SystemRef, r.Tags, r.Body, r.Hash, r.LocationID, r.Source, r.CreatedAt, r.UpdatedAt)
+			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, r.CreatedAt, r.UpdatedAt)
 	}, "id, ref", func(res *sql.Rows) error {
 		var id int64
 		var ref string

@@ -69,8 +69,13 @@ type Snapshot interface {
 	// Revision identifies what was read (a commit SHA, an ETag); "" when the reader has none, in
 	// which case ingestion uses a hash of the content.
 	Revision() string
-	// Unchanged reports that the location is known to be as it was at the revision given to Open.
+	// Unchanged reports that the files the location selects (Files) are known to be as they were
+	// at the revision given to Open.
 	Unchanged() bool
+	// Sealed reports that the revision fixes every file the snapshot can read, not just the
+	// selected ones (a git commit, a catalog built into the binary). When an unchanged snapshot is
+	// not sealed, files read through placeholders and Location entities may still have changed.
+	Sealed() bool
 	// Files lists the catalog files the location's target selects, in a stable order.
 	Files() []string
 	// ReadFile returns a file's content. Name is as returned by Files, Resolve or Glob.
@@ -82,4 +87,18 @@ type Snapshot interface {
 	Glob(pattern string) ([]string, error)
 	// Close releases what the snapshot holds (temporary checkouts, connections).
 	Close() error
+}
+
+type apiCallerKey struct{}
+
+// ThroughAPI marks ctx as serving a request that came through the API (GraphQL), whose callers
+// may register only the location types Options.APILocationTypes allows: the others read the
+// server's own disk. The CLI, run by an operator on the server, may register any.
+func ThroughAPI(ctx context.Context) context.Context {
+	return context.WithValue(ctx, apiCallerKey{}, true)
+}
+
+func throughAPI(ctx context.Context) bool {
+	v, _ := ctx.Value(apiCallerKey{}).(bool)
+	return v
 }

@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,6 +20,9 @@ import (
 func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*RefreshResult, error) {
 	spec, err := s.checkSpec(spec)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.allowedThroughAPI(ctx, spec); err != nil {
 		return nil, err
 	}
 	var existing locationRow
@@ -39,11 +44,18 @@ func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*Ref
 	}
 	res, err := s.Refresh(ctx, row.ID)
 	if err == nil && res.Location.Status == StatusFailed {
-		err = errs.E(errs.Invalid, "location %s cannot be read: %s", describeSpec(spec), res.Location.Message)
+		// Keep the cause's code: a server that does not answer may answer later (UNAVAILABLE); a
+		// path or URL that names nothing will not (INVALID).
+		code := errs.CodeOf(res.Failure)
+		if code == errs.NotFound {
+			code = errs.Invalid
+		}
+		err = &errs.Error{Code: code, Err: res.Failure,
+			Message: fmt.Sprintf("location %s cannot be read: %s", describeSpec(spec), res.Location.Message)}
 	}
 	if err != nil {
 		// Nothing was applied from it; take the registration back so no dead location stays.
-		if delErr := s.st.DB(ctx).Delete(&locationRow{}, row.ID).Error; delErr != nil {
+		if delErr := s.st.DB(context.WithoutCancel(ctx)).Delete(&locationRow{}, row.ID).Error; delErr != nil {
 			s.log.ErrorContext(ctx, "catalog: remove unreadable location", "location", row.ID, "error", delErr)
 		}
 		return nil, err
@@ -72,6 +84,24 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 		return spec, errs.InvalidField("ref", "ref and path apply only to git locations")
 	}
 	return r.Check(spec)
+}
+
+// allowedThroughAPI refuses, for API callers, location types that read the server's own disk
+// unless the configuration allows them.
+func (s *Service) allowedThroughAPI(ctx context.Context, spec LocationSpec) error {
+	if !throughAPI(ctx) {
+		return nil
+	}
+	t := spec.Type
+	if t == LocationGit && strings.HasPrefix(spec.Target, "file:") {
+		t = LocationFile // a repository on the server's disk
+	}
+	if slices.Contains(s.apiTypes, t) {
+		return nil
+	}
+	return &errs.Error{Code: errs.Forbidden, Field: "type",
+		Message: fmt.Sprintf("locations of type %s (%s) cannot be registered through the API on this server; "+
+			"an operator can add %s to api-location-types, or register it with `portside catalog import`", t, spec.Target, t)}
 }
 
 func describeSpec(spec LocationSpec) string {
@@ -160,10 +190,9 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 			return errs.E(errs.NotFound, "location %d not found", id)
 		}
 		if removed > 0 {
-			// Entities this location held may have blocked the same refs in other locations; make
-			// those re-apply on their next refresh instead of skipping unchanged content.
-			err := db.Model(&locationRow{}).Where("error_count > 0").
-				Updates(map[string]any{"content_hash": "", "revision": ""}).Error
+			// Entities this location held may have blocked the same refs in other locations: bring
+			// the refreshes of locations with errors forward, so they take them over now.
+			err := db.Model(&locationRow{}).Where("error_count > 0").Update("next_refresh_at", s.now().UTC()).Error
 			if err != nil {
 				return store.Translate(err, "locations")
 			}

@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"gorm.io/gorm"
 
@@ -219,7 +217,10 @@ func (s *Service) Facets(ctx context.Context, f Filter, fields []FacetField, lim
 }
 
 func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
-	if limit <= 0 || limit > MaxFacetValues {
+	switch {
+	case limit < 0 || limit > MaxFacetValues:
+		return nil, errs.InvalidField("limit", "must be between 1 and %d, got %d", MaxFacetValues, limit)
+	case limit == 0:
 		limit = MaxFacetValues
 	}
 	out := make(map[FacetField][]FacetValue, len(fields))
@@ -380,16 +381,6 @@ func lower(in []string) []string {
 		out[i] = strings.ToLower(s)
 	}
 	return out
-}
-
-// searchWords splits text the way both databases' indexes split entity text: runs of letters and
-// digits, lower-cased. Anything else only separates words, so the query language cannot be injected.
-func searchWords(text string) []string {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	slices.Sort(words)
-	return slices.Compact(words)
 }
 
 func orderColumns(f OrderField) ([]string, error) {

@@ -328,3 +328,27 @@ spec: {type: service, lifecycle: experimental, owner: payments}
 		}
 	})
 }
+
+// Both databases index the words Portside normalises: case and accents do not matter, and letters
+// beyond ASCII are letters.
+func TestTextSearchFindsWordsWithAccentsOnBothDatabases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: ueberweisung, title: Überweisung Zürich, description: Paiements à Genève}
+spec: {type: service, lifecycle: production, owner: team}
+`)
+		f.register(f.dir)
+		for _, q := range []string{"zürich", "ZURICH", "uberweisung", "überw", "genève", "geneve", "paiements a"} {
+			n, err := f.svc.Count(context.Background(), catalog.Filter{Text: q})
+			if err != nil || n != 1 {
+				t.Errorf("search %q: %d matches (%v), want 1", q, n, err)
+			}
+		}
+		if n, _ := f.svc.Count(context.Background(), catalog.Filter{Text: "rich"}); n != 0 {
+			t.Errorf(`search "rich" matched %d: only word starts match`, n)
+		}
+	})
+}

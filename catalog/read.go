@@ -110,24 +110,6 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, e
 	return out, nil
 }
 
-// RelatedRefs returns, for each ref, the targets of its relations of the given types (all types
-// when types is empty), de-duplicated and sorted. Refs that are not entities have no relations.
-func (s *Service) RelatedRefs(ctx context.Context, refs []Ref, types ...string) (map[Ref][]Relation, error) {
-	ents, err := s.EntitiesByRef(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[Ref][]Relation, len(ents))
-	for ref, e := range ents {
-		for _, r := range e.Relations {
-			if len(types) == 0 || slices.Contains(types, r.Type) {
-				out[ref] = append(out[ref], r)
-			}
-		}
-	}
-	return out, nil
-}
-
 // ParseRefInput reads a reference typed by a person or a client, naming the input in errors.
 func ParseRefInput(field, s, defaultKind string) (Ref, error) {
 	r, err := ParseRef(s, defaultKind, DefaultNamespace)

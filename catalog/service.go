@@ -22,6 +22,9 @@ type Observer interface {
 type Options struct {
 	// Readers read each location type; a type without a reader cannot be registered.
 	Readers map[LocationType]Reader
+	// APILocationTypes are the types a request through the API may register (see ThroughAPI);
+	// LocationFile also covers git repositories on the server's disk (file:// remotes).
+	APILocationTypes []LocationType
 	// RefreshInterval is how often Run refreshes each location; 0 disables scheduled refreshes.
 	RefreshInterval time.Duration
 	// CacheSize bounds the entities kept in the read cache; 0 disables the cache.
@@ -41,6 +44,7 @@ type Options struct {
 type Service struct {
 	st       *store.Store
 	readers  map[LocationType]Reader
+	apiTypes []LocationType
 	interval time.Duration
 	obs      Observer
 	log      *slog.Logger
@@ -55,6 +59,7 @@ func NewService(st *store.Store, opts Options) *Service {
 	s := &Service{
 		st:       st,
 		readers:  opts.Readers,
+		apiTypes: opts.APILocationTypes,
 		interval: opts.RefreshInterval,
 		obs:      opts.Observer,
 		log:      opts.Logger,
@@ -117,11 +122,12 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// RefreshDue refreshes every location whose next refresh time has passed.
+// RefreshDue refreshes every location whose next refresh time has passed (or that has none).
 func (s *Service) RefreshDue(ctx context.Context) error {
 	var ids []int64
 	err := s.st.DB(ctx).Model(&locationRow{}).
-		Where("next_refresh_at IS NOT NULL AND next_refresh_at <= ?", s.now().UTC()).
+		// NULL: registered while scheduled refreshes were off, or never refreshed at all.
+		Where("next_refresh_at IS NULL OR next_refresh_at <= ?", s.now().UTC()).
 		Order("next_refresh_at").Limit(100).Pluck("id", &ids).Error
 	if err != nil {
 		return store.Translate(err, "due locations")

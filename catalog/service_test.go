@@ -2,7 +2,10 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -650,4 +653,143 @@ spec: {targets: [./teams/*.yaml]}
 			t.Fatalf("settled again: %+v", res)
 		}
 	})
+}
+
+// A typo in a Location entity must not take away the catalog it points to: while the Location is
+// invalid, entities from the files it named stay as they were.
+func TestBrokenLocationEntityKeepsTheEntitiesItPointedTo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		root := `
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: root}
+spec: {targets: [./teams.yaml]}
+`
+		f.write("catalog-info.yaml", root)
+		f.write("teams.yaml", teamA)
+		id := f.register(f.dir).Location.ID
+		for _, broken := range []string{
+			strings.Replace(root, "targets: [./teams.yaml]", "targets: ./teams.yaml", 1), // a string, not a list
+			strings.Replace(root, "name: root", "name: -root-", 1),                       // no readable identity
+			strings.Replace(root, "./teams.yaml", "../outside.yaml", 1),                  // a target that will not resolve
+		} {
+			f.write("catalog-info.yaml", broken)
+			res := f.refresh(id)
+			if res.Removed != 0 || len(res.Errors) == 0 {
+				t.Fatalf("refresh with %q: %+v", broken, res)
+			}
+			f.entity("group:default/team-a")
+		}
+		f.write("catalog-info.yaml", root)
+		if res := f.refresh(id); len(res.Errors) != 0 {
+			t.Fatalf("fixed: %+v", res)
+		}
+		// Once the Location is valid again, dropping its target does remove what it pointed to.
+		f.write("catalog-info.yaml", strings.Replace(root, "targets: [./teams.yaml]", "targets: []", 1))
+		if res := f.refresh(id); res.Removed != 1 {
+			t.Fatalf("target dropped: %+v", res)
+		}
+	})
+}
+
+// blockingReader opens a file location only when released, to hold a refresh in the middle.
+type blockingReader struct {
+	sources.Files
+	opened, release chan struct{}
+}
+
+func (r *blockingReader) Open(ctx context.Context, spec catalog.LocationSpec, since string) (catalog.Snapshot, error) {
+	r.opened <- struct{}{}
+	<-r.release
+	return r.Files.Open(ctx, spec, since)
+}
+
+func TestTwoRefreshesOfOneLocationInOneProcessDoNotOverlap(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", teamA)
+	id := f.register(f.dir).Location.ID
+	r := &blockingReader{opened: make(chan struct{}), release: make(chan struct{})}
+	svc := catalog.NewService(st, catalog.Options{
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: r}, Logger: slog.New(slog.DiscardHandler),
+	})
+	done := make(chan error)
+	go func() {
+		_, err := svc.Refresh(context.Background(), id)
+		done <- err
+	}()
+	<-r.opened // the first refresh holds the lease
+	if _, err := svc.Refresh(context.Background(), id); !errs.Is(err, errs.Conflict) {
+		t.Errorf("second refresh while the first runs: want CONFLICT, got %v", err)
+	}
+	close(r.release)
+	if err := <-done; err != nil {
+		t.Fatalf("first refresh: %v", err)
+	}
+	go func() { <-r.opened }()
+	if _, err := svc.Refresh(context.Background(), id); err != nil {
+		t.Errorf("refresh after the first ended: %v", err)
+	}
+}
+
+func TestLocationsWithoutANextRefreshTimeAreScheduled(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st) // no refresh interval: no next refresh time is set
+	f.write("catalog-info.yaml", teamA)
+	res := f.register(f.dir)
+	if res.Location.NextRefreshAt != nil {
+		t.Fatalf("next refresh set without an interval: %v", res.Location.NextRefreshAt)
+	}
+	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+	scheduled := f.service(catalog.Options{RefreshInterval: time.Minute})
+	if err := scheduled.RefreshDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.entity("component:default/payments-api")
+}
+
+// An HTTP 304 for the root file says nothing of the files it reads through placeholders.
+func TestURLLocationNoticesAChangedPlaceholderBehindAnUnchangedRoot(t *testing.T) {
+	files := map[string]string{
+		"/catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: api}\n" +
+			"spec: {type: openapi, lifecycle: production, owner: team, definition: {$text: ./openapi.yaml}}\n",
+		"/openapi.yaml": "openapi: 3.0.0\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		etag := fmt.Sprintf(`"%x"`, len(body)+int(body[len(body)-2]))
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	st := storetest.SQLite(t)
+	svc := catalog.NewService(st, catalog.Options{
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationURL: &sources.URLs{AllowLoopback: true}},
+		Logger:  slog.New(slog.DiscardHandler), CacheSize: 100,
+	})
+	res, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationURL, Target: srv.URL + "/catalog-info.yaml"})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("register: %+v, %v", res, err)
+	}
+	if again, err := svc.Refresh(context.Background(), res.Location.ID); err != nil || !again.Unchanged {
+		t.Fatalf("nothing changed: %+v, %v", again, err)
+	}
+	files["/openapi.yaml"] = "openapi: 3.1.0\n"
+	again, err := svc.Refresh(context.Background(), res.Location.ID)
+	if err != nil || again.Unchanged || again.Updated != 1 {
+		t.Fatalf("placeholder changed: %+v, %v", again, err)
+	}
+	e, err := svc.Entity(context.Background(), catalog.MustParseRef("api:default/api"))
+	if err != nil || e.SpecString("definition") != "openapi: 3.1.0\n" {
+		t.Errorf("definition after the refresh: %v, %v", e, err)
+	}
 }

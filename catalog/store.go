@@ -19,7 +19,6 @@ type locationRow struct {
 	Message       string
 	Revision      string
 	Manifest      string // what the last apply read, to tell cheaply whether it changed
-	ContentHash   string
 	ErrorsHash    string
 	EntityCount   int
 	ErrorCount    int
@@ -81,6 +80,7 @@ type entityRow struct {
 	OwnerRef    string
 	SystemRef   string
 	Tags        string // space separated: tags cannot contain spaces
+	SearchText  string // the words text search finds (see search.go)
 	Body        string // the entity as a Backstage JSON document
 	Hash        string
 	LocationID  int64
@@ -144,6 +144,7 @@ func newEntityRow(e *Entity, body string) entityRow {
 		OwnerRef:    e.Owner.String(),
 		SystemRef:   e.System.String(),
 		Tags:        strings.Join(e.Metadata.Tags, " "),
+		SearchText:  searchText(e),
 		Body:        body,
 		Hash:        e.Hash,
 		LocationID:  e.LocationID,

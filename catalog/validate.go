@@ -206,7 +206,9 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 	}
 	if root.kind != vMap {
 		if root.kind != vBroken {
-			p.add("", root.line, "a catalog document must be a mapping with apiVersion, kind, metadata and spec, got %s", describe(root))
+			// Named by kind only: a file that is not a catalog at all (a key, a token) must not have
+			// its content copied into an error message that every catalog reader sees.
+			p.add("", root.line, "a catalog document must be a mapping with apiVersion, kind, metadata and spec, got %s", kindName(root))
 		}
 		doc.Errors = finish(p, "")
 		return doc
@@ -228,6 +230,23 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 		doc.Entity = c.entity
 	}
 	return doc
+}
+
+// kindName says what sort of value v is, without its content.
+func kindName(v *value) string {
+	switch v.kind {
+	case vNull:
+		return "null"
+	case vBool:
+		return "a boolean"
+	case vNumber:
+		return "a number"
+	case vString:
+		return "a string"
+	case vList:
+		return "a list"
+	}
+	return "something else"
 }
 
 // finish stamps the entity's ref on a document's errors and orders them by line.

@@ -78,6 +78,9 @@ type Config struct {
 	GraphQLMaxDepth      int           // deepest GraphQL selection accepted
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
 	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
+	APILocationTypes     []string      // location types the GraphQL API may register
+	// AllowLoopbackLocations lets URL and git locations read loopback and link-local addresses.
+	AllowLoopbackLocations bool
 }
 
 // userCacheDir finds the per-user cache directory; a variable so tests can pin it.
@@ -193,6 +196,43 @@ var settings = []Setting{
 		apply: func(c *Config, v string) { c.CatalogCacheSize, _ = strconv.Atoi(v) },
 		get:   func(c Config) string { return strconv.Itoa(c.CatalogCacheSize) },
 	},
+	{
+		Key: "api-location-types", Env: "PORTSIDE_API_LOCATION_TYPES", Default: "url,git",
+		Usage: "location types the GraphQL API may register, comma separated: url, git, file (the server's disk, also git file:// remotes), embedded; the CLI may register any",
+		Check: checkLocationTypes, kind: kindString,
+		apply: func(c *Config, v string) { c.APILocationTypes = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.APILocationTypes, ",") },
+	},
+	{
+		Key: "allow-loopback-locations", Env: "PORTSIDE_ALLOW_LOOPBACK_LOCATIONS", Default: "false",
+		Usage: "let URL and git locations read from loopback and link-local addresses (refused by default: they reach the server's own services and cloud metadata endpoints)",
+		Check: checkBool, kind: kindBool,
+		apply: func(c *Config, v string) { c.AllowLoopbackLocations, _ = strconv.ParseBool(v) },
+		get:   func(c Config) string { return strconv.FormatBool(c.AllowLoopbackLocations) },
+	},
+}
+
+// locationTypes are the values api-location-types accepts.
+var locationTypes = []string{"url", "git", "file", "embedded"}
+
+func checkLocationTypes(v string) error {
+	for _, t := range splitList(v) {
+		if !slices.Contains(locationTypes, t) {
+			return fmt.Errorf("unknown location type %q: accepted values are %s", t, strings.Join(locationTypes, ", "))
+		}
+	}
+	return nil
+}
+
+// splitList reads a comma-separated list, ignoring blanks.
+func splitList(v string) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // Settings returns the table of settings in display order. The slice is a copy.

@@ -95,6 +95,7 @@ func TestDefaults(t *testing.T) {
 		GraphQLMaxDepth:      12,
 		GraphQLMaxComplexity: 5000,
 		CatalogCacheSize:     50000,
+		APILocationTypes:     []string{"url", "git"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -176,19 +177,21 @@ func onOff(name string, on bool) string {
 func TestEverySettingFromEverySource(t *testing.T) {
 	pinCacheDir(t, "/cache", nil)
 	values := map[string]string{
-		"addr":                   "0.0.0.0:8080",
-		"database":               "/data/portside.db",
-		"migrate":                "false",
-		"demo":                   "true",
-		"refresh-interval":       "30s",
-		"git-cache-dir":          "/srv/git",
-		"database-max-conns":     "25",
-		"log-level":              "debug",
-		"log-format":             "text",
-		"shutdown-timeout":       "1m",
-		"graphql-max-depth":      "7",
-		"graphql-max-complexity": "100000",
-		"catalog-cache-size":     "0",
+		"addr":                     "0.0.0.0:8080",
+		"database":                 "/data/portside.db",
+		"migrate":                  "false",
+		"demo":                     "true",
+		"refresh-interval":         "30s",
+		"git-cache-dir":            "/srv/git",
+		"database-max-conns":       "25",
+		"log-level":                "debug",
+		"log-format":               "text",
+		"shutdown-timeout":         "1m",
+		"graphql-max-depth":        "7",
+		"graphql-max-complexity":   "100000",
+		"catalog-cache-size":       "0",
+		"api-location-types":       "url,git,file",
+		"allow-loopback-locations": "true",
 	}
 	for _, s := range Settings() {
 		if s.Key == "config" {
@@ -307,6 +310,10 @@ func TestValidators(t *testing.T) {
 		{"graphql-max-complexity", "1.5", "from 1 to 1000000"},
 		{"catalog-cache-size", "0", ""},
 		{"catalog-cache-size", "-1", "from 0 to"},
+		{"api-location-types", "file, git", ""},
+		{"api-location-types", "", ""},
+		{"api-location-types", "url,ftp", "accepted values are url, git, file, embedded"},
+		{"allow-loopback-locations", "yes", "accepted values are true, false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -372,7 +372,8 @@ func TestServeRegistersAGitLocationAndServesItOverGraphQL(t *testing.T) {
 	tmp := t.TempDir()
 	const shutdownTimeout = 10 * time.Second
 	s := startServe(t, "--database", filepath.Join(tmp, "p.db"), "--git-cache-dir", filepath.Join(tmp, "git"),
-		"--refresh-interval", "0", "--shutdown-timeout", shutdownTimeout.String())
+		"--refresh-interval", "0", "--shutdown-timeout", shutdownTimeout.String(),
+		"--api-location-types", "git,file") // the repository is on this machine: a file:// remote
 
 	var reg struct{ RegisterLocation refreshPayload }
 	s.graphql(t, &reg, `mutation($target: String!) {

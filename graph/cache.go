@@ -21,7 +21,7 @@ import (
 // (pipelines, rollouts, anything per user) make an operation uncacheable without anyone having to
 // remember this cache. Responses with errors are never cached.
 type responseCache struct {
-	token func(ctx context.Context) (int64, bool)
+	epoch func(ctx context.Context) (int64, bool)
 	lru   *lru.Cache[[sha256.Size]byte, cachedResponse]
 
 	mu        sync.Mutex
@@ -41,11 +41,17 @@ var _ interface {
 // cachedSchemaFiles declare the fields whose values the catalog's cache token covers.
 var cachedSchemaFiles = []string{"schema.graphqls", "catalog.graphqls"}
 
+// maxCachedResponse keeps one huge page from crowding out everything else.
+const maxCachedResponse = 256 << 10
+
+// uncachedFields can return registered locations (node takes any ID).
+var uncachedFields = map[string]bool{"node": true}
+
 // uncachedTypes change without the catalog's generation moving.
 var uncachedTypes = map[string]bool{"Location": true, "LocationConnection": true, "LocationEdge": true, "LocationError": true}
 
-func newResponseCache(size int, token func(ctx context.Context) (int64, bool)) *responseCache {
-	c := &responseCache{token: token, cacheable: map[string]bool{}}
+func newResponseCache(size int, epoch func(ctx context.Context) (int64, bool)) *responseCache {
+	c := &responseCache{epoch: epoch, cacheable: map[string]bool{}}
 	c.lru, _ = lru.New[[sha256.Size]byte, cachedResponse](size)
 	return c
 }
@@ -61,7 +67,7 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	if oc.Operation == nil || oc.Operation.Operation != ast.Query || !c.isCacheable(oc) {
 		return next(ctx)
 	}
-	token, ok := c.token(ctx)
+	token, ok := c.epoch(ctx)
 	if !ok {
 		return next(ctx)
 	}
@@ -73,7 +79,7 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		return &graphql.Response{Data: hit.data}
 	}
 	resp := next(ctx)
-	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil {
+	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil && len(resp.Data) <= maxCachedResponse {
 		c.lru.Add(key, cachedResponse{token: token, data: resp.Data})
 	}
 	return resp
@@ -122,7 +128,7 @@ func selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool) boo
 				continue
 			}
 			if s.Definition == nil || s.Definition.Position == nil || s.Definition.Position.Src == nil ||
-				!fromCachedSchema(s.Definition.Position.Src.Name) || uncachedTypes[s.Definition.Type.Name()] ||
+				!fromCachedSchema(s.Definition.Position.Src.Name) || uncachedTypes[s.Definition.Type.Name()] || uncachedFields[s.Name] ||
 				s.ObjectDefinition != nil && uncachedTypes[s.ObjectDefinition.Name] {
 				return false
 			}

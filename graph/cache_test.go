@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -89,5 +91,33 @@ func TestQueriesTouchingLocationsOrOtherSchemasAreNotCached(t *testing.T) {
 		if n := counter.Reset(); n == 0 && !strings.Contains(q, "__schema") {
 			t.Errorf("%s: answered without reading the database; location state must never come from the response cache", q)
 		}
+	}
+}
+
+func TestNodeQueriesAreNotCachedBecauseNodeCanBeALocation(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 1000, 100).withDemo()
+	// A location that provides no entity: removing it leaves the catalog's generation alone.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("kind: Nothing\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	if err != nil || res.Location.EntityCount != 0 {
+		t.Fatalf("register: %+v, %v", res, err)
+	}
+	id := model.EncodeID("Location", strconv.FormatInt(res.Location.ID, 10))
+	var first struct{ Node *struct{ ID string } }
+	a.query(&first, `query($id: ID!) { node(id: $id) { id } }`, client.Var("id", id))
+	if first.Node == nil {
+		t.Fatal("location node not found")
+	}
+	if _, err := a.svc.UnregisterLocation(context.Background(), res.Location.ID); err != nil {
+		t.Fatal(err)
+	}
+	var again struct{ Node *struct{ ID string } }
+	a.query(&again, `query($id: ID!) { node(id: $id) { id } }`, client.Var("id", id))
+	if again.Node != nil {
+		t.Errorf("an unregistered location is still served: %+v", again.Node)
 	}
 }

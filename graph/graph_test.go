@@ -40,8 +40,9 @@ func newAPIWith(t *testing.T, st *store.Store, cacheSize, responseCacheSize int)
 			catalog.LocationFile:     &sources.Files{},
 			catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 		},
-		CacheSize: cacheSize,
-		Logger:    slog.New(slog.DiscardHandler),
+		CacheSize:        cacheSize,
+		Logger:           slog.New(slog.DiscardHandler),
+		APILocationTypes: []catalog.LocationType{catalog.LocationFile, catalog.LocationURL, catalog.LocationGit},
 	})
 	h := graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
 		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: responseCacheSize,
@@ -435,5 +436,41 @@ func writeCatalog(t *testing.T, dir string, n int) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Through the API, locations that read the server's own disk are refused unless configured.
+func TestAPIRefusesLocationTypesTheServerDoesNotAllow(t *testing.T) {
+	st := storetest.SQLite(t)
+	svc := catalog.NewService(st, catalog.Options{
+		Readers:          map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}, catalog.LocationGit: &sources.Git{CacheDir: t.TempDir()}},
+		APILocationTypes: []catalog.LocationType{catalog.LocationURL, catalog.LocationGit},
+		Logger:           slog.New(slog.DiscardHandler),
+	})
+	a := &api{t: t, st: st, svc: svc, c: client.New(graph.NewHandler(&graph.Resolver{Catalog: svc},
+		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, Logger: slog.New(slog.DiscardHandler)}))}
+	dir := t.TempDir()
+	for _, q := range []string{
+		`mutation($t: String!) { registerLocation(input: {type: FILE, target: $t}) { added } }`,
+		`mutation($t: String!) { registerLocation(input: {type: GIT, target: $t}) { added } }`,
+	} {
+		target := dir
+		if strings.Contains(q, "GIT") {
+			target = "file://" + dir
+		}
+		errs := a.errorsOf(q, client.Var("t", target))
+		if errs[0].Extensions["code"] != "FORBIDDEN" || errs[0].Extensions["field"] != "type" {
+			t.Errorf("%s: %+v", q, errs)
+		}
+	}
+	if locs, _ := svc.Locations(context.Background()); len(locs) != 0 {
+		t.Errorf("refused locations were registered: %+v", locs)
+	}
+	// The operator's CLI is not the API: the same location registers.
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+		t.Errorf("outside the API: %v", err)
 	}
 }

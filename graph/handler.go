@@ -56,7 +56,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(observe{opts.Observer})
 	}
 	if opts.ResponseCacheSize > 0 {
-		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheToken))
+		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch))
 	}
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -143,6 +143,9 @@ func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen
 		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				continue // introspection nests deep by nature (GraphiQL's query is 13 levels) and costs nothing
+			}
 			if len(s.SelectionSet) == 0 {
 				d = 1
 			} else {
@@ -184,9 +187,6 @@ func (o observe) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 		if name == "" {
 			name = oc.Operation.Name
 		}
-	}
-	if name == "" {
-		name = "anonymous"
 	}
 	ok := resp == nil || len(resp.Errors) == 0
 	o.o.GraphQLOperation(name, typ, ok, time.Since(start))

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
+
+// MaxBodyBytes bounds a GraphQL request body; real operations with their variables are a few kB.
+const MaxBodyBytes = 1 << 20
 
 // conformance closes the gaps between gqlgen's transports and the GraphQL-over-HTTP spec: it
 // answers 415 to bodies that are not JSON, 406 to clients that accept neither JSON media type, and
@@ -22,6 +26,12 @@ func conformance(next http.Handler) http.Handler {
 		}
 		switch r.Method {
 		case http.MethodPost:
+			if r.ContentLength > MaxBodyBytes {
+				writeRequestError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE",
+					fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				writeRequestError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",

@@ -410,3 +410,15 @@ func TestInternalErrorsNeverLeakSQL(t *testing.T) {
 		t.Errorf("the internal error was not logged in full under the request ID; log:\n%s", log)
 	}
 }
+
+func TestOversizedBodiesAreRefusedWith413(t *testing.T) {
+	e := newHTTPEnv(t)
+	big := `{"query":"{ entities { totalCount } }","variables":{"pad":"` + strings.Repeat("x", graph.MaxBodyBytes) + `"}}`
+	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413", rec.Code)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gin-gonic/gin"
 
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 )
@@ -77,7 +78,7 @@ func New(opts Options) *Server {
 		}
 		if err := opts.Ready(ctx); err != nil {
 			opts.Logger.WarnContext(c.Request.Context(), "not ready", "error", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": errs.PublicMessage(err)})
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
@@ -110,6 +111,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // a client that trickles its body cannot hold a connection forever
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server"
@@ -181,13 +182,20 @@ func TestReadyzFollowsTheReadyCheck(t *testing.T) {
 		t.Errorf("ready: body = %v, want status ready", body)
 	}
 
-	f.setReady(errors.New("database is not migrated: run portside migrate up"))
+	f.setReady(errs.E(errs.Unavailable, "database is not migrated: run portside migrate up"))
 	rec = f.do(t, http.MethodGet, "/readyz", nil)
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("not ready: GET /readyz = %d, want 503; body %s", rec.Code, rec.Body)
 	}
 	if body := decodeJSON(t, rec); body["reason"] != "database is not migrated: run portside migrate up" {
 		t.Errorf("not ready: body = %v, want the reason from the check", body)
+	}
+
+	// A cause without a code may carry driver details (host, user, database): it is not shown.
+	f.setReady(errors.New("dial tcp 10.0.0.5:5432: user portside: connection refused"))
+	rec = f.do(t, http.MethodGet, "/readyz", nil)
+	if body := decodeJSON(t, rec); rec.Code != http.StatusServiceUnavailable || body["reason"] != "internal error" {
+		t.Errorf("uncoded failure: %d %v, want 503 without its details", rec.Code, body)
 	}
 
 	f.setReady(nil)

@@ -174,3 +174,22 @@ func (m Migration) String() string {
 	}
 	return fmt.Sprintf("%-8s %s", state, m.Name)
 }
+
+// CheckReady is the readiness check of a running server: the database answers and holds every
+// migration this binary needs. A database migrated further by a newer release is fine here: during
+// a rollout the migration Job runs before the new pods start, and the old pods, which read only
+// what their schema version has (migrations are backward compatible), must keep serving. Only a
+// start refuses a newer schema (CheckSchema).
+func (s *Store) CheckReady(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	st, err := s.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if n := st.Pending(); n > 0 && st.Current <= st.Latest {
+		return errs.E(errs.Unavailable, "database %s lacks %d migration(s) this Portside needs", s.Describe(), n)
+	}
+	return nil
+}

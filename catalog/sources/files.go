@@ -65,7 +65,11 @@ func (*Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, err
 		root = filepath.Dir(target)
 		files = []string{target}
 	}
-	return &diskSnapshot{root: root, files: files}, nil
+	dir, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "open %s", root)
+	}
+	return &diskSnapshot{root: root, dir: dir, files: files}, nil
 }
 
 // globDisk returns absolute paths under root matching slash patterns relative to root.
@@ -83,27 +87,44 @@ func globDisk(root string, patterns ...string) ([]string, error) {
 	return out, nil
 }
 
-// diskSnapshot names files by absolute path: that is what people see as a document's source.
+// diskSnapshot names files by absolute path: that is what people see as a document's source. It
+// reads through an os.Root, so neither ../ nor a symbolic link leads out of the location's root.
 type diskSnapshot struct {
 	root  string
+	dir   *os.Root
 	files []string
 }
 
 func (s *diskSnapshot) Revision() string { return "" }
 func (s *diskSnapshot) Unchanged() bool  { return false }
+func (s *diskSnapshot) Sealed() bool     { return false }
 func (s *diskSnapshot) Files() []string  { return s.files }
-func (s *diskSnapshot) Close() error     { return nil }
+func (s *diskSnapshot) Close() error     { return s.dir.Close() }
 
 func (s *diskSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
-	f, err := os.Open(name)
+	rel, err := filepath.Rel(s.root, name)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, errs.E(errs.Invalid, "%s is outside the location", name)
+	}
+	f, err := s.dir.Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errs.E(errs.NotFound, "%s does not exist", name)
 		}
-		return nil, errs.Wrap(errs.Unavailable, err, "open %s", name)
+		return nil, errs.E(errs.Invalid, "%s cannot be read from inside the location: %s", name, unwrapPathError(err))
 	}
 	defer f.Close()
 	return readLimited(f, name)
+}
+
+// unwrapPathError keeps the reason of a path error ("path escapes from parent") without the path,
+// which the caller names already.
+func unwrapPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (s *diskSnapshot) Resolve(base, target string) (string, error) {

@@ -327,3 +327,36 @@ func sparse(t *testing.T, name string, size int64) {
 		t.Fatal(err)
 	}
 }
+
+// A symbolic link inside a file location must not read what lies outside it.
+func TestFilesDoNotFollowSymlinksOutOfTheLocation(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte("top secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("kind: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "docs.md")); err != nil {
+		t.Fatal(err)
+	}
+	r := &sources.Files{}
+	spec, err := r.Check(catalog.LocationSpec{Type: catalog.LocationFile, Target: filepath.Join(dir, "catalog-info.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Open(context.Background(), spec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	name, err := snap.Resolve(filepath.Join(dir, "catalog-info.yaml"), "./docs.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := snap.ReadFile(context.Background(), name)
+	if err == nil || strings.Contains(string(b), "secret") || strings.Contains(err.Error(), "top secret") {
+		t.Errorf("read through a symlink out of the location: %q, %v", b, err)
+	}
+}

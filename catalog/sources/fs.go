@@ -35,6 +35,7 @@ type fsSnapshot struct {
 
 func (s *fsSnapshot) Revision() string { return s.revision }
 func (s *fsSnapshot) Unchanged() bool  { return s.unchanged }
+func (s *fsSnapshot) Sealed() bool     { return true }
 func (s *fsSnapshot) Files() []string  { return s.files }
 
 func (s *fsSnapshot) Close() error {

@@ -35,6 +35,8 @@ type Git struct {
 	Command string
 	// Timeout bounds one fetch; 2 minutes when 0.
 	Timeout time.Duration
+	// AllowLoopback lets remotes on loopback and link-local addresses be fetched.
+	AllowLoopback bool
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per cache dir: one fetch at a time
@@ -100,6 +102,11 @@ func (g *Git) Open(ctx context.Context, spec catalogSpec, since string) (snapsho
 			return nil, errs.Wrap(errs.Unavailable, err, "create git cache %s", dir)
 		}
 		if _, err := g.run(fctx, dir, "init", "--bare", "--quiet"); err != nil {
+			return nil, err
+		}
+	}
+	if u, err := url.Parse(spec.Target); err == nil && u.Scheme != "file" && !g.AllowLoopback {
+		if err := checkHost(fctx, u.Hostname()); err != nil {
 			return nil, err
 		}
 	}
@@ -219,6 +226,7 @@ type gitSnapshot struct {
 
 func (s *gitSnapshot) Revision() string { return s.commit }
 func (s *gitSnapshot) Unchanged() bool  { return s.unchanged }
+func (s *gitSnapshot) Sealed() bool     { return true } // every file is a blob of the commit
 func (s *gitSnapshot) Files() []string  { return s.files }
 
 func (s *gitSnapshot) Resolve(base, target string) (string, error) {

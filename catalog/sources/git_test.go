@@ -97,7 +97,7 @@ func (r *gitRepo) url() string { return "file://" + filepath.ToSlash(r.dir) }
 // gitReader returns a Git reader with a cache dir of its own.
 func gitReader(t *testing.T) *sources.Git {
 	t.Helper()
-	return &sources.Git{CacheDir: t.TempDir()}
+	return &sources.Git{CacheDir: t.TempDir(), AllowLoopback: true} // test servers listen on loopback
 }
 
 // openGit checks and opens a spec the way the catalog does, closing the snapshot when the test ends.

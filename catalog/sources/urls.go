@@ -2,6 +2,8 @@ package sources
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,15 +16,30 @@ import (
 // URLs reads catalog files over http(s). The location's revision is the server's ETag, so an
 // unchanged file costs one conditional request (304 Not Modified) and no parsing.
 type URLs struct {
-	// Client makes the requests; a client with a 30 s timeout when nil.
+	// Client makes the requests, as it is; when nil, a client with a 30 s timeout that refuses
+	// loopback and link-local addresses (see AllowLoopback).
 	Client *http.Client
+	// AllowLoopback lets the default client reach loopback and link-local addresses.
+	AllowLoopback bool
+
+	once   sync.Once
+	guided *http.Client
 }
 
 func (r *URLs) client() *http.Client {
 	if r.Client != nil {
 		return r.Client
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	r.once.Do(func() {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		if !r.AllowLoopback {
+			dialer.Control = guardDial
+		}
+		transport.DialContext = dialer.DialContext
+		r.guided = &http.Client{Timeout: 30 * time.Second, Transport: transport}
+	})
+	return r.guided
 }
 
 // Check accepts absolute http and https URLs.
@@ -52,7 +69,19 @@ func refuseCredentials(u *url.URL) error {
 	if u.User != nil { // a user part is a password or a token as often as it is a name
 		return errs.E(errs.Invalid, "the URL carries credentials (user info before the host); location targets are shown to every catalog reader, so they must not hold any")
 	}
+	for k := range u.Query() {
+		if secretParams[strings.ToLower(k)] {
+			return errs.E(errs.Invalid, "the URL carries a credential in its query (%s); location targets are shown to every catalog reader, so they must not hold any", k)
+		}
+	}
 	return nil
+}
+
+// secretParams are query parameters that carry credentials (GitLab, GitHub, S3 and GCS signed URLs).
+var secretParams = map[string]bool{
+	"token": true, "access_token": true, "private_token": true, "password": true, "secret": true,
+	"api_key": true, "apikey": true, "key": true, "sig": true, "signature": true,
+	"x-amz-signature": true, "x-amz-credential": true, "x-goog-signature": true, "x-goog-credential": true,
 }
 
 // Open fetches the target, conditionally on since (an ETag from an earlier read).
@@ -89,6 +118,7 @@ type urlSnapshot struct {
 
 func (s *urlSnapshot) Revision() string { return s.revision }
 func (s *urlSnapshot) Unchanged() bool  { return s.unchanged }
+func (s *urlSnapshot) Sealed() bool     { return false }
 func (s *urlSnapshot) Files() []string  { return s.files }
 func (s *urlSnapshot) Close() error     { return nil }
 
@@ -121,6 +151,10 @@ func (s *urlSnapshot) get(ctx context.Context, target, etag string) (body []byte
 	req.Header.Set("Accept", "application/yaml, text/yaml, text/plain, */*")
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var refused *errs.Error
+		if errors.As(err, &refused) && refused.Code == errs.Forbidden {
+			return nil, "", false, refused // the address guard said no
+		}
 		return nil, "", false, errs.Wrap(errs.Unavailable, err, "fetch %s", target)
 	}
 	defer resp.Body.Close()

@@ -270,3 +270,29 @@ func TestLocationURLsMustNotCarryCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Locations are read on behalf of whoever registered them: by default the server refuses to read
+// its own loopback services (or a cloud metadata endpoint) for them.
+func TestLoopbackAndLinkLocalAddressesAreRefusedByDefault(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("secret: from an internal service\n"))
+	}))
+	t.Cleanup(srv.Close)
+	_, err := (&sources.URLs{}).Open(context.Background(), catalog.LocationSpec{Type: catalog.LocationURL, Target: srv.URL + "/x.yaml"}, "")
+	if !errs.Is(err, errs.Forbidden) {
+		t.Errorf("url on loopback: want FORBIDDEN, got %v", err)
+	}
+	if _, err := (&sources.URLs{AllowLoopback: true}).Open(context.Background(),
+		catalog.LocationSpec{Type: catalog.LocationURL, Target: srv.URL + "/x.yaml"}, ""); err != nil {
+		t.Errorf("url on loopback with AllowLoopback: %v", err)
+	}
+	_, err = (&sources.Git{CacheDir: t.TempDir()}).Open(context.Background(),
+		catalog.LocationSpec{Type: catalog.LocationGit, Target: srv.URL + "/repo.git", Path: "catalog-info.yaml"}, "")
+	if !errs.Is(err, errs.Forbidden) {
+		t.Errorf("git on loopback: want FORBIDDEN, got %v", err)
+	}
+	_, err = (&sources.URLs{}).Open(context.Background(), catalog.LocationSpec{Type: catalog.LocationURL, Target: "http://169.254.169.254/latest/meta-data/"}, "")
+	if !errs.Is(err, errs.Forbidden) {
+		t.Errorf("cloud metadata address: want FORBIDDEN, got %v", err)
+	}
+}

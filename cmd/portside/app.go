@@ -76,18 +76,23 @@ func (a *app) close() { _ = a.store.Close() }
 func readers(cfg config.Config) map[catalog.LocationType]catalog.Reader {
 	return map[catalog.LocationType]catalog.Reader{
 		catalog.LocationFile:     &sources.Files{},
-		catalog.LocationURL:      &sources.URLs{},
-		catalog.LocationGit:      &sources.Git{CacheDir: cfg.GitCacheDir},
+		catalog.LocationURL:      &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations},
+		catalog.LocationGit:      &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations},
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 	}
 }
 
 func (a *app) catalog() *catalog.Service {
+	apiTypes := make([]catalog.LocationType, len(a.cfg.APILocationTypes))
+	for i, t := range a.cfg.APILocationTypes {
+		apiTypes[i] = catalog.LocationType(t)
+	}
 	opts := catalog.Options{
-		Readers:         readers(a.cfg),
-		RefreshInterval: a.cfg.RefreshInterval,
-		CacheSize:       a.cfg.CatalogCacheSize,
-		Logger:          a.log,
+		Readers:          readers(a.cfg),
+		APILocationTypes: apiTypes,
+		RefreshInterval:  a.cfg.RefreshInterval,
+		CacheSize:        a.cfg.CatalogCacheSize,
+		Logger:           a.log,
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics

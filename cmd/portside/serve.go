@@ -51,7 +51,7 @@ catalog first.`,
 			srv := server.New(server.Options{
 				Addr:            a.cfg.Addr,
 				GraphQL:         gql,
-				Ready:           func(ctx context.Context) error { return a.store.CheckSchema(ctx) },
+				Ready:           a.store.CheckReady,
 				Metrics:         a.metrics,
 				Logger:          a.log,
 				ShutdownTimeout: a.cfg.ShutdownTimeout,
@@ -65,12 +65,15 @@ catalog first.`,
 			}
 			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", "http://"+srv.Addr()+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
+			ctx, stop := context.WithCancel(ctx)
+			defer stop()
 			refresher := make(chan struct{})
 			go func() {
 				defer close(refresher)
 				cat.Run(ctx)
 			}()
 			err = srv.Serve(ctx)
+			stop()      // also when the listener failed and no signal came
 			<-refresher // a refresh in progress ends (and releases its lease) before the store closes
 			return err
 		},

@@ -14,7 +14,6 @@ CREATE TABLE locations (
     message         TEXT        NOT NULL DEFAULT '',
     revision        TEXT        NOT NULL DEFAULT '',
     manifest        TEXT        NOT NULL DEFAULT '',
-    content_hash    TEXT        NOT NULL DEFAULT '',
     errors_hash     TEXT        NOT NULL DEFAULT '',
     entity_count    INTEGER     NOT NULL DEFAULT 0,
     error_count     INTEGER     NOT NULL DEFAULT 0,
@@ -60,12 +59,10 @@ CREATE TABLE entities (
     source      TEXT        NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL,
     updated_at  TIMESTAMPTZ NOT NULL,
-    -- Text search: the same tokens as SQLite's unicode61 tokenizer (runs of letters and digits).
-    search      TSVECTOR GENERATED ALWAYS AS (
-        to_tsvector('simple'::regconfig,
-            regexp_replace(lower(name || ' ' || title || ' ' || description || ' ' || tags),
-                           '[^[:alnum:]]+', ' ', 'g'))
-    ) STORED
+    -- Text search over name, title, description and tags as Portside normalises them (lower case,
+    -- accents removed, runs of letters and digits): the same words SQLite's index holds.
+    search_text TEXT        NOT NULL DEFAULT '',
+    search      TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_text)) STORED
 );
 CREATE UNIQUE INDEX entities_ref ON entities (ref);
 CREATE INDEX entities_name ON entities (name, ref);

@@ -13,7 +13,6 @@ CREATE TABLE locations (
     message         TEXT      NOT NULL DEFAULT '',
     revision        TEXT      NOT NULL DEFAULT '',
     manifest        TEXT      NOT NULL DEFAULT '',
-    content_hash    TEXT      NOT NULL DEFAULT '',
     errors_hash     TEXT      NOT NULL DEFAULT '',
     entity_count    INTEGER   NOT NULL DEFAULT 0,
     error_count     INTEGER   NOT NULL DEFAULT 0,
@@ -53,6 +52,7 @@ CREATE TABLE entities (
     owner_ref   TEXT      NOT NULL DEFAULT '',
     system_ref  TEXT      NOT NULL DEFAULT '',
     tags        TEXT      NOT NULL DEFAULT '',
+    search_text TEXT      NOT NULL DEFAULT '',
     body        TEXT      NOT NULL,
     hash        TEXT      NOT NULL,
     location_id INTEGER   NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
@@ -108,35 +108,33 @@ CREATE TABLE catalog_state (
 );
 INSERT INTO catalog_state (id, generation) VALUES (1, 0);
 
--- Text search over name, title, description and tags. The table indexes the entities table's own
--- columns (external content) and triggers keep it in step.
+-- Text search over name, title, description and tags, as Portside normalises them in search_text
+-- (lower case, accents removed, runs of letters and digits), so that both databases index the
+-- same words. The table indexes the entities table's own column (external content) and triggers
+-- keep it in step.
 CREATE VIRTUAL TABLE entities_fts USING fts5(
-    name, title, description, tags,
+    search_text,
     content = 'entities', content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2',
+    tokenize = 'unicode61 remove_diacritics 0',
     prefix = '1 2 3'
 );
 
 -- +goose StatementBegin
 CREATE TRIGGER entities_fts_insert AFTER INSERT ON entities BEGIN
-    INSERT INTO entities_fts (rowid, name, title, description, tags)
-    VALUES (new.id, new.name, new.title, new.description, new.tags);
+    INSERT INTO entities_fts (rowid, search_text) VALUES (new.id, new.search_text);
 END;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE TRIGGER entities_fts_delete AFTER DELETE ON entities BEGIN
-    INSERT INTO entities_fts (entities_fts, rowid, name, title, description, tags)
-    VALUES ('delete', old.id, old.name, old.title, old.description, old.tags);
+    INSERT INTO entities_fts (entities_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
 END;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
-CREATE TRIGGER entities_fts_update AFTER UPDATE OF name, title, description, tags ON entities BEGIN
-    INSERT INTO entities_fts (entities_fts, rowid, name, title, description, tags)
-    VALUES ('delete', old.id, old.name, old.title, old.description, old.tags);
-    INSERT INTO entities_fts (rowid, name, title, description, tags)
-    VALUES (new.id, new.name, new.title, new.description, new.tags);
+CREATE TRIGGER entities_fts_update AFTER UPDATE OF search_text ON entities BEGIN
+    INSERT INTO entities_fts (entities_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+    INSERT INTO entities_fts (rowid, search_text) VALUES (new.id, new.search_text);
 END;
 -- +goose StatementEnd
 
