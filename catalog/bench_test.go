@@ -7,7 +7,6 @@ package catalog_test
 //	go test -run '^$' -bench . -benchmem ./catalog/
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -86,7 +85,7 @@ func benchService(st *store.Store) *catalog.Service {
 
 func BenchmarkIngest(b *testing.B) {
 	dir := benchcat.Generate(b, benchScale)
-	ctx := context.Background()
+	ctx := operator
 	tmp := b.TempDir()
 	entities, n := 0, 0
 	for b.Loop() {
@@ -126,7 +125,7 @@ func ingested(b *testing.B) (*catalog.Service, *benchcat.Queries) {
 		b.Fatal(err)
 	}
 	svc := benchService(storetest.SQLite(b))
-	res, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +137,7 @@ func ingested(b *testing.B) (*catalog.Service, *benchcat.Queries) {
 
 func BenchmarkEntityByRef(b *testing.B) {
 	svc, q := ingested(b)
-	ctx := context.Background()
+	ctx := operator
 	refs := make([]catalog.Ref, len(q.Components))
 	for i, s := range q.Components {
 		refs[i] = catalog.MustParseRef(s)
@@ -159,7 +158,7 @@ func BenchmarkEntityByRef(b *testing.B) {
 
 func BenchmarkFindByOwner(b *testing.B) {
 	svc, q := ingested(b)
-	ctx := context.Background()
+	ctx := operator
 	filter := func(i int) catalog.Filter {
 		return catalog.Filter{Owners: []string{q.Owners[i%len(q.Owners)]}, Kinds: []string{"Component"}}
 	}

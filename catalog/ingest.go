@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -37,7 +40,34 @@ const leaseFor = 5 * time.Minute
 // that disappeared are removed, an entity whose new document is invalid keeps its last good version,
 // and every problem is recorded on the location. Everything is applied in one transaction, so a
 // failure or a crash leaves the previous state whole. Unchanged content rewrites nothing.
+//
+// Owners of any entity the location provides, and admins, may refresh it; the refresh is audited.
 func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error) {
+	var res *RefreshResult
+	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationRefresh), Resource: locationName(id)}, func(ctx context.Context) error {
+		p := auth.PrincipalFrom(ctx)
+		owns := false
+		if p != nil && !p.Admin {
+			var err error
+			if owns, err = s.ownsAnyFrom(ctx, p, id); err != nil {
+				return err
+			}
+		}
+		if err := auth.Can(p, auth.LocationRefresh, auth.Resource{Name: locationName(id), OwnedByCaller: owns}); err != nil {
+			return err
+		}
+		var err error
+		res, err = s.refreshLocation(ctx, id)
+		return err
+	})
+	return res, err
+}
+
+// locationName names a location in audit records.
+func locationName(id int64) string { return "location " + strconv.FormatInt(id, 10) }
+
+// refreshLocation is Refresh without the caller's checks, for registration and scheduled refreshes.
+func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult, error) {
 	start := time.Now()
 	var row locationRow
 	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
@@ -325,9 +355,11 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			return store.Translate(err, "location")
 		}
 		if len(insert) > 0 || len(remove) > 0 {
-			return s.bumpGeneration(ctx)
+			if err := s.bumpGeneration(ctx); err != nil {
+				return err
+			}
 		}
-		return nil
+		return audit.Flush(ctx)
 	})
 	if err != nil {
 		return nil, err

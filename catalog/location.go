@@ -88,17 +88,3 @@ type Snapshot interface {
 	// Close releases what the snapshot holds (temporary checkouts, connections).
 	Close() error
 }
-
-type apiCallerKey struct{}
-
-// ThroughAPI marks ctx as serving a request that came through the API (GraphQL), whose callers
-// may register only the location types Options.APILocationTypes allows: the others read the
-// server's own disk. The CLI, run by an operator on the server, may register any.
-func ThroughAPI(ctx context.Context) context.Context {
-	return context.WithValue(ctx, apiCallerKey{}, true)
-}
-
-func throughAPI(ctx context.Context) bool {
-	v, _ := ctx.Value(apiCallerKey{}).(bool)
-	return v
-}

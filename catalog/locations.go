@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -17,7 +19,26 @@ import (
 // RegisterLocation adds a location and refreshes it at once, so the caller learns straight away
 // whether it can be read and what is wrong in it. A location that cannot be read at all is not
 // kept. Registering a location that exists already refreshes it (registration is idempotent).
+//
+// Only admins may register locations; the registration is audited.
 func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*RefreshResult, error) {
+	var res *RefreshResult
+	args := map[string]any{"type": string(spec.Type), "target": spec.Target}
+	if spec.Ref != "" || spec.Path != "" {
+		args["ref"], args["path"] = spec.Ref, spec.Path
+	}
+	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationRegister), Args: args}, func(ctx context.Context) error {
+		if err := auth.Can(auth.PrincipalFrom(ctx), auth.LocationRegister, auth.Resource{Name: "catalog locations"}); err != nil {
+			return err
+		}
+		var err error
+		res, err = s.registerLocation(ctx, spec)
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) registerLocation(ctx context.Context, spec LocationSpec) (*RefreshResult, error) {
 	spec, err := s.checkSpec(spec)
 	if err != nil {
 		return nil, err
@@ -30,7 +51,7 @@ func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*Ref
 		spec.Type, spec.Target, spec.Ref, spec.Path).Take(&existing).Error
 	switch {
 	case err == nil:
-		return s.Refresh(ctx, existing.ID)
+		return s.refreshLocation(ctx, existing.ID)
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return nil, store.Translate(err, "location")
 	}
@@ -42,7 +63,7 @@ func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*Ref
 	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 		return nil, store.Translate(err, "location "+spec.Target)
 	}
-	res, err := s.Refresh(ctx, row.ID)
+	res, err := s.refreshLocation(ctx, row.ID)
 	if err == nil && res.Location.Status == StatusFailed {
 		// Keep the cause's code: a server that does not answer may answer later (UNAVAILABLE); a
 		// path or URL that names nothing will not (INVALID).
@@ -87,9 +108,10 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 }
 
 // allowedThroughAPI refuses, for API callers, location types that read the server's own disk
-// unless the configuration allows them.
+// unless the configuration allows them. The CLI (a system principal), run by an operator on the
+// server, may register any.
 func (s *Service) allowedThroughAPI(ctx context.Context, spec LocationSpec) error {
-	if !throughAPI(ctx) {
+	if p := auth.PrincipalFrom(ctx); p != nil && p.Kind == auth.KindSystem {
 		return nil
 	}
 	t := spec.Type
@@ -175,30 +197,15 @@ func (s *Service) LocationErrors(ctx context.Context, ids []int64) (map[int64][]
 // UnregisterLocation removes a location and every entity it provided; relations other entities
 // declare towards them stay, unresolved, as they would for any missing entity. It returns how many
 // entities were removed.
+//
+// Only admins may unregister locations; it is audited.
 func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error) {
 	var removed int64
-	err := s.st.InTx(ctx, func(ctx context.Context) error {
-		db := s.st.DB(ctx)
-		if err := db.Model(&entityRow{}).Where("location_id = ?", id).Count(&removed).Error; err != nil {
-			return store.Translate(err, "entities")
+	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationUnregister), Resource: locationName(id)}, func(ctx context.Context) error {
+		if err := auth.Can(auth.PrincipalFrom(ctx), auth.LocationUnregister, auth.Resource{Name: locationName(id)}); err != nil {
+			return err
 		}
-		res := db.Delete(&locationRow{}, id)
-		if res.Error != nil {
-			return store.Translate(res.Error, "location")
-		}
-		if res.RowsAffected == 0 {
-			return errs.E(errs.NotFound, "location %d not found", id)
-		}
-		if removed > 0 {
-			// Entities this location held may have blocked the same refs in other locations: bring
-			// the refreshes of locations with errors forward, so they take them over now.
-			err := db.Model(&locationRow{}).Where("error_count > 0").Update("next_refresh_at", s.now().UTC()).Error
-			if err != nil {
-				return store.Translate(err, "locations")
-			}
-			return s.bumpGeneration(ctx)
-		}
-		return nil
+		return s.unregister(ctx, id, &removed)
 	})
 	if err != nil {
 		return 0, err
@@ -208,4 +215,32 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 	}
 	s.log.InfoContext(ctx, "catalog: location unregistered", "location", id, "removed", removed)
 	return int(removed), nil
+}
+
+func (s *Service) unregister(ctx context.Context, id int64, removed *int64) error {
+	return s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		if err := db.Model(&entityRow{}).Where("location_id = ?", id).Count(removed).Error; err != nil {
+			return store.Translate(err, "entities")
+		}
+		res := db.Delete(&locationRow{}, id)
+		if res.Error != nil {
+			return store.Translate(res.Error, "location")
+		}
+		if res.RowsAffected == 0 {
+			return errs.E(errs.NotFound, "location %d not found", id)
+		}
+		if *removed > 0 {
+			// Entities this location held may have blocked the same refs in other locations: bring
+			// the refreshes of locations with errors forward, so they take them over now.
+			err := db.Model(&locationRow{}).Where("error_count > 0").Update("next_refresh_at", s.now().UTC()).Error
+			if err != nil {
+				return store.Translate(err, "locations")
+			}
+			if err := s.bumpGeneration(ctx); err != nil {
+				return err
+			}
+		}
+		return audit.Flush(ctx)
+	})
 }

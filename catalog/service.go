@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -22,7 +23,7 @@ type Observer interface {
 type Options struct {
 	// Readers read each location type; a type without a reader cannot be registered.
 	Readers map[LocationType]Reader
-	// APILocationTypes are the types a request through the API may register (see ThroughAPI);
+	// APILocationTypes are the types a signed-in caller (not the CLI) may register;
 	// LocationFile also covers git repositories on the server's disk (file:// remotes).
 	APILocationTypes []LocationType
 	// RefreshInterval is how often Run refreshes each location; 0 disables scheduled refreshes.
@@ -38,6 +39,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests; time.Now when nil.
 	Now func() time.Time
+	// Audit records every change made on a caller's behalf; nil records nothing (domain tests).
+	Audit *audit.Log
 }
 
 // Service is the catalog: locations in, entities out.
@@ -50,6 +53,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	cache    *readCache
+	audit    *audit.Log
 	// holder names this process in refresh leases, so replicas never refresh one location at once.
 	holder string
 }
@@ -65,6 +69,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		log:      opts.Logger,
 		now:      opts.Now,
 		holder:   holderID(),
+		audit:    opts.Audit,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -136,7 +141,7 @@ func (s *Service) RefreshDue(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if _, err := s.Refresh(ctx, id); err != nil && !errs.Is(err, errs.Conflict) {
+		if _, err := s.refreshLocation(ctx, id); err != nil && !errs.Is(err, errs.Conflict) {
 			s.log.WarnContext(ctx, "catalog: refresh failed", "location", id, "error", err)
 		}
 	}

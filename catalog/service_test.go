@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"github.com/portside-dev/portside/auth"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +29,9 @@ type fixture struct {
 	dir string
 	now time.Time
 }
+
+// operator acts with the CLI's authority: these tests are about the catalog, not who may change it.
+var operator = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	f := &fixture{t: t, st: st, dir: t.TempDir(), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
@@ -62,7 +66,7 @@ func (f *fixture) write(name, content string) string {
 
 func (f *fixture) register(target string) *catalog.RefreshResult {
 	f.t.Helper()
-	res, err := f.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: target})
+	res, err := f.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: target})
 	if err != nil {
 		f.t.Fatalf("register %s: %v", target, err)
 	}
@@ -71,7 +75,7 @@ func (f *fixture) register(target string) *catalog.RefreshResult {
 
 func (f *fixture) refresh(id int64) *catalog.RefreshResult {
 	f.t.Helper()
-	res, err := f.svc.Refresh(context.Background(), id)
+	res, err := f.svc.Refresh(operator, id)
 	if err != nil {
 		f.t.Fatalf("refresh %d: %v", id, err)
 	}
@@ -80,7 +84,7 @@ func (f *fixture) refresh(id int64) *catalog.RefreshResult {
 
 func (f *fixture) entity(ref string) *catalog.Entity {
 	f.t.Helper()
-	e, err := f.svc.Entity(context.Background(), catalog.MustParseRef(ref))
+	e, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
 	if err != nil {
 		f.t.Fatalf("entity %s: %v", ref, err)
 	}
@@ -89,7 +93,7 @@ func (f *fixture) entity(ref string) *catalog.Entity {
 
 func (f *fixture) absent(ref string) {
 	f.t.Helper()
-	_, err := f.svc.Entity(context.Background(), catalog.MustParseRef(ref))
+	_, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
 	if !errs.Is(err, errs.NotFound) {
 		f.t.Fatalf("entity %s: want NOT_FOUND, got %v", ref, err)
 	}
@@ -168,7 +172,7 @@ func TestRelationToMissingEntityIsKeptAndResolvesWhenTargetArrives(t *testing.T)
 		f := newFixture(t, st)
 		f.write("a/catalog-info.yaml", paymentsAPI)
 		f.register(filepath.Join(f.dir, "a"))
-		if _, err := f.svc.Entity(context.Background(), catalog.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
+		if _, err := f.svc.Entity(operator, catalog.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("team-a should not exist yet: %v", err)
 		}
 		if got := relationsOf(f.entity("component:default/payments-api")); !slices.Contains(got, "ownedBy group:default/team-a") {
@@ -276,7 +280,7 @@ func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) 
 			e.Line != 20 || e.Ref != "component:default/payments-api" {
 			t.Errorf("recorded error: %+v", e)
 		}
-		stored, err := f.svc.LocationErrors(context.Background(), []int64{id})
+		stored, err := f.svc.LocationErrors(operator, []int64{id})
 		if err != nil || len(stored[id]) != 1 || stored[id][0] != e {
 			t.Errorf("stored errors %+v (%v), want %+v", stored[id], err, e)
 		}
@@ -286,7 +290,7 @@ func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) 
 		if res.Location.Status != catalog.StatusOK || len(res.Errors) != 0 || res.Updated != 1 {
 			t.Fatalf("refresh after fix: %+v", res)
 		}
-		if stored, _ := f.svc.LocationErrors(context.Background(), []int64{id}); len(stored[id]) != 0 {
+		if stored, _ := f.svc.LocationErrors(operator, []int64{id}); len(stored[id]) != 0 {
 			t.Errorf("errors not cleared: %+v", stored[id])
 		}
 	})
@@ -321,7 +325,7 @@ func TestSameEntityInTwoLocationsStaysWithTheFirst(t *testing.T) {
 			t.Fatal("entity moved to the second location")
 		}
 		// Once the first location goes, the second one's next refresh takes the entity over.
-		if n, err := f.svc.UnregisterLocation(context.Background(), first); err != nil || n != 1 {
+		if n, err := f.svc.UnregisterLocation(operator, first); err != nil || n != 1 {
 			t.Fatalf("unregister: %d, %v", n, err)
 		}
 		res = f.refresh(res.Location.ID)
@@ -405,11 +409,11 @@ spec:
 func TestUnreadableLocationIsNotRegistered(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
-		_, err := f.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: filepath.Join(f.dir, "nope")})
+		_, err := f.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: filepath.Join(f.dir, "nope")})
 		if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "nope") {
 			t.Fatalf("want INVALID naming the path, got %v", err)
 		}
-		if locs, _ := f.svc.Locations(context.Background()); len(locs) != 0 {
+		if locs, _ := f.svc.Locations(operator); len(locs) != 0 {
 			t.Fatalf("unreadable location was kept: %+v", locs)
 		}
 	})
@@ -427,7 +431,7 @@ func TestRegisterRefusesBadSpecsNamingTheField(t *testing.T) {
 		{catalog.LocationSpec{Type: catalog.LocationFile, Target: f.dir, Ref: "main"}, "ref"},
 		{catalog.LocationSpec{Type: catalog.LocationURL, Target: "not a url"}, "target"},
 	} {
-		_, err := f.svc.RegisterLocation(context.Background(), tc.spec)
+		_, err := f.svc.RegisterLocation(operator, tc.spec)
 		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
 			t.Errorf("%+v: want INVALID on %s, got %v (field %q)", tc.spec, tc.field, err, errs.FieldOf(err))
 		}
@@ -452,7 +456,7 @@ func TestUnregisterRemovesTheLocationsEntitiesOnly(t *testing.T) {
 		f.write("b/catalog-info.yaml", teamA)
 		a := f.register(filepath.Join(f.dir, "a")).Location.ID
 		f.register(filepath.Join(f.dir, "b"))
-		n, err := f.svc.UnregisterLocation(context.Background(), a)
+		n, err := f.svc.UnregisterLocation(operator, a)
 		if err != nil || n != 1 {
 			t.Fatalf("unregister: %d, %v", n, err)
 		}
@@ -460,7 +464,7 @@ func TestUnregisterRemovesTheLocationsEntitiesOnly(t *testing.T) {
 		if got := relationsOf(f.entity("group:default/team-a")); len(got) != 0 {
 			t.Errorf("relations declared by removed entities remain: %q", got)
 		}
-		if _, err := f.svc.UnregisterLocation(context.Background(), a); !errs.Is(err, errs.NotFound) {
+		if _, err := f.svc.UnregisterLocation(operator, a); !errs.Is(err, errs.NotFound) {
 			t.Errorf("second unregister: want NOT_FOUND, got %v", err)
 		}
 	})
@@ -478,7 +482,7 @@ func TestFailedApplyLeavesThePreviousStateWhole(t *testing.T) {
 		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed", 1)+"---"+
 			strings.Replace(teamA, "team-a", "team-b", 1)+"---"+poisoned)
 		failOnPoison(t, st)
-		_, err := f.svc.Refresh(context.Background(), id)
+		_, err := f.svc.Refresh(operator, id)
 		if err == nil || !strings.Contains(err.Error(), "relations") {
 			t.Fatalf("refresh should fail writing relations, got %v", err)
 		}
@@ -529,12 +533,12 @@ func TestConcurrentRefreshOfOneLocationIsRefused(t *testing.T) {
 	// Another process holds the lease.
 	other := f.service(catalog.Options{})
 	release := holdLease(t, st, id)
-	_, err := other.Refresh(context.Background(), id)
+	_, err := other.Refresh(operator, id)
 	if !errs.Is(err, errs.Conflict) {
 		t.Fatalf("want CONFLICT while another process refreshes, got %v", err)
 	}
 	release()
-	if _, err := other.Refresh(context.Background(), id); err != nil {
+	if _, err := other.Refresh(operator, id); err != nil {
 		t.Fatalf("after the lease ended: %v", err)
 	}
 }
@@ -564,12 +568,12 @@ func TestScheduledRefreshPicksUpLocationsAsTheyFallDue(t *testing.T) {
 	}
 	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
 	f.now = f.now.Add(9 * time.Minute)
-	if err := f.svc.RefreshDue(context.Background()); err != nil {
+	if err := f.svc.RefreshDue(operator); err != nil {
 		t.Fatal(err)
 	}
 	f.absent("component:default/payments-api")
 	f.now = f.now.Add(2 * time.Minute)
-	if err := f.svc.RefreshDue(context.Background()); err != nil {
+	if err := f.svc.RefreshDue(operator); err != nil {
 		t.Fatal(err)
 	}
 	f.entity("component:default/payments-api")
@@ -595,7 +599,7 @@ func TestCacheSeesChangesMadeByAnotherProcess(t *testing.T) {
 
 func readDescription(t *testing.T, svc *catalog.Service) string {
 	t.Helper()
-	e, err := svc.Entity(context.Background(), catalog.MustParseRef("component:default/payments-api"))
+	e, err := svc.Entity(operator, catalog.MustParseRef("component:default/payments-api"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -716,11 +720,11 @@ func TestTwoRefreshesOfOneLocationInOneProcessDoNotOverlap(t *testing.T) {
 	})
 	done := make(chan error)
 	go func() {
-		_, err := svc.Refresh(context.Background(), id)
+		_, err := svc.Refresh(operator, id)
 		done <- err
 	}()
 	<-r.opened // the first refresh holds the lease
-	if _, err := svc.Refresh(context.Background(), id); !errs.Is(err, errs.Conflict) {
+	if _, err := svc.Refresh(operator, id); !errs.Is(err, errs.Conflict) {
 		t.Errorf("second refresh while the first runs: want CONFLICT, got %v", err)
 	}
 	close(r.release)
@@ -728,7 +732,7 @@ func TestTwoRefreshesOfOneLocationInOneProcessDoNotOverlap(t *testing.T) {
 		t.Fatalf("first refresh: %v", err)
 	}
 	go func() { <-r.opened }()
-	if _, err := svc.Refresh(context.Background(), id); err != nil {
+	if _, err := svc.Refresh(operator, id); err != nil {
 		t.Errorf("refresh after the first ended: %v", err)
 	}
 }
@@ -743,7 +747,7 @@ func TestLocationsWithoutANextRefreshTimeAreScheduled(t *testing.T) {
 	}
 	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
 	scheduled := f.service(catalog.Options{RefreshInterval: time.Minute})
-	if err := scheduled.RefreshDue(context.Background()); err != nil {
+	if err := scheduled.RefreshDue(operator); err != nil {
 		t.Fatal(err)
 	}
 	f.entity("component:default/payments-api")
@@ -776,19 +780,19 @@ func TestURLLocationNoticesAChangedPlaceholderBehindAnUnchangedRoot(t *testing.T
 		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationURL: &sources.URLs{AllowLoopback: true}},
 		Logger:  slog.New(slog.DiscardHandler), CacheSize: 100,
 	})
-	res, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationURL, Target: srv.URL + "/catalog-info.yaml"})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationURL, Target: srv.URL + "/catalog-info.yaml"})
 	if err != nil || res.Added != 1 {
 		t.Fatalf("register: %+v, %v", res, err)
 	}
-	if again, err := svc.Refresh(context.Background(), res.Location.ID); err != nil || !again.Unchanged {
+	if again, err := svc.Refresh(operator, res.Location.ID); err != nil || !again.Unchanged {
 		t.Fatalf("nothing changed: %+v, %v", again, err)
 	}
 	files["/openapi.yaml"] = "openapi: 3.1.0\n"
-	again, err := svc.Refresh(context.Background(), res.Location.ID)
+	again, err := svc.Refresh(operator, res.Location.ID)
 	if err != nil || again.Unchanged || again.Updated != 1 {
 		t.Fatalf("placeholder changed: %+v, %v", again, err)
 	}
-	e, err := svc.Entity(context.Background(), catalog.MustParseRef("api:default/api"))
+	e, err := svc.Entity(operator, catalog.MustParseRef("api:default/api"))
 	if err != nil || e.SpecString("definition") != "openapi: 3.1.0\n" {
 		t.Errorf("definition after the refresh: %v, %v", e, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,6 +82,22 @@ type Config struct {
 	APILocationTypes     []string      // location types the GraphQL API may register
 	// AllowLoopbackLocations lets URL and git locations read loopback and link-local addresses.
 	AllowLoopbackLocations bool
+
+	PublicURL          string        // Portside's address as browsers reach it; "" until serve knows its port (see ResolvePublicURL)
+	AuthIssuer         string        // the OpenID provider's issuer URL; "" means the embedded development login
+	AuthClientID       string        // Portside's client ID at the provider
+	AuthClientSecret   string        // its client secret (a secret: environment or file only)
+	AuthScopes         []string      // scopes asked for at login
+	AuthUsernameClaim  string        // claim holding the username
+	AuthEmailClaim     string        // claim holding the email address
+	AuthGroupsClaim    string        // claim holding the group list
+	AuthAdminGroups    []string      // groups whose members are admins
+	AuthUserLink       []string      // how a login is linked to a catalog User: name, email
+	AuthJWTAudiences   []string      // audiences accepted on bearer JWTs; empty means the client ID
+	SessionIdleTimeout time.Duration // a session unused this long ends
+	SessionMaxAge      time.Duration // any session ends this long after sign-in
+	DevLogin           string        // auto, false or force: the embedded development OpenID provider
+	DevLoginAddr       string        // where the development provider listens
 }
 
 // userCacheDir finds the per-user cache directory; a variable so tests can pin it.
@@ -209,6 +226,111 @@ var settings = []Setting{
 		Check: checkBool, kind: kindBool,
 		apply: func(c *Config, v string) { c.AllowLoopbackLocations, _ = strconv.ParseBool(v) },
 		get:   func(c Config) string { return strconv.FormatBool(c.AllowLoopbackLocations) },
+	},
+	{
+		Key: "public-url", Env: "PORTSIDE_PUBLIC_URL", Default: "",
+		Usage: "Portside's address as browsers reach it, for sign-in redirects and cookie security (empty: http:// + addr)",
+		Check: checkPublicURL, kind: kindString,
+		apply: func(c *Config, v string) { c.PublicURL = strings.TrimSuffix(v, "/") },
+		get:   func(c Config) string { return c.PublicURL },
+	},
+	{
+		Key: "auth-issuer", Env: "PORTSIDE_AUTH_ISSUER", Default: "",
+		Usage: "issuer URL of the OpenID provider people sign in with (empty: the embedded development login, see dev-login)",
+		Check: checkIssuer, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthIssuer = v },
+		get:   func(c Config) string { return c.AuthIssuer },
+	},
+	{
+		Key: "auth-client-id", Env: "PORTSIDE_AUTH_CLIENT_ID", Default: "portside",
+		Usage: "Portside's client ID at the OpenID provider",
+		Check: nonEmpty, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthClientID = v },
+		get:   func(c Config) string { return c.AuthClientID },
+	},
+	{
+		Key: "auth-client-secret", Env: "PORTSIDE_AUTH_CLIENT_SECRET", Default: "",
+		Usage:  "Portside's client secret at the OpenID provider (environment or config file only)",
+		Secret: true, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthClientSecret = v },
+		get:   func(c Config) string { return c.AuthClientSecret },
+	},
+	{
+		Key: "auth-scopes", Env: "PORTSIDE_AUTH_SCOPES", Default: "openid,profile,email,groups",
+		Usage: "scopes asked for at sign-in, comma separated (drop groups for providers that refuse unknown scopes)",
+		Check: checkScopes, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthScopes = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.AuthScopes, ",") },
+	},
+	{
+		Key: "auth-username-claim", Env: "PORTSIDE_AUTH_USERNAME_CLAIM", Default: "preferred_username",
+		Usage: "ID token or userinfo claim that holds the username",
+		Check: nonEmpty, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthUsernameClaim = v },
+		get:   func(c Config) string { return c.AuthUsernameClaim },
+	},
+	{
+		Key: "auth-email-claim", Env: "PORTSIDE_AUTH_EMAIL_CLAIM", Default: "email",
+		Usage: "claim that holds the email address",
+		Check: nonEmpty, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthEmailClaim = v },
+		get:   func(c Config) string { return c.AuthEmailClaim },
+	},
+	{
+		Key: "auth-groups-claim", Env: "PORTSIDE_AUTH_GROUPS_CLAIM", Default: "groups",
+		Usage: "claim that holds the user's groups (names become catalog groups: team-a is group:default/team-a)",
+		Check: nonEmpty, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthGroupsClaim = v },
+		get:   func(c Config) string { return c.AuthGroupsClaim },
+	},
+	{
+		Key: "auth-admin-groups", Env: "PORTSIDE_AUTH_ADMIN_GROUPS", Default: "portside-admins",
+		Usage: "groups whose members are admins, comma separated",
+		kind:  kindString,
+		apply: func(c *Config, v string) { c.AuthAdminGroups = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.AuthAdminGroups, ",") },
+	},
+	{
+		Key: "auth-user-link", Env: "PORTSIDE_AUTH_USER_LINK", Default: "name,email",
+		Usage: "how a signed-in person is linked to a catalog User, tried in order: name (username = entity name), email (spec.profile.email)",
+		Check: checkUserLink, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthUserLink = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.AuthUserLink, ",") },
+	},
+	{
+		Key: "auth-jwt-audiences", Env: "PORTSIDE_AUTH_JWT_AUDIENCES", Default: "",
+		Usage: "audiences accepted on bearer JWTs from the issuer, comma separated (empty: the client ID)",
+		kind:  kindString,
+		apply: func(c *Config, v string) { c.AuthJWTAudiences = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.AuthJWTAudiences, ",") },
+	},
+	{
+		Key: "session-idle-timeout", Env: "PORTSIDE_SESSION_IDLE_TIMEOUT", Default: "8h",
+		Usage: "a browser session unused this long ends",
+		Check: durationRange(time.Minute, 30*24*time.Hour), kind: kindDuration,
+		apply: func(c *Config, v string) { c.SessionIdleTimeout, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.SessionIdleTimeout) },
+	},
+	{
+		Key: "session-max-age", Env: "PORTSIDE_SESSION_MAX_AGE", Default: "168h",
+		Usage: "any browser session ends this long after sign-in",
+		Check: durationRange(time.Minute, 90*24*time.Hour), kind: kindDuration,
+		apply: func(c *Config, v string) { c.SessionMaxAge, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.SessionMaxAge) },
+	},
+	{
+		Key: "dev-login", Env: "PORTSIDE_DEV_LOGIN", Default: "auto",
+		Usage: "the embedded development OpenID provider with the demo users: auto (on when auth-issuer is empty and Portside is on loopback), false, force (also off loopback: never in production)",
+		Check: oneOf("auto", "false", "force"), kind: kindString,
+		apply: func(c *Config, v string) { c.DevLogin = v },
+		get:   func(c Config) string { return c.DevLogin },
+	},
+	{
+		Key: "dev-login-addr", Env: "PORTSIDE_DEV_LOGIN_ADDR", Default: "127.0.0.1:0",
+		Usage: "loopback host:port of the development OpenID provider (port 0: a free port)",
+		Check: checkAddr, kind: kindString,
+		apply: func(c *Config, v string) { c.DevLoginAddr = v },
+		get:   func(c Config) string { return c.DevLoginAddr },
 	},
 }
 
@@ -567,6 +689,100 @@ func MarkdownTable() string {
 }
 
 // ---- validators ----
+
+func checkPublicURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return errors.New("accepted values are an http:// or https:// origin like https://portal.example.com (no path)")
+	}
+	return nil
+}
+
+func checkIssuer(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("accepted values are the provider's issuer URL, like https://login.example.com/realms/acme")
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return errors.New("an issuer must use https unless it is on loopback")
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkScopes(v string) error {
+	if !slices.Contains(splitList(v), "openid") {
+		return errors.New("the list must include openid")
+	}
+	return nil
+}
+
+func checkUserLink(v string) error {
+	for _, m := range splitList(v) {
+		if m != "name" && m != "email" {
+			return fmt.Errorf("unknown method %q: accepted values are name, email (comma separated)", m)
+		}
+	}
+	return nil
+}
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// ResolvePublicURL fills in the public URL from the address the server is bound to, when none
+// was configured.
+func (c *Config) ResolvePublicURL(bound string) {
+	if c.PublicURL != "" {
+		return
+	}
+	host, port, _ := net.SplitHostPort(bound)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	c.PublicURL = "http://" + net.JoinHostPort(host, port)
+}
+
+// DevLoginEnabled decides whether the embedded development provider runs, and refuses the start
+// when it would run where it must not: with an external issuer configured, or (unless forced) on a
+// server others can reach, where its well-known demo passwords would let anyone in.
+func (c Config) DevLoginEnabled() (bool, error) {
+	switch {
+	case c.DevLogin == "false":
+		return false, nil
+	case c.AuthIssuer != "" && c.DevLogin == "force":
+		return false, &errs.Error{Code: errs.Invalid, Field: "dev-login", Message: "dev-login=force and auth-issuer cannot be set together: the development login never runs beside a real provider"}
+	case c.AuthIssuer != "":
+		return false, nil
+	case c.DevLogin == "force":
+		return true, nil
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	pub, _ := url.Parse(c.PublicURL)
+	if !isLoopbackHost(host) || pub == nil || !isLoopbackHost(pub.Hostname()) {
+		return false, &errs.Error{Code: errs.Invalid, Field: "auth-issuer", Message: fmt.Sprintf(
+			"no auth-issuer is configured, and the development login (well-known demo passwords) only starts on loopback, not on addr %s / public-url %s: "+
+				"set auth-issuer (and auth-client-id, auth-client-secret) to your OpenID provider, set dev-login=false to allow API tokens only, "+
+				"or dev-login=force for a throwaway server", c.Addr, c.PublicURL)}
+	}
+	return true, nil
+}
 
 func checkAddr(v string) error {
 	const accepted = "accepted values are host:port with a port from 0 to 65535, e.g. 127.0.0.1:7007 or :7007"

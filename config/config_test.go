@@ -96,6 +96,17 @@ func TestDefaults(t *testing.T) {
 		GraphQLMaxComplexity: 5000,
 		CatalogCacheSize:     50000,
 		APILocationTypes:     []string{"url", "git"},
+		AuthClientID:         "portside",
+		AuthScopes:           []string{"openid", "profile", "email", "groups"},
+		AuthUsernameClaim:    "preferred_username",
+		AuthEmailClaim:       "email",
+		AuthGroupsClaim:      "groups",
+		AuthAdminGroups:      []string{"portside-admins"},
+		AuthUserLink:         []string{"name", "email"},
+		SessionIdleTimeout:   8 * time.Hour,
+		SessionMaxAge:        7 * 24 * time.Hour,
+		DevLogin:             "auto",
+		DevLoginAddr:         "127.0.0.1:0",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -192,6 +203,21 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"catalog-cache-size":       "0",
 		"api-location-types":       "url,git,file",
 		"allow-loopback-locations": "true",
+		"public-url":               "https://portal.example.com",
+		"auth-issuer":              "https://login.example.com/realms/acme",
+		"auth-client-id":           "portal",
+		"auth-client-secret":       "s3cret",
+		"auth-scopes":              "openid,email",
+		"auth-username-claim":      "email",
+		"auth-email-claim":         "mail",
+		"auth-groups-claim":        "roles",
+		"auth-admin-groups":        "ops,sre",
+		"auth-user-link":           "email",
+		"auth-jwt-audiences":       "portal,api",
+		"session-idle-timeout":     "1h",
+		"session-max-age":          "24h",
+		"dev-login":                "false",
+		"dev-login-addr":           "127.0.0.1:9000",
 	}
 	for _, s := range Settings() {
 		if s.Key == "config" {
@@ -211,8 +237,20 @@ func TestEverySettingFromEverySource(t *testing.T) {
 			{file: s.Key + ": " + v + "\n"},
 		} {
 			cfg, err := load(t, src)
+			if s.Secret && len(src.flags) > 0 {
+				if err == nil {
+					t.Errorf("secret %s was accepted from the command line", s.Key)
+				}
+				continue
+			}
 			if err != nil {
 				t.Errorf("%s=%s from %+v: %v", s.Key, v, src, err)
+				continue
+			}
+			if s.Secret {
+				if strings.Contains(strings.Join(cfg.Describe(), "\n"), v) {
+					t.Errorf("Describe shows the secret %s", s.Key)
+				}
 				continue
 			}
 			line := s.Key + "=" + v
@@ -628,5 +666,33 @@ func TestFormatDuration(t *testing.T) {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestDevLoginRunsOnlyWhereItIsSafe(t *testing.T) {
+	cases := []struct {
+		name     string
+		cfg      Config
+		on       bool
+		badField string
+	}{
+		{"the embedded default on loopback", Config{Addr: "127.0.0.1:7007", PublicURL: "http://127.0.0.1:7007", DevLogin: "auto"}, true, ""},
+		{"never beside a real provider", Config{Addr: "127.0.0.1:7007", PublicURL: "http://127.0.0.1:7007", DevLogin: "auto", AuthIssuer: "https://login.example.com"}, false, ""},
+		{"refused off loopback without an issuer", Config{Addr: "0.0.0.0:7007", PublicURL: "http://127.0.0.1:7007", DevLogin: "auto"}, false, "auth-issuer"},
+		{"refused behind a public URL", Config{Addr: "127.0.0.1:7007", PublicURL: "https://portal.example.com", DevLogin: "auto"}, false, "auth-issuer"},
+		{"forced off loopback", Config{Addr: "0.0.0.0:7007", PublicURL: "http://10.0.0.5:7007", DevLogin: "force"}, true, ""},
+		{"forced beside an issuer is a contradiction", Config{Addr: "127.0.0.1:7007", DevLogin: "force", AuthIssuer: "https://login.example.com"}, false, "dev-login"},
+		{"off means off, API tokens only", Config{Addr: "0.0.0.0:7007", DevLogin: "false"}, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			on, err := tc.cfg.DevLoginEnabled()
+			if on != tc.on {
+				t.Errorf("on = %v, want %v", on, tc.on)
+			}
+			if got := errs.FieldOf(err); got != tc.badField {
+				t.Errorf("error %v names %q, want %q", err, got, tc.badField)
+			}
+		})
 	}
 }

@@ -252,6 +252,7 @@ type portsideServer struct {
 	stderr *lockedBuffer
 	exited chan struct{} // closed when the process has exited
 	addr   string
+	token  string // an admin API token, sent with every GraphQL request
 }
 
 func startServe(t *testing.T, args ...string) *portsideServer {
@@ -323,6 +324,7 @@ func (s *portsideServer) graphql(t *testing.T, out any, query string, vars map[s
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/graphql-response+json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST /graphql: %v", err)
@@ -371,9 +373,26 @@ func TestServeRegistersAGitLocationAndServesItOverGraphQL(t *testing.T) {
 
 	tmp := t.TempDir()
 	const shutdownTimeout = 10 * time.Second
-	s := startServe(t, "--database", filepath.Join(tmp, "p.db"), "--git-cache-dir", filepath.Join(tmp, "git"),
+	db := filepath.Join(tmp, "p.db")
+	s := startServe(t, "--database", db, "--git-cache-dir", filepath.Join(tmp, "git"),
 		"--refresh-interval", "0", "--shutdown-timeout", shutdownTimeout.String(),
 		"--api-location-types", "git,file") // the repository is on this machine: a file:// remote
+
+	// Nobody gets in without credentials; an operator makes the first admin token with the CLI.
+	resp, err := http.Post("http://"+s.addr+"/graphql", "application/json", strings.NewReader(`{"query":"{ me { username } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("anonymous /graphql: %d, want 401", resp.StatusCode)
+	}
+	out := mustRun(t, cleanEnv(t), portsideBin, "--database", db, "token", "create", "--user", "ops", "--admin")
+	lines := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	s.token = lines[len(lines)-1]
+	if !strings.HasPrefix(s.token, "pst_") {
+		t.Fatalf("token create's last line is not a token: %q", out.stdout)
+	}
 
 	var reg struct{ RegisterLocation refreshPayload }
 	s.graphql(t, &reg, `mutation($target: String!) {

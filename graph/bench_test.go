@@ -8,7 +8,6 @@ package graph_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,14 +35,14 @@ func benchHandler(b *testing.B) (http.Handler, *benchcat.Queries) {
 		CacheSize: 50000,
 		Logger:    discard,
 	})
-	res, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if len(res.Errors) > 0 {
 		b.Fatalf("ingest: %d errors, first: %v", len(res.Errors), res.Errors[0])
 	}
-	h := graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, Logger: discard})
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, Logger: discard}))
 	return h, q
 }
 

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,7 +40,7 @@ func TestRepeatedCatalogQueriesAreAnsweredFromTheResponseCache(t *testing.T) {
 		}
 	}
 	write("first")
-	res, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	res, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func TestRepeatedCatalogQueriesAreAnsweredFromTheResponseCache(t *testing.T) {
 	}
 	// A change to the catalog retires every cached answer.
 	write("second")
-	if _, err := a.svc.Refresh(context.Background(), res.Location.ID); err != nil {
+	if _, err := a.svc.Refresh(operator, res.Location.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := ask("component:svc"); *got.Entity.Description != "second" {
@@ -102,7 +101,7 @@ func TestNodeQueriesAreNotCachedBecauseNodeCanBeALocation(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("kind: Nothing\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	res, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
 	if err != nil || res.Location.EntityCount != 0 {
 		t.Fatalf("register: %+v, %v", res, err)
 	}
@@ -112,7 +111,7 @@ func TestNodeQueriesAreNotCachedBecauseNodeCanBeALocation(t *testing.T) {
 	if first.Node == nil {
 		t.Fatal("location node not found")
 	}
-	if _, err := a.svc.UnregisterLocation(context.Background(), res.Location.ID); err != nil {
+	if _, err := a.svc.UnregisterLocation(operator, res.Location.ID); err != nil {
 		t.Fatal(err)
 	}
 	var again struct{ Node *struct{ ID string } }

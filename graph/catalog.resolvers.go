@@ -138,7 +138,7 @@ func (r *locationEntityResolver) Location(ctx context.Context, obj *model.Locati
 }
 
 func (r *mutationResolver) RegisterLocation(ctx context.Context, input model.RegisterLocationInput) (*model.RefreshLocationPayload, error) {
-	res, err := r.Catalog.RegisterLocation(catalog.ThroughAPI(ctx), input.Spec())
+	res, err := r.Catalog.RegisterLocation(ctx, input.Spec())
 	if err != nil {
 		return nil, err
 	}

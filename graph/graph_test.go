@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/portside-dev/portside/auth"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +32,18 @@ type api struct {
 	c   *client.Client
 }
 
+// operator acts with the CLI's authority, for setting up the scene through the services.
+var operator = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+
+// signedIn serves h to an admin API client, as the server's authentication would: these tests are
+// about the schema; who may do what is tested in package server.
+func signedIn(h http.Handler) http.Handler {
+	admin := &auth.Principal{Username: "admin", Kind: auth.KindToken, Client: auth.ClientAPI, Admin: true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), admin)))
+	})
+}
+
 func newAPI(t *testing.T, st *store.Store, cacheSize int) *api {
 	return newAPIWith(t, st, cacheSize, 0)
 }
@@ -47,13 +61,13 @@ func newAPIWith(t *testing.T, st *store.Store, cacheSize, responseCacheSize int)
 	h := graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
 		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: responseCacheSize,
 	})
-	return &api{t: t, st: st, svc: svc, c: client.New(h)}
+	return &api{t: t, st: st, svc: svc, c: client.New(signedIn(h))}
 }
 
 // withDemo registers the embedded demo catalog.
 func (a *api) withDemo() *api {
 	a.t.Helper()
-	if _, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
+	if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
 		a.t.Fatal(err)
 	}
 	return a
@@ -379,7 +393,7 @@ func TestRelationFieldsCostAConstantNumberOfQueries(t *testing.T) {
 		a := newAPI(t, st, 0)
 		dir := t.TempDir()
 		writeCatalog(t, dir, 60)
-		if _, err := a.svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+		if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
 			t.Fatal(err)
 		}
 		counter := storetest.CountStatements(st.Gorm())
@@ -447,8 +461,8 @@ func TestAPIRefusesLocationTypesTheServerDoesNotAllow(t *testing.T) {
 		APILocationTypes: []catalog.LocationType{catalog.LocationURL, catalog.LocationGit},
 		Logger:           slog.New(slog.DiscardHandler),
 	})
-	a := &api{t: t, st: st, svc: svc, c: client.New(graph.NewHandler(&graph.Resolver{Catalog: svc},
-		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, Logger: slog.New(slog.DiscardHandler)}))}
+	a := &api{t: t, st: st, svc: svc, c: client.New(signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc},
+		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, Logger: slog.New(slog.DiscardHandler)})))}
 	dir := t.TempDir()
 	for _, q := range []string{
 		`mutation($t: String!) { registerLocation(input: {type: FILE, target: $t}) { added } }`,
@@ -463,14 +477,14 @@ func TestAPIRefusesLocationTypesTheServerDoesNotAllow(t *testing.T) {
 			t.Errorf("%s: %+v", q, errs)
 		}
 	}
-	if locs, _ := svc.Locations(context.Background()); len(locs) != 0 {
+	if locs, _ := svc.Locations(operator); len(locs) != 0 {
 		t.Errorf("refused locations were registered: %+v", locs)
 	}
 	// The operator's CLI is not the API: the same location registers.
 	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+	if _, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
 		t.Errorf("outside the API: %v", err)
 	}
 }

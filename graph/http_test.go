@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -63,7 +62,7 @@ func newHTTPEnv(t *testing.T) *httpEnv {
 		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}},
 		Logger:  slog.New(slog.DiscardHandler),
 	})
-	res, err := svc.RegisterLocation(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: "testdata/catalog"})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: "testdata/catalog"})
 	if err != nil {
 		t.Fatalf("register testdata/catalog: %v", err)
 	}
@@ -76,7 +75,7 @@ func newHTTPEnv(t *testing.T) *httpEnv {
 		t.Fatal(err)
 	}
 	e := &httpEnv{
-		handler: graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{MaxDepth: 5, MaxComplexity: 200, Logger: logger}),
+		handler: signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{MaxDepth: 5, MaxComplexity: 200, Logger: logger})),
 		store:   st,
 		log:     buf,
 	}

@@ -4,10 +4,14 @@
 package graph
 
 import (
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
 )
 
 // Resolver holds the services resolvers call. It is shared by all requests.
 type Resolver struct {
 	Catalog *catalog.Service
+	Auth    *auth.Service
+	Audit   *audit.Log
 }

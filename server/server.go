@@ -24,6 +24,8 @@ import (
 type Options struct {
 	// Addr is host:port to listen on; port 0 picks a free port (see Server.Addr).
 	Addr string
+	// Listener, when set, is used instead of listening on Addr (the caller needed the port first).
+	Listener net.Listener
 	// GraphQL serves /graphql.
 	GraphQL http.Handler
 	// Ready reports whether the server can do useful work (database reachable and migrated).
@@ -36,6 +38,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// Identity signs people in and authenticates every request but health, readiness and metrics
+	// (required).
+	Identity *Identity
 }
 
 // Server serves Portside over HTTP.
@@ -62,10 +67,20 @@ func New(opts Options) *Server {
 	if opts.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(opts.Metrics.Handler()))
 	}
+	// Probes and scrapes stay open (above); everything else knows its caller.
+	id := opts.Identity
+	if id == nil {
+		panic("server: Options.Identity is required: every route but the probes knows its caller")
+	}
+	id.Logger = opts.Logger
+	authed := r.Group("/", id.authenticate())
+	id.routes(authed)
 	gql := gin.WrapH(opts.GraphQL)
-	r.POST("/graphql", gql)
-	r.GET("/graphql", gql)
-	r.GET("/graphiql", gin.WrapH(playground.Handler("Portside GraphQL", "/graphql")))
+	authed.POST("/graphql", id.requireAPI(), gql)
+	authed.GET("/graphql", id.requireAPI(), gql)
+	authed.GET("/graphiql", id.requirePage(), gin.WrapH(playground.Handler("Portside GraphQL", "/graphql",
+		// The page runs with the session cookie, so its requests carry the CSRF header.
+		playground.WithGraphiqlFetcherHeaders(map[string]string{CSRFHeader: "1"}))))
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
 	})
@@ -94,6 +109,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen binds the address. Binding first lets the caller report the real port (port 0).
 func (s *Server) Listen() error {
+	if s.opts.Listener != nil {
+		s.ln = s.opts.Listener
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return err

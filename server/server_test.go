@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/store/storetest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +73,7 @@ type fixture struct {
 	srv     *server.Server
 	log     *logBuffer
 	metrics *metrics.Metrics
+	token   string // an API token every request carries
 
 	mu        sync.Mutex
 	ready     error
@@ -107,6 +111,9 @@ func newFixture(t *testing.T) *fixture {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"data":{}}`)
 	})
+	// Requests carry an API token, as API clients' do; sign-in itself is tested in identity_test.go.
+	id, secret := tokenIdentity(t)
+	f.token = secret
 	f.srv = server.New(server.Options{
 		Addr:    "127.0.0.1:0",
 		GraphQL: gql,
@@ -119,13 +126,27 @@ func newFixture(t *testing.T) *fixture {
 		Logger:          logger,
 		ShutdownTimeout: 10 * time.Second,
 		Version:         "1.2.3-test",
+		Identity:        id,
 	})
 	return f
+}
+
+// tokenIdentity is identity on a fresh SQLite database, with one API token.
+func tokenIdentity(t *testing.T) (*server.Identity, string) {
+	t.Helper()
+	ids := auth.NewService(storetest.SQLite(t), auth.Options{})
+	secret, _, err := ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+		auth.TokenSpec{Username: "robot", Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &server.Identity{Auth: ids, PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}, secret
 }
 
 func (f *fixture) do(t *testing.T, method, target string, header http.Header) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
 	for k, vs := range header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
@@ -206,7 +227,8 @@ func TestReadyzFollowsTheReadyCheck(t *testing.T) {
 
 func TestReadyzWithoutAReadyCheckAnswers200(t *testing.T) {
 	logger, _ := logs.New(io.Discard, "json", "info")
-	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), Logger: logger, Version: "x"})
+	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), Logger: logger, Version: "x",
+		Identity: func() *server.Identity { id, _ := tokenIdentity(t); return id }()})
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if rec.Code != http.StatusOK {
@@ -373,6 +395,7 @@ func TestPanickingHandlerAnswers500InternalAndIsLogged(t *testing.T) {
 // blockingServer serves on 127.0.0.1:0 with a GraphQL handler that blocks until released.
 type blockingServer struct {
 	srv     *server.Server
+	token   string        // an API token the requests carry
 	started chan struct{} // closed when the handler is running
 	release chan struct{} // close to let the handler answer
 	cancel  context.CancelFunc
@@ -395,8 +418,11 @@ func startBlockingServer(t *testing.T, shutdownTimeout time.Duration) *blockingS
 		b.ctxErr <- r.Context().Err()
 		_, _ = io.WriteString(w, "finished")
 	})
+	id, token := tokenIdentity(t)
+	b.token = token
 	b.srv = server.New(server.Options{
 		Addr:            "127.0.0.1:0",
+		Identity:        id,
 		GraphQL:         gql,
 		Ready:           func(context.Context) error { return nil },
 		Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -432,7 +458,9 @@ func (b *blockingServer) inFlight(t *testing.T) <-chan result {
 	done := make(chan result, 1)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
-		resp, err := client.Get("http://" + b.srv.Addr() + "/graphql")
+		req, _ := http.NewRequest(http.MethodGet, "http://"+b.srv.Addr()+"/graphql", nil)
+		req.Header.Set("Authorization", "Bearer "+b.token)
+		resp, err := client.Do(req)
 		if err != nil {
 			done <- result{err: err}
 			return

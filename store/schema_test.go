@@ -11,6 +11,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -23,6 +25,8 @@ import (
 // domainModels lists the gorm rows of every domain. A new domain adds its Models here.
 var domainModels = map[string]func() []any{
 	"catalog": catalog.Models,
+	"auth":    auth.Models,
+	"audit":   audit.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

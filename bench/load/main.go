@@ -233,6 +233,7 @@ type driver struct {
 	bodyFiles                               map[string]string
 	generated                               string // gencatalog's summary
 	env                                     map[string]string
+	token                                   string // the API token of the current run
 }
 
 // Results is what results.json holds.
@@ -523,6 +524,20 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	if !d.cfg.measure["ready"] && !d.cfg.measure["load"] && !d.cfg.measure["rest"] {
 		return r
 	}
+	// Every request is authenticated, as in production: with an API token made by the CLI.
+	_, _, out, err := d.portsideCmd(ctx, tag+"-token", "--database", dbURL, "token", "create", "--user", "bench", "--name", "bench", "--scopes", "read")
+	if err != nil {
+		return fail(fmt.Errorf("token create: %w", err))
+	}
+	d.token = ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "pst_") {
+			d.token = strings.TrimSpace(line)
+		}
+	}
+	if d.token == "" {
+		return fail(fmt.Errorf("token create printed no token:\n%s", out))
+	}
 	srv, ready, err := d.startServer(ctx, dbURL, tag)
 	if err != nil {
 		return fail(err)
@@ -684,7 +699,8 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string) (*server, t
 	defer logf.Close() // the child has its own descriptor
 	// Default log level (info: one access log line per request, to the log file) and the default
 	// refresh interval, stated so the scheduled refresh machinery is known to be running.
-	serve := []string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "serve"}
+	// No development login: like a production server, which discovers its provider on first use.
+	serve := []string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false", "serve"}
 	if d.cfg.pin {
 		serve = append([]string{"taskset", "-c", "0"}, serve...)
 	}
@@ -846,7 +862,7 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 	if failures > 0 {
 		fmt.Fprintf(os.Stderr, "bench: !!! %s: %d of %d bodies failed the check; first: %s\n", op.Name, failures, len(d.bodies[op.Name]), firstFailure)
 	}
-	l, err := runWrk(ctx, d.sup, d.wrk, d.cfg.pin, d.script, graphqlURL, d.bodyFiles[op.Name], d.cfg.duration, d.cfg.concurrency, d.cfg.threads,
+	l, err := runWrk(ctx, d.sup, d.wrk, d.cfg.pin, d.script, graphqlURL, d.token, d.bodyFiles[op.Name], d.cfg.duration, d.cfg.concurrency, d.cfg.threads,
 		filepath.Join(d.logs, "wrk-"+tag+"-"+op.Name+".txt"))
 	if err != nil {
 		return nil, err
@@ -862,6 +878,7 @@ func (d *driver) post(ctx context.Context, u string, body []byte) (int, []byte, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/graphql-response+json, application/json")
+	req.Header.Set("Authorization", "Bearer "+d.token)
 	resp, err := d.http.Do(req)
 	if err != nil {
 		return 0, nil, err

@@ -112,10 +112,11 @@ func (r *LoadResult) Invalid() string {
 }
 
 // runWrk runs wrk against url with the bodies in bodiesFile and parses its report.
-func runWrk(ctx context.Context, sup *supervisor, wrk string, pin bool, script, url, bodiesFile string, d time.Duration, conc, threads int, logPath string) (*LoadResult, error) {
+// token authenticates every request (an API token, as "Authorization: Bearer").
+func runWrk(ctx context.Context, sup *supervisor, wrk string, pin bool, script, url, token, bodiesFile string, d time.Duration, conc, threads int, logPath string) (*LoadResult, error) {
 	args := []string{
 		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conc), "-d", formatWrkDuration(d),
-		"--latency", "--timeout", "5s", "-s", script, url, "--", bodiesFile, strconv.Itoa(threads),
+		"--latency", "--timeout", "5s", "-H", "Authorization: Bearer " + token, "-s", script, url, "--", bodiesFile, strconv.Itoa(threads),
 	}
 	cmd := sup.command(ctx, wrk, args...)
 	if pin {
@@ -124,7 +125,8 @@ func runWrk(ctx context.Context, sup *supervisor, wrk string, pin bool, script, 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := sup.run(cmd)
-	_ = os.WriteFile(logPath, append([]byte("$ wrk "+strings.Join(args, " ")+"\n"), out.Bytes()...), 0o644)
+	shown := strings.ReplaceAll(strings.Join(args, " "), token, "pst_…") // tokens stay out of logs
+	_ = os.WriteFile(logPath, append([]byte("$ wrk "+shown+"\n"), out.Bytes()...), 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("wrk: %v\n%s", err, out.String())
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -24,6 +25,7 @@ type app struct {
 	log     *slog.Logger
 	store   *store.Store
 	metrics *metrics.Metrics
+	audit   *audit.Log
 }
 
 // loadConfig reads settings and builds the logger.
@@ -93,6 +95,7 @@ func (a *app) catalog() *catalog.Service {
 		RefreshInterval:  a.cfg.RefreshInterval,
 		CacheSize:        a.cfg.CatalogCacheSize,
 		Logger:           a.log,
+		Audit:            a.auditLog(),
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics

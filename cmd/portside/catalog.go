@@ -98,7 +98,7 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 				return err
 			}
 			defer a.close()
-			res, err := a.catalog().RegisterLocation(cmd.Context(), spec)
+			res, err := a.catalog().RegisterLocation(cliContext(cmd), spec)
 			if err != nil {
 				return err
 			}
@@ -209,7 +209,7 @@ func refreshCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := cat.Refresh(cmd.Context(), l.ID)
+			res, err := cat.Refresh(cliContext(cmd), l.ID)
 			if err != nil {
 				return err
 			}
@@ -234,7 +234,7 @@ func unregisterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := cat.UnregisterLocation(cmd.Context(), l.ID)
+			n, err := cat.UnregisterLocation(cliContext(cmd), l.ID)
 			if err != nil {
 				return err
 			}

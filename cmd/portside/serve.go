@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/metrics"
@@ -32,15 +35,39 @@ catalog first.`,
 			defer a.close()
 			ctx := cmd.Context()
 			a.metrics = metrics.New()
+			// Bind first: the public URL (sign-in redirects) may need the port picked for :0.
+			ln, err := net.Listen("tcp", a.cfg.Addr)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			a.cfg.ResolvePublicURL(ln.Addr().String())
+			devLogin, err := a.cfg.DevLoginEnabled()
+			if err != nil {
+				return err
+			}
+			if devLogin {
+				dev, secret, err := a.startDevLogin(ctx)
+				if err != nil {
+					return err
+				}
+				defer dev.Close()
+				a.cfg.AuthIssuer, a.cfg.AuthClientSecret = dev.Issuer(), secret
+				a.log.WarnContext(ctx, "development login on: the embedded OpenID provider signs in the demo users (alice, bob, carol; password = username); never use it in production",
+					"issuer", dev.Issuer())
+			}
 			cat := a.catalog()
+			ids := a.auth(cat)
 			if a.cfg.Demo {
-				res, err := cat.RegisterLocation(ctx, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
+				system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
+				res, err := cat.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
 				if err != nil {
 					return err
 				}
 				a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 			}
-			gql := graph.NewHandler(&graph.Resolver{Catalog: cat}, graph.HandlerOptions{
+			public, _ := url.Parse(a.cfg.PublicURL) // checked by config
+			gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: a.auditLog()}, graph.HandlerOptions{
 				MaxDepth:      a.cfg.GraphQLMaxDepth,
 				MaxComplexity: a.cfg.GraphQLMaxComplexity,
 				Logger:        a.log,
@@ -49,13 +76,14 @@ catalog first.`,
 				ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
 			})
 			srv := server.New(server.Options{
-				Addr:            a.cfg.Addr,
+				Listener:        ln,
 				GraphQL:         gql,
 				Ready:           a.store.CheckReady,
 				Metrics:         a.metrics,
 				Logger:          a.log,
 				ShutdownTimeout: a.cfg.ShutdownTimeout,
 				Version:         version,
+				Identity:        &server.Identity{Auth: ids, PublicURL: public},
 			})
 			if err := srv.Listen(); err != nil {
 				return err
@@ -63,7 +91,7 @@ catalog first.`,
 			for _, line := range a.cfg.Describe() {
 				a.log.DebugContext(ctx, "setting", "value", line)
 			}
-			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", "http://"+srv.Addr()+"/graphiql",
+			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", a.cfg.PublicURL+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
 			ctx, stop := context.WithCancel(ctx)
 			defer stop()

@@ -7,11 +7,87 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 type AnnotationFilter struct {
 	Key   string  `json:"key"`
 	Value *string `json:"value,omitempty"`
+}
+
+// A Portside API token (sent as `Authorization: Bearer pst_...`).
+type APIToken struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Whose token it is.
+	Username string `json:"username"`
+	// read (queries only) and/or write; empty means both.
+	Scopes []string `json:"scopes"`
+	// Acts as an admin, whatever its user's groups.
+	Admin      bool       `json:"admin"`
+	CreatedBy  string     `json:"createdBy"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+type AuditFilter struct {
+	Actor *string `json:"actor,omitempty"`
+	// An action such as catalog.location.register.
+	Action *string `json:"action,omitempty"`
+	// A resource such as "location 3".
+	Resource *string       `json:"resource,omitempty"`
+	Outcome  *AuditOutcome `json:"outcome,omitempty"`
+	Since    *time.Time    `json:"since,omitempty"`
+	Until    *time.Time    `json:"until,omitempty"`
+}
+
+// One audit record: who did what, on what, through which client, and how it ended.
+type AuditRecord struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// The username (or anonymous, or the system actor).
+	Actor string `json:"actor"`
+	// session, jwt, token:<id> or system.
+	ActorKind string `json:"actorKind"`
+	// web, api, slack, cli or auto.
+	Client   string  `json:"client"`
+	Action   string  `json:"action"`
+	Resource *string `json:"resource,omitempty"`
+	// The action's arguments, secrets redacted.
+	Arguments map[string]any `json:"arguments"`
+	Outcome   AuditOutcome   `json:"outcome"`
+	// The error code when the outcome is not OK.
+	Code      *string `json:"code,omitempty"`
+	Message   *string `json:"message,omitempty"`
+	RequestID *string `json:"requestId,omitempty"`
+}
+
+type AuditRecordConnection struct {
+	Nodes    []*AuditRecord `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+	// How many records match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type CreateAPITokenInput struct {
+	// What will use the token, e.g. "ci-deploys".
+	Name string `json:"name"`
+	// Whose token it is; the caller when omitted. Naming someone else takes the admin role.
+	Username *string `json:"username,omitempty"`
+	// read and/or write; both when omitted.
+	Scopes []string `json:"scopes,omitempty"`
+	// Make an admin token (admins only).
+	Admin *bool `json:"admin,omitempty"`
+	// Lifetime as a duration like "720h"; the token never expires when omitted.
+	TTL *string `json:"ttl,omitempty"`
+}
+
+type CreateAPITokenPayload struct {
+	Token *APIToken `json:"token"`
+	// The token's secret. It is shown only here: store it now.
+	Secret string `json:"secret"`
 }
 
 type EntityEdge struct {
@@ -125,9 +201,85 @@ type RegisterLocationInput struct {
 	Path *string `json:"path,omitempty"`
 }
 
+type RevokeSessionPayload struct {
+	ID string `json:"id"`
+}
+
+// A browser session.
+type Session struct {
+	ID         string    `json:"id"`
+	UserAgent  string    `json:"userAgent"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastSeenAt time.Time `json:"lastSeenAt"`
+	// When it ends if unused: the earlier of the idle and the absolute limit.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// This request's own session.
+	Current bool `json:"current"`
+}
+
 type UnregisterLocationPayload struct {
 	ID              string `json:"id"`
 	RemovedEntities int    `json:"removedEntities"`
+}
+
+type AuditOutcome string
+
+const (
+	// The change was made (or there was nothing to change).
+	AuditOutcomeOk AuditOutcome = "OK"
+	// The caller was not allowed.
+	AuditOutcomeDenied AuditOutcome = "DENIED"
+	// The change was refused or failed; nothing was changed.
+	AuditOutcomeFailed AuditOutcome = "FAILED"
+)
+
+var AllAuditOutcome = []AuditOutcome{
+	AuditOutcomeOk,
+	AuditOutcomeDenied,
+	AuditOutcomeFailed,
+}
+
+func (e AuditOutcome) IsValid() bool {
+	switch e {
+	case AuditOutcomeOk, AuditOutcomeDenied, AuditOutcomeFailed:
+		return true
+	}
+	return false
+}
+
+func (e AuditOutcome) String() string {
+	return string(e)
+}
+
+func (e *AuditOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditOutcome", str)
+	}
+	return nil
+}
+
+func (e AuditOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditOutcome) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type EntityOrderField string

@@ -1,0 +1,344 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// HTTPDoer is the HTTP client auth uses towards the provider.
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
+// loginFlowTTL bounds how long a user may take on the provider's login page.
+const loginFlowTTL = 10 * time.Minute
+
+// oidcProvider discovers the provider once; a failure is retried on the next call.
+func (s *Service) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
+	if s.opts.Issuer == "" {
+		return nil, errs.E(errs.Unavailable, "sign-in is not configured on this server (auth-issuer)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if s.provider != nil && now.Sub(s.discovered) < s.opts.KeyRefresh {
+		return s.provider, nil
+	}
+	p, err := oidc.NewProvider(s.clientContext(context.WithoutCancel(ctx)), s.opts.Issuer)
+	if err != nil {
+		if s.provider != nil {
+			// Keep serving with the keys we know; the provider may be back at the next refresh.
+			s.log.WarnContext(ctx, "auth: rediscovering the OpenID provider failed", "issuer", s.opts.Issuer, "error", err)
+			s.discovered = now
+			return s.provider, nil
+		}
+		return nil, errs.Wrap(errs.Unavailable, err, "the OpenID provider %s cannot be reached", s.opts.Issuer)
+	}
+	s.provider, s.discovered = p, now
+	return p, nil
+}
+
+// clientContext makes go-oidc and oauth2 use our HTTP client. The context of a request ends with
+// it; key fetches go-oidc starts later use this client too.
+func (s *Service) clientContext(ctx context.Context) context.Context {
+	if c, ok := s.opts.HTTPClient.(*http.Client); ok {
+		return oidc.ClientContext(ctx, c)
+	}
+	return ctx
+}
+
+func (s *Service) oauthConfig(p *oidc.Provider) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: s.opts.ClientID, ClientSecret: s.opts.ClientSecret,
+		Endpoint: p.Endpoint(), RedirectURL: s.opts.RedirectURL, Scopes: s.opts.Scopes,
+	}
+}
+
+// LoginStart is what /auth/login hands to the browser.
+type LoginStart struct {
+	// URL is the provider's authorization URL to redirect to.
+	URL string
+	// State binds the callback to this browser: the server puts it in a short-lived cookie and
+	// FinishLogin requires the callback's state to match it.
+	State string
+}
+
+// BeginLogin starts the authorization code flow with PKCE (S256), a state and a nonce. returnTo is
+// where the browser goes after login; it must be a path on this server.
+func (s *Service) BeginLogin(ctx context.Context, returnTo string) (*LoginStart, error) {
+	returnTo, err := SafeReturnPath(returnTo)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.oidcProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	state, nonce, verifier := newSecret(""), newSecret(""), oauth2.GenerateVerifier()
+	now := s.now().UTC()
+	flow := loginFlowRow{StateHash: hashSecret(state), Nonce: nonce, Verifier: verifier, ReturnTo: returnTo,
+		ExpiresAt: now.Add(loginFlowTTL)}
+	db := s.st.DB(ctx)
+	// Expired flows are of no use to anyone; clearing them here keeps the table small without a job.
+	if err := db.Where("expires_at < ?", now).Delete(&loginFlowRow{}).Error; err != nil {
+		return nil, store.Translate(err, "login flows")
+	}
+	if err := db.Create(&flow).Error; err != nil {
+		return nil, store.Translate(err, "login flow")
+	}
+	u := s.oauthConfig(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	return &LoginStart{URL: u, State: state}, nil
+}
+
+// SafeReturnPath accepts a same-origin path ("/catalog?x=1") and refuses everything that could
+// send the browser elsewhere (absolute URLs, "//host", "/\host", schemes, control characters).
+func SafeReturnPath(p string) (string, error) {
+	if p == "" {
+		return "/", nil
+	}
+	bad := func() (string, error) {
+		return "", errs.InvalidField("return_to", "must be a path on this server, like /catalog")
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\\\r\n\t") {
+		return bad()
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return bad()
+	}
+	return p, nil
+}
+
+// Callback is what the provider sent back to /auth/callback.
+type Callback struct {
+	State, Code string
+	// Error and ErrorDescription are set when the provider refused the login.
+	Error, ErrorDescription string
+	// BrowserState is the state from this browser's login cookie.
+	BrowserState string
+	UserAgent    string
+}
+
+// LoginResult is a finished login.
+type LoginResult struct {
+	Principal *Principal
+	// SessionToken goes into the session cookie; it is shown nowhere else.
+	SessionToken string
+	ReturnTo     string
+	ExpiresAt    time.Time
+}
+
+// FinishLogin completes the code flow: the state must match this browser's and a pending flow
+// (each is used once, so a replayed callback fails), the code is exchanged with the PKCE verifier,
+// the ID token is verified by go-oidc (signature, issuer, audience, expiry) and its nonce checked,
+// claims are merged from userinfo, the user is recorded and a new session starts.
+// The login is audited, whether it succeeds or not.
+func (s *Service) FinishLogin(ctx context.Context, cb Callback) (*LoginResult, error) {
+	var res *LoginResult
+	err := s.audited(ctx, Login, "", nil, func(ctx context.Context) error {
+		var err error
+		res, err = s.finishLogin(ctx, cb)
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, error) {
+	if cb.Error != "" {
+		return nil, errs.E(errs.Unauthenticated, "the identity provider refused the sign-in: %s %s", cb.Error, cb.ErrorDescription)
+	}
+	if cb.State == "" || cb.Code == "" {
+		return nil, errs.E(errs.Invalid, "the sign-in callback lacks its state or code; start again at /auth/login")
+	}
+	if cb.BrowserState == "" || cb.BrowserState != cb.State {
+		return nil, errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
+	}
+	flow, err := s.takeFlow(ctx, cb.State)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.oidcProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cctx := s.clientContext(ctx)
+	tok, err := s.oauthConfig(p).Exchange(cctx, cb.Code, oauth2.VerifierOption(flow.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, errs.E(errs.Unauthenticated, "the identity provider refused the sign-in code: %s", re.ErrorCode)
+		}
+		return nil, errs.Wrap(errs.Unavailable, err, "the identity provider could not be reached to finish the sign-in")
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, errs.E(errs.Unauthenticated, "the identity provider returned no ID token")
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: s.opts.ClientID, Now: s.now}).Verify(cctx, rawID)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token was refused")
+	}
+	if idt.Nonce != flow.Nonce {
+		return nil, errs.E(errs.Unauthenticated, "the ID token was refused: its nonce does not match this sign-in")
+	}
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token's claims cannot be read")
+	}
+	// Many providers keep email, profile and groups in userinfo in the code flow; ask for it
+	// whenever it is offered and let the ID token's own claims win where both speak.
+	if p.UserInfoEndpoint() != "" {
+		ui, err := p.UserInfo(cctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "the identity provider's userinfo endpoint failed")
+		}
+		if ui.Subject != idt.Subject {
+			return nil, errs.E(errs.Unauthenticated, "userinfo is about another subject than the ID token")
+		}
+		var extra map[string]any
+		if err := ui.Claims(&extra); err == nil {
+			for k, v := range extra {
+				if _, ok := claims[k]; !ok {
+					claims[k] = v
+				}
+			}
+		}
+	}
+	id, err := s.identity(idt.Issuer, idt.Subject, claims)
+	if err != nil {
+		return nil, err
+	}
+	principal, err := s.upsertUser(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	principal.Kind, principal.Client = KindSession, ClientWeb
+	// The audit record of the login names who signed in.
+	token, sess, err := s.createSession(WithPrincipal(ctx, principal), principal, rawID, cb.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	principal.SessionID = sess.ID
+	return &LoginResult{Principal: principal, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// takeFlow removes and returns the pending flow for state; a second use finds nothing.
+func (s *Service) takeFlow(ctx context.Context, state string) (*loginFlowRow, error) {
+	var flow loginFlowRow
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		if err := db.Where("state_hash = ?", hashSecret(state)).Take(&flow).Error; err != nil {
+			return err
+		}
+		res := db.Where("state_hash = ?", flow.StateHash).Delete(&loginFlowRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return gorm.ErrRecordNotFound // another callback took it first
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, errs.E(errs.Unauthenticated, "this sign-in is unknown or was already used; start again at /auth/login")
+	case err != nil:
+		return nil, store.Translate(err, "login flow")
+	case s.now().After(flow.ExpiresAt):
+		return nil, errs.E(errs.Unauthenticated, "this sign-in took longer than %s; start again at /auth/login", loginFlowTTL)
+	}
+	return &flow, nil
+}
+
+// identity reads a person out of merged claims with the configured claim names.
+func (s *Service) identity(issuer, subject string, claims map[string]any) (Identity, error) {
+	id := Identity{Issuer: issuer, Subject: subject}
+	id.Username = claimString(claims, s.opts.UsernameClaim)
+	if id.Username == "" {
+		return id, errs.E(errs.Unauthenticated, "the identity provider sent no %q claim to use as the username (setting auth-username-claim)", s.opts.UsernameClaim)
+	}
+	id.Email = claimString(claims, s.opts.EmailClaim)
+	id.DisplayName = claimString(claims, "name")
+	switch g := claims[s.opts.GroupsClaim].(type) {
+	case nil:
+	case string:
+		id.Groups = []string{g}
+	case []any:
+		for _, v := range g {
+			if str, ok := v.(string); ok {
+				id.Groups = append(id.Groups, str)
+			}
+		}
+	default:
+		return id, errs.E(errs.Unauthenticated, "the %q claim is neither a string nor a list of strings (setting auth-groups-claim)", s.opts.GroupsClaim)
+	}
+	return id, nil
+}
+
+func claimString(claims map[string]any, name string) string {
+	switch v := claims[name].(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case float64:
+		return fmt.Sprint(v)
+	default:
+		return ""
+	}
+}
+
+// Logout ends the session behind token and returns where to send the browser: the provider's
+// end_session_endpoint (RP-initiated logout) when it has one, else postLogout.
+// The logout is audited.
+func (s *Service) Logout(ctx context.Context, token string) (string, error) {
+	var idToken string
+	err := s.audited(ctx, Logout, "", nil, func(ctx context.Context) error {
+		var err error
+		idToken, err = s.endSession(ctx, token)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	target := s.opts.PostLogoutURL
+	p, err := s.oidcProvider(ctx)
+	if err != nil {
+		return target, nil // the local session is over; the provider's can wait
+	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if p.Claims(&meta) != nil || meta.EndSession == "" {
+		return target, nil
+	}
+	u, err := url.Parse(meta.EndSession)
+	if err != nil {
+		return target, nil
+	}
+	q := u.Query()
+	q.Set("client_id", s.opts.ClientID)
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	if target != "" {
+		q.Set("post_logout_redirect_uri", target)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

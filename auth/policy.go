@@ -1,0 +1,135 @@
+package auth
+
+import (
+	"fmt"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// Action is something a principal may be allowed to do. Names are "area.thing.verb", as audit
+// records show them.
+type Action string
+
+// The actions. Every mutation maps to one; Can knows the role each one needs.
+const (
+	LocationRegister   Action = "catalog.location.register"
+	LocationRefresh    Action = "catalog.location.refresh"
+	LocationUnregister Action = "catalog.location.unregister"
+	TokenCreate        Action = "auth.token.create"
+	TokenRevoke        Action = "auth.token.revoke"
+	SessionRevoke      Action = "auth.session.revoke"
+	AuditRead          Action = "audit.read"
+	Login              Action = "auth.login"
+	Logout             Action = "auth.logout"
+)
+
+// Role is what a principal is with respect to one resource.
+type Role int
+
+// The roles, weakest first: a stronger role can do whatever a weaker one can.
+const (
+	RoleNone   Role = iota // not signed in
+	RoleViewer             // any signed-in principal
+	RoleSelf               // the resource is the principal's own (its tokens, its sessions)
+	RoleOwner              // member of the group that owns the resource, or of a group above it
+	RoleAdmin              // member of a configured admin group, or an admin token
+)
+
+func (r Role) String() string {
+	return [...]string{"anonymous", "viewer", "self", "owner", "admin"}[r]
+}
+
+// Resource is what an action applies to, with the facts about it the policy needs. The domain
+// that holds the resource fills them in (the catalog knows its group hierarchy; auth knows whose
+// token a token is).
+type Resource struct {
+	// Name identifies the resource in messages and audit records ("location 3", "token 7").
+	Name string
+	// OwnedByCaller: the caller owns the resource, directly or through the group hierarchy.
+	OwnedByCaller bool
+	// CallersOwn: the resource belongs to the caller (its own token or session).
+	CallersOwn bool
+}
+
+// required is the weakest role that may perform each action.
+var required = map[Action]Role{
+	LocationRegister:   RoleAdmin,
+	LocationRefresh:    RoleOwner, // the owners of what a location provides may re-read it
+	LocationUnregister: RoleAdmin,
+	TokenCreate:        RoleViewer, // any user may create tokens for themselves; admin tokens need admin
+	TokenRevoke:        RoleSelf,
+	SessionRevoke:      RoleSelf,
+	AuditRead:          RoleViewer, // viewers see their own records; the audit package narrows the query
+	Login:              RoleNone,
+	Logout:             RoleViewer,
+}
+
+// readActions need only the "read" scope from a scoped token; every other action needs "write".
+var readActions = map[Action]bool{AuditRead: true}
+
+// RoleOf is the role p has on r.
+func RoleOf(p *Principal, r Resource) Role {
+	switch {
+	case p == nil:
+		return RoleNone
+	case p.Admin:
+		return RoleAdmin
+	case r.OwnedByCaller:
+		return RoleOwner
+	case r.CallersOwn:
+		return RoleSelf
+	default:
+		return RoleViewer
+	}
+}
+
+// Can decides whether p may perform a on r. The error is UNAUTHENTICATED for nobody and FORBIDDEN
+// otherwise; its message never says more about r than the caller already named.
+func Can(p *Principal, a Action, r Resource) error {
+	need, ok := required[a]
+	if !ok {
+		// An action nobody listed is a bug; refusing keeps it from becoming a hole.
+		return errs.E(errs.Internal, "auth: no policy for action %q", a)
+	}
+	if need == RoleNone {
+		return nil
+	}
+	if p == nil {
+		return errs.E(errs.Unauthenticated, "sign in to %s", describe(a))
+	}
+	scope := "write"
+	if readActions[a] {
+		scope = "read"
+	}
+	if !p.HasScope(scope) {
+		return errs.E(errs.Forbidden, "this token lacks the %q scope needed to %s", scope, describe(a))
+	}
+	if have := RoleOf(p, r); have < need {
+		return &errs.Error{Code: errs.Forbidden, Message: fmt.Sprintf("%s may not %s: it takes the %s role", p.Actor(), describe(a), need)}
+	}
+	return nil
+}
+
+// describe turns an action into words for messages ("register catalog locations").
+func describe(a Action) string {
+	switch a {
+	case LocationRegister:
+		return "register catalog locations"
+	case LocationRefresh:
+		return "refresh this catalog location"
+	case LocationUnregister:
+		return "unregister catalog locations"
+	case TokenCreate:
+		return "create API tokens"
+	case TokenRevoke:
+		return "revoke this API token"
+	case SessionRevoke:
+		return "revoke this session"
+	case AuditRead:
+		return "read the audit log"
+	case Logout:
+		return "sign out"
+	default:
+		return string(a)
+	}
+}

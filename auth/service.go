@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	lru "github.com/hashicorp/golang-lru/v2/expirable"
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// Directory links signed-in people to the catalog: the catalog implements it, so that ownership in
+// the catalog drives permissions without auth importing the catalog.
+type Directory interface {
+	// LinkUser returns the ref of the catalog User entity for a person ("user:default/alice"), found
+	// by the methods in order ("name": the username is the entity's name; "email": the entity's
+	// spec.profile.email), or "" when none matches.
+	LinkUser(ctx context.Context, username, email string, by []string) (string, error)
+}
+
+// Options configure the identity service.
+type Options struct {
+	// Issuer is the OpenID provider's issuer URL; "" disables browser login and bearer JWTs.
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is Portside's /auth/callback as the browser reaches it.
+	RedirectURL string
+	// PostLogoutURL is where the provider sends the browser after RP-initiated logout.
+	PostLogoutURL string
+	Scopes        []string
+	// Claim names for the username, the email address and the group list.
+	UsernameClaim, EmailClaim, GroupsClaim string
+	// JWTAudiences are the audiences a bearer JWT must carry one of; empty means ClientID.
+	JWTAudiences []string
+	// AdminGroups make their members admins (names or group refs).
+	AdminGroups []string
+	// UserLink is how a login is matched to a catalog User: "name", "email" or both, in order.
+	UserLink  []string
+	Directory Directory
+	// SessionIdle ends a session nobody used for this long; SessionMax ends any session this old.
+	SessionIdle, SessionMax time.Duration
+	Logger                  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient talks to the provider; nil means a client with a 10 s timeout.
+	HTTPClient HTTPDoer
+	// KeyRefresh is how often the provider's metadata and keys are fetched afresh (1h when 0).
+	KeyRefresh time.Duration
+	// Auditor records logins, logouts and token and session changes; nil records nothing.
+	Auditor Auditor
+}
+
+// Auditor is the audit log as auth uses it (package audit implements it; auth cannot import it,
+// since audit reads the principal from auth).
+type Auditor interface {
+	// Audit runs fn as an audited action and records its outcome exactly once.
+	Audit(ctx context.Context, action, resource string, args map[string]any, fn func(ctx context.Context) error) error
+	// Flush writes the pending record inside the transaction that commits the change.
+	Flush(ctx context.Context) error
+}
+
+// Service is identity: logins, sessions, tokens and the users behind them.
+type Service struct {
+	st   *store.Store
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu       sync.Mutex
+	provider *oidc.Provider // discovered on first use, so a provider that is down does not stop the start
+	// discovered is when provider was fetched. go-oidc refetches keys only for an unknown key ID,
+	// so a key the provider dropped would verify forever; rediscovering bounds that to KeyRefresh.
+	discovered time.Time
+
+	// creds caches what a session or token hash authenticated as, briefly: every request checks its
+	// credential, and the database round trip would dominate a cached catalog read. Revocations in
+	// this process evict at once; other replicas see them within credCacheTTL.
+	creds *lru.LRU[string, cachedCred]
+}
+
+// credCacheTTL bounds how long another replica may honour a revoked session or token.
+const credCacheTTL = 10 * time.Second
+
+type cachedCred struct {
+	p        *Principal
+	expires  time.Time // the credential's own end (absolute, or idle from last use)
+	lastSeen time.Time
+}
+
+// NewService builds the identity service.
+func NewService(st *store.Store, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.UsernameClaim == "" {
+		opts.UsernameClaim = "preferred_username"
+	}
+	if opts.EmailClaim == "" {
+		opts.EmailClaim = "email"
+	}
+	if opts.GroupsClaim == "" {
+		opts.GroupsClaim = "groups"
+	}
+	if len(opts.Scopes) == 0 {
+		opts.Scopes = []string{oidc.ScopeOpenID, "profile", "email"}
+	}
+	if len(opts.JWTAudiences) == 0 && opts.ClientID != "" {
+		opts.JWTAudiences = []string{opts.ClientID}
+	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = 8 * time.Hour
+	}
+	if opts.SessionMax <= 0 {
+		opts.SessionMax = 7 * 24 * time.Hour
+	}
+	if opts.KeyRefresh <= 0 {
+		opts.KeyRefresh = time.Hour
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = defaultHTTPClient()
+	}
+	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now,
+		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL)}
+}
+
+// LoginEnabled reports whether browser login is configured.
+func (s *Service) LoginEnabled() bool { return s.opts.Issuer != "" }
+
+// Identity is what the provider (or the CLI) says about a person.
+type Identity struct {
+	Issuer, Subject string
+	Username        string
+	Email           string
+	DisplayName     string
+	// Groups as the provider names them; they become group refs ("team-a" → "group:default/team-a").
+	Groups []string
+}
+
+// upsertUser records a person at login (or at token creation from the CLI) and returns their
+// principal. Groups are replaced by what the provider says now.
+func (s *Service) upsertUser(ctx context.Context, id Identity, login bool) (*Principal, error) {
+	if err := checkUsername(id.Username); err != nil {
+		return nil, err
+	}
+	groups, err := groupRefs(id.Groups)
+	if err != nil {
+		return nil, err
+	}
+	entityRef := ""
+	if s.opts.Directory != nil {
+		if entityRef, err = s.opts.Directory.LinkUser(ctx, id.Username, id.Email, s.opts.UserLink); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now().UTC()
+	var row userRow
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		err := db.Where("username = ?", id.Username).Take(&row).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			row = userRow{Username: id.Username, CreatedAt: now}
+		case err != nil:
+			return store.Translate(err, "user "+id.Username)
+		case row.Issuer != "" && id.Issuer != "" && (row.Issuer != id.Issuer || row.Subject != id.Subject):
+			// Two provider accounts claiming one username would share permissions and history.
+			return errs.E(errs.Conflict, "the username %q belongs to another account (%s); check the username claim", id.Username, row.Issuer)
+		}
+		if id.Issuer != "" {
+			row.Issuer, row.Subject = id.Issuer, id.Subject
+		}
+		if id.Email != "" || login {
+			row.Email = id.Email
+		}
+		if id.DisplayName != "" || login {
+			row.DisplayName = id.DisplayName
+		}
+		row.EntityRef, row.UpdatedAt = entityRef, now
+		if login {
+			row.LastLoginAt = &now
+		}
+		if err := db.Save(&row).Error; err != nil {
+			return store.Translate(err, "user "+id.Username)
+		}
+		if !login && len(groups) == 0 {
+			return nil // the CLI names no groups: keep what the last login said
+		}
+		if err := db.Where("user_id = ?", row.ID).Delete(&userGroupRow{}).Error; err != nil {
+			return store.Translate(err, "user groups")
+		}
+		for _, g := range groups {
+			if err := db.Create(&userGroupRow{UserID: row.ID, GroupRef: g}).Error; err != nil {
+				return store.Translate(err, "user groups")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.principal(ctx, &row)
+}
+
+// principal builds the principal of a stored user.
+func (s *Service) principal(ctx context.Context, row *userRow) (*Principal, error) {
+	var groups []string
+	if err := s.st.DB(ctx).Model(&userGroupRow{}).Where("user_id = ?", row.ID).Order("group_ref").
+		Pluck("group_ref", &groups).Error; err != nil {
+		return nil, store.Translate(err, "user groups")
+	}
+	p := &Principal{UserID: row.ID, Username: row.Username, Email: row.Email, DisplayName: row.DisplayName,
+		EntityRef: row.EntityRef, Groups: groups}
+	p.Admin = s.isAdmin(groups)
+	return p, nil
+}
+
+// isAdmin reports whether any of the groups is an admin group.
+func (s *Service) isAdmin(groups []string) bool {
+	for _, a := range s.opts.AdminGroups {
+		ref, err := groupRef(a)
+		if err == nil && slices.Contains(groups, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUsername keeps usernames printable, so they can be shown and audited as they are.
+func checkUsername(u string) error {
+	if u == "" {
+		return errs.InvalidField("username", "is empty (check the username claim setting)")
+	}
+	if len(u) > 200 {
+		return errs.InvalidField("username", "is longer than 200 characters")
+	}
+	for _, r := range u {
+		if r < 0x21 || r == 0x7f {
+			return errs.InvalidField("username", "%q holds spaces or control characters", u)
+		}
+	}
+	return nil
+}
+
+// groupRefs turns provider group names into catalog group refs: a plain name is a group in the
+// default namespace ("team-a" → "group:default/team-a"); "group:ns/name" and "ns/name" are kept.
+func groupRefs(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		ref, err := groupRef(n)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func groupRef(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	n = strings.TrimPrefix(n, "group:")
+	if n == "" {
+		return "", errs.InvalidField("groups", "a group name is empty")
+	}
+	ns, base, ok := strings.Cut(n, "/")
+	if !ok {
+		ns, base = "default", n
+	}
+	if ns == "" || base == "" || strings.ContainsAny(base, "/: ") || strings.ContainsAny(ns, ": ") {
+		return "", errs.InvalidField("groups", "%q is not a group name or group reference", name)
+	}
+	return "group:" + ns + "/" + base, nil
+}
+
+// newSecret returns a random credential with a prefix that says what it is ("pss_" for sessions,
+// "pst_" for tokens), so a leaked one is recognisable by secret scanners.
+func newSecret(prefix string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSecret is how credentials are stored and looked up. The secrets are 256-bit random values, so
+// a plain SHA-256 is enough: there is nothing to brute-force.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

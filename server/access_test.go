@@ -1,0 +1,226 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// signedIn is one person's browser session on the portal.
+type signedIn struct {
+	name string
+	b    *browser
+}
+
+func (p *portal) session(user string) signedIn {
+	p.t.Helper()
+	b := newBrowser()
+	readAll(p.t, p.signIn(b, user, user+"-pw", "/"))
+	return signedIn{user, b}
+}
+
+func (p *portal) as(s signedIn, query string) gqlResult {
+	p.t.Helper()
+	return p.gql(s.b.Client, p.fromPortal(), query, nil)
+}
+
+// operator is the CLI's authority, for setting the scene.
+func operator() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+}
+
+// fileLocation registers a one-entity file location owned by team-payments and returns its
+// GraphQL ID.
+func (p *portal) fileLocation(t *testing.T, name string) string {
+	t.Helper()
+	p.files++
+	name += "-" + strconv.Itoa(p.files) // each location brings its own entity: no clashes
+	dir := t.TempDir()
+	doc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n  type: service\n  lifecycle: production\n  owner: team-payments\n", name)
+	path := filepath.Join(dir, "catalog-info.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.cat.RegisterLocation(operator(), catalog.LocationSpec{Type: catalog.LocationFile, Target: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model.EncodeID("Location", strconv.FormatInt(res.Location.ID, 10))
+}
+
+// TestEveryMutationIsAllowedOrDeniedByRole is the authorization matrix: admin (alice, through the
+// portside-admins group), owner (bob, whose team owns the location's component) and viewer
+// (carol), each trying each mutation, on SQLite and PostgreSQL.
+func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		roles := []signedIn{p.session("alice"), p.session("bob"), p.session("carol")}
+		bobElsewhere := p.session("bob") // a second session of bob's, for revokeSession
+		bobSessions, err := p.ids.Sessions(auth.WithPrincipal(context.Background(), &auth.Principal{UserID: userID(t, st, "bob")}))
+		if err != nil || len(bobSessions) != 2 {
+			t.Fatalf("bob's sessions: %v, %v", bobSessions, err)
+		}
+		_ = bobElsewhere
+		type mutation struct {
+			name    string
+			query   func(t *testing.T) string
+			allowed []string // who may
+		}
+		mutations := []mutation{
+			{"registerLocation", func(t *testing.T) string {
+				return `mutation { registerLocation(input: {type: EMBEDDED, target: "demo"}) { location { id } } }`
+			}, []string{"alice"}},
+			{"refreshLocation (of bob's team's component)", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { refreshLocation(id: %q) { location { id } } }`, p.fileLocation(t, "pay"))
+			}, []string{"alice", "bob"}},
+			{"unregisterLocation", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { unregisterLocation(id: %q) { removedEntities } }`, p.fileLocation(t, "gone"))
+			}, []string{"alice"}},
+			{"createApiToken for oneself", func(t *testing.T) string {
+				return `mutation { createApiToken(input: {name: "mine", ttl: "1h"}) { secret } }`
+			}, []string{"alice", "bob", "carol"}},
+			{"createApiToken with admin rights", func(t *testing.T) string {
+				return `mutation { createApiToken(input: {name: "root", admin: true}) { secret } }`
+			}, []string{"alice"}},
+			{"revokeApiToken of someone else", func(t *testing.T) string {
+				_, tok, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "dave", Name: "daves"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fmt.Sprintf(`mutation { revokeApiToken(id: "%d") { revokedAt } }`, tok.ID)
+			}, []string{"alice"}},
+			{"revokeSession of bob's other browser", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { revokeSession(id: "%d") { id } }`, bobSessions[0].ID)
+			}, []string{"alice", "bob"}},
+		}
+		for _, m := range mutations {
+			for _, who := range roles {
+				t.Run(m.name+"/"+who.name, func(t *testing.T) {
+					res := p.as(who, m.query(t))
+					want := slices.Contains(m.allowed, who.name)
+					switch {
+					case want && (res.Status != http.StatusOK || len(res.Errors) > 0):
+						t.Errorf("%s was refused: %d %+v", who.name, res.Status, res.Errors)
+					case !want && res.code() != "FORBIDDEN":
+						t.Errorf("%s was not refused with FORBIDDEN: %d %+v", who.name, res.Status, res.Errors)
+					}
+				})
+			}
+		}
+	})
+}
+
+func userID(t *testing.T, st *store.Store, name string) int64 {
+	t.Helper()
+	var id int64
+	if err := st.Gorm().Raw("SELECT id FROM users WHERE username = ?", name).Scan(&id).Error; err != nil || id == 0 {
+		t.Fatalf("user %s: %v", name, err)
+	}
+	return id
+}
+
+// TestEveryMutationWritesExactlyOneAuditRecord finds the mutations by introspection, so a new one
+// without an audit record (or without an entry here) fails this test.
+func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	alice := p.session("alice")
+	spare := p.session("bob")
+	spareSessions, err := p.ids.Sessions(auth.WithPrincipal(context.Background(), &auth.Principal{UserID: userID(t, st, "bob")}))
+	if err != nil || len(spareSessions) != 1 {
+		t.Fatalf("bob's session: %v %v", spareSessions, err)
+	}
+	_ = spare
+	samples := map[string]struct {
+		action string
+		query  func() string
+	}{
+		"registerLocation": {"catalog.location.register", func() string {
+			return `mutation { registerLocation(input: {type: EMBEDDED, target: "demo"}) { location { id } } }`
+		}},
+		"refreshLocation": {"catalog.location.refresh", func() string {
+			return fmt.Sprintf(`mutation { refreshLocation(id: %q) { location { id } } }`, p.fileLocation(t, "audited"))
+		}},
+		"unregisterLocation": {"catalog.location.unregister", func() string {
+			return fmt.Sprintf(`mutation { unregisterLocation(id: %q) { removedEntities } }`, p.fileLocation(t, "removed"))
+		}},
+		"createApiToken": {"auth.token.create", func() string {
+			return `mutation { createApiToken(input: {name: "audited"}) { secret } }`
+		}},
+		"revokeApiToken": {"auth.token.revoke", func() string {
+			_, tok, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "alice", Name: "to-revoke"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf(`mutation { revokeApiToken(id: "%d") { id } }`, tok.ID)
+		}},
+		"revokeSession": {"auth.session.revoke", func() string {
+			return fmt.Sprintf(`mutation { revokeSession(id: "%d") { id } }`, spareSessions[0].ID)
+		}},
+	}
+	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)
+	fields := intro.Data["__schema"].(map[string]any)["mutationType"].(map[string]any)["fields"].([]any)
+	if len(fields) < len(samples) {
+		t.Fatalf("introspection found %d mutations, fewer than the %d known here", len(fields), len(samples))
+	}
+	for _, f := range fields {
+		name := f.(map[string]any)["name"].(string)
+		t.Run(name, func(t *testing.T) {
+			sample, ok := samples[name]
+			if !ok {
+				t.Fatalf("mutation %s has no sample here: add one, and make sure it is audited", name)
+			}
+			query := sample.query() // may set up the scene through the services, which audits too
+			before := countRecords(t, st)
+			res := p.as(alice, query)
+			if res.Status != http.StatusOK || len(res.Errors) > 0 {
+				t.Fatalf("%s: %d %+v", name, res.Status, res.Errors)
+			}
+			if n := countRecords(t, st) - before; n != 1 {
+				t.Fatalf("%s wrote %d audit records, want exactly 1", name, n)
+			}
+			var last struct{ Action, Actor, Client, Outcome, RequestID string }
+			st.Gorm().Raw("SELECT action, actor, client, outcome, request_id FROM audit_records ORDER BY id DESC LIMIT 1").Scan(&last)
+			if last.Action != sample.action || last.Actor != "alice" || last.Client != "web" || last.Outcome != "ok" || last.RequestID == "" {
+				t.Errorf("%s's record = %+v, want action %s by alice through the web, ok, with a request ID", name, last, sample.action)
+			}
+		})
+	}
+	// Denials are recorded too, and records cannot be changed afterwards.
+	carol := p.session("carol")
+	before := countRecords(t, st)
+	if res := p.as(carol, `mutation { registerLocation(input: {type: EMBEDDED, target: "demo"}) { location { id } } }`); res.code() != "FORBIDDEN" {
+		t.Fatalf("carol registering: %+v", res)
+	}
+	var outcome string
+	st.Gorm().Raw("SELECT outcome FROM audit_records ORDER BY id DESC LIMIT 1").Scan(&outcome)
+	if countRecords(t, st)-before != 1 || outcome != "denied" {
+		t.Errorf("a denial writes one record with outcome denied; got %d records, outcome %q", countRecords(t, st)-before, outcome)
+	}
+	if err := st.Gorm().Exec("UPDATE audit_records SET actor = 'nobody'").Error; err == nil {
+		t.Error("audit records could be updated")
+	}
+	if err := st.Gorm().Exec("DELETE FROM audit_records").Error; err == nil {
+		t.Error("audit records could be deleted")
+	}
+}
+
+func countRecords(t *testing.T, st *store.Store) int {
+	t.Helper()
+	var n int
+	if err := st.Gorm().Raw("SELECT count(*) FROM audit_records").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/errs"
+	"log/slog"
+)
+
+// Cookie names. The session cookie holds an opaque random value; the login cookie binds a login
+// in progress to the browser that started it.
+const (
+	sessionCookie = "portside_session"
+	loginCookie   = "portside_login"
+)
+
+// CSRFHeader must accompany every cookie-authenticated request that can change something. Browsers
+// do not let another site set a custom header without a CORS preflight, which Portside never grants,
+// so its presence proves the request came from Portside's own pages.
+const CSRFHeader = "X-Portside-CSRF"
+
+// Identity is what the server needs for sign-in.
+type Identity struct {
+	Auth  *auth.Service
+	Audit *audit.Log
+	// PublicURL is Portside's address as browsers reach it; its origin is the only one accepted
+	// for cookie-authenticated changes, and https makes cookies Secure.
+	PublicURL *url.URL
+	// Logger is set by New from Options.Logger.
+	Logger *slog.Logger
+}
+
+// authenticate puts the caller's principal (or none) in the request's context. A credential that is
+// present but bad is refused here, so no handler runs for it.
+func (id *Identity) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		creds := auth.Credentials{}
+		if h := c.GetHeader("Authorization"); h != "" {
+			scheme, value, _ := strings.Cut(h, " ")
+			if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(value) == "" {
+				unauthenticated(c, errs.E(errs.Unauthenticated, "the Authorization header must be \"Bearer <token>\""))
+				return
+			}
+			creds.Bearer = strings.TrimSpace(value)
+		} else if ck, err := c.Request.Cookie(sessionCookie); err == nil {
+			creds.Session = ck.Value
+		}
+		p, err := id.Auth.Authenticate(c.Request.Context(), creds)
+		if err != nil {
+			if creds.Session != "" && errs.Is(err, errs.Unauthenticated) {
+				// An ended session is normal: forget the cookie and carry on as nobody, so pages can
+				// send the browser to sign in again.
+				id.clearCookie(c, sessionCookie, "/")
+			} else {
+				unauthenticated(c, err)
+				return
+			}
+		}
+		// Set even when nil: nothing a request context inherits may speak for the caller.
+		c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
+		c.Next()
+	}
+}
+
+// requireAPI refuses anonymous API calls with 401 and cookie-authenticated changes that do not
+// prove they come from Portside's pages (CSRF).
+func (id *Identity) requireAPI() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := auth.PrincipalFrom(c.Request.Context())
+		if p == nil {
+			unauthenticated(c, errs.E(errs.Unauthenticated, "sign in (/auth/login) or send an API token as \"Authorization: Bearer <token>\""))
+			return
+		}
+		if p.Kind == auth.KindSession && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			if err := id.checkCSRF(c.Request, true); err != nil {
+				forbidden(c, err)
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+// checkCSRF accepts a cookie-authenticated change only from Portside's own origin and, where
+// needHeader, with the CSRF header.
+func (id *Identity) checkCSRF(r *http.Request, needHeader bool) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Host != "" {
+			origin = ref.Scheme + "://" + ref.Host
+		}
+	}
+	want := id.PublicURL.Scheme + "://" + id.PublicURL.Host
+	if origin != want {
+		return errs.E(errs.Forbidden, "cross-site request refused: origin %q is not %s", origin, want)
+	}
+	if needHeader && r.Header.Get(CSRFHeader) == "" {
+		return errs.E(errs.Forbidden, "cross-site request refused: the %s header is missing", CSRFHeader)
+	}
+	return nil
+}
+
+// requirePage sends anonymous browsers to sign in and back.
+func (id *Identity) requirePage() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if auth.PrincipalFrom(c.Request.Context()) == nil {
+			c.Redirect(http.StatusFound, "/auth/login?return_to="+url.QueryEscape(c.Request.URL.RequestURI()))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+func (id *Identity) routes(r *gin.RouterGroup) {
+	r.GET("/auth/login", id.login)
+	r.GET("/auth/callback", id.callback)
+	r.POST("/auth/logout", id.logout)
+	r.GET("/audit/export", id.requireAPI(), id.exportAudit)
+}
+
+func (id *Identity) login(c *gin.Context) {
+	start, err := id.Auth.BeginLogin(c.Request.Context(), c.Query("return_to"))
+	if err != nil {
+		errorPage(c, err)
+		return
+	}
+	id.setCookie(c, loginCookie, start.State, "/auth/callback", time.Now().Add(10*time.Minute))
+	c.Redirect(http.StatusFound, start.URL)
+}
+
+func (id *Identity) callback(c *gin.Context) {
+	ctx := c.Request.Context()
+	cb := auth.Callback{State: c.Query("state"), Code: c.Query("code"), Error: c.Query("error"),
+		ErrorDescription: c.Query("error_description"), UserAgent: c.Request.UserAgent()}
+	if ck, err := c.Request.Cookie(loginCookie); err == nil {
+		cb.BrowserState = ck.Value
+	}
+	id.clearCookie(c, loginCookie, "/auth/callback")
+	res, err := id.Auth.FinishLogin(ctx, cb)
+	if err != nil {
+		id.Logger.WarnContext(ctx, "sign-in failed", "error", err)
+		errorPage(c, err)
+		return
+	}
+	id.setCookie(c, sessionCookie, res.SessionToken, "/", res.ExpiresAt)
+	c.Redirect(http.StatusSeeOther, res.ReturnTo)
+}
+
+func (id *Identity) logout(c *gin.Context) {
+	ctx := c.Request.Context()
+	// A form post from Portside's page carries its Origin; refusing others stops a third-party page
+	// from signing people out.
+	if err := id.checkCSRF(c.Request, false); err != nil {
+		forbidden(c, err)
+		return
+	}
+	ck, err := c.Request.Cookie(sessionCookie)
+	target := id.PublicURL.String()
+	if err == nil && auth.PrincipalFrom(ctx) != nil {
+		if target, err = id.Auth.Logout(ctx, ck.Value); err != nil {
+			errorPage(c, err)
+			return
+		}
+	}
+	id.clearCookie(c, sessionCookie, "/")
+	c.Redirect(http.StatusSeeOther, target)
+}
+
+func (id *Identity) exportAudit(c *gin.Context) {
+	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Resource: c.Query("resource"), Outcome: audit.Outcome(c.Query("outcome"))}
+	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := c.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(c, http.StatusBadRequest, errs.InvalidField(name, "must be an RFC 3339 time like 2026-01-02T15:04:05Z"))
+				return
+			}
+			*dst = &t
+		}
+	}
+	c.Header("Content-Type", "application/x-ndjson")
+	if _, err := id.Audit.Export(c.Request.Context(), f, c.Writer); err != nil {
+		if c.Writer.Written() {
+			id.Logger.ErrorContext(c.Request.Context(), "audit export cut short", "error", err)
+			return
+		}
+		writeError(c, statusOf(err), err)
+	}
+}
+
+func (id *Identity) setCookie(c *gin.Context, name, value, path string, expires time.Time) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: id.PublicURL.Scheme == "https"})
+}
+
+func (id *Identity) clearCookie(c *gin.Context, name, path string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: id.PublicURL.Scheme == "https"})
+}
+
+// unauthenticated answers 401 in the GraphQL error shape, which API clients already parse.
+func unauthenticated(c *gin.Context, err error) {
+	c.Header("WWW-Authenticate", `Bearer realm="portside"`)
+	writeError(c, http.StatusUnauthorized, err)
+}
+
+func forbidden(c *gin.Context, err error) { writeError(c, http.StatusForbidden, err) }
+
+func writeError(c *gin.Context, status int, err error) {
+	c.AbortWithStatusJSON(status, gin.H{"errors": []gin.H{{
+		"message": errs.PublicMessage(err), "extensions": gin.H{"code": string(errs.CodeOf(err))},
+	}}})
+}
+
+// statusOf maps an error code to its HTTP status (the table HTTP, GraphQL and Slack share).
+func statusOf(err error) int {
+	switch errs.CodeOf(err) {
+	case errs.Invalid:
+		return http.StatusBadRequest
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.Conflict:
+		return http.StatusConflict
+	case errs.Unauthenticated:
+		return http.StatusUnauthorized
+	case errs.Forbidden:
+		return http.StatusForbidden
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorPage tells a browser what went wrong with its sign-in, as plain text it can show.
+func errorPage(c *gin.Context, err error) {
+	c.Header("Cache-Control", "no-store")
+	c.String(statusOf(err), "Sign-in problem: %s\n\nStart again: /auth/login\n", errs.PublicMessage(err))
+	c.Abort()
+}

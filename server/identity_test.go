@@ -1,0 +1,544 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/demo"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// portal is Portside with the demo catalog, behind the real development OpenID provider, on
+// loopback sockets.
+type portal struct {
+	t     *testing.T
+	st    *store.Store
+	dev   *devidp.Provider
+	ts    *httptest.Server
+	base  string
+	ids   *auth.Service
+	audit *audit.Log
+	cat   *catalog.Service
+	clock *clock
+	files int // file locations made so far
+}
+
+// clock is a settable clock for the identity service (token expiry, key refresh).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+var people = []devidp.User{
+	{Username: "alice", Password: "alice-pw", Email: "alice@acme.example", Name: "Alice", Groups: []string{"team-platform", "portside-admins"}},
+	{Username: "bob", Password: "bob-pw", Email: "bob@acme.example", Name: "Bob", Groups: []string{"team-payments"}},
+	{Username: "carol", Password: "carol-pw", Email: "carol@acme.example", Name: "Carol", Groups: []string{"product"}},
+}
+
+func newPortal(t *testing.T, st *store.Store) *portal {
+	t.Helper()
+	ctx := context.Background()
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	dev, err := devidp.Start(ctx, devidp.Options{Addr: "127.0.0.1:0", Users: people, Clients: []devidp.Client{
+		{ID: "portside", Secret: "s3cret", RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/"}},
+		{ID: "other-app", Secret: "other", RedirectURIs: []string{"http://127.0.0.1:1/cb"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Close() })
+	clk := &clock{t: time.Now()}
+	log := audit.New(st, nil)
+	cat := catalog.NewService(st, catalog.Options{Audit: log, Readers: map[catalog.LocationType]catalog.Reader{
+		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
+		catalog.LocationFile:     &sources.Files{},
+	}, APILocationTypes: []catalog.LocationType{catalog.LocationEmbedded, catalog.LocationFile}})
+	if _, err := cat.RegisterLocation(auth.WithPrincipal(ctx, auth.System("test", auth.ClientCLI)),
+		catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := auth.NewService(st, auth.Options{
+		Issuer: dev.Issuer(), ClientID: "portside", ClientSecret: "s3cret", RedirectURL: base + "/auth/callback",
+		PostLogoutURL: base + "/", Scopes: []string{"openid", "profile", "email", "groups"},
+		AdminGroups: []string{"portside-admins"}, UserLink: []string{"name", "email"}, Directory: cat,
+		Auditor: log, Now: clk.Now,
+	})
+	public, _ := url.Parse(base)
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000})
+	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
+		Identity: &server.Identity{Auth: ids, PublicURL: public}})
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk}
+}
+
+// browser is a cookie-keeping HTTP client that records every URL it was sent to.
+type browser struct {
+	*http.Client
+	visited []*url.URL
+}
+
+func newBrowser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{}
+	b.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		b.visited = append(b.visited, req.URL)
+		return nil
+	}}
+	return b
+}
+
+var formAction = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+
+// signIn runs the whole code flow as a person would: Portside's /auth/login, the provider's login
+// form, back through /auth/callback to returnTo. It returns the last response.
+func (p *portal) signIn(b *browser, user, password, returnTo string) *http.Response {
+	p.t.Helper()
+	form := p.openLoginForm(b, returnTo)
+	return p.submitLoginForm(b, form, user, password)
+}
+
+type loginForm struct {
+	page   *url.URL
+	action string
+	fields url.Values
+}
+
+var hiddenInput = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
+var attr = regexp.MustCompile(`(name|value)="([^"]*)"`)
+
+func (p *portal) openLoginForm(b *browser, returnTo string) loginForm {
+	p.t.Helper()
+	resp, err := b.Get(p.base + "/auth/login?return_to=" + url.QueryEscape(returnTo))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	body := readAll(p.t, resp)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "password") {
+		p.t.Fatalf("login form: status %d, body %.300s", resp.StatusCode, body)
+	}
+	f := loginForm{page: resp.Request.URL, fields: url.Values{}}
+	if m := formAction.FindStringSubmatch(body); m != nil {
+		f.action = html.UnescapeString(m[1])
+	}
+	for _, in := range hiddenInput.FindAllString(body, -1) {
+		var name, value string
+		for _, a := range attr.FindAllStringSubmatch(in, -1) {
+			if a[1] == "name" {
+				name = html.UnescapeString(a[2])
+			} else {
+				value = html.UnescapeString(a[2])
+			}
+		}
+		f.fields.Set(name, value)
+	}
+	return f
+}
+
+func (p *portal) submitLoginForm(b *browser, f loginForm, user, password string) *http.Response {
+	p.t.Helper()
+	target := f.page
+	if f.action != "" {
+		u, err := f.page.Parse(f.action)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		target = u
+	}
+	vals := url.Values{}
+	for k, v := range f.fields {
+		vals[k] = v
+	}
+	vals.Set("username", user)
+	vals.Set("password", password)
+	resp, err := b.PostForm(target.String(), vals)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// gqlResult is a GraphQL response.
+type gqlResult struct {
+	Status int
+	Data   map[string]any
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	}
+}
+
+func (r gqlResult) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// gql posts a GraphQL operation with the given headers through client.
+func (p *portal) gql(c *http.Client, header http.Header, query string, vars map[string]any) gqlResult {
+	p.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var out gqlResult
+	raw := readAll(p.t, resp)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		p.t.Fatalf("response %d is not JSON: %.300s", resp.StatusCode, raw)
+	}
+	out.Status = resp.StatusCode
+	return out
+}
+
+// fromPortal are the headers Portside's own pages send with cookie-authenticated changes.
+func (p *portal) fromPortal() http.Header {
+	return http.Header{"Origin": {p.base}, server.CSRFHeader: {"1"}}
+}
+
+func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
+
+const meQuery = `{ me { username email displayName groups admin authenticatedBy user { ref } sessions { id current } } }`
+
+func TestSignInWithTheCodeFlowStartsASessionLinkedToTheCatalog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		b := newBrowser()
+
+		anonymous := p.gql(http.DefaultClient, nil, meQuery, nil)
+		if anonymous.Status != http.StatusUnauthorized || anonymous.code() != "UNAUTHENTICATED" {
+			t.Fatalf("anonymous /graphql: %d %s, want 401 UNAUTHENTICATED", anonymous.Status, anonymous.code())
+		}
+
+		resp := p.signIn(b, "bob", "bob-pw", "/graphiql?tab=1")
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/graphiql" || resp.Request.URL.RawQuery != "tab=1" {
+			t.Fatalf("after sign-in the browser is at %s (%d), want /graphiql?tab=1", resp.Request.URL, resp.StatusCode)
+		}
+		var session *http.Cookie
+		for _, u := range b.visited {
+			if u.Path == "/auth/callback" && u.Query().Get("code") == "" {
+				t.Fatalf("callback without a code: %s", u)
+			}
+		}
+		u, _ := url.Parse(p.base)
+		for _, c := range b.Jar.Cookies(u) {
+			if c.Name == "portside_session" {
+				session = c
+			}
+		}
+		if session == nil || !strings.HasPrefix(session.Value, "pss_") {
+			t.Fatalf("no session cookie after sign-in")
+		}
+
+		me := p.gql(b.Client, p.fromPortal(), meQuery, nil)
+		if me.Status != http.StatusOK || len(me.Errors) > 0 {
+			t.Fatalf("me: %d %+v", me.Status, me.Errors)
+		}
+		got := me.Data["me"].(map[string]any)
+		// The ID token holds no email in the code flow: it came from userinfo.
+		if got["username"] != "bob" || got["email"] != "bob@acme.example" || got["displayName"] != "Bob" || got["admin"] != false ||
+			got["authenticatedBy"] != "SESSION" {
+			t.Errorf("me = %v", got)
+		}
+		if g := got["groups"].([]any); len(g) != 1 || g[0] != "group:default/team-payments" {
+			t.Errorf("groups = %v, want [group:default/team-payments]", g)
+		}
+		if user, _ := got["user"].(map[string]any); user == nil || user["ref"] != "user:default/bob" {
+			t.Errorf("user = %v, want the catalog's user:default/bob", got["user"])
+		}
+		if s := got["sessions"].([]any); len(s) != 1 || s[0].(map[string]any)["current"] != true {
+			t.Errorf("sessions = %v, want the one current session", s)
+		}
+
+		// The login is in the audit log, as bob, through the web.
+		recs := p.auditRecords(t, "auth.login")
+		if len(recs) != 1 || recs[0].Actor != "bob" || recs[0].Client != "web" || recs[0].Outcome != audit.OK {
+			t.Errorf("login audit records = %+v", recs)
+		}
+	})
+}
+
+// auditRecords reads the records of one action as an admin would.
+func (p *portal) auditRecords(t *testing.T, action string) []audit.Record {
+	t.Helper()
+	page, err := p.audit.Query(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+		audit.Filter{Action: action}, audit.MaxPage, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Records
+}
+
+func TestSessionCookieIsHttpOnlyLaxAndEndsAtLogout(t *testing.T) {
+	st := storetest.SQLite(t)
+	{
+		p := newPortal(t, st)
+		b := newBrowser()
+		// Look at the Set-Cookie header itself: the jar hides the attributes.
+		var setCookie string
+		b.Client.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err == nil && req.URL.Path == "/auth/callback" {
+				setCookie = strings.Join(resp.Header.Values("Set-Cookie"), "\n")
+			}
+			return resp, err
+		})
+		readAll(t, p.signIn(b, "carol", "carol-pw", "/"))
+		for _, want := range []string{"portside_session=pss_", "HttpOnly", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(setCookie, want) {
+				t.Errorf("Set-Cookie %q lacks %s", setCookie, want)
+			}
+		}
+		if strings.Contains(setCookie, "Secure") {
+			t.Errorf("Secure cookie on plain http would never be sent back: %q", setCookie)
+		}
+
+		// A logout from another site is refused; from Portside's page it ends the session and
+		// hands the browser to the provider's end_session_endpoint.
+		req, _ := http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
+		req.Header.Set("Origin", "https://evil.example")
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("cross-site logout: %d, want 403", resp.StatusCode)
+		}
+		var logoutTarget *url.URL
+		b.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if logoutTarget == nil {
+				logoutTarget = req.URL
+			}
+			return http.ErrUseLastResponse
+		}
+		req, _ = http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
+		req.Header.Set("Origin", p.base)
+		resp, err = b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusSeeOther || logoutTarget == nil || !strings.HasPrefix(logoutTarget.String(), p.dev.Issuer()) ||
+			logoutTarget.Query().Get("id_token_hint") == "" || logoutTarget.Query().Get("post_logout_redirect_uri") != p.base+"/" {
+			t.Fatalf("logout: %d to %v, want 303 to the provider's end_session_endpoint with id_token_hint", resp.StatusCode, logoutTarget)
+		}
+		if me := p.gql(b.Client, p.fromPortal(), meQuery, nil); me.Status != http.StatusUnauthorized {
+			t.Fatalf("after logout /graphql answers %d, want 401", me.Status)
+		}
+		if recs := p.auditRecords(t, "auth.logout"); len(recs) != 1 || recs[0].Actor != "carol" || recs[0].Outcome != audit.OK {
+			t.Errorf("logout audit records = %+v", recs)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestCookieAuthenticatedChangesNeedPortsidesOriginAndHeader(t *testing.T) {
+	st := storetest.SQLite(t)
+	{
+		p := newPortal(t, st)
+		b := newBrowser()
+		readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
+		mutation := `mutation { createApiToken(input: {name: "x"}) { token { id } } }`
+		cases := []struct {
+			name   string
+			header http.Header
+			status int
+		}{
+			{"no origin, no header", nil, http.StatusForbidden},
+			{"another site's origin", http.Header{"Origin": {"https://evil.example"}, server.CSRFHeader: {"1"}}, http.StatusForbidden},
+			{"our origin without the header", http.Header{"Origin": {p.base}}, http.StatusForbidden},
+			{"our origin with the header", p.fromPortal(), http.StatusOK},
+		}
+		for _, tc := range cases {
+			res := p.gql(b.Client, tc.header, mutation, nil)
+			if res.Status != tc.status {
+				t.Errorf("%s: %d %+v, want %d", tc.name, res.Status, res.Errors, tc.status)
+			}
+		}
+		// Bearer credentials are not cookies: no CSRF check applies to them.
+		secret, _, err := p.ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+			auth.TokenSpec{Username: "bob", Name: "ci"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := p.gql(http.DefaultClient, bearer(secret), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
+			t.Fatalf("bearer token: %d %+v", res.Status, res.Errors)
+		}
+	}
+}
+
+func TestCallbacksThatWereNotStartedHereOrAreReplayedAreRefused(t *testing.T) {
+	st := storetest.SQLite(t)
+	{
+		p := newPortal(t, st)
+		b := newBrowser()
+		readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
+		var callback *url.URL
+		for _, u := range b.visited {
+			if u.Path == "/auth/callback" {
+				callback = u
+			}
+		}
+		if callback == nil {
+			t.Fatal("the flow never came through /auth/callback")
+		}
+		// The same callback again, even with the login cookie put back: the flow was used up.
+		replay := newBrowser()
+		u, _ := url.Parse(p.base + "/auth/callback")
+		replay.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: callback.Query().Get("state"), Path: "/auth/callback"}})
+		resp, err := replay.Get(callback.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
+			t.Fatalf("replayed callback: %d %q, want 401 'already used'", resp.StatusCode, body)
+		}
+		// A callback in a browser that did not start the login (login CSRF) is refused.
+		resp, err = newBrowser().Get(callback.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") {
+			t.Fatalf("foreign callback: %d %q, want 401", resp.StatusCode, body)
+		}
+		// Open redirects are refused before anything starts.
+		resp, err = newBrowser().Get(p.base + "/auth/login?return_to=" + url.QueryEscape("//evil.example/x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, resp); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("open redirect: %d, want 400", resp.StatusCode)
+		}
+	}
+}
+
+func TestAnIDTokenWithAnotherNonceIsRefused(t *testing.T) {
+	st := storetest.SQLite(t)
+	{
+		p := newPortal(t, st)
+		b := newBrowser()
+		form := p.openLoginForm(b, "/")
+		// The provider will put the nonce of this flow in the ID token; make Portside expect another.
+		if err := st.Gorm().Exec("UPDATE login_flows SET nonce = 'not-the-one-sent'").Error; err != nil {
+			t.Fatal(err)
+		}
+		resp := p.submitLoginForm(b, form, "bob", "bob-pw")
+		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "nonce") {
+			t.Fatalf("wrong nonce: %d %q, want 401 naming the nonce", resp.StatusCode, body)
+		}
+		if recs := p.auditRecords(t, "auth.login"); len(recs) != 1 || recs[0].Outcome != audit.Denied {
+			t.Errorf("a refused login is audited as denied: %+v", recs)
+		}
+	}
+}
+
+func TestBearerJWTsAreVerified(t *testing.T) {
+	st := storetest.SQLite(t)
+	{
+		p := newPortal(t, st)
+		claims := func(mod func(map[string]any)) map[string]any {
+			now := p.clock.Now()
+			c := map[string]any{"iss": p.dev.Issuer(), "sub": "user-bob", "aud": "portside", "iat": now.Unix(),
+				"exp": now.Add(5 * time.Minute).Unix(), "preferred_username": "bob", "groups": []string{"team-payments"}}
+			if mod != nil {
+				mod(c)
+			}
+			return c
+		}
+		sign := func(c map[string]any) string {
+			tok, err := p.dev.SignIDToken(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		accepted := func(name, tok string) {
+			t.Helper()
+			if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
+				t.Errorf("%s: %d %+v, want accepted", name, res.Status, res.Errors)
+			}
+		}
+		refused := func(name, tok string) {
+			t.Helper()
+			if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username } }`, nil); res.Status != http.StatusUnauthorized || res.code() != "UNAUTHENTICATED" {
+				t.Errorf("%s: %d %s, want 401 UNAUTHENTICATED", name, res.Status, res.code())
+			}
+		}
+		good := sign(claims(nil))
+		accepted("a token from the issuer for Portside", good)
+		refused("expired", sign(claims(func(c map[string]any) { c["exp"] = p.clock.Now().Add(-time.Minute).Unix() })))
+		refused("for another audience", sign(claims(func(c map[string]any) { c["aud"] = "other-app" })))
+		refused("from another issuer", sign(claims(func(c map[string]any) { c["iss"] = "http://127.0.0.1:1" })))
+		parts := strings.Split(good, ".")
+		none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+		refused("unsigned (alg none)", none)
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		tampered := strings.Replace(string(payload), `"bob"`, `"eve"`, 1)
+		refused("tampered", parts[0]+"."+base64.RawURLEncoding.EncodeToString([]byte(tampered))+"."+parts[2])
+
+		// Key rotation: the old key's tokens verify while the provider still publishes it...
+		longLived := func(c map[string]any) { c["exp"] = p.clock.Now().Add(3 * time.Hour).Unix() }
+		good = sign(claims(longLived))
+		if err := p.dev.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+		accepted("signed before rotation", good)
+		accepted("signed after rotation", sign(claims(nil)))
+		// ...and fail once it is dropped and Portside has refreshed the keys.
+		p.dev.DropRetiredKeys()
+		p.clock.Add(61 * time.Minute)
+		old := good // still within its lifetime: only its key is gone
+		good = sign(claims(nil))
+		refused("signed by a dropped key", old)
+		accepted("signed by the current key", good)
+	}
+}
