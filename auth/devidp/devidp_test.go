@@ -149,7 +149,6 @@ func TestAuthorizeWithoutS256PKCEIsRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
 			cb := callbackOf(t, resp)
 			q := cb.Query()
 			if q.Get("error") != "invalid_request" || q.Get("state") != "st-1" || q.Has("code") ||
