@@ -10,11 +10,13 @@ package devidp
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -169,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Provider, error) {
 		logger:      logger,
 	}))
 	mux.HandleFunc(loggedOutPath, loggedOut)
+	mux.Handle(provider.TokenEndpoint().Relative(), guardTokenRequest(provider))
 	mux.Handle("/", provider)
 
 	p := &Provider{
@@ -253,6 +256,30 @@ func (p *Provider) SignIDToken(claims map[string]any) (string, error) {
 // can never authenticate.
 func (p *Provider) AddClient(c Client) {
 	p.store.putClient(c)
+}
+
+// guardTokenRequest answers token requests whose basic credentials are not form-encoded with
+// invalid_client. op v3.45.0 reports that error but then carries on with a nil request in the
+// code and refresh grants and panics, so the client would only see a dropped connection.
+func guardTokenRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, secret, ok := r.BasicAuth(); ok {
+			_, idErr := url.QueryUnescape(id)
+			_, secretErr := url.QueryUnescape(secret)
+			if idErr != nil || secretErr != nil {
+				writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("the basic credentials are not form-encoded"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, e *oidc.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(e)
 }
 
 // loopbackAddr returns the address to listen on for addr, or an error naming addr if it is not

@@ -222,6 +222,37 @@ func TestClientsAuthenticateWithBasicOrPostAndNothingElse(t *testing.T) {
 	}
 }
 
+func TestUnparsableTokenRequestsGetAnOAuthError(t *testing.T) {
+	idp := startIDP(t)
+	rp := newRP(t, idp, portsideID, portsideSecret)
+	for name, tc := range map[string]struct {
+		body, basic string
+		status      int
+		code        string
+	}{
+		"basic credentials that are not form-encoded": {"grant_type=authorization_code&code=x", "%zz:x", http.StatusUnauthorized, "invalid_client"},
+		"a form that does not parse":                  {"grant_type=refresh_token&refresh_token=%zz", "", http.StatusBadRequest, "invalid_request"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, rp.provider.Endpoint().TokenURL, strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if tc.basic != "" {
+			id, secret, _ := strings.Cut(tc.basic, ":")
+			req.SetBasicAuth(id, secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s: %v, want an answer", name, err)
+			continue
+		}
+		var got struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(readBody(t, resp)), &got); err != nil || resp.StatusCode != tc.status || got.Error != tc.code {
+			t.Errorf("%s: %d %q (%v), want %d %s", name, resp.StatusCode, got.Error, err, tc.status, tc.code)
+		}
+	}
+}
+
 func TestRefreshTokensRotate(t *testing.T) {
 	idp := startIDP(t)
 	rp := newRP(t, idp, portsideID, portsideSecret, oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess)

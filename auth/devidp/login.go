@@ -109,7 +109,7 @@ func (p *loginPage) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		p.logger.InfoContext(r.Context(), "devidp: sign-in refused: wrong username or password",
 			"username", username, "client_id", req.clientID)
-		http.Redirect(w, r, "/login?authRequestID="+id, 302); return; p.render(w, loginForm{AuthRequestID: id, ClientID: req.clientID, Username: username,
+		p.render(w, loginForm{AuthRequestID: id, ClientID: req.clientID, Username: username,
 			Error: "Wrong username or password.", Usernames: p.usernames})
 		return
 	}

@@ -91,7 +91,6 @@ func (a *authRequest) LogValue() slog.Value {
 
 // refreshRequest is what a refresh token stands for, handed to op for one refresh.
 type refreshRequest struct {
-	token    string
 	clientID string
 	subject  string
 	scopes   []string // may be narrowed by the refresh request (SetCurrentScopes)
@@ -112,14 +111,13 @@ func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 // accessToken is the record behind an opaque bearer token; op encrypts its id and subject into
 // the token the client sees.
 type accessToken struct {
-	id           string
-	clientID     string
-	subject      string
-	scopes       []string
-	issued       time.Time
-	expires      time.Time
-	refreshToken string // the refresh token issued with it, if any
-	origin       string // the auth request whose code started the grant
+	id       string
+	clientID string
+	subject  string
+	scopes   []string
+	issued   time.Time
+	expires  time.Time
+	origin   string // the auth request whose code started the grant
 }
 
 // refreshToken is a refresh token's record; the token string is its key.

@@ -300,7 +300,6 @@ func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (o
 		return nil, errNotFound("refresh token invalid, expired or already used")
 	}
 	return &refreshRequest{
-		token:    rt.token,
 		clientID: rt.clientID,
 		subject:  rt.subject,
 		scopes:   slices.Clone(rt.scopes),
@@ -524,7 +523,6 @@ func (s *storage) newRefreshTokenLocked(at *accessToken, scopes []string, authTi
 		expires:       now.Add(refreshTokenLifetime),
 		origin:        at.origin,
 	}
-	at.refreshToken = rt.token
 	s.refreshTokens[rt.token] = rt
 	return rt
 }
