@@ -120,18 +120,6 @@ func Flush(ctx context.Context) error {
 	return nil
 }
 
-// Write records a finished action directly (a failed login has no change to ride with).
-func (l *Log) Write(ctx context.Context, e Entry, err error) error {
-	outcome := OK
-	if err != nil {
-		outcome = Failed
-		if c := errs.CodeOf(err); c == errs.Forbidden || c == errs.Unauthenticated {
-			outcome = Denied
-		}
-	}
-	return l.write(ctx, e, outcome, err)
-}
-
 func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) error {
 	p := auth.PrincipalFrom(ctx)
 	row := recordRow{At: l.now().UTC(), Actor: p.Actor(), ActorKind: "anonymous", Client: "unknown",

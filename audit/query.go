@@ -169,3 +169,16 @@ func decodeCursor(c string) (int64, error) {
 	}
 	return 0, errs.InvalidField("after", "is not a cursor from this list")
 }
+
+// ParseBound reads a since or until bound given as text (an RFC 3339 time); "" means none. The
+// error names the field, for the CLI flag and the export endpoint's query parameter alike.
+func ParseBound(field, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, errs.InvalidField(field, "%q is not an RFC 3339 time like 2026-01-02T15:04:05Z", v)
+	}
+	return &t, nil
+}

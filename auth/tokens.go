@@ -158,21 +158,25 @@ func (s *Service) Tokens(ctx context.Context, all bool) ([]Token, error) {
 	if all && !p.Admin {
 		return nil, errs.E(errs.Forbidden, "%s may not list other users' tokens: it takes the admin role", p.Actor())
 	}
-	type joined struct {
-		apiTokenRow
-		Username string
-	}
-	var rows []joined
-	q := s.st.DB(ctx).Table("api_tokens t").Select("t.*, u.username").Joins("JOIN users u ON u.id = t.user_id").Order("t.id")
+	var rows []apiTokenRow
+	q := s.st.DB(ctx).Order("id")
 	if !all {
-		q = q.Where("t.user_id = ?", p.UserID)
+		q = q.Where("user_id = ?", p.UserID)
 	}
-	if err := q.Scan(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, store.Translate(err, "tokens")
+	}
+	var users []userRow
+	if err := s.st.DB(ctx).Select("id, username").Find(&users, "id IN (?)", s.st.DB(ctx).Model(&apiTokenRow{}).Select("user_id")).Error; err != nil {
+		return nil, store.Translate(err, "users")
+	}
+	names := make(map[int64]string, len(users))
+	for _, u := range users {
+		names[u.ID] = u.Username
 	}
 	out := make([]Token, len(rows))
 	for i := range rows {
-		out[i] = rows[i].toToken(rows[i].Username)
+		out[i] = rows[i].toToken(names[rows[i].UserID])
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies an error for callers; it is what GraphQL puts in extensions.code.
@@ -99,4 +100,24 @@ func FieldOf(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// HTTPStatus is the HTTP status for err's code: the one table HTTP endpoints share.
+func HTTPStatus(err error) int {
+	switch CodeOf(err) {
+	case Invalid:
+		return http.StatusBadRequest
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case Unauthenticated:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
 }

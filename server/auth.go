@@ -176,15 +176,13 @@ func (id *Identity) logout(c *gin.Context) {
 
 func (id *Identity) exportAudit(c *gin.Context) {
 	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Resource: c.Query("resource"), Outcome: audit.Outcome(c.Query("outcome"))}
-	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
-		if v := c.Query(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(c, http.StatusBadRequest, errs.InvalidField(name, "must be an RFC 3339 time like 2026-01-02T15:04:05Z"))
-				return
-			}
-			*dst = &t
-		}
+	var err error
+	if f.Since, err = audit.ParseBound("since", c.Query("since")); err == nil {
+		f.Until, err = audit.ParseBound("until", c.Query("until"))
+	}
+	if err != nil {
+		writeError(c, errs.HTTPStatus(err), err)
+		return
 	}
 	c.Header("Content-Type", "application/x-ndjson")
 	if _, err := id.Audit.Export(c.Request.Context(), f, c.Writer); err != nil {
@@ -192,7 +190,7 @@ func (id *Identity) exportAudit(c *gin.Context) {
 			id.Logger.ErrorContext(c.Request.Context(), "audit export cut short", "error", err)
 			return
 		}
-		writeError(c, statusOf(err), err)
+		writeError(c, errs.HTTPStatus(err), err)
 	}
 }
 
@@ -220,29 +218,9 @@ func writeError(c *gin.Context, status int, err error) {
 	}}})
 }
 
-// statusOf maps an error code to its HTTP status (the table HTTP, GraphQL and Slack share).
-func statusOf(err error) int {
-	switch errs.CodeOf(err) {
-	case errs.Invalid:
-		return http.StatusBadRequest
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthenticated:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
 // errorPage tells a browser what went wrong with its sign-in, as plain text it can show.
 func errorPage(c *gin.Context, err error) {
 	c.Header("Cache-Control", "no-store")
-	c.String(statusOf(err), "Sign-in problem: %s\n\nStart again: /auth/login\n", errs.PublicMessage(err))
+	c.String(errs.HTTPStatus(err), "Sign-in problem: %s\n\nStart again: /auth/login\n", errs.PublicMessage(err))
 	c.Abort()
 }

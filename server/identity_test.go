@@ -316,64 +316,62 @@ func (p *portal) auditRecords(t *testing.T, action string) []audit.Record {
 
 func TestSessionCookieIsHttpOnlyLaxAndEndsAtLogout(t *testing.T) {
 	st := storetest.SQLite(t)
-	{
-		p := newPortal(t, st)
-		b := newBrowser()
-		// Look at the Set-Cookie header itself: the jar hides the attributes.
-		var setCookie string
-		b.Client.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			resp, err := http.DefaultTransport.RoundTrip(req)
-			if err == nil && req.URL.Path == "/auth/callback" {
-				setCookie = strings.Join(resp.Header.Values("Set-Cookie"), "\n")
-			}
-			return resp, err
-		})
-		readAll(t, p.signIn(b, "carol", "carol-pw", "/"))
-		for _, want := range []string{"portside_session=pss_", "HttpOnly", "SameSite=Lax", "Path=/"} {
-			if !strings.Contains(setCookie, want) {
-				t.Errorf("Set-Cookie %q lacks %s", setCookie, want)
-			}
+	p := newPortal(t, st)
+	b := newBrowser()
+	// Look at the Set-Cookie header itself: the jar hides the attributes.
+	var setCookie string
+	b.Client.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil && req.URL.Path == "/auth/callback" {
+			setCookie = strings.Join(resp.Header.Values("Set-Cookie"), "\n")
 		}
-		if strings.Contains(setCookie, "Secure") {
-			t.Errorf("Secure cookie on plain http would never be sent back: %q", setCookie)
+		return resp, err
+	})
+	readAll(t, p.signIn(b, "carol", "carol-pw", "/"))
+	for _, want := range []string{"portside_session=pss_", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(setCookie, want) {
+			t.Errorf("Set-Cookie %q lacks %s", setCookie, want)
 		}
+	}
+	if strings.Contains(setCookie, "Secure") {
+		t.Errorf("Secure cookie on plain http would never be sent back: %q", setCookie)
+	}
 
-		// A logout from another site is refused; from Portside's page it ends the session and
-		// hands the browser to the provider's end_session_endpoint.
-		req, _ := http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
-		req.Header.Set("Origin", "https://evil.example")
-		resp, err := b.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	// A logout from another site is refused; from Portside's page it ends the session and
+	// hands the browser to the provider's end_session_endpoint.
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %d, want 403", resp.StatusCode)
+	}
+	var logoutTarget *url.URL
+	b.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if logoutTarget == nil {
+			logoutTarget = req.URL
 		}
-		readAll(t, resp)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("cross-site logout: %d, want 403", resp.StatusCode)
-		}
-		var logoutTarget *url.URL
-		b.Client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if logoutTarget == nil {
-				logoutTarget = req.URL
-			}
-			return http.ErrUseLastResponse
-		}
-		req, _ = http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
-		req.Header.Set("Origin", p.base)
-		resp, err = b.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		readAll(t, resp)
-		if resp.StatusCode != http.StatusSeeOther || logoutTarget == nil || !strings.HasPrefix(logoutTarget.String(), p.dev.Issuer()) ||
-			logoutTarget.Query().Get("id_token_hint") == "" || logoutTarget.Query().Get("post_logout_redirect_uri") != p.base+"/" {
-			t.Fatalf("logout: %d to %v, want 303 to the provider's end_session_endpoint with id_token_hint", resp.StatusCode, logoutTarget)
-		}
-		if me := p.gql(b.Client, p.fromPortal(), meQuery, nil); me.Status != http.StatusUnauthorized {
-			t.Fatalf("after logout /graphql answers %d, want 401", me.Status)
-		}
-		if recs := p.auditRecords(t, "auth.logout"); len(recs) != 1 || recs[0].Actor != "carol" || recs[0].Outcome != audit.OK {
-			t.Errorf("logout audit records = %+v", recs)
-		}
+		return http.ErrUseLastResponse
+	}
+	req, _ = http.NewRequest(http.MethodPost, p.base+"/auth/logout", nil)
+	req.Header.Set("Origin", p.base)
+	resp, err = b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != http.StatusSeeOther || logoutTarget == nil || !strings.HasPrefix(logoutTarget.String(), p.dev.Issuer()) ||
+		logoutTarget.Query().Get("id_token_hint") == "" || logoutTarget.Query().Get("post_logout_redirect_uri") != p.base+"/" {
+		t.Fatalf("logout: %d to %v, want 303 to the provider's end_session_endpoint with id_token_hint", resp.StatusCode, logoutTarget)
+	}
+	if me := p.gql(b.Client, p.fromPortal(), meQuery, nil); me.Status != http.StatusUnauthorized {
+		t.Fatalf("after logout /graphql answers %d, want 401", me.Status)
+	}
+	if recs := p.auditRecords(t, "auth.logout"); len(recs) != 1 || recs[0].Actor != "carol" || recs[0].Outcome != audit.OK {
+		t.Errorf("logout audit records = %+v", recs)
 	}
 }
 
@@ -383,162 +381,171 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestCookieAuthenticatedChangesNeedPortsidesOriginAndHeader(t *testing.T) {
 	st := storetest.SQLite(t)
-	{
-		p := newPortal(t, st)
-		b := newBrowser()
-		readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
-		mutation := `mutation { createApiToken(input: {name: "x"}) { token { id } } }`
-		cases := []struct {
-			name   string
-			header http.Header
-			status int
-		}{
-			{"no origin, no header", nil, http.StatusForbidden},
-			{"another site's origin", http.Header{"Origin": {"https://evil.example"}, server.CSRFHeader: {"1"}}, http.StatusForbidden},
-			{"our origin without the header", http.Header{"Origin": {p.base}}, http.StatusForbidden},
-			{"our origin with the header", p.fromPortal(), http.StatusOK},
+	p := newPortal(t, st)
+	b := newBrowser()
+	readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
+	mutation := `mutation { createApiToken(input: {name: "x"}) { token { id } } }`
+	cases := []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"no origin, no header", nil, http.StatusForbidden},
+		{"another site's origin", http.Header{"Origin": {"https://evil.example"}, server.CSRFHeader: {"1"}}, http.StatusForbidden},
+		{"our origin without the header", http.Header{"Origin": {p.base}}, http.StatusForbidden},
+		{"our origin with the header", p.fromPortal(), http.StatusOK},
+	}
+	for _, tc := range cases {
+		res := p.gql(b.Client, tc.header, mutation, nil)
+		if res.Status != tc.status {
+			t.Errorf("%s: %d %+v, want %d", tc.name, res.Status, res.Errors, tc.status)
 		}
-		for _, tc := range cases {
-			res := p.gql(b.Client, tc.header, mutation, nil)
-			if res.Status != tc.status {
-				t.Errorf("%s: %d %+v, want %d", tc.name, res.Status, res.Errors, tc.status)
-			}
+	}
+	// Bearer credentials are not cookies: no CSRF check applies to them.
+	secret, _, err := p.ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+		auth.TokenSpec{Username: "bob", Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.gql(http.DefaultClient, bearer(secret), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("bearer token: %d %+v", res.Status, res.Errors)
+	}
+
+	// bob's tokens, the one from the page and the one from the CLI, listed with their names.
+	res := p.gql(http.DefaultClient, bearer(secret), `{ apiTokens { id name username revokedAt } }`, nil)
+	if res.Status != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("apiTokens: %d %+v", res.Status, res.Errors)
+	}
+	var names []string
+	for _, tok := range res.Data["apiTokens"].([]any) {
+		m := tok.(map[string]any)
+		if m["id"] == "0" || m["username"] != "bob" || m["revokedAt"] != nil {
+			t.Errorf("listed token %v, want bob's, with an ID, not revoked", m)
 		}
-		// Bearer credentials are not cookies: no CSRF check applies to them.
-		secret, _, err := p.ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
-			auth.TokenSpec{Username: "bob", Name: "ci"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := p.gql(http.DefaultClient, bearer(secret), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
-			t.Fatalf("bearer token: %d %+v", res.Status, res.Errors)
-		}
+		names = append(names, m["name"].(string))
+	}
+	if strings.Join(names, ",") != "x,ci" {
+		t.Errorf("apiTokens names = %v, want [x ci]", names)
 	}
 }
 
 func TestCallbacksThatWereNotStartedHereOrAreReplayedAreRefused(t *testing.T) {
 	st := storetest.SQLite(t)
-	{
-		p := newPortal(t, st)
-		b := newBrowser()
-		readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
-		var callback *url.URL
-		for _, u := range b.visited {
-			if u.Path == "/auth/callback" {
-				callback = u
-			}
+	p := newPortal(t, st)
+	b := newBrowser()
+	readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
+	var callback *url.URL
+	for _, u := range b.visited {
+		if u.Path == "/auth/callback" {
+			callback = u
 		}
-		if callback == nil {
-			t.Fatal("the flow never came through /auth/callback")
-		}
-		// The same callback again, even with the login cookie put back: the flow was used up.
-		replay := newBrowser()
-		u, _ := url.Parse(p.base + "/auth/callback")
-		replay.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: callback.Query().Get("state"), Path: "/auth/callback"}})
-		resp, err := replay.Get(callback.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
-			t.Fatalf("replayed callback: %d %q, want 401 'already used'", resp.StatusCode, body)
-		}
-		// A callback in a browser that did not start the login (login CSRF) is refused.
-		resp, err = newBrowser().Get(callback.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") {
-			t.Fatalf("foreign callback: %d %q, want 401", resp.StatusCode, body)
-		}
-		// Open redirects are refused before anything starts.
-		resp, err = newBrowser().Get(p.base + "/auth/login?return_to=" + url.QueryEscape("//evil.example/x"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if readAll(t, resp); resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("open redirect: %d, want 400", resp.StatusCode)
-		}
+	}
+	if callback == nil {
+		t.Fatal("the flow never came through /auth/callback")
+	}
+	// The same callback again, even with the login cookie put back: the flow was used up.
+	replay := newBrowser()
+	u, _ := url.Parse(p.base + "/auth/callback")
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: callback.Query().Get("state"), Path: "/auth/callback"}})
+	resp, err := replay.Get(callback.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
+		t.Fatalf("replayed callback: %d %q, want 401 'already used'", resp.StatusCode, body)
+	}
+	// A callback in a browser that did not start the login (login CSRF) is refused.
+	resp, err = newBrowser().Get(callback.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") {
+		t.Fatalf("foreign callback: %d %q, want 401", resp.StatusCode, body)
+	}
+	// Open redirects are refused before anything starts.
+	resp, err = newBrowser().Get(p.base + "/auth/login?return_to=" + url.QueryEscape("//evil.example/x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAll(t, resp); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("open redirect: %d, want 400", resp.StatusCode)
 	}
 }
 
 func TestAnIDTokenWithAnotherNonceIsRefused(t *testing.T) {
 	st := storetest.SQLite(t)
-	{
-		p := newPortal(t, st)
-		b := newBrowser()
-		form := p.openLoginForm(b, "/")
-		// The provider will put the nonce of this flow in the ID token; make Portside expect another.
-		if err := st.Gorm().Exec("UPDATE login_flows SET nonce = 'not-the-one-sent'").Error; err != nil {
-			t.Fatal(err)
-		}
-		resp := p.submitLoginForm(b, form, "bob", "bob-pw")
-		if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "nonce") {
-			t.Fatalf("wrong nonce: %d %q, want 401 naming the nonce", resp.StatusCode, body)
-		}
-		if recs := p.auditRecords(t, "auth.login"); len(recs) != 1 || recs[0].Outcome != audit.Denied {
-			t.Errorf("a refused login is audited as denied: %+v", recs)
-		}
+	p := newPortal(t, st)
+	b := newBrowser()
+	form := p.openLoginForm(b, "/")
+	// The provider will put the nonce of this flow in the ID token; make Portside expect another.
+	if err := st.Gorm().Exec("UPDATE login_flows SET nonce = 'not-the-one-sent'").Error; err != nil {
+		t.Fatal(err)
+	}
+	resp := p.submitLoginForm(b, form, "bob", "bob-pw")
+	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "nonce") {
+		t.Fatalf("wrong nonce: %d %q, want 401 naming the nonce", resp.StatusCode, body)
+	}
+	if recs := p.auditRecords(t, "auth.login"); len(recs) != 1 || recs[0].Outcome != audit.Denied {
+		t.Errorf("a refused login is audited as denied: %+v", recs)
 	}
 }
 
 func TestBearerJWTsAreVerified(t *testing.T) {
 	st := storetest.SQLite(t)
-	{
-		p := newPortal(t, st)
-		claims := func(mod func(map[string]any)) map[string]any {
-			now := p.clock.Now()
-			c := map[string]any{"iss": p.dev.Issuer(), "sub": "user-bob", "aud": "portside", "iat": now.Unix(),
-				"exp": now.Add(5 * time.Minute).Unix(), "preferred_username": "bob", "groups": []string{"team-payments"}}
-			if mod != nil {
-				mod(c)
-			}
-			return c
+	p := newPortal(t, st)
+	claims := func(mod func(map[string]any)) map[string]any {
+		now := p.clock.Now()
+		c := map[string]any{"iss": p.dev.Issuer(), "sub": "user-bob", "aud": "portside", "iat": now.Unix(),
+			"exp": now.Add(5 * time.Minute).Unix(), "preferred_username": "bob", "groups": []string{"team-payments"}}
+		if mod != nil {
+			mod(c)
 		}
-		sign := func(c map[string]any) string {
-			tok, err := p.dev.SignIDToken(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
-		accepted := func(name, tok string) {
-			t.Helper()
-			if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
-				t.Errorf("%s: %d %+v, want accepted", name, res.Status, res.Errors)
-			}
-		}
-		refused := func(name, tok string) {
-			t.Helper()
-			if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username } }`, nil); res.Status != http.StatusUnauthorized || res.code() != "UNAUTHENTICATED" {
-				t.Errorf("%s: %d %s, want 401 UNAUTHENTICATED", name, res.Status, res.code())
-			}
-		}
-		good := sign(claims(nil))
-		accepted("a token from the issuer for Portside", good)
-		refused("expired", sign(claims(func(c map[string]any) { c["exp"] = p.clock.Now().Add(-time.Minute).Unix() })))
-		refused("for another audience", sign(claims(func(c map[string]any) { c["aud"] = "other-app" })))
-		refused("from another issuer", sign(claims(func(c map[string]any) { c["iss"] = "http://127.0.0.1:1" })))
-		parts := strings.Split(good, ".")
-		none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
-		refused("unsigned (alg none)", none)
-		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-		tampered := strings.Replace(string(payload), `"bob"`, `"eve"`, 1)
-		refused("tampered", parts[0]+"."+base64.RawURLEncoding.EncodeToString([]byte(tampered))+"."+parts[2])
-
-		// Key rotation: the old key's tokens verify while the provider still publishes it...
-		longLived := func(c map[string]any) { c["exp"] = p.clock.Now().Add(3 * time.Hour).Unix() }
-		good = sign(claims(longLived))
-		if err := p.dev.RotateKey(); err != nil {
+		return c
+	}
+	sign := func(c map[string]any) string {
+		tok, err := p.dev.SignIDToken(c)
+		if err != nil {
 			t.Fatal(err)
 		}
-		accepted("signed before rotation", good)
-		accepted("signed after rotation", sign(claims(nil)))
-		// ...and fail once it is dropped and Portside has refreshed the keys.
-		p.dev.DropRetiredKeys()
-		p.clock.Add(61 * time.Minute)
-		old := good // still within its lifetime: only its key is gone
-		good = sign(claims(nil))
-		refused("signed by a dropped key", old)
-		accepted("signed by the current key", good)
+		return tok
 	}
+	accepted := func(name, tok string) {
+		t.Helper()
+		if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username authenticatedBy } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
+			t.Errorf("%s: %d %+v, want accepted", name, res.Status, res.Errors)
+		}
+	}
+	refused := func(name, tok string) {
+		t.Helper()
+		if res := p.gql(http.DefaultClient, bearer(tok), `{ me { username } }`, nil); res.Status != http.StatusUnauthorized || res.code() != "UNAUTHENTICATED" {
+			t.Errorf("%s: %d %s, want 401 UNAUTHENTICATED", name, res.Status, res.code())
+		}
+	}
+	good := sign(claims(nil))
+	accepted("a token from the issuer for Portside", good)
+	refused("expired", sign(claims(func(c map[string]any) { c["exp"] = p.clock.Now().Add(-time.Minute).Unix() })))
+	refused("for another audience", sign(claims(func(c map[string]any) { c["aud"] = "other-app" })))
+	refused("from another issuer", sign(claims(func(c map[string]any) { c["iss"] = "http://127.0.0.1:1" })))
+	parts := strings.Split(good, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	refused("unsigned (alg none)", none)
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	tampered := strings.Replace(string(payload), `"bob"`, `"eve"`, 1)
+	refused("tampered", parts[0]+"."+base64.RawURLEncoding.EncodeToString([]byte(tampered))+"."+parts[2])
+
+	// Key rotation: the old key's tokens verify while the provider still publishes it...
+	longLived := func(c map[string]any) { c["exp"] = p.clock.Now().Add(3 * time.Hour).Unix() }
+	good = sign(claims(longLived))
+	if err := p.dev.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	accepted("signed before rotation", good)
+	accepted("signed after rotation", sign(claims(nil)))
+	// ...and fail once it is dropped and Portside has refreshed the keys.
+	p.dev.DropRetiredKeys()
+	p.clock.Add(61 * time.Minute)
+	old := good // still within its lifetime: only its key is gone
+	good = sign(claims(nil))
+	refused("signed by a dropped key", old)
+	accepted("signed by the current key", good)
 }

@@ -39,7 +39,8 @@ hash and cannot be shown again.`,
 			if user == "" {
 				return fmt.Errorf("--user is required: the username the token acts as")
 			}
-			a, err := openApp(cmd, false)
+			// First setup runs this before anything else: migrate as serve and import would.
+			a, err := openApp(cmd, true)
 			if err != nil {
 				return err
 			}
@@ -155,23 +156,19 @@ func auditCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := audit.Filter{Actor: actor, Action: action}
-			for flag, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
-				v := map[string]string{"since": since, "until": until}[flag]
-				if v == "" {
-					continue
-				}
-				t, err := time.Parse(time.RFC3339, v)
-				if err != nil {
-					return fmt.Errorf("--%s %q: expected an RFC 3339 time like 2026-01-02T15:04:05Z", flag, v)
-				}
-				*dst = &t
+			var err error
+			if f.Since, err = audit.ParseBound("--since", since); err != nil {
+				return err
+			}
+			if f.Until, err = audit.ParseBound("--until", until); err != nil {
+				return err
 			}
 			a, err := openApp(cmd, false)
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			_, err = audit.New(a.store, a.log).Export(cliContext(cmd), f, cmd.OutOrStdout())
+			_, err = a.auditLog().Export(cliContext(cmd), f, cmd.OutOrStdout())
 			return err
 		},
 	}
