@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -34,14 +37,32 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (*Principal, 
 	}
 }
 
-// jwtPrincipal accepts a JWT from the configured issuer (signature by its published keys, which
-// go-oidc caches; issuer; expiry; one of the accepted audiences). The principal comes from the
-// token's claims alone: no userinfo call on the hot path.
+// jwtPrincipal accepts a JWT from the sign-in issuer or one of the further JWT issuers
+// (signature by the issuer's published keys, which go-oidc caches; issuer; expiry; one of the
+// accepted audiences). The principal comes from the token's claims alone: no userinfo call on the
+// hot path.
 func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, error) {
-	if s.opts.Issuer == "" {
-		return nil, errs.E(errs.Unauthenticated, "bearer JWTs are not accepted on this server (no auth-issuer); use a Portside API token")
+	if s.opts.Issuer == "" && len(s.opts.JWTIssuers) == 0 {
+		return nil, errs.E(errs.Unauthenticated, "bearer JWTs are not accepted on this server (no auth-issuer or auth-jwt-issuers); use a Portside API token")
 	}
-	p, err := s.oidcProvider(ctx)
+	// A client sends the same JWT until it expires: verifying its signature each time would cost
+	// more than the request it guards. A verified token is remembered as long as a session is.
+	h := "jwt:" + hashSecret(raw)
+	now := s.now()
+	if c, ok := s.creds.Get(h); ok && now.Before(c.expires) && now.Sub(c.lastSeen) < credCacheTTL {
+		return c.p, nil
+	}
+	// The issuer picks the keys; only configured issuers are ever looked up, so a token cannot
+	// make Portside fetch from an address of its choosing.
+	issuer, err := unverifiedIssuer(raw)
+	if err != nil {
+		return nil, err
+	}
+	primary := issuer == s.opts.Issuer && issuer != ""
+	if !primary && !slices.Contains(s.opts.JWTIssuers, issuer) {
+		return nil, errs.E(errs.Unauthenticated, "the bearer token was refused: its issuer %q is not accepted (settings auth-issuer, auth-jwt-issuers)", issuer)
+	}
+	p, err := s.discover(ctx, issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -57,9 +78,17 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, err
 	if err := tok.Claims(&claims); err != nil {
 		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token's claims cannot be read")
 	}
+	if !primary && claimString(claims, s.opts.UsernameClaim) == "" {
+		claims[s.opts.UsernameClaim] = tok.Subject // machines often have a subject and nothing else
+	}
 	id, err := s.identity(tok.Issuer, tok.Subject, claims)
 	if err != nil {
 		return nil, err
+	}
+	if !primary {
+		// Another issuer's "alice" is not our alice.
+		u, _ := url.Parse(issuer)
+		id.Username += "@" + u.Host
 	}
 	if err := checkUsername(id.Username); err != nil {
 		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token names no usable user")
@@ -70,6 +99,28 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, err
 	}
 	pr := &Principal{Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Groups: groups,
 		Kind: KindJWT, Client: ClientAPI}
-	pr.Admin = s.isAdmin(groups)
+	pr.Admin = primary && s.isAdmin(groups)
+	s.creds.Add(h, cachedCred{p: pr, expires: tok.Expiry, lastSeen: now})
 	return pr, nil
+}
+
+// unverifiedIssuer reads the iss claim of a JWT without checking anything: only to choose whose
+// keys will check it.
+func unverifiedIssuer(raw string) (string, error) {
+	parts := strings.Split(raw, ".")
+	bad := errs.E(errs.Unauthenticated, "the bearer token is neither a Portside API token (pst_...) nor a JWT")
+	if len(parts) != 3 {
+		return "", bad
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", bad
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer == "" {
+		return "", bad
+	}
+	return c.Issuer, nil
 }

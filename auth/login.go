@@ -28,28 +28,43 @@ func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.S
 // loginFlowTTL bounds how long a user may take on the provider's login page.
 const loginFlowTTL = 10 * time.Minute
 
-// oidcProvider discovers the provider once; a failure is retried on the next call.
+// discovered is an issuer's metadata and keys, and when they were fetched. go-oidc refetches keys
+// only for an unknown key ID, so a key the provider dropped would verify forever; rediscovering
+// bounds that to KeyRefresh.
+type discovered struct {
+	p  *oidc.Provider
+	at time.Time
+}
+
+// oidcProvider is the sign-in provider (auth-issuer).
 func (s *Service) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
 	if s.opts.Issuer == "" {
 		return nil, errs.E(errs.Unavailable, "sign-in is not configured on this server (auth-issuer)")
 	}
+	return s.discover(ctx, s.opts.Issuer)
+}
+
+// discover returns an issuer's provider, fetched afresh every KeyRefresh; a failure is retried on
+// the next call, and a provider known before keeps serving with the keys it had.
+func (s *Service) discover(ctx context.Context, issuer string) (*oidc.Provider, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if s.provider != nil && now.Sub(s.discovered) < s.opts.KeyRefresh {
-		return s.provider, nil
+	known, ok := s.providers[issuer]
+	if ok && now.Sub(known.at) < s.opts.KeyRefresh {
+		return known.p, nil
 	}
-	p, err := oidc.NewProvider(s.clientContext(context.WithoutCancel(ctx)), s.opts.Issuer)
+	p, err := oidc.NewProvider(s.clientContext(context.WithoutCancel(ctx)), issuer)
 	if err != nil {
-		if s.provider != nil {
+		if ok {
 			// Keep serving with the keys we know; the provider may be back at the next refresh.
-			s.log.WarnContext(ctx, "auth: rediscovering the OpenID provider failed", "issuer", s.opts.Issuer, "error", err)
-			s.discovered = now
-			return s.provider, nil
+			s.log.WarnContext(ctx, "auth: rediscovering the OpenID provider failed", "issuer", issuer, "error", err)
+			s.providers[issuer] = discovered{known.p, now}
+			return known.p, nil
 		}
-		return nil, errs.Wrap(errs.Unavailable, err, "the OpenID provider %s cannot be reached", s.opts.Issuer)
+		return nil, errs.Wrap(errs.Unavailable, err, "the OpenID provider %s cannot be reached", issuer)
 	}
-	s.provider, s.discovered = p, now
+	s.providers[issuer] = discovered{p, now}
 	return p, nil
 }
 
@@ -185,29 +200,73 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 		}
 		return nil, errs.Wrap(errs.Unavailable, err, "the identity provider could not be reached to finish the sign-in")
 	}
-	rawID, _ := tok.Extra("id_token").(string)
-	if rawID == "" {
+	ans, err := s.readTokens(cctx, p, tok, tokenChecks{verify: &oidc.Config{ClientID: s.opts.ClientID, Now: s.now},
+		nonce: flow.Nonce, needIDToken: true})
+	if err != nil {
+		return nil, err
+	}
+	principal, err := s.upsertUser(ctx, ans.identity, fromLogin)
+	if err != nil {
+		return nil, err
+	}
+	principal.Kind, principal.Client = KindSession, ClientWeb
+	// The audit record of the login names who signed in.
+	token, sess, err := s.createSession(WithPrincipal(ctx, principal), principal, ans.rawIDToken, tok, cb.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	principal.SessionID = sess.ID
+	return &LoginResult{Principal: principal, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// tokenChecks say what readTokens requires of a token response.
+type tokenChecks struct {
+	verify      *oidc.Config
+	nonce       string // the ID token's nonce must be this, when not ""
+	subject     string // the person must be this subject, when not ""
+	needIDToken bool   // a sign-in needs an ID token; a refresh may come without one
+}
+
+// providerAnswer is the person a token response speaks of.
+type providerAnswer struct {
+	rawIDToken string
+	identity   Identity
+}
+
+// readTokens reads the person out of a token response: the ID token verified by go-oidc
+// (signature, issuer, audience and, unless skipped, expiry), its claims merged with userinfo's,
+// since many providers keep email, profile and groups there in the code flow. The ID token's own
+// claims win where both speak. It returns nil when the response names nobody (a refresh without
+// ID token from a provider without userinfo).
+func (s *Service) readTokens(cctx context.Context, p *oidc.Provider, tok *oauth2.Token, want tokenChecks) (*providerAnswer, error) {
+	ans := &providerAnswer{}
+	claims := map[string]any{}
+	issuer, subject := s.opts.Issuer, ""
+	ans.rawIDToken, _ = tok.Extra("id_token").(string)
+	switch {
+	case ans.rawIDToken != "":
+		idt, err := p.Verifier(want.verify).Verify(cctx, ans.rawIDToken)
+		if err != nil {
+			return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token was refused")
+		}
+		if want.nonce != "" && idt.Nonce != want.nonce {
+			return nil, errs.E(errs.Unauthenticated, "the ID token was refused: its nonce does not match this sign-in")
+		}
+		if err := idt.Claims(&claims); err != nil {
+			return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token's claims cannot be read")
+		}
+		issuer, subject = idt.Issuer, idt.Subject
+	case want.needIDToken:
 		return nil, errs.E(errs.Unauthenticated, "the identity provider returned no ID token")
 	}
-	idt, err := p.Verifier(&oidc.Config{ClientID: s.opts.ClientID, Now: s.now}).Verify(cctx, rawID)
-	if err != nil {
-		return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token was refused")
-	}
-	if idt.Nonce != flow.Nonce {
-		return nil, errs.E(errs.Unauthenticated, "the ID token was refused: its nonce does not match this sign-in")
-	}
-	claims := map[string]any{}
-	if err := idt.Claims(&claims); err != nil {
-		return nil, errs.Wrap(errs.Unauthenticated, err, "the ID token's claims cannot be read")
-	}
-	// Many providers keep email, profile and groups in userinfo in the code flow; ask for it
-	// whenever it is offered and let the ID token's own claims win where both speak.
 	if p.UserInfoEndpoint() != "" {
 		ui, err := p.UserInfo(cctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "the identity provider's userinfo endpoint failed")
 		}
-		if ui.Subject != idt.Subject {
+		if subject == "" {
+			subject = ui.Subject
+		} else if ui.Subject != subject {
 			return nil, errs.E(errs.Unauthenticated, "userinfo is about another subject than the ID token")
 		}
 		var extra map[string]any
@@ -219,22 +278,18 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 			}
 		}
 	}
-	id, err := s.identity(idt.Issuer, idt.Subject, claims)
+	if subject == "" {
+		return nil, nil
+	}
+	if want.subject != "" && subject != want.subject {
+		return nil, errs.E(errs.Unauthenticated, "the identity provider answered about another person (subject %q)", subject)
+	}
+	id, err := s.identity(issuer, subject, claims)
 	if err != nil {
 		return nil, err
 	}
-	principal, err := s.upsertUser(ctx, id, true)
-	if err != nil {
-		return nil, err
-	}
-	principal.Kind, principal.Client = KindSession, ClientWeb
-	// The audit record of the login names who signed in.
-	token, sess, err := s.createSession(WithPrincipal(ctx, principal), principal, rawID, cb.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	principal.SessionID = sess.ID
-	return &LoginResult{Principal: principal, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
+	ans.identity = id
+	return ans, nil
 }
 
 // takeFlow removes and returns the pending flow for state; a second use finds nothing.

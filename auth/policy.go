@@ -18,6 +18,7 @@ const (
 	TokenCreate        Action = "auth.token.create"
 	TokenRevoke        Action = "auth.token.revoke"
 	SessionRevoke      Action = "auth.session.revoke"
+	SessionEnd         Action = "auth.session.end" // the identity provider stopped vouching for a session
 	AuditRead          Action = "audit.read"
 	Login              Action = "auth.login"
 	Logout             Action = "auth.logout"
@@ -61,6 +62,7 @@ var required = map[Action]Role{
 	SessionRevoke:      RoleSelf,
 	AuditRead:          RoleViewer, // viewers see their own records; the audit package narrows the query
 	Login:              RoleNone,
+	SessionEnd:         RoleNone, // Portside ends it when the provider refuses a refresh; nobody asks
 	Logout:             RoleViewer,
 }
 
@@ -86,6 +88,19 @@ func RoleOf(p *Principal, r Resource) Role {
 // Can decides whether p may perform a on r. The error is UNAUTHENTICATED for nobody and FORBIDDEN
 // otherwise; its message never says more about r than the caller already named.
 func Can(p *Principal, a Action, r Resource) error {
+	if err := Gate(p, a); err != nil {
+		return err
+	}
+	if need := required[a]; need > RoleViewer && RoleOf(p, r) < need {
+		return &errs.Error{Code: errs.Forbidden, Message: fmt.Sprintf("%s may not %s: it takes the %s role", p.Actor(), describe(a), need)}
+	}
+	return nil
+}
+
+// Gate is the part of Can that does not depend on the resource: the action is known, the caller
+// is signed in where it must be, and its credential carries the scope the action needs. Transports
+// use it as a first gate, to refuse early what can never pass; services still call Can.
+func Gate(p *Principal, a Action) error {
 	need, ok := required[a]
 	if !ok {
 		// An action nobody listed is a bug; refusing keeps it from becoming a hole.
@@ -103,9 +118,6 @@ func Can(p *Principal, a Action, r Resource) error {
 	}
 	if !p.HasScope(scope) {
 		return errs.E(errs.Forbidden, "this token lacks the %q scope needed to %s", scope, describe(a))
-	}
-	if have := RoleOf(p, r); have < need {
-		return &errs.Error{Code: errs.Forbidden, Message: fmt.Sprintf("%s may not %s: it takes the %s role", p.Actor(), describe(a), need)}
 	}
 	return nil
 }

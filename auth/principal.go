@@ -31,7 +31,8 @@ const (
 	ClientAuto  Client = "auto"  // Portside's own background work
 )
 
-// Principal is the authenticated caller.
+// Principal is the authenticated caller. Requests with the same credential share one Principal
+// (credential checks are cached), so it is read-only once Authenticate returns it.
 type Principal struct {
 	// UserID is the users row; 0 for system principals and for JWT callers Portside never saw log in.
 	UserID int64

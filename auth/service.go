@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	UsernameClaim, EmailClaim, GroupsClaim string
 	// JWTAudiences are the audiences a bearer JWT must carry one of; empty means ClientID.
 	JWTAudiences []string
+	// JWTIssuers are further issuers whose bearer JWTs are accepted (machines: CI systems, other
+	// services). Their callers are named "<username>@<issuer host>" so they can never pass for a
+	// person who signs in, and are never admins.
+	JWTIssuers []string
 	// AdminGroups make their members admins (names or group refs).
 	AdminGroups []string
 	// UserLink is how a login is matched to a catalog User: "name", "email" or both, in order.
@@ -61,6 +66,9 @@ type Options struct {
 	KeyRefresh time.Duration
 	// Auditor records logins, logouts and token and session changes; nil records nothing.
 	Auditor Auditor
+	// Keys seal the refresh tokens sessions keep. nil: refresh tokens are not kept, and sessions
+	// last on Portside's own timeouts alone.
+	Keys *seal.Keyring
 }
 
 // Auditor is the audit log as auth uses it (package audit implements it; auth cannot import it,
@@ -79,16 +87,17 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu       sync.Mutex
-	provider *oidc.Provider // discovered on first use, so a provider that is down does not stop the start
-	// discovered is when provider was fetched. go-oidc refetches keys only for an unknown key ID,
-	// so a key the provider dropped would verify forever; rediscovering bounds that to KeyRefresh.
-	discovered time.Time
+	mu sync.Mutex
+	// providers are the issuers' metadata and keys by issuer URL, discovered on first use, so a
+	// provider that is down does not stop the start.
+	providers map[string]discovered
 
 	// creds caches what a session or token hash authenticated as, briefly: every request checks its
 	// credential, and the database round trip would dominate a cached catalog read. Revocations in
 	// this process evict at once; other replicas see them within credCacheTTL.
 	creds *lru.LRU[string, cachedCred]
+
+	noKeysOnce sync.Once // warns once that refresh tokens are dropped for want of a key
 }
 
 // credCacheTTL bounds how long another replica may honour a revoked session or token.
@@ -135,7 +144,7 @@ func NewService(st *store.Store, opts Options) *Service {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = defaultHTTPClient()
 	}
-	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now,
+	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now, providers: map[string]discovered{},
 		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL)}
 }
 
@@ -152,9 +161,19 @@ type Identity struct {
 	Groups []string
 }
 
-// upsertUser records a person at login (or at token creation from the CLI) and returns their
-// principal. Groups are replaced by what the provider says now.
-func (s *Service) upsertUser(ctx context.Context, id Identity, login bool) (*Principal, error) {
+// source says where an identity comes from, which decides what upsertUser may overwrite.
+type source int
+
+const (
+	fromLogin   source = iota // a sign-in: the provider's word on everything, and a login time
+	fromRefresh               // a session refresh: the provider's word on everything
+	fromCLI                   // an operator naming a user: fills in, never erases
+)
+
+// upsertUser records a person at login, at a session refresh or at token creation from the CLI,
+// and returns their principal. The provider's groups replace the stored ones.
+func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*Principal, error) {
+	fromProvider := src != fromCLI
 	if err := checkUsername(id.Username); err != nil {
 		return nil, err
 	}
@@ -185,20 +204,20 @@ func (s *Service) upsertUser(ctx context.Context, id Identity, login bool) (*Pri
 		if id.Issuer != "" {
 			row.Issuer, row.Subject = id.Issuer, id.Subject
 		}
-		if id.Email != "" || login {
+		if id.Email != "" || fromProvider {
 			row.Email = id.Email
 		}
-		if id.DisplayName != "" || login {
+		if id.DisplayName != "" || fromProvider {
 			row.DisplayName = id.DisplayName
 		}
 		row.EntityRef, row.UpdatedAt = entityRef, now
-		if login {
+		if src == fromLogin {
 			row.LastLoginAt = &now
 		}
 		if err := db.Save(&row).Error; err != nil {
 			return store.Translate(err, "user "+id.Username)
 		}
-		if !login && len(groups) == 0 {
+		if !fromProvider && len(groups) == 0 {
 			return nil // the CLI names no groups: keep what the last login said
 		}
 		if err := db.Where("user_id = ?", row.ID).Delete(&userGroupRow{}).Error; err != nil {

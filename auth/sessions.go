@@ -6,9 +6,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -29,7 +32,8 @@ type Session struct {
 const touchEvery = time.Minute
 
 // createSession starts a session; the returned token is the cookie value (only its hash is kept).
-func (s *Service) createSession(ctx context.Context, p *Principal, idToken, userAgent string) (string, *Session, error) {
+// The provider's refresh token, if it granted one, is kept sealed for refreshSession.
+func (s *Service) createSession(ctx context.Context, p *Principal, idToken string, tok *oauth2.Token, userAgent string) (string, *Session, error) {
 	token := newSecret("pss_")
 	now := s.now().UTC()
 	if len(userAgent) > 300 {
@@ -37,6 +41,7 @@ func (s *Service) createSession(ctx context.Context, p *Principal, idToken, user
 	}
 	row := sessionRow{TokenHash: hashSecret(token), UserID: p.UserID, IDToken: idToken, UserAgent: userAgent,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.opts.SessionMax)}
+	s.keepRefreshToken(ctx, &row, tok, now)
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 			return store.Translate(err, "session")
@@ -70,6 +75,12 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string) (*Principa
 		s.creds.Remove(h)
 		return nil, errs.E(errs.Unauthenticated, "the session has ended; sign in again")
 	}
+	if row.RefreshToken != "" && row.ProviderExpiresAt != nil && !now.Before(*row.ProviderExpiresAt) {
+		if err := s.refreshSession(ctx, &row, now); err != nil {
+			s.creds.Remove(h)
+			return nil, err
+		}
+	}
 	var user userRow
 	if err := s.st.DB(ctx).Take(&user, "id = ?", row.UserID).Error; err != nil {
 		return nil, store.Translate(err, "user")
@@ -87,6 +98,131 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string) (*Principa
 	}
 	s.creds.Add(h, cachedCred{p: p, expires: minTime(row.ExpiresAt, row.LastSeenAt.Add(s.opts.SessionIdle)), lastSeen: row.LastSeenAt})
 	return p, nil
+}
+
+// providerRecheck is when a session asks the provider again if the token response did not say when
+// its access token runs out.
+const providerRecheck = time.Hour
+
+// keepRefreshToken puts the provider's refresh token (sealed) and the access token's end into row,
+// or, when Portside has no encryption key, leaves the session to its own timeouts.
+func (s *Service) keepRefreshToken(ctx context.Context, row *sessionRow, tok *oauth2.Token, now time.Time) {
+	if tok == nil || tok.RefreshToken == "" {
+		return
+	}
+	if s.opts.Keys == nil {
+		s.noKeysOnce.Do(func() {
+			s.log.WarnContext(ctx, "the identity provider grants refresh tokens, but no encryption-key is set: sessions do not keep them, so group changes and revocations at the provider reach Portside only at the next sign-in")
+		})
+		return
+	}
+	row.RefreshToken = s.opts.Keys.Seal(tok.RefreshToken, "session:"+row.TokenHash)
+	next := now.Add(providerRecheck)
+	if !tok.Expiry.IsZero() {
+		next = tok.Expiry.UTC()
+	}
+	row.ProviderExpiresAt = &next
+}
+
+// refreshSession asks the provider about the person again, with the session's refresh token, once
+// the provider's access token has run out: group and profile changes at the provider reach
+// Portside, and a sign-in the provider no longer honours (account disabled, signed out there,
+// refresh token revoked) ends the session with UNAUTHENTICATED. A provider that cannot be reached
+// does not end sessions: it is asked again a minute later.
+func (s *Service) refreshSession(ctx context.Context, row *sessionRow, now time.Time) error {
+	// Rotating refresh tokens are single use: of two requests (or two replicas) refreshing at once
+	// only one may present it. Whoever moves the due time first does; the others carry on with
+	// what the session knew.
+	retry := now.Add(touchEvery).UTC()
+	res := s.st.DB(ctx).Model(&sessionRow{}).Where("id = ? AND provider_expires_at = ?", row.ID, *row.ProviderExpiresAt).
+		Update("provider_expires_at", retry)
+	if res.Error != nil {
+		return store.Translate(res.Error, "session")
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	row.ProviderExpiresAt = &retry
+	log := s.log.With("session", row.ID)
+	var refresh string
+	var err error
+	if s.opts.Keys == nil {
+		err = seal.ErrNotOpened
+	} else {
+		refresh, err = s.opts.Keys.Open(row.RefreshToken, "session:"+row.TokenHash)
+	}
+	if err != nil {
+		// The encryption key changed: the session goes on, on Portside's timeouts alone.
+		log.WarnContext(ctx, "a session's refresh token cannot be opened with the configured encryption-key; it is dropped")
+		return store.Translate(s.st.DB(ctx).Model(&sessionRow{}).Where("id = ?", row.ID).
+			Updates(map[string]any{"refresh_token": "", "provider_expires_at": nil}).Error, "session")
+	}
+	p, err := s.oidcProvider(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "session refresh postponed: the identity provider is unavailable", "error", err)
+		return nil
+	}
+	cctx := s.clientContext(ctx)
+	tok, err := s.oauthConfig(p).TokenSource(cctx, &oauth2.Token{RefreshToken: refresh}).Token()
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+		return s.endRefusedSession(ctx, row, "the identity provider no longer honours this sign-in ("+re.ErrorCode+")")
+	case err != nil:
+		log.WarnContext(ctx, "session refresh postponed: the identity provider refused or failed the refresh", "error", err)
+		return nil
+	}
+	var user userRow
+	if err := s.st.DB(ctx).Take(&user, "id = ?", row.UserID).Error; err != nil {
+		return store.Translate(err, "user")
+	}
+	// The ID token comes straight from the token endpoint, over the connection Portside opened and
+	// authenticated: its signature, issuer, audience and subject are checked, its expiry need not
+	// be (OpenID Connect Core 12.2 asks for no more).
+	ans, err := s.readTokens(cctx, p, tok, tokenChecks{verify: &oidc.Config{ClientID: s.opts.ClientID, Now: s.now, SkipExpiryCheck: true},
+		subject: user.Subject})
+	if err != nil {
+		if errs.Is(err, errs.Unavailable) {
+			log.WarnContext(ctx, "session refresh postponed", "error", err)
+			return nil
+		}
+		return s.endRefusedSession(ctx, row, errs.PublicMessage(err))
+	}
+	if ans != nil {
+		if _, err := s.upsertUser(ctx, ans.identity, fromRefresh); err != nil {
+			return err
+		}
+		if ans.rawIDToken != "" {
+			row.IDToken = ans.rawIDToken
+		}
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refresh // the provider does not rotate: the old one stays good
+	}
+	s.keepRefreshToken(ctx, row, tok, now)
+	return store.Translate(s.st.DB(ctx).Model(&sessionRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+		"refresh_token": row.RefreshToken, "provider_expires_at": row.ProviderExpiresAt, "id_token": row.IDToken,
+	}).Error, "session")
+}
+
+// endRefusedSession ends a session the provider no longer vouches for, on the record, and tells the
+// caller to sign in again.
+func (s *Service) endRefusedSession(ctx context.Context, row *sessionRow, why string) error {
+	var user userRow
+	actor := &Principal{Kind: KindSession, Client: ClientWeb, SessionID: row.ID}
+	if err := s.st.DB(ctx).Take(&user, "id = ?", row.UserID).Error; err == nil {
+		if p, err := s.principal(ctx, &user); err == nil {
+			p.Kind, p.Client, p.SessionID = KindSession, ClientWeb, row.ID
+			actor = p
+		}
+	}
+	err := s.audited(WithPrincipal(ctx, actor), SessionEnd, "session "+strconv.FormatInt(row.ID, 10), map[string]any{"reason": why},
+		func(ctx context.Context) error { return s.revokeSession(ctx, row.ID) })
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "session ended by the identity provider", "session", row.ID, "user", user.Username, "reason", why)
+	return errs.E(errs.Unauthenticated, "%s; sign in again", why)
 }
 
 // endSession revokes the session behind a cookie value and returns its ID token (for the
@@ -107,8 +243,9 @@ func (s *Service) endSession(ctx context.Context, token string) (string, error) 
 func (s *Service) revokeSession(ctx context.Context, id int64) error {
 	now := s.now().UTC()
 	return s.st.InTx(ctx, func(ctx context.Context) error {
+		// The refresh token goes with the session: nothing secret is kept longer than it is useful.
 		if err := s.st.DB(ctx).Model(&sessionRow{}).Where("id = ? AND revoked_at IS NULL", id).
-			Update("revoked_at", now).Error; err != nil {
+			Updates(map[string]any{"revoked_at": now, "refresh_token": ""}).Error; err != nil {
 			return store.Translate(err, "session")
 		}
 		return s.flushAudit(ctx)

@@ -38,6 +38,12 @@ type sessionRow struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	// RefreshToken is the provider's refresh token, sealed (see seal); "" when none was granted
+	// or no encryption key is configured.
+	RefreshToken string
+	// ProviderExpiresAt is when the provider's access token runs out: the session asks the
+	// provider again (with the refresh token) on its first use after that.
+	ProviderExpiresAt *time.Time
 }
 
 func (sessionRow) TableName() string { return "sessions" }

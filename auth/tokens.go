@@ -111,7 +111,7 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound) && p.Kind == KindSystem:
 			// The CLI sets up the first users (automation, first admin) before anyone logs in.
-			if _, err := s.upsertUser(ctx, Identity{Username: spec.Username}, false); err != nil {
+			if _, err := s.upsertUser(ctx, Identity{Username: spec.Username}, fromCLI); err != nil {
 				return err
 			}
 			if err := s.st.DB(ctx).Where("username = ?", spec.Username).Take(&user).Error; err != nil {

@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -94,10 +96,27 @@ type Config struct {
 	AuthAdminGroups    []string      // groups whose members are admins
 	AuthUserLink       []string      // how a login is linked to a catalog User: name, email
 	AuthJWTAudiences   []string      // audiences accepted on bearer JWTs; empty means the client ID
+	AuthJWTIssuers     []string      // further issuers whose bearer JWTs are accepted (machines: CI, other services)
+	EncryptionKeys     []string      // base64 keys that seal refresh tokens, newest first (a secret)
+	MetricsToken       string        // when set, /metrics wants it as a bearer token (a secret)
 	SessionIdleTimeout time.Duration // a session unused this long ends
 	SessionMaxAge      time.Duration // any session ends this long after sign-in
 	DevLogin           string        // auto, false or force: the embedded development OpenID provider
 	DevLoginAddr       string        // where the development provider listens
+
+	ArgoCDInstances      []ArgoCDInstance  // the Argo CD instances whose applications Portside follows
+	ArgoCDTokens         map[string]string // API token by instance name (a secret)
+	ArgoCDTokenDir       string            // a directory with one token file per instance name
+	ArgoCDResyncInterval time.Duration     // how often each instance is listed in full besides its watch
+}
+
+// ArgoCDInstance is one Argo CD API server, as argocd-instances names it.
+type ArgoCDInstance struct {
+	Name string
+	Addr string // host:port
+	// PlainText speaks gRPC without TLS (http:// URLs); Insecure skips TLS verification
+	// (?insecure=true); GRPCWeb speaks gRPC-web (?grpc-web=true).
+	PlainText, Insecure, GRPCWeb bool
 }
 
 // userCacheDir finds the per-user cache directory; a variable so tests can pin it.
@@ -305,6 +324,27 @@ var settings = []Setting{
 		get:   func(c Config) string { return strings.Join(c.AuthJWTAudiences, ",") },
 	},
 	{
+		Key: "auth-jwt-issuers", Env: "PORTSIDE_AUTH_JWT_ISSUERS", Default: "",
+		Usage: "further issuers whose bearer JWTs are accepted, comma separated (CI systems, other services): their callers are named <username or sub>@<issuer host>, are never admins, and need an audience from auth-jwt-audiences",
+		Check: checkIssuers, kind: kindString,
+		apply: func(c *Config, v string) { c.AuthJWTIssuers = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.AuthJWTIssuers, ",") },
+	},
+	{
+		Key: "encryption-key", Env: "PORTSIDE_ENCRYPTION_KEY", Default: "",
+		Usage:  "base64 32-byte keys (openssl rand -base64 32), comma separated, newest first, that seal the identity provider's refresh tokens in the database; empty: sessions keep no refresh token (the development login uses a key of its own) (environment or config file only)",
+		Secret: true, Check: checkEncryptionKeys, kind: kindString,
+		apply: func(c *Config, v string) { c.EncryptionKeys = splitList(v) },
+		get:   func(c Config) string { return strings.Join(c.EncryptionKeys, ",") },
+	},
+	{
+		Key: "metrics-token", Env: "PORTSIDE_METRICS_TOKEN", Default: "",
+		Usage:  "when set, /metrics answers only requests that send it as \"Authorization: Bearer <token>\" (environment or config file only)",
+		Secret: true, kind: kindString,
+		apply: func(c *Config, v string) { c.MetricsToken = v },
+		get:   func(c Config) string { return c.MetricsToken },
+	},
+	{
 		Key: "session-idle-timeout", Env: "PORTSIDE_SESSION_IDLE_TIMEOUT", Default: "8h",
 		Usage: "a browser session unused this long ends",
 		Check: durationRange(time.Minute, 30*24*time.Hour), kind: kindDuration,
@@ -332,6 +372,161 @@ var settings = []Setting{
 		apply: func(c *Config, v string) { c.DevLoginAddr = v },
 		get:   func(c Config) string { return c.DevLoginAddr },
 	},
+	{
+		Key: "argocd-instances", Env: "PORTSIDE_ARGOCD_INSTANCES", Default: "",
+		Usage: "Argo CD instances to follow, comma separated, each name=URL: https://host[:port] (TLS), http://host:port (plaintext gRPC); add ?grpc-web=true behind proxies without HTTP/2, ?insecure=true to skip TLS verification (components pick one with the argocd/instance-name annotation)",
+		Check: checkArgoCDInstances, kind: kindString,
+		apply: func(c *Config, v string) { c.ArgoCDInstances, _ = parseArgoCDInstances(v) },
+		get:   func(c Config) string { return formatArgoCDInstances(c.ArgoCDInstances) },
+	},
+	{
+		Key: "argocd-tokens", Env: "PORTSIDE_ARGOCD_TOKENS", Default: "",
+		Usage:  "Argo CD API tokens, comma separated, each name=token for an instance of argocd-instances (environment or config file only)",
+		Secret: true, Check: checkArgoCDTokens, kind: kindString,
+		apply: func(c *Config, v string) { c.ArgoCDTokens, _ = parsePairs(v) },
+		get: func(c Config) string {
+			var parts []string
+			for _, name := range slices.Sorted(maps.Keys(c.ArgoCDTokens)) {
+				parts = append(parts, name+"="+c.ArgoCDTokens[name])
+			}
+			return strings.Join(parts, ",")
+		},
+	},
+	{
+		Key: "argocd-token-dir", Env: "PORTSIDE_ARGOCD_TOKEN_DIR", Default: "",
+		Usage: "directory holding one file per Argo CD instance, named like the instance, with its API token (a mounted Secret); argocd-tokens wins where both name an instance",
+		kind:  kindString,
+		apply: func(c *Config, v string) { c.ArgoCDTokenDir = v },
+		get:   func(c Config) string { return c.ArgoCDTokenDir },
+	},
+	{
+		Key: "argocd-resync-interval", Env: "PORTSIDE_ARGOCD_RESYNC_INTERVAL", Default: "3m",
+		Usage: "how often each Argo CD instance is listed in full besides its watch (catches what a watch misses)",
+		Check: durationRange(10*time.Second, 24*time.Hour), kind: kindDuration,
+		apply: func(c *Config, v string) { c.ArgoCDResyncInterval, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.ArgoCDResyncInterval) },
+	},
+}
+
+// instanceName is what an Argo CD instance may be called (it is matched against the
+// argocd/instance-name annotation and names a token file).
+var instanceName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// parsePairs reads "name=value" entries, comma separated.
+func parsePairs(v string) (map[string]string, error) {
+	var out map[string]string // nil when v names nothing, like every other unset setting
+	for _, part := range splitList(v) {
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || value == "" {
+			return nil, fmt.Errorf("entry %q is not name=value", part)
+		}
+		if !instanceName.MatchString(name) {
+			return nil, fmt.Errorf("instance name %q: use lowercase letters, digits and dashes", name)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("instance %q is named twice", name)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+func checkArgoCDTokens(v string) error {
+	_, err := parsePairs(v)
+	if err != nil {
+		// The value is a secret: say which entry is wrong without repeating it.
+		return errors.New("each entry must be name=token, with a lowercase instance name")
+	}
+	return nil
+}
+
+func checkArgoCDInstances(v string) error {
+	_, err := parseArgoCDInstances(v)
+	return err
+}
+
+func parseArgoCDInstances(v string) ([]ArgoCDInstance, error) {
+	pairs, err := parsePairs(v)
+	if err != nil {
+		return nil, err
+	}
+	var out []ArgoCDInstance
+	for _, name := range slices.Sorted(maps.Keys(pairs)) {
+		u, err := url.Parse(pairs[name])
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("instance %q: %q is not an http:// or https:// URL of an Argo CD API server", name, pairs[name])
+		}
+		inst := ArgoCDInstance{Name: name, Addr: u.Host, PlainText: u.Scheme == "http"}
+		if u.Port() == "" {
+			port := "443"
+			if inst.PlainText {
+				port = "80"
+			}
+			inst.Addr = net.JoinHostPort(u.Hostname(), port)
+		}
+		for key, vals := range u.Query() {
+			b, err := strconv.ParseBool(vals[0])
+			if err != nil {
+				return nil, fmt.Errorf("instance %q: %s=%q: accepted values are true and false", name, key, vals[0])
+			}
+			switch key {
+			case "grpc-web":
+				inst.GRPCWeb = b
+			case "insecure":
+				inst.Insecure = b
+			default:
+				return nil, fmt.Errorf("instance %q: unknown option %q: accepted options are grpc-web and insecure", name, key)
+			}
+		}
+		out = append(out, inst)
+	}
+	return out, nil
+}
+
+func formatArgoCDInstances(list []ArgoCDInstance) string {
+	var parts []string
+	for _, i := range list {
+		scheme := "https"
+		if i.PlainText {
+			scheme = "http"
+		}
+		var opts []string
+		if i.GRPCWeb {
+			opts = append(opts, "grpc-web=true")
+		}
+		if i.Insecure {
+			opts = append(opts, "insecure=true")
+		}
+		s := i.Name + "=" + scheme + "://" + i.Addr
+		if len(opts) > 0 {
+			s += "?" + strings.Join(opts, "&")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ArgoCDToken finds an instance's API token: in argocd-tokens, else in argocd-token-dir. The error
+// names the instance and both settings.
+func (c Config) ArgoCDToken(name string) (string, error) {
+	if t := c.ArgoCDTokens[name]; t != "" {
+		return t, nil
+	}
+	if c.ArgoCDTokenDir != "" {
+		b, err := os.ReadFile(filepath.Join(c.ArgoCDTokenDir, name))
+		if err == nil && strings.TrimSpace(string(b)) != "" {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("argocd-token-dir: reading the token of Argo CD instance %q: %w", name, err)
+		}
+	}
+	return "", fmt.Errorf("Argo CD instance %q has no API token: set it in argocd-tokens (PORTSIDE_ARGOCD_TOKENS=%s=<token>) or as the file %q in argocd-token-dir",
+		name, name, name)
 }
 
 // locationTypes are the values api-location-types accepts.
@@ -713,6 +908,32 @@ func checkIssuer(v string) error {
 		return errors.New("an issuer must use https unless it is on loopback")
 	}
 	return nil
+}
+
+func checkIssuers(v string) error {
+	for _, iss := range splitList(v) {
+		if err := checkIssuer(iss); err != nil {
+			return fmt.Errorf("%q: %w", iss, err)
+		}
+	}
+	return nil
+}
+
+func checkEncryptionKeys(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, err := seal.ParseKeys(splitList(v))
+	return err
+}
+
+// Keyring is the keyring of encryption-key, nil when none is set.
+func (c Config) Keyring() *seal.Keyring {
+	if len(c.EncryptionKeys) == 0 {
+		return nil
+	}
+	r, _ := seal.ParseKeys(c.EncryptionKeys) // checked by checkEncryptionKeys
+	return r
 }
 
 func isLoopbackHost(h string) bool {

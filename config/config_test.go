@@ -107,6 +107,7 @@ func TestDefaults(t *testing.T) {
 		SessionMaxAge:        7 * 24 * time.Hour,
 		DevLogin:             "auto",
 		DevLoginAddr:         "127.0.0.1:0",
+		ArgoCDResyncInterval: 3 * time.Minute,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -214,10 +215,17 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"auth-admin-groups":        "ops,sre",
 		"auth-user-link":           "email",
 		"auth-jwt-audiences":       "portal,api",
+		"auth-jwt-issuers":         "https://token.actions.githubusercontent.com,https://ci.example.com",
+		"encryption-key":           "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=",
+		"metrics-token":            "scrape-me",
 		"session-idle-timeout":     "1h",
 		"session-max-age":          "24h",
 		"dev-login":                "false",
 		"dev-login-addr":           "127.0.0.1:9000",
+		"argocd-instances":         "prod=https://argocd.example.com:443?grpc-web=true,stage=http://argocd-stage.example.com:8080",
+		"argocd-tokens":            "prod=tok-prod,stage=tok-stage",
+		"argocd-token-dir":         "/var/run/secrets/argocd",
+		"argocd-resync-interval":   "10m",
 	}
 	for _, s := range Settings() {
 		if s.Key == "config" {

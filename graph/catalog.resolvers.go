@@ -146,7 +146,7 @@ func (r *mutationResolver) RegisterLocation(ctx context.Context, input model.Reg
 }
 
 func (r *mutationResolver) RefreshLocation(ctx context.Context, id string) (*model.RefreshLocationPayload, error) {
-	lid, err := model.LocationID(id)
+	lid, err := model.NumericID("id", "Location", id)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (r *mutationResolver) RefreshLocation(ctx context.Context, id string) (*mod
 }
 
 func (r *mutationResolver) UnregisterLocation(ctx context.Context, id string) (*model.UnregisterLocationPayload, error) {
-	lid, err := model.LocationID(id)
+	lid, err := model.NumericID("id", "Location", id)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (r *queryResolver) Locations(ctx context.Context, first *int, after *string
 }
 
 func (r *queryResolver) Location(ctx context.Context, id string) (*model.Location, error) {
-	lid, err := model.LocationID(id)
+	lid, err := model.NumericID("id", "Location", id)
 	if err != nil {
 		return nil, err
 	}

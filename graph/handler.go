@@ -43,6 +43,7 @@ type HandlerOptions struct {
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
 func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	cfg := Config{Resolvers: r}
+	cfg.Directives.Guard = r.guard
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.GET{})

@@ -27,7 +27,7 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.Creat
 }
 
 func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (*model.APIToken, error) {
-	n, err := model.ParseNumericID("id", id)
+	n, err := model.NumericID("id", "ApiToken", id)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (*mode
 }
 
 func (r *mutationResolver) RevokeSession(ctx context.Context, id string) (*model.RevokeSessionPayload, error) {
-	n, err := model.ParseNumericID("id", id)
+	n, err := model.NumericID("id", "Session", id)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,20 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		}
 		return model.NewLocation(r.Catalog, *l), nil
 	}
+	if typ == "Rollout" {
+		n, err := model.NumericID("id", "Rollout", id)
+		if err != nil {
+			return nil, err
+		}
+		ro, err := r.RolloutService.Rollout(ctx, n)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return model.NewRollout(ro), nil
+	}
 	kind := model.KindOfTypename(typ)
 	if kind == "" {
 		return nil, errs.InvalidField("id", "%q is not a Portside ID", id)
@@ -63,4 +77,8 @@ func setComplexity(c *ComplexityRoot) {
 		return page(child, first)
 	}
 	c.Location.Entities = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Query.Rollouts = func(child int, _ *model.RolloutFilter, first *int, _ *string) int { return page(child, first) }
+	c.Component.Rollouts = func(child int, _ *model.ComponentRolloutFilter, first *int, _ *string) int {
+		return page(child, first)
+	}
 }

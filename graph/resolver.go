@@ -7,11 +7,13 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/rollouts"
 )
 
 // Resolver holds the services resolvers call. It is shared by all requests.
 type Resolver struct {
-	Catalog *catalog.Service
-	Auth    *auth.Service
-	Audit   *audit.Log
+	Catalog        *catalog.Service
+	Auth           *auth.Service
+	Audit          *audit.Log
+	RolloutService *rollouts.Service
 }

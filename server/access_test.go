@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/portside-dev/portside/auth"
@@ -56,7 +57,7 @@ func (p *portal) fileLocation(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return model.EncodeID("Location", strconv.FormatInt(res.Location.ID, 10))
+	return model.EncodeNumericID("Location", res.Location.ID)
 }
 
 // TestEveryMutationIsAllowedOrDeniedByRole is the authorization matrix: admin (alice, through the
@@ -98,10 +99,10 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return fmt.Sprintf(`mutation { revokeApiToken(id: "%d") { revokedAt } }`, tok.ID)
+				return fmt.Sprintf(`mutation { revokeApiToken(id: %q) { revokedAt } }`, model.EncodeNumericID("ApiToken", tok.ID))
 			}, []string{"alice"}},
 			{"revokeSession of bob's other browser", func(t *testing.T) string {
-				return fmt.Sprintf(`mutation { revokeSession(id: "%d") { id } }`, bobSessions[0].ID)
+				return fmt.Sprintf(`mutation { revokeSession(id: %q) { id } }`, model.EncodeNumericID("Session", bobSessions[0].ID))
 			}, []string{"alice", "bob"}},
 		}
 		for _, m := range mutations {
@@ -163,10 +164,10 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return fmt.Sprintf(`mutation { revokeApiToken(id: "%d") { id } }`, tok.ID)
+			return fmt.Sprintf(`mutation { revokeApiToken(id: %q) { id } }`, model.EncodeNumericID("ApiToken", tok.ID))
 		}},
 		"revokeSession": {"auth.session.revoke", func() string {
-			return fmt.Sprintf(`mutation { revokeSession(id: "%d") { id } }`, spareSessions[0].ID)
+			return fmt.Sprintf(`mutation { revokeSession(id: %q) { id } }`, model.EncodeNumericID("Session", spareSessions[0].ID))
 		}},
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)
@@ -223,4 +224,28 @@ func countRecords(t *testing.T, st *store.Store) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A read-only token is stopped at the mutation's gate, whatever its user may do, and the refusal
+// is audited under the mutation's action.
+func TestAReadOnlyTokenIsStoppedAtTheGateAndTheRefusalAudited(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	secret, _, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "root", Name: "reader", Admin: true, Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.gql(http.DefaultClient, bearer(secret), `{ me { username admin } }`, nil); res.Status != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("the token cannot even read: %+v", res)
+	}
+	before := countRecords(t, st)
+	res := p.gql(http.DefaultClient, bearer(secret), `mutation { createApiToken(input: {name: "sneaky", admin: true}) { secret } }`, nil)
+	if res.code() != "FORBIDDEN" || !strings.Contains(res.Errors[0].Message, `"write" scope`) {
+		t.Fatalf("a read-only admin token creating a token: %+v, want FORBIDDEN for the write scope", res)
+	}
+	var last struct{ Action, Actor, Outcome string }
+	st.Gorm().Raw("SELECT action, actor, outcome FROM audit_records ORDER BY id DESC LIMIT 1").Scan(&last)
+	if countRecords(t, st)-before != 1 || last.Action != "auth.token.create" || last.Actor != "root" || last.Outcome != "denied" {
+		t.Errorf("the refusal's record: %d new, last %+v", countRecords(t, st)-before, last)
+	}
 }

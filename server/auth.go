@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,6 +107,21 @@ func (id *Identity) checkCSRF(r *http.Request, needHeader bool) error {
 		return errs.E(errs.Forbidden, "cross-site request refused: the %s header is missing", CSRFHeader)
 	}
 	return nil
+}
+
+// metricsToken keeps /metrics for scrapers that send the configured token; without one, metrics
+// stay open like the probes. The comparison takes the same time whatever the token sent.
+func metricsToken(token string) gin.HandlerFunc {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return func(c *gin.Context) {
+		if token == "" {
+			return
+		}
+		got := sha256.Sum256([]byte(c.GetHeader("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			unauthenticated(c, errs.E(errs.Unauthenticated, "/metrics needs the metrics token as \"Authorization: Bearer <token>\" (setting metrics-token)"))
+		}
+	}
 }
 
 // requirePage sends anonymous browsers to sign in and back.

@@ -33,7 +33,7 @@ import (
 // portal is Portside with the demo catalog, behind the real development OpenID provider, on
 // loopback sockets.
 type portal struct {
-	t     *testing.T
+	t     testing.TB
 	st    *store.Store
 	dev   *devidp.Provider
 	ts    *httptest.Server
@@ -60,7 +60,8 @@ var people = []devidp.User{
 	{Username: "carol", Password: "carol-pw", Email: "carol@acme.example", Name: "Carol", Groups: []string{"product"}},
 }
 
-func newPortal(t *testing.T, st *store.Store) *portal {
+// newPortal starts the portal; tweaks adjust the identity service's options.
+func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *portal {
 	t.Helper()
 	ctx := context.Background()
 	ts := httptest.NewUnstartedServer(nil)
@@ -83,12 +84,16 @@ func newPortal(t *testing.T, st *store.Store) *portal {
 		catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
 		t.Fatal(err)
 	}
-	ids := auth.NewService(st, auth.Options{
+	opts := auth.Options{
 		Issuer: dev.Issuer(), ClientID: "portside", ClientSecret: "s3cret", RedirectURL: base + "/auth/callback",
 		PostLogoutURL: base + "/", Scopes: []string{"openid", "profile", "email", "groups"},
 		AdminGroups: []string{"portside-admins"}, UserLink: []string{"name", "email"}, Directory: cat,
 		Auditor: log, Now: clk.Now,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	ids := auth.NewService(st, opts)
 	public, _ := url.Parse(base)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000})
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -185,7 +190,7 @@ func (p *portal) submitLoginForm(b *browser, f loginForm, user, password string)
 	return resp
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
+func readAll(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -548,4 +553,53 @@ func TestBearerJWTsAreVerified(t *testing.T) {
 	good = sign(claims(nil))
 	refused("signed by a dropped key", old)
 	accepted("signed by the current key", good)
+}
+
+// Further issuers (a CI system, another service) may send bearer JWTs too. Their callers are
+// named after the issuer, so they can never pass for a person who signs in here, and no group
+// they claim makes them admins.
+func TestBearerJWTsFromFurtherIssuersActAsNamespacedMachines(t *testing.T) {
+	ci, err := devidp.Start(context.Background(), devidp.Options{Users: []devidp.User{{Username: "ci", Password: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ci.Close() })
+	p := newPortal(t, storetest.SQLite(t), func(o *auth.Options) { o.JWTIssuers = []string{ci.Issuer()} })
+	host := strings.TrimPrefix(ci.Issuer(), "http://")
+	sign := func(claims map[string]any) string {
+		now := p.clock.Now()
+		c := map[string]any{"iss": ci.Issuer(), "aud": "portside", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+		for k, v := range claims {
+			c[k] = v
+		}
+		tok, err := ci.SignIDToken(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	me := func(tok string) map[string]any {
+		t.Helper()
+		res := p.gql(http.DefaultClient, bearer(tok), `{ me { username admin groups authenticatedBy } }`, nil)
+		if res.Status != http.StatusOK || len(res.Errors) > 0 {
+			t.Fatalf("%d %+v", res.Status, res.Errors)
+		}
+		return res.Data["me"].(map[string]any)
+	}
+	got := me(sign(map[string]any{"sub": "user-alice", "preferred_username": "alice", "groups": []string{"portside-admins"}}))
+	if got["username"] != "alice@"+host || got["admin"] != false || got["authenticatedBy"] != "JWT" {
+		t.Errorf("another issuer's alice = %v, want alice@%s, not an admin", got, host)
+	}
+	if got := me(sign(map[string]any{"sub": "repo:acme/payments:ref:refs/heads/main"})); got["username"] != "repo:acme/payments:ref:refs/heads/main@"+host {
+		t.Errorf("a machine with only a subject = %v", got["username"])
+	}
+	res := p.gql(http.DefaultClient, bearer(sign(map[string]any{"sub": "x", "aud": "someone-else"})), `{ me { username } }`, nil)
+	if res.Status != http.StatusUnauthorized {
+		t.Errorf("a further issuer's token for another audience: %d, want 401", res.Status)
+	}
+	res = p.gql(http.DefaultClient, bearer(sign(map[string]any{"sub": "x"})),
+		`mutation { registerLocation(input: {type: EMBEDDED, target: "demo"}) { location { id } } }`, nil)
+	if res.code() != "FORBIDDEN" {
+		t.Errorf("a machine registering a location: %+v, want FORBIDDEN", res)
+	}
 }

@@ -32,6 +32,8 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Metrics records HTTP traffic and serves /metrics.
 	Metrics *metrics.Metrics
+	// MetricsToken, when set, must come as "Authorization: Bearer <token>" on /metrics.
+	MetricsToken string
 	// Logger writes access logs and lifecycle events.
 	Logger *slog.Logger
 	// ShutdownTimeout bounds how long shutdown waits for in-flight requests.
@@ -65,7 +67,7 @@ func New(opts Options) *Server {
 	}
 	r.Use(recovery(opts.Logger))
 	if opts.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(opts.Metrics.Handler()))
+		r.GET("/metrics", metricsToken(opts.MetricsToken), gin.WrapH(opts.Metrics.Handler()))
 	}
 	// Probes and scrapes stay open (above); everything else knows its caller.
 	id := opts.Identity

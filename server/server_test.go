@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/portside-dev/portside/auth"
-	"github.com/portside-dev/portside/store/storetest"
 	"io"
 	"log/slog"
 	"net"
@@ -19,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/store/storetest"
 )
 
 // logBuffer collects what the server logs; the server may log from several goroutines.
@@ -546,4 +546,30 @@ func TestServeReportsShutdownTimeoutWhenRequestsOutlastIt(t *testing.T) {
 	}
 	close(b.release)
 	<-pending
+}
+
+func TestMetricsTokenKeepsMetricsForScrapersThatSendIt(t *testing.T) {
+	id, _ := tokenIdentity(t)
+	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), Metrics: metrics.New(), MetricsToken: "scrape-7c1e",
+		Identity: id, Logger: slog.New(slog.DiscardHandler)})
+	scrape := func(header string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	for _, h := range []string{"", "Bearer wrong", "Bearer scrape-7c1e-and-more", "scrape-7c1e"} {
+		if rec := scrape(h); rec.Code != http.StatusUnauthorized || strings.Contains(rec.Body.String(), "portside_http") {
+			t.Errorf("/metrics with %q: %d, want 401 and no metrics", h, rec.Code)
+		}
+	}
+	if rec := scrape("Bearer scrape-7c1e"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "portside_http_requests_total") {
+		t.Errorf("/metrics with the token: %d", rec.Code)
+	}
+	if rec := scrape(""); rec.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("a refused scrape does not say how to authenticate")
+	}
 }

@@ -251,6 +251,24 @@ func (p *Provider) SignIDToken(claims map[string]any) (string, error) {
 	return p.store.currentKey().sign(claims)
 }
 
+// SetGroups replaces a user's groups while the provider runs, as a directory change would;
+// tokens issued from now on (a refresh included) carry the new groups.
+func (p *Provider) SetGroups(username string, groups []string) error {
+	if !p.store.setGroups(username, groups) {
+		return fmt.Errorf("devidp: no user %q", username)
+	}
+	return nil
+}
+
+// RevokeUser ends a user's sign-ins at every client, as an administrator disabling an account
+// would: their access and refresh tokens stop working at once.
+func (p *Provider) RevokeUser(username string) error {
+	if !p.store.revokeUser(username) {
+		return fmt.Errorf("devidp: no user %q", username)
+	}
+	return nil
+}
+
 // AddClient registers c, or replaces the client with the same ID, while the provider runs;
 // tests use a second client to obtain tokens for another audience. A client without a secret
 // can never authenticate.

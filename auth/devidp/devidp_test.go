@@ -715,3 +715,37 @@ type fakeClock struct {
 
 func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Tests change people while the provider runs: new groups show in the next tokens' userinfo, and
+// a revoked user's refresh tokens stop working.
+func TestGroupsChangeAndUsersAreRevokedWhileRunning(t *testing.T) {
+	idp := startIDP(t)
+	rp := newRP(t, idp, portsideID, portsideSecret, oidc.ScopeOpenID, oidc.ScopeOfflineAccess, "groups")
+	tok, _ := rp.codeFlow(t, "bob", "bob-pw")
+	if err := idp.SetGroups("bob", []string{"team-platform"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := rp.refresh(t, tok.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui, err := rp.provider.UserInfo(t.Context(), oauth2.StaticTokenSource(next))
+	var claims struct {
+		Groups []string `json:"groups"`
+	}
+	if err != nil || ui.Claims(&claims) != nil || !slices.Equal(claims.Groups, []string{"team-platform"}) {
+		t.Errorf("groups after the change: %v %v", claims.Groups, err)
+	}
+	if err := idp.RevokeUser("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.refresh(t, next.RefreshToken); oauthError(err) != "invalid_grant" {
+		t.Errorf("refresh after the user was revoked: %v, want invalid_grant", err)
+	}
+	if err := idp.SetGroups("nobody", nil); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Errorf("SetGroups of an unknown user: %v", err)
+	}
+	if err := idp.RevokeUser("nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Errorf("RevokeUser of an unknown user: %v", err)
+	}
+}

@@ -18,16 +18,16 @@ import (
 )
 
 // storage is the provider's whole state, in memory: op calls it through op.Storage, the login
-// page and Provider through the unexported methods. Everything mutable is guarded by mu; users
-// never change after Start.
+// page and Provider through the unexported methods. Everything mutable is guarded by mu, users
+// too (tests change their groups or end their sign-ins while the provider runs).
 type storage struct {
 	issuer              string
 	idTokenLifetime     time.Duration
 	accessTokenLifetime time.Duration
-	users               users
 	clock               atomic.Pointer[func() time.Time] // replaceable by tests, read concurrently
 
 	mu            sync.Mutex
+	users         users
 	clients       map[string]Client
 	authRequests  map[string]*authRequest // by ID; redeemed ones stay until they expire
 	codes         map[string]string       // authorization code -> auth request ID
@@ -75,6 +75,8 @@ func (s *storage) putClient(c Client) {
 }
 
 func (s *storage) usernames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	names := make([]string, 0, len(s.users.byUsername))
 	for name := range s.users.byUsername {
 		names = append(names, name)
@@ -87,12 +89,49 @@ func (s *storage) usernames() []string {
 // first so that the comparison takes the same time whatever the lengths and whether the user
 // exists.
 func (s *storage) checkPassword(username, password string) (subject string, ok bool) {
+	s.mu.Lock()
 	user, found := s.users.byUsername[username]
+	s.mu.Unlock()
 	got, want := sha256.Sum256([]byte(password)), sha256.Sum256([]byte(user.Password))
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !found {
 		return "", false
 	}
 	return subjectPrefix + user.Username, true
+}
+
+// setGroups replaces a user's groups.
+func (s *storage) setGroups(username string, groups []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users.byUsername[username]
+	if !ok {
+		return false
+	}
+	u.Groups = slices.Clone(groups)
+	s.users.byUsername[username] = u
+	s.users.bySubject[subjectPrefix+username] = u
+	return true
+}
+
+// revokeUser forgets every token of a user, at every client.
+func (s *storage) revokeUser(username string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users.byUsername[username]; !ok {
+		return false
+	}
+	subject := subjectPrefix + username
+	for id, at := range s.accessTokens {
+		if at.subject == subject {
+			delete(s.accessTokens, id)
+		}
+	}
+	for token, rt := range s.refreshTokens {
+		if rt.subject == subject {
+			delete(s.refreshTokens, token)
+		}
+	}
+	return true
 }
 
 func (s *storage) addKey(k *signingKey) {
@@ -410,7 +449,9 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, clientID, clientSec
 // already removed profile and email from scopes (IDTokenUserinfoClaimsAssertion is off), and
 // groups are deliberately left to userinfo, so ID tokens carry the subject only.
 func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, userID, _ string, scopes []string) error {
+	s.mu.Lock()
 	user, ok := s.users.bySubject[userID]
+	s.mu.Unlock()
 	if !ok {
 		return errNotFound("user not found")
 	}

@@ -25,7 +25,9 @@ type app struct {
 	log     *slog.Logger
 	store   *store.Store
 	metrics *metrics.Metrics
-	audit   *audit.Log
+	// devLogin is set when serve started the embedded development provider.
+	devLogin bool
+	audit    *audit.Log
 }
 
 // loadConfig reads settings and builds the logger.

@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"os/user"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/seal"
 )
 
 // cliContext is the command's context acting as the operator: whoever can run portside against
@@ -37,9 +39,20 @@ func (a *app) auth(dir auth.Directory) *auth.Service {
 		Issuer: c.AuthIssuer, ClientID: c.AuthClientID, ClientSecret: c.AuthClientSecret,
 		RedirectURL: c.PublicURL + "/auth/callback", PostLogoutURL: c.PublicURL + "/",
 		Scopes: c.AuthScopes, UsernameClaim: c.AuthUsernameClaim, EmailClaim: c.AuthEmailClaim,
-		GroupsClaim: c.AuthGroupsClaim, JWTAudiences: c.AuthJWTAudiences, AdminGroups: c.AuthAdminGroups,
-		UserLink: c.AuthUserLink, Directory: dir, SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge,
-		Logger: a.log, Auditor: a.auditLog(),
+		GroupsClaim: c.AuthGroupsClaim, JWTAudiences: c.AuthJWTAudiences, JWTIssuers: c.AuthJWTIssuers,
+		AdminGroups: c.AuthAdminGroups, UserLink: c.AuthUserLink, Directory: dir,
+		SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge,
+		Logger: a.log, Auditor: a.auditLog(), Keys: c.Keyring(),
+	}
+	if a.devLogin {
+		// The development provider grants refresh tokens with offline_access, so the refresh path
+		// runs in development too; its tokens die with the process, and so may the key.
+		if !slices.Contains(opts.Scopes, "offline_access") {
+			opts.Scopes = append(slices.Clone(opts.Scopes), "offline_access")
+		}
+		if opts.Keys == nil {
+			opts.Keys = seal.NewRandomKeyring()
+		}
 	}
 	return auth.NewService(a.store, opts)
 }

@@ -52,12 +52,17 @@ catalog first.`,
 					return err
 				}
 				defer dev.Close()
+				a.devLogin = true
 				a.cfg.AuthIssuer, a.cfg.AuthClientSecret = dev.Issuer(), secret
 				a.log.WarnContext(ctx, "development login on: the embedded OpenID provider signs in the demo users (alice, bob, carol; password = username); never use it in production",
 					"issuer", dev.Issuer())
 			}
 			cat := a.catalog()
 			ids := a.auth(cat)
+			deploys, err := a.rollouts(cat)
+			if err != nil {
+				return err
+			}
 			if a.cfg.Demo {
 				system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
 				res, err := cat.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
@@ -67,7 +72,7 @@ catalog first.`,
 				a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 			}
 			public, _ := url.Parse(a.cfg.PublicURL) // checked by config
-			gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: a.auditLog()}, graph.HandlerOptions{
+			gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: a.auditLog(), RolloutService: deploys}, graph.HandlerOptions{
 				MaxDepth:      a.cfg.GraphQLMaxDepth,
 				MaxComplexity: a.cfg.GraphQLMaxComplexity,
 				Logger:        a.log,
@@ -80,6 +85,7 @@ catalog first.`,
 				GraphQL:         gql,
 				Ready:           a.store.CheckReady,
 				Metrics:         a.metrics,
+				MetricsToken:    a.cfg.MetricsToken,
 				Logger:          a.log,
 				ShutdownTimeout: a.cfg.ShutdownTimeout,
 				Version:         version,
@@ -95,6 +101,8 @@ catalog first.`,
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
 			ctx, stop := context.WithCancel(ctx)
 			defer stop()
+			deploys.Start(ctx)
+			defer deploys.Stop()
 			refresher := make(chan struct{})
 			go func() {
 				defer close(refresher)

@@ -69,7 +69,7 @@ func NewLocation(svc *catalog.Service, l catalog.Location) *Location {
 func (l *Location) IsNode() {}
 
 // ID is the location's global ID.
-func (l *Location) ID() string { return EncodeID("Location", strconv.FormatInt(l.Location.ID, 10)) }
+func (l *Location) ID() string { return EncodeNumericID("Location", l.Location.ID) }
 
 // Type is the location type as a GraphQL enum.
 func (l *Location) Type() LocationType { return LocationType(upper(string(l.Location.Type))) }

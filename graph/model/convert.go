@@ -2,11 +2,9 @@ package model
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/portside-dev/portside/catalog"
-	"github.com/portside-dev/portside/errs"
 )
 
 // Filter converts the GraphQL filter input.
@@ -62,19 +60,6 @@ func (in RegisterLocationInput) Spec() catalog.LocationSpec {
 		spec.Path = *in.Path
 	}
 	return spec
-}
-
-// LocationID reads a location's global ID.
-func LocationID(id string) (int64, error) {
-	typ, key, err := DecodeID(id)
-	if err != nil {
-		return 0, err
-	}
-	n, convErr := strconv.ParseInt(key, 10, 64)
-	if typ != "Location" || convErr != nil {
-		return 0, errs.InvalidField("id", "%q is not the ID of a location", id)
-	}
-	return n, nil
 }
 
 // NewFacets counts entities by the requested fields, in the order they were asked for.

@@ -2,7 +2,6 @@ package model
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,14 +25,14 @@ func (v *Viewer) AuthenticatedBy() string { return strings.ToUpper(string(v.Prin
 
 // NewAPIToken converts a token.
 func NewAPIToken(t *auth.Token) *APIToken {
-	return &APIToken{ID: strconv.FormatInt(t.ID, 10), Name: t.Name, Username: t.Username, Scopes: nonNil(t.Scopes),
+	return &APIToken{ID: EncodeNumericID("ApiToken", t.ID), Name: t.Name, Username: t.Username, Scopes: nonNil(t.Scopes),
 		Admin: t.Admin, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 		LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt}
 }
 
 // NewSession converts a session.
 func NewSession(s auth.Session) *Session {
-	return &Session{ID: strconv.FormatInt(s.ID, 10), UserAgent: s.UserAgent, CreatedAt: s.CreatedAt,
+	return &Session{ID: EncodeNumericID("Session", s.ID), UserAgent: s.UserAgent, CreatedAt: s.CreatedAt,
 		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, Current: s.Current}
 }
 
@@ -54,15 +53,6 @@ func (in CreateAPITokenInput) Spec() (auth.TokenSpec, error) {
 		spec.TTL = d
 	}
 	return spec, nil
-}
-
-// ParseNumericID reads a token or session ID.
-func ParseNumericID(field, id string) (int64, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, errs.InvalidField(field, "%q is not an ID from this API", id)
-	}
-	return n, nil
 }
 
 // Filter converts the audit filter input.
@@ -96,7 +86,7 @@ func NewAuditConnection(p *audit.Page) *AuditRecordConnection {
 	for _, r := range p.Records {
 		args := map[string]any{}
 		_ = json.Unmarshal(r.Arguments, &args)
-		out.Nodes = append(out.Nodes, &AuditRecord{ID: strconv.FormatInt(r.ID, 10), At: r.At, Actor: r.Actor,
+		out.Nodes = append(out.Nodes, &AuditRecord{ID: EncodeNumericID("AuditRecord", r.ID), At: r.At, Actor: r.Actor,
 			ActorKind: r.ActorKind, Client: r.Client, Action: r.Action, Resource: optional(r.Resource), Arguments: args,
 			Outcome: AuditOutcome(strings.ToUpper(string(r.Outcome))), Code: optional(r.Code), Message: optional(r.Message),
 			RequestID: optional(r.RequestID)})

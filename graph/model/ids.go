@@ -5,6 +5,7 @@ package model
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 
 	"github.com/portside-dev/portside/errs"
@@ -23,4 +24,20 @@ func DecodeID(id string) (typename, key string, err error) {
 		return "", "", errs.InvalidField("id", "%q is not a Portside ID", id)
 	}
 	return typename, key, nil
+}
+
+// EncodeNumericID is the global ID of an object keyed by a number (Location, ApiToken, Session).
+func EncodeNumericID(typename string, n int64) string {
+	return EncodeID(typename, strconv.FormatInt(n, 10))
+}
+
+// NumericID reads the global ID of an object of type typename keyed by a number; the error names
+// the argument and what was expected.
+func NumericID(field, typename, id string) (int64, error) {
+	if typ, key, err := DecodeID(id); err == nil && typ == typename {
+		if n, err := strconv.ParseInt(key, 10, 64); err == nil && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, errs.InvalidField(field, "%q is not the ID of a %s", id, typename)
 }

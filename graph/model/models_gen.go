@@ -32,6 +32,18 @@ type APIToken struct {
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 }
 
+// An Argo CD instance and Portside's link to it.
+type ArgoCDInstance struct {
+	Name      string `json:"name"`
+	Connected bool   `json:"connected"`
+	// When the instance last answered; null if it never did.
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+	// Why it cannot be reached, while it cannot.
+	Error *string `json:"error,omitempty"`
+	// How many applications Portside follows there.
+	Applications int `json:"applications"`
+}
+
 type AuditFilter struct {
 	Actor *string `json:"actor,omitempty"`
 	// An action such as catalog.location.register.
@@ -71,6 +83,20 @@ type AuditRecordConnection struct {
 	TotalCount int `json:"totalCount"`
 }
 
+// A revision's commit as the repository describes it.
+type Commit struct {
+	Author  string     `json:"author"`
+	Message string     `json:"message"`
+	Date    *time.Time `json:"date,omitempty"`
+}
+
+type ComponentRolloutFilter struct {
+	Environments []string        `json:"environments,omitempty"`
+	Results      []RolloutResult `json:"results,omitempty"`
+	Since        *time.Time      `json:"since,omitempty"`
+	Until        *time.Time      `json:"until,omitempty"`
+}
+
 type CreateAPITokenInput struct {
 	// What will use the token, e.g. "ci-deploys".
 	Name string `json:"name"`
@@ -88,6 +114,32 @@ type CreateAPITokenPayload struct {
 	Token *APIToken `json:"token"`
 	// The token's secret. It is shown only here: store it now.
 	Secret string `json:"secret"`
+}
+
+// One Argo CD application of a component: where it runs and in what state.
+type Deployment struct {
+	// The Argo CD instance's configured name.
+	Instance    string `json:"instance"`
+	Application string `json:"application"`
+	// The application's namespace in Argo CD (apps in any namespace); empty for the default.
+	AppNamespace string `json:"appNamespace"`
+	Project      string `json:"project"`
+	// The application's environment label, else its destination cluster's name, else its namespace.
+	Environment string `json:"environment"`
+	// The destination cluster (its URL or name).
+	Cluster    string       `json:"cluster"`
+	Namespace  string       `json:"namespace"`
+	SyncStatus SyncStatus   `json:"syncStatus"`
+	Health     HealthStatus `json:"health"`
+	// The revision the application is synced to.
+	Revision     *string    `json:"revision,omitempty"`
+	Images       []string   `json:"images"`
+	LastSyncedAt *time.Time `json:"lastSyncedAt,omitempty"`
+	// The running or last sync operation.
+	Operation *SyncOperation `json:"operation,omitempty"`
+	// Set while the instance cannot be reached: this is the state last seen, at lastSeenAt.
+	Stale      bool       `json:"stale"`
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }
 
 type EntityEdge struct {
@@ -205,6 +257,58 @@ type RevokeSessionPayload struct {
 	ID string `json:"id"`
 }
 
+// One sync operation of an application, kept by Portside after Argo CD's own history forgets it.
+type Rollout struct {
+	ID           string         `json:"id"`
+	Instance     string         `json:"instance"`
+	Application  string         `json:"application"`
+	AppNamespace string         `json:"appNamespace"`
+	Environment  string         `json:"environment"`
+	Project      string         `json:"project"`
+	Revision     *string        `json:"revision,omitempty"`
+	Phase        OperationPhase `json:"phase"`
+	Result       RolloutResult  `json:"result"`
+	Message      string         `json:"message"`
+	StartedAt    time.Time      `json:"startedAt"`
+	FinishedAt   *time.Time     `json:"finishedAt,omitempty"`
+	// Who started it; null when Argo CD did (automated sync).
+	InitiatedBy *string `json:"initiatedBy,omitempty"`
+	Automated   bool    `json:"automated"`
+	// Argo CD's history ID once the sync succeeded (what a rollback names).
+	HistoryID *int `json:"historyId,omitempty"`
+	// The images running once the sync succeeded.
+	Images []string `json:"images"`
+	// The revision's commit, once Argo CD was asked about it.
+	Commit *Commit `json:"commit,omitempty"`
+}
+
+func (Rollout) IsNode() {}
+
+type RolloutConnection struct {
+	Edges    []*RolloutEdge `json:"edges"`
+	Nodes    []*Rollout     `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+	// How many rollouts match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type RolloutEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Rollout `json:"node"`
+}
+
+type RolloutFilter struct {
+	// Only the rollouts of these components (refs; at most 100).
+	Components   []string        `json:"components,omitempty"`
+	Instance     *string         `json:"instance,omitempty"`
+	Environments []string        `json:"environments,omitempty"`
+	Results      []RolloutResult `json:"results,omitempty"`
+	// Rollouts that started at or after this instant.
+	Since *time.Time `json:"since,omitempty"`
+	// Rollouts that started before this instant.
+	Until *time.Time `json:"until,omitempty"`
+}
+
 // A browser session.
 type Session struct {
 	ID         string    `json:"id"`
@@ -215,6 +319,18 @@ type Session struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// This request's own session.
 	Current bool `json:"current"`
+}
+
+// A sync operation as Argo CD reports it.
+type SyncOperation struct {
+	Phase      OperationPhase `json:"phase"`
+	Message    string         `json:"message"`
+	Revision   *string        `json:"revision,omitempty"`
+	StartedAt  time.Time      `json:"startedAt"`
+	FinishedAt *time.Time     `json:"finishedAt,omitempty"`
+	// Who started it; null when Argo CD did (automated sync).
+	InitiatedBy *string `json:"initiatedBy,omitempty"`
+	Automated   bool    `json:"automated"`
 }
 
 type UnregisterLocationPayload struct {
@@ -404,6 +520,69 @@ func (e FacetField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type HealthStatus string
+
+const (
+	HealthStatusHealthy     HealthStatus = "HEALTHY"
+	HealthStatusProgressing HealthStatus = "PROGRESSING"
+	HealthStatusDegraded    HealthStatus = "DEGRADED"
+	HealthStatusSuspended   HealthStatus = "SUSPENDED"
+	HealthStatusMissing     HealthStatus = "MISSING"
+	HealthStatusUnknown     HealthStatus = "UNKNOWN"
+)
+
+var AllHealthStatus = []HealthStatus{
+	HealthStatusHealthy,
+	HealthStatusProgressing,
+	HealthStatusDegraded,
+	HealthStatusSuspended,
+	HealthStatusMissing,
+	HealthStatusUnknown,
+}
+
+func (e HealthStatus) IsValid() bool {
+	switch e {
+	case HealthStatusHealthy, HealthStatusProgressing, HealthStatusDegraded, HealthStatusSuspended, HealthStatusMissing, HealthStatusUnknown:
+		return true
+	}
+	return false
+}
+
+func (e HealthStatus) String() string {
+	return string(e)
+}
+
+func (e *HealthStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = HealthStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid HealthStatus", str)
+	}
+	return nil
+}
+
+func (e HealthStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *HealthStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e HealthStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type LocationStatus string
 
 const (
@@ -530,6 +709,67 @@ func (e LocationType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type OperationPhase string
+
+const (
+	OperationPhaseRunning     OperationPhase = "RUNNING"
+	OperationPhaseTerminating OperationPhase = "TERMINATING"
+	OperationPhaseFailed      OperationPhase = "FAILED"
+	OperationPhaseError       OperationPhase = "ERROR"
+	OperationPhaseSucceeded   OperationPhase = "SUCCEEDED"
+)
+
+var AllOperationPhase = []OperationPhase{
+	OperationPhaseRunning,
+	OperationPhaseTerminating,
+	OperationPhaseFailed,
+	OperationPhaseError,
+	OperationPhaseSucceeded,
+}
+
+func (e OperationPhase) IsValid() bool {
+	switch e {
+	case OperationPhaseRunning, OperationPhaseTerminating, OperationPhaseFailed, OperationPhaseError, OperationPhaseSucceeded:
+		return true
+	}
+	return false
+}
+
+func (e OperationPhase) String() string {
+	return string(e)
+}
+
+func (e *OperationPhase) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationPhase(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationPhase", str)
+	}
+	return nil
+}
+
+func (e OperationPhase) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationPhase) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationPhase) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type OrderDirection string
 
 const (
@@ -580,6 +820,120 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RolloutResult string
+
+const (
+	RolloutResultRunning   RolloutResult = "RUNNING"
+	RolloutResultSucceeded RolloutResult = "SUCCEEDED"
+	RolloutResultFailed    RolloutResult = "FAILED"
+)
+
+var AllRolloutResult = []RolloutResult{
+	RolloutResultRunning,
+	RolloutResultSucceeded,
+	RolloutResultFailed,
+}
+
+func (e RolloutResult) IsValid() bool {
+	switch e {
+	case RolloutResultRunning, RolloutResultSucceeded, RolloutResultFailed:
+		return true
+	}
+	return false
+}
+
+func (e RolloutResult) String() string {
+	return string(e)
+}
+
+func (e *RolloutResult) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RolloutResult(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RolloutResult", str)
+	}
+	return nil
+}
+
+func (e RolloutResult) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RolloutResult) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RolloutResult) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SyncStatus string
+
+const (
+	SyncStatusSynced    SyncStatus = "SYNCED"
+	SyncStatusOutOfSync SyncStatus = "OUT_OF_SYNC"
+	SyncStatusUnknown   SyncStatus = "UNKNOWN"
+)
+
+var AllSyncStatus = []SyncStatus{
+	SyncStatusSynced,
+	SyncStatusOutOfSync,
+	SyncStatusUnknown,
+}
+
+func (e SyncStatus) IsValid() bool {
+	switch e {
+	case SyncStatusSynced, SyncStatusOutOfSync, SyncStatusUnknown:
+		return true
+	}
+	return false
+}
+
+func (e SyncStatus) String() string {
+	return string(e)
+}
+
+func (e *SyncStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SyncStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SyncStatus", str)
+	}
+	return nil
+}
+
+func (e SyncStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SyncStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SyncStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

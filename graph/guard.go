@@ -1,0 +1,33 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/portside-dev/portside/auth"
+)
+
+// guard implements @guard, every mutation's first gate: auth.Gate refuses callers that can never
+// make the change (not signed in, a read-only token) before the resolver runs, and the refusal is
+// audited under the mutation's action, as the service would have recorded it. Ownership and admin
+// checks stay with the services, which alone know the resource.
+func (r *Resolver) guard(ctx context.Context, _ any, next graphql.Resolver, action string) (any, error) {
+	if err := auth.Gate(auth.PrincipalFrom(ctx), auth.Action(action)); err != nil {
+		if r.Audit == nil {
+			return nil, err
+		}
+		return nil, r.Audit.Audit(ctx, action, "", fieldArguments(ctx), func(context.Context) error { return err })
+	}
+	return next(ctx)
+}
+
+// fieldArguments are the arguments of the field being resolved as plain maps and values (not the
+// bound Go types), so the audit record's redaction sees every key.
+func fieldArguments(ctx context.Context) map[string]any {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return nil
+	}
+	return fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
+}

@@ -1,0 +1,110 @@
+package model
+
+import (
+	"strings"
+
+	"github.com/portside-dev/portside/rollouts"
+)
+
+// upperSnake turns Argo CD's CamelCase status names into GraphQL enum values (OutOfSync → OUT_OF_SYNC).
+func upperSnake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+
+// NewDeployment converts a deployment.
+func NewDeployment(d rollouts.Deployment) *Deployment {
+	out := &Deployment{Instance: d.Instance, Application: d.Application, AppNamespace: d.AppNamespace, Project: d.Project,
+		Environment: d.Environment, Cluster: d.Cluster, Namespace: d.Namespace,
+		SyncStatus: SyncStatus(upperSnake(string(d.Sync))), Health: HealthStatus(upperSnake(string(d.Health))),
+		Revision: optional(d.Revision), Images: nonNil(d.Images), LastSyncedAt: d.LastSyncedAt, Stale: d.Stale}
+	if !out.SyncStatus.IsValid() {
+		out.SyncStatus = SyncStatusUnknown
+	}
+	if !out.Health.IsValid() {
+		out.Health = HealthStatusUnknown
+	}
+	if !d.LastSeenAt.IsZero() {
+		t := d.LastSeenAt
+		out.LastSeenAt = &t
+	}
+	if op := d.Operation; op != nil {
+		out.Operation = &SyncOperation{Phase: OperationPhase(upperSnake(string(op.Phase))), Message: op.Message,
+			Revision: optional(op.Revision), StartedAt: op.StartedAt, FinishedAt: op.FinishedAt,
+			InitiatedBy: optional(op.InitiatedBy), Automated: op.Automated}
+	}
+	return out
+}
+
+// NewRollout converts a rollout.
+func NewRollout(r rollouts.Rollout) *Rollout {
+	out := &Rollout{ID: EncodeNumericID("Rollout", r.ID), Instance: r.Instance, Application: r.Name, AppNamespace: r.Namespace,
+		Environment: r.Environment, Project: r.Project, Revision: optional(r.Revision),
+		Phase: OperationPhase(upperSnake(string(r.Phase))), Result: RolloutResult(r.Result), Message: r.Message,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, InitiatedBy: optional(r.InitiatedBy), Automated: r.Automated,
+		Images: nonNil(r.Images)}
+	if r.HistoryID != 0 {
+		id := int(r.HistoryID)
+		out.HistoryID = &id
+	}
+	if c := r.Commit; c.Author != "" || c.Message != "" || c.Date != nil {
+		out.Commit = &Commit{Author: c.Author, Message: c.Message, Date: c.Date}
+	}
+	return out
+}
+
+// NewRolloutConnection converts a page of rollouts.
+func NewRolloutConnection(p *rollouts.Page) *RolloutConnection {
+	c := &RolloutConnection{Nodes: []*Rollout{}, Edges: []*RolloutEdge{}, TotalCount: p.TotalCount,
+		PageInfo: pageInfo(p.Cursors, p.HasNextPage)}
+	for i, r := range p.Rollouts {
+		n := NewRollout(r)
+		c.Nodes = append(c.Nodes, n)
+		c.Edges = append(c.Edges, &RolloutEdge{Cursor: p.Cursors[i], Node: n})
+	}
+	return c
+}
+
+// NewArgoCDInstance converts an instance's status.
+func NewArgoCDInstance(s rollouts.InstanceStatus) *ArgoCDInstance {
+	out := &ArgoCDInstance{Name: s.Name, Connected: s.Connected, Error: optional(s.Error), Applications: s.Applications}
+	if !s.LastSeenAt.IsZero() {
+		t := s.LastSeenAt
+		out.LastSeenAt = &t
+	}
+	return out
+}
+
+func results(in []RolloutResult) []rollouts.Result {
+	out := make([]rollouts.Result, len(in))
+	for i, r := range in {
+		out[i] = rollouts.Result(r)
+	}
+	return out
+}
+
+// Filter converts the component rollout filter.
+func (f *ComponentRolloutFilter) Filter() rollouts.Filter {
+	if f == nil {
+		return rollouts.Filter{}
+	}
+	return rollouts.Filter{Environments: f.Environments, Results: results(f.Results), Since: f.Since, Until: f.Until}
+}
+
+// Filter converts the rollout filter; components are returned apart (nil when not given).
+func (f *RolloutFilter) Filter() (rollouts.Filter, []string) {
+	if f == nil {
+		return rollouts.Filter{}, nil
+	}
+	out := rollouts.Filter{Environments: f.Environments, Results: results(f.Results), Since: f.Since, Until: f.Until}
+	if f.Instance != nil {
+		out.Instance = *f.Instance
+	}
+	return out, f.Components
+}

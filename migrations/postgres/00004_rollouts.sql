@@ -1,0 +1,34 @@
+-- Rollouts: every sync operation Portside saw an Argo CD application go through, kept after Argo CD
+-- drops it from its own short history. A rollout is identified by its application and start time,
+-- so seeing it again (after a reconnect, in a list) updates it instead of adding a second row.
+
+-- +goose Up
+CREATE TABLE rollouts (
+    id             BIGSERIAL PRIMARY KEY,
+    instance       TEXT      NOT NULL,
+    app_namespace  TEXT      NOT NULL DEFAULT '',
+    application    TEXT      NOT NULL,
+    environment    TEXT      NOT NULL DEFAULT '',
+    project        TEXT      NOT NULL DEFAULT '',
+    revision       TEXT      NOT NULL DEFAULT '',
+    phase          TEXT      NOT NULL,
+    result         TEXT      NOT NULL,
+    message        TEXT      NOT NULL DEFAULT '',
+    started_at     TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ NULL,
+    initiated_by   TEXT      NOT NULL DEFAULT '',
+    automated      BOOLEAN   NOT NULL DEFAULT FALSE,
+    history_id     BIGINT NOT NULL DEFAULT 0,
+    images         TEXT      NOT NULL DEFAULT '[]',
+    commit_author  TEXT      NOT NULL DEFAULT '',
+    commit_message TEXT      NOT NULL DEFAULT '',
+    committed_at   TIMESTAMPTZ NULL,
+    commit_fetched BOOLEAN   NOT NULL DEFAULT FALSE,
+    updated_at     TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX rollouts_operation ON rollouts (instance, app_namespace, application, started_at);
+CREATE INDEX rollouts_application ON rollouts (instance, application, started_at);
+CREATE INDEX rollouts_started ON rollouts (started_at, id);
+
+-- +goose Down
+DROP TABLE rollouts;

@@ -1,0 +1,191 @@
+package argocd_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/version"
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/gitops-engine/pkg/sync/common"
+	"github.com/golang/protobuf/ptypes/empty"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/rollouts/argocd"
+)
+
+// argoServer is Argo CD's API as its generated gRPC interfaces define it, serving a fixed set of
+// applications and recording what it was asked.
+type argoServer struct {
+	application.UnimplementedApplicationServiceServer
+	version.UnimplementedVersionServiceServer
+	token string
+
+	mu      sync.Mutex
+	apps    []v1alpha1.Application
+	queries []*application.ApplicationQuery
+}
+
+// authorized accepts the token where Argo CD's server looks for it: the client's "token" metadata
+// or an Authorization header.
+func (s *argoServer) authorized(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range append(md.Get(apiclient.MetaDataTokenKey), md.Get("authorization")...) {
+		if v == s.token || v == "Bearer "+s.token {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "invalid session: token is not valid")
+}
+
+func (s *argoServer) Version(context.Context, *empty.Empty) (*version.VersionMessage, error) {
+	return &version.VersionMessage{Version: "v2.14.21+test"}, nil
+}
+
+func (s *argoServer) List(ctx context.Context, q *application.ApplicationQuery) (*v1alpha1.ApplicationList, error) {
+	if err := s.authorized(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries = append(s.queries, q)
+	return &v1alpha1.ApplicationList{Items: s.apps}, nil
+}
+
+func startArgo(t *testing.T, apps ...v1alpha1.Application) (*argoServer, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &argoServer{token: "argo-token-1", apps: apps}
+	g := grpc.NewServer()
+	application.RegisterApplicationServiceServer(g, srv)
+	version.RegisterVersionServiceServer(g, srv)
+	go func() { _ = g.Serve(ln) }()
+	t.Cleanup(g.Stop)
+	return srv, ln.Addr().String()
+}
+
+func app(name string, mod func(*v1alpha1.Application)) v1alpha1.Application {
+	a := v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd", ResourceVersion: "41"},
+		Spec: v1alpha1.ApplicationSpec{Project: "payments",
+			Destination: v1alpha1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: "payments"}}}
+	if mod != nil {
+		mod(&a)
+	}
+	return a
+}
+
+func newClient(t *testing.T, addr, token string) *argocd.Client {
+	t.Helper()
+	c, err := argocd.New(argocd.Options{Name: "prod", Addr: addr, Token: token, PlainText: true, ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
+	started := metav1.NewTime(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	finished := metav1.NewTime(started.Add(42 * time.Second))
+	earlier := metav1.NewTime(started.Add(-24 * time.Hour))
+	srv, addr := startArgo(t,
+		app("payments-prod", func(a *v1alpha1.Application) {
+			a.Labels = map[string]string{"environment": "production", "team": "payments"}
+			a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: "4f2a9c1"}
+			a.Status.Health.Status = "Healthy"
+			a.Status.Summary.Images = []string{"registry.acme.example/payments:1.8.0", "registry.acme.example/envoy:1.30"}
+			a.Status.OperationState = &v1alpha1.OperationState{Phase: common.OperationSucceeded, Message: "successfully synced",
+				StartedAt: started, FinishedAt: &finished,
+				Operation:  v1alpha1.Operation{InitiatedBy: v1alpha1.OperationInitiator{Username: "bob"}},
+				SyncResult: &v1alpha1.SyncOperationResult{Revision: "4f2a9c1"}}
+			a.Status.History = v1alpha1.RevisionHistories{
+				{ID: 6, Revision: "19be0d2", DeployStartedAt: &earlier, DeployedAt: earlier, InitiatedBy: v1alpha1.OperationInitiator{Automated: true}},
+				{ID: 7, Revision: "4f2a9c1", DeployStartedAt: &started, DeployedAt: finished, InitiatedBy: v1alpha1.OperationInitiator{Username: "bob"}},
+			}
+		}),
+		app("payments-staging", func(a *v1alpha1.Application) {
+			a.Spec.Destination = v1alpha1.ApplicationDestination{Name: "staging", Namespace: "payments"}
+			a.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
+			a.Status.Health.Status = "Progressing"
+		}),
+	)
+	c := newClient(t, addr, "argo-token-1")
+	got, err := c.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []rollouts.Application{
+		{Deployment: rollouts.Deployment{Instance: "prod", Application: "payments-prod", AppNamespace: "argocd", Project: "payments",
+			Environment: "production", Cluster: "https://kubernetes.default.svc", Namespace: "payments", Sync: rollouts.Synced,
+			Health: rollouts.Healthy, Revision: "4f2a9c1",
+			Images:       []string{"registry.acme.example/envoy:1.30", "registry.acme.example/payments:1.8.0"},
+			LastSyncedAt: &finished.Time, ResourceVersion: "41",
+			Operation: &rollouts.Operation{Phase: rollouts.OperationSucceeded, Message: "successfully synced", Revision: "4f2a9c1",
+				StartedAt: started.Time, FinishedAt: &finished.Time, InitiatedBy: "bob"}},
+			Labels: map[string]string{"environment": "production", "team": "payments"},
+			History: []rollouts.HistoryEntry{
+				{ID: 6, Revision: "19be0d2", StartedAt: &earlier.Time, DeployedAt: earlier.Time, Automated: true},
+				{ID: 7, Revision: "4f2a9c1", StartedAt: &started.Time, DeployedAt: finished.Time, InitiatedBy: "bob"},
+			}},
+		{Deployment: rollouts.Deployment{Instance: "prod", Application: "payments-staging", AppNamespace: "argocd", Project: "payments",
+			Environment: "staging", Cluster: "staging", Namespace: "payments", Sync: rollouts.OutOfSync, Health: rollouts.Progressing,
+			ResourceVersion: "41"}},
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("applications differ (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	if q := srv.queries[0]; q.GetAppNamespace() != "" || q.Selector != nil {
+		t.Errorf("query sent to Argo CD = %v, want all applications", q)
+	}
+}
+
+func TestABadTokenOrAnInstanceThatIsDownIsUnavailableByName(t *testing.T) {
+	_, addr := startArgo(t)
+	_, err := newClient(t, addr, "wrong-token").List(context.Background())
+	if !errs.Is(err, errs.Unavailable) || !containsAll(err.Error(), `"prod"`, "API token") {
+		t.Errorf("wrong token: %v", err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := ln.Addr().String()
+	ln.Close()
+	_, err = newClient(t, down, "argo-token-1").List(context.Background())
+	if !errs.Is(err, errs.Unavailable) || !containsAll(err.Error(), `"prod"`, down) {
+		t.Errorf("instance down: %v", err)
+	}
+}
+
+func TestOptionsAreCheckedByName(t *testing.T) {
+	for field, o := range map[string]argocd.Options{
+		"name":  {Addr: "a:1", Token: "t"},
+		"addr":  {Name: "prod", Token: "t"},
+		"token": {Name: "prod", Addr: "a:1"},
+	} {
+		if _, err := argocd.New(o); errs.FieldOf(err) != field {
+			t.Errorf("New(%+v) = %v, want an error naming %s", o, err, field)
+		}
+	}
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,99 @@
+package rollouts
+
+import (
+	"slices"
+	"time"
+)
+
+// Result is how a rollout ended, or that it has not yet.
+type Result string
+
+// The rollout results.
+const (
+	ResultRunning   Result = "RUNNING"
+	ResultSucceeded Result = "SUCCEEDED"
+	ResultFailed    Result = "FAILED"
+)
+
+// Results lists every result, for validating filters.
+var Results = []Result{ResultRunning, ResultSucceeded, ResultFailed}
+
+// resultOf is the result of an operation phase.
+func resultOf(p OperationPhase) Result {
+	switch p {
+	case OperationSucceeded:
+		return ResultSucceeded
+	case OperationFailed, OperationError:
+		return ResultFailed
+	default:
+		return ResultRunning
+	}
+}
+
+// Rollout is one sync operation of an application, as Portside keeps it: Argo CD forgets all but
+// the last few, Portside keeps them all. An application's rollouts are told apart by when they
+// started.
+type Rollout struct {
+	ID int64
+	Key
+	Environment string
+	Project     string
+	Revision    string
+	Phase       OperationPhase
+	Result      Result
+	Message     string
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	// InitiatedBy is the user who started the sync, "" when Argo CD started it (Automated).
+	InitiatedBy string
+	Automated   bool
+	// HistoryID is Argo CD's history ID once the sync succeeded; 0 before.
+	HistoryID int64
+	Images    []string
+	// Commit is the revision's author, message and date, once the source was asked.
+	Commit Commit
+}
+
+// RolloutsOf derives the rollouts an application's state shows: its current or last operation and
+// every entry of its history, merged where they are the same sync. Deriving them again from a later
+// state (after a reconnect, from a list) gives the same rollouts, so recording them is idempotent.
+func RolloutsOf(app *Application) []Rollout {
+	d := &app.Deployment
+	base := Rollout{Key: d.Key(), Environment: d.Environment, Project: d.Project}
+	var out []Rollout
+	at := func(started time.Time) *Rollout {
+		for i := range out {
+			if out[i].StartedAt.Equal(started) {
+				return &out[i]
+			}
+		}
+		return nil
+	}
+	if op := d.Operation; op != nil && !op.StartedAt.IsZero() {
+		r := base
+		r.Revision, r.Phase, r.Result, r.Message = op.Revision, op.Phase, resultOf(op.Phase), op.Message
+		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = op.StartedAt, op.FinishedAt, op.InitiatedBy, op.Automated
+		if r.Result == ResultSucceeded {
+			// The images a finished sync left running; while it runs, the old ones still are.
+			r.Images = slices.Clone(d.Images)
+		}
+		out = append(out, r)
+	}
+	for _, h := range app.History {
+		started := h.DeployedAt
+		if h.StartedAt != nil {
+			started = *h.StartedAt
+		}
+		if r := at(started); r != nil {
+			r.HistoryID = h.ID
+			continue
+		}
+		r := base
+		deployed := h.DeployedAt
+		r.Revision, r.Phase, r.Result, r.HistoryID = h.Revision, OperationSucceeded, ResultSucceeded, h.ID
+		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = started, &deployed, h.InitiatedBy, h.Automated
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Rollout) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out
+}

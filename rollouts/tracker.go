@@ -1,0 +1,512 @@
+package rollouts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// TrackerOptions tune how the tracker follows its instances.
+type TrackerOptions struct {
+	// ResyncInterval is how often each instance is listed in full besides its watch, to catch what
+	// a watch cannot report (Argo CD's watch drops changes made between its snapshot and its
+	// subscription). Default 3 minutes.
+	ResyncInterval time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting to an instance that failed; the
+	// wait doubles with each failure in a row. Defaults 1 s and 1 minute.
+	MinBackoff, MaxBackoff time.Duration
+	// Buffer is how many changes a subscriber may fall behind before it is cut off. Default 1024.
+	Buffer int
+	Logger *slog.Logger
+}
+
+// Change is what subscribers receive: a deployment's new state, or a rollout recorded or updated.
+type Change struct {
+	Deployment *Deployment
+	// Removed says the deployment's application is gone from its instance.
+	Removed bool
+	Rollout *Rollout
+	// Labels are the application's labels, for matching label selectors.
+	Labels map[string]string
+}
+
+// InstanceStatus says how Portside's link to an Argo CD instance is.
+type InstanceStatus struct {
+	Name      string
+	Connected bool
+	// LastSeenAt is when the instance last answered; zero if never.
+	LastSeenAt time.Time
+	// Error is why the instance cannot be reached, while it cannot.
+	Error        string
+	Applications int
+}
+
+// Tracker follows every configured Argo CD instance: it keeps the current state of their
+// applications in memory, records each sync operation as a Rollout, and tells subscribers.
+type Tracker struct {
+	sources []Source
+	recs    *records
+	opts    TrackerOptions
+	log     *slog.Logger
+
+	mu        sync.RWMutex
+	apps      map[Key]*tracked
+	instances map[string]*instanceState
+	seq       uint64
+	subs      map[*Subscription]struct{}
+
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// tracked is one application as the tracker knows it.
+type tracked struct {
+	app Application
+	// seq orders updates, so a full list does not delete what a watch added while it ran.
+	seq uint64
+	// recorded is what RolloutsOf gave when it was last written, so an update that changes no
+	// rollout costs no database write.
+	recorded []Rollout
+}
+
+type instanceState struct {
+	// applying keeps an instance's changes one at a time (its watch and its lists both apply), so
+	// the rollouts of an application are written in the order they happened.
+	applying  sync.Mutex
+	connected bool
+	lastSeen  time.Time
+	err       string
+	commits   chan struct{}
+}
+
+// NewTracker returns a tracker over sources that records rollouts in the store.
+func newTracker(recs *records, sources []Source, opts TrackerOptions) *Tracker {
+	if opts.ResyncInterval <= 0 {
+		opts.ResyncInterval = 3 * time.Minute
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(time.Minute, opts.MinBackoff)
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	t := &Tracker{sources: sources, recs: recs, opts: opts, log: opts.Logger,
+		apps: map[Key]*tracked{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{}}
+	for _, s := range sources {
+		t.instances[s.Name()] = &instanceState{err: "not connected yet", commits: make(chan struct{}, 1)}
+	}
+	return t
+}
+
+// Start follows every instance until Stop.
+func (t *Tracker) Start(ctx context.Context) {
+	ctx, t.cancel = context.WithCancel(ctx)
+	for _, s := range t.sources {
+		t.wg.Add(2)
+		go func() { defer t.wg.Done(); t.follow(ctx, s) }()
+		go func() { defer t.wg.Done(); t.fetchCommits(ctx, s) }()
+	}
+}
+
+// Stop ends following and waits for it; subscriptions are closed.
+func (t *Tracker) Stop() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.wg.Wait()
+	for _, src := range t.sources {
+		if c, ok := src.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.subs {
+		s.close(nil)
+		delete(t.subs, s)
+	}
+}
+
+// follow keeps one instance's state current: a watch plus a full list at start and every
+// ResyncInterval, reconnecting with backoff after failures.
+func (t *Tracker) follow(ctx context.Context, src Source) {
+	backoff := t.opts.MinBackoff
+	for ctx.Err() == nil {
+		connected, err := t.session(ctx, src)
+		if ctx.Err() != nil {
+			return
+		}
+		t.disconnected(src.Name(), err)
+		if connected {
+			backoff = t.opts.MinBackoff
+		}
+		// Full jitter keeps many Portside replicas from reconnecting in step.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		t.log.WarnContext(ctx, "argo cd instance unreachable", "instance", src.Name(), "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, t.opts.MaxBackoff)
+	}
+}
+
+// session runs one connection to an instance until it fails; connected says whether it got as
+// far as a full list.
+func (t *Tracker) session(ctx context.Context, src Source) (connected bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	name := src.Name()
+	ended := make(chan error, 1)
+	go func() {
+		err := src.Watch(ctx, func(ev Event) {
+			ev.App.Instance = name
+			t.apply(ctx, ev)
+		})
+		if err == nil {
+			err = errs.E(errs.Unavailable, "Argo CD %q ended the watch", name)
+		}
+		ended <- err
+	}()
+	resync := func() error {
+		apps, err := src.List(ctx)
+		if err != nil {
+			return err
+		}
+		t.reconcile(ctx, name, apps)
+		return nil
+	}
+	if err := resync(); err != nil {
+		cancel()
+		<-ended
+		return false, err
+	}
+	ticker := time.NewTicker(t.opts.ResyncInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case err := <-ended:
+			return true, err
+		case <-ticker.C:
+			if err := resync(); err != nil {
+				cancel()
+				<-ended
+				return true, err
+			}
+		}
+	}
+}
+
+// apply takes one change of an application.
+func (t *Tracker) apply(ctx context.Context, ev Event) {
+	key := ev.App.Key()
+	inst := t.instances[key.Instance] // the map never changes after newTracker
+	inst.applying.Lock()
+	defer inst.applying.Unlock()
+	t.mu.Lock()
+	t.seen(key.Instance)
+	cur := t.apps[key]
+	if ev.Deleted {
+		if cur == nil {
+			t.mu.Unlock()
+			return
+		}
+		delete(t.apps, key)
+		d := cur.app.Deployment
+		t.publishLocked(Change{Deployment: &d, Removed: true, Labels: cur.app.Labels})
+		t.mu.Unlock()
+		return
+	}
+	if cur != nil && !newer(ev.App.ResourceVersion, cur.app.ResourceVersion) {
+		// A repeat (a watch's opening snapshot after a reconnect, a list) or an older state.
+		cur.seq = t.nextSeq()
+		t.mu.Unlock()
+		return
+	}
+	if cur == nil {
+		cur = &tracked{}
+		t.apps[key] = cur
+	}
+	cur.app, cur.seq = ev.App, t.nextSeq()
+	d := t.deploymentLocked(cur)
+	t.publishLocked(Change{Deployment: &d, Labels: cur.app.Labels})
+	derived := RolloutsOf(&cur.app)
+	if reflect.DeepEqual(derived, cur.recorded) {
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+
+	changed, err := t.recs.record(ctx, derived)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		// Left unrecorded, the next change or resync of the application tries again.
+		t.log.ErrorContext(ctx, "recording rollouts failed", "application", key.String(), "error", err)
+		return
+	}
+	if now := t.apps[key]; now == cur {
+		cur.recorded = derived
+	}
+	for i := range changed {
+		t.publishLocked(Change{Rollout: &changed[i], Labels: cur.app.Labels})
+	}
+	if len(changed) > 0 {
+		select {
+		case inst.commits <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// reconcile takes a full list of an instance: every application in it is applied, and every one
+// missing from it that no watch event touched since the list began is gone.
+func (t *Tracker) reconcile(ctx context.Context, instance string, apps []Application) {
+	t.mu.Lock()
+	start := t.seq
+	t.mu.Unlock()
+	listed := make(map[Key]bool, len(apps))
+	for i := range apps {
+		apps[i].Instance = instance
+		listed[apps[i].Key()] = true
+		t.apply(ctx, Event{App: apps[i]})
+	}
+	t.mu.Lock()
+	var gone []Key
+	for k, a := range t.apps {
+		if k.Instance == instance && !listed[k] && a.seq <= start {
+			gone = append(gone, k)
+		}
+	}
+	t.connectedLocked(instance)
+	t.mu.Unlock()
+	for _, k := range gone {
+		t.apply(ctx, Event{Deleted: true, App: Application{Deployment: Deployment{Instance: k.Instance, AppNamespace: k.Namespace, Application: k.Name}}})
+	}
+}
+
+func (t *Tracker) nextSeq() uint64 { t.seq++; return t.seq }
+
+// seen notes that an instance answered.
+func (t *Tracker) seen(instance string) {
+	if st := t.instances[instance]; st != nil {
+		st.lastSeen = time.Now().UTC()
+	}
+}
+
+// connectedLocked marks an instance reachable; if it was not, its deployments stop being stale.
+func (t *Tracker) connectedLocked(instance string) {
+	st := t.instances[instance]
+	st.lastSeen = time.Now().UTC()
+	if st.connected {
+		return
+	}
+	st.connected, st.err = true, ""
+	t.publishInstanceLocked(instance)
+}
+
+// disconnected marks an instance unreachable: its deployments are served as last seen, stale.
+func (t *Tracker) disconnected(instance string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.instances[instance]
+	msg := "unreachable"
+	if err != nil {
+		msg = err.Error()
+	}
+	was := st.connected
+	st.connected, st.err = false, msg
+	if was {
+		t.publishInstanceLocked(instance)
+	}
+}
+
+// publishInstanceLocked tells subscribers the new state of every deployment of an instance (its
+// stale flag changed).
+func (t *Tracker) publishInstanceLocked(instance string) {
+	for _, a := range t.apps {
+		if a.app.Instance == instance {
+			d := t.deploymentLocked(a)
+			t.publishLocked(Change{Deployment: &d, Labels: a.app.Labels})
+		}
+	}
+}
+
+// deploymentLocked is an application's deployment as served: stale while its instance is away.
+func (t *Tracker) deploymentLocked(a *tracked) Deployment {
+	d := a.app.Deployment
+	d.Images = slices.Clone(d.Images)
+	st := t.instances[d.Instance]
+	d.Stale = !st.connected
+	d.LastSeenAt = st.lastSeen
+	return d
+}
+
+// Deployments returns the deployments a matcher selects, sorted by instance and application.
+func (t *Tracker) Deployments(m Matcher) []Deployment {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []Deployment
+	for _, a := range t.apps {
+		if m.Matches(&a.app) {
+			out = append(out, t.deploymentLocked(a))
+		}
+	}
+	slices.SortFunc(out, func(a, b Deployment) int {
+		return strings.Compare(a.Key().String(), b.Key().String())
+	})
+	return out
+}
+
+// Keys returns the applications whose rollouts belong to a matcher: the known applications it
+// selects, and for application names, the names on every instance it looks at (their rollouts
+// outlive them).
+func (t *Tracker) Keys(m Matcher) []Key {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	keys := []Key{}
+	for k, a := range t.apps {
+		if m.Matches(&a.app) {
+			keys = append(keys, k)
+		}
+	}
+	if m.labels == nil {
+		for name := range t.instances {
+			if m.sel.OnInstance(name) {
+				for _, n := range m.sel.Names {
+					keys = append(keys, Key{Instance: name, Namespace: m.sel.AppNamespace, Name: n})
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// Instances reports the link to each instance, sorted by name.
+func (t *Tracker) Instances() []InstanceStatus {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	counts := map[string]int{}
+	for k := range t.apps {
+		counts[k.Instance]++
+	}
+	out := make([]InstanceStatus, 0, len(t.instances))
+	for name, st := range t.instances {
+		out = append(out, InstanceStatus{Name: name, Connected: st.connected, LastSeenAt: st.lastSeen, Error: st.err, Applications: counts[name]})
+	}
+	slices.SortFunc(out, func(a, b InstanceStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// fetchCommits asks an instance about the revisions of new rollouts (author, message, date for
+// lead time), whenever rollouts were recorded and after reconnecting.
+func (t *Tracker) fetchCommits(ctx context.Context, src Source) {
+	t.mu.RLock()
+	wake := t.instances[src.Name()].commits
+	t.mu.RUnlock()
+	for {
+		for {
+			pending, err := t.recs.pendingCommits(ctx, src.Name(), 50)
+			if err != nil || len(pending) == 0 {
+				break
+			}
+			progress := false
+			for _, r := range pending {
+				c, err := src.Commit(ctx, r.Key, r.Revision)
+				if err != nil && (errs.Is(err, errs.Unavailable) || errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+					// The instance is away: try again when rollouts are next recorded.
+					break
+				}
+				// Any other answer (a revision the repository no longer has) is final.
+				updated, err := t.recs.setCommit(ctx, r.ID, c)
+				if err != nil {
+					break
+				}
+				progress = true
+				t.mu.Lock()
+				var labels map[string]string
+				if a := t.apps[r.Key]; a != nil {
+					labels = a.app.Labels
+				}
+				t.publishLocked(Change{Rollout: &updated, Labels: labels})
+				t.mu.Unlock()
+			}
+			if !progress {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}
+
+// Subscription receives changes until it is closed.
+type Subscription struct {
+	t      *Tracker
+	filter func(Change) bool
+	ch     chan Change
+	once   sync.Once
+	err    error
+}
+
+// C delivers the changes; it is closed when the subscription ends.
+func (s *Subscription) C() <-chan Change { return s.ch }
+
+// Err says why the subscription ended: nil when its owner or the tracker closed it.
+func (s *Subscription) Err() error { return s.err }
+
+func (s *Subscription) close(err error) {
+	s.once.Do(func() { s.err = err; close(s.ch) })
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	delete(s.t.subs, s)
+	s.close(nil)
+}
+
+// Subscribe delivers every change filter accepts until ctx ends or Close. A subscriber that falls
+// Buffer changes behind is cut off (Err says so) rather than silently missing some.
+func (t *Tracker) Subscribe(ctx context.Context, filter func(Change) bool) *Subscription {
+	s := &Subscription{t: t, filter: filter, ch: make(chan Change, t.opts.Buffer)}
+	t.mu.Lock()
+	t.subs[s] = struct{}{}
+	t.mu.Unlock()
+	context.AfterFunc(ctx, s.Close)
+	return s
+}
+
+func (t *Tracker) publishLocked(c Change) {
+	for s := range t.subs {
+		if s.filter != nil && !s.filter(c) {
+			continue
+		}
+		select {
+		case s.ch <- c:
+		default:
+			delete(t.subs, s)
+			s.close(errs.E(errs.Unavailable, "the subscriber fell %d changes behind and was cut off; subscribe again", t.opts.Buffer))
+		}
+	}
+}
