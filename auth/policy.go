@@ -22,6 +22,11 @@ const (
 	AuditRead          Action = "audit.read"
 	Login              Action = "auth.login"
 	Logout             Action = "auth.logout"
+
+	DeploymentSync      Action = "rollouts.deployment.sync"
+	DeploymentRollback  Action = "rollouts.deployment.rollback"
+	DeploymentTerminate Action = "rollouts.deployment.terminate"
+	DeploymentRefresh   Action = "rollouts.deployment.refresh"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -64,6 +69,12 @@ var required = map[Action]Role{
 	Login:              RoleNone,
 	SessionEnd:         RoleNone, // Portside ends it when the provider refuses a refresh; nobody asks
 	Logout:             RoleViewer,
+	// A component's owners act on its deployments; Argo CD's own RBAC applies to Portside's
+	// account on top.
+	DeploymentSync:      RoleOwner,
+	DeploymentRollback:  RoleOwner,
+	DeploymentTerminate: RoleOwner,
+	DeploymentRefresh:   RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -141,6 +152,14 @@ func describe(a Action) string {
 		return "read the audit log"
 	case Logout:
 		return "sign out"
+	case DeploymentSync:
+		return "sync this component's deployments"
+	case DeploymentRollback:
+		return "roll back this component's deployments"
+	case DeploymentTerminate:
+		return "terminate operations of this component's deployments"
+	case DeploymentRefresh:
+		return "refresh this component's deployments"
 	default:
 		return string(a)
 	}

@@ -64,9 +64,19 @@ func (s *Service) memberships(ctx context.Context, p *auth.Principal) ([]string,
 	return append(groups, fromCatalog...), nil
 }
 
-// ownsAnyFrom reports whether p owns at least one entity the location provides: the entity's
-// owner is p's User entity, or a group p belongs to, or a group below one of those.
+// ownsAnyFrom reports whether p owns at least one entity the location provides.
 func (s *Service) ownsAnyFrom(ctx context.Context, p *auth.Principal, locationID int64) (bool, error) {
+	return s.ownsAny(ctx, p, s.st.DB(ctx).Model(&entityRow{}).Where("location_id = ?", locationID))
+}
+
+// Owns reports whether p owns the entity ref names: its owner is p's User entity, or a group p
+// belongs to, or a group below one of those. An entity that does not exist is owned by nobody.
+func (s *Service) Owns(ctx context.Context, p *auth.Principal, ref string) (bool, error) {
+	return s.ownsAny(ctx, p, s.st.DB(ctx).Model(&entityRow{}).Where("ref = ?", ref))
+}
+
+// ownsAny reports whether p owns at least one of the entities db selects.
+func (s *Service) ownsAny(ctx context.Context, p *auth.Principal, db *gorm.DB) (bool, error) {
 	if p == nil {
 		return false, nil
 	}
@@ -80,7 +90,6 @@ func (s *Service) ownsAnyFrom(ctx context.Context, p *auth.Principal, locationID
 		seeds = append(seeds, "SELECT ?")
 		args = append(args, g)
 	}
-	db := s.st.DB(ctx).Model(&entityRow{}).Where("location_id = ?", locationID)
 	switch {
 	case len(seeds) > 0 && p.EntityRef != "":
 		db = db.Where("owner_ref = ? OR owner_ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", append([]any{p.EntityRef}, args...)...)

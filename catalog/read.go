@@ -132,3 +132,21 @@ func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*Entity,
 	}
 	return got[r], nil
 }
+
+// ComponentAnnotations looks up a component by a reference a client typed (the kind defaults to
+// component) and returns its canonical ref and its annotations; field names the input in errors.
+// It is how other domains (rollouts) read what ties a component to their world.
+func (s *Service) ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error) {
+	r, err := ParseRefInput(field, ref, "component")
+	if err != nil {
+		return "", nil, err
+	}
+	if r.Kind != "component" {
+		return "", nil, errs.InvalidField(field, "%s is not a component", r)
+	}
+	e, err := s.Entity(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	return r.String(), e.Metadata.Annotations, nil
+}

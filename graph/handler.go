@@ -46,6 +46,10 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	cfg.Directives.Guard = r.guard
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
+	// Subscriptions: graphql-transport-ws (and the older graphql-ws) over a WebSocket on /graphql.
+	// The upgrade request was authenticated like any other; the server pings so that proxies keep
+	// an idle subscription open and a vanished client is noticed.
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second, PingPongInterval: 15 * time.Second})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -19,6 +20,16 @@ const MaxBodyBytes = 1 << 20
 // 405 (with Allow: POST) to mutations sent with GET, which gqlgen would answer with 406.
 func conformance(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			// A subscription's WebSocket: not an HTTP exchange the spec covers, and it outlives the
+			// server's request timeouts, which would otherwise stay on the hijacked connection.
+			// The transport's ping/pong takes over noticing dead peers.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			next.ServeHTTP(w, r)
+			return
+		}
 		if !acceptsJSON(r.Header.Get("Accept")) {
 			writeRequestError(w, http.StatusNotAcceptable, "NOT_ACCEPTABLE",
 				"this endpoint answers application/graphql-response+json or application/json")

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/rollouts"
 )
 
 func (r *componentResolver) Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error) {
@@ -31,6 +32,26 @@ func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, 
 	return model.NewRolloutConnection(page), nil
 }
 
+func (r *mutationResolver) SyncDeployment(ctx context.Context, input model.SyncDeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Sync(ctx, input.Target(), input.Request())
+	return deploymentPayload(d, err)
+}
+
+func (r *mutationResolver) RollbackDeployment(ctx context.Context, input model.RollbackDeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Rollback(ctx, input.Target(), input.Request())
+	return deploymentPayload(d, err)
+}
+
+func (r *mutationResolver) TerminateDeploymentOperation(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Terminate(ctx, input.Target())
+	return deploymentPayload(d, err)
+}
+
+func (r *mutationResolver) RefreshDeployment(ctx context.Context, input model.RefreshDeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Refresh(ctx, input.Target(), orFalse(input.Hard))
+	return deploymentPayload(d, err)
+}
+
 func (r *queryResolver) Rollouts(ctx context.Context, filter *model.RolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
 	f, components := filter.Filter()
 	page, err := r.RolloutService.Rollouts(ctx, components, f, deref(first, 50), deref(after, ""))
@@ -47,4 +68,20 @@ func (r *queryResolver) ArgoCDInstances(ctx context.Context) ([]*model.ArgoCDIns
 		out[i] = model.NewArgoCDInstance(s)
 	}
 	return out, nil
+}
+
+func (r *subscriptionResolver) DeploymentChanged(ctx context.Context, component string) (<-chan *model.Deployment, error) {
+	sub, err := r.RolloutService.Watch(ctx, component, rollouts.WatchDeployments)
+	if err != nil {
+		return nil, err
+	}
+	return relay(ctx, sub, model.NewDeploymentChange), nil
+}
+
+func (r *subscriptionResolver) RolloutChanged(ctx context.Context, component string) (<-chan *model.Rollout, error) {
+	sub, err := r.RolloutService.Watch(ctx, component, rollouts.WatchRollouts)
+	if err != nil {
+		return nil, err
+	}
+	return relay(ctx, sub, func(c rollouts.Change) *model.Rollout { return model.NewRollout(*c.Rollout) }), nil
 }

@@ -47,6 +47,9 @@ type Rollout struct {
 	// InitiatedBy is the user who started the sync, "" when Argo CD started it (Automated).
 	InitiatedBy string
 	Automated   bool
+	// RequestedBy is the person who asked Portside for the sync, "" when it did not come through
+	// Portside.
+	RequestedBy string
 	// HistoryID is Argo CD's history ID once the sync succeeded; 0 before.
 	HistoryID int64
 	Images    []string
@@ -73,6 +76,7 @@ func RolloutsOf(app *Application) []Rollout {
 		r := base
 		r.Revision, r.Phase, r.Result, r.Message = op.Revision, op.Phase, resultOf(op.Phase), op.Message
 		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = op.StartedAt, op.FinishedAt, op.InitiatedBy, op.Automated
+		r.RequestedBy = op.RequestedBy
 		if r.Result == ResultSucceeded {
 			// The images a finished sync left running; while it runs, the old ones still are.
 			r.Images = slices.Clone(d.Images)

@@ -120,4 +120,6 @@ type Operation struct {
 	// InitiatedBy is the user who started it, or "" when Argo CD started it (automated sync).
 	InitiatedBy string
 	Automated   bool
+	// RequestedBy is the person who asked Portside for it; InitiatedBy is then Portside's account.
+	RequestedBy string
 }

@@ -3,28 +3,51 @@ package rollouts
 import (
 	"context"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
 
-// Components finds a catalog component's annotations by its ref; the catalog provides it.
-type Components func(ctx context.Context, ref string) (map[string]string, error)
+// Catalog is what the rollouts domain reads from the catalog; catalog.Service implements it.
+type Catalog interface {
+	// ComponentAnnotations finds a component by a reference a client typed (field names the
+	// input in errors) and returns its canonical ref and annotations.
+	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
+	// Owns reports whether p owns the entity, directly or through the group hierarchy.
+	Owns(ctx context.Context, p *auth.Principal, ref string) (bool, error)
+}
 
-// Service answers what is deployed where and how each rollout went.
+// Options wire the service.
+type Options struct {
+	Catalog Catalog
+	// Audit records every action; nil records nothing (tests of the domain alone).
+	Audit   *audit.Log
+	Tracker TrackerOptions
+}
+
+// Service answers what is deployed where and how each rollout went, and acts on deployments for
+// their owners.
 type Service struct {
-	tracker    *Tracker
-	recs       *records
-	components Components
+	tracker *Tracker
+	recs    *records
+	catalog Catalog
+	audit   *audit.Log
+	sources map[string]Source
 }
 
 // MaxComponents bounds how many components one rollouts query may name.
 const MaxComponents = 100
 
-// NewService tracks sources and records their rollouts in st. components resolves the component
-// refs a rollouts filter names.
-func NewService(st *store.Store, sources []Source, components Components, opts TrackerOptions) *Service {
+// NewService tracks sources and records their rollouts in st.
+func NewService(st *store.Store, sources []Source, opts Options) *Service {
 	recs := &records{st: st}
-	return &Service{tracker: newTracker(recs, sources, opts), recs: recs, components: components}
+	byName := make(map[string]Source, len(sources))
+	for _, src := range sources {
+		byName[src.Name()] = src
+	}
+	return &Service{tracker: newTracker(recs, sources, opts.Tracker), recs: recs, catalog: opts.Catalog,
+		audit: opts.Audit, sources: byName}
 }
 
 // Start follows the instances until Stop.
@@ -79,7 +102,7 @@ func (s *Service) Rollouts(ctx context.Context, components []string, f Filter, f
 	if components != nil {
 		f.Keys = []Key{}
 		for _, ref := range components {
-			ann, err := s.components(ctx, ref)
+			_, ann, err := s.catalog.ComponentAnnotations(ctx, "components", ref)
 			if err != nil {
 				return nil, err
 			}
@@ -103,9 +126,23 @@ func (s *Service) Rollout(ctx context.Context, id int64) (Rollout, error) {
 // Instances reports the link to each Argo CD instance.
 func (s *Service) Instances() []InstanceStatus { return s.tracker.Instances() }
 
-// Watch delivers the changes of a component's deployments (deployments true) or rollouts until
-// ctx ends.
-func (s *Service) Watch(ctx context.Context, annotations map[string]string, deployments bool) (*Subscription, error) {
+// Watched says what a subscription follows.
+type Watched int
+
+// What a subscription can follow.
+const (
+	WatchDeployments Watched = iota // the component's deployments' states
+	WatchRollouts                   // the component's rollouts as they are recorded and updated
+)
+
+// Watch delivers the changes of a component's deployments or rollouts until ctx ends. A component
+// without Argo CD annotations has nothing to deliver, but the subscription stays open: the catalog
+// may give it annotations later.
+func (s *Service) Watch(ctx context.Context, component string, what Watched) (*Subscription, error) {
+	_, annotations, err := s.catalog.ComponentAnnotations(ctx, "component", component)
+	if err != nil {
+		return nil, err
+	}
 	m, ok, err := matcher(annotations)
 	if err != nil {
 		return nil, err
@@ -114,7 +151,7 @@ func (s *Service) Watch(ctx context.Context, annotations map[string]string, depl
 		if !ok {
 			return false
 		}
-		if deployments {
+		if what == WatchDeployments {
 			return c.Deployment != nil && m.Matches(&Application{Deployment: *c.Deployment, Labels: c.Labels})
 		}
 		if c.Rollout == nil {

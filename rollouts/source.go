@@ -21,6 +21,36 @@ type Source interface {
 	Watch(ctx context.Context, fn func(Event)) error
 	// Commit describes a revision of an application (author, message, date).
 	Commit(ctx context.Context, app Key, revision string) (Commit, error)
+
+	// Sync starts a sync operation and returns the application as the instance then shows it.
+	// A sync window that forbids it is a CONFLICT naming the window; another operation in
+	// progress is a CONFLICT too.
+	Sync(ctx context.Context, app Key, req SyncRequest) (Application, error)
+	// Rollback starts a sync to the revision of a history entry.
+	Rollback(ctx context.Context, app Key, req RollbackRequest) (Application, error)
+	// Terminate stops the running operation; ok is false when none was running.
+	Terminate(ctx context.Context, app Key) (ok bool, err error)
+	// Refresh makes the instance compare the application with git again (hard: also with its
+	// manifest cache dropped) and returns it.
+	Refresh(ctx context.Context, app Key, hard bool) (Application, error)
+}
+
+// SyncRequest is a sync as a person asks for it.
+type SyncRequest struct {
+	// Revision to sync to; "" means the application's target revision.
+	Revision string
+	// Prune deletes resources git no longer has; DryRun only shows what would change.
+	Prune, DryRun bool
+	// RequestedBy is who asked, recorded with the operation (Argo CD itself sees Portside's
+	// account).
+	RequestedBy string
+}
+
+// RollbackRequest is a rollback as a person asks for it.
+type RollbackRequest struct {
+	// HistoryID is the Argo CD history entry to return to.
+	HistoryID     int64
+	Prune, DryRun bool
 }
 
 // Event is one change a watch reports.

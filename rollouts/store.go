@@ -33,6 +33,7 @@ type rolloutRow struct {
 	FinishedAt    *time.Time
 	InitiatedBy   string
 	Automated     bool
+	RequestedBy   string
 	HistoryID     int64
 	Images        string // a JSON array
 	CommitAuthor  string
@@ -52,7 +53,7 @@ func (r *rolloutRow) toRollout() Rollout {
 	out := Rollout{ID: r.ID, Key: Key{r.Instance, r.AppNamespace, r.Application}, Environment: r.Environment,
 		Project: r.Project, Revision: r.Revision, Phase: OperationPhase(r.Phase), Result: Result(r.Result),
 		Message: r.Message, StartedAt: r.StartedAt.UTC(), FinishedAt: utc(r.FinishedAt), InitiatedBy: r.InitiatedBy,
-		Automated: r.Automated, HistoryID: r.HistoryID,
+		Automated: r.Automated, RequestedBy: r.RequestedBy, HistoryID: r.HistoryID,
 		Commit: Commit{Author: r.CommitAuthor, Message: r.CommitMessage, Date: utc(r.CommittedAt)}}
 	_ = json.Unmarshal([]byte(r.Images), &out.Images)
 	if out.Images == nil {
@@ -76,7 +77,7 @@ type records struct {
 
 // rolloutColumns are the columns an upsert writes, in the order of rolloutArgs.
 var rolloutColumns = []string{"instance", "app_namespace", "application", "environment", "project", "revision",
-	"phase", "result", "message", "started_at", "finished_at", "initiated_by", "automated", "history_id", "images",
+	"phase", "result", "message", "started_at", "finished_at", "initiated_by", "automated", "requested_by", "history_id", "images",
 	"commit_author", "commit_message", "committed_at", "commit_fetched", "updated_at"}
 
 // rolloutUpdates says how a derived rollout updates a recorded one: what a later state knows wins,
@@ -92,6 +93,7 @@ var rolloutUpdates = [][2]string{
 	{"finished_at", "COALESCE(excluded.finished_at, rollouts.finished_at)"},
 	{"initiated_by", "CASE WHEN excluded.initiated_by <> '' THEN excluded.initiated_by ELSE rollouts.initiated_by END"},
 	{"automated", "excluded.automated OR rollouts.automated"},
+	{"requested_by", "CASE WHEN excluded.requested_by <> '' THEN excluded.requested_by ELSE rollouts.requested_by END"},
 	{"history_id", "CASE WHEN excluded.history_id <> 0 THEN excluded.history_id ELSE rollouts.history_id END"},
 	{"images", "CASE WHEN excluded.images <> '[]' THEN excluded.images ELSE rollouts.images END"},
 }
@@ -103,7 +105,7 @@ var upsertSQL = func() string {
 	var set, changed []string
 	for _, u := range rolloutUpdates {
 		set = append(set, u[0]+" = "+u[1])
-		changed = append(changed, "rollouts."+u[0]+" IS DISTINCT FROM "+u[1])
+		changed = append(changed, "rollouts."+u[0]+" IS DISTINCT FROM ("+u[1]+")")
 	}
 	set = append(set, "updated_at = excluded.updated_at")
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(rolloutColumns)), ", ")
@@ -123,7 +125,7 @@ func (s *records) record(ctx context.Context, rs []Rollout) ([]Rollout, error) {
 			var row rolloutRow
 			res := s.st.DB(ctx).Raw(upsertSQL, r.Instance, r.Namespace, r.Name, r.Environment, r.Project, r.Revision,
 				string(r.Phase), string(r.Result), r.Message, r.StartedAt.UTC(), utc(r.FinishedAt), r.InitiatedBy, r.Automated,
-				r.HistoryID, string(images), "", "", nil, false, now).Scan(&row)
+				r.RequestedBy, r.HistoryID, string(images), "", "", nil, false, now).Scan(&row)
 			if res.Error != nil {
 				return store.Translate(res.Error, "rollouts")
 			}

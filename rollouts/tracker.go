@@ -60,6 +60,7 @@ type Tracker struct {
 
 	mu        sync.RWMutex
 	apps      map[Key]*tracked
+	requests  map[Key]*request
 	instances map[string]*instanceState
 	seq       uint64
 	subs      map[*Subscription]struct{}
@@ -106,7 +107,7 @@ func newTracker(recs *records, sources []Source, opts TrackerOptions) *Tracker {
 		opts.Logger = slog.Default()
 	}
 	t := &Tracker{sources: sources, recs: recs, opts: opts, log: opts.Logger,
-		apps: map[Key]*tracked{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{}}
+		apps: map[Key]*tracked{}, requests: map[Key]*request{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{}}
 	for _, s := range sources {
 		t.instances[s.Name()] = &instanceState{err: "not connected yet", commits: make(chan struct{}, 1)}
 	}
@@ -141,6 +142,9 @@ func (t *Tracker) Stop() {
 		delete(t.subs, s)
 	}
 }
+
+// settleDelay is when a new connection lists its instance a second time.
+const settleDelay = 5 * time.Second
 
 // follow keeps one instance's state current: a watch plus a full list at start and every
 // ResyncInterval, reconnecting with backoff after failures.
@@ -199,10 +203,21 @@ func (t *Tracker) session(ctx context.Context, src Source) (connected bool, err 
 	}
 	ticker := time.NewTicker(t.opts.ResyncInterval)
 	defer ticker.Stop()
+	// An application deleted after the list but before Argo CD registered the watch is in neither
+	// the list's answer nor the watch's opening snapshot, and the watch never says it went; one
+	// more list soon after connecting closes that window to seconds instead of a resync interval.
+	settle := time.NewTimer(min(settleDelay, t.opts.ResyncInterval))
+	defer settle.Stop()
 	for {
 		select {
 		case err := <-ended:
 			return true, err
+		case <-settle.C:
+			if err := resync(); err != nil {
+				cancel()
+				<-ended
+				return true, err
+			}
 		case <-ticker.C:
 			if err := resync(); err != nil {
 				cancel()
@@ -243,6 +258,7 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		cur = &tracked{}
 		t.apps[key] = cur
 	}
+	t.attributeLocked(key, &ev.App)
 	cur.app, cur.seq = ev.App, t.nextSeq()
 	d := t.deploymentLocked(cur)
 	t.publishLocked(Change{Deployment: &d, Labels: cur.app.Labels})
@@ -301,6 +317,48 @@ func (t *Tracker) reconcile(ctx context.Context, instance string, apps []Applica
 	}
 }
 
+// request is an operation a person asked Portside for, whose start Argo CD has not shown yet (or
+// has: started). Argo CD records Portside's account as its initiator; this is how the rollout
+// learns the person, whichever arrives first, the action's answer or the watch.
+type request struct {
+	by string
+	// before is the start of the operation the application showed when the request was made
+	// (zero if none): a later start is the requested one.
+	before, started time.Time
+}
+
+// expectRequest notes that by is about to start an operation on an application.
+func (t *Tracker) expectRequest(k Key, by string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rq := &request{by: by}
+	if a := t.apps[k]; a != nil && a.app.Operation != nil {
+		rq.before = a.app.Operation.StartedAt
+	}
+	t.requests[k] = rq
+}
+
+// dropRequest forgets a request whose action failed.
+func (t *Tracker) dropRequest(k Key) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.requests, k)
+}
+
+// attributeLocked names the requester on the operation a request started.
+func (t *Tracker) attributeLocked(k Key, app *Application) {
+	op, rq := app.Operation, t.requests[k]
+	if op == nil || rq == nil || op.RequestedBy != "" || op.Automated {
+		return
+	}
+	if rq.started.IsZero() && op.StartedAt.After(rq.before) {
+		rq.started = op.StartedAt
+	}
+	if op.StartedAt.Equal(rq.started) {
+		op.RequestedBy = rq.by
+	}
+}
+
 func (t *Tracker) nextSeq() uint64 { t.seq++; return t.seq }
 
 // seen notes that an instance answered.
@@ -356,6 +414,17 @@ func (t *Tracker) deploymentLocked(a *tracked) Deployment {
 	d.Stale = !st.connected
 	d.LastSeenAt = st.lastSeen
 	return d
+}
+
+// Deployment returns one application's deployment as tracked.
+func (t *Tracker) Deployment(k Key) (Deployment, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	a := t.apps[k]
+	if a == nil {
+		return Deployment{}, false
+	}
+	return t.deploymentLocked(a), true
 }
 
 // Deployments returns the deployments a matcher selects, sorted by instance and application.
@@ -495,6 +564,13 @@ func (t *Tracker) Subscribe(ctx context.Context, filter func(Change) bool) *Subs
 	t.mu.Unlock()
 	context.AfterFunc(ctx, s.Close)
 	return s
+}
+
+// Subscribers is how many subscriptions are open.
+func (t *Tracker) Subscribers() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.subs)
 }
 
 func (t *Tracker) publishLocked(c Change) {

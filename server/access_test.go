@@ -104,6 +104,20 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 			{"revokeSession of bob's other browser", func(t *testing.T) string {
 				return fmt.Sprintf(`mutation { revokeSession(id: %q) { id } }`, model.EncodeNumericID("Session", bobSessions[0].ID))
 			}, []string{"alice", "bob"}},
+			{"syncDeployment of bob's team's component", func(t *testing.T) string {
+				p.settle()
+				return `mutation { syncDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
+			{"rollbackDeployment of bob's team's component", func(t *testing.T) string {
+				p.settle()
+				return `mutation { rollbackDeployment(input: {component: "payments-api", historyId: 1}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
+			{"terminateDeploymentOperation of bob's team's component", func(t *testing.T) string {
+				return `mutation { terminateDeploymentOperation(input: {component: "payments-api"}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
+			{"refreshDeployment of bob's team's component", func(t *testing.T) string {
+				return `mutation { refreshDeployment(input: {component: "payments-api", hard: true}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
 		}
 		for _, m := range mutations {
 			for _, who := range roles {
@@ -168,6 +182,20 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		}},
 		"revokeSession": {"auth.session.revoke", func() string {
 			return fmt.Sprintf(`mutation { revokeSession(id: %q) { id } }`, model.EncodeNumericID("Session", spareSessions[0].ID))
+		}},
+		"syncDeployment": {"rollouts.deployment.sync", func() string {
+			p.settle()
+			return `mutation { syncDeployment(input: {component: "payments-api", revision: "b2"}) { deployment { application } } }`
+		}},
+		"rollbackDeployment": {"rollouts.deployment.rollback", func() string {
+			p.settle()
+			return `mutation { rollbackDeployment(input: {component: "payments-api", historyId: 1}) { deployment { application } } }`
+		}},
+		"terminateDeploymentOperation": {"rollouts.deployment.terminate", func() string {
+			return `mutation { terminateDeploymentOperation(input: {component: "payments-api"}) { deployment { application } } }`
+		}},
+		"refreshDeployment": {"rollouts.deployment.refresh", func() string {
+			return `mutation { refreshDeployment(input: {component: "payments-api"}) { deployment { application } } }`
 		}},
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)

@@ -80,6 +80,14 @@ func (id *Identity) requireAPI() gin.HandlerFunc {
 			unauthenticated(c, errs.E(errs.Unauthenticated, "sign in (/auth/login) or send an API token as \"Authorization: Bearer <token>\""))
 			return
 		}
+		// A WebSocket (subscriptions) is opened by a GET, but a page of another site could open one
+		// with the browser's cookie and read what it receives: its Origin must be Portside's.
+		if p.Kind == auth.KindSession && c.GetHeader("Upgrade") != "" {
+			if err := id.checkCSRF(c.Request, false); err != nil {
+				forbidden(c, err)
+				return
+			}
+		}
 		if p.Kind == auth.KindSession && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 			if err := id.checkCSRF(c.Request, true); err != nil {
 				forbidden(c, err)

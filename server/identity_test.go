@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/devidp"
@@ -25,6 +28,9 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/rollouts/argocd"
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -43,6 +49,10 @@ type portal struct {
 	cat   *catalog.Service
 	clock *clock
 	files int // file locations made so far
+	// argo is the Argo CD instance "prod", with the demo's payments-api application (team-payments,
+	// bob's team, owns the component); deploys follows it.
+	argo    *argocdtest.Server
+	deploys *rollouts.Service
 }
 
 // clock is a settable clock for the identity service (token expiry, key refresh).
@@ -94,14 +104,61 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		tweak(&opts)
 	}
 	ids := auth.NewService(st, opts)
+	argo, deploys := followArgoCD(t, st, cat, log)
 	public, _ := url.Parse(base)
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000})
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys},
+		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000})
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity: &server.Identity{Auth: ids, PublicURL: public}})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk}
+	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
+		argo: argo, deploys: deploys}
+}
+
+// followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)
+// and a rollouts service that follows it, connected before it returns.
+func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audit.Log) (*argocdtest.Server, *rollouts.Service) {
+	t.Helper()
+	argo := argocdtest.Start(t)
+	argo.Put(argocdtest.App("payments-api", func(a *v1alpha1.Application) {
+		start, end := metav1.NewTime(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)), metav1.NewTime(time.Date(2026, 11, 29, 9, 1, 0, 0, time.UTC))
+		a.Status.Sync.Revision = "a1"
+		a.Status.History = v1alpha1.RevisionHistories{{ID: 1, Revision: "a1", DeployStartedAt: &start, DeployedAt: end}}
+	}))
+	client, err := argocd.New(argocd.Options{Name: "prod", Addr: argo.Addr(), Token: argo.Token, PlainText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploys := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	deploys.Start(ctx)
+	t.Cleanup(func() { cancel(); deploys.Stop() })
+	for deadline := time.Now().Add(10 * time.Second); !deploys.Instances()[0].Connected; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Argo CD never connected: %+v", deploys.Instances()[0])
+		}
+	}
+	return argo, deploys
+}
+
+// settle ends payments-api's running operation, if any, and waits until Portside has seen it.
+func (p *portal) settle() {
+	p.t.Helper()
+	if op := p.argo.App("argocd", "payments-api").Status.OperationState; op != nil && op.Phase == "Running" {
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "a1") })
+	}
+	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		d, _ := p.deploys.Tracker().Deployment(key)
+		if d.Operation == nil || d.Operation.Phase != rollouts.OperationRunning {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("Portside still sees payments-api running: %+v", d.Operation)
+		}
+	}
 }
 
 // browser is a cookie-keeping HTTP client that records every URL it was sent to.

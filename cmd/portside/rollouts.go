@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
@@ -24,17 +22,6 @@ func (a *app) rollouts(cat *catalog.Service) (*rollouts.Service, error) {
 		}
 		sources = append(sources, c)
 	}
-	components := func(ctx context.Context, ref string) (map[string]string, error) {
-		r, err := catalog.ParseRefInput("components", ref, "component")
-		if err != nil {
-			return nil, err
-		}
-		e, err := cat.Entity(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		return e.Metadata.Annotations, nil
-	}
-	return rollouts.NewService(a.store, sources, components, rollouts.TrackerOptions{
-		ResyncInterval: a.cfg.ArgoCDResyncInterval, Logger: a.log}), nil
+	return rollouts.NewService(a.store, sources, rollouts.Options{Catalog: cat, Audit: a.auditLog(),
+		Tracker: rollouts.TrackerOptions{ResyncInterval: a.cfg.ArgoCDResyncInterval, Logger: a.log}}), nil
 }

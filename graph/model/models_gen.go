@@ -140,6 +140,23 @@ type Deployment struct {
 	// Set while the instance cannot be reached: this is the state last seen, at lastSeenAt.
 	Stale      bool       `json:"stale"`
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+	// Set (in deploymentChanged) when the application is gone from its Argo CD instance.
+	Removed bool `json:"removed"`
+}
+
+type DeploymentActionPayload struct {
+	// The deployment as Argo CD showed it right after the action.
+	Deployment *Deployment `json:"deployment"`
+}
+
+// Which deployment of a component an action is for. With one deployment, the component alone is
+// enough; with several, name the application (and the instance when the name is on several).
+type DeploymentInput struct {
+	// The component's ref (component:namespace/name, namespace/name or name).
+	Component    string  `json:"component"`
+	Instance     *string `json:"instance,omitempty"`
+	AppNamespace *string `json:"appNamespace,omitempty"`
+	Application  *string `json:"application,omitempty"`
 }
 
 type EntityEdge struct {
@@ -234,6 +251,14 @@ type Profile struct {
 type Query struct {
 }
 
+type RefreshDeploymentInput struct {
+	Component    string  `json:"component"`
+	Instance     *string `json:"instance,omitempty"`
+	AppNamespace *string `json:"appNamespace,omitempty"`
+	Application  *string `json:"application,omitempty"`
+	Hard         *bool   `json:"hard,omitempty"`
+}
+
 type RefreshLocationPayload struct {
 	Location *Location `json:"location"`
 	// True when the location was found unchanged and nothing was rewritten.
@@ -257,6 +282,17 @@ type RevokeSessionPayload struct {
 	ID string `json:"id"`
 }
 
+type RollbackDeploymentInput struct {
+	Component    string  `json:"component"`
+	Instance     *string `json:"instance,omitempty"`
+	AppNamespace *string `json:"appNamespace,omitempty"`
+	Application  *string `json:"application,omitempty"`
+	// The Argo CD history ID to return to (Rollout.historyId).
+	HistoryID int   `json:"historyId"`
+	Prune     *bool `json:"prune,omitempty"`
+	DryRun    *bool `json:"dryRun,omitempty"`
+}
+
 // One sync operation of an application, kept by Portside after Argo CD's own history forgets it.
 type Rollout struct {
 	ID           string         `json:"id"`
@@ -274,6 +310,8 @@ type Rollout struct {
 	// Who started it; null when Argo CD did (automated sync).
 	InitiatedBy *string `json:"initiatedBy,omitempty"`
 	Automated   bool    `json:"automated"`
+	// The person who asked Portside for it (initiatedBy is then Portside's Argo CD account).
+	RequestedBy *string `json:"requestedBy,omitempty"`
 	// Argo CD's history ID once the sync succeeded (what a rollback names).
 	HistoryID *int `json:"historyId,omitempty"`
 	// The images running once the sync succeeded.
@@ -321,6 +359,23 @@ type Session struct {
 	Current bool `json:"current"`
 }
 
+// Live updates, over WebSocket (the graphql-transport-ws protocol) on /graphql.
+type Subscription struct {
+}
+
+type SyncDeploymentInput struct {
+	Component    string  `json:"component"`
+	Instance     *string `json:"instance,omitempty"`
+	AppNamespace *string `json:"appNamespace,omitempty"`
+	Application  *string `json:"application,omitempty"`
+	// A git revision (commit, branch, tag) or chart version; the application's target revision when null.
+	Revision *string `json:"revision,omitempty"`
+	// Delete resources that git no longer has.
+	Prune *bool `json:"prune,omitempty"`
+	// Only show what the sync would change.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
 // A sync operation as Argo CD reports it.
 type SyncOperation struct {
 	Phase      OperationPhase `json:"phase"`
@@ -331,6 +386,8 @@ type SyncOperation struct {
 	// Who started it; null when Argo CD did (automated sync).
 	InitiatedBy *string `json:"initiatedBy,omitempty"`
 	Automated   bool    `json:"automated"`
+	// The person who asked Portside for it (initiatedBy is then Portside's Argo CD account).
+	RequestedBy *string `json:"requestedBy,omitempty"`
 }
 
 type UnregisterLocationPayload struct {

@@ -37,9 +37,16 @@ func NewDeployment(d rollouts.Deployment) *Deployment {
 	if op := d.Operation; op != nil {
 		out.Operation = &SyncOperation{Phase: OperationPhase(upperSnake(string(op.Phase))), Message: op.Message,
 			Revision: optional(op.Revision), StartedAt: op.StartedAt, FinishedAt: op.FinishedAt,
-			InitiatedBy: optional(op.InitiatedBy), Automated: op.Automated}
+			InitiatedBy: optional(op.InitiatedBy), Automated: op.Automated, RequestedBy: optional(op.RequestedBy)}
 	}
 	return out
+}
+
+// NewDeploymentChange converts a deployment change of a subscription.
+func NewDeploymentChange(c rollouts.Change) *Deployment {
+	d := NewDeployment(*c.Deployment)
+	d.Removed = c.Removed
+	return d
 }
 
 // NewRollout converts a rollout.
@@ -48,7 +55,7 @@ func NewRollout(r rollouts.Rollout) *Rollout {
 		Environment: r.Environment, Project: r.Project, Revision: optional(r.Revision),
 		Phase: OperationPhase(upperSnake(string(r.Phase))), Result: RolloutResult(r.Result), Message: r.Message,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, InitiatedBy: optional(r.InitiatedBy), Automated: r.Automated,
-		Images: nonNil(r.Images)}
+		RequestedBy: optional(r.RequestedBy), Images: nonNil(r.Images)}
 	if r.HistoryID != 0 {
 		id := int(r.HistoryID)
 		out.HistoryID = &id
@@ -107,4 +114,47 @@ func (f *RolloutFilter) Filter() (rollouts.Filter, []string) {
 		out.Instance = *f.Instance
 	}
 	return out, f.Components
+}
+
+func target(component string, instance, appNamespace, application *string) rollouts.Target {
+	return rollouts.Target{Component: component, Instance: orZero(instance), AppNamespace: orZero(appNamespace),
+		Application: orZero(application)}
+}
+
+func orZero[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// Target is the deployment the input names.
+func (in DeploymentInput) Target() rollouts.Target {
+	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
+}
+
+// Target is the deployment the input names; Request what to do.
+func (in SyncDeploymentInput) Target() rollouts.Target {
+	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
+}
+
+// Request is the sync the input asks for.
+func (in SyncDeploymentInput) Request() rollouts.SyncRequest {
+	return rollouts.SyncRequest{Revision: orZero(in.Revision), Prune: orZero(in.Prune), DryRun: orZero(in.DryRun)}
+}
+
+// Target is the deployment the input names.
+func (in RollbackDeploymentInput) Target() rollouts.Target {
+	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
+}
+
+// Request is the rollback the input asks for.
+func (in RollbackDeploymentInput) Request() rollouts.RollbackRequest {
+	return rollouts.RollbackRequest{HistoryID: int64(in.HistoryID), Prune: orZero(in.Prune), DryRun: orZero(in.DryRun)}
+}
+
+// Target is the deployment the input names.
+func (in RefreshDeploymentInput) Target() rollouts.Target {
+	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
 }

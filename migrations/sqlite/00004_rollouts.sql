@@ -18,6 +18,7 @@ CREATE TABLE rollouts (
     finished_at    TIMESTAMP NULL,
     initiated_by   TEXT      NOT NULL DEFAULT '',
     automated      BOOLEAN   NOT NULL DEFAULT FALSE,
+    requested_by   TEXT      NOT NULL DEFAULT '',
     history_id     INTEGER NOT NULL DEFAULT 0,
     images         TEXT      NOT NULL DEFAULT '[]',
     commit_author  TEXT      NOT NULL DEFAULT '',

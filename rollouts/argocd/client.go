@@ -10,11 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/watch"
@@ -218,4 +220,102 @@ func (c *Client) translate(err error, what string) error {
 	default:
 		return &errs.Error{Code: errs.Unavailable, Message: msg, Err: err}
 	}
+}
+
+// RequestedByInfo is the operation info item in which Portside records who asked for a sync:
+// Argo CD itself sees Portside's account, and shows the item in its UI next to it.
+const RequestedByInfo = "Requested through Portside by"
+
+// Sync starts a sync of the application.
+func (c *Client) Sync(ctx context.Context, app rollouts.Key, req rollouts.SyncRequest) (rollouts.Application, error) {
+	apps, err := c.applications(ctx)
+	if err != nil {
+		return rollouts.Application{}, err
+	}
+	r := &application.ApplicationSyncRequest{Name: &app.Name, Prune: &req.Prune, DryRun: &req.DryRun}
+	if app.Namespace != "" {
+		r.AppNamespace = &app.Namespace
+	}
+	if req.Revision != "" {
+		r.Revision = &req.Revision
+	}
+	if req.RequestedBy != "" {
+		r.Infos = []*v1alpha1.Info{{Name: RequestedByInfo, Value: req.RequestedBy}}
+	}
+	a, err := apps.Sync(ctx, r)
+	if err != nil {
+		return rollouts.Application{}, c.translateAction(err, "sync "+app.Name)
+	}
+	return toApplication(c.opts.Name, a), nil
+}
+
+// Rollback starts a sync back to a history entry's revision.
+func (c *Client) Rollback(ctx context.Context, app rollouts.Key, req rollouts.RollbackRequest) (rollouts.Application, error) {
+	apps, err := c.applications(ctx)
+	if err != nil {
+		return rollouts.Application{}, err
+	}
+	r := &application.ApplicationRollbackRequest{Name: &app.Name, Id: &req.HistoryID, Prune: &req.Prune, DryRun: &req.DryRun}
+	if app.Namespace != "" {
+		r.AppNamespace = &app.Namespace
+	}
+	a, err := apps.Rollback(ctx, r)
+	if err != nil {
+		return rollouts.Application{}, c.translateAction(err, fmt.Sprintf("roll %s back to history ID %d", app.Name, req.HistoryID))
+	}
+	return toApplication(c.opts.Name, a), nil
+}
+
+// Terminate stops the application's running operation; ok is false when none was running.
+func (c *Client) Terminate(ctx context.Context, app rollouts.Key) (bool, error) {
+	apps, err := c.applications(ctx)
+	if err != nil {
+		return false, err
+	}
+	r := &application.OperationTerminateRequest{Name: &app.Name}
+	if app.Namespace != "" {
+		r.AppNamespace = &app.Namespace
+	}
+	if _, err := apps.TerminateOperation(ctx, r); err != nil {
+		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "No operation is in progress") {
+			return false, nil
+		}
+		return false, c.translateAction(err, "terminate the operation of "+app.Name)
+	}
+	return true, nil
+}
+
+// Refresh asks Argo CD to compare the application with git again and returns it.
+func (c *Client) Refresh(ctx context.Context, app rollouts.Key, hard bool) (rollouts.Application, error) {
+	apps, err := c.applications(ctx)
+	if err != nil {
+		return rollouts.Application{}, err
+	}
+	kind := string(v1alpha1.RefreshTypeNormal)
+	if hard {
+		kind = string(v1alpha1.RefreshTypeHard)
+	}
+	q := &application.ApplicationQuery{Name: &app.Name, Refresh: &kind}
+	if app.Namespace != "" {
+		q.AppNamespace = &app.Namespace
+	}
+	a, err := apps.Get(ctx, q)
+	if err != nil {
+		return rollouts.Application{}, c.translateAction(err, "refresh "+app.Name)
+	}
+	return toApplication(c.opts.Name, a), nil
+}
+
+// translateAction is translate for actions, where Argo CD's refusals are reasons a person can act
+// on: a sync window, another operation under way, auto-sync forbidding a rollback.
+func (c *Client) translateAction(err error, what string) error {
+	st, ok := status.FromError(err)
+	if ok && st.Code() == codes.PermissionDenied && strings.Contains(st.Message(), "sync window") {
+		return &errs.Error{Code: errs.Conflict, Err: err,
+			Message: fmt.Sprintf("Argo CD %q refused to %s: a sync window forbids syncing it now (%s)", c.opts.Name, what, st.Message())}
+	}
+	if ok && st.Code() == codes.FailedPrecondition {
+		return &errs.Error{Code: errs.Conflict, Err: err, Message: fmt.Sprintf("Argo CD %q refused to %s: %s", c.opts.Name, what, st.Message())}
+	}
+	return c.translate(err, what)
 }

@@ -64,6 +64,11 @@ func deployment(instance string, app *v1alpha1.Application) rollouts.Deployment 
 		o := &rollouts.Operation{Phase: rollouts.OperationPhase(op.Phase), Message: op.Message,
 			StartedAt: op.StartedAt.UTC(), FinishedAt: timeOf(op.FinishedAt),
 			InitiatedBy: op.Operation.InitiatedBy.Username, Automated: op.Operation.InitiatedBy.Automated}
+		for _, info := range op.Operation.Info {
+			if info != nil && info.Name == RequestedByInfo {
+				o.RequestedBy = info.Value
+			}
+		}
 		if op.SyncResult != nil {
 			o.Revision = op.SyncResult.Revision
 		} else if op.Operation.Sync != nil {

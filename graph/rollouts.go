@@ -1,0 +1,47 @@
+package graph
+
+// Helpers of the rollouts resolvers: subscriptions and action payloads.
+
+import (
+	"context"
+
+	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/rollouts"
+)
+
+// relay turns a domain subscription into the channel gqlgen sends from, converting each change;
+// the GraphQL subscription ends when the domain's does (a subscriber that fell too far behind is
+// cut off and must subscribe again) or when the client goes.
+func relay[T any](ctx context.Context, sub *rollouts.Subscription, convert func(rollouts.Change) T) <-chan T {
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case c, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				select {
+				case out <- convert(c):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// deploymentPayload answers a deployment action.
+func deploymentPayload(d rollouts.Deployment, err error) (*model.DeploymentActionPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.DeploymentActionPayload{Deployment: model.NewDeployment(d)}, nil
+}
+
+func orFalse(b *bool) bool { return b != nil && *b }

@@ -1,0 +1,159 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// wsMessage is a graphql-transport-ws message.
+type wsMessage struct {
+	ID      string         `json:"id,omitempty"`
+	Type    string         `json:"type"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// subscribe opens a graphql-transport-ws subscription as a signed-in browser would (its cookie,
+// Portside's Origin) and returns the connection once the server has acknowledged it.
+func (p *portal) subscribe(t *testing.T, s signedIn, origin, query string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	u, _ := url.Parse(p.base)
+	h := http.Header{"Origin": {origin}}
+	for _, c := range s.b.Jar.Cookies(u) {
+		h.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(p.base, "http")+"/graphql",
+		&websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		return nil, resp, err
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init"}); err != nil {
+		t.Fatal(err)
+	}
+	var ack wsMessage
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("connection_init answered %+v, %v", ack, err)
+	}
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
+		t.Fatal(err)
+	}
+	return conn, resp, nil
+}
+
+// nextData reads the subscription's next event, skipping the server's pings.
+func nextData(t *testing.T, conn *websocket.Conn) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		var m wsMessage
+		if err := wsjson.Read(ctx, conn, &m); err != nil {
+			t.Fatalf("reading the subscription: %v", err)
+		}
+		switch m.Type {
+		case "ping":
+			_ = wsjson.Write(ctx, conn, wsMessage{Type: "pong"})
+		case "next":
+			if errors, ok := m.Payload["errors"]; ok {
+				t.Fatalf("subscription error: %v", errors)
+			}
+			return m.Payload["data"].(map[string]any)
+		default:
+			t.Fatalf("unexpected message %+v", m)
+		}
+	}
+}
+
+func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob := p.session("bob")
+		conn, _, err := p.subscribe(t, bob, p.base,
+			`subscription { rolloutChanged(component: "payments-api") { revision result requestedBy initiatedBy } }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deploys, _, err := p.subscribe(t, bob, p.base,
+			`subscription { deploymentChanged(component: "payments-api") { application syncStatus health operation { phase revision requestedBy } } }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// The server registers a subscription after the subscribe message arrives: wait for both.
+		for deadline := time.Now().Add(10 * time.Second); p.deploys.Tracker().Subscribers() < 2; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the subscriptions were never registered")
+			}
+		}
+		res := p.as(bob, `mutation { syncDeployment(input: {component: "payments-api", revision: "b2"}) { deployment { application operation { phase revision requestedBy } } } }`)
+		if len(res.Errors) > 0 {
+			t.Fatalf("bob's sync: %+v", res.Errors)
+		}
+		op := res.Data["syncDeployment"].(map[string]any)["deployment"].(map[string]any)["operation"].(map[string]any)
+		if op["phase"] != "RUNNING" || op["revision"] != "b2" || op["requestedBy"] != "bob" {
+			t.Errorf("the sync's answer shows operation %v, want RUNNING to b2 requested by bob", op)
+		}
+		got := nextData(t, conn)["rolloutChanged"].(map[string]any)
+		if got["revision"] != "b2" || got["result"] != "RUNNING" || got["requestedBy"] != "bob" || got["initiatedBy"] != argocdtest.Account {
+			t.Errorf("rolloutChanged = %v, want b2 RUNNING requested by bob, initiated by Portside's account", got)
+		}
+		dep := nextData(t, deploys)["deploymentChanged"].(map[string]any)
+		if dep["application"] != "payments-api" || dep["operation"].(map[string]any)["phase"] != "RUNNING" {
+			t.Errorf("deploymentChanged = %v, want payments-api with its running operation", dep)
+		}
+
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "b2", "registry.example.com/payments-api:2.0") })
+		for {
+			// The commit lookup (unknown revision here) may update the running rollout first.
+			got = nextData(t, conn)["rolloutChanged"].(map[string]any)
+			if got["result"] != "RUNNING" {
+				break
+			}
+		}
+		if got["revision"] != "b2" || got["result"] != "SUCCEEDED" {
+			t.Errorf("rolloutChanged = %v, want b2 SUCCEEDED", got)
+		}
+
+		page := p.as(bob, `{ entity(ref: "component:payments-api") { ... on Component {
+			deployments { instance application environment syncStatus health revision images stale }
+			rollouts(first: 5) { totalCount nodes { revision result historyId requestedBy } } } } }`)
+		if len(page.Errors) > 0 {
+			t.Fatalf("component page: %+v", page.Errors)
+		}
+		c := page.Data["entity"].(map[string]any)
+		d := c["deployments"].([]any)[0].(map[string]any)
+		if d["instance"] != "prod" || d["syncStatus"] != "SYNCED" || d["health"] != "HEALTHY" || d["revision"] != "b2" || d["stale"] != false {
+			t.Errorf("deployment = %v", d)
+		}
+		rs := c["rollouts"].(map[string]any)
+		nodes := rs["nodes"].([]any)
+		if rs["totalCount"] != float64(2) || nodes[0].(map[string]any)["revision"] != "b2" || nodes[0].(map[string]any)["historyId"] != float64(2) ||
+			nodes[1].(map[string]any)["revision"] != "a1" {
+			t.Errorf("rollouts = %v, want b2 (history 2) then a1", rs)
+		}
+	})
+}
+
+func TestASubscriptionFromAnotherSiteIsRefused(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	bob := p.session("bob")
+	_, resp, err := p.subscribe(t, bob, "https://evil.example.com",
+		`subscription { rolloutChanged(component: "payments-api") { revision } }`)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a cross-site WebSocket with bob's cookie: %v, %v; want 403", resp, err)
+	}
+}
