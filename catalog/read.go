@@ -150,3 +150,56 @@ func (s *Service) ComponentAnnotations(ctx context.Context, field, ref string) (
 	}
 	return r.String(), e.Metadata.Annotations, nil
 }
+
+// MaxScopeComponents bounds how many components ComponentsIn reads for one scope.
+const MaxScopeComponents = 5000
+
+// ComponentsIn returns the annotations of the components in a scope that carry at least one of
+// keys: a system's components (ref system:...) or those owned by a group or any group below it
+// (ref group:...). field names the input in errors. It is how other domains (rollouts) find the
+// components behind a system or a team.
+func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []string) ([]map[string]string, error) {
+	r, err := ParseRefInput(field, ref, "")
+	if err != nil {
+		return nil, err
+	}
+	f := Filter{Kinds: []string{KindComponent}}
+	switch r.Kind {
+	case "system":
+		f.Systems = []string{r.String()}
+	case "group":
+		f.Owners, f.IncludeDescendants = []string{r.String()}, true
+	default:
+		return nil, errs.InvalidField(field, "%s is neither a system nor a group", r)
+	}
+	if _, err := s.Entity(ctx, r); err != nil {
+		return nil, err
+	}
+	// Annotation filters combine with AND; a component with any of keys is wanted: one sweep per key.
+	seen := map[string]bool{}
+	var out []map[string]string
+	for _, k := range keys {
+		q := Query{Filter: f, First: MaxPageSize}
+		q.Filter.Annotations = []AnnotationFilter{{Key: k}}
+		for {
+			page, err := s.Find(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range page.Entities {
+				if ref := e.Ref.String(); !seen[ref] {
+					seen[ref] = true
+					out = append(out, e.Metadata.Annotations)
+				}
+			}
+			if len(out) > MaxScopeComponents {
+				return nil, errs.InvalidField(field, "%s has more than %d components with those annotations; ask for a smaller scope", r, MaxScopeComponents)
+			}
+			if !page.HasNextPage || len(page.Cursors) == 0 {
+				break
+			}
+			q.After = page.Cursors[len(page.Cursors)-1]
+		}
+	}
+	return out, nil
+}

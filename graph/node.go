@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
@@ -81,4 +82,10 @@ func setComplexity(c *ComplexityRoot) {
 	c.Component.Rollouts = func(child int, _ *model.ComponentRolloutFilter, first *int, _ *string) int {
 		return page(child, first)
 	}
+	// DORA metrics read a window of history: in a list of 50 components they weigh like 50 pages.
+	dora := func(child int, _ *time.Time, _ *time.Time) int { return doraCost + child }
+	c.Component.Dora, c.System.Dora, c.Group.Dora, c.Query.Dora = dora, dora, dora, dora
 }
+
+// doraCost is the complexity of one DORA metrics field.
+const doraCost = 50

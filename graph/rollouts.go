@@ -1,6 +1,6 @@
 package graph
 
-// Helpers of the rollouts resolvers: subscriptions and action payloads.
+// Helpers of the rollouts resolvers: subscriptions, action payloads, DORA metrics.
 
 import (
 	"context"
@@ -45,3 +45,11 @@ func deploymentPayload(d rollouts.Deployment, err error) (*model.DeploymentActio
 }
 
 func orFalse(b *bool) bool { return b != nil && *b }
+
+// doraMetrics answers a DORA field.
+func doraMetrics(m rollouts.Metrics, err error) (*model.DoraMetrics, error) {
+	if err != nil {
+		return nil, err
+	}
+	return model.NewDoraMetrics(m), nil
+}

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/rollouts"
@@ -30,6 +31,16 @@ func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, 
 		return nil, err
 	}
 	return model.NewRolloutConnection(page), nil
+}
+
+func (r *componentResolver) Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
+	m, err := r.RolloutService.ComponentDORA(ctx, obj.Value().Metadata.Annotations, since, until)
+	return doraMetrics(m, err)
+}
+
+func (r *groupResolver) Dora(ctx context.Context, obj *model.Group, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
+	m, err := r.RolloutService.ScopeDORA(ctx, obj.Value().Ref.String(), since, until)
+	return doraMetrics(m, err)
 }
 
 func (r *mutationResolver) SyncDeployment(ctx context.Context, input model.SyncDeploymentInput) (*model.DeploymentActionPayload, error) {
@@ -70,6 +81,11 @@ func (r *queryResolver) ArgoCDInstances(ctx context.Context) ([]*model.ArgoCDIns
 	return out, nil
 }
 
+func (r *queryResolver) Dora(ctx context.Context, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
+	m, err := r.RolloutService.CatalogDORA(ctx, since, until)
+	return doraMetrics(m, err)
+}
+
 func (r *subscriptionResolver) DeploymentChanged(ctx context.Context, component string) (<-chan *model.Deployment, error) {
 	sub, err := r.RolloutService.Watch(ctx, component, rollouts.WatchDeployments)
 	if err != nil {
@@ -84,4 +100,9 @@ func (r *subscriptionResolver) RolloutChanged(ctx context.Context, component str
 		return nil, err
 	}
 	return relay(ctx, sub, func(c rollouts.Change) *model.Rollout { return model.NewRollout(*c.Rollout) }), nil
+}
+
+func (r *systemResolver) Dora(ctx context.Context, obj *model.System, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
+	m, err := r.RolloutService.ScopeDORA(ctx, obj.Value().Ref.String(), since, until)
+	return doraMetrics(m, err)
 }

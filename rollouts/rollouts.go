@@ -45,6 +45,8 @@ type Deployment struct {
 	Namespace string
 	Sync      SyncStatus
 	Health    Health
+	// HealthSince is when the health last changed, as Argo CD reports it; nil when it does not.
+	HealthSince *time.Time
 	// Revision is the revision the application is synced to (a git commit, a chart version).
 	Revision string
 	// Images are the container images of the application's resources, sorted.

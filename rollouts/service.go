@@ -2,6 +2,7 @@ package rollouts
 
 import (
 	"context"
+	"time"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
@@ -16,6 +17,9 @@ type Catalog interface {
 	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
 	// Owns reports whether p owns the entity, directly or through the group hierarchy.
 	Owns(ctx context.Context, p *auth.Principal, ref string) (bool, error)
+	// ComponentsIn returns the annotations of a system's components, or of those a group (or a
+	// group below it) owns, that carry one of keys.
+	ComponentsIn(ctx context.Context, field, ref string, keys []string) ([]map[string]string, error)
 }
 
 // Options wire the service.
@@ -163,4 +167,59 @@ func (s *Service) Watch(ctx context.Context, component string, what Watched) (*S
 		}
 		return m.MatchesKey(c.Rollout.Key)
 	}), nil
+}
+
+// ComponentDORA returns the DORA metrics of a component's deployments.
+func (s *Service) ComponentDORA(ctx context.Context, annotations map[string]string, since, until *time.Time) (Metrics, error) {
+	w, err := WindowOf(since, until, time.Now())
+	if err != nil {
+		return Metrics{}, err
+	}
+	m, ok, err := matcher(annotations)
+	if err != nil {
+		return Metrics{}, err
+	}
+	keys := []Key{}
+	if ok {
+		keys = s.tracker.Keys(m)
+	}
+	return s.recs.dora(ctx, keys, w)
+}
+
+// ScopeDORA returns the DORA metrics of the deployments of a system's components, or of the
+// components a group and the groups below it own (ref names the system or group). A component
+// with broken Argo CD annotations is left out rather than failing its team's figures.
+func (s *Service) ScopeDORA(ctx context.Context, ref string, since, until *time.Time) (Metrics, error) {
+	w, err := WindowOf(since, until, time.Now())
+	if err != nil {
+		return Metrics{}, err
+	}
+	anns, err := s.catalog.ComponentsIn(ctx, "ref", ref, []string{AnnotationAppName, AnnotationAppSelector})
+	if err != nil {
+		return Metrics{}, err
+	}
+	seen := map[Key]bool{}
+	keys := []Key{}
+	for _, a := range anns {
+		m, ok, err := matcher(a)
+		if err != nil || !ok {
+			continue
+		}
+		for _, k := range s.tracker.Keys(m) {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return s.recs.dora(ctx, keys, w)
+}
+
+// CatalogDORA returns the DORA metrics of every application Portside follows.
+func (s *Service) CatalogDORA(ctx context.Context, since, until *time.Time) (Metrics, error) {
+	w, err := WindowOf(since, until, time.Now())
+	if err != nil {
+		return Metrics{}, err
+	}
+	return s.recs.dora(ctx, nil, w)
 }

@@ -46,8 +46,31 @@ type rolloutRow struct {
 
 func (rolloutRow) TableName() string { return "rollouts" }
 
+// healthRow is one change of an application's health.
+type healthRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	Instance     string
+	AppNamespace string
+	Application  string
+	Health       string
+	At           time.Time
+}
+
+func (healthRow) TableName() string { return "deployment_health" }
+
 // Models lists the gorm row types of the rollouts domain, for the schema conformance test.
-func Models() []any { return []any{&rolloutRow{}} }
+func Models() []any { return []any{&rolloutRow{}, &healthRow{}} }
+
+// recordHealth notes an application's health at a moment, unless it is what the history already
+// says last (Portside restarted, a list repeated the state) or that moment is recorded.
+func (s *records) recordHealth(ctx context.Context, k Key, h Health, at time.Time) error {
+	err := s.st.DB(ctx).Exec("INSERT INTO deployment_health (instance, app_namespace, application, health, at) "+
+		"SELECT ?, ?, ?, ?, ? WHERE COALESCE((SELECT health FROM deployment_health WHERE instance = ? AND app_namespace = ? "+
+		"AND application = ? ORDER BY id DESC LIMIT 1), '') <> ? "+
+		"ON CONFLICT (instance, app_namespace, application, at) DO NOTHING",
+		k.Instance, k.Namespace, k.Name, string(h), at.UTC(), k.Instance, k.Namespace, k.Name, string(h)).Error
+	return store.Translate(err, "deployment health")
+}
 
 func (r *rolloutRow) toRollout() Rollout {
 	out := Rollout{ID: r.ID, Key: Key{r.Instance, r.AppNamespace, r.Application}, Environment: r.Environment,
@@ -215,19 +238,8 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		return &Page{}, nil
 	}
 	db := s.st.DB(ctx).Model(&rolloutRow{})
-	if len(f.Keys) > 0 {
-		var ors []string
-		var args []any
-		for _, k := range f.Keys {
-			if k.Namespace == "" {
-				ors = append(ors, "(instance = ? AND application = ?)")
-				args = append(args, k.Instance, k.Name)
-			} else {
-				ors = append(ors, "(instance = ? AND app_namespace = ? AND application = ?)")
-				args = append(args, k.Instance, k.Namespace, k.Name)
-			}
-		}
-		db = db.Where("("+strings.Join(ors, " OR ")+")", args...)
+	if where, args := keysClause(f.Keys); where != "" {
+		db = db.Where(where, args...)
 	}
 	if f.Instance != "" {
 		db = db.Where("instance = ?", f.Instance)

@@ -254,20 +254,31 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		t.mu.Unlock()
 		return
 	}
+	t.attributeLocked(key, &ev.App)
+	healthChanged := cur == nil || cur.app.Health != ev.App.Health
 	if cur == nil {
 		cur = &tracked{}
 		t.apps[key] = cur
 	}
-	t.attributeLocked(key, &ev.App)
 	cur.app, cur.seq = ev.App, t.nextSeq()
 	d := t.deploymentLocked(cur)
 	t.publishLocked(Change{Deployment: &d, Labels: cur.app.Labels})
 	derived := RolloutsOf(&cur.app)
-	if reflect.DeepEqual(derived, cur.recorded) {
-		t.mu.Unlock()
+	health, since := cur.app.Health, cur.app.HealthSince
+	unchanged := reflect.DeepEqual(derived, cur.recorded)
+	t.mu.Unlock()
+	if healthChanged {
+		at := time.Now()
+		if since != nil {
+			at = *since
+		}
+		if err := t.recs.recordHealth(ctx, key, health, at); err != nil {
+			t.log.ErrorContext(ctx, "recording health failed", "application", key.String(), "error", err)
+		}
+	}
+	if unchanged {
 		return
 	}
-	t.mu.Unlock()
 
 	changed, err := t.recs.record(ctx, derived)
 	t.mu.Lock()

@@ -44,6 +44,16 @@ func (c catalogFake) ComponentAnnotations(_ context.Context, field, ref string) 
 	return ref, a, nil
 }
 
+func (c catalogFake) ComponentsIn(_ context.Context, field, ref string, _ []string) ([]map[string]string, error) {
+	var out []map[string]string
+	for comp, a := range c.annotations {
+		if ref == "group:default/"+c.owner[comp] { // in the fake, each owner has a group of their name
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func (c catalogFake) Owns(_ context.Context, p *auth.Principal, ref string) (bool, error) {
 	return p != nil && c.owner[ref] == p.Username, nil
 }

@@ -139,6 +139,23 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 		if d["instance"] != "prod" || d["syncStatus"] != "SYNCED" || d["health"] != "HEALTHY" || d["revision"] != "b2" || d["stale"] != false {
 			t.Errorf("deployment = %v", d)
 		}
+		const november = `since: "2026-11-01T00:00:00Z", until: "2026-12-01T00:00:00Z"`
+		dora := p.as(bob, `{ dora(`+november+`) { deployments }
+			group: entity(ref: "group:team-payments") { ... on Group { dora(`+november+`) { deployments changes failedChanges } } }
+			system: entity(ref: "system:payments") { ... on System { dora(`+november+`) { deployments deploymentsPerDay } } }
+			component: entity(ref: "component:payments-api") { ... on Component { dora(`+november+`) { deployments leadTimeSamples } } } }`)
+		if len(dora.Errors) > 0 {
+			t.Fatalf("DORA: %+v", dora.Errors)
+		}
+		// a1 (Nov 29) and b2 (Nov 30, the scripted Argo CD's clock).
+		for _, path := range []string{"group", "system", "component"} {
+			if got := dora.Data[path].(map[string]any)["dora"].(map[string]any)["deployments"]; got != float64(2) {
+				t.Errorf("%s DORA deployments = %v, want 2", path, got)
+			}
+		}
+		if got := dora.Data["dora"].(map[string]any)["deployments"]; got != float64(2) {
+			t.Errorf("catalog DORA deployments = %v, want 2", got)
+		}
 		rs := c["rollouts"].(map[string]any)
 		nodes := rs["nodes"].([]any)
 		if rs["totalCount"] != float64(2) || nodes[0].(map[string]any)["revision"] != "b2" || nodes[0].(map[string]any)["historyId"] != float64(2) ||

@@ -159,6 +159,31 @@ type DeploymentInput struct {
 	Application  *string `json:"application,omitempty"`
 }
 
+// The four DORA metrics of a set of deployments over a window (since <= t < until; by default the
+// 30 days up to now, at most 366 days).
+type DoraMetrics struct {
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// Rollouts that finished successfully in the window.
+	Deployments int `json:"deployments"`
+	// Deployment frequency: successful rollouts per day.
+	DeploymentsPerDay float64 `json:"deploymentsPerDay"`
+	// Lead time for changes: the median seconds from a change's commit to its successful rollout; null when no rollout knows its commit's date.
+	LeadTimeSeconds *float64 `json:"leadTimeSeconds,omitempty"`
+	// How many rollouts the lead time is the median of.
+	LeadTimeSamples int `json:"leadTimeSamples"`
+	// Rollouts that finished in the window.
+	Changes int `json:"changes"`
+	// Those that failed, or succeeded and were then rolled back (the next successful rollout returned to the revision before).
+	FailedChanges int `json:"failedChanges"`
+	// Change failure rate: failedChanges / changes; null without changes.
+	ChangeFailureRate *float64 `json:"changeFailureRate,omitempty"`
+	// Time to restore: the median seconds from an application turning Degraded to its being Healthy again; null when nothing recovered in the window.
+	TimeToRestoreSeconds *float64 `json:"timeToRestoreSeconds,omitempty"`
+	// How many recoveries the time to restore is the median of.
+	Restores int `json:"restores"`
+}
+
 type EntityEdge struct {
 	Cursor string `json:"cursor"`
 	Node   Entity `json:"node"`

@@ -158,3 +158,19 @@ func (in RollbackDeploymentInput) Request() rollouts.RollbackRequest {
 func (in RefreshDeploymentInput) Target() rollouts.Target {
 	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
 }
+
+// NewDoraMetrics converts DORA metrics.
+func NewDoraMetrics(m rollouts.Metrics) *DoraMetrics {
+	out := &DoraMetrics{Since: m.Since, Until: m.Until, Deployments: m.Deployments, DeploymentsPerDay: m.DeploymentsPerDay(),
+		LeadTimeSamples: m.LeadTimeSamples, Changes: m.Changes, FailedChanges: m.FailedChanges,
+		ChangeFailureRate: m.ChangeFailureRate(), Restores: m.Restores}
+	if m.LeadTime != nil {
+		s := m.LeadTime.Seconds()
+		out.LeadTimeSeconds = &s
+	}
+	if m.TimeToRestore != nil {
+		s := m.TimeToRestore.Seconds()
+		out.TimeToRestoreSeconds = &s
+	}
+	return out
+}

@@ -31,5 +31,19 @@ CREATE UNIQUE INDEX rollouts_operation ON rollouts (instance, app_namespace, app
 CREATE INDEX rollouts_application ON rollouts (instance, application, started_at);
 CREATE INDEX rollouts_started ON rollouts (started_at, id);
 
+-- Health history: each change of an application's health, for DORA's time to restore (degraded
+-- to healthy). at is Argo CD's transition time where it reports one, else when Portside saw it.
+CREATE TABLE deployment_health (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance       TEXT      NOT NULL,
+    app_namespace  TEXT      NOT NULL DEFAULT '',
+    application    TEXT      NOT NULL,
+    health         TEXT      NOT NULL,
+    at             TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX deployment_health_change ON deployment_health (instance, app_namespace, application, at);
+CREATE INDEX deployment_health_at ON deployment_health (at);
+
 -- +goose Down
+DROP TABLE deployment_health;
 DROP TABLE rollouts;

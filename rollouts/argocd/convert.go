@@ -38,7 +38,7 @@ func deployment(instance string, app *v1alpha1.Application) rollouts.Deployment 
 		Cluster: app.Spec.Destination.Server, Namespace: app.Spec.Destination.Namespace,
 		Sync: rollouts.SyncStatus(app.Status.Sync.Status), Health: rollouts.Health(app.Status.Health.Status),
 		Revision: app.Status.Sync.Revision, Images: slices.Sorted(slices.Values(app.Status.Summary.Images)),
-		ResourceVersion: app.ResourceVersion,
+		ResourceVersion: app.ResourceVersion, HealthSince: timeOf(app.Status.Health.LastTransitionTime),
 	}
 	if d.Cluster == "" {
 		d.Cluster = app.Spec.Destination.Name
