@@ -4,89 +4,37 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
-	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
-	"github.com/argoproj/argo-cd/v2/pkg/apiclient/version"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/argoproj/gitops-engine/pkg/sync/common"
-	"github.com/golang/protobuf/ptypes/empty"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 )
 
-// argoServer is Argo CD's API as its generated gRPC interfaces define it, serving a fixed set of
-// applications and recording what it was asked.
-type argoServer struct {
-	application.UnimplementedApplicationServiceServer
-	version.UnimplementedVersionServiceServer
-	token string
-
-	mu      sync.Mutex
-	apps    []v1alpha1.Application
-	queries []*application.ApplicationQuery
-}
-
-// authorized accepts the token where Argo CD's server looks for it: the client's "token" metadata
-// or an Authorization header.
-func (s *argoServer) authorized(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range append(md.Get(apiclient.MetaDataTokenKey), md.Get("authorization")...) {
-		if v == s.token || v == "Bearer "+s.token {
-			return nil
-		}
-	}
-	return status.Error(codes.Unauthenticated, "invalid session: token is not valid")
-}
-
-func (s *argoServer) Version(context.Context, *empty.Empty) (*version.VersionMessage, error) {
-	return &version.VersionMessage{Version: "v2.14.21+test"}, nil
-}
-
-func (s *argoServer) List(ctx context.Context, q *application.ApplicationQuery) (*v1alpha1.ApplicationList, error) {
-	if err := s.authorized(ctx); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queries = append(s.queries, q)
-	return &v1alpha1.ApplicationList{Items: s.apps}, nil
-}
-
-func startArgo(t *testing.T, apps ...v1alpha1.Application) (*argoServer, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &argoServer{token: "argo-token-1", apps: apps}
-	g := grpc.NewServer()
-	application.RegisterApplicationServiceServer(g, srv)
-	version.RegisterVersionServiceServer(g, srv)
-	go func() { _ = g.Serve(ln) }()
-	t.Cleanup(g.Stop)
-	return srv, ln.Addr().String()
-}
-
 func app(name string, mod func(*v1alpha1.Application)) v1alpha1.Application {
-	a := v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd", ResourceVersion: "41"},
+	a := v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"},
 		Spec: v1alpha1.ApplicationSpec{Project: "payments",
 			Destination: v1alpha1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: "payments"}}}
 	if mod != nil {
 		mod(&a)
 	}
 	return a
+}
+
+func startArgo(t *testing.T, apps ...v1alpha1.Application) (*argocdtest.Server, string) {
+	t.Helper()
+	srv := argocdtest.Start(t)
+	for _, a := range apps {
+		srv.Put(a)
+	}
+	return srv, srv.Addr()
 }
 
 func newClient(t *testing.T, addr, token string) *argocd.Client {
@@ -124,7 +72,7 @@ func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
 			a.Status.Health.Status = "Progressing"
 		}),
 	)
-	c := newClient(t, addr, "argo-token-1")
+	c := newClient(t, addr, srv.Token)
 	got, err := c.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +82,7 @@ func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
 			Environment: "production", Cluster: "https://kubernetes.default.svc", Namespace: "payments", Sync: rollouts.Synced,
 			Health: rollouts.Healthy, Revision: "4f2a9c1",
 			Images:       []string{"registry.acme.example/envoy:1.30", "registry.acme.example/payments:1.8.0"},
-			LastSyncedAt: &finished.Time, ResourceVersion: "41",
+			LastSyncedAt: &finished.Time, ResourceVersion: "101",
 			Operation: &rollouts.Operation{Phase: rollouts.OperationSucceeded, Message: "successfully synced", Revision: "4f2a9c1",
 				StartedAt: started.Time, FinishedAt: &finished.Time, InitiatedBy: "bob"}},
 			Labels: map[string]string{"environment": "production", "team": "payments"},
@@ -144,18 +92,18 @@ func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
 			}},
 		{Deployment: rollouts.Deployment{Instance: "prod", Application: "payments-staging", AppNamespace: "argocd", Project: "payments",
 			Environment: "staging", Cluster: "staging", Namespace: "payments", Sync: rollouts.OutOfSync, Health: rollouts.Progressing,
-			ResourceVersion: "41"}},
+			ResourceVersion: "102"}},
 	}
 	if !cmp.Equal(got, want) {
 		t.Errorf("applications differ (-want +got):\n%s", cmp.Diff(want, got))
 	}
-	if q := srv.queries[0]; q.GetAppNamespace() != "" || q.Selector != nil {
-		t.Errorf("query sent to Argo CD = %v, want all applications", q)
+	if q := srv.ListQueries(); len(q) != 1 || q[0].GetAppNamespace() != "" || q[0].Selector != nil {
+		t.Errorf("queries sent to Argo CD = %v, want one for all applications", q)
 	}
 }
 
 func TestABadTokenOrAnInstanceThatIsDownIsUnavailableByName(t *testing.T) {
-	_, addr := startArgo(t)
+	srv, addr := startArgo(t)
 	_, err := newClient(t, addr, "wrong-token").List(context.Background())
 	if !errs.Is(err, errs.Unavailable) || !containsAll(err.Error(), `"prod"`, "API token") {
 		t.Errorf("wrong token: %v", err)
@@ -163,7 +111,7 @@ func TestABadTokenOrAnInstanceThatIsDownIsUnavailableByName(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	down := ln.Addr().String()
 	ln.Close()
-	_, err = newClient(t, down, "argo-token-1").List(context.Background())
+	_, err = newClient(t, down, srv.Token).List(context.Background())
 	if !errs.Is(err, errs.Unavailable) || !containsAll(err.Error(), `"prod"`, down) {
 		t.Errorf("instance down: %v", err)
 	}

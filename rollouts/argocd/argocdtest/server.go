@@ -61,6 +61,7 @@ type Server struct {
 	commits  map[string]v1alpha1.RevisionMetadata
 	blocked  map[string]bool // applications a sync window keeps from syncing
 	calls    []Call
+	lists    []*application.ApplicationQuery
 	watches  int       // watch streams opened so far
 	now      time.Time // the server's clock: each operation starts a minute after the last
 }
@@ -206,6 +207,13 @@ func (s *Server) BlockSyncs(namespace, name string, blocked bool) {
 	s.blocked[namespace+"/"+name] = blocked
 }
 
+// ListQueries returns the queries of the List calls so far.
+func (s *Server) ListQueries() []*application.ApplicationQuery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.lists)
+}
+
 // Calls returns the actions asked of the server so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
@@ -301,6 +309,7 @@ func (a *appService) List(ctx context.Context, q *application.ApplicationQuery) 
 	}
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
+	a.s.lists = append(a.s.lists, q)
 	list := &v1alpha1.ApplicationList{ListMeta: metav1.ListMeta{ResourceVersion: strconv.Itoa(a.s.rv)}}
 	for _, k := range sortedKeys(a.s.apps) {
 		list.Items = append(list.Items, *a.s.apps[k].DeepCopy())
