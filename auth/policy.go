@@ -27,6 +27,9 @@ const (
 	DeploymentRollback  Action = "rollouts.deployment.rollback"
 	DeploymentTerminate Action = "rollouts.deployment.terminate"
 	DeploymentRefresh   Action = "rollouts.deployment.refresh"
+	DeploymentPromote   Action = "rollouts.deployment.promote"
+	DeploymentAbort     Action = "rollouts.deployment.abort"
+	DeploymentRetry     Action = "rollouts.deployment.retry"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -75,6 +78,9 @@ var required = map[Action]Role{
 	DeploymentRollback:  RoleOwner,
 	DeploymentTerminate: RoleOwner,
 	DeploymentRefresh:   RoleOwner,
+	DeploymentPromote:   RoleOwner,
+	DeploymentAbort:     RoleOwner,
+	DeploymentRetry:     RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -160,6 +166,12 @@ func describe(a Action) string {
 		return "terminate operations of this component's deployments"
 	case DeploymentRefresh:
 		return "refresh this component's deployments"
+	case DeploymentPromote:
+		return "promote this component's canaries"
+	case DeploymentAbort:
+		return "abort this component's canaries"
+	case DeploymentRetry:
+		return "retry this component's canaries"
 	default:
 		return string(a)
 	}

@@ -82,6 +82,12 @@ type ComplexityRoot struct {
 		UpdatedAt   func(childComplexity int) int
 	}
 
+	AnalysisVerdict struct {
+		Message func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Phase   func(childComplexity int) int
+	}
+
 	ApiToken struct {
 		Admin      func(childComplexity int) int
 		CreatedAt  func(childComplexity int) int
@@ -122,6 +128,43 @@ type ComplexityRoot struct {
 		Nodes      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	Canary struct {
+		Aborted        func(childComplexity int) int
+		ActualWeight   func(childComplexity int) int
+		Analysis       func(childComplexity int) int
+		CanaryRevision func(childComplexity int) int
+		CurrentStep    func(childComplexity int) int
+		Message        func(childComplexity int) int
+		PausedReason   func(childComplexity int) int
+		Phase          func(childComplexity int) int
+		Resource       func(childComplexity int) int
+		SetWeight      func(childComplexity int) int
+		StableRevision func(childComplexity int) int
+		Steps          func(childComplexity int) int
+		Strategy       func(childComplexity int) int
+	}
+
+	CanaryProgress struct {
+		Aborted     func(childComplexity int) int
+		Analysis    func(childComplexity int) int
+		CompletedAt func(childComplexity int) int
+		Reached     func(childComplexity int) int
+		Steps       func(childComplexity int) int
+		Strategy    func(childComplexity int) int
+	}
+
+	CanaryStep struct {
+		Kind   func(childComplexity int) int
+		Pause  func(childComplexity int) int
+		Weight func(childComplexity int) int
+	}
+
+	CanaryStepReached struct {
+		At     func(childComplexity int) int
+		Step   func(childComplexity int) int
+		Weight func(childComplexity int) int
 	}
 
 	Commit struct {
@@ -175,6 +218,7 @@ type ComplexityRoot struct {
 	Deployment struct {
 		AppNamespace func(childComplexity int) int
 		Application  func(childComplexity int) int
+		Canary       func(childComplexity int) int
 		Cluster      func(childComplexity int) int
 		Environment  func(childComplexity int) int
 		Health       func(childComplexity int) int
@@ -366,10 +410,13 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
+		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
 		RefreshLocation              func(childComplexity int, id string) int
 		RegisterLocation             func(childComplexity int, input model.RegisterLocationInput) int
+		RetryDeployment              func(childComplexity int, input model.DeploymentInput) int
 		RevokeAPIToken               func(childComplexity int, id string) int
 		RevokeSession                func(childComplexity int, id string) int
 		RollbackDeployment           func(childComplexity int, input model.RollbackDeploymentInput) int
@@ -458,6 +505,7 @@ type ComplexityRoot struct {
 		AppNamespace func(childComplexity int) int
 		Application  func(childComplexity int) int
 		Automated    func(childComplexity int) int
+		Canary       func(childComplexity int) int
 		Commit       func(childComplexity int) int
 		Environment  func(childComplexity int) int
 		FinishedAt   func(childComplexity int) int
@@ -654,6 +702,9 @@ type MutationResolver interface {
 	RollbackDeployment(ctx context.Context, input model.RollbackDeploymentInput) (*model.DeploymentActionPayload, error)
 	TerminateDeploymentOperation(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error)
 	RefreshDeployment(ctx context.Context, input model.RefreshDeploymentInput) (*model.DeploymentActionPayload, error)
+	PromoteDeployment(ctx context.Context, input model.PromoteDeploymentInput) (*model.DeploymentActionPayload, error)
+	AbortDeployment(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error)
+	RetryDeployment(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -907,6 +958,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.API.UpdatedAt(childComplexity), true
 
+	case "AnalysisVerdict.message":
+		if e.ComplexityRoot.AnalysisVerdict.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalysisVerdict.Message(childComplexity), true
+	case "AnalysisVerdict.name":
+		if e.ComplexityRoot.AnalysisVerdict.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalysisVerdict.Name(childComplexity), true
+	case "AnalysisVerdict.phase":
+		if e.ComplexityRoot.AnalysisVerdict.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalysisVerdict.Phase(childComplexity), true
+
 	case "ApiToken.admin":
 		if e.ComplexityRoot.ApiToken.Admin == nil {
 			break
@@ -1090,6 +1160,160 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditRecordConnection.TotalCount(childComplexity), true
+
+	case "Canary.aborted":
+		if e.ComplexityRoot.Canary.Aborted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Aborted(childComplexity), true
+	case "Canary.actualWeight":
+		if e.ComplexityRoot.Canary.ActualWeight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.ActualWeight(childComplexity), true
+	case "Canary.analysis":
+		if e.ComplexityRoot.Canary.Analysis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Analysis(childComplexity), true
+	case "Canary.canaryRevision":
+		if e.ComplexityRoot.Canary.CanaryRevision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.CanaryRevision(childComplexity), true
+	case "Canary.currentStep":
+		if e.ComplexityRoot.Canary.CurrentStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.CurrentStep(childComplexity), true
+	case "Canary.message":
+		if e.ComplexityRoot.Canary.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Message(childComplexity), true
+	case "Canary.pausedReason":
+		if e.ComplexityRoot.Canary.PausedReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.PausedReason(childComplexity), true
+	case "Canary.phase":
+		if e.ComplexityRoot.Canary.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Phase(childComplexity), true
+	case "Canary.resource":
+		if e.ComplexityRoot.Canary.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Resource(childComplexity), true
+	case "Canary.setWeight":
+		if e.ComplexityRoot.Canary.SetWeight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.SetWeight(childComplexity), true
+	case "Canary.stableRevision":
+		if e.ComplexityRoot.Canary.StableRevision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.StableRevision(childComplexity), true
+	case "Canary.steps":
+		if e.ComplexityRoot.Canary.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Steps(childComplexity), true
+	case "Canary.strategy":
+		if e.ComplexityRoot.Canary.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.Strategy(childComplexity), true
+
+	case "CanaryProgress.aborted":
+		if e.ComplexityRoot.CanaryProgress.Aborted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.Aborted(childComplexity), true
+	case "CanaryProgress.analysis":
+		if e.ComplexityRoot.CanaryProgress.Analysis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.Analysis(childComplexity), true
+	case "CanaryProgress.completedAt":
+		if e.ComplexityRoot.CanaryProgress.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.CompletedAt(childComplexity), true
+	case "CanaryProgress.reached":
+		if e.ComplexityRoot.CanaryProgress.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.Reached(childComplexity), true
+	case "CanaryProgress.steps":
+		if e.ComplexityRoot.CanaryProgress.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.Steps(childComplexity), true
+	case "CanaryProgress.strategy":
+		if e.ComplexityRoot.CanaryProgress.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryProgress.Strategy(childComplexity), true
+
+	case "CanaryStep.kind":
+		if e.ComplexityRoot.CanaryStep.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStep.Kind(childComplexity), true
+	case "CanaryStep.pause":
+		if e.ComplexityRoot.CanaryStep.Pause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStep.Pause(childComplexity), true
+	case "CanaryStep.weight":
+		if e.ComplexityRoot.CanaryStep.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStep.Weight(childComplexity), true
+
+	case "CanaryStepReached.at":
+		if e.ComplexityRoot.CanaryStepReached.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStepReached.At(childComplexity), true
+	case "CanaryStepReached.step":
+		if e.ComplexityRoot.CanaryStepReached.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStepReached.Step(childComplexity), true
+	case "CanaryStepReached.weight":
+		if e.ComplexityRoot.CanaryStepReached.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryStepReached.Weight(childComplexity), true
 
 	case "Commit.author":
 		if e.ComplexityRoot.Commit.Author == nil {
@@ -1360,6 +1584,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Deployment.Application(childComplexity), true
+	case "Deployment.canary":
+		if e.ComplexityRoot.Deployment.Canary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Canary(childComplexity), true
 	case "Deployment.cluster":
 		if e.ComplexityRoot.Deployment.Cluster == nil {
 			break
@@ -2279,6 +2509,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LocationError.Source(childComplexity), true
 
+	case "Mutation.abortDeployment":
+		if e.ComplexityRoot.Mutation.AbortDeployment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_abortDeployment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AbortDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2290,6 +2531,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.promoteDeployment":
+		if e.ComplexityRoot.Mutation.PromoteDeployment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promoteDeployment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromoteDeployment(childComplexity, args["input"].(model.PromoteDeploymentInput)), true
 	case "Mutation.refreshDeployment":
 		if e.ComplexityRoot.Mutation.RefreshDeployment == nil {
 			break
@@ -2323,6 +2575,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterLocation(childComplexity, args["input"].(model.RegisterLocationInput)), true
+	case "Mutation.retryDeployment":
+		if e.ComplexityRoot.Mutation.RetryDeployment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryDeployment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -2806,6 +3069,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rollout.Automated(childComplexity), true
+	case "Rollout.canary":
+		if e.ComplexityRoot.Rollout.Canary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Canary(childComplexity), true
 	case "Rollout.commit":
 		if e.ComplexityRoot.Rollout.Commit == nil {
 			break
@@ -3453,6 +3722,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDeploymentInput,
 		ec.unmarshalInputEntityFilter,
 		ec.unmarshalInputEntityOrder,
+		ec.unmarshalInputPromoteDeploymentInput,
 		ec.unmarshalInputRefreshDeploymentInput,
 		ec.unmarshalInputRegisterLocationInput,
 		ec.unmarshalInputRollbackDeploymentInput,
@@ -3634,6 +3904,18 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type API", field.Name)
 }
 
+func (ec *executionContext) childFields_AnalysisVerdict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AnalysisVerdict_name(ctx, field)
+	case "phase":
+		return ec.fieldContext_AnalysisVerdict_phase(ctx, field)
+	case "message":
+		return ec.fieldContext_AnalysisVerdict_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalysisVerdict", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3716,6 +3998,80 @@ func (ec *executionContext) childFields_AuditRecordConnection(ctx context.Contex
 		return ec.fieldContext_AuditRecordConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_Canary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_Canary_resource(ctx, field)
+	case "strategy":
+		return ec.fieldContext_Canary_strategy(ctx, field)
+	case "steps":
+		return ec.fieldContext_Canary_steps(ctx, field)
+	case "currentStep":
+		return ec.fieldContext_Canary_currentStep(ctx, field)
+	case "setWeight":
+		return ec.fieldContext_Canary_setWeight(ctx, field)
+	case "actualWeight":
+		return ec.fieldContext_Canary_actualWeight(ctx, field)
+	case "phase":
+		return ec.fieldContext_Canary_phase(ctx, field)
+	case "pausedReason":
+		return ec.fieldContext_Canary_pausedReason(ctx, field)
+	case "aborted":
+		return ec.fieldContext_Canary_aborted(ctx, field)
+	case "message":
+		return ec.fieldContext_Canary_message(ctx, field)
+	case "analysis":
+		return ec.fieldContext_Canary_analysis(ctx, field)
+	case "stableRevision":
+		return ec.fieldContext_Canary_stableRevision(ctx, field)
+	case "canaryRevision":
+		return ec.fieldContext_Canary_canaryRevision(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Canary", field.Name)
+}
+
+func (ec *executionContext) childFields_CanaryProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "strategy":
+		return ec.fieldContext_CanaryProgress_strategy(ctx, field)
+	case "steps":
+		return ec.fieldContext_CanaryProgress_steps(ctx, field)
+	case "reached":
+		return ec.fieldContext_CanaryProgress_reached(ctx, field)
+	case "aborted":
+		return ec.fieldContext_CanaryProgress_aborted(ctx, field)
+	case "analysis":
+		return ec.fieldContext_CanaryProgress_analysis(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_CanaryProgress_completedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CanaryProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_CanaryStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_CanaryStep_kind(ctx, field)
+	case "weight":
+		return ec.fieldContext_CanaryStep_weight(ctx, field)
+	case "pause":
+		return ec.fieldContext_CanaryStep_pause(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CanaryStep", field.Name)
+}
+
+func (ec *executionContext) childFields_CanaryStepReached(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_CanaryStepReached_step(ctx, field)
+	case "weight":
+		return ec.fieldContext_CanaryStepReached_weight(ctx, field)
+	case "at":
+		return ec.fieldContext_CanaryStepReached_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CanaryStepReached", field.Name)
 }
 
 func (ec *executionContext) childFields_Commit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3848,6 +4204,8 @@ func (ec *executionContext) childFields_Deployment(ctx context.Context, field gr
 		return ec.fieldContext_Deployment_lastSeenAt(ctx, field)
 	case "removed":
 		return ec.fieldContext_Deployment_removed(ctx, field)
+	case "canary":
+		return ec.fieldContext_Deployment_canary(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
 }
@@ -4310,6 +4668,8 @@ func (ec *executionContext) childFields_Rollout(ctx context.Context, field graph
 		return ec.fieldContext_Rollout_images(ctx, field)
 	case "commit":
 		return ec.fieldContext_Rollout_commit(ctx, field)
+	case "canary":
+		return ec.fieldContext_Rollout_canary(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rollout", field.Name)
 }
@@ -4934,12 +5294,40 @@ func (ec *executionContext) field_Location_entities_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_abortDeployment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeploymentInput, error) {
+			return ec.unmarshalNDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 			return ec.unmarshalNCreateApiTokenInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCreateAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_promoteDeployment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PromoteDeploymentInput, error) {
+			return ec.unmarshalNPromoteDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐPromoteDeploymentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4982,6 +5370,20 @@ func (ec *executionContext) field_Mutation_registerLocation_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterLocationInput, error) {
 			return ec.unmarshalNRegisterLocationInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐRegisterLocationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retryDeployment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeploymentInput, error) {
+			return ec.unmarshalNDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6314,6 +6716,75 @@ func (ec *executionContext) fieldContext_API_consumers(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _AnalysisVerdict_name(ctx context.Context, field graphql.CollectedField, obj *model.AnalysisVerdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalysisVerdict_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalysisVerdict_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalysisVerdict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AnalysisVerdict_phase(ctx context.Context, field graphql.CollectedField, obj *model.AnalysisVerdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalysisVerdict_phase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalysisVerdict_phase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalysisVerdict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AnalysisVerdict_message(ctx context.Context, field graphql.CollectedField, obj *model.AnalysisVerdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalysisVerdict_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalysisVerdict_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalysisVerdict", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7020,6 +7491,626 @@ func (ec *executionContext) _AuditRecordConnection_totalCount(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_AuditRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_resource(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_strategy(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_steps(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CanaryStep) graphql.Marshaler {
+			return ec.marshalNCanaryStep2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Canary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CanaryStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Canary_currentStep(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_currentStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_currentStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_setWeight(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_setWeight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SetWeight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_setWeight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_actualWeight(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_actualWeight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActualWeight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_actualWeight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_phase(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_phase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_phase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_pausedReason(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_pausedReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PausedReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_pausedReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_aborted(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_aborted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aborted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_aborted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_message(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_analysis(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_analysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Analysis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalysisVerdict) graphql.Marshaler {
+			return ec.marshalNAnalysisVerdict2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnalysisVerdictᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_analysis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Canary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalysisVerdict(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Canary_stableRevision(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_stableRevision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StableRevision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_stableRevision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_canaryRevision(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_canaryRevision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanaryRevision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_canaryRevision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryProgress_strategy(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryProgress", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryProgress_steps(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CanaryStep) graphql.Marshaler {
+			return ec.marshalNCanaryStep2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CanaryProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CanaryStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CanaryProgress_reached(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_reached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CanaryStepReached) graphql.Marshaler {
+			return ec.marshalNCanaryStepReached2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepReachedᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_reached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CanaryProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CanaryStepReached(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CanaryProgress_aborted(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_aborted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aborted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_aborted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryProgress", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryProgress_analysis(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_analysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Analysis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalysisVerdict) graphql.Marshaler {
+			return ec.marshalNAnalysisVerdict2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnalysisVerdictᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_analysis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CanaryProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalysisVerdict(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CanaryProgress_completedAt(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryProgress_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryProgress_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryProgress", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStep_kind(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStep_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStep_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStep_weight(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStep_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStep_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStep", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStep_pause(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStep_pause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStep_pause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStepReached_step(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStepReached) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStepReached_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStepReached_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStepReached", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStepReached_weight(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStepReached) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStepReached_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStepReached_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStepReached", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CanaryStepReached_at(ctx context.Context, field graphql.CollectedField, obj *model.CanaryStepReached) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CanaryStepReached_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CanaryStepReached_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CanaryStepReached", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Commit_author(ctx context.Context, field graphql.CollectedField, obj *model.Commit) (ret graphql.Marshaler) {
@@ -8504,6 +9595,38 @@ func (ec *executionContext) _Deployment_removed(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Deployment_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deployment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Deployment_canary(ctx context.Context, field graphql.CollectedField, obj *model.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_canary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Canary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Canary) graphql.Marshaler {
+			return ec.marshalOCanary2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_canary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deployment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Canary(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DeploymentActionPayload_deployment(ctx context.Context, field graphql.CollectedField, obj *model.DeploymentActionPayload) (ret graphql.Marshaler) {
@@ -12561,6 +13684,192 @@ func (ec *executionContext) fieldContext_Mutation_refreshDeployment(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_promoteDeployment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_promoteDeployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromoteDeployment(ctx, fc.Args["input"].(model.PromoteDeploymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				action, err := ec.unmarshalNString2string(ctx, "rollouts.deployment.promote")
+				if err != nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Guard == nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, errors.New("directive guard is not implemented")
+				}
+				return ec.Directives.Guard(ctx, nil, directive0, action)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeploymentActionPayload) graphql.Marshaler {
+			return ec.marshalNDeploymentActionPayload2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_promoteDeployment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeploymentActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promoteDeployment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_abortDeployment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_abortDeployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AbortDeployment(ctx, fc.Args["input"].(model.DeploymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				action, err := ec.unmarshalNString2string(ctx, "rollouts.deployment.abort")
+				if err != nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Guard == nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, errors.New("directive guard is not implemented")
+				}
+				return ec.Directives.Guard(ctx, nil, directive0, action)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeploymentActionPayload) graphql.Marshaler {
+			return ec.marshalNDeploymentActionPayload2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_abortDeployment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeploymentActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_abortDeployment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryDeployment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryDeployment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryDeployment(ctx, fc.Args["input"].(model.DeploymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				action, err := ec.unmarshalNString2string(ctx, "rollouts.deployment.retry")
+				if err != nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Guard == nil {
+					var zeroVal *model.DeploymentActionPayload
+					return zeroVal, errors.New("directive guard is not implemented")
+				}
+				return ec.Directives.Guard(ctx, nil, directive0, action)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeploymentActionPayload) graphql.Marshaler {
+			return ec.marshalNDeploymentActionPayload2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryDeployment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeploymentActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryDeployment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14689,6 +15998,38 @@ func (ec *executionContext) fieldContext_Rollout_commit(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Commit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Rollout_canary(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_canary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Canary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CanaryProgress) graphql.Marshaler {
+			return ec.marshalOCanaryProgress2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryProgress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_canary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rollout",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CanaryProgress(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18400,6 +19741,68 @@ func (ec *executionContext) unmarshalInputEntityOrder(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPromoteDeploymentInput(ctx context.Context, obj any) (model.PromoteDeploymentInput, error) {
+	var it model.PromoteDeploymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["full"]; !present {
+		asMap["full"] = false
+	}
+
+	fieldsInOrder := [...]string{"component", "instance", "appNamespace", "application", "full"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "component":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("component"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Component = data
+		case "instance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("instance"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Instance = data
+		case "appNamespace":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appNamespace"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppNamespace = data
+		case "application":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("application"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Application = data
+		case "full":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("full"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Full = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRefreshDeploymentInput(ctx context.Context, obj any) (model.RefreshDeploymentInput, error) {
 	var it model.RefreshDeploymentInput
 	if obj == nil {
@@ -19270,6 +20673,54 @@ func (ec *executionContext) _API(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var analysisVerdictImplementors = []string{"AnalysisVerdict"}
+
+func (ec *executionContext) _AnalysisVerdict(ctx context.Context, sel ast.SelectionSet, obj *model.AnalysisVerdict) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analysisVerdictImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalysisVerdict")
+		case "name":
+			out.Values[i] = ec._AnalysisVerdict_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phase":
+			out.Values[i] = ec._AnalysisVerdict_phase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AnalysisVerdict_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var apiTokenImplementors = []string{"ApiToken"}
 
 func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *model.APIToken) graphql.Marshaler {
@@ -19528,6 +20979,263 @@ func (ec *executionContext) _AuditRecordConnection(ctx context.Context, sel ast.
 			}
 		case "totalCount":
 			out.Values[i] = ec._AuditRecordConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var canaryImplementors = []string{"Canary"}
+
+func (ec *executionContext) _Canary(ctx context.Context, sel ast.SelectionSet, obj *model.Canary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, canaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Canary")
+		case "resource":
+			out.Values[i] = ec._Canary_resource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "strategy":
+			out.Values[i] = ec._Canary_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._Canary_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentStep":
+			out.Values[i] = ec._Canary_currentStep(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setWeight":
+			out.Values[i] = ec._Canary_setWeight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actualWeight":
+			out.Values[i] = ec._Canary_actualWeight(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "phase":
+			out.Values[i] = ec._Canary_phase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pausedReason":
+			out.Values[i] = ec._Canary_pausedReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "aborted":
+			out.Values[i] = ec._Canary_aborted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._Canary_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "analysis":
+			out.Values[i] = ec._Canary_analysis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stableRevision":
+			out.Values[i] = ec._Canary_stableRevision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "canaryRevision":
+			out.Values[i] = ec._Canary_canaryRevision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var canaryProgressImplementors = []string{"CanaryProgress"}
+
+func (ec *executionContext) _CanaryProgress(ctx context.Context, sel ast.SelectionSet, obj *model.CanaryProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, canaryProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CanaryProgress")
+		case "strategy":
+			out.Values[i] = ec._CanaryProgress_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._CanaryProgress_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reached":
+			out.Values[i] = ec._CanaryProgress_reached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aborted":
+			out.Values[i] = ec._CanaryProgress_aborted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "analysis":
+			out.Values[i] = ec._CanaryProgress_analysis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completedAt":
+			out.Values[i] = ec._CanaryProgress_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var canaryStepImplementors = []string{"CanaryStep"}
+
+func (ec *executionContext) _CanaryStep(ctx context.Context, sel ast.SelectionSet, obj *model.CanaryStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, canaryStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CanaryStep")
+		case "kind":
+			out.Values[i] = ec._CanaryStep_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._CanaryStep_weight(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pause":
+			out.Values[i] = ec._CanaryStep_pause(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var canaryStepReachedImplementors = []string{"CanaryStepReached"}
+
+func (ec *executionContext) _CanaryStepReached(ctx context.Context, sel ast.SelectionSet, obj *model.CanaryStepReached) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, canaryStepReachedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CanaryStepReached")
+		case "step":
+			out.Values[i] = ec._CanaryStepReached_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._CanaryStepReached_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._CanaryStepReached_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20365,6 +22073,11 @@ func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSe
 		case "removed":
 			out.Values[i] = ec._Deployment_removed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "canary":
+			out.Values[i] = ec._Deployment_canary(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -22212,6 +23925,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "promoteDeployment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promoteDeployment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "abortDeployment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_abortDeployment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryDeployment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryDeployment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23295,6 +25029,11 @@ func (ec *executionContext) _Rollout(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "commit":
 			out.Values[i] = ec._Rollout_commit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "canary":
+			out.Values[i] = ec._Rollout_canary(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -24885,6 +26624,32 @@ func (ec *executionContext) marshalNAPI2ᚖgithubᚗcomᚋportsideᚑdevᚋports
 	return ec._API(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAnalysisVerdict2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnalysisVerdictᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnalysisVerdict) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalysisVerdict2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnalysisVerdict(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalysisVerdict2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnalysisVerdict(ctx context.Context, sel ast.SelectionSet, v *model.AnalysisVerdict) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnalysisVerdict(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAnnotationFilter2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAnnotationFilter(ctx context.Context, v any) (*model.AnnotationFilter, error) {
 	res, err := ec.unmarshalInputAnnotationFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -25002,6 +26767,58 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNCanaryStep2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CanaryStep) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCanaryStep2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCanaryStep2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStep(ctx context.Context, sel ast.SelectionSet, v *model.CanaryStep) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CanaryStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCanaryStepReached2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepReachedᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CanaryStepReached) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCanaryStepReached2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepReached(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCanaryStepReached2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryStepReached(ctx context.Context, sel ast.SelectionSet, v *model.CanaryStepReached) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CanaryStepReached(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNComponent2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -25572,6 +27389,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋportsideᚑdevᚋ
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPromoteDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐPromoteDeploymentInput(ctx context.Context, v any) (model.PromoteDeploymentInput, error) {
+	res, err := ec.unmarshalInputPromoteDeploymentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRefreshDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐRefreshDeploymentInput(ctx context.Context, v any) (model.RefreshDeploymentInput, error) {
 	res, err := ec.unmarshalInputRefreshDeploymentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26114,6 +27936,20 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCanary2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanary(ctx context.Context, sel ast.SelectionSet, v *model.Canary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Canary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCanaryProgress2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCanaryProgress(ctx context.Context, sel ast.SelectionSet, v *model.CanaryProgress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CanaryProgress(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCommit2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCommit(ctx context.Context, sel ast.SelectionSet, v *model.Commit) graphql.Marshaler {

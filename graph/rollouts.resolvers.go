@@ -63,6 +63,21 @@ func (r *mutationResolver) RefreshDeployment(ctx context.Context, input model.Re
 	return deploymentPayload(d, err)
 }
 
+func (r *mutationResolver) PromoteDeployment(ctx context.Context, input model.PromoteDeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Promote(ctx, input.Target(), orFalse(input.Full))
+	return deploymentPayload(d, err)
+}
+
+func (r *mutationResolver) AbortDeployment(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Abort(ctx, input.Target())
+	return deploymentPayload(d, err)
+}
+
+func (r *mutationResolver) RetryDeployment(ctx context.Context, input model.DeploymentInput) (*model.DeploymentActionPayload, error) {
+	d, err := r.RolloutService.Retry(ctx, input.Target())
+	return deploymentPayload(d, err)
+}
+
 func (r *queryResolver) Rollouts(ctx context.Context, filter *model.RolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
 	f, components := filter.Filter()
 	page, err := r.RolloutService.Rollouts(ctx, components, f, deref(first, 50), deref(after, ""))

@@ -89,6 +89,56 @@ func (s *Service) Refresh(ctx context.Context, t Target, hard bool) (Deployment,
 	})
 }
 
+// Promote moves a paused canary on to its next step (full: through every remaining step at
+// once), for the component's owners; audited.
+func (s *Service) Promote(ctx context.Context, t Target, full bool) (Deployment, error) {
+	args := t.args()
+	args["full"] = full
+	action := "resume"
+	if full {
+		action = "promote-full"
+	}
+	return s.canaryAction(ctx, auth.DeploymentPromote, t, args, action)
+}
+
+// Abort stops a canary and returns all traffic to the stable version, for the component's owners;
+// audited. The rollout is recorded as ABORTED, a failed change.
+func (s *Service) Abort(ctx context.Context, t Target) (Deployment, error) {
+	return s.canaryAction(ctx, auth.DeploymentAbort, t, t.args(), "abort")
+}
+
+// Retry starts an aborted canary again from its first step, for the component's owners; audited.
+func (s *Service) Retry(ctx context.Context, t Target) (Deployment, error) {
+	return s.canaryAction(ctx, auth.DeploymentRetry, t, t.args(), "retry")
+}
+
+// canaryAction runs an Argo Rollouts action on a deployment's Rollout. What the canary's state
+// makes pointless (promoting one that is not paused, retrying one that was not aborted) is a
+// CONFLICT that says what state it is in.
+func (s *Service) canaryAction(ctx context.Context, action auth.Action, t Target, args map[string]any, name string) (Deployment, error) {
+	return s.act(ctx, action, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
+		c := d.Canary
+		if c == nil {
+			return nil, errs.E(errs.Conflict, "%s has no Argo Rollouts Rollout that Portside has read", d.Key())
+		}
+		switch {
+		case name == "resume" && c.PausedReason == "":
+			return nil, errs.E(errs.Conflict, "the canary of %s is not paused (phase %s, step %d of %d): nothing to promote", d.Key(), c.Phase, c.CurrentStep, len(c.Steps))
+		case name == "promote-full" && (c.Done() || c.Aborted):
+			return nil, errs.E(errs.Conflict, "the canary of %s is not under way (phase %s): nothing to promote", d.Key(), c.Phase)
+		case name == "abort" && (c.Done() || c.Aborted):
+			return nil, errs.E(errs.Conflict, "the canary of %s is not under way (phase %s): nothing to abort", d.Key(), c.Phase)
+		case name == "retry" && !c.Aborted:
+			return nil, errs.E(errs.Conflict, "the canary of %s was not aborted: nothing to retry", d.Key())
+		}
+		if err := src.RolloutAction(ctx, d.Key(), c.Resource, name); err != nil {
+			return nil, err
+		}
+		s.tracker.rereadCanary(d.Key())
+		return nil, nil
+	})
+}
+
 // busy is the CONFLICT of an action on a deployment that is in the middle of an operation.
 func busy(d Deployment) error {
 	op := d.Operation

@@ -50,8 +50,8 @@ type Metrics struct {
 	LeadTime        *time.Duration
 	LeadTimeSamples int
 	// Changes counts the rollouts that finished in the window; FailedChanges those among them that
-	// failed, or that succeeded and were then rolled back (the application's next successful
-	// rollout went back to the revision before).
+	// failed, whose canary was aborted, or that succeeded and were then rolled back (the
+	// application's next successful rollout went back to the revision before).
 	Changes, FailedChanges int
 	// TimeToRestore is the median time from an application turning Degraded to its being Healthy
 	// again, over the recoveries in the window (Restores); nil when there was none.
@@ -102,7 +102,7 @@ func (s *records) dora(ctx context.Context, keys []Key, w Window) (Metrics, erro
 			continue
 		}
 		m.Changes++
-		if r.Result == string(ResultFailed) {
+		if r.Result == string(ResultFailed) || r.Result == string(ResultAborted) {
 			m.FailedChanges++
 			continue
 		}

@@ -13,10 +13,12 @@ const (
 	ResultRunning   Result = "RUNNING"
 	ResultSucceeded Result = "SUCCEEDED"
 	ResultFailed    Result = "FAILED"
+	// ResultAborted is a sync whose canary was aborted: the stable version runs again.
+	ResultAborted Result = "ABORTED"
 )
 
 // Results lists every result, for validating filters.
-var Results = []Result{ResultRunning, ResultSucceeded, ResultFailed}
+var Results = []Result{ResultRunning, ResultSucceeded, ResultFailed, ResultAborted}
 
 // resultOf is the result of an operation phase.
 func resultOf(p OperationPhase) Result {
@@ -55,6 +57,8 @@ type Rollout struct {
 	Images    []string
 	// Commit is the revision's author, message and date, once the source was asked.
 	Commit Commit
+	// Canary is how the Argo Rollouts canary the sync started went, step by step; nil without one.
+	Canary *CanaryProgress
 }
 
 // RolloutsOf derives the rollouts an application's state shows: its current or last operation and

@@ -55,6 +55,8 @@ type Deployment struct {
 	LastSyncedAt *time.Time
 	// Operation is the running or last sync operation; nil if none is known.
 	Operation *Operation
+	// Canary is the state of the application's Argo Rollouts Rollout; nil without one.
+	Canary *Canary
 	// ResourceVersion is Argo CD's version of the application object, to tell updates apart.
 	ResourceVersion string
 	// Stale is set while the instance cannot be reached: the state is the last one seen, at
@@ -79,6 +81,9 @@ type Application struct {
 	Deployment
 	Labels  map[string]string
 	History []HistoryEntry
+	// Rollouts are the application's Argo Rollouts Rollout resources, whose canaries Portside
+	// follows.
+	Rollouts []Resource
 }
 
 // HistoryEntry is one successful sync in Argo CD's application history.

@@ -33,6 +33,10 @@ type Source interface {
 	// Refresh makes the instance compare the application with git again (hard: also with its
 	// manifest cache dropped) and returns it.
 	Refresh(ctx context.Context, app Key, hard bool) (Application, error)
+	// Canary reads the live state of an application's Argo Rollouts Rollout.
+	Canary(ctx context.Context, app Key, res Resource) (*Canary, error)
+	// RolloutAction runs an Argo Rollouts action (resume, promote-full, abort, retry) on it.
+	RolloutAction(ctx context.Context, app Key, res Resource, action string) error
 }
 
 // SyncRequest is a sync as a person asks for it.

@@ -41,7 +41,9 @@ type rolloutRow struct {
 	CommittedAt   *time.Time
 	// CommitFetched is set once the source was asked about the revision, whatever it said.
 	CommitFetched bool
-	UpdatedAt     time.Time
+	// Canary is the JSON of a CanaryProgress, "" without a canary.
+	Canary    string
+	UpdatedAt time.Time
 }
 
 func (rolloutRow) TableName() string { return "rollouts" }
@@ -79,6 +81,10 @@ func (r *rolloutRow) toRollout() Rollout {
 		Automated: r.Automated, RequestedBy: r.RequestedBy, HistoryID: r.HistoryID,
 		Commit: Commit{Author: r.CommitAuthor, Message: r.CommitMessage, Date: utc(r.CommittedAt)}}
 	_ = json.Unmarshal([]byte(r.Images), &out.Images)
+	if r.Canary != "" {
+		out.Canary = &CanaryProgress{}
+		_ = json.Unmarshal([]byte(r.Canary), out.Canary)
+	}
 	if out.Images == nil {
 		out.Images = []string{}
 	}
@@ -101,7 +107,7 @@ type records struct {
 // rolloutColumns are the columns an upsert writes, in the order of rolloutArgs.
 var rolloutColumns = []string{"instance", "app_namespace", "application", "environment", "project", "revision",
 	"phase", "result", "message", "started_at", "finished_at", "initiated_by", "automated", "requested_by", "history_id", "images",
-	"commit_author", "commit_message", "committed_at", "commit_fetched", "updated_at"}
+	"commit_author", "commit_message", "committed_at", "commit_fetched", "canary", "updated_at"}
 
 // rolloutUpdates says how a derived rollout updates a recorded one: what a later state knows wins,
 // what it no longer knows (the message of an operation that left Argo CD's status and survives only
@@ -111,7 +117,7 @@ var rolloutUpdates = [][2]string{
 	{"project", "excluded.project"},
 	{"revision", "CASE WHEN excluded.revision <> '' THEN excluded.revision ELSE rollouts.revision END"},
 	{"phase", "excluded.phase"},
-	{"result", "excluded.result"},
+	{"result", "CASE WHEN rollouts.result = 'ABORTED' THEN rollouts.result ELSE excluded.result END"}, // Argo CD's sync succeeded; its canary did not
 	{"message", "CASE WHEN excluded.message <> '' THEN excluded.message ELSE rollouts.message END"},
 	{"finished_at", "COALESCE(excluded.finished_at, rollouts.finished_at)"},
 	{"initiated_by", "CASE WHEN excluded.initiated_by <> '' THEN excluded.initiated_by ELSE rollouts.initiated_by END"},
@@ -148,7 +154,7 @@ func (s *records) record(ctx context.Context, rs []Rollout) ([]Rollout, error) {
 			var row rolloutRow
 			res := s.st.DB(ctx).Raw(upsertSQL, r.Instance, r.Namespace, r.Name, r.Environment, r.Project, r.Revision,
 				string(r.Phase), string(r.Result), r.Message, r.StartedAt.UTC(), utc(r.FinishedAt), r.InitiatedBy, r.Automated,
-				r.RequestedBy, r.HistoryID, string(images), "", "", nil, false, now).Scan(&row)
+				r.RequestedBy, r.HistoryID, string(images), "", "", nil, false, "", now).Scan(&row)
 			if res.Error != nil {
 				return store.Translate(res.Error, "rollouts")
 			}
@@ -191,6 +197,42 @@ func (s *records) setCommit(ctx context.Context, id int64, c Commit) (Rollout, e
 		if err := db.Model(&rolloutRow{}).Where("id = ?", id).Updates(map[string]any{
 			"commit_author": c.Author, "commit_message": c.Message, "committed_at": utc(c.Date),
 			"commit_fetched": true, "updated_at": time.Now().UTC()}).Error; err != nil {
+			return err
+		}
+		return db.First(&row, id).Error
+	})
+	if err != nil {
+		return Rollout{}, store.Translate(err, "rollout")
+	}
+	return row.toRollout(), nil
+}
+
+// latest returns the newest rollout of an application; ok is false when it has none.
+func (s *records) latest(ctx context.Context, k Key) (Rollout, bool, error) {
+	var rows []rolloutRow
+	err := s.st.DB(ctx).Where("instance = ? AND app_namespace = ? AND application = ?", k.Instance, k.Namespace, k.Name).
+		Order("started_at DESC, id DESC").Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Rollout{}, false, store.Translate(err, "rollouts")
+	}
+	return rows[0].toRollout(), true, nil
+}
+
+// setCanary records a rollout's canary progress (an aborted canary makes it ABORTED) and returns
+// the rollout.
+func (s *records) setCanary(ctx context.Context, id int64, p *CanaryProgress) (Rollout, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return Rollout{}, errs.Wrap(errs.Internal, err, "rollouts: canary of rollout %d", id)
+	}
+	var row rolloutRow
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		set := map[string]any{"canary": string(b), "updated_at": time.Now().UTC()}
+		if p.Aborted {
+			set["result"] = string(ResultAborted)
+		}
+		if err := db.Model(&rolloutRow{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
 		}
 		return db.First(&row, id).Error

@@ -26,7 +26,10 @@ type TrackerOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Buffer is how many changes a subscriber may fall behind before it is cut off. Default 1024.
 	Buffer int
-	Logger *slog.Logger
+	// CanaryInterval is how often the Argo Rollouts Rollout of an application is read while its
+	// canary is under way (a step changes the Rollout, not the application). Default 2 s.
+	CanaryInterval time.Duration
+	Logger         *slog.Logger
 }
 
 // Change is what subscribers receive: a deployment's new state, or a rollout recorded or updated.
@@ -77,6 +80,13 @@ type tracked struct {
 	// recorded is what RolloutsOf gave when it was last written, so an update that changes no
 	// rollout costs no database write.
 	recorded []Rollout
+	// canary is the live state of the application's Argo Rollouts Rollout, when it has one;
+	// progress what the newest rollout record keeps of it (of rollout progressOf).
+	canary     *Canary
+	progress   *CanaryProgress
+	progressOf int64
+	// canaryStale asks for one more read of a resting canary (its application changed).
+	canaryStale bool
 }
 
 type instanceState struct {
@@ -87,6 +97,7 @@ type instanceState struct {
 	lastSeen  time.Time
 	err       string
 	commits   chan struct{}
+	canaries  chan struct{}
 }
 
 // NewTracker returns a tracker over sources that records rollouts in the store.
@@ -103,13 +114,16 @@ func newTracker(recs *records, sources []Source, opts TrackerOptions) *Tracker {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 1024
 	}
+	if opts.CanaryInterval <= 0 {
+		opts.CanaryInterval = 2 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	t := &Tracker{sources: sources, recs: recs, opts: opts, log: opts.Logger,
 		apps: map[Key]*tracked{}, requests: map[Key]*request{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{}}
 	for _, s := range sources {
-		t.instances[s.Name()] = &instanceState{err: "not connected yet", commits: make(chan struct{}, 1)}
+		t.instances[s.Name()] = &instanceState{err: "not connected yet", commits: make(chan struct{}, 1), canaries: make(chan struct{}, 1)}
 	}
 	return t
 }
@@ -118,9 +132,10 @@ func newTracker(recs *records, sources []Source, opts TrackerOptions) *Tracker {
 func (t *Tracker) Start(ctx context.Context) {
 	ctx, t.cancel = context.WithCancel(ctx)
 	for _, s := range t.sources {
-		t.wg.Add(2)
+		t.wg.Add(3)
 		go func() { defer t.wg.Done(); t.follow(ctx, s) }()
 		go func() { defer t.wg.Done(); t.fetchCommits(ctx, s) }()
+		go func() { defer t.wg.Done(); t.followCanaries(ctx, s) }()
 	}
 }
 
@@ -261,6 +276,10 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		t.apps[key] = cur
 	}
 	cur.app, cur.seq = ev.App, t.nextSeq()
+	if len(cur.app.Rollouts) > 0 {
+		cur.canaryStale = true
+		wake(inst.canaries)
+	}
 	d := t.deploymentLocked(cur)
 	t.publishLocked(Change{Deployment: &d, Labels: cur.app.Labels})
 	derived := RolloutsOf(&cur.app)
@@ -295,10 +314,18 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		t.publishLocked(Change{Rollout: &changed[i], Labels: cur.app.Labels})
 	}
 	if len(changed) > 0 {
-		select {
-		case inst.commits <- struct{}{}:
-		default:
+		wake(inst.commits)
+		if len(cur.app.Rollouts) > 0 {
+			wake(inst.canaries) // a new sync: its canary begins
 		}
+	}
+}
+
+// wake signals a worker without waiting: one pending signal is enough.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -421,6 +448,10 @@ func (t *Tracker) publishInstanceLocked(instance string) {
 func (t *Tracker) deploymentLocked(a *tracked) Deployment {
 	d := a.app.Deployment
 	d.Images = slices.Clone(d.Images)
+	if a.canary != nil {
+		c := *a.canary
+		d.Canary = &c
+	}
 	st := t.instances[d.Instance]
 	d.Stale = !st.connected
 	d.LastSeenAt = st.lastSeen
@@ -537,6 +568,130 @@ func (t *Tracker) fetchCommits(ctx context.Context, src Source) {
 		case <-wake:
 		}
 	}
+}
+
+// followCanaries reads the Argo Rollouts Rollouts of an instance's applications: at once when an
+// application changes, and every CanaryInterval while a canary is under way, since its steps
+// change the Rollout but not always the application. A canary at rest is not read again until its
+// application changes.
+func (t *Tracker) followCanaries(ctx context.Context, src Source) {
+	name := src.Name()
+	t.mu.RLock()
+	wakeUp := t.instances[name].canaries
+	t.mu.RUnlock()
+	ticker := time.NewTicker(t.opts.CanaryInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wakeUp:
+		case <-ticker.C:
+		}
+		for _, k := range t.canaryApps(name) {
+			t.readCanary(ctx, src, k)
+		}
+	}
+}
+
+// rereadCanary asks for an application's Rollout to be read again now (an action changed it).
+func (t *Tracker) rereadCanary(k Key) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a := t.apps[k]; a != nil {
+		a.canaryStale = true
+		wake(t.instances[k.Instance].canaries)
+	}
+}
+
+// canaryApps are the applications of an instance whose Rollout is worth reading now.
+func (t *Tracker) canaryApps(instance string) []Key {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.instances[instance].connected {
+		return nil
+	}
+	var out []Key
+	for k, a := range t.apps {
+		if k.Instance != instance || len(a.app.Rollouts) == 0 {
+			continue
+		}
+		op := a.app.Operation
+		resting := a.canary != nil && (a.canary.Done() || a.canary.Aborted) && a.app.Health == Healthy &&
+			(op == nil || op.Phase != OperationRunning) && a.progressOf != 0
+		if !resting || a.canaryStale {
+			out = append(out, k)
+		}
+		a.canaryStale = false
+	}
+	return out
+}
+
+// readCanary reads one application's Rollout and, when it changed, tells subscribers and records
+// the progress on the application's newest rollout.
+func (t *Tracker) readCanary(ctx context.Context, src Source, k Key) {
+	t.mu.RLock()
+	a := t.apps[k]
+	if a == nil {
+		t.mu.RUnlock()
+		return
+	}
+	res := a.app.Rollouts[0]
+	t.mu.RUnlock()
+	c, err := src.Canary(ctx, k, res)
+	if err != nil {
+		if ctx.Err() == nil {
+			t.log.WarnContext(ctx, "reading a canary failed", "application", k.String(), "error", err)
+		}
+		return
+	}
+	latest, ok, err := t.recs.latest(ctx, k)
+	if err != nil {
+		t.log.ErrorContext(ctx, "reading the newest rollout failed", "application", k.String(), "error", err)
+		return
+	}
+	t.mu.Lock()
+	if a = t.apps[k]; a == nil {
+		t.mu.Unlock()
+		return
+	}
+	if !reflect.DeepEqual(c, a.canary) {
+		a.canary = c
+		d := t.deploymentLocked(a)
+		t.publishLocked(Change{Deployment: &d, Labels: a.app.Labels})
+	}
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	if a.progressOf != latest.ID {
+		a.progressOf, a.progress = latest.ID, latest.Canary
+		if a.progress == nil {
+			a.progress = &CanaryProgress{}
+		}
+	}
+	if !a.progress.advance(c, time.Now().UTC()) {
+		t.mu.Unlock()
+		return
+	}
+	progress := *a.progress
+	t.mu.Unlock()
+	// Only this goroutine writes an instance's canary progress, so the write can go unlocked.
+	updated, err := t.recs.setCanary(ctx, latest.ID, &progress)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		t.log.ErrorContext(ctx, "recording canary progress failed", "application", k.String(), "error", err)
+		if a := t.apps[k]; a != nil {
+			a.progressOf = 0 // read it again next time
+		}
+		return
+	}
+	var labels map[string]string
+	if a := t.apps[k]; a != nil {
+		labels = a.app.Labels
+	}
+	t.publishLocked(Change{Rollout: &updated, Labels: labels})
 }
 
 // Subscription receives changes until it is closed.

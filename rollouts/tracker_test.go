@@ -85,7 +85,7 @@ func newRig(t *testing.T, st *store.Store, apps ...v1alpha1.Application) *rig {
 		owner:       map[string]string{payments: "bob"},
 	}
 	svc := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log,
-		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})
+		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, CanaryInterval: 10 * time.Millisecond}})
 	return &rig{t: t, argo: argo, svc: svc, st: st, audit: log}
 }
 

@@ -118,6 +118,18 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 			{"refreshDeployment of bob's team's component", func(t *testing.T) string {
 				return `mutation { refreshDeployment(input: {component: "payments-api", hard: true}) { deployment { application } } }`
 			}, []string{"alice", "bob"}},
+			{"promoteDeployment of bob's team's canary", func(t *testing.T) string {
+				p.canaryAt(false)
+				return `mutation { promoteDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
+			{"abortDeployment of bob's team's canary", func(t *testing.T) string {
+				p.canaryAt(false)
+				return `mutation { abortDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
+			{"retryDeployment of bob's team's canary", func(t *testing.T) string {
+				p.canaryAt(true)
+				return `mutation { retryDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+			}, []string{"alice", "bob"}},
 		}
 		for _, m := range mutations {
 			for _, who := range roles {
@@ -196,6 +208,18 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		}},
 		"refreshDeployment": {"rollouts.deployment.refresh", func() string {
 			return `mutation { refreshDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+		}},
+		"promoteDeployment": {"rollouts.deployment.promote", func() string {
+			p.canaryAt(false)
+			return `mutation { promoteDeployment(input: {component: "payments-api", full: true}) { deployment { application } } }`
+		}},
+		"abortDeployment": {"rollouts.deployment.abort", func() string {
+			p.canaryAt(false)
+			return `mutation { abortDeployment(input: {component: "payments-api"}) { deployment { application } } }`
+		}},
+		"retryDeployment": {"rollouts.deployment.retry", func() string {
+			p.canaryAt(true)
+			return `mutation { retryDeployment(input: {component: "payments-api"}) { deployment { application canary { aborted } } } }`
 		}},
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)

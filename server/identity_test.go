@@ -126,12 +126,15 @@ func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audi
 		start, end := metav1.NewTime(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)), metav1.NewTime(time.Date(2026, 11, 29, 9, 1, 0, 0, time.UTC))
 		a.Status.Sync.Revision = "a1"
 		a.Status.History = v1alpha1.RevisionHistories{{ID: 1, Revision: "a1", DeployStartedAt: &start, DeployedAt: end}}
+		a.Status.Resources = []v1alpha1.ResourceStatus{{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "payments", Name: "payments-api"}}
 	}))
+	argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", canaryManifest(false))
 	client, err := argocd.New(argocd.Options{Name: "prod", Addr: argo.Addr(), Token: argo.Token, PlainText: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deploys := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log})
+	deploys := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log,
+		Tracker: rollouts.TrackerOptions{CanaryInterval: 10 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	deploys.Start(ctx)
 	t.Cleanup(func() { cancel(); deploys.Stop() })
@@ -141,6 +144,31 @@ func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audi
 		}
 	}
 	return argo, deploys
+}
+
+// canaryManifest is payments-api's Rollout paused at its first step (5%), or aborted there.
+func canaryManifest(aborted bool) string {
+	status := `"currentStepIndex": 1, "phase": "Paused", "pauseConditions": [{"reason": "CanaryPauseStep"}], "abort": false`
+	if aborted {
+		status = `"currentStepIndex": 0, "phase": "Degraded", "abort": true`
+	}
+	return `{"spec": {"strategy": {"canary": {"steps": [{"setWeight": 5}, {"pause": {}}, {"setWeight": 100}]}}},
+		"status": {` + status + `, "stableRS": "h1", "currentPodHash": "h2", "replicas": 20, "updatedReplicas": 1}}`
+}
+
+// canaryAt puts payments-api's canary paused (or aborted) and waits until Portside has read it.
+func (p *portal) canaryAt(aborted bool) {
+	p.t.Helper()
+	p.argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", canaryManifest(aborted))
+	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if d, _ := p.deploys.Tracker().Deployment(key); d.Canary != nil && d.Canary.Aborted == aborted {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("Portside never saw payments-api's canary aborted=%v", aborted)
+		}
+	}
 }
 
 // settle ends payments-api's running operation, if any, and waits until Portside has seen it.

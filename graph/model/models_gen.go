@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+// An AnalysisRun's verdict on a canary.
+type AnalysisVerdict struct {
+	Name string `json:"name"`
+	// Pending, Running, Successful, Failed, Error or Inconclusive.
+	Phase   string `json:"phase"`
+	Message string `json:"message"`
+}
+
 type AnnotationFilter struct {
 	Key   string  `json:"key"`
 	Value *string `json:"value,omitempty"`
@@ -83,6 +91,54 @@ type AuditRecordConnection struct {
 	TotalCount int `json:"totalCount"`
 }
 
+// The live progressive-delivery state of an Argo Rollouts Rollout.
+type Canary struct {
+	// The Rollout resource (namespace/name).
+	Resource string `json:"resource"`
+	// canary or blueGreen.
+	Strategy string        `json:"strategy"`
+	Steps    []*CanaryStep `json:"steps"`
+	// The index of the step under way; the number of steps once all are done.
+	CurrentStep int `json:"currentStep"`
+	// The canary's share the steps have set so far, in percent.
+	SetWeight int `json:"setWeight"`
+	// The canary's actual share (of traffic with a traffic router, else of pods), in percent.
+	ActualWeight *int `json:"actualWeight,omitempty"`
+	// Argo Rollouts' phase: Progressing, Paused, Healthy, Degraded.
+	Phase string `json:"phase"`
+	// Why it waits (CanaryPauseStep, ...), while it does.
+	PausedReason   *string            `json:"pausedReason,omitempty"`
+	Aborted        bool               `json:"aborted"`
+	Message        string             `json:"message"`
+	Analysis       []*AnalysisVerdict `json:"analysis"`
+	StableRevision string             `json:"stableRevision"`
+	CanaryRevision string             `json:"canaryRevision"`
+}
+
+// What a rollout record keeps of its canary: each step as it was reached, and how it ended.
+type CanaryProgress struct {
+	Strategy    string               `json:"strategy"`
+	Steps       []*CanaryStep        `json:"steps"`
+	Reached     []*CanaryStepReached `json:"reached"`
+	Aborted     bool                 `json:"aborted"`
+	Analysis    []*AnalysisVerdict   `json:"analysis"`
+	CompletedAt *time.Time           `json:"completedAt,omitempty"`
+}
+
+type CanaryStep struct {
+	// setWeight, pause, analysis, experiment, ...
+	Kind   string `json:"kind"`
+	Weight *int   `json:"weight,omitempty"`
+	// How long a pause step waits; null for a pause until promoted.
+	Pause *string `json:"pause,omitempty"`
+}
+
+type CanaryStepReached struct {
+	Step   int       `json:"step"`
+	Weight int       `json:"weight"`
+	At     time.Time `json:"at"`
+}
+
 // A revision's commit as the repository describes it.
 type Commit struct {
 	Author  string     `json:"author"`
@@ -142,6 +198,8 @@ type Deployment struct {
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 	// Set (in deploymentChanged) when the application is gone from its Argo CD instance.
 	Removed bool `json:"removed"`
+	// The application's Argo Rollouts canary (or blue-green) state, when it has a Rollout.
+	Canary *Canary `json:"canary,omitempty"`
 }
 
 type DeploymentActionPayload struct {
@@ -273,6 +331,15 @@ type Profile struct {
 	Picture     *string `json:"picture,omitempty"`
 }
 
+type PromoteDeploymentInput struct {
+	Component    string  `json:"component"`
+	Instance     *string `json:"instance,omitempty"`
+	AppNamespace *string `json:"appNamespace,omitempty"`
+	Application  *string `json:"application,omitempty"`
+	// Skip every remaining step and pause.
+	Full *bool `json:"full,omitempty"`
+}
+
 type Query struct {
 }
 
@@ -343,6 +410,8 @@ type Rollout struct {
 	Images []string `json:"images"`
 	// The revision's commit, once Argo CD was asked about it.
 	Commit *Commit `json:"commit,omitempty"`
+	// How the Argo Rollouts canary this sync started went, step by step.
+	Canary *CanaryProgress `json:"canary,omitempty"`
 }
 
 func (Rollout) IsNode() {}
@@ -913,17 +982,20 @@ const (
 	RolloutResultRunning   RolloutResult = "RUNNING"
 	RolloutResultSucceeded RolloutResult = "SUCCEEDED"
 	RolloutResultFailed    RolloutResult = "FAILED"
+	// The sync succeeded but its canary was aborted: the stable version runs again.
+	RolloutResultAborted RolloutResult = "ABORTED"
 )
 
 var AllRolloutResult = []RolloutResult{
 	RolloutResultRunning,
 	RolloutResultSucceeded,
 	RolloutResultFailed,
+	RolloutResultAborted,
 }
 
 func (e RolloutResult) IsValid() bool {
 	switch e {
-	case RolloutResultRunning, RolloutResultSucceeded, RolloutResultFailed:
+	case RolloutResultRunning, RolloutResultSucceeded, RolloutResultFailed, RolloutResultAborted:
 		return true
 	}
 	return false

@@ -34,6 +34,12 @@ func NewDeployment(d rollouts.Deployment) *Deployment {
 		t := d.LastSeenAt
 		out.LastSeenAt = &t
 	}
+	if c := d.Canary; c != nil {
+		out.Canary = &Canary{Resource: c.Resource.Namespace + "/" + c.Resource.Name, Strategy: c.Strategy,
+			Steps: canarySteps(c.Steps), CurrentStep: c.CurrentStep, SetWeight: c.SetWeight, ActualWeight: c.ActualWeight,
+			Phase: c.Phase, PausedReason: optional(c.PausedReason), Aborted: c.Aborted, Message: c.Message,
+			Analysis: verdicts(c.Analysis), StableRevision: c.StableRevision, CanaryRevision: c.CanaryRevision}
+	}
 	if op := d.Operation; op != nil {
 		out.Operation = &SyncOperation{Phase: OperationPhase(upperSnake(string(op.Phase))), Message: op.Message,
 			Revision: optional(op.Revision), StartedAt: op.StartedAt, FinishedAt: op.FinishedAt,
@@ -59,6 +65,13 @@ func NewRollout(r rollouts.Rollout) *Rollout {
 	if r.HistoryID != 0 {
 		id := int(r.HistoryID)
 		out.HistoryID = &id
+	}
+	if p := r.Canary; p != nil {
+		out.Canary = &CanaryProgress{Strategy: p.Strategy, Steps: canarySteps(p.Steps), Aborted: p.Aborted,
+			Analysis: verdicts(p.Analysis), CompletedAt: p.Completed, Reached: []*CanaryStepReached{}}
+		for _, s := range p.Reached {
+			out.Canary.Reached = append(out.Canary.Reached, &CanaryStepReached{Step: s.Step, Weight: s.Weight, At: s.At})
+		}
 	}
 	if c := r.Commit; c.Author != "" || c.Message != "" || c.Date != nil {
 		out.Commit = &Commit{Author: c.Author, Message: c.Message, Date: c.Date}
@@ -173,4 +186,25 @@ func NewDoraMetrics(m rollouts.Metrics) *DoraMetrics {
 		out.TimeToRestoreSeconds = &s
 	}
 	return out
+}
+
+func canarySteps(in []rollouts.CanaryStep) []*CanaryStep {
+	out := make([]*CanaryStep, len(in))
+	for i, s := range in {
+		out[i] = &CanaryStep{Kind: s.Kind, Weight: s.Weight, Pause: optional(s.Pause)}
+	}
+	return out
+}
+
+func verdicts(in []rollouts.AnalysisVerdict) []*AnalysisVerdict {
+	out := make([]*AnalysisVerdict, len(in))
+	for i, a := range in {
+		out[i] = &AnalysisVerdict{Name: a.Name, Phase: a.Phase, Message: a.Message}
+	}
+	return out
+}
+
+// Target is the deployment the input names.
+func (in PromoteDeploymentInput) Target() rollouts.Target {
+	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
 }

@@ -1,6 +1,7 @@
 -- Rollouts: every sync operation Portside saw an Argo CD application go through, kept after Argo CD
 -- drops it from its own short history. A rollout is identified by its application and start time,
 -- so seeing it again (after a reconnect, in a list) updates it instead of adding a second row.
+-- canary is the Argo Rollouts progress of the sync (JSON: steps reached, abort, analysis verdicts).
 
 -- +goose Up
 CREATE TABLE rollouts (
@@ -25,6 +26,7 @@ CREATE TABLE rollouts (
     commit_message TEXT      NOT NULL DEFAULT '',
     committed_at   TIMESTAMP NULL,
     commit_fetched BOOLEAN   NOT NULL DEFAULT FALSE,
+    canary         TEXT      NOT NULL DEFAULT '',
     updated_at     TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX rollouts_operation ON rollouts (instance, app_namespace, application, started_at);

@@ -16,6 +16,12 @@ const EnvironmentLabel = "environment"
 // toApplication turns an Argo CD application into the tracker's view of it.
 func toApplication(instance string, app *v1alpha1.Application) rollouts.Application {
 	out := rollouts.Application{Deployment: deployment(instance, app), Labels: app.Labels}
+	for _, r := range app.Status.Resources {
+		res := rollouts.Resource{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		if res.IsArgoRollout() {
+			out.Rollouts = append(out.Rollouts, res)
+		}
+	}
 	for _, h := range app.Status.History {
 		out.History = append(out.History, rollouts.HistoryEntry{ID: h.ID, Revision: historyRevision(h),
 			StartedAt: timeOf(h.DeployStartedAt), DeployedAt: h.DeployedAt.UTC(),

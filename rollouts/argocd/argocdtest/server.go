@@ -44,6 +44,8 @@ type Call struct {
 	DryRun    bool
 	Infos     map[string]string // Sync: the operation's info items
 	Refresh   string            // Refresh: "normal" or "hard"
+	Action    string            // RunResourceAction: the action's name
+	Resource  string            // RunResourceAction: group/kind/namespace/name
 }
 
 // Server is one scripted Argo CD instance.
@@ -62,6 +64,8 @@ type Server struct {
 	blocked  map[string]bool // applications a sync window keeps from syncing
 	calls    []Call
 	lists    []*application.ApplicationQuery
+	live     map[string]string // live manifests (JSON) by namespace/app/kind/name
+	onAction func(app, action string)
 	watches  int       // watch streams opened so far
 	now      time.Time // the server's clock: each operation starts a minute after the last
 }
@@ -71,7 +75,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{Token: "argocd-test-token", t: t, apps: map[string]*v1alpha1.Application{},
 		watchers: map[chan *v1alpha1.ApplicationWatchEvent]struct{}{}, commits: map[string]v1alpha1.RevisionMetadata{},
-		blocked: map[string]bool{}, rv: 100,
+		blocked: map[string]bool{}, live: map[string]string{}, rv: 100,
 		now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -205,6 +209,21 @@ func (s *Server) BlockSyncs(namespace, name string, blocked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blocked[namespace+"/"+name] = blocked
+}
+
+// SetLive sets the live manifest (JSON) GetResource answers for one resource of an application.
+func (s *Server) SetLive(namespace, app, kind, name, manifest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live[namespace+"/"+app+"/"+kind+"/"+name] = manifest
+}
+
+// OnAction makes RunResourceAction call fn (outside the server's lock) after recording the call,
+// so a test can script what the action does.
+func (s *Server) OnAction(fn func(app, action string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onAction = fn
 }
 
 // ListQueries returns the queries of the List calls so far.
@@ -478,6 +497,39 @@ func (a *appService) TerminateOperation(ctx context.Context, req *application.Op
 	s := a.s
 	s.storeLocked(key, app, watch.Modified)
 	return &application.OperationTerminateResponse{}, nil
+}
+
+func (a *appService) GetResource(ctx context.Context, q *application.ApplicationResourceRequest) (*application.ApplicationResourceResponse, error) {
+	if err := a.authorized(ctx); err != nil {
+		return nil, err
+	}
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	m, ok := a.s.live[keyOf(q.AppNamespace, q.Name)+"/"+q.GetKind()+"/"+q.GetResourceName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "%s %s not found as part of application %s", q.GetKind(), q.GetResourceName(), q.GetName())
+	}
+	return &application.ApplicationResourceResponse{Manifest: &m}, nil
+}
+
+func (a *appService) RunResourceAction(ctx context.Context, q *application.ResourceActionRunRequest) (*application.ApplicationResponse, error) {
+	if err := a.authorized(ctx); err != nil {
+		return nil, err
+	}
+	a.s.mu.Lock()
+	key := keyOf(q.AppNamespace, q.Name)
+	a.s.calls = append(a.s.calls, Call{Method: "RunResourceAction", App: key, Action: q.GetAction(),
+		Resource: q.GetGroup() + "/" + q.GetKind() + "/" + q.GetNamespace() + "/" + q.GetResourceName()})
+	_, known := a.s.live[key+"/"+q.GetKind()+"/"+q.GetResourceName()]
+	fn := a.s.onAction
+	a.s.mu.Unlock()
+	if !known {
+		return nil, status.Errorf(codes.NotFound, "%s %s not found as part of application %s", q.GetKind(), q.GetResourceName(), q.GetName())
+	}
+	if fn != nil {
+		fn(key, q.GetAction())
+	}
+	return &application.ApplicationResponse{}, nil
 }
 
 type versionService struct {

@@ -1,0 +1,175 @@
+package rollouts_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// liveRollout is the JSON of the canary-demo Rollout as Argo Rollouts reports it: 20 replicas,
+// steps setWeight 5 → pause → setWeight 25 → pause 10s → setWeight 100 (the rig's canary app).
+func liveRollout(step int, phase, paused, stable, current string, updated int, aborted bool) string {
+	pause := "[]"
+	if paused != "" {
+		pause = fmt.Sprintf(`[{"reason": %q, "startTime": "2026-11-30T10:00:00Z"}]`, paused)
+	}
+	return fmt.Sprintf(`{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+		"metadata": {"name": "canary-demo", "namespace": "default"},
+		"spec": {"replicas": 20, "strategy": {"canary": {"steps": [
+			{"setWeight": 5}, {"pause": {}}, {"setWeight": 25}, {"pause": {"duration": "10s"}}, {"setWeight": 100}]}}},
+		"status": {"currentStepIndex": %d, "phase": %q, "pauseConditions": %s, "stableRS": %q, "currentPodHash": %q,
+			"replicas": 20, "updatedReplicas": %d, "abort": %v, "message": ""}}`,
+		step, phase, pause, stable, current, updated, aborted)
+}
+
+func canaryApp() v1alpha1.Application {
+	a := deployedOnce()
+	a.Status.Resources = []v1alpha1.ResourceStatus{
+		{Group: "", Version: "v1", Kind: "Service", Namespace: "default", Name: "canary-demo"},
+		{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "default", Name: "canary-demo"},
+	}
+	return a
+}
+
+func describeCanary(c *rollouts.Canary) string {
+	if c == nil {
+		return "no canary"
+	}
+	actual := "-"
+	if c.ActualWeight != nil {
+		actual = fmt.Sprint(*c.ActualWeight)
+	}
+	return fmt.Sprintf("step %d/%d weight %d actual %s %s paused=%q aborted=%v", c.CurrentStep, len(c.Steps), c.SetWeight, actual,
+		c.Phase, c.PausedReason, c.Aborted)
+}
+
+// canaryIs waits for the deployment's canary to be as described.
+func canaryIs(t *testing.T, sub *rollouts.Subscription, want string) {
+	t.Helper()
+	var last string
+	waitFor(t, sub, "canary "+want, func(c rollouts.Change) bool {
+		if c.Deployment == nil {
+			return false
+		}
+		last = describeCanary(c.Deployment.Canary)
+		return last == want
+	})
+}
+
+func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st, canaryApp())
+		commits(r.argo)
+		live := func(step int, phase, paused, stable, current string, updated int, aborted bool) {
+			r.argo.SetLive("argocd", "payments-prod", "Rollout", "canary-demo", liveRollout(step, phase, paused, stable, current, updated, aborted))
+		}
+		live(5, "Healthy", "", "h1", "h1", 20, false) // a1's canary, long done
+		deploys := r.watch(rollouts.WatchDeployments)
+		r.start()
+		canaryIs(t, deploys, `step 5/5 weight 100 actual 100 Healthy paused="" aborted=false`)
+		target := rollouts.Target{Component: "payments"}
+		if _, err := r.svc.Promote(bob(), target, false); !errs.Is(err, errs.Conflict) || !strings.Contains(err.Error(), "not paused") {
+			t.Errorf("promoting a finished canary: %v, want CONFLICT saying it is not paused", err)
+		}
+
+		// b2: synced, then the canary walks 5% → pause → promoted → 25% → pause 10s → 100%.
+		if _, err := r.svc.Sync(bob(), target, rollouts.SyncRequest{Revision: "b2"}); err != nil {
+			t.Fatal(err)
+		}
+		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) {
+			argocdtest.Succeed(a, "b2")
+			a.Status.Health.Status = "Suspended"
+		})
+		live(1, "Paused", "CanaryPauseStep", "h1", "h2", 1, false)
+		canaryIs(t, deploys, `step 1/5 weight 5 actual 5 Paused paused="CanaryPauseStep" aborted=false`)
+		r.argo.OnAction(func(app, action string) {
+			if action == "resume" {
+				live(3, "Paused", "CanaryPauseStep", "h1", "h2", 5, false)
+			}
+		})
+		if _, err := r.svc.Promote(bob(), target, false); err != nil {
+			t.Fatal(err)
+		}
+		canaryIs(t, deploys, `step 3/5 weight 25 actual 25 Paused paused="CanaryPauseStep" aborted=false`)
+		live(5, "Healthy", "", "h2", "h2", 20, false) // the 10 s pause ran out; 100%
+		canaryIs(t, deploys, `step 5/5 weight 100 actual 100 Healthy paused="" aborted=false`)
+
+		// c3: its canary is aborted at 5%.
+		if _, err := r.svc.Sync(bob(), target, rollouts.SyncRequest{Revision: "c3"}); err != nil {
+			t.Fatal(err)
+		}
+		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "c3") })
+		live(1, "Paused", "CanaryPauseStep", "h2", "h3", 1, false)
+		canaryIs(t, deploys, `step 1/5 weight 5 actual 5 Paused paused="CanaryPauseStep" aborted=false`)
+		r.argo.OnAction(func(app, action string) {
+			if action == "abort" {
+				live(0, "Degraded", "", "h2", "h3", 0, true)
+			}
+		})
+		if _, err := r.svc.Abort(bob(), target); err != nil {
+			t.Fatal(err)
+		}
+		canaryIs(t, deploys, `step 0/5 weight 0 actual 0 Degraded paused="" aborted=true`)
+
+		// The records: each step as it was reached, and the abort.
+		var got []rollouts.Rollout
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			got = r.records()
+			if len(got) == 3 && got[0].Result == rollouts.ResultAborted || time.Now().After(deadline) {
+				break
+			}
+		}
+		steps := []rollouts.CanaryStep{{Kind: "setWeight", Weight: ptr(5)}, {Kind: "pause"}, {Kind: "setWeight", Weight: ptr(25)},
+			{Kind: "pause", Pause: "10s"}, {Kind: "setWeight", Weight: ptr(100)}}
+		ignoreTimes := cmpopts.IgnoreFields(rollouts.StepReached{}, "At")
+		wantC3 := &rollouts.CanaryProgress{Strategy: "canary", Steps: steps, Aborted: true, Reached: []rollouts.StepReached{{Step: 1, Weight: 5}}}
+		wantB2 := &rollouts.CanaryProgress{Strategy: "canary", Steps: steps,
+			Reached: []rollouts.StepReached{{Step: 1, Weight: 5}, {Step: 3, Weight: 25}, {Step: 5, Weight: 100}}}
+		if len(got) != 3 || got[0].Revision != "c3" || got[0].Result != rollouts.ResultAborted || got[1].Revision != "b2" ||
+			got[1].Result != rollouts.ResultSucceeded || got[2].Canary != nil {
+			t.Fatalf("records = %+v", got)
+		}
+		if diff := cmp.Diff(wantC3, got[0].Canary, ignoreTimes, cmpopts.IgnoreFields(rollouts.CanaryProgress{}, "Completed")); diff != "" {
+			t.Errorf("c3's canary (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantB2, got[1].Canary, ignoreTimes, cmpopts.IgnoreFields(rollouts.CanaryProgress{}, "Completed")); diff != "" || got[1].Canary.Completed == nil {
+			t.Errorf("b2's canary (-want +got):\n%s (completed %v)", diff, got[1].Canary.Completed)
+		}
+		var methods []string
+		for _, c := range r.argo.Calls() {
+			if c.Method == "RunResourceAction" {
+				methods = append(methods, c.Action+" "+c.Resource)
+			}
+		}
+		if want := "resume argoproj.io/Rollout/default/canary-demo abort argoproj.io/Rollout/default/canary-demo"; strings.Join(methods, " ") != want {
+			t.Errorf("resource actions = %v, want %s", methods, want)
+		}
+		// An aborted canary is a failed change.
+		since := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+		until := since.Add(24 * time.Hour)
+		m, err := r.svc.ComponentDORA(context.Background(), map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
+		if err != nil || m.Changes != 2 || m.FailedChanges != 1 || m.Deployments != 1 {
+			t.Errorf("DORA after the abort: %+v, %v; want 2 changes, 1 failed (c3), 1 deployment (b2)", m, err)
+		}
+		if _, err := r.svc.Retry(bob(), target); err != nil {
+			t.Errorf("retrying the aborted canary: %v", err)
+		}
+		if _, err := r.svc.Abort(bob(), target); !errs.Is(err, errs.Conflict) {
+			t.Errorf("aborting an aborted canary: %v, want CONFLICT", err)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
