@@ -56,6 +56,7 @@ generate-check: generate
 ## bench: Go benchmarks, then the load driver on a generated catalog (SQLite and PostgreSQL)
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog/ ./graph/ ./server/
+	$(GO) test -run '^$$' -bench Following -benchtime 6000x -count 3 ./rollouts/
 	$(GO) run ./bench/load $(BENCH_FLAGS)
 
 ## bench-quick: a smoke run of the load driver (small catalog, short runs)

@@ -158,6 +158,9 @@ func (t *Tracker) Stop() {
 	}
 }
 
+// stableSession is how long a connection must have lasted for its end to reset the backoff.
+const stableSession = 10 * time.Second
+
 // settleDelay is when a new connection lists its instance a second time.
 const settleDelay = 5 * time.Second
 
@@ -166,17 +169,22 @@ const settleDelay = 5 * time.Second
 func (t *Tracker) follow(ctx context.Context, src Source) {
 	backoff := t.opts.MinBackoff
 	for ctx.Err() == nil {
+		began := time.Now()
 		connected, err := t.session(ctx, src)
 		if ctx.Err() != nil {
 			return
 		}
-		t.disconnected(src.Name(), err)
-		if connected {
-			backoff = t.opts.MinBackoff
+		// A watch that ends (a proxy's idle timeout, a restarted server behind a load balancer)
+		// is not an outage: the state stays fresh until a reconnection fails to list.
+		if !connected {
+			t.disconnected(src.Name(), err)
+		}
+		if connected && time.Since(began) > stableSession {
+			backoff = t.opts.MinBackoff // a watch that keeps failing at once still backs off
 		}
 		// Full jitter keeps many Portside replicas from reconnecting in step.
 		wait := backoff/2 + rand.N(backoff/2+1)
-		t.log.WarnContext(ctx, "argo cd instance unreachable", "instance", src.Name(), "error", err, "retry_in", wait)
+		t.log.WarnContext(ctx, "argo cd watch ended", "instance", src.Name(), "error", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return
