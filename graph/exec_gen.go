@@ -220,6 +220,7 @@ type ComplexityRoot struct {
 		Application  func(childComplexity int) int
 		Canary       func(childComplexity int) int
 		Cluster      func(childComplexity int) int
+		Conditions   func(childComplexity int) int
 		Environment  func(childComplexity int) int
 		Health       func(childComplexity int) int
 		Images       func(childComplexity int) int
@@ -237,6 +238,12 @@ type ComplexityRoot struct {
 
 	DeploymentActionPayload struct {
 		Deployment func(childComplexity int) int
+	}
+
+	DeploymentCondition struct {
+		Message func(childComplexity int) int
+		Since   func(childComplexity int) int
+		Type    func(childComplexity int) int
 	}
 
 	Domain struct {
@@ -1596,6 +1603,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Deployment.Cluster(childComplexity), true
+	case "Deployment.conditions":
+		if e.ComplexityRoot.Deployment.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.Conditions(childComplexity), true
 	case "Deployment.environment":
 		if e.ComplexityRoot.Deployment.Environment == nil {
 			break
@@ -1681,6 +1694,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeploymentActionPayload.Deployment(childComplexity), true
+
+	case "DeploymentCondition.message":
+		if e.ComplexityRoot.DeploymentCondition.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentCondition.Message(childComplexity), true
+	case "DeploymentCondition.since":
+		if e.ComplexityRoot.DeploymentCondition.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentCondition.Since(childComplexity), true
+	case "DeploymentCondition.type":
+		if e.ComplexityRoot.DeploymentCondition.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeploymentCondition.Type(childComplexity), true
 
 	case "Domain.apiVersion":
 		if e.ComplexityRoot.Domain.APIVersion == nil {
@@ -4206,6 +4238,8 @@ func (ec *executionContext) childFields_Deployment(ctx context.Context, field gr
 		return ec.fieldContext_Deployment_removed(ctx, field)
 	case "canary":
 		return ec.fieldContext_Deployment_canary(ctx, field)
+	case "conditions":
+		return ec.fieldContext_Deployment_conditions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
 }
@@ -4216,6 +4250,18 @@ func (ec *executionContext) childFields_DeploymentActionPayload(ctx context.Cont
 		return ec.fieldContext_DeploymentActionPayload_deployment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeploymentActionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeploymentCondition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_DeploymentCondition_type(ctx, field)
+	case "message":
+		return ec.fieldContext_DeploymentCondition_message(ctx, field)
+	case "since":
+		return ec.fieldContext_DeploymentCondition_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeploymentCondition", field.Name)
 }
 
 func (ec *executionContext) childFields_Domain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9629,6 +9675,38 @@ func (ec *executionContext) fieldContext_Deployment_canary(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Deployment_conditions(ctx context.Context, field graphql.CollectedField, obj *model.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DeploymentCondition) graphql.Marshaler {
+			return ec.marshalNDeploymentCondition2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentConditionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deployment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeploymentCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeploymentActionPayload_deployment(ctx context.Context, field graphql.CollectedField, obj *model.DeploymentActionPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9659,6 +9737,75 @@ func (ec *executionContext) fieldContext_DeploymentActionPayload_deployment(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DeploymentCondition_type(ctx context.Context, field graphql.CollectedField, obj *model.DeploymentCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeploymentCondition_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeploymentCondition_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeploymentCondition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DeploymentCondition_message(ctx context.Context, field graphql.CollectedField, obj *model.DeploymentCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeploymentCondition_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeploymentCondition_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeploymentCondition", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DeploymentCondition_since(ctx context.Context, field graphql.CollectedField, obj *model.DeploymentCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeploymentCondition_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeploymentCondition_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeploymentCondition", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Domain_id(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
@@ -22080,6 +22227,11 @@ func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "conditions":
+			out.Values[i] = ec._Deployment_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22116,6 +22268,54 @@ func (ec *executionContext) _DeploymentActionPayload(ctx context.Context, sel as
 		case "deployment":
 			out.Values[i] = ec._DeploymentActionPayload_deployment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var deploymentConditionImplementors = []string{"DeploymentCondition"}
+
+func (ec *executionContext) _DeploymentCondition(ctx context.Context, sel ast.SelectionSet, obj *model.DeploymentCondition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deploymentConditionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeploymentCondition")
+		case "type":
+			out.Values[i] = ec._DeploymentCondition_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._DeploymentCondition_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._DeploymentCondition_since(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -26896,6 +27096,32 @@ func (ec *executionContext) marshalNDeploymentActionPayload2ᚖgithubᚗcomᚋpo
 		return graphql.Null
 	}
 	return ec._DeploymentActionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDeploymentCondition2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentConditionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeploymentCondition) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeploymentCondition2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentCondition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDeploymentCondition2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentCondition(ctx context.Context, sel ast.SelectionSet, v *model.DeploymentCondition) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DeploymentCondition(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeploymentInput2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentInput(ctx context.Context, v any) (model.DeploymentInput, error) {

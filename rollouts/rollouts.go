@@ -57,12 +57,22 @@ type Deployment struct {
 	Operation *Operation
 	// Canary is the state of the application's Argo Rollouts Rollout; nil without one.
 	Canary *Canary
+	// Conditions are Argo CD's errors and warnings about the application (ComparisonError,
+	// SyncError, OrphanedResourceWarning, ...).
+	Conditions []Condition
 	// ResourceVersion is Argo CD's version of the application object, to tell updates apart.
 	ResourceVersion string
 	// Stale is set while the instance cannot be reached: the state is the last one seen, at
 	// LastSeenAt.
 	Stale      bool
 	LastSeenAt time.Time
+}
+
+// Condition is one of Argo CD's errors or warnings about an application.
+type Condition struct {
+	Type    string
+	Message string
+	Since   *time.Time
 }
 
 // Key names an application across instances.

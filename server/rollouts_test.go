@@ -137,14 +137,14 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 		}
 
 		page := p.as(bob, `{ entity(ref: "component:payments-api") { ... on Component {
-			deployments { instance application environment syncStatus health revision images stale }
+			deployments { instance application environment syncStatus health revision images stale conditions { type message } }
 			rollouts(first: 5) { totalCount nodes { revision result historyId requestedBy } } } } }`)
 		if len(page.Errors) > 0 {
 			t.Fatalf("component page: %+v", page.Errors)
 		}
 		c := page.Data["entity"].(map[string]any)
 		d := c["deployments"].([]any)[0].(map[string]any)
-		if d["instance"] != "prod" || d["syncStatus"] != "SYNCED" || d["health"] != "HEALTHY" || d["revision"] != "b2" || d["stale"] != false {
+		if d["instance"] != "prod" || d["syncStatus"] != "SYNCED" || len(d["conditions"].([]any)) != 0 || d["health"] != "HEALTHY" || d["revision"] != "b2" || d["stale"] != false {
 			t.Errorf("deployment = %v", d)
 		}
 		const november = `since: "2026-11-01T00:00:00Z", until: "2026-12-01T00:00:00Z"`

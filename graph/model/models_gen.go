@@ -200,11 +200,21 @@ type Deployment struct {
 	Removed bool `json:"removed"`
 	// The application's Argo Rollouts canary (or blue-green) state, when it has a Rollout.
 	Canary *Canary `json:"canary,omitempty"`
+	// Argo CD's errors and warnings about the application.
+	Conditions []*DeploymentCondition `json:"conditions"`
 }
 
 type DeploymentActionPayload struct {
 	// The deployment as Argo CD showed it right after the action.
 	Deployment *Deployment `json:"deployment"`
+}
+
+// One of Argo CD's errors or warnings about an application.
+type DeploymentCondition struct {
+	// ComparisonError, SyncError, InvalidSpecError, OrphanedResourceWarning, ...
+	Type    string     `json:"type"`
+	Message string     `json:"message"`
+	Since   *time.Time `json:"since,omitempty"`
 }
 
 // Which deployment of a component an action is for. With one deployment, the component alone is

@@ -34,6 +34,10 @@ func NewDeployment(d rollouts.Deployment) *Deployment {
 		t := d.LastSeenAt
 		out.LastSeenAt = &t
 	}
+	out.Conditions = make([]*DeploymentCondition, len(d.Conditions))
+	for i, c := range d.Conditions {
+		out.Conditions[i] = &DeploymentCondition{Type: c.Type, Message: c.Message, Since: c.Since}
+	}
 	if c := d.Canary; c != nil {
 		out.Canary = &Canary{Resource: c.Resource.Namespace + "/" + c.Resource.Name, Strategy: c.Strategy,
 			Steps: canarySteps(c.Steps), CurrentStep: c.CurrentStep, SetWeight: c.SetWeight, ActualWeight: c.ActualWeight,

@@ -70,6 +70,8 @@ func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
 			a.Spec.Destination = v1alpha1.ApplicationDestination{Name: "staging", Namespace: "payments"}
 			a.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
 			a.Status.Health.Status = "Progressing"
+			a.Status.Conditions = []v1alpha1.ApplicationCondition{{Type: "ComparisonError",
+				Message: "Failed to load target state: repository not accessible", LastTransitionTime: &earlier}}
 		}),
 	)
 	c := newClient(t, addr, srv.Token)
@@ -92,7 +94,8 @@ func TestApplicationsComeFromArgoCDsListOverGRPC(t *testing.T) {
 			}},
 		{Deployment: rollouts.Deployment{Instance: "prod", Application: "payments-staging", AppNamespace: "argocd", Project: "payments",
 			Environment: "staging", Cluster: "staging", Namespace: "payments", Sync: rollouts.OutOfSync, Health: rollouts.Progressing,
-			ResourceVersion: "102"}},
+			ResourceVersion: "102", Conditions: []rollouts.Condition{{Type: "ComparisonError",
+				Message: "Failed to load target state: repository not accessible", Since: &earlier.Time}}}},
 	}
 	if !cmp.Equal(got, want) {
 		t.Errorf("applications differ (-want +got):\n%s", cmp.Diff(want, got))

@@ -49,6 +49,9 @@ func deployment(instance string, app *v1alpha1.Application) rollouts.Deployment 
 	if d.Cluster == "" {
 		d.Cluster = app.Spec.Destination.Name
 	}
+	for _, c := range app.Status.Conditions {
+		d.Conditions = append(d.Conditions, rollouts.Condition{Type: c.Type, Message: c.Message, Since: timeOf(c.LastTransitionTime)})
+	}
 	switch {
 	case app.Labels[EnvironmentLabel] != "":
 		d.Environment = app.Labels[EnvironmentLabel]
