@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -702,5 +703,26 @@ func TestDevLoginRunsOnlyWhereItIsSafe(t *testing.T) {
 				t.Errorf("error %v names %q, want %q", err, got, tc.badField)
 			}
 		})
+	}
+}
+
+// The Kubernetes ConfigMap in deploy/ is a config file Portside must accept as it is.
+func TestTheKubernetesConfigMapIsAValidConfigFile(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "kubernetes", "configmap.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(raw, &cm); err != nil || cm.Data["portside.yaml"] == "" {
+		t.Fatalf("configmap.yaml: %v (data %v)", err, cm.Data)
+	}
+	cfg, err := load(t, sources{file: cm.Data["portside.yaml"]})
+	if err != nil {
+		t.Fatalf("Portside refuses the ConfigMap's settings: %v", err)
+	}
+	if len(cfg.ArgoCDInstances) != 1 || cfg.ArgoCDTokenDir == "" || cfg.AuthIssuer == "" {
+		t.Errorf("settings read from the ConfigMap: %+v", cfg)
 	}
 }
