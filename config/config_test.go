@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
