@@ -6,7 +6,7 @@ PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -p 2 -timeout 20m
 BIN         ?= bin/portside
 
-.PHONY: run build test test-short vet fmt-check tidy-check generate generate-check postgres bench bench-quick clean
+.PHONY: run build test test-short vet fmt-check tidy-check generate generate-check postgres bench bench-quick e2e-argocd clean
 
 ## run: start Portside on http://127.0.0.1:7007 with SQLite (portside.db) and the demo catalog
 run:
@@ -23,6 +23,17 @@ test: postgres vet fmt-check
 ## test-short: the tests without PostgreSQL (its half skips) for a quick local loop
 test-short:
 	$(GO) test -p 2 ./...
+
+## e2e-argocd: the Argo CD tier. Installs ../shared/argocd-rig when missing (the first build is
+## 35-45 min of compile; later ones seconds), starts it (a real Argo CD v2.14.21, kube-apiserver,
+## kwok and Argo Rollouts on loopback), runs e2e/argocd_rig_test.go against it, and stops it.
+RIG ?= ../shared/argocd-rig
+e2e-argocd:
+	bash $(RIG)/install.sh
+	bash $(RIG)/down.sh >/dev/null 2>&1 || true
+	bash $(RIG)/up.sh
+	$(GO) test -tags argocdrig -run TestPortsideFollowsAndDrivesARealArgoCD -count=1 -v -timeout 20m ./e2e/; \
+		rc=$$?; bash $(RIG)/down.sh; exit $$rc
 
 ## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if it is down)
 postgres:

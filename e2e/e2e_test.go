@@ -257,8 +257,14 @@ type portsideServer struct {
 
 func startServe(t *testing.T, args ...string) *portsideServer {
 	t.Helper()
+	return startServeWith(t, cleanEnv(t), args...)
+}
+
+// startServeWith starts `portside serve` with the given environment.
+func startServeWith(t *testing.T, env []string, args ...string) *portsideServer {
+	t.Helper()
 	cmd := exec.Command(portsideBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = cleanEnv(t)
+	cmd.Env = env
 	s := &portsideServer{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {

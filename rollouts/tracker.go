@@ -158,6 +158,9 @@ func (t *Tracker) Stop() {
 	}
 }
 
+// listTimeout bounds one full list of an instance.
+const listTimeout = 2 * time.Minute
+
 // stableSession is how long a connection must have lasted for its end to reset the backoff.
 const stableSession = 10 * time.Second
 
@@ -212,7 +215,10 @@ func (t *Tracker) session(ctx context.Context, src Source) (connected bool, err 
 		ended <- err
 	}()
 	resync := func() error {
-		apps, err := src.List(ctx)
+		// A server that stopped answering must not hold the instance's state fresh forever.
+		lctx, cancelList := context.WithTimeout(ctx, listTimeout)
+		defer cancelList()
+		apps, err := src.List(lctx)
 		if err != nil {
 			return err
 		}
