@@ -242,7 +242,9 @@ spec: {type: service, lifecycle: production, owner: team-web}
 
 	// Live status through the watcher, then a sync.
 	poll(t, 60*time.Second, "guestbook's deployment", func() bool {
-		var out struct{ Entity struct{ Deployments []deployment } }
+		var out struct {
+			Entity struct{ Deployments []deployment }
+		}
 		s.graphql(t, &out, `{ entity(ref: "component:guestbook") { ... on Component { deployments { application } } } }`, nil)
 		return len(out.Entity.Deployments) == 1
 	})
@@ -353,4 +355,3 @@ spec: {type: service, lifecycle: production, owner: team-web}
 		return !d.Stale
 	})
 }
-
