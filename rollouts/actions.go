@@ -51,8 +51,8 @@ func (s *Service) Sync(ctx context.Context, t Target, req SyncRequest) (Deployme
 // Rollback syncs a component's deployment back to an earlier revision of its history, for its
 // owners; audited.
 func (s *Service) Rollback(ctx context.Context, t Target, req RollbackRequest) (Deployment, error) {
-	if req.HistoryID <= 0 {
-		return Deployment{}, errs.InvalidField("historyId", "must be a history ID of the deployment (a positive number)")
+	if req.HistoryID < 0 {
+		return Deployment{}, errs.InvalidField("historyId", "must be a history ID of the deployment (Rollout.historyId; they start at 0)")
 	}
 	args := t.args()
 	args["historyId"], args["prune"], args["dryRun"] = req.HistoryID, req.Prune, req.DryRun

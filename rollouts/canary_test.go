@@ -106,7 +106,8 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		live(5, "Healthy", "", "h2", "h2", 20, false) // the 10 s pause ran out; 100%
 		canaryIs(t, deploys, `step 5/5 weight 100 actual 100 Healthy paused="" aborted=false`)
 
-		// c3: its canary is aborted at 5%.
+		// c3: its canary is aborted at 5%. (Portside refuses a sync while it still sees b2's running.)
+		r.opIs("Succeeded")
 		if _, err := r.svc.Sync(bob(), target, rollouts.SyncRequest{Revision: "c3"}); err != nil {
 			t.Fatal(err)
 		}
@@ -173,3 +174,17 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// opIs waits until the tracker sees payments-prod's operation in phase.
+func (r *rig) opIs(phase rollouts.OperationPhase) {
+	r.t.Helper()
+	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if d, _ := r.svc.Tracker().Deployment(key); d.Operation != nil && d.Operation.Phase == phase {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("payments-prod's operation never reached %s", phase)
+		}
+	}
+}

@@ -75,7 +75,7 @@ func TestDORAMetricsOfADayWithARollbackAndAFailure(t *testing.T) {
 		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "a1") }) // 10:02:30
 		setHealth("Healthy", at("10:02:40"))
 		waitFor(t, sub, "the rollback finished with its commit", func(c rollouts.Change) bool {
-			return committed("a1")(c) && c.Rollout.HistoryID == 3
+			return committed("a1")(c) && c.Rollout.HistoryID != nil && *c.Rollout.HistoryID == 3
 		})
 		if _, err := r.svc.Sync(bob(), target, rollouts.SyncRequest{Revision: "c3"}); err != nil { // 10:03:00
 			t.Fatal(err)

@@ -52,8 +52,8 @@ type Rollout struct {
 	// RequestedBy is the person who asked Portside for the sync, "" when it did not come through
 	// Portside.
 	RequestedBy string
-	// HistoryID is Argo CD's history ID once the sync succeeded; 0 before.
-	HistoryID int64
+	// HistoryID is Argo CD's history ID once the sync succeeded (they start at 0); nil before.
+	HistoryID *int64
 	Images    []string
 	// Commit is the revision's author, message and date, once the source was asked.
 	Commit Commit
@@ -93,12 +93,14 @@ func RolloutsOf(app *Application) []Rollout {
 			started = *h.StartedAt
 		}
 		if r := at(started); r != nil {
-			r.HistoryID = h.ID
+			id := h.ID
+			r.HistoryID = &id
 			continue
 		}
 		r := base
 		deployed := h.DeployedAt
-		r.Revision, r.Phase, r.Result, r.HistoryID = h.Revision, OperationSucceeded, ResultSucceeded, h.ID
+		id := h.ID
+		r.Revision, r.Phase, r.Result, r.HistoryID = h.Revision, OperationSucceeded, ResultSucceeded, &id
 		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = started, &deployed, h.InitiatedBy, h.Automated
 		out = append(out, r)
 	}

@@ -52,7 +52,7 @@ type SyncRequest struct {
 
 // RollbackRequest is a rollback as a person asks for it.
 type RollbackRequest struct {
-	// HistoryID is the Argo CD history entry to return to.
+	// HistoryID is the Argo CD history entry to return to (IDs start at 0).
 	HistoryID     int64
 	Prune, DryRun bool
 }

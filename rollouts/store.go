@@ -34,7 +34,7 @@ type rolloutRow struct {
 	InitiatedBy   string
 	Automated     bool
 	RequestedBy   string
-	HistoryID     int64
+	HistoryID     *int64 // Argo CD's history IDs start at 0: NULL is none
 	Images        string // a JSON array
 	CommitAuthor  string
 	CommitMessage string
@@ -123,7 +123,7 @@ var rolloutUpdates = [][2]string{
 	{"initiated_by", "CASE WHEN excluded.initiated_by <> '' THEN excluded.initiated_by ELSE rollouts.initiated_by END"},
 	{"automated", "excluded.automated OR rollouts.automated"},
 	{"requested_by", "CASE WHEN excluded.requested_by <> '' THEN excluded.requested_by ELSE rollouts.requested_by END"},
-	{"history_id", "CASE WHEN excluded.history_id <> 0 THEN excluded.history_id ELSE rollouts.history_id END"},
+	{"history_id", "COALESCE(excluded.history_id, rollouts.history_id)"},
 	{"images", "CASE WHEN excluded.images <> '[]' THEN excluded.images ELSE rollouts.images END"},
 }
 

@@ -142,8 +142,12 @@ func next(t *testing.T, sub *rollouts.Subscription) rollouts.Change {
 // describe summarises a change for comparison.
 func describe(c rollouts.Change) string {
 	if r := c.Rollout; r != nil {
-		return fmt.Sprintf("rollout %s %s/%s history=%d by=%q requested=%q commit=%q", r.Revision, r.Phase, r.Result,
-			r.HistoryID, r.InitiatedBy, r.RequestedBy, r.Commit.Author)
+		history := "-"
+		if r.HistoryID != nil {
+			history = fmt.Sprint(*r.HistoryID)
+		}
+		return fmt.Sprintf("rollout %s %s/%s history=%s by=%q requested=%q commit=%q", r.Revision, r.Phase, r.Result,
+			history, r.InitiatedBy, r.RequestedBy, r.Commit.Author)
 	}
 	d := c.Deployment
 	op := "-"
@@ -224,8 +228,8 @@ func TestASyncIsRecordedFromStartToHealthyExactlyOnce(t *testing.T) {
 		}
 		expect(t, deploys, `deployment payments-prod Synced/Healthy rev=a1 op=Running@b2 stale=false removed=false`)
 		expect(t, rolloutsSub,
-			`rollout b2 Running/RUNNING history=0 by="portside" requested="bob" commit=""`,
-			`rollout b2 Running/RUNNING history=0 by="portside" requested="bob" commit="Erin <erin@example.com>"`)
+			`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit=""`,
+			`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit="Erin <erin@example.com>"`)
 		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) {
 			a.Status.Sync.Status, a.Status.Health.Status = v1alpha1.SyncStatusCodeOutOfSync, "Progressing"
 		})
@@ -244,11 +248,11 @@ func TestASyncIsRecordedFromStartToHealthyExactlyOnce(t *testing.T) {
 			{Key: rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"}, Environment: "production",
 				Project: "default", Revision: "b2", Phase: rollouts.OperationSucceeded, Result: rollouts.ResultSucceeded,
 				Message: "successfully synced (all tasks run)", StartedAt: started, FinishedAt: &finished,
-				InitiatedBy: "portside", RequestedBy: "bob", HistoryID: 2, Images: []string{"registry.example.com/payments:1.1.0"},
+				InitiatedBy: "portside", RequestedBy: "bob", HistoryID: ptr[int64](2), Images: []string{"registry.example.com/payments:1.1.0"},
 				Commit: rollouts.Commit{Author: "Erin <erin@example.com>", Message: "payments 1.1.0", Date: &erinDate}},
 			{Key: rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"}, Environment: "production",
 				Project: "default", Revision: "a1", Phase: rollouts.OperationSucceeded, Result: rollouts.ResultSucceeded,
-				StartedAt: day1, FinishedAt: &day1End, Automated: true, HistoryID: 1, Images: []string{},
+				StartedAt: day1, FinishedAt: &day1End, Automated: true, HistoryID: ptr[int64](1), Images: []string{},
 				Commit: rollouts.Commit{Author: "Dana <dana@example.com>", Message: "payments 1.0.0", Date: &danaDate}},
 		}
 		// IDs are the database's to give (an upsert that finds its row still spends one).
@@ -285,15 +289,15 @@ func TestARollbackIsRecordedAsANewRolloutOfTheOldRevision(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect(t, sub,
-			`rollout a1 Running/RUNNING history=0 by="portside" requested="bob" commit=""`,
-			`rollout a1 Running/RUNNING history=0 by="portside" requested="bob" commit="Dana <dana@example.com>"`)
+			`rollout a1 Running/RUNNING history=- by="portside" requested="bob" commit=""`,
+			`rollout a1 Running/RUNNING history=- by="portside" requested="bob" commit="Dana <dana@example.com>"`)
 		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) {
 			argocdtest.Succeed(a, "a1", "registry.example.com/payments:1.0.0")
 		})
 		// Argo CD's watch no longer says who asked; the record keeps it.
 		expect(t, sub, `rollout a1 Succeeded/SUCCEEDED history=3 by="portside" requested="bob" commit="Dana <dana@example.com>"`)
 		got := r.records()
-		if len(got) != 3 || got[0].Revision != "a1" || got[0].HistoryID != 3 || got[1].Revision != "b2" || got[1].InitiatedBy != "erin" {
+		if len(got) != 3 || got[0].Revision != "a1" || got[0].HistoryID == nil || *got[0].HistoryID != 3 || got[1].Revision != "b2" || got[1].InitiatedBy != "erin" {
 			t.Errorf("records after the rollback = %+v", got)
 		}
 
@@ -318,8 +322,8 @@ func TestAWatchCutMidRolloutResumesWithoutLosingOrRepeatingAnything(t *testing.T
 			t.Fatal(err)
 		}
 		expect(t, sub,
-			`rollout b2 Running/RUNNING history=0 by="portside" requested="bob" commit=""`,
-			`rollout b2 Running/RUNNING history=0 by="portside" requested="bob" commit="Erin <erin@example.com>"`)
+			`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit=""`,
+			`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit="Erin <erin@example.com>"`)
 
 		// The stream is cut; the operation finishes while Portside is not listening, and Argo CD
 		// replays every application when the watch is opened again.
@@ -348,7 +352,7 @@ func TestAWatchCutMidRolloutResumesWithoutLosingOrRepeatingAnything(t *testing.T
 			a.Status.OperationState = &v1alpha1.OperationState{Operation: *a.Operation, Phase: common.OperationRunning, StartedAt: at}
 		})
 		// The next rollout is the very next change: nothing in between was repeated.
-		expect(t, sub, `rollout c3 Running/RUNNING history=0 by="" requested="" commit=""`)
+		expect(t, sub, `rollout c3 Running/RUNNING history=- by="" requested="" commit=""`)
 		if n := len(r.records()); n != 3 {
 			t.Errorf("%d rollout records, want 3", n)
 		}

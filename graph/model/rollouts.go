@@ -66,8 +66,8 @@ func NewRollout(r rollouts.Rollout) *Rollout {
 		Phase: OperationPhase(upperSnake(string(r.Phase))), Result: RolloutResult(r.Result), Message: r.Message,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, InitiatedBy: optional(r.InitiatedBy), Automated: r.Automated,
 		RequestedBy: optional(r.RequestedBy), Images: nonNil(r.Images)}
-	if r.HistoryID != 0 {
-		id := int(r.HistoryID)
+	if r.HistoryID != nil {
+		id := int(*r.HistoryID)
 		out.HistoryID = &id
 	}
 	if p := r.Canary; p != nil {

@@ -20,7 +20,7 @@ CREATE TABLE rollouts (
     initiated_by   TEXT      NOT NULL DEFAULT '',
     automated      BOOLEAN   NOT NULL DEFAULT FALSE,
     requested_by   TEXT      NOT NULL DEFAULT '',
-    history_id     INTEGER NOT NULL DEFAULT 0,
+    history_id     INTEGER NULL,
     images         TEXT      NOT NULL DEFAULT '[]',
     commit_author  TEXT      NOT NULL DEFAULT '',
     commit_message TEXT      NOT NULL DEFAULT '',

@@ -568,12 +568,12 @@ func Succeed(a *v1alpha1.Application, rev string, images ...string) {
 	a.Operation = nil
 	a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: rev}
 	a.Status.Summary.Images = images
-	var last int64
+	next := int64(0) // Argo CD numbers history entries from 0
 	if n := len(a.Status.History); n > 0 {
-		last = a.Status.History[n-1].ID
+		next = a.Status.History[n-1].ID + 1
 	}
 	started := op.StartedAt
-	a.Status.History = append(a.Status.History, v1alpha1.RevisionHistory{ID: last + 1, Revision: rev,
+	a.Status.History = append(a.Status.History, v1alpha1.RevisionHistory{ID: next, Revision: rev,
 		DeployStartedAt: &started, DeployedAt: now, InitiatedBy: op.Operation.InitiatedBy})
 }
 
