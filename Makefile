@@ -29,8 +29,8 @@ test-short:
 ## kwok and Argo Rollouts on loopback), runs e2e/argocd_rig_test.go against it, and stops it.
 RIG ?= ../shared/argocd-rig
 e2e-argocd:
+	RIG_WIPE=1 bash $(RIG)/down.sh  # every run starts from a fresh cluster and git repository
 	bash $(RIG)/install.sh
-	bash $(RIG)/down.sh >/dev/null 2>&1 || true
 	bash $(RIG)/up.sh
 	$(GO) test -tags argocdrig -run TestPortsideFollowsAndDrivesARealArgoCD -count=1 -v -timeout 20m ./e2e/; \
 		rc=$$?; bash $(RIG)/down.sh; exit $$rc

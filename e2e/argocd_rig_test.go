@@ -169,6 +169,7 @@ type deployment struct {
 }
 
 type rolloutRec struct {
+	StartedAt time.Time
 	Revision  *string
 	Result    string
 	HistoryID *int
@@ -191,7 +192,7 @@ func (s *portsideServer) component(t *testing.T, ref string) (deployment, []roll
 	}
 	s.graphql(t, &out, `query($ref: String!) { entity(ref: $ref) { ... on Component {
 		deployments { `+deploymentFields+` }
-		rollouts(first: 10) { nodes { revision result historyId canary { aborted reached { step weight } } } } } } }`,
+		rollouts(first: 10) { nodes { startedAt revision result historyId canary { aborted reached { step weight } } } } } } }`,
 		map[string]any{"ref": ref})
 	if len(out.Entity.Deployments) != 1 {
 		t.Fatalf("%s has %d deployments", ref, len(out.Entity.Deployments))
@@ -254,6 +255,14 @@ spec: {type: service, lifecycle: production, owner: team-web}
 		return d.SyncStatus == "SYNCED" && d.Health == "HEALTHY" && len(rs) > 0 && rs[0].Result == "SUCCEEDED"
 	})
 
+	// Argo CD keeps operation start times to the second, and Portside tells rollouts apart by
+	// them: the next sync must start in a later second (a person is never that quick).
+	notSameSecond := func(ref string) {
+		_, rs := s.component(t, ref)
+		poll(t, 5*time.Second, "the next second", func() bool { return time.Since(rs[0].StartedAt) > time.Second })
+	}
+	notSameSecond("component:guestbook")
+
 	// A new commit: OutOfSync once Argo CD compares again, then a new rollout when synced.
 	replicas := r.currentValue(t, "guestbook/deployment.yaml", "replicas:")
 	n, _ := strconv.Atoi(replicas)
@@ -270,6 +279,7 @@ spec: {type: service, lifecycle: production, owner: team-web}
 	})
 
 	// A rollback to the rollout before.
+	notSameSecond("component:guestbook")
 	_, rs := s.component(t, "component:guestbook")
 	if rs[1].HistoryID == nil {
 		t.Fatalf("the previous rollout has no history ID: %+v", rs[1])
@@ -287,6 +297,7 @@ spec: {type: service, lifecycle: production, owner: team-web}
 		d, _ := s.component(t, "component:canary-web")
 		return d.SyncStatus == "SYNCED" && d.Canary != nil && d.Canary.Phase == "Healthy"
 	})
+	notSameSecond("component:canary-web")
 	image := r.currentValue(t, "canary/rollout.yaml", "image:")
 	next := map[string]string{"nginx:1.25": "nginx:1.26", "nginx:1.26": "nginx:1.27", "nginx:1.27": "nginx:1.25"}
 	r.commit(t, "canary/rollout.yaml", "image: "+image, "image: "+next[image], "canary: "+next[image])
@@ -324,6 +335,7 @@ spec: {type: service, lifecycle: production, owner: team-web}
 	}
 
 	// A second canary, aborted: a failed change.
+	notSameSecond("component:canary-web")
 	image = r.currentValue(t, "canary/rollout.yaml", "image:")
 	r.commit(t, "canary/rollout.yaml", "image: "+image, "image: "+next[image], "canary: "+next[image])
 	s.act(t, "refreshDeployment", `component: "canary-web"`)
