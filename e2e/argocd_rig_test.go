@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,8 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -200,6 +203,54 @@ func (s *portsideServer) component(t *testing.T, ref string) (deployment, []roll
 	return out.Entity.Deployments[0], out.Entity.Rollouts.Nodes
 }
 
+// subscribe opens a graphql-transport-ws subscription with the server's API token and delivers
+// each event's data until the test ends.
+func (s *portsideServer) subscribe(t *testing.T, query string) <-chan map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, "ws://"+s.addr+"/graphql", &websocket.DialOptions{
+		HTTPHeader: map[string][]string{"Authorization": {"Bearer " + s.token}}, Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	type msg struct {
+		ID      string         `json:"id,omitempty"`
+		Type    string         `json:"type"`
+		Payload map[string]any `json:"payload,omitempty"`
+	}
+	if err := wsjson.Write(ctx, conn, msg{Type: "connection_init"}); err != nil {
+		t.Fatal(err)
+	}
+	var ack msg
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("connection_init: %+v %v", ack, err)
+	}
+	if err := wsjson.Write(ctx, conn, msg{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan map[string]any, 1024)
+	go func() {
+		defer close(out)
+		defer conn.CloseNow()
+		for {
+			var m msg
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
+				return
+			}
+			switch m.Type {
+			case "ping":
+				_ = wsjson.Write(ctx, conn, msg{Type: "pong"})
+			case "next":
+				if data, ok := m.Payload["data"].(map[string]any); ok {
+					out <- data
+				}
+			}
+		}
+	}()
+	return out
+}
+
 func (s *portsideServer) act(t *testing.T, mutation, input string) {
 	t.Helper()
 	var out map[string]any
@@ -306,6 +357,7 @@ spec: {type: service, lifecycle: production, owner: team-web}
 		d, _ := s.component(t, "component:canary-web")
 		return d.SyncStatus == "OUT_OF_SYNC"
 	})
+	events := s.subscribe(t, `subscription { deploymentChanged(component: "canary-web") { canary { setWeight aborted } } }`)
 	s.act(t, "syncDeployment", `component: "canary-web"`)
 	poll(t, 120*time.Second, "the canary paused at 5%", func() bool {
 		d, _ := s.component(t, "component:canary-web")
@@ -321,6 +373,28 @@ spec: {type: service, lifecycle: production, owner: team-web}
 		return d.Canary != nil && d.Canary.SetWeight == 100 && d.Canary.CurrentStep == len(d.Canary.Steps) &&
 			rs[0].Canary != nil && len(rs[0].Canary.Reached) >= 3
 	})
+	// The subscription saw each step: the weights it delivered, in order.
+	var seen []int
+	for !(slices.Contains(seen, 5) && seen[len(seen)-1] == 100) {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("the subscription ended; weights seen: %v", seen)
+			}
+			c, _ := ev["deploymentChanged"].(map[string]any)["canary"].(map[string]any)
+			if c == nil {
+				continue
+			}
+			if w := int(c["setWeight"].(float64)); len(seen) == 0 || seen[len(seen)-1] != w {
+				seen = append(seen, w)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the subscription saw weights %v and then nothing for 30 s", seen)
+		}
+	}
+	if i := slices.Index(seen, 5); i < 0 || !slices.Equal(seen[i:], []int{5, 25, 100}) {
+		t.Errorf("the subscription saw weights %v, want the walk 5 → 25 → 100", seen)
+	}
 	_, rs = s.component(t, "component:canary-web")
 	// Each step may be seen more than once (a setWeight step, then the pause after it, keep the
 	// weight); the weights, in the order reached, are the walk.

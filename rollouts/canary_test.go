@@ -188,3 +188,52 @@ func (r *rig) opIs(phase rollouts.OperationPhase) {
 		}
 	}
 }
+
+// A canary whose analysis fails is aborted by Argo Rollouts itself; Portside records the verdict
+// and the abort.
+func TestAFailedAnalysisAbortsTheCanaryAndTheRolloutIsRecordedSo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st, canaryApp())
+		commits(r.argo)
+		set := func(manifest string) {
+			r.argo.SetLive("argocd", "payments-prod", "Rollout", "canary-demo", manifest)
+		}
+		analysis := func(manifest, phase string) string {
+			return strings.Replace(manifest, `"message": ""}}`, fmt.Sprintf(`"message": "", "canary": {
+				"currentStepAnalysisRunStatus": {"name": "canary-demo-7d9c-2", "status": %q, "message": "error rate 0.12 > 0.05"}}}}`, phase), 1)
+		}
+		set(liveRollout(5, "Healthy", "", "h1", "h1", 20, false))
+		deploys := r.watch(rollouts.WatchDeployments)
+		r.start()
+		canaryIs(t, deploys, `step 5/5 weight 100 actual 100 Healthy paused="" aborted=false`)
+		if _, err := r.svc.Sync(bob(), rollouts.Target{Component: "payments"}, rollouts.SyncRequest{Revision: "b2"}); err != nil {
+			t.Fatal(err)
+		}
+		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "b2") })
+		set(analysis(liveRollout(1, "Progressing", "", "h1", "h2", 1, false), "Running"))
+		canaryIs(t, deploys, `step 1/5 weight 5 actual 5 Progressing paused="" aborted=false`)
+		set(analysis(liveRollout(0, "Degraded", "", "h1", "h2", 0, true), "Failed"))
+		var final *rollouts.Canary
+		waitFor(t, deploys, "the canary aborted by its analysis", func(c rollouts.Change) bool {
+			if c.Deployment != nil && c.Deployment.Canary != nil && c.Deployment.Canary.Aborted {
+				final = c.Deployment.Canary
+				return true
+			}
+			return false
+		})
+		if want := []rollouts.AnalysisVerdict{{Name: "canary-demo-7d9c-2", Phase: "Failed", Message: "error rate 0.12 > 0.05"}}; !cmp.Equal(final.Analysis, want) {
+			t.Errorf("analysis = %+v, want %+v", final.Analysis, want)
+		}
+		var got []rollouts.Rollout
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if got = r.records(); got[0].Result == rollouts.ResultAborted || time.Now().After(deadline) {
+				break
+			}
+		}
+		p := got[0].Canary
+		if got[0].Revision != "b2" || got[0].Result != rollouts.ResultAborted || p == nil || !p.Aborted ||
+			len(p.Analysis) != 1 || p.Analysis[0].Phase != "Failed" {
+			t.Errorf("b2's record = %+v (canary %+v), want ABORTED with the failed analysis", got[0], p)
+		}
+	})
+}
