@@ -32,6 +32,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	API() APIResolver
 	Component() ComponentResolver
+	Deployment() DeploymentResolver
 	Domain() DomainResolver
 	Group() GroupResolver
 	Location() LocationResolver
@@ -234,6 +235,7 @@ type ComplexityRoot struct {
 		Revision     func(childComplexity int) int
 		Stale        func(childComplexity int) int
 		SyncStatus   func(childComplexity int) int
+		SyncWindows  func(childComplexity int) int
 	}
 
 	DeploymentActionPayload struct {
@@ -567,6 +569,19 @@ type ComplexityRoot struct {
 		StartedAt   func(childComplexity int) int
 	}
 
+	SyncWindow struct {
+		Duration   func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		ManualSync func(childComplexity int) int
+		Schedule   func(childComplexity int) int
+	}
+
+	SyncWindows struct {
+		Active   func(childComplexity int) int
+		Assigned func(childComplexity int) int
+		CanSync  func(childComplexity int) int
+	}
+
 	System struct {
 		APIVersion  func(childComplexity int) int
 		Annotation  func(childComplexity int, key string) int
@@ -671,6 +686,9 @@ type ComponentResolver interface {
 	Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error)
 	Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error)
 	Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
+}
+type DeploymentResolver interface {
+	SyncWindows(ctx context.Context, obj *model.Deployment) (*model.SyncWindows, error)
 }
 type DomainResolver interface {
 	Relations(ctx context.Context, obj *model.Domain, typeArg *string) ([]*model.Relation, error)
@@ -1687,6 +1705,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Deployment.SyncStatus(childComplexity), true
+	case "Deployment.syncWindows":
+		if e.ComplexityRoot.Deployment.SyncWindows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deployment.SyncWindows(childComplexity), true
 
 	case "DeploymentActionPayload.deployment":
 		if e.ComplexityRoot.DeploymentActionPayload.Deployment == nil {
@@ -3345,6 +3369,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SyncOperation.StartedAt(childComplexity), true
 
+	case "SyncWindow.duration":
+		if e.ComplexityRoot.SyncWindow.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindow.Duration(childComplexity), true
+	case "SyncWindow.kind":
+		if e.ComplexityRoot.SyncWindow.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindow.Kind(childComplexity), true
+	case "SyncWindow.manualSync":
+		if e.ComplexityRoot.SyncWindow.ManualSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindow.ManualSync(childComplexity), true
+	case "SyncWindow.schedule":
+		if e.ComplexityRoot.SyncWindow.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindow.Schedule(childComplexity), true
+
+	case "SyncWindows.active":
+		if e.ComplexityRoot.SyncWindows.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindows.Active(childComplexity), true
+	case "SyncWindows.assigned":
+		if e.ComplexityRoot.SyncWindows.Assigned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindows.Assigned(childComplexity), true
+	case "SyncWindows.canSync":
+		if e.ComplexityRoot.SyncWindows.CanSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncWindows.CanSync(childComplexity), true
+
 	case "System.apiVersion":
 		if e.ComplexityRoot.System.APIVersion == nil {
 			break
@@ -4240,6 +4308,8 @@ func (ec *executionContext) childFields_Deployment(ctx context.Context, field gr
 		return ec.fieldContext_Deployment_canary(ctx, field)
 	case "conditions":
 		return ec.fieldContext_Deployment_conditions(ctx, field)
+	case "syncWindows":
+		return ec.fieldContext_Deployment_syncWindows(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Deployment", field.Name)
 }
@@ -4782,6 +4852,32 @@ func (ec *executionContext) childFields_SyncOperation(ctx context.Context, field
 		return ec.fieldContext_SyncOperation_requestedBy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SyncOperation", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_SyncWindow_kind(ctx, field)
+	case "schedule":
+		return ec.fieldContext_SyncWindow_schedule(ctx, field)
+	case "duration":
+		return ec.fieldContext_SyncWindow_duration(ctx, field)
+	case "manualSync":
+		return ec.fieldContext_SyncWindow_manualSync(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncWindow", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncWindows(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "canSync":
+		return ec.fieldContext_SyncWindows_canSync(ctx, field)
+	case "active":
+		return ec.fieldContext_SyncWindows_active(ctx, field)
+	case "assigned":
+		return ec.fieldContext_SyncWindows_assigned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncWindows", field.Name)
 }
 
 func (ec *executionContext) childFields_System(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9702,6 +9798,38 @@ func (ec *executionContext) fieldContext_Deployment_conditions(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DeploymentCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Deployment_syncWindows(ctx context.Context, field graphql.CollectedField, obj *model.Deployment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deployment_syncWindows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Deployment().SyncWindows(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncWindows) graphql.Marshaler {
+			return ec.marshalOSyncWindows2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindows(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deployment_syncWindows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Deployment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncWindows(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16766,6 +16894,185 @@ func (ec *executionContext) fieldContext_SyncOperation_requestedBy(_ context.Con
 	return graphql.NewScalarFieldContext("SyncOperation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _SyncWindow_kind(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindow_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindow_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncWindow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SyncWindow_schedule(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindow_schedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schedule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindow_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncWindow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SyncWindow_duration(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindow_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindow_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncWindow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SyncWindow_manualSync(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindow_manualSync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManualSync, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindow_manualSync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncWindow", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SyncWindows_canSync(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindows) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindows_canSync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanSync, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindows_canSync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncWindows", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SyncWindows_active(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindows) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindows_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SyncWindow) graphql.Marshaler {
+			return ec.marshalNSyncWindow2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindows_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncWindows",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncWindows_assigned(ctx context.Context, field graphql.CollectedField, obj *model.SyncWindows) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncWindows_assigned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assigned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SyncWindow) graphql.Marshaler {
+			return ec.marshalNSyncWindow2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncWindows_assigned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncWindows",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _System_id(ctx context.Context, field graphql.CollectedField, obj *model.System) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22145,93 +22452,131 @@ func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSe
 		case "instance":
 			out.Values[i] = ec._Deployment_instance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "application":
 			out.Values[i] = ec._Deployment_application(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "appNamespace":
 			out.Values[i] = ec._Deployment_appNamespace(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "project":
 			out.Values[i] = ec._Deployment_project(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "environment":
 			out.Values[i] = ec._Deployment_environment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cluster":
 			out.Values[i] = ec._Deployment_cluster(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "namespace":
 			out.Values[i] = ec._Deployment_namespace(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "syncStatus":
 			out.Values[i] = ec._Deployment_syncStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "health":
 			out.Values[i] = ec._Deployment_health(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "revision":
 			out.Values[i] = ec._Deployment_revision(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "images":
 			out.Values[i] = ec._Deployment_images(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSyncedAt":
 			out.Values[i] = ec._Deployment_lastSyncedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "operation":
 			out.Values[i] = ec._Deployment_operation(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "stale":
 			out.Values[i] = ec._Deployment_stale(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSeenAt":
 			out.Values[i] = ec._Deployment_lastSeenAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "removed":
 			out.Values[i] = ec._Deployment_removed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "canary":
 			out.Values[i] = ec._Deployment_canary(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "conditions":
 			out.Values[i] = ec._Deployment_conditions(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "syncWindows":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Deployment_syncWindows(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25512,6 +25857,107 @@ func (ec *executionContext) _SyncOperation(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var syncWindowImplementors = []string{"SyncWindow"}
+
+func (ec *executionContext) _SyncWindow(ctx context.Context, sel ast.SelectionSet, obj *model.SyncWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncWindow")
+		case "kind":
+			out.Values[i] = ec._SyncWindow_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "schedule":
+			out.Values[i] = ec._SyncWindow_schedule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._SyncWindow_duration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manualSync":
+			out.Values[i] = ec._SyncWindow_manualSync(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var syncWindowsImplementors = []string{"SyncWindows"}
+
+func (ec *executionContext) _SyncWindows(ctx context.Context, sel ast.SelectionSet, obj *model.SyncWindows) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncWindowsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncWindows")
+		case "canSync":
+			out.Values[i] = ec._SyncWindows_canSync(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._SyncWindows_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assigned":
+			out.Values[i] = ec._SyncWindows_assigned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var systemImplementors = []string{"System", "Node", "Entity"}
 
 func (ec *executionContext) _System(ctx context.Context, sel ast.SelectionSet, obj *model.System) graphql.Marshaler {
@@ -27865,6 +28311,32 @@ func (ec *executionContext) marshalNSyncStatus2githubᚗcomᚋportsideᚑdevᚋp
 	return v
 }
 
+func (ec *executionContext) marshalNSyncWindow2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SyncWindow) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSyncWindow2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSyncWindow2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindow(ctx context.Context, sel ast.SelectionSet, v *model.SyncWindow) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SyncWindow(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSystem2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSystemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.System) graphql.Marshaler {
 	ret := marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28411,6 +28883,13 @@ func (ec *executionContext) marshalOSyncOperation2ᚖgithubᚗcomᚋportsideᚑd
 		return graphql.Null
 	}
 	return ec._SyncOperation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSyncWindows2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindows(ctx context.Context, sel ast.SelectionSet, v *model.SyncWindows) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SyncWindows(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSystem2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSystem(ctx context.Context, sel ast.SelectionSet, v *model.System) graphql.Marshaler {

@@ -85,7 +85,12 @@ func setComplexity(c *ComplexityRoot) {
 	// DORA metrics read a window of history: in a list of 50 components they weigh like 50 pages.
 	dora := func(child int, _ *time.Time, _ *time.Time) int { return doraCost + child }
 	c.Component.Dora, c.System.Dora, c.Group.Dora, c.Query.Dora = dora, dora, dora, dora
+	// Sync windows are asked of Argo CD, one call per deployment.
+	c.Deployment.SyncWindows = func(child int) int { return syncWindowsCost + child }
 }
 
 // doraCost is the complexity of one DORA metrics field.
 const doraCost = 50
+
+// syncWindowsCost is the complexity of asking Argo CD for one deployment's sync windows.
+const syncWindowsCost = 10

@@ -38,6 +38,14 @@ func (r *componentResolver) Dora(ctx context.Context, obj *model.Component, sinc
 	return doraMetrics(m, err)
 }
 
+func (r *deploymentResolver) SyncWindows(ctx context.Context, obj *model.Deployment) (*model.SyncWindows, error) {
+	w, err := r.RolloutService.SyncWindows(ctx, obj.Ref())
+	if err != nil {
+		return nil, err
+	}
+	return model.NewSyncWindows(w), nil
+}
+
 func (r *groupResolver) Dora(ctx context.Context, obj *model.Group, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
 	m, err := r.RolloutService.ScopeDORA(ctx, obj.Value().Ref.String(), since, until)
 	return doraMetrics(m, err)
@@ -121,3 +129,7 @@ func (r *systemResolver) Dora(ctx context.Context, obj *model.System, since *tim
 	m, err := r.RolloutService.ScopeDORA(ctx, obj.Value().Ref.String(), since, until)
 	return doraMetrics(m, err)
 }
+
+func (r *Resolver) Deployment() DeploymentResolver { return &deploymentResolver{r} }
+
+type deploymentResolver struct{ *Resolver }

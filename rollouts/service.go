@@ -130,6 +130,25 @@ func (s *Service) Rollout(ctx context.Context, id int64) (Rollout, error) {
 // Instances reports the link to each Argo CD instance.
 func (s *Service) Instances() []InstanceStatus { return s.tracker.Instances() }
 
+// syncWindowsTimeout bounds asking an instance for an application's sync windows: a slow instance
+// must not hold up a component page.
+const syncWindowsTimeout = 3 * time.Second
+
+// SyncWindows asks the deployment's instance which sync windows apply to it now. An instance that
+// cannot be reached gives UNAVAILABLE; the caller decides whether that fails anything.
+func (s *Service) SyncWindows(ctx context.Context, d Deployment) (SyncWindows, error) {
+	src := s.sources[d.Instance]
+	if src == nil {
+		return SyncWindows{}, errs.E(errs.NotFound, "no Argo CD instance %q", d.Instance)
+	}
+	if d.Stale {
+		return SyncWindows{}, errs.E(errs.Unavailable, "Argo CD %q cannot be reached right now", d.Instance)
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncWindowsTimeout)
+	defer cancel()
+	return src.SyncWindows(ctx, d.Key())
+}
+
 // Watched says what a subscription follows.
 type Watched int
 

@@ -37,6 +37,8 @@ type Source interface {
 	Canary(ctx context.Context, app Key, res Resource) (*Canary, error)
 	// RolloutAction runs an Argo Rollouts action (resume, promote-full, abort, retry) on it.
 	RolloutAction(ctx context.Context, app Key, res Resource, action string) error
+	// SyncWindows asks the instance which sync windows apply to the application now.
+	SyncWindows(ctx context.Context, app Key) (SyncWindows, error)
 }
 
 // SyncRequest is a sync as a person asks for it.

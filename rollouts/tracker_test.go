@@ -377,6 +377,9 @@ func TestWhileArgoCDIsDownDeploymentsAreServedStaleAndActionsRefused(t *testing.
 		if !errs.Is(err, errs.Unavailable) || !strings.Contains(err.Error(), `"prod"`) {
 			t.Errorf("sync while Argo CD is down: %v, want UNAVAILABLE naming the instance", err)
 		}
+		if _, err := r.svc.SyncWindows(context.Background(), list[0]); !errs.Is(err, errs.Unavailable) {
+			t.Errorf("sync windows while Argo CD is down: %v, want UNAVAILABLE", err)
+		}
 		watches := r.argo.Watches()
 		r.argo.Restart()
 		expect(t, deploys, `deployment payments-prod Synced/Healthy rev=a1 op=- stale=false removed=false`)
@@ -446,6 +449,10 @@ func TestActionsAreForOwnersAuditedAndIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.argo.BlockSyncs("argocd", "payments-prod", true)
+		d, _ := r.svc.Tracker().Deployment(rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"})
+		if w, err := r.svc.SyncWindows(context.Background(), d); err != nil || w.CanSync || len(w.Active) != 1 || w.Active[0].Kind != "deny" {
+			t.Errorf("sync windows inside a deny window: %+v, %v", w, err)
+		}
 		_, err = r.svc.Sync(bob(), target, rollouts.SyncRequest{})
 		if !errs.Is(err, errs.Conflict) || !strings.Contains(err.Error(), "sync window") {
 			t.Errorf("sync inside a deny window: %v, want CONFLICT naming the sync window", err)

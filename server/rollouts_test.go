@@ -137,13 +137,18 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 		}
 
 		page := p.as(bob, `{ entity(ref: "component:payments-api") { ... on Component {
-			deployments { instance application environment syncStatus health revision images stale conditions { type message } }
+			deployments { instance application environment syncStatus health revision images stale conditions { type message }
+				syncWindows { canSync active { kind } assigned { kind schedule duration manualSync } } }
 			rollouts(first: 5) { totalCount nodes { revision result historyId requestedBy } } } } }`)
 		if len(page.Errors) > 0 {
 			t.Fatalf("component page: %+v", page.Errors)
 		}
 		c := page.Data["entity"].(map[string]any)
 		d := c["deployments"].([]any)[0].(map[string]any)
+		sw := d["syncWindows"].(map[string]any)
+		if sw["canSync"] != true || len(sw["active"].([]any)) != 0 || len(sw["assigned"].([]any)) != 1 {
+			t.Errorf("syncWindows = %v, want syncing allowed under one assigned deny window", sw)
+		}
 		if d["instance"] != "prod" || d["syncStatus"] != "SYNCED" || len(d["conditions"].([]any)) != 0 || d["health"] != "HEALTHY" || d["revision"] != "b2" || d["stale"] != false {
 			t.Errorf("deployment = %v", d)
 		}

@@ -202,6 +202,9 @@ type Deployment struct {
 	Canary *Canary `json:"canary,omitempty"`
 	// Argo CD's errors and warnings about the application.
 	Conditions []*DeploymentCondition `json:"conditions"`
+	// The sync windows of the application's project that apply to it, asked of Argo CD now; null
+	// (with an UNAVAILABLE error on this field only) when the instance cannot be reached.
+	SyncWindows *SyncWindows `json:"syncWindows,omitempty"`
 }
 
 type DeploymentActionPayload struct {
@@ -492,6 +495,25 @@ type SyncOperation struct {
 	Automated   bool    `json:"automated"`
 	// The person who asked Portside for it (initiatedBy is then Portside's Argo CD account).
 	RequestedBy *string `json:"requestedBy,omitempty"`
+}
+
+type SyncWindow struct {
+	// allow or deny.
+	Kind string `json:"kind"`
+	// When it opens (a cron expression), and for how long.
+	Schedule string `json:"schedule"`
+	Duration string `json:"duration"`
+	// Manual syncs are allowed inside it.
+	ManualSync bool `json:"manualSync"`
+}
+
+type SyncWindows struct {
+	// Whether a sync may start now.
+	CanSync bool `json:"canSync"`
+	// The windows in force now.
+	Active []*SyncWindow `json:"active"`
+	// Every window that applies to the application.
+	Assigned []*SyncWindow `json:"assigned"`
 }
 
 type UnregisterLocationPayload struct {

@@ -212,3 +212,21 @@ func verdicts(in []rollouts.AnalysisVerdict) []*AnalysisVerdict {
 func (in PromoteDeploymentInput) Target() rollouts.Target {
 	return target(in.Component, in.Instance, in.AppNamespace, in.Application)
 }
+
+// Ref is the deployment as the rollouts service knows it again (its application and whether its
+// instance is away).
+func (d *Deployment) Ref() rollouts.Deployment {
+	return rollouts.Deployment{Instance: d.Instance, AppNamespace: d.AppNamespace, Application: d.Application, Stale: d.Stale}
+}
+
+// NewSyncWindows converts sync windows.
+func NewSyncWindows(w rollouts.SyncWindows) *SyncWindows {
+	conv := func(in []rollouts.SyncWindow) []*SyncWindow {
+		out := make([]*SyncWindow, len(in))
+		for i, x := range in {
+			out[i] = &SyncWindow{Kind: x.Kind, Schedule: x.Schedule, Duration: x.Duration, ManualSync: x.ManualSync}
+		}
+		return out
+	}
+	return &SyncWindows{CanSync: w.CanSync, Active: conv(w.Active), Assigned: conv(w.Assigned)}
+}

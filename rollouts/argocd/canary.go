@@ -172,3 +172,27 @@ func (c *Client) RolloutAction(ctx context.Context, app rollouts.Key, res rollou
 	}
 	return nil
 }
+
+// SyncWindows asks Argo CD which of the project's sync windows apply to the application now.
+func (c *Client) SyncWindows(ctx context.Context, app rollouts.Key) (rollouts.SyncWindows, error) {
+	apps, err := c.applications(ctx)
+	if err != nil {
+		return rollouts.SyncWindows{}, err
+	}
+	q := &application.ApplicationSyncWindowsQuery{Name: &app.Name}
+	if app.Namespace != "" {
+		q.AppNamespace = &app.Namespace
+	}
+	r, err := apps.GetApplicationSyncWindows(ctx, q)
+	if err != nil {
+		return rollouts.SyncWindows{}, c.translate(err, "sync windows of "+app.Name)
+	}
+	conv := func(in []*application.ApplicationSyncWindow) []rollouts.SyncWindow {
+		out := []rollouts.SyncWindow{}
+		for _, w := range in {
+			out = append(out, rollouts.SyncWindow{Kind: w.GetKind(), Schedule: w.GetSchedule(), Duration: w.GetDuration(), ManualSync: w.GetManualSync()})
+		}
+		return out
+	}
+	return rollouts.SyncWindows{CanSync: r.GetCanSync(), Active: conv(r.ActiveWindows), Assigned: conv(r.AssignedWindows)}, nil
+}

@@ -204,7 +204,8 @@ func (s *Server) SetCommit(revision string, md v1alpha1.RevisionMetadata) {
 	s.commits[revision] = md
 }
 
-// BlockSyncs makes a sync window forbid syncing an application (or allow it again).
+// BlockSyncs makes a sync window forbid syncing an application (or allow it again). Every
+// application has one deny window assigned ("0 22 * * *" for 8h); blocked, it is active.
 func (s *Server) BlockSyncs(namespace, name string, blocked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -530,6 +531,29 @@ func (a *appService) RunResourceAction(ctx context.Context, q *application.Resou
 		fn(key, q.GetAction())
 	}
 	return &application.ApplicationResponse{}, nil
+}
+
+func (a *appService) GetApplicationSyncWindows(ctx context.Context, q *application.ApplicationSyncWindowsQuery) (*application.ApplicationSyncWindowsResponse, error) {
+	if err := a.authorized(ctx); err != nil {
+		return nil, err
+	}
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	key := keyOf(q.AppNamespace, q.Name)
+	if a.s.apps[key] == nil {
+		return nil, status.Errorf(codes.NotFound, "applications.argoproj.io %q not found", q.GetName())
+	}
+	window := func() *application.ApplicationSyncWindow {
+		kind, sched, dur, manual := "deny", "0 22 * * *", "8h", false
+		return &application.ApplicationSyncWindow{Kind: &kind, Schedule: &sched, Duration: &dur, ManualSync: &manual}
+	}
+	blocked := a.s.blocked[key]
+	canSync := !blocked
+	r := &application.ApplicationSyncWindowsResponse{CanSync: &canSync, AssignedWindows: []*application.ApplicationSyncWindow{window()}}
+	if blocked {
+		r.ActiveWindows = []*application.ApplicationSyncWindow{window()}
+	}
+	return r, nil
 }
 
 type versionService struct {
