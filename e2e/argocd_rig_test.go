@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,9 +22,9 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portside-dev/portside/graph/gqlws"
 )
 
 // rig is the running Argo CD rig.
@@ -204,48 +205,25 @@ func (s *portsideServer) component(t *testing.T, ref string) (deployment, []roll
 }
 
 // subscribe opens a graphql-transport-ws subscription with the server's API token and delivers
-// each event's data until the test ends.
+// each event's data until the test ends or the subscription fails.
 func (s *portsideServer) subscribe(t *testing.T, query string) <-chan map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	conn, _, err := websocket.Dial(ctx, "ws://"+s.addr+"/graphql", &websocket.DialOptions{
-		HTTPHeader: map[string][]string{"Authorization": {"Bearer " + s.token}}, Subprotocols: []string{"graphql-transport-ws"}})
+	sub, _, err := gqlws.Subscribe(ctx, "ws://"+s.addr+"/graphql", http.Header{"Authorization": {"Bearer " + s.token}}, query)
 	if err != nil {
 		t.Fatalf("subscribe: %v", err)
-	}
-	type msg struct {
-		ID      string         `json:"id,omitempty"`
-		Type    string         `json:"type"`
-		Payload map[string]any `json:"payload,omitempty"`
-	}
-	if err := wsjson.Write(ctx, conn, msg{Type: "connection_init"}); err != nil {
-		t.Fatal(err)
-	}
-	var ack msg
-	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("connection_init: %+v %v", ack, err)
-	}
-	if err := wsjson.Write(ctx, conn, msg{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
-		t.Fatal(err)
 	}
 	out := make(chan map[string]any, 1024)
 	go func() {
 		defer close(out)
-		defer conn.CloseNow()
+		defer sub.Close()
 		for {
-			var m msg
-			if err := wsjson.Read(ctx, conn, &m); err != nil {
+			data, err := sub.Next(ctx)
+			if err != nil {
 				return
 			}
-			switch m.Type {
-			case "ping":
-				_ = wsjson.Write(ctx, conn, msg{Type: "pong"})
-			case "next":
-				if data, ok := m.Payload["data"].(map[string]any); ok {
-					out <- data
-				}
-			}
+			out <- data
 		}
 	}()
 	return out

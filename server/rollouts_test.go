@@ -9,24 +9,16 @@ import (
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 
+	"github.com/portside-dev/portside/graph/gqlws"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
-// wsMessage is a graphql-transport-ws message.
-type wsMessage struct {
-	ID      string         `json:"id,omitempty"`
-	Type    string         `json:"type"`
-	Payload map[string]any `json:"payload,omitempty"`
-}
-
 // subscribe opens a graphql-transport-ws subscription as a signed-in browser would (its cookie,
-// Portside's Origin) and returns the connection once the server has acknowledged it.
-func (p *portal) subscribe(t *testing.T, s signedIn, origin, query string) (*websocket.Conn, *http.Response, error) {
+// an Origin) and returns it once the server has acknowledged it.
+func (p *portal) subscribe(t *testing.T, s signedIn, origin, query string) (*gqlws.Subscription, *http.Response, error) {
 	t.Helper()
 	u, _ := url.Parse(p.base)
 	h := http.Header{"Origin": {origin}}
@@ -35,47 +27,23 @@ func (p *portal) subscribe(t *testing.T, s signedIn, origin, query string) (*web
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(p.base, "http")+"/graphql",
-		&websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		return nil, resp, err
+	sub, resp, err := gqlws.Subscribe(ctx, "ws"+strings.TrimPrefix(p.base, "http")+"/graphql", h, query)
+	if err == nil {
+		t.Cleanup(func() { _ = sub.Close() })
 	}
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init"}); err != nil {
-		t.Fatal(err)
-	}
-	var ack wsMessage
-	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("connection_init answered %+v, %v", ack, err)
-	}
-	if err := wsjson.Write(ctx, conn, wsMessage{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
-		t.Fatal(err)
-	}
-	return conn, resp, nil
+	return sub, resp, err
 }
 
-// nextData reads the subscription's next event, skipping the server's pings.
-func nextData(t *testing.T, conn *websocket.Conn) map[string]any {
+// nextData reads the subscription's next event.
+func nextData(t *testing.T, sub *gqlws.Subscription) map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for {
-		var m wsMessage
-		if err := wsjson.Read(ctx, conn, &m); err != nil {
-			t.Fatalf("reading the subscription: %v", err)
-		}
-		switch m.Type {
-		case "ping":
-			_ = wsjson.Write(ctx, conn, wsMessage{Type: "pong"})
-		case "next":
-			if errors, ok := m.Payload["errors"]; ok {
-				t.Fatalf("subscription error: %v", errors)
-			}
-			return m.Payload["data"].(map[string]any)
-		default:
-			t.Fatalf("unexpected message %+v", m)
-		}
+	data, err := sub.Next(ctx)
+	if err != nil {
+		t.Fatalf("reading the subscription: %v", err)
 	}
+	return data
 }
 
 func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) {

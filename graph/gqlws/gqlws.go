@@ -1,0 +1,78 @@
+// Package gqlws is a small client of the graphql-transport-ws protocol, the one Portside serves
+// subscriptions with on /graphql: for tests and tools that follow a subscription.
+package gqlws
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+// message is one graphql-transport-ws message.
+type message struct {
+	ID      string         `json:"id,omitempty"`
+	Type    string         `json:"type"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// Subscription is one subscription on its own connection.
+type Subscription struct {
+	conn *websocket.Conn
+}
+
+// Subscribe connects to url (ws:// or wss://) with header (a cookie and Origin, or an
+// Authorization), waits for the server to acknowledge the connection and starts query. The
+// response is the handshake's, for callers that check a refusal.
+func Subscribe(ctx context.Context, url string, header http.Header, query string) (*Subscription, *http.Response, error) {
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: header, Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		return nil, resp, err
+	}
+	if err := wsjson.Write(ctx, conn, message{Type: "connection_init"}); err != nil {
+		conn.CloseNow()
+		return nil, resp, err
+	}
+	var ack message
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		conn.CloseNow()
+		return nil, resp, fmt.Errorf("gqlws: connection_init answered %+v, %v", ack, err)
+	}
+	if err := wsjson.Write(ctx, conn, message{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
+		conn.CloseNow()
+		return nil, resp, err
+	}
+	return &Subscription{conn: conn}, resp, nil
+}
+
+// Next returns the data of the subscription's next event, answering the server's pings on the
+// way. An event with errors, the subscription's end and anything unexpected are errors.
+func (s *Subscription) Next(ctx context.Context) (map[string]any, error) {
+	for {
+		var m message
+		if err := wsjson.Read(ctx, s.conn, &m); err != nil {
+			return nil, err
+		}
+		switch m.Type {
+		case "ping":
+			if err := wsjson.Write(ctx, s.conn, message{Type: "pong"}); err != nil {
+				return nil, err
+			}
+		case "next":
+			if errs, ok := m.Payload["errors"]; ok {
+				return nil, fmt.Errorf("gqlws: subscription error: %v", errs)
+			}
+			data, _ := m.Payload["data"].(map[string]any)
+			return data, nil
+		case "complete":
+			return nil, fmt.Errorf("gqlws: the server completed the subscription")
+		default:
+			return nil, fmt.Errorf("gqlws: unexpected message %+v", m)
+		}
+	}
+}
+
+// Close ends the connection.
+func (s *Subscription) Close() error { return s.conn.CloseNow() }
