@@ -131,10 +131,17 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	BlueGreen struct {
+		ActiveService  func(childComplexity int) int
+		AutoPromotion  func(childComplexity int) int
+		PreviewService func(childComplexity int) int
+	}
+
 	Canary struct {
 		Aborted        func(childComplexity int) int
 		ActualWeight   func(childComplexity int) int
 		Analysis       func(childComplexity int) int
+		BlueGreen      func(childComplexity int) int
 		CanaryRevision func(childComplexity int) int
 		CurrentStep    func(childComplexity int) int
 		Message        func(childComplexity int) int
@@ -1186,6 +1193,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditRecordConnection.TotalCount(childComplexity), true
 
+	case "BlueGreen.activeService":
+		if e.ComplexityRoot.BlueGreen.ActiveService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlueGreen.ActiveService(childComplexity), true
+	case "BlueGreen.autoPromotion":
+		if e.ComplexityRoot.BlueGreen.AutoPromotion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlueGreen.AutoPromotion(childComplexity), true
+	case "BlueGreen.previewService":
+		if e.ComplexityRoot.BlueGreen.PreviewService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlueGreen.PreviewService(childComplexity), true
+
 	case "Canary.aborted":
 		if e.ComplexityRoot.Canary.Aborted == nil {
 			break
@@ -1204,6 +1230,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Canary.Analysis(childComplexity), true
+	case "Canary.blueGreen":
+		if e.ComplexityRoot.Canary.BlueGreen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Canary.BlueGreen(childComplexity), true
 	case "Canary.canaryRevision":
 		if e.ComplexityRoot.Canary.CanaryRevision == nil {
 			break
@@ -4100,6 +4132,18 @@ func (ec *executionContext) childFields_AuditRecordConnection(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type AuditRecordConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_BlueGreen(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activeService":
+		return ec.fieldContext_BlueGreen_activeService(ctx, field)
+	case "previewService":
+		return ec.fieldContext_BlueGreen_previewService(ctx, field)
+	case "autoPromotion":
+		return ec.fieldContext_BlueGreen_autoPromotion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlueGreen", field.Name)
+}
+
 func (ec *executionContext) childFields_Canary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "resource":
@@ -4128,6 +4172,8 @@ func (ec *executionContext) childFields_Canary(ctx context.Context, field graphq
 		return ec.fieldContext_Canary_stableRevision(ctx, field)
 	case "canaryRevision":
 		return ec.fieldContext_Canary_canaryRevision(ctx, field)
+	case "blueGreen":
+		return ec.fieldContext_Canary_blueGreen(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Canary", field.Name)
 }
@@ -7635,6 +7681,75 @@ func (ec *executionContext) fieldContext_AuditRecordConnection_totalCount(_ cont
 	return graphql.NewScalarFieldContext("AuditRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _BlueGreen_activeService(ctx context.Context, field graphql.CollectedField, obj *model.BlueGreen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlueGreen_activeService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlueGreen_activeService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlueGreen", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BlueGreen_previewService(ctx context.Context, field graphql.CollectedField, obj *model.BlueGreen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlueGreen_previewService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviewService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlueGreen_previewService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlueGreen", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BlueGreen_autoPromotion(ctx context.Context, field graphql.CollectedField, obj *model.BlueGreen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlueGreen_autoPromotion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoPromotion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlueGreen_autoPromotion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlueGreen", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Canary_resource(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7950,6 +8065,38 @@ func (ec *executionContext) _Canary_canaryRevision(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Canary_canaryRevision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Canary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Canary_blueGreen(ctx context.Context, field graphql.CollectedField, obj *model.Canary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Canary_blueGreen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BlueGreen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BlueGreen) graphql.Marshaler {
+			return ec.marshalOBlueGreen2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐBlueGreen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Canary_blueGreen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Canary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlueGreen(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CanaryProgress_strategy(ctx context.Context, field graphql.CollectedField, obj *model.CanaryProgress) (ret graphql.Marshaler) {
@@ -21457,6 +21604,54 @@ func (ec *executionContext) _AuditRecordConnection(ctx context.Context, sel ast.
 	return out
 }
 
+var blueGreenImplementors = []string{"BlueGreen"}
+
+func (ec *executionContext) _BlueGreen(ctx context.Context, sel ast.SelectionSet, obj *model.BlueGreen) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blueGreenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlueGreen")
+		case "activeService":
+			out.Values[i] = ec._BlueGreen_activeService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previewService":
+			out.Values[i] = ec._BlueGreen_previewService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoPromotion":
+			out.Values[i] = ec._BlueGreen_autoPromotion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var canaryImplementors = []string{"Canary"}
 
 func (ec *executionContext) _Canary(ctx context.Context, sel ast.SelectionSet, obj *model.Canary) graphql.Marshaler {
@@ -21532,6 +21727,11 @@ func (ec *executionContext) _Canary(ctx context.Context, sel ast.SelectionSet, o
 		case "canaryRevision":
 			out.Values[i] = ec._Canary_canaryRevision(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blueGreen":
+			out.Values[i] = ec._Canary_blueGreen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -28604,6 +28804,13 @@ func (ec *executionContext) marshalOAuditOutcome2ᚖgithubᚗcomᚋportsideᚑde
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOBlueGreen2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐBlueGreen(ctx context.Context, sel ast.SelectionSet, v *model.BlueGreen) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BlueGreen(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

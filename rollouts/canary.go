@@ -50,13 +50,31 @@ type Canary struct {
 	Message string
 	// Analysis are the verdicts of the AnalysisRuns of the current step and the background one.
 	Analysis []AnalysisVerdict
-	// StableRevision and CanaryRevision are the pod template hashes of the stable and the new
-	// version (equal once the rollout is done).
+	// StableRevision and CanaryRevision are the pod template hashes of the stable (blue-green:
+	// active) and the new version (equal once the rollout is done).
 	StableRevision, CanaryRevision string
+	// BlueGreen is set for the blue-green strategy.
+	BlueGreen *BlueGreen
 }
 
-// Done reports whether every step has run.
-func (c *Canary) Done() bool { return c.CurrentStep >= len(c.Steps) && !c.Aborted }
+// BlueGreen is what a blue-green Rollout adds: the services that send traffic to the active and
+// the preview version, and whether the preview is promoted without a person.
+type BlueGreen struct {
+	ActiveService, PreviewService string
+	AutoPromotion                 bool
+}
+
+// Done reports whether the rollout has nothing left to do: every step has run (blue-green: the
+// new version is the active one).
+func (c *Canary) Done() bool {
+	if c.Aborted {
+		return false
+	}
+	if c.Strategy == "blueGreen" {
+		return c.CanaryRevision == c.StableRevision && c.PausedReason == ""
+	}
+	return c.CurrentStep >= len(c.Steps)
+}
 
 // CanaryStep is one step of a canary strategy.
 type CanaryStep struct {

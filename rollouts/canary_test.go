@@ -237,3 +237,60 @@ func TestAFailedAnalysisAbortsTheCanaryAndTheRolloutIsRecordedSo(t *testing.T) {
 		}
 	})
 }
+
+// liveBlueGreen is a blue-green Rollout: the preview (current) waits for promotion while the
+// active (stable) version serves.
+func liveBlueGreen(paused bool, active, current string) string {
+	pause, phase := "[]", "Healthy"
+	if paused {
+		pause, phase = `[{"reason": "BlueGreenPause"}]`, "Paused"
+	}
+	return fmt.Sprintf(`{"spec": {"replicas": 4, "strategy": {"blueGreen": {"activeService": "web-active",
+		"previewService": "web-preview", "autoPromotionEnabled": false}}},
+		"status": {"phase": %q, "pauseConditions": %s, "stableRS": %q, "currentPodHash": %q, "replicas": 8,
+			"updatedReplicas": 4, "blueGreen": {"activeSelector": %q, "previewSelector": %q}}}`, phase, pause, active, current, active, current)
+}
+
+func TestABlueGreenRolloutWaitsForPromotionAndIsRecorded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st, canaryApp())
+		commits(r.argo)
+		set := func(m string) { r.argo.SetLive("argocd", "payments-prod", "Rollout", "canary-demo", m) }
+		set(liveBlueGreen(false, "h1", "h1"))
+		deploys := r.watch(rollouts.WatchDeployments)
+		r.start()
+		canaryIs(t, deploys, `step 0/0 weight 100 actual 50 Healthy paused="" aborted=false`)
+		if _, err := r.svc.Sync(bob(), rollouts.Target{Component: "payments"}, rollouts.SyncRequest{Revision: "b2"}); err != nil {
+			t.Fatal(err)
+		}
+		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "b2") })
+		set(liveBlueGreen(true, "h1", "h2"))
+		canaryIs(t, deploys, `step 0/0 weight 0 actual 50 Paused paused="BlueGreenPause" aborted=false`)
+		d, _ := r.svc.Tracker().Deployment(rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"})
+		if bg := d.Canary.BlueGreen; d.Canary.Strategy != "blueGreen" || bg == nil || bg.ActiveService != "web-active" ||
+			bg.PreviewService != "web-preview" || bg.AutoPromotion {
+			t.Fatalf("blue-green state = %+v (%+v)", d.Canary, d.Canary.BlueGreen)
+		}
+		r.argo.OnAction(func(app, action string) {
+			if action == "resume" {
+				set(liveBlueGreen(false, "h2", "h2"))
+			}
+		})
+		if _, err := r.svc.Promote(bob(), rollouts.Target{Component: "payments"}, false); err != nil {
+			t.Fatal(err)
+		}
+		canaryIs(t, deploys, `step 0/0 weight 100 actual 50 Healthy paused="" aborted=false`)
+		var got []rollouts.Rollout
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			got = r.records()
+			if p := got[0].Canary; (p != nil && p.Completed != nil) || time.Now().After(deadline) {
+				break
+			}
+		}
+		p := got[0].Canary
+		if got[0].Revision != "b2" || p == nil || p.Strategy != "blueGreen" || p.Completed == nil ||
+			!cmp.Equal(p.Reached, []rollouts.StepReached{{Step: 0, Weight: 0}, {Step: 0, Weight: 100}}, cmpopts.IgnoreFields(rollouts.StepReached{}, "At")) {
+			t.Errorf("b2's record: %+v (canary %+v), want the preview (0%%) then its promotion (100%%)", got[0], p)
+		}
+	})
+}

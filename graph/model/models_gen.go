@@ -91,6 +91,12 @@ type AuditRecordConnection struct {
 	TotalCount int `json:"totalCount"`
 }
 
+type BlueGreen struct {
+	ActiveService  string `json:"activeService"`
+	PreviewService string `json:"previewService"`
+	AutoPromotion  bool   `json:"autoPromotion"`
+}
+
 // The live progressive-delivery state of an Argo Rollouts Rollout.
 type Canary struct {
 	// The Rollout resource (namespace/name).
@@ -107,12 +113,16 @@ type Canary struct {
 	// Argo Rollouts' phase: Progressing, Paused, Healthy, Degraded.
 	Phase string `json:"phase"`
 	// Why it waits (CanaryPauseStep, ...), while it does.
-	PausedReason   *string            `json:"pausedReason,omitempty"`
-	Aborted        bool               `json:"aborted"`
-	Message        string             `json:"message"`
-	Analysis       []*AnalysisVerdict `json:"analysis"`
-	StableRevision string             `json:"stableRevision"`
-	CanaryRevision string             `json:"canaryRevision"`
+	PausedReason *string            `json:"pausedReason,omitempty"`
+	Aborted      bool               `json:"aborted"`
+	Message      string             `json:"message"`
+	Analysis     []*AnalysisVerdict `json:"analysis"`
+	// The pod template hash of the stable version (blue-green: the active one).
+	StableRevision string `json:"stableRevision"`
+	// The pod template hash of the new version (blue-green: the preview).
+	CanaryRevision string `json:"canaryRevision"`
+	// For the blue-green strategy: its services and whether the preview is promoted by itself.
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
 }
 
 // What a rollout record keeps of its canary: each step as it was reached, and how it ended.

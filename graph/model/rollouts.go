@@ -43,6 +43,9 @@ func NewDeployment(d rollouts.Deployment) *Deployment {
 			Steps: canarySteps(c.Steps), CurrentStep: c.CurrentStep, SetWeight: c.SetWeight, ActualWeight: c.ActualWeight,
 			Phase: c.Phase, PausedReason: optional(c.PausedReason), Aborted: c.Aborted, Message: c.Message,
 			Analysis: verdicts(c.Analysis), StableRevision: c.StableRevision, CanaryRevision: c.CanaryRevision}
+		if bg := c.BlueGreen; bg != nil {
+			out.Canary.BlueGreen = &BlueGreen{ActiveService: bg.ActiveService, PreviewService: bg.PreviewService, AutoPromotion: bg.AutoPromotion}
+		}
 	}
 	if op := d.Operation; op != nil {
 		out.Operation = &SyncOperation{Phase: OperationPhase(upperSnake(string(op.Phase))), Message: op.Message,

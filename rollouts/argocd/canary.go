@@ -20,7 +20,11 @@ type rolloutObject struct {
 			Canary *struct {
 				Steps []map[string]json.RawMessage `json:"steps"`
 			} `json:"canary"`
-			BlueGreen *json.RawMessage `json:"blueGreen"`
+			BlueGreen *struct {
+				ActiveService        string `json:"activeService"`
+				PreviewService       string `json:"previewService"`
+				AutoPromotionEnabled *bool  `json:"autoPromotionEnabled"`
+			} `json:"blueGreen"`
 		} `json:"strategy"`
 	} `json:"spec"`
 	Status struct {
@@ -71,7 +75,11 @@ func canaryOf(res rollouts.Resource, manifest []byte) (*rollouts.Canary, error) 
 			c.Steps = append(c.Steps, stepOf(raw))
 		}
 	case o.Spec.Strategy.BlueGreen != nil:
+		bg := o.Spec.Strategy.BlueGreen
 		c.Strategy = "blueGreen"
+		// Argo Rollouts promotes a blue-green preview by itself unless told not to.
+		c.BlueGreen = &rollouts.BlueGreen{ActiveService: bg.ActiveService, PreviewService: bg.PreviewService,
+			AutoPromotion: bg.AutoPromotionEnabled == nil || *bg.AutoPromotionEnabled}
 	}
 	c.CurrentStep = len(c.Steps)
 	if o.Status.CurrentStepIndex != nil {
@@ -86,6 +94,9 @@ func canaryOf(res rollouts.Resource, manifest []byte) (*rollouts.Canary, error) 
 	}
 	if c.Strategy == "canary" && len(c.Steps) > 0 && c.CurrentStep >= len(c.Steps) {
 		c.SetWeight = 100
+	}
+	if c.Strategy == "blueGreen" && c.Done() {
+		c.SetWeight = 100 // all traffic on the new, now active, version
 	}
 	if c.Aborted {
 		c.SetWeight = 0
