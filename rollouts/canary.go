@@ -2,22 +2,6 @@ package rollouts
 
 import "time"
 
-// SyncWindows are the sync windows of an application's project that apply to it, as Argo CD
-// evaluates them now.
-type SyncWindows struct {
-	// CanSync says whether a sync may start now; ManualSyncOnly windows still let a person sync.
-	CanSync          bool
-	Active, Assigned []SyncWindow
-}
-
-// SyncWindow is one allow or deny window.
-type SyncWindow struct {
-	Kind       string // allow or deny
-	Schedule   string // a cron expression
-	Duration   string
-	ManualSync bool // manual syncs are allowed inside it
-}
-
 // Resource names one Kubernetes resource of an application.
 type Resource struct {
 	Group, Version, Kind, Namespace, Name string

@@ -68,6 +68,22 @@ type Deployment struct {
 	LastSeenAt time.Time
 }
 
+// SyncWindows are the sync windows of an application's project that apply to it, as Argo CD
+// evaluates them now.
+type SyncWindows struct {
+	// CanSync says whether a sync may start now; ManualSyncOnly windows still let a person sync.
+	CanSync          bool
+	Active, Assigned []SyncWindow
+}
+
+// SyncWindow is one allow or deny window.
+type SyncWindow struct {
+	Kind       string // allow or deny
+	Schedule   string // a cron expression
+	Duration   string
+	ManualSync bool // manual syncs are allowed inside it
+}
+
 // Condition is one of Argo CD's errors or warnings about an application.
 type Condition struct {
 	Type    string
