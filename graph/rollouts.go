@@ -44,8 +44,6 @@ func deploymentPayload(d rollouts.Deployment, err error) (*model.DeploymentActio
 	return &model.DeploymentActionPayload{Deployment: model.NewDeployment(d)}, nil
 }
 
-func orFalse(b *bool) bool { return b != nil && *b }
-
 // doraMetrics answers a DORA field.
 func doraMetrics(m rollouts.Metrics, err error) (*model.DoraMetrics, error) {
 	if err != nil {

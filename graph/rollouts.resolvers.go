@@ -67,12 +67,12 @@ func (r *mutationResolver) TerminateDeploymentOperation(ctx context.Context, inp
 }
 
 func (r *mutationResolver) RefreshDeployment(ctx context.Context, input model.RefreshDeploymentInput) (*model.DeploymentActionPayload, error) {
-	d, err := r.RolloutService.Refresh(ctx, input.Target(), orFalse(input.Hard))
+	d, err := r.RolloutService.Refresh(ctx, input.Target(), deref(input.Hard, false))
 	return deploymentPayload(d, err)
 }
 
 func (r *mutationResolver) PromoteDeployment(ctx context.Context, input model.PromoteDeploymentInput) (*model.DeploymentActionPayload, error) {
-	d, err := r.RolloutService.Promote(ctx, input.Target(), orFalse(input.Full))
+	d, err := r.RolloutService.Promote(ctx, input.Target(), deref(input.Full, false))
 	return deploymentPayload(d, err)
 }
 

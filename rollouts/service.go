@@ -73,6 +73,16 @@ func matcher(annotations map[string]string) (Matcher, bool, error) {
 	return m, err == nil, err
 }
 
+// keysOf returns the applications whose rollouts belong to a component, by its annotations: none
+// (a non-nil empty list, which selects nothing) for a component without Argo CD annotations.
+func (s *Service) keysOf(annotations map[string]string) ([]Key, error) {
+	m, ok, err := matcher(annotations)
+	if err != nil || !ok {
+		return []Key{}, err
+	}
+	return s.tracker.Keys(m), nil
+}
+
 // Deployments returns a component's deployments, by its annotations. A component without Argo CD
 // annotations has none; one with broken annotations gets an error that names the annotation.
 func (s *Service) Deployments(_ context.Context, annotations map[string]string) ([]Deployment, error) {
@@ -86,14 +96,11 @@ func (s *Service) Deployments(_ context.Context, annotations map[string]string) 
 // ComponentRollouts returns a page of a component's rollouts, newest first; f's Keys are set from
 // the component's annotations.
 func (s *Service) ComponentRollouts(ctx context.Context, annotations map[string]string, f Filter, first int, after string) (*Page, error) {
-	m, ok, err := matcher(annotations)
+	keys, err := s.keysOf(annotations)
 	if err != nil {
 		return nil, err
 	}
-	f.Keys = []Key{}
-	if ok {
-		f.Keys = s.tracker.Keys(m)
-	}
+	f.Keys = keys
 	return s.recs.list(ctx, f, first, after)
 }
 
@@ -110,13 +117,11 @@ func (s *Service) Rollouts(ctx context.Context, components []string, f Filter, f
 			if err != nil {
 				return nil, err
 			}
-			m, ok, err := matcher(ann)
+			keys, err := s.keysOf(ann)
 			if err != nil {
 				return nil, err
 			}
-			if ok {
-				f.Keys = append(f.Keys, s.tracker.Keys(m)...)
-			}
+			f.Keys = append(f.Keys, keys...)
 		}
 	}
 	return s.recs.list(ctx, f, first, after)
@@ -194,13 +199,9 @@ func (s *Service) ComponentDORA(ctx context.Context, annotations map[string]stri
 	if err != nil {
 		return Metrics{}, err
 	}
-	m, ok, err := matcher(annotations)
+	keys, err := s.keysOf(annotations)
 	if err != nil {
 		return Metrics{}, err
-	}
-	keys := []Key{}
-	if ok {
-		keys = s.tracker.Keys(m)
 	}
 	return s.recs.dora(ctx, keys, w)
 }
@@ -220,11 +221,11 @@ func (s *Service) ScopeDORA(ctx context.Context, ref string, since, until *time.
 	seen := map[Key]bool{}
 	keys := []Key{}
 	for _, a := range anns {
-		m, ok, err := matcher(a)
-		if err != nil || !ok {
+		ks, err := s.keysOf(a)
+		if err != nil {
 			continue
 		}
-		for _, k := range s.tracker.Keys(m) {
+		for _, k := range ks {
 			if !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)

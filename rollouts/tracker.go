@@ -659,6 +659,12 @@ func (t *Tracker) readCanary(ctx context.Context, src Source, k Key) {
 		}
 		return
 	}
+	t.mu.RLock()
+	unchanged := reflect.DeepEqual(c, a.canary) && a.progressOf != 0
+	t.mu.RUnlock()
+	if unchanged {
+		return // polled while nothing moved: no progress to record, no need to read the database
+	}
 	latest, ok, err := t.recs.latest(ctx, k)
 	if err != nil {
 		t.log.ErrorContext(ctx, "reading the newest rollout failed", "application", k.String(), "error", err)
