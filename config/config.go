@@ -108,6 +108,7 @@ type Config struct {
 	ArgoCDTokens         map[string]string // API token by instance name (a secret)
 	ArgoCDTokenDir       string            // a directory with one token file per instance name
 	ArgoCDResyncInterval time.Duration     // how often each instance is listed in full besides its watch
+	ArgoCDConnector      string            // the portside-argocd binary; "" finds it beside portside or on PATH
 }
 
 // ArgoCDInstance is one Argo CD API server, as argocd-instances names it.
@@ -405,6 +406,13 @@ var settings = []Setting{
 		Check: durationRange(10*time.Second, 24*time.Hour), kind: kindDuration,
 		apply: func(c *Config, v string) { c.ArgoCDResyncInterval, _ = time.ParseDuration(v) },
 		get:   func(c Config) string { return formatDuration(c.ArgoCDResyncInterval) },
+	},
+	{
+		Key: "argocd-connector", Env: "PORTSIDE_ARGOCD_CONNECTOR", Default: "",
+		Usage: "path of portside-argocd, the companion process that talks to the Argo CD instances (empty: beside the portside binary, else on PATH)",
+		kind:  kindString,
+		apply: func(c *Config, v string) { c.ArgoCDConnector = v },
+		get:   func(c Config) string { return c.ArgoCDConnector },
 	},
 }
 

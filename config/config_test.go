@@ -227,6 +227,7 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"argocd-tokens":            "prod=tok-prod,stage=tok-stage",
 		"argocd-token-dir":         "/var/run/secrets/argocd",
 		"argocd-resync-interval":   "10m",
+		"argocd-connector":         "/opt/portside/bin/portside-argocd",
 	}
 	for _, s := range Settings() {
 		if s.Key == "config" {

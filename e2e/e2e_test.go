@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	portsideBin   string // the portside binary, built by TestMain
+	portsideBin   string // the portside binary, built by TestMain (portside-argocd beside it)
 	gencatalogBin string // the catalog generator, built by TestMain
 )
 
@@ -45,7 +45,9 @@ func buildAndRun(m *testing.M) int {
 	}
 	portsideBin = filepath.Join(dir, "portside")
 	gencatalogBin = filepath.Join(dir, "gencatalog")
-	for bin, pkg := range map[string]string{portsideBin: "./cmd/portside", gencatalogBin: "./bench/gencatalog"} {
+	// portside-argocd beside portside, where portside serve looks for it.
+	for bin, pkg := range map[string]string{portsideBin: "./cmd/portside", gencatalogBin: "./bench/gencatalog",
+		filepath.Join(dir, "portside-argocd"): "./cmd/portside-argocd"} {
 		build := exec.Command("go", "build", "-o", bin, pkg)
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {

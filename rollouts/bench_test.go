@@ -14,6 +14,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
+	"github.com/portside-dev/portside/rollouts/connector/connectortest"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -42,6 +43,9 @@ func BenchmarkFollowing5000Applications(b *testing.B) {
 		}
 		servers, sources = append(servers, srv), append(sources, c)
 	}
+	// Through the connector protocol, as portside serve follows Argo CD: the socket hop and its
+	// JSON are part of an update's way to a subscriber.
+	sources = connectortest.Relay(b, sources...)
 	svc := rollouts.NewService(st, sources, rollouts.Options{Catalog: catalogFake{},
 		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Buffer: 1 << 16}})
 	ctx, cancel := context.WithCancel(context.Background())

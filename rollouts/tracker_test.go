@@ -19,12 +19,13 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
+	"github.com/portside-dev/portside/rollouts/connector/connectortest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
 // These scenarios drive Portside's real Argo CD client over real gRPC against a scripted Argo CD
-// (argocdtest), and check the exact rollout records and subscription events, on both dialects.
+// (argocdtest), through the connector protocol as portside serve does, and check the exact rollout records and subscription events, on both dialects.
 
 // catalogFake is the catalog as the rollouts domain sees it: components with annotations and an
 // owner each.
@@ -84,7 +85,8 @@ func newRig(t *testing.T, st *store.Store, apps ...v1alpha1.Application) *rig {
 		annotations: map[string]map[string]string{payments: {"argocd/app-name": "payments-prod"}},
 		owner:       map[string]string{payments: "bob"},
 	}
-	svc := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log,
+	// Through the connector protocol, as portside serve reaches Argo CD (portside-argocd's socket).
+	svc := rollouts.NewService(st, connectortest.Relay(t, client), rollouts.Options{Catalog: cat, Audit: log,
 		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, CanaryInterval: 10 * time.Millisecond}})
 	return &rig{t: t, argo: argo, svc: svc, st: st, audit: log}
 }

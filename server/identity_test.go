@@ -31,6 +31,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
+	"github.com/portside-dev/portside/rollouts/connector/connectortest"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -133,7 +134,8 @@ func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audi
 	if err != nil {
 		t.Fatal(err)
 	}
-	deploys := rollouts.NewService(st, []rollouts.Source{client}, rollouts.Options{Catalog: cat, Audit: log,
+	// Through the connector protocol, as portside serve reaches Argo CD.
+	deploys := rollouts.NewService(st, connectortest.Relay(t, client), rollouts.Options{Catalog: cat, Audit: log,
 		Tracker: rollouts.TrackerOptions{CanaryInterval: 10 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	deploys.Start(ctx)

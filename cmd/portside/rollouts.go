@@ -1,27 +1,41 @@
 package main
 
 import (
+	"context"
+	"io"
+
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/rollouts"
-	"github.com/portside-dev/portside/rollouts/argocd"
+	"github.com/portside-dev/portside/rollouts/connector"
 )
 
-// rollouts builds the rollouts service over the configured Argo CD instances. Every instance needs
-// a token; a missing one stops the start with a message that names the instance and the settings.
-func (a *app) rollouts(cat *catalog.Service) (*rollouts.Service, error) {
+// rollouts builds the rollouts service over the configured Argo CD instances, which it reaches
+// through the portside-argocd companion (started here, stopped by the returned closer). Every
+// instance needs a token; a missing one, or a missing companion, stops the start with a message
+// that names the setting.
+func (a *app) rollouts(ctx context.Context, cat *catalog.Service) (*rollouts.Service, io.Closer, error) {
 	var sources []rollouts.Source
-	for _, inst := range a.cfg.ArgoCDInstances {
-		token, err := a.cfg.ArgoCDToken(inst.Name)
-		if err != nil {
-			return nil, err
+	var companion io.Closer = io.NopCloser(nil)
+	if len(a.cfg.ArgoCDInstances) > 0 {
+		instances := make([]connector.Instance, 0, len(a.cfg.ArgoCDInstances))
+		for _, inst := range a.cfg.ArgoCDInstances {
+			token, err := a.cfg.ArgoCDToken(inst.Name)
+			if err != nil {
+				return nil, nil, err
+			}
+			instances = append(instances, connector.Instance{Name: inst.Name, Addr: inst.Addr, Token: token,
+				PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
 		}
-		c, err := argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: token,
-			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
+		path, err := connector.Locate(a.cfg.ArgoCDConnector)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		sources = append(sources, c)
+		p, err := connector.Start(ctx, connector.Options{Path: path, Instances: instances, Logger: a.log})
+		if err != nil {
+			return nil, nil, err
+		}
+		sources, companion = p.Sources(), p
 	}
 	return rollouts.NewService(a.store, sources, rollouts.Options{Catalog: cat, Audit: a.auditLog(),
-		Tracker: rollouts.TrackerOptions{ResyncInterval: a.cfg.ArgoCDResyncInterval, Logger: a.log}}), nil
+		Tracker: rollouts.TrackerOptions{ResyncInterval: a.cfg.ArgoCDResyncInterval, Logger: a.log}}), companion, nil
 }

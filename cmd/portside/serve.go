@@ -59,10 +59,11 @@ catalog first.`,
 			}
 			cat := a.catalog()
 			ids := a.auth(cat)
-			deploys, err := a.rollouts(cat)
+			deploys, companion, err := a.rollouts(ctx, cat)
 			if err != nil {
 				return err
 			}
+			defer companion.Close() // after the tracker stopped following it
 			if a.cfg.Demo {
 				system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
 				res, err := cat.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})

@@ -1,0 +1,46 @@
+// Command portside-argocd is the companion of `portside serve` that talks to Argo CD: the server
+// starts it when Argo CD instances are configured, hands it the instances on its standard input
+// and talks to it over a Unix socket (see package rollouts/connector for why it is apart). It is
+// not meant to be run by hand; it ends when its standard input does.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/rollouts/argocd"
+	"github.com/portside-dev/portside/rollouts/connector"
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	if len(os.Args) > 1 {
+		if os.Args[1] == "version" || os.Args[1] == "--version" {
+			fmt.Println(connector.BinaryName, version)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "%s takes no arguments: portside serve starts it when argocd-instances is set\n", connector.BinaryName)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("process", connector.BinaryName)
+	// Ctrl-C in a terminal reaches the whole process group: the server, which shuts down in order
+	// and then closes this process's standard input, decides when this process ends.
+	signal.Ignore(os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err := connector.RunChild(ctx, os.Stdin, os.Stdout, log, func(inst connector.Instance) (rollouts.Source, error) {
+		return argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: inst.Token,
+			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
+	})
+	if err != nil {
+		log.Error(connector.BinaryName+" stopped", "error", err)
+		os.Exit(1)
+	}
+}

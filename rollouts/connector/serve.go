@@ -1,0 +1,168 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+)
+
+// Handler serves the sources over the connector protocol.
+func Handler(sources []rollouts.Source) http.Handler {
+	byName := make(map[string]rollouts.Source, len(sources))
+	for _, s := range sources {
+		byName[s.Name()] = s
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/{instance}/{method}", func(w http.ResponseWriter, r *http.Request) {
+		src, ok := byName[r.PathValue("instance")]
+		if !ok {
+			writeJSON(w, nil, errs.E(errs.NotFound, "portside-argocd has no Argo CD instance %q", r.PathValue("instance")))
+			return
+		}
+		var req request
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeJSON(w, nil, errs.Wrap(errs.Invalid, err, "portside-argocd: the request body is not JSON"))
+			return
+		}
+		ctx := r.Context()
+		switch m := r.PathValue("method"); m {
+		case methodWatch:
+			watch(w, r, src)
+		case methodList:
+			apps, err := src.List(ctx)
+			writeJSON(w, apps, err)
+		case methodCommit:
+			c, err := src.Commit(ctx, req.App, req.Revision)
+			writeJSON(w, c, err)
+		case methodSync:
+			if req.Sync == nil {
+				req.Sync = &rollouts.SyncRequest{}
+			}
+			app, err := src.Sync(ctx, req.App, *req.Sync)
+			writeJSON(w, app, err)
+		case methodRollback:
+			if req.Rollback == nil {
+				writeJSON(w, nil, errs.InvalidField("rollback", "a rollback names its history ID"))
+				return
+			}
+			app, err := src.Rollback(ctx, req.App, *req.Rollback)
+			writeJSON(w, app, err)
+		case methodTerminate:
+			ok, err := src.Terminate(ctx, req.App)
+			writeJSON(w, terminated{ok}, err)
+		case methodRefresh:
+			app, err := src.Refresh(ctx, req.App, req.Hard)
+			writeJSON(w, app, err)
+		case methodCanary, methodRolloutAction:
+			if req.Resource == nil {
+				writeJSON(w, nil, errs.InvalidField("resource", "%s names the Rollout resource", m))
+				return
+			}
+			if m == methodCanary {
+				c, err := src.Canary(ctx, req.App, *req.Resource)
+				writeJSON(w, c, err)
+				return
+			}
+			writeJSON(w, struct{}{}, src.RolloutAction(ctx, req.App, *req.Resource, req.Action))
+		case methodSyncWindows:
+			sw, err := src.SyncWindows(ctx, req.App)
+			writeJSON(w, sw, err)
+		default:
+			writeJSON(w, nil, errs.E(errs.NotFound, "portside-argocd has no method %q", m))
+		}
+	})
+	return mux
+}
+
+// watch streams the source's watch: each event as a JSON value, flushed at once (an update's
+// latency is the point), and at the end the error that ended it.
+func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source) {
+	w.Header().Set("Content-Type", "application/json")
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	w.WriteHeader(http.StatusOK)
+	if flusher != nil {
+		flusher.Flush() // the parent knows the watch is open
+	}
+	err := src.Watch(r.Context(), func(ev rollouts.Event) {
+		_ = enc.Encode(watchItem{Event: &ev})
+		if flusher != nil {
+			flusher.Flush()
+		}
+	})
+	if err == nil {
+		err = errs.E(errs.Unavailable, "Argo CD %q ended the watch", src.Name())
+	}
+	_ = enc.Encode(watchItem{End: toWire(err)})
+}
+
+// RunChild is portside-argocd's main loop: it reads its configuration from in, builds a source
+// per instance with newSource, listens on the configured socket, says so on out, and serves until
+// in reaches its end (the parent closed it or died) or ctx ends.
+func RunChild(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger,
+	newSource func(Instance) (rollouts.Source, error)) error {
+	stdin := bufio.NewReader(in)
+	line, err := stdin.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("portside-argocd: reading the configuration from standard input: %w (it is started by portside serve, not by hand)", err)
+	}
+	var cfg childConfig
+	if err := json.Unmarshal(line, &cfg); err != nil {
+		return fmt.Errorf("portside-argocd: the configuration on standard input is not JSON: %w", err)
+	}
+	fail := func(err error) error {
+		_ = json.NewEncoder(out).Encode(handshake{Error: toWire(err)})
+		return err
+	}
+	sources := make([]rollouts.Source, 0, len(cfg.Instances))
+	for _, inst := range cfg.Instances {
+		src, err := newSource(inst)
+		if err != nil {
+			return fail(err)
+		}
+		sources = append(sources, src)
+		if c, ok := src.(io.Closer); ok {
+			defer c.Close()
+		}
+	}
+	_ = os.Remove(cfg.Socket) // left by a child that was killed
+	ln, err := net.Listen("unix", cfg.Socket)
+	if err != nil {
+		return fail(errs.Wrap(errs.Unavailable, err, "portside-argocd cannot listen on %s", cfg.Socket))
+	}
+	srv := &http.Server{Handler: Handler(sources), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if err := json.NewEncoder(out).Encode(handshake{Ready: true}); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	log.InfoContext(ctx, "portside-argocd ready", "instances", len(sources))
+	parentGone := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		close(parentGone)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-parentGone:
+	case err := <-served:
+		return err
+	}
+	// Watches never end on their own: closing drops them, and the parent reconnects to its next
+	// child if there is one.
+	_ = srv.Close()
+	return nil
+}
