@@ -164,8 +164,11 @@ func TestEveryMethodCarriesItsArgumentsAndItsAnswerWhole(t *testing.T) {
 	var got []string // the arguments each method received, in order
 	seen := func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }
 	src := relay(t, &fakeSource{
-		list:   func() ([]rollouts.Application, error) { return []rollouts.Application{wantApp, wantApp}, nil },
-		commit: func(a rollouts.Key, rev string) (rollouts.Commit, error) { seen("commit %v %s", a, rev); return wantCommit, nil },
+		list: func() ([]rollouts.Application, error) { return []rollouts.Application{wantApp, wantApp}, nil },
+		commit: func(a rollouts.Key, rev string) (rollouts.Commit, error) {
+			seen("commit %v %s", a, rev)
+			return wantCommit, nil
+		},
 		sync: func(a rollouts.Key, req rollouts.SyncRequest) (rollouts.Application, error) {
 			seen("sync %v %+v", a, req)
 			return wantApp, nil
