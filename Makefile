@@ -12,9 +12,11 @@ BIN         ?= bin/portside
 run:
 	$(GO) run ./cmd/portside serve --demo
 
-## build: build the binary into bin/
+## build: build portside and its Argo CD companion, portside-argocd, into bin/ (side by side,
+## where portside serve looks for the companion)
 build:
 	$(GO) build -o $(BIN) ./cmd/portside
+	$(GO) build -o $(dir $(BIN))portside-argocd ./cmd/portside-argocd
 
 ## test: vet, format check, and every test (unit, PostgreSQL, GraphQL, CLI, end to end, fuzz seeds)
 test: postgres vet fmt-check

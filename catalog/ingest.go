@@ -419,25 +419,26 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	if len(entities) == 0 {
 		return nil
 	}
-	rows := make([]entityRow, len(entities))
+	// Rows are made batch by batch as the insert asks for them, not all up front: their search
+	// texts and joined fields would otherwise double what a large import holds at its peak.
+	ids := make([]int64, len(entities))
 	index := make(map[string]int, len(entities))
 	for i, e := range entities {
 		e.LocationID = locationID
-		rows[i] = newEntityRow(e, e.body)
-		rows[i].CreatedAt, rows[i].UpdatedAt = e.CreatedAt, now
-		index[rows[i].Ref] = i
+		index[e.Ref.String()] = i
 	}
-	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(rows), func(i int, args []any) []any {
-		r := &rows[i]
+	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
+		e := entities[i]
+		r := newEntityRow(e, e.body)
 		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, r.CreatedAt, r.UpdatedAt)
+			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
 	}, "id, ref", func(res *sql.Rows) error {
 		var id int64
 		var ref string
 		if err := res.Scan(&id, &ref); err != nil {
 			return err
 		}
-		rows[index[ref]].ID = id
+		ids[index[ref]] = id
 		return nil
 	})
 	if err != nil {
@@ -449,7 +450,7 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	}
 	var tags, annotations, relations []child
 	for i, e := range entities {
-		id := rows[i].ID
+		id := ids[i]
 		for i, t := range e.Metadata.Tags {
 			if !slices.Contains(e.Metadata.Tags[:i], t) { // a tag listed twice is stored once
 				tags = append(tags, child{id, t, ""})

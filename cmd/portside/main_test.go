@@ -274,3 +274,21 @@ func TestMigrateStatusAndUp(t *testing.T) {
 		})
 	}
 }
+
+// The portside binary must not link Argo CD's client: it brings Kubernetes' API machinery,
+// kubectl and Helm, and every portside command would carry them resident (the catalog import's
+// 200 MB budget among them). portside-argocd holds it; see package rollouts/connector.
+func TestThePortsideBinaryDoesNotLinkArgoCD(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/argoproj/", "k8s.io/client-go/", "k8s.io/kubectl/", "k8s.io/kubernetes/",
+			"github.com/portside-dev/portside/rollouts/argocd"} {
+			if strings.HasPrefix(pkg, banned) {
+				t.Errorf("portside links %s (from %s); only portside-argocd may", pkg, banned)
+			}
+		}
+	}
+}
