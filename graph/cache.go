@@ -11,6 +11,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/portside-dev/portside/rollouts"
 )
 
 // responseCache answers a repeated catalog query with the response it gave before, as long as the
@@ -18,10 +20,16 @@ import (
 // every field is declared by the catalog schema (schema.graphqls, catalog.graphqls) and whose
 // data moves with the catalog's generation: registered locations change on every refresh without
 // one, so their types are left out, as is introspection. Fields other schema files add later
-// (pipelines, rollouts, anything per user) make an operation uncacheable without anyone having to
+// (pipelines, anything per user) make an operation uncacheable without anyone having to
 // remember this cache. Responses with errors are never cached.
+//
+// A component's deployments and rollouts (the component page) are cached too, versioned besides
+// by rollouts stamps: their resolvers note a stamp of the component's applications before reading,
+// and a cached answer is served only while every stamp it was made with is fresh.
 type responseCache struct {
 	epoch func(ctx context.Context) (int64, bool)
+	// fresh checks a rollouts stamp; nil leaves rollouts fields uncached.
+	fresh func(rollouts.Stamp) bool
 	lru   *lru.Cache[[sha256.Size]byte, cachedResponse]
 
 	mu        sync.Mutex
@@ -29,8 +37,27 @@ type responseCache struct {
 }
 
 type cachedResponse struct {
-	token int64
-	data  json.RawMessage
+	token  int64
+	stamps []rollouts.Stamp
+	data   json.RawMessage
+}
+
+// stampsKey carries the stamps an operation's resolvers note, while a cacheable one runs.
+type stampsKey struct{}
+
+type stampSet struct {
+	mu   sync.Mutex
+	list []rollouts.Stamp
+}
+
+// noteStamp records that the answer being made depends on what the stamp covers; it must be
+// taken before the resolver reads what it covers.
+func noteStamp(ctx context.Context, s rollouts.Stamp) {
+	if set, ok := ctx.Value(stampsKey{}).(*stampSet); ok {
+		set.mu.Lock()
+		set.list = append(set.list, s)
+		set.mu.Unlock()
+	}
 }
 
 var _ interface {
@@ -47,11 +74,23 @@ const maxCachedResponse = 256 << 10
 // uncachedFields can return registered locations (node takes any ID).
 var uncachedFields = map[string]bool{"node": true}
 
-// uncachedTypes change without the catalog's generation moving.
-var uncachedTypes = map[string]bool{"Location": true, "LocationConnection": true, "LocationEdge": true, "LocationError": true}
+// uncachedTypes change without the catalog's generation moving (or, from rollouts.graphqls,
+// without a stamp covering them: instance links, time windows, live sync windows).
+var uncachedTypes = map[string]bool{"Location": true, "LocationConnection": true, "LocationEdge": true, "LocationError": true,
+	"ArgoCDInstance": true, "DoraMetrics": true, "SyncWindows": true, "SyncWindow": true}
 
-func newResponseCache(size int, epoch func(ctx context.Context) (int64, bool)) *responseCache {
-	c := &responseCache{epoch: epoch, cacheable: map[string]bool{}}
+// stampedSchemaFile declares the rollouts fields. Those of its own types are cacheable when
+// reached through stampedFields, whose resolvers note stamps; a field of those types that reads
+// anything a stamp does not cover (Argo CD live, the clock) belongs in unstampedFields.
+const stampedSchemaFile = "rollouts.graphqls"
+
+var (
+	stampedFields   = map[string]bool{"Component.deployments": true, "Component.rollouts": true}
+	unstampedFields = map[string]bool{"Deployment.syncWindows": true}
+)
+
+func newResponseCache(size int, epoch func(ctx context.Context) (int64, bool), fresh func(rollouts.Stamp) bool) *responseCache {
+	c := &responseCache{epoch: epoch, fresh: fresh, cacheable: map[string]bool{}}
 	c.lru, _ = lru.New[[sha256.Size]byte, cachedResponse](size)
 	return c
 }
@@ -75,14 +114,24 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	if !ok {
 		return next(ctx)
 	}
-	if hit, ok := c.lru.Get(key); ok && hit.token == token {
+	if hit, ok := c.lru.Get(key); ok && hit.token == token && c.stillFresh(hit.stamps) {
 		return &graphql.Response{Data: hit.data}
 	}
-	resp := next(ctx)
+	stamps := &stampSet{}
+	resp := next(context.WithValue(ctx, stampsKey{}, stamps))
 	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil && len(resp.Data) <= maxCachedResponse {
-		c.lru.Add(key, cachedResponse{token: token, data: resp.Data})
+		c.lru.Add(key, cachedResponse{token: token, stamps: stamps.list, data: resp.Data})
 	}
 	return resp
+}
+
+func (c *responseCache) stillFresh(stamps []rollouts.Stamp) bool {
+	for _, s := range stamps {
+		if !c.fresh(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // responseKey identifies an operation with its variables.
@@ -110,7 +159,7 @@ func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
 	if known {
 		return v
 	}
-	v = selectionCacheable(oc.Operation.SelectionSet, map[string]bool{})
+	v = c.selectionCacheable(oc.Operation.SelectionSet, map[string]bool{}, false)
 	c.mu.Lock()
 	if len(c.cacheable) > 10000 { // bound the memo against clients that vary their query text
 		clear(c.cacheable)
@@ -120,7 +169,9 @@ func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
 	return v
 }
 
-func selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool) bool {
+// selectionCacheable decides whether a selection's answer may be cached; stamped says it is
+// under a stamped field, where the rollouts types' own fields may be too.
+func (c *responseCache) selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool, stamped bool) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
@@ -128,15 +179,31 @@ func selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool) boo
 				continue
 			}
 			if s.Definition == nil || s.Definition.Position == nil || s.Definition.Position.Src == nil ||
-				!fromCachedSchema(s.Definition.Position.Src.Name) || uncachedTypes[s.Definition.Type.Name()] || uncachedFields[s.Name] ||
+				uncachedTypes[s.Definition.Type.Name()] || uncachedFields[s.Name] ||
 				s.ObjectDefinition != nil && uncachedTypes[s.ObjectDefinition.Name] {
 				return false
 			}
-			if !selectionCacheable(s.SelectionSet, seenFragments) {
+			under := stamped
+			if src := path.Base(s.Definition.Position.Src.Name); !fromCachedSchema(src) {
+				parent := ""
+				if s.ObjectDefinition != nil {
+					parent = s.ObjectDefinition.Name
+				}
+				field := parent + "." + s.Name
+				switch {
+				case src != stampedSchemaFile || c.fresh == nil || unstampedFields[field]:
+					return false
+				case stampedFields[field]:
+					under = true
+				case !stamped:
+					return false // a rollouts field not under a stamped one: Query.rollouts, doraMetrics
+				}
+			}
+			if !c.selectionCacheable(s.SelectionSet, seenFragments, under) {
 				return false
 			}
 		case *ast.InlineFragment:
-			if !selectionCacheable(s.SelectionSet, seenFragments) {
+			if !c.selectionCacheable(s.SelectionSet, seenFragments, stamped) {
 				return false
 			}
 		case *ast.FragmentSpread:
@@ -144,7 +211,7 @@ func selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool) boo
 				continue
 			}
 			seenFragments[s.Name] = true
-			if s.Definition == nil || !selectionCacheable(s.Definition.SelectionSet, seenFragments) {
+			if s.Definition == nil || !c.selectionCacheable(s.Definition.SelectionSet, seenFragments, stamped) {
 				return false
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
+	"github.com/portside-dev/portside/rollouts"
 )
 
 // OperationObserver hears about every GraphQL operation, for metrics; package metrics implements it.
@@ -61,7 +62,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(observe{opts.Observer})
 	}
 	if opts.ResponseCacheSize > 0 {
-		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch))
+		var fresh func(rollouts.Stamp) bool
+		if r.RolloutService != nil {
+			fresh = r.RolloutService.Fresh
+		}
+		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch, fresh))
 	}
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {

@@ -14,6 +14,7 @@ import (
 )
 
 func (r *componentResolver) Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error) {
+	noteStamp(ctx, r.RolloutService.Stamp(obj.Value().Metadata.Annotations))
 	list, err := r.RolloutService.Deployments(ctx, obj.Value().Metadata.Annotations)
 	if err != nil {
 		return nil, err
@@ -26,6 +27,7 @@ func (r *componentResolver) Deployments(ctx context.Context, obj *model.Componen
 }
 
 func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
+	noteStamp(ctx, r.RolloutService.Stamp(obj.Value().Metadata.Annotations))
 	page, err := r.RolloutService.ComponentRollouts(ctx, obj.Value().Metadata.Annotations, filter.Filter(), deref(first, 20), deref(after, ""))
 	if err != nil {
 		return nil, err

@@ -83,6 +83,24 @@ func (s *Service) keysOf(annotations map[string]string) ([]Key, error) {
 	return s.tracker.Keys(m), nil
 }
 
+// Stamp versions a component's deployments and rollouts, by its annotations (see Stamp); take it
+// before reading them. A component without Argo CD annotations has a stamp that stays fresh.
+func (s *Service) Stamp(annotations map[string]string) Stamp {
+	m, ok, err := matcher(annotations)
+	if err != nil || !ok {
+		return Stamp{constant: true} // no applications: nothing to change (broken ones answer an error)
+	}
+	return s.tracker.stamp(m)
+}
+
+// Fresh reports whether a stamp still holds: nothing it covers changed since it was taken.
+func (s *Service) Fresh(st Stamp) bool {
+	if st.constant {
+		return true
+	}
+	return s.tracker.fresh(st)
+}
+
 // Deployments returns a component's deployments, by its annotations. A component without Argo CD
 // annotations has none; one with broken annotations gets an error that names the annotation.
 func (s *Service) Deployments(_ context.Context, annotations map[string]string) ([]Deployment, error) {

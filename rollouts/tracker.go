@@ -67,6 +67,12 @@ type Tracker struct {
 	instances map[string]*instanceState
 	seq       uint64
 	subs      map[*Subscription]struct{}
+	// versions change with every change published about an application (by instance and name:
+	// see versionKey), and membership whenever an application arrives or leaves: together they
+	// tell whether an answer about some applications may be served again (Stamp).
+	versions   map[Key]uint64
+	membership uint64
+	version    uint64
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -121,7 +127,8 @@ func newTracker(recs *records, sources []Source, opts TrackerOptions) *Tracker {
 		opts.Logger = slog.Default()
 	}
 	t := &Tracker{sources: sources, recs: recs, opts: opts, log: opts.Logger,
-		apps: map[Key]*tracked{}, requests: map[Key]*request{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{}}
+		apps: map[Key]*tracked{}, requests: map[Key]*request{}, instances: map[string]*instanceState{}, subs: map[*Subscription]struct{}{},
+		versions: map[Key]uint64{}}
 	for _, s := range sources {
 		t.instances[s.Name()] = &instanceState{err: "not connected yet", commits: make(chan struct{}, 1), canaries: make(chan struct{}, 1)}
 	}
@@ -272,6 +279,7 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 			return
 		}
 		delete(t.apps, key)
+		t.membership++
 		d := cur.app.Deployment
 		t.publishLocked(Change{Deployment: &d, Removed: true, Labels: cur.app.Labels})
 		t.mu.Unlock()
@@ -288,6 +296,7 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 	if cur == nil {
 		cur = &tracked{}
 		t.apps[key] = cur
+		t.membership++
 	}
 	cur.app, cur.seq = ev.App, t.nextSeq()
 	if len(cur.app.Rollouts) > 0 {
@@ -468,7 +477,10 @@ func (t *Tracker) deploymentLocked(a *tracked) Deployment {
 	}
 	st := t.instances[d.Instance]
 	d.Stale = !st.connected
-	d.LastSeenAt = st.lastSeen
+	if d.Stale {
+		// While connected the instance is seen all the time; the time matters once it is not.
+		d.LastSeenAt = st.lastSeen
+	}
 	return d
 }
 
@@ -505,6 +517,53 @@ func (t *Tracker) Deployments(m Matcher) []Deployment {
 func (t *Tracker) Keys(m Matcher) []Key {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	return t.keysLocked(m)
+}
+
+// Stamp is a version of what the tracker and the rollout records say about some applications:
+// while Fresh holds, a component's deployments and rollouts read again would be the same. It is
+// taken before reading them, so a change that lands meanwhile makes the stamp stale, never the
+// answer wrong.
+type Stamp struct {
+	constant   bool // covers no application
+	membership uint64
+	keys       []Key
+	versions   []uint64
+}
+
+// versionKey is how versions are kept: by instance and name, as a key with an empty namespace
+// stands for the name in any namespace (two namespaces sharing a name share a version: that only
+// retires answers early).
+func versionKey(k Key) Key { return Key{Instance: k.Instance, Name: k.Name} }
+
+// stamp versions the applications a matcher selects.
+func (t *Tracker) stamp(m Matcher) Stamp {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	keys := t.keysLocked(m)
+	s := Stamp{membership: t.membership, keys: keys, versions: make([]uint64, len(keys))}
+	for i, k := range keys {
+		s.versions[i] = t.versions[versionKey(k)]
+	}
+	return s
+}
+
+// fresh reports whether nothing the stamp covers has changed since it was taken.
+func (t *Tracker) fresh(s Stamp) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if s.membership != t.membership {
+		return false
+	}
+	for i, k := range s.keys {
+		if t.versions[versionKey(k)] != s.versions[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tracker) keysLocked(m Matcher) []Key {
 	keys := []Key{}
 	for k, a := range t.apps {
 		if m.Matches(&a.app) {
@@ -760,6 +819,15 @@ func (t *Tracker) Subscribers() int {
 }
 
 func (t *Tracker) publishLocked(c Change) {
+	var k Key
+	switch {
+	case c.Deployment != nil:
+		k = c.Deployment.Key()
+	case c.Rollout != nil:
+		k = c.Rollout.Key
+	}
+	t.version++
+	t.versions[versionKey(k)] = t.version
 	for s := range t.subs {
 		if s.filter != nil && !s.filter(c) {
 			continue

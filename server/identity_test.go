@@ -87,7 +87,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	t.Cleanup(func() { _ = dev.Close() })
 	clk := &clock{t: time.Now()}
 	log := audit.New(st, nil)
-	cat := catalog.NewService(st, catalog.Options{Audit: log, Readers: map[catalog.LocationType]catalog.Reader{
+	cat := catalog.NewService(st, catalog.Options{Audit: log, CacheSize: 1000, Readers: map[catalog.LocationType]catalog.Reader{
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 		catalog.LocationFile:     &sources.Files{},
 	}, APILocationTypes: []catalog.LocationType{catalog.LocationEmbedded, catalog.LocationFile}})
@@ -108,7 +108,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	argo, deploys := followArgoCD(t, st, cat, log)
 	public, _ := url.Parse(base)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys},
-		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000})
+		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, ResponseCacheSize: 1000}) // as serve has it
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity: &server.Identity{Auth: ids, PublicURL: public}})
 	ts.Config.Handler = srv.Handler()

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/bench/benchcat"
 	"github.com/portside-dev/portside/graph/gqlws"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
@@ -154,4 +157,97 @@ func TestASubscriptionFromAnotherSiteIsRefused(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a cross-site WebSocket with bob's cookie: %v, %v; want 403", resp, err)
 	}
+}
+
+// The component page (a component with its deployments and last rollouts) is answered from the
+// response cache while nothing about its applications changes, and afresh as soon as anything
+// does: a new state from Argo CD, a new rollout, the instance going away and coming back.
+func TestTheComponentPageIsCachedUntilItsApplicationsChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		secret, _, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "bob", Name: "page", Scopes: []string{"read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]any{benchcat.ComponentPage.Var: "component:default/payments-api"}
+		type page struct {
+			Entity struct {
+				Deployments []struct {
+					Revision string
+					Stale    bool
+				}
+				Rollouts struct{ TotalCount int }
+			}
+		}
+		ask := func() page {
+			t.Helper()
+			res := p.gql(http.DefaultClient, bearer(secret), benchcat.ComponentPage.Query, vars)
+			if len(res.Errors) > 0 {
+				t.Fatalf("component page: %+v", res.Errors)
+			}
+			raw, _ := json.Marshal(res.Data)
+			var out page
+			if err := json.Unmarshal(raw, &out); err != nil || len(out.Entity.Deployments) != 1 {
+				t.Fatalf("component page: %s", raw)
+			}
+			return out
+		}
+		counter := storetest.CountStatements(st.Gorm())
+		cached := func(why string) {
+			t.Helper()
+			ask()
+			counter.Reset()
+			ask()
+			if n := counter.Reset(); n != 0 {
+				t.Errorf("%s: the repeated component page ran %d statements; want it from the response cache", why, n)
+			}
+		}
+		until := func(what string, cond func(page) bool) {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); !cond(ask()); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the component page never showed %s: %+v", what, ask())
+				}
+			}
+		}
+		first := ask()
+		if first.Entity.Deployments[0].Revision != "a1" || first.Entity.Rollouts.TotalCount != 1 {
+			t.Fatalf("first page: %+v, want revision a1 and one rollout", first)
+		}
+		cached("at rest")
+
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { a.Status.Sync.Revision = "a2" })
+		until("the new revision", func(pg page) bool { return pg.Entity.Deployments[0].Revision == "a2" })
+		cached("after a new state")
+
+		bob := p.session("bob")
+		if r := p.as(bob, `mutation { syncDeployment(input: {component: "payments-api", revision: "b2"}) { deployment { application } } }`); len(r.Errors) > 0 {
+			t.Fatalf("sync: %+v", r.Errors)
+		}
+		until("the new rollout", func(pg page) bool { return pg.Entity.Rollouts.TotalCount == 2 })
+		cached("after a new rollout")
+
+		// What no stamp covers is asked afresh every time: DORA windows move with the clock, and
+		// rollouts across the catalog are not one component's.
+		for _, q := range []string{
+			`{ entity(ref: "component:payments-api") { ... on Component { dora { deploymentsPerDay } } } }`,
+			`{ rollouts(first: 5) { totalCount } }`,
+		} {
+			for i := 0; i < 2; i++ {
+				counter.Reset()
+				if r := p.gql(http.DefaultClient, bearer(secret), q, nil); len(r.Errors) > 0 {
+					t.Fatalf("%s: %+v", q, r.Errors)
+				}
+				if n := counter.Reset(); n == 0 {
+					t.Errorf("%s (asked %d times) ran no statement: it must not come from the response cache", q, i+1)
+				}
+			}
+		}
+
+		p.argo.Stop()
+		until("the deployment stale", func(pg page) bool { return pg.Entity.Deployments[0].Stale })
+		cached("while Argo CD is away")
+		p.argo.Restart()
+		until("the deployment fresh again", func(pg page) bool { return !pg.Entity.Deployments[0].Stale })
+	})
 }

@@ -31,6 +31,9 @@ type Queries struct {
 	SearchWords []string `json:"searchWords"`
 	// SearchMatches is how many components each search word matches as a whole word.
 	SearchMatches map[string]int `json:"searchMatches"`
+	// Deployed are components whose argocd/app-name annotation names an application called like
+	// the component (the load driver's scripted Argo CD has one for each).
+	Deployed []string `json:"deployed"`
 }
 
 // ReadQueries reads DIR/queries.json of a generated catalog.
@@ -88,6 +91,16 @@ var (
 		Var:    "o",
 		Values: func(q *Queries) []string { return q.Owners },
 	}
+	ComponentPage = Operation{
+		Name:  "component-page",
+		Title: "component page: owner, system, deployments and the last 10 rollouts",
+		Query: `query($ref:String!){ entity(ref:$ref){ ref name title ... on Component { owner { ref name } system { ref name } ` +
+			`deployments { instance application environment cluster namespace syncStatus health revision images lastSyncedAt stale lastSeenAt ` +
+			`operation { phase revision startedAt finishedAt } } ` +
+			`rollouts(first:10){ totalCount nodes { id revision result startedAt finishedAt initiatedBy historyId images commit { author message } } } } } }`,
+		Var:    "ref",
+		Values: func(q *Queries) []string { return q.Deployed },
+	}
 	TextSearch = Operation{
 		Name:   "search",
 		Title:  "text search, page of 50 with totalCount",
@@ -99,7 +112,7 @@ var (
 
 // Operations lists the load test's operations in report order.
 func Operations() []Operation {
-	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch}
+	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch, ComponentPage}
 }
 
 // Bodies returns one GraphQL-over-HTTP JSON request body per input value, with the value in the

@@ -204,6 +204,9 @@ type queries struct {
 	SearchWords []string `json:"searchWords"`
 	// SearchMatches is how many components each search word matches as a whole word.
 	SearchMatches map[string]int `json:"searchMatches"`
+	// Deployed are those of Components that carry argocd/app-name (naming an application
+	// called like the component), for the component page with its deployments.
+	Deployed []string `json:"deployed"`
 }
 
 // gen is the state of one generation: the random source and the samplers over the vocabularies.
@@ -631,6 +634,9 @@ func (g *gen) queries(seed uint64) {
 	q := queries{Seed: seed, SearchMatches: map[string]int{}}
 	for _, i := range r.Perm(len(m.components))[:min(200, len(m.components))] {
 		q.Components = append(q.Components, "component:default/"+m.components[i].name)
+		if m.components[i].argoCD {
+			q.Deployed = append(q.Deployed, "component:default/"+m.components[i].name)
+		}
 	}
 	owns := make([]bool, len(m.groups))
 	for _, c := range m.components {

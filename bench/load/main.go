@@ -233,7 +233,8 @@ type driver struct {
 	bodyFiles                               map[string]string
 	generated                               string // gencatalog's summary
 	env                                     map[string]string
-	token                                   string // the API token of the current run
+	token                                   string  // the API token of the current run
+	argo                                    *argoCD // what the servers follow, for the component page
 }
 
 // Results is what results.json holds.
@@ -378,7 +379,9 @@ func (d *driver) prepare(ctx context.Context) error {
 
 	d.portside = filepath.Join(bin, "portside")
 	gen := filepath.Join(bin, "gencatalog")
-	for _, b := range []struct{ out, pkg string }{{d.portside, "./cmd/portside"}, {gen, "./bench/gencatalog"}} {
+	// portside-argocd beside portside, where serve looks for it.
+	for _, b := range []struct{ out, pkg string }{{d.portside, "./cmd/portside"}, {filepath.Join(bin, "portside-argocd"), "./cmd/portside-argocd"},
+		{gen, "./bench/gencatalog"}} {
 		fmt.Fprintf(os.Stderr, "bench: go build -o %s %s\n", b.out, b.pkg)
 		cmd := d.sup.command(ctx, "go", "build", "-o", b.out, b.pkg)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = d.root, os.Stderr, os.Stderr
@@ -401,6 +404,10 @@ func (d *driver) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.argo, err = startArgoCD(q); err != nil {
+		return err
+	}
+	d.sup.onExit("scripted Argo CD", func() error { d.argo.stop(); return nil })
 	d.bodies, d.bodyFiles = map[string][][]byte{}, map[string]string{}
 	for _, op := range benchcat.Operations() {
 		bodies, err := op.Bodies(q)
@@ -555,6 +562,9 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	}
 
 	if d.cfg.measure["load"] {
+		if err := d.awaitTracking(ctx, srv); err != nil {
+			return fail(err)
+		}
 		for n, op := range benchcat.Operations() {
 			l, err := d.load(ctx, srv, op, tag)
 			if err != nil {
@@ -579,6 +589,11 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	}
 	if hwm, err := procHWM(srv.cmd.Process.Pid); err == nil {
 		r.ServeHWM = hwm
+	}
+	for _, pid := range procChildren(srv.cmd.Process.Pid) {
+		if hwm, err := procHWM(pid); err == nil {
+			r.CompanionHWM += hwm
+		}
 	}
 	return r
 }
@@ -700,12 +715,16 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string) (*server, t
 	// Default log level (info: one access log line per request, to the log file) and the default
 	// refresh interval, stated so the scheduled refresh machinery is known to be running.
 	// No development login: like a production server, which discovers its provider on first use.
-	serve := []string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false", "serve"}
+	// Following the scripted Argo CD through portside-argocd, as a production server follows its own.
+	argoArgs, argoEnv := d.argo.serveArgs()
+	serve := append([]string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false"}, argoArgs...)
+	serve = append(serve, "serve")
 	if d.cfg.pin {
 		serve = append([]string{"taskset", "-c", "0"}, serve...)
 	}
 	s.cmd = d.sup.command(ctx, serve[0], serve[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.Env = append(os.Environ(), argoEnv...)
 	start := time.Now()
 	if err := d.sup.start(s.cmd); err != nil {
 		return nil, 0, err
@@ -773,10 +792,11 @@ func (s *server) stop(grace time.Duration) error {
 	}
 }
 
-// cpuAtRest measures utime+stime over wall time while the server is left alone for d.
+// cpuAtRest measures utime+stime over wall time while the server (with its portside-argocd) is
+// left alone for d.
 func (s *server) cpuAtRest(ctx context.Context, d time.Duration) (float64, error) {
 	pid := s.cmd.Process.Pid
-	c0, err := procCPU(pid)
+	c0, err := procTreeCPU(pid)
 	if err != nil {
 		return 0, err
 	}
@@ -788,7 +808,7 @@ func (s *server) cpuAtRest(ctx context.Context, d time.Duration) (float64, error
 		return 0, fmt.Errorf("serve exited while idle:\n%s", tail(s.log, 10))
 	case <-time.After(d):
 	}
-	c1, err := procCPU(pid)
+	c1, err := procTreeCPU(pid)
 	if err != nil {
 		return 0, err
 	}
@@ -847,8 +867,11 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 			bad = fmt.Sprintf("status %d", status)
 		case bytes.Contains(resp, []byte(`"errors":`)):
 			bad = "GraphQL errors"
-		case op.Name == benchcat.EntityByRef.Name && bytes.Contains(resp, []byte(`"entity":null`)):
+		case (op.Name == benchcat.EntityByRef.Name || op.Name == benchcat.ComponentPage.Name) && bytes.Contains(resp, []byte(`"entity":null`)):
 			bad = "entity not found"
+		case op.Name == benchcat.ComponentPage.Name && (!bytes.Contains(resp, []byte(`"deployments":[{`)) ||
+			!bytes.Contains(resp, []byte(fmt.Sprintf(`"totalCount":%d`, historyPerApp)))):
+			bad = fmt.Sprintf("not one deployment with %d rollouts", historyPerApp)
 		case bytes.Contains(resp, []byte(`"totalCount":0`)):
 			empty++
 		}

@@ -30,12 +30,11 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("process", connector.BinaryName)
-	// Ctrl-C in a terminal reaches the whole process group: the server, which shuts down in order
-	// and then closes this process's standard input, decides when this process ends.
-	signal.Ignore(os.Interrupt)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	err := connector.RunChild(ctx, os.Stdin, os.Stdout, log, func(inst connector.Instance) (rollouts.Source, error) {
+	// Ctrl-C in a terminal, and systemd stopping a unit, signal every process of the group: the
+	// server shuts down in order and then closes this process's standard input, which is what
+	// ends this one. (A server killed outright closes it too.)
+	signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	err := connector.RunChild(context.Background(), os.Stdin, os.Stdout, log, func(inst connector.Instance) (rollouts.Source, error) {
 		return argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: inst.Token,
 			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
 	})

@@ -204,7 +204,8 @@ type Deployment struct {
 	// The running or last sync operation.
 	Operation *SyncOperation `json:"operation,omitempty"`
 	// Set while the instance cannot be reached: this is the state last seen, at lastSeenAt.
-	Stale      bool       `json:"stale"`
+	Stale bool `json:"stale"`
+	// When the instance last answered, while the deployment is stale; null while it is reachable (ArgoCDInstance.lastSeenAt has it always).
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 	// Set (in deploymentChanged) when the application is gone from its Argo CD instance.
 	Removed bool `json:"removed"`

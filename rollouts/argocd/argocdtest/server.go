@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
@@ -52,7 +51,7 @@ type Call struct {
 type Server struct {
 	Token string
 
-	t    testing.TB
+	t    TB
 	addr string
 
 	mu       sync.Mutex
@@ -70,8 +69,17 @@ type Server struct {
 	now      time.Time // the server's clock: each operation starts a minute after the last
 }
 
+// TB is what the server needs of a test: testing.TB has it, and so can a benchmark driver that
+// stands in a scripted Argo CD outside a test (bench/load).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Start serves a new instance on a free loopback port until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t TB) *Server {
 	t.Helper()
 	s := &Server{Token: "argocd-test-token", t: t, apps: map[string]*v1alpha1.Application{},
 		watchers: map[chan *v1alpha1.ApplicationWatchEvent]struct{}{}, commits: map[string]v1alpha1.RevisionMetadata{},
