@@ -56,7 +56,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})

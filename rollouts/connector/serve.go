@@ -85,22 +85,39 @@ func Handler(sources []rollouts.Source) http.Handler {
 	return mux
 }
 
-// watch streams the source's watch: each event as a JSON value, flushed at once (an update's
-// latency is the point), and at the end the error that ended it.
+// watch streams the source's watch: each event as a JSON value, and at the end the error that
+// ended it. An event goes out at once when it is the only one waiting (an update's latency is the
+// point); a burst (the state of every application a watch opens with) goes out in large writes,
+// flushed when it is through, rather than one write per event.
 func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source) {
 	w.Header().Set("Content-Type", "application/json")
 	flusher, _ := w.(http.Flusher)
-	enc := json.NewEncoder(w)
-	w.WriteHeader(http.StatusOK)
-	if flusher != nil {
-		flusher.Flush() // the parent knows the watch is open
-	}
-	err := src.Watch(r.Context(), func(ev rollouts.Event) {
-		_ = enc.Encode(watchItem{Event: &ev})
+	flush := func() {
 		if flusher != nil {
 			flusher.Flush()
 		}
-	})
+	}
+	enc := json.NewEncoder(w)
+	w.WriteHeader(http.StatusOK)
+	flush() // the parent knows the watch is open
+	ctx := r.Context()
+	events := make(chan rollouts.Event, 1024)
+	var err error
+	go func() {
+		err = src.Watch(ctx, func(ev rollouts.Event) {
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+			}
+		})
+		close(events) // after err is set: the loop below reads it once the channel is drained
+	}()
+	for ev := range events {
+		_ = enc.Encode(watchItem{Event: &ev}) // a parent gone cancels ctx, which ends the watch
+		if len(events) == 0 {
+			flush()
+		}
+	}
 	if err == nil {
 		err = errs.E(errs.Unavailable, "Argo CD %q ended the watch", src.Name())
 	}
