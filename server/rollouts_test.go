@@ -193,14 +193,20 @@ func TestTheComponentPageIsCachedUntilItsApplicationsChange(t *testing.T) {
 			return out
 		}
 		counter := storetest.CountStatements(st.Gorm())
+		// cached checks that a repeated page runs no statement, once the tracker's own work after
+		// a change (a commit asked for, a canary read) has settled: that work runs statements too.
 		cached := func(why string) {
 			t.Helper()
-			ask()
-			counter.Reset()
-			ask()
-			if n := counter.Reset(); n != 0 {
-				t.Errorf("%s: the repeated component page ran %d statements; want it from the response cache", why, n)
+			var n int64
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				ask()
+				counter.Reset()
+				ask()
+				if n = counter.Reset(); n == 0 {
+					return
+				}
 			}
+			t.Errorf("%s: the repeated component page still ran %d statements; want it from the response cache", why, n)
 		}
 		until := func(what string, cond func(page) bool) {
 			t.Helper()
