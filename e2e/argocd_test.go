@@ -135,3 +135,22 @@ spec: {type: service, lifecycle: production, owner: team-payments}
 		t.Errorf("the Argo CD token appears in the logs")
 	}
 }
+
+// Argo CD instances without the companion: the start fails, naming the setting that finds it.
+func TestServeWithArgoCDButNoCompanionSaysWhichSettingFindsIt(t *testing.T) {
+	dir := t.TempDir()
+	alone := filepath.Join(dir, "portside") // no portside-argocd beside it
+	data, err := os.ReadFile(portsideBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(cleanEnv(t), "PATH="+dir, "PORTSIDE_ARGOCD_TOKENS=prod=secret")
+	r := run(t, env, alone, "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(dir, "p.db"), "--dev-login", "false",
+		"--argocd-instances", "prod=http://127.0.0.1:1")
+	if r.code == 0 || !strings.Contains(r.stderr, "argocd-connector") || !strings.Contains(r.stderr, "portside-argocd") {
+		t.Errorf("serve without its companion: want a failed start naming argocd-connector and portside-argocd\n%s", r)
+	}
+}
