@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,10 +184,24 @@ func (p *Process) supervise(ctx context.Context) {
 	}
 }
 
+// childEnv is the child's environment: Portside's, without its settings. The child needs none of
+// them (its instances arrive on its standard input) and some are secrets; proxies, certificate
+// paths and the temp directory pass.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PORTSIDE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // run starts one child, hands it its configuration, waits for it to listen and then to exit.
 func (p *Process) run(ctx context.Context) error {
 	cmd := exec.Command(p.opts.Path)
 	cmd.Stderr = p.opts.Stderr
+	cmd.Env = childEnv(os.Environ())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 // childEnv makes the test binary act as portside-argocd: Start runs it as the child, with
 // sources that answer List with one application carrying what the child was told (the token
 // proves that the configuration crossed the pipe).
-const childEnv = "PORTSIDE_CONNECTOR_TEST_CHILD"
+const childEnv = "CONNECTOR_TEST_CHILD" // not PORTSIDE_*: those the child does not get
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 					return nil, errs.InvalidField("token", "Argo CD instance %q has no API token", inst.Name)
 				}
 				return &fakeSource{name: inst.Name, list: func() ([]rollouts.Application, error) {
-					app := rollouts.Application{Labels: map[string]string{"token": inst.Token, "addr": inst.Addr, "pid": itoa(os.Getpid())}}
+					app := rollouts.Application{Labels: map[string]string{"token": inst.Token, "addr": inst.Addr, "pid": itoa(os.Getpid()),
+						"secret-env": os.Getenv("PORTSIDE_AUTH_CLIENT_SECRET")}}
 					app.Instance, app.Application = inst.Name, "payments"
 					return []rollouts.Application{app}, nil
 				}}, nil
@@ -78,6 +79,7 @@ func listed(t *testing.T, src rollouts.Source) rollouts.Application {
 }
 
 func TestTheChildGetsItsInstancesAndTokensOverThePipeAndServesThem(t *testing.T) {
+	t.Setenv("PORTSIDE_AUTH_CLIENT_SECRET", "not-for-the-child")
 	p := startChild(t, connector.Instance{Name: "prod", Addr: "argocd.example.com:443", Token: "secret-prod"},
 		connector.Instance{Name: "staging", Addr: "argocd-staging.example.com:443", Token: "secret-staging"})
 	srcs := p.Sources()
@@ -89,6 +91,9 @@ func TestTheChildGetsItsInstancesAndTokensOverThePipeAndServesThem(t *testing.T)
 		app := listed(t, srcs[i])
 		if app.Labels["token"] != want["token"] || app.Labels["addr"] != want["addr"] || app.Instance != srcs[i].Name() {
 			t.Errorf("%s: the child answered %+v, want its own instance's token and address %v", srcs[i].Name(), app, want)
+		}
+		if app.Labels["secret-env"] != "" {
+			t.Errorf("the child's environment holds Portside's settings (PORTSIDE_AUTH_CLIENT_SECRET=%s)", app.Labels["secret-env"])
 		}
 		if app.Labels["pid"] != itoa(p.PID()) {
 			t.Errorf("%s was answered by process %s, want the child %d", srcs[i].Name(), app.Labels["pid"], p.PID())
