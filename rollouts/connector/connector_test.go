@@ -313,3 +313,41 @@ func TestAnUnknownInstanceIsNotFoundByName(t *testing.T) {
 		t.Errorf("List on an instance the connector does not have = %v (%s), want NOT_FOUND naming it", err, errs.CodeOf(err))
 	}
 }
+
+func TestAWatchAfterACutLeavesOutTheRepeatsOfWhatTheLastOneDelivered(t *testing.T) {
+	app := func(name, version string) rollouts.Event {
+		var a rollouts.Application
+		a.Instance, a.AppNamespace, a.Application, a.ResourceVersion = "prod", "argocd", name, version
+		return rollouts.Event{App: a}
+	}
+	gone := app("c", "7")
+	gone.Deleted = true
+	watches := [][]rollouts.Event{
+		{app("a", "1"), app("b", "1"), app("c", "1")},
+		// Argo CD opens every watch with the state of every application.
+		{app("a", "1"), app("b", "2"), gone, app("a", "3")},
+	}
+	n := 0
+	src := relay(t, &fakeSource{watch: func(_ context.Context, fn func(rollouts.Event)) error {
+		for _, ev := range watches[n] {
+			fn(ev)
+		}
+		n++
+		return errs.E(errs.Unavailable, "cut")
+	}})
+	var got [][]string
+	for range watches {
+		var seen []string
+		_ = src.Watch(context.Background(), func(ev rollouts.Event) {
+			seen = append(seen, fmt.Sprintf("%s@%s deleted=%v", ev.App.Application, ev.App.ResourceVersion, ev.Deleted))
+		})
+		got = append(got, seen)
+	}
+	want := [][]string{
+		{"a@1 deleted=false", "b@1 deleted=false", "c@1 deleted=false"},
+		{"b@2 deleted=false", "c@7 deleted=true", "a@3 deleted=false"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("events per watch (-want +got):\n%s", d)
+	}
+}

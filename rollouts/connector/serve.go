@@ -11,17 +11,21 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
 )
 
-// Handler serves the sources over the connector protocol.
+// Handler serves the sources over the connector protocol, to one parent: what a watch of a source
+// delivered is remembered for the next watch of it (see delivered).
 func Handler(sources []rollouts.Source) http.Handler {
 	byName := make(map[string]rollouts.Source, len(sources))
+	sent := make(map[string]*delivered, len(sources))
 	for _, s := range sources {
 		byName[s.Name()] = s
+		sent[s.Name()] = &delivered{versions: map[rollouts.Key]string{}}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/{instance}/{method}", func(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +42,7 @@ func Handler(sources []rollouts.Source) http.Handler {
 		ctx := r.Context()
 		switch m := r.PathValue("method"); m {
 		case methodWatch:
-			watch(w, r, src)
+			watch(w, r, src, sent[src.Name()])
 		case methodList:
 			apps, err := src.List(ctx)
 			writeJSON(w, apps, err)
@@ -89,7 +93,7 @@ func Handler(sources []rollouts.Source) http.Handler {
 // ended it. An event goes out at once when it is the only one waiting (an update's latency is the
 // point); a burst (the state of every application a watch opens with) goes out in large writes,
 // flushed when it is through, rather than one write per event.
-func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source) {
+func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source, sent *delivered) {
 	w.Header().Set("Content-Type", "application/json")
 	flusher, _ := w.(http.Flusher)
 	flush := func() {
@@ -105,6 +109,9 @@ func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source) {
 	var err error
 	go func() {
 		err = src.Watch(ctx, func(ev rollouts.Event) {
+			if !sent.news(ev) {
+				return
+			}
 			select {
 			case events <- ev:
 			case <-ctx.Done():
@@ -122,6 +129,33 @@ func watch(w http.ResponseWriter, r *http.Request, src rollouts.Source) {
 		err = errs.E(errs.Unavailable, "Argo CD %q ended the watch", src.Name())
 	}
 	_ = enc.Encode(watchItem{End: toWire(err)})
+}
+
+// delivered remembers the resource version of every application a watch of one source delivered,
+// so that the next watch (after a cut) leaves out the opening repeats of applications that have not
+// changed: Argo CD opens every watch with the state of all of them, which would otherwise cross
+// the socket again in full, ahead of the changes behind it. The parent has them already, and
+// what a cut watch wrote but the parent never read, the list the parent makes with every new
+// watch brings (the Source contract: a watch may, not must, repeat the current state).
+type delivered struct {
+	mu       sync.Mutex
+	versions map[rollouts.Key]string
+}
+
+// news records an event and reports whether it is worth sending.
+func (d *delivered) news(ev rollouts.Event) bool {
+	k := ev.App.Key()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ev.Deleted {
+		delete(d.versions, k)
+		return true
+	}
+	if v, ok := d.versions[k]; ok && v == ev.App.ResourceVersion && v != "" {
+		return false
+	}
+	d.versions[k] = ev.App.ResourceVersion
+	return true
 }
 
 // RunChild is portside-argocd's main loop: it reads its configuration from in, builds a source
