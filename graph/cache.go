@@ -114,15 +114,24 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	if !ok {
 		return next(ctx)
 	}
+	name, typ := operationName(oc)
 	if hit, ok := c.lru.Get(key); ok && hit.token == token && c.stillFresh(hit.stamps) {
+		offerReplay(ctx, hit.token, hit.stamps, name, typ)
 		return &graphql.Response{Data: hit.data}
 	}
 	stamps := &stampSet{}
 	resp := next(context.WithValue(ctx, stampsKey{}, stamps))
 	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil && len(resp.Data) <= maxCachedResponse {
 		c.lru.Add(key, cachedResponse{token: token, stamps: stamps.list, data: resp.Data})
+		offerReplay(ctx, token, stamps.list, name, typ)
 	}
 	return resp
+}
+
+// valid reports whether an answer made at token with stamps may still be given.
+func (c *responseCache) valid(ctx context.Context, token int64, stamps []rollouts.Stamp) bool {
+	now, ok := c.epoch(ctx)
+	return ok && now == token && c.stillFresh(stamps)
 }
 
 func (c *responseCache) stillFresh(stamps []rollouts.Stamp) bool {

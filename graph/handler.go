@@ -61,18 +61,23 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
 	}
+	var cache *responseCache
 	if opts.ResponseCacheSize > 0 {
 		var fresh func(rollouts.Stamp) bool
 		if r.RolloutService != nil {
 			fresh = r.RolloutService.Fresh
 		}
-		srv.Use(newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch, fresh))
+		cache = newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch, fresh)
+		srv.Use(cache)
 	}
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
+	if cache != nil {
+		return conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize))
+	}
 	return conformance(srv)
 }
 
@@ -190,15 +195,20 @@ func (o observe) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 	if !graphql.HasOperationContext(ctx) {
 		return resp
 	}
-	oc := graphql.GetOperationContext(ctx)
-	name, typ := oc.OperationName, "query"
+	name, typ := operationName(graphql.GetOperationContext(ctx))
+	ok := resp == nil || len(resp.Errors) == 0
+	o.o.GraphQLOperation(name, typ, ok, time.Since(start))
+	return resp
+}
+
+// operationName is how metrics name an operation: its given name, else the document's, and its type.
+func operationName(oc *graphql.OperationContext) (name, typ string) {
+	name, typ = oc.OperationName, "query"
 	if oc.Operation != nil {
 		typ = string(oc.Operation.Operation)
 		if name == "" {
 			name = oc.Operation.Name
 		}
 	}
-	ok := resp == nil || len(resp.Errors) == 0
-	o.o.GraphQLOperation(name, typ, ok, time.Since(start))
-	return resp
+	return name, typ
 }
