@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -297,6 +298,8 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		cur = &tracked{}
 		t.apps[key] = cur
 		t.membership++
+	} else if !maps.Equal(cur.app.Labels, ev.App.Labels) {
+		t.membership++ // it may join or leave a label selector: stamps that did not cover it too
 	}
 	cur.app, cur.seq = ev.App, t.nextSeq()
 	if len(cur.app.Rollouts) > 0 {

@@ -479,3 +479,47 @@ func TestActionsAreForOwnersAuditedAndIdempotent(t *testing.T) {
 		}
 	})
 }
+
+// A stamp of a component's applications goes stale with any change to one of them, and with an
+// application that starts to match its label selector (it was no part of the stamp before).
+func TestAStampGoesStaleWhenItsApplicationsChangeOrAnotherJoinsItsSelector(t *testing.T) {
+	r := newRig(t, storetest.SQLite(t), deployedOnce(), argocdtest.App("billing-prod", nil))
+	r.start()
+	byLabel := map[string]string{"argocd/app-selector": "environment=production"}
+	deployments := func() int {
+		list, err := r.svc.Deployments(context.Background(), byLabel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s", what)
+			}
+		}
+	}
+	stamp := r.svc.Stamp(byLabel)
+	if !r.svc.Fresh(stamp) || deployments() != 1 {
+		t.Fatalf("a new stamp is stale, or the selector matches %d applications, want 1", deployments())
+	}
+	r.argo.Update("argocd", "billing-prod", func(a *v1alpha1.Application) { a.Labels = map[string]string{"environment": "production"} })
+	until("billing-prod to match the selector", func() bool { return deployments() == 2 })
+	if r.svc.Fresh(stamp) {
+		t.Errorf("the stamp is still fresh after billing-prod joined its selector")
+	}
+	stamp = r.svc.Stamp(byLabel)
+	r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) { a.Status.Sync.Revision = "a2" })
+	until("the new revision", func() bool {
+		d, _ := r.svc.Tracker().Deployment(rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"})
+		return d.Revision == "a2"
+	})
+	if r.svc.Fresh(stamp) {
+		t.Errorf("the stamp is still fresh after payments-prod changed")
+	}
+	if none := r.svc.Stamp(nil); !r.svc.Fresh(none) {
+		t.Errorf("the stamp of a component without Argo CD annotations is stale")
+	}
+}
