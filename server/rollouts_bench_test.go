@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ import (
 // deployment and its last 10 rollouts) over HTTP with an API token, one request at a time: the
 // CPU a request costs, which bounds what one core serves (the load driver measures the rest).
 func BenchmarkComponentPage(b *testing.B) {
+	// The access log of every request would bury the benchmark's report: it goes nowhere here.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	st := storetest.SQLite(b)
 	p := newPortal(b, st)
 	p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
