@@ -112,7 +112,7 @@ var (
 
 // Operations lists the load test's operations in report order.
 func Operations() []Operation {
-	return []Operation{ComponentPage, EntityByRef, OwnerPage, OwnerPageFacets, TextSearch}
+	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch, ComponentPage}
 }
 
 // Bodies returns one GraphQL-over-HTTP JSON request body per input value, with the value in the

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	argocommon "github.com/argoproj/argo-cd/v2/common"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/version"
@@ -23,6 +24,7 @@ import (
 	"github.com/golang/protobuf/ptypes/empty"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,7 +101,9 @@ func Start(t TB) *Server {
 func (s *Server) Addr() string { return s.addr }
 
 func (s *Server) serve(ln net.Listener) {
-	g := grpc.NewServer()
+	// Argo CD's own keepalive policy: its client pings every 2x this minimum, which a server with
+	// gRPC's default policy (5 minutes) answers with GOAWAY too_many_pings after a minute or so.
+	g := grpc.NewServer(grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: argocommon.GetGRPCKeepAliveEnforcementMinimum()}))
 	application.RegisterApplicationServiceServer(g, &appService{s: s})
 	version.RegisterVersionServiceServer(g, &versionService{})
 	s.mu.Lock()
