@@ -162,7 +162,7 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		until := since.Add(24 * time.Hour)
 		m, err := r.svc.ComponentDORA(context.Background(), map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
 		if err != nil || m.Changes != 2 || m.FailedChanges != 1 || m.Deployments != 1 {
-			t.Errorf("DORA after the abort: %+v, %v; want 2 changes, 1 failed (c3), 1 deployment (b2)", m, err)
+			t.Errorf("DORA after the abort: %+v, %v; want 2 changes, 1 failed (c3), 1 deployment (b2); records now: %s", m, err, describeRecords(r.records()))
 		}
 		if _, err := r.svc.Retry(bob(), target); err != nil {
 			t.Errorf("retrying the aborted canary: %v", err)
@@ -293,4 +293,13 @@ func TestABlueGreenRolloutWaitsForPromotionAndIsRecorded(t *testing.T) {
 			t.Errorf("b2's record: %+v (canary %+v), want the preview (0%%) then its promotion (100%%)", got[0], p)
 		}
 	})
+}
+
+// describeRecords shows what DORA reads of each record, for a failure message.
+func describeRecords(list []rollouts.Rollout) string {
+	var b strings.Builder
+	for _, r := range list {
+		fmt.Fprintf(&b, "[%s %s started %s finished %v] ", r.Revision, r.Result, r.StartedAt.Format(time.RFC3339), r.FinishedAt)
+	}
+	return b.String()
 }

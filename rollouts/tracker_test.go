@@ -338,8 +338,11 @@ func TestAWatchCutMidRolloutResumesWithoutLosingOrRepeatingAnything(t *testing.T
 		r.argo.Restart()
 		r.waitConnected(true)
 		expect(t, sub, `rollout b2 Succeeded/SUCCEEDED history=2 by="portside" requested="bob" commit="Erin <erin@example.com>"`)
-		if r.argo.Watches() <= watches {
-			t.Errorf("the watch was not opened again (%d watches)", r.argo.Watches())
+		// Connected means listed; the watch, opened beside the list, may follow a moment later.
+		for deadline := time.Now().Add(10 * time.Second); r.argo.Watches() <= watches; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the watch was not opened again (%d watches)", r.argo.Watches())
+			}
 		}
 
 		// A cut without downtime: the replayed snapshot changes nothing and says nothing.
