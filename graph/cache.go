@@ -143,8 +143,26 @@ func (c *responseCache) stillFresh(stamps []rollouts.Stamp) bool {
 	return true
 }
 
-// responseKey identifies an operation with its variables.
+// operationKey is where an operation's responseKey is kept once worked out: the complexity limit
+// and the response cache both key by it.
+const operationKey = "OperationKey"
+
+type keyedOperation struct {
+	key [sha256.Size]byte
+	ok  bool
+}
+
+// responseKey identifies an operation with its variables, working it out once per operation.
 func responseKey(oc *graphql.OperationContext) ([sha256.Size]byte, bool) {
+	if k, ok := oc.Stats.GetExtension(operationKey).(keyedOperation); ok {
+		return k.key, k.ok
+	}
+	key, ok := hashOperation(oc)
+	oc.Stats.SetExtension(operationKey, keyedOperation{key, ok})
+	return key, ok
+}
+
+func hashOperation(oc *graphql.OperationContext) ([sha256.Size]byte, bool) {
 	vars, err := json.Marshal(oc.Variables) // map keys are sorted: equal variables, equal bytes
 	if err != nil {
 		return [sha256.Size]byte{}, false

@@ -6,10 +6,9 @@ import (
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
-	"github.com/99designs/gqlgen/graphql/errcode"
 )
 
 // complexityLimit is gqlgen's fixed complexity limit (extension.FixedComplexityLimit) with each
