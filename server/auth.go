@@ -120,16 +120,22 @@ func (id *Identity) checkCSRF(r *http.Request, needHeader bool) error {
 // metricsToken keeps /metrics for scrapers that send the configured token; without one, metrics
 // stay open like the probes. The comparison takes the same time whatever the token sent.
 func metricsToken(token string) gin.HandlerFunc {
-	want := sha256.Sum256([]byte("Bearer " + token))
 	return func(c *gin.Context) {
 		if token == "" {
 			return
 		}
-		got := sha256.Sum256([]byte(c.GetHeader("Authorization")))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !hasMetricsToken(c, token) {
 			unauthenticated(c, errs.E(errs.Unauthenticated, "/metrics needs the metrics token as \"Authorization: Bearer <token>\" (setting metrics-token)"))
 		}
 	}
+}
+
+// hasMetricsToken reports whether the request sends token as its bearer credential, in the same
+// time whatever it sends.
+func hasMetricsToken(c *gin.Context, token string) bool {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	got := sha256.Sum256([]byte(c.GetHeader("Authorization")))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // requirePage sends anonymous browsers to sign in and back.

@@ -110,7 +110,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, ResponseCacheSize: 1000}) // as serve has it
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
-		Identity: &server.Identity{Auth: ids, PublicURL: public}})
+		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -49,6 +49,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	handler http.Handler
+	engine  *gin.Engine
 	ln      net.Listener
 }
 
@@ -71,8 +72,8 @@ func New(opts Options) *Server {
 	}
 	// Probes and scrapes stay open (above); everything else knows its caller.
 	id := opts.Identity
-	if id == nil {
-		panic("server: Options.Identity is required: every route but the probes knows its caller")
+	if id == nil || id.Auth == nil || id.Audit == nil {
+		panic("server: Options.Identity with Auth and Audit is required: every route but the probes knows its caller, and /audit/export reads the audit log")
 	}
 	id.Logger = opts.Logger
 	authed := r.Group("/", id.authenticate())
@@ -86,24 +87,54 @@ func New(opts Options) *Server {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
 	})
-	r.GET("/readyz", func(c *gin.Context) {
+	r.GET("/readyz", readyz(opts))
+	r.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "NOT_FOUND", "message": "no such endpoint: " + c.Request.URL.Path}})
+	})
+	return &Server{opts: opts, handler: r, engine: r}
+}
+
+// Route is one method and path the server answers.
+type Route struct{ Method, Path string }
+
+// Routes lists every route the server answers, so tests can call each one.
+func (s *Server) Routes() []Route {
+	var list []Route
+	for _, ri := range s.engine.Routes() {
+		list = append(list, Route{Method: ri.Method, Path: ri.Path})
+	}
+	return list
+}
+
+// readyz answers whether the server can do useful work. Anyone may ask (load balancers and kubelets
+// do, unauthenticated), so a failure answers only a reason code ("database_unreachable"), never the
+// database's host, user or name; the full cause is logged, and shown to requests that carry the
+// metrics token when one is set.
+func readyz(opts Options) gin.HandlerFunc {
+	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
 		if opts.Ready == nil {
 			c.JSON(http.StatusOK, gin.H{"status": "ready"})
 			return
 		}
-		if err := opts.Ready(ctx); err != nil {
-			opts.Logger.WarnContext(c.Request.Context(), "not ready", "error", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": errs.PublicMessage(err)})
+		err := opts.Ready(ctx)
+		if err == nil {
+			c.JSON(http.StatusOK, gin.H{"status": "ready"})
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
-	r.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "NOT_FOUND", "message": "no such endpoint: " + c.Request.URL.Path}})
-	})
-	return &Server{opts: opts, handler: r}
+		opts.Logger.WarnContext(c.Request.Context(), "not ready", "error", err)
+		reason := "unavailable"
+		var r interface{ NotReadyReason() string }
+		if errors.As(err, &r) {
+			reason = r.NotReadyReason()
+		}
+		body := gin.H{"status": "unavailable", "reason": reason}
+		if opts.MetricsToken != "" && hasMetricsToken(c, opts.MetricsToken) {
+			body["detail"] = errs.PublicMessage(err)
+		}
+		c.JSON(http.StatusServiceUnavailable, body)
+	}
 }
 
 // Handler is the router, for tests that drive it without a socket.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
@@ -35,6 +36,13 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// String is everything logged so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // records decodes every JSON log line written so far.
@@ -134,13 +142,14 @@ func newFixture(t *testing.T) *fixture {
 // tokenIdentity is identity on a fresh SQLite database, with one API token.
 func tokenIdentity(t *testing.T) (*server.Identity, string) {
 	t.Helper()
-	ids := auth.NewService(storetest.SQLite(t), auth.Options{})
+	st := storetest.SQLite(t)
+	ids := auth.NewService(st, auth.Options{})
 	secret, _, err := ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
 		auth.TokenSpec{Username: "robot", Name: "fixture"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server.Identity{Auth: ids, PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}, secret
+	return &server.Identity{Auth: ids, Audit: audit.New(st, nil), PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}, secret
 }
 
 func (f *fixture) do(t *testing.T, method, target string, header http.Header) *httptest.ResponseRecorder {
@@ -203,20 +212,31 @@ func TestReadyzFollowsTheReadyCheck(t *testing.T) {
 		t.Errorf("ready: body = %v, want status ready", body)
 	}
 
-	f.setReady(errs.E(errs.Unavailable, "database is not migrated: run portside migrate up"))
+	// Anyone may probe readiness: a failure answers a reason code, never the database's host, user
+	// or name, which the check's message holds.
+	f.setReady(notReady{"database_unreachable", errs.E(errs.Unavailable, "database postgres://portside@db.internal:5432/prod does not answer")})
 	rec = f.do(t, http.MethodGet, "/readyz", nil)
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("not ready: GET /readyz = %d, want 503; body %s", rec.Code, rec.Body)
 	}
-	if body := decodeJSON(t, rec); body["reason"] != "database is not migrated: run portside migrate up" {
-		t.Errorf("not ready: body = %v, want the reason from the check", body)
+	if body := decodeJSON(t, rec); body["reason"] != "database_unreachable" || body["detail"] != nil {
+		t.Errorf("not ready: body = %v, want only the reason code database_unreachable", body)
+	}
+	if strings.Contains(rec.Body.String(), "db.internal") {
+		t.Errorf("not ready: the answer names the database: %s", rec.Body)
+	}
+	if !strings.Contains(f.log.String(), "db.internal") {
+		t.Errorf("not ready: the cause is not in the log for operators:\n%s", f.log)
 	}
 
-	// A cause without a code may carry driver details (host, user, database): it is not shown.
+	// A cause without a reason code answers the generic one.
 	f.setReady(errors.New("dial tcp 10.0.0.5:5432: user portside: connection refused"))
 	rec = f.do(t, http.MethodGet, "/readyz", nil)
-	if body := decodeJSON(t, rec); rec.Code != http.StatusServiceUnavailable || body["reason"] != "internal error" {
-		t.Errorf("uncoded failure: %d %v, want 503 without its details", rec.Code, body)
+	if body := decodeJSON(t, rec); rec.Code != http.StatusServiceUnavailable || body["reason"] != "unavailable" {
+		t.Errorf("uncoded failure: %d %v, want 503 with reason unavailable", rec.Code, body)
+	}
+	if strings.Contains(rec.Body.String(), "10.0.0.5") {
+		t.Errorf("uncoded failure: the answer shows the cause: %s", rec.Body)
 	}
 
 	f.setReady(nil)
@@ -571,5 +591,47 @@ func TestMetricsTokenKeepsMetricsForScrapersThatSendIt(t *testing.T) {
 	}
 	if rec := scrape(""); rec.Header().Get("WWW-Authenticate") == "" {
 		t.Errorf("a refused scrape does not say how to authenticate")
+	}
+}
+
+// notReady is a readiness failure with a reason code, as store.CheckReady gives them.
+type notReady struct {
+	reason string
+	err    error
+}
+
+func (e notReady) Error() string          { return e.err.Error() }
+func (e notReady) Unwrap() error          { return e.err }
+func (e notReady) NotReadyReason() string { return e.reason }
+
+func TestReadyzShowsTheCauseOnlyWithTheMetricsToken(t *testing.T) {
+	logger, _ := logs.New(io.Discard, "json", "info")
+	id, _ := tokenIdentity(t)
+	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), Logger: logger, Version: "x", Identity: id,
+		Metrics: metrics.New(), MetricsToken: "scrape-me",
+		Ready: func(context.Context) error {
+			return notReady{"database_not_migrated", errs.E(errs.Unavailable, "database prod lacks 2 migration(s)")}
+		}})
+	for _, tc := range []struct {
+		name, authorization string
+		wantDetail          bool
+	}{
+		{"anonymous", "", false},
+		{"a wrong token", "Bearer nope", false},
+		{"the metrics token", "Bearer scrape-me", true},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+		if tc.authorization != "" {
+			req.Header.Set("Authorization", tc.authorization)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		body := decodeJSON(t, rec)
+		if rec.Code != http.StatusServiceUnavailable || body["reason"] != "database_not_migrated" {
+			t.Errorf("%s: %d %v, want 503 with reason database_not_migrated", tc.name, rec.Code, body)
+		}
+		if got := body["detail"] == "database prod lacks 2 migration(s)"; got != tc.wantDetail {
+			t.Errorf("%s: detail shown = %v, want %v (body %v)", tc.name, got, tc.wantDetail, body)
+		}
 	}
 }

@@ -180,16 +180,39 @@ func (m Migration) String() string {
 // a rollout the migration Job runs before the new pods start, and the old pods, which read only
 // what their schema version has (migrations are backward compatible), must keep serving. Only a
 // start refuses a newer schema (CheckSchema).
+//
+// A failure carries a reason code (see NotReadyReason) that may be shown to anyone; its message
+// names the database and is for operators only.
 func (s *Store) CheckReady(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
-		return err
+		return notReady{ReasonDatabaseUnreachable, err}
 	}
 	st, err := s.SchemaStatus(ctx)
 	if err != nil {
-		return err
+		return notReady{ReasonDatabaseUnreachable, err}
 	}
 	if n := st.Pending(); n > 0 && st.Current <= st.Latest {
-		return errs.E(errs.Unavailable, "database %s lacks %d migration(s) this Portside needs", s.Describe(), n)
+		return notReady{ReasonDatabaseNotMigrated,
+			errs.E(errs.Unavailable, "database %s lacks %d migration(s) this Portside needs", s.Describe(), n)}
 	}
 	return nil
 }
+
+// Reasons CheckReady gives for not being ready. They name no host, user or database, so an
+// anonymous readiness probe may see them.
+const (
+	ReasonDatabaseUnreachable = "database_unreachable"
+	ReasonDatabaseNotMigrated = "database_not_migrated"
+)
+
+// notReady is a readiness failure with a reason code safe for anyone to see.
+type notReady struct {
+	reason string
+	err    error
+}
+
+func (e notReady) Error() string { return e.err.Error() }
+func (e notReady) Unwrap() error { return e.err }
+
+// NotReadyReason is the reason code CheckReady gave err, e.g. "database_unreachable".
+func (e notReady) NotReadyReason() string { return e.reason }

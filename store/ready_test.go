@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/portside-dev/portside/errs"
@@ -30,5 +31,31 @@ func TestReadinessToleratesANewerSchemaButNotAMissingMigration(t *testing.T) {
 	unmigrated := storetest.Open(t, storetest.SQLiteURL(t), false)
 	if err := unmigrated.CheckReady(context.Background()); !errs.Is(err, errs.Unavailable) {
 		t.Errorf("unmigrated database: want UNAVAILABLE, got %v", err)
+	}
+}
+
+// Anyone may probe readiness, so a failure carries a reason code that names no host, user or
+// database; the full message stays for operators.
+func TestReadinessFailuresCarryAReasonCodeWithoutDetails(t *testing.T) {
+	reason := func(err error) string {
+		var r interface{ NotReadyReason() string }
+		if !errors.As(err, &r) {
+			return ""
+		}
+		return r.NotReadyReason()
+	}
+	unmigrated := storetest.Open(t, storetest.SQLiteURL(t), false)
+	err := unmigrated.CheckReady(context.Background())
+	if got := reason(err); got != store.ReasonDatabaseNotMigrated {
+		t.Errorf("unmigrated database: reason %q, want %s (%v)", got, store.ReasonDatabaseNotMigrated, err)
+	}
+	closed := storetest.SQLite(t)
+	_ = closed.Close()
+	err = closed.CheckReady(context.Background())
+	if got := reason(err); got != store.ReasonDatabaseUnreachable {
+		t.Errorf("closed database: reason %q, want %s (%v)", got, store.ReasonDatabaseUnreachable, err)
+	}
+	if !errs.Is(err, errs.Unavailable) {
+		t.Errorf("closed database: code %s, want UNAVAILABLE", errs.CodeOf(err))
 	}
 }

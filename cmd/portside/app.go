@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -51,7 +52,11 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := cmd.Context()
+	return newApp(cmd.Context(), cfg, log, migrate)
+}
+
+// newApp opens the database of cfg, as openApp does for a command.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
 	st, err := store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/server"
 )
 
@@ -34,85 +35,125 @@ catalog first.`,
 			}
 			defer a.close()
 			ctx := cmd.Context()
-			a.metrics = metrics.New()
 			// Bind first: the public URL (sign-in redirects) may need the port picked for :0.
 			ln, err := net.Listen("tcp", a.cfg.Addr)
 			if err != nil {
 				return err
 			}
 			defer ln.Close()
-			a.cfg.ResolvePublicURL(ln.Addr().String())
-			devLogin, err := a.cfg.DevLoginEnabled()
+			w, err := a.wire(ctx, ln)
 			if err != nil {
 				return err
 			}
-			if devLogin {
-				dev, secret, err := a.startDevLogin(ctx)
-				if err != nil {
-					return err
-				}
-				defer dev.Close()
-				a.devLogin = true
-				a.cfg.AuthIssuer, a.cfg.AuthClientSecret = dev.Issuer(), secret
-				a.log.WarnContext(ctx, "development login on: the embedded OpenID provider signs in the demo users (alice, bob, carol; password = username); never use it in production",
-					"issuer", dev.Issuer())
-			}
-			cat := a.catalog()
-			ids := a.auth(cat)
-			deploys, companion, err := a.rollouts(ctx, cat)
-			if err != nil {
-				return err
-			}
-			defer companion.Close() // after the tracker stopped following it
-			if a.cfg.Demo {
-				system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
-				res, err := cat.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
-				if err != nil {
-					return err
-				}
-				a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
-			}
-			public, _ := url.Parse(a.cfg.PublicURL) // checked by config
-			gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: a.auditLog(), RolloutService: deploys}, graph.HandlerOptions{
-				MaxDepth:      a.cfg.GraphQLMaxDepth,
-				MaxComplexity: a.cfg.GraphQLMaxComplexity,
-				Logger:        a.log,
-				Observer:      a.metrics,
-				// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
-				ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
-			})
-			srv := server.New(server.Options{
-				Listener:        ln,
-				GraphQL:         gql,
-				Ready:           a.store.CheckReady,
-				Metrics:         a.metrics,
-				MetricsToken:    a.cfg.MetricsToken,
-				Logger:          a.log,
-				ShutdownTimeout: a.cfg.ShutdownTimeout,
-				Version:         version,
-				Identity:        &server.Identity{Auth: ids, PublicURL: public},
-			})
-			if err := srv.Listen(); err != nil {
-				return err
-			}
+			defer w.close()
 			for _, line := range a.cfg.Describe() {
 				a.log.DebugContext(ctx, "setting", "value", line)
 			}
-			a.log.InfoContext(ctx, "portside listening", "addr", srv.Addr(), "url", a.cfg.PublicURL+"/graphiql",
+			a.log.InfoContext(ctx, "portside listening", "addr", w.server.Addr(), "url", a.cfg.PublicURL+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
-			ctx, stop := context.WithCancel(ctx)
-			defer stop()
-			deploys.Start(ctx)
-			defer deploys.Stop()
-			refresher := make(chan struct{})
-			go func() {
-				defer close(refresher)
-				cat.Run(ctx)
-			}()
-			err = srv.Serve(ctx)
-			stop()      // also when the listener failed and no signal came
-			<-refresher // a refresh in progress ends (and releases its lease) before the store closes
-			return err
+			return w.run(ctx)
 		},
 	}
+}
+
+// wiring is everything serve runs, built by app.wire: the HTTP server over the services, and the
+// services' background work. Tests build it the same way, so a wiring gap cannot hide from them.
+type wiring struct {
+	server   *server.Server
+	catalog  *catalog.Service
+	rollouts *rollouts.Service
+	identity *auth.Service
+	closers  []func()
+}
+
+// close releases what wire started (the development login, the Argo CD companion), newest first.
+func (w *wiring) close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+}
+
+// wire builds the services and the HTTP server on ln. The caller closes the wiring.
+func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) {
+	w = &wiring{}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	a.metrics = metrics.New()
+	a.cfg.ResolvePublicURL(ln.Addr().String())
+	devLogin, err := a.cfg.DevLoginEnabled()
+	if err != nil {
+		return w, err
+	}
+	if devLogin {
+		dev, secret, err := a.startDevLogin(ctx)
+		if err != nil {
+			return w, err
+		}
+		w.closers = append(w.closers, func() { _ = dev.Close() })
+		a.devLogin = true
+		a.cfg.AuthIssuer, a.cfg.AuthClientSecret = dev.Issuer(), secret
+		a.log.WarnContext(ctx, "development login on: the embedded OpenID provider signs in the demo users (alice, bob, carol; password = username); never use it in production",
+			"issuer", dev.Issuer())
+	}
+	w.catalog = a.catalog()
+	w.identity = a.auth(w.catalog)
+	rs, companion, err := a.rollouts(ctx, w.catalog)
+	if err != nil {
+		return w, err
+	}
+	w.rollouts = rs
+	w.closers = append(w.closers, func() { _ = companion.Close() }) // after the tracker stopped following it
+	if a.cfg.Demo {
+		system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
+		res, err := w.catalog.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
+		if err != nil {
+			return w, err
+		}
+		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
+	}
+	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
+	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs}, graph.HandlerOptions{
+		MaxDepth:      a.cfg.GraphQLMaxDepth,
+		MaxComplexity: a.cfg.GraphQLMaxComplexity,
+		Logger:        a.log,
+		Observer:      a.metrics,
+		// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
+		ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
+	})
+	w.server = server.New(server.Options{
+		Listener:        ln,
+		GraphQL:         gql,
+		Ready:           a.store.CheckReady,
+		Metrics:         a.metrics,
+		MetricsToken:    a.cfg.MetricsToken,
+		Logger:          a.log,
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Version:         version,
+		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
+	})
+	if err := w.server.Listen(); err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+// run serves until ctx ends, with the background work (Argo CD following, location refreshes)
+// running beside it; it returns once that work has stopped too.
+func (w *wiring) run(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	w.rollouts.Start(ctx)
+	defer w.rollouts.Stop()
+	refresher := make(chan struct{})
+	go func() {
+		defer close(refresher)
+		w.catalog.Run(ctx)
+	}()
+	err := w.server.Serve(ctx)
+	stop()      // also when the listener failed and no signal came
+	<-refresher // a refresh in progress ends (and releases its lease) before the store closes
+	return err
 }
