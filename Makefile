@@ -6,7 +6,7 @@ PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -p 2 -timeout 20m
 BIN         ?= bin/portside
 
-.PHONY: run build test test-short vet fmt-check tidy-check generate generate-check postgres bench bench-quick e2e-argocd clean
+.PHONY: run build test test-short vet fmt-check tidy-check repo-check generate generate-check postgres bench bench-quick e2e-argocd clean
 
 ## run: start Portside on http://127.0.0.1:7007 with SQLite (portside.db) and the demo catalog
 run:
@@ -57,6 +57,10 @@ tidy-check:
 	@d=$$($(GO) mod tidy -e -diff 2>/dev/null); \
 	if printf '%s\n' "$$d" | grep -q '^+++ tidy/go.mod' || printf '%s\n' "$$d" | grep -q '^-[^-]'; then \
 		echo "go.mod/go.sum need go mod tidy -e"; printf '%s\n' "$$d"; exit 1; fi
+
+## repo-check: fail when a tracked file is over 1 MB and not a documented fixture (.ci/large-files.allow)
+repo-check:
+	@bash .ci/large-files
 
 ## generate: regenerate the GraphQL executor and models from graph/schema
 generate:

@@ -1,6 +1,6 @@
 package graph
 
-// gqlgen writes exec_gen.go and model/models_gen.go from schema/*.graphqls; seqlists then makes
-// list marshalling sequential (see marshalSlice).
+// gqlgen writes the executor (*.generated.go, one per schema file) and model/models_gen.go from
+// schema/*.graphqls; seqlists then makes list marshalling sequential (see marshalSlice).
 //go:generate go tool gqlgen generate --config gqlgen.yml
-//go:generate go run ./internal/seqlists exec_gen.go
+//go:generate sh -c "go run ./internal/seqlists *.generated.go"
