@@ -12,13 +12,24 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gin-gonic/gin"
 
+	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/server/graphiql"
 )
+
+// signedOutPage is the front door for a browser that is not signed in.
+const signedOutPage = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Portside</title></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>Portside</h1>
+<p>You are not signed in.</p>
+<p><a href="/auth/login?return_to=/graphiql">Sign in</a> to explore the catalog, deployments and rollouts in GraphiQL.</p>
+</body></html>
+`
 
 // Options configure a Server.
 type Options struct {
@@ -81,9 +92,21 @@ func New(opts Options) *Server {
 	gql := gin.WrapH(opts.GraphQL)
 	authed.POST("/graphql", id.requireAPI(), gql)
 	authed.GET("/graphql", id.requireAPI(), gql)
-	authed.GET("/graphiql", id.requirePage(), gin.WrapH(playground.Handler("Portside GraphQL", "/graphql",
-		// The page runs with the session cookie, so its requests carry the CSRF header.
-		playground.WithGraphiqlFetcherHeaders(map[string]string{CSRFHeader: "1"}))))
+	ide := graphiql.New()
+	authed.GET("/graphiql", id.requirePage(), gin.WrapF(ide.Page))
+	// GraphiQL's code (public libraries, no data) loads before anyone signs in.
+	r.GET(graphiql.AssetPrefix+"*name", gin.WrapF(ide.Asset))
+	// Until the portal exists, the front door is GraphiQL; a signed-out browser (after sign-out,
+	// say) gets a page that offers to sign in rather than being sent straight back to the provider.
+	authed.GET("/", func(c *gin.Context) {
+		if auth.PrincipalFrom(c.Request.Context()) != nil {
+			c.Redirect(http.StatusFound, "/graphiql")
+			return
+		}
+		c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		c.Header("X-Content-Type-Options", "nosniff")
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(signedOutPage))
+	})
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
 	})

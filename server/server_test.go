@@ -635,3 +635,21 @@ func TestReadyzShowsTheCauseOnlyWithTheMetricsToken(t *testing.T) {
 		}
 	}
 }
+
+// Until the portal exists the front door is GraphiQL; a browser that is not signed in (just signed
+// out, say) gets a page offering to sign in rather than a 404 or a trip straight back to the provider.
+func TestTheFrontDoorLeadsToGraphiQLOrToSignIn(t *testing.T) {
+	f := newFixture(t)
+	rec := f.do(t, http.MethodGet, "/", nil)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/graphiql" {
+		t.Errorf("signed in: GET / = %d to %q, want 302 to /graphiql", rec.Code, rec.Header().Get("Location"))
+	}
+	rec = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `href="/auth/login?return_to=/graphiql"`) {
+		t.Errorf("signed out: GET / = %d, want 200 with a link to sign in; body %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("signed out: Content-Type %q", ct)
+	}
+}
