@@ -1,0 +1,244 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/logs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+var (
+	admin = &auth.Principal{Username: "alice", Kind: auth.KindSession, Client: auth.ClientWeb, Admin: true}
+	bob   = &auth.Principal{Username: "bob", Kind: auth.KindToken, Client: auth.ClientAPI, TokenID: 7}
+)
+
+// widgets is a table the tests change, standing for any domain's rows.
+func widgets(t *testing.T, st *store.Store) {
+	t.Helper()
+	if err := st.Gorm().Exec("CREATE TABLE widgets (name TEXT NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func addWidget(ctx context.Context, st *store.Store, name string) error {
+	return st.InTx(ctx, func(ctx context.Context) error {
+		if err := st.DB(ctx).Exec("INSERT INTO widgets (name) VALUES (?)", name).Error; err != nil {
+			return err
+		}
+		return audit.Flush(ctx)
+	})
+}
+
+func count(t *testing.T, st *store.Store, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := st.Gorm().Table(table).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func records(t *testing.T, l *audit.Log, f audit.Filter) []audit.Record {
+	t.Helper()
+	page, err := l.Query(auth.WithPrincipal(context.Background(), admin), f, audit.MaxPage, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Records
+}
+
+func TestAChangeAndItsRecordCommitTogether(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		widgets(t, st)
+		l := audit.New(st, nil)
+		ctx := logs.WithRequestID(auth.WithPrincipal(context.Background(), bob), "req-1")
+
+		err := l.Do(ctx, audit.Entry{Action: "widget.add", Args: map[string]any{"name": "a"}}, func(ctx context.Context) error {
+			return addWidget(ctx, st, "a")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := records(t, l, audit.Filter{Action: "widget.add"})
+		if len(got) != 1 || count(t, st, "widgets") != 1 {
+			t.Fatalf("after one change: %d records, %d widgets; want 1 and 1", len(got), count(t, st, "widgets"))
+		}
+		r := got[0]
+		if r.Actor != "bob" || r.ActorKind != "token:7" || r.Client != "api" || r.Outcome != audit.OK || r.RequestID != "req-1" ||
+			string(r.Arguments) != `{"name":"a"}` {
+			t.Errorf("record = %+v", r)
+		}
+
+		// The change fails after it flushed its record: both roll back, and the failure is recorded.
+		err = l.Do(ctx, audit.Entry{Action: "widget.add"}, func(ctx context.Context) error {
+			return st.InTx(ctx, func(ctx context.Context) error {
+				if err := st.DB(ctx).Exec("INSERT INTO widgets (name) VALUES (?)", "b").Error; err != nil {
+					return err
+				}
+				if err := audit.Flush(ctx); err != nil {
+					return err
+				}
+				return errs.E(errs.Conflict, "widget b clashes")
+			})
+		})
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("a failed change returned %v, want its CONFLICT", err)
+		}
+		got = records(t, l, audit.Filter{Action: "widget.add"})
+		if count(t, st, "widgets") != 1 || len(got) != 2 {
+			t.Fatalf("after a failed change: %d widgets, %d records; want 1 and 2", count(t, st, "widgets"), len(got))
+		}
+		if got[0].Outcome != audit.Failed || got[0].Code != "CONFLICT" || got[0].Message != "widget b clashes" {
+			t.Errorf("the failure's record = %+v", got[0])
+		}
+	})
+}
+
+func TestEveryActionHasExactlyOneRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		ctx := auth.WithPrincipal(context.Background(), bob)
+		for _, tc := range []struct {
+			name    string
+			fn      func(ctx context.Context) error
+			outcome audit.Outcome
+			code    string
+		}{
+			{"nothing to change", func(context.Context) error { return nil }, audit.OK, ""},
+			{"flushed twice", func(ctx context.Context) error { _ = audit.Flush(ctx); return audit.Flush(ctx) }, audit.OK, ""},
+			{"forbidden", func(context.Context) error { return errs.E(errs.Forbidden, "bob may not") }, audit.Denied, "FORBIDDEN"},
+			{"unauthenticated", func(context.Context) error { return errs.E(errs.Unauthenticated, "who?") }, audit.Denied, "UNAUTHENTICATED"},
+			{"invalid", func(context.Context) error { return errs.InvalidField("name", "empty") }, audit.Failed, "INVALID"},
+		} {
+			action := "test." + strings.ReplaceAll(tc.name, " ", "-")
+			_ = l.Do(ctx, audit.Entry{Action: action}, tc.fn)
+			got := records(t, l, audit.Filter{Action: action})
+			if len(got) != 1 || got[0].Outcome != tc.outcome || got[0].Code != tc.code {
+				t.Errorf("%s: records %+v, want one with outcome %s and code %q", tc.name, got, tc.outcome, tc.code)
+			}
+		}
+		// An internal failure's record keeps no details (they may hold SQL or addresses).
+		_ = l.Do(ctx, audit.Entry{Action: "test.internal"}, func(context.Context) error {
+			return errs.Wrap(errs.Internal, errs.E(errs.Internal, "pq: relation secret_table"), "boom")
+		})
+		if got := records(t, l, audit.Filter{Action: "test.internal"}); len(got) != 1 || strings.Contains(got[0].Message, "secret_table") {
+			t.Errorf("internal failure recorded as %+v", got)
+		}
+	})
+}
+
+func TestSecretArgumentsAreNeverStored(t *testing.T) {
+	st := storetest.SQLite(t)
+	l := audit.New(st, nil)
+	ctx := auth.WithPrincipal(context.Background(), admin)
+	args := map[string]any{
+		"name": "ci", "token": "pst_abc", "clientSecret": "s3cret", "Password": "hunter2",
+		"nested": map[string]any{"authorization": "Bearer x", "kept": 1},
+	}
+	if err := l.Do(ctx, audit.Entry{Action: "test.secrets", Args: args}, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got := records(t, l, audit.Filter{Action: "test.secrets"})
+	if len(got) != 1 {
+		t.Fatalf("%d records", len(got))
+	}
+	var stored map[string]any
+	if err := json.Unmarshal(got[0].Arguments, &stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"pst_abc", "s3cret", "hunter2", "Bearer x"} {
+		if strings.Contains(string(got[0].Arguments), secret) {
+			t.Errorf("stored arguments hold %q: %s", secret, got[0].Arguments)
+		}
+	}
+	if stored["name"] != "ci" || stored["nested"].(map[string]any)["kept"] != float64(1) {
+		t.Errorf("arguments that are not secret were lost: %s", got[0].Arguments)
+	}
+}
+
+func TestPeopleReadOnlyTheirOwnRecordsAndAdminsReadAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		for _, p := range []*auth.Principal{admin, bob, bob} {
+			_ = l.Do(auth.WithPrincipal(context.Background(), p), audit.Entry{Action: "test.read"}, func(context.Context) error { return nil })
+		}
+		asBob := auth.WithPrincipal(context.Background(), bob)
+		page, err := l.Query(asBob, audit.Filter{}, 10, "")
+		if err != nil || page.TotalCount != 2 {
+			t.Fatalf("bob's own records: %+v, %v; want 2", page, err)
+		}
+		if _, err := l.Query(asBob, audit.Filter{Actor: "alice"}, 10, ""); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("bob reading alice's records: %v, want FORBIDDEN", err)
+		}
+		if _, err := l.Query(context.Background(), audit.Filter{}, 10, ""); err == nil {
+			t.Error("anonymous read of the audit log succeeded")
+		}
+		if got := records(t, l, audit.Filter{}); len(got) != 3 {
+			t.Errorf("admin sees %d records, want 3", len(got))
+		}
+	})
+}
+
+func TestPagesAreNewestFirstAndTheExportOldestFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		ctx := auth.WithPrincipal(context.Background(), admin)
+		for _, r := range []string{"r1", "r2", "r3"} {
+			_ = l.Do(ctx, audit.Entry{Action: "test.page", Resource: r}, func(context.Context) error { return nil })
+		}
+		first, err := l.Query(ctx, audit.Filter{Action: "test.page"}, 2, "")
+		if err != nil || len(first.Records) != 2 || !first.HasMore || first.TotalCount != 3 || first.Records[0].Resource != "r3" {
+			t.Fatalf("first page: %+v, %v", first, err)
+		}
+		second, err := l.Query(ctx, audit.Filter{Action: "test.page"}, 2, first.EndCursor)
+		if err != nil || len(second.Records) != 1 || second.HasMore || second.Records[0].Resource != "r1" {
+			t.Fatalf("second page: %+v, %v", second, err)
+		}
+		if _, err := l.Query(ctx, audit.Filter{}, 2, "not-a-cursor"); errs.FieldOf(err) != "after" {
+			t.Errorf("a bad cursor: %v, want INVALID naming after", err)
+		}
+		if _, err := l.Query(ctx, audit.Filter{}, audit.MaxPage+1, ""); errs.FieldOf(err) != "first" {
+			t.Errorf("a page over the bound: %v, want INVALID naming first", err)
+		}
+		if _, err := l.Query(ctx, audit.Filter{Outcome: "maybe"}, 2, ""); errs.FieldOf(err) != "outcome" {
+			t.Errorf("an unknown outcome: %v, want INVALID naming outcome", err)
+		}
+
+		var buf bytes.Buffer
+		n, err := l.Export(ctx, audit.Filter{Action: "test.page"}, &buf)
+		if err != nil || n != 3 {
+			t.Fatalf("export: %d records, %v", n, err)
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		var firstLine struct{ Resource, Actor, Outcome string }
+		if len(lines) != 3 || json.Unmarshal([]byte(lines[0]), &firstLine) != nil || firstLine.Resource != "r1" ||
+			firstLine.Actor != "alice" || firstLine.Outcome != "ok" {
+			t.Errorf("export lines: %q", lines)
+		}
+		future := time.Now().Add(time.Hour)
+		if n, err := l.Export(ctx, audit.Filter{Since: &future}, &bytes.Buffer{}); err != nil || n != 0 {
+			t.Errorf("export since the future: %d records, %v", n, err)
+		}
+	})
+}
+
+func TestBoundsAreRFC3339Times(t *testing.T) {
+	if b, err := audit.ParseBound("since", ""); b != nil || err != nil {
+		t.Errorf("empty bound = %v, %v; want none", b, err)
+	}
+	if b, err := audit.ParseBound("since", "2026-01-02T15:04:05Z"); err != nil || b.Year() != 2026 {
+		t.Errorf("RFC 3339 bound = %v, %v", b, err)
+	}
+	if _, err := audit.ParseBound("until", "yesterday"); errs.FieldOf(err) != "until" || !strings.Contains(err.Error(), "yesterday") {
+		t.Errorf("a bad bound: %v, want INVALID naming until and the value", err)
+	}
+}
