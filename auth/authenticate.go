@@ -25,23 +25,43 @@ type Credentials struct {
 // none, and UNAUTHENTICATED when they are bad. A bearer credential wins over a cookie: an API
 // client that happens to hold a cookie acts as what it presents explicitly.
 func (s *Service) Authenticate(ctx context.Context, c Credentials) (*Principal, error) {
+	return s.authenticate(ctx, c, false)
+}
+
+// authenticate is Authenticate; fresh skips the credential cache and does not count as a use (no
+// last-seen write): it is how a long-lived connection re-checks the credential it opened with.
+func (s *Service) authenticate(ctx context.Context, c Credentials, fresh bool) (*Principal, error) {
 	switch {
 	case c.Bearer != "" && strings.HasPrefix(c.Bearer, tokenPrefix):
-		return s.tokenPrincipal(ctx, c.Bearer)
+		return s.tokenPrincipal(ctx, c.Bearer, fresh)
 	case c.Bearer != "":
-		return s.jwtPrincipal(ctx, c.Bearer)
+		return s.jwtPrincipal(ctx, c.Bearer, fresh)
 	case c.Session != "":
-		return s.sessionPrincipal(ctx, c.Session)
+		return s.sessionPrincipal(ctx, c.Session, fresh)
 	default:
 		return nil, nil
 	}
+}
+
+type credentialsKey struct{}
+
+// WithCredentials returns ctx carrying the credentials the request authenticated with, so that a
+// connection that outlives its request (a WebSocket) can check them again.
+func WithCredentials(ctx context.Context, c Credentials) context.Context {
+	return context.WithValue(ctx, credentialsKey{}, c)
+}
+
+// CredentialsFrom returns the credentials in ctx (none when there are none).
+func CredentialsFrom(ctx context.Context) Credentials {
+	c, _ := ctx.Value(credentialsKey{}).(Credentials)
+	return c
 }
 
 // jwtPrincipal accepts a JWT from the sign-in issuer or one of the further JWT issuers
 // (signature by the issuer's published keys, which go-oidc caches; issuer; expiry; one of the
 // accepted audiences). The principal comes from the token's claims alone: no userinfo call on the
 // hot path.
-func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, error) {
+func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*Principal, error) {
 	if s.opts.Issuer == "" && len(s.opts.JWTIssuers) == 0 {
 		return nil, errs.E(errs.Unauthenticated, "bearer JWTs are not accepted on this server (no auth-issuer or auth-jwt-issuers); use a Portside API token")
 	}
@@ -49,7 +69,7 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, err
 	// more than the request it guards. A verified token is remembered as long as a session is.
 	h := "jwt:" + hashSecret(raw)
 	now := s.now()
-	if c, ok := s.creds.Get(h); ok && now.Before(c.expires) && now.Sub(c.lastSeen) < credCacheTTL {
+	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < credCacheTTL {
 		return c.p, nil
 	}
 	// The issuer picks the keys; only configured issuers are ever looked up, so a token cannot
@@ -69,6 +89,7 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, err
 	// The audience is checked below against the whole accepted list, not just the client ID.
 	tok, err := p.Verifier(&oidc.Config{SkipClientIDCheck: true, Now: s.now}).Verify(s.clientContext(ctx), raw)
 	if err != nil {
+		s.creds.Remove(h)
 		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token was refused")
 	}
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(s.opts.JWTAudiences, a) }) {
@@ -100,6 +121,13 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string) (*Principal, err
 	pr := &Principal{Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Groups: groups,
 		Kind: KindJWT, Client: ClientAPI}
 	pr.Admin = primary && s.isAdmin(groups)
+	if primary {
+		// Only the sign-in issuer's people are people here: a further issuer's machine is never
+		// linked to a catalog User (an email claim must not hand it that person's ownership).
+		if pr.EntityRef, err = s.link(ctx, pr.Username, pr.Email); err != nil {
+			return nil, err
+		}
+	}
 	s.creds.Add(h, cachedCred{p: pr, expires: tok.Expiry, lastSeen: now})
 	return pr, nil
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -52,12 +54,25 @@ type Options struct {
 	JWTIssuers []string
 	// AdminGroups make their members admins (names or group refs).
 	AdminGroups []string
+	// DevLogin says the issuer is Portside's embedded development provider. It listens on a free
+	// port unless told otherwise, so its issuer URL changes from run to run while its people stay
+	// the same (subject "user-<name>"): a person recorded by an earlier run's provider (a loopback
+	// http issuer, same subject) is the same person, not a clash.
+	DevLogin bool
 	// UserLink is how a login is matched to a catalog User: "name", "email" or both, in order.
 	UserLink  []string
 	Directory Directory
 	// SessionIdle ends a session nobody used for this long; SessionMax ends any session this old.
 	SessionIdle, SessionMax time.Duration
-	Logger                  *slog.Logger
+	// CredentialRecheck is how often a long-lived connection (a WebSocket) checks its credential
+	// again, uncached (DefaultCredentialRecheck when 0). It bounds how long a socket outlives a
+	// revocation made by another replica or the CLI, and a credential's expiry; revocations and
+	// sign-outs in this process reach its sockets at once.
+	CredentialRecheck time.Duration
+	// TokenMaxLifetime is the longest a new API token may live, and the lifetime of one created
+	// without a TTL (DefaultTokenMaxLifetime when 0).
+	TokenMaxLifetime time.Duration
+	Logger           *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// HTTPClient talks to the provider; nil means a client with a 10 s timeout.
@@ -98,6 +113,11 @@ type Service struct {
 	creds *lru.LRU[string, cachedCred]
 
 	noKeysOnce sync.Once // warns once that refresh tokens are dropped for want of a key
+
+	// changed is closed and replaced whenever this process revokes or ends a credential, so that
+	// the connections that follow credentials (Follow) check theirs at once.
+	changedMu sync.Mutex
+	changed   chan struct{}
 }
 
 // credCacheTTL bounds how long another replica may honour a revoked session or token.
@@ -138,6 +158,12 @@ func NewService(st *store.Store, opts Options) *Service {
 	if opts.SessionMax <= 0 {
 		opts.SessionMax = 7 * 24 * time.Hour
 	}
+	if opts.CredentialRecheck <= 0 {
+		opts.CredentialRecheck = DefaultCredentialRecheck
+	}
+	if opts.TokenMaxLifetime <= 0 {
+		opts.TokenMaxLifetime = DefaultTokenMaxLifetime
+	}
 	if opts.KeyRefresh <= 0 {
 		opts.KeyRefresh = time.Hour
 	}
@@ -145,7 +171,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		opts.HTTPClient = defaultHTTPClient()
 	}
 	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now, providers: map[string]discovered{},
-		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL)}
+		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL), changed: make(chan struct{})}
 }
 
 // LoginEnabled reports whether browser login is configured.
@@ -197,7 +223,8 @@ func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*Pri
 			row = userRow{Username: id.Username, CreatedAt: now}
 		case err != nil:
 			return store.Translate(err, "user "+id.Username)
-		case row.Issuer != "" && id.Issuer != "" && (row.Issuer != id.Issuer || row.Subject != id.Subject):
+		case row.Issuer != "" && id.Issuer != "" && (row.Issuer != id.Issuer || row.Subject != id.Subject) &&
+			!(s.opts.DevLogin && row.Subject == id.Subject && isLoopbackHTTP(row.Issuer) && isLoopbackHTTP(id.Issuer)):
 			// Two provider accounts claiming one username would share permissions and history.
 			return errs.E(errs.Conflict, "the username %q belongs to another account (%s); check the username claim", id.Username, row.Issuer)
 		}
@@ -243,10 +270,37 @@ func (s *Service) principal(ctx context.Context, row *userRow) (*Principal, erro
 		Pluck("group_ref", &groups).Error; err != nil {
 		return nil, store.Translate(err, "user groups")
 	}
+	// The link is looked up afresh whenever a credential is checked (and kept as long as the
+	// check is cached), not only at sign-in: a person who never signed in (the CLI made their
+	// token) and a User entity added to the catalog after the sign-in are linked all the same.
+	ref, err := s.link(ctx, row.Username, row.Email)
+	if err != nil {
+		return nil, err
+	}
 	p := &Principal{UserID: row.ID, Username: row.Username, Email: row.Email, DisplayName: row.DisplayName,
-		EntityRef: row.EntityRef, Groups: groups}
+		EntityRef: ref, Groups: groups}
 	p.Admin = s.isAdmin(groups)
 	return p, nil
+}
+
+// link returns the catalog User a person is linked to (name, then email, as auth-user-link
+// says), or "" without a directory; a stored link stands in for none.
+func (s *Service) link(ctx context.Context, username, email string) (string, error) {
+	if s.opts.Directory == nil {
+		return "", nil
+	}
+	return s.opts.Directory.LinkUser(ctx, username, email, s.opts.UserLink)
+}
+
+// isLoopbackHTTP reports whether issuer is a plain-http loopback URL, as the development
+// provider's always is.
+func isLoopbackHTTP(issuer string) bool {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // isAdmin reports whether any of the groups is an admin group.

@@ -56,10 +56,10 @@ func (s *Service) createSession(ctx context.Context, p *Principal, idToken strin
 }
 
 // sessionPrincipal authenticates a session cookie.
-func (s *Service) sessionPrincipal(ctx context.Context, token string) (*Principal, error) {
+func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool) (*Principal, error) {
 	h := hashSecret(token)
 	now := s.now()
-	if c, ok := s.creds.Get(h); ok && now.Before(c.expires) {
+	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) {
 		if now.Sub(c.lastSeen) < touchEvery {
 			return c.p, nil
 		}
@@ -90,7 +90,7 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string) (*Principa
 		return nil, err
 	}
 	p.Kind, p.Client, p.SessionID = KindSession, ClientWeb, row.ID
-	if now.Sub(row.LastSeenAt) >= touchEvery {
+	if !fresh && now.Sub(row.LastSeenAt) >= touchEvery {
 		row.LastSeenAt = now.UTC()
 		if err := s.st.DB(ctx).Model(&sessionRow{}).Where("id = ?", row.ID).Update("last_seen_at", row.LastSeenAt).Error; err != nil {
 			return nil, store.Translate(err, "session")
@@ -242,7 +242,7 @@ func (s *Service) endSession(ctx context.Context, token string) (string, error) 
 
 func (s *Service) revokeSession(ctx context.Context, id int64) error {
 	now := s.now().UTC()
-	return s.st.InTx(ctx, func(ctx context.Context) error {
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		// The refresh token goes with the session: nothing secret is kept longer than it is useful.
 		if err := s.st.DB(ctx).Model(&sessionRow{}).Where("id = ? AND revoked_at IS NULL", id).
 			Updates(map[string]any{"revoked_at": now, "refresh_token": ""}).Error; err != nil {
@@ -250,6 +250,10 @@ func (s *Service) revokeSession(ctx context.Context, id int64) error {
 		}
 		return s.flushAudit(ctx)
 	})
+	if err == nil {
+		s.credentialsChanged()
+	}
+	return err
 }
 
 // Sessions lists the caller's live sessions, newest first.

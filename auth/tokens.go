@@ -37,15 +37,23 @@ type TokenSpec struct {
 	Scopes []string
 	// Admin makes the token act as an admin; only admins may create one.
 	Admin bool
-	// TTL is how long the token lives; 0 means it does not expire.
+	// TTL is how long the token lives; 0 means the longest allowed (Options.TokenMaxLifetime).
 	TTL time.Duration
+	// NeverExpires asks for a token without an end. Only the CLI (a system principal, acting with
+	// the database owner's authority) may ask, and it must ask explicitly: a token that never ends
+	// is a standing key, not a default.
+	NeverExpires bool
 }
 
 // TokenScopes are the scopes a token may carry.
 var TokenScopes = []string{"read", "write"}
 
-// maxTokenTTL keeps tokens from outliving the people who made them by much.
+// maxTokenTTL is the cache horizon of a token without an end; TokenMaxLifetime bounds new tokens.
 const maxTokenTTL = 5 * 366 * 24 * time.Hour
+
+// DefaultTokenMaxLifetime is the longest a new API token lives unless the setting
+// token-max-lifetime says otherwise.
+const DefaultTokenMaxLifetime = 90 * 24 * time.Hour
 
 // tokenPrefix starts every API token, so scanners and people recognise one.
 const tokenPrefix = "pst_"
@@ -56,7 +64,8 @@ const tokenPrefix = "pst_"
 func (s *Service) CreateToken(ctx context.Context, spec TokenSpec) (string, *Token, error) {
 	var secret string
 	var tok *Token
-	args := map[string]any{"name": spec.Name, "username": spec.Username, "scopes": spec.Scopes, "admin": spec.Admin, "ttl": spec.TTL.String()}
+	args := map[string]any{"name": spec.Name, "username": spec.Username, "scopes": spec.Scopes, "admin": spec.Admin, "ttl": spec.TTL.String(),
+		"neverExpires": spec.NeverExpires}
 	err := s.audited(ctx, TokenCreate, "", args, func(ctx context.Context) error {
 		var err error
 		secret, tok, err = s.createToken(ctx, spec)
@@ -75,8 +84,11 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		return "", nil, errs.InvalidField("name", "is longer than 100 characters")
 	case spec.TTL < 0:
 		return "", nil, errs.InvalidField("ttl", "is negative")
-	case spec.TTL > maxTokenTTL:
-		return "", nil, errs.InvalidField("ttl", "is longer than five years")
+	case spec.TTL > s.opts.TokenMaxLifetime:
+		return "", nil, errs.InvalidField("ttl", "%s is longer than the longest token lifetime, %s (setting token-max-lifetime)",
+			spec.TTL, s.opts.TokenMaxLifetime)
+	case spec.NeverExpires && spec.TTL != 0:
+		return "", nil, errs.InvalidField("ttl", "a token that never expires has no lifetime: give one or the other")
 	}
 	for _, sc := range spec.Scopes {
 		if !slices.Contains(TokenScopes, sc) {
@@ -93,16 +105,24 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 	if (spec.Admin || !self) && !p.Admin {
 		return "", nil, errs.E(errs.Forbidden, "%s may not create admin tokens or tokens for other users: it takes the admin role", p.Actor())
 	}
-	if p.Kind == KindToken && !p.Admin {
-		// A token that mints tokens would outlive its own expiry and revocation.
+	if spec.NeverExpires && p.Kind != KindSystem {
+		return "", nil, errs.E(errs.Forbidden, "%s may not create a token that never expires: only the CLI can (portside token create --never-expires)", p.Actor())
+	}
+	if p.Kind == KindToken {
+		// A token that mints tokens would outlive its own expiry and revocation: an admin token
+		// most of all, since it could mint further admin tokens.
 		return "", nil, errs.E(errs.Forbidden, "API tokens cannot create API tokens; sign in or use the CLI")
 	}
 	secret := newSecret(tokenPrefix)
 	now := s.now().UTC()
 	row := apiTokenRow{TokenHash: hashSecret(secret), Name: spec.Name, Scopes: strings.Join(sortedScopes(spec.Scopes), ","),
 		Admin: spec.Admin, CreatedBy: p.Actor(), CreatedAt: now}
-	if spec.TTL > 0 {
-		exp := now.Add(spec.TTL)
+	if !spec.NeverExpires {
+		ttl := spec.TTL
+		if ttl == 0 {
+			ttl = s.opts.TokenMaxLifetime
+		}
+		exp := now.Add(ttl)
 		row.ExpiresAt = &exp
 	}
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
@@ -221,6 +241,7 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 		return nil, err
 	}
 	s.creds.Remove(row.TokenHash)
+	s.credentialsChanged()
 	var username string
 	_ = s.st.DB(ctx).Model(&userRow{}).Where("id = ?", row.UserID).Pluck("username", &username).Error
 	t := row.toToken(username)
@@ -228,10 +249,10 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 }
 
 // tokenPrincipal authenticates an API token.
-func (s *Service) tokenPrincipal(ctx context.Context, secret string) (*Principal, error) {
+func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool) (*Principal, error) {
 	h := hashSecret(secret)
 	now := s.now()
-	if c, ok := s.creds.Get(h); ok && now.Before(c.expires) && now.Sub(c.lastSeen) < touchEvery {
+	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < touchEvery {
 		return c.p, nil
 	}
 	var row apiTokenRow
@@ -243,8 +264,10 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string) (*Principal
 	}
 	switch {
 	case row.RevokedAt != nil:
+		s.creds.Remove(h) // revoked by another replica or the CLI: this process learns it here
 		return nil, errs.E(errs.Unauthenticated, "the API token was revoked")
 	case row.ExpiresAt != nil && !now.Before(*row.ExpiresAt):
+		s.creds.Remove(h)
 		return nil, errs.E(errs.Unauthenticated, "the API token expired at %s", row.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var user userRow
@@ -258,11 +281,11 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string) (*Principal
 	// A token acts with its own grant: admin only when created as one, whatever groups its user has.
 	p.Admin, p.Kind, p.Client, p.TokenID, p.Scopes = row.Admin, KindToken, ClientAPI, row.ID, splitScopes(row.Scopes)
 	lastSeen := now.UTC()
-	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= touchEvery {
+	if !fresh && (row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= touchEvery) {
 		if err := s.st.DB(ctx).Model(&apiTokenRow{}).Where("id = ?", row.ID).Update("last_used_at", lastSeen).Error; err != nil {
 			return nil, store.Translate(err, "token")
 		}
-	} else {
+	} else if row.LastUsedAt != nil {
 		lastSeen = *row.LastUsedAt
 	}
 	expires := now.Add(maxTokenTTL)

@@ -101,6 +101,7 @@ type Config struct {
 	MetricsToken       string        // when set, /metrics wants it as a bearer token (a secret)
 	SessionIdleTimeout time.Duration // a session unused this long ends
 	SessionMaxAge      time.Duration // any session ends this long after sign-in
+	TokenMaxLifetime   time.Duration // the longest an API token lives (and the lifetime of one asked without)
 	DevLogin           string        // auto, false or force: the embedded development OpenID provider
 	DevLoginAddr       string        // where the development provider listens
 
@@ -358,6 +359,13 @@ var settings = []Setting{
 		Check: durationRange(time.Minute, 90*24*time.Hour), kind: kindDuration,
 		apply: func(c *Config, v string) { c.SessionMaxAge, _ = time.ParseDuration(v) },
 		get:   func(c Config) string { return formatDuration(c.SessionMaxAge) },
+	},
+	{
+		Key: "token-max-lifetime", Env: "PORTSIDE_TOKEN_MAX_LIFETIME", Default: "2160h",
+		Usage: "the longest an API token lives; createApiToken without ttl gets it, a longer ttl is refused (only portside token create --never-expires makes one without end)",
+		Check: durationRange(time.Hour, 5*366*24*time.Hour), kind: kindDuration,
+		apply: func(c *Config, v string) { c.TokenMaxLifetime, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.TokenMaxLifetime) },
 	},
 	{
 		Key: "dev-login", Env: "PORTSIDE_DEV_LOGIN", Default: "auto",

@@ -47,10 +47,10 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	cfg.Directives.Guard = r.guard
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
-	// Subscriptions: graphql-transport-ws (and the older graphql-ws) over a WebSocket on /graphql.
-	// The upgrade request was authenticated like any other; the server pings so that proxies keep
-	// an idle subscription open and a vanished client is noticed.
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second, PingPongInterval: 15 * time.Second})
+	// Subscriptions: graphql-transport-ws (and the older graphql-ws) over a WebSocket on /graphql,
+	// each socket following its credential and refusing mutations (websocket.go).
+	srv.AddTransport(websocketTransport(r.Auth))
+	srv.Use(socketGate{r.Auth}) // first: everything after it sees the principal of the moment
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -76,9 +76,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
 	if cache != nil {
-		return conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize))
+		return withSocketSlot(conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize)))
 	}
-	return conformance(srv)
+	return withSocketSlot(conformance(srv))
 }
 
 func init() {
@@ -107,6 +107,10 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var coded *errs.Error
 		switch {
 		case errors.As(err, &coded) && coded.Code != errs.Internal:
+			if coded.Code == errs.Unavailable {
+				// The caller sees what is down; the operator needs the cause (the database's own words).
+				log.WarnContext(ctx, "graphql: unavailable", "error", err, "path", gerr.Path.String())
+			}
 			gerr.Message = errs.PublicMessage(err)
 			gerr.Extensions["code"] = string(coded.Code)
 			if coded.Field != "" {

@@ -55,18 +55,27 @@ func (id *Identity) authenticate() gin.HandlerFunc {
 			creds.Session = ck.Value
 		}
 		p, err := id.Auth.Authenticate(c.Request.Context(), creds)
-		if err != nil {
-			if creds.Session != "" && errs.Is(err, errs.Unauthenticated) {
-				// An ended session is normal: forget the cookie and carry on as nobody, so pages can
-				// send the browser to sign in again.
-				id.clearCookie(c, sessionCookie, "/")
-			} else {
-				unauthenticated(c, err)
-				return
-			}
+		switch {
+		case err == nil:
+		case !errs.Is(err, errs.Unauthenticated):
+			// The credential could not be checked (the database is down): that is no verdict on
+			// it, and must not read as one — a client told 401 drops a good token.
+			writeError(c, errs.HTTPStatus(err), err)
+			return
+		case creds.Session != "":
+			// An ended session is normal: forget the cookie and carry on as nobody, so pages can
+			// send the browser to sign in again.
+			id.clearCookie(c, sessionCookie, "/")
+			creds = auth.Credentials{}
+		default:
+			unauthenticated(c, err)
+			return
 		}
-		// Set even when nil: nothing a request context inherits may speak for the caller.
-		c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
+		// Set even when nil: nothing a request context inherits may speak for the caller. The
+		// credentials go along for connections that outlive the request (a WebSocket checks them
+		// again for every operation).
+		ctx := auth.WithCredentials(auth.WithPrincipal(c.Request.Context(), p), creds)
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }
@@ -252,6 +261,10 @@ func writeError(c *gin.Context, status int, err error) {
 // errorPage tells a browser what went wrong with its sign-in, as plain text it can show.
 func errorPage(c *gin.Context, err error) {
 	c.Header("Cache-Control", "no-store")
+	// The message may quote what the provider (or whoever forged the callback URL) sent: the
+	// browser must show it as text, never sniff it into HTML.
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Content-Security-Policy", "default-src 'none'")
 	c.String(errs.HTTPStatus(err), "Sign-in problem: %s\n\nStart again: /auth/login\n", errs.PublicMessage(err))
 	c.Abort()
 }

@@ -690,3 +690,28 @@ func TestBearerJWTsFromFurtherIssuersActAsNamespacedMachines(t *testing.T) {
 		t.Errorf("a machine registering a location: %+v, want FORBIDDEN", res)
 	}
 }
+
+// The probe: restarting `serve --demo` on the same database moved the development provider to
+// another free port, hence another issuer, and every sign-in got 409. The development login's
+// people are the same people from run to run; a real provider's accounts still never merge.
+func TestTheDevelopmentLoginSurvivesARestartOnAnotherPort(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		devLogin := func(o *auth.Options) { o.DevLogin = true }
+		first := newPortal(t, st, devLogin)
+		readAll(t, first.signIn(newBrowser(), "bob", "bob-pw", "/graphiql"))
+		first.ts.Close()
+		_ = first.dev.Close()
+
+		again := newPortal(t, st, devLogin) // a new provider on a new port
+		resp := again.signIn(newBrowser(), "bob", "bob-pw", "/graphiql")
+		if body := readAll(t, resp); resp.StatusCode != http.StatusOK {
+			t.Fatalf("bob signing in after the restart: %d %.200s", resp.StatusCode, body)
+		}
+
+		real := newPortal(t, st) // a real provider (not the development login) on a new address
+		resp = real.signIn(newBrowser(), "bob", "bob-pw", "/graphiql")
+		if body := readAll(t, resp); resp.StatusCode != http.StatusConflict {
+			t.Fatalf("bob from another, real provider: %d %.200s, want 409", resp.StatusCode, body)
+		}
+	})
+}

@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
@@ -36,8 +41,26 @@ func Translate(err error, what string) error {
 	}
 }
 
+// isConnError reports whether err says the database could not be reached or went away (rather
+// than refusing the statement): callers then answer UNAVAILABLE, a retry may succeed.
 func isConnError(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
-	return errors.As(err, &ne) || errors.As(err, &oe)
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &oe), errors.As(err, &ce):
+		return true
+	case errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pe):
+		// Class 08 is "connection exception"; 57P01-57P03 are the server shutting down or starting.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	case pgconn.Timeout(err):
+		return true
+	}
+	// database/sql's "database is closed" (the store was closed under a request) has no exported
+	// value; pgx's "conn closed" neither.
+	msg := err.Error()
+	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "conn closed")
 }

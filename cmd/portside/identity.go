@@ -40,8 +40,8 @@ func (a *app) auth(dir auth.Directory) *auth.Service {
 		RedirectURL: c.PublicURL + "/auth/callback", PostLogoutURL: c.PublicURL + "/",
 		Scopes: c.AuthScopes, UsernameClaim: c.AuthUsernameClaim, EmailClaim: c.AuthEmailClaim,
 		GroupsClaim: c.AuthGroupsClaim, JWTAudiences: c.AuthJWTAudiences, JWTIssuers: c.AuthJWTIssuers,
-		AdminGroups: c.AuthAdminGroups, UserLink: c.AuthUserLink, Directory: dir,
-		SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge,
+		AdminGroups: c.AuthAdminGroups, UserLink: c.AuthUserLink, Directory: dir, DevLogin: a.devLogin,
+		SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge, TokenMaxLifetime: c.TokenMaxLifetime,
 		Logger: a.log, Auditor: a.auditLog(), Keys: c.Keyring(),
 	}
 	if a.devLogin {

@@ -26,14 +26,15 @@ admin, for automation, and for recovery. Tokens are sent as "Authorization: Bear
 
 func tokenCreateCmd() *cobra.Command {
 	var user, name, scopes string
-	var admin bool
+	var admin, never bool
 	var ttl time.Duration
 	cmd := &cobra.Command{
-		Use:   "create --user NAME [--admin] [--ttl DURATION]",
+		Use:   "create --user NAME [--admin] [--ttl DURATION | --never-expires]",
 		Short: "Create an API token; its secret is printed alone on the last line, once",
 		Long: `Create an API token for a user (created if they never signed in) and print it. The secret is
 the last line of the output, alone, so scripts can take it with tail -n1. It is stored only as a
-hash and cannot be shown again.`,
+hash and cannot be shown again. It lives --ttl, or token-max-lifetime without one; only
+--never-expires makes a token without end, and only here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if user == "" {
@@ -48,7 +49,7 @@ hash and cannot be shown again.`,
 			if name == "" {
 				name = "cli-" + time.Now().UTC().Format("20060102-150405")
 			}
-			spec := auth.TokenSpec{Username: user, Name: name, Admin: admin, TTL: ttl}
+			spec := auth.TokenSpec{Username: user, Name: name, Admin: admin, TTL: ttl, NeverExpires: never}
 			if scopes != "" {
 				spec.Scopes = strings.Split(scopes, ",")
 			}
@@ -70,7 +71,8 @@ hash and cannot be shown again.`,
 	cmd.Flags().StringVar(&user, "user", "", "username the token acts as (required)")
 	cmd.Flags().StringVar(&name, "name", "", "what will use the token (default cli-<time>)")
 	cmd.Flags().BoolVar(&admin, "admin", false, "make an admin token")
-	cmd.Flags().DurationVar(&ttl, "ttl", 0, "lifetime, e.g. 720h; 0 never expires")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "lifetime, e.g. 720h (default token-max-lifetime)")
+	cmd.Flags().BoolVar(&never, "never-expires", false, "make a token without end (not with --ttl)")
 	cmd.Flags().StringVar(&scopes, "scopes", "", "read and/or write, comma separated (default both)")
 	return cmd
 }

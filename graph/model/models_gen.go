@@ -172,7 +172,9 @@ type CreateAPITokenInput struct {
 	Scopes []string `json:"scopes,omitempty"`
 	// Make an admin token (admins only).
 	Admin *bool `json:"admin,omitempty"`
-	// Lifetime as a duration like "720h"; the token never expires when omitted.
+	// Lifetime as a duration like "720h", at most the server's token-max-lifetime (90 days unless
+	// configured), which is also what a token gets when this is omitted. Tokens without end are made
+	// only with the CLI (portside token create --never-expires).
 	TTL *string `json:"ttl,omitempty"`
 }
 

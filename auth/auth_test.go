@@ -1,0 +1,225 @@
+package auth_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// directory is a hand-written catalog: users by name, and by email.
+type directory struct {
+	mu      sync.Mutex
+	byName  map[string]string
+	byEmail map[string]string
+}
+
+func (d *directory) LinkUser(_ context.Context, username, email string, by []string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range by {
+		if ref := map[string]map[string]string{"name": d.byName, "email": d.byEmail}[m][map[string]string{"name": username, "email": email}[m]]; ref != "" {
+			return ref, nil
+		}
+	}
+	return "", nil
+}
+
+func (d *directory) set(name, ref string) { d.mu.Lock(); d.byName[name] = ref; d.mu.Unlock() }
+
+// cli is the operator's authority (portside token ...).
+func cli() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.System("cli:test", auth.ClientCLI))
+}
+
+// as authenticates secret and returns a context acting as it.
+func as(t *testing.T, ids *auth.Service, secret string) (context.Context, *auth.Principal) {
+	t.Helper()
+	p, err := ids.Authenticate(context.Background(), auth.Credentials{Bearer: secret})
+	if err != nil || p == nil {
+		t.Fatalf("authenticating the token: %v, %v", p, err)
+	}
+	return auth.WithPrincipal(context.Background(), p), p
+}
+
+func TestNoAPITokenCreatesTokensNotEvenAnAdminOne(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ids := auth.NewService(st, auth.Options{})
+		for _, admin := range []bool{false, true} {
+			secret, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "ops", Admin: admin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, _ := as(t, ids, secret)
+			for _, spec := range []auth.TokenSpec{{Name: "child"}, {Name: "root", Admin: true}} {
+				if _, _, err := ids.CreateToken(ctx, spec); !errs.Is(err, errs.Forbidden) || admin && !strings.Contains(err.Error(), "API tokens cannot create API tokens") {
+					t.Errorf("an API token (admin %t) creating %+v: %v, want FORBIDDEN", admin, spec, err)
+				}
+			}
+		}
+	})
+}
+
+func TestTokensLiveAtMostTheMaximumLifetime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		ids := auth.NewService(st, auth.Options{Now: clk.Now, TokenMaxLifetime: 720 * time.Hour})
+		person := auth.WithPrincipal(context.Background(), &auth.Principal{Username: "ops", Kind: auth.KindSession, Client: auth.ClientWeb})
+		if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "first", TTL: time.Hour}); err != nil {
+			t.Fatal(err) // ops exists from here on
+		}
+		tests := []struct {
+			name    string
+			ctx     context.Context
+			spec    auth.TokenSpec
+			expires *time.Time // nil: never
+			code    errs.Code
+		}{
+			{"no lifetime gets the maximum", person, auth.TokenSpec{Name: "a"}, ptr(clk.Now().Add(720 * time.Hour)), ""},
+			{"a shorter lifetime is kept", person, auth.TokenSpec{Name: "b", TTL: time.Hour}, ptr(clk.Now().Add(time.Hour)), ""},
+			{"the maximum itself is fine", person, auth.TokenSpec{Name: "c", TTL: 720 * time.Hour}, ptr(clk.Now().Add(720 * time.Hour)), ""},
+			{"longer is refused", person, auth.TokenSpec{Name: "d", TTL: 721 * time.Hour}, nil, errs.Invalid},
+			{"the CLI is bound too", cli(), auth.TokenSpec{Username: "ops", Name: "e", TTL: 721 * time.Hour}, nil, errs.Invalid},
+			{"the CLI without lifetime gets the maximum", cli(), auth.TokenSpec{Username: "ops", Name: "f"}, ptr(clk.Now().Add(720 * time.Hour)), ""},
+			{"the CLI may ask for none, explicitly", cli(), auth.TokenSpec{Username: "ops", Name: "g", NeverExpires: true}, nil, ""},
+			{"a person may not", person, auth.TokenSpec{Name: "h", NeverExpires: true}, nil, errs.Forbidden},
+			{"never and a lifetime contradict", cli(), auth.TokenSpec{Username: "ops", Name: "i", NeverExpires: true, TTL: time.Hour}, nil, errs.Invalid},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				_, tok, err := ids.CreateToken(tc.ctx, tc.spec)
+				if tc.code != "" {
+					if !errs.Is(err, tc.code) {
+						t.Fatalf("err = %v, want %s", err, tc.code)
+					}
+					if tc.code == errs.Invalid && (errs.FieldOf(err) != "ttl" || !strings.Contains(err.Error(), "token-max-lifetime") && !tc.spec.NeverExpires) {
+						t.Errorf("err = %v (field %q), want it to name ttl and the setting token-max-lifetime", err, errs.FieldOf(err))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case tc.expires == nil && tok.ExpiresAt != nil:
+					t.Errorf("expires at %v, want never", tok.ExpiresAt)
+				case tc.expires != nil && (tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(*tc.expires)):
+					t.Errorf("expires at %v, want %v", tok.ExpiresAt, tc.expires)
+				}
+			})
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// erin never signed in: her token came from `portside token create --user erin`, on a process
+// without the catalog. Whatever presents it is linked to the catalog's User erin all the same, and
+// a User added or renamed later is picked up once the credential cache lets go.
+func TestATokenOfSomeoneWhoNeverSignedInIsLinkedToTheCatalog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		secret, _, err := auth.NewService(st, auth.Options{}).CreateToken(cli(), auth.TokenSpec{Username: "erin", Name: "ci"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := &directory{byName: map[string]string{"erin": "user:default/erin"}, byEmail: map[string]string{}}
+		clk := &clock{t: time.Now()}
+		ids := auth.NewService(st, auth.Options{Directory: dir, UserLink: []string{"name", "email"}, Now: clk.Now})
+		if _, p := as(t, ids, secret); p.EntityRef != "user:default/erin" {
+			t.Fatalf("erin's token is linked to %q, want user:default/erin", p.EntityRef)
+		}
+		dir.set("erin", "")
+		clk.Add(2 * time.Minute) // past the credential cache
+		if _, p := as(t, ids, secret); p.EntityRef != "" {
+			t.Fatalf("erin's User left the catalog, but her token is still linked to %q", p.EntityRef)
+		}
+	})
+}
+
+// A database that cannot be reached says nothing about a credential: UNAVAILABLE, not
+// UNAUTHENTICATED (a client told so drops a good token) nor INTERNAL.
+func TestAnUnreachableDatabaseIsUnavailableNotABadCredential(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ids := auth.NewService(st, auth.Options{})
+		secret, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "ops"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for name, c := range map[string]auth.Credentials{"token": {Bearer: secret}, "session": {Session: "pss_whatever"}} {
+			if _, err := ids.Authenticate(context.Background(), c); !errs.Is(err, errs.Unavailable) {
+				t.Errorf("%s with the database closed: %v (%s), want UNAVAILABLE", name, err, errs.CodeOf(err))
+			}
+		}
+	})
+}
+
+// A long-lived connection follows its credential: revoked in this process, at once; revoked by
+// another process (the CLI) or expired, at the next recheck; its rights changed (a new catalog
+// link), FORBIDDEN.
+func TestFollowEndsWhenTheCredentialNoLongerHolds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		dir := &directory{byName: map[string]string{}, byEmail: map[string]string{}}
+		clk := &clock{t: time.Now()}
+		tests := []struct {
+			name    string
+			user    string
+			recheck time.Duration
+			end     func(t *testing.T, ids *auth.Service, id int64)
+			want    errs.Code
+		}{
+			{"revoked here", "u1", time.Hour, func(t *testing.T, ids *auth.Service, id int64) {
+				if _, err := ids.RevokeToken(cli(), id); err != nil {
+					t.Fatal(err)
+				}
+			}, errs.Unauthenticated},
+			{"revoked by the CLI", "u2", 10 * time.Millisecond, func(t *testing.T, _ *auth.Service, id int64) {
+				if _, err := auth.NewService(st, auth.Options{}).RevokeToken(cli(), id); err != nil {
+					t.Fatal(err)
+				}
+			}, errs.Unauthenticated},
+			{"expired", "u3", 10 * time.Millisecond, func(*testing.T, *auth.Service, int64) { clk.Add(2 * time.Hour) }, errs.Unauthenticated},
+			{"linked anew", "u4", 10 * time.Millisecond, func(t *testing.T, _ *auth.Service, _ int64) { dir.set("u4", "user:default/u4") }, errs.Forbidden},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				ids := auth.NewService(st, auth.Options{Directory: dir, UserLink: []string{"name"}, Now: clk.Now, CredentialRecheck: tc.recheck})
+				secret, tok, err := ids.CreateToken(cli(), auth.TokenSpec{Username: tc.user, Name: "t", TTL: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, p := as(t, ids, secret)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ended := make(chan error, 1)
+				go ids.Follow(ctx, auth.Credentials{Bearer: secret}, p, func(err error) { ended <- err })
+				tc.end(t, ids, tok.ID)
+				select {
+				case err := <-ended:
+					if !errs.Is(err, tc.want) {
+						t.Fatalf("ended with %v, want %s", err, tc.want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the credential ended, but Follow did not say so")
+				}
+			})
+		}
+	})
+}
