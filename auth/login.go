@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +15,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
-	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -88,13 +91,49 @@ func (s *Service) oauthConfig(p *oidc.Provider) *oauth2.Config {
 type LoginStart struct {
 	// URL is the provider's authorization URL to redirect to.
 	URL string
-	// State binds the callback to this browser: the server puts it in a short-lived cookie and
-	// FinishLogin requires the callback's state to match it.
-	State string
+	// Cookie is the sign-in in progress, sealed: the server puts it in a short-lived cookie, and
+	// FinishLogin opens it and requires the callback's state to match the one inside.
+	Cookie string
 }
 
+// loginFlow is a sign-in in progress, kept by the browser in a sealed cookie rather than in the
+// database: starting a sign-in is anonymous, and a row per start let anyone fill a table.
+type loginFlow struct {
+	State     string    `json:"s"`
+	Nonce     string    `json:"n"`
+	Verifier  string    `json:"v"`
+	ReturnTo  string    `json:"r"`
+	ExpiresAt time.Time `json:"e"`
+}
+
+// loginFlowContext binds a sealed flow to its purpose, so no other sealed value opens as one.
+const loginFlowContext = "portside login flow"
+
+// loginFlowKeys seal sign-ins in progress. Every replica must open what another sealed (the
+// callback may reach any of them): the configured encryption keys when there are some, else a key
+// derived from the client secret, which every replica has; a public client without encryption
+// keys gets a key of this process alone (one replica, or sticky sessions).
+func loginFlowKeys(opts Options) *seal.Keyring {
+	if opts.Keys != nil {
+		return opts.Keys
+	}
+	if opts.ClientSecret != "" {
+		key, err := hkdf.Key(sha256.New, []byte(opts.ClientSecret), nil, loginFlowContext, seal.KeySize)
+		if err == nil {
+			if ring, err := seal.NewKeyring(key); err == nil {
+				return ring
+			}
+		}
+	}
+	return seal.NewRandomKeyring()
+}
+
+// maxReturnPath bounds return_to, which travels in the login cookie (browsers keep 4 kB a cookie).
+const maxReturnPath = 1024
+
 // BeginLogin starts the authorization code flow with PKCE (S256), a state and a nonce. returnTo is
-// where the browser goes after login; it must be a path on this server.
+// where the browser goes after login; it must be a path on this server. Nothing is written: the
+// flow travels sealed in the browser's login cookie.
 func (s *Service) BeginLogin(ctx context.Context, returnTo string) (*LoginStart, error) {
 	returnTo, err := SafeReturnPath(returnTo)
 	if err != nil {
@@ -104,20 +143,37 @@ func (s *Service) BeginLogin(ctx context.Context, returnTo string) (*LoginStart,
 	if err != nil {
 		return nil, err
 	}
-	state, nonce, verifier := newSecret(""), newSecret(""), oauth2.GenerateVerifier()
-	now := s.now().UTC()
-	flow := loginFlowRow{StateHash: hashSecret(state), Nonce: nonce, Verifier: verifier, ReturnTo: returnTo,
-		ExpiresAt: now.Add(loginFlowTTL)}
-	db := s.st.DB(ctx)
-	// Expired flows are of no use to anyone; clearing them here keeps the table small without a job.
-	if err := db.Where("expires_at < ?", now).Delete(&loginFlowRow{}).Error; err != nil {
-		return nil, store.Translate(err, "login flows")
+	flow := loginFlow{State: newSecret(""), Nonce: newSecret(""), Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: returnTo, ExpiresAt: s.now().UTC().Add(loginFlowTTL)}
+	plain, err := json.Marshal(flow)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "auth: encode a login flow")
 	}
-	if err := db.Create(&flow).Error; err != nil {
-		return nil, store.Translate(err, "login flow")
+	u := s.oauthConfig(p).AuthCodeURL(flow.State, oidc.Nonce(flow.Nonce), oauth2.S256ChallengeOption(flow.Verifier))
+	return &LoginStart{URL: u, Cookie: s.flowKeys.Seal(string(plain), loginFlowContext)}, nil
+}
+
+// openFlow opens the browser's sealed flow and checks that the callback belongs to it.
+func (s *Service) openFlow(cb Callback) (*loginFlow, error) {
+	notHere := errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
+	if cb.BrowserState == "" {
+		return nil, notHere
 	}
-	u := s.oauthConfig(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
-	return &LoginStart{URL: u, State: state}, nil
+	plain, err := s.flowKeys.Open(cb.BrowserState, loginFlowContext)
+	if err != nil {
+		return nil, notHere
+	}
+	var flow loginFlow
+	if err := json.Unmarshal([]byte(plain), &flow); err != nil || flow.State == "" {
+		return nil, notHere
+	}
+	if subtle.ConstantTimeCompare([]byte(flow.State), []byte(cb.State)) != 1 {
+		return nil, notHere
+	}
+	if s.now().After(flow.ExpiresAt) {
+		return nil, errs.E(errs.Unauthenticated, "this sign-in took longer than %s; start again at /auth/login", loginFlowTTL)
+	}
+	return &flow, nil
 }
 
 // SafeReturnPath accepts a same-origin path ("/catalog?x=1") and refuses everything that could
@@ -128,6 +184,9 @@ func SafeReturnPath(p string) (string, error) {
 	}
 	bad := func() (string, error) {
 		return "", errs.InvalidField("return_to", "must be a path on this server, like /catalog")
+	}
+	if len(p) > maxReturnPath {
+		return "", errs.InvalidField("return_to", "is longer than %d characters", maxReturnPath)
 	}
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\\\r\n\t") {
 		return bad()
@@ -180,10 +239,7 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 	if cb.State == "" || cb.Code == "" {
 		return nil, errs.E(errs.Invalid, "the sign-in callback lacks its state or code; start again at /auth/login")
 	}
-	if cb.BrowserState == "" || cb.BrowserState != cb.State {
-		return nil, errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
-	}
-	flow, err := s.takeFlow(ctx, cb.State)
+	flow, err := s.openFlow(cb)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +259,9 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 	ans, err := s.readTokens(cctx, p, tok, tokenChecks{verify: &oidc.Config{ClientID: s.opts.ClientID, Now: s.now},
 		nonce: flow.Nonce, needIDToken: true})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.useFlow(ctx, flow); err != nil {
 		return nil, err
 	}
 	principal, err := s.upsertUser(ctx, ans.identity, fromLogin)
@@ -292,32 +351,26 @@ func (s *Service) readTokens(cctx context.Context, p *oidc.Provider, tok *oauth2
 	return ans, nil
 }
 
-// takeFlow removes and returns the pending flow for state; a second use finds nothing.
-func (s *Service) takeFlow(ctx context.Context, state string) (*loginFlowRow, error) {
-	var flow loginFlowRow
+// useFlow records that the sign-in flow has finished, so that it finishes once: a second callback
+// for it is refused even where a provider would exchange the same code twice. It runs only after
+// the provider accepted the code, so anonymous requests write nothing. The login_flows table
+// keeps finished flows (by state hash) until they would have expired.
+func (s *Service) useFlow(ctx context.Context, flow *loginFlow) error {
+	now := s.now().UTC()
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		db := s.st.DB(ctx)
-		if err := db.Where("state_hash = ?", hashSecret(state)).Take(&flow).Error; err != nil {
+		if err := db.Where("expires_at < ?", now).Delete(&loginFlowRow{}).Error; err != nil {
 			return err
 		}
-		res := db.Where("state_hash = ?", flow.StateHash).Delete(&loginFlowRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return gorm.ErrRecordNotFound // another callback took it first
-		}
-		return nil
+		return db.Create(&loginFlowRow{StateHash: hashSecret(flow.State), ReturnTo: flow.ReturnTo, ExpiresAt: flow.ExpiresAt}).Error
 	})
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, errs.E(errs.Unauthenticated, "this sign-in is unknown or was already used; start again at /auth/login")
-	case err != nil:
-		return nil, store.Translate(err, "login flow")
-	case s.now().After(flow.ExpiresAt):
-		return nil, errs.E(errs.Unauthenticated, "this sign-in took longer than %s; start again at /auth/login", loginFlowTTL)
+	if err != nil {
+		if errs.Is(store.Translate(err, "login flow"), errs.Conflict) {
+			return errs.E(errs.Unauthenticated, "this sign-in was already used; start again at /auth/login")
+		}
+		return store.Translate(err, "login flow")
 	}
-	return &flow, nil
+	return nil
 }
 
 // identity reads a person out of merged claims with the configured claim names.

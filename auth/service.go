@@ -114,6 +114,9 @@ type Service struct {
 
 	noKeysOnce sync.Once // warns once that refresh tokens are dropped for want of a key
 
+	// flowKeys seal the sign-ins in progress, which browsers keep in a cookie (see BeginLogin).
+	flowKeys *seal.Keyring
+
 	// changed is closed and replaced whenever this process revokes or ends a credential, so that
 	// the connections that follow credentials (Follow) check theirs at once.
 	changedMu sync.Mutex
@@ -171,7 +174,8 @@ func NewService(st *store.Store, opts Options) *Service {
 		opts.HTTPClient = defaultHTTPClient()
 	}
 	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now, providers: map[string]discovered{},
-		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL), changed: make(chan struct{})}
+		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL), changed: make(chan struct{}),
+		flowKeys: loginFlowKeys(opts)}
 }
 
 // LoginEnabled reports whether browser login is configured.

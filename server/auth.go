@@ -172,7 +172,7 @@ func (id *Identity) login(c *gin.Context) {
 		errorPage(c, err)
 		return
 	}
-	id.setCookie(c, loginCookie, start.State, "/auth/callback", time.Now().Add(10*time.Minute))
+	id.setCookie(c, loginCookie, start.Cookie, "/auth/callback", time.Now().Add(10*time.Minute))
 	c.Redirect(http.StatusFound, start.URL)
 }
 

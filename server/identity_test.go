@@ -32,6 +32,7 @@ import (
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/rollouts/connector/connectortest"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -525,7 +526,12 @@ func TestCallbacksThatWereNotStartedHereOrAreReplayedAreRefused(t *testing.T) {
 	st := storetest.SQLite(t)
 	p := newPortal(t, st)
 	b := newBrowser()
-	readAll(t, p.signIn(b, "bob", "bob-pw", "/"))
+	form := p.openLoginForm(b, "/")
+	loginCookie := cookie(b, p.base+"/auth/callback", "portside_login")
+	if loginCookie == nil {
+		t.Fatal("no login cookie after /auth/login")
+	}
+	readAll(t, p.submitLoginForm(b, form, "bob", "bob-pw"))
 	var callback *url.URL
 	for _, u := range b.visited {
 		if u.Path == "/auth/callback" {
@@ -535,16 +541,33 @@ func TestCallbacksThatWereNotStartedHereOrAreReplayedAreRefused(t *testing.T) {
 	if callback == nil {
 		t.Fatal("the flow never came through /auth/callback")
 	}
-	// The same callback again, even with the login cookie put back: the flow was used up.
+	var sessions int64
+	st.Gorm().Table("sessions").Count(&sessions)
+	// The same callback again, even with the login cookie put back, starts no second session.
 	replay := newBrowser()
 	u, _ := url.Parse(p.base + "/auth/callback")
-	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: callback.Query().Get("state"), Path: "/auth/callback"}})
+	replay.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: loginCookie.Value, Path: "/auth/callback"}})
 	resp, err := replay.Get(callback.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "already used") {
-		t.Fatalf("replayed callback: %d %q, want 401 'already used'", resp.StatusCode, body)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replayed callback: %d %q, want 401", resp.StatusCode, body)
+	}
+	var after int64
+	st.Gorm().Table("sessions").Count(&after)
+	if after != sessions || cookie(replay, p.base+"/", "portside_session") != nil {
+		t.Errorf("a replayed callback started a session (%d sessions, then %d)", sessions, after)
+	}
+	// A login cookie altered by the browser does not open.
+	forged := newBrowser()
+	forged.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: loginCookie.Value[:len(loginCookie.Value)-4] + "AAAA", Path: "/auth/callback"}})
+	resp, err = forged.Get(callback.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") {
+		t.Fatalf("altered login cookie: %d %q, want 401", resp.StatusCode, body)
 	}
 	// A callback in a browser that did not start the login (login CSRF) is refused.
 	resp, err = newBrowser().Get(callback.String())
@@ -566,13 +589,25 @@ func TestCallbacksThatWereNotStartedHereOrAreReplayedAreRefused(t *testing.T) {
 
 func TestAnIDTokenWithAnotherNonceIsRefused(t *testing.T) {
 	st := storetest.SQLite(t)
-	p := newPortal(t, st)
+	keys := seal.NewRandomKeyring()
+	p := newPortal(t, st, func(o *auth.Options) { o.Keys = keys })
 	b := newBrowser()
 	form := p.openLoginForm(b, "/")
-	// The provider will put the nonce of this flow in the ID token; make Portside expect another.
-	if err := st.Gorm().Exec("UPDATE login_flows SET nonce = 'not-the-one-sent'").Error; err != nil {
+	// The provider will put the nonce of this flow in the ID token; make Portside expect another,
+	// by resealing the flow the browser keeps (which only a holder of the keys can do).
+	lc := cookie(b, p.base+"/auth/callback", "portside_login")
+	plain, err := keys.Open(lc.Value, "portside login flow")
+	if err != nil {
 		t.Fatal(err)
 	}
+	var flow map[string]any
+	if err := json.Unmarshal([]byte(plain), &flow); err != nil || flow["n"] == nil {
+		t.Fatalf("the sealed flow %s holds no nonce (%v)", plain, err)
+	}
+	flow["n"] = "not-the-one-sent"
+	altered, _ := json.Marshal(flow)
+	u, _ := url.Parse(p.base + "/auth/callback")
+	b.Jar.SetCookies(u, []*http.Cookie{{Name: "portside_login", Value: keys.Seal(string(altered), "portside login flow"), Path: "/auth/callback"}})
 	resp := p.submitLoginForm(b, form, "bob", "bob-pw")
 	if body := readAll(t, resp); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "nonce") {
 		t.Fatalf("wrong nonce: %d %q, want 401 naming the nonce", resp.StatusCode, body)
@@ -714,4 +749,46 @@ func TestTheDevelopmentLoginSurvivesARestartOnAnotherPort(t *testing.T) {
 			t.Fatalf("bob from another, real provider: %d %.200s, want 409", resp.StatusCode, body)
 		}
 	})
+}
+
+// cookie is the browser's cookie called name for target, or nil.
+func cookie(b *browser, target, name string) *http.Cookie {
+	u, _ := url.Parse(target)
+	for _, c := range b.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Starting a sign-in is anonymous: it writes nothing, however often it is asked for.
+func TestStartingSignInsWritesNothing(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := 0; i < 50; i++ {
+		resp, err := client.Get(p.base + "/auth/login?return_to=/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, resp); resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET /auth/login = %d, want 302", resp.StatusCode)
+		}
+	}
+	var flows int64
+	if err := st.Gorm().Table("login_flows").Count(&flows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if flows != 0 {
+		t.Errorf("50 anonymous sign-in starts wrote %d rows, want 0", flows)
+	}
+	// A return_to too long for the login cookie is refused, naming it.
+	resp, err := client.Get(p.base + "/auth/login?return_to=/" + strings.Repeat("a", 2000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "return_to") {
+		t.Errorf("a 2 kB return_to: %d %q, want 400 naming return_to", resp.StatusCode, body)
+	}
 }

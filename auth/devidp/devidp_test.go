@@ -64,10 +64,14 @@ func TestCodeFlowWithPKCESignsInAndServesProfileClaimsFromUserinfo(t *testing.T)
 	if err := idt.Claims(&idClaims); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"email", "name", "preferred_username", "groups"} {
+	for _, c := range []string{"email", "name", "groups"} {
 		if v, ok := idClaims[c]; ok {
 			t.Errorf("the ID token carries %s=%v; profile claims belong to userinfo", c, v)
 		}
+	}
+	// The username is in the ID token, so that it can serve as a bearer token against Portside.
+	if idClaims["preferred_username"] != "alice" {
+		t.Errorf("the ID token's preferred_username = %v, want alice", idClaims["preferred_username"])
 	}
 
 	ui, err := rp.provider.UserInfo(t.Context(), oauth2.StaticTokenSource(tok))

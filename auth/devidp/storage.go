@@ -447,7 +447,9 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, clientID, clientSec
 
 // SetUserinfoFromScopes fills the claims op puts into ID tokens. In the code flow op has
 // already removed profile and email from scopes (IDTokenUserinfoClaimsAssertion is off), and
-// groups are deliberately left to userinfo, so ID tokens carry the subject only.
+// groups are deliberately left to userinfo, so that Portside's userinfo merge always runs in
+// development. ID tokens do carry preferred_username, as most providers' do: it names the
+// person, so an ID token works as a bearer token against Portside itself.
 func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, userID, _ string, scopes []string) error {
 	s.mu.Lock()
 	user, ok := s.users.bySubject[userID]
@@ -456,6 +458,7 @@ func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, 
 		return errNotFound("user not found")
 	}
 	fillUserinfo(info, userID, user, scopes, false)
+	info.PreferredUsername = user.Username
 	return nil
 }
 
