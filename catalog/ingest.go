@@ -27,7 +27,9 @@ type RefreshResult struct {
 	Added     int
 	Updated   int
 	Removed   int
-	Errors    []ValidationError
+	// Errors are the first problems found (at most Options.MaxLocationErrors); ErrorCount counts all.
+	Errors     []ValidationError
+	ErrorCount int
 	// Failure is why the location could not be read or applied, when Location.Status is failed.
 	Failure error
 }
@@ -92,7 +94,7 @@ func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult
 	s.observe(loc.Type, outcome, start, res)
 	s.log.InfoContext(ctx, "catalog: location refreshed", "location", id, "target", loc.Target,
 		"outcome", outcome, "added", res.Added, "updated", res.Updated, "removed", res.Removed,
-		"errors", len(res.Errors), "duration_ms", time.Since(start).Milliseconds())
+		"errors", res.ErrorCount, "duration_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
@@ -103,7 +105,7 @@ func (s *Service) observe(t LocationType, outcome string, start time.Time, res *
 	if res == nil {
 		res = &RefreshResult{}
 	}
-	s.obs.CatalogRefresh(string(t), outcome, time.Since(start), res.Added, res.Updated, res.Removed, len(res.Errors))
+	s.obs.CatalogRefresh(string(t), outcome, time.Since(start), res.Added, res.Updated, res.Removed, res.ErrorCount)
 }
 
 func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) (*RefreshResult, string, error) {
@@ -141,7 +143,7 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		res, err := s.recordUnchanged(ctx, row, snap.Revision())
 		return res, "unchanged", err
 	}
-	c, err := Collect(ctx, snap)
+	c, err := CollectWith(ctx, snap, s.maxErrors)
 	if err != nil {
 		res, err := s.recordFailure(ctx, row, err)
 		return res, "failed", err
@@ -248,11 +250,11 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	if err != nil {
 		return nil, store.Translate(err, "location")
 	}
-	errsByLoc, err := s.LocationErrors(ctx, []int64{row.ID})
+	list, err := s.LocationErrors(ctx, row.ID, s.maxErrors)
 	if err != nil {
 		return nil, err
 	}
-	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: errsByLoc[row.ID]}, nil
+	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: list, ErrorCount: row.ErrorCount}, nil
 }
 
 // applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
@@ -295,14 +297,17 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			return err
 		}
 		errors := slices.Clone(c.Errors)
+		errorCount := c.ErrorCount
 		var insert []*Entity
 		var remove []int64
 		wanted := make(map[string]bool, len(c.Entities))
 		for _, e := range c.Entities {
 			ref := e.Ref.String()
 			if other, clash := clashes[ref]; clash {
-				errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
-					Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+				if errorCount++; len(errors) < s.maxErrors {
+					errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
+						Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+				}
 				continue
 			}
 			wanted[ref] = true
@@ -333,18 +338,18 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			return err
 		}
 		sortErrors(errors)
-		res.Errors = errors
+		res.Errors, res.ErrorCount = errors, errorCount
 		if err := s.writeErrors(ctx, row, errors); err != nil {
 			return err
 		}
 		status := StatusOK
-		if len(errors) > 0 {
+		if errorCount > 0 {
 			status = StatusInvalid
 		}
 		manifest, _ := json.Marshal(c.manifest)
 		row.Status, row.Message, row.Revision = string(status), "", revision
 		row.EntityCount = len(existing) + res.Added - res.Removed
-		row.ErrorCount = len(errors)
+		row.ErrorCount = errorCount
 		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
 		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
 			"status": row.Status, "message": "", "revision": revision, "manifest": string(manifest),

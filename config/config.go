@@ -82,8 +82,11 @@ type Config struct {
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
 	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
 	APILocationTypes     []string      // location types the GraphQL API may register
-	// AllowLoopbackLocations lets URL and git locations read loopback and link-local addresses.
+	// AllowLoopbackLocations lets URL and git locations read loopback addresses (never link-local
+	// ones: cloud metadata endpoints stay refused).
 	AllowLoopbackLocations bool
+	// CatalogMaxLocationErrors bounds the errors kept per location; the rest are counted only.
+	CatalogMaxLocationErrors int
 
 	PublicURL          string        // Portside's address as browsers reach it; "" until serve knows its port (see ResolvePublicURL)
 	AuthIssuer         string        // the OpenID provider's issuer URL; "" means the embedded development login
@@ -246,6 +249,13 @@ var settings = []Setting{
 		Check: checkBool, kind: kindBool,
 		apply: func(c *Config, v string) { c.AllowLoopbackLocations, _ = strconv.ParseBool(v) },
 		get:   func(c Config) string { return strconv.FormatBool(c.AllowLoopbackLocations) },
+	},
+	{
+		Key: "catalog-max-location-errors", Env: "PORTSIDE_CATALOG_MAX_LOCATION_ERRORS", Default: "500",
+		Usage: "errors kept per catalog location (the first ones found); the rest are counted in errorCount only",
+		Check: intRange(1, 100_000), kind: kindInt,
+		apply: func(c *Config, v string) { c.CatalogMaxLocationErrors, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.CatalogMaxLocationErrors) },
 	},
 	{
 		Key: "public-url", Env: "PORTSIDE_PUBLIC_URL", Default: "",

@@ -92,12 +92,13 @@ func (a *app) catalog() *catalog.Service {
 		apiTypes[i] = catalog.LocationType(t)
 	}
 	opts := catalog.Options{
-		Readers:          readers(a.cfg),
-		APILocationTypes: apiTypes,
-		RefreshInterval:  a.cfg.RefreshInterval,
-		CacheSize:        a.cfg.CatalogCacheSize,
-		Logger:           a.log,
-		Audit:            a.auditLog(),
+		Readers:           readers(a.cfg),
+		APILocationTypes:  apiTypes,
+		RefreshInterval:   a.cfg.RefreshInterval,
+		CacheSize:         a.cfg.CatalogCacheSize,
+		MaxLocationErrors: a.cfg.CatalogMaxLocationErrors,
+		Logger:            a.log,
+		Audit:             a.auditLog(),
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics
