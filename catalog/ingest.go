@@ -34,10 +34,6 @@ type RefreshResult struct {
 	Failure error
 }
 
-// leaseFor bounds how long a refresh may hold its location; a process that dies mid-refresh blocks
-// others from refreshing that location for at most this long.
-const leaseFor = 5 * time.Minute
-
 // Refresh reads a location and applies what it holds: new and changed entities are written, those
 // that disappeared are removed, an entity whose new document is invalid keeps its last good version,
 // and every problem is recorded on the location. Everything is applied in one transaction, so a
@@ -80,6 +76,8 @@ func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult
 		return nil, err
 	}
 	defer s.unlease(context.WithoutCancel(ctx), row.ID, lease)
+	stop := s.heartbeat(ctx, row.ID, lease)
+	defer stop()
 
 	loc := row.toLocation()
 	reader, ok := s.readers[loc.Type]
@@ -172,36 +170,6 @@ func (s *Service) manifestHolds(ctx context.Context, stored string, snap Snapsho
 	}
 	var m manifest
 	return json.Unmarshal([]byte(stored), &m) == nil && m.unchanged(ctx, snap, beyondFiles)
-}
-
-// lease claims the location for this refresh, or says that another refresh holds it (in this
-// process or another). The lease names this refresh alone, so only it can release it.
-func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
-	now := s.now().UTC()
-	until := now.Add(leaseFor)
-	holder := s.holder + "/" + holderID()
-	res := s.st.DB(ctx).Model(&locationRow{}).
-		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", row.ID, now).
-		Updates(map[string]any{"lease_owner": holder, "lease_until": until})
-	if res.Error != nil {
-		return "", store.Translate(res.Error, "location lease")
-	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Count(&n).Error; err == nil && n == 0 {
-			return "", errs.E(errs.NotFound, "location %d not found", row.ID)
-		}
-		return "", errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
-	}
-	return holder, nil
-}
-
-func (s *Service) unlease(ctx context.Context, id int64, holder string) {
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
-		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
-	if err != nil {
-		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
-	}
 }
 
 func (s *Service) nextRefresh(now time.Time) *time.Time {
@@ -355,6 +323,8 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			"status": row.Status, "message": "", "revision": revision, "manifest": string(manifest),
 			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
 			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
+			// A heartbeat in the transaction: a long apply may hold the writer lock past beats.
+			"lease_until": now.Add(leaseFor),
 		}).Error
 		if err != nil {
 			return store.Translate(err, "location")

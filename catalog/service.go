@@ -59,8 +59,10 @@ type Service struct {
 	audit    *audit.Log
 	// maxErrors bounds the errors kept per location.
 	maxErrors int
-	// holder names this process in refresh leases, so replicas never refresh one location at once.
+	// holder names this service in refresh leases, so replicas never refresh one location at once.
 	holder string
+	// beat is how often a refresh renews its lease (leaseBeat; shorter in tests).
+	beat time.Duration
 }
 
 // NewService builds the catalog service on an open, migrated store.
@@ -74,6 +76,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		log:      opts.Logger,
 		now:      opts.Now,
 		holder:   holderID(),
+		beat:     leaseBeat,
 		audit:    opts.Audit,
 
 		maxErrors: opts.MaxLocationErrors,
