@@ -115,7 +115,7 @@ func (s *Service) allowedThroughAPI(ctx context.Context, spec LocationSpec) erro
 		return nil
 	}
 	t := spec.Type
-	if t == LocationGit && strings.HasPrefix(spec.Target, "file:") {
+	if t == LocationGit && len(spec.Target) >= 5 && strings.EqualFold(spec.Target[:5], "file:") { // schemes ignore case
 		t = LocationFile // a repository on the server's disk
 	}
 	if slices.Contains(s.apiTypes, t) {

@@ -79,9 +79,10 @@ func (a *app) close() { _ = a.store.Close() }
 // readers are the location types this process can read.
 func readers(cfg config.Config) map[catalog.LocationType]catalog.Reader {
 	return map[catalog.LocationType]catalog.Reader{
-		catalog.LocationFile:     &sources.Files{},
-		catalog.LocationURL:      &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations},
-		catalog.LocationGit:      &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations},
+		catalog.LocationFile: &sources.Files{MaxFileBytes: cfg.CatalogMaxFileBytes},
+		catalog.LocationURL:  &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations, MaxFileBytes: cfg.CatalogMaxFileBytes},
+		catalog.LocationGit: &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations,
+			MaxFileBytes: cfg.CatalogMaxFileBytes},
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 	}
 }
