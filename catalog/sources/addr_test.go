@@ -9,11 +9,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -274,5 +277,60 @@ func TestRefusedGitRemoteLeavesNothingInTheCache(t *testing.T) {
 		if entries, err := os.ReadDir(cache); err != nil || len(entries) != 0 {
 			t.Errorf("%s: the git cache holds %d entries (%v); want none", target, len(entries), err)
 		}
+	}
+}
+
+// git:// cannot pin a name to an address: the fetch is given the checked address instead.
+func TestGitProtocolFetchConnectsToTheCheckedAddress(t *testing.T) {
+	root := t.TempDir()
+	repo := newGitRepo(t, filepath.Join(root, "team"))
+	head := repo.commit("first", map[string]string{"catalog-info.yaml": "kind: Component\n"})
+	port := gitDaemon(t, root)
+	g := &sources.Git{CacheDir: t.TempDir(), Guard: &sources.Guard{
+		Resolver: fakeDNS{"gitd.test": {loopback}, "rebind.test": {metadata}},
+		Public:   func(ap netip.AddrPort) bool { return ap == netip.AddrPortFrom(loopback, port) },
+	}}
+	s, err := openGit(t, g, catalog.LocationSpec{Target: "git://gitd.test:" + itoa(port) + "/team"}, "")
+	if err != nil || s.Revision() != head {
+		t.Fatalf("fetch through a name only the guard knows: %v", err)
+	}
+	if _, err := openGit(t, g, catalog.LocationSpec{Target: "git://rebind.test:" + itoa(port) + "/team"}, ""); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("a name that resolves to the metadata address: want FORBIDDEN, got %v", err)
+	}
+}
+
+// gitDaemon serves the repositories under root with git daemon on a free loopback port.
+func gitDaemon(t *testing.T, root string) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	_ = l.Close()
+	cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--base-path="+root,
+		"--listen=127.0.0.1", "--port="+itoa(port), root)
+	cmd.Env = append(os.Environ(), gitTestEnv...)
+	// Its own process group, so that the processes it forks per connection end with it; no pipes,
+	// which those processes would hold open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("git daemon: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	// Ready once it accepts connections.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", netip.AddrPortFrom(loopback, port).String())
+		if err == nil {
+			_ = c.Close()
+			return port
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("git daemon did not start: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
