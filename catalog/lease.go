@@ -105,8 +105,10 @@ func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
 
 // heartbeat renews the lease every s.beat until stop is called, so that the lease lapses soon
 // after its holder dies, however long a live refresh takes.
-func (s *Service) heartbeat(ctx context.Context, id int64, holder string) (stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+func (s *Service) heartbeat(parent context.Context, id int64, holder string) (stop func()) {
+	// A context of its own: the renewal commits at once, never inside a transaction the caller's
+	// context may carry, and outlives the caller's cancellation until stop.
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -123,9 +125,9 @@ func (s *Service) heartbeat(ctx context.Context, id int64, holder string) (stop 
 			switch {
 			case res.Error != nil && ctx.Err() == nil:
 				// A busy database (SQLite while an apply writes) is retried at the next beat.
-				s.log.WarnContext(ctx, "catalog: renew location lease", "location", id, "error", res.Error)
+				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", res.Error)
 			case res.Error == nil && res.RowsAffected == 0:
-				s.log.WarnContext(ctx, "catalog: location lease lost to another refresh", "location", id)
+				s.log.WarnContext(parent, "catalog: location lease lost to another refresh", "location", id)
 				return
 			}
 		}
