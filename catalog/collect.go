@@ -23,8 +23,12 @@ type Collected struct {
 	// metadata maps other than tags and annotations are released once encoded (the stored JSON
 	// document carries them), so that a large ingest holds each document once.
 	Entities []*Entity
-	// Errors are the problems found, file by file.
+	// Errors are the first problems found, file by file, at most the collection's error bound.
 	Errors []ValidationError
+	// ErrorCount counts every problem found, kept in Errors or not.
+	ErrorCount int
+	// maxErrors bounds Errors.
+	maxErrors int
 	// Files counts the catalog files read, including those Location entities named.
 	Files int
 	// keepRefs are entities whose new document is invalid: their last good version stays.
@@ -111,14 +115,37 @@ type parsedFile struct {
 	result ParseResult
 }
 
+// DefaultMaxLocationErrors is how many errors a location keeps when Options.MaxLocationErrors
+// is 0. A location with more has the first ones kept and the rest counted: a file of a hundred
+// thousand empty documents must not cost a row, and a response line, per document.
+const DefaultMaxLocationErrors = 500
+
+// addErrors keeps what room is left of list and counts all of it.
+func (c *Collected) addErrors(list ...ValidationError) {
+	c.ErrorCount += len(list)
+	if room := c.maxErrors - len(c.Errors); room > 0 {
+		c.Errors = append(c.Errors, list[:min(room, len(list))]...)
+	}
+}
+
 // Collect reads every file of the snapshot, follows Location entities to the files they name, and
 // parses and validates everything. Only a failure to read the location as a whole is an error;
 // problems with single files and documents are recorded in the result. It writes nothing, so it
 // also serves `portside catalog validate`. Files are parsed in parallel, wave by wave (the files
 // of the location, then those its Location entities name, ...), and their results are taken in a
 // fixed order, so the outcome does not depend on scheduling.
+// At most DefaultMaxLocationErrors errors are kept; see CollectWith.
 func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
-	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}, read: map[string]bool{}}
+	return CollectWith(ctx, snap, DefaultMaxLocationErrors)
+}
+
+// CollectWith is Collect keeping at most maxErrors errors (DefaultMaxLocationErrors when 0 or
+// less); the others are counted in ErrorCount.
+func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected, error) {
+	if maxErrors <= 0 {
+		maxErrors = DefaultMaxLocationErrors
+	}
+	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}, read: map[string]bool{}, maxErrors: maxErrors}
 	c.manifest.Files = slices.Clone(snap.Files())
 	type item struct {
 		name     string
@@ -145,7 +172,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 				for _, w := range wave[i:min(i+chunkSize, len(wave))] {
 					names = append(names, w.name)
 				}
-				parsed = parseFiles(ctx, snap, names)
+				parsed = parseFiles(ctx, snap, names, maxErrors)
 			}
 			p := parsed[i%chunkSize]
 			c.manifest.Reads = append(c.manifest.Reads, p.reads...)
@@ -154,17 +181,18 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 					continue // an optional target that is gone: its entities go too
 				}
 				if !it.optional {
-					c.Errors = append(c.Errors, ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
+					c.addErrors(ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
 				}
 				c.keepSources[it.name], c.incomplete = true, true
 				continue
 			}
 			c.Files++
 			c.read[it.name] = true
-			if p.result.FileError != nil {
+			if p.result.FileError != nil || p.result.Unidentified > 0 {
 				c.keepSources[it.name], c.incomplete = true, true
 			}
-			c.Errors = append(c.Errors, p.result.Errors()...)
+			c.addErrors(p.result.Errors()...)
+			c.ErrorCount += p.result.OmittedErrors
 			for _, doc := range p.result.Documents {
 				if doc.Entity == nil {
 					switch {
@@ -180,7 +208,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 				e := doc.Entity
 				ref := e.Ref.String()
 				if first, dup := byRef[ref]; dup {
-					c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+					c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 						Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
 					continue
 				}
@@ -198,7 +226,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 						matched, err = snap.Glob(name)
 					}
 					if err != nil {
-						c.Errors = append(c.Errors, ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
 						c.incomplete = true
 						continue
@@ -225,7 +253,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 }
 
 // parseFiles reads and parses files on every core; results are in the order of names.
-func parseFiles(ctx context.Context, snap Snapshot, names []string) []parsedFile {
+func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors int) []parsedFile {
 	out := make([]parsedFile, len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -234,7 +262,7 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string) []parsedFile
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = parseFile(ctx, snap, names[i])
+				out[i] = parseFile(ctx, snap, names[i], maxErrors)
 			}
 		}()
 	}
@@ -246,7 +274,7 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string) []parsedFile
 	return out
 }
 
-func parseFile(ctx context.Context, snap Snapshot, name string) parsedFile {
+func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) parsedFile {
 	var p parsedFile
 	data, err := snap.ReadFile(ctx, name)
 	if err != nil {
@@ -268,7 +296,7 @@ func parseFile(ctx context.Context, snap Snapshot, name string) parsedFile {
 		p.reads = append(p.reads, r)
 		return b, err
 	}
-	p.result = Parse(name, data, resolve)
+	p.result = ParseWith(name, data, resolve, ParseOptions{MaxErrors: maxErrors})
 	for i := range p.result.Documents {
 		doc := &p.result.Documents[i]
 		if e := doc.Entity; e != nil {

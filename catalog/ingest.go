@@ -27,14 +27,12 @@ type RefreshResult struct {
 	Added     int
 	Updated   int
 	Removed   int
-	Errors    []ValidationError
+	// Errors are the first problems found (at most Options.MaxLocationErrors); ErrorCount counts all.
+	Errors     []ValidationError
+	ErrorCount int
 	// Failure is why the location could not be read or applied, when Location.Status is failed.
 	Failure error
 }
-
-// leaseFor bounds how long a refresh may hold its location; a process that dies mid-refresh blocks
-// others from refreshing that location for at most this long.
-const leaseFor = 5 * time.Minute
 
 // Refresh reads a location and applies what it holds: new and changed entities are written, those
 // that disappeared are removed, an entity whose new document is invalid keeps its last good version,
@@ -78,6 +76,8 @@ func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult
 		return nil, err
 	}
 	defer s.unlease(context.WithoutCancel(ctx), row.ID, lease)
+	stop := s.heartbeat(ctx, row.ID, lease)
+	defer stop()
 
 	loc := row.toLocation()
 	reader, ok := s.readers[loc.Type]
@@ -92,7 +92,7 @@ func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult
 	s.observe(loc.Type, outcome, start, res)
 	s.log.InfoContext(ctx, "catalog: location refreshed", "location", id, "target", loc.Target,
 		"outcome", outcome, "added", res.Added, "updated", res.Updated, "removed", res.Removed,
-		"errors", len(res.Errors), "duration_ms", time.Since(start).Milliseconds())
+		"errors", res.ErrorCount, "duration_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
@@ -103,7 +103,7 @@ func (s *Service) observe(t LocationType, outcome string, start time.Time, res *
 	if res == nil {
 		res = &RefreshResult{}
 	}
-	s.obs.CatalogRefresh(string(t), outcome, time.Since(start), res.Added, res.Updated, res.Removed, len(res.Errors))
+	s.obs.CatalogRefresh(string(t), outcome, time.Since(start), res.Added, res.Updated, res.Removed, res.ErrorCount)
 }
 
 func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) (*RefreshResult, string, error) {
@@ -141,7 +141,7 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		res, err := s.recordUnchanged(ctx, row, snap.Revision())
 		return res, "unchanged", err
 	}
-	c, err := Collect(ctx, snap)
+	c, err := CollectWith(ctx, snap, s.maxErrors)
 	if err != nil {
 		res, err := s.recordFailure(ctx, row, err)
 		return res, "failed", err
@@ -170,36 +170,6 @@ func (s *Service) manifestHolds(ctx context.Context, stored string, snap Snapsho
 	}
 	var m manifest
 	return json.Unmarshal([]byte(stored), &m) == nil && m.unchanged(ctx, snap, beyondFiles)
-}
-
-// lease claims the location for this refresh, or says that another refresh holds it (in this
-// process or another). The lease names this refresh alone, so only it can release it.
-func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
-	now := s.now().UTC()
-	until := now.Add(leaseFor)
-	holder := s.holder + "/" + holderID()
-	res := s.st.DB(ctx).Model(&locationRow{}).
-		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", row.ID, now).
-		Updates(map[string]any{"lease_owner": holder, "lease_until": until})
-	if res.Error != nil {
-		return "", store.Translate(res.Error, "location lease")
-	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Count(&n).Error; err == nil && n == 0 {
-			return "", errs.E(errs.NotFound, "location %d not found", row.ID)
-		}
-		return "", errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
-	}
-	return holder, nil
-}
-
-func (s *Service) unlease(ctx context.Context, id int64, holder string) {
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
-		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
-	if err != nil {
-		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
-	}
 }
 
 func (s *Service) nextRefresh(now time.Time) *time.Time {
@@ -248,11 +218,11 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	if err != nil {
 		return nil, store.Translate(err, "location")
 	}
-	errsByLoc, err := s.LocationErrors(ctx, []int64{row.ID})
+	list, err := s.LocationErrors(ctx, row.ID, s.maxErrors)
 	if err != nil {
 		return nil, err
 	}
-	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: errsByLoc[row.ID]}, nil
+	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: list, ErrorCount: row.ErrorCount}, nil
 }
 
 // applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
@@ -295,14 +265,17 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			return err
 		}
 		errors := slices.Clone(c.Errors)
+		errorCount := c.ErrorCount
 		var insert []*Entity
 		var remove []int64
 		wanted := make(map[string]bool, len(c.Entities))
 		for _, e := range c.Entities {
 			ref := e.Ref.String()
 			if other, clash := clashes[ref]; clash {
-				errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
-					Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+				if errorCount++; len(errors) < s.maxErrors {
+					errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
+						Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+				}
 				continue
 			}
 			wanted[ref] = true
@@ -333,23 +306,25 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			return err
 		}
 		sortErrors(errors)
-		res.Errors = errors
+		res.Errors, res.ErrorCount = errors, errorCount
 		if err := s.writeErrors(ctx, row, errors); err != nil {
 			return err
 		}
 		status := StatusOK
-		if len(errors) > 0 {
+		if errorCount > 0 {
 			status = StatusInvalid
 		}
 		manifest, _ := json.Marshal(c.manifest)
 		row.Status, row.Message, row.Revision = string(status), "", revision
 		row.EntityCount = len(existing) + res.Added - res.Removed
-		row.ErrorCount = len(errors)
+		row.ErrorCount = errorCount
 		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
 		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
 			"status": row.Status, "message": "", "revision": revision, "manifest": string(manifest),
 			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
 			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
+			// A heartbeat in the transaction: a long apply may hold the writer lock past beats.
+			"lease_until": now.Add(leaseFor),
 		}).Error
 		if err != nil {
 			return store.Translate(err, "location")

@@ -115,7 +115,7 @@ func (s *Service) allowedThroughAPI(ctx context.Context, spec LocationSpec) erro
 		return nil
 	}
 	t := spec.Type
-	if t == LocationGit && strings.HasPrefix(spec.Target, "file:") {
+	if t == LocationGit && len(spec.Target) >= 5 && strings.EqualFold(spec.Target[:5], "file:") { // schemes ignore case
 		t = LocationFile // a repository on the server's disk
 	}
 	if slices.Contains(s.apiTypes, t) {
@@ -181,18 +181,26 @@ func (s *Service) FindLocation(ctx context.Context, idOrTarget string) (*Locatio
 	return nil, errs.E(errs.Conflict, "%d locations have target %q; name one by its ID", len(matches), idOrTarget)
 }
 
-// LocationErrors returns the errors recorded by the last refresh of each location, in file order.
-func (s *Service) LocationErrors(ctx context.Context, ids []int64) (map[int64][]ValidationError, error) {
+// LocationErrors returns the first errors recorded by the last refresh of a location, in file
+// order, at most first of them (1..MaxLocationErrorsPage). Location.ErrorCount counts them all;
+// a refresh keeps at most Options.MaxLocationErrors.
+func (s *Service) LocationErrors(ctx context.Context, id int64, first int) ([]ValidationError, error) {
+	if first < 1 || first > MaxLocationErrorsPage {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", MaxLocationErrorsPage, first)
+	}
 	var rows []locationErrorRow
-	if err := s.st.DB(ctx).Where("location_id IN ?", ids).Order("location_id, id").Find(&rows).Error; err != nil {
+	if err := s.st.DB(ctx).Where("location_id = ?", id).Order("id").Limit(first).Find(&rows).Error; err != nil {
 		return nil, store.Translate(err, "location errors")
 	}
-	out := make(map[int64][]ValidationError, len(ids))
+	out := make([]ValidationError, len(rows))
 	for i := range rows {
-		out[rows[i].LocationID] = append(out[rows[i].LocationID], rows[i].toError())
+		out[i] = rows[i].toError()
 	}
 	return out, nil
 }
+
+// MaxLocationErrorsPage bounds how many errors of a location one read returns.
+const MaxLocationErrorsPage = 100_000
 
 // UnregisterLocation removes a location and every entity it provided; relations other entities
 // declare towards them stay, unresolved, as they would for any missing entity. It returns how many

@@ -72,6 +72,31 @@ type ParseResult struct {
 	// FileError is set when the file could not be read to its end (a YAML syntax error); the
 	// documents before it are still in Documents.
 	FileError *ValidationError
+	// OmittedErrors counts the errors found beyond ParseOptions.MaxErrors: counted, not kept.
+	OmittedErrors int
+	// Unidentified counts the invalid documents left out of Documents once MaxErrors was reached
+	// because they have no identity (no readable kind and name): nothing in them can be kept or
+	// reported, and holding them would let a file of empty documents grow without bound.
+	Unidentified int
+}
+
+// ErrorCount is the number of errors found, kept or not.
+func (r ParseResult) ErrorCount() int {
+	n := r.OmittedErrors
+	if r.FileError != nil {
+		n++
+	}
+	for _, d := range r.Documents {
+		n += len(d.Errors)
+	}
+	return n
+}
+
+// ParseOptions bound what Parse keeps of a file.
+type ParseOptions struct {
+	// MaxErrors is how many document errors the result keeps; the rest are counted in
+	// OmittedErrors. 0 keeps every error. A file error (where reading stopped) is always kept.
+	MaxErrors int
 }
 
 // Errors returns every error of the file (FileError first, then per document), in order.
@@ -93,7 +118,13 @@ type Resolver func(target string) ([]byte, error)
 // Parse reads a multi-document catalog-info.yaml and validates each document the way Backstage's
 // catalog does, collecting every problem rather than stopping at the first. It never panics.
 func Parse(source string, data []byte, resolve Resolver) ParseResult {
+	return ParseWith(source, data, resolve, ParseOptions{})
+}
+
+// ParseWith is Parse within the bounds of opts.
+func ParseWith(source string, data []byte, resolve Resolver, opts ParseOptions) ParseResult {
 	var res ParseResult
+	kept := 0
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for index := 1; ; index++ {
 		doc, err := decodeDocument(dec)
@@ -109,7 +140,22 @@ func Parse(source string, data []byte, resolve Resolver) ParseResult {
 			// Backstage skips null documents (a trailing ---, a comment-only part) silently.
 			continue
 		}
-		res.Documents = append(res.Documents, parseDocument(source, index, doc.Content[0], resolve))
+		d := parseDocument(source, index, doc.Content[0], resolve)
+		if n := len(d.Errors); n > 0 && opts.MaxErrors > 0 {
+			if room := max(opts.MaxErrors-kept, 0); n > room {
+				res.OmittedErrors += n - room
+				d.Errors = slices.Clip(d.Errors[:room])
+				if room == 0 {
+					d.Errors = nil
+				}
+			}
+			kept += len(d.Errors)
+			if d.Entity == nil && d.Ref.IsZero() && len(d.Errors) == 0 {
+				res.Unidentified++
+				continue
+			}
+		}
+		res.Documents = append(res.Documents, d)
 	}
 	return res
 }

@@ -683,3 +683,46 @@ func TestStringsWithNULAreRejected(t *testing.T) {
 		}
 	}
 }
+
+// ParseWith keeps the first MaxErrors errors of a file and counts the rest; invalid documents with
+// no identity beyond the bound are counted, not held, so a file of empty documents stays cheap.
+func TestParseWithBoundsTheErrorsKept(t *testing.T) {
+	const group = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}\n"
+	const named = "kind: Component\nmetadata: {name: broken}\n" // has an identity, and errors
+	data := strings.Repeat("---\n{}\n", 5) + "---\n" + named + "---\n" + group
+	tests := []struct {
+		name                      string
+		max                       int
+		kept, omitted, unidentify int
+		documents                 int
+	}{
+		{"no bound", 0, 5*3 + 2, 0, 0, 7},
+		{"a bound above the errors", 100, 17, 0, 0, 7},
+		{"a bound inside the second document", 4, 4, 13, 3, 4},
+		{"a bound of one", 1, 1, 16, 4, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := ParseWith("catalog-info.yaml", []byte(data), nil, ParseOptions{MaxErrors: tt.max})
+			kept := len(res.Errors())
+			if kept != tt.kept || res.OmittedErrors != tt.omitted || res.Unidentified != tt.unidentify || len(res.Documents) != tt.documents {
+				t.Errorf("kept %d, omitted %d, unidentified %d, documents %d; want %d, %d, %d, %d",
+					kept, res.OmittedErrors, res.Unidentified, len(res.Documents), tt.kept, tt.omitted, tt.unidentify, tt.documents)
+			}
+			if res.ErrorCount() != 17 {
+				t.Errorf("ErrorCount() = %d, want 17 whatever the bound", res.ErrorCount())
+			}
+			last := res.Documents[len(res.Documents)-1]
+			if last.Entity == nil || last.Entity.Ref.String() != "group:default/team-a" {
+				t.Errorf("the valid document after the errors: %+v", last)
+			}
+			var broken bool
+			for _, d := range res.Documents {
+				broken = broken || d.Ref.String() == "component:default/broken"
+			}
+			if !broken {
+				t.Error("the invalid document with an identity was dropped; its last good version would be lost")
+			}
+		})
+	}
+}

@@ -33,6 +33,9 @@ type Options struct {
 	// CacheCheck is how often the cache asks the database whether another process changed the
 	// catalog (1s when 0). Changes made through this Service drop the cache at once.
 	CacheCheck time.Duration
+	// MaxLocationErrors bounds the errors kept per location (and returned by a refresh); the
+	// others are counted only. DefaultMaxLocationErrors when 0.
+	MaxLocationErrors int
 	// Observer hears about refreshes; may be nil.
 	Observer Observer
 	// Logger for refresh outcomes; slog.Default() when nil.
@@ -54,8 +57,12 @@ type Service struct {
 	now      func() time.Time
 	cache    *readCache
 	audit    *audit.Log
-	// holder names this process in refresh leases, so replicas never refresh one location at once.
+	// maxErrors bounds the errors kept per location.
+	maxErrors int
+	// holder names this service in refresh leases, so replicas never refresh one location at once.
 	holder string
+	// beat is how often a refresh renews its lease (leaseBeat; shorter in tests).
+	beat time.Duration
 }
 
 // NewService builds the catalog service on an open, migrated store.
@@ -69,7 +76,13 @@ func NewService(st *store.Store, opts Options) *Service {
 		log:      opts.Logger,
 		now:      opts.Now,
 		holder:   holderID(),
+		beat:     leaseBeat,
 		audit:    opts.Audit,
+
+		maxErrors: opts.MaxLocationErrors,
+	}
+	if s.maxErrors <= 0 {
+		s.maxErrors = DefaultMaxLocationErrors
 	}
 	if s.log == nil {
 		s.log = slog.Default()

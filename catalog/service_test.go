@@ -280,9 +280,9 @@ func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) 
 			e.Line != 20 || e.Ref != "component:default/payments-api" {
 			t.Errorf("recorded error: %+v", e)
 		}
-		stored, err := f.svc.LocationErrors(operator, []int64{id})
-		if err != nil || len(stored[id]) != 1 || stored[id][0] != e {
-			t.Errorf("stored errors %+v (%v), want %+v", stored[id], err, e)
+		stored, err := f.svc.LocationErrors(operator, id, 100)
+		if err != nil || len(stored) != 1 || stored[0] != e {
+			t.Errorf("stored errors %+v (%v), want %+v", stored, err, e)
 		}
 		// Fixing the document applies it and clears the error.
 		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Fixed", 1))
@@ -290,8 +290,8 @@ func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) 
 		if res.Location.Status != catalog.StatusOK || len(res.Errors) != 0 || res.Updated != 1 {
 			t.Fatalf("refresh after fix: %+v", res)
 		}
-		if stored, _ := f.svc.LocationErrors(operator, []int64{id}); len(stored[id]) != 0 {
-			t.Errorf("errors not cleared: %+v", stored[id])
+		if stored, _ := f.svc.LocationErrors(operator, id, 100); len(stored) != 0 {
+			t.Errorf("errors not cleared: %+v", stored)
 		}
 	})
 }

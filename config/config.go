@@ -82,8 +82,13 @@ type Config struct {
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
 	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
 	APILocationTypes     []string      // location types the GraphQL API may register
-	// AllowLoopbackLocations lets URL and git locations read loopback and link-local addresses.
+	// AllowLoopbackLocations lets URL and git locations read loopback addresses (never link-local
+	// ones: cloud metadata endpoints stay refused).
 	AllowLoopbackLocations bool
+	// CatalogMaxLocationErrors bounds the errors kept per location; the rest are counted only.
+	CatalogMaxLocationErrors int
+	// CatalogMaxFileBytes bounds one catalog file (or a file a placeholder reads).
+	CatalogMaxFileBytes int64
 
 	PublicURL          string        // Portside's address as browsers reach it; "" until serve knows its port (see ResolvePublicURL)
 	AuthIssuer         string        // the OpenID provider's issuer URL; "" means the embedded development login
@@ -243,10 +248,24 @@ var settings = []Setting{
 	},
 	{
 		Key: "allow-loopback-locations", Env: "PORTSIDE_ALLOW_LOOPBACK_LOCATIONS", Default: "false",
-		Usage: "let URL and git locations read from loopback and link-local addresses (refused by default: they reach the server's own services and cloud metadata endpoints)",
+		Usage: "let URL and git locations read from loopback addresses (refused by default: they reach the server's own services); link-local addresses (cloud metadata endpoints) stay refused",
 		Check: checkBool, kind: kindBool,
 		apply: func(c *Config, v string) { c.AllowLoopbackLocations, _ = strconv.ParseBool(v) },
 		get:   func(c Config) string { return strconv.FormatBool(c.AllowLoopbackLocations) },
+	},
+	{
+		Key: "catalog-max-file-bytes", Env: "PORTSIDE_CATALOG_MAX_FILE_BYTES", Default: "67108864",
+		Usage: "largest catalog file (or file a placeholder reads) a location may hold, in bytes (default 64 MiB)",
+		Check: intRange(1<<20, 1<<30), kind: kindInt,
+		apply: func(c *Config, v string) { c.CatalogMaxFileBytes, _ = strconv.ParseInt(v, 10, 64) },
+		get:   func(c Config) string { return strconv.FormatInt(c.CatalogMaxFileBytes, 10) },
+	},
+	{
+		Key: "catalog-max-location-errors", Env: "PORTSIDE_CATALOG_MAX_LOCATION_ERRORS", Default: "500",
+		Usage: "errors kept per catalog location (the first ones found); the rest are counted in errorCount only",
+		Check: intRange(1, 100_000), kind: kindInt,
+		apply: func(c *Config, v string) { c.CatalogMaxLocationErrors, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.CatalogMaxLocationErrors) },
 	},
 	{
 		Key: "public-url", Env: "PORTSIDE_PUBLIC_URL", Default: "",

@@ -111,6 +111,8 @@ func TestDefaults(t *testing.T) {
 		DevLoginAddr:         "127.0.0.1:0",
 		ArgoCDResyncInterval: 3 * time.Minute,
 	}
+	want.CatalogMaxLocationErrors = 500
+	want.CatalogMaxFileBytes = 64 << 20
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -231,6 +233,8 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"argocd-resync-interval":   "10m",
 		"argocd-connector":         "/opt/portside/bin/portside-argocd",
 	}
+	values["catalog-max-location-errors"] = "50"
+	values["catalog-max-file-bytes"] = "134217728"
 	for _, s := range Settings() {
 		if s.Key == "config" {
 			continue

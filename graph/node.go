@@ -78,6 +78,9 @@ func setComplexity(c *ComplexityRoot) {
 		return page(child, first)
 	}
 	c.Location.Entities = func(child int, first *int, _ *string) int { return page(child, first) }
+	// A location's errors are a page too: without a weight, aliases of a large error list
+	// answered hundreds of megabytes to one viewer's query.
+	c.Location.Errors = func(child int, first *int) int { return page(child, first) }
 	c.Query.Rollouts = func(child int, _ *model.RolloutFilter, first *int, _ *string) int { return page(child, first) }
 	c.Component.Rollouts = func(child int, _ *model.ComponentRolloutFilter, first *int, _ *string) int {
 		return page(child, first)

@@ -359,7 +359,7 @@ type ComplexityRoot struct {
 		Entities      func(childComplexity int, first *int, after *string) int
 		EntityCount   func(childComplexity int) int
 		ErrorCount    func(childComplexity int) int
-		Errors        func(childComplexity int) int
+		Errors        func(childComplexity int, first *int) int
 		ID            func(childComplexity int) int
 		Message       func(childComplexity int) int
 		NextRefreshAt func(childComplexity int) int
@@ -2170,7 +2170,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Location.Errors(childComplexity), true
+		args, err := ec.field_Location_errors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Location.Errors(childComplexity, args["first"].(*int)), true
 	case "Location.id":
 		if e.ComplexityRoot.Location.ID == nil {
 			break

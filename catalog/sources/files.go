@@ -17,7 +17,10 @@ import (
 // any depth) or a glob ("/srv/catalog/**/*.yaml"). Placeholders and Location entities may read
 // other files under the location's root: the directory of the file, the directory itself, or the
 // fixed part of the glob.
-type Files struct{}
+type Files struct {
+	// MaxFileBytes bounds one file; DefaultMaxFileBytes when 0.
+	MaxFileBytes int64
+}
 
 // Check makes the target absolute, so the server and the CLI mean the same file.
 func (*Files) Check(spec catalogSpec) (catalogSpec, error) {
@@ -33,7 +36,7 @@ func (*Files) Check(spec catalogSpec) (catalogSpec, error) {
 }
 
 // Open finds the files the target selects.
-func (*Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, error) {
+func (r *Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, error) {
 	target := filepath.Clean(spec.Target)
 	var root string
 	var files []string
@@ -69,7 +72,7 @@ func (*Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, err
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "open %s", root)
 	}
-	return &diskSnapshot{root: root, dir: dir, files: files}, nil
+	return &diskSnapshot{root: root, dir: dir, files: files, limit: maxBytes(r.MaxFileBytes)}, nil
 }
 
 // globDisk returns absolute paths under root matching slash patterns relative to root.
@@ -90,6 +93,7 @@ func globDisk(root string, patterns ...string) ([]string, error) {
 // diskSnapshot names files by absolute path: that is what people see as a document's source. It
 // reads through an os.Root, so neither ../ nor a symbolic link leads out of the location's root.
 type diskSnapshot struct {
+	limit int64
 	root  string
 	dir   *os.Root
 	files []string
@@ -114,7 +118,7 @@ func (s *diskSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) 
 		return nil, errs.E(errs.Invalid, "%s cannot be read from inside the location: %s", name, unwrapPathError(err))
 	}
 	defer f.Close()
-	return readLimited(f, name)
+	return readLimited(f, name, s.limit)
 }
 
 // unwrapPathError keeps the reason of a path error ("path escapes from parent") without the path,

@@ -290,24 +290,24 @@ func TestFilesReadFile(t *testing.T) {
 		}
 	})
 
-	t.Run("a file of exactly MaxFileSize is read", func(t *testing.T) {
+	t.Run("a file of exactly DefaultMaxFileBytes is read", func(t *testing.T) {
 		name := filepath.Join(root, "limit.yaml")
-		sparse(t, name, sources.MaxFileSize)
+		sparse(t, name, sources.DefaultMaxFileBytes)
 		b, err := s.ReadFile(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(b) != sources.MaxFileSize || !bytes.Equal(b[:8], make([]byte, 8)) {
-			t.Errorf("read %d bytes, want %d", len(b), sources.MaxFileSize)
+		if len(b) != sources.DefaultMaxFileBytes || !bytes.Equal(b[:8], make([]byte, 8)) {
+			t.Errorf("read %d bytes, want %d", len(b), sources.DefaultMaxFileBytes)
 		}
 	})
 
 	t.Run("a larger file is refused", func(t *testing.T) {
 		name := filepath.Join(root, "huge.yaml")
-		sparse(t, name, sources.MaxFileSize+1)
+		sparse(t, name, sources.DefaultMaxFileBytes+1)
 		b, err := s.ReadFile(ctx, name)
 		if !errs.Is(err, errs.Invalid) {
-			t.Fatalf("ReadFile of %d bytes = %d bytes, %v; want %s", sources.MaxFileSize+1, len(b), err, errs.Invalid)
+			t.Fatalf("ReadFile of %d bytes = %d bytes, %v; want %s", sources.DefaultMaxFileBytes+1, len(b), err, errs.Invalid)
 		}
 		if !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("message %q does not name the file and its problem", err)
@@ -358,5 +358,38 @@ func TestFilesDoNotFollowSymlinksOutOfTheLocation(t *testing.T) {
 	b, err := snap.ReadFile(context.Background(), name)
 	if err == nil || strings.Contains(string(b), "secret") || strings.Contains(err.Error(), "top secret") {
 		t.Errorf("read through a symlink out of the location: %q, %v", b, err)
+	}
+}
+
+// Generated catalogs of a few tens of megabytes are real: a 12 MB file used to be refused by a
+// fixed 10 MiB cap. The bound is a setting now, and the refusal names it.
+func TestMaxFileBytesIsASetting(t *testing.T) {
+	root := t.TempDir()
+	name := filepath.Join(root, "catalog-info.yaml")
+	sparse(t, name, 12<<20)
+	tests := []struct {
+		name  string
+		limit int64
+		ok    bool
+	}{
+		{"12 MB under the default bound", 0, true},
+		{"12 MB over a bound of 8 MiB", 8 << 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &sources.Files{MaxFileBytes: tt.limit}
+			s, err := r.Open(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: name}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			b, err := s.ReadFile(context.Background(), name)
+			switch {
+			case tt.ok && (err != nil || len(b) != 12<<20):
+				t.Errorf("ReadFile = %d bytes, %v; want all 12 MiB", len(b), err)
+			case !tt.ok && (!errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "catalog-max-file-bytes")):
+				t.Errorf("ReadFile = %v; want %s naming catalog-max-file-bytes", err, errs.Invalid)
+			}
+		})
 	}
 }

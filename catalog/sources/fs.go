@@ -16,8 +16,18 @@ import (
 	"github.com/portside-dev/portside/errs"
 )
 
-// MaxFileSize bounds one catalog file (or a file a placeholder reads).
-const MaxFileSize = 10 << 20
+// DefaultMaxFileBytes bounds one catalog file (or a file a placeholder reads) when a reader's
+// MaxFileBytes is 0: generated catalogs of tens of megabytes fit; the catalog-max-file-bytes
+// setting changes it.
+const DefaultMaxFileBytes = 64 << 20
+
+// maxBytes is a reader's bound on one file.
+func maxBytes(n int64) int64 {
+	if n <= 0 {
+		return DefaultMaxFileBytes
+	}
+	return n
+}
 
 // catalogFileGlobs are what a directory target selects, as in Backstage: catalog-info files.
 var catalogFileGlobs = []string{"**/catalog-info.yaml", "**/catalog-info.yml"}
@@ -26,6 +36,7 @@ var catalogFileGlobs = []string{"**/catalog-info.yaml", "**/catalog-info.yml"}
 // paths inside the FS, which is also what people see as a document's source.
 type fsSnapshot struct {
 	fsys      fs.FS
+	limit     int64
 	files     []string
 	revision  string
 	unchanged bool
@@ -51,18 +62,23 @@ func (s *fsSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
 		return nil, errs.Wrap(errs.NotFound, err, "%s does not exist", name)
 	}
 	defer f.Close()
-	return readLimited(f, name)
+	return readLimited(f, name, maxBytes(s.limit))
 }
 
-func readLimited(r io.Reader, name string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "read %s", name)
 	}
-	if len(b) > MaxFileSize {
-		return nil, errs.E(errs.Invalid, "%s is larger than %d bytes", name, MaxFileSize)
+	if int64(len(b)) > limit {
+		return nil, tooLarge(name, limit)
 	}
 	return b, nil
+}
+
+// tooLarge says a file is over the bound, and which setting raises it.
+func tooLarge(name string, limit int64) error {
+	return errs.E(errs.Invalid, "%s is larger than %d bytes, the largest catalog file this server reads (catalog-max-file-bytes)", name, limit)
 }
 
 // Resolve joins a relative target to the directory of base, refusing absolute paths, URLs and

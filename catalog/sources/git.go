@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,6 +29,15 @@ const DefaultGitPath = "catalog-info.yaml"
 // into a bare repository cached per location, then the files straight from git's object store (no
 // checkout). The location's revision is the commit, so an unchanged ref costs one fetch and no
 // parsing.
+//
+// Fetches are held to the address rule (see Guard), checked before anything is created in the
+// cache: before each fetch the remote's host is resolved and every address checked; an http(s)
+// fetch is then pinned to exactly those addresses (git's http.curloptResolve, so git does not
+// resolve the name again) and follows no redirect (http.followRedirects=false, which also stops
+// it following http-alternates to other hosts); a git:// fetch is given the checked address in
+// place of the name. file:// remotes read the server's disk: whether the API may register them is
+// the catalog's api-location-types rule. Through a proxy from the environment (HTTPS_PROXY...) the
+// proxy connects, so the remote's host is checked by resolution only.
 type Git struct {
 	// CacheDir holds one bare repository per location.
 	CacheDir string
@@ -35,11 +45,22 @@ type Git struct {
 	Command string
 	// Timeout bounds one fetch; 2 minutes when 0.
 	Timeout time.Duration
-	// AllowLoopback lets remotes on loopback and link-local addresses be fetched.
+	// AllowLoopback lets remotes on loopback addresses (not link-local ones) be fetched.
 	AllowLoopback bool
+	// Guard, when set, is the address rule, and AllowLoopback is ignored; tests set it.
+	Guard *Guard
+	// MaxFileBytes bounds one file; DefaultMaxFileBytes when 0.
+	MaxFileBytes int64
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per cache dir: one fetch at a time
+}
+
+func (g *Git) guard() *Guard {
+	if g.Guard != nil {
+		return g.Guard
+	}
+	return &Guard{AllowLoopback: g.AllowLoopback}
 }
 
 // gitSchemes are the remotes Portside fetches from. Others (ext::, ssh with prompts) are refused.
@@ -57,6 +78,9 @@ func (g *Git) Check(spec catalogSpec) (catalogSpec, error) {
 	if u.Scheme == "file" && u.Path == "" {
 		return spec, errs.InvalidField("target", "%q names no repository path", spec.Target)
 	}
+	// Schemes are case-insensitive: FILE:///etc is a file:// remote, and is written as one so that
+	// every rule about file:// remotes sees it.
+	spec.Target = u.Scheme + spec.Target[len(u.Scheme):]
 	if strings.HasPrefix(spec.Ref, "-") || strings.ContainsAny(spec.Ref, " \t\n:") {
 		return spec, errs.InvalidField("ref", "%q is not a branch, tag or commit", spec.Ref)
 	}
@@ -97,16 +121,16 @@ func (g *Git) Open(ctx context.Context, spec catalogSpec, since string) (snapsho
 	}
 	fctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// The address rule first: a refused remote leaves nothing behind in the cache.
+	remote, env, err := g.remote(fctx, spec.Target)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "create git cache %s", dir)
 		}
-		if _, err := g.run(fctx, dir, "init", "--bare", "--quiet"); err != nil {
-			return nil, err
-		}
-	}
-	if u, err := url.Parse(spec.Target); err == nil && u.Scheme != "file" && !g.AllowLoopback {
-		if err := checkHost(fctx, u.Hostname()); err != nil {
+		if _, err := g.run(fctx, dir, nil, "init", "--bare", "--quiet"); err != nil {
 			return nil, err
 		}
 	}
@@ -114,10 +138,10 @@ func (g *Git) Open(ctx context.Context, spec catalogSpec, since string) (snapsho
 	if ref == "" {
 		ref = "HEAD"
 	}
-	if _, err := g.run(fctx, dir, "fetch", "--quiet", "--depth=1", "--no-tags", "--force", "--", spec.Target, ref); err != nil {
+	if _, err := g.run(fctx, dir, env, "fetch", "--quiet", "--depth=1", "--no-tags", "--force", "--", remote, ref); err != nil {
 		return nil, errs.E(errs.Unavailable, "fetch %s from %s: %s", ref, spec.Target, errs.PublicMessage(err))
 	}
-	out, err := g.run(fctx, dir, "rev-parse", "--verify", "FETCH_HEAD^{commit}")
+	out, err := g.run(fctx, dir, nil, "rev-parse", "--verify", "FETCH_HEAD^{commit}")
 	if err != nil {
 		return nil, err
 	}
@@ -128,10 +152,10 @@ func (g *Git) Open(ctx context.Context, spec catalogSpec, since string) (snapsho
 		return s, nil
 	}
 	// Keep the fetched commit reachable from a ref of our own, so git's maintenance never prunes it.
-	if _, err := g.run(fctx, dir, "update-ref", "refs/portside/current", commit); err != nil {
+	if _, err := g.run(fctx, dir, nil, "update-ref", "refs/portside/current", commit); err != nil {
 		return nil, err
 	}
-	list, err := g.run(fctx, dir, "ls-tree", "-r", "-z", "--name-only", commit)
+	list, err := g.run(fctx, dir, nil, "ls-tree", "-r", "-z", "--name-only", commit)
 	if err != nil {
 		return nil, err
 	}
@@ -162,12 +186,51 @@ func (g *Git) Open(ctx context.Context, spec catalogSpec, since string) (snapsho
 	return s, nil
 }
 
+// remote checks the remote's addresses and returns what to fetch from, with the git configuration
+// (as environment) that holds the fetch to the checked addresses.
+func (g *Git) remote(ctx context.Context, target string) (string, []string, error) {
+	u, err := url.Parse(target)
+	if err != nil || !gitSchemes[u.Scheme] {
+		return "", nil, errs.E(errs.Invalid, "%q is not a git repository URL", target)
+	}
+	if u.Scheme == "file" {
+		return u.Scheme + target[len(u.Scheme):], nil, nil
+	}
+	port := urlPort(u)
+	addrs, err := g.guard().Resolve(ctx, u.Hostname(), port)
+	if err != nil {
+		return "", nil, err
+	}
+	if u.Scheme == "git" {
+		// git:// has no way to pin a name to an address: connect to the checked address instead.
+		pinned := *u
+		pinned.Host = netip.AddrPortFrom(addrs[0].Addr(), port).String()
+		return pinned.String(), nil, nil
+	}
+	config := [][2]string{{"http.followRedirects", "false"}}
+	if _, err := netip.ParseAddr(u.Hostname()); err != nil {
+		list := make([]string, len(addrs))
+		for i, a := range addrs {
+			list[i] = a.Addr().String()
+			if a.Addr().Is6() {
+				list[i] = "[" + list[i] + "]"
+			}
+		}
+		config = append(config, [2]string{"http.curloptResolve", fmt.Sprintf("%s:%d:%s", u.Hostname(), port, strings.Join(list, ","))})
+	}
+	env := []string{"GIT_CONFIG_COUNT=" + strconv.Itoa(len(config))}
+	for i, kv := range config {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	return target, env, nil
+}
+
 // run runs git with a locked-down environment: no prompts, no config from the user's home, only
-// the transports Portside allows.
-func (g *Git) run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+// the transports Portside allows; env adds to it.
+func (g *Git) run(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, g.command(), args...)
 	cmd.Dir = dir
-	cmd.Env = gitEnv()
+	cmd.Env = append(gitEnv(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -271,7 +334,8 @@ func (s *gitSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, errs.E(errs.Unavailable, "git cat-file: unexpected answer %q", strings.TrimSpace(header))
 	}
-	if fields[1] != "blob" || size > MaxFileSize {
+	limit := maxBytes(s.git.MaxFileBytes)
+	if fields[1] != "blob" || int64(size) > limit {
 		// Skip the content (plus its trailing newline) without holding it, to stay in step.
 		if _, err := io.CopyN(io.Discard, s.out, int64(size)+1); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "git cat-file")
@@ -279,7 +343,7 @@ func (s *gitSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
 		if fields[1] != "blob" {
 			return nil, errs.E(errs.Invalid, "%s is a %s, not a file", name, fields[1])
 		}
-		return nil, errs.E(errs.Invalid, "%s is larger than %d bytes", name, MaxFileSize)
+		return nil, tooLarge(name, limit)
 	}
 	body := make([]byte, size+1) // content plus the trailing newline
 	if _, err := io.ReadFull(s.out, body); err != nil {

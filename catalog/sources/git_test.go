@@ -476,13 +476,15 @@ func TestGitSnapshotReadsResolvesAndGlobsInsideTheRepository(t *testing.T) {
 	closeAndCheck(t, s, g.CacheDir)
 }
 
-func TestGitReadFileRefusesFilesLargerThanMaxFileSize(t *testing.T) {
+func TestGitReadFileRefusesFilesLargerThanMaxFileBytes(t *testing.T) {
+	const limit = 4 << 20 // a bound of its own, so the repository stays small
 	repo := newGitRepo(t, "")
 	repo.commit("big", map[string]string{
 		"catalog-info.yaml": "kind: Component\n",
-		"big.json":          strings.Repeat("x", 2*sources.MaxFileSize),
+		"big.json":          strings.Repeat("x", 2*limit),
 	})
 	g := gitReader(t)
+	g.MaxFileBytes = limit
 	s := mustOpenGit(t, g, catalog.LocationSpec{Target: repo.url()}, "")
 	if _, err := s.ReadFile(context.Background(), "catalog-info.yaml"); err != nil {
 		t.Fatal(err) // starts the batch process, so that what follows measures only the large read
@@ -492,12 +494,13 @@ func TestGitReadFileRefusesFilesLargerThanMaxFileSize(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := s.ReadFile(context.Background(), "big.json")
 	runtime.ReadMemStats(&after)
-	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("ReadFile(big.json) = %v, want %s saying it is too large", err, errs.Invalid)
+	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "larger than") ||
+		!strings.Contains(err.Error(), "catalog-max-file-bytes") {
+		t.Errorf("ReadFile(big.json) = %v, want %s saying it is too large and which setting raises the bound", err, errs.Invalid)
 	}
 	// The limit bounds memory too: a refused file is skipped, not loaded.
-	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > sources.MaxFileSize {
-		t.Errorf("refusing a %d-byte file allocated %d bytes; the limit is %d", 2*sources.MaxFileSize, allocated, sources.MaxFileSize)
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > limit {
+		t.Errorf("refusing a %d-byte file allocated %d bytes; the limit is %d", 2*limit, allocated, limit)
 	}
 	if b, err := s.ReadFile(context.Background(), "catalog-info.yaml"); err != nil || string(b) != "kind: Component\n" {
 		t.Errorf("ReadFile after the large file = %q, %v", b, err)
@@ -546,6 +549,10 @@ func TestGitCheck(t *testing.T) {
 			catalog.LocationSpec{Target: "git://git.example.com/repo.git", Ref: "0123456789abcdef0123456789abcdef01234567", Path: "services"}},
 		{catalog.LocationSpec{Target: "file:///srv/git/repo.git", Path: "./a/../b/catalog-info.yaml"},
 			catalog.LocationSpec{Target: "file:///srv/git/repo.git", Path: "b/catalog-info.yaml"}},
+		// Schemes ignore case; the target is written in lower case so that rules about file:// see it.
+		{catalog.LocationSpec{Target: "FILE:///etc"}, catalog.LocationSpec{Target: "file:///etc", Path: "catalog-info.yaml"}},
+		{catalog.LocationSpec{Target: "HTTPS://git.example.com/Team/Repo.git"},
+			catalog.LocationSpec{Target: "https://git.example.com/Team/Repo.git", Path: "catalog-info.yaml"}},
 	}
 	for _, tt := range accepted {
 		got, err := g.Check(tt.in)

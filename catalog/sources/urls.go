@@ -3,9 +3,9 @@ package sources
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,32 +14,65 @@ import (
 )
 
 // URLs reads catalog files over http(s). The location's revision is the server's ETag, so an
-// unchanged file costs one conditional request (304 Not Modified) and no parsing.
+// unchanged file costs one conditional request (304 Not Modified) and no parsing. Every request
+// (the location's file, placeholder targets, Location entity targets, each redirect hop) is held
+// to the address rule (see Guard).
 type URLs struct {
-	// Client makes the requests, as it is; when nil, a client with a 30 s timeout that refuses
-	// loopback and link-local addresses (see AllowLoopback).
-	Client *http.Client
-	// AllowLoopback lets the default client reach loopback and link-local addresses.
+	// AllowLoopback lets reads reach loopback addresses (not link-local ones); see Guard.
 	AllowLoopback bool
+	// Guard, when set, is the address rule, and AllowLoopback is ignored; tests set it to give
+	// names and public addresses of their own.
+	Guard *Guard
+	// MaxFileBytes bounds one file; DefaultMaxFileBytes when 0.
+	MaxFileBytes int64
 
 	once   sync.Once
-	guided *http.Client
+	client *http.Client
 }
 
-func (r *URLs) client() *http.Client {
-	if r.Client != nil {
-		return r.Client
-	}
+func (r *URLs) httpClient() *http.Client {
 	r.once.Do(func() {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-		if !r.AllowLoopback {
-			dialer.Control = guardDial
+		guard := r.Guard
+		if guard == nil {
+			guard = &Guard{AllowLoopback: r.AllowLoopback}
 		}
-		transport.DialContext = dialer.DialContext
-		r.guided = &http.Client{Timeout: 30 * time.Second, Transport: transport}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.DialContext = guard.DialContext
+		r.client = &http.Client{Timeout: 30 * time.Second, Transport: &guardedTransport{base: transport, guard: guard}}
 	})
-	return r.guided
+	return r.client
+}
+
+// guardedTransport checks, when a proxy does the dialling, the host a request names by resolving
+// it: the proxy's own address is what the dialler sees then.
+type guardedTransport struct {
+	base  *http.Transport
+	guard *Guard
+}
+
+func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.base.Proxy != nil {
+		if proxy, err := t.base.Proxy(req); err == nil && proxy != nil {
+			if _, err := t.guard.Resolve(req.Context(), req.URL.Hostname(), urlPort(req.URL)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t.base.RoundTrip(req)
+}
+
+// urlPort is the port a URL connects to.
+func urlPort(u *url.URL) uint16 {
+	if p, err := strconv.ParseUint(u.Port(), 10, 16); err == nil {
+		return uint16(p)
+	}
+	switch u.Scheme {
+	case "https":
+		return 443
+	case "git":
+		return 9418
+	}
+	return 80
 }
 
 // Check accepts absolute http and https URLs.
@@ -86,7 +119,7 @@ var secretParams = map[string]bool{
 
 // Open fetches the target, conditionally on since (an ETag from an earlier read).
 func (r *URLs) Open(ctx context.Context, spec catalogSpec, since string) (snapshot, error) {
-	s := &urlSnapshot{client: r.client(), fetched: map[string][]byte{}}
+	s := &urlSnapshot{client: r.httpClient(), limit: maxBytes(r.MaxFileBytes), fetched: map[string][]byte{}}
 	etag, _ := strings.CutPrefix(since, "etag:")
 	if !strings.HasPrefix(since, "etag:") {
 		etag = "" // a content hash from a server that sent no ETag: nothing to ask with
@@ -109,6 +142,7 @@ func (r *URLs) Open(ctx context.Context, spec catalogSpec, since string) (snapsh
 
 type urlSnapshot struct {
 	client    *http.Client
+	limit     int64
 	files     []string
 	revision  string
 	unchanged bool
@@ -166,7 +200,7 @@ func (s *urlSnapshot) get(ctx context.Context, target, etag string) (body []byte
 	case resp.StatusCode != http.StatusOK:
 		return nil, "", false, errs.E(errs.Unavailable, "%s: the server answered %s", target, resp.Status)
 	}
-	body, err = readLimited(resp.Body, target)
+	body, err = readLimited(resp.Body, target, s.limit)
 	return body, resp.Header.Get("ETag"), false, err
 }
 

@@ -51,7 +51,7 @@ func newCatalogServer(t *testing.T) *catalogServer {
 	})
 	mux.HandleFunc("GET /huge.yaml", func(w http.ResponseWriter, r *http.Request) {
 		chunk := strings.Repeat("#", 1<<16)
-		for written := 0; written <= sources.MaxFileSize; written += len(chunk) {
+		for written := 0; written <= sources.DefaultMaxFileBytes; written += len(chunk) {
 			if _, err := io.WriteString(w, chunk); err != nil {
 				return
 			}
@@ -79,7 +79,7 @@ func openURL(t *testing.T, r *sources.URLs, target, since string) (catalog.Snaps
 
 func TestURLsOpenUsesTheETagAsRevision(t *testing.T) {
 	cs := newCatalogServer(t)
-	r := &sources.URLs{Client: cs.Client()}
+	r := &sources.URLs{AllowLoopback: true}
 	target := cs.URL + "/team/catalog-info.yaml"
 
 	first, err := openURL(t, r, target, "")
@@ -135,7 +135,7 @@ func TestURLsOpenUsesTheETagAsRevision(t *testing.T) {
 
 func TestURLsOpenWithoutETagHasNoRevision(t *testing.T) {
 	cs := newCatalogServer(t)
-	s, err := openURL(t, &sources.URLs{Client: cs.Client()}, cs.URL+"/no-etag.yaml", "")
+	s, err := openURL(t, &sources.URLs{AllowLoopback: true}, cs.URL+"/no-etag.yaml", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestURLsOpenWithoutETagHasNoRevision(t *testing.T) {
 
 func TestURLsOpenMapsHTTPFailuresToCodes(t *testing.T) {
 	cs := newCatalogServer(t)
-	r := &sources.URLs{Client: cs.Client()}
+	r := &sources.URLs{AllowLoopback: true}
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	tests := []struct {
@@ -158,7 +158,7 @@ func TestURLsOpenMapsHTTPFailuresToCodes(t *testing.T) {
 		{"404", cs.URL + "/missing.yaml", errs.NotFound, "404"},
 		{"500", cs.URL + "/broken.yaml", errs.Unavailable, "500"},
 		{"a server that is not there", closed.URL + "/catalog-info.yaml", errs.Unavailable, closed.URL},
-		{"a file larger than MaxFileSize", cs.URL + "/huge.yaml", errs.Invalid, "larger than"},
+		{"a file larger than DefaultMaxFileBytes", cs.URL + "/huge.yaml", errs.Invalid, "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +175,7 @@ func TestURLsOpenMapsHTTPFailuresToCodes(t *testing.T) {
 
 func TestURLsResolveAndReadRelativeFiles(t *testing.T) {
 	cs := newCatalogServer(t)
-	s, err := openURL(t, &sources.URLs{Client: cs.Client()}, cs.URL+"/team/catalog-info.yaml", "")
+	s, err := openURL(t, &sources.URLs{AllowLoopback: true}, cs.URL+"/team/catalog-info.yaml", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestURLsResolveAndReadRelativeFiles(t *testing.T) {
 
 func TestURLsGlobRefusesPatterns(t *testing.T) {
 	cs := newCatalogServer(t)
-	s, err := openURL(t, &sources.URLs{Client: cs.Client()}, cs.URL+"/team/catalog-info.yaml", "")
+	s, err := openURL(t, &sources.URLs{AllowLoopback: true}, cs.URL+"/team/catalog-info.yaml", "")
 	if err != nil {
 		t.Fatal(err)
 	}

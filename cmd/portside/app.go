@@ -84,9 +84,10 @@ func (a *app) close() { _ = a.store.Close() }
 // readers are the location types this process can read.
 func readers(cfg config.Config) map[catalog.LocationType]catalog.Reader {
 	return map[catalog.LocationType]catalog.Reader{
-		catalog.LocationFile:     &sources.Files{},
-		catalog.LocationURL:      &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations},
-		catalog.LocationGit:      &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations},
+		catalog.LocationFile: &sources.Files{MaxFileBytes: cfg.CatalogMaxFileBytes},
+		catalog.LocationURL:  &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations, MaxFileBytes: cfg.CatalogMaxFileBytes},
+		catalog.LocationGit: &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations,
+			MaxFileBytes: cfg.CatalogMaxFileBytes},
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 	}
 }
@@ -97,12 +98,13 @@ func (a *app) catalog() *catalog.Service {
 		apiTypes[i] = catalog.LocationType(t)
 	}
 	opts := catalog.Options{
-		Readers:          readers(a.cfg),
-		APILocationTypes: apiTypes,
-		RefreshInterval:  a.cfg.RefreshInterval,
-		CacheSize:        a.cfg.CatalogCacheSize,
-		Logger:           a.log,
-		Audit:            a.auditLog(),
+		Readers:           readers(a.cfg),
+		APILocationTypes:  apiTypes,
+		RefreshInterval:   a.cfg.RefreshInterval,
+		CacheSize:         a.cfg.CatalogCacheSize,
+		MaxLocationErrors: a.cfg.CatalogMaxLocationErrors,
+		Logger:            a.log,
+		Audit:             a.auditLog(),
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics

@@ -57,9 +57,12 @@ an import would. Every error names its file, document, line and field.`,
 				}
 				files += c.Files
 				entities += len(c.Entities)
-				problems += len(c.Errors)
+				problems += c.ErrorCount
 				for _, e := range c.Errors {
 					fmt.Fprintln(out, e.Error())
+				}
+				if more := c.ErrorCount - len(c.Errors); more > 0 {
+					fmt.Fprintf(out, "... and %s more in %s\n", plural(more, "error"), arg)
 				}
 			}
 			summary := fmt.Sprintf("%s, %s valid, %s", plural(files, "file"), plural(entities, "entity"), plural(problems, "error"))
@@ -135,9 +138,12 @@ func reportRefresh(out io.Writer, res *catalog.RefreshResult) error {
 	if l.Status == catalog.StatusFailed {
 		return &exitError{code: 1, err: fmt.Errorf("location %d could not be read: %s", l.ID, l.Message)}
 	}
-	if len(res.Errors) > 0 {
+	if res.ErrorCount > 0 {
 		printErrors(out, res.Errors)
-		return &exitError{code: 2, err: fmt.Errorf("location %d has %s", l.ID, plural(len(res.Errors), "error"))}
+		if more := res.ErrorCount - len(res.Errors); more > 0 {
+			fmt.Fprintf(out, "... and %s more, counted but not kept (catalog-max-location-errors)\n", plural(more, "error"))
+		}
+		return &exitError{code: 2, err: fmt.Errorf("location %d has %s", l.ID, plural(res.ErrorCount, "error"))}
 	}
 	return nil
 }
@@ -183,13 +189,16 @@ func locationsCmd() *cobra.Command {
 				if l.Message != "" {
 					fmt.Fprintf(out, "\nlocation %d: %s\n", l.ID, l.Message)
 				}
-				got, err := cat.LocationErrors(cmd.Context(), []int64{l.ID})
+				got, err := cat.LocationErrors(cmd.Context(), l.ID, catalog.MaxLocationErrorsPage)
 				if err != nil {
 					return err
 				}
-				if len(got[l.ID]) > 0 {
+				if len(got) > 0 {
 					fmt.Fprintf(out, "\nlocation %d errors:\n", l.ID)
-					printErrors(out, got[l.ID])
+					printErrors(out, got)
+				}
+				if more := l.ErrorCount - len(got); more > 0 {
+					fmt.Fprintf(out, "... and %s more, counted but not kept (catalog-max-location-errors)\n", plural(more, "error"))
 				}
 			}
 			return nil

@@ -85,16 +85,24 @@ func (l *Location) CreatedAt() time.Time {
 	return l.Location.CreatedAt
 }
 
-// Errors are the problems the last refresh found.
-func (l *Location) Errors(ctx context.Context) ([]*LocationError, error) {
-	if !l.known {
-		got, err := l.svc.LocationErrors(ctx, []int64{l.Location.ID})
-		if err != nil {
-			return nil, err
-		}
-		l.errors, l.known = got[l.Location.ID], true
+// Errors are the first problems the last refresh found, at most first (1..catalog.MaxPageSize,
+// 100 when nil); ErrorCount counts them all.
+func (l *Location) Errors(ctx context.Context, first *int) ([]*LocationError, error) {
+	n := 100
+	if first != nil {
+		n = *first
 	}
-	return LocationErrors(l.errors), nil
+	if n < 1 || n > catalog.MaxPageSize {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", catalog.MaxPageSize, n)
+	}
+	if l.known {
+		return LocationErrors(l.errors[:min(n, len(l.errors))]), nil
+	}
+	got, err := l.svc.LocationErrors(ctx, l.Location.ID, n)
+	if err != nil {
+		return nil, err
+	}
+	return LocationErrors(got), nil
 }
 
 // LocationErrors converts validation errors for GraphQL.

@@ -380,11 +380,12 @@ type RefreshDeploymentInput struct {
 type RefreshLocationPayload struct {
 	Location *Location `json:"location"`
 	// True when the location was found unchanged and nothing was rewritten.
-	Unchanged bool             `json:"unchanged"`
-	Added     int              `json:"added"`
-	Updated   int              `json:"updated"`
-	Removed   int              `json:"removed"`
-	Errors    []*LocationError `json:"errors"`
+	Unchanged bool `json:"unchanged"`
+	Added     int  `json:"added"`
+	Updated   int  `json:"updated"`
+	Removed   int  `json:"removed"`
+	// The first problems found (at most catalog-max-location-errors); location.errorCount counts them all.
+	Errors []*LocationError `json:"errors"`
 }
 
 type RegisterLocationInput struct {

@@ -1,0 +1,147 @@
+package catalog
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// A refresh holds its location through a lease on the location's row: lease_owner names the
+// holder, lease_until is when the lease lapses unless renewed. The holder renews it (a heartbeat)
+// while it works, so a lease outlives its holder by at most leaseFor. A holder that died on the
+// same host (its process is gone) is noticed at once and its lease taken over, so a crashed
+// `portside catalog import` does not block the next one.
+//
+// lease_owner is "<host>/<pid>/<process start>/<process id>/<refresh id>": host is the hostname
+// plus the PID namespace (two containers may share a hostname, never a namespace and a hostname
+// with the same PIDs); process start tells a reused PID from the holder; the random parts tell
+// processes and refreshes apart. An owner written in another form (by an older version) is
+// respected until its lease_until.
+
+// leaseFor is how long a lease lasts past its last heartbeat.
+const leaseFor = 30 * time.Second
+
+// leaseBeat is how often a refresh renews its lease.
+const leaseBeat = 10 * time.Second
+
+// processIdentity is what lease owners say of this process: host, PID and start time.
+type processIdentity struct {
+	host  string
+	pid   int
+	start string
+}
+
+// thisProcess is the identity of the running process.
+var thisProcess = processIdentity{host: hostKey(), pid: os.Getpid(), start: processStart(os.Getpid())}
+
+// hostKey names the host and PID namespace: processes with the same key see each other's PIDs.
+func hostKey() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "unknown"
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		h += "~" + strings.Trim(strings.TrimPrefix(ns, "pid:"), "[]")
+	}
+	return strings.ReplaceAll(h, "/", "_")
+}
+
+// owner is the lease_owner value for one refresh by service s.
+func (p processIdentity) owner(service, refresh string) string {
+	return p.host + "/" + strconv.Itoa(p.pid) + "/" + p.start + "/" + service + "/" + refresh
+}
+
+// ownerGone reports whether the lease owner is a process on this host that no longer runs.
+func ownerGone(owner string) bool {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 5 || parts[0] != thisProcess.host {
+		return false // another host, or an owner this version does not understand: wait for lease_until
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 || pid == thisProcess.pid {
+		return false
+	}
+	return !processRuns(pid, parts[2])
+}
+
+// lease claims the location for this refresh, or says that another refresh holds it (in this
+// process or another). The lease names this refresh alone, so only it can release or renew it.
+// A lease whose holder is gone is taken over at once.
+func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
+	now := s.now().UTC()
+	holder := thisProcess.owner(s.holder, holderID())
+	set := map[string]any{"lease_owner": holder, "lease_until": now.Add(leaseFor)}
+	res := s.st.DB(ctx).Model(&locationRow{}).
+		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", row.ID, now).Updates(set)
+	if res.Error != nil {
+		return "", store.Translate(res.Error, "location lease")
+	}
+	if res.RowsAffected == 1 {
+		return holder, nil
+	}
+	var cur locationRow
+	if err := s.st.DB(ctx).Select("id, lease_owner, lease_until").Take(&cur, "id = ?", row.ID).Error; err != nil {
+		return "", store.Translate(err, "location "+strconv.FormatInt(row.ID, 10))
+	}
+	if cur.LeaseOwner != "" && ownerGone(cur.LeaseOwner) {
+		// Compare and swap: only if the dead holder still holds it, so two takers cannot both win.
+		res := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", row.ID, cur.LeaseOwner).Updates(set)
+		if res.Error != nil {
+			return "", store.Translate(res.Error, "location lease")
+		}
+		if res.RowsAffected == 1 {
+			s.log.WarnContext(ctx, "catalog: took over the lease of a refresh whose process is gone",
+				"location", row.ID, "previous_holder", cur.LeaseOwner)
+			return holder, nil
+		}
+	}
+	return "", errs.E(errs.Conflict, "location %d is being refreshed already; try again in a moment", row.ID)
+}
+
+// heartbeat renews the lease every s.beat until stop is called, so that the lease lapses soon
+// after its holder dies, however long a live refresh takes.
+func (s *Service) heartbeat(parent context.Context, id int64, holder string) (stop func()) {
+	// A context of its own: the renewal commits at once, never inside a transaction the caller's
+	// context may carry, and outlives the caller's cancellation until stop.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			res := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
+				Update("lease_until", s.now().UTC().Add(leaseFor))
+			switch {
+			case res.Error != nil && ctx.Err() == nil:
+				// A busy database (SQLite while an apply writes) is retried at the next beat.
+				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", res.Error)
+			case res.Error == nil && res.RowsAffected == 0:
+				s.log.WarnContext(parent, "catalog: location lease lost to another refresh", "location", id)
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func (s *Service) unlease(ctx context.Context, id int64, holder string) {
+	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
+		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
+	if err != nil {
+		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
+	}
+}

@@ -1,0 +1,181 @@
+package catalog
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// memReader serves one in-memory catalog file; when gate is set, Open waits on it after saying
+// so on opened, to hold a refresh in the middle.
+type memReader struct {
+	content      string
+	opened, gate chan struct{}
+}
+
+func (r *memReader) Check(spec LocationSpec) (LocationSpec, error) { return spec, nil }
+
+func (r *memReader) Open(_ context.Context, _ LocationSpec, _ string) (Snapshot, error) {
+	if r.gate != nil {
+		r.opened <- struct{}{}
+		<-r.gate
+	}
+	return memSnapshot{r.content}, nil
+}
+
+type memSnapshot struct{ content string }
+
+func (memSnapshot) Revision() string { return "" }
+func (memSnapshot) Unchanged() bool  { return false }
+func (memSnapshot) Sealed() bool     { return true }
+func (memSnapshot) Files() []string  { return []string{"catalog-info.yaml"} }
+func (m memSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
+	if name != "catalog-info.yaml" {
+		return nil, errs.E(errs.NotFound, "%s: %v", name, fs.ErrNotExist)
+	}
+	return []byte(m.content), nil
+}
+func (memSnapshot) Resolve(_, target string) (string, error) { return target, nil }
+func (memSnapshot) Glob(p string) ([]string, error)          { return []string{p}, nil }
+func (memSnapshot) Close() error                             { return nil }
+
+// asCLI acts as `portside catalog import` does.
+var asCLI = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+
+const leaseGroup = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}\n"
+
+func leaseService(st *store.Store, r Reader, now func() time.Time) *Service {
+	return NewService(st, Options{Readers: map[LocationType]Reader{LocationFile: r}, Logger: slog.New(slog.DiscardHandler), Now: now})
+}
+
+// deadPID returns the PID of a process that has ended.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func setLease(t *testing.T, st *store.Store, id int64, owner string, until time.Time) {
+	t.Helper()
+	if err := st.Gorm().Exec("UPDATE locations SET lease_owner = ?, lease_until = ? WHERE id = ?", owner, until.UTC(), id).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A `portside catalog import` that crashed mid-refresh left a lease that blocked the next import
+// for five minutes ("try again in a moment"). A lease whose holder is gone is now taken over at
+// once; a live holder still blocks.
+func TestLeaseOfAHolderThatIsGoneIsTakenOverAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		svc := leaseService(st, &memReader{content: leaseGroup}, nil)
+		res, err := svc.registerLocation(asCLI, LocationSpec{Type: LocationFile, Target: "mem"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.Location.ID
+		later := time.Now().Add(5 * time.Minute) // what the old lease length left behind
+		dead := processIdentity{host: thisProcess.host, pid: deadPID(t), start: "1"}
+		otherHost := processIdentity{host: "elsewhere", pid: deadPID(t), start: "1"}
+		parent := processIdentity{host: thisProcess.host, pid: os.Getppid(), start: processStart(os.Getppid())}
+		reused := processIdentity{host: thisProcess.host, pid: os.Getppid(), start: "1"} // a live PID that started at another time
+		tests := []struct {
+			name  string
+			owner string
+			until time.Time
+			want  errs.Code // "" when the refresh proceeds
+		}{
+			{"holder on this host whose process is gone", dead.owner("svc", "r1"), later, ""},
+			{"holder whose PID another process has now", reused.owner("svc", "r1"), later, ""},
+			{"holder whose heartbeat lapsed", otherHost.owner("svc", "r1"), time.Now().Add(-time.Second), ""},
+			{"live holder in this process", thisProcess.owner("svc", "r1"), later, errs.Conflict},
+			{"live holder in another process on this host", parent.owner("svc", "r1"), later, errs.Conflict},
+			{"holder on another host, heartbeat fresh", otherHost.owner("svc", "r1"), later, errs.Conflict},
+			{"holder named the old way", "0123456789abcdef/fedcba9876543210", later, errs.Conflict},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				setLease(t, st, id, tt.owner, tt.until)
+				t.Cleanup(func() { setLease(t, st, id, "", time.Time{}) })
+				_, err := svc.refreshLocation(context.Background(), id)
+				if tt.want == "" && err != nil {
+					t.Fatalf("refresh: %v; want it to proceed", err)
+				}
+				if tt.want != "" && !errs.Is(err, tt.want) {
+					t.Fatalf("refresh: %v; want %s", err, tt.want)
+				}
+			})
+		}
+	})
+}
+
+// A live refresh renews its lease, which lasts a short while past each renewal, so a holder that
+// dies anywhere blocks others for leaseFor at most.
+func TestRefreshRenewsAShortLeaseWhileItWorks(t *testing.T) {
+	storetest.Each(t, testRefreshRenewsAShortLease)
+}
+
+func testRefreshRenewsAShortLease(t *testing.T, st *store.Store) {
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	r := &memReader{content: leaseGroup}
+	svc := leaseService(st, r, now)
+	res, err := svc.registerLocation(asCLI, LocationSpec{Type: LocationFile, Target: "mem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Location.ID
+	r.opened, r.gate = make(chan struct{}), make(chan struct{})
+	svc.beat = time.Millisecond
+	done := make(chan error)
+	go func() {
+		_, err := svc.refreshLocation(context.Background(), id)
+		done <- err
+	}()
+	<-r.opened // the refresh holds its lease
+	lease := func() (string, time.Time) {
+		var row locationRow
+		if err := st.Gorm().Select("lease_owner, lease_until").Take(&row, "id = ?", id).Error; err != nil || row.LeaseUntil == nil {
+			t.Fatalf("lease: %+v, %v", row, err)
+		}
+		return row.LeaseOwner, row.LeaseUntil.UTC()
+	}
+	owner, until := lease()
+	if !until.Equal(now().Add(leaseFor)) {
+		t.Errorf("lease until %v, want %v (now + %v)", until, now().Add(leaseFor), leaseFor)
+	}
+	if want := thisProcess.owner(svc.holder, ""); len(owner) < len(want) || owner[:len(want)] != want {
+		t.Errorf("lease owner %q does not name this process (%q...)", owner, want)
+	}
+	clock.Add(int64(time.Minute))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, u := lease(); u.Equal(now().Add(leaseFor)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease was not renewed: until %v, now %v", until, now())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(r.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var row locationRow
+	if err := st.Gorm().Select("lease_owner, lease_until").Take(&row, "id = ?", id).Error; err != nil || row.LeaseOwner != "" || row.LeaseUntil != nil {
+		t.Errorf("lease after the refresh: %q until %v (%v); want none", row.LeaseOwner, row.LeaseUntil, err)
+	}
+}
