@@ -49,11 +49,18 @@ func (r *remote) call(ctx context.Context, instance, method string, args *Call, 
 	return nil
 }
 
-// configure hands the child its instances and the lifeline stream's ID.
-func (r *remote) configure(instances []Instance, lifeline uint32) error {
+// configure hands the child its instances and the lifeline stream's ID, and waits for it to
+// have built its sources (at most until ctx ends).
+func (r *remote) configure(ctx context.Context, instances []Instance, lifeline uint32) error {
 	var reply Reply
-	if err := r.rpc.Call("Plugin.Configure", &ConfigureArgs{Instances: instances, Lifeline: lifeline}, &reply); err != nil {
-		return errs.Wrap(errs.Unavailable, err, "%s: handing over the instances", BinaryName)
+	c := r.rpc.Go("Plugin.Configure", &ConfigureArgs{Instances: instances, Lifeline: lifeline}, &reply, make(chan *rpc.Call, 1))
+	select {
+	case <-c.Done:
+	case <-ctx.Done():
+		return errs.Wrap(errs.Unavailable, ctx.Err(), "%s did not take its instances in time", BinaryName)
+	}
+	if c.Error != nil {
+		return errs.Wrap(errs.Unavailable, c.Error, "%s: handing over the instances", BinaryName)
 	}
 	if reply.Err != nil {
 		return reply.Err.err()

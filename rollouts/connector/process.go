@@ -57,7 +57,8 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait before a child that exited is started again;
 	// defaults 1 s and 30 s.
 	MinBackoff, MaxBackoff time.Duration
-	// StartTimeout bounds how long a child may take to listen; default 30 s.
+	// StartTimeout bounds how long a child may take to listen, and then to take its instances;
+	// default 30 s.
 	StartTimeout time.Duration
 }
 
@@ -231,7 +232,10 @@ func (p *Process) run(ctx context.Context) error {
 	r := raw.(*remote)
 	id := r.broker.NextId()
 	lifeline := r.accept(id)
-	if err := r.configure(p.opts.Instances, id); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
+	err = r.configure(cctx, p.opts.Instances, id)
+	cancel()
+	if err != nil {
 		closeWhenAccepted(lifeline)
 		return err
 	}
