@@ -15,7 +15,8 @@
 // travel as JSON too, inside net/rpc's gob: gob leaves out zero values, so a pointer to a zero
 // (an actual canary weight of 0) would arrive as no value at all. Errors keep their errs code,
 // message and field across it. Nothing here imports argo-cd: the companion's main wires its
-// argocd clients into Serve.
+// argocd clients into Serve. Other code that needs client-go (the Kubernetes Jobs pipeline
+// provider) can join the companion as another plugin of the same set.
 package connector
 
 import (

@@ -196,8 +196,15 @@ func TestLocateNamesTheSettingWhenTheCompanionIsMissing(t *testing.T) {
 }
 
 func TestAChildEndsWhenItsParentIsKilledOutright(t *testing.T) {
+	// A parent killed outright leaves its socket directory behind: make it here, and remove it.
+	// (Not t.TempDir: a socket path must stay under about 100 bytes.)
+	tmp, err := os.MkdirTemp("", "connector-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 	parent := exec.Command(os.Args[0], "-test.run=^$")
-	parent.Env = append(os.Environ(), parentEnv+"=1")
+	parent.Env = append(os.Environ(), parentEnv+"=1", "TMPDIR="+tmp)
 	out, err := parent.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
