@@ -11,6 +11,7 @@ import (
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
@@ -43,8 +44,8 @@ func BenchmarkFollowing5000Applications(b *testing.B) {
 		}
 		servers, sources = append(servers, srv), append(sources, c)
 	}
-	// Through the connector protocol, as portside serve follows Argo CD: the socket hop and its
-	// JSON are part of an update's way to a subscriber.
+	// Through the connector protocol, as portside serve follows Argo CD: the socket hop, go-plugin's
+	// stream and the events' JSON are part of an update's way to a subscriber.
 	sources = connectortest.Relay(b, sources...)
 	svc := rollouts.NewService(st, sources, rollouts.Options{Catalog: catalogFake{},
 		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Buffer: 1 << 16}})
@@ -53,18 +54,14 @@ func BenchmarkFollowing5000Applications(b *testing.B) {
 	sub := svc.Tracker().Subscribe(ctx, func(c rollouts.Change) bool { return c.Deployment != nil })
 	svc.Start(ctx)
 	defer svc.Stop()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		n := 0
+	tracked := 0
+	testutil.Eventually(b, 60*time.Second, func() bool {
+		tracked = 0
 		for _, s := range svc.Instances() {
-			n += s.Applications
+			tracked += s.Applications
 		}
-		if n == apps {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d applications tracked", n, apps)
-		}
-	}
+		return tracked == apps
+	}, "all %d applications tracked (last count: %v)", apps, lazy(func() string { return fmt.Sprint(tracked) }))
 	for len(sub.C()) > 0 { // the initial states
 		<-sub.C()
 	}

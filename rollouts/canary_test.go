@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
@@ -124,14 +125,15 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		}
 		canaryIs(t, deploys, `step 0/5 weight 0 actual 0 Degraded paused="" aborted=true`)
 
-		// The records: each step as it was reached, and the abort.
+		// The records: each step as it was reached, and the abort. The canary is read apart from the
+		// application's watch, so c3 can be ABORTED before the watch has brought its sync's end:
+		// wait for both rollouts to be final (finished, b2's canary completed), as DORA reads them.
 		var got []rollouts.Rollout
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		testutil.Eventually(t, 10*time.Second, func() bool {
 			got = r.records()
-			if len(got) == 3 && got[0].Result == rollouts.ResultAborted || time.Now().After(deadline) {
-				break
-			}
-		}
+			return len(got) == 3 && got[0].Result == rollouts.ResultAborted && got[0].FinishedAt != nil &&
+				got[1].FinishedAt != nil && got[1].Canary != nil && got[1].Canary.Completed != nil
+		}, "c3 aborted and finished, b2 finished with its canary completed; records: %s", lazy(func() string { return describeRecords(got) }))
 		steps := []rollouts.CanaryStep{{Kind: "setWeight", Weight: ptr(5)}, {Kind: "pause"}, {Kind: "setWeight", Weight: ptr(25)},
 			{Kind: "pause", Pause: "10s"}, {Kind: "setWeight", Weight: ptr(100)}}
 		ignoreTimes := cmpopts.IgnoreFields(rollouts.StepReached{}, "At")
@@ -175,18 +177,20 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// lazy is a failure message worked out when it is printed (a Stringer), so it shows the state
+// last seen rather than the state when the wait began.
+type lazy func() string
+
+func (l lazy) String() string { return l() }
+
 // opIs waits until the tracker sees payments-prod's operation in phase.
 func (r *rig) opIs(phase rollouts.OperationPhase) {
 	r.t.Helper()
 	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-prod"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if d, _ := r.svc.Tracker().Deployment(key); d.Operation != nil && d.Operation.Phase == phase {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("payments-prod's operation never reached %s", phase)
-		}
-	}
+	testutil.Eventually(r.t, 10*time.Second, func() bool {
+		d, _ := r.svc.Tracker().Deployment(key)
+		return d.Operation != nil && d.Operation.Phase == phase
+	}, "payments-prod's operation never reached %s", phase)
 }
 
 // A canary whose analysis fails is aborted by Argo Rollouts itself; Portside records the verdict
@@ -225,11 +229,10 @@ func TestAFailedAnalysisAbortsTheCanaryAndTheRolloutIsRecordedSo(t *testing.T) {
 			t.Errorf("analysis = %+v, want %+v", final.Analysis, want)
 		}
 		var got []rollouts.Rollout
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if got = r.records(); got[0].Result == rollouts.ResultAborted || time.Now().After(deadline) {
-				break
-			}
-		}
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			got = r.records()
+			return len(got) > 0 && got[0].Result == rollouts.ResultAborted
+		}, "b2 recorded ABORTED; records: %s", lazy(func() string { return describeRecords(got) }))
 		p := got[0].Canary
 		if got[0].Revision != "b2" || got[0].Result != rollouts.ResultAborted || p == nil || !p.Aborted ||
 			len(p.Analysis) != 1 || p.Analysis[0].Phase != "Failed" {
@@ -281,12 +284,10 @@ func TestABlueGreenRolloutWaitsForPromotionAndIsRecorded(t *testing.T) {
 		}
 		canaryIs(t, deploys, `step 0/0 weight 100 actual 50 Healthy paused="" aborted=false`)
 		var got []rollouts.Rollout
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		testutil.Eventually(t, 10*time.Second, func() bool {
 			got = r.records()
-			if p := got[0].Canary; (p != nil && p.Completed != nil) || time.Now().After(deadline) {
-				break
-			}
-		}
+			return len(got) > 0 && got[0].Canary != nil && got[0].Canary.Completed != nil
+		}, "b2's blue-green promotion completed; records: %s", lazy(func() string { return describeRecords(got) }))
 		p := got[0].Canary
 		if got[0].Revision != "b2" || p == nil || p.Strategy != "blueGreen" || p.Completed == nil ||
 			!cmp.Equal(p.Reached, []rollouts.StepReached{{Step: 0, Weight: 0}, {Step: 0, Weight: 100}}, cmpopts.IgnoreFields(rollouts.StepReached{}, "At")) {

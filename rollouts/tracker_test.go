@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
@@ -103,17 +104,9 @@ func (r *rig) start() {
 // waitConnected waits until the tracker's link to the instance is up (or down).
 func (r *rig) waitConnected(up bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := r.svc.Instances()[0]
-		if st.Connected == up {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("instance connected = %v, want %v (error %q)", st.Connected, up, st.Error)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var st rollouts.InstanceStatus
+	testutil.Eventually(r.t, 10*time.Second, func() bool { st = r.svc.Instances()[0]; return st.Connected == up },
+		"instance connected = %v; last status %s", up, lazy(func() string { return fmt.Sprintf("%+v", st) }))
 }
 
 func (r *rig) watch(what rollouts.Watched) *rollouts.Subscription {
@@ -339,18 +332,11 @@ func TestAWatchCutMidRolloutResumesWithoutLosingOrRepeatingAnything(t *testing.T
 		r.waitConnected(true)
 		expect(t, sub, `rollout b2 Succeeded/SUCCEEDED history=2 by="portside" requested="bob" commit="Erin <erin@example.com>"`)
 		// Connected means listed; the watch, opened beside the list, may follow a moment later.
-		for deadline := time.Now().Add(10 * time.Second); r.argo.Watches() <= watches; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the watch was not opened again (%d watches)", r.argo.Watches())
-			}
-		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return r.argo.Watches() > watches }, "the watch to be opened again")
 
 		// A cut without downtime: the replayed snapshot changes nothing and says nothing.
 		r.argo.CutWatches()
-		deadline := time.Now().Add(10 * time.Second)
-		for r.argo.Watches() <= watches+1 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return r.argo.Watches() > watches+1 }, "the watch to be opened after the cut")
 		at := metav1.NewTime(r.argo.Tick())
 		r.argo.Update("argocd", "payments-prod", func(a *v1alpha1.Application) {
 			a.Operation = &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: "c3"}}
@@ -390,9 +376,7 @@ func TestWhileArgoCDIsDownDeploymentsAreServedStaleAndActionsRefused(t *testing.
 		expect(t, deploys, `deployment payments-prod Synced/Healthy rev=a1 op=- stale=false removed=false`)
 		// Once the watch is back, a deletion reaches Portside at once. (One made before the watch
 		// is registered is caught by the list that follows each connection.)
-		for deadline := time.Now().Add(10 * time.Second); r.argo.Watches() <= watches && time.Now().Before(deadline); {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return r.argo.Watches() > watches }, "the watch to be opened again")
 		r.argo.Delete("argocd", "payments-prod")
 		expect(t, deploys, `deployment payments-prod Synced/Healthy rev=a1 op=- stale=false removed=true`)
 	})
@@ -498,11 +482,7 @@ func TestAStampGoesStaleWhenItsApplicationsChangeOrAnotherJoinsItsSelector(t *te
 	}
 	until := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("never: %s", what)
-			}
-		}
+		testutil.Eventually(t, 10*time.Second, cond, "never: %s", what)
 	}
 	stamp := r.svc.Stamp(byLabel)
 	if !r.svc.Fresh(stamp) || deployments() != 1 {

@@ -1,11 +1,10 @@
 // Command portside-argocd is the companion of `portside serve` that talks to Argo CD: the server
-// starts it when Argo CD instances are configured, hands it the instances on its standard input
-// and talks to it over a Unix socket (see package rollouts/connector for why it is apart). It is
-// not meant to be run by hand; it ends when its standard input does.
+// starts it as a go-plugin plugin when Argo CD instances are configured, hands it the instances
+// over the plugin connection and calls it over net/rpc (see package rollouts/connector for why it
+// is apart). It is not meant to be run by hand; it ends when the server stops it or is gone.
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,10 +30,10 @@ func main() {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("process", connector.BinaryName)
 	// Ctrl-C in a terminal, and systemd stopping a unit, signal every process of the group: the
-	// server shuts down in order and then closes this process's standard input, which is what
-	// ends this one. (A server killed outright closes it too.)
+	// server shuts down in order and then stops this process. (A server killed outright closes
+	// the connection, which ends this one too.)
 	signal.Ignore(os.Interrupt, syscall.SIGTERM)
-	err := connector.RunChild(context.Background(), os.Stdin, os.Stdout, log, func(inst connector.Instance) (rollouts.Source, error) {
+	err := connector.Serve(log, func(inst connector.Instance) (rollouts.Source, error) {
 		return argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: inst.Token,
 			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
 	})

@@ -2,88 +2,92 @@
 // client brings Kubernetes' API machinery, kubectl and Helm with it: linked into portside it
 // grew the binary from 62 MB to 185 MB, and since package initialisation touches nearly all of
 // it, every portside command (a catalog import as much as the server) carried over 100 MB of it
-// resident. So the Argo CD sources run in a companion binary, portside-argocd, that `portside
-// serve` starts as a child process when Argo CD instances are configured, and that it talks to
-// over a Unix socket in a private directory.
+// resident. So the Argo CD sources run in a companion binary, portside-argocd, a plugin in the
+// sense of HashiCorp's go-plugin (the library Terraform runs its providers with and Vault its
+// plugins): `portside serve` starts it when Argo CD instances are configured, go-plugin checks
+// the handshake and connects to it over a Unix socket in a private directory, and Process starts
+// it again whenever it dies.
 //
-// The protocol is the rollouts.Source interface as HTTP/1.1 with JSON bodies: one POST per
-// method, and the watch as a stream of JSON values. Errors keep their errs code, message and
-// field across it. Nothing here imports argo-cd: the child wires its argocd clients into Serve.
+// The protocol is the rollouts.Source interface over go-plugin's net/rpc: one RPC method per
+// Source method (Server's methods), the instances and their API tokens handed over by a first
+// call (never on the command line or in the environment, which other processes can read), and
+// each watch's events on a stream of their own (go-plugin's MuxBroker), as JSON values. Answers
+// travel as JSON too, inside net/rpc's gob: gob leaves out zero values, so a pointer to a zero
+// (an actual canary weight of 0) would arrive as no value at all. Errors keep their errs code,
+// message and field across it. Nothing here imports argo-cd: the companion's main wires its
+// argocd clients into Serve. Other code that needs client-go (the Kubernetes Jobs pipeline
+// provider) can join the companion as another plugin of the same set.
 package connector
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
+
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
 )
 
+// pluginName is the one plugin the companion serves.
+const pluginName = "argocd"
+
+// Handshake is what portside and portside-argocd check of each other before they talk: a
+// companion of another protocol version (from another release) fails the start with go-plugin's
+// message instead of garbling calls. The cookie is no secret; it only stops the companion from
+// being run by hand. Its name keeps clear of PORTSIDE_: the child gets none of Portside's settings.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  1,
+	MagicCookieKey:   "ARGOCD_COMPANION_COOKIE",
+	MagicCookieValue: "portside-argocd/v1",
+}
+
 // Instance is one Argo CD instance as the child connects to it (the fields of argocd.Options).
 type Instance struct {
-	Name      string `json:"name"`
-	Addr      string `json:"addr"`
-	Token     string `json:"token"`
-	PlainText bool   `json:"plainText,omitempty"`
-	Insecure  bool   `json:"insecure,omitempty"`
-	GRPCWeb   bool   `json:"grpcWeb,omitempty"`
+	Name      string
+	Addr      string
+	Token     string
+	PlainText bool
+	Insecure  bool
+	GRPCWeb   bool
 }
 
-// childConfig is what the parent writes to the child's standard input, as one JSON line: the
-// instances with their tokens (a pipe, unlike arguments and environment, is not readable by other
-// processes) and the socket to listen on.
-type childConfig struct {
-	Socket    string     `json:"socket"`
-	Instances []Instance `json:"instances"`
+// ConfigureArgs are the arguments of Server.Configure: the instances with their tokens, and the
+// broker stream the parent holds open for as long as it lives (see Server.Configure).
+type ConfigureArgs struct {
+	Instances []Instance
+	Lifeline  uint32
 }
 
-// handshake is the one JSON line the child writes to its standard output once it listens, or
-// with the reason it cannot.
-type handshake struct {
-	Ready bool       `json:"ready,omitempty"`
-	Error *wireError `json:"error,omitempty"`
+// Call carries the arguments of every Source method; each reads the fields it takes.
+type Call struct {
+	// ID names the call for Server.Cancel.
+	ID       uint64
+	Instance string
+	App      rollouts.Key
+	Revision string
+	Sync     rollouts.SyncRequest
+	Rollback rollouts.RollbackRequest
+	Hard     bool
+	Resource rollouts.Resource
+	Action   string
+	// Stream is the broker stream a watch's events go to.
+	Stream uint32
 }
 
-// The methods, each at POST /v1/{instance}/{method}.
-const (
-	methodList          = "list"
-	methodWatch         = "watch"
-	methodCommit        = "commit"
-	methodSync          = "sync"
-	methodRollback      = "rollback"
-	methodTerminate     = "terminate"
-	methodRefresh       = "refresh"
-	methodCanary        = "canary"
-	methodRolloutAction = "rollout-action"
-	methodSyncWindows   = "sync-windows"
-)
-
-// request carries the arguments of every method; each reads the fields it takes.
-type request struct {
-	App      rollouts.Key              `json:"app"`
-	Revision string                    `json:"revision,omitempty"`
-	Sync     *rollouts.SyncRequest     `json:"sync,omitempty"`
-	Rollback *rollouts.RollbackRequest `json:"rollback,omitempty"`
-	Hard     bool                      `json:"hard,omitempty"`
-	Resource *rollouts.Resource        `json:"resource,omitempty"`
-	Action   string                    `json:"action,omitempty"`
+// Reply is every method's answer: the JSON of its value, or the error it met.
+type Reply struct {
+	Value []byte
+	Err   *wireError
 }
 
-// terminated is Terminate's answer.
-type terminated struct {
-	OK bool `json:"ok"`
-}
-
-// watchItem is one value of the watch stream: an event, or the error that ended the watch.
+// watchItem is one value of a watch's stream: an event, or the error that ended the watch.
 type watchItem struct {
 	Event *rollouts.Event `json:"event,omitempty"`
 	End   *wireError      `json:"end,omitempty"`
 }
 
-// wireError is an error as it crosses the socket: its code, the message a caller may see, the
-// field at fault, and the rest of its text for the logs.
+// wireError is an error as it crosses to the other process: its code, the message a caller may
+// see, the field at fault, and the rest of its text for the logs.
 type wireError struct {
 	Code    errs.Code `json:"code"`
 	Message string    `json:"message,omitempty"`
@@ -112,24 +116,4 @@ func (w *wireError) err() error {
 		e.Code = errs.Internal
 	}
 	return e
-}
-
-// writeJSON answers with v, or with err's code as the status and the error as the body.
-func writeJSON(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		w.WriteHeader(errs.HTTPStatus(err))
-		v = toWire(err)
-	}
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// readError turns an error response back into the error the child met.
-func readError(resp *http.Response) error {
-	var w wireError
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if json.Unmarshal(b, &w) != nil || w.Code == "" {
-		return errs.E(errs.Internal, "portside-argocd answered %s: %.200s", resp.Status, b)
-	}
-	return w.err()
 }

@@ -308,7 +308,12 @@ func TestAWatchEndsWhenItsContextDoesAndTheSourceSeesIt(t *testing.T) {
 
 func TestAnUnknownInstanceIsNotFoundByName(t *testing.T) {
 	socket := connectortest.Serve(t, &fakeSource{t: t, name: "prod"})
-	_, err := connector.Dial(socket, []string{"staging"})[0].List(context.Background())
+	srcs, conn, err := connector.Dial(socket, []string{"staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = srcs[0].List(context.Background())
 	if errs.CodeOf(err) != errs.NotFound || !strings.Contains(err.Error(), `"staging"`) {
 		t.Errorf("List on an instance the connector does not have = %v (%s), want NOT_FOUND naming it", err, errs.CodeOf(err))
 	}

@@ -1,10 +1,7 @@
 package connector
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
@@ -56,22 +57,24 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait before a child that exited is started again;
 	// defaults 1 s and 30 s.
 	MinBackoff, MaxBackoff time.Duration
-	// StartTimeout bounds how long a child may take to listen; default 30 s.
+	// StartTimeout bounds how long a child may take to listen, and then to take its instances;
+	// default 30 s.
 	StartTimeout time.Duration
 }
 
-// Process runs and supervises the companion: it starts it, restarts it when it exits, and stops
-// it on Close. Its sources wait for a running child rather than fail while one starts.
+// Process runs and supervises the companion: go-plugin starts it, checks its handshake and
+// connects to it; Process starts it again when it exits and stops it on Close. Its sources wait
+// for a running child rather than fail while one starts.
 type Process struct {
 	opts    Options
 	dir     string
 	sources []rollouts.Source
 
 	mu      sync.Mutex
-	pid     int
-	up      bool
+	live    *remote       // the running child's connection; nil while none runs
+	pid     int           // its process ID
 	err     error         // why no child runs, once a start failed or a child exited
-	changed chan struct{} // closed and replaced when up or err change
+	changed chan struct{} // closed and replaced when live or err change
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -94,15 +97,14 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
-	// A private directory: only this user can reach the socket, and so the instances.
+	// A private directory for the child's socket: only this user can reach it, and so the instances.
 	dir, err := os.MkdirTemp("", "portside-argocd-")
 	if err != nil {
 		return nil, fmt.Errorf("connector: %w", err)
 	}
 	p := &Process{opts: opts, dir: dir, changed: make(chan struct{}), done: make(chan struct{})}
-	t := newTransport(p.socket(), p.ready)
 	for _, inst := range opts.Instances {
-		p.sources = append(p.sources, &source{name: inst.Name, t: t})
+		p.sources = append(p.sources, &source{name: inst.Name, remote: p.remote})
 	}
 	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go p.supervise(ctx)
@@ -126,66 +128,70 @@ func (p *Process) PID() int {
 	return p.pid
 }
 
-func (p *Process) socket() string { return filepath.Join(p.dir, "connector.sock") }
-
-func (p *Process) set(up bool, err error) {
+func (p *Process) set(live *remote, pid int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.up, p.err = up, err
+	p.live, p.pid, p.err = live, pid, err
 	close(p.changed)
 	p.changed = make(chan struct{})
 }
 
-// ready waits until a child listens; while none runs after a failure it says why at once.
-func (p *Process) ready(ctx context.Context) error {
+// remote waits until a child runs; while none runs after a failure it says why at once.
+func (p *Process) remote(ctx context.Context) (*remote, error) {
 	for {
 		p.mu.Lock()
-		up, err, changed := p.up, p.err, p.changed
+		live, err, changed := p.live, p.err, p.changed
 		p.mu.Unlock()
 		switch {
-		case up:
-			return nil
+		case live != nil:
+			return live, nil
 		case err != nil:
-			return errs.Wrap(errs.Unavailable, err, "%s is not running", BinaryName)
+			return nil, errs.Wrap(errs.Unavailable, err, "%s is not running", BinaryName)
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
+
+// stableRun is how long a child must have run for its end to reset the backoff.
+const stableRun = time.Minute
 
 // supervise runs children one after another until ctx ends, waiting longer after each that
 // failed soon.
 func (p *Process) supervise(ctx context.Context) {
 	defer close(p.done)
-	backoff := p.opts.MinBackoff
+	wait := &backoff.ExponentialBackOff{InitialInterval: p.opts.MinBackoff, MaxInterval: p.opts.MaxBackoff,
+		Multiplier: 2, RandomizationFactor: 0}
+	wait.Reset()
+	stopped := errs.E(errs.Unavailable, "%s was stopped", BinaryName)
 	for {
 		began := time.Now()
 		err := p.run(ctx)
 		if ctx.Err() != nil {
-			p.set(false, errs.E(errs.Unavailable, "%s was stopped", BinaryName))
+			p.set(nil, 0, stopped)
 			return
 		}
-		p.set(false, err)
-		if time.Since(began) > time.Minute {
-			backoff = p.opts.MinBackoff
+		p.set(nil, 0, err)
+		if time.Since(began) > stableRun {
+			wait.Reset()
 		}
-		p.opts.Logger.ErrorContext(ctx, BinaryName+" exited; starting it again", "error", err, "retry_in", backoff)
+		retry := wait.NextBackOff()
+		p.opts.Logger.ErrorContext(ctx, BinaryName+" exited; starting it again", "error", err, "retry_in", retry)
 		select {
 		case <-ctx.Done():
-			p.set(false, errs.E(errs.Unavailable, "%s was stopped", BinaryName))
+			p.set(nil, 0, stopped)
 			return
-		case <-time.After(backoff):
+		case <-time.After(retry):
 		}
-		backoff = min(2*backoff, p.opts.MaxBackoff)
-		p.set(false, nil) // starting: callers wait for it
+		p.set(nil, 0, nil) // starting: callers wait for it
 	}
 }
 
 // childEnv is the child's environment: Portside's, without its settings. The child needs none of
-// them (its instances arrive on its standard input) and some are secrets; proxies, certificate
+// them (its instances arrive over the connection) and some are secrets; proxies, certificate
 // paths and the temp directory pass.
 func childEnv(env []string) []string {
 	out := make([]string, 0, len(env))
@@ -197,91 +203,62 @@ func childEnv(env []string) []string {
 	return out
 }
 
-// run starts one child, hands it its configuration, waits for it to listen and then to exit.
+// run starts one child, hands it its instances, and waits for it to end (or ctx to, then stops it).
 func (p *Process) run(ctx context.Context) error {
 	cmd := exec.Command(p.opts.Path)
-	cmd.Stderr = p.opts.Stderr
-	cmd.Env = childEnv(os.Environ())
-	stdin, err := cmd.StdinPipe()
+	// go-plugin's own variables (the handshake cookie, the socket directory) are added to these;
+	// SkipHostEnv keeps it from adding the whole of ours back.
+	cmd.Env = append(childEnv(os.Environ()), "PLUGIN_UNIX_SOCKET_DIR="+p.dir)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          plugin.PluginSet{pluginName: &companion{}},
+		Cmd:              cmd,
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolNetRPC},
+		StartTimeout:     p.opts.StartTimeout,
+		Stderr:           p.opts.Stderr, // the child's log lines, as they are
+		SyncStderr:       p.opts.Stderr,
+		Logger:           hclog.NewNullLogger(), // what matters is logged here, with slog
+	})
+	defer client.Kill() // asks the child to quit, and kills it if it does not within 2 s
+	conn, err := client.Client()
 	if err != nil {
-		return err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "starting %s", p.opts.Path)
 	}
-	p.mu.Lock()
-	p.pid = cmd.Process.Pid
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.pid = 0
-		p.mu.Unlock()
-	}()
-	exited := make(chan error, 1)
-	shaken := make(chan error, 1)
+	raw, err := conn.Dispense(pluginName)
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, err, "%s", BinaryName)
+	}
+	r := raw.(*remote)
+	id := r.broker.NextId()
+	lifeline := r.accept(id)
+	cctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
+	err = r.configure(cctx, p.opts.Instances, id)
+	cancel()
+	if err != nil {
+		closeWhenAccepted(lifeline)
+		return err
+	}
+	a := <-lifeline
+	if a.err != nil {
+		return errs.Wrap(errs.Unavailable, a.err, "%s did not open its lifeline", BinaryName)
+	}
+	// The lifeline carries nothing: its end is the child's (or the connection's).
+	ended := make(chan struct{})
 	go func() {
-		defer func() { exited <- cmd.Wait() }() // after the reads, as Wait closes the pipe
-		cfg, _ := json.Marshal(childConfig{Socket: p.socket(), Instances: p.opts.Instances})
-		if _, err := stdin.Write(append(cfg, '\n')); err != nil {
-			shaken <- fmt.Errorf("%s exited before it read its configuration", BinaryName)
-			return
-		}
-		line, err := bufio.NewReader(stdout).ReadBytes('\n')
-		var hs handshake
-		switch {
-		case err != nil:
-			shaken <- fmt.Errorf("%s exited before it listened", BinaryName)
-		case json.Unmarshal(line, &hs) != nil:
-			shaken <- fmt.Errorf("%s said %.200q instead of its handshake", BinaryName, line)
-		case hs.Error != nil:
-			shaken <- hs.Error.err()
-		default:
-			shaken <- nil
-		}
+		_, _ = io.Copy(io.Discard, a.conn)
+		close(ended)
 	}()
-	stop := func() error {
-		_ = stdin.Close() // the child ends when its standard input does
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			return <-exited
-		}
-	}
-	timer := time.NewTimer(p.opts.StartTimeout)
-	defer timer.Stop()
+	pid := cmd.Process.Pid
+	p.set(r, pid, nil)
+	p.opts.Logger.InfoContext(ctx, BinaryName+" started", "pid", pid, "instances", len(p.opts.Instances))
 	select {
-	case err := <-shaken:
-		if err != nil {
-			_ = cmd.Process.Kill()
-			<-exited
-			return err
-		}
-	case <-timer.C:
-		_ = cmd.Process.Kill()
-		<-shaken
-		<-exited
-		return fmt.Errorf("%s did not listen within %s", BinaryName, p.opts.StartTimeout)
+	case <-ended:
+		err := fmt.Errorf("%s (pid %d) exited or was killed: its connection ended", BinaryName, pid)
+		p.set(nil, 0, err) // calls fail at once rather than on a dead connection
+		return err
 	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-shaken
-		<-exited
+		_ = a.conn.Close()
 		return ctx.Err()
-	}
-	p.set(true, nil)
-	p.opts.Logger.InfoContext(ctx, BinaryName+" started", "pid", cmd.Process.Pid, "instances", len(p.opts.Instances))
-	select {
-	case err := <-exited:
-		if err == nil {
-			err = errors.New("it exited by itself")
-		}
-		return fmt.Errorf("%s: %w", BinaryName, err)
-	case <-ctx.Done():
-		return stop()
 	}
 }

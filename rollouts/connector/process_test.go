@@ -1,10 +1,13 @@
 package connector_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/connector"
 )
@@ -22,9 +26,27 @@ import (
 // proves that the configuration crossed the pipe).
 const childEnv = "CONNECTOR_TEST_CHILD" // not PORTSIDE_*: those the child does not get
 
+// parentEnv makes the test binary a parent that starts a child, prints the child's PID, and waits
+// to be killed.
+const parentEnv = "CONNECTOR_TEST_PARENT"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(parentEnv) == "1" {
+		_ = os.Unsetenv(parentEnv)
+		_ = os.Setenv(childEnv, "1")
+		p, err := connector.Start(context.Background(), connector.Options{Path: os.Args[0],
+			Instances: []connector.Instance{{Name: "prod", Addr: "argocd:443", Token: "t"}}})
+		if err != nil {
+			os.Exit(1)
+		}
+		if _, err := p.Sources()[0].List(context.Background()); err != nil {
+			os.Exit(1)
+		}
+		fmt.Println(p.PID())
+		select {}
+	}
 	if os.Getenv(childEnv) == "1" {
-		err := connector.RunChild(context.Background(), os.Stdin, os.Stdout, slog.New(slog.DiscardHandler),
+		err := connector.Serve(slog.New(slog.DiscardHandler),
 			func(inst connector.Instance) (rollouts.Source, error) {
 				if inst.Token == "" {
 					return nil, errs.InvalidField("token", "Argo CD instance %q has no API token", inst.Name)
@@ -58,24 +80,25 @@ func startChild(t *testing.T, instances ...connector.Instance) *connector.Proces
 	return p
 }
 
-// listed lists the instance, waiting for a child that is starting.
+// listed lists the instance, waiting for a child that is starting (a child that exited: the next
+// one starts after a backoff, and calls meanwhile are UNAVAILABLE).
 func listed(t *testing.T, src rollouts.Source) rollouts.Application {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		apps, err := src.List(ctx)
-		if err == nil {
-			if len(apps) != 1 {
-				t.Fatalf("List = %+v, want one application", apps)
-			}
-			return apps[0]
-		}
-		if !errs.Is(err, errs.Unavailable) || ctx.Err() != nil {
+	var apps []rollouts.Application
+	var err error
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		apps, err = src.List(ctx)
+		if err != nil && !errs.Is(err, errs.Unavailable) {
 			t.Fatalf("List: %v", err)
 		}
-		time.Sleep(5 * time.Millisecond) // a child that exited: the next one starts after a backoff
+		return err == nil
+	}, "the child to answer List")
+	if len(apps) != 1 {
+		t.Fatalf("List = %+v, want one application", apps)
 	}
+	return apps[0]
 }
 
 func TestTheChildGetsItsInstancesAndTokensOverThePipeAndServesThem(t *testing.T) {
@@ -170,4 +193,49 @@ func TestLocateNamesTheSettingWhenTheCompanionIsMissing(t *testing.T) {
 	if got, err := connector.Locate(""); err != nil || got != onPath {
 		t.Errorf("Locate found %q, %v; want %s from PATH", got, err, onPath)
 	}
+}
+
+func TestAChildEndsWhenItsParentIsKilledOutright(t *testing.T) {
+	// A parent killed outright leaves its socket directory behind: make it here, and remove it.
+	// (Not t.TempDir: a socket path must stay under about 100 bytes.)
+	tmp, err := os.MkdirTemp("", "connector-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), parentEnv+"=1", "TMPDIR="+tmp)
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = parent.Process.Kill(); _ = parent.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	child, convErr := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || convErr != nil || child == 0 {
+		t.Fatalf("the parent printed %q (%v), want its child's PID", line, err)
+	}
+	if err := parent.Process.Kill(); err != nil { // SIGKILL: no chance to stop its child
+		t.Fatal(err)
+	}
+	_ = parent.Wait()
+	testutil.Eventually(t, 30*time.Second, func() bool { return gone(child) }, "child %d to end after its parent was killed", child)
+}
+
+// gone reports whether a process has ended: it no longer exists, or is a zombie nobody reaped
+// yet (an orphan's new parent may be slow to, or never, as PID 1 in some containers).
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses: "pid (comm) S ...".
+	rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+	return strings.HasPrefix(strings.TrimSpace(rest), "Z")
 }

@@ -1,11 +1,10 @@
 // Package connectortest relays sources through the connector protocol inside a test, so that
-// tests follow Argo CD the way portside serve does (over portside-argocd's socket) without
-// building the companion binary.
+// tests follow Argo CD the way portside serve does (through portside-argocd's net/rpc over a
+// Unix socket) without building the companion binary.
 package connectortest
 
 import (
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,10 +21,16 @@ func Relay(t testing.TB, sources ...rollouts.Source) []rollouts.Source {
 	for i, s := range sources {
 		names[i] = s.Name()
 	}
-	return connector.Dial(Serve(t, sources...), names)
+	out, conn, err := connector.Dial(Serve(t, sources...), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return out
 }
 
-// Serve serves the sources on a Unix socket until the test ends and returns its path.
+// Serve serves the sources on a Unix socket until the test ends and returns its path; it takes
+// one connection (connector.Dial).
 func Serve(t testing.TB, sources ...rollouts.Source) string {
 	t.Helper()
 	// Not t.TempDir: a socket path must stay under about 100 bytes, and test names are long.
@@ -38,10 +43,18 @@ func Serve(t testing.TB, sources ...rollouts.Source) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: connector.Handler(sources)}
-	go func() { _ = srv.Serve(ln) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		connector.ServeConn(conn, sources)
+	}()
 	t.Cleanup(func() {
-		_ = srv.Close()
+		_ = ln.Close()
+		<-served
 		_ = os.RemoveAll(dir)
 	})
 	return socket

@@ -1,0 +1,61 @@
+package rollouts
+
+import (
+	"context"
+	"errors"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// commitFetcher asks one instance about the revisions of new rollouts (author, message, date for
+// lead time), whenever rollouts were recorded and after reconnecting, and tells subscribers of
+// each rollout it completes.
+type commitFetcher struct {
+	t   *Tracker
+	src Source
+}
+
+// run fetches until ctx ends.
+func (f commitFetcher) run(ctx context.Context) {
+	t, src := f.t, f.src
+	t.mu.RLock()
+	wake := t.instances[src.Name()].commits
+	t.mu.RUnlock()
+	for {
+		for {
+			pending, err := t.recs.pendingCommits(ctx, src.Name(), 50)
+			if err != nil || len(pending) == 0 {
+				break
+			}
+			progress := false
+			for _, r := range pending {
+				c, err := src.Commit(ctx, r.Key, r.Revision)
+				if err != nil && (errs.Is(err, errs.Unavailable) || errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+					// The instance is away: try again when rollouts are next recorded.
+					break
+				}
+				// Any other answer (a revision the repository no longer has) is final.
+				updated, err := t.recs.setCommit(ctx, r.ID, c)
+				if err != nil {
+					break
+				}
+				progress = true
+				t.mu.Lock()
+				var labels map[string]string
+				if a := t.apps[r.Key]; a != nil {
+					labels = a.app.Labels
+				}
+				t.hub.publish(Change{Rollout: &updated, Labels: labels})
+				t.mu.Unlock()
+			}
+			if !progress {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}

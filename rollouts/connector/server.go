@@ -1,0 +1,363 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	stdlog "log"
+	"log/slog"
+	"net/rpc"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+)
+
+// companion is the go-plugin plugin: Server runs in portside-argocd, Client in portside.
+type companion struct {
+	// newSource builds an instance's source (the child only); sources are built ones to serve as
+	// they are (a relay in a test).
+	newSource func(Instance) (rollouts.Source, error)
+	sources   []rollouts.Source
+	// parentGone is called in the child once the parent's connection has ended.
+	parentGone func()
+
+	mu      sync.Mutex
+	servers []*Server // what Server made, for Serve to close
+}
+
+// Server returns what the child serves over net/rpc.
+func (c *companion) Server(b *plugin.MuxBroker) (any, error) {
+	s := &Server{broker: b, newSource: c.newSource, parentGone: c.parentGone,
+		sent: map[string]*delivered{}, calls: map[uint64]context.CancelFunc{}, early: map[uint64]time.Time{}}
+	s.serve(c.sources)
+	c.mu.Lock()
+	c.servers = append(c.servers, s)
+	c.mu.Unlock()
+	return s, nil
+}
+
+// Client returns the parent's end of it.
+func (c *companion) Client(b *plugin.MuxBroker, rc *rpc.Client) (any, error) {
+	return &remote{rpc: rc, broker: b}, nil
+}
+
+// Serve is portside-argocd's main loop: go-plugin's handshake on standard output, then the Server
+// on a Unix socket for the parent. newSource builds a source per instance once the parent has
+// sent them. It returns when the parent has asked it to stop; it ends the process when the
+// parent's connection ends otherwise (the parent was killed). Run by hand, it says who starts it.
+func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error)) error {
+	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
+		return fmt.Errorf("%s is started by portside serve when argocd-instances is set, not by hand", BinaryName)
+	}
+	c := &companion{newSource: newSource, parentGone: func() {
+		log.Info(BinaryName + ": portside is gone; ending")
+		os.Exit(0)
+	}}
+	// go-plugin's server reports through the standard logger (a connection closed on stop):
+	// debug lines in Portside's format rather than bare text among them.
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(slog.NewLogLogger(log.Handler(), slog.LevelDebug).Writer())
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         plugin.PluginSet{pluginName: c},
+		Logger:          hclog.NewNullLogger(),
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.servers {
+		s.close()
+	}
+	return nil
+}
+
+// ServeConn serves built sources on one connection as portside-argocd serves its own, until the
+// connection ends; Dial is its other end. Tests relay sources through it.
+func ServeConn(conn io.ReadWriteCloser, sources []rollouts.Source) {
+	empty := func() io.Reader { return eofReader{} }
+	srv := &plugin.RPCServer{Plugins: plugin.PluginSet{pluginName: &companion{sources: sources}}, Stdout: empty(), Stderr: empty()}
+	srv.ServeConn(conn)
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// Server is what portside-argocd serves: each exported method is one call of the protocol.
+type Server struct {
+	broker     *plugin.MuxBroker
+	newSource  func(Instance) (rollouts.Source, error)
+	parentGone func()
+
+	mu      sync.Mutex
+	sources map[string]rollouts.Source
+	sent    map[string]*delivered
+	// calls can be cancelled by ID while they run; early are cancellations that arrived before
+	// their call (net/rpc runs each request in a goroutine of its own).
+	calls map[uint64]context.CancelFunc
+	early map[uint64]time.Time
+}
+
+func (s *Server) serve(sources []rollouts.Source) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources = make(map[string]rollouts.Source, len(sources))
+	for _, src := range sources {
+		s.sources[src.Name()] = src
+		s.sent[src.Name()] = &delivered{versions: map[rollouts.Key]string{}}
+	}
+}
+
+func (s *Server) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, src := range s.sources {
+		if c, ok := src.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+}
+
+// Configure builds a source per instance, and holds the parent's lifeline: a stream the parent
+// never writes to, whose end means the parent is gone (a parent killed outright cannot ask the
+// child to stop, and go-plugin's net/rpc server would otherwise outlive it).
+func (s *Server) Configure(args *ConfigureArgs, reply *Reply) error {
+	if args.Lifeline != 0 && s.parentGone != nil {
+		conn, err := s.broker.Dial(args.Lifeline)
+		if err != nil {
+			reply.Err = toWire(errs.Wrap(errs.Unavailable, err, "%s: opening the lifeline", BinaryName))
+			return nil
+		}
+		go func() {
+			_, _ = io.Copy(io.Discard, conn)
+			s.close()
+			s.parentGone()
+		}()
+	}
+	if s.newSource == nil {
+		return nil // serving built sources
+	}
+	sources := make([]rollouts.Source, 0, len(args.Instances))
+	for _, inst := range args.Instances {
+		src, err := s.newSource(inst)
+		if err != nil {
+			reply.Err = toWire(err)
+			return nil
+		}
+		sources = append(sources, src)
+	}
+	s.serve(sources)
+	return nil
+}
+
+// Cancel ends the context of a call that is still running (its caller gave up).
+func (s *Server) Cancel(id uint64, _ *struct{}) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cancel := s.calls[id]; cancel != nil {
+		cancel()
+		return nil
+	}
+	now := time.Now()
+	for k, at := range s.early { // those whose call had finished already
+		if now.Sub(at) > time.Minute {
+			delete(s.early, k)
+		}
+	}
+	s.early[id] = now
+	return nil
+}
+
+// begin gives a call its context, cancelled by Cancel; end releases it.
+func (s *Server) begin(id uint64) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.early[id]; ok {
+		delete(s.early, id)
+		cancel()
+	}
+	s.calls[id] = cancel
+	return ctx, func() {
+		s.mu.Lock()
+		delete(s.calls, id)
+		s.mu.Unlock()
+		cancel()
+	}
+}
+
+func (s *Server) source(name string) (rollouts.Source, *delivered, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, ok := s.sources[name]
+	if !ok {
+		return nil, nil, errs.E(errs.NotFound, "portside-argocd has no Argo CD instance %q", name)
+	}
+	return src, s.sent[name], nil
+}
+
+// answer runs one call against its instance's source and puts its value or error in the reply.
+func (s *Server) answer(args *Call, reply *Reply, fn func(context.Context, rollouts.Source) (any, error)) error {
+	src, _, err := s.source(args.Instance)
+	if err == nil {
+		ctx, end := s.begin(args.ID)
+		var v any
+		v, err = fn(ctx, src)
+		end()
+		if err == nil {
+			reply.Value, err = json.Marshal(v)
+		}
+	}
+	if err != nil {
+		reply.Err = toWire(err)
+	}
+	return nil
+}
+
+// List returns every application the instance shows Portside.
+func (s *Server) List(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) { return src.List(ctx) })
+}
+
+// Commit describes a revision of an application.
+func (s *Server) Commit(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Commit(ctx, args.App, args.Revision)
+	})
+}
+
+// Sync starts a sync operation.
+func (s *Server) Sync(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Sync(ctx, args.App, args.Sync)
+	})
+}
+
+// Rollback starts a sync to the revision of a history entry.
+func (s *Server) Rollback(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Rollback(ctx, args.App, args.Rollback)
+	})
+}
+
+// Terminate stops the running operation.
+func (s *Server) Terminate(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Terminate(ctx, args.App)
+	})
+}
+
+// Refresh makes the instance compare the application with git again.
+func (s *Server) Refresh(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Refresh(ctx, args.App, args.Hard)
+	})
+}
+
+// Canary reads the live state of an application's Argo Rollouts Rollout.
+func (s *Server) Canary(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.Canary(ctx, args.App, args.Resource)
+	})
+}
+
+// RolloutAction runs an Argo Rollouts action on the Rollout.
+func (s *Server) RolloutAction(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return struct{}{}, src.RolloutAction(ctx, args.App, args.Resource, args.Action)
+	})
+}
+
+// SyncWindows asks which sync windows apply to the application now.
+func (s *Server) SyncWindows(args *Call, reply *Reply) error {
+	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+		return src.SyncWindows(ctx, args.App)
+	})
+}
+
+// Watch follows the instance's applications: each event goes to the broker stream args.Stream
+// as a JSON value, and at the end the error that ended the watch; the watch ends when the parent
+// closes the stream. An event goes out at once when it is the only one waiting (an update's
+// latency is the point); a burst (the state of every application a watch opens with) goes out in
+// large writes, flushed when it is through.
+func (s *Server) Watch(args *Call, reply *Reply) error {
+	src, sent, err := s.source(args.Instance)
+	if err != nil {
+		reply.Err = toWire(err)
+		return nil
+	}
+	conn, err := s.broker.Dial(args.Stream)
+	if err != nil {
+		reply.Err = toWire(errs.Wrap(errs.Unavailable, err, "%s: opening the watch stream of %q", BinaryName, args.Instance))
+		return nil
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, conn) // returns once the parent closes the stream
+		cancel()
+	}()
+	w := bufio.NewWriterSize(conn, 64<<10)
+	enc := json.NewEncoder(w)
+	events := make(chan rollouts.Event, 1024)
+	var werr error
+	go func() {
+		werr = src.Watch(ctx, func(ev rollouts.Event) {
+			if !sent.news(ev) {
+				return
+			}
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+			}
+		})
+		close(events) // after werr is set: it is read once the channel is drained
+	}()
+	for ev := range events {
+		_ = enc.Encode(watchItem{Event: &ev}) // a parent gone cancels ctx, which ends the watch
+		if len(events) == 0 {
+			_ = w.Flush()
+		}
+	}
+	if werr == nil {
+		werr = errs.E(errs.Unavailable, "Argo CD %q ended the watch", src.Name())
+	}
+	_ = enc.Encode(watchItem{End: toWire(werr)})
+	_ = w.Flush()
+	return nil
+}
+
+// delivered remembers the resource version of every application a watch of one source delivered,
+// so that the next watch (after a cut) leaves out the opening repeats of applications that have not
+// changed: Argo CD opens every watch with the state of all of them, which would otherwise cross
+// to the parent again in full, ahead of the changes behind it. The parent has them already, and
+// what a cut watch wrote but the parent never read, the list the parent makes with every new
+// watch brings (the Source contract: a watch may, not must, repeat the current state).
+type delivered struct {
+	mu       sync.Mutex
+	versions map[rollouts.Key]string
+}
+
+// news records an event and reports whether it is worth sending.
+func (d *delivered) news(ev rollouts.Event) bool {
+	k := ev.App.Key()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ev.Deleted {
+		delete(d.versions, k)
+		return true
+	}
+	if v, ok := d.versions[k]; ok && v == ev.App.ResourceVersion && v != "" {
+		return false
+	}
+	d.versions[k] = ev.App.ResourceVersion
+	return true
+}
