@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/seal"
