@@ -223,3 +223,21 @@ func TestFollowEndsWhenTheCredentialNoLongerHolds(t *testing.T) {
 		}
 	})
 }
+
+// A revoked token is answered whole, naming whose it was, by whoever revoked it.
+func TestARevokedTokenNamesItsUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ids := auth.NewService(st, auth.Options{})
+		secret, tok, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "erin", Name: "ci", TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, _ := as(t, ids, secret)
+		for name, ctx := range map[string]context.Context{"its owner": ctx, "the operator": cli()} {
+			revoked, err := ids.RevokeToken(ctx, tok.ID)
+			if err != nil || revoked.Username != "erin" || revoked.RevokedAt == nil {
+				t.Errorf("revoked by %s: %+v, %v; want erin's token, revoked", name, revoked, err)
+			}
+		}
+	})
+}

@@ -228,7 +228,12 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 		return nil, errs.E(errs.NotFound, "token %d not found", id)
 	}
 	now := s.now().UTC()
+	var username string
 	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		// Whose token it is, read with the change: the answer names them.
+		if err := s.st.DB(ctx).Model(&userRow{}).Where("id = ?", row.UserID).Pluck("username", &username).Error; err != nil {
+			return store.Translate(err, "token's user")
+		}
 		if row.RevokedAt == nil {
 			if err := s.st.DB(ctx).Model(&apiTokenRow{}).Where("id = ?", id).Update("revoked_at", now).Error; err != nil {
 				return store.Translate(err, "token")
@@ -242,8 +247,6 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 	}
 	s.creds.Remove(row.TokenHash)
 	s.credentialsChanged()
-	var username string
-	_ = s.st.DB(ctx).Model(&userRow{}).Where("id = ?", row.UserID).Pluck("username", &username).Error
 	t := row.toToken(username)
 	return &t, nil
 }

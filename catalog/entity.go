@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -201,8 +202,15 @@ func (e *Entity) UnmarshalJSON(data []byte) error {
 				}
 			}
 		case "links":
-			raw, _ := json.Marshal(v)
-			_ = json.Unmarshal(raw, &m.Links)
+			// v came from JSON, so it encodes again; links that do not decode are a stored document
+			// this version did not write, and are reported rather than dropped.
+			raw, err := json.Marshal(v)
+			if err == nil {
+				err = json.Unmarshal(raw, &m.Links)
+			}
+			if err != nil {
+				return fmt.Errorf("catalog: stored entity: metadata.links: %w", err)
+			}
 		default:
 			m.Extra[k] = v
 		}

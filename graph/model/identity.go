@@ -84,8 +84,12 @@ func NewAuditConnection(p *audit.Page) *AuditRecordConnection {
 		out.PageInfo.EndCursor = &p.EndCursor
 	}
 	for _, r := range p.Records {
+		// The audit log writes arguments as a JSON object; a record that holds something else
+		// shows it whole rather than as nothing.
 		args := map[string]any{}
-		_ = json.Unmarshal(r.Arguments, &args)
+		if err := json.Unmarshal(r.Arguments, &args); err != nil {
+			args = map[string]any{"unreadable": string(r.Arguments)}
+		}
 		out.Nodes = append(out.Nodes, &AuditRecord{ID: EncodeNumericID("AuditRecord", r.ID), At: r.At, Actor: r.Actor,
 			ActorKind: r.ActorKind, Client: r.Client, Action: r.Action, Resource: optional(r.Resource), Arguments: args,
 			Outcome: AuditOutcome(strings.ToUpper(string(r.Outcome))), Code: optional(r.Code), Message: optional(r.Message),
