@@ -29,7 +29,7 @@ func (s *Service) Entity(ctx context.Context, ref Ref) (*Entity, error) {
 // Missing refs are simply absent. The returned entities are shared: callers must not modify them.
 func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entity, error) {
 	out := make(map[Ref]*Entity, len(refs))
-	epoch := s.cache.sync(ctx)
+	epoch := s.cache.syncIfCaching(ctx)
 	var missing []string
 	for _, r := range refs {
 		if _, done := out[r]; done || r.IsZero() {
@@ -57,13 +57,13 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entit
 }
 
 // loadEntities reads entities with every relation that starts at them: those they declare and
-// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Three
-// queries, whatever the number of refs, each a plain index lookup: the relations an entity declares
-// are read by entity_id without a join (the rows already give their refs), and those that name it
-// look up their declaring entity's ref by primary key, row by row. A join over the two directions
-// in one statement let PostgreSQL, without statistics after a bulk import, hash the whole entities
-// table (15 ms a page), and with statistics start parallel workers for a UNION ALL (20-60 ms on a
-// busy machine) to read a few hundred rows.
+// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Two
+// queries, whatever the number of refs. The relations are one scan of the relations table through
+// both of its indexes (entity_id OR target_ref), each row's declaring entity looked up by primary
+// key. The join of both directions it replaces (a UNION ALL of two joins with entities) let
+// PostgreSQL, without statistics after a bulk import, hash the whole entities table (15 ms a page
+// each way) and, with statistics, start parallel workers for the UNION ALL (20-60 ms on a busy
+// machine) to read a few hundred rows.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, error) {
 	var rows []entityRow
 	if err := s.st.DB(ctx).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
@@ -74,39 +74,34 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, e
 	}
 	ids := make([]int64, len(rows))
 	found := make([]string, len(rows))
+	loaded := make(map[string]bool, len(rows))
 	refOf := make(map[int64]string, len(rows))
 	for i := range rows {
 		ids[i], found[i] = rows[i].ID, rows[i].Ref
-		refOf[rows[i].ID] = rows[i].Ref
+		refOf[rows[i].ID], loaded[rows[i].Ref] = rows[i].Ref, true
 	}
-	var declared []struct {
+	var rels []struct {
 		EntityID  int64
-		Type      string
-		TargetRef string
-	}
-	err := s.st.DB(ctx).Raw(`SELECT entity_id, type, target_ref FROM relations WHERE entity_id IN ?`, ids).Scan(&declared).Error
-	if err != nil {
-		return nil, store.Translate(err, "relations")
-	}
-	var naming []struct {
 		SourceRef string
 		Type      string
 		TargetRef string
 	}
-	err = s.st.DB(ctx).Raw(`SELECT r.target_ref AS target_ref, r.type,
+	err := s.st.DB(ctx).Raw(`SELECT r.entity_id, r.type, r.target_ref,
 		(SELECT e.ref FROM entities e WHERE e.id = r.entity_id) AS source_ref
-		FROM relations r WHERE r.target_ref IN ?`, found).Scan(&naming).Error
+		FROM relations r WHERE r.entity_id IN ? OR r.target_ref IN ?`, ids, found).Scan(&rels).Error
 	if err != nil {
 		return nil, store.Translate(err, "relations")
 	}
 	bySource := make(map[string][]Relation, len(rows))
-	for _, r := range declared {
-		bySource[refOf[r.EntityID]] = append(bySource[refOf[r.EntityID]], Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
-	}
-	for _, r := range naming {
-		// Seen from the named entity: the inverse type, towards the entity that declares it.
-		if typ := Inverse(r.Type); typ != "" {
-			bySource[r.TargetRef] = append(bySource[r.TargetRef], Relation{Type: typ, Target: refOrZero(r.SourceRef)})
+	for _, r := range rels {
+		// A relation between two loaded entities counts for both: declared by one, named by the other.
+		if from, ok := refOf[r.EntityID]; ok {
+			bySource[from] = append(bySource[from], Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
+		}
+		if loaded[r.TargetRef] {
+			if typ := Inverse(r.Type); typ != "" {
+				bySource[r.TargetRef] = append(bySource[r.TargetRef], Relation{Type: typ, Target: refOrZero(r.SourceRef)})
+			}
 		}
 	}
 	out := make([]*Entity, 0, len(rows))

@@ -74,12 +74,11 @@ catalog first.`,
 			}
 			public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 			gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: a.auditLog(), RolloutService: deploys}, graph.HandlerOptions{
-				MaxDepth:      a.cfg.GraphQLMaxDepth,
-				MaxComplexity: a.cfg.GraphQLMaxComplexity,
-				Logger:        a.log,
-				Observer:      a.metrics,
-				// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
-				ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
+				MaxDepth:          a.cfg.GraphQLMaxDepth,
+				MaxComplexity:     a.cfg.GraphQLMaxComplexity,
+				Logger:            a.log,
+				Observer:          a.metrics,
+				ResponseCacheSize: a.cfg.ResponseCacheSize,
 			})
 			srv := server.New(server.Options{
 				Listener:        ln,
