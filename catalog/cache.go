@@ -144,3 +144,12 @@ func cachedQuery[T any](ctx context.Context, c *readCache, key string, compute f
 func (s *Service) CacheEpoch(ctx context.Context) (epoch int64, ok bool) {
 	return s.cache.sync(ctx), true
 }
+
+// CacheSize is the number of entities the read cache may hold; 0 when it is disabled. Callers
+// that cache what they render from entities size their caches by it.
+func (s *Service) CacheSize() int {
+	if s.cache.entities == nil {
+		return 0
+	}
+	return s.cacheSize
+}

@@ -1,5 +1,6 @@
 // Command seqlists rewrites gqlgen's generated executor so that lists are marshalled one element
-// after the other (graph.marshalSlice) instead of with a goroutine per element. It runs after
+// after the other (graph.marshalSlice) instead of with a goroutine per element, and renames the
+// generated _Entity to _entityUncached (graph/fragments.go wraps it in the fragment cache). It runs after
 // gqlgen in `go generate ./graph` and fails when the code it rewrites is not found, so a gqlgen
 // upgrade that changes it cannot pass unnoticed.
 package main
@@ -13,6 +14,10 @@ import (
 const (
 	concurrent = "graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {"
 	sequential = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
+	// The generated _Entity becomes _entityUncached: graph/fragments.go's _Entity renders entities
+	// through the fragment cache and calls it on a miss.
+	entityFunc    = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	entityRenamed = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
 )
 
 func main() {
@@ -36,6 +41,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "seqlists: %s still calls graphql.MarshalSliceConcurrently in a form seqlists does not know\n", file)
 		os.Exit(1)
 	}
+	if bytes.Count(out, []byte(entityFunc)) != 1 && !bytes.Contains(out, []byte(entityRenamed)) {
+		fmt.Fprintf(os.Stderr, "seqlists: %s has no _Entity of the expected form; gqlgen changed, update graph/internal/seqlists and graph/fragments.go\n", file)
+		os.Exit(1)
+	}
+	out = bytes.Replace(out, []byte(entityFunc), []byte(entityRenamed), 1)
 	if err := os.WriteFile(file, out, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "seqlists:", err)
 		os.Exit(1)
