@@ -45,10 +45,10 @@ func newReadCache(size int, check time.Duration, load func(context.Context) (int
 // sync drops the cache if the catalog changed since it was filled. It returns the epoch to pass to
 // the add methods. Errors reading the generation are ignored: the cache then serves what it has,
 // and the next call tries again.
+//
+// The generation is followed even when the cache holds nothing (size 0), because the response
+// cache of the GraphQL layer, sized on its own, keys its answers by the epoch.
 func (c *readCache) sync(ctx context.Context) int64 {
-	if c.entities == nil {
-		return 0
-	}
 	c.mu.Lock()
 	due := time.Since(c.checkedAt) >= c.check
 	if due {
@@ -68,11 +68,17 @@ func (c *readCache) sync(ctx context.Context) int64 {
 	return c.epoch.Load()
 }
 
+// syncIfCaching is sync for readers of the cache itself: with the cache off there is nothing to
+// drop, so it spares them the generation check.
+func (c *readCache) syncIfCaching(ctx context.Context) int64 {
+	if c.entities == nil {
+		return 0
+	}
+	return c.sync(ctx)
+}
+
 // invalidate drops everything; called after this process changed the catalog.
 func (c *readCache) invalidate() {
-	if c.entities == nil {
-		return
-	}
 	c.mu.Lock()
 	c.checkedAt = time.Time{} // compare with the database on the next read
 	c.purgeLocked()
@@ -81,8 +87,10 @@ func (c *readCache) invalidate() {
 
 func (c *readCache) purgeLocked() {
 	c.epoch.Add(1)
-	c.entities.Purge()
-	c.queries.Purge()
+	if c.entities != nil {
+		c.entities.Purge()
+		c.queries.Purge()
+	}
 }
 
 func (c *readCache) entity(ref Ref) (*Entity, bool) {
@@ -131,11 +139,17 @@ func cachedQuery[T any](ctx context.Context, c *readCache, key string, compute f
 // CacheEpoch identifies, within this process, the catalog state the read cache holds, for callers
 // that cache what they derive from catalog reads (GraphQL responses): a result stored under one
 // epoch is valid while CacheEpoch returns the same epoch. It moves whenever the cache is dropped:
-// a change made here, or one another process made, noticed within the check interval. ok is false
-// when caching is disabled.
+// a change made here, or one another process made, noticed within the check interval. It works
+// whether or not the read cache itself is enabled (CacheSize 0), so ok is always true.
 func (s *Service) CacheEpoch(ctx context.Context) (epoch int64, ok bool) {
-	if s.cache.entities == nil {
-		return 0, false
-	}
 	return s.cache.sync(ctx), true
+}
+
+// CacheSize is the number of entities the read cache may hold; 0 when it is disabled. Callers
+// that cache what they render from entities size their caches by it.
+func (s *Service) CacheSize() int {
+	if s.cache.entities == nil {
+		return 0
+	}
+	return s.cacheSize
 }

@@ -341,6 +341,7 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 	}
 	if res.Added+res.Updated+res.Removed > 0 {
 		s.cache.invalidate()
+		s.afterBulkChange(ctx, res.Added+res.Updated+res.Removed, row.EntityCount)
 	}
 	res.Location = row.toLocation()
 	return res, nil

@@ -48,15 +48,16 @@ type Options struct {
 
 // Service is the catalog: locations in, entities out.
 type Service struct {
-	st       *store.Store
-	readers  map[LocationType]Reader
-	apiTypes []LocationType
-	interval time.Duration
-	obs      Observer
-	log      *slog.Logger
-	now      func() time.Time
-	cache    *readCache
-	audit    *audit.Log
+	st        *store.Store
+	readers   map[LocationType]Reader
+	apiTypes  []LocationType
+	interval  time.Duration
+	obs       Observer
+	log       *slog.Logger
+	now       func() time.Time
+	cache     *readCache
+	cacheSize int
+	audit     *audit.Log
 	// maxErrors bounds the errors kept per location.
 	maxErrors int
 	// holder names this service in refresh leases, so replicas never refresh one location at once.
@@ -95,6 +96,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		check = time.Second
 	}
 	s.cache = newReadCache(opts.CacheSize, check, s.generation)
+	s.cacheSize = max(opts.CacheSize, 0)
 	return s
 }
 

@@ -81,6 +81,7 @@ type Config struct {
 	GraphQLMaxDepth      int           // deepest GraphQL selection accepted
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
 	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
+	ResponseCacheSize    int           // GraphQL responses kept for repeated catalog queries; 0 disables that cache
 	APILocationTypes     []string      // location types the GraphQL API may register
 	// AllowLoopbackLocations lets URL and git locations read loopback addresses (never link-local
 	// ones: cloud metadata endpoints stay refused).
@@ -238,6 +239,13 @@ var settings = []Setting{
 		Check: intRange(0, 10_000_000), kind: kindInt,
 		apply: func(c *Config, v string) { c.CatalogCacheSize, _ = strconv.Atoi(v) },
 		get:   func(c Config) string { return strconv.Itoa(c.CatalogCacheSize) },
+	},
+	{
+		Key: "response-cache-size", Env: "PORTSIDE_RESPONSE_CACHE_SIZE", Default: "5000",
+		Usage: "GraphQL responses kept for repeated catalog queries (answered without running the query again, until the catalog changes); 0 disables this cache, independently of catalog-cache-size",
+		Check: intRange(0, 1_000_000), kind: kindInt,
+		apply: func(c *Config, v string) { c.ResponseCacheSize, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.ResponseCacheSize) },
 	},
 	{
 		Key: "api-location-types", Env: "PORTSIDE_API_LOCATION_TYPES", Default: "url,git",

@@ -37,7 +37,7 @@ type HandlerOptions struct {
 	Logger        *slog.Logger
 	Observer      OperationObserver
 	// ResponseCacheSize bounds the catalog query responses kept for repeated queries; 0 disables
-	// that cache (it is also off while the catalog's read cache is).
+	// that cache (the catalog's read cache may be on or off: its epoch is followed either way).
 	ResponseCacheSize int
 }
 

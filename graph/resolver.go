@@ -4,6 +4,8 @@
 package graph
 
 import (
+	"sync"
+
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
@@ -16,4 +18,7 @@ type Resolver struct {
 	Auth           *auth.Service
 	Audit          *audit.Log
 	RolloutService *rollouts.Service
+
+	fragmentsOnce sync.Once
+	fragmentCache *fragmentCache // see fragments.go
 }

@@ -115,6 +115,47 @@ func Operations() []Operation {
 	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch, ComponentPage}
 }
 
+// WholeEntity is every field of an entity as Backstage's catalog API returns it (the document and
+// its relations), the field set a Backstage user's tooling asks for.
+const WholeEntity = `ref kind name title description tags labels { key value } annotations { key value } spec relations { type targetRef }`
+
+// The operations a Backstage user's tooling sends: whole entities, pages of 50, an owner's facets.
+var (
+	EntityWhole = Operation{
+		Name:   "entity-whole",
+		Title:  "entity by ref, whole entity",
+		Query:  `query($ref:String!){ entity(ref:$ref){ ` + WholeEntity + ` } }`,
+		Var:    "ref",
+		Values: func(q *Queries) []string { return q.Components },
+	}
+	OwnerPageWhole = Operation{
+		Name:   "owner-page-whole",
+		Title:  "owner's components, page of 50 whole entities with totalCount",
+		Query:  `query($o:String!){ entities(filter:{owners:[$o], kinds:["Component"]}, first:50){ totalCount nodes { ` + WholeEntity + ` } } }`,
+		Var:    "o",
+		Values: func(q *Queries) []string { return q.Owners },
+	}
+	SearchWhole = Operation{
+		Name:   "search-whole",
+		Title:  "text search over components, page of 50 whole entities with totalCount",
+		Query:  `query($w:String!){ entities(filter:{text:$w, kinds:["Component"]}, first:50){ totalCount nodes { ` + WholeEntity + ` } } }`,
+		Var:    "w",
+		Values: func(q *Queries) []string { return q.SearchWords },
+	}
+	OwnerFacets = Operation{
+		Name:   "owner-facets",
+		Title:  "facets over an owner's entities (kind, type, lifecycle, tag)",
+		Query:  `query($o:String!){ facets(filter:{owners:[$o]}, fields:[KIND, TYPE, LIFECYCLE, TAG]){ field values { value count } } }`,
+		Var:    "o",
+		Values: func(q *Queries) []string { return q.Owners },
+	}
+)
+
+// BackstageOperations lists the whole-entity operations in report order.
+func BackstageOperations() []Operation {
+	return []Operation{EntityWhole, OwnerPageWhole, SearchWhole, OwnerFacets}
+}
+
 // Bodies returns one GraphQL-over-HTTP JSON request body per input value, with the value in the
 // body's variables, in the order of the inputs.
 func (op Operation) Bodies(q *Queries) ([][]byte, error) {

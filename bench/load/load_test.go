@@ -134,3 +134,60 @@ func TestQuickDefaultsYieldToFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseCacheModes(t *testing.T) {
+	for _, tc := range []struct {
+		flag    string
+		want    []string
+		wantErr bool
+	}{
+		{"", []string{"on", "off"}, false},
+		{"off", []string{"off"}, false},
+		{"on, on", []string{"on"}, false},
+		{"sometimes", nil, true},
+		{",", nil, true},
+	} {
+		args := []string{}
+		if tc.flag != "" {
+			args = append(args, "-response-cache", tc.flag)
+		}
+		cfg, err := parseFlags(args)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("-response-cache %q: error %v, want error %v", tc.flag, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && strings.Join(cfg.responseCache, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("-response-cache %q: modes %v, want %v", tc.flag, cfg.responseCache, tc.want)
+		}
+	}
+}
+
+func TestNetHTTPRatioIsJudgedAgainstOneAndAHalf(t *testing.T) {
+	op := benchcat.OwnerPageWhole
+	run := func(on, base float64) *RunResult {
+		return &RunResult{Dialect: "sqlite", Load: map[string]*LoadResult{
+			loadKey(op, "on"):       {RequestsPerS: on, Responses: 1},
+			loadKey(op, "net/http"): {RequestsPerS: base, Responses: 1},
+		}}
+	}
+	for _, tc := range []struct {
+		on, base float64
+		verdict  string
+	}{
+		{10000, 14000, "pass"},
+		{10000, 16000, "FAIL"},
+	} {
+		found := false
+		for _, s := range summarize("sqlite", []*RunResult{run(tc.on, tc.base)}) {
+			if strings.Contains(s.Metric, op.Name+": net/http ÷ Portside") {
+				found = true
+				if s.Verdict != tc.verdict || s.Median != tc.base/tc.on {
+					t.Errorf("Portside %v req/s, net/http %v: %s %v, want %s %v", tc.on, tc.base, s.Verdict, s.Median, tc.verdict, tc.base/tc.on)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no net/http ratio row for " + op.Name)
+		}
+	}
+}

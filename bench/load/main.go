@@ -55,6 +55,9 @@ import (
 )
 
 func main() {
+	if file := os.Getenv(baselineEnv); file != "" {
+		os.Exit(serveBaseline(file, os.Getenv(baselineAddrEnv)))
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -72,6 +75,10 @@ type config struct {
 	postgres    string
 	measure     map[string]bool
 	quick       bool
+	// responseCache lists the modes each operation is measured in: "on" (the server's default
+	// response cache) and "off" (response-cache-size 0: every request runs its query).
+	responseCache []string
+	baseline      bool // measure the bare net/http limit for the same answers
 }
 
 var measures = []string{"ingest", "ready", "load", "rest"}
@@ -100,6 +107,9 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&cfg.pin, "pin", runtime.NumCPU() > 1,
 		"pin the server to CPU 0 and wrk to the other CPUs (taskset), so the load generator does not steal the server's core; "+
 			"Backstage's Node.js backend, the baseline, runs its JavaScript on one core too")
+	var rcModes string
+	fs.StringVar(&rcModes, "response-cache", "on,off", "comma-separated response cache modes to measure every operation in: on (the default server), off (--response-cache-size 0)")
+	fs.BoolVar(&cfg.baseline, "baseline", true, "also measure, for every operation, a bare net/http server answering the recorded responses (the limit for the same bytes)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke mode: -scale 0.1 -duration 3s -runs 1 -rest 5s, unless those flags are given")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -143,6 +153,20 @@ func parseFlags(args []string) (config, error) {
 		default:
 			return cfg, fmt.Errorf("-dialects: unknown dialect %q (sqlite, postgres)", d)
 		}
+	}
+	for m := range strings.SplitSeq(rcModes, ",") {
+		switch m = strings.TrimSpace(m); m {
+		case "on", "off":
+			if !slices.Contains(cfg.responseCache, m) {
+				cfg.responseCache = append(cfg.responseCache, m)
+			}
+		case "":
+		default:
+			return cfg, fmt.Errorf("-response-cache: unknown mode %q (on, off)", m)
+		}
+	}
+	if len(cfg.responseCache) == 0 {
+		return cfg, errors.New("-response-cache names no mode")
 	}
 	cfg.measure = map[string]bool{}
 	for m := range strings.SplitSeq(measure, ",") {
@@ -279,17 +303,19 @@ func (d *driver) main(ctx context.Context) (int, error) {
 			if r.IngestSeconds > 0 && !r.RefreshNoChange {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("%s run %d: the second import was not reported as unchanged", dialectTitle(dialect), i))
 			}
-			for _, op := range benchcat.Operations() {
-				l := r.Load[op.Name]
-				if l == nil {
-					continue
-				}
-				if why := l.Invalid(); why != "" {
-					res.Invalid = append(res.Invalid, fmt.Sprintf("%s run %d, %s: %s", dialectTitle(dialect), i, op.Name, why))
-				}
-				if l.EmptyResults > 0 {
-					res.Warnings = append(res.Warnings, fmt.Sprintf("%s run %d, %s: %d of %d bodies returned an empty page",
-						dialectTitle(dialect), i, op.Name, l.EmptyResults, len(d.bodies[op.Name])))
+			for _, op := range loadOperations() {
+				for _, key := range loadKeys(op) {
+					l := r.Load[key]
+					if l == nil {
+						continue
+					}
+					if why := l.Invalid(); why != "" {
+						res.Invalid = append(res.Invalid, fmt.Sprintf("%s run %d, %s: %s", dialectTitle(dialect), i, key, why))
+					}
+					if l.EmptyResults > 0 {
+						res.Warnings = append(res.Warnings, fmt.Sprintf("%s run %d, %s: %d of %d bodies returned an empty page",
+							dialectTitle(dialect), i, key, l.EmptyResults, len(d.bodies[op.Name])))
+					}
 				}
 			}
 		}
@@ -409,7 +435,7 @@ func (d *driver) prepare(ctx context.Context) error {
 	}
 	d.sup.onExit("scripted Argo CD", func() error { d.argo.stop(); return nil })
 	d.bodies, d.bodyFiles = map[string][][]byte{}, map[string]string{}
-	for _, op := range benchcat.Operations() {
+	for _, op := range loadOperations() {
 		bodies, err := op.Bodies(q)
 		if err != nil {
 			return err
@@ -545,7 +571,7 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	if d.token == "" {
 		return fail(fmt.Errorf("token create printed no token:\n%s", out))
 	}
-	srv, ready, err := d.startServer(ctx, dbURL, tag)
+	srv, ready, err := d.startServer(ctx, dbURL, tag, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -562,19 +588,26 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	}
 
 	if d.cfg.measure["load"] {
-		if err := d.awaitTracking(ctx, srv); err != nil {
-			return fail(err)
-		}
-		for n, op := range benchcat.Operations() {
-			l, err := d.load(ctx, srv, op, tag)
-			if err != nil {
-				return fail(fmt.Errorf("load %s: %w", op.Name, err))
+		// Each mode on a server of its own, over the same database: the default server (response
+		// cache on) first, then one with --response-cache-size 0, whose every request runs its query.
+		for _, mode := range d.cfg.responseCache {
+			s := srv
+			if mode == "off" {
+				off, _, err := d.startServer(ctx, dbURL, tag+"-rc-off", []string{"--response-cache-size", "0"})
+				if err != nil {
+					return fail(err)
+				}
+				s = off
 			}
-			r.Load[op.Name] = l
-			say("(%d) %s: %s req/s, p50 %.2f ms, p99 %.2f ms, %d responses, %d non-2xx, %d GraphQL errors, %d socket errors",
-				n+1, op.Name, thousands(l.RequestsPerS), l.P50ms, l.P99ms, l.Responses, l.Non2xx, l.GraphQLErrors, l.SocketErrors)
-			if why := l.Invalid(); why != "" {
-				say("!!! INVALID RUN (%s): %s; see %s", op.Name, why, filepath.Join(d.logs, "wrk-"+tag+"-"+op.Name+".txt"))
+			err := d.loadAll(ctx, s, r, tag, mode, say)
+			if mode == "off" {
+				if err := s.stop(20 * time.Second); err != nil && ctx.Err() == nil {
+					r.Errors = append(r.Errors, "serve (response cache off): "+err.Error())
+				}
+				s.trimLog()
+			}
+			if err != nil {
+				return fail(err)
 			}
 		}
 	}
@@ -701,7 +734,7 @@ type server struct {
 }
 
 // startServer execs `portside serve` and waits for its first 200 from /readyz, polling every 5 ms.
-func (d *driver) startServer(ctx context.Context, dbURL, tag string) (*server, time.Duration, error) {
+func (d *driver) startServer(ctx context.Context, dbURL, tag string, extra []string) (*server, time.Duration, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, 0, err
@@ -718,7 +751,7 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string) (*server, t
 	// Following the scripted Argo CD through portside-argocd, as a production server follows its own.
 	argoArgs, argoEnv := d.argo.serveArgs()
 	serve := append([]string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false"}, argoArgs...)
-	serve = append(serve, "serve")
+	serve = append(append(serve, extra...), "serve")
 	if d.cfg.pin {
 		serve = append([]string{"taskset", "-c", "0"}, serve...)
 	}
@@ -852,15 +885,52 @@ func (s *server) trimLog() {
 }
 
 // load checks every body of op once (which also warms the server's caches), then runs wrk.
-func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag string) (*LoadResult, error) {
+// loadAll measures every operation on s in one response cache mode, and (in mode "on", with
+// -baseline) the bare net/http limit for the same answers.
+func (d *driver) loadAll(ctx context.Context, s *server, r *RunResult, tag, mode string, say func(string, ...any)) error {
+	if err := d.awaitTracking(ctx, s); err != nil {
+		return err
+	}
+	for n, op := range loadOperations() {
+		key := loadKey(op, mode)
+		l, answers, err := d.load(ctx, s, op, tag+"-"+mode)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", key, err)
+		}
+		r.Load[key] = l
+		say("(%d) %s: %s req/s, p50 %.2f ms, p99 %.2f ms, %d responses, %d non-2xx, %d GraphQL errors, %d socket errors",
+			n+1, key, thousands(l.RequestsPerS), l.P50ms, l.P99ms, l.Responses, l.Non2xx, l.GraphQLErrors, l.SocketErrors)
+		if why := l.Invalid(); why != "" {
+			say("!!! INVALID RUN (%s): %s; see the wrk log in %s", key, why, d.logs)
+		}
+		if mode != d.cfg.responseCache[0] || !d.cfg.baseline {
+			continue
+		}
+		b, err := d.baselineLoad(ctx, op, answers, tag)
+		if err != nil {
+			return fmt.Errorf("net/http baseline for %s: %w", op.Name, err)
+		}
+		bkey := loadKey(op, "net/http")
+		r.Load[bkey] = b
+		say("(%d) %s: %s req/s, p50 %.2f ms, p99 %.2f ms (the same %d answers, %d bytes on average)",
+			n+1, bkey, thousands(b.RequestsPerS), b.P50ms, b.P99ms, len(answers), avgLen(answers))
+	}
+	return nil
+}
+
+// load checks every body of op once (which also warms the server's caches) and runs wrk; it
+// returns the answers the check received, one per body.
+func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag string) (*LoadResult, [][]byte, error) {
 	graphqlURL := "http://" + s.addr + "/graphql"
 	var failures, empty int
 	var firstFailure string
+	answers := make([][]byte, 0, len(d.bodies[op.Name]))
 	for _, body := range d.bodies[op.Name] {
 		status, resp, err := d.post(ctx, graphqlURL, body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		answers = append(answers, resp)
 		bad := ""
 		switch {
 		case status != http.StatusOK:
@@ -888,10 +958,10 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 	l, err := runWrk(ctx, d.sup, d.wrk, d.cfg.pin, d.script, graphqlURL, d.token, d.bodyFiles[op.Name], d.cfg.duration, d.cfg.concurrency, d.cfg.threads,
 		filepath.Join(d.logs, "wrk-"+tag+"-"+op.Name+".txt"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.Operation, l.CheckFailures, l.EmptyResults = op.Name, failures, empty
-	return l, nil
+	return l, answers, nil
 }
 
 func (d *driver) post(ctx context.Context, u string, body []byte) (int, []byte, error) {

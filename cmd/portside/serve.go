@@ -116,12 +116,11 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs}, graph.HandlerOptions{
-		MaxDepth:      a.cfg.GraphQLMaxDepth,
-		MaxComplexity: a.cfg.GraphQLMaxComplexity,
-		Logger:        a.log,
-		Observer:      a.metrics,
-		// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
-		ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
+		MaxDepth:          a.cfg.GraphQLMaxDepth,
+		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
+		Logger:            a.log,
+		Observer:          a.metrics,
+		ResponseCacheSize: a.cfg.ResponseCacheSize,
 	})
 	w.server = server.New(server.Options{
 		Listener:        ln,

@@ -1,0 +1,61 @@
+// Command genpatch makes two changes to gqlgen's generated executor files, after gqlgen in
+// `go generate ./graph`:
+//
+//   - lists are marshalled one element after the other (graph.marshalSlice) instead of with a
+//     goroutine per element (see marshalSlice for why);
+//   - the generated _Entity becomes _entityUncached: graph/fragments.go's _Entity renders entities
+//     through the rendered-entity cache and calls it on a miss.
+//
+// It fails when the code it rewrites is not found, so a gqlgen upgrade that changes it cannot pass
+// unnoticed.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+const (
+	concurrent    = "graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {"
+	sequential    = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
+	entityFunc    = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	entityRenamed = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: genpatch FILE...")
+		os.Exit(2)
+	}
+	lists, entities := false, 0
+	for _, file := range os.Args[1:] {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			fail("%v", err)
+		}
+		lists = lists || bytes.Contains(src, []byte(concurrent)) || bytes.Contains(src, []byte(sequential))
+		out := bytes.ReplaceAll(src, []byte(concurrent), []byte(sequential))
+		if bytes.Contains(out, []byte("graphql.MarshalSliceConcurrently(")) {
+			fail("%s still calls graphql.MarshalSliceConcurrently in a form genpatch does not know", file)
+		}
+		entities += bytes.Count(out, []byte(entityFunc)) + bytes.Count(out, []byte(entityRenamed))
+		out = bytes.Replace(out, []byte(entityFunc), []byte(entityRenamed), 1)
+		if !bytes.Equal(out, src) {
+			if err := os.WriteFile(file, out, 0o644); err != nil {
+				fail("%v", err)
+			}
+		}
+	}
+	if !lists {
+		fail("%v have no list marshalling of the expected form; gqlgen changed, update graph/internal/genpatch", os.Args[1:])
+	}
+	if entities != 1 {
+		fail("%v have %d _Entity functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/fragments.go", os.Args[1:], entities)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "genpatch: "+format+"\n", args...)
+	os.Exit(1)
+}
