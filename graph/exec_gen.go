@@ -56,7 +56,7 @@ type ComplexityRoot struct {
 		APIVersion  func(childComplexity int) int
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
-		Consumers   func(childComplexity int) int
+		Consumers   func(childComplexity int, first *int) int
 		CreatedAt   func(childComplexity int) int
 		Definition  func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -70,9 +70,9 @@ type ComplexityRoot struct {
 		Namespace   func(childComplexity int) int
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
-		Providers   func(childComplexity int) int
+		Providers   func(childComplexity int, first *int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		System      func(childComplexity int) int
@@ -185,10 +185,10 @@ type ComplexityRoot struct {
 		APIVersion    func(childComplexity int) int
 		Annotation    func(childComplexity int, key string) int
 		Annotations   func(childComplexity int) int
-		ConsumesApis  func(childComplexity int) int
+		ConsumesApis  func(childComplexity int, first *int) int
 		CreatedAt     func(childComplexity int) int
-		Dependents    func(childComplexity int) int
-		DependsOn     func(childComplexity int) int
+		Dependents    func(childComplexity int, first *int) int
+		DependsOn     func(childComplexity int, first *int) int
 		Deployments   func(childComplexity int) int
 		Description   func(childComplexity int) int
 		Dora          func(childComplexity int, since *time.Time, until *time.Time) int
@@ -203,13 +203,13 @@ type ComplexityRoot struct {
 		Owner         func(childComplexity int) int
 		OwnerRef      func(childComplexity int) int
 		Parent        func(childComplexity int) int
-		ProvidesApis  func(childComplexity int) int
+		ProvidesApis  func(childComplexity int, first *int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Rollouts      func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
-		Subcomponents func(childComplexity int) int
+		Subcomponents func(childComplexity int, first *int) int
 		System        func(childComplexity int) int
 		SystemRef     func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -272,11 +272,11 @@ type ComplexityRoot struct {
 		OwnerRef    func(childComplexity int) int
 		Parent      func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
-		Subdomains  func(childComplexity int) int
-		Systems     func(childComplexity int) int
+		Subdomains  func(childComplexity int, first *int) int
+		Systems     func(childComplexity int, first *int) int
 		Tags        func(childComplexity int) int
 		Title       func(childComplexity int) int
 		Type        func(childComplexity int) int
@@ -323,7 +323,7 @@ type ComplexityRoot struct {
 		APIVersion    func(childComplexity int) int
 		Annotation    func(childComplexity int, key string) int
 		Annotations   func(childComplexity int) int
-		Children      func(childComplexity int) int
+		Children      func(childComplexity int, first *int) int
 		CreatedAt     func(childComplexity int) int
 		Description   func(childComplexity int) int
 		Dora          func(childComplexity int, since *time.Time, until *time.Time) int
@@ -332,14 +332,14 @@ type ComplexityRoot struct {
 		Labels        func(childComplexity int) int
 		Links         func(childComplexity int) int
 		Location      func(childComplexity int) int
-		Members       func(childComplexity int) int
+		Members       func(childComplexity int, first *int) int
 		Name          func(childComplexity int) int
 		Namespace     func(childComplexity int) int
 		OwnedEntities func(childComplexity int, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Parent        func(childComplexity int) int
 		Profile       func(childComplexity int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -406,7 +406,7 @@ type ComplexityRoot struct {
 		Namespace   func(childComplexity int) int
 		Presence    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		Tags        func(childComplexity int) int
@@ -489,8 +489,8 @@ type ComplexityRoot struct {
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
-		Dependents  func(childComplexity int) int
-		DependsOn   func(childComplexity int) int
+		Dependents  func(childComplexity int, first *int) int
+		DependsOn   func(childComplexity int, first *int) int
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
@@ -502,7 +502,7 @@ type ComplexityRoot struct {
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		System      func(childComplexity int) int
@@ -593,8 +593,8 @@ type ComplexityRoot struct {
 		APIVersion  func(childComplexity int) int
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
-		Apis        func(childComplexity int) int
-		Components  func(childComplexity int) int
+		Apis        func(childComplexity int, first *int) int
+		Components  func(childComplexity int, first *int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Domain      func(childComplexity int) int
@@ -609,8 +609,8 @@ type ComplexityRoot struct {
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
-		Resources   func(childComplexity int) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
+		Resources   func(childComplexity int, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		Tags        func(childComplexity int) int
@@ -635,13 +635,13 @@ type ComplexityRoot struct {
 		Labels        func(childComplexity int) int
 		Links         func(childComplexity int) int
 		Location      func(childComplexity int) int
-		MemberOf      func(childComplexity int) int
+		MemberOf      func(childComplexity int, first *int) int
 		Name          func(childComplexity int) int
 		Namespace     func(childComplexity int) int
 		OwnedEntities func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Profile       func(childComplexity int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -667,29 +667,29 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type APIResolver interface {
-	Relations(ctx context.Context, obj *model.API, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.API, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.API) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.API) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.API) (*model.System, error)
 
-	Providers(ctx context.Context, obj *model.API) ([]*model.Component, error)
-	Consumers(ctx context.Context, obj *model.API) ([]*model.Component, error)
+	Providers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error)
+	Consumers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error)
 }
 type ComponentResolver interface {
-	Relations(ctx context.Context, obj *model.Component, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Component, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Component) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Component) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.Component) (*model.System, error)
 	Parent(ctx context.Context, obj *model.Component) (*model.Component, error)
-	Subcomponents(ctx context.Context, obj *model.Component) ([]*model.Component, error)
-	DependsOn(ctx context.Context, obj *model.Component) ([]model.Entity, error)
-	Dependents(ctx context.Context, obj *model.Component) ([]model.Entity, error)
-	ProvidesApis(ctx context.Context, obj *model.Component) ([]*model.API, error)
-	ConsumesApis(ctx context.Context, obj *model.Component) ([]*model.API, error)
+	Subcomponents(ctx context.Context, obj *model.Component, first *int) ([]*model.Component, error)
+	DependsOn(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error)
+	Dependents(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error)
+	ProvidesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
+	ConsumesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
 	Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error)
 	Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error)
 	Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
@@ -698,21 +698,21 @@ type DeploymentResolver interface {
 	SyncWindows(ctx context.Context, obj *model.Deployment) (*model.SyncWindows, error)
 }
 type DomainResolver interface {
-	Relations(ctx context.Context, obj *model.Domain, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Domain, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Domain) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Domain) (model.Entity, error)
 	Parent(ctx context.Context, obj *model.Domain) (*model.Domain, error)
-	Subdomains(ctx context.Context, obj *model.Domain) ([]*model.Domain, error)
-	Systems(ctx context.Context, obj *model.Domain) ([]*model.System, error)
+	Subdomains(ctx context.Context, obj *model.Domain, first *int) ([]*model.Domain, error)
+	Systems(ctx context.Context, obj *model.Domain, first *int) ([]*model.System, error)
 }
 type GroupResolver interface {
-	Relations(ctx context.Context, obj *model.Group, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Group, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Group) (*model.Location, error)
 
 	Parent(ctx context.Context, obj *model.Group) (*model.Group, error)
-	Children(ctx context.Context, obj *model.Group) ([]*model.Group, error)
-	Members(ctx context.Context, obj *model.Group) ([]*model.User, error)
+	Children(ctx context.Context, obj *model.Group, first *int) ([]*model.Group, error)
+	Members(ctx context.Context, obj *model.Group, first *int) ([]*model.User, error)
 	OwnedEntities(ctx context.Context, obj *model.Group, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error)
 	Dora(ctx context.Context, obj *model.Group, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
 }
@@ -720,7 +720,7 @@ type LocationResolver interface {
 	Entities(ctx context.Context, obj *model.Location, first *int, after *string) (*model.EntityConnection, error)
 }
 type LocationEntityResolver interface {
-	Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.LocationEntity) (*model.Location, error)
 }
 type MutationResolver interface {
@@ -756,35 +756,35 @@ type RelationResolver interface {
 	Target(ctx context.Context, obj *model.Relation) (model.Entity, error)
 }
 type ResourceResolver interface {
-	Relations(ctx context.Context, obj *model.Resource, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Resource, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Resource) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Resource) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.Resource) (*model.System, error)
-	DependsOn(ctx context.Context, obj *model.Resource) ([]model.Entity, error)
-	Dependents(ctx context.Context, obj *model.Resource) ([]model.Entity, error)
+	DependsOn(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error)
+	Dependents(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error)
 }
 type SubscriptionResolver interface {
 	DeploymentChanged(ctx context.Context, component string) (<-chan *model.Deployment, error)
 	RolloutChanged(ctx context.Context, component string) (<-chan *model.Rollout, error)
 }
 type SystemResolver interface {
-	Relations(ctx context.Context, obj *model.System, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.System, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.System) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.System) (model.Entity, error)
 	Domain(ctx context.Context, obj *model.System) (*model.Domain, error)
-	Components(ctx context.Context, obj *model.System) ([]*model.Component, error)
-	Apis(ctx context.Context, obj *model.System) ([]*model.API, error)
-	Resources(ctx context.Context, obj *model.System) ([]*model.Resource, error)
+	Components(ctx context.Context, obj *model.System, first *int) ([]*model.Component, error)
+	Apis(ctx context.Context, obj *model.System, first *int) ([]*model.API, error)
+	Resources(ctx context.Context, obj *model.System, first *int) ([]*model.Resource, error)
 	Dora(ctx context.Context, obj *model.System, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
 }
 type UserResolver interface {
-	Relations(ctx context.Context, obj *model.User, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.User, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.User) (*model.Location, error)
 
-	MemberOf(ctx context.Context, obj *model.User) ([]*model.Group, error)
+	MemberOf(ctx context.Context, obj *model.User, first *int) ([]*model.Group, error)
 	OwnedEntities(ctx context.Context, obj *model.User, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error)
 }
 type ViewerResolver interface {
@@ -839,7 +839,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.API.Consumers(childComplexity), true
+		args, err := ec.field_API_consumers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.API.Consumers(childComplexity, args["first"].(*int)), true
 	case "API.createdAt":
 		if e.ComplexityRoot.API.CreatedAt == nil {
 			break
@@ -923,7 +928,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.API.Providers(childComplexity), true
+		args, err := ec.field_API_providers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.API.Providers(childComplexity, args["first"].(*int)), true
 	case "API.ref":
 		if e.ComplexityRoot.API.Ref == nil {
 			break
@@ -940,7 +950,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.API.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.API.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "API.source":
 		if e.ComplexityRoot.API.Source == nil {
 			break
@@ -1419,7 +1429,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.ConsumesApis(childComplexity), true
+		args, err := ec.field_Component_consumesApis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.ConsumesApis(childComplexity, args["first"].(*int)), true
 	case "Component.createdAt":
 		if e.ComplexityRoot.Component.CreatedAt == nil {
 			break
@@ -1431,13 +1446,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.Dependents(childComplexity), true
+		args, err := ec.field_Component_dependents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Dependents(childComplexity, args["first"].(*int)), true
 	case "Component.dependsOn":
 		if e.ComplexityRoot.Component.DependsOn == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Component.DependsOn(childComplexity), true
+		args, err := ec.field_Component_dependsOn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.DependsOn(childComplexity, args["first"].(*int)), true
 	case "Component.deployments":
 		if e.ComplexityRoot.Component.Deployments == nil {
 			break
@@ -1532,7 +1557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.ProvidesApis(childComplexity), true
+		args, err := ec.field_Component_providesApis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.ProvidesApis(childComplexity, args["first"].(*int)), true
 	case "Component.ref":
 		if e.ComplexityRoot.Component.Ref == nil {
 			break
@@ -1549,7 +1579,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Component.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Component.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Component.rollouts":
 		if e.ComplexityRoot.Component.Rollouts == nil {
 			break
@@ -1578,7 +1608,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.Subcomponents(childComplexity), true
+		args, err := ec.field_Component_subcomponents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Subcomponents(childComplexity, args["first"].(*int)), true
 	case "Component.system":
 		if e.ComplexityRoot.Component.System == nil {
 			break
@@ -1881,7 +1916,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Domain.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Domain.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Domain.source":
 		if e.ComplexityRoot.Domain.Source == nil {
 			break
@@ -1899,13 +1934,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Domain.Subdomains(childComplexity), true
+		args, err := ec.field_Domain_subdomains_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Domain.Subdomains(childComplexity, args["first"].(*int)), true
 	case "Domain.systems":
 		if e.ComplexityRoot.Domain.Systems == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Domain.Systems(childComplexity), true
+		args, err := ec.field_Domain_systems_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Domain.Systems(childComplexity, args["first"].(*int)), true
 	case "Domain.tags":
 		if e.ComplexityRoot.Domain.Tags == nil {
 			break
@@ -2090,7 +2135,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Group.Children(childComplexity), true
+		args, err := ec.field_Group_children_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Children(childComplexity, args["first"].(*int)), true
 	case "Group.createdAt":
 		if e.ComplexityRoot.Group.CreatedAt == nil {
 			break
@@ -2149,7 +2199,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Group.Members(childComplexity), true
+		args, err := ec.field_Group_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Members(childComplexity, args["first"].(*int)), true
 	case "Group.name":
 		if e.ComplexityRoot.Group.Name == nil {
 			break
@@ -2201,7 +2256,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Group.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Group.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Group.source":
 		if e.ComplexityRoot.Group.Source == nil {
 			break
@@ -2516,7 +2571,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.LocationEntity.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.LocationEntity.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "LocationEntity.source":
 		if e.ComplexityRoot.LocationEntity.Source == nil {
 			break
@@ -2999,13 +3054,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Resource.Dependents(childComplexity), true
+		args, err := ec.field_Resource_dependents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Resource.Dependents(childComplexity, args["first"].(*int)), true
 	case "Resource.dependsOn":
 		if e.ComplexityRoot.Resource.DependsOn == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Resource.DependsOn(childComplexity), true
+		args, err := ec.field_Resource_dependsOn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Resource.DependsOn(childComplexity, args["first"].(*int)), true
 	case "Resource.description":
 		if e.ComplexityRoot.Resource.Description == nil {
 			break
@@ -3082,7 +3147,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Resource.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Resource.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Resource.source":
 		if e.ComplexityRoot.Resource.Source == nil {
 			break
@@ -3473,13 +3538,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.System.Apis(childComplexity), true
+		args, err := ec.field_System_apis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Apis(childComplexity, args["first"].(*int)), true
 	case "System.components":
 		if e.ComplexityRoot.System.Components == nil {
 			break
 		}
 
-		return e.ComplexityRoot.System.Components(childComplexity), true
+		args, err := ec.field_System_components_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Components(childComplexity, args["first"].(*int)), true
 	case "System.createdAt":
 		if e.ComplexityRoot.System.CreatedAt == nil {
 			break
@@ -3579,13 +3654,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.System.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.System.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "System.resources":
 		if e.ComplexityRoot.System.Resources == nil {
 			break
 		}
 
-		return e.ComplexityRoot.System.Resources(childComplexity), true
+		args, err := ec.field_System_resources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Resources(childComplexity, args["first"].(*int)), true
 	case "System.source":
 		if e.ComplexityRoot.System.Source == nil {
 			break
@@ -3706,7 +3786,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.User.MemberOf(childComplexity), true
+		args, err := ec.field_User_memberOf_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.MemberOf(childComplexity, args["first"].(*int)), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
@@ -3752,7 +3837,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.User.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "User.source":
 		if e.ComplexityRoot.User.Source == nil {
 			break
@@ -5214,6 +5299,34 @@ func (ec *executionContext) field_API_annotation_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_API_consumers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_API_providers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_API_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5225,6 +5338,14 @@ func (ec *executionContext) field_API_relations_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5239,6 +5360,48 @@ func (ec *executionContext) field_Component_annotation_args(ctx context.Context,
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_consumesApis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_dependents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_dependsOn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5264,6 +5427,20 @@ func (ec *executionContext) field_Component_dora_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Component_providesApis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Component_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5275,6 +5452,14 @@ func (ec *executionContext) field_Component_relations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5308,6 +5493,20 @@ func (ec *executionContext) field_Component_rollouts_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Component_subcomponents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Domain_annotation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5333,6 +5532,42 @@ func (ec *executionContext) field_Domain_relations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Domain_subdomains_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Domain_systems_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5347,6 +5582,20 @@ func (ec *executionContext) field_Group_annotation_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5369,6 +5618,20 @@ func (ec *executionContext) field_Group_dora_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["until"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5429,6 +5692,14 @@ func (ec *executionContext) field_Group_relations_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5457,6 +5728,14 @@ func (ec *executionContext) field_LocationEntity_relations_args(ctx context.Cont
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5928,6 +6207,34 @@ func (ec *executionContext) field_Resource_annotation_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Resource_dependents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Resource_dependsOn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Resource_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5939,6 +6246,14 @@ func (ec *executionContext) field_Resource_relations_args(ctx context.Context, r
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -5984,6 +6299,34 @@ func (ec *executionContext) field_System_annotation_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_System_apis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_System_components_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_System_dora_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6017,6 +6360,28 @@ func (ec *executionContext) field_System_relations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_System_resources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -6031,6 +6396,20 @@ func (ec *executionContext) field_User_annotation_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_User_memberOf_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -6083,6 +6462,14 @@ func (ec *executionContext) field_User_relations_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -6526,7 +6913,7 @@ func (ec *executionContext) _API_relations(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.API().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.API().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -6849,7 +7236,8 @@ func (ec *executionContext) _API_providers(ctx context.Context, field graphql.Co
 			return ec.fieldContext_API_providers(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.API().Providers(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.API().Providers(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -6859,7 +7247,7 @@ func (ec *executionContext) _API_providers(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_API_providers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_API_providers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "API",
 		Field:      field,
@@ -6868,6 +7256,17 @@ func (ec *executionContext) fieldContext_API_providers(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_API_providers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6881,7 +7280,8 @@ func (ec *executionContext) _API_consumers(ctx context.Context, field graphql.Co
 			return ec.fieldContext_API_consumers(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.API().Consumers(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.API().Consumers(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -6891,7 +7291,7 @@ func (ec *executionContext) _API_consumers(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_API_consumers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_API_consumers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "API",
 		Field:      field,
@@ -6900,6 +7300,17 @@ func (ec *executionContext) fieldContext_API_consumers(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_API_consumers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -8851,7 +9262,7 @@ func (ec *executionContext) _Component_relations(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Component().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Component().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -9183,7 +9594,8 @@ func (ec *executionContext) _Component_subcomponents(ctx context.Context, field 
 			return ec.fieldContext_Component_subcomponents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().Subcomponents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().Subcomponents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -9193,7 +9605,7 @@ func (ec *executionContext) _Component_subcomponents(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_subcomponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_subcomponents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -9202,6 +9614,17 @@ func (ec *executionContext) fieldContext_Component_subcomponents(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_subcomponents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9215,7 +9638,8 @@ func (ec *executionContext) _Component_dependsOn(ctx context.Context, field grap
 			return ec.fieldContext_Component_dependsOn(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().DependsOn(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().DependsOn(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -9225,7 +9649,7 @@ func (ec *executionContext) _Component_dependsOn(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_dependsOn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -9234,6 +9658,17 @@ func (ec *executionContext) fieldContext_Component_dependsOn(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_dependsOn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9247,7 +9682,8 @@ func (ec *executionContext) _Component_dependents(ctx context.Context, field gra
 			return ec.fieldContext_Component_dependents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().Dependents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().Dependents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -9257,7 +9693,7 @@ func (ec *executionContext) _Component_dependents(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_dependents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_dependents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -9266,6 +9702,17 @@ func (ec *executionContext) fieldContext_Component_dependents(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_dependents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9279,7 +9726,8 @@ func (ec *executionContext) _Component_providesApis(ctx context.Context, field g
 			return ec.fieldContext_Component_providesApis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().ProvidesApis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().ProvidesApis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -9289,7 +9737,7 @@ func (ec *executionContext) _Component_providesApis(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_providesApis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_providesApis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -9298,6 +9746,17 @@ func (ec *executionContext) fieldContext_Component_providesApis(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_providesApis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9311,7 +9770,8 @@ func (ec *executionContext) _Component_consumesApis(ctx context.Context, field g
 			return ec.fieldContext_Component_consumesApis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().ConsumesApis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().ConsumesApis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -9321,7 +9781,7 @@ func (ec *executionContext) _Component_consumesApis(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_consumesApis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_consumesApis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -9330,6 +9790,17 @@ func (ec *executionContext) fieldContext_Component_consumesApis(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_consumesApis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10463,7 +10934,7 @@ func (ec *executionContext) _Domain_relations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Domain().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Domain().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -10717,7 +11188,8 @@ func (ec *executionContext) _Domain_subdomains(ctx context.Context, field graphq
 			return ec.fieldContext_Domain_subdomains(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Domain().Subdomains(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Domain().Subdomains(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Domain) graphql.Marshaler {
@@ -10727,7 +11199,7 @@ func (ec *executionContext) _Domain_subdomains(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Domain_subdomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Domain_subdomains(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Domain",
 		Field:      field,
@@ -10736,6 +11208,17 @@ func (ec *executionContext) fieldContext_Domain_subdomains(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Domain(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Domain_subdomains_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10749,7 +11232,8 @@ func (ec *executionContext) _Domain_systems(ctx context.Context, field graphql.C
 			return ec.fieldContext_Domain_systems(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Domain().Systems(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Domain().Systems(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.System) graphql.Marshaler {
@@ -10759,7 +11243,7 @@ func (ec *executionContext) _Domain_systems(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Domain_systems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Domain_systems(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Domain",
 		Field:      field,
@@ -10768,6 +11252,17 @@ func (ec *executionContext) fieldContext_Domain_systems(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_System(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Domain_systems_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11680,7 +12175,7 @@ func (ec *executionContext) _Group_relations(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Group().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Group().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -11911,7 +12406,8 @@ func (ec *executionContext) _Group_children(ctx context.Context, field graphql.C
 			return ec.fieldContext_Group_children(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Group().Children(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Children(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Group) graphql.Marshaler {
@@ -11921,7 +12417,7 @@ func (ec *executionContext) _Group_children(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Group_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Group_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Group",
 		Field:      field,
@@ -11930,6 +12426,17 @@ func (ec *executionContext) fieldContext_Group_children(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Group(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_children_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11943,7 +12450,8 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Group_members(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Group().Members(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Members(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.User) graphql.Marshaler {
@@ -11953,7 +12461,7 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Group_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Group_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Group",
 		Field:      field,
@@ -11962,6 +12470,17 @@ func (ec *executionContext) fieldContext_Group_members(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13144,7 +13663,7 @@ func (ec *executionContext) _LocationEntity_relations(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.LocationEntity().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.LocationEntity().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -15647,7 +16166,7 @@ func (ec *executionContext) _Resource_relations(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Resource().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Resource().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -15924,7 +16443,8 @@ func (ec *executionContext) _Resource_dependsOn(ctx context.Context, field graph
 			return ec.fieldContext_Resource_dependsOn(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().DependsOn(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Resource().DependsOn(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -15934,7 +16454,7 @@ func (ec *executionContext) _Resource_dependsOn(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Resource_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Resource_dependsOn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Resource",
 		Field:      field,
@@ -15943,6 +16463,17 @@ func (ec *executionContext) fieldContext_Resource_dependsOn(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Resource_dependsOn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -15956,7 +16487,8 @@ func (ec *executionContext) _Resource_dependents(ctx context.Context, field grap
 			return ec.fieldContext_Resource_dependents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().Dependents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Resource().Dependents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -15966,7 +16498,7 @@ func (ec *executionContext) _Resource_dependents(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Resource_dependents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Resource_dependents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Resource",
 		Field:      field,
@@ -15975,6 +16507,17 @@ func (ec *executionContext) fieldContext_Resource_dependents(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Resource_dependents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -17600,7 +18143,7 @@ func (ec *executionContext) _System_relations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.System().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.System().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -17854,7 +18397,8 @@ func (ec *executionContext) _System_components(ctx context.Context, field graphq
 			return ec.fieldContext_System_components(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Components(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Components(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -17864,7 +18408,7 @@ func (ec *executionContext) _System_components(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_components(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -17873,6 +18417,17 @@ func (ec *executionContext) fieldContext_System_components(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_components_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -17886,7 +18441,8 @@ func (ec *executionContext) _System_apis(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_System_apis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Apis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Apis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -17896,7 +18452,7 @@ func (ec *executionContext) _System_apis(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_apis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_apis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -17905,6 +18461,17 @@ func (ec *executionContext) fieldContext_System_apis(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_apis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -17918,7 +18485,8 @@ func (ec *executionContext) _System_resources(ctx context.Context, field graphql
 			return ec.fieldContext_System_resources(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Resources(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Resources(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Resource) graphql.Marshaler {
@@ -17928,7 +18496,7 @@ func (ec *executionContext) _System_resources(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_resources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -17937,6 +18505,17 @@ func (ec *executionContext) fieldContext_System_resources(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Resource(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_resources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -18411,7 +18990,7 @@ func (ec *executionContext) _User_relations(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.User().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -18587,7 +19166,8 @@ func (ec *executionContext) _User_memberOf(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_memberOf(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().MemberOf(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().MemberOf(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Group) graphql.Marshaler {
@@ -18597,7 +19177,7 @@ func (ec *executionContext) _User_memberOf(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_User_memberOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_User_memberOf(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "User",
 		Field:      field,
@@ -18606,6 +19186,17 @@ func (ec *executionContext) fieldContext_User_memberOf(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Group(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_memberOf_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

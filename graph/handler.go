@@ -13,7 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -37,8 +36,15 @@ type HandlerOptions struct {
 	Logger        *slog.Logger
 	Observer      OperationObserver
 	// ResponseCacheSize bounds the catalog query responses kept for repeated queries; 0 disables
-	// that cache (it is also off while the catalog's read cache is).
+	// that cache (it is also off while the catalog's read cache is). The responses kept also
+	// weigh at most responseCacheBytes together.
 	ResponseCacheSize int
+	// Timeout bounds how long one query or mutation may run (0: DefaultTimeout; negative: none).
+	Timeout time.Duration
+	// MaxResponseBytes bounds the data of one answer (0: DefaultMaxResponseBytes; negative: none).
+	MaxResponseBytes int
+	// MaxBodyBytes bounds a POST body (0: MaxBodyBytes).
+	MaxBodyBytes int64
 }
 
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
@@ -53,14 +59,21 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 15 * time.Second, PingPongInterval: 15 * time.Second})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Both caches are bounded by bytes: bounded by count, distinct large documents filled them
+	// with hundreds of megabytes that stayed.
+	srv.SetQueryCache(documentCache{newSizedLRU[string, *ast.QueryDocument](queryCacheBytes, 0)})
+	// Documents reach the parser through conformance's scan, except on the WebSocket; the
+	// parser's own token limit holds there too.
+	srv.SetParserTokenLimit(maxDocumentTokens)
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{newSizedLRU[string, string](apqCacheBytes, 0)}})
 	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
 	}
+	// The budget comes before the response cache: what it refuses is never cached.
+	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
 	var cache *responseCache
 	if opts.ResponseCacheSize > 0 {
 		var fresh func(rollouts.Stamp) bool
@@ -76,9 +89,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
 	if cache != nil {
-		return conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize))
+		return conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize), opts.MaxBodyBytes)
 	}
-	return conformance(srv)
+	return conformance(srv, opts.MaxBodyBytes)
 }
 
 func init() {
