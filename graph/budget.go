@@ -77,9 +77,11 @@ func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	var deadline time.Time
 	if b.timeout > 0 {
 		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, b.timeout, errTimedOut)
+		deadline = time.Now().Add(b.timeout)
+		ctx, stop = context.WithDeadlineCause(ctx, deadline, errTimedOut)
 		defer stop()
 	}
 	s := &spending{cancel: cancel}
@@ -87,8 +89,9 @@ func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 		s.maxFields = int64(b.maxBytes / minFieldBytes)
 	}
 	resp := next(context.WithValue(ctx, spendingKey{}, s))
+	// Past the deadline is out of time even if the timer has not fired yet: the answer is late.
 	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, errTimedOut):
+	case errors.Is(cause, errTimedOut), !deadline.IsZero() && !time.Now().Before(deadline):
 		return b.refusal(fmt.Sprintf("the operation did not finish within %s (setting graphql-timeout): ask for less, or page through it", b.timeout),
 			errs.Unavailable, "TIMEOUT")
 	case errors.Is(cause, errTooLarge), resp != nil && b.maxBytes > 0 && len(resp.Data) > b.maxBytes:

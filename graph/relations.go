@@ -183,3 +183,20 @@ func deref[T any](p *T, def T) T {
 	}
 	return *p
 }
+
+// listArg is one list argument of a filter, for checkListArgs.
+type listArg struct {
+	field string
+	n     int
+}
+
+// checkListArgs refuses a filter with a list longer than catalog.MaxFilterValues, naming the
+// field: each value becomes a SQL variable, and 100,000 of them failed as an internal error.
+func checkListArgs(lists ...listArg) error {
+	for _, l := range lists {
+		if l.n > catalog.MaxFilterValues {
+			return errs.InvalidField(l.field, "has %d values; at most %d are accepted", l.n, catalog.MaxFilterValues)
+		}
+	}
+	return nil
+}

@@ -80,6 +80,9 @@ catalog first.`,
 				Observer:      a.metrics,
 				// A response is a few kB; a tenth as many responses as entities is a few tens of MB.
 				ResponseCacheSize: a.cfg.CatalogCacheSize / 10,
+				Timeout:           a.cfg.GraphQLTimeout,
+				MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
+				MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
 			})
 			srv := server.New(server.Options{
 				Listener:        ln,
