@@ -194,4 +194,3 @@ func mustJSON(t *testing.T, query string) string {
 	}
 	return string(b)
 }
-
