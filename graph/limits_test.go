@@ -323,10 +323,11 @@ func TestDistinctLargeDocumentsDoNotGrowTheHeapForGood(t *testing.T) {
 		}
 	}
 	grown := int64(heap()) - int64(before)
+	runtime.KeepAlive(h) // the caches live as long as the handler: measure them with it
 	// The caches' budgets together are 168 MB at most, and documents this large are not kept at
 	// all; without byte bounds each was kept twice (270 MB).
-	if grown > 100<<20 {
-		t.Errorf("the live heap grew by %d MB after 150 distinct 900 kB documents; want it bounded (< 100 MB)", grown>>20)
+	if grown > 64<<20 {
+		t.Errorf("the live heap grew by %d MB after 150 distinct 900 kB documents; want it bounded (< 64 MB)", grown>>20)
 	}
 	t.Logf("live heap grew by %.1f MB", float64(grown)/(1<<20))
 }
