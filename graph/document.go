@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // The bounds of a GraphQL document, checked on its text before gqlgen parses it. Parsing is not
@@ -16,6 +17,11 @@ const (
 	// maxDocumentNesting bounds how deeply (, [ and { nest in a document: selections (see also
 	// graphql-max-depth), arguments and list and object literals together.
 	maxDocumentNesting = 64
+	// maxDocumentFragments and maxDocumentSpreads bound fragment definitions and spreads (...):
+	// the validator looks each spread's fragment up in a list, so their product cost 14 s at
+	// 1,400 fragments spreading the next one twice.
+	maxDocumentFragments = 200
+	maxDocumentSpreads   = 1000
 )
 
 // documentLimitError says which bound of the document's text was passed.
@@ -29,7 +35,7 @@ func (e *documentLimitError) Error() string { return e.msg }
 // maxDocumentNesting in one pass, without building anything. It only counts: whether the text is
 // valid GraphQL is the parser's to say. Strings, block strings and comments are skipped whole.
 func scanDocument(doc string) error {
-	tokens, depth := 0, 0
+	tokens, depth, fragments, spreads := 0, 0, 0, 0
 	for i := 0; i < len(doc); i++ {
 		c := doc[i]
 		switch {
@@ -66,8 +72,21 @@ func scanDocument(doc string) error {
 		case c == ')' || c == ']' || c == '}':
 			depth = max(depth-1, 0)
 		case isNameByte(c):
+			start := i
 			for i+1 < len(doc) && isNameByte(doc[i+1]) {
 				i++
+			}
+			switch word := doc[start : i+1]; {
+			case strings.HasPrefix(word, "..."):
+				if spreads++; spreads > maxDocumentSpreads {
+					return &documentLimitError{"DOCUMENT_TOO_LARGE", fmt.Sprintf(
+						"the document has more than %d fragment spreads (...); that is the limit", maxDocumentSpreads)}
+				}
+			case depth == 0 && word == "fragment":
+				if fragments++; fragments > maxDocumentFragments {
+					return &documentLimitError{"DOCUMENT_TOO_LARGE", fmt.Sprintf(
+						"the document defines more than %d fragments; that is the limit", maxDocumentFragments)}
+				}
 			}
 		}
 		tokens++
