@@ -89,9 +89,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
 	if cache != nil {
-		return conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize), opts.MaxBodyBytes)
+		return conformance(newReplay(cache, newShapeCheck(srv, opts.MaxComplexity), opts.Observer, opts.ResponseCacheSize), opts.MaxBodyBytes)
 	}
-	return conformance(srv, opts.MaxBodyBytes)
+	return conformance(newShapeCheck(srv, opts.MaxComplexity), opts.MaxBodyBytes)
 }
 
 func init() {

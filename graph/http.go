@@ -79,6 +79,7 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 				writeDocumentError(w, r, err)
 				return
 			}
+			r = r.WithContext(withQuery(r.Context(), query))
 		case http.MethodGet:
 			if err := scanDocument(r.URL.Query().Get("query")); err != nil {
 				writeDocumentError(w, r, err)

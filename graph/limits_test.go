@@ -159,12 +159,29 @@ func TestBodiesThatAreNotOneJSONOperationAreInvalidAndNeverLogged(t *testing.T) 
 func TestDocumentsOverTheParseBoundsAreRefusedBeforeParsing(t *testing.T) {
 	nested := `{ entities(filter: {kinds: ` + strings.Repeat("[", 200_000) + `"Component"` + strings.Repeat("]", 200_000) + `}) { totalCount } }`
 	long := `{ entities { ` + strings.Repeat("totalCount ", 20_000) + `} }`
+	doubling := func(n int) string { // each fragment spreads the next twice: 2^n fields
+		var b strings.Builder
+		b.WriteString("query { ...F0 }\n")
+		for i := range n {
+			fmt.Fprintf(&b, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+		}
+		fmt.Fprintf(&b, "fragment F%d on Query { entities { totalCount } }\n", n)
+		return b.String()
+	}
 	tests := []struct {
 		name, query, reason string
 	}{
 		{"nested list literals", nested, "DOCUMENT_TOO_DEEP"},
 		{"nested selections", strings.Repeat("{ a ", 100) + strings.Repeat("}", 100), "DOCUMENT_TOO_DEEP"},
 		{"too many tokens", long, "DOCUMENT_TOO_LARGE"},
+		// The validator compares every pair of same-named fields: 67 s for these 14,000.
+		{"one name selected 14,000 times", `{ entities { ` + strings.Repeat("totalCount ", 14_000) + `} }`, "DOCUMENT_TOO_LARGE"},
+		{"one name selected through fragments", `{ entities { ...A ...B } } fragment A on EntityConnection { ` + strings.Repeat("totalCount ", 30) +
+			`} fragment B on EntityConnection { ` + strings.Repeat("totalCount ", 30) + `}`, "DOCUMENT_TOO_LARGE"},
+		// The validator looks fragments up in a list: 14 s for 1,400 of them.
+		{"too many fragments", doubling(1400), "DOCUMENT_TOO_LARGE"},
+		// gqlgen's complexity walk spreads fragments wherever they are used: hours for 40.
+		{"fragments doubling 40 deep", doubling(40), "COMPLEXITY_LIMIT_EXCEEDED"},
 	}
 	h, _ := limitedHandler(t, graph.HandlerOptions{MaxComplexity: 1_000_000, MaxDepth: 12})
 	for _, tt := range tests {
