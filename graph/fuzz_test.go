@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/portside-dev/portside/auth"
