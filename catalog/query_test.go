@@ -352,3 +352,57 @@ spec: {type: service, lifecycle: production, owner: team}
 		}
 	})
 }
+
+// Every list of a filter is bounded: past MaxFilterValues (MaxAnnotationFilters for annotations,
+// which each add a subquery) the query is INVALID naming the field,
+// where 100,000 values failed inside the database ("too many SQL variables") as an internal
+// error. At the bound it runs, on both databases.
+func TestFilterListsOverTheirBoundAreInvalidNamingTheField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		values := func(n int, format string) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = fmt.Sprintf(format, i)
+			}
+			return out
+		}
+		annotations := func(n int) []catalog.AnnotationFilter {
+			out := make([]catalog.AnnotationFilter, n)
+			for i := range out {
+				out[i] = catalog.AnnotationFilter{Key: fmt.Sprintf("acme.com/a%d", i)}
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			field  string
+			bound  int
+			filter func(n int) catalog.Filter
+		}{
+			{"kinds", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Kinds: slices.Repeat([]string{"Component"}, n)} }},
+			{"namespaces", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Namespaces: values(n, "ns-%d")} }},
+			{"types", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Types: values(n, "type-%d")} }},
+			{"lifecycles", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Lifecycles: values(n, "stage-%d")} }},
+			{"owners", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Owners: values(n, "team-%d")} }},
+			{"systems", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Systems: values(n, "system-%d")} }},
+			{"tags", catalog.MaxFilterValues, func(n int) catalog.Filter { return catalog.Filter{Tags: values(n, "tag-%d")} }},
+			{"annotations", catalog.MaxAnnotationFilters, func(n int) catalog.Filter { return catalog.Filter{Annotations: annotations(n)} }},
+		} {
+			t.Run(tc.field, func(t *testing.T) {
+				for _, n := range []int{tc.bound + 1, 100_000} {
+					_, err := f.svc.Find(context.Background(), catalog.Query{Filter: tc.filter(n)})
+					if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
+						t.Errorf("%d %s: want INVALID on %s, got %v", n, tc.field, tc.field, err)
+					}
+					_, err = f.svc.Facets(context.Background(), tc.filter(n), []catalog.FacetField{catalog.FacetKind}, 10)
+					if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
+						t.Errorf("facets, %d %s: want INVALID on %s, got %v", n, tc.field, tc.field, err)
+					}
+				}
+				if _, err := f.svc.Find(context.Background(), catalog.Query{Filter: tc.filter(tc.bound)}); err != nil {
+					t.Errorf("%d %s (the bound): %v", tc.bound, tc.field, err)
+				}
+			})
+		}
+	})
+}

@@ -80,9 +80,15 @@ type Config struct {
 	ShutdownTimeout      time.Duration // how long SIGTERM waits for in-flight requests
 	GraphQLMaxDepth      int           // deepest GraphQL selection accepted
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
-	CatalogCacheSize     int           // entities kept in the catalog read cache; 0 disables the cache
-	ResponseCacheSize    int           // GraphQL responses kept for repeated catalog queries; 0 disables that cache
-	APILocationTypes     []string      // location types the GraphQL API may register
+	// GraphQLTimeout bounds how long one GraphQL query or mutation runs.
+	GraphQLTimeout time.Duration
+	// GraphQLMaxResponseBytes bounds the data of one GraphQL answer.
+	GraphQLMaxResponseBytes int
+	// GraphQLMaxBodyBytes bounds a GraphQL request body.
+	GraphQLMaxBodyBytes int
+	CatalogCacheSize    int      // entities kept in the catalog read cache; 0 disables the cache
+	ResponseCacheSize   int      // GraphQL responses kept for repeated catalog queries; 0 disables that cache
+	APILocationTypes    []string // location types the GraphQL API may register
 	// AllowLoopbackLocations lets URL and git locations read loopback addresses (never link-local
 	// ones: cloud metadata endpoints stay refused).
 	AllowLoopbackLocations bool
@@ -232,6 +238,27 @@ var settings = []Setting{
 		Check: intRange(1, 1_000_000), kind: kindInt,
 		apply: func(c *Config, v string) { c.GraphQLMaxComplexity, _ = strconv.Atoi(v) },
 		get:   func(c Config) string { return strconv.Itoa(c.GraphQLMaxComplexity) },
+	},
+	{
+		Key: "graphql-timeout", Env: "PORTSIDE_GRAPHQL_TIMEOUT", Default: "10s",
+		Usage: "how long one GraphQL query or mutation may run; past it the operation is stopped and answered UNAVAILABLE with reason TIMEOUT (subscriptions are not bounded)",
+		Check: durationRange(100*time.Millisecond, 10*time.Minute), kind: kindDuration,
+		apply: func(c *Config, v string) { c.GraphQLTimeout, _ = time.ParseDuration(v) },
+		get:   func(c Config) string { return formatDuration(c.GraphQLTimeout) },
+	},
+	{
+		Key: "graphql-max-response-bytes", Env: "PORTSIDE_GRAPHQL_MAX_RESPONSE_BYTES", Default: "16777216",
+		Usage: "largest data one GraphQL answer may have, in bytes; a larger one is stopped and answered INVALID with reason RESPONSE_TOO_LARGE",
+		Check: intRange(64<<10, 1<<30), kind: kindInt,
+		apply: func(c *Config, v string) { c.GraphQLMaxResponseBytes, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.GraphQLMaxResponseBytes) },
+	},
+	{
+		Key: "graphql-max-body-bytes", Env: "PORTSIDE_GRAPHQL_MAX_BODY_BYTES", Default: "1048576",
+		Usage: "largest GraphQL request body, in bytes (chunked bodies too); a larger one is answered 413",
+		Check: intRange(4<<10, 64<<20), kind: kindInt,
+		apply: func(c *Config, v string) { c.GraphQLMaxBodyBytes, _ = strconv.Atoi(v) },
+		get:   func(c Config) string { return strconv.Itoa(c.GraphQLMaxBodyBytes) },
 	},
 	{
 		Key: "catalog-cache-size", Env: "PORTSIDE_CATALOG_CACHE_SIZE", Default: "50000",

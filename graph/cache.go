@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/portside-dev/portside/rollouts"
@@ -30,10 +29,12 @@ type responseCache struct {
 	epoch func(ctx context.Context) (int64, bool)
 	// fresh checks a rollouts stamp; nil leaves rollouts fields uncached.
 	fresh func(rollouts.Stamp) bool
-	lru   *lru.Cache[[sha256.Size]byte, cachedResponse]
+	lru   *sizedLRU[[sha256.Size]byte, cachedResponse]
 
-	mu        sync.Mutex
-	cacheable map[string]bool // by query text and operation name, decided once
+	mu sync.Mutex
+	// cacheable is decided once per operation, keyed by a hash of its name and query text: keyed by
+	// the text itself, 10,000 distinct large documents held gigabytes.
+	cacheable map[[sha256.Size]byte]bool
 }
 
 type cachedResponse struct {
@@ -90,8 +91,8 @@ var (
 )
 
 func newResponseCache(size int, epoch func(ctx context.Context) (int64, bool), fresh func(rollouts.Stamp) bool) *responseCache {
-	c := &responseCache{epoch: epoch, fresh: fresh, cacheable: map[string]bool{}}
-	c.lru, _ = lru.New[[sha256.Size]byte, cachedResponse](size)
+	c := &responseCache{epoch: epoch, fresh: fresh, cacheable: map[[sha256.Size]byte]bool{}}
+	c.lru = newSizedLRU[[sha256.Size]byte, cachedResponse](responseCacheBytes, size)
 	return c
 }
 
@@ -122,7 +123,7 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	stamps := &stampSet{}
 	resp := next(context.WithValue(ctx, stampsKey{}, stamps))
 	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil && len(resp.Data) <= maxCachedResponse {
-		c.lru.Add(key, cachedResponse{token: token, stamps: stamps.list, data: resp.Data})
+		c.lru.Add(key, cachedResponse{token: token, stamps: stamps.list, data: resp.Data}, len(resp.Data)+cacheEntryOverhead)
 		offerReplay(ctx, token, stamps.list, name, typ)
 	}
 	return resp
@@ -179,7 +180,12 @@ func hashOperation(oc *graphql.OperationContext) ([sha256.Size]byte, bool) {
 }
 
 func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
-	id := oc.OperationName + "\x00" + oc.RawQuery
+	h := sha256.New()
+	h.Write([]byte(oc.OperationName))
+	h.Write([]byte{0})
+	h.Write([]byte(oc.RawQuery))
+	var id [sha256.Size]byte
+	copy(id[:], h.Sum(nil))
 	c.mu.Lock()
 	v, known := c.cacheable[id]
 	c.mu.Unlock()

@@ -19,49 +19,49 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type APIResolver interface {
-	Relations(ctx context.Context, obj *model.API, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.API, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.API) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.API) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.API) (*model.System, error)
 
-	Providers(ctx context.Context, obj *model.API) ([]*model.Component, error)
-	Consumers(ctx context.Context, obj *model.API) ([]*model.Component, error)
+	Providers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error)
+	Consumers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error)
 }
 type ComponentResolver interface {
-	Relations(ctx context.Context, obj *model.Component, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Component, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Component) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Component) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.Component) (*model.System, error)
 	Parent(ctx context.Context, obj *model.Component) (*model.Component, error)
-	Subcomponents(ctx context.Context, obj *model.Component) ([]*model.Component, error)
-	DependsOn(ctx context.Context, obj *model.Component) ([]model.Entity, error)
-	Dependents(ctx context.Context, obj *model.Component) ([]model.Entity, error)
-	ProvidesApis(ctx context.Context, obj *model.Component) ([]*model.API, error)
-	ConsumesApis(ctx context.Context, obj *model.Component) ([]*model.API, error)
+	Subcomponents(ctx context.Context, obj *model.Component, first *int) ([]*model.Component, error)
+	DependsOn(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error)
+	Dependents(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error)
+	ProvidesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
+	ConsumesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
 	Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error)
 	Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error)
 	Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
 }
 type DomainResolver interface {
-	Relations(ctx context.Context, obj *model.Domain, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Domain, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Domain) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Domain) (model.Entity, error)
 	Parent(ctx context.Context, obj *model.Domain) (*model.Domain, error)
-	Subdomains(ctx context.Context, obj *model.Domain) ([]*model.Domain, error)
-	Systems(ctx context.Context, obj *model.Domain) ([]*model.System, error)
+	Subdomains(ctx context.Context, obj *model.Domain, first *int) ([]*model.Domain, error)
+	Systems(ctx context.Context, obj *model.Domain, first *int) ([]*model.System, error)
 }
 type GroupResolver interface {
-	Relations(ctx context.Context, obj *model.Group, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Group, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Group) (*model.Location, error)
 
 	Parent(ctx context.Context, obj *model.Group) (*model.Group, error)
-	Children(ctx context.Context, obj *model.Group) ([]*model.Group, error)
-	Members(ctx context.Context, obj *model.Group) ([]*model.User, error)
+	Children(ctx context.Context, obj *model.Group, first *int) ([]*model.Group, error)
+	Members(ctx context.Context, obj *model.Group, first *int) ([]*model.User, error)
 	OwnedEntities(ctx context.Context, obj *model.Group, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error)
 	Dora(ctx context.Context, obj *model.Group, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
 }
@@ -69,38 +69,38 @@ type LocationResolver interface {
 	Entities(ctx context.Context, obj *model.Location, first *int, after *string) (*model.EntityConnection, error)
 }
 type LocationEntityResolver interface {
-	Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.LocationEntity) (*model.Location, error)
 }
 type RelationResolver interface {
 	Target(ctx context.Context, obj *model.Relation) (model.Entity, error)
 }
 type ResourceResolver interface {
-	Relations(ctx context.Context, obj *model.Resource, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.Resource, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.Resource) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.Resource) (model.Entity, error)
 
 	System(ctx context.Context, obj *model.Resource) (*model.System, error)
-	DependsOn(ctx context.Context, obj *model.Resource) ([]model.Entity, error)
-	Dependents(ctx context.Context, obj *model.Resource) ([]model.Entity, error)
+	DependsOn(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error)
+	Dependents(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error)
 }
 type SystemResolver interface {
-	Relations(ctx context.Context, obj *model.System, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.System, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.System) (*model.Location, error)
 
 	Owner(ctx context.Context, obj *model.System) (model.Entity, error)
 	Domain(ctx context.Context, obj *model.System) (*model.Domain, error)
-	Components(ctx context.Context, obj *model.System) ([]*model.Component, error)
-	Apis(ctx context.Context, obj *model.System) ([]*model.API, error)
-	Resources(ctx context.Context, obj *model.System) ([]*model.Resource, error)
+	Components(ctx context.Context, obj *model.System, first *int) ([]*model.Component, error)
+	Apis(ctx context.Context, obj *model.System, first *int) ([]*model.API, error)
+	Resources(ctx context.Context, obj *model.System, first *int) ([]*model.Resource, error)
 	Dora(ctx context.Context, obj *model.System, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
 }
 type UserResolver interface {
-	Relations(ctx context.Context, obj *model.User, typeArg *string) ([]*model.Relation, error)
+	Relations(ctx context.Context, obj *model.User, typeArg *string, first *int) ([]*model.Relation, error)
 	Location(ctx context.Context, obj *model.User) (*model.Location, error)
 
-	MemberOf(ctx context.Context, obj *model.User) ([]*model.Group, error)
+	MemberOf(ctx context.Context, obj *model.User, first *int) ([]*model.Group, error)
 	OwnedEntities(ctx context.Context, obj *model.User, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error)
 }
 
@@ -122,6 +122,34 @@ func (ec *executionContext) field_API_annotation_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_API_consumers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_API_providers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_API_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -133,6 +161,14 @@ func (ec *executionContext) field_API_relations_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -147,6 +183,48 @@ func (ec *executionContext) field_Component_annotation_args(ctx context.Context,
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_consumesApis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_dependents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Component_dependsOn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -172,6 +250,20 @@ func (ec *executionContext) field_Component_dora_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Component_providesApis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Component_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -183,6 +275,14 @@ func (ec *executionContext) field_Component_relations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -216,6 +316,20 @@ func (ec *executionContext) field_Component_rollouts_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Component_subcomponents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Domain_annotation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -241,6 +355,42 @@ func (ec *executionContext) field_Domain_relations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Domain_subdomains_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Domain_systems_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -255,6 +405,20 @@ func (ec *executionContext) field_Group_annotation_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_children_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -277,6 +441,20 @@ func (ec *executionContext) field_Group_dora_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["until"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -337,6 +515,14 @@ func (ec *executionContext) field_Group_relations_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -365,6 +551,14 @@ func (ec *executionContext) field_LocationEntity_relations_args(ctx context.Cont
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -418,6 +612,34 @@ func (ec *executionContext) field_Resource_annotation_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Resource_dependents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Resource_dependsOn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Resource_relations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -429,6 +651,14 @@ func (ec *executionContext) field_Resource_relations_args(ctx context.Context, r
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -443,6 +673,34 @@ func (ec *executionContext) field_System_annotation_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_System_apis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_System_components_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -479,6 +737,28 @@ func (ec *executionContext) field_System_relations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_System_resources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -493,6 +773,20 @@ func (ec *executionContext) field_User_annotation_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_User_memberOf_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -545,6 +839,14 @@ func (ec *executionContext) field_User_relations_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -932,7 +1234,7 @@ func (ec *executionContext) _API_relations(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.API().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.API().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -1255,7 +1557,8 @@ func (ec *executionContext) _API_providers(ctx context.Context, field graphql.Co
 			return ec.fieldContext_API_providers(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.API().Providers(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.API().Providers(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -1265,7 +1568,7 @@ func (ec *executionContext) _API_providers(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_API_providers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_API_providers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "API",
 		Field:      field,
@@ -1274,6 +1577,17 @@ func (ec *executionContext) fieldContext_API_providers(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_API_providers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -1287,7 +1601,8 @@ func (ec *executionContext) _API_consumers(ctx context.Context, field graphql.Co
 			return ec.fieldContext_API_consumers(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.API().Consumers(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.API().Consumers(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -1297,7 +1612,7 @@ func (ec *executionContext) _API_consumers(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_API_consumers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_API_consumers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "API",
 		Field:      field,
@@ -1306,6 +1621,17 @@ func (ec *executionContext) fieldContext_API_consumers(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_API_consumers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -1690,7 +2016,7 @@ func (ec *executionContext) _Component_relations(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Component().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Component().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -2022,7 +2348,8 @@ func (ec *executionContext) _Component_subcomponents(ctx context.Context, field 
 			return ec.fieldContext_Component_subcomponents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().Subcomponents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().Subcomponents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -2032,7 +2359,7 @@ func (ec *executionContext) _Component_subcomponents(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_subcomponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_subcomponents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -2041,6 +2368,17 @@ func (ec *executionContext) fieldContext_Component_subcomponents(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_subcomponents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2054,7 +2392,8 @@ func (ec *executionContext) _Component_dependsOn(ctx context.Context, field grap
 			return ec.fieldContext_Component_dependsOn(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().DependsOn(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().DependsOn(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -2064,7 +2403,7 @@ func (ec *executionContext) _Component_dependsOn(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_dependsOn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -2073,6 +2412,17 @@ func (ec *executionContext) fieldContext_Component_dependsOn(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_dependsOn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2086,7 +2436,8 @@ func (ec *executionContext) _Component_dependents(ctx context.Context, field gra
 			return ec.fieldContext_Component_dependents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().Dependents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().Dependents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -2096,7 +2447,7 @@ func (ec *executionContext) _Component_dependents(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_dependents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_dependents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -2105,6 +2456,17 @@ func (ec *executionContext) fieldContext_Component_dependents(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_dependents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2118,7 +2480,8 @@ func (ec *executionContext) _Component_providesApis(ctx context.Context, field g
 			return ec.fieldContext_Component_providesApis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().ProvidesApis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().ProvidesApis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -2128,7 +2491,7 @@ func (ec *executionContext) _Component_providesApis(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_providesApis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_providesApis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -2137,6 +2500,17 @@ func (ec *executionContext) fieldContext_Component_providesApis(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_providesApis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2150,7 +2524,8 @@ func (ec *executionContext) _Component_consumesApis(ctx context.Context, field g
 			return ec.fieldContext_Component_consumesApis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Component().ConsumesApis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Component().ConsumesApis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -2160,7 +2535,7 @@ func (ec *executionContext) _Component_consumesApis(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Component_consumesApis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Component_consumesApis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Component",
 		Field:      field,
@@ -2169,6 +2544,17 @@ func (ec *executionContext) fieldContext_Component_consumesApis(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Component_consumesApis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2673,7 +3059,7 @@ func (ec *executionContext) _Domain_relations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Domain().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Domain().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -2927,7 +3313,8 @@ func (ec *executionContext) _Domain_subdomains(ctx context.Context, field graphq
 			return ec.fieldContext_Domain_subdomains(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Domain().Subdomains(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Domain().Subdomains(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Domain) graphql.Marshaler {
@@ -2937,7 +3324,7 @@ func (ec *executionContext) _Domain_subdomains(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Domain_subdomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Domain_subdomains(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Domain",
 		Field:      field,
@@ -2946,6 +3333,17 @@ func (ec *executionContext) fieldContext_Domain_subdomains(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Domain(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Domain_subdomains_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2959,7 +3357,8 @@ func (ec *executionContext) _Domain_systems(ctx context.Context, field graphql.C
 			return ec.fieldContext_Domain_systems(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Domain().Systems(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Domain().Systems(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.System) graphql.Marshaler {
@@ -2969,7 +3368,7 @@ func (ec *executionContext) _Domain_systems(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Domain_systems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Domain_systems(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Domain",
 		Field:      field,
@@ -2978,6 +3377,17 @@ func (ec *executionContext) fieldContext_Domain_systems(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_System(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Domain_systems_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3637,7 +4047,7 @@ func (ec *executionContext) _Group_relations(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Group().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Group().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -3868,7 +4278,8 @@ func (ec *executionContext) _Group_children(ctx context.Context, field graphql.C
 			return ec.fieldContext_Group_children(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Group().Children(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Children(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Group) graphql.Marshaler {
@@ -3878,7 +4289,7 @@ func (ec *executionContext) _Group_children(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Group_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Group_children(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Group",
 		Field:      field,
@@ -3887,6 +4298,17 @@ func (ec *executionContext) fieldContext_Group_children(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Group(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_children_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3900,7 +4322,8 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Group_members(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Group().Members(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Members(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.User) graphql.Marshaler {
@@ -3910,7 +4333,7 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Group_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Group_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Group",
 		Field:      field,
@@ -3919,6 +4342,17 @@ func (ec *executionContext) fieldContext_Group_members(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -5113,7 +5547,7 @@ func (ec *executionContext) _LocationEntity_relations(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.LocationEntity().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.LocationEntity().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -6138,7 +6572,7 @@ func (ec *executionContext) _Resource_relations(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Resource().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.Resource().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -6415,7 +6849,8 @@ func (ec *executionContext) _Resource_dependsOn(ctx context.Context, field graph
 			return ec.fieldContext_Resource_dependsOn(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().DependsOn(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Resource().DependsOn(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -6425,7 +6860,7 @@ func (ec *executionContext) _Resource_dependsOn(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Resource_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Resource_dependsOn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Resource",
 		Field:      field,
@@ -6434,6 +6869,17 @@ func (ec *executionContext) fieldContext_Resource_dependsOn(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Resource_dependsOn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6447,7 +6893,8 @@ func (ec *executionContext) _Resource_dependents(ctx context.Context, field grap
 			return ec.fieldContext_Resource_dependents(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().Dependents(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Resource().Dependents(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Entity) graphql.Marshaler {
@@ -6457,7 +6904,7 @@ func (ec *executionContext) _Resource_dependents(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Resource_dependents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Resource_dependents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Resource",
 		Field:      field,
@@ -6466,6 +6913,17 @@ func (ec *executionContext) fieldContext_Resource_dependents(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Resource_dependents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6850,7 +7308,7 @@ func (ec *executionContext) _System_relations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.System().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.System().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -7104,7 +7562,8 @@ func (ec *executionContext) _System_components(ctx context.Context, field graphq
 			return ec.fieldContext_System_components(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Components(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Components(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Component) graphql.Marshaler {
@@ -7114,7 +7573,7 @@ func (ec *executionContext) _System_components(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_components(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -7123,6 +7582,17 @@ func (ec *executionContext) fieldContext_System_components(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Component(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_components_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7136,7 +7606,8 @@ func (ec *executionContext) _System_apis(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_System_apis(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Apis(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Apis(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.API) graphql.Marshaler {
@@ -7146,7 +7617,7 @@ func (ec *executionContext) _System_apis(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_apis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_apis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -7155,6 +7626,17 @@ func (ec *executionContext) fieldContext_System_apis(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_API(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_apis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7168,7 +7650,8 @@ func (ec *executionContext) _System_resources(ctx context.Context, field graphql
 			return ec.fieldContext_System_resources(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.System().Resources(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.System().Resources(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Resource) graphql.Marshaler {
@@ -7178,7 +7661,7 @@ func (ec *executionContext) _System_resources(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_System_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_System_resources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "System",
 		Field:      field,
@@ -7187,6 +7670,17 @@ func (ec *executionContext) fieldContext_System_resources(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Resource(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_System_resources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7661,7 +8155,7 @@ func (ec *executionContext) _User_relations(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().Relations(ctx, obj, fc.Args["type"].(*string))
+			return ec.Resolvers.User().Relations(ctx, obj, fc.Args["type"].(*string), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Relation) graphql.Marshaler {
@@ -7837,7 +8331,8 @@ func (ec *executionContext) _User_memberOf(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_memberOf(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().MemberOf(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().MemberOf(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Group) graphql.Marshaler {
@@ -7847,7 +8342,7 @@ func (ec *executionContext) _User_memberOf(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_User_memberOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_User_memberOf(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "User",
 		Field:      field,
@@ -7856,6 +8351,17 @@ func (ec *executionContext) fieldContext_User_memberOf(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Group(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_memberOf_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }

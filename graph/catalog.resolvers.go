@@ -13,8 +13,8 @@ import (
 	"github.com/portside-dev/portside/graph/model"
 )
 
-func (r *aPIResolver) Relations(ctx context.Context, obj *model.API, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *aPIResolver) Relations(ctx context.Context, obj *model.API, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *aPIResolver) Location(ctx context.Context, obj *model.API) (*model.Location, error) {
@@ -29,16 +29,16 @@ func (r *aPIResolver) System(ctx context.Context, obj *model.API) (*model.System
 	return oneOfKind[*model.System](ctx, obj, catalog.RelPartOf)
 }
 
-func (r *aPIResolver) Providers(ctx context.Context, obj *model.API) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIProvidedBy)
+func (r *aPIResolver) Providers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error) {
+	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIProvidedBy, first)
 }
 
-func (r *aPIResolver) Consumers(ctx context.Context, obj *model.API) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIConsumedBy)
+func (r *aPIResolver) Consumers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error) {
+	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIConsumedBy, first)
 }
 
-func (r *componentResolver) Relations(ctx context.Context, obj *model.Component, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *componentResolver) Relations(ctx context.Context, obj *model.Component, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *componentResolver) Location(ctx context.Context, obj *model.Component) (*model.Location, error) {
@@ -57,28 +57,28 @@ func (r *componentResolver) Parent(ctx context.Context, obj *model.Component) (*
 	return oneOfKind[*model.Component](ctx, obj, catalog.RelPartOf)
 }
 
-func (r *componentResolver) Subcomponents(ctx context.Context, obj *model.Component) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart)
+func (r *componentResolver) Subcomponents(ctx context.Context, obj *model.Component, first *int) ([]*model.Component, error) {
+	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *componentResolver) DependsOn(ctx context.Context, obj *model.Component) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependsOn)
+func (r *componentResolver) DependsOn(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error) {
+	return related(ctx, obj, catalog.RelDependsOn, first)
 }
 
-func (r *componentResolver) Dependents(ctx context.Context, obj *model.Component) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependencyOf)
+func (r *componentResolver) Dependents(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error) {
+	return related(ctx, obj, catalog.RelDependencyOf, first)
 }
 
-func (r *componentResolver) ProvidesApis(ctx context.Context, obj *model.Component) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelProvidesAPI)
+func (r *componentResolver) ProvidesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error) {
+	return relatedOfKind[*model.API](ctx, obj, catalog.RelProvidesAPI, first)
 }
 
-func (r *componentResolver) ConsumesApis(ctx context.Context, obj *model.Component) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelConsumesAPI)
+func (r *componentResolver) ConsumesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error) {
+	return relatedOfKind[*model.API](ctx, obj, catalog.RelConsumesAPI, first)
 }
 
-func (r *domainResolver) Relations(ctx context.Context, obj *model.Domain, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *domainResolver) Relations(ctx context.Context, obj *model.Domain, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *domainResolver) Location(ctx context.Context, obj *model.Domain) (*model.Location, error) {
@@ -93,16 +93,16 @@ func (r *domainResolver) Parent(ctx context.Context, obj *model.Domain) (*model.
 	return oneOfKind[*model.Domain](ctx, obj, catalog.RelPartOf)
 }
 
-func (r *domainResolver) Subdomains(ctx context.Context, obj *model.Domain) ([]*model.Domain, error) {
-	return relatedOfKind[*model.Domain](ctx, obj, catalog.RelHasPart)
+func (r *domainResolver) Subdomains(ctx context.Context, obj *model.Domain, first *int) ([]*model.Domain, error) {
+	return relatedOfKind[*model.Domain](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *domainResolver) Systems(ctx context.Context, obj *model.Domain) ([]*model.System, error) {
-	return relatedOfKind[*model.System](ctx, obj, catalog.RelHasPart)
+func (r *domainResolver) Systems(ctx context.Context, obj *model.Domain, first *int) ([]*model.System, error) {
+	return relatedOfKind[*model.System](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *groupResolver) Relations(ctx context.Context, obj *model.Group, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *groupResolver) Relations(ctx context.Context, obj *model.Group, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *groupResolver) Location(ctx context.Context, obj *model.Group) (*model.Location, error) {
@@ -113,12 +113,12 @@ func (r *groupResolver) Parent(ctx context.Context, obj *model.Group) (*model.Gr
 	return oneOfKind[*model.Group](ctx, obj, catalog.RelChildOf)
 }
 
-func (r *groupResolver) Children(ctx context.Context, obj *model.Group) ([]*model.Group, error) {
-	return relatedOfKind[*model.Group](ctx, obj, catalog.RelParentOf)
+func (r *groupResolver) Children(ctx context.Context, obj *model.Group, first *int) ([]*model.Group, error) {
+	return relatedOfKind[*model.Group](ctx, obj, catalog.RelParentOf, first)
 }
 
-func (r *groupResolver) Members(ctx context.Context, obj *model.Group) ([]*model.User, error) {
-	return relatedOfKind[*model.User](ctx, obj, catalog.RelHasMember)
+func (r *groupResolver) Members(ctx context.Context, obj *model.Group, first *int) ([]*model.User, error) {
+	return relatedOfKind[*model.User](ctx, obj, catalog.RelHasMember, first)
 }
 
 func (r *groupResolver) OwnedEntities(ctx context.Context, obj *model.Group, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
@@ -129,8 +129,8 @@ func (r *locationResolver) Entities(ctx context.Context, obj *model.Location, fi
 	return r.entities(ctx, catalog.Filter{LocationID: obj.Location.ID}, nil, first, after)
 }
 
-func (r *locationEntityResolver) Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *locationEntityResolver) Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *locationEntityResolver) Location(ctx context.Context, obj *model.LocationEntity) (*model.Location, error) {
@@ -212,8 +212,8 @@ func (r *relationResolver) Target(ctx context.Context, obj *model.Relation) (mod
 	return relationTarget(ctx, obj)
 }
 
-func (r *resourceResolver) Relations(ctx context.Context, obj *model.Resource, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *resourceResolver) Relations(ctx context.Context, obj *model.Resource, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *resourceResolver) Location(ctx context.Context, obj *model.Resource) (*model.Location, error) {
@@ -228,16 +228,16 @@ func (r *resourceResolver) System(ctx context.Context, obj *model.Resource) (*mo
 	return oneOfKind[*model.System](ctx, obj, catalog.RelPartOf)
 }
 
-func (r *resourceResolver) DependsOn(ctx context.Context, obj *model.Resource) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependsOn)
+func (r *resourceResolver) DependsOn(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error) {
+	return related(ctx, obj, catalog.RelDependsOn, first)
 }
 
-func (r *resourceResolver) Dependents(ctx context.Context, obj *model.Resource) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependencyOf)
+func (r *resourceResolver) Dependents(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error) {
+	return related(ctx, obj, catalog.RelDependencyOf, first)
 }
 
-func (r *systemResolver) Relations(ctx context.Context, obj *model.System, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *systemResolver) Relations(ctx context.Context, obj *model.System, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *systemResolver) Location(ctx context.Context, obj *model.System) (*model.Location, error) {
@@ -252,28 +252,28 @@ func (r *systemResolver) Domain(ctx context.Context, obj *model.System) (*model.
 	return oneOfKind[*model.Domain](ctx, obj, catalog.RelPartOf)
 }
 
-func (r *systemResolver) Components(ctx context.Context, obj *model.System) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart)
+func (r *systemResolver) Components(ctx context.Context, obj *model.System, first *int) ([]*model.Component, error) {
+	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *systemResolver) Apis(ctx context.Context, obj *model.System) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelHasPart)
+func (r *systemResolver) Apis(ctx context.Context, obj *model.System, first *int) ([]*model.API, error) {
+	return relatedOfKind[*model.API](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *systemResolver) Resources(ctx context.Context, obj *model.System) ([]*model.Resource, error) {
-	return relatedOfKind[*model.Resource](ctx, obj, catalog.RelHasPart)
+func (r *systemResolver) Resources(ctx context.Context, obj *model.System, first *int) ([]*model.Resource, error) {
+	return relatedOfKind[*model.Resource](ctx, obj, catalog.RelHasPart, first)
 }
 
-func (r *userResolver) Relations(ctx context.Context, obj *model.User, typeArg *string) ([]*model.Relation, error) {
-	return relations(obj, typeArg), nil
+func (r *userResolver) Relations(ctx context.Context, obj *model.User, typeArg *string, first *int) ([]*model.Relation, error) {
+	return relations(obj, typeArg, first)
 }
 
 func (r *userResolver) Location(ctx context.Context, obj *model.User) (*model.Location, error) {
 	return entityLocation(ctx, obj)
 }
 
-func (r *userResolver) MemberOf(ctx context.Context, obj *model.User) ([]*model.Group, error) {
-	return relatedOfKind[*model.Group](ctx, obj, catalog.RelMemberOf)
+func (r *userResolver) MemberOf(ctx context.Context, obj *model.User, first *int) ([]*model.Group, error) {
+	return relatedOfKind[*model.Group](ctx, obj, catalog.RelMemberOf, first)
 }
 
 func (r *userResolver) OwnedEntities(ctx context.Context, obj *model.User, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {

@@ -13,7 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -37,8 +36,15 @@ type HandlerOptions struct {
 	Logger        *slog.Logger
 	Observer      OperationObserver
 	// ResponseCacheSize bounds the catalog query responses kept for repeated queries; 0 disables
-	// that cache (the catalog's read cache may be on or off: its epoch is followed either way).
+	// that cache (the catalog's read cache may be on or off: its epoch is followed either way). The
+	// responses kept also weigh at most responseCacheBytes together.
 	ResponseCacheSize int
+	// Timeout bounds how long one query or mutation may run (0: DefaultTimeout; negative: none).
+	Timeout time.Duration
+	// MaxResponseBytes bounds the data of one answer (0: DefaultMaxResponseBytes; negative: none).
+	MaxResponseBytes int
+	// MaxBodyBytes bounds a POST body (0: MaxBodyBytes).
+	MaxBodyBytes int64
 }
 
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
@@ -53,14 +59,21 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(socketGate{r.Auth}) // first: everything after it sees the principal of the moment
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Both caches are bounded by bytes: bounded by count, distinct large documents filled them
+	// with hundreds of megabytes that stayed.
+	srv.SetQueryCache(documentCache{newSizedLRU[string, *ast.QueryDocument](queryCacheBytes, 0)})
+	// Documents reach the parser through conformance's scan, except on the WebSocket; the
+	// parser's own token limit holds there too.
+	srv.SetParserTokenLimit(maxDocumentTokens)
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{newSizedLRU[string, string](apqCacheBytes, 0)}})
 	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
 	}
+	// The budget comes before the response cache: what it refuses is never cached.
+	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
 	var cache *responseCache
 	if opts.ResponseCacheSize > 0 {
 		var fresh func(rollouts.Stamp) bool
@@ -76,9 +89,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
 	if cache != nil {
-		return withSocketSlot(conformance(newReplay(cache, srv, opts.Observer, opts.ResponseCacheSize)))
+		return withSocketSlot(conformance(newReplay(cache, newShapeCheck(srv, opts.MaxComplexity), opts.Observer, opts.ResponseCacheSize), opts.MaxBodyBytes))
 	}
-	return withSocketSlot(conformance(srv))
+	return withSocketSlot(conformance(newShapeCheck(srv, opts.MaxComplexity), opts.MaxBodyBytes))
 }
 
 func init() {

@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -12,13 +15,21 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// MaxBodyBytes bounds a GraphQL request body; real operations with their variables are a few kB.
+// MaxBodyBytes is the default bound of a GraphQL request body (setting graphql-max-body-bytes);
+// real operations with their variables are a few kB.
 const MaxBodyBytes = 1 << 20
 
 // conformance closes the gaps between gqlgen's transports and the GraphQL-over-HTTP spec: it
 // answers 415 to bodies that are not JSON, 406 to clients that accept neither JSON media type, and
-// 405 (with Allow: POST) to mutations sent with GET, which gqlgen would answer with 406.
-func conformance(next http.Handler) http.Handler {
+// 405 (with Allow: POST) to mutations sent with GET, which gqlgen would answer with 406. It also
+// refuses what gqlgen would take in whole before any limit of its own applies: bodies over
+// maxBody (413, also when chunked: it stops reading at the bound), bodies that are not one JSON
+// object (gqlgen answered those INTERNAL and logged the whole body), and documents whose size or
+// nesting would cost the parser more than any real operation needs (see scanDocument).
+func conformance(next http.Handler, maxBody int64) http.Handler {
+	if maxBody <= 0 {
+		maxBody = MaxBodyBytes
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			// A subscription's WebSocket: not an HTTP exchange the spec covers, and it outlives the
@@ -37,19 +48,43 @@ func conformance(next http.Handler) http.Handler {
 		}
 		switch r.Method {
 		case http.MethodPost:
-			if r.ContentLength > MaxBodyBytes {
-				writeRequestError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE",
-					fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
+			if r.ContentLength > maxBody {
+				writeTooLarge(w, maxBody)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				writeRequestError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 					"send the request as application/json")
 				return
 			}
+			// Read here, bounded, whatever the transfer encoding: a chunked body has no length to
+			// check above, and gqlgen answered a read cut by the bound as an internal error.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err != nil {
+				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+					writeTooLarge(w, maxBody)
+					return
+				}
+				writeRequestError(w, http.StatusBadRequest, "BODY_UNREADABLE", "the request body could not be read")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			query, msg, reason := checkPostBody(body)
+			if reason != "" {
+				writeRequestError(w, http.StatusBadRequest, reason, msg)
+				return
+			}
+			if err := scanDocument(query); err != nil {
+				writeDocumentError(w, r, err)
+				return
+			}
+			r = r.WithContext(withQuery(r.Context(), query))
 		case http.MethodGet:
+			if err := scanDocument(r.URL.Query().Get("query")); err != nil {
+				writeDocumentError(w, r, err)
+				return
+			}
 			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
 				w.Header().Set("Allow", "POST")
 				writeRequestError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
@@ -94,7 +129,7 @@ func acceptsJSON(accept string) bool {
 
 // isMutation parses just enough of a GET query to see which operation it would run.
 func isMutation(query, operationName string) bool {
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxDocumentTokens)
 	if err != nil {
 		return false // gqlgen reports the syntax error
 	}
@@ -106,10 +141,67 @@ func isMutation(query, operationName string) bool {
 	return false
 }
 
+func writeTooLarge(w http.ResponseWriter, maxBody int64) {
+	writeRequestError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE",
+		fmt.Sprintf("the request body is larger than %d bytes (setting graphql-max-body-bytes)", maxBody))
+}
+
+// postBody is the shape of a GraphQL-over-HTTP POST body, as gqlgen decodes it.
+type postBody struct {
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
+	Extensions    map[string]any `json:"extensions"`
+}
+
+// checkPostBody returns the query of a POST body, or why the body is refused (reason non-empty).
+// The message never quotes the body: a secret sent by mistake must not reach a log or a proxy.
+func checkPostBody(body []byte) (query, msg, reason string) {
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		return "", "batched requests (a JSON array of operations) are not supported: send one operation per request", "BATCHING_NOT_SUPPORTED"
+	}
+	var p postBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return "", fmt.Sprintf("the request body must be a JSON object with query (a string), operationName (a string), variables and extensions (objects); %s has the wrong type", typeErr.Field), "INVALID_JSON"
+		}
+		var syntaxErr *json.SyntaxError
+		if errors.As(err, &syntaxErr) {
+			return "", fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntaxErr.Offset), "INVALID_JSON"
+		}
+		return "", "the request body is not valid JSON", "INVALID_JSON"
+	}
+	return p.Query, "", ""
+}
+
 func writeRequestError(w http.ResponseWriter, status int, reason, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
 		"message": msg, "extensions": map[string]any{"code": "INVALID", "reason": reason},
 	}}})
+}
+
+// prefersGraphQLResponse says which media type gqlgen's transports answer for an Accept header
+// (the first one of the two named, with application/json for wildcards and for none).
+func prefersGraphQLResponse(accept string) bool {
+	if strings.TrimSpace(accept) == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*", "application/json":
+			return false
+		case "application/graphql-response+json":
+			return true
+		}
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
@@ -61,35 +60,6 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 
 func equalFold(a, b string) bool {
 	return len(a) == len(b) && catalog.CanonicalKind(a) == catalog.CanonicalKind(b)
-}
-
-// setComplexity makes connections cost their page size times what each item selects, so one
-// query cannot ask for 500 entities with 500 relations each.
-func setComplexity(c *ComplexityRoot) {
-	page := func(child int, first *int) int { return 1 + child*pageCost(first) }
-	c.Query.Entities = func(child int, _ *model.EntityFilter, _ *model.EntityOrder, first *int, _ *string) int {
-		return page(child, first)
-	}
-	c.Query.Locations = func(child int, first *int, _ *string) int { return page(child, first) }
-	c.Group.OwnedEntities = func(child int, _ *bool, _ *model.EntityFilter, _ *model.EntityOrder, first *int, _ *string) int {
-		return page(child, first)
-	}
-	c.User.OwnedEntities = func(child int, _ *model.EntityFilter, _ *model.EntityOrder, first *int, _ *string) int {
-		return page(child, first)
-	}
-	c.Location.Entities = func(child int, first *int, _ *string) int { return page(child, first) }
-	// A location's errors are a page too: without a weight, aliases of a large error list
-	// answered hundreds of megabytes to one viewer's query.
-	c.Location.Errors = func(child int, first *int) int { return page(child, first) }
-	c.Query.Rollouts = func(child int, _ *model.RolloutFilter, first *int, _ *string) int { return page(child, first) }
-	c.Component.Rollouts = func(child int, _ *model.ComponentRolloutFilter, first *int, _ *string) int {
-		return page(child, first)
-	}
-	// DORA metrics read a window of history: in a list of 50 components they weigh like 50 pages.
-	dora := func(child int, _ *time.Time, _ *time.Time) int { return doraCost + child }
-	c.Component.Dora, c.System.Dora, c.Group.Dora, c.Query.Dora = dora, dora, dora, dora
-	// Sync windows are asked of Argo CD, one call per deployment.
-	c.Deployment.SyncWindows = func(child int) int { return syncWindowsCost + child }
 }
 
 // doraCost is the complexity of one DORA metrics field.

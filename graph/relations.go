@@ -11,8 +11,47 @@ import (
 // The helpers below give every relation field of every entity type one implementation: the
 // targets of one relation type, loaded for the object's whole cohort in one batch.
 
-// related returns the existing targets of obj's relations of one type, in relation order.
-func related(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
+// The bound of every relation list (the first argument): without one, nested relation lists
+// (members > memberOf > members ...) multiplied past anything the complexity limit could weigh.
+const (
+	// RelationListDefault is how many items a relation list has when first is not given.
+	RelationListDefault = 100
+	// RelationListMax is the most first may ask for.
+	RelationListMax = 1000
+)
+
+// relationLimit checks a relation list's first argument and says how many items it may have.
+func relationLimit(first *int) (int, error) {
+	if first == nil {
+		return RelationListDefault, nil
+	}
+	if *first < 1 || *first > RelationListMax {
+		return 0, errs.InvalidField("first", "must be between 1 and %d, got %d", RelationListMax, *first)
+	}
+	return *first, nil
+}
+
+// cut keeps the first n items of list.
+func cut[T any](list []T, n int) []T {
+	if len(list) > n {
+		return list[:n]
+	}
+	return list
+}
+
+// related returns the existing targets of obj's relations of one type, in relation order, at
+// most first of them.
+func related(ctx context.Context, obj model.Entity, relType string, first *int) ([]model.Entity, error) {
+	limit, err := relationLimit(first)
+	if err != nil {
+		return nil, err
+	}
+	list, err := allRelated(ctx, obj, relType)
+	return cut(list, limit), err
+}
+
+// allRelated is related without a bound, for the fields that name one target.
+func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
 	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *catalog.Entity) []catalog.Ref {
 		return e.RelationsOfType(relType)
 	})
@@ -29,8 +68,17 @@ func related(ctx context.Context, obj model.Entity, relType string) ([]model.Ent
 }
 
 // relatedOfKind is related restricted to targets of one GraphQL type (System.components, ...).
-func relatedOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string) ([]T, error) {
-	list, err := related(ctx, obj, relType)
+func relatedOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string, first *int) ([]T, error) {
+	limit, err := relationLimit(first)
+	if err != nil {
+		return nil, err
+	}
+	list, err := allOfKind[T](ctx, obj, relType)
+	return cut(list, limit), err
+}
+
+func allOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string) ([]T, error) {
+	list, err := allRelated(ctx, obj, relType)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +93,7 @@ func relatedOfKind[T model.Entity](ctx context.Context, obj model.Entity, relTyp
 
 // oneOfKind is for fields that name a single target (system, parent, domain).
 func oneOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType string) (T, error) {
-	list, err := relatedOfKind[T](ctx, obj, relType)
+	list, err := allOfKind[T](ctx, obj, relType)
 	var zero T
 	if err != nil || len(list) == 0 {
 		return zero, err
@@ -55,22 +103,29 @@ func oneOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType st
 
 // owner is the entity spec.owner names, if it exists.
 func owner(ctx context.Context, obj model.Entity) (model.Entity, error) {
-	list, err := related(ctx, obj, catalog.RelOwnedBy)
+	list, err := allRelated(ctx, obj, catalog.RelOwnedBy)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
 	return list[0], nil
 }
 
-// relations lists obj's relations, optionally of one type.
-func relations(obj model.Entity, relType *string) []*model.Relation {
+// relations lists obj's relations, optionally of one type, at most first of them.
+func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation, error) {
+	limit, err := relationLimit(first)
+	if err != nil {
+		return nil, err
+	}
 	out := []*model.Relation{}
 	for _, r := range obj.Value().Relations {
+		if len(out) == limit {
+			break
+		}
 		if relType == nil || r.Type == *relType {
 			out = append(out, model.NewRelation(obj, r))
 		}
 	}
-	return out
+	return out, nil
 }
 
 // relationTarget resolves a generic relation's target, batched over every relation of the cohort.
@@ -127,4 +182,21 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// listArg is one list argument of a filter, for checkListArgs.
+type listArg struct {
+	field string
+	n     int
+}
+
+// checkListArgs refuses a filter with a list longer than catalog.MaxFilterValues, naming the
+// field: each value becomes a SQL variable, and 100,000 of them failed as an internal error.
+func checkListArgs(lists ...listArg) error {
+	for _, l := range lists {
+		if l.n > catalog.MaxFilterValues {
+			return errs.InvalidField(l.field, "has %d values; at most %d are accepted", l.n, catalog.MaxFilterValues)
+		}
+	}
+	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/portside-dev/portside/rollouts"
 )
 
@@ -24,7 +22,7 @@ type replay struct {
 	cache *responseCache
 	next  http.Handler
 	obs   OperationObserver
-	lru   *lru.Cache[[sha256.Size]byte, replayed]
+	lru   *sizedLRU[[sha256.Size]byte, replayed]
 }
 
 // replayed is one answer as gqlgen wrote it, with what it depends on.
@@ -55,8 +53,7 @@ func offerReplay(ctx context.Context, token int64, stamps []rollouts.Stamp, name
 }
 
 func newReplay(cache *responseCache, next http.Handler, obs OperationObserver, size int) *replay {
-	l, _ := lru.New[[sha256.Size]byte, replayed](size)
-	return &replay{cache: cache, next: next, obs: obs, lru: l}
+	return &replay{cache: cache, next: next, obs: obs, lru: newSizedLRU[[sha256.Size]byte, replayed](replayCacheBytes, size)}
 }
 
 func (p *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +90,7 @@ func (p *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), replayFillKey{}, fill)))
 	if fill.ok && rec.status == http.StatusOK && !rec.overflow && json.Valid(rec.body.Bytes()) {
 		p.lru.Add(key, replayed{token: fill.token, stamps: fill.stamps, contentType: rec.Header().Get("Content-Type"),
-			body: bytes.Clone(rec.body.Bytes()), name: fill.name, opType: fill.opType})
+			body: bytes.Clone(rec.body.Bytes()), name: fill.name, opType: fill.opType}, rec.body.Len()+cacheEntryOverhead)
 	}
 }
 

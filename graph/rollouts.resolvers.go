@@ -27,6 +27,11 @@ func (r *componentResolver) Deployments(ctx context.Context, obj *model.Componen
 }
 
 func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
+	if filter != nil {
+		if err := checkListArgs(listArg{"environments", len(filter.Environments)}, listArg{"results", len(filter.Results)}); err != nil {
+			return nil, err
+		}
+	}
 	noteStamp(ctx, r.RolloutService.Stamp(obj.Value().Metadata.Annotations))
 	page, err := r.RolloutService.ComponentRollouts(ctx, obj.Value().Metadata.Annotations, filter.Filter(), deref(first, 20), deref(after, ""))
 	if err != nil {
@@ -89,6 +94,12 @@ func (r *mutationResolver) RetryDeployment(ctx context.Context, input model.Depl
 }
 
 func (r *queryResolver) Rollouts(ctx context.Context, filter *model.RolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
+	if filter != nil {
+		if err := checkListArgs(listArg{"components", len(filter.Components)}, listArg{"environments", len(filter.Environments)},
+			listArg{"results", len(filter.Results)}); err != nil {
+			return nil, err
+		}
+	}
 	f, components := filter.Filter()
 	page, err := r.RolloutService.Rollouts(ctx, components, f, deref(first, 50), deref(after, ""))
 	if err != nil {

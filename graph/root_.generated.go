@@ -50,7 +50,7 @@ type ComplexityRoot struct {
 		APIVersion  func(childComplexity int) int
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
-		Consumers   func(childComplexity int) int
+		Consumers   func(childComplexity int, first *int) int
 		CreatedAt   func(childComplexity int) int
 		Definition  func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -64,9 +64,9 @@ type ComplexityRoot struct {
 		Namespace   func(childComplexity int) int
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
-		Providers   func(childComplexity int) int
+		Providers   func(childComplexity int, first *int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		System      func(childComplexity int) int
@@ -179,10 +179,10 @@ type ComplexityRoot struct {
 		APIVersion    func(childComplexity int) int
 		Annotation    func(childComplexity int, key string) int
 		Annotations   func(childComplexity int) int
-		ConsumesApis  func(childComplexity int) int
+		ConsumesApis  func(childComplexity int, first *int) int
 		CreatedAt     func(childComplexity int) int
-		Dependents    func(childComplexity int) int
-		DependsOn     func(childComplexity int) int
+		Dependents    func(childComplexity int, first *int) int
+		DependsOn     func(childComplexity int, first *int) int
 		Deployments   func(childComplexity int) int
 		Description   func(childComplexity int) int
 		Dora          func(childComplexity int, since *time.Time, until *time.Time) int
@@ -197,13 +197,13 @@ type ComplexityRoot struct {
 		Owner         func(childComplexity int) int
 		OwnerRef      func(childComplexity int) int
 		Parent        func(childComplexity int) int
-		ProvidesApis  func(childComplexity int) int
+		ProvidesApis  func(childComplexity int, first *int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Rollouts      func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
-		Subcomponents func(childComplexity int) int
+		Subcomponents func(childComplexity int, first *int) int
 		System        func(childComplexity int) int
 		SystemRef     func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -266,11 +266,11 @@ type ComplexityRoot struct {
 		OwnerRef    func(childComplexity int) int
 		Parent      func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
-		Subdomains  func(childComplexity int) int
-		Systems     func(childComplexity int) int
+		Subdomains  func(childComplexity int, first *int) int
+		Systems     func(childComplexity int, first *int) int
 		Tags        func(childComplexity int) int
 		Title       func(childComplexity int) int
 		Type        func(childComplexity int) int
@@ -317,7 +317,7 @@ type ComplexityRoot struct {
 		APIVersion    func(childComplexity int) int
 		Annotation    func(childComplexity int, key string) int
 		Annotations   func(childComplexity int) int
-		Children      func(childComplexity int) int
+		Children      func(childComplexity int, first *int) int
 		CreatedAt     func(childComplexity int) int
 		Description   func(childComplexity int) int
 		Dora          func(childComplexity int, since *time.Time, until *time.Time) int
@@ -326,14 +326,14 @@ type ComplexityRoot struct {
 		Labels        func(childComplexity int) int
 		Links         func(childComplexity int) int
 		Location      func(childComplexity int) int
-		Members       func(childComplexity int) int
+		Members       func(childComplexity int, first *int) int
 		Name          func(childComplexity int) int
 		Namespace     func(childComplexity int) int
 		OwnedEntities func(childComplexity int, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Parent        func(childComplexity int) int
 		Profile       func(childComplexity int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -400,7 +400,7 @@ type ComplexityRoot struct {
 		Namespace   func(childComplexity int) int
 		Presence    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		Tags        func(childComplexity int) int
@@ -483,8 +483,8 @@ type ComplexityRoot struct {
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
-		Dependents  func(childComplexity int) int
-		DependsOn   func(childComplexity int) int
+		Dependents  func(childComplexity int, first *int) int
+		DependsOn   func(childComplexity int, first *int) int
 		Description func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
@@ -496,7 +496,7 @@ type ComplexityRoot struct {
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		System      func(childComplexity int) int
@@ -587,8 +587,8 @@ type ComplexityRoot struct {
 		APIVersion  func(childComplexity int) int
 		Annotation  func(childComplexity int, key string) int
 		Annotations func(childComplexity int) int
-		Apis        func(childComplexity int) int
-		Components  func(childComplexity int) int
+		Apis        func(childComplexity int, first *int) int
+		Components  func(childComplexity int, first *int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Domain      func(childComplexity int) int
@@ -603,8 +603,8 @@ type ComplexityRoot struct {
 		Owner       func(childComplexity int) int
 		OwnerRef    func(childComplexity int) int
 		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string) int
-		Resources   func(childComplexity int) int
+		Relations   func(childComplexity int, typeArg *string, first *int) int
+		Resources   func(childComplexity int, first *int) int
 		Source      func(childComplexity int) int
 		Spec        func(childComplexity int) int
 		Tags        func(childComplexity int) int
@@ -629,13 +629,13 @@ type ComplexityRoot struct {
 		Labels        func(childComplexity int) int
 		Links         func(childComplexity int) int
 		Location      func(childComplexity int) int
-		MemberOf      func(childComplexity int) int
+		MemberOf      func(childComplexity int, first *int) int
 		Name          func(childComplexity int) int
 		Namespace     func(childComplexity int) int
 		OwnedEntities func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Profile       func(childComplexity int) int
 		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string) int
+		Relations     func(childComplexity int, typeArg *string, first *int) int
 		Source        func(childComplexity int) int
 		Spec          func(childComplexity int) int
 		Tags          func(childComplexity int) int
@@ -698,7 +698,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.API.Consumers(childComplexity), true
+		args, err := ec.field_API_consumers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.API.Consumers(childComplexity, args["first"].(*int)), true
 	case "API.createdAt":
 		if e.ComplexityRoot.API.CreatedAt == nil {
 			break
@@ -782,7 +787,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.API.Providers(childComplexity), true
+		args, err := ec.field_API_providers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.API.Providers(childComplexity, args["first"].(*int)), true
 	case "API.ref":
 		if e.ComplexityRoot.API.Ref == nil {
 			break
@@ -799,7 +809,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.API.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.API.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "API.source":
 		if e.ComplexityRoot.API.Source == nil {
 			break
@@ -1278,7 +1288,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.ConsumesApis(childComplexity), true
+		args, err := ec.field_Component_consumesApis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.ConsumesApis(childComplexity, args["first"].(*int)), true
 	case "Component.createdAt":
 		if e.ComplexityRoot.Component.CreatedAt == nil {
 			break
@@ -1290,13 +1305,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.Dependents(childComplexity), true
+		args, err := ec.field_Component_dependents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Dependents(childComplexity, args["first"].(*int)), true
 	case "Component.dependsOn":
 		if e.ComplexityRoot.Component.DependsOn == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Component.DependsOn(childComplexity), true
+		args, err := ec.field_Component_dependsOn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.DependsOn(childComplexity, args["first"].(*int)), true
 	case "Component.deployments":
 		if e.ComplexityRoot.Component.Deployments == nil {
 			break
@@ -1391,7 +1416,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.ProvidesApis(childComplexity), true
+		args, err := ec.field_Component_providesApis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.ProvidesApis(childComplexity, args["first"].(*int)), true
 	case "Component.ref":
 		if e.ComplexityRoot.Component.Ref == nil {
 			break
@@ -1408,7 +1438,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Component.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Component.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Component.rollouts":
 		if e.ComplexityRoot.Component.Rollouts == nil {
 			break
@@ -1437,7 +1467,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Component.Subcomponents(childComplexity), true
+		args, err := ec.field_Component_subcomponents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Subcomponents(childComplexity, args["first"].(*int)), true
 	case "Component.system":
 		if e.ComplexityRoot.Component.System == nil {
 			break
@@ -1740,7 +1775,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Domain.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Domain.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Domain.source":
 		if e.ComplexityRoot.Domain.Source == nil {
 			break
@@ -1758,13 +1793,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Domain.Subdomains(childComplexity), true
+		args, err := ec.field_Domain_subdomains_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Domain.Subdomains(childComplexity, args["first"].(*int)), true
 	case "Domain.systems":
 		if e.ComplexityRoot.Domain.Systems == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Domain.Systems(childComplexity), true
+		args, err := ec.field_Domain_systems_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Domain.Systems(childComplexity, args["first"].(*int)), true
 	case "Domain.tags":
 		if e.ComplexityRoot.Domain.Tags == nil {
 			break
@@ -1949,7 +1994,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Group.Children(childComplexity), true
+		args, err := ec.field_Group_children_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Children(childComplexity, args["first"].(*int)), true
 	case "Group.createdAt":
 		if e.ComplexityRoot.Group.CreatedAt == nil {
 			break
@@ -2008,7 +2058,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Group.Members(childComplexity), true
+		args, err := ec.field_Group_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Members(childComplexity, args["first"].(*int)), true
 	case "Group.name":
 		if e.ComplexityRoot.Group.Name == nil {
 			break
@@ -2060,7 +2115,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Group.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Group.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Group.source":
 		if e.ComplexityRoot.Group.Source == nil {
 			break
@@ -2380,7 +2435,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.LocationEntity.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.LocationEntity.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "LocationEntity.source":
 		if e.ComplexityRoot.LocationEntity.Source == nil {
 			break
@@ -2863,13 +2918,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Resource.Dependents(childComplexity), true
+		args, err := ec.field_Resource_dependents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Resource.Dependents(childComplexity, args["first"].(*int)), true
 	case "Resource.dependsOn":
 		if e.ComplexityRoot.Resource.DependsOn == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Resource.DependsOn(childComplexity), true
+		args, err := ec.field_Resource_dependsOn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Resource.DependsOn(childComplexity, args["first"].(*int)), true
 	case "Resource.description":
 		if e.ComplexityRoot.Resource.Description == nil {
 			break
@@ -2946,7 +3011,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Resource.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.Resource.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "Resource.source":
 		if e.ComplexityRoot.Resource.Source == nil {
 			break
@@ -3337,13 +3402,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.System.Apis(childComplexity), true
+		args, err := ec.field_System_apis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Apis(childComplexity, args["first"].(*int)), true
 	case "System.components":
 		if e.ComplexityRoot.System.Components == nil {
 			break
 		}
 
-		return e.ComplexityRoot.System.Components(childComplexity), true
+		args, err := ec.field_System_components_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Components(childComplexity, args["first"].(*int)), true
 	case "System.createdAt":
 		if e.ComplexityRoot.System.CreatedAt == nil {
 			break
@@ -3443,13 +3518,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.System.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.System.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "System.resources":
 		if e.ComplexityRoot.System.Resources == nil {
 			break
 		}
 
-		return e.ComplexityRoot.System.Resources(childComplexity), true
+		args, err := ec.field_System_resources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.System.Resources(childComplexity, args["first"].(*int)), true
 	case "System.source":
 		if e.ComplexityRoot.System.Source == nil {
 			break
@@ -3570,7 +3650,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.User.MemberOf(childComplexity), true
+		args, err := ec.field_User_memberOf_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.MemberOf(childComplexity, args["first"].(*int)), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
@@ -3616,7 +3701,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Relations(childComplexity, args["type"].(*string)), true
+		return e.ComplexityRoot.User.Relations(childComplexity, args["type"].(*string), args["first"].(*int)), true
 	case "User.source":
 		if e.ComplexityRoot.User.Source == nil {
 			break

@@ -121,6 +121,9 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		Logger:            a.log,
 		Observer:          a.metrics,
 		ResponseCacheSize: a.cfg.ResponseCacheSize,
+		Timeout:           a.cfg.GraphQLTimeout,
+		MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
+		MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
 	})
 	w.server = server.New(server.Options{
 		Listener:        ln,

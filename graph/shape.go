@@ -1,0 +1,190 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// maxSameNameFields bounds how often one response name may be selected in one selection set,
+// fragments spread. gqlparser's OverlappingFieldsCanBeMerged compares every pair of fields with
+// the same name: 14,000 `totalCount` in one selection (within the token limit) cost it 67 s.
+// Real documents repeat a name only where fragments share it (id, name), a few times.
+const maxSameNameFields = 50
+
+// shapeCheck refuses, before gqlgen validates a document, the shapes that gqlgen's validator and
+// complexity walk pay for more than linearly: one name selected many times in one selection set,
+// and operations whose fields, fragments spread, outnumber the complexity limit (each costs at
+// least 1). It parses the document (linear, under the token limit) and remembers the documents it
+// passed, so a repeated one costs a hash. It sits behind replay: replayed answers were checked.
+type shapeCheck struct {
+	next          http.Handler
+	maxComplexity int
+	passed        *sizedLRU[[sha256.Size]byte, struct{}]
+}
+
+// queryKey carries the document conformance read from a POST body, so it is decoded once.
+type queryKey struct{}
+
+func withQuery(ctx context.Context, query string) context.Context {
+	return context.WithValue(ctx, queryKey{}, query)
+}
+
+func newShapeCheck(next http.Handler, maxComplexity int) *shapeCheck {
+	return &shapeCheck{next: next, maxComplexity: maxComplexity, passed: newSizedLRU[[sha256.Size]byte, struct{}](1<<20, 0)}
+}
+
+func (s *shapeCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	query, ok := r.Context().Value(queryKey{}).(string)
+	if !ok && r.Method == http.MethodGet {
+		query = r.URL.Query().Get("query")
+	}
+	if query == "" {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	key := sha256.Sum256([]byte(query))
+	if _, ok := s.passed.Get(key); ok {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxDocumentTokens)
+	if err != nil {
+		s.next.ServeHTTP(w, r) // gqlgen reports the syntax error
+		return
+	}
+	if err := checkShape(doc, s.maxComplexity); err != nil {
+		writeDocumentError(w, r, err)
+		return
+	}
+	s.passed.Add(key, struct{}{}, sha256.Size+cacheEntryOverhead)
+	s.next.ServeHTTP(w, r)
+}
+
+// checkShape walks each selection set once, each fragment's top-level names once.
+func checkShape(doc *ast.QueryDocument, maxComplexity int) error {
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, f := range doc.Fragments {
+		frags[f.Name] = f
+	}
+	c := shapeChecker{frags: frags, names: map[string]map[string]int{}, expanded: map[string]int{}}
+	for _, op := range doc.Operations {
+		if maxComplexity > 0 {
+			if n := c.expand(op.SelectionSet, maxComplexity); n > maxComplexity {
+				return &documentLimitError{"COMPLEXITY_LIMIT_EXCEEDED", fmt.Sprintf(
+					"operation selects more than %d fields once its fragments are spread, which exceeds the complexity limit of %d", maxComplexity, maxComplexity)}
+			}
+		}
+		if err := c.sets(op.SelectionSet); err != nil {
+			return err
+		}
+	}
+	for _, f := range doc.Fragments {
+		if err := c.sets(f.SelectionSet); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type shapeChecker struct {
+	frags    map[string]*ast.FragmentDefinition
+	names    map[string]map[string]int // fragment -> response name -> times at its top level
+	expanded map[string]int            // fragment -> fields once spread
+}
+
+// sets checks set and every selection set under it (not into fragments: they are checked once
+// on their own).
+func (c *shapeChecker) sets(set ast.SelectionSet) error {
+	counts := map[string]int{}
+	c.collect(set, counts, map[string]bool{})
+	for name, n := range counts {
+		if n > maxSameNameFields {
+			return &documentLimitError{"DOCUMENT_TOO_LARGE", fmt.Sprintf(
+				"the document selects %q %d times in one selection set; at most %d are accepted", name, n, maxSameNameFields)}
+		}
+	}
+	for _, sel := range set {
+		var sub ast.SelectionSet
+		switch s := sel.(type) {
+		case *ast.Field:
+			sub = s.SelectionSet
+		case *ast.InlineFragment:
+			sub = s.SelectionSet
+		}
+		if len(sub) > 0 {
+			if err := c.sets(sub); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// collect counts the response names of set's top level, through inline fragments and each
+// distinct fragment spread (the validator compares a fragment spread twice only once).
+func (c *shapeChecker) collect(set ast.SelectionSet, counts map[string]int, spread map[string]bool) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			name := s.Alias
+			if name == "" {
+				name = s.Name
+			}
+			counts[name]++
+		case *ast.InlineFragment:
+			c.collect(s.SelectionSet, counts, spread)
+		case *ast.FragmentSpread:
+			if spread[s.Name] {
+				continue
+			}
+			spread[s.Name] = true
+			for name, n := range c.fragmentNames(s.Name) {
+				counts[name] += n
+			}
+		}
+	}
+}
+
+func (c *shapeChecker) fragmentNames(name string) map[string]int {
+	if m, ok := c.names[name]; ok {
+		return m
+	}
+	m := map[string]int{}
+	c.names[name] = m // a cycle (refused by validation) counts what was seen so far
+	if f := c.frags[name]; f != nil {
+		c.collect(f.SelectionSet, m, map[string]bool{name: true})
+	}
+	return m
+}
+
+// expand counts set's fields with fragments spread, stopping past limit.
+func (c *shapeChecker) expand(set ast.SelectionSet, limit int) int {
+	n := 0
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			n += 1 + c.expand(s.SelectionSet, limit)
+		case *ast.InlineFragment:
+			n += c.expand(s.SelectionSet, limit)
+		case *ast.FragmentSpread:
+			count, done := c.expanded[s.Name]
+			if !done {
+				c.expanded[s.Name] = 0
+				if f := c.frags[s.Name]; f != nil {
+					count = c.expand(f.SelectionSet, limit)
+				}
+				c.expanded[s.Name] = count
+			}
+			n += count
+		}
+		if n > limit {
+			return limit + 1
+		}
+	}
+	return n
+}
