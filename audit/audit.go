@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store"
@@ -121,7 +121,7 @@ func Flush(ctx context.Context) error {
 }
 
 func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) error {
-	p := auth.PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	row := recordRow{At: l.now().UTC(), Actor: p.Actor(), ActorKind: "anonymous", Client: "unknown",
 		Action: e.Action, Resource: e.Resource, Outcome: string(outcome), RequestID: logs.RequestID(ctx)}
 	if p != nil {
@@ -168,11 +168,3 @@ func redact(args map[string]any) map[string]any {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// Audit is Do with the entry spelled out, for packages that cannot import this one (auth).
-func (l *Log) Audit(ctx context.Context, action, resource string, args map[string]any, fn func(ctx context.Context) error) error {
-	return l.Do(ctx, Entry{Action: action, Resource: resource, Args: args}, fn)
-}
-
-// Flush is the package's Flush, as a method for the same packages.
-func (*Log) Flush(ctx context.Context) error { return Flush(ctx) }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store"
@@ -17,8 +17,8 @@ import (
 )
 
 var (
-	admin = &auth.Principal{Username: "alice", Kind: auth.KindSession, Client: auth.ClientWeb, Admin: true}
-	bob   = &auth.Principal{Username: "bob", Kind: auth.KindToken, Client: auth.ClientAPI, TokenID: 7}
+	admin = &principal.Principal{Username: "alice", Kind: principal.KindSession, Client: principal.ClientWeb, Admin: true}
+	bob   = &principal.Principal{Username: "bob", Kind: principal.KindToken, Client: principal.ClientAPI, TokenID: 7}
 )
 
 // widgets is a table the tests change, standing for any domain's rows.
@@ -49,7 +49,7 @@ func count(t *testing.T, st *store.Store, table string) int64 {
 
 func records(t *testing.T, l *audit.Log, f audit.Filter) []audit.Record {
 	t.Helper()
-	page, err := l.Query(auth.WithPrincipal(context.Background(), admin), f, audit.MaxPage, "")
+	page, err := l.Query(principal.With(context.Background(), admin), f, audit.MaxPage, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestAChangeAndItsRecordCommitTogether(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		widgets(t, st)
 		l := audit.New(st, nil)
-		ctx := logs.WithRequestID(auth.WithPrincipal(context.Background(), bob), "req-1")
+		ctx := logs.WithRequestID(principal.With(context.Background(), bob), "req-1")
 
 		err := l.Do(ctx, audit.Entry{Action: "widget.add", Args: map[string]any{"name": "a"}}, func(ctx context.Context) error {
 			return addWidget(ctx, st, "a")
@@ -106,7 +106,7 @@ func TestAChangeAndItsRecordCommitTogether(t *testing.T) {
 func TestEveryActionHasExactlyOneRecord(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		l := audit.New(st, nil)
-		ctx := auth.WithPrincipal(context.Background(), bob)
+		ctx := principal.With(context.Background(), bob)
 		for _, tc := range []struct {
 			name    string
 			fn      func(ctx context.Context) error
@@ -139,7 +139,7 @@ func TestEveryActionHasExactlyOneRecord(t *testing.T) {
 func TestSecretArgumentsAreNeverStored(t *testing.T) {
 	st := storetest.SQLite(t)
 	l := audit.New(st, nil)
-	ctx := auth.WithPrincipal(context.Background(), admin)
+	ctx := principal.With(context.Background(), admin)
 	args := map[string]any{
 		"name": "ci", "token": "pst_abc", "clientSecret": "s3cret", "Password": "hunter2",
 		"nested": map[string]any{"authorization": "Bearer x", "kept": 1},
@@ -168,10 +168,10 @@ func TestSecretArgumentsAreNeverStored(t *testing.T) {
 func TestPeopleReadOnlyTheirOwnRecordsAndAdminsReadAll(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		l := audit.New(st, nil)
-		for _, p := range []*auth.Principal{admin, bob, bob} {
-			_ = l.Do(auth.WithPrincipal(context.Background(), p), audit.Entry{Action: "test.read"}, func(context.Context) error { return nil })
+		for _, p := range []*principal.Principal{admin, bob, bob} {
+			_ = l.Do(principal.With(context.Background(), p), audit.Entry{Action: "test.read"}, func(context.Context) error { return nil })
 		}
-		asBob := auth.WithPrincipal(context.Background(), bob)
+		asBob := principal.With(context.Background(), bob)
 		page, err := l.Query(asBob, audit.Filter{}, 10, "")
 		if err != nil || page.TotalCount != 2 {
 			t.Fatalf("bob's own records: %+v, %v; want 2", page, err)
@@ -191,7 +191,7 @@ func TestPeopleReadOnlyTheirOwnRecordsAndAdminsReadAll(t *testing.T) {
 func TestPagesAreNewestFirstAndTheExportOldestFirst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		l := audit.New(st, nil)
-		ctx := auth.WithPrincipal(context.Background(), admin)
+		ctx := principal.With(context.Background(), admin)
 		for _, r := range []string{"r1", "r2", "r3"} {
 			_ = l.Do(ctx, audit.Entry{Action: "test.page", Resource: r}, func(context.Context) error { return nil })
 		}

@@ -10,7 +10,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -120,8 +121,8 @@ func exported(r Record) any {
 }
 
 func (l *Log) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
-	p := auth.PrincipalFrom(ctx)
-	if err := auth.Can(p, auth.AuditRead, auth.Resource{Name: "audit log"}); err != nil {
+	p := principal.From(ctx)
+	if err := policy.Can(p, policy.AuditRead, policy.Resource{Name: "audit log"}); err != nil {
 		return nil, err
 	}
 	q := l.st.DB(ctx).Model(&recordRow{})

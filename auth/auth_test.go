@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -44,17 +45,17 @@ func (d *directory) set(name, ref string) { d.mu.Lock(); d.byName[name] = ref; d
 
 // cli is the operator's authority (portside token ...).
 func cli() context.Context {
-	return auth.WithPrincipal(context.Background(), auth.System("cli:test", auth.ClientCLI))
+	return principal.With(context.Background(), principal.System("cli:test", principal.ClientCLI))
 }
 
 // as authenticates secret and returns a context acting as it.
-func as(t *testing.T, ids *auth.Service, secret string) (context.Context, *auth.Principal) {
+func as(t *testing.T, ids *auth.Service, secret string) (context.Context, *principal.Principal) {
 	t.Helper()
 	p, err := ids.Authenticate(context.Background(), auth.Credentials{Bearer: secret})
 	if err != nil || p == nil {
 		t.Fatalf("authenticating the token: %v, %v", p, err)
 	}
-	return auth.WithPrincipal(context.Background(), p), p
+	return principal.With(context.Background(), p), p
 }
 
 func TestNoAPITokenCreatesTokensNotEvenAnAdminOne(t *testing.T) {
@@ -79,7 +80,7 @@ func TestTokensLiveAtMostTheMaximumLifetime(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		ids := auth.NewService(st, auth.Options{Now: clk.Now, TokenMaxLifetime: 720 * time.Hour})
-		person := auth.WithPrincipal(context.Background(), &auth.Principal{Username: "ops", Kind: auth.KindSession, Client: auth.ClientWeb})
+		person := principal.With(context.Background(), &principal.Principal{Username: "ops", Kind: principal.KindSession, Client: principal.ClientWeb})
 		if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "first", TTL: time.Hour}); err != nil {
 			t.Fatal(err) // ops exists from here on
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -24,13 +25,13 @@ type Credentials struct {
 // Authenticate returns the principal behind the credentials, nil (and no error) when there are
 // none, and UNAUTHENTICATED when they are bad. A bearer credential wins over a cookie: an API
 // client that happens to hold a cookie acts as what it presents explicitly.
-func (s *Service) Authenticate(ctx context.Context, c Credentials) (*Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, c Credentials) (*principal.Principal, error) {
 	return s.authenticate(ctx, c, false)
 }
 
 // authenticate is Authenticate; fresh skips the credential cache and does not count as a use (no
 // last-seen write): it is how a long-lived connection re-checks the credential it opened with.
-func (s *Service) authenticate(ctx context.Context, c Credentials, fresh bool) (*Principal, error) {
+func (s *Service) authenticate(ctx context.Context, c Credentials, fresh bool) (*principal.Principal, error) {
 	switch {
 	case c.Bearer != "" && strings.HasPrefix(c.Bearer, tokenPrefix):
 		return s.tokenPrincipal(ctx, c.Bearer, fresh)
@@ -61,7 +62,7 @@ func CredentialsFrom(ctx context.Context) Credentials {
 // (signature by the issuer's published keys, which go-oidc caches; issuer; expiry; one of the
 // accepted audiences). The principal comes from the token's claims alone: no userinfo call on the
 // hot path.
-func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*Principal, error) {
+func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*principal.Principal, error) {
 	if s.opts.Issuer == "" && len(s.opts.JWTIssuers) == 0 {
 		return nil, errs.E(errs.Unauthenticated, "bearer JWTs are not accepted on this server (no auth-issuer or auth-jwt-issuers); use a Portside API token")
 	}
@@ -118,8 +119,8 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*Pr
 	if err != nil {
 		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token's groups are not usable")
 	}
-	pr := &Principal{Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Groups: groups,
-		Kind: KindJWT, Client: ClientAPI}
+	pr := &principal.Principal{Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Groups: groups,
+		Kind: principal.KindJWT, Client: principal.ClientAPI}
 	pr.Admin = primary && s.isAdmin(groups)
 	if primary {
 		// Only the sign-in issuer's people are people here: a further issuer's machine is never

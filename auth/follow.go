@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -31,11 +32,11 @@ func (s *Service) changes() <-chan struct{} {
 // UNAUTHENTICATED, a credential that no longer authenticates, and with FORBIDDEN one that now stands
 // for other rights than the connection was opened with (see SameRights): such a connection must be
 // opened again.
-func (s *Service) Recheck(ctx context.Context, c Credentials, opened *Principal) (*Principal, error) {
+func (s *Service) Recheck(ctx context.Context, c Credentials, opened *principal.Principal) (*principal.Principal, error) {
 	return s.recheck(ctx, c, opened, false)
 }
 
-func (s *Service) recheck(ctx context.Context, c Credentials, opened *Principal, fresh bool) (*Principal, error) {
+func (s *Service) recheck(ctx context.Context, c Credentials, opened *principal.Principal, fresh bool) (*principal.Principal, error) {
 	p, err := s.authenticate(ctx, c, fresh)
 	switch {
 	case err != nil:
@@ -53,7 +54,7 @@ func (s *Service) recheck(ctx context.Context, c Credentials, opened *Principal,
 // credential no longer holds (signed out, revoked, expired, or its rights changed; see Recheck) it
 // calls ended once with that error and returns. A database or provider that cannot be reached ends
 // nothing: the next check decides.
-func (s *Service) Follow(ctx context.Context, c Credentials, opened *Principal, ended func(error)) {
+func (s *Service) Follow(ctx context.Context, c Credentials, opened *principal.Principal, ended func(error)) {
 	t := time.NewTicker(s.opts.CredentialRecheck)
 	defer t.Stop()
 	// The first check, and those after a change here, may use the cache: this process evicts what
@@ -82,7 +83,7 @@ func (s *Service) Follow(ctx context.Context, c Credentials, opened *Principal, 
 
 // SameRights reports whether two principals of one credential may do the same things: same
 // person, same admin role, groups, catalog link and token scopes.
-func SameRights(a, b *Principal) bool {
+func SameRights(a, b *principal.Principal) bool {
 	if a == nil || b == nil {
 		return a == b
 	}

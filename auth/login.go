@@ -16,6 +16,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
@@ -210,7 +212,7 @@ type Callback struct {
 
 // LoginResult is a finished login.
 type LoginResult struct {
-	Principal *Principal
+	Principal *principal.Principal
 	// SessionToken goes into the session cookie; it is shown nowhere else.
 	SessionToken string
 	ReturnTo     string
@@ -224,7 +226,7 @@ type LoginResult struct {
 // The login is audited, whether it succeeds or not.
 func (s *Service) FinishLogin(ctx context.Context, cb Callback) (*LoginResult, error) {
 	var res *LoginResult
-	err := s.audited(ctx, Login, "", nil, func(ctx context.Context) error {
+	err := s.audited(ctx, policy.Login, "", nil, func(ctx context.Context) error {
 		var err error
 		res, err = s.finishLogin(ctx, cb)
 		return err
@@ -264,18 +266,18 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 	if err := s.useFlow(ctx, flow); err != nil {
 		return nil, err
 	}
-	principal, err := s.upsertUser(ctx, ans.identity, fromLogin)
+	who, err := s.upsertUser(ctx, ans.identity, fromLogin)
 	if err != nil {
 		return nil, err
 	}
-	principal.Kind, principal.Client = KindSession, ClientWeb
+	who.Kind, who.Client = principal.KindSession, principal.ClientWeb
 	// The audit record of the login names who signed in.
-	token, sess, err := s.createSession(WithPrincipal(ctx, principal), principal, ans.rawIDToken, tok, cb.UserAgent)
+	token, sess, err := s.createSession(principal.With(ctx, who), who, ans.rawIDToken, tok, cb.UserAgent)
 	if err != nil {
 		return nil, err
 	}
-	principal.SessionID = sess.ID
-	return &LoginResult{Principal: principal, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
+	who.SessionID = sess.ID
+	return &LoginResult{Principal: who, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
 }
 
 // tokenChecks say what readTokens requires of a token response.
@@ -416,7 +418,7 @@ func claimString(claims map[string]any, name string) string {
 // The logout is audited.
 func (s *Service) Logout(ctx context.Context, token string) (string, error) {
 	var idToken string
-	err := s.audited(ctx, Logout, "", nil, func(ctx context.Context) error {
+	err := s.audited(ctx, policy.Logout, "", nil, func(ctx context.Context) error {
 		var err error
 		idToken, err = s.endSession(ctx, token)
 		return err

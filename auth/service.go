@@ -1,3 +1,6 @@
+// Package auth decides who a caller is: OIDC login with server-side sessions, API tokens and bearer
+// JWTs for machines. The principal it establishes lives in package principal, and what a principal
+// may do in package policy.
 package auth
 
 import (
@@ -19,6 +22,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2/expirable"
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
@@ -79,20 +84,11 @@ type Options struct {
 	HTTPClient HTTPDoer
 	// KeyRefresh is how often the provider's metadata and keys are fetched afresh (1h when 0).
 	KeyRefresh time.Duration
-	// Auditor records logins, logouts and token and session changes; nil records nothing.
-	Auditor Auditor
+	// Audit records logins, logouts and token and session changes; nil records nothing.
+	Audit *audit.Log
 	// Keys seal the refresh tokens sessions keep. nil: refresh tokens are not kept, and sessions
 	// last on Portside's own timeouts alone.
 	Keys *seal.Keyring
-}
-
-// Auditor is the audit log as auth uses it (package audit implements it; auth cannot import it,
-// since audit reads the principal from auth).
-type Auditor interface {
-	// Audit runs fn as an audited action and records its outcome exactly once.
-	Audit(ctx context.Context, action, resource string, args map[string]any, fn func(ctx context.Context) error) error
-	// Flush writes the pending record inside the transaction that commits the change.
-	Flush(ctx context.Context) error
 }
 
 // Service is identity: logins, sessions, tokens and the users behind them.
@@ -127,7 +123,7 @@ type Service struct {
 const credCacheTTL = 10 * time.Second
 
 type cachedCred struct {
-	p        *Principal
+	p        *principal.Principal
 	expires  time.Time // the credential's own end (absolute, or idle from last use)
 	lastSeen time.Time
 }
@@ -202,7 +198,7 @@ const (
 
 // upsertUser records a person at login, at a session refresh or at token creation from the CLI,
 // and returns their principal. The provider's groups replace the stored ones.
-func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*Principal, error) {
+func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*principal.Principal, error) {
 	fromProvider := src != fromCLI
 	if err := checkUsername(id.Username); err != nil {
 		return nil, err
@@ -268,7 +264,7 @@ func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*Pri
 }
 
 // principal builds the principal of a stored user.
-func (s *Service) principal(ctx context.Context, row *userRow) (*Principal, error) {
+func (s *Service) principal(ctx context.Context, row *userRow) (*principal.Principal, error) {
 	var groups []string
 	if err := s.st.DB(ctx).Model(&userGroupRow{}).Where("user_id = ?", row.ID).Order("group_ref").
 		Pluck("group_ref", &groups).Error; err != nil {
@@ -281,7 +277,7 @@ func (s *Service) principal(ctx context.Context, row *userRow) (*Principal, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &Principal{UserID: row.ID, Username: row.Username, Email: row.Email, DisplayName: row.DisplayName,
+	p := &principal.Principal{UserID: row.ID, Username: row.Username, Email: row.Email, DisplayName: row.DisplayName,
 		EntityRef: ref, Groups: groups}
 	p.Admin = s.isAdmin(groups)
 	return p, nil

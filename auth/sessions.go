@@ -10,6 +10,9 @@ import (
 	"golang.org/x/oauth2"
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
@@ -33,7 +36,7 @@ const touchEvery = time.Minute
 
 // createSession starts a session; the returned token is the cookie value (only its hash is kept).
 // The provider's refresh token, if it granted one, is kept sealed for refreshSession.
-func (s *Service) createSession(ctx context.Context, p *Principal, idToken string, tok *oauth2.Token, userAgent string) (string, *Session, error) {
+func (s *Service) createSession(ctx context.Context, p *principal.Principal, idToken string, tok *oauth2.Token, userAgent string) (string, *Session, error) {
 	token := newSecret("pss_")
 	now := s.now().UTC()
 	if len(userAgent) > 300 {
@@ -56,7 +59,7 @@ func (s *Service) createSession(ctx context.Context, p *Principal, idToken strin
 }
 
 // sessionPrincipal authenticates a session cookie.
-func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool) (*Principal, error) {
+func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool) (*principal.Principal, error) {
 	h := hashSecret(token)
 	now := s.now()
 	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) {
@@ -89,7 +92,7 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool
 	if err != nil {
 		return nil, err
 	}
-	p.Kind, p.Client, p.SessionID = KindSession, ClientWeb, row.ID
+	p.Kind, p.Client, p.SessionID = principal.KindSession, principal.ClientWeb, row.ID
 	if !fresh && now.Sub(row.LastSeenAt) >= touchEvery {
 		row.LastSeenAt = now.UTC()
 		if err := s.st.DB(ctx).Model(&sessionRow{}).Where("id = ?", row.ID).Update("last_seen_at", row.LastSeenAt).Error; err != nil {
@@ -209,14 +212,14 @@ func (s *Service) refreshSession(ctx context.Context, row *sessionRow, now time.
 // caller to sign in again.
 func (s *Service) endRefusedSession(ctx context.Context, row *sessionRow, why string) error {
 	var user userRow
-	actor := &Principal{Kind: KindSession, Client: ClientWeb, SessionID: row.ID}
+	actor := &principal.Principal{Kind: principal.KindSession, Client: principal.ClientWeb, SessionID: row.ID}
 	if err := s.st.DB(ctx).Take(&user, "id = ?", row.UserID).Error; err == nil {
 		if p, err := s.principal(ctx, &user); err == nil {
-			p.Kind, p.Client, p.SessionID = KindSession, ClientWeb, row.ID
+			p.Kind, p.Client, p.SessionID = principal.KindSession, principal.ClientWeb, row.ID
 			actor = p
 		}
 	}
-	err := s.audited(WithPrincipal(ctx, actor), SessionEnd, "session "+strconv.FormatInt(row.ID, 10), map[string]any{"reason": why},
+	err := s.audited(principal.With(ctx, actor), policy.SessionEnd, "session "+strconv.FormatInt(row.ID, 10), map[string]any{"reason": why},
 		func(ctx context.Context) error { return s.revokeSession(ctx, row.ID) })
 	if err != nil {
 		return err
@@ -258,7 +261,7 @@ func (s *Service) revokeSession(ctx context.Context, id int64) error {
 
 // Sessions lists the caller's live sessions, newest first.
 func (s *Service) Sessions(ctx context.Context) ([]Session, error) {
-	p := PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	if p == nil {
 		return nil, errs.E(errs.Unauthenticated, "sign in to list your sessions")
 	}
@@ -277,7 +280,7 @@ func (s *Service) Sessions(ctx context.Context) ([]Session, error) {
 		if !sess.ExpiresAt.After(now) {
 			continue
 		}
-		sess.Current = p.Kind == KindSession && p.SessionID == rows[i].ID
+		sess.Current = p.Kind == principal.KindSession && p.SessionID == rows[i].ID
 		out = append(out, sess)
 	}
 	return out, nil
@@ -285,21 +288,21 @@ func (s *Service) Sessions(ctx context.Context) ([]Session, error) {
 
 // RevokeSession ends one of the caller's sessions (an admin may end anyone's).
 func (s *Service) RevokeSession(ctx context.Context, id int64) error {
-	return s.audited(ctx, SessionRevoke, "session "+strconv.FormatInt(id, 10), nil, func(ctx context.Context) error {
+	return s.audited(ctx, policy.SessionRevoke, "session "+strconv.FormatInt(id, 10), nil, func(ctx context.Context) error {
 		return s.revokeSessionAs(ctx, id)
 	})
 }
 
 func (s *Service) revokeSessionAs(ctx context.Context, id int64) error {
-	p := PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	var row sessionRow
 	err := s.st.DB(ctx).Take(&row, "id = ?", id).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return store.Translate(err, "session")
 	}
 	found := err == nil
-	res := Resource{Name: "session", CallersOwn: found && p != nil && row.UserID == p.UserID}
-	if err := Can(p, SessionRevoke, res); err != nil {
+	res := policy.Resource{Name: "session", CallersOwn: found && p != nil && row.UserID == p.UserID}
+	if err := policy.Can(p, policy.SessionRevoke, res); err != nil {
 		return err
 	}
 	if !found {
@@ -323,16 +326,13 @@ func (s *Service) evictUser(userID int64) {
 
 // flushAudit lets the pending audit record commit with a change made here.
 func (s *Service) flushAudit(ctx context.Context) error {
-	if s.opts.Auditor == nil {
-		return nil
-	}
-	return s.opts.Auditor.Flush(ctx)
+	return audit.Flush(ctx)
 }
 
 // audited runs fn as an audited action.
-func (s *Service) audited(ctx context.Context, a Action, resource string, args map[string]any, fn func(ctx context.Context) error) error {
-	if s.opts.Auditor == nil {
+func (s *Service) audited(ctx context.Context, a policy.Action, resource string, args map[string]any, fn func(ctx context.Context) error) error {
+	if s.opts.Audit == nil {
 		return fn(ctx)
 	}
-	return s.opts.Auditor.Audit(ctx, string(a), resource, args, fn)
+	return s.opts.Audit.Do(ctx, audit.Entry{Action: string(a), Resource: resource, Args: args}, fn)
 }

@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -66,7 +68,7 @@ func (s *Service) CreateToken(ctx context.Context, spec TokenSpec) (string, *Tok
 	var tok *Token
 	args := map[string]any{"name": spec.Name, "username": spec.Username, "scopes": spec.Scopes, "admin": spec.Admin, "ttl": spec.TTL.String(),
 		"neverExpires": spec.NeverExpires}
-	err := s.audited(ctx, TokenCreate, "", args, func(ctx context.Context) error {
+	err := s.audited(ctx, policy.TokenCreate, "", args, func(ctx context.Context) error {
 		var err error
 		secret, tok, err = s.createToken(ctx, spec)
 		return err
@@ -75,7 +77,7 @@ func (s *Service) CreateToken(ctx context.Context, spec TokenSpec) (string, *Tok
 }
 
 func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Token, error) {
-	p := PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	spec.Name = strings.TrimSpace(spec.Name)
 	switch {
 	case spec.Name == "":
@@ -98,17 +100,17 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 	if spec.Username == "" && p != nil {
 		spec.Username = p.Username
 	}
-	self := p != nil && p.Kind != KindSystem && spec.Username == p.Username
-	if err := Can(p, TokenCreate, Resource{Name: "token", CallersOwn: self}); err != nil {
+	self := p != nil && p.Kind != principal.KindSystem && spec.Username == p.Username
+	if err := policy.Can(p, policy.TokenCreate, policy.Resource{Name: "token", CallersOwn: self}); err != nil {
 		return "", nil, err
 	}
 	if (spec.Admin || !self) && !p.Admin {
 		return "", nil, errs.E(errs.Forbidden, "%s may not create admin tokens or tokens for other users: it takes the admin role", p.Actor())
 	}
-	if spec.NeverExpires && p.Kind != KindSystem {
+	if spec.NeverExpires && p.Kind != principal.KindSystem {
 		return "", nil, errs.E(errs.Forbidden, "%s may not create a token that never expires: only the CLI can (portside token create --never-expires)", p.Actor())
 	}
-	if p.Kind == KindToken {
+	if p.Kind == principal.KindToken {
 		// A token that mints tokens would outlive its own expiry and revocation: an admin token
 		// most of all, since it could mint further admin tokens.
 		return "", nil, errs.E(errs.Forbidden, "API tokens cannot create API tokens; sign in or use the CLI")
@@ -129,7 +131,7 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		var user userRow
 		err := s.st.DB(ctx).Where("username = ?", spec.Username).Take(&user).Error
 		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound) && p.Kind == KindSystem:
+		case errors.Is(err, gorm.ErrRecordNotFound) && p.Kind == principal.KindSystem:
 			// The CLI sets up the first users (automation, first admin) before anyone logs in.
 			if _, err := s.upsertUser(ctx, Identity{Username: spec.Username}, fromCLI); err != nil {
 				return err
@@ -171,7 +173,7 @@ func splitScopes(s string) []string {
 // Tokens lists API tokens: the caller's own, or with all (admins only) everyone's. Revoked and
 // expired tokens are listed too, so the history stays visible.
 func (s *Service) Tokens(ctx context.Context, all bool) ([]Token, error) {
-	p := PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	if p == nil {
 		return nil, errs.E(errs.Unauthenticated, "sign in to list API tokens")
 	}
@@ -205,7 +207,7 @@ func (s *Service) Tokens(ctx context.Context, all bool) ([]Token, error) {
 // revoked token is not an error.
 func (s *Service) RevokeToken(ctx context.Context, id int64) (*Token, error) {
 	var tok *Token
-	err := s.audited(ctx, TokenRevoke, "token "+strconv.FormatInt(id, 10), nil, func(ctx context.Context) error {
+	err := s.audited(ctx, policy.TokenRevoke, "token "+strconv.FormatInt(id, 10), nil, func(ctx context.Context) error {
 		var err error
 		tok, err = s.revokeToken(ctx, id)
 		return err
@@ -214,14 +216,14 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*Token, error) {
 }
 
 func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
-	p := PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	var row apiTokenRow
 	err := s.st.DB(ctx).Take(&row, "id = ?", id).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, store.Translate(err, "token")
 	}
 	found := err == nil
-	if err := Can(p, TokenRevoke, Resource{Name: "token", CallersOwn: found && p != nil && p.UserID == row.UserID}); err != nil {
+	if err := policy.Can(p, policy.TokenRevoke, policy.Resource{Name: "token", CallersOwn: found && p != nil && p.UserID == row.UserID}); err != nil {
 		return nil, err
 	}
 	if !found {
@@ -252,7 +254,7 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 }
 
 // tokenPrincipal authenticates an API token.
-func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool) (*Principal, error) {
+func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool) (*principal.Principal, error) {
 	h := hashSecret(secret)
 	now := s.now()
 	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < touchEvery {
@@ -282,7 +284,7 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool)
 		return nil, err
 	}
 	// A token acts with its own grant: admin only when created as one, whatever groups its user has.
-	p.Admin, p.Kind, p.Client, p.TokenID, p.Scopes = row.Admin, KindToken, ClientAPI, row.ID, splitScopes(row.Scopes)
+	p.Admin, p.Kind, p.Client, p.TokenID, p.Scopes = row.Admin, principal.KindToken, principal.ClientAPI, row.ID, splitScopes(row.Scopes)
 	lastSeen := now.UTC()
 	if !fresh && (row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= touchEvery) {
 		if err := s.st.DB(ctx).Model(&apiTokenRow{}).Where("id = ?", row.ID).Update("last_used_at", lastSeen).Error; err != nil {

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -48,7 +48,7 @@ func (s *Service) LinkUser(ctx context.Context, username, email string, by []str
 
 // memberships are the groups a principal belongs to: those its identity provider names and those
 // the catalog's User entity declares (memberOf) or its groups declare (spec.members).
-func (s *Service) memberships(ctx context.Context, p *auth.Principal) ([]string, error) {
+func (s *Service) memberships(ctx context.Context, p *principal.Principal) ([]string, error) {
 	groups := append([]string(nil), p.Groups...)
 	if p.EntityRef == "" {
 		return groups, nil
@@ -65,18 +65,18 @@ func (s *Service) memberships(ctx context.Context, p *auth.Principal) ([]string,
 }
 
 // ownsAnyFrom reports whether p owns at least one entity the location provides.
-func (s *Service) ownsAnyFrom(ctx context.Context, p *auth.Principal, locationID int64) (bool, error) {
+func (s *Service) ownsAnyFrom(ctx context.Context, p *principal.Principal, locationID int64) (bool, error) {
 	return s.ownsAny(ctx, p, s.st.DB(ctx).Model(&entityRow{}).Where("location_id = ?", locationID))
 }
 
 // Owns reports whether p owns the entity ref names: its owner is p's User entity, or a group p
 // belongs to, or a group below one of those. An entity that does not exist is owned by nobody.
-func (s *Service) Owns(ctx context.Context, p *auth.Principal, ref string) (bool, error) {
+func (s *Service) Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error) {
 	return s.ownsAny(ctx, p, s.st.DB(ctx).Model(&entityRow{}).Where("ref = ?", ref))
 }
 
 // ownsAny reports whether p owns at least one of the entities db selects.
-func (s *Service) ownsAny(ctx context.Context, p *auth.Principal, db *gorm.DB) (bool, error) {
+func (s *Service) ownsAny(ctx context.Context, p *principal.Principal, db *gorm.DB) (bool, error) {
 	if p == nil {
 		return false, nil
 	}

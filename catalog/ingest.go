@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -42,8 +43,8 @@ type RefreshResult struct {
 // Owners of any entity the location provides, and admins, may refresh it; the refresh is audited.
 func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error) {
 	var res *RefreshResult
-	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationRefresh), Resource: locationName(id)}, func(ctx context.Context) error {
-		p := auth.PrincipalFrom(ctx)
+	err := s.audited(ctx, audit.Entry{Action: string(policy.LocationRefresh), Resource: locationName(id)}, func(ctx context.Context) error {
+		p := principal.From(ctx)
 		owns := false
 		if p != nil && !p.Admin {
 			var err error
@@ -51,7 +52,7 @@ func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error)
 				return err
 			}
 		}
-		if err := auth.Can(p, auth.LocationRefresh, auth.Resource{Name: locationName(id), OwnedByCaller: owns}); err != nil {
+		if err := policy.Can(p, policy.LocationRefresh, policy.Resource{Name: locationName(id), OwnedByCaller: owns}); err != nil {
 			return err
 		}
 		var err error

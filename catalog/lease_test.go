@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -50,7 +50,7 @@ func (memSnapshot) Glob(p string) ([]string, error)          { return []string{p
 func (memSnapshot) Close() error                             { return nil }
 
 // asCLI acts as `portside catalog import` does.
-var asCLI = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+var asCLI = principal.With(context.Background(), principal.System("test", principal.ClientCLI))
 
 const leaseGroup = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}\n"
 

@@ -11,7 +11,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -27,8 +28,8 @@ func (s *Service) RegisterLocation(ctx context.Context, spec LocationSpec) (*Ref
 	if spec.Ref != "" || spec.Path != "" {
 		args["ref"], args["path"] = spec.Ref, spec.Path
 	}
-	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationRegister), Args: args}, func(ctx context.Context) error {
-		if err := auth.Can(auth.PrincipalFrom(ctx), auth.LocationRegister, auth.Resource{Name: "catalog locations"}); err != nil {
+	err := s.audited(ctx, audit.Entry{Action: string(policy.LocationRegister), Args: args}, func(ctx context.Context) error {
+		if err := policy.Can(principal.From(ctx), policy.LocationRegister, policy.Resource{Name: "catalog locations"}); err != nil {
 			return err
 		}
 		var err error
@@ -111,7 +112,7 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 // unless the configuration allows them. The CLI (a system principal), run by an operator on the
 // server, may register any.
 func (s *Service) allowedThroughAPI(ctx context.Context, spec LocationSpec) error {
-	if p := auth.PrincipalFrom(ctx); p != nil && p.Kind == auth.KindSystem {
+	if p := principal.From(ctx); p != nil && p.Kind == principal.KindSystem {
 		return nil
 	}
 	t := spec.Type
@@ -209,8 +210,8 @@ const MaxLocationErrorsPage = 100_000
 // Only admins may unregister locations; it is audited.
 func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error) {
 	var removed int64
-	err := s.audited(ctx, audit.Entry{Action: string(auth.LocationUnregister), Resource: locationName(id)}, func(ctx context.Context) error {
-		if err := auth.Can(auth.PrincipalFrom(ctx), auth.LocationUnregister, auth.Resource{Name: locationName(id)}); err != nil {
+	err := s.audited(ctx, audit.Entry{Action: string(policy.LocationUnregister), Resource: locationName(id)}, func(ctx context.Context) error {
+		if err := policy.Can(principal.From(ctx), policy.LocationUnregister, policy.Resource{Name: locationName(id)}); err != nil {
 			return err
 		}
 		return s.unregister(ctx, id, &removed)

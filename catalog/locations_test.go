@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
@@ -22,7 +22,7 @@ func TestAPICannotRegisterGitRemotesOnTheServersDisk(t *testing.T) {
 		APILocationTypes: []catalog.LocationType{catalog.LocationURL, catalog.LocationGit},
 		Logger:           slog.New(slog.DiscardHandler),
 	})
-	admin := auth.WithPrincipal(context.Background(), &auth.Principal{Username: "admin", Kind: auth.KindToken, Client: auth.ClientAPI, Admin: true})
+	admin := principal.With(context.Background(), &principal.Principal{Username: "admin", Kind: principal.KindToken, Client: principal.ClientAPI, Admin: true})
 	for _, target := range []string{"file:///etc", "FILE:///etc", "File:///srv/git/repo.git"} {
 		_, err := svc.RegisterLocation(admin, catalog.LocationSpec{Type: catalog.LocationGit, Target: target})
 		if !errs.Is(err, errs.Forbidden) {

@@ -3,7 +3,6 @@ package catalog_test
 import (
 	"context"
 	"fmt"
-	"github.com/portside-dev/portside/auth"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
@@ -31,7 +31,7 @@ type fixture struct {
 }
 
 // operator acts with the CLI's authority: these tests are about the catalog, not who may change it.
-var operator = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+var operator = principal.With(context.Background(), principal.System("test", principal.ClientCLI))
 
 func newFixture(t *testing.T, st *store.Store) *fixture {
 	f := &fixture{t: t, st: st, dir: t.TempDir(), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}

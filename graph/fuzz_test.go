@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
@@ -33,9 +33,9 @@ func fuzzHandler(f *testing.F) http.Handler {
 		MaxDepth: 12, MaxComplexity: 5000, Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100,
 		Timeout: 2 * time.Second, MaxResponseBytes: fuzzMaxResponse, MaxBodyBytes: 64 << 10,
 	})
-	reader := &auth.Principal{Username: "fuzz", Kind: auth.KindToken, Client: auth.ClientAPI, Scopes: []string{"read"}}
+	reader := &principal.Principal{Username: "fuzz", Kind: principal.KindToken, Client: principal.ClientAPI, Scopes: []string{"read"}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), reader)))
+		h.ServeHTTP(w, r.WithContext(principal.With(r.Context(), reader)))
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/portside-dev/portside/auth"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -33,14 +33,14 @@ type api struct {
 }
 
 // operator acts with the CLI's authority, for setting up the scene through the services.
-var operator = auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+var operator = principal.With(context.Background(), principal.System("test", principal.ClientCLI))
 
 // signedIn serves h to an admin API client, as the server's authentication would: these tests are
 // about the schema; who may do what is tested in package server.
 func signedIn(h http.Handler) http.Handler {
-	admin := &auth.Principal{Username: "admin", Kind: auth.KindToken, Client: auth.ClientAPI, Admin: true}
+	admin := &principal.Principal{Username: "admin", Kind: principal.KindToken, Client: principal.ClientAPI, Admin: true}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), admin)))
+		h.ServeHTTP(w, r.WithContext(principal.With(r.Context(), admin)))
 	})
 }
 

@@ -4,20 +4,21 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
-
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 )
 
-// guard implements @guard, every mutation's first gate: auth.Gate refuses callers that can never
+// guard implements @guard, every mutation's first gate: policy.Gate refuses callers that can never
 // make the change (not signed in, a read-only token) before the resolver runs, and the refusal is
 // audited under the mutation's action, as the service would have recorded it. Ownership and admin
 // checks stay with the services, which alone know the resource.
 func (r *Resolver) guard(ctx context.Context, _ any, next graphql.Resolver, action string) (any, error) {
-	if err := auth.Gate(auth.PrincipalFrom(ctx), auth.Action(action)); err != nil {
+	if err := policy.Gate(principal.From(ctx), policy.Action(action)); err != nil {
 		if r.Audit == nil {
 			return nil, err
 		}
-		return nil, r.Audit.Audit(ctx, action, "", fieldArguments(ctx), func(context.Context) error { return err })
+		return nil, r.Audit.Do(ctx, audit.Entry{Action: action, Args: fieldArguments(ctx)}, func(context.Context) error { return err })
 	}
 	return next(ctx)
 }

@@ -3,7 +3,8 @@ package graph
 import (
 	"testing"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -11,8 +12,8 @@ import (
 // @guard, or with an action auth has no rule for, fails here.
 func TestEveryMutationHasAGuardWithAKnownAction(t *testing.T) {
 	schema := NewExecutableSchema(Config{}).Schema()
-	admin := &auth.Principal{Username: "root", Admin: true, Kind: auth.KindToken}
-	readOnly := &auth.Principal{Username: "reader", Admin: true, Kind: auth.KindToken, Scopes: []string{"read"}}
+	admin := &principal.Principal{Username: "root", Admin: true, Kind: principal.KindToken}
+	readOnly := &principal.Principal{Username: "reader", Admin: true, Kind: principal.KindToken, Scopes: []string{"read"}}
 	fields := schema.Mutation.Fields
 	if len(fields) == 0 {
 		t.Fatal("no mutations in the schema")
@@ -26,14 +27,14 @@ func TestEveryMutationHasAGuardWithAKnownAction(t *testing.T) {
 			t.Errorf("mutation %s has no @guard", f.Name)
 			continue
 		}
-		action := auth.Action(d.Arguments.ForName("action").Value.Raw)
-		if err := auth.Gate(admin, action); err != nil {
+		action := policy.Action(d.Arguments.ForName("action").Value.Raw)
+		if err := policy.Gate(admin, action); err != nil {
 			t.Errorf("mutation %s: @guard(action: %q): %v", f.Name, action, err)
 		}
-		if err := auth.Gate(readOnly, action); !errs.Is(err, errs.Forbidden) {
+		if err := policy.Gate(readOnly, action); !errs.Is(err, errs.Forbidden) {
 			t.Errorf("mutation %s: a read-only token passes the gate (%v)", f.Name, err)
 		}
-		if err := auth.Gate(nil, action); !errs.Is(err, errs.Unauthenticated) {
+		if err := policy.Gate(nil, action); !errs.Is(err, errs.Unauthenticated) {
 			t.Errorf("mutation %s: nobody passes the gate (%v)", f.Name, err)
 		}
 	}

@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
@@ -50,7 +50,7 @@ func (r *mutationResolver) RevokeSession(ctx context.Context, id string) (*model
 }
 
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
-	p := auth.PrincipalFrom(ctx)
+	p := principal.From(ctx)
 	if p == nil {
 		return nil, errs.E(errs.Unauthenticated, "sign in first")
 	}

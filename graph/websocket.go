@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -36,7 +37,7 @@ const (
 // socket is one WebSocket's credential and its way to end itself.
 type socket struct {
 	creds  auth.Credentials
-	opened *auth.Principal
+	opened *principal.Principal
 	conn   *socketConn
 	cancel context.CancelFunc
 	once   sync.Once
@@ -88,7 +89,7 @@ func websocketTransport(ids *auth.Service) transport.Websocket {
 		PingPongInterval:      15 * time.Second,
 		Implementation:        socketAcceptor{},
 		InitFunc: func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			p := auth.PrincipalFrom(ctx)
+			p := principal.From(ctx)
 			if p == nil || ids == nil {
 				return ctx, nil, errs.E(errs.Unauthenticated, "sign in before opening a WebSocket")
 			}
@@ -135,7 +136,7 @@ func (g socketGate) InterceptOperation(ctx context.Context, next graphql.Operati
 		}
 		return refuse(err)
 	}
-	return next(auth.WithPrincipal(ctx, p))
+	return next(principal.With(ctx, p))
 }
 
 // refuse answers an operation with one coded error (once: the transport reads until nil).

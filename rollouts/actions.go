@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -35,14 +36,14 @@ func (t Target) args() map[string]any {
 func (s *Service) Sync(ctx context.Context, t Target, req SyncRequest) (Deployment, error) {
 	args := t.args()
 	args["revision"], args["prune"], args["dryRun"] = req.Revision, req.Prune, req.DryRun
-	return s.act(ctx, auth.DeploymentSync, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
+	return s.act(ctx, policy.DeploymentSync, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
 		if op := d.Operation; op != nil && op.Phase == OperationRunning {
 			if req.Revision == "" || req.Revision == op.Revision {
 				return nil, nil // that sync is under way: a repeated request is the same request
 			}
 			return nil, busy(d)
 		}
-		req.RequestedBy = auth.PrincipalFrom(ctx).Actor()
+		req.RequestedBy = principal.From(ctx).Actor()
 		app, err := src.Sync(ctx, d.Key(), req)
 		return &app, err
 	})
@@ -56,12 +57,12 @@ func (s *Service) Rollback(ctx context.Context, t Target, req RollbackRequest) (
 	}
 	args := t.args()
 	args["historyId"], args["prune"], args["dryRun"] = req.HistoryID, req.Prune, req.DryRun
-	return s.act(ctx, auth.DeploymentRollback, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
+	return s.act(ctx, policy.DeploymentRollback, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
 		if op := d.Operation; op != nil && op.Phase == OperationRunning {
 			return nil, busy(d)
 		}
 		// Argo CD records Portside's account as the initiator; the rollout records the person.
-		s.tracker.expectRequest(d.Key(), auth.PrincipalFrom(ctx).Actor())
+		s.tracker.expectRequest(d.Key(), principal.From(ctx).Actor())
 		app, err := src.Rollback(ctx, d.Key(), req)
 		if err != nil {
 			s.tracker.dropRequest(d.Key())
@@ -73,7 +74,7 @@ func (s *Service) Rollback(ctx context.Context, t Target, req RollbackRequest) (
 // Terminate stops a deployment's running operation, for its owners; audited. With nothing running
 // there is nothing to stop, and that is not an error.
 func (s *Service) Terminate(ctx context.Context, t Target) (Deployment, error) {
-	return s.act(ctx, auth.DeploymentTerminate, t, t.args(), func(ctx context.Context, src Source, d Deployment) (*Application, error) {
+	return s.act(ctx, policy.DeploymentTerminate, t, t.args(), func(ctx context.Context, src Source, d Deployment) (*Application, error) {
 		_, err := src.Terminate(ctx, d.Key())
 		return nil, err
 	})
@@ -83,7 +84,7 @@ func (s *Service) Terminate(ctx context.Context, t Target) (Deployment, error) {
 func (s *Service) Refresh(ctx context.Context, t Target, hard bool) (Deployment, error) {
 	args := t.args()
 	args["hard"] = hard
-	return s.act(ctx, auth.DeploymentRefresh, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
+	return s.act(ctx, policy.DeploymentRefresh, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
 		app, err := src.Refresh(ctx, d.Key(), hard)
 		return &app, err
 	})
@@ -98,24 +99,24 @@ func (s *Service) Promote(ctx context.Context, t Target, full bool) (Deployment,
 	if full {
 		action = "promote-full"
 	}
-	return s.canaryAction(ctx, auth.DeploymentPromote, t, args, action)
+	return s.canaryAction(ctx, policy.DeploymentPromote, t, args, action)
 }
 
 // Abort stops a canary and returns all traffic to the stable version, for the component's owners;
 // audited. The rollout is recorded as ABORTED, a failed change.
 func (s *Service) Abort(ctx context.Context, t Target) (Deployment, error) {
-	return s.canaryAction(ctx, auth.DeploymentAbort, t, t.args(), "abort")
+	return s.canaryAction(ctx, policy.DeploymentAbort, t, t.args(), "abort")
 }
 
 // Retry starts an aborted canary again from its first step, for the component's owners; audited.
 func (s *Service) Retry(ctx context.Context, t Target) (Deployment, error) {
-	return s.canaryAction(ctx, auth.DeploymentRetry, t, t.args(), "retry")
+	return s.canaryAction(ctx, policy.DeploymentRetry, t, t.args(), "retry")
 }
 
 // canaryAction runs an Argo Rollouts action on a deployment's Rollout. What the canary's state
 // makes pointless (promoting one that is not paused, retrying one that was not aborted) is a
 // CONFLICT that says what state it is in.
-func (s *Service) canaryAction(ctx context.Context, action auth.Action, t Target, args map[string]any, name string) (Deployment, error) {
+func (s *Service) canaryAction(ctx context.Context, action policy.Action, t Target, args map[string]any, name string) (Deployment, error) {
 	return s.act(ctx, action, t, args, func(ctx context.Context, src Source, d Deployment) (*Application, error) {
 		c := d.Canary
 		if c == nil {
@@ -164,12 +165,12 @@ func orHead(rev string) string {
 // deployment must be one of the component's, and exactly one audit record says what happened. do
 // returns the application as the instance showed it after the action (nil: as tracked), which the
 // tracker takes at once (unless its watch was quicker) so the answer already shows the operation.
-func (s *Service) act(ctx context.Context, action auth.Action, t Target, args map[string]any,
+func (s *Service) act(ctx context.Context, action policy.Action, t Target, args map[string]any,
 	do func(ctx context.Context, src Source, d Deployment) (*Application, error)) (Deployment, error) {
 	var out Deployment
 	run := func(ctx context.Context) error {
-		p := auth.PrincipalFrom(ctx)
-		if err := auth.Gate(p, action); err != nil {
+		p := principal.From(ctx)
+		if err := policy.Gate(p, action); err != nil {
 			return err
 		}
 		ref, ann, err := s.catalog.ComponentAnnotations(ctx, "component", t.Component)
@@ -182,7 +183,7 @@ func (s *Service) act(ctx context.Context, action auth.Action, t Target, args ma
 				return err
 			}
 		}
-		if err := auth.Can(p, action, auth.Resource{Name: ref, OwnedByCaller: owns}); err != nil {
+		if err := policy.Can(p, action, policy.Resource{Name: ref, OwnedByCaller: owns}); err != nil {
 			return err
 		}
 		d, err := s.deploymentOf(ref, ann, t)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
@@ -16,7 +16,7 @@ type Catalog interface {
 	// input in errors) and returns its canonical ref and annotations.
 	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
 	// Owns reports whether p owns the entity, directly or through the group hierarchy.
-	Owns(ctx context.Context, p *auth.Principal, ref string) (bool, error)
+	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
 	// ComponentsIn returns the annotations of a system's components, or of those a group (or a
 	// group below it) owns, that carry one of keys.
 	ComponentsIn(ctx context.Context, field, ref string, keys []string) ([]map[string]string, error)

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portside-dev/portside/audit"
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
@@ -56,7 +56,7 @@ func (c catalogFake) ComponentsIn(_ context.Context, field, ref string, _ []stri
 	return out, nil
 }
 
-func (c catalogFake) Owns(_ context.Context, p *auth.Principal, ref string) (bool, error) {
+func (c catalogFake) Owns(_ context.Context, p *principal.Principal, ref string) (bool, error) {
 	return p != nil && c.owner[ref] == p.Username, nil
 }
 
@@ -198,7 +198,7 @@ func commits(argo *argocdtest.Server) {
 }
 
 func bob() context.Context {
-	return auth.WithPrincipal(context.Background(), &auth.Principal{Username: "bob", Kind: auth.KindSession, Client: auth.ClientWeb})
+	return principal.With(context.Background(), &principal.Principal{Username: "bob", Kind: principal.KindSession, Client: principal.ClientWeb})
 }
 
 func TestASyncIsRecordedFromStartToHealthyExactlyOnce(t *testing.T) {
@@ -390,7 +390,7 @@ func TestActionsAreForOwnersAuditedAndIdempotent(t *testing.T) {
 			r.st.Gorm().Raw("SELECT count(*) FROM audit_records").Scan(&n)
 			return n
 		}
-		carol := auth.WithPrincipal(context.Background(), &auth.Principal{Username: "carol", Kind: auth.KindSession, Client: auth.ClientWeb})
+		carol := principal.With(context.Background(), &principal.Principal{Username: "carol", Kind: principal.KindSession, Client: principal.ClientWeb})
 		target := rollouts.Target{Component: "payments"}
 		for name, act := range map[string]func(context.Context) error{
 			"sync": func(ctx context.Context) error { _, err := r.svc.Sync(ctx, target, rollouts.SyncRequest{}); return err },

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/store"
@@ -38,7 +39,7 @@ func (p *portal) as(s signedIn, query string) gqlResult {
 
 // operator is the CLI's authority, for setting the scene.
 func operator() context.Context {
-	return auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+	return principal.With(context.Background(), principal.System("test", principal.ClientCLI))
 }
 
 // fileLocation registers a one-entity file location owned by team-payments and returns its
@@ -68,7 +69,7 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 		p := newPortal(t, st)
 		roles := []signedIn{p.session("alice"), p.session("bob"), p.session("carol")}
 		bobElsewhere := p.session("bob") // a second session of bob's, for revokeSession
-		bobSessions, err := p.ids.Sessions(auth.WithPrincipal(context.Background(), &auth.Principal{UserID: userID(t, st, "bob")}))
+		bobSessions, err := p.ids.Sessions(principal.With(context.Background(), &principal.Principal{UserID: userID(t, st, "bob")}))
 		if err != nil || len(bobSessions) != 2 {
 			t.Fatalf("bob's sessions: %v, %v", bobSessions, err)
 		}
@@ -164,7 +165,7 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 	p := newPortal(t, st)
 	alice := p.session("alice")
 	spare := p.session("bob")
-	spareSessions, err := p.ids.Sessions(auth.WithPrincipal(context.Background(), &auth.Principal{UserID: userID(t, st, "bob")}))
+	spareSessions, err := p.ids.Sessions(principal.With(context.Background(), &principal.Principal{UserID: userID(t, st, "bob")}))
 	if err != nil || len(spareSessions) != 1 {
 		t.Fatalf("bob's session: %v %v", spareSessions, err)
 	}

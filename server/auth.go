@@ -10,10 +10,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"log/slog"
+
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
-	"log/slog"
 )
 
 // Cookie names. The session cookie holds an opaque random value; the login cookie binds a login
@@ -74,7 +76,7 @@ func (id *Identity) authenticate() gin.HandlerFunc {
 		// Set even when nil: nothing a request context inherits may speak for the caller. The
 		// credentials go along for connections that outlive the request (a WebSocket checks them
 		// again for every operation).
-		ctx := auth.WithCredentials(auth.WithPrincipal(c.Request.Context(), p), creds)
+		ctx := auth.WithCredentials(principal.With(c.Request.Context(), p), creds)
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -84,20 +86,20 @@ func (id *Identity) authenticate() gin.HandlerFunc {
 // prove they come from Portside's pages (CSRF).
 func (id *Identity) requireAPI() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p := auth.PrincipalFrom(c.Request.Context())
+		p := principal.From(c.Request.Context())
 		if p == nil {
 			unauthenticated(c, errs.E(errs.Unauthenticated, "sign in (/auth/login) or send an API token as \"Authorization: Bearer <token>\""))
 			return
 		}
 		// A WebSocket (subscriptions) is opened by a GET, but a page of another site could open one
 		// with the browser's cookie and read what it receives: its Origin must be Portside's.
-		if p.Kind == auth.KindSession && c.GetHeader("Upgrade") != "" {
+		if p.Kind == principal.KindSession && c.GetHeader("Upgrade") != "" {
 			if err := id.checkCSRF(c.Request, false); err != nil {
 				forbidden(c, err)
 				return
 			}
 		}
-		if p.Kind == auth.KindSession && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		if p.Kind == principal.KindSession && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 			if err := id.checkCSRF(c.Request, true); err != nil {
 				forbidden(c, err)
 				return
@@ -150,7 +152,7 @@ func hasMetricsToken(c *gin.Context, token string) bool {
 // requirePage sends anonymous browsers to sign in and back.
 func (id *Identity) requirePage() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if auth.PrincipalFrom(c.Request.Context()) == nil {
+		if principal.From(c.Request.Context()) == nil {
 			c.Redirect(http.StatusFound, "/auth/login?return_to="+url.QueryEscape(c.Request.URL.RequestURI()))
 			c.Abort()
 			return
@@ -204,7 +206,7 @@ func (id *Identity) logout(c *gin.Context) {
 	}
 	ck, err := c.Request.Cookie(sessionCookie)
 	target := id.PublicURL.String()
-	if err == nil && auth.PrincipalFrom(ctx) != nil {
+	if err == nil && principal.From(ctx) != nil {
 		if target, err = id.Auth.Logout(ctx, ck.Value); err != nil {
 			errorPage(c, err)
 			return

@@ -24,6 +24,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -92,7 +93,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
 		catalog.LocationFile:     &sources.Files{},
 	}, APILocationTypes: []catalog.LocationType{catalog.LocationEmbedded, catalog.LocationFile}})
-	if _, err := cat.RegisterLocation(auth.WithPrincipal(ctx, auth.System("test", auth.ClientCLI)),
+	if _, err := cat.RegisterLocation(principal.With(ctx, principal.System("test", principal.ClientCLI)),
 		catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Issuer: dev.Issuer(), ClientID: "portside", ClientSecret: "s3cret", RedirectURL: base + "/auth/callback",
 		PostLogoutURL: base + "/", Scopes: []string{"openid", "profile", "email", "groups"},
 		AdminGroups: []string{"portside-admins"}, UserLink: []string{"name", "email"}, Directory: cat,
-		Auditor: log, Now: clk.Now,
+		Audit: log, Now: clk.Now,
 	}
 	for _, tweak := range tweaks {
 		tweak(&opts)
@@ -399,7 +400,7 @@ func TestSignInWithTheCodeFlowStartsASessionLinkedToTheCatalog(t *testing.T) {
 // auditRecords reads the records of one action as an admin would.
 func (p *portal) auditRecords(t *testing.T, action string) []audit.Record {
 	t.Helper()
-	page, err := p.audit.Query(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+	page, err := p.audit.Query(principal.With(context.Background(), principal.System("test", principal.ClientCLI)),
 		audit.Filter{Action: action}, audit.MaxPage, "")
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +496,7 @@ func TestCookieAuthenticatedChangesNeedPortsidesOriginAndHeader(t *testing.T) {
 		}
 	}
 	// Bearer credentials are not cookies: no CSRF check applies to them.
-	secret, _, err := p.ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+	secret, _, err := p.ids.CreateToken(principal.With(context.Background(), principal.System("test", principal.ClientCLI)),
 		auth.TokenSpec{Username: "bob", Name: "ci"})
 	if err != nil {
 		t.Fatal(err)

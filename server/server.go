@@ -14,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
@@ -99,7 +99,7 @@ func New(opts Options) *Server {
 	// Until the portal exists, the front door is GraphiQL; a signed-out browser (after sign-out,
 	// say) gets a page that offers to sign in rather than being sent straight back to the provider.
 	authed.GET("/", func(c *gin.Context) {
-		if auth.PrincipalFrom(c.Request.Context()) != nil {
+		if principal.From(c.Request.Context()) != nil {
 			c.Redirect(http.StatusFound, "/graphiql")
 			return
 		}

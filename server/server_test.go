@@ -19,6 +19,7 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
@@ -144,7 +145,7 @@ func tokenIdentity(t *testing.T) (*server.Identity, string) {
 	t.Helper()
 	st := storetest.SQLite(t)
 	ids := auth.NewService(st, auth.Options{})
-	secret, _, err := ids.CreateToken(auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI)),
+	secret, _, err := ids.CreateToken(principal.With(context.Background(), principal.System("test", principal.ClientCLI)),
 		auth.TokenSpec{Username: "robot", Name: "fixture"})
 	if err != nil {
 		t.Fatal(err)

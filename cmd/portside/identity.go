@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/seal"
 )
 
@@ -22,7 +23,7 @@ func cliContext(cmd *cobra.Command) context.Context {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = "cli:" + u.Username
 	}
-	return auth.WithPrincipal(cmd.Context(), auth.System(name, auth.ClientCLI))
+	return principal.With(cmd.Context(), principal.System(name, principal.ClientCLI))
 }
 
 func (a *app) auditLog() *audit.Log {
@@ -42,7 +43,7 @@ func (a *app) auth(dir auth.Directory) *auth.Service {
 		GroupsClaim: c.AuthGroupsClaim, JWTAudiences: c.AuthJWTAudiences, JWTIssuers: c.AuthJWTIssuers,
 		AdminGroups: c.AuthAdminGroups, UserLink: c.AuthUserLink, Directory: dir, DevLogin: a.devLogin,
 		SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge, TokenMaxLifetime: c.TokenMaxLifetime,
-		Logger: a.log, Auditor: a.auditLog(), Keys: c.Keyring(),
+		Logger: a.log, Audit: a.auditLog(), Keys: c.Keyring(),
 	}
 	if a.devLogin {
 		// The development provider grants refresh tokens with offline_access, so the refresh path

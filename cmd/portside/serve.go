@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/metrics"
@@ -107,7 +108,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	w.rollouts = rs
 	w.closers = append(w.closers, func() { _ = companion.Close() }) // after the tracker stopped following it
 	if a.cfg.Demo {
-		system := auth.WithPrincipal(ctx, auth.System("portside", auth.ClientAuto))
+		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
 		res, err := w.catalog.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
 		if err != nil {
 			return w, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store/storetest"
@@ -66,7 +67,7 @@ type routeCall struct {
 // without an entry below must answer something other than a server error.
 func TestServeWiringAnswersEveryRoute(t *testing.T) {
 	w, base := serveWiring(t)
-	system := auth.WithPrincipal(context.Background(), auth.System("test", auth.ClientCLI))
+	system := principal.With(context.Background(), principal.System("test", principal.ClientCLI))
 	secret, _, err := w.identity.CreateToken(system, auth.TokenSpec{Username: "alice", Name: "wiring", Admin: true, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)

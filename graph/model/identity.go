@@ -7,12 +7,13 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
 // Viewer is the signed-in caller; its user and sessions fields have resolvers.
 type Viewer struct {
-	Principal *auth.Principal
+	Principal *principal.Principal
 }
 
 func (v *Viewer) Username() string        { return v.Principal.Username }

@@ -1,8 +1,12 @@
-package auth
+// Package policy is the one policy every service asks before it changes anything: which role each
+// action needs, and whether a principal has it on a resource. Services call Can themselves (as
+// argo-cd's server does); transports may call Gate as a first check.
+package policy
 
 import (
 	"fmt"
 
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -87,7 +91,7 @@ var required = map[Action]Role{
 var readActions = map[Action]bool{AuditRead: true}
 
 // RoleOf is the role p has on r.
-func RoleOf(p *Principal, r Resource) Role {
+func RoleOf(p *principal.Principal, r Resource) Role {
 	switch {
 	case p == nil:
 		return RoleNone
@@ -104,7 +108,7 @@ func RoleOf(p *Principal, r Resource) Role {
 
 // Can decides whether p may perform a on r. The error is UNAUTHENTICATED for nobody and FORBIDDEN
 // otherwise; its message never says more about r than the caller already named.
-func Can(p *Principal, a Action, r Resource) error {
+func Can(p *principal.Principal, a Action, r Resource) error {
 	if err := Gate(p, a); err != nil {
 		return err
 	}
@@ -117,11 +121,11 @@ func Can(p *Principal, a Action, r Resource) error {
 // Gate is the part of Can that does not depend on the resource: the action is known, the caller
 // is signed in where it must be, and its credential carries the scope the action needs. Transports
 // use it as a first gate, to refuse early what can never pass; services still call Can.
-func Gate(p *Principal, a Action) error {
+func Gate(p *principal.Principal, a Action) error {
 	need, ok := required[a]
 	if !ok {
 		// An action nobody listed is a bug; refusing keeps it from becoming a hole.
-		return errs.E(errs.Internal, "auth: no policy for action %q", a)
+		return errs.E(errs.Internal, "policy: no policy for action %q", a)
 	}
 	if need == RoleNone {
 		return nil

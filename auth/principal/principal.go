@@ -1,7 +1,7 @@
-// Package auth decides who a caller is and what they may do: OIDC login with server-side sessions,
-// API tokens and bearer JWTs for machines, the principal carried in the context, and the one policy
-// (Can) every service asks before it changes anything.
-package auth
+// Package principal is who is calling: the principal an authenticated request, a CLI command or
+// Portside's own background work acts as, carried in the context. It is a leaf, so that every
+// layer (audit, the domains, the transports) may read the caller without importing auth.
+package principal
 
 import (
 	"context"
@@ -72,13 +72,13 @@ func (p *Principal) HasScope(scope string) bool {
 
 type principalKey struct{}
 
-// WithPrincipal returns ctx carrying p.
-func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+// With returns ctx carrying p.
+func With(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// PrincipalFrom returns the principal in ctx, or nil when the caller is anonymous.
-func PrincipalFrom(ctx context.Context) *Principal {
+// From returns the principal in ctx, or nil when the caller is anonymous.
+func From(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
 }
