@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -122,10 +125,15 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestEveryDefaultPassesItsCheck gives each setting its own default explicitly, from the
+// environment and from the file, and checks that the value parses.
 func TestEveryDefaultPassesItsCheck(t *testing.T) {
 	for _, s := range Settings() {
-		if s.Check != nil {
-			if err := s.Check(s.Default); err != nil {
+		if s.noFile || s.Default == "" {
+			continue // the empty string counts as unset in the environment; the file's path has no file form
+		}
+		for _, src := range []sources{{env: map[string]string{s.Env: s.Default}}, {file: s.Key + ": '" + s.Default + "'\n"}} {
+			if _, err := load(t, src); err != nil {
 				t.Errorf("default %q of %s fails its own check: %v", s.Default, s.Key, err)
 			}
 		}
@@ -573,20 +581,20 @@ func TestInvalidDatabaseErrorHidesPassword(t *testing.T) {
 }
 
 func TestDescribeRedactsSecretSettings(t *testing.T) {
-	old := settings
-	t.Cleanup(func() { settings = old })
+	old := bind
+	t.Cleanup(func() { bind = old })
 	var token string
-	settings = append(slicesClone(old), Setting{
-		Key: "api-token", Env: "PORTSIDE_API_TOKEN", Secret: true, kind: kindString,
-		Check: func(v string) error {
-			if len(v) < 8 {
-				return errors.New("accepted values are tokens of 8 characters or more")
-			}
-			return nil
-		},
-		apply: func(_ *Config, v string) { token = v },
-		get:   func(Config) string { return token },
-	})
+	bind = func(c *Config) []Setting {
+		return append(old(c), Setting{
+			Key: "api-token", Env: "PORTSIDE_API_TOKEN", Secret: true,
+			value: text(&token, func(v string) error {
+				if len(v) < 8 {
+					return errors.New("accepted values are tokens of 8 characters or more")
+				}
+				return nil
+			}),
+		})
+	}
 	cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_API_TOKEN": "tok-123456"}))
 	if err != nil {
 		t.Fatal(err)
@@ -608,28 +616,26 @@ func TestDescribeRedactsSecretSettings(t *testing.T) {
 	wantInvalid(t, err, "api-token", "not accepted on the command line")
 }
 
-func slicesClone(s []Setting) []Setting { return append([]Setting(nil), s...) }
-
 func TestMigrateOnStart(t *testing.T) {
 	tests := []struct {
-		mode    string
-		dialect store.Dialect
-		want    bool
+		mode   string
+		sqlite bool
+		want   bool
 	}{
-		{"auto", store.SQLite, true},
-		{"auto", store.Postgres, false},
-		{"true", store.SQLite, true},
-		{"true", store.Postgres, true},
-		{"false", store.SQLite, false},
-		{"false", store.Postgres, false},
+		{"auto", true, true},
+		{"auto", false, false},
+		{"true", true, true},
+		{"true", false, true},
+		{"false", true, false},
+		{"false", false, false},
 	}
 	for _, tt := range tests {
 		cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_MIGRATE": tt.mode}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.MigrateOnStart(tt.dialect); got != tt.want {
-			t.Errorf("migrate=%s on %s: %v, want %v", tt.mode, tt.dialect, got, tt.want)
+		if got := cfg.MigrateOnStart(tt.sqlite); got != tt.want {
+			t.Errorf("migrate=%s (SQLite: %v): %v, want %v", tt.mode, tt.sqlite, got, tt.want)
 		}
 	}
 }
@@ -666,7 +672,7 @@ func TestTableIsConsistent(t *testing.T) {
 		if !strings.HasPrefix(s.Env, "PORTSIDE_") || s.Usage == "" || strings.Contains(s.Usage, "\n") || strings.Contains(s.Usage, "`") {
 			t.Errorf("setting %s: env must start with PORTSIDE_, usage must be one line without backquotes", s.Key)
 		}
-		if s.apply == nil || s.get == nil {
+		if s.value == nil {
 			t.Errorf("setting %s is not wired to a Config field", s.Key)
 		}
 	}
@@ -748,5 +754,56 @@ func TestTheKubernetesConfigMapIsAValidConfigFile(t *testing.T) {
 	}
 	if len(cfg.ArgoCDInstances) != 1 || cfg.ArgoCDTokenDir == "" || cfg.AuthIssuer == "" {
 		t.Errorf("settings read from the ConfigMap: %+v", cfg)
+	}
+}
+
+// config checks the shape of the database setting itself (it is a leaf and cannot ask the store);
+// what it accepts and what the store opens must stay the same.
+func TestDatabaseCheckAgreesWithTheStore(t *testing.T) {
+	for _, v := range []string{
+		"portside.db", "/data/portside.db", "file:/tmp/p.db?_pragma=busy_timeout(5000)", " portside.db ",
+		"postgres://u@db.internal:5432/portside", "postgresql://u:pw@db/portside?sslmode=require",
+		"postgres:///portside", "postgres://u:pw@/portside", "postgres://u:p/w@db:port/portside",
+		"mysql://u@db/portside", "sqlite://portside.db", "   ",
+	} {
+		_, _, storeErr := store.ParseURL(v)
+		_, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_DATABASE_URL": v}))
+		if (storeErr == nil) != (err == nil) {
+			t.Errorf("database %q: config says %v, the store says %v", v, err, storeErr)
+		}
+	}
+}
+
+func TestEncryptionKeysAreDecodedForSeal(t *testing.T) {
+	k1 := bytes.Repeat([]byte{0xfb}, 32) // + and / in standard base64, - and _ in URL base64
+	k2 := bytes.Repeat([]byte{7}, 32)
+	for _, v := range []string{
+		base64.StdEncoding.EncodeToString(k1) + "," + base64.StdEncoding.EncodeToString(k2),
+		base64.RawURLEncoding.EncodeToString(k1) + " , " + base64.URLEncoding.EncodeToString(k2),
+	} {
+		cfg, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_ENCRYPTION_KEY": v}))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if diff := cmp.Diff([][]byte{k1, k2}, cfg.EncryptionKeys); diff != "" {
+			t.Errorf("%q: keys (-want +got):\n%s", v, diff)
+		}
+		if _, err := seal.NewKeyring(cfg.EncryptionKeys...); err != nil {
+			t.Errorf("seal refuses the keys config accepted: %v", err)
+		}
+	}
+	short := base64.StdEncoding.EncodeToString(k1[:16])
+	for v, want := range map[string]string{
+		base64.StdEncoding.EncodeToString(k1) + "," + short: "key 2: is 16 bytes long, want 32 (make one with: openssl rand -base64 32)",
+		"not-base64!": "key 1: is not base64",
+	} {
+		_, err := Load(nil, mapEnv(map[string]string{"PORTSIDE_ENCRYPTION_KEY": v}))
+		wantInvalid(t, err, "encryption-key", "invalid encryption-key (from PORTSIDE_ENCRYPTION_KEY)", want)
+		if err != nil && strings.Contains(err.Error(), short) {
+			t.Errorf("error shows a key: %v", err)
+		}
+	}
+	if cfg := Defaults(); cfg.EncryptionKeys != nil {
+		t.Errorf("no encryption-key gave keys %v", cfg.EncryptionKeys)
 	}
 }

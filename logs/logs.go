@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/portside-dev/portside/errs"
 )
@@ -20,9 +22,12 @@ const RequestIDKey = "request_id"
 // level ("debug", "info", "warn" or "error"). Records logged with a context that carries a request
 // ID (see WithRequestID) get a request_id attribute. Errors name the setting at fault.
 func New(w io.Writer, format, level string) (*slog.Logger, error) {
-	lvl, err := ParseLevel(level)
-	if err != nil {
-		return nil, err
+	// slog spells the levels itself; Portside accepts only their lower-case names (not INFO or
+	// warn+2), the values the log-level setting documents.
+	var lvl slog.Level
+	if !slices.Contains(levels, level) || lvl.UnmarshalText([]byte(level)) != nil {
+		return nil, &errs.Error{Code: errs.Invalid, Field: "log-level", Message: fmt.Sprintf(
+			"invalid log-level %q: accepted values are %s", level, strings.Join(levels, ", "))}
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	var h slog.Handler
@@ -38,21 +43,8 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	return slog.New(NewHandler(h)), nil
 }
 
-// ParseLevel turns a log-level setting into a slog.Level.
-func ParseLevel(level string) (slog.Level, error) {
-	switch level {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info":
-		return slog.LevelInfo, nil
-	case "warn":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, &errs.Error{Code: errs.Invalid, Field: "log-level",
-		Message: fmt.Sprintf("invalid log-level %q: accepted values are debug, info, warn, error", level)}
-}
+// levels are the values of the log-level setting, lowest first.
+var levels = []string{"debug", "info", "warn", "error"}
 
 // NewHandler wraps h so that records logged with a context carrying a request ID get a top-level
 // request_id attribute, even from loggers made with WithGroup.

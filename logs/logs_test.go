@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -113,6 +114,9 @@ func TestBadSettings(t *testing.T) {
 	}{
 		{"json", "loud", "log-level", `invalid log-level "loud": accepted values are debug, info, warn, error`},
 		{"json", "", "log-level", "accepted values are debug, info, warn, error"},
+		// slog reads these, but the setting documents only the four lower-case names.
+		{"json", "INFO", "log-level", `invalid log-level "INFO": accepted values are debug, info, warn, error`},
+		{"json", "warn+2", "log-level", `invalid log-level "warn+2": accepted values are debug, info, warn, error`},
 		{"logfmt", "info", "log-format", `invalid log-format "logfmt": accepted values are json, text`},
 	}
 	for _, tt := range tests {
@@ -124,10 +128,16 @@ func TestBadSettings(t *testing.T) {
 	}
 }
 
+// TestLevels checks that each log-level value sets the lowest level logged: enabled at its own
+// level, disabled just below it.
 func TestLevels(t *testing.T) {
 	for name, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
-		if got, err := ParseLevel(name); err != nil || got != want {
-			t.Errorf("ParseLevel(%q) = %v, %v", name, got, err)
+		log, err := New(io.Discard, "json", name)
+		if err != nil {
+			t.Fatalf("New(%q): %v", name, err)
+		}
+		if ctx := context.Background(); !log.Enabled(ctx, want) || log.Enabled(ctx, want-1) {
+			t.Errorf("log-level %s: enabled at %v: %v, at %v: %v, want true, false", name, want, log.Enabled(ctx, want), want-1, log.Enabled(ctx, want-1))
 		}
 	}
 }

@@ -31,35 +31,6 @@ type Keyring struct {
 	aeads []cipher.AEAD
 }
 
-// ParseKeys reads keys written as standard or URL-safe base64 (with or without padding), each
-// KeySize bytes long, newest first. The error names the key by its position, never its value.
-func ParseKeys(encoded []string) (*Keyring, error) {
-	if len(encoded) == 0 {
-		return nil, errors.New("no key given")
-	}
-	keys := make([][]byte, 0, len(encoded))
-	for i, e := range encoded {
-		k, err := decodeKey(strings.TrimSpace(e))
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", i+1, err)
-		}
-		keys = append(keys, k)
-	}
-	return NewKeyring(keys...)
-}
-
-func decodeKey(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			if len(k) != KeySize {
-				return nil, fmt.Errorf("is %d bytes long, want %d (make one with: openssl rand -base64 32)", len(k), KeySize)
-			}
-			return k, nil
-		}
-	}
-	return nil, errors.New("is not base64 (make one with: openssl rand -base64 32)")
-}
-
 // NewKeyring builds a keyring from raw keys, newest first.
 func NewKeyring(keys ...[]byte) (*Keyring, error) {
 	if len(keys) == 0 {

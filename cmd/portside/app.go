@@ -15,8 +15,10 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/config"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -29,6 +31,8 @@ type app struct {
 	// devLogin is set when serve started the embedded development provider.
 	devLogin bool
 	audit    *audit.Log
+	// keys seal refresh tokens: the encryption-key setting's keys, nil when none is set.
+	keys *seal.Keyring
 }
 
 // loadConfig reads settings and builds the logger.
@@ -57,12 +61,19 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 
 // newApp opens the database of cfg, as openApp does for a command.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
+	var keys *seal.Keyring
+	if len(cfg.EncryptionKeys) > 0 {
+		var err error
+		if keys, err = seal.NewKeyring(cfg.EncryptionKeys...); err != nil {
+			return nil, errs.InvalidField("encryption-key", "%v", err)
+		}
+	}
 	st, err := store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st}
-	if migrate && cfg.MigrateOnStart(st.Dialect()) {
+	a := &app{cfg: cfg, log: log, store: st, keys: keys}
+	if migrate && cfg.MigrateOnStart(st.Dialect() == store.SQLite) {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
 			st.Close()

@@ -43,7 +43,7 @@ func (a *app) auth(dir auth.Directory) *auth.Service {
 		GroupsClaim: c.AuthGroupsClaim, JWTAudiences: c.AuthJWTAudiences, JWTIssuers: c.AuthJWTIssuers,
 		AdminGroups: c.AuthAdminGroups, UserLink: c.AuthUserLink, Directory: dir, DevLogin: a.devLogin,
 		SessionIdle: c.SessionIdleTimeout, SessionMax: c.SessionMaxAge, TokenMaxLifetime: c.TokenMaxLifetime,
-		Logger: a.log, Audit: a.auditLog(), Keys: c.Keyring(),
+		Logger: a.log, Audit: a.auditLog(), Keys: a.keys,
 	}
 	if a.devLogin {
 		// The development provider grants refresh tokens with offline_access, so the refresh path
