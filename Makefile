@@ -26,8 +26,8 @@ test: postgres vet fmt-check
 test-short:
 	$(GO) test -p 2 ./...
 
-## e2e-argocd: the Argo CD tier. Installs ../shared/argocd-rig when missing (the first build is
-## 35-45 min of compile; later ones seconds), starts it (a real Argo CD v2.14.21, kube-apiserver,
+## e2e-argocd: the Argo CD tier. Installs ../shared/argocd-rig when missing (about 15 s, from
+## prebuilt binaries), starts it (a real Argo CD v2.14.21, kube-apiserver,
 ## kwok and Argo Rollouts on loopback), runs e2e/argocd_rig_test.go against it, and stops it.
 RIG ?= ../shared/argocd-rig
 e2e-argocd:
