@@ -134,6 +134,10 @@ func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) 
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "audit: arguments of %s", e.Action)
 	}
+	if len(args) > MaxArgumentBytes {
+		// A refused request may carry a megabyte of input; the record keeps that it was too large.
+		args, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(args)})
+	}
 	row.Arguments = string(args)
 	if cause != nil {
 		row.Code, row.Message = string(errs.CodeOf(cause)), errs.PublicMessage(cause)
@@ -143,6 +147,10 @@ func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) 
 	}
 	return nil
 }
+
+// MaxArgumentBytes bounds the arguments one record keeps (as JSON); larger ones are replaced by
+// their size.
+const MaxArgumentBytes = 8 << 10
 
 // secretKey matches argument names whose values must never be stored.
 var secretKey = regexp.MustCompile(`(?i)secret|password|passwd|token|credential|authorization|cookie|private`)

@@ -242,3 +242,18 @@ func TestBoundsAreRFC3339Times(t *testing.T) {
 		t.Errorf("a bad bound: %v, want INVALID naming until and the value", err)
 	}
 }
+
+// A refused request may carry a megabyte of input: its record keeps the size, not the input.
+func TestLargeArgumentsAreRecordedByTheirSize(t *testing.T) {
+	st := storetest.SQLite(t)
+	l := audit.New(st, nil)
+	ctx := principal.With(context.Background(), admin)
+	big := strings.Repeat("read,", 100_000)
+	_ = l.Do(ctx, audit.Entry{Action: "test.big", Args: map[string]any{"scopes": big}}, func(context.Context) error {
+		return errs.InvalidField("scopes", "too many")
+	})
+	got := records(t, l, audit.Filter{Action: "test.big"})
+	if len(got) != 1 || len(got[0].Arguments) > audit.MaxArgumentBytes || !strings.Contains(string(got[0].Arguments), `"truncated":true`) {
+		t.Errorf("record of a large request: %d records, arguments %.200s", len(got), got[0].Arguments)
+	}
+}

@@ -242,3 +242,20 @@ func TestARevokedTokenNamesItsUser(t *testing.T) {
 		}
 	})
 }
+
+// A token's scopes are a short known list; a request that repeats them by the thousand is refused,
+// naming the field, before anything is stored.
+func TestTokenScopesAreBounded(t *testing.T) {
+	ids := auth.NewService(storetest.SQLite(t), auth.Options{})
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = "read"
+	}
+	_, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "erin", Name: "ci", TTL: time.Hour, Scopes: many})
+	if errs.FieldOf(err) != "scopes" {
+		t.Errorf("1,000 scopes: %v, want INVALID naming scopes", err)
+	}
+	if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "erin", Name: "ci", TTL: time.Hour, Scopes: []string{"read", "write"}}); err != nil {
+		t.Errorf("read and write: %v", err)
+	}
+}

@@ -92,6 +92,9 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 	case spec.NeverExpires && spec.TTL != 0:
 		return "", nil, errs.InvalidField("ttl", "a token that never expires has no lifetime: give one or the other")
 	}
+	if len(spec.Scopes) > len(TokenScopes) {
+		return "", nil, errs.InvalidField("scopes", "lists %d scopes; there are only %s", len(spec.Scopes), strings.Join(TokenScopes, " and "))
+	}
 	for _, sc := range spec.Scopes {
 		if !slices.Contains(TokenScopes, sc) {
 			return "", nil, errs.InvalidField("scopes", "unknown scope %q: use %s", sc, strings.Join(TokenScopes, ", "))
