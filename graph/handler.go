@@ -67,6 +67,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.SetParserTokenLimit(maxDocumentTokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{newSizedLRU[string, string](apqCacheBytes, 0)}})
+	srv.Use(newDocumentGate(opts.MaxComplexity)) // after APQ, which may fill the query in
 	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	if opts.Observer != nil {
@@ -99,6 +100,8 @@ func init() {
 	// application/graphql-response+json (the spec), 200 under application/json (see conformance).
 	errcode.RegisterErrorType("DEPTH_LIMIT_EXCEEDED", errcode.KindProtocol)
 	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
+	errcode.RegisterErrorType("DOCUMENT_TOO_LARGE", errcode.KindProtocol)
+	errcode.RegisterErrorType("DOCUMENT_TOO_DEEP", errcode.KindProtocol)
 }
 
 // pageCost is what a connection's children count for: its page size.

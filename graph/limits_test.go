@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/graph/gqlws"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -347,4 +351,58 @@ func TestDistinctLargeDocumentsDoNotGrowTheHeapForGood(t *testing.T) {
 		t.Errorf("the live heap grew by %d MB after 150 distinct 900 kB documents; want it bounded (< 64 MB)", grown>>20)
 	}
 	t.Logf("live heap grew by %.1f MB", float64(grown)/(1<<20))
+}
+
+// Operations sent over a WebSocket meet the same document bounds as those sent over HTTP: no HTTP
+// wrapper sees them, so the bounds run inside gqlgen, before it parses.
+func TestDocumentsOverTheBoundsAreRefusedOnASocketToo(t *testing.T) {
+	doubling := func(n int) string {
+		var b strings.Builder
+		b.WriteString("query { ...F0 }\n")
+		for i := range n {
+			fmt.Fprintf(&b, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+		}
+		fmt.Fprintf(&b, "fragment F%d on Query { entities { totalCount } }\n", n)
+		return b.String()
+	}
+	// A socket needs a credential that identity can check again for every operation.
+	st := storetest.SQLite(t)
+	ids := auth.NewService(st, auth.Options{})
+	creds := auth.Credentials{}
+	var err error
+	creds.Bearer, _, err = ids.CreateToken(operator, auth.TokenSpec{Username: "robot", Name: "socket", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := catalog.NewService(st, catalog.Options{Logger: slog.New(slog.DiscardHandler)})
+	h := graph.NewHandler(&graph.Resolver{Catalog: svc, Auth: ids}, graph.HandlerOptions{MaxComplexity: 1_000_000, MaxDepth: 12,
+		Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := ids.Authenticate(r.Context(), creds)
+		if err != nil {
+			t.Errorf("authenticate: %v", err)
+		}
+		h.ServeHTTP(w, r.WithContext(auth.WithCredentials(principal.With(r.Context(), p), creds)))
+	}))
+	t.Cleanup(srv.Close)
+	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql"
+	for _, tt := range []struct{ name, query, reason string }{
+		{"nested selections", strings.Repeat("{ a ", 100) + strings.Repeat("}", 100), "DOCUMENT_TOO_DEEP"},
+		{"one name selected 60 times", `{ entities { ` + strings.Repeat("totalCount ", 60) + `} }`, "DOCUMENT_TOO_LARGE"},
+		{"fragments doubling 40 deep", doubling(40), "COMPLEXITY_LIMIT_EXCEEDED"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sub, _, err := gqlws.Subscribe(ctx, ws, http.Header{}, tt.query)
+			if err != nil {
+				t.Fatalf("subscribe: %v", err)
+			}
+			defer sub.Close()
+			_, err = sub.Next(ctx)
+			if err == nil || !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("over a socket: %v, want an error with reason %s", err, tt.reason)
+			}
+		})
+	}
 }

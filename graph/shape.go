@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
@@ -187,4 +189,54 @@ func (c *shapeChecker) expand(set ast.SelectionSet, limit int) int {
 		}
 	}
 	return n
+}
+
+// documentGate applies the same document bounds (scanDocument, then checkShape) to every
+// transport, as a gqlgen extension that runs before gqlgen parses: operations sent over a
+// WebSocket never pass the HTTP wrappers, and would otherwise reach the parser and validator
+// unbounded. Documents it passed are remembered by hash, like shapeCheck's.
+type documentGate struct {
+	maxComplexity int
+	passed        *sizedLRU[[sha256.Size]byte, struct{}]
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = (*documentGate)(nil)
+
+func newDocumentGate(maxComplexity int) *documentGate {
+	return &documentGate{maxComplexity: maxComplexity, passed: newSizedLRU[[sha256.Size]byte, struct{}](1<<20, 0)}
+}
+
+func (*documentGate) ExtensionName() string                   { return "DocumentGate" }
+func (*documentGate) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (g *documentGate) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if p.Query == "" {
+		return nil // a persisted query's hash alone: the APQ extension before this one found nothing
+	}
+	key := sha256.Sum256([]byte(p.Query))
+	if _, ok := g.passed.Get(key); ok {
+		return nil
+	}
+	err := scanDocument(p.Query)
+	if err == nil {
+		doc, perr := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, maxDocumentTokens)
+		if perr != nil {
+			return nil // gqlgen reports the syntax error
+		}
+		err = checkShape(doc, g.maxComplexity)
+	}
+	if err != nil {
+		reason := "GRAPHQL_PARSE_FAILED"
+		if e, ok := err.(*documentLimitError); ok {
+			reason = e.reason
+		}
+		gerr := gqlerror.Errorf("%s", err.Error())
+		gerr.Extensions = map[string]any{"code": reason}
+		return gerr
+	}
+	g.passed.Add(key, struct{}{}, sha256.Size+cacheEntryOverhead)
+	return nil
 }
