@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func TestCacheRulesFollowTheSchemaDeclarations(t *testing.T) {
 	schema := NewExecutableSchema(Config{}).Schema()
 	rules := newCacheRules(schema)
 	for _, tc := range []struct {
-		query                string
+		query              string
 		response, fragment bool // kept by the response cache (with stamps) / the rendered-entity cache
 	}{
 		{`{ entity(ref: "a") { ref description ... on Component { owner { name } } } }`, true, true},
@@ -140,6 +141,23 @@ extend type A { added: String  said: String @cache(scope: CATALOG) }
 		doc := gqlparser.MustLoadQuery(schema, q)
 		if got := rules.cacheable(doc.Operations[0].SelectionSet, map[string]bool{}, true, false); got != keep {
 			t.Errorf("%s: kept %v, want %v", q, got, keep)
+		}
+	}
+}
+
+// A STAMPED field that cannot be stamped (not on an entity, or no rollouts service) still
+// resolves, but its answer is not kept: a missing stamp costs a miss, never a stale answer.
+func TestAStampedFieldThatCannotBeStampedIsNotKept(t *testing.T) {
+	for name, obj := range map[string]any{"not an entity": &model.PageInfo{}, "no rollouts service": &model.Component{}} {
+		p := &pendingResponse{armed: true}
+		ctx := context.WithValue(context.Background(), pendingKey{}, p)
+		resolved := false
+		_, err := (&Resolver{}).cacheDirective(ctx, obj, func(context.Context) (any, error) { resolved = true; return nil, nil }, model.CacheScopeStamped)
+		if err != nil || !resolved {
+			t.Errorf("%s: resolved %v, %v; want the field resolved", name, resolved, err)
+		}
+		if !p.spoiled {
+			t.Errorf("%s: the answer may still be kept", name)
 		}
 	}
 }
