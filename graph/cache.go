@@ -1,12 +1,14 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"path"
-	"slices"
+	"io"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -14,21 +16,26 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 )
 
-// responseCache answers a repeated catalog query with the response it gave before, as long as the
-// catalog has not changed since (the catalog's cache token). It caches only query operations whose
-// every field is declared by the catalog schema (schema.graphqls, catalog.graphqls) and whose
-// data moves with the catalog's generation: registered locations change on every refresh without
-// one, so their types are left out, as is introspection. Fields other schema files add later
-// (pipelines, anything per user) make an operation uncacheable without anyone having to
-// remember this cache. Responses with errors are never cached.
+// responseCache answers a repeated query with the very bytes (and Content-Type) it answered it
+// with before, ahead of gqlgen: decoding the request, coercing its variables and encoding the
+// answer again cost more than everything else together (and their garbage, on a busy single
+// core, became the slowest answers' delay). It is one layer with one key: the request as sent
+// (the POST body, or a GET's query string) and its Accept header. What a signed-in caller may
+// read of the catalog does not depend on who they are or on their token's scopes, so the caller
+// is not part of the key; fields whose answer does are NONE in the schema.
 //
-// A component's deployments and rollouts (the component page) are cached too, versioned besides
-// by rollouts stamps: their resolvers note a stamp of the component's applications before reading,
-// and a cached answer is served only while every stamp it was made with is fresh.
+// What may be kept is decided by the schema's @cache declarations (cacheRules), checked by its
+// gqlgen end (InterceptResponse) once the operation is known: query operations whose every field
+// may be, answered without errors. An answer is kept with the catalog's cache token it was made
+// at and the rollouts stamps its STAMPED fields noted (cacheDirective), and given again only while
+// the token is the catalog's and every stamp is fresh.
 type responseCache struct {
+	rules *cacheRules
 	epoch func(ctx context.Context) (int64, bool)
-	// fresh checks a rollouts stamp; nil leaves rollouts fields uncached.
+	// fresh checks a rollouts stamp; nil leaves STAMPED fields uncached.
 	fresh func(rollouts.Stamp) bool
+	next  http.Handler
+	obs   OperationObserver
 	lru   *sizedLRU[[sha256.Size]byte, cachedResponse]
 
 	mu sync.Mutex
@@ -37,94 +44,150 @@ type responseCache struct {
 	cacheable map[[sha256.Size]byte]bool
 }
 
+// cachedResponse is one answer as gqlgen wrote it, with what it depends on.
 type cachedResponse struct {
-	token  int64
-	stamps []rollouts.Stamp
-	data   json.RawMessage
+	token       int64
+	stamps      []rollouts.Stamp
+	contentType string
+	body        []byte
+	// name and opType are the operation's, for the metrics gqlgen's pipeline would have counted.
+	name, opType string
 }
 
-// stampsKey carries the stamps an operation's resolvers note, while a cacheable one runs.
-type stampsKey struct{}
-
-type stampSet struct {
-	mu   sync.Mutex
-	list []rollouts.Stamp
+// pendingResponse is the answer under way, as the cache's two ends (and the @cache directive)
+// see it: the only thing the cache passes through the context.
+type pendingResponse struct {
+	mu sync.Mutex
+	// armed: the operation may be kept (set by InterceptResponse before it runs).
+	armed bool
+	// spoiled: a STAMPED field could not be stamped; the answer is not kept.
+	spoiled bool
+	// done: the operation ran without errors and its data is small enough to keep.
+	done         bool
+	token        int64
+	stamps       []rollouts.Stamp
+	name, opType string
 }
 
-// noteStamp records that the answer being made depends on what the stamp covers; it must be
-// taken before the resolver reads what it covers.
-func noteStamp(ctx context.Context, s rollouts.Stamp) {
-	if set, ok := ctx.Value(stampsKey{}).(*stampSet); ok {
-		set.mu.Lock()
-		set.list = append(set.list, s)
-		set.mu.Unlock()
+type pendingKey struct{}
+
+func pendingFrom(ctx context.Context) *pendingResponse {
+	p, _ := ctx.Value(pendingKey{}).(*pendingResponse)
+	return p
+}
+
+// note records that the answer depends on what s covers.
+func (p *pendingResponse) note(s rollouts.Stamp) {
+	p.mu.Lock()
+	if p.armed {
+		p.stamps = append(p.stamps, s)
 	}
+	p.mu.Unlock()
+}
+
+func (p *pendingResponse) spoil() {
+	p.mu.Lock()
+	p.spoiled = true
+	p.mu.Unlock()
 }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.ResponseInterceptor
+	http.Handler
 } = (*responseCache)(nil)
-
-// cachedSchemaFiles declare the fields whose values the catalog's cache token covers.
-var cachedSchemaFiles = []string{"schema.graphqls", "catalog.graphqls"}
 
 // maxCachedResponse keeps one huge page from crowding out everything else.
 const maxCachedResponse = 256 << 10
 
-// uncachedFields can return registered locations (node takes any ID).
-var uncachedFields = map[string]bool{"node": true}
+func newResponseCache(size int, rules *cacheRules, epoch func(ctx context.Context) (int64, bool), fresh func(rollouts.Stamp) bool, obs OperationObserver) *responseCache {
+	return &responseCache{rules: rules, epoch: epoch, fresh: fresh, obs: obs, cacheable: map[[sha256.Size]byte]bool{},
+		lru: newSizedLRU[[sha256.Size]byte, cachedResponse](responseCacheBytes, size)}
+}
 
-// uncachedTypes change without the catalog's generation moving (or, from rollouts.graphqls,
-// without a stamp covering them: instance links, time windows, live sync windows).
-var uncachedTypes = map[string]bool{"Location": true, "LocationConnection": true, "LocationEdge": true, "LocationError": true,
-	"ArgoCDInstance": true, "DoraMetrics": true, "SyncWindows": true, "SyncWindow": true}
-
-// stampedSchemaFile declares the rollouts fields. Those of its own types are cacheable when
-// reached through stampedFields, whose resolvers note stamps; a field of those types that reads
-// anything a stamp does not cover (Argo CD live, the clock) belongs in unstampedFields.
-const stampedSchemaFile = "rollouts.graphqls"
-
-var (
-	stampedFields   = map[string]bool{"Component.deployments": true, "Component.rollouts": true}
-	unstampedFields = map[string]bool{"Deployment.syncWindows": true}
-)
-
-func newResponseCache(size int, epoch func(ctx context.Context) (int64, bool), fresh func(rollouts.Stamp) bool) *responseCache {
-	c := &responseCache{epoch: epoch, fresh: fresh, cacheable: map[[sha256.Size]byte]bool{}}
-	c.lru = newSizedLRU[[sha256.Size]byte, cachedResponse](responseCacheBytes, size)
+// wrap puts the cache in front of next, the handler gqlgen's executor (with the cache's own
+// extension) answers behind.
+func (c *responseCache) wrap(next http.Handler) http.Handler {
+	c.next = next
 	return c
 }
 
 func (*responseCache) ExtensionName() string                   { return "ResponseCache" }
 func (*responseCache) Validate(graphql.ExecutableSchema) error { return nil }
 
+func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Upgrade") != "" || (r.Method != http.MethodPost && r.Method != http.MethodGet) {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	h := sha256.New()
+	h.Write([]byte(r.Method))
+	h.Write([]byte{0})
+	h.Write([]byte(r.Header.Get("Accept")))
+	h.Write([]byte{0})
+	if r.Method == http.MethodPost {
+		body, err := io.ReadAll(r.Body) // bounded by conformance's MaxBytesReader
+		if err != nil {
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+			c.next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h.Write(body)
+	} else {
+		h.Write([]byte(r.URL.RawQuery))
+	}
+	var key [sha256.Size]byte
+	copy(key[:], h.Sum(nil))
+
+	if hit, ok := c.lru.Get(key); ok && c.valid(r.Context(), hit.token, hit.stamps) {
+		w.Header().Set("Content-Type", hit.contentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(hit.body)
+		if c.obs != nil {
+			c.obs.GraphQLOperation(hit.name, hit.opType, true, time.Since(start))
+		}
+		return
+	}
+	p := &pendingResponse{}
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	c.next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
+	p.mu.Lock()
+	keep := p.armed && p.done && !p.spoiled
+	entry := cachedResponse{token: p.token, stamps: p.stamps, name: p.name, opType: p.opType}
+	p.mu.Unlock()
+	if keep && rec.status == http.StatusOK && !rec.overflow && json.Valid(rec.body.Bytes()) {
+		entry.contentType = rec.Header().Get("Content-Type")
+		entry.body = bytes.Clone(rec.body.Bytes())
+		c.lru.Add(key, entry, len(entry.body)+cacheEntryOverhead)
+	}
+}
+
+// InterceptResponse is the cache's end inside gqlgen: it tells the answer under way whether it
+// may be kept, and at which catalog token.
 func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	if !graphql.HasOperationContext(ctx) {
+	p := pendingFrom(ctx)
+	if p == nil || !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
 	oc := graphql.GetOperationContext(ctx)
 	if oc.Operation == nil || oc.Operation.Operation != ast.Query || !c.isCacheable(oc) {
 		return next(ctx)
 	}
-	token, ok := c.epoch(ctx)
-	if !ok {
-		return next(ctx)
-	}
-	key, ok := responseKey(oc)
+	token, ok := c.epoch(ctx) // before anything is read
 	if !ok {
 		return next(ctx)
 	}
 	name, typ := operationName(oc)
-	if hit, ok := c.lru.Get(key); ok && hit.token == token && c.stillFresh(hit.stamps) {
-		offerReplay(ctx, hit.token, hit.stamps, name, typ)
-		return &graphql.Response{Data: hit.data}
-	}
-	stamps := &stampSet{}
-	resp := next(context.WithValue(ctx, stampsKey{}, stamps))
+	p.mu.Lock()
+	p.armed, p.token, p.name, p.opType = true, token, name, typ
+	p.mu.Unlock()
+	resp := next(ctx)
 	if resp != nil && len(resp.Errors) == 0 && resp.Data != nil && len(resp.Data) <= maxCachedResponse {
-		c.lru.Add(key, cachedResponse{token: token, stamps: stamps.list, data: resp.Data}, len(resp.Data)+cacheEntryOverhead)
-		offerReplay(ctx, token, stamps.list, name, typ)
+		p.mu.Lock()
+		p.done = true
+		p.mu.Unlock()
 	}
 	return resp
 }
@@ -132,20 +195,74 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 // valid reports whether an answer made at token with stamps may still be given.
 func (c *responseCache) valid(ctx context.Context, token int64, stamps []rollouts.Stamp) bool {
 	now, ok := c.epoch(ctx)
-	return ok && now == token && c.stillFresh(stamps)
-}
-
-func (c *responseCache) stillFresh(stamps []rollouts.Stamp) bool {
+	if !ok || now != token {
+		return false
+	}
 	for _, s := range stamps {
-		if !c.fresh(s) {
+		if c.fresh == nil || !c.fresh(s) {
 			return false
 		}
 	}
 	return true
 }
 
-// operationKey is where an operation's responseKey is kept once worked out: the complexity limit
-// and the response cache both key by it.
+func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
+	h := sha256.New()
+	h.Write([]byte(oc.OperationName))
+	h.Write([]byte{0})
+	h.Write([]byte(oc.RawQuery))
+	var id [sha256.Size]byte
+	copy(id[:], h.Sum(nil))
+	c.mu.Lock()
+	v, known := c.cacheable[id]
+	c.mu.Unlock()
+	if known {
+		return v
+	}
+	v = c.rules.cacheable(oc.Operation.SelectionSet, map[string]bool{}, c.fresh != nil, false)
+	c.mu.Lock()
+	if len(c.cacheable) > 10000 { // bound the memo against clients that vary their query text
+		clear(c.cacheable)
+	}
+	c.cacheable[id] = v
+	c.mu.Unlock()
+	return v
+}
+
+// recorder passes an answer through and keeps a copy, up to what the response cache keeps.
+type recorder struct {
+	http.ResponseWriter
+	status   int
+	body     bytes.Buffer
+	overflow bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.overflow {
+		if r.body.Len()+len(b) > maxCachedResponse+64 {
+			r.overflow = true
+			r.body.Reset()
+		} else {
+			r.body.Write(b)
+		}
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// operationKey is where an operation's responseKey is kept once worked out, for the complexity
+// limit.
 const operationKey = "OperationKey"
 
 type keyedOperation struct {
@@ -177,81 +294,4 @@ func hashOperation(oc *graphql.OperationContext) ([sha256.Size]byte, bool) {
 	var key [sha256.Size]byte
 	copy(key[:], h.Sum(nil))
 	return key, true
-}
-
-func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
-	h := sha256.New()
-	h.Write([]byte(oc.OperationName))
-	h.Write([]byte{0})
-	h.Write([]byte(oc.RawQuery))
-	var id [sha256.Size]byte
-	copy(id[:], h.Sum(nil))
-	c.mu.Lock()
-	v, known := c.cacheable[id]
-	c.mu.Unlock()
-	if known {
-		return v
-	}
-	v = c.selectionCacheable(oc.Operation.SelectionSet, map[string]bool{}, false)
-	c.mu.Lock()
-	if len(c.cacheable) > 10000 { // bound the memo against clients that vary their query text
-		clear(c.cacheable)
-	}
-	c.cacheable[id] = v
-	c.mu.Unlock()
-	return v
-}
-
-// selectionCacheable decides whether a selection's answer may be cached; stamped says it is
-// under a stamped field, where the rollouts types' own fields may be too.
-func (c *responseCache) selectionCacheable(set ast.SelectionSet, seenFragments map[string]bool, stamped bool) bool {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Name == "__typename" {
-				continue
-			}
-			if s.Definition == nil || s.Definition.Position == nil || s.Definition.Position.Src == nil ||
-				uncachedTypes[s.Definition.Type.Name()] || uncachedFields[s.Name] ||
-				s.ObjectDefinition != nil && uncachedTypes[s.ObjectDefinition.Name] {
-				return false
-			}
-			under := stamped
-			if src := path.Base(s.Definition.Position.Src.Name); !fromCachedSchema(src) {
-				parent := ""
-				if s.ObjectDefinition != nil {
-					parent = s.ObjectDefinition.Name
-				}
-				field := parent + "." + s.Name
-				switch {
-				case src != stampedSchemaFile || c.fresh == nil || unstampedFields[field]:
-					return false
-				case stampedFields[field]:
-					under = true
-				case !stamped:
-					return false // a rollouts field not under a stamped one: Query.rollouts, doraMetrics
-				}
-			}
-			if !c.selectionCacheable(s.SelectionSet, seenFragments, under) {
-				return false
-			}
-		case *ast.InlineFragment:
-			if !c.selectionCacheable(s.SelectionSet, seenFragments, stamped) {
-				return false
-			}
-		case *ast.FragmentSpread:
-			if seenFragments[s.Name] {
-				continue
-			}
-			seenFragments[s.Name] = true
-			if s.Definition == nil || !c.selectionCacheable(s.Definition.SelectionSet, seenFragments, stamped) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func fromCachedSchema(src string) bool {
-	return slices.Contains(cachedSchemaFiles, path.Base(src))
 }

@@ -1,6 +1,10 @@
 package graph_test
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -118,5 +123,56 @@ func TestNodeQueriesAreNotCachedBecauseNodeCanBeALocation(t *testing.T) {
 	a.query(&again, `query($id: ID!) { node(id: $id) { id } }`, client.Var("id", id))
 	if again.Node != nil {
 		t.Errorf("an unregistered location is still served: %+v", again.Node)
+	}
+}
+
+// What the budget refuses (here: an answer over graphql-max-response-bytes) is never kept: the
+// cache sees the answer the budget lets out, not the one the executor made. Kept, a late answer
+// turned into TIMEOUT would be given again until the catalog changed.
+func TestAnswersTheBudgetRefusesAreNotKept(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 0, 100).withDemo() // no entity cache: every answer made reads the database
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: a.svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000,
+		Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100, MaxResponseBytes: 60}))
+	counter := storetest.CountStatements(st.Gorm())
+	// Two fields, well within the field count the budget stops at, but a spec longer than the bound.
+	const body = `{"query":"{ entity(ref: \"component:payments-api\") { spec } }"}`
+	for i := 1; i <= 2; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		counter.Reset()
+		h.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), "RESPONSE_TOO_LARGE") {
+			t.Fatalf("request %d: %d %s, want the budget's refusal", i, rec.Code, rec.Body)
+		}
+		if n := counter.Reset(); n == 0 {
+			t.Errorf("request %d was answered without running the query: a refusal was kept", i)
+		}
+	}
+}
+
+// GET and POST are the same layer: a repeated GET of a catalog query is answered from the cache
+// (the same bytes, without the database).
+func TestRepeatedGETQueriesAreAnsweredFromTheResponseCache(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 0, 100).withDemo()
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: a.svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000,
+		Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100}))
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ entities(first: 3) { totalCount nodes { ref } } }`), nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	counter := storetest.CountStatements(st.Gorm())
+	first := get()
+	if first.Code != http.StatusOK || !strings.Contains(first.Body.String(), "totalCount") {
+		t.Fatalf("first answer: %d %s", first.Code, first.Body)
+	}
+	counter.Reset()
+	again := get()
+	if n := counter.Reset(); n != 0 || again.Body.String() != first.Body.String() {
+		t.Errorf("the repeated GET ran %d statements and answered %s; want the first answer from the cache", n, again.Body)
 	}
 }

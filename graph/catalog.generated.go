@@ -1279,7 +1279,25 @@ func (ec *executionContext) _API_location(ctx context.Context, field graphql.Col
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.API().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -2061,7 +2079,25 @@ func (ec *executionContext) _Component_location(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Component().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -2570,7 +2606,25 @@ func (ec *executionContext) _Component_deployments(ctx context.Context, field gr
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Component().Deployments(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "STAMPED")
+				if err != nil {
+					var zeroVal []*model.Deployment
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal []*model.Deployment
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Deployment) graphql.Marshaler {
 			return ec.marshalNDeployment2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDeploymentᚄ(ctx, selections, v)
 		},
@@ -2603,7 +2657,25 @@ func (ec *executionContext) _Component_rollouts(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Component().Rollouts(ctx, obj, fc.Args["filter"].(*model.ComponentRolloutFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "STAMPED")
+				if err != nil {
+					var zeroVal *model.RolloutConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.RolloutConnection
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RolloutConnection) graphql.Marshaler {
 			return ec.marshalNRolloutConnection2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐRolloutConnection(ctx, selections, v)
 		},
@@ -2647,7 +2719,25 @@ func (ec *executionContext) _Component_dora(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Component().Dora(ctx, obj, fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DoraMetrics) graphql.Marshaler {
 			return ec.marshalNDoraMetrics2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDoraMetrics(ctx, selections, v)
 		},
@@ -3104,7 +3194,25 @@ func (ec *executionContext) _Domain_location(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Domain().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -4092,7 +4200,25 @@ func (ec *executionContext) _Group_location(ctx context.Context, field graphql.C
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Group().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -4413,7 +4539,25 @@ func (ec *executionContext) _Group_dora(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Group().Dora(ctx, obj, fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DoraMetrics) graphql.Marshaler {
 			return ec.marshalNDoraMetrics2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDoraMetrics(ctx, selections, v)
 		},
@@ -5592,7 +5736,25 @@ func (ec *executionContext) _LocationEntity_location(ctx context.Context, field 
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.LocationEntity().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -6617,7 +6779,25 @@ func (ec *executionContext) _Resource_location(ctx context.Context, field graphq
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Resource().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -7353,7 +7533,25 @@ func (ec *executionContext) _System_location(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.System().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -7697,7 +7895,25 @@ func (ec *executionContext) _System_dora(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.System().Dora(ctx, obj, fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DoraMetrics) graphql.Marshaler {
 			return ec.marshalNDoraMetrics2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDoraMetrics(ctx, selections, v)
 		},
@@ -8200,7 +8416,25 @@ func (ec *executionContext) _User_location(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Location(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},

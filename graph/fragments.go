@@ -27,10 +27,12 @@ import (
 //
 // A fragment is keyed by the operation's text, where the selection stands in it, the values of
 // the variables the selection uses (and no others: an owner page for another owner reuses the
-// entities it shares), the entity and the epoch. Only selections whose every field the catalog
-// schema declares are kept (the response cache's rule, without its rollouts stamps), never one
-// whose rendering reported an error, and never a deferred one.
+// entities it shares), the entity and the epoch. Only selections whose every field the schema
+// declares @cache(scope: CATALOG) are kept (the response cache's rules, read from the same
+// declarations, without its rollouts stamps: it has none to keep), never one whose rendering
+// reported an error, and never a deferred one.
 type fragmentCache struct {
+	rules *cacheRules
 	epoch func(context.Context) (int64, bool)
 	lru   *lru.Cache[[sha256.Size]byte, []byte]
 	bytes atomic.Int64 // held by lru, bounded by maxFragmentBytes
@@ -59,17 +61,18 @@ type shape struct {
 	vars      []string // the variables it uses, in order of first use
 }
 
-func newFragmentCache(entries int, epoch func(context.Context) (int64, bool)) *fragmentCache {
-	c := &fragmentCache{epoch: epoch, shapes: map[shapeKey]shape{}}
+func newFragmentCache(entries int, rules *cacheRules, epoch func(context.Context) (int64, bool)) *fragmentCache {
+	c := &fragmentCache{rules: rules, epoch: epoch, shapes: map[shapeKey]shape{}}
 	c.lru, _ = lru.NewWithEvict(entries, func(_ [sha256.Size]byte, v []byte) { c.bytes.Add(-int64(len(v))) })
 	return c
 }
 
-// fragments returns the resolver's fragment cache, nil when the catalog's cache is off.
+// fragments returns the resolver's fragment cache, nil when the catalog's cache is off (or no
+// handler has read the schema's cache rules).
 func (r *Resolver) fragments() *fragmentCache {
 	r.fragmentsOnce.Do(func() {
-		if r.Catalog != nil && r.Catalog.CacheSize() > 0 {
-			r.fragmentCache = newFragmentCache(r.Catalog.CacheSize(), r.Catalog.CacheEpoch)
+		if rules := r.cacheRules.Load(); rules != nil && r.Catalog != nil && r.Catalog.CacheSize() > 0 {
+			r.fragmentCache = newFragmentCache(r.Catalog.CacheSize(), rules, r.Catalog.CacheEpoch)
 		}
 	})
 	return r.fragmentCache
@@ -132,7 +135,7 @@ func (c *fragmentCache) key(ctx context.Context, oc *graphql.OperationContext, s
 	sh, known := c.shapes[sk]
 	c.mu.Unlock()
 	if !known {
-		sh = shapeOf(sel)
+		sh = shapeOf(c.rules, sel)
 		c.mu.Lock()
 		if len(c.shapes) > 10000 { // bound the memo against clients that vary their query text
 			clear(c.shapes)
@@ -175,9 +178,8 @@ func (c *fragmentCache) key(ctx context.Context, oc *graphql.OperationContext, s
 }
 
 // shapeOf decides whether a selection may be cached and which variables it reads.
-func shapeOf(sel ast.SelectionSet) shape {
-	rules := &responseCache{} // no rollouts stamps: rollouts fields are not cached here
-	if !rules.selectionCacheable(sel, map[string]bool{}, false) {
+func shapeOf(rules *cacheRules, sel ast.SelectionSet) shape {
+	if !rules.cacheable(sel, map[string]bool{}, false, false) { // no stamps here: STAMPED fields are not kept
 		return shape{}
 	}
 	sh := shape{cacheable: true}

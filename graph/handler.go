@@ -35,9 +35,9 @@ type HandlerOptions struct {
 	MaxComplexity int
 	Logger        *slog.Logger
 	Observer      OperationObserver
-	// ResponseCacheSize bounds the catalog query responses kept for repeated queries; 0 disables
-	// that cache (the catalog's read cache may be on or off: its epoch is followed either way). The
-	// responses kept also weigh at most responseCacheBytes together.
+	// ResponseCacheSize bounds the answers kept for repeated queries (see responseCache); 0
+	// disables that cache (the catalog's read cache may be on or off: its epoch is followed either
+	// way). The answers kept also weigh at most responseCacheBytes together.
 	ResponseCacheSize int
 	// Timeout bounds how long one query or mutation may run (0: DefaultTimeout; negative: none).
 	Timeout time.Duration
@@ -51,8 +51,10 @@ type HandlerOptions struct {
 func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	cfg := Config{Resolvers: r}
 	cfg.Directives.Guard = r.guard
+	cfg.Directives.Cache = r.cacheDirective
 	setComplexity(&cfg.Complexity)
-	srv := handler.New(NewExecutableSchema(cfg))
+	es := NewExecutableSchema(cfg)
+	srv := handler.New(es)
 	// Subscriptions: graphql-transport-ws (and the older graphql-ws) over a WebSocket on /graphql,
 	// each socket following its credential and refusing mutations (websocket.go).
 	srv.AddTransport(websocketTransport(r.Auth))
@@ -73,26 +75,31 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
 	}
-	// The budget comes before the response cache: what it refuses is never cached.
-	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
+	// What may be cached is read from the schema's @cache declarations, here, once.
+	rules := newCacheRules(es.Schema())
+	r.cacheRules.CompareAndSwap(nil, rules) // the rendered-entity cache's too
 	var cache *responseCache
 	if opts.ResponseCacheSize > 0 {
 		var fresh func(rollouts.Stamp) bool
 		if r.RolloutService != nil {
 			fresh = r.RolloutService.Fresh
 		}
-		cache = newResponseCache(opts.ResponseCacheSize, r.Catalog.CacheEpoch, fresh)
+		cache = newResponseCache(opts.ResponseCacheSize, rules, r.Catalog.CacheEpoch, fresh, opts.Observer)
+		// Before (around) the budget: the cache sees the answer the budget lets out, and keeps
+		// nothing it refused (a late answer turned into TIMEOUT included).
 		srv.Use(cache)
 	}
+	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
+	var h http.Handler = newShapeCheck(srv, opts.MaxComplexity)
 	if cache != nil {
-		return withSocketSlot(conformance(newReplay(cache, newShapeCheck(srv, opts.MaxComplexity), opts.Observer, opts.ResponseCacheSize), opts.MaxBodyBytes))
+		h = cache.wrap(h)
 	}
-	return withSocketSlot(conformance(newShapeCheck(srv, opts.MaxComplexity), opts.MaxBodyBytes))
+	return withSocketSlot(conformance(h, opts.MaxBodyBytes))
 }
 
 func init() {

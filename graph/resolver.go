@@ -5,6 +5,7 @@ package graph
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
@@ -21,4 +22,6 @@ type Resolver struct {
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go
+	// cacheRules are the schema's @cache rules, read by NewHandler (see cacherules.go).
+	cacheRules atomic.Pointer[cacheRules]
 }

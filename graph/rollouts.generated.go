@@ -1455,7 +1455,25 @@ func (ec *executionContext) _Deployment_syncWindows(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Deployment().SyncWindows(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.SyncWindows
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.SyncWindows
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncWindows) graphql.Marshaler {
 			return ec.marshalOSyncWindows2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐSyncWindows(ctx, selections, v)
 		},

@@ -14,7 +14,6 @@ import (
 )
 
 func (r *componentResolver) Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error) {
-	noteStamp(ctx, r.RolloutService.Stamp(obj.Value().Metadata.Annotations))
 	list, err := r.RolloutService.Deployments(ctx, obj.Value().Metadata.Annotations)
 	if err != nil {
 		return nil, err
@@ -32,7 +31,6 @@ func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, 
 			return nil, err
 		}
 	}
-	noteStamp(ctx, r.RolloutService.Stamp(obj.Value().Metadata.Annotations))
 	page, err := r.RolloutService.ComponentRollouts(ctx, obj.Value().Metadata.Annotations, filter.Filter(), deref(first, 20), deref(after, ""))
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Cache func(ctx context.Context, obj any, next graphql.Resolver, scope model.CacheScope) (res any, err error)
 	Guard func(ctx context.Context, obj any, next graphql.Resolver, action string) (res any, err error)
 }
 

@@ -57,6 +57,20 @@ type SubscriptionResolver interface {
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) dir_cache_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.CacheScope, error) {
+			return ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) dir_guard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1489,7 +1503,25 @@ func (ec *executionContext) _Query_entity(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Entity(ctx, fc.Args["ref"].(string), fc.Args["kind"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "CATALOG")
+				if err != nil {
+					var zeroVal model.Entity
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal model.Entity
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
 			return ec.marshalOEntity2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐEntity(ctx, selections, v)
 		},
@@ -1533,7 +1565,25 @@ func (ec *executionContext) _Query_entities(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Entities(ctx, fc.Args["filter"].(*model.EntityFilter), fc.Args["orderBy"].(*model.EntityOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "CATALOG")
+				if err != nil {
+					var zeroVal *model.EntityConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.EntityConnection
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.EntityConnection) graphql.Marshaler {
 			return ec.marshalNEntityConnection2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐEntityConnection(ctx, selections, v)
 		},
@@ -1577,7 +1627,25 @@ func (ec *executionContext) _Query_facets(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Facets(ctx, fc.Args["filter"].(*model.EntityFilter), fc.Args["fields"].([]model.FacetField), fc.Args["limit"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "CATALOG")
+				if err != nil {
+					var zeroVal []*model.Facet
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal []*model.Facet
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Facet) graphql.Marshaler {
 			return ec.marshalNFacet2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐFacetᚄ(ctx, selections, v)
 		},
@@ -1621,7 +1689,25 @@ func (ec *executionContext) _Query_locations(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Locations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.LocationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.LocationConnection
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LocationConnection) graphql.Marshaler {
 			return ec.marshalNLocationConnection2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocationConnection(ctx, selections, v)
 		},
@@ -1665,7 +1751,25 @@ func (ec *executionContext) _Query_location(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Location(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Location
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Location
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Location) graphql.Marshaler {
 			return ec.marshalOLocation2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐLocation(ctx, selections, v)
 		},
@@ -1708,7 +1812,25 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().Me(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.Viewer
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.Viewer
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
 			return ec.marshalNViewer2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐViewer(ctx, selections, v)
 		},
@@ -1741,7 +1863,25 @@ func (ec *executionContext) _Query_apiTokens(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().APITokens(ctx, fc.Args["all"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal []*model.APIToken
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal []*model.APIToken
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.APIToken) graphql.Marshaler {
 			return ec.marshalNApiToken2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAPITokenᚄ(ctx, selections, v)
 		},
@@ -1785,7 +1925,25 @@ func (ec *executionContext) _Query_auditRecords(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().AuditRecords(ctx, fc.Args["filter"].(*model.AuditFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.AuditRecordConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.AuditRecordConnection
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditRecordConnection) graphql.Marshaler {
 			return ec.marshalNAuditRecordConnection2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐAuditRecordConnection(ctx, selections, v)
 		},
@@ -1829,7 +1987,25 @@ func (ec *executionContext) _Query_rollouts(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Rollouts(ctx, fc.Args["filter"].(*model.RolloutFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.RolloutConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.RolloutConnection
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RolloutConnection) graphql.Marshaler {
 			return ec.marshalNRolloutConnection2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐRolloutConnection(ctx, selections, v)
 		},
@@ -1872,7 +2048,25 @@ func (ec *executionContext) _Query_argoCDInstances(ctx context.Context, field gr
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().ArgoCDInstances(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal []*model.ArgoCDInstance
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal []*model.ArgoCDInstance
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ArgoCDInstance) graphql.Marshaler {
 			return ec.marshalNArgoCDInstance2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐArgoCDInstanceᚄ(ctx, selections, v)
 		},
@@ -1905,7 +2099,25 @@ func (ec *executionContext) _Query_dora(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Dora(ctx, fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal *model.DoraMetrics
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DoraMetrics) graphql.Marshaler {
 			return ec.marshalNDoraMetrics2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐDoraMetrics(ctx, selections, v)
 		},
@@ -2728,6 +2940,16 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx context.Context, v any) (model.CacheScope, error) {
+	var res model.CacheScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx context.Context, sel ast.SelectionSet, v model.CacheScope) graphql.Marshaler {
+	return v
+}
 
 func (ec *executionContext) unmarshalNJSON2map(ctx context.Context, v any) (map[string]any, error) {
 	res, err := graphql.UnmarshalMap(v)

@@ -22,7 +22,8 @@ const maxSameNameFields = 50
 // complexity walk pay for more than linearly: one name selected many times in one selection set,
 // and operations whose fields, fragments spread, outnumber the complexity limit (each costs at
 // least 1). It parses the document (linear, under the token limit) and remembers the documents it
-// passed, so a repeated one costs a hash. It sits behind replay: replayed answers were checked.
+// passed, so a repeated one costs a hash. It sits behind the response cache: the answers that
+// cache gives were checked when they were made.
 type shapeCheck struct {
 	next          http.Handler
 	maxComplexity int

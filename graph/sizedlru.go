@@ -93,7 +93,6 @@ const (
 	queryCacheBytes    = 32 << 20
 	apqCacheBytes      = 8 << 20
 	responseCacheBytes = 64 << 20
-	replayCacheBytes   = 64 << 20
 	astBytesPerByte    = 25
 	cacheEntryOverhead = 256 // map slot, list element, entry header
 )

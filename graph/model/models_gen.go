@@ -595,6 +595,72 @@ func (e AuditOutcome) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a field's answer is versioned, for the response cache and the rendered-entity cache.
+type CacheScope string
+
+const (
+	// From the catalog alone: the same for every caller until the catalog changes (its cache epoch moves).
+	CacheScopeCatalog CacheScope = "CATALOG"
+	// About the Argo CD applications of the entity it is on: versioned besides by a rollouts stamp of
+	// them, taken before the field is resolved. Only on entity types; the rendered-entity cache never
+	// keeps it.
+	CacheScopeStamped CacheScope = "STAMPED"
+	// Part of what a STAMPED field returns: cacheable only beneath one, whose stamp covers it.
+	CacheScopeUnderStamp CacheScope = "UNDER_STAMP"
+	// Live, per caller, or moving with the clock: an operation that selects it is never cached.
+	CacheScopeNone CacheScope = "NONE"
+)
+
+var AllCacheScope = []CacheScope{
+	CacheScopeCatalog,
+	CacheScopeStamped,
+	CacheScopeUnderStamp,
+	CacheScopeNone,
+}
+
+func (e CacheScope) IsValid() bool {
+	switch e {
+	case CacheScopeCatalog, CacheScopeStamped, CacheScopeUnderStamp, CacheScopeNone:
+		return true
+	}
+	return false
+}
+
+func (e CacheScope) String() string {
+	return string(e)
+}
+
+func (e *CacheScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CacheScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CacheScope", str)
+	}
+	return nil
+}
+
+func (e CacheScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CacheScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CacheScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type EntityOrderField string
 
 const (
