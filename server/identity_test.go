@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"io/fs"
@@ -28,6 +29,7 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
@@ -141,11 +143,8 @@ func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audi
 	ctx, cancel := context.WithCancel(context.Background())
 	deploys.Start(ctx)
 	t.Cleanup(func() { cancel(); deploys.Stop() })
-	for deadline := time.Now().Add(10 * time.Second); !deploys.Instances()[0].Connected; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Argo CD never connected: %+v", deploys.Instances()[0])
-		}
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return deploys.Instances()[0].Connected },
+		func() string { return fmt.Sprintf("Argo CD never connected: %+v", deploys.Instances()[0]) })
 	return argo, deploys
 }
 
@@ -164,14 +163,10 @@ func (p *portal) canaryAt(aborted bool) {
 	p.t.Helper()
 	p.argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", canaryManifest(aborted))
 	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if d, _ := p.deploys.Tracker().Deployment(key); d.Canary != nil && d.Canary.Aborted == aborted {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("Portside never saw payments-api's canary aborted=%v", aborted)
-		}
-	}
+	testutil.Eventually(p.t, 10*time.Second, func() bool {
+		d, _ := p.deploys.Tracker().Deployment(key)
+		return d.Canary != nil && d.Canary.Aborted == aborted
+	}, "Portside never saw payments-api's canary aborted=%v", aborted)
 }
 
 // settle ends payments-api's running operation, if any, and waits until Portside has seen it.
@@ -181,15 +176,11 @@ func (p *portal) settle() {
 		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "a1") })
 	}
 	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		d, _ := p.deploys.Tracker().Deployment(key)
-		if d.Operation == nil || d.Operation.Phase != rollouts.OperationRunning {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("Portside still sees payments-api running: %+v", d.Operation)
-		}
-	}
+	var d rollouts.Deployment
+	testutil.Eventually(p.t, 10*time.Second, func() bool {
+		d, _ = p.deploys.Tracker().Deployment(key)
+		return d.Operation == nil || d.Operation.Phase != rollouts.OperationRunning
+	}, func() string { return fmt.Sprintf("Portside still sees payments-api running: %+v", d.Operation) })
 }
 
 // browser is a cookie-keeping HTTP client that records every URL it was sent to.
