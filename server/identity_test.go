@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,22 +50,13 @@ type portal struct {
 	ids   *auth.Service
 	audit *audit.Log
 	cat   *catalog.Service
-	clock *clock
+	clock *testutil.Clock
 	files int // file locations made so far
 	// argo is the Argo CD instance "prod", with the demo's payments-api application (team-payments,
 	// bob's team, owns the component); deploys follows it.
 	argo    *argocdtest.Server
 	deploys *rollouts.Service
 }
-
-// clock is a settable clock for the identity service (token expiry, key refresh).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 var people = []devidp.User{
 	{Username: "alice", Password: "alice-pw", Email: "alice@acme.example", Name: "Alice", Groups: []string{"team-platform", "portside-admins"}},
@@ -88,7 +78,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dev.Close() })
-	clk := &clock{t: time.Now()}
+	clk := testutil.NewClock(time.Now())
 	log := audit.New(st, nil)
 	cat := catalog.NewService(st, catalog.Options{Audit: log, CacheSize: 1000, Readers: map[catalog.LocationType]catalog.Reader{
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},

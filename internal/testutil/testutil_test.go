@@ -102,3 +102,19 @@ func TestBufferKeepsWhatSeveralGoroutinesWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestAClockReadsItsTimeUntilMovedOn(t *testing.T) {
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := testutil.NewClock(start)
+	if !c.Now().Equal(start) {
+		t.Errorf("Now = %v, want the start %v", c.Now(), start)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { c.Add(time.Minute); _ = c.Now() })
+	}
+	wg.Wait()
+	if want := start.Add(4 * time.Minute); !c.Now().Equal(want) {
+		t.Errorf("after four moves of a minute Now = %v, want %v", c.Now(), want)
+	}
+}
