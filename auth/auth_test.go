@@ -10,18 +10,10 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // directory is a hand-written catalog: users by name, and by email.
 type directory struct {
@@ -78,7 +70,7 @@ func TestNoAPITokenCreatesTokensNotEvenAnAdminOne(t *testing.T) {
 
 func TestTokensLiveAtMostTheMaximumLifetime(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		ids := auth.NewService(st, auth.Options{Now: clk.Now, TokenMaxLifetime: 720 * time.Hour})
 		person := principal.With(context.Background(), &principal.Principal{Username: "ops", Kind: principal.KindSession, Client: principal.ClientWeb})
 		if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "first", TTL: time.Hour}); err != nil {
@@ -139,7 +131,7 @@ func TestATokenOfSomeoneWhoNeverSignedInIsLinkedToTheCatalog(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := &directory{byName: map[string]string{"erin": "user:default/erin"}, byEmail: map[string]string{}}
-		clk := &clock{t: time.Now()}
+		clk := testutil.NewClock(time.Now())
 		ids := auth.NewService(st, auth.Options{Directory: dir, UserLink: []string{"name", "email"}, Now: clk.Now})
 		if _, p := as(t, ids, secret); p.EntityRef != "user:default/erin" {
 			t.Fatalf("erin's token is linked to %q, want user:default/erin", p.EntityRef)
@@ -178,7 +170,7 @@ func TestAnUnreachableDatabaseIsUnavailableNotABadCredential(t *testing.T) {
 func TestFollowEndsWhenTheCredentialNoLongerHolds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		dir := &directory{byName: map[string]string{}, byEmail: map[string]string{}}
-		clk := &clock{t: time.Now()}
+		clk := testutil.NewClock(time.Now())
 		tests := []struct {
 			name    string
 			user    string

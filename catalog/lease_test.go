@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -161,15 +163,8 @@ func testRefreshRenewsAShortLease(t *testing.T, st *store.Store) {
 		t.Errorf("lease owner %q does not name this process (%q...)", owner, want)
 	}
 	clock.Add(int64(time.Minute))
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, u := lease(); u.Equal(now().Add(leaseFor)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lease was not renewed: until %v, now %v", until, now())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { _, u := lease(); return u.Equal(now().Add(leaseFor)) },
+		func() string { return fmt.Sprintf("the lease was not renewed: until %v, now %v", until, now()) })
 	close(r.gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)

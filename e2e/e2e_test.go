@@ -13,11 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -231,27 +231,10 @@ spec:
 
 // ---- portside serve ----
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // portsideServer is a running `portside serve`.
 type portsideServer struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testutil.Buffer
 	exited chan struct{} // closed when the process has exited
 	addr   string
 	token  string // an admin API token, sent with every GraphQL request
@@ -267,7 +250,7 @@ func startServeWith(t *testing.T, env []string, args ...string) *portsideServer 
 	t.Helper()
 	cmd := exec.Command(portsideBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = env
-	s := &portsideServer{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	s := &portsideServer{cmd: cmd, stderr: &testutil.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -310,13 +293,7 @@ func startServeWith(t *testing.T, env []string, args ...string) *portsideServer 
 // poll checks cond until it holds, failing the test after timeout.
 func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+	testutil.Eventually(t, timeout, cond, "waiting for %s", what)
 }
 
 // graphql posts a query and decodes its data into out; any GraphQL error fails the test.
@@ -553,7 +530,7 @@ func TestImportKilledMidIngestLeavesThePreviousStateIntact(t *testing.T) {
 		mustRun(t, cleanEnv(t), gencatalogBin, "-out", big, "-scale", scale, "-seed", "2")
 		cmd := exec.Command(portsideBin, "--database", db, "catalog", "import", big)
 		cmd.Env = cleanEnv(t)
-		var out lockedBuffer
+		var out testutil.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -564,32 +541,35 @@ func TestImportKilledMidIngestLeavesThePreviousStateIntact(t *testing.T) {
 			close(exited)
 		}()
 
-		killed := false
-		deadline := time.Now().Add(2 * time.Minute)
-	watch:
-		for {
+		// Wait until the import has ended by itself or has written past the threshold.
+		var wal int64
+		ended := func() bool {
 			select {
 			case <-exited:
-				break watch
+				return true
 			default:
 			}
 			if fi, err := os.Stat(db + "-wal"); err == nil && fi.Size() > killThreshold {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				<-exited
-				killed = cmd.ProcessState.ExitCode() == -1 // ended by the signal, not by itself
-				if killed {
-					t.Logf("scale %s: killed the import with a %d-byte WAL", scale, fi.Size())
-				}
-				break watch
+				wal = fi.Size()
+				return true
 			}
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				<-exited
-				t.Fatalf("the import neither finished nor grew the WAL past %d bytes in 2 minutes\n%s", killThreshold, out.String())
+			return false
+		}
+		if !testutil.Await(2*time.Minute, ended) {
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("the import neither finished nor grew the WAL past %d bytes in 2 minutes\n%s", killThreshold, out.String())
+		}
+		killed := false
+		if wal > 0 {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(time.Millisecond) // polling interval
+			<-exited
+			killed = cmd.ProcessState.ExitCode() == -1 // ended by the signal, not by itself
+			if killed {
+				t.Logf("scale %s: killed the import with a %d-byte WAL", scale, wal)
+			}
 		}
 		if !killed {
 			t.Logf("scale %s: the import finished before it could be killed; trying a larger catalog", scale)

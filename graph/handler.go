@@ -33,8 +33,9 @@ type HandlerOptions struct {
 	MaxDepth int
 	// MaxComplexity bounds the estimated cost of an operation (lists count per requested item).
 	MaxComplexity int
-	Logger        *slog.Logger
-	Observer      OperationObserver
+	// Logger records unavailable dependencies, internal errors and panics; slog.Default() when nil.
+	Logger   *slog.Logger
+	Observer OperationObserver
 	// ResponseCacheSize bounds the answers kept for repeated queries (see responseCache); 0
 	// disables that cache (the catalog's read cache may be on or off: its epoch is followed either
 	// way). The answers kept also weigh at most responseCacheBytes together.
@@ -49,6 +50,10 @@ type HandlerOptions struct {
 
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
 func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
+	if opts.Logger == nil {
+		// Errors are logged from request goroutines; a nil logger crashed the process there.
+		opts.Logger = slog.Default()
+	}
 	cfg := Config{Resolvers: r}
 	cfg.Directives.Guard = r.guard
 	cfg.Directives.Cache = r.cacheDirective

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -27,22 +27,7 @@ const (
 )
 
 // httpLogBuffer collects log output written from request goroutines.
-type httpLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *httpLogBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *httpLogBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type httpLogBuffer = testutil.Buffer
 
 // httpEnv is the GraphQL handler over a real catalog service on a SQLite store holding
 // testdata/catalog (three groups, a system and two components).

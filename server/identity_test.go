@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"io/fs"
@@ -14,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +29,7 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
@@ -50,22 +51,13 @@ type portal struct {
 	ids   *auth.Service
 	audit *audit.Log
 	cat   *catalog.Service
-	clock *clock
+	clock *testutil.Clock
 	files int // file locations made so far
 	// argo is the Argo CD instance "prod", with the demo's payments-api application (team-payments,
 	// bob's team, owns the component); deploys follows it.
 	argo    *argocdtest.Server
 	deploys *rollouts.Service
 }
-
-// clock is a settable clock for the identity service (token expiry, key refresh).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 var people = []devidp.User{
 	{Username: "alice", Password: "alice-pw", Email: "alice@acme.example", Name: "Alice", Groups: []string{"team-platform", "portside-admins"}},
@@ -87,7 +79,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dev.Close() })
-	clk := &clock{t: time.Now()}
+	clk := testutil.NewClock(time.Now())
 	log := audit.New(st, nil)
 	cat := catalog.NewService(st, catalog.Options{Audit: log, CacheSize: 1000, Readers: map[catalog.LocationType]catalog.Reader{
 		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
@@ -142,11 +134,8 @@ func followArgoCD(t testing.TB, st *store.Store, cat *catalog.Service, log *audi
 	ctx, cancel := context.WithCancel(context.Background())
 	deploys.Start(ctx)
 	t.Cleanup(func() { cancel(); deploys.Stop() })
-	for deadline := time.Now().Add(10 * time.Second); !deploys.Instances()[0].Connected; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("Argo CD never connected: %+v", deploys.Instances()[0])
-		}
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return deploys.Instances()[0].Connected },
+		func() string { return fmt.Sprintf("Argo CD never connected: %+v", deploys.Instances()[0]) })
 	return argo, deploys
 }
 
@@ -165,14 +154,10 @@ func (p *portal) canaryAt(aborted bool) {
 	p.t.Helper()
 	p.argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", canaryManifest(aborted))
 	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if d, _ := p.deploys.Tracker().Deployment(key); d.Canary != nil && d.Canary.Aborted == aborted {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("Portside never saw payments-api's canary aborted=%v", aborted)
-		}
-	}
+	testutil.Eventually(p.t, 10*time.Second, func() bool {
+		d, _ := p.deploys.Tracker().Deployment(key)
+		return d.Canary != nil && d.Canary.Aborted == aborted
+	}, "Portside never saw payments-api's canary aborted=%v", aborted)
 }
 
 // settle ends payments-api's running operation, if any, and waits until Portside has seen it.
@@ -182,15 +167,11 @@ func (p *portal) settle() {
 		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { argocdtest.Succeed(a, "a1") })
 	}
 	key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		d, _ := p.deploys.Tracker().Deployment(key)
-		if d.Operation == nil || d.Operation.Phase != rollouts.OperationRunning {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("Portside still sees payments-api running: %+v", d.Operation)
-		}
-	}
+	var d rollouts.Deployment
+	testutil.Eventually(p.t, 10*time.Second, func() bool {
+		d, _ = p.deploys.Tracker().Deployment(key)
+		return d.Operation == nil || d.Operation.Phase != rollouts.OperationRunning
+	}, func() string { return fmt.Sprintf("Portside still sees payments-api running: %+v", d.Operation) })
 }
 
 // browser is a cookie-keeping HTTP client that records every URL it was sent to.

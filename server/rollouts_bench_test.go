@@ -12,6 +12,7 @@ import (
 
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/bench/benchcat"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -38,19 +39,18 @@ func BenchmarkComponentPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	vars := map[string]any{benchcat.ComponentPage.Var: "component:default/payments-api"}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	var c map[string]any
+	testutil.Eventually(b, 10*time.Second, func() bool {
 		res := p.gql(http.DefaultClient, bearer(secret), benchcat.ComponentPage.Query, vars)
 		if len(res.Errors) > 0 {
 			b.Fatalf("component page: %+v", res.Errors)
 		}
-		c := res.Data["entity"].(map[string]any)
-		if n := c["rollouts"].(map[string]any)["totalCount"].(float64); n >= 10 && len(c["deployments"].([]any)) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the component page never showed one deployment with 10 rollouts or more: %v", c)
-		}
-	}
+		c = res.Data["entity"].(map[string]any)
+		n := c["rollouts"].(map[string]any)["totalCount"].(float64)
+		return n >= 10 && len(c["deployments"].([]any)) == 1
+	}, func() string {
+		return fmt.Sprintf("the component page never showed one deployment with 10 rollouts or more: %v", c)
+	})
 	b.ResetTimer()
 	for range b.N {
 		if res := p.gql(http.DefaultClient, bearer(secret), benchcat.ComponentPage.Query, vars); res.Status != http.StatusOK || len(res.Errors) > 0 {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/bench/benchcat"
 	"github.com/portside-dev/portside/graph/gqlws"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -65,11 +67,8 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 		}
 
 		// The server registers a subscription after the subscribe message arrives: wait for both.
-		for deadline := time.Now().Add(10 * time.Second); p.deploys.Tracker().Subscribers() < 2; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the subscriptions were never registered")
-			}
-		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.deploys.Tracker().Subscribers() >= 2 },
+			"the subscriptions were never registered")
 		res := p.as(bob, `mutation { syncDeployment(input: {component: "payments-api", revision: "b2"}) { deployment { application operation { phase revision requestedBy } } } }`)
 		if len(res.Errors) > 0 {
 			t.Fatalf("bob's sync: %+v", res.Errors)
@@ -198,23 +197,21 @@ func TestTheComponentPageIsCachedUntilItsApplicationsChange(t *testing.T) {
 		cached := func(why string) {
 			t.Helper()
 			var n int64
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if testutil.Await(5*time.Second, func() bool {
 				ask()
 				counter.Reset()
 				ask()
-				if n = counter.Reset(); n == 0 {
-					return
-				}
+				n = counter.Reset()
+				return n == 0
+			}) {
+				return
 			}
 			t.Errorf("%s: the repeated component page still ran %d statements; want it from the response cache", why, n)
 		}
 		until := func(what string, cond func(page) bool) {
 			t.Helper()
-			for deadline := time.Now().Add(10 * time.Second); !cond(ask()); time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("the component page never showed %s: %+v", what, ask())
-				}
-			}
+			testutil.Eventually(t, 10*time.Second, func() bool { return cond(ask()) },
+				func() string { return fmt.Sprintf("the component page never showed %s: %+v", what, ask()) })
 		}
 		first := ask()
 		if first.Entity.Deployments[0].Revision != "a1" || first.Entity.Rollouts.TotalCount != 1 {

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server"
@@ -28,30 +28,12 @@ import (
 )
 
 // logBuffer collects what the server logs; the server may log from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String is everything logged so far.
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testutil.Buffer }
 
 // records decodes every JSON log line written so far.
 func (b *logBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	data := b.buf.String()
-	b.mu.Unlock()
+	data := b.String()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
@@ -513,18 +495,14 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	b.cancel()
 
 	// New connections are refused soon after shutdown begins.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		conn, err := net.DialTimeout("tcp", b.srv.Addr(), time.Second)
 		if err != nil {
-			break
+			return true
 		}
 		conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the server still accepts new connections 10s after shutdown began")
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+		return false
+	}, "the server refusing new connections once shutdown began")
 	select {
 	case err := <-b.served:
 		t.Fatalf("Serve returned %v while a request was still in flight", err)

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/internal/testutil"
 )
 
 const (
@@ -456,7 +456,7 @@ func TestLogoutRedirectsToARegisteredURIWithTheState(t *testing.T) {
 
 func TestSignInRequestsExpireAfterTenMinutes(t *testing.T) {
 	idp := startIDP(t)
-	clock := &fakeClock{t: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	devidp.SetClock(idp, clock.Now)
 	rp := newRP(t, idp, portsideID, portsideSecret, oidc.ScopeOpenID)
 	b := newBrowser()
@@ -711,14 +711,6 @@ func readBody(t *testing.T, resp *http.Response) string {
 	}
 	return string(b)
 }
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // Tests change people while the provider runs: new groups show in the next tokens' userinfo, and
 // a revoked user's refresh tokens stop working.

@@ -2,6 +2,7 @@ package sources_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 )
 
 // fakeDNS answers names of its own, so tests can point a name at a test server (or at an address
@@ -322,15 +324,13 @@ func gitDaemon(t *testing.T, root string) uint16 {
 		_ = cmd.Wait()
 	})
 	// Ready once it accepts connections.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", netip.AddrPortFrom(loopback, port).String())
-		if err == nil {
-			_ = c.Close()
-			return port
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		var c net.Conn
+		if c, err = net.Dial("tcp", netip.AddrPortFrom(loopback, port).String()); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("git daemon did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		_ = c.Close()
+		return true
+	}, func() string { return fmt.Sprintf("git daemon did not start: %v", err) })
+	return port
 }

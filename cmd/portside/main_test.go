@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,24 +117,6 @@ func wantExit(t *testing.T, r cliResult, code int, what string) {
 	if r.code != code {
 		t.Fatalf("%s: exit %d, want %d\n%s", what, r.code, code, r)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe to read while a subprocess writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestVersionPrintsTheBuildVersion(t *testing.T) {

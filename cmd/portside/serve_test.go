@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -9,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
 // serveProc is a running `portside serve`.
 type serveProc struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testutil.Buffer
 	exited chan error // receives Wait's result once
 	addr   string
 }
@@ -25,7 +27,7 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--refresh-interval", "0"}, args...)...)
 	cmd.Env = append(baseEnv(t), env...)
-	s := &serveProc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	s := &serveProc{cmd: cmd, stderr: &testutil.Buffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -35,8 +37,7 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 		_ = cmd.Process.Kill()
 		<-s.exited
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for s.addr == "" {
+	testutil.Eventually(t, 30*time.Second, func() bool {
 		for _, line := range strings.Split(s.stderr.String(), "\n") {
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "portside listening" {
@@ -49,31 +50,26 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 			t.Fatalf("portside serve exited before listening: %v\n%s", err, s.stderr)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("portside serve did not report its address within 30s\n%s", s.stderr)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+		return s.addr != ""
+	}, func() string { return "portside serve did not report its address within 30s\n" + s.stderr.String() })
 	return s
 }
 
 // waitReady polls /readyz until it answers 200.
 func (s *serveProc) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + s.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	var resp *http.Response
+	var err error
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		resp, err = http.Get("http://" + s.addr + "/readyz")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz did not answer 200 within 30s (last: %v %v)\n%s", resp, err, s.stderr)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, func() string {
+		return fmt.Sprintf("/readyz did not answer 200 within 30s (last: %v %v)\n%s", resp, err, s.stderr)
+	})
 }
 
 // stop sends SIGTERM and returns the exit code once the process ends.

@@ -2,7 +2,6 @@ package model
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/portside-dev/portside/catalog"
@@ -143,13 +142,12 @@ type LocationConnection struct {
 func NewLocationConnection(svc *catalog.Service, all []catalog.Location, first int, after string) (*LocationConnection, error) {
 	var afterID int64
 	if after != "" {
-		_, key, err := DecodeID(after)
-		if err == nil {
-			afterID, err = strconv.ParseInt(key, 10, 64)
-		}
+		// A cursor is a location's ID; another type's ID would page from an unrelated number.
+		id, err := NumericID("after", "Location", after)
 		if err != nil {
 			return nil, errs.InvalidField("after", "is not a location cursor")
 		}
+		afterID = id
 	}
 	if first < 1 || first > catalog.MaxPageSize {
 		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", catalog.MaxPageSize, first)

@@ -32,10 +32,12 @@ func EncodeNumericID(typename string, n int64) string {
 }
 
 // NumericID reads the global ID of an object of type typename keyed by a number; the error names
-// the argument and what was expected.
+// the argument and what was expected. Only the ID EncodeNumericID makes is accepted: another
+// spelling of the same number ("03", "+3", other base64 bits) would give one object two IDs, and
+// clients that key their caches by ID would hold it twice.
 func NumericID(field, typename, id string) (int64, error) {
 	if typ, key, err := DecodeID(id); err == nil && typ == typename {
-		if n, err := strconv.ParseInt(key, 10, 64); err == nil && n > 0 {
+		if n, err := strconv.ParseInt(key, 10, 64); err == nil && n > 0 && EncodeNumericID(typename, n) == id {
 			return n, nil
 		}
 	}

@@ -2,37 +2,99 @@
 package testutil
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
 
-// pollEvery is how often Eventually looks at its condition again.
+// pollEvery is how often Eventually and Await look at their condition again.
 const pollEvery = 5 * time.Millisecond
 
 // Eventually waits until cond holds, looking again every few milliseconds, and fails the test
 // when it still does not hold after timeout. It is how a test waits for a state another goroutine
 // or process brings about, instead of sleeping. msgAndArgs say what was awaited: a format string
-// and its arguments, or any values.
+// and its arguments, a func() string called at the failure (to show the state the test gave up
+// on), or any values.
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
 	t.Helper()
+	if !Await(timeout, cond) {
+		t.Fatalf("not within %s: %s", timeout, message(msgAndArgs))
+	}
+}
+
+// Await waits until cond holds, looking again every few milliseconds, and reports whether it
+// held before timeout passed. It is Eventually for a test that reports a state never reached in
+// its own words (with t.Errorf, say, so that the checks after it still run).
+func Await(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", timeout, message(msgAndArgs))
+			return false
 		}
 		<-tick.C
 	}
+	return true
 }
 
 func message(msgAndArgs []any) string {
 	if len(msgAndArgs) == 0 {
 		return "the condition never held"
 	}
+	if describe, ok := msgAndArgs[0].(func() string); ok && len(msgAndArgs) == 1 {
+		return describe()
+	}
 	if format, ok := msgAndArgs[0].(string); ok {
 		return fmt.Sprintf(format, msgAndArgs[1:]...)
 	}
 	return fmt.Sprint(msgAndArgs...)
+}
+
+// Buffer is a bytes.Buffer that one goroutine (or a subprocess's output copier) may write while
+// another reads it: what a test hands a logger or a child process as its output. The zero
+// Buffer is empty and ready to use.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Clock is a clock a test sets: code under test reads Now (from any goroutine) and the test moves
+// it on with Add, so expiry and refresh happen when the test says, not when the wall clock does.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock is a clock that reads start until it is moved.
+func NewClock(start time.Time) *Clock { return &Clock{t: start} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
