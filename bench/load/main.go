@@ -87,6 +87,9 @@ type config struct {
 
 var measures = []string{"ingest", "ready", "load", "rest"}
 
+// wholePageComplexity is the server's graphql-max-complexity during the load (see startServer).
+const wholePageComplexity = 20000
+
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.Usage = func() {
@@ -762,7 +765,11 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string, extra []str
 	// No development login: like a production server, which discovers its provider on first use.
 	// Following the scripted Argo CD through portside-argocd, as a production server follows its own.
 	argoArgs, argoEnv := d.argo.serveArgs()
-	serve := append([]string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false"}, argoArgs...)
+	// The complexity limit is raised from its default (5,000) to 20,000: a page of 50 whole
+	// entities, operations (7) and (8), weighs 13,101 since every list is weighed, and the default
+	// refuses it.
+	serve := append([]string{d.portside, "--database", dbURL, "--addr", addr, "--refresh-interval", "5m", "--dev-login", "false",
+		"--graphql-max-complexity", strconv.Itoa(wholePageComplexity)}, argoArgs...)
 	serve = append(append(serve, extra...), "serve")
 	if d.cfg.pin {
 		serve = append([]string{"taskset", "-c", "0"}, serve...)
