@@ -91,6 +91,11 @@ type entityRow struct {
 
 func (entityRow) TableName() string { return "entities" }
 
+// entityReadColumns are the columns of an entityRow that reading an entity needs: all but
+// search_text.
+var entityReadColumns = []string{"id", "ref", "kind", "namespace", "name", "title", "description", "spec_type",
+	"lifecycle", "owner_ref", "system_ref", "tags", "body", "hash", "location_id", "source", "created_at", "updated_at"}
+
 type tagRow struct {
 	EntityID int64  `gorm:"primaryKey;autoIncrement:false"`
 	Tag      string `gorm:"primaryKey"`

@@ -13,7 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -64,8 +63,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	// each socket following its credential and refusing mutations (websocket.go).
 	srv.AddTransport(websocketTransport(r.Auth))
 	srv.Use(socketGate{r.Auth}) // first: everything after it sees the principal of the moment
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// gqlgen's GET and POST, writing the executor's bytes without encoding them again (transport.go).
+	srv.AddTransport(getTransport{})
+	srv.AddTransport(postTransport{})
 	// Both caches are bounded by bytes: bounded by count, distinct large documents filled them
 	// with hundreds of megabytes that stayed.
 	srv.SetQueryCache(documentCache{newSizedLRU[string, *ast.QueryDocument](queryCacheBytes, 0)})

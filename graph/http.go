@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,16 +71,17 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			query, msg, reason := checkPostBody(body)
+			params, msg, reason := checkPostBody(body)
 			if reason != "" {
 				writeRequestError(w, http.StatusBadRequest, reason, msg)
 				return
 			}
-			if err := scanDocument(query); err != nil {
+			if err := scanDocument(params.Query); err != nil {
 				writeDocumentError(w, r, err)
 				return
 			}
-			r = r.WithContext(withQuery(r.Context(), query))
+			// The decoded body goes along: postTransport runs it without decoding it again.
+			r = r.WithContext(withQuery(context.WithValue(r.Context(), postBodyKey{}, params), params.Query))
 		case http.MethodGet:
 			if err := scanDocument(r.URL.Query().Get("query")); err != nil {
 				writeDocumentError(w, r, err)
@@ -154,11 +156,14 @@ type postBody struct {
 	Extensions    map[string]any `json:"extensions"`
 }
 
-// checkPostBody returns the query of a POST body, or why the body is refused (reason non-empty).
+// postBodyKey carries a POST body's *postBody from conformance to postTransport.
+type postBodyKey struct{}
+
+// checkPostBody decodes a POST body, or says why the body is refused (reason non-empty).
 // The message never quotes the body: a secret sent by mistake must not reach a log or a proxy.
-func checkPostBody(body []byte) (query, msg, reason string) {
+func checkPostBody(body []byte) (params *postBody, msg, reason string) {
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		return "", "batched requests (a JSON array of operations) are not supported: send one operation per request", "BATCHING_NOT_SUPPORTED"
+		return nil, "batched requests (a JSON array of operations) are not supported: send one operation per request", "BATCHING_NOT_SUPPORTED"
 	}
 	var p postBody
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -166,15 +171,15 @@ func checkPostBody(body []byte) (query, msg, reason string) {
 	if err := dec.Decode(&p); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return "", fmt.Sprintf("the request body must be a JSON object with query (a string), operationName (a string), variables and extensions (objects); %s has the wrong type", typeErr.Field), "INVALID_JSON"
+			return nil, fmt.Sprintf("the request body must be a JSON object with query (a string), operationName (a string), variables and extensions (objects); %s has the wrong type", typeErr.Field), "INVALID_JSON"
 		}
 		var syntaxErr *json.SyntaxError
 		if errors.As(err, &syntaxErr) {
-			return "", fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntaxErr.Offset), "INVALID_JSON"
+			return nil, fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntaxErr.Offset), "INVALID_JSON"
 		}
-		return "", "the request body is not valid JSON", "INVALID_JSON"
+		return nil, "the request body is not valid JSON", "INVALID_JSON"
 	}
-	return p.Query, "", ""
+	return &p, "", ""
 }
 
 func writeRequestError(w http.ResponseWriter, status int, reason, msg string) {

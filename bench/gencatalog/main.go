@@ -46,6 +46,12 @@ type config struct {
 	scale    float64
 	perShard int
 	counts   counts
+	// openAPIPaths is how many paths each OpenAPI definition has (1: a short definition; 4
+	// makes the several-kB inline definitions real catalogs carry).
+	openAPIPaths int
+	// bigFile writes every API and component into one file (over 10 MB at the default size with
+	// large definitions) rather than spreading them over shards.
+	bigFile bool
 }
 
 // counts is how many entities of each kind to generate.
@@ -73,6 +79,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 	start := time.Now()
 	m := build(cfg.seed, cfg.counts)
+	m.openAPIPaths, m.bigFile = cfg.openAPIPaths, cfg.bigFile
 	written, err := m.write(cfg.out, cfg.perShard, cfg.seed)
 	if err != nil {
 		return err
@@ -90,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed; the same seed and sizes give byte-identical output")
 	fs.Float64Var(&cfg.scale, "scale", 1, "multiplies every count (10 = 100,000 components)")
 	fs.IntVar(&cfg.perShard, "shard-size", 200, "documents per shard file")
+	fs.IntVar(&cfg.openAPIPaths, "openapi-paths", 1, "paths in each OpenAPI definition (4: about 4.5 kB a definition, inline in spec.definition)")
+	fs.BoolVar(&cfg.bigFile, "big-file", false, "write every API and component into one file instead of shards (with -openapi-paths 4, 15 MB at scale 1)")
 	fs.IntVar(&c.components, "components", c.components, "components")
 	fs.IntVar(&c.apis, "apis", c.apis, "APIs")
 	fs.IntVar(&c.systems, "systems", c.systems, "systems")
@@ -109,6 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-scale must be positive, not %v", cfg.scale)
 	case cfg.perShard < 1:
 		return cfg, fmt.Errorf("-shard-size must be at least 1, not %d", cfg.perShard)
+	case cfg.openAPIPaths < 1:
+		return cfg, fmt.Errorf("-openapi-paths must be at least 1, not %d", cfg.openAPIPaths)
 	}
 	for _, n := range []int{c.components, c.apis, c.systems, c.domains, c.groups, c.users, c.resources} {
 		if n < 0 {
@@ -186,6 +197,10 @@ type model struct {
 	apis       []api
 	resources  []resource
 	queries    queries
+
+	// How the model is written (see config).
+	openAPIPaths int
+	bigFile      bool
 
 	// declared counts every reference written in a spec, as the parser sees them; edges counts
 	// each relation once even where both ends declare it (parent and children, memberOf and members).
@@ -763,6 +778,9 @@ func (m *model) write(dir string, perShard int, seed uint64) (written, error) {
 	for i := range m.resources {
 		m.writeResource(sw.next(), i)
 	}
+	if m.bigFile {
+		sw.oneFile()
+	}
 	for i := range m.apis {
 		m.writeAPI(sw.next(), i)
 	}
@@ -812,6 +830,12 @@ type shardWriter struct {
 	files           int
 	bytes           int64
 	err             error
+	fresh           bool // start a new shard with the next document
+}
+
+// oneFile puts every later document into one new shard.
+func (s *shardWriter) oneFile() {
+	s.perShard, s.fresh = math.MaxInt, true
 }
 
 // next returns the writer for the next document, starting a new shard when the current one is full.
@@ -819,7 +843,8 @@ func (s *shardWriter) next() *yamlWriter {
 	if s.err != nil {
 		return &yamlWriter{w: bufio.NewWriter(io.Discard)}
 	}
-	if s.f == nil || s.n == s.perShard {
+	if s.f == nil || s.n == s.perShard || s.fresh {
+		s.fresh = false
 		if err := s.close(); err != nil {
 			return &yamlWriter{w: bufio.NewWriter(io.Discard)}
 		}
@@ -996,12 +1021,12 @@ func (m *model) writeAPI(y *yamlWriter, i int) {
 	y.field("  ", "owner", m.groups[a.owner].name)
 	y.field("  ", "system", m.systems[a.system].name)
 	y.w.WriteString("  definition: |\n")
-	writeDefinition(y.w, a)
+	writeDefinition(y.w, a, m.openAPIPaths)
 }
 
 // writeDefinition writes a short but well-formed definition of the API's type, indented for a
 // block scalar under spec.definition.
-func writeDefinition(w *bufio.Writer, a *api) {
+func writeDefinition(w *bufio.Writer, a *api, openAPIPaths int) {
 	const in = "    "
 	noun, title := a.noun, a.title
 	camel := strings.ToUpper(noun[:1]) + noun[1:]
@@ -1013,6 +1038,9 @@ func writeDefinition(w *bufio.Writer, a *api) {
 			in+"          schema:\n"+in+"            type: string\n"+
 			in+"      responses:\n"+in+"        \"200\":\n"+in+"          description: The %s\n"+
 			in+"        \"404\":\n"+in+"          description: Not found\n", strconv.Quote(title), noun, noun, noun)
+		if openAPIPaths > 1 {
+			writeOpenAPIPaths(w, in, noun, camel, openAPIPaths-1)
+		}
 	case "grpc":
 		fmt.Fprintf(w, in+"syntax = \"proto3\";\n"+in+"package acme.%s.v1;\n"+in+"service %s {\n"+
 			in+"  rpc Get(Get%sRequest) returns (%s);\n"+in+"}\n"+
@@ -1029,6 +1057,47 @@ func writeDefinition(w *bufio.Writer, a *api) {
 	case "graphql":
 		fmt.Fprintf(w, in+"type Query {\n"+in+"  %s(id: ID!): %s\n"+in+"}\n"+
 			in+"type %s {\n"+in+"  id: ID!\n"+in+"  name: String!\n"+in+"}\n", noun, camel, camel)
+	}
+}
+
+// subResources name the extra paths of a large OpenAPI definition.
+var subResources = []string{"history", "events", "settings", "members", "notes", "attachments", "links",
+	"limits", "quotas", "versions", "audits", "tags", "comments", "approvals", "exports", "imports",
+	"schedules", "metrics", "alerts", "owners"}
+
+// writeOpenAPIPaths writes n more paths, each a sub-resource with a list and an update operation,
+// and the schemas they refer to: the bulk of a real service's inline OpenAPI definition (about
+// 300 bytes a path).
+func writeOpenAPIPaths(w *bufio.Writer, in, noun, camel string, n int) {
+	name := func(k int) string {
+		if k < len(subResources) {
+			return subResources[k]
+		}
+		return subResources[k%len(subResources)] + strconv.Itoa(k/len(subResources))
+	}
+	for k := range n {
+		sub := name(k)
+		schema := camel + strings.ToUpper(sub[:1]) + sub[1:]
+		fmt.Fprintf(w, in+"  /%ss/{id}/%s:\n"+in+"    get:\n"+in+"      summary: List the %s of a %s\n"+
+			in+"      parameters:\n"+in+"        - name: id\n"+in+"          in: path\n"+in+"          required: true\n"+
+			in+"          schema:\n"+in+"            type: string\n"+in+"        - name: pageToken\n"+in+"          in: query\n"+
+			in+"          schema:\n"+in+"            type: string\n"+
+			in+"      responses:\n"+in+"        \"200\":\n"+in+"          description: A page of %s\n"+
+			in+"          content:\n"+in+"            application/json:\n"+in+"              schema:\n"+
+			in+"                type: array\n"+in+"                items:\n"+in+"                  $ref: \"#/components/schemas/%s\"\n"+
+			in+"    put:\n"+in+"      summary: Replace the %s of a %s\n"+in+"      requestBody:\n"+in+"        required: true\n"+
+			in+"        content:\n"+in+"          application/json:\n"+in+"            schema:\n"+
+			in+"              $ref: \"#/components/schemas/%s\"\n"+
+			in+"      responses:\n"+in+"        \"204\":\n"+in+"          description: Replaced\n",
+			noun, sub, sub, noun, sub, schema, sub, noun, schema)
+	}
+	w.WriteString(in + "components:\n" + in + "  schemas:\n")
+	for k := range n {
+		sub := name(k)
+		fmt.Fprintf(w, in+"    %s%s:\n"+in+"      type: object\n"+in+"      required: [id]\n"+in+"      properties:\n"+
+			in+"        id:\n"+in+"          type: string\n"+in+"        createdAt:\n"+in+"          type: string\n"+in+"          format: date-time\n"+
+			in+"        description:\n"+in+"          type: string\n",
+			camel, strings.ToUpper(sub[:1])+sub[1:])
 	}
 }
 

@@ -274,6 +274,7 @@ func TestFlags(t *testing.T) {
 		{"-out", t.TempDir(), "-scale", "0"},
 		{"-out", t.TempDir(), "-shard-size", "0"},
 		{"-out", t.TempDir(), "extra"},
+		{"-out", t.TempDir(), "-openapi-paths", "0"},
 	} {
 		if err := run(args, io.Discard); err == nil {
 			t.Errorf("gencatalog %q: no error", args)
@@ -296,4 +297,41 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// The shape of a large catalog: OpenAPI definitions of several kB inline, and every API
+// and component in one file; still a valid, closed catalog read through its Location.
+func TestLargeDefinitionsInOneFile(t *testing.T) {
+	dir := generate(t, "-scale", "0.02", "-openapi-paths", "4", "-big-file", "-shard-size", "40")
+	byRef, files := parseAll(t, os.DirFS(dir))
+	want := defaultCounts.scaled(0.02)
+	openapi := 0
+	for _, e := range byRef {
+		if def, _ := e.Spec["definition"].(string); e.Kind == catalog.KindAPI && e.Type == "openapi" {
+			openapi++
+			if len(def) < 3000 || !strings.Contains(def, "components:") {
+				t.Errorf("%s: definition of %d bytes, want an OpenAPI document of several kB with components", e.Ref, len(def))
+			}
+		}
+	}
+	if openapi == 0 {
+		t.Errorf("no OpenAPI definitions among %d entities", len(byRef))
+	}
+	perFile := map[string]int{}
+	for name, data := range readTree(t, dir) {
+		if n := bytes.Count(data, []byte("\nkind: API\n")) + bytes.Count(data, []byte("\nkind: Component\n")); n > 0 {
+			perFile[name] = n
+		}
+	}
+	if len(perFile) != 1 {
+		t.Errorf("APIs and components are spread over %d files, want one: %v", len(perFile), perFile)
+	}
+	for file, n := range perFile {
+		if n != want.apis+want.components {
+			t.Errorf("%s holds %d APIs and components, want %d", file, n, want.apis+want.components)
+		}
+	}
+	if len(files) < 3 {
+		t.Errorf("files read = %v, want the Location, shards of the other kinds and the one file", files)
+	}
 }

@@ -191,3 +191,20 @@ func TestNetHTTPRatioIsJudgedAgainstOneAndAHalf(t *testing.T) {
 		}
 	}
 }
+
+// The catalog shape reaches the generator: large inline OpenAPI definitions, one big file.
+func TestCatalogShapeFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-openapi-paths", "4", "-big-file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.openAPIPaths != 4 || !cfg.bigFile {
+		t.Errorf("-openapi-paths 4 -big-file: %+v", cfg)
+	}
+	if cfg, err = parseFlags(nil); err != nil || cfg.openAPIPaths != 1 || cfg.bigFile {
+		t.Errorf("defaults: %+v, %v; want one path and shards", cfg, err)
+	}
+	if _, err := parseFlags([]string{"-openapi-paths", "0"}); err == nil {
+		t.Errorf("-openapi-paths 0 accepted")
+	}
+}

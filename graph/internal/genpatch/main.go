@@ -4,7 +4,9 @@
 //   - lists are marshalled one element after the other (graph.marshalSlice) instead of with a
 //     goroutine per element (see marshalSlice for why);
 //   - the generated _Entity becomes _entityUncached: graph/fragments.go's _Entity renders entities
-//     through the rendered-entity cache and calls it on a miss.
+//     through the rendered-entity cache and calls it on a miss;
+//   - a query's data is rendered by graph.marshalData (a reused buffer, one exact copy) instead of
+//     into a new bytes.Buffer that doubled its way up to the response's size.
 //
 // It fails when the code it rewrites is not found, so a gqlgen upgrade that changes it cannot pass
 // unnoticed.
@@ -21,6 +23,8 @@ const (
 	sequential    = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
 	entityFunc    = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
 	entityRenamed = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	queryData     = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	queryDataNew  = "\t\t\tresponse.Data = marshalData(data)\n"
 )
 
 func main() {
@@ -28,7 +32,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: genpatch FILE...")
 		os.Exit(2)
 	}
-	lists, entities := false, 0
+	lists, entities, data := false, 0, 0
 	for _, file := range os.Args[1:] {
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -41,6 +45,8 @@ func main() {
 		}
 		entities += bytes.Count(out, []byte(entityFunc)) + bytes.Count(out, []byte(entityRenamed))
 		out = bytes.Replace(out, []byte(entityFunc), []byte(entityRenamed), 1)
+		data += bytes.Count(out, []byte(queryData)) + bytes.Count(out, []byte(queryDataNew))
+		out = bytes.Replace(out, []byte(queryData), []byte(queryDataNew), 1)
 		if !bytes.Equal(out, src) {
 			if err := os.WriteFile(file, out, 0o644); err != nil {
 				fail("%v", err)
@@ -49,6 +55,9 @@ func main() {
 	}
 	if !lists {
 		fail("%v have no list marshalling of the expected form; gqlgen changed, update graph/internal/genpatch", os.Args[1:])
+	}
+	if data != 1 {
+		fail("%v have %d query data renderings of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/transport.go", os.Args[1:], data)
 	}
 	if entities != 1 {
 		fail("%v have %d _Entity functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/fragments.go", os.Args[1:], entities)
