@@ -284,7 +284,7 @@ func bindSettings(c *Config) []Setting {
 		{Key: "graphql-max-depth", Env: "PORTSIDE_GRAPHQL_MAX_DEPTH", Default: "12",
 			Usage: "deepest GraphQL selection a query may have",
 			value: whole(&c.GraphQLMaxDepth, 1, 100)},
-		{Key: "graphql-max-complexity", Env: "PORTSIDE_GRAPHQL_MAX_COMPLEXITY", Default: "5000",
+		{Key: "graphql-max-complexity", Env: "PORTSIDE_GRAPHQL_MAX_COMPLEXITY", Default: "20000",
 			Usage: "highest complexity a GraphQL query may have",
 			value: whole(&c.GraphQLMaxComplexity, 1, 1_000_000)},
 		{Key: "graphql-timeout", Env: "PORTSIDE_GRAPHQL_TIMEOUT", Default: "10s",

@@ -97,7 +97,7 @@ func TestDefaults(t *testing.T) {
 		LogFormat:               "json",
 		ShutdownTimeout:         15 * time.Second,
 		GraphQLMaxDepth:         12,
-		GraphQLMaxComplexity:    5000,
+		GraphQLMaxComplexity:    20000,
 		GraphQLTimeout:          10 * time.Second,
 		GraphQLMaxResponseBytes: 16 << 20,
 		GraphQLMaxBodyBytes:     1 << 20,

@@ -102,7 +102,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	argo, deploys := followArgoCD(t, st, cat, log)
 	public, _ := url.Parse(base)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys},
-		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 5000, ResponseCacheSize: 1000}) // as serve has it
+		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}})
 	ts.Config.Handler = srv.Handler()
