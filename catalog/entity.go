@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 )
@@ -128,9 +127,6 @@ func init() {
 // Inverse returns the relation type seen from the other end ("ownedBy" for "ownerOf"), or "" for a
 // type Portside does not know.
 func Inverse(relationType string) string { return inverses[relationType] }
-
-// RelationTypes lists every known relation type, sorted.
-func RelationTypes() []string { return slices.Sorted(maps.Keys(inverses)) }
 
 // document is the JSON shape of an entity as Backstage writes it.
 type document struct {

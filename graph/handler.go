@@ -100,7 +100,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errs.E(errs.Internal, "panic: %v", p)
 	})
-	var h http.Handler = newShapeCheck(srv, opts.MaxComplexity)
+	var h http.Handler = srv
 	if cache != nil {
 		h = cache.wrap(h)
 	}

@@ -81,7 +81,7 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 				return
 			}
 			// The decoded body goes along: postTransport runs it without decoding it again.
-			r = r.WithContext(withQuery(context.WithValue(r.Context(), postBodyKey{}, params), params.Query))
+			r = r.WithContext(context.WithValue(r.Context(), postBodyKey{}, params))
 		case http.MethodGet:
 			if err := scanDocument(r.URL.Query().Get("query")); err != nil {
 				writeDocumentError(w, r, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -17,56 +16,6 @@ import (
 // the same name: 14,000 `totalCount` in one selection (within the token limit) cost it 67 s.
 // Real documents repeat a name only where fragments share it (id, name), a few times.
 const maxSameNameFields = 50
-
-// shapeCheck refuses, before gqlgen validates a document, the shapes that gqlgen's validator and
-// complexity walk pay for more than linearly: one name selected many times in one selection set,
-// and operations whose fields, fragments spread, outnumber the complexity limit (each costs at
-// least 1). It parses the document (linear, under the token limit) and remembers the documents it
-// passed, so a repeated one costs a hash. It sits behind the response cache: the answers that
-// cache gives were checked when they were made.
-type shapeCheck struct {
-	next          http.Handler
-	maxComplexity int
-	passed        *sizedLRU[[sha256.Size]byte, struct{}]
-}
-
-// queryKey carries the document conformance read from a POST body, so it is decoded once.
-type queryKey struct{}
-
-func withQuery(ctx context.Context, query string) context.Context {
-	return context.WithValue(ctx, queryKey{}, query)
-}
-
-func newShapeCheck(next http.Handler, maxComplexity int) *shapeCheck {
-	return &shapeCheck{next: next, maxComplexity: maxComplexity, passed: newSizedLRU[[sha256.Size]byte, struct{}](1<<20, 0)}
-}
-
-func (s *shapeCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	query, ok := r.Context().Value(queryKey{}).(string)
-	if !ok && r.Method == http.MethodGet {
-		query = r.URL.Query().Get("query")
-	}
-	if query == "" {
-		s.next.ServeHTTP(w, r)
-		return
-	}
-	key := sha256.Sum256([]byte(query))
-	if _, ok := s.passed.Get(key); ok {
-		s.next.ServeHTTP(w, r)
-		return
-	}
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxDocumentTokens)
-	if err != nil {
-		s.next.ServeHTTP(w, r) // gqlgen reports the syntax error
-		return
-	}
-	if err := checkShape(doc, s.maxComplexity); err != nil {
-		writeDocumentError(w, r, err)
-		return
-	}
-	s.passed.Add(key, struct{}{}, sha256.Size+cacheEntryOverhead)
-	s.next.ServeHTTP(w, r)
-}
 
 // checkShape walks each selection set once, each fragment's top-level names once.
 func checkShape(doc *ast.QueryDocument, maxComplexity int) error {
@@ -192,10 +141,13 @@ func (c *shapeChecker) expand(set ast.SelectionSet, limit int) int {
 	return n
 }
 
-// documentGate applies the same document bounds (scanDocument, then checkShape) to every
-// transport, as a gqlgen extension that runs before gqlgen parses: operations sent over a
-// WebSocket never pass the HTTP wrappers, and would otherwise reach the parser and validator
-// unbounded. Documents it passed are remembered by hash, like shapeCheck's.
+// documentGate refuses, before gqlgen parses and validates a document, what gqlgen's parser,
+// validator and complexity walk pay for more than linearly: documents over the token, nesting,
+// fragment and spread bounds (scanDocument), one name selected many times in one selection set,
+// and operations whose fields, fragments spread, outnumber the complexity limit (checkShape). It
+// is a gqlgen extension, so it holds for every transport, the WebSocket's too. It remembers the
+// documents it passed, so a repeated one costs a hash; it sits behind the response cache, whose
+// answers were checked when they were made.
 type documentGate struct {
 	maxComplexity int
 	passed        *sizedLRU[[sha256.Size]byte, struct{}]
