@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -22,9 +23,12 @@ type Collected struct {
 	// Entities are the valid entities, each with its Source and Hash set. Their Spec and the
 	// metadata maps other than tags and annotations are released once encoded (the stored JSON
 	// document carries them), so that a large ingest holds each document once.
-	Entities []*Entity
+	Entities []*backstage.Entity
+	// bodies are the entities' JSON documents, index for index with Entities: made once, when
+	// collection hashes them, and written as they are.
+	bodies []string
 	// Errors are the first problems found, file by file, at most the collection's error bound.
-	Errors []ValidationError
+	Errors []backstage.ValidationError
 	// ErrorCount counts every problem found, kept in Errors or not.
 	ErrorCount int
 	// maxErrors bounds Errors.
@@ -112,7 +116,8 @@ func (m *manifest) unchanged(ctx context.Context, snap Snapshot, beyondFiles boo
 type parsedFile struct {
 	reads  []readRecord
 	err    error
-	result ParseResult
+	result backstage.ParseResult
+	bodies []string // the JSON document of each valid entity, index for index with result.Documents
 }
 
 // DefaultMaxLocationErrors is how many errors a location keeps when Options.MaxLocationErrors
@@ -121,7 +126,7 @@ type parsedFile struct {
 const DefaultMaxLocationErrors = 500
 
 // addErrors keeps what room is left of list and counts all of it.
-func (c *Collected) addErrors(list ...ValidationError) {
+func (c *Collected) addErrors(list ...backstage.ValidationError) {
 	c.ErrorCount += len(list)
 	if room := c.maxErrors - len(c.Errors); room > 0 {
 		c.Errors = append(c.Errors, list[:min(room, len(list))]...)
@@ -157,7 +162,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 		seen[f] = true
 		wave = append(wave, item{name: f})
 	}
-	byRef := map[string]ValidationError{} // where each ref was first defined, to report duplicates
+	byRef := map[string]backstage.ValidationError{} // where each ref was first defined, to report duplicates
 	for len(wave) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
@@ -181,7 +186,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 					continue // an optional target that is gone: its entities go too
 				}
 				if !it.optional {
-					c.addErrors(ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
+					c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
 				}
 				c.keepSources[it.name], c.incomplete = true, true
 				continue
@@ -193,7 +198,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 			}
 			c.addErrors(p.result.Errors()...)
 			c.ErrorCount += p.result.OmittedErrors
-			for _, doc := range p.result.Documents {
+			for j, doc := range p.result.Documents {
 				if doc.Entity == nil {
 					switch {
 					case doc.Ref.IsZero(): // no identity: whatever the file held before stays
@@ -208,14 +213,15 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 				e := doc.Entity
 				ref := e.Ref.String()
 				if first, dup := byRef[ref]; dup {
-					c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+					c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 						Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
 					continue
 				}
-				byRef[ref] = ValidationError{Source: it.name, Document: doc.Index}
+				byRef[ref] = backstage.ValidationError{Source: it.name, Document: doc.Index}
 				c.Entities = append(c.Entities, e)
-				if e.Kind != KindLocation {
-					e.release()
+				c.bodies = append(c.bodies, p.bodies[j])
+				if e.Kind != backstage.KindLocation {
+					release(e)
 					continue
 				}
 				optional := e.SpecString("presence") == "optional"
@@ -226,7 +232,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 						matched, err = snap.Glob(name)
 					}
 					if err != nil {
-						c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
 						c.incomplete = true
 						continue
@@ -241,7 +247,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 						}
 					}
 				}
-				e.release()
+				release(e)
 				if len(seen) > maxFiles {
 					return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
 				}
@@ -296,7 +302,8 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 		p.reads = append(p.reads, r)
 		return b, err
 	}
-	p.result = ParseWith(name, data, resolve, ParseOptions{MaxErrors: maxErrors})
+	p.result = backstage.ParseWith(name, data, resolve, backstage.ParseOptions{MaxErrors: maxErrors})
+	p.bodies = make([]string, len(p.result.Documents))
 	for i := range p.result.Documents {
 		doc := &p.result.Documents[i]
 		if e := doc.Entity; e != nil {
@@ -304,27 +311,34 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 			body, err := json.Marshal(e)
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
-				doc.Errors = append(doc.Errors, ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
+				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
 					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
 				continue
 			}
 			e.Hash = digest(append([]byte(name+"\x00"), body...))
-			e.body = string(body)
+			p.bodies[i] = string(body)
 		}
 	}
 	return p
 }
 
 // locationTargets returns spec.target and spec.targets of a Location entity.
-func locationTargets(e *Entity) []string {
+func locationTargets(e *backstage.Entity) []string {
 	var out []string
 	if t := e.SpecString("target"); t != "" {
 		out = append(out, t)
 	}
-	for _, t := range asSlice(e.Spec["targets"]) {
+	targets, _ := e.Spec["targets"].([]any)
+	for _, t := range targets {
 		if s, ok := t.(string); ok && s != "" {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// release drops the parsed spec and the metadata maps that only the JSON body needs from now on,
+// so that a large ingest holds each document once. Collection calls it once the entity is encoded.
+func release(e *backstage.Entity) {
+	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links = nil, nil, nil, nil
 }

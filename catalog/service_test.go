@@ -15,6 +15,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
@@ -82,9 +83,9 @@ func (f *fixture) refresh(id int64) *catalog.RefreshResult {
 	return res
 }
 
-func (f *fixture) entity(ref string) *catalog.Entity {
+func (f *fixture) entity(ref string) *backstage.Entity {
 	f.t.Helper()
-	e, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
+	e, err := f.svc.Entity(operator, backstage.MustParseRef(ref))
 	if err != nil {
 		f.t.Fatalf("entity %s: %v", ref, err)
 	}
@@ -93,13 +94,13 @@ func (f *fixture) entity(ref string) *catalog.Entity {
 
 func (f *fixture) absent(ref string) {
 	f.t.Helper()
-	_, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
+	_, err := f.svc.Entity(operator, backstage.MustParseRef(ref))
 	if !errs.Is(err, errs.NotFound) {
 		f.t.Fatalf("entity %s: want NOT_FOUND, got %v", ref, err)
 	}
 }
 
-func relationsOf(e *catalog.Entity) []string {
+func relationsOf(e *backstage.Entity) []string {
 	var out []string
 	for _, r := range e.Relations {
 		out = append(out, r.Type+" "+r.Target.String())
@@ -172,7 +173,7 @@ func TestRelationToMissingEntityIsKeptAndResolvesWhenTargetArrives(t *testing.T)
 		f := newFixture(t, st)
 		f.write("a/catalog-info.yaml", paymentsAPI)
 		f.register(filepath.Join(f.dir, "a"))
-		if _, err := f.svc.Entity(operator, catalog.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
+		if _, err := f.svc.Entity(operator, backstage.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("team-a should not exist yet: %v", err)
 		}
 		if got := relationsOf(f.entity("component:default/payments-api")); !slices.Contains(got, "ownedBy group:default/team-a") {
@@ -599,7 +600,7 @@ func TestCacheSeesChangesMadeByAnotherProcess(t *testing.T) {
 
 func readDescription(t *testing.T, svc *catalog.Service) string {
 	t.Helper()
-	e, err := svc.Entity(operator, catalog.MustParseRef("component:default/payments-api"))
+	e, err := svc.Entity(operator, backstage.MustParseRef("component:default/payments-api"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -792,7 +793,7 @@ func TestURLLocationNoticesAChangedPlaceholderBehindAnUnchangedRoot(t *testing.T
 	if err != nil || again.Unchanged || again.Updated != 1 {
 		t.Fatalf("placeholder changed: %+v, %v", again, err)
 	}
-	e, err := svc.Entity(operator, catalog.MustParseRef("api:default/api"))
+	e, err := svc.Entity(operator, backstage.MustParseRef("api:default/api"))
 	if err != nil || e.SpecString("definition") != "openapi: 3.1.0\n" {
 		t.Errorf("definition after the refresh: %v, %v", e, err)
 	}
