@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sync"
@@ -280,15 +282,21 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors in
 	return out
 }
 
+// parseFile reads a file and parses it as it reads, document by document: each valid entity is
+// encoded and hashed at once, and all but Location entities (whose targets collection follows)
+// drop their parsed spec, so a large file is never in memory whole, neither as text nor parsed.
+// A file that cannot be read to its end (over the size bound, an I/O error) yields no documents,
+// as though it could not be read at all.
 func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) parsedFile {
 	var p parsedFile
-	data, err := snap.ReadFile(ctx, name)
+	f, err := openFile(ctx, snap, name)
 	if err != nil {
 		p.err = err
 		p.reads = append(p.reads, readRecord{Name: name})
 		return p
 	}
-	p.reads = append(p.reads, readRecord{Name: name, Sum: digest(data)})
+	defer f.Close()
+	var placeholderReads []readRecord
 	resolve := func(target string) ([]byte, error) {
 		ref, err := snap.Resolve(name, target)
 		if err != nil {
@@ -299,27 +307,61 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 		if err == nil {
 			r.Sum = digest(b)
 		}
-		p.reads = append(p.reads, r)
+		placeholderReads = append(placeholderReads, r)
 		return b, err
 	}
-	p.result = backstage.ParseWith(name, data, resolve, backstage.ParseOptions{MaxErrors: maxErrors})
-	p.bodies = make([]string, len(p.result.Documents))
-	for i := range p.result.Documents {
-		doc := &p.result.Documents[i]
+	sum := sha256.New()
+	in := io.TeeReader(f, sum)
+	var docs []backstage.Document
+	var bodies []string
+	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors}, func(doc backstage.Document) error {
+		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name
-			body, err := json.Marshal(e)
+			b, err := json.Marshal(e)
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
 				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
 					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
-				continue
+			} else {
+				e.Hash = digest(append([]byte(name+"\x00"), b...))
+				body = string(b)
+				if e.Kind != backstage.KindLocation {
+					release(e)
+				}
 			}
-			e.Hash = digest(append([]byte(name+"\x00"), body...))
-			p.bodies[i] = string(body)
 		}
+		docs = append(docs, doc)
+		bodies = append(bodies, body)
+		return nil
+	})
+	if err == nil {
+		// The parser stops at a syntax error; the digest is of the whole file, and the size bound
+		// holds for all of it.
+		_, err = io.Copy(io.Discard, in)
 	}
+	if err != nil {
+		p.err = err
+		p.reads = append(p.reads, readRecord{Name: name})
+		return p
+	}
+	p.reads = append(append(p.reads, readRecord{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}), placeholderReads...)
+	res.Documents = docs
+	p.result, p.bodies = res, bodies
 	return p
+}
+
+// openFile opens a file of the snapshot for reading as a stream when the snapshot can (see
+// FileOpener), else reads it whole.
+func openFile(ctx context.Context, snap Snapshot, name string) (io.ReadCloser, error) {
+	if o, ok := snap.(FileOpener); ok {
+		return o.OpenFile(ctx, name)
+	}
+	b, err := snap.ReadFile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // locationTargets returns spec.target and spec.targets of a Location entity.

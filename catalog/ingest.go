@@ -251,6 +251,8 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		var remove []int64
 		wanted := make(map[string]bool, len(c.Entities))
 		for i, e := range c.Entities {
+			body := c.bodies[i]
+			c.bodies[i] = "" // insertEntities holds it from now on, until its row is written
 			ref := e.Ref.String()
 			if other, clash := clashes[ref]; clash {
 				if errorCount++; len(errors) < s.maxErrors {
@@ -264,12 +266,12 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			switch {
 			case !ok:
 				e.CreatedAt = now
-				insert = append(insert, pendingEntity{e, c.bodies[i]})
+				insert = append(insert, pendingEntity{e, body})
 				res.Added++
 			case old.Hash != e.Hash:
 				// Changed: rewrite the row and everything hanging off it, keeping its creation time.
 				e.CreatedAt = old.CreatedAt
-				insert = append(insert, pendingEntity{e, c.bodies[i]})
+				insert = append(insert, pendingEntity{e, body})
 				remove = append(remove, old.ID)
 				res.Updated++
 			}

@@ -798,3 +798,41 @@ func TestURLLocationNoticesAChangedPlaceholderBehindAnUnchangedRoot(t *testing.T
 		t.Errorf("definition after the refresh: %v, %v", e, err)
 	}
 }
+
+// A file is parsed as it is read, so the catalog-max-file-bytes bound holds while it streams. A
+// file found over it (here after its first, valid, document) yields nothing, as a file that cannot
+// be read never does: the entities it held stay as they were, the location's other files are
+// applied, and the error names the setting that raises the bound.
+func TestAFileOverTheSizeBoundIsNotHalfApplied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		const limit = 2048
+		f.svc = catalog.NewService(st, catalog.Options{
+			Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{MaxFileBytes: limit}},
+			Logger:  slog.New(slog.DiscardHandler),
+			Now:     func() time.Time { return f.now },
+		})
+		f.write("org/catalog-info.yaml", teamA)
+		f.write("payments/catalog-info.yaml", paymentsAPI)
+		id := f.register(f.dir).Location.ID
+
+		f.write("org/catalog-info.yaml", strings.Replace(teamA, "name: team-a", "name: team-a\n  title: Team A", 1))
+		grown := strings.Replace(paymentsAPI, "Takes card payments", "Takes every payment", 1) +
+			"---\n" + strings.Repeat("# padding\n", limit/10)
+		f.write("payments/catalog-info.yaml", grown)
+		res := f.refresh(id)
+		if res.Added != 0 || res.Updated != 1 || res.Removed != 0 {
+			t.Errorf("refresh: added %d, updated %d, removed %d; want only team-a updated", res.Added, res.Updated, res.Removed)
+		}
+		if got := f.entity("group:default/team-a").Metadata.Title; got != "Team A" {
+			t.Errorf("team-a's title = %q; the file within the bound was not applied", got)
+		}
+		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
+			t.Errorf("payments-api's description = %q; want the last version read whole", got)
+		}
+		if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "catalog-max-file-bytes") ||
+			!strings.HasSuffix(res.Errors[0].Source, filepath.Join("payments", "catalog-info.yaml")) {
+			t.Errorf("errors: %v; want one, about payments/catalog-info.yaml, naming catalog-max-file-bytes", res.Errors)
+		}
+	})
+}

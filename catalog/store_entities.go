@@ -120,7 +120,8 @@ func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
 var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle",
 	"owner_ref", "system_ref", "tags", "search_text", "body", "hash", "location_id", "source", "created_at", "updated_at"}
 
-// insertEntities writes entities and their tags, annotations and relations in batches.
+// insertEntities writes entities and their tags, annotations and relations in batches. It takes
+// the entities' bodies over: each is dropped once its batch is built.
 func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []pendingEntity, now time.Time) error {
 	if len(entities) == 0 {
 		return nil
@@ -136,6 +137,7 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
 		e := entities[i].e
 		r := newEntityRow(e, entities[i].body)
+		entities[i].body = "" // the batch's arguments hold it until written: a large import sheds its documents as it goes
 		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
 			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
 	}, "id, ref", func(res *sql.Rows) error {
