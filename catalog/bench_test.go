@@ -15,6 +15,7 @@ import (
 
 	"github.com/portside-dev/portside/bench/benchcat"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -60,13 +61,13 @@ spec:
 
 func BenchmarkParseDocument(b *testing.B) {
 	data := []byte(typicalComponent)
-	if res := catalog.Parse("catalog-info.yaml", data, nil); len(res.Errors()) > 0 || len(res.Documents) != 1 {
+	if res := backstage.Parse("catalog-info.yaml", data, nil); len(res.Errors()) > 0 || len(res.Documents) != 1 {
 		b.Fatalf("the benchmark document is not valid: %v", res.Errors())
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		res := catalog.Parse("catalog-info.yaml", data, nil)
+		res := backstage.Parse("catalog-info.yaml", data, nil)
 		if res.Documents[0].Entity == nil {
 			b.Fatal("no entity")
 		}
@@ -138,9 +139,9 @@ func ingested(b *testing.B) (*catalog.Service, *benchcat.Queries) {
 func BenchmarkEntityByRef(b *testing.B) {
 	svc, q := ingested(b)
 	ctx := operator
-	refs := make([]catalog.Ref, len(q.Components))
+	refs := make([]backstage.Ref, len(q.Components))
 	for i, s := range q.Components {
-		refs[i] = catalog.MustParseRef(s)
+		refs[i] = backstage.MustParseRef(s)
 		if _, err := svc.Entity(ctx, refs[i]); err != nil { // warms the cache
 			b.Fatal(err)
 		}

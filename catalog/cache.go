@@ -7,6 +7,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
 // readCache keeps recently read entities (with their relations) and recent query results (pages,
@@ -16,8 +18,8 @@ import (
 // `portside catalog import`) is noticed within the check interval. Cached values are shared and
 // never modified.
 type readCache struct {
-	entities *lru.Cache[Ref, *Entity] // nil when disabled
-	queries  *lru.Cache[string, any]  // keyed by the query's kind and parameters
+	entities *lru.Cache[backstage.Ref, *backstage.Entity] // nil when disabled
+	queries  *lru.Cache[string, any]                      // keyed by the query's kind and parameters
 	check    time.Duration
 	load     func(context.Context) (int64, error)
 
@@ -36,7 +38,7 @@ const queryCacheShare = 5
 func newReadCache(size int, check time.Duration, load func(context.Context) (int64, error)) *readCache {
 	c := &readCache{check: check, load: load, gen: -1}
 	if size > 0 {
-		c.entities, _ = lru.New[Ref, *Entity](size)
+		c.entities, _ = lru.New[backstage.Ref, *backstage.Entity](size)
 		c.queries, _ = lru.New[string, any](max(100, size/queryCacheShare))
 	}
 	return c
@@ -93,7 +95,7 @@ func (c *readCache) purgeLocked() {
 	}
 }
 
-func (c *readCache) entity(ref Ref) (*Entity, bool) {
+func (c *readCache) entity(ref backstage.Ref) (*backstage.Entity, bool) {
 	if c.entities == nil {
 		return nil, false
 	}
@@ -101,7 +103,7 @@ func (c *readCache) entity(ref Ref) (*Entity, bool) {
 }
 
 // addEntities stores entities read from the database, unless the cache was purged since epoch.
-func (c *readCache) addEntities(epoch int64, entities []*Entity) {
+func (c *readCache) addEntities(epoch int64, entities []*backstage.Entity) {
 	if c.entities == nil {
 		return
 	}

@@ -1,15 +1,18 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -22,9 +25,12 @@ type Collected struct {
 	// Entities are the valid entities, each with its Source and Hash set. Their Spec and the
 	// metadata maps other than tags and annotations are released once encoded (the stored JSON
 	// document carries them), so that a large ingest holds each document once.
-	Entities []*Entity
+	Entities []*backstage.Entity
+	// bodies are the entities' JSON documents, index for index with Entities: made once, when
+	// collection hashes them, and written as they are.
+	bodies []string
 	// Errors are the first problems found, file by file, at most the collection's error bound.
-	Errors []ValidationError
+	Errors []backstage.ValidationError
 	// ErrorCount counts every problem found, kept in Errors or not.
 	ErrorCount int
 	// maxErrors bounds Errors.
@@ -112,7 +118,8 @@ func (m *manifest) unchanged(ctx context.Context, snap Snapshot, beyondFiles boo
 type parsedFile struct {
 	reads  []readRecord
 	err    error
-	result ParseResult
+	result backstage.ParseResult
+	bodies []string // the JSON document of each valid entity, index for index with result.Documents
 }
 
 // DefaultMaxLocationErrors is how many errors a location keeps when Options.MaxLocationErrors
@@ -121,7 +128,7 @@ type parsedFile struct {
 const DefaultMaxLocationErrors = 500
 
 // addErrors keeps what room is left of list and counts all of it.
-func (c *Collected) addErrors(list ...ValidationError) {
+func (c *Collected) addErrors(list ...backstage.ValidationError) {
 	c.ErrorCount += len(list)
 	if room := c.maxErrors - len(c.Errors); room > 0 {
 		c.Errors = append(c.Errors, list[:min(room, len(list))]...)
@@ -157,7 +164,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 		seen[f] = true
 		wave = append(wave, item{name: f})
 	}
-	byRef := map[string]ValidationError{} // where each ref was first defined, to report duplicates
+	byRef := map[string]backstage.ValidationError{} // where each ref was first defined, to report duplicates
 	for len(wave) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
@@ -181,7 +188,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 					continue // an optional target that is gone: its entities go too
 				}
 				if !it.optional {
-					c.addErrors(ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
+					c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
 				}
 				c.keepSources[it.name], c.incomplete = true, true
 				continue
@@ -193,7 +200,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 			}
 			c.addErrors(p.result.Errors()...)
 			c.ErrorCount += p.result.OmittedErrors
-			for _, doc := range p.result.Documents {
+			for j, doc := range p.result.Documents {
 				if doc.Entity == nil {
 					switch {
 					case doc.Ref.IsZero(): // no identity: whatever the file held before stays
@@ -208,14 +215,15 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 				e := doc.Entity
 				ref := e.Ref.String()
 				if first, dup := byRef[ref]; dup {
-					c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+					c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 						Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
 					continue
 				}
-				byRef[ref] = ValidationError{Source: it.name, Document: doc.Index}
+				byRef[ref] = backstage.ValidationError{Source: it.name, Document: doc.Index}
 				c.Entities = append(c.Entities, e)
-				if e.Kind != KindLocation {
-					e.release()
+				c.bodies = append(c.bodies, p.bodies[j])
+				if e.Kind != backstage.KindLocation {
+					release(e)
 					continue
 				}
 				optional := e.SpecString("presence") == "optional"
@@ -226,7 +234,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 						matched, err = snap.Glob(name)
 					}
 					if err != nil {
-						c.addErrors(ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
 							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
 						c.incomplete = true
 						continue
@@ -241,7 +249,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 						}
 					}
 				}
-				e.release()
+				release(e)
 				if len(seen) > maxFiles {
 					return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
 				}
@@ -274,15 +282,21 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors in
 	return out
 }
 
+// parseFile reads a file and parses it as it reads, document by document: each valid entity is
+// encoded and hashed at once, and all but Location entities (whose targets collection follows)
+// drop their parsed spec, so a large file is never in memory whole, neither as text nor parsed.
+// A file that cannot be read to its end (over the size bound, an I/O error) yields no documents,
+// as though it could not be read at all.
 func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) parsedFile {
 	var p parsedFile
-	data, err := snap.ReadFile(ctx, name)
+	f, err := openFile(ctx, snap, name)
 	if err != nil {
 		p.err = err
 		p.reads = append(p.reads, readRecord{Name: name})
 		return p
 	}
-	p.reads = append(p.reads, readRecord{Name: name, Sum: digest(data)})
+	defer f.Close()
+	var placeholderReads []readRecord
 	resolve := func(target string) ([]byte, error) {
 		ref, err := snap.Resolve(name, target)
 		if err != nil {
@@ -293,38 +307,80 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 		if err == nil {
 			r.Sum = digest(b)
 		}
-		p.reads = append(p.reads, r)
+		placeholderReads = append(placeholderReads, r)
 		return b, err
 	}
-	p.result = ParseWith(name, data, resolve, ParseOptions{MaxErrors: maxErrors})
-	for i := range p.result.Documents {
-		doc := &p.result.Documents[i]
+	sum := sha256.New()
+	in := io.TeeReader(f, sum)
+	var docs []backstage.Document
+	var bodies []string
+	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors}, func(doc backstage.Document) error {
+		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name
-			body, err := json.Marshal(e)
+			b, err := json.Marshal(e)
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
-				doc.Errors = append(doc.Errors, ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
+				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
 					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
-				continue
+			} else {
+				e.Hash = digest(append([]byte(name+"\x00"), b...))
+				body = string(b)
+				if e.Kind != backstage.KindLocation {
+					release(e)
+				}
 			}
-			e.Hash = digest(append([]byte(name+"\x00"), body...))
-			e.body = string(body)
 		}
+		docs = append(docs, doc)
+		bodies = append(bodies, body)
+		return nil
+	})
+	if err == nil {
+		// The parser stops at a syntax error; the digest is of the whole file, and the size bound
+		// holds for all of it.
+		_, err = io.Copy(io.Discard, in)
 	}
+	if err != nil {
+		p.err = err
+		p.reads = append(p.reads, readRecord{Name: name})
+		return p
+	}
+	p.reads = append(append(p.reads, readRecord{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}), placeholderReads...)
+	res.Documents = docs
+	p.result, p.bodies = res, bodies
 	return p
 }
 
+// openFile opens a file of the snapshot for reading as a stream when the snapshot can (see
+// FileOpener), else reads it whole.
+func openFile(ctx context.Context, snap Snapshot, name string) (io.ReadCloser, error) {
+	if o, ok := snap.(FileOpener); ok {
+		return o.OpenFile(ctx, name)
+	}
+	b, err := snap.ReadFile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
 // locationTargets returns spec.target and spec.targets of a Location entity.
-func locationTargets(e *Entity) []string {
+func locationTargets(e *backstage.Entity) []string {
 	var out []string
 	if t := e.SpecString("target"); t != "" {
 		out = append(out, t)
 	}
-	for _, t := range asSlice(e.Spec["targets"]) {
+	targets, _ := e.Spec["targets"].([]any)
+	for _, t := range targets {
 		if s, ok := t.(string); ok && s != "" {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// release drops the parsed spec and the metadata maps that only the JSON body needs from now on,
+// so that a large ingest holds each document once. Collection calls it once the entity is encoded.
+func release(e *backstage.Entity) {
+	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links = nil, nil, nil, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,8 +15,8 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
 // RefreshResult tells what a refresh did.
@@ -29,7 +28,7 @@ type RefreshResult struct {
 	Updated   int
 	Removed   int
 	// Errors are the first problems found (at most Options.MaxLocationErrors); ErrorCount counts all.
-	Errors     []ValidationError
+	Errors     []backstage.ValidationError
 	ErrorCount int
 	// Failure is why the location could not be read or applied, when Location.Status is failed.
 	Failure error
@@ -68,11 +67,11 @@ func locationName(id int64) string { return "location " + strconv.FormatInt(id, 
 // refreshLocation is Refresh without the caller's checks, for registration and scheduled refreshes.
 func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult, error) {
 	start := time.Now()
-	var row locationRow
-	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
-		return nil, store.Translate(err, fmt.Sprintf("location %d", id))
+	row, err := s.locationRow(ctx, id, fmt.Sprintf("location %d", id))
+	if err != nil {
+		return nil, err
 	}
-	lease, err := s.lease(ctx, &row)
+	lease, err := s.lease(ctx, row)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +84,7 @@ func (s *Service) refreshLocation(ctx context.Context, id int64) (*RefreshResult
 	if !ok {
 		return nil, errs.E(errs.Unavailable, "location %d: no reader for type %q in this process", id, loc.Type)
 	}
-	res, outcome, err := s.refresh(ctx, &row, reader)
+	res, outcome, err := s.refresh(ctx, row, reader)
 	if err != nil {
 		s.observe(loc.Type, "failed", start, nil)
 		return nil, err
@@ -190,11 +189,11 @@ func (s *Service) recordFailure(ctx context.Context, row *locationRow, cause err
 		msg = "internal error; the server log has the details"
 	}
 	row.Status, row.Message, row.RefreshedAt, row.NextRefreshAt = string(StatusFailed), msg, &now, s.nextRefresh(now)
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+	err := s.updateLocation(ctx, row.ID, map[string]any{
 		"status": row.Status, "message": msg, "refreshed_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
-	}).Error
+	})
 	if err != nil {
-		return nil, store.Translate(err, "location")
+		return nil, err
 	}
 	return &RefreshResult{Location: row.toLocation(), Failure: cause}, nil
 }
@@ -212,12 +211,12 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 			row.Status = string(StatusInvalid)
 		}
 	}
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+	err := s.updateLocation(ctx, row.ID, map[string]any{
 		"status": row.Status, "message": "", "revision": row.Revision, "refreshed_at": now,
 		"succeeded_at": now, "next_refresh_at": row.NextRefreshAt,
-	}).Error
+	})
 	if err != nil {
-		return nil, store.Translate(err, "location")
+		return nil, err
 	}
 	list, err := s.LocationErrors(ctx, row.ID, s.maxErrors)
 	if err != nil {
@@ -226,36 +225,17 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: list, ErrorCount: row.ErrorCount}, nil
 }
 
-// applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
-const applyLockID = 7007_0001
-
-// existingEntity is what apply needs to know of an entity already stored for the location.
-type existingEntity struct {
-	ID        int64
-	Ref       string
-	Hash      string
-	Source    string
-	CreatedAt time.Time
-}
-
 // apply writes the collected content in one transaction.
 func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision string) (*RefreshResult, error) {
 	res := &RefreshResult{}
 	now := s.now().UTC()
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
-		db := s.st.DB(ctx)
-		if s.st.Dialect() == store.Postgres {
-			// One apply at a time across processes, so two locations that bring the same new entity
-			// see each other (a clash is recorded, not a unique-key failure). SQLite's IMMEDIATE
-			// transactions serialise writers already.
-			if err := db.Exec("SELECT pg_advisory_xact_lock(?)", applyLockID).Error; err != nil {
-				return store.Translate(err, "catalog apply lock")
-			}
+		if err := s.lockApplies(ctx); err != nil {
+			return err
 		}
-		var existing []existingEntity
-		if err := db.Model(&entityRow{}).Select("id, ref, hash, source, created_at").
-			Where("location_id = ?", row.ID).Scan(&existing).Error; err != nil {
-			return store.Translate(err, "entities")
+		existing, err := s.storedEntities(ctx, row.ID)
+		if err != nil {
+			return err
 		}
 		have := make(map[string]*existingEntity, len(existing))
 		for i := range existing {
@@ -267,14 +247,16 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		}
 		errors := slices.Clone(c.Errors)
 		errorCount := c.ErrorCount
-		var insert []*Entity
+		var insert []pendingEntity
 		var remove []int64
 		wanted := make(map[string]bool, len(c.Entities))
-		for _, e := range c.Entities {
+		for i, e := range c.Entities {
+			body := c.bodies[i]
+			c.bodies[i] = "" // insertEntities holds it from now on, until its row is written
 			ref := e.Ref.String()
 			if other, clash := clashes[ref]; clash {
 				if errorCount++; len(errors) < s.maxErrors {
-					errors = append(errors, ValidationError{Source: e.Source, Ref: ref,
+					errors = append(errors, backstage.ValidationError{Source: e.Source, Ref: ref,
 						Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
 				}
 				continue
@@ -284,12 +266,12 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 			switch {
 			case !ok:
 				e.CreatedAt = now
-				insert = append(insert, e)
+				insert = append(insert, pendingEntity{e, body})
 				res.Added++
 			case old.Hash != e.Hash:
 				// Changed: rewrite the row and everything hanging off it, keeping its creation time.
 				e.CreatedAt = old.CreatedAt
-				insert = append(insert, e)
+				insert = append(insert, pendingEntity{e, body})
 				remove = append(remove, old.ID)
 				res.Updated++
 			}
@@ -320,15 +302,15 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		row.EntityCount = len(existing) + res.Added - res.Removed
 		row.ErrorCount = errorCount
 		row.RefreshedAt, row.SucceededAt, row.NextRefreshAt, row.UpdatedAt = &now, &now, s.nextRefresh(now), now
-		err = db.Model(&locationRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+		err = s.updateLocation(ctx, row.ID, map[string]any{
 			"status": row.Status, "message": "", "revision": revision, "manifest": string(manifest),
 			"errors_hash": row.ErrorsHash, "entity_count": row.EntityCount, "error_count": row.ErrorCount,
 			"refreshed_at": now, "succeeded_at": now, "next_refresh_at": row.NextRefreshAt, "updated_at": now,
 			// A heartbeat in the transaction: a long apply may hold the writer lock past beats.
 			"lease_until": now.Add(leaseFor),
-		}).Error
+		})
 		if err != nil {
-			return store.Translate(err, "location")
+			return err
 		}
 		if len(insert) > 0 || len(remove) > 0 {
 			if err := s.bumpGeneration(ctx); err != nil {
@@ -348,118 +330,8 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 	return res, nil
 }
 
-// clashes finds refs this location wants that another location already provides, with a
-// description of that location for the message.
-func (s *Service) clashes(ctx context.Context, locationID int64, entities []*Entity, have map[string]*existingEntity) (map[string]string, error) {
-	var fresh []string
-	for _, e := range entities {
-		if _, ok := have[e.Ref.String()]; !ok {
-			fresh = append(fresh, e.Ref.String())
-		}
-	}
-	out := map[string]string{}
-	for part := range slices.Chunk(fresh, chunk) {
-		var rows []struct {
-			Ref    string
-			ID     int64
-			Type   string
-			Target string
-		}
-		err := s.st.DB(ctx).Table("entities AS e").Select("e.ref, l.id, l.type, l.target").
-			Joins("JOIN locations l ON l.id = e.location_id").
-			Where("e.ref IN ? AND e.location_id <> ?", part, locationID).Scan(&rows).Error
-		if err != nil {
-			return nil, store.Translate(err, "entities")
-		}
-		for _, r := range rows {
-			out[r.Ref] = fmt.Sprintf("location %d, %s:%s", r.ID, r.Type, r.Target)
-		}
-	}
-	return out, nil
-}
-
-func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
-	for part := range slices.Chunk(ids, chunk) {
-		if err := s.st.DB(ctx).Where("id IN ?", part).Delete(&entityRow{}).Error; err != nil {
-			return store.Translate(err, "entities")
-		}
-	}
-	return nil
-}
-
-// entityColumns are the columns insertEntities writes, in the order of its arguments.
-var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle",
-	"owner_ref", "system_ref", "tags", "search_text", "body", "hash", "location_id", "source", "created_at", "updated_at"}
-
-// insertEntities writes entities and their tags, annotations and relations in batches.
-func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []*Entity, now time.Time) error {
-	if len(entities) == 0 {
-		return nil
-	}
-	// Rows are made batch by batch as the insert asks for them, not all up front: their search
-	// texts and joined fields would otherwise double what a large import holds at its peak.
-	ids := make([]int64, len(entities))
-	index := make(map[string]int, len(entities))
-	for i, e := range entities {
-		e.LocationID = locationID
-		index[e.Ref.String()] = i
-	}
-	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
-		e := entities[i]
-		r := newEntityRow(e, e.body)
-		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
-	}, "id, ref", func(res *sql.Rows) error {
-		var id int64
-		var ref string
-		if err := res.Scan(&id, &ref); err != nil {
-			return err
-		}
-		ids[index[ref]] = id
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	type child struct {
-		id   int64
-		a, b string
-	}
-	var tags, annotations, relations []child
-	for i, e := range entities {
-		id := ids[i]
-		for i, t := range e.Metadata.Tags {
-			if !slices.Contains(e.Metadata.Tags[:i], t) { // a tag listed twice is stored once
-				tags = append(tags, child{id, t, ""})
-			}
-		}
-		for k, v := range e.Metadata.Annotations {
-			annotations = append(annotations, child{id, k, v})
-		}
-		for _, r := range e.Relations { // de-duplicated by the parser
-			relations = append(relations, child{id, r.Type, r.Target.String()})
-		}
-	}
-	insert := func(table string, columns []string, list []child) error {
-		return s.st.InsertRows(ctx, table, columns, len(list), func(i int, args []any) []any {
-			c := list[i]
-			if len(columns) == 2 {
-				return append(args, c.id, c.a)
-			}
-			return append(args, c.id, c.a, c.b)
-		})
-	}
-	if err := insert("entity_tags", []string{"entity_id", "tag"}, tags); err != nil {
-		return err
-	}
-	if err := insert("entity_annotations", []string{"entity_id", "key", "value"}, annotations); err != nil {
-		return err
-	}
-	return insert("relations", []string{"entity_id", "type", "target_ref"}, relations)
-}
-
 // writeErrors replaces the location's recorded errors, unless they are the same as before.
-func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []ValidationError) error {
+func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []backstage.ValidationError) error {
 	b, _ := json.Marshal(list)
 	sum := sha256.Sum256(b)
 	h := hex.EncodeToString(sum[:])
@@ -467,23 +339,11 @@ func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []Vali
 		return nil
 	}
 	row.ErrorsHash = h
-	db := s.st.DB(ctx)
-	if err := db.Where("location_id = ?", row.ID).Delete(&locationErrorRow{}).Error; err != nil {
-		return store.Translate(err, "location errors")
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	rows := make([]locationErrorRow, len(list))
-	for i, e := range list {
-		rows[i] = locationErrorRow{LocationID: row.ID, Source: e.Source, Document: e.Document, Line: e.Line,
-			Field: e.Field, EntityRef: e.Ref, Message: e.Message}
-	}
-	return store.Translate(db.CreateInBatches(rows, s.st.BatchSize(8)).Error, "location errors")
+	return s.replaceLocationErrors(ctx, row.ID, list)
 }
 
-func sortErrors(list []ValidationError) {
-	slices.SortStableFunc(list, func(a, b ValidationError) int {
+func sortErrors(list []backstage.ValidationError) {
+	slices.SortStableFunc(list, func(a, b backstage.ValidationError) int {
 		return cmp.Or(strings.Compare(a.Source, b.Source), cmp.Compare(a.Document, b.Document), cmp.Compare(a.Line, b.Line))
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
 // A refresh holds its location through a lease on the location's row: lease_owner names the
@@ -75,28 +74,24 @@ func ownerGone(owner string) bool {
 func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
 	now := s.now().UTC()
 	holder := thisProcess.owner(s.holder, holderID())
-	set := map[string]any{"lease_owner": holder, "lease_until": now.Add(leaseFor)}
-	res := s.st.DB(ctx).Model(&locationRow{}).
-		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", row.ID, now).Updates(set)
-	if res.Error != nil {
-		return "", store.Translate(res.Error, "location lease")
+	until := now.Add(leaseFor)
+	ok, err := s.claimLease(ctx, row.ID, holder, until, now)
+	if err != nil || ok {
+		return holder, err
 	}
-	if res.RowsAffected == 1 {
-		return holder, nil
+	owner, err := s.leaseOwner(ctx, row.ID)
+	if err != nil {
+		return "", err
 	}
-	var cur locationRow
-	if err := s.st.DB(ctx).Select("id, lease_owner, lease_until").Take(&cur, "id = ?", row.ID).Error; err != nil {
-		return "", store.Translate(err, "location "+strconv.FormatInt(row.ID, 10))
-	}
-	if cur.LeaseOwner != "" && ownerGone(cur.LeaseOwner) {
+	if owner != "" && ownerGone(owner) {
 		// Compare and swap: only if the dead holder still holds it, so two takers cannot both win.
-		res := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", row.ID, cur.LeaseOwner).Updates(set)
-		if res.Error != nil {
-			return "", store.Translate(res.Error, "location lease")
+		ok, err := s.takeOverLease(ctx, row.ID, owner, holder, until)
+		if err != nil {
+			return "", err
 		}
-		if res.RowsAffected == 1 {
+		if ok {
 			s.log.WarnContext(ctx, "catalog: took over the lease of a refresh whose process is gone",
-				"location", row.ID, "previous_holder", cur.LeaseOwner)
+				"location", row.ID, "previous_holder", owner)
 			return holder, nil
 		}
 	}
@@ -120,13 +115,12 @@ func (s *Service) heartbeat(parent context.Context, id int64, holder string) (st
 				return
 			case <-t.C:
 			}
-			res := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
-				Update("lease_until", s.now().UTC().Add(leaseFor))
+			held, err := s.renewLease(ctx, id, holder, s.now().UTC().Add(leaseFor))
 			switch {
-			case res.Error != nil && ctx.Err() == nil:
+			case err != nil && ctx.Err() == nil:
 				// A busy database (SQLite while an apply writes) is retried at the next beat.
-				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", res.Error)
-			case res.Error == nil && res.RowsAffected == 0:
+				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", err)
+			case err == nil && !held:
 				s.log.WarnContext(parent, "catalog: location lease lost to another refresh", "location", id)
 				return
 			}
@@ -139,9 +133,7 @@ func (s *Service) heartbeat(parent context.Context, id int64, holder string) (st
 }
 
 func (s *Service) unlease(ctx context.Context, id int64, holder string) {
-	err := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).
-		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
-	if err != nil {
+	if err := s.releaseLease(ctx, id, holder); err != nil {
 		s.log.WarnContext(ctx, "catalog: release location lease", "location", id, "error", err)
 	}
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -87,4 +88,12 @@ type Snapshot interface {
 	Glob(pattern string) ([]string, error)
 	// Close releases what the snapshot holds (temporary checkouts, connections).
 	Close() error
+}
+
+// FileOpener is implemented by snapshots that can hand a file over as a stream rather than whole,
+// so that ingestion parses a large file as it reads it. The reader enforces the same size bound
+// as ReadFile, failing once it is passed.
+type FileOpener interface {
+	// OpenFile opens a file for reading. Name is as returned by Files, Resolve or Glob.
+	OpenFile(ctx context.Context, name string) (io.ReadCloser, error)
 }

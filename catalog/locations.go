@@ -2,19 +2,16 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
 // RegisterLocation adds a location and refreshes it at once, so the caller learns straight away
@@ -47,24 +44,18 @@ func (s *Service) registerLocation(ctx context.Context, spec LocationSpec) (*Ref
 	if err := s.allowedThroughAPI(ctx, spec); err != nil {
 		return nil, err
 	}
-	var existing locationRow
-	err = s.st.DB(ctx).Where("type = ? AND target = ? AND git_ref = ? AND git_path = ?",
-		spec.Type, spec.Target, spec.Ref, spec.Path).Take(&existing).Error
+	existing, found, err := s.locationIDBySpec(ctx, spec)
 	switch {
-	case err == nil:
-		return s.refreshLocation(ctx, existing.ID)
-	case !errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, store.Translate(err, "location")
+	case err != nil:
+		return nil, err
+	case found:
+		return s.refreshLocation(ctx, existing)
 	}
-	now := s.now().UTC()
-	row := locationRow{
-		Type: string(spec.Type), Target: spec.Target, GitRef: spec.Ref, GitPath: spec.Path,
-		Status: string(StatusPending), CreatedAt: now, UpdatedAt: now,
+	id, err := s.createLocation(ctx, spec, s.now().UTC())
+	if err != nil {
+		return nil, err
 	}
-	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
-		return nil, store.Translate(err, "location "+spec.Target)
-	}
-	res, err := s.refreshLocation(ctx, row.ID)
+	res, err := s.refreshLocation(ctx, id)
 	if err == nil && res.Location.Status == StatusFailed {
 		// Keep the cause's code: a server that does not answer may answer later (UNAVAILABLE); a
 		// path or URL that names nothing will not (INVALID).
@@ -77,8 +68,8 @@ func (s *Service) registerLocation(ctx context.Context, spec LocationSpec) (*Ref
 	}
 	if err != nil {
 		// Nothing was applied from it; take the registration back so no dead location stays.
-		if delErr := s.st.DB(context.WithoutCancel(ctx)).Delete(&locationRow{}, row.ID).Error; delErr != nil {
-			s.log.ErrorContext(ctx, "catalog: remove unreadable location", "location", row.ID, "error", delErr)
+		if delErr := s.deleteLocation(context.WithoutCancel(ctx), id); delErr != nil {
+			s.log.ErrorContext(ctx, "catalog: remove unreadable location", "location", id, "error", delErr)
 		}
 		return nil, err
 	}
@@ -140,9 +131,9 @@ func describeSpec(spec LocationSpec) string {
 
 // Location returns one registered location.
 func (s *Service) Location(ctx context.Context, id int64) (*Location, error) {
-	var row locationRow
-	if err := s.st.DB(ctx).Take(&row, "id = ?", id).Error; err != nil {
-		return nil, store.Translate(err, "location")
+	row, err := s.locationRow(ctx, id, "location")
+	if err != nil {
+		return nil, err
 	}
 	l := row.toLocation()
 	return &l, nil
@@ -150,9 +141,9 @@ func (s *Service) Location(ctx context.Context, id int64) (*Location, error) {
 
 // Locations lists every registered location, oldest first.
 func (s *Service) Locations(ctx context.Context) ([]Location, error) {
-	var rows []locationRow
-	if err := s.st.DB(ctx).Order("id").Find(&rows).Error; err != nil {
-		return nil, store.Translate(err, "locations")
+	rows, err := s.locationRows(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Location, len(rows))
 	for i := range rows {
@@ -185,15 +176,15 @@ func (s *Service) FindLocation(ctx context.Context, idOrTarget string) (*Locatio
 // LocationErrors returns the first errors recorded by the last refresh of a location, in file
 // order, at most first of them (1..MaxLocationErrorsPage). Location.ErrorCount counts them all;
 // a refresh keeps at most Options.MaxLocationErrors.
-func (s *Service) LocationErrors(ctx context.Context, id int64, first int) ([]ValidationError, error) {
+func (s *Service) LocationErrors(ctx context.Context, id int64, first int) ([]backstage.ValidationError, error) {
 	if first < 1 || first > MaxLocationErrorsPage {
 		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", MaxLocationErrorsPage, first)
 	}
-	var rows []locationErrorRow
-	if err := s.st.DB(ctx).Where("location_id = ?", id).Order("id").Limit(first).Find(&rows).Error; err != nil {
-		return nil, store.Translate(err, "location errors")
+	rows, err := s.locationErrorRows(ctx, id, first)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]ValidationError, len(rows))
+	out := make([]backstage.ValidationError, len(rows))
 	for i := range rows {
 		out[i] = rows[i].toError()
 	}
@@ -228,23 +219,19 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 
 func (s *Service) unregister(ctx context.Context, id int64, removed *int64) error {
 	return s.st.InTx(ctx, func(ctx context.Context) error {
-		db := s.st.DB(ctx)
-		if err := db.Model(&entityRow{}).Where("location_id = ?", id).Count(removed).Error; err != nil {
-			return store.Translate(err, "entities")
+		n, err := s.countEntitiesOf(ctx, id)
+		if err != nil {
+			return err
 		}
-		res := db.Delete(&locationRow{}, id)
-		if res.Error != nil {
-			return store.Translate(res.Error, "location")
-		}
-		if res.RowsAffected == 0 {
-			return errs.E(errs.NotFound, "location %d not found", id)
+		*removed = n
+		if err := s.deleteLocationRow(ctx, id); err != nil {
+			return err
 		}
 		if *removed > 0 {
 			// Entities this location held may have blocked the same refs in other locations: bring
 			// the refreshes of locations with errors forward, so they take them over now.
-			err := db.Model(&locationRow{}).Where("error_count > 0").Update("next_refresh_at", s.now().UTC()).Error
-			if err != nil {
-				return store.Translate(err, "locations")
+			if err := s.refreshInvalidLocationsAt(ctx, s.now().UTC()); err != nil {
+				return err
 			}
 			if err := s.bumpGeneration(ctx); err != nil {
 				return err

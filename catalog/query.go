@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
 // Filter selects entities. Values within one field are alternatives (any of them matches); fields
@@ -100,7 +97,7 @@ type Query struct {
 
 // Page is one page of a query.
 type Page struct {
-	Entities    []*Entity
+	Entities    []*backstage.Entity
 	Cursors     []string // one per entity, for Relay edges
 	HasNextPage bool
 }
@@ -142,51 +139,19 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	db, err := s.filtered(ctx, q.Filter)
+	var after []string
+	if q.After != "" {
+		if after, err = decodeCursor(q.After, len(cols)); err != nil {
+			return Page{}, err
+		}
+	}
+	keys, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1)
 	if err != nil {
 		return Page{}, err
 	}
-	dir := "ASC"
-	cmp := ">"
-	if q.Order.Descending {
-		dir, cmp = "DESC", "<"
-	}
-	if q.After != "" {
-		vals, err := decodeCursor(q.After, len(cols))
-		if err != nil {
-			return Page{}, err
-		}
-		args := make([]any, len(vals))
-		for i, v := range vals {
-			args[i] = v
-			if cols[i] == "e.updated_at" {
-				t, err := time.Parse(time.RFC3339Nano, v)
-				if err != nil {
-					return Page{}, errs.InvalidField("after", "is not a cursor of this ordering")
-				}
-				args[i] = t
-			}
-		}
-		db = db.Where(fmt.Sprintf("(%s) %s (%s)", strings.Join(cols, ", "), cmp, placeholders(len(cols))), args...)
-	}
-	order := make([]string, len(cols))
-	for i, c := range cols {
-		order[i] = c + " " + dir
-	}
-	type keyRow struct {
-		Ref       string
-		Name      string
-		Kind      string
-		UpdatedAt time.Time
-	}
-	var keys []keyRow
-	err = db.Select("e.ref, e.name, e.kind, e.updated_at").Order(strings.Join(order, ", ")).Limit(first + 1).Scan(&keys).Error
-	if err != nil {
-		return Page{}, store.Translate(err, "entities")
-	}
 	page := Page{HasNextPage: len(keys) > first}
 	keys = keys[:min(len(keys), first)]
-	refs := make([]Ref, len(keys))
+	refs := make([]backstage.Ref, len(keys))
 	for i, k := range keys {
 		refs[i] = refOrZero(k.Ref)
 	}
@@ -220,15 +185,7 @@ func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
 }
 
 func (s *Service) count(ctx context.Context, f Filter) (int, error) {
-	db, err := s.filtered(ctx, f)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	if err := db.Count(&n).Error; err != nil {
-		return 0, store.Translate(err, "entities")
-	}
-	return int(n), nil
+	return s.countMatching(ctx, f)
 }
 
 // MaxFacetValues bounds the values returned per facet.
@@ -257,142 +214,13 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 		if _, done := out[field]; done {
 			continue
 		}
-		db, err := s.filtered(ctx, f)
+		values, err := s.facetValues(ctx, f, field, limit)
 		if err != nil {
 			return nil, err
 		}
-		var col string
-		switch field {
-		case FacetKind:
-			col = "e.kind"
-		case FacetType:
-			col = "e.spec_type"
-		case FacetLifecycle:
-			col = "e.lifecycle"
-		case FacetOwner:
-			col = "e.owner_ref"
-		case FacetNamespace:
-			col = "e.namespace"
-		case FacetSystem:
-			col = "e.system_ref"
-		case FacetTag:
-			db = db.Joins("JOIN entity_tags t ON t.entity_id = e.id")
-			col = "t.tag"
-		default:
-			return nil, errs.InvalidField("fields", "unknown facet %q", field)
-		}
-		var rows []FacetValue
-		err = db.Select(col + " AS value, COUNT(*) AS count").Where(col + " <> ''").
-			Group(col).Order("count DESC, value ASC").Limit(limit).Scan(&rows).Error
-		if err != nil {
-			return nil, store.Translate(err, "facets")
-		}
-		out[field] = rows
+		out[field] = values
 	}
 	return out, nil
-}
-
-// filtered returns a query over "entities e" restricted by f.
-func (s *Service) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
-	if err := f.checkSizes(); err != nil {
-		return nil, err
-	}
-	db := s.st.DB(ctx).Table("entities AS e")
-	if f.Text != "" {
-		words := searchWords(f.Text)
-		if len(words) == 0 {
-			return nil, errs.InvalidField("text", "has no letters or digits to search for")
-		}
-		if s.st.Dialect() == store.Postgres {
-			terms := make([]string, len(words))
-			for i, w := range words {
-				terms[i] = w + ":*"
-			}
-			db = db.Where("e.search @@ to_tsquery('simple', ?)", strings.Join(terms, " & "))
-		} else {
-			terms := make([]string, len(words))
-			for i, w := range words {
-				terms[i] = `"` + w + `"*`
-			}
-			db = db.Where("e.id IN (SELECT rowid FROM entities_fts WHERE entities_fts MATCH ?)", strings.Join(terms, " "))
-		}
-	}
-	if len(f.Kinds) > 0 {
-		kinds := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			if kinds[i] = CanonicalKind(k); kinds[i] == "" {
-				return nil, errs.InvalidField("kinds", "unknown kind %q; known kinds are %s", k, strings.Join(Kinds, ", "))
-			}
-		}
-		db = db.Where("e.kind IN ?", kinds)
-	}
-	if len(f.Namespaces) > 0 {
-		db = db.Where("e.namespace IN ?", lower(f.Namespaces))
-	}
-	if len(f.Types) > 0 {
-		db = db.Where("e.spec_type IN ?", f.Types)
-	}
-	if len(f.Lifecycles) > 0 {
-		db = db.Where("e.lifecycle IN ?", f.Lifecycles)
-	}
-	if len(f.Owners) > 0 {
-		owners, err := parseRefs("owners", f.Owners, "group")
-		if err != nil {
-			return nil, err
-		}
-		if f.IncludeDescendants {
-			seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
-			args := make([]any, len(owners))
-			for i, o := range owners {
-				args[i] = o
-			}
-			db = db.Where("e.owner_ref IN ("+s.descendantsSQL(seeds)+")", args...)
-		} else {
-			db = db.Where("e.owner_ref IN ?", owners)
-		}
-	}
-	if len(f.Systems) > 0 {
-		systems, err := parseRefs("systems", f.Systems, "system")
-		if err != nil {
-			return nil, err
-		}
-		db = db.Where("e.system_ref IN ?", systems)
-	}
-	if len(f.Tags) > 0 {
-		db = db.Where("e.id IN (SELECT entity_id FROM entity_tags WHERE tag IN ?)", lower(f.Tags))
-	}
-	for _, a := range f.Annotations {
-		if a.Key == "" {
-			return nil, errs.InvalidField("annotations", "key is empty")
-		}
-		if a.Value == nil {
-			db = db.Where("EXISTS (SELECT 1 FROM entity_annotations a WHERE a.entity_id = e.id AND a.key = ?)", a.Key)
-		} else {
-			db = db.Where("EXISTS (SELECT 1 FROM entity_annotations a WHERE a.entity_id = e.id AND a.key = ? "+
-				"AND substr(a.value, 1, 200) = substr(?, 1, 200) AND a.value = ?)", a.Key, *a.Value, *a.Value)
-		}
-	}
-	if f.LocationID != 0 {
-		db = db.Where("e.location_id = ?", f.LocationID)
-	}
-	return db, nil
-}
-
-// descendantsSQL selects the refs of the seed groups and every group below them. A group's children
-// are the groups it lists in spec.children (its parentOf relations) and the groups that name it in
-// spec.parent (their childOf relations), so each step of the recursion follows both.
-func (s *Service) descendantsSQL(seeds string) string {
-	const children = "SELECT r.target_ref FROM entities g JOIN relations r ON r.entity_id = g.id WHERE g.ref = tree.ref AND r.type = 'parentOf'"
-	const claimed = "SELECT g.ref FROM relations r JOIN entities g ON g.id = r.entity_id WHERE r.target_ref = tree.ref AND r.type = 'childOf'"
-	if s.st.Dialect() == store.Postgres {
-		// PostgreSQL allows one recursive reference: both steps go in one LATERAL subquery. The
-		// seeds take the "C" collation of the columns, or the recursion is refused.
-		seeds = strings.ReplaceAll(seeds, "SELECT ?", `SELECT CAST(? AS TEXT) COLLATE "C"`)
-		return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION SELECT step.ref FROM tree, LATERAL (" +
-			children + " UNION ALL " + claimed + ") AS step(ref)) SELECT ref FROM tree"
-	}
-	return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION " + strings.Replace(children, "WHERE", ", tree WHERE", 1) +
-		" UNION " + strings.Replace(claimed, "WHERE", ", tree WHERE", 1) + ") SELECT ref FROM tree"
 }
 
 func parseRefs(field string, in []string, defaultKind string) ([]string, error) {
@@ -413,22 +241,6 @@ func lower(in []string) []string {
 		out[i] = strings.ToLower(s)
 	}
 	return out
-}
-
-func orderColumns(f OrderField) ([]string, error) {
-	switch f {
-	case "", OrderByName:
-		return []string{"e.name", "e.ref"}, nil
-	case OrderByKind:
-		return []string{"e.kind", "e.name", "e.ref"}, nil
-	case OrderByUpdatedAt:
-		return []string{"e.updated_at", "e.ref"}, nil
-	}
-	return nil, errs.InvalidField("orderBy", "unknown field %q", f)
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // cacheKey identifies a query by its kind and every parameter.

@@ -2,20 +2,19 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
 // chunk bounds the refs per IN (...) list, well under both databases' parameter limits.
 const chunk = 500
 
 // Entity returns one entity with its relations, or a NOT_FOUND error.
-func (s *Service) Entity(ctx context.Context, ref Ref) (*Entity, error) {
-	got, err := s.EntitiesByRef(ctx, []Ref{ref})
+func (s *Service) Entity(ctx context.Context, ref backstage.Ref) (*backstage.Entity, error) {
+	got, err := s.EntitiesByRef(ctx, []backstage.Ref{ref})
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +27,8 @@ func (s *Service) Entity(ctx context.Context, ref Ref) (*Entity, error) {
 
 // EntitiesByRef returns the entities that exist among refs, with their relations, keyed by ref.
 // Missing refs are simply absent. The returned entities are shared: callers must not modify them.
-func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entity, error) {
-	out := make(map[Ref]*Entity, len(refs))
+func (s *Service) EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
+	out := make(map[backstage.Ref]*backstage.Entity, len(refs))
 	epoch := s.cache.syncIfCaching(ctx)
 	var missing []string
 	for _, r := range refs {
@@ -57,99 +56,23 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []Ref) (map[Ref]*Entit
 	return out, nil
 }
 
-// loadEntities reads entities with every relation that starts at them: those they declare and
-// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Two
-// queries, whatever the number of refs. The relations are one scan of the relations table through
-// both of its indexes (entity_id OR target_ref), each row's declaring entity looked up by primary
-// key. The join of both directions it replaces (a UNION ALL of two joins with entities) let
-// PostgreSQL, without statistics after a bulk import, hash the whole entities table (15 ms a page
-// each way) and, with statistics, start parallel workers for the UNION ALL (20-60 ms on a busy
-// machine) to read a few hundred rows.
-func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*Entity, error) {
-	var rows []entityRow
-	// Every column but search_text, which only text search reads (in SQL) and which is as large as
-	// the rest of the row.
-	if err := s.st.DB(ctx).Select(entityReadColumns).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
-		return nil, store.Translate(err, "entities")
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(rows))
-	found := make([]string, len(rows))
-	loaded := make(map[string]bool, len(rows))
-	refOf := make(map[int64]string, len(rows))
-	for i := range rows {
-		ids[i], found[i] = rows[i].ID, rows[i].Ref
-		refOf[rows[i].ID], loaded[rows[i].Ref] = rows[i].Ref, true
-	}
-	// The rows are scanned by hand: a page's few hundred relations through gorm's reflective Scan
-	// cost as much CPU as the query itself.
-	relRows, err := s.st.DB(ctx).Raw(`SELECT r.entity_id, r.type, r.target_ref,
-		(SELECT e.ref FROM entities e WHERE e.id = r.entity_id) AS source_ref
-		FROM relations r WHERE r.entity_id IN ? OR r.target_ref IN ?`, ids, found).Rows()
-	if err != nil {
-		return nil, store.Translate(err, "relations")
-	}
-	defer relRows.Close()
-	type relRow struct {
-		EntityID                   int64
-		Type, TargetRef, SourceRef string
-	}
-	var rels []relRow
-	for relRows.Next() {
-		var r relRow
-		var source sql.NullString // NULL only were the declaring entity missing
-		if err := relRows.Scan(&r.EntityID, &r.Type, &r.TargetRef, &source); err != nil {
-			return nil, store.Translate(err, "relations")
-		}
-		r.SourceRef = source.String
-		rels = append(rels, r)
-	}
-	if err := relRows.Err(); err != nil {
-		return nil, store.Translate(err, "relations")
-	}
-	bySource := make(map[string][]Relation, len(rows))
-	for _, r := range rels {
-		// A relation between two loaded entities counts for both: declared by one, named by the other.
-		if from, ok := refOf[r.EntityID]; ok {
-			bySource[from] = append(bySource[from], Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
-		}
-		if loaded[r.TargetRef] {
-			if typ := Inverse(r.Type); typ != "" {
-				bySource[r.TargetRef] = append(bySource[r.TargetRef], Relation{Type: typ, Target: refOrZero(r.SourceRef)})
-			}
-		}
-	}
-	out := make([]*Entity, 0, len(rows))
-	for i := range rows {
-		e, err := rows[i].toEntity()
-		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", rows[i].Ref)
-		}
-		e.Relations = sortRelations(bySource[rows[i].Ref])
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // ParseRefInput reads a reference typed by a person or a client, naming the input in errors.
-func ParseRefInput(field, s, defaultKind string) (Ref, error) {
-	r, err := ParseRef(s, defaultKind, DefaultNamespace)
+func ParseRefInput(field, s, defaultKind string) (backstage.Ref, error) {
+	r, err := backstage.ParseRef(s, defaultKind, backstage.DefaultNamespace)
 	if err != nil {
-		return Ref{}, errs.InvalidField(field, "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
+		return backstage.Ref{}, errs.InvalidField(field, "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
 	}
 	return r, nil
 }
 
 // EntityByInput looks up an entity by a reference typed by a client, with kind filling in a
 // reference that names none. It returns nil, nil when there is no such entity.
-func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*Entity, error) {
+func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*backstage.Entity, error) {
 	r, err := ParseRefInput("ref", ref, kind)
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.EntitiesByRef(ctx, []Ref{r})
+	got, err := s.EntitiesByRef(ctx, []backstage.Ref{r})
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +109,7 @@ func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []st
 	if err != nil {
 		return nil, err
 	}
-	f := Filter{Kinds: []string{KindComponent}}
+	f := Filter{Kinds: []string{backstage.KindComponent}}
 	switch r.Kind {
 	case "system":
 		f.Systems = []string{r.String()}

@@ -6,6 +6,8 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
 // Text search works on words: runs of letters and digits, lower case, accents removed ("Zürich"
@@ -29,7 +31,7 @@ func normalizeWords(s string) []string {
 }
 
 // searchText is what the search index holds for an entity.
-func searchText(e *Entity) string {
+func searchText(e *backstage.Entity) string {
 	parts := []string{e.Metadata.Name, e.Metadata.Title, e.Metadata.Description, strings.Join(e.Metadata.Tags, " ")}
 	return strings.Join(normalizeWords(strings.Join(parts, " ")), " ")
 }

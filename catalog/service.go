@@ -1,3 +1,8 @@
+// Package catalog is Portside's service catalog: the locations entities come from, ingestion
+// (read, parse and validate with package backstage, then apply in one transaction), reads,
+// queries and ownership. Its rows and queries are in the store files (store.go, store_*.go); the
+// entity model itself, with no database, is package catalog/backstage. It knows nothing of HTTP or
+// GraphQL.
 package catalog
 
 import (
@@ -6,8 +11,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
@@ -106,21 +109,6 @@ func holderID() string {
 	return hex.EncodeToString(b)
 }
 
-// generation reads the catalog's change counter.
-func (s *Service) generation(ctx context.Context) (int64, error) {
-	var row stateRow
-	err := s.st.DB(ctx).Select("generation").Take(&row, "id = ?", 1).Error
-	return row.Generation, store.Translate(err, "catalog state")
-}
-
-// bumpGeneration records, inside the caller's transaction, that the catalog changed.
-func (s *Service) bumpGeneration(ctx context.Context) error {
-	now := s.now().UTC()
-	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).
-		Updates(map[string]any{"generation": gorm.Expr("generation + 1"), "changed_at": now}).Error
-	return store.Translate(err, "catalog state")
-}
-
 // Run refreshes locations as they fall due until ctx ends. It is a no-op when the refresh interval
 // is 0. One location is refreshed at a time so background work never crowds out API traffic.
 func (s *Service) Run(ctx context.Context) {
@@ -144,13 +132,9 @@ func (s *Service) Run(ctx context.Context) {
 
 // RefreshDue refreshes every location whose next refresh time has passed (or that has none).
 func (s *Service) RefreshDue(ctx context.Context) error {
-	var ids []int64
-	err := s.st.DB(ctx).Model(&locationRow{}).
-		// NULL: registered while scheduled refreshes were off, or never refreshed at all.
-		Where("next_refresh_at IS NULL OR next_refresh_at <= ?", s.now().UTC()).
-		Order("next_refresh_at").Limit(100).Pluck("id", &ids).Error
+	ids, err := s.dueLocations(ctx, s.now().UTC(), 100)
 	if err != nil {
-		return store.Translate(err, "due locations")
+		return err
 	}
 	for _, id := range ids {
 		if ctx.Err() != nil {

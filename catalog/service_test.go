@@ -15,6 +15,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
@@ -82,9 +83,9 @@ func (f *fixture) refresh(id int64) *catalog.RefreshResult {
 	return res
 }
 
-func (f *fixture) entity(ref string) *catalog.Entity {
+func (f *fixture) entity(ref string) *backstage.Entity {
 	f.t.Helper()
-	e, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
+	e, err := f.svc.Entity(operator, backstage.MustParseRef(ref))
 	if err != nil {
 		f.t.Fatalf("entity %s: %v", ref, err)
 	}
@@ -93,13 +94,13 @@ func (f *fixture) entity(ref string) *catalog.Entity {
 
 func (f *fixture) absent(ref string) {
 	f.t.Helper()
-	_, err := f.svc.Entity(operator, catalog.MustParseRef(ref))
+	_, err := f.svc.Entity(operator, backstage.MustParseRef(ref))
 	if !errs.Is(err, errs.NotFound) {
 		f.t.Fatalf("entity %s: want NOT_FOUND, got %v", ref, err)
 	}
 }
 
-func relationsOf(e *catalog.Entity) []string {
+func relationsOf(e *backstage.Entity) []string {
 	var out []string
 	for _, r := range e.Relations {
 		out = append(out, r.Type+" "+r.Target.String())
@@ -172,7 +173,7 @@ func TestRelationToMissingEntityIsKeptAndResolvesWhenTargetArrives(t *testing.T)
 		f := newFixture(t, st)
 		f.write("a/catalog-info.yaml", paymentsAPI)
 		f.register(filepath.Join(f.dir, "a"))
-		if _, err := f.svc.Entity(operator, catalog.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
+		if _, err := f.svc.Entity(operator, backstage.MustParseRef("group:default/team-a")); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("team-a should not exist yet: %v", err)
 		}
 		if got := relationsOf(f.entity("component:default/payments-api")); !slices.Contains(got, "ownedBy group:default/team-a") {
@@ -599,7 +600,7 @@ func TestCacheSeesChangesMadeByAnotherProcess(t *testing.T) {
 
 func readDescription(t *testing.T, svc *catalog.Service) string {
 	t.Helper()
-	e, err := svc.Entity(operator, catalog.MustParseRef("component:default/payments-api"))
+	e, err := svc.Entity(operator, backstage.MustParseRef("component:default/payments-api"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -792,8 +793,46 @@ func TestURLLocationNoticesAChangedPlaceholderBehindAnUnchangedRoot(t *testing.T
 	if err != nil || again.Unchanged || again.Updated != 1 {
 		t.Fatalf("placeholder changed: %+v, %v", again, err)
 	}
-	e, err := svc.Entity(operator, catalog.MustParseRef("api:default/api"))
+	e, err := svc.Entity(operator, backstage.MustParseRef("api:default/api"))
 	if err != nil || e.SpecString("definition") != "openapi: 3.1.0\n" {
 		t.Errorf("definition after the refresh: %v, %v", e, err)
 	}
+}
+
+// A file is parsed as it is read, so the catalog-max-file-bytes bound holds while it streams. A
+// file found over it (here after its first, valid, document) yields nothing, as a file that cannot
+// be read never does: the entities it held stay as they were, the location's other files are
+// applied, and the error names the setting that raises the bound.
+func TestAFileOverTheSizeBoundIsNotHalfApplied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		const limit = 2048
+		f.svc = catalog.NewService(st, catalog.Options{
+			Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{MaxFileBytes: limit}},
+			Logger:  slog.New(slog.DiscardHandler),
+			Now:     func() time.Time { return f.now },
+		})
+		f.write("org/catalog-info.yaml", teamA)
+		f.write("payments/catalog-info.yaml", paymentsAPI)
+		id := f.register(f.dir).Location.ID
+
+		f.write("org/catalog-info.yaml", strings.Replace(teamA, "name: team-a", "name: team-a\n  title: Team A", 1))
+		grown := strings.Replace(paymentsAPI, "Takes card payments", "Takes every payment", 1) +
+			"---\n" + strings.Repeat("# padding\n", limit/10)
+		f.write("payments/catalog-info.yaml", grown)
+		res := f.refresh(id)
+		if res.Added != 0 || res.Updated != 1 || res.Removed != 0 {
+			t.Errorf("refresh: added %d, updated %d, removed %d; want only team-a updated", res.Added, res.Updated, res.Removed)
+		}
+		if got := f.entity("group:default/team-a").Metadata.Title; got != "Team A" {
+			t.Errorf("team-a's title = %q; the file within the bound was not applied", got)
+		}
+		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
+			t.Errorf("payments-api's description = %q; want the last version read whole", got)
+		}
+		if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "catalog-max-file-bytes") ||
+			!strings.HasSuffix(res.Errors[0].Source, filepath.Join("payments", "catalog-info.yaml")) {
+			t.Errorf("errors: %v; want one, about payments/catalog-info.yaml, naming catalog-max-file-bytes", res.Errors)
+		}
+	})
 }

@@ -3,8 +3,6 @@ package catalog
 import (
 	"context"
 	"time"
-
-	"github.com/portside-dev/portside/store"
 )
 
 // Planner statistics. Both databases choose their plans from statistics that only ANALYZE
@@ -38,16 +36,4 @@ func (s *Service) afterBulkChange(ctx context.Context, changed, total int) {
 		return
 	}
 	s.log.DebugContext(ctx, "catalog: planner statistics gathered", "changed", changed, "duration_ms", time.Since(start).Milliseconds())
-}
-
-// Analyze gathers the planner statistics of the catalog's tables. Refreshes that change much of
-// the catalog call it themselves.
-func (s *Service) Analyze(ctx context.Context) error {
-	db := s.st.DB(ctx)
-	for _, t := range analyzedTables {
-		if err := db.Exec("ANALYZE " + t).Error; err != nil {
-			return store.Translate(err, "statistics of "+t)
-		}
-	}
-	return nil
 }

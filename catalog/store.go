@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
-// This file holds the catalog's gorm rows and their mapping to domain types. Queries live next to
-// the code that needs them (ingest.go, query.go, locations.go); every table the catalog owns is here.
+// This file holds the catalog's gorm rows, every table the catalog owns, and their mapping to
+// domain types. The queries are beside it: store_entities.go (entities, relations, ownership),
+// store_locations.go (locations, their errors and leases) and store_query.go (filters, pages,
+// facets). No other file of the package touches the database (layout_test.go checks).
 
 type locationRow struct {
 	ID            int64 `gorm:"primaryKey"`
@@ -63,8 +67,8 @@ type locationErrorRow struct {
 
 func (locationErrorRow) TableName() string { return "location_errors" }
 
-func (r *locationErrorRow) toError() ValidationError {
-	return ValidationError{Source: r.Source, Document: r.Document, Line: r.Line, Field: r.Field, Ref: r.EntityRef, Message: r.Message}
+func (r *locationErrorRow) toError() backstage.ValidationError {
+	return backstage.ValidationError{Source: r.Source, Document: r.Document, Line: r.Line, Field: r.Field, Ref: r.EntityRef, Message: r.Message}
 }
 
 type entityRow struct {
@@ -136,7 +140,7 @@ func Models() []any {
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.
-func newEntityRow(e *Entity, body string) entityRow {
+func newEntityRow(e *backstage.Entity, body string) entityRow {
 	return entityRow{
 		Ref:         e.Ref.String(),
 		Kind:        e.Kind,
@@ -158,8 +162,8 @@ func newEntityRow(e *Entity, body string) entityRow {
 }
 
 // toEntity rebuilds an entity from its row; relations are added by the caller.
-func (r *entityRow) toEntity() (*Entity, error) {
-	e := &Entity{}
+func (r *entityRow) toEntity() (*backstage.Entity, error) {
+	e := &backstage.Entity{}
 	if err := json.Unmarshal([]byte(r.Body), e); err != nil {
 		return nil, err
 	}
@@ -178,13 +182,13 @@ func (r *entityRow) toEntity() (*Entity, error) {
 }
 
 // refOrZero parses a stored (canonical) ref; stored refs are always well formed.
-func refOrZero(s string) Ref {
+func refOrZero(s string) backstage.Ref {
 	if s == "" {
-		return Ref{}
+		return backstage.Ref{}
 	}
-	r, err := ParseRef(s, "", DefaultNamespace)
+	r, err := backstage.ParseRef(s, "", backstage.DefaultNamespace)
 	if err != nil {
-		return Ref{}
+		return backstage.Ref{}
 	}
 	return r
 }

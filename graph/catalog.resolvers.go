@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
@@ -26,15 +27,15 @@ func (r *aPIResolver) Owner(ctx context.Context, obj *model.API) (model.Entity, 
 }
 
 func (r *aPIResolver) System(ctx context.Context, obj *model.API) (*model.System, error) {
-	return oneOfKind[*model.System](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.System](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *aPIResolver) Providers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIProvidedBy, first)
+	return relatedOfKind[*model.Component](ctx, obj, backstage.RelAPIProvidedBy, first)
 }
 
 func (r *aPIResolver) Consumers(ctx context.Context, obj *model.API, first *int) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelAPIConsumedBy, first)
+	return relatedOfKind[*model.Component](ctx, obj, backstage.RelAPIConsumedBy, first)
 }
 
 func (r *componentResolver) Relations(ctx context.Context, obj *model.Component, typeArg *string, first *int) ([]*model.Relation, error) {
@@ -50,31 +51,31 @@ func (r *componentResolver) Owner(ctx context.Context, obj *model.Component) (mo
 }
 
 func (r *componentResolver) System(ctx context.Context, obj *model.Component) (*model.System, error) {
-	return oneOfKind[*model.System](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.System](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *componentResolver) Parent(ctx context.Context, obj *model.Component) (*model.Component, error) {
-	return oneOfKind[*model.Component](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.Component](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *componentResolver) Subcomponents(ctx context.Context, obj *model.Component, first *int) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.Component](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *componentResolver) DependsOn(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependsOn, first)
+	return related(ctx, obj, backstage.RelDependsOn, first)
 }
 
 func (r *componentResolver) Dependents(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependencyOf, first)
+	return related(ctx, obj, backstage.RelDependencyOf, first)
 }
 
 func (r *componentResolver) ProvidesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelProvidesAPI, first)
+	return relatedOfKind[*model.API](ctx, obj, backstage.RelProvidesAPI, first)
 }
 
 func (r *componentResolver) ConsumesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelConsumesAPI, first)
+	return relatedOfKind[*model.API](ctx, obj, backstage.RelConsumesAPI, first)
 }
 
 func (r *domainResolver) Relations(ctx context.Context, obj *model.Domain, typeArg *string, first *int) ([]*model.Relation, error) {
@@ -90,15 +91,15 @@ func (r *domainResolver) Owner(ctx context.Context, obj *model.Domain) (model.En
 }
 
 func (r *domainResolver) Parent(ctx context.Context, obj *model.Domain) (*model.Domain, error) {
-	return oneOfKind[*model.Domain](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.Domain](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *domainResolver) Subdomains(ctx context.Context, obj *model.Domain, first *int) ([]*model.Domain, error) {
-	return relatedOfKind[*model.Domain](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.Domain](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *domainResolver) Systems(ctx context.Context, obj *model.Domain, first *int) ([]*model.System, error) {
-	return relatedOfKind[*model.System](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.System](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *groupResolver) Relations(ctx context.Context, obj *model.Group, typeArg *string, first *int) ([]*model.Relation, error) {
@@ -110,15 +111,15 @@ func (r *groupResolver) Location(ctx context.Context, obj *model.Group) (*model.
 }
 
 func (r *groupResolver) Parent(ctx context.Context, obj *model.Group) (*model.Group, error) {
-	return oneOfKind[*model.Group](ctx, obj, catalog.RelChildOf)
+	return oneOfKind[*model.Group](ctx, obj, backstage.RelChildOf)
 }
 
 func (r *groupResolver) Children(ctx context.Context, obj *model.Group, first *int) ([]*model.Group, error) {
-	return relatedOfKind[*model.Group](ctx, obj, catalog.RelParentOf, first)
+	return relatedOfKind[*model.Group](ctx, obj, backstage.RelParentOf, first)
 }
 
 func (r *groupResolver) Members(ctx context.Context, obj *model.Group, first *int) ([]*model.User, error) {
-	return relatedOfKind[*model.User](ctx, obj, catalog.RelHasMember, first)
+	return relatedOfKind[*model.User](ctx, obj, backstage.RelHasMember, first)
 }
 
 func (r *groupResolver) OwnedEntities(ctx context.Context, obj *model.Group, includeDescendantGroups *bool, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
@@ -174,7 +175,7 @@ func (r *queryResolver) Entity(ctx context.Context, ref string, kind *string) (m
 	if err != nil || e == nil {
 		return nil, err
 	}
-	return model.WrapEntity(e, model.NewCohort(r.Catalog, []*catalog.Entity{e})), nil
+	return model.WrapEntity(e, model.NewCohort(r.Catalog, []*backstage.Entity{e})), nil
 }
 
 func (r *queryResolver) Entities(ctx context.Context, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
@@ -225,15 +226,15 @@ func (r *resourceResolver) Owner(ctx context.Context, obj *model.Resource) (mode
 }
 
 func (r *resourceResolver) System(ctx context.Context, obj *model.Resource) (*model.System, error) {
-	return oneOfKind[*model.System](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.System](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *resourceResolver) DependsOn(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependsOn, first)
+	return related(ctx, obj, backstage.RelDependsOn, first)
 }
 
 func (r *resourceResolver) Dependents(ctx context.Context, obj *model.Resource, first *int) ([]model.Entity, error) {
-	return related(ctx, obj, catalog.RelDependencyOf, first)
+	return related(ctx, obj, backstage.RelDependencyOf, first)
 }
 
 func (r *systemResolver) Relations(ctx context.Context, obj *model.System, typeArg *string, first *int) ([]*model.Relation, error) {
@@ -249,19 +250,19 @@ func (r *systemResolver) Owner(ctx context.Context, obj *model.System) (model.En
 }
 
 func (r *systemResolver) Domain(ctx context.Context, obj *model.System) (*model.Domain, error) {
-	return oneOfKind[*model.Domain](ctx, obj, catalog.RelPartOf)
+	return oneOfKind[*model.Domain](ctx, obj, backstage.RelPartOf)
 }
 
 func (r *systemResolver) Components(ctx context.Context, obj *model.System, first *int) ([]*model.Component, error) {
-	return relatedOfKind[*model.Component](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.Component](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *systemResolver) Apis(ctx context.Context, obj *model.System, first *int) ([]*model.API, error) {
-	return relatedOfKind[*model.API](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.API](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *systemResolver) Resources(ctx context.Context, obj *model.System, first *int) ([]*model.Resource, error) {
-	return relatedOfKind[*model.Resource](ctx, obj, catalog.RelHasPart, first)
+	return relatedOfKind[*model.Resource](ctx, obj, backstage.RelHasPart, first)
 }
 
 func (r *userResolver) Relations(ctx context.Context, obj *model.User, typeArg *string, first *int) ([]*model.Relation, error) {
@@ -273,7 +274,7 @@ func (r *userResolver) Location(ctx context.Context, obj *model.User) (*model.Lo
 }
 
 func (r *userResolver) MemberOf(ctx context.Context, obj *model.User, first *int) ([]*model.Group, error) {
-	return relatedOfKind[*model.Group](ctx, obj, catalog.RelMemberOf, first)
+	return relatedOfKind[*model.Group](ctx, obj, backstage.RelMemberOf, first)
 }
 
 func (r *userResolver) OwnedEntities(ctx context.Context, obj *model.User, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {

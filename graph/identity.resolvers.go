@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/auth/principal"
-	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
@@ -85,7 +85,7 @@ func (r *viewerResolver) User(ctx context.Context, obj *model.Viewer) (*model.Us
 	if err != nil || e == nil {
 		return nil, err
 	}
-	u, _ := model.WrapEntity(e, model.NewCohort(r.Catalog, []*catalog.Entity{e})).(*model.User)
+	u, _ := model.WrapEntity(e, model.NewCohort(r.Catalog, []*backstage.Entity{e})).(*model.User)
 	return u, nil
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
@@ -47,19 +47,19 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 	if kind == "" {
 		return nil, errs.InvalidField("id", "%q is not a Portside ID", id)
 	}
-	ref, err := catalog.ParseRef(key, "", catalog.DefaultNamespace)
+	ref, err := backstage.ParseRef(key, "", backstage.DefaultNamespace)
 	if err != nil || !equalFold(ref.Kind, kind) {
 		return nil, errs.InvalidField("id", "%q is not a Portside ID", id)
 	}
-	got, err := r.Catalog.EntitiesByRef(ctx, []catalog.Ref{ref})
+	got, err := r.Catalog.EntitiesByRef(ctx, []backstage.Ref{ref})
 	if err != nil || got[ref] == nil {
 		return nil, err
 	}
-	return model.WrapEntity(got[ref], model.NewCohort(r.Catalog, []*catalog.Entity{got[ref]})), nil
+	return model.WrapEntity(got[ref], model.NewCohort(r.Catalog, []*backstage.Entity{got[ref]})), nil
 }
 
 func equalFold(a, b string) bool {
-	return len(a) == len(b) && catalog.CanonicalKind(a) == catalog.CanonicalKind(b)
+	return len(a) == len(b) && backstage.CanonicalKind(a) == backstage.CanonicalKind(b)
 }
 
 // doraCost is the complexity of one DORA metrics field.

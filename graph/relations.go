@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
@@ -52,7 +53,7 @@ func related(ctx context.Context, obj model.Entity, relType string, first *int) 
 
 // allRelated is related without a bound, for the fields that name one target.
 func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
-	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *catalog.Entity) []catalog.Ref {
+	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *backstage.Entity) []backstage.Ref {
 		return e.RelationsOfType(relType)
 	})
 	if err != nil {
@@ -103,7 +104,7 @@ func oneOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType st
 
 // owner is the entity spec.owner names, if it exists.
 func owner(ctx context.Context, obj model.Entity) (model.Entity, error) {
-	list, err := allRelated(ctx, obj, catalog.RelOwnedBy)
+	list, err := allRelated(ctx, obj, backstage.RelOwnedBy)
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -130,8 +131,8 @@ func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation
 
 // relationTarget resolves a generic relation's target, batched over every relation of the cohort.
 func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error) {
-	found, next, err := r.From.Cohort().Related(ctx, "rel:*", func(e *catalog.Entity) []catalog.Ref {
-		refs := make([]catalog.Ref, len(e.Relations))
+	found, next, err := r.From.Cohort().Related(ctx, "rel:*", func(e *backstage.Entity) []backstage.Ref {
+		refs := make([]backstage.Ref, len(e.Relations))
 		for i, rel := range e.Relations {
 			refs[i] = rel.Target
 		}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
 // generate runs the command as a user would and returns the output directory.
@@ -28,9 +28,9 @@ func generate(t *testing.T, args ...string) string {
 
 // parseAll reads the catalog the way ingestion does: from catalog-info.yaml through the Location's
 // targets, so a target that selects nothing or the wrong files fails the test.
-func parseAll(t *testing.T, fsys fs.FS) (map[string]*catalog.Entity, []string) {
+func parseAll(t *testing.T, fsys fs.FS) (map[string]*backstage.Entity, []string) {
 	t.Helper()
-	byRef := map[string]*catalog.Entity{}
+	byRef := map[string]*backstage.Entity{}
 	var files []string
 	queue := []string{"catalog-info.yaml"}
 	seen := map[string]bool{"catalog-info.yaml": true}
@@ -42,7 +42,7 @@ func parseAll(t *testing.T, fsys fs.FS) (map[string]*catalog.Entity, []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := catalog.Parse(file, data, func(target string) ([]byte, error) {
+		res := backstage.Parse(file, data, func(target string) ([]byte, error) {
 			return fs.ReadFile(fsys, path.Join(path.Dir(file), target))
 		})
 		errs := res.Errors()
@@ -62,7 +62,7 @@ func parseAll(t *testing.T, fsys fs.FS) (map[string]*catalog.Entity, []string) {
 				t.Errorf("%s: %s is defined twice", file, e.Ref)
 			}
 			byRef[e.Ref.String()] = e
-			if e.Kind != catalog.KindLocation {
+			if e.Kind != backstage.KindLocation {
 				continue
 			}
 			targets, _ := e.Spec["targets"].([]any)
@@ -107,9 +107,9 @@ func TestGeneratedCatalogIsValidAndClosed(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		catalog.KindLocation: 1, catalog.KindComponent: want.components, catalog.KindAPI: want.apis,
-		catalog.KindSystem: want.systems, catalog.KindDomain: want.domains, catalog.KindGroup: want.groups,
-		catalog.KindUser: want.users, catalog.KindResource: want.resources,
+		backstage.KindLocation: 1, backstage.KindComponent: want.components, backstage.KindAPI: want.apis,
+		backstage.KindSystem: want.systems, backstage.KindDomain: want.domains, backstage.KindGroup: want.groups,
+		backstage.KindUser: want.users, backstage.KindResource: want.resources,
 	} {
 		if counts[kind] != n {
 			t.Errorf("%d entities of kind %s, want %d", counts[kind], kind, n)
@@ -136,14 +136,14 @@ func TestGeneratedCatalogIsValidAndClosed(t *testing.T) {
 		t.Errorf("queries: %d components, %d owners, %d search words", len(q.Components), len(q.Owners), len(q.SearchWords))
 	}
 	for _, ref := range q.Components {
-		if e := byRef[ref]; e == nil || e.Kind != catalog.KindComponent {
+		if e := byRef[ref]; e == nil || e.Kind != backstage.KindComponent {
 			t.Errorf("queries: component %s does not exist", ref)
 		}
 	}
 	owned := map[string]int{}
 	var texts []string
 	for _, e := range byRef {
-		if e.Kind == catalog.KindComponent {
+		if e.Kind == backstage.KindComponent {
 			owned[e.Owner.String()]++
 			texts = append(texts, strings.ToLower(strings.Join([]string{e.Metadata.Name, e.Metadata.Title,
 				e.Metadata.Description, strings.Join(e.Metadata.Tags, " ")}, " ")))
@@ -307,7 +307,7 @@ func TestLargeDefinitionsInOneFile(t *testing.T) {
 	want := defaultCounts.scaled(0.02)
 	openapi := 0
 	for _, e := range byRef {
-		if def, _ := e.Spec["definition"].(string); e.Kind == catalog.KindAPI && e.Type == "openapi" {
+		if def, _ := e.Spec["definition"].(string); e.Kind == backstage.KindAPI && e.Type == "openapi" {
 			openapi++
 			if len(def) < 3000 || !strings.Contains(def, "components:") {
 				t.Errorf("%s: definition of %d bytes, want an OpenAPI document of several kB with components", e.Ref, len(def))

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/demo"
 )
 
 // loaded is the demo catalog as ingestion would see it: every entity reachable from
 // catalog-info.yaml, and every file that was read on the way (targets and $text placeholders).
 type loaded struct {
-	byRef map[string]*catalog.Entity
+	byRef map[string]*backstage.Entity
 	read  map[string]bool
 }
 
@@ -25,7 +25,7 @@ type loaded struct {
 // fails when a file is not reachable or a target names nothing, not only when a document is wrong.
 func load(t *testing.T, fsys fs.FS) loaded {
 	t.Helper()
-	l := loaded{byRef: map[string]*catalog.Entity{}, read: map[string]bool{}}
+	l := loaded{byRef: map[string]*backstage.Entity{}, read: map[string]bool{}}
 	queue := []string{"catalog-info.yaml"}
 	l.read["catalog-info.yaml"] = true
 	for len(queue) > 0 {
@@ -41,7 +41,7 @@ func load(t *testing.T, fsys fs.FS) loaded {
 			l.read[name] = true
 			return fs.ReadFile(fsys, name)
 		}
-		res := catalog.Parse(file, data, resolve)
+		res := backstage.Parse(file, data, resolve)
 		for _, e := range res.Errors() {
 			t.Errorf("%s: %+v", file, e)
 		}
@@ -55,7 +55,7 @@ func load(t *testing.T, fsys fs.FS) loaded {
 				t.Errorf("%s: %s is defined twice", file, ref)
 			}
 			l.byRef[ref] = e
-			if e.Kind != catalog.KindLocation {
+			if e.Kind != backstage.KindLocation {
 				continue
 			}
 			var targets []string
@@ -116,8 +116,8 @@ func TestDemoCatalogIsCompleteAndValid(t *testing.T) {
 	}
 	t.Logf("entities by kind: %v", counts)
 	for kind, least := range map[string]int{
-		catalog.KindLocation: 1, catalog.KindDomain: 3, catalog.KindSystem: 7, catalog.KindComponent: 25,
-		catalog.KindAPI: 12, catalog.KindResource: 9, catalog.KindGroup: 10, catalog.KindUser: 9,
+		backstage.KindLocation: 1, backstage.KindDomain: 3, backstage.KindSystem: 7, backstage.KindComponent: 25,
+		backstage.KindAPI: 12, backstage.KindResource: 9, backstage.KindGroup: 10, backstage.KindUser: 9,
 	} {
 		if counts[kind] < least {
 			t.Errorf("%d entities of kind %s, want at least %d", counts[kind], kind, least)
@@ -167,7 +167,7 @@ func TestDemoCatalogFollowsConventions(t *testing.T) {
 			}
 		}
 		switch e.Kind {
-		case catalog.KindComponent:
+		case backstage.KindComponent:
 			if e.Type == "" || e.Lifecycle == "" || e.Owner.IsZero() || e.System.IsZero() {
 				t.Errorf("%s: type %q, lifecycle %q, owner %v, system %v: all are required in the demo", ref, e.Type, e.Lifecycle, e.Owner, e.System)
 			}
@@ -181,7 +181,7 @@ func TestDemoCatalogFollowsConventions(t *testing.T) {
 			if e.Type != "library" && a["argocd/app-name"] == "" {
 				t.Errorf("%s: a deployable %s wants an argocd/app-name annotation", ref, e.Type)
 			}
-		case catalog.KindAPI:
+		case backstage.KindAPI:
 			def := e.SpecString("definition")
 			if e.Type == "" || e.Lifecycle == "" || e.Owner.IsZero() || e.System.IsZero() || strings.TrimSpace(def) == "" {
 				t.Errorf("%s: type %q, lifecycle %q, owner %v, system %v, definition of %d bytes: all are required", ref, e.Type, e.Lifecycle, e.Owner, e.System, len(def))
@@ -189,7 +189,7 @@ func TestDemoCatalogFollowsConventions(t *testing.T) {
 			if e.Type == "openapi" && !strings.HasPrefix(def, "openapi: 3.") {
 				t.Errorf("%s: definition does not start as an OpenAPI 3 document: %.40q", ref, def)
 			}
-		case catalog.KindResource:
+		case backstage.KindResource:
 			if e.Type == "" || e.Owner.IsZero() || e.System.IsZero() {
 				t.Errorf("%s: type %q, owner %v, system %v: all are required in the demo", ref, e.Type, e.Owner, e.System)
 			}
@@ -210,8 +210,8 @@ func TestDemoCatalogFollowsConventions(t *testing.T) {
 // TestDemoOrganisation checks the group tree and memberships the demo login users depend on.
 func TestDemoOrganisation(t *testing.T) {
 	l := load(t, demo.FS())
-	group := func(name string) string { return catalog.MakeRef(catalog.KindGroup, "", name).String() }
-	user := func(name string) string { return catalog.MakeRef(catalog.KindUser, "", name).String() }
+	group := func(name string) string { return backstage.MakeRef(backstage.KindGroup, "", name).String() }
+	user := func(name string) string { return backstage.MakeRef(backstage.KindUser, "", name).String() }
 
 	// Each edge is declared on both ends (parent and children, memberOf and members); the two
 	// declarations must agree, or the hierarchy differs depending on which end is read.
@@ -220,28 +220,28 @@ func TestDemoOrganisation(t *testing.T) {
 	for ref, e := range l.byRef {
 		for _, r := range e.Relations {
 			switch r.Type {
-			case catalog.RelChildOf:
+			case backstage.RelChildOf:
 				declared["childOf"][edge{ref, r.Target.String()}] = true
-			case catalog.RelParentOf:
+			case backstage.RelParentOf:
 				declared["childOf"][edge{r.Target.String(), ref}] = true
-			case catalog.RelMemberOf:
+			case backstage.RelMemberOf:
 				declared["memberOf"][edge{ref, r.Target.String()}] = true
-			case catalog.RelHasMember:
+			case backstage.RelHasMember:
 				declared["memberOf"][edge{r.Target.String(), ref}] = true
 			}
 		}
 	}
 	for ref, e := range l.byRef {
 		switch e.Kind {
-		case catalog.KindGroup:
+		case backstage.KindGroup:
 			if e.Type == "" {
 				t.Errorf("%s has no spec.type", ref)
 			}
 			if _, ok := e.Spec["children"]; !ok {
 				t.Errorf("%s has no spec.children", ref)
 			}
-		case catalog.KindUser:
-			if len(e.RelationsOfType(catalog.RelMemberOf)) == 0 {
+		case backstage.KindUser:
+			if len(e.RelationsOfType(backstage.RelMemberOf)) == 0 {
 				t.Errorf("%s is a member of no group", ref)
 			}
 		}
@@ -252,9 +252,9 @@ func TestDemoOrganisation(t *testing.T) {
 			if from == nil || to == nil {
 				continue // reported by TestDemoCatalogIsCompleteAndValid
 			}
-			forward, inverse := catalog.RelChildOf, catalog.RelParentOf
+			forward, inverse := backstage.RelChildOf, backstage.RelParentOf
 			if kind == "memberOf" {
-				forward, inverse = catalog.RelMemberOf, catalog.RelHasMember
+				forward, inverse = backstage.RelMemberOf, backstage.RelHasMember
 			}
 			if !hasRelation(from, forward, ed.to) || !hasRelation(to, inverse, ed.from) {
 				t.Errorf("%s %s %s is declared on one end only", ed.from, forward, ed.to)
@@ -279,7 +279,7 @@ func TestDemoOrganisation(t *testing.T) {
 			continue
 		}
 		var got []string
-		for _, r := range u.RelationsOfType(catalog.RelMemberOf) {
+		for _, r := range u.RelationsOfType(backstage.RelMemberOf) {
 			got = append(got, r.String())
 		}
 		slices.Sort(got)
@@ -317,7 +317,7 @@ func TestDemoOrganisation(t *testing.T) {
 	}
 }
 
-func hasRelation(e *catalog.Entity, relationType, target string) bool {
+func hasRelation(e *backstage.Entity, relationType, target string) bool {
 	for _, r := range e.RelationsOfType(relationType) {
 		if r.String() == target {
 			return true

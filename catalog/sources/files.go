@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,7 +106,17 @@ func (s *diskSnapshot) Sealed() bool     { return false }
 func (s *diskSnapshot) Files() []string  { return s.files }
 func (s *diskSnapshot) Close() error     { return s.dir.Close() }
 
-func (s *diskSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
+func (s *diskSnapshot) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	f, err := s.OpenFile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(f)
+}
+
+// OpenFile opens a file for reading as a stream, bounded like ReadFile.
+func (s *diskSnapshot) OpenFile(_ context.Context, name string) (io.ReadCloser, error) {
 	rel, err := filepath.Rel(s.root, name)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, errs.E(errs.Invalid, "%s is outside the location", name)
@@ -117,8 +128,7 @@ func (s *diskSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) 
 		}
 		return nil, errs.E(errs.Invalid, "%s cannot be read from inside the location: %s", name, unwrapPathError(err))
 	}
-	defer f.Close()
-	return readLimited(f, name, s.limit)
+	return limitFile(f, name, s.limit), nil
 }
 
 // unwrapPathError keeps the reason of a path error ("path escapes from parent") without the path,

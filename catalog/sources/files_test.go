@@ -3,6 +3,7 @@ package sources_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -391,5 +392,41 @@ func TestMaxFileBytesIsASetting(t *testing.T) {
 				t.Errorf("ReadFile = %v; want %s naming catalog-max-file-bytes", err, errs.Invalid)
 			}
 		})
+	}
+}
+
+// Ingestion streams files (catalog.FileOpener); the bound holds while a file streams, and the
+// failure names the file and the setting once the bound is passed, not after the file is read.
+func TestOpenFileStreamsWithinTheBound(t *testing.T) {
+	root := t.TempDir()
+	const limit = 1000
+	writeTree(t, root, map[string]string{
+		"exact/catalog-info.yaml": strings.Repeat("#", limit),
+		"over/catalog-info.yaml":  strings.Repeat("#", 100*limit),
+	})
+	r := &sources.Files{MaxFileBytes: limit}
+	s, err := r.Open(context.Background(), catalog.LocationSpec{Type: catalog.LocationFile, Target: root}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	open := func(name string) io.ReadCloser {
+		t.Helper()
+		f, err := s.(catalog.FileOpener).OpenFile(context.Background(), filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	if b, err := io.ReadAll(open("exact/catalog-info.yaml")); err != nil || len(b) != limit {
+		t.Errorf("a file of exactly the bound: %d bytes, %v; want all %d", len(b), err, limit)
+	}
+	b, err := io.ReadAll(open("over/catalog-info.yaml"))
+	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "catalog-max-file-bytes") || !strings.Contains(err.Error(), "over") {
+		t.Errorf("a larger file: %v; want %s naming the file and catalog-max-file-bytes", err, errs.Invalid)
+	}
+	if len(b) > limit {
+		t.Errorf("%d bytes of a larger file were handed over; want at most the bound, %d", len(b), limit)
 	}
 }

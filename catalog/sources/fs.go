@@ -5,6 +5,7 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"path"
@@ -56,24 +57,71 @@ func (s *fsSnapshot) Close() error {
 	return nil
 }
 
-func (s *fsSnapshot) ReadFile(_ context.Context, name string) ([]byte, error) {
+func (s *fsSnapshot) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	f, err := s.OpenFile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(f)
+}
+
+// OpenFile opens a file for reading as a stream, bounded like ReadFile.
+func (s *fsSnapshot) OpenFile(_ context.Context, name string) (io.ReadCloser, error) {
 	f, err := s.fsys.Open(name)
 	if err != nil {
 		return nil, errs.Wrap(errs.NotFound, err, "%s does not exist", name)
 	}
-	defer f.Close()
-	return readLimited(f, name, maxBytes(s.limit))
+	return limitFile(f, name, maxBytes(s.limit)), nil
 }
 
 func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	return readAll(&boundedReader{r: r, name: name, left: limit, limit: limit})
+}
+
+// readAll reads a bounded file whole.
+func readAll(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, errs.Wrap(errs.Unavailable, err, "read %s", name)
-	}
-	if int64(len(b)) > limit {
-		return nil, tooLarge(name, limit)
+		return nil, err // a boundedReader's errors say what went wrong, and with which file
 	}
 	return b, nil
+}
+
+// limitFile bounds a file's reader by limit bytes.
+func limitFile(f io.ReadCloser, name string, limit int64) io.ReadCloser {
+	return struct {
+		io.Reader
+		io.Closer
+	}{&boundedReader{r: f, name: name, left: limit, limit: limit}, f}
+}
+
+// boundedReader reads at most limit bytes of a file and fails, naming the setting that raises the
+// bound, as soon as the file is found to hold more: the bound holds while a file is streamed, not
+// only once it has been read whole.
+type boundedReader struct {
+	r     io.Reader
+	name  string
+	left  int64 // bytes that may still be read
+	limit int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, tooLarge(b.name, b.limit)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte more than allowed tells a file of exactly limit bytes from a larger one
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n + int(b.left), tooLarge(b.name, b.limit)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = errs.Wrap(errs.Unavailable, err, "read %s", b.name)
+	}
+	return n, err
 }
 
 // tooLarge says a file is over the bound, and which setting raises it.

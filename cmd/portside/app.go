@@ -12,6 +12,7 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/config"
@@ -124,7 +125,7 @@ func (a *app) catalog() *catalog.Service {
 }
 
 // printErrors lists validation errors, one per line.
-func printErrors(w interface{ Write([]byte) (int, error) }, list []catalog.ValidationError) {
+func printErrors(w interface{ Write([]byte) (int, error) }, list []backstage.ValidationError) {
 	for _, e := range list {
 		fmt.Fprintln(w, "  "+e.Error())
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
 // Cohort is a set of entities loaded together: a page, the owners of a page, the targets of one
@@ -15,7 +16,7 @@ import (
 // waiting.
 type Cohort struct {
 	svc     *catalog.Service
-	members []*catalog.Entity
+	members []*backstage.Entity
 
 	mu      sync.Mutex
 	batches map[string]*batch
@@ -27,13 +28,13 @@ type Cohort struct {
 
 type batch struct {
 	once  sync.Once
-	found map[catalog.Ref]*catalog.Entity
+	found map[backstage.Ref]*backstage.Entity
 	next  *Cohort
 	err   error
 }
 
 // NewCohort groups entities loaded together.
-func NewCohort(svc *catalog.Service, members []*catalog.Entity) *Cohort {
+func NewCohort(svc *catalog.Service, members []*backstage.Entity) *Cohort {
 	return &Cohort{svc: svc, members: members, batches: map[string]*batch{}}
 }
 
@@ -43,7 +44,7 @@ func (c *Cohort) Service() *catalog.Service { return c.svc }
 // Related loads, once for the whole cohort, the entities that refsOf names for each member, and
 // returns them with the cohort they form. key identifies refsOf: the same key must always mean the
 // same function.
-func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*catalog.Entity) []catalog.Ref) (map[catalog.Ref]*catalog.Entity, *Cohort, error) {
+func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*backstage.Entity) []backstage.Ref) (map[backstage.Ref]*backstage.Entity, *Cohort, error) {
 	c.mu.Lock()
 	b, ok := c.batches[key]
 	if !ok {
@@ -52,14 +53,14 @@ func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*catalog.E
 	}
 	c.mu.Unlock()
 	b.once.Do(func() {
-		var refs []catalog.Ref
+		var refs []backstage.Ref
 		for _, m := range c.members {
 			refs = append(refs, refsOf(m)...)
 		}
 		b.found, b.err = c.svc.EntitiesByRef(ctx, refs)
 		if b.err == nil {
-			members := make([]*catalog.Entity, 0, len(b.found))
-			seen := make(map[catalog.Ref]bool, len(b.found))
+			members := make([]*backstage.Entity, 0, len(b.found))
+			seen := make(map[backstage.Ref]bool, len(b.found))
 			for _, r := range refs {
 				if e, ok := b.found[r]; ok && !seen[r] {
 					seen[r] = true

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -56,7 +57,7 @@ type Location struct {
 	catalog.Location
 	svc *catalog.Service
 	// errors, when known already (a refresh just returned them).
-	errors []catalog.ValidationError
+	errors []backstage.ValidationError
 	known  bool
 }
 
@@ -105,7 +106,7 @@ func (l *Location) Errors(ctx context.Context, first *int) ([]*LocationError, er
 }
 
 // LocationErrors converts validation errors for GraphQL.
-func LocationErrors(list []catalog.ValidationError) []*LocationError {
+func LocationErrors(list []backstage.ValidationError) []*LocationError {
 	out := make([]*LocationError, len(list))
 	for i, e := range list {
 		le := &LocationError{Source: e.Source, Field: optional(e.Field), EntityRef: optional(e.Ref), Message: e.Message}
@@ -190,16 +191,16 @@ type Relation struct {
 	From      Entity
 	Type      string
 	TargetRef string
-	target    catalog.Ref
+	target    backstage.Ref
 }
 
 // NewRelation wraps a relation of from.
-func NewRelation(from Entity, r catalog.Relation) *Relation {
+func NewRelation(from Entity, r backstage.Relation) *Relation {
 	return &Relation{From: from, Type: r.Type, TargetRef: r.Target.String(), target: r.Target}
 }
 
 // To is the relation's target ref.
-func (r *Relation) To() catalog.Ref { return r.target }
+func (r *Relation) To() backstage.Ref { return r.target }
 
 func upper(s string) string {
 	b := []byte(s)

@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
 
-func entity(kind, name string) *catalog.Entity {
-	return &catalog.Entity{Kind: kind, Ref: catalog.Ref{Kind: kind, Namespace: "default", Name: name}}
+func entity(kind, name string) *backstage.Entity {
+	return &backstage.Entity{Kind: kind, Ref: backstage.Ref{Kind: kind, Namespace: "default", Name: name}}
 }
 
 func TestAnEntityPagePairsEachEntityWithItsCursor(t *testing.T) {
 	page := catalog.Page{
-		Entities:    []*catalog.Entity{entity(catalog.KindComponent, "a"), entity(catalog.KindGroup, "b"), entity(catalog.KindLocation, "c")},
+		Entities:    []*backstage.Entity{entity(backstage.KindComponent, "a"), entity(backstage.KindGroup, "b"), entity(backstage.KindLocation, "c")},
 		Cursors:     []string{"ca", "cb", "cc"},
 		HasNextPage: true,
 	}
@@ -176,7 +177,7 @@ func TestALocationShowsAbsentOptionalFieldsAsNull(t *testing.T) {
 }
 
 func TestValidationErrorsShowUnknownPartsAsNull(t *testing.T) {
-	got := model.LocationErrors([]catalog.ValidationError{
+	got := model.LocationErrors([]backstage.ValidationError{
 		{Source: "a.yaml", Document: 2, Line: 14, Field: "spec.owner", Ref: "component:default/a", Message: "expected a ref"},
 		{Source: "b.yaml", Message: "not YAML"},
 	})
@@ -200,9 +201,9 @@ func TestValidationErrorsShowUnknownPartsAsNull(t *testing.T) {
 
 // A refresh's payload carries the errors it found, so its location answers errors without a query.
 func TestARefreshPayloadAnswersItsLocationsErrorsFromTheRefresh(t *testing.T) {
-	found := make([]catalog.ValidationError, 150)
+	found := make([]backstage.ValidationError, 150)
 	for i := range found {
-		found[i] = catalog.ValidationError{Source: "a.yaml", Document: i + 1, Message: "bad"}
+		found[i] = backstage.ValidationError{Source: "a.yaml", Document: i + 1, Message: "bad"}
 	}
 	p := model.NewRefreshPayload(nil, &catalog.RefreshResult{Location: catalog.Location{ID: 3}, Added: 1, Updated: 2, Removed: 4, Errors: found})
 	if p.Location.ID() != locationID(3) || p.Added != 1 || p.Updated != 2 || p.Removed != 4 || len(p.Errors) != len(found) {
@@ -233,9 +234,9 @@ func TestARefreshPayloadAnswersItsLocationsErrorsFromTheRefresh(t *testing.T) {
 }
 
 func TestARelationShowsItsTargetAsACanonicalRef(t *testing.T) {
-	from := model.WrapEntity(entity(catalog.KindComponent, "a"), nil)
-	target := catalog.Ref{Kind: "Group", Namespace: "default", Name: "team-a"}
-	r := model.NewRelation(from, catalog.Relation{Type: catalog.RelOwnedBy, Target: target})
+	from := model.WrapEntity(entity(backstage.KindComponent, "a"), nil)
+	target := backstage.Ref{Kind: "Group", Namespace: "default", Name: "team-a"}
+	r := model.NewRelation(from, backstage.Relation{Type: backstage.RelOwnedBy, Target: target})
 	if r.From != from || r.Type != "ownedBy" || r.TargetRef != "Group:default/team-a" || r.To() != target {
 		t.Errorf("relation %+v to %v; want ownedBy Group:default/team-a from a", r, r.To())
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 )
 
 // Node is anything with a global ID.
@@ -17,31 +18,31 @@ type Node interface {
 type Entity interface {
 	Node
 	// Value is the domain entity behind the GraphQL object.
-	Value() *catalog.Entity
+	Value() *backstage.Entity
 	// Cohort is the set of entities it was loaded with, for batched relation fields.
 	Cohort() *Cohort
 }
 
 // WrapEntity returns the GraphQL type for an entity's kind, or nil for nil.
-func WrapEntity(e *catalog.Entity, c *Cohort) Entity {
+func WrapEntity(e *backstage.Entity, c *Cohort) Entity {
 	if e == nil {
 		return nil
 	}
 	b := base{e: e, c: c}
 	switch e.Kind {
-	case catalog.KindComponent:
+	case backstage.KindComponent:
 		return &Component{b}
-	case catalog.KindAPI:
+	case backstage.KindAPI:
 		return &API{b}
-	case catalog.KindSystem:
+	case backstage.KindSystem:
 		return &System{b}
-	case catalog.KindDomain:
+	case backstage.KindDomain:
 		return &Domain{b}
-	case catalog.KindResource:
+	case backstage.KindResource:
 		return &Resource{b}
-	case catalog.KindGroup:
+	case backstage.KindGroup:
 		return &Group{b}
-	case catalog.KindUser:
+	case backstage.KindUser:
 		return &User{b}
 	default:
 		return &LocationEntity{b}
@@ -49,7 +50,7 @@ func WrapEntity(e *catalog.Entity, c *Cohort) Entity {
 }
 
 // WrapEntities wraps a list of entities loaded together as one cohort.
-func WrapEntities(svc *catalog.Service, list []*catalog.Entity) []Entity {
+func WrapEntities(svc *catalog.Service, list []*backstage.Entity) []Entity {
 	c := NewCohort(svc, list)
 	out := make([]Entity, len(list))
 	for i, e := range list {
@@ -60,13 +61,13 @@ func WrapEntities(svc *catalog.Service, list []*catalog.Entity) []Entity {
 
 // base carries what every entity type shows; its methods are promoted to each kind's type.
 type base struct {
-	e *catalog.Entity
+	e *backstage.Entity
 	c *Cohort
 }
 
 func (b base) IsNode()                  {}
 func (b base) IsEntity()                {}
-func (b base) Value() *catalog.Entity   { return b.e }
+func (b base) Value() *backstage.Entity { return b.e }
 func (b base) Cohort() *Cohort          { return b.c }
 func (b base) ID() string               { return EncodeID(typename(b.e.Kind), b.e.Ref.String()) }
 func (b base) Ref() string              { return b.e.Ref.String() }
@@ -112,7 +113,7 @@ func (b base) Links() []*Link {
 // typename maps a kind to its GraphQL type name; they differ only for Location entities, whose
 // name belongs to registered locations.
 func typename(kind string) string {
-	if kind == catalog.KindLocation {
+	if kind == backstage.KindLocation {
 		return "LocationEntity"
 	}
 	return kind
@@ -121,12 +122,12 @@ func typename(kind string) string {
 // KindOfTypename is the inverse of typename, for decoding global IDs.
 func KindOfTypename(t string) string {
 	if t == "LocationEntity" {
-		return catalog.KindLocation
+		return backstage.KindLocation
 	}
-	if t == catalog.KindLocation {
+	if t == backstage.KindLocation {
 		return ""
 	}
-	return catalog.CanonicalKind(t)
+	return backstage.CanonicalKind(t)
 }
 
 func optional(s string) *string {
@@ -201,7 +202,7 @@ type User struct{ base }
 // Profile is spec.profile.
 func (x User) Profile() *Profile { return profile(x.e) }
 
-func profile(e *catalog.Entity) *Profile {
+func profile(e *backstage.Entity) *Profile {
 	p, ok := e.Spec["profile"].(map[string]any)
 	if !ok {
 		return nil

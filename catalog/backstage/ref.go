@@ -1,4 +1,4 @@
-package catalog
+package backstage
 
 import (
 	"fmt"
@@ -76,7 +76,7 @@ func ParseRef(s, defaultKind, defaultNamespace string) (Ref, error) {
 func MustParseRef(s string) Ref {
 	r, err := ParseRef(s, "", DefaultNamespace)
 	if err != nil {
-		panic(fmt.Sprintf("catalog.MustParseRef(%q): %v", s, err))
+		panic(fmt.Sprintf("backstage.MustParseRef(%q): %v", s, err))
 	}
 	return r
 }

@@ -1,7 +1,9 @@
-// Package catalog is Portside's service catalog: Backstage-compatible entities, their references
-// and relations, the parser and validator for catalog-info.yaml, the locations entities come from,
-// ingestion, and queries. It knows nothing of HTTP or GraphQL.
-package catalog
+// Package backstage is the catalog's entity model, in Backstage's format: entities (apiVersion,
+// kind, metadata, spec), their references and relations, and the parser and validator of
+// catalog-info.yaml files, whose errors name file, document, line and field. It is pure: no
+// database, no network, no disk (a Resolver reads what placeholders point at). Package catalog
+// stores, ingests and queries these entities.
+package backstage
 
 import (
 	"encoding/json"
@@ -61,9 +63,6 @@ type Entity struct {
 	Hash       string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
-
-	// body is the JSON document, kept between collection (which hashes it) and storage.
-	body string
 }
 
 // Metadata is an entity's metadata block.
@@ -235,12 +234,6 @@ func stringMap(v any) map[string]string {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
-}
-
-// release drops the parsed spec and the metadata maps that only the JSON body needs from now on,
-// so that a large ingest holds each document once. Ingestion calls it once the entity is encoded.
-func (e *Entity) release() {
-	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links = nil, nil, nil, nil
 }
 
 // SpecString returns spec[key] when it is a string.

@@ -1,4 +1,4 @@
-package catalog
+package backstage
 
 import (
 	"cmp"
@@ -226,7 +226,7 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 	doc.Errors = finish(p, ref)
 	if len(doc.Errors) == 0 {
 		c.entity.Ref = doc.Ref
-		c.entity.Relations = sortRelations(c.relations)
+		c.entity.Relations = SortRelations(c.relations)
 		doc.Entity = c.entity
 	}
 	return doc
@@ -258,9 +258,9 @@ func finish(p *problems, ref string) []ValidationError {
 	return p.list
 }
 
-// sortRelations orders and de-duplicates relations, so an entity's relations do not depend on
+// SortRelations orders and de-duplicates relations, so an entity's relations do not depend on
 // the order its fields are written in (and its hash does not change when they are reordered).
-func sortRelations(list []Relation) []Relation {
+func SortRelations(list []Relation) []Relation {
 	slices.SortFunc(list, func(a, b Relation) int {
 		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Target.String(), b.Target.String()))
 	})

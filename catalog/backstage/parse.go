@@ -1,4 +1,4 @@
-package catalog
+package backstage
 
 import (
 	"bytes"
@@ -123,11 +123,30 @@ func Parse(source string, data []byte, resolve Resolver) ParseResult {
 
 // ParseWith is Parse within the bounds of opts.
 func ParseWith(source string, data []byte, resolve Resolver, opts ParseOptions) ParseResult {
+	var docs []Document
+	res, _ := ParseStream(source, bytes.NewReader(data), resolve, opts, func(d Document) error {
+		docs = append(docs, d)
+		return nil
+	})
+	res.Documents = docs
+	return res
+}
+
+// ParseStream is ParseWith over a reader, document by document: each document is handed to yield
+// as soon as it is read and validated, and none is kept, so a large file is never in memory whole
+// (as text or parsed). The result has everything but Documents. It returns an error, and stops,
+// only when r fails (a file over its size bound, an I/O error) or yield does; the documents
+// yielded until then were read before the failure.
+func ParseStream(source string, r io.Reader, resolve Resolver, opts ParseOptions, yield func(Document) error) (ParseResult, error) {
 	var res ParseResult
 	kept := 0
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	in := &readFailure{r: r}
+	dec := yaml.NewDecoder(in)
 	for index := 1; ; index++ {
 		doc, err := decodeDocument(dec)
+		if in.err != nil {
+			return res, in.err
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -155,9 +174,26 @@ func ParseWith(source string, data []byte, resolve Resolver, opts ParseOptions) 
 				continue
 			}
 		}
-		res.Documents = append(res.Documents, d)
+		if err := yield(d); err != nil {
+			return res, err
+		}
 	}
-	return res
+	return res, nil
+}
+
+// readFailure remembers the first error of its reader other than io.EOF: the YAML decoder would
+// report it as a syntax error of the file, where it is the reader's (a size bound, I/O).
+type readFailure struct {
+	r   io.Reader
+	err error
+}
+
+func (f *readFailure) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // decodeDocument reads the next document. yaml.v3 still has inputs on which it panics instead of

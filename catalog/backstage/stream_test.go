@@ -1,0 +1,98 @@
+package backstage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r    io.Reader
+	read int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += n
+	return n, err
+}
+
+// A large file is parsed as it is read: each document is handed over once it is read and
+// validated, long before the end of the file, and what is handed over is what Parse finds.
+func TestParseStreamHandsOverEachDocumentAsItIsRead(t *testing.T) {
+	var b strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c%d\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n", i)
+	}
+	b.WriteString("---\nkind: Component\nmetadata: {name: broken}\n")
+	data := b.String()
+
+	in := &countingReader{r: strings.NewReader(data)}
+	var got []Document
+	var readAtFirst int
+	res, err := ParseStream("components.yaml", in, nil, ParseOptions{}, func(d Document) error {
+		if len(got) == 0 {
+			readAtFirst = in.read
+		}
+		got = append(got, d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAtFirst == 0 || readAtFirst > len(data)/10 {
+		t.Errorf("the first document was handed over after %d of %d bytes were read; want it before the file is read", readAtFirst, len(data))
+	}
+	want := Parse("components.yaml", []byte(data), nil)
+	if diff := cmp.Diff(want.Documents, got); diff != "" {
+		t.Errorf("documents differ from Parse's (-Parse +ParseStream):\n%s", diff)
+	}
+	if len(res.Documents) != 0 || res.ErrorCount() != 0 {
+		t.Errorf("the result keeps documents or errors: %d documents, %d errors", len(res.Documents), res.ErrorCount())
+	}
+	// Lines count from the start of the file, across documents: the broken document starts on
+	// the file's last line but one.
+	last, line := got[len(got)-1], strings.Count(data, "\n")-1
+	if len(last.Errors) == 0 || last.Errors[0].Line != line || last.Errors[0].Document != 501 {
+		t.Errorf("the broken last document's errors: %v; want them from document 501, line %d", last.Errors, line)
+	}
+}
+
+// failingReader returns its data, then fails.
+type failingReader struct {
+	data string
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// A reader that fails (a file over its size bound, a broken connection) stops the parse with its
+// own error, not a YAML syntax error of the file; the documents before it were handed over.
+func TestParseStreamStopsWithTheReadersError(t *testing.T) {
+	cause := errors.New("catalog-info.yaml is larger than 100 bytes")
+	doc := "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n"
+	in := &failingReader{data: doc + "---\n" + doc[:40], err: cause}
+	n := 0
+	res, err := ParseStream("catalog-info.yaml", in, nil, ParseOptions{}, func(Document) error { n++; return nil })
+	if !errors.Is(err, cause) {
+		t.Fatalf("ParseStream = %v; want the reader's error", err)
+	}
+	if res.FileError != nil {
+		t.Errorf("a reader's failure is reported as the file's syntax error: %v", res.FileError)
+	}
+	if n > 1 {
+		t.Errorf("%d documents handed over; want at most the complete first one", n)
+	}
+}

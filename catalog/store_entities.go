@@ -1,0 +1,346 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// This file holds the catalog's queries on entities and their relations, tags and annotations:
+// reading entities (read.go), writing what a refresh applies (ingest.go), the change counter the
+// read cache follows, ownership and memberships (access.go) and planner statistics (stats.go).
+
+// generation reads the catalog's change counter.
+func (s *Service) generation(ctx context.Context) (int64, error) {
+	var row stateRow
+	err := s.st.DB(ctx).Select("generation").Take(&row, "id = ?", 1).Error
+	return row.Generation, store.Translate(err, "catalog state")
+}
+
+// bumpGeneration records, inside the caller's transaction, that the catalog changed.
+func (s *Service) bumpGeneration(ctx context.Context) error {
+	now := s.now().UTC()
+	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).
+		Updates(map[string]any{"generation": gorm.Expr("generation + 1"), "changed_at": now}).Error
+	return store.Translate(err, "catalog state")
+}
+
+// lockApplies serialises catalog applies across processes, inside the caller's transaction: on
+// PostgreSQL one apply at a time, so two locations that bring the same new entity see each other
+// (a clash is recorded, not a unique-key failure). SQLite's IMMEDIATE transactions serialise
+// writers already.
+func (s *Service) lockApplies(ctx context.Context) error {
+	if s.st.Dialect() != store.Postgres {
+		return nil
+	}
+	if err := s.st.DB(ctx).Exec("SELECT pg_advisory_xact_lock(?)", applyLockID).Error; err != nil {
+		return store.Translate(err, "catalog apply lock")
+	}
+	return nil
+}
+
+// storedEntities returns what apply needs to know of the entities a location provides.
+func (s *Service) storedEntities(ctx context.Context, locationID int64) ([]existingEntity, error) {
+	var existing []existingEntity
+	if err := s.st.DB(ctx).Model(&entityRow{}).Select("id, ref, hash, source, created_at").
+		Where("location_id = ?", locationID).Scan(&existing).Error; err != nil {
+		return nil, store.Translate(err, "entities")
+	}
+	return existing, nil
+}
+
+// applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
+const applyLockID = 7007_0001
+
+// pendingEntity is an entity to insert, with its JSON document.
+type pendingEntity struct {
+	e    *backstage.Entity
+	body string
+}
+
+// existingEntity is what apply needs to know of an entity already stored for the location.
+type existingEntity struct {
+	ID        int64
+	Ref       string
+	Hash      string
+	Source    string
+	CreatedAt time.Time
+}
+
+// clashes finds refs this location wants that another location already provides, with a
+// description of that location for the message.
+func (s *Service) clashes(ctx context.Context, locationID int64, entities []*backstage.Entity, have map[string]*existingEntity) (map[string]string, error) {
+	var fresh []string
+	for _, e := range entities {
+		if _, ok := have[e.Ref.String()]; !ok {
+			fresh = append(fresh, e.Ref.String())
+		}
+	}
+	out := map[string]string{}
+	for part := range slices.Chunk(fresh, chunk) {
+		var rows []struct {
+			Ref    string
+			ID     int64
+			Type   string
+			Target string
+		}
+		err := s.st.DB(ctx).Table("entities AS e").Select("e.ref, l.id, l.type, l.target").
+			Joins("JOIN locations l ON l.id = e.location_id").
+			Where("e.ref IN ? AND e.location_id <> ?", part, locationID).Scan(&rows).Error
+		if err != nil {
+			return nil, store.Translate(err, "entities")
+		}
+		for _, r := range rows {
+			out[r.Ref] = fmt.Sprintf("location %d, %s:%s", r.ID, r.Type, r.Target)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
+	for part := range slices.Chunk(ids, chunk) {
+		if err := s.st.DB(ctx).Where("id IN ?", part).Delete(&entityRow{}).Error; err != nil {
+			return store.Translate(err, "entities")
+		}
+	}
+	return nil
+}
+
+// entityColumns are the columns insertEntities writes, in the order of its arguments.
+var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle",
+	"owner_ref", "system_ref", "tags", "search_text", "body", "hash", "location_id", "source", "created_at", "updated_at"}
+
+// insertEntities writes entities and their tags, annotations and relations in batches. It takes
+// the entities' bodies over: each is dropped once its batch is built.
+func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []pendingEntity, now time.Time) error {
+	if len(entities) == 0 {
+		return nil
+	}
+	// Rows are made batch by batch as the insert asks for them, not all up front: their search
+	// texts and joined fields would otherwise double what a large import holds at its peak.
+	ids := make([]int64, len(entities))
+	index := make(map[string]int, len(entities))
+	for i, p := range entities {
+		p.e.LocationID = locationID
+		index[p.e.Ref.String()] = i
+	}
+	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
+		e := entities[i].e
+		r := newEntityRow(e, entities[i].body)
+		entities[i].body = "" // the batch's arguments hold it until written: a large import sheds its documents as it goes
+		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
+			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
+	}, "id, ref", func(res *sql.Rows) error {
+		var id int64
+		var ref string
+		if err := res.Scan(&id, &ref); err != nil {
+			return err
+		}
+		ids[index[ref]] = id
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	type child struct {
+		id   int64
+		a, b string
+	}
+	var tags, annotations, relations []child
+	for i, p := range entities {
+		e, id := p.e, ids[i]
+		for i, t := range e.Metadata.Tags {
+			if !slices.Contains(e.Metadata.Tags[:i], t) { // a tag listed twice is stored once
+				tags = append(tags, child{id, t, ""})
+			}
+		}
+		for k, v := range e.Metadata.Annotations {
+			annotations = append(annotations, child{id, k, v})
+		}
+		for _, r := range e.Relations { // de-duplicated by the parser
+			relations = append(relations, child{id, r.Type, r.Target.String()})
+		}
+	}
+	insert := func(table string, columns []string, list []child) error {
+		return s.st.InsertRows(ctx, table, columns, len(list), func(i int, args []any) []any {
+			c := list[i]
+			if len(columns) == 2 {
+				return append(args, c.id, c.a)
+			}
+			return append(args, c.id, c.a, c.b)
+		})
+	}
+	if err := insert("entity_tags", []string{"entity_id", "tag"}, tags); err != nil {
+		return err
+	}
+	if err := insert("entity_annotations", []string{"entity_id", "key", "value"}, annotations); err != nil {
+		return err
+	}
+	return insert("relations", []string{"entity_id", "type", "target_ref"}, relations)
+}
+
+// loadEntities reads entities with every relation that starts at them: those they declare and
+// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Two
+// queries, whatever the number of refs. The relations are one scan of the relations table through
+// both of its indexes (entity_id OR target_ref), each row's declaring entity looked up by primary
+// key. The join of both directions it replaces (a UNION ALL of two joins with entities) let
+// PostgreSQL, without statistics after a bulk import, hash the whole entities table (15 ms a page
+// each way) and, with statistics, start parallel workers for the UNION ALL (20-60 ms on a busy
+// machine) to read a few hundred rows.
+func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage.Entity, error) {
+	var rows []entityRow
+	// Every column but search_text, which only text search reads (in SQL) and which is as large as
+	// the rest of the row.
+	if err := s.st.DB(ctx).Select(entityReadColumns).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "entities")
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(rows))
+	found := make([]string, len(rows))
+	loaded := make(map[string]bool, len(rows))
+	refOf := make(map[int64]string, len(rows))
+	for i := range rows {
+		ids[i], found[i] = rows[i].ID, rows[i].Ref
+		refOf[rows[i].ID], loaded[rows[i].Ref] = rows[i].Ref, true
+	}
+	// The rows are scanned by hand: a page's few hundred relations through gorm's reflective Scan
+	// cost as much CPU as the query itself.
+	relRows, err := s.st.DB(ctx).Raw(`SELECT r.entity_id, r.type, r.target_ref,
+		(SELECT e.ref FROM entities e WHERE e.id = r.entity_id) AS source_ref
+		FROM relations r WHERE r.entity_id IN ? OR r.target_ref IN ?`, ids, found).Rows()
+	if err != nil {
+		return nil, store.Translate(err, "relations")
+	}
+	defer relRows.Close()
+	type relRow struct {
+		EntityID                   int64
+		Type, TargetRef, SourceRef string
+	}
+	var rels []relRow
+	for relRows.Next() {
+		var r relRow
+		var source sql.NullString // NULL only were the declaring entity missing
+		if err := relRows.Scan(&r.EntityID, &r.Type, &r.TargetRef, &source); err != nil {
+			return nil, store.Translate(err, "relations")
+		}
+		r.SourceRef = source.String
+		rels = append(rels, r)
+	}
+	if err := relRows.Err(); err != nil {
+		return nil, store.Translate(err, "relations")
+	}
+	bySource := make(map[string][]backstage.Relation, len(rows))
+	for _, r := range rels {
+		// A relation between two loaded entities counts for both: declared by one, named by the other.
+		if from, ok := refOf[r.EntityID]; ok {
+			bySource[from] = append(bySource[from], backstage.Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
+		}
+		if loaded[r.TargetRef] {
+			if typ := backstage.Inverse(r.Type); typ != "" {
+				bySource[r.TargetRef] = append(bySource[r.TargetRef], backstage.Relation{Type: typ, Target: refOrZero(r.SourceRef)})
+			}
+		}
+	}
+	out := make([]*backstage.Entity, 0, len(rows))
+	for i := range rows {
+		e, err := rows[i].toEntity()
+		if err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", rows[i].Ref)
+		}
+		e.Relations = backstage.SortRelations(bySource[rows[i].Ref])
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Analyze gathers the planner statistics of the catalog's tables. Refreshes that change much of
+// the catalog call it themselves.
+func (s *Service) Analyze(ctx context.Context) error {
+	db := s.st.DB(ctx)
+	for _, t := range analyzedTables {
+		if err := db.Exec("ANALYZE " + t).Error; err != nil {
+			return store.Translate(err, "statistics of "+t)
+		}
+	}
+	return nil
+}
+
+// usersNamed returns the User entity named username in the default namespace, if any.
+func (s *Service) usersNamed(ctx context.Context, username string) ([]string, error) {
+	return s.users(ctx, "ref = ?", "user:default/"+strings.ToLower(username))
+}
+
+// usersWithEmail returns (at most two of) the User entities whose spec.profile.email is email,
+// whatever its case.
+func (s *Service) usersWithEmail(ctx context.Context, email string) ([]string, error) {
+	expr := "json_extract(body, '$.spec.profile.email')"
+	if s.st.Dialect() == store.Postgres {
+		expr = "(body::jsonb -> 'spec' -> 'profile' ->> 'email')"
+	}
+	return s.users(ctx, "lower("+expr+") = ?", strings.ToLower(email))
+}
+
+// users returns (at most two of) the User entities that match a condition, by ref.
+func (s *Service) users(ctx context.Context, cond string, arg any) ([]string, error) {
+	var refs []string
+	err := s.st.DB(ctx).Model(&entityRow{}).Where("kind = ?", "User").Where(cond, arg).
+		Order("ref").Limit(2).Pluck("ref", &refs).Error
+	if err != nil {
+		return nil, store.Translate(err, "users")
+	}
+	return refs, nil
+}
+
+// groupsOfUser returns the groups the catalog makes a User entity a member of: those it names
+// (memberOf) and those that name it (hasMember, from spec.members).
+func (s *Service) groupsOfUser(ctx context.Context, userRef string) ([]string, error) {
+	var groups []string
+	err := s.st.DB(ctx).Raw(
+		"SELECT r.target_ref FROM entities u JOIN relations r ON r.entity_id = u.id WHERE u.ref = ? AND r.type = ? "+
+			"UNION SELECT g.ref FROM relations r JOIN entities g ON g.id = r.entity_id WHERE r.target_ref = ? AND r.type = ?",
+		userRef, backstage.RelMemberOf, userRef, backstage.RelHasMember).Scan(&groups).Error
+	if err != nil {
+		return nil, store.Translate(err, "memberships")
+	}
+	return groups, nil
+}
+
+// anyOwnedBy reports whether at least one entity whose column holds value is owned by userRef
+// (when not "") or by one of groups or a group below them.
+func (s *Service) anyOwnedBy(ctx context.Context, column string, value any, userRef string, groups []string) (bool, error) {
+	db := s.st.DB(ctx).Model(&entityRow{}).Where(column+" = ?", value)
+	seeds := []string{}
+	args := []any{}
+	for _, g := range groups {
+		seeds = append(seeds, "SELECT ?")
+		args = append(args, g)
+	}
+	switch {
+	case len(seeds) > 0 && userRef != "":
+		db = db.Where("owner_ref = ? OR owner_ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", append([]any{userRef}, args...)...)
+	case len(seeds) > 0:
+		db = db.Where("owner_ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...)
+	case userRef != "":
+		db = db.Where("owner_ref = ?", userRef)
+	default:
+		return false, nil
+	}
+	var id int64
+	err := db.Select("id").Limit(1).Scan(&id).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, store.Translate(err, "ownership")
+	}
+	return id != 0, nil
+}
