@@ -92,6 +92,34 @@ func TestCatalogValidateListsEveryErrorWithFileDocumentLineAndField(t *testing.T
 	}
 }
 
+func TestCatalogValidateChecksPipelineDeclarationsOffline(t *testing.T) {
+	dir := catalogDir(t, map[string]string{"svc/catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-a
+  annotations:
+    portside.dev/pipelines: |
+      - name: release
+        provider: local
+        parameters:
+          - {name: environment, type: choice, options: [staging, production], default: qa}
+        stages:
+          - {name: Build, run: make}
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
+	file := filepath.Join(dir, "svc", "catalog-info.yaml")
+	r := portside(t, nil, "catalog", "validate", dir)
+	wantExit(t, r, 1, "validate a component with an invalid pipeline declaration")
+	want := file + ": document 1, line 10: metadata.annotations[portside.dev/pipelines][0].parameters[0].default: " +
+		`"qa" is not one of the allowed values "staging", "production"`
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Errorf("stdout = %q\nwant     %q", got, want)
+	}
+}
+
 func TestCatalogValidateOnValidFilesSumsUp(t *testing.T) {
 	dir := catalogDir(t, map[string]string{
 		"a/catalog-info.yaml": validCatalog,

@@ -46,6 +46,7 @@ func main() {
 }
 
 func newRoot() *cobra.Command {
+	registerCatalogChecks()
 	root := &cobra.Command{
 		Use:   "portside",
 		Short: "Portside: an internal developer portal with a Backstage-compatible catalog",
