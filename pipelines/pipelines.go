@@ -58,7 +58,7 @@ func (s Stage) Duration() time.Duration {
 // version it was released as.
 type Artifact struct {
 	Name    string `json:"name"`
-	Image   string `json:"image,omitempty"`  // e.g. ghcr.io/acme/checkout@sha256:…
+	Image   string `json:"image,omitempty"`   // e.g. ghcr.io/acme/checkout@sha256:…
 	Version string `json:"version,omitempty"` // e.g. 1.4.2
 }
 
