@@ -73,7 +73,9 @@ type Run struct {
 	URL           string
 	// Attempt is the provider's attempt number of ProviderRunID (GitHub re-runs a run in place).
 	Attempt int
-	Ref     string
+	// DispatchID is the unique token the provider finds the run by before it knows its ID.
+	DispatchID string
+	Ref        string
 	// CommitSHA is the commit the provider resolved Ref to.
 	CommitSHA  string
 	Parameters map[string]string

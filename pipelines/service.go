@@ -245,6 +245,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	}
 	run.Stages = orderStages(&decl, nil, nil)
 	dispatch := newDispatchID()
+	run.DispatchID = dispatch
 	if err := s.recs.insert(ctx, &run, dispatch); err != nil {
 		if key == "" || !errs.Is(err, errs.Conflict) {
 			return Run{}, err

@@ -54,7 +54,7 @@ func jsonOf(v any) (string, error) {
 
 func (r *runRow) toRun() Run {
 	out := Run{ID: r.ID, Component: r.Component, Pipeline: r.Pipeline, Provider: r.Provider, ProviderRunID: r.ProviderRunID,
-		URL: r.URL, Attempt: r.Attempt, Ref: r.Ref, CommitSHA: r.CommitSHA, TriggeredBy: r.TriggeredBy, Client: r.Client,
+		URL: r.URL, Attempt: r.Attempt, DispatchID: r.DispatchID, Ref: r.Ref, CommitSHA: r.CommitSHA, TriggeredBy: r.TriggeredBy, Client: r.Client,
 		Status: Status(r.Status), Message: r.Message, RetryOf: r.RetryOf, CreatedAt: r.CreatedAt.UTC(),
 		StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.IdempotencyKey != nil {
