@@ -93,6 +93,8 @@ type Run struct {
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	UpdatedAt  time.Time
+	// version is the stored row's version this run was read at (see records.save).
+	version int
 }
 
 // Active reports whether a provider still moves the run.

@@ -267,7 +267,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		failFast(&run)
 		fin := s.now().UTC()
 		run.FinishedAt, run.UpdatedAt = &fin, fin
-		if serr := s.recs.save(context.WithoutCancel(ctx), run); serr != nil {
+		if serr := s.recs.save(context.WithoutCancel(ctx), &run); serr != nil {
 			s.log.ErrorContext(ctx, "pipelines: record a run that did not start", "run", run.ID, "error", serr)
 		}
 		s.hub.publish(run)
@@ -276,12 +276,15 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	applyUpdate(&run, u, &decl, s.now().UTC())
 	run.UpdatedAt = s.now().UTC()
 	err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
-		if err := s.recs.save(ctx, run); err != nil {
+		if err := s.recs.save(ctx, &run); err != nil && err != errStale {
 			return err
 		}
 		return audit.Flush(ctx)
 	})
 	if err != nil {
+		return Run{}, err
+	}
+	if run, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
 		return Run{}, err
 	}
 	s.hub.publish(run)
@@ -407,6 +410,13 @@ func (s *Service) Watch(ctx context.Context, f Filter, runID int64) (*Subscripti
 	}), nil
 }
 
+// Subscribers counts the open subscriptions (tests wait for a subscription to be registered).
+func (s *Service) Subscribers() int {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return len(s.hub.subs)
+}
+
 // refresh asks the provider about one run and records what changed; force publishes the run even
 // when nothing did (the caller answers with it).
 func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force bool) (Run, error) {
@@ -416,6 +426,8 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 	}
 	u, err := prov.Status(ctx, run, decl)
 	switch {
+	case errs.Is(err, errs.NotFound) && run.ProviderRunID == "":
+		u = Update{} // being started: its trigger has not recorded the provider's answer yet
 	case errs.Is(err, errs.NotFound):
 		// The engine forgot the run (the local runner restarted, the run was deleted): it will
 		// never finish, and history says so.
@@ -426,12 +438,18 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 	if u.ProviderRunID == "" && run.ProviderRunID == "" && run.Status == Queued && s.now().Sub(run.CreatedAt) > s.follow.FindTimeout {
 		u = Update{Status: TimedOut, Message: "the provider did not show the run it was asked to start within " + s.follow.FindTimeout.String()}
 	}
-	if applyUpdate(&run, u, &decl, s.now().UTC()) || force {
+	if applyUpdate(&run, u, &decl, s.now().UTC()) {
 		run.UpdatedAt = s.now().UTC()
-		if err := s.recs.save(ctx, run); err != nil {
+		switch err := s.recs.save(ctx, &run); {
+		case err == errStale:
+			// Someone recorded a newer state meanwhile: that one stands (the next poll reads on).
+			return s.recs.byID(ctx, run.ID)
+		case err != nil:
 			return run, err
 		}
 		s.hub.publish(run)
+	} else if force {
+		return s.recs.byID(ctx, run.ID)
 	}
 	return run, nil
 }

@@ -40,6 +40,8 @@ type runRow struct {
 	UpdatedAt      time.Time
 	// PolledAt is when the follower last asked the provider; the least recently polled go first.
 	PolledAt *time.Time
+	// Version counts the row's updates (see save).
+	Version int
 }
 
 func (runRow) TableName() string { return "pipeline_runs" }
@@ -56,7 +58,7 @@ func (r *runRow) toRun() Run {
 	out := Run{ID: r.ID, Component: r.Component, Pipeline: r.Pipeline, Provider: r.Provider, ProviderRunID: r.ProviderRunID,
 		URL: r.URL, Attempt: r.Attempt, DispatchID: r.DispatchID, Ref: r.Ref, CommitSHA: r.CommitSHA, TriggeredBy: r.TriggeredBy, Client: r.Client,
 		Status: Status(r.Status), Message: r.Message, RetryOf: r.RetryOf, CreatedAt: r.CreatedAt.UTC(),
-		StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt), UpdatedAt: r.UpdatedAt.UTC()}
+		StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt), UpdatedAt: r.UpdatedAt.UTC(), version: r.Version}
 	if r.IdempotencyKey != nil {
 		out.IdempotencyKey = *r.IdempotencyKey
 	}
@@ -144,8 +146,12 @@ func (s *records) dispatchOf(ctx context.Context, id int64) (string, error) {
 	return row.DispatchID, nil
 }
 
-// save writes what a provider update changed.
-func (s *records) save(ctx context.Context, r Run) error {
+// errStale says another writer updated the run since it was read.
+var errStale = errs.E(errs.Conflict, "the pipeline run changed meanwhile")
+
+// save writes what a provider update changed, if the row is still the version r was read at
+// (errStale otherwise: a poll that read the run before a cancel must not undo it).
+func (s *records) save(ctx context.Context, r *Run) error {
 	stages, err := jsonOf(r.Stages)
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: stages")
@@ -154,12 +160,19 @@ func (s *records) save(ctx context.Context, r Run) error {
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: artifacts")
 	}
-	err = s.st.DB(ctx).Model(&runRow{}).Where("id = ?", r.ID).Updates(map[string]any{
+	res := s.st.DB(ctx).Model(&runRow{}).Where("id = ? AND version = ?", r.ID, r.version).Updates(map[string]any{
 		"provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
 		"status": string(r.Status), "message": r.Message, "stages": stages, "artifacts": artifacts,
-		"started_at": r.StartedAt, "finished_at": r.FinishedAt, "updated_at": r.UpdatedAt,
-	}).Error
-	return store.Translate(err, "pipeline run "+strconv.FormatInt(r.ID, 10))
+		"started_at": r.StartedAt, "finished_at": r.FinishedAt, "updated_at": r.UpdatedAt, "version": r.version + 1,
+	})
+	if res.Error != nil {
+		return store.Translate(res.Error, "pipeline run "+strconv.FormatInt(r.ID, 10))
+	}
+	if res.RowsAffected == 0 {
+		return errStale
+	}
+	r.version++
+	return nil
 }
 
 // polled notes that the follower asked about runs now.
@@ -215,7 +228,9 @@ type Filter struct {
 
 // Page is a page of runs, newest first.
 type Page struct {
-	Runs        []Run
+	Runs []Run
+	// Cursors are each run's cursor, for after.
+	Cursors     []string
 	TotalCount  int64
 	HasNextPage bool
 	EndCursor   string
@@ -284,6 +299,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	}
 	for i := range rows {
 		page.Runs = append(page.Runs, rows[i].toRun())
+		page.Cursors = append(page.Cursors, cursorOf(rows[i].ID))
 	}
 	if len(rows) > 0 {
 		page.EndCursor = cursorOf(rows[len(rows)-1].ID)

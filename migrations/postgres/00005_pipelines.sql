@@ -2,7 +2,9 @@
 -- history (a retry is a new row whose retry_of names the run it retries). stages, parameters and
 -- artifacts are JSON. The idempotency key is unique per component and pipeline, so that concurrent
 -- triggers with one key insert one row and every other caller reads that row back; runs without a
--- key store NULL, which the unique index does not compare.
+-- key store NULL, which the unique index does not compare. version counts the updates: a writer
+-- that read an older version loses (optimistic concurrency), so a slow poll never overwrites a
+-- newer state.
 
 -- +goose Up
 CREATE TABLE pipeline_runs (
@@ -29,7 +31,8 @@ CREATE TABLE pipeline_runs (
     started_at      TIMESTAMPTZ NULL,
     finished_at     TIMESTAMPTZ NULL,
     updated_at      TIMESTAMPTZ NOT NULL,
-    polled_at       TIMESTAMPTZ NULL
+    polled_at       TIMESTAMPTZ NULL,
+    version         INTEGER   NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX pipeline_runs_idempotency ON pipeline_runs (component, pipeline, idempotency_key);
 CREATE UNIQUE INDEX pipeline_runs_dispatch ON pipeline_runs (dispatch_id);
