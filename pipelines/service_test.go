@@ -351,3 +351,47 @@ func TestTheFollowerPublishesChangesAndStops(t *testing.T) {
 		}
 	}, "Stop closes the subscriptions")
 }
+
+// A poll that read a run before it was cancelled must not put it back to RUNNING when it saves.
+func TestAStalePollNeverUndoesANewerState(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The provider answers slowly: while it does, the run is cancelled.
+		prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Running})
+		slow := &blockingProvider{fakeProvider: prov, reading: make(chan struct{}), release: make(chan struct{})}
+		s2 := newService(t, st, slow, pipelines.Options{})
+		polled := make(chan error, 1)
+		go func() { _, err := s2.Poll(context.Background()); polled <- err }()
+		<-slow.reading
+		if _, err := s.Cancel(bob, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(slow.release)
+		if err := <-polled; err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Run(bob, run.ID); got.Status != pipelines.Cancelled {
+			t.Errorf("after a stale poll the run is %s, want CANCELLED", got.Status)
+		}
+	})
+}
+
+// blockingProvider answers Status with what the provider said before it was asked, once the test
+// lets it: a slow engine.
+type blockingProvider struct {
+	*fakeProvider
+	reading, release chan struct{}
+	once             sync.Once
+}
+
+func (b *blockingProvider) Status(ctx context.Context, run pipelines.Run, d pipelines.Declaration) (pipelines.Update, error) {
+	u, err := b.fakeProvider.Status(ctx, run, d)
+	b.once.Do(func() { close(b.reading) })
+	<-b.release
+	return u, err
+}

@@ -455,3 +455,26 @@ func TestALostWebhookIsCoveredByTheFollower(t *testing.T) {
 	}
 	t.Fatalf("the subscription ended before the run finished: %v", sub.Err())
 }
+
+func TestAWebhookMakesPortsideReadTheRunAtOnce(t *testing.T) {
+	f, _, s, _ := setup(t)
+	run, err := s.Trigger(owner, pipelines.TriggerInput{Component: "checkout", Pipeline: "release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.script(1001, func(r *fakeRun) {
+		r.Status = "in_progress"
+		r.jobs = []fakeJob{{Name: "Build", Status: "in_progress", StartedAt: stamp}}
+	})
+	// What the webhook handler does once the delivery's signature holds.
+	if err := s.Nudge(context.Background(), "github", "1001"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Run(owner, run.ID)
+	if got.Status != pipelines.Running || stages(got) != "Build=RUNNING Test=QUEUED Deploy=QUEUED" {
+		t.Errorf("after the webhook: %s %s", got.Status, stages(got))
+	}
+	if err := s.Nudge(context.Background(), "github", "999999"); err != nil {
+		t.Errorf("a webhook about a run Portside did not start: %v", err)
+	}
+}
