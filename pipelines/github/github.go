@@ -125,7 +125,7 @@ func (p *Provider) check(err error, what string) error {
 		return errs.E(errs.Unavailable, "GitHub refused Portside's credential to %s (HTTP %d): check github-token", what, er.Response.StatusCode)
 	default:
 		// The cause may hold the URL but never the token (it travels in a header).
-		return errs.Wrap(errs.Unavailable, err, "GitHub: %s", what)
+		return errs.Wrap(errs.Unavailable, err, "GitHub could not be reached to %s; try again later", what)
 	}
 	p.mu.Lock()
 	if until.After(p.notBefore) {
