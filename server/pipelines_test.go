@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -66,7 +67,22 @@ func TestAPipelineIsTriggeredAndFollowedStageByStageOverGraphQL(t *testing.T) {
 		if bad.code() != "INVALID" || !strings.Contains(bad.Errors[0].Message, `parameters.failAt: "Deploy" is not one of the allowed values "none", "Test", "Image scan"`) {
 			t.Errorf("a bad choice: %+v", bad.Errors)
 		}
-		if r := p.as(carol, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`); r.code() != "FORBIDDEN" {
+		// Inputs are bounded.
+		var many []string
+		for i := range 51 {
+			many = append(many, fmt.Sprintf(`{name: "p%d", value: "x"}`, i))
+		}
+		for what, input := range map[string]string{
+			"parameters":     `parameters: [` + strings.Join(many, ", ") + `]`,
+			"idempotencyKey": `idempotencyKey: "` + strings.Repeat("k", 201) + `"`,
+			"ref":            `ref: "` + strings.Repeat("r", 256) + `"`,
+		} {
+			r := p.as(bob, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci", `+input+`}) { run { id } } }`)
+			if r.code() != "INVALID" || !strings.HasPrefix(r.Errors[0].Message, what+":") {
+				t.Errorf("too large %s: %+v", what, r.Errors)
+			}
+		}
+				if r := p.as(carol, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`); r.code() != "FORBIDDEN" {
 			t.Errorf("carol (not an owner) triggering: %+v", r.Errors)
 		}
 
