@@ -82,7 +82,7 @@ func TestAPipelineIsTriggeredAndFollowedStageByStageOverGraphQL(t *testing.T) {
 				t.Errorf("too large %s: %+v", what, r.Errors)
 			}
 		}
-				if r := p.as(carol, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`); r.code() != "FORBIDDEN" {
+		if r := p.as(carol, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`); r.code() != "FORBIDDEN" {
 			t.Errorf("carol (not an owner) triggering: %+v", r.Errors)
 		}
 
