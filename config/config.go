@@ -233,6 +233,7 @@ type Config struct {
 	PipelinesPollBatch       int           // active runs read per poll, least recently polled first
 	PipelinesPollConcurrency int           // provider calls a poll makes at once
 	GitHubAPIURL             string        // GitHub's REST API root: "" for github.com, https://HOST/api/v3/ for Enterprise
+	GitHubRequestsPerHour    int           // the GitHub requests (all but 304s) Portside spends per hour
 	GitHubToken              string        // the token pipelines call GitHub with (a secret)
 	GitHubTokenFile          string        // a file holding it (a mounted Secret)
 	GitHubWebhookSecret      string        // the secret GitHub signs webhooks with (a secret)
@@ -411,6 +412,9 @@ func bindSettings(c *Config) []Setting {
 		{Key: "github-api-url", Env: "PORTSIDE_GITHUB_API_URL", Default: "",
 			Usage: "GitHub's REST API root for pipelines: empty for github.com, https://HOST/api/v3/ for GitHub Enterprise Server",
 			value: text(&c.GitHubAPIURL, checkOptionalURL)},
+		{Key: "github-requests-per-hour", Env: "PORTSIDE_GITHUB_REQUESTS_PER_HOUR", Default: "4000",
+			Usage: "GitHub requests (all but 304 Not Modified, which GitHub does not count) Portside spends per hour; beyond it, runs are read again the next hour (triggers and cancels always go)",
+			value: whole(&c.GitHubRequestsPerHour, 1, 1000000)},
 		{Key: "github-token", Env: "PORTSIDE_GITHUB_TOKEN", Default: "", Secret: true,
 			Usage: "token pipelines call GitHub with (fine-grained, actions: read and write) (environment or config file only)",
 			value: text(&c.GitHubToken, nil)},

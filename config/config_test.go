@@ -120,6 +120,7 @@ func TestDefaults(t *testing.T) {
 		PipelinesPollInterval:    15 * time.Second,
 		PipelinesPollBatch:       100,
 		PipelinesPollConcurrency: 4,
+		GitHubRequestsPerHour:    4000,
 	}
 	want.CatalogMaxLocationErrors = 500
 	want.CatalogMaxFileBytes = 64 << 20
@@ -256,6 +257,7 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"pipelines-poll-batch":       "20",
 		"pipelines-poll-concurrency": "8",
 		"github-api-url":             "https://github.example.com/api/v3/",
+		"github-requests-per-hour":   "12000",
 		"github-token":               "ghp_example",
 		"github-token-file":          "/var/run/secrets/github/token",
 		"github-webhook-secret":      "whsec-42",

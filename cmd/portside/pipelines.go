@@ -35,7 +35,7 @@ func (a *app) pipelines(cat *catalog.Service) (*pipelines.Service, *server.GitHu
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	gh, err := ghp.New(ghp.Options{BaseURL: a.cfg.GitHubAPIURL, Token: token})
+	gh, err := ghp.New(ghp.Options{BaseURL: a.cfg.GitHubAPIURL, Token: token, RequestsPerHour: a.cfg.GitHubRequestsPerHour})
 	if err != nil {
 		return nil, nil, nil, err
 	}

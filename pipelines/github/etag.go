@@ -2,21 +2,24 @@ package github
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // etagCache makes GETs conditional: it keeps the last answer of each URL with its ETag, sends
 // If-None-Match, and answers a 304 with the kept body. GitHub does not count a 304 against the
 // rate limit, so polling runs that did not change is free.
 type etagCache struct {
-	next  http.RoundTripper
-	limit int
-	hits  atomic.Int64
-	mu    sync.Mutex
-	byURL map[string]cached
+	next   http.RoundTripper
+	limit  int
+	hits   atomic.Int64
+	budget *budget
+	mu     sync.Mutex
+	byURL  map[string]cached
 }
 
 type cached struct {
@@ -25,11 +28,11 @@ type cached struct {
 	header http.Header
 }
 
-func newETagCache(next http.RoundTripper, limit int) *etagCache {
+func newETagCache(next http.RoundTripper, limit int, b *budget) *etagCache {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return &etagCache{next: next, limit: limit, byURL: map[string]cached{}}
+	return &etagCache{next: next, limit: limit, budget: b, byURL: map[string]cached{}}
 }
 
 // maxCachedBody keeps large answers out of the cache.
@@ -37,7 +40,12 @@ const maxCachedBody = 1 << 20
 
 func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet {
+		// Actions people asked for (dispatch, cancel, re-run) are never held back; they count.
+		c.budget.spend()
 		return c.next.RoundTrip(req)
+	}
+	if err := c.budget.allow(); err != nil {
+		return nil, err
 	}
 	key := req.URL.String()
 	c.mu.Lock()
@@ -50,6 +58,9 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode != http.StatusNotModified {
+		c.budget.spend() // GitHub counts every answer but a 304 against the rate limit
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && ok:
@@ -81,4 +92,48 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// budget caps the requests GitHub counts against Portside's rate limit per hour, so that many
+// runs under way are read less often instead of spending the limit that triggers need: reads
+// are refused (the runs stay stale until the next hour) once the hour's budget is spent.
+type budget struct {
+	perHour int
+	now     func() time.Time
+	mu      sync.Mutex
+	start   time.Time
+	used    int
+}
+
+// errBudget is why a read was not sent.
+var errBudget = errors.New("github: the hour's request budget is spent")
+
+func (b *budget) roll() {
+	if now := b.now(); now.Sub(b.start) >= time.Hour {
+		b.start, b.used = now, 0
+	}
+}
+
+func (b *budget) allow() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll()
+	if b.used >= b.perHour {
+		return errBudget
+	}
+	return nil
+}
+
+func (b *budget) spend() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll()
+	b.used++
+}
+
+// resets says when the current hour's budget is renewed.
+func (b *budget) resets() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.start.Add(time.Hour)
 }

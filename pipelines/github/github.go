@@ -31,6 +31,9 @@ type Options struct {
 	Token string
 	// HTTPClient carries the requests; nil is a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// RequestsPerHour caps the requests GitHub counts (all but 304s) per hour; reads beyond it
+	// wait for the next hour. 0 is 4,000, under the 5,000 an hour a token gets.
+	RequestsPerHour int
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
@@ -51,7 +54,15 @@ func New(opts Options) (*Provider, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	cache := newETagCache(hc.Transport, 4096)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.RequestsPerHour <= 0 {
+		opts.RequestsPerHour = 4000
+	}
+	b := &budget{perHour: opts.RequestsPerHour, now: now, start: now()}
+	cache := newETagCache(hc.Transport, 4096, b)
 	client := gh.NewClient(&http.Client{Transport: cache, Timeout: hc.Timeout, CheckRedirect: hc.CheckRedirect})
 	if opts.Token != "" {
 		client = client.WithAuthToken(opts.Token)
@@ -61,10 +72,6 @@ func New(opts Options) (*Provider, error) {
 		if client, err = client.WithEnterpriseURLs(opts.BaseURL, opts.BaseURL); err != nil {
 			return nil, errs.InvalidField("github-api-url", "%v", err)
 		}
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
 	}
 	return &Provider{client: client, now: now, cache: cache}, nil
 }
@@ -99,6 +106,10 @@ func (p *Provider) check(err error, what string) error {
 	var accepted *gh.AcceptedError
 	if errors.As(err, &accepted) {
 		return nil
+	}
+	if errors.Is(err, errBudget) {
+		return errs.E(errs.Unavailable, "Portside's budget of GitHub requests for this hour is spent; runs are read again from %s",
+			p.cache.budget.resets().UTC().Format(time.RFC3339))
 	}
 	var until time.Time
 	var rl *gh.RateLimitError

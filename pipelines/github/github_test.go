@@ -478,3 +478,36 @@ func TestAWebhookMakesPortsideReadTheRunAtOnce(t *testing.T) {
 		t.Errorf("a webhook about a run Portside did not start: %v", err)
 	}
 }
+
+func TestReadsStayWithinTheHourlyRequestBudget(t *testing.T) {
+	f, srv := newFakeGitHub(t)
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC))
+	// The trigger spends 3: the dispatch, the list that finds the run, and its jobs.
+	prov, err := github.New(github.Options{BaseURL: srv.URL + "/api/v3/", RequestsPerHour: 3, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pipelines.NewService(storetest.SQLite(t), pipelines.Options{Catalog: catalog{}, Providers: []pipelines.Provider{prov}})
+	t.Cleanup(s.Stop)
+	run, err := s.Trigger(owner, pipelines.TriggerInput{Component: "checkout", Pipeline: "release"})
+	if err != nil || run.ProviderRunID != "1001" {
+		t.Fatalf("trigger: %+v, %v", run, err)
+	}
+	path := "GET /api/v3/repos/acme/checkout/actions/runs/1001"
+	poll(t, s, run.ID)
+	if n := f.count(path); n != 0 {
+		t.Errorf("the run was read %d times with the hour's budget spent", n)
+	}
+	// A person's action is never held back by the budget; its reads are.
+	if _, err := s.Trigger(owner, pipelines.TriggerInput{Component: "checkout", Pipeline: "release"}); err != nil {
+		t.Errorf("a trigger with the reads' budget spent: %v", err)
+	}
+	if f.count("POST /api/v3/repos/acme/checkout/actions/workflows/release.yaml/dispatches") != 2 {
+		t.Error("the second dispatch was not sent")
+	}
+	clock.Add(time.Hour)
+	poll(t, s, run.ID)
+	if f.count(path) != 1 {
+		t.Error("the run was not read once the next hour's budget began")
+	}
+}
