@@ -227,6 +227,17 @@ type Config struct {
 	ArgoCDTokenDir       string            // a directory with one token file per instance name
 	ArgoCDResyncInterval time.Duration     // how often each instance is listed in full besides its watch
 	ArgoCDConnector      string            // the portside-argocd binary; "" finds it beside portside or on PATH
+
+	PipelinesLocal           bool          // enable the local pipeline provider (development only; --demo enables it)
+	PipelinesPollInterval    time.Duration // pause between two polls of the active pipeline runs
+	PipelinesPollBatch       int           // active runs read per poll, least recently polled first
+	PipelinesPollConcurrency int           // provider calls a poll makes at once
+	GitHubAPIURL             string        // GitHub's REST API root: "" for github.com, https://HOST/api/v3/ for Enterprise
+	GitHubRequestsPerHour    int           // the GitHub requests (all but 304s) Portside spends per hour
+	GitHubToken              string        // the token pipelines call GitHub with (a secret)
+	GitHubTokenFile          string        // a file holding it (a mounted Secret)
+	GitHubWebhookSecret      string        // the secret GitHub signs webhooks with (a secret)
+	GitHubWebhookSecretFile  string        // a file holding it
 }
 
 // ArgoCDInstance is one Argo CD API server, as argocd-instances names it.
@@ -386,6 +397,36 @@ func bindSettings(c *Config) []Setting {
 		{Key: "argocd-connector", Env: "PORTSIDE_ARGOCD_CONNECTOR", Default: "",
 			Usage: "path of portside-argocd, the companion process that talks to the Argo CD instances (empty: beside the portside binary, else on PATH)",
 			value: text(&c.ArgoCDConnector, nil)},
+		{Key: "pipelines-local", Env: "PORTSIDE_PIPELINES_LOCAL", Default: "false",
+			Usage: "enable the local pipeline provider, which runs a pipeline's declared stage commands on the Portside host: for development only (serve --demo enables it)",
+			value: boolean(&c.PipelinesLocal)},
+		{Key: "pipelines-poll-interval", Env: "PORTSIDE_PIPELINES_POLL_INTERVAL", Default: "15s",
+			Usage: "pause between two polls of the pipeline runs under way (webhooks make Portside look at once; polling catches what they miss)",
+			value: duration(&c.PipelinesPollInterval, time.Second, time.Hour)},
+		{Key: "pipelines-poll-batch", Env: "PORTSIDE_PIPELINES_POLL_BATCH", Default: "100",
+			Usage: "pipeline runs read per poll, the least recently read first: with more runs under way each is read less often, which budgets the CI engines' API requests",
+			value: whole(&c.PipelinesPollBatch, 1, 10000)},
+		{Key: "pipelines-poll-concurrency", Env: "PORTSIDE_PIPELINES_POLL_CONCURRENCY", Default: "4",
+			Usage: "CI engine calls one poll makes at once",
+			value: whole(&c.PipelinesPollConcurrency, 1, 64)},
+		{Key: "github-api-url", Env: "PORTSIDE_GITHUB_API_URL", Default: "",
+			Usage: "GitHub's REST API root for pipelines: empty for github.com, https://HOST/api/v3/ for GitHub Enterprise Server",
+			value: text(&c.GitHubAPIURL, checkOptionalURL)},
+		{Key: "github-requests-per-hour", Env: "PORTSIDE_GITHUB_REQUESTS_PER_HOUR", Default: "4000",
+			Usage: "GitHub requests (all but 304 Not Modified, which GitHub does not count) Portside spends per hour; beyond it, runs are read again the next hour (triggers and cancels always go)",
+			value: whole(&c.GitHubRequestsPerHour, 1, 1000000)},
+		{Key: "github-token", Env: "PORTSIDE_GITHUB_TOKEN", Default: "", Secret: true,
+			Usage: "token pipelines call GitHub with (fine-grained, actions: read and write) (environment or config file only)",
+			value: text(&c.GitHubToken, nil)},
+		{Key: "github-token-file", Env: "PORTSIDE_GITHUB_TOKEN_FILE", Default: "",
+			Usage: "file holding the GitHub token (a mounted Secret); github-token wins when both are set",
+			value: text(&c.GitHubTokenFile, nil)},
+		{Key: "github-webhook-secret", Env: "PORTSIDE_GITHUB_WEBHOOK_SECRET", Default: "", Secret: true,
+			Usage: "secret GitHub signs webhooks to /webhooks/github with (X-Hub-Signature-256); empty: webhooks are refused and runs are followed by polling alone (environment or config file only)",
+			value: text(&c.GitHubWebhookSecret, nil)},
+		{Key: "github-webhook-secret-file", Env: "PORTSIDE_GITHUB_WEBHOOK_SECRET_FILE", Default: "",
+			Usage: "file holding the GitHub webhook secret (a mounted Secret); github-webhook-secret wins when both are set",
+			value: text(&c.GitHubWebhookSecretFile, nil)},
 	}
 }
 
@@ -738,6 +779,26 @@ func (c Config) DevLoginEnabled() (bool, error) {
 	return true, nil
 }
 
+// GitHubCredentials returns the GitHub token and webhook secret, from their settings or else
+// their files. The error names the setting and never shows a secret.
+func (c Config) GitHubCredentials() (token, webhookSecret string, err error) {
+	read := func(value, file, key string) (string, error) {
+		if value != "" || file == "" {
+			return value, nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", key, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if token, err = read(c.GitHubToken, c.GitHubTokenFile, "github-token-file"); err != nil {
+		return "", "", err
+	}
+	webhookSecret, err = read(c.GitHubWebhookSecret, c.GitHubWebhookSecretFile, "github-webhook-secret-file")
+	return token, webhookSecret, err
+}
+
 // ArgoCDToken finds an instance's API token: in argocd-tokens, else in argocd-token-dir. The error
 // names the instance and both settings.
 func (c Config) ArgoCDToken(name string) (string, error) {
@@ -845,6 +906,18 @@ func checkIssuer(v string) error {
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
 		return errors.New("an issuer must use https unless it is on loopback")
+	}
+	return nil
+}
+
+// checkOptionalURL accepts an empty value or an http(s) URL with a host.
+func checkOptionalURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("accepted values are empty or an http(s) URL, like https://github.example.com/api/v3/")
 	}
 	return nil
 }

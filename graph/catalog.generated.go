@@ -42,6 +42,7 @@ type ComponentResolver interface {
 	Dependents(ctx context.Context, obj *model.Component, first *int) ([]model.Entity, error)
 	ProvidesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
 	ConsumesApis(ctx context.Context, obj *model.Component, first *int) ([]*model.API, error)
+	Pipelines(ctx context.Context, obj *model.Component) ([]*model.Pipeline, error)
 	Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error)
 	Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error)
 	Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
@@ -2591,6 +2592,56 @@ func (ec *executionContext) fieldContext_Component_consumesApis(ctx context.Cont
 	if fc.Args, err = ec.field_Component_consumesApis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Component_pipelines(ctx context.Context, field graphql.CollectedField, obj *model.Component) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Component_pipelines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Component().Pipelines(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "CATALOG")
+				if err != nil {
+					var zeroVal []*model.Pipeline
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal []*model.Pipeline
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Pipeline) graphql.Marshaler {
+			return ec.marshalNPipeline2ᚕᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐPipelineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Component_pipelines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Component",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -9791,6 +9842,44 @@ func (ec *executionContext) _Component(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._Component_consumesApis(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pipelines":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Component_pipelines(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

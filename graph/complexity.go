@@ -20,6 +20,8 @@ const (
 	canaryListFanout   = 20  // canary steps and analysis runs
 	identityListFanout = 20  // a caller's groups, scopes, sessions, API tokens
 	facetValuesFanout  = 100 // Facet.values at the default limit; Query.facets scales for others
+	pipelinesFanout    = 10  // pipelines of one component (a declaration allows 20; a few is usual)
+	pipelineListFanout = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -44,6 +46,8 @@ func setComplexity(c *ComplexityRoot) {
 		return page(child, first)
 	}
 	c.Query.AuditRecords = func(child int, _ *model.AuditFilter, first *int, _ *string) int { return page(child, first) }
+	c.Query.PipelineRuns = func(child int, _ *model.PipelineRunFilter, first *int, _ *string) int { return page(child, first) }
+	c.Pipeline.Runs = func(child int, _ *model.PipelineRunsFilter, first *int, _ *string) int { return page(child, first) }
 
 	// A connection's edges and nodes are its page, which the connection field has weighed.
 	perPage := func(child int) int { return 1 + child }
@@ -51,6 +55,7 @@ func setComplexity(c *ComplexityRoot) {
 	c.LocationConnection.Edges, c.LocationConnection.Nodes = perPage, perPage
 	c.RolloutConnection.Edges, c.RolloutConnection.Nodes = perPage, perPage
 	c.AuditRecordConnection.Nodes = perPage
+	c.PipelineRunConnection.Edges, c.PipelineRunConnection.Nodes = perPage, perPage
 
 	// Relation lists: first items, RelationListDefault when not given.
 	rel := func(child int, first *int) int {
@@ -111,6 +116,13 @@ func setComplexity(c *ComplexityRoot) {
 	c.Component.Dora, c.System.Dora, c.Group.Dora, c.Query.Dora = dora, dora, dora, dora
 	// Sync windows are asked of Argo CD, one call per deployment.
 	c.Deployment.SyncWindows = func(child int) int { return syncWindowsCost + child }
+
+	// Pipelines: a component's declarations and what each run records, bounded by the
+	// declaration's limits.
+	c.Component.Pipelines = fanout(pipelinesFanout)
+	pl := fanout(pipelineListFanout)
+	c.Pipeline.Parameters, c.Pipeline.Stages, c.PipelineParameter.Options = pl, pl, pl
+	c.PipelineRun.Parameters, c.PipelineRun.Stages, c.PipelineRun.Artifacts = pl, pl, pl
 
 	// The caller's own identity.
 	id := fanout(identityListFanout)

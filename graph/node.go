@@ -43,6 +43,13 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		}
 		return model.NewRollout(ro), nil
 	}
+	if typ == "PipelineRun" {
+		run, err := r.Query().PipelineRun(ctx, id)
+		if run == nil || err != nil {
+			return nil, err
+		}
+		return run, nil
+	}
 	kind := model.KindOfTypename(typ)
 	if kind == "" {
 		return nil, errs.InvalidField("id", "%q is not a Portside ID", id)

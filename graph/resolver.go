@@ -10,6 +10,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
 
@@ -19,6 +20,8 @@ type Resolver struct {
 	Auth           *auth.Service
 	Audit          *audit.Log
 	RolloutService *rollouts.Service
+	// PipelineService runs and follows pipelines.
+	PipelineService *pipelines.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

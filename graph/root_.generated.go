@@ -32,6 +32,8 @@ type ResolverRoot interface {
 	Location() LocationResolver
 	LocationEntity() LocationEntityResolver
 	Mutation() MutationResolver
+	Pipeline() PipelineResolver
+	PipelineRun() PipelineRunResolver
 	Query() QueryResolver
 	Relation() RelationResolver
 	Resource() ResourceResolver
@@ -198,6 +200,7 @@ type ComplexityRoot struct {
 		Owner         func(childComplexity int) int
 		OwnerRef      func(childComplexity int) int
 		Parent        func(childComplexity int) int
+		Pipelines     func(childComplexity int) int
 		ProvidesApis  func(childComplexity int, first *int) int
 		Ref           func(childComplexity int) int
 		Relations     func(childComplexity int, typeArg *string, first *int) int
@@ -422,17 +425,20 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
+		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
 		RefreshLocation              func(childComplexity int, id string) int
 		RegisterLocation             func(childComplexity int, input model.RegisterLocationInput) int
 		RetryDeployment              func(childComplexity int, input model.DeploymentInput) int
+		RetryPipelineRun             func(childComplexity int, input model.PipelineRunInput) int
 		RevokeAPIToken               func(childComplexity int, id string) int
 		RevokeSession                func(childComplexity int, id string) int
 		RollbackDeployment           func(childComplexity int, input model.RollbackDeploymentInput) int
 		SyncDeployment               func(childComplexity int, input model.SyncDeploymentInput) int
 		TerminateDeploymentOperation func(childComplexity int, input model.DeploymentInput) int
+		TriggerPipeline              func(childComplexity int, input model.TriggerPipelineInput) int
 		UnregisterLocation           func(childComplexity int, id string) int
 	}
 
@@ -441,6 +447,89 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	Pipeline struct {
+		Component  func(childComplexity int) int
+		DefaultRef func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Parameters func(childComplexity int) int
+		Provider   func(childComplexity int) int
+		Repository func(childComplexity int) int
+		Runs       func(childComplexity int, filter *model.PipelineRunsFilter, first *int, after *string) int
+		Stages     func(childComplexity int) int
+		Workflow   func(childComplexity int) int
+	}
+
+	PipelineArtifact struct {
+		Image   func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Version func(childComplexity int) int
+	}
+
+	PipelineParameter struct {
+		Default     func(childComplexity int) int
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Options     func(childComplexity int) int
+		Required    func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	PipelineParameterValue struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	PipelineRun struct {
+		Artifacts      func(childComplexity int) int
+		Attempt        func(childComplexity int) int
+		Client         func(childComplexity int) int
+		CommitSha      func(childComplexity int) int
+		Component      func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		IdempotencyKey func(childComplexity int) int
+		Message        func(childComplexity int) int
+		Parameters     func(childComplexity int) int
+		Pipeline       func(childComplexity int) int
+		Provider       func(childComplexity int) int
+		ProviderRunID  func(childComplexity int) int
+		Ref            func(childComplexity int) int
+		RetryOf        func(childComplexity int) int
+		RetryOfID      func(childComplexity int) int
+		Stages         func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Status         func(childComplexity int) int
+		TriggeredBy    func(childComplexity int) int
+		URL            func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	PipelineRunConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PipelineRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PipelineRunPayload struct {
+		Run func(childComplexity int) int
+	}
+
+	PipelineStage struct {
+		DurationSeconds func(childComplexity int) int
+		FinishedAt      func(childComplexity int) int
+		LogURL          func(childComplexity int) int
+		Name            func(childComplexity int) int
+		StartedAt       func(childComplexity int) int
+		Status          func(childComplexity int) int
 	}
 
 	Profile struct {
@@ -461,6 +550,8 @@ type ComplexityRoot struct {
 		Locations       func(childComplexity int, first *int, after *string) int
 		Me              func(childComplexity int) int
 		Node            func(childComplexity int, id string) int
+		PipelineRun     func(childComplexity int, id string) int
+		PipelineRuns    func(childComplexity int, filter *model.PipelineRunFilter, first *int, after *string) int
 		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
 	}
 
@@ -556,8 +647,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		DeploymentChanged func(childComplexity int, component string) int
-		RolloutChanged    func(childComplexity int, component string) int
+		DeploymentChanged  func(childComplexity int, component string) int
+		PipelineRunChanged func(childComplexity int, component *string, pipeline *string, id *string) int
+		RolloutChanged     func(childComplexity int, component string) int
 	}
 
 	SyncOperation struct {
@@ -1412,6 +1504,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.Parent(childComplexity), true
+	case "Component.pipelines":
+		if e.ComplexityRoot.Component.Pipelines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.Pipelines(childComplexity), true
 	case "Component.providesApis":
 		if e.ComplexityRoot.Component.ProvidesApis == nil {
 			break
@@ -2528,6 +2626,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.cancelPipelineRun":
+		if e.ComplexityRoot.Mutation.CancelPipelineRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelPipelineRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelPipelineRun(childComplexity, args["input"].(model.PipelineRunInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2594,6 +2703,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.retryPipelineRun":
+		if e.ComplexityRoot.Mutation.RetryPipelineRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryPipelineRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryPipelineRun(childComplexity, args["input"].(model.PipelineRunInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -2649,6 +2769,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TerminateDeploymentOperation(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.triggerPipeline":
+		if e.ComplexityRoot.Mutation.TriggerPipeline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_triggerPipeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TriggerPipeline(childComplexity, args["input"].(model.TriggerPipelineInput)), true
 	case "Mutation.unregisterLocation":
 		if e.ComplexityRoot.Mutation.UnregisterLocation == nil {
 			break
@@ -2685,6 +2816,356 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Pipeline.component":
+		if e.ComplexityRoot.Pipeline.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Component(childComplexity), true
+	case "Pipeline.defaultRef":
+		if e.ComplexityRoot.Pipeline.DefaultRef == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.DefaultRef(childComplexity), true
+	case "Pipeline.name":
+		if e.ComplexityRoot.Pipeline.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Name(childComplexity), true
+	case "Pipeline.parameters":
+		if e.ComplexityRoot.Pipeline.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Parameters(childComplexity), true
+	case "Pipeline.provider":
+		if e.ComplexityRoot.Pipeline.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Provider(childComplexity), true
+	case "Pipeline.repository":
+		if e.ComplexityRoot.Pipeline.Repository == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Repository(childComplexity), true
+	case "Pipeline.runs":
+		if e.ComplexityRoot.Pipeline.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_Pipeline_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Pipeline.Runs(childComplexity, args["filter"].(*model.PipelineRunsFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Pipeline.stages":
+		if e.ComplexityRoot.Pipeline.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Stages(childComplexity), true
+	case "Pipeline.workflow":
+		if e.ComplexityRoot.Pipeline.Workflow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Workflow(childComplexity), true
+
+	case "PipelineArtifact.image":
+		if e.ComplexityRoot.PipelineArtifact.Image == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineArtifact.Image(childComplexity), true
+	case "PipelineArtifact.name":
+		if e.ComplexityRoot.PipelineArtifact.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineArtifact.Name(childComplexity), true
+	case "PipelineArtifact.version":
+		if e.ComplexityRoot.PipelineArtifact.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineArtifact.Version(childComplexity), true
+
+	case "PipelineParameter.default":
+		if e.ComplexityRoot.PipelineParameter.Default == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Default(childComplexity), true
+	case "PipelineParameter.description":
+		if e.ComplexityRoot.PipelineParameter.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Description(childComplexity), true
+	case "PipelineParameter.name":
+		if e.ComplexityRoot.PipelineParameter.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Name(childComplexity), true
+	case "PipelineParameter.options":
+		if e.ComplexityRoot.PipelineParameter.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Options(childComplexity), true
+	case "PipelineParameter.required":
+		if e.ComplexityRoot.PipelineParameter.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Required(childComplexity), true
+	case "PipelineParameter.type":
+		if e.ComplexityRoot.PipelineParameter.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameter.Type(childComplexity), true
+
+	case "PipelineParameterValue.name":
+		if e.ComplexityRoot.PipelineParameterValue.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameterValue.Name(childComplexity), true
+	case "PipelineParameterValue.value":
+		if e.ComplexityRoot.PipelineParameterValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineParameterValue.Value(childComplexity), true
+
+	case "PipelineRun.artifacts":
+		if e.ComplexityRoot.PipelineRun.Artifacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Artifacts(childComplexity), true
+	case "PipelineRun.attempt":
+		if e.ComplexityRoot.PipelineRun.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Attempt(childComplexity), true
+	case "PipelineRun.client":
+		if e.ComplexityRoot.PipelineRun.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Client(childComplexity), true
+	case "PipelineRun.commitSha":
+		if e.ComplexityRoot.PipelineRun.CommitSha == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.CommitSha(childComplexity), true
+	case "PipelineRun.component":
+		if e.ComplexityRoot.PipelineRun.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Component(childComplexity), true
+	case "PipelineRun.createdAt":
+		if e.ComplexityRoot.PipelineRun.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.CreatedAt(childComplexity), true
+	case "PipelineRun.finishedAt":
+		if e.ComplexityRoot.PipelineRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.FinishedAt(childComplexity), true
+	case "PipelineRun.id":
+		if e.ComplexityRoot.PipelineRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.ID(childComplexity), true
+	case "PipelineRun.idempotencyKey":
+		if e.ComplexityRoot.PipelineRun.IdempotencyKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.IdempotencyKey(childComplexity), true
+	case "PipelineRun.message":
+		if e.ComplexityRoot.PipelineRun.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Message(childComplexity), true
+	case "PipelineRun.parameters":
+		if e.ComplexityRoot.PipelineRun.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Parameters(childComplexity), true
+	case "PipelineRun.pipeline":
+		if e.ComplexityRoot.PipelineRun.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Pipeline(childComplexity), true
+	case "PipelineRun.provider":
+		if e.ComplexityRoot.PipelineRun.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Provider(childComplexity), true
+	case "PipelineRun.providerRunId":
+		if e.ComplexityRoot.PipelineRun.ProviderRunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.ProviderRunID(childComplexity), true
+	case "PipelineRun.ref":
+		if e.ComplexityRoot.PipelineRun.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Ref(childComplexity), true
+	case "PipelineRun.retryOf":
+		if e.ComplexityRoot.PipelineRun.RetryOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.RetryOf(childComplexity), true
+	case "PipelineRun.retryOfId":
+		if e.ComplexityRoot.PipelineRun.RetryOfID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.RetryOfID(childComplexity), true
+	case "PipelineRun.stages":
+		if e.ComplexityRoot.PipelineRun.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Stages(childComplexity), true
+	case "PipelineRun.startedAt":
+		if e.ComplexityRoot.PipelineRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.StartedAt(childComplexity), true
+	case "PipelineRun.status":
+		if e.ComplexityRoot.PipelineRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.Status(childComplexity), true
+	case "PipelineRun.triggeredBy":
+		if e.ComplexityRoot.PipelineRun.TriggeredBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.TriggeredBy(childComplexity), true
+	case "PipelineRun.url":
+		if e.ComplexityRoot.PipelineRun.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.URL(childComplexity), true
+	case "PipelineRun.updatedAt":
+		if e.ComplexityRoot.PipelineRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRun.UpdatedAt(childComplexity), true
+
+	case "PipelineRunConnection.edges":
+		if e.ComplexityRoot.PipelineRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunConnection.Edges(childComplexity), true
+	case "PipelineRunConnection.nodes":
+		if e.ComplexityRoot.PipelineRunConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunConnection.Nodes(childComplexity), true
+	case "PipelineRunConnection.pageInfo":
+		if e.ComplexityRoot.PipelineRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunConnection.PageInfo(childComplexity), true
+	case "PipelineRunConnection.totalCount":
+		if e.ComplexityRoot.PipelineRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunConnection.TotalCount(childComplexity), true
+
+	case "PipelineRunEdge.cursor":
+		if e.ComplexityRoot.PipelineRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunEdge.Cursor(childComplexity), true
+	case "PipelineRunEdge.node":
+		if e.ComplexityRoot.PipelineRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunEdge.Node(childComplexity), true
+
+	case "PipelineRunPayload.run":
+		if e.ComplexityRoot.PipelineRunPayload.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineRunPayload.Run(childComplexity), true
+
+	case "PipelineStage.durationSeconds":
+		if e.ComplexityRoot.PipelineStage.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.DurationSeconds(childComplexity), true
+	case "PipelineStage.finishedAt":
+		if e.ComplexityRoot.PipelineStage.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.FinishedAt(childComplexity), true
+	case "PipelineStage.logUrl":
+		if e.ComplexityRoot.PipelineStage.LogURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.LogURL(childComplexity), true
+	case "PipelineStage.name":
+		if e.ComplexityRoot.PipelineStage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.Name(childComplexity), true
+	case "PipelineStage.startedAt":
+		if e.ComplexityRoot.PipelineStage.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.StartedAt(childComplexity), true
+	case "PipelineStage.status":
+		if e.ComplexityRoot.PipelineStage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStage.Status(childComplexity), true
 
 	case "Profile.displayName":
 		if e.ComplexityRoot.Profile.DisplayName == nil {
@@ -2817,6 +3298,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.pipelineRun":
+		if e.ComplexityRoot.Query.PipelineRun == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pipelineRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PipelineRun(childComplexity, args["id"].(string)), true
+	case "Query.pipelineRuns":
+		if e.ComplexityRoot.Query.PipelineRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pipelineRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PipelineRuns(childComplexity, args["filter"].(*model.PipelineRunFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.rollouts":
 		if e.ComplexityRoot.Query.Rollouts == nil {
 			break
@@ -3270,6 +3773,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.DeploymentChanged(childComplexity, args["component"].(string)), true
+	case "Subscription.pipelineRunChanged":
+		if e.ComplexityRoot.Subscription.PipelineRunChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_pipelineRunChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PipelineRunChanged(childComplexity, args["component"].(*string), args["pipeline"].(*string), args["id"].(*string)), true
 	case "Subscription.rolloutChanged":
 		if e.ComplexityRoot.Subscription.RolloutChanged == nil {
 			break
@@ -3804,12 +4318,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDeploymentInput,
 		ec.unmarshalInputEntityFilter,
 		ec.unmarshalInputEntityOrder,
+		ec.unmarshalInputPipelineParameterInput,
+		ec.unmarshalInputPipelineRunFilter,
+		ec.unmarshalInputPipelineRunInput,
+		ec.unmarshalInputPipelineRunsFilter,
 		ec.unmarshalInputPromoteDeploymentInput,
 		ec.unmarshalInputRefreshDeploymentInput,
 		ec.unmarshalInputRegisterLocationInput,
 		ec.unmarshalInputRollbackDeploymentInput,
 		ec.unmarshalInputRolloutFilter,
 		ec.unmarshalInputSyncDeploymentInput,
+		ec.unmarshalInputTriggerPipelineInput,
 	)
 	first := true
 
@@ -3899,7 +4418,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/rollouts.graphqls" "schema/schema.graphqls"
+//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3913,6 +4432,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
+	{Name: "schema/pipelines.graphqls", Input: sourceData("schema/pipelines.graphqls"), BuiltIn: false},
 	{Name: "schema/rollouts.graphqls", Input: sourceData("schema/rollouts.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 }
@@ -4244,6 +4764,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_providesApis(ctx, field)
 	case "consumesApis":
 		return ec.fieldContext_Component_consumesApis(ctx, field)
+	case "pipelines":
+		return ec.fieldContext_Component_pipelines(ctx, field)
 	case "deployments":
 		return ec.fieldContext_Component_deployments(ctx, field)
 	case "rollouts":
@@ -4630,6 +5152,172 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Pipeline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "component":
+		return ec.fieldContext_Pipeline_component(ctx, field)
+	case "name":
+		return ec.fieldContext_Pipeline_name(ctx, field)
+	case "provider":
+		return ec.fieldContext_Pipeline_provider(ctx, field)
+	case "repository":
+		return ec.fieldContext_Pipeline_repository(ctx, field)
+	case "workflow":
+		return ec.fieldContext_Pipeline_workflow(ctx, field)
+	case "defaultRef":
+		return ec.fieldContext_Pipeline_defaultRef(ctx, field)
+	case "parameters":
+		return ec.fieldContext_Pipeline_parameters(ctx, field)
+	case "stages":
+		return ec.fieldContext_Pipeline_stages(ctx, field)
+	case "runs":
+		return ec.fieldContext_Pipeline_runs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Pipeline", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineArtifact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PipelineArtifact_name(ctx, field)
+	case "image":
+		return ec.fieldContext_PipelineArtifact_image(ctx, field)
+	case "version":
+		return ec.fieldContext_PipelineArtifact_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineArtifact", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineParameter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PipelineParameter_name(ctx, field)
+	case "type":
+		return ec.fieldContext_PipelineParameter_type(ctx, field)
+	case "description":
+		return ec.fieldContext_PipelineParameter_description(ctx, field)
+	case "options":
+		return ec.fieldContext_PipelineParameter_options(ctx, field)
+	case "default":
+		return ec.fieldContext_PipelineParameter_default(ctx, field)
+	case "required":
+		return ec.fieldContext_PipelineParameter_required(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineParameter", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineParameterValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PipelineParameterValue_name(ctx, field)
+	case "value":
+		return ec.fieldContext_PipelineParameterValue_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineParameterValue", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PipelineRun_id(ctx, field)
+	case "component":
+		return ec.fieldContext_PipelineRun_component(ctx, field)
+	case "pipeline":
+		return ec.fieldContext_PipelineRun_pipeline(ctx, field)
+	case "provider":
+		return ec.fieldContext_PipelineRun_provider(ctx, field)
+	case "providerRunId":
+		return ec.fieldContext_PipelineRun_providerRunId(ctx, field)
+	case "url":
+		return ec.fieldContext_PipelineRun_url(ctx, field)
+	case "attempt":
+		return ec.fieldContext_PipelineRun_attempt(ctx, field)
+	case "ref":
+		return ec.fieldContext_PipelineRun_ref(ctx, field)
+	case "commitSha":
+		return ec.fieldContext_PipelineRun_commitSha(ctx, field)
+	case "parameters":
+		return ec.fieldContext_PipelineRun_parameters(ctx, field)
+	case "triggeredBy":
+		return ec.fieldContext_PipelineRun_triggeredBy(ctx, field)
+	case "client":
+		return ec.fieldContext_PipelineRun_client(ctx, field)
+	case "idempotencyKey":
+		return ec.fieldContext_PipelineRun_idempotencyKey(ctx, field)
+	case "status":
+		return ec.fieldContext_PipelineRun_status(ctx, field)
+	case "message":
+		return ec.fieldContext_PipelineRun_message(ctx, field)
+	case "stages":
+		return ec.fieldContext_PipelineRun_stages(ctx, field)
+	case "artifacts":
+		return ec.fieldContext_PipelineRun_artifacts(ctx, field)
+	case "retryOfId":
+		return ec.fieldContext_PipelineRun_retryOfId(ctx, field)
+	case "retryOf":
+		return ec.fieldContext_PipelineRun_retryOf(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PipelineRun_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_PipelineRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_PipelineRun_finishedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_PipelineRun_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineRun", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PipelineRunConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_PipelineRunConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PipelineRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PipelineRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PipelineRunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PipelineRunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineRunEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineRunPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "run":
+		return ec.fieldContext_PipelineRunPayload_run(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineRunPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PipelineStage_name(ctx, field)
+	case "status":
+		return ec.fieldContext_PipelineStage_status(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_PipelineStage_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_PipelineStage_finishedAt(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_PipelineStage_durationSeconds(ctx, field)
+	case "logUrl":
+		return ec.fieldContext_PipelineStage_logUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineStage", field.Name)
 }
 
 func (ec *executionContext) childFields_Profile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -131,6 +131,15 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 				p.canaryAt(true)
 				return `mutation { retryDeployment(input: {component: "payments-api"}) { deployment { application } } }`
 			}, []string{"alice", "bob"}},
+			{"triggerPipeline of bob's team's component", func(t *testing.T) string {
+				return `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`
+			}, []string{"alice", "bob"}},
+			{"cancelPipelineRun of bob's team's component", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { cancelPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, false))
+			}, []string{"alice", "bob"}},
+			{"retryPipelineRun of bob's team's component", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
+			}, []string{"alice", "bob"}},
 		}
 		for _, m := range mutations {
 			for _, who := range roles {
@@ -221,6 +230,15 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		"retryDeployment": {"rollouts.deployment.retry", func() string {
 			p.canaryAt(true)
 			return `mutation { retryDeployment(input: {component: "payments-api"}) { deployment { application canary { aborted } } } }`
+		}},
+		"triggerPipeline": {"pipelines.run.trigger", func() string {
+			return `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci", idempotencyKey: "audited"}) { run { id } } }`
+		}},
+		"cancelPipelineRun": {"pipelines.run.cancel", func() string {
+			return fmt.Sprintf(`mutation { cancelPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, false))
+		}},
+		"retryPipelineRun": {"pipelines.run.retry", func() string {
+			return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
 		}},
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)

@@ -30,6 +30,8 @@ import (
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/pipelines/local"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
@@ -57,6 +59,8 @@ type portal struct {
 	// bob's team, owns the component); deploys follows it.
 	argo    *argocdtest.Server
 	deploys *rollouts.Service
+	// pipes runs the demo's local pipelines (payments-api's ci) for real.
+	pipes *pipelines.Service
 }
 
 var people = []devidp.User{
@@ -101,15 +105,22 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ids := auth.NewService(st, opts)
 	argo, deploys := followArgoCD(t, st, cat, log)
 	public, _ := url.Parse(base)
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys},
+	runner := local.New(local.Options{Enabled: true, WorkRoot: t.TempDir()})
+	t.Cleanup(func() { _ = runner.Close() })
+	pipes := pipelines.NewService(st, pipelines.Options{Catalog: cat, Audit: log, Providers: []pipelines.Provider{runner},
+		Follower: pipelines.FollowerOptions{Interval: 20 * time.Millisecond}})
+	pipes.Start(context.Background())
+	t.Cleanup(pipes.Stop)
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
-		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}})
+		Identity:      &server.Identity{Auth: ids, Audit: log, PublicURL: public},
+		GitHubWebhook: &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log}})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys}
+		argo: argo, deploys: deploys, pipes: pipes}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

@@ -54,6 +54,8 @@ type Options struct {
 	// Identity signs people in and authenticates every request but health, readiness and metrics
 	// (required).
 	Identity *Identity
+	// GitHubWebhook, when set, serves POST /webhooks/github (signed by GitHub, not signed in).
+	GitHubWebhook *GitHubWebhook
 }
 
 // Server serves Portside over HTTP.
@@ -107,6 +109,10 @@ func New(opts Options) *Server {
 		c.Header("X-Content-Type-Options", "nosniff")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(signedOutPage))
 	})
+	if opts.GitHubWebhook != nil {
+		// GitHub proves itself by the delivery's signature, not by a Portside credential.
+		r.POST("/webhooks/github", opts.GitHubWebhook.handler(opts.Logger))
+	}
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
 	})

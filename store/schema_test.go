@@ -14,6 +14,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -25,10 +26,11 @@ import (
 
 // domainModels lists the gorm rows of every domain. A new domain adds its Models here.
 var domainModels = map[string]func() []any{
-	"catalog":  catalog.Models,
-	"auth":     auth.Models,
-	"audit":    audit.Models,
-	"rollouts": rollouts.Models,
+	"catalog":   catalog.Models,
+	"auth":      auth.Models,
+	"audit":     audit.Models,
+	"rollouts":  rollouts.Models,
+	"pipelines": pipelines.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

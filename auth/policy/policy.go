@@ -34,6 +34,10 @@ const (
 	DeploymentPromote   Action = "rollouts.deployment.promote"
 	DeploymentAbort     Action = "rollouts.deployment.abort"
 	DeploymentRetry     Action = "rollouts.deployment.retry"
+
+	PipelineTrigger Action = "pipelines.run.trigger"
+	PipelineCancel  Action = "pipelines.run.cancel"
+	PipelineRetry   Action = "pipelines.run.retry"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -85,6 +89,11 @@ var required = map[Action]Role{
 	DeploymentPromote:   RoleOwner,
 	DeploymentAbort:     RoleOwner,
 	DeploymentRetry:     RoleOwner,
+	// A component's owners run its pipelines; the CI engine's own permissions apply to
+	// Portside's credential on top.
+	PipelineTrigger: RoleOwner,
+	PipelineCancel:  RoleOwner,
+	PipelineRetry:   RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -176,6 +185,12 @@ func describe(a Action) string {
 		return "abort this component's canaries"
 	case DeploymentRetry:
 		return "retry this component's canaries"
+	case PipelineTrigger:
+		return "trigger this component's pipelines"
+	case PipelineCancel:
+		return "cancel this component's pipeline runs"
+	case PipelineRetry:
+		return "retry this component's pipeline runs"
 	default:
 		return string(a)
 	}

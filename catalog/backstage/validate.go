@@ -400,6 +400,7 @@ func (c *docCheck) metadata(root *value) (name, namespace string, ok bool) {
 			m.Labels = c.stringMap(field, v, true)
 		case "annotations":
 			m.Annotations = c.stringMap(field, v, false)
+			c.checkAnnotations(field, v, m.Annotations)
 		case "tags":
 			m.Tags = c.tags(field, v)
 		case "links":

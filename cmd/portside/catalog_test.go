@@ -92,6 +92,34 @@ func TestCatalogValidateListsEveryErrorWithFileDocumentLineAndField(t *testing.T
 	}
 }
 
+func TestCatalogValidateChecksPipelineDeclarationsOffline(t *testing.T) {
+	dir := catalogDir(t, map[string]string{"svc/catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-a
+  annotations:
+    portside.dev/pipelines: |
+      - name: release
+        provider: local
+        parameters:
+          - {name: environment, type: choice, options: [staging, production], default: qa}
+        stages:
+          - {name: Build, run: make}
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
+	file := filepath.Join(dir, "svc", "catalog-info.yaml")
+	r := portside(t, nil, "catalog", "validate", dir)
+	wantExit(t, r, 1, "validate a component with an invalid pipeline declaration")
+	want := file + ": document 1, line 10: metadata.annotations[portside.dev/pipelines][0].parameters[0].default: " +
+		`"qa" is not one of the allowed values "staging", "production"`
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Errorf("stdout = %q\nwant     %q", got, want)
+	}
+}
+
 func TestCatalogValidateOnValidFilesSumsUp(t *testing.T) {
 	dir := catalogDir(t, map[string]string{
 		"a/catalog-info.yaml": validCatalog,
@@ -223,5 +251,63 @@ func TestCatalogImportOfAMissingPathRegistersNothing(t *testing.T) {
 	}
 	if got := listLocations(t, db); len(got) != 0 {
 		t.Errorf("locations = %+v, want none", got)
+	}
+}
+
+func TestPipelineTriggerRunsAndCancelOnTheCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	dir := catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-a
+  annotations:
+    portside.dev/pipelines: |
+      - name: build
+        provider: local
+        parameters: [{name: fail, type: boolean, default: false}]
+        stages:
+          - {name: Build, run: "echo version=2.0.1 >> \"$PORTSIDE_OUTPUT\""}
+          - {name: Test, run: "test \"$PORTSIDE_PARAM_fail\" = false"}
+          - {name: Release, run: "true"}
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
+	cli := func(args ...string) cliResult {
+		return portside(t, nil, append([]string{"--database", db}, args...)...)
+	}
+	wantExit(t, cli("catalog", "import", dir), 0, "import")
+
+	r := cli("pipeline", "trigger", "svc-a", "build")
+	wantExit(t, r, 1, "a local pipeline without pipelines-local")
+	if !strings.Contains(r.stderr, "for development only") {
+		t.Errorf("the refusal does not say why\n%s", r)
+	}
+
+	r = cli("--pipelines-local", "pipeline", "trigger", "svc-a", "build")
+	wantExit(t, r, 0, "a local pipeline, followed to the end")
+	for _, want := range []string{"Build                SUCCEEDED", "Release              SUCCEEDED", ": SUCCEEDED", "2.0.1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("trigger: stdout lacks %q\n%s", want, r)
+		}
+	}
+	r = cli("--pipelines-local", "pipeline", "trigger", "svc-a", "build", "--param", "fail=true")
+	wantExit(t, r, 2, "a failing run")
+	if !strings.Contains(r.stdout, "Test                 FAILED") || !strings.Contains(r.stdout, "Release              SKIPPED") {
+		t.Errorf("fail fast is not visible\n%s", r)
+	}
+
+	r = cli("pipeline", "runs", "svc-a")
+	wantExit(t, r, 0, "runs")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	// The refused trigger is recorded too: history keeps the attempt and why it failed.
+	if len(lines) != 4 || !strings.Contains(lines[1], "FAILED") || !strings.Contains(lines[2], "SUCCEEDED") {
+		t.Errorf("runs, newest first:\n%s", r)
+	}
+	r = cli("pipeline", "cancel", "2")
+	wantExit(t, r, 1, "cancel a finished run")
+	if !strings.Contains(r.stderr, "already finished (SUCCEEDED)") {
+		t.Errorf("cancel of a finished run\n%s", r)
 	}
 }

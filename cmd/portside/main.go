@@ -46,6 +46,7 @@ func main() {
 }
 
 func newRoot() *cobra.Command {
+	registerCatalogChecks()
 	root := &cobra.Command{
 		Use:   "portside",
 		Short: "Portside: an internal developer portal with a Backstage-compatible catalog",
@@ -57,7 +58,7 @@ named by --config; flags win over the environment, which wins over the file.`,
 		SilenceErrors: true,
 	}
 	config.Register(root.PersistentFlags())
-	root.AddCommand(serveCmd(), migrateCmd(), catalogCmd(), tokenCmd(), auditCmd(), versionCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), catalogCmd(), pipelineCmd(), tokenCmd(), auditCmd(), versionCmd())
 	return root
 }
 

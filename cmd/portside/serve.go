@@ -13,6 +13,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/server"
 )
@@ -60,11 +61,12 @@ catalog first.`,
 // wiring is everything serve runs, built by app.wire: the HTTP server over the services, and the
 // services' background work. Tests build it the same way, so a wiring gap cannot hide from them.
 type wiring struct {
-	server   *server.Server
-	catalog  *catalog.Service
-	rollouts *rollouts.Service
-	identity *auth.Service
-	closers  []func()
+	server    *server.Server
+	catalog   *catalog.Service
+	rollouts  *rollouts.Service
+	pipelines *pipelines.Service
+	identity  *auth.Service
+	closers   []func()
 }
 
 // close releases what wire started (the development login, the Argo CD companion), newest first.
@@ -107,6 +109,12 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.rollouts = rs
 	w.closers = append(w.closers, func() { _ = companion.Close() }) // after the tracker stopped following it
+	ps, hook, stopLocal, err := a.pipelines(w.catalog)
+	if err != nil {
+		return w, err
+	}
+	w.pipelines = ps
+	w.closers = append(w.closers, stopLocal) // after the follower stopped reading its runs
 	if a.cfg.Demo {
 		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
 		res, err := w.catalog.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
@@ -116,7 +124,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
-	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs}, graph.HandlerOptions{
+	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
+		PipelineService: ps}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
@@ -136,6 +145,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
 		Version:         version,
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
+		GitHubWebhook:   hook,
 	})
 	if err := w.server.Listen(); err != nil {
 		return w, err
@@ -150,6 +160,8 @@ func (w *wiring) run(ctx context.Context) error {
 	defer stop()
 	w.rollouts.Start(ctx)
 	defer w.rollouts.Stop()
+	w.pipelines.Start(ctx)
+	defer w.pipelines.Stop()
 	refresher := make(chan struct{})
 	go func() {
 		defer close(refresher)

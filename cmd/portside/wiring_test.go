@@ -88,6 +88,9 @@ func TestServeWiringAnswersEveryRoute(t *testing.T) {
 		{Method: "GET", Path: "/auth/login"}: {target: "/auth/login?return_to=/graphiql", want: http.StatusFound},
 		// A callback without a login in progress in this browser is refused.
 		{Method: "GET", Path: "/auth/callback"}: {target: "/auth/callback?state=x&code=y", want: http.StatusUnauthorized},
+		// A webhook without GitHub's signature is refused (no webhook secret is set here, either).
+		{Method: "POST", Path: "/webhooks/github"}: {target: "/webhooks/github", body: `{"workflow_run":{"id":1}}`,
+			header: http.Header{"X-GitHub-Event": {"workflow_run"}}, want: http.StatusUnauthorized},
 		// Sign-out from a page of another site is refused.
 		{Method: "POST", Path: "/auth/logout"}: {target: "/auth/logout", want: http.StatusForbidden},
 	}

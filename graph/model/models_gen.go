@@ -350,6 +350,144 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// A pipeline of a component, as its catalog entry declares it.
+type Pipeline struct {
+	// The component's ref.
+	Component string `json:"component"`
+	Name      string `json:"name"`
+	// github or local.
+	Provider string `json:"provider"`
+	// The GitHub repository (owner/name).
+	Repository *string `json:"repository,omitempty"`
+	// The GitHub workflow file in .github/workflows.
+	Workflow *string `json:"workflow,omitempty"`
+	// The branch, tag or SHA a trigger without ref runs.
+	DefaultRef string               `json:"defaultRef"`
+	Parameters []*PipelineParameter `json:"parameters"`
+	// The stage names, in order.
+	Stages []string `json:"stages"`
+	// The pipeline's runs, newest first.
+	Runs *PipelineRunConnection `json:"runs"`
+}
+
+// Something a run produced: a container image (with its digest) and the version it was released as.
+type PipelineArtifact struct {
+	Name    string  `json:"name"`
+	Image   *string `json:"image,omitempty"`
+	Version *string `json:"version,omitempty"`
+}
+
+// A typed input of a pipeline.
+type PipelineParameter struct {
+	Name        string                `json:"name"`
+	Type        PipelineParameterType `json:"type"`
+	Description *string               `json:"description,omitempty"`
+	// The allowed values of a CHOICE.
+	Options []string `json:"options"`
+	// What a trigger that leaves the parameter out gets; null when there is no default.
+	Default *string `json:"default,omitempty"`
+	// A trigger must give it (it has no default).
+	Required bool `json:"required"`
+}
+
+type PipelineParameterInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type PipelineParameterValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// One run of a pipeline. Runs are immutable history: a retry is a new run whose retryOf is the run
+// it retries.
+type PipelineRun struct {
+	ID string `json:"id"`
+	// The component's ref.
+	Component string `json:"component"`
+	Pipeline  string `json:"pipeline"`
+	Provider  string `json:"provider"`
+	// The run's ID on its provider, once the provider shows it.
+	ProviderRunID *string `json:"providerRunId,omitempty"`
+	// The run on its provider.
+	URL *string `json:"url,omitempty"`
+	// The provider's attempt of providerRunId (GitHub re-runs a run in place).
+	Attempt int    `json:"attempt"`
+	Ref     string `json:"ref"`
+	// The commit the provider resolved ref to.
+	CommitSha *string `json:"commitSha,omitempty"`
+	// Every declared parameter's value, defaults filled in.
+	Parameters  []*PipelineParameterValue `json:"parameters"`
+	TriggeredBy string                    `json:"triggeredBy"`
+	// How the trigger came: web (the portal), api, slack or cli.
+	Client         string            `json:"client"`
+	IdempotencyKey *string           `json:"idempotencyKey,omitempty"`
+	Status         PipelineRunStatus `json:"status"`
+	// Why a run failed to start or was given up on.
+	Message   *string             `json:"message,omitempty"`
+	Stages    []*PipelineStage    `json:"stages"`
+	Artifacts []*PipelineArtifact `json:"artifacts"`
+	// The ID of the run this one retries.
+	RetryOfID *string `json:"retryOfId,omitempty"`
+	// The run this one retries.
+	RetryOf    *PipelineRun `json:"retryOf,omitempty"`
+	CreatedAt  time.Time    `json:"createdAt"`
+	StartedAt  *time.Time   `json:"startedAt,omitempty"`
+	FinishedAt *time.Time   `json:"finishedAt,omitempty"`
+	UpdatedAt  time.Time    `json:"updatedAt"`
+}
+
+func (PipelineRun) IsNode() {}
+
+type PipelineRunConnection struct {
+	Edges    []*PipelineRunEdge `json:"edges"`
+	Nodes    []*PipelineRun     `json:"nodes"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many runs match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type PipelineRunEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *PipelineRun `json:"node"`
+}
+
+type PipelineRunFilter struct {
+	// A component ref (component:namespace/name, namespace/name or name).
+	Component   *string             `json:"component,omitempty"`
+	Pipeline    *string             `json:"pipeline,omitempty"`
+	Statuses    []PipelineRunStatus `json:"statuses,omitempty"`
+	Ref         *string             `json:"ref,omitempty"`
+	TriggeredBy *string             `json:"triggeredBy,omitempty"`
+}
+
+type PipelineRunInput struct {
+	// A PipelineRun's ID.
+	ID string `json:"id"`
+}
+
+type PipelineRunPayload struct {
+	Run *PipelineRun `json:"run"`
+}
+
+type PipelineRunsFilter struct {
+	Statuses    []PipelineRunStatus `json:"statuses,omitempty"`
+	Ref         *string             `json:"ref,omitempty"`
+	TriggeredBy *string             `json:"triggeredBy,omitempty"`
+}
+
+type PipelineStage struct {
+	Name       string              `json:"name"`
+	Status     PipelineStageStatus `json:"status"`
+	StartedAt  *time.Time          `json:"startedAt,omitempty"`
+	FinishedAt *time.Time          `json:"finishedAt,omitempty"`
+	// How long it ran, once finished.
+	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
+	// Its log on the provider.
+	LogURL *string `json:"logUrl,omitempty"`
+}
+
 // The profile of a Group or User.
 type Profile struct {
 	DisplayName *string `json:"displayName,omitempty"`
@@ -528,6 +666,18 @@ type SyncWindows struct {
 	Active []*SyncWindow `json:"active"`
 	// Every window that applies to the application.
 	Assigned []*SyncWindow `json:"assigned"`
+}
+
+type TriggerPipelineInput struct {
+	// The component's ref (component:namespace/name, namespace/name or name).
+	Component string `json:"component"`
+	Pipeline  string `json:"pipeline"`
+	// A branch, tag or commit SHA; the pipeline's defaultRef when null.
+	Ref *string `json:"ref,omitempty"`
+	// At most 50.
+	Parameters []*PipelineParameterInput `json:"parameters,omitempty"`
+	// At most 200 characters.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type UnregisterLocationPayload struct {
@@ -1083,6 +1233,193 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PipelineParameterType string
+
+const (
+	PipelineParameterTypeString  PipelineParameterType = "STRING"
+	PipelineParameterTypeBoolean PipelineParameterType = "BOOLEAN"
+	// One of options.
+	PipelineParameterTypeChoice PipelineParameterType = "CHOICE"
+)
+
+var AllPipelineParameterType = []PipelineParameterType{
+	PipelineParameterTypeString,
+	PipelineParameterTypeBoolean,
+	PipelineParameterTypeChoice,
+}
+
+func (e PipelineParameterType) IsValid() bool {
+	switch e {
+	case PipelineParameterTypeString, PipelineParameterTypeBoolean, PipelineParameterTypeChoice:
+		return true
+	}
+	return false
+}
+
+func (e PipelineParameterType) String() string {
+	return string(e)
+}
+
+func (e *PipelineParameterType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PipelineParameterType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PipelineParameterType", str)
+	}
+	return nil
+}
+
+func (e PipelineParameterType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PipelineParameterType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PipelineParameterType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PipelineRunStatus string
+
+const (
+	PipelineRunStatusQueued    PipelineRunStatus = "QUEUED"
+	PipelineRunStatusRunning   PipelineRunStatus = "RUNNING"
+	PipelineRunStatusSucceeded PipelineRunStatus = "SUCCEEDED"
+	PipelineRunStatusFailed    PipelineRunStatus = "FAILED"
+	PipelineRunStatusCancelled PipelineRunStatus = "CANCELLED"
+	PipelineRunStatusTimedOut  PipelineRunStatus = "TIMED_OUT"
+)
+
+var AllPipelineRunStatus = []PipelineRunStatus{
+	PipelineRunStatusQueued,
+	PipelineRunStatusRunning,
+	PipelineRunStatusSucceeded,
+	PipelineRunStatusFailed,
+	PipelineRunStatusCancelled,
+	PipelineRunStatusTimedOut,
+}
+
+func (e PipelineRunStatus) IsValid() bool {
+	switch e {
+	case PipelineRunStatusQueued, PipelineRunStatusRunning, PipelineRunStatusSucceeded, PipelineRunStatusFailed, PipelineRunStatusCancelled, PipelineRunStatusTimedOut:
+		return true
+	}
+	return false
+}
+
+func (e PipelineRunStatus) String() string {
+	return string(e)
+}
+
+func (e *PipelineRunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PipelineRunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PipelineRunStatus", str)
+	}
+	return nil
+}
+
+func (e PipelineRunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PipelineRunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PipelineRunStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PipelineStageStatus string
+
+const (
+	PipelineStageStatusQueued    PipelineStageStatus = "QUEUED"
+	PipelineStageStatusRunning   PipelineStageStatus = "RUNNING"
+	PipelineStageStatusSucceeded PipelineStageStatus = "SUCCEEDED"
+	PipelineStageStatusFailed    PipelineStageStatus = "FAILED"
+	PipelineStageStatusCancelled PipelineStageStatus = "CANCELLED"
+	PipelineStageStatusTimedOut  PipelineStageStatus = "TIMED_OUT"
+	// Never ran: a stage before it failed (fail fast), or the run was cancelled.
+	PipelineStageStatusSkipped PipelineStageStatus = "SKIPPED"
+)
+
+var AllPipelineStageStatus = []PipelineStageStatus{
+	PipelineStageStatusQueued,
+	PipelineStageStatusRunning,
+	PipelineStageStatusSucceeded,
+	PipelineStageStatusFailed,
+	PipelineStageStatusCancelled,
+	PipelineStageStatusTimedOut,
+	PipelineStageStatusSkipped,
+}
+
+func (e PipelineStageStatus) IsValid() bool {
+	switch e {
+	case PipelineStageStatusQueued, PipelineStageStatusRunning, PipelineStageStatusSucceeded, PipelineStageStatusFailed, PipelineStageStatusCancelled, PipelineStageStatusTimedOut, PipelineStageStatusSkipped:
+		return true
+	}
+	return false
+}
+
+func (e PipelineStageStatus) String() string {
+	return string(e)
+}
+
+func (e *PipelineStageStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PipelineStageStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PipelineStageStatus", str)
+	}
+	return nil
+}
+
+func (e PipelineStageStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PipelineStageStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PipelineStageStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

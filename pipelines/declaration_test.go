@@ -1,0 +1,229 @@
+package pipelines_test
+
+import (
+	"io/fs"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/demo"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
+)
+
+// registerCheck wires the declaration check into catalog validation, as cmd/portside does.
+func registerCheck() {
+	catalog.RegisterAnnotationCheck(pipelines.AnnotationPipelines, func(v string, ann map[string]string) []catalog.AnnotationProblem {
+		var out []catalog.AnnotationProblem
+		for _, p := range pipelines.CheckAnnotation(v, ann) {
+			out = append(out, catalog.AnnotationProblem{Line: p.Line, Field: p.Field, Message: p.Message})
+		}
+		return out
+	})
+}
+
+const goodDeclaration = `
+- name: release
+  provider: github
+  workflow: release.yaml
+  ref: main
+  parameters:
+    - name: environment
+      type: choice
+      options: [staging, production]
+      default: staging
+    - name: dryRun
+      type: boolean
+      default: false
+    - name: version
+      required: true
+  stages: [Build, Test, Release]
+- name: dev
+  provider: local
+  stages:
+    - {name: Build, run: "echo build"}
+    - {name: Test, run: "echo test"}
+`
+
+func TestADeclarationReadsAsWritten(t *testing.T) {
+	decls, err := pipelines.Declarations(map[string]string{pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(decls) != 2 {
+		t.Fatalf("got %d declarations", len(decls))
+	}
+	r := decls[0]
+	if r.Name != "release" || r.Provider != "github" || r.Repository != "acme/checkout" || r.Workflow != "release.yaml" || r.Ref != "main" {
+		t.Errorf("release = %+v", r)
+	}
+	if got := strings.Join(r.StageNames(), ","); got != "Build,Test,Release" {
+		t.Errorf("stages = %s", got)
+	}
+	env, _ := r.Param("environment")
+	if env.Type != pipelines.ParamChoice || env.Default != "staging" || len(env.Options) != 2 {
+		t.Errorf("environment = %+v", env)
+	}
+	if dry, _ := r.Param("dryRun"); dry.Type != pipelines.ParamBoolean || dry.Default != "false" {
+		t.Errorf("dryRun = %+v", dry)
+	}
+	if v, _ := r.Param("version"); v.Type != pipelines.ParamString || !v.Required {
+		t.Errorf("version = %+v", v)
+	}
+	if d := decls[1]; d.Ref != "main" || d.Stages[1].Run != "echo test" {
+		t.Errorf("dev = %+v", d)
+	}
+	// JSON is YAML: the same declaration on one line.
+	if _, err := pipelines.Declarations(map[string]string{pipelines.AnnotationPipelines: `[{"name":"dev","provider":"local","stages":[{"name":"Build","run":"true"}]}]`}); err != nil {
+		t.Errorf("JSON declaration: %v", err)
+	}
+}
+
+func TestParametersAreCheckedAgainstTheDeclaration(t *testing.T) {
+	decls, err := pipelines.Declarations(map[string]string{pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decls[0]
+	got, err := r.ResolveParameters(map[string]string{"version": "1.2.3", "dryRun": "TRUE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["environment"] != "staging" || got["dryRun"] != "true" || got["version"] != "1.2.3" {
+		t.Errorf("resolved = %v", got)
+	}
+	for _, tc := range []struct {
+		given       map[string]string
+		field, says string
+	}{
+		{map[string]string{"version": "1", "environment": "prod"}, "parameters.environment", `"prod" is not one of the allowed values "staging", "production"`},
+		{map[string]string{"version": "1", "dryRun": "maybe"}, "parameters.dryRun", `"maybe" is not a boolean`},
+		{map[string]string{}, "parameters.version", "required by pipeline release (a string)"},
+		{map[string]string{"version": "1", "colour": "red"}, "parameters.colour", `has no parameter "colour"; it declares "environment", "dryRun", "version"`},
+	} {
+		_, err := r.ResolveParameters(tc.given)
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: got %v (field %q), want %s: …%s", tc.given, err, errs.FieldOf(err), tc.field, tc.says)
+		}
+	}
+}
+
+func TestAnInvalidDeclarationIsACatalogErrorWithFileDocumentLineAndField(t *testing.T) {
+	registerCheck()
+	doc := `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: one
+spec: {type: service, lifecycle: production, owner: team-a}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout
+  annotations:
+    portside.dev/pipelines: |
+      - name: release
+        provider: github
+        workflow: release.yaml
+        parameters:
+          - name: environment
+            type: choice
+            options: [staging, production]
+            default: qa
+        stages: [Build]
+      - name: dev
+        provider: local
+        stages: [Build]
+spec: {type: service, lifecycle: production, owner: team-a}
+`
+	res := catalog.Parse("services/checkout/catalog-info.yaml", []byte(doc), nil)
+	errors := res.Errors()
+	want := []struct {
+		line        int
+		field, says string
+	}{
+		{13, "metadata.annotations[portside.dev/pipelines][0].repository", "set the github.com/project-slug annotation"},
+		{20, "metadata.annotations[portside.dev/pipelines][0].parameters[0].default", `"qa" is not one of the allowed values`},
+		{24, "metadata.annotations[portside.dev/pipelines][1].stages[0].run", "says which command it runs"},
+	}
+	if len(errors) != len(want) {
+		t.Fatalf("got %d errors, want %d: %v", len(errors), len(want), errors)
+	}
+	for i, w := range want {
+		e := errors[i]
+		if e.Source != "services/checkout/catalog-info.yaml" || e.Document != 2 || e.Line != w.line || e.Field != w.field || !strings.Contains(e.Message, w.says) {
+			t.Errorf("error %d = %s; want document 2, line %d, %s: …%s", i, e.Error(), w.line, w.field, w.says)
+		}
+	}
+}
+
+func TestDeclarationMistakesNameTheField(t *testing.T) {
+	for _, tc := range []struct {
+		name, decl, field, says string
+	}{
+		{"not a list", `name: x`, "", "expected a list of pipelines"},
+		{"broken YAML", `[{name: x`, "", "not a YAML or JSON list"},
+		{"unknown provider", `[{name: x, provider: jenkins, stages: [a]}]`, "[0].provider", `unknown provider "jenkins"`},
+		{"later provider", `[{name: x, provider: gitlab, stages: [a]}]`, "[0].provider", "not supported yet"},
+		{"bad name", `[{name: X_1, provider: local, stages: [{name: a, run: "true"}]}]`, "[0].name", "is not a pipeline name"},
+		{"twice", `[{name: x, provider: local, stages: [{name: a, run: "true"}]}, {name: x, provider: local, stages: [{name: a, run: "true"}]}]`, "[1].name", "declared twice"},
+		{"no stages", `[{name: x, provider: local}]`, "[0].stages", "missing"},
+		{"unknown field", `[{name: x, provider: local, stages: [{name: a, run: "true"}], colour: red}]`, "[0].colour", "unknown field"},
+		{"bad type", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: number}]}]`, "[0].parameters[0].type", `unknown parameter type "number"`},
+		{"choice without options", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: choice}]}]`, "[0].parameters[0].options", "missing"},
+		{"reserved input", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: portside_dispatch_id}]}]`, "[0].parameters[0].name", "Portside's own input"},
+		{"commands on github", `[{name: x, provider: github, repository: a/b, workflow: w.yml, stages: [{name: a, run: "true"}]}]`, "[0].stages[0].run", "only local pipelines run commands"},
+		{"bad workflow", `[{name: x, provider: github, repository: a/b, workflow: .github/workflows/w.yml, stages: [a]}]`, "[0].workflow", "not a workflow file name"},
+		{"bad boolean default", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: boolean, default: yes please}]}]`, "[0].parameters[0].default", "not a boolean"},
+	} {
+		probs := pipelines.CheckAnnotation(tc.decl, nil)
+		found := false
+		for _, p := range probs {
+			if p.Field == tc.field && strings.Contains(p.Message, tc.says) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: want %q: …%s, got %+v", tc.name, tc.field, tc.says, probs)
+		}
+	}
+}
+
+func TestTheDemoCatalogDeclaresAValidPipelinePerProvider(t *testing.T) {
+	registerCheck()
+	providers := map[string]bool{}
+	names, err := fs.Glob(demo.FS(), "*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(demo.FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := catalog.Parse(name, data, func(target string) ([]byte, error) {
+			return fs.ReadFile(demo.FS(), path.Clean(target))
+		})
+		for _, e := range res.Errors() {
+			t.Errorf("%s", e.Error())
+		}
+		for _, d := range res.Documents {
+			if d.Entity == nil {
+				continue
+			}
+			decls, err := pipelines.Declarations(d.Entity.Metadata.Annotations)
+			if err != nil {
+				t.Errorf("%s: %v", d.Ref, err)
+			}
+			for _, decl := range decls {
+				providers[decl.Provider] = true
+			}
+		}
+	}
+	for _, p := range []string{pipelines.ProviderGitHub, pipelines.ProviderLocal} {
+		if !providers[p] {
+			t.Errorf("the demo catalog declares no %s pipeline", p)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package github
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// SignatureHeader carries a webhook's HMAC-SHA256 of the body, keyed with the webhook secret.
+const SignatureHeader = "X-Hub-Signature-256"
+
+// VerifySignature checks a webhook's X-Hub-Signature-256 against the body, comparing in constant
+// time. The error says what was wrong without echoing the signature or the secret.
+func VerifySignature(secret []byte, body []byte, header string) error {
+	if len(secret) == 0 {
+		return errs.E(errs.Unauthenticated, "GitHub webhooks are not accepted: no github-webhook-secret is set")
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return errs.E(errs.Unauthenticated, "the webhook has no %s signature", SignatureHeader)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return errs.E(errs.Unauthenticated, "the webhook's %s is not a hex HMAC", SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return errs.E(errs.Unauthenticated, "the webhook's %s does not match its body", SignatureHeader)
+	}
+	return nil
+}
+
+// RunOf returns the workflow run a workflow_run or workflow_job event is about ("" for events
+// about something else, which are acknowledged and ignored).
+func RunOf(event string, body []byte) (string, error) {
+	var payload struct {
+		WorkflowRun *struct {
+			ID int64 `json:"id"`
+		} `json:"workflow_run"`
+		WorkflowJob *struct {
+			RunID int64 `json:"run_id"`
+		} `json:"workflow_job"`
+	}
+	switch event {
+	case "workflow_run", "workflow_job":
+	default:
+		return "", nil
+	}
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+	}
+	switch {
+	case payload.WorkflowRun != nil && payload.WorkflowRun.ID > 0:
+		return strconv.FormatInt(payload.WorkflowRun.ID, 10), nil
+	case payload.WorkflowJob != nil && payload.WorkflowJob.RunID > 0:
+		return strconv.FormatInt(payload.WorkflowJob.RunID, 10), nil
+	}
+	return "", errs.E(errs.Invalid, "the %s event names no run", event)
+}

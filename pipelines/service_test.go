@@ -1,0 +1,397 @@
+package pipelines_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// fakeCatalog knows components by ref, and who owns them by username.
+type fakeCatalog struct {
+	annotations map[string]map[string]string
+	owners      map[string][]string
+}
+
+func (c *fakeCatalog) ComponentAnnotations(_ context.Context, field, ref string) (string, map[string]string, error) {
+	if ann, ok := c.annotations[ref]; ok {
+		return ref, ann, nil
+	}
+	if ann, ok := c.annotations["component:default/"+ref]; ok {
+		return "component:default/" + ref, ann, nil
+	}
+	return "", nil, errs.E(errs.NotFound, "%s: no component %s", field, ref)
+}
+
+func (c *fakeCatalog) Owns(_ context.Context, p *principal.Principal, ref string) (bool, error) {
+	for _, o := range c.owners[ref] {
+		if p != nil && o == p.Username {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// fakeProvider records its calls; its answers are its function fields.
+type fakeProvider struct {
+	triggers, cancels, retries atomic.Int64
+	trigger                    func(pipelines.TriggerRequest) (pipelines.Update, error)
+	mu                         sync.Mutex
+	status                     map[string]pipelines.Update // by provider run ID
+}
+
+func (f *fakeProvider) Name() string { return "github" }
+
+func (f *fakeProvider) Trigger(_ context.Context, req pipelines.TriggerRequest) (pipelines.Update, error) {
+	f.triggers.Add(1)
+	if f.trigger != nil {
+		return f.trigger(req)
+	}
+	return pipelines.Update{ProviderRunID: "gh-" + strconv.FormatInt(req.RunID, 10), URL: "https://github.example/run", Status: pipelines.Queued}, nil
+}
+
+func (f *fakeProvider) set(id string, u pipelines.Update) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.status == nil {
+		f.status = map[string]pipelines.Update{}
+	}
+	f.status[id] = u
+}
+
+func (f *fakeProvider) Status(_ context.Context, run pipelines.Run, _ pipelines.Declaration) (pipelines.Update, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.status[run.ProviderRunID]
+	if !ok {
+		return pipelines.Update{}, nil
+	}
+	return u, nil
+}
+
+func (f *fakeProvider) Cancel(_ context.Context, run pipelines.Run, _ pipelines.Declaration) error {
+	f.cancels.Add(1)
+	f.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Cancelled})
+	return nil
+}
+
+func (f *fakeProvider) Retry(_ context.Context, run pipelines.Run, _ pipelines.TriggerRequest) (pipelines.Update, error) {
+	f.retries.Add(1)
+	f.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Queued, Attempt: run.Attempt + 1})
+	return pipelines.Update{Status: pipelines.Queued, Attempt: run.Attempt + 1}, nil
+}
+
+const checkout = "component:default/checkout"
+
+var (
+	bob   = principal.With(context.Background(), &principal.Principal{Username: "bob", Kind: principal.KindToken, Client: principal.ClientAPI})
+	carol = principal.With(context.Background(), &principal.Principal{Username: "carol", Kind: principal.KindSession, Client: principal.ClientWeb})
+	admin = principal.With(context.Background(), &principal.Principal{Username: "alice", Admin: true, Kind: principal.KindSession, Client: principal.ClientWeb})
+)
+
+func newService(t *testing.T, st *store.Store, prov pipelines.Provider, opts pipelines.Options) *pipelines.Service {
+	t.Helper()
+	opts.Catalog = &fakeCatalog{
+		annotations: map[string]map[string]string{checkout: {pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration}},
+		owners:      map[string][]string{checkout: {"bob"}},
+	}
+	opts.Providers = []pipelines.Provider{prov}
+	s := pipelines.NewService(st, opts)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func release(key string) pipelines.TriggerInput {
+	return pipelines.TriggerInput{Component: "checkout", Pipeline: "release", Parameters: map[string]string{"version": "1.0.0"}, IdempotencyKey: key}
+}
+
+func TestAnOwnerTriggersARunThatRecordsWhoHowAndWhat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		run, err := s.Trigger(bob, release("k1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Component != checkout || run.Pipeline != "release" || run.Provider != "github" || run.Ref != "main" ||
+			run.TriggeredBy != "bob" || run.Client != "api" || run.IdempotencyKey != "k1" || run.ProviderRunID == "" || run.Status != pipelines.Queued {
+			t.Errorf("run = %+v", run)
+		}
+		if run.Parameters["environment"] != "staging" || run.Parameters["version"] != "1.0.0" || run.Parameters["dryRun"] != "false" {
+			t.Errorf("parameters = %v", run.Parameters)
+		}
+		if len(run.Stages) != 3 || run.Stages[0].Name != "Build" || run.Stages[0].Status != pipelines.Queued {
+			t.Errorf("stages = %+v", run.Stages)
+		}
+		got, err := s.Run(bob, run.ID)
+		if err != nil || got.ProviderRunID != run.ProviderRunID || got.Parameters["version"] != "1.0.0" {
+			t.Errorf("read back %+v, %v", got, err)
+		}
+	})
+}
+
+func TestOnlyTheComponentsOwnersAndAdminsTrigger(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := &fakeProvider{}
+	s := newService(t, st, prov, pipelines.Options{Audit: audit.New(st, nil)})
+	if _, err := s.Trigger(carol, release("")); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("carol (not an owner): %v, want FORBIDDEN", err)
+	}
+	if _, err := s.Trigger(context.Background(), release("")); !errs.Is(err, errs.Unauthenticated) {
+		t.Errorf("anonymous: %v, want UNAUTHENTICATED", err)
+	}
+	if _, err := s.Trigger(admin, release("")); err != nil {
+		t.Errorf("admin: %v", err)
+	}
+	if n := prov.triggers.Load(); n != 1 {
+		t.Errorf("the provider was asked %d times, want once (for the admin)", n)
+	}
+	recs, err := audit.New(st, nil).Query(admin, audit.Filter{Action: "pipelines.run.trigger"}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[audit.Outcome]int{}
+	for _, r := range recs.Records {
+		if r.Action == "pipelines.run.trigger" {
+			outcomes[r.Outcome]++
+		}
+	}
+	if outcomes[audit.Denied] != 2 || outcomes[audit.OK] != 1 {
+		t.Errorf("audit outcomes = %v, want 2 denied, 1 ok", outcomes)
+	}
+}
+
+func TestFiftyConcurrentTriggersWithOneKeyStartOneRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		const n = 50
+		ids := make([]int64, n)
+		errors := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				run, err := s.Trigger(bob, release("deploy-42"))
+				ids[i], errors[i] = run.ID, err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if errors[i] != nil {
+				t.Fatalf("trigger %d: %v", i, errors[i])
+			}
+			if ids[i] != ids[0] {
+				t.Fatalf("trigger %d got run %d, trigger 0 run %d", i, ids[i], ids[0])
+			}
+		}
+		if c := prov.triggers.Load(); c != 1 {
+			t.Errorf("the provider was asked to start %d runs, want 1", c)
+		}
+		page, err := s.Runs(bob, pipelines.Filter{Component: "checkout"}, 10, "")
+		if err != nil || page.TotalCount != 1 {
+			t.Errorf("runs recorded: %v, %v; want 1", page, err)
+		}
+		// The key with other inputs is another request, which the key must not silently answer.
+		other := release("deploy-42")
+		other.Parameters["environment"] = "production"
+		if _, err := s.Trigger(bob, other); !errs.Is(err, errs.Conflict) {
+			t.Errorf("same key, other parameters: %v, want CONFLICT", err)
+		}
+	})
+}
+
+func TestAFailedStageFailsTheRunAndSkipsTheRest(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := &fakeProvider{}
+	s := newService(t, st, prov, pipelines.Options{})
+	run, err := s.Trigger(bob, release(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	t1, t2 := t0.Add(time.Minute), t0.Add(3*time.Minute)
+	// The engine still says running: the failed stage alone fails the run.
+	prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Running, CommitSHA: "abc123", Stages: []pipelines.Stage{
+		{Name: "Build", Status: pipelines.Succeeded, StartedAt: &t0, FinishedAt: &t1, LogURL: "https://github.example/log/1"},
+		{Name: "Test", Status: pipelines.Failed, StartedAt: &t1, FinishedAt: &t2},
+	}})
+	if _, err := s.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Run(bob, run.ID)
+	if got.Status != pipelines.Failed || got.CommitSHA != "abc123" || got.FinishedAt == nil {
+		t.Fatalf("run = %+v", got)
+	}
+	want := []pipelines.Status{pipelines.Succeeded, pipelines.Failed, pipelines.Skipped}
+	for i, st := range want {
+		if got.Stages[i].Status != st {
+			t.Errorf("stage %s = %s, want %s", got.Stages[i].Name, got.Stages[i].Status, st)
+		}
+	}
+	if d := got.Stages[0].Duration(); d != time.Minute || got.Stages[0].LogURL == "" {
+		t.Errorf("Build took %v, log %q", d, got.Stages[0].LogURL)
+	}
+	// History is immutable: the engine saying otherwise later does not revive it.
+	prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Running})
+	_, _ = s.Poll(context.Background())
+	if again, _ := s.Run(bob, run.ID); again.Status != pipelines.Failed {
+		t.Errorf("a finished run went back to %s", again.Status)
+	}
+}
+
+func TestCancelAndRetry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Cancel(carol, run.ID); !errs.Is(err, errs.Forbidden) {
+			t.Errorf("carol cancels: %v, want FORBIDDEN", err)
+		}
+		if _, err := s.Retry(bob, run.ID); !errs.Is(err, errs.Conflict) {
+			t.Errorf("retry of a queued run: %v, want CONFLICT", err)
+		}
+		cancelled, err := s.Cancel(bob, run.ID)
+		if err != nil || cancelled.Status != pipelines.Cancelled {
+			t.Fatalf("cancel: %+v, %v", cancelled, err)
+		}
+		for _, st := range cancelled.Stages {
+			if st.Status != pipelines.Skipped {
+				t.Errorf("stage %s of a cancelled run is %s", st.Name, st.Status)
+			}
+		}
+		if _, err := s.Cancel(bob, run.ID); !errs.Is(err, errs.Conflict) {
+			t.Errorf("cancel twice: %v, want CONFLICT", err)
+		}
+		retry, err := s.Retry(bob, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if retry.ID == run.ID || retry.RetryOf == nil || *retry.RetryOf != run.ID || retry.Attempt != 1 || retry.ProviderRunID != run.ProviderRunID {
+			t.Errorf("retry = %+v", retry)
+		}
+		again, err := s.Retry(bob, run.ID)
+		if err != nil || again.ID != retry.ID || prov.retries.Load() != 1 {
+			t.Errorf("retrying the same run again gave run %d (%v), %d provider retries; want run %d, 1", again.ID, err, prov.retries.Load(), retry.ID)
+		}
+		if old, _ := s.Run(bob, run.ID); old.Status != pipelines.Cancelled {
+			t.Errorf("the retried run became %s; history is immutable", old.Status)
+		}
+		page, err := s.PipelineRuns(bob, checkout, "release", pipelines.Filter{}, 1, "")
+		if err != nil || len(page.Runs) != 1 || page.Runs[0].ID != retry.ID || !page.HasNextPage || page.TotalCount != 2 {
+			t.Fatalf("first page: %+v, %v", page, err)
+		}
+		next, err := s.PipelineRuns(bob, checkout, "release", pipelines.Filter{}, 1, page.EndCursor)
+		if err != nil || len(next.Runs) != 1 || next.Runs[0].ID != run.ID || next.HasNextPage {
+			t.Errorf("second page: %+v, %v", next, err)
+		}
+	})
+}
+
+func TestAProviderThatRefusesLeavesAFailedRunAndSaysWhy(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := &fakeProvider{trigger: func(pipelines.TriggerRequest) (pipelines.Update, error) {
+		return pipelines.Update{}, errs.E(errs.Unavailable, "GitHub is down")
+	}}
+	s := newService(t, st, prov, pipelines.Options{})
+	if _, err := s.Trigger(bob, release("k")); !errs.Is(err, errs.Unavailable) {
+		t.Fatalf("trigger: %v, want UNAVAILABLE", err)
+	}
+	page, _ := s.Runs(bob, pipelines.Filter{}, 10, "")
+	if len(page.Runs) != 1 || page.Runs[0].Status != pipelines.Failed || page.Runs[0].Message == "" {
+		t.Errorf("runs = %+v", page.Runs)
+	}
+}
+
+func TestTheFollowerPublishesChangesAndStops(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := &fakeProvider{}
+	s := newService(t, st, prov, pipelines.Options{Follower: pipelines.FollowerOptions{Interval: 10 * time.Millisecond}})
+	run, err := s.Trigger(bob, release(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, err := s.Watch(ctx, pipelines.Filter{Component: "checkout"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start(context.Background())
+	prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Succeeded})
+	for r := range sub.C() {
+		if r.ID == run.ID && r.Status == pipelines.Succeeded {
+			break
+		}
+	}
+	s.Stop()
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		select {
+		case _, open := <-sub.C():
+			return !open
+		default:
+			return false
+		}
+	}, "Stop closes the subscriptions")
+}
+
+// A poll that read a run before it was cancelled must not put it back to RUNNING when it saves.
+func TestAStalePollNeverUndoesANewerState(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The provider answers slowly: while it does, the run is cancelled.
+		prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Running})
+		slow := &blockingProvider{fakeProvider: prov, reading: make(chan struct{}), release: make(chan struct{})}
+		s2 := newService(t, st, slow, pipelines.Options{})
+		polled := make(chan error, 1)
+		go func() { _, err := s2.Poll(context.Background()); polled <- err }()
+		<-slow.reading
+		if _, err := s.Cancel(bob, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(slow.release)
+		if err := <-polled; err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Run(bob, run.ID); got.Status != pipelines.Cancelled {
+			t.Errorf("after a stale poll the run is %s, want CANCELLED", got.Status)
+		}
+	})
+}
+
+// blockingProvider answers Status with what the provider said before it was asked, once the test
+// lets it: a slow engine.
+type blockingProvider struct {
+	*fakeProvider
+	reading, release chan struct{}
+	once             sync.Once
+}
+
+func (b *blockingProvider) Status(ctx context.Context, run pipelines.Run, d pipelines.Declaration) (pipelines.Update, error) {
+	u, err := b.fakeProvider.Status(ctx, run, d)
+	b.once.Do(func() { close(b.reading) })
+	<-b.release
+	return u, err
+}

@@ -1,0 +1,190 @@
+package server_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// webhookSecret is the GitHub webhook secret the test portal accepts.
+const webhookSecret = "whsec-test"
+
+// pipelineRun starts payments-api's demo ci pipeline (local, for real) as the operator and returns
+// its GraphQL ID; cancelled, it is cancelled and followed until it shows so.
+func (p *portal) pipelineRun(t *testing.T, cancelled bool) string {
+	t.Helper()
+	run, err := p.pipes.Trigger(operator(), pipelines.TriggerInput{Component: "payments-api", Pipeline: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cancelled {
+		if _, err := p.pipes.Cancel(operator(), run.ID); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 30*time.Second, func() bool {
+			r, _ := p.pipes.Run(operator(), run.ID)
+			return r.Status == pipelines.Cancelled
+		}, "run %d is never shown cancelled", run.ID)
+	}
+	return model.EncodeNumericID("PipelineRun", run.ID)
+}
+
+func TestAPipelineIsTriggeredAndFollowedStageByStageOverGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, carol := p.session("bob"), p.session("carol")
+
+		decl := p.as(carol, `{ entity(ref: "component:payments-api") { ... on Component { pipelines {
+			component name provider repository workflow defaultRef stages parameters { name type options default required } } } } }`)
+		if len(decl.Errors) > 0 {
+			t.Fatalf("pipelines: %+v", decl.Errors)
+		}
+		list := decl.Data["entity"].(map[string]any)["pipelines"].([]any)
+		release, ci := list[0].(map[string]any), list[1].(map[string]any)
+		if release["name"] != "release" || release["provider"] != "github" || release["repository"] != "acme/payments-api" || release["workflow"] != "release.yaml" ||
+			len(release["stages"].([]any)) != 7 || ci["name"] != "ci" || ci["provider"] != "local" {
+			t.Errorf("pipelines = %v", list)
+		}
+		env := release["parameters"].([]any)[0].(map[string]any)
+		if env["type"] != "CHOICE" || env["default"] != "staging" || len(env["options"].([]any)) != 2 {
+			t.Errorf("release's environment parameter = %v", env)
+		}
+
+		// Parameters are checked against the declaration; the error names the parameter.
+		bad := p.as(bob, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci", parameters: [{name: "failAt", value: "Deploy"}]}) { run { id } } }`)
+		if bad.code() != "INVALID" || !strings.Contains(bad.Errors[0].Message, `parameters.failAt: "Deploy" is not one of the allowed values "none", "Test", "Image scan"`) {
+			t.Errorf("a bad choice: %+v", bad.Errors)
+		}
+		// Inputs are bounded.
+		var many []string
+		for i := range 51 {
+			many = append(many, fmt.Sprintf(`{name: "p%d", value: "x"}`, i))
+		}
+		for what, input := range map[string]string{
+			"parameters":     `parameters: [` + strings.Join(many, ", ") + `]`,
+			"idempotencyKey": `idempotencyKey: "` + strings.Repeat("k", 201) + `"`,
+			"ref":            `ref: "` + strings.Repeat("r", 256) + `"`,
+		} {
+			r := p.as(bob, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci", `+input+`}) { run { id } } }`)
+			if r.code() != "INVALID" || !strings.HasPrefix(r.Errors[0].Message, what+":") {
+				t.Errorf("too large %s: %+v", what, r.Errors)
+			}
+		}
+		if r := p.as(carol, `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci"}) { run { id } } }`); r.code() != "FORBIDDEN" {
+			t.Errorf("carol (not an owner) triggering: %+v", r.Errors)
+		}
+
+		sub, _, err := p.subscribe(t, bob, p.base, `subscription { pipelineRunChanged(component: "payments-api", pipeline: "ci") { id status message stages { name status } } }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.pipes.Subscribers() >= 1 }, "the subscription was never registered")
+		const trigger = `mutation { triggerPipeline(input: {component: "payments-api", pipeline: "ci", ref: "main",
+			parameters: [{name: "failAt", value: "Test"}], idempotencyKey: "bob-1"}) { run { id status triggeredBy client idempotencyKey provider parameters { name value } } } }`
+		first := p.as(bob, trigger)
+		if len(first.Errors) > 0 {
+			t.Fatalf("trigger: %+v", first.Errors)
+		}
+		run := first.Data["triggerPipeline"].(map[string]any)["run"].(map[string]any)
+		if run["triggeredBy"] != "bob" || run["client"] != "web" || run["idempotencyKey"] != "bob-1" || run["provider"] != "local" {
+			t.Errorf("run = %v", run)
+		}
+		again := p.as(bob, trigger)
+		if id := again.Data["triggerPipeline"].(map[string]any)["run"].(map[string]any)["id"]; id != run["id"] {
+			t.Errorf("the same idempotency key gave run %v, then %v", run["id"], id)
+		}
+		// Followed to the end through the subscription: Test fails, the stages after it are skipped.
+		var last map[string]any
+		for last == nil || last["id"] != run["id"] || last["status"] == "QUEUED" || last["status"] == "RUNNING" {
+			last = nextData(t, sub)["pipelineRunChanged"].(map[string]any)
+		}
+		var stages []string
+		for _, s := range last["stages"].([]any) {
+			stages = append(stages, s.(map[string]any)["name"].(string)+"="+s.(map[string]any)["status"].(string))
+		}
+		if last["id"] != run["id"] || last["status"] != "FAILED" ||
+			strings.Join(stages, ",") != "Build=SUCCEEDED,Test=FAILED,Container build=SKIPPED,Image scan=SKIPPED,Release=SKIPPED" {
+			t.Errorf("the run ended %v (%v): %v", last["status"], last["message"], stages)
+		}
+
+		retry := p.as(bob, `mutation { retryPipelineRun(input: {id: "`+run["id"].(string)+`"}) { run { id retryOfId retryOf { id status } } } }`)
+		if len(retry.Errors) > 0 {
+			t.Fatalf("retry: %+v", retry.Errors)
+		}
+		r := retry.Data["retryPipelineRun"].(map[string]any)["run"].(map[string]any)
+		if r["retryOfId"] != run["id"] || r["retryOf"].(map[string]any)["status"] != "FAILED" {
+			t.Errorf("retry = %v", r)
+		}
+		runs := p.as(carol, `{ pipelineRuns(filter: {component: "payments-api", statuses: [FAILED]}, first: 5) { totalCount nodes { id } }
+			entity(ref: "component:payments-api") { ... on Component { pipelines { name runs(first: 1) { totalCount pageInfo { hasNextPage } nodes { id } } } } }
+			node(id: "`+run["id"].(string)+`") { ... on PipelineRun { status commitSha stages { name durationSeconds } } } }`)
+		if len(runs.Errors) > 0 {
+			t.Fatalf("runs: %+v", runs.Errors)
+		}
+		if all := runs.Data["pipelineRuns"].(map[string]any); all["totalCount"] != float64(1) {
+			t.Errorf("failed runs of payments-api = %v", all)
+		}
+		ciRuns := runs.Data["entity"].(map[string]any)["pipelines"].([]any)[1].(map[string]any)["runs"].(map[string]any)
+		if ciRuns["totalCount"] != float64(2) || ciRuns["nodes"].([]any)[0].(map[string]any)["id"] != r["id"] || ciRuns["pageInfo"].(map[string]any)["hasNextPage"] != true {
+			t.Errorf("ci's runs, newest first = %v", ciRuns)
+		}
+		if n := runs.Data["node"].(map[string]any); n["status"] != "FAILED" {
+			t.Errorf("node = %v", n)
+		}
+	})
+}
+
+func sign(secret, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func TestAForgedGitHubWebhookIsRefusedAndAudited(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	body := `{"action":"completed","workflow_run":{"id":4242}}`
+	post := func(signature string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), "POST", p.base+"/webhooks/github", strings.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "workflow_run")
+		req.Header.Set("X-GitHub-Delivery", "d-1")
+		if signature != "" {
+			req.Header.Set("X-Hub-Signature-256", signature)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(sign(webhookSecret, body)); code != http.StatusNoContent {
+		t.Errorf("a signed delivery = %d, want 204", code)
+	}
+	if code := post(sign("guessed", body)); code != http.StatusUnauthorized {
+		t.Errorf("a forged delivery = %d, want 401", code)
+	}
+	if code := post(""); code != http.StatusUnauthorized {
+		t.Errorf("an unsigned delivery = %d, want 401", code)
+	}
+	recs := p.auditRecords(t, "pipelines.webhook.github")
+	if len(recs) != 2 {
+		t.Fatalf("%d audit records of refused webhooks, want 2: %+v", len(recs), recs)
+	}
+	for _, r := range recs {
+		if r.Outcome != "denied" || r.Resource != "webhook delivery d-1" || strings.Contains(string(r.Arguments), webhookSecret) || strings.Contains(r.Message, "guessed") {
+			t.Errorf("record = %+v", r)
+		}
+	}
+}
