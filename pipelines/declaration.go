@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -128,13 +129,7 @@ func Declarations(annotations map[string]string) ([]Declaration, error) {
 }
 
 // Problem is one thing wrong with a declaration annotation's value.
-type Problem struct {
-	// Line is 1-based within the value; 0 when the problem is about the value as a whole.
-	Line int
-	// Field is the path inside the value, e.g. "[0].parameters[1].default".
-	Field   string
-	Message string
-}
+type Problem = backstage.AnnotationProblem
 
 // CheckAnnotation validates the value of AnnotationPipelines; annotations are all of the
 // component's (a GitHub pipeline takes its repository from github.com/project-slug). The catalog

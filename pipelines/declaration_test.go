@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/pipelines"
@@ -14,13 +14,7 @@ import (
 
 // registerCheck wires the declaration check into catalog validation, as cmd/portside does.
 func registerCheck() {
-	catalog.RegisterAnnotationCheck(pipelines.AnnotationPipelines, func(v string, ann map[string]string) []catalog.AnnotationProblem {
-		var out []catalog.AnnotationProblem
-		for _, p := range pipelines.CheckAnnotation(v, ann) {
-			out = append(out, catalog.AnnotationProblem{Line: p.Line, Field: p.Field, Message: p.Message})
-		}
-		return out
-	})
+	backstage.RegisterAnnotationCheck(pipelines.AnnotationPipelines, pipelines.CheckAnnotation)
 }
 
 const goodDeclaration = `
@@ -137,7 +131,7 @@ metadata:
         stages: [Build]
 spec: {type: service, lifecycle: production, owner: team-a}
 `
-	res := catalog.Parse("services/checkout/catalog-info.yaml", []byte(doc), nil)
+	res := backstage.Parse("services/checkout/catalog-info.yaml", []byte(doc), nil)
 	errors := res.Errors()
 	want := []struct {
 		line        int
@@ -202,7 +196,7 @@ func TestTheDemoCatalogDeclaresAValidPipelinePerProvider(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := catalog.Parse(name, data, func(target string) ([]byte, error) {
+		res := backstage.Parse(name, data, func(target string) ([]byte, error) {
 			return fs.ReadFile(demo.FS(), path.Clean(target))
 		})
 		for _, e := range res.Errors() {

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	"github.com/portside-dev/portside/pipelines/local"
@@ -17,13 +18,7 @@ var registerOnce sync.Once
 // does not import the domains; they meet here.
 func registerCatalogChecks() {
 	registerOnce.Do(func() {
-		catalog.RegisterAnnotationCheck(pipelines.AnnotationPipelines, func(value string, annotations map[string]string) []catalog.AnnotationProblem {
-			var out []catalog.AnnotationProblem
-			for _, p := range pipelines.CheckAnnotation(value, annotations) {
-				out = append(out, catalog.AnnotationProblem{Line: p.Line, Field: p.Field, Message: p.Message})
-			}
-			return out
-		})
+		backstage.RegisterAnnotationCheck(pipelines.AnnotationPipelines, pipelines.CheckAnnotation)
 	})
 }
 
