@@ -54,7 +54,7 @@ export function Layout() {
         Skip to content
       </a>
       <header className="shell-header">
-        <NavLink to="/" className="brand" aria-label="Portside home">
+        <NavLink to="/" className="brand">
           <span aria-hidden="true" className="brand-mark">
             P
           </span>

@@ -12,7 +12,8 @@ export function UserMenu({ username, displayName, admin, userRef }: { username: 
       {/* Sign-out is the server's flow (POST /auth/logout, checked by Origin), then the provider's. */}
       <form ref={form} method="post" action="/auth/logout" hidden />
       <MenuTrigger>
-        <Button className="user-button" aria-label={`Account: ${displayName}`}>
+        <Button className="user-button">
+          <span className="visually-hidden">Account: </span>
           <span className="avatar" aria-hidden="true">
             {displayName.slice(0, 1).toUpperCase()}
           </span>

@@ -1,5 +1,6 @@
 import { Client, fetchExchange, subscriptionExchange } from 'urql';
 import { cacheExchange } from '@urql/exchange-graphcache';
+import schema from '../gql/introspection.json';
 import { createClient as createWSClient, type Client as WSClient } from 'graphql-ws';
 
 // The one header Portside asks of every cookie-authenticated change (server/auth.go): other sites
@@ -66,7 +67,8 @@ export function createClient(): Client {
   return new Client({
     url: '/graphql',
     exchanges: [
-      cacheExchange({ keys }),
+      // The schema lets the cache match fragments on interfaces exactly (see scripts/introspection.mjs).
+      cacheExchange({ schema, keys }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({

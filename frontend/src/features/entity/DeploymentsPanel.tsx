@@ -59,6 +59,7 @@ export const RolloutFields = graphql(`
 const DeploymentsQuery = graphql(`
   query ComponentDelivery($ref: String!) {
     entity(ref: $ref) {
+      __typename
       id
       ... on Component {
         viewerCanOperate

@@ -9,6 +9,7 @@ import { DeploymentsPanel } from './DeploymentsPanel';
 const EntityPageQuery = graphql(`
   query EntityPage($ref: String!) {
     entity(ref: $ref) {
+      __typename
       id
       ref
       kind

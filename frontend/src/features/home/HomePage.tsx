@@ -15,6 +15,7 @@ const HomeQuery = graphql(`
     entities(filter: { owners: $owners, includeDescendantGroups: true, kinds: ["Component"] }, orderBy: { field: NAME }, first: 50) {
       totalCount
       nodes {
+        __typename
         id
         ref
         name
