@@ -66,7 +66,7 @@ try {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  server = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text'], {
+  server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text'], {
     cwd: tmp,
     env: { ...process.env, PORTSIDE_CONFIG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -179,6 +179,7 @@ try {
     ['user', '/catalog/default/user/bob', 'Relations'],
     ['home', '/', 'Needs attention'],
     ['locations', '/locations', 'Locations'],
+    ['audit', '/audit?action=catalog.location.refresh', 'Audit log'],
   ]) {
     await bob.goto(base + path);
     await bob.getByRole('heading', { name: heading }).first().waitFor();
@@ -253,6 +254,27 @@ try {
     return { status: res.status, body: await res.json(), requestId: res.headers.get('X-Request-ID') };
   });
   check(forced.body.errors?.[0]?.extensions?.code === 'FORBIDDEN' && !!forced.requestId, `a forced action is refused FORBIDDEN (${JSON.stringify(forced.body.errors?.[0])})`);
+
+  // --- The admin: alice registers a location whose file has an error, and sees file and line ---
+  console.log('alice, an admin:');
+  const { createServer: httpServer } = await import('node:http');
+  const files = httpServer((req, res) => {
+    res.setHeader('Content-Type', 'text/yaml');
+    res.end('apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken-one\nspec:\n  type: service\n  lifecycle: production\n  owner: 42\n');
+  });
+  await new Promise((r) => files.listen(0, '127.0.0.1', r));
+  const fileURL = `http://127.0.0.1:${files.address().port}/catalog-info.yaml`;
+  const aliceCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const alice = await newPage(aliceCtx);
+  await signIn(alice, 'alice', '/locations');
+  await alice.getByRole('textbox', { name: 'File URL' }).fill(fileURL);
+  await alice.getByRole('button', { name: 'Register' }).click();
+  const outcome = alice.locator('[role=status], [role=alert]').filter({ hasText: /Registered|refused/ }).first();
+  await outcome.waitFor();
+  const text = await outcome.innerText();
+  check(/line \d+/.test(text) && /spec\.owner/.test(text), `registering a file with an error shows its file, line and field (${text.replace(/\s+/g, ' ').slice(0, 200)})`);
+  await axe(alice, 'locations (admin)');
+  files.close();
 
   if (failures.length) {
     console.error(`\n${failures.length} check(s) failed`);

@@ -66,6 +66,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/catalog">Catalog</NavLink>
           <NavLink to="/locations">Locations</NavLink>
+          <NavLink to="/audit">Audit</NavLink>
           <a href="/graphiql">GraphiQL</a>
         </nav>
         <LiveIndicator />
