@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -167,5 +169,33 @@ func TestWithoutABuildThePortalSaysHowToBuildIt(t *testing.T) {
 	}
 	if rec := p.get(t, "/assets/index-Ab12.js", true); rec.Code != http.StatusNotFound {
 		t.Errorf("GET an asset without a build = %d, want 404", rec.Code)
+	}
+}
+
+// Browsers that accept gzip get the build's text files compressed (a first visit is mostly
+// JavaScript); others get them as they are.
+func TestAssetsAreGzippedForBrowsersThatAcceptIt(t *testing.T) {
+	big := strings.Repeat("export const portal = 'portal';\n", 200)
+	p := newPortalServer(t, fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}, "assets/big-Zz11.js": {Data: []byte(big)}})
+	req := httptest.NewRequest(http.MethodGet, "/assets/big-Zz11.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	rec := httptest.NewRecorder()
+	p.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" || rec.Body.Len() >= len(big)/4 {
+		t.Fatalf("with gzip: %d, encoding %q, %d bytes of %d", rec.Code, rec.Header().Get("Content-Encoding"), rec.Body.Len(), len(big))
+	}
+	if !strings.Contains(rec.Header().Get("Vary"), "Accept-Encoding") {
+		t.Errorf("Vary %q lacks Accept-Encoding", rec.Header().Get("Vary"))
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(zr); err != nil || string(got) != big {
+		t.Errorf("the gzipped answer does not decompress to the file (%v)", err)
+	}
+	plain := p.get(t, "/assets/big-Zz11.js", false)
+	if plain.Header().Get("Content-Encoding") != "" || plain.Body.String() != big {
+		t.Errorf("without Accept-Encoding: encoding %q, %d bytes", plain.Header().Get("Content-Encoding"), plain.Body.Len())
 	}
 }
