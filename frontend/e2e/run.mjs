@@ -146,7 +146,7 @@ try {
   pages['catalog-filtered'] = '/catalog?kind=API';
 
   // Sort by name descending via the column header.
-  await bob.getByRole('columnheader', { name: 'Name' }).click();
+  await bob.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
   await bob.waitForURL((u) => u.searchParams.get('dir') === 'desc');
   check(true, 'sorting by a column header puts the order in the URL');
 

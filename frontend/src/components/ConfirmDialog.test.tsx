@@ -12,6 +12,8 @@ describe('ConfirmDialog', () => {
         <p>Argo CD applies the target revision.</p>
       </ConfirmDialog>,
     );
+    // The dialog's code loads lazily: the button is usable once it has.
+    await waitFor(() => expect((screen.getByRole('button', { name: 'Sync' }) as HTMLButtonElement).disabled).toBe(false));
     await user.click(screen.getByRole('button', { name: 'Sync' }));
     const dialog = screen.getByRole('alertdialog', { name: 'Sync payments-api in production?' });
     expect(dialog.textContent).toContain('Argo CD applies the target revision.');
@@ -33,6 +35,7 @@ describe('ConfirmDialog', () => {
         <p>What will happen.</p>
       </ConfirmDialog>,
     );
+    await waitFor(() => expect((screen.getByRole('button', { name: 'Sync' }) as HTMLButtonElement).disabled).toBe(false));
     await user.click(screen.getByRole('button', { name: 'Sync' }));
     await user.click(screen.getByRole('button', { name: 'Sync now' }));
     const alert = await screen.findByRole('alert');

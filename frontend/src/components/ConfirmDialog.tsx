@@ -1,6 +1,4 @@
-import { useState, type ReactNode } from 'react';
-import { Button, Dialog, DialogTrigger, Heading, Modal, ModalOverlay } from 'react-aria-components';
-import { ErrorNotice } from './ErrorNotice';
+import { lazy, Suspense, type ReactNode } from 'react';
 import type { Problem } from '../lib/errors';
 
 export interface ConfirmDialogProps {
@@ -17,44 +15,21 @@ export interface ConfirmDialogProps {
   danger?: boolean;
 }
 
+// The dialog's widgets (modal, focus trap, overlay) load with the first page that offers an
+// action, not with every page: viewers, who are offered none, never load them.
+const Impl = lazy(() => import('./ConfirmDialogImpl'));
+
 /** An action behind a confirmation that says what it will do; a refusal is shown in place. */
-export function ConfirmDialog({ label, title, children, confirmLabel, onConfirm, danger }: ConfirmDialogProps) {
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+export function ConfirmDialog(props: ConfirmDialogProps) {
   return (
-    <DialogTrigger onOpenChange={(open) => open && setProblem(null)}>
-      <Button className={danger ? 'button button-danger' : 'button'}>{label}</Button>
-      <ModalOverlay className="modal-overlay" isDismissable={!busy}>
-        <Modal className="modal">
-          <Dialog className="dialog" role="alertdialog">
-            {({ close }) => (
-              <>
-                <Heading slot="title">{title}</Heading>
-                <div className="dialog-body">{children}</div>
-                {problem && <ErrorNotice problem={problem} title="Portside refused" />}
-                <div className="dialog-actions">
-                  <Button className="button button-quiet" onPress={close} isDisabled={busy}>
-                    Cancel
-                  </Button>
-                  <Button
-                    className={danger ? 'button button-danger' : 'button button-primary'}
-                    isDisabled={busy}
-                    onPress={async () => {
-                      setBusy(true);
-                      const p = await onConfirm();
-                      setBusy(false);
-                      if (p) setProblem(p);
-                      else close();
-                    }}
-                  >
-                    {busy ? 'Working…' : confirmLabel}
-                  </Button>
-                </div>
-              </>
-            )}
-          </Dialog>
-        </Modal>
-      </ModalOverlay>
-    </DialogTrigger>
+    <Suspense
+      fallback={
+        <button type="button" className={props.danger ? 'button button-danger' : 'button'} disabled>
+          {props.label}
+        </button>
+      }
+    >
+      <Impl {...props} />
+    </Suspense>
   );
 }

@@ -1,16 +1,13 @@
-import { useEffect, useState } from 'react';
-import { useSearchParams } from 'react-router';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
-import {
-  Button, Cell, Checkbox, CheckboxGroup, Column, Input, Label, Link, Row, SearchField, Table, TableBody, TableHeader,
-  type SortDescriptor,
-} from 'react-aria-components';
+import { Button, Checkbox, CheckboxGroup, Input, Label, SearchField } from 'react-aria-components';
 import { graphql } from '../../gql';
 import type { EntityOrderField, FacetField } from '../../gql/graphql';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { ago, entityPath, shortRef } from '../../lib/format';
-import { facetParams, readState, toFilter, withFilter, withSort, withText, writeState, type FacetParam, type SortField } from './urlState';
+import { facetParams, readState, toFilter, withFilter, withSort, withText, writeState, type ExplorerState, type FacetParam, type SortField } from './urlState';
 
 export const EntityRowFragment = graphql(`
   fragment EntityRow on Entity {
@@ -72,12 +69,22 @@ export function CatalogPage() {
   const debounced = useDebounced(text, 200);
 
   // Typing updates the URL (replacing, not pushing: one history entry per search, not per key).
+  const written = useRef(state.q);
   useEffect(() => {
-    if (debounced !== state.q) setParams(writeState(withText(state, debounced)), { replace: true });
+    if (debounced !== state.q) {
+      written.current = debounced;
+      setParams(writeState(withText(state, debounced)), { replace: true });
+    }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [debounced]);
-  // Back/forward to another search shows its text.
-  useEffect(() => setText(state.q), [state.q]);
+  // Back/forward (or a link) to another search shows its text; the URL catching up with what is
+  // being typed must not overwrite keys typed since.
+  useEffect(() => {
+    if (state.q !== written.current) {
+      written.current = state.q;
+      setText(state.q);
+    }
+  }, [state.q]);
 
   const [{ data, error, fetching }] = useQuery({
     query: ExplorerQuery,
@@ -90,7 +97,8 @@ export function CatalogPage() {
     },
   });
 
-  const sort: SortDescriptor = { column: state.sort, direction: state.desc ? 'descending' : 'ascending' };
+  // A header pressed again turns its order around; another header starts ascending.
+  const sortBy = (field: SortField) => setParams(writeState(withSort(state, field, state.sort === field ? !state.desc : false)));
   const page = state.cursors.length + 1;
   const total = data?.entities.totalCount ?? 0;
 
@@ -144,56 +152,50 @@ export function CatalogPage() {
           )}
           {data && data.entities.nodes.length > 0 && (
             <div className="table-scroll">
-              <Table
-                aria-label="Catalog entities"
-                className="table"
-                sortDescriptor={sort}
-                onSortChange={(d) => setParams(writeState(withSort(state, d.column as SortField, d.direction === 'descending')))}
-              >
-                <TableHeader>
-                  <Column id="name" isRowHeader allowsSorting>
-                    Name
-                  </Column>
-                  <Column id="kind" allowsSorting>
-                    Kind
-                  </Column>
-                  <Column id="type">Type</Column>
-                  <Column id="owner">Owner</Column>
-                  <Column id="lifecycle">Lifecycle</Column>
-                  <Column id="description">Description</Column>
-                  <Column id="updated" allowsSorting>
-                    Updated
-                  </Column>
-                </TableHeader>
-                <TableBody>
+              {/* A plain table: rows are read, not selected or edited, so a grid widget would
+                  only add weight; the sortable headers are the component library's buttons. */}
+              <table className="table">
+                <caption className="visually-hidden">Catalog entities{sortCaption(state.sort, state.desc)}</caption>
+                <thead>
+                  <tr>
+                    <SortHeader field="name" label="Name" state={state} onSort={sortBy} />
+                    <SortHeader field="kind" label="Kind" state={state} onSort={sortBy} />
+                    <th scope="col">Type</th>
+                    <th scope="col">Owner</th>
+                    <th scope="col">Lifecycle</th>
+                    <th scope="col">Description</th>
+                    <SortHeader field="updated" label="Updated" state={state} onSort={sortBy} />
+                  </tr>
+                </thead>
+                <tbody>
                   {data.entities.nodes.map((e) => {
                     const x = e as typeof e & { type?: string | null; lifecycle?: string; ownerRef?: string };
                     return (
-                      <Row key={e.id} id={e.id}>
-                        <Cell>
-                          <Link href={entityPath(e.ref)} className="link">
+                      <tr key={e.id}>
+                        <th scope="row">
+                          <Link to={entityPath(e.ref)} className="link">
                             {e.title ?? e.name}
                           </Link>
                           {e.namespace !== 'default' && <span className="muted"> · {e.namespace}</span>}
-                        </Cell>
-                        <Cell>{e.kind}</Cell>
-                        <Cell>{x.type ?? '—'}</Cell>
-                        <Cell>{x.ownerRef ? <Link href={entityPath(x.ownerRef)} className="link">{shortRef(x.ownerRef)}</Link> : '—'}</Cell>
-                        <Cell>{x.lifecycle ?? '—'}</Cell>
-                        <Cell>
+                        </th>
+                        <td>{e.kind}</td>
+                        <td>{x.type ?? '—'}</td>
+                        <td>{x.ownerRef ? <Link to={entityPath(x.ownerRef)} className="link">{shortRef(x.ownerRef)}</Link> : '—'}</td>
+                        <td>{x.lifecycle ?? '—'}</td>
+                        <td>
                           <span className="clamp">{e.description ?? ''}</span>
                           {e.tags.slice(0, 3).map((t) => (
                             <span key={t} className="tag">
                               {t}
                             </span>
                           ))}
-                        </Cell>
-                        <Cell>{ago(e.updatedAt)}</Cell>
-                      </Row>
+                        </td>
+                        <td>{ago(e.updatedAt)}</td>
+                      </tr>
                     );
                   })}
-                </TableBody>
-              </Table>
+                </tbody>
+              </table>
             </div>
           )}
           <nav className="pager" aria-label="Pages">
@@ -215,5 +217,22 @@ export function CatalogPage() {
         </section>
       </div>
     </>
+  );
+}
+
+function sortCaption(sort: SortField, desc: boolean): string {
+  return `, sorted by ${sort === 'updated' ? 'last update' : sort}, ${desc ? 'descending' : 'ascending'}`;
+}
+
+/** A column header that sorts the table by its field; aria-sort says how it is sorted now. */
+function SortHeader({ field, label, state, onSort }: { field: SortField; label: string; state: ExplorerState; onSort: (f: SortField) => void }) {
+  const active = state.sort === field;
+  return (
+    <th scope="col" aria-sort={active ? (state.desc ? 'descending' : 'ascending') : 'none'}>
+      <Button className="sort-button" onPress={() => onSort(field)}>
+        {label}
+        <span aria-hidden="true">{active ? (state.desc ? ' ▼' : ' ▲') : ''}</span>
+      </Button>
+    </th>
   );
 }
