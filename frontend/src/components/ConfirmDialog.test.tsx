@@ -1,7 +1,15 @@
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ConfirmDialog } from './ConfirmDialog';
+
+// The dialog's code is loaded lazily; load it once up front so each test waits only for React.
+beforeAll(async () => {
+  await import('./ConfirmDialogImpl');
+});
+
+const ready = () =>
+  waitFor(() => expect((screen.getByRole('button', { name: 'Sync' }) as HTMLButtonElement).disabled).toBe(false), { timeout: 10000 });
 
 describe('ConfirmDialog', () => {
   it('says what will happen and runs the action only when confirmed', async () => {
@@ -13,7 +21,7 @@ describe('ConfirmDialog', () => {
       </ConfirmDialog>,
     );
     // The dialog's code loads lazily: the button is usable once it has.
-    await waitFor(() => expect((screen.getByRole('button', { name: 'Sync' }) as HTMLButtonElement).disabled).toBe(false));
+    await ready();
     await user.click(screen.getByRole('button', { name: 'Sync' }));
     const dialog = screen.getByRole('alertdialog', { name: 'Sync payments-api in production?' });
     expect(dialog.textContent).toContain('Argo CD applies the target revision.');
@@ -35,7 +43,7 @@ describe('ConfirmDialog', () => {
         <p>What will happen.</p>
       </ConfirmDialog>,
     );
-    await waitFor(() => expect((screen.getByRole('button', { name: 'Sync' }) as HTMLButtonElement).disabled).toBe(false));
+    await ready();
     await user.click(screen.getByRole('button', { name: 'Sync' }));
     await user.click(screen.getByRole('button', { name: 'Sync now' }));
     const alert = await screen.findByRole('alert');
