@@ -46,6 +46,7 @@ type ComponentResolver interface {
 	Deployments(ctx context.Context, obj *model.Component) ([]*model.Deployment, error)
 	Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error)
 	Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error)
+	ViewerCanOperate(ctx context.Context, obj *model.Component) (bool, error)
 }
 type DomainResolver interface {
 	Relations(ctx context.Context, obj *model.Domain, typeArg *string, first *int) ([]*model.Relation, error)
@@ -2818,6 +2819,47 @@ func (ec *executionContext) fieldContext_Component_dora(ctx context.Context, fie
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Component_viewerCanOperate(ctx context.Context, field graphql.CollectedField, obj *model.Component) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Component_viewerCanOperate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Component().ViewerCanOperate(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNCacheScope2githubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐCacheScope(ctx, "NONE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Cache == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive cache is not implemented")
+				}
+				return ec.Directives.Cache(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Component_viewerCanOperate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Component", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Domain_id(ctx context.Context, field graphql.CollectedField, obj *model.Domain) (ret graphql.Marshaler) {
@@ -9994,6 +10036,44 @@ func (ec *executionContext) _Component(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._Component_dora(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "viewerCanOperate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Component_viewerCanOperate(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

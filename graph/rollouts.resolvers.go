@@ -43,6 +43,10 @@ func (r *componentResolver) Dora(ctx context.Context, obj *model.Component, sinc
 	return doraMetrics(m, err)
 }
 
+func (r *componentResolver) ViewerCanOperate(ctx context.Context, obj *model.Component) (bool, error) {
+	return r.RolloutService.CanOperate(ctx, obj.Ref())
+}
+
 func (r *deploymentResolver) SyncWindows(ctx context.Context, obj *model.Deployment) (*model.SyncWindows, error) {
 	w, err := r.RolloutService.SyncWindows(ctx, obj.Ref())
 	if err != nil {

@@ -179,41 +179,42 @@ type ComplexityRoot struct {
 	}
 
 	Component struct {
-		APIVersion    func(childComplexity int) int
-		Annotation    func(childComplexity int, key string) int
-		Annotations   func(childComplexity int) int
-		ConsumesApis  func(childComplexity int, first *int) int
-		CreatedAt     func(childComplexity int) int
-		Dependents    func(childComplexity int, first *int) int
-		DependsOn     func(childComplexity int, first *int) int
-		Deployments   func(childComplexity int) int
-		Description   func(childComplexity int) int
-		Dora          func(childComplexity int, since *time.Time, until *time.Time) int
-		ID            func(childComplexity int) int
-		Kind          func(childComplexity int) int
-		Labels        func(childComplexity int) int
-		Lifecycle     func(childComplexity int) int
-		Links         func(childComplexity int) int
-		Location      func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Namespace     func(childComplexity int) int
-		Owner         func(childComplexity int) int
-		OwnerRef      func(childComplexity int) int
-		Parent        func(childComplexity int) int
-		Pipelines     func(childComplexity int) int
-		ProvidesApis  func(childComplexity int, first *int) int
-		Ref           func(childComplexity int) int
-		Relations     func(childComplexity int, typeArg *string, first *int) int
-		Rollouts      func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
-		Source        func(childComplexity int) int
-		Spec          func(childComplexity int) int
-		Subcomponents func(childComplexity int, first *int) int
-		System        func(childComplexity int) int
-		SystemRef     func(childComplexity int) int
-		Tags          func(childComplexity int) int
-		Title         func(childComplexity int) int
-		Type          func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		APIVersion       func(childComplexity int) int
+		Annotation       func(childComplexity int, key string) int
+		Annotations      func(childComplexity int) int
+		ConsumesApis     func(childComplexity int, first *int) int
+		CreatedAt        func(childComplexity int) int
+		Dependents       func(childComplexity int, first *int) int
+		DependsOn        func(childComplexity int, first *int) int
+		Deployments      func(childComplexity int) int
+		Description      func(childComplexity int) int
+		Dora             func(childComplexity int, since *time.Time, until *time.Time) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Labels           func(childComplexity int) int
+		Lifecycle        func(childComplexity int) int
+		Links            func(childComplexity int) int
+		Location         func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Namespace        func(childComplexity int) int
+		Owner            func(childComplexity int) int
+		OwnerRef         func(childComplexity int) int
+		Parent           func(childComplexity int) int
+		Pipelines        func(childComplexity int) int
+		ProvidesApis     func(childComplexity int, first *int) int
+		Ref              func(childComplexity int) int
+		Relations        func(childComplexity int, typeArg *string, first *int) int
+		Rollouts         func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
+		Source           func(childComplexity int) int
+		Spec             func(childComplexity int) int
+		Subcomponents    func(childComplexity int, first *int) int
+		System           func(childComplexity int) int
+		SystemRef        func(childComplexity int) int
+		Tags             func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Type             func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		ViewerCanOperate func(childComplexity int) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -1608,6 +1609,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.UpdatedAt(childComplexity), true
+	case "Component.viewerCanOperate":
+		if e.ComplexityRoot.Component.ViewerCanOperate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.ViewerCanOperate(childComplexity), true
 
 	case "CreateApiTokenPayload.secret":
 		if e.ComplexityRoot.CreateApiTokenPayload.Secret == nil {
@@ -4772,6 +4779,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_rollouts(ctx, field)
 	case "dora":
 		return ec.fieldContext_Component_dora(ctx, field)
+	case "viewerCanOperate":
+		return ec.fieldContext_Component_viewerCanOperate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Component", field.Name)
 }

@@ -161,6 +161,24 @@ func orHead(rev string) string {
 	return rev
 }
 
+// CanOperate reports whether the caller may act on the deployments of the component ref (the
+// check act makes, without a deployment or an audit record), so that pages offer only what the
+// caller may do.
+func (s *Service) CanOperate(ctx context.Context, ref string) (bool, error) {
+	p := principal.From(ctx)
+	if policy.Gate(p, policy.DeploymentSync) != nil {
+		return false, nil
+	}
+	owns := p.Admin
+	if !owns {
+		var err error
+		if owns, err = s.catalog.Owns(ctx, p, ref); err != nil {
+			return false, err
+		}
+	}
+	return policy.Can(p, policy.DeploymentSync, policy.Resource{Name: ref, OwnedByCaller: owns}) == nil, nil
+}
+
 // act runs an action on one deployment of a component: the caller must own the component, the
 // deployment must be one of the component's, and exactly one audit record says what happened. do
 // returns the application as the instance showed it after the action (nil: as tracked), which the

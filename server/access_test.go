@@ -320,3 +320,29 @@ func TestAReadOnlyTokenIsStoppedAtTheGateAndTheRefusalAudited(t *testing.T) {
 		t.Errorf("the refusal's record: %d new, last %+v", countRecords(t, st)-before, last)
 	}
 }
+
+// Pages offer a component's deployment actions only to whom may take them: its owners (here
+// through team-payments) and admins, with a credential that may change things.
+func TestViewerCanOperateFollowsOwnershipAndScopes(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	const q = `{ entity(ref: "component:default/payments-api") { ... on Component { viewerCanOperate } } }`
+	canOperate := func(res gqlResult) any {
+		if len(res.Errors) > 0 {
+			t.Fatalf("viewerCanOperate: %+v", res.Errors)
+		}
+		return res.Data["entity"].(map[string]any)["viewerCanOperate"]
+	}
+	for user, want := range map[string]bool{"bob": true, "alice": true, "carol": false} {
+		if got := canOperate(p.as(p.session(user), q)); got != want {
+			t.Errorf("%s: viewerCanOperate = %v, want %v", user, got, want)
+		}
+	}
+	secret, _, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "root", Name: "reader", Admin: true, Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := canOperate(p.gql(http.DefaultClient, bearer(secret), q, nil)); got != false {
+		t.Errorf("a read-only admin token: viewerCanOperate = %v, want false", got)
+	}
+}

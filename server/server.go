@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,22 +15,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/frontend"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server/graphiql"
 )
-
-// signedOutPage is the front door for a browser that is not signed in.
-const signedOutPage = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Portside</title></head>
-<body style="font-family: sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
-<h1>Portside</h1>
-<p>You are not signed in.</p>
-<p><a href="/auth/login?return_to=/graphiql">Sign in</a> to explore the catalog, deployments and rollouts in GraphiQL.</p>
-</body></html>
-`
 
 // Options configure a Server.
 type Options struct {
@@ -56,6 +47,9 @@ type Options struct {
 	Identity *Identity
 	// GitHubWebhook, when set, serves POST /webhooks/github (signed by GitHub, not signed in).
 	GitHubWebhook *GitHubWebhook
+	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
+	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
+	Portal fs.FS
 }
 
 // Server serves Portside over HTTP.
@@ -98,17 +92,15 @@ func New(opts Options) *Server {
 	authed.GET("/graphiql", id.requirePage(), gin.WrapF(ide.Page))
 	// GraphiQL's code (public libraries, no data) loads before anyone signs in.
 	r.GET(graphiql.AssetPrefix+"*name", gin.WrapF(ide.Asset))
-	// Until the portal exists, the front door is GraphiQL; a signed-out browser (after sign-out,
-	// say) gets a page that offers to sign in rather than being sent straight back to the provider.
-	authed.GET("/", func(c *gin.Context) {
-		if principal.From(c.Request.Context()) != nil {
-			c.Redirect(http.StatusFound, "/graphiql")
-			return
-		}
-		c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		c.Header("X-Content-Type-Options", "nosniff")
-		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(signedOutPage))
-	})
+	// The portal: its code (hashed files, no data) loads before anyone signs in; its page answers
+	// every client route, the root for everyone and deeper links after sign-in.
+	files := opts.Portal
+	if files == nil {
+		files = frontend.Dist()
+	}
+	web := newPortal(files)
+	r.GET("/assets/*name", web.asset)
+	authed.GET("/", web.page(id))
 	if opts.GitHubWebhook != nil {
 		// GitHub proves itself by the delivery's signature, not by a Portside credential.
 		r.POST("/webhooks/github", opts.GitHubWebhook.handler(opts.Logger))
@@ -118,6 +110,17 @@ func New(opts Options) *Server {
 	})
 	r.GET("/readyz", readyz(opts))
 	r.NoRoute(func(c *gin.Context) {
+		if c.Request.Method == http.MethodGet && isClientRoute(c.Request.URL.Path) {
+			if web.rootFile(c.Request.URL.Path) {
+				web.asset(c)
+				return
+			}
+			id.authenticate()(c)
+			if !c.IsAborted() {
+				web.page(id)(c)
+			}
+			return
+		}
 		c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "NOT_FOUND", "message": "no such endpoint: " + c.Request.URL.Path}})
 	})
 	return &Server{opts: opts, handler: r, engine: r}

@@ -1,0 +1,299 @@
+// The portal end to end: Debian's chromium (driven by playwright-core, never a downloaded browser)
+// against a real `portside serve --demo` (built into a temp dir, SQLite in it, a free port), signing
+// in through the development login form as a demo owner (bob) and a viewer (carol). axe-core runs on
+// every page visited (no serious or critical violations); a Content-Security-Policy violation or an
+// uncaught error on any page fails the run. Screenshots of every page, light and dark, at 1280 px
+// and at a phone's width, go to docs/screenshots/ (SCREENSHOTS=0 skips them).
+//
+// Usage: npm run e2e (make e2e-portal). PORTSIDE_BIN=path reuses a built binary.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const shots = join(repo, 'docs/screenshots');
+const takeShots = process.env.SCREENSHOTS !== '0';
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const axeSource = readFileSync(join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
+
+const failures = [];
+function check(cond, msg) {
+  if (!cond) {
+    failures.push(msg);
+    console.error(`  ✗ ${msg}`);
+  } else console.log(`  ✓ ${msg}`);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitHealthy(base, proc) {
+  // Polling a process we just started, in the test driver (not an assertion on time).
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`portside exited with ${proc.exitCode}`);
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('portside did not become ready');
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
+let server;
+let browser;
+try {
+  let bin = process.env.PORTSIDE_BIN;
+  if (!bin) {
+    bin = join(tmp, 'portside');
+    console.log('building portside…');
+    execFileSync('go', ['build', '-o', bin, './cmd/portside'], { cwd: repo, stdio: 'inherit' });
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text'], {
+    cwd: tmp,
+    env: { ...process.env, PORTSIDE_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.on('data', (d) => log.push(String(d)));
+  server.stderr.on('data', (d) => log.push(String(d)));
+  await waitHealthy(base, server);
+  console.log(`portside serving on ${base}`);
+
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
+  /** A page that records CSP violations and uncaught errors, and checks accessibility. */
+  async function newPage(context) {
+    const page = await context.newPage();
+    page.problems = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) page.problems.push(`CSP: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => page.problems.push(`uncaught: ${e.message}`));
+    return page;
+  }
+
+  async function axe(page, name) {
+    // evaluate() runs through the DevTools protocol, which the page's CSP does not govern.
+    await page.evaluate(axeSource);
+    const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    check(bad.length === 0, `${name}: no serious or critical axe violations${bad.length ? ': ' + bad.map((v) => `${v.id} (${v.nodes.length}: ${v.nodes[0]?.target})`).join(', ') : ''}`);
+    check(page.problems.length === 0, `${name}: no CSP violation or uncaught error${page.problems.length ? ': ' + page.problems.join('; ') : ''}`);
+    page.problems = [];
+  }
+
+  async function signIn(page, user, path) {
+    await page.goto(base + path);
+    // Signed out, a deep link goes through the development login form and back.
+    await page.waitForSelector('input[name=username]');
+    await page.fill('input[name=username]', user);
+    await page.fill('input[name=password]', user);
+    await page.click('button[type=submit]');
+    await page.waitForURL((u) => u.origin === base && !u.pathname.startsWith('/auth'));
+  }
+
+  const pages = {}; // name -> path, for the screenshots
+
+  // --- The owner: bob (team-payments owns the payments system) ---
+  console.log('bob, an owner:');
+  const bobCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const bob = await newPage(bobCtx);
+  await signIn(bob, 'bob', '/catalog?q=pay');
+  check(new URL(bob.url()).pathname === '/catalog' && new URL(bob.url()).searchParams.get('q') === 'pay', `sign-in comes back to the link asked for (${bob.url()})`);
+  await bob.getByRole('link', { name: /payments api/i }).first().waitFor();
+  check(await bob.getByRole('searchbox', { name: /search/i }).inputValue() === 'pay', 'the search box shows the search from the URL');
+  await axe(bob, 'catalog (search)');
+  pages.catalog = '/catalog?q=pay';
+
+  // Search as you type: the URL follows the text.
+  await bob.getByRole('searchbox', { name: /search/i }).fill('refund');
+  await bob.waitForURL((u) => u.searchParams.get('q') === 'refund');
+  await bob.getByRole('link', { name: /refund/i }).first().waitFor();
+  check(true, 'typing searches and puts the text in the URL');
+
+  // Facet filter: Kind = API.
+  await bob.getByRole('searchbox', { name: /search/i }).fill('');
+  await bob.waitForURL((u) => !u.searchParams.get('q'));
+  // The label is what a person clicks (react-aria keeps the input itself visually hidden).
+  await bob.locator('label.checkbox').filter({ has: bob.locator('.facet-value', { hasText: /^API$/ }) }).first().click();
+  await bob.waitForURL((u) => u.searchParams.getAll('kind').includes('API'));
+  await bob
+    .waitForFunction(() => [...document.querySelectorAll('table tbody tr')].every((tr) => tr.children[1]?.textContent.trim() === 'API'))
+    .catch(() => {});
+  const kinds = await bob.locator('table tbody tr td:nth-child(2)').allInnerTexts();
+  check(kinds.length > 0 && kinds.every((k) => k.trim() === 'API'), `filtering by kind API shows only APIs (${kinds.length} rows)`);
+  await axe(bob, 'catalog (filtered)');
+  pages['catalog-filtered'] = '/catalog?kind=API';
+
+  // Sort by name descending via the column header.
+  await bob.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
+  await bob.waitForURL((u) => u.searchParams.get('dir') === 'desc');
+  check(true, 'sorting by a column header puts the order in the URL');
+
+  // Open a component.
+  await bob.goto(base + '/catalog?q=payments-api&kind=Component');
+  await bob.getByRole('link', { name: /payments api/i }).first().click();
+  await bob.waitForURL((u) => u.pathname === '/catalog/default/component/payments-api');
+  await bob.getByRole('heading', { name: 'About' }).waitFor();
+  await bob.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await bob.getByRole('button', { name: 'Refresh from source' }).waitFor();
+  check(true, 'the owner sees the component with its owner actions');
+  await axe(bob, 'component (owner)');
+  pages.component = '/catalog/default/component/payments-api';
+
+  // An owner action behind its confirmation.
+  await bob.getByRole('button', { name: 'Refresh from source' }).click();
+  const dialog = bob.getByRole('alertdialog');
+  await dialog.waitFor();
+  check(/reads the location/.test(await dialog.innerText()), 'the confirmation says what will happen');
+  await axe(bob, 'confirmation dialog');
+  await dialog.getByRole('button', { name: 'Refresh now' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  check(true, 'confirming runs the action and closes the dialog');
+
+  // Other entity pages.
+  for (const [name, path, heading] of [
+    ['api', '/catalog/default/api/payments-rest-api', 'Definition'],
+    ['system', '/catalog/default/system/payments', 'Relations'],
+    ['group', '/catalog/default/group/team-payments', 'Relations'],
+    ['user', '/catalog/default/user/bob', 'Relations'],
+    ['home', '/', 'Needs attention'],
+    ['locations', '/locations', 'Locations'],
+    ['audit', '/audit?action=catalog.location.refresh', 'Audit log'],
+  ]) {
+    await bob.goto(base + path);
+    await bob.getByRole('heading', { name: heading }).first().waitFor();
+    check(true, `${name} page shows ${heading}`);
+    await axe(bob, name);
+    pages[name] = path;
+  }
+  await bob.goto(base + '/catalog/default/component/no-such-thing');
+  await bob.getByText('There is no component').waitFor();
+  check(true, 'an unknown entity says so');
+  pages['not-found-entity'] = '/catalog/default/component/no-such-thing';
+
+  // Screenshots of every page: light and dark, 1280 px and a phone's width.
+  if (takeShots) {
+    rmSync(shots, { recursive: true, force: true });
+    mkdirSync(shots, { recursive: true });
+    const state = await bobCtx.storageState();
+    for (const scheme of ['light', 'dark']) {
+      for (const [vname, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+        const ctx = await browser.newContext({ storageState: state, colorScheme: scheme, viewport, deviceScaleFactor: 1 });
+        const p = await ctx.newPage();
+        for (const [name, path] of Object.entries(pages)) {
+          await p.goto(base + path);
+          await p.waitForLoadState('networkidle');
+          await p.locator('[role=status].loading').waitFor({ state: 'detached' }).catch(() => {});
+          await p.screenshot({ path: join(shots, `${name}-${vname}-${scheme}.jpg`), fullPage: true, type: 'jpeg', quality: 70 });
+        }
+        await ctx.close();
+      }
+    }
+    console.log(`  screenshots in ${shots}`);
+  }
+
+  // Sign out from the user menu: back at the portal's front door, signed out.
+  await bob.goto(base + '/');
+  await bob.getByRole('button', { name: /^Account/ }).click();
+  await bob.getByRole('menuitem', { name: 'Sign out' }).click();
+  await bob.getByRole('link', { name: 'Sign in' }).waitFor();
+  check(new URL(bob.url()).pathname === '/', `signing out lands on the portal's front door (${bob.url()})`);
+  await axe(bob, 'signed out');
+  if (takeShots) {
+    for (const scheme of ['light', 'dark']) {
+      for (const [vname, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+        const ctx = await browser.newContext({ colorScheme: scheme, viewport });
+        const p = await ctx.newPage();
+        await p.goto(base + '/');
+        await p.getByRole('link', { name: 'Sign in' }).waitFor();
+        await p.screenshot({ path: join(shots, `signed-out-${vname}-${scheme}.jpg`), fullPage: true, type: 'jpeg', quality: 70 });
+        await ctx.close();
+      }
+    }
+  }
+  const r = await bob.request.post(base + '/graphql', { data: { query: '{ me { username } }' }, headers: { 'X-Portside-CSRF': '1' } });
+  check(r.status() === 401, `after sign-out the API refuses the old session (${r.status()})`);
+
+  // --- The viewer: carol owns nothing ---
+  console.log('carol, a viewer:');
+  const carolCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const carol = await newPage(carolCtx);
+  await signIn(carol, 'carol', '/catalog/default/component/payments-api');
+  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await carol.getByRole('heading', { name: 'DORA, last 30 days' }).waitFor();
+  check((await carol.getByRole('button', { name: 'Refresh from source' }).count()) === 0, 'the viewer is offered no owner action');
+  await axe(carol, 'component (viewer)');
+  // Forced anyway, the server refuses, and says so with a request ID.
+  const forced = await carol.evaluate(async () => {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: 'mutation { syncDeployment(input: {component: "component:default/payments-api"}) { deployment { application } } }' }),
+    });
+    return { status: res.status, body: await res.json(), requestId: res.headers.get('X-Request-ID') };
+  });
+  check(forced.body.errors?.[0]?.extensions?.code === 'FORBIDDEN' && !!forced.requestId, `a forced action is refused FORBIDDEN (${JSON.stringify(forced.body.errors?.[0])})`);
+
+  // --- The admin: alice registers a location whose file has an error, and sees file and line ---
+  console.log('alice, an admin:');
+  const { createServer: httpServer } = await import('node:http');
+  const files = httpServer((req, res) => {
+    res.setHeader('Content-Type', 'text/yaml');
+    res.end('apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken-one\nspec:\n  type: service\n  lifecycle: production\n  owner: 42\n');
+  });
+  await new Promise((r) => files.listen(0, '127.0.0.1', r));
+  const fileURL = `http://127.0.0.1:${files.address().port}/catalog-info.yaml`;
+  const aliceCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const alice = await newPage(aliceCtx);
+  await signIn(alice, 'alice', '/locations');
+  await alice.getByRole('textbox', { name: 'File URL' }).fill(fileURL);
+  await alice.getByRole('button', { name: 'Register' }).click();
+  const outcome = alice.locator('[role=status], [role=alert]').filter({ hasText: /Registered|refused/ }).first();
+  await outcome.waitFor();
+  const text = await outcome.innerText();
+  check(/line \d+/.test(text) && /spec\.owner/.test(text), `registering a file with an error shows its file, line and field (${text.replace(/\s+/g, ' ').slice(0, 200)})`);
+  await axe(alice, 'locations (admin)');
+  files.close();
+
+  if (failures.length) {
+    console.error(`\n${failures.length} check(s) failed`);
+    console.error('--- portside log (tail) ---\n' + log.join('').split('\n').slice(-40).join('\n'));
+    process.exitCode = 1;
+  } else console.log('\ne2e: all checks passed');
+} catch (err) {
+  console.error('e2e failed:', err);
+  for (const ctx of browser?.contexts() ?? []) {
+    for (const p of ctx.pages()) {
+      mkdirSync(join(here, 'out'), { recursive: true });
+      const file = join(here, 'out', `failure-${Date.now()}.png`);
+      await p.screenshot({ path: file, fullPage: true }).catch(() => {});
+      console.error(`page ${p.url()} (screenshot ${file}): ${(await p.locator('body').innerText().catch(() => '')).slice(0, 1500)}`);
+    }
+  }
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,102 @@
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { NavLink, Outlet, useHref, useLocation, useNavigate } from 'react-router';
+import { RouterProvider } from 'react-aria-components';
+import { useQuery } from 'urql';
+import { graphql } from '../gql';
+import { onLiveState, type LiveState } from '../lib/client';
+import { isUnauthenticated } from '../lib/errors';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Loading } from '../components/States';
+import { SignedOut } from './SignedOut';
+import { ViewerContext } from './viewer';
+
+// The menu's widgets are a large part of the component library: they load after the page.
+const UserMenu = lazy(() => import('./UserMenu').then((m) => ({ default: m.UserMenu })));
+
+const ShellQuery = graphql(`
+  query Shell {
+    me {
+      username
+      displayName
+      email
+      admin
+      groups
+      user {
+        id
+        ref
+      }
+    }
+  }
+`);
+
+export function Layout() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  const [{ data, error, fetching }] = useQuery({ query: ShellQuery, requestPolicy: 'cache-first' });
+  const main = useRef<HTMLElement>(null);
+
+  // Move focus to the page on navigation, so keyboard and screen reader users start there.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [location.pathname]);
+
+  if (fetching && !data) return <Loading label="Loading Portside…" />;
+  if (isUnauthenticated(error)) return <SignedOut expired={location.pathname !== '/'} />;
+  const me = data?.me;
+  return (
+    <RouterProvider navigate={navigate} useHref={useHref}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="shell-header">
+        <NavLink to="/" className="brand">
+          <span aria-hidden="true" className="brand-mark">
+            P
+          </span>
+          <span className="brand-name">Portside</span>
+        </NavLink>
+        <nav aria-label="Main" className="shell-nav">
+          <NavLink to="/" end>
+            Home
+          </NavLink>
+          <NavLink to="/catalog">Catalog</NavLink>
+          <NavLink to="/locations">Locations</NavLink>
+          <NavLink to="/audit">Audit</NavLink>
+          <a href="/graphiql">GraphiQL</a>
+        </nav>
+        <LiveIndicator />
+        {me && (
+          <Suspense fallback={<span className="user-button">{me.displayName ?? me.username}</span>}>
+            <UserMenu username={me.username} displayName={me.displayName ?? me.username} admin={me.admin} userRef={me.user?.ref} />
+          </Suspense>
+        )}
+      </header>
+      <main className="page" id="main" ref={main} tabIndex={-1}>
+        {error && !me ? <ErrorNotice error={error} title="Portside could not tell who you are" /> : null}
+        {me && (
+          <ViewerContext.Provider value={me}>
+            <Outlet />
+          </ViewerContext.Provider>
+        )}
+      </main>
+    </RouterProvider>
+  );
+}
+
+function LiveIndicator() {
+  const [state, setState] = useState<LiveState>('idle');
+  useEffect(() => onLiveState(setState), []);
+  if (state === 'idle') return <span className="live-indicator" />;
+  const label = { connecting: 'Connecting…', live: 'Live', lost: 'Connection lost, reconnecting…', idle: '' }[state];
+  return (
+    <span className={`live-indicator live-${state}`} role="status" aria-live="polite">
+      <span className="live-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}

@@ -1,0 +1,23 @@
+import { createBrowserRouter } from 'react-router';
+import { Layout } from './Layout';
+import { RouteError } from './RouteError';
+
+// Each page is its own chunk: a first visit loads the shell and the page it asked for.
+export const router = createBrowserRouter([
+  {
+    path: '/',
+    element: <Layout />,
+    errorElement: <RouteError />,
+    children: [
+      { index: true, lazy: () => import('../features/home/HomePage').then((m) => ({ Component: m.HomePage })) },
+      { path: 'catalog', lazy: () => import('../features/catalog/CatalogPage').then((m) => ({ Component: m.CatalogPage })) },
+      {
+        path: 'catalog/:namespace/:kind/:name',
+        lazy: () => import('../features/entity/EntityPage').then((m) => ({ Component: m.EntityPage })),
+      },
+      { path: 'locations', lazy: () => import('../features/locations/LocationsPage').then((m) => ({ Component: m.LocationsPage })) },
+      { path: 'audit', lazy: () => import('../features/audit/AuditPage').then((m) => ({ Component: m.AuditPage })) },
+      { path: '*', lazy: () => import('./NotFound').then((m) => ({ Component: m.NotFound })) },
+    ],
+  },
+]);

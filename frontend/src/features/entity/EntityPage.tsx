@@ -1,0 +1,177 @@
+import { useParams } from 'react-router';
+import { useQuery } from 'urql';
+import { graphql } from '../../gql';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Empty, Loading } from '../../components/States';
+import { About, EntityList, Relations } from './sections';
+import { DeploymentsPanel } from './DeploymentsPanel';
+
+const EntityPageQuery = graphql(`
+  query EntityPage($ref: String!) {
+    entity(ref: $ref) {
+      __typename
+      id
+      ref
+      kind
+      namespace
+      name
+      title
+      description
+      tags
+      links { url title }
+      ... on Component {
+        type
+        lifecycle
+        ownerRef
+        systemRef
+        dependsOn(first: 50) { id ref kind name title }
+        dependents(first: 50) { id ref kind name title }
+        providesApis(first: 50) { id ref kind name title }
+        consumesApis(first: 50) { id ref kind name title }
+        subcomponents(first: 50) { id ref kind name title }
+      }
+      ... on API {
+        type
+        lifecycle
+        ownerRef
+        systemRef
+        definition
+        providers(first: 50) { id ref kind name title }
+        consumers(first: 50) { id ref kind name title }
+      }
+      ... on System {
+        sysType: type
+        ownerRef
+        domain { id ref }
+        components(first: 100) { id ref kind name title }
+        apis(first: 100) { id ref kind name title }
+        resources(first: 100) { id ref kind name title }
+      }
+      ... on Domain {
+        domType: type
+        ownerRef
+        parent { id ref }
+        subdomains(first: 100) { id ref kind name title }
+        systems(first: 100) { id ref kind name title }
+      }
+      ... on Resource {
+        type
+        ownerRef
+        systemRef
+        dependsOn(first: 50) { id ref kind name title }
+        dependents(first: 50) { id ref kind name title }
+      }
+      ... on Group {
+        type
+        profile { displayName email }
+        parent { id ref }
+        children(first: 100) { id ref kind name title }
+        members(first: 100) { id ref kind name title }
+        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }
+      }
+      ... on User {
+        profile { displayName email }
+        memberOf(first: 100) { id ref kind name title }
+        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }
+      }
+    }
+  }
+`);
+
+export function EntityPage() {
+  const { namespace = 'default', kind = '', name = '' } = useParams();
+  const ref = `${kind}:${namespace}/${name}`;
+  const [{ data, error, fetching }] = useQuery({ query: EntityPageQuery, variables: { ref } });
+  if (fetching && !data) return <Loading />;
+  if (error && !data?.entity) return <ErrorNotice error={error} title="This entity could not be loaded" />;
+  const e = data?.entity;
+  if (!e) {
+    return (
+      <>
+        <h1>{name}</h1>
+        <Empty>
+          There is no {kind} <code>{ref}</code> in the catalog. It may have been renamed or removed from its location.
+        </Empty>
+      </>
+    );
+  }
+  return (
+    <>
+      <div className="entity-header">
+        <h1>{e.title ?? e.name}</h1>
+        <span className="entity-kind">
+          {e.kind}
+          {e.namespace !== 'default' ? ` · ${e.namespace}` : ''}
+        </span>
+      </div>
+      {error && <ErrorNotice error={error} title="Part of this page could not be loaded" />}
+      <div className="grid-2">
+        <About entity={e} />
+        {e.__typename === 'Component' && (
+          <Relations
+            groups={[
+              ['Depends on', e.dependsOn],
+              ['Dependents', e.dependents],
+              ['APIs provided', e.providesApis],
+              ['APIs consumed', e.consumesApis],
+              ['Subcomponents', e.subcomponents],
+            ]}
+          />
+        )}
+        {e.__typename === 'API' && (
+          <Relations
+            groups={[
+              ['Provided by', e.providers],
+              ['Consumed by', e.consumers],
+            ]}
+          />
+        )}
+        {e.__typename === 'Resource' && (
+          <Relations
+            groups={[
+              ['Depends on', e.dependsOn],
+              ['Dependents', e.dependents],
+            ]}
+          />
+        )}
+        {e.__typename === 'System' && (
+          <Relations
+            groups={[
+              ['Components', e.components],
+              ['APIs', e.apis],
+              ['Resources', e.resources],
+            ]}
+          />
+        )}
+        {e.__typename === 'Domain' && (
+          <Relations
+            groups={[
+              ['Systems', e.systems],
+              ['Subdomains', e.subdomains],
+            ]}
+          />
+        )}
+        {e.__typename === 'Group' && (
+          <Relations
+            groups={[
+              ['Members', e.members],
+              ['Child groups', e.children],
+            ]}
+          />
+        )}
+        {e.__typename === 'User' && <Relations groups={[['Member of', e.memberOf]]} />}
+      </div>
+      {e.__typename === 'Component' && <DeploymentsPanel componentRef={e.ref} />}
+      {e.__typename === 'API' && (
+        <section className="card" aria-labelledby="definition">
+          <h2 id="definition">Definition{e.type ? ` (${e.type})` : ''}</h2>
+          <pre className="definition" tabIndex={0} aria-label="API definition">
+            {e.definition}
+          </pre>
+        </section>
+      )}
+      {e.__typename === 'Group' && <EntityList title={`Owned (${e.owned.totalCount})`} items={e.owned.nodes} />}
+      {e.__typename === 'User' && <EntityList title={`Owned (${e.userOwned.totalCount})`} items={e.userOwned.nodes} />}
+    </>
+  );
+}

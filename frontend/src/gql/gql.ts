@@ -1,0 +1,184 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": typeof types.ShellDocument,
+    "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": typeof types.AuditDocument,
+    "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": typeof types.EntityRowFragmentDoc,
+    "\n  query Explorer($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String, $fields: [FacetField!]!) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": typeof types.ExplorerDocument,
+    "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": typeof types.DeploymentFieldsFragmentDoc,
+    "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": typeof types.RolloutFieldsFragmentDoc,
+    "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n        dora {\n          deployments\n          deploymentsPerDay\n          leadTimeSeconds\n          changeFailureRate\n          timeToRestoreSeconds\n        }\n      }\n    }\n  }\n": typeof types.ComponentDeliveryDocument,
+    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n": typeof types.DeploymentChangedDocument,
+    "\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n": typeof types.RolloutChangedDocument,
+    "\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.SyncDocument,
+    "\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.RefreshDeploymentDocument,
+    "\n  mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.TerminateDocument,
+    "\n  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.PromoteDocument,
+    "\n  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.AbortDocument,
+    "\n  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.RetryDocument,
+    "\n  mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.RollbackDocument,
+    "\n  mutation RefreshEntityLocation($id: ID!) { refreshLocation(id: $id) { unchanged added updated removed location { id status } } }\n": typeof types.RefreshEntityLocationDocument,
+    "\n  query EntityPage($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ref\n      kind\n      namespace\n      name\n      title\n      description\n      tags\n      links { url title }\n      ... on Component {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n        providesApis(first: 50) { id ref kind name title }\n        consumesApis(first: 50) { id ref kind name title }\n        subcomponents(first: 50) { id ref kind name title }\n      }\n      ... on API {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        definition\n        providers(first: 50) { id ref kind name title }\n        consumers(first: 50) { id ref kind name title }\n      }\n      ... on System {\n        sysType: type\n        ownerRef\n        domain { id ref }\n        components(first: 100) { id ref kind name title }\n        apis(first: 100) { id ref kind name title }\n        resources(first: 100) { id ref kind name title }\n      }\n      ... on Domain {\n        domType: type\n        ownerRef\n        parent { id ref }\n        subdomains(first: 100) { id ref kind name title }\n        systems(first: 100) { id ref kind name title }\n      }\n      ... on Resource {\n        type\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n      }\n      ... on Group {\n        type\n        profile { displayName email }\n        parent { id ref }\n        children(first: 100) { id ref kind name title }\n        members(first: 100) { id ref kind name title }\n        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n      ... on User {\n        profile { displayName email }\n        memberOf(first: 100) { id ref kind name title }\n        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n    }\n  }\n": typeof types.EntityPageDocument,
+    "\n  query Home($owners: [String!]!) {\n    entities(filter: { owners: $owners, includeDescendantGroups: true, kinds: [\"Component\"] }, orderBy: { field: NAME }, first: 50) {\n      totalCount\n      nodes {\n        __typename\n        id\n        ref\n        name\n        title\n        description\n        ... on Component {\n          type\n          lifecycle\n          ownerRef\n          deployments { instance appNamespace application environment syncStatus health stale }\n        }\n      }\n    }\n  }\n": typeof types.HomeDocument,
+    "\n  fragment LocationErrorRow on LocationError {\n    source\n    document\n    line\n    field\n    entityRef\n    message\n  }\n": typeof types.LocationErrorRowFragmentDoc,
+    "\n  query Locations {\n    locations(first: 100) {\n      totalCount\n      nodes {\n        id\n        type\n        target\n        ref\n        path\n        status\n        message\n        entityCount\n        errorCount\n        refreshedAt\n        errors(first: 50) { ...LocationErrorRow }\n      }\n    }\n  }\n": typeof types.LocationsDocument,
+    "\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n": typeof types.RegisterLocationDocument,
+    "\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n": typeof types.RefreshLocationPageDocument,
+    "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n": typeof types.UnregisterLocationDocument,
+};
+const documents: Documents = {
+    "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
+    "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": types.AuditDocument,
+    "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": types.EntityRowFragmentDoc,
+    "\n  query Explorer($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String, $fields: [FacetField!]!) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": types.ExplorerDocument,
+    "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": types.DeploymentFieldsFragmentDoc,
+    "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": types.RolloutFieldsFragmentDoc,
+    "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n        dora {\n          deployments\n          deploymentsPerDay\n          leadTimeSeconds\n          changeFailureRate\n          timeToRestoreSeconds\n        }\n      }\n    }\n  }\n": types.ComponentDeliveryDocument,
+    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n": types.DeploymentChangedDocument,
+    "\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n": types.RolloutChangedDocument,
+    "\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.SyncDocument,
+    "\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.RefreshDeploymentDocument,
+    "\n  mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }\n": types.TerminateDocument,
+    "\n  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.PromoteDocument,
+    "\n  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.AbortDocument,
+    "\n  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.RetryDocument,
+    "\n  mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.RollbackDocument,
+    "\n  mutation RefreshEntityLocation($id: ID!) { refreshLocation(id: $id) { unchanged added updated removed location { id status } } }\n": types.RefreshEntityLocationDocument,
+    "\n  query EntityPage($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ref\n      kind\n      namespace\n      name\n      title\n      description\n      tags\n      links { url title }\n      ... on Component {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n        providesApis(first: 50) { id ref kind name title }\n        consumesApis(first: 50) { id ref kind name title }\n        subcomponents(first: 50) { id ref kind name title }\n      }\n      ... on API {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        definition\n        providers(first: 50) { id ref kind name title }\n        consumers(first: 50) { id ref kind name title }\n      }\n      ... on System {\n        sysType: type\n        ownerRef\n        domain { id ref }\n        components(first: 100) { id ref kind name title }\n        apis(first: 100) { id ref kind name title }\n        resources(first: 100) { id ref kind name title }\n      }\n      ... on Domain {\n        domType: type\n        ownerRef\n        parent { id ref }\n        subdomains(first: 100) { id ref kind name title }\n        systems(first: 100) { id ref kind name title }\n      }\n      ... on Resource {\n        type\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n      }\n      ... on Group {\n        type\n        profile { displayName email }\n        parent { id ref }\n        children(first: 100) { id ref kind name title }\n        members(first: 100) { id ref kind name title }\n        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n      ... on User {\n        profile { displayName email }\n        memberOf(first: 100) { id ref kind name title }\n        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n    }\n  }\n": types.EntityPageDocument,
+    "\n  query Home($owners: [String!]!) {\n    entities(filter: { owners: $owners, includeDescendantGroups: true, kinds: [\"Component\"] }, orderBy: { field: NAME }, first: 50) {\n      totalCount\n      nodes {\n        __typename\n        id\n        ref\n        name\n        title\n        description\n        ... on Component {\n          type\n          lifecycle\n          ownerRef\n          deployments { instance appNamespace application environment syncStatus health stale }\n        }\n      }\n    }\n  }\n": types.HomeDocument,
+    "\n  fragment LocationErrorRow on LocationError {\n    source\n    document\n    line\n    field\n    entityRef\n    message\n  }\n": types.LocationErrorRowFragmentDoc,
+    "\n  query Locations {\n    locations(first: 100) {\n      totalCount\n      nodes {\n        id\n        type\n        target\n        ref\n        path\n        status\n        message\n        entityCount\n        errorCount\n        refreshedAt\n        errors(first: 50) { ...LocationErrorRow }\n      }\n    }\n  }\n": types.LocationsDocument,
+    "\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n": types.RegisterLocationDocument,
+    "\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n": types.RefreshLocationPageDocument,
+    "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n": types.UnregisterLocationDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n"): (typeof documents)["\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"): (typeof documents)["\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n"): (typeof documents)["\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Explorer($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String, $fields: [FacetField!]!) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"): (typeof documents)["\n  query Explorer($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String, $fields: [FacetField!]!) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n"): (typeof documents)["\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n"): (typeof documents)["\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n        dora {\n          deployments\n          deploymentsPerDay\n          leadTimeSeconds\n          changeFailureRate\n          timeToRestoreSeconds\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n        dora {\n          deployments\n          deploymentsPerDay\n          leadTimeSeconds\n          changeFailureRate\n          timeToRestoreSeconds\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n"): (typeof documents)["\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n"): (typeof documents)["\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"): (typeof documents)["\n  mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RefreshEntityLocation($id: ID!) { refreshLocation(id: $id) { unchanged added updated removed location { id status } } }\n"): (typeof documents)["\n  mutation RefreshEntityLocation($id: ID!) { refreshLocation(id: $id) { unchanged added updated removed location { id status } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query EntityPage($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ref\n      kind\n      namespace\n      name\n      title\n      description\n      tags\n      links { url title }\n      ... on Component {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n        providesApis(first: 50) { id ref kind name title }\n        consumesApis(first: 50) { id ref kind name title }\n        subcomponents(first: 50) { id ref kind name title }\n      }\n      ... on API {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        definition\n        providers(first: 50) { id ref kind name title }\n        consumers(first: 50) { id ref kind name title }\n      }\n      ... on System {\n        sysType: type\n        ownerRef\n        domain { id ref }\n        components(first: 100) { id ref kind name title }\n        apis(first: 100) { id ref kind name title }\n        resources(first: 100) { id ref kind name title }\n      }\n      ... on Domain {\n        domType: type\n        ownerRef\n        parent { id ref }\n        subdomains(first: 100) { id ref kind name title }\n        systems(first: 100) { id ref kind name title }\n      }\n      ... on Resource {\n        type\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n      }\n      ... on Group {\n        type\n        profile { displayName email }\n        parent { id ref }\n        children(first: 100) { id ref kind name title }\n        members(first: 100) { id ref kind name title }\n        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n      ... on User {\n        profile { displayName email }\n        memberOf(first: 100) { id ref kind name title }\n        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n    }\n  }\n"): (typeof documents)["\n  query EntityPage($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ref\n      kind\n      namespace\n      name\n      title\n      description\n      tags\n      links { url title }\n      ... on Component {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n        providesApis(first: 50) { id ref kind name title }\n        consumesApis(first: 50) { id ref kind name title }\n        subcomponents(first: 50) { id ref kind name title }\n      }\n      ... on API {\n        type\n        lifecycle\n        ownerRef\n        systemRef\n        definition\n        providers(first: 50) { id ref kind name title }\n        consumers(first: 50) { id ref kind name title }\n      }\n      ... on System {\n        sysType: type\n        ownerRef\n        domain { id ref }\n        components(first: 100) { id ref kind name title }\n        apis(first: 100) { id ref kind name title }\n        resources(first: 100) { id ref kind name title }\n      }\n      ... on Domain {\n        domType: type\n        ownerRef\n        parent { id ref }\n        subdomains(first: 100) { id ref kind name title }\n        systems(first: 100) { id ref kind name title }\n      }\n      ... on Resource {\n        type\n        ownerRef\n        systemRef\n        dependsOn(first: 50) { id ref kind name title }\n        dependents(first: 50) { id ref kind name title }\n      }\n      ... on Group {\n        type\n        profile { displayName email }\n        parent { id ref }\n        children(first: 100) { id ref kind name title }\n        members(first: 100) { id ref kind name title }\n        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n      ... on User {\n        profile { displayName email }\n        memberOf(first: 100) { id ref kind name title }\n        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Home($owners: [String!]!) {\n    entities(filter: { owners: $owners, includeDescendantGroups: true, kinds: [\"Component\"] }, orderBy: { field: NAME }, first: 50) {\n      totalCount\n      nodes {\n        __typename\n        id\n        ref\n        name\n        title\n        description\n        ... on Component {\n          type\n          lifecycle\n          ownerRef\n          deployments { instance appNamespace application environment syncStatus health stale }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Home($owners: [String!]!) {\n    entities(filter: { owners: $owners, includeDescendantGroups: true, kinds: [\"Component\"] }, orderBy: { field: NAME }, first: 50) {\n      totalCount\n      nodes {\n        __typename\n        id\n        ref\n        name\n        title\n        description\n        ... on Component {\n          type\n          lifecycle\n          ownerRef\n          deployments { instance appNamespace application environment syncStatus health stale }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment LocationErrorRow on LocationError {\n    source\n    document\n    line\n    field\n    entityRef\n    message\n  }\n"): (typeof documents)["\n  fragment LocationErrorRow on LocationError {\n    source\n    document\n    line\n    field\n    entityRef\n    message\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Locations {\n    locations(first: 100) {\n      totalCount\n      nodes {\n        id\n        type\n        target\n        ref\n        path\n        status\n        message\n        entityCount\n        errorCount\n        refreshedAt\n        errors(first: 50) { ...LocationErrorRow }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Locations {\n    locations(first: 100) {\n      totalCount\n      nodes {\n        id\n        type\n        target\n        ref\n        path\n        status\n        message\n        entityCount\n        errorCount\n        refreshedAt\n        errors(first: 50) { ...LocationErrorRow }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n"): (typeof documents)["\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n"): (typeof documents)["\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n"): (typeof documents)["\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
