@@ -127,13 +127,19 @@ func TestAPipelineIsTriggeredAndFollowedStageByStageOverGraphQL(t *testing.T) {
 		if r["retryOfId"] != run["id"] || r["retryOf"].(map[string]any)["status"] != "FAILED" {
 			t.Errorf("retry = %v", r)
 		}
+		// The retry runs the same parameters, so it fails at Test too: wait for it to be final, so
+		// that the failed runs are both.
+		testutil.Eventually(t, 20*time.Second, func() bool {
+			st := p.as(carol, `{ pipelineRun(id: "`+r["id"].(string)+`") { status } }`)
+			return len(st.Errors) == 0 && st.Data["pipelineRun"].(map[string]any)["status"] == "FAILED"
+		}, "the retry never failed")
 		runs := p.as(carol, `{ pipelineRuns(filter: {component: "payments-api", statuses: [FAILED]}, first: 5) { totalCount nodes { id } }
 			entity(ref: "component:payments-api") { ... on Component { pipelines { name runs(first: 1) { totalCount pageInfo { hasNextPage } nodes { id } } } } }
 			node(id: "`+run["id"].(string)+`") { ... on PipelineRun { status commitSha stages { name durationSeconds } } } }`)
 		if len(runs.Errors) > 0 {
 			t.Fatalf("runs: %+v", runs.Errors)
 		}
-		if all := runs.Data["pipelineRuns"].(map[string]any); all["totalCount"] != float64(1) {
+		if all := runs.Data["pipelineRuns"].(map[string]any); all["totalCount"] != float64(2) {
 			t.Errorf("failed runs of payments-api = %v", all)
 		}
 		ciRuns := runs.Data["entity"].(map[string]any)["pipelines"].([]any)[1].(map[string]any)["runs"].(map[string]any)
