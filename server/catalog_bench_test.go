@@ -23,12 +23,13 @@ import (
 )
 
 // BenchmarkServedWholeEntities serves the whole-entity operations (benchcat.EntityWhole,
-// OwnerPageWhole, SearchWhole) through the whole HTTP stack as serve builds it — gin with request
-// IDs, the JSON access log (written nowhere), metrics and recovery, authentication of a read-only
-// API token, the GraphQL handler with serve's limits — with the response cache off and the
-// catalog's read cache warm, one request at a time, on the generated catalog at scale 0.1. It is
-// what the load driver's operations (6) to (8) cost the server per request, without the socket;
-// CPU time per request (cpu-ns/op) beside wall time, since the machine may be shared.
+// OwnerPageWhole, SearchWhole, and OwnerFacets beside them) through the whole HTTP stack as serve
+// builds it — gin with request IDs, the JSON access log (written nowhere), metrics and recovery,
+// authentication of a read-only API token, the GraphQL handler with serve's limits — with the
+// response cache off and the catalog's read cache warm, one request at a time, on the generated
+// catalog at scale 0.1. It is what the load driver's operations (6) to (9) cost the server per
+// request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
+// machine may be shared.
 func BenchmarkServedWholeEntities(b *testing.B) {
 	st := storetest.SQLite(b)
 	dir := benchcat.Generate(b, 0.1)
@@ -72,7 +73,7 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	for _, op := range []benchcat.Operation{benchcat.EntityWhole, benchcat.OwnerPageWhole, benchcat.SearchWhole} {
+	for _, op := range []benchcat.Operation{benchcat.EntityWhole, benchcat.OwnerPageWhole, benchcat.SearchWhole, benchcat.OwnerFacets} {
 		b.Run(op.Name, func(b *testing.B) {
 			bodies, err := op.Bodies(q)
 			if err != nil {
