@@ -58,15 +58,14 @@ func (budget) Validate(graphql.ExecutableSchema) error { return nil }
 type spending struct {
 	fields    atomic.Int64
 	maxFields int64
-	cancel    context.CancelCauseFunc
+	// tooLarge is set before cancel when the operation resolved more fields than its answer may hold.
+	tooLarge atomic.Bool
+	cancel   context.CancelFunc
 }
 
 type spendingKey struct{}
 
-var (
-	errTimedOut = errors.New("graphql: operation ran out of time")
-	errTooLarge = errors.New("graphql: response too large")
-)
+var errTimedOut = errors.New("graphql: operation ran out of time")
 
 func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
@@ -75,26 +74,29 @@ func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation == ast.Subscription {
 		return next(ctx)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// One context for both ends of the budget: its deadline, and cancel when the answer is too
+	// large (noted in spending, not as the cause: a second, cancel-with-cause context cost every
+	// operation its allocation and its registration with the request's context).
+	var cancel context.CancelFunc
 	var deadline time.Time
 	if b.timeout > 0 {
-		var stop context.CancelFunc
 		deadline = time.Now().Add(b.timeout)
-		ctx, stop = context.WithDeadlineCause(ctx, deadline, errTimedOut)
-		defer stop()
+		ctx, cancel = context.WithDeadlineCause(ctx, deadline, errTimedOut)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
 	s := &spending{cancel: cancel}
 	if b.maxBytes > 0 {
 		s.maxFields = int64(b.maxBytes / minFieldBytes)
 	}
 	resp := next(context.WithValue(ctx, spendingKey{}, s))
 	// Past the deadline is out of time even if the timer has not fired yet: the answer is late.
-	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, errTimedOut), !deadline.IsZero() && !time.Now().Before(deadline):
+	switch {
+	case errors.Is(context.Cause(ctx), errTimedOut), !deadline.IsZero() && !time.Now().Before(deadline):
 		return b.refusal(fmt.Sprintf("the operation did not finish within %s (setting graphql-timeout): ask for less, or page through it", b.timeout),
 			errs.Unavailable, "TIMEOUT")
-	case errors.Is(cause, errTooLarge), resp != nil && b.maxBytes > 0 && len(resp.Data) > b.maxBytes:
+	case s.tooLarge.Load(), resp != nil && b.maxBytes > 0 && len(resp.Data) > b.maxBytes:
 		return b.refusal(fmt.Sprintf("the response would be larger than %d bytes (setting graphql-max-response-bytes): ask for fewer fields or smaller pages", b.maxBytes),
 			errs.Invalid, "RESPONSE_TOO_LARGE")
 	}
@@ -119,7 +121,8 @@ func (budget) InterceptField(ctx context.Context, next graphql.Resolver) (any, e
 		return nil, errs.E(errs.Unavailable, "operation stopped")
 	}
 	if n := s.fields.Add(1); s.maxFields > 0 && n > s.maxFields {
-		s.cancel(errTooLarge)
+		s.tooLarge.Store(true)
+		s.cancel()
 		return nil, errs.E(errs.Unavailable, "operation stopped")
 	}
 	return next(ctx)

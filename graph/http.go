@@ -53,7 +53,7 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 				writeTooLarge(w, maxBody)
 				return
 			}
-			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			mt, err := mediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				writeRequestError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 					"send the request as application/json")
@@ -117,7 +117,7 @@ func acceptsJSON(accept string) bool {
 		return true
 	}
 	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		mt, err := mediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
 		}
@@ -190,6 +190,19 @@ func writeRequestError(w http.ResponseWriter, status int, reason, msg string) {
 	}}})
 }
 
+// mediaType is the media type of a Content-Type or of one part of an Accept header, as
+// mime.ParseMediaType reads it (lower case, without parameters). The media types GraphQL clients
+// send, written plainly, are recognised without parsing: ParseMediaType builds a map of parameters
+// for every call, and each request asked it up to six times (Accept twice, Content-Type twice).
+func mediaType(s string) (string, error) {
+	switch s {
+	case "application/json", "application/graphql-response+json", "*/*", "application/*":
+		return s, nil
+	}
+	mt, _, err := mime.ParseMediaType(s)
+	return mt, err
+}
+
 // prefersGraphQLResponse says which media type gqlgen's transports answer for an Accept header
 // (the first one of the two named, with application/json for wildcards and for none).
 func prefersGraphQLResponse(accept string) bool {
@@ -197,7 +210,7 @@ func prefersGraphQLResponse(accept string) bool {
 		return false
 	}
 	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		mt, err := mediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
 		}

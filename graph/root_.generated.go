@@ -4317,26 +4317,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
-		ec.unmarshalInputAnnotationFilter,
-		ec.unmarshalInputAuditFilter,
-		ec.unmarshalInputComponentRolloutFilter,
-		ec.unmarshalInputCreateApiTokenInput,
-		ec.unmarshalInputDeploymentInput,
-		ec.unmarshalInputEntityFilter,
-		ec.unmarshalInputEntityOrder,
-		ec.unmarshalInputPipelineParameterInput,
-		ec.unmarshalInputPipelineRunFilter,
-		ec.unmarshalInputPipelineRunInput,
-		ec.unmarshalInputPipelineRunsFilter,
-		ec.unmarshalInputPromoteDeploymentInput,
-		ec.unmarshalInputRefreshDeploymentInput,
-		ec.unmarshalInputRegisterLocationInput,
-		ec.unmarshalInputRollbackDeploymentInput,
-		ec.unmarshalInputRolloutFilter,
-		ec.unmarshalInputSyncDeploymentInput,
-		ec.unmarshalInputTriggerPipelineInput,
-	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -4346,7 +4326,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			var data graphql.Marshaler
 			if first {
 				first = false
-				ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 				data = ec._Query(ctx, opCtx.Operation.SelectionSet)
 			} else {
 				if atomic.LoadInt32(&ec.PendingDeferred) > 0 {
@@ -4360,7 +4339,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			response.Data = marshalData(data)
+			response.Data = marshalData(ctx, data)
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0
 				response.HasNext = &hasNext
@@ -4374,7 +4353,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				return nil
 			}
 			first = false
-			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
 			data.MarshalGQL(&buf)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,7 +39,7 @@ func (postTransport) Supports(r *http.Request) bool {
 	if r.Header.Get("Upgrade") != "" {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, err := mediaType(r.Header.Get("Content-Type"))
 	return err == nil && r.Method == http.MethodPost && mt == "application/json"
 }
 
@@ -133,8 +132,12 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 			return
 		}
 	}
-	responses, ctx := exec.DispatchOperation(ctx, oc)
+	lease := &dataLease{}
+	responses, ctx := exec.DispatchOperation(context.WithValue(ctx, dataLeaseKey{}, lease), oc)
 	writeResponse(w, responses(ctx))
+	if lease.buf != nil {
+		releaseBuffer(lease.buf) // written: the data in it is no one's any more
+	}
 }
 
 // setResponseContentType sets the media type gqlgen's transports answer for the request's Accept
@@ -163,9 +166,19 @@ const maxPooledBuffer = 1 << 20
 // marshalData renders a query's data (graph/internal/genpatch routes the generated executor here).
 // gqlgen rendered into a new bytes.Buffer, which for a page of 50 whole entities (~77 kB) doubled
 // its way up through a dozen allocations, each zeroed and copied: a fifth of the page's CPU with
-// every entity already rendered. Here the data is rendered into a reused buffer and copied out once
-// at its size (the copy is kept: the response cache holds it).
-func marshalData(data graphql.Marshaler) []byte {
+// every entity already rendered. Here the data is rendered into a reused buffer. Over HTTP the
+// buffer is lent by the transport (see dataLease): run writes the response from it and takes it
+// back, so the data is never copied. Elsewhere (the WebSocket, a deferred part) it is copied out
+// once at its size, for whoever keeps the response.
+func marshalData(ctx context.Context, data graphql.Marshaler) []byte {
+	if l, ok := ctx.Value(dataLeaseKey{}).(*dataLease); ok && l.buf == nil {
+		l.buf = responseBuffers.Get().(*bytes.Buffer)
+		data.MarshalGQL(l.buf)
+		if l.buf.Len() == 0 {
+			return nil
+		}
+		return l.buf.Bytes()
+	}
 	buf := responseBuffers.Get().(*bytes.Buffer)
 	defer releaseBuffer(buf)
 	data.MarshalGQL(buf)
@@ -174,6 +187,13 @@ func marshalData(data graphql.Marshaler) []byte {
 	}
 	return bytes.Clone(buf.Bytes())
 }
+
+// dataLease is a reused buffer lent to the executor for the data of the one response an HTTP
+// request gets: nothing holds that data once writeResponse has written it (the response cache
+// keeps the bytes written, not the executor's), so run takes the buffer back then.
+type dataLease struct{ buf *bytes.Buffer }
+
+type dataLeaseKey struct{}
 
 func releaseBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= maxPooledBuffer {

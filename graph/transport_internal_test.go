@@ -2,9 +2,13 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -49,15 +53,16 @@ func TestMarshalDataIsAnOwnCopyFromAReusedBuffer(t *testing.T) {
 		s := append(append([]byte{'"'}, bytes.Repeat([]byte{fill}, 77<<10)...), '"')
 		return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(s) })
 	}
-	first := marshalData(page('a'))
-	second := marshalData(page('b'))
+	ctx := context.Background()
+	first := marshalData(ctx, page('a'))
+	second := marshalData(ctx, page('b'))
 	if len(first) != 77<<10+2 || bytes.Count(first, []byte("a")) != 77<<10 {
 		t.Fatalf("first answer changed after the second was rendered: %d bytes, %d of them 'a'", len(first), bytes.Count(first, []byte("a")))
 	}
 	if bytes.Count(second, []byte("b")) != 77<<10 {
 		t.Fatalf("second answer: %d bytes", len(second))
 	}
-	if got := marshalData(graphql.WriterFunc(func(io.Writer) {})); got != nil {
+	if got := marshalData(ctx, graphql.WriterFunc(func(io.Writer) {})); got != nil {
 		t.Errorf("nothing rendered gave %q, want nil", got)
 	}
 	// Allocation counts, not time: a new buffer doubling up to 77 kB allocates about 12 times.
@@ -65,7 +70,72 @@ func TestMarshalDataIsAnOwnCopyFromAReusedBuffer(t *testing.T) {
 		return
 	}
 	m := page('c')
-	if n := testing.AllocsPerRun(50, func() { _ = marshalData(m) }); n > 2 {
+	if n := testing.AllocsPerRun(50, func() { _ = marshalData(ctx, m) }); n > 2 {
 		t.Errorf("rendering 77 kB of data allocates %.1f times, want at most 2", n)
+	}
+}
+
+// Over HTTP the data is rendered into the buffer the transport lends (no copy), once: a second
+// rendering in the same operation (a deferred part) gets a copy of its own, and the lent buffer is
+// reused for later requests once run has written the response.
+func TestMarshalDataRendersIntoTheLentBufferOnce(t *testing.T) {
+	lease := &dataLease{}
+	ctx := context.WithValue(context.Background(), dataLeaseKey{}, lease)
+	first := marshalData(ctx, graphql.WriterFunc(func(w io.Writer) { _, _ = io.WriteString(w, `{"a":1}`) }))
+	if lease.buf == nil || string(first) != `{"a":1}` || &lease.buf.Bytes()[0] != &first[0] {
+		t.Fatalf("first rendering %q is not the lent buffer's bytes", first)
+	}
+	second := marshalData(ctx, graphql.WriterFunc(func(w io.Writer) { _, _ = io.WriteString(w, `{"b":2}`) }))
+	if string(second) != `{"b":2}` || string(first) != `{"a":1}` || &lease.buf.Bytes()[0] == &second[0] {
+		t.Fatalf("second rendering %q (first now %q) shares the lent buffer", second, first)
+	}
+	if raceEnabled {
+		return
+	}
+	m := graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(bytes.Repeat([]byte{'x'}, 77<<10)) })
+	if n := testing.AllocsPerRun(50, func() {
+		l := &dataLease{}
+		_ = marshalData(context.WithValue(context.Background(), dataLeaseKey{}, l), m)
+		releaseBuffer(l.buf)
+	}); n > 3 {
+		t.Errorf("rendering 77 kB of data into the lent buffer allocates %.1f times, want at most 3 (the lease and its context)", n)
+	}
+}
+
+// mediaType reads every Content-Type and Accept part as mime.ParseMediaType does: the plain forms
+// it recognises without parsing, and the rest (parameters, case, junk) through the parser.
+func TestMediaTypeIsWhatParseMediaTypeSays(t *testing.T) {
+	for _, s := range []string{
+		"application/json", "application/graphql-response+json", "*/*", "application/*",
+		"application/json; charset=utf-8", "Application/JSON", "application/graphql-response+json;q=0.9",
+		"text/html", "", "application/json/x", "garbage", ";", "application/json;", " application/json",
+	} {
+		want, _, wantErr := mime.ParseMediaType(s)
+		got, err := mediaType(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Errorf("mediaType(%q) = %q, %v; mime.ParseMediaType: %q, %v", s, got, err, want, wantErr)
+		}
+	}
+}
+
+// genpatch leaves out the input unmarshaler map gqlgen built for every operation; only
+// graphql.UnmarshalInputFromContext reads it, so nothing in this package may call that.
+func TestNothingReadsTheInputUnmarshalerMap(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := filepath.Glob("model/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, models...) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != "transport_internal_test.go" && bytes.Contains(src, []byte("UnmarshalInputFromContext")) {
+			t.Errorf("%s calls graphql.UnmarshalInputFromContext, whose map graph/internal/genpatch leaves out of every operation: keep the map (genpatch) first", f)
+		}
 	}
 }

@@ -208,3 +208,19 @@ func TestCatalogShapeFlags(t *testing.T) {
 		t.Errorf("-openapi-paths 0 accepted")
 	}
 }
+
+func TestOpsSelectsLoadOperations(t *testing.T) {
+	cfg, err := parseFlags([]string{"-ops", "entity-whole, owner-page-whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.ops) != 2 || !cfg.ops["entity-whole"] || !cfg.ops["owner-page-whole"] {
+		t.Errorf("-ops entity-whole,owner-page-whole: %v", cfg.ops)
+	}
+	if cfg, err := parseFlags(nil); err != nil || cfg.ops != nil {
+		t.Errorf("no -ops: %v, %v; want every operation (nil)", cfg.ops, err)
+	}
+	if _, err := parseFlags([]string{"-ops", "entity,nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("-ops with an unknown name: %v", err)
+	}
+}

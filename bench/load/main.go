@@ -83,6 +83,8 @@ type config struct {
 	// response cache) and "off" (response-cache-size 0: every request runs its query).
 	responseCache []string
 	baseline      bool // measure the bare net/http limit for the same answers
+	// ops names the load operations to run (-ops); nil runs every one.
+	ops map[string]bool
 }
 
 var measures = []string{"ingest", "ready", "load", "rest"}
@@ -116,7 +118,8 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&cfg.pin, "pin", runtime.NumCPU() > 1,
 		"pin the server to CPU 0 and wrk to the other CPUs (taskset), so the load generator does not steal the server's core; "+
 			"Backstage's Node.js backend, the baseline, runs its JavaScript on one core too")
-	var rcModes string
+	var rcModes, ops string
+	fs.StringVar(&ops, "ops", "", "comma-separated load operations to run, by name (entity, owner-page, ..., entity-whole, owner-page-whole, search-whole, owner-facets); empty runs every one")
 	fs.StringVar(&rcModes, "response-cache", "on,off", "comma-separated response cache modes to measure every operation in: on (the default server), off (--response-cache-size 0)")
 	fs.BoolVar(&cfg.baseline, "baseline", true, "also measure, for every operation, a bare net/http server answering the recorded responses (the limit for the same bytes)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke mode: -scale 0.1 -duration 3s -runs 1 -rest 5s, unless those flags are given")
@@ -176,6 +179,22 @@ func parseFlags(args []string) (config, error) {
 	}
 	if len(cfg.responseCache) == 0 {
 		return cfg, errors.New("-response-cache names no mode")
+	}
+	for name := range strings.SplitSeq(ops, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !slices.ContainsFunc(loadOperations(), func(op benchcat.Operation) bool { return op.Name == name }) {
+			var names []string
+			for _, op := range loadOperations() {
+				names = append(names, op.Name)
+			}
+			return cfg, fmt.Errorf("-ops: unknown operation %q (%s)", name, strings.Join(names, ", "))
+		}
+		if cfg.ops == nil {
+			cfg.ops = map[string]bool{}
+		}
+		cfg.ops[name] = true
 	}
 	cfg.measure = map[string]bool{}
 	for m := range strings.SplitSeq(measure, ",") {
@@ -911,6 +930,9 @@ func (d *driver) loadAll(ctx context.Context, s *server, r *RunResult, tag, mode
 		return err
 	}
 	for n, op := range loadOperations() {
+		if d.cfg.ops != nil && !d.cfg.ops[op.Name] {
+			continue
+		}
 		key := loadKey(op, mode)
 		l, answers, err := d.load(ctx, s, op, tag+"-"+mode)
 		if err != nil {

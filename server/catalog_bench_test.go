@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/bench/benchcat"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/logs"
+	"github.com/portside-dev/portside/metrics"
+	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// BenchmarkServedWholeEntities serves the whole-entity operations (benchcat.EntityWhole,
+// OwnerPageWhole, SearchWhole, and OwnerFacets beside them) through the whole HTTP stack as serve
+// builds it — gin with request IDs, the JSON access log (written nowhere), metrics and recovery,
+// authentication of a read-only API token, the GraphQL handler with serve's limits — with the
+// response cache off and the catalog's read cache warm, one request at a time, on the generated
+// catalog at scale 0.1. It is what the load driver's operations (6) to (9) cost the server per
+// request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
+// machine may be shared.
+func BenchmarkServedWholeEntities(b *testing.B) {
+	st := storetest.SQLite(b)
+	dir := benchcat.Generate(b, 0.1)
+	q, err := benchcat.ReadQueries(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logger, err := logs.New(io.Discard, "json", "info")
+	if err != nil {
+		b.Fatal(err)
+	}
+	auditLog := audit.New(st, nil)
+	cat := catalog.NewService(st, catalog.Options{Audit: auditLog, CacheSize: 50000, Logger: logger,
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}}})
+	res, err := cat.RegisterLocation(operator(), catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(res.Errors) > 0 {
+		b.Fatalf("ingest: %d errors, first: %v", len(res.Errors), res.Errors[0])
+	}
+	ids := auth.NewService(st, auth.Options{Directory: cat, Audit: auditLog})
+	secret, _, err := ids.CreateToken(operator(), auth.TokenSpec{Username: "bob", Name: "bench", Scopes: []string{"read"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := metrics.New()
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: auditLog}, graph.HandlerOptions{
+		MaxDepth: 12, MaxComplexity: 20000, Logger: logger, Observer: m, ResponseCacheSize: 0, // serve's, response cache off
+	})
+	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, Metrics: m, Logger: logger,
+		ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: ids, Audit: auditLog,
+			PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}})
+	h := srv.Handler()
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/graphql-response+json, application/json")
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, op := range []benchcat.Operation{benchcat.EntityWhole, benchcat.OwnerPageWhole, benchcat.SearchWhole, benchcat.OwnerFacets} {
+		b.Run(op.Name, func(b *testing.B) {
+			bodies, err := op.Bodies(q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, body := range bodies { // checked once, which warms the caches
+				rec := serve(body)
+				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors":`)) ||
+					bytes.Contains(rec.Body.Bytes(), []byte(`"entity":null`)) {
+					b.Fatalf("%s: %d %s\nfor %s", op.Name, rec.Code, rec.Body.Bytes(), body)
+				}
+			}
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			i := 0
+			for b.Loop() {
+				if rec := serve(bodies[i%len(bodies)]); rec.Code != http.StatusOK {
+					b.Fatalf("%s: %d %s", op.Name, rec.Code, rec.Body.Bytes())
+				}
+				i++
+			}
+			if i > 0 {
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(i), "cpu-ns/op")
+			}
+		})
+	}
+}
+
+// processCPU is the user and system time the process has used, in nanoseconds.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
