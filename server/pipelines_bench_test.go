@@ -35,7 +35,9 @@ func (benchCatalog) ComponentAnnotations(context.Context, string, string) (strin
 `}, nil
 }
 
-func (benchCatalog) Owns(context.Context, *principal.Principal, string) (bool, error) { return true, nil }
+func (benchCatalog) Owns(context.Context, *principal.Principal, string) (bool, error) {
+	return true, nil
+}
 
 // BenchmarkWebhookToSubscriber measures a GitHub webhook's way through Portside: a signed
 // workflow_job delivery POSTed over loopback HTTP to the server's /webhooks/github handler (as
