@@ -118,6 +118,7 @@ generate-check: generate
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog/ ./graph/ ./server/
 	$(GO) test -run '^$$' -bench Following -benchtime 6000x -count 3 ./rollouts/
+	$(GO) test -run '^$$' -bench . -count 5 -timeout 30m ./pipelines/...
 	$(GO) run ./bench/load $(BENCH_FLAGS)
 
 ## bench-quick: a smoke run of the load driver (small catalog, short runs)

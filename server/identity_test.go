@@ -61,6 +61,8 @@ type portal struct {
 	deploys *rollouts.Service
 	// pipes runs the demo's local pipelines (payments-api's ci) for real.
 	pipes *pipelines.Service
+	// hook serves /webhooks/github, on the portal's clock.
+	hook *server.GitHubWebhook
 }
 
 var people = []devidp.User{
@@ -113,14 +115,14 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	t.Cleanup(pipes.Stop)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
+	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
-		Identity:      &server.Identity{Auth: ids, Audit: log, PublicURL: public},
-		GitHubWebhook: &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log}})
+		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}, GitHubWebhook: hook})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

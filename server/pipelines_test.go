@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines"
@@ -192,5 +193,53 @@ func TestAForgedGitHubWebhookIsRefusedAndAudited(t *testing.T) {
 		if r.Outcome != "denied" || r.Resource != "webhook delivery d-1" || strings.Contains(string(r.Arguments), webhookSecret) || strings.Contains(r.Message, "guessed") {
 			t.Errorf("record = %+v", r)
 		}
+	}
+}
+
+// Anyone can POST to /webhooks/github: a flood of forged deliveries is refused one by one but
+// audited at most DeniedPerMinute times a minute per address, and the next record counts the
+// ones left out; a genuine delivery in the middle of the flood is still served.
+func TestAFloodOfForgedWebhooksDoesNotFillTheAuditLog(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	body := `{"action":"completed","workflow_run":{"id":4242}}`
+	post := func(signature string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), "POST", p.base+"/webhooks/github", strings.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "workflow_run")
+		req.Header.Set("X-GitHub-Delivery", "flood")
+		req.Header.Set("X-Hub-Signature-256", signature)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 25 {
+		if code := post(sign(fmt.Sprintf("guess-%d", i), body)); code != http.StatusUnauthorized {
+			t.Fatalf("forged delivery %d = %d, want 401", i, code)
+		}
+	}
+	if code := post(sign(webhookSecret, body)); code != http.StatusNoContent {
+		t.Errorf("a signed delivery during the flood = %d, want 204", code)
+	}
+	if n := len(p.auditRecords(t, "pipelines.webhook.github")); n != 10 {
+		t.Fatalf("%d audit records for 25 forged deliveries in a minute, want 10", n)
+	}
+	p.clock.Add(time.Minute)
+	if code := post("sha256=00"); code != http.StatusUnauthorized {
+		t.Fatalf("a forged delivery the next minute = %d, want 401", code)
+	}
+	recs := p.auditRecords(t, "pipelines.webhook.github")
+	if len(recs) != 11 {
+		t.Fatalf("%d audit records after the next minute's delivery, want 11", len(recs))
+	}
+	var newest audit.Record
+	for _, r := range recs {
+		if r.ID > newest.ID {
+			newest = r
+		}
+	}
+	if !strings.Contains(string(newest.Arguments), `"suppressedBefore":15`) || newest.Outcome != "denied" {
+		t.Errorf("the next minute's record = %s %s, want suppressedBefore 15", newest.Outcome, newest.Arguments)
 	}
 }

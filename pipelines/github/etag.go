@@ -44,7 +44,9 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.budget.spend()
 		return c.next.RoundTrip(req)
 	}
-	if err := c.budget.allow(); err != nil {
+	// The read takes its place in the budget before it is sent, so concurrent reads cannot all
+	// pass a budget with one place left; a 304 or a failed send gives it back.
+	if err := c.budget.reserve(); err != nil {
 		return nil, err
 	}
 	key := req.URL.String()
@@ -57,10 +59,11 @@ func (c *etagCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := c.next.RoundTrip(req)
 	if err != nil {
+		c.budget.refund()
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusNotModified {
-		c.budget.spend() // GitHub counts every answer but a 304 against the rate limit
+	if resp.StatusCode == http.StatusNotModified {
+		c.budget.refund() // GitHub counts every answer but a 304 against the rate limit
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified && ok:
@@ -114,14 +117,27 @@ func (b *budget) roll() {
 	}
 }
 
-func (b *budget) allow() error {
+// reserve counts a read about to be sent, or refuses it once the hour's budget is spent.
+func (b *budget) reserve() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll()
 	if b.used >= b.perHour {
 		return errBudget
 	}
+	b.used++
 	return nil
+}
+
+// refund gives back a reserved read GitHub did not count (a 304, or one never answered). One
+// reserved before the hour turned gives its place back in the new hour: at most one request
+// over for each read in flight at the turn.
+func (b *budget) refund() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used > 0 {
+		b.used--
+	}
 }
 
 func (b *budget) spend() {
