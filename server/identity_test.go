@@ -115,7 +115,8 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity:      &server.Identity{Auth: ids, Audit: log, PublicURL: public},
-		GitHubWebhook: &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log}})
+		GitHubWebhook: &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log},
+		GitLabWebhook: &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, Audit: log}})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
