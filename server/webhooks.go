@@ -12,6 +12,7 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	glp "github.com/portside-dev/portside/pipelines/gitlab"
 )
@@ -61,7 +62,7 @@ type webhook struct {
 }
 
 func (h *GitHubWebhook) handler(log *slog.Logger) gin.HandlerFunc {
-	return webhook{provider: "github", runs: h.Runs, audit: h.Audit,
+	return webhook{provider: pipelines.ProviderGitHub, runs: h.Runs, audit: h.Audit,
 		delivery: func(hd http.Header) string { return hd.Get("X-GitHub-Delivery") },
 		event:    func(hd http.Header) string { return hd.Get("X-GitHub-Event") },
 		verify: func(hd http.Header, body []byte) error {
@@ -72,7 +73,7 @@ func (h *GitHubWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 }
 
 func (h *GitLabWebhook) handler(log *slog.Logger) gin.HandlerFunc {
-	return webhook{provider: "gitlab", runs: h.Runs, audit: h.Audit,
+	return webhook{provider: pipelines.ProviderGitLab, runs: h.Runs, audit: h.Audit,
 		// GitLab names each delivery in X-Gitlab-Event-UUID (else, older GitLab, the webhook).
 		delivery: func(hd http.Header) string {
 			if id := hd.Get("X-Gitlab-Event-UUID"); id != "" {
