@@ -238,6 +238,11 @@ type Config struct {
 	GitHubTokenFile          string        // a file holding it (a mounted Secret)
 	GitHubWebhookSecret      string        // the secret GitHub signs webhooks with (a secret)
 	GitHubWebhookSecretFile  string        // a file holding it
+	GitLabURL                string        // GitLab's root: "" for gitlab.com, https://HOST[/PREFIX]/ for a self-managed instance
+	GitLabToken              string        // the token pipelines call GitLab with (a secret)
+	GitLabTokenFile          string        // a file holding it (a mounted Secret)
+	GitLabWebhookSecret      string        // the secret token GitLab sends with webhooks (a secret)
+	GitLabWebhookSecretFile  string        // a file holding it
 }
 
 // ArgoCDInstance is one Argo CD API server, as argocd-instances names it.
@@ -427,6 +432,21 @@ func bindSettings(c *Config) []Setting {
 		{Key: "github-webhook-secret-file", Env: "PORTSIDE_GITHUB_WEBHOOK_SECRET_FILE", Default: "",
 			Usage: "file holding the GitHub webhook secret (a mounted Secret); github-webhook-secret wins when both are set",
 			value: text(&c.GitHubWebhookSecretFile, nil)},
+		{Key: "gitlab-url", Env: "PORTSIDE_GITLAB_URL", Default: "",
+			Usage: "GitLab's root for pipelines: empty for gitlab.com, https://HOST/ or https://HOST/PREFIX/ for a self-managed instance (/api/v4/ is added)",
+			value: text(&c.GitLabURL, checkGitLabURL)},
+		{Key: "gitlab-token", Env: "PORTSIDE_GITLAB_TOKEN", Default: "", Secret: true,
+			Usage: "token pipelines call GitLab with (a project, group or personal access token with the api scope) (environment or config file only)",
+			value: text(&c.GitLabToken, nil)},
+		{Key: "gitlab-token-file", Env: "PORTSIDE_GITLAB_TOKEN_FILE", Default: "",
+			Usage: "file holding the GitLab token (a mounted Secret); gitlab-token wins when both are set",
+			value: text(&c.GitLabTokenFile, nil)},
+		{Key: "gitlab-webhook-secret", Env: "PORTSIDE_GITLAB_WEBHOOK_SECRET", Default: "", Secret: true,
+			Usage: "secret token GitLab sends with webhooks to /webhooks/gitlab (X-Gitlab-Token); empty: webhooks are refused and runs are followed by polling alone (environment or config file only)",
+			value: text(&c.GitLabWebhookSecret, nil)},
+		{Key: "gitlab-webhook-secret-file", Env: "PORTSIDE_GITLAB_WEBHOOK_SECRET_FILE", Default: "",
+			Usage: "file holding the GitLab webhook secret (a mounted Secret); gitlab-webhook-secret wins when both are set",
+			value: text(&c.GitLabWebhookSecretFile, nil)},
 	}
 }
 
@@ -782,21 +802,33 @@ func (c Config) DevLoginEnabled() (bool, error) {
 // GitHubCredentials returns the GitHub token and webhook secret, from their settings or else
 // their files. The error names the setting and never shows a secret.
 func (c Config) GitHubCredentials() (token, webhookSecret string, err error) {
-	read := func(value, file, key string) (string, error) {
-		if value != "" || file == "" {
-			return value, nil
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", key, err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if token, err = read(c.GitHubToken, c.GitHubTokenFile, "github-token-file"); err != nil {
+	if token, err = readSecret(c.GitHubToken, c.GitHubTokenFile, "github-token-file"); err != nil {
 		return "", "", err
 	}
-	webhookSecret, err = read(c.GitHubWebhookSecret, c.GitHubWebhookSecretFile, "github-webhook-secret-file")
+	webhookSecret, err = readSecret(c.GitHubWebhookSecret, c.GitHubWebhookSecretFile, "github-webhook-secret-file")
 	return token, webhookSecret, err
+}
+
+// GitLabCredentials returns the GitLab token and webhook secret, from their settings or else
+// their files. The error names the setting and never shows a secret.
+func (c Config) GitLabCredentials() (token, webhookSecret string, err error) {
+	if token, err = readSecret(c.GitLabToken, c.GitLabTokenFile, "gitlab-token-file"); err != nil {
+		return "", "", err
+	}
+	webhookSecret, err = readSecret(c.GitLabWebhookSecret, c.GitLabWebhookSecretFile, "gitlab-webhook-secret-file")
+	return token, webhookSecret, err
+}
+
+// readSecret is a secret's setting, else the trimmed contents of its file.
+func readSecret(value, file, key string) (string, error) {
+	if value != "" || file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // ArgoCDToken finds an instance's API token: in argocd-tokens, else in argocd-token-dir. The error
@@ -918,6 +950,18 @@ func checkOptionalURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errors.New("accepted values are empty or an http(s) URL, like https://github.example.com/api/v3/")
+	}
+	return nil
+}
+
+// checkGitLabURL accepts an empty value or an http(s) URL with a host (and maybe a path prefix).
+func checkGitLabURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.User != nil {
+		return errors.New("accepted values are empty or an http(s) URL without credentials or query, like https://gitlab.example.com/ or https://example.com/gitlab/")
 	}
 	return nil
 }

@@ -262,6 +262,11 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"github-token-file":          "/var/run/secrets/github/token",
 		"github-webhook-secret":      "whsec-42",
 		"github-webhook-secret-file": "/var/run/secrets/github/webhook-secret",
+		"gitlab-url":                 "https://example.com/gitlab/",
+		"gitlab-token":               "glpat-example",
+		"gitlab-token-file":          "/var/run/secrets/gitlab/token",
+		"gitlab-webhook-secret":      "gl-whsec-42",
+		"gitlab-webhook-secret-file": "/var/run/secrets/gitlab/webhook-secret",
 	}
 	values["catalog-max-location-errors"] = "50"
 	values["catalog-max-file-bytes"] = "134217728"
@@ -819,5 +824,25 @@ func TestEncryptionKeysAreDecodedForSeal(t *testing.T) {
 	}
 	if cfg := Defaults(); cfg.EncryptionKeys != nil {
 		t.Errorf("no encryption-key gave keys %v", cfg.EncryptionKeys)
+	}
+}
+
+func TestGitLabCredentialsComeFromTheSettingOrItsFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("glpat-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := Config{GitLabTokenFile: file, GitLabWebhookSecret: "whsec"}.GitLabCredentials()
+	if err != nil || tok != "glpat-from-file" || secret != "whsec" {
+		t.Errorf("from the file: %q, %q, %v", tok, secret, err)
+	}
+	tok, _, _ = Config{GitLabToken: "glpat-setting", GitLabTokenFile: file}.GitLabCredentials()
+	if tok != "glpat-setting" {
+		t.Errorf("the setting wins over the file: %q", tok)
+	}
+	_, _, err = Config{GitLabWebhookSecretFile: filepath.Join(dir, "missing")}.GitLabCredentials()
+	if err == nil || !strings.Contains(err.Error(), "gitlab-webhook-secret-file") {
+		t.Errorf("a missing file: %v", err)
 	}
 }

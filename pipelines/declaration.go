@@ -15,11 +15,14 @@ import (
 
 // The annotations a component declares its pipelines with. AnnotationPipelines holds the
 // declarations (a YAML or JSON list, see Declaration); the repository of a GitHub pipeline is
-// Backstage's own github.com/project-slug annotation, so a catalog written for Backstage's GitHub
-// Actions plugin needs only the list added.
+// Backstage's own github.com/project-slug annotation, and the project of a GitLab pipeline is
+// Backstage's gitlab.com/project-slug (or gitlab.com/project-id), so a catalog written for
+// Backstage's GitHub Actions or GitLab plugin needs only the list added.
 const (
 	AnnotationPipelines   = "portside.dev/pipelines"
 	AnnotationGitHubSlug  = "github.com/project-slug"
+	AnnotationGitLabSlug  = "gitlab.com/project-slug"
+	AnnotationGitLabID    = "gitlab.com/project-id"
 	DispatchInput         = "portside_dispatch_id" // the workflow_dispatch input Portside correlates a run by
 	defaultRef            = "main"
 	maxPipelines          = 20
@@ -33,12 +36,13 @@ const (
 // The providers a declaration may name.
 const (
 	ProviderGitHub = "github" // GitHub Actions (pipelines/github)
+	ProviderGitLab = "gitlab" // GitLab CI (pipelines/gitlab)
 	ProviderLocal  = "local"  // commands on the Portside host, for development only (pipelines/local)
 )
 
 // laterProviders are named in the issue but not implemented yet: a declaration that uses one is
 // refused with a message that says so rather than "unknown".
-var laterProviders = []string{"gitlab", "kubejobs"}
+var laterProviders = []string{"kubejobs"}
 
 // ParamType is the type of a pipeline parameter.
 type ParamType string
@@ -64,8 +68,8 @@ type Param struct {
 	Required bool
 }
 
-// StageDecl is a stage as declared: its name (a GitHub job's name) and, for the local provider,
-// the command that runs it.
+// StageDecl is a stage as declared: its name (a GitHub job's name; a GitLab job's name, or else a
+// GitLab stage's, whose jobs it then gathers) and, for the local provider, the command that runs it.
 type StageDecl struct {
 	Name string
 	Run  string
@@ -75,8 +79,10 @@ type StageDecl struct {
 type Declaration struct {
 	Name     string
 	Provider string
-	// Repository is "owner/name" for GitHub (from github.com/project-slug unless the declaration
-	// names one).
+	// Repository is where the pipeline lives: "owner/name" for GitHub (from github.com/project-slug
+	// unless the declaration names one); for GitLab the project's path (group/subgroup/name) or
+	// numeric ID (from the declaration's project, else gitlab.com/project-slug, else
+	// gitlab.com/project-id).
 	Repository string
 	// Workflow is the GitHub workflow file (in .github/workflows).
 	Workflow string
@@ -110,6 +116,9 @@ var (
 	paramNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,99}$`)
 	slugRE         = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$`)
 	workflowRE     = regexp.MustCompile(`^[-A-Za-z0-9_.]+\.ya?ml$`)
+	// A GitLab project path: a namespace (with subgroups) and the project, as GitLab allows them.
+	gitlabPathRE = regexp.MustCompile(`^[A-Za-z0-9_.][-A-Za-z0-9_.]*(/[A-Za-z0-9_.][-A-Za-z0-9_.]*)+$`)
+	gitlabIDRE   = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
 )
 
 // Declarations reads a component's pipeline declarations from its annotations. A component
@@ -199,7 +208,7 @@ func parseDeclarations(raw string, annotations map[string]string) ([]Declaration
 	return out, nil
 }
 
-var declFields = []string{"name", "provider", "repository", "workflow", "ref", "parameters", "stages"}
+var declFields = []string{"name", "provider", "repository", "project", "workflow", "ref", "parameters", "stages"}
 
 func (p *declParser) declaration(field string, n *yaml.Node, annotations map[string]string) (Declaration, bool) {
 	var d Declaration
@@ -215,11 +224,11 @@ func (p *declParser) declaration(field string, n *yaml.Node, annotations map[str
 	}
 	d.Provider = p.str(field+".provider", n, fields["provider"], true)
 	switch {
-	case d.Provider == "" || d.Provider == ProviderGitHub || d.Provider == ProviderLocal:
+	case d.Provider == "" || d.Provider == ProviderGitHub || d.Provider == ProviderGitLab || d.Provider == ProviderLocal:
 	case slices.Contains(laterProviders, d.Provider):
-		p.add(fields["provider"], field+".provider", "provider %q is not supported yet; use %s or %s", d.Provider, ProviderGitHub, ProviderLocal)
+		p.add(fields["provider"], field+".provider", "provider %q is not supported yet; use %s, %s or %s", d.Provider, ProviderGitHub, ProviderGitLab, ProviderLocal)
 	default:
-		p.add(fields["provider"], field+".provider", "unknown provider %q; expected %s or %s", d.Provider, ProviderGitHub, ProviderLocal)
+		p.add(fields["provider"], field+".provider", "unknown provider %q; expected %s, %s or %s", d.Provider, ProviderGitHub, ProviderGitLab, ProviderLocal)
 	}
 	d.Ref = p.str(field+".ref", n, fields["ref"], false)
 	if d.Ref == "" {
@@ -227,6 +236,13 @@ func (p *declParser) declaration(field string, n *yaml.Node, annotations map[str
 	}
 	d.Repository = p.str(field+".repository", n, fields["repository"], false)
 	d.Workflow = p.str(field+".workflow", n, fields["workflow"], false)
+	project := p.str(field+".project", n, fields["project"], false)
+	if d.Provider != ProviderGitLab && fields["project"] != nil {
+		p.add(fields["project"], field+".project", "only a GitLab pipeline names a project; a %s pipeline does not", orProvider(d.Provider))
+	}
+	if d.Provider == ProviderGitLab {
+		p.gitlab(field, n, fields, annotations, project, &d)
+	}
 	if d.Provider == ProviderGitHub {
 		if d.Repository == "" {
 			d.Repository = annotations[AnnotationGitHubSlug]
@@ -247,6 +263,43 @@ func (p *declParser) declaration(field string, n *yaml.Node, annotations map[str
 	d.Parameters = p.parameters(field+".parameters", fields["parameters"])
 	d.Stages = p.stages(field+".stages", n, fields["stages"], d.Provider)
 	return d, len(p.problems) == before
+}
+
+// gitlab checks where a GitLab pipeline lives: the declaration's project, else Backstage's
+// gitlab.com/project-slug, else gitlab.com/project-id. GitLab runs the project's .gitlab-ci.yml,
+// so there is no workflow to name, and the project is not a GitHub repository.
+func (p *declParser) gitlab(field string, n *yaml.Node, fields map[string]*yaml.Node, annotations map[string]string, project string, d *Declaration) {
+	if fields["repository"] != nil {
+		p.add(fields["repository"], field+".repository", "a GitLab pipeline names its project with project (or the %s annotation), not repository", AnnotationGitLabSlug)
+	}
+	if fields["workflow"] != nil {
+		p.add(fields["workflow"], field+".workflow", "a GitLab pipeline runs the project's .gitlab-ci.yml; it names no workflow")
+	}
+	d.Repository = ""
+	node, source := fields["project"], "the pipeline's project"
+	switch {
+	case project != "":
+		d.Repository = project
+	case fields["project"] != nil:
+		return // reported by str
+	case annotations[AnnotationGitLabSlug] != "":
+		d.Repository, node, source = annotations[AnnotationGitLabSlug], n, "the "+AnnotationGitLabSlug+" annotation"
+	case annotations[AnnotationGitLabID] != "":
+		d.Repository, node, source = annotations[AnnotationGitLabID], n, "the "+AnnotationGitLabID+" annotation"
+	default:
+		p.add(n, field+".project", "a GitLab pipeline needs its project: set the %s annotation (group/name), the %s annotation (the numeric ID) or the pipeline's project", AnnotationGitLabSlug, AnnotationGitLabID)
+		return
+	}
+	if !gitlabPathRE.MatchString(d.Repository) && !gitlabIDRE.MatchString(d.Repository) {
+		p.add(node, field+".project", "%q (%s) is not a GitLab project; expected its path (group/subgroup/name) or its numeric ID", d.Repository, source)
+	}
+}
+
+func orProvider(provider string) string {
+	if provider == "" {
+		return "<provider>"
+	}
+	return provider
 }
 
 var paramFields = []string{"name", "type", "description", "options", "default", "required"}
@@ -392,6 +445,8 @@ func (p *declParser) stages(field string, parent, n *yaml.Node, provider string)
 		switch {
 		case provider == ProviderLocal && s.Run == "":
 			p.add(item, f+".run", "missing; a local pipeline's stage says which command it runs: {name: %s, run: <command>}", orQuote(s.Name))
+		case provider == ProviderGitLab && s.Run != "":
+			p.add(item, f+".run", "only local pipelines run commands; a gitlab pipeline's stages are its jobs (or stages), named as in .gitlab-ci.yml")
 		case provider != ProviderLocal && provider != "" && s.Run != "":
 			p.add(item, f+".run", "only local pipelines run commands; a %s pipeline's stages are its jobs, named as in the workflow", provider)
 		}

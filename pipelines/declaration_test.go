@@ -74,6 +74,39 @@ func TestADeclarationReadsAsWritten(t *testing.T) {
 	}
 }
 
+func TestAGitLabPipelineFindsItsProjectInBackstagesAnnotations(t *testing.T) {
+	const decl = `[{name: ci, provider: gitlab, stages: [build, test]}]`
+	for _, tc := range []struct {
+		name        string
+		annotations map[string]string
+		want        string
+	}{
+		{"slug", map[string]string{pipelines.AnnotationGitLabSlug: "acme/data/loader"}, "acme/data/loader"},
+		{"id", map[string]string{pipelines.AnnotationGitLabID: "4242"}, "4242"},
+		{"slug wins over id", map[string]string{pipelines.AnnotationGitLabSlug: "acme/loader", pipelines.AnnotationGitLabID: "4242"}, "acme/loader"},
+	} {
+		annotations := map[string]string{pipelines.AnnotationPipelines: decl}
+		for k, v := range tc.annotations {
+			annotations[k] = v
+		}
+		got, err := pipelines.Declarations(annotations)
+		if err != nil || len(got) != 1 || got[0].Repository != tc.want || got[0].Provider != pipelines.ProviderGitLab {
+			t.Errorf("%s: got %+v, %v; want project %s", tc.name, got, err, tc.want)
+		}
+	}
+	// The declaration's own project wins over the annotations.
+	got, err := pipelines.Declarations(map[string]string{pipelines.AnnotationGitLabSlug: "acme/loader",
+		pipelines.AnnotationPipelines: `[{name: ci, provider: gitlab, project: "77", stages: [build]}]`})
+	if err != nil || got[0].Repository != "77" {
+		t.Errorf("project field: got %+v, %v", got, err)
+	}
+	// A bad annotation is reported on the pipeline, naming the annotation.
+	probs := pipelines.CheckAnnotation(decl, map[string]string{pipelines.AnnotationGitLabID: "-1"})
+	if len(probs) != 1 || probs[0].Field != "[0].project" || !strings.Contains(probs[0].Message, pipelines.AnnotationGitLabID) {
+		t.Errorf("bad project-id annotation: got %+v", probs)
+	}
+}
+
 func TestParametersAreCheckedAgainstTheDeclaration(t *testing.T) {
 	decls, err := pipelines.Declarations(map[string]string{pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration})
 	if err != nil {
@@ -159,7 +192,13 @@ func TestDeclarationMistakesNameTheField(t *testing.T) {
 		{"not a list", `name: x`, "", "expected a list of pipelines"},
 		{"broken YAML", `[{name: x`, "", "not a YAML or JSON list"},
 		{"unknown provider", `[{name: x, provider: jenkins, stages: [a]}]`, "[0].provider", `unknown provider "jenkins"`},
-		{"later provider", `[{name: x, provider: gitlab, stages: [a]}]`, "[0].provider", "not supported yet"},
+		{"later provider", `[{name: x, provider: kubejobs, stages: [a]}]`, "[0].provider", "not supported yet"},
+		{"gitlab without project", `[{name: x, provider: gitlab, stages: [a]}]`, "[0].project", "needs its project"},
+		{"bad gitlab project", `[{name: x, provider: gitlab, project: "no slash", stages: [a]}]`, "[0].project", "is not a GitLab project"},
+		{"gitlab workflow", `[{name: x, provider: gitlab, project: g/p, workflow: w.yml, stages: [a]}]`, "[0].workflow", ".gitlab-ci.yml"},
+		{"gitlab repository", `[{name: x, provider: gitlab, project: g/p, repository: g/p, stages: [a]}]`, "[0].repository", "names its project with project"},
+		{"commands on gitlab", `[{name: x, provider: gitlab, project: "42", stages: [{name: a, run: "true"}]}]`, "[0].stages[0].run", "only local pipelines run commands"},
+		{"project on github", `[{name: x, provider: github, repository: a/b, project: a/b, workflow: w.yml, stages: [a]}]`, "[0].project", "only a GitLab pipeline names a project"},
 		{"bad name", `[{name: X_1, provider: local, stages: [{name: a, run: "true"}]}]`, "[0].name", "is not a pipeline name"},
 		{"twice", `[{name: x, provider: local, stages: [{name: a, run: "true"}]}, {name: x, provider: local, stages: [{name: a, run: "true"}]}]`, "[1].name", "declared twice"},
 		{"no stages", `[{name: x, provider: local}]`, "[0].stages", "missing"},
@@ -215,7 +254,7 @@ func TestTheDemoCatalogDeclaresAValidPipelinePerProvider(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{pipelines.ProviderGitHub, pipelines.ProviderLocal} {
+	for _, p := range []string{pipelines.ProviderGitHub, pipelines.ProviderGitLab, pipelines.ProviderLocal} {
 		if !providers[p] {
 			t.Errorf("the demo catalog declares no %s pipeline", p)
 		}

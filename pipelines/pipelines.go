@@ -131,7 +131,7 @@ type TriggerRequest struct {
 // Provider runs pipelines on one CI engine. Calls are bounded by ctx; an engine that cannot be
 // reached answers UNAVAILABLE, which makes the run stale rather than failing it.
 type Provider interface {
-	// Name is the provider a declaration names ("github", "local").
+	// Name is the provider a declaration names ("github", "gitlab", "local").
 	Name() string
 	// Trigger starts a run. The Update may lack ProviderRunID when the engine does not say at
 	// once which run it created; Status then keeps looking for it (by DispatchID).

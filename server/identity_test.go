@@ -117,7 +117,8 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
-		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}, GitHubWebhook: hook})
+		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}, GitHubWebhook: hook,
+		GitLabWebhook: &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, Audit: log, Now: clk.Now}})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

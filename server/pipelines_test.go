@@ -19,6 +19,9 @@ import (
 	"github.com/portside-dev/portside/store/storetest"
 )
 
+// gitlabWebhookSecret is the secret token the test portal accepts from GitLab.
+const gitlabWebhookSecret = "gl-whsec-test"
+
 // webhookSecret is the GitHub webhook secret the test portal accepts.
 const webhookSecret = "whsec-test"
 
@@ -241,5 +244,50 @@ func TestAFloodOfForgedWebhooksDoesNotFillTheAuditLog(t *testing.T) {
 	}
 	if !strings.Contains(string(newest.Arguments), `"suppressedBefore":15`) || newest.Outcome != "denied" {
 		t.Errorf("the next minute's record = %s %s, want suppressedBefore 15", newest.Outcome, newest.Arguments)
+	}
+}
+
+func TestAForgedGitLabWebhookIsRefusedAndAudited(t *testing.T) {
+	p := newPortal(t, storetest.SQLite(t))
+	body := `{"object_kind":"pipeline","object_attributes":{"id":4242,"status":"running"}}`
+	post := func(token, body string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), "POST", p.base+"/webhooks/gitlab", strings.NewReader(body))
+		req.Header.Set("X-Gitlab-Event", "Pipeline Hook")
+		req.Header.Set("X-Gitlab-Event-UUID", "e-1")
+		if token != "" {
+			req.Header.Set("X-Gitlab-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(gitlabWebhookSecret, body); code != http.StatusNoContent {
+		t.Errorf("a delivery with the secret token = %d, want 204", code)
+	}
+	if code := post("guessed", body); code != http.StatusUnauthorized {
+		t.Errorf("a forged delivery = %d, want 401", code)
+	}
+	if code := post("", body); code != http.StatusUnauthorized {
+		t.Errorf("a delivery without a token = %d, want 401", code)
+	}
+	// GitHub's secret is not GitLab's.
+	if code := post(webhookSecret, body); code != http.StatusUnauthorized {
+		t.Errorf("a delivery with GitHub's secret = %d, want 401", code)
+	}
+	if code := post(gitlabWebhookSecret, strings.Repeat(" ", 5<<20+1)); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a delivery over the size bound = %d, want 413", code)
+	}
+	recs := p.auditRecords(t, "pipelines.webhook.gitlab")
+	if len(recs) != 3 {
+		t.Fatalf("%d audit records of refused webhooks, want 3: %+v", len(recs), recs)
+	}
+	for _, r := range recs {
+		if r.Outcome != "denied" || r.Resource != "webhook delivery e-1" || strings.Contains(string(r.Arguments), gitlabWebhookSecret) ||
+			strings.Contains(r.Message, "guessed") || strings.Contains(r.Message, webhookSecret) {
+			t.Errorf("record = %+v", r)
+		}
 	}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	Identity *Identity
 	// GitHubWebhook, when set, serves POST /webhooks/github (signed by GitHub, not signed in).
 	GitHubWebhook *GitHubWebhook
+	// GitLabWebhook, when set, serves POST /webhooks/gitlab (with GitLab's secret token, not
+	// signed in).
+	GitLabWebhook *GitLabWebhook
 	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
 	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
 	Portal fs.FS
@@ -104,6 +107,10 @@ func New(opts Options) *Server {
 	if opts.GitHubWebhook != nil {
 		// GitHub proves itself by the delivery's signature, not by a Portside credential.
 		r.POST("/webhooks/github", opts.GitHubWebhook.handler(opts.Logger))
+	}
+	if opts.GitLabWebhook != nil {
+		// GitLab proves itself by the delivery's X-Gitlab-Token, not by a Portside credential.
+		r.POST("/webhooks/gitlab", opts.GitLabWebhook.handler(opts.Logger))
 	}
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})

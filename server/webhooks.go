@@ -13,7 +13,9 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
+	glp "github.com/portside-dev/portside/pipelines/gitlab"
 )
 
 // Nudger is what a CI engine's webhook tells: a run changed, look at it now.
@@ -37,17 +39,76 @@ type GitHubWebhook struct {
 	Now func() time.Time
 }
 
-// maxWebhookBody bounds a delivery: GitHub caps payloads at 25 MB, but workflow events are small.
+// GitLabWebhook receives GitLab's Pipeline Hook and Job Hook events at /webhooks/gitlab.
+type GitLabWebhook struct {
+	// Secret is the secret token GitLab sends in X-Gitlab-Token; empty refuses every delivery
+	// (polling still follows runs).
+	Secret []byte
+	Runs   Nudger
+	Audit  *audit.Log
+	// DeniedPerMinute and Now are as GitHubWebhook's.
+	DeniedPerMinute int
+	Now             func() time.Time
+}
+
+// maxWebhookBody bounds a delivery: GitHub caps payloads at 25 MB and GitLab's are of the same
+// order, but pipeline and job events are small.
 const maxWebhookBody = 5 << 20
 
-// nudgeTimeout bounds reading the run a delivery names, within GitHub's 10 s delivery timeout.
+// nudgeTimeout bounds reading the run a delivery names, within GitHub's 10 s delivery timeout
+// (GitLab waits as long).
 const nudgeTimeout = 8 * time.Second
 
-// handler verifies the delivery's signature (constant-time) before reading anything in it. A
-// forged or unsigned delivery is refused with 401, audited as denied and logged, without the
-// signature or the secret. A genuine one makes Portside read the run it names at once.
+// webhook is what differs between the engines' deliveries.
+type webhook struct {
+	provider string
+	runs     Nudger
+	audit    *audit.Log
+	// delivery and event name the delivery from its headers (for logs and the audit).
+	delivery, event func(h http.Header) string
+	// verify proves the delivery came from the engine, before anything in it is read.
+	verify func(h http.Header, body []byte) error
+	// runOf is the provider run the delivery is about ("" when it is about something else).
+	runOf func(event string, body []byte) (string, error)
+	// denied holds back the records of refused deliveries past a per-address rate.
+	denied *deniedLimiter
+}
+
 func (h *GitHubWebhook) handler(log *slog.Logger) gin.HandlerFunc {
-	denied := newDeniedLimiter(h.DeniedPerMinute, h.Now)
+	return webhook{provider: pipelines.ProviderGitHub, runs: h.Runs, audit: h.Audit,
+		delivery: func(hd http.Header) string { return hd.Get("X-GitHub-Delivery") },
+		event:    func(hd http.Header) string { return hd.Get("X-GitHub-Event") },
+		verify: func(hd http.Header, body []byte) error {
+			return ghp.VerifySignature(h.Secret, body, hd.Get(ghp.SignatureHeader))
+		},
+		runOf:  ghp.RunOf,
+		denied: newDeniedLimiter(h.DeniedPerMinute, h.Now),
+	}.handler(log)
+}
+
+func (h *GitLabWebhook) handler(log *slog.Logger) gin.HandlerFunc {
+	return webhook{provider: pipelines.ProviderGitLab, runs: h.Runs, audit: h.Audit,
+		// GitLab names each delivery in X-Gitlab-Event-UUID (else, older GitLab, the webhook).
+		delivery: func(hd http.Header) string {
+			if id := hd.Get("X-Gitlab-Event-UUID"); id != "" {
+				return id
+			}
+			return hd.Get("X-Gitlab-Webhook-UUID")
+		},
+		event: func(hd http.Header) string { return hd.Get(glp.EventHeader) },
+		verify: func(hd http.Header, _ []byte) error {
+			return glp.VerifyToken(h.Secret, hd.Get(glp.TokenHeader))
+		},
+		runOf:  glp.PipelineOf,
+		denied: newDeniedLimiter(h.DeniedPerMinute, h.Now),
+	}.handler(log)
+}
+
+// handler verifies the delivery (constant-time) before reading anything in it. A forged or
+// unproven delivery is refused with 401, audited as denied and logged, without the signature,
+// token or secret. A genuine one makes Portside read the run it names at once.
+func (w webhook) handler(log *slog.Logger) gin.HandlerFunc {
+	action := "pipelines.webhook." + w.provider
 	return func(c *gin.Context) {
 		r := c.Request
 		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxWebhookBody))
@@ -60,34 +121,34 @@ func (h *GitHubWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the delivery could not be read")))
 			return
 		}
-		delivery, event := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
-		if err := ghp.VerifySignature(h.Secret, body, r.Header.Get(ghp.SignatureHeader)); err != nil {
-			if record, suppressed := denied.admit(c.ClientIP()); record {
+		delivery, event := w.delivery(r.Header), w.event(r.Header)
+		if err := w.verify(r.Header, body); err != nil {
+			if record, suppressed := w.denied.admit(c.ClientIP()); record {
 				args := map[string]any{"event": event, "remoteAddr": c.ClientIP()}
 				if suppressed > 0 {
 					args["suppressedBefore"] = suppressed // refused from this address since its last record, not recorded
 				}
-				entry := audit.Entry{Action: "pipelines.webhook.github", Resource: "webhook delivery " + delivery, Args: args}
-				if h.Audit != nil {
-					_ = h.Audit.Do(r.Context(), entry, func(context.Context) error { return err })
+				entry := audit.Entry{Action: action, Resource: "webhook delivery " + delivery, Args: args}
+				if w.audit != nil {
+					_ = w.audit.Do(r.Context(), entry, func(context.Context) error { return err })
 				}
-				log.WarnContext(r.Context(), "github webhook refused", "delivery", delivery, "event", event,
+				log.WarnContext(r.Context(), w.provider+" webhook refused", "delivery", delivery, "event", event,
 					"remote_addr", c.ClientIP(), "reason", errs.PublicMessage(err), "suppressed_before", suppressed)
 			}
 			c.JSON(http.StatusUnauthorized, errorBody(err))
 			return
 		}
-		runID, err := ghp.RunOf(event, body)
+		runID, err := w.runOf(event, body)
 		if err != nil {
 			c.JSON(http.StatusBadRequest, errorBody(err))
 			return
 		}
-		if runID != "" && h.Runs != nil {
+		if runID != "" && w.runs != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), nudgeTimeout)
 			defer cancel()
-			if err := h.Runs.Nudge(ctx, "github", runID); err != nil {
-				// GitHub's delivery succeeded; the follower's polling reads the run later.
-				log.InfoContext(r.Context(), "github webhook: read the run later", "delivery", delivery, "run", runID, "error", err)
+			if err := w.runs.Nudge(ctx, w.provider, runID); err != nil {
+				// The delivery succeeded; the follower's polling reads the run later.
+				log.InfoContext(r.Context(), w.provider+" webhook: read the run later", "delivery", delivery, "run", runID, "error", err)
 			}
 		}
 		c.Status(http.StatusNoContent)

@@ -109,7 +109,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.rollouts = rs
 	w.closers = append(w.closers, func() { _ = companion.Close() }) // after the tracker stopped following it
-	ps, hook, stopLocal, err := a.pipelines(w.catalog)
+	ps, hooks, stopLocal, err := a.pipelines(w.catalog)
 	if err != nil {
 		return w, err
 	}
@@ -145,7 +145,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
 		Version:         version,
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
-		GitHubWebhook:   hook,
+		GitHubWebhook:   hooks.github,
+		GitLabWebhook:   hooks.gitlab,
 	})
 	if err := w.server.Listen(); err != nil {
 		return w, err

@@ -93,6 +93,9 @@ func TestServeWiringAnswersEveryRoute(t *testing.T) {
 		// A webhook without GitHub's signature is refused (no webhook secret is set here, either).
 		{Method: "POST", Path: "/webhooks/github"}: {target: "/webhooks/github", body: `{"workflow_run":{"id":1}}`,
 			header: http.Header{"X-GitHub-Event": {"workflow_run"}}, want: http.StatusUnauthorized},
+		// A GitLab delivery without the secret token is refused (none is set here, either).
+		{Method: "POST", Path: "/webhooks/gitlab"}: {target: "/webhooks/gitlab", body: `{"object_kind":"pipeline","object_attributes":{"id":1}}`,
+			header: http.Header{"X-Gitlab-Event": {"Pipeline Hook"}, "X-Gitlab-Token": {"guessed"}}, want: http.StatusUnauthorized},
 		// Sign-out from a page of another site is refused.
 		{Method: "POST", Path: "/auth/logout"}: {target: "/auth/logout", want: http.StatusForbidden},
 	}

@@ -355,9 +355,9 @@ type Pipeline struct {
 	// The component's ref.
 	Component string `json:"component"`
 	Name      string `json:"name"`
-	// github or local.
+	// github, gitlab or local.
 	Provider string `json:"provider"`
-	// The GitHub repository (owner/name).
+	// Where the pipeline lives: the GitHub repository (owner/name), or the GitLab project (path or numeric ID).
 	Repository *string `json:"repository,omitempty"`
 	// The GitHub workflow file in .github/workflows.
 	Workflow *string `json:"workflow,omitempty"`
