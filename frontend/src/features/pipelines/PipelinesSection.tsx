@@ -7,7 +7,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { Badge, toneOf } from '../../components/Tag';
 import { ago, duration } from '../../lib/format';
-import { runPath, secondsBetween } from './fields';
+import { runLabel, runPath, secondsBetween } from './fields';
 import { StageChips } from './StageList';
 
 // The dialog's widgets load only where someone may run a pipeline.
@@ -109,11 +109,11 @@ function RunRow({ r }: { r: PipelineRunFieldsFragment }) {
   return (
     <li className="run-row">
       <Badge tone={toneOf(r.status)}>{r.status.replace('_', ' ')}</Badge>{' '}
-      <Link to={runPath(r.id)}>Run {r.id}</Link>{' '}
+      <Link to={runPath(r.id)}>Run {runLabel(r.id)}</Link>{' '}
       <span className="muted">
         on <code>{r.ref}</code> · by {r.triggeredBy} via {r.client} · {ago(r.createdAt)}
         {secs != null ? ` · took ${duration(secs)}` : ''}
-        {r.retryOfId ? ` · retry of ${r.retryOfId}` : ''}
+        {r.retryOfId ? ` · retry of ${runLabel(r.retryOfId)}` : ''}
       </span>
       <StageChips stages={r.stages} />
     </li>

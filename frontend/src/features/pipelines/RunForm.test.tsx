@@ -18,7 +18,8 @@ function setup(onSubmit = vi.fn(async (_: TriggerInput) => null as null | { mess
   return { user, onSubmit, ...utils };
 }
 
-describe('the Run form', () => {
+// Typing through user-event is slow on a busy machine: these tests get more than the default 5 s.
+describe('the Run form', { timeout: 20000 }, () => {
   it('shows each parameter by its type, with defaults filled in and required ones marked', () => {
     setup();
     const env = screen.getByRole('combobox', { name: /environment/ }) as HTMLSelectElement;

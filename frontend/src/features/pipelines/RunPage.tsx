@@ -7,7 +7,7 @@ import { Empty, Loading } from '../../components/States';
 import { Badge, toneOf } from '../../components/Tag';
 import { problemOf } from '../../lib/errors';
 import { duration, entityPath, shortRef } from '../../lib/format';
-import { finished, retryable, runPath, secondsBetween, time } from './fields';
+import { finished, retryable, runLabel, runPath, secondsBetween, time } from './fields';
 import { StageList } from './StageList';
 
 const RunQuery = graphql(`
@@ -59,7 +59,7 @@ export function RunPage() {
   if (!run) {
     return (
       <>
-        <h1>Run {id}</h1>
+        <h1>Run {runLabel(id)}</h1>
         <Empty>
           There is no pipeline run <code>{id}</code>. <Link to="/pipelines">All runs</Link>
         </Empty>
@@ -77,7 +77,7 @@ export function RunPage() {
       </nav>
       <div className="entity-header">
         <h1>
-          {run.pipeline} run {run.id}
+          {run.pipeline} run {runLabel(run.id)}
         </h1>
         <span role="status" aria-live="polite" aria-atomic="true" className="run-status">
           <span className="visually-hidden">Status: </span>
@@ -88,8 +88,8 @@ export function RunPage() {
       {run.message && (
         <p className={run.status === 'FAILED' || run.status === 'TIMED_OUT' ? 'notice notice-error' : 'notice'}>{run.message}</p>
       )}
-      {canOperate && (
-        <div className="actions" aria-label="Actions on this run">
+      {canOperate && (!finished(run.status) || retryable(run.status)) && (
+        <div className="actions" role="group" aria-label="Actions on this run">
           {!finished(run.status) && (
             <ConfirmDialog
               label="Cancel run"
@@ -181,7 +181,7 @@ export function RunPage() {
               <>
                 <dt>Retry of</dt>
                 <dd>
-                  <Link to={runPath(run.retryOf.id)}>Run {run.retryOf.id}</Link>{' '}
+                  <Link to={runPath(run.retryOf.id)}>Run {runLabel(run.retryOf.id)}</Link>{' '}
                   <Badge tone={toneOf(run.retryOf.status)}>{run.retryOf.status.replace('_', ' ')}</Badge>
                 </dd>
               </>

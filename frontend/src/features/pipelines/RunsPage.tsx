@@ -8,7 +8,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { Badge, toneOf } from '../../components/Tag';
 import { ago, duration, entityPath, shortRef } from '../../lib/format';
-import { runPath, secondsBetween } from './fields';
+import { runLabel, runPath, secondsBetween } from './fields';
 import { StageChips } from './StageList';
 
 const RunsQuery = graphql(`
@@ -134,7 +134,7 @@ export function RunsPage() {
                       <tr key={r.id}>
                         <th scope="row">
                           <Link to={runPath(r.id)}>
-                            {r.pipeline} <span className="muted">{r.id}</span>
+                            {r.pipeline} <span className="muted">{runLabel(r.id)}</span>
                           </Link>
                         </th>
                         <td>

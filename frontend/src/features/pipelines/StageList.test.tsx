@@ -30,3 +30,11 @@ describe('the stage list', () => {
     expect(screen.getByText(/not reported any stage/)).toBeTruthy();
   });
 });
+
+describe('a run label', () => {
+  it('is the run number from the global ID', async () => {
+    const { runLabel } = await import('./fields');
+    expect(runLabel('UGlwZWxpbmVSdW46MQ')).toBe('#1');
+    expect(runLabel('not an id')).toBe('not an id');
+  });
+});

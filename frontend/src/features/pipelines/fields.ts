@@ -59,3 +59,14 @@ export function time(iso: string | null | undefined): string {
   if (!iso) return '—';
   return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+/** A run's short name: its number ("#12") from the global ID (base64 of "PipelineRun:12"), else the ID. */
+export function runLabel(id: string): string {
+  try {
+    const m = /^PipelineRun:(.+)$/.exec(atob(id.replace(/-/g, '+').replace(/_/g, '/')));
+    if (m) return `#${m[1]}`;
+  } catch {
+    // not base64: shown as it is
+  }
+  return id;
+}
