@@ -73,7 +73,7 @@ export function PipelinesSection({ componentRef }: { componentRef: string }) {
             {c.viewerCanOperate && (
               <Suspense
                 fallback={
-                  <button type="button" className="button button-primary" disabled>
+                  <button type="button" className="button button-primary" disabled aria-label={`Run ${p.name}`}>
                     Run
                   </button>
                 }
