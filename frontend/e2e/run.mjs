@@ -1,6 +1,7 @@
 // The portal end to end: Debian's chromium (driven by playwright-core, never a downloaded browser)
 // against a real `portside serve --demo` (built into a temp dir, SQLite in it, a free port), signing
-// in through the development login form as a demo owner (bob) and a viewer (carol). axe-core runs on
+// in through the development login form as a demo owner (bob) and a viewer (carol); bob runs the
+// demo's local `ci` pipeline and follows it live. axe-core runs on
 // every page visited (no serious or critical violations); a Content-Security-Policy violation or an
 // uncaught error on any page fails the run. Screenshots of every page, light and dark, at 1280 px
 // and at a phone's width, go to docs/screenshots/ (SCREENSHOTS=0 skips them).
@@ -171,6 +172,68 @@ try {
   await dialog.waitFor({ state: 'detached' });
   check(true, 'confirming runs the action and closes the dialog');
 
+  // Pipelines: run ci from the component page and follow the run live to SUCCEEDED.
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  await bob.getByRole('heading', { name: 'Pipelines', exact: true }).waitFor();
+  await bob.getByRole('list', { name: 'Latest runs of ci' }).or(bob.getByText('No runs yet.').first()).first().waitFor();
+  await bob.getByRole('button', { name: 'Run ci' }).click();
+  const runDialog = bob.getByRole('dialog');
+  await runDialog.waitFor();
+  check((await runDialog.getByRole('combobox', { name: /failAt/ }).inputValue()) === 'none', 'the Run dialog shows the declared parameters, defaults filled in');
+  await axe(bob, 'run dialog');
+  // A double click starts one run (one idempotency key per opening).
+  await runDialog.getByRole('button', { name: 'Start run' }).dblclick();
+  await bob.waitForURL((u) => u.pathname.startsWith('/pipelines/runs/'));
+  const runPath = new URL(bob.url()).pathname;
+  await bob.evaluate(() => { window.__sameDocument = true; });
+  await bob.locator('.run-status').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 60000 });
+  check(await bob.evaluate(() => window.__sameDocument === true), `the run reaches SUCCEEDED live, without a reload (${runPath})`);
+  const stageStates = await bob.locator('.stage-table tbody tr').evaluateAll((rows) => rows.map((r) => `${r.querySelector('th').textContent}=${r.dataset.status}`));
+  check(stageStates.join(',') === 'Build=SUCCEEDED,Test=SUCCEEDED,Container build=SUCCEEDED,Image scan=SUCCEEDED,Release=SUCCEEDED', `the run page lists the stages in order, each SUCCEEDED (${stageStates.join(', ')})`);
+  check(/1\.4\.2/.test(await bob.getByRole('region', { name: 'About this run' }).locator('xpath=..').innerText()), 'the run page shows the artifact the run produced (version 1.4.2)');
+  check(/bob/.test(await bob.getByRole('region', { name: 'About this run' }).innerText()) && /through web/.test(await bob.locator('main').innerText()), 'the run page says who triggered it and through which client');
+  const counted = await bob.evaluate(async () => {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: '{ pipelineRuns(filter: {component: "payments-api", pipeline: "ci"}) { totalCount } }' }),
+    });
+    return (await res.json()).data?.pipelineRuns?.totalCount;
+  });
+  check(counted === 1, `a double click on Start run made one run (${counted})`);
+  await axe(bob, 'pipeline run (succeeded)');
+  pages['pipeline-run'] = runPath;
+
+  // A failing run: the stages after the failed one are SKIPPED; retry behind a confirmation.
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  await bob.getByRole('button', { name: 'Run ci' }).click();
+  await bob.getByRole('dialog').getByRole('combobox', { name: /failAt/ }).selectOption('Test');
+  await bob.getByRole('dialog').getByRole('button', { name: 'Start run' }).click();
+  await bob.waitForURL((u) => u.pathname.startsWith('/pipelines/runs/') && u.pathname !== runPath);
+  const failedPath = new URL(bob.url()).pathname;
+  await bob.locator('.run-status').filter({ hasText: 'FAILED' }).waitFor({ timeout: 60000 });
+  await bob.locator('.stage-table tbody tr[data-status=SKIPPED]').first().waitFor();
+  const failedStates = await bob.locator('.stage-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.status));
+  check(failedStates.join(',') === 'SUCCEEDED,FAILED,SKIPPED,SKIPPED,SKIPPED', `a run failing at Test shows the later stages SKIPPED (${failedStates.join(',')})`);
+  await axe(bob, 'pipeline run (failed)');
+  pages['pipeline-run-failed'] = failedPath;
+  await bob.getByRole('button', { name: 'Retry run' }).click();
+  const retryDialog = bob.getByRole('alertdialog');
+  await retryDialog.waitFor();
+  await retryDialog.getByRole('button', { name: 'Retry' }).click();
+  await bob.waitForURL((u) => u.pathname.startsWith('/pipelines/runs/') && u.pathname !== failedPath);
+  const failedNumber = Buffer.from(decodeURIComponent(failedPath.split('/').pop()), 'base64').toString().split(':').pop();
+  await bob.getByRole('link', { name: `Run #${failedNumber}` }).waitFor();
+  check(true, 'retrying opens the new run, linked to the one it retries');
+
+  await bob.goto(base + '/pipelines?component=payments-api');
+  await bob.getByRole('heading', { name: 'Pipeline runs' }).waitFor();
+  await bob.locator('table tbody tr').first().waitFor();
+  const listed = await bob.locator('table tbody tr').count();
+  check(listed >= 3, `the runs page lists the component's runs from the filter in the URL (${listed})`);
+  await axe(bob, 'pipeline runs');
+  pages.pipelines = '/pipelines?component=payments-api';
+
   // Other entity pages.
   for (const [name, path, heading] of [
     ['api', '/catalog/default/api/payments-rest-api', 'Definition'],
@@ -243,6 +306,15 @@ try {
   await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
   await carol.getByRole('heading', { name: 'DORA, last 30 days' }).waitFor();
   check((await carol.getByRole('button', { name: 'Refresh from source' }).count()) === 0, 'the viewer is offered no owner action');
+  await carol.getByRole('heading', { name: 'Pipelines', exact: true }).waitFor();
+  await carol.getByRole('list', { name: 'Latest runs of ci' }).waitFor();
+  check((await carol.getByRole('button', { name: /^Run / }).count()) === 0, 'the viewer is offered no Run button');
+  await carol.goto(base + pages['pipeline-run-failed']);
+  await carol.locator('.stage-table').waitFor();
+  check((await carol.getByRole('button', { name: /Retry run|Cancel run/ }).count()) === 0, 'the viewer is offered no cancel or retry on a run');
+  await axe(carol, 'pipeline run (viewer)');
+  await carol.goto(base + '/catalog/default/component/payments-api');
+  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
   await axe(carol, 'component (viewer)');
   // Forced anyway, the server refuses, and says so with a request ID.
   const forced = await carol.evaluate(async () => {

@@ -65,6 +65,7 @@ export function Layout() {
             Home
           </NavLink>
           <NavLink to="/catalog">Catalog</NavLink>
+          <NavLink to="/pipelines">Pipelines</NavLink>
           <NavLink to="/locations">Locations</NavLink>
           <NavLink to="/audit">Audit</NavLink>
           <a href="/graphiql">GraphiQL</a>

@@ -16,6 +16,8 @@ export const router = createBrowserRouter([
         lazy: () => import('../features/entity/EntityPage').then((m) => ({ Component: m.EntityPage })),
       },
       { path: 'locations', lazy: () => import('../features/locations/LocationsPage').then((m) => ({ Component: m.LocationsPage })) },
+      { path: 'pipelines', lazy: () => import('../features/pipelines/RunsPage').then((m) => ({ Component: m.RunsPage })) },
+      { path: 'pipelines/runs/:id', lazy: () => import('../features/pipelines/RunPage').then((m) => ({ Component: m.RunPage })) },
       { path: 'audit', lazy: () => import('../features/audit/AuditPage').then((m) => ({ Component: m.AuditPage })) },
       { path: '*', lazy: () => import('./NotFound').then((m) => ({ Component: m.NotFound })) },
     ],

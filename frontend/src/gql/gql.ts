@@ -38,6 +38,18 @@ type Documents = {
     "\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n": typeof types.RegisterLocationDocument,
     "\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n": typeof types.RefreshLocationPageDocument,
     "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n": typeof types.UnregisterLocationDocument,
+    "\n  query ComponentPipelines($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        pipelines {\n          ...PipelineFields\n          runs(first: 5) { totalCount nodes { ...PipelineRunFields } }\n        }\n      }\n    }\n  }\n": typeof types.ComponentPipelinesDocument,
+    "\n  subscription ComponentPipelineRunChanged($component: String!) {\n    pipelineRunChanged(component: $component) { ...PipelineRunFields }\n  }\n": typeof types.ComponentPipelineRunChangedDocument,
+    "\n  mutation TriggerPipeline($input: TriggerPipelineInput!) {\n    triggerPipeline(input: $input) { run { ...PipelineRunFields } }\n  }\n": typeof types.TriggerPipelineDocument,
+    "\n  query PipelineRunPage($id: ID!) {\n    pipelineRun(id: $id) {\n      ...PipelineRunFields\n      retryOf { id status createdAt }\n    }\n  }\n": typeof types.PipelineRunPageDocument,
+    "\n  query PipelineRunComponent($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      title\n      ... on Component { viewerCanOperate }\n    }\n  }\n": typeof types.PipelineRunComponentDocument,
+    "\n  subscription PipelineRunChanged($id: ID!) {\n    pipelineRunChanged(id: $id) { ...PipelineRunFields }\n  }\n": typeof types.PipelineRunChangedDocument,
+    "\n  mutation CancelPipelineRun($input: PipelineRunInput!) { cancelPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n": typeof types.CancelPipelineRunDocument,
+    "\n  mutation RetryPipelineRun($input: PipelineRunInput!) { retryPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n": typeof types.RetryPipelineRunDocument,
+    "\n  query PipelineRuns($filter: PipelineRunFilter, $after: String) {\n    pipelineRuns(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...PipelineRunFields }\n    }\n  }\n": typeof types.PipelineRunsDocument,
+    "\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n": typeof types.AnyPipelineRunChangedDocument,
+    "\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n": typeof types.PipelineRunFieldsFragmentDoc,
+    "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n": typeof types.PipelineFieldsFragmentDoc,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -64,6 +76,18 @@ const documents: Documents = {
     "\n  mutation RegisterLocation($input: RegisterLocationInput!) {\n    registerLocation(input: $input) {\n      added\n      updated\n      location { id status entityCount errorCount }\n      errors { ...LocationErrorRow }\n    }\n  }\n": types.RegisterLocationDocument,
     "\n  mutation RefreshLocationPage($id: ID!) {\n    refreshLocation(id: $id) { unchanged added updated removed location { id status entityCount errorCount refreshedAt } }\n  }\n": types.RefreshLocationPageDocument,
     "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n": types.UnregisterLocationDocument,
+    "\n  query ComponentPipelines($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        pipelines {\n          ...PipelineFields\n          runs(first: 5) { totalCount nodes { ...PipelineRunFields } }\n        }\n      }\n    }\n  }\n": types.ComponentPipelinesDocument,
+    "\n  subscription ComponentPipelineRunChanged($component: String!) {\n    pipelineRunChanged(component: $component) { ...PipelineRunFields }\n  }\n": types.ComponentPipelineRunChangedDocument,
+    "\n  mutation TriggerPipeline($input: TriggerPipelineInput!) {\n    triggerPipeline(input: $input) { run { ...PipelineRunFields } }\n  }\n": types.TriggerPipelineDocument,
+    "\n  query PipelineRunPage($id: ID!) {\n    pipelineRun(id: $id) {\n      ...PipelineRunFields\n      retryOf { id status createdAt }\n    }\n  }\n": types.PipelineRunPageDocument,
+    "\n  query PipelineRunComponent($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      title\n      ... on Component { viewerCanOperate }\n    }\n  }\n": types.PipelineRunComponentDocument,
+    "\n  subscription PipelineRunChanged($id: ID!) {\n    pipelineRunChanged(id: $id) { ...PipelineRunFields }\n  }\n": types.PipelineRunChangedDocument,
+    "\n  mutation CancelPipelineRun($input: PipelineRunInput!) { cancelPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n": types.CancelPipelineRunDocument,
+    "\n  mutation RetryPipelineRun($input: PipelineRunInput!) { retryPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n": types.RetryPipelineRunDocument,
+    "\n  query PipelineRuns($filter: PipelineRunFilter, $after: String) {\n    pipelineRuns(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...PipelineRunFields }\n    }\n  }\n": types.PipelineRunsDocument,
+    "\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n": types.AnyPipelineRunChangedDocument,
+    "\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n": types.PipelineRunFieldsFragmentDoc,
+    "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n": types.PipelineFieldsFragmentDoc,
 };
 
 /**
@@ -176,6 +200,54 @@ export function graphql(source: "\n  mutation RefreshLocationPage($id: ID!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n"): (typeof documents)["\n  mutation UnregisterLocation($id: ID!) { unregisterLocation(id: $id) { id removedEntities } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ComponentPipelines($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        pipelines {\n          ...PipelineFields\n          runs(first: 5) { totalCount nodes { ...PipelineRunFields } }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ComponentPipelines($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        pipelines {\n          ...PipelineFields\n          runs(first: 5) { totalCount nodes { ...PipelineRunFields } }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ComponentPipelineRunChanged($component: String!) {\n    pipelineRunChanged(component: $component) { ...PipelineRunFields }\n  }\n"): (typeof documents)["\n  subscription ComponentPipelineRunChanged($component: String!) {\n    pipelineRunChanged(component: $component) { ...PipelineRunFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TriggerPipeline($input: TriggerPipelineInput!) {\n    triggerPipeline(input: $input) { run { ...PipelineRunFields } }\n  }\n"): (typeof documents)["\n  mutation TriggerPipeline($input: TriggerPipelineInput!) {\n    triggerPipeline(input: $input) { run { ...PipelineRunFields } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PipelineRunPage($id: ID!) {\n    pipelineRun(id: $id) {\n      ...PipelineRunFields\n      retryOf { id status createdAt }\n    }\n  }\n"): (typeof documents)["\n  query PipelineRunPage($id: ID!) {\n    pipelineRun(id: $id) {\n      ...PipelineRunFields\n      retryOf { id status createdAt }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PipelineRunComponent($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      title\n      ... on Component { viewerCanOperate }\n    }\n  }\n"): (typeof documents)["\n  query PipelineRunComponent($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      title\n      ... on Component { viewerCanOperate }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription PipelineRunChanged($id: ID!) {\n    pipelineRunChanged(id: $id) { ...PipelineRunFields }\n  }\n"): (typeof documents)["\n  subscription PipelineRunChanged($id: ID!) {\n    pipelineRunChanged(id: $id) { ...PipelineRunFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelPipelineRun($input: PipelineRunInput!) { cancelPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n"): (typeof documents)["\n  mutation CancelPipelineRun($input: PipelineRunInput!) { cancelPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RetryPipelineRun($input: PipelineRunInput!) { retryPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n"): (typeof documents)["\n  mutation RetryPipelineRun($input: PipelineRunInput!) { retryPipelineRun(input: $input) { run { ...PipelineRunFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PipelineRuns($filter: PipelineRunFilter, $after: String) {\n    pipelineRuns(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...PipelineRunFields }\n    }\n  }\n"): (typeof documents)["\n  query PipelineRuns($filter: PipelineRunFilter, $after: String) {\n    pipelineRuns(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...PipelineRunFields }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n"): (typeof documents)["\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n"): (typeof documents)["\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

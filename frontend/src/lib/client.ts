@@ -56,6 +56,8 @@ const embedded = [
   'AnalysisVerdict', 'CanaryProgress', 'CanaryStepReached', 'SyncOperation', 'Commit', 'RolloutConnection',
   'RolloutEdge', 'ArgoCDInstance', 'DeploymentActionPayload', 'DoraMetrics', 'LocationConnection', 'LocationEdge',
   'LocationError', 'RefreshLocationPayload', 'UnregisterLocationPayload', 'AuditRecordConnection',
+  'Pipeline', 'PipelineParameter', 'PipelineParameterValue', 'PipelineStage', 'PipelineArtifact', 'PipelineRunConnection',
+  'PipelineRunEdge', 'PipelineRunPayload',
 ];
 
 export function createClient(): Client {

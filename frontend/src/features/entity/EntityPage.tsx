@@ -5,6 +5,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { About, EntityList, Relations } from './sections';
 import { DeploymentsPanel } from './DeploymentsPanel';
+import { PipelinesSection } from '../pipelines';
 
 const EntityPageQuery = graphql(`
   query EntityPage($ref: String!) {
@@ -161,6 +162,7 @@ export function EntityPage() {
         )}
         {e.__typename === 'User' && <Relations groups={[['Member of', e.memberOf]]} />}
       </div>
+      {e.__typename === 'Component' && <PipelinesSection componentRef={e.ref} />}
       {e.__typename === 'Component' && <DeploymentsPanel componentRef={e.ref} />}
       {e.__typename === 'API' && (
         <section className="card" aria-labelledby="definition">
