@@ -25,7 +25,8 @@
 // Nothing here asserts on time: it reports.
 //
 // Usage: npm run bench (make bench-portal). PORTSIDE_BIN=path reuses a built binary (it must embed
-// the current build), BENCH_CATALOG=dir reuses a generated catalog, REPS=n (default 20).
+// the current build), BENCH_CATALOG=dir reuses a generated catalog, REPS=n (default 20),
+// MEASURE=nav,keys,rollout (the default: all) picks what to measure.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -39,6 +40,7 @@ const repo = resolve(here, '../..');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const REPS = Number(process.env.REPS ?? 20);
 const TYPE_DELAY = Number(process.env.TYPE_DELAY ?? 150);
+const MEASURE = new Set((process.env.MEASURE ?? 'nav,keys,rollout').split(','));
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -81,7 +83,7 @@ const INIT = `
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.lcp = e.startTime; })
     .observe({ type: 'largest-contentful-paint', buffered: true });
   const conditions = {
-    rows: () => document.querySelector('section.results[data-results-for] table tbody tr'),
+    rows: () => document.querySelector('section.results table tbody tr'),
     about: () => document.getElementById('about'),
   };
   const check = () => {
@@ -212,7 +214,7 @@ try {
   const catalogRuns = [];
   const componentRuns = [];
   console.log(`measuring navigations (${REPS} each)…`);
-  for (let i = 0; i < REPS; i++) {
+  for (let i = 0; MEASURE.has('nav') && i < REPS; i++) {
     catalogRuns.push(await navigate('/catalog', 'rows'));
     componentRuns.push(await navigate(`/catalog/default/component/${components[i % components.length]}`, 'about'));
   }
@@ -228,7 +230,7 @@ try {
   const keyLatency = [];
   let overtaken = 0;
   let keystrokes = 0;
-  for (let i = 0; i < REPS; i++) {
+  for (let i = 0; MEASURE.has('keys') && i < REPS; i++) {
     const word = words[i % words.length];
     await box.fill('');
     await page.waitForSelector('section.results[data-results-for=""]');
@@ -252,10 +254,12 @@ try {
   console.log(`measuring rollout events (${REPS})…`);
   const rolloutLatency = [];
   const app = deployed[0];
-  await navigate(`/catalog/default/component/${app}`, 'about');
-  await page.getByText('waiting').first().waitFor({ timeout: 60000 });
-  await page.waitForTimeout(500); // the subscriptions are open
-  for (let i = 0; i < REPS; i++) {
+  if (MEASURE.has('rollout')) {
+    await navigate(`/catalog/default/component/${app}`, 'about');
+    await page.getByText('waiting').first().waitFor({ timeout: 60000 });
+    await page.waitForTimeout(500); // the subscriptions are open
+  }
+  for (let i = 0; MEASURE.has('rollout') && i < REPS; i++) {
     const msg = `bench-step-${i}-${Date.now()}`;
     await page.evaluate((m) => { window.__bench.want = m; }, msg);
     argo.stdin.write(`${app} ${msg}\n`);
@@ -281,7 +285,7 @@ try {
   console.log(`catalog: ${queries.components.length} sample components, ${words.length} search words; ${REPS} repetitions\n`);
   console.log('| measure | n | median | p95 | min | max |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.n} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(r.min)} | ${fmt(r.max)} |`);
+  for (const r of rows.filter((r) => r.n)) console.log(`| ${r.name} | ${r.n} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(r.min)} | ${fmt(r.max)} |`);
   console.log(`\nkeystrokes: ${keystrokes}, of which ${overtaken} had their results overtaken by the next key before being shown`);
   if (problems.length) console.log(`page errors: ${problems.join('; ')}`);
 } catch (e) {
