@@ -7,7 +7,7 @@ PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -p 2 -timeout 20m
 BIN         ?= bin/portside
 
-.PHONY: run build portal portal-test portal-codegen-check e2e-portal chromium test test-short vet fmt-check tidy-check repo-check generate generate-check postgres bench bench-quick e2e-argocd clean
+.PHONY: run build portal portal-test portal-codegen-check e2e-portal bench-portal chromium test test-short vet fmt-check tidy-check repo-check generate generate-check postgres bench bench-quick e2e-argocd clean
 
 ## run: build the portal when missing or stale, then start Portside on http://127.0.0.1:7007 with
 ## SQLite (portside.db) and the demo catalog
@@ -114,12 +114,20 @@ generate:
 generate-check: generate
 	@git diff --exit-code -- graph || (echo "graph/: generated code is stale; run make generate and commit"; exit 1)
 
-## bench: Go benchmarks, then the load driver on a generated catalog (SQLite and PostgreSQL)
+## bench: Go benchmarks, the load driver on a generated catalog (SQLite and PostgreSQL), then the
+## portal in headless chromium (bench-portal)
 bench: postgres
 	$(GO) test -run '^$$' -bench . -benchmem ./catalog/ ./graph/ ./server/
 	$(GO) test -run '^$$' -bench Following -benchtime 6000x -count 3 ./rollouts/
 	$(GO) test -run '^$$' -bench . -count 5 -timeout 30m ./pipelines/...
 	$(GO) run ./bench/load $(BENCH_FLAGS)
+	$(MAKE) bench-portal
+
+## bench-portal: the portal's performance in Debian's chromium (playwright-core) against `portside
+## serve --demo` on SQLite with the bench catalog (16,850 entities) and a scripted Argo CD: catalog
+## and component page navigations, search keystrokes, rollout events; medians and p95 (REPS=20)
+bench-portal: portal chromium
+	cd frontend && $(NPM) run bench
 
 ## bench-quick: a smoke run of the load driver (small catalog, short runs)
 bench-quick: postgres

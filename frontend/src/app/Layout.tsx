@@ -8,7 +8,7 @@ import { isUnauthenticated } from '../lib/errors';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/States';
 import { SignedOut } from './SignedOut';
-import { ViewerContext } from './viewer';
+import { ViewerContext, type Viewer } from './viewer';
 
 // The menu's widgets are a large part of the component library: they load after the page.
 const UserMenu = lazy(() => import('./UserMenu').then((m) => ({ default: m.UserMenu })));
@@ -45,9 +45,20 @@ export function Layout() {
     main.current?.focus();
   }, [location.pathname]);
 
-  if (fetching && !data) return <Loading label="Loading Portside…" />;
-  if (isUnauthenticated(error)) return <SignedOut expired={location.pathname !== '/'} />;
+  // The page renders (and starts its own queries) while the shell asks who is signed in; pages
+  // that need the viewer wait for this promise (useViewer).
+  const [viewer] = useState(() => {
+    let resolve!: (v: Viewer) => void;
+    const ready = new Promise<Viewer>((r) => (resolve = r));
+    return { ready, resolve };
+  });
+  const pending = fetching && !data;
   const me = data?.me;
+  useEffect(() => {
+    if (me) viewer.resolve(me);
+  }, [me, viewer]);
+
+  if (isUnauthenticated(error)) return <SignedOut expired={location.pathname !== '/'} />;
   return (
     <RouterProvider navigate={navigate} useHref={useHref}>
       <a className="skip-link" href="#main">
@@ -79,9 +90,11 @@ export function Layout() {
       </header>
       <main className="page" id="main" ref={main} tabIndex={-1}>
         {error && !me ? <ErrorNotice error={error} title="Portside could not tell who you are" /> : null}
-        {me && (
-          <ViewerContext.Provider value={me}>
-            <Outlet />
+        {(me || pending) && (
+          <ViewerContext.Provider value={{ viewer: me ?? null, ready: viewer.ready }}>
+            <Suspense fallback={<Loading label="Loading Portside…" />}>
+              <Outlet />
+            </Suspense>
           </ViewerContext.Provider>
         )}
       </main>

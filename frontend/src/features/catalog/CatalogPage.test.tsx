@@ -33,7 +33,9 @@ function setup(url: string) {
       <RouterProvider router={router} />
     </Provider>,
   );
-  const lastFilter = () => (executeQuery.mock.calls.at(-1) as unknown as [{ variables: Record<string, unknown> }])[0].variables;
+  // The results' query (the facets' has no order).
+  const lastFilter = () =>
+    (executeQuery.mock.calls as unknown as [{ variables: Record<string, unknown> }][]).filter((c) => 'orderBy' in c[0].variables).at(-1)![0].variables;
   return { router, lastFilter };
 }
 

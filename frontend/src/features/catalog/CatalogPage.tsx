@@ -29,13 +29,21 @@ export const EntityRowFragment = graphql(`
   }
 `);
 
-const ExplorerQuery = graphql(`
-  query Explorer($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String, $fields: [FacetField!]!) {
+// The results and the facet counts are two requests: the rows come back in milliseconds, while
+// counting facets over many matches (a one-letter search) can take much longer, and the table must
+// not wait for the counts as the person types.
+const ExplorerResultsQuery = graphql(`
+  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {
     entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes { ...EntityRow }
     }
+  }
+`);
+
+const ExplorerFacetsQuery = graphql(`
+  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {
     facets(filter: $filter, fields: $fields, limit: 25) {
       field
       values { value count }
@@ -52,7 +60,7 @@ const labels: Record<FacetParam, string> = {
 };
 const orderOf: Record<SortField, EntityOrderField> = { name: 'NAME', kind: 'KIND', updated: 'UPDATED_AT' };
 
-/** Debounces a value: the search runs once typing pauses, not at every keystroke. */
+/** Debounces a value: the URL follows the search once typing pauses, not at every keystroke. */
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
   useEffect(() => {
@@ -86,16 +94,20 @@ export function CatalogPage() {
     }
   }, [state.q]);
 
-  const [{ data, error, fetching }] = useQuery({
-    query: ExplorerQuery,
+  // The results follow every keystroke (each search answers in a few milliseconds, and a newer
+  // one cancels the one in flight); only the URL waits for typing to pause.
+  const current = text === state.q ? state : withText(state, text);
+  const filter = toFilter(current);
+  const [{ data, error, fetching, operation }] = useQuery({
+    query: ExplorerResultsQuery,
     variables: {
-      filter: toFilter(state),
+      filter,
       orderBy: { field: orderOf[state.sort], direction: state.desc ? 'DESC' : 'ASC' },
       first: PAGE,
-      after: state.cursors.at(-1) ?? null,
-      fields: facetParams.map((f) => fieldOf[f]),
+      after: current.cursors.at(-1) ?? null,
     },
   });
+  const [facetsResult] = useQuery({ query: ExplorerFacetsQuery, variables: { filter, fields: facetParams.map((f) => fieldOf[f]) } });
 
   // A header pressed again turns its order around; another header starts ascending.
   const sortBy = (field: SortField) => setParams(writeState(withSort(state, field, state.sort === field ? !state.desc : false)));
@@ -113,7 +125,7 @@ export function CatalogPage() {
             <Button aria-label="Clear search">✕</Button>
           </SearchField>
           {facetParams.map((f) => {
-            const facet = data?.facets.find((x) => x.field === fieldOf[f]);
+            const facet = facetsResult.data?.facets.find((x) => x.field === fieldOf[f]);
             const selected = state.filters[f];
             const values = facet?.values ?? [];
             // Keep selected values visible even when the current filter leaves them no results.
@@ -138,14 +150,19 @@ export function CatalogPage() {
             );
           })}
         </aside>
-        <section className="results" aria-labelledby="results-heading">
+        <section
+          className="results"
+          aria-labelledby="results-heading"
+          aria-busy={fetching}
+          data-results-for={data ? (operation?.variables.filter?.text ?? '') : undefined}
+        >
           <h2 id="results-heading" className="visually-hidden">
             Results
           </h2>
           <p className="result-count" role="status" aria-live="polite">
             {fetching && !data ? 'Searching…' : `${total} ${total === 1 ? 'entity' : 'entities'}${page > 1 ? `, page ${page}` : ''}`}
           </p>
-          {error && <ErrorNotice error={error} title="The catalog could not be searched" />}
+          {(error ?? facetsResult.error) && <ErrorNotice error={(error ?? facetsResult.error)!} title="The catalog could not be searched" />}
           {!data && fetching && <Loading />}
           {data && data.entities.nodes.length === 0 && (
             <Empty>Nothing in the catalog matches. Try fewer words or filters.</Empty>
