@@ -3,7 +3,6 @@ package graph
 // Helpers of the pipelines resolvers: trigger input, payloads, the run subscription.
 
 import (
-	"context"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
@@ -33,30 +32,4 @@ func runPayload(run pipelines.Run, err error) (*model.PipelineRunPayload, error)
 		return nil, err
 	}
 	return &model.PipelineRunPayload{Run: model.NewPipelineRun(run)}, nil
-}
-
-// relayRuns turns a run subscription into the channel gqlgen sends from; it ends when the domain's
-// subscription does (a subscriber that fell behind is cut off) or when the client goes.
-func relayRuns(ctx context.Context, sub *pipelines.Subscription) <-chan *model.PipelineRun {
-	out := make(chan *model.PipelineRun)
-	go func() {
-		defer close(out)
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case r, ok := <-sub.C():
-				if !ok {
-					return
-				}
-				select {
-				case out <- model.NewPipelineRun(r):
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out
 }

@@ -109,7 +109,7 @@ func (r *subscriptionResolver) PipelineRunChanged(ctx context.Context, component
 	if err != nil {
 		return nil, err
 	}
-	return relayRuns(ctx, sub), nil
+	return relay(ctx, sub, model.NewPipelineRun), nil
 }
 
 func (r *Resolver) Pipeline() PipelineResolver { return &pipelineResolver{r} }

@@ -9,10 +9,16 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 )
 
+// subscription is a domain's subscription (rollouts', pipelines'): its changes until it ends.
+type subscription[E any] interface {
+	C() <-chan E
+	Close()
+}
+
 // relay turns a domain subscription into the channel gqlgen sends from, converting each change;
 // the GraphQL subscription ends when the domain's does (a subscriber that fell too far behind is
 // cut off and must subscribe again) or when the client goes.
-func relay[T any](ctx context.Context, sub *rollouts.Subscription, convert func(rollouts.Change) T) <-chan T {
+func relay[E, T any](ctx context.Context, sub subscription[E], convert func(E) T) <-chan T {
 	out := make(chan T)
 	go func() {
 		defer close(out)
