@@ -7,3 +7,7 @@ func FragmentHits(r *Resolver) int64 {
 	}
 	return 0
 }
+
+// RenderFacetsWithGqlgen makes facets render through gqlgen's generated code (on) or facets.go's
+// one-pass writer (off, the default), for tests that compare the two.
+func RenderFacetsWithGqlgen(on bool) { gqlgenFacets.Store(on) }

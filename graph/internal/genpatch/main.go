@@ -29,6 +29,8 @@ const (
 	sequential    = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
 	entityFunc    = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
 	entityRenamed = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	facetFunc     = "func (ec *executionContext) _Facet(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
+	facetRenamed  = "func (ec *executionContext) _facetUncached(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
 	queryData     = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
 	queryDataOld  = "\t\t\tresponse.Data = marshalData(data)\n"
 	queryDataNew  = "\t\t\tresponse.Data = marshalData(ctx, data)\n"
@@ -46,7 +48,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: genpatch FILE...")
 		os.Exit(2)
 	}
-	lists, entities, data, unmarshalers := false, 0, 0, 0
+	lists, entities, facets, data, unmarshalers := false, 0, 0, 0, 0
 	for _, file := range os.Args[1:] {
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -59,6 +61,8 @@ func main() {
 		}
 		entities += bytes.Count(out, []byte(entityFunc)) + bytes.Count(out, []byte(entityRenamed))
 		out = bytes.Replace(out, []byte(entityFunc), []byte(entityRenamed), 1)
+		facets += bytes.Count(out, []byte(facetFunc)) + bytes.Count(out, []byte(facetRenamed))
+		out = bytes.Replace(out, []byte(facetFunc), []byte(facetRenamed), 1)
 		unmarshalers += len(unmarshalerMap.FindAll(out, -1))
 		out = unmarshalerMap.ReplaceAll(out, []byte("\n"))
 		out = withUnmarshalerMap.ReplaceAll(out, []byte("\n"))
@@ -85,6 +89,9 @@ func main() {
 	}
 	if entities != 1 {
 		fail("%v have %d _Entity functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/fragments.go", os.Args[1:], entities)
+	}
+	if facets != 1 {
+		fail("%v have %d _Facet functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/facets.go", os.Args[1:], facets)
 	}
 }
 
