@@ -3,7 +3,6 @@ package graph
 // Helpers of the pipelines resolvers: trigger input, payloads, the run subscription.
 
 import (
-
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/pipelines"
