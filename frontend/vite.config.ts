@@ -27,5 +27,7 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // Above the 10 s deadline tests wait for a state with (src/test/setup.ts).
+    testTimeout: 30_000,
   },
 });
