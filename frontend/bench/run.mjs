@@ -29,41 +29,16 @@
 // MEASURE=nav,keys,rollout (the default: all) picks what to measure.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, waitHealthy, launchChromium } from '../e2e/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const REPS = Number(process.env.REPS ?? 20);
 const TYPE_DELAY = Number(process.env.TYPE_DELAY ?? 150);
 const MEASURE = new Set((process.env.MEASURE ?? 'nav,keys,rollout').split(','));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitHealthy(base, proc) {
-  for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`portside exited with ${proc.exitCode}`);
-    try {
-      const r = await fetch(`${base}/readyz`);
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('portside did not become ready');
-}
 
 function quantile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
@@ -172,10 +147,7 @@ try {
   await waitHealthy(base, server);
   console.log(`portside serving on ${base}`);
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await ctx.addInitScript(INIT);
   const page = await ctx.newPage();

@@ -9,17 +9,15 @@
 // Usage: npm run e2e (make e2e-portal). PORTSIDE_BIN=path reuses a built binary.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, waitHealthy, launchChromium } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
 const shots = join(repo, 'docs/screenshots');
 const takeShots = process.env.SCREENSHOTS !== '0';
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const axeSource = readFileSync(join(here, '../node_modules/axe-core/axe.min.js'), 'utf8');
 
 const failures = [];
@@ -28,30 +26,6 @@ function check(cond, msg) {
     failures.push(msg);
     console.error(`  ✗ ${msg}`);
   } else console.log(`  ✓ ${msg}`);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitHealthy(base, proc) {
-  // Polling a process we just started, in the test driver (not an assertion on time).
-  for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`portside exited with ${proc.exitCode}`);
-    try {
-      const r = await fetch(`${base}/readyz`);
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('portside did not become ready');
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
@@ -77,10 +51,7 @@ try {
   await waitHealthy(base, server);
   console.log(`portside serving on ${base}`);
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 
   /** A page that records CSP violations and uncaught errors, and checks accessibility. */
   async function newPage(context) {
