@@ -271,12 +271,14 @@ spec: {type: service, lifecycle: production, owner: team-web}
 	s.token = lines[len(lines)-1]
 
 	// Live status through the watcher, then a sync.
-	poll(t, 60*time.Second, "guestbook's deployment", func() bool {
+	// An action on a stale deployment (its instance not reachable right now, as a freshly started
+	// Argo CD can be for a moment) is refused UNAVAILABLE by design: wait for a live one.
+	poll(t, 60*time.Second, "guestbook's deployment, live", func() bool {
 		var out struct {
 			Entity struct{ Deployments []deployment }
 		}
-		s.graphql(t, &out, `{ entity(ref: "component:guestbook") { ... on Component { deployments { application } } } }`, nil)
-		return len(out.Entity.Deployments) == 1
+		s.graphql(t, &out, `{ entity(ref: "component:guestbook") { ... on Component { deployments { application stale } } } }`, nil)
+		return len(out.Entity.Deployments) == 1 && !out.Entity.Deployments[0].Stale
 	})
 	s.act(t, "syncDeployment", `component: "guestbook"`)
 	poll(t, 120*time.Second, "guestbook synced and healthy", func() bool {
