@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,11 +13,15 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/server"
 )
+
+// logFlushInterval is how often serve writes out the log lines it gathered.
+const logFlushInterval = 200 * time.Millisecond
 
 func serveCmd() *cobra.Command {
 	return &cobra.Command{
@@ -31,7 +36,16 @@ catalog first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
-			a, err := openApp(cmd, true)
+			// The server logs a line per request: gathered and written a few times a second
+			// rather than one system call each (see logs.Buffered); warnings go out at once.
+			// Deferred first, so it writes out last, after everything below has logged.
+			logOut := logs.NewBuffered(os.Stderr, logFlushInterval)
+			defer logOut.Close()
+			cfg, log, err := loadConfigTo(cmd, logOut)
+			if err != nil {
+				return err
+			}
+			a, err := newApp(cmd.Context(), cfg, log, true)
 			if err != nil {
 				return err
 			}
@@ -53,6 +67,7 @@ catalog first.`,
 			}
 			a.log.InfoContext(ctx, "portside listening", "addr", w.server.Addr(), "url", a.cfg.PublicURL+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
+			_ = logOut.Flush() // whoever started serve may be waiting for that line
 			return w.run(ctx)
 		},
 	}
