@@ -322,6 +322,24 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 	if _, err := s.Runbooks(bob, runbooks.Filter{Query: strings.Repeat("q", runbooks.MaxQuery+1)}, 10, ""); errs.FieldOf(err) != "filter.query" {
 		t.Errorf("a long query: %v, want INVALID naming filter.query", err)
 	}
+	if _, err := s.Runbooks(bob, runbooks.Filter{Entity: strings.Repeat("e", 513)}, 10, ""); errs.FieldOf(err) != "filter.entity" {
+		t.Errorf("a long entity filter: %v, want INVALID naming filter.entity", err)
+	}
+	if _, err := s.Runbooks(bob, runbooks.Filter{Kind: "WIKI"}, 10, ""); errs.FieldOf(err) != "filter.kind" {
+		t.Errorf("an unknown kind filter: %v, want INVALID naming filter.kind", err)
+	}
+	if _, _, err := s.EntityLinks(bob, entity(checkout), strings.Repeat("e", 201)); errs.FieldOf(err) != "environment" {
+		t.Errorf("a long environment: %v, want INVALID naming environment", err)
+	}
+	if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Title: ptr(strings.Repeat("t", runbooks.MaxTitle+1))}); errs.FieldOf(err) != "title" {
+		t.Errorf("an edit with a long title: %v, want INVALID naming title", err)
+	}
+	if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, URL: ptr("https://x.example")}); errs.FieldOf(err) != "url" {
+		t.Errorf("an edit giving a MARKDOWN runbook a URL: %v, want INVALID naming url", err)
+	}
+	if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Message: strings.Repeat("m", runbooks.MaxMessage+1)}); errs.FieldOf(err) != "message" {
+		t.Errorf("an edit with a long message: %v, want INVALID naming message", err)
+	}
 	if _, err := s.Runbooks(bob, runbooks.Filter{}, 10, "bogus"); errs.FieldOf(err) != "after" {
 		t.Errorf("a bad cursor: %v, want INVALID naming after", err)
 	}
@@ -410,5 +428,28 @@ func TestRenderedHTMLIsCachedByVersion(t *testing.T) {
 	link := runbooks.Runbook{ID: 99, Kind: runbooks.Link, URL: "https://x.example", Version: 1}
 	if h, err := s.HTML(link); err != nil || h != "" {
 		t.Errorf("HTML of a LINK runbook = %q, %v; want none", h, err)
+	}
+}
+
+// A runbook is linked to at most MaxLinks entities, however the links are added.
+func TestARunbookIsLinkedToAtMostFiftyEntities(t *testing.T) {
+	st := storetest.SQLite(t)
+	cat := &fakeCatalog{entities: map[string]*backstage.Entity{}, owners: map[string][]string{}}
+	var refs []string
+	for i := range runbooks.MaxLinks + 1 {
+		ref := "component:default/c" + strconv.Itoa(i)
+		cat.entities[ref], cat.owners[ref] = entity(ref), []string{"bob"}
+		refs = append(refs, ref)
+	}
+	s := runbooks.NewService(st, runbooks.Options{Catalog: cat})
+	rb, err := s.Create(bob, md("t", "x", refs[:runbooks.MaxLinks]...))
+	if err != nil || len(rb.Links) != runbooks.MaxLinks {
+		t.Fatalf("create with %d links: %v", runbooks.MaxLinks, err)
+	}
+	if _, err := s.Link(bob, rb.ID, refs[runbooks.MaxLinks]); errs.FieldOf(err) != "entity" {
+		t.Errorf("a 51st link: %v, want INVALID naming entity", err)
+	}
+	if _, err := s.Link(bob, rb.ID, refs[0]); err != nil {
+		t.Errorf("linking again what is linked (nothing changes): %v", err)
 	}
 }
