@@ -327,6 +327,15 @@ func (s *Service) Link(ctx context.Context, id int64, entity string) (Runbook, e
 				if err := s.recs.link(ctx, id, refs[0]); err != nil {
 					return err
 				}
+				// Counted again inside the transaction: two links added at once cannot both
+				// pass the check above and end at 51.
+				n, err := s.recs.countLinks(ctx, id)
+				if err != nil {
+					return err
+				}
+				if n > MaxLinks {
+					return errs.InvalidField("entity", "runbook %d would be linked to %d entities; at most %d", id, n, MaxLinks)
+				}
 				if out, err = s.recs.byID(ctx, id); err != nil {
 					return err
 				}
