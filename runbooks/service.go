@@ -324,11 +324,14 @@ func (s *Service) Link(ctx context.Context, id int64, entity string) (Runbook, e
 				return errs.InvalidField("entity", "runbook %d is linked to %d entities already; at most %d", id, len(rb.Links), MaxLinks)
 			}
 			return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				// Counted again under the runbook's lock: two links added at once cannot both
+				// pass the check above and end at 51.
+				if err := s.recs.lock(ctx, id); err != nil {
+					return err
+				}
 				if err := s.recs.link(ctx, id, refs[0]); err != nil {
 					return err
 				}
-				// Counted again inside the transaction: two links added at once cannot both
-				// pass the check above and end at 51.
 				n, err := s.recs.countLinks(ctx, id)
 				if err != nil {
 					return err

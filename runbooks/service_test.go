@@ -453,3 +453,37 @@ func TestARunbookIsLinkedToAtMostFiftyEntities(t *testing.T) {
 		t.Errorf("linking again what is linked (nothing changes): %v", err)
 	}
 }
+
+// Links added at once to a runbook one short of the bound: exactly one gets in.
+func TestConcurrentLinksCannotPassTheBoundTogether(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		cat := &fakeCatalog{entities: map[string]*backstage.Entity{}, owners: map[string][]string{}}
+		var refs []string
+		for i := range runbooks.MaxLinks + 8 {
+			ref := "component:default/c" + strconv.Itoa(i)
+			cat.entities[ref], cat.owners[ref] = entity(ref), []string{"bob"}
+			refs = append(refs, ref)
+		}
+		s := runbooks.NewService(st, runbooks.Options{Catalog: cat})
+		rb, err := s.Create(bob, md("t", "x", refs[:runbooks.MaxLinks-1]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, ref := range refs[runbooks.MaxLinks-1:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, _ = s.Link(bob, rb.ID, ref)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		got, err := s.Runbook(bob, rb.ID)
+		if err != nil || len(got.Links) != runbooks.MaxLinks {
+			t.Errorf("after concurrent links: %d links (%v), want exactly %d", len(got.Links), err, runbooks.MaxLinks)
+		}
+	})
+}

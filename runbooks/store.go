@@ -188,6 +188,20 @@ func (s *records) unlink(ctx context.Context, id int64, ref string) (bool, error
 	return res.RowsAffected > 0, store.Translate(res.Error, what(id)+" link to "+ref)
 }
 
+// lock takes the runbook's row lock until the transaction ends (a no-op update: PostgreSQL locks
+// the row, SQLite's transactions are serialized anyway), so that changes that check a bound over
+// several rows (its links) take turns.
+func (s *records) lock(ctx context.Context, id int64) error {
+	res := s.st.DB(ctx).Exec("UPDATE runbooks SET version = version WHERE id = ?", id)
+	if res.Error != nil {
+		return store.Translate(res.Error, what(id))
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "%s not found", what(id))
+	}
+	return nil
+}
+
 // countLinks counts a runbook's links.
 func (s *records) countLinks(ctx context.Context, id int64) (int64, error) {
 	var n int64
