@@ -22,6 +22,8 @@ const (
 	facetValuesFanout  = 100 // Facet.values at the default limit; Query.facets scales for others
 	pipelinesFanout    = 10  // pipelines of one component (a declaration allows 20; a few is usual)
 	pipelineListFanout = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
+	runbooksFanout     = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
+	renderCost         = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -123,6 +125,18 @@ func setComplexity(c *ComplexityRoot) {
 	pl := fanout(pipelineListFanout)
 	c.Pipeline.Parameters, c.Pipeline.Stages, c.PipelineParameter.Options = pl, pl, pl
 	c.PipelineRun.Parameters, c.PipelineRun.Stages, c.PipelineRun.Artifacts = pl, pl, pl
+
+	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
+	// price, so that aliases cannot ask for thousands of renderings at once.
+	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }
+	c.RunbookConnection.Edges, c.RunbookConnection.Nodes = perPage, perPage
+	rb := fanout(runbooksFanout)
+	c.Component.Runbooks, c.Component.RunbookLinks, c.System.Runbooks, c.System.RunbookLinks = rb, rb, rb, rb
+	c.Component.Dashboards = func(child int, _ *string) int { return weigh(runbooksFanout, child) }
+	c.Runbook.LinkedRefs, c.Runbook.LinkedEntities, c.CatalogLink.Missing = rb, rb, rb
+	c.Runbook.Versions = func(child int, first *int) int { return page(child, first) }
+	c.Runbook.HTML = func(child int) int { return renderCost + child }
+	c.Runbook.Diff = func(child int, _ int, _ int) int { return renderCost + child }
 
 	// The caller's own identity.
 	id := fanout(identityListFanout)

@@ -36,6 +36,7 @@ import (
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/rollouts/connector/connectortest"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
@@ -63,6 +64,8 @@ type portal struct {
 	pipes *pipelines.Service
 	// hook serves /webhooks/github, on the portal's clock.
 	hook *server.GitHubWebhook
+	// books keeps runbooks (the link check is off: tests run it with CheckNow).
+	books *runbooks.Service
 }
 
 var people = []devidp.User{
@@ -113,7 +116,10 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Follower: pipelines.FollowerOptions{Interval: 20 * time.Millisecond}})
 	pipes.Start(context.Background())
 	t.Cleanup(pipes.Stop)
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes},
+	books := runbooks.NewService(st, runbooks.Options{Catalog: cat, Deployments: deploys, Audit: log})
+	t.Cleanup(books.Stop)
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
+		RunbookService: books},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -123,7 +129,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

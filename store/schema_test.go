@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -31,6 +32,7 @@ var domainModels = map[string]func() []any{
 	"audit":     audit.Models,
 	"rollouts":  rollouts.Models,
 	"pipelines": pipelines.Models,
+	"runbooks":  runbooks.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

@@ -38,6 +38,12 @@ const (
 	PipelineTrigger Action = "pipelines.run.trigger"
 	PipelineCancel  Action = "pipelines.run.cancel"
 	PipelineRetry   Action = "pipelines.run.retry"
+
+	RunbookCreate Action = "runbooks.runbook.create"
+	RunbookUpdate Action = "runbooks.runbook.update"
+	RunbookLink   Action = "runbooks.runbook.link"
+	RunbookUnlink Action = "runbooks.runbook.unlink"
+	RunbookDelete Action = "runbooks.runbook.delete"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -94,6 +100,12 @@ var required = map[Action]Role{
 	PipelineTrigger: RoleOwner,
 	PipelineCancel:  RoleOwner,
 	PipelineRetry:   RoleOwner,
+	// The owners of a component or system (or of one a runbook is linked to) keep its runbooks.
+	RunbookCreate: RoleOwner,
+	RunbookUpdate: RoleOwner,
+	RunbookLink:   RoleOwner,
+	RunbookUnlink: RoleOwner,
+	RunbookDelete: RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -191,6 +203,16 @@ func describe(a Action) string {
 		return "cancel this component's pipeline runs"
 	case PipelineRetry:
 		return "retry this component's pipeline runs"
+	case RunbookCreate:
+		return "create runbooks for these entities"
+	case RunbookUpdate:
+		return "edit this runbook"
+	case RunbookLink:
+		return "link this runbook there"
+	case RunbookUnlink:
+		return "unlink this runbook"
+	case RunbookDelete:
+		return "delete this runbook"
 	default:
 		return string(a)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
 )
 
@@ -80,6 +81,7 @@ type wiring struct {
 	catalog   *catalog.Service
 	rollouts  *rollouts.Service
 	pipelines *pipelines.Service
+	runbooks  *runbooks.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -130,6 +132,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.pipelines = ps
 	w.closers = append(w.closers, stopLocal) // after the follower stopped reading its runs
+	w.runbooks = runbooks.NewService(a.store, runbooks.Options{Catalog: w.catalog, Deployments: rs, Audit: a.auditLog(), Logger: a.log,
+		Check: runbooks.CheckOptions{Interval: a.cfg.RunbookLinkCheckInterval, AllowLoopback: a.cfg.AllowLoopbackLocations}})
 	if a.cfg.Demo {
 		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
 		res, err := w.catalog.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
@@ -140,7 +144,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps}, graph.HandlerOptions{
+		PipelineService: ps, RunbookService: w.runbooks}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
@@ -178,6 +182,8 @@ func (w *wiring) run(ctx context.Context) error {
 	defer w.rollouts.Stop()
 	w.pipelines.Start(ctx)
 	defer w.pipelines.Stop()
+	w.runbooks.Start(ctx) // the link check, when runbook-link-check-interval is set
+	defer w.runbooks.Stop()
 	refresher := make(chan struct{})
 	go func() {
 		defer close(refresher)
