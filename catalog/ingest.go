@@ -233,6 +233,11 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		if err := s.lockApplies(ctx); err != nil {
 			return err
 		}
+		restore, err := s.widenCache(ctx)
+		if err != nil {
+			return err
+		}
+		defer restore()
 		existing, err := s.storedEntities(ctx, row.ID)
 		if err != nil {
 			return err

@@ -65,3 +65,34 @@ func TestMaxLocationErrorsBoundsWhatIsKept(t *testing.T) {
 		}
 	})
 }
+
+// An apply widens its connection's SQLite page cache for the import and gives the connection
+// back to the pool with the cache it had: serving connections keep SQLite's default.
+func TestAnApplyLeavesTheConnectionsPageCacheAsItWas(t *testing.T) {
+	st := storetest.SQLite(t)
+	pool, err := st.Gorm().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.SetMaxOpenConns(1) // the apply's connection is the one asked afterwards
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", `
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: svc}
+spec: {type: service, lifecycle: production, owner: team}
+`)
+	var before, after int64
+	if err := st.Gorm().Raw("PRAGMA cache_size").Scan(&before).Error; err != nil {
+		t.Fatal(err)
+	}
+	if res := f.register(f.dir); res.Added != 1 {
+		t.Fatalf("added %d entities, errors %v", res.Added, res.Errors)
+	}
+	if err := st.Gorm().Raw("PRAGMA cache_size").Scan(&after).Error; err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("after an apply the connection's cache_size is %d; it was %d", after, before)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,35 @@ func (s *Service) lockApplies(ctx context.Context) error {
 		return store.Translate(err, "catalog apply lock")
 	}
 	return nil
+}
+
+// applyCacheKiB is the page cache an apply's connection has on SQLite. An import inserts into a
+// dozen indexes at once, at keys all over each; with SQLite's default of 2 MB the cache kept
+// evicting index pages and spilling dirty ones to the WAL inside the transaction (the import of
+// the 16,851-entity catalog spent a sixth of its time in SQLite's cache-stress path). 8 MB saved
+// about 1.2 s of its 7.5 s of CPU for 8 MB more resident (16 MB saved no more).
+const applyCacheKiB = 8 << 10
+
+// widenCache gives the caller's transaction a page cache of applyCacheKiB on SQLite, until
+// restore, which the caller runs before the transaction ends, so the connection goes back to the
+// pool as it was.
+func (s *Service) widenCache(ctx context.Context) (restore func(), err error) {
+	noop := func() {}
+	if s.st.Dialect() != store.SQLite {
+		return noop, nil
+	}
+	db := s.st.DB(ctx)
+	var old int64
+	if err := db.Raw("PRAGMA cache_size").Scan(&old).Error; err != nil {
+		return noop, store.Translate(err, "page cache size")
+	}
+	if old <= -applyCacheKiB { // a DSN's own larger cache stays
+		return noop, nil
+	}
+	if err := db.Exec("PRAGMA cache_size = " + strconv.Itoa(-applyCacheKiB)).Error; err != nil {
+		return noop, store.Translate(err, "page cache size")
+	}
+	return func() { _ = db.Exec("PRAGMA cache_size = " + strconv.FormatInt(old, 10)).Error }, nil
 }
 
 // storedEntities returns what apply needs to know of the entities a location provides.
