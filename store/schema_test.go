@@ -18,6 +18,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // The gorm rows of every domain must match the migrated schema on both dialects: a model field
@@ -31,6 +32,7 @@ var domainModels = map[string]func() []any{
 	"audit":     audit.Models,
 	"rollouts":  rollouts.Models,
 	"pipelines": pipelines.Models,
+	"tasks":     tasks.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

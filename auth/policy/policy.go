@@ -38,6 +38,13 @@ const (
 	PipelineTrigger Action = "pipelines.run.trigger"
 	PipelineCancel  Action = "pipelines.run.cancel"
 	PipelineRetry   Action = "pipelines.run.retry"
+
+	TaskProjectCreate Action = "tasks.project.create"
+	TaskCreate        Action = "tasks.task.create"
+	TaskUpdate        Action = "tasks.task.update"
+	TaskComment       Action = "tasks.task.comment"
+	TaskDelete        Action = "tasks.task.delete"
+	TaskImport        Action = "tasks.task.import"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -94,6 +101,15 @@ var required = map[Action]Role{
 	PipelineTrigger: RoleOwner,
 	PipelineCancel:  RoleOwner,
 	PipelineRetry:   RoleOwner,
+	// A project's members, the members of its owning group (or a group above it) and admins
+	// change its tasks; the tasks service decides membership. Creating a project takes membership
+	// of the group that is to own it.
+	TaskProjectCreate: RoleOwner,
+	TaskCreate:        RoleOwner,
+	TaskUpdate:        RoleOwner,
+	TaskComment:       RoleOwner,
+	TaskDelete:        RoleOwner,
+	TaskImport:        RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -191,6 +207,18 @@ func describe(a Action) string {
 		return "cancel this component's pipeline runs"
 	case PipelineRetry:
 		return "retry this component's pipeline runs"
+	case TaskProjectCreate:
+		return "create projects for this group"
+	case TaskCreate:
+		return "add tasks to this project"
+	case TaskUpdate:
+		return "change this project's tasks"
+	case TaskComment:
+		return "comment on this project's tasks"
+	case TaskDelete:
+		return "delete this project's tasks"
+	case TaskImport:
+		return "import tasks into this project"
 	default:
 		return string(a)
 	}
