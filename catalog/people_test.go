@@ -99,4 +99,3 @@ func TestUsersAreMatchedByNameTitleOrEmailAndGroupsByHierarchy(t *testing.T) {
 		}
 	})
 }
-

@@ -73,8 +73,8 @@ func columnOf(header string) string {
 type Row struct {
 	// Row is the data row's number (1 for the first row under the header); Line its line in the
 	// text (a CSV record's first line).
-	Row  int
-	Line int
+	Row                                        int
+	Line                                       int
 	Task, Priority, Assignee, Status, Comments string
 	// HasComments says the table has the Comments / Issues column; without it, an import leaves
 	// the tasks' comments as they are.
