@@ -147,7 +147,8 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, 
 				proj.Members = append(proj.Members, ref)
 			}
 		}
-		if err := s.authorize(ctx, policy.TaskProjectCreate, proj); err != nil {
+		// The members a project is given grant nothing yet: creating it takes the owning group.
+		if err := s.authorize(ctx, policy.TaskProjectCreate, Project{Name: proj.Name, Owner: proj.Owner}); err != nil {
 			return err
 		}
 		proj.CreatedAt = s.now().UTC()

@@ -169,6 +169,9 @@ func TestWhoMayChangeAProjectsTasks(t *testing.T) {
 	if _, err := s.CreateProject(carol, tasks.ProjectInput{Name: "carols", Owner: "team-delivery"}); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("carol creating team-delivery's project: %v", err)
 	}
+	if _, err := s.CreateProject(carol, tasks.ProjectInput{Name: "carols", Owner: "team-delivery", Members: []string{"carol"}}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("carol creating team-delivery's project with herself as member: %v", err)
+	}
 	if _, err := s.CreateProject(bob, tasks.ProjectInput{Name: "bobs", Owner: "team-delivery"}); err != nil {
 		t.Errorf("bob creating his team's project: %v", err)
 	}
