@@ -22,6 +22,9 @@ const (
 	facetValuesFanout  = 100 // Facet.values at the default limit; Query.facets scales for others
 	pipelinesFanout    = 10  // pipelines of one component (a declaration allows 20; a few is usual)
 	pipelineListFanout = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
+	taskListFanout     = 20  // labels, links of one task, members of one project (bounded by tasks.MaxLabels, MaxLinks, MaxMembers)
+	projectsFanout     = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
+	importFanout       = 500 // the tasks one import answers with (tasks.MaxImportRows)
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -48,6 +51,8 @@ func setComplexity(c *ComplexityRoot) {
 	c.Query.AuditRecords = func(child int, _ *model.AuditFilter, first *int, _ *string) int { return page(child, first) }
 	c.Query.PipelineRuns = func(child int, _ *model.PipelineRunFilter, first *int, _ *string) int { return page(child, first) }
 	c.Pipeline.Runs = func(child int, _ *model.PipelineRunsFilter, first *int, _ *string) int { return page(child, first) }
+	c.Query.Tasks = func(child int, _ *model.TaskFilter, first *int, _ *string) int { return page(child, first) }
+	c.Project.Tasks = func(child int, _ *model.ProjectTaskFilter, first *int, _ *string) int { return page(child, first) }
 
 	// A connection's edges and nodes are its page, which the connection field has weighed.
 	perPage := func(child int) int { return 1 + child }
@@ -56,6 +61,7 @@ func setComplexity(c *ComplexityRoot) {
 	c.RolloutConnection.Edges, c.RolloutConnection.Nodes = perPage, perPage
 	c.AuditRecordConnection.Nodes = perPage
 	c.PipelineRunConnection.Edges, c.PipelineRunConnection.Nodes = perPage, perPage
+	c.TaskConnection.Edges, c.TaskConnection.Nodes = perPage, perPage
 
 	// Relation lists: first items, RelationListDefault when not given.
 	rel := func(child int, first *int) int {
@@ -123,6 +129,15 @@ func setComplexity(c *ComplexityRoot) {
 	pl := fanout(pipelineListFanout)
 	c.Pipeline.Parameters, c.Pipeline.Stages, c.PipelineParameter.Options = pl, pl, pl
 	c.PipelineRun.Parameters, c.PipelineRun.Stages, c.PipelineRun.Artifacts = pl, pl, pl
+
+	// Tasks: a task's own lists are bounded by the domain; its thread and history by first.
+	tl := fanout(taskListFanout)
+	c.Task.Labels, c.Task.Links, c.Project.Members = tl, tl, tl
+	c.Task.Comments, c.Task.History = rel, rel
+	c.Query.Projects = fanout(projectsFanout)
+	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
+	c.ImportTasksPayload.Tasks = fanout(importFanout)
+	c.ImportTasksPayload.Errors = fanout(locationErrFanout)
 
 	// The caller's own identity.
 	id := fanout(identityListFanout)

@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // Resolver holds the services resolvers call. It is shared by all requests.
@@ -22,6 +23,8 @@ type Resolver struct {
 	RolloutService *rollouts.Service
 	// PipelineService runs and follows pipelines.
 	PipelineService *pipelines.Service
+	// TaskService keeps status-meeting projects and tasks.
+	TaskService *tasks.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

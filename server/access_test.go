@@ -141,6 +141,10 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 				return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
 			}, []string{"alice", "bob"}},
 		}
+		for name, m := range p.taskMutations() {
+			// A project's owning group (bob's team) and admins change its tasks.
+			mutations = append(mutations, mutation{name + " of bob's team's project", m.query, []string{"alice", "bob"}})
+		}
 		for _, m := range mutations {
 			for _, who := range roles {
 				t.Run(m.name+"/"+who.name, func(t *testing.T) {
@@ -240,6 +244,12 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		"retryPipelineRun": {"pipelines.run.retry", func() string {
 			return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
 		}},
+	}
+	for name, m := range p.taskMutations() {
+		samples[name] = struct {
+			action string
+			query  func() string
+		}{m.action, func() string { return m.query(t) }}
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)
 	fields := intro.Data["__schema"].(map[string]any)["mutationType"].(map[string]any)["fields"].([]any)

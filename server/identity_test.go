@@ -40,6 +40,7 @@ import (
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // portal is Portside with the demo catalog, behind the real development OpenID provider, on
@@ -63,6 +64,8 @@ type portal struct {
 	pipes *pipelines.Service
 	// hook serves /webhooks/github, on the portal's clock.
 	hook *server.GitHubWebhook
+	// tasks keeps status-meeting projects and tasks.
+	tasks *tasks.Service
 }
 
 var people = []devidp.User{
@@ -113,7 +116,8 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Follower: pipelines.FollowerOptions{Interval: 20 * time.Millisecond}})
 	pipes.Start(context.Background())
 	t.Cleanup(pipes.Stop)
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes},
+	taskSvc := tasks.NewService(st, tasks.Options{Catalog: cat, Audit: log})
+	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes, TaskService: taskSvc},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -123,7 +127,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, tasks: taskSvc}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

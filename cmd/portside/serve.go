@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/tasks"
 )
 
 func serveCmd() *cobra.Command {
@@ -65,6 +66,7 @@ type wiring struct {
 	catalog   *catalog.Service
 	rollouts  *rollouts.Service
 	pipelines *pipelines.Service
+	tasks     *tasks.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -123,9 +125,10 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		}
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
+	w.tasks = a.tasks(w.catalog)
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps}, graph.HandlerOptions{
+		PipelineService: ps, TaskService: w.tasks}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
