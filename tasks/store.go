@@ -85,7 +85,7 @@ func (changeRow) TableName() string { return "task_changes" }
 
 // Models lists the gorm row types of the tasks domain, for the schema conformance test.
 func Models() []any {
-	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}}
+	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}, &meetingRow{}, &snapshotRow{}}
 }
 
 func (r *projectRow) toProject() Project {
@@ -475,4 +475,115 @@ func strs[T ~string](list []T) []string {
 		out[i] = string(x)
 	}
 	return out
+}
+
+// meetingRow is a meeting as stored in task_meetings.
+type meetingRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	ProjectID int64
+	HeldAt    time.Time
+	Notes     string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+func (meetingRow) TableName() string { return "task_meetings" }
+
+// snapshotRow is one task of a meeting's snapshot.
+type snapshotRow struct {
+	MeetingID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	TaskID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	Position    int
+	Title       string
+	Priority    string
+	AssigneeRef string
+	Status      string
+	Comment     string
+}
+
+func (snapshotRow) TableName() string { return "task_meeting_rows" }
+
+func (r *meetingRow) toMeeting(project string) Meeting {
+	return Meeting{ID: r.ID, ProjectID: r.ProjectID, Project: project, HeldAt: r.HeldAt.UTC(), Notes: r.Notes, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+}
+
+func (s *records) countMeetings(ctx context.Context, projectID int64) (int64, error) {
+	var n int64
+	if err := s.st.DB(ctx).Model(&meetingRow{}).Where("project_id = ?", projectID).Count(&n).Error; err != nil {
+		return 0, store.Translate(err, "meetings")
+	}
+	return n, nil
+}
+
+// insertMeeting records a meeting with its snapshot.
+func (s *records) insertMeeting(ctx context.Context, m *Meeting, rows []MeetingRow) error {
+	row := meetingRow{ProjectID: m.ProjectID, HeldAt: m.HeldAt, Notes: m.Notes, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
+	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
+		return store.Translate(err, "meeting of project "+strconv.Quote(m.Project))
+	}
+	m.ID = row.ID
+	if len(rows) == 0 {
+		return nil
+	}
+	snap := make([]snapshotRow, len(rows))
+	for i, r := range rows {
+		snap[i] = snapshotRow{MeetingID: m.ID, TaskID: r.TaskID, Position: i, Title: r.Title, Priority: string(r.Priority),
+			AssigneeRef: r.Assignee, Status: string(r.Status), Comment: r.Comment}
+	}
+	if err := s.st.DB(ctx).CreateInBatches(snap, s.st.BatchSize(8)).Error; err != nil {
+		return store.Translate(err, "meeting snapshot")
+	}
+	return nil
+}
+
+func (s *records) meetingByID(ctx context.Context, id int64) (Meeting, error) {
+	var row meetingRow
+	if err := s.st.DB(ctx).Take(&row, id).Error; err != nil {
+		return Meeting{}, store.Translate(err, "meeting "+strconv.FormatInt(id, 10))
+	}
+	names, err := s.projectNames(ctx, []int64{row.ProjectID})
+	if err != nil {
+		return Meeting{}, err
+	}
+	return row.toMeeting(names[row.ProjectID]), nil
+}
+
+// meetings returns a project's latest meetings, the latest first.
+func (s *records) meetings(ctx context.Context, proj Project, first int) ([]Meeting, error) {
+	var rows []meetingRow
+	if err := s.st.DB(ctx).Where("project_id = ?", proj.ID).Order("held_at DESC, id DESC").Limit(first).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "meetings")
+	}
+	out := make([]Meeting, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toMeeting(proj.Name)
+	}
+	return out, nil
+}
+
+// meetingBefore finds the project's meeting held before m, if any.
+func (s *records) meetingBefore(ctx context.Context, m Meeting) (Meeting, bool, error) {
+	var rows []meetingRow
+	err := s.st.DB(ctx).Where("project_id = ? AND (held_at < ? OR (held_at = ? AND id < ?))", m.ProjectID, m.HeldAt, m.HeldAt, m.ID).
+		Order("held_at DESC, id DESC").Limit(1).Find(&rows).Error
+	if err != nil {
+		return Meeting{}, false, store.Translate(err, "meetings")
+	}
+	if len(rows) == 0 {
+		return Meeting{}, false, nil
+	}
+	return rows[0].toMeeting(m.Project), true, nil
+}
+
+// meetingRows reads a meeting's snapshot in table order.
+func (s *records) meetingRows(ctx context.Context, meetingID int64) ([]MeetingRow, error) {
+	var rows []snapshotRow
+	if err := s.st.DB(ctx).Where("meeting_id = ?", meetingID).Order("position").Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "meeting snapshot")
+	}
+	out := make([]MeetingRow, len(rows))
+	for i, r := range rows {
+		out[i] = MeetingRow{TaskID: r.TaskID, Title: r.Title, Priority: Priority(r.Priority), Assignee: r.AssigneeRef, Status: Status(r.Status), Comment: r.Comment}
+	}
+	return out, nil
 }

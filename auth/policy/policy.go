@@ -45,6 +45,7 @@ const (
 	TaskComment       Action = "tasks.task.comment"
 	TaskDelete        Action = "tasks.task.delete"
 	TaskImport        Action = "tasks.task.import"
+	TaskMeetingCreate Action = "tasks.meeting.create"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -110,6 +111,7 @@ var required = map[Action]Role{
 	TaskComment:       RoleOwner,
 	TaskDelete:        RoleOwner,
 	TaskImport:        RoleOwner,
+	TaskMeetingCreate: RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -219,6 +221,8 @@ func describe(a Action) string {
 		return "delete this project's tasks"
 	case TaskImport:
 		return "import tasks into this project"
+	case TaskMeetingCreate:
+		return "record meetings of this project"
 	default:
 		return string(a)
 	}

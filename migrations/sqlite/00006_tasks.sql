@@ -4,6 +4,9 @@
 -- in the same transaction as the change. title_key (the title lower-cased, spaces collapsed) is
 -- unique per project: an imported table row updates the task with its title. version counts a
 -- task's changes; an update made against an older version is refused (optimistic concurrency).
+-- A meeting is a dated snapshot of its project's table (task_meeting_rows, one row per task as it
+-- stood; task_id has no foreign key, so a deleted task stays in the meetings that saw it), which
+-- "what changed since the last meeting" compares.
 
 -- +goose Up
 CREATE TABLE task_projects (
@@ -68,7 +71,31 @@ CREATE TABLE task_changes (
 );
 CREATE INDEX task_changes_task ON task_changes (task_id, id);
 
+CREATE TABLE task_meetings (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER   NOT NULL REFERENCES task_projects (id),
+    held_at    TIMESTAMP NOT NULL,
+    notes      TEXT      NOT NULL DEFAULT '',
+    created_by TEXT      NOT NULL DEFAULT '',
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX task_meetings_project ON task_meetings (project_id, held_at, id);
+
+CREATE TABLE task_meeting_rows (
+    meeting_id   INTEGER   NOT NULL REFERENCES task_meetings (id) ON DELETE CASCADE,
+    task_id      INTEGER   NOT NULL,
+    position     INTEGER   NOT NULL,
+    title        TEXT      NOT NULL,
+    priority     TEXT      NOT NULL,
+    assignee_ref TEXT      NOT NULL DEFAULT '',
+    status       TEXT      NOT NULL,
+    comment      TEXT      NOT NULL DEFAULT '',
+    PRIMARY KEY (meeting_id, task_id)
+);
+
 -- +goose Down
+DROP TABLE task_meeting_rows;
+DROP TABLE task_meetings;
 DROP TABLE task_changes;
 DROP TABLE task_comments;
 DROP TABLE task_links;
