@@ -77,3 +77,51 @@ func BenchmarkBoard(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMeetingDiff is "what changed since the last meeting" of a project with 2,000 tasks and
+// meetings (the target: ≤ 20 ms): the latest meeting's changes against the one before,
+// and the live changes since the latest.
+func BenchmarkMeetingDiff(b *testing.B) {
+	st := storetest.SQLite(b)
+	s := boardProject(b, st, 2000)
+	var last tasks.Meeting
+	for i := range meetingsInBench {
+		// Between meetings a few tasks move.
+		page, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 5, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range page.Tasks {
+			if _, err := s.UpdateTask(bob, t.ID, tasks.TaskPatch{Version: t.Version, Status: ptr(tasks.Statuses[i%4])}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if last, err = s.CreateMeeting(bob, "roadmap", fmt.Sprintf("meeting %d", i), time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		diff func() ([]tasks.MeetingChange, error)
+	}{
+		{"meeting.changes", func() ([]tasks.MeetingChange, error) { return s.MeetingChanges(carol, last.ID) }},
+		{"changesSinceLastMeeting", func() ([]tasks.MeetingChange, error) { return s.ChangesSinceLastMeeting(carol, "roadmap") }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := tc.diff(); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// meetingsInBench is how many meetings the benchmark's project has had (the shape: 50).
+const meetingsInBench = 50

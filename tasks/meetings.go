@@ -61,15 +61,6 @@ const (
 	MaxMeetings     = 1000 // per project
 )
 
-// snapshotOf records the rows a meeting keeps of the tasks.
-func snapshotOf(list []Task) []MeetingRow {
-	out := make([]MeetingRow, len(list))
-	for i, t := range list {
-		out[i] = MeetingRow{TaskID: t.ID, Title: t.Title, Priority: t.Priority, Assignee: t.Assignee, Status: t.Status, Comment: t.Comment}
-	}
-	return out
-}
-
 // diffSnapshots lists what changed from prev to cur, in cur's order, the removed tasks last:
 // new and closed tasks, status, priority and assignee changes, and blockers (a task blocked,
 // its blocker (the comments / issues line) changed while blocked, or unblocked).
@@ -154,11 +145,27 @@ func (s *Service) CreateMeeting(ctx context.Context, project, notes string, held
 			if n >= MaxMeetings {
 				return errs.E(errs.Invalid, "project %s has %d meetings, the most a project keeps", proj.Name, n)
 			}
-			list, err := s.recs.tasksOfProject(ctx, proj.ID)
+			// What changed is fixed when the meeting is recorded (the meeting reviewed it), so
+			// reading a meeting's changes later reads a few rows, not two snapshots.
+			var prev []MeetingRow
+			last, err := s.recs.meetings(ctx, proj, 1)
 			if err != nil {
 				return err
 			}
-			if err := s.recs.insertMeeting(ctx, &m, snapshotOf(list)); err != nil {
+			if len(last) == 1 {
+				if m.HeldAt.Before(last[0].HeldAt) {
+					return errs.InvalidField("heldAt", "is before the project's latest meeting (%s); meetings are recorded in order",
+						last[0].HeldAt.Format(time.RFC3339))
+				}
+				if prev, err = s.recs.meetingRows(ctx, last[0].ID); err != nil {
+					return err
+				}
+			}
+			cur, err := s.recs.currentRows(ctx, proj.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.recs.insertMeeting(ctx, &m, cur, diffSnapshots(prev, cur)); err != nil {
 				return err
 			}
 			out = m
@@ -183,29 +190,21 @@ func (s *Service) Meetings(ctx context.Context, project string, first int) ([]Me
 	return s.recs.meetings(ctx, proj, first)
 }
 
+// Meeting returns one meeting, for anyone signed in.
+func (s *Service) Meeting(ctx context.Context, id int64) (Meeting, error) {
+	if err := signedIn(ctx); err != nil {
+		return Meeting{}, err
+	}
+	return s.recs.meetingByID(ctx, id)
+}
+
 // MeetingChanges lists what changed between the meeting before this one (none: every task is
-// new) and this one.
+// new) and this one, as it was found when the meeting was recorded.
 func (s *Service) MeetingChanges(ctx context.Context, meetingID int64) ([]MeetingChange, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	m, err := s.recs.meetingByID(ctx, meetingID)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := s.recs.meetingRows(ctx, m.ID)
-	if err != nil {
-		return nil, err
-	}
-	var prev []MeetingRow
-	if before, ok, err := s.recs.meetingBefore(ctx, m); err != nil {
-		return nil, err
-	} else if ok {
-		if prev, err = s.recs.meetingRows(ctx, before.ID); err != nil {
-			return nil, err
-		}
-	}
-	return diffSnapshots(prev, cur), nil
+	return s.recs.meetingChanges(ctx, meetingID)
 }
 
 // ChangesSinceLastMeeting lists what changed in a project's tasks since its latest meeting (every
@@ -218,7 +217,7 @@ func (s *Service) ChangesSinceLastMeeting(ctx context.Context, project string) (
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.recs.tasksOfProject(ctx, proj.ID)
+	cur, err := s.recs.currentRows(ctx, proj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -232,5 +231,5 @@ func (s *Service) ChangesSinceLastMeeting(ctx context.Context, project string) (
 			return nil, err
 		}
 	}
-	return diffSnapshots(prev, snapshotOf(list)), nil
+	return diffSnapshots(prev, cur), nil
 }

@@ -98,6 +98,9 @@ func TestMeetingsListWhatChangedSinceTheLastOne(t *testing.T) {
 		if _, err := s.CreateMeeting(bob, "roadmap", strings.Repeat("n", tasks.MaxMeetingNotes+1), time.Time{}); errs.FieldOf(err) != "notes" {
 			t.Fatalf("long notes: %v", err)
 		}
+		if _, err := s.CreateMeeting(bob, "roadmap", "", first.HeldAt); errs.FieldOf(err) != "heldAt" {
+			t.Fatalf("a meeting dated before the latest: %v", err)
+		}
 		if _, err := s.Meetings(carol, "roadmap", tasks.MaxMeetings+1); errs.FieldOf(err) != "first" {
 			t.Fatalf("too many meetings asked for: %v", err)
 		}

@@ -85,7 +85,7 @@ func (changeRow) TableName() string { return "task_changes" }
 
 // Models lists the gorm row types of the tasks domain, for the schema conformance test.
 func Models() []any {
-	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}, &meetingRow{}, &snapshotRow{}}
+	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}, &meetingRow{}, &snapshotRow{}, &meetingChangeRow{}}
 }
 
 func (r *projectRow) toProject() Project {
@@ -515,8 +515,21 @@ func (s *records) countMeetings(ctx context.Context, projectID int64) (int64, er
 	return n, nil
 }
 
-// insertMeeting records a meeting with its snapshot.
-func (s *records) insertMeeting(ctx context.Context, m *Meeting, rows []MeetingRow) error {
+// meetingChangeRow is one change a meeting found since the meeting before it.
+type meetingChangeRow struct {
+	MeetingID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Position  int   `gorm:"primaryKey;autoIncrement:false"`
+	TaskID    int64
+	Title     string
+	Kind      string
+	OldValue  string
+	NewValue  string
+}
+
+func (meetingChangeRow) TableName() string { return "task_meeting_changes" }
+
+// insertMeeting records a meeting with its snapshot and what changed since the meeting before.
+func (s *records) insertMeeting(ctx context.Context, m *Meeting, rows []MeetingRow, changes []MeetingChange) error {
 	row := meetingRow{ProjectID: m.ProjectID, HeldAt: m.HeldAt, Notes: m.Notes, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
 	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 		return store.Translate(err, "meeting of project "+strconv.Quote(m.Project))
@@ -533,7 +546,46 @@ func (s *records) insertMeeting(ctx context.Context, m *Meeting, rows []MeetingR
 	if err := s.st.DB(ctx).CreateInBatches(snap, s.st.BatchSize(8)).Error; err != nil {
 		return store.Translate(err, "meeting snapshot")
 	}
+	if len(changes) == 0 {
+		return nil
+	}
+	crows := make([]meetingChangeRow, len(changes))
+	for i, c := range changes {
+		crows[i] = meetingChangeRow{MeetingID: m.ID, Position: i, TaskID: c.TaskID, Title: c.Title, Kind: string(c.Kind), OldValue: c.Old, NewValue: c.New}
+	}
+	if err := s.st.DB(ctx).CreateInBatches(crows, s.st.BatchSize(7)).Error; err != nil {
+		return store.Translate(err, "meeting changes")
+	}
 	return nil
+}
+
+// meetingChanges reads what a meeting found changed, in its order.
+func (s *records) meetingChanges(ctx context.Context, meetingID int64) ([]MeetingChange, error) {
+	var rows []meetingChangeRow
+	if err := s.st.DB(ctx).Where("meeting_id = ?", meetingID).Order("position").Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "meeting changes")
+	}
+	out := make([]MeetingChange, len(rows))
+	for i, r := range rows {
+		out[i] = MeetingChange{TaskID: r.TaskID, Title: r.Title, Kind: ChangeKind(r.Kind), Old: r.OldValue, New: r.NewValue}
+	}
+	return out, nil
+}
+
+// currentRows reads a project's tasks as a meeting snapshots them: only the table's columns, in
+// board order (cheaper than whole tasks with their links).
+func (s *records) currentRows(ctx context.Context, projectID int64) ([]MeetingRow, error) {
+	var rows []taskRow
+	err := s.st.DB(ctx).Select("id", "title", "priority", "assignee_ref", "status", "comment").
+		Where("project_id = ?", projectID).Order("id").Limit(MaxTasksPerProj + 1).Find(&rows).Error
+	if err != nil {
+		return nil, store.Translate(err, "tasks")
+	}
+	out := make([]MeetingRow, len(rows))
+	for i, r := range rows {
+		out[i] = MeetingRow{TaskID: r.ID, Title: r.Title, Priority: Priority(r.Priority), Assignee: r.AssigneeRef, Status: Status(r.Status), Comment: r.Comment}
+	}
+	return out, nil
 }
 
 func (s *records) meetingByID(ctx context.Context, id int64) (Meeting, error) {
@@ -559,20 +611,6 @@ func (s *records) meetings(ctx context.Context, proj Project, first int) ([]Meet
 		out[i] = rows[i].toMeeting(proj.Name)
 	}
 	return out, nil
-}
-
-// meetingBefore finds the project's meeting held before m, if any.
-func (s *records) meetingBefore(ctx context.Context, m Meeting) (Meeting, bool, error) {
-	var rows []meetingRow
-	err := s.st.DB(ctx).Where("project_id = ? AND (held_at < ? OR (held_at = ? AND id < ?))", m.ProjectID, m.HeldAt, m.HeldAt, m.ID).
-		Order("held_at DESC, id DESC").Limit(1).Find(&rows).Error
-	if err != nil {
-		return Meeting{}, false, store.Translate(err, "meetings")
-	}
-	if len(rows) == 0 {
-		return Meeting{}, false, nil
-	}
-	return rows[0].toMeeting(m.Project), true, nil
 }
 
 // meetingRows reads a meeting's snapshot in table order.

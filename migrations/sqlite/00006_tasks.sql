@@ -6,7 +6,8 @@
 -- task's changes; an update made against an older version is refused (optimistic concurrency).
 -- A meeting is a dated snapshot of its project's table (task_meeting_rows, one row per task as it
 -- stood; task_id has no foreign key, so a deleted task stays in the meetings that saw it), which
--- "what changed since the last meeting" compares.
+-- "what changed since the last meeting" compares; what a meeting found changed since the one
+-- before is kept with it (task_meeting_changes), fixed when the meeting is recorded.
 
 -- +goose Up
 CREATE TABLE task_projects (
@@ -93,7 +94,19 @@ CREATE TABLE task_meeting_rows (
     PRIMARY KEY (meeting_id, task_id)
 );
 
+CREATE TABLE task_meeting_changes (
+    meeting_id INTEGER   NOT NULL REFERENCES task_meetings (id) ON DELETE CASCADE,
+    position   INTEGER   NOT NULL,
+    task_id    INTEGER   NOT NULL,
+    title      TEXT      NOT NULL,
+    kind       TEXT      NOT NULL,
+    old_value  TEXT      NOT NULL DEFAULT '',
+    new_value  TEXT      NOT NULL DEFAULT '',
+    PRIMARY KEY (meeting_id, position)
+);
+
 -- +goose Down
+DROP TABLE task_meeting_changes;
 DROP TABLE task_meeting_rows;
 DROP TABLE task_meetings;
 DROP TABLE task_changes;
