@@ -13,18 +13,19 @@ import (
 // many items, so that nesting multiplies (TestEveryListFieldIsWeighed keeps every list field in
 // this table or weighed by its first argument).
 const (
-	entityListFanout   = 10  // labels, annotations, tags, links, targets of one entity
-	locationErrFanout  = 100 // problems of one location's last refresh
-	deploymentsFanout  = 10  // applications mapped to one component
-	argoListFanout     = 10  // images, conditions, sync windows, Argo CD instances
-	canaryListFanout   = 20  // canary steps and analysis runs
-	identityListFanout = 20  // a caller's groups, scopes, sessions, API tokens
-	facetValuesFanout  = 100 // Facet.values at the default limit; Query.facets scales for others
-	pipelinesFanout    = 10  // pipelines of one component (a declaration allows 20; a few is usual)
-	pipelineListFanout = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
-	taskListFanout     = 20  // labels, links of one task, members of one project (bounded by tasks.MaxLabels, MaxLinks, MaxMembers)
-	projectsFanout     = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
-	importFanout       = 500 // the tasks one import answers with (tasks.MaxImportRows)
+	entityListFanout     = 10  // labels, annotations, tags, links, targets of one entity
+	locationErrFanout    = 100 // problems of one location's last refresh
+	deploymentsFanout    = 10  // applications mapped to one component
+	argoListFanout       = 10  // images, conditions, sync windows, Argo CD instances
+	canaryListFanout     = 20  // canary steps and analysis runs
+	identityListFanout   = 20  // a caller's groups, scopes, sessions, API tokens
+	facetValuesFanout    = 100 // Facet.values at the default limit; Query.facets scales for others
+	pipelinesFanout      = 10  // pipelines of one component (a declaration allows 20; a few is usual)
+	pipelineListFanout   = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
+	taskListFanout       = 20  // labels, links of one task, members of one project (bounded by tasks.MaxLabels, MaxLinks, MaxMembers)
+	projectsFanout       = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
+	importFanout         = 500 // the tasks one import answers with (tasks.MaxImportRows)
+	meetingChangesFanout = 100 // changes between two meetings (a few per task that moved)
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -135,6 +136,11 @@ func setComplexity(c *ComplexityRoot) {
 	c.Task.Labels, c.Task.Links, c.Project.Members = tl, tl, tl
 	c.Task.Comments, c.Task.History = rel, rel
 	c.Query.Projects = fanout(projectsFanout)
+	// Meetings: a page of them by first; what changed is bounded by the project's tasks (a
+	// meeting diff reads two snapshots, weighed like a page of tasks).
+	c.Project.Meetings = func(child int, first *int) int { return page(child, first) }
+	c.Project.ChangesSinceLastMeeting = fanout(meetingChangesFanout)
+	c.Meeting.Changes = fanout(meetingChangesFanout)
 	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
 	c.ImportTasksPayload.Tasks = fanout(importFanout)
 	c.ImportTasksPayload.Errors = fanout(locationErrFanout)

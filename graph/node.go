@@ -57,6 +57,20 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		}
 		return t, nil
 	}
+	if typ == "Meeting" {
+		n, err := model.NumericID("id", "Meeting", id)
+		if err != nil {
+			return nil, err
+		}
+		m, err := r.TaskService.Meeting(ctx, n)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return model.NewMeeting(m), nil
+	}
 	if typ == "Project" {
 		n, err := model.NumericID("id", "Project", id)
 		if err != nil {

@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Group() GroupResolver
 	Location() LocationResolver
 	LocationEntity() LocationEntityResolver
+	Meeting() MeetingResolver
 	Mutation() MutationResolver
 	Pipeline() PipelineResolver
 	PipelineRun() PipelineRunResolver
@@ -438,11 +439,34 @@ type ComplexityRoot struct {
 		Source    func(childComplexity int) int
 	}
 
+	Meeting struct {
+		Changes   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		HeldAt    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Notes     func(childComplexity int) int
+		Project   func(childComplexity int) int
+	}
+
+	MeetingChange struct {
+		Kind     func(childComplexity int) int
+		NewValue func(childComplexity int) int
+		OldValue func(childComplexity int) int
+		TaskID   func(childComplexity int) int
+		Title    func(childComplexity int) int
+	}
+
+	MeetingPayload struct {
+		Meeting func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
 		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
 		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateMeeting                func(childComplexity int, input model.CreateMeetingInput) int
 		CreateProject                func(childComplexity int, input model.CreateProjectInput) int
 		CreateTask                   func(childComplexity int, input model.CreateTaskInput) int
 		DeleteTask                   func(childComplexity int, input model.DeleteTaskInput) int
@@ -560,14 +584,16 @@ type ComplexityRoot struct {
 	}
 
 	Project struct {
-		CreatedAt func(childComplexity int) int
-		CreatedBy func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Members   func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Owner     func(childComplexity int) int
-		Tasks     func(childComplexity int, filter *model.ProjectTaskFilter, first *int, after *string) int
-		Title     func(childComplexity int) int
+		ChangesSinceLastMeeting func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		CreatedBy               func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		Meetings                func(childComplexity int, first *int) int
+		Members                 func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		Owner                   func(childComplexity int) int
+		Tasks                   func(childComplexity int, filter *model.ProjectTaskFilter, first *int, after *string) int
+		Title                   func(childComplexity int) int
 	}
 
 	ProjectPayload struct {
@@ -2776,6 +2802,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LocationError.Source(childComplexity), true
 
+	case "Meeting.changes":
+		if e.ComplexityRoot.Meeting.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Changes(childComplexity), true
+	case "Meeting.createdAt":
+		if e.ComplexityRoot.Meeting.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.CreatedAt(childComplexity), true
+	case "Meeting.createdBy":
+		if e.ComplexityRoot.Meeting.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.CreatedBy(childComplexity), true
+	case "Meeting.heldAt":
+		if e.ComplexityRoot.Meeting.HeldAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.HeldAt(childComplexity), true
+	case "Meeting.id":
+		if e.ComplexityRoot.Meeting.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.ID(childComplexity), true
+	case "Meeting.notes":
+		if e.ComplexityRoot.Meeting.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Notes(childComplexity), true
+	case "Meeting.project":
+		if e.ComplexityRoot.Meeting.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Project(childComplexity), true
+
+	case "MeetingChange.kind":
+		if e.ComplexityRoot.MeetingChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.Kind(childComplexity), true
+	case "MeetingChange.newValue":
+		if e.ComplexityRoot.MeetingChange.NewValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.NewValue(childComplexity), true
+	case "MeetingChange.oldValue":
+		if e.ComplexityRoot.MeetingChange.OldValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.OldValue(childComplexity), true
+	case "MeetingChange.taskId":
+		if e.ComplexityRoot.MeetingChange.TaskID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.TaskID(childComplexity), true
+	case "MeetingChange.title":
+		if e.ComplexityRoot.MeetingChange.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.Title(childComplexity), true
+
+	case "MeetingPayload.meeting":
+		if e.ComplexityRoot.MeetingPayload.Meeting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingPayload.Meeting(childComplexity), true
+
 	case "Mutation.abortDeployment":
 		if e.ComplexityRoot.Mutation.AbortDeployment == nil {
 			break
@@ -2820,6 +2927,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.createMeeting":
+		if e.ComplexityRoot.Mutation.CreateMeeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createMeeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateMeeting(childComplexity, args["input"].(model.CreateMeetingInput)), true
 	case "Mutation.createProject":
 		if e.ComplexityRoot.Mutation.CreateProject == nil {
 			break
@@ -3413,6 +3531,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Profile.Picture(childComplexity), true
 
+	case "Project.changesSinceLastMeeting":
+		if e.ComplexityRoot.Project.ChangesSinceLastMeeting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ChangesSinceLastMeeting(childComplexity), true
 	case "Project.createdAt":
 		if e.ComplexityRoot.Project.CreatedAt == nil {
 			break
@@ -3431,6 +3555,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.ID(childComplexity), true
+	case "Project.meetings":
+		if e.ComplexityRoot.Project.Meetings == nil {
+			break
+		}
+
+		args, err := ec.field_Project_meetings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Meetings(childComplexity, args["first"].(*int)), true
 	case "Project.members":
 		if e.ComplexityRoot.Project.Members == nil {
 			break
@@ -5784,6 +5919,50 @@ func (ec *executionContext) childFields_LocationError(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type LocationError", field.Name)
 }
 
+func (ec *executionContext) childFields_Meeting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Meeting_id(ctx, field)
+	case "project":
+		return ec.fieldContext_Meeting_project(ctx, field)
+	case "heldAt":
+		return ec.fieldContext_Meeting_heldAt(ctx, field)
+	case "notes":
+		return ec.fieldContext_Meeting_notes(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Meeting_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Meeting_createdAt(ctx, field)
+	case "changes":
+		return ec.fieldContext_Meeting_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Meeting", field.Name)
+}
+
+func (ec *executionContext) childFields_MeetingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "taskId":
+		return ec.fieldContext_MeetingChange_taskId(ctx, field)
+	case "title":
+		return ec.fieldContext_MeetingChange_title(ctx, field)
+	case "kind":
+		return ec.fieldContext_MeetingChange_kind(ctx, field)
+	case "oldValue":
+		return ec.fieldContext_MeetingChange_oldValue(ctx, field)
+	case "newValue":
+		return ec.fieldContext_MeetingChange_newValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeetingChange", field.Name)
+}
+
+func (ec *executionContext) childFields_MeetingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "meeting":
+		return ec.fieldContext_MeetingPayload_meeting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeetingPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -5994,6 +6173,10 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_createdAt(ctx, field)
 	case "tasks":
 		return ec.fieldContext_Project_tasks(ctx, field)
+	case "meetings":
+		return ec.fieldContext_Project_meetings(ctx, field)
+	case "changesSinceLastMeeting":
+		return ec.fieldContext_Project_changesSinceLastMeeting(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
 }

@@ -12,6 +12,18 @@ import (
 	"github.com/portside-dev/portside/graph/model"
 )
 
+func (r *meetingResolver) Changes(ctx context.Context, obj *model.Meeting) ([]*model.MeetingChange, error) {
+	id, err := model.NumericID("id", "Meeting", obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.TaskService.MeetingChanges(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewMeetingChanges(list), nil
+}
+
 func (r *mutationResolver) CreateProject(ctx context.Context, input model.CreateProjectInput) (*model.ProjectPayload, error) {
 	p, err := r.TaskService.CreateProject(ctx, input.Input())
 	if err != nil {
@@ -63,6 +75,14 @@ func (r *mutationResolver) ImportTasks(ctx context.Context, input model.ImportTa
 	return importPayload(r.TaskService.Import(ctx, input.Project, tableFormat(input.Format), input.Text))
 }
 
+func (r *mutationResolver) CreateMeeting(ctx context.Context, input model.CreateMeetingInput) (*model.MeetingPayload, error) {
+	m, err := r.TaskService.CreateMeeting(ctx, input.Project, deref(input.Notes, ""), input.HeldAtOrNow())
+	if err != nil {
+		return nil, err
+	}
+	return &model.MeetingPayload{Meeting: model.NewMeeting(m)}, nil
+}
+
 func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter *model.ProjectTaskFilter, first *int, after *string) (*model.TaskConnection, error) {
 	if filter != nil {
 		if err := checkListArgs(listArg{"status", len(filter.Status)}, listArg{"priority", len(filter.Priority)}); err != nil {
@@ -74,6 +94,26 @@ func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter 
 		return nil, err
 	}
 	return model.NewTaskConnection(page), nil
+}
+
+func (r *projectResolver) Meetings(ctx context.Context, obj *model.Project, first *int) ([]*model.Meeting, error) {
+	list, err := r.TaskService.Meetings(ctx, obj.Name, deref(first, 20))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Meeting, len(list))
+	for i, m := range list {
+		out[i] = model.NewMeeting(m)
+	}
+	return out, nil
+}
+
+func (r *projectResolver) ChangesSinceLastMeeting(ctx context.Context, obj *model.Project) ([]*model.MeetingChange, error) {
+	list, err := r.TaskService.ChangesSinceLastMeeting(ctx, obj.Name)
+	if err != nil {
+		return nil, err
+	}
+	return model.NewMeetingChanges(list), nil
 }
 
 func (r *queryResolver) Tasks(ctx context.Context, filter *model.TaskFilter, first *int, after *string) (*model.TaskConnection, error) {
@@ -171,11 +211,14 @@ func (r *taskResolver) History(ctx context.Context, obj *model.Task, first *int)
 	return out, nil
 }
 
+func (r *Resolver) Meeting() MeetingResolver { return &meetingResolver{r} }
+
 func (r *Resolver) Project() ProjectResolver { return &projectResolver{r} }
 
 func (r *Resolver) Task() TaskResolver { return &taskResolver{r} }
 
 type (
+	meetingResolver struct{ *Resolver }
 	projectResolver struct{ *Resolver }
 	taskResolver    struct{ *Resolver }
 )

@@ -56,6 +56,10 @@ func (p *portal) taskMutations() map[string]taskMutation {
 			_, task := p.taskProject(t)
 			return fmt.Sprintf(`mutation { deleteTask(input: {id: %q, version: 0}) { id } }`, model.EncodeNumericID("Task", task.ID))
 		}},
+		"createMeeting": {"tasks.meeting.create", func(t *testing.T) string {
+			name, _ := p.taskProject(t)
+			return fmt.Sprintf(`mutation { createMeeting(input: {project: %q, notes: "Agenda"}) { meeting { id changes { kind } } } }`, name)
+		}},
 		"importTasks": {"tasks.task.import", func(t *testing.T) string {
 			name, _ := p.taskProject(t)
 			return fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| New | High | bob | Blocked |\n"}) { created errors { row column message } } }`, name)
@@ -123,8 +127,21 @@ func TestTasksOverGraphQL(t *testing.T) {
 		if len(node.Errors) > 0 || node.Data["node"].(map[string]any)["title"] != "Define k8s deployment specs" {
 			t.Fatalf("node: %+v", node)
 		}
+		// A meeting snapshots the table; what changed since is live.
+		meeting := p.as(bob, fmt.Sprintf(`mutation { createMeeting(input: {project: %q, notes: "Weekly"}) { meeting { id notes changes { kind title } } } }`, name))
+		if len(meeting.Errors) > 0 || len(meeting.Data["createMeeting"].(map[string]any)["meeting"].(map[string]any)["changes"].([]any)) != 2 {
+			t.Fatalf("createMeeting: %+v", meeting)
+		}
+		if res := p.as(bob, fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 1, status: COMPLETED}) { task { version } } }`, id)); len(res.Errors) > 0 {
+			t.Fatalf("update: %+v", res.Errors)
+		}
+		since := p.as(carol, fmt.Sprintf(`{ project(name: %q) { meetings { notes } changesSinceLastMeeting { kind title oldValue newValue } } }`, name))
+		changes := since.Data["project"].(map[string]any)["changesSinceLastMeeting"].([]any)
+		if len(since.Errors) > 0 || len(changes) != 1 || changes[0].(map[string]any)["kind"] != "CLOSED" {
+			t.Fatalf("changes since the last meeting: %+v", since)
+		}
 		export := p.as(carol, fmt.Sprintf(`{ exportTasks(project: %q) }`, name))
-		if len(export.Errors) > 0 || !strings.Contains(export.Data["exportTasks"].(string), "| Define k8s deployment specs | High | Bob Owner | In Progress | Waiting on service account permissions |") {
+		if len(export.Errors) > 0 || !strings.Contains(export.Data["exportTasks"].(string), "| Define k8s deployment specs | High | Bob Owner | Completed | Waiting on service account permissions |") {
 			t.Fatalf("export: %+v", export)
 		}
 	})

@@ -191,6 +191,14 @@ type CreateAPITokenPayload struct {
 	Secret string `json:"secret"`
 }
 
+type CreateMeetingInput struct {
+	Project string `json:"project"`
+	// Agenda notes; at most 10,000 characters.
+	Notes *string `json:"notes,omitempty"`
+	// When the meeting is held; now when not given.
+	HeldAt *time.Time `json:"heldAt,omitempty"`
+}
+
 type CreateProjectInput struct {
 	// Lower-case letters, digits and dashes; at most 63.
 	Name  string  `json:"name"`
@@ -404,6 +412,33 @@ type LocationError struct {
 	Message   string  `json:"message"`
 }
 
+// A status meeting of a project: a dated snapshot of its task table, with agenda notes.
+type Meeting struct {
+	ID        string    `json:"id"`
+	Project   string    `json:"project"`
+	HeldAt    time.Time `json:"heldAt"`
+	Notes     string    `json:"notes"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	// What changed since the meeting before this one (every task is new at the first meeting).
+	Changes []*MeetingChange `json:"changes"`
+}
+
+func (Meeting) IsNode() {}
+
+// One change of a task between two snapshots of a project's table.
+type MeetingChange struct {
+	TaskID   string            `json:"taskId"`
+	Title    string            `json:"title"`
+	Kind     MeetingChangeKind `json:"kind"`
+	OldValue string            `json:"oldValue"`
+	NewValue string            `json:"newValue"`
+}
+
+type MeetingPayload struct {
+	Meeting *Meeting `json:"meeting"`
+}
+
 type Mutation struct {
 }
 
@@ -573,6 +608,10 @@ type Project struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// The project's tasks, in board order.
 	Tasks *TaskConnection `json:"tasks"`
+	// The project's meetings, the latest first (at most 1000).
+	Meetings []*Meeting `json:"meetings"`
+	// What changed in the tasks since the latest meeting (every task is new before the first).
+	ChangesSinceLastMeeting []*MeetingChange `json:"changesSinceLastMeeting"`
 }
 
 func (Project) IsNode() {}
@@ -1336,6 +1375,76 @@ func (e *LocationType) UnmarshalJSON(b []byte) error {
 }
 
 func (e LocationType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MeetingChangeKind string
+
+const (
+	// The task appeared.
+	MeetingChangeKindNew MeetingChangeKind = "NEW"
+	// The task became Completed.
+	MeetingChangeKindClosed MeetingChangeKind = "CLOSED"
+	// Another status change.
+	MeetingChangeKindStatus   MeetingChangeKind = "STATUS"
+	MeetingChangeKindPriority MeetingChangeKind = "PRIORITY"
+	MeetingChangeKindAssignee MeetingChangeKind = "ASSIGNEE"
+	// The task became blocked, its blocker (comments / issues line) changed while blocked, or it was unblocked (new is empty).
+	MeetingChangeKindBlocker MeetingChangeKind = "BLOCKER"
+	// The task was deleted.
+	MeetingChangeKindRemoved MeetingChangeKind = "REMOVED"
+)
+
+var AllMeetingChangeKind = []MeetingChangeKind{
+	MeetingChangeKindNew,
+	MeetingChangeKindClosed,
+	MeetingChangeKindStatus,
+	MeetingChangeKindPriority,
+	MeetingChangeKindAssignee,
+	MeetingChangeKindBlocker,
+	MeetingChangeKindRemoved,
+}
+
+func (e MeetingChangeKind) IsValid() bool {
+	switch e {
+	case MeetingChangeKindNew, MeetingChangeKindClosed, MeetingChangeKindStatus, MeetingChangeKindPriority, MeetingChangeKindAssignee, MeetingChangeKindBlocker, MeetingChangeKindRemoved:
+		return true
+	}
+	return false
+}
+
+func (e MeetingChangeKind) String() string {
+	return string(e)
+}
+
+func (e *MeetingChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MeetingChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MeetingChangeKind", str)
+	}
+	return nil
+}
+
+func (e MeetingChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MeetingChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MeetingChangeKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"time"
+
 	"github.com/portside-dev/portside/tasks"
 )
 
@@ -142,4 +144,26 @@ func (in UpdateTaskInput) Patch() tasks.TaskPatch {
 // Input converts the createProject input.
 func (in CreateProjectInput) Input() tasks.ProjectInput {
 	return tasks.ProjectInput{Name: in.Name, Title: orEmpty(in.Title), Owner: in.Owner, Members: in.Members}
+}
+
+// NewMeeting converts a meeting.
+func NewMeeting(m tasks.Meeting) *Meeting {
+	return &Meeting{ID: EncodeNumericID("Meeting", m.ID), Project: m.Project, HeldAt: m.HeldAt, Notes: m.Notes, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt}
+}
+
+// NewMeetingChanges converts what changed between two snapshots.
+func NewMeetingChanges(list []tasks.MeetingChange) []*MeetingChange {
+	out := make([]*MeetingChange, len(list))
+	for i, c := range list {
+		out[i] = &MeetingChange{TaskID: EncodeNumericID("Task", c.TaskID), Title: c.Title, Kind: MeetingChangeKind(c.Kind), OldValue: c.Old, NewValue: c.New}
+	}
+	return out
+}
+
+// HeldAtOrNow is the meeting's time as given (zero: now, the service decides).
+func (in CreateMeetingInput) HeldAtOrNow() time.Time {
+	if in.HeldAt == nil {
+		return time.Time{}
+	}
+	return *in.HeldAt
 }
