@@ -5,8 +5,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -80,6 +82,12 @@ func TestTasksOverGraphQL(t *testing.T) {
 		p := newPortal(t, st)
 		bob, carol := p.session("bob"), p.session("carol")
 		name, _ := p.taskProject(t)
+		// carol follows the project's table live.
+		sub, _, err := p.subscribe(t, carol, p.base, fmt.Sprintf(`subscription { taskChanged(project: %q) { project taskId deleted task { title status version } } }`, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.tasks.Subscribers() >= 1 }, "the subscription was never registered")
 		table := `| Task | Priority | Assignee | Status | Comments / Issues |\n|---|---|---|---|---|\n` +
 			`| Define k8s deployment specs | High | Bob Owner | In Progress | Waiting on service account permissions |\n` +
 			`| Canary and blue/green rollout | High | carol@acme.example | Not Started | Drafting rollback procedures |\n`
@@ -90,6 +98,13 @@ func TestTasksOverGraphQL(t *testing.T) {
 		got := res.Data["importTasks"].(map[string]any)
 		if got["created"] != 1.0 || got["updated"] != 1.0 || len(got["errors"].([]any)) != 0 {
 			t.Fatalf("import: %+v", got)
+		}
+		// The import's two changes reach the subscriber, in the table's order.
+		for _, want := range []string{"Define k8s deployment specs", "Canary and blue/green rollout"} {
+			ev := nextData(t, sub)["taskChanged"].(map[string]any)
+			if ev["project"] != name || ev["deleted"] != false || ev["task"].(map[string]any)["title"] != want {
+				t.Fatalf("taskChanged = %v, want %q", ev, want)
+			}
 		}
 		bad := p.as(bob, fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| X | Urgent | nobody-here | Done |\n"}) { created errors { row line column message } } }`, name))
 		errsGot := bad.Data["importTasks"].(map[string]any)["errors"].([]any)

@@ -291,7 +291,7 @@ func (s *records) taskByID(ctx context.Context, id int64) (Task, error) {
 	if err := s.st.DB(ctx).Take(&row, id).Error; err != nil {
 		return Task{}, store.Translate(err, "task "+strconv.FormatInt(id, 10))
 	}
-	list, err := s.complete(ctx, []taskRow{row})
+	list, err := s.complete(ctx, []taskRow{row}, nil)
 	if err != nil {
 		return Task{}, err
 	}
@@ -304,11 +304,12 @@ func (s *records) tasksOfProject(ctx context.Context, projectID int64) ([]Task, 
 	if err := s.st.DB(ctx).Where("project_id = ?", projectID).Order("id").Limit(MaxTasksPerProj + 1).Find(&rows).Error; err != nil {
 		return nil, store.Translate(err, "tasks")
 	}
-	return s.complete(ctx, rows)
+	return s.complete(ctx, rows, nil)
 }
 
-// complete turns rows into tasks with their links and project names, in two queries.
-func (s *records) complete(ctx context.Context, rows []taskRow) ([]Task, error) {
+// complete turns rows into tasks with their links and project names, in two queries (one when
+// the names are known: a project's board).
+func (s *records) complete(ctx context.Context, rows []taskRow, known map[int64]string) ([]Task, error) {
 	out := make([]Task, 0, len(rows))
 	if len(rows) == 0 {
 		return out, nil
@@ -331,9 +332,12 @@ func (s *records) complete(ctx context.Context, rows []taskRow) ([]Task, error) 
 			links[l.TaskID] = append(links[l.TaskID], Link{Kind: LinkKind(l.Kind), Target: l.Target})
 		}
 	}
-	names, err := s.projectNames(ctx, projectIDs)
-	if err != nil {
-		return nil, err
+	names := known
+	if len(projectIDs) > 1 || known[projectIDs[0]] == "" {
+		var err error
+		if names, err = s.projectNames(ctx, projectIDs); err != nil {
+			return nil, err
+		}
 	}
 	for i := range rows {
 		out = append(out, rows[i].toTask(names[rows[i].ProjectID], links[rows[i].ID]))
@@ -455,7 +459,11 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	if len(rows) > first {
 		page.HasNextPage, rows = true, rows[:first]
 	}
-	list, err := s.complete(ctx, rows)
+	var known map[int64]string
+	if f.projectID != 0 {
+		known = map[int64]string{f.projectID: f.Project}
+	}
+	list, err := s.complete(ctx, rows, known)
 	if err != nil {
 		return nil, err
 	}
