@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/portside-dev/portside/catalog/backstage"
@@ -345,6 +346,10 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 		p.reads = append(p.reads, readRecord{Name: name})
 		return p
 	}
+	// Documents are validated on several goroutines (backstage.ParseStream), so placeholders
+	// resolve in no fixed order; sorted, the manifest and the revision hashed from it do not
+	// depend on it.
+	slices.SortStableFunc(placeholderReads, func(a, b readRecord) int { return strings.Compare(a.Name, b.Name) })
 	p.reads = append(append(p.reads, readRecord{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}), placeholderReads...)
 	res.Documents = docs
 	p.result, p.bodies = res, bodies

@@ -81,6 +81,30 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 // facetValues counts the entities matching f by one field, most frequent value first (ties by
 // value), at most limit values.
 func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
+	if field == FacetTag && s.st.Dialect() == store.Postgres {
+		// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning
+		// disks) the planner priced a probe of entity_tags' primary key per matched entity above
+		// reading the whole table, and hashed all of entity_tags for an owner's 179 entities
+		// (8.4 ms against 2.6 ms; the gap grows with the catalog). The catalog's working set is in
+		// memory, so this statement is planned with the cost of a cached page; large filters
+		// still get the hash join. SET LOCAL ends with the transaction, so a connection pooler
+		// in transaction mode is safe, and the server's setting holds for everything else.
+		var out []FacetValue
+		err := s.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.st.DB(ctx).Exec("SET LOCAL random_page_cost = 1.1").Error; err != nil {
+				return store.Translate(err, "facets")
+			}
+			var err error
+			out, err = s.facetQuery(ctx, f, field, limit)
+			return err
+		})
+		return out, err
+	}
+	return s.facetQuery(ctx, f, field, limit)
+}
+
+// facetQuery is facetValues' statement.
+func (s *Service) facetQuery(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
 	db, err := s.filtered(ctx, f)
 	if err != nil {
 		return nil, err

@@ -232,6 +232,7 @@ type Config struct {
 	PipelinesPollInterval    time.Duration // pause between two polls of the active pipeline runs
 	PipelinesPollBatch       int           // active runs read per poll, least recently polled first
 	PipelinesPollConcurrency int           // provider calls a poll makes at once
+	RunbookLinkCheckInterval time.Duration // pause between two rounds of the runbook and dashboard link check; 0: off
 	GitHubAPIURL             string        // GitHub's REST API root: "" for github.com, https://HOST/api/v3/ for Enterprise
 	GitHubRequestsPerHour    int           // the GitHub requests (all but 304s) Portside spends per hour
 	GitHubToken              string        // the token pipelines call GitHub with (a secret)
@@ -414,6 +415,10 @@ func bindSettings(c *Config) []Setting {
 		{Key: "pipelines-poll-concurrency", Env: "PORTSIDE_PIPELINES_POLL_CONCURRENCY", Default: "4",
 			Usage: "CI engine calls one poll makes at once",
 			value: whole(&c.PipelinesPollConcurrency, 1, 64)},
+		{Key: "runbook-link-check-interval", Env: "PORTSIDE_RUNBOOK_LINK_CHECK_INTERVAL", Default: "0",
+			Usage: "pause between two rounds of the background check of runbook and dashboard links (at most 500 links a round, 4 at once, 10s each; allow-loopback-locations applies, link-local is never dialled); 0: off",
+			value: durationWhere(&c.RunbookLinkCheckInterval, func(d time.Duration) bool { return d == 0 || (d >= time.Minute && d <= 24*time.Hour) },
+				"accepted values are 0 (off) or Go durations from 1m to 24h, e.g. 1h")},
 		{Key: "github-api-url", Env: "PORTSIDE_GITHUB_API_URL", Default: "",
 			Usage: "GitHub's REST API root for pipelines: empty for github.com, https://HOST/api/v3/ for GitHub Enterprise Server",
 			value: text(&c.GitHubAPIURL, checkOptionalURL)},

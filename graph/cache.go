@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -57,6 +56,10 @@ type cachedResponse struct {
 // pendingResponse is the answer under way, as the cache's two ends (and the @cache directive)
 // see it: the only thing the cache passes through the context.
 type pendingResponse struct {
+	// key is the request's, set by lookup (keyed) before the request runs.
+	key   [sha256.Size]byte
+	keyed bool
+
 	mu sync.Mutex
 	// armed: the operation may be kept (set by InterceptResponse before it runs).
 	armed bool
@@ -115,11 +118,12 @@ func (c *responseCache) wrap(next http.Handler) http.Handler {
 func (*responseCache) ExtensionName() string                   { return "ResponseCache" }
 func (*responseCache) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "" || (r.Method != http.MethodPost && r.Method != http.MethodGet) {
-		c.next.ServeHTTP(w, r)
-		return
-	}
+// lookup answers a request from the cache when it can. It runs inside conformance, after the
+// request's media types are checked and its body is read but before the body is decoded or its
+// document scanned: a hit is keyed by the very bytes an earlier request sent, which passed those
+// checks (they depend on nothing else), so it is answered without repeating them. On a miss it
+// returns the context the rest of the request runs in, which carries the key to ServeHTTP.
+func (c *responseCache) lookup(w http.ResponseWriter, r *http.Request, body []byte) (context.Context, bool) {
 	start := time.Now()
 	h := sha256.New()
 	h.Write([]byte(r.Method))
@@ -127,20 +131,12 @@ func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Write([]byte(r.Header.Get("Accept")))
 	h.Write([]byte{0})
 	if r.Method == http.MethodPost {
-		body, err := io.ReadAll(r.Body) // bounded by conformance's MaxBytesReader
-		if err != nil {
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-			c.next.ServeHTTP(w, r)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		h.Write(body)
 	} else {
 		h.Write([]byte(r.URL.RawQuery))
 	}
 	var key [sha256.Size]byte
-	copy(key[:], h.Sum(nil))
-
+	h.Sum(key[:0])
 	if hit, ok := c.lru.Get(key); ok && c.valid(r.Context(), hit.token, hit.stamps) {
 		w.Header().Set("Content-Type", hit.contentType)
 		w.WriteHeader(http.StatusOK)
@@ -148,11 +144,20 @@ func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if c.obs != nil {
 			c.obs.GraphQLOperation(hit.name, hit.opType, true, time.Since(start))
 		}
+		return nil, true
+	}
+	return context.WithValue(r.Context(), pendingKey{}, &pendingResponse{key: key, keyed: true}), false
+}
+
+// ServeHTTP runs a request lookup missed and keeps its answer when InterceptResponse allowed it.
+func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := pendingFrom(r.Context())
+	if p == nil || !p.keyed {
+		c.next.ServeHTTP(w, r)
 		return
 	}
-	p := &pendingResponse{}
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	c.next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
+	c.next.ServeHTTP(rec, r)
 	p.mu.Lock()
 	keep := p.armed && p.done && !p.spoiled
 	entry := cachedResponse{token: p.token, stamps: p.stamps, name: p.name, opType: p.opType}
@@ -160,7 +165,7 @@ func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if keep && rec.status == http.StatusOK && !rec.overflow && json.Valid(rec.body.Bytes()) {
 		entry.contentType = rec.Header().Get("Content-Type")
 		entry.body = bytes.Clone(rec.body.Bytes())
-		c.lru.Add(key, entry, len(entry.body)+cacheEntryOverhead)
+		c.lru.Add(p.key, entry, len(entry.body)+cacheEntryOverhead)
 	}
 }
 
@@ -256,10 +261,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // Unwrap gives http.ResponseController the writer underneath.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // operationKey is where an operation's responseKey is kept once worked out, for the complexity
 // limit.

@@ -176,3 +176,39 @@ func TestRepeatedGETQueriesAreAnsweredFromTheResponseCache(t *testing.T) {
 		t.Errorf("the repeated GET ran %d statements and answered %s; want the first answer from the cache", n, again.Body)
 	}
 }
+
+// A cache hit skips decoding the body, never the checks of the request's media types: the bytes
+// of a cached query sent as something other than JSON, or by a client that accepts no JSON, are
+// refused as before, and a hit under one Accept header is not given to another.
+func TestCachedAnswersKeepTheMediaTypeChecks(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 0, 100).withDemo()
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: a.svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000,
+		Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100}))
+	const body = `{"query":"{ entities(first: 3) { totalCount nodes { ref } } }"}`
+	post := func(contentType, accept string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Accept", accept)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	first := post("application/json", "application/json")
+	if first.Code != http.StatusOK || first.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("first answer: %d %s %s", first.Code, first.Header().Get("Content-Type"), first.Body)
+	}
+	counter := storetest.CountStatements(st.Gorm())
+	if again := post("application/json", "application/json"); again.Body.String() != first.Body.String() || counter.Reset() != 0 {
+		t.Fatalf("the repeated request was not answered from the cache: %s", again.Body)
+	}
+	if rec := post("text/plain", "application/json"); rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("cached bytes sent as text/plain: %d %s, want 415", rec.Code, rec.Body)
+	}
+	if rec := post("application/json", "text/html"); rec.Code != http.StatusNotAcceptable {
+		t.Errorf("cached bytes for a client accepting only text/html: %d %s, want 406", rec.Code, rec.Body)
+	}
+	if rec := post("application/json", "application/graphql-response+json"); rec.Header().Get("Content-Type") != "application/graphql-response+json" {
+		t.Errorf("under another Accept header the answer came as %q; want application/graphql-response+json", rec.Header().Get("Content-Type"))
+	}
+}

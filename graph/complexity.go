@@ -26,6 +26,8 @@ const (
 	projectsFanout       = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
 	importFanout         = 500 // the tasks one import answers with (tasks.MaxImportRows)
 	meetingChangesFanout = 100 // changes between two meetings (a few per task that moved)
+	runbooksFanout       = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
+	renderCost           = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -144,6 +146,17 @@ func setComplexity(c *ComplexityRoot) {
 	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
 	c.ImportTasksPayload.Tasks = fanout(importFanout)
 	c.ImportTasksPayload.Errors = fanout(locationErrFanout)
+	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
+	// price, so that aliases cannot ask for thousands of renderings at once.
+	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }
+	c.RunbookConnection.Edges, c.RunbookConnection.Nodes = perPage, perPage
+	rb := fanout(runbooksFanout)
+	c.Component.Runbooks, c.Component.RunbookLinks, c.System.Runbooks, c.System.RunbookLinks = rb, rb, rb, rb
+	c.Component.Dashboards = func(child int, _ *string) int { return weigh(runbooksFanout, child) }
+	c.Runbook.LinkedRefs, c.Runbook.LinkedEntities, c.CatalogLink.Missing = rb, rb, rb
+	c.Runbook.Versions = func(child int, first *int) int { return page(child, first) }
+	c.Runbook.HTML = func(child int) int { return renderCost + child }
+	c.Runbook.Diff = func(child int, _ int, _ int) int { return renderCost + child }
 
 	// The caller's own identity.
 	id := fanout(identityListFanout)

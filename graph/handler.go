@@ -104,7 +104,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	if cache != nil {
 		h = cache.wrap(h)
 	}
-	return withSocketSlot(conformance(h, opts.MaxBodyBytes))
+	return withSocketSlot(conformance(h, opts.MaxBodyBytes, cache))
 }
 
 func init() {

@@ -26,8 +26,10 @@ const MaxBodyBytes = 1 << 20
 // refuses what gqlgen would take in whole before any limit of its own applies: bodies over
 // maxBody (413, also when chunked: it stops reading at the bound), bodies that are not one JSON
 // object (gqlgen answered those INTERNAL and logged the whole body), and documents whose size or
-// nesting would cost the parser more than any real operation needs (see scanDocument).
-func conformance(next http.Handler, maxBody int64) http.Handler {
+// nesting would cost the parser more than any real operation needs (see scanDocument). A request
+// the response cache can answer is answered once its media types are checked and its body read
+// (see responseCache.lookup); cache may be nil.
+func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Handler {
 	if maxBody <= 0 {
 		maxBody = MaxBodyBytes
 	}
@@ -71,6 +73,13 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			if cache != nil {
+				ctx, served := cache.lookup(w, r, body)
+				if served {
+					return
+				}
+				r = r.WithContext(ctx)
+			}
 			params, msg, reason := checkPostBody(body)
 			if reason != "" {
 				writeRequestError(w, http.StatusBadRequest, reason, msg)
@@ -83,6 +92,13 @@ func conformance(next http.Handler, maxBody int64) http.Handler {
 			// The decoded body goes along: postTransport runs it without decoding it again.
 			r = r.WithContext(context.WithValue(r.Context(), postBodyKey{}, params))
 		case http.MethodGet:
+			if cache != nil {
+				ctx, served := cache.lookup(w, r, nil)
+				if served {
+					return
+				}
+				r = r.WithContext(ctx)
+			}
 			if err := scanDocument(r.URL.Query().Get("query")); err != nil {
 				writeDocumentError(w, r, err)
 				return

@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/tasks"
 )
 
@@ -25,6 +26,8 @@ type Resolver struct {
 	PipelineService *pipelines.Service
 	// TaskService keeps status-meeting projects and tasks.
 	TaskService *tasks.Service
+	// RunbookService keeps runbooks and reads the catalog's runbook and dashboard links.
+	RunbookService *runbooks.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

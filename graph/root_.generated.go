@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Relation() RelationResolver
 	Resource() ResourceResolver
+	Runbook() RunbookResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
 	Task() TaskResolver
@@ -175,6 +176,16 @@ type ComplexityRoot struct {
 		Weight func(childComplexity int) int
 	}
 
+	CatalogLink struct {
+		Kind     func(childComplexity int) int
+		Missing  func(childComplexity int) int
+		Source   func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Template func(childComplexity int) int
+		Title    func(childComplexity int) int
+		URL      func(childComplexity int) int
+	}
+
 	Commit struct {
 		Author  func(childComplexity int) int
 		Date    func(childComplexity int) int
@@ -187,11 +198,13 @@ type ComplexityRoot struct {
 		Annotations      func(childComplexity int) int
 		ConsumesApis     func(childComplexity int, first *int) int
 		CreatedAt        func(childComplexity int) int
+		Dashboards       func(childComplexity int, environment *string) int
 		Dependents       func(childComplexity int, first *int) int
 		DependsOn        func(childComplexity int, first *int) int
 		Deployments      func(childComplexity int) int
 		Description      func(childComplexity int) int
 		Dora             func(childComplexity int, since *time.Time, until *time.Time) int
+		Grafana          func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		Labels           func(childComplexity int) int
@@ -208,6 +221,8 @@ type ComplexityRoot struct {
 		Ref              func(childComplexity int) int
 		Relations        func(childComplexity int, typeArg *string, first *int) int
 		Rollouts         func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
+		RunbookLinks     func(childComplexity int) int
+		Runbooks         func(childComplexity int) int
 		Source           func(childComplexity int) int
 		Spec             func(childComplexity int) int
 		Subcomponents    func(childComplexity int, first *int) int
@@ -223,6 +238,10 @@ type ComplexityRoot struct {
 	CreateApiTokenPayload struct {
 		Secret func(childComplexity int) int
 		Token  func(childComplexity int) int
+	}
+
+	DeleteRunbookPayload struct {
+		ID func(childComplexity int) int
 	}
 
 	DeleteTaskPayload struct {
@@ -325,6 +344,11 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	GrafanaAnnotations struct {
+		AlertLabelSelector func(childComplexity int) int
+		DashboardSelector  func(childComplexity int) int
+	}
+
 	Group struct {
 		APIVersion    func(childComplexity int) int
 		Annotation    func(childComplexity int, key string) int
@@ -372,6 +396,13 @@ type ComplexityRoot struct {
 		Title func(childComplexity int) int
 		Type  func(childComplexity int) int
 		URL   func(childComplexity int) int
+	}
+
+	LinkStatus struct {
+		CheckedAt  func(childComplexity int) int
+		HTTPStatus func(childComplexity int) int
+		Message    func(childComplexity int) int
+		State      func(childComplexity int) int
 	}
 
 	Location struct {
@@ -468,9 +499,12 @@ type ComplexityRoot struct {
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateMeeting                func(childComplexity int, input model.CreateMeetingInput) int
 		CreateProject                func(childComplexity int, input model.CreateProjectInput) int
+		CreateRunbook                func(childComplexity int, input model.CreateRunbookInput) int
 		CreateTask                   func(childComplexity int, input model.CreateTaskInput) int
+		DeleteRunbook                func(childComplexity int, input model.DeleteRunbookInput) int
 		DeleteTask                   func(childComplexity int, input model.DeleteTaskInput) int
 		ImportTasks                  func(childComplexity int, input model.ImportTasksInput) int
+		LinkRunbook                  func(childComplexity int, input model.RunbookLinkInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
 		RefreshLocation              func(childComplexity int, id string) int
@@ -483,7 +517,9 @@ type ComplexityRoot struct {
 		SyncDeployment               func(childComplexity int, input model.SyncDeploymentInput) int
 		TerminateDeploymentOperation func(childComplexity int, input model.DeploymentInput) int
 		TriggerPipeline              func(childComplexity int, input model.TriggerPipelineInput) int
+		UnlinkRunbook                func(childComplexity int, input model.RunbookLinkInput) int
 		UnregisterLocation           func(childComplexity int, id string) int
+		UpdateRunbook                func(childComplexity int, input model.UpdateRunbookInput) int
 		UpdateTask                   func(childComplexity int, input model.UpdateTaskInput) int
 	}
 
@@ -618,6 +654,8 @@ type ComplexityRoot struct {
 		Project         func(childComplexity int, name string) int
 		Projects        func(childComplexity int) int
 		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
+		Runbook         func(childComplexity int, id string) int
+		Runbooks        func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
 		Task            func(childComplexity int, id string) int
 		Tasks           func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 	}
@@ -704,6 +742,51 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Runbook struct {
+		CreatedAt      func(childComplexity int) int
+		CreatedBy      func(childComplexity int) int
+		Diff           func(childComplexity int, from int, to int) int
+		HTML           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		LinkStatus     func(childComplexity int) int
+		LinkedEntities func(childComplexity int) int
+		LinkedRefs     func(childComplexity int) int
+		Markdown       func(childComplexity int) int
+		Title          func(childComplexity int) int
+		URL            func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		UpdatedBy      func(childComplexity int) int
+		Version        func(childComplexity int) int
+		Versions       func(childComplexity int, first *int) int
+	}
+
+	RunbookConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RunbookEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RunbookPayload struct {
+		Runbook func(childComplexity int) int
+	}
+
+	RunbookVersion struct {
+		Author    func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Markdown  func(childComplexity int) int
+		Message   func(childComplexity int) int
+		Title     func(childComplexity int) int
+		URL       func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
 	Session struct {
 		CreatedAt  func(childComplexity int) int
 		Current    func(childComplexity int) int
@@ -745,33 +828,35 @@ type ComplexityRoot struct {
 	}
 
 	System struct {
-		APIVersion  func(childComplexity int) int
-		Annotation  func(childComplexity int, key string) int
-		Annotations func(childComplexity int) int
-		Apis        func(childComplexity int, first *int) int
-		Components  func(childComplexity int, first *int) int
-		CreatedAt   func(childComplexity int) int
-		Description func(childComplexity int) int
-		Domain      func(childComplexity int) int
-		Dora        func(childComplexity int, since *time.Time, until *time.Time) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Labels      func(childComplexity int) int
-		Links       func(childComplexity int) int
-		Location    func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Namespace   func(childComplexity int) int
-		Owner       func(childComplexity int) int
-		OwnerRef    func(childComplexity int) int
-		Ref         func(childComplexity int) int
-		Relations   func(childComplexity int, typeArg *string, first *int) int
-		Resources   func(childComplexity int, first *int) int
-		Source      func(childComplexity int) int
-		Spec        func(childComplexity int) int
-		Tags        func(childComplexity int) int
-		Title       func(childComplexity int) int
-		Type        func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		APIVersion   func(childComplexity int) int
+		Annotation   func(childComplexity int, key string) int
+		Annotations  func(childComplexity int) int
+		Apis         func(childComplexity int, first *int) int
+		Components   func(childComplexity int, first *int) int
+		CreatedAt    func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Domain       func(childComplexity int) int
+		Dora         func(childComplexity int, since *time.Time, until *time.Time) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Labels       func(childComplexity int) int
+		Links        func(childComplexity int) int
+		Location     func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Namespace    func(childComplexity int) int
+		Owner        func(childComplexity int) int
+		OwnerRef     func(childComplexity int) int
+		Ref          func(childComplexity int) int
+		Relations    func(childComplexity int, typeArg *string, first *int) int
+		Resources    func(childComplexity int, first *int) int
+		RunbookLinks func(childComplexity int) int
+		Runbooks     func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Spec         func(childComplexity int) int
+		Tags         func(childComplexity int) int
+		Title        func(childComplexity int) int
+		Type         func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
 	}
 
 	Task struct {
@@ -1477,6 +1562,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CanaryStepReached.Weight(childComplexity), true
 
+	case "CatalogLink.kind":
+		if e.ComplexityRoot.CatalogLink.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Kind(childComplexity), true
+	case "CatalogLink.missing":
+		if e.ComplexityRoot.CatalogLink.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Missing(childComplexity), true
+	case "CatalogLink.source":
+		if e.ComplexityRoot.CatalogLink.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Source(childComplexity), true
+	case "CatalogLink.status":
+		if e.ComplexityRoot.CatalogLink.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Status(childComplexity), true
+	case "CatalogLink.template":
+		if e.ComplexityRoot.CatalogLink.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Template(childComplexity), true
+	case "CatalogLink.title":
+		if e.ComplexityRoot.CatalogLink.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.Title(childComplexity), true
+	case "CatalogLink.url":
+		if e.ComplexityRoot.CatalogLink.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogLink.URL(childComplexity), true
+
 	case "Commit.author":
 		if e.ComplexityRoot.Commit.Author == nil {
 			break
@@ -1536,6 +1664,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.CreatedAt(childComplexity), true
+	case "Component.dashboards":
+		if e.ComplexityRoot.Component.Dashboards == nil {
+			break
+		}
+
+		args, err := ec.field_Component_dashboards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Dashboards(childComplexity, args["environment"].(*string)), true
 	case "Component.dependents":
 		if e.ComplexityRoot.Component.Dependents == nil {
 			break
@@ -1581,6 +1720,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.Dora(childComplexity, args["since"].(*time.Time), args["until"].(*time.Time)), true
+	case "Component.grafana":
+		if e.ComplexityRoot.Component.Grafana == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.Grafana(childComplexity), true
 	case "Component.id":
 		if e.ComplexityRoot.Component.ID == nil {
 			break
@@ -1692,6 +1837,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.Rollouts(childComplexity, args["filter"].(*model.ComponentRolloutFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Component.runbookLinks":
+		if e.ComplexityRoot.Component.RunbookLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.RunbookLinks(childComplexity), true
+	case "Component.runbooks":
+		if e.ComplexityRoot.Component.Runbooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.Runbooks(childComplexity), true
 	case "Component.source":
 		if e.ComplexityRoot.Component.Source == nil {
 			break
@@ -1770,6 +1927,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateApiTokenPayload.Token(childComplexity), true
+
+	case "DeleteRunbookPayload.id":
+		if e.ComplexityRoot.DeleteRunbookPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteRunbookPayload.ID(childComplexity), true
 
 	case "DeleteTaskPayload.id":
 		if e.ComplexityRoot.DeleteTaskPayload.ID == nil {
@@ -2221,6 +2385,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FacetValue.Value(childComplexity), true
 
+	case "GrafanaAnnotations.alertLabelSelector":
+		if e.ComplexityRoot.GrafanaAnnotations.AlertLabelSelector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrafanaAnnotations.AlertLabelSelector(childComplexity), true
+	case "GrafanaAnnotations.dashboardSelector":
+		if e.ComplexityRoot.GrafanaAnnotations.DashboardSelector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrafanaAnnotations.DashboardSelector(childComplexity), true
+
 	case "Group.apiVersion":
 		if e.ComplexityRoot.Group.APIVersion == nil {
 			break
@@ -2476,6 +2653,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Link.URL(childComplexity), true
+
+	case "LinkStatus.checkedAt":
+		if e.ComplexityRoot.LinkStatus.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkStatus.CheckedAt(childComplexity), true
+	case "LinkStatus.httpStatus":
+		if e.ComplexityRoot.LinkStatus.HTTPStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkStatus.HTTPStatus(childComplexity), true
+	case "LinkStatus.message":
+		if e.ComplexityRoot.LinkStatus.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkStatus.Message(childComplexity), true
+	case "LinkStatus.state":
+		if e.ComplexityRoot.LinkStatus.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkStatus.State(childComplexity), true
 
 	case "Location.createdAt":
 		if e.ComplexityRoot.Location.CreatedAt == nil {
@@ -2949,6 +3151,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(model.CreateProjectInput)), true
+	case "Mutation.createRunbook":
+		if e.ComplexityRoot.Mutation.CreateRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRunbook(childComplexity, args["input"].(model.CreateRunbookInput)), true
 	case "Mutation.createTask":
 		if e.ComplexityRoot.Mutation.CreateTask == nil {
 			break
@@ -2960,6 +3173,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTask(childComplexity, args["input"].(model.CreateTaskInput)), true
+	case "Mutation.deleteRunbook":
+		if e.ComplexityRoot.Mutation.DeleteRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRunbook(childComplexity, args["input"].(model.DeleteRunbookInput)), true
 	case "Mutation.deleteTask":
 		if e.ComplexityRoot.Mutation.DeleteTask == nil {
 			break
@@ -2982,6 +3206,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportTasks(childComplexity, args["input"].(model.ImportTasksInput)), true
+	case "Mutation.linkRunbook":
+		if e.ComplexityRoot.Mutation.LinkRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkRunbook(childComplexity, args["input"].(model.RunbookLinkInput)), true
 	case "Mutation.promoteDeployment":
 		if e.ComplexityRoot.Mutation.PromoteDeployment == nil {
 			break
@@ -3114,6 +3349,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TriggerPipeline(childComplexity, args["input"].(model.TriggerPipelineInput)), true
+	case "Mutation.unlinkRunbook":
+		if e.ComplexityRoot.Mutation.UnlinkRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkRunbook(childComplexity, args["input"].(model.RunbookLinkInput)), true
 	case "Mutation.unregisterLocation":
 		if e.ComplexityRoot.Mutation.UnregisterLocation == nil {
 			break
@@ -3125,6 +3371,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnregisterLocation(childComplexity, args["id"].(string)), true
+	case "Mutation.updateRunbook":
+		if e.ComplexityRoot.Mutation.UpdateRunbook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRunbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRunbook(childComplexity, args["input"].(model.UpdateRunbookInput)), true
 	case "Mutation.updateTask":
 		if e.ComplexityRoot.Mutation.UpdateTask == nil {
 			break
@@ -3782,6 +4039,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rollouts(childComplexity, args["filter"].(*model.RolloutFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.runbook":
+		if e.ComplexityRoot.Query.Runbook == nil {
+			break
+		}
+
+		args, err := ec.field_Query_runbook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Runbook(childComplexity, args["id"].(string)), true
+	case "Query.runbooks":
+		if e.ComplexityRoot.Query.Runbooks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_runbooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Runbooks(childComplexity, args["filter"].(*model.RunbookFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.task":
 		if e.ComplexityRoot.Query.Task == nil {
 			break
@@ -4198,6 +4477,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RolloutEdge.Node(childComplexity), true
 
+	case "Runbook.createdAt":
+		if e.ComplexityRoot.Runbook.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.CreatedAt(childComplexity), true
+	case "Runbook.createdBy":
+		if e.ComplexityRoot.Runbook.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.CreatedBy(childComplexity), true
+	case "Runbook.diff":
+		if e.ComplexityRoot.Runbook.Diff == nil {
+			break
+		}
+
+		args, err := ec.field_Runbook_diff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Runbook.Diff(childComplexity, args["from"].(int), args["to"].(int)), true
+	case "Runbook.html":
+		if e.ComplexityRoot.Runbook.HTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.HTML(childComplexity), true
+	case "Runbook.id":
+		if e.ComplexityRoot.Runbook.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.ID(childComplexity), true
+	case "Runbook.kind":
+		if e.ComplexityRoot.Runbook.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Kind(childComplexity), true
+	case "Runbook.linkStatus":
+		if e.ComplexityRoot.Runbook.LinkStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.LinkStatus(childComplexity), true
+	case "Runbook.linkedEntities":
+		if e.ComplexityRoot.Runbook.LinkedEntities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.LinkedEntities(childComplexity), true
+	case "Runbook.linkedRefs":
+		if e.ComplexityRoot.Runbook.LinkedRefs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.LinkedRefs(childComplexity), true
+	case "Runbook.markdown":
+		if e.ComplexityRoot.Runbook.Markdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Markdown(childComplexity), true
+	case "Runbook.title":
+		if e.ComplexityRoot.Runbook.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Title(childComplexity), true
+	case "Runbook.url":
+		if e.ComplexityRoot.Runbook.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.URL(childComplexity), true
+	case "Runbook.updatedAt":
+		if e.ComplexityRoot.Runbook.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.UpdatedAt(childComplexity), true
+	case "Runbook.updatedBy":
+		if e.ComplexityRoot.Runbook.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.UpdatedBy(childComplexity), true
+	case "Runbook.version":
+		if e.ComplexityRoot.Runbook.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Runbook.Version(childComplexity), true
+	case "Runbook.versions":
+		if e.ComplexityRoot.Runbook.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_Runbook_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Runbook.Versions(childComplexity, args["first"].(*int)), true
+
+	case "RunbookConnection.edges":
+		if e.ComplexityRoot.RunbookConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookConnection.Edges(childComplexity), true
+	case "RunbookConnection.nodes":
+		if e.ComplexityRoot.RunbookConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookConnection.Nodes(childComplexity), true
+	case "RunbookConnection.pageInfo":
+		if e.ComplexityRoot.RunbookConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookConnection.PageInfo(childComplexity), true
+	case "RunbookConnection.totalCount":
+		if e.ComplexityRoot.RunbookConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookConnection.TotalCount(childComplexity), true
+
+	case "RunbookEdge.cursor":
+		if e.ComplexityRoot.RunbookEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookEdge.Cursor(childComplexity), true
+	case "RunbookEdge.node":
+		if e.ComplexityRoot.RunbookEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookEdge.Node(childComplexity), true
+
+	case "RunbookPayload.runbook":
+		if e.ComplexityRoot.RunbookPayload.Runbook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookPayload.Runbook(childComplexity), true
+
+	case "RunbookVersion.author":
+		if e.ComplexityRoot.RunbookVersion.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.Author(childComplexity), true
+	case "RunbookVersion.createdAt":
+		if e.ComplexityRoot.RunbookVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.CreatedAt(childComplexity), true
+	case "RunbookVersion.markdown":
+		if e.ComplexityRoot.RunbookVersion.Markdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.Markdown(childComplexity), true
+	case "RunbookVersion.message":
+		if e.ComplexityRoot.RunbookVersion.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.Message(childComplexity), true
+	case "RunbookVersion.title":
+		if e.ComplexityRoot.RunbookVersion.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.Title(childComplexity), true
+	case "RunbookVersion.url":
+		if e.ComplexityRoot.RunbookVersion.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.URL(childComplexity), true
+	case "RunbookVersion.version":
+		if e.ComplexityRoot.RunbookVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunbookVersion.Version(childComplexity), true
+
 	case "Session.createdAt":
 		if e.ComplexityRoot.Session.CreatedAt == nil {
 			break
@@ -4529,6 +5003,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.System.Resources(childComplexity, args["first"].(*int)), true
+	case "System.runbookLinks":
+		if e.ComplexityRoot.System.RunbookLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.System.RunbookLinks(childComplexity), true
+	case "System.runbooks":
+		if e.ComplexityRoot.System.Runbooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.System.Runbooks(childComplexity), true
 	case "System.source":
 		if e.ComplexityRoot.System.Source == nil {
 			break
@@ -5170,7 +5656,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
+//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5186,6 +5672,7 @@ var sources = []*ast.Source{
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/pipelines.graphqls", Input: sourceData("schema/pipelines.graphqls"), BuiltIn: false},
 	{Name: "schema/rollouts.graphqls", Input: sourceData("schema/rollouts.graphqls"), BuiltIn: false},
+	{Name: "schema/runbooks.graphqls", Input: sourceData("schema/runbooks.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
 	{Name: "schema/tasks.graphqls", Input: sourceData("schema/tasks.graphqls"), BuiltIn: false},
 }
@@ -5441,6 +5928,26 @@ func (ec *executionContext) childFields_CanaryStepReached(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type CanaryStepReached", field.Name)
 }
 
+func (ec *executionContext) childFields_CatalogLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_CatalogLink_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_CatalogLink_title(ctx, field)
+	case "url":
+		return ec.fieldContext_CatalogLink_url(ctx, field)
+	case "template":
+		return ec.fieldContext_CatalogLink_template(ctx, field)
+	case "source":
+		return ec.fieldContext_CatalogLink_source(ctx, field)
+	case "missing":
+		return ec.fieldContext_CatalogLink_missing(ctx, field)
+	case "status":
+		return ec.fieldContext_CatalogLink_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogLink", field.Name)
+}
+
 func (ec *executionContext) childFields_Commit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "author":
@@ -5527,6 +6034,14 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_dora(ctx, field)
 	case "viewerCanOperate":
 		return ec.fieldContext_Component_viewerCanOperate(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_Component_runbooks(ctx, field)
+	case "runbookLinks":
+		return ec.fieldContext_Component_runbookLinks(ctx, field)
+	case "dashboards":
+		return ec.fieldContext_Component_dashboards(ctx, field)
+	case "grafana":
+		return ec.fieldContext_Component_grafana(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Component", field.Name)
 }
@@ -5539,6 +6054,14 @@ func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Contex
 		return ec.fieldContext_CreateApiTokenPayload_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteRunbookPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeleteRunbookPayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteRunbookPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5741,6 +6264,16 @@ func (ec *executionContext) childFields_FacetValue(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type FacetValue", field.Name)
 }
 
+func (ec *executionContext) childFields_GrafanaAnnotations(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dashboardSelector":
+		return ec.fieldContext_GrafanaAnnotations_dashboardSelector(ctx, field)
+	case "alertLabelSelector":
+		return ec.fieldContext_GrafanaAnnotations_alertLabelSelector(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GrafanaAnnotations", field.Name)
+}
+
 func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5837,6 +6370,20 @@ func (ec *executionContext) childFields_Link(ctx context.Context, field graphql.
 		return ec.fieldContext_Link_type(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Link", field.Name)
+}
+
+func (ec *executionContext) childFields_LinkStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_LinkStatus_state(ctx, field)
+	case "httpStatus":
+		return ec.fieldContext_LinkStatus_httpStatus(ctx, field)
+	case "message":
+		return ec.fieldContext_LinkStatus_message(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_LinkStatus_checkedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LinkStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6353,6 +6900,96 @@ func (ec *executionContext) childFields_RolloutEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type RolloutEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Runbook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Runbook_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Runbook_title(ctx, field)
+	case "kind":
+		return ec.fieldContext_Runbook_kind(ctx, field)
+	case "url":
+		return ec.fieldContext_Runbook_url(ctx, field)
+	case "markdown":
+		return ec.fieldContext_Runbook_markdown(ctx, field)
+	case "html":
+		return ec.fieldContext_Runbook_html(ctx, field)
+	case "version":
+		return ec.fieldContext_Runbook_version(ctx, field)
+	case "versions":
+		return ec.fieldContext_Runbook_versions(ctx, field)
+	case "diff":
+		return ec.fieldContext_Runbook_diff(ctx, field)
+	case "linkedRefs":
+		return ec.fieldContext_Runbook_linkedRefs(ctx, field)
+	case "linkedEntities":
+		return ec.fieldContext_Runbook_linkedEntities(ctx, field)
+	case "linkStatus":
+		return ec.fieldContext_Runbook_linkStatus(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Runbook_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Runbook_createdAt(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_Runbook_updatedBy(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Runbook_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Runbook", field.Name)
+}
+
+func (ec *executionContext) childFields_RunbookConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RunbookConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RunbookConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RunbookConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RunbookConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunbookConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RunbookEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RunbookEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RunbookEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunbookEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunbookPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "runbook":
+		return ec.fieldContext_RunbookPayload_runbook(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunbookPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RunbookVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_RunbookVersion_version(ctx, field)
+	case "title":
+		return ec.fieldContext_RunbookVersion_title(ctx, field)
+	case "url":
+		return ec.fieldContext_RunbookVersion_url(ctx, field)
+	case "markdown":
+		return ec.fieldContext_RunbookVersion_markdown(ctx, field)
+	case "author":
+		return ec.fieldContext_RunbookVersion_author(ctx, field)
+	case "message":
+		return ec.fieldContext_RunbookVersion_message(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RunbookVersion_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunbookVersion", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6475,6 +7112,10 @@ func (ec *executionContext) childFields_System(ctx context.Context, field graphq
 		return ec.fieldContext_System_resources(ctx, field)
 	case "dora":
 		return ec.fieldContext_System_dora(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_System_runbooks(ctx, field)
+	case "runbookLinks":
+		return ec.fieldContext_System_runbookLinks(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type System", field.Name)
 }

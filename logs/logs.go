@@ -20,7 +20,9 @@ const RequestIDKey = "request_id"
 
 // New returns a logger writing to w in the given format ("json" or "text") at the given lowest
 // level ("debug", "info", "warn" or "error"). Records logged with a context that carries a request
-// ID (see WithRequestID) get a request_id attribute. Errors name the setting at fault.
+// ID (see WithRequestID) get a request_id attribute. When w is a *Buffered, records at warn level
+// and above are written out at once, with everything logged before them. Errors name the setting
+// at fault.
 func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	// slog spells the levels itself; Portside accepts only their lower-case names (not INFO or
 	// warn+2), the values the log-level setting documents.
@@ -39,6 +41,9 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, &errs.Error{Code: errs.Invalid, Field: "log-format",
 			Message: fmt.Sprintf("invalid log-format %q: accepted values are json, text", format)}
+	}
+	if b, ok := w.(*Buffered); ok {
+		h = flushAtWarn{h, b}
 	}
 	return slog.New(NewHandler(h)), nil
 }

@@ -140,6 +140,22 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 			{"retryPipelineRun of bob's team's component", func(t *testing.T) string {
 				return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
 			}, []string{"alice", "bob"}},
+			{"createRunbook for bob's team's component", func(t *testing.T) string {
+				return `mutation { createRunbook(input: {title: "Restart", kind: MARKDOWN, markdown: "# Restart", links: ["payments-api"]}) { runbook { id } } }`
+			}, []string{"alice", "bob"}},
+			{"updateRunbook of bob's team's component", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { updateRunbook(input: {id: %q, baseVersion: 1, markdown: "# Restart, then check"}) { runbook { version } } }`,
+					p.runbook(t, "payments-api"))
+			}, []string{"alice", "bob"}},
+			{"linkRunbook of bob's team's component to another of its components", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { linkRunbook(input: {id: %q, entity: "refund-worker"}) { runbook { linkedRefs } } }`, p.runbook(t, "payments-api"))
+			}, []string{"alice", "bob"}},
+			{"unlinkRunbook from bob's team's component", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { unlinkRunbook(input: {id: %q, entity: "ledger"}) { runbook { linkedRefs } } }`, p.runbook(t, "payments-api", "ledger"))
+			}, []string{"alice", "bob"}},
+			{"deleteRunbook of bob's team's component", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
+			}, []string{"alice", "bob"}},
 		}
 		for name, m := range p.taskMutations() {
 			// A project's owning group (bob's team) and admins change its tasks.
@@ -243,6 +259,22 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		}},
 		"retryPipelineRun": {"pipelines.run.retry", func() string {
 			return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
+		}},
+		"createRunbook": {"runbooks.runbook.create", func() string {
+			return `mutation { createRunbook(input: {title: "Audited", kind: LINK, url: "https://wiki.example.com/x", links: ["payments-api"]}) { runbook { id } } }`
+		}},
+		"updateRunbook": {"runbooks.runbook.update", func() string {
+			return fmt.Sprintf(`mutation { updateRunbook(input: {id: %q, baseVersion: 1, title: "Audited edit", message: "why"}) { runbook { version } } }`,
+				p.runbook(t, "payments-api"))
+		}},
+		"linkRunbook": {"runbooks.runbook.link", func() string {
+			return fmt.Sprintf(`mutation { linkRunbook(input: {id: %q, entity: "system:payments"}) { runbook { id } } }`, p.runbook(t, "payments-api"))
+		}},
+		"unlinkRunbook": {"runbooks.runbook.unlink", func() string {
+			return fmt.Sprintf(`mutation { unlinkRunbook(input: {id: %q, entity: "payments-api"}) { runbook { id } } }`, p.runbook(t, "payments-api", "ledger"))
+		}},
+		"deleteRunbook": {"runbooks.runbook.delete", func() string {
+			return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
 		}},
 	}
 	for name, m := range p.taskMutations() {

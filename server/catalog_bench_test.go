@@ -26,7 +26,7 @@ import (
 // OwnerPageWhole, SearchWhole, and OwnerFacets beside them) through the whole HTTP stack as serve
 // builds it — gin with request IDs, the JSON access log (written nowhere), metrics and recovery,
 // authentication of a read-only API token, the GraphQL handler with serve's limits — with the
-// response cache off and the catalog's read cache warm, one request at a time, on the generated
+// response cache off and on (every answer then a hit), the catalog's read cache warm, one request at a time, on the generated
 // catalog at scale 0.1. It is what the load driver's operations (6) to (9) cost the server per
 // request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
 // machine may be shared.
@@ -56,14 +56,23 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := metrics.New()
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: auditLog}, graph.HandlerOptions{
-		MaxDepth: 12, MaxComplexity: 20000, Logger: logger, Observer: m, ResponseCacheSize: 0, // serve's, response cache off
-	})
-	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, Metrics: m, Logger: logger,
-		ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: ids, Audit: auditLog,
-			PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}})
-	h := srv.Handler()
+	for _, rc := range []struct {
+		name string
+		size int
+	}{{"response-cache-off", 0}, {"response-cache-on", 64 << 20}} {
+		m := metrics.New()
+		gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: auditLog}, graph.HandlerOptions{
+			MaxDepth: 12, MaxComplexity: 20000, Logger: logger, Observer: m, ResponseCacheSize: rc.size,
+		})
+		srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, Metrics: m, Logger: logger,
+			ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: ids, Audit: auditLog,
+				PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}})
+		b.Run(rc.name, func(b *testing.B) { benchServed(b, srv.Handler(), secret, q) })
+	}
+}
+
+// benchServed runs the whole-entity operations against h, one sub-benchmark each.
+func benchServed(b *testing.B, h http.Handler, secret string, q *benchcat.Queries) {
 	serve := func(body []byte) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

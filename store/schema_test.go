@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -33,6 +34,7 @@ var domainModels = map[string]func() []any{
 	"rollouts":  rollouts.Models,
 	"pipelines": pipelines.Models,
 	"tasks":     tasks.Models,
+	"runbooks":  runbooks.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

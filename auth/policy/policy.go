@@ -46,6 +46,11 @@ const (
 	TaskDelete        Action = "tasks.task.delete"
 	TaskImport        Action = "tasks.task.import"
 	TaskMeetingCreate Action = "tasks.meeting.create"
+	RunbookCreate     Action = "runbooks.runbook.create"
+	RunbookUpdate     Action = "runbooks.runbook.update"
+	RunbookLink       Action = "runbooks.runbook.link"
+	RunbookUnlink     Action = "runbooks.runbook.unlink"
+	RunbookDelete     Action = "runbooks.runbook.delete"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -112,6 +117,12 @@ var required = map[Action]Role{
 	TaskDelete:        RoleOwner,
 	TaskImport:        RoleOwner,
 	TaskMeetingCreate: RoleOwner,
+	// The owners of a component or system (or of one a runbook is linked to) keep its runbooks.
+	RunbookCreate: RoleOwner,
+	RunbookUpdate: RoleOwner,
+	RunbookLink:   RoleOwner,
+	RunbookUnlink: RoleOwner,
+	RunbookDelete: RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -223,6 +234,16 @@ func describe(a Action) string {
 		return "import tasks into this project"
 	case TaskMeetingCreate:
 		return "record meetings of this project"
+	case RunbookCreate:
+		return "create runbooks for these entities"
+	case RunbookUpdate:
+		return "edit this runbook"
+	case RunbookLink:
+		return "link this runbook there"
+	case RunbookUnlink:
+		return "unlink this runbook"
+	case RunbookDelete:
+		return "delete this runbook"
 	default:
 		return string(a)
 	}

@@ -47,6 +47,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -718,8 +719,14 @@ func (d *driver) freshDatabase(ctx context.Context, dialect, tag string) (string
 	return "", nil, fmt.Errorf("unknown dialect %q", dialect)
 }
 
-// portsideCmd runs a portside command to its end: its wall time (exec to exit), peak RSS (the
-// child's rusage) and stdout. stderr (the logs) goes to OUT/logs/NAME.log.
+// portsideCmd runs a portside command to its end: its wall time (exec to exit), peak RSS and
+// stdout. stderr (the logs) goes to OUT/logs/NAME.log.
+//
+// The peak RSS is the child's own VmHWM, read from /proc every 10 ms while it runs (VmHWM only
+// grows, so only growth in its last 10 ms could be missed). The rusage wait returns cannot be used:
+// Go starts children with vfork (CLONE_VM), and Linux records the shared memory's high-water mark,
+// the driver's own, into the child's maxrss at exec, so a child "peaked" at whatever the driver
+// held (a 300 MB parent made /bin/true report 310 MB).
 func (d *driver) portsideCmd(ctx context.Context, name string, args ...string) (time.Duration, int64, string, error) {
 	logPath := filepath.Join(d.logs, name+".log")
 	logf, err := os.Create(logPath)
@@ -732,20 +739,41 @@ func (d *driver) portsideCmd(ctx context.Context, name string, args ...string) (
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, logf
 	start := time.Now()
-	err = d.sup.run(cmd)
-	wall := time.Since(start)
-	fmt.Fprintf(logf, "--- stdout\n%s", out.String())
-	var rss int64
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = ru.Maxrss * 1024 // kilobytes on Linux
+	if err = d.sup.start(cmd); err != nil {
+		return 0, 0, "", err
+	}
+	var rss atomic.Int64
+	stop, polled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(polled)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if hwm, err := procHWM(cmd.Process.Pid); err == nil && hwm > rss.Load() {
+				rss.Store(hwm)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
 		}
-	}
+	}()
+	err = d.sup.wait(cmd)
+	wall := time.Since(start)
+	close(stop)
+	<-polled
+	fmt.Fprintf(logf, "--- stdout\n%s", out.String())
+	return d.finishCmd(wall, rss.Load(), out.String(), logPath, args, err)
+}
+
+// finishCmd is portsideCmd's answer: its figures, or the error with the command's output.
+func (d *driver) finishCmd(wall time.Duration, rss int64, out, logPath string, args []string, err error) (time.Duration, int64, string, error) {
 	if err != nil {
-		return wall, rss, out.String(), fmt.Errorf("portside %s: exit status %d\n%s\n%s", strings.Join(redactArgs(args), " "),
-			exitCode(err), strings.TrimSpace(out.String()), tail(logPath, 10))
+		return wall, rss, out, fmt.Errorf("portside %s: exit status %d\n%s\n%s", strings.Join(redactArgs(args), " "),
+			exitCode(err), strings.TrimSpace(out), tail(logPath, 10))
 	}
-	return wall, rss, out.String(), nil
+	return wall, rss, out, nil
 }
 
 func redactArgs(args []string) []string {

@@ -9,9 +9,11 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -97,6 +99,9 @@ type ParseOptions struct {
 	// MaxErrors is how many document errors the result keeps; the rest are counted in
 	// OmittedErrors. 0 keeps every error. A file error (where reading stopped) is always kept.
 	MaxErrors int
+	// Workers is how many goroutines ParseStream validates documents on while it reads the next
+	// ones; 0 is one per core (GOMAXPROCS), 1 does everything on the caller's goroutine.
+	Workers int
 }
 
 // Errors returns every error of the file (FileError first, then per document), in order.
@@ -138,47 +143,152 @@ func ParseWith(source string, data []byte, resolve Resolver, opts ParseOptions) 
 // only when r fails (a file over its size bound, an I/O error) or yield does; the documents
 // yielded until then were read before the failure.
 func ParseStream(source string, r io.Reader, resolve Resolver, opts ParseOptions, yield func(Document) error) (ParseResult, error) {
-	var res ParseResult
-	kept := 0
+	workers := opts.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	in := &readFailure{r: r}
 	dec := yaml.NewDecoder(in)
-	for index := 1; ; index++ {
-		doc, err := decodeDocument(dec)
-		if in.err != nil {
-			return res, in.err
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			fe := syntaxError(source, index, err)
-			res.FileError = &fe
-			break
-		}
-		if len(doc.Content) == 0 || isNullNode(doc.Content[0]) {
-			// Backstage skips null documents (a trailing ---, a comment-only part) silently.
-			continue
-		}
-		d := parseDocument(source, index, doc.Content[0], resolve)
-		if n := len(d.Errors); n > 0 && opts.MaxErrors > 0 {
-			if room := max(opts.MaxErrors-kept, 0); n > room {
-				res.OmittedErrors += n - room
-				d.Errors = slices.Clip(d.Errors[:room])
-				if room == 0 {
-					d.Errors = nil
-				}
+	if workers <= 1 {
+		var s streamState
+		for index := 1; ; index++ {
+			node, stop := s.next(source, index, dec, in)
+			if stop {
+				return s.res, s.err
 			}
-			kept += len(d.Errors)
-			if d.Entity == nil && d.Ref.IsZero() && len(d.Errors) == 0 {
-				res.Unidentified++
+			if node == nil {
 				continue
 			}
-		}
-		if err := yield(d); err != nil {
-			return res, err
+			if err := s.emit(parseDocument(source, index, node, resolve), opts, yield); err != nil {
+				return s.res, err
+			}
 		}
 	}
-	return res, nil
+	return parseConcurrently(source, dec, in, resolve, opts, workers, yield)
+}
+
+// streamState is what ParseStream keeps while it reads: the result so far, the errors kept of
+// MaxErrors, and the error that ended the stream.
+type streamState struct {
+	res  ParseResult
+	kept int
+	err  error
+}
+
+// next decodes the document at index. It returns its root node, nil for a null document (which
+// Backstage skips silently: a trailing ---, a comment-only part), or stop when the stream ended:
+// at its end, at a syntax error (res.FileError) or when the reader failed (err).
+func (s *streamState) next(source string, index int, dec *yaml.Decoder, in *readFailure) (node *yaml.Node, stop bool) {
+	doc, err := decodeDocument(dec)
+	switch {
+	case in.err != nil:
+		s.err = in.err
+		return nil, true
+	case errors.Is(err, io.EOF):
+		return nil, true
+	case err != nil:
+		fe := syntaxError(source, index, err)
+		s.res.FileError = &fe
+		return nil, true
+	case len(doc.Content) == 0 || isNullNode(doc.Content[0]):
+		return nil, false
+	}
+	return doc.Content[0], false
+}
+
+// emit applies MaxErrors to a parsed document and hands it to yield.
+func (s *streamState) emit(d Document, opts ParseOptions, yield func(Document) error) error {
+	if n := len(d.Errors); n > 0 && opts.MaxErrors > 0 {
+		if room := max(opts.MaxErrors-s.kept, 0); n > room {
+			s.res.OmittedErrors += n - room
+			d.Errors = slices.Clip(d.Errors[:room])
+			if room == 0 {
+				d.Errors = nil
+			}
+		}
+		s.kept += len(d.Errors)
+		if d.Entity == nil && d.Ref.IsZero() && len(d.Errors) == 0 {
+			s.res.Unidentified++
+			return nil
+		}
+	}
+	return yield(d)
+}
+
+// parseConcurrently is ParseStream on several goroutines: one reads and decodes the YAML (it must
+// be read in order), workers turn the decoded documents into validated Documents (as much work
+// again as the decoding), and the caller's goroutine hands them to yield in the file's order. A
+// Backstage-sized file of 15 MB is one document stream, so its files cannot be spread over the
+// cores as a catalog of many files is. At most a few documents per worker are in flight, so
+// memory stays that of the sequential parse. Resolve is called by one worker at a time.
+func parseConcurrently(source string, dec *yaml.Decoder, in *readFailure, resolve Resolver, opts ParseOptions,
+	workers int, yield func(Document) error) (ParseResult, error) {
+	type item struct {
+		index int
+		node  *yaml.Node
+		done  chan Document // the parsed document, from a worker
+	}
+	var s streamState
+	var mu sync.Mutex
+	serialResolve := resolve
+	if resolve != nil {
+		serialResolve = func(target string) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return resolve(target)
+		}
+	}
+	ordered := make(chan item, 4*workers) // bounds the documents in flight
+	jobs := make(chan item)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the reader; s.res.FileError and s.err are its until ordered is closed
+		defer wg.Done()
+		defer close(jobs)
+		defer close(ordered)
+		for index := 1; ; index++ {
+			node, end := s.next(source, index, dec, in)
+			if end {
+				return
+			}
+			if node == nil {
+				continue
+			}
+			it := item{index: index, node: node, done: make(chan Document, 1)}
+			select {
+			case ordered <- it:
+			case <-stop:
+				return
+			}
+			select {
+			case jobs <- it:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range jobs {
+				it.done <- parseDocument(source, it.index, it.node, serialResolve)
+			}
+		}()
+	}
+	var err error
+	for it := range ordered {
+		if err = s.emit(<-it.done, opts, yield); err != nil {
+			close(stop)
+			break
+		}
+	}
+	wg.Wait() // every goroutine is gone before the result is read or returned
+	if err != nil {
+		return s.res, err
+	}
+	return s.res, s.err
 }
 
 // readFailure remembers the first error of its reader other than io.EOF: the YAML decoder would

@@ -45,6 +45,15 @@ func FuzzParse(f *testing.F) {
 		}
 		const source = "fuzz.yaml"
 		res := Parse(source, file, resolve)
+		// Read on one goroutine or validated on several, a file parses the same, with the same
+		// bound on errors.
+		if diff := gocmp.Diff(res, ParseWith(source, file, resolve, ParseOptions{Workers: 1}), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("on one goroutine the file parses differently (-default +one):\n%s", diff)
+		}
+		if a, b := ParseWith(source, file, resolve, ParseOptions{Workers: 1, MaxErrors: 2}),
+			ParseWith(source, file, resolve, ParseOptions{Workers: 3, MaxErrors: 2}); !gocmp.Equal(a, b, cmpopts.EquateEmpty()) {
+			t.Fatalf("with MaxErrors 2, one goroutine and three parse differently:\n%s", gocmp.Diff(a, b, cmpopts.EquateEmpty()))
+		}
 
 		total, last := 0, 0
 		for _, d := range res.Documents {

@@ -5,20 +5,22 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// countingReader counts the bytes read from it.
+// countingReader counts the bytes read from it (read by ParseStream's reading goroutine while
+// the test looks).
 type countingReader struct {
 	r    io.Reader
-	read int
+	read atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.read += n
+	c.read.Add(int64(n))
 	return n, err
 }
 
@@ -34,10 +36,10 @@ func TestParseStreamHandsOverEachDocumentAsItIsRead(t *testing.T) {
 
 	in := &countingReader{r: strings.NewReader(data)}
 	var got []Document
-	var readAtFirst int
+	var readAtFirst int64
 	res, err := ParseStream("components.yaml", in, nil, ParseOptions{}, func(d Document) error {
 		if len(got) == 0 {
-			readAtFirst = in.read
+			readAtFirst = in.read.Load()
 		}
 		got = append(got, d)
 		return nil
@@ -45,7 +47,7 @@ func TestParseStreamHandsOverEachDocumentAsItIsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if readAtFirst == 0 || readAtFirst > len(data)/10 {
+	if readAtFirst == 0 || readAtFirst > int64(len(data)/10) {
 		t.Errorf("the first document was handed over after %d of %d bytes were read; want it before the file is read", readAtFirst, len(data))
 	}
 	want := Parse("components.yaml", []byte(data), nil)
@@ -94,5 +96,48 @@ func TestParseStreamStopsWithTheReadersError(t *testing.T) {
 	}
 	if n > 1 {
 		t.Errorf("%d documents handed over; want at most the complete first one", n)
+	}
+}
+
+// When yield refuses a document, ParseStream stops at once with yield's error, on one goroutine
+// or several, and leaves nothing running: the documents after it are not handed over.
+func TestParseStreamStopsWhenYieldFails(t *testing.T) {
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c%d\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n", i)
+	}
+	refused := errors.New("no room for more")
+	for _, workers := range []int{1, 4} {
+		var seen []string
+		_, err := ParseStream("c.yaml", strings.NewReader(b.String()), nil, ParseOptions{Workers: workers}, func(d Document) error {
+			seen = append(seen, d.Entity.Metadata.Name)
+			if len(seen) == 10 {
+				return refused
+			}
+			return nil
+		})
+		if !errors.Is(err, refused) || len(seen) != 10 || seen[9] != "c9" {
+			t.Errorf("workers %d: err %v after %d documents (last %q); want yield's error after the tenth, c9", workers, err, len(seen), seen[len(seen)-1])
+		}
+	}
+}
+
+// A syntax error stops the stream where it is, as on one goroutine: the documents before it are
+// handed over in order, none after it, and the file error names the broken document.
+func TestParseStreamStopsAtASyntaxErrorOnEveryWorkerCount(t *testing.T) {
+	doc := "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c%d\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, doc, i)
+	}
+	b.WriteString("---\nmetadata: [unclosed\n")
+	for i := 50; i < 60; i++ {
+		fmt.Fprintf(&b, doc, i)
+	}
+	for _, workers := range []int{1, 2, 8} {
+		res := ParseWith("c.yaml", []byte(b.String()), nil, ParseOptions{Workers: workers})
+		if len(res.Documents) != 50 || res.Documents[49].Entity.Metadata.Name != "c49" || res.FileError == nil || res.FileError.Document != 51 {
+			t.Errorf("workers %d: %d documents, file error %+v; want the 50 before the broken document 51 and its error", workers, len(res.Documents), res.FileError)
+		}
 	}
 }

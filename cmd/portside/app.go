@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -36,13 +37,18 @@ type app struct {
 	keys *seal.Keyring
 }
 
-// loadConfig reads settings and builds the logger.
+// loadConfig reads settings and builds the logger, writing to standard error.
 func loadConfig(cmd *cobra.Command) (config.Config, *slog.Logger, error) {
+	return loadConfigTo(cmd, os.Stderr)
+}
+
+// loadConfigTo is loadConfig with the logger writing to w.
+func loadConfigTo(cmd *cobra.Command, w io.Writer) (config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(cmd.Flags(), os.LookupEnv)
 	if err != nil {
 		return cfg, nil, err
 	}
-	log, err := logs.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	log, err := logs.New(w, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return cfg, nil, err
 	}

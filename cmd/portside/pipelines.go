@@ -9,17 +9,21 @@ import (
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	glp "github.com/portside-dev/portside/pipelines/gitlab"
 	"github.com/portside-dev/portside/pipelines/local"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
 )
 
 var registerOnce sync.Once
 
 // registerCatalogChecks makes catalog validation (catalog validate, ingestion) check the
-// declarations other domains keep in annotations: pipelines' portside.dev/pipelines. The catalog
-// does not import the domains; they meet here.
+// declarations other domains keep in annotations: pipelines' portside.dev/pipelines, runbooks'
+// portside.dev/runbooks and portside.dev/dashboards. The catalog does not import the domains;
+// they meet here.
 func registerCatalogChecks() {
 	registerOnce.Do(func() {
 		backstage.RegisterAnnotationCheck(pipelines.AnnotationPipelines, pipelines.CheckAnnotation)
+		backstage.RegisterAnnotationCheck(runbooks.AnnotationRunbooks, runbooks.CheckAnnotation)
+		backstage.RegisterAnnotationCheck(runbooks.AnnotationDashboards, runbooks.CheckAnnotation)
 	})
 }
 

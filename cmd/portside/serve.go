@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,12 +13,17 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/tasks"
 )
+
+// logFlushInterval is how often serve writes out the log lines it gathered.
+const logFlushInterval = 200 * time.Millisecond
 
 func serveCmd() *cobra.Command {
 	return &cobra.Command{
@@ -32,7 +38,16 @@ catalog first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
-			a, err := openApp(cmd, true)
+			// The server logs a line per request: gathered and written a few times a second
+			// rather than one system call each (see logs.Buffered); warnings go out at once.
+			// Deferred first, so it writes out last, after everything below has logged.
+			logOut := logs.NewBuffered(os.Stderr, logFlushInterval)
+			defer logOut.Close()
+			cfg, log, err := loadConfigTo(cmd, logOut)
+			if err != nil {
+				return err
+			}
+			a, err := newApp(cmd.Context(), cfg, log, true)
 			if err != nil {
 				return err
 			}
@@ -54,6 +69,7 @@ catalog first.`,
 			}
 			a.log.InfoContext(ctx, "portside listening", "addr", w.server.Addr(), "url", a.cfg.PublicURL+"/graphiql",
 				"database", a.store.Describe(), "version", version, "startup_ms", time.Since(start).Milliseconds())
+			_ = logOut.Flush() // whoever started serve may be waiting for that line
 			return w.run(ctx)
 		},
 	}
@@ -67,6 +83,7 @@ type wiring struct {
 	rollouts  *rollouts.Service
 	pipelines *pipelines.Service
 	tasks     *tasks.Service
+	runbooks  *runbooks.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -117,6 +134,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.pipelines = ps
 	w.closers = append(w.closers, stopLocal) // after the follower stopped reading its runs
+	w.runbooks = runbooks.NewService(a.store, runbooks.Options{Catalog: w.catalog, Deployments: rs, Audit: a.auditLog(), Logger: a.log,
+		Check: runbooks.CheckOptions{Interval: a.cfg.RunbookLinkCheckInterval, AllowLoopback: a.cfg.AllowLoopbackLocations}})
 	if a.cfg.Demo {
 		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
 		res, err := w.catalog.RegisterLocation(system, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
@@ -128,7 +147,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	w.tasks = a.tasks(w.catalog)
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, TaskService: w.tasks}, graph.HandlerOptions{
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
@@ -166,6 +185,8 @@ func (w *wiring) run(ctx context.Context) error {
 	defer w.rollouts.Stop()
 	w.pipelines.Start(ctx)
 	defer w.pipelines.Stop()
+	w.runbooks.Start(ctx) // the link check, when runbook-link-check-interval is set
+	defer w.runbooks.Stop()
 	refresher := make(chan struct{})
 	go func() {
 		defer close(refresher)

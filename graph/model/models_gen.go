@@ -156,6 +156,21 @@ type CanaryStepReached struct {
 	At     time.Time `json:"at"`
 }
 
+// A runbook or dashboard link a catalog entry declares.
+type CatalogLink struct {
+	Kind  CatalogLinkKind `json:"kind"`
+	Title string          `json:"title"`
+	// The URL with its template variables filled in (and escaped).
+	URL string `json:"url"`
+	// The URL as declared, with {{component}}, {{namespace}}, {{argocdApp}} or {{environment}}.
+	Template string `json:"template"`
+	// Where it is declared: metadata.links[i] or the annotation's key.
+	Source string `json:"source"`
+	// The template variables that had no value here (left empty).
+	Missing []string    `json:"missing"`
+	Status  *LinkStatus `json:"status"`
+}
+
 // A revision's commit as the repository describes it.
 type Commit struct {
 	Author  string     `json:"author"`
@@ -209,6 +224,20 @@ type CreateProjectInput struct {
 	Members []string `json:"members,omitempty"`
 }
 
+type CreateRunbookInput struct {
+	// At most 200 bytes, one line.
+	Title string      `json:"title"`
+	Kind  RunbookKind `json:"kind"`
+	// A MARKDOWN runbook's text, at most 256 KiB.
+	Markdown *string `json:"markdown,omitempty"`
+	// A LINK runbook's document: an absolute http(s) URL of at most 2048 bytes.
+	URL *string `json:"url,omitempty"`
+	// Component or system refs (the kind defaults to component), at most 50.
+	Links []string `json:"links"`
+	// What this version is, at most 1000 bytes.
+	Message *string `json:"message,omitempty"`
+}
+
 type CreateTaskInput struct {
 	Project string `json:"project"`
 	// At most 200 characters.
@@ -227,6 +256,14 @@ type CreateTaskInput struct {
 	Labels []string `json:"labels,omitempty"`
 	// At most 50.
 	Links []*TaskLinkInput `json:"links,omitempty"`
+}
+
+type DeleteRunbookInput struct {
+	ID string `json:"id"`
+}
+
+type DeleteRunbookPayload struct {
+	ID string `json:"id"`
 }
 
 type DeleteTaskInput struct {
@@ -364,6 +401,14 @@ type FacetValue struct {
 	Count int    `json:"count"`
 }
 
+// Backstage's Grafana plugin annotations.
+type GrafanaAnnotations struct {
+	// grafana/dashboard-selector: which Grafana dashboards are the component's.
+	DashboardSelector *string `json:"dashboardSelector,omitempty"`
+	// grafana/alert-label-selector: which Grafana alerts are the component's.
+	AlertLabelSelector *string `json:"alertLabelSelector,omitempty"`
+}
+
 type ImportTasksInput struct {
 	Project string           `json:"project"`
 	Format  *TaskTableFormat `json:"format,omitempty"`
@@ -391,6 +436,16 @@ type Link struct {
 	Title *string `json:"title,omitempty"`
 	Icon  *string `json:"icon,omitempty"`
 	Type  *string `json:"type,omitempty"`
+}
+
+// What the background link check last found for a URL.
+type LinkStatus struct {
+	State LinkState `json:"state"`
+	// The final HTTP status, when there was an answer.
+	HTTPStatus *int `json:"httpStatus,omitempty"`
+	// Why the link is dead or unknown.
+	Message   *string    `json:"message,omitempty"`
+	CheckedAt *time.Time `json:"checkedAt,omitempty"`
 }
 
 type LocationEdge struct {
@@ -738,6 +793,48 @@ type RolloutFilter struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+type RunbookConnection struct {
+	Edges    []*RunbookEdge `json:"edges"`
+	Nodes    []*Runbook     `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+	// How many runbooks match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type RunbookEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Runbook `json:"node"`
+}
+
+type RunbookFilter struct {
+	// Part of the title, matched case-insensitively (at most 200 characters).
+	Query *string `json:"query,omitempty"`
+	// An entity ref: only the runbooks linked to it.
+	Entity *string      `json:"entity,omitempty"`
+	Kind   *RunbookKind `json:"kind,omitempty"`
+}
+
+type RunbookLinkInput struct {
+	ID string `json:"id"`
+	// A component or system ref (the kind defaults to component).
+	Entity string `json:"entity"`
+}
+
+type RunbookPayload struct {
+	Runbook *Runbook `json:"runbook"`
+}
+
+// One immutable version of a runbook.
+type RunbookVersion struct {
+	Version   int       `json:"version"`
+	Title     string    `json:"title"`
+	URL       *string   `json:"url,omitempty"`
+	Markdown  *string   `json:"markdown,omitempty"`
+	Author    string    `json:"author"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // A browser session.
 type Session struct {
 	ID         string    `json:"id"`
@@ -924,6 +1021,17 @@ type UnregisterLocationPayload struct {
 	RemovedEntities int    `json:"removedEntities"`
 }
 
+type UpdateRunbookInput struct {
+	ID string `json:"id"`
+	// The version the edit was made on.
+	BaseVersion int `json:"baseVersion"`
+	// Null keeps the current one.
+	Title    *string `json:"title,omitempty"`
+	Markdown *string `json:"markdown,omitempty"`
+	URL      *string `json:"url,omitempty"`
+	Message  *string `json:"message,omitempty"`
+}
+
 type UpdateTaskInput struct {
 	// A Task's ID.
 	ID string `json:"id"`
@@ -1064,6 +1172,61 @@ func (e *CacheScope) UnmarshalJSON(b []byte) error {
 }
 
 func (e CacheScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CatalogLinkKind string
+
+const (
+	CatalogLinkKindRunbook   CatalogLinkKind = "RUNBOOK"
+	CatalogLinkKindDashboard CatalogLinkKind = "DASHBOARD"
+)
+
+var AllCatalogLinkKind = []CatalogLinkKind{
+	CatalogLinkKindRunbook,
+	CatalogLinkKindDashboard,
+}
+
+func (e CatalogLinkKind) IsValid() bool {
+	switch e {
+	case CatalogLinkKindRunbook, CatalogLinkKindDashboard:
+		return true
+	}
+	return false
+}
+
+func (e CatalogLinkKind) String() string {
+	return string(e)
+}
+
+func (e *CatalogLinkKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CatalogLinkKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CatalogLinkKind", str)
+	}
+	return nil
+}
+
+func (e CatalogLinkKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CatalogLinkKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CatalogLinkKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1249,6 +1412,64 @@ func (e *HealthStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e HealthStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type LinkState string
+
+const (
+	// Not checked yet, or its address is off limits to the check (loopback, link-local).
+	LinkStateUnknown LinkState = "UNKNOWN"
+	LinkStateOk      LinkState = "OK"
+	LinkStateDead    LinkState = "DEAD"
+)
+
+var AllLinkState = []LinkState{
+	LinkStateUnknown,
+	LinkStateOk,
+	LinkStateDead,
+}
+
+func (e LinkState) IsValid() bool {
+	switch e {
+	case LinkStateUnknown, LinkStateOk, LinkStateDead:
+		return true
+	}
+	return false
+}
+
+func (e LinkState) String() string {
+	return string(e)
+}
+
+func (e *LinkState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LinkState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LinkState", str)
+	}
+	return nil
+}
+
+func (e LinkState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LinkState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LinkState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1808,6 +2029,63 @@ func (e *RolloutResult) UnmarshalJSON(b []byte) error {
 }
 
 func (e RolloutResult) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RunbookKind string
+
+const (
+	// Markdown kept and versioned in Portside.
+	RunbookKindMarkdown RunbookKind = "MARKDOWN"
+	// A link to a document kept elsewhere.
+	RunbookKindLink RunbookKind = "LINK"
+)
+
+var AllRunbookKind = []RunbookKind{
+	RunbookKindMarkdown,
+	RunbookKindLink,
+}
+
+func (e RunbookKind) IsValid() bool {
+	switch e {
+	case RunbookKindMarkdown, RunbookKindLink:
+		return true
+	}
+	return false
+}
+
+func (e RunbookKind) String() string {
+	return string(e)
+}
+
+func (e *RunbookKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RunbookKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RunbookKind", str)
+	}
+	return nil
+}
+
+func (e RunbookKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RunbookKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RunbookKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,523 @@
+package runbooks
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/store"
+)
+
+// Catalog is what the runbooks domain reads from the catalog; catalog.Service implements it.
+type Catalog interface {
+	// EntitiesByRef returns the entities that exist among refs.
+	EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error)
+	// Owns reports whether p owns the entity, directly or through the group hierarchy.
+	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
+}
+
+// Deployments is what the runbooks domain reads from the rollouts (dashboard templating);
+// rollouts.Service implements it.
+type Deployments interface {
+	Deployments(ctx context.Context, annotations map[string]string) ([]rollouts.Deployment, error)
+}
+
+// Options wire the service.
+type Options struct {
+	Catalog Catalog
+	// Deployments fill the Argo CD application, namespace and environment of dashboard
+	// templates; nil leaves them empty.
+	Deployments Deployments
+	// Audit records every change; nil records nothing (tests of the domain alone).
+	Audit *audit.Log
+	// Check is the background link check; its zero value checks nothing (see CheckOptions).
+	Check  CheckOptions
+	Logger *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Service keeps runbooks, answers which runbooks and dashboards an entity has, and checks their
+// links in the background.
+type Service struct {
+	recs    *records
+	catalog Catalog
+	deploys Deployments
+	audit   *audit.Log
+	log     *slog.Logger
+	now     func() time.Time
+	// rendered caches HTML by runbook version: rendering is the costly part of reading one.
+	rendered *lru.Cache[versionKey, string]
+	checker  *checker
+}
+
+type versionKey struct {
+	id      int64
+	version int
+}
+
+// NewService keeps runbooks in st.
+func NewService(st *store.Store, opts Options) *Service {
+	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, deploys: opts.Deployments, audit: opts.Audit, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.rendered, _ = lru.New[versionKey, string](256)
+	s.checker = newChecker(s.recs, opts.Check, s.log, s.now)
+	return s
+}
+
+// audited runs fn as an audited action (or just runs it without an audit log).
+func (s *Service) audited(ctx context.Context, e audit.Entry, fn func(ctx context.Context) error) error {
+	if s.audit == nil {
+		return fn(ctx)
+	}
+	return s.audit.Do(ctx, e, fn)
+}
+
+// entityRefs reads the refs a client typed (components and systems; the kind defaults to
+// component), checks they exist and returns them canonical, deduplicated and sorted.
+func (s *Service) entityRefs(ctx context.Context, field string, in []string) ([]string, error) {
+	if len(in) > MaxLinks {
+		return nil, errs.InvalidField(field, "names %d entities; at most %d", len(in), MaxLinks)
+	}
+	refs := make([]backstage.Ref, 0, len(in))
+	for i, raw := range in {
+		f := field + "[" + strconv.Itoa(i) + "]"
+		if len(raw) > 512 {
+			return nil, errs.InvalidField(f, "has %d bytes; an entity reference has at most 512", len(raw))
+		}
+		r, err := backstage.ParseRef(raw, backstage.KindComponent, backstage.DefaultNamespace)
+		if err != nil {
+			return nil, errs.InvalidField(f, "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
+		}
+		if r.Kind != "component" && r.Kind != "system" {
+			return nil, errs.InvalidField(f, "%s is a %s; runbooks link to components and systems", r, r.Kind)
+		}
+		refs = append(refs, r)
+	}
+	found, err := s.catalog.EntitiesByRef(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(refs))
+	for i, r := range refs {
+		if found[r] == nil {
+			return nil, errs.InvalidField(field+"["+strconv.Itoa(i)+"]", "%s is not in the catalog", r)
+		}
+		out = append(out, r.String())
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// ownsAny reports whether the caller is an admin or owns one of refs.
+func (s *Service) ownsAny(ctx context.Context, p *principal.Principal, refs []string) (bool, error) {
+	if p == nil {
+		return false, nil
+	}
+	if p.Admin {
+		return true, nil
+	}
+	for _, ref := range refs {
+		owns, err := s.catalog.Owns(ctx, p, ref)
+		if err != nil || owns {
+			return owns, err
+		}
+	}
+	return false, nil
+}
+
+// authorize checks that the caller may take action on something linked to refs: the owners of
+// any of them and admins may. A runbook linked to nothing is the admins' alone.
+func (s *Service) authorize(ctx context.Context, action policy.Action, name string, refs []string) error {
+	p := principal.From(ctx)
+	if err := policy.Gate(p, action); err != nil {
+		return err
+	}
+	owns, err := s.ownsAny(ctx, p, refs)
+	if err != nil {
+		return err
+	}
+	return policy.Can(p, action, policy.Resource{Name: name, OwnedByCaller: owns})
+}
+
+// CreateInput is a new runbook.
+type CreateInput struct {
+	Title string
+	Kind  Kind
+	// Markdown is a MARKDOWN runbook's text; URL a LINK runbook's document.
+	Markdown string
+	URL      string
+	// Links are the components and systems it is for (refs as a client types them); the caller
+	// must own one of them (admins may create runbooks for anything).
+	Links   []string
+	Message string
+}
+
+func checkContent(kind Kind, markdown, link string) error {
+	switch kind {
+	case Markdown:
+		if link != "" {
+			return errs.InvalidField("url", "is for LINK runbooks; a MARKDOWN runbook keeps its text in markdown")
+		}
+		return checkBody("markdown", markdown)
+	case Link:
+		if markdown != "" {
+			return errs.InvalidField("markdown", "is for MARKDOWN runbooks; a LINK runbook points to its document with url")
+		}
+		return checkURL("url", link)
+	default:
+		return errs.InvalidField("kind", "%q is not a runbook kind; use MARKDOWN or LINK", clip(string(kind), 40))
+	}
+}
+
+// Create records a new runbook (version 1) linked to the given entities, for their owners and
+// admins; audited.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
+	var out Runbook
+	args := map[string]any{"title": clip(in.Title, 200), "kind": string(in.Kind), "url": clip(in.URL, 200), "links": in.Links,
+		"bytes": len(in.Markdown), "message": clip(in.Message, 200)}
+	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookCreate), Resource: "", Args: args}, func(ctx context.Context) error {
+		if err := policy.Gate(principal.From(ctx), policy.RunbookCreate); err != nil {
+			return err
+		}
+		if err := checkTitle("title", in.Title); err != nil {
+			return err
+		}
+		if err := checkContent(in.Kind, in.Markdown, in.URL); err != nil {
+			return err
+		}
+		if err := checkMessage("message", in.Message); err != nil {
+			return err
+		}
+		refs, err := s.entityRefs(ctx, "links", in.Links)
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, policy.RunbookCreate, "a runbook for "+strings.Join(refs, ", "), refs); err != nil {
+			return err
+		}
+		rb := Runbook{Title: strings.TrimSpace(in.Title), Kind: in.Kind, URL: in.URL, Markdown: in.Markdown, Links: refs, CreatedAt: s.now().UTC()}
+		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.insert(ctx, &rb, principal.From(ctx).Actor(), in.Message); err != nil {
+				return err
+			}
+			out = rb
+			return audit.Flush(ctx)
+		})
+	})
+	return out, err
+}
+
+// UpdateInput is an edit of a runbook: a new version of it.
+type UpdateInput struct {
+	ID int64
+	// BaseVersion is the version the edit was made on; when the runbook has moved on, the edit
+	// is refused (CONFLICT) rather than silently undoing the other one.
+	BaseVersion int
+	// Title, Markdown and URL replace the runbook's; nil keeps what it has.
+	Title    *string
+	Markdown *string
+	URL      *string
+	Message  string
+}
+
+// loadForEdit reads a runbook and checks the caller may change it.
+func (s *Service) loadForEdit(ctx context.Context, action policy.Action, id int64) (Runbook, error) {
+	if err := policy.Gate(principal.From(ctx), action); err != nil {
+		return Runbook{}, err
+	}
+	rb, err := s.recs.byID(ctx, id)
+	if err != nil {
+		return Runbook{}, err
+	}
+	return rb, s.authorize(ctx, action, what(id), rb.Links)
+}
+
+// Update records a new version of a runbook, for the owners of what it is linked to and admins;
+// audited. An edit based on a version that is no longer the newest is a CONFLICT.
+func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
+	var out Runbook
+	args := map[string]any{"id": in.ID, "baseVersion": in.BaseVersion, "message": clip(in.Message, 200)}
+	if in.Title != nil {
+		args["title"] = clip(*in.Title, 200)
+	}
+	if in.Markdown != nil {
+		args["bytes"] = len(*in.Markdown)
+	}
+	if in.URL != nil {
+		args["url"] = clip(*in.URL, 200)
+	}
+	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookUpdate), Resource: what(in.ID), Args: args}, func(ctx context.Context) error {
+		if err := checkMessage("message", in.Message); err != nil {
+			return err
+		}
+		if in.BaseVersion < 1 {
+			return errs.InvalidField("baseVersion", "must name the version the edit was made on (1 or more), got %d", in.BaseVersion)
+		}
+		rb, err := s.loadForEdit(ctx, policy.RunbookUpdate, in.ID)
+		if err != nil {
+			return err
+		}
+		if rb.Version != in.BaseVersion {
+			return errStale(in.ID, in.BaseVersion, rb.Version)
+		}
+		if in.Title != nil {
+			if err := checkTitle("title", *in.Title); err != nil {
+				return err
+			}
+			rb.Title = strings.TrimSpace(*in.Title)
+		}
+		if in.Markdown != nil {
+			rb.Markdown = *in.Markdown
+		}
+		if in.URL != nil {
+			rb.URL = *in.URL
+		}
+		if err := checkContent(rb.Kind, rb.Markdown, rb.URL); err != nil {
+			return err
+		}
+		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.update(ctx, &rb, in.BaseVersion, principal.From(ctx).Actor(), in.Message, s.now().UTC()); err != nil {
+				return err
+			}
+			out = rb
+			return audit.Flush(ctx)
+		})
+	})
+	return out, err
+}
+
+// Link links a runbook to an entity, for whoever may edit the runbook and owns the entity (a
+// runbook lands on a page only with its owners' consent), and admins; audited.
+func (s *Service) Link(ctx context.Context, id int64, entity string) (Runbook, error) {
+	var out Runbook
+	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookLink), Resource: what(id), Args: map[string]any{"id": id, "entity": clip(entity, 200)}},
+		func(ctx context.Context) error {
+			rb, err := s.loadForEdit(ctx, policy.RunbookLink, id)
+			if err != nil {
+				return err
+			}
+			refs, err := s.entityRefs(ctx, "entity", []string{entity})
+			if err != nil {
+				return err
+			}
+			if err := s.authorize(ctx, policy.RunbookLink, refs[0], refs); err != nil {
+				return err
+			}
+			if !slices.Contains(rb.Links, refs[0]) && len(rb.Links) >= MaxLinks {
+				return errs.InvalidField("entity", "runbook %d is linked to %d entities already; at most %d", id, len(rb.Links), MaxLinks)
+			}
+			return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				// Counted again under the runbook's lock: two links added at once cannot both
+				// pass the check above and end at 51.
+				if err := s.recs.lock(ctx, id); err != nil {
+					return err
+				}
+				if err := s.recs.link(ctx, id, refs[0]); err != nil {
+					return err
+				}
+				n, err := s.recs.countLinks(ctx, id)
+				if err != nil {
+					return err
+				}
+				if n > MaxLinks {
+					return errs.InvalidField("entity", "runbook %d would be linked to %d entities; at most %d", id, n, MaxLinks)
+				}
+				if out, err = s.recs.byID(ctx, id); err != nil {
+					return err
+				}
+				return audit.Flush(ctx)
+			})
+		})
+	return out, err
+}
+
+// Unlink removes a runbook's link to an entity, for whoever may edit the runbook or owns the
+// entity (owners may take a runbook off their page), and admins; audited. Unlinking what is not
+// linked is NOT_FOUND.
+func (s *Service) Unlink(ctx context.Context, id int64, entity string) (Runbook, error) {
+	var out Runbook
+	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookUnlink), Resource: what(id), Args: map[string]any{"id": id, "entity": clip(entity, 200)}},
+		func(ctx context.Context) error {
+			if err := policy.Gate(principal.From(ctx), policy.RunbookUnlink); err != nil {
+				return err
+			}
+			if len(entity) > 512 {
+				return errs.InvalidField("entity", "has %d bytes; an entity reference has at most 512", len(entity))
+			}
+			r, err := backstage.ParseRef(entity, backstage.KindComponent, backstage.DefaultNamespace)
+			if err != nil {
+				return errs.InvalidField("entity", "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
+			}
+			ref := r.String()
+			rb, err := s.recs.byID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.authorize(ctx, policy.RunbookUnlink, what(id), append(slices.Clone(rb.Links), ref)); err != nil {
+				return err
+			}
+			return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				removed, err := s.recs.unlink(ctx, id, ref)
+				if err != nil {
+					return err
+				}
+				if !removed {
+					return errs.E(errs.NotFound, "runbook %d is not linked to %s", id, ref)
+				}
+				if out, err = s.recs.byID(ctx, id); err != nil {
+					return err
+				}
+				return audit.Flush(ctx)
+			})
+		})
+	return out, err
+}
+
+// Delete removes a runbook with its versions and links, for the owners of what it is linked to
+// and admins; audited (the audit record is what remains of it).
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	return s.audited(ctx, audit.Entry{Action: string(policy.RunbookDelete), Resource: what(id), Args: map[string]any{"id": id}},
+		func(ctx context.Context) error {
+			if _, err := s.loadForEdit(ctx, policy.RunbookDelete, id); err != nil {
+				return err
+			}
+			return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				if err := s.recs.remove(ctx, id); err != nil {
+					return err
+				}
+				return audit.Flush(ctx)
+			})
+		})
+}
+
+// signedIn refuses anonymous readers: runbooks are readable by every signed-in user, as the
+// catalog is.
+func signedIn(ctx context.Context) error {
+	if principal.From(ctx) == nil {
+		return errs.E(errs.Unauthenticated, "sign in to read runbooks")
+	}
+	return nil
+}
+
+// Runbook returns one runbook.
+func (s *Service) Runbook(ctx context.Context, id int64) (Runbook, error) {
+	if err := signedIn(ctx); err != nil {
+		return Runbook{}, err
+	}
+	return s.recs.byID(ctx, id)
+}
+
+// Runbooks returns a page of runbooks, oldest first. Filter.Entity is a ref as a client typed it.
+func (s *Service) Runbooks(ctx context.Context, f Filter, first int, after string) (*Page, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if first < 0 || first > MaxPage {
+		return nil, errs.InvalidField("first", "must be between 0 and %d, got %d", MaxPage, first)
+	}
+	if len(f.Query) > MaxQuery {
+		return nil, errs.InvalidField("filter.query", "has %d bytes; at most %d", len(f.Query), MaxQuery)
+	}
+	if f.Kind != "" && f.Kind != Markdown && f.Kind != Link {
+		return nil, errs.InvalidField("filter.kind", "%q is not a runbook kind; use MARKDOWN or LINK", clip(string(f.Kind), 40))
+	}
+	if f.Entity != "" {
+		if len(f.Entity) > 512 {
+			return nil, errs.InvalidField("filter.entity", "has %d bytes; an entity reference has at most 512", len(f.Entity))
+		}
+		r, err := backstage.ParseRef(f.Entity, backstage.KindComponent, backstage.DefaultNamespace)
+		if err != nil {
+			return nil, errs.InvalidField("filter.entity", "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
+		}
+		f.Entity = r.String()
+	}
+	return s.recs.list(ctx, f, first, after)
+}
+
+// ForEntity returns the runbooks linked to an entity (a canonical ref), oldest first.
+func (s *Service) ForEntity(ctx context.Context, ref string) ([]Runbook, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	got, err := s.recs.forEntities(ctx, []string{ref})
+	if err != nil {
+		return nil, err
+	}
+	if got[ref] == nil {
+		return []Runbook{}, nil
+	}
+	return got[ref], nil
+}
+
+// Versions returns up to first of a runbook's versions, newest first.
+func (s *Service) Versions(ctx context.Context, id int64, first int) ([]Version, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if first < 0 || first > MaxPage {
+		return nil, errs.InvalidField("first", "must be between 0 and %d, got %d", MaxPage, first)
+	}
+	return s.recs.versions(ctx, id, first)
+}
+
+// Diff is the unified diff of a runbook's Markdown (or URL, for a LINK runbook) from one
+// version to another; "" when they say the same. The title is compared too, as a header line.
+func (s *Service) Diff(ctx context.Context, id int64, from, to int) (string, error) {
+	if err := signedIn(ctx); err != nil {
+		return "", err
+	}
+	a, err := s.recs.version(ctx, id, from)
+	if err != nil {
+		return "", errs.InvalidField("from", "%s", errs.PublicMessage(err))
+	}
+	b, err := s.recs.version(ctx, id, to)
+	if err != nil {
+		return "", errs.InvalidField("to", "%s", errs.PublicMessage(err))
+	}
+	name := func(v Version) string { return "runbook-" + strconv.FormatInt(id, 10) + "@v" + strconv.Itoa(v.Number) }
+	return UnifiedDiff(name(a), name(b), versionText(a), versionText(b)), nil
+}
+
+// versionText is what a diff compares of a version: its title, then its URL or Markdown.
+func versionText(v Version) string {
+	text := "# title: " + v.Title + "\n"
+	if v.URL != "" {
+		text += "# url: " + v.URL + "\n"
+	}
+	return text + v.Markdown
+}
+
+// HTML is a runbook's Markdown rendered to safe HTML ("" for a LINK runbook); renderings are
+// cached by version, which never changes.
+func (s *Service) HTML(rb Runbook) (string, error) {
+	if rb.Kind != Markdown {
+		return "", nil
+	}
+	key := versionKey{rb.ID, rb.Version}
+	if h, ok := s.rendered.Get(key); ok {
+		return h, nil
+	}
+	h, err := RenderMarkdown(rb.Markdown)
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, err, "render %s", what(rb.ID))
+	}
+	s.rendered.Add(key, h)
+	return h, nil
+}
