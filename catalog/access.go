@@ -2,9 +2,11 @@ package catalog
 
 import (
 	"context"
+	"strings"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -83,4 +85,78 @@ func (s *Service) audited(ctx context.Context, e audit.Entry, fn func(ctx contex
 		return fn(ctx)
 	}
 	return s.audit.Do(ctx, e, fn)
+}
+
+// InGroup reports whether p belongs to group (a canonical Group ref) or to a group above it in
+// the hierarchy, as ownership counts membership: its identity provider's groups and the catalog's
+// memberships of its User entity. Other domains (tasks) decide "member of the owning group" here.
+func (s *Service) InGroup(ctx context.Context, p *principal.Principal, group string) (bool, error) {
+	if p == nil {
+		return false, nil
+	}
+	groups, err := s.memberships(ctx, p)
+	if err != nil || len(groups) == 0 {
+		return false, err
+	}
+	return s.groupBelow(ctx, group, groups)
+}
+
+// EntityRef finds an entity by a reference a client typed (kind fills in a reference that names
+// none, and the entity must be of that kind) and returns its canonical ref; field names the input
+// in errors. An entity that does not exist is NOT_FOUND.
+func (s *Service) EntityRef(ctx context.Context, field, ref, kind string) (string, error) {
+	r, err := ParseRefInput(field, ref, kind)
+	if err != nil {
+		return "", err
+	}
+	if !strings.EqualFold(r.Kind, kind) {
+		return "", errs.InvalidField(field, "%s is not a %s", r, kind)
+	}
+	if _, err := s.Entity(ctx, r); err != nil {
+		return "", errs.Wrap(errs.NotFound, err, "%s: no %s %s in the catalog", field, kind, r)
+	}
+	return r.String(), nil
+}
+
+// MaxUserMatches bounds the users MatchUsers returns.
+const MaxUserMatches = 20
+
+// MatchUsers returns the catalog Users a person may mean by text: those whose ref it is (when it
+// reads as one, "user:default/alice"), or whose name, title (metadata.title or
+// spec.profile.displayName) or e-mail (spec.profile.email) it is, case-insensitively; at most
+// limit of them (MaxUserMatches), by ref. The entities are shared: callers must not modify them.
+func (s *Service) MatchUsers(ctx context.Context, text string, limit int) ([]*backstage.Entity, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, nil
+	}
+	limit = min(max(limit, 1), MaxUserMatches)
+	var refs []string
+	if strings.ContainsAny(text, ":/") {
+		r, err := backstage.ParseRef(text, "user", backstage.DefaultNamespace)
+		if err != nil || !strings.EqualFold(r.Kind, "user") {
+			return nil, nil
+		}
+		refs = []string{r.String()}
+	} else {
+		var err error
+		if refs, err = s.usersMatching(ctx, strings.ToLower(text), limit); err != nil {
+			return nil, err
+		}
+	}
+	parsed := make([]backstage.Ref, 0, len(refs))
+	for _, r := range refs {
+		parsed = append(parsed, refOrZero(r))
+	}
+	got, err := s.EntitiesByRef(ctx, parsed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*backstage.Entity, 0, len(got))
+	for _, r := range parsed {
+		if e, ok := got[r]; ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }

@@ -374,3 +374,40 @@ func (s *Service) anyOwnedBy(ctx context.Context, column string, value any, user
 	}
 	return id != 0, nil
 }
+
+// usersMatching returns (at most limit of) the User entities whose name, title, display name or
+// e-mail is text (already lower case), by ref.
+func (s *Service) usersMatching(ctx context.Context, text string, limit int) ([]string, error) {
+	display, email := "json_extract(body, '$.spec.profile.displayName')", "json_extract(body, '$.spec.profile.email')"
+	if s.st.Dialect() == store.Postgres {
+		display, email = "(body::jsonb -> 'spec' -> 'profile' ->> 'displayName')", "(body::jsonb -> 'spec' -> 'profile' ->> 'email')"
+	}
+	var refs []string
+	err := s.st.DB(ctx).Model(&entityRow{}).Where("kind = ?", "User").
+		Where("lower(name) = ? OR lower(title) = ? OR lower("+display+") = ? OR lower("+email+") = ?", text, text, text, text).
+		Order("ref").Limit(limit).Pluck("ref", &refs).Error
+	if err != nil {
+		return nil, store.Translate(err, "users")
+	}
+	return refs, nil
+}
+
+// groupBelow reports whether group is one of groups or a group below one of them.
+func (s *Service) groupBelow(ctx context.Context, group string, groups []string) (bool, error) {
+	seeds := make([]string, len(groups))
+	args := make([]any, len(groups))
+	for i, g := range groups {
+		if strings.EqualFold(g, group) {
+			return true, nil
+		}
+		seeds[i], args[i] = "SELECT ?", g
+	}
+	var id int64
+	err := s.st.DB(ctx).Model(&entityRow{}).Where("ref = ?", group).
+		Where("ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...).
+		Select("id").Limit(1).Scan(&id).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, store.Translate(err, "group membership")
+	}
+	return id != 0, nil
+}

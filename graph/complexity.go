@@ -13,17 +13,21 @@ import (
 // many items, so that nesting multiplies (TestEveryListFieldIsWeighed keeps every list field in
 // this table or weighed by its first argument).
 const (
-	entityListFanout   = 10  // labels, annotations, tags, links, targets of one entity
-	locationErrFanout  = 100 // problems of one location's last refresh
-	deploymentsFanout  = 10  // applications mapped to one component
-	argoListFanout     = 10  // images, conditions, sync windows, Argo CD instances
-	canaryListFanout   = 20  // canary steps and analysis runs
-	identityListFanout = 20  // a caller's groups, scopes, sessions, API tokens
-	facetValuesFanout  = 100 // Facet.values at the default limit; Query.facets scales for others
-	pipelinesFanout    = 10  // pipelines of one component (a declaration allows 20; a few is usual)
-	pipelineListFanout = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
-	runbooksFanout     = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
-	renderCost         = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
+	entityListFanout     = 10  // labels, annotations, tags, links, targets of one entity
+	locationErrFanout    = 100 // problems of one location's last refresh
+	deploymentsFanout    = 10  // applications mapped to one component
+	argoListFanout       = 10  // images, conditions, sync windows, Argo CD instances
+	canaryListFanout     = 20  // canary steps and analysis runs
+	identityListFanout   = 20  // a caller's groups, scopes, sessions, API tokens
+	facetValuesFanout    = 100 // Facet.values at the default limit; Query.facets scales for others
+	pipelinesFanout      = 10  // pipelines of one component (a declaration allows 20; a few is usual)
+	pipelineListFanout   = 10  // parameters, options, stages, artifacts of one pipeline or run (typical, below the declaration's bounds)
+	taskListFanout       = 20  // labels, links of one task, members of one project (bounded by tasks.MaxLabels, MaxLinks, MaxMembers)
+	projectsFanout       = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
+	importFanout         = 500 // the tasks one import answers with (tasks.MaxImportRows)
+	meetingChangesFanout = 100 // changes between two meetings (a few per task that moved)
+	runbooksFanout       = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
+	renderCost           = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -50,6 +54,8 @@ func setComplexity(c *ComplexityRoot) {
 	c.Query.AuditRecords = func(child int, _ *model.AuditFilter, first *int, _ *string) int { return page(child, first) }
 	c.Query.PipelineRuns = func(child int, _ *model.PipelineRunFilter, first *int, _ *string) int { return page(child, first) }
 	c.Pipeline.Runs = func(child int, _ *model.PipelineRunsFilter, first *int, _ *string) int { return page(child, first) }
+	c.Query.Tasks = func(child int, _ *model.TaskFilter, first *int, _ *string) int { return page(child, first) }
+	c.Project.Tasks = func(child int, _ *model.ProjectTaskFilter, first *int, _ *string) int { return page(child, first) }
 
 	// A connection's edges and nodes are its page, which the connection field has weighed.
 	perPage := func(child int) int { return 1 + child }
@@ -58,6 +64,7 @@ func setComplexity(c *ComplexityRoot) {
 	c.RolloutConnection.Edges, c.RolloutConnection.Nodes = perPage, perPage
 	c.AuditRecordConnection.Nodes = perPage
 	c.PipelineRunConnection.Edges, c.PipelineRunConnection.Nodes = perPage, perPage
+	c.TaskConnection.Edges, c.TaskConnection.Nodes = perPage, perPage
 
 	// Relation lists: first items, RelationListDefault when not given.
 	rel := func(child int, first *int) int {
@@ -126,6 +133,19 @@ func setComplexity(c *ComplexityRoot) {
 	c.Pipeline.Parameters, c.Pipeline.Stages, c.PipelineParameter.Options = pl, pl, pl
 	c.PipelineRun.Parameters, c.PipelineRun.Stages, c.PipelineRun.Artifacts = pl, pl, pl
 
+	// Tasks: a task's own lists are bounded by the domain; its thread and history by first.
+	tl := fanout(taskListFanout)
+	c.Task.Labels, c.Task.Links, c.Project.Members = tl, tl, tl
+	c.Task.Comments, c.Task.History = rel, rel
+	c.Query.Projects = fanout(projectsFanout)
+	// Meetings: a page of them by first; what changed is bounded by the project's tasks (a
+	// meeting diff reads two snapshots, weighed like a page of tasks).
+	c.Project.Meetings = func(child int, first *int) int { return page(child, first) }
+	c.Project.ChangesSinceLastMeeting = fanout(meetingChangesFanout)
+	c.Meeting.Changes = fanout(meetingChangesFanout)
+	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
+	c.ImportTasksPayload.Tasks = fanout(importFanout)
+	c.ImportTasksPayload.Errors = fanout(locationErrFanout)
 	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
 	// price, so that aliases cannot ask for thousands of renderings at once.
 	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }

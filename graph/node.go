@@ -50,6 +50,41 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		}
 		return run, nil
 	}
+	if typ == "Task" {
+		t, err := r.Query().Task(ctx, id)
+		if t == nil || err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	if typ == "Meeting" {
+		n, err := model.NumericID("id", "Meeting", id)
+		if err != nil {
+			return nil, err
+		}
+		m, err := r.TaskService.Meeting(ctx, n)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return model.NewMeeting(m), nil
+	}
+	if typ == "Project" {
+		n, err := model.NumericID("id", "Project", id)
+		if err != nil {
+			return nil, err
+		}
+		p, err := r.TaskService.ProjectByID(ctx, n)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return model.NewProject(p), nil
+	}
 	kind := model.KindOfTypename(typ)
 	if kind == "" {
 		return nil, errs.InvalidField("id", "%q is not a Portside ID", id)

@@ -13,6 +13,7 @@ import (
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // Resolver holds the services resolvers call. It is shared by all requests.
@@ -23,6 +24,8 @@ type Resolver struct {
 	RolloutService *rollouts.Service
 	// PipelineService runs and follows pipelines.
 	PipelineService *pipelines.Service
+	// TaskService keeps status-meeting projects and tasks.
+	TaskService *tasks.Service
 	// RunbookService keeps runbooks and reads the catalog's runbook and dashboard links.
 	RunbookService *runbooks.Service
 

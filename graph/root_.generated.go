@@ -31,15 +31,18 @@ type ResolverRoot interface {
 	Group() GroupResolver
 	Location() LocationResolver
 	LocationEntity() LocationEntityResolver
+	Meeting() MeetingResolver
 	Mutation() MutationResolver
 	Pipeline() PipelineResolver
 	PipelineRun() PipelineRunResolver
+	Project() ProjectResolver
 	Query() QueryResolver
 	Relation() RelationResolver
 	Resource() ResourceResolver
 	Runbook() RunbookResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
+	Task() TaskResolver
 	User() UserResolver
 	Viewer() ViewerResolver
 }
@@ -241,6 +244,10 @@ type ComplexityRoot struct {
 		ID func(childComplexity int) int
 	}
 
+	DeleteTaskPayload struct {
+		ID func(childComplexity int) int
+	}
+
 	Deployment struct {
 		AppNamespace func(childComplexity int) int
 		Application  func(childComplexity int) int
@@ -371,6 +378,14 @@ type ComplexityRoot struct {
 		UpdatedAt     func(childComplexity int) int
 	}
 
+	ImportTasksPayload struct {
+		Created   func(childComplexity int) int
+		Errors    func(childComplexity int) int
+		Tasks     func(childComplexity int) int
+		Unchanged func(childComplexity int) int
+		Updated   func(childComplexity int) int
+	}
+
 	KeyValue struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -455,12 +470,40 @@ type ComplexityRoot struct {
 		Source    func(childComplexity int) int
 	}
 
+	Meeting struct {
+		Changes   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		HeldAt    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Notes     func(childComplexity int) int
+		Project   func(childComplexity int) int
+	}
+
+	MeetingChange struct {
+		Kind     func(childComplexity int) int
+		NewValue func(childComplexity int) int
+		OldValue func(childComplexity int) int
+		TaskID   func(childComplexity int) int
+		Title    func(childComplexity int) int
+	}
+
+	MeetingPayload struct {
+		Meeting func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
+		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
 		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateMeeting                func(childComplexity int, input model.CreateMeetingInput) int
+		CreateProject                func(childComplexity int, input model.CreateProjectInput) int
 		CreateRunbook                func(childComplexity int, input model.CreateRunbookInput) int
+		CreateTask                   func(childComplexity int, input model.CreateTaskInput) int
 		DeleteRunbook                func(childComplexity int, input model.DeleteRunbookInput) int
+		DeleteTask                   func(childComplexity int, input model.DeleteTaskInput) int
+		ImportTasks                  func(childComplexity int, input model.ImportTasksInput) int
 		LinkRunbook                  func(childComplexity int, input model.RunbookLinkInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
@@ -477,6 +520,7 @@ type ComplexityRoot struct {
 		UnlinkRunbook                func(childComplexity int, input model.RunbookLinkInput) int
 		UnregisterLocation           func(childComplexity int, id string) int
 		UpdateRunbook                func(childComplexity int, input model.UpdateRunbookInput) int
+		UpdateTask                   func(childComplexity int, input model.UpdateTaskInput) int
 	}
 
 	PageInfo struct {
@@ -575,6 +619,23 @@ type ComplexityRoot struct {
 		Picture     func(childComplexity int) int
 	}
 
+	Project struct {
+		ChangesSinceLastMeeting func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		CreatedBy               func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		Meetings                func(childComplexity int, first *int) int
+		Members                 func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		Owner                   func(childComplexity int) int
+		Tasks                   func(childComplexity int, filter *model.ProjectTaskFilter, first *int, after *string) int
+		Title                   func(childComplexity int) int
+	}
+
+	ProjectPayload struct {
+		Project func(childComplexity int) int
+	}
+
 	Query struct {
 		APITokens       func(childComplexity int, all *bool) int
 		ArgoCDInstances func(childComplexity int) int
@@ -582,6 +643,7 @@ type ComplexityRoot struct {
 		Dora            func(childComplexity int, since *time.Time, until *time.Time) int
 		Entities        func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Entity          func(childComplexity int, ref string, kind *string) int
+		ExportTasks     func(childComplexity int, project string, format *model.TaskTableFormat) int
 		Facets          func(childComplexity int, filter *model.EntityFilter, fields []model.FacetField, limit *int) int
 		Location        func(childComplexity int, id string) int
 		Locations       func(childComplexity int, first *int, after *string) int
@@ -589,9 +651,13 @@ type ComplexityRoot struct {
 		Node            func(childComplexity int, id string) int
 		PipelineRun     func(childComplexity int, id string) int
 		PipelineRuns    func(childComplexity int, filter *model.PipelineRunFilter, first *int, after *string) int
+		Project         func(childComplexity int, name string) int
+		Projects        func(childComplexity int) int
 		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
 		Runbook         func(childComplexity int, id string) int
 		Runbooks        func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
+		Task            func(childComplexity int, id string) int
+		Tasks           func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 	}
 
 	RefreshLocationPayload struct {
@@ -734,6 +800,7 @@ type ComplexityRoot struct {
 		DeploymentChanged  func(childComplexity int, component string) int
 		PipelineRunChanged func(childComplexity int, component *string, pipeline *string, id *string) int
 		RolloutChanged     func(childComplexity int, component string) int
+		TaskChanged        func(childComplexity int, project *string) int
 	}
 
 	SyncOperation struct {
@@ -790,6 +857,81 @@ type ComplexityRoot struct {
 		Title        func(childComplexity int) int
 		Type         func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
+	}
+
+	Task struct {
+		Assignee  func(childComplexity int) int
+		Comment   func(childComplexity int) int
+		Comments  func(childComplexity int, first *int) int
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		Due       func(childComplexity int) int
+		History   func(childComplexity int, first *int) int
+		ID        func(childComplexity int) int
+		Labels    func(childComplexity int) int
+		Links     func(childComplexity int) int
+		Priority  func(childComplexity int) int
+		Project   func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Title     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+		UpdatedBy func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	TaskComment struct {
+		Author    func(childComplexity int) int
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+	}
+
+	TaskCommentPayload struct {
+		Comment func(childComplexity int) int
+		Task    func(childComplexity int) int
+	}
+
+	TaskConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	TaskEvent struct {
+		Deleted func(childComplexity int) int
+		Project func(childComplexity int) int
+		Task    func(childComplexity int) int
+		TaskID  func(childComplexity int) int
+	}
+
+	TaskFieldChange struct {
+		Actor    func(childComplexity int) int
+		At       func(childComplexity int) int
+		Field    func(childComplexity int) int
+		NewValue func(childComplexity int) int
+		OldValue func(childComplexity int) int
+	}
+
+	TaskImportError struct {
+		Column  func(childComplexity int) int
+		Line    func(childComplexity int) int
+		Message func(childComplexity int) int
+		Row     func(childComplexity int) int
+	}
+
+	TaskLink struct {
+		Kind   func(childComplexity int) int
+		Target func(childComplexity int) int
+	}
+
+	TaskPayload struct {
+		Task func(childComplexity int) int
 	}
 
 	UnregisterLocationPayload struct {
@@ -1793,6 +1935,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteRunbookPayload.ID(childComplexity), true
 
+	case "DeleteTaskPayload.id":
+		if e.ComplexityRoot.DeleteTaskPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteTaskPayload.ID(childComplexity), true
+
 	case "Deployment.appNamespace":
 		if e.ComplexityRoot.Deployment.AppNamespace == nil {
 			break
@@ -2436,6 +2585,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Group.UpdatedAt(childComplexity), true
 
+	case "ImportTasksPayload.created":
+		if e.ComplexityRoot.ImportTasksPayload.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportTasksPayload.Created(childComplexity), true
+	case "ImportTasksPayload.errors":
+		if e.ComplexityRoot.ImportTasksPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportTasksPayload.Errors(childComplexity), true
+	case "ImportTasksPayload.tasks":
+		if e.ComplexityRoot.ImportTasksPayload.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportTasksPayload.Tasks(childComplexity), true
+	case "ImportTasksPayload.unchanged":
+		if e.ComplexityRoot.ImportTasksPayload.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportTasksPayload.Unchanged(childComplexity), true
+	case "ImportTasksPayload.updated":
+		if e.ComplexityRoot.ImportTasksPayload.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportTasksPayload.Updated(childComplexity), true
+
 	case "KeyValue.key":
 		if e.ComplexityRoot.KeyValue.Key == nil {
 			break
@@ -2824,6 +3004,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LocationError.Source(childComplexity), true
 
+	case "Meeting.changes":
+		if e.ComplexityRoot.Meeting.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Changes(childComplexity), true
+	case "Meeting.createdAt":
+		if e.ComplexityRoot.Meeting.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.CreatedAt(childComplexity), true
+	case "Meeting.createdBy":
+		if e.ComplexityRoot.Meeting.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.CreatedBy(childComplexity), true
+	case "Meeting.heldAt":
+		if e.ComplexityRoot.Meeting.HeldAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.HeldAt(childComplexity), true
+	case "Meeting.id":
+		if e.ComplexityRoot.Meeting.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.ID(childComplexity), true
+	case "Meeting.notes":
+		if e.ComplexityRoot.Meeting.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Notes(childComplexity), true
+	case "Meeting.project":
+		if e.ComplexityRoot.Meeting.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Meeting.Project(childComplexity), true
+
+	case "MeetingChange.kind":
+		if e.ComplexityRoot.MeetingChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.Kind(childComplexity), true
+	case "MeetingChange.newValue":
+		if e.ComplexityRoot.MeetingChange.NewValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.NewValue(childComplexity), true
+	case "MeetingChange.oldValue":
+		if e.ComplexityRoot.MeetingChange.OldValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.OldValue(childComplexity), true
+	case "MeetingChange.taskId":
+		if e.ComplexityRoot.MeetingChange.TaskID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.TaskID(childComplexity), true
+	case "MeetingChange.title":
+		if e.ComplexityRoot.MeetingChange.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingChange.Title(childComplexity), true
+
+	case "MeetingPayload.meeting":
+		if e.ComplexityRoot.MeetingPayload.Meeting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MeetingPayload.Meeting(childComplexity), true
+
 	case "Mutation.abortDeployment":
 		if e.ComplexityRoot.Mutation.AbortDeployment == nil {
 			break
@@ -2835,6 +3096,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.addTaskComment":
+		if e.ComplexityRoot.Mutation.AddTaskComment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addTaskComment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddTaskComment(childComplexity, args["input"].(model.AddTaskCommentInput)), true
 	case "Mutation.cancelPipelineRun":
 		if e.ComplexityRoot.Mutation.CancelPipelineRun == nil {
 			break
@@ -2857,6 +3129,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.createMeeting":
+		if e.ComplexityRoot.Mutation.CreateMeeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createMeeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateMeeting(childComplexity, args["input"].(model.CreateMeetingInput)), true
+	case "Mutation.createProject":
+		if e.ComplexityRoot.Mutation.CreateProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(model.CreateProjectInput)), true
 	case "Mutation.createRunbook":
 		if e.ComplexityRoot.Mutation.CreateRunbook == nil {
 			break
@@ -2868,6 +3162,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRunbook(childComplexity, args["input"].(model.CreateRunbookInput)), true
+	case "Mutation.createTask":
+		if e.ComplexityRoot.Mutation.CreateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTask(childComplexity, args["input"].(model.CreateTaskInput)), true
 	case "Mutation.deleteRunbook":
 		if e.ComplexityRoot.Mutation.DeleteRunbook == nil {
 			break
@@ -2879,6 +3184,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRunbook(childComplexity, args["input"].(model.DeleteRunbookInput)), true
+	case "Mutation.deleteTask":
+		if e.ComplexityRoot.Mutation.DeleteTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteTask(childComplexity, args["input"].(model.DeleteTaskInput)), true
+	case "Mutation.importTasks":
+		if e.ComplexityRoot.Mutation.ImportTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportTasks(childComplexity, args["input"].(model.ImportTasksInput)), true
 	case "Mutation.linkRunbook":
 		if e.ComplexityRoot.Mutation.LinkRunbook == nil {
 			break
@@ -3055,6 +3382,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateRunbook(childComplexity, args["input"].(model.UpdateRunbookInput)), true
+	case "Mutation.updateTask":
+		if e.ComplexityRoot.Mutation.UpdateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTask(childComplexity, args["input"].(model.UpdateTaskInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3450,6 +3788,84 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Profile.Picture(childComplexity), true
 
+	case "Project.changesSinceLastMeeting":
+		if e.ComplexityRoot.Project.ChangesSinceLastMeeting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ChangesSinceLastMeeting(childComplexity), true
+	case "Project.createdAt":
+		if e.ComplexityRoot.Project.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.CreatedAt(childComplexity), true
+	case "Project.createdBy":
+		if e.ComplexityRoot.Project.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.CreatedBy(childComplexity), true
+	case "Project.id":
+		if e.ComplexityRoot.Project.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ID(childComplexity), true
+	case "Project.meetings":
+		if e.ComplexityRoot.Project.Meetings == nil {
+			break
+		}
+
+		args, err := ec.field_Project_meetings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Meetings(childComplexity, args["first"].(*int)), true
+	case "Project.members":
+		if e.ComplexityRoot.Project.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Members(childComplexity), true
+	case "Project.name":
+		if e.ComplexityRoot.Project.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Name(childComplexity), true
+	case "Project.owner":
+		if e.ComplexityRoot.Project.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Owner(childComplexity), true
+	case "Project.tasks":
+		if e.ComplexityRoot.Project.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Project_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Tasks(childComplexity, args["filter"].(*model.ProjectTaskFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Project.title":
+		if e.ComplexityRoot.Project.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.Title(childComplexity), true
+
+	case "ProjectPayload.project":
+		if e.ComplexityRoot.ProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectPayload.Project(childComplexity), true
+
 	case "Query.apiTokens":
 		if e.ComplexityRoot.Query.APITokens == nil {
 			break
@@ -3511,6 +3927,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Entity(childComplexity, args["ref"].(string), args["kind"].(*string)), true
+	case "Query.exportTasks":
+		if e.ComplexityRoot.Query.ExportTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_exportTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExportTasks(childComplexity, args["project"].(string), args["format"].(*model.TaskTableFormat)), true
 	case "Query.facets":
 		if e.ComplexityRoot.Query.Facets == nil {
 			break
@@ -3584,6 +4011,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PipelineRuns(childComplexity, args["filter"].(*model.PipelineRunFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.project":
+		if e.ComplexityRoot.Query.Project == nil {
+			break
+		}
+
+		args, err := ec.field_Query_project_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Project(childComplexity, args["name"].(string)), true
+	case "Query.projects":
+		if e.ComplexityRoot.Query.Projects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Projects(childComplexity), true
 	case "Query.rollouts":
 		if e.ComplexityRoot.Query.Rollouts == nil {
 			break
@@ -3617,6 +4061,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runbooks(childComplexity, args["filter"].(*model.RunbookFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.task":
+		if e.ComplexityRoot.Query.Task == nil {
+			break
+		}
+
+		args, err := ec.field_Query_task_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Task(childComplexity, args["id"].(string)), true
+	case "Query.tasks":
+		if e.ComplexityRoot.Query.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Tasks(childComplexity, args["filter"].(*model.TaskFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "RefreshLocationPayload.added":
 		if e.ComplexityRoot.RefreshLocationPayload.Added == nil {
@@ -4276,6 +4742,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.RolloutChanged(childComplexity, args["component"].(string)), true
+	case "Subscription.taskChanged":
+		if e.ComplexityRoot.Subscription.TaskChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_taskChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TaskChanged(childComplexity, args["project"].(*string)), true
 
 	case "SyncOperation.automated":
 		if e.ComplexityRoot.SyncOperation.Automated == nil {
@@ -4574,6 +5051,296 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.System.UpdatedAt(childComplexity), true
+
+	case "Task.assignee":
+		if e.ComplexityRoot.Task.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Assignee(childComplexity), true
+	case "Task.comment":
+		if e.ComplexityRoot.Task.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Comment(childComplexity), true
+	case "Task.comments":
+		if e.ComplexityRoot.Task.Comments == nil {
+			break
+		}
+
+		args, err := ec.field_Task_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Task.Comments(childComplexity, args["first"].(*int)), true
+	case "Task.createdAt":
+		if e.ComplexityRoot.Task.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.CreatedAt(childComplexity), true
+	case "Task.createdBy":
+		if e.ComplexityRoot.Task.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.CreatedBy(childComplexity), true
+	case "Task.due":
+		if e.ComplexityRoot.Task.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Due(childComplexity), true
+	case "Task.history":
+		if e.ComplexityRoot.Task.History == nil {
+			break
+		}
+
+		args, err := ec.field_Task_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Task.History(childComplexity, args["first"].(*int)), true
+	case "Task.id":
+		if e.ComplexityRoot.Task.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ID(childComplexity), true
+	case "Task.labels":
+		if e.ComplexityRoot.Task.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Labels(childComplexity), true
+	case "Task.links":
+		if e.ComplexityRoot.Task.Links == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Links(childComplexity), true
+	case "Task.priority":
+		if e.ComplexityRoot.Task.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Priority(childComplexity), true
+	case "Task.project":
+		if e.ComplexityRoot.Task.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Project(childComplexity), true
+	case "Task.status":
+		if e.ComplexityRoot.Task.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Status(childComplexity), true
+	case "Task.title":
+		if e.ComplexityRoot.Task.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Title(childComplexity), true
+	case "Task.updatedAt":
+		if e.ComplexityRoot.Task.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.UpdatedAt(childComplexity), true
+	case "Task.updatedBy":
+		if e.ComplexityRoot.Task.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.UpdatedBy(childComplexity), true
+	case "Task.version":
+		if e.ComplexityRoot.Task.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Version(childComplexity), true
+
+	case "TaskComment.author":
+		if e.ComplexityRoot.TaskComment.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskComment.Author(childComplexity), true
+	case "TaskComment.body":
+		if e.ComplexityRoot.TaskComment.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskComment.Body(childComplexity), true
+	case "TaskComment.createdAt":
+		if e.ComplexityRoot.TaskComment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskComment.CreatedAt(childComplexity), true
+	case "TaskComment.id":
+		if e.ComplexityRoot.TaskComment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskComment.ID(childComplexity), true
+
+	case "TaskCommentPayload.comment":
+		if e.ComplexityRoot.TaskCommentPayload.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskCommentPayload.Comment(childComplexity), true
+	case "TaskCommentPayload.task":
+		if e.ComplexityRoot.TaskCommentPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskCommentPayload.Task(childComplexity), true
+
+	case "TaskConnection.edges":
+		if e.ComplexityRoot.TaskConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.Edges(childComplexity), true
+	case "TaskConnection.nodes":
+		if e.ComplexityRoot.TaskConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.Nodes(childComplexity), true
+	case "TaskConnection.pageInfo":
+		if e.ComplexityRoot.TaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.PageInfo(childComplexity), true
+	case "TaskConnection.totalCount":
+		if e.ComplexityRoot.TaskConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.TotalCount(childComplexity), true
+
+	case "TaskEdge.cursor":
+		if e.ComplexityRoot.TaskEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Cursor(childComplexity), true
+	case "TaskEdge.node":
+		if e.ComplexityRoot.TaskEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
+
+	case "TaskEvent.deleted":
+		if e.ComplexityRoot.TaskEvent.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEvent.Deleted(childComplexity), true
+	case "TaskEvent.project":
+		if e.ComplexityRoot.TaskEvent.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEvent.Project(childComplexity), true
+	case "TaskEvent.task":
+		if e.ComplexityRoot.TaskEvent.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEvent.Task(childComplexity), true
+	case "TaskEvent.taskId":
+		if e.ComplexityRoot.TaskEvent.TaskID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEvent.TaskID(childComplexity), true
+
+	case "TaskFieldChange.actor":
+		if e.ComplexityRoot.TaskFieldChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskFieldChange.Actor(childComplexity), true
+	case "TaskFieldChange.at":
+		if e.ComplexityRoot.TaskFieldChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskFieldChange.At(childComplexity), true
+	case "TaskFieldChange.field":
+		if e.ComplexityRoot.TaskFieldChange.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskFieldChange.Field(childComplexity), true
+	case "TaskFieldChange.newValue":
+		if e.ComplexityRoot.TaskFieldChange.NewValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskFieldChange.NewValue(childComplexity), true
+	case "TaskFieldChange.oldValue":
+		if e.ComplexityRoot.TaskFieldChange.OldValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskFieldChange.OldValue(childComplexity), true
+
+	case "TaskImportError.column":
+		if e.ComplexityRoot.TaskImportError.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskImportError.Column(childComplexity), true
+	case "TaskImportError.line":
+		if e.ComplexityRoot.TaskImportError.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskImportError.Line(childComplexity), true
+	case "TaskImportError.message":
+		if e.ComplexityRoot.TaskImportError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskImportError.Message(childComplexity), true
+	case "TaskImportError.row":
+		if e.ComplexityRoot.TaskImportError.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskImportError.Row(childComplexity), true
+
+	case "TaskLink.kind":
+		if e.ComplexityRoot.TaskLink.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskLink.Kind(childComplexity), true
+	case "TaskLink.target":
+		if e.ComplexityRoot.TaskLink.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskLink.Target(childComplexity), true
+
+	case "TaskPayload.task":
+		if e.ComplexityRoot.TaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
 
 	case "UnregisterLocationPayload.id":
 		if e.ComplexityRoot.UnregisterLocationPayload.ID == nil {
@@ -4889,7 +5656,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls"
+//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4907,6 +5674,7 @@ var sources = []*ast.Source{
 	{Name: "schema/rollouts.graphqls", Input: sourceData("schema/rollouts.graphqls"), BuiltIn: false},
 	{Name: "schema/runbooks.graphqls", Input: sourceData("schema/runbooks.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
+	{Name: "schema/tasks.graphqls", Input: sourceData("schema/tasks.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5296,6 +6064,14 @@ func (ec *executionContext) childFields_DeleteRunbookPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type DeleteRunbookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeleteTaskPayload_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteTaskPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "instance":
@@ -5556,6 +6332,22 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
 }
 
+func (ec *executionContext) childFields_ImportTasksPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "created":
+		return ec.fieldContext_ImportTasksPayload_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_ImportTasksPayload_updated(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_ImportTasksPayload_unchanged(ctx, field)
+	case "tasks":
+		return ec.fieldContext_ImportTasksPayload_tasks(ctx, field)
+	case "errors":
+		return ec.fieldContext_ImportTasksPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportTasksPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_KeyValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -5672,6 +6464,50 @@ func (ec *executionContext) childFields_LocationError(ctx context.Context, field
 		return ec.fieldContext_LocationError_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LocationError", field.Name)
+}
+
+func (ec *executionContext) childFields_Meeting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Meeting_id(ctx, field)
+	case "project":
+		return ec.fieldContext_Meeting_project(ctx, field)
+	case "heldAt":
+		return ec.fieldContext_Meeting_heldAt(ctx, field)
+	case "notes":
+		return ec.fieldContext_Meeting_notes(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Meeting_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Meeting_createdAt(ctx, field)
+	case "changes":
+		return ec.fieldContext_Meeting_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Meeting", field.Name)
+}
+
+func (ec *executionContext) childFields_MeetingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "taskId":
+		return ec.fieldContext_MeetingChange_taskId(ctx, field)
+	case "title":
+		return ec.fieldContext_MeetingChange_title(ctx, field)
+	case "kind":
+		return ec.fieldContext_MeetingChange_kind(ctx, field)
+	case "oldValue":
+		return ec.fieldContext_MeetingChange_oldValue(ctx, field)
+	case "newValue":
+		return ec.fieldContext_MeetingChange_newValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeetingChange", field.Name)
+}
+
+func (ec *executionContext) childFields_MeetingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "meeting":
+		return ec.fieldContext_MeetingPayload_meeting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MeetingPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5864,6 +6700,40 @@ func (ec *executionContext) childFields_Profile(ctx context.Context, field graph
 		return ec.fieldContext_Profile_picture(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Profile", field.Name)
+}
+
+func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Project_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Project_name(ctx, field)
+	case "title":
+		return ec.fieldContext_Project_title(ctx, field)
+	case "owner":
+		return ec.fieldContext_Project_owner(ctx, field)
+	case "members":
+		return ec.fieldContext_Project_members(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Project_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Project_createdAt(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Project_tasks(ctx, field)
+	case "meetings":
+		return ec.fieldContext_Project_meetings(ctx, field)
+	case "changesSinceLastMeeting":
+		return ec.fieldContext_Project_changesSinceLastMeeting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
+}
+
+func (ec *executionContext) childFields_ProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_ProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProjectPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RefreshLocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6248,6 +7118,156 @@ func (ec *executionContext) childFields_System(ctx context.Context, field graphq
 		return ec.fieldContext_System_runbookLinks(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type System", field.Name)
+}
+
+func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Task_id(ctx, field)
+	case "project":
+		return ec.fieldContext_Task_project(ctx, field)
+	case "title":
+		return ec.fieldContext_Task_title(ctx, field)
+	case "priority":
+		return ec.fieldContext_Task_priority(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Task_assignee(ctx, field)
+	case "status":
+		return ec.fieldContext_Task_status(ctx, field)
+	case "comment":
+		return ec.fieldContext_Task_comment(ctx, field)
+	case "due":
+		return ec.fieldContext_Task_due(ctx, field)
+	case "labels":
+		return ec.fieldContext_Task_labels(ctx, field)
+	case "links":
+		return ec.fieldContext_Task_links(ctx, field)
+	case "version":
+		return ec.fieldContext_Task_version(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Task_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Task_createdAt(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_Task_updatedBy(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Task_updatedAt(ctx, field)
+	case "comments":
+		return ec.fieldContext_Task_comments(ctx, field)
+	case "history":
+		return ec.fieldContext_Task_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskComment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TaskComment_id(ctx, field)
+	case "author":
+		return ec.fieldContext_TaskComment_author(ctx, field)
+	case "body":
+		return ec.fieldContext_TaskComment_body(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TaskComment_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskComment", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskCommentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "comment":
+		return ec.fieldContext_TaskCommentPayload_comment(ctx, field)
+	case "task":
+		return ec.fieldContext_TaskCommentPayload_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskCommentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TaskConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_TaskConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TaskConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TaskConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TaskEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TaskEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_TaskEvent_project(ctx, field)
+	case "taskId":
+		return ec.fieldContext_TaskEvent_taskId(ctx, field)
+	case "deleted":
+		return ec.fieldContext_TaskEvent_deleted(ctx, field)
+	case "task":
+		return ec.fieldContext_TaskEvent_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskFieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actor":
+		return ec.fieldContext_TaskFieldChange_actor(ctx, field)
+	case "at":
+		return ec.fieldContext_TaskFieldChange_at(ctx, field)
+	case "field":
+		return ec.fieldContext_TaskFieldChange_field(ctx, field)
+	case "oldValue":
+		return ec.fieldContext_TaskFieldChange_oldValue(ctx, field)
+	case "newValue":
+		return ec.fieldContext_TaskFieldChange_newValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskFieldChange", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskImportError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_TaskImportError_row(ctx, field)
+	case "line":
+		return ec.fieldContext_TaskImportError_line(ctx, field)
+	case "column":
+		return ec.fieldContext_TaskImportError_column(ctx, field)
+	case "message":
+		return ec.fieldContext_TaskImportError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskImportError", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_TaskLink_kind(ctx, field)
+	case "target":
+		return ec.fieldContext_TaskLink_target(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskLink", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_TaskPayload_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UnregisterLocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -157,6 +157,10 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 				return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
 			}, []string{"alice", "bob"}},
 		}
+		for name, m := range p.taskMutations() {
+			// A project's owning group (bob's team) and admins change its tasks.
+			mutations = append(mutations, mutation{name + " of bob's team's project", m.query, []string{"alice", "bob"}})
+		}
 		for _, m := range mutations {
 			for _, who := range roles {
 				t.Run(m.name+"/"+who.name, func(t *testing.T) {
@@ -272,6 +276,12 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		"deleteRunbook": {"runbooks.runbook.delete", func() string {
 			return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
 		}},
+	}
+	for name, m := range p.taskMutations() {
+		samples[name] = struct {
+			action string
+			query  func() string
+		}{m.action, func() string { return m.query(t) }}
 	}
 	intro := p.as(alice, `{ __schema { mutationType { fields { name } } } }`)
 	fields := intro.Data["__schema"].(map[string]any)["mutationType"].(map[string]any)["fields"].([]any)

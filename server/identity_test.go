@@ -41,6 +41,7 @@ import (
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // portal is Portside with the demo catalog, behind the real development OpenID provider, on
@@ -64,6 +65,8 @@ type portal struct {
 	pipes *pipelines.Service
 	// hook serves /webhooks/github, on the portal's clock.
 	hook *server.GitHubWebhook
+	// tasks keeps status-meeting projects and tasks.
+	tasks *tasks.Service
 	// books keeps runbooks (the link check is off: tests run it with CheckNow).
 	books *runbooks.Service
 }
@@ -116,10 +119,11 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Follower: pipelines.FollowerOptions{Interval: 20 * time.Millisecond}})
 	pipes.Start(context.Background())
 	t.Cleanup(pipes.Stop)
+	taskSvc := tasks.NewService(st, tasks.Options{Catalog: cat, Audit: log})
 	books := runbooks.NewService(st, runbooks.Options{Catalog: cat, Deployments: deploys, Audit: log})
 	t.Cleanup(books.Stop)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
-		RunbookService: books},
+		RunbookService: books, TaskService: taskSvc},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -129,7 +133,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

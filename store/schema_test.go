@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // The gorm rows of every domain must match the migrated schema on both dialects: a model field
@@ -32,6 +33,7 @@ var domainModels = map[string]func() []any{
 	"audit":     audit.Models,
 	"rollouts":  rollouts.Models,
 	"pipelines": pipelines.Models,
+	"tasks":     tasks.Models,
 	"runbooks":  runbooks.Models,
 }
 

@@ -39,11 +39,18 @@ const (
 	PipelineCancel  Action = "pipelines.run.cancel"
 	PipelineRetry   Action = "pipelines.run.retry"
 
-	RunbookCreate Action = "runbooks.runbook.create"
-	RunbookUpdate Action = "runbooks.runbook.update"
-	RunbookLink   Action = "runbooks.runbook.link"
-	RunbookUnlink Action = "runbooks.runbook.unlink"
-	RunbookDelete Action = "runbooks.runbook.delete"
+	TaskProjectCreate Action = "tasks.project.create"
+	TaskCreate        Action = "tasks.task.create"
+	TaskUpdate        Action = "tasks.task.update"
+	TaskComment       Action = "tasks.task.comment"
+	TaskDelete        Action = "tasks.task.delete"
+	TaskImport        Action = "tasks.task.import"
+	TaskMeetingCreate Action = "tasks.meeting.create"
+	RunbookCreate     Action = "runbooks.runbook.create"
+	RunbookUpdate     Action = "runbooks.runbook.update"
+	RunbookLink       Action = "runbooks.runbook.link"
+	RunbookUnlink     Action = "runbooks.runbook.unlink"
+	RunbookDelete     Action = "runbooks.runbook.delete"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -100,6 +107,16 @@ var required = map[Action]Role{
 	PipelineTrigger: RoleOwner,
 	PipelineCancel:  RoleOwner,
 	PipelineRetry:   RoleOwner,
+	// A project's members, the members of its owning group (or a group above it) and admins
+	// change its tasks; the tasks service decides membership. Creating a project takes membership
+	// of the group that is to own it.
+	TaskProjectCreate: RoleOwner,
+	TaskCreate:        RoleOwner,
+	TaskUpdate:        RoleOwner,
+	TaskComment:       RoleOwner,
+	TaskDelete:        RoleOwner,
+	TaskImport:        RoleOwner,
+	TaskMeetingCreate: RoleOwner,
 	// The owners of a component or system (or of one a runbook is linked to) keep its runbooks.
 	RunbookCreate: RoleOwner,
 	RunbookUpdate: RoleOwner,
@@ -203,6 +220,20 @@ func describe(a Action) string {
 		return "cancel this component's pipeline runs"
 	case PipelineRetry:
 		return "retry this component's pipeline runs"
+	case TaskProjectCreate:
+		return "create projects for this group"
+	case TaskCreate:
+		return "add tasks to this project"
+	case TaskUpdate:
+		return "change this project's tasks"
+	case TaskComment:
+		return "comment on this project's tasks"
+	case TaskDelete:
+		return "delete this project's tasks"
+	case TaskImport:
+		return "import tasks into this project"
+	case TaskMeetingCreate:
+		return "record meetings of this project"
 	case RunbookCreate:
 		return "create runbooks for these entities"
 	case RunbookUpdate:

@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/tasks"
 )
 
 // logFlushInterval is how often serve writes out the log lines it gathered.
@@ -81,6 +82,7 @@ type wiring struct {
 	catalog   *catalog.Service
 	rollouts  *rollouts.Service
 	pipelines *pipelines.Service
+	tasks     *tasks.Service
 	runbooks  *runbooks.Service
 	identity  *auth.Service
 	closers   []func()
@@ -142,9 +144,10 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		}
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
+	w.tasks = a.tasks(w.catalog)
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, RunbookService: w.runbooks}, graph.HandlerOptions{
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,

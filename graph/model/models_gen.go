@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+type AddTaskCommentInput struct {
+	// A Task's ID.
+	ID string `json:"id"`
+	// At most 4000 characters.
+	Body string `json:"body"`
+}
+
 // An AnalysisRun's verdict on a canary.
 type AnalysisVerdict struct {
 	Name string `json:"name"`
@@ -199,6 +206,24 @@ type CreateAPITokenPayload struct {
 	Secret string `json:"secret"`
 }
 
+type CreateMeetingInput struct {
+	Project string `json:"project"`
+	// Agenda notes; at most 10,000 characters.
+	Notes *string `json:"notes,omitempty"`
+	// When the meeting is held; now when not given.
+	HeldAt *time.Time `json:"heldAt,omitempty"`
+}
+
+type CreateProjectInput struct {
+	// Lower-case letters, digits and dashes; at most 63.
+	Name  string  `json:"name"`
+	Title *string `json:"title,omitempty"`
+	// A Group ref (group:namespace/name, namespace/name or name).
+	Owner string `json:"owner"`
+	// User refs; at most 200.
+	Members []string `json:"members,omitempty"`
+}
+
 type CreateRunbookInput struct {
 	// At most 200 bytes, one line.
 	Title string      `json:"title"`
@@ -213,11 +238,42 @@ type CreateRunbookInput struct {
 	Message *string `json:"message,omitempty"`
 }
 
+type CreateTaskInput struct {
+	Project string `json:"project"`
+	// At most 200 characters.
+	Title string `json:"title"`
+	// MEDIUM when not given.
+	Priority *TaskPriority `json:"priority,omitempty"`
+	// A catalog User: name, title, e-mail or ref.
+	Assignee *string `json:"assignee,omitempty"`
+	// NOT_STARTED when not given.
+	Status *TaskStatus `json:"status,omitempty"`
+	// At most 1000 characters.
+	Comment *string `json:"comment,omitempty"`
+	// YYYY-MM-DD.
+	Due *string `json:"due,omitempty"`
+	// At most 20, of at most 50 characters.
+	Labels []string `json:"labels,omitempty"`
+	// At most 50.
+	Links []*TaskLinkInput `json:"links,omitempty"`
+}
+
 type DeleteRunbookInput struct {
 	ID string `json:"id"`
 }
 
 type DeleteRunbookPayload struct {
+	ID string `json:"id"`
+}
+
+type DeleteTaskInput struct {
+	// A Task's ID.
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+type DeleteTaskPayload struct {
+	// The deleted task's ID.
 	ID string `json:"id"`
 }
 
@@ -353,6 +409,23 @@ type GrafanaAnnotations struct {
 	AlertLabelSelector *string `json:"alertLabelSelector,omitempty"`
 }
 
+type ImportTasksInput struct {
+	Project string           `json:"project"`
+	Format  *TaskTableFormat `json:"format,omitempty"`
+	// The table; at most 1 MiB and 500 rows.
+	Text string `json:"text"`
+}
+
+type ImportTasksPayload struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	// The table's tasks as they now are, in its order; empty when there are errors.
+	Tasks []*Task `json:"tasks"`
+	// Every problem found; when there is any, nothing was imported.
+	Errors []*TaskImportError `json:"errors"`
+}
+
 type KeyValue struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
@@ -392,6 +465,33 @@ type LocationError struct {
 	// The entity the document defines, when known.
 	EntityRef *string `json:"entityRef,omitempty"`
 	Message   string  `json:"message"`
+}
+
+// A status meeting of a project: a dated snapshot of its task table, with agenda notes.
+type Meeting struct {
+	ID        string    `json:"id"`
+	Project   string    `json:"project"`
+	HeldAt    time.Time `json:"heldAt"`
+	Notes     string    `json:"notes"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	// What changed since the meeting before this one (every task is new at the first meeting).
+	Changes []*MeetingChange `json:"changes"`
+}
+
+func (Meeting) IsNode() {}
+
+// One change of a task between two snapshots of a project's table.
+type MeetingChange struct {
+	TaskID   string            `json:"taskId"`
+	Title    string            `json:"title"`
+	Kind     MeetingChangeKind `json:"kind"`
+	OldValue string            `json:"oldValue"`
+	NewValue string            `json:"newValue"`
+}
+
+type MeetingPayload struct {
+	Meeting *Meeting `json:"meeting"`
 }
 
 type Mutation struct {
@@ -548,6 +648,38 @@ type Profile struct {
 	DisplayName *string `json:"displayName,omitempty"`
 	Email       *string `json:"email,omitempty"`
 	Picture     *string `json:"picture,omitempty"`
+}
+
+// A project: the tasks one status meeting walks through, owned by a catalog Group.
+type Project struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	// The owning Group's ref. Its members, and those of the groups above it, change the tasks.
+	Owner string `json:"owner"`
+	// User refs who change the tasks besides the owning group.
+	Members   []string  `json:"members"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The project's tasks, in board order.
+	Tasks *TaskConnection `json:"tasks"`
+	// The project's meetings, the latest first (at most 1000).
+	Meetings []*Meeting `json:"meetings"`
+	// What changed in the tasks since the latest meeting (every task is new before the first).
+	ChangesSinceLastMeeting []*MeetingChange `json:"changesSinceLastMeeting"`
+}
+
+func (Project) IsNode() {}
+
+type ProjectPayload struct {
+	Project *Project `json:"project"`
+}
+
+type ProjectTaskFilter struct {
+	Assignee  *string        `json:"assignee,omitempty"`
+	Status    []TaskStatus   `json:"status,omitempty"`
+	Priority  []TaskPriority `json:"priority,omitempty"`
+	Component *string        `json:"component,omitempty"`
 }
 
 type PromoteDeploymentInput struct {
@@ -765,6 +897,113 @@ type SyncWindows struct {
 	Assigned []*SyncWindow `json:"assigned"`
 }
 
+// One row of a status-meeting table, and more.
+type Task struct {
+	ID string `json:"id"`
+	// The project's name.
+	Project  string       `json:"project"`
+	Title    string       `json:"title"`
+	Priority TaskPriority `json:"priority"`
+	// The assignee's catalog User ref; null when nobody is assigned.
+	Assignee *string    `json:"assignee,omitempty"`
+	Status   TaskStatus `json:"status"`
+	// The current comments / issues line.
+	Comment string `json:"comment"`
+	// The due date, YYYY-MM-DD.
+	Due    *string     `json:"due,omitempty"`
+	Labels []string    `json:"labels"`
+	Links  []*TaskLink `json:"links"`
+	// Counts the task's changes; updateTask and deleteTask name the version they were made against.
+	Version   int       `json:"version"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedBy string    `json:"updatedBy"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// The comment thread, oldest first (at most 1000).
+	Comments []*TaskComment `json:"comments"`
+	// Every change, oldest first (at most 1000): the first is its creation.
+	History []*TaskFieldChange `json:"history"`
+}
+
+func (Task) IsNode() {}
+
+// A dated comment of a task's thread.
+type TaskComment struct {
+	ID        string    `json:"id"`
+	Author    string    `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type TaskCommentPayload struct {
+	Comment *TaskComment `json:"comment"`
+	Task    *Task        `json:"task"`
+}
+
+type TaskConnection struct {
+	Edges    []*TaskEdge `json:"edges"`
+	Nodes    []*Task     `json:"nodes"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+	// How many tasks match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type TaskEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Task  `json:"node"`
+}
+
+// A change of a project's tasks, as it is recorded.
+type TaskEvent struct {
+	Project string `json:"project"`
+	TaskID  string `json:"taskId"`
+	// The task was deleted; task is what it was.
+	Deleted bool  `json:"deleted"`
+	Task    *Task `json:"task"`
+}
+
+// One field of a task changed: who, when, old → new. A creation is the field "created".
+type TaskFieldChange struct {
+	Actor    string    `json:"actor"`
+	At       time.Time `json:"at"`
+	Field    string    `json:"field"`
+	OldValue string    `json:"oldValue"`
+	NewValue string    `json:"newValue"`
+}
+
+type TaskFilter struct {
+	// A project's name.
+	Project *string `json:"project,omitempty"`
+	// A catalog User as the table names one: name, title, e-mail or ref.
+	Assignee *string        `json:"assignee,omitempty"`
+	Status   []TaskStatus   `json:"status,omitempty"`
+	Priority []TaskPriority `json:"priority,omitempty"`
+	// A component ref: the tasks linked to it.
+	Component *string `json:"component,omitempty"`
+}
+
+// A problem with an imported table: row 0 is the header; column is null for a whole row.
+type TaskImportError struct {
+	Row     int     `json:"row"`
+	Line    *int    `json:"line,omitempty"`
+	Column  *string `json:"column,omitempty"`
+	Message string  `json:"message"`
+}
+
+type TaskLink struct {
+	Kind   TaskLinkKind `json:"kind"`
+	Target string       `json:"target"`
+}
+
+type TaskLinkInput struct {
+	Kind   TaskLinkKind `json:"kind"`
+	Target string       `json:"target"`
+}
+
+type TaskPayload struct {
+	Task *Task `json:"task"`
+}
+
 type TriggerPipelineInput struct {
 	// The component's ref (component:namespace/name, namespace/name or name).
 	Component string `json:"component"`
@@ -791,6 +1030,25 @@ type UpdateRunbookInput struct {
 	Markdown *string `json:"markdown,omitempty"`
 	URL      *string `json:"url,omitempty"`
 	Message  *string `json:"message,omitempty"`
+}
+
+type UpdateTaskInput struct {
+	// A Task's ID.
+	ID string `json:"id"`
+	// The version the change is made against.
+	Version  int           `json:"version"`
+	Title    *string       `json:"title,omitempty"`
+	Priority *TaskPriority `json:"priority,omitempty"`
+	// A catalog User; "" unassigns.
+	Assignee *string     `json:"assignee,omitempty"`
+	Status   *TaskStatus `json:"status,omitempty"`
+	Comment  *string     `json:"comment,omitempty"`
+	// YYYY-MM-DD; "" clears it.
+	Due *string `json:"due,omitempty"`
+	// Replaces the labels.
+	Labels []string `json:"labels,omitempty"`
+	// Replaces the links.
+	Links []*TaskLinkInput `json:"links,omitempty"`
 }
 
 type AuditOutcome string
@@ -1343,6 +1601,76 @@ func (e LocationType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type MeetingChangeKind string
+
+const (
+	// The task appeared.
+	MeetingChangeKindNew MeetingChangeKind = "NEW"
+	// The task became Completed.
+	MeetingChangeKindClosed MeetingChangeKind = "CLOSED"
+	// Another status change.
+	MeetingChangeKindStatus   MeetingChangeKind = "STATUS"
+	MeetingChangeKindPriority MeetingChangeKind = "PRIORITY"
+	MeetingChangeKindAssignee MeetingChangeKind = "ASSIGNEE"
+	// The task became blocked, its blocker (comments / issues line) changed while blocked, or it was unblocked (new is empty).
+	MeetingChangeKindBlocker MeetingChangeKind = "BLOCKER"
+	// The task was deleted.
+	MeetingChangeKindRemoved MeetingChangeKind = "REMOVED"
+)
+
+var AllMeetingChangeKind = []MeetingChangeKind{
+	MeetingChangeKindNew,
+	MeetingChangeKindClosed,
+	MeetingChangeKindStatus,
+	MeetingChangeKindPriority,
+	MeetingChangeKindAssignee,
+	MeetingChangeKindBlocker,
+	MeetingChangeKindRemoved,
+}
+
+func (e MeetingChangeKind) IsValid() bool {
+	switch e {
+	case MeetingChangeKindNew, MeetingChangeKindClosed, MeetingChangeKindStatus, MeetingChangeKindPriority, MeetingChangeKindAssignee, MeetingChangeKindBlocker, MeetingChangeKindRemoved:
+		return true
+	}
+	return false
+}
+
+func (e MeetingChangeKind) String() string {
+	return string(e)
+}
+
+func (e *MeetingChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MeetingChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MeetingChangeKind", str)
+	}
+	return nil
+}
+
+func (e MeetingChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MeetingChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MeetingChangeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type OperationPhase string
 
 const (
@@ -1815,6 +2143,244 @@ func (e *SyncStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e SyncStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a task's link points at.
+type TaskLinkKind string
+
+const (
+	// A catalog component (its ref).
+	TaskLinkKindComponent TaskLinkKind = "COMPONENT"
+	// A catalog system (its ref).
+	TaskLinkKindSystem TaskLinkKind = "SYSTEM"
+	// A rollout (its number).
+	TaskLinkKindRollout TaskLinkKind = "ROLLOUT"
+	// A pipeline run (its number).
+	TaskLinkKindPipelineRun TaskLinkKind = "PIPELINE_RUN"
+	// A runbook (its ref).
+	TaskLinkKindRunbook TaskLinkKind = "RUNBOOK"
+)
+
+var AllTaskLinkKind = []TaskLinkKind{
+	TaskLinkKindComponent,
+	TaskLinkKindSystem,
+	TaskLinkKindRollout,
+	TaskLinkKindPipelineRun,
+	TaskLinkKindRunbook,
+}
+
+func (e TaskLinkKind) IsValid() bool {
+	switch e {
+	case TaskLinkKindComponent, TaskLinkKindSystem, TaskLinkKindRollout, TaskLinkKindPipelineRun, TaskLinkKindRunbook:
+		return true
+	}
+	return false
+}
+
+func (e TaskLinkKind) String() string {
+	return string(e)
+}
+
+func (e *TaskLinkKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskLinkKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskLinkKind", str)
+	}
+	return nil
+}
+
+func (e TaskLinkKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskLinkKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskLinkKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TaskPriority string
+
+const (
+	TaskPriorityHigh   TaskPriority = "HIGH"
+	TaskPriorityMedium TaskPriority = "MEDIUM"
+	TaskPriorityLow    TaskPriority = "LOW"
+)
+
+var AllTaskPriority = []TaskPriority{
+	TaskPriorityHigh,
+	TaskPriorityMedium,
+	TaskPriorityLow,
+}
+
+func (e TaskPriority) IsValid() bool {
+	switch e {
+	case TaskPriorityHigh, TaskPriorityMedium, TaskPriorityLow:
+		return true
+	}
+	return false
+}
+
+func (e TaskPriority) String() string {
+	return string(e)
+}
+
+func (e *TaskPriority) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskPriority(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskPriority", str)
+	}
+	return nil
+}
+
+func (e TaskPriority) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskPriority) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskPriority) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TaskStatus string
+
+const (
+	TaskStatusNotStarted TaskStatus = "NOT_STARTED"
+	TaskStatusInProgress TaskStatus = "IN_PROGRESS"
+	TaskStatusBlocked    TaskStatus = "BLOCKED"
+	TaskStatusCompleted  TaskStatus = "COMPLETED"
+)
+
+var AllTaskStatus = []TaskStatus{
+	TaskStatusNotStarted,
+	TaskStatusInProgress,
+	TaskStatusBlocked,
+	TaskStatusCompleted,
+}
+
+func (e TaskStatus) IsValid() bool {
+	switch e {
+	case TaskStatusNotStarted, TaskStatusInProgress, TaskStatusBlocked, TaskStatusCompleted:
+		return true
+	}
+	return false
+}
+
+func (e TaskStatus) String() string {
+	return string(e)
+}
+
+func (e *TaskStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskStatus", str)
+	}
+	return nil
+}
+
+func (e TaskStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TaskTableFormat string
+
+const (
+	TaskTableFormatMarkdown TaskTableFormat = "MARKDOWN"
+	TaskTableFormatCSV      TaskTableFormat = "CSV"
+)
+
+var AllTaskTableFormat = []TaskTableFormat{
+	TaskTableFormatMarkdown,
+	TaskTableFormatCSV,
+}
+
+func (e TaskTableFormat) IsValid() bool {
+	switch e {
+	case TaskTableFormatMarkdown, TaskTableFormatCSV:
+		return true
+	}
+	return false
+}
+
+func (e TaskTableFormat) String() string {
+	return string(e)
+}
+
+func (e *TaskTableFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskTableFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskTableFormat", str)
+	}
+	return nil
+}
+
+func (e TaskTableFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskTableFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskTableFormat) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

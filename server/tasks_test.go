@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
+)
+
+// projects counts the projects the tests made, for unique names.
+var projects atomic.Int64
+
+// taskProject creates a project owned by team-payments (bob's team) with one task, as the
+// operator, and returns the project's name and the task.
+func (p *portal) taskProject(t *testing.T) (string, tasks.Task) {
+	t.Helper()
+	name := fmt.Sprintf("roadmap-%d", projects.Add(1))
+	if _, err := p.tasks.CreateProject(operator(), tasks.ProjectInput{Name: name, Title: "Deployment stage roadmap", Owner: "team-payments"}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := p.tasks.CreateTask(operator(), tasks.TaskInput{Project: name, Title: "Define k8s deployment specs", Assignee: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, task
+}
+
+// taskMutations are a sample of each tasks mutation on a fresh project of bob's team.
+// Each is keyed by the mutation's name and says its audit action.
+func (p *portal) taskMutations() map[string]taskMutation {
+	return map[string]taskMutation{
+		"createProject": {"tasks.project.create", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { createProject(input: {name: "p-%d", owner: "team-payments", members: ["carol"]}) { project { id owner members } } }`, projects.Add(1))
+		}},
+		"createTask": {"tasks.task.create", func(t *testing.T) string {
+			name, _ := p.taskProject(t)
+			return fmt.Sprintf(`mutation { createTask(input: {project: %q, title: "Helm chart templating", priority: LOW, assignee: "Bob Owner",
+				links: [{kind: COMPONENT, target: "payments-api"}]}) { task { id assignee } } }`, name)
+		}},
+		"updateTask": {"tasks.task.update", func(t *testing.T) string {
+			_, task := p.taskProject(t)
+			return fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 0, status: BLOCKED}) { task { version status } } }`,
+				model.EncodeNumericID("Task", task.ID))
+		}},
+		"addTaskComment": {"tasks.task.comment", func(t *testing.T) string {
+			_, task := p.taskProject(t)
+			return fmt.Sprintf(`mutation { addTaskComment(input: {id: %q, body: "Asked the platform team"}) { comment { id } } }`,
+				model.EncodeNumericID("Task", task.ID))
+		}},
+		"deleteTask": {"tasks.task.delete", func(t *testing.T) string {
+			_, task := p.taskProject(t)
+			return fmt.Sprintf(`mutation { deleteTask(input: {id: %q, version: 0}) { id } }`, model.EncodeNumericID("Task", task.ID))
+		}},
+		"createMeeting": {"tasks.meeting.create", func(t *testing.T) string {
+			name, _ := p.taskProject(t)
+			return fmt.Sprintf(`mutation { createMeeting(input: {project: %q, notes: "Agenda"}) { meeting { id changes { kind } } } }`, name)
+		}},
+		"importTasks": {"tasks.task.import", func(t *testing.T) string {
+			name, _ := p.taskProject(t)
+			return fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| New | High | bob | Blocked |\n"}) { created errors { row column message } } }`, name)
+		}},
+	}
+}
+
+// taskMutation is a sample of one tasks mutation and the action its audit record names.
+type taskMutation struct {
+	action string
+	query  func(t *testing.T) string
+}
+
+// The status-meeting table goes in and out over GraphQL, its problems come back by row and
+// column, and the board, a task's history and the filters read it back.
+func TestTasksOverGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, carol := p.session("bob"), p.session("carol")
+		name, _ := p.taskProject(t)
+		// carol follows the project's table live.
+		sub, _, err := p.subscribe(t, carol, p.base, fmt.Sprintf(`subscription { taskChanged(project: %q) { project taskId deleted task { title status version } } }`, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.tasks.Subscribers() >= 1 }, "the subscription was never registered")
+		table := `| Task | Priority | Assignee | Status | Comments / Issues |\n|---|---|---|---|---|\n` +
+			`| Define k8s deployment specs | High | Bob Owner | In Progress | Waiting on service account permissions |\n` +
+			`| Canary and blue/green rollout | High | carol@acme.example | Not Started | Drafting rollback procedures |\n`
+		res := p.as(bob, fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "%s"}) { created updated unchanged errors { row } tasks { title assignee } } }`, name, table))
+		if len(res.Errors) > 0 {
+			t.Fatalf("import: %+v", res.Errors)
+		}
+		got := res.Data["importTasks"].(map[string]any)
+		if got["created"] != 1.0 || got["updated"] != 1.0 || len(got["errors"].([]any)) != 0 {
+			t.Fatalf("import: %+v", got)
+		}
+		// The import's two changes reach the subscriber, in the table's order.
+		for _, want := range []string{"Define k8s deployment specs", "Canary and blue/green rollout"} {
+			ev := nextData(t, sub)["taskChanged"].(map[string]any)
+			if ev["project"] != name || ev["deleted"] != false || ev["task"].(map[string]any)["title"] != want {
+				t.Fatalf("taskChanged = %v, want %q", ev, want)
+			}
+		}
+		bad := p.as(bob, fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| X | Urgent | nobody-here | Done |\n"}) { created errors { row line column message } } }`, name))
+		errsGot := bad.Data["importTasks"].(map[string]any)["errors"].([]any)
+		if len(bad.Errors) > 0 || len(errsGot) != 3 || errsGot[0].(map[string]any)["column"] != "Priority" || errsGot[0].(map[string]any)["row"] != 1.0 {
+			t.Fatalf("a bad import: %+v %+v", bad.Errors, errsGot)
+		}
+		if denied := p.as(carol, fmt.Sprintf(`mutation { importTasks(input: {project: %q, text: "x"}) { created } }`, name)); denied.code() != "FORBIDDEN" {
+			t.Fatalf("carol importing: %+v", denied)
+		}
+		board := p.as(carol, fmt.Sprintf(`{ project(name: %q) { owner tasks(first: 10) { totalCount nodes { id title priority status assignee comment version
+			history(first: 10) { actor field oldValue newValue } } } } }`, name))
+		if len(board.Errors) > 0 {
+			t.Fatalf("board: %+v", board.Errors)
+		}
+		conn := board.Data["project"].(map[string]any)["tasks"].(map[string]any)
+		nodes := conn["nodes"].([]any)
+		first := nodes[0].(map[string]any)
+		if conn["totalCount"] != 2.0 || first["status"] != "IN_PROGRESS" || first["version"] != 1.0 || first["assignee"] != "user:default/bob" {
+			t.Fatalf("board: %+v", conn)
+		}
+		hist := first["history"].([]any)
+		if len(hist) != 4 || hist[2].(map[string]any)["field"] != "status" || hist[2].(map[string]any)["actor"] != "bob" {
+			t.Fatalf("history: %+v", hist)
+		}
+		filtered := p.as(carol, `{ tasks(filter: {assignee: "carol", status: NOT_STARTED}) { totalCount nodes { title } } }`)
+		if len(filtered.Errors) > 0 || filtered.Data["tasks"].(map[string]any)["totalCount"] != 1.0 {
+			t.Fatalf("filtered: %+v", filtered)
+		}
+		// A stale update is a CONFLICT.
+		id := first["id"].(string)
+		if stale := p.as(bob, fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 0, status: COMPLETED}) { task { id } } }`, id)); stale.code() != "CONFLICT" {
+			t.Fatalf("a stale update: %+v", stale)
+		}
+		node := p.as(carol, fmt.Sprintf(`{ node(id: %q) { ... on Task { title } } }`, id))
+		if len(node.Errors) > 0 || node.Data["node"].(map[string]any)["title"] != "Define k8s deployment specs" {
+			t.Fatalf("node: %+v", node)
+		}
+		// A meeting snapshots the table; what changed since is live.
+		meeting := p.as(bob, fmt.Sprintf(`mutation { createMeeting(input: {project: %q, notes: "Weekly"}) { meeting { id notes changes { kind title } } } }`, name))
+		if len(meeting.Errors) > 0 || len(meeting.Data["createMeeting"].(map[string]any)["meeting"].(map[string]any)["changes"].([]any)) != 2 {
+			t.Fatalf("createMeeting: %+v", meeting)
+		}
+		if res := p.as(bob, fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 1, status: COMPLETED}) { task { version } } }`, id)); len(res.Errors) > 0 {
+			t.Fatalf("update: %+v", res.Errors)
+		}
+		since := p.as(carol, fmt.Sprintf(`{ project(name: %q) { meetings { notes } changesSinceLastMeeting { kind title oldValue newValue } } }`, name))
+		changes := since.Data["project"].(map[string]any)["changesSinceLastMeeting"].([]any)
+		if len(since.Errors) > 0 || len(changes) != 1 || changes[0].(map[string]any)["kind"] != "CLOSED" {
+			t.Fatalf("changes since the last meeting: %+v", since)
+		}
+		export := p.as(carol, fmt.Sprintf(`{ exportTasks(project: %q) }`, name))
+		if len(export.Errors) > 0 || !strings.Contains(export.Data["exportTasks"].(string), "| Define k8s deployment specs | High | Bob Owner | Completed | Waiting on service account permissions |") {
+			t.Fatalf("export: %+v", export)
+		}
+	})
+}

@@ -1,0 +1,111 @@
+package tasks_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
+)
+
+func changeLines(list []tasks.MeetingChange) string {
+	var out []string
+	for _, c := range list {
+		out = append(out, c.Title+" "+string(c.Kind)+": "+c.Old+" -> "+c.New)
+	}
+	return strings.Join(out, "\n")
+}
+
+// A meeting snapshots the table; the next one lists what changed since: new and closed tasks,
+// status, priority and assignee changes, and blockers (blocked, blocker changed, unblocked).
+func TestMeetingsListWhatChangedSinceTheLastOne(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, clk := newService(t, st)
+		if _, err := s.Import(bob, "roadmap", tasks.Markdown, issueTable); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.CreateMeeting(bob, "roadmap", "Agenda: k8s specs, canary", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes, err := s.MeetingChanges(carol, first.ID)
+		if err != nil || len(changes) != 4 || changes[0].Kind != tasks.ChangeNew {
+			t.Fatalf("the first meeting's changes: %v %v, want every task new", changes, err)
+		}
+		clk.Add(7 * 24 * time.Hour)
+		// A week of work.
+		table := "| Task | Priority | Assignee | Status | Comments / Issues |\n|---|---|---|---|---|\n" +
+			"| Define k8s deployment specs | High | Alice | Completed | Done |\n" +
+			"| CI to CD handoff automation | High | bob | Blocked | Waiting on runner tokens |\n" +
+			"| Helm chart templating | Low | Alice | Blocked | Research community charts |\n" +
+			"| Rollback runbook | Medium | carol | Not Started | |\n"
+		if _, err := s.Import(bob, "roadmap", tasks.Markdown, table); err != nil {
+			t.Fatal(err)
+		}
+		canary, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range canary.Tasks {
+			if strings.HasPrefix(task.Title, "Canary") {
+				if err := s.DeleteTask(bob, task.ID, task.Version); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		want := strings.Join([]string{
+			"Define k8s deployment specs CLOSED: In Progress -> Completed",
+			"CI to CD handoff automation STATUS: Not Started -> Blocked",
+			"CI to CD handoff automation PRIORITY: Medium -> High",
+			"CI to CD handoff automation ASSIGNEE: user:default/alice-smith -> user:default/bob",
+			"CI to CD handoff automation BLOCKER:  -> Waiting on runner tokens",
+			"Helm chart templating STATUS: Not Started -> Blocked",
+			"Helm chart templating BLOCKER:  -> Research community charts",
+			"Rollback runbook NEW:  -> Not Started",
+			"Canary and blue/green rollout REMOVED: Not Started -> ",
+		}, "\n")
+		since, err := s.ChangesSinceLastMeeting(carol, "roadmap")
+		if err != nil || changeLines(since) != want {
+			t.Fatalf("since the last meeting:\n%s (%v)\nwant:\n%s", changeLines(since), err, want)
+		}
+		second, err := s.CreateMeeting(erin, "roadmap", "", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.MeetingChanges(carol, second.ID); err != nil || changeLines(got) != want {
+			t.Fatalf("the second meeting's changes:\n%s (%v)", changeLines(got), err)
+		}
+		// Unblocking is a blocker change too.
+		clk.Add(time.Hour)
+		list, _ := s.Tasks(carol, tasks.Filter{Project: "roadmap", Statuses: []tasks.Status{tasks.Blocked}}, 10, "")
+		if _, err := s.UpdateTask(bob, list.Tasks[1].ID, tasks.TaskPatch{Version: list.Tasks[1].Version, Status: ptr(tasks.InProgress)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ChangesSinceLastMeeting(carol, "roadmap"); changeLines(got) != "Helm chart templating STATUS: Blocked -> In Progress\nHelm chart templating BLOCKER: Research community charts -> " {
+			t.Fatalf("after unblocking:\n%s", changeLines(got))
+		}
+		meetings, err := s.Meetings(carol, "roadmap", 10)
+		if err != nil || len(meetings) != 2 || meetings[0].ID != second.ID || meetings[1].Notes != "Agenda: k8s specs, canary" || meetings[0].CreatedBy != "erin" {
+			t.Fatalf("meetings: %+v %v", meetings, err)
+		}
+		// Recording a meeting takes the right to change the project, and is audited.
+		if _, err := s.CreateMeeting(carol, "roadmap", "", time.Time{}); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("carol recording a meeting: %v", err)
+		}
+		if _, err := s.CreateMeeting(bob, "roadmap", strings.Repeat("n", tasks.MaxMeetingNotes+1), time.Time{}); errs.FieldOf(err) != "notes" {
+			t.Fatalf("long notes: %v", err)
+		}
+		if _, err := s.CreateMeeting(bob, "roadmap", "", first.HeldAt); errs.FieldOf(err) != "heldAt" {
+			t.Fatalf("a meeting dated before the latest: %v", err)
+		}
+		if _, err := s.Meetings(carol, "roadmap", tasks.MaxMeetings+1); errs.FieldOf(err) != "first" {
+			t.Fatalf("too many meetings asked for: %v", err)
+		}
+		if n := countAudit(t, st, "tasks.meeting.create", "ok"); n != 2 {
+			t.Errorf("%d meetings audited, want 2", n)
+		}
+	})
+}

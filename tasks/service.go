@@ -1,0 +1,809 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// Catalog is what the tasks domain reads from the catalog; catalog.Service implements it.
+type Catalog interface {
+	// InGroup reports whether p belongs to group (canonical ref) or to a group above it.
+	InGroup(ctx context.Context, p *principal.Principal, group string) (bool, error)
+	// EntityRef finds an existing entity of kind by a reference a client typed (field names the
+	// input in errors) and returns its canonical ref.
+	EntityRef(ctx context.Context, field, ref, kind string) (string, error)
+	// MatchUsers returns the catalog Users whose ref, name, title or e-mail text is,
+	// case-insensitively, at most limit of them.
+	MatchUsers(ctx context.Context, text string, limit int) ([]*backstage.Entity, error)
+}
+
+// Options wire the service.
+type Options struct {
+	Catalog Catalog
+	// Audit records every change; nil records nothing (tests of the domain alone).
+	Audit  *audit.Log
+	Logger *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Service keeps projects and their tasks for the people who run status meetings.
+type Service struct {
+	recs    *records
+	catalog Catalog
+	audit   *audit.Log
+	log     *slog.Logger
+	now     func() time.Time
+	hub     *hub
+}
+
+// NewService keeps tasks in st.
+func NewService(st *store.Store, opts Options) *Service {
+	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: newHub(64)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// audited runs fn as an audited action (or just runs it without an audit log).
+func (s *Service) audited(ctx context.Context, e audit.Entry, fn func(ctx context.Context) error) error {
+	if s.audit == nil {
+		return fn(ctx)
+	}
+	return s.audit.Do(ctx, e, fn)
+}
+
+// signedIn refuses anonymous readers: tasks are for everyone signed in, not the world.
+func signedIn(ctx context.Context) error {
+	if principal.From(ctx) == nil {
+		return errs.E(errs.Unauthenticated, "sign in to read status-meeting tasks")
+	}
+	return nil
+}
+
+// authorize checks that the caller may change the project's tasks: its members, the members of
+// its owning group (or of a group above it) and admins may.
+func (s *Service) authorize(ctx context.Context, action policy.Action, proj Project) error {
+	p := principal.From(ctx)
+	if err := policy.Gate(p, action); err != nil {
+		return err
+	}
+	ok := p.Admin || (p.EntityRef != "" && slices.Contains(proj.Members, p.EntityRef))
+	if !ok {
+		var err error
+		if ok, err = s.catalog.InGroup(ctx, p, proj.Owner); err != nil {
+			return err
+		}
+	}
+	return policy.Can(p, action, policy.Resource{Name: "project " + proj.Name, OwnedByCaller: ok})
+}
+
+var projectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ProjectInput is a new project.
+type ProjectInput struct {
+	Name  string
+	Title string
+	// Owner is a Group ref as a client typed it ("team-platform", "group:default/team-platform").
+	Owner string
+	// Members are User refs as a client typed them.
+	Members []string
+}
+
+// CreateProject creates a project, for admins and the members of the group that is to own it;
+// audited.
+func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, error) {
+	var out Project
+	err := s.audited(ctx, audit.Entry{Action: string(policy.TaskProjectCreate), Resource: "project " + in.Name,
+		Args: map[string]any{"name": in.Name, "title": in.Title, "owner": in.Owner, "members": in.Members}}, func(ctx context.Context) error {
+		p := principal.From(ctx)
+		if err := policy.Gate(p, policy.TaskProjectCreate); err != nil {
+			return err
+		}
+		switch {
+		case len(in.Name) > MaxProjectName || !projectNameRE.MatchString(in.Name):
+			return errs.InvalidField("name", "%q is not a project name: lower-case letters, digits and dashes, at most %d", clip(in.Name), MaxProjectName)
+		case len(in.Members) > MaxMembers:
+			return errs.InvalidField("members", "has %d members; at most %d", len(in.Members), MaxMembers)
+		case len(in.Owner) > MaxRef:
+			return errs.InvalidField("owner", "has %d characters; at most %d", len(in.Owner), MaxRef)
+		}
+		if err := checkText("title", in.Title, MaxTitle, true); err != nil {
+			return err
+		}
+		owner, err := s.catalog.EntityRef(ctx, "owner", in.Owner, "group")
+		if err != nil {
+			return err
+		}
+		proj := Project{Name: in.Name, Title: strings.TrimSpace(in.Title), Owner: owner, Members: []string{}, CreatedBy: p.Actor()}
+		for i, m := range in.Members {
+			field := "members[" + strconv.Itoa(i) + "]"
+			if len(m) > MaxRef {
+				return errs.InvalidField(field, "has %d characters; at most %d", len(m), MaxRef)
+			}
+			ref, err := s.catalog.EntityRef(ctx, field, m, "user")
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(proj.Members, ref) {
+				proj.Members = append(proj.Members, ref)
+			}
+		}
+		// The members a project is given grant nothing yet: creating it takes the owning group.
+		if err := s.authorize(ctx, policy.TaskProjectCreate, Project{Name: proj.Name, Owner: proj.Owner}); err != nil {
+			return err
+		}
+		proj.CreatedAt = s.now().UTC()
+		proj.UpdatedAt = proj.CreatedAt
+		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.insertProject(ctx, &proj); err != nil {
+				return err
+			}
+			out = proj
+			return audit.Flush(ctx)
+		})
+	})
+	return out, err
+}
+
+// Project returns a project by name, for anyone signed in.
+func (s *Service) Project(ctx context.Context, name string) (Project, error) {
+	if err := signedIn(ctx); err != nil {
+		return Project{}, err
+	}
+	return s.recs.projectByName(ctx, name)
+}
+
+// ProjectByID returns a project by ID, for anyone signed in.
+func (s *Service) ProjectByID(ctx context.Context, id int64) (Project, error) {
+	if err := signedIn(ctx); err != nil {
+		return Project{}, err
+	}
+	return s.recs.projectByID(ctx, id)
+}
+
+// Projects lists the projects by name (at most MaxProjects), for anyone signed in.
+func (s *Service) Projects(ctx context.Context) ([]Project, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return s.recs.projects(ctx)
+}
+
+// TaskInput is a new task. Empty Priority is Medium, empty Status Not Started.
+type TaskInput struct {
+	Project  string
+	Title    string
+	Priority Priority
+	// Assignee names a catalog User as the table does (name, title, e-mail or ref); "" is nobody.
+	Assignee string
+	Status   Status
+	Comment  string
+	Due      string
+	Labels   []string
+	Links    []Link
+}
+
+// CreateTask adds a task to a project, for those who may change it; audited, and recorded as the
+// task's first change.
+func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
+	var out Task
+	err := s.audited(ctx, audit.Entry{Action: string(policy.TaskCreate), Resource: "project " + in.Project,
+		Args: map[string]any{"project": in.Project, "title": in.Title, "priority": in.Priority, "assignee": in.Assignee,
+			"status": in.Status, "comment": in.Comment, "due": in.Due, "labels": in.Labels, "links": len(in.Links)}}, func(ctx context.Context) error {
+		if err := policy.Gate(principal.From(ctx), policy.TaskCreate); err != nil {
+			return err
+		}
+		proj, err := s.recs.projectByName(ctx, in.Project)
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(ctx, policy.TaskCreate, proj); err != nil {
+			return err
+		}
+		t := Task{ProjectID: proj.ID, Project: proj.Name, Title: strings.TrimSpace(in.Title), Priority: in.Priority, Status: in.Status,
+			Comment: strings.TrimSpace(in.Comment), Due: in.Due, Labels: in.Labels, Links: in.Links}
+		if t.Priority == "" {
+			t.Priority = Medium
+		}
+		if t.Status == "" {
+			t.Status = NotStarted
+		}
+		if t.Labels == nil {
+			t.Labels = []string{}
+		}
+		if err := s.checkTask(ctx, &t); err != nil {
+			return err
+		}
+		if in.Assignee != "" {
+			if t.Assignee, err = s.resolveAssignee(ctx, "assignee", in.Assignee); err != nil {
+				return err
+			}
+		}
+		now := s.now().UTC()
+		t.CreatedBy, t.CreatedAt, t.UpdatedBy, t.UpdatedAt = principal.From(ctx).Actor(), now, principal.From(ctx).Actor(), now
+		err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			n, err := s.recs.countTasks(ctx, proj.ID)
+			if err != nil {
+				return err
+			}
+			if n >= MaxTasksPerProj {
+				return errs.E(errs.Invalid, "project %s has %d tasks, the most a project may have", proj.Name, n)
+			}
+			if err := s.recs.insertTask(ctx, &t); err != nil {
+				return err
+			}
+			return audit.Flush(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		out = t
+		s.hub.publish(Event{Project: proj.Name, Task: t})
+		return nil
+	})
+	return out, err
+}
+
+// checkTask checks a task's fields against the bounds and canonicalizes its links.
+func (s *Service) checkTask(ctx context.Context, t *Task) error {
+	if err := checkTitle("title", t.Title); err != nil {
+		return err
+	}
+	if _, err := ParsePriority("priority", string(t.Priority)); err != nil {
+		return err
+	}
+	if _, err := ParseStatus("status", string(t.Status)); err != nil {
+		return err
+	}
+	if err := checkText("comment", t.Comment, MaxComment, true); err != nil {
+		return err
+	}
+	if err := checkDue(t.Due); err != nil {
+		return err
+	}
+	if err := checkLabels(t.Labels); err != nil {
+		return err
+	}
+	links, err := s.checkLinks(ctx, t.Links)
+	if err != nil {
+		return err
+	}
+	t.Links = links
+	return nil
+}
+
+// checkLinks bounds a task's links, finds the catalog entities they name and drops repeats.
+func (s *Service) checkLinks(ctx context.Context, in []Link) ([]Link, error) {
+	if len(in) > MaxLinks {
+		return nil, errs.InvalidField("links", "has %d links; at most %d", len(in), MaxLinks)
+	}
+	out := make([]Link, 0, len(in))
+	for i, l := range in {
+		field := "links[" + strconv.Itoa(i) + "].target"
+		if len(l.Target) > MaxLinkTarget {
+			return nil, errs.InvalidField(field, "has %d characters; at most %d", len(l.Target), MaxLinkTarget)
+		}
+		target := strings.TrimSpace(l.Target)
+		var err error
+		switch l.Kind {
+		case LinkComponent:
+			target, err = s.catalog.EntityRef(ctx, field, target, "component")
+		case LinkSystem:
+			target, err = s.catalog.EntityRef(ctx, field, target, "system")
+		case LinkRollout, LinkPipelineRun:
+			if n, perr := strconv.ParseInt(target, 10, 64); perr != nil || n <= 0 {
+				err = errs.InvalidField(field, "%q is not the number of a %s", clip(target), strings.ToLower(string(l.Kind)))
+			} else {
+				target = strconv.FormatInt(n, 10)
+			}
+		case LinkRunbook:
+			err = checkText(field, target, MaxLinkTarget, true)
+			if err == nil && target == "" {
+				err = errs.InvalidField(field, "is empty")
+			}
+		default:
+			err = errs.InvalidField("links["+strconv.Itoa(i)+"].kind", "%q is not a link kind", clip(string(l.Kind)))
+		}
+		if err != nil {
+			return nil, err
+		}
+		link := Link{Kind: l.Kind, Target: target}
+		if !slices.Contains(out, link) {
+			out = append(out, link)
+		}
+	}
+	slices.SortFunc(out, func(a, b Link) int { return strings.Compare(string(a.Kind)+" "+a.Target, string(b.Kind)+" "+b.Target) })
+	return out, nil
+}
+
+// userTitle is what a person calls a User: metadata.title, else spec.profile.displayName.
+func userTitle(e *backstage.Entity) string {
+	if e.Metadata.Title != "" {
+		return e.Metadata.Title
+	}
+	return profileField(e, "displayName")
+}
+
+func profileField(e *backstage.Entity, key string) string {
+	if p, ok := e.Spec["profile"].(map[string]any); ok {
+		if v, ok := p[key].(string); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// matchUser finds the one catalog User text names (by ref, name, title or e-mail, whatever the
+// case). A name in the default namespace is an identifier and wins over titles and e-mails that
+// happen to equal it; otherwise several matches are ambiguous. It returns the ref, or the
+// candidates when there is not exactly one.
+func (s *Service) matchUser(ctx context.Context, text string) (string, []*backstage.Entity, error) {
+	found, err := s.catalog.MatchUsers(ctx, text, 10)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(found) == 1 {
+		return found[0].Ref.String(), found, nil
+	}
+	byName := "user:" + backstage.DefaultNamespace + "/" + strings.ToLower(strings.TrimSpace(text))
+	for _, e := range found {
+		if strings.EqualFold(e.Ref.String(), byName) {
+			return e.Ref.String(), found, nil
+		}
+	}
+	return "", found, nil
+}
+
+// describeCandidates lists ambiguous users for an error message.
+func describeCandidates(list []*backstage.Entity) string {
+	parts := make([]string, len(list))
+	for i, e := range list {
+		parts[i] = e.Ref.String()
+		if t := userTitle(e); t != "" {
+			parts[i] += " (" + t + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resolveAssignee finds the catalog User an assignee names, or an INVALID error naming field
+// that says why not (no such user; several, listed).
+func (s *Service) resolveAssignee(ctx context.Context, field, text string) (string, error) {
+	if len(text) > MaxRef {
+		return "", errs.InvalidField(field, "has %d characters; at most %d", len(text), MaxRef)
+	}
+	ref, found, err := s.matchUser(ctx, text)
+	switch {
+	case err != nil:
+		return "", err
+	case ref != "":
+		return ref, nil
+	case len(found) == 0:
+		return "", errs.InvalidField(field, "no catalog User has the name, title or e-mail %q", clip(text))
+	default:
+		return "", errs.InvalidField(field, "%q matches %d catalog Users: %s; write one's name or e-mail", clip(text), len(found), describeCandidates(found))
+	}
+}
+
+// TaskPatch changes some fields of a task; nil fields keep their value. Version is the version the
+// change was made against: if the task changed since, the update is a CONFLICT.
+type TaskPatch struct {
+	Version  int
+	Title    *string
+	Priority *Priority
+	// Assignee names a catalog User as the table does; "" unassigns.
+	Assignee *string
+	Status   *Status
+	Comment  *string
+	Due      *string
+	Labels   []string
+	// SetLabels and SetLinks say Labels and Links are given (nil slices cannot say so).
+	SetLabels bool
+	Links     []Link
+	SetLinks  bool
+}
+
+// UpdateTask changes a task, for those who may change its project; every changed field is kept
+// as history (who, when, old → new) in the same transaction; audited.
+func (s *Service) UpdateTask(ctx context.Context, id int64, patch TaskPatch) (Task, error) {
+	var out Task
+	args := map[string]any{"id": id, "version": patch.Version}
+	for k, v := range map[string]any{"title": patch.Title, "priority": patch.Priority, "assignee": patch.Assignee, "status": patch.Status,
+		"comment": patch.Comment, "due": patch.Due} {
+		if !isNilPtr(v) {
+			args[k] = v
+		}
+	}
+	if patch.SetLabels {
+		args["labels"] = patch.Labels
+	}
+	if patch.SetLinks {
+		args["links"] = len(patch.Links)
+	}
+	err := s.audited(ctx, audit.Entry{Action: string(policy.TaskUpdate), Resource: "task " + strconv.FormatInt(id, 10), Args: args},
+		func(ctx context.Context) error {
+			t, proj, err := s.taskAction(ctx, policy.TaskUpdate, id)
+			if err != nil {
+				return err
+			}
+			if t.Version != patch.Version {
+				return errStale(id, patch.Version)
+			}
+			next := t
+			if patch.Title != nil {
+				next.Title = strings.TrimSpace(*patch.Title)
+			}
+			if patch.Priority != nil {
+				next.Priority = *patch.Priority
+			}
+			if patch.Status != nil {
+				next.Status = *patch.Status
+			}
+			if patch.Comment != nil {
+				next.Comment = strings.TrimSpace(*patch.Comment)
+			}
+			if patch.Due != nil {
+				next.Due = *patch.Due
+			}
+			if patch.SetLabels {
+				next.Labels = patch.Labels
+				if next.Labels == nil {
+					next.Labels = []string{}
+				}
+			}
+			if patch.SetLinks {
+				next.Links = patch.Links
+			}
+			if err := s.checkTask(ctx, &next); err != nil {
+				return err
+			}
+			if patch.Assignee != nil {
+				next.Assignee = ""
+				if *patch.Assignee != "" {
+					if next.Assignee, err = s.resolveAssignee(ctx, "assignee", *patch.Assignee); err != nil {
+						return err
+					}
+				}
+			}
+			out, err = s.save(ctx, proj, t, next)
+			return err
+		})
+	return out, err
+}
+
+func isNilPtr(v any) bool {
+	switch p := v.(type) {
+	case *string:
+		return p == nil
+	case *Priority:
+		return p == nil
+	case *Status:
+		return p == nil
+	}
+	return v == nil
+}
+
+// save records next over old (at old's version) with the changed fields as history, and
+// publishes it; a task with nothing changed is left alone.
+func (s *Service) save(ctx context.Context, proj Project, old, next Task) (Task, error) {
+	now := s.now().UTC()
+	actor := principal.From(ctx).Actor()
+	changes := diff(old, next)
+	if len(changes) == 0 {
+		return old, nil
+	}
+	for i := range changes {
+		changes[i].TaskID, changes[i].Actor, changes[i].At = old.ID, actor, now
+	}
+	next.UpdatedBy, next.UpdatedAt = actor, now
+	linksChanged := !slices.Equal(old.Links, next.Links)
+	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.recs.saveTask(ctx, &next, old.Version, changes, linksChanged); err != nil {
+			return err
+		}
+		return audit.Flush(ctx)
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	s.hub.publish(Event{Project: proj.Name, Task: next})
+	return next, nil
+}
+
+// diff lists the fields that differ between two versions of a task, old → new.
+func diff(a, b Task) []Change {
+	var out []Change
+	add := func(field, old, new string) {
+		if old != new {
+			out = append(out, Change{Field: field, Old: old, New: new})
+		}
+	}
+	add("title", a.Title, b.Title)
+	add("priority", string(a.Priority), string(b.Priority))
+	add("assignee", a.Assignee, b.Assignee)
+	add("status", string(a.Status), string(b.Status))
+	add("comment", a.Comment, b.Comment)
+	add("due", a.Due, b.Due)
+	add("labels", strings.Join(a.Labels, ", "), strings.Join(b.Labels, ", "))
+	add("links", linksText(a.Links), linksText(b.Links))
+	return out
+}
+
+func linksText(list []Link) string {
+	parts := make([]string, len(list))
+	for i, l := range list {
+		parts[i] = strings.ToLower(string(l.Kind)) + " " + l.Target
+	}
+	return strings.Join(parts, ", ")
+}
+
+// taskAction loads a task and its project and checks the caller may take action on it.
+func (s *Service) taskAction(ctx context.Context, action policy.Action, id int64) (Task, Project, error) {
+	if err := policy.Gate(principal.From(ctx), action); err != nil {
+		return Task{}, Project{}, err
+	}
+	t, err := s.recs.taskByID(ctx, id)
+	if err != nil {
+		return Task{}, Project{}, err
+	}
+	proj, err := s.recs.projectByID(ctx, t.ProjectID)
+	if err != nil {
+		return Task{}, Project{}, err
+	}
+	if err := s.authorize(ctx, action, proj); err != nil {
+		return Task{}, Project{}, err
+	}
+	return t, proj, nil
+}
+
+// AddComment adds a dated comment to a task's thread, for those who may change its project; audited.
+func (s *Service) AddComment(ctx context.Context, id int64, body string) (Comment, error) {
+	var out Comment
+	err := s.audited(ctx, audit.Entry{Action: string(policy.TaskComment), Resource: "task " + strconv.FormatInt(id, 10),
+		Args: map[string]any{"id": id, "body": clip(body)}}, func(ctx context.Context) error {
+		body = strings.TrimSpace(body)
+		if body == "" {
+			return errs.InvalidField("body", "is empty")
+		}
+		if err := checkText("body", body, MaxCommentBody, false); err != nil {
+			return err
+		}
+		t, proj, err := s.taskAction(ctx, policy.TaskComment, id)
+		if err != nil {
+			return err
+		}
+		c := Comment{TaskID: id, Author: principal.From(ctx).Actor(), Body: body, At: s.now().UTC()}
+		err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.insertComment(ctx, &c); err != nil {
+				return err
+			}
+			return audit.Flush(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		out = c
+		s.hub.publish(Event{Project: proj.Name, Task: t})
+		return nil
+	})
+	return out, err
+}
+
+// DeleteTask removes a task at the version the caller saw, for those who may change its project;
+// audited (the audit record is what remains of it).
+func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
+	return s.audited(ctx, audit.Entry{Action: string(policy.TaskDelete), Resource: "task " + strconv.FormatInt(id, 10),
+		Args: map[string]any{"id": id, "version": version}}, func(ctx context.Context) error {
+		t, proj, err := s.taskAction(ctx, policy.TaskDelete, id)
+		if err != nil {
+			return err
+		}
+		if t.Version != version {
+			return errStale(id, version)
+		}
+		err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.deleteTask(ctx, id, version); err != nil {
+				return err
+			}
+			return audit.Flush(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		s.hub.publish(Event{Project: proj.Name, Task: t, Deleted: true})
+		return nil
+	})
+}
+
+// Task returns one task, for anyone signed in.
+func (s *Service) Task(ctx context.Context, id int64) (Task, error) {
+	if err := signedIn(ctx); err != nil {
+		return Task{}, err
+	}
+	return s.recs.taskByID(ctx, id)
+}
+
+// Tasks returns a page of tasks in board order, for anyone signed in. Filter.Project is a
+// project name; Filter.Assignee names a User as the table does; Filter.Component is a component
+// ref as a client typed it.
+func (s *Service) Tasks(ctx context.Context, f Filter, first int, after string) (*Page, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if f.Project != "" {
+		proj, err := s.recs.projectByName(ctx, f.Project)
+		if err != nil {
+			return nil, err
+		}
+		f.projectID = proj.ID
+	}
+	if f.Assignee != "" {
+		ref, err := s.resolveAssignee(ctx, "filter.assignee", f.Assignee)
+		if err != nil {
+			return nil, err
+		}
+		f.Assignee = ref
+	}
+	if f.Component != "" {
+		if len(f.Component) > MaxRef {
+			return nil, errs.InvalidField("filter.component", "has %d characters; at most %d", len(f.Component), MaxRef)
+		}
+		ref, err := s.catalog.EntityRef(ctx, "filter.component", f.Component, "component")
+		if err != nil {
+			return nil, err
+		}
+		f.Component = ref
+	}
+	if len(f.Statuses) > len(Statuses) || len(f.Priorities) > len(Priorities) {
+		return nil, errs.InvalidField("filter", "names more statuses or priorities than there are")
+	}
+	return s.recs.list(ctx, f, first, after)
+}
+
+// MaxThread bounds the comments or changes one call returns.
+const MaxThread = 1000
+
+// Comments returns the first comments of a task's thread, oldest first.
+func (s *Service) Comments(ctx context.Context, id int64, first int) ([]Comment, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if first < 1 || first > MaxThread {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", MaxThread, first)
+	}
+	return s.recs.comments(ctx, id, first)
+}
+
+// History returns the first changes of a task, oldest first.
+func (s *Service) History(ctx context.Context, id int64, first int) ([]Change, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if first < 1 || first > MaxThread {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", MaxThread, first)
+	}
+	return s.recs.changes(ctx, id, first)
+}
+
+// Event is a change of a task, for subscribers.
+type Event struct {
+	Project string
+	Task    Task
+	// Deleted says the task is gone; Task is what it was.
+	Deleted bool
+}
+
+// Watch delivers every change of a project's tasks (or of every project's, for "") until ctx
+// ends or the subscriber falls behind, for anyone signed in.
+func (s *Service) Watch(ctx context.Context, project string) (*Subscription, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if project != "" {
+		if _, err := s.recs.projectByName(ctx, project); err != nil {
+			return nil, err
+		}
+	}
+	return s.hub.subscribe(ctx, func(e Event) bool { return project == "" || e.Project == project }), nil
+}
+
+// Subscribers counts the open subscriptions (tests wait for a subscription to be registered).
+func (s *Service) Subscribers() int {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return len(s.hub.subs)
+}
+
+// Subscription receives task events until it is closed.
+type Subscription struct {
+	h      *hub
+	filter func(Event) bool
+	ch     chan Event
+	once   sync.Once
+	err    error
+}
+
+// C delivers the events; it is closed when the subscription ends.
+func (s *Subscription) C() <-chan Event { return s.ch }
+
+// Err says why the subscription ended: nil when its owner closed it.
+func (s *Subscription) Err() error { return s.err }
+
+func (s *Subscription) close(err error) { s.once.Do(func() { s.err = err; close(s.ch) }) }
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.h.mu.Lock()
+	delete(s.h.subs, s)
+	s.h.mu.Unlock()
+	s.close(nil)
+}
+
+// hub hands every recorded change of a task to the subscriptions that want it.
+type hub struct {
+	mu     sync.Mutex
+	buffer int
+	subs   map[*Subscription]struct{}
+}
+
+func newHub(buffer int) *hub { return &hub{buffer: buffer, subs: map[*Subscription]struct{}{}} }
+
+func (h *hub) subscribe(ctx context.Context, filter func(Event) bool) *Subscription {
+	s := &Subscription{h: h, filter: filter, ch: make(chan Event, h.buffer)}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	context.AfterFunc(ctx, s.Close)
+	return s
+}
+
+func (h *hub) publish(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if !s.filter(e) {
+			continue
+		}
+		select {
+		case s.ch <- e:
+		default:
+			// A subscriber that cannot keep up must not hold up writers or other subscribers.
+			delete(h.subs, s)
+			s.close(errs.E(errs.Unavailable, "the subscriber fell %d changes behind and was cut off; subscribe again", h.buffer))
+		}
+	}
+}
+
+// String describes a cell error as the CLI prints it.
+func (e CellError) String() string {
+	where := fmt.Sprintf("row %d", e.Row)
+	if e.Row == 0 {
+		where = "header"
+	}
+	if e.Line > 0 {
+		where += fmt.Sprintf(" (line %d)", e.Line)
+	}
+	if e.Column != "" {
+		where += ", column " + e.Column
+	}
+	return where + ": " + e.Message
+}

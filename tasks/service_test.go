@@ -1,0 +1,338 @@
+package tasks_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tasks"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestEveryChangeIsKeptAsHistoryWithWhoWhenOldAndNew(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, clk := newService(t, st)
+		task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "Define k8s deployment specs", Priority: tasks.High,
+			Assignee: "Alice", Comment: "Waiting on service account permissions", Due: "2026-12-15", Labels: []string{"k8s"},
+			Links: []tasks.Link{{Kind: tasks.LinkComponent, Target: "payments-api"}, {Kind: tasks.LinkPipelineRun, Target: "42"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Assignee != "user:default/alice-smith" || task.Status != tasks.NotStarted || task.Version != 0 || task.CreatedBy != "bob" {
+			t.Fatalf("created %+v", task)
+		}
+		if len(task.Links) != 2 || task.Links[0] != (tasks.Link{Kind: tasks.LinkComponent, Target: "component:default/payments-api"}) {
+			t.Fatalf("links %+v, want the component's canonical ref first", task.Links)
+		}
+		clk.Add(time.Hour)
+		updated, err := s.UpdateTask(erin, task.ID, tasks.TaskPatch{Version: 0, Status: ptr(tasks.Blocked), Assignee: ptr("bob@acme.example"),
+			Comment: ptr("Blocked on the cluster quota")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if updated.Version != 1 || updated.Status != tasks.Blocked || updated.Assignee != "user:default/bob" || updated.UpdatedBy != "erin" {
+			t.Fatalf("updated %+v", updated)
+		}
+		hist, err := s.History(carol, task.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range hist {
+			got = append(got, c.Actor+" "+c.At.Format("15:04")+" "+c.Field+": "+c.Old+" -> "+c.New)
+		}
+		want := []string{
+			"bob 09:00 created:  -> Define k8s deployment specs",
+			"erin 10:00 assignee: user:default/alice-smith -> user:default/bob",
+			"erin 10:00 status: NOT_STARTED -> BLOCKED",
+			"erin 10:00 comment: Waiting on service account permissions -> Blocked on the cluster quota",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// An update that changes nothing records nothing and keeps the version.
+		same, err := s.UpdateTask(erin, task.ID, tasks.TaskPatch{Version: 1, Status: ptr(tasks.Blocked)})
+		if err != nil || same.Version != 1 {
+			t.Fatalf("a no-op update: %+v, %v", same, err)
+		}
+		if hist, _ := s.History(carol, task.ID, 100); len(hist) != 4 {
+			t.Fatalf("a no-op update recorded history: %d changes", len(hist))
+		}
+		// Comments are a dated thread.
+		clk.Add(time.Minute)
+		if _, err := s.AddComment(bob, task.ID, "  Asked the platform team  "); err != nil {
+			t.Fatal(err)
+		}
+		thread, err := s.Comments(carol, task.ID, 10)
+		if err != nil || len(thread) != 1 || thread[0].Body != "Asked the platform team" || thread[0].Author != "bob" || !thread[0].At.Equal(clk.Now().UTC()) {
+			t.Fatalf("thread %+v, %v", thread, err)
+		}
+		// Each change was audited.
+		for action, n := range map[string]int{"tasks.task.create": 1, "tasks.task.update": 2, "tasks.task.comment": 1} {
+			if got := countAudit(t, st, action, "ok"); got != n {
+				t.Errorf("%s: %d audit records, want %d", action, got, n)
+			}
+		}
+		// Deleting at a stale version is refused; at the current one it goes, with its history.
+		if err := s.DeleteTask(bob, task.ID, 0); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("a stale delete: %v, want CONFLICT", err)
+		}
+		if err := s.DeleteTask(bob, task.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Task(carol, task.ID); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("a deleted task: %v", err)
+		}
+	})
+}
+
+// Two people edit the same version: the second is told the task changed, and nothing of the
+// second edit is stored.
+func TestAStaleUpdateIsAConflictAndChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "Helm chart templating"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Priority: ptr(tasks.Low)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.UpdateTask(erin, task.ID, tasks.TaskPatch{Version: task.Version, Priority: ptr(tasks.High), Title: ptr("Helm charts")})
+		if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "changed since version 0") {
+			t.Fatalf("a stale update: %v, want CONFLICT naming the version", err)
+		}
+		now, _ := s.Task(carol, task.ID)
+		if now.Priority != tasks.Low || now.Title != "Helm chart templating" || now.Version != 1 {
+			t.Fatalf("after the stale update: %+v", now)
+		}
+		if n := countAudit(t, st, "tasks.task.update", "failed"); n != 1 {
+			t.Errorf("the refused update wrote %d failed audit records, want 1", n)
+		}
+		// A title is one task per project, whatever its case and spacing: the table finds tasks by it.
+		if _, err := s.CreateTask(erin, tasks.TaskInput{Project: "roadmap", Title: "helm  CHART templating"}); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("a second task with the same title: %v, want CONFLICT", err)
+		}
+	})
+}
+
+// Project members, members of the owning group and of groups above it, and admins change tasks;
+// everyone signed in reads them; a read-only token changes nothing.
+func TestWhoMayChangeAProjectsTasks(t *testing.T) {
+	st := storetest.SQLite(t)
+	s, _ := newService(t, st)
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want errs.Code
+	}{
+		{"the owning group's member", bob, ""},
+		{"a member of the group above", dana, ""},
+		{"a project member", erin, ""},
+		{"an admin", admin, ""},
+		{"someone else", carol, errs.Forbidden},
+		{"a read-only token of an owner", reader, errs.Forbidden},
+		{"nobody", context.Background(), errs.Unauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.CreateTask(tc.ctx, tasks.TaskInput{Project: "roadmap", Title: "Task by " + tc.name})
+			if tc.want == "" && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if tc.want != "" && !errs.Is(err, tc.want) {
+				t.Fatalf("CreateTask = %v, want %s", err, tc.want)
+			}
+			_, err = s.Import(tc.ctx, "roadmap", tasks.Markdown, "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| Imported by "+tc.name+" | Low | | Blocked |\n")
+			if tc.want == "" && err != nil {
+				t.Fatalf("import refused: %v", err)
+			}
+			if tc.want != "" && !errs.Is(err, tc.want) {
+				t.Fatalf("Import = %v, want %s", err, tc.want)
+			}
+		})
+	}
+	if n := countAudit(t, st, "tasks.task.create", "denied"); n != 3 {
+		t.Errorf("%d denied creations audited, want 3", n)
+	}
+	if _, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 10, ""); err != nil {
+		t.Errorf("a viewer cannot read: %v", err)
+	}
+	if _, err := s.Tasks(context.Background(), tasks.Filter{Project: "roadmap"}, 10, ""); !errs.Is(err, errs.Unauthenticated) {
+		t.Errorf("nobody reads: %v", err)
+	}
+	// Creating a project takes membership of the group that is to own it.
+	if _, err := s.CreateProject(carol, tasks.ProjectInput{Name: "carols", Owner: "team-delivery"}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("carol creating team-delivery's project: %v", err)
+	}
+	if _, err := s.CreateProject(carol, tasks.ProjectInput{Name: "carols", Owner: "team-delivery", Members: []string{"carol"}}); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("carol creating team-delivery's project with herself as member: %v", err)
+	}
+	if _, err := s.CreateProject(bob, tasks.ProjectInput{Name: "bobs", Owner: "team-delivery"}); err != nil {
+		t.Errorf("bob creating his team's project: %v", err)
+	}
+}
+
+// Every text and list is bounded, and the error names the field.
+func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
+	st := storetest.SQLite(t)
+	s, _ := newService(t, st)
+	long := func(n int) string { return strings.Repeat("x", n) }
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "l" + strings.Repeat("x", i)
+		}
+		return out
+	}
+	links := make([]tasks.Link, tasks.MaxLinks+1)
+	for i := range links {
+		links[i] = tasks.Link{Kind: tasks.LinkRollout, Target: "1"}
+	}
+	for _, tc := range []struct {
+		name  string
+		in    tasks.TaskInput
+		field string
+	}{
+		{"empty title", tasks.TaskInput{Title: "  "}, "title"},
+		{"long title", tasks.TaskInput{Title: long(tasks.MaxTitle + 1)}, "title"},
+		{"two-line title", tasks.TaskInput{Title: "a\nb"}, "title"},
+		{"long comment", tasks.TaskInput{Title: "t", Comment: long(tasks.MaxComment + 1)}, "comment"},
+		{"bad priority", tasks.TaskInput{Title: "t", Priority: "URGENT"}, "priority"},
+		{"bad status", tasks.TaskInput{Title: "t", Status: "DONE"}, "status"},
+		{"bad due date", tasks.TaskInput{Title: "t", Due: "15/12/2026"}, "due"},
+		{"too many labels", tasks.TaskInput{Title: "t", Labels: many(tasks.MaxLabels + 1)}, "labels"},
+		{"long label", tasks.TaskInput{Title: "t", Labels: []string{long(tasks.MaxLabel + 1)}}, "labels"},
+		{"too many links", tasks.TaskInput{Title: "t", Links: links}, "links"},
+		{"a long link target", tasks.TaskInput{Title: "t", Links: []tasks.Link{{Kind: tasks.LinkRunbook, Target: long(tasks.MaxLinkTarget + 1)}}}, "links[0].target"},
+		{"a rollout that is no number", tasks.TaskInput{Title: "t", Links: []tasks.Link{{Kind: tasks.LinkRollout, Target: "abc"}}}, "links[0].target"},
+		{"an unknown link kind", tasks.TaskInput{Title: "t", Links: []tasks.Link{{Kind: "WIKI", Target: "x"}}}, "links[0].kind"},
+		{"an unknown assignee", tasks.TaskInput{Title: "t", Assignee: "mallory"}, "assignee"},
+		{"an ambiguous assignee", tasks.TaskInput{Title: "t", Assignee: "dana lee"}, "assignee"},
+		{"a long assignee", tasks.TaskInput{Title: "t", Assignee: long(tasks.MaxRef + 1)}, "assignee"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Project = "roadmap"
+			_, err := s.CreateTask(bob, tc.in)
+			if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != tc.field {
+				t.Fatalf("CreateTask = %v (field %q), want INVALID naming %s", err, errs.FieldOf(err), tc.field)
+			}
+		})
+	}
+	task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddComment(bob, task.ID, long(tasks.MaxCommentBody+1)); errs.FieldOf(err) != "body" {
+		t.Errorf("a long comment: %v", err)
+	}
+	if _, err := s.UpdateTask(bob, task.ID, tasks.TaskPatch{Title: ptr(long(tasks.MaxTitle + 1))}); errs.FieldOf(err) != "title" {
+		t.Errorf("a long title update: %v", err)
+	}
+	if _, err := s.Import(bob, "roadmap", tasks.Markdown, long(tasks.MaxImportBytes+1)); errs.FieldOf(err) != "text" {
+		t.Errorf("a huge import: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("| Task | Priority | Assignee | Status |\n|---|---|---|---|\n")
+	for i := range tasks.MaxImportRows + 1 {
+		b.WriteString("| T" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + " | Low | | Blocked |\n")
+	}
+	if _, err := s.Import(bob, "roadmap", tasks.Markdown, b.String()); errs.FieldOf(err) != "text" {
+		t.Errorf("an import of too many rows: %v", err)
+	}
+	if _, err := s.CreateProject(admin, tasks.ProjectInput{Name: "Bad Name", Owner: "team-delivery"}); errs.FieldOf(err) != "name" {
+		t.Errorf("a bad project name: %v", err)
+	}
+	if _, err := s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: "team-delivery", Members: many(tasks.MaxMembers + 1)}); errs.FieldOf(err) != "members" {
+		t.Errorf("too many members: %v", err)
+	}
+	if _, err := s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: "team-delivery", Title: long(tasks.MaxTitle + 1)}); errs.FieldOf(err) != "title" {
+		t.Errorf("a long project title: %v", err)
+	}
+	if _, err := s.Tasks(bob, tasks.Filter{}, tasks.MaxPage+1, ""); errs.FieldOf(err) != "first" {
+		t.Errorf("a page too large: %v", err)
+	}
+	if _, err := s.History(bob, task.ID, tasks.MaxThread+1); errs.FieldOf(err) != "first" {
+		t.Errorf("a history too long: %v", err)
+	}
+}
+
+func TestTasksFilterAndPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		for i, in := range []tasks.TaskInput{
+			{Title: "a", Priority: tasks.High, Assignee: "bob", Status: tasks.Blocked},
+			{Title: "b", Priority: tasks.Low, Assignee: "carol", Links: []tasks.Link{{Kind: tasks.LinkComponent, Target: "payments-api"}}},
+			{Title: "c", Priority: tasks.High, Assignee: "bob", Status: tasks.Completed},
+		} {
+			in.Project = "roadmap"
+			if _, err := s.CreateTask(bob, in); err != nil {
+				t.Fatalf("task %d: %v", i, err)
+			}
+		}
+		titles := func(p *tasks.Page) string {
+			var out []string
+			for _, t := range p.Tasks {
+				out = append(out, t.Title)
+			}
+			return strings.Join(out, ",")
+		}
+		for _, tc := range []struct {
+			f    tasks.Filter
+			want string
+		}{
+			{tasks.Filter{Project: "roadmap"}, "a,b,c"},
+			{tasks.Filter{Assignee: "Bob Owner"}, "a,c"},
+			{tasks.Filter{Statuses: []tasks.Status{tasks.Blocked, tasks.NotStarted}}, "a,b"},
+			{tasks.Filter{Priorities: []tasks.Priority{tasks.High}, Statuses: []tasks.Status{tasks.Completed}}, "c"},
+			{tasks.Filter{Component: "component:payments-api"}, "b"},
+		} {
+			p, err := s.Tasks(carol, tc.f, 10, "")
+			if err != nil || titles(p) != tc.want || p.TotalCount != int64(len(strings.Split(tc.want, ","))) {
+				t.Errorf("%+v: %q (%v), want %q", tc.f, titles(p), err, tc.want)
+			}
+		}
+		p1, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 2, "")
+		if err != nil || titles(p1) != "a,b" || !p1.HasNextPage || p1.TotalCount != 3 {
+			t.Fatalf("page 1: %q %+v %v", titles(p1), p1, err)
+		}
+		p2, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 2, p1.EndCursor)
+		if err != nil || titles(p2) != "c" || p2.HasNextPage {
+			t.Fatalf("page 2: %q %v", titles(p2), err)
+		}
+	})
+}
+
+func TestSubscribersHearOfTheirProjectsChanges(t *testing.T) {
+	st := storetest.SQLite(t)
+	s, _ := newService(t, st)
+	if _, err := s.CreateProject(admin, tasks.ProjectInput{Name: "other", Owner: "team-delivery"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(carol)
+	defer cancel()
+	sub, err := s.Watch(ctx, "roadmap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTask(bob, tasks.TaskInput{Project: "other", Title: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := <-sub.C(); e.Task.Title != "here" || e.Deleted {
+		t.Fatalf("first event %+v, want the roadmap's task", e)
+	}
+	if err := s.DeleteTask(bob, task.ID, task.Version); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-sub.C(); e.Task.ID != task.ID || !e.Deleted {
+		t.Fatalf("second event %+v, want the deletion", e)
+	}
+}
