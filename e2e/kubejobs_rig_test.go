@@ -146,9 +146,12 @@ func TestPipelinesRunAsKubernetesJobs(t *testing.T) {
 	mustRun(t, env, portsideBin, "catalog", "import", "--database", db, filepath.Join(dir, "catalog"))
 	tok := mustRun(t, env, portsideBin, "token", "create", "--database", db, "--user", "ops", "--admin")
 	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
-	// No Argo CD instance: the Kubernetes provider alone makes serve start the companion.
+	// No Argo CD instance: the Kubernetes provider alone makes serve start the companion. Polling
+	// is put out of reach (an hour): every stage change must come from the companion's informer,
+	// whose notices make serve read the run and create the next stage's Job.
 	s := startServeWith(t, append(env, "PORTSIDE_KUBERNETES_JOBS_KUBECONFIG="+filepath.Join(r.home, "kubeconfig"),
-		"PORTSIDE_KUBERNETES_JOBS_NAMESPACE="+jobsNamespace), "--database", db, "--dev-login", "false")
+		"PORTSIDE_KUBERNETES_JOBS_NAMESPACE="+jobsNamespace), "--database", db, "--dev-login", "false",
+		"--pipelines-poll-interval", "1h")
 	s.token = lines[len(lines)-1]
 
 	t.Run("three stages to success", func(t *testing.T) {
