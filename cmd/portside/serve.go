@@ -92,6 +92,10 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}()
 	a.metrics = metrics.New()
 	a.cfg.ResolvePublicURL(ln.Addr().String())
+	kj, err := a.kubeJobs() // a bad setting stops the start before anything runs
+	if err != nil {
+		return w, err
+	}
 	devLogin, err := a.cfg.DevLoginEnabled()
 	if err != nil {
 		return w, err
@@ -109,10 +113,6 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.catalog = a.catalog()
 	w.identity = a.auth(w.catalog)
-	kj, err := a.kubeJobs()
-	if err != nil {
-		return w, err
-	}
 	var extensions []connector.Extension
 	if kj != nil {
 		extensions = append(extensions, kj)
