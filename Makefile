@@ -70,15 +70,17 @@ test: postgres vet fmt-check portal-test
 test-short:
 	$(GO) test -p 2 ./...
 
-## e2e-argocd: the Argo CD tier. Installs ../shared/argocd-rig when missing (about 15 s, from
-## prebuilt binaries), starts it (a real Argo CD v2.14.21, kube-apiserver,
-## kwok and Argo Rollouts on loopback), runs e2e/argocd_rig_test.go against it, and stops it.
+## e2e-argocd: the Argo CD and Kubernetes Jobs tier. Installs ../shared/argocd-rig when missing
+## (about 15 s, from prebuilt binaries), starts it (a real Argo CD v2.14.21, kube-apiserver with the
+## Job controller, kwok and Argo Rollouts on loopback) with kwok's Pod stages from
+## e2e/testdata/kwok-stages.yaml (a Pod labelled for it fails, an annotation delays one), runs
+## e2e/argocd_rig_test.go and e2e/kubejobs_rig_test.go against it, and stops it.
 RIG ?= ../shared/argocd-rig
 e2e-argocd:
 	RIG_WIPE=1 bash $(RIG)/down.sh  # every run starts from a fresh cluster and git repository
 	bash $(RIG)/install.sh
-	bash $(RIG)/up.sh
-	$(GO) test -tags argocdrig -run TestPortsideFollowsAndDrivesARealArgoCD -count=1 -v -timeout 20m ./e2e/; \
+	RIG_KWOK_CONFIG=$(CURDIR)/e2e/testdata/kwok-stages.yaml bash $(RIG)/up.sh
+	$(GO) test -tags argocdrig -run 'TestPortsideFollowsAndDrivesARealArgoCD|TestPipelinesRunAsKubernetesJobs' -count=1 -v -timeout 30m ./e2e/; \
 		rc=$$?; bash $(RIG)/down.sh; exit $$rc
 
 ## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if it is down)

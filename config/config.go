@@ -244,6 +244,10 @@ type Config struct {
 	GitLabTokenFile          string        // a file holding it (a mounted Secret)
 	GitLabWebhookSecret      string        // the secret token GitLab sends with webhooks (a secret)
 	GitLabWebhookSecretFile  string        // a file holding it
+
+	KubernetesJobsKubeconfig string // a kubeconfig file the Kubernetes Jobs provider reaches its cluster with
+	KubernetesJobsInCluster  bool   // the provider uses the pod's service account instead
+	KubernetesJobsNamespace  string // the namespace its Jobs run in
 }
 
 // ArgoCDInstance is one Argo CD API server, as argocd-instances names it.
@@ -452,6 +456,15 @@ func bindSettings(c *Config) []Setting {
 		{Key: "gitlab-webhook-secret-file", Env: "PORTSIDE_GITLAB_WEBHOOK_SECRET_FILE", Default: "",
 			Usage: "file holding the GitLab webhook secret (a mounted Secret); gitlab-webhook-secret wins when both are set",
 			value: text(&c.GitLabWebhookSecretFile, nil)},
+		{Key: "kubernetes-jobs-kubeconfig", Env: "PORTSIDE_KUBERNETES_JOBS_KUBECONFIG", Default: "",
+			Usage: "kubeconfig file (its current context; a mounted Secret) the Kubernetes Jobs pipeline provider creates and watches Jobs with, through portside-argocd; empty: the provider is off unless kubernetes-jobs-in-cluster is set",
+			value: text(&c.KubernetesJobsKubeconfig, nil)},
+		{Key: "kubernetes-jobs-in-cluster", Env: "PORTSIDE_KUBERNETES_JOBS_IN_CLUSTER", Default: "false",
+			Usage: "run the Kubernetes Jobs pipeline provider with the pod's own service account (Portside runs in the cluster) instead of a kubeconfig file",
+			value: boolean(&c.KubernetesJobsInCluster)},
+		{Key: "kubernetes-jobs-namespace", Env: "PORTSIDE_KUBERNETES_JOBS_NAMESPACE", Default: "default",
+			Usage: "namespace the Kubernetes Jobs pipeline provider runs its Jobs in (its service account needs a Role there: see the README)",
+			value: text(&c.KubernetesJobsNamespace, checkNamespace)},
 	}
 }
 
@@ -855,7 +868,47 @@ func (c Config) ArgoCDToken(name string) (string, error) {
 		name, name, name)
 }
 
+// KubernetesJobs reports whether the Kubernetes Jobs pipeline provider is configured, checking
+// what can be checked before the companion reads the kubeconfig: the file is there and readable
+// (its contents are the companion's to parse, and never logged), or the in-cluster service
+// account is. The error names the setting.
+func (c Config) KubernetesJobs() (bool, error) {
+	switch {
+	case c.KubernetesJobsInCluster && c.KubernetesJobsKubeconfig != "":
+		return false, &errs.Error{Code: errs.Invalid, Field: "kubernetes-jobs-in-cluster",
+			Message: "kubernetes-jobs-in-cluster and kubernetes-jobs-kubeconfig are both set: use one"}
+	case c.KubernetesJobsInCluster:
+		if os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+			return false, &errs.Error{Code: errs.Invalid, Field: "kubernetes-jobs-in-cluster",
+				Message: "kubernetes-jobs-in-cluster is set but Portside is not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set); use kubernetes-jobs-kubeconfig"}
+		}
+		return true, nil
+	case c.KubernetesJobsKubeconfig != "":
+		f, err := os.Open(c.KubernetesJobsKubeconfig)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return false, &errs.Error{Code: errs.Invalid, Field: "kubernetes-jobs-kubeconfig",
+				Message: fmt.Sprintf("kubernetes-jobs-kubeconfig: cannot read %q: %v", c.KubernetesJobsKubeconfig, err)}
+		}
+		_ = f.Close()
+		return true, nil
+	}
+	return false, nil
+}
+
 // ---- parsers and checks (each error says what is accepted) ----
+
+var namespaceRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+func checkNamespace(v string) error {
+	if !namespaceRE.MatchString(v) {
+		return errors.New("accepted values are Kubernetes namespace names: 1 to 63 of [a-z0-9-], starting and ending with a letter or digit")
+	}
+	return nil
+}
 
 func checkAddr(v string) error {
 	const accepted = "accepted values are host:port with a port from 0 to 65535, e.g. 127.0.0.1:7007 or :7007"

@@ -121,6 +121,7 @@ func TestDefaults(t *testing.T) {
 		PipelinesPollBatch:       100,
 		PipelinesPollConcurrency: 4,
 		GitHubRequestsPerHour:    4000,
+		KubernetesJobsNamespace:  "default",
 	}
 	want.CatalogMaxLocationErrors = 500
 	want.CatalogMaxFileBytes = 64 << 20
@@ -268,6 +269,9 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"gitlab-token-file":           "/var/run/secrets/gitlab/token",
 		"gitlab-webhook-secret":       "gl-whsec-42",
 		"gitlab-webhook-secret-file":  "/var/run/secrets/gitlab/webhook-secret",
+		"kubernetes-jobs-kubeconfig":  "/var/run/secrets/kube/config",
+		"kubernetes-jobs-in-cluster":  "true",
+		"kubernetes-jobs-namespace":   "ci-jobs",
 	}
 	values["catalog-max-location-errors"] = "50"
 	values["catalog-max-file-bytes"] = "134217728"
@@ -845,5 +849,41 @@ func TestGitLabCredentialsComeFromTheSettingOrItsFile(t *testing.T) {
 	_, _, err = Config{GitLabWebhookSecretFile: filepath.Join(dir, "missing")}.GitLabCredentials()
 	if err == nil || !strings.Contains(err.Error(), "gitlab-webhook-secret-file") {
 		t.Errorf("a missing file: %v", err)
+	}
+}
+
+func TestKubernetesJobsIsOnWithAReadableKubeconfigOrInCluster(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := (Config{}).KubernetesJobs(); on || err != nil {
+		t.Errorf("unset: %v, %v", on, err)
+	}
+	if on, err := (Config{KubernetesJobsKubeconfig: kubeconfig}).KubernetesJobs(); !on || err != nil {
+		t.Errorf("a kubeconfig: %v, %v", on, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+	}{
+		{"missing file", Config{KubernetesJobsKubeconfig: filepath.Join(dir, "nope")}, "kubernetes-jobs-kubeconfig"},
+		{"both", Config{KubernetesJobsKubeconfig: kubeconfig, KubernetesJobsInCluster: true}, "kubernetes-jobs-in-cluster"},
+	} {
+		on, err := tc.cfg.KubernetesJobs()
+		var e *errs.Error
+		if on || !errors.As(err, &e) || e.Field != tc.field || !strings.Contains(e.Message, tc.field) {
+			t.Errorf("%s: %v, %v; want an error naming %s", tc.name, on, err, tc.field)
+		}
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if _, err := (Config{KubernetesJobsInCluster: true}).KubernetesJobs(); err == nil || !strings.Contains(err.Error(), "kubernetes-jobs-in-cluster") {
+		t.Errorf("in-cluster outside a pod: %v", err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+	if on, err := (Config{KubernetesJobsInCluster: true}).KubernetesJobs(); !on || err != nil {
+		t.Errorf("in-cluster in a pod: %v, %v", on, err)
 	}
 }

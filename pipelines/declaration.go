@@ -38,11 +38,13 @@ const (
 	ProviderGitHub = "github" // GitHub Actions (pipelines/github)
 	ProviderGitLab = "gitlab" // GitLab CI (pipelines/gitlab)
 	ProviderLocal  = "local"  // commands on the Portside host, for development only (pipelines/local)
+	// ProviderKubernetes runs each stage as a batch/v1 Job (pipelines/kubejobs, in the companion).
+	ProviderKubernetes = "kubernetes"
 )
 
-// laterProviders are named in the issue but not implemented yet: a declaration that uses one is
-// refused with a message that says so rather than "unknown".
-var laterProviders = []string{"kubejobs"}
+// providerAliases are names people reach for that mean a provider under another name: the
+// message says which one rather than "unknown".
+var providerAliases = map[string]string{"kubejobs": ProviderKubernetes, "k8s": ProviderKubernetes, "jobs": ProviderKubernetes}
 
 // ParamType is the type of a pipeline parameter.
 type ParamType string
@@ -69,10 +71,13 @@ type Param struct {
 }
 
 // StageDecl is a stage as declared: its name (a GitHub job's name; a GitLab job's name, or else a
-// GitLab stage's, whose jobs it then gathers) and, for the local provider, the command that runs it.
+// GitLab stage's, whose jobs it then gathers), for the local provider the command that runs it, and
+// for the Kubernetes provider the Job that runs it.
 type StageDecl struct {
 	Name string
 	Run  string
+	// Job is what a Kubernetes pipeline's stage runs; nil for other providers.
+	Job *JobStage `json:",omitempty"`
 }
 
 // Declaration is one pipeline of a component, as its catalog entry declares it.
@@ -224,11 +229,11 @@ func (p *declParser) declaration(field string, n *yaml.Node, annotations map[str
 	}
 	d.Provider = p.str(field+".provider", n, fields["provider"], true)
 	switch {
-	case d.Provider == "" || d.Provider == ProviderGitHub || d.Provider == ProviderGitLab || d.Provider == ProviderLocal:
-	case slices.Contains(laterProviders, d.Provider):
-		p.add(fields["provider"], field+".provider", "provider %q is not supported yet; use %s, %s or %s", d.Provider, ProviderGitHub, ProviderGitLab, ProviderLocal)
+	case d.Provider == "" || d.Provider == ProviderGitHub || d.Provider == ProviderGitLab || d.Provider == ProviderLocal || d.Provider == ProviderKubernetes:
+	case providerAliases[d.Provider] != "":
+		p.add(fields["provider"], field+".provider", "unknown provider %q; Kubernetes Jobs are provider %s", d.Provider, providerAliases[d.Provider])
 	default:
-		p.add(fields["provider"], field+".provider", "unknown provider %q; expected %s, %s or %s", d.Provider, ProviderGitHub, ProviderGitLab, ProviderLocal)
+		p.add(fields["provider"], field+".provider", "unknown provider %q; expected %s, %s, %s or %s", d.Provider, ProviderGitHub, ProviderGitLab, ProviderKubernetes, ProviderLocal)
 	}
 	d.Ref = p.str(field+".ref", n, fields["ref"], false)
 	if d.Ref == "" {
@@ -404,6 +409,10 @@ func (p *declParser) options(field string, parent, n *yaml.Node) []string {
 
 var stageFields = []string{"name", "run"}
 
+// jobStageFields are a Kubernetes pipeline's stage fields (see JobStage).
+var jobStageFields = []string{"name", "image", "command", "args", "resources", "labels", "annotations",
+	"backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"}
+
 func (p *declParser) stages(field string, parent, n *yaml.Node, provider string) []StageDecl {
 	if n == nil {
 		p.add(parent, field, "missing; list the stages to show, in order, e.g. [Build, Test, Release]")
@@ -429,12 +438,22 @@ func (p *declParser) stages(field string, parent, n *yaml.Node, provider string)
 				continue
 			}
 		case yaml.MappingNode:
-			fields := p.mapping(f, item, stageFields)
+			known := stageFields
+			if provider == ProviderKubernetes {
+				known = jobStageFields
+			}
+			fields := p.mapping(f, item, known)
 			s.Name = p.str(f+".name", item, fields["name"], true)
 			s.Run = p.str(f+".run", item, fields["run"], false)
+			if provider == ProviderKubernetes {
+				s.Job = p.jobStage(f, item, fields)
+			}
 		default:
 			p.add(item, f, "expected a stage name or {name, run}, got %s", nodeKind(item))
 			continue
+		}
+		if provider == ProviderKubernetes && s.Job == nil && item.Kind == yaml.ScalarNode {
+			p.add(item, f, "a kubernetes pipeline's stage says what its Job runs: {name: %s, image: <image>, command: [...]}", orQuote(s.Name))
 		}
 		if len(s.Name) > 100 {
 			p.add(item, f, "a stage name has at most 100 characters")

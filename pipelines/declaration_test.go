@@ -1,6 +1,7 @@
 package pipelines_test
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -192,7 +193,22 @@ func TestDeclarationMistakesNameTheField(t *testing.T) {
 		{"not a list", `name: x`, "", "expected a list of pipelines"},
 		{"broken YAML", `[{name: x`, "", "not a YAML or JSON list"},
 		{"unknown provider", `[{name: x, provider: jenkins, stages: [a]}]`, "[0].provider", `unknown provider "jenkins"`},
-		{"later provider", `[{name: x, provider: kubejobs, stages: [a]}]`, "[0].provider", "not supported yet"},
+		{"provider alias", `[{name: x, provider: kubejobs, stages: [a]}]`, "[0].provider", "Kubernetes Jobs are provider kubernetes"},
+		{"kubernetes stage without a Job", `[{name: x, provider: kubernetes, stages: [Build]}]`, "[0].stages[0]", "says what its Job runs"},
+		{"kubernetes stage without image", `[{name: x, provider: kubernetes, stages: [{name: Build, command: [make]}]}]`, "[0].stages[0].image", "missing"},
+		{"kubernetes bad image", `[{name: x, provider: kubernetes, stages: [{name: Build, image: "no spaces allowed"}]}]`, "[0].stages[0].image", "not a container image"},
+		{"kubernetes run", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, run: "make"}]}]`, "[0].stages[0].run", "unknown field"},
+		{"kubernetes command not a list", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, command: "make build"}]}]`, "[0].stages[0].command", "expected a list of strings"},
+		{"kubernetes bad quantity", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, resources: {limits: {memory: lots}}}]}]`, "[0].stages[0].resources.limits.memory", "not a Kubernetes quantity"},
+		{"kubernetes unknown resource", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, resources: {requests: {gpu: "1"}}}]}]`, "[0].stages[0].resources.requests.gpu", "unknown field"},
+		{"kubernetes reserved label", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, labels: {portside.dev/run-id: "1"}}]}]`, "[0].stages[0].labels.portside.dev/run-id", "Portside's own"},
+		{"kubernetes job controller label", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, labels: {job-name: x}}]}]`, "[0].stages[0].labels.job-name", "Job controller"},
+		{"kubernetes bad label value", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, labels: {team: "a b"}}]}]`, "[0].stages[0].labels.team", "not a label value"},
+		{"kubernetes bad annotation key", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, annotations: {"a b": x}}]}]`, "[0].stages[0].annotations.a b", "is not a key"},
+		{"kubernetes backoff out of range", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, backoffLimit: 11}]}]`, "[0].stages[0].backoffLimit", "out of range"},
+		{"kubernetes deadline not a number", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, activeDeadlineSeconds: 1h}]}]`, "[0].stages[0].activeDeadlineSeconds", "whole number"},
+		{"kubernetes ttl too short", `[{name: x, provider: kubernetes, stages: [{name: Build, image: busybox, ttlSecondsAfterFinished: 10}]}]`, "[0].stages[0].ttlSecondsAfterFinished", "out of range"},
+		{"job fields on local", `[{name: x, provider: local, stages: [{name: a, run: "true", image: busybox}]}]`, "[0].stages[0].image", "unknown field"},
 		{"gitlab without project", `[{name: x, provider: gitlab, stages: [a]}]`, "[0].project", "needs its project"},
 		{"bad gitlab project", `[{name: x, provider: gitlab, project: "no slash", stages: [a]}]`, "[0].project", "is not a GitLab project"},
 		{"gitlab workflow", `[{name: x, provider: gitlab, project: g/p, workflow: w.yml, stages: [a]}]`, "[0].workflow", ".gitlab-ci.yml"},
@@ -211,6 +227,76 @@ func TestDeclarationMistakesNameTheField(t *testing.T) {
 		{"bad boolean default", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: boolean, default: yes please}]}]`, "[0].parameters[0].default", "not a boolean"},
 	} {
 		probs := pipelines.CheckAnnotation(tc.decl, nil)
+		found := false
+		for _, p := range probs {
+			if p.Field == tc.field && strings.Contains(p.Message, tc.says) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: want %q: …%s, got %+v", tc.name, tc.field, tc.says, probs)
+		}
+	}
+}
+
+func TestAKubernetesDeclarationReadsEveryJobField(t *testing.T) {
+	decls, err := pipelines.Declarations(map[string]string{pipelines.AnnotationPipelines: `
+- name: release
+  provider: kubernetes
+  parameters: [{name: target, type: choice, options: [staging, production], default: staging}]
+  stages:
+    - name: Build
+      image: golang:1.25
+      command: [go, build, ./...]
+      args: [-v]
+      resources: {requests: {cpu: 500m, memory: 512Mi}, limits: {cpu: "2", memory: 1Gi, ephemeral-storage: 2Gi}}
+      labels: {team: web, example.com/tier: ci}
+      annotations: {pod-complete.stage.kwok.x-k8s.io/delay: 10s}
+      backoffLimit: 2
+      activeDeadlineSeconds: 900
+      ttlSecondsAfterFinished: 3600
+    - {name: Release, image: "ghcr.io/acme/release@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(decls) != 1 || decls[0].Provider != pipelines.ProviderKubernetes || len(decls[0].Stages) != 2 {
+		t.Fatalf("%+v", decls)
+	}
+	b := decls[0].Stages[0].Job
+	if b == nil || b.Image != "golang:1.25" || strings.Join(b.Command, " ") != "go build ./..." || strings.Join(b.Args, " ") != "-v" ||
+		b.Requests["cpu"] != "500m" || b.Limits["memory"] != "1Gi" || b.Limits["ephemeral-storage"] != "2Gi" ||
+		b.Labels["example.com/tier"] != "ci" || b.Annotations["pod-complete.stage.kwok.x-k8s.io/delay"] != "10s" ||
+		b.BackoffLimit != 2 || b.ActiveDeadlineSeconds != 900 || b.TTLSecondsAfterFinished != 3600 {
+		t.Errorf("the Build stage's Job: %+v", b)
+	}
+	r := decls[0].Stages[1].Job
+	if r == nil || r.BackoffLimit != pipelines.DefaultJobBackoffLimit || r.ActiveDeadlineSeconds != pipelines.DefaultJobActiveDeadline ||
+		r.TTLSecondsAfterFinished != pipelines.DefaultJobTTL {
+		t.Errorf("the Release stage's defaults: %+v", r)
+	}
+}
+
+func TestKubernetesStageBoundsAreEnforced(t *testing.T) {
+	many := func(n int, f func(i int) string) string {
+		out := ""
+		for i := range n {
+			if i > 0 {
+				out += ", "
+			}
+			out += f(i)
+		}
+		return out
+	}
+	for _, tc := range []struct{ name, stage, field, says string }{
+		{"argv", `{name: B, image: busybox, command: [` + many(65, func(int) string { return "x" }) + `]}`, "[0].stages[0].command", "at most 64"},
+		{"arg", `{name: B, image: busybox, args: ["` + strings.Repeat("a", 4097) + `"]}`, "[0].stages[0].args[0]", "at most 4096"},
+		{"labels", `{name: B, image: busybox, labels: {` + many(33, func(i int) string { return fmt.Sprintf("l%d: v", i) }) + `}}`, "[0].stages[0].labels", "at most 32"},
+		{"annotation value", `{name: B, image: busybox, annotations: {a: "` + strings.Repeat("a", 4097) + `"}}`, "[0].stages[0].annotations.a", "at most 4096"},
+		{"image", `{name: B, image: ` + strings.Repeat("a", 513) + `}`, "[0].stages[0].image", "at most 512"},
+		{"deadline", `{name: B, image: busybox, activeDeadlineSeconds: 86401}`, "[0].stages[0].activeDeadlineSeconds", "out of range"},
+	} {
+		probs := pipelines.CheckAnnotation(`[{name: x, provider: kubernetes, stages: [`+tc.stage+`]}]`, nil)
 		found := false
 		for _, p := range probs {
 			if p.Field == tc.field && strings.Contains(p.Message, tc.says) {
@@ -254,7 +340,7 @@ func TestTheDemoCatalogDeclaresAValidPipelinePerProvider(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{pipelines.ProviderGitHub, pipelines.ProviderGitLab, pipelines.ProviderLocal} {
+	for _, p := range []string{pipelines.ProviderGitHub, pipelines.ProviderGitLab, pipelines.ProviderKubernetes, pipelines.ProviderLocal} {
 		if !providers[p] {
 			t.Errorf("the demo catalog declares no %s pipeline", p)
 		}

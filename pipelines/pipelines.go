@@ -1,8 +1,8 @@
 // Package pipelines is the pipeline domain: a component's pipelines as its catalog entry declares
 // them, and their runs, triggered by the component's owners and followed stage by stage on a CI
-// engine (a Provider: GitHub Actions, the local development runner). Runs are immutable history:
-// a retry is a new run linked to the one it retries. The domain knows no transport and no vendor
-// SDK; providers live in subpackages and import this one.
+// engine (a Provider: GitHub Actions, GitLab CI, Kubernetes Jobs, the local development runner).
+// Runs are immutable history: a retry is a new run linked to the one it retries. The domain knows
+// no transport and no vendor SDK; providers live in subpackages and import this one.
 package pipelines
 
 import (
@@ -131,7 +131,7 @@ type TriggerRequest struct {
 // Provider runs pipelines on one CI engine. Calls are bounded by ctx; an engine that cannot be
 // reached answers UNAVAILABLE, which makes the run stale rather than failing it.
 type Provider interface {
-	// Name is the provider a declaration names ("github", "gitlab", "local").
+	// Name is the provider a declaration names ("github", "gitlab", "kubernetes", "local").
 	Name() string
 	// Trigger starts a run. The Update may lack ProviderRunID when the engine does not say at
 	// once which run it created; Status then keeps looking for it (by DispatchID).

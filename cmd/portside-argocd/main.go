@@ -1,5 +1,6 @@
-// Command portside-argocd is the companion of `portside serve` that talks to Argo CD: the server
-// starts it as a go-plugin plugin when Argo CD instances are configured, hands it the instances
+// Command portside-argocd is the companion of `portside serve` that talks to Argo CD and runs the
+// Kubernetes Jobs pipeline provider: the server starts it as a go-plugin plugin when Argo CD
+// instances or the Kubernetes Jobs provider are configured, hands it the instances
 // over the plugin connection and calls it over net/rpc (see package rollouts/connector for why it
 // is apart). It is not meant to be run by hand; it ends when the server stops it or is gone.
 package main
@@ -11,6 +12,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/portside-dev/portside/pipelines/kubejobs"
+	kjplugin "github.com/portside-dev/portside/pipelines/kubejobs/plugin"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/connector"
@@ -25,7 +30,7 @@ func main() {
 			fmt.Println(connector.BinaryName, version)
 			return
 		}
-		fmt.Fprintf(os.Stderr, "%s takes no arguments: portside serve starts it when argocd-instances is set\n", connector.BinaryName)
+		fmt.Fprintf(os.Stderr, "%s takes no arguments: portside serve starts it when argocd-instances or kubernetes-jobs-* is set\n", connector.BinaryName)
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("process", connector.BinaryName)
@@ -33,10 +38,19 @@ func main() {
 	// server shuts down in order and then stops this process. (A server killed outright closes
 	// the connection, which ends this one too.)
 	signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	// The Kubernetes Jobs pipeline provider is the companion's second plugin: it needs client-go,
+	// which only this binary links. Its engine starts when portside sends its configuration.
+	jobs := kjplugin.Serving(func(cfg kjplugin.Config) (kjplugin.Engine, error) {
+		r, err := kubejobs.New(kubejobs.Options{Config: cfg, Logger: log.With("plugin", kjplugin.Name)})
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
 	err := connector.Serve(log, func(inst connector.Instance) (rollouts.Source, error) {
 		return argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: inst.Token,
 			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
-	})
+	}, plugin.PluginSet{kjplugin.Name: jobs})
 	if err != nil {
 		log.Error(connector.BinaryName+" stopped", "error", err)
 		os.Exit(1)

@@ -168,6 +168,22 @@ func TestBadSettingsFailAtStartNamingTheSetting(t *testing.T) {
 			want: []string{"log-level", `"loud"`, badValue + " line 2", "accepted values are debug, info, warn, error"},
 		},
 		{
+			name: "unreadable kubeconfig of the Kubernetes Jobs provider",
+			env:  []string{"PORTSIDE_KUBERNETES_JOBS_KUBECONFIG=" + filepath.Join(dir, "no-kubeconfig")},
+			args: []string{"--addr", "127.0.0.1:0"},
+			want: []string{"kubernetes-jobs-kubeconfig", "cannot read", "no-kubeconfig"},
+		},
+		{
+			name: "bad namespace of the Kubernetes Jobs provider",
+			args: []string{"--kubernetes-jobs-namespace", "CI_Jobs", "--addr", "127.0.0.1:0"},
+			want: []string{"kubernetes-jobs-namespace", `"CI_Jobs"`, "accepted values are Kubernetes namespace names"},
+		},
+		{
+			name: "in-cluster outside a cluster",
+			args: []string{"--kubernetes-jobs-in-cluster", "--addr", "127.0.0.1:0"},
+			want: []string{"kubernetes-jobs-in-cluster", "not running in a Kubernetes pod"},
+		},
+		{
 			name: "missing config file",
 			env:  []string{"PORTSIDE_CONFIG=" + missing},
 			args: []string{"--addr", "127.0.0.1:0"},

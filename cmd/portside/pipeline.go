@@ -27,7 +27,7 @@ func openPipelines(cmd *cobra.Command) (*app, *pipelines.Service, func(), error)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, _, stopLocal, err := a.pipelines(a.catalog())
+	svc, _, stopLocal, err := a.pipelines(a.catalog(), nil) // Kubernetes Jobs run through serve's companion
 	if err != nil {
 		a.close()
 		return nil, nil, nil, err

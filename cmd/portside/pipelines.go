@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	glp "github.com/portside-dev/portside/pipelines/gitlab"
+	kjplugin "github.com/portside-dev/portside/pipelines/kubejobs/plugin"
 	"github.com/portside-dev/portside/pipelines/local"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
@@ -33,10 +36,26 @@ type webhooks struct {
 	gitlab *server.GitLabWebhook
 }
 
+// kubeJobs is the Kubernetes Jobs provider when it is configured (nil otherwise): its engine runs
+// in the companion, which serve starts with it as an extension. A bad setting stops the start
+// with a message that names it.
+func (a *app) kubeJobs() (*kjplugin.Provider, error) {
+	on, err := a.cfg.KubernetesJobs()
+	if err != nil || !on {
+		return nil, err
+	}
+	return kjplugin.New(kjplugin.Config{Kubeconfig: a.cfg.KubernetesJobsKubeconfig, InCluster: a.cfg.KubernetesJobsInCluster,
+		Namespace: a.cfg.KubernetesJobsNamespace}, a.log), nil
+}
+
+// nudgeTimeout bounds the look at a run that a Kubernetes change notice asks for.
+const nudgeTimeout = 20 * time.Second
+
 // pipelines builds the pipelines service over the configured providers: GitHub Actions and GitLab
-// CI always (a pipeline without a token answers the engine's refusal), local only where enabled
-// (it refuses otherwise). The closer stops the local provider's runs.
-func (a *app) pipelines(cat *catalog.Service) (*pipelines.Service, webhooks, func(), error) {
+// CI always (a pipeline without a token answers the engine's refusal), Kubernetes Jobs when kj is
+// configured, local only where enabled (it refuses otherwise). The closer stops the local
+// provider's runs.
+func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines.Service, webhooks, func(), error) {
 	token, secret, err := a.cfg.GitHubCredentials()
 	if err != nil {
 		return nil, webhooks{}, nil, err
@@ -57,10 +76,25 @@ func (a *app) pipelines(cat *catalog.Service) (*pipelines.Service, webhooks, fun
 	if a.cfg.PipelinesLocal || a.cfg.Demo {
 		a.log.Warn("the local pipeline provider is on: catalog entries can run commands on this host; for development only")
 	}
+	providers := []pipelines.Provider{gh, gl, loc}
+	if kj != nil {
+		providers = append(providers, kj)
+	}
 	svc := pipelines.NewService(a.store, pipelines.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
-		Providers: []pipelines.Provider{gh, gl, loc},
+		Providers: providers,
 		Follower: pipelines.FollowerOptions{Interval: a.cfg.PipelinesPollInterval, Batch: a.cfg.PipelinesPollBatch,
 			Concurrency: a.cfg.PipelinesPollConcurrency}})
+	if kj != nil {
+		// A Job or Pod of a run changed (the companion's informer saw it): look at the run now,
+		// as a GitHub webhook makes Portside do; the follower's polling is the fallback.
+		kj.OnChange(func(providerRunID string) {
+			ctx, cancel := context.WithTimeout(context.Background(), nudgeTimeout)
+			defer cancel()
+			if err := svc.Nudge(ctx, pipelines.ProviderKubernetes, providerRunID); err != nil {
+				a.log.InfoContext(ctx, "kubejobs: read the run later", "run", providerRunID, "error", err)
+			}
+		})
+	}
 	hooks := webhooks{github: &server.GitHubWebhook{Secret: []byte(secret), Runs: svc, Audit: a.auditLog()},
 		gitlab: &server.GitLabWebhook{Secret: []byte(glSecret), Runs: svc, Audit: a.auditLog()}}
 	return svc, hooks, func() { _ = loc.Close() }, nil

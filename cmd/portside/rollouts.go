@@ -10,13 +10,14 @@ import (
 )
 
 // rollouts builds the rollouts service over the configured Argo CD instances, which it reaches
-// through the portside-argocd companion (started here, stopped by the returned closer). Every
-// instance needs a token; a missing one, or a missing companion, stops the start with a message
-// that names the setting.
-func (a *app) rollouts(ctx context.Context, cat *catalog.Service) (*rollouts.Service, io.Closer, error) {
+// through the portside-argocd companion (started here, stopped by the returned closer). The
+// companion also serves the extensions (the Kubernetes Jobs pipeline provider), so it starts when
+// either is configured. Every instance needs a token; a missing one, or a missing companion, stops
+// the start with a message that names the setting.
+func (a *app) rollouts(ctx context.Context, cat *catalog.Service, extensions []connector.Extension) (*rollouts.Service, io.Closer, error) {
 	var sources []rollouts.Source
 	var companion io.Closer = io.NopCloser(nil)
-	if len(a.cfg.ArgoCDInstances) > 0 {
+	if len(a.cfg.ArgoCDInstances) > 0 || len(extensions) > 0 {
 		instances := make([]connector.Instance, 0, len(a.cfg.ArgoCDInstances))
 		for _, inst := range a.cfg.ArgoCDInstances {
 			token, err := a.cfg.ArgoCDToken(inst.Name)
@@ -30,7 +31,7 @@ func (a *app) rollouts(ctx context.Context, cat *catalog.Service) (*rollouts.Ser
 		if err != nil {
 			return nil, nil, err
 		}
-		p, err := connector.Start(ctx, connector.Options{Path: path, Instances: instances, Logger: a.log})
+		p, err := connector.Start(ctx, connector.Options{Path: path, Instances: instances, Logger: a.log, Extensions: extensions})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -12,11 +12,13 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/rollouts/connector"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/tasks"
@@ -95,6 +97,10 @@ func (w *wiring) close() {
 	}
 }
 
+// kubeJobsStartTimeout bounds how long serve waits for the companion to take the Kubernetes Jobs
+// provider's configuration (the companion waits 10 s at most for its first list).
+const kubeJobsStartTimeout = 30 * time.Second
+
 // wire builds the services and the HTTP server on ln. The caller closes the wiring.
 func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) {
 	w = &wiring{}
@@ -105,6 +111,10 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}()
 	a.metrics = metrics.New()
 	a.cfg.ResolvePublicURL(ln.Addr().String())
+	kj, err := a.kubeJobs() // a bad setting stops the start before anything runs
+	if err != nil {
+		return w, err
+	}
 	devLogin, err := a.cfg.DevLoginEnabled()
 	if err != nil {
 		return w, err
@@ -122,13 +132,30 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.catalog = a.catalog()
 	w.identity = a.auth(w.catalog)
-	rs, companion, err := a.rollouts(ctx, w.catalog)
+	var extensions []connector.Extension
+	if kj != nil {
+		extensions = append(extensions, kj)
+	}
+	rs, companion, err := a.rollouts(ctx, w.catalog, extensions)
 	if err != nil {
 		return w, err
 	}
 	w.rollouts = rs
 	w.closers = append(w.closers, func() { _ = companion.Close() }) // after the tracker stopped following it
-	ps, hooks, stopLocal, err := a.pipelines(w.catalog)
+	if kj != nil {
+		// The companion parses the kubeconfig (client-go is its alone): a bad one stops the start
+		// here, naming the setting; a cluster not reachable yet only makes the runs stale.
+		sctx, cancel := context.WithTimeout(ctx, kubeJobsStartTimeout)
+		err := kj.Started(sctx)
+		cancel()
+		if errs.Is(err, errs.Invalid) {
+			return w, err
+		}
+		if err != nil {
+			a.log.WarnContext(ctx, "the Kubernetes Jobs provider is not ready; its runs are stale until it is", "error", err)
+		}
+	}
+	ps, hooks, stopLocal, err := a.pipelines(w.catalog, kj)
 	if err != nil {
 		return w, err
 	}

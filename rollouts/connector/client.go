@@ -38,7 +38,7 @@ func (r *remote) call(ctx context.Context, instance, method string, args *Call, 
 		return errs.Wrap(errs.Unavailable, c.Error, "Argo CD %q: portside-argocd cannot be reached", instance)
 	}
 	if reply.Err != nil {
-		return reply.Err.err()
+		return reply.Err.Err()
 	}
 	if out == nil {
 		return nil
@@ -63,7 +63,7 @@ func (r *remote) configure(ctx context.Context, instances []Instance, lifeline u
 		return errs.Wrap(errs.Unavailable, c.Error, "%s: handing over the instances", BinaryName)
 	}
 	if reply.Err != nil {
-		return reply.Err.err()
+		return reply.Err.Err()
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (s *source) Watch(ctx context.Context, fn func(rollouts.Event)) error {
 				return errs.Wrap(errs.Unavailable, call.Error, "Argo CD %q: portside-argocd cannot be reached", s.name)
 			case reply.Err != nil:
 				closeWhenAccepted(stream)
-				return reply.Err.err()
+				return reply.Err.Err()
 			}
 			answered = nil // it answered after writing its stream: read the stream
 		case <-ctx.Done():
@@ -217,7 +217,7 @@ func (s *source) Watch(ctx context.Context, fn func(rollouts.Event)) error {
 		}
 		switch {
 		case item.End != nil:
-			return item.End.err()
+			return item.End.Err()
 		case item.Event != nil:
 			fn(*item.Event)
 		}

@@ -28,7 +28,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 )
 
-// pluginName is the one plugin the companion serves.
+// pluginName is the Argo CD plugin of the companion; Extensions are the others.
 const pluginName = "argocd"
 
 // Handshake is what portside and portside-argocd check of each other before they talk: a
@@ -77,37 +77,40 @@ type Call struct {
 // Reply is every method's answer: the JSON of its value, or the error it met.
 type Reply struct {
 	Value []byte
-	Err   *wireError
+	Err   *WireError
 }
 
 // watchItem is one value of a watch's stream: an event, or the error that ended the watch.
 type watchItem struct {
 	Event *rollouts.Event `json:"event,omitempty"`
-	End   *wireError      `json:"end,omitempty"`
+	End   *WireError      `json:"end,omitempty"`
 }
 
-// wireError is an error as it crosses to the other process: its code, the message a caller may
-// see, the field at fault, and the rest of its text for the logs.
-type wireError struct {
+// WireError is an error as it crosses to the other process: its code, the message a caller may
+// see, the field at fault, and the rest of its text for the logs. Other plugins of the companion
+// (pipelines/kubejobs/plugin) send their errors the same way.
+type WireError struct {
 	Code    errs.Code `json:"code"`
 	Message string    `json:"message,omitempty"`
 	Field   string    `json:"field,omitempty"`
 	Cause   string    `json:"cause,omitempty"`
 }
 
-func toWire(err error) *wireError {
+// ToWire is err as it crosses to the other process.
+func ToWire(err error) *WireError {
 	var e *errs.Error
 	if !errors.As(err, &e) {
-		return &wireError{Code: errs.Internal, Cause: err.Error()}
+		return &WireError{Code: errs.Internal, Cause: err.Error()}
 	}
-	w := &wireError{Code: e.Code, Message: e.Message, Field: e.Field}
+	w := &WireError{Code: e.Code, Message: e.Message, Field: e.Field}
 	if e.Err != nil {
 		w.Cause = e.Err.Error()
 	}
 	return w
 }
 
-func (w *wireError) err() error {
+// Err is the error again on the other side, with its code, message and field.
+func (w *WireError) Err() error {
 	e := &errs.Error{Code: w.Code, Message: w.Message, Field: w.Field}
 	if w.Cause != "" {
 		e.Err = errors.New(w.Cause)

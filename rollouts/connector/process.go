@@ -43,7 +43,7 @@ func Locate(path string) (string, error) {
 		return p, nil
 	}
 	return "", errs.InvalidField("argocd-connector",
-		"Argo CD instances are configured but %s, which talks to them, is neither beside the portside binary nor on PATH: build it (make build) or set argocd-connector to its path", BinaryName)
+		"Argo CD instances or the Kubernetes Jobs provider are configured but %s, which talks to them, is neither beside the portside binary nor on PATH: build it (make build) or set argocd-connector to its path", BinaryName)
 }
 
 // Options say which companion binary to run and what it connects to.
@@ -60,6 +60,23 @@ type Options struct {
 	// StartTimeout bounds how long a child may take to listen, and then to take its instances;
 	// default 30 s.
 	StartTimeout time.Duration
+	// Extensions are the companion's other plugins the parent uses (the Kubernetes Jobs provider).
+	Extensions []Extension
+}
+
+// Extension is another plugin of the companion, beside Argo CD's (the Kubernetes Jobs pipeline
+// provider, which needs client-go too): Process dispenses it from every child it starts, hands
+// it the connection, and says when that child is gone. Its calls are its own business.
+type Extension interface {
+	// PluginName is its name in the companion's plugin set.
+	PluginName() string
+	// Plugin is the parent's end of it (go-plugin calls its Client).
+	Plugin() plugin.Plugin
+	// Attach hands it the dispensed plugin of a child that started; an error ends that child,
+	// which is started again like one that failed to take its Argo CD instances.
+	Attach(ctx context.Context, dispensed any) error
+	// Detach says that child is gone, and why.
+	Detach(err error)
 }
 
 // Process runs and supervises the companion: go-plugin starts it, checks its handshake and
@@ -209,9 +226,13 @@ func (p *Process) run(ctx context.Context) error {
 	// go-plugin's own variables (the handshake cookie, the socket directory) are added to these;
 	// SkipHostEnv keeps it from adding the whole of ours back.
 	cmd.Env = append(childEnv(os.Environ()), "PLUGIN_UNIX_SOCKET_DIR="+p.dir)
+	plugins := plugin.PluginSet{pluginName: &companion{}}
+	for _, ext := range p.opts.Extensions {
+		plugins[ext.PluginName()] = ext.Plugin()
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          plugin.PluginSet{pluginName: &companion{}},
+		Plugins:          plugins,
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolNetRPC},
@@ -250,8 +271,29 @@ func (p *Process) run(ctx context.Context) error {
 		close(ended)
 	}()
 	pid := cmd.Process.Pid
+	var attached []Extension
+	defer func() {
+		for _, ext := range attached {
+			ext.Detach(fmt.Errorf("%s (pid %d) is gone", BinaryName, pid))
+		}
+	}()
+	for _, ext := range p.opts.Extensions {
+		raw, err := conn.Dispense(ext.PluginName())
+		if err != nil {
+			_ = a.conn.Close()
+			return errs.Wrap(errs.Unavailable, err, "%s: plugin %s", BinaryName, ext.PluginName())
+		}
+		cctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
+		err = ext.Attach(cctx, raw)
+		cancel()
+		if err != nil {
+			_ = a.conn.Close()
+			return err
+		}
+		attached = append(attached, ext)
+	}
 	p.set(r, pid, nil)
-	p.opts.Logger.InfoContext(ctx, BinaryName+" started", "pid", pid, "instances", len(p.opts.Instances))
+	p.opts.Logger.InfoContext(ctx, BinaryName+" started", "pid", pid, "instances", len(p.opts.Instances), "extensions", len(attached))
 	select {
 	case <-ended:
 		err := fmt.Errorf("%s (pid %d) exited or was killed: its connection ended", BinaryName, pid)

@@ -51,11 +51,13 @@ func (c *companion) Client(b *plugin.MuxBroker, rc *rpc.Client) (any, error) {
 
 // Serve is portside-argocd's main loop: go-plugin's handshake on standard output, then the Server
 // on a Unix socket for the parent. newSource builds a source per instance once the parent has
-// sent them. It returns when the parent has asked it to stop; it ends the process when the
-// parent's connection ends otherwise (the parent was killed). Run by hand, it says who starts it.
-func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error)) error {
+// sent them; more are the other plugins served beside Argo CD's (the Kubernetes Jobs provider),
+// which the parent dispenses as its Extensions. It returns when the parent has asked it to stop;
+// it ends the process when the parent's connection ends otherwise (the parent was killed). Run by
+// hand, it says who starts it.
+func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error), more plugin.PluginSet) error {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
-		return fmt.Errorf("%s is started by portside serve when argocd-instances is set, not by hand", BinaryName)
+		return fmt.Errorf("%s is started by portside serve when argocd-instances or the Kubernetes Jobs provider is set, not by hand", BinaryName)
 	}
 	c := &companion{newSource: newSource, parentGone: func() {
 		log.Info(BinaryName + ": portside is gone; ending")
@@ -65,9 +67,13 @@ func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error)) 
 	// debug lines in Portside's format rather than bare text among them.
 	stdlog.SetFlags(0)
 	stdlog.SetOutput(slog.NewLogLogger(log.Handler(), slog.LevelDebug).Writer())
+	plugins := plugin.PluginSet{pluginName: c}
+	for name, p := range more {
+		plugins[name] = p
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         plugin.PluginSet{pluginName: c},
+		Plugins:         plugins,
 		Logger:          hclog.NewNullLogger(),
 	})
 	c.mu.Lock()
@@ -132,7 +138,7 @@ func (s *Server) Configure(args *ConfigureArgs, reply *Reply) error {
 	if args.Lifeline != 0 && s.parentGone != nil {
 		conn, err := s.broker.Dial(args.Lifeline)
 		if err != nil {
-			reply.Err = toWire(errs.Wrap(errs.Unavailable, err, "%s: opening the lifeline", BinaryName))
+			reply.Err = ToWire(errs.Wrap(errs.Unavailable, err, "%s: opening the lifeline", BinaryName))
 			return nil
 		}
 		go func() {
@@ -148,7 +154,7 @@ func (s *Server) Configure(args *ConfigureArgs, reply *Reply) error {
 	for _, inst := range args.Instances {
 		src, err := s.newSource(inst)
 		if err != nil {
-			reply.Err = toWire(err)
+			reply.Err = ToWire(err)
 			return nil
 		}
 		sources = append(sources, src)
@@ -216,7 +222,7 @@ func (s *Server) answer(args *Call, reply *Reply, fn func(context.Context, rollo
 		}
 	}
 	if err != nil {
-		reply.Err = toWire(err)
+		reply.Err = ToWire(err)
 	}
 	return nil
 }
@@ -290,12 +296,12 @@ func (s *Server) SyncWindows(args *Call, reply *Reply) error {
 func (s *Server) Watch(args *Call, reply *Reply) error {
 	src, sent, err := s.source(args.Instance)
 	if err != nil {
-		reply.Err = toWire(err)
+		reply.Err = ToWire(err)
 		return nil
 	}
 	conn, err := s.broker.Dial(args.Stream)
 	if err != nil {
-		reply.Err = toWire(errs.Wrap(errs.Unavailable, err, "%s: opening the watch stream of %q", BinaryName, args.Instance))
+		reply.Err = ToWire(errs.Wrap(errs.Unavailable, err, "%s: opening the watch stream of %q", BinaryName, args.Instance))
 		return nil
 	}
 	defer conn.Close()
@@ -330,7 +336,7 @@ func (s *Server) Watch(args *Call, reply *Reply) error {
 	if werr == nil {
 		werr = errs.E(errs.Unavailable, "Argo CD %q ended the watch", src.Name())
 	}
-	_ = enc.Encode(watchItem{End: toWire(werr)})
+	_ = enc.Encode(watchItem{End: ToWire(werr)})
 	_ = w.Flush()
 	return nil
 }
