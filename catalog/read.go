@@ -101,10 +101,10 @@ func (s *Service) ComponentAnnotations(ctx context.Context, field, ref string) (
 const MaxScopeComponents = 5000
 
 // ComponentsIn returns the annotations of the components in a scope that carry at least one of
-// keys: a system's components (ref system:...) or those owned by a group or any group below it
-// (ref group:...). field names the input in errors. It is how other domains (rollouts) find the
+// keys, by component ref: a system's components (ref system:...) or those owned by a group or
+// any group below it (ref group:...). field names the input in errors. It is how other domains (rollouts) find the
 // components behind a system or a team.
-func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []string) ([]map[string]string, error) {
+func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []string) (map[string]map[string]string, error) {
 	r, err := ParseRefInput(field, ref, "")
 	if err != nil {
 		return nil, err
@@ -122,8 +122,7 @@ func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []st
 		return nil, err
 	}
 	// Annotation filters combine with AND; a component with any of keys is wanted: one sweep per key.
-	seen := map[string]bool{}
-	var out []map[string]string
+	out := map[string]map[string]string{}
 	for _, k := range keys {
 		q := Query{Filter: f, First: MaxPageSize}
 		q.Filter.Annotations = []AnnotationFilter{{Key: k}}
@@ -133,10 +132,7 @@ func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []st
 				return nil, err
 			}
 			for _, e := range page.Entities {
-				if ref := e.Ref.String(); !seen[ref] {
-					seen[ref] = true
-					out = append(out, e.Metadata.Annotations)
-				}
+				out[e.Ref.String()] = e.Metadata.Annotations
 			}
 			if len(out) > MaxScopeComponents {
 				return nil, errs.InvalidField(field, "%s has more than %d components with those annotations; ask for a smaller scope", r, MaxScopeComponents)

@@ -1733,6 +1733,29 @@ func (ec *executionContext) fieldContext_DoraMetrics_leadTimeSamples(_ context.C
 	return graphql.NewScalarFieldContext("DoraMetrics", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _DoraMetrics_leadTimePipelineSamples(ctx context.Context, field graphql.CollectedField, obj *model.DoraMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DoraMetrics_leadTimePipelineSamples(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadTimePipelineSamples, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DoraMetrics_leadTimePipelineSamples(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DoraMetrics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _DoraMetrics_changes(ctx context.Context, field graphql.CollectedField, obj *model.DoraMetrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4051,6 +4074,11 @@ func (ec *executionContext) _DoraMetrics(ctx context.Context, sel ast.SelectionS
 			}
 		case "leadTimeSamples":
 			out.Values[i] = ec._DoraMetrics_leadTimeSamples(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leadTimePipelineSamples":
+			out.Values[i] = ec._DoraMetrics_leadTimePipelineSamples(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -39,7 +39,7 @@ func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, 
 }
 
 func (r *componentResolver) Dora(ctx context.Context, obj *model.Component, since *time.Time, until *time.Time) (*model.DoraMetrics, error) {
-	m, err := r.RolloutService.ComponentDORA(ctx, obj.Value().Metadata.Annotations, since, until)
+	m, err := r.RolloutService.ComponentDORA(ctx, obj.Value().Ref.String(), obj.Value().Metadata.Annotations, since, until)
 	return doraMetrics(m, err)
 }
 

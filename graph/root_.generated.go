@@ -309,17 +309,18 @@ type ComplexityRoot struct {
 	}
 
 	DoraMetrics struct {
-		ChangeFailureRate    func(childComplexity int) int
-		Changes              func(childComplexity int) int
-		Deployments          func(childComplexity int) int
-		DeploymentsPerDay    func(childComplexity int) int
-		FailedChanges        func(childComplexity int) int
-		LeadTimeSamples      func(childComplexity int) int
-		LeadTimeSeconds      func(childComplexity int) int
-		Restores             func(childComplexity int) int
-		Since                func(childComplexity int) int
-		TimeToRestoreSeconds func(childComplexity int) int
-		Until                func(childComplexity int) int
+		ChangeFailureRate       func(childComplexity int) int
+		Changes                 func(childComplexity int) int
+		Deployments             func(childComplexity int) int
+		DeploymentsPerDay       func(childComplexity int) int
+		FailedChanges           func(childComplexity int) int
+		LeadTimePipelineSamples func(childComplexity int) int
+		LeadTimeSamples         func(childComplexity int) int
+		LeadTimeSeconds         func(childComplexity int) int
+		Restores                func(childComplexity int) int
+		Since                   func(childComplexity int) int
+		TimeToRestoreSeconds    func(childComplexity int) int
+		Until                   func(childComplexity int) int
 	}
 
 	EntityConnection struct {
@@ -2284,6 +2285,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DoraMetrics.FailedChanges(childComplexity), true
+	case "DoraMetrics.leadTimePipelineSamples":
+		if e.ComplexityRoot.DoraMetrics.LeadTimePipelineSamples == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DoraMetrics.LeadTimePipelineSamples(childComplexity), true
 	case "DoraMetrics.leadTimeSamples":
 		if e.ComplexityRoot.DoraMetrics.LeadTimeSamples == nil {
 			break
@@ -6206,6 +6213,8 @@ func (ec *executionContext) childFields_DoraMetrics(ctx context.Context, field g
 		return ec.fieldContext_DoraMetrics_leadTimeSeconds(ctx, field)
 	case "leadTimeSamples":
 		return ec.fieldContext_DoraMetrics_leadTimeSamples(ctx, field)
+	case "leadTimePipelineSamples":
+		return ec.fieldContext_DoraMetrics_leadTimePipelineSamples(ctx, field)
 	case "changes":
 		return ec.fieldContext_DoraMetrics_changes(ctx, field)
 	case "failedChanges":

@@ -7,6 +7,7 @@ package pipelines
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -76,9 +77,11 @@ type Run struct {
 	// DispatchID is the unique token the provider finds the run by before it knows its ID.
 	DispatchID string
 	Ref        string
-	// CommitSHA is the commit the provider resolved Ref to.
-	CommitSHA  string
-	Parameters map[string]string
+	// CommitSHA is the commit the provider resolved Ref to; CommittedAt is when that commit was
+	// made, when the provider says (GitHub does), for DORA's lead time.
+	CommitSHA   string
+	CommittedAt *time.Time
+	Parameters  map[string]string
 	// TriggeredBy is the actor who asked; Client is how (web, api, slack, cli).
 	TriggeredBy    string
 	Client         string
@@ -92,6 +95,8 @@ type Run struct {
 	CreatedAt  time.Time
 	StartedAt  *time.Time
 	FinishedAt *time.Time
+	// DeployedAt is when the run's Deploy stage (see IsDeployStage) succeeded; nil until then.
+	DeployedAt *time.Time
 	UpdatedAt  time.Time
 	// version is the stored row's version this run was read at (see records.save).
 	version int
@@ -106,6 +111,7 @@ type Update struct {
 	URL           string
 	Attempt       int
 	CommitSHA     string
+	CommittedAt   *time.Time
 	// Status is the run's status on the provider; "" while the provider has not found the run.
 	Status    Status
 	Message   string
@@ -162,6 +168,10 @@ func applyUpdate(r *Run, u Update, decl *Declaration, now time.Time) bool {
 	if u.CommitSHA != "" {
 		r.CommitSHA = u.CommitSHA
 	}
+	if u.CommittedAt != nil {
+		t := u.CommittedAt.UTC()
+		r.CommittedAt = &t
+	}
 	if u.Message != "" {
 		r.Message = u.Message
 	}
@@ -202,8 +212,20 @@ func applyUpdate(r *Run, u Update, decl *Declaration, now time.Time) bool {
 		}
 		failFast(r)
 	}
+	r.DeployedAt = nil
+	for _, st := range r.Stages {
+		if IsDeployStage(st.Name) && st.Status == Succeeded && st.FinishedAt != nil {
+			t := st.FinishedAt.UTC()
+			r.DeployedAt = &t
+		}
+	}
 	return snapshot(r) != before
 }
+
+// IsDeployStage reports whether a stage is the one that deploys: the stage named Deploy (in any
+// case), as in Build → Test → … → Release → Deploy. Its success is the change reaching production
+// for DORA's lead time.
+func IsDeployStage(name string) bool { return strings.EqualFold(strings.TrimSpace(name), "deploy") }
 
 // orderStages lays the provider's stages over the declared ones: declared stages first, in
 // order, then any stage the engine ran that the declaration does not name.
@@ -271,7 +293,8 @@ func snapshot(r *Run) string {
 		A             int
 		St            []Stage
 		Ar            []Artifact
-		Sa, F         *time.Time
-	}{r.ProviderRunID, r.URL, string(r.Status), r.CommitSHA, r.Message, r.Attempt, r.Stages, r.Artifacts, r.StartedAt, r.FinishedAt})
+		Sa, F, Ca, D  *time.Time
+	}{r.ProviderRunID, r.URL, string(r.Status), r.CommitSHA, r.Message, r.Attempt, r.Stages, r.Artifacts, r.StartedAt, r.FinishedAt,
+		r.CommittedAt, r.DeployedAt})
 	return b
 }

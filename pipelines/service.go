@@ -388,6 +388,18 @@ func (s *Service) Runs(ctx context.Context, f Filter, first int, after string) (
 	return s.recs.list(ctx, f, first, after)
 }
 
+// LeadTimes answers DORA's lead time for changes from pipeline runs: per component (canonical
+// refs; nil asks for every component), the time from a run's commit to its successful Deploy
+// stage, for the runs deployed in [since, until) whose provider reported the commit's time.
+// Components without such runs are absent. Like runs, these are readable by every signed-in user.
+func (s *Service) LeadTimes(ctx context.Context, components []string, since, until time.Time) (map[string][]time.Duration, error) {
+	return s.recs.leadTimes(ctx, components, since, until)
+}
+
+// Annotation is the annotation that declares a component's pipelines: the components that may
+// have lead times here.
+func (s *Service) Annotation() string { return AnnotationPipelines }
+
 // PipelineRuns returns a page of one pipeline's runs, newest first (component is canonical).
 func (s *Service) PipelineRuns(ctx context.Context, component, pipeline string, f Filter, first int, after string) (*Page, error) {
 	f.Component, f.Pipeline = component, pipeline

@@ -395,3 +395,57 @@ func (b *blockingProvider) Status(ctx context.Context, run pipelines.Run, d pipe
 	<-b.release
 	return u, err
 }
+
+// DORA's lead time from pipeline runs: a run whose Deploy stage succeeded is deployed at that
+// stage's end, and its lead time runs from the commit's time (as the provider reports it); a run
+// whose Deploy stage failed deployed nothing.
+func TestADeployStagesSuccessGivesTheRunsLeadTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		committed := time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC)
+		t0 := committed.Add(2 * time.Hour)
+		stages := func(deploy pipelines.Status) []pipelines.Stage {
+			t1, t2, t3 := t0.Add(time.Minute), t0.Add(2*time.Minute), t0.Add(3*time.Minute)
+			return []pipelines.Stage{
+				{Name: "Build", Status: pipelines.Succeeded, StartedAt: &t0, FinishedAt: &t1},
+				{Name: "Test", Status: pipelines.Succeeded, StartedAt: &t1, FinishedAt: &t2},
+				{Name: "Release", Status: pipelines.Succeeded, StartedAt: &t2, FinishedAt: &t2},
+				{Name: "deploy", Status: deploy, StartedAt: &t2, FinishedAt: &t3},
+			}
+		}
+		deployed, err := s.Trigger(bob, release("deployed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed, err := s.Trigger(bob, release("failed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prov.set(deployed.ProviderRunID, pipelines.Update{Status: pipelines.Succeeded, CommittedAt: &committed, Stages: stages(pipelines.Succeeded)})
+		prov.set(failed.ProviderRunID, pipelines.Update{Status: pipelines.Failed, CommittedAt: &committed, Stages: stages(pipelines.Failed)})
+		if _, err := s.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Run(bob, deployed.ID)
+		if want := t0.Add(3 * time.Minute); got.DeployedAt == nil || !got.DeployedAt.Equal(want) || got.CommittedAt == nil || !got.CommittedAt.Equal(committed) {
+			t.Fatalf("deployed run: committed %v, deployed %v; want %v, %v", got.CommittedAt, got.DeployedAt, committed, want)
+		}
+		if f, _ := s.Run(bob, failed.ID); f.DeployedAt != nil {
+			t.Errorf("a run whose Deploy stage failed is deployed at %v", f.DeployedAt)
+		}
+		want := 2*time.Hour + 3*time.Minute
+		for _, components := range [][]string{{checkout}, nil} {
+			lt, err := s.LeadTimes(context.Background(), components, t0.Add(-time.Hour), t0.Add(time.Hour))
+			if err != nil || len(lt) != 1 || len(lt[checkout]) != 1 || lt[checkout][0] != want {
+				t.Errorf("lead times of %v: %v, %v; want %s: [%v]", components, lt, err, checkout, want)
+			}
+		}
+		if lt, err := s.LeadTimes(context.Background(), []string{checkout}, t0.Add(time.Hour), t0.Add(2*time.Hour)); err != nil || len(lt) != 0 {
+			t.Errorf("a window after the deploy: %v, %v; want none", lt, err)
+		}
+		if lt, err := s.LeadTimes(context.Background(), []string{"component:default/other"}, t0.Add(-time.Hour), t0.Add(time.Hour)); err != nil || len(lt) != 0 {
+			t.Errorf("another component: %v, %v; want none", lt, err)
+		}
+	})
+}

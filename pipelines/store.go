@@ -37,6 +37,8 @@ type runRow struct {
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
+	CommittedAt    *time.Time
+	DeployedAt     *time.Time
 	UpdatedAt      time.Time
 	// PolledAt is when the follower last asked the provider; the least recently polled go first.
 	PolledAt *time.Time
@@ -58,7 +60,8 @@ func (r *runRow) toRun() Run {
 	out := Run{ID: r.ID, Component: r.Component, Pipeline: r.Pipeline, Provider: r.Provider, ProviderRunID: r.ProviderRunID,
 		URL: r.URL, Attempt: r.Attempt, DispatchID: r.DispatchID, Ref: r.Ref, CommitSHA: r.CommitSHA, TriggeredBy: r.TriggeredBy, Client: r.Client,
 		Status: Status(r.Status), Message: r.Message, RetryOf: r.RetryOf, CreatedAt: r.CreatedAt.UTC(),
-		StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt), UpdatedAt: r.UpdatedAt.UTC(), version: r.Version}
+		StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt), CommittedAt: utc(r.CommittedAt), DeployedAt: utc(r.DeployedAt),
+		UpdatedAt: r.UpdatedAt.UTC(), version: r.Version}
 	if r.IdempotencyKey != nil {
 		out.IdempotencyKey = *r.IdempotencyKey
 	}
@@ -163,7 +166,8 @@ func (s *records) save(ctx context.Context, r *Run) error {
 	res := s.st.DB(ctx).Model(&runRow{}).Where("id = ? AND version = ?", r.ID, r.version).Updates(map[string]any{
 		"provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
 		"status": string(r.Status), "message": r.Message, "stages": stages, "artifacts": artifacts,
-		"started_at": r.StartedAt, "finished_at": r.FinishedAt, "updated_at": r.UpdatedAt, "version": r.version + 1,
+		"started_at": r.StartedAt, "finished_at": r.FinishedAt, "committed_at": r.CommittedAt, "deployed_at": r.DeployedAt,
+		"updated_at": r.UpdatedAt, "version": r.version + 1,
 	})
 	if res.Error != nil {
 		return store.Translate(res.Error, "pipeline run "+strconv.FormatInt(r.ID, 10))
@@ -305,4 +309,35 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		page.EndCursor = cursorOf(rows[len(rows)-1].ID)
 	}
 	return page, nil
+}
+
+// maxLeadTimeRows bounds the deploys one lead-time question reads (a year of a busy catalog's).
+const maxLeadTimeRows = 100_000
+
+// leadTimes returns, per component, the time from commit to successful Deploy stage of each run
+// deployed in [since, until) whose commit time is known; components nil asks for every component.
+func (s *records) leadTimes(ctx context.Context, components []string, since, until time.Time) (map[string][]time.Duration, error) {
+	out := map[string][]time.Duration{}
+	if components != nil && len(components) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Component   string
+		CommittedAt time.Time
+		DeployedAt  time.Time
+	}
+	q := s.st.DB(ctx).Model(&runRow{}).Select("component, committed_at, deployed_at").
+		Where("deployed_at >= ? AND deployed_at < ? AND committed_at IS NOT NULL", since.UTC(), until.UTC())
+	if components != nil {
+		q = q.Where("component IN ?", components)
+	}
+	if err := q.Order("deployed_at").Limit(maxLeadTimeRows).Scan(&rows).Error; err != nil {
+		return nil, store.Translate(err, "pipeline runs")
+	}
+	for _, r := range rows {
+		if d := r.DeployedAt.Sub(r.CommittedAt); d >= 0 {
+			out[r.Component] = append(out[r.Component], d)
+		}
+	}
+	return out, nil
 }

@@ -162,7 +162,7 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		// An aborted canary is a failed change.
 		since := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 		until := since.Add(24 * time.Hour)
-		m, err := r.svc.ComponentDORA(context.Background(), map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
+		m, err := r.svc.ComponentDORA(context.Background(), "component:default/payments", map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
 		if err != nil || m.Changes != 2 || m.FailedChanges != 1 || m.Deployments != 1 {
 			t.Errorf("DORA after the abort: %+v, %v; want 2 changes, 1 failed (c3), 1 deployment (b2); records now: %s", m, err, describeRecords(r.records()))
 		}

@@ -49,6 +49,9 @@ type Metrics struct {
 	// rollout in the window knows its commit's date. LeadTimeSamples is how many did.
 	LeadTime        *time.Duration
 	LeadTimeSamples int
+	// LeadTimePipelineSamples is how many of those samples are pipeline runs' (commit to a
+	// successful Deploy stage) rather than rollouts'.
+	LeadTimePipelineSamples int
 	// Changes counts the rollouts that finished in the window; FailedChanges those among them that
 	// failed, whose canary was aborted, or that succeeded and were then rolled back (the
 	// application's next successful rollout went back to the revision before).
@@ -79,10 +82,29 @@ func (m Metrics) ChangeFailureRate() *float64 {
 // before the window may end inside it.
 const lookback = 30 * 24 * time.Hour
 
-// dora computes the metrics of the applications keys select (nil: every application).
-func (s *records) dora(ctx context.Context, keys []Key, w Window) (Metrics, error) {
+// pipelineLeads are lead times measured by pipeline runs, and the applications whose rollouts'
+// lead times they replace (the deploying components' own).
+type pipelineLeads struct {
+	samples []time.Duration
+	skip    map[Key]bool
+}
+
+// skips reports whether a rollout's lead time is replaced by its component's pipeline runs'.
+func (p pipelineLeads) skips(r *rolloutRow) bool {
+	for k := range p.skip {
+		if k.Instance == r.Instance && k.Name == r.Application && (k.Namespace == "" || k.Namespace == r.AppNamespace) {
+			return true
+		}
+	}
+	return false
+}
+
+// dora computes the metrics of the applications keys select (nil: every application), with the
+// lead times lead brings in place of their applications' rollouts'.
+func (s *records) dora(ctx context.Context, keys []Key, w Window, lead pipelineLeads) (Metrics, error) {
 	m := Metrics{Window: w}
 	if keys != nil && len(keys) == 0 {
+		m.LeadTime, m.LeadTimeSamples, m.LeadTimePipelineSamples = median(lead.samples), len(lead.samples), len(lead.samples)
 		return m, nil
 	}
 	where, args := keysClause(keys)
@@ -107,14 +129,15 @@ func (s *records) dora(ctx context.Context, keys []Key, w Window) (Metrics, erro
 			continue
 		}
 		m.Deployments++
-		if r.CommittedAt != nil && !r.CommittedAt.After(*r.FinishedAt) {
+		if r.CommittedAt != nil && !r.CommittedAt.After(*r.FinishedAt) && !lead.skips(r) {
 			leads = append(leads, r.FinishedAt.Sub(*r.CommittedAt))
 		}
 		if rolledBack(rows, i) {
 			m.FailedChanges++
 		}
 	}
-	m.LeadTime, m.LeadTimeSamples = median(leads), len(leads)
+	leads = append(leads, lead.samples...)
+	m.LeadTime, m.LeadTimeSamples, m.LeadTimePipelineSamples = median(leads), len(leads), len(lead.samples)
 
 	var changes []healthRow
 	hq := db.Model(&healthRow{}).Where("at >= ? AND at < ?", w.Since.Add(-lookback), w.Until)

@@ -2,6 +2,7 @@ package rollouts_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestDORAMetricsOfADayWithARollbackAndAFailure(t *testing.T) {
 		waitFor(t, sub, "c3 failed with its commit", committed("c3"))
 
 		since, until := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-		m, err := r.svc.ComponentDORA(context.Background(), map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
+		m, err := r.svc.ComponentDORA(context.Background(), "component:default/payments", map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,10 +112,38 @@ func TestDORAMetricsOfADayWithARollbackAndAFailure(t *testing.T) {
 			t.Errorf("catalog-wide: %+v, %v", all, err)
 		}
 		before := since.Add(-24 * time.Hour)
-		prev, err := r.svc.ComponentDORA(context.Background(), map[string]string{"argocd/app-name": "payments-prod"}, &before, &since)
+		prev, err := r.svc.ComponentDORA(context.Background(), "component:default/payments", map[string]string{"argocd/app-name": "payments-prod"}, &before, &since)
 		if err != nil || prev.Deployments != 1 || prev.Changes != 1 || prev.FailedChanges != 0 || prev.Restores != 0 {
 			t.Errorf("the day before (a1's first deployment only): %+v, %v", prev, err)
 		}
+
+		// Once the component deploys through its pipelines, their runs give its lead time
+		// (commit to a successful Deploy stage) in place of its rollouts', at every level; the
+		// other figures stay the rollouts'.
+		pipe := leadTimesFake{"component:default/payments": {30 * time.Minute, 50 * time.Minute, 70 * time.Minute}}
+		r.svc.UseLeadTimes(pipe)
+		for name, get := range map[string]func() (rollouts.Metrics, error){
+			"component": func() (rollouts.Metrics, error) {
+				return r.svc.ComponentDORA(context.Background(), "component:default/payments", map[string]string{"argocd/app-name": "payments-prod"}, &since, &until)
+			},
+			"bob's team": func() (rollouts.Metrics, error) {
+				return r.svc.ScopeDORA(context.Background(), "group:default/bob", &since, &until)
+			},
+			"catalog": func() (rollouts.Metrics, error) { return r.svc.CatalogDORA(context.Background(), &since, &until) },
+		} {
+			m, err := get()
+			if err != nil || m.LeadTime == nil || *m.LeadTime != 50*time.Minute || m.LeadTimeSamples != 3 || m.LeadTimePipelineSamples != 3 || m.Deployments != 2 {
+				t.Errorf("%s with pipeline deploys: lead time %v over %d (%d from pipelines), %d deployments, %v; want 50m over the 3 pipeline runs, 2 deployments",
+					name, m.LeadTime, m.LeadTimeSamples, m.LeadTimePipelineSamples, m.Deployments, err)
+			}
+		}
+		// A component without pipeline deploys in the window keeps its rollouts' lead time.
+		r.svc.UseLeadTimes(leadTimesFake{"component:default/other": {time.Minute}})
+		if m, err := r.svc.ComponentDORA(context.Background(), "component:default/payments", map[string]string{"argocd/app-name": "payments-prod"}, &since, &until); err != nil ||
+			m.LeadTime == nil || *m.LeadTime != wantLead || m.LeadTimePipelineSamples != 0 {
+			t.Errorf("without pipeline deploys: lead time %v (%d from pipelines), %v; want the rollouts' %v", m.LeadTime, m.LeadTimePipelineSamples, err, wantLead)
+		}
+		r.svc.UseLeadTimes(nil)
 	})
 }
 
@@ -132,4 +161,19 @@ func TestDORAWindowsAreCheckedByName(t *testing.T) {
 	if _, err := rollouts.WindowOf(&longAgo, nil, now); errs.FieldOf(err) != "since" {
 		t.Errorf("a 400-day window: %v", err)
 	}
+}
+
+// leadTimesFake is the pipelines' lead times, by component ref.
+type leadTimesFake map[string][]time.Duration
+
+func (leadTimesFake) Annotation() string { return "portside.dev/pipelines" }
+
+func (f leadTimesFake) LeadTimes(_ context.Context, components []string, _, _ time.Time) (map[string][]time.Duration, error) {
+	out := map[string][]time.Duration{}
+	for ref, d := range f {
+		if components == nil || slices.Contains(components, ref) {
+			out[ref] = slices.Clone(d)
+		}
+	}
+	return out, nil
 }

@@ -18,8 +18,18 @@ type Catalog interface {
 	// Owns reports whether p owns the entity, directly or through the group hierarchy.
 	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
 	// ComponentsIn returns the annotations of a system's components, or of those a group (or a
-	// group below it) owns, that carry one of keys.
-	ComponentsIn(ctx context.Context, field, ref string, keys []string) ([]map[string]string, error)
+	// group below it) owns, that carry one of keys, by component ref.
+	ComponentsIn(ctx context.Context, field, ref string, keys []string) (map[string]map[string]string, error)
+}
+
+// LeadTimeSource measures lead time for changes where components build and deploy through
+// Portside's pipelines (package pipelines' Service): commit to a successful Deploy stage.
+type LeadTimeSource interface {
+	// Annotation marks the components that may have such runs (their pipeline declarations).
+	Annotation() string
+	// LeadTimes gives, per component ref (nil: every component), the lead times of the changes
+	// deployed in [since, until); components without any are absent.
+	LeadTimes(ctx context.Context, components []string, since, until time.Time) (map[string][]time.Duration, error)
 }
 
 // Options wire the service.
@@ -38,7 +48,13 @@ type Service struct {
 	catalog Catalog
 	audit   *audit.Log
 	sources map[string]Source
+	// leadTimes, when set, measures lead time for the components whose pipelines deploy them.
+	leadTimes LeadTimeSource
 }
+
+// UseLeadTimes makes DORA's lead time come from src for every component src has deploys of in
+// the window, in place of its Argo CD rollouts'. Call it before serving.
+func (s *Service) UseLeadTimes(src LeadTimeSource) { s.leadTimes = src }
 
 // MaxComponents bounds how many components one rollouts query may name.
 const MaxComponents = 100
@@ -211,8 +227,9 @@ func (s *Service) Watch(ctx context.Context, component string, what Watched) (*S
 	}), nil
 }
 
-// ComponentDORA returns the DORA metrics of a component's deployments.
-func (s *Service) ComponentDORA(ctx context.Context, annotations map[string]string, since, until *time.Time) (Metrics, error) {
+// ComponentDORA returns the DORA metrics of a component's deployments. Its lead time comes from
+// its pipeline runs when it has deploys through them in the window (see UseLeadTimes).
+func (s *Service) ComponentDORA(ctx context.Context, ref string, annotations map[string]string, since, until *time.Time) (Metrics, error) {
 	w, err := WindowOf(since, until, time.Now())
 	if err != nil {
 		return Metrics{}, err
@@ -221,27 +238,45 @@ func (s *Service) ComponentDORA(ctx context.Context, annotations map[string]stri
 	if err != nil {
 		return Metrics{}, err
 	}
-	return s.recs.dora(ctx, keys, w)
+	piped, err := s.pipelineLeadTimes(ctx, []string{ref}, w)
+	if err != nil {
+		return Metrics{}, err
+	}
+	return s.recs.dora(ctx, keys, w, leadTimesInstead(piped[ref], keys))
 }
 
 // ScopeDORA returns the DORA metrics of the deployments of a system's components, or of the
 // components a group and the groups below it own (ref names the system or group). A component
-// with broken Argo CD annotations is left out rather than failing its team's figures.
+// with broken Argo CD annotations is left out rather than failing its team's figures. Components
+// with deploys through their pipelines in the window give their lead times from those.
 func (s *Service) ScopeDORA(ctx context.Context, ref string, since, until *time.Time) (Metrics, error) {
 	w, err := WindowOf(since, until, time.Now())
 	if err != nil {
 		return Metrics{}, err
 	}
-	anns, err := s.catalog.ComponentsIn(ctx, "ref", ref, []string{AnnotationAppName, AnnotationAppSelector})
+	wanted := []string{AnnotationAppName, AnnotationAppSelector}
+	if s.leadTimes != nil {
+		wanted = append(wanted, s.leadTimes.Annotation())
+	}
+	comps, err := s.catalog.ComponentsIn(ctx, "ref", ref, wanted)
 	if err != nil {
 		return Metrics{}, err
 	}
+	refs := make([]string, 0, len(comps))
+	for r := range comps {
+		refs = append(refs, r)
+	}
+	piped, err := s.pipelineLeadTimes(ctx, refs, w)
+	if err != nil {
+		return Metrics{}, err
+	}
+	lead := pipelineLeads{skip: map[Key]bool{}}
 	seen := map[Key]bool{}
 	keys := []Key{}
-	for _, a := range anns {
+	for r, a := range comps {
 		ks, err := s.keysOf(a)
 		if err != nil {
-			continue
+			ks = nil
 		}
 		for _, k := range ks {
 			if !seen[k] {
@@ -249,15 +284,67 @@ func (s *Service) ScopeDORA(ctx context.Context, ref string, since, until *time.
 				keys = append(keys, k)
 			}
 		}
+		if samples := piped[r]; len(samples) > 0 {
+			lead.samples = append(lead.samples, samples...)
+			for _, k := range ks {
+				lead.skip[k] = true
+			}
+		}
 	}
-	return s.recs.dora(ctx, keys, w)
+	return s.recs.dora(ctx, keys, w, lead)
 }
 
-// CatalogDORA returns the DORA metrics of every application Portside follows.
+// CatalogDORA returns the DORA metrics of every application Portside follows; the components
+// with deploys through their pipelines in the window give their lead times from those.
 func (s *Service) CatalogDORA(ctx context.Context, since, until *time.Time) (Metrics, error) {
 	w, err := WindowOf(since, until, time.Now())
 	if err != nil {
 		return Metrics{}, err
 	}
-	return s.recs.dora(ctx, nil, w)
+	piped, err := s.pipelineLeadTimes(ctx, nil, w)
+	if err != nil {
+		return Metrics{}, err
+	}
+	lead := pipelineLeads{skip: map[Key]bool{}}
+	n := 0
+	for ref, samples := range piped {
+		lead.samples = append(lead.samples, samples...)
+		if n++; n > maxPipedComponents {
+			continue // their rollouts' lead times count too; a bound on the catalog reads below
+		}
+		_, anns, err := s.catalog.ComponentAnnotations(ctx, "ref", ref)
+		if err != nil {
+			continue // a component gone from the catalog keeps its history, and has no applications to skip
+		}
+		ks, _ := s.keysOf(anns)
+		for _, k := range ks {
+			lead.skip[k] = true
+		}
+	}
+	return s.recs.dora(ctx, nil, w, lead)
+}
+
+// maxPipedComponents bounds the components CatalogDORA looks up to leave their applications'
+// rollouts out of the lead time.
+const maxPipedComponents = 5000
+
+// pipelineLeadTimes asks the lead-time source, if any, about components (nil: all).
+func (s *Service) pipelineLeadTimes(ctx context.Context, components []string, w Window) (map[string][]time.Duration, error) {
+	if s.leadTimes == nil {
+		return nil, nil
+	}
+	return s.leadTimes.LeadTimes(ctx, components, w.Since, w.Until)
+}
+
+// leadTimesInstead says to take samples as the lead times of the applications keys name, in
+// place of their rollouts', when there are any.
+func leadTimesInstead(samples []time.Duration, keys []Key) pipelineLeads {
+	if len(samples) == 0 {
+		return pipelineLeads{}
+	}
+	skip := make(map[Key]bool, len(keys))
+	for _, k := range keys {
+		skip[k] = true
+	}
+	return pipelineLeads{samples: samples, skip: skip}
 }

@@ -46,11 +46,11 @@ func (c catalogFake) ComponentAnnotations(_ context.Context, field, ref string) 
 	return ref, a, nil
 }
 
-func (c catalogFake) ComponentsIn(_ context.Context, field, ref string, _ []string) ([]map[string]string, error) {
-	var out []map[string]string
+func (c catalogFake) ComponentsIn(_ context.Context, field, ref string, _ []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
 	for comp, a := range c.annotations {
 		if ref == "group:default/"+c.owner[comp] { // in the fake, each owner has a group of their name
-			out = append(out, a)
+			out[comp] = a
 		}
 	}
 	return out, nil

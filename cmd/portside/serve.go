@@ -161,6 +161,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.pipelines = ps
 	w.closers = append(w.closers, stopLocal) // after the follower stopped reading its runs
+	rs.UseLeadTimes(ps)                      // DORA's lead time from pipeline runs where components deploy through them
 	w.runbooks = runbooks.NewService(a.store, runbooks.Options{Catalog: w.catalog, Deployments: rs, Audit: a.auditLog(), Logger: a.log,
 		Check: runbooks.CheckOptions{Interval: a.cfg.RunbookLinkCheckInterval, AllowLoopback: a.cfg.AllowLoopbackLocations}})
 	if a.cfg.Demo {

@@ -345,10 +345,12 @@ type DoraMetrics struct {
 	Deployments int `json:"deployments"`
 	// Deployment frequency: successful rollouts per day.
 	DeploymentsPerDay float64 `json:"deploymentsPerDay"`
-	// Lead time for changes: the median seconds from a change's commit to its successful rollout; null when no rollout knows its commit's date.
+	// Lead time for changes: the median seconds from a change's commit to its successful rollout, or to its pipeline run's successful Deploy stage (see leadTimePipelineSamples); null when no change knows its commit's date.
 	LeadTimeSeconds *float64 `json:"leadTimeSeconds,omitempty"`
-	// How many rollouts the lead time is the median of.
+	// How many changes the lead time is the median of.
 	LeadTimeSamples int `json:"leadTimeSamples"`
+	// How many of them are pipeline runs (commit to a successful Deploy stage): a component that deploys through its Portside pipelines gives its lead times from those, in place of its rollouts'.
+	LeadTimePipelineSamples int `json:"leadTimePipelineSamples"`
 	// Rollouts that finished in the window.
 	Changes int `json:"changes"`
 	// Those that failed, or succeeded and were then rolled back (the next successful rollout returned to the revision before).

@@ -182,7 +182,7 @@ func (in RefreshDeploymentInput) Target() rollouts.Target {
 // NewDoraMetrics converts DORA metrics.
 func NewDoraMetrics(m rollouts.Metrics) *DoraMetrics {
 	out := &DoraMetrics{Since: m.Since, Until: m.Until, Deployments: m.Deployments, DeploymentsPerDay: m.DeploymentsPerDay(),
-		LeadTimeSamples: m.LeadTimeSamples, Changes: m.Changes, FailedChanges: m.FailedChanges,
+		LeadTimeSamples: m.LeadTimeSamples, LeadTimePipelineSamples: m.LeadTimePipelineSamples, Changes: m.Changes, FailedChanges: m.FailedChanges,
 		ChangeFailureRate: m.ChangeFailureRate(), Restores: m.Restores}
 	if m.LeadTime != nil {
 		s := m.LeadTime.Seconds()

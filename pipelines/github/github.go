@@ -218,6 +218,10 @@ func (p *Provider) Status(ctx context.Context, run pipelines.Run, decl pipelines
 func (p *Provider) read(ctx context.Context, decl pipelines.Declaration, wr *gh.WorkflowRun, attempt int) (pipelines.Update, error) {
 	u := pipelines.Update{ProviderRunID: strconv.FormatInt(wr.GetID(), 10), URL: wr.GetHTMLURL(), CommitSHA: wr.GetHeadSHA(),
 		Attempt: wr.GetRunAttempt(), Status: runStatus(wr.GetStatus(), wr.GetConclusion())}
+	if t := wr.GetHeadCommit().GetTimestamp(); !t.IsZero() {
+		c := t.Time.UTC() // the commit's time, for DORA's lead time
+		u.CommittedAt = &c
+	}
 	if attempt > 0 && wr.GetRunAttempt() < attempt {
 		return pipelines.Update{Status: pipelines.Queued}, nil
 	}

@@ -41,10 +41,13 @@ type fakeGitHub struct {
 }
 
 type fakeRun struct {
-	ID                   int64  `json:"id"`
-	Name                 string `json:"name"`
-	DisplayTitle         string `json:"display_title"`
-	HeadSHA              string `json:"head_sha"`
+	ID           int64  `json:"id"`
+	Name         string `json:"name"`
+	DisplayTitle string `json:"display_title"`
+	HeadSHA      string `json:"head_sha"`
+	HeadCommit   struct {
+		Timestamp string `json:"timestamp"`
+	} `json:"head_commit"`
 	Status               string `json:"status"`
 	Conclusion           string `json:"conclusion,omitempty"`
 	RunAttempt           int    `json:"run_attempt"`
@@ -85,6 +88,7 @@ func newFakeGitHub(t *testing.T) (*fakeGitHub, *httptest.Server) {
 		f.runs = append(f.runs, &fakeRun{ID: f.nextID, Name: "Release", DisplayTitle: fmt.Sprintf("Release [%v]", body.Inputs["portside_dispatch_id"]),
 			HeadSHA: "0123456789abcdef0123456789abcdef01234567", Status: "queued", RunAttempt: 1, Event: "workflow_dispatch",
 			HTMLURL: "https://github.example/acme/checkout/actions/runs/" + strconv.FormatInt(f.nextID, 10), RunStartedAt: stamp, UpdatedAt: stamp})
+		f.runs[len(f.runs)-1].HeadCommit.Timestamp = "2026-01-02T02:04:05Z"
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /api/v3/repos/acme/checkout/actions/workflows/release.yaml/runs", func(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +269,10 @@ func TestARunIsDispatchedFoundByItsDispatchIDAndFollowedJobByJob(t *testing.T) {
 	}
 	if run.ProviderRunID != "1001" || run.CommitSHA == "" || !strings.HasSuffix(run.URL, "/runs/1001") {
 		t.Fatalf("run = %+v", run)
+	}
+	// The commit's time comes with the run (head_commit.timestamp), for DORA's lead time.
+	if want := time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC); run.CommittedAt == nil || !run.CommittedAt.Equal(want) {
+		t.Errorf("the run's commit time = %v, want %v (its head_commit's timestamp)", run.CommittedAt, want)
 	}
 	f.script(1001, func(r *fakeRun) {
 		r.Status = "in_progress"

@@ -22,20 +22,31 @@ import (
 // Stamp is the time every scripted run and job shows.
 const Stamp = "2026-01-02T03:04:05Z"
 
+// CommitStamp is when the commit every scripted run builds was made: an hour before Stamp.
+const CommitStamp = "2026-01-02T02:04:05Z"
+
+// HeadCommit is the commit a run builds, as GitHub shows it in a workflow run.
+type HeadCommit struct {
+	ID        string `json:"id"`
+	Message   string `json:"message"`
+	Timestamp string `json:"timestamp"`
+}
+
 // Run is a workflow run as GitHub's REST API shows it.
 type Run struct {
-	ID           int64  `json:"id"`
-	Name         string `json:"name"`
-	DisplayTitle string `json:"display_title"`
-	HeadSHA      string `json:"head_sha"`
-	Status       string `json:"status"`
-	Conclusion   string `json:"conclusion,omitempty"`
-	RunAttempt   int    `json:"run_attempt"`
-	HTMLURL      string `json:"html_url"`
-	RunStartedAt string `json:"run_started_at"`
-	UpdatedAt    string `json:"updated_at"`
-	Event        string `json:"event"`
-	Jobs         []Job  `json:"-"`
+	ID           int64       `json:"id"`
+	Name         string      `json:"name"`
+	DisplayTitle string      `json:"display_title"`
+	HeadSHA      string      `json:"head_sha"`
+	HeadCommit   *HeadCommit `json:"head_commit,omitempty"`
+	Status       string      `json:"status"`
+	Conclusion   string      `json:"conclusion,omitempty"`
+	RunAttempt   int         `json:"run_attempt"`
+	HTMLURL      string      `json:"html_url"`
+	RunStartedAt string      `json:"run_started_at"`
+	UpdatedAt    string      `json:"updated_at"`
+	Event        string      `json:"event"`
+	Jobs         []Job       `json:"-"`
 	workflow     string
 }
 
@@ -120,7 +131,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	// The workflow's run-name shows the dispatch input, as Portside's README asks workflows to.
 	s.runs[id] = &Run{ID: id, Name: "Release", DisplayTitle: fmt.Sprintf("Release [%v]", body.Inputs["portside_dispatch_id"]),
 		HeadSHA: "0123456789abcdef0123456789abcdef01234567", Status: "queued", RunAttempt: 1, Event: "workflow_dispatch",
-		HTMLURL: "https://github.example/" + wf + "/runs/" + strconv.FormatInt(id, 10), RunStartedAt: Stamp, UpdatedAt: Stamp, workflow: wf}
+		HeadCommit: &HeadCommit{ID: "0123456789abcdef0123456789abcdef01234567", Message: "Release", Timestamp: CommitStamp},
+		HTMLURL:    "https://github.example/" + wf + "/runs/" + strconv.FormatInt(id, 10), RunStartedAt: Stamp, UpdatedAt: Stamp, workflow: wf}
 	s.order[wf] = append(s.order[wf], id)
 	w.WriteHeader(http.StatusNoContent)
 }
