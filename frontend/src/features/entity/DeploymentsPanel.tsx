@@ -99,14 +99,18 @@ const Refresh = graphql(`
 const Terminate = graphql(`
   mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }
 `);
+// The canary actions select only the deployment's key: their answer carries the canary as Portside
+// had it before Argo Rollouts moved (it reads the Rollout again after the action), and written
+// into the cache it overwrote the newer state a deploymentChanged event had already brought, so
+// the page stayed on the old step. The subscription brings the canary's new state.
 const Promote = graphql(`
-  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Abort = graphql(`
-  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Retry = graphql(`
-  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Rollback = graphql(`
   mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }
@@ -224,8 +228,9 @@ function Deployment({ d, componentRef, canOperate }: { d: DeploymentFieldsFragme
       )}
       {cn && (
         <div>
-          <p>
-            Canary {cn.phase}, weight {cn.setWeight}%{cn.actualWeight != null ? ` (actual ${cn.actualWeight}%)` : ''}
+          <p className="canary-state" data-step={cn.currentStep + 1} data-phase={cn.phase} data-weight={cn.setWeight}>
+            Canary {cn.phase}, {cn.currentStep >= cn.steps.length ? 'all steps done' : `step ${cn.currentStep + 1} of ${cn.steps.length}`}, weight{' '}
+            {cn.setWeight}%{cn.actualWeight != null ? ` (actual ${cn.actualWeight}%)` : ''}
             {cn.aborted ? ', aborted' : ''}
             {cn.pausedReason ? `, paused: ${cn.pausedReason}` : ''}
           </p>
