@@ -273,6 +273,45 @@ try {
   await axe(bob, 'pipeline runs');
   pages.pipelines = '/pipelines?component=payments-api';
 
+  // What the component page draws: the dependency graph (links to the related entities, bounded,
+  // with a text alternative) and the DORA chart with its table.
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  const graph = bob.getByRole('group', { name: 'Dependency graph of Payments API' });
+  await waited('the component page draws its dependency graph', () => graph.waitFor());
+  const graphLinks = await graph.getByRole('link').evaluateAll((as) => as.map((a) => `${a.getAttribute('aria-label')} -> ${a.getAttribute('href')}`));
+  check(graphLinks.some((l) => /^System: payments .*-> \/catalog\/default\/system\/payments$/.test(l)) && graphLinks.some((l) => /^Dependents: .* -> \/catalog\/default\/component\//.test(l)),
+    `the graph's nodes are links to the related entities (${graphLinks.join('; ')})`);
+  const caption = await bob.locator('figure.graph figcaption').innerText();
+  check(/dependents: \d+/.test(caption) && /system: 1/.test(caption), `the graph has a text alternative (${caption})`);
+  await waited('the DORA section draws deployments per week', () => bob.getByRole('img', { name: /deployment/i }).first().waitFor());
+  await bob.getByText('Deployments per week as a table').click();
+  const weekRows = await bob.getByRole('table', { name: 'Deployments per week' }).locator('tbody tr').count();
+  check(weekRows === 8, `the DORA chart's table lists eight weeks (${weekRows})`);
+  await axe(bob, 'component (graph and DORA table)');
+  const go = (msg, fn) => waited(msg, fn);
+  const extra = {
+    api: async () => {
+      await go('the API definition is highlighted', () => bob.locator('pre.definition span.hl-key').first().waitFor());
+      const t = await bob.locator('pre.definition').innerText();
+      check(/openapi/.test(t) && (await bob.locator('pre.definition span').count()) > 10, `the definition is shown whole, in coloured pieces (${t.slice(0, 40).replace(/\s+/g, ' ')}…)`);
+    },
+    group: async () => {
+      await go('the group page shows its DORA', () => bob.getByRole('heading', { name: /DORA of what the group owns/ }).waitFor());
+      check((await bob.getByRole('heading', { name: /^Owned \(\d+\)$/ }).count()) === 1 && (await bob.getByRole('heading', { name: 'Members' }).count()) === 1, 'the group page lists its members and what it owns');
+    },
+    home: async () => {
+      await go('home shows your recent rollouts', () => bob.getByRole('heading', { name: 'Your recent rollouts' }).waitFor());
+      await go('the recent rollouts load (a list or its empty state)', () => bob.locator('section[aria-labelledby=recent]').locator('ul, .empty').first().waitFor());
+    },
+    locations: async () => {
+      check((await bob.getByText('Locations could not be loaded').count()) === 0, 'the locations load (no refusal shown)');
+      // bob owns what the demo location provides: he may refresh it, not unregister or register.
+      const demo = bob.getByRole('group', { name: /^Actions on / }).first();
+      await go('an owner is offered Refresh on a location providing what he owns', () => demo.getByRole('button', { name: 'Refresh', exact: true }).waitFor());
+      check((await bob.getByRole('button', { name: 'Unregister' }).count()) === 0 && (await bob.getByRole('button', { name: 'Register' }).count()) === 0, 'an owner is offered no register or unregister');
+    },
+  };
+
   // Other entity pages.
   for (const [name, path, heading] of [
     ['api', '/catalog/default/api/payments-rest-api', 'Definition'],
@@ -285,6 +324,7 @@ try {
   ]) {
     await bob.goto(base + path);
     await waited(`${name} page shows ${heading}`, () => bob.getByRole('heading', { name: heading }).first().waitFor());
+    await extra[name]?.();
     await axe(bob, name);
     pages[name] = path;
   }

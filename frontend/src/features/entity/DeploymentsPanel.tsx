@@ -7,7 +7,8 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
 import { problemOf, type Problem } from '../../lib/errors';
-import { ago, duration, shortRef } from '../../lib/format';
+import { ago, shortRef } from '../../lib/format';
+import { DoraSection } from './DoraSection';
 
 export const DeploymentFields = graphql(`
   fragment DeploymentFields on Deployment {
@@ -66,13 +67,6 @@ const DeploymentsQuery = graphql(`
         location { id }
         deployments { ...DeploymentFields }
         rollouts(first: 10) { totalCount nodes { ...RolloutFields } }
-        dora {
-          deployments
-          deploymentsPerDay
-          leadTimeSeconds
-          changeFailureRate
-          timeToRestoreSeconds
-        }
       }
     }
   }
@@ -177,15 +171,7 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
       {c && (
         <div className="grid-2 spaced">
           <RolloutHistory rollouts={c.rollouts.nodes} total={c.rollouts.totalCount} componentRef={componentRef} canOperate={c.viewerCanOperate} />
-          <section className="card" aria-labelledby="dora">
-            <h2 id="dora">DORA, last 30 days</h2>
-            <div className="dora">
-              <div><strong>{c.dora.deploymentsPerDay.toFixed(2)}</strong>deploys per day ({c.dora.deployments})</div>
-              <div><strong>{duration(c.dora.leadTimeSeconds)}</strong>lead time</div>
-              <div><strong>{c.dora.changeFailureRate == null ? '—' : `${Math.round(c.dora.changeFailureRate * 100)} %`}</strong>change failure rate</div>
-              <div><strong>{duration(c.dora.timeToRestoreSeconds)}</strong>time to restore</div>
-            </div>
-          </section>
+          <DoraSection entityRef={componentRef} />
         </div>
       )}
     </>
