@@ -157,7 +157,7 @@ try {
   await bob.getByRole('link', { name: /payments api/i }).first().click();
   await bob.waitForURL((u) => u.pathname === '/catalog/default/component/payments-api');
   await bob.getByRole('heading', { name: 'About' }).waitFor();
-  await bob.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await bob.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await waited('the owner is offered the owner actions', () => bob.getByRole('button', { name: 'Refresh from source' }).waitFor());
   check((await bob.getByRole('heading', { name: 'About' }).count()) === 1 && (await bob.locator('#about').isVisible()), 'the component page shows its About section');
   await axe(bob, 'component (owner)');
@@ -380,7 +380,7 @@ try {
   const carolCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const carol = await newPage(carolCtx);
   await signIn(carol, 'carol', '/catalog/default/component/payments-api');
-  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await carol.getByRole('heading', { name: 'DORA, last 30 days' }).waitFor();
   check((await carol.getByRole('button', { name: 'Refresh from source' }).count()) === 0, 'the viewer is offered no owner action');
   await waited('the viewer sees the canary, paused at step 4', () => carol.locator('.canary-state[data-step="4"][data-phase="Paused"]').waitFor());
@@ -403,7 +403,7 @@ try {
   check((await carol.getByRole('button', { name: /Retry run|Cancel run/ }).count()) === 0, 'the viewer is offered no cancel or retry on a run');
   await axe(carol, 'pipeline run (viewer)');
   await carol.goto(base + '/catalog/default/component/payments-api');
-  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await axe(carol, 'component (viewer)');
   // Forced anyway, the server refuses, and says so with a request ID.
   const forced = await carol.evaluate(async () => {
