@@ -150,7 +150,8 @@ try {
   const sorted = new URL(bob.url()).searchParams;
   // Name is the default order, which the URL leaves out.
   check(sorted.get('sort') === null && sorted.get('dir') === 'desc', `the URL holds the order asked for: name (the default, no sort=), descending (sort=${sorted.get('sort')}, dir=${sorted.get('dir')})`);
-  check((await bob.getByRole('columnheader', { name: 'Name' }).getAttribute('aria-sort')) === 'descending', 'the Name column says it sorts descending (aria-sort)');
+  // The header renders from the same state a moment after the URL changes: wait for it.
+  await waited('the Name column says it sorts descending (aria-sort)', () => bob.locator('th[aria-sort="descending"]').filter({ hasText: 'Name' }).waitFor());
 
   // Open a component.
   await bob.goto(base + '/catalog?q=payments-api&kind=Component');
