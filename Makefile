@@ -48,8 +48,9 @@ chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## e2e-portal: the portal in Debian's chromium (playwright-core) against a real `portside serve
-## --demo` (built into a temp dir, SQLite, a free port): sign-in as an owner and a viewer, catalog
-## search and filters, a component and its actions, sign-out, axe-core on every page; screenshots of
+## --demo` (built into a temp dir, SQLite, a free port, a scripted Argo CD through portside-argocd):
+## sign-in as an owner and a viewer, catalog search and filters, a component and its actions, a
+## canary followed live and promoted, sign-out, axe-core on every page; screenshots of
 ## every page (light and dark, 1280 px and phone width) go to docs/screenshots/
 e2e-portal: portal chromium
 	cd frontend && $(NPM) run e2e

@@ -61,6 +61,24 @@ func (s *Service) Refresh(ctx context.Context, id int64) (*RefreshResult, error)
 	return res, err
 }
 
+// CanRefresh reports whether the caller may refresh location id, as Refresh decides it: admins,
+// and the owners of any entity the location provides, with a credential that may change things.
+// It is for offering the action only; Refresh checks again.
+func (s *Service) CanRefresh(ctx context.Context, id int64) (bool, error) {
+	p := principal.From(ctx)
+	if policy.Gate(p, policy.LocationRefresh) != nil {
+		return false, nil
+	}
+	owns := false
+	if !p.Admin {
+		var err error
+		if owns, err = s.ownsAnyFrom(ctx, p, id); err != nil {
+			return false, err
+		}
+	}
+	return policy.Can(p, policy.LocationRefresh, policy.Resource{Name: locationName(id), OwnedByCaller: owns}) == nil, nil
+}
+
 // locationName names a location in audit records.
 func locationName(id int64) string { return "location " + strconv.FormatInt(id, 10) }
 

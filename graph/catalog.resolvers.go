@@ -130,6 +130,10 @@ func (r *locationResolver) Entities(ctx context.Context, obj *model.Location, fi
 	return r.entities(ctx, catalog.Filter{LocationID: obj.Location.ID}, nil, first, after)
 }
 
+func (r *locationResolver) ViewerCanRefresh(ctx context.Context, obj *model.Location) (bool, error) {
+	return r.Catalog.CanRefresh(ctx, obj.Location.ID)
+}
+
 func (r *locationEntityResolver) Relations(ctx context.Context, obj *model.LocationEntity, typeArg *string, first *int) ([]*model.Relation, error) {
 	return relations(obj, typeArg, first)
 }

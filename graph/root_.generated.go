@@ -407,22 +407,23 @@ type ComplexityRoot struct {
 	}
 
 	Location struct {
-		CreatedAt     func(childComplexity int) int
-		Entities      func(childComplexity int, first *int, after *string) int
-		EntityCount   func(childComplexity int) int
-		ErrorCount    func(childComplexity int) int
-		Errors        func(childComplexity int, first *int) int
-		ID            func(childComplexity int) int
-		Message       func(childComplexity int) int
-		NextRefreshAt func(childComplexity int) int
-		Path          func(childComplexity int) int
-		Ref           func(childComplexity int) int
-		RefreshedAt   func(childComplexity int) int
-		Revision      func(childComplexity int) int
-		Status        func(childComplexity int) int
-		SucceededAt   func(childComplexity int) int
-		Target        func(childComplexity int) int
-		Type          func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Entities         func(childComplexity int, first *int, after *string) int
+		EntityCount      func(childComplexity int) int
+		ErrorCount       func(childComplexity int) int
+		Errors           func(childComplexity int, first *int) int
+		ID               func(childComplexity int) int
+		Message          func(childComplexity int) int
+		NextRefreshAt    func(childComplexity int) int
+		Path             func(childComplexity int) int
+		Ref              func(childComplexity int) int
+		RefreshedAt      func(childComplexity int) int
+		Revision         func(childComplexity int) int
+		Status           func(childComplexity int) int
+		SucceededAt      func(childComplexity int) int
+		Target           func(childComplexity int) int
+		Type             func(childComplexity int) int
+		ViewerCanRefresh func(childComplexity int) int
 	}
 
 	LocationConnection struct {
@@ -2792,6 +2793,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.Type(childComplexity), true
+	case "Location.viewerCanRefresh":
+		if e.ComplexityRoot.Location.ViewerCanRefresh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.ViewerCanRefresh(childComplexity), true
 
 	case "LocationConnection.edges":
 		if e.ComplexityRoot.LocationConnection.Edges == nil {
@@ -6429,6 +6436,8 @@ func (ec *executionContext) childFields_Location(ctx context.Context, field grap
 		return ec.fieldContext_Location_nextRefreshAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Location_createdAt(ctx, field)
+	case "viewerCanRefresh":
+		return ec.fieldContext_Location_viewerCanRefresh(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
 }

@@ -46,10 +46,17 @@ func operator() context.Context {
 // GraphQL ID.
 func (p *portal) fileLocation(t *testing.T, name string) string {
 	t.Helper()
+	return p.fileLocationOwnedBy(t, name, "team-payments")
+}
+
+// fileLocationOwnedBy registers a one-entity file location whose component owner owns and
+// returns its GraphQL ID.
+func (p *portal) fileLocationOwnedBy(t *testing.T, name, owner string) string {
+	t.Helper()
 	p.files++
 	name += "-" + strconv.Itoa(p.files) // each location brings its own entity: no clashes
 	dir := t.TempDir()
-	doc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n  type: service\n  lifecycle: production\n  owner: team-payments\n", name)
+	doc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n  type: service\n  lifecycle: production\n  owner: %s\n", name, owner)
 	path := filepath.Join(dir, "catalog-info.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -173,6 +180,40 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 						t.Errorf("%s was not refused with FORBIDDEN: %d %+v", who.name, res.Status, res.Errors)
 					}
 				})
+			}
+		}
+	})
+}
+
+// TestLocationsOfferRefreshToWhomTheServerAllowsIt: Location.viewerCanRefresh, which the portal
+// uses to offer Refresh, says true exactly for those whose refreshLocation is accepted: admins,
+// and the owners of an entity the location provides.
+func TestLocationsOfferRefreshToWhomTheServerAllowsIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		roles := []signedIn{p.session("alice"), p.session("bob"), p.session("carol")}
+		for _, c := range []struct {
+			owner   string
+			allowed []string
+		}{
+			{"team-payments", []string{"alice", "bob"}}, // bob's team
+			{"team-nobody", []string{"alice"}},
+		} {
+			id := p.fileLocationOwnedBy(t, "offered", c.owner)
+			for _, who := range roles {
+				want := slices.Contains(c.allowed, who.name)
+				res := p.as(who, fmt.Sprintf(`{ location(id: %q) { viewerCanRefresh } }`, id))
+				if len(res.Errors) > 0 {
+					t.Fatalf("%s reading viewerCanRefresh: %+v", who.name, res.Errors)
+				}
+				loc, _ := res.Data["location"].(map[string]any)
+				got, _ := loc["viewerCanRefresh"].(bool)
+				refresh := p.as(who, fmt.Sprintf(`mutation { refreshLocation(id: %q) { location { id } } }`, id))
+				accepted := refresh.Status == http.StatusOK && len(refresh.Errors) == 0
+				if got != want || accepted != want {
+					t.Errorf("location owned by %s, %s: viewerCanRefresh %v, refresh accepted %v (%+v); want both %v",
+						c.owner, who.name, got, accepted, refresh.Errors, want)
+				}
 			}
 		}
 	})

@@ -32,7 +32,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitHealthy, launchChromium } from '../e2e/harness.mjs';
+import { freePort, waitHealthy, launchChromium, startPortalArgo } from '../e2e/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -115,24 +115,8 @@ try {
 
   // The scripted Argo CD: one application for each of a few deployed components.
   const deployed = queries.deployed.slice(0, 5).map((r) => r.slice(r.lastIndexOf('/') + 1));
-  argo = spawn(argoBin, deployed, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const argoLines = [];
-  let argoWaiter = null;
-  let argoBuf = '';
-  argo.stdout.on('data', (d) => {
-    argoBuf += String(d);
-    let i;
-    while ((i = argoBuf.indexOf('\n')) >= 0) {
-      argoLines.push(argoBuf.slice(0, i));
-      argoBuf = argoBuf.slice(i + 1);
-      argoWaiter?.();
-    }
-  });
-  const argoLine = async () => {
-    while (!argoLines.length) await new Promise((r) => (argoWaiter = r));
-    return argoLines.shift();
-  };
-  const { addr: argoAddr, token: argoToken } = JSON.parse(await argoLine());
+  argo = await startPortalArgo(argoBin, deployed);
+  const { addr: argoAddr, token: argoToken } = argo;
   env.PORTSIDE_ARGOCD_TOKENS = `bench=${argoToken}`;
 
   const port = await freePort();
@@ -234,8 +218,7 @@ try {
   for (let i = 0; MEASURE.has('rollout') && i < REPS; i++) {
     const msg = `bench-step-${i}-${Date.now()}`;
     await page.evaluate((m) => { window.__bench.want = m; }, msg);
-    argo.stdin.write(`${app} ${msg}\n`);
-    const at = Number(await argoLine()) / 1000;
+    const at = Number(await argo.ask(`${app} ${msg}`)) / 1000;
     await page.waitForFunction((m) => typeof window.__bench.texts[m] === 'number', msg, { timeout: 30000 });
     const shown = await page.evaluate((m) => window.__bench.texts[m], msg);
     rolloutLatency.push(shown - at);
@@ -267,6 +250,6 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   if (server && server.exitCode === null) server.kill('SIGTERM');
-  if (argo && argo.exitCode === null) argo.kill('SIGTERM');
+  if (argo && argo.proc.exitCode === null) argo.proc.kill('SIGTERM');
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,18 +1,21 @@
 // The portal end to end: Debian's chromium (driven by playwright-core, never a downloaded browser)
 // against a real `portside serve --demo` (built into a temp dir, SQLite in it, a free port), signing
 // in through the development login form as a demo owner (bob) and a viewer (carol); bob runs the
-// demo's local `ci` pipeline and follows it live. axe-core runs on
+// demo's local `ci` pipeline and follows it live, and watches payments-api's canary move step by
+// step on a scripted Argo CD (bench/portalargo -canary, followed through the portside-argocd
+// companion as in production) and promotes it. axe-core runs on
 // every page visited (no serious or critical violations); a Content-Security-Policy violation or an
 // uncaught error on any page fails the run. Screenshots of every page, light and dark, at 1280 px
 // and at a phone's width, go to docs/screenshots/ (SCREENSHOTS=0 skips them).
 //
-// Usage: npm run e2e (make e2e-portal). PORTSIDE_BIN=path reuses a built binary.
+// Usage: npm run e2e (make e2e-portal). PORTSIDE_BIN=path reuses a built binary (with
+// portside-argocd beside it, or PORTSIDE_ARGOCD_CONNECTOR naming the companion).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitHealthy, launchChromium } from './harness.mjs';
+import { freePort, waitHealthy, launchChromium, startPortalArgo } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -28,22 +31,45 @@ function check(cond, msg) {
   } else console.log(`  ✓ ${msg}`);
 }
 
+/**
+ * Waits for what msg names (wait: a function returning a promise that settles when the state is
+ * reached, such as a locator's waitFor) and records it; a wait that times out or fails is a
+ * failed check that says what was waited for and why it ended, and the run goes on.
+ */
+async function waited(msg, wait) {
+  try {
+    await wait();
+  } catch (e) {
+    check(false, `${msg}: the wait ended without it (${String(e.message ?? e).split('\n')[0]})`);
+    return false;
+  }
+  check(true, msg);
+  return true;
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
 let server;
 let browser;
+let argo;
 try {
   let bin = process.env.PORTSIDE_BIN;
   if (!bin) {
     bin = join(tmp, 'portside');
     console.log('building portside…');
     execFileSync('go', ['build', '-o', bin, './cmd/portside'], { cwd: repo, stdio: 'inherit' });
+    // serve starts its Argo CD companion from beside its own binary.
+    execFileSync('go', ['build', '-o', join(tmp, 'portside-argocd'), './cmd/portside-argocd'], { cwd: repo, stdio: 'inherit' });
   }
+  // The scripted Argo CD: payments-api deployed with an Argo Rollouts canary at its first step.
+  const argoBin = join(tmp, 'portalargo');
+  execFileSync('go', ['build', '-o', argoBin, './bench/portalargo'], { cwd: repo, stdio: 'inherit' });
+  argo = await startPortalArgo(argoBin, ['-canary', 'payments-api']);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text'], {
+  server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text', '--argocd-instances', `scripted=http://${argo.addr}`], {
     cwd: tmp,
-    env: { ...process.env, PORTSIDE_CONFIG: '' },
+    env: { ...process.env, PORTSIDE_CONFIG: '', PORTSIDE_ARGOCD_TOKENS: `scripted=${argo.token}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout.on('data', (d) => log.push(String(d)));
@@ -99,9 +125,10 @@ try {
 
   // Search as you type: the URL follows the text.
   await bob.getByRole('searchbox', { name: /search/i }).fill('refund');
-  await bob.waitForURL((u) => u.searchParams.get('q') === 'refund');
-  await bob.getByRole('link', { name: /refund/i }).first().waitFor();
-  check(true, 'typing searches and puts the text in the URL');
+  await waited('typing puts the text in the URL', () => bob.waitForURL((u) => u.searchParams.get('q') === 'refund'));
+  await waited('the results answer the text typed', () => bob.locator('section.results[data-results-for="refund"] table tbody tr').first().waitFor());
+  const refundRows = await bob.locator('section.results table tbody tr').allInnerTexts();
+  check(refundRows.length > 0 && /refund/i.test(refundRows[0]), `typing searches: the first of ${refundRows.length} rows is about refunds (${(refundRows[0] ?? '').replace(/\s+/g, ' ').slice(0, 80)})`);
 
   // Facet filter: Kind = API.
   await bob.getByRole('searchbox', { name: /search/i }).fill('');
@@ -119,19 +146,52 @@ try {
 
   // Sort by name descending via the column header.
   await bob.getByRole('columnheader', { name: 'Name' }).getByRole('button').click();
-  await bob.waitForURL((u) => u.searchParams.get('dir') === 'desc');
-  check(true, 'sorting by a column header puts the order in the URL');
+  await waited('sorting by a column header changes the URL', () => bob.waitForURL((u) => u.searchParams.get('dir') === 'desc'));
+  const sorted = new URL(bob.url()).searchParams;
+  // Name is the default order, which the URL leaves out.
+  check(sorted.get('sort') === null && sorted.get('dir') === 'desc', `the URL holds the order asked for: name (the default, no sort=), descending (sort=${sorted.get('sort')}, dir=${sorted.get('dir')})`);
+  // The header renders from the same state a moment after the URL changes: wait for it.
+  await waited('the Name column says it sorts descending (aria-sort)', () => bob.locator('th[aria-sort="descending"]').filter({ hasText: 'Name' }).waitFor());
 
   // Open a component.
   await bob.goto(base + '/catalog?q=payments-api&kind=Component');
   await bob.getByRole('link', { name: /payments api/i }).first().click();
   await bob.waitForURL((u) => u.pathname === '/catalog/default/component/payments-api');
   await bob.getByRole('heading', { name: 'About' }).waitFor();
-  await bob.getByRole('heading', { name: 'Deployments' }).waitFor();
-  await bob.getByRole('button', { name: 'Refresh from source' }).waitFor();
-  check(true, 'the owner sees the component with its owner actions');
+  await bob.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
+  await waited('the owner is offered the owner actions', () => bob.getByRole('button', { name: 'Refresh from source' }).waitFor());
+  check((await bob.getByRole('heading', { name: 'About' }).count()) === 1 && (await bob.locator('#about').isVisible()), 'the component page shows its About section');
   await axe(bob, 'component (owner)');
   pages.component = '/catalog/default/component/payments-api';
+
+  // The canary: the scripted Argo CD moves payments-api's Rollout step by step and the page
+  // follows without a reload; bob promotes it and the scripted Argo CD receives the action.
+  const deployment = bob.getByRole('article', { name: 'Deployment payments-api in production' });
+  const canaryAt = (step, phase, weight) => deployment.locator(`.canary-state[data-step="${step}"][data-phase="${phase}"][data-weight="${weight}"]`);
+  const currentStep = () => deployment.getByRole('list', { name: 'Canary steps' }).locator('li[aria-current=step]').innerText();
+  await waited('the deployment shows its canary at step 1 of 5, 20 %, progressing', () => canaryAt(1, 'Progressing', 20).waitFor());
+  await bob.evaluate(() => { window.__sameDocument = true; });
+  check((await argo.ask('/step payments-api 1')) === 'ok', 'the scripted Argo CD pauses the canary at step 2');
+  await waited('the canary pauses at step 2 on screen', () => canaryAt(2, 'Paused', 20).waitFor());
+  const paused = await deployment.locator('.canary-state').innerText();
+  check(/step 2 of 5, weight 20%/.test(paused) && /paused: CanaryPauseStep/.test(paused) && (await currentStep()) === 'pause', `the canary's step moved on screen (${paused}; current step "${await currentStep()}")`);
+  await axe(bob, 'component (canary paused)');
+  await deployment.getByRole('button', { name: 'Promote', exact: true }).click();
+  const promoteDialog = bob.getByRole('alertdialog');
+  await promoteDialog.waitFor();
+  const promoteText = await promoteDialog.innerText();
+  check(/Promote the canary of payments-api in production\?/.test(promoteText) && /moves on to its next step \(now at step 2 of 5, 20%\)/.test(promoteText), `the promote confirmation says what will happen (${promoteText.replace(/\s+/g, ' ')})`);
+  await axe(bob, 'promote confirmation');
+  await promoteDialog.getByRole('button', { name: 'Promote', exact: true }).click();
+  await waited('confirming closes the promote dialog', () => promoteDialog.waitFor({ state: 'detached' }));
+  await waited('promoted, the canary moves to step 3, 50 %, on screen', () => canaryAt(3, 'Progressing', 50).waitFor());
+  check((await argo.ask('/step payments-api 3')) === 'ok', 'the scripted Argo CD pauses the canary at step 4');
+  await waited('the canary pauses at step 4 with weight 50 % on screen', () => canaryAt(4, 'Paused', 50).waitFor());
+  const weighted = await deployment.locator('.canary-state').innerText();
+  check(/step 4 of 5, weight 50% \(actual 50%\)/.test(weighted), `the canary's weight moved on screen (${weighted})`);
+  check(await bob.evaluate(() => window.__sameDocument === true), 'the canary moved on screen without a reload');
+  const actions = JSON.parse(await argo.ask('/calls'));
+  check(actions.length === 1 && actions[0] === 'resume argoproj.io/Rollout/payments-api/payments-api on argocd/payments-api', `the scripted Argo CD received one resume of the Rollout (${JSON.stringify(actions)})`);
 
   // An owner action behind its confirmation.
   await bob.getByRole('button', { name: 'Refresh from source' }).click();
@@ -140,8 +200,16 @@ try {
   check(/reads the location/.test(await dialog.innerText()), 'the confirmation says what will happen');
   await axe(bob, 'confirmation dialog');
   await dialog.getByRole('button', { name: 'Refresh now' }).click();
-  await dialog.waitFor({ state: 'detached' });
-  check(true, 'confirming runs the action and closes the dialog');
+  await waited('confirming closes the dialog', () => dialog.waitFor({ state: 'detached' }));
+  const refreshed = await bob.evaluate(async () => {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: '{ auditRecords(filter: {action: "catalog.location.refresh", actor: "bob"}, first: 5) { totalCount nodes { outcome } } }' }),
+    });
+    return (await res.json()).data?.auditRecords;
+  });
+  check(refreshed?.totalCount >= 1 && refreshed.nodes[0].outcome === 'OK', `confirming ran the refresh (its audit record: ${JSON.stringify(refreshed)})`);
 
   // Pipelines: run ci from the component page and follow the run live to SUCCEEDED.
   await bob.goto(base + '/catalog/default/component/payments-api');
@@ -194,8 +262,9 @@ try {
   await retryDialog.getByRole('button', { name: 'Retry' }).click();
   await bob.waitForURL((u) => u.pathname.startsWith('/pipelines/runs/') && u.pathname !== failedPath);
   const failedNumber = Buffer.from(decodeURIComponent(failedPath.split('/').pop()), 'base64').toString().split(':').pop();
-  await bob.getByRole('link', { name: `Run #${failedNumber}` }).waitFor();
-  check(true, 'retrying opens the new run, linked to the one it retries');
+  const retriedPath = new URL(bob.url()).pathname;
+  check(retriedPath.startsWith('/pipelines/runs/') && retriedPath !== failedPath, `retrying opens a new run (${retriedPath})`);
+  await waited(`the new run links to the one it retries (Run #${failedNumber})`, () => bob.getByRole('link', { name: `Run #${failedNumber}` }).waitFor());
 
   await bob.goto(base + '/pipelines?component=payments-api');
   await bob.getByRole('heading', { name: 'Pipeline runs' }).waitFor();
@@ -204,6 +273,45 @@ try {
   check(listed >= 3, `the runs page lists the component's runs from the filter in the URL (${listed})`);
   await axe(bob, 'pipeline runs');
   pages.pipelines = '/pipelines?component=payments-api';
+
+  // What the component page draws: the dependency graph (links to the related entities, bounded,
+  // with a text alternative) and the DORA chart with its table.
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  const graph = bob.getByRole('group', { name: 'Dependency graph of Payments API' });
+  await waited('the component page draws its dependency graph', () => graph.waitFor());
+  const graphLinks = await graph.getByRole('link').evaluateAll((as) => as.map((a) => `${a.getAttribute('aria-label')} -> ${a.getAttribute('href')}`));
+  check(graphLinks.some((l) => /^System: payments .*-> \/catalog\/default\/system\/payments$/.test(l)) && graphLinks.some((l) => /^Dependents: .* -> \/catalog\/default\/component\//.test(l)),
+    `the graph's nodes are links to the related entities (${graphLinks.join('; ')})`);
+  const caption = await bob.locator('figure.graph figcaption').innerText();
+  check(/dependents: \d+/.test(caption) && /system: 1/.test(caption), `the graph has a text alternative (${caption})`);
+  await waited('the DORA section draws deployments per week', () => bob.getByRole('img', { name: /deployment/i }).first().waitFor());
+  await bob.getByText('Deployments per week as a table').click();
+  const weekRows = await bob.getByRole('table', { name: 'Deployments per week' }).locator('tbody tr').count();
+  check(weekRows === 8, `the DORA chart's table lists eight weeks (${weekRows})`);
+  await axe(bob, 'component (graph and DORA table)');
+  const go = (msg, fn) => waited(msg, fn);
+  const extra = {
+    api: async () => {
+      await go('the API definition is highlighted', () => bob.locator('pre.definition span.hl-key').first().waitFor());
+      const t = await bob.locator('pre.definition').innerText();
+      check(/openapi/.test(t) && (await bob.locator('pre.definition span').count()) > 10, `the definition is shown whole, in coloured pieces (${t.slice(0, 40).replace(/\s+/g, ' ')}…)`);
+    },
+    group: async () => {
+      await go('the group page shows its DORA', () => bob.getByRole('heading', { name: /DORA of what the group owns/ }).waitFor());
+      check((await bob.getByRole('heading', { name: /^Owned \(\d+\)$/ }).count()) === 1 && (await bob.getByRole('heading', { name: 'Members' }).count()) === 1, 'the group page lists its members and what it owns');
+    },
+    home: async () => {
+      await go('home shows your recent rollouts', () => bob.getByRole('heading', { name: 'Your recent rollouts' }).waitFor());
+      await go('the recent rollouts load (a list or its empty state)', () => bob.locator('section[aria-labelledby=recent]').locator('ul, .empty').first().waitFor());
+    },
+    locations: async () => {
+      check((await bob.getByText('Locations could not be loaded').count()) === 0, 'the locations load (no refusal shown)');
+      // bob owns what the demo location provides: he may refresh it, not unregister or register.
+      const demo = bob.getByRole('group', { name: /^Actions on / }).first();
+      await go('an owner is offered Refresh on a location providing what he owns', () => demo.getByRole('button', { name: 'Refresh', exact: true }).waitFor());
+      check((await bob.getByRole('button', { name: 'Unregister' }).count()) === 0 && (await bob.getByRole('button', { name: 'Register' }).count()) === 0, 'an owner is offered no register or unregister');
+    },
+  };
 
   // Other entity pages.
   for (const [name, path, heading] of [
@@ -216,14 +324,13 @@ try {
     ['audit', '/audit?action=catalog.location.refresh', 'Audit log'],
   ]) {
     await bob.goto(base + path);
-    await bob.getByRole('heading', { name: heading }).first().waitFor();
-    check(true, `${name} page shows ${heading}`);
+    await waited(`${name} page shows ${heading}`, () => bob.getByRole('heading', { name: heading }).first().waitFor());
+    await extra[name]?.();
     await axe(bob, name);
     pages[name] = path;
   }
   await bob.goto(base + '/catalog/default/component/no-such-thing');
-  await bob.getByText('There is no component').waitFor();
-  check(true, 'an unknown entity says so');
+  await waited('an unknown entity says so', () => bob.getByText('There is no component').waitFor());
   pages['not-found-entity'] = '/catalog/default/component/no-such-thing';
 
   // Screenshots of every page: light and dark, 1280 px and a phone's width.
@@ -274,9 +381,21 @@ try {
   const carolCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const carol = await newPage(carolCtx);
   await signIn(carol, 'carol', '/catalog/default/component/payments-api');
-  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await carol.getByRole('heading', { name: 'DORA, last 30 days' }).waitFor();
   check((await carol.getByRole('button', { name: 'Refresh from source' }).count()) === 0, 'the viewer is offered no owner action');
+  await waited('the viewer sees the canary, paused at step 4', () => carol.locator('.canary-state[data-step="4"][data-phase="Paused"]').waitFor());
+  check((await carol.getByRole('button', { name: /^(Promote|Promote fully|Abort|Sync|Refresh|Terminate)$/ }).count()) === 0, 'the viewer is offered no promote, abort, sync, refresh or terminate');
+  const forcedPromote = await carol.evaluate(async () => {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: 'mutation { promoteDeployment(input: {component: "component:default/payments-api"}) { deployment { application } } }' }),
+    });
+    return (await res.json()).errors?.[0]?.extensions?.code;
+  });
+  check(forcedPromote === 'FORBIDDEN', `a forced promote is refused FORBIDDEN (${forcedPromote})`);
+  check(JSON.parse(await argo.ask('/calls')).length === 1, 'the scripted Argo CD received nothing from the viewer');
   await carol.getByRole('heading', { name: 'Pipelines', exact: true }).waitFor();
   await carol.getByRole('list', { name: 'Latest runs of ci' }).waitFor();
   check((await carol.getByRole('button', { name: /^Run / }).count()) === 0, 'the viewer is offered no Run button');
@@ -285,7 +404,7 @@ try {
   check((await carol.getByRole('button', { name: /Retry run|Cancel run/ }).count()) === 0, 'the viewer is offered no cancel or retry on a run');
   await axe(carol, 'pipeline run (viewer)');
   await carol.goto(base + '/catalog/default/component/payments-api');
-  await carol.getByRole('heading', { name: 'Deployments' }).waitFor();
+  await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await axe(carol, 'component (viewer)');
   // Forced anyway, the server refuses, and says so with a request ID.
   const forced = await carol.evaluate(async () => {
@@ -311,7 +430,7 @@ try {
   const alice = await newPage(aliceCtx);
   await signIn(alice, 'alice', '/locations');
   await alice.getByRole('textbox', { name: 'File URL' }).fill(fileURL);
-  await alice.getByRole('button', { name: 'Register' }).click();
+  await alice.getByRole('button', { name: 'Register', exact: true }).click();
   const outcome = alice.locator('[role=status], [role=alert]').filter({ hasText: /Registered|refused/ }).first();
   await outcome.waitFor();
   const text = await outcome.innerText();
@@ -338,5 +457,6 @@ try {
 } finally {
   await browser?.close();
   server?.kill('SIGTERM');
+  if (argo && argo.proc.exitCode === null) argo.proc.kill('SIGTERM');
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -7,7 +7,8 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
 import { problemOf, type Problem } from '../../lib/errors';
-import { ago, duration, shortRef } from '../../lib/format';
+import { ago, shortRef } from '../../lib/format';
+import { DoraSection } from './DoraSection';
 
 export const DeploymentFields = graphql(`
   fragment DeploymentFields on Deployment {
@@ -66,13 +67,6 @@ const DeploymentsQuery = graphql(`
         location { id }
         deployments { ...DeploymentFields }
         rollouts(first: 10) { totalCount nodes { ...RolloutFields } }
-        dora {
-          deployments
-          deploymentsPerDay
-          leadTimeSeconds
-          changeFailureRate
-          timeToRestoreSeconds
-        }
       }
     }
   }
@@ -99,14 +93,18 @@ const Refresh = graphql(`
 const Terminate = graphql(`
   mutation Terminate($input: DeploymentInput!) { terminateDeploymentOperation(input: $input) { deployment { ...DeploymentFields } } }
 `);
+// The canary actions select only the deployment's key: their answer carries the canary as Portside
+// had it before Argo Rollouts moved (it reads the Rollout again after the action), and written
+// into the cache it overwrote the newer state a deploymentChanged event had already brought, so
+// the page stayed on the old step. The subscription brings the canary's new state.
 const Promote = graphql(`
-  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Promote($input: PromoteDeploymentInput!) { promoteDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Abort = graphql(`
-  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Abort($input: DeploymentInput!) { abortDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Retry = graphql(`
-  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { ...DeploymentFields } } }
+  mutation Retry($input: DeploymentInput!) { retryDeployment(input: $input) { deployment { instance appNamespace application } } }
 `);
 const Rollback = graphql(`
   mutation Rollback($input: RollbackDeploymentInput!) { rollbackDeployment(input: $input) { deployment { ...DeploymentFields } } }
@@ -173,15 +171,7 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
       {c && (
         <div className="grid-2 spaced">
           <RolloutHistory rollouts={c.rollouts.nodes} total={c.rollouts.totalCount} componentRef={componentRef} canOperate={c.viewerCanOperate} />
-          <section className="card" aria-labelledby="dora">
-            <h2 id="dora">DORA, last 30 days</h2>
-            <div className="dora">
-              <div><strong>{c.dora.deploymentsPerDay.toFixed(2)}</strong>deploys per day ({c.dora.deployments})</div>
-              <div><strong>{duration(c.dora.leadTimeSeconds)}</strong>lead time</div>
-              <div><strong>{c.dora.changeFailureRate == null ? '—' : `${Math.round(c.dora.changeFailureRate * 100)} %`}</strong>change failure rate</div>
-              <div><strong>{duration(c.dora.timeToRestoreSeconds)}</strong>time to restore</div>
-            </div>
-          </section>
+          <DoraSection entityRef={componentRef} />
         </div>
       )}
     </>
@@ -224,8 +214,9 @@ function Deployment({ d, componentRef, canOperate }: { d: DeploymentFieldsFragme
       )}
       {cn && (
         <div>
-          <p>
-            Canary {cn.phase}, weight {cn.setWeight}%{cn.actualWeight != null ? ` (actual ${cn.actualWeight}%)` : ''}
+          <p className="canary-state" data-step={cn.currentStep + 1} data-phase={cn.phase} data-weight={cn.setWeight}>
+            Canary {cn.phase}, {cn.currentStep >= cn.steps.length ? 'all steps done' : `step ${cn.currentStep + 1} of ${cn.steps.length}`}, weight{' '}
+            {cn.setWeight}%{cn.actualWeight != null ? ` (actual ${cn.actualWeight}%)` : ''}
             {cn.aborted ? ', aborted' : ''}
             {cn.pausedReason ? `, paused: ${cn.pausedReason}` : ''}
           </p>

@@ -5,7 +5,14 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { About, EntityList, Relations } from './sections';
 import { DeploymentsPanel } from './DeploymentsPanel';
+import { DependencyGraph } from './DependencyGraph';
+import { DoraSection } from './DoraSection';
+import { Definition } from './Definition';
+import { shortRef } from '../../lib/format';
 import { PipelinesSection } from '../pipelines';
+
+// How many of each relation the page asks for; the graph draws fewer and says how many more.
+const RELATIONS = 50;
 
 const EntityPageQuery = graphql(`
   query EntityPage($ref: String!) {
@@ -162,17 +169,35 @@ export function EntityPage() {
         )}
         {e.__typename === 'User' && <Relations groups={[['Member of', e.memberOf]]} />}
       </div>
+      {e.__typename === 'Component' && (
+        <section className="card spaced" aria-labelledby="graph">
+          <h2 id="graph">Dependency graph</h2>
+          <DependencyGraph
+            name={e.title ?? e.name}
+            groups={[
+              { label: 'Depends on', kind: 'dependsOn', items: e.dependsOn, fetchLimit: RELATIONS },
+              { label: 'APIs provided', kind: 'provides', items: e.providesApis, fetchLimit: RELATIONS },
+              { label: 'APIs consumed', kind: 'consumes', items: e.consumesApis, fetchLimit: RELATIONS },
+              { label: 'Dependents', kind: 'dependent', items: e.dependents, fetchLimit: RELATIONS },
+              { label: 'System', kind: 'system', items: e.systemRef ? [{ ref: e.systemRef, name: shortRef(e.systemRef) }] : [] },
+            ]}
+          />
+        </section>
+      )}
       {e.__typename === 'Component' && <PipelinesSection componentRef={e.ref} />}
       {e.__typename === 'Component' && <DeploymentsPanel componentRef={e.ref} />}
       {e.__typename === 'API' && (
         <section className="card" aria-labelledby="definition">
           <h2 id="definition">Definition{e.type ? ` (${e.type})` : ''}</h2>
-          <pre className="definition" tabIndex={0} aria-label="API definition">
-            {e.definition}
-          </pre>
+          <Definition type={e.type} definition={e.definition} />
         </section>
       )}
       {e.__typename === 'Group' && <EntityList title={`Owned (${e.owned.totalCount})`} items={e.owned.nodes} />}
+      {e.__typename === 'Group' && (
+        <div className="spaced">
+          <DoraSection entityRef={e.ref} title="DORA of what the group owns, last 30 days" />
+        </div>
+      )}
       {e.__typename === 'User' && <EntityList title={`Owned (${e.userOwned.totalCount})`} items={e.userOwned.nodes} />}
     </>
   );

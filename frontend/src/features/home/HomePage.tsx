@@ -8,7 +8,7 @@ import { useViewer } from '../../app/viewer';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
-import { entityPath, shortRef } from '../../lib/format';
+import { ago, entityPath, shortRef } from '../../lib/format';
 
 const HomeQuery = graphql(`
   query Home($owners: [String!]!) {
@@ -31,6 +31,57 @@ const HomeQuery = graphql(`
     }
   }
 `);
+
+// The newest rollouts of the components above (at most 50 of them: the home query's page).
+const RecentRolloutsQuery = graphql(`
+  query HomeRollouts($components: [String!]!) {
+    rollouts(filter: { components: $components }, first: 10) {
+      totalCount
+      nodes { id instance appNamespace application environment revision result startedAt requestedBy initiatedBy }
+    }
+  }
+`);
+
+type Mine = { id: string; ref: string; name: string; title?: string | null; deployments?: { instance: string; appNamespace: string; application: string }[] };
+
+/** The newest rollouts of my groups' components, each linked to its component. */
+function RecentRollouts({ components }: { components: Mine[] }) {
+  const refs = components.map((c) => c.ref);
+  const [{ data, error, fetching }] = useQuery({ query: RecentRolloutsQuery, variables: { components: refs }, pause: refs.length === 0 });
+  // A rollout names its Argo CD application; the component is the one deployed as it.
+  const byApp = new Map<string, Mine>();
+  for (const c of components) for (const d of c.deployments ?? []) byApp.set(`${d.instance}/${d.appNamespace}/${d.application}`, c);
+  return (
+    <section className="card" aria-labelledby="recent">
+      <h2 id="recent">Your recent rollouts</h2>
+      {error && <ErrorNotice error={error} title="Your rollouts could not be loaded" />}
+      {refs.length === 0 ? (
+        <Empty>Your groups own no components, so there is nothing of yours to roll out.</Empty>
+      ) : fetching && !data ? (
+        <Loading label="Loading your rollouts…" />
+      ) : !data || data.rollouts.nodes.length === 0 ? (
+        !error && <Empty>No rollout of your groups' components is recorded yet.</Empty>
+      ) : (
+        <ul className="plain-list">
+          {data.rollouts.nodes.map((r) => {
+            const c = byApp.get(`${r.instance}/${r.appNamespace}/${r.application}`);
+            return (
+              <li key={r.id}>
+                <Badge tone={toneOf(r.result)}>{r.result}</Badge>{' '}
+                {c ? <Link to={entityPath(c.ref)}>{c.title ?? c.name}</Link> : r.application} in {r.environment}{' '}
+                <code>{r.revision?.slice(0, 10) ?? '—'}</code>{' '}
+                <span className="muted">
+                  {ago(r.startedAt)}
+                  {r.requestedBy ? ` · by ${r.requestedBy}` : r.initiatedBy ? ` · by ${r.initiatedBy}` : ' · automated'}
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 export function HomePage() {
   const me = useViewer();
@@ -103,6 +154,7 @@ export function HomePage() {
             </ul>
           )}
         </section>
+        {owners.length > 0 && data && <RecentRollouts components={mine.map((c) => ({ ...c, deployments: c.__typename === 'Component' ? c.deployments : [] }))} />}
       </div>
     </>
   );
