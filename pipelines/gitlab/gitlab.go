@@ -231,7 +231,35 @@ func (p *Provider) Status(ctx context.Context, run pipelines.Run, decl pipelines
 	if u.Stages, err = p.stages(ctx, decl, id); err != nil {
 		return pipelines.Update{}, err
 	}
+	if run.CommittedAt == nil && u.CommitSHA != "" && deployed(u.Stages) {
+		u.CommittedAt = p.commitTime(ctx, decl, u.CommitSHA)
+	}
 	return u, nil
+}
+
+// deployed reports whether the run's Deploy stage succeeded: from then on its lead time counts.
+func deployed(stages []pipelines.Stage) bool {
+	for _, s := range stages {
+		if pipelines.IsDeployStage(s.Name) && s.Status == pipelines.Succeeded {
+			return true
+		}
+	}
+	return false
+}
+
+// commitTime reads when the commit a pipeline built was made, for DORA's lead time: a pipeline
+// does not say. It is read once a run has deployed (one request a deploy; once recorded it is not
+// asked again), and a failure only leaves it unknown until the next read.
+func (p *Provider) commitTime(ctx context.Context, decl pipelines.Declaration, sha string) *time.Time {
+	if p.wait() != nil {
+		return nil
+	}
+	c, _, err := p.client.Commits.GetCommit(project(decl), sha, nil, gl.WithContext(ctx))
+	if p.check(err, "read commit "+sha) != nil || c == nil || c.CommittedDate == nil {
+		return nil
+	}
+	t := c.CommittedDate.UTC()
+	return &t
 }
 
 // maxJobPages bounds the job pages read for one pipeline (100 jobs a page).

@@ -87,6 +87,8 @@ const (
 	t1 = "2026-01-02T03:02:00Z"
 	t2 = "2026-01-02T03:05:00Z"
 	t3 = "2026-01-02T03:09:00Z"
+	// commitDate is when the commit every fake pipeline builds was made.
+	commitDate = "2026-01-02T01:00:00Z"
 )
 
 func newFakeGitLab(t *testing.T) (*fakeGitLab, *httptest.Server) {
@@ -126,6 +128,10 @@ func newFakeGitLab(t *testing.T) (*fakeGitLab, *httptest.Server) {
 			p.jobs[1].AllowFailure = true
 			f.pipelines[p.ID] = p
 			f.write(w, http.StatusCreated, p)
+		case r.Method == "GET" && len(parts) == 3 && parts[0] == "repository" && parts[1] == "commits":
+			// The commit a pipeline built, with when it was made (GitLab's Commits API).
+			f.write(w, http.StatusOK, map[string]any{"id": parts[2], "title": "Release", "committed_date": commitDate,
+				"authored_date": commitDate})
 		case len(parts) >= 2 && parts[0] == "pipelines":
 			id, _ := strconv.ParseInt(parts[1], 10, 64)
 			p := f.pipelines[id]
@@ -345,6 +351,21 @@ func TestAPipelineIsCreatedWithVariablesAndFollowedStageByStage(t *testing.T) {
 	}
 	if got.FinishedAt == nil || !got.FinishedAt.Equal(time.Date(2026, 1, 2, 3, 9, 0, 0, time.UTC)) {
 		t.Errorf("finished at %v, want GitLab's finished_at", got.FinishedAt)
+	}
+	// Deployed: the commit's time is read once (a pipeline does not carry it), for DORA's lead
+	// time, which runs to the deploy stage's end.
+	commit := "GET " + prefix + "/api/v4/projects/" + escapedProject + "/repository/commits/89abcdef0123456789abcdef0123456789abcdef"
+	if want := time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC); got.CommittedAt == nil || !got.CommittedAt.Equal(want) {
+		t.Errorf("the run's commit time = %v, want %v", got.CommittedAt, want)
+	}
+	if got.DeployedAt == nil || !got.DeployedAt.Equal(time.Date(2026, 1, 2, 3, 9, 0, 0, time.UTC)) {
+		t.Errorf("deployed at %v, want the deploy stage's end", got.DeployedAt)
+	}
+	f.mu.Lock()
+	reads := f.requests[commit]
+	f.mu.Unlock()
+	if reads != 1 {
+		t.Errorf("the commit was read %d times before and at the deploy; want once, when it deployed", reads)
 	}
 }
 
