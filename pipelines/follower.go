@@ -70,7 +70,7 @@ func (s *Service) Stop() {
 		cancel()
 		<-done
 	}
-	s.hub.closeAll()
+	s.hub.CloseAll()
 }
 
 // poke asks the follower for a poll now (a run started, a webhook arrived); pokes while one is

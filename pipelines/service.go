@@ -15,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -47,7 +48,7 @@ type Service struct {
 	providers map[string]Provider
 	log       *slog.Logger
 	now       func() time.Time
-	hub       *hub
+	hub       *pubsub.Hub[Run]
 	follow    FollowerOptions
 
 	mu      sync.Mutex
@@ -60,7 +61,7 @@ type Service struct {
 // NewService keeps runs in st and runs them on providers.
 func NewService(st *store.Store, opts Options) *Service {
 	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, providers: map[string]Provider{},
-		log: opts.Logger, now: opts.Now, hub: newHub(64), follow: opts.Follower.withDefaults(), nudge: make(chan struct{}, 1)}
+		log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Run](64), follow: opts.Follower.withDefaults(), nudge: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -270,7 +271,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		if serr := s.recs.save(context.WithoutCancel(ctx), &run); serr != nil {
 			s.log.ErrorContext(ctx, "pipelines: record a run that did not start", "run", run.ID, "error", serr)
 		}
-		s.hub.publish(run)
+		s.hub.Publish(run)
 		return Run{}, err
 	}
 	applyUpdate(&run, u, &decl, s.now().UTC())
@@ -287,7 +288,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	if run, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
 		return Run{}, err
 	}
-	s.hub.publish(run)
+	s.hub.Publish(run)
 	s.poke()
 	return run, nil
 }
@@ -416,7 +417,7 @@ func (s *Service) Watch(ctx context.Context, f Filter, runID int64) (*Subscripti
 		}
 		f.Component = ref
 	}
-	return s.hub.subscribe(ctx, func(r Run) bool {
+	return s.hub.Subscribe(ctx, func(r Run) bool {
 		return (runID == 0 || r.ID == runID) && (f.Component == "" || r.Component == f.Component) &&
 			(f.Pipeline == "" || r.Pipeline == f.Pipeline)
 	}), nil
@@ -424,9 +425,7 @@ func (s *Service) Watch(ctx context.Context, f Filter, runID int64) (*Subscripti
 
 // Subscribers counts the open subscriptions (tests wait for a subscription to be registered).
 func (s *Service) Subscribers() int {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	return len(s.hub.subs)
+	return s.hub.Len()
 }
 
 // refresh asks the provider about one run and records what changed; force publishes the run even
@@ -459,7 +458,7 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 		case err != nil:
 			return run, err
 		}
-		s.hub.publish(run)
+		s.hub.Publish(run)
 	} else if force {
 		return s.recs.byID(ctx, run.ID)
 	}
@@ -491,70 +490,4 @@ func (s *Service) Nudge(ctx context.Context, provider, providerRunID string) err
 }
 
 // Subscription receives runs as they change until it is closed.
-type Subscription struct {
-	h      *hub
-	filter func(Run) bool
-	ch     chan Run
-	once   sync.Once
-	err    error
-}
-
-// C delivers the runs; it is closed when the subscription ends.
-func (s *Subscription) C() <-chan Run { return s.ch }
-
-// Err says why the subscription ended: nil when its owner or the service closed it.
-func (s *Subscription) Err() error { return s.err }
-
-func (s *Subscription) close(err error) { s.once.Do(func() { s.err = err; close(s.ch) }) }
-
-// Close ends the subscription.
-func (s *Subscription) Close() {
-	s.h.mu.Lock()
-	delete(s.h.subs, s)
-	s.h.mu.Unlock()
-	s.close(nil)
-}
-
-// hub hands every recorded change of a run to the subscriptions that want it.
-type hub struct {
-	mu     sync.Mutex
-	buffer int
-	subs   map[*Subscription]struct{}
-}
-
-func newHub(buffer int) *hub { return &hub{buffer: buffer, subs: map[*Subscription]struct{}{}} }
-
-func (h *hub) subscribe(ctx context.Context, filter func(Run) bool) *Subscription {
-	s := &Subscription{h: h, filter: filter, ch: make(chan Run, h.buffer)}
-	h.mu.Lock()
-	h.subs[s] = struct{}{}
-	h.mu.Unlock()
-	context.AfterFunc(ctx, s.Close)
-	return s
-}
-
-func (h *hub) publish(r Run) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		if !s.filter(r) {
-			continue
-		}
-		select {
-		case s.ch <- r:
-		default:
-			// A subscriber that cannot keep up must not hold up the follower or other subscribers.
-			delete(h.subs, s)
-			s.close(errs.E(errs.Unavailable, "the subscriber fell %d changes behind and was cut off; subscribe again", h.buffer))
-		}
-	}
-}
-
-func (h *hub) closeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		delete(h.subs, s)
-		s.close(nil)
-	}
-}
+type Subscription = pubsub.Subscription[Run]

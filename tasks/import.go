@@ -212,7 +212,7 @@ func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (Im
 		return ImportResult{}, err
 	}
 	for _, e := range events {
-		s.hub.publish(e)
+		s.hub.Publish(e)
 	}
 	return res, nil
 }

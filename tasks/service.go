@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portside-dev/portside/audit"
@@ -16,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -48,12 +48,12 @@ type Service struct {
 	audit   *audit.Log
 	log     *slog.Logger
 	now     func() time.Time
-	hub     *hub
+	hub     *pubsub.Hub[Event]
 }
 
 // NewService keeps tasks in st.
 func NewService(st *store.Store, opts Options) *Service {
-	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: newHub(64)}
+	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -257,7 +257,7 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 			return err
 		}
 		out = t
-		s.hub.publish(Event{Project: proj.Name, Task: t})
+		s.hub.Publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -525,7 +525,7 @@ func (s *Service) save(ctx context.Context, proj Project, old, next Task) (Task,
 	if err != nil {
 		return Task{}, err
 	}
-	s.hub.publish(Event{Project: proj.Name, Task: next})
+	s.hub.Publish(Event{Project: proj.Name, Task: next})
 	return next, nil
 }
 
@@ -602,7 +602,7 @@ func (s *Service) AddComment(ctx context.Context, id int64, body string) (Commen
 			return err
 		}
 		out = c
-		s.hub.publish(Event{Project: proj.Name, Task: t})
+		s.hub.Publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -629,7 +629,7 @@ func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 		if err != nil {
 			return err
 		}
-		s.hub.publish(Event{Project: proj.Name, Task: t, Deleted: true})
+		s.hub.Publish(Event{Project: proj.Name, Task: t, Deleted: true})
 		return nil
 	})
 }
@@ -723,75 +723,16 @@ func (s *Service) Watch(ctx context.Context, project string) (*Subscription, err
 			return nil, err
 		}
 	}
-	return s.hub.subscribe(ctx, func(e Event) bool { return project == "" || e.Project == project }), nil
+	return s.hub.Subscribe(ctx, func(e Event) bool { return project == "" || e.Project == project }), nil
 }
 
 // Subscribers counts the open subscriptions (tests wait for a subscription to be registered).
 func (s *Service) Subscribers() int {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	return len(s.hub.subs)
+	return s.hub.Len()
 }
 
 // Subscription receives task events until it is closed.
-type Subscription struct {
-	h      *hub
-	filter func(Event) bool
-	ch     chan Event
-	once   sync.Once
-	err    error
-}
-
-// C delivers the events; it is closed when the subscription ends.
-func (s *Subscription) C() <-chan Event { return s.ch }
-
-// Err says why the subscription ended: nil when its owner closed it.
-func (s *Subscription) Err() error { return s.err }
-
-func (s *Subscription) close(err error) { s.once.Do(func() { s.err = err; close(s.ch) }) }
-
-// Close ends the subscription.
-func (s *Subscription) Close() {
-	s.h.mu.Lock()
-	delete(s.h.subs, s)
-	s.h.mu.Unlock()
-	s.close(nil)
-}
-
-// hub hands every recorded change of a task to the subscriptions that want it.
-type hub struct {
-	mu     sync.Mutex
-	buffer int
-	subs   map[*Subscription]struct{}
-}
-
-func newHub(buffer int) *hub { return &hub{buffer: buffer, subs: map[*Subscription]struct{}{}} }
-
-func (h *hub) subscribe(ctx context.Context, filter func(Event) bool) *Subscription {
-	s := &Subscription{h: h, filter: filter, ch: make(chan Event, h.buffer)}
-	h.mu.Lock()
-	h.subs[s] = struct{}{}
-	h.mu.Unlock()
-	context.AfterFunc(ctx, s.Close)
-	return s
-}
-
-func (h *hub) publish(e Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		if !s.filter(e) {
-			continue
-		}
-		select {
-		case s.ch <- e:
-		default:
-			// A subscriber that cannot keep up must not hold up writers or other subscribers.
-			delete(h.subs, s)
-			s.close(errs.E(errs.Unavailable, "the subscriber fell %d changes behind and was cut off; subscribe again", h.buffer))
-		}
-	}
-}
+type Subscription = pubsub.Subscription[Event]
 
 // String describes a cell error as the CLI prints it.
 func (e CellError) String() string {
