@@ -41,6 +41,7 @@ type Options struct {
 // Provider is the GitHub Actions provider.
 type Provider struct {
 	client *gh.Client
+	blobs  *http.Client // fetches artifact archives from the signed URLs GitHub redirects to
 	now    func() time.Time
 	cache  *etagCache
 
@@ -73,7 +74,10 @@ func New(opts Options) (*Provider, error) {
 			return nil, errs.InvalidField("github-api-url", "%v", err)
 		}
 	}
-	return &Provider{client: client, now: now, cache: cache}, nil
+	// The archive's URL is signed: it must go without Portside's token, and not be followed further.
+	blobs := &http.Client{Transport: hc.Transport, Timeout: hc.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Provider{client: client, blobs: blobs, now: now, cache: cache}, nil
 }
 
 // Name is the provider's name in declarations.
@@ -250,6 +254,11 @@ func (p *Provider) read(ctx context.Context, decl pipelines.Declaration, wr *gh.
 			s.FinishedAt = &t
 		}
 		u.Stages = append(u.Stages, s)
+	}
+	if u.Status == pipelines.Succeeded {
+		if u.Artifacts, err = p.output(ctx, owner, repo, wr.GetID()); err != nil {
+			return pipelines.Update{}, err
+		}
 	}
 	return u, nil
 }

@@ -228,8 +228,15 @@ func (p *Provider) Status(ctx context.Context, run pipelines.Run, decl pipelines
 		// for still shows the attempt retried, not this one.
 		return pipelines.Update{Status: pipelines.Queued}, nil
 	}
-	if u.Stages, err = p.stages(ctx, decl, id); err != nil {
+	jobs, err := p.jobs(ctx, decl, id)
+	if err != nil {
 		return pipelines.Update{}, err
+	}
+	u.Stages = stagesOf(decl, jobs)
+	if u.Status == pipelines.Succeeded {
+		if u.Artifacts, err = p.output(ctx, decl, jobs); err != nil {
+			return pipelines.Update{}, err
+		}
 	}
 	if run.CommittedAt == nil && u.CommitSHA != "" && deployed(u.Stages) {
 		u.CommittedAt = p.commitTime(ctx, decl, u.CommitSHA)
@@ -267,6 +274,15 @@ const maxJobPages = 10
 
 // stages lists the pipeline's jobs and lays them out as stages.
 func (p *Provider) stages(ctx context.Context, decl pipelines.Declaration, id int64) ([]pipelines.Stage, error) {
+	jobs, err := p.jobs(ctx, decl, id)
+	if err != nil {
+		return nil, err
+	}
+	return stagesOf(decl, jobs), nil
+}
+
+// jobs lists the pipeline's latest jobs (retried ones left out), at most maxJobPages pages.
+func (p *Provider) jobs(ctx context.Context, decl pipelines.Declaration, id int64) ([]*gl.Job, error) {
 	var jobs []*gl.Job
 	opts := &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: 1}}
 	for page := 0; page < maxJobPages; page++ {
@@ -283,7 +299,7 @@ func (p *Provider) stages(ctx context.Context, decl pipelines.Declaration, id in
 		}
 		opts.Page = resp.NextPage
 	}
-	return stagesOf(decl, jobs), nil
+	return jobs, nil
 }
 
 // fromPipeline is what the pipeline itself says (its jobs aside).

@@ -78,9 +78,26 @@ type fakeJob struct {
 	StartedAt     *string `json:"started_at"`
 	FinishedAt    *string `json:"finished_at"`
 	WebURL        string  `json:"web_url"`
+	// ArtifactsFile is the archive a job kept (artifacts:paths); files is what is in it.
+	ArtifactsFile *struct {
+		Filename string `json:"filename"`
+		Size     int    `json:"size"`
+	} `json:"artifacts_file,omitempty"`
+	files map[string]string
+}
+
+// keep gives the job an artifacts archive holding files, as artifacts:paths would.
+func (j *fakeJob) keep(files map[string]string) {
+	j.files = files
+	j.ArtifactsFile = &struct {
+		Filename string `json:"filename"`
+		Size     int    `json:"size"`
+	}{"artifacts.zip", 1024}
 }
 
 func at(s string) *string { return &s }
+
+const image = "registry.gitlab.example/acme/data/loader@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
 
 const (
 	t0 = "2026-01-02T03:00:00Z"
@@ -132,6 +149,20 @@ func newFakeGitLab(t *testing.T) (*fakeGitLab, *httptest.Server) {
 			// The commit a pipeline built, with when it was made (GitLab's Commits API).
 			f.write(w, http.StatusOK, map[string]any{"id": parts[2], "title": "Release", "committed_date": commitDate,
 				"authored_date": commitDate})
+		case r.Method == "GET" && len(parts) == 4 && parts[0] == "jobs" && parts[2] == "artifacts":
+			// One file of a job's artifacts archive (GitLab's Jobs API), 404 when it is not in it.
+			for _, p := range f.pipelines {
+				for _, j := range p.jobs {
+					if strconv.FormatInt(j.ID, 10) == parts[1] {
+						if content, ok := j.files[parts[3]]; ok {
+							w.Header().Set("Content-Type", "application/octet-stream")
+							_, _ = w.Write([]byte(content))
+							return
+						}
+					}
+				}
+			}
+			http.Error(w, `{"message":"404 Not Found"}`, http.StatusNotFound)
 		case len(parts) >= 2 && parts[0] == "pipelines":
 			id, _ := strconv.ParseInt(parts[1], 10, 64)
 			p := f.pipelines[id]
@@ -343,9 +374,15 @@ func TestAPipelineIsCreatedWithVariablesAndFollowedStageByStage(t *testing.T) {
 		for _, n := range []string{"deploy", "pages"} {
 			job(n).Status, job(n).StartedAt, job(n).FinishedAt = "success", at(t2), at(t3)
 		}
+		// compile wrote the image it pushed to portside-output and kept it; pages kept a site.
+		job("compile").keep(map[string]string{"portside-output": "image=" + image + "\nversion=1.2.0\n"})
+		job("pages").keep(map[string]string{"public/index.html": "<h1>docs</h1>"})
 		p.Status, p.FinishedAt = "success", at(t3)
 	})
 	got = poll(t, s, run.ID)
+	if want := (pipelines.Artifact{Name: "image", Image: image, Version: "1.2.0"}); len(got.Artifacts) != 1 || got.Artifacts[0] != want {
+		t.Errorf("artifacts = %+v, want %+v (read from compile's portside-output)", got.Artifacts, want)
+	}
 	if got.Status != pipelines.Succeeded || stages(got) != "build=SUCCEEDED test=SUCCEEDED deploy=SUCCEEDED pages=SUCCEEDED" {
 		t.Errorf("done: %s %s", got.Status, stages(got))
 	}
@@ -584,5 +621,26 @@ func TestWebhookTokens(t *testing.T) {
 		if got != tc.want || (err != nil) != tc.invalid || (err != nil && !errs.Is(err, errs.Invalid)) {
 			t.Errorf("PipelineOf(%s, %s) = %q, %v", tc.event, tc.body, got, err)
 		}
+	}
+}
+
+func TestAnOversizedOutputIsNotRead(t *testing.T) {
+	f, s, _ := setup(t)
+	run, err := s.Trigger(owner, pipelines.TriggerInput{Component: "loader", Pipeline: "ci", Ref: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.script(501, func(p *fakePipeline, job func(string) *fakeJob) {
+		for _, j := range p.jobs {
+			j.Status = "success"
+		}
+		// A build log written to portside-output by mistake: the version line at its end is never read.
+		job("compile").keep(map[string]string{"portside-output": strings.Repeat("log line\n", 4000) + "version=6.6.6\n"})
+		p.Status = "success"
+	})
+	got := poll(t, s, run.ID)
+	if got.Status != pipelines.Succeeded || len(got.Artifacts) != 0 {
+		t.Errorf("run %s with artifacts %+v: a portside-output over %d bytes must give none and leave the run readable",
+			got.Status, got.Artifacts, pipelines.MaxOutputBytes)
 	}
 }

@@ -120,6 +120,9 @@ func Derive(run plugin.RunSpec, jobs []*batchv1.Job, pods []*corev1.Pod, cancell
 	if u.Status.Done() && latest != nil {
 		u.FinishedAt = latest
 	}
+	if u.Status == pipelines.Succeeded {
+		u.Artifacts = output(n, podsOf)
+	}
 	if len(messages) > 0 {
 		u.Message = truncate(strings.Join(messages, "; "), maxMessage)
 	}
@@ -193,6 +196,24 @@ func stageOf(name string, j *batchv1.Job, pods []*corev1.Pod) (pipelines.Stage, 
 		}
 	}
 	return st, ""
+}
+
+// output reads what the run produced from the termination messages of its stages' succeeded
+// containers ($PORTSIDE_OUTPUT is the termination-log file): the last stage that wrote one wins,
+// as a later line of $GITHUB_OUTPUT does.
+func output(stages int, podsOf map[string][]*corev1.Pod) []pipelines.Artifact {
+	for i := stages - 1; i >= 0; i-- {
+		for _, p := range podsOf[strconv.Itoa(i)] {
+			for _, cs := range p.Status.ContainerStatuses {
+				if t := cs.State.Terminated; t != nil && t.ExitCode == 0 && t.Message != "" {
+					if a := pipelines.ParseOutput(strings.NewReader(t.Message)); len(a) > 0 {
+						return a
+					}
+				}
+			}
+		}
+	}
+	return []pipelines.Artifact{}
 }
 
 // podFailure says why the Pods of a failed stage failed: the first terminated container's reason.

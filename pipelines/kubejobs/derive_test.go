@@ -149,3 +149,43 @@ func TestDeriveIgnoresOtherRunsAndStrayIndexes(t *testing.T) {
 		t.Errorf("%s", got)
 	}
 }
+
+// A stage writes image=… and version=… to $PORTSIDE_OUTPUT, its container's termination log:
+// a successful run shows what the last stage that wrote one said.
+func TestDeriveReadsTheRunsOutputFromTerminationMessages(t *testing.T) {
+	const image = "registry.example/acme/batch@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+	done := func(i int, message string) *corev1.Pod {
+		p := pod(i, corev1.PodSucceeded)
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", Message: message}}}}
+		return p
+	}
+	jobs := []*batchv1.Job{job(0, "complete"), job(1, "complete"), job(2, "complete")}
+	pods := []*corev1.Pod{done(0, "image="+image+"\nversion=0.9.0\n"), done(1, "image="+image+"\nversion=1.0.0\n"), done(2, "all tests passed")}
+	d := Derive(spec(three()...), jobs, pods, false)
+	if want := (pipelines.Artifact{Name: "image", Image: image, Version: "1.0.0"}); len(d.Update.Artifacts) != 1 || d.Update.Artifacts[0] != want {
+		t.Errorf("artifacts %+v, want %+v (Test's output: Release wrote none)", d.Update.Artifacts, want)
+	}
+	// Until the run succeeds nothing is read: a stage after it may still write another.
+	d = Derive(spec(three()...), jobs[:2], pods[:2], false)
+	if d.Update.Status != pipelines.Running || len(d.Update.Artifacts) != 0 {
+		t.Errorf("%s with artifacts %+v", statuses(d.Update), d.Update.Artifacts)
+	}
+}
+
+func TestEveryStageIsToldWhereItsOutputGoes(t *testing.T) {
+	j, err := BuildJob(spec(three()...), 0, "portside-runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := j.Spec.Template.Spec.Containers[0]
+	for _, e := range c.Env {
+		if e.Name == "PORTSIDE_OUTPUT" {
+			if e.Value != corev1.TerminationMessagePathDefault || c.TerminationMessagePath != "" && c.TerminationMessagePath != e.Value {
+				t.Errorf("PORTSIDE_OUTPUT=%s, termination message path %q", e.Value, c.TerminationMessagePath)
+			}
+			return
+		}
+	}
+	t.Errorf("no PORTSIDE_OUTPUT in %v", c.Env)
+}

@@ -146,6 +146,9 @@ func BuildJob(run plugin.RunSpec, stage int, ns string) (*batchv1.Job, error) {
 		{Name: "PORTSIDE_PIPELINE", Value: run.Pipeline},
 		{Name: "PORTSIDE_STAGE", Value: sd.Name},
 		{Name: "PORTSIDE_REF", Value: run.Ref},
+		// Where a stage writes its image=… and version=… lines (pipelines.OutputName): the
+		// container's termination message, which the kubelet keeps on the Pod (at most 4 kB).
+		{Name: "PORTSIDE_OUTPUT", Value: corev1.TerminationMessagePathDefault},
 	}
 	names := make([]string, 0, len(run.Parameters))
 	for k := range run.Parameters {

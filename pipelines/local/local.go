@@ -5,7 +5,6 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -258,30 +256,14 @@ func (p *Provider) finishStage(r *run, i int, st pipelines.Status) pipelines.Sta
 	return st
 }
 
-// readArtifacts reads what the stages wrote to $PORTSIDE_OUTPUT: image=<ref@digest> and
-// version=<v> lines, as GitHub's $GITHUB_OUTPUT takes name=value lines.
+// readArtifacts reads what the stages wrote to $PORTSIDE_OUTPUT (see pipelines.OutputName).
 func readArtifacts(path string) []pipelines.Artifact {
 	f, err := os.Open(path)
 	if err != nil {
 		return []pipelines.Artifact{}
 	}
 	defer f.Close()
-	a := pipelines.Artifact{Name: "image"}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		switch {
-		case !ok:
-		case k == "image":
-			a.Image = v
-		case k == "version":
-			a.Version = v
-		}
-	}
-	if a.Image == "" && a.Version == "" {
-		return []pipelines.Artifact{}
-	}
-	return []pipelines.Artifact{a}
+	return pipelines.ParseOutput(f)
 }
 
 func (p *Provider) lookup(id string) (*run, error) {

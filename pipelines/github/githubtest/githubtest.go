@@ -6,6 +6,8 @@
 package githubtest
 
 import (
+	"archive/zip"
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -47,7 +49,10 @@ type Run struct {
 	UpdatedAt    string      `json:"updated_at"`
 	Event        string      `json:"event"`
 	Jobs         []Job       `json:"-"`
-	workflow     string
+	// Output, when set, is the portside-output file the run uploads as an artifact of that
+	// name (served zipped, behind the redirect to a signed URL GitHub answers).
+	Output   string `json:"-"`
+	workflow string
 }
 
 // Job is one job of a run.
@@ -65,7 +70,8 @@ type Job struct {
 // Server is the scripted GitHub.
 type Server struct {
 	// URL is the API's root to give the provider as its BaseURL.
-	URL string
+	URL  string
+	root string
 	// OnDispatch, when set before the first request, is called as a dispatch arrives, before it
 	// is answered (benchmarks time the provider's call by it).
 	OnDispatch func(inputs map[string]any)
@@ -105,12 +111,47 @@ func Start(tb testing.TB) *Server {
 		jobs := append([]Job{}, run.Jobs...)
 		s.write(w, r, map[string]any{"total_count": len(jobs), "jobs": jobs})
 	})
+	mux.HandleFunc("GET "+repo+"/runs/{id}/artifacts", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		run := s.run(r)
+		if run == nil {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		list := []map[string]any{}
+		if run.Output != "" {
+			list = append(list, map[string]any{"id": run.ID, "name": "portside-output", "size_in_bytes": len(zipped(run.Output)),
+				"expired": false, "workflow_run": map[string]any{"id": run.ID}})
+		}
+		s.write(w, r, map[string]any{"total_count": len(list), "artifacts": list})
+	})
+	// GitHub answers an artifact's download with a redirect to a short-lived signed URL.
+	mux.HandleFunc("GET "+repo+"/artifacts/{id}/zip", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", s.root+"/blobs/"+r.PathValue("id")+"?sig=scripted")
+		w.WriteHeader(http.StatusFound)
+	})
+	mux.HandleFunc("GET /blobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			http.Error(w, "the signed URL takes no credential", http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		run := s.run(r)
+		if run == nil || run.Output == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/zip")
+		_, _ = w.Write(zipped(run.Output))
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		mux.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(srv.Close)
-	s.URL = srv.URL + "/api/v3/"
+	s.URL, s.root = srv.URL+"/api/v3/", srv.URL
 	return s
 }
 
@@ -181,6 +222,16 @@ func (s *Server) Script(id int64, fn func(r *Run)) bool {
 		fn(r)
 	}
 	return r != nil
+}
+
+// zipped is output as upload-artifact stores it: one file in a zip.
+func zipped(output string) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	f, _ := zw.Create("portside-output")
+	_, _ = f.Write([]byte(output))
+	_ = zw.Close()
+	return b.Bytes()
 }
 
 // Requests counts every request served, and NotModified the 304s among them.
