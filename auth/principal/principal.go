@@ -17,6 +17,8 @@ const (
 	KindToken   Kind = "token"   // a Portside API token
 	KindJWT     Kind = "jwt"     // a bearer JWT from a configured issuer
 	KindSystem  Kind = "system"  // Portside itself or an operator's CLI on the database
+	// KindChat is a chat user (Slack) whose verified e-mail address is a Portside user's.
+	KindChat Kind = "chat"
 )
 
 // Client names the way a request reached Portside; audit records keep it.
