@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
@@ -37,6 +38,18 @@ func TestChartDefaults(t *testing.T) {
 		if v.Secret != nil {
 			t.Errorf("Secret %s mounted by default", v.Secret.SecretName)
 		}
+	}
+}
+
+// TestChartRendersWithHelmTemplateDefaults: helm template without --kube-version checks the
+// chart's kubeVersion against Helm's built-in cluster version, so a constraint must admit it.
+func TestChartRendersWithHelmTemplateDefaults(t *testing.T) {
+	ch := loadChart(t)
+	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, chartutil.DefaultCapabilities.KubeVersion.String()) {
+		t.Errorf("kubeVersion %s refuses Helm's default %s: helm template would fail", kv, chartutil.DefaultCapabilities.KubeVersion)
+	}
+	if ch.Schema == nil {
+		t.Errorf("the chart has no values.schema.json: misspelt values would be ignored")
 	}
 }
 
@@ -160,7 +173,14 @@ func TestChartRefusesSecretsAndManagedSettingsInValues(t *testing.T) {
 		"nested config":               "config: {log-level: {a: b}}",
 		"list in config":              "config: {auth-scopes: [openid, email]}",
 		"hpa min above max":           "autoscaling: {enabled: true, minReplicas: 5, maxReplicas: 3}",
-		"misspelt values path":        "probes: {startup: null}",
+		"probe dropped":               "probes: {startup: null}",
+		// values.schema.json: a misspelt or mistyped value fails instead of being ignored.
+		"misspelt top-level value": "replica: 3",
+		"misspelt nested value":    "ingress: {enable: true}",
+		"replicas as text":         "replicas: two",
+		"unknown pull policy":      "image: {pullPolicy: Sometimes}",
+		"digest without algorithm": "image: {digest: '0123abcd'}",
+		"extraEnv lower case":      "secrets: {extraEnv: [{env: portside_x, name: s, key: k}]}",
 	}
 	for name, values := range bad {
 		if _, err := renderValues(t, values); err == nil {
