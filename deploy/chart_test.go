@@ -640,8 +640,15 @@ func checkMigrationJob(t *testing.T, r rendered) {
 			t.Errorf("Job mounts %s, which may not exist before the install", v.Name)
 		}
 	}
+	known := map[string]bool{}
+	for _, s := range config.Settings() {
+		known[s.Env] = true
+	}
 	db := false
 	for _, e := range c.Env {
+		if !known[e.Name] {
+			t.Errorf("Job env %s is no Portside setting (config.Settings)", e.Name)
+		}
 		if e.Name == "PORTSIDE_DATABASE_URL" {
 			db = e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
 			for _, de := range r.deployment.Spec.Template.Spec.Containers[0].Env {
