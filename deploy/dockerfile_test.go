@@ -191,6 +191,10 @@ func TestDockerfileSources(t *testing.T) {
 			case "WORKDIR":
 				workdir = path.Join(workdir, in.args)
 			case "RUN":
+				// The shell form runs under /bin/sh -c: it must at least parse.
+				if b, err := exec.Command("sh", "-n", "-c", in.args).CombinedOutput(); err != nil {
+					t.Errorf("line %d: RUN is not valid sh: %v %s", in.line, err, b)
+				}
 				for _, m := range regexp.MustCompile(`-o\s+(\S+)`).FindAllStringSubmatch(in.args, -1) {
 					built[s.name] = append(built[s.name], m[1])
 				}
