@@ -7,7 +7,7 @@ PG_DSN      ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -p 2 -timeout 20m
 BIN         ?= bin/portside
 
-.PHONY: run build portal portal-test portal-codegen-check e2e-portal bench-portal chromium test test-short vet fmt-check tidy-check repo-check generate generate-check postgres bench bench-quick e2e-argocd clean
+.PHONY: run build docker-lint portal portal-test portal-codegen-check e2e-portal bench-portal chromium test test-short vet fmt-check tidy-check repo-check generate generate-check postgres bench bench-quick e2e-argocd clean
 
 ## run: build the portal when missing or stale, then start Portside on http://127.0.0.1:7007 with
 ## SQLite (portside.db) and the demo catalog
@@ -61,9 +61,21 @@ build:
 	$(GO) build -o $(BIN) ./cmd/portside
 	$(GO) build -o $(dir $(BIN))portside-argocd ./cmd/portside-argocd
 
-## test: vet, format check, and every test (unit, PostgreSQL, GraphQL, CLI, end to end, fuzz seeds),
-## the portal's checks and its browser tests
-test: postgres vet fmt-check portal-test
+## docker-lint: lint deploy/Dockerfile with dockerfile-utils (npm registry, pinned in
+## deploy/lint/package-lock.json), and check that the linter catches a bad sample. The image's
+## build itself is checked by go test ./deploy/ (no Docker engine needed).
+LINT_DEPS := deploy/lint/node_modules/.package-lock.json
+$(LINT_DEPS): deploy/lint/package-lock.json deploy/lint/package.json
+	cd deploy/lint && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+docker-lint: $(LINT_DEPS)
+	cd deploy/lint && node dockerfile-lint.mjs ../Dockerfile && node dockerfile-lint.mjs --expect-fail testdata/bad.Dockerfile
+
+## test: vet, format check, and every test (unit, PostgreSQL, GraphQL, CLI, end to end, fuzz seeds,
+## the Helm chart rendered and the image's build), the Dockerfile lint, the portal's checks and its
+## browser tests
+test: postgres vet fmt-check docker-lint portal-test
 	PORTSIDE_TEST_POSTGRES_DSN='$(PG_DSN)' $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) e2e-portal
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/seal"
@@ -757,27 +756,6 @@ func TestDevLoginRunsOnlyWhereItIsSafe(t *testing.T) {
 				t.Errorf("error %v names %q, want %q", err, got, tc.badField)
 			}
 		})
-	}
-}
-
-// The Kubernetes ConfigMap in deploy/ is a config file Portside must accept as it is.
-func TestTheKubernetesConfigMapIsAValidConfigFile(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "deploy", "kubernetes", "configmap.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cm struct {
-		Data map[string]string `yaml:"data"`
-	}
-	if err := yaml.Unmarshal(raw, &cm); err != nil || cm.Data["portside.yaml"] == "" {
-		t.Fatalf("configmap.yaml: %v (data %v)", err, cm.Data)
-	}
-	cfg, err := load(t, sources{file: cm.Data["portside.yaml"]})
-	if err != nil {
-		t.Fatalf("Portside refuses the ConfigMap's settings: %v", err)
-	}
-	if len(cfg.ArgoCDInstances) != 1 || cfg.ArgoCDTokenDir == "" || cfg.AuthIssuer == "" {
-		t.Errorf("settings read from the ConfigMap: %+v", cfg)
 	}
 }
 
