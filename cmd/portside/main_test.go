@@ -42,7 +42,10 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	binary = filepath.Join(dir, "portside")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, "./cmd/portside")
+	// Built as deploy/Dockerfile builds it (CGO off, -trimpath), sharing the compiled packages
+	// with the e2e tiers and deploy's test of the Dockerfile.
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+testVersion, "-o", binary, "./cmd/portside")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build ./cmd/portside: %v\n%s", err, out)
