@@ -245,6 +245,13 @@ type Config struct {
 	GitLabWebhookSecret      string        // the secret token GitLab sends with webhooks (a secret)
 	GitLabWebhookSecretFile  string        // a file holding it
 
+	SlackSigningSecret     string // the secret Slack signs requests to /slack/commands with (a secret)
+	SlackSigningSecretFile string // a file holding it
+	SlackBotToken          string // the bot token Portside calls Slack's Web API with (a secret)
+	SlackBotTokenFile      string // a file holding it
+	SlackAPIURL            string // Slack's Web API root; "" is https://slack.com/api/
+	SlackResponseURLPrefix string // where answers to commands may be posted
+
 	KubernetesJobsKubeconfig string // a kubeconfig file the Kubernetes Jobs provider reaches its cluster with
 	KubernetesJobsInCluster  bool   // the provider uses the pod's service account instead
 	KubernetesJobsNamespace  string // the namespace its Jobs run in
@@ -456,6 +463,24 @@ func bindSettings(c *Config) []Setting {
 		{Key: "gitlab-webhook-secret-file", Env: "PORTSIDE_GITLAB_WEBHOOK_SECRET_FILE", Default: "",
 			Usage: "file holding the GitLab webhook secret (a mounted Secret); gitlab-webhook-secret wins when both are set",
 			value: text(&c.GitLabWebhookSecretFile, nil)},
+		{Key: "slack-signing-secret", Env: "PORTSIDE_SLACK_SIGNING_SECRET", Default: "", Secret: true,
+			Usage: "signing secret of Portside's Slack app: requests to /slack/commands must carry its v0 signature; empty: Slack commands are off (environment or config file only)",
+			value: text(&c.SlackSigningSecret, nil)},
+		{Key: "slack-signing-secret-file", Env: "PORTSIDE_SLACK_SIGNING_SECRET_FILE", Default: "",
+			Usage: "file holding the Slack signing secret (a mounted Secret); slack-signing-secret wins when both are set",
+			value: text(&c.SlackSigningSecretFile, nil)},
+		{Key: "slack-bot-token", Env: "PORTSIDE_SLACK_BOT_TOKEN", Default: "", Secret: true,
+			Usage: "bot token (xoxb-…) Portside calls Slack's Web API with; needs the users:read and users:read.email scopes (environment or config file only)",
+			value: text(&c.SlackBotToken, nil)},
+		{Key: "slack-bot-token-file", Env: "PORTSIDE_SLACK_BOT_TOKEN_FILE", Default: "",
+			Usage: "file holding the Slack bot token (a mounted Secret); slack-bot-token wins when both are set",
+			value: text(&c.SlackBotTokenFile, nil)},
+		{Key: "slack-api-url", Env: "PORTSIDE_SLACK_API_URL", Default: "",
+			Usage: "Slack's Web API root: empty for https://slack.com/api/ (a proxy's or a test server's otherwise)",
+			value: text(&c.SlackAPIURL, checkOptionalURL)},
+		{Key: "slack-response-url-prefix", Env: "PORTSIDE_SLACK_RESPONSE_URL_PREFIX", Default: "https://hooks.slack.com/",
+			Usage: "answers to Slack commands are posted only to response URLs that start with this",
+			value: text(&c.SlackResponseURLPrefix, checkOptionalURL)},
 		{Key: "kubernetes-jobs-kubeconfig", Env: "PORTSIDE_KUBERNETES_JOBS_KUBECONFIG", Default: "",
 			Usage: "kubeconfig file (its current context; a mounted Secret) the Kubernetes Jobs pipeline provider creates and watches Jobs with, through portside-argocd; empty: the provider is off unless kubernetes-jobs-in-cluster is set",
 			value: text(&c.KubernetesJobsKubeconfig, nil)},
@@ -835,6 +860,16 @@ func (c Config) GitLabCredentials() (token, webhookSecret string, err error) {
 	}
 	webhookSecret, err = readSecret(c.GitLabWebhookSecret, c.GitLabWebhookSecretFile, "gitlab-webhook-secret-file")
 	return token, webhookSecret, err
+}
+
+// SlackCredentials returns the Slack signing secret and bot token, from their settings or else
+// their files. The error names the setting and never shows a secret.
+func (c Config) SlackCredentials() (signingSecret, botToken string, err error) {
+	if signingSecret, err = readSecret(c.SlackSigningSecret, c.SlackSigningSecretFile, "slack-signing-secret-file"); err != nil {
+		return "", "", err
+	}
+	botToken, err = readSecret(c.SlackBotToken, c.SlackBotTokenFile, "slack-bot-token-file")
+	return signingSecret, botToken, err
 }
 
 // readSecret is a secret's setting, else the trimmed contents of its file.

@@ -120,6 +120,7 @@ func TestDefaults(t *testing.T) {
 		PipelinesPollBatch:       100,
 		PipelinesPollConcurrency: 4,
 		GitHubRequestsPerHour:    4000,
+		SlackResponseURLPrefix:   "https://hooks.slack.com/",
 		KubernetesJobsNamespace:  "default",
 	}
 	want.CatalogMaxLocationErrors = 500
@@ -268,6 +269,12 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"gitlab-token-file":           "/var/run/secrets/gitlab/token",
 		"gitlab-webhook-secret":       "gl-whsec-42",
 		"gitlab-webhook-secret-file":  "/var/run/secrets/gitlab/webhook-secret",
+		"slack-signing-secret":        "8f742231b10e8888abcd99yyyzzz85a5",
+		"slack-signing-secret-file":   "/var/run/secrets/slack/signing-secret",
+		"slack-bot-token":             "xoxb-example",
+		"slack-bot-token-file":        "/var/run/secrets/slack/bot-token",
+		"slack-api-url":               "https://slack-proxy.example.com/api/",
+		"slack-response-url-prefix":   "https://hooks.slack-gov.com/",
 		"kubernetes-jobs-kubeconfig":  "/var/run/secrets/kube/config",
 		"kubernetes-jobs-in-cluster":  "true",
 		"kubernetes-jobs-namespace":   "ci-jobs",

@@ -50,6 +50,8 @@ type Metrics struct {
 	catalogRefreshDuration  *prometheus.HistogramVec
 	catalogEntitiesWritten  *prometheus.CounterVec
 	catalogValidationErrors prometheus.Counter
+
+	slackRequests *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go runtime and process collectors, on a
@@ -94,6 +96,10 @@ func New() *Metrics {
 			Name: "portside_catalog_validation_errors_total",
 			Help: "Validation errors found in catalog files during refreshes.",
 		}),
+		slackRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_slack_requests_total",
+			Help: "Requests from Slack, by outcome: accepted, or refused as unsigned, stale, signature or no_secret.",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -101,6 +107,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.gqlOperations, m.gqlDuration,
 		m.catalogRefreshes, m.catalogRefreshDuration, m.catalogEntitiesWritten, m.catalogValidationErrors,
+		m.slackRequests,
 	)
 	// Series that exist from the start, so rate() and alerts see a 0 before the first event.
 	for _, change := range []string{"added", "updated", "removed"} {
@@ -204,6 +211,10 @@ func (m *Metrics) CatalogRefresh(locationType, outcome string, d time.Duration, 
 	addPositive(m.catalogEntitiesWritten.WithLabelValues("removed"), removed)
 	addPositive(m.catalogValidationErrors, invalid)
 }
+
+// SlackRequest counts one request from Slack by its outcome ("accepted" or the reason it was
+// refused).
+func (m *Metrics) SlackRequest(outcome string) { m.slackRequests.WithLabelValues(outcome).Inc() }
 
 // addPositive adds n to c when n is positive (a counter panics on a negative add).
 func addPositive(c prometheus.Counter, n int) {

@@ -50,6 +50,8 @@ type Options struct {
 	// GitLabWebhook, when set, serves POST /webhooks/gitlab (with GitLab's secret token, not
 	// signed in).
 	GitLabWebhook *GitLabWebhook
+	// SlackCommands, when set, serves POST /slack/commands (signed by Slack, not signed in).
+	SlackCommands *SlackCommands
 	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
 	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
 	Portal fs.FS
@@ -111,6 +113,10 @@ func New(opts Options) *Server {
 	if opts.GitLabWebhook != nil {
 		// GitLab proves itself by the delivery's X-Gitlab-Token, not by a Portside credential.
 		r.POST("/webhooks/gitlab", opts.GitLabWebhook.handler(opts.Logger))
+	}
+	if opts.SlackCommands != nil {
+		// Slack proves itself by the request's signature, not by a Portside credential.
+		r.POST("/slack/commands", opts.SlackCommands.handler(opts.Logger))
 	}
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})

@@ -185,7 +185,12 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
 		MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
 	})
+	slackCommands, err := a.slackCommands(w)
+	if err != nil {
+		return w, err
+	}
 	w.server = server.New(server.Options{
+		SlackCommands:   slackCommands,
 		Listener:        ln,
 		GraphQL:         gql,
 		Ready:           a.store.CheckReady,

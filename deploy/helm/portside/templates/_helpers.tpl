@@ -74,7 +74,7 @@ config addr database git-cache-dir argocd-token-dir migrate kubernetes-jobs-in-c
 
 {{/* Secret settings (config's Secret: true): their values come from Secrets, never from values. */}}
 {{- define "portside.secretSettings" -}}
-auth-client-secret encryption-key metrics-token argocd-tokens github-token github-webhook-secret gitlab-token gitlab-webhook-secret
+auth-client-secret encryption-key metrics-token argocd-tokens github-token github-webhook-secret gitlab-token gitlab-webhook-secret slack-signing-secret slack-bot-token
 {{- end }}
 
 {{/* portside.yaml: values.config, checked, with the settings the chart manages. A whole number
@@ -107,6 +107,10 @@ is written as one (YAML numbers reach templates as float64, which would print 1.
 {{- end }}
 {{- if .Values.secrets.argocdTokens.name }}
 {{- $_ := set $settings "argocd-token-dir" "/var/run/secrets/portside/argocd" }}
+{{- end }}
+{{- if .Values.secrets.slack.name }}
+{{- $_ := set $settings "slack-signing-secret-file" "/var/run/secrets/portside/slack/signing-secret" }}
+{{- $_ := set $settings "slack-bot-token-file" "/var/run/secrets/portside/slack/bot-token" }}
 {{- end }}
 {{- if .Values.pipelinesRBAC.enabled }}
 {{- $_ := set $settings "kubernetes-jobs-in-cluster" "true" }}

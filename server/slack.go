@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/slack"
+)
+
+// SlackCommands receives Slack's slash commands at /slack/commands. Slack proves itself by the
+// request's signature, not by a Portside credential; the person behind a command is found by
+// the bot (their confirmed e-mail address) and acts with their own rights.
+type SlackCommands struct {
+	Bot   *slack.Bot
+	Audit *audit.Log
+	// Count counts each request by outcome (metrics.Metrics.SlackRequest); nil counts nothing.
+	Count func(outcome string)
+	// DeniedPerMinute and Now are as GitHubWebhook's.
+	DeniedPerMinute int
+	Now             func() time.Time
+}
+
+// maxSlackBody bounds a command's form: Slack's own fields and at most 4,000 characters of text.
+const maxSlackBody = 64 << 10
+
+func (h *SlackCommands) handler(log *slog.Logger) gin.HandlerFunc {
+	denied := newDeniedLimiter(h.DeniedPerMinute, h.Now)
+	count := h.Count
+	if count == nil {
+		count = func(string) {}
+	}
+	return func(c *gin.Context) {
+		r := c.Request
+		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxSlackBody))
+		if err != nil {
+			if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+				c.JSON(http.StatusRequestEntityTooLarge, errorBody(errs.E(errs.Invalid, "the request is larger than %d bytes", maxSlackBody)))
+				return
+			}
+			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the request could not be read")))
+			return
+		}
+		// Verified before anything in the body is parsed.
+		if reason, err := h.Bot.Verify(r.Header, body); err != nil {
+			count(reason)
+			if record, suppressed := denied.admit(c.ClientIP()); record {
+				args := map[string]any{"reason": reason, "remoteAddr": c.ClientIP()}
+				if suppressed > 0 {
+					args["suppressedBefore"] = suppressed
+				}
+				if h.Audit != nil {
+					_ = h.Audit.Do(r.Context(), audit.Entry{Action: "slack.command", Resource: "slack request", Args: args},
+						func(context.Context) error { return err })
+				}
+				log.WarnContext(r.Context(), "slack request refused", "reason", reason, "remote_addr", c.ClientIP(), "suppressed_before", suppressed)
+			}
+			c.JSON(http.StatusUnauthorized, errorBody(err))
+			return
+		}
+		count("accepted")
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the command is not a form")))
+			return
+		}
+		c.JSON(http.StatusOK, h.Bot.Command(form))
+	}
+}

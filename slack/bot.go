@@ -1,0 +1,290 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
+)
+
+// Pipelines is what /pipeline asks of the pipelines service (pipelines.Service has it).
+type Pipelines interface {
+	Trigger(ctx context.Context, in pipelines.TriggerInput) (pipelines.Run, error)
+	Runs(ctx context.Context, f pipelines.Filter, first int, after string) (*pipelines.Page, error)
+}
+
+// Users finds the Portside user a confirmed e-mail address belongs to (auth.Service has it).
+type Users interface {
+	PrincipalByEmail(ctx context.Context, email string, client principal.Client) (*principal.Principal, error)
+}
+
+// Options configure a Bot.
+type Options struct {
+	// SigningSecret verifies every request (setting slack-signing-secret).
+	SigningSecret []byte
+	// BotToken calls Slack's Web API (users.info) as the app (setting slack-bot-token).
+	BotToken string
+	// APIURL is Slack's Web API root; "" is https://slack.com/api/ (tests give slacktest's).
+	APIURL string
+	// ResponseURLPrefix is where answers may be posted: a command's response_url must start with
+	// it, so that no request, even one signed with a leaked secret, makes Portside post its
+	// answers (or reach an internal address) elsewhere. "" is https://hooks.slack.com/.
+	ResponseURLPrefix string
+	// PortalURL is Portside's public URL, for links in answers.
+	PortalURL string
+	Users     Users
+	Pipelines Pipelines
+	// HTTPClient carries Web API calls and answers; nil is a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Concurrency bounds the commands worked on at once; 0 is 16. A command beyond it is told
+	// to try again rather than queued without end.
+	Concurrency int
+	// WorkTimeout bounds one command's work (Slack accepts answers for 30 minutes); 0 is 30 s.
+	WorkTimeout time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Bot answers Portside's slash commands.
+type Bot struct {
+	opts   Options
+	api    *slackapi.Client
+	http   *http.Client
+	sem    chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	emails map[string]cachedEmail // team/user → confirmed address, briefly
+}
+
+type cachedEmail struct {
+	email string
+	until time.Time
+}
+
+// emailTTL is how long a Slack user's address is trusted without asking users.info again, and
+// maxEmails bounds how many are kept.
+const (
+	emailTTL  = 10 * time.Minute
+	maxEmails = 10000
+)
+
+// New returns a bot; Close stops its work.
+func New(opts Options) *Bot {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.ResponseURLPrefix == "" {
+		opts.ResponseURLPrefix = "https://hooks.slack.com/"
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.WorkTimeout <= 0 {
+		opts.WorkTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	apiOpts := []slackapi.Option{slackapi.OptionHTTPClient(opts.HTTPClient)}
+	if opts.APIURL != "" {
+		apiOpts = append(apiOpts, slackapi.OptionAPIURL(opts.APIURL))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
+		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}}
+}
+
+// Close cancels the commands under way and waits for them.
+func (b *Bot) Close() {
+	b.cancel()
+	b.wg.Wait()
+}
+
+// Verify checks a request's signature (see Verify) with the bot's secret and clock.
+func (b *Bot) Verify(h http.Header, body []byte) (string, error) {
+	return Verify(b.opts.SigningSecret, h, body, b.opts.Now())
+}
+
+// Reply is an answer to Slack: the acknowledgement of a command, or a message to its response_url.
+type Reply struct {
+	ResponseType string `json:"response_type"` // ephemeral (only the caller sees it) or in_channel
+	Text         string `json:"text"`
+}
+
+func ephemeral(format string, args ...any) Reply {
+	return Reply{ResponseType: "ephemeral", Text: fmt.Sprintf(format, args...)}
+}
+
+// Command handles a verified slash command (the form Slack posts): it answers at once, well
+// within Slack's 3 seconds, and does the work afterwards, posting the outcome to the command's
+// response_url. A retry Slack sends (X-Slack-Retry-Num) is worked on again, harmlessly: a trigger's
+// idempotency key is the command's trigger_id, so it returns the run the first attempt started.
+func (b *Bot) Command(form url.Values) Reply {
+	if form.Get("command") != "/pipeline" {
+		return ephemeral("Portside does not answer %s: its command is /pipeline (try `/pipeline help`).", form.Get("command"))
+	}
+	cmd, err := parsePipeline(form.Get("text"))
+	if err != nil {
+		return ephemeral("%s\n%s", errs.PublicMessage(err), pipelineHelp)
+	}
+	if cmd.verb == "help" {
+		return ephemeral("%s", pipelineHelp)
+	}
+	respond := form.Get("response_url")
+	if !strings.HasPrefix(respond, b.opts.ResponseURLPrefix) {
+		return ephemeral("Portside answers only through Slack's response URLs; this command's is not one.")
+	}
+	select {
+	case b.sem <- struct{}{}:
+	default:
+		return ephemeral("Portside is working on many Slack commands right now: try again in a moment.")
+	}
+	who := caller{team: form.Get("team_id"), user: form.Get("user_id"), trigger: form.Get("trigger_id")}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() { <-b.sem }()
+		ctx, cancel := context.WithTimeout(b.ctx, b.opts.WorkTimeout)
+		defer cancel()
+		reply := b.work(ctx, who, cmd)
+		if err := b.post(ctx, respond, reply); err != nil {
+			b.opts.Logger.WarnContext(ctx, "slack: the answer to a command could not be posted", "command", cmd.verb, "error", err)
+		}
+	}()
+	switch cmd.verb {
+	case "run":
+		return ephemeral("Starting %s of %s…", cmd.pipeline, cmd.component)
+	default:
+		return ephemeral("Looking up the runs of %s…", cmd.component)
+	}
+}
+
+type caller struct{ team, user, trigger string }
+
+// work runs a command as the Portside user the Slack user is.
+func (b *Bot) work(ctx context.Context, who caller, cmd pipelineCommand) Reply {
+	p, err := b.principal(ctx, who)
+	if err != nil {
+		return ephemeral("%s", errs.PublicMessage(err))
+	}
+	ctx = principal.With(ctx, p)
+	switch cmd.verb {
+	case "run":
+		key := ""
+		if who.trigger != "" {
+			key = "slack:" + who.trigger
+		}
+		run, err := b.opts.Pipelines.Trigger(ctx, pipelines.TriggerInput{Component: cmd.component, Pipeline: cmd.pipeline,
+			Ref: cmd.ref, Parameters: cmd.params, IdempotencyKey: key})
+		if err != nil {
+			return ephemeral("Portside did not start %s of %s: %s", cmd.pipeline, cmd.component, errs.PublicMessage(err))
+		}
+		return Reply{ResponseType: "in_channel", Text: fmt.Sprintf("<@%s> started %s of %s on %s: run %d is %s. %s",
+			who.user, run.Pipeline, run.Component, run.Ref, run.ID, run.Status, b.link(fmt.Sprintf("/pipelines/runs/%d", run.ID)))}
+	default:
+		page, err := b.opts.Pipelines.Runs(ctx, pipelines.Filter{Component: componentRef(cmd.component)}, 5, "")
+		if err != nil {
+			return ephemeral("Portside could not list the runs of %s: %s", cmd.component, errs.PublicMessage(err))
+		}
+		if len(page.Runs) == 0 {
+			return ephemeral("%s has no pipeline runs yet.", cmd.component)
+		}
+		var lines []string
+		for _, r := range page.Runs {
+			lines = append(lines, fmt.Sprintf("• run %d: %s on %s, %s, by %s", r.ID, r.Pipeline, r.Ref, r.Status, r.TriggeredBy))
+		}
+		return ephemeral("Latest runs of %s:\n%s", cmd.component, strings.Join(lines, "\n"))
+	}
+}
+
+// principal maps the Slack user to a Portside user by the e-mail address Slack has confirmed.
+func (b *Bot) principal(ctx context.Context, who caller) (*principal.Principal, error) {
+	email, err := b.email(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	return b.opts.Users.PrincipalByEmail(ctx, email, principal.ClientSlack)
+}
+
+func (b *Bot) email(ctx context.Context, who caller) (string, error) {
+	key := who.team + "/" + who.user
+	now := b.opts.Now()
+	b.mu.Lock()
+	c, ok := b.emails[key]
+	b.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.email, nil
+	}
+	u, err := b.api.GetUserInfoContext(ctx, who.user)
+	if err != nil {
+		return "", errs.Wrap(errs.Unavailable, err, "Portside could not ask Slack who you are (users.info); try again later")
+	}
+	if u.Profile.Email == "" || !u.IsEmailConfirmed {
+		return "", errs.E(errs.NotFound, "Slack shows no confirmed e-mail address for you (is the app missing the users:read.email scope?): Portside maps Slack users to its users by that address")
+	}
+	b.mu.Lock()
+	if len(b.emails) >= maxEmails {
+		for k := range b.emails { // drop one: a bound, not a policy
+			delete(b.emails, k)
+			break
+		}
+	}
+	b.emails[key] = cachedEmail{email: u.Profile.Email, until: now.Add(emailTTL)}
+	b.mu.Unlock()
+	return u.Profile.Email, nil
+}
+
+func (b *Bot) link(path string) string {
+	if b.opts.PortalURL == "" {
+		return ""
+	}
+	return "<" + strings.TrimSuffix(b.opts.PortalURL, "/") + path + "|Open in Portside>"
+}
+
+// post sends a reply to a command's response_url.
+func (b *Bot) post(ctx context.Context, respond string, r Reply) error {
+	body, _ := json.Marshal(r)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, respond, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the response URL answered HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// componentRef is the canonical ref of a component named by name or ref.
+func componentRef(s string) string {
+	if strings.Contains(s, ":") {
+		return s
+	}
+	if strings.Contains(s, "/") {
+		return "component:" + s
+	}
+	return "component:default/" + s
+}

@@ -1,0 +1,68 @@
+package slack
+
+import (
+	"strings"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// pipelineHelp is what `/pipeline help` answers.
+const pipelineHelp = "Usage:\n" +
+	"• `/pipeline run <component> <pipeline> [ref=<branch, tag or SHA>] [<parameter>=<value> …]` starts a pipeline (owners of the component)\n" +
+	"• `/pipeline status <component>` lists its latest runs\n" +
+	"• `/pipeline help` shows this"
+
+// Bounds of a command: Slack sends at most 4,000 characters of text.
+const (
+	maxCommandText = 4000
+	maxParams      = 50
+)
+
+type pipelineCommand struct {
+	verb                     string // run, status, help
+	component, pipeline, ref string
+	params                   map[string]string
+}
+
+// parsePipeline reads the text of /pipeline. The errors name the part that is wrong.
+func parsePipeline(text string) (pipelineCommand, error) {
+	if len(text) > maxCommandText {
+		return pipelineCommand{}, errs.InvalidField("text", "has %d characters; at most %d", len(text), maxCommandText)
+	}
+	f := strings.Fields(text)
+	if len(f) == 0 || f[0] == "help" {
+		return pipelineCommand{verb: "help"}, nil
+	}
+	switch f[0] {
+	case "run":
+		if len(f) < 3 {
+			return pipelineCommand{}, errs.InvalidField("text", "`run` needs a component and a pipeline")
+		}
+		c := pipelineCommand{verb: "run", component: f[1], pipeline: f[2], params: map[string]string{}}
+		for _, kv := range f[3:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return pipelineCommand{}, errs.InvalidField("text", "%q is not <parameter>=<value>", kv)
+			}
+			if k == "ref" {
+				c.ref = v
+				continue
+			}
+			if _, dup := c.params[k]; dup {
+				return pipelineCommand{}, errs.InvalidField("text", "parameter %s is given twice", k)
+			}
+			if len(c.params) >= maxParams {
+				return pipelineCommand{}, errs.InvalidField("text", "more than %d parameters", maxParams)
+			}
+			c.params[k] = v
+		}
+		return c, nil
+	case "status":
+		if len(f) != 2 {
+			return pipelineCommand{}, errs.InvalidField("text", "`status` takes one component")
+		}
+		return pipelineCommand{verb: "status", component: f[1]}, nil
+	default:
+		return pipelineCommand{}, errs.InvalidField("text", "Portside does not know `/pipeline %s`", f[0])
+	}
+}
