@@ -251,3 +251,34 @@ func TestTokenScopesAreBounded(t *testing.T) {
 		t.Errorf("read and write: %v", err)
 	}
 }
+
+// A Slack user acts as the Portside user with their confirmed address: found whatever its case,
+// with that user's groups; nobody, or two people sharing it, is NOT_FOUND and acts as no one.
+func TestAChatUserIsThePortsideUserWithTheirAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		now := time.Now().UTC()
+		for _, u := range [][2]string{{"bob", "bob@acme.example"}, {"erin", "shared@acme.example"}, {"frank", "Shared@acme.example"}} {
+			if err := st.DB(context.Background()).Exec(`INSERT INTO users (username, email, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+				u[0], u[1], now, now).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.DB(context.Background()).Exec(`INSERT INTO user_groups (user_id, group_ref) SELECT id, 'group:default/team-payments' FROM users WHERE username = 'bob'`).Error; err != nil {
+			t.Fatal(err)
+		}
+		ids := auth.NewService(st, auth.Options{})
+		p, err := ids.PrincipalByEmail(context.Background(), "BOB@acme.example", principal.ClientSlack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Username != "bob" || p.Kind != principal.KindChat || p.Client != principal.ClientSlack || len(p.Groups) != 1 || p.Admin {
+			t.Errorf("principal = %+v", p)
+		}
+		for email, want := range map[string]string{"nobody@acme.example": "sign in to Portside once", "shared@acme.example": "more than one Portside user",
+			"": "email"} {
+			if p, err := ids.PrincipalByEmail(context.Background(), email, principal.ClientSlack); p != nil || err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%q: %+v, %v; want refused with %q", email, p, err, want)
+			}
+		}
+	})
+}
