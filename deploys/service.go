@@ -748,7 +748,8 @@ func (s *Service) Transitions(ctx context.Context, id int64) ([]Transition, erro
 }
 
 // List returns a page of requests, newest first, for anyone signed in. Filter.Component is a
-// component ref as a client typed it.
+// component ref as a client typed it. AwaitingMyApproval lists every REQUESTED request the caller
+// did not make, whether or not they own its component (approving checks that).
 func (s *Service) List(ctx context.Context, f Filter, first int, after string) (*Page, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
@@ -771,8 +772,17 @@ func (s *Service) List(ctx context.Context, f Filter, first int, after string) (
 	if len(f.States) > len(States) {
 		return nil, errs.InvalidField("filter.states", "names %d states; there are %d", len(f.States), len(States))
 	}
-	if len(f.Requester) > MaxRef || len(f.AwaitingApprovalBy) > MaxRef {
-		return nil, errs.InvalidField("filter", "names an actor longer than %d characters", MaxRef)
+	if len(f.Requester) > MaxRef {
+		return nil, errs.InvalidField("filter.requester", "has %d characters; at most %d", len(f.Requester), MaxRef)
+	}
+	if f.Mine {
+		if f.Requester != "" && f.Requester != principal.From(ctx).Actor() {
+			return nil, errs.InvalidField("filter.mine", "asks for your requests, and filter.requester for %s's", clip(f.Requester))
+		}
+		f.Requester = principal.From(ctx).Actor()
+	}
+	if f.AwaitingMyApproval {
+		f.awaitingBy = principal.From(ctx).Actor()
 	}
 	return s.recs.list(ctx, f, first, after)
 }

@@ -409,6 +409,10 @@ func TestListFiltersAndPages(t *testing.T) {
 		if _, err := f.s.Request(alice, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.4.9"}); err != nil {
 			t.Fatal(err)
 		}
+		mine, err := f.s.List(alice, deploys.Filter{Mine: true}, 10, "")
+		if err != nil || mine.TotalCount != 1 || mine.Requests[0].Version != "1.4.9" {
+			t.Fatalf("alice's own: %+v, %v", mine, err)
+		}
 		page, err := f.s.List(carol, deploys.Filter{Requester: "bob"}, 2, "")
 		if err != nil || page.TotalCount != 3 || len(page.Requests) != 2 || !page.HasNextPage || page.Requests[0].Version != "1.5.0" {
 			t.Fatalf("%+v, %v", page, err)
@@ -417,7 +421,7 @@ func TestListFiltersAndPages(t *testing.T) {
 		if err != nil || len(rest.Requests) != 1 || rest.HasNextPage || rest.Requests[0].Version != digest {
 			t.Fatalf("%+v, %v", rest, err)
 		}
-		awaiting, err := f.s.List(carol, deploys.Filter{AwaitingApprovalBy: "alice"}, 10, "")
+		awaiting, err := f.s.List(alice, deploys.Filter{AwaitingMyApproval: true}, 10, "")
 		if err != nil || awaiting.TotalCount != 3 {
 			t.Fatalf("awaiting alice: %+v, %v", awaiting, err)
 		}

@@ -213,16 +213,20 @@ type Filter struct {
 	States      []State
 	// Requester narrows to one actor's requests.
 	Requester string
-	// AwaitingApproval narrows to requests waiting for an approval (state REQUESTED) that the
-	// given actor did not make; the service narrows further to the components they may approve.
-	AwaitingApprovalBy string
-	// components, when set, narrows to these canonical refs (the service fills it).
-	components []string
+	// Mine narrows to the caller's own requests.
+	Mine bool
+	// AwaitingMyApproval narrows to requests waiting for an approval (REQUESTED) that the caller
+	// did not make.
+	AwaitingMyApproval bool
+	// awaitingBy is the caller's actor when AwaitingMyApproval is set (the service fills it).
+	awaitingBy string
 }
 
 // Page is a page of requests, newest first.
 type Page struct {
-	Requests    []Request
+	Requests []Request
+	// Cursors are each request's cursor, for after.
+	Cursors     []string
 	TotalCount  int64
 	HasNextPage bool
 	EndCursor   string
@@ -248,11 +252,8 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	if f.Requester != "" {
 		q = q.Where("requester = ?", f.Requester)
 	}
-	if f.AwaitingApprovalBy != "" {
-		q = q.Where("state = ? AND requester <> ?", string(Requested), f.AwaitingApprovalBy)
-	}
-	if f.components != nil {
-		q = q.Where("component_ref IN ?", f.components)
+	if f.awaitingBy != "" {
+		q = q.Where("state = ? AND requester <> ?", string(Requested), f.awaitingBy)
 	}
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
@@ -275,6 +276,10 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		rows = rows[:first]
 	}
 	p.Requests = toRequests(rows)
+	p.Cursors = make([]string, len(rows))
+	for i, r := range rows {
+		p.Cursors[i] = strconv.FormatInt(r.ID, 10)
+	}
 	if n := len(rows); n > 0 {
 		p.EndCursor = strconv.FormatInt(rows[n-1].ID, 10)
 	}
