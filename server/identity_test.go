@@ -29,6 +29,7 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	deploysvc "github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/deploys/bridge"
 	"github.com/portside-dev/portside/deploys/gitops"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/internal/testutil"
@@ -130,7 +131,9 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	if err != nil {
 		t.Fatal(err)
 	}
-	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log})
+	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
+		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
+	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
 		RunbookService: books, TaskService: taskSvc, DeployService: requests},

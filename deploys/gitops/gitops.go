@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,19 +113,19 @@ func (c *Committer) Apply(ctx context.Context, ch deploys.Change) (deploys.Appli
 		}
 		out, err := c.git(ctx, cl.dir, nil, "push", "--porcelain", "origin", "HEAD:refs/heads/"+t.Branch)
 		if err == nil {
-			return deploys.Applied{Repo: t.Repo, Commit: sha}, nil
+			return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
 		}
 		if !rejected(out) {
-			return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", t.Repo, t.Branch, lastLine(out))
+			return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
 		}
 		if attempt >= c.opts.Attempts {
-			return deploys.Applied{}, errs.E(errs.Unavailable, "push to %s (%s) was rejected %d times: the branch keeps moving; try again", t.Repo, t.Branch, attempt)
+			return deploys.Applied{}, errs.E(errs.Unavailable, "push to %s (%s) was rejected %d times: the branch keeps moving; try again", Redact(t.Repo), t.Branch, attempt)
 		}
 		// Someone pushed first: start again from what the remote has now. A short random pause
 		// keeps two writers from colliding in step.
 		select {
 		case <-ctx.Done():
-			return deploys.Applied{}, errs.Wrap(errs.Unavailable, ctx.Err(), "push to %s", t.Repo)
+			return deploys.Applied{}, errs.Wrap(errs.Unavailable, ctx.Err(), "push to %s", Redact(t.Repo))
 		case <-time.After(time.Duration(rand.IntN(20*attempt)) * time.Millisecond):
 		}
 		if err := c.sync(ctx, cl.dir, t.Branch); err != nil {
@@ -147,7 +148,7 @@ func (c *Committer) ready(ctx context.Context, cl *clone, t deploys.Target) erro
 		}
 		os.RemoveAll(cl.dir)
 		if out, err := c.git(ctx, "", nil, "clone", "--quiet", "--single-branch", "--branch", t.Branch, "--", t.Repo, cl.dir); err != nil {
-			return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", t.Repo, t.Branch, lastLine(out))
+			return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
 		}
 		return nil
 	}
@@ -174,7 +175,7 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", errs.Wrap(errs.Invalid, err, "%s: %s has no file %s", deploys.AnnotationDeploy, t.Repo, t.Path)
+		return "", errs.Wrap(errs.Invalid, err, "%s: %s has no file %s", deploys.AnnotationDeploy, Redact(t.Repo), t.Path)
 	}
 	var bumped []byte
 	switch t.Kind {
@@ -184,7 +185,7 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 		bumped, err = BumpKustomize(data, t.Image, q.Version)
 	}
 	if err != nil {
-		return "", errs.Wrap(errs.Invalid, err, "%s in %s", t.Path, t.Repo)
+		return "", errs.Wrap(errs.Invalid, err, "%s in %s", t.Path, Redact(t.Repo))
 	}
 	if err := os.WriteFile(path, bumped, 0o644); err != nil {
 		return "", fmt.Errorf("gitops: write %s: %w", t.Path, err)
@@ -258,6 +259,31 @@ func (c *Committer) git(ctx context.Context, dir string, env []string, args ...a
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// Redact drops the password of a repository URL (https://user:token@host/…), so that the URL can
+// be stored, shown and logged; other URLs are kept as they are.
+func Redact(repo string) string {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return repo
+	}
+	if _, has := u.User.Password(); !has {
+		return repo
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	return u.String()
+}
+
+// redactAll replaces the repository URL, and its password, wherever git's output quotes them.
+func redactAll(s, repo string) string {
+	s = strings.ReplaceAll(s, repo, Redact(repo))
+	if u, err := url.Parse(repo); err == nil && u.User != nil {
+		if pw, has := u.User.Password(); has && pw != "" {
+			s = strings.ReplaceAll(s, pw, "xxxxx")
+		}
+	}
+	return s
 }
 
 func lastLine(s string) string {

@@ -264,3 +264,19 @@ func TestAttemptsAreBounded(t *testing.T) {
 		t.Fatalf("main's head is %q: Portside's commit must not have been forced in", got)
 	}
 }
+
+// A token in the repository's URL never reaches a message, the stored request or a log.
+func TestATokenInTheRepositoryURLIsNeverShown(t *testing.T) {
+	if got := gitops.Redact("https://bot:s3cr3t-token@git.acme.example/platform/manifests.git"); got != "https://bot:xxxxx@git.acme.example/platform/manifests.git" {
+		t.Fatalf("redacted to %q", got)
+	}
+	for _, repo := range []string{"git@git.acme.example:platform/manifests.git", "/srv/git/manifests.git", "https://git.acme.example/m.git"} {
+		if got := gitops.Redact(repo); got != repo {
+			t.Errorf("%s redacted to %q", repo, got)
+		}
+	}
+	_, err := newCommitter(t).Apply(context.Background(), change(1, "http://bot:s3cr3t-token@127.0.0.1:1/m.git", "k.yaml", deploys.Kustomize, "x", "1.0.0"))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t-token") {
+		t.Fatalf("cloning from an unreachable server: %v", err)
+	}
+}
