@@ -178,7 +178,7 @@ func TestDeployRequestInputsAreBounded(t *testing.T) {
 			name, deployDigest, strings.Repeat("x", deploys.MaxReason+1)): "reason",
 		fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: "latest"}) { request { id } } }`, name): "version",
 		`{ deployRequests(first: 101) { totalCount } }`:                                                   "first",
-		`{ deployRequests(filter: {states: [` + strings.Repeat("REQUESTED,", 60) + `]}) { totalCount } }`: "states",
+		`{ deployRequests(filter: {states: [` + strings.Repeat("REQUESTED,", 201) + `]}) { totalCount } }`: "states",
 	} {
 		res := p.as(bob, query)
 		if res.Status != http.StatusOK || res.code() != "INVALID" || !strings.Contains(res.Errors[0].Message, field) {
