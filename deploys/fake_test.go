@@ -52,10 +52,17 @@ func (b fakeBuilds) SucceededBuilds(_ context.Context, component string, limit i
 	return list[:min(len(list), limit)], nil
 }
 
-// fakeWindows holds an environment's deploys while its reason is set.
+// fakeWindows holds an environment's deploys while its reason is set, and fails while down.
 type fakeWindows struct {
 	mu     sync.Mutex
 	reason map[string]string
+	down   bool
+}
+
+func (w *fakeWindows) setDown(down bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.down = down
 }
 
 func (w *fakeWindows) set(env, reason string) {
@@ -67,6 +74,9 @@ func (w *fakeWindows) set(env, reason string) {
 func (w *fakeWindows) Blocked(_ context.Context, _ string, _ map[string]string, env string) (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.down {
+		return "", errs.E(errs.Unavailable, "Argo CD \"prod\" cannot be reached right now")
+	}
 	return w.reason[env], nil
 }
 

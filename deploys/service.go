@@ -535,24 +535,17 @@ func (s *Service) Link(id int64) string {
 // FAILED, with why). It returns the request as it now stands; failures are in its state.
 func (s *Service) apply(ctx context.Context, q Request) Request {
 	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
+	var reason string
 	if err == nil && s.opts.SyncWindows != nil {
-		var reason string
-		if reason, err = s.opts.SyncWindows.Blocked(ctx, q.Component, ann, q.Environment); err == nil && reason != "" {
-			if reason != q.Waiting {
-				q.Waiting = reason
-				q.UpdatedAt = s.now().UTC()
-				if err := s.recs.setWaiting(ctx, q.ID, reason, q.UpdatedAt); err != nil {
-					s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
-				}
-				s.hub.Publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
-			}
-			return q
-		}
+		reason, err = s.opts.SyncWindows.Blocked(ctx, q.Component, ann, q.Environment)
 	}
 	if err != nil {
-		// The catalog or Argo CD cannot say now; the background loop tries again.
+		// The catalog or Argo CD cannot say now; the background pass tries again.
 		s.log.WarnContext(ctx, "deploys: cannot apply yet", "request", q.ID, "error", err)
-		return q
+		reason = "cannot check the deploy now (" + errs.PublicMessage(err) + "); Portside tries again"
+	}
+	if reason != "" {
+		return s.hold(ctx, q, reason)
 	}
 	tgt, terr := target(q.Component, ann, q.Environment)
 	applying, err := s.move(ctx, q, Applying, "portside", ClientSystem, "", nil)
@@ -583,6 +576,21 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 		return applying
 	}
 	return out
+}
+
+// hold keeps an approved request waiting, with the reason (recorded and published when it changed).
+func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
+	reason = clipNote(reason)
+	if reason == q.Waiting {
+		return q
+	}
+	q.Waiting = reason
+	q.UpdatedAt = s.now().UTC()
+	if err := s.recs.setWaiting(ctx, q.ID, reason, q.UpdatedAt); err != nil {
+		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
+	}
+	s.hub.Publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
+	return q
 }
 
 func short(sha string) string {

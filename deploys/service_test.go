@@ -324,7 +324,14 @@ func TestASyncWindowKeepsAnApprovedRequestWaiting(t *testing.T) {
 		if now, _ := f.s.Get(carol, q.ID); now.State != deploys.Approved {
 			t.Fatalf("applied in a deny window: %+v", now)
 		}
+		// Argo CD cannot be asked: the request keeps waiting, saying so.
 		f.windows.set("production", "")
+		f.windows.setDown(true)
+		f.s.Tick(context.Background())
+		if now, _ := f.s.Get(carol, q.ID); now.State != deploys.Approved || !strings.Contains(now.Waiting, "cannot be reached") {
+			t.Fatalf("applied without asking Argo CD: %+v", now)
+		}
+		f.windows.setDown(false)
 		f.s.Tick(context.Background())
 		now, _ := f.s.Get(carol, q.ID)
 		if now.State != deploys.RollingOut || now.Waiting != "" || now.CommitSHA == "" {

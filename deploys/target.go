@@ -50,8 +50,10 @@ type Target struct {
 	Path  string `yaml:"path"`
 	Kind  Kind   `yaml:"kind"`
 	Image string `yaml:"image"`
-	// ValuesKey is the dotted path of the value a Helm bump sets (default image.tag).
+	// ValuesKey is the dotted path of the value a Helm bump sets (default image.tag); DigestKey,
+	// when set, is where a digest goes instead (charts often have image.digest).
 	ValuesKey string `yaml:"valuesKey"`
+	DigestKey string `yaml:"digestKey"`
 }
 
 // Targets reads a component's deploy targets from its annotations; a component without the

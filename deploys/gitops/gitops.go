@@ -15,6 +15,8 @@ package gitops
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -88,7 +90,10 @@ func (c *Committer) cloneOf(repo, branch string) *clone {
 	key := repo + "\x00" + branch
 	cl := c.repos[key]
 	if cl == nil {
-		cl = &clone{dir: filepath.Join(c.opts.Dir, fmt.Sprintf("r%d", len(c.repos)))}
+		// Named by the repository and branch, so that a clone kept in deploy-git-dir across
+		// restarts is found again, and never taken for another repository's.
+		sum := sha256.Sum256([]byte(key))
+		cl = &clone{dir: filepath.Join(c.opts.Dir, hex.EncodeToString(sum[:12]))}
 		c.repos[key] = cl
 	}
 	return cl
@@ -140,19 +145,24 @@ func rejected(out string) bool {
 		strings.Contains(out, "[remote rejected]") && strings.Contains(out, "cannot lock ref")
 }
 
-// ready makes the working clone match the remote branch, cloning it the first time.
+// ready makes the working clone match the remote branch, cloning it the first time, and again
+// when the clone is unusable (a crash left a lock behind, someone changed it).
 func (c *Committer) ready(ctx context.Context, cl *clone, t deploys.Target) error {
-	if _, err := os.Stat(filepath.Join(cl.dir, ".git")); err != nil {
-		if err := os.MkdirAll(filepath.Dir(cl.dir), 0o700); err != nil {
-			return fmt.Errorf("gitops: %w", err)
+	if _, err := os.Stat(filepath.Join(cl.dir, ".git")); err == nil {
+		if err := c.sync(ctx, cl.dir, t.Branch); err == nil || ctx.Err() != nil {
+			return err
 		}
-		os.RemoveAll(cl.dir)
-		if out, err := c.git(ctx, "", nil, "clone", "--quiet", "--single-branch", "--branch", t.Branch, "--", t.Repo, cl.dir); err != nil {
-			return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
-		}
-		return nil
 	}
-	return c.sync(ctx, cl.dir, t.Branch)
+	if err := os.MkdirAll(filepath.Dir(cl.dir), 0o700); err != nil {
+		return fmt.Errorf("gitops: %w", err)
+	}
+	if err := os.RemoveAll(cl.dir); err != nil {
+		return fmt.Errorf("gitops: remove an unusable clone: %w", err)
+	}
+	if out, err := c.git(ctx, "", nil, "clone", "--quiet", "--single-branch", "--branch", t.Branch, "--", t.Repo, cl.dir); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
+	}
+	return nil
 }
 
 // sync resets the clone to the remote branch as it is now, dropping what was not pushed.
@@ -180,7 +190,11 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 	var bumped []byte
 	switch t.Kind {
 	case deploys.Helm:
-		bumped, err = BumpHelm(data, t.ValuesKey, q.Version)
+		key := t.ValuesKey
+		if t.DigestKey != "" && deploys.IsDigest(q.Version) {
+			key = t.DigestKey
+		}
+		bumped, err = BumpHelm(data, key, q.Version)
 	default:
 		bumped, err = BumpKustomize(data, t.Image, q.Version)
 	}

@@ -280,3 +280,47 @@ func TestATokenInTheRepositoryURLIsNeverShown(t *testing.T) {
 		t.Fatalf("cloning from an unreachable server: %v", err)
 	}
 }
+
+// A clone left unusable (a crash left index.lock behind) is cloned again; a committer started
+// again on the same directory finds its clone by the repository's name.
+func TestAnUnusableCloneIsClonedAgain(t *testing.T) {
+	bare := newRemote(t, map[string]string{"k/kustomization.yaml": "images: []\n"})
+	dir := t.TempDir()
+	c, err := gitops.New(gitops.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(context.Background(), change(1, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/a", "1.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	clones, _ := filepath.Glob(filepath.Join(dir, "*", ".git"))
+	if len(clones) != 1 {
+		t.Fatalf("clones %v", clones)
+	}
+	if err := os.WriteFile(filepath.Join(clones[0], "index.lock"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := gitops.New(gitops.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Apply(context.Background(), change(2, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/a", "2.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(t, bare, "k/kustomization.yaml"); !strings.Contains(got, "newTag: 2.0.0") {
+		t.Fatalf("after the second apply:\n%s", got)
+	}
+}
+
+// A Helm chart that keeps digests apart gets a digest at digestKey and a tag at valuesKey.
+func TestAHelmDigestGoesToTheDigestKey(t *testing.T) {
+	bare := newRemote(t, map[string]string{"v.yaml": "image:\n  tag: 1.0.0\n  digest: \"\"\n"})
+	ch := change(1, bare, "v.yaml", deploys.Helm, "", digest)
+	ch.Target.DigestKey = "image.digest"
+	if _, err := newCommitter(t).Apply(context.Background(), ch); err != nil {
+		t.Fatal(err)
+	}
+	if got := show(t, bare, "v.yaml"); got != "image:\n  tag: 1.0.0\n  digest: "+digest+"\n" {
+		t.Fatalf("values:\n%s", got)
+	}
+}
