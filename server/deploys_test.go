@@ -126,6 +126,12 @@ func TestADeployRequestThroughGraphQL(t *testing.T) {
 		p := newPortal(t, st)
 		bob, alice, carol := p.session("bob"), p.session("alice"), p.session("carol")
 		name, bare := p.deployComponent(t)
+		// carol follows the component's requests live.
+		sub, _, err := p.subscribe(t, carol, p.base, fmt.Sprintf(`subscription { deployRequestChanged(component: %q) { request { number state } transition { actor from to } } }`, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.requests.Subscribers() >= 1 }, "the subscription was never registered")
 		res := p.as(bob, fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: "fix rounding"}) { request { id number state requester client expiresAt } } }`, name, deployDigest))
 		if len(res.Errors) > 0 {
 			t.Fatalf("requestDeploy: %+v", res.Errors)
@@ -146,6 +152,15 @@ func TestADeployRequestThroughGraphQL(t *testing.T) {
 		head := strings.TrimSpace(runGit(t, bare, "rev-parse", "main"))
 		if got["state"] != "ROLLING_OUT" || got["approver"] != "alice" || got["commitSha"] != head {
 			t.Fatalf("approved %+v; main is %s", got, head)
+		}
+		// Every move reached the subscriber, in order.
+		for _, want := range []string{"bob ->REQUESTED", "alice REQUESTED->APPROVED", "portside APPROVED->APPLYING", "portside APPLYING->ROLLING_OUT"} {
+			ev := nextData(t, sub)["deployRequestChanged"].(map[string]any)
+			tr := ev["transition"].(map[string]any)
+			from, _ := tr["from"].(string)
+			if got := fmt.Sprintf("%s %s->%s", tr["actor"], from, tr["to"]); got != want {
+				t.Fatalf("deployRequestChanged = %v, want %s", ev, want)
+			}
 		}
 		res = p.as(carol, fmt.Sprintf(`{ node(id: %q) { ... on DeployRequest { transitions { actor client from to note } } }
 			entity(ref: "component:default/%s") { ... on Component { deployRequests(filter: {states: [ROLLING_OUT]}) { totalCount nodes { id } } } } }`, id, name))
@@ -177,7 +192,7 @@ func TestDeployRequestInputsAreBounded(t *testing.T) {
 		fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: %q}) { request { id } } }`,
 			name, deployDigest, strings.Repeat("x", deploys.MaxReason+1)): "reason",
 		fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: "latest"}) { request { id } } }`, name): "version",
-		`{ deployRequests(first: 101) { totalCount } }`:                                                   "first",
+		`{ deployRequests(first: 101) { totalCount } }`:                                                    "first",
 		`{ deployRequests(filter: {states: [` + strings.Repeat("REQUESTED,", 201) + `]}) { totalCount } }`: "states",
 	} {
 		res := p.as(bob, query)
