@@ -233,6 +233,9 @@ type Config struct {
 	PipelinesPollBatch       int           // active runs read per poll, least recently polled first
 	PipelinesPollConcurrency int           // provider calls a poll makes at once
 	RunbookLinkCheckInterval time.Duration // pause between two rounds of the runbook and dashboard link check; 0: off
+	DeployApprovalEnvs       []string      // environments whose deploy requests need a second person's approval
+	DeployRequestExpiry      time.Duration // how long a deploy request waits for approval before it expires
+	DeployGitDir             string        // where the GitOps committer keeps its working clones; "": a temporary directory
 	GitHubAPIURL             string        // GitHub's REST API root: "" for github.com, https://HOST/api/v3/ for Enterprise
 	GitHubRequestsPerHour    int           // the GitHub requests (all but 304s) Portside spends per hour
 	GitHubToken              string        // the token pipelines call GitHub with (a secret)
@@ -430,6 +433,16 @@ func bindSettings(c *Config) []Setting {
 			Usage: "pause between two rounds of the background check of runbook and dashboard links (at most 500 links a round, 4 at once, 10s each; allow-loopback-locations applies, link-local is never dialled); 0: off",
 			value: durationWhere(&c.RunbookLinkCheckInterval, func(d time.Duration) bool { return d == 0 || (d >= time.Minute && d <= 24*time.Hour) },
 				"accepted values are 0 (off) or Go durations from 1m to 24h, e.g. 1h")},
+		{Key: "deploy-approval-environments", Env: "PORTSIDE_DEPLOY_APPROVAL_ENVIRONMENTS", Default: "production,prod",
+			Usage: "environments whose deploy requests need the approval of a second owner or an admin (comma-separated); the others are applied at once",
+			value: list(&c.DeployApprovalEnvs, nil)},
+		{Key: "deploy-request-expiry", Env: "PORTSIDE_DEPLOY_REQUEST_EXPIRY", Default: "24h",
+			Usage: "how long a deploy request waits for approval before it expires",
+			value: durationWhere(&c.DeployRequestExpiry, func(d time.Duration) bool { return d >= time.Minute && d <= 30*24*time.Hour },
+				"accepted values are Go durations from 1m to 720h, e.g. 24h")},
+		{Key: "deploy-git-dir", Env: "PORTSIDE_DEPLOY_GIT_DIR", Default: "",
+			Usage: "directory where deploy requests' working clones of the manifest repositories are kept; empty: a temporary directory",
+			value: text(&c.DeployGitDir, nil)},
 		{Key: "github-api-url", Env: "PORTSIDE_GITHUB_API_URL", Default: "",
 			Usage: "GitHub's REST API root for pipelines: empty for github.com, https://HOST/api/v3/ for GitHub Enterprise Server",
 			value: text(&c.GitHubAPIURL, checkOptionalURL)},

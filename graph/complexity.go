@@ -26,6 +26,7 @@ const (
 	projectsFanout       = 50  // projects (tasks.MaxProjects bounds them; a few dozen is usual)
 	importFanout         = 500 // the tasks one import answers with (tasks.MaxImportRows)
 	meetingChangesFanout = 100 // changes between two meetings (a few per task that moved)
+	transitionsFanout    = 20  // transitions of one deploy request (about 6; canary steps add a few; deploys.MaxTransitions bounds them)
 	runbooksFanout       = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
 	renderCost           = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
 )
@@ -56,6 +57,10 @@ func setComplexity(c *ComplexityRoot) {
 	c.Pipeline.Runs = func(child int, _ *model.PipelineRunsFilter, first *int, _ *string) int { return page(child, first) }
 	c.Query.Tasks = func(child int, _ *model.TaskFilter, first *int, _ *string) int { return page(child, first) }
 	c.Project.Tasks = func(child int, _ *model.ProjectTaskFilter, first *int, _ *string) int { return page(child, first) }
+	c.Query.DeployRequests = func(child int, _ *model.DeployRequestFilter, first *int, _ *string) int { return page(child, first) }
+	c.Component.DeployRequests = func(child int, _ *model.ComponentDeployRequestFilter, first *int, _ *string) int {
+		return page(child, first)
+	}
 
 	// A connection's edges and nodes are its page, which the connection field has weighed.
 	perPage := func(child int) int { return 1 + child }
@@ -65,6 +70,7 @@ func setComplexity(c *ComplexityRoot) {
 	c.AuditRecordConnection.Nodes = perPage
 	c.PipelineRunConnection.Edges, c.PipelineRunConnection.Nodes = perPage, perPage
 	c.TaskConnection.Edges, c.TaskConnection.Nodes = perPage, perPage
+	c.DeployRequestConnection.Edges, c.DeployRequestConnection.Nodes = perPage, perPage
 
 	// Relation lists: first items, RelationListDefault when not given.
 	rel := func(child int, first *int) int {
@@ -146,6 +152,8 @@ func setComplexity(c *ComplexityRoot) {
 	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
 	c.ImportTasksPayload.Tasks = fanout(importFanout)
 	c.ImportTasksPayload.Errors = fanout(locationErrFanout)
+	// Deploy requests: a request's history.
+	c.DeployRequest.Transitions = fanout(transitionsFanout)
 	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
 	// price, so that aliases cannot ask for thousands of renderings at once.
 	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }

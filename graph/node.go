@@ -50,6 +50,13 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		}
 		return run, nil
 	}
+	if typ == "DeployRequest" {
+		q, err := r.Query().DeployRequest(ctx, id)
+		if q == nil || err != nil {
+			return nil, err
+		}
+		return q, nil
+	}
 	if typ == "Task" {
 		t, err := r.Query().Task(ctx, id)
 		if t == nil || err != nil {

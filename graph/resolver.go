@@ -10,6 +10,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
@@ -28,6 +29,8 @@ type Resolver struct {
 	TaskService *tasks.Service
 	// RunbookService keeps runbooks and reads the catalog's runbook and dashboard links.
 	RunbookService *runbooks.Service
+	// DeployService keeps deploy requests and moves them through their states.
+	DeployService *deploys.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

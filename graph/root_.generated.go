@@ -26,6 +26,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	API() APIResolver
 	Component() ComponentResolver
+	DeployRequest() DeployRequestResolver
 	Deployment() DeploymentResolver
 	Domain() DomainResolver
 	Group() GroupResolver
@@ -201,6 +202,7 @@ type ComplexityRoot struct {
 		Dashboards       func(childComplexity int, environment *string) int
 		Dependents       func(childComplexity int, first *int) int
 		DependsOn        func(childComplexity int, first *int) int
+		DeployRequests   func(childComplexity int, filter *model.ComponentDeployRequestFilter, first *int, after *string) int
 		Deployments      func(childComplexity int) int
 		Description      func(childComplexity int) int
 		Dora             func(childComplexity int, since *time.Time, until *time.Time) int
@@ -246,6 +248,58 @@ type ComplexityRoot struct {
 
 	DeleteTaskPayload struct {
 		ID func(childComplexity int) int
+	}
+
+	DeployRequest struct {
+		Approver    func(childComplexity int) int
+		Client      func(childComplexity int) int
+		CommitSha   func(childComplexity int) int
+		Component   func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Environment func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		PipelineRun func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Repo        func(childComplexity int) int
+		Requester   func(childComplexity int) int
+		State       func(childComplexity int) int
+		Transitions func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Version     func(childComplexity int) int
+		Waiting     func(childComplexity int) int
+	}
+
+	DeployRequestConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	DeployRequestEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	DeployRequestEvent struct {
+		Request    func(childComplexity int) int
+		Transition func(childComplexity int) int
+	}
+
+	DeployRequestPayload struct {
+		Request func(childComplexity int) int
+	}
+
+	DeployTransition struct {
+		Actor  func(childComplexity int) int
+		At     func(childComplexity int) int
+		Client func(childComplexity int) int
+		From   func(childComplexity int) int
+		Note   func(childComplexity int) int
+		To     func(childComplexity int) int
 	}
 
 	Deployment struct {
@@ -497,6 +551,8 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
 		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
+		ApproveDeployRequest         func(childComplexity int, input model.DeployDecisionInput) int
+		CancelDeployRequest          func(childComplexity int, input model.DeployDecisionInput) int
 		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateMeeting                func(childComplexity int, input model.CreateMeetingInput) int
@@ -511,6 +567,8 @@ type ComplexityRoot struct {
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
 		RefreshLocation              func(childComplexity int, id string) int
 		RegisterLocation             func(childComplexity int, input model.RegisterLocationInput) int
+		RejectDeployRequest          func(childComplexity int, input model.DeployDecisionInput) int
+		RequestDeploy                func(childComplexity int, input model.RequestDeployInput) int
 		RetryDeployment              func(childComplexity int, input model.DeploymentInput) int
 		RetryPipelineRun             func(childComplexity int, input model.PipelineRunInput) int
 		RevokeAPIToken               func(childComplexity int, id string) int
@@ -642,6 +700,8 @@ type ComplexityRoot struct {
 		APITokens       func(childComplexity int, all *bool) int
 		ArgoCDInstances func(childComplexity int) int
 		AuditRecords    func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
+		DeployRequest   func(childComplexity int, id string) int
+		DeployRequests  func(childComplexity int, filter *model.DeployRequestFilter, first *int, after *string) int
 		Dora            func(childComplexity int, since *time.Time, until *time.Time) int
 		Entities        func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
 		Entity          func(childComplexity int, ref string, kind *string) int
@@ -799,10 +859,11 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		DeploymentChanged  func(childComplexity int, component string) int
-		PipelineRunChanged func(childComplexity int, component *string, pipeline *string, id *string) int
-		RolloutChanged     func(childComplexity int, component string) int
-		TaskChanged        func(childComplexity int, project *string) int
+		DeployRequestChanged func(childComplexity int, component *string, id *string) int
+		DeploymentChanged    func(childComplexity int, component string) int
+		PipelineRunChanged   func(childComplexity int, component *string, pipeline *string, id *string) int
+		RolloutChanged       func(childComplexity int, component string) int
+		TaskChanged          func(childComplexity int, project *string) int
 	}
 
 	SyncOperation struct {
@@ -1699,6 +1760,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.DependsOn(childComplexity, args["first"].(*int)), true
+	case "Component.deployRequests":
+		if e.ComplexityRoot.Component.DeployRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Component_deployRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.DeployRequests(childComplexity, args["filter"].(*model.ComponentDeployRequestFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Component.deployments":
 		if e.ComplexityRoot.Component.Deployments == nil {
 			break
@@ -1943,6 +2015,216 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteTaskPayload.ID(childComplexity), true
+
+	case "DeployRequest.approver":
+		if e.ComplexityRoot.DeployRequest.Approver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Approver(childComplexity), true
+	case "DeployRequest.client":
+		if e.ComplexityRoot.DeployRequest.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Client(childComplexity), true
+	case "DeployRequest.commitSha":
+		if e.ComplexityRoot.DeployRequest.CommitSha == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.CommitSha(childComplexity), true
+	case "DeployRequest.component":
+		if e.ComplexityRoot.DeployRequest.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Component(childComplexity), true
+	case "DeployRequest.createdAt":
+		if e.ComplexityRoot.DeployRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.CreatedAt(childComplexity), true
+	case "DeployRequest.environment":
+		if e.ComplexityRoot.DeployRequest.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Environment(childComplexity), true
+	case "DeployRequest.expiresAt":
+		if e.ComplexityRoot.DeployRequest.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.ExpiresAt(childComplexity), true
+	case "DeployRequest.id":
+		if e.ComplexityRoot.DeployRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.ID(childComplexity), true
+	case "DeployRequest.number":
+		if e.ComplexityRoot.DeployRequest.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Number(childComplexity), true
+	case "DeployRequest.outcome":
+		if e.ComplexityRoot.DeployRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Outcome(childComplexity), true
+	case "DeployRequest.pipelineRun":
+		if e.ComplexityRoot.DeployRequest.PipelineRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.PipelineRun(childComplexity), true
+	case "DeployRequest.reason":
+		if e.ComplexityRoot.DeployRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Reason(childComplexity), true
+	case "DeployRequest.repo":
+		if e.ComplexityRoot.DeployRequest.Repo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Repo(childComplexity), true
+	case "DeployRequest.requester":
+		if e.ComplexityRoot.DeployRequest.Requester == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Requester(childComplexity), true
+	case "DeployRequest.state":
+		if e.ComplexityRoot.DeployRequest.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.State(childComplexity), true
+	case "DeployRequest.transitions":
+		if e.ComplexityRoot.DeployRequest.Transitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Transitions(childComplexity), true
+	case "DeployRequest.updatedAt":
+		if e.ComplexityRoot.DeployRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.UpdatedAt(childComplexity), true
+	case "DeployRequest.version":
+		if e.ComplexityRoot.DeployRequest.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Version(childComplexity), true
+	case "DeployRequest.waiting":
+		if e.ComplexityRoot.DeployRequest.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.Waiting(childComplexity), true
+
+	case "DeployRequestConnection.edges":
+		if e.ComplexityRoot.DeployRequestConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestConnection.Edges(childComplexity), true
+	case "DeployRequestConnection.nodes":
+		if e.ComplexityRoot.DeployRequestConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestConnection.Nodes(childComplexity), true
+	case "DeployRequestConnection.pageInfo":
+		if e.ComplexityRoot.DeployRequestConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestConnection.PageInfo(childComplexity), true
+	case "DeployRequestConnection.totalCount":
+		if e.ComplexityRoot.DeployRequestConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestConnection.TotalCount(childComplexity), true
+
+	case "DeployRequestEdge.cursor":
+		if e.ComplexityRoot.DeployRequestEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestEdge.Cursor(childComplexity), true
+	case "DeployRequestEdge.node":
+		if e.ComplexityRoot.DeployRequestEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestEdge.Node(childComplexity), true
+
+	case "DeployRequestEvent.request":
+		if e.ComplexityRoot.DeployRequestEvent.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestEvent.Request(childComplexity), true
+	case "DeployRequestEvent.transition":
+		if e.ComplexityRoot.DeployRequestEvent.Transition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestEvent.Transition(childComplexity), true
+
+	case "DeployRequestPayload.request":
+		if e.ComplexityRoot.DeployRequestPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequestPayload.Request(childComplexity), true
+
+	case "DeployTransition.actor":
+		if e.ComplexityRoot.DeployTransition.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.Actor(childComplexity), true
+	case "DeployTransition.at":
+		if e.ComplexityRoot.DeployTransition.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.At(childComplexity), true
+	case "DeployTransition.client":
+		if e.ComplexityRoot.DeployTransition.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.Client(childComplexity), true
+	case "DeployTransition.from":
+		if e.ComplexityRoot.DeployTransition.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.From(childComplexity), true
+	case "DeployTransition.note":
+		if e.ComplexityRoot.DeployTransition.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.Note(childComplexity), true
+	case "DeployTransition.to":
+		if e.ComplexityRoot.DeployTransition.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployTransition.To(childComplexity), true
 
 	case "Deployment.appNamespace":
 		if e.ComplexityRoot.Deployment.AppNamespace == nil {
@@ -3121,6 +3403,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddTaskComment(childComplexity, args["input"].(model.AddTaskCommentInput)), true
+	case "Mutation.approveDeployRequest":
+		if e.ComplexityRoot.Mutation.ApproveDeployRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveDeployRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveDeployRequest(childComplexity, args["input"].(model.DeployDecisionInput)), true
+	case "Mutation.cancelDeployRequest":
+		if e.ComplexityRoot.Mutation.CancelDeployRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelDeployRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelDeployRequest(childComplexity, args["input"].(model.DeployDecisionInput)), true
 	case "Mutation.cancelPipelineRun":
 		if e.ComplexityRoot.Mutation.CancelPipelineRun == nil {
 			break
@@ -3275,6 +3579,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterLocation(childComplexity, args["input"].(model.RegisterLocationInput)), true
+	case "Mutation.rejectDeployRequest":
+		if e.ComplexityRoot.Mutation.RejectDeployRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectDeployRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectDeployRequest(childComplexity, args["input"].(model.DeployDecisionInput)), true
+	case "Mutation.requestDeploy":
+		if e.ComplexityRoot.Mutation.RequestDeploy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestDeploy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestDeploy(childComplexity, args["input"].(model.RequestDeployInput)), true
 	case "Mutation.retryDeployment":
 		if e.ComplexityRoot.Mutation.RetryDeployment == nil {
 			break
@@ -3908,6 +4234,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditRecords(childComplexity, args["filter"].(*model.AuditFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.deployRequest":
+		if e.ComplexityRoot.Query.DeployRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deployRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeployRequest(childComplexity, args["id"].(string)), true
+	case "Query.deployRequests":
+		if e.ComplexityRoot.Query.DeployRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deployRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeployRequests(childComplexity, args["filter"].(*model.DeployRequestFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.dora":
 		if e.ComplexityRoot.Query.Dora == nil {
 			break
@@ -4723,6 +5071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Session.UserAgent(childComplexity), true
 
+	case "Subscription.deployRequestChanged":
+		if e.ComplexityRoot.Subscription.DeployRequestChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_deployRequestChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.DeployRequestChanged(childComplexity, args["component"].(*string), args["id"].(*string)), true
 	case "Subscription.deploymentChanged":
 		if e.ComplexityRoot.Subscription.DeploymentChanged == nil {
 			break
@@ -5670,7 +6029,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
+//go:embed "schema/catalog.graphqls" "schema/deploys.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5683,6 +6042,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
+	{Name: "schema/deploys.graphqls", Input: sourceData("schema/deploys.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/pipelines.graphqls", Input: sourceData("schema/pipelines.graphqls"), BuiltIn: false},
 	{Name: "schema/rollouts.graphqls", Input: sourceData("schema/rollouts.graphqls"), BuiltIn: false},
@@ -6038,6 +6398,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_providesApis(ctx, field)
 	case "consumesApis":
 		return ec.fieldContext_Component_consumesApis(ctx, field)
+	case "deployRequests":
+		return ec.fieldContext_Component_deployRequests(ctx, field)
 	case "pipelines":
 		return ec.fieldContext_Component_pipelines(ctx, field)
 	case "deployments":
@@ -6084,6 +6446,110 @@ func (ec *executionContext) childFields_DeleteTaskPayload(ctx context.Context, f
 		return ec.fieldContext_DeleteTaskPayload_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteTaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeployRequest_id(ctx, field)
+	case "number":
+		return ec.fieldContext_DeployRequest_number(ctx, field)
+	case "component":
+		return ec.fieldContext_DeployRequest_component(ctx, field)
+	case "environment":
+		return ec.fieldContext_DeployRequest_environment(ctx, field)
+	case "version":
+		return ec.fieldContext_DeployRequest_version(ctx, field)
+	case "reason":
+		return ec.fieldContext_DeployRequest_reason(ctx, field)
+	case "requester":
+		return ec.fieldContext_DeployRequest_requester(ctx, field)
+	case "approver":
+		return ec.fieldContext_DeployRequest_approver(ctx, field)
+	case "client":
+		return ec.fieldContext_DeployRequest_client(ctx, field)
+	case "state":
+		return ec.fieldContext_DeployRequest_state(ctx, field)
+	case "waiting":
+		return ec.fieldContext_DeployRequest_waiting(ctx, field)
+	case "outcome":
+		return ec.fieldContext_DeployRequest_outcome(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_DeployRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_DeployRequest_updatedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_DeployRequest_expiresAt(ctx, field)
+	case "repo":
+		return ec.fieldContext_DeployRequest_repo(ctx, field)
+	case "commitSha":
+		return ec.fieldContext_DeployRequest_commitSha(ctx, field)
+	case "pipelineRun":
+		return ec.fieldContext_DeployRequest_pipelineRun(ctx, field)
+	case "transitions":
+		return ec.fieldContext_DeployRequest_transitions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployRequestConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_DeployRequestConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_DeployRequestConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_DeployRequestConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_DeployRequestConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployRequestConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployRequestEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_DeployRequestEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_DeployRequestEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployRequestEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployRequestEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_DeployRequestEvent_request(ctx, field)
+	case "transition":
+		return ec.fieldContext_DeployRequestEvent_transition(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployRequestEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_DeployRequestPayload_request(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployRequestPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeployTransition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actor":
+		return ec.fieldContext_DeployTransition_actor(ctx, field)
+	case "client":
+		return ec.fieldContext_DeployTransition_client(ctx, field)
+	case "from":
+		return ec.fieldContext_DeployTransition_from(ctx, field)
+	case "to":
+		return ec.fieldContext_DeployTransition_to(ctx, field)
+	case "note":
+		return ec.fieldContext_DeployTransition_note(ctx, field)
+	case "at":
+		return ec.fieldContext_DeployTransition_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployTransition", field.Name)
 }
 
 func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

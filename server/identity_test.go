@@ -28,6 +28,9 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
+	deploysvc "github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/deploys/bridge"
+	"github.com/portside-dev/portside/deploys/gitops"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines"
@@ -69,6 +72,8 @@ type portal struct {
 	tasks *tasks.Service
 	// books keeps runbooks (the link check is off: tests run it with CheckNow).
 	books *runbooks.Service
+	// requests keeps deploy requests, applied to real bare repositories (see deploys_test.go).
+	requests *deploysvc.Service
 }
 
 var people = []devidp.User{
@@ -122,8 +127,16 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	taskSvc := tasks.NewService(st, tasks.Options{Catalog: cat, Audit: log})
 	books := runbooks.NewService(st, runbooks.Options{Catalog: cat, Deployments: deploys, Audit: log})
 	t.Cleanup(books.Stop)
+	committer, err := gitops.New(gitops.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
+		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
+	requests.Start(context.Background())
+	t.Cleanup(requests.Stop)
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
-		RunbookService: books, TaskService: taskSvc},
+		RunbookService: books, TaskService: taskSvc, DeployService: requests},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -133,7 +146,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
@@ -35,6 +36,7 @@ var domainModels = map[string]func() []any{
 	"pipelines": pipelines.Models,
 	"tasks":     tasks.Models,
 	"runbooks":  runbooks.Models,
+	"deploys":   deploys.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

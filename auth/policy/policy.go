@@ -51,6 +51,10 @@ const (
 	RunbookLink       Action = "runbooks.runbook.link"
 	RunbookUnlink     Action = "runbooks.runbook.unlink"
 	RunbookDelete     Action = "runbooks.runbook.delete"
+	DeployRequest     Action = "deploys.request.create"
+	DeployApprove     Action = "deploys.request.approve"
+	DeployReject      Action = "deploys.request.reject"
+	DeployCancel      Action = "deploys.request.cancel"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -123,6 +127,12 @@ var required = map[Action]Role{
 	RunbookLink:   RoleOwner,
 	RunbookUnlink: RoleOwner,
 	RunbookDelete: RoleOwner,
+	// A component's owners ask for its deploys; another owner or an admin decides (the deploys
+	// service enforces the four eyes); the owners may withdraw a request not yet applied.
+	DeployRequest: RoleOwner,
+	DeployApprove: RoleOwner,
+	DeployReject:  RoleOwner,
+	DeployCancel:  RoleOwner,
 }
 
 // readActions need only the "read" scope from a scoped token; every other action needs "write".
@@ -244,6 +254,14 @@ func describe(a Action) string {
 		return "unlink this runbook"
 	case RunbookDelete:
 		return "delete this runbook"
+	case DeployRequest:
+		return "request deploys of this component"
+	case DeployApprove:
+		return "approve this deploy request"
+	case DeployReject:
+		return "reject this deploy request"
+	case DeployCancel:
+		return "cancel this deploy request"
 	default:
 		return string(a)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/logs"
@@ -86,6 +87,7 @@ type wiring struct {
 	pipelines *pipelines.Service
 	tasks     *tasks.Service
 	runbooks  *runbooks.Service
+	deploys   *deploys.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -173,9 +175,13 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
 	w.tasks = a.tasks(w.catalog)
+	if w.deploys, err = a.deploys(w.catalog, ps, rs); err != nil {
+		return w, err
+	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks}, graph.HandlerOptions{
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks,
+		DeployService: w.deploys}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
@@ -220,6 +226,8 @@ func (w *wiring) run(ctx context.Context) error {
 	defer w.pipelines.Stop()
 	w.runbooks.Start(ctx) // the link check, when runbook-link-check-interval is set
 	defer w.runbooks.Stop()
+	w.deploys.Start(ctx) // expiry, requests a sync window held, and following the rollouts of their commits
+	defer w.deploys.Stop()
 	refresher := make(chan struct{})
 	go func() {
 		defer close(refresher)

@@ -178,6 +178,11 @@ type Commit struct {
 	Date    *time.Time `json:"date,omitempty"`
 }
 
+type ComponentDeployRequestFilter struct {
+	Environment *string              `json:"environment,omitempty"`
+	States      []DeployRequestState `json:"states,omitempty"`
+}
+
 type ComponentRolloutFilter struct {
 	Environments []string        `json:"environments,omitempty"`
 	Results      []RolloutResult `json:"results,omitempty"`
@@ -275,6 +280,60 @@ type DeleteTaskInput struct {
 type DeleteTaskPayload struct {
 	// The deleted task's ID.
 	ID string `json:"id"`
+}
+
+type DeployDecisionInput struct {
+	// A DeployRequest's ID.
+	ID string `json:"id"`
+	// At most 500 characters.
+	Note *string `json:"note,omitempty"`
+}
+
+type DeployRequestConnection struct {
+	Edges    []*DeployRequestEdge `json:"edges"`
+	Nodes    []*DeployRequest     `json:"nodes"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+	// How many requests match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+type DeployRequestEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *DeployRequest `json:"node"`
+}
+
+// A deploy request that moved, with the transition.
+type DeployRequestEvent struct {
+	Request    *DeployRequest    `json:"request"`
+	Transition *DeployTransition `json:"transition"`
+}
+
+type DeployRequestFilter struct {
+	// A component ref.
+	Component   *string              `json:"component,omitempty"`
+	Environment *string              `json:"environment,omitempty"`
+	States      []DeployRequestState `json:"states,omitempty"`
+	// An actor (username): their requests.
+	Requester *string `json:"requester,omitempty"`
+	// Only the caller's own requests.
+	Mine *bool `json:"mine,omitempty"`
+	// Only requests waiting for an approval that the caller did not make.
+	AwaitingMyApproval *bool `json:"awaitingMyApproval,omitempty"`
+}
+
+type DeployRequestPayload struct {
+	Request *DeployRequest `json:"request"`
+}
+
+// One move of a request: who, when, through which client, from → to, and why.
+type DeployTransition struct {
+	Actor  string       `json:"actor"`
+	Client DeployClient `json:"client"`
+	// Null for the request itself.
+	From *DeployRequestState `json:"from,omitempty"`
+	To   DeployRequestState  `json:"to"`
+	Note string              `json:"note"`
+	At   time.Time           `json:"at"`
 }
 
 // One Argo CD application of a component: where it runs and in what state.
@@ -722,6 +781,17 @@ type RegisterLocationInput struct {
 	Ref *string `json:"ref,omitempty"`
 	// Git only: path or glob of catalog files (default: catalog-info.yaml).
 	Path *string `json:"path,omitempty"`
+}
+
+type RequestDeployInput struct {
+	// A component ref (component:namespace/name, namespace/name or name).
+	Component string `json:"component"`
+	// An environment the component's portside.dev/deploy annotation names.
+	Environment string `json:"environment"`
+	// An image digest (sha256: and 64 hex digits) or a tag a successful pipeline run produced; at most 128.
+	Version string `json:"version"`
+	// At most 500 characters.
+	Reason *string `json:"reason,omitempty"`
 }
 
 type RevokeSessionPayload struct {
@@ -1229,6 +1299,142 @@ func (e *CatalogLinkKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e CatalogLinkKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a request or a transition reached Portside; SYSTEM is Portside's own work.
+type DeployClient string
+
+const (
+	DeployClientPortal DeployClient = "PORTAL"
+	DeployClientAPI    DeployClient = "API"
+	DeployClientSLACk  DeployClient = "SLACK"
+	DeployClientCli    DeployClient = "CLI"
+	DeployClientSystem DeployClient = "SYSTEM"
+)
+
+var AllDeployClient = []DeployClient{
+	DeployClientPortal,
+	DeployClientAPI,
+	DeployClientSLACk,
+	DeployClientCli,
+	DeployClientSystem,
+}
+
+func (e DeployClient) IsValid() bool {
+	switch e {
+	case DeployClientPortal, DeployClientAPI, DeployClientSLACk, DeployClientCli, DeployClientSystem:
+		return true
+	}
+	return false
+}
+
+func (e DeployClient) String() string {
+	return string(e)
+}
+
+func (e *DeployClient) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeployClient(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeployClient", str)
+	}
+	return nil
+}
+
+func (e DeployClient) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeployClient) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeployClient) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a deploy request stands: REQUESTED → APPROVED | REJECTED | EXPIRED | CANCELLED; APPROVED →
+// APPLYING → ROLLING_OUT → SUCCEEDED | FAILED | ROLLED_BACK (APPLYING → FAILED when the commit cannot
+// be pushed).
+type DeployRequestState string
+
+const (
+	DeployRequestStateRequested  DeployRequestState = "REQUESTED"
+	DeployRequestStateApproved   DeployRequestState = "APPROVED"
+	DeployRequestStateRejected   DeployRequestState = "REJECTED"
+	DeployRequestStateExpired    DeployRequestState = "EXPIRED"
+	DeployRequestStateCancelled  DeployRequestState = "CANCELLED"
+	DeployRequestStateApplying   DeployRequestState = "APPLYING"
+	DeployRequestStateRollingOut DeployRequestState = "ROLLING_OUT"
+	DeployRequestStateSucceeded  DeployRequestState = "SUCCEEDED"
+	DeployRequestStateFailed     DeployRequestState = "FAILED"
+	DeployRequestStateRolledBack DeployRequestState = "ROLLED_BACK"
+)
+
+var AllDeployRequestState = []DeployRequestState{
+	DeployRequestStateRequested,
+	DeployRequestStateApproved,
+	DeployRequestStateRejected,
+	DeployRequestStateExpired,
+	DeployRequestStateCancelled,
+	DeployRequestStateApplying,
+	DeployRequestStateRollingOut,
+	DeployRequestStateSucceeded,
+	DeployRequestStateFailed,
+	DeployRequestStateRolledBack,
+}
+
+func (e DeployRequestState) IsValid() bool {
+	switch e {
+	case DeployRequestStateRequested, DeployRequestStateApproved, DeployRequestStateRejected, DeployRequestStateExpired, DeployRequestStateCancelled, DeployRequestStateApplying, DeployRequestStateRollingOut, DeployRequestStateSucceeded, DeployRequestStateFailed, DeployRequestStateRolledBack:
+		return true
+	}
+	return false
+}
+
+func (e DeployRequestState) String() string {
+	return string(e)
+}
+
+func (e *DeployRequestState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeployRequestState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeployRequestState", str)
+	}
+	return nil
+}
+
+func (e DeployRequestState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeployRequestState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeployRequestState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

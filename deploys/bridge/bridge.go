@@ -1,0 +1,122 @@
+// Package bridge adapts the pipelines and rollouts services to what the deploys service asks of
+// them: the runs that prove a version, Argo CD's sync windows, and the rollouts that close a
+// request. It is wiring, kept out of cmd so that tests wire the service the way serve does.
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/rollouts"
+)
+
+// PipelineBuilds proves deploy versions with the component's successful pipeline runs.
+type PipelineBuilds struct{ Pipelines *pipelines.Service }
+
+// SucceededBuilds lists the component's latest successful runs with what they built.
+func (b PipelineBuilds) SucceededBuilds(ctx context.Context, component string, limit int) ([]deploys.Build, error) {
+	page, err := b.Pipelines.Runs(ctx, pipelines.Filter{Component: component, Statuses: []pipelines.Status{pipelines.Succeeded}}, min(limit, pipelines.MaxPage), "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deploys.Build, len(page.Runs))
+	for i, r := range page.Runs {
+		out[i] = deploys.Build{RunID: r.ID, CommitSHA: r.CommitSHA}
+		for _, art := range r.Artifacts {
+			if art.Image != "" {
+				out[i].Images = append(out[i].Images, art.Image)
+			}
+			if art.Version != "" {
+				out[i].Versions = append(out[i].Versions, art.Version)
+			}
+		}
+	}
+	return out, nil
+}
+
+// SyncWindows asks Argo CD whether the component's application in the environment may sync now.
+type SyncWindows struct{ Rollouts *rollouts.Service }
+
+// Blocked says why the component's application in env may not sync now, "" when it may.
+func (w SyncWindows) Blocked(ctx context.Context, _ string, annotations map[string]string, env string) (string, error) {
+	ds, err := w.Rollouts.Deployments(ctx, annotations)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range ds {
+		if d.Environment != env {
+			continue
+		}
+		sw, err := w.Rollouts.SyncWindows(ctx, d)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if !sw.CanSync {
+			var active []string
+			for _, a := range sw.Active {
+				active = append(active, fmt.Sprintf("%s %q for %s", a.Kind, a.Schedule, a.Duration))
+			}
+			return fmt.Sprintf("Argo CD's sync windows forbid syncing %s now (%s)", d.Application, strings.Join(active, ", ")), nil
+		}
+	}
+	return "", nil
+}
+
+// RolloutEvents turns the rollouts tracker's recorded rollouts into the events deploy requests
+// follow. A subscription cut off for falling behind is opened again.
+type RolloutEvents struct{ Rollouts *rollouts.Service }
+
+// RolloutEvents delivers the rollouts the tracker records until ctx ends.
+func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.RolloutEvent {
+	out := make(chan deploys.RolloutEvent)
+	go func() {
+		defer close(out)
+		for ctx.Err() == nil {
+			sub := r.Rollouts.Tracker().Subscribe(ctx, func(c rollouts.Change) bool { return c.Rollout != nil })
+			for c := range sub.C() {
+				select {
+				case out <- Event(c.Rollout):
+				case <-ctx.Done():
+					sub.Close()
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second): // the tracker stopped or cut us off: open again, gently
+			}
+		}
+	}()
+	return out
+}
+
+// Event is what a recorded rollout says about its revision.
+func Event(ro *rollouts.Rollout) deploys.RolloutEvent {
+	ev := deploys.RolloutEvent{Revision: ro.Revision, Message: ro.Message}
+	switch ro.Result {
+	case rollouts.ResultSucceeded:
+		ev.Result = deploys.RolloutSucceeded
+	case rollouts.ResultFailed:
+		ev.Result = deploys.RolloutFailed
+	case rollouts.ResultAborted:
+		ev.Result = deploys.RolloutAborted
+	default:
+		ev.Result = deploys.RolloutRunning
+	}
+	if c := ro.Canary; c != nil && len(c.Reached) > 0 {
+		last := c.Reached[len(c.Reached)-1]
+		ev.Progress = fmt.Sprintf("canary step %d of %d, weight %d%%", last.Step+1, len(c.Steps), last.Weight)
+		if last.Step >= len(c.Steps) {
+			ev.Progress = fmt.Sprintf("canary steps done, weight %d%%", last.Weight)
+		}
+	}
+	return ev
+}

@@ -1,0 +1,312 @@
+// Package gitops applies deploy requests the GitOps way: as a commit to the environment's manifest
+// repository that bumps the image (in a Kustomize images: list or a Helm values file), authored as
+// the requester, with the approver and a link to the request in the message, pushed to the branch
+// Argo CD follows. It never forces a push: when the branch moved (non-fast-forward) it fetches,
+// resets to the remote, applies the bump again and retries, a bounded number of times.
+//
+// It drives the git CLI (os/exec) rather than go-git: git is what the manifest repositories'
+// operators use and debug with, it brings every transport and credential helper they configured
+// (ssh, https with askpass or helpers) without Portside re-implementing them, and it adds no
+// dependency to the module. Each repository and branch has one working clone, reused between
+// requests and guarded by a lock, so requests to one repository from one Portside queue up rather
+// than race; other writers (another replica, people) are handled by the retry.
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/errs"
+)
+
+// Options configure a Committer.
+type Options struct {
+	// Dir holds the working clones (default: a directory under os.TempDir()).
+	Dir string
+	// Committer is who commits (the author is the requester); default Portside <portside@localhost>.
+	CommitterName, CommitterEmail string
+	// Attempts bounds the pushes of one apply (default 5).
+	Attempts int
+	// Git is the git binary (default "git").
+	Git string
+}
+
+// Committer applies deploy requests to manifest repositories; it implements deploys.Applier.
+type Committer struct {
+	opts  Options
+	mu    sync.Mutex
+	repos map[string]*clone
+
+	// beforePush, when set (tests), runs before every push.
+	beforePush func(dir string)
+}
+
+// clone is one working clone of a repository's branch.
+type clone struct {
+	mu  sync.Mutex
+	dir string
+}
+
+// New returns a Committer.
+func New(opts Options) (*Committer, error) {
+	if opts.Dir == "" {
+		d, err := os.MkdirTemp("", "portside-gitops-")
+		if err != nil {
+			return nil, fmt.Errorf("gitops: working directory: %w", err)
+		}
+		opts.Dir = d
+	}
+	if opts.CommitterName == "" {
+		opts.CommitterName = "Portside"
+	}
+	if opts.CommitterEmail == "" {
+		opts.CommitterEmail = "portside@localhost"
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = 5
+	}
+	if opts.Git == "" {
+		opts.Git = "git"
+	}
+	return &Committer{opts: opts, repos: map[string]*clone{}}, nil
+}
+
+// cloneOf is the working clone of a repository's branch.
+func (c *Committer) cloneOf(repo, branch string) *clone {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := repo + "\x00" + branch
+	cl := c.repos[key]
+	if cl == nil {
+		// Named by the repository and branch, so that a clone kept in deploy-git-dir across
+		// restarts is found again, and never taken for another repository's.
+		sum := sha256.Sum256([]byte(key))
+		cl = &clone{dir: filepath.Join(c.opts.Dir, hex.EncodeToString(sum[:12]))}
+		c.repos[key] = cl
+	}
+	return cl
+}
+
+// Apply commits the request's version to its target and pushes it; it returns the commit.
+func (c *Committer) Apply(ctx context.Context, ch deploys.Change) (deploys.Applied, error) {
+	t := ch.Target
+	cl := c.cloneOf(t.Repo, t.Branch)
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if err := c.ready(ctx, cl, t); err != nil {
+		return deploys.Applied{}, err
+	}
+	for attempt := 1; ; attempt++ {
+		sha, err := c.commit(ctx, cl.dir, ch)
+		if err != nil {
+			return deploys.Applied{}, err
+		}
+		if c.beforePush != nil {
+			c.beforePush(cl.dir)
+		}
+		out, err := c.git(ctx, cl.dir, nil, "push", "--porcelain", "origin", "HEAD:refs/heads/"+t.Branch)
+		if err == nil {
+			return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
+		}
+		if !rejected(out) {
+			return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
+		}
+		if attempt >= c.opts.Attempts {
+			return deploys.Applied{}, errs.E(errs.Unavailable, "push to %s (%s) was rejected %d times: the branch keeps moving; try again", Redact(t.Repo), t.Branch, attempt)
+		}
+		// Someone pushed first: start again from what the remote has now. A short random pause
+		// keeps two writers from colliding in step.
+		select {
+		case <-ctx.Done():
+			return deploys.Applied{}, errs.Wrap(errs.Unavailable, ctx.Err(), "push to %s", Redact(t.Repo))
+		case <-time.After(time.Duration(rand.IntN(20*attempt)) * time.Millisecond):
+		}
+		if err := c.sync(ctx, cl.dir, t.Branch); err != nil {
+			return deploys.Applied{}, err
+		}
+	}
+}
+
+// rejected reports whether git push's porcelain output says the remote refused a non-fast-forward.
+func rejected(out string) bool {
+	return strings.Contains(out, "[rejected]") || strings.Contains(out, "non-fast-forward") || strings.Contains(out, "fetch first") ||
+		strings.Contains(out, "[remote rejected]") && strings.Contains(out, "cannot lock ref")
+}
+
+// ready makes the working clone match the remote branch, cloning it the first time, and again
+// when the clone is unusable (a crash left a lock behind, someone changed it).
+func (c *Committer) ready(ctx context.Context, cl *clone, t deploys.Target) error {
+	if _, err := os.Stat(filepath.Join(cl.dir, ".git")); err == nil {
+		if err := c.sync(ctx, cl.dir, t.Branch); err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(cl.dir), 0o700); err != nil {
+		return fmt.Errorf("gitops: %w", err)
+	}
+	if err := os.RemoveAll(cl.dir); err != nil {
+		return fmt.Errorf("gitops: remove an unusable clone: %w", err)
+	}
+	if out, err := c.git(ctx, "", nil, "clone", "--quiet", "--single-branch", "--branch", t.Branch, "--", t.Repo, cl.dir); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
+	}
+	return nil
+}
+
+// sync resets the clone to the remote branch as it is now, dropping what was not pushed.
+func (c *Committer) sync(ctx context.Context, dir, branch string) error {
+	if out, err := c.git(ctx, dir, nil, "fetch", "--quiet", "origin", "+refs/heads/"+branch+":refs/remotes/origin/"+branch); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "fetch %s: %s", branch, lastLine(out))
+	}
+	if out, err := c.git(ctx, dir, nil, "reset", "--quiet", "--hard", "refs/remotes/origin/"+branch); err != nil {
+		return fmt.Errorf("gitops: reset to origin/%s: %s: %w", branch, lastLine(out), err)
+	}
+	return nil
+}
+
+// commit bumps the target file and commits it as the requester; it returns the commit's SHA.
+func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (string, error) {
+	t, q := ch.Target, ch.Request
+	path := filepath.Join(dir, filepath.FromSlash(t.Path))
+	if !strings.HasPrefix(path, filepath.Clean(dir)+string(filepath.Separator)) {
+		return "", errs.InvalidField("path", "%q is outside the repository", t.Path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", errs.Wrap(errs.Invalid, err, "%s: %s has no file %s", deploys.AnnotationDeploy, Redact(t.Repo), t.Path)
+	}
+	var bumped []byte
+	switch t.Kind {
+	case deploys.Helm:
+		key := t.ValuesKey
+		if t.DigestKey != "" && deploys.IsDigest(q.Version) {
+			key = t.DigestKey
+		}
+		bumped, err = BumpHelm(data, key, q.Version)
+	default:
+		bumped, err = BumpKustomize(data, t.Image, q.Version)
+	}
+	if err != nil {
+		return "", errs.Wrap(errs.Invalid, err, "%s in %s", t.Path, Redact(t.Repo))
+	}
+	if err := os.WriteFile(path, bumped, 0o644); err != nil {
+		return "", fmt.Errorf("gitops: write %s: %w", t.Path, err)
+	}
+	if out, err := c.git(ctx, dir, nil, "add", "--", filepath.FromSlash(t.Path)); err != nil {
+		return "", fmt.Errorf("gitops: git add: %s: %w", lastLine(out), err)
+	}
+	author := q.RequesterName
+	if author == "" {
+		author = q.Requester
+	}
+	email := q.RequesterEmail
+	if email == "" {
+		email = q.Requester + "@users.portside"
+	}
+	env := []string{"GIT_AUTHOR_NAME=" + author, "GIT_AUTHOR_EMAIL=" + email,
+		"GIT_COMMITTER_NAME=" + c.opts.CommitterName, "GIT_COMMITTER_EMAIL=" + c.opts.CommitterEmail}
+	// --allow-empty: a version the file already names still gets its commit, so the request has a
+	// revision of its own for Argo CD to report.
+	if out, err := c.git(ctx, dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-F", "-", stdin(Message(ch))); err != nil {
+		return "", fmt.Errorf("gitops: git commit: %s: %w", lastLine(out), err)
+	}
+	out, err := c.git(ctx, dir, nil, "rev-parse", "HEAD")
+	if err != nil {
+		return "", fmt.Errorf("gitops: rev-parse: %w", err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// Message is the commit message of a request: what, where, why, who asked and who approved.
+func Message(ch deploys.Change) string {
+	q := ch.Request
+	var b strings.Builder
+	fmt.Fprintf(&b, "Deploy %s %s to %s\n\n", q.Component, q.Version, q.Environment)
+	if q.Reason != "" {
+		b.WriteString(q.Reason + "\n\n")
+	}
+	fmt.Fprintf(&b, "Deploy-Request: %d\n", q.ID)
+	if ch.Link != "" {
+		fmt.Fprintf(&b, "Deploy-Request-URL: %s\n", ch.Link)
+	}
+	fmt.Fprintf(&b, "Requested-by: %s\n", q.Requester)
+	fmt.Fprintf(&b, "Approved-by: %s\n", q.Approver)
+	if q.PipelineRunID != nil {
+		fmt.Fprintf(&b, "Built-by-run: %d\n", *q.PipelineRunID)
+	}
+	return b.String()
+}
+
+// stdin marks a git argument list's last element as the command's standard input.
+type stdin string
+
+// git runs git in dir with extra environment; args may end with a stdin value.
+func (c *Committer) git(ctx context.Context, dir string, env []string, args ...any) (string, error) {
+	var argv []string
+	var in string
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			argv = append(argv, v)
+		case stdin:
+			in = string(v)
+		}
+	}
+	cmd := exec.CommandContext(ctx, c.opts.Git, argv...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/false", "LC_ALL=C")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdin = strings.NewReader(in)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// Redact drops the password of a repository URL (https://user:token@host/…), so that the URL can
+// be stored, shown and logged; other URLs are kept as they are.
+func Redact(repo string) string {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return repo
+	}
+	if _, has := u.User.Password(); !has {
+		return repo
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	return u.String()
+}
+
+// redactAll replaces the repository URL, and its password, wherever git's output quotes them.
+func redactAll(s, repo string) string {
+	s = strings.ReplaceAll(s, repo, Redact(repo))
+	if u, err := url.Parse(repo); err == nil && u.User != nil {
+		if pw, has := u.User.Password(); has && pw != "" {
+			s = strings.ReplaceAll(s, pw, "xxxxx")
+		}
+	}
+	return s
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}

@@ -1,0 +1,820 @@
+package deploys
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/pubsub"
+	"github.com/portside-dev/portside/store"
+)
+
+// Catalog is what the deploys domain reads from the catalog; catalog.Service implements it.
+type Catalog interface {
+	// ComponentAnnotations finds a component by a reference a client typed (field names the
+	// input in errors) and returns its canonical ref and annotations.
+	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
+	// Owns reports whether p owns the entity, directly or through the group hierarchy.
+	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
+}
+
+// Build is a successful pipeline run of a component, as far as proving a version goes.
+type Build struct {
+	RunID     int64
+	CommitSHA string
+	// Images are the image references the run's artifacts name (repo:tag or repo@sha256:…).
+	Images []string
+	// Versions are the artifact versions the run produced ("1.4.2").
+	Versions []string
+}
+
+// Builds finds the successful pipeline runs of a component, newest first; the cmd wiring adapts
+// pipelines.Service to it.
+type Builds interface {
+	SucceededBuilds(ctx context.Context, component string, limit int) ([]Build, error)
+}
+
+// Change is what applying a request changes: the request, its target, and the link to it.
+type Change struct {
+	Request Request
+	Target  Target
+	// Link is the request's page in the portal, for the commit message.
+	Link string
+}
+
+// Applied is the commit that applied a request.
+type Applied struct {
+	Repo   string
+	Commit string
+}
+
+// Applier applies a request to its environment's manifest repository (deploys/gitops).
+type Applier interface {
+	Apply(ctx context.Context, c Change) (Applied, error)
+}
+
+// SyncWindows says whether Argo CD's sync windows let a component's environment be deployed now;
+// the cmd wiring adapts rollouts.Service to it. reason is "" when the deploy may go.
+type SyncWindows interface {
+	Blocked(ctx context.Context, component string, annotations map[string]string, environment string) (reason string, err error)
+}
+
+// RolloutResult is how a rollout of a revision went, as the rollouts layer reports it.
+type RolloutResult string
+
+// The rollout results a request follows.
+const (
+	RolloutRunning   RolloutResult = "RUNNING"
+	RolloutSucceeded RolloutResult = "SUCCEEDED"
+	RolloutFailed    RolloutResult = "FAILED"
+	// RolloutAborted is a canary that was aborted: the stable version runs again.
+	RolloutAborted RolloutResult = "ABORTED"
+)
+
+// RolloutEvent is a rollout of a revision recorded or updated.
+type RolloutEvent struct {
+	Revision string
+	Result   RolloutResult
+	Message  string
+	// Progress describes how far a running rollout got ("canary step 2 of 4, weight 40%"), "" when
+	// there is nothing to tell.
+	Progress string
+}
+
+// Rollouts delivers the rollout events of every application until ctx ends (the channel is then
+// closed); the cmd wiring adapts the rollouts tracker to it.
+type Rollouts interface {
+	RolloutEvents(ctx context.Context) <-chan RolloutEvent
+}
+
+// EnvironmentPolicy is how requests to one environment are handled.
+type EnvironmentPolicy struct {
+	// RequireApproval: a request waits for a second person; otherwise it is applied at once.
+	RequireApproval bool
+	// Expiry is how long a request may wait for approval (default DefaultExpiry).
+	Expiry time.Duration
+}
+
+// DefaultExpiry is how long a request waits for approval when its environment does not say.
+const DefaultExpiry = 24 * time.Hour
+
+// Options wire the service.
+type Options struct {
+	Catalog Catalog
+	// Builds proves tags; nil accepts only image digests.
+	Builds  Builds
+	Applier Applier
+	// SyncWindows and Rollouts are optional: without them deploys are never held by a window,
+	// and requests stay rolling out until closed another way.
+	SyncWindows SyncWindows
+	Rollouts    Rollouts
+	// Environments are the per-environment policies by name. An environment not listed needs
+	// approval if it is "production" or "prod", and expires after DefaultExpiry.
+	Environments map[string]EnvironmentPolicy
+	// PortalURL is the portal's base URL, for the link in commit messages.
+	PortalURL string
+	// Interval is how often the background loop expires requests and retries waiting ones
+	// (default one minute); ApplyTimeout bounds one apply (default two minutes).
+	Interval     time.Duration
+	ApplyTimeout time.Duration
+	// Audit records every change; nil records nothing (tests of the domain alone).
+	Audit  *audit.Log
+	Logger *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Service keeps deploy requests and moves them through their states.
+type Service struct {
+	recs *records
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+	hub  *pubsub.Hub[Event]
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewService keeps deploy requests in st.
+func NewService(st *store.Store, opts Options) *Service {
+	s := &Service{recs: &records{st: st}, opts: opts, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.opts.Interval <= 0 {
+		s.opts.Interval = time.Minute
+	}
+	if s.opts.ApplyTimeout <= 0 {
+		s.opts.ApplyTimeout = 2 * time.Minute
+	}
+	return s
+}
+
+// Policy is the policy of an environment.
+func (s *Service) Policy(env string) EnvironmentPolicy {
+	p, ok := s.opts.Environments[env]
+	if !ok {
+		p = EnvironmentPolicy{RequireApproval: env == "production" || env == "prod"}
+	}
+	if p.Expiry <= 0 {
+		p.Expiry = DefaultExpiry
+	}
+	return p
+}
+
+// Event is a request that moved, for subscribers.
+type Event struct {
+	Request    Request
+	Transition Transition
+}
+
+// Subscription receives request events until it is closed.
+type Subscription = pubsub.Subscription[Event]
+
+// system is the principal Portside's own moves (expiry, apply, rollout) are made and audited as.
+var system = principal.System("portside", principal.ClientAuto)
+
+// audited runs fn as an audited action (or just runs it without an audit log).
+func (s *Service) audited(ctx context.Context, e audit.Entry, fn func(ctx context.Context) error) error {
+	if s.opts.Audit == nil {
+		return fn(ctx)
+	}
+	return s.opts.Audit.Do(ctx, e, fn)
+}
+
+// owns reports whether the caller owns the component (admins own everything).
+func (s *Service) authorize(ctx context.Context, action policy.Action, component string) error {
+	p := principal.From(ctx)
+	if err := policy.Gate(p, action); err != nil {
+		return err
+	}
+	owns := p.Admin
+	if !owns {
+		var err error
+		if owns, err = s.opts.Catalog.Owns(ctx, p, component); err != nil {
+			return err
+		}
+	}
+	return policy.Can(p, action, policy.Resource{Name: component, OwnedByCaller: owns})
+}
+
+// RequestInput is a new deploy request.
+type RequestInput struct {
+	// Component is a component ref as a client typed it.
+	Component   string
+	Environment string
+	Version     string
+	Reason      string
+}
+
+// Request asks for a version of a component to be deployed to an environment, for the
+// component's owners and admins; audited. A request for a component, version and environment
+// that is already open returns the open one. In an environment that needs no approval the request
+// is applied at once.
+func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error) {
+	var out Request
+	var created bool
+	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployRequest), Resource: "component " + clip(in.Component),
+		Args: map[string]any{"component": clip(in.Component), "environment": clip(in.Environment), "version": clip(in.Version), "reason": clip(in.Reason)}},
+		func(ctx context.Context) error {
+			p := principal.From(ctx)
+			if err := policy.Gate(p, policy.DeployRequest); err != nil {
+				return err
+			}
+			in.Reason = strings.TrimSpace(in.Reason)
+			switch {
+			case len(in.Component) > MaxRef:
+				return errs.InvalidField("component", "has %d characters; at most %d", len(in.Component), MaxRef)
+			}
+			if err := checkEnvironment(in.Environment); err != nil {
+				return err
+			}
+			if err := checkVersion(in.Version); err != nil {
+				return err
+			}
+			if err := checkText("reason", in.Reason, MaxReason, false); err != nil {
+				return err
+			}
+			ref, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", in.Component)
+			if err != nil {
+				return err
+			}
+			if err := s.authorize(ctx, policy.DeployRequest, ref); err != nil {
+				return err
+			}
+			if _, err := target(ref, ann, in.Environment); err != nil {
+				return err
+			}
+			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil {
+				out = q
+				return nil
+			} else if !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			run, err := s.provenance(ctx, ref, in.Version)
+			if err != nil {
+				return err
+			}
+			now := s.now().UTC()
+			q := Request{Component: ref, Environment: in.Environment, Version: in.Version, Reason: in.Reason, Requester: p.Actor(),
+				RequesterName: p.DisplayName, RequesterEmail: p.Email, Client: clientOf(p), State: Requested, CreatedAt: now,
+				UpdatedAt: now, PipelineRunID: run}
+			if pol := s.Policy(in.Environment); pol.RequireApproval {
+				exp := now.Add(pol.Expiry)
+				q.ExpiresAt = &exp
+			}
+			t := Transition{Actor: p.Actor(), Client: q.Client, To: Requested, Note: q.Reason, At: now}
+			err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				if err := s.recs.insert(ctx, &q, t); err != nil {
+					return err
+				}
+				return audit.Flush(ctx)
+			})
+			if errs.Is(err, errs.Conflict) {
+				// Another request for the same deploy won the race: this one is that one.
+				if q, oerr := s.recs.open(ctx, ref, in.Environment, in.Version); oerr == nil {
+					out = q
+					return nil
+				}
+			}
+			if err != nil {
+				return err
+			}
+			t.RequestID = q.ID
+			out, created = q, true
+			s.hub.Publish(Event{Request: q, Transition: t})
+			return nil
+		})
+	if err != nil || !created || s.Policy(out.Environment).RequireApproval {
+		return out, err
+	}
+	// No approval needed: Portside approves it and applies it now.
+	q, err := s.move(ctx, out, Approved, "portside", ClientSystem, "no approval required in "+out.Environment, func(q *Request) { q.Approver = "portside" })
+	if err != nil {
+		return out, err
+	}
+	return s.apply(context.WithoutCancel(ctx), q), nil
+}
+
+// provenance proves a version immutable: an image digest is; a tag is when a successful run of
+// the component produced it. It returns the run that built the version, when one is known.
+func (s *Service) provenance(ctx context.Context, component, version string) (*int64, error) {
+	if s.opts.Builds == nil {
+		if IsDigest(version) {
+			return nil, nil
+		}
+		return nil, errs.InvalidField("version", "%q is a tag, and Portside has no pipeline runs to prove it immutable; use an image digest (sha256:…)", clip(version))
+	}
+	builds, err := s.opts.Builds.SucceededBuilds(ctx, component, MaxBuilds)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := Built(builds, version); ok {
+		id := b.RunID
+		return &id, nil
+	}
+	if IsDigest(version) {
+		return nil, nil
+	}
+	return nil, errs.InvalidField("version", "%q is not an image digest, and none of the last %d successful pipeline runs of %s produced it; use a digest or a tag a successful run built", clip(version), MaxBuilds, component)
+}
+
+// MaxBuilds is how many of a component's latest successful runs prove a tag.
+const MaxBuilds = 100
+
+// Built finds the newest build that produced version: an image with that digest or tag, an
+// artifact with that version, or (runs whose artifacts Portside does not know yet) the run's
+// commit SHA or its short form (7 characters or more). A run's git ref is not accepted: a branch
+// moves.
+func Built(builds []Build, version string) (Build, bool) {
+	for _, b := range builds {
+		for _, img := range b.Images {
+			if strings.HasSuffix(img, "@"+version) || (!IsDigest(version) && strings.HasSuffix(imageWithoutDigest(img), ":"+version)) {
+				return b, true
+			}
+		}
+		for _, v := range b.Versions {
+			if v == version {
+				return b, true
+			}
+		}
+		if b.CommitSHA != "" && !IsDigest(version) && len(version) >= 7 && strings.HasPrefix(b.CommitSHA, strings.ToLower(version)) {
+			return b, true
+		}
+	}
+	return Build{}, false
+}
+
+// imageWithoutDigest drops an image reference's @digest, keeping repo:tag.
+func imageWithoutDigest(img string) string {
+	if i := strings.Index(img, "@"); i >= 0 {
+		return img[:i]
+	}
+	return img
+}
+
+// decide loads a request for an approver's decision and checks the four-eyes rule: an owner of the
+// component or an admin, never the requester.
+func (s *Service) decide(ctx context.Context, action policy.Action, id int64) (Request, error) {
+	p := principal.From(ctx)
+	if err := policy.Gate(p, action); err != nil {
+		return Request{}, err
+	}
+	q, err := s.recs.byID(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.authorize(ctx, action, q.Component); err != nil {
+		return Request{}, err
+	}
+	if p.Actor() == q.Requester {
+		return Request{}, errs.E(errs.Forbidden, "%s asked for deploy request %d and may not decide it: another owner of %s or an admin must (four eyes)", p.Actor(), id, q.Component)
+	}
+	if q.State != Requested {
+		return Request{}, errs.E(errs.Conflict, "deploy request %d is %s; only a REQUESTED request can be decided", id, q.State)
+	}
+	return q, nil
+}
+
+// Approve approves a request, for another owner of the component or an admin (never the
+// requester); audited. The request is then applied unless a sync window holds it.
+func (s *Service) Approve(ctx context.Context, id int64, note string) (Request, error) {
+	var out Request
+	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployApprove), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
+		func(ctx context.Context) error {
+			note = strings.TrimSpace(note)
+			if err := checkText("note", note, MaxNote, false); err != nil {
+				return err
+			}
+			q, err := s.decide(ctx, policy.DeployApprove, id)
+			if err != nil {
+				return err
+			}
+			p := principal.From(ctx)
+			out, err = s.moveIn(ctx, q, Approved, p.Actor(), clientOf(p), note, func(q *Request) { q.Approver = p.Actor() })
+			return err
+		})
+	if err != nil {
+		return out, err
+	}
+	return s.apply(context.WithoutCancel(ctx), out), nil
+}
+
+// Reject rejects a request, for another owner of the component or an admin; audited.
+func (s *Service) Reject(ctx context.Context, id int64, note string) (Request, error) {
+	var out Request
+	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployReject), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
+		func(ctx context.Context) error {
+			note = strings.TrimSpace(note)
+			if err := checkText("note", note, MaxNote, false); err != nil {
+				return err
+			}
+			q, err := s.decide(ctx, policy.DeployReject, id)
+			if err != nil {
+				return err
+			}
+			p := principal.From(ctx)
+			out, err = s.moveIn(ctx, q, Rejected, p.Actor(), clientOf(p), note, func(q *Request) {
+				q.Approver = p.Actor()
+				q.Outcome = "rejected by " + p.Actor()
+				if note != "" {
+					q.Outcome += ": " + note
+				}
+			})
+			return err
+		})
+	return out, err
+}
+
+// Cancel withdraws a request that has not been applied, for its requester, the component's
+// owners and admins; audited.
+func (s *Service) Cancel(ctx context.Context, id int64, note string) (Request, error) {
+	var out Request
+	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployCancel), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
+		func(ctx context.Context) error {
+			note = strings.TrimSpace(note)
+			if err := checkText("note", note, MaxNote, false); err != nil {
+				return err
+			}
+			p := principal.From(ctx)
+			if err := policy.Gate(p, policy.DeployCancel); err != nil {
+				return err
+			}
+			q, err := s.recs.byID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.authorize(ctx, policy.DeployCancel, q.Component); err != nil {
+				return err
+			}
+			if q.State != Requested && q.State != Approved {
+				return errs.E(errs.Conflict, "deploy request %d is %s; only a request not yet applied can be cancelled", id, q.State)
+			}
+			out, err = s.moveIn(ctx, q, Cancelled, p.Actor(), clientOf(p), note, func(q *Request) {
+				q.Outcome = "cancelled by " + p.Actor()
+				if note != "" {
+					q.Outcome += ": " + note
+				}
+			})
+			return err
+		})
+	return out, err
+}
+
+// moveIn moves q to state to inside the caller's audited action: the transition and the audit
+// record commit together; subscribers hear of it after the commit.
+func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string, client Client, note string, change func(*Request)) (Request, error) {
+	if !CanMove(q.State, to) {
+		return q, errs.E(errs.Conflict, "deploy request %d is %s and cannot become %s", q.ID, q.State, to)
+	}
+	from := q.State
+	next := q
+	next.State = to
+	next.UpdatedAt = s.now().UTC()
+	if to != Approved {
+		next.Waiting = ""
+	}
+	if change != nil {
+		change(&next)
+	}
+	t := Transition{RequestID: q.ID, Actor: actor, Client: client, From: from, To: to, Note: clipNote(note), At: next.UpdatedAt}
+	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.recs.move(ctx, &next, from, t); err != nil {
+			return err
+		}
+		return audit.Flush(ctx)
+	})
+	if err != nil {
+		return q, err
+	}
+	s.hub.Publish(Event{Request: next, Transition: t})
+	return next, nil
+}
+
+// move is a move Portside makes itself (approve when no approval is needed, apply, expire,
+// follow the rollout), audited as Portside.
+func (s *Service) move(ctx context.Context, q Request, to State, actor string, client Client, note string, change func(*Request)) (Request, error) {
+	var out Request
+	ctx = principal.With(ctx, system)
+	err := s.audited(ctx, audit.Entry{Action: "deploys.request." + strings.ToLower(string(to)), Resource: what(q.ID),
+		Args: map[string]any{"id": q.ID, "from": q.State, "to": to, "note": clipNote(note)}}, func(ctx context.Context) error {
+		var err error
+		out, err = s.moveIn(ctx, q, to, actor, client, note, change)
+		return err
+	})
+	return out, err
+}
+
+func clipNote(s string) string {
+	if len([]rune(s)) <= MaxNote {
+		return s
+	}
+	return string([]rune(s)[:MaxNote-1]) + "…"
+}
+
+// Link is the request's page in the portal.
+func (s *Service) Link(id int64) string {
+	return strings.TrimSuffix(s.opts.PortalURL, "/") + "/deploys/" + strconv.FormatInt(id, 10)
+}
+
+// apply applies an approved request: unless a sync window holds it (it then waits, with the
+// reason), it becomes APPLYING, is committed to its manifest repository, and is ROLLING_OUT (or
+// FAILED, with why). It returns the request as it now stands; failures are in its state.
+func (s *Service) apply(ctx context.Context, q Request) Request {
+	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
+	var reason string
+	if err == nil && s.opts.SyncWindows != nil {
+		reason, err = s.opts.SyncWindows.Blocked(ctx, q.Component, ann, q.Environment)
+	}
+	if err != nil {
+		// The catalog or Argo CD cannot say now; the background pass tries again.
+		s.log.WarnContext(ctx, "deploys: cannot apply yet", "request", q.ID, "error", err)
+		reason = "cannot check the deploy now (" + errs.PublicMessage(err) + "); Portside tries again"
+	}
+	if reason != "" {
+		return s.hold(ctx, q, reason)
+	}
+	tgt, terr := target(q.Component, ann, q.Environment)
+	applying, err := s.move(ctx, q, Applying, "portside", ClientSystem, "", nil)
+	if err != nil {
+		// Someone else (the background loop, a cancel) moved it first.
+		if now, rerr := s.recs.byID(ctx, q.ID); rerr == nil {
+			return now
+		}
+		return q
+	}
+	if terr != nil {
+		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, errs.PublicMessage(terr), func(q *Request) { q.Outcome = "cannot apply: " + errs.PublicMessage(terr) })
+		return out
+	}
+	actx, cancel := context.WithTimeout(ctx, s.opts.ApplyTimeout)
+	done, err := s.opts.Applier.Apply(actx, Change{Request: applying, Target: tgt, Link: s.Link(q.ID)})
+	cancel()
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: apply", "request", q.ID, "error", err)
+		msg := errs.PublicMessage(err)
+		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, msg, func(q *Request) { q.Outcome = "apply failed: " + msg })
+		return out
+	}
+	out, err := s.move(ctx, applying, RollingOut, "portside", ClientSystem, fmt.Sprintf("commit %s pushed to %s (%s)", short(done.Commit), done.Repo, tgt.Branch),
+		func(q *Request) { q.Repo, q.CommitSHA = done.Repo, done.Commit })
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: record an applied request", "request", q.ID, "commit", done.Commit, "error", err)
+		return applying
+	}
+	return out
+}
+
+// hold keeps an approved request waiting, with the reason (recorded and published when it changed).
+func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
+	reason = clipNote(reason)
+	if reason == q.Waiting {
+		return q
+	}
+	q.Waiting = reason
+	q.UpdatedAt = s.now().UTC()
+	if err := s.recs.setWaiting(ctx, q.ID, reason, q.UpdatedAt); err != nil {
+		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
+	}
+	s.hub.Publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
+	return q
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// Observe closes the requests rolling out a revision when its rollout ends (succeeded, failed, or
+// rolled back when its canary was aborted) and records a running rollout's progress.
+func (s *Service) Observe(ctx context.Context, ev RolloutEvent) {
+	if ev.Revision == "" {
+		return
+	}
+	list, err := s.recs.byCommit(ctx, ev.Revision)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find requests of a rollout", "revision", ev.Revision, "error", err)
+		return
+	}
+	for _, q := range list {
+		var to State
+		var outcome string
+		switch ev.Result {
+		case RolloutSucceeded:
+			to, outcome = Succeeded, "rolled out"
+		case RolloutFailed:
+			to, outcome = Failed, "rollout failed"
+		case RolloutAborted:
+			to, outcome = RolledBack, "rolled back: the canary was aborted"
+		default:
+			if ev.Progress == "" || s.lastNote(ctx, q.ID) == ev.Progress {
+				continue
+			}
+			to = RollingOut
+		}
+		if ev.Message != "" && to != RollingOut {
+			outcome += ": " + ev.Message
+		}
+		note := ev.Progress
+		if to != RollingOut {
+			note = outcome
+		}
+		if _, err := s.move(ctx, q, to, "portside", ClientSystem, note, func(r *Request) {
+			if to != RollingOut {
+				r.Outcome = clipNote(outcome)
+			}
+		}); err != nil && !errs.Is(err, errs.Conflict) {
+			s.log.ErrorContext(ctx, "deploys: record a rollout", "request", q.ID, "error", err)
+		}
+	}
+}
+
+// lastNote is the note of a request's latest transition.
+func (s *Service) lastNote(ctx context.Context, id int64) string {
+	ts, err := s.recs.transitions(ctx, id)
+	if err != nil || len(ts) == 0 {
+		return ""
+	}
+	return ts[len(ts)-1].Note
+}
+
+// Tick runs one pass of the background work: it expires the requests nobody approved in time and
+// applies approved requests a sync window or an outage held back (at most MaxBatch of each).
+func (s *Service) Tick(ctx context.Context) {
+	now := s.now().UTC()
+	due, err := s.recs.due(ctx, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find expired requests", "error", err)
+	}
+	for _, q := range due {
+		if _, err := s.move(ctx, q, Expired, "portside", ClientSystem, "nobody approved it by "+q.ExpiresAt.Format(time.RFC3339),
+			func(r *Request) { r.Outcome = "expired: nobody approved it in time" }); err != nil && !errs.Is(err, errs.Conflict) {
+			s.log.ErrorContext(ctx, "deploys: expire a request", "request", q.ID, "error", err)
+		}
+	}
+	waiting, err := s.recs.inState(ctx, Approved)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find approved requests", "error", err)
+	}
+	for _, q := range waiting {
+		if ctx.Err() != nil {
+			return
+		}
+		s.apply(ctx, q)
+	}
+}
+
+// Start runs the background work every Interval, and follows the rollouts when Options.Rollouts
+// is set, until ctx ends or Stop.
+func (s *Service) Start(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		return
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.opts.Interval)
+		defer tick.Stop()
+		for {
+			s.Tick(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	if s.opts.Rollouts != nil {
+		events := s.opts.Rollouts.RolloutEvents(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range events {
+				s.Observe(ctx, ev)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(s.done) }()
+}
+
+// Stop ends the background work and waits for it.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel = nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	s.hub.CloseAll()
+}
+
+// signedIn refuses anonymous readers.
+func signedIn(ctx context.Context) error {
+	if principal.From(ctx) == nil {
+		return errs.E(errs.Unauthenticated, "sign in to read deploy requests")
+	}
+	return nil
+}
+
+// Get returns one request, for anyone signed in.
+func (s *Service) Get(ctx context.Context, id int64) (Request, error) {
+	if err := signedIn(ctx); err != nil {
+		return Request{}, err
+	}
+	return s.recs.byID(ctx, id)
+}
+
+// Transitions returns a request's history, oldest first (at most MaxTransitions), for anyone
+// signed in.
+func (s *Service) Transitions(ctx context.Context, id int64) ([]Transition, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return s.recs.transitions(ctx, id)
+}
+
+// List returns a page of requests, newest first, for anyone signed in. Filter.Component is a
+// component ref as a client typed it. AwaitingMyApproval lists every REQUESTED request the caller
+// did not make, whether or not they own its component (approving checks that).
+func (s *Service) List(ctx context.Context, f Filter, first int, after string) (*Page, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if f.Component != "" {
+		if len(f.Component) > MaxRef {
+			return nil, errs.InvalidField("filter.component", "has %d characters; at most %d", len(f.Component), MaxRef)
+		}
+		ref, _, err := s.opts.Catalog.ComponentAnnotations(ctx, "filter.component", f.Component)
+		if err != nil {
+			return nil, err
+		}
+		f.Component = ref
+	}
+	if f.Environment != "" {
+		if err := checkEnvironment(f.Environment); err != nil {
+			return nil, errs.InvalidField("filter.environment", "%s", errs.PublicMessage(err))
+		}
+	}
+	if len(f.States) > len(States) {
+		return nil, errs.InvalidField("filter.states", "names %d states; there are %d", len(f.States), len(States))
+	}
+	if len(f.Requester) > MaxRef {
+		return nil, errs.InvalidField("filter.requester", "has %d characters; at most %d", len(f.Requester), MaxRef)
+	}
+	if f.Mine {
+		if f.Requester != "" && f.Requester != principal.From(ctx).Actor() {
+			return nil, errs.InvalidField("filter.mine", "asks for your requests, and filter.requester for %s's", clip(f.Requester))
+		}
+		f.Requester = principal.From(ctx).Actor()
+	}
+	if f.AwaitingMyApproval {
+		f.awaitingBy = principal.From(ctx).Actor()
+	}
+	return s.recs.list(ctx, f, first, after)
+}
+
+// Watch delivers every move of the requests of a component ("" for every component) or of one
+// request (id > 0) until ctx ends or the subscriber falls behind, for anyone signed in.
+func (s *Service) Watch(ctx context.Context, component string, id int64) (*Subscription, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if component != "" {
+		if len(component) > MaxRef {
+			return nil, errs.InvalidField("component", "has %d characters; at most %d", len(component), MaxRef)
+		}
+		ref, _, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", component)
+		if err != nil {
+			return nil, err
+		}
+		component = ref
+	}
+	return s.hub.Subscribe(ctx, func(e Event) bool {
+		return (component == "" || e.Request.Component == component) && (id == 0 || e.Request.ID == id)
+	}), nil
+}
+
+// Subscribers counts the open subscriptions (tests wait for a subscription to be registered).
+func (s *Service) Subscribers() int { return s.hub.Len() }

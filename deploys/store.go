@@ -1,0 +1,287 @@
+package deploys
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
+)
+
+// requestRow is a deploy request as stored in deploy_requests.
+type requestRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	ComponentRef   string
+	Environment    string
+	Version        string
+	Reason         string
+	Requester      string
+	RequesterName  string
+	RequesterEmail string
+	Approver       string
+	Client         string
+	State          string
+	Waiting        string
+	Outcome        string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ExpiresAt      *time.Time
+	Repo           string
+	CommitSha      string
+	PipelineRunID  *int64
+}
+
+func (requestRow) TableName() string { return "deploy_requests" }
+
+// transitionRow is one transition of a request, as stored in deploy_transitions.
+type transitionRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	RequestID int64
+	Actor     string
+	Client    string
+	FromState string
+	ToState   string
+	Note      string
+	At        time.Time
+}
+
+func (transitionRow) TableName() string { return "deploy_transitions" }
+
+// Models lists the gorm row types of the deploys domain, for the schema conformance test.
+func Models() []any { return []any{&requestRow{}, &transitionRow{}} }
+
+func (r *requestRow) toRequest() Request {
+	out := Request{ID: r.ID, Component: r.ComponentRef, Environment: r.Environment, Version: r.Version, Reason: r.Reason,
+		Requester: r.Requester, RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail, Approver: r.Approver,
+		Client: Client(r.Client), State: State(r.State), Waiting: r.Waiting, Outcome: r.Outcome, CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(), Repo: r.Repo, CommitSHA: r.CommitSha, PipelineRunID: r.PipelineRunID}
+	if r.ExpiresAt != nil {
+		t := r.ExpiresAt.UTC()
+		out.ExpiresAt = &t
+	}
+	return out
+}
+
+func newRequestRow(q *Request) requestRow {
+	return requestRow{ID: q.ID, ComponentRef: q.Component, Environment: q.Environment, Version: q.Version, Reason: q.Reason,
+		Requester: q.Requester, RequesterName: q.RequesterName, RequesterEmail: q.RequesterEmail, Approver: q.Approver,
+		Client: string(q.Client), State: string(q.State), Waiting: q.Waiting, Outcome: q.Outcome, CreatedAt: q.CreatedAt,
+		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: q.Repo, CommitSha: q.CommitSHA, PipelineRunID: q.PipelineRunID}
+}
+
+// records keeps deploy requests and their transitions in the database.
+type records struct {
+	st *store.Store
+}
+
+func what(id int64) string { return "deploy request " + strconv.FormatInt(id, 10) }
+
+// insert records a new request and its first transition. A request for a component, version
+// and environment that already has an open one is a CONFLICT (the unique partial index).
+func (s *records) insert(ctx context.Context, q *Request, t Transition) error {
+	row := newRequestRow(q)
+	row.ID = 0
+	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
+		return store.Translate(err, "an open deploy request of "+q.Component+" "+q.Version+" to "+q.Environment)
+	}
+	q.ID = row.ID
+	t.RequestID = q.ID
+	return s.insertTransition(ctx, t)
+}
+
+func (s *records) insertTransition(ctx context.Context, t Transition) error {
+	row := transitionRow{RequestID: t.RequestID, Actor: t.Actor, Client: string(t.Client), FromState: string(t.From),
+		ToState: string(t.To), Note: t.Note, At: t.At}
+	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
+		return store.Translate(err, "transition of "+what(t.RequestID))
+	}
+	return nil
+}
+
+// open finds the open request for a component, version and environment.
+func (s *records) open(ctx context.Context, component, env, version string) (Request, error) {
+	var row requestRow
+	err := s.st.DB(ctx).Where("component_ref = ? AND environment = ? AND version = ? AND state IN ?", component, env, version, stateStrings(OpenStates)).
+		Take(&row).Error
+	if err != nil {
+		return Request{}, store.Translate(err, "an open deploy request of "+component+" "+version+" to "+env)
+	}
+	return row.toRequest(), nil
+}
+
+func (s *records) byID(ctx context.Context, id int64) (Request, error) {
+	var row requestRow
+	if err := s.st.DB(ctx).Take(&row, id).Error; err != nil {
+		return Request{}, store.Translate(err, what(id))
+	}
+	return row.toRequest(), nil
+}
+
+// move writes q's fields over the stored request if it is still in state from, with t as its
+// transition. A request that moved meanwhile (another approval, an expiry) is a CONFLICT.
+func (s *records) move(ctx context.Context, q *Request, from State, t Transition) error {
+	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(from)).Updates(map[string]any{
+		"state": string(q.State), "approver": q.Approver, "waiting": q.Waiting, "outcome": q.Outcome, "updated_at": q.UpdatedAt,
+		"repo": q.Repo, "commit_sha": q.CommitSHA,
+	})
+	if res.Error != nil {
+		return store.Translate(res.Error, what(q.ID))
+	}
+	if res.RowsAffected == 0 {
+		now, err := s.byID(ctx, q.ID)
+		if err != nil {
+			return err
+		}
+		return errs.E(errs.Conflict, "deploy request %d is %s, not %s", q.ID, now.State, from)
+	}
+	t.RequestID = q.ID
+	return s.insertTransition(ctx, t)
+}
+
+// setWaiting records why an approved request waits, without a transition.
+func (s *records) setWaiting(ctx context.Context, id int64, waiting string, at time.Time) error {
+	err := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", id, string(Approved)).
+		Updates(map[string]any{"waiting": waiting, "updated_at": at}).Error
+	return store.Translate(err, what(id))
+}
+
+// MaxBatch bounds the requests one pass of the background loop handles.
+const MaxBatch = 100
+
+// due lists requests in state whose expiry is at or before now (expired), oldest first.
+func (s *records) due(ctx context.Context, now time.Time) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("state = ? AND expires_at IS NOT NULL AND expires_at <= ?", string(Requested), now).
+		Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// inState lists requests in one of states, oldest first, at most MaxBatch.
+func (s *records) inState(ctx context.Context, states ...State) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("state IN ?", stateStrings(states)).Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// byCommit lists the requests rolling out a commit.
+func (s *records) byCommit(ctx context.Context, sha string) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("commit_sha = ? AND state = ?", sha, string(RollingOut)).Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+func toRequests(rows []requestRow) []Request {
+	out := make([]Request, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toRequest()
+	}
+	return out
+}
+
+func stateStrings(list []State) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// MaxTransitions bounds the transitions one call returns.
+const MaxTransitions = 200
+
+func (s *records) transitions(ctx context.Context, id int64) ([]Transition, error) {
+	var rows []transitionRow
+	if err := s.st.DB(ctx).Where("request_id = ?", id).Order("id").Limit(MaxTransitions).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "transitions of "+what(id))
+	}
+	out := make([]Transition, len(rows))
+	for i, r := range rows {
+		out[i] = Transition{ID: r.ID, RequestID: r.RequestID, Actor: r.Actor, Client: Client(r.Client), From: State(r.FromState),
+			To: State(r.ToState), Note: r.Note, At: r.At.UTC()}
+	}
+	return out, nil
+}
+
+// Filter narrows a list of requests.
+type Filter struct {
+	// Component is a canonical ref ("" for every component).
+	Component   string
+	Environment string
+	States      []State
+	// Requester narrows to one actor's requests.
+	Requester string
+	// Mine narrows to the caller's own requests.
+	Mine bool
+	// AwaitingMyApproval narrows to requests waiting for an approval (REQUESTED) that the caller
+	// did not make.
+	AwaitingMyApproval bool
+	// awaitingBy is the caller's actor when AwaitingMyApproval is set (the service fills it).
+	awaitingBy string
+}
+
+// Page is a page of requests, newest first.
+type Page struct {
+	Requests []Request
+	// Cursors are each request's cursor, for after.
+	Cursors     []string
+	TotalCount  int64
+	HasNextPage bool
+	EndCursor   string
+}
+
+// MaxPage bounds a page of requests.
+const MaxPage = 100
+
+func (s *records) list(ctx context.Context, f Filter, first int, after string) (*Page, error) {
+	if first < 0 || first > MaxPage {
+		return nil, errs.InvalidField("first", "must be between 0 and %d, got %d", MaxPage, first)
+	}
+	q := s.st.DB(ctx).Model(&requestRow{})
+	if f.Component != "" {
+		q = q.Where("component_ref = ?", f.Component)
+	}
+	if f.Environment != "" {
+		q = q.Where("environment = ?", f.Environment)
+	}
+	if len(f.States) > 0 {
+		q = q.Where("state IN ?", stateStrings(f.States))
+	}
+	if f.Requester != "" {
+		q = q.Where("requester = ?", f.Requester)
+	}
+	if f.awaitingBy != "" {
+		q = q.Where("state = ? AND requester <> ?", string(Requested), f.awaitingBy)
+	}
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, store.Translate(err, "deploy requests")
+	}
+	if after != "" {
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, errs.InvalidField("after", "%q is not a cursor of this list", clip(after))
+		}
+		q = q.Where("id < ?", id)
+	}
+	var rows []requestRow
+	if err := q.Order("id DESC").Limit(first + 1).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "deploy requests")
+	}
+	p := &Page{TotalCount: total}
+	if len(rows) > first {
+		p.HasNextPage = true
+		rows = rows[:first]
+	}
+	p.Requests = toRequests(rows)
+	p.Cursors = make([]string, len(rows))
+	for i, r := range rows {
+		p.Cursors[i] = strconv.FormatInt(r.ID, 10)
+	}
+	if n := len(rows); n > 0 {
+		p.EndCursor = strconv.FormatInt(rows[n-1].ID, 10)
+	}
+	return p, nil
+}

@@ -1,0 +1,250 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/gitops-engine/pkg/sync/common"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+const deployDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// deployComponents counts the components the tests made, for unique names.
+var deployComponents atomic.Int64
+
+// runGit runs git in dir and fails the test on an error.
+func runGit(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Tester", "GIT_AUTHOR_EMAIL=t@acme.example", "GIT_COMMITTER_NAME=Tester",
+		"GIT_COMMITTER_EMAIL=t@acme.example", "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// deployComponent registers a component of bob's team (team-payments) whose production and
+// staging overlays live in a new bare repository, and returns its name and the repository.
+func (p *portal) deployComponent(t *testing.T) (string, string) {
+	t.Helper()
+	name := fmt.Sprintf("shop-%d", deployComponents.Add(1))
+	root := t.TempDir()
+	bare := filepath.Join(root, "manifests.git")
+	runGit(t, root, "init", "--quiet", "--bare", "-b", "main", bare)
+	work := filepath.Join(root, "seed")
+	runGit(t, root, "clone", "--quiet", bare, work)
+	runGit(t, work, "checkout", "--quiet", "-b", "main")
+	for _, env := range []string{"production", "staging"} {
+		if err := os.MkdirAll(filepath.Join(work, env), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, env, "kustomization.yaml"), []byte("images:\n  - name: ghcr.io/acme/shop\n    newTag: \"1\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runGit(t, work, "add", ".")
+	runGit(t, work, "commit", "--quiet", "-m", "seed")
+	runGit(t, work, "push", "--quiet", "origin", "main")
+	doc := fmt.Sprintf(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: %s
+  annotations:
+    portside.dev/deploy: |
+      production: {repo: %q, path: production/kustomization.yaml, image: ghcr.io/acme/shop}
+      staging: {repo: %q, path: staging/kustomization.yaml, image: ghcr.io/acme/shop}
+spec:
+  type: service
+  lifecycle: production
+  owner: team-payments
+`, name, bare, bare)
+	path := filepath.Join(t.TempDir(), "catalog-info.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.cat.RegisterLocation(operator(), catalog.LocationSpec{Type: catalog.LocationFile, Target: path}); err != nil {
+		t.Fatal(err)
+	}
+	return name, bare
+}
+
+// deployRequest makes a production request of a new component of bob's team, as the operator,
+// and returns its ID.
+func (p *portal) deployRequest(t *testing.T) string {
+	t.Helper()
+	name, _ := p.deployComponent(t)
+	q, err := p.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: deployDigest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model.EncodeNumericID("DeployRequest", q.ID)
+}
+
+// deployMutations are a sample of each deploy-request mutation on a fresh component of bob's
+// team; the operator made the requests, so every owner may decide them.
+func (p *portal) deployMutations() map[string]taskMutation {
+	return map[string]taskMutation{
+		"requestDeploy": {"deploys.request.create", func(t *testing.T) string {
+			name, _ := p.deployComponent(t)
+			return fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: "fix"}) { request { id state } } }`, name, deployDigest)
+		}},
+		"approveDeployRequest": {"deploys.request.approve", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q, note: "ok"}) { request { state commitSha } } }`, p.deployRequest(t))
+		}},
+		"rejectDeployRequest": {"deploys.request.reject", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { rejectDeployRequest(input: {id: %q, note: "not now"}) { request { state } } }`, p.deployRequest(t))
+		}},
+		"cancelDeployRequest": {"deploys.request.cancel", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { cancelDeployRequest(input: {id: %q}) { request { state } } }`, p.deployRequest(t))
+		}},
+	}
+}
+
+// Through GraphQL: bob asks, bob may not approve his own request, alice approves and the commit
+// lands; the request, its transitions and the component's list say so.
+func TestADeployRequestThroughGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, alice, carol := p.session("bob"), p.session("alice"), p.session("carol")
+		name, bare := p.deployComponent(t)
+		// carol follows the component's requests live.
+		sub, _, err := p.subscribe(t, carol, p.base, fmt.Sprintf(`subscription { deployRequestChanged(component: %q) { request { number state } transition { actor from to } } }`, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.requests.Subscribers() >= 1 }, "the subscription was never registered")
+		res := p.as(bob, fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: "fix rounding"}) { request { id number state requester client expiresAt } } }`, name, deployDigest))
+		if len(res.Errors) > 0 {
+			t.Fatalf("requestDeploy: %+v", res.Errors)
+		}
+		q := res.Data["requestDeploy"].(map[string]any)["request"].(map[string]any)
+		if q["state"] != "REQUESTED" || q["requester"] != "bob" || q["client"] != "PORTAL" || q["expiresAt"] == nil {
+			t.Fatalf("requested %+v", q)
+		}
+		id := q["id"].(string)
+		if res := p.as(bob, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state } } }`, id)); res.code() != "FORBIDDEN" {
+			t.Fatalf("bob approving his own request: %+v", res)
+		}
+		res = p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q, note: "go"}) { request { state approver commitSha repo } } }`, id))
+		if len(res.Errors) > 0 {
+			t.Fatalf("approveDeployRequest: %+v", res.Errors)
+		}
+		got := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
+		head := strings.TrimSpace(runGit(t, bare, "rev-parse", "main"))
+		if got["state"] != "ROLLING_OUT" || got["approver"] != "alice" || got["commitSha"] != head {
+			t.Fatalf("approved %+v; main is %s", got, head)
+		}
+		// Every move reached the subscriber, in order.
+		for _, want := range []string{"bob ->REQUESTED", "alice REQUESTED->APPROVED", "portside APPROVED->APPLYING", "portside APPLYING->ROLLING_OUT"} {
+			ev := nextData(t, sub)["deployRequestChanged"].(map[string]any)
+			tr := ev["transition"].(map[string]any)
+			from, _ := tr["from"].(string)
+			if got := fmt.Sprintf("%s %s->%s", tr["actor"], from, tr["to"]); got != want {
+				t.Fatalf("deployRequestChanged = %v, want %s", ev, want)
+			}
+		}
+		res = p.as(carol, fmt.Sprintf(`{ node(id: %q) { ... on DeployRequest { transitions { actor client from to note } } }
+			entity(ref: "component:default/%s") { ... on Component { deployRequests(filter: {states: [ROLLING_OUT]}) { totalCount nodes { id } } } } }`, id, name))
+		if len(res.Errors) > 0 {
+			t.Fatalf("reading: %+v", res.Errors)
+		}
+		ts := res.Data["node"].(map[string]any)["transitions"].([]any)
+		if len(ts) != 4 || ts[0].(map[string]any)["from"] != nil || ts[1].(map[string]any)["actor"] != "alice" || ts[3].(map[string]any)["to"] != "ROLLING_OUT" {
+			t.Fatalf("transitions %+v", ts)
+		}
+		list := res.Data["entity"].(map[string]any)["deployRequests"].(map[string]any)
+		if list["totalCount"] != float64(1) || list["nodes"].([]any)[0].(map[string]any)["id"] != id {
+			t.Fatalf("the component's requests: %+v", list)
+		}
+		mine := p.as(bob, `{ deployRequests(filter: {mine: true}) { totalCount } waiting: deployRequests(filter: {awaitingMyApproval: true}) { totalCount } }`)
+		if len(mine.Errors) > 0 || mine.Data["deployRequests"].(map[string]any)["totalCount"] != float64(1) {
+			t.Fatalf("bob's requests: %+v", mine)
+		}
+	})
+}
+
+// Inputs are bounded: an overlong reason, a page too large, too many states.
+func TestDeployRequestInputsAreBounded(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	bob := p.session("bob")
+	name, _ := p.deployComponent(t)
+	for query, field := range map[string]string{
+		fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: %q}) { request { id } } }`,
+			name, deployDigest, strings.Repeat("x", deploys.MaxReason+1)): "reason",
+		fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: "latest"}) { request { id } } }`, name): "version",
+		`{ deployRequests(first: 101) { totalCount } }`:                                                    "first",
+		`{ deployRequests(filter: {states: [` + strings.Repeat("REQUESTED,", 201) + `]}) { totalCount } }`: "states",
+	} {
+		res := p.as(bob, query)
+		if res.Status != http.StatusOK || res.code() != "INVALID" || !strings.Contains(res.Errors[0].Message, field) {
+			t.Errorf("%.80s…: %d %+v, want INVALID naming %s", query, res.Status, res.Errors, field)
+		}
+	}
+}
+
+// The rollout closes the request: Argo CD (the scripted server, over real gRPC through the
+// connector) syncs the request's commit, the rollouts tracker records it, and the request follows:
+// SUCCEEDED when the sync succeeds, FAILED with Argo CD's message when it fails.
+func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	alice := p.session("alice")
+	for _, c := range []struct {
+		phase   common.OperationPhase
+		state   deploys.State
+		outcome string
+	}{
+		{common.OperationSucceeded, deploys.Succeeded, "rolled out: successfully synced"},
+		{common.OperationFailed, deploys.Failed, "rollout failed: one or more objects failed to apply"},
+	} {
+		id := p.deployRequest(t)
+		res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state commitSha } } }`, id))
+		if len(res.Errors) > 0 {
+			t.Fatalf("approve: %+v", res.Errors)
+		}
+		q := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
+		sha, _ := q["commitSha"].(string)
+		if q["state"] != "ROLLING_OUT" || sha == "" {
+			t.Fatalf("approved %+v", q)
+		}
+		started := metav1.NewTime(p.argo.Tick())
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+			a.Status.OperationState = &v1alpha1.OperationState{Phase: common.OperationRunning, Message: "waiting for completion", StartedAt: started,
+				Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+		})
+		finished := metav1.NewTime(p.argo.Tick())
+		message := map[common.OperationPhase]string{common.OperationSucceeded: "successfully synced", common.OperationFailed: "one or more objects failed to apply"}[c.phase]
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+			a.Status.OperationState = &v1alpha1.OperationState{Phase: c.phase, Message: message, StartedAt: started, FinishedAt: &finished,
+				Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+		})
+		n := int64(q["number"].(float64))
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			now, err := p.requests.Get(operator(), n)
+			return err == nil && now.State == c.state && now.Outcome == c.outcome
+		}, func() string {
+			now, err := p.requests.Get(operator(), n)
+			return fmt.Sprintf("request %d is %+v, %v", n, now, err)
+		})
+	}
+}
