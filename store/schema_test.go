@@ -3,6 +3,7 @@ package store_test
 import (
 	"database/sql"
 	"fmt"
+	"github.com/portside-dev/portside/alerts"
 	"reflect"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ var domainModels = map[string]func() []any{
 	"pipelines": pipelines.Models,
 	"tasks":     tasks.Models,
 	"runbooks":  runbooks.Models,
+	"alerts":    alerts.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.
