@@ -323,13 +323,15 @@ func (s *Service) ForComponent(ctx context.Context, ref string, f Filter, first 
 	return s.recs.forComponent(ctx, ref, f, first)
 }
 
-// ForRollout returns the alerts that fired during a rollout's canary (from its start to its end,
-// or now), oldest first, at most MaxPage.
-func (s *Service) ForRollout(ctx context.Context, r rollouts.Rollout) ([]Alert, error) {
+// ForRollout returns the alerts that fired during a rollout's canary, oldest first, at most
+// MaxPage: those that fired while the application's canary was under way, from the rollout's
+// start until its canary completed (until; nil while it has not). The sync itself ends long
+// before the canary does, so its end is no bound.
+func (s *Service) ForRollout(ctx context.Context, k rollouts.Key, since time.Time, until *time.Time) ([]Alert, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	return s.recs.forCanary(ctx, CanaryRef{Instance: r.Instance, AppNamespace: r.Namespace, Application: r.Name}, r.StartedAt, r.FinishedAt)
+	return s.recs.forCanary(ctx, CanaryRef{Instance: k.Instance, AppNamespace: k.Namespace, Application: k.Name}, since, until)
 }
 
 // AbortCanary aborts the canary an alert fired during, through the rollouts' abort: the

@@ -319,7 +319,7 @@ func TestEveryRuleSaysItsRunbookOwnerAndRemediationTimeAndTheReportListsGaps(t *
 			gaps[r.Rule+"@"+r.Component] = r.Missing()
 		}
 		want := map[string][]alerts.Missing{
-			"HighLatency@" + paymentsAPI:             {alerts.MissingRemediation},
+			"HighLatency@" + paymentsAPI:              {alerts.MissingRemediation},
 			"CheckoutDown@component:default/checkout": {alerts.MissingRunbook},
 			"NodeDiskFull@":                           {alerts.MissingOwner, alerts.MissingRunbook, alerts.MissingRemediation},
 		}
@@ -360,16 +360,18 @@ func TestAnAlertDuringACanaryCanAbortIt(t *testing.T) {
 		if during.Canary == nil || *during.Canary != (alerts.CanaryRef{Instance: "prod", AppNamespace: "argocd", Application: "payments-api"}) || after.Canary != nil {
 			t.Fatalf("canaries: during %+v, after %+v", during.Canary, after.Canary)
 		}
-		rollout := rollouts.Rollout{Key: rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"},
-			StartedAt: time.Date(2026, 12, 3, 13, 50, 0, 0, time.UTC)}
-		shown, err := f.svc.ForRollout(bob, rollout)
+		key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
+		started := time.Date(2026, 12, 3, 13, 50, 0, 0, time.UTC)
+		shown, err := f.svc.ForRollout(bob, key, started, nil)
 		if err != nil || len(shown) != 1 || shown[0].ID != during.ID {
 			t.Errorf("alerts on the rollout: %+v, %v", shown, err)
 		}
-		ended := time.Date(2026, 12, 3, 13, 54, 0, 0, time.UTC)
-		rollout.FinishedAt = &ended
-		if shown, _ := f.svc.ForRollout(bob, rollout); len(shown) != 0 {
-			t.Errorf("a rollout that ended before the alert shows it: %+v", shown)
+		completed := time.Date(2026, 12, 3, 13, 54, 0, 0, time.UTC)
+		if shown, _ := f.svc.ForRollout(bob, key, started, &completed); len(shown) != 0 {
+			t.Errorf("a canary that completed before the alert shows it: %+v", shown)
+		}
+		if shown, _ := f.svc.ForRollout(bob, key, time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC), nil); len(shown) != 0 {
+			t.Errorf("a rollout that started after the alert shows it: %+v", shown)
 		}
 		if _, err := f.svc.AbortCanary(bob, during.ID); err != nil {
 			t.Fatal(err)

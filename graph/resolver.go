@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
@@ -28,6 +29,8 @@ type Resolver struct {
 	TaskService *tasks.Service
 	// RunbookService keeps runbooks and reads the catalog's runbook and dashboard links.
 	RunbookService *runbooks.Service
+	// AlertService keeps Alertmanager's alerts and answers what they mean for their components.
+	AlertService *alerts.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

@@ -25,6 +25,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	API() APIResolver
+	Alert() AlertResolver
 	Component() ComponentResolver
 	Deployment() DeploymentResolver
 	Domain() DomainResolver
@@ -39,6 +40,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Relation() RelationResolver
 	Resource() ResourceResolver
+	Rollout() RolloutResolver
 	Runbook() RunbookResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
@@ -82,6 +84,48 @@ type ComplexityRoot struct {
 		Title       func(childComplexity int) int
 		Type        func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
+	}
+
+	Alert struct {
+		Annotations  func(childComplexity int) int
+		Component    func(childComplexity int) int
+		DuringCanary func(childComplexity int) int
+		EndsAt       func(childComplexity int) int
+		Fingerprint  func(childComplexity int) int
+		GeneratorURL func(childComplexity int) int
+		Guidance     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Labels       func(childComplexity int) int
+		Rule         func(childComplexity int) int
+		Severity     func(childComplexity int) int
+		StartsAt     func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Summary      func(childComplexity int) int
+	}
+
+	AlertGuidance struct {
+		Deadline          func(childComplexity int) int
+		Missing           func(childComplexity int) int
+		Owner             func(childComplexity int) int
+		Remediation       func(childComplexity int) int
+		RemediationSource func(childComplexity int) int
+		Runbooks          func(childComplexity int) int
+	}
+
+	AlertRule struct {
+		Alerts      func(childComplexity int) int
+		Component   func(childComplexity int) int
+		Firing      func(childComplexity int) int
+		Guidance    func(childComplexity int) int
+		LastFiredAt func(childComplexity int) int
+		Rule        func(childComplexity int) int
+	}
+
+	AlertRunbook struct {
+		RunbookID func(childComplexity int) int
+		Source    func(childComplexity int) int
+		Title     func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 
 	AnalysisVerdict struct {
@@ -155,6 +199,12 @@ type ComplexityRoot struct {
 		Strategy       func(childComplexity int) int
 	}
 
+	CanaryApplication struct {
+		AppNamespace func(childComplexity int) int
+		Application  func(childComplexity int) int
+		Instance     func(childComplexity int) int
+	}
+
 	CanaryProgress struct {
 		Aborted     func(childComplexity int) int
 		Analysis    func(childComplexity int) int
@@ -194,6 +244,7 @@ type ComplexityRoot struct {
 
 	Component struct {
 		APIVersion       func(childComplexity int) int
+		Alerts           func(childComplexity int, status *model.AlertStatus, first *int) int
 		Annotation       func(childComplexity int, key string) int
 		Annotations      func(childComplexity int) int
 		ConsumesApis     func(childComplexity int, first *int) int
@@ -495,6 +546,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AbortCanaryFromAlert         func(childComplexity int, input model.AbortCanaryFromAlertInput) int
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
 		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
 		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
@@ -640,6 +692,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens       func(childComplexity int, all *bool) int
+		Alert           func(childComplexity int, id string) int
+		AlertRules      func(childComplexity int, missingOnly *bool) int
 		ArgoCDInstances func(childComplexity int) int
 		AuditRecords    func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
 		Dora            func(childComplexity int, since *time.Time, until *time.Time) int
@@ -711,6 +765,7 @@ type ComplexityRoot struct {
 	}
 
 	Rollout struct {
+		Alerts       func(childComplexity int) int
 		AppNamespace func(childComplexity int) int
 		Application  func(childComplexity int) int
 		Automated    func(childComplexity int) int
@@ -1182,6 +1237,190 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.API.UpdatedAt(childComplexity), true
 
+	case "Alert.annotations":
+		if e.ComplexityRoot.Alert.Annotations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Annotations(childComplexity), true
+	case "Alert.component":
+		if e.ComplexityRoot.Alert.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Component(childComplexity), true
+	case "Alert.duringCanary":
+		if e.ComplexityRoot.Alert.DuringCanary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.DuringCanary(childComplexity), true
+	case "Alert.endsAt":
+		if e.ComplexityRoot.Alert.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.EndsAt(childComplexity), true
+	case "Alert.fingerprint":
+		if e.ComplexityRoot.Alert.Fingerprint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Fingerprint(childComplexity), true
+	case "Alert.generatorUrl":
+		if e.ComplexityRoot.Alert.GeneratorURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.GeneratorURL(childComplexity), true
+	case "Alert.guidance":
+		if e.ComplexityRoot.Alert.Guidance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Guidance(childComplexity), true
+	case "Alert.id":
+		if e.ComplexityRoot.Alert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ID(childComplexity), true
+	case "Alert.labels":
+		if e.ComplexityRoot.Alert.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Labels(childComplexity), true
+	case "Alert.rule":
+		if e.ComplexityRoot.Alert.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Rule(childComplexity), true
+	case "Alert.severity":
+		if e.ComplexityRoot.Alert.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Severity(childComplexity), true
+	case "Alert.startsAt":
+		if e.ComplexityRoot.Alert.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.StartsAt(childComplexity), true
+	case "Alert.status":
+		if e.ComplexityRoot.Alert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Status(childComplexity), true
+	case "Alert.summary":
+		if e.ComplexityRoot.Alert.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Summary(childComplexity), true
+
+	case "AlertGuidance.deadline":
+		if e.ComplexityRoot.AlertGuidance.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Deadline(childComplexity), true
+	case "AlertGuidance.missing":
+		if e.ComplexityRoot.AlertGuidance.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Missing(childComplexity), true
+	case "AlertGuidance.owner":
+		if e.ComplexityRoot.AlertGuidance.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Owner(childComplexity), true
+	case "AlertGuidance.remediation":
+		if e.ComplexityRoot.AlertGuidance.Remediation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Remediation(childComplexity), true
+	case "AlertGuidance.remediationSource":
+		if e.ComplexityRoot.AlertGuidance.RemediationSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.RemediationSource(childComplexity), true
+	case "AlertGuidance.runbooks":
+		if e.ComplexityRoot.AlertGuidance.Runbooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Runbooks(childComplexity), true
+
+	case "AlertRule.alerts":
+		if e.ComplexityRoot.AlertRule.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Alerts(childComplexity), true
+	case "AlertRule.component":
+		if e.ComplexityRoot.AlertRule.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Component(childComplexity), true
+	case "AlertRule.firing":
+		if e.ComplexityRoot.AlertRule.Firing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Firing(childComplexity), true
+	case "AlertRule.guidance":
+		if e.ComplexityRoot.AlertRule.Guidance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Guidance(childComplexity), true
+	case "AlertRule.lastFiredAt":
+		if e.ComplexityRoot.AlertRule.LastFiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.LastFiredAt(childComplexity), true
+	case "AlertRule.rule":
+		if e.ComplexityRoot.AlertRule.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Rule(childComplexity), true
+
+	case "AlertRunbook.runbookId":
+		if e.ComplexityRoot.AlertRunbook.RunbookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.RunbookID(childComplexity), true
+	case "AlertRunbook.source":
+		if e.ComplexityRoot.AlertRunbook.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.Source(childComplexity), true
+	case "AlertRunbook.title":
+		if e.ComplexityRoot.AlertRunbook.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.Title(childComplexity), true
+	case "AlertRunbook.url":
+		if e.ComplexityRoot.AlertRunbook.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.URL(childComplexity), true
+
 	case "AnalysisVerdict.message":
 		if e.ComplexityRoot.AnalysisVerdict.Message == nil {
 			break
@@ -1489,6 +1728,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Canary.Strategy(childComplexity), true
 
+	case "CanaryApplication.appNamespace":
+		if e.ComplexityRoot.CanaryApplication.AppNamespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.AppNamespace(childComplexity), true
+	case "CanaryApplication.application":
+		if e.ComplexityRoot.CanaryApplication.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.Application(childComplexity), true
+	case "CanaryApplication.instance":
+		if e.ComplexityRoot.CanaryApplication.Instance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.Instance(childComplexity), true
+
 	case "CanaryProgress.aborted":
 		if e.ComplexityRoot.CanaryProgress.Aborted == nil {
 			break
@@ -1632,6 +1890,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.APIVersion(childComplexity), true
+	case "Component.alerts":
+		if e.ComplexityRoot.Component.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Component_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Alerts(childComplexity, args["status"].(*model.AlertStatus), args["first"].(*int)), true
 	case "Component.annotation":
 		if e.ComplexityRoot.Component.Annotation == nil {
 			break
@@ -3099,6 +3368,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MeetingPayload.Meeting(childComplexity), true
 
+	case "Mutation.abortCanaryFromAlert":
+		if e.ComplexityRoot.Mutation.AbortCanaryFromAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_abortCanaryFromAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AbortCanaryFromAlert(childComplexity, args["input"].(model.AbortCanaryFromAlertInput)), true
 	case "Mutation.abortDeployment":
 		if e.ComplexityRoot.Mutation.AbortDeployment == nil {
 			break
@@ -3891,6 +4171,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["all"].(*bool)), true
+	case "Query.alert":
+		if e.ComplexityRoot.Query.Alert == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alert(childComplexity, args["id"].(string)), true
+	case "Query.alertRules":
+		if e.ComplexityRoot.Query.AlertRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alertRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AlertRules(childComplexity, args["missingOnly"].(*bool)), true
 	case "Query.argoCDInstances":
 		if e.ComplexityRoot.Query.ArgoCDInstances == nil {
 			break
@@ -4338,6 +4640,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RevokeSessionPayload.ID(childComplexity), true
 
+	case "Rollout.alerts":
+		if e.ComplexityRoot.Rollout.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Alerts(childComplexity), true
 	case "Rollout.appNamespace":
 		if e.ComplexityRoot.Rollout.AppNamespace == nil {
 			break
@@ -5670,7 +5978,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
+//go:embed "schema/alerts.graphqls" "schema/catalog.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5682,6 +5990,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/alerts.graphqls", Input: sourceData("schema/alerts.graphqls"), BuiltIn: false},
 	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/pipelines.graphqls", Input: sourceData("schema/pipelines.graphqls"), BuiltIn: false},
@@ -5756,6 +6065,90 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_consumers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type API", field.Name)
+}
+
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Alert_id(ctx, field)
+	case "rule":
+		return ec.fieldContext_Alert_rule(ctx, field)
+	case "component":
+		return ec.fieldContext_Alert_component(ctx, field)
+	case "status":
+		return ec.fieldContext_Alert_status(ctx, field)
+	case "severity":
+		return ec.fieldContext_Alert_severity(ctx, field)
+	case "summary":
+		return ec.fieldContext_Alert_summary(ctx, field)
+	case "labels":
+		return ec.fieldContext_Alert_labels(ctx, field)
+	case "annotations":
+		return ec.fieldContext_Alert_annotations(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Alert_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Alert_endsAt(ctx, field)
+	case "generatorUrl":
+		return ec.fieldContext_Alert_generatorUrl(ctx, field)
+	case "fingerprint":
+		return ec.fieldContext_Alert_fingerprint(ctx, field)
+	case "duringCanary":
+		return ec.fieldContext_Alert_duringCanary(ctx, field)
+	case "guidance":
+		return ec.fieldContext_Alert_guidance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertGuidance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "owner":
+		return ec.fieldContext_AlertGuidance_owner(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_AlertGuidance_runbooks(ctx, field)
+	case "remediation":
+		return ec.fieldContext_AlertGuidance_remediation(ctx, field)
+	case "remediationSource":
+		return ec.fieldContext_AlertGuidance_remediationSource(ctx, field)
+	case "deadline":
+		return ec.fieldContext_AlertGuidance_deadline(ctx, field)
+	case "missing":
+		return ec.fieldContext_AlertGuidance_missing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertGuidance", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_AlertRule_rule(ctx, field)
+	case "component":
+		return ec.fieldContext_AlertRule_component(ctx, field)
+	case "guidance":
+		return ec.fieldContext_AlertRule_guidance(ctx, field)
+	case "alerts":
+		return ec.fieldContext_AlertRule_alerts(ctx, field)
+	case "firing":
+		return ec.fieldContext_AlertRule_firing(ctx, field)
+	case "lastFiredAt":
+		return ec.fieldContext_AlertRule_lastFiredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertRule", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertRunbook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_AlertRunbook_title(ctx, field)
+	case "url":
+		return ec.fieldContext_AlertRunbook_url(ctx, field)
+	case "runbookId":
+		return ec.fieldContext_AlertRunbook_runbookId(ctx, field)
+	case "source":
+		return ec.fieldContext_AlertRunbook_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertRunbook", field.Name)
 }
 
 func (ec *executionContext) childFields_AnalysisVerdict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5900,6 +6293,18 @@ func (ec *executionContext) childFields_Canary(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Canary", field.Name)
 }
 
+func (ec *executionContext) childFields_CanaryApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "instance":
+		return ec.fieldContext_CanaryApplication_instance(ctx, field)
+	case "appNamespace":
+		return ec.fieldContext_CanaryApplication_appNamespace(ctx, field)
+	case "application":
+		return ec.fieldContext_CanaryApplication_application(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CanaryApplication", field.Name)
+}
+
 func (ec *executionContext) childFields_CanaryProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "strategy":
@@ -6038,6 +6443,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_providesApis(ctx, field)
 	case "consumesApis":
 		return ec.fieldContext_Component_consumesApis(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Component_alerts(ctx, field)
 	case "pipelines":
 		return ec.fieldContext_Component_pipelines(ctx, field)
 	case "deployments":
@@ -6890,6 +7297,8 @@ func (ec *executionContext) childFields_Rollout(ctx context.Context, field graph
 		return ec.fieldContext_Rollout_commit(ctx, field)
 	case "canary":
 		return ec.fieldContext_Rollout_canary(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Rollout_alerts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rollout", field.Name)
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// GitLabWebhook, when set, serves POST /webhooks/gitlab (with GitLab's secret token, not
 	// signed in).
 	GitLabWebhook *GitLabWebhook
+	// AlertmanagerWebhook, when set, serves POST /webhooks/alertmanager (with the receiver's bearer
+	// token or basic auth, not signed in).
+	AlertmanagerWebhook *AlertmanagerWebhook
 	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
 	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
 	Portal fs.FS
@@ -111,6 +114,10 @@ func New(opts Options) *Server {
 	if opts.GitLabWebhook != nil {
 		// GitLab proves itself by the delivery's X-Gitlab-Token, not by a Portside credential.
 		r.POST("/webhooks/gitlab", opts.GitLabWebhook.handler(opts.Logger))
+	}
+	if opts.AlertmanagerWebhook != nil {
+		// Alertmanager proves itself by its receiver's credential, not by a Portside sign-in.
+		r.POST("/webhooks/alertmanager", opts.AlertmanagerWebhook.handler(opts.Logger))
 	}
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
@@ -86,6 +87,7 @@ type wiring struct {
 	pipelines *pipelines.Service
 	tasks     *tasks.Service
 	runbooks  *runbooks.Service
+	alerts    *alerts.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -173,9 +175,14 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
 	w.tasks = a.tasks(w.catalog)
+	w.alerts = alerts.NewService(a.store, alerts.Options{Catalog: w.catalog, Canaries: rs, Runbooks: w.runbooks, Audit: a.auditLog(), Logger: a.log})
+	amToken, amUser, amPassword, err := a.cfg.AlertmanagerCredentials()
+	if err != nil {
+		return w, err
+	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks}, graph.HandlerOptions{
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks, AlertService: w.alerts}, graph.HandlerOptions{
 		MaxDepth:          a.cfg.GraphQLMaxDepth,
 		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
 		Logger:            a.log,
@@ -197,6 +204,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
 		GitHubWebhook:   hooks.github,
 		GitLabWebhook:   hooks.gitlab,
+		AlertmanagerWebhook: &server.AlertmanagerWebhook{Token: []byte(amToken), Username: []byte(amUser), Password: []byte(amPassword),
+			Alerts: w.alerts, Audit: a.auditLog()},
 	})
 	if err := w.server.Listen(); err != nil {
 		return w, err
