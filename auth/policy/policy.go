@@ -39,18 +39,20 @@ const (
 	PipelineCancel  Action = "pipelines.run.cancel"
 	PipelineRetry   Action = "pipelines.run.retry"
 
-	TaskProjectCreate Action = "tasks.project.create"
-	TaskCreate        Action = "tasks.task.create"
-	TaskUpdate        Action = "tasks.task.update"
-	TaskComment       Action = "tasks.task.comment"
-	TaskDelete        Action = "tasks.task.delete"
-	TaskImport        Action = "tasks.task.import"
-	TaskMeetingCreate Action = "tasks.meeting.create"
-	RunbookCreate     Action = "runbooks.runbook.create"
-	RunbookUpdate     Action = "runbooks.runbook.update"
-	RunbookLink       Action = "runbooks.runbook.link"
-	RunbookUnlink     Action = "runbooks.runbook.unlink"
-	RunbookDelete     Action = "runbooks.runbook.delete"
+	TaskProjectCreate     Action = "tasks.project.create"
+	TaskCreate            Action = "tasks.task.create"
+	TaskUpdate            Action = "tasks.task.update"
+	TaskComment           Action = "tasks.task.comment"
+	TaskDelete            Action = "tasks.task.delete"
+	TaskImport            Action = "tasks.task.import"
+	TaskMeetingCreate     Action = "tasks.meeting.create"
+	TaskSuggestionAccept  Action = "tasks.suggestion.accept"
+	TaskSuggestionDismiss Action = "tasks.suggestion.dismiss"
+	RunbookCreate         Action = "runbooks.runbook.create"
+	RunbookUpdate         Action = "runbooks.runbook.update"
+	RunbookLink           Action = "runbooks.runbook.link"
+	RunbookUnlink         Action = "runbooks.runbook.unlink"
+	RunbookDelete         Action = "runbooks.runbook.delete"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -117,6 +119,9 @@ var required = map[Action]Role{
 	TaskDelete:        RoleOwner,
 	TaskImport:        RoleOwner,
 	TaskMeetingCreate: RoleOwner,
+	// Those who may change a task decide on the suggestions delivery made for it.
+	TaskSuggestionAccept:  RoleOwner,
+	TaskSuggestionDismiss: RoleOwner,
 	// The owners of a component or system (or of one a runbook is linked to) keep its runbooks.
 	RunbookCreate: RoleOwner,
 	RunbookUpdate: RoleOwner,
@@ -234,6 +239,10 @@ func describe(a Action) string {
 		return "import tasks into this project"
 	case TaskMeetingCreate:
 		return "record meetings of this project"
+	case TaskSuggestionAccept:
+		return "accept suggestions for this project's tasks"
+	case TaskSuggestionDismiss:
+		return "dismiss suggestions for this project's tasks"
 	case RunbookCreate:
 		return "create runbooks for these entities"
 	case RunbookUpdate:
