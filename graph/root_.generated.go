@@ -548,6 +548,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AbortCanaryFromAlert         func(childComplexity int, input model.AbortCanaryFromAlertInput) int
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
+		AcceptTaskSuggestion         func(childComplexity int, input model.TaskSuggestionInput) int
 		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
 		CancelPipelineRun            func(childComplexity int, input model.PipelineRunInput) int
 		CreateAPIToken               func(childComplexity int, input model.CreateAPITokenInput) int
@@ -557,6 +558,7 @@ type ComplexityRoot struct {
 		CreateTask                   func(childComplexity int, input model.CreateTaskInput) int
 		DeleteRunbook                func(childComplexity int, input model.DeleteRunbookInput) int
 		DeleteTask                   func(childComplexity int, input model.DeleteTaskInput) int
+		DismissTaskSuggestion        func(childComplexity int, input model.TaskSuggestionInput) int
 		ImportTasks                  func(childComplexity int, input model.ImportTasksInput) int
 		LinkRunbook                  func(childComplexity int, input model.RunbookLinkInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
@@ -917,23 +919,24 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		Assignee  func(childComplexity int) int
-		Comment   func(childComplexity int) int
-		Comments  func(childComplexity int, first *int) int
-		CreatedAt func(childComplexity int) int
-		CreatedBy func(childComplexity int) int
-		Due       func(childComplexity int) int
-		History   func(childComplexity int, first *int) int
-		ID        func(childComplexity int) int
-		Labels    func(childComplexity int) int
-		Links     func(childComplexity int) int
-		Priority  func(childComplexity int) int
-		Project   func(childComplexity int) int
-		Status    func(childComplexity int) int
-		Title     func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
-		UpdatedBy func(childComplexity int) int
-		Version   func(childComplexity int) int
+		Assignee    func(childComplexity int) int
+		Comment     func(childComplexity int) int
+		Comments    func(childComplexity int, first *int) int
+		CreatedAt   func(childComplexity int) int
+		CreatedBy   func(childComplexity int) int
+		Due         func(childComplexity int) int
+		History     func(childComplexity int, first *int) int
+		ID          func(childComplexity int) int
+		Labels      func(childComplexity int) int
+		Links       func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		Project     func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Suggestions func(childComplexity int) int
+		Title       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		UpdatedBy   func(childComplexity int) int
+		Version     func(childComplexity int) int
 	}
 
 	TaskComment struct {
@@ -989,6 +992,21 @@ type ComplexityRoot struct {
 
 	TaskPayload struct {
 		Task func(childComplexity int) int
+	}
+
+	TaskSuggestion struct {
+		CreatedAt func(childComplexity int) int
+		DecidedAt func(childComplexity int) int
+		DecidedBy func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Source    func(childComplexity int) int
+		State     func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	TaskSuggestionPayload struct {
+		Suggestion func(childComplexity int) int
 	}
 
 	UnregisterLocationPayload struct {
@@ -3390,6 +3408,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.acceptTaskSuggestion":
+		if e.ComplexityRoot.Mutation.AcceptTaskSuggestion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptTaskSuggestion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptTaskSuggestion(childComplexity, args["input"].(model.TaskSuggestionInput)), true
 	case "Mutation.addTaskComment":
 		if e.ComplexityRoot.Mutation.AddTaskComment == nil {
 			break
@@ -3489,6 +3518,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTask(childComplexity, args["input"].(model.DeleteTaskInput)), true
+	case "Mutation.dismissTaskSuggestion":
+		if e.ComplexityRoot.Mutation.DismissTaskSuggestion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dismissTaskSuggestion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DismissTaskSuggestion(childComplexity, args["input"].(model.TaskSuggestionInput)), true
 	case "Mutation.importTasks":
 		if e.ComplexityRoot.Mutation.ImportTasks == nil {
 			break
@@ -5462,6 +5502,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Status(childComplexity), true
+	case "Task.suggestions":
+		if e.ComplexityRoot.Task.Suggestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Suggestions(childComplexity), true
 	case "Task.title":
 		if e.ComplexityRoot.Task.Title == nil {
 			break
@@ -5663,6 +5709,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
+
+	case "TaskSuggestion.createdAt":
+		if e.ComplexityRoot.TaskSuggestion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.CreatedAt(childComplexity), true
+	case "TaskSuggestion.decidedAt":
+		if e.ComplexityRoot.TaskSuggestion.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.DecidedAt(childComplexity), true
+	case "TaskSuggestion.decidedBy":
+		if e.ComplexityRoot.TaskSuggestion.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.DecidedBy(childComplexity), true
+	case "TaskSuggestion.id":
+		if e.ComplexityRoot.TaskSuggestion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.ID(childComplexity), true
+	case "TaskSuggestion.reason":
+		if e.ComplexityRoot.TaskSuggestion.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Reason(childComplexity), true
+	case "TaskSuggestion.source":
+		if e.ComplexityRoot.TaskSuggestion.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Source(childComplexity), true
+	case "TaskSuggestion.state":
+		if e.ComplexityRoot.TaskSuggestion.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.State(childComplexity), true
+	case "TaskSuggestion.status":
+		if e.ComplexityRoot.TaskSuggestion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Status(childComplexity), true
+
+	case "TaskSuggestionPayload.suggestion":
+		if e.ComplexityRoot.TaskSuggestionPayload.Suggestion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestionPayload.Suggestion(childComplexity), true
 
 	case "UnregisterLocationPayload.id":
 		if e.ComplexityRoot.UnregisterLocationPayload.ID == nil {
@@ -7583,6 +7685,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_comments(ctx, field)
 	case "history":
 		return ec.fieldContext_Task_history(ctx, field)
+	case "suggestions":
+		return ec.fieldContext_Task_suggestions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -7695,6 +7799,36 @@ func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field g
 		return ec.fieldContext_TaskPayload_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskSuggestion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TaskSuggestion_id(ctx, field)
+	case "source":
+		return ec.fieldContext_TaskSuggestion_source(ctx, field)
+	case "status":
+		return ec.fieldContext_TaskSuggestion_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_TaskSuggestion_reason(ctx, field)
+	case "state":
+		return ec.fieldContext_TaskSuggestion_state(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TaskSuggestion_createdAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_TaskSuggestion_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_TaskSuggestion_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskSuggestion", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskSuggestionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "suggestion":
+		return ec.fieldContext_TaskSuggestionPayload_suggestion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskSuggestionPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UnregisterLocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

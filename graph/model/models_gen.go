@@ -975,6 +975,8 @@ type Task struct {
 	Comments []*TaskComment `json:"comments"`
 	// Every change, oldest first (at most 1000): the first is its creation.
 	History []*TaskFieldChange `json:"history"`
+	// Suggested status changes from the delivery the task is linked to: open ones first, then newest first (at most 1000).
+	Suggestions []*TaskSuggestion `json:"suggestions"`
 }
 
 func (Task) IsNode() {}
@@ -1054,6 +1056,28 @@ type TaskLinkInput struct {
 
 type TaskPayload struct {
 	Task *Task `json:"task"`
+}
+
+// A status change delivery suggests for a task.
+type TaskSuggestion struct {
+	ID string `json:"id"`
+	// The rollout or pipeline run that ended.
+	Source *TaskLink  `json:"source"`
+	Status TaskStatus `json:"status"`
+	// What delivery said: "rollout 7 was aborted: analysis error-rate failed"; for BLOCKED it becomes the comments / issues line when accepted.
+	Reason    string              `json:"reason"`
+	State     TaskSuggestionState `json:"state"`
+	CreatedAt time.Time           `json:"createdAt"`
+	DecidedBy *string             `json:"decidedBy,omitempty"`
+	DecidedAt *time.Time          `json:"decidedAt,omitempty"`
+}
+
+type TaskSuggestionInput struct {
+	ID string `json:"id"`
+}
+
+type TaskSuggestionPayload struct {
+	Suggestion *TaskSuggestion `json:"suggestion"`
 }
 
 type TriggerPipelineInput struct {
@@ -2491,6 +2515,63 @@ func (e *TaskStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e TaskStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TaskSuggestionState string
+
+const (
+	TaskSuggestionStateOpen      TaskSuggestionState = "OPEN"
+	TaskSuggestionStateAccepted  TaskSuggestionState = "ACCEPTED"
+	TaskSuggestionStateDismissed TaskSuggestionState = "DISMISSED"
+)
+
+var AllTaskSuggestionState = []TaskSuggestionState{
+	TaskSuggestionStateOpen,
+	TaskSuggestionStateAccepted,
+	TaskSuggestionStateDismissed,
+}
+
+func (e TaskSuggestionState) IsValid() bool {
+	switch e {
+	case TaskSuggestionStateOpen, TaskSuggestionStateAccepted, TaskSuggestionStateDismissed:
+		return true
+	}
+	return false
+}
+
+func (e TaskSuggestionState) String() string {
+	return string(e)
+}
+
+func (e *TaskSuggestionState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskSuggestionState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskSuggestionState", str)
+	}
+	return nil
+}
+
+func (e TaskSuggestionState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskSuggestionState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskSuggestionState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
