@@ -248,12 +248,17 @@ type Config struct {
 	GitLabWebhookSecret      string        // the secret token GitLab sends with webhooks (a secret)
 	GitLabWebhookSecretFile  string        // a file holding it
 
-	SlackSigningSecret     string // the secret Slack signs requests to /slack/commands with (a secret)
-	SlackSigningSecretFile string // a file holding it
-	SlackBotToken          string // the bot token Portside calls Slack's Web API with (a secret)
-	SlackBotTokenFile      string // a file holding it
-	SlackAPIURL            string // Slack's Web API root; "" is https://slack.com/api/
-	SlackResponseURLPrefix string // where answers to commands may be posted
+	SlackSigningSecret              string // the secret Slack signs requests to /slack/commands with (a secret)
+	SlackSigningSecretFile          string // a file holding it
+	SlackBotToken                   string // the bot token Portside calls Slack's Web API with (a secret)
+	SlackBotTokenFile               string // a file holding it
+	SlackAPIURL                     string // Slack's Web API root; "" is https://slack.com/api/
+	SlackResponseURLPrefix          string // where answers to commands may be posted
+	AlertmanagerWebhookToken        string // the bearer token Alertmanager sends to /webhooks/alertmanager (a secret)
+	AlertmanagerWebhookTokenFile    string // a file holding it
+	AlertmanagerWebhookUsername     string // the basic auth user Alertmanager sends instead
+	AlertmanagerWebhookPassword     string // its password (a secret)
+	AlertmanagerWebhookPasswordFile string // a file holding it
 
 	KubernetesJobsKubeconfig string // a kubeconfig file the Kubernetes Jobs provider reaches its cluster with
 	KubernetesJobsInCluster  bool   // the provider uses the pod's service account instead
@@ -494,6 +499,21 @@ func bindSettings(c *Config) []Setting {
 		{Key: "slack-response-url-prefix", Env: "PORTSIDE_SLACK_RESPONSE_URL_PREFIX", Default: "https://hooks.slack.com/",
 			Usage: "answers to Slack commands are posted only to response URLs that start with this",
 			value: text(&c.SlackResponseURLPrefix, checkOptionalURL)},
+		{Key: "alertmanager-webhook-token", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_TOKEN", Default: "", Secret: true,
+			Usage: "bearer token Alertmanager sends with its webhook to /webhooks/alertmanager (the receiver's http_config.authorization.credentials); empty with no password: deliveries are refused (environment or config file only)",
+			value: text(&c.AlertmanagerWebhookToken, nil)},
+		{Key: "alertmanager-webhook-token-file", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_TOKEN_FILE", Default: "",
+			Usage: "file holding the Alertmanager webhook token (a mounted Secret); alertmanager-webhook-token wins when both are set",
+			value: text(&c.AlertmanagerWebhookTokenFile, nil)},
+		{Key: "alertmanager-webhook-username", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_USERNAME", Default: "alertmanager",
+			Usage: "basic auth user Alertmanager sends with its webhook (http_config.basic_auth.username), with alertmanager-webhook-password",
+			value: text(&c.AlertmanagerWebhookUsername, nil)},
+		{Key: "alertmanager-webhook-password", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_PASSWORD", Default: "", Secret: true,
+			Usage: "basic auth password Alertmanager sends with its webhook; empty: basic auth is refused (environment or config file only)",
+			value: text(&c.AlertmanagerWebhookPassword, nil)},
+		{Key: "alertmanager-webhook-password-file", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_PASSWORD_FILE", Default: "",
+			Usage: "file holding the Alertmanager webhook password (a mounted Secret); alertmanager-webhook-password wins when both are set",
+			value: text(&c.AlertmanagerWebhookPasswordFile, nil)},
 		{Key: "kubernetes-jobs-kubeconfig", Env: "PORTSIDE_KUBERNETES_JOBS_KUBECONFIG", Default: "",
 			Usage: "kubeconfig file (its current context; a mounted Secret) the Kubernetes Jobs pipeline provider creates and watches Jobs with, through portside-argocd; empty: the provider is off unless kubernetes-jobs-in-cluster is set",
 			value: text(&c.KubernetesJobsKubeconfig, nil)},
@@ -883,6 +903,17 @@ func (c Config) SlackCredentials() (signingSecret, botToken string, err error) {
 	}
 	botToken, err = readSecret(c.SlackBotToken, c.SlackBotTokenFile, "slack-bot-token-file")
 	return signingSecret, botToken, err
+}
+
+// AlertmanagerCredentials returns the Alertmanager webhook's bearer token, basic auth user and
+// password, from their settings or else their files. The error names the setting and never shows
+// a secret.
+func (c Config) AlertmanagerCredentials() (token, username, password string, err error) {
+	if token, err = readSecret(c.AlertmanagerWebhookToken, c.AlertmanagerWebhookTokenFile, "alertmanager-webhook-token-file"); err != nil {
+		return "", "", "", err
+	}
+	password, err = readSecret(c.AlertmanagerWebhookPassword, c.AlertmanagerWebhookPasswordFile, "alertmanager-webhook-password-file")
+	return token, c.AlertmanagerWebhookUsername, password, err
 }
 
 // readSecret is a secret's setting, else the trimmed contents of its file.

@@ -28,6 +28,9 @@ const (
 	meetingChangesFanout = 100 // changes between two meetings (a few per task that moved)
 	transitionsFanout    = 20  // transitions of one deploy request (about 6; canary steps add a few; deploys.MaxTransitions bounds them)
 	runbooksFanout       = 10  // runbooks, runbook links and dashboards of one entity; the entities one runbook is linked to
+	alertRulesFanout     = 200 // alert rules in the report (alerts.MaxRules bounds them at 1000; a few hundred is usual)
+	alertsFanout         = 100 // alerts on one rollout (alerts.MaxPage)
+	gapsFanout           = 3   // what an alert rule can lack: owner, runbook, remediation time
 	renderCost           = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
 )
 
@@ -165,6 +168,15 @@ func setComplexity(c *ComplexityRoot) {
 	c.Runbook.Versions = func(child int, first *int) int { return page(child, first) }
 	c.Runbook.HTML = func(child int) int { return renderCost + child }
 	c.Runbook.Diff = func(child int, _ int, _ int) int { return renderCost + child }
+
+	// Alerts: a component's page by first, a rollout's at most a page, an alert's labels like an
+	// entity's, its rule's runbooks like an entity's; the rules report at its usual size.
+	c.Component.Alerts = func(child int, _ *model.AlertStatus, first *int) int { return page(child, first) }
+	c.Rollout.Alerts = fanout(alertsFanout)
+	c.Alert.Labels, c.Alert.Annotations = own, own
+	c.AlertGuidance.Runbooks, c.AlertGuidance.Missing = rb, fanout(gapsFanout)
+	c.Query.AlertRules = func(child int, _ *bool) int { return weigh(alertRulesFanout, child) }
+	c.Task.Suggestions = tl
 
 	// The caller's own identity.
 	id := fanout(identityListFanout)

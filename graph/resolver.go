@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/catalog"
@@ -31,6 +32,8 @@ type Resolver struct {
 	RunbookService *runbooks.Service
 	// DeployService keeps deploy requests and moves them through their states.
 	DeployService *deploys.Service
+	// AlertService keeps Alertmanager's alerts and answers what they mean for their components.
+	AlertService *alerts.Service
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go

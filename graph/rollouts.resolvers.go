@@ -147,4 +147,9 @@ func (r *systemResolver) Dora(ctx context.Context, obj *model.System, since *tim
 
 func (r *Resolver) Deployment() DeploymentResolver { return &deploymentResolver{r} }
 
-type deploymentResolver struct{ *Resolver }
+func (r *Resolver) Rollout() RolloutResolver { return &rolloutResolver{r} }
+
+type (
+	deploymentResolver struct{ *Resolver }
+	rolloutResolver    struct{ *Resolver }
+)

@@ -25,6 +25,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	API() APIResolver
+	Alert() AlertResolver
 	Component() ComponentResolver
 	DeployRequest() DeployRequestResolver
 	Deployment() DeploymentResolver
@@ -40,6 +41,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Relation() RelationResolver
 	Resource() ResourceResolver
+	Rollout() RolloutResolver
 	Runbook() RunbookResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
@@ -83,6 +85,48 @@ type ComplexityRoot struct {
 		Title       func(childComplexity int) int
 		Type        func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
+	}
+
+	Alert struct {
+		Annotations  func(childComplexity int) int
+		Component    func(childComplexity int) int
+		DuringCanary func(childComplexity int) int
+		EndsAt       func(childComplexity int) int
+		Fingerprint  func(childComplexity int) int
+		GeneratorURL func(childComplexity int) int
+		Guidance     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Labels       func(childComplexity int) int
+		Rule         func(childComplexity int) int
+		Severity     func(childComplexity int) int
+		StartsAt     func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Summary      func(childComplexity int) int
+	}
+
+	AlertGuidance struct {
+		Deadline          func(childComplexity int) int
+		Missing           func(childComplexity int) int
+		Owner             func(childComplexity int) int
+		Remediation       func(childComplexity int) int
+		RemediationSource func(childComplexity int) int
+		Runbooks          func(childComplexity int) int
+	}
+
+	AlertRule struct {
+		Alerts      func(childComplexity int) int
+		Component   func(childComplexity int) int
+		Firing      func(childComplexity int) int
+		Guidance    func(childComplexity int) int
+		LastFiredAt func(childComplexity int) int
+		Rule        func(childComplexity int) int
+	}
+
+	AlertRunbook struct {
+		RunbookID func(childComplexity int) int
+		Source    func(childComplexity int) int
+		Title     func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 
 	AnalysisVerdict struct {
@@ -156,6 +200,12 @@ type ComplexityRoot struct {
 		Strategy       func(childComplexity int) int
 	}
 
+	CanaryApplication struct {
+		AppNamespace func(childComplexity int) int
+		Application  func(childComplexity int) int
+		Instance     func(childComplexity int) int
+	}
+
 	CanaryProgress struct {
 		Aborted     func(childComplexity int) int
 		Analysis    func(childComplexity int) int
@@ -195,6 +245,7 @@ type ComplexityRoot struct {
 
 	Component struct {
 		APIVersion       func(childComplexity int) int
+		Alerts           func(childComplexity int, status *model.AlertStatus, first *int) int
 		Annotation       func(childComplexity int, key string) int
 		Annotations      func(childComplexity int) int
 		ConsumesApis     func(childComplexity int, first *int) int
@@ -549,7 +600,9 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AbortCanaryFromAlert         func(childComplexity int, input model.AbortCanaryFromAlertInput) int
 		AbortDeployment              func(childComplexity int, input model.DeploymentInput) int
+		AcceptTaskSuggestion         func(childComplexity int, input model.TaskSuggestionInput) int
 		AddTaskComment               func(childComplexity int, input model.AddTaskCommentInput) int
 		ApproveDeployRequest         func(childComplexity int, input model.DeployDecisionInput) int
 		CancelDeployRequest          func(childComplexity int, input model.DeployDecisionInput) int
@@ -561,6 +614,7 @@ type ComplexityRoot struct {
 		CreateTask                   func(childComplexity int, input model.CreateTaskInput) int
 		DeleteRunbook                func(childComplexity int, input model.DeleteRunbookInput) int
 		DeleteTask                   func(childComplexity int, input model.DeleteTaskInput) int
+		DismissTaskSuggestion        func(childComplexity int, input model.TaskSuggestionInput) int
 		ImportTasks                  func(childComplexity int, input model.ImportTasksInput) int
 		LinkRunbook                  func(childComplexity int, input model.RunbookLinkInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
@@ -698,6 +752,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens       func(childComplexity int, all *bool) int
+		Alert           func(childComplexity int, id string) int
+		AlertRules      func(childComplexity int, missingOnly *bool) int
 		ArgoCDInstances func(childComplexity int) int
 		AuditRecords    func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
 		DeployRequest   func(childComplexity int, id string) int
@@ -771,6 +827,7 @@ type ComplexityRoot struct {
 	}
 
 	Rollout struct {
+		Alerts       func(childComplexity int) int
 		AppNamespace func(childComplexity int) int
 		Application  func(childComplexity int) int
 		Automated    func(childComplexity int) int
@@ -923,23 +980,24 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		Assignee  func(childComplexity int) int
-		Comment   func(childComplexity int) int
-		Comments  func(childComplexity int, first *int) int
-		CreatedAt func(childComplexity int) int
-		CreatedBy func(childComplexity int) int
-		Due       func(childComplexity int) int
-		History   func(childComplexity int, first *int) int
-		ID        func(childComplexity int) int
-		Labels    func(childComplexity int) int
-		Links     func(childComplexity int) int
-		Priority  func(childComplexity int) int
-		Project   func(childComplexity int) int
-		Status    func(childComplexity int) int
-		Title     func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
-		UpdatedBy func(childComplexity int) int
-		Version   func(childComplexity int) int
+		Assignee    func(childComplexity int) int
+		Comment     func(childComplexity int) int
+		Comments    func(childComplexity int, first *int) int
+		CreatedAt   func(childComplexity int) int
+		CreatedBy   func(childComplexity int) int
+		Due         func(childComplexity int) int
+		History     func(childComplexity int, first *int) int
+		ID          func(childComplexity int) int
+		Labels      func(childComplexity int) int
+		Links       func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		Project     func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Suggestions func(childComplexity int) int
+		Title       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		UpdatedBy   func(childComplexity int) int
+		Version     func(childComplexity int) int
 	}
 
 	TaskComment struct {
@@ -995,6 +1053,21 @@ type ComplexityRoot struct {
 
 	TaskPayload struct {
 		Task func(childComplexity int) int
+	}
+
+	TaskSuggestion struct {
+		CreatedAt func(childComplexity int) int
+		DecidedAt func(childComplexity int) int
+		DecidedBy func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Source    func(childComplexity int) int
+		State     func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	TaskSuggestionPayload struct {
+		Suggestion func(childComplexity int) int
 	}
 
 	UnregisterLocationPayload struct {
@@ -1242,6 +1315,190 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.API.UpdatedAt(childComplexity), true
+
+	case "Alert.annotations":
+		if e.ComplexityRoot.Alert.Annotations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Annotations(childComplexity), true
+	case "Alert.component":
+		if e.ComplexityRoot.Alert.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Component(childComplexity), true
+	case "Alert.duringCanary":
+		if e.ComplexityRoot.Alert.DuringCanary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.DuringCanary(childComplexity), true
+	case "Alert.endsAt":
+		if e.ComplexityRoot.Alert.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.EndsAt(childComplexity), true
+	case "Alert.fingerprint":
+		if e.ComplexityRoot.Alert.Fingerprint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Fingerprint(childComplexity), true
+	case "Alert.generatorUrl":
+		if e.ComplexityRoot.Alert.GeneratorURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.GeneratorURL(childComplexity), true
+	case "Alert.guidance":
+		if e.ComplexityRoot.Alert.Guidance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Guidance(childComplexity), true
+	case "Alert.id":
+		if e.ComplexityRoot.Alert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.ID(childComplexity), true
+	case "Alert.labels":
+		if e.ComplexityRoot.Alert.Labels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Labels(childComplexity), true
+	case "Alert.rule":
+		if e.ComplexityRoot.Alert.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Rule(childComplexity), true
+	case "Alert.severity":
+		if e.ComplexityRoot.Alert.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Severity(childComplexity), true
+	case "Alert.startsAt":
+		if e.ComplexityRoot.Alert.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.StartsAt(childComplexity), true
+	case "Alert.status":
+		if e.ComplexityRoot.Alert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Status(childComplexity), true
+	case "Alert.summary":
+		if e.ComplexityRoot.Alert.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Summary(childComplexity), true
+
+	case "AlertGuidance.deadline":
+		if e.ComplexityRoot.AlertGuidance.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Deadline(childComplexity), true
+	case "AlertGuidance.missing":
+		if e.ComplexityRoot.AlertGuidance.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Missing(childComplexity), true
+	case "AlertGuidance.owner":
+		if e.ComplexityRoot.AlertGuidance.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Owner(childComplexity), true
+	case "AlertGuidance.remediation":
+		if e.ComplexityRoot.AlertGuidance.Remediation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Remediation(childComplexity), true
+	case "AlertGuidance.remediationSource":
+		if e.ComplexityRoot.AlertGuidance.RemediationSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.RemediationSource(childComplexity), true
+	case "AlertGuidance.runbooks":
+		if e.ComplexityRoot.AlertGuidance.Runbooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertGuidance.Runbooks(childComplexity), true
+
+	case "AlertRule.alerts":
+		if e.ComplexityRoot.AlertRule.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Alerts(childComplexity), true
+	case "AlertRule.component":
+		if e.ComplexityRoot.AlertRule.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Component(childComplexity), true
+	case "AlertRule.firing":
+		if e.ComplexityRoot.AlertRule.Firing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Firing(childComplexity), true
+	case "AlertRule.guidance":
+		if e.ComplexityRoot.AlertRule.Guidance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Guidance(childComplexity), true
+	case "AlertRule.lastFiredAt":
+		if e.ComplexityRoot.AlertRule.LastFiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.LastFiredAt(childComplexity), true
+	case "AlertRule.rule":
+		if e.ComplexityRoot.AlertRule.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRule.Rule(childComplexity), true
+
+	case "AlertRunbook.runbookId":
+		if e.ComplexityRoot.AlertRunbook.RunbookID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.RunbookID(childComplexity), true
+	case "AlertRunbook.source":
+		if e.ComplexityRoot.AlertRunbook.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.Source(childComplexity), true
+	case "AlertRunbook.title":
+		if e.ComplexityRoot.AlertRunbook.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.Title(childComplexity), true
+	case "AlertRunbook.url":
+		if e.ComplexityRoot.AlertRunbook.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AlertRunbook.URL(childComplexity), true
 
 	case "AnalysisVerdict.message":
 		if e.ComplexityRoot.AnalysisVerdict.Message == nil {
@@ -1550,6 +1807,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Canary.Strategy(childComplexity), true
 
+	case "CanaryApplication.appNamespace":
+		if e.ComplexityRoot.CanaryApplication.AppNamespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.AppNamespace(childComplexity), true
+	case "CanaryApplication.application":
+		if e.ComplexityRoot.CanaryApplication.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.Application(childComplexity), true
+	case "CanaryApplication.instance":
+		if e.ComplexityRoot.CanaryApplication.Instance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CanaryApplication.Instance(childComplexity), true
+
 	case "CanaryProgress.aborted":
 		if e.ComplexityRoot.CanaryProgress.Aborted == nil {
 			break
@@ -1693,6 +1969,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.APIVersion(childComplexity), true
+	case "Component.alerts":
+		if e.ComplexityRoot.Component.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Component_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Component.Alerts(childComplexity, args["status"].(*model.AlertStatus), args["first"].(*int)), true
 	case "Component.annotation":
 		if e.ComplexityRoot.Component.Annotation == nil {
 			break
@@ -3381,6 +3668,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MeetingPayload.Meeting(childComplexity), true
 
+	case "Mutation.abortCanaryFromAlert":
+		if e.ComplexityRoot.Mutation.AbortCanaryFromAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_abortCanaryFromAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AbortCanaryFromAlert(childComplexity, args["input"].(model.AbortCanaryFromAlertInput)), true
 	case "Mutation.abortDeployment":
 		if e.ComplexityRoot.Mutation.AbortDeployment == nil {
 			break
@@ -3392,6 +3690,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortDeployment(childComplexity, args["input"].(model.DeploymentInput)), true
+	case "Mutation.acceptTaskSuggestion":
+		if e.ComplexityRoot.Mutation.AcceptTaskSuggestion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptTaskSuggestion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptTaskSuggestion(childComplexity, args["input"].(model.TaskSuggestionInput)), true
 	case "Mutation.addTaskComment":
 		if e.ComplexityRoot.Mutation.AddTaskComment == nil {
 			break
@@ -3513,6 +3822,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTask(childComplexity, args["input"].(model.DeleteTaskInput)), true
+	case "Mutation.dismissTaskSuggestion":
+		if e.ComplexityRoot.Mutation.DismissTaskSuggestion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dismissTaskSuggestion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DismissTaskSuggestion(childComplexity, args["input"].(model.TaskSuggestionInput)), true
 	case "Mutation.importTasks":
 		if e.ComplexityRoot.Mutation.ImportTasks == nil {
 			break
@@ -4217,6 +4537,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["all"].(*bool)), true
+	case "Query.alert":
+		if e.ComplexityRoot.Query.Alert == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alert(childComplexity, args["id"].(string)), true
+	case "Query.alertRules":
+		if e.ComplexityRoot.Query.AlertRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alertRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AlertRules(childComplexity, args["missingOnly"].(*bool)), true
 	case "Query.argoCDInstances":
 		if e.ComplexityRoot.Query.ArgoCDInstances == nil {
 			break
@@ -4686,6 +5028,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RevokeSessionPayload.ID(childComplexity), true
 
+	case "Rollout.alerts":
+		if e.ComplexityRoot.Rollout.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Alerts(childComplexity), true
 	case "Rollout.appNamespace":
 		if e.ComplexityRoot.Rollout.AppNamespace == nil {
 			break
@@ -5513,6 +5861,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Status(childComplexity), true
+	case "Task.suggestions":
+		if e.ComplexityRoot.Task.Suggestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Suggestions(childComplexity), true
 	case "Task.title":
 		if e.ComplexityRoot.Task.Title == nil {
 			break
@@ -5714,6 +6068,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
+
+	case "TaskSuggestion.createdAt":
+		if e.ComplexityRoot.TaskSuggestion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.CreatedAt(childComplexity), true
+	case "TaskSuggestion.decidedAt":
+		if e.ComplexityRoot.TaskSuggestion.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.DecidedAt(childComplexity), true
+	case "TaskSuggestion.decidedBy":
+		if e.ComplexityRoot.TaskSuggestion.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.DecidedBy(childComplexity), true
+	case "TaskSuggestion.id":
+		if e.ComplexityRoot.TaskSuggestion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.ID(childComplexity), true
+	case "TaskSuggestion.reason":
+		if e.ComplexityRoot.TaskSuggestion.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Reason(childComplexity), true
+	case "TaskSuggestion.source":
+		if e.ComplexityRoot.TaskSuggestion.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Source(childComplexity), true
+	case "TaskSuggestion.state":
+		if e.ComplexityRoot.TaskSuggestion.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.State(childComplexity), true
+	case "TaskSuggestion.status":
+		if e.ComplexityRoot.TaskSuggestion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestion.Status(childComplexity), true
+
+	case "TaskSuggestionPayload.suggestion":
+		if e.ComplexityRoot.TaskSuggestionPayload.Suggestion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskSuggestionPayload.Suggestion(childComplexity), true
 
 	case "UnregisterLocationPayload.id":
 		if e.ComplexityRoot.UnregisterLocationPayload.ID == nil {
@@ -6029,7 +6439,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/catalog.graphqls" "schema/deploys.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
+//go:embed "schema/alerts.graphqls" "schema/catalog.graphqls" "schema/deploys.graphqls" "schema/identity.graphqls" "schema/pipelines.graphqls" "schema/rollouts.graphqls" "schema/runbooks.graphqls" "schema/schema.graphqls" "schema/tasks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6041,6 +6451,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/alerts.graphqls", Input: sourceData("schema/alerts.graphqls"), BuiltIn: false},
 	{Name: "schema/catalog.graphqls", Input: sourceData("schema/catalog.graphqls"), BuiltIn: false},
 	{Name: "schema/deploys.graphqls", Input: sourceData("schema/deploys.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
@@ -6116,6 +6527,90 @@ func (ec *executionContext) childFields_API(ctx context.Context, field graphql.C
 		return ec.fieldContext_API_consumers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type API", field.Name)
+}
+
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Alert_id(ctx, field)
+	case "rule":
+		return ec.fieldContext_Alert_rule(ctx, field)
+	case "component":
+		return ec.fieldContext_Alert_component(ctx, field)
+	case "status":
+		return ec.fieldContext_Alert_status(ctx, field)
+	case "severity":
+		return ec.fieldContext_Alert_severity(ctx, field)
+	case "summary":
+		return ec.fieldContext_Alert_summary(ctx, field)
+	case "labels":
+		return ec.fieldContext_Alert_labels(ctx, field)
+	case "annotations":
+		return ec.fieldContext_Alert_annotations(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Alert_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Alert_endsAt(ctx, field)
+	case "generatorUrl":
+		return ec.fieldContext_Alert_generatorUrl(ctx, field)
+	case "fingerprint":
+		return ec.fieldContext_Alert_fingerprint(ctx, field)
+	case "duringCanary":
+		return ec.fieldContext_Alert_duringCanary(ctx, field)
+	case "guidance":
+		return ec.fieldContext_Alert_guidance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertGuidance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "owner":
+		return ec.fieldContext_AlertGuidance_owner(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_AlertGuidance_runbooks(ctx, field)
+	case "remediation":
+		return ec.fieldContext_AlertGuidance_remediation(ctx, field)
+	case "remediationSource":
+		return ec.fieldContext_AlertGuidance_remediationSource(ctx, field)
+	case "deadline":
+		return ec.fieldContext_AlertGuidance_deadline(ctx, field)
+	case "missing":
+		return ec.fieldContext_AlertGuidance_missing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertGuidance", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_AlertRule_rule(ctx, field)
+	case "component":
+		return ec.fieldContext_AlertRule_component(ctx, field)
+	case "guidance":
+		return ec.fieldContext_AlertRule_guidance(ctx, field)
+	case "alerts":
+		return ec.fieldContext_AlertRule_alerts(ctx, field)
+	case "firing":
+		return ec.fieldContext_AlertRule_firing(ctx, field)
+	case "lastFiredAt":
+		return ec.fieldContext_AlertRule_lastFiredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertRule", field.Name)
+}
+
+func (ec *executionContext) childFields_AlertRunbook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_AlertRunbook_title(ctx, field)
+	case "url":
+		return ec.fieldContext_AlertRunbook_url(ctx, field)
+	case "runbookId":
+		return ec.fieldContext_AlertRunbook_runbookId(ctx, field)
+	case "source":
+		return ec.fieldContext_AlertRunbook_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AlertRunbook", field.Name)
 }
 
 func (ec *executionContext) childFields_AnalysisVerdict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6260,6 +6755,18 @@ func (ec *executionContext) childFields_Canary(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Canary", field.Name)
 }
 
+func (ec *executionContext) childFields_CanaryApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "instance":
+		return ec.fieldContext_CanaryApplication_instance(ctx, field)
+	case "appNamespace":
+		return ec.fieldContext_CanaryApplication_appNamespace(ctx, field)
+	case "application":
+		return ec.fieldContext_CanaryApplication_application(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CanaryApplication", field.Name)
+}
+
 func (ec *executionContext) childFields_CanaryProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "strategy":
@@ -6398,6 +6905,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_providesApis(ctx, field)
 	case "consumesApis":
 		return ec.fieldContext_Component_consumesApis(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Component_alerts(ctx, field)
 	case "deployRequests":
 		return ec.fieldContext_Component_deployRequests(ctx, field)
 	case "pipelines":
@@ -7356,6 +7865,8 @@ func (ec *executionContext) childFields_Rollout(ctx context.Context, field graph
 		return ec.fieldContext_Rollout_commit(ctx, field)
 	case "canary":
 		return ec.fieldContext_Rollout_canary(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Rollout_alerts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rollout", field.Name)
 }
@@ -7640,6 +8151,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_comments(ctx, field)
 	case "history":
 		return ec.fieldContext_Task_history(ctx, field)
+	case "suggestions":
+		return ec.fieldContext_Task_suggestions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -7752,6 +8265,36 @@ func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field g
 		return ec.fieldContext_TaskPayload_task(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskSuggestion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TaskSuggestion_id(ctx, field)
+	case "source":
+		return ec.fieldContext_TaskSuggestion_source(ctx, field)
+	case "status":
+		return ec.fieldContext_TaskSuggestion_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_TaskSuggestion_reason(ctx, field)
+	case "state":
+		return ec.fieldContext_TaskSuggestion_state(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TaskSuggestion_createdAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_TaskSuggestion_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_TaskSuggestion_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskSuggestion", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskSuggestionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "suggestion":
+		return ec.fieldContext_TaskSuggestionPayload_suggestion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskSuggestionPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UnregisterLocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

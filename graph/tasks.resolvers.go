@@ -83,6 +83,30 @@ func (r *mutationResolver) CreateMeeting(ctx context.Context, input model.Create
 	return &model.MeetingPayload{Meeting: model.NewMeeting(m)}, nil
 }
 
+func (r *mutationResolver) AcceptTaskSuggestion(ctx context.Context, input model.TaskSuggestionInput) (*model.TaskPayload, error) {
+	id, err := model.NumericID("id", "TaskSuggestion", input.ID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.TaskService.AcceptSuggestion(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TaskPayload{Task: model.NewTask(t)}, nil
+}
+
+func (r *mutationResolver) DismissTaskSuggestion(ctx context.Context, input model.TaskSuggestionInput) (*model.TaskSuggestionPayload, error) {
+	id, err := model.NumericID("id", "TaskSuggestion", input.ID)
+	if err != nil {
+		return nil, err
+	}
+	sug, err := r.TaskService.DismissSuggestion(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TaskSuggestionPayload{Suggestion: model.NewTaskSuggestion(sug)}, nil
+}
+
 func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter *model.ProjectTaskFilter, first *int, after *string) (*model.TaskConnection, error) {
 	if filter != nil {
 		if err := checkListArgs(listArg{"status", len(filter.Status)}, listArg{"priority", len(filter.Priority)}); err != nil {
@@ -207,6 +231,22 @@ func (r *taskResolver) History(ctx context.Context, obj *model.Task, first *int)
 	out := make([]*model.TaskFieldChange, len(list))
 	for i, c := range list {
 		out[i] = model.NewTaskFieldChange(c)
+	}
+	return out, nil
+}
+
+func (r *taskResolver) Suggestions(ctx context.Context, obj *model.Task) ([]*model.TaskSuggestion, error) {
+	id, err := model.NumericID("id", "Task", obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.TaskService.Suggestions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.TaskSuggestion, len(list))
+	for i, s := range list {
+		out[i] = model.NewTaskSuggestion(s)
 	}
 	return out, nil
 }

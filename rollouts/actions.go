@@ -19,10 +19,16 @@ type Target struct {
 	// Instance, AppNamespace and Application narrow the component's deployments to one; left
 	// empty, the component must have exactly one.
 	Instance, AppNamespace, Application string
+	// Cause says what led to the action when it was not a person's own idea (the alert an abort
+	// was asked from); the audit record keeps it.
+	Cause string
 }
 
 func (t Target) args() map[string]any {
 	m := map[string]any{"component": t.Component}
+	if t.Cause != "" {
+		m["cause"] = t.Cause
+	}
 	for k, v := range map[string]string{"instance": t.Instance, "appNamespace": t.AppNamespace, "application": t.Application} {
 		if v != "" {
 			m[k] = v

@@ -5,9 +5,9 @@
 // annotations), with per-component templating; and a background check of those links. The domain
 // knows no transport; it reads the catalog and the rollouts through small interfaces.
 //
-// Alerts (Alertmanager) are not here yet. They would attach the way catalog entities do: an
-// alert rule links to runbooks through runbook_links (entity_ref "alert:<rule>"), and the
-// alert-label-selector annotation this package already reads maps alerts to components.
+// Alerts (Alertmanager) live in package alerts: it maps them to components by the
+// alert-label-selector annotation and finds a rule's runbooks among the component's (EntityLinks,
+// ForEntity) by their titles.
 package runbooks
 
 import (

@@ -147,6 +147,9 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 			{"retryPipelineRun of bob's team's component", func(t *testing.T) string {
 				return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
 			}, []string{"alice", "bob"}},
+			{"abortCanaryFromAlert of bob's team's canary", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { abortCanaryFromAlert(input: {alert: %q}) { deployment { application } } }`, p.alertDuringCanary(t))
+			}, []string{"alice", "bob"}},
 			{"createRunbook for bob's team's component", func(t *testing.T) string {
 				return `mutation { createRunbook(input: {title: "Restart", kind: MARKDOWN, markdown: "# Restart", links: ["payments-api"]}) { runbook { id } } }`
 			}, []string{"alice", "bob"}},
@@ -305,6 +308,9 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 		}},
 		"retryPipelineRun": {"pipelines.run.retry", func() string {
 			return fmt.Sprintf(`mutation { retryPipelineRun(input: {id: %q}) { run { id } } }`, p.pipelineRun(t, true))
+		}},
+		"abortCanaryFromAlert": {"rollouts.deployment.abort", func() string {
+			return fmt.Sprintf(`mutation { abortCanaryFromAlert(input: {alert: %q}) { deployment { application } } }`, p.alertDuringCanary(t))
 		}},
 		"createRunbook": {"runbooks.runbook.create", func() string {
 			return `mutation { createRunbook(input: {title: "Audited", kind: LINK, url: "https://wiki.example.com/x", links: ["payments-api"]}) { runbook { id } } }`

@@ -21,6 +21,7 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/devidp"
@@ -74,6 +75,10 @@ type portal struct {
 	books *runbooks.Service
 	// requests keeps deploy requests, applied to real bare repositories (see deploys_test.go).
 	requests *deploysvc.Service
+	// alerts keeps Alertmanager's alerts (payments-api's carry service=payments-api); amHook serves
+	// /webhooks/alertmanager with the bearer token amToken or basic auth amUser:amPassword.
+	alerts *alerts.Service
+	amHook *server.AlertmanagerWebhook
 }
 
 var people = []devidp.User{
@@ -135,18 +140,23 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
+	alertSvc := alerts.NewService(st, alerts.Options{Catalog: cat, Canaries: deploys, Runbooks: books, Audit: log})
+	amHook := &server.AlertmanagerWebhook{Token: []byte(amToken), Username: []byte(amUser), Password: []byte(amPassword),
+		Alerts: alertSvc, Audit: log, Now: clk.Now}
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
-		RunbookService: books, TaskService: taskSvc, DeployService: requests},
+		RunbookService: books, TaskService: taskSvc, DeployService: requests, AlertService: alertSvc},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}, GitHubWebhook: hook,
-		GitLabWebhook: &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, Audit: log, Now: clk.Now}})
+		GitLabWebhook:       &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, Audit: log, Now: clk.Now},
+		AlertmanagerWebhook: amHook})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests}
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests,
+		alerts: alertSvc, amHook: amHook}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

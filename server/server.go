@@ -52,6 +52,9 @@ type Options struct {
 	GitLabWebhook *GitLabWebhook
 	// SlackCommands, when set, serves POST /slack/commands (signed by Slack, not signed in).
 	SlackCommands *SlackCommands
+	// AlertmanagerWebhook, when set, serves POST /webhooks/alertmanager (with the receiver's bearer
+	// token or basic auth, not signed in).
+	AlertmanagerWebhook *AlertmanagerWebhook
 	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
 	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
 	Portal fs.FS
@@ -117,6 +120,10 @@ func New(opts Options) *Server {
 	if opts.SlackCommands != nil {
 		// Slack proves itself by the request's signature, not by a Portside credential.
 		r.POST("/slack/commands", opts.SlackCommands.handler(opts.Logger))
+	}
+	if opts.AlertmanagerWebhook != nil {
+		// Alertmanager proves itself by its receiver's credential, not by a Portside sign-in.
+		r.POST("/webhooks/alertmanager", opts.AlertmanagerWebhook.handler(opts.Logger))
 	}
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})

@@ -58,6 +58,12 @@ func (p *portal) taskMutations() map[string]taskMutation {
 			_, task := p.taskProject(t)
 			return fmt.Sprintf(`mutation { deleteTask(input: {id: %q, version: 0}) { id } }`, model.EncodeNumericID("Task", task.ID))
 		}},
+		"acceptTaskSuggestion": {"tasks.suggestion.accept", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { acceptTaskSuggestion(input: {id: %q}) { task { status comment } } }`, p.taskSuggestion(t))
+		}},
+		"dismissTaskSuggestion": {"tasks.suggestion.dismiss", func(t *testing.T) string {
+			return fmt.Sprintf(`mutation { dismissTaskSuggestion(input: {id: %q}) { suggestion { state decidedBy } } }`, p.taskSuggestion(t))
+		}},
 		"createMeeting": {"tasks.meeting.create", func(t *testing.T) string {
 			name, _ := p.taskProject(t)
 			return fmt.Sprintf(`mutation { createMeeting(input: {project: %q, notes: "Agenda"}) { meeting { id changes { kind } } } }`, name)

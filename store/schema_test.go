@@ -3,6 +3,7 @@ package store_test
 import (
 	"database/sql"
 	"fmt"
+	"github.com/portside-dev/portside/alerts"
 	"reflect"
 	"slices"
 	"strings"
@@ -37,6 +38,7 @@ var domainModels = map[string]func() []any{
 	"tasks":     tasks.Models,
 	"runbooks":  runbooks.Models,
 	"deploys":   deploys.Models,
+	"alerts":    alerts.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

@@ -85,7 +85,7 @@ func (changeRow) TableName() string { return "task_changes" }
 
 // Models lists the gorm row types of the tasks domain, for the schema conformance test.
 func Models() []any {
-	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}, &meetingRow{}, &snapshotRow{}, &meetingChangeRow{}}
+	return []any{&projectRow{}, &taskRow{}, &linkRow{}, &commentRow{}, &changeRow{}, &meetingRow{}, &snapshotRow{}, &meetingChangeRow{}, &suggestionRow{}}
 }
 
 func (r *projectRow) toProject() Project {
@@ -271,7 +271,7 @@ func (s *records) saveTask(ctx context.Context, t *Task, had int, changes []Chan
 // record of the deletion stays).
 func (s *records) deleteTask(ctx context.Context, id int64, had int) error {
 	db := s.st.DB(ctx)
-	for _, m := range []any{&linkRow{}, &commentRow{}, &changeRow{}} {
+	for _, m := range []any{&linkRow{}, &commentRow{}, &changeRow{}, &suggestionRow{}} {
 		if err := db.Where("task_id = ?", id).Delete(m).Error; err != nil {
 			return store.Translate(err, "task "+strconv.FormatInt(id, 10))
 		}

@@ -39,22 +39,24 @@ const (
 	PipelineCancel  Action = "pipelines.run.cancel"
 	PipelineRetry   Action = "pipelines.run.retry"
 
-	TaskProjectCreate Action = "tasks.project.create"
-	TaskCreate        Action = "tasks.task.create"
-	TaskUpdate        Action = "tasks.task.update"
-	TaskComment       Action = "tasks.task.comment"
-	TaskDelete        Action = "tasks.task.delete"
-	TaskImport        Action = "tasks.task.import"
-	TaskMeetingCreate Action = "tasks.meeting.create"
-	RunbookCreate     Action = "runbooks.runbook.create"
-	RunbookUpdate     Action = "runbooks.runbook.update"
-	RunbookLink       Action = "runbooks.runbook.link"
-	RunbookUnlink     Action = "runbooks.runbook.unlink"
-	RunbookDelete     Action = "runbooks.runbook.delete"
-	DeployRequest     Action = "deploys.request.create"
-	DeployApprove     Action = "deploys.request.approve"
-	DeployReject      Action = "deploys.request.reject"
-	DeployCancel      Action = "deploys.request.cancel"
+	TaskProjectCreate     Action = "tasks.project.create"
+	TaskCreate            Action = "tasks.task.create"
+	TaskUpdate            Action = "tasks.task.update"
+	TaskComment           Action = "tasks.task.comment"
+	TaskDelete            Action = "tasks.task.delete"
+	TaskImport            Action = "tasks.task.import"
+	TaskMeetingCreate     Action = "tasks.meeting.create"
+	TaskSuggestionAccept  Action = "tasks.suggestion.accept"
+	TaskSuggestionDismiss Action = "tasks.suggestion.dismiss"
+	RunbookCreate         Action = "runbooks.runbook.create"
+	RunbookUpdate         Action = "runbooks.runbook.update"
+	RunbookLink           Action = "runbooks.runbook.link"
+	RunbookUnlink         Action = "runbooks.runbook.unlink"
+	RunbookDelete         Action = "runbooks.runbook.delete"
+	DeployRequest         Action = "deploys.request.create"
+	DeployApprove         Action = "deploys.request.approve"
+	DeployReject          Action = "deploys.request.reject"
+	DeployCancel          Action = "deploys.request.cancel"
 )
 
 // Role is what a principal is with respect to one resource.
@@ -121,6 +123,9 @@ var required = map[Action]Role{
 	TaskDelete:        RoleOwner,
 	TaskImport:        RoleOwner,
 	TaskMeetingCreate: RoleOwner,
+	// Those who may change a task decide on the suggestions delivery made for it.
+	TaskSuggestionAccept:  RoleOwner,
+	TaskSuggestionDismiss: RoleOwner,
 	// The owners of a component or system (or of one a runbook is linked to) keep its runbooks.
 	RunbookCreate: RoleOwner,
 	RunbookUpdate: RoleOwner,
@@ -244,6 +249,10 @@ func describe(a Action) string {
 		return "import tasks into this project"
 	case TaskMeetingCreate:
 		return "record meetings of this project"
+	case TaskSuggestionAccept:
+		return "accept suggestions for this project's tasks"
+	case TaskSuggestionDismiss:
+		return "dismiss suggestions for this project's tasks"
 	case RunbookCreate:
 		return "create runbooks for these entities"
 	case RunbookUpdate:

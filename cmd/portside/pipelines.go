@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/pipelines"
@@ -27,6 +28,9 @@ func registerCatalogChecks() {
 		backstage.RegisterAnnotationCheck(pipelines.AnnotationPipelines, pipelines.CheckAnnotation)
 		backstage.RegisterAnnotationCheck(runbooks.AnnotationRunbooks, runbooks.CheckAnnotation)
 		backstage.RegisterAnnotationCheck(runbooks.AnnotationDashboards, runbooks.CheckAnnotation)
+		// Portside's own remediation annotation is checked; Grafana's alert-label-selector is not,
+		// so that Backstage catalogs import unchanged (a selector Portside cannot read maps nothing).
+		backstage.RegisterAnnotationCheck(alerts.AnnotationRemediation, alerts.CheckRemediationAnnotation)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
@@ -88,6 +89,7 @@ type wiring struct {
 	tasks     *tasks.Service
 	runbooks  *runbooks.Service
 	deploys   *deploys.Service
+	alerts    *alerts.Service
 	identity  *auth.Service
 	closers   []func()
 }
@@ -178,19 +180,24 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	if w.deploys, err = a.deploys(w.catalog, ps, rs); err != nil {
 		return w, err
 	}
+	w.alerts = alerts.NewService(a.store, alerts.Options{Catalog: w.catalog, Canaries: rs, Runbooks: w.runbooks, Audit: a.auditLog(), Logger: a.log})
+	amToken, amUser, amPassword, err := a.cfg.AlertmanagerCredentials()
+	if err != nil {
+		return w, err
+	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks,
-		DeployService: w.deploys}, graph.HandlerOptions{
-		MaxDepth:          a.cfg.GraphQLMaxDepth,
-		MaxComplexity:     a.cfg.GraphQLMaxComplexity,
-		Logger:            a.log,
-		Observer:          a.metrics,
-		ResponseCacheSize: a.cfg.ResponseCacheSize,
-		Timeout:           a.cfg.GraphQLTimeout,
-		MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
-		MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
-	})
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks, DeployService: w.deploys, AlertService: w.alerts},
+		graph.HandlerOptions{
+			MaxDepth:          a.cfg.GraphQLMaxDepth,
+			MaxComplexity:     a.cfg.GraphQLMaxComplexity,
+			Logger:            a.log,
+			Observer:          a.metrics,
+			ResponseCacheSize: a.cfg.ResponseCacheSize,
+			Timeout:           a.cfg.GraphQLTimeout,
+			MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
+			MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
+		})
 	slackCommands, err := a.slackCommands(w)
 	if err != nil {
 		return w, err
@@ -208,6 +215,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
 		GitHubWebhook:   hooks.github,
 		GitLabWebhook:   hooks.gitlab,
+		AlertmanagerWebhook: &server.AlertmanagerWebhook{Token: []byte(amToken), Username: []byte(amUser), Password: []byte(amPassword),
+			Alerts: w.alerts, Audit: a.auditLog()},
 	})
 	if err := w.server.Listen(); err != nil {
 		return w, err
@@ -233,8 +242,15 @@ func (w *wiring) run(ctx context.Context) error {
 		defer close(refresher)
 		w.catalog.Run(ctx)
 	}()
+	suggester := make(chan struct{})
+	go func() {
+		defer close(suggester)
+		// Rollouts that end suggest a status for the tasks linked to them (a person decides).
+		w.tasks.FollowDelivery(ctx, tasks.RolloutFeed{Hub: w.rollouts.Tracker()}, time.Second)
+	}()
 	err := w.server.Serve(ctx)
 	stop()      // also when the listener failed and no signal came
 	<-refresher // a refresh in progress ends (and releases its lease) before the store closes
+	<-suggester
 	return err
 }

@@ -10,11 +10,52 @@ import (
 	"time"
 )
 
+type AbortCanaryFromAlertInput struct {
+	Alert string `json:"alert"`
+}
+
 type AddTaskCommentInput struct {
 	// A Task's ID.
 	ID string `json:"id"`
 	// At most 4000 characters.
 	Body string `json:"body"`
+}
+
+// Which runbook, who owns it, how long there is, for an alert rule of a component.
+type AlertGuidance struct {
+	// The component's owner (a group ref); null when the alert is unmapped or the component has no owner.
+	Owner *string `json:"owner,omitempty"`
+	// The alert's runbook_url, else the component's runbooks naming the rule, else all its runbooks.
+	Runbooks []*AlertRunbook `json:"runbooks"`
+	// The time to remediate (a Go duration, "30m"); null when nothing says.
+	Remediation *string `json:"remediation,omitempty"`
+	// Where the remediation time comes from: the alert's remediation_time or portside.dev/alert-remediation.
+	RemediationSource *string `json:"remediationSource,omitempty"`
+	// startsAt plus the remediation time (only on an alert's guidance).
+	Deadline *time.Time     `json:"deadline,omitempty"`
+	Missing  []AlertRuleGap `json:"missing"`
+}
+
+// One alert rule of one component, as the alerts received show it.
+type AlertRule struct {
+	Rule string `json:"rule"`
+	// null: alerts of the rule matched no component.
+	Component *string        `json:"component,omitempty"`
+	Guidance  *AlertGuidance `json:"guidance"`
+	// The alerts recorded, and those firing now.
+	Alerts      int       `json:"alerts"`
+	Firing      int       `json:"firing"`
+	LastFiredAt time.Time `json:"lastFiredAt"`
+}
+
+type AlertRunbook struct {
+	Title string `json:"title"`
+	// The runbook's URL (a link kept elsewhere); null for a Portside runbook.
+	URL *string `json:"url,omitempty"`
+	// A Portside runbook's ID (query runbook(id:) for it); null for a link.
+	RunbookID *string `json:"runbookId,omitempty"`
+	// Where it was found: the alert's runbook_url, a catalog link (metadata.links[i], portside.dev/runbooks) or a Portside runbook.
+	Source string `json:"source"`
 }
 
 // An AnalysisRun's verdict on a canary.
@@ -130,6 +171,13 @@ type Canary struct {
 	CanaryRevision string `json:"canaryRevision"`
 	// For the blue-green strategy: its services and whether the preview is promoted by itself.
 	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
+}
+
+// The Argo CD application of a canary.
+type CanaryApplication struct {
+	Instance     string `json:"instance"`
+	AppNamespace string `json:"appNamespace"`
+	Application  string `json:"application"`
 }
 
 // What a rollout record keeps of its canary: each step as it was reached, and how it ended.
@@ -836,6 +884,8 @@ type Rollout struct {
 	Commit *Commit `json:"commit,omitempty"`
 	// How the Argo Rollouts canary this sync started went, step by step.
 	Canary *CanaryProgress `json:"canary,omitempty"`
+	// The alerts that fired for the component while this rollout's canary was under way, oldest first (at most 100).
+	Alerts []*Alert `json:"alerts"`
 }
 
 func (Rollout) IsNode() {}
@@ -995,6 +1045,8 @@ type Task struct {
 	Comments []*TaskComment `json:"comments"`
 	// Every change, oldest first (at most 1000): the first is its creation.
 	History []*TaskFieldChange `json:"history"`
+	// Suggested status changes from the delivery the task is linked to: open ones first, then newest first (at most 1000).
+	Suggestions []*TaskSuggestion `json:"suggestions"`
 }
 
 func (Task) IsNode() {}
@@ -1076,6 +1128,28 @@ type TaskPayload struct {
 	Task *Task `json:"task"`
 }
 
+// A status change delivery suggests for a task.
+type TaskSuggestion struct {
+	ID string `json:"id"`
+	// The rollout or pipeline run that ended.
+	Source *TaskLink  `json:"source"`
+	Status TaskStatus `json:"status"`
+	// What delivery said: "rollout 7 was aborted: analysis error-rate failed"; for BLOCKED it becomes the comments / issues line when accepted.
+	Reason    string              `json:"reason"`
+	State     TaskSuggestionState `json:"state"`
+	CreatedAt time.Time           `json:"createdAt"`
+	DecidedBy *string             `json:"decidedBy,omitempty"`
+	DecidedAt *time.Time          `json:"decidedAt,omitempty"`
+}
+
+type TaskSuggestionInput struct {
+	ID string `json:"id"`
+}
+
+type TaskSuggestionPayload struct {
+	Suggestion *TaskSuggestion `json:"suggestion"`
+}
+
 type TriggerPipelineInput struct {
 	// The component's ref (component:namespace/name, namespace/name or name).
 	Component string `json:"component"`
@@ -1121,6 +1195,119 @@ type UpdateTaskInput struct {
 	Labels []string `json:"labels,omitempty"`
 	// Replaces the links.
 	Links []*TaskLinkInput `json:"links,omitempty"`
+}
+
+// What an alert rule lacks.
+type AlertRuleGap string
+
+const (
+	AlertRuleGapOwner       AlertRuleGap = "OWNER"
+	AlertRuleGapRunbook     AlertRuleGap = "RUNBOOK"
+	AlertRuleGapRemediation AlertRuleGap = "REMEDIATION"
+)
+
+var AllAlertRuleGap = []AlertRuleGap{
+	AlertRuleGapOwner,
+	AlertRuleGapRunbook,
+	AlertRuleGapRemediation,
+}
+
+func (e AlertRuleGap) IsValid() bool {
+	switch e {
+	case AlertRuleGapOwner, AlertRuleGapRunbook, AlertRuleGapRemediation:
+		return true
+	}
+	return false
+}
+
+func (e AlertRuleGap) String() string {
+	return string(e)
+}
+
+func (e *AlertRuleGap) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AlertRuleGap(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AlertRuleGap", str)
+	}
+	return nil
+}
+
+func (e AlertRuleGap) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AlertRuleGap) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AlertRuleGap) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AlertStatus string
+
+const (
+	AlertStatusFiring   AlertStatus = "FIRING"
+	AlertStatusResolved AlertStatus = "RESOLVED"
+)
+
+var AllAlertStatus = []AlertStatus{
+	AlertStatusFiring,
+	AlertStatusResolved,
+}
+
+func (e AlertStatus) IsValid() bool {
+	switch e {
+	case AlertStatusFiring, AlertStatusResolved:
+		return true
+	}
+	return false
+}
+
+func (e AlertStatus) String() string {
+	return string(e)
+}
+
+func (e *AlertStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AlertStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AlertStatus", str)
+	}
+	return nil
+}
+
+func (e AlertStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AlertStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AlertStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type AuditOutcome string
@@ -2534,6 +2721,63 @@ func (e *TaskStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e TaskStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TaskSuggestionState string
+
+const (
+	TaskSuggestionStateOpen      TaskSuggestionState = "OPEN"
+	TaskSuggestionStateAccepted  TaskSuggestionState = "ACCEPTED"
+	TaskSuggestionStateDismissed TaskSuggestionState = "DISMISSED"
+)
+
+var AllTaskSuggestionState = []TaskSuggestionState{
+	TaskSuggestionStateOpen,
+	TaskSuggestionStateAccepted,
+	TaskSuggestionStateDismissed,
+}
+
+func (e TaskSuggestionState) IsValid() bool {
+	switch e {
+	case TaskSuggestionStateOpen, TaskSuggestionStateAccepted, TaskSuggestionStateDismissed:
+		return true
+	}
+	return false
+}
+
+func (e TaskSuggestionState) String() string {
+	return string(e)
+}
+
+func (e *TaskSuggestionState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskSuggestionState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskSuggestionState", str)
+	}
+	return nil
+}
+
+func (e TaskSuggestionState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskSuggestionState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskSuggestionState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -167,3 +167,10 @@ func (in CreateMeetingInput) HeldAtOrNow() time.Time {
 	}
 	return *in.HeldAt
 }
+
+// NewTaskSuggestion converts a suggestion.
+func NewTaskSuggestion(s tasks.Suggestion) *TaskSuggestion {
+	return &TaskSuggestion{ID: EncodeNumericID("TaskSuggestion", s.ID), Source: &TaskLink{Kind: TaskLinkKind(s.Source.Kind), Target: s.Source.Target},
+		Status: TaskStatus(s.Status), Reason: s.Reason, State: TaskSuggestionState(s.State), CreatedAt: s.CreatedAt,
+		DecidedBy: optional(s.DecidedBy), DecidedAt: s.DecidedAt}
+}

@@ -74,7 +74,7 @@ config addr database git-cache-dir argocd-token-dir migrate kubernetes-jobs-in-c
 
 {{/* Secret settings (config's Secret: true): their values come from Secrets, never from values. */}}
 {{- define "portside.secretSettings" -}}
-auth-client-secret encryption-key metrics-token argocd-tokens github-token github-webhook-secret gitlab-token gitlab-webhook-secret slack-signing-secret slack-bot-token
+auth-client-secret encryption-key metrics-token argocd-tokens github-token github-webhook-secret gitlab-token gitlab-webhook-secret slack-signing-secret slack-bot-token alertmanager-webhook-token alertmanager-webhook-password
 {{- end }}
 
 {{/* portside.yaml: values.config, checked, with the settings the chart manages. A whole number

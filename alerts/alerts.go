@@ -1,0 +1,255 @@
+// Package alerts is the alerts domain: the alerts Alertmanager sends Portside (its v4 webhook
+// payload), each mapped to its catalog component by the component's alert label selector, recorded
+// as firing and then resolved; the answer to "which runbook, who owns it, how long do we have" for
+// each alert rule, and the report of the rules that lack one of the three; alerts that fire during
+// a component's canary, shown on the rollout, and the canary's abort from the alert (through the
+// rollouts' own action). The domain knows no transport.
+package alerts
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// The annotations and labels this domain reads.
+const (
+	// AnnotationAlertLabelSelector is Backstage's Grafana annotation: the labels (label=value,
+	// comma-separated, all must match) that make an alert the component's.
+	AnnotationAlertLabelSelector = "grafana/alert-label-selector"
+	// AnnotationRemediation gives each alert rule of a component the time its owners have to
+	// remediate it: "HighErrorRate=30m,LatencyHigh=2h" (Go durations; "*" for every other rule).
+	AnnotationRemediation = "portside.dev/alert-remediation"
+	// AlertAnnotationRemediation on the alert itself (set in the Prometheus rule) wins over the
+	// component's annotation: "remediation_time: 30m".
+	AlertAnnotationRemediation = "remediation_time"
+	// AlertAnnotationRunbook is the Prometheus convention for a rule's runbook.
+	AlertAnnotationRunbook = "runbook_url"
+	// LabelAlertName names the alert rule.
+	LabelAlertName = "alertname"
+)
+
+// Status is whether an alert fires.
+type Status string
+
+// The statuses, as Alertmanager spells them (upper case for GraphQL and the database).
+const (
+	Firing   Status = "FIRING"
+	Resolved Status = "RESOLVED"
+)
+
+// Input bounds. Alertmanager groups alerts and caps a delivery with max_alerts; these keep one
+// delivery's cost small whatever the sender does.
+const (
+	// MaxAlerts bounds the alerts of one delivery.
+	MaxAlerts = 1000
+	// MaxLabels bounds the labels (and, apart, the annotations) of one alert.
+	MaxLabels = 64
+	// MaxValue bounds a label or annotation value, and MaxKey a label or annotation name.
+	MaxValue = 4096
+	MaxKey   = 256
+	// MaxPage bounds a page of alerts.
+	MaxPage = 100
+	// MaxRules bounds the rules the report lists.
+	MaxRules = 1000
+)
+
+// Payload is Alertmanager's webhook body, version 4, as Alertmanager v0.27 sends it
+// (notify/webhook: template.Data plus version, groupKey and truncatedAlerts).
+type Payload struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   uint64            `json:"truncatedAlerts"`
+	Status            string            `json:"status"`
+	Receiver          string            `json:"receiver"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Alerts            []PayloadAlert    `json:"alerts"`
+}
+
+// PayloadAlert is one alert of a delivery. EndsAt is zero ("0001-01-01T00:00:00Z") while an
+// alert fires without a known end.
+type PayloadAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// ParsePayload reads and checks a delivery; errors name the field (alerts[3].fingerprint).
+func ParsePayload(body []byte) (Payload, error) {
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Payload{}, errs.E(errs.Invalid, "the delivery is not an Alertmanager webhook payload: %s", clip(err.Error(), 200))
+	}
+	if p.Version != "4" {
+		return Payload{}, errs.InvalidField("version", "%q is not supported; Portside reads Alertmanager's webhook version 4", clip(p.Version, 20))
+	}
+	if len(p.Alerts) > MaxAlerts {
+		return Payload{}, errs.InvalidField("alerts", "has %d alerts; at most %d (set max_alerts in the receiver's webhook_config)", len(p.Alerts), MaxAlerts)
+	}
+	for i := range p.Alerts {
+		if err := p.Alerts[i].check("alerts[" + strconv.Itoa(i) + "]"); err != nil {
+			return Payload{}, err
+		}
+	}
+	return p, nil
+}
+
+func (a *PayloadAlert) check(field string) error {
+	switch a.Status {
+	case "firing", "resolved":
+	default:
+		return errs.InvalidField(field+".status", "%q is neither firing nor resolved", clip(a.Status, 20))
+	}
+	if a.Fingerprint == "" || len(a.Fingerprint) > 64 {
+		return errs.InvalidField(field+".fingerprint", "must be Alertmanager's fingerprint (1 to 64 characters), got %d", len(a.Fingerprint))
+	}
+	if a.StartsAt.IsZero() {
+		return errs.InvalidField(field+".startsAt", "is missing")
+	}
+	if a.Labels[LabelAlertName] == "" {
+		return errs.InvalidField(field+".labels.alertname", "is missing; Portside names alert rules by it")
+	}
+	if len(a.GeneratorURL) > MaxValue {
+		return errs.InvalidField(field+".generatorURL", "has %d bytes; at most %d", len(a.GeneratorURL), MaxValue)
+	}
+	for name, m := range map[string]map[string]string{"labels": a.Labels, "annotations": a.Annotations} {
+		if len(m) > MaxLabels {
+			return errs.InvalidField(field+"."+name, "has %d entries; at most %d", len(m), MaxLabels)
+		}
+		for k, v := range m {
+			if len(k) > MaxKey || len(v) > MaxValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
+				return errs.InvalidField(field+"."+name+"."+clip(k, 40), "is longer than %d bytes (name %d) or not UTF-8", MaxValue, MaxKey)
+			}
+		}
+	}
+	return nil
+}
+
+// Alert is one alert as Portside keeps it: one firing of a rule for one set of labels
+// (Alertmanager's fingerprint) from when it started; resolving it closes the same record.
+type Alert struct {
+	ID          int64
+	Fingerprint string
+	Rule        string
+	// Component is the catalog component the alert is mapped to (canonical ref), "" for none.
+	Component   string
+	Status      Status
+	Severity    string
+	Summary     string
+	Labels      map[string]string
+	Annotations map[string]string
+	StartsAt    time.Time
+	// EndsAt is when it resolved; nil while it fires.
+	EndsAt       *time.Time
+	GeneratorURL string
+	// Canary is the component's deployment whose canary was under way when the alert fired; nil
+	// when none was.
+	Canary     *CanaryRef
+	ReceivedAt time.Time
+	UpdatedAt  time.Time
+}
+
+// CanaryRef names the Argo CD application whose canary was under way.
+type CanaryRef struct {
+	Instance, AppNamespace, Application string
+}
+
+// Selector is an alert label selector: every label must have its value.
+type Selector []LabelMatch
+
+// LabelMatch is one label=value of a selector.
+type LabelMatch struct{ Label, Value string }
+
+// ParseSelector reads "label=value[,label=value]" (spaces around each part are ignored).
+func ParseSelector(s string) (Selector, error) {
+	var out Selector
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"'`)
+		if !ok || k == "" || v == "" {
+			return nil, errs.InvalidField("["+strconv.Itoa(i)+"]", "%q is not label=value", clip(part, 80))
+		}
+		out = append(out, LabelMatch{k, v})
+	}
+	if len(out) == 0 {
+		return nil, errs.E(errs.Invalid, "the selector is empty; write label=value[,label=value]")
+	}
+	return out, nil
+}
+
+// Matches reports whether labels carry every label of the selector with its value.
+func (s Selector) Matches(labels map[string]string) bool {
+	for _, m := range s {
+		if labels[m.Label] != m.Value {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// ParseRemediation reads a portside.dev/alert-remediation annotation: rule=duration pairs,
+// comma-separated; "*" is every rule not named.
+func ParseRemediation(s string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		rule, d, ok := strings.Cut(part, "=")
+		rule = strings.TrimSpace(rule)
+		dur, err := time.ParseDuration(strings.TrimSpace(d))
+		if !ok || rule == "" || err != nil || dur <= 0 {
+			return nil, errs.InvalidField("["+strconv.Itoa(i)+"]", "%q is not rule=duration (e.g. HighErrorRate=30m)", clip(part, 80))
+		}
+		out[rule] = dur
+	}
+	return out, nil
+}
+
+// remediationFor is the time to remediate rule: the alert's own remediation_time annotation,
+// else the component's annotation for the rule, else its "*"; ok is false when neither says.
+func remediationFor(rule string, alertAnnotations map[string]string, componentAnnotation string) (time.Duration, string, bool) {
+	if v := alertAnnotations[AlertAnnotationRemediation]; v != "" {
+		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil && d > 0 {
+			return d, "alert annotation " + AlertAnnotationRemediation, true
+		}
+	}
+	if componentAnnotation != "" {
+		if m, err := ParseRemediation(componentAnnotation); err == nil {
+			if d, ok := m[rule]; ok {
+				return d, AnnotationRemediation, true
+			}
+			if d, ok := m["*"]; ok {
+				return d, AnnotationRemediation + " (*)", true
+			}
+		}
+	}
+	return 0, "", false
+}
+
+// clip shortens s for a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,415 @@
+package alerts_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/alerts"
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// The catalog the tests map alerts against: payments-api (team-payments) selects its alerts by
+// service and env and gives HighErrorRate 30 minutes; checkout (no owner's runbook, no
+// remediation) by service alone; ledger declares no selector.
+const catalogYAML = `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api
+  annotations:
+    grafana/alert-label-selector: "service=payments-api,env=prod"
+    portside.dev/alert-remediation: "HighErrorRate=30m"
+    argocd/app-name: payments-api
+  links:
+    - url: https://runbooks.acme.example/payments/latency
+      title: HighLatency runbook
+      type: runbook
+    - url: https://runbooks.acme.example/payments
+      title: Payments runbook
+      type: runbook
+spec:
+  type: service
+  lifecycle: production
+  owner: team-payments
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout
+  annotations:
+    grafana/alert-label-selector: "service=checkout"
+spec:
+  type: service
+  lifecycle: production
+  owner: team-shop
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api-canary
+  annotations:
+    grafana/alert-label-selector: "service=payments-api"
+spec:
+  type: service
+  lifecycle: experimental
+  owner: team-payments
+`
+
+const paymentsAPI = "component:default/payments-api"
+
+var (
+	operator = principal.With(context.Background(), principal.System("test", principal.ClientCLI))
+	bob      = principal.With(context.Background(), &principal.Principal{Username: "bob", Kind: principal.KindSession, Client: principal.ClientWeb})
+)
+
+// fakeCanaries stands in for the rollouts: what deployments a component has and what aborting
+// one does.
+type fakeCanaries struct {
+	deployments func(annotations map[string]string) []rollouts.Deployment
+	aborted     []rollouts.Target
+}
+
+func (f *fakeCanaries) Deployments(_ context.Context, annotations map[string]string) ([]rollouts.Deployment, error) {
+	if f.deployments == nil {
+		return nil, nil
+	}
+	return f.deployments(annotations), nil
+}
+
+func (f *fakeCanaries) Abort(_ context.Context, t rollouts.Target) (rollouts.Deployment, error) {
+	f.aborted = append(f.aborted, t)
+	return rollouts.Deployment{Instance: t.Instance, AppNamespace: t.AppNamespace, Application: t.Application}, nil
+}
+
+// canaryOf makes payments-api's deployment "prod/argocd/payments-api" with a canary at step 1 of
+// 3 (under way) or done.
+func canaryOf(underWay bool) func(map[string]string) []rollouts.Deployment {
+	return func(ann map[string]string) []rollouts.Deployment {
+		if ann["argocd/app-name"] != "payments-api" {
+			return nil
+		}
+		c := &rollouts.Canary{Steps: make([]rollouts.CanaryStep, 3), CurrentStep: 1, Phase: "Paused"}
+		if !underWay {
+			c.CurrentStep, c.Phase = 3, "Healthy"
+		}
+		return []rollouts.Deployment{{Instance: "prod", AppNamespace: "argocd", Application: "payments-api", Canary: c}}
+	}
+}
+
+type fixture struct {
+	svc      *alerts.Service
+	st       *store.Store
+	cat      *catalog.Service
+	canaries *fakeCanaries
+	clock    time.Time
+}
+
+func newFixture(t *testing.T, st *store.Store) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "catalog-info.yaml")
+	if err := os.WriteFile(path, []byte(catalogYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(st, nil)
+	cat := catalog.NewService(st, catalog.Options{Audit: log, Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}}})
+	if _, err := cat.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: path}); err != nil {
+		t.Fatal(err)
+	}
+	books := runbooks.NewService(st, runbooks.Options{Catalog: cat, Audit: log})
+	t.Cleanup(books.Stop)
+	f := &fixture{st: st, cat: cat, canaries: &fakeCanaries{}, clock: time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)}
+	f.svc = alerts.NewService(st, alerts.Options{Catalog: cat, Canaries: f.canaries, Runbooks: books, Audit: log, Now: func() time.Time { return f.clock }})
+	return f
+}
+
+func payload(t testing.TB, name string) alerts.Payload {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := alerts.ParsePayload(body)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return p
+}
+
+func byRule(list []alerts.Alert) map[string]alerts.Alert {
+	out := map[string]alerts.Alert{}
+	for _, a := range list {
+		out[a.Rule] = a
+	}
+	return out
+}
+
+// Alertmanager v0.27's payload reads as it is sent: version 4, the group, every alert with its
+// labels, annotations, times and fingerprint; a firing alert's endsAt is the zero time.
+func TestAnAlertmanagerPayloadReadsAsSent(t *testing.T) {
+	p := payload(t, "firing.json")
+	if p.Version != "4" || p.Receiver != "portside" || p.Status != "firing" || p.GroupKey != `{}/{env="prod"}:{env="prod"}` ||
+		p.ExternalURL != "http://alertmanager-0:9093" || p.GroupLabels["env"] != "prod" || len(p.Alerts) != 3 {
+		t.Fatalf("payload = %+v", p)
+	}
+	a := p.Alerts[0]
+	if a.Labels["alertname"] != "HighErrorRate" || a.Fingerprint != "4c1d2b3a5e6f7081" || a.StartsAt.Nanosecond() != 123456789 ||
+		!a.EndsAt.IsZero() || !strings.Contains(a.GeneratorURL, "&g0.tab=1") || a.Annotations["runbook_url"] == "" {
+		t.Errorf("first alert = %+v", a)
+	}
+}
+
+func TestABadPayloadIsRefusedNamingTheField(t *testing.T) {
+	for _, c := range []struct{ body, field string }{
+		{`{"version":"3","alerts":[]}`, "version"},
+		{`{"version":"4","alerts":[{"status":"pending","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].status"},
+		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z"}]}`, "alerts[0].fingerprint"},
+		{`{"version":"4","alerts":[{"status":"firing","labels":{},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.alertname"},
+		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"},"fingerprint":"ab"}]}`, "alerts[0].startsAt"},
+		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X","big":"` + strings.Repeat("x", alerts.MaxValue+1) + `"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.big"},
+		{`[1,2]`, ""},
+	} {
+		_, err := alerts.ParsePayload([]byte(c.body))
+		if errs.CodeOf(err) != errs.Invalid || !strings.Contains(errs.PublicMessage(err), c.field) {
+			t.Errorf("%.80s: %v; want INVALID naming %q", c.body, err, c.field)
+		}
+	}
+	many := `{"version":"4","alerts":[` + strings.TrimSuffix(strings.Repeat(`{},`, alerts.MaxAlerts+1), ",") + `]}`
+	if _, err := alerts.ParsePayload([]byte(many)); errs.CodeOf(err) != errs.Invalid || !strings.Contains(err.Error(), "max_alerts") {
+		t.Errorf("%d alerts: %v", alerts.MaxAlerts+1, err)
+	}
+}
+
+// Each alert goes to the component whose selector it matches, the most specific selector first;
+// an alert no selector matches is recorded unmapped. Repeated deliveries record nothing twice,
+// and the resolved delivery closes the firing alert.
+func TestAlertsAreMappedRecordedOnceAndClosedWhenResolved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		res, err := f.svc.Receive(context.Background(), payload(t, "firing.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Firing != 3 || res.Resolved != 0 || res.Unmapped != 1 {
+			t.Errorf("result = %+v, want 3 firing, 1 unmapped", res)
+		}
+		if _, err := f.svc.Receive(context.Background(), payload(t, "firing.json")); err != nil { // Alertmanager repeats
+			t.Fatal(err)
+		}
+		got, err := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("payments-api has %d alerts, want 2 (HighErrorRate, HighLatency once each): %+v", len(got), got)
+		}
+		hi := byRule(got)["HighErrorRate"]
+		start := time.Date(2026, 12, 3, 13, 55, 1, 123456000, time.UTC)
+		if hi.Status != alerts.Firing || !hi.StartsAt.Equal(start) || hi.EndsAt != nil || hi.Severity != "page" ||
+			hi.Summary != "payments-api: error rate above 2%" || hi.Labels["instance"] == "" || hi.Fingerprint != "4c1d2b3a5e6f7081" {
+			t.Errorf("HighErrorRate = %+v", hi)
+		}
+		f.clock = f.clock.Add(15 * time.Minute)
+		if _, err := f.svc.Receive(context.Background(), payload(t, "resolved.json")); err != nil {
+			t.Fatal(err)
+		}
+		resolved, err := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{Status: alerts.Resolved}, 10)
+		if err != nil || len(resolved) != 1 || resolved[0].ID != hi.ID || resolved[0].EndsAt == nil ||
+			!resolved[0].EndsAt.Equal(time.Date(2026, 12, 3, 14, 10, 1, 123456000, time.UTC)) {
+			t.Fatalf("after the resolved delivery: %+v, %v; want HighErrorRate (id %d) closed at 14:10:01", resolved, err, hi.ID)
+		}
+		// A late retry of the firing delivery does not reopen it.
+		if _, err := f.svc.Receive(context.Background(), payload(t, "firing.json")); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := f.svc.Alert(bob, hi.ID); again.Status != alerts.Resolved {
+			t.Errorf("a repeated firing delivery reopened the resolved alert: %+v", again)
+		}
+		// Firing again later is a new alert (a new start).
+		p := payload(t, "firing.json")
+		p.Alerts = p.Alerts[:1]
+		p.Alerts[0].StartsAt = time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC)
+		if _, err := f.svc.Receive(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		firing, _ := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{Status: alerts.Firing}, 10)
+		if rules := byRule(firing); len(firing) != 2 || rules["HighErrorRate"].ID == hi.ID {
+			t.Errorf("firing after it fired again: %+v", firing)
+		}
+	})
+}
+
+// Each delivery taken in is one audit record, as Alertmanager.
+func TestEveryDeliveryIsAudited(t *testing.T) {
+	st := storetest.SQLite(t)
+	f := newFixture(t, st)
+	count := func() (n int) {
+		st.Gorm().Raw("SELECT count(*) FROM audit_records WHERE action = 'alerts.webhook.alertmanager'").Scan(&n)
+		return n
+	}
+	for i := range 2 {
+		if _, err := f.svc.Receive(context.Background(), payload(t, "firing.json")); err != nil {
+			t.Fatal(err)
+		}
+		if count() != i+1 {
+			t.Fatalf("after %d deliveries, %d records", i+1, count())
+		}
+	}
+	var last struct{ Actor, Arguments string }
+	st.Gorm().Raw("SELECT actor, arguments FROM audit_records ORDER BY id DESC LIMIT 1").Scan(&last)
+	if last.Actor != "alertmanager" || !strings.Contains(last.Arguments, `"firing":3`) {
+		t.Errorf("record = %+v", last)
+	}
+}
+
+// Which runbook, who owns it, how long: the alert's runbook_url, else the component's runbooks
+// naming the rule, else all its runbooks; the owner from the catalog; the remediation time from
+// the alert, else the component's annotation. The report lists the rules that lack one of the three.
+func TestEveryRuleSaysItsRunbookOwnerAndRemediationTimeAndTheReportListsGaps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		p := payload(t, "firing.json")
+		checkout := p.Alerts[1]
+		checkout.Labels = map[string]string{"alertname": "CheckoutDown", "service": "checkout"}
+		checkout.Annotations = map[string]string{"remediation_time": "15m"}
+		checkout.Fingerprint = "c0ffee0000000001"
+		p.Alerts = append(p.Alerts, checkout)
+		if _, err := f.svc.Receive(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := f.svc.Guide(bob, byRule(list)["HighErrorRate"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Owner != "group:default/team-payments" || g.Remediation != 30*time.Minute || len(g.Runbooks) == 0 ||
+			g.Runbooks[0].URL != "https://runbooks.acme.example/payments/high-error-rate" || len(g.Missing()) != 0 {
+			t.Errorf("HighErrorRate guidance = %+v", g)
+		}
+		if d := g.Deadline(byRule(list)["HighErrorRate"]); d == nil || !d.Equal(time.Date(2026, 12, 3, 14, 25, 1, 123456000, time.UTC)) {
+			t.Errorf("deadline = %v", d)
+		}
+		lat, _ := f.svc.Guide(bob, byRule(list)["HighLatency"])
+		if len(lat.Runbooks) != 1 || lat.Runbooks[0].URL != "https://runbooks.acme.example/payments/latency" ||
+			!slices.Equal(lat.Missing(), []alerts.Missing{alerts.MissingRemediation}) {
+			t.Errorf("HighLatency guidance = %+v (want the runbook naming it, no remediation time)", lat)
+		}
+		report, err := f.svc.Rules(bob, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gaps := map[string][]alerts.Missing{}
+		for _, r := range report {
+			gaps[r.Rule+"@"+r.Component] = r.Missing()
+		}
+		want := map[string][]alerts.Missing{
+			"HighLatency@" + paymentsAPI:              {alerts.MissingRemediation},
+			"CheckoutDown@component:default/checkout": {alerts.MissingRunbook},
+			"NodeDiskFull@":                           {alerts.MissingOwner, alerts.MissingRunbook, alerts.MissingRemediation},
+		}
+		if fmt.Sprint(gaps) != fmt.Sprint(want) {
+			t.Errorf("report of gaps = %v\nwant %v", gaps, want)
+		}
+		all, _ := f.svc.Rules(bob, false)
+		if len(all) != 4 {
+			t.Errorf("the whole report has %d rules, want 4", len(all))
+		}
+		if _, err := f.svc.Rules(context.Background(), false); errs.CodeOf(err) != errs.Unauthenticated {
+			t.Errorf("anonymous report: %v", err)
+		}
+	})
+}
+
+// An alert that fires while the component's canary is under way is tied to that deployment, and
+// the canary can be aborted from it (through the rollouts' abort, with the alert as the cause);
+// one that fired outside a canary cannot.
+func TestAnAlertDuringACanaryCanAbortIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.canaries.deployments = canaryOf(true)
+		p := payload(t, "firing.json")
+		p.Alerts = p.Alerts[:1]
+		res, err := f.svc.Receive(context.Background(), p)
+		if err != nil || res.DuringCanary != 1 {
+			t.Fatalf("result %+v, %v; want the alert during the canary", res, err)
+		}
+		f.canaries.deployments = canaryOf(false)
+		p = payload(t, "firing.json")
+		p.Alerts = p.Alerts[1:2]
+		if res, _ := f.svc.Receive(context.Background(), p); res.DuringCanary != 0 {
+			t.Fatalf("a finished canary counted: %+v", res)
+		}
+		list, _ := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10)
+		during, after := byRule(list)["HighErrorRate"], byRule(list)["HighLatency"]
+		if during.Canary == nil || *during.Canary != (alerts.CanaryRef{Instance: "prod", AppNamespace: "argocd", Application: "payments-api"}) || after.Canary != nil {
+			t.Fatalf("canaries: during %+v, after %+v", during.Canary, after.Canary)
+		}
+		key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: "payments-api"}
+		started := time.Date(2026, 12, 3, 13, 50, 0, 0, time.UTC)
+		shown, err := f.svc.ForRollout(bob, key, started, nil)
+		if err != nil || len(shown) != 1 || shown[0].ID != during.ID {
+			t.Errorf("alerts on the rollout: %+v, %v", shown, err)
+		}
+		completed := time.Date(2026, 12, 3, 13, 54, 0, 0, time.UTC)
+		if shown, _ := f.svc.ForRollout(bob, key, started, &completed); len(shown) != 0 {
+			t.Errorf("a canary that completed before the alert shows it: %+v", shown)
+		}
+		if shown, _ := f.svc.ForRollout(bob, key, time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC), nil); len(shown) != 0 {
+			t.Errorf("a rollout that started after the alert shows it: %+v", shown)
+		}
+		if _, err := f.svc.AbortCanary(bob, during.ID); err != nil {
+			t.Fatal(err)
+		}
+		want := rollouts.Target{Component: paymentsAPI, Instance: "prod", AppNamespace: "argocd", Application: "payments-api",
+			Cause: fmt.Sprintf("alert %d HighErrorRate", during.ID)}
+		if len(f.canaries.aborted) != 1 || f.canaries.aborted[0] != want {
+			t.Errorf("aborted %+v, want %+v", f.canaries.aborted, want)
+		}
+		if _, err := f.svc.AbortCanary(bob, after.ID); errs.CodeOf(err) != errs.Conflict {
+			t.Errorf("abort from an alert outside a canary: %v, want CONFLICT", err)
+		}
+		if _, err := f.svc.AbortCanary(bob, 999999); errs.CodeOf(err) != errs.NotFound {
+			t.Errorf("abort from no alert: %v, want NOT_FOUND", err)
+		}
+	})
+}
+
+func TestSelectorsAndRemediationAnnotationsParse(t *testing.T) {
+	sel, err := alerts.ParseSelector(` service = "payments-api" ,env=prod`)
+	if err != nil || !sel.Matches(map[string]string{"service": "payments-api", "env": "prod", "x": "y"}) || sel.Matches(map[string]string{"service": "payments-api"}) {
+		t.Errorf("selector %+v, %v", sel, err)
+	}
+	for _, bad := range []string{"", "service", "=x", "a=b,c"} {
+		if _, err := alerts.ParseSelector(bad); err == nil {
+			t.Errorf("selector %q accepted", bad)
+		}
+		if len(alerts.CheckSelectorAnnotation(bad, nil)) == 0 {
+			t.Errorf("annotation check passed %q", bad)
+		}
+	}
+	m, err := alerts.ParseRemediation("HighErrorRate=30m, *=4h")
+	if err != nil || m["HighErrorRate"] != 30*time.Minute || m["*"] != 4*time.Hour {
+		t.Errorf("remediation %v, %v", m, err)
+	}
+	for _, bad := range []string{"HighErrorRate", "HighErrorRate=soon", "X=-1m", "=5m"} {
+		if _, err := alerts.ParseRemediation(bad); err == nil {
+			t.Errorf("remediation %q accepted", bad)
+		}
+	}
+}
