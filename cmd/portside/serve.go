@@ -173,6 +173,12 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
 	w.tasks = a.tasks(w.catalog)
+	if a.cfg.Demo {
+		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
+		if err := seedDemoWork(system, w.tasks, w.runbooks, time.Now()); err != nil {
+			return w, err
+		}
+	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
 	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
 		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks}, graph.HandlerOptions{
