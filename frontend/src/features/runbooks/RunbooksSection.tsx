@@ -42,9 +42,9 @@ type CatalogLink = {
   status: { state: string; httpStatus?: number | null; message?: string | null };
 };
 
-function LinkList({ links, labelledBy }: { links: CatalogLink[]; labelledBy: string }) {
+function LinkList({ links, label }: { links: CatalogLink[]; label: string }) {
   return (
-    <ul className="plain-list" aria-labelledby={labelledBy}>
+    <ul className="plain-list" aria-label={label}>
       {links.map((l) => (
         <li key={`${l.source} ${l.url}`}>
           <a href={l.url} target="_blank" rel="noreferrer">
@@ -78,7 +78,7 @@ export function RunbooksSection({ componentRef }: { componentRef: string }) {
             <h3 id="runbooks-list">Runbooks</h3>
             {none && <p className="muted">No runbook yet: link one in Portside or in the entry's metadata.links (type runbook).</p>}
             {c.runbooks.length > 0 && (
-              <ul className="plain-list" aria-labelledby="runbooks-list">
+              <ul className="plain-list" aria-label="Runbooks kept in Portside">
                 {c.runbooks.map((r) => (
                   <li key={r.id}>
                     <Link to={runbookPath(r.id)}>{r.title}</Link>{' '}
@@ -89,14 +89,14 @@ export function RunbooksSection({ componentRef }: { componentRef: string }) {
                 ))}
               </ul>
             )}
-            {c.runbookLinks.length > 0 && <LinkList links={c.runbookLinks} labelledBy="runbooks-list" />}
+            {c.runbookLinks.length > 0 && <LinkList links={c.runbookLinks} label="Runbooks the catalog entry declares" />}
           </div>
           <div>
             <h3 id="dashboards-list">Dashboards</h3>
             {c.dashboards.length === 0 ? (
               <p className="muted">No dashboard declared (metadata.links of type dashboard, or the portside.dev/dashboards annotation).</p>
             ) : (
-              <LinkList links={c.dashboards} labelledBy="dashboards-list" />
+              <LinkList links={c.dashboards} label="Dashboards" />
             )}
             {c.grafana && (c.grafana.dashboardSelector || c.grafana.alertLabelSelector) && (
               <dl className="facts spaced">
