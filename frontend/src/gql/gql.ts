@@ -72,7 +72,7 @@ type Documents = {
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": typeof types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": typeof types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
-    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { ref } }\n    }\n  }\n": typeof types.ProjectOwnerGroupDocument,
+    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": typeof types.ProjectOwnerGroupDocument,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -133,7 +133,7 @@ const documents: Documents = {
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": types.TaskFieldsFragmentDoc,
-    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { ref } }\n    }\n  }\n": types.ProjectOwnerGroupDocument,
+    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": types.ProjectOwnerGroupDocument,
 };
 
 /**
@@ -385,7 +385,7 @@ export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { ref } }\n    }\n  }\n"): (typeof documents)["\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { ref } }\n    }\n  }\n"];
+export function graphql(source: "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"): (typeof documents)["\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -38,7 +38,7 @@ const meetings = {
   },
 };
 
-const ownerGroup = { entity: { __typename: 'Group', id: 'G1', members: [{ __typename: 'User', ref: 'user:default/alice' }] } };
+const ownerGroup = { entity: { __typename: 'Group', id: 'G1', members: [{ __typename: 'User', id: 'U1', ref: 'user:default/alice' }] } };
 
 function setup(viewer = bob, answers: Record<string, (v: Record<string, unknown>) => unknown> = {}) {
   const fake = fakeClient({ ProjectPage: project, ProjectMeetings: () => meetings, ProjectOwnerGroup: () => ownerGroup, ...answers }, {

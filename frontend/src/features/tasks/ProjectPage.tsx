@@ -280,7 +280,7 @@ export function ProjectPage() {
           </button>
         </p>
       )}
-      <Meetings name={project.name} canEdit={canEdit} />
+      <Meetings name={project.name} canEdit={canEdit} changed={ev} />
       <TableExchange name={project.name} canEdit={canEdit} onImported={() => reexecute({ requestPolicy: 'network-only' })} />
     </>
   );
@@ -322,8 +322,12 @@ export function ChangeList({ changes, labelledBy }: { changes: Change[]; labelle
   );
 }
 
-function Meetings({ name, canEdit }: { name: string; canEdit: boolean }) {
+function Meetings({ name, canEdit, changed }: { name: string; canEdit: boolean; changed: unknown }) {
   const [{ data, error, fetching }, reexecute] = useQuery({ query: MeetingsQuery, variables: { name } });
+  // A task changed: what changed since the last meeting has too.
+  useEffect(() => {
+    if (changed) reexecute({ requestPolicy: 'network-only' });
+  }, [changed, reexecute]);
   const [rec, createMeeting] = useMutation(CreateMeeting);
   const [notes, setNotes] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);

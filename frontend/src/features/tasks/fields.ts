@@ -83,7 +83,7 @@ const OwnerGroup = graphql(`
     entity(ref: $ref) {
       __typename
       id
-      ... on Group { members { ref } }
+      ... on Group { members { id ref } }
     }
   }
 `);
