@@ -66,7 +66,7 @@ type Documents = {
     "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": typeof types.ImportTasksDocument,
     "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": typeof types.CreateMeetingDocument,
     "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": typeof types.ProjectsDocument,
-    "\n  query TaskPage($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: 1000) { id author body createdAt }\n      history(first: 1000) { actor at field oldValue newValue }\n    }\n  }\n": typeof types.TaskPageDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": typeof types.TaskPageDocument,
     "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": typeof types.TaskProjectDocument,
     "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": typeof types.TaskPageChangedDocument,
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": typeof types.UpdateTaskDocument,
@@ -127,7 +127,7 @@ const documents: Documents = {
     "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": types.ImportTasksDocument,
     "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": types.CreateMeetingDocument,
     "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": types.ProjectsDocument,
-    "\n  query TaskPage($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: 1000) { id author body createdAt }\n      history(first: 1000) { actor at field oldValue newValue }\n    }\n  }\n": types.TaskPageDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": types.TaskPageDocument,
     "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": types.TaskProjectDocument,
     "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": types.TaskPageChangedDocument,
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": types.UpdateTaskDocument,
@@ -361,7 +361,7 @@ export function graphql(source: "\n  query Projects {\n    projects {\n      id\
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query TaskPage($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: 1000) { id author body createdAt }\n      history(first: 1000) { actor at field oldValue newValue }\n    }\n  }\n"): (typeof documents)["\n  query TaskPage($id: ID!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: 1000) { id author body createdAt }\n      history(first: 1000) { actor at field oldValue newValue }\n    }\n  }\n"];
+export function graphql(source: "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"): (typeof documents)["\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -92,7 +92,7 @@ describe('the project page', () => {
     expect(router.state.location.search).toBe('?status=BLOCKED&priority=HIGH&assignee=Alice');
     await waitFor(() =>
       expect(calls(executeQuery, 'ProjectPage').at(-1)).toEqual({
-        name: 'deployment-roadmap', first: 200, filter: { status: ['BLOCKED'], priority: ['HIGH'], assignee: 'Alice' },
+        name: 'deployment-roadmap', first: 100, filter: { status: ['BLOCKED'], priority: ['HIGH'], assignee: 'Alice' },
       }),
     );
   });
