@@ -274,6 +274,86 @@ try {
   await axe(bob, 'pipeline runs');
   pages.pipelines = '/pipelines?component=payments-api';
 
+  // Status-meeting tasks: the demo's project (issue #15's table, a meeting a week ago, changes
+  // since), owned by team-platform with bob as a member.
+  const gql = (page, query, variables) =>
+    page.evaluate(async ([q, v]) => {
+      const res = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' }, body: JSON.stringify({ query: q, variables: v }) });
+      return res.json();
+    }, [query, variables]);
+  await bob.goto(base + '/projects');
+  await waited('the projects page lists the demo project', () => bob.getByRole('link', { name: 'Deployment stage roadmap' }).waitFor());
+  await axe(bob, 'projects');
+  pages.projects = '/projects';
+  await bob.getByRole('link', { name: 'Deployment stage roadmap' }).click();
+  await bob.waitForURL((u) => u.pathname === '/projects/deployment-roadmap');
+  const taskRows = bob.getByRole('table', { name: /^Tasks of/ }).locator('tbody tr');
+  await waited('the project page shows the status-meeting table', () => taskRows.first().waitFor());
+  const firstRow = (await taskRows.first().innerText()).replace(/\s+/g, ' ').trim();
+  check((await taskRows.count()) === 5 && firstRow === 'Define k8s deployment specs High alice Blocked Waiting on service account permissions',
+    `the table has the demo's five tasks in board order, the first as imported and blocked since (${firstRow})`);
+  const since = await bob.getByRole('list', { name: 'Changed since the last meeting' }).innerText();
+  check(/Blocker\s+Define k8s deployment specs/.test(since) && /New\s+Review the payments-api runbook/.test(since), `the page lists what changed since the last meeting (${since.replace(/\s+/g, ' ')})`);
+  await axe(bob, 'project');
+  pages.project = '/projects/deployment-roadmap';
+  // Live: a change made elsewhere (here through the API) reaches the table without a reload.
+  await bob.evaluate(() => { window.__sameDocument = true; });
+  const board = await gql(bob, '{ project(name: "deployment-roadmap") { tasks { nodes { id title version } } } }');
+  const helm = board.data.project.tasks.nodes.find((t) => t.title === 'Helm chart templating');
+  const moved = await gql(bob, 'mutation($id: ID!, $v: Int!) { updateTask(input: {id: $id, version: $v, status: IN_PROGRESS}) { task { status } } }', { id: helm.id, v: helm.version });
+  check(moved.data?.updateTask.task.status === 'IN_PROGRESS', `bob, a member, changes a task's status (${JSON.stringify(moved.errors ?? moved.data)})`);
+  await waited('the change shows in the table live, without a reload', () => bob.locator('table tbody tr[data-status="IN_PROGRESS"]', { hasText: 'Helm chart templating' }).waitFor());
+  check(await bob.evaluate(() => window.__sameDocument === true), 'the table changed in the same document');
+  // Sort and filter, both in the URL.
+  await bob.getByRole('button', { name: 'Priority', exact: true }).click();
+  await waited('sorting by priority puts it in the URL', () => bob.waitForURL((u) => u.searchParams.get('sort') === 'priority'));
+  const prios = await taskRows.locator('td:nth-child(2)').allInnerTexts();
+  check(prios.join(',') === 'High,High,Medium,Medium,Low', `sorted by priority, High first (${prios.join(',')})`);
+  await bob.getByRole('checkbox', { name: 'Blocked' }).check();
+  await waited('filtering by status Blocked puts it in the URL', () => bob.waitForURL((u) => u.searchParams.getAll('status').includes('BLOCKED')));
+  await waited('only the blocked task is left', () => bob.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1 && document.querySelector('table tbody tr').dataset.status === 'BLOCKED'));
+  pages['project-filtered'] = '/projects/deployment-roadmap?status=BLOCKED&sort=priority';
+  // Export the table as Markdown.
+  await bob.getByRole('button', { name: 'Export as Markdown' }).click();
+  await waited('the export shows the Markdown table', () => bob.waitForFunction(() => /\| Define k8s deployment specs \|/.test(document.querySelector('#export-text')?.value ?? '')));
+  const exported = await bob.getByRole('textbox', { name: 'The table as Markdown' }).inputValue();
+  check(/^\| Task \| Priority \| Assignee \| Status \| Comments \/ Issues \|/.test(exported), `the export has the meeting table's header (${exported.split('\n')[0]})`);
+  // A task: its history, a change and a comment through the page.
+  await bob.goto(base + '/projects/deployment-roadmap');
+  await bob.getByRole('link', { name: 'Review the payments-api runbook' }).click();
+  await bob.waitForURL((u) => u.pathname.startsWith('/tasks/'));
+  const taskPath = new URL(bob.url()).pathname;
+  await bob.getByRole('heading', { name: 'History' }).waitFor();
+  await bob.getByRole('combobox', { name: 'Status' }).selectOption('COMPLETED');
+  await bob.getByRole('button', { name: 'Save changes' }).click();
+  await waited('saving shows the new status', () => bob.locator('.run-status').filter({ hasText: 'Completed' }).waitFor());
+  await waited('the history gains bob\'s change', () => bob.getByRole('table', { name: /Every change/ }).locator('tr').filter({ hasText: 'bob' }).filter({ hasText: /completed/i }).first().waitFor());
+  await bob.getByRole('textbox', { name: 'Add a comment' }).fill('Checked the escalation time with the on-call.');
+  await bob.getByRole('button', { name: 'Add comment' }).click();
+  await waited('the comment joins the thread', () => bob.getByRole('list', { name: 'Comments' }).getByText('Checked the escalation time with the on-call.').waitFor());
+  await axe(bob, 'task');
+  pages.task = taskPath;
+  // Its runbook link leads to the runbook: rendered, versioned, diffable, editable by bob (owner of payments-api).
+  await bob.getByRole('link', { name: /^Runbook / }).click();
+  await bob.waitForURL((u) => u.pathname.startsWith('/runbooks/'));
+  const runbookPagePath = new URL(bob.url()).pathname;
+  await waited('the runbook page renders its Markdown', () => bob.locator('.runbook-html strong', { hasText: 'Payments API' }).waitFor());
+  check((await bob.getByRole('table', { name: /Versions/ }).locator('tbody tr').count()) === 2, 'the runbook lists its two versions');
+  check((await bob.getByRole('button', { name: 'Edit' }).count()) === 1, 'an owner of payments-api is offered Edit');
+  await axe(bob, 'runbook');
+  pages.runbook = runbookPagePath;
+  await bob.getByRole('link', { name: 'Diff of version 2 against 1' }).click();
+  await waited('the diff shows the line version 2 added', () => bob.locator('.diff-add', { hasText: 'If one provider fails' }).waitFor());
+  await axe(bob, 'runbook diff');
+  pages['runbook-diff'] = new URL(bob.url()).pathname + new URL(bob.url()).search;
+  await bob.goto(base + '/runbooks');
+  await waited('the runbooks page lists the demo runbook', () => bob.getByRole('link', { name: 'Payments API: card payments failing' }).waitFor());
+  await axe(bob, 'runbooks');
+  pages.runbooks = '/runbooks';
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  await waited('the component page lists its runbook', () => bob.getByRole('list', { name: 'Runbooks kept in Portside' }).getByRole('link', { name: 'Payments API: card payments failing' }).waitFor());
+  await axe(bob, 'component (runbooks)');
+
   // What the component page draws: the dependency graph (links to the related entities, bounded,
   // with a text alternative) and the DORA chart with its table.
   await bob.goto(base + '/catalog/default/component/payments-api');
@@ -406,6 +486,24 @@ try {
   await carol.goto(base + '/catalog/default/component/payments-api');
   await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
   await axe(carol, 'component (viewer)');
+  // carol is no member of the roadmap and owns nothing of payments-api: she reads, and is offered no change.
+  await carol.goto(base + '/projects/deployment-roadmap');
+  await carol.getByRole('heading', { name: 'Export' }).waitFor();
+  check((await carol.getByRole('textbox', { name: /Table to import/ }).count()) === 0 && (await carol.getByRole('button', { name: 'Record meeting' }).count()) === 0, 'the viewer is offered no import and no meeting');
+  await axe(carol, 'project (viewer)');
+  await carol.goto(base + pages.task);
+  await carol.getByRole('heading', { name: 'Changing this task' }).waitFor();
+  check((await carol.getByRole('button', { name: 'Save changes' }).count()) === 0 && (await carol.getByRole('textbox', { name: 'Add a comment' }).count()) === 0, 'the viewer is offered no change or comment on a task');
+  const forcedTask = await carol.evaluate(async (path) => {
+    const id = decodeURIComponent(path.split('/').pop());
+    const res = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: 'mutation($id: ID!) { addTaskComment(input: {id: $id, body: "x"}) { comment { id } } }', variables: { id } }) });
+    return (await res.json()).errors?.[0]?.extensions?.code;
+  }, pages.task);
+  check(forcedTask === 'FORBIDDEN', `a forced comment from the viewer is refused FORBIDDEN (${forcedTask})`);
+  await carol.goto(base + pages.runbook);
+  await carol.locator('.runbook-html').waitFor();
+  check((await carol.getByRole('button', { name: 'Edit' }).count()) === 0, 'the viewer is offered no runbook edit');
   // Forced anyway, the server refuses, and says so with a request ID.
   const forced = await carol.evaluate(async () => {
     const res = await fetch('/graphql', {

@@ -77,6 +77,8 @@ export function Layout() {
           </NavLink>
           <NavLink to="/catalog">Catalog</NavLink>
           <NavLink to="/pipelines">Pipelines</NavLink>
+          <NavLink to="/projects">Projects</NavLink>
+          <NavLink to="/runbooks">Runbooks</NavLink>
           <NavLink to="/locations">Locations</NavLink>
           <NavLink to="/audit">Audit</NavLink>
           <a href="/graphiql">GraphiQL</a>

@@ -53,6 +53,26 @@ type Documents = {
     "\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n": typeof types.AnyPipelineRunChangedDocument,
     "\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n": typeof types.PipelineRunFieldsFragmentDoc,
     "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n": typeof types.PipelineFieldsFragmentDoc,
+    "\n  query RunbookPage($id: ID!) {\n    runbook(id: $id) {\n      id\n      title\n      kind\n      url\n      markdown\n      html\n      version\n      versions(first: 100) { version title author message createdAt }\n      linkedRefs\n      linkedEntities {\n        __typename\n        id\n        ref\n        title\n        name\n        ... on Component { viewerCanOperate }\n      }\n      linkStatus { state httpStatus message checkedAt }\n      createdBy\n      createdAt\n      updatedBy\n      updatedAt\n    }\n  }\n": typeof types.RunbookPageDocument,
+    "\n  query RunbookDiff($id: ID!, $from: Int!, $to: Int!) {\n    runbook(id: $id) { id diff(from: $from, to: $to) }\n  }\n": typeof types.RunbookDiffDocument,
+    "\n  mutation UpdateRunbook($input: UpdateRunbookInput!) {\n    updateRunbook(input: $input) { runbook { id title markdown html url version updatedAt updatedBy } }\n  }\n": typeof types.UpdateRunbookDocument,
+    "\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n": typeof types.RunbooksDocument,
+    "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": typeof types.ComponentRunbooksDocument,
+    "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": typeof types.CatalogLinkFieldsFragmentDoc,
+    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
+    "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": typeof types.ProjectMeetingsDocument,
+    "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": typeof types.ProjectTaskChangedDocument,
+    "\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n": typeof types.ExportTasksDocument,
+    "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": typeof types.ImportTasksDocument,
+    "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": typeof types.CreateMeetingDocument,
+    "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": typeof types.ProjectsDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": typeof types.TaskPageDocument,
+    "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": typeof types.TaskProjectDocument,
+    "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": typeof types.TaskPageChangedDocument,
+    "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": typeof types.UpdateTaskDocument,
+    "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": typeof types.AddTaskCommentDocument,
+    "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
+    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": typeof types.ProjectOwnerGroupDocument,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -94,6 +114,26 @@ const documents: Documents = {
     "\n  subscription AnyPipelineRunChanged($component: String, $pipeline: String) {\n    pipelineRunChanged(component: $component, pipeline: $pipeline) { ...PipelineRunFields }\n  }\n": types.AnyPipelineRunChangedDocument,
     "\n  fragment PipelineRunFields on PipelineRun {\n    id\n    component\n    pipeline\n    provider\n    providerRunId\n    url\n    attempt\n    ref\n    commitSha\n    parameters { name value }\n    triggeredBy\n    client\n    status\n    message\n    stages { name status startedAt finishedAt durationSeconds logUrl }\n    artifacts { name image version }\n    retryOfId\n    createdAt\n    startedAt\n    finishedAt\n    updatedAt\n  }\n": types.PipelineRunFieldsFragmentDoc,
     "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n": types.PipelineFieldsFragmentDoc,
+    "\n  query RunbookPage($id: ID!) {\n    runbook(id: $id) {\n      id\n      title\n      kind\n      url\n      markdown\n      html\n      version\n      versions(first: 100) { version title author message createdAt }\n      linkedRefs\n      linkedEntities {\n        __typename\n        id\n        ref\n        title\n        name\n        ... on Component { viewerCanOperate }\n      }\n      linkStatus { state httpStatus message checkedAt }\n      createdBy\n      createdAt\n      updatedBy\n      updatedAt\n    }\n  }\n": types.RunbookPageDocument,
+    "\n  query RunbookDiff($id: ID!, $from: Int!, $to: Int!) {\n    runbook(id: $id) { id diff(from: $from, to: $to) }\n  }\n": types.RunbookDiffDocument,
+    "\n  mutation UpdateRunbook($input: UpdateRunbookInput!) {\n    updateRunbook(input: $input) { runbook { id title markdown html url version updatedAt updatedBy } }\n  }\n": types.UpdateRunbookDocument,
+    "\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n": types.RunbooksDocument,
+    "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": types.ComponentRunbooksDocument,
+    "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": types.CatalogLinkFieldsFragmentDoc,
+    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
+    "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": types.ProjectMeetingsDocument,
+    "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": types.ProjectTaskChangedDocument,
+    "\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n": types.ExportTasksDocument,
+    "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": types.ImportTasksDocument,
+    "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": types.CreateMeetingDocument,
+    "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": types.ProjectsDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": types.TaskPageDocument,
+    "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": types.TaskProjectDocument,
+    "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": types.TaskPageChangedDocument,
+    "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": types.UpdateTaskDocument,
+    "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": types.AddTaskCommentDocument,
+    "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": types.TaskFieldsFragmentDoc,
+    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": types.ProjectOwnerGroupDocument,
 };
 
 /**
@@ -266,6 +306,86 @@ export function graphql(source: "\n  fragment PipelineRunFields on PipelineRun {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n"): (typeof documents)["\n  fragment PipelineFields on Pipeline {\n    component\n    name\n    provider\n    repository\n    workflow\n    defaultRef\n    stages\n    parameters { name type description options default required }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query RunbookPage($id: ID!) {\n    runbook(id: $id) {\n      id\n      title\n      kind\n      url\n      markdown\n      html\n      version\n      versions(first: 100) { version title author message createdAt }\n      linkedRefs\n      linkedEntities {\n        __typename\n        id\n        ref\n        title\n        name\n        ... on Component { viewerCanOperate }\n      }\n      linkStatus { state httpStatus message checkedAt }\n      createdBy\n      createdAt\n      updatedBy\n      updatedAt\n    }\n  }\n"): (typeof documents)["\n  query RunbookPage($id: ID!) {\n    runbook(id: $id) {\n      id\n      title\n      kind\n      url\n      markdown\n      html\n      version\n      versions(first: 100) { version title author message createdAt }\n      linkedRefs\n      linkedEntities {\n        __typename\n        id\n        ref\n        title\n        name\n        ... on Component { viewerCanOperate }\n      }\n      linkStatus { state httpStatus message checkedAt }\n      createdBy\n      createdAt\n      updatedBy\n      updatedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query RunbookDiff($id: ID!, $from: Int!, $to: Int!) {\n    runbook(id: $id) { id diff(from: $from, to: $to) }\n  }\n"): (typeof documents)["\n  query RunbookDiff($id: ID!, $from: Int!, $to: Int!) {\n    runbook(id: $id) { id diff(from: $from, to: $to) }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateRunbook($input: UpdateRunbookInput!) {\n    updateRunbook(input: $input) { runbook { id title markdown html url version updatedAt updatedBy } }\n  }\n"): (typeof documents)["\n  mutation UpdateRunbook($input: UpdateRunbookInput!) {\n    updateRunbook(input: $input) { runbook { id title markdown html url version updatedAt updatedBy } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n"): (typeof documents)["\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n"): (typeof documents)["\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n"): (typeof documents)["\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n"): (typeof documents)["\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n"): (typeof documents)["\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n"): (typeof documents)["\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n"): (typeof documents)["\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"): (typeof documents)["\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n"): (typeof documents)["\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n"): (typeof documents)["\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n"): (typeof documents)["\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n"): (typeof documents)["\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"): (typeof documents)["\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -58,6 +58,10 @@ const embedded = [
   'LocationError', 'RefreshLocationPayload', 'UnregisterLocationPayload', 'AuditRecordConnection',
   'Pipeline', 'PipelineParameter', 'PipelineParameterValue', 'PipelineStage', 'PipelineArtifact', 'PipelineRunConnection',
   'PipelineRunEdge', 'PipelineRunPayload',
+  'TaskLink', 'TaskFieldChange', 'TaskConnection', 'TaskEdge', 'TaskImportError', 'ImportTasksPayload', 'TaskPayload',
+  'TaskCommentPayload', 'ProjectPayload', 'MeetingPayload', 'MeetingChange', 'TaskEvent', 'DeleteTaskPayload',
+  'RunbookVersion', 'RunbookConnection', 'RunbookEdge', 'RunbookPayload', 'DeleteRunbookPayload', 'CatalogLink',
+  'LinkStatus', 'GrafanaAnnotations',
 ];
 
 export function createClient(): Client {

@@ -10,6 +10,7 @@ import { DoraSection } from './DoraSection';
 import { Definition } from './Definition';
 import { shortRef } from '../../lib/format';
 import { PipelinesSection } from '../pipelines';
+import { RunbooksSection } from '../runbooks';
 
 // How many of each relation the page asks for; the graph draws fewer and says how many more.
 const RELATIONS = 50;
@@ -186,6 +187,7 @@ export function EntityPage() {
       )}
       {e.__typename === 'Component' && <PipelinesSection componentRef={e.ref} />}
       {e.__typename === 'Component' && <DeploymentsPanel componentRef={e.ref} />}
+      {e.__typename === 'Component' && <RunbooksSection componentRef={e.ref} />}
       {e.__typename === 'API' && (
         <section className="card" aria-labelledby="definition">
           <h2 id="definition">Definition{e.type ? ` (${e.type})` : ''}</h2>

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/runbooks"
+	"github.com/portside-dev/portside/tasks"
+)
+
+// serve --demo seeds what the portal's tasks and runbook pages show: the table in a
+// project bob may change, a meeting a week ago with changes since, and a runbook in two versions.
+func TestServeDemoSeedsAProjectAndARunbook(t *testing.T) {
+	w, _ := serveWiring(t)
+	ctx := principal.With(context.Background(), principal.System("test", principal.ClientCLI))
+	proj, err := w.tasks.Project(ctx, demoProject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proj.Owner != "group:default/team-platform" || !slices.Equal(proj.Members, []string{"user:default/bob"}) {
+		t.Errorf("project owner %q, members %v; want team-platform and bob", proj.Owner, proj.Members)
+	}
+	page, err := w.tasks.Tasks(ctx, tasks.Filter{Project: demoProject}, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, tk := range page.Tasks {
+		rows = append(rows, fmt.Sprintf("%s|%s|%s|%s", tk.Title, tk.Priority, tk.Assignee, tk.Status))
+	}
+	want := []string{
+		"Define k8s deployment specs|HIGH|user:default/alice|BLOCKED",
+		"CI to CD handoff automation|MEDIUM|user:default/alice|NOT_STARTED",
+		"Helm chart templating|LOW|user:default/alice|NOT_STARTED",
+		"Canary and blue/green rollout|HIGH|user:default/alice|NOT_STARTED",
+		"Review the payments-api runbook|MEDIUM|user:default/bob|IN_PROGRESS",
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("the demo project's tasks:\n%v\nwant\n%v", rows, want)
+	}
+	changes, err := w.tasks.ChangesSinceLastMeeting(ctx, demoProject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, c := range changes {
+		kinds = append(kinds, string(c.Kind)+" "+c.Title)
+	}
+	for _, k := range []string{"BLOCKER Define k8s deployment specs", "NEW Review the payments-api runbook"} {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("changes since the last meeting %v lack %q", kinds, k)
+		}
+	}
+	rbs, err := w.runbooks.Runbooks(ctx, runbooks.Filter{Entity: "component:default/payments-api"}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rbs.Runbooks) != 1 || rbs.Runbooks[0].Title != demoRunbookTitle || rbs.Runbooks[0].Version != 2 {
+		t.Fatalf("payments-api's runbooks: %+v; want the demo runbook at version 2", rbs.Runbooks)
+	}
+
+	// A second start on the same database leaves what is there alone.
+	if err := seedDemoWork(ctx, w.tasks, w.runbooks, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.tasks.Tasks(ctx, tasks.Filter{Project: demoProject}, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbs2, err := w.runbooks.Runbooks(ctx, runbooks.Filter{}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.TotalCount != 5 || rbs2.TotalCount != 1 {
+		t.Errorf("after a second seeding: %d tasks, %d runbooks; want 5 and 1", again.TotalCount, rbs2.TotalCount)
+	}
+}
