@@ -766,6 +766,7 @@ type ComplexityRoot struct {
 		Location        func(childComplexity int, id string) int
 		Locations       func(childComplexity int, first *int, after *string) int
 		Me              func(childComplexity int) int
+		MeetingReport   func(childComplexity int, project string, format *model.MeetingReportFormat) int
 		Node            func(childComplexity int, id string) int
 		PipelineRun     func(childComplexity int, id string) int
 		PipelineRuns    func(childComplexity int, filter *model.PipelineRunFilter, first *int, after *string) int
@@ -4682,6 +4683,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.meetingReport":
+		if e.ComplexityRoot.Query.MeetingReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_meetingReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MeetingReport(childComplexity, args["project"].(string), args["format"].(*model.MeetingReportFormat)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break

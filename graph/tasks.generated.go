@@ -4646,6 +4646,22 @@ func (ec *executionContext) unmarshalNUpdateTaskInput2githubᚗcomᚋportsideᚑ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOMeetingReportFormat2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐMeetingReportFormat(ctx context.Context, v any) (*model.MeetingReportFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MeetingReportFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMeetingReportFormat2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐMeetingReportFormat(ctx context.Context, sel ast.SelectionSet, v *model.MeetingReportFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOProject2ᚖgithubᚗcomᚋportsideᚑdevᚋportsideᚋgraphᚋmodelᚐProject(ctx context.Context, sel ast.SelectionSet, v *model.Project) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null

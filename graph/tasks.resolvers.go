@@ -10,6 +10,7 @@ import (
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/tasks"
 )
 
 func (r *meetingResolver) Changes(ctx context.Context, obj *model.Meeting) ([]*model.MeetingChange, error) {
@@ -193,6 +194,14 @@ func (r *queryResolver) Task(ctx context.Context, id string) (*model.Task, error
 
 func (r *queryResolver) ExportTasks(ctx context.Context, project string, format *model.TaskTableFormat) (string, error) {
 	return r.TaskService.Export(ctx, project, tableFormat(format))
+}
+
+func (r *queryResolver) MeetingReport(ctx context.Context, project string, format *model.MeetingReportFormat) (string, error) {
+	f := tasks.ReportMarkdown
+	if format != nil && *format == model.MeetingReportFormatHTML {
+		f = tasks.ReportHTML
+	}
+	return r.TaskService.RenderReport(ctx, project, f)
 }
 
 func (r *subscriptionResolver) TaskChanged(ctx context.Context, project *string) (<-chan *model.TaskEvent, error) {

@@ -397,6 +397,24 @@ func (s *Service) LeadTimes(ctx context.Context, components []string, since, unt
 	return s.recs.leadTimes(ctx, components, since, until)
 }
 
+// RunStats are the pipeline runs of a set of components that finished in a period.
+type RunStats struct {
+	// Runs counts the runs that finished; Succeeded those among them that succeeded.
+	Runs, Succeeded int
+	// MedianDuration is the median time from start to finish of the successful runs; nil when
+	// none succeeded.
+	MedianDuration *time.Duration
+}
+
+// RunStats counts and measures the runs of components (canonical refs) that finished in
+// [since, until), for status-meeting reports; at most the newest 20,000 are read.
+func (s *Service) RunStats(ctx context.Context, components []string, since, until time.Time) (RunStats, error) {
+	if principal.From(ctx) == nil {
+		return RunStats{}, errs.E(errs.Unauthenticated, "sign in to read pipeline runs")
+	}
+	return s.recs.runStats(ctx, components, since, until)
+}
+
 // Annotation is the annotation that declares a component's pipelines: the components that may
 // have lead times here.
 func (s *Service) Annotation() string { return AnnotationPipelines }

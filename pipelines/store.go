@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -338,6 +339,46 @@ func (s *records) leadTimes(ctx context.Context, components []string, since, unt
 		if d := r.DeployedAt.Sub(r.CommittedAt); d >= 0 {
 			out[r.Component] = append(out[r.Component], d)
 		}
+	}
+	return out, nil
+}
+
+// maxStatsRows bounds the runs one RunStats reads (the newest finished first).
+const maxStatsRows = 20000
+
+// runStats counts the runs of components that finished in [since, until) and measures them.
+func (s *records) runStats(ctx context.Context, components []string, since, until time.Time) (RunStats, error) {
+	out := RunStats{}
+	if len(components) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Status     string
+		StartedAt  *time.Time
+		FinishedAt time.Time
+	}
+	if err := s.st.DB(ctx).Model(&runRow{}).Select("status, started_at, finished_at").
+		Where("finished_at >= ? AND finished_at < ? AND component IN ?", since.UTC(), until.UTC(), components).
+		Order("finished_at DESC").Limit(maxStatsRows).Scan(&rows).Error; err != nil {
+		return RunStats{}, store.Translate(err, "pipeline runs")
+	}
+	var durations []time.Duration
+	for _, r := range rows {
+		out.Runs++
+		if Status(r.Status) == Succeeded {
+			out.Succeeded++
+			if r.StartedAt != nil && !r.FinishedAt.Before(*r.StartedAt) {
+				durations = append(durations, r.FinishedAt.Sub(*r.StartedAt))
+			}
+		}
+	}
+	if len(durations) > 0 {
+		slices.Sort(durations)
+		m := durations[len(durations)/2]
+		if len(durations)%2 == 0 {
+			m = (durations[len(durations)/2-1] + m) / 2
+		}
+		out.MedianDuration = &m
 	}
 	return out, nil
 }

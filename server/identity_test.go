@@ -129,7 +129,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Follower: pipelines.FollowerOptions{Interval: 20 * time.Millisecond}})
 	pipes.Start(context.Background())
 	t.Cleanup(pipes.Stop)
-	taskSvc := tasks.NewService(st, tasks.Options{Catalog: cat, Audit: log})
+	taskSvc := tasks.NewService(st, tasks.Options{Catalog: cat, Audit: log, Figures: tasks.Delivery{DORA: deploys, Runs: pipes, Components: cat}})
 	books := runbooks.NewService(st, runbooks.Options{Catalog: cat, Deployments: deploys, Audit: log})
 	t.Cleanup(books.Stop)
 	committer, err := gitops.New(gitops.Options{Dir: t.TempDir()})

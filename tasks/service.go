@@ -34,6 +34,8 @@ type Catalog interface {
 // Options wire the service.
 type Options struct {
 	Catalog Catalog
+	// Figures gives the delivery figures of meeting reports; nil leaves them out.
+	Figures DeliveryFigures
 	// Audit records every change; nil records nothing (tests of the domain alone).
 	Audit  *audit.Log
 	Logger *slog.Logger
@@ -49,11 +51,13 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	hub     *pubsub.Hub[Event]
+	figures DeliveryFigures
 }
 
 // NewService keeps tasks in st.
 func NewService(st *store.Store, opts Options) *Service {
-	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64)}
+	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64),
+		figures: opts.Figures}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -12,17 +12,21 @@ import (
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/tasks"
 )
 
-// tasks builds the status-meeting tasks service on the catalog.
-func (a *app) tasks(cat *catalog.Service) *tasks.Service {
-	return tasks.NewService(a.store, tasks.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log})
+// tasks builds the status-meeting tasks service on the catalog, its reports' delivery figures
+// read from the rollouts and pipeline runs Portside has recorded.
+func (a *app) tasks(cat *catalog.Service, rs *rollouts.Service, ps *pipelines.Service) *tasks.Service {
+	return tasks.NewService(a.store, tasks.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
+		Figures: tasks.Delivery{DORA: rs, Runs: ps, Components: cat}})
 }
 
 func tasksCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tasks", Short: "Import and export status-meeting task tables (as the operator, on the database)"}
-	cmd.AddCommand(tasksImportCmd(), tasksExportCmd(), tasksProjectCmd())
+	cmd.AddCommand(tasksImportCmd(), tasksExportCmd(), tasksReportCmd(), tasksProjectCmd())
 	return cmd
 }
 
@@ -32,7 +36,12 @@ func openTasks(cmd *cobra.Command) (*tasks.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.tasks(a.catalog()), a.close, nil
+	// The CLI follows no Argo CD and runs no pipeline: it reads what serve recorded, for reports.
+	cat := a.catalog()
+	rs := rollouts.NewService(a.store, nil, rollouts.Options{Catalog: cat})
+	ps := pipelines.NewService(a.store, pipelines.Options{Catalog: cat})
+	rs.UseLeadTimes(ps)
+	return a.tasks(cat, rs, ps), a.close, nil
 }
 
 // tableFormat is the --format flag, or else what the file's extension says (.csv is CSV).
@@ -108,6 +117,46 @@ func readTable(cmd *cobra.Command, name string) (string, error) {
 		return "", errs.InvalidField("FILE", "%s is larger than %d bytes", name, tasks.MaxImportBytes)
 	}
 	return string(b), nil
+}
+
+func tasksReportCmd() *cobra.Command {
+	var project, format, output string
+	cmd := &cobra.Command{
+		Use:   "report --project P [--format markdown|html] [--output FILE]",
+		Short: "Write a project's status-meeting report for the period since its last meeting (figures, the table with its changes, blockers, next steps)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format == "" && strings.EqualFold(filepath.Ext(output), ".html") {
+				format = "html"
+			}
+			if format == "" {
+				format = "markdown"
+			}
+			f, err := tasks.ParseReportFormat("--format", format)
+			if err != nil {
+				return err
+			}
+			svc, done, err := openTasks(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			text, err := svc.RenderReport(cliContext(cmd), project, f)
+			if err != nil {
+				return err
+			}
+			if output == "" || output == "-" {
+				_, err = io.WriteString(cmd.OutOrStdout(), text)
+				return err
+			}
+			return os.WriteFile(output, []byte(text), 0o644)
+		},
+	}
+	cmd.Flags().StringVar(&project, "project", "", "the project's name (required)")
+	cmd.Flags().StringVar(&format, "format", "", "markdown or html (default: html for a .html output file, else markdown)")
+	cmd.Flags().StringVar(&output, "output", "", "write to this file instead of stdout")
+	_ = cmd.MarkFlagRequired("project")
+	return cmd
 }
 
 func tasksExportCmd() *cobra.Command {

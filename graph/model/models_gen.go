@@ -2066,6 +2066,61 @@ func (e MeetingChangeKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type MeetingReportFormat string
+
+const (
+	MeetingReportFormatMarkdown MeetingReportFormat = "MARKDOWN"
+	MeetingReportFormatHTML     MeetingReportFormat = "HTML"
+)
+
+var AllMeetingReportFormat = []MeetingReportFormat{
+	MeetingReportFormatMarkdown,
+	MeetingReportFormatHTML,
+}
+
+func (e MeetingReportFormat) IsValid() bool {
+	switch e {
+	case MeetingReportFormatMarkdown, MeetingReportFormatHTML:
+		return true
+	}
+	return false
+}
+
+func (e MeetingReportFormat) String() string {
+	return string(e)
+}
+
+func (e *MeetingReportFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MeetingReportFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MeetingReportFormat", str)
+	}
+	return nil
+}
+
+func (e MeetingReportFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MeetingReportFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MeetingReportFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type OperationPhase string
 
 const (
