@@ -72,7 +72,7 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	}))
 	t.Cleanup(hooks.Close)
 	bot := slack.New(slack.Options{SigningSecret: []byte(slackSecret), BotToken: "xoxb-test", APIURL: api.GetAPIURL(),
-		ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes})
+		ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes, Deploys: p.requests})
 	t.Cleanup(bot.Close)
 	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: p.ids, Audit: p.audit,
 		PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1"}}, SlackCommands: &server.SlackCommands{Bot: bot, Audit: p.audit, Count: rig.metrics.SlackRequest}})
@@ -82,10 +82,16 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	return rig
 }
 
-// command sends a slash command as Slack signs it, from user, answered at /commands/<trigger>.
+// command sends /pipeline as Slack signs it, from user, answered at /commands/<trigger>.
 func (r *slackRig) command(t *testing.T, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
 	t.Helper()
-	form := url.Values{"token": {"unused"}, "team_id": {"T0ACME"}, "user_id": {user}, "command": {"/pipeline"}, "text": {text},
+	return r.slash(t, "/pipeline", user, text, trigger, tweak)
+}
+
+// slash sends a slash command as Slack signs it, from user, answered at /commands/<trigger>.
+func (r *slackRig) slash(t *testing.T, command, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
+	t.Helper()
+	form := url.Values{"token": {"unused"}, "team_id": {"T0ACME"}, "user_id": {user}, "command": {command}, "text": {text},
 		"trigger_id": {trigger}, "response_url": {r.hooks + "/commands/" + trigger}}
 	body := form.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)

@@ -13,7 +13,7 @@ func (a *app) slackCommands(w *wiring) (*server.SlackCommands, error) {
 		return nil, err
 	}
 	bot := slack.New(slack.Options{SigningSecret: []byte(secret), BotToken: token, APIURL: a.cfg.SlackAPIURL,
-		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines,
+		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines, Deploys: w.deploys,
 		Logger: a.log})
 	w.closers = append(w.closers, bot.Close)
 	return &server.SlackCommands{Bot: bot, Audit: a.auditLog(), Count: a.metrics.SlackRequest}, nil
