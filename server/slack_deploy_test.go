@@ -1,13 +1,19 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/slack"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -106,4 +112,104 @@ func TestSlackDeployCommandsThatNeedNoWorkAreAnsweredAtOnce(t *testing.T) {
 	if _, ack := r.slash(t, "/rollback", "U0BOB", "x", "H", nil); !strings.Contains(ack.Text, "its commands are /pipeline and /deploy") {
 		t.Errorf("an unknown command answered %+v", ack)
 	}
+}
+
+// posted waits for the n-th message Portside posted to Slack (chat.postMessage) in channel.
+func (r *slackRig) posted(t *testing.T, channel string, n int) slackapi.Message {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var in []slackapi.Message
+		r.mu.Lock()
+		for i, f := range r.posts {
+			if f.Get("channel") != channel {
+				continue
+			}
+			m := slackapi.Message{}
+			m.Channel, m.Text, m.Timestamp = channel, f.Get("text"), fmt.Sprintf("1700000000.%06d", i+1)
+			if err := json.Unmarshal([]byte(f.Get("blocks")), &m.Blocks); err != nil {
+				r.mu.Unlock()
+				t.Fatalf("the blocks of a posted message are not Block Kit: %v: %s", err, f.Get("blocks"))
+			}
+			in = append(in, m)
+		}
+		r.mu.Unlock()
+		if len(in) >= n {
+			return in[n-1]
+		}
+	}
+	t.Fatalf("no message %d was posted to %s", n, channel)
+	return slackapi.Message{}
+}
+
+// updated waits for a chat.update whose blocks contain want.
+func (r *slackRig) updated(t *testing.T, want string) url.Values {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		for _, u := range r.updates {
+			if strings.Contains(u.Get("blocks"), want) {
+				r.mu.Unlock()
+				return u
+			}
+		}
+		r.mu.Unlock()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t.Fatalf("no chat.update says %q: %v", want, r.updates)
+	return nil
+}
+
+// blockText is a message's blocks as JSON, for assertions on what they say.
+func blockText(t *testing.T, m slackapi.Message) string {
+	t.Helper()
+	b, err := json.Marshal(m.Blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Block Kit's marshalling escapes <, > and & for HTML; the assertions read them plainly.
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(b))
+}
+
+func TestDeployRequestsFromAnyClientArePostedToTheComponentsChannelWithButtons(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		// A component with a channel of its own: a request made through GraphQL is posted there.
+		name, _ := r.deployComponentAnnotated(t, "    portside.dev/slack-channel: C0SHOP\n")
+		res := r.as(r.session("bob"), fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q, reason: "<!channel> refunds"}) { request { id } } }`, name, deployDigest))
+		if len(res.Errors) > 0 {
+			t.Fatalf("requestDeploy: %+v", res.Errors)
+		}
+		q, err := r.requests.List(operator(), deploys.Filter{Component: name}, 1, "")
+		if err != nil || len(q.Requests) != 1 {
+			t.Fatalf("requests %+v %v", q, err)
+		}
+		id := strconv.FormatInt(q.Requests[0].ID, 10)
+		m := r.posted(t, "C0SHOP", 1)
+		blocks := blockText(t, m)
+		for _, want := range []string{"*Bob* asks to deploy *component:default/" + name + "* `" + deployDigest + "` to *production*",
+			"&lt;!channel&gt; refunds", "Request " + id + " is *REQUESTED*", "https://portside.example/deploys/" + id,
+			`"text":{"type":"plain_text","text":"Approve","emoji":false},"action_id":"deploy_approve","value":"` + id + `","style":"primary"`,
+			`"text":{"type":"plain_text","text":"Reject","emoji":false},"action_id":"deploy_reject","value":"` + id + `","style":"danger"`} {
+			if !strings.Contains(blocks, want) {
+				t.Errorf("the message lacks %s: %s", want, blocks)
+			}
+		}
+		// A component without one: a request made in Slack goes to the default channel.
+		other, _ := r.deployComponent(t)
+		r.slash(t, "/deploy", "U0BOB", other+" "+deployDigest+" to production", "P1", nil)
+		r.reply(t, "P1", 1)
+		if m := r.posted(t, "C0DEPLOYS", 1); !strings.Contains(blockText(t, m), "component:default/"+other) {
+			t.Errorf("the default channel got %s", blockText(t, m))
+		}
+		// As the request moves, its message is updated in place and loses its buttons.
+		if res := r.as(r.session("alice"), fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q, note: "go"}) { request { state } } }`,
+			model.EncodeNumericID("DeployRequest", q.Requests[0].ID))); len(res.Errors) > 0 {
+			t.Fatalf("approveDeployRequest: %+v", res.Errors)
+		}
+		u := r.updated(t, "approved by alice")
+		if u.Get("channel") != "C0SHOP" || u.Get("ts") != m.Timestamp || strings.Contains(u.Get("blocks"), "deploy_approve") {
+			t.Errorf("chat.update %v, want channel C0SHOP ts %s without buttons", u, m.Timestamp)
+		}
+	})
 }

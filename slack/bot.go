@@ -48,6 +48,12 @@ type Options struct {
 	Pipelines Pipelines
 	// Deploys answers /deploy; nil turns /deploy off.
 	Deploys Deploys
+	// Components finds the channel of a component's requests (ChannelAnnotation); nil posts every
+	// request to DefaultChannel.
+	Components Components
+	// DefaultChannel is where requests of a component without ChannelAnnotation are posted
+	// (setting slack-default-channel); "" posts them nowhere.
+	DefaultChannel string
 	// HTTPClient carries Web API calls and answers; nil is a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Concurrency bounds the commands worked on at once; 0 is 16. A command beyond it is told
@@ -69,8 +75,11 @@ type Bot struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	emails map[string]cachedEmail // team/user → confirmed address, briefly
+	mu        sync.Mutex
+	emails    map[string]cachedEmail  // team/user → confirmed address, briefly
+	messages  map[int64]postedMessage // deploy request → its message in Slack
+	order     []int64                 // messages' keys, oldest first (the bound drops the oldest)
+	following bool
 }
 
 type cachedEmail struct {
@@ -111,7 +120,7 @@ func New(opts Options) *Bot {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}}
+		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
 }
 
 // Close cancels the commands under way and waits for them.

@@ -13,6 +13,14 @@ import (
 type Deploys interface {
 	Request(ctx context.Context, in deploys.RequestInput) (deploys.Request, error)
 	List(ctx context.Context, f deploys.Filter, first int, after string) (*deploys.Page, error)
+	// Watch delivers every move of the requests (component "" and id 0: all of them).
+	Watch(ctx context.Context, component string, id int64) (*deploys.Subscription, error)
+}
+
+// Components reads a component's annotations, for the channel its requests are posted to
+// (catalog.Service has it).
+type Components interface {
+	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
 }
 
 // statusRequests is how many requests `/deploy status` lists.
