@@ -3,7 +3,9 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -212,4 +214,140 @@ func TestDeployRequestsFromAnyClientArePostedToTheComponentsChannelWithButtons(t
 			t.Errorf("chat.update %v, want channel C0SHOP ts %s without buttons", u, m.Timestamp)
 		}
 	})
+}
+
+// click sends a click on a request's button as Slack signs it, from user, answered at
+// /commands/<key>.
+func (r *slackRig) click(t *testing.T, user, action string, id int64, key string, tweak func(*http.Request)) int {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "team": map[string]any{"id": "T0ACME"}, "user": map[string]any{"id": user},
+		"response_url": r.hooks + "/commands/" + key, "trigger_id": key,
+		"actions": []map[string]any{{"type": "button", "action_id": action, "block_id": "deploy_request_" + strconv.FormatInt(id, 10), "value": strconv.FormatInt(id, 10)}}})
+	body := url.Values{"payload": {string(payload)}}.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, r.base+"/slack/interactions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(slack.TimestampHeader, ts)
+	req.Header.Set(slack.SignatureHeader, slack.Sign([]byte(slackSecret), ts, []byte(body)))
+	if tweak != nil {
+		tweak(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestApproveAndRejectButtonsDecideAsTheClickerWithFourEyes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		name, _ := r.deployComponentAnnotated(t, "    portside.dev/slack-channel: C0SHOP\n")
+		r.slash(t, "/deploy", "U0BOB", name+" "+deployDigest+" to production", "Q1", nil)
+		r.reply(t, "Q1", 1)
+		m := r.posted(t, "C0SHOP", 1)
+		page, err := r.requests.List(operator(), deploys.Filter{Component: name}, 1, "")
+		if err != nil || len(page.Requests) != 1 {
+			t.Fatalf("requests %+v %v", page, err)
+		}
+		id := page.Requests[0].ID
+		// The requester may not approve their own request; nor may someone who does not own it.
+		if code := r.click(t, "U0BOB", slack.ActionApprove, id, "C1", nil); code != http.StatusOK {
+			t.Fatalf("bob's click: %d", code)
+		}
+		if got := r.reply(t, "C1", 1); got.ResponseType != "ephemeral" || !strings.Contains(got.Text, "may not decide it") || !strings.Contains(got.Text, "four eyes") {
+			t.Errorf("bob's own approval answered %+v", got)
+		}
+		r.click(t, "U0CAROL", slack.ActionReject, id, "C2", nil)
+		if got := r.reply(t, "C2", 1); got.ResponseType != "ephemeral" || !strings.Contains(got.Text, "You cannot reject deploy request") {
+			t.Errorf("carol's rejection answered %+v", got)
+		}
+		if q, _ := r.requests.Get(operator(), id); q.State != deploys.Requested {
+			t.Fatalf("after the refusals the request is %s", q.State)
+		}
+		// Alice (an admin) approves; the message is updated in place, without buttons.
+		r.click(t, "U0ALICE", slack.ActionApprove, id, "C3", nil)
+		if got := r.reply(t, "C3", 1); !strings.Contains(got.Text, fmt.Sprintf("You approved deploy request %d", id)) {
+			t.Errorf("alice's approval answered %+v", got)
+		}
+		u := r.updated(t, "approved by alice")
+		if u.Get("channel") != "C0SHOP" || u.Get("ts") != m.Timestamp || strings.Contains(u.Get("blocks"), slack.ActionApprove) {
+			t.Errorf("chat.update %v, want channel C0SHOP ts %s without buttons", u, m.Timestamp)
+		}
+		// A double click approves nothing twice: it is told the request is already approved.
+		r.click(t, "U0ALICE", slack.ActionApprove, id, "C4", nil)
+		if got := r.reply(t, "C4", 1); !strings.Contains(got.Text, fmt.Sprintf("Deploy request %d is already approved by alice", id)) {
+			t.Errorf("the second click answered %+v", got)
+		}
+		ts, err := r.requests.Transitions(operator(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		approvals := 0
+		for _, tr := range ts {
+			if tr.To == deploys.Approved {
+				approvals++
+				if tr.Actor != "alice" || tr.Client != deploys.ClientSlack {
+					t.Errorf("approval %+v, want alice through SLACK", tr)
+				}
+			}
+		}
+		if approvals != 1 {
+			t.Errorf("%d approvals, want 1: %+v", approvals, ts)
+		}
+		var audited bool
+		for _, rec := range r.auditRecords(t, "deploys.request.approve") {
+			if rec.Actor == "alice" && rec.Client == "slack" && rec.Outcome == "ok" {
+				audited = true
+			}
+		}
+		if !audited {
+			t.Errorf("no audit record of alice's approval through slack: %+v", r.auditRecords(t, "deploys.request.approve"))
+		}
+	})
+}
+
+func TestForgedOrMalformedSlackInteractionsAreRefused(t *testing.T) {
+	r := newSlackRig(t, storetest.SQLite(t))
+	for name, tc := range map[string]struct {
+		tweak func(*http.Request)
+		code  int
+	}{
+		"unsigned": {func(req *http.Request) { req.Header.Del(slack.SignatureHeader) }, http.StatusUnauthorized},
+		"another secret": {func(req *http.Request) {
+			req.Header.Set(slack.SignatureHeader, slack.Sign([]byte("guessed"), req.Header.Get(slack.TimestampHeader), []byte("x")))
+		}, http.StatusUnauthorized},
+		"too large": {func(req *http.Request) {
+			big := strings.Repeat("a", 200<<10)
+			req.Body = io.NopCloser(strings.NewReader(big))
+			req.ContentLength = int64(len(big))
+		}, http.StatusRequestEntityTooLarge},
+	} {
+		if code := r.click(t, "U0ALICE", slack.ActionApprove, 1, "F", tc.tweak); code != tc.code {
+			t.Errorf("%s: %d, want %d", name, code, tc.code)
+		}
+	}
+	if code := r.click(t, "U0ALICE", "deploy_everything", 1, "F", nil); code != http.StatusBadRequest {
+		t.Errorf("an unknown button: %d, want 400", code)
+	}
+	if code := r.click(t, "U0ALICE", slack.ActionApprove, 0, "F", nil); code != http.StatusBadRequest {
+		t.Errorf("request 0: %d, want 400", code)
+	}
+	recs := r.auditRecords(t, "slack.interaction")
+	if len(recs) != 2 {
+		t.Fatalf("%d audit records of refused interactions, want 2: %+v", len(recs), recs)
+	}
+	for _, rec := range recs {
+		if rec.Outcome != "denied" {
+			t.Errorf("record %+v", rec)
+		}
+	}
+	scrape := httptest.NewRecorder()
+	r.metrics.Handler().ServeHTTP(scrape, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{`portside_slack_requests_total{outcome="signature"} 1`, `portside_slack_requests_total{outcome="unsigned"} 1`} {
+		if !strings.Contains(scrape.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

@@ -47,13 +47,14 @@ type slackRig struct {
 var slackUsers = map[string]struct {
 	email     string
 	confirmed bool
-}{"U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
+}{"U0ALICE": {"alice@acme.example", true}, "U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
 
 func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	p := newPortal(t, st)
 	// Portside knows people once they have signed in.
 	p.session("bob")
 	p.session("carol")
+	p.session("alice")
 	rig := &slackRig{portal: p, metrics: metrics.New(), replies: map[string][]slack.Reply{}}
 	api := slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
