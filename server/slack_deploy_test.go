@@ -305,6 +305,25 @@ func TestApproveAndRejectButtonsDecideAsTheClickerWithFourEyes(t *testing.T) {
 		if !audited {
 			t.Errorf("no audit record of alice's approval through slack: %+v", r.auditRecords(t, "deploys.request.approve"))
 		}
+		// Reject: another version of the same component, rejected by Alice from Slack.
+		other := "sha256:" + strings.Repeat("ab", 32)
+		q2, err := r.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: other})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.posted(t, "C0SHOP", 2)
+		r.click(t, "U0ALICE", slack.ActionReject, q2.ID, "C5", nil)
+		if got := r.reply(t, "C5", 1); !strings.Contains(got.Text, fmt.Sprintf("You rejected deploy request %d", q2.ID)) || !strings.Contains(got.Text, "REJECTED") {
+			t.Errorf("alice's rejection answered %+v", got)
+		}
+		r.updated(t, "rejected by alice")
+		r.click(t, "U0BOB", slack.ActionApprove, q2.ID, "C6", nil)
+		if got := r.reply(t, "C6", 1); !strings.Contains(got.Text, fmt.Sprintf("Deploy request %d is already rejected by alice", q2.ID)) {
+			t.Errorf("a click after the rejection answered %+v", got)
+		}
+		if q, _ := r.requests.Get(operator(), q2.ID); q.State != deploys.Rejected {
+			t.Errorf("the rejected request is %s", q.State)
+		}
 	})
 }
 

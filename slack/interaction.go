@@ -79,9 +79,9 @@ func (b *Bot) decide(ctx context.Context, who caller, d Deciders, action string,
 	if err != nil {
 		return ephemeral("%s", errs.PublicMessage(err))
 	}
-	verb, decide := "approve", d.Approve
+	verb, done, decide := "approve", "approved", d.Approve
 	if action == ActionReject {
-		verb, decide = "reject", d.Reject
+		verb, done, decide = "reject", "rejected", d.Reject
 	}
 	q, err := decide(ctx, id, "")
 	if errs.Is(err, errs.Conflict) {
@@ -97,7 +97,7 @@ func (b *Bot) decide(ctx context.Context, who caller, d Deciders, action string,
 	if err != nil {
 		return ephemeral("You cannot %s deploy request %d: %s", verb, id, errs.PublicMessage(err))
 	}
-	return ephemeral("You %sd deploy request %d (%s %s to %s): it is %s.", verb, id, q.Component, q.Version, q.Environment, q.State)
+	return ephemeral("You %s deploy request %d (%s %s to %s): it is %s.", done, id, q.Component, q.Version, q.Environment, q.State)
 }
 
 // clipText shortens a value quoted back in an error.
