@@ -254,6 +254,7 @@ type Config struct {
 	SlackBotTokenFile               string // a file holding it
 	SlackAPIURL                     string // Slack's Web API root; "" is https://slack.com/api/
 	SlackResponseURLPrefix          string // where answers to commands may be posted
+	SlackDefaultChannel             string // where deploy requests of a component without a channel annotation are posted
 	AlertmanagerWebhookToken        string // the bearer token Alertmanager sends to /webhooks/alertmanager (a secret)
 	AlertmanagerWebhookTokenFile    string // a file holding it
 	AlertmanagerWebhookUsername     string // the basic auth user Alertmanager sends instead
@@ -499,6 +500,9 @@ func bindSettings(c *Config) []Setting {
 		{Key: "slack-response-url-prefix", Env: "PORTSIDE_SLACK_RESPONSE_URL_PREFIX", Default: "https://hooks.slack.com/",
 			Usage: "answers to Slack commands are posted only to response URLs that start with this",
 			value: text(&c.SlackResponseURLPrefix, checkOptionalURL)},
+		{Key: "slack-default-channel", Env: "PORTSIDE_SLACK_DEFAULT_CHANNEL", Default: "",
+			Usage: "Slack channel (ID or #name) deploy requests are posted to when their component has no portside.dev/slack-channel annotation; empty: those are not posted",
+			value: text(&c.SlackDefaultChannel, nil)},
 		{Key: "alertmanager-webhook-token", Env: "PORTSIDE_ALERTMANAGER_WEBHOOK_TOKEN", Default: "", Secret: true,
 			Usage: "bearer token Alertmanager sends with its webhook to /webhooks/alertmanager (the receiver's http_config.authorization.credentials); empty with no password: deliveries are refused (environment or config file only)",
 			value: text(&c.AlertmanagerWebhookToken, nil)},

@@ -281,6 +281,7 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"slack-bot-token-file":               "/var/run/secrets/slack/bot-token",
 		"slack-api-url":                      "https://slack-proxy.example.com/api/",
 		"slack-response-url-prefix":          "https://hooks.slack-gov.com/",
+		"slack-default-channel":              "C0DEPLOYS",
 		"kubernetes-jobs-kubeconfig":         "/var/run/secrets/kube/config",
 		"kubernetes-jobs-in-cluster":         "true",
 		"kubernetes-jobs-namespace":          "ci-jobs",

@@ -46,6 +46,12 @@ func runGit(t testing.TB, dir string, args ...string) string {
 // staging overlays live in a new bare repository, and returns its name and the repository.
 func (p *portal) deployComponent(t *testing.T) (string, string) {
 	t.Helper()
+	return p.deployComponentAnnotated(t, "")
+}
+
+// deployComponentAnnotated is deployComponent with more annotation lines (indented as they are).
+func (p *portal) deployComponentAnnotated(t *testing.T, annotations string) (string, string) {
+	t.Helper()
 	name := fmt.Sprintf("shop-%d", deployComponents.Add(1))
 	root := t.TempDir()
 	bare := filepath.Join(root, "manifests.git")
@@ -72,11 +78,11 @@ metadata:
     portside.dev/deploy: |
       production: {repo: %q, path: production/kustomization.yaml, image: ghcr.io/acme/shop}
       staging: {repo: %q, path: staging/kustomization.yaml, image: ghcr.io/acme/shop}
-spec:
+%sspec:
   type: service
   lifecycle: production
   owner: team-payments
-`, name, bare, bare)
+`, name, bare, bare, annotations)
 	path := filepath.Join(t.TempDir(), "catalog-info.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)

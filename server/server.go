@@ -50,7 +50,8 @@ type Options struct {
 	// GitLabWebhook, when set, serves POST /webhooks/gitlab (with GitLab's secret token, not
 	// signed in).
 	GitLabWebhook *GitLabWebhook
-	// SlackCommands, when set, serves POST /slack/commands (signed by Slack, not signed in).
+	// SlackCommands, when set, serves POST /slack/commands and POST /slack/interactions (signed by
+	// Slack, not signed in).
 	SlackCommands *SlackCommands
 	// AlertmanagerWebhook, when set, serves POST /webhooks/alertmanager (with the receiver's bearer
 	// token or basic auth, not signed in).
@@ -120,6 +121,7 @@ func New(opts Options) *Server {
 	if opts.SlackCommands != nil {
 		// Slack proves itself by the request's signature, not by a Portside credential.
 		r.POST("/slack/commands", opts.SlackCommands.handler(opts.Logger))
+		r.POST("/slack/interactions", opts.SlackCommands.interactions(opts.Logger))
 	}
 	if opts.AlertmanagerWebhook != nil {
 		// Alertmanager proves itself by its receiver's credential, not by a Portside sign-in.

@@ -30,9 +30,34 @@ type SlackCommands struct {
 }
 
 // maxSlackBody bounds a command's form: Slack's own fields and at most 4,000 characters of text.
-const maxSlackBody = 64 << 10
+// maxSlackInteraction bounds an interaction's form: its payload carries the clicked message's
+// blocks, which Portside keeps small (see slack.requestBlocks).
+const (
+	maxSlackBody        = 64 << 10
+	maxSlackInteraction = 128 << 10
+)
 
 func (h *SlackCommands) handler(log *slog.Logger) gin.HandlerFunc {
+	return h.verified(log, "slack.command", maxSlackBody, func(c *gin.Context, form url.Values) {
+		c.JSON(http.StatusOK, h.Bot.Command(form))
+	})
+}
+
+// interactions receives clicks on the buttons of Portside's messages at /slack/interactions,
+// verified exactly as commands are.
+func (h *SlackCommands) interactions(log *slog.Logger) gin.HandlerFunc {
+	return h.verified(log, "slack.interaction", maxSlackInteraction, func(c *gin.Context, form url.Values) {
+		if err := h.Bot.Interaction(form); err != nil {
+			c.JSON(http.StatusBadRequest, errorBody(err))
+			return
+		}
+		c.Status(http.StatusOK)
+	})
+}
+
+// verified reads a bounded body, refuses (counted, audited as action, at most DeniedPerMinute
+// records) what Slack did not sign, and only then parses the form and hands it to accept.
+func (h *SlackCommands) verified(log *slog.Logger, action string, limit int64, accept func(*gin.Context, url.Values)) gin.HandlerFunc {
 	denied := newDeniedLimiter(h.DeniedPerMinute, h.Now)
 	count := h.Count
 	if count == nil {
@@ -40,10 +65,10 @@ func (h *SlackCommands) handler(log *slog.Logger) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
-		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, maxSlackBody))
+		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, limit))
 		if err != nil {
 			if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-				c.JSON(http.StatusRequestEntityTooLarge, errorBody(errs.E(errs.Invalid, "the request is larger than %d bytes", maxSlackBody)))
+				c.JSON(http.StatusRequestEntityTooLarge, errorBody(errs.E(errs.Invalid, "the request is larger than %d bytes", limit)))
 				return
 			}
 			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the request could not be read")))
@@ -58,7 +83,7 @@ func (h *SlackCommands) handler(log *slog.Logger) gin.HandlerFunc {
 					args["suppressedBefore"] = suppressed
 				}
 				if h.Audit != nil {
-					_ = h.Audit.Do(r.Context(), audit.Entry{Action: "slack.command", Resource: "slack request", Args: args},
+					_ = h.Audit.Do(r.Context(), audit.Entry{Action: action, Resource: "slack request", Args: args},
 						func(context.Context) error { return err })
 				}
 				log.WarnContext(r.Context(), "slack request refused", "reason", reason, "remote_addr", c.ClientIP(), "suppressed_before", suppressed)
@@ -69,9 +94,9 @@ func (h *SlackCommands) handler(log *slog.Logger) gin.HandlerFunc {
 		count("accepted")
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the command is not a form")))
+			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the request is not a form")))
 			return
 		}
-		c.JSON(http.StatusOK, h.Bot.Command(form))
+		accept(c, form)
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +35,11 @@ type slackRig struct {
 	metrics *metrics.Metrics
 	mu      sync.Mutex
 	replies map[string][]slack.Reply // response URL path → posted replies
+	api     *slacktest.Server
+	updates []url.Values // chat.update calls (slacktest has no chat.update)
+	// posts are chat.postMessage calls: slacktest answers them but keeps them only for an RTM
+	// websocket client, so the rig records them itself.
+	posts []url.Values
 }
 
 // slackUsers are Slack's users: Bob and Carol with confirmed addresses that are their Portside
@@ -41,14 +47,31 @@ type slackRig struct {
 var slackUsers = map[string]struct {
 	email     string
 	confirmed bool
-}{"U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
+}{"U0ALICE": {"alice@acme.example", true}, "U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
 
 func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	p := newPortal(t, st)
 	// Portside knows people once they have signed in.
 	p.session("bob")
 	p.session("carol")
+	p.session("alice")
+	rig := &slackRig{portal: p, metrics: metrics.New(), replies: map[string][]slack.Reply{}}
 	api := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			rig.mu.Lock()
+			rig.posts = append(rig.posts, r.Form)
+			ts := fmt.Sprintf("1700000000.%06d", len(rig.posts))
+			rig.mu.Unlock()
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.Form.Get("channel"), "ts": ts})
+		})
+		c.Handle("/chat.update", func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			rig.mu.Lock()
+			rig.updates = append(rig.updates, r.Form)
+			rig.mu.Unlock()
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.Form.Get("channel"), "ts": r.Form.Get("ts")})
+		})
 		c.Handle("/users.info", func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()
 			u, ok := slackUsers[r.Form.Get("user")]
@@ -62,7 +85,7 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	})
 	api.Start()
 	t.Cleanup(api.Stop)
-	rig := &slackRig{portal: p, metrics: metrics.New(), replies: map[string][]slack.Reply{}}
+	rig.api = api
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var reply slack.Reply
 		_ = json.NewDecoder(r.Body).Decode(&reply)
@@ -72,7 +95,14 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	}))
 	t.Cleanup(hooks.Close)
 	bot := slack.New(slack.Options{SigningSecret: []byte(slackSecret), BotToken: "xoxb-test", APIURL: api.GetAPIURL(),
-		ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes})
+		ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes, Deploys: p.requests,
+		Components: p.cat, DefaultChannel: "C0DEPLOYS"})
+	bot.Follow()
+	for deadline := time.Now().Add(5 * time.Second); p.requests.Subscribers() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot does not watch the deploy requests")
+		}
+	}
 	t.Cleanup(bot.Close)
 	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: p.ids, Audit: p.audit,
 		PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1"}}, SlackCommands: &server.SlackCommands{Bot: bot, Audit: p.audit, Count: rig.metrics.SlackRequest}})
@@ -82,10 +112,16 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 	return rig
 }
 
-// command sends a slash command as Slack signs it, from user, answered at /commands/<trigger>.
+// command sends /pipeline as Slack signs it, from user, answered at /commands/<trigger>.
 func (r *slackRig) command(t *testing.T, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
 	t.Helper()
-	form := url.Values{"token": {"unused"}, "team_id": {"T0ACME"}, "user_id": {user}, "command": {"/pipeline"}, "text": {text},
+	return r.slash(t, "/pipeline", user, text, trigger, tweak)
+}
+
+// slash sends a slash command as Slack signs it, from user, answered at /commands/<trigger>.
+func (r *slackRig) slash(t *testing.T, command, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
+	t.Helper()
+	form := url.Values{"token": {"unused"}, "team_id": {"T0ACME"}, "user_id": {user}, "command": {command}, "text": {text},
 		"trigger_id": {trigger}, "response_url": {r.hooks + "/commands/" + trigger}}
 	body := form.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)

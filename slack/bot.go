@@ -46,6 +46,14 @@ type Options struct {
 	PortalURL string
 	Users     Users
 	Pipelines Pipelines
+	// Deploys answers /deploy; nil turns /deploy off.
+	Deploys Deploys
+	// Components finds the channel of a component's requests (ChannelAnnotation); nil posts every
+	// request to DefaultChannel.
+	Components Components
+	// DefaultChannel is where requests of a component without ChannelAnnotation are posted
+	// (setting slack-default-channel); "" posts them nowhere.
+	DefaultChannel string
 	// HTTPClient carries Web API calls and answers; nil is a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Concurrency bounds the commands worked on at once; 0 is 16. A command beyond it is told
@@ -67,8 +75,11 @@ type Bot struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	emails map[string]cachedEmail // team/user → confirmed address, briefly
+	mu        sync.Mutex
+	emails    map[string]cachedEmail  // team/user → confirmed address, briefly
+	messages  map[int64]postedMessage // deploy request → its message in Slack
+	order     []int64                 // messages' keys, oldest first (the bound drops the oldest)
+	following bool
 }
 
 type cachedEmail struct {
@@ -109,7 +120,7 @@ func New(opts Options) *Bot {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}}
+		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
 }
 
 // Close cancels the commands under way and waits for them.
@@ -136,17 +147,45 @@ func ephemeral(format string, args ...any) Reply {
 // Command handles a verified slash command (the form Slack posts): it answers at once, well
 // within Slack's 3 seconds, and does the work afterwards, posting the outcome to the command's
 // response_url. A retry Slack sends (X-Slack-Retry-Num) is worked on again, harmlessly: a trigger's
-// idempotency key is the command's trigger_id, so it returns the run the first attempt started.
+// idempotency key is the command's trigger_id, so it returns the run the first attempt started, and
+// a deploy request for the same component, version and environment returns the open one.
 func (b *Bot) Command(form url.Values) Reply {
-	if form.Get("command") != "/pipeline" {
-		return ephemeral("Portside does not answer %s: its command is /pipeline (try `/pipeline help`).", form.Get("command"))
-	}
-	cmd, err := parsePipeline(form.Get("text"))
-	if err != nil {
-		return ephemeral("%s\n%s", errs.PublicMessage(err), pipelineHelp)
-	}
-	if cmd.verb == "help" {
-		return ephemeral("%s", pipelineHelp)
+	var (
+		ack  string
+		work func(ctx context.Context, who caller) Reply
+	)
+	switch form.Get("command") {
+	case "/pipeline":
+		cmd, err := parsePipeline(form.Get("text"))
+		if err != nil {
+			return ephemeral("%s\n%s", errs.PublicMessage(err), pipelineHelp)
+		}
+		if cmd.verb == "help" {
+			return ephemeral("%s", pipelineHelp)
+		}
+		ack = fmt.Sprintf("Looking up the runs of %s…", cmd.component)
+		if cmd.verb == "run" {
+			ack = fmt.Sprintf("Starting %s of %s…", cmd.pipeline, cmd.component)
+		}
+		work = func(ctx context.Context, who caller) Reply { return b.pipeline(ctx, who, cmd) }
+	case "/deploy":
+		if b.opts.Deploys == nil {
+			return ephemeral("Deploy requests are not set up in this Portside.")
+		}
+		cmd, err := parseDeploy(form.Get("text"))
+		if err != nil {
+			return ephemeral("%s\n%s", errs.PublicMessage(err), deployHelp)
+		}
+		if cmd.verb == "help" {
+			return ephemeral("%s", deployHelp)
+		}
+		ack = fmt.Sprintf("Looking up the deploy requests of %s…", cmd.component)
+		if cmd.verb == "request" {
+			ack = fmt.Sprintf("Asking for %s %s in %s…", cmd.component, cmd.version, cmd.environment)
+		}
+		work = func(ctx context.Context, who caller) Reply { return b.deploy(ctx, who, cmd) }
+	default:
+		return ephemeral("Portside does not answer %s: its commands are /pipeline and /deploy (try `/deploy help`).", form.Get("command"))
 	}
 	respond := form.Get("response_url")
 	if !strings.HasPrefix(respond, b.opts.ResponseURLPrefix) {
@@ -164,28 +203,31 @@ func (b *Bot) Command(form url.Values) Reply {
 		defer func() { <-b.sem }()
 		ctx, cancel := context.WithTimeout(b.ctx, b.opts.WorkTimeout)
 		defer cancel()
-		reply := b.work(ctx, who, cmd)
+		reply := work(ctx, who)
 		if err := b.post(ctx, respond, reply); err != nil {
-			b.opts.Logger.WarnContext(ctx, "slack: the answer to a command could not be posted", "command", cmd.verb, "error", err)
+			b.opts.Logger.WarnContext(ctx, "slack: the answer to a command could not be posted", "command", form.Get("command"), "error", err)
 		}
 	}()
-	switch cmd.verb {
-	case "run":
-		return ephemeral("Starting %s of %s…", cmd.pipeline, cmd.component)
-	default:
-		return ephemeral("Looking up the runs of %s…", cmd.component)
-	}
+	return ephemeral("%s", ack)
 }
 
 type caller struct{ team, user, trigger string }
 
-// work runs a command as the Portside user the Slack user is.
-func (b *Bot) work(ctx context.Context, who caller, cmd pipelineCommand) Reply {
+// as is ctx with the Portside user the Slack user is.
+func (b *Bot) as(ctx context.Context, who caller) (context.Context, error) {
 	p, err := b.principal(ctx, who)
+	if err != nil {
+		return ctx, err
+	}
+	return principal.With(ctx, p), nil
+}
+
+// pipeline runs /pipeline as the Portside user the Slack user is.
+func (b *Bot) pipeline(ctx context.Context, who caller, cmd pipelineCommand) Reply {
+	ctx, err := b.as(ctx, who)
 	if err != nil {
 		return ephemeral("%s", errs.PublicMessage(err))
 	}
-	ctx = principal.With(ctx, p)
 	switch cmd.verb {
 	case "run":
 		key := ""

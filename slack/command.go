@@ -66,3 +66,41 @@ func parsePipeline(text string) (pipelineCommand, error) {
 		return pipelineCommand{}, errs.InvalidField("text", "Portside does not know `/pipeline %s`", f[0])
 	}
 }
+
+// deployHelp is what `/deploy help` answers.
+const deployHelp = "Usage:\n" +
+	"• `/deploy <component> <version> to <environment> [reason]` asks for a deploy (owners of the component); another owner or an admin approves it\n" +
+	"• `/deploy status <component>` lists its latest deploy requests\n" +
+	"• `/deploy help` shows this"
+
+type deployCommand struct {
+	verb                                    string // request, status, help
+	component, version, environment, reason string
+}
+
+// parseDeploy reads the text of /deploy. The errors name the part that is wrong. The reason is the
+// rest of the line after the environment; the deploys service bounds it (deploys.MaxReason).
+func parseDeploy(text string) (deployCommand, error) {
+	if len(text) > maxCommandText {
+		return deployCommand{}, errs.InvalidField("text", "has %d characters; at most %d", len(text), maxCommandText)
+	}
+	f := strings.Fields(text)
+	if len(f) == 0 || (len(f) == 1 && f[0] == "help") {
+		return deployCommand{verb: "help"}, nil
+	}
+	if f[0] == "status" {
+		if len(f) != 2 {
+			return deployCommand{}, errs.InvalidField("text", "`status` takes one component")
+		}
+		return deployCommand{verb: "status", component: f[1]}, nil
+	}
+	switch {
+	case len(f) < 2:
+		return deployCommand{}, errs.InvalidField("text", "`%s` needs a version: `/deploy <component> <version> to <environment>`", f[0])
+	case len(f) < 3 || f[2] != "to":
+		return deployCommand{}, errs.InvalidField("text", "the version %q must be followed by `to <environment>`", f[1])
+	case len(f) < 4:
+		return deployCommand{}, errs.InvalidField("text", "`to` needs an environment")
+	}
+	return deployCommand{verb: "request", component: f[0], version: f[1], environment: f[3], reason: strings.Join(f[4:], " ")}, nil
+}

@@ -13,8 +13,10 @@ func (a *app) slackCommands(w *wiring) (*server.SlackCommands, error) {
 		return nil, err
 	}
 	bot := slack.New(slack.Options{SigningSecret: []byte(secret), BotToken: token, APIURL: a.cfg.SlackAPIURL,
-		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines,
+		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines, Deploys: w.deploys,
+		Components: w.catalog, DefaultChannel: a.cfg.SlackDefaultChannel,
 		Logger: a.log})
+	bot.Follow() // new deploy requests, from any client, posted to their component's channel
 	w.closers = append(w.closers, bot.Close)
 	return &server.SlackCommands{Bot: bot, Audit: a.auditLog(), Count: a.metrics.SlackRequest}, nil
 }
