@@ -49,7 +49,7 @@ var slackUsers = map[string]struct {
 	confirmed bool
 }{"U0ALICE": {"alice@acme.example", true}, "U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
 
-func newSlackRig(t *testing.T, st *store.Store) *slackRig {
+func newSlackRig(t testing.TB, st *store.Store) *slackRig {
 	p := newPortal(t, st)
 	// Portside knows people once they have signed in.
 	p.session("bob")
@@ -113,13 +113,13 @@ func newSlackRig(t *testing.T, st *store.Store) *slackRig {
 }
 
 // command sends /pipeline as Slack signs it, from user, answered at /commands/<trigger>.
-func (r *slackRig) command(t *testing.T, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
+func (r *slackRig) command(t testing.TB, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
 	t.Helper()
 	return r.slash(t, "/pipeline", user, text, trigger, tweak)
 }
 
 // slash sends a slash command as Slack signs it, from user, answered at /commands/<trigger>.
-func (r *slackRig) slash(t *testing.T, command, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
+func (r *slackRig) slash(t testing.TB, command, user, text, trigger string, tweak func(*http.Request)) (int, slack.Reply) {
 	t.Helper()
 	form := url.Values{"token": {"unused"}, "team_id": {"T0ACME"}, "user_id": {user}, "command": {command}, "text": {text},
 		"trigger_id": {trigger}, "response_url": {r.hooks + "/commands/" + trigger}}
@@ -143,7 +143,7 @@ func (r *slackRig) slash(t *testing.T, command, user, text, trigger string, twea
 }
 
 // reply waits for the n-th answer Portside posts for a command.
-func (r *slackRig) reply(t *testing.T, trigger string, n int) slack.Reply {
+func (r *slackRig) reply(t testing.TB, trigger string, n int) slack.Reply {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {

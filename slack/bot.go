@@ -56,9 +56,11 @@ type Options struct {
 	DefaultChannel string
 	// HTTPClient carries Web API calls and answers; nil is a client with a 10 s timeout.
 	HTTPClient *http.Client
-	// Concurrency bounds the commands worked on at once; 0 is 16. A command beyond it is told
-	// to try again rather than queued without end.
+	// Concurrency bounds the commands worked on at once; 0 is 16.
 	Concurrency int
+	// Queue bounds the commands (and clicks) acknowledged and waiting for a worker; 0 is 512. A
+	// burst beyond it is told to try again rather than queued without end.
+	Queue int
 	// WorkTimeout bounds one command's work (Slack accepts answers for 30 minutes); 0 is 30 s.
 	WorkTimeout time.Duration
 	Logger      *slog.Logger
@@ -70,7 +72,7 @@ type Bot struct {
 	opts   Options
 	api    *slackapi.Client
 	http   *http.Client
-	sem    chan struct{}
+	jobs   chan func(context.Context) // acknowledged work, for the workers
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -105,6 +107,9 @@ func New(opts Options) *Bot {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
+	if opts.Queue <= 0 {
+		opts.Queue = 512
+	}
 	if opts.WorkTimeout <= 0 {
 		opts.WorkTimeout = 30 * time.Second
 	}
@@ -119,8 +124,38 @@ func New(opts Options) *Bot {
 		apiOpts = append(apiOpts, slackapi.OptionAPIURL(opts.APIURL))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		sem: make(chan struct{}, opts.Concurrency), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
+	b := &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
+		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
+	for range opts.Concurrency {
+		b.wg.Add(1)
+		go b.worker()
+	}
+	return b
+}
+
+// worker does acknowledged work, each piece within WorkTimeout, until Close.
+func (b *Bot) worker() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case job := <-b.jobs:
+			ctx, cancel := context.WithTimeout(b.ctx, b.opts.WorkTimeout)
+			job(ctx)
+			cancel()
+		}
+	}
+}
+
+// enqueue hands acknowledged work to the workers, or reports that the queue is full.
+func (b *Bot) enqueue(job func(ctx context.Context)) bool {
+	select {
+	case b.jobs <- job:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close cancels the commands under way and waits for them.
@@ -191,23 +226,15 @@ func (b *Bot) Command(form url.Values) Reply {
 	if !strings.HasPrefix(respond, b.opts.ResponseURLPrefix) {
 		return ephemeral("Portside answers only through Slack's response URLs; this command's is not one.")
 	}
-	select {
-	case b.sem <- struct{}{}:
-	default:
-		return ephemeral("Portside is working on many Slack commands right now: try again in a moment.")
-	}
 	who := caller{team: form.Get("team_id"), user: form.Get("user_id"), trigger: form.Get("trigger_id")}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() { <-b.sem }()
-		ctx, cancel := context.WithTimeout(b.ctx, b.opts.WorkTimeout)
-		defer cancel()
+	if !b.enqueue(func(ctx context.Context) {
 		reply := work(ctx, who)
 		if err := b.post(ctx, respond, reply); err != nil {
 			b.opts.Logger.WarnContext(ctx, "slack: the answer to a command could not be posted", "command", form.Get("command"), "error", err)
 		}
-	}()
+	}) {
+		return ephemeral("Portside is working on many Slack commands right now: try again in a moment.")
+	}
 	return ephemeral("%s", ack)
 }
 

@@ -53,23 +53,15 @@ func (b *Bot) Interaction(form url.Values) error {
 	if !strings.HasPrefix(cb.ResponseURL, b.opts.ResponseURLPrefix) {
 		return errs.InvalidField("payload.response_url", "is not one of Slack's response URLs")
 	}
-	select {
-	case b.sem <- struct{}{}:
-	default:
-		return errs.E(errs.Unavailable, "Portside is working on many Slack requests right now: try again in a moment")
-	}
 	who := caller{team: cb.Team.ID, user: cb.User.ID}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() { <-b.sem }()
-		ctx, cancel := context.WithTimeout(b.ctx, b.opts.WorkTimeout)
-		defer cancel()
+	if !b.enqueue(func(ctx context.Context) {
 		reply := b.decide(ctx, who, deciders, act.ActionID, id)
 		if err := b.post(ctx, cb.ResponseURL, reply); err != nil {
 			b.opts.Logger.WarnContext(ctx, "slack: the answer to a click could not be posted", "request", id, "error", err)
 		}
-	}()
+	}) {
+		return errs.E(errs.Unavailable, "Portside is working on many Slack requests right now: try again in a moment")
+	}
 	return nil
 }
 

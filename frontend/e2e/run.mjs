@@ -309,8 +309,11 @@ try {
   await waited('sorting by priority puts it in the URL', () => bob.waitForURL((u) => u.searchParams.get('sort') === 'priority'));
   const prios = await taskRows.locator('td:nth-child(2)').allInnerTexts();
   check(prios.join(',') === 'High,High,Medium,Medium,Low', `sorted by priority, High first (${prios.join(',')})`);
-  await bob.getByRole('checkbox', { name: 'Blocked' }).check();
+  // The box is controlled by the URL, which the router updates in a transition: click, then wait
+  // for the URL and the box (Playwright's check() asserts the state at once and raced it on a busy machine).
+  await bob.getByRole('checkbox', { name: 'Blocked' }).click();
   await waited('filtering by status Blocked puts it in the URL', () => bob.waitForURL((u) => u.searchParams.getAll('status').includes('BLOCKED')));
+  await waited('the Blocked box shows checked', () => bob.waitForFunction(() => [...document.querySelectorAll('input[type=checkbox]')].some((b) => b.checked && b.parentElement?.textContent?.trim() === 'Blocked')));
   await waited('only the blocked task is left', () => bob.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1 && document.querySelector('table tbody tr').dataset.status === 'BLOCKED'));
   pages['project-filtered'] = '/projects/deployment-roadmap?status=BLOCKED&sort=priority';
   // Export the table as Markdown.
