@@ -323,7 +323,8 @@ try {
   check(/^\| Task \| Priority \| Assignee \| Status \| Comments \/ Issues \|/.test(exported), `the export has the meeting table's header (${exported.split('\n')[0]})`);
   // A task: its history, a change and a comment through the page.
   await bob.goto(base + '/projects/deployment-roadmap');
-  await bob.getByRole('link', { name: 'Review the payments-api runbook' }).click();
+  // From the table: the list of changes since the meeting links the same task once it has loaded.
+  await bob.getByRole('table').getByRole('link', { name: 'Review the payments-api runbook' }).click();
   await bob.waitForURL((u) => u.pathname.startsWith('/tasks/'));
   const taskPath = new URL(bob.url()).pathname;
   await bob.getByRole('heading', { name: 'History' }).waitFor();
