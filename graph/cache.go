@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
 
@@ -26,13 +27,14 @@ import (
 // What may be kept is decided by the schema's @cache declarations (cacheRules), checked by its
 // gqlgen end (InterceptResponse) once the operation is known: query operations whose every field
 // may be, answered without errors. An answer is kept with the catalog's cache token it was made
-// at and the rollouts stamps its STAMPED fields noted (cacheDirective), and given again only while
-// the token is the catalog's and every stamp is fresh.
+// at and the stamps its STAMPED fields noted (cacheDirective: the rollouts stamps of entities, the
+// pipelines stamp of pipeline runs), and given again only while the token is the catalog's and
+// every stamp is fresh.
 type responseCache struct {
 	rules *cacheRules
 	epoch func(ctx context.Context) (int64, bool)
-	// fresh checks a rollouts stamp; nil leaves STAMPED fields uncached.
-	fresh func(rollouts.Stamp) bool
+	// fresh checks the stamps; a nil checker leaves the STAMPED fields of its kind uncached.
+	fresh stampCheckers
 	next  http.Handler
 	obs   OperationObserver
 	lru   *sizedLRU[[sha256.Size]byte, cachedResponse]
@@ -43,10 +45,17 @@ type responseCache struct {
 	cacheable map[[sha256.Size]byte]bool
 }
 
+// stampCheckers check the stamps a kept answer depends on, one checker per kind.
+type stampCheckers struct {
+	rollouts func(rollouts.Stamp) bool
+	runs     func(context.Context, pipelines.Stamp) bool
+}
+
 // cachedResponse is one answer as gqlgen wrote it, with what it depends on.
 type cachedResponse struct {
 	token       int64
 	stamps      []rollouts.Stamp
+	runs        []pipelines.Stamp
 	contentType string
 	body        []byte
 	// name and opType are the operation's, for the metrics gqlgen's pipeline would have counted.
@@ -69,6 +78,7 @@ type pendingResponse struct {
 	done         bool
 	token        int64
 	stamps       []rollouts.Stamp
+	runs         []pipelines.Stamp
 	name, opType string
 }
 
@@ -88,6 +98,15 @@ func (p *pendingResponse) note(s rollouts.Stamp) {
 	p.mu.Unlock()
 }
 
+// noteRuns records that the answer depends on the pipeline runs as of s.
+func (p *pendingResponse) noteRuns(s pipelines.Stamp) {
+	p.mu.Lock()
+	if p.armed {
+		p.runs = append(p.runs, s)
+	}
+	p.mu.Unlock()
+}
+
 func (p *pendingResponse) spoil() {
 	p.mu.Lock()
 	p.spoiled = true
@@ -103,7 +122,7 @@ var _ interface {
 // maxCachedResponse keeps one huge page from crowding out everything else.
 const maxCachedResponse = 256 << 10
 
-func newResponseCache(size int, rules *cacheRules, epoch func(ctx context.Context) (int64, bool), fresh func(rollouts.Stamp) bool, obs OperationObserver) *responseCache {
+func newResponseCache(size int, rules *cacheRules, epoch func(ctx context.Context) (int64, bool), fresh stampCheckers, obs OperationObserver) *responseCache {
 	return &responseCache{rules: rules, epoch: epoch, fresh: fresh, obs: obs, cacheable: map[[sha256.Size]byte]bool{},
 		lru: newSizedLRU[[sha256.Size]byte, cachedResponse](responseCacheBytes, size)}
 }
@@ -137,7 +156,7 @@ func (c *responseCache) lookup(w http.ResponseWriter, r *http.Request, body []by
 	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
-	if hit, ok := c.lru.Get(key); ok && c.valid(r.Context(), hit.token, hit.stamps) {
+	if hit, ok := c.lru.Get(key); ok && c.valid(r.Context(), &hit) {
 		w.Header().Set("Content-Type", hit.contentType)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(hit.body)
@@ -160,7 +179,7 @@ func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(rec, r)
 	p.mu.Lock()
 	keep := p.armed && p.done && !p.spoiled
-	entry := cachedResponse{token: p.token, stamps: p.stamps, name: p.name, opType: p.opType}
+	entry := cachedResponse{token: p.token, stamps: p.stamps, runs: p.runs, name: p.name, opType: p.opType}
 	p.mu.Unlock()
 	if keep && rec.status == http.StatusOK && !rec.overflow && json.Valid(rec.body.Bytes()) {
 		entry.contentType = rec.Header().Get("Content-Type")
@@ -197,14 +216,20 @@ func (c *responseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	return resp
 }
 
-// valid reports whether an answer made at token with stamps may still be given.
-func (c *responseCache) valid(ctx context.Context, token int64, stamps []rollouts.Stamp) bool {
+// valid reports whether a kept answer may still be given: made at the catalog's token, and every
+// stamp it noted fresh.
+func (c *responseCache) valid(ctx context.Context, hit *cachedResponse) bool {
 	now, ok := c.epoch(ctx)
-	if !ok || now != token {
+	if !ok || now != hit.token {
 		return false
 	}
-	for _, s := range stamps {
-		if c.fresh == nil || !c.fresh(s) {
+	for _, s := range hit.stamps {
+		if c.fresh.rollouts == nil || !c.fresh.rollouts(s) {
+			return false
+		}
+	}
+	for _, s := range hit.runs {
+		if c.fresh.runs == nil || !c.fresh.runs(ctx, s) {
 			return false
 		}
 	}
@@ -224,7 +249,7 @@ func (c *responseCache) isCacheable(oc *graphql.OperationContext) bool {
 	if known {
 		return v
 	}
-	v = c.rules.cacheable(oc.Operation.SelectionSet, map[string]bool{}, c.fresh != nil, false)
+	v = c.rules.cacheable(oc.Operation.SelectionSet, map[string]bool{}, c.fresh.rollouts != nil || c.fresh.runs != nil, false)
 	c.mu.Lock()
 	if len(c.cacheable) > 10000 { // bound the memo against clients that vary their query text
 		clear(c.cacheable)

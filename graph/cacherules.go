@@ -138,16 +138,27 @@ func (r *cacheRules) cacheable(set ast.SelectionSet, seenFragments map[string]bo
 }
 
 // cacheDirective implements @cache. Only STAMPED does anything: it notes, before the field is
-// resolved, the rollouts stamp of the entity the field is on, in the answer the response cache
-// may keep. A STAMPED field on something that is not an entity (or with no rollouts service to
-// stamp it) makes the answer one that is not kept: a missing stamp can cost a cache miss, never
-// serve stale data.
+// resolved, the stamp of what the field reads, in the answer the response cache may keep: on an
+// entity the rollouts stamp of its Argo CD applications, on a pipeline the pipelines stamp of the
+// runs. A STAMPED field on anything else (or with no service to stamp it) makes the answer one
+// that is not kept: a missing stamp can cost a cache miss, never serve stale data.
 func (r *Resolver) cacheDirective(ctx context.Context, obj any, next graphql.Resolver, scope model.CacheScope) (any, error) {
 	if scope == model.CacheScopeStamped {
 		if p := pendingFrom(ctx); p != nil {
-			if e, ok := obj.(model.Entity); ok && e != nil && r.RolloutService != nil {
-				p.note(r.RolloutService.Stamp(e.Value().Metadata.Annotations))
-			} else {
+			switch o := obj.(type) {
+			case model.Entity:
+				if o != nil && r.RolloutService != nil {
+					p.note(r.RolloutService.Stamp(o.Value().Metadata.Annotations))
+				} else {
+					p.spoil()
+				}
+			case *model.Pipeline:
+				if o != nil && r.PipelineService != nil {
+					p.noteRuns(r.PipelineService.Stamp(ctx))
+				} else {
+					p.spoil()
+				}
+			default:
 				p.spoil()
 			}
 		}

@@ -44,9 +44,10 @@ func TestEveryFieldOfEveryTypeIsClassified(t *testing.T) {
 	}
 }
 
-// A STAMPED field's stamp is taken from the entity it is on (cacheDirective): on any other type
-// there is nothing to stamp, and the field would never be cached.
-func TestStampedFieldsAreOnEntities(t *testing.T) {
+// A STAMPED field's stamp is taken from the entity (its applications) or the pipeline (the runs)
+// it is on (cacheDirective): on any other type there is nothing to stamp, and the field would
+// never be cached.
+func TestStampedFieldsAreOnEntitiesOrPipelines(t *testing.T) {
 	schema := NewExecutableSchema(Config{}).Schema()
 	stamped := 0
 	for ref, scope := range newCacheRules(schema).fields {
@@ -54,12 +55,46 @@ func TestStampedFieldsAreOnEntities(t *testing.T) {
 			continue
 		}
 		stamped++
-		if !slices.ContainsFunc(schema.GetImplements(schema.Types[ref.typ]), func(d *ast.Definition) bool { return d.Name == "Entity" }) {
-			t.Errorf("%s is STAMPED but %s is not an Entity: its stamp cannot be taken", ref, ref.typ)
+		if ref.typ != "Pipeline" && !slices.ContainsFunc(schema.GetImplements(schema.Types[ref.typ]), func(d *ast.Definition) bool { return d.Name == "Entity" }) {
+			t.Errorf("%s is STAMPED but %s is neither an Entity nor Pipeline: its stamp cannot be taken", ref, ref.typ)
 		}
 	}
 	if stamped == 0 {
 		t.Error("no STAMPED field: the component page's deployments and rollouts are")
+	}
+}
+
+// A stamp covers only what it versions: beneath the runs' stamp (Pipeline.runs) only the runs'
+// types are UNDER_STAMP, beneath an entity's rollouts stamp only the rollouts' types. A field that
+// led from one to the other (a rollout's pipeline run, say) would be kept under a stamp that never
+// moves when it changes.
+func TestUnderStampFieldsAreBeneathTheirOwnKindOfStamp(t *testing.T) {
+	schema := NewExecutableSchema(Config{}).Schema()
+	rules := newCacheRules(schema)
+	kind := func(typ string) string {
+		if strings.HasPrefix(typ, "Pipeline") {
+			return "pipeline runs"
+		}
+		return "Argo CD applications"
+	}
+	checked := 0
+	for ref, scope := range rules.fields {
+		if scope != model.CacheScopeStamped && scope != model.CacheScopeUnderStamp {
+			continue
+		}
+		ret := schema.Types[schema.Types[ref.typ].Fields.ForName(ref.field).Type.Name()]
+		for _, f := range ret.Fields {
+			if rules.fields[fieldRef{ret.Name, f.Name}] != model.CacheScopeUnderStamp {
+				continue
+			}
+			checked++
+			if kind(ret.Name) != kind(ref.typ) {
+				t.Errorf("%s (%s) leads to %s.%s, UNDER_STAMP of %s", ref, kind(ref.typ), ret.Name, f.Name, kind(ret.Name))
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d UNDER_STAMP fields checked", checked)
 	}
 }
 
@@ -145,10 +180,11 @@ extend type A { added: String  said: String @cache(scope: CATALOG) }
 	}
 }
 
-// A STAMPED field that cannot be stamped (not on an entity, or no rollouts service) still
+// A STAMPED field that cannot be stamped (not on an entity or pipeline, or no service to stamp it) still
 // resolves, but its answer is not kept: a missing stamp costs a miss, never a stale answer.
 func TestAStampedFieldThatCannotBeStampedIsNotKept(t *testing.T) {
-	for name, obj := range map[string]any{"not an entity": &model.PageInfo{}, "no rollouts service": &model.Component{}} {
+	for name, obj := range map[string]any{"not an entity": &model.PageInfo{}, "no rollouts service": &model.Component{},
+		"no pipelines service": &model.Pipeline{}} {
 		p := &pendingResponse{armed: true}
 		ctx := context.WithValue(context.Background(), pendingKey{}, p)
 		resolved := false

@@ -18,7 +18,6 @@ import (
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
-	"github.com/portside-dev/portside/rollouts"
 )
 
 // OperationObserver hears about every GraphQL operation, for metrics; package metrics implements it.
@@ -85,9 +84,12 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	r.cacheRules.CompareAndSwap(nil, rules) // the rendered-entity cache's too
 	var cache *responseCache
 	if opts.ResponseCacheSize > 0 {
-		var fresh func(rollouts.Stamp) bool
+		var fresh stampCheckers
 		if r.RolloutService != nil {
-			fresh = r.RolloutService.Fresh
+			fresh.rollouts = r.RolloutService.Fresh
+		}
+		if r.PipelineService != nil {
+			fresh.runs = r.PipelineService.Fresh
 		}
 		cache = newResponseCache(opts.ResponseCacheSize, rules, r.Catalog.CacheEpoch, fresh, opts.Observer)
 		// Before (around) the budget: the cache sees the answer the budget lets out, and keeps

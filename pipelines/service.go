@@ -38,6 +38,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// StampCheckInterval overrides StampCheckInterval (tests); 0 is the default.
+	StampCheckInterval time.Duration
 }
 
 // Service triggers a component's pipelines for its owners and follows their runs.
@@ -50,6 +52,7 @@ type Service struct {
 	now       func() time.Time
 	hub       *pubsub.Hub[Run]
 	follow    FollowerOptions
+	gens      *generations
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -60,7 +63,8 @@ type Service struct {
 
 // NewService keeps runs in st and runs them on providers.
 func NewService(st *store.Store, opts Options) *Service {
-	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, providers: map[string]Provider{},
+	recs := &records{st: st}
+	s := &Service{recs: recs, catalog: opts.Catalog, audit: opts.Audit, providers: map[string]Provider{},
 		log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Run](64), follow: opts.Follower.withDefaults(), nudge: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -71,6 +75,11 @@ func NewService(st *store.Store, opts Options) *Service {
 	for _, p := range opts.Providers {
 		s.providers[p.Name()] = p
 	}
+	s.gens = &generations{interval: opts.StampCheckInterval, load: recs.generation}
+	if s.gens.interval <= 0 {
+		s.gens.interval = StampCheckInterval
+	}
+	recs.changed = s.changed
 	return s
 }
 

@@ -49,8 +49,16 @@ type runRow struct {
 
 func (runRow) TableName() string { return "pipeline_runs" }
 
+// stateRow is the runs' change counter (see generation).
+type stateRow struct {
+	ID         int64
+	Generation int64
+}
+
+func (stateRow) TableName() string { return "pipeline_state" }
+
 // Models lists the gorm row types of the pipelines domain, for the schema conformance test.
-func Models() []any { return []any{&runRow{}} }
+func Models() []any { return []any{&runRow{}, &stateRow{}} }
 
 func jsonOf(v any) (string, error) {
 	b, err := json.Marshal(v)
@@ -92,6 +100,8 @@ func utc(t *time.Time) *time.Time {
 // records keeps runs in the database.
 type records struct {
 	st *store.Store
+	// changed is called after a run's change is committed (Service.changed).
+	changed func()
 }
 
 // insert records a new run. A second run with the same idempotency key (for the same component
@@ -115,11 +125,32 @@ func (s *records) insert(ctx context.Context, r *Run, dispatchID string) error {
 	if row.Artifacts, err = jsonOf(r.Artifacts); err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: artifacts")
 	}
-	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
-		return store.Translate(err, "pipeline run with idempotency key "+strconv.Quote(r.IdempotencyKey))
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.st.DB(ctx).Create(&row).Error; err != nil {
+			return store.Translate(err, "pipeline run with idempotency key "+strconv.Quote(r.IdempotencyKey))
+		}
+		return s.bumpGeneration(ctx)
+	})
+	if err != nil {
+		return err
 	}
+	s.changed()
 	r.ID = row.ID
 	return nil
+}
+
+// generation reads the runs' change counter.
+func (s *records) generation(ctx context.Context) (int64, error) {
+	var row stateRow
+	err := s.st.DB(ctx).Select("generation").Take(&row, "id = ?", 1).Error
+	return row.Generation, store.Translate(err, "pipeline state")
+}
+
+// bumpGeneration records, inside the caller's transaction, that a run changed: what another
+// process keeps of runs is retired by it (Service.Stamp).
+func (s *records) bumpGeneration(ctx context.Context) error {
+	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).Update("generation", gorm.Expr("generation + 1")).Error
+	return store.Translate(err, "pipeline state")
 }
 
 // byKey finds the run an idempotency key started.
@@ -164,18 +195,25 @@ func (s *records) save(ctx context.Context, r *Run) error {
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: artifacts")
 	}
-	res := s.st.DB(ctx).Model(&runRow{}).Where("id = ? AND version = ?", r.ID, r.version).Updates(map[string]any{
-		"provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
-		"status": string(r.Status), "message": r.Message, "stages": stages, "artifacts": artifacts,
-		"started_at": r.StartedAt, "finished_at": r.FinishedAt, "committed_at": r.CommittedAt, "deployed_at": r.DeployedAt,
-		"updated_at": r.UpdatedAt, "version": r.version + 1,
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		res := s.st.DB(ctx).Model(&runRow{}).Where("id = ? AND version = ?", r.ID, r.version).Updates(map[string]any{
+			"provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
+			"status": string(r.Status), "message": r.Message, "stages": stages, "artifacts": artifacts,
+			"started_at": r.StartedAt, "finished_at": r.FinishedAt, "committed_at": r.CommittedAt, "deployed_at": r.DeployedAt,
+			"updated_at": r.UpdatedAt, "version": r.version + 1,
+		})
+		if res.Error != nil {
+			return store.Translate(res.Error, "pipeline run "+strconv.FormatInt(r.ID, 10))
+		}
+		if res.RowsAffected == 0 {
+			return errStale
+		}
+		return s.bumpGeneration(ctx)
 	})
-	if res.Error != nil {
-		return store.Translate(res.Error, "pipeline run "+strconv.FormatInt(r.ID, 10))
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
-		return errStale
-	}
+	s.changed()
 	r.version++
 	return nil
 }

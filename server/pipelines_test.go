@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/bench/benchcat"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines"
@@ -290,4 +293,95 @@ func TestAForgedGitLabWebhookIsRefusedAndAudited(t *testing.T) {
 			t.Errorf("record = %+v", r)
 		}
 	}
+}
+
+// The component page with its pipelines and their last runs is answered from the response cache
+// while no run changes, and afresh once one does: a new run, a run's stages moving, a cancel.
+func TestTheComponentPageWithItsPipelinesIsCachedUntilARunChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		secret, _, err := p.ids.CreateToken(operator(), auth.TokenSpec{Username: "bob", Name: "page", Scopes: []string{"read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]any{benchcat.ComponentPagePipelines.Var: "component:default/payments-api"}
+		type page struct {
+			Entity struct {
+				Pipelines []struct {
+					Name string
+					Runs struct {
+						TotalCount int
+						Nodes      []struct{ Status string }
+					}
+				}
+			}
+		}
+		ask := func() page {
+			t.Helper()
+			res := p.gql(http.DefaultClient, bearer(secret), benchcat.ComponentPagePipelines.Query, vars)
+			if len(res.Errors) > 0 {
+				t.Fatalf("component page: %+v", res.Errors)
+			}
+			raw, _ := json.Marshal(res.Data)
+			var out page
+			if err := json.Unmarshal(raw, &out); err != nil || len(out.Entity.Pipelines) != 2 || out.Entity.Pipelines[1].Name != "ci" {
+				t.Fatalf("component page: %s", raw)
+			}
+			return out
+		}
+		ci := func(pg page) (int, string) {
+			runs := pg.Entity.Pipelines[1].Runs
+			if len(runs.Nodes) == 0 {
+				return runs.TotalCount, ""
+			}
+			return runs.TotalCount, runs.Nodes[0].Status
+		}
+		counter := storetest.CountStatements(st.Gorm())
+		cached := func(why string) {
+			t.Helper()
+			var n int64
+			if testutil.Await(5*time.Second, func() bool {
+				ask()
+				counter.Reset()
+				ask()
+				n = counter.Reset()
+				return n == 0
+			}) {
+				return
+			}
+			t.Errorf("%s: the repeated component page still ran %d statements; want it from the response cache", why, n)
+		}
+		until := func(what string, cond func(page) bool) {
+			t.Helper()
+			testutil.Eventually(t, 30*time.Second, func() bool { return cond(ask()) },
+				func() string { return fmt.Sprintf("the component page never showed %s: %+v", what, ask()) })
+		}
+
+		if n, _ := ci(ask()); n != 0 {
+			t.Fatalf("ci has %d runs before any was triggered", n)
+		}
+		cached("no runs")
+
+		// The local provider runs the ci pipeline for real; every change of it shows.
+		first, err := p.pipes.Trigger(operator(), pipelines.TriggerInput{Component: "payments-api", Pipeline: "ci", IdempotencyKey: "page-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		until("the run, succeeded", func(pg page) bool { n, s := ci(pg); return n == 1 && s == "SUCCEEDED" })
+		cached("after the run")
+
+		second, err := p.pipes.Trigger(operator(), pipelines.TriggerInput{Component: "payments-api", Pipeline: "ci", IdempotencyKey: "page-2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		until("the second run", func(pg page) bool { n, _ := ci(pg); return n == 2 })
+		if _, err := p.pipes.Cancel(operator(), second.ID); err != nil && !strings.Contains(err.Error(), "finished") {
+			t.Logf("cancel of run %d: %v (it may have finished)", second.ID, err)
+		}
+		until("the second run, finished", func(pg page) bool { _, s := ci(pg); return s == "CANCELLED" || s == "SUCCEEDED" })
+		cached("after the second run")
+		if first.ID == second.ID {
+			t.Errorf("two idempotency keys gave one run")
+		}
+	})
 }

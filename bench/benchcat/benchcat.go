@@ -101,6 +101,24 @@ var (
 		Var:    "ref",
 		Values: func(q *Queries) []string { return q.Deployed },
 	}
+	// ComponentPagePipelines is the component page once pipelines exist: the same plus the
+	// component's pipelines, each with its last 5 runs, their stages and artifacts (the fields of
+	// the portal's PipelineFields and PipelineRunFields fragments). Not viewerCanOperate: it is
+	// the caller's, and an operation that asks for it is never kept by the response cache.
+	ComponentPagePipelines = Operation{
+		Name:  "component-page-pipelines",
+		Title: "component page with its pipelines and their last 5 runs",
+		Query: `query($ref:String!){ entity(ref:$ref){ ref name title ... on Component { owner { ref name } system { ref name } ` +
+			`deployments { instance application environment cluster namespace syncStatus health revision images lastSyncedAt stale lastSeenAt ` +
+			`operation { phase revision startedAt finishedAt } } ` +
+			`rollouts(first:10){ totalCount nodes { id revision result startedAt finishedAt initiatedBy historyId images commit { author message } } } ` +
+			`pipelines { component name provider repository workflow defaultRef stages parameters { name type description options default required } ` +
+			`runs(first:5){ totalCount nodes { id component pipeline provider providerRunId url attempt ref commitSha parameters { name value } ` +
+			`triggeredBy client status message stages { name status startedAt finishedAt durationSeconds logUrl } artifacts { name image version } ` +
+			`retryOfId createdAt startedAt finishedAt updatedAt } } } } } }`,
+		Var:    "ref",
+		Values: func(q *Queries) []string { return q.Deployed },
+	}
 	TextSearch = Operation{
 		Name:   "search",
 		Title:  "text search, page of 50 with totalCount",
@@ -112,7 +130,7 @@ var (
 
 // Operations lists the load test's operations in report order.
 func Operations() []Operation {
-	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch, ComponentPage}
+	return []Operation{EntityByRef, OwnerPage, OwnerPageFacets, TextSearch, ComponentPage, ComponentPagePipelines}
 }
 
 // WholeEntity is every field of an entity as Backstage's catalog API returns it (the document and

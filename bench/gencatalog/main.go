@@ -170,8 +170,11 @@ type component struct {
 	subcomponentOf                           int // -1 when none
 	tags                                     []string
 	argoCD                                   bool
-	dependsOn                                []dep
-	providesAPIs, consumesAPIs               []int
+	// pipeline: the component declares a GitHub Actions pipeline (the component pages the load
+	// driver asks for: see queries), so its page shows pipelines and their latest runs.
+	pipeline                   bool
+	dependsOn                  []dep
+	providesAPIs, consumesAPIs []int
 }
 
 type api struct {
@@ -651,6 +654,7 @@ func (g *gen) queries(seed uint64) {
 		q.Components = append(q.Components, "component:default/"+m.components[i].name)
 		if m.components[i].argoCD {
 			q.Deployed = append(q.Deployed, "component:default/"+m.components[i].name)
+			m.components[i].pipeline = true
 		}
 	}
 	owns := make([]bool, len(m.groups))
@@ -1101,6 +1105,10 @@ func writeOpenAPIPaths(w *bufio.Writer, in, noun, camel string, n int) {
 	}
 }
 
+// pipelinesAnnotation is the portside.dev/pipelines annotation of the deployed components the load
+// driver asks for: one GitHub Actions workflow of four stages (a YAML flow sequence on one line).
+const pipelinesAnnotation = `'[{"name": "release", "provider": "github", "workflow": "release.yaml", "stages": ["Build", "Test", "Release", "Deploy"]}]'`
+
 func (m *model) writeComponent(y *yamlWriter, i int) {
 	c := &m.components[i]
 	y.header("Component", c.name, c.title, c.description)
@@ -1110,6 +1118,9 @@ func (m *model) writeComponent(y *yamlWriter, i int) {
 	y.field("    ", "backstage.io/techdocs-ref", "dir:.")
 	if c.argoCD {
 		y.field("    ", "argocd/app-name", c.name)
+	}
+	if c.pipeline {
+		y.field("    ", "portside.dev/pipelines", pipelinesAnnotation)
 	}
 	y.w.WriteString("spec:\n")
 	y.field("  ", "type", c.typ)

@@ -290,6 +290,8 @@ type driver struct {
 	env                                     map[string]string
 	token                                   string  // the API token of the current run
 	argo                                    *argoCD // what the servers follow, for the component page
+	github                                  *gitHub // where the servers trigger runs, for the component page's pipelines
+	queries                                 *benchcat.Queries
 }
 
 // Results is what results.json holds.
@@ -469,6 +471,8 @@ func (d *driver) prepare(ctx context.Context) error {
 		return err
 	}
 	d.sup.onExit("scripted Argo CD", func() error { d.argo.stop(); return nil })
+	d.github, d.queries = startGitHub(), q
+	d.sup.onExit("in-process GitHub", func() error { d.github.stop(); return nil })
 	d.bodies, d.bodyFiles = map[string][][]byte{}, map[string]string{}
 	for _, op := range loadOperations() {
 		bodies, err := op.Bodies(q)
@@ -606,9 +610,30 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 	if d.token == "" {
 		return fail(fmt.Errorf("token create printed no token:\n%s", out))
 	}
+	// The pipelines' runs are triggered through the API as an admin, on the in-process GitHub.
+	_, _, out, err = d.portsideCmd(ctx, tag+"-admin-token", "--database", dbURL, "token", "create", "--user", "bench-admin", "--admin", "--name", "seed-runs")
+	if err != nil {
+		return fail(fmt.Errorf("token create --admin: %w", err))
+	}
+	adminToken := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "pst_") {
+			adminToken = strings.TrimSpace(line)
+		}
+	}
+	if adminToken == "" {
+		return fail(fmt.Errorf("token create --admin printed no token:\n%s", out))
+	}
 	srv, ready, err := d.startServer(ctx, dbURL, tag, nil)
 	if err != nil {
 		return fail(err)
+	}
+	if d.cfg.measure["load"] && (d.cfg.ops == nil || d.cfg.ops[benchcat.ComponentPagePipelines.Name]) {
+		if err := d.seedRuns(ctx, srv, adminToken, d.queries); err != nil {
+			_ = srv.stop(20 * time.Second)
+			return fail(fmt.Errorf("seeding pipeline runs: %w", err))
+		}
+		say("seeded %d pipeline runs", len(d.queries.Deployed)*runsPerPipeline)
 	}
 	defer func() {
 		if err := srv.stop(20 * time.Second); err != nil && ctx.Err() == nil {
@@ -812,6 +837,8 @@ func (d *driver) startServer(ctx context.Context, dbURL, tag string, extra []str
 	// No development login: like a production server, which discovers its provider on first use.
 	// Following the scripted Argo CD through portside-argocd, as a production server follows its own.
 	argoArgs, argoEnv := d.argo.serveArgs()
+	githubArgs, githubEnv := d.github.serveArgs()
+	argoArgs, argoEnv = append(argoArgs, githubArgs...), append(argoEnv, githubEnv...)
 	// The complexity limit is raised from its default (5,000) to 20,000: a page of 50 whole
 	// entities, operations (7) and (8), weighs 13,101 since every list is weighed, and the default
 	// refuses it.
@@ -1006,8 +1033,12 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 			bad = fmt.Sprintf("status %d", status)
 		case bytes.Contains(resp, []byte(`"errors":`)):
 			bad = "GraphQL errors"
-		case (op.Name == benchcat.EntityByRef.Name || op.Name == benchcat.ComponentPage.Name) && bytes.Contains(resp, []byte(`"entity":null`)):
+		case (op.Name == benchcat.EntityByRef.Name || op.Name == benchcat.ComponentPage.Name || op.Name == benchcat.ComponentPagePipelines.Name) &&
+			bytes.Contains(resp, []byte(`"entity":null`)):
 			bad = "entity not found"
+		case op.Name == benchcat.ComponentPagePipelines.Name && (!bytes.Contains(resp, []byte(`"deployments":[{`)) ||
+			!bytes.Contains(resp, []byte(fmt.Sprintf(`"runs":{"totalCount":%d`, runsPerPipeline))) || bytes.Count(resp, []byte(`"status":"SUCCEEDED"`)) < 5*runsPerPipeline):
+			bad = fmt.Sprintf("not one deployment and one pipeline with %d runs of succeeded stages", runsPerPipeline)
 		case op.Name == benchcat.ComponentPage.Name && (!bytes.Contains(resp, []byte(`"deployments":[{`)) ||
 			!bytes.Contains(resp, []byte(fmt.Sprintf(`"totalCount":%d`, historyPerApp)))):
 			bad = fmt.Sprintf("not one deployment with %d rollouts", historyPerApp)
@@ -1034,13 +1065,17 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 }
 
 func (d *driver) post(ctx context.Context, u string, body []byte) (int, []byte, error) {
+	return d.postAs(ctx, u, d.token, body)
+}
+
+func (d *driver) postAs(ctx context.Context, u, token string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/graphql-response+json, application/json")
-	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := d.http.Do(req)
 	if err != nil {
 		return 0, nil, err

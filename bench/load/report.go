@@ -91,6 +91,8 @@ func metrics() []metric {
 		benchcat.TextSearch.Name:      {3000, 20},
 		// The rollouts issue: the component page keeps the foundation's entity-by-ref targets.
 		benchcat.ComponentPage.Name: {10000, 5},
+		// The pipelines issue: the component page with its pipelines keeps them too.
+		benchcat.ComponentPagePipelines.Name: {10000, 5},
 	}
 	// Targets with the response cache off and the entity cache warm (issue 12: whole entities as
 	// Backstage's tooling asks for them).

@@ -1376,9 +1376,9 @@ type CacheScope string
 const (
 	// From the catalog alone: the same for every caller until the catalog changes (its cache epoch moves).
 	CacheScopeCatalog CacheScope = "CATALOG"
-	// About the Argo CD applications of the entity it is on: versioned besides by a rollouts stamp of
-	// them, taken before the field is resolved. Only on entity types; the rendered-entity cache never
-	// keeps it.
+	// About what changes outside the catalog, versioned besides by a stamp taken before the field is
+	// resolved: on an entity type, a rollouts stamp of its Argo CD applications; on Pipeline, the
+	// pipelines stamp of the runs. Only on those types; the rendered-entity cache never keeps it.
 	CacheScopeStamped CacheScope = "STAMPED"
 	// Part of what a STAMPED field returns: cacheable only beneath one, whose stamp covers it.
 	CacheScopeUnderStamp CacheScope = "UNDER_STAMP"

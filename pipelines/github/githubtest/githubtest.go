@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 )
 
 // Stamp is the time every scripted run and job shows.
@@ -75,6 +74,9 @@ type Server struct {
 	// OnDispatch, when set before the first request, is called as a dispatch arrives, before it
 	// is answered (benchmarks time the provider's call by it).
 	OnDispatch func(inputs map[string]any)
+	// OnRun, when set before the first request, scripts each run as its dispatch creates it (a
+	// load driver's runs that finish at once, with their jobs).
+	OnRun func(r *Run)
 
 	mu     sync.Mutex
 	runs   map[int64]*Run
@@ -84,8 +86,12 @@ type Server struct {
 	requests, notModified atomic.Int64
 }
 
-// Start serves the API until the test ends.
-func Start(tb testing.TB) *Server {
+// Cleaner is what Start needs of its caller: a testing.TB, or a load driver's own list of things to
+// close at its end.
+type Cleaner interface{ Cleanup(func()) }
+
+// Start serves the API until the test (or the Cleaner's owner) ends.
+func Start(tb Cleaner) *Server {
 	s := &Server{runs: map[int64]*Run{}, order: map[string][]int64{}, nextID: 1000}
 	mux := http.NewServeMux()
 	const repo = "/api/v3/repos/{owner}/{repo}/actions"
@@ -175,6 +181,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		HeadCommit: &HeadCommit{ID: "0123456789abcdef0123456789abcdef01234567", Message: "Release", Timestamp: CommitStamp},
 		HTMLURL:    "https://github.example/" + wf + "/runs/" + strconv.FormatInt(id, 10), RunStartedAt: Stamp, UpdatedAt: Stamp, workflow: wf}
 	s.order[wf] = append(s.order[wf], id)
+	if s.OnRun != nil {
+		s.OnRun(s.runs[id])
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
