@@ -217,19 +217,22 @@ func (s *Service) ChangesSinceLastMeeting(ctx context.Context, project string) (
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.recs.currentRows(ctx, proj.ID)
-	if err != nil {
-		return nil, err
-	}
 	last, err := s.recs.meetings(ctx, proj, 1)
 	if err != nil {
 		return nil, err
 	}
-	var prev []MeetingRow
-	if len(last) == 1 {
-		if prev, err = s.recs.meetingRows(ctx, last[0].ID); err != nil {
+	if len(last) == 0 {
+		cur, err := s.recs.currentRows(ctx, proj.ID)
+		if err != nil {
 			return nil, err
 		}
+		return diffSnapshots(nil, cur), nil
+	}
+	// Only the rows that differ: the diff of those is the diff of the whole tables, since a task
+	// the same in both changes nothing.
+	prev, cur, err := s.recs.changedSince(ctx, proj.ID, last[0].ID)
+	if err != nil {
+		return nil, err
 	}
 	return diffSnapshots(prev, cur), nil
 }

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,83 @@ func TestMeetingsListWhatChangedSinceTheLastOne(t *testing.T) {
 		}
 		if n := countAudit(t, st, "tasks.meeting.create", "ok"); n != 2 {
 			t.Errorf("%d meetings audited, want 2", n)
+		}
+	})
+}
+
+// What changed since the last meeting is read from the rows that differ only; over a table of
+// many tasks and every kind of change (status, priority, assignee, a blocker's comment, a new
+// task, a deleted one, an untouched one), it lists exactly what recording a meeting then stores.
+func TestChangesSinceTheLastMeetingAreWhatTheNextMeetingRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, clk := newService(t, st)
+		assignees := []string{"Alice", "bob", "carol", ""}
+		var table strings.Builder
+		table.WriteString("| Task | Priority | Assignee | Status | Comments / Issues |\n|---|---|---|---|---|\n")
+		for i := range 60 {
+			fmt.Fprintf(&table, "| Task %02d | %s | %s | %s | note %d |\n", i, tasks.Priorities[i%3].Label(), assignees[i%4], tasks.Statuses[i%4].Label(), i)
+		}
+		if _, err := s.Import(bob, "roadmap", tasks.Markdown, table.String()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateMeeting(bob, "roadmap", "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour)
+		page, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 100, "")
+		if err != nil || len(page.Tasks) != 60 {
+			t.Fatalf("tasks: %d, %v", len(page.Tasks), err)
+		}
+		for i, task := range page.Tasks {
+			patch := tasks.TaskPatch{Version: task.Version}
+			switch i % 6 {
+			case 0:
+				patch.Status = ptr(tasks.Statuses[(i/6+1)%4])
+			case 1:
+				patch.Priority = ptr(tasks.Priorities[(i+1)%3])
+			case 2:
+				patch.Assignee = ptr("erin")
+			case 3:
+				patch.Comment = ptr("changed " + task.Comment) // a blocker's comment shows, others not
+			case 4:
+				if err := s.DeleteTask(bob, task.ID, task.Version); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			case 5:
+				continue // untouched
+			}
+			if _, err := s.UpdateTask(bob, task.ID, patch); err != nil {
+				t.Fatalf("task %d: %v", i, err)
+			}
+		}
+		if _, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "A new one", Priority: tasks.Priorities[0], Status: tasks.Statuses[0]}); err != nil {
+			t.Fatal(err)
+		}
+		since, err := s.ChangesSinceLastMeeting(carol, "roadmap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := s.CreateMeeting(bob, "roadmap", "", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded, err := s.MeetingChanges(carol, next.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changeLines(since) != changeLines(recorded) {
+			t.Fatalf("since the last meeting (%d):\n%s\nrecorded (%d):\n%s", len(since), changeLines(since), len(recorded), changeLines(recorded))
+		}
+		kinds := map[tasks.ChangeKind]int{}
+		for _, c := range since {
+			kinds[c.Kind]++
+		}
+		for _, k := range []tasks.ChangeKind{tasks.ChangeNew, tasks.ChangeClosed, tasks.ChangeStatus, tasks.ChangePriority, tasks.ChangeAssignee,
+			tasks.ChangeBlocker, tasks.ChangeRemoved} {
+			if kinds[k] == 0 {
+				t.Errorf("no %s change among %d: the table does not exercise it", k, len(since))
+			}
 		}
 	})
 }
