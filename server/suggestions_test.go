@@ -14,6 +14,7 @@ import (
 
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
@@ -90,6 +91,50 @@ func TestARolloutThatSucceedsSuggestsCompletedForItsTasks(t *testing.T) {
 		res = p.as(bob, fmt.Sprintf(`mutation { acceptTaskSuggestion(input: {id: %q}) { task { status history { field oldValue newValue actor } } } }`, sug))
 		if got, _ := json.Marshal(res.Data); len(res.Errors) > 0 || !strings.Contains(string(got), `{"actor":"bob","field":"status","newValue":"COMPLETED","oldValue":"IN_PROGRESS"}`) {
 			t.Fatalf("accept: %s %+v", got, res.Errors)
+		}
+	})
+}
+
+// A task linked to a pipeline run gets a suggestion when the run ends: the demo's ci pipeline run
+// for real by the local provider, failing at its Test stage, suggests BLOCKED with the stage that
+// failed; the task is unchanged until someone decides.
+func TestAPipelineRunThatFailsSuggestsBlockedForItsTasks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		ctx, cancel := context.WithCancel(context.Background())
+		followed := make(chan struct{})
+		go func() {
+			p.tasks.FollowDelivery(ctx, tasks.PipelineRunFeed{Runs: p.pipes}, time.Second)
+			close(followed)
+		}()
+		t.Cleanup(func() { cancel(); <-followed })
+		testutil.Eventually(t, 10*time.Second, func() bool { return p.pipes.Subscribers() >= 1 }, "the feed never subscribed to the runs")
+
+		// The run is triggered first and linked at once: it takes the local provider longer to
+		// fail than to create the task.
+		run, err := p.pipes.Trigger(operator(), pipelines.TriggerInput{Component: "payments-api", Pipeline: "ci",
+			Parameters: map[string]string{"failAt": "Test"}, IdempotencyKey: "suggest-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _ := p.taskProject(t)
+		target := strconv.FormatInt(run.ID, 10)
+		task, err := p.tasks.CreateTask(operator(), tasks.TaskInput{Project: name, Title: "CI to CD handoff automation", Status: tasks.InProgress,
+			Links: []tasks.Link{{Kind: tasks.LinkPipelineRun, Target: target}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []tasks.Suggestion
+		testutil.Eventually(t, 30*time.Second, func() bool {
+			got, _ = p.tasks.Suggestions(operator(), task.ID)
+			return len(got) == 1
+		}, "no suggestion after the run failed")
+		want := "pipeline run " + target + " failed: stage Test failed"
+		if got[0].Status != tasks.Blocked || !strings.HasPrefix(got[0].Reason, want) || got[0].State != tasks.SuggestionOpen {
+			t.Errorf("suggestion = %+v, want BLOCKED, open, %q", got[0], want)
+		}
+		if now, _ := p.tasks.Task(operator(), task.ID); now.Status != tasks.InProgress {
+			t.Errorf("the task became %s without anyone deciding", now.Status)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
 
@@ -54,6 +55,75 @@ func RolloutEvent(r rollouts.Rollout) (DeliveryEvent, bool) {
 		ev.Outcome = Aborted
 		if r.Canary != nil && ev.Reason == "" {
 			ev.Reason = "the canary was aborted"
+		}
+	default:
+		return ev, false
+	}
+	return ev, true
+}
+
+// RunWatcher is where pipeline runs are published as they change; pipelines.Service implements it.
+type RunWatcher interface {
+	Watch(ctx context.Context, f pipelines.Filter, runID int64) (*pipelines.Subscription, error)
+}
+
+// PipelineRunFeed is the delivery feed of pipeline runs: every run that ended (succeeded, failed,
+// timed out, cancelled) is an event for the tasks linked to it.
+type PipelineRunFeed struct{ Runs RunWatcher }
+
+// Events subscribes to every run's changes; the channel closes when the subscription is cut off
+// (it fell behind) or ctx ends, and FollowDelivery subscribes again.
+func (f PipelineRunFeed) Events(ctx context.Context) (<-chan DeliveryEvent, error) {
+	sub, err := f.Runs.Watch(ctx, pipelines.Filter{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan DeliveryEvent)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for run := range sub.C() {
+			ev, ok := PipelineRunEvent(run)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// PipelineRunEvent is what a run's end means for the tasks linked to it; ok is false while it is
+// queued or running. The reason of a failure names the stage that failed, as fail fast shows it.
+func PipelineRunEvent(r pipelines.Run) (DeliveryEvent, bool) {
+	ev := DeliveryEvent{Kind: LinkPipelineRun, Target: strconv.FormatInt(r.ID, 10), Reason: r.Message}
+	switch r.Status {
+	case pipelines.Succeeded:
+		ev.Outcome, ev.Reason = Succeeded, ""
+	case pipelines.Failed, pipelines.TimedOut:
+		ev.Outcome = Failed
+		for _, st := range r.Stages {
+			if st.Status == pipelines.Failed || st.Status == pipelines.TimedOut {
+				stage := "stage " + st.Name + " failed"
+				if st.Status == pipelines.TimedOut {
+					stage = "stage " + st.Name + " timed out"
+				}
+				if ev.Reason == "" {
+					ev.Reason = stage
+				} else {
+					ev.Reason = stage + ": " + ev.Reason
+				}
+				break
+			}
+		}
+	case pipelines.Cancelled:
+		ev.Outcome = Aborted
+		if ev.Reason == "" {
+			ev.Reason = "the run was cancelled"
 		}
 	default:
 		return ev, false

@@ -8,6 +8,7 @@ import (
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -127,4 +128,33 @@ func TestFollowDeliverySubscribesAgainAndStops(t *testing.T) {
 	cancel()
 	close(second)
 	<-done
+}
+
+// A pipeline run's end is an event for its tasks: succeeded, failed or timed out (naming the stage
+// that failed, as fail fast shows it), cancelled; a queued or running run is none.
+func TestAPipelineRunsEndIsADeliveryEvent(t *testing.T) {
+	stages := func(failed pipelines.Status) []pipelines.Stage {
+		return []pipelines.Stage{{Name: "Build", Status: pipelines.Succeeded}, {Name: "Test", Status: failed}, {Name: "Deploy", Status: pipelines.Skipped}}
+	}
+	for _, tc := range []struct {
+		run  pipelines.Run
+		want tasks.DeliveryEvent
+		ok   bool
+	}{
+		{pipelines.Run{ID: 1, Status: pipelines.Succeeded, Message: "ignored"}, tasks.DeliveryEvent{Kind: tasks.LinkPipelineRun, Target: "1", Outcome: tasks.Succeeded}, true},
+		{pipelines.Run{ID: 2, Status: pipelines.Failed, Stages: stages(pipelines.Failed)},
+			tasks.DeliveryEvent{Kind: tasks.LinkPipelineRun, Target: "2", Outcome: tasks.Failed, Reason: "stage Test failed"}, true},
+		{pipelines.Run{ID: 3, Status: pipelines.TimedOut, Stages: stages(pipelines.TimedOut), Message: "deadline exceeded"},
+			tasks.DeliveryEvent{Kind: tasks.LinkPipelineRun, Target: "3", Outcome: tasks.Failed, Reason: "stage Test timed out: deadline exceeded"}, true},
+		{pipelines.Run{ID: 4, Status: pipelines.Failed, Message: "the provider refused the trigger"},
+			tasks.DeliveryEvent{Kind: tasks.LinkPipelineRun, Target: "4", Outcome: tasks.Failed, Reason: "the provider refused the trigger"}, true},
+		{pipelines.Run{ID: 5, Status: pipelines.Cancelled}, tasks.DeliveryEvent{Kind: tasks.LinkPipelineRun, Target: "5", Outcome: tasks.Aborted, Reason: "the run was cancelled"}, true},
+		{pipelines.Run{ID: 6, Status: pipelines.Running}, tasks.DeliveryEvent{}, false},
+		{pipelines.Run{ID: 7, Status: pipelines.Queued}, tasks.DeliveryEvent{}, false},
+	} {
+		got, ok := tasks.PipelineRunEvent(tc.run)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("run %d (%s): %+v, %v; want %+v, %v", tc.run.ID, tc.run.Status, got, ok, tc.want, tc.ok)
+		}
+	}
 }

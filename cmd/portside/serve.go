@@ -248,15 +248,19 @@ func (w *wiring) run(ctx context.Context) error {
 		defer close(refresher)
 		w.catalog.Run(ctx)
 	}()
-	suggester := make(chan struct{})
-	go func() {
-		defer close(suggester)
-		// Rollouts that end suggest a status for the tasks linked to them (a person decides).
-		w.tasks.FollowDelivery(ctx, tasks.RolloutFeed{Hub: w.rollouts.Tracker()}, time.Second)
-	}()
+	// Rollouts and pipeline runs that end suggest a status for the tasks linked to them (a person
+	// decides); each feed is followed until serve stops.
+	suggesters := make(chan struct{}, 2)
+	for _, feed := range []tasks.DeliveryFeed{tasks.RolloutFeed{Hub: w.rollouts.Tracker()}, tasks.PipelineRunFeed{Runs: w.pipelines}} {
+		go func() {
+			defer func() { suggesters <- struct{}{} }()
+			w.tasks.FollowDelivery(ctx, feed, time.Second)
+		}()
+	}
 	err := w.server.Serve(ctx)
 	stop()      // also when the listener failed and no signal came
 	<-refresher // a refresh in progress ends (and releases its lease) before the store closes
-	<-suggester
+	<-suggesters
+	<-suggesters
 	return err
 }
