@@ -3,6 +3,7 @@ package deploys_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/portside-dev/portside/deploys"
@@ -146,6 +147,33 @@ func TestEnvironmentsAreTheAnnotations(t *testing.T) {
 		}
 		if _, err := f.s.Environments(context.Background(), f.cat.annotations[payAPI]); !errs.Is(err, errs.Unauthenticated) {
 			t.Fatalf("nobody: %v, want UNAUTHENTICATED", err)
+		}
+	})
+}
+
+// "Awaiting my approval" checks the ownership of at most MaxAwaitingComponents components; past
+// that it asks to be narrowed to one, and narrowed it answers.
+func TestAwaitingMyApprovalIsBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		for i := 0; i <= deploys.MaxAwaitingComponents; i++ {
+			ref := fmt.Sprintf("component:default/svc-%03d", i)
+			f.cat.annotations[ref] = f.cat.annotations[payAPI]
+			f.cat.owners[ref] = []string{"bob", "alice"}
+			if _, err := f.s.Request(bob, deploys.RequestInput{Component: ref, Environment: "production", Version: digest}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.s.List(alice, deploys.Filter{AwaitingMyApproval: true}, 10, ""); !errs.Is(err, errs.Invalid) || !strings.Contains(errs.PublicMessage(err), "filter.component") {
+			t.Fatalf("awaiting across %d components: %v, want INVALID asking for filter.component", deploys.MaxAwaitingComponents+1, err)
+		}
+		page, err := f.s.List(alice, deploys.Filter{AwaitingMyApproval: true, Component: "svc-007"}, 10, "")
+		if err != nil || page.TotalCount != 1 || page.Requests[0].Component != "component:default/svc-007" {
+			t.Fatalf("narrowed to one component: %+v, %v", page, err)
+		}
+		// An admin's list checks no ownership, so it has no such bound.
+		if page, err := f.s.List(root, deploys.Filter{AwaitingMyApproval: true}, 10, ""); err != nil || page.TotalCount != int64(deploys.MaxAwaitingComponents+1) {
+			t.Fatalf("an admin's: %+v, %v", page, err)
 		}
 	})
 }
