@@ -297,7 +297,7 @@ func bindSettings(c *Config) []Setting {
 			value: parsed(&c.Migrate, "string", parseMigrate, func(m MigrateMode) string { return string(m) }),
 			bare:  true}, // `serve --migrate` reads as the README says it
 		{Key: "demo", Env: "PORTSIDE_DEMO", Default: "false",
-			Usage: "load the embedded demo catalog at start, and on a database without it a small status-meeting project (deployment-roadmap, owned by team-platform, bob a member: the table of issue #15, a meeting a week ago, changes since) and a runbook for payments-api in two versions",
+			Usage: "load the embedded demo catalog at start, and on a database without it a small status-meeting project (deployment-roadmap, owned by team-platform, bob a member: the table of issue #15, a meeting a week ago, changes since) and a runbook for payments-api in two versions; payments-api's deploy requests commit to a bare manifest repository created in a temporary directory at each start",
 			value: boolean(&c.Demo)},
 		{Key: "refresh-interval", Env: "PORTSIDE_REFRESH_INTERVAL", Default: "5m",
 			Usage: "how often registered catalog locations are refreshed; 0 disables",

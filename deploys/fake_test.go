@@ -26,6 +26,8 @@ import (
 type fakeCatalog struct {
 	annotations map[string]map[string]string
 	owners      map[string][]string
+	// ownsErr, when set, is what Owns answers (the catalog cannot say).
+	ownsErr error
 }
 
 func (c *fakeCatalog) ComponentAnnotations(_ context.Context, field, ref string) (string, map[string]string, error) {
@@ -41,6 +43,9 @@ func (c *fakeCatalog) ComponentAnnotations(_ context.Context, field, ref string)
 }
 
 func (c *fakeCatalog) Owns(_ context.Context, p *principal.Principal, ref string) (bool, error) {
+	if c.ownsErr != nil {
+		return false, c.ownsErr
+	}
 	return p != nil && slices.Contains(c.owners[ref], p.Username), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -377,16 +378,67 @@ func (s *Service) decide(ctx context.Context, action policy.Action, id int64) (R
 	if err != nil {
 		return Request{}, err
 	}
-	if err := s.authorize(ctx, action, q.Component); err != nil {
+	if err := s.mayDecide(ctx, action, q); err != nil {
 		return Request{}, err
 	}
-	if p.Actor() == q.Requester {
-		return Request{}, errs.E(errs.Forbidden, "%s asked for deploy request %d and may not decide it: another owner of %s or an admin must (four eyes)", p.Actor(), id, q.Component)
+	return q, nil
+}
+
+// mayDecide is the rule of Approve and Reject (action says which): the caller owns the component
+// or is an admin, did not ask for the request (four eyes), and the request waits for a decision.
+func (s *Service) mayDecide(ctx context.Context, action policy.Action, q Request) error {
+	if err := s.authorize(ctx, action, q.Component); err != nil {
+		return err
+	}
+	if actor := principal.From(ctx).Actor(); actor == q.Requester {
+		return errs.E(errs.Forbidden, "%s asked for deploy request %d and may not decide it: another owner of %s or an admin must (four eyes)", actor, q.ID, q.Component)
 	}
 	if q.State != Requested {
-		return Request{}, errs.E(errs.Conflict, "deploy request %d is %s; only a REQUESTED request can be decided", id, q.State)
+		return errs.E(errs.Conflict, "deploy request %d is %s; only a REQUESTED request can be decided", q.ID, q.State)
 	}
-	return q, nil
+	return nil
+}
+
+// mayCancel is the rule of Cancel: the caller owns the component or is an admin, and the request
+// has not been applied.
+func (s *Service) mayCancel(ctx context.Context, q Request) error {
+	if err := s.authorize(ctx, policy.DeployCancel, q.Component); err != nil {
+		return err
+	}
+	if q.State != Requested && q.State != Approved {
+		return errs.E(errs.Conflict, "deploy request %d is %s; only a request not yet applied can be cancelled", q.ID, q.State)
+	}
+	return nil
+}
+
+// Abilities are the decisions the caller may take on a request as it stands.
+type Abilities struct {
+	Approve, Reject, Cancel bool
+}
+
+// Abilities says which of Approve, Reject and Cancel the caller may take on q now, by the very
+// rules those methods apply; it is for offering actions only (each checks again). A refusal is a
+// false; only a failure to find out (the catalog cannot answer) is an error.
+func (s *Service) Abilities(ctx context.Context, q Request) (Abilities, error) {
+	var out Abilities
+	for _, c := range []struct {
+		can   *bool
+		check func() error
+	}{
+		{&out.Approve, func() error { return s.mayDecide(ctx, policy.DeployApprove, q) }},
+		{&out.Reject, func() error { return s.mayDecide(ctx, policy.DeployReject, q) }},
+		{&out.Cancel, func() error { return s.mayCancel(ctx, q) }},
+	} {
+		err := c.check()
+		switch {
+		case err == nil:
+			*c.can = true
+		case errs.Is(err, errs.Forbidden) || errs.Is(err, errs.Conflict) || errs.Is(err, errs.Unauthenticated):
+		default:
+			return Abilities{}, err
+		}
+	}
+	return out, nil
 }
 
 // Approve approves a request, for another owner of the component or an admin (never the
@@ -457,11 +509,8 @@ func (s *Service) Cancel(ctx context.Context, id int64, note string) (Request, e
 			if err != nil {
 				return err
 			}
-			if err := s.authorize(ctx, policy.DeployCancel, q.Component); err != nil {
+			if err := s.mayCancel(ctx, q); err != nil {
 				return err
-			}
-			if q.State != Requested && q.State != Approved {
-				return errs.E(errs.Conflict, "deploy request %d is %s; only a request not yet applied can be cancelled", id, q.State)
 			}
 			out, err = s.moveIn(ctx, q, Cancelled, p.Actor(), clientOf(p), note, func(q *Request) {
 				q.Outcome = "cancelled by " + p.Actor()
@@ -756,8 +805,8 @@ func (s *Service) Transitions(ctx context.Context, id int64) ([]Transition, erro
 }
 
 // List returns a page of requests, newest first, for anyone signed in. Filter.Component is a
-// component ref as a client typed it. AwaitingMyApproval lists every REQUESTED request the caller
-// did not make, whether or not they own its component (approving checks that).
+// component ref as a client typed it. AwaitingMyApproval lists the requests the caller could
+// approve (see awaiting).
 func (s *Service) List(ctx context.Context, f Filter, first int, after string) (*Page, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
@@ -790,9 +839,75 @@ func (s *Service) List(ctx context.Context, f Filter, first int, after string) (
 		f.Requester = principal.From(ctx).Actor()
 	}
 	if f.AwaitingMyApproval {
-		f.awaitingBy = principal.From(ctx).Actor()
+		if err := s.awaiting(ctx, &f); err != nil {
+			return nil, err
+		}
 	}
 	return s.recs.list(ctx, f, first, after)
+}
+
+// MaxAwaitingComponents bounds the components whose ownership one "awaiting my approval" list
+// checks (requests expire, so this many components with requests waiting at once is already
+// unusual); past it the list asks to be narrowed to a component.
+const MaxAwaitingComponents = 200
+
+// awaiting narrows f to the requests waiting for the caller's decision: REQUESTED, not asked for
+// by the caller, of components whose requests the caller may approve (the rule Approve applies:
+// every component for an admin, the components they own for the others, none for a credential
+// that may not approve).
+func (s *Service) awaiting(ctx context.Context, f *Filter) error {
+	p := principal.From(ctx)
+	f.awaitingBy = p.Actor()
+	if err := policy.Gate(p, policy.DeployApprove); err != nil {
+		f.components = []string{}
+		return nil
+	}
+	if p.Admin {
+		return nil
+	}
+	refs, err := s.recs.awaitingComponents(ctx, p.Actor(), f.Component, MaxAwaitingComponents+1)
+	if err != nil {
+		return err
+	}
+	if len(refs) > MaxAwaitingComponents {
+		return errs.InvalidField("filter.awaitingMyApproval", "requests of more than %d components wait for a decision; narrow the list with filter.component", MaxAwaitingComponents)
+	}
+	f.components = []string{}
+	for _, ref := range refs {
+		err := s.authorize(ctx, policy.DeployApprove, ref)
+		switch {
+		case err == nil:
+			f.components = append(f.components, ref)
+		case !errs.Is(err, errs.Forbidden):
+			return err
+		}
+	}
+	return nil
+}
+
+// Environment is an environment a component is deployed to, with how its requests are handled.
+type Environment struct {
+	Name string
+	// RequireApproval: a request waits for a second person (see EnvironmentPolicy).
+	RequireApproval bool
+}
+
+// Environments lists the environments a component's portside.dev/deploy annotation names, by
+// name, for anyone signed in; a malformed annotation is INVALID naming it.
+func (s *Service) Environments(ctx context.Context, annotations map[string]string) ([]Environment, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	ts, err := Targets(annotations)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Environment, 0, len(ts))
+	for env := range ts {
+		out = append(out, Environment{Name: env, RequireApproval: s.Policy(env).RequireApproval})
+	}
+	slices.SortFunc(out, func(a, b Environment) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // Watch delivers every move of the requests of a component ("" for every component) or of one

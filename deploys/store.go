@@ -166,6 +166,18 @@ func (s *records) inState(ctx context.Context, states ...State) ([]Request, erro
 	return toRequests(rows), store.Translate(err, "deploy requests")
 }
 
+// awaitingComponents lists the components (at most limit, by ref) with requests waiting for a
+// decision that actor did not ask for; component, when set, is the only one looked at.
+func (s *records) awaitingComponents(ctx context.Context, actor, component string, limit int) ([]string, error) {
+	q := s.st.DB(ctx).Model(&requestRow{}).Where("state = ? AND requester <> ?", string(Requested), actor)
+	if component != "" {
+		q = q.Where("component_ref = ?", component)
+	}
+	var refs []string
+	err := q.Distinct("component_ref").Order("component_ref").Limit(limit).Pluck("component_ref", &refs).Error
+	return refs, store.Translate(err, "deploy requests")
+}
+
 // byCommit lists the requests rolling out a commit.
 func (s *records) byCommit(ctx context.Context, sha string) ([]Request, error) {
 	var rows []requestRow
@@ -216,10 +228,12 @@ type Filter struct {
 	// Mine narrows to the caller's own requests.
 	Mine bool
 	// AwaitingMyApproval narrows to requests waiting for an approval (REQUESTED) that the caller
-	// did not make.
+	// did not make, of components whose requests the caller may approve.
 	AwaitingMyApproval bool
-	// awaitingBy is the caller's actor when AwaitingMyApproval is set (the service fills it).
+	// awaitingBy is the caller's actor when AwaitingMyApproval is set, and components, when not
+	// nil, the only components listed: those the caller may decide for (the service fills both).
 	awaitingBy string
+	components []string
 }
 
 // Page is a page of requests, newest first.
@@ -254,6 +268,12 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	}
 	if f.awaitingBy != "" {
 		q = q.Where("state = ? AND requester <> ?", string(Requested), f.awaitingBy)
+	}
+	if f.components != nil {
+		if len(f.components) == 0 {
+			return &Page{}, nil
+		}
+		q = q.Where("component_ref IN ?", f.components)
 	}
 	var total int64
 	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {

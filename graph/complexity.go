@@ -155,8 +155,9 @@ func setComplexity(c *ComplexityRoot) {
 	// An import's answer is its table: at most tasks.MaxImportRows tasks, and as many problems.
 	c.ImportTasksPayload.Tasks = fanout(importFanout)
 	c.ImportTasksPayload.Errors = fanout(locationErrFanout)
-	// Deploy requests: a request's history.
+	// Deploy requests: a request's history; a component's environments (a few, like its targets).
 	c.DeployRequest.Transitions = fanout(transitionsFanout)
+	c.Component.DeployEnvironments = fanout(entityListFanout)
 	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
 	// price, so that aliases cannot ask for thousands of renderings at once.
 	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }

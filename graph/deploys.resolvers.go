@@ -25,6 +25,10 @@ func (r *componentResolver) DeployRequests(ctx context.Context, obj *model.Compo
 	return model.NewDeployRequestConnection(page), nil
 }
 
+func (r *componentResolver) DeployEnvironments(ctx context.Context, obj *model.Component) ([]*model.DeployEnvironment, error) {
+	return deployEnvironments(r.DeployService.Environments(ctx, obj.Value().Metadata.Annotations))
+}
+
 func (r *deployRequestResolver) PipelineRun(ctx context.Context, obj *model.DeployRequest) (*model.PipelineRun, error) {
 	if obj.PipelineRunID == nil {
 		return nil, nil
@@ -42,6 +46,21 @@ func (r *deployRequestResolver) Transitions(ctx context.Context, obj *model.Depl
 		out[i] = model.NewDeployTransition(t)
 	}
 	return out, nil
+}
+
+func (r *deployRequestResolver) ViewerCanApprove(ctx context.Context, obj *model.DeployRequest) (bool, error) {
+	a, err := r.abilities(ctx, obj)
+	return a.Approve, err
+}
+
+func (r *deployRequestResolver) ViewerCanReject(ctx context.Context, obj *model.DeployRequest) (bool, error) {
+	a, err := r.abilities(ctx, obj)
+	return a.Reject, err
+}
+
+func (r *deployRequestResolver) ViewerCanCancel(ctx context.Context, obj *model.DeployRequest) (bool, error) {
+	a, err := r.abilities(ctx, obj)
+	return a.Cancel, err
 }
 
 func (r *mutationResolver) RequestDeploy(ctx context.Context, input model.RequestDeployInput) (*model.DeployRequestPayload, error) {

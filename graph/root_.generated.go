@@ -244,48 +244,49 @@ type ComplexityRoot struct {
 	}
 
 	Component struct {
-		APIVersion       func(childComplexity int) int
-		Alerts           func(childComplexity int, status *model.AlertStatus, first *int) int
-		Annotation       func(childComplexity int, key string) int
-		Annotations      func(childComplexity int) int
-		ConsumesApis     func(childComplexity int, first *int) int
-		CreatedAt        func(childComplexity int) int
-		Dashboards       func(childComplexity int, environment *string) int
-		Dependents       func(childComplexity int, first *int) int
-		DependsOn        func(childComplexity int, first *int) int
-		DeployRequests   func(childComplexity int, filter *model.ComponentDeployRequestFilter, first *int, after *string) int
-		Deployments      func(childComplexity int) int
-		Description      func(childComplexity int) int
-		Dora             func(childComplexity int, since *time.Time, until *time.Time) int
-		Grafana          func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Kind             func(childComplexity int) int
-		Labels           func(childComplexity int) int
-		Lifecycle        func(childComplexity int) int
-		Links            func(childComplexity int) int
-		Location         func(childComplexity int) int
-		Name             func(childComplexity int) int
-		Namespace        func(childComplexity int) int
-		Owner            func(childComplexity int) int
-		OwnerRef         func(childComplexity int) int
-		Parent           func(childComplexity int) int
-		Pipelines        func(childComplexity int) int
-		ProvidesApis     func(childComplexity int, first *int) int
-		Ref              func(childComplexity int) int
-		Relations        func(childComplexity int, typeArg *string, first *int) int
-		Rollouts         func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
-		RunbookLinks     func(childComplexity int) int
-		Runbooks         func(childComplexity int) int
-		Source           func(childComplexity int) int
-		Spec             func(childComplexity int) int
-		Subcomponents    func(childComplexity int, first *int) int
-		System           func(childComplexity int) int
-		SystemRef        func(childComplexity int) int
-		Tags             func(childComplexity int) int
-		Title            func(childComplexity int) int
-		Type             func(childComplexity int) int
-		UpdatedAt        func(childComplexity int) int
-		ViewerCanOperate func(childComplexity int) int
+		APIVersion         func(childComplexity int) int
+		Alerts             func(childComplexity int, status *model.AlertStatus, first *int) int
+		Annotation         func(childComplexity int, key string) int
+		Annotations        func(childComplexity int) int
+		ConsumesApis       func(childComplexity int, first *int) int
+		CreatedAt          func(childComplexity int) int
+		Dashboards         func(childComplexity int, environment *string) int
+		Dependents         func(childComplexity int, first *int) int
+		DependsOn          func(childComplexity int, first *int) int
+		DeployEnvironments func(childComplexity int) int
+		DeployRequests     func(childComplexity int, filter *model.ComponentDeployRequestFilter, first *int, after *string) int
+		Deployments        func(childComplexity int) int
+		Description        func(childComplexity int) int
+		Dora               func(childComplexity int, since *time.Time, until *time.Time) int
+		Grafana            func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Labels             func(childComplexity int) int
+		Lifecycle          func(childComplexity int) int
+		Links              func(childComplexity int) int
+		Location           func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Namespace          func(childComplexity int) int
+		Owner              func(childComplexity int) int
+		OwnerRef           func(childComplexity int) int
+		Parent             func(childComplexity int) int
+		Pipelines          func(childComplexity int) int
+		ProvidesApis       func(childComplexity int, first *int) int
+		Ref                func(childComplexity int) int
+		Relations          func(childComplexity int, typeArg *string, first *int) int
+		Rollouts           func(childComplexity int, filter *model.ComponentRolloutFilter, first *int, after *string) int
+		RunbookLinks       func(childComplexity int) int
+		Runbooks           func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Spec               func(childComplexity int) int
+		Subcomponents      func(childComplexity int, first *int) int
+		System             func(childComplexity int) int
+		SystemRef          func(childComplexity int) int
+		Tags               func(childComplexity int) int
+		Title              func(childComplexity int) int
+		Type               func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		ViewerCanOperate   func(childComplexity int) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -301,26 +302,34 @@ type ComplexityRoot struct {
 		ID func(childComplexity int) int
 	}
 
+	DeployEnvironment struct {
+		Name             func(childComplexity int) int
+		RequiresApproval func(childComplexity int) int
+	}
+
 	DeployRequest struct {
-		Approver    func(childComplexity int) int
-		Client      func(childComplexity int) int
-		CommitSha   func(childComplexity int) int
-		Component   func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Environment func(childComplexity int) int
-		ExpiresAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Number      func(childComplexity int) int
-		Outcome     func(childComplexity int) int
-		PipelineRun func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		Repo        func(childComplexity int) int
-		Requester   func(childComplexity int) int
-		State       func(childComplexity int) int
-		Transitions func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		Version     func(childComplexity int) int
-		Waiting     func(childComplexity int) int
+		Approver         func(childComplexity int) int
+		Client           func(childComplexity int) int
+		CommitSha        func(childComplexity int) int
+		Component        func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Environment      func(childComplexity int) int
+		ExpiresAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Number           func(childComplexity int) int
+		Outcome          func(childComplexity int) int
+		PipelineRun      func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		Repo             func(childComplexity int) int
+		Requester        func(childComplexity int) int
+		State            func(childComplexity int) int
+		Transitions      func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Version          func(childComplexity int) int
+		ViewerCanApprove func(childComplexity int) int
+		ViewerCanCancel  func(childComplexity int) int
+		ViewerCanReject  func(childComplexity int) int
+		Waiting          func(childComplexity int) int
 	}
 
 	DeployRequestConnection struct {
@@ -2048,6 +2057,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.DependsOn(childComplexity, args["first"].(*int)), true
+	case "Component.deployEnvironments":
+		if e.ComplexityRoot.Component.DeployEnvironments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.DeployEnvironments(childComplexity), true
 	case "Component.deployRequests":
 		if e.ComplexityRoot.Component.DeployRequests == nil {
 			break
@@ -2304,6 +2319,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteTaskPayload.ID(childComplexity), true
 
+	case "DeployEnvironment.name":
+		if e.ComplexityRoot.DeployEnvironment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployEnvironment.Name(childComplexity), true
+	case "DeployEnvironment.requiresApproval":
+		if e.ComplexityRoot.DeployEnvironment.RequiresApproval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployEnvironment.RequiresApproval(childComplexity), true
+
 	case "DeployRequest.approver":
 		if e.ComplexityRoot.DeployRequest.Approver == nil {
 			break
@@ -2412,6 +2440,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeployRequest.Version(childComplexity), true
+	case "DeployRequest.viewerCanApprove":
+		if e.ComplexityRoot.DeployRequest.ViewerCanApprove == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.ViewerCanApprove(childComplexity), true
+	case "DeployRequest.viewerCanCancel":
+		if e.ComplexityRoot.DeployRequest.ViewerCanCancel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.ViewerCanCancel(childComplexity), true
+	case "DeployRequest.viewerCanReject":
+		if e.ComplexityRoot.DeployRequest.ViewerCanReject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.ViewerCanReject(childComplexity), true
 	case "DeployRequest.waiting":
 		if e.ComplexityRoot.DeployRequest.Waiting == nil {
 			break
@@ -6921,6 +6967,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_alerts(ctx, field)
 	case "deployRequests":
 		return ec.fieldContext_Component_deployRequests(ctx, field)
+	case "deployEnvironments":
+		return ec.fieldContext_Component_deployEnvironments(ctx, field)
 	case "pipelines":
 		return ec.fieldContext_Component_pipelines(ctx, field)
 	case "deployments":
@@ -6969,6 +7017,16 @@ func (ec *executionContext) childFields_DeleteTaskPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type DeleteTaskPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DeployEnvironment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DeployEnvironment_name(ctx, field)
+	case "requiresApproval":
+		return ec.fieldContext_DeployEnvironment_requiresApproval(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeployEnvironment", field.Name)
+}
+
 func (ec *executionContext) childFields_DeployRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7009,6 +7067,12 @@ func (ec *executionContext) childFields_DeployRequest(ctx context.Context, field
 		return ec.fieldContext_DeployRequest_pipelineRun(ctx, field)
 	case "transitions":
 		return ec.fieldContext_DeployRequest_transitions(ctx, field)
+	case "viewerCanApprove":
+		return ec.fieldContext_DeployRequest_viewerCanApprove(ctx, field)
+	case "viewerCanReject":
+		return ec.fieldContext_DeployRequest_viewerCanReject(ctx, field)
+	case "viewerCanCancel":
+		return ec.fieldContext_DeployRequest_viewerCanCancel(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeployRequest", field.Name)
 }

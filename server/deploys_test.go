@@ -254,3 +254,51 @@ func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
 		})
 	}
 }
+
+// What the portal offers: each viewer's viewerCan* are what the mutations would let them do, the
+// component's environments come from its annotation, and "awaiting my approval" is what the
+// caller could approve.
+func TestTheViewerIsOfferedWhatTheDeployRulesAllow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, alice, carol := p.session("bob"), p.session("alice"), p.session("carol")
+		name, _ := p.deployComponent(t)
+		res := p.as(bob, fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q}) { request { id viewerCanApprove viewerCanReject viewerCanCancel } } }`, name, deployDigest))
+		if len(res.Errors) > 0 {
+			t.Fatalf("requestDeploy: %+v", res.Errors)
+		}
+		q := res.Data["requestDeploy"].(map[string]any)["request"].(map[string]any)
+		if q["viewerCanApprove"] != false || q["viewerCanReject"] != false || q["viewerCanCancel"] != true {
+			t.Fatalf("the requester is offered %+v; want cancel only (four eyes)", q)
+		}
+		id := q["id"].(string)
+		read := fmt.Sprintf(`{ deployRequest(id: %q) { viewerCanApprove viewerCanReject viewerCanCancel }
+			entity(ref: "component:default/%s") { ... on Component { deployEnvironments { name requiresApproval } } }
+			deployRequests(filter: {awaitingMyApproval: true}) { totalCount } }`, id, name)
+		for _, c := range []struct {
+			who, want string
+			as        signedIn
+		}{
+			{"alice, an admin", "map[viewerCanApprove:true viewerCanCancel:true viewerCanReject:true] awaiting 1", alice},
+			{"carol, a viewer", "map[viewerCanApprove:false viewerCanCancel:false viewerCanReject:false] awaiting 0", carol},
+		} {
+			res := p.as(c.as, read)
+			if len(res.Errors) > 0 {
+				t.Fatalf("%s reading: %+v", c.who, res.Errors)
+			}
+			got := fmt.Sprintf("%v awaiting %v", res.Data["deployRequest"], res.Data["deployRequests"].(map[string]any)["totalCount"])
+			if got != c.want {
+				t.Errorf("%s: %s, want %s", c.who, got, c.want)
+			}
+			envs := fmt.Sprint(res.Data["entity"].(map[string]any)["deployEnvironments"])
+			if envs != "[map[name:production requiresApproval:true] map[name:staging requiresApproval:false]]" {
+				t.Errorf("%s reads the environments %s", c.who, envs)
+			}
+		}
+		// Once approved, nobody is offered a decision or a cancel.
+		res = p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state viewerCanApprove viewerCanReject viewerCanCancel } } }`, id))
+		if got := fmt.Sprint(res.Data["approveDeployRequest"]); got != "map[request:map[state:ROLLING_OUT viewerCanApprove:false viewerCanCancel:false viewerCanReject:false]]" || len(res.Errors) > 0 {
+			t.Fatalf("approved: %s %+v", got, res.Errors)
+		}
+	})
+}

@@ -35,6 +35,9 @@ type app struct {
 	audit    *audit.Log
 	// keys seal refresh tokens: the encryption-key setting's keys, nil when none is set.
 	keys *seal.Keyring
+	// demoManifests is the manifest repository serve --demo created ("" otherwise): the demo
+	// catalog's deploy annotations name it.
+	demoManifests string
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.
@@ -99,14 +102,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bo
 
 func (a *app) close() { _ = a.store.Close() }
 
-// readers are the location types this process can read.
-func readers(cfg config.Config) map[catalog.LocationType]catalog.Reader {
+// readers are the location types this process can read. demoManifests, when set, is the manifest
+// repository the demo catalog's deploy annotations name.
+func readers(cfg config.Config, demoManifests string) map[catalog.LocationType]catalog.Reader {
+	demoFS := demo.FS()
+	if demoManifests != "" {
+		demoFS = demo.WithManifests(demoManifests)
+	}
 	return map[catalog.LocationType]catalog.Reader{
 		catalog.LocationFile: &sources.Files{MaxFileBytes: cfg.CatalogMaxFileBytes},
 		catalog.LocationURL:  &sources.URLs{AllowLoopback: cfg.AllowLoopbackLocations, MaxFileBytes: cfg.CatalogMaxFileBytes},
 		catalog.LocationGit: &sources.Git{CacheDir: cfg.GitCacheDir, AllowLoopback: cfg.AllowLoopbackLocations,
 			MaxFileBytes: cfg.CatalogMaxFileBytes},
-		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}},
+		catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demoFS}},
 	}
 }
 
@@ -116,7 +124,7 @@ func (a *app) catalog() *catalog.Service {
 		apiTypes[i] = catalog.LocationType(t)
 	}
 	opts := catalog.Options{
-		Readers:           readers(a.cfg),
+		Readers:           readers(a.cfg, a.demoManifests),
 		APILocationTypes:  apiTypes,
 		RefreshInterval:   a.cfg.RefreshInterval,
 		CacheSize:         a.cfg.CatalogCacheSize,

@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
@@ -88,4 +92,50 @@ func seedDemoWork(ctx context.Context, ts *tasks.Service, rs *runbooks.Service, 
 		return fmt.Errorf("demo comment: %w", err)
 	}
 	return nil
+}
+
+// demoOverlay is the Kustomize overlay of one payments-api environment in the demo's manifest
+// repository; a deploy request bumps its images: entry.
+const demoOverlay = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+images:
+  - name: registry.acme.example/payments-api
+    newTag: "1.4.1"
+`
+
+// newDemoManifests creates, under dir, the bare manifest repository the demo catalog's
+// portside.dev/deploy annotations name (payments-api's production and staging overlays on main),
+// so that a deploy request in the demo goes all the way to a commit, and returns its path. It is
+// made with the git CLI, as the GitOps committer that pushes to it is.
+func newDemoManifests(ctx context.Context, dir string) (string, error) {
+	seed := filepath.Join(dir, "seed")
+	bare := filepath.Join(dir, "manifests.git")
+	for _, env := range []string{"production", "staging"} {
+		d := filepath.Join(seed, "apps", "payments-api", "overlays", env)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("demo manifest repository: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "kustomization.yaml"), []byte(demoOverlay), 0o644); err != nil {
+			return "", fmt.Errorf("demo manifest repository: %w", err)
+		}
+	}
+	for _, args := range [][]string{
+		{"-C", seed, "init", "--quiet", "-b", "main"},
+		{"-C", seed, "add", "."},
+		{"-C", seed, "-c", "user.name=Portside demo", "-c", "user.email=portside@localhost", "-c", "commit.gpgsign=false",
+			"commit", "--quiet", "-m", "payments-api: production and staging overlays"},
+		{"clone", "--quiet", "--bare", seed, bare},
+	} {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("demo manifest repository: git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	if err := os.RemoveAll(seed); err != nil {
+		return "", fmt.Errorf("demo manifest repository: %w", err)
+	}
+	return bare, nil
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/tasks"
 )
@@ -77,5 +81,32 @@ func TestServeDemoSeedsAProjectAndARunbook(t *testing.T) {
 	}
 	if again.TotalCount != 5 || rbs2.TotalCount != 1 {
 		t.Errorf("after a second seeding: %d tasks, %d runbooks; want 5 and 1", again.TotalCount, rbs2.TotalCount)
+	}
+}
+
+// serve --demo deploys payments-api for real: its deploy annotation names a bare manifest
+// repository created at start, so bob's request approved by alice ends as a commit in it.
+func TestServeDemoDeploysPaymentsAPIToItsManifestRepository(t *testing.T) {
+	w, _ := serveWiring(t)
+	bob := principal.With(context.Background(), &principal.Principal{Username: "bob", Email: "bob@acme.example", Groups: []string{"team-payments"},
+		EntityRef: "user:default/bob", Kind: principal.KindSession, Client: principal.ClientWeb})
+	alice := principal.With(context.Background(), &principal.Principal{Username: "alice", Admin: true, Kind: principal.KindSession, Client: principal.ClientWeb})
+	const digest = "sha256:4f2b0c6a9d1e8b7f3a5c2e9d0b1f4a6c8e7d5b3a1f9c0e2d4b6a8c7e5f3d1b0a"
+	q, err := w.deploys.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest, Reason: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.State != deploys.Requested {
+		t.Fatalf("production waits for an approval; the request is %s", q.State)
+	}
+	if q, err = w.deploys.Approve(alice, q.ID, ""); err != nil || q.State != deploys.RollingOut {
+		t.Fatalf("approved: %+v, %v", q, err)
+	}
+	out, err := exec.Command("git", "--git-dir", q.Repo, "show", q.CommitSHA+":apps/payments-api/overlays/production/kustomization.yaml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "digest: "+digest) {
+		t.Fatalf("the commit %s in %s: %v\n%s", q.CommitSHA, q.Repo, err, out)
+	}
+	if !strings.HasPrefix(q.Repo, os.TempDir()) || !strings.HasSuffix(q.Repo, "manifests.git") {
+		t.Errorf("the demo repository %q is not the one serve --demo made in a temp dir", q.Repo)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -133,6 +134,17 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		a.cfg.AuthIssuer, a.cfg.AuthClientSecret = dev.Issuer(), secret
 		a.log.WarnContext(ctx, "development login on: the embedded OpenID provider signs in the demo users (alice, bob, carol; password = username); never use it in production",
 			"issuer", dev.Issuer())
+	}
+	if a.cfg.Demo {
+		dir, err := os.MkdirTemp("", "portside-demo-")
+		if err != nil {
+			return w, fmt.Errorf("demo manifest repository: %w", err)
+		}
+		w.closers = append(w.closers, func() { _ = os.RemoveAll(dir) })
+		if a.demoManifests, err = newDemoManifests(ctx, dir); err != nil {
+			return w, err
+		}
+		a.log.InfoContext(ctx, "demo manifest repository created: payments-api's deploy requests commit to it", "repo", a.demoManifests)
 	}
 	w.catalog = a.catalog()
 	w.identity = a.auth(w.catalog)

@@ -274,6 +274,85 @@ try {
   await axe(bob, 'pipeline runs');
   pages.pipelines = '/pipelines?component=payments-api';
 
+  // Deploy requests: bob asks from the component page for the digest the ci run built, to
+  // production; he is offered no Approve (four eyes). alice, an admin, finds it awaiting her
+  // approval on /deploys and approves it; Portside commits the bump to the demo's bare manifest
+  // repository, and bob's page follows without a reload.
+  console.log('deploy requests:');
+  const builtDigest = 'sha256:4f2b0c6a9d1e8b7f3a5c2e9d0b1f4a6c8e7d5b3a1f9c0e2d4b6a8c7e5f3d1b0a';
+  await bob.goto(base + '/catalog/default/component/payments-api');
+  const deploySection = bob.getByRole('region', { name: 'Deploy requests' });
+  await waited('the component page lists its deploy environments', () => deploySection.getByText(/Environments: production \(needs approval\), staging/).waitFor());
+  await deploySection.getByRole('button', { name: 'Request deploy' }).click();
+  const requestDialog = bob.getByRole('dialog', { name: 'Request a deploy of payments-api' });
+  await requestDialog.waitFor();
+  await requestDialog.getByRole('textbox', { name: /Version/ }).fill(builtDigest);
+  await requestDialog.getByRole('combobox', { name: 'Environment' }).selectOption('production');
+  await requestDialog.getByRole('textbox', { name: 'Reason' }).fill('e2e: fix the rounding bug');
+  check(/production needs the approval of another owner or an admin/.test(await requestDialog.innerText()), 'the dialog says production needs an approval');
+  await axe(bob, 'request deploy dialog');
+  await requestDialog.getByRole('button', { name: 'Request deploy' }).click();
+  await waited('requesting opens the request\'s page, by its number', () => bob.waitForURL((u) => /^\/deploys\/\d+$/.test(u.pathname)));
+  const deployPathname = new URL(bob.url()).pathname;
+  const deployNumber = Number(deployPathname.split('/').pop());
+  const deployState = (page) => page.locator('.run-status[data-state]').getAttribute('data-state');
+  await bob.locator('.run-status[data-state=REQUESTED]').waitFor();
+  await waited('the requester is offered Cancel', () => bob.getByRole('button', { name: 'Cancel request' }).and(bob.locator(':enabled')).waitFor());
+  check((await bob.getByRole('button', { name: /^(Approve|Reject)$/ }).count()) === 0, 'the requester is offered no Approve or Reject (four eyes)');
+  check(/ci run/.test(await bob.getByRole('region', { name: 'Built and applied' }).innerText()), 'the request names the ci run that built the digest');
+  await axe(bob, 'deploy request (requester)');
+  pages['deploy-request'] = deployPathname;
+  await bob.evaluate(() => { window.__sameDocument = true; });
+
+  const aliceDeployCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const aliceDeploy = await newPage(aliceDeployCtx);
+  await signIn(aliceDeploy, 'alice', '/deploys?view=awaiting');
+  const awaitingRow = aliceDeploy.getByRole('table', { name: /Awaiting my approval/ }).locator('tbody tr').filter({ has: aliceDeploy.getByRole('link', { name: `#${deployNumber}`, exact: true }) });
+  await waited(`alice finds #${deployNumber} awaiting her approval on /deploys`, () => awaitingRow.waitFor());
+  check(/payments-api\s+sha256:4f2b0c6a9d1e…\s+production\s+requested\s+bob/.test(await awaitingRow.innerText()), `the row names component, version, environment, state and requester (${(await awaitingRow.innerText()).replace(/\s+/g, ' ')})`);
+  await axe(aliceDeploy, 'deploys (awaiting my approval)');
+  await awaitingRow.getByRole('link', { name: `#${deployNumber}`, exact: true }).click();
+  await aliceDeploy.waitForURL((u) => u.pathname === deployPathname);
+  await aliceDeploy.getByRole('button', { name: 'Approve' }).and(aliceDeploy.locator(':enabled')).click();
+  const approveDialog = aliceDeploy.getByRole('alertdialog');
+  await approveDialog.waitFor();
+  check(/commits the new version to the production manifest repository as bob/.test(await approveDialog.innerText()), 'the approval says what will happen');
+  await approveDialog.getByRole('textbox', { name: 'Note (optional)' }).fill('go');
+  await axe(aliceDeploy, 'approve confirmation');
+  await approveDialog.getByRole('button', { name: 'Approve' }).click();
+  await waited('confirming closes the approval', () => approveDialog.waitFor({ state: 'detached' }));
+  const onward = '.run-status:is([data-state=APPLYING],[data-state=ROLLING_OUT],[data-state=SUCCEEDED])';
+  await waited('the approved request is applying, rolling out or done', () => aliceDeploy.locator(onward).waitFor({ timeout: 60000 }));
+  await axe(aliceDeploy, 'deploy request (approved)');
+  await waited('the requester\'s page follows the approval live', () => bob.locator(onward).waitFor({ timeout: 60000 }));
+  check(await bob.evaluate(() => window.__sameDocument === true), `the request moved on bob's screen without a reload (${await deployState(bob)})`);
+  check((await bob.getByRole('table', { name: /Every transition/ }).innerText()).includes('alice'), 'the transitions list alice\'s approval');
+  const applied = await aliceDeploy.evaluate(async (n) => {
+    const id = btoa(`DeployRequest:${n}`).replace(/=+$/, '');
+    const res = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+      body: JSON.stringify({ query: 'query($id: ID!) { deployRequest(id: $id) { state approver repo commitSha } }', variables: { id } }) });
+    return (await res.json()).data?.deployRequest;
+  }, deployNumber);
+  let landed = '';
+  try {
+    landed = execFileSync('git', ['--git-dir', applied.repo, 'show', '-s', '--format=%an%n%B', applied.commitSha], { encoding: 'utf8' })
+      + execFileSync('git', ['--git-dir', applied.repo, 'show', `${applied.commitSha}:apps/payments-api/overlays/production/kustomization.yaml`], { encoding: 'utf8' });
+  } catch (e) {
+    landed = String(e.message ?? e);
+  }
+  check(applied?.approver === 'alice' && landed.includes(`digest: ${builtDigest}`) && /^Bob Owner\n/.test(landed) && landed.includes(`Approved-by: alice`),
+    `the commit landed in the demo repository, authored by bob, approved by alice, bumping the digest (${JSON.stringify(applied)}; ${landed.replace(/\s+/g, ' ').slice(0, 300)})`);
+  const linked = /Deploy-Request-URL: (\S+)/.exec(landed)?.[1] ?? '';
+  check(linked === `${base}/deploys/${deployNumber}`, `the commit links the request's page (${linked})`);
+  await aliceDeploy.goto(linked || base + deployPathname);
+  await waited('the commit\'s link opens the request', () => aliceDeploy.getByRole('heading', { name: `Deploy request #${deployNumber}: payments-api to production` }).waitFor());
+  await aliceDeployCtx.close();
+  await bob.goto(base + '/deploys');
+  await waited('bob\'s requests list his request', () => bob.getByRole('table', { name: /Deploy requests \(Mine\)/ }).getByRole('link', { name: `#${deployNumber}`, exact: true }).waitFor());
+  await axe(bob, 'deploys (mine)');
+  pages.deploys = '/deploys';
+  pages['deploys-all'] = '/deploys?view=all';
+
   // Status-meeting tasks: the demo's project (issue #15's table, a meeting a week ago, changes
   // since), owned by team-platform with bob as a member.
   const gql = (page, query, variables) =>
@@ -489,7 +568,13 @@ try {
   await axe(carol, 'pipeline run (viewer)');
   await carol.goto(base + '/catalog/default/component/payments-api');
   await carol.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
+  await carol.getByRole('list', { name: 'Latest deploy requests' }).waitFor();
+  check((await carol.getByRole('button', { name: 'Request deploy' }).count()) === 0, 'the viewer is offered no Request deploy');
   await axe(carol, 'component (viewer)');
+  await carol.goto(base + pages['deploy-request']);
+  await carol.getByRole('table', { name: /Every transition/ }).waitFor();
+  check((await carol.getByRole('button', { name: /^(Approve|Reject|Cancel request)$/ }).count()) === 0, 'the viewer is offered no decision on a deploy request');
+  await axe(carol, 'deploy request (viewer)');
   // carol is no member of the roadmap and owns nothing of payments-api: she reads, and is offered no change.
   await carol.goto(base + '/projects/deployment-roadmap');
   await carol.getByRole('heading', { name: 'Export' }).waitFor();

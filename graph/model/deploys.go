@@ -1,6 +1,7 @@
 package model
 
 import (
+	"sync"
 	"time"
 
 	"github.com/portside-dev/portside/deploys"
@@ -27,6 +28,28 @@ type DeployRequest struct {
 	CommitSha   *string            `json:"commitSha,omitempty"`
 	// PipelineRunID is the run that built the version, for the pipelineRun field.
 	PipelineRunID *int64 `json:"-"`
+	// Request is the domain value, for the viewerCan* fields.
+	Request deploys.Request `json:"-"`
+
+	abilities *abilities
+}
+
+// abilities holds what the viewer may do with one request: the three viewerCan* fields share one
+// check (each would otherwise ask the catalog again).
+type abilities struct {
+	once sync.Once
+	v    deploys.Abilities
+	err  error
+}
+
+// Abilities returns what the viewer may do with the request, computed by find the first time.
+func (q *DeployRequest) Abilities(find func() (deploys.Abilities, error)) (deploys.Abilities, error) {
+	if q.abilities == nil {
+		// A request built without NewDeployRequest: nothing to share.
+		return find()
+	}
+	q.abilities.once.Do(func() { q.abilities.v, q.abilities.err = find() })
+	return q.abilities.v, q.abilities.err
 }
 
 func (DeployRequest) IsNode()            {}
@@ -37,7 +60,17 @@ func NewDeployRequest(q deploys.Request) *DeployRequest {
 	return &DeployRequest{ID: EncodeNumericID("DeployRequest", q.ID), Number: int(q.ID), Component: q.Component, Environment: q.Environment,
 		Version: q.Version, Reason: q.Reason, Requester: q.Requester, Approver: optional(q.Approver), Client: DeployClient(q.Client),
 		State: DeployRequestState(q.State), Waiting: optional(q.Waiting), Outcome: optional(q.Outcome), CreatedAt: q.CreatedAt,
-		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: optional(q.Repo), CommitSha: optional(q.CommitSHA), PipelineRunID: q.PipelineRunID}
+		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: optional(q.Repo), CommitSha: optional(q.CommitSHA), PipelineRunID: q.PipelineRunID,
+		Request: q, abilities: &abilities{}}
+}
+
+// NewDeployEnvironments converts a component's deploy environments.
+func NewDeployEnvironments(list []deploys.Environment) []*DeployEnvironment {
+	out := make([]*DeployEnvironment, len(list))
+	for i, e := range list {
+		out[i] = &DeployEnvironment{Name: e.Name, RequiresApproval: e.RequireApproval}
+	}
+	return out
 }
 
 // NewDeployTransition converts one transition of a request.

@@ -337,6 +337,13 @@ type DeployDecisionInput struct {
 	Note *string `json:"note,omitempty"`
 }
 
+// An environment a component is deployed to.
+type DeployEnvironment struct {
+	Name string `json:"name"`
+	// Whether a request waits for a second person's approval (deploy-approval-environments).
+	RequiresApproval bool `json:"requiresApproval"`
+}
+
 type DeployRequestConnection struct {
 	Edges    []*DeployRequestEdge `json:"edges"`
 	Nodes    []*DeployRequest     `json:"nodes"`
@@ -365,7 +372,8 @@ type DeployRequestFilter struct {
 	Requester *string `json:"requester,omitempty"`
 	// Only the caller's own requests.
 	Mine *bool `json:"mine,omitempty"`
-	// Only requests waiting for an approval that the caller did not make.
+	// Only requests the caller could approve: REQUESTED, asked for by someone else, of a component the
+	// caller owns (any component for an admin).
 	AwaitingMyApproval *bool `json:"awaitingMyApproval,omitempty"`
 }
 

@@ -77,6 +77,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/catalog">Catalog</NavLink>
           <NavLink to="/pipelines">Pipelines</NavLink>
+          <NavLink to="/deploys">Deploys</NavLink>
           <NavLink to="/projects">Projects</NavLink>
           <NavLink to="/runbooks">Runbooks</NavLink>
           <NavLink to="/locations">Locations</NavLink>

@@ -21,6 +21,9 @@ export const router = createBrowserRouter([
       { path: 'projects', lazy: () => import('../features/tasks/ProjectsPage').then((m) => ({ Component: m.ProjectsPage })) },
       { path: 'projects/:name', lazy: () => import('../features/tasks/ProjectPage').then((m) => ({ Component: m.ProjectPage })) },
       { path: 'tasks/:id', lazy: () => import('../features/tasks/TaskPage').then((m) => ({ Component: m.TaskPage })) },
+      { path: 'deploys', lazy: () => import('../features/deploys/DeploysPage').then((m) => ({ Component: m.DeploysPage })) },
+      // :id is the request's number, as the commit message's Deploy-Request-URL links it.
+      { path: 'deploys/:id', lazy: () => import('../features/deploys/DeployPage').then((m) => ({ Component: m.DeployPage })) },
       { path: 'runbooks', lazy: () => import('../features/runbooks/RunbooksPage').then((m) => ({ Component: m.RunbooksPage })) },
       { path: 'runbooks/:id', lazy: () => import('../features/runbooks/RunbookPage').then((m) => ({ Component: m.RunbookPage })) },
       { path: 'audit', lazy: () => import('../features/audit/AuditPage').then((m) => ({ Component: m.AuditPage })) },

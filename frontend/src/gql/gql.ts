@@ -19,6 +19,18 @@ type Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": typeof types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": typeof types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": typeof types.ExplorerFacetsDocument,
+    "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": typeof types.DeployRequestPageFieldsFragmentDoc,
+    "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": typeof types.DeployRequestPageDocument,
+    "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": typeof types.DeployRequestChangedDocument,
+    "\n  mutation ApproveDeployRequest($input: DeployDecisionInput!) { approveDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": typeof types.ApproveDeployRequestDocument,
+    "\n  mutation RejectDeployRequest($input: DeployDecisionInput!) { rejectDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": typeof types.RejectDeployRequestDocument,
+    "\n  mutation CancelDeployRequest($input: DeployDecisionInput!) { cancelDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": typeof types.CancelDeployRequestDocument,
+    "\n  query ComponentDeployRequests($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        deployEnvironments { name requiresApproval }\n        deployRequests(first: 5) { totalCount nodes { ...DeployRequestFields } }\n      }\n    }\n  }\n": typeof types.ComponentDeployRequestsDocument,
+    "\n  subscription ComponentDeployRequestChanged($component: String!) {\n    deployRequestChanged(component: $component) { request { ...DeployRequestFields } transition { at to } }\n  }\n": typeof types.ComponentDeployRequestChangedDocument,
+    "\n  query DeployRequests($filter: DeployRequestFilter, $after: String) {\n    deployRequests(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...DeployRequestFields }\n    }\n  }\n": typeof types.DeployRequestsDocument,
+    "\n  subscription AnyDeployRequestChanged {\n    deployRequestChanged { request { ...DeployRequestFields } transition { at to } }\n  }\n": typeof types.AnyDeployRequestChangedDocument,
+    "\n  mutation RequestDeploy($input: RequestDeployInput!) {\n    requestDeploy(input: $input) { request { ...DeployRequestFields } }\n  }\n": typeof types.RequestDeployDocument,
+    "\n  fragment DeployRequestFields on DeployRequest {\n    id\n    number\n    component\n    environment\n    version\n    reason\n    requester\n    approver\n    client\n    state\n    waiting\n    outcome\n    createdAt\n    updatedAt\n    expiresAt\n  }\n": typeof types.DeployRequestFieldsFragmentDoc,
     "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": typeof types.DeploymentFieldsFragmentDoc,
     "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": typeof types.RolloutFieldsFragmentDoc,
     "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n      }\n    }\n  }\n": typeof types.ComponentDeliveryDocument,
@@ -80,6 +92,18 @@ const documents: Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": types.ExplorerFacetsDocument,
+    "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": types.DeployRequestPageFieldsFragmentDoc,
+    "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": types.DeployRequestPageDocument,
+    "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": types.DeployRequestChangedDocument,
+    "\n  mutation ApproveDeployRequest($input: DeployDecisionInput!) { approveDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": types.ApproveDeployRequestDocument,
+    "\n  mutation RejectDeployRequest($input: DeployDecisionInput!) { rejectDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": types.RejectDeployRequestDocument,
+    "\n  mutation CancelDeployRequest($input: DeployDecisionInput!) { cancelDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n": types.CancelDeployRequestDocument,
+    "\n  query ComponentDeployRequests($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        deployEnvironments { name requiresApproval }\n        deployRequests(first: 5) { totalCount nodes { ...DeployRequestFields } }\n      }\n    }\n  }\n": types.ComponentDeployRequestsDocument,
+    "\n  subscription ComponentDeployRequestChanged($component: String!) {\n    deployRequestChanged(component: $component) { request { ...DeployRequestFields } transition { at to } }\n  }\n": types.ComponentDeployRequestChangedDocument,
+    "\n  query DeployRequests($filter: DeployRequestFilter, $after: String) {\n    deployRequests(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...DeployRequestFields }\n    }\n  }\n": types.DeployRequestsDocument,
+    "\n  subscription AnyDeployRequestChanged {\n    deployRequestChanged { request { ...DeployRequestFields } transition { at to } }\n  }\n": types.AnyDeployRequestChangedDocument,
+    "\n  mutation RequestDeploy($input: RequestDeployInput!) {\n    requestDeploy(input: $input) { request { ...DeployRequestFields } }\n  }\n": types.RequestDeployDocument,
+    "\n  fragment DeployRequestFields on DeployRequest {\n    id\n    number\n    component\n    environment\n    version\n    reason\n    requester\n    approver\n    client\n    state\n    waiting\n    outcome\n    createdAt\n    updatedAt\n    expiresAt\n  }\n": types.DeployRequestFieldsFragmentDoc,
     "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": types.DeploymentFieldsFragmentDoc,
     "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": types.RolloutFieldsFragmentDoc,
     "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n      }\n    }\n  }\n": types.ComponentDeliveryDocument,
@@ -170,6 +194,54 @@ export function graphql(source: "\n  query ExplorerResults($filter: EntityFilter
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"): (typeof documents)["\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n"): (typeof documents)["\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n"): (typeof documents)["\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n"): (typeof documents)["\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApproveDeployRequest($input: DeployDecisionInput!) { approveDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"): (typeof documents)["\n  mutation ApproveDeployRequest($input: DeployDecisionInput!) { approveDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RejectDeployRequest($input: DeployDecisionInput!) { rejectDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"): (typeof documents)["\n  mutation RejectDeployRequest($input: DeployDecisionInput!) { rejectDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelDeployRequest($input: DeployDecisionInput!) { cancelDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"): (typeof documents)["\n  mutation CancelDeployRequest($input: DeployDecisionInput!) { cancelDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ComponentDeployRequests($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        deployEnvironments { name requiresApproval }\n        deployRequests(first: 5) { totalCount nodes { ...DeployRequestFields } }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ComponentDeployRequests($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        deployEnvironments { name requiresApproval }\n        deployRequests(first: 5) { totalCount nodes { ...DeployRequestFields } }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ComponentDeployRequestChanged($component: String!) {\n    deployRequestChanged(component: $component) { request { ...DeployRequestFields } transition { at to } }\n  }\n"): (typeof documents)["\n  subscription ComponentDeployRequestChanged($component: String!) {\n    deployRequestChanged(component: $component) { request { ...DeployRequestFields } transition { at to } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DeployRequests($filter: DeployRequestFilter, $after: String) {\n    deployRequests(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...DeployRequestFields }\n    }\n  }\n"): (typeof documents)["\n  query DeployRequests($filter: DeployRequestFilter, $after: String) {\n    deployRequests(filter: $filter, first: 25, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...DeployRequestFields }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AnyDeployRequestChanged {\n    deployRequestChanged { request { ...DeployRequestFields } transition { at to } }\n  }\n"): (typeof documents)["\n  subscription AnyDeployRequestChanged {\n    deployRequestChanged { request { ...DeployRequestFields } transition { at to } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RequestDeploy($input: RequestDeployInput!) {\n    requestDeploy(input: $input) { request { ...DeployRequestFields } }\n  }\n"): (typeof documents)["\n  mutation RequestDeploy($input: RequestDeployInput!) {\n    requestDeploy(input: $input) { request { ...DeployRequestFields } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment DeployRequestFields on DeployRequest {\n    id\n    number\n    component\n    environment\n    version\n    reason\n    requester\n    approver\n    client\n    state\n    waiting\n    outcome\n    createdAt\n    updatedAt\n    expiresAt\n  }\n"): (typeof documents)["\n  fragment DeployRequestFields on DeployRequest {\n    id\n    number\n    component\n    environment\n    version\n    reason\n    requester\n    approver\n    client\n    state\n    waiting\n    outcome\n    createdAt\n    updatedAt\n    expiresAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

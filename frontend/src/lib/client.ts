@@ -62,6 +62,7 @@ const embedded = [
   'TaskCommentPayload', 'ProjectPayload', 'MeetingPayload', 'MeetingChange', 'TaskEvent', 'DeleteTaskPayload',
   'RunbookVersion', 'RunbookConnection', 'RunbookEdge', 'RunbookPayload', 'DeleteRunbookPayload', 'CatalogLink',
   'LinkStatus', 'GrafanaAnnotations',
+  'DeployTransition', 'DeployRequestConnection', 'DeployRequestEdge', 'DeployRequestPayload', 'DeployRequestEvent', 'DeployEnvironment',
 ];
 
 export function createClient(): Client {

@@ -11,6 +11,7 @@ import { Definition } from './Definition';
 import { shortRef } from '../../lib/format';
 import { PipelinesSection } from '../pipelines';
 import { RunbooksSection } from '../runbooks';
+import { DeployRequestsSection } from '../deploys';
 
 // How many of each relation the page asks for; the graph draws fewer and says how many more.
 const RELATIONS = 50;
@@ -186,6 +187,7 @@ export function EntityPage() {
         </section>
       )}
       {e.__typename === 'Component' && <PipelinesSection componentRef={e.ref} />}
+      {e.__typename === 'Component' && <DeployRequestsSection componentRef={e.ref} />}
       {e.__typename === 'Component' && <DeploymentsPanel componentRef={e.ref} />}
       {e.__typename === 'Component' && <RunbooksSection componentRef={e.ref} />}
       {e.__typename === 'API' && (
