@@ -79,6 +79,17 @@ type portal struct {
 	// /webhooks/alertmanager with the bearer token amToken or basic auth amUser:amPassword.
 	alerts *alerts.Service
 	amHook *server.AlertmanagerWebhook
+	// ownTrackerSubs is how many subscriptions the portal itself holds on the rollouts tracker
+	// (the deploy requests' follower): a test waiting for its own subscriptions counts past them.
+	ownTrackerSubs int
+}
+
+// trackerSubscribed waits until n subscriptions beyond the portal's own are registered on the
+// rollouts tracker: an event published before then could miss one.
+func (p *portal) trackerSubscribed(t *testing.T, n int) {
+	t.Helper()
+	testutil.Eventually(t, 10*time.Second, func() bool { return p.deploys.Tracker().Subscribers() >= p.ownTrackerSubs+n },
+		"%d subscriptions beyond the portal's own %d were never registered", n, p.ownTrackerSubs)
 }
 
 var people = []devidp.User{
@@ -140,6 +151,11 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
+	// The deploy requests follow the rollouts from a goroutine: once it has subscribed, the
+	// tracker's count of subscriptions is the portal's own, and tests count theirs past it.
+	testutil.Eventually(t, 10*time.Second, func() bool { return deploys.Tracker().Subscribers() >= 1 },
+		"the deploy requests never followed the rollouts")
+	ownTrackerSubs := deploys.Tracker().Subscribers()
 	alertSvc := alerts.NewService(st, alerts.Options{Catalog: cat, Canaries: deploys, Runbooks: books, Audit: log})
 	amHook := &server.AlertmanagerWebhook{Token: []byte(amToken), Username: []byte(amUser), Password: []byte(amPassword),
 		Alerts: alertSvc, Audit: log, Now: clk.Now}
@@ -154,7 +170,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk,
+	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk, ownTrackerSubs: ownTrackerSubs,
 		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests,
 		alerts: alertSvc, amHook: amHook}
 }

@@ -67,8 +67,7 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 		}
 
 		// The server registers a subscription after the subscribe message arrives: wait for both.
-		testutil.Eventually(t, 10*time.Second, func() bool { return p.deploys.Tracker().Subscribers() >= 2 },
-			"the subscriptions were never registered")
+		p.trackerSubscribed(t, 2)
 		res := p.as(bob, `mutation { syncDeployment(input: {component: "payments-api", revision: "b2"}) { deployment { application operation { phase revision requestedBy } } } }`)
 		if len(res.Errors) > 0 {
 			t.Fatalf("bob's sync: %+v", res.Errors)

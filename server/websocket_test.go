@@ -16,7 +16,6 @@ import (
 
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/graph"
-	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -161,8 +160,7 @@ func TestASocketRunsNoMutationsAndClosesWhenItsTokenIsRevokedElsewhere(t *testin
 		s.start(rolloutsSub) // a live subscription: it must end with the socket
 		// Revoke only once it is live; revoked before, its resolver would still be starting
 		// when the socket and then the test's database closed.
-		testutil.Eventually(t, 10*time.Second, func() bool { return p.deploys.Tracker().Subscribers() >= 1 },
-			"the subscription registered")
+		p.trackerSubscribed(t, 1)
 
 		if _, err := cliAuth(st).RevokeToken(operator(), tok.ID); err != nil {
 			t.Fatal(err)
