@@ -42,6 +42,12 @@ const MaxFilterValues = 200
 const MaxAnnotationFilters = 16
 
 // checkSizes refuses a filter with a list longer than its bound, naming the field.
+// onlyText says whether f restricts by its text alone.
+func (f Filter) onlyText() bool {
+	return len(f.Kinds) == 0 && len(f.Namespaces) == 0 && len(f.Types) == 0 && len(f.Lifecycles) == 0 && len(f.Owners) == 0 &&
+		len(f.Systems) == 0 && len(f.Tags) == 0 && len(f.Annotations) == 0 && f.LocationID == 0
+}
+
 func (f Filter) checkSizes() error {
 	if len(f.Annotations) > MaxAnnotationFilters {
 		return errs.InvalidField("annotations", "has %d entries; at most %d are accepted (each must match)", len(f.Annotations), MaxAnnotationFilters)

@@ -406,3 +406,91 @@ func TestFilterListsOverTheirBoundAreInvalidNamingTheField(t *testing.T) {
 		}
 	})
 }
+
+// A text search that matches a thousand entities or more (a one-letter search as someone starts
+// typing) reads its pages ordered by name along the name index on SQLite; every page, cursor and
+// count is what the plain plan gives, ascending and descending, with and without another filter,
+// and a rarer word (a few hundred matches) keeps the plain plan. On both databases.
+func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		var doc strings.Builder
+		words := []string{"zeta", "alpha", "mango", "delta", "kilo", "omega", "bravo"}
+		want := map[string][]string{} // search word → matching refs
+		for i := range 1300 {
+			// Names interleave matches and others all along the name order; 1,100 say "frequent",
+			// 150 of those "rarely" too.
+			name := fmt.Sprintf("%s-svc-%04d", words[i%len(words)], (i*7919)%10000)
+			desc := "plain"
+			if i%13 != 0 {
+				desc = "frequent service"
+				want["frequent"] = append(want["frequent"], "component:default/"+name)
+				if i%8 == 0 {
+					desc += " rarely"
+					want["rarely"] = append(want["rarely"], "component:default/"+name)
+				}
+			}
+			kind := "Component"
+			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: %s\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", kind, name, desc)
+		}
+		if res := f.register(f.write("many.yaml", doc.String())); len(res.Errors) > 0 {
+			t.Fatalf("ingest: %v", res.Errors[0])
+		}
+		if len(want["frequent"]) < 1000 || len(want["rarely"]) >= 1000 {
+			t.Fatalf("the fixture has %d frequent and %d rare matches", len(want["frequent"]), len(want["rarely"]))
+		}
+		byName := func(refs []string, desc bool) []string {
+			out := slices.Clone(refs)
+			slices.SortFunc(out, func(a, b string) int {
+				c := strings.Compare(strings.TrimPrefix(a, "component:default/"), strings.TrimPrefix(b, "component:default/"))
+				if desc {
+					return -c
+				}
+				return c
+			})
+			return out
+		}
+		for _, tc := range []struct {
+			text  string
+			kinds []string
+			desc  bool
+		}{{"frequent", nil, false}, {"frequent", nil, true}, {"freq", []string{"Component"}, false}, {"rarely", nil, false}, {"rarely frequent", nil, true}} {
+			filter := catalog.Filter{Text: tc.text, Kinds: tc.kinds}
+			expected := byName(want[strings.Fields(tc.text)[0]], tc.desc)
+			if tc.text == "freq" {
+				expected = byName(want["frequent"], tc.desc)
+			}
+			n, err := f.svc.Count(operator, filter)
+			if err != nil || n != len(expected) {
+				t.Errorf("%+v: count %d, %v; want %d", tc, n, err, len(expected))
+			}
+			var got []string
+			after := ""
+			for pages := 0; pages < 100; pages++ {
+				page, err := f.svc.Find(operator, catalog.Query{Filter: filter, Order: catalog.Order{Field: catalog.OrderByName, Descending: tc.desc}, First: 97, After: after})
+				if err != nil {
+					t.Fatalf("%+v: %v", tc, err)
+				}
+				for _, e := range page.Entities {
+					got = append(got, e.Ref.String())
+				}
+				if !page.HasNextPage {
+					break
+				}
+				after = page.Cursors[len(page.Cursors)-1]
+			}
+			if !slices.Equal(got, expected) {
+				t.Errorf("%+v: %d refs paged, want %d; first difference at %d", tc, len(got), len(expected), firstDifference(got, expected))
+			}
+		}
+	})
+}
+
+func firstDifference(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
