@@ -327,11 +327,18 @@ try {
   await waited('the requester\'s page follows the approval live', () => bob.locator(onward).waitFor({ timeout: 60000 }));
   check(await bob.evaluate(() => window.__sameDocument === true), `the request moved on bob's screen without a reload (${await deployState(bob)})`);
   check((await bob.getByRole('table', { name: /Every transition/ }).innerText()).includes('alice'), 'the transitions list alice\'s approval');
+  // The page may show APPLYING while the commit is being pushed: wait (up to a minute) until the
+  // request says which commit it pushed, or that it could not.
   const applied = await aliceDeploy.evaluate(async (n) => {
     const id = btoa(`DeployRequest:${n}`).replace(/=+$/, '');
-    const res = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
-      body: JSON.stringify({ query: 'query($id: ID!) { deployRequest(id: $id) { state approver repo commitSha } }', variables: { id } }) });
-    return (await res.json()).data?.deployRequest;
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      const res = await fetch('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Portside-CSRF': '1' },
+        body: JSON.stringify({ query: 'query($id: ID!) { deployRequest(id: $id) { state approver repo commitSha } }', variables: { id } }) });
+      const req = (await res.json()).data?.deployRequest;
+      if (!req || req.commitSha || req.state === 'FAILED' || Date.now() > deadline) return req;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }, deployNumber);
   let landed = '';
   try {
