@@ -76,6 +76,24 @@ describe('the deploy request page', () => {
     expect(calls(executeMutation, 'ApproveDeployRequest')).toEqual([{ input: { id: ID12, note: 'go' } }]);
   });
 
+  it('keeps what was typed in one decision out of another', async () => {
+    const user = userEvent.setup();
+    const { executeMutation } = open(alice, full(12, { approve: true, reject: true, cancel: true }), {
+      ApproveDeployRequest: () => ({ approveDeployRequest: { __typename: 'DeployRequestPayload', request: full(12, {}, { state: 'ROLLING_OUT', approver: 'alice' }) } }),
+    });
+    await usable('Reject');
+    await user.click(screen.getByRole('button', { name: 'Reject' }));
+    await user.type(within(screen.getByRole('alertdialog')).getByRole('textbox', { name: 'Reason' }), 'not during the freeze');
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    await user.click(screen.getByRole('button', { name: 'Approve' }));
+    const dialog = within(screen.getByRole('alertdialog'));
+    expect((dialog.getByRole('textbox', { name: 'Note (optional)' }) as HTMLTextAreaElement).value).toBe('');
+    await user.click(dialog.getByRole('button', { name: 'Approve' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(calls(executeMutation, 'ApproveDeployRequest')).toEqual([{ input: { id: ID12, note: null } }]);
+  });
+
   it("shows the server's refusal in the dialog, with its code and request ID", async () => {
     const user = userEvent.setup();
     open(alice, full(12, { approve: true, reject: true }), {

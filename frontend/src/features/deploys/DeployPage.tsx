@@ -47,6 +47,8 @@ const Cancel = graphql(`
   mutation CancelDeployRequest($input: DeployDecisionInput!) { cancelDeployRequest(input: $input) { request { ...DeployRequestPageFields } } }
 `);
 
+type Decision = 'approve' | 'reject' | 'cancel';
+
 // Matches deploys.MaxNote: the server refuses longer notes, the field stops at it.
 const MAX_NOTE = 500;
 
@@ -70,7 +72,9 @@ export function DeployPage() {
   const [, approve] = useMutation(Approve);
   const [, reject] = useMutation(Reject);
   const [, cancel] = useMutation(Cancel);
-  const [note, setNote] = useState('');
+  // One note per decision: what was typed in a dialog that was then dismissed stays with that
+  // decision, never carried into another's.
+  const [notes, setNotes] = useState<Partial<Record<Decision, string>>>({});
 
   if (fetching && !data) return <Loading label="Loading the deploy request…" />;
   if (error && !q) return <ErrorNotice error={error} title="This deploy request could not be loaded" />;
@@ -85,19 +89,27 @@ export function DeployPage() {
     );
   }
   const what = `${shortRef(q.component)} ${q.version} to ${q.environment}`;
-  const noteField = (label: string, help: string) => (
+  const noteField = (decision: Decision, label: string, help: string) => (
     <div className="text-field">
-      <label htmlFor="decision-note">{label}</label>
-      <textarea id="decision-note" className="textarea" rows={3} maxLength={MAX_NOTE} value={note} onChange={(e) => setNote(e.target.value)} aria-describedby="decision-note-help" />
-      <span id="decision-note-help" className="field-help">
+      <label htmlFor={`${decision}-note`}>{label}</label>
+      <textarea
+        id={`${decision}-note`}
+        className="textarea"
+        rows={3}
+        maxLength={MAX_NOTE}
+        value={notes[decision] ?? ''}
+        onChange={(e) => setNotes((n) => ({ ...n, [decision]: e.target.value }))}
+        aria-describedby={`${decision}-note-help`}
+      />
+      <span id={`${decision}-note-help`} className="field-help">
         {help}
       </span>
     </div>
   );
-  const decide = (run: (v: { input: DeployDecisionInput }) => Promise<{ error?: CombinedError }>) => async () => {
-    const r = await run({ input: { id: q.id, note: note.trim() || null } });
+  const decide = (decision: Decision, run: (v: { input: DeployDecisionInput }) => Promise<{ error?: CombinedError }>) => async () => {
+    const r = await run({ input: { id: q.id, note: notes[decision]?.trim() || null } });
     if (r.error) return problemOf(r.error as CombinedError);
-    setNote('');
+    setNotes((n) => ({ ...n, [decision]: '' }));
     return null;
   };
   const offered = q.viewerCanApprove || q.viewerCanReject || q.viewerCanCancel;
@@ -121,24 +133,24 @@ export function DeployPage() {
       {offered && (
         <div className="actions" role="group" aria-label="Decisions on this request">
           {q.viewerCanApprove && (
-            <ConfirmDialog label="Approve" title={`Approve deploying ${what}?`} confirmLabel="Approve" onConfirm={decide(approve)}>
+            <ConfirmDialog label="Approve" title={`Approve deploying ${what}?`} confirmLabel="Approve" onConfirm={decide('approve', approve)}>
               <p>
                 Portside then commits the new version to the {q.environment} manifest repository as {q.requester}, with you as the approver, unless a
                 sync window holds it; Argo CD rolls the commit out.
               </p>
-              {noteField('Note (optional)', 'Recorded with the approval.')}
+              {noteField('approve', 'Note (optional)', 'Recorded with the approval.')}
             </ConfirmDialog>
           )}
           {q.viewerCanReject && (
-            <ConfirmDialog label="Reject" danger title={`Reject deploying ${what}?`} confirmLabel="Reject" onConfirm={decide(reject)}>
+            <ConfirmDialog label="Reject" danger title={`Reject deploying ${what}?`} confirmLabel="Reject" onConfirm={decide('reject', reject)}>
               <p>The request ends as rejected; {q.requester} sees your reason. Nothing is deployed.</p>
-              {noteField('Reason', `Why: ${q.requester} reads it on the request (and in Slack).`)}
+              {noteField('reject', 'Reason', `Why: ${q.requester} reads it on the request (and in Slack).`)}
             </ConfirmDialog>
           )}
           {q.viewerCanCancel && (
-            <ConfirmDialog label="Cancel request" danger title={`Cancel the request to deploy ${what}?`} confirmLabel="Cancel request" onConfirm={decide(cancel)}>
+            <ConfirmDialog label="Cancel request" danger title={`Cancel the request to deploy ${what}?`} confirmLabel="Cancel request" onConfirm={decide('cancel', cancel)}>
               <p>The request is withdrawn before anything is applied.</p>
-              {noteField('Note (optional)', 'Recorded with the cancellation.')}
+              {noteField('cancel', 'Note (optional)', 'Recorded with the cancellation.')}
             </ConfirmDialog>
           )}
         </div>
