@@ -430,8 +430,7 @@ func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 					want["rarely"] = append(want["rarely"], "component:default/"+name)
 				}
 			}
-			kind := "Component"
-			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: %s\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", kind, name, desc)
+			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", name, desc)
 		}
 		if res := f.register(f.write("many.yaml", doc.String())); len(res.Errors) > 0 {
 			t.Fatalf("ingest: %v", res.Errors[0])
@@ -451,15 +450,14 @@ func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 			return out
 		}
 		for _, tc := range []struct {
-			text  string
-			kinds []string
-			desc  bool
-		}{{"frequent", nil, false}, {"frequent", nil, true}, {"freq", []string{"Component"}, false}, {"rarely", nil, false}, {"rarely frequent", nil, true}} {
+			text    string
+			kinds   []string
+			desc    bool
+			matches string // the word of want whose entities match
+		}{{"frequent", nil, false, "frequent"}, {"frequent", nil, true, "frequent"}, {"freq", []string{"Component"}, false, "frequent"},
+			{"rarely", nil, false, "rarely"}, {"rarely frequent", nil, true, "rarely"}} {
 			filter := catalog.Filter{Text: tc.text, Kinds: tc.kinds}
-			expected := byName(want[strings.Fields(tc.text)[0]], tc.desc)
-			if tc.text == "freq" {
-				expected = byName(want["frequent"], tc.desc)
-			}
+			expected := byName(want[tc.matches], tc.desc)
 			n, err := f.svc.Count(operator, filter)
 			if err != nil || n != len(expected) {
 				t.Errorf("%+v: count %d, %v; want %d", tc, n, err, len(expected))

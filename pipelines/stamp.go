@@ -31,15 +31,14 @@ type generations struct {
 
 	mu        sync.Mutex
 	known     int64
-	checkedAt time.Time
-	loaded    bool
+	checkedAt time.Time // zero until the first read: the first call reads
 }
 
 // current returns the counter as known now, reading the database when the last read is older
 // than the interval. A failed read keeps what was known: the next call tries again.
 func (g *generations) current(ctx context.Context) int64 {
 	g.mu.Lock()
-	due := !g.loaded || time.Since(g.checkedAt) >= g.interval
+	due := time.Since(g.checkedAt) >= g.interval
 	if due {
 		g.checkedAt = time.Now() // claim the read, so concurrent callers do not all query
 	}
@@ -51,8 +50,8 @@ func (g *generations) current(ctx context.Context) int64 {
 	gen, err := g.load(ctx)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err == nil && (!g.loaded || gen > g.known) {
-		g.known, g.loaded = gen, true
+	if err == nil && gen > g.known { // the counter only grows; a slow read never takes it back
+		g.known = gen
 	}
 	return g.known
 }

@@ -512,6 +512,10 @@ type snapshotRow struct {
 
 func (snapshotRow) TableName() string { return "task_meeting_rows" }
 
+func (r *snapshotRow) toMeetingRow() MeetingRow {
+	return MeetingRow{TaskID: r.TaskID, Title: r.Title, Priority: Priority(r.Priority), Assignee: r.AssigneeRef, Status: Status(r.Status), Comment: r.Comment}
+}
+
 func (r *meetingRow) toMeeting(project string) Meeting {
 	return Meeting{ID: r.ID, ProjectID: r.ProjectID, Project: project, HeldAt: r.HeldAt.UTC(), Notes: r.Notes, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
 }
@@ -637,7 +641,7 @@ func (s *records) changedSince(ctx context.Context, projectID, meetingID int64) 
 		return nil, nil, store.Translate(err, "meeting snapshot")
 	}
 	for _, r := range gone {
-		prev = append(prev, MeetingRow{TaskID: r.TaskID, Title: r.Title, Priority: Priority(r.Priority), Assignee: r.AssigneeRef, Status: Status(r.Status), Comment: r.Comment})
+		prev = append(prev, r.toMeetingRow())
 	}
 	return prev, cur, nil
 }
@@ -675,7 +679,7 @@ func (s *records) meetingRows(ctx context.Context, meetingID int64) ([]MeetingRo
 	}
 	out := make([]MeetingRow, len(rows))
 	for i, r := range rows {
-		out[i] = MeetingRow{TaskID: r.TaskID, Title: r.Title, Priority: Priority(r.Priority), Assignee: r.AssigneeRef, Status: Status(r.Status), Comment: r.Comment}
+		out[i] = r.toMeetingRow()
 	}
 	return out, nil
 }

@@ -597,32 +597,15 @@ func (d *driver) runOnce(ctx context.Context, dialect string, i int) *RunResult 
 		return r
 	}
 	// Every request is authenticated, as in production: with an API token made by the CLI.
-	_, _, out, err := d.portsideCmd(ctx, tag+"-token", "--database", dbURL, "token", "create", "--user", "bench", "--name", "bench", "--scopes", "read")
+	token, err := d.createToken(ctx, tag+"-token", dbURL, "--user", "bench", "--name", "bench", "--scopes", "read")
 	if err != nil {
-		return fail(fmt.Errorf("token create: %w", err))
+		return fail(err)
 	}
-	d.token = ""
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "pst_") {
-			d.token = strings.TrimSpace(line)
-		}
-	}
-	if d.token == "" {
-		return fail(fmt.Errorf("token create printed no token:\n%s", out))
-	}
+	d.token = token
 	// The pipelines' runs are triggered through the API as an admin, on the in-process GitHub.
-	_, _, out, err = d.portsideCmd(ctx, tag+"-admin-token", "--database", dbURL, "token", "create", "--user", "bench-admin", "--admin", "--name", "seed-runs")
+	adminToken, err := d.createToken(ctx, tag+"-admin-token", dbURL, "--user", "bench-admin", "--admin", "--name", "seed-runs")
 	if err != nil {
-		return fail(fmt.Errorf("token create --admin: %w", err))
-	}
-	adminToken := ""
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "pst_") {
-			adminToken = strings.TrimSpace(line)
-		}
-	}
-	if adminToken == "" {
-		return fail(fmt.Errorf("token create --admin printed no token:\n%s", out))
+		return fail(err)
 	}
 	srv, ready, err := d.startServer(ctx, dbURL, tag, nil)
 	if err != nil {
@@ -1062,6 +1045,20 @@ func (d *driver) load(ctx context.Context, s *server, op benchcat.Operation, tag
 	}
 	l.Operation, l.CheckFailures, l.EmptyResults = op.Name, failures, empty
 	return l, answers, nil
+}
+
+// createToken makes an API token with `portside token create` and returns the secret it printed.
+func (d *driver) createToken(ctx context.Context, tag, dbURL string, args ...string) (string, error) {
+	_, _, out, err := d.portsideCmd(ctx, tag, append([]string{"--database", dbURL, "token", "create"}, args...)...)
+	if err != nil {
+		return "", fmt.Errorf("token create %s: %w", strings.Join(args, " "), err)
+	}
+	for line := range strings.SplitSeq(out, "\n") {
+		if strings.HasPrefix(line, "pst_") {
+			return strings.TrimSpace(line), nil
+		}
+	}
+	return "", fmt.Errorf("token create %s printed no token:\n%s", strings.Join(args, " "), out)
 }
 
 func (d *driver) post(ctx context.Context, u string, body []byte) (int, []byte, error) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -262,17 +263,13 @@ func (w *wiring) run(ctx context.Context) error {
 	}()
 	// Rollouts and pipeline runs that end suggest a status for the tasks linked to them (a person
 	// decides); each feed is followed until serve stops.
-	suggesters := make(chan struct{}, 2)
+	var suggesters sync.WaitGroup
 	for _, feed := range []tasks.DeliveryFeed{tasks.RolloutFeed{Hub: w.rollouts.Tracker()}, tasks.PipelineRunFeed{Runs: w.pipelines}} {
-		go func() {
-			defer func() { suggesters <- struct{}{} }()
-			w.tasks.FollowDelivery(ctx, feed, time.Second)
-		}()
+		suggesters.Go(func() { w.tasks.FollowDelivery(ctx, feed, time.Second) })
 	}
 	err := w.server.Serve(ctx)
 	stop()      // also when the listener failed and no signal came
 	<-refresher // a refresh in progress ends (and releases its lease) before the store closes
-	<-suggesters
-	<-suggesters
+	suggesters.Wait()
 	return err
 }
