@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,6 +265,12 @@ spec: {type: service, lifecycle: production, owner: team-web}
 `)
 	env := cleanEnv(t)
 	mustRun(t, env, portsideBin, "catalog", "import", "--database", db, filepath.Join(dir, "catalog"))
+	// The doctor reaches the real Argo CD as serve will, and sees its applications.
+	doc := run(t, append(env, "PORTSIDE_ARGOCD_TOKENS=rig="+r.token), portsideBin, "doctor", "--database", db,
+		"--argocd-instances", "rig=http://"+rigAddr)
+	if doc.code != 0 || !regexp.MustCompile(`(?m)^ok\s+argocd/rig\s+.*applications? visible`).MatchString(doc.stdout) {
+		t.Errorf("portside doctor against the rig's Argo CD: want exit 0 and the rig's applications listed\n%s", doc)
+	}
 	tok := mustRun(t, env, portsideBin, "token", "create", "--database", db, "--user", "ops", "--admin")
 	lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
 	s := startServeWith(t, append(env, "PORTSIDE_ARGOCD_TOKENS=rig="+r.token),

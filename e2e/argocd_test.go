@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,5 +153,33 @@ func TestServeWithArgoCDButNoCompanionSaysWhichSettingFindsIt(t *testing.T) {
 		"--argocd-instances", "prod=http://127.0.0.1:1")
 	if r.code == 0 || !strings.Contains(r.stderr, "argocd-connector") || !strings.Contains(r.stderr, "portside-argocd") {
 		t.Errorf("serve without its companion: want a failed start naming argocd-connector and portside-argocd\n%s", r)
+	}
+}
+
+// portside doctor reaches every configured Argo CD instance as serve would, through its
+// companion, and lists its applications with the instance's token: a refused token and an
+// instance that does not answer are failures that say what to check.
+func TestDoctorListsEachArgoCDInstancesApplications(t *testing.T) {
+	argo := argocdtest.Start(t)
+	argo.Put(argocdtest.App("payments", nil))
+	argo.Put(argocdtest.App("checkout", nil))
+	db := filepath.Join(t.TempDir(), "portside.db")
+	env := cleanEnv(t)
+	mustRun(t, env, portsideBin, "migrate", "up", "--database", db)
+
+	r := run(t, append(env, "PORTSIDE_ARGOCD_TOKENS=prod="+argo.Token), portsideBin, "doctor", "--database", db,
+		"--argocd-instances", "prod=http://"+argo.Addr())
+	if r.code != 0 || !regexp.MustCompile(`(?m)^ok\s+argocd/prod\s+.*2 applications visible`).MatchString(r.stdout) {
+		t.Fatalf("doctor with one good instance: want exit 0 and prod's 2 applications\n%s", r)
+	}
+
+	r = run(t, append(env, "PORTSIDE_ARGOCD_TOKENS=prod="+argo.Token+",stage=not-the-token"), portsideBin, "doctor", "--database", db,
+		"--timeout", "10s", "--argocd-instances", "prod=http://"+argo.Addr()+",stage=http://"+argo.Addr())
+	if r.code != 1 || !regexp.MustCompile(`(?m)^ok\s+argocd/prod\s`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^FAIL\s+argocd/stage\s`).MatchString(r.stdout) || !strings.Contains(r.stdout, "token") {
+		t.Errorf("doctor with a refused token on stage: want exit 1, prod ok and stage failed naming the token\n%s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, "not-the-token") || strings.Contains(r.stdout+r.stderr, argo.Token) {
+		t.Errorf("the doctor's report shows a token\n%s", r)
 	}
 }

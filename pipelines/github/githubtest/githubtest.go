@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stamp is the time every scripted run and job shows.
@@ -69,8 +70,10 @@ type Job struct {
 // Server is the scripted GitHub.
 type Server struct {
 	// URL is the API's root to give the provider as its BaseURL.
-	URL  string
-	root string
+	URL string
+	// Token, when set before the first request, is the only token /rate_limit accepts.
+	Token string
+	root  string
 	// OnDispatch, when set before the first request, is called as a dispatch arrives, before it
 	// is answered (benchmarks time the provider's call by it).
 	OnDispatch func(inputs map[string]any)
@@ -151,6 +154,18 @@ func Start(tb Cleaner) *Server {
 		}
 		w.Header().Set("Content-Type", "application/zip")
 		_, _ = w.Write(zipped(run.Output))
+	})
+	// GET /rate_limit as GitHub documents it: what `portside doctor` asks to prove a token. A
+	// token other than Server.Token, when that is set, is refused as GitHub refuses a bad one.
+	mux.HandleFunc("GET /api/v3/rate_limit", func(w http.ResponseWriter, r *http.Request) {
+		if s.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.Token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
+			return
+		}
+		core := map[string]any{"limit": 5000, "remaining": 4990, "reset": time.Now().Add(time.Hour).Unix(), "used": 10, "resource": "core"}
+		s.write(w, r, map[string]any{"resources": map[string]any{"core": core}, "rate": core})
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/config"
+	"github.com/portside-dev/portside/errs"
+	ghp "github.com/portside-dev/portside/pipelines/github"
+	glp "github.com/portside-dev/portside/pipelines/gitlab"
+	"github.com/portside-dev/portside/rollouts/connector"
+	"github.com/portside-dev/portside/slack"
+	"github.com/portside-dev/portside/store"
+)
+
+// A doctor's finding on one thing Portside depends on.
+type finding struct {
+	check  string // what was checked: "database", "argocd/prod", ...
+	status string // findingOK, findingSkip or findingFail
+	detail string // what was found
+	fix    string // for a failure: what to change, naming the setting
+}
+
+const (
+	findingOK   = "ok"
+	findingSkip = "skip"
+	findingFail = "FAIL"
+)
+
+// doctorTimeout bounds each check: a dependency that does not answer within it has failed.
+const doctorTimeout = 15 * time.Second
+
+func doctorCmd() *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration and everything Portside depends on; exit 1 when something is wrong",
+		Long: `Checks, in order: the configuration; the database and its migrations; the OpenID provider's
+discovery and signing keys; every Argo CD instance (through portside-argocd: its applications
+listed with the configured token); the GitHub and GitLab pipeline providers' tokens; the Slack bot
+token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothing is changed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			cfg, err := config.Load(cmd.Flags(), os.LookupEnv)
+			if err != nil {
+				report(out, finding{check: "config", status: findingFail, detail: errs.PublicMessage(err),
+					fix: "correct the setting named above (flag, PORTSIDE_* variable or the --config file)"})
+				return &exitError{code: 1, err: fmt.Errorf("1 problem found")}
+			}
+			findings := runDoctor(cmd.Context(), cfg, timeout, func(f finding) { report(out, f) })
+			failed := 0
+			for _, f := range findings {
+				if f.status == findingFail {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%s found", plural(failed, "problem"))}
+			}
+			fmt.Fprintln(out, "no problems found")
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", doctorTimeout, "how long each check may take")
+	return cmd
+}
+
+// report prints a finding as one line, and its fix under it.
+func report(w io.Writer, f finding) {
+	fmt.Fprintf(w, "%-4s  %-16s %s\n", f.status, f.check, f.detail)
+	if f.fix != "" {
+		fmt.Fprintf(w, "      %-16s fix: %s\n", "", f.fix)
+	}
+}
+
+// runDoctor runs every check in order, handing each finding to seen as it is made.
+func runDoctor(ctx context.Context, cfg config.Config, timeout time.Duration, seen func(finding)) []finding {
+	var all []finding
+	add := func(f finding) {
+		all = append(all, f)
+		seen(f)
+	}
+	within := func(fn func(ctx context.Context) finding) {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		add(fn(cctx))
+	}
+	where := "defaults and environment"
+	if cfg.ConfigFile != "" {
+		where = cfg.ConfigFile
+	}
+	add(finding{check: "config", status: findingOK, detail: "settings read (" + where + ")"})
+	within(func(ctx context.Context) finding { return checkDatabase(ctx, cfg) })
+	within(func(ctx context.Context) finding { return checkIssuer(ctx, cfg) })
+	for _, f := range checkArgoCD(ctx, cfg, timeout) {
+		add(f)
+	}
+	within(func(ctx context.Context) finding { return checkGitHub(ctx, cfg) })
+	within(func(ctx context.Context) finding { return checkGitLab(ctx, cfg) })
+	within(func(ctx context.Context) finding { return checkSlack(ctx, cfg) })
+	return all
+}
+
+func failed(check string, err error, fix string) finding {
+	return finding{check: check, status: findingFail, detail: errs.PublicMessage(err), fix: fix}
+}
+
+func checkDatabase(ctx context.Context, cfg config.Config) finding {
+	const name = "database"
+	dialect, path, err := store.ParseURL(cfg.Database)
+	if err != nil {
+		return failed(name, err, "set database (PORTSIDE_DATABASE_URL) to a SQLite path or a postgres:// URL")
+	}
+	if dialect == store.SQLite {
+		// Opening a SQLite file that is not there would create it: the doctor changes nothing.
+		file, _, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			if cfg.MigrateOnStart(true) {
+				return finding{check: name, status: findingOK, detail: "sqlite " + file + " does not exist yet: serve creates and migrates it at start"}
+			}
+			return finding{check: name, status: findingFail, detail: "sqlite " + file + " does not exist, and migrate is false",
+				fix: "run `portside migrate up`, or correct database (PORTSIDE_DATABASE_URL)"}
+		}
+	}
+	st, err := store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		return failed(name, err, "set database (PORTSIDE_DATABASE_URL) to a SQLite path or a reachable postgres:// URL")
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		return failed(name, err, "check that the database server runs and that database (PORTSIDE_DATABASE_URL) names it with working credentials")
+	}
+	status, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return failed(name, err, "check that database (PORTSIDE_DATABASE_URL) points at Portside's database")
+	}
+	detail := fmt.Sprintf("%s reachable, schema version %d of %d", st.Describe(), status.Current, status.Latest)
+	if err := st.CheckSchema(ctx); err != nil {
+		if status.Current < status.Latest && cfg.MigrateOnStart(st.Dialect() == store.SQLite) {
+			return finding{check: name, status: findingOK, detail: detail + fmt.Sprintf(": serve applies the %s at start (migrate %s)", plural(status.Pending(), "pending migration"), cfg.Migrate)}
+		}
+		fix := "run `portside migrate up` (or let serve migrate: migrate true)"
+		if status.Current > status.Latest {
+			fix = "run a Portside at least as new as the schema, or restore the database from before its upgrade"
+		}
+		return finding{check: name, status: findingFail, detail: detail + ": " + errs.PublicMessage(err), fix: fix}
+	}
+	return finding{check: name, status: findingOK, detail: detail}
+}
+
+func checkIssuer(ctx context.Context, cfg config.Config) finding {
+	const name = "oidc"
+	if cfg.AuthIssuer == "" {
+		return finding{check: name, status: findingSkip, detail: "auth-issuer not set: serve signs people in with the embedded development login (dev-login " + cfg.DevLogin + ")"}
+	}
+	detail, err := auth.CheckIssuer(ctx, cfg.AuthIssuer)
+	if err != nil {
+		return failed(name, err, "check auth-issuer (PORTSIDE_AUTH_ISSUER): it must be the provider's issuer URL exactly, reachable from here")
+	}
+	if cfg.AuthClientID == "" {
+		return finding{check: name, status: findingFail, detail: cfg.AuthIssuer + " " + detail + ", but auth-client-id is not set",
+			fix: "set auth-client-id (PORTSIDE_AUTH_CLIENT_ID) to Portside's client at the provider"}
+	}
+	return finding{check: name, status: findingOK, detail: cfg.AuthIssuer + " " + detail}
+}
+
+// checkArgoCD starts the companion with every configured instance, as serve does, and lists
+// each instance's applications with its token.
+func checkArgoCD(ctx context.Context, cfg config.Config, timeout time.Duration) []finding {
+	if len(cfg.ArgoCDInstances) == 0 {
+		return []finding{{check: "argocd", status: findingSkip, detail: "no argocd-instances configured"}}
+	}
+	instances := make([]connector.Instance, 0, len(cfg.ArgoCDInstances))
+	var out []finding
+	for _, inst := range cfg.ArgoCDInstances {
+		token, err := cfg.ArgoCDToken(inst.Name)
+		if err != nil {
+			out = append(out, failed("argocd/"+inst.Name, err, "give the instance a token: argocd-tokens or a file named "+inst.Name+" in argocd-token-dir"))
+			continue
+		}
+		instances = append(instances, connector.Instance{Name: inst.Name, Addr: inst.Addr, Token: token,
+			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
+	}
+	if len(instances) == 0 {
+		return out
+	}
+	path, err := connector.Locate(cfg.ArgoCDConnector)
+	if err != nil {
+		return append(out, failed("argocd", err, "install portside-argocd beside portside, or set argocd-connector to its path"))
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p, err := connector.Start(cctx, connector.Options{Path: path, Instances: instances, Stderr: io.Discard,
+		Logger: slog.New(slog.DiscardHandler), StartTimeout: timeout})
+	if err != nil {
+		return append(out, failed("argocd", err, "run portside-argocd by hand to see why it does not start"))
+	}
+	defer p.Close()
+	addrs := map[string]string{}
+	for _, inst := range instances {
+		addrs[inst.Name] = inst.Addr
+	}
+	for _, src := range p.Sources() {
+		name := "argocd/" + src.Name()
+		lctx, lcancel := context.WithTimeout(ctx, timeout)
+		apps, err := src.List(lctx)
+		lcancel()
+		if err != nil {
+			out = append(out, failed(name, err, fmt.Sprintf("check the instance's address (%s), its plaintext/insecure/grpc-web options in argocd-instances, and that its token may list applications", addrs[src.Name()])))
+			continue
+		}
+		out = append(out, finding{check: name, status: findingOK, detail: fmt.Sprintf("%s: %s visible with the token", addrs[src.Name()], plural(len(apps), "application"))})
+	}
+	return out
+}
+
+func checkGitHub(ctx context.Context, cfg config.Config) finding {
+	const name = "github"
+	token, _, err := cfg.GitHubCredentials()
+	if err != nil {
+		return failed(name, err, "make github-token-file readable, or set github-token")
+	}
+	if token == "" {
+		return finding{check: name, status: findingSkip, detail: "github-token not set: GitHub Actions pipelines cannot run"}
+	}
+	p, err := ghp.New(ghp.Options{BaseURL: cfg.GitHubAPIURL, Token: token, RequestsPerHour: cfg.GitHubRequestsPerHour})
+	if err != nil {
+		return failed(name, err, "correct github-api-url")
+	}
+	detail, err := p.Check(ctx)
+	if err != nil {
+		return failed(name, err, "check github-token (PORTSIDE_GITHUB_TOKEN or github-token-file) and github-api-url")
+	}
+	return finding{check: name, status: findingOK, detail: detail}
+}
+
+func checkGitLab(ctx context.Context, cfg config.Config) finding {
+	const name = "gitlab"
+	token, _, err := cfg.GitLabCredentials()
+	if err != nil {
+		return failed(name, err, "make gitlab-token-file readable, or set gitlab-token")
+	}
+	if token == "" {
+		return finding{check: name, status: findingSkip, detail: "gitlab-token not set: GitLab CI pipelines cannot run"}
+	}
+	p, err := glp.New(glp.Options{BaseURL: cfg.GitLabURL, Token: token})
+	if err != nil {
+		return failed(name, err, "correct gitlab-url")
+	}
+	detail, err := p.Check(ctx)
+	if err != nil {
+		return failed(name, err, "check gitlab-token (PORTSIDE_GITLAB_TOKEN or gitlab-token-file) and gitlab-url")
+	}
+	return finding{check: name, status: findingOK, detail: detail}
+}
+
+func checkSlack(ctx context.Context, cfg config.Config) finding {
+	const name = "slack"
+	secret, token, err := cfg.SlackCredentials()
+	if err != nil {
+		return failed(name, err, "make the slack-*-file settings readable")
+	}
+	switch {
+	case secret == "" && token == "":
+		return finding{check: name, status: findingSkip, detail: "slack-signing-secret and slack-bot-token not set: the Slack app is off"}
+	case token == "":
+		return finding{check: name, status: findingFail, detail: "slack-signing-secret is set but slack-bot-token is not: commands are verified but nothing can be posted",
+			fix: "set slack-bot-token (PORTSIDE_SLACK_BOT_TOKEN or slack-bot-token-file) to the app's xoxb- token"}
+	case secret == "":
+		return finding{check: name, status: findingFail, detail: "slack-bot-token is set but slack-signing-secret is not: /slack/commands is not served",
+			fix: "set slack-signing-secret (PORTSIDE_SLACK_SIGNING_SECRET or slack-signing-secret-file) from the app's Basic Information page"}
+	}
+	detail, err := slack.CheckToken(ctx, cfg.SlackAPIURL, token)
+	if err != nil {
+		return failed(name, err, "check slack-bot-token (the app's Bot User OAuth Token, xoxb-) and slack-api-url")
+	}
+	if !strings.HasPrefix(token, "xoxb-") {
+		detail += " (not an xoxb- bot token)"
+	}
+	return finding{check: name, status: findingOK, detail: detail}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack/slacktest"
+
+	"github.com/portside-dev/portside/auth/devidp"
+	"github.com/portside-dev/portside/pipelines/github/githubtest"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// line returns the doctor's line for a check ("ok    database  ..."), failing when there is none.
+func line(t *testing.T, r cliResult, check string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^(ok|skip|FAIL)\s+` + regexp.QuoteMeta(check) + `\s+.*$`).FindString(r.stdout)
+	if m == "" {
+		t.Fatalf("no %s line in the doctor's report\n%s", check, r)
+	}
+	return m
+}
+
+// wantLine fails unless the check's line has the status and says every one of words.
+func wantLine(t *testing.T, r cliResult, check, status string, words ...string) {
+	t.Helper()
+	l := line(t, r, check)
+	if !strings.HasPrefix(l, status+" ") {
+		t.Errorf("%s: %q, want status %s\n%s", check, l, status, r)
+	}
+	for _, w := range words {
+		if !strings.Contains(r.stdout[strings.Index(r.stdout, l):], w) {
+			t.Errorf("%s: the report does not say %q after %q\n%s", check, w, l, r)
+		}
+	}
+}
+
+func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portside.db")
+
+	// SQLite that is not there yet: serve would create it, so that is fine; the doctor creates nothing.
+	r := portside(t, nil, "--database", db, "doctor")
+	wantExit(t, r, 0, "doctor on a SQLite file not created yet")
+	wantLine(t, r, "database", "ok", "does not exist yet")
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the doctor created %s (stat: %v)", db, err)
+	}
+	for _, check := range []string{"oidc", "argocd", "github", "gitlab", "slack"} {
+		wantLine(t, r, check, "skip")
+	}
+	if !strings.Contains(r.stdout, "no problems found") {
+		t.Errorf("a clean report does not say so\n%s", r)
+	}
+
+	// Not migrated, and told not to migrate at start: a failure that says what to run.
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = portside(t, []string{"PORTSIDE_MIGRATE=false"}, "--database", db, "doctor")
+	wantExit(t, r, 1, "doctor on an unmigrated database with migrate false")
+	wantLine(t, r, "database", "FAIL", "schema version 0 of", "portside migrate up")
+	if !strings.Contains(r.stderr, "1 problem found") {
+		t.Errorf("stderr does not count the problem\n%s", r)
+	}
+
+	wantExit(t, portside(t, nil, "--database", db, "migrate", "up"), 0, "migrate up")
+	r = portside(t, []string{"PORTSIDE_MIGRATE=false"}, "--database", db, "doctor")
+	wantExit(t, r, 0, "doctor on a migrated database")
+	wantLine(t, r, "database", "ok", "reachable, schema version")
+
+	// PostgreSQL: serve does not migrate it unless told, so pending migrations are a failure.
+	pg := storetest.PostgresURL(t)
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "doctor")
+	wantExit(t, r, 1, "doctor on an unmigrated PostgreSQL schema")
+	wantLine(t, r, "database", "FAIL", "postgres", "portside migrate up")
+	wantExit(t, portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "migrate", "up"), 0, "migrate up on PostgreSQL")
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "doctor")
+	wantExit(t, r, 0, "doctor on a migrated PostgreSQL schema")
+	wantLine(t, r, "database", "ok", "postgres", "reachable")
+
+	// A database that cannot be reached names the setting to fix.
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, "doctor")
+	wantExit(t, r, 1, "doctor with an unreachable database")
+	wantLine(t, r, "database", "FAIL", "PORTSIDE_DATABASE_URL")
+}
+
+// TestDoctorChecksTheProvidersCredentials runs the doctor against the embedded OpenID provider and
+// in-process servers that speak GitHub's, GitLab's and Slack's documented APIs, first with good
+// credentials and then with credentials each refuses.
+func TestDoctorChecksTheProvidersCredentials(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	wantExit(t, portside(t, nil, "--database", db, "migrate", "up"), 0, "migrate up")
+
+	idp, err := devidp.Start(context.Background(), devidp.Options{Users: []devidp.User{{Username: "alice", Password: "pw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Close() })
+
+	gh := githubtest.Start(t)
+	gh.Token = "ghp-good"
+
+	// GitLab's GET /api/v4/version: only an accepted PRIVATE-TOKEN may read it.
+	gitlab := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path != "/api/v4/version":
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"message":"404 Not Found"}`))
+		case r.Header.Get("PRIVATE-TOKEN") != "glpat-good":
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"message":"401 Unauthorized"}`))
+		default:
+			_, _ = w.Write([]byte(`{"version":"17.5.1","revision":"abc123"}`))
+		}
+	}))
+	t.Cleanup(gitlab.Close)
+
+	// Slack's auth.test answers invalid_auth for any token but the bot's.
+	slackAPI := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/auth.test", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			// slack-go sends the token in the Authorization header or in the form, as Slack accepts.
+			if r.Header.Get("Authorization") != "Bearer xoxb-good" && r.FormValue("token") != "xoxb-good" {
+				_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"ok":true,"url":"https://acme.slack.com/","team":"Acme","user":"portside","team_id":"T1","user_id":"U1","bot_id":"B1"}`))
+		})
+	})
+	slackAPI.Start()
+	t.Cleanup(slackAPI.Stop)
+
+	env := func(ghToken, glToken, slackToken string) []string {
+		return []string{"PORTSIDE_DATABASE_URL=" + db,
+			"PORTSIDE_AUTH_ISSUER=" + idp.Issuer(), "PORTSIDE_AUTH_CLIENT_ID=portside",
+			"PORTSIDE_GITHUB_API_URL=" + gh.URL, "PORTSIDE_GITHUB_TOKEN=" + ghToken,
+			"PORTSIDE_GITLAB_URL=" + gitlab.URL + "/", "PORTSIDE_GITLAB_TOKEN=" + glToken,
+			"PORTSIDE_SLACK_API_URL=" + slackAPI.GetAPIURL(), "PORTSIDE_SLACK_BOT_TOKEN=" + slackToken,
+			"PORTSIDE_SLACK_SIGNING_SECRET=signing-secret"}
+	}
+	r := portside(t, env("ghp-good", "glpat-good", "xoxb-good"), "doctor")
+	wantExit(t, r, 0, "doctor with every credential good")
+	wantLine(t, r, "oidc", "ok", idp.Issuer(), "signing key")
+	wantLine(t, r, "github", "ok", "token accepted", "4990 of 5000")
+	wantLine(t, r, "gitlab", "ok", "token accepted", "GitLab 17.5.1")
+	wantLine(t, r, "slack", "ok", "token accepted", "portside", "Acme")
+
+	r = portside(t, env("ghp-bad", "glpat-bad", "xoxb-bad"), "doctor")
+	wantExit(t, r, 1, "doctor with refused credentials")
+	wantLine(t, r, "github", "FAIL", "github-token")
+	wantLine(t, r, "gitlab", "FAIL", "gitlab-token")
+	wantLine(t, r, "slack", "FAIL", "invalid_auth", "slack-bot-token")
+	if !strings.Contains(r.stderr, "3 problems found") {
+		t.Errorf("stderr does not count three problems\n%s", r)
+	}
+	for _, secret := range []string{"ghp-bad", "glpat-bad", "xoxb-bad"} {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("the report shows the credential %q\n%s", secret, r)
+		}
+	}
+
+	// An issuer that does not answer, and one half of Slack's settings.
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + db, "PORTSIDE_AUTH_ISSUER=http://127.0.0.1:1/", "PORTSIDE_AUTH_CLIENT_ID=portside",
+		"PORTSIDE_SLACK_SIGNING_SECRET=signing-secret"}, "doctor", "--timeout", "5s")
+	wantExit(t, r, 1, "doctor with an unreachable issuer")
+	wantLine(t, r, "oidc", "FAIL", "auth-issuer")
+	wantLine(t, r, "slack", "FAIL", "slack-bot-token")
+}
