@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,4 +153,15 @@ func TestASecondServeOnOneSQLiteFileRefusesToStart(t *testing.T) {
 	second := startServe(t, env)
 	second.waitReady(t)
 	waitForOneLeader(t, []*serveProc{second})
+}
+
+// TestServeRunsTheSingletonLoopsUnderItsElector: the work on shared rows on a timer is the
+// elector's (one replica runs it), and serve on SQLite leads.
+func TestServeRunsTheSingletonLoopsUnderItsElector(t *testing.T) {
+	w, _ := serveWiring(t)
+	want := []string{"catalog-refresh", "pipeline-follow", "deploy-request-ticks", "runbook-link-check"}
+	if got := w.elector.Loops(); !slices.Equal(got, want) {
+		t.Errorf("the elector's loops = %v, want %v", got, want)
+	}
+	testutil.Eventually(t, 30*time.Second, w.elector.Leading, "serve on SQLite leading")
 }
