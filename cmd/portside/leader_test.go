@@ -34,6 +34,13 @@ func (s *serveProc) leaderGauge() int {
 	return -1
 }
 
+// waitLog waits until the replica logged msg (serve writes its info lines out every 200 ms).
+func (s *serveProc) waitLog(t *testing.T, msg string) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, func() bool { return strings.Contains(s.stderr.String(), msg) },
+		func() string { return fmt.Sprintf("the replica at %s did not log %q\n%s", s.addr, msg, s.stderr) })
+}
+
 // waitForOneLeader waits until exactly one of procs shows portside_leader 1 and every other 0,
 // and returns it.
 func waitForOneLeader(t *testing.T, procs []*serveProc) *serveProc {
@@ -81,9 +88,7 @@ func TestReplicasOnPostgresRunTheBackgroundWorkOnOneLeaderThatFailsOver(t *testi
 	}
 
 	first := waitForOneLeader(t, procs)
-	if !strings.Contains(first.stderr.String(), "leader: this process leads") {
-		t.Errorf("the leader did not log that it leads\n%s", first.stderr)
-	}
+	first.waitLog(t, "leader: this process leads")
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +106,7 @@ func TestReplicasOnPostgresRunTheBackgroundWorkOnOneLeaderThatFailsOver(t *testi
 		}
 	}
 	next := waitForOneLeader(t, rest)
-	if !strings.Contains(next.stderr.String(), "leader: this process leads") {
-		t.Errorf("the new leader did not log that it leads\n%s", next.stderr)
-	}
+	next.waitLog(t, "leader: this process leads")
 	// The survivors still serve.
 	for _, p := range rest {
 		p.waitReady(t)
