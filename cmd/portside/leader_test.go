@@ -89,6 +89,7 @@ func TestReplicasOnPostgresRunTheBackgroundWorkOnOneLeaderThatFailsOver(t *testi
 
 	first := waitForOneLeader(t, procs)
 	first.waitLog(t, "leader: this process leads")
+	killed := time.Now()
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +107,7 @@ func TestReplicasOnPostgresRunTheBackgroundWorkOnOneLeaderThatFailsOver(t *testi
 		}
 	}
 	next := waitForOneLeader(t, rest)
+	t.Logf("failover: another replica showed portside_leader 1 %s after the leader's SIGKILL", time.Since(killed).Round(time.Millisecond))
 	next.waitLog(t, "leader: this process leads")
 	// The survivors still serve.
 	for _, p := range rest {
