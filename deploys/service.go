@@ -739,31 +739,38 @@ func (s *Service) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(s.opts.Interval)
-		defer tick.Stop()
-		for {
-			s.Tick(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	if s.opts.Rollouts != nil {
-		events := s.opts.Rollouts.RolloutEvents(ctx)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ev := range events {
-				s.Observe(ctx, ev)
-			}
-		}()
-	}
+	wg.Go(func() { s.RunTicks(ctx) })
+	wg.Go(func() { s.FollowRollouts(ctx) })
 	go func() { wg.Wait(); close(s.done) }()
+}
+
+// RunTicks runs Tick every Interval until ctx ends. Start runs it in the background; serve runs it
+// on the leader only (package leader): expiring and applying held requests is work on shared rows
+// that one process does.
+func (s *Service) RunTicks(ctx context.Context) {
+	tick := time.NewTicker(s.opts.Interval)
+	defer tick.Stop()
+	for {
+		s.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// FollowRollouts moves requests as the rollouts of their commits go (see Observe) until ctx ends;
+// it returns at once when Options.Rollouts is not set. Start runs it in the background; serve runs
+// it on every replica: a rollout's change is published only by the replica that recorded it (see
+// rollouts.Tracker), so each replica observes its own share.
+func (s *Service) FollowRollouts(ctx context.Context) {
+	if s.opts.Rollouts == nil {
+		return
+	}
+	for ev := range s.opts.Rollouts.RolloutEvents(ctx) {
+		s.Observe(ctx, ev)
+	}
 }
 
 // Stop ends the background work and waits for it.

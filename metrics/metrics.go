@@ -52,6 +52,8 @@ type Metrics struct {
 	catalogValidationErrors prometheus.Counter
 
 	slackRequests *prometheus.CounterVec
+
+	leader prometheus.Gauge
 }
 
 // New creates the collectors and registers them, with the Go runtime and process collectors, on a
@@ -100,6 +102,10 @@ func New() *Metrics {
 			Name: "portside_slack_requests_total",
 			Help: "Requests from Slack, by outcome: accepted, or refused as unsigned, stale, signature or no_secret.",
 		}, []string{"outcome"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portside_leader",
+			Help: "1 while this process leads, running the singleton background work (location refreshes, pipeline polling, deploy-request expiry, link checks); 0 otherwise.",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,7 +113,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.gqlOperations, m.gqlDuration,
 		m.catalogRefreshes, m.catalogRefreshDuration, m.catalogEntitiesWritten, m.catalogValidationErrors,
-		m.slackRequests,
+		m.slackRequests, m.leader,
 	)
 	// Series that exist from the start, so rate() and alerts see a 0 before the first event.
 	for _, change := range []string{"added", "updated", "removed"} {
@@ -221,4 +227,13 @@ func addPositive(c prometheus.Counter, n int) {
 	if n > 0 {
 		c.Add(float64(n))
 	}
+}
+
+// SetLeader records whether this process leads (package leader's OnChange).
+func (m *Metrics) SetLeader(leading bool) {
+	v := 0.0
+	if leading {
+		v = 1
+	}
+	m.leader.Set(v)
 }

@@ -57,7 +57,7 @@ func (s *Service) Start(ctx context.Context) {
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
-		s.followLoop(ctx)
+		s.Follow(ctx)
 	}()
 }
 
@@ -82,7 +82,10 @@ func (s *Service) poke() {
 	}
 }
 
-func (s *Service) followLoop(ctx context.Context) {
+// Follow polls the active runs every interval (and when poked) until ctx ends, and returns then.
+// Start runs it in the background; serve runs it on the leader only (package leader), as every
+// replica polling the same runs would only ask the providers N times.
+func (s *Service) Follow(ctx context.Context) {
 	ticker := time.NewTicker(s.follow.Interval)
 	defer ticker.Stop()
 	for {

@@ -162,19 +162,29 @@ func (s *Service) Start(ctx context.Context) {
 	c.done = make(chan struct{})
 	go func() {
 		defer close(c.done)
-		t := time.NewTicker(c.opts.Interval)
-		defer t.Stop()
-		for {
-			if err := c.round(ctx); err != nil && ctx.Err() == nil {
-				c.log.WarnContext(ctx, "runbooks: link check round", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		s.RunLinkCheck(ctx)
 	}()
+}
+
+// RunLinkCheck runs a round of the link check every Interval until ctx ends (it returns at once
+// when Interval is 0). Start runs it in the background; serve runs it on the leader only.
+func (s *Service) RunLinkCheck(ctx context.Context) {
+	c := s.checker
+	if c.opts.Interval <= 0 {
+		return
+	}
+	t := time.NewTicker(c.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := c.round(ctx); err != nil && ctx.Err() == nil {
+			c.log.WarnContext(ctx, "runbooks: link check round", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Stop ends the link check and waits for its round in progress.

@@ -45,6 +45,7 @@ type Store struct {
 	db      *gorm.DB
 	dialect Dialect
 	target  string // the database as shown to people: a file path or a URL without password
+	dsn     string // the driver's DSN, for connections of their own (see Dedicated)
 }
 
 // ParseURL tells which dialect a --database value selects and returns the driver DSN for it. A
@@ -140,7 +141,7 @@ func Open(ctx context.Context, raw string, opts Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(maxOpen)
 	sqlDB.SetMaxIdleConns(maxOpen)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: dialect, target: target}
+	s := &Store{db: db, dialect: dialect, target: target, dsn: dsn}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {

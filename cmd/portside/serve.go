@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/leader"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/pipelines"
@@ -25,6 +27,7 @@ import (
 	"github.com/portside-dev/portside/rollouts/connector"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/server"
+	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/tasks"
 )
 
@@ -53,6 +56,12 @@ catalog first.`,
 			if err != nil {
 				return err
 			}
+			// Before anything touches the file: a second serve on it refuses to start.
+			claim, err := claimSQLite(cfg.Database)
+			if err != nil {
+				return err
+			}
+			defer claim.Close()
 			a, err := newApp(cmd.Context(), cfg, log, true)
 			if err != nil {
 				return err
@@ -93,7 +102,9 @@ type wiring struct {
 	deploys   *deploys.Service
 	alerts    *alerts.Service
 	identity  *auth.Service
-	closers   []func()
+	// elector runs the singleton background work on one replica at a time (see run).
+	elector *leader.Elector
+	closers []func()
 }
 
 // close releases what wire started (the development login, the Argo CD companion), newest first.
@@ -240,36 +251,70 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	if err := w.server.Listen(); err != nil {
 		return w, err
 	}
+	w.elector = a.elector(w)
 	return w, nil
 }
 
-// run serves until ctx ends, with the background work (Argo CD following, location refreshes)
-// running beside it; it returns once that work has stopped too.
+// elector builds the leader election of the singleton background loops: the work on shared rows
+// that runs on a timer, once across replicas. On PostgreSQL the replicas elect one with a session
+// advisory lock; on SQLite this process is alone (claimSQLite) and leads.
+//
+// What stays on every replica: following Argo CD (each replica keeps the applications' state in
+// memory for its stamps and answers), and the followers of events (deploy requests moved by
+// rollouts, tasks' suggestions from delivery, Slack messages of deploy requests): events are
+// published in the process that made the change, so each replica handles its own share, once.
+func (a *app) elector(w *wiring) *leader.Elector {
+	lock := leader.Lock(leader.Always{})
+	if a.store.Dialect() == store.Postgres {
+		lock = leader.Postgres(a.store.Dedicated)
+	}
+	e := leader.New(lock, leader.Options{Logger: a.log, OnChange: a.metrics.SetLeader})
+	e.Register("catalog-refresh", w.catalog.Run)              // locations as they fall due
+	e.Register("pipeline-follow", w.pipelines.Follow)         // polling the providers for active runs
+	e.Register("deploy-request-ticks", w.deploys.RunTicks)    // expiry, and requests a sync window held
+	e.Register("runbook-link-check", w.runbooks.RunLinkCheck) // when runbook-link-check-interval is set
+	return e
+}
+
+// claimSQLite claims a SQLite database file for this serve (see leader.LockFile); nil for
+// PostgreSQL (several replicas may share it) and for an in-memory database.
+func claimSQLite(database string) (*leader.FileLock, error) {
+	dialect, _, err := store.ParseURL(database)
+	if err != nil || dialect != store.SQLite {
+		return nil, nil // a bad URL is newApp's to report
+	}
+	path, query, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(database), "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return nil, nil
+	}
+	return leader.LockFile(path)
+}
+
+// run serves until ctx ends, with the background work running beside it: Argo CD following and
+// the event followers on every replica, the singleton loops on the leader (see app.elector); it
+// returns once that work has stopped too.
 func (w *wiring) run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	w.rollouts.Start(ctx)
 	defer w.rollouts.Stop()
-	w.pipelines.Start(ctx)
+	// The services' subscriptions are closed at the end; their loops are the elector's.
 	defer w.pipelines.Stop()
-	w.runbooks.Start(ctx) // the link check, when runbook-link-check-interval is set
 	defer w.runbooks.Stop()
-	w.deploys.Start(ctx) // expiry, requests a sync window held, and following the rollouts of their commits
 	defer w.deploys.Stop()
-	refresher := make(chan struct{})
-	go func() {
-		defer close(refresher)
-		w.catalog.Run(ctx)
-	}()
+	var background sync.WaitGroup
+	background.Go(func() { w.elector.Run(ctx) })
+	// Requests whose commits roll out move as their rollouts do.
+	background.Go(func() { w.deploys.FollowRollouts(ctx) })
 	// Rollouts and pipeline runs that end suggest a status for the tasks linked to them (a person
 	// decides); each feed is followed until serve stops.
-	var suggesters sync.WaitGroup
 	for _, feed := range []tasks.DeliveryFeed{tasks.RolloutFeed{Hub: w.rollouts.Tracker()}, tasks.PipelineRunFeed{Runs: w.pipelines}} {
-		suggesters.Go(func() { w.tasks.FollowDelivery(ctx, feed, time.Second) })
+		background.Go(func() { w.tasks.FollowDelivery(ctx, feed, time.Second) })
 	}
 	err := w.server.Serve(ctx)
-	stop()      // also when the listener failed and no signal came
-	<-refresher // a refresh in progress ends (and releases its lease) before the store closes
-	suggesters.Wait()
+	stop() // also when the listener failed and no signal came
+	// A refresh in progress ends (and releases its lease), and leadership is released, before the
+	// store closes.
+	background.Wait()
 	return err
 }
