@@ -74,6 +74,9 @@ func (s *Service) propose(ctx context.Context, q Request, t Target) Request {
 		}
 		return s.fail(ctx, q, "apply failed: "+msg)
 	}
+	if cur := s.current(ctx, q); cur.State == Applying && cur.PullRequestURL == pr.URL {
+		q = cur // another pass (another replica) recorded it meanwhile
+	}
 	if q.PullRequestURL != pr.URL {
 		next, err := s.move(ctx, q, Applying, "portside", ClientSystem, "pull request opened: "+pr.URL, func(r *Request) {
 			r.PullRequestURL, r.Waiting = pr.URL, WaitingForMerge(pr.URL)
