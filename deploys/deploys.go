@@ -52,14 +52,16 @@ func (s State) Open() bool {
 
 // next is the state machine: the states each state may move to.
 var next = map[State][]State{
-	Requested:  {Approved, Rejected, Expired, Cancelled},
-	Approved:   {Applying, Cancelled},
-	Applying:   {RollingOut, Failed},
+	Requested: {Approved, Rejected, Expired, Cancelled},
+	Approved:  {Applying, Cancelled},
+	// Applying → Applying records a pull request opened for the request (see Target.Apply).
+	Applying:   {Applying, RollingOut, Failed},
 	RollingOut: {RollingOut, Succeeded, Failed, RolledBack},
 }
 
 // CanMove reports whether the state machine lets a request move from one state to another.
-// RollingOut → RollingOut records the rollout's progress (a canary step) without a change of state.
+// RollingOut → RollingOut records the rollout's progress (a canary step), and Applying → Applying
+// the pull request opened for it, without a change of state.
 func CanMove(from, to State) bool {
 	for _, s := range next[from] {
 		if s == to {
@@ -117,7 +119,8 @@ type Request struct {
 	Approver       string
 	Client         Client
 	State          State
-	// Waiting says why an approved request has not been applied yet (a sync window forbids it).
+	// Waiting says why an approved request has not been applied yet (a sync window forbids it),
+	// or why an applying one is not rolling out yet (its pull request waits to be merged).
 	Waiting string
 	// Outcome says why the request ended as it did (rejected, failed, rolled back, succeeded).
 	Outcome   string
@@ -128,6 +131,9 @@ type Request struct {
 	// Repo and CommitSHA are the manifest repository and the commit that applied the request.
 	Repo      string
 	CommitSHA string
+	// PullRequestURL is the pull (merge) request that applies the request, for targets applied by
+	// pull request; "" otherwise, and until it is opened.
+	PullRequestURL string
 	// PipelineRunID is the pipeline run that built the version, when known.
 	PipelineRunID *int64
 }

@@ -62,6 +62,51 @@ type Applier interface {
 	Apply(ctx context.Context, c Change) (Applied, error)
 }
 
+// Proposer commits a request's change on a branch of its own and pushes that branch, never
+// forcing it (deploys/gitops). A branch already pushed for the request is kept as it is: applying
+// again never makes a second commit.
+type Proposer interface {
+	Propose(ctx context.Context, c Change, branch string) (Applied, error)
+}
+
+// PullRequestState is where a pull (merge) request stands.
+type PullRequestState string
+
+// The pull request states a request follows.
+const (
+	PullRequestOpen   PullRequestState = "OPEN"
+	PullRequestMerged PullRequestState = "MERGED"
+	// PullRequestClosed is closed without being merged.
+	PullRequestClosed PullRequestState = "CLOSED"
+)
+
+// PullRequest is a pull request (GitHub) or merge request (GitLab) that applies a request.
+type PullRequest struct {
+	URL   string
+	State PullRequestState
+	// MergeCommit is the commit the merge left on the target's branch (a merge, squash or
+	// rebased commit): the revision Argo CD rolls out. Set when State is PullRequestMerged.
+	MergeCommit string
+}
+
+// NewPullRequest is a pull request to open.
+type NewPullRequest struct {
+	// Branch is the head branch (BranchOf the request); the base is the target's branch.
+	Branch      string
+	Title, Body string
+}
+
+// PullRequests opens and reads pull requests on the code hosts (deploys/pullrequests adapts
+// GitHub and GitLab to it).
+type PullRequests interface {
+	// Find returns the newest pull request from branch into the target's branch, whatever its
+	// state; NOT_FOUND when there is none.
+	Find(ctx context.Context, t Target, branch string) (PullRequest, error)
+	// Open opens a pull request into the target's branch. One already open from the branch is a
+	// CONFLICT.
+	Open(ctx context.Context, t Target, pr NewPullRequest) (PullRequest, error)
+}
+
 // SyncWindows says whether Argo CD's sync windows let a component's environment be deployed now;
 // the cmd wiring adapts rollouts.Service to it. reason is "" when the deploy may go.
 type SyncWindows interface {
@@ -113,6 +158,10 @@ type Options struct {
 	// Builds proves tags; nil accepts only image digests.
 	Builds  Builds
 	Applier Applier
+	// Proposer and PullRequests apply the targets applied by pull request (Target.Apply); without
+	// them such a request fails saying so.
+	Proposer     Proposer
+	PullRequests PullRequests
 	// SyncWindows and Rollouts are optional: without them deploys are never held by a window,
 	// and requests stay rolling out until closed another way.
 	SyncWindows SyncWindows
@@ -609,6 +658,9 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, errs.PublicMessage(terr), func(q *Request) { q.Outcome = "cannot apply: " + errs.PublicMessage(terr) })
 		return out
 	}
+	if tgt.Apply == ApplyPullRequest {
+		return s.propose(ctx, applying, tgt)
+	}
 	actx, cancel := context.WithTimeout(ctx, s.opts.ApplyTimeout)
 	done, err := s.opts.Applier.Apply(actx, Change{Request: applying, Target: tgt, Link: s.Link(q.ID)})
 	cancel()
@@ -635,7 +687,7 @@ func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
 	}
 	q.Waiting = reason
 	q.UpdatedAt = s.now().UTC()
-	if err := s.recs.setWaiting(ctx, q.ID, reason, q.UpdatedAt); err != nil {
+	if err := s.recs.setWaiting(ctx, q.ID, q.State, reason, q.UpdatedAt); err != nil {
 		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
 	}
 	s.hub.Publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
@@ -725,6 +777,16 @@ func (s *Service) Tick(ctx context.Context) {
 			return
 		}
 		s.apply(ctx, q)
+	}
+	held, err := s.recs.pullRequestsDue(ctx)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find requests waiting for a pull request", "error", err)
+	}
+	for _, q := range held {
+		if ctx.Err() != nil {
+			return
+		}
+		s.repropose(ctx, q)
 	}
 }
 

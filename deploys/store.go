@@ -31,6 +31,7 @@ type requestRow struct {
 	ExpiresAt      *time.Time
 	Repo           string
 	CommitSha      string
+	PullRequestURL string `gorm:"column:pull_request_url"`
 	PipelineRunID  *int64
 }
 
@@ -57,7 +58,7 @@ func (r *requestRow) toRequest() Request {
 	out := Request{ID: r.ID, Component: r.ComponentRef, Environment: r.Environment, Version: r.Version, Reason: r.Reason,
 		Requester: r.Requester, RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail, Approver: r.Approver,
 		Client: Client(r.Client), State: State(r.State), Waiting: r.Waiting, Outcome: r.Outcome, CreatedAt: r.CreatedAt.UTC(),
-		UpdatedAt: r.UpdatedAt.UTC(), Repo: r.Repo, CommitSHA: r.CommitSha, PipelineRunID: r.PipelineRunID}
+		UpdatedAt: r.UpdatedAt.UTC(), Repo: r.Repo, CommitSHA: r.CommitSha, PullRequestURL: r.PullRequestURL, PipelineRunID: r.PipelineRunID}
 	if r.ExpiresAt != nil {
 		t := r.ExpiresAt.UTC()
 		out.ExpiresAt = &t
@@ -69,7 +70,8 @@ func newRequestRow(q *Request) requestRow {
 	return requestRow{ID: q.ID, ComponentRef: q.Component, Environment: q.Environment, Version: q.Version, Reason: q.Reason,
 		Requester: q.Requester, RequesterName: q.RequesterName, RequesterEmail: q.RequesterEmail, Approver: q.Approver,
 		Client: string(q.Client), State: string(q.State), Waiting: q.Waiting, Outcome: q.Outcome, CreatedAt: q.CreatedAt,
-		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: q.Repo, CommitSha: q.CommitSHA, PipelineRunID: q.PipelineRunID}
+		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: q.Repo, CommitSha: q.CommitSHA, PullRequestURL: q.PullRequestURL,
+		PipelineRunID: q.PipelineRunID}
 }
 
 // records keeps deploy requests and their transitions in the database.
@@ -125,7 +127,7 @@ func (s *records) byID(ctx context.Context, id int64) (Request, error) {
 func (s *records) move(ctx context.Context, q *Request, from State, t Transition) error {
 	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(from)).Updates(map[string]any{
 		"state": string(q.State), "approver": q.Approver, "waiting": q.Waiting, "outcome": q.Outcome, "updated_at": q.UpdatedAt,
-		"repo": q.Repo, "commit_sha": q.CommitSHA,
+		"repo": q.Repo, "commit_sha": q.CommitSHA, "pull_request_url": q.PullRequestURL,
 	})
 	if res.Error != nil {
 		return store.Translate(res.Error, what(q.ID))
@@ -141,9 +143,10 @@ func (s *records) move(ctx context.Context, q *Request, from State, t Transition
 	return s.insertTransition(ctx, t)
 }
 
-// setWaiting records why an approved request waits, without a transition.
-func (s *records) setWaiting(ctx context.Context, id int64, waiting string, at time.Time) error {
-	err := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", id, string(Approved)).
+// setWaiting records why a request in state (approved, or applying by pull request) waits,
+// without a transition.
+func (s *records) setWaiting(ctx context.Context, id int64, state State, waiting string, at time.Time) error {
+	err := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", id, string(state)).
 		Updates(map[string]any{"waiting": waiting, "updated_at": at}).Error
 	return store.Translate(err, what(id))
 }
@@ -163,6 +166,16 @@ func (s *records) due(ctx context.Context, now time.Time) ([]Request, error) {
 func (s *records) inState(ctx context.Context, states ...State) ([]Request, error) {
 	var rows []requestRow
 	err := s.st.DB(ctx).Where("state IN ?", stateStrings(states)).Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// pullRequestsDue lists the applying requests a pull request holds, or whose pull request could
+// not be opened yet (they wait, saying why), oldest first, at most MaxBatch: the background pass
+// looks at each.
+func (s *records) pullRequestsDue(ctx context.Context) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("state = ? AND (pull_request_url <> '' OR waiting <> '')", string(Applying)).
+		Order("id").Limit(MaxBatch).Find(&rows).Error
 	return toRequests(rows), store.Translate(err, "deploy requests")
 }
 

@@ -2,6 +2,8 @@ package deploys
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -27,6 +29,9 @@ import (
 //	    kind: helm
 //	    image: ghcr.io/acme/payments-api
 //	    valuesKey: image.tag
+//	    apply: pull-request        # a pull request instead of a push (see ApplyPullRequest)
+//	    provider: github           # where it is opened: github or gitlab
+//	    project: acme/manifests    # default: the repository URL's path
 const AnnotationDeploy = "portside.dev/deploy"
 
 // Kind is how a target's manifests name the image.
@@ -38,6 +43,22 @@ const (
 	Kustomize Kind = "kustomize"
 	// Helm: the version is a value of a Helm values file, at ValuesKey.
 	Helm Kind = "helm"
+)
+
+// How a target is applied.
+const (
+	// ApplyPush pushes the commit to the branch Argo CD follows (the default).
+	ApplyPush = "push"
+	// ApplyPullRequest pushes the commit to a branch of its own (BranchOf) and opens a pull
+	// request (GitHub) or merge request (GitLab) into the target's branch; the request rolls out
+	// once it is merged, for manifest repositories that require review.
+	ApplyPullRequest = "pull-request"
+)
+
+// The code hosts a pull request is opened on.
+const (
+	ProviderGitHub = "github"
+	ProviderGitLab = "gitlab"
 )
 
 // Target is where one environment of a component is deployed from.
@@ -54,7 +75,33 @@ type Target struct {
 	// when set, is where a digest goes instead (charts often have image.digest).
 	ValuesKey string `yaml:"valuesKey"`
 	DigestKey string `yaml:"digestKey"`
+	// Apply is ApplyPush (default) or ApplyPullRequest; Provider (github or gitlab) and Project
+	// (owner/name on GitHub, the project's path on GitLab; default: the repository URL's path
+	// without .git) say where a pull request is opened.
+	Apply    string `yaml:"apply"`
+	Provider string `yaml:"provider"`
+	Project  string `yaml:"project"`
 }
+
+// projectRE is what a GitHub owner/name or a GitLab group/…/project path looks like.
+var projectRE = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$`)
+
+// projectOf is the path of a repository URL (https://host/acme/manifests.git, git@host:acme/
+// manifests.git, ssh://git@host/acme/manifests) without .git: the project a code host knows it by.
+func projectOf(repo string) string {
+	p := repo
+	if u, err := url.Parse(repo); err == nil && u.Scheme != "" && u.Host != "" {
+		p = u.Path
+	} else if _, after, ok := strings.Cut(repo, ":"); ok && !strings.Contains(repo, "://") {
+		p = after // scp-like: git@host:acme/manifests.git
+	} else {
+		return ""
+	}
+	return strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+}
+
+// BranchOf is the branch a request applied by pull request is committed to.
+func BranchOf(id int64) string { return fmt.Sprintf("portside/deploy-%d", id) }
 
 // Targets reads a component's deploy targets from its annotations; a component without the
 // annotation has none. A malformed annotation is INVALID naming the annotation and the field.
@@ -83,6 +130,12 @@ func Targets(annotations map[string]string) (map[string]Target, error) {
 		if t.Kind == Helm && t.ValuesKey == "" {
 			t.ValuesKey = "image.tag"
 		}
+		if t.Apply == "" {
+			t.Apply = ApplyPush
+		}
+		if t.Apply == ApplyPullRequest && t.Project == "" {
+			t.Project = projectOf(t.Repo)
+		}
 		switch {
 		case strings.TrimSpace(t.Repo) == "":
 			return nil, errs.InvalidField(field+".repo", "is empty")
@@ -94,6 +147,14 @@ func Targets(annotations map[string]string) (map[string]Target, error) {
 			return nil, errs.InvalidField(field+".image", "is empty: a Kustomize bump names the image")
 		case strings.HasPrefix(t.Branch, "-") || strings.ContainsAny(t.Branch, " ~^:?*[\\"):
 			return nil, errs.InvalidField(field+".branch", "%q is not a branch name", clip(t.Branch))
+		case t.Apply != ApplyPush && t.Apply != ApplyPullRequest:
+			return nil, errs.InvalidField(field+".apply", "%q is not push or pull-request", clip(t.Apply))
+		case t.Apply == ApplyPullRequest && t.Provider != ProviderGitHub && t.Provider != ProviderGitLab:
+			return nil, errs.InvalidField(field+".provider", "%q is not github or gitlab: a pull request is opened on one of them", clip(t.Provider))
+		case t.Apply == ApplyPullRequest && !projectRE.MatchString(t.Project):
+			return nil, errs.InvalidField(field+".project", "%q is not a project (owner/name on GitHub, group/project on GitLab)", clip(t.Project))
+		case t.Apply == ApplyPush && (t.Provider != "" || t.Project != ""):
+			return nil, errs.InvalidField(field+".apply", "is push, so provider and project mean nothing: set apply: pull-request")
 		}
 		out[env] = t
 	}

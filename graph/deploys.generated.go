@@ -470,6 +470,29 @@ func (ec *executionContext) fieldContext_DeployRequest_commitSha(_ context.Conte
 	return graphql.NewScalarFieldContext("DeployRequest", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _DeployRequest_pullRequestUrl(ctx context.Context, field graphql.CollectedField, obj *model.DeployRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeployRequest_pullRequestUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PullRequestURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeployRequest_pullRequestUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeployRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _DeployRequest_pipelineRun(ctx context.Context, field graphql.CollectedField, obj *model.DeployRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1350,6 +1373,11 @@ func (ec *executionContext) _DeployRequest(ctx context.Context, sel ast.Selectio
 			}
 		case "commitSha":
 			out.Values[i] = ec._DeployRequest_commitSha(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pullRequestUrl":
+			out.Values[i] = ec._DeployRequest_pullRequestUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

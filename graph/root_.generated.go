@@ -319,6 +319,7 @@ type ComplexityRoot struct {
 		Number           func(childComplexity int) int
 		Outcome          func(childComplexity int) int
 		PipelineRun      func(childComplexity int) int
+		PullRequestURL   func(childComplexity int) int
 		Reason           func(childComplexity int) int
 		Repo             func(childComplexity int) int
 		Requester        func(childComplexity int) int
@@ -2398,6 +2399,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeployRequest.PipelineRun(childComplexity), true
+	case "DeployRequest.pullRequestUrl":
+		if e.ComplexityRoot.DeployRequest.PullRequestURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeployRequest.PullRequestURL(childComplexity), true
 	case "DeployRequest.reason":
 		if e.ComplexityRoot.DeployRequest.Reason == nil {
 			break
@@ -7063,6 +7070,8 @@ func (ec *executionContext) childFields_DeployRequest(ctx context.Context, field
 		return ec.fieldContext_DeployRequest_repo(ctx, field)
 	case "commitSha":
 		return ec.fieldContext_DeployRequest_commitSha(ctx, field)
+	case "pullRequestUrl":
+		return ec.fieldContext_DeployRequest_pullRequestUrl(ctx, field)
 	case "pipelineRun":
 		return ec.fieldContext_DeployRequest_pipelineRun(ctx, field)
 	case "transitions":

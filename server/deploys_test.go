@@ -52,6 +52,13 @@ func (p *portal) deployComponent(t *testing.T) (string, string) {
 // deployComponentAnnotated is deployComponent with more annotation lines (indented as they are).
 func (p *portal) deployComponentAnnotated(t *testing.T, annotations string) (string, string) {
 	t.Helper()
+	return p.deployComponentTargeted(t, "", annotations)
+}
+
+// deployComponentTargeted is deployComponentAnnotated with more keys of the production target
+// (", apply: pull-request, …").
+func (p *portal) deployComponentTargeted(t *testing.T, production, annotations string) (string, string) {
+	t.Helper()
 	name := fmt.Sprintf("shop-%d", deployComponents.Add(1))
 	root := t.TempDir()
 	bare := filepath.Join(root, "manifests.git")
@@ -76,13 +83,13 @@ metadata:
   name: %s
   annotations:
     portside.dev/deploy: |
-      production: {repo: %q, path: production/kustomization.yaml, image: ghcr.io/acme/shop}
+      production: {repo: %q, path: production/kustomization.yaml, image: ghcr.io/acme/shop%s}
       staging: {repo: %q, path: staging/kustomization.yaml, image: ghcr.io/acme/shop}
 %sspec:
   type: service
   lifecycle: production
   owner: team-payments
-`, name, bare, bare, annotations)
+`, name, bare, production, bare, annotations)
 	path := filepath.Join(t.TempDir(), "catalog-info.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,6 +130,41 @@ func (p *portal) deployMutations() map[string]taskMutation {
 			return fmt.Sprintf(`mutation { cancelDeployRequest(input: {id: %q}) { request { state } } }`, p.deployRequest(t))
 		}},
 	}
+}
+
+// A production target applied by pull request: alice's approval opens it on GitHub, and the request
+// shows it (pullRequestUrl) while it waits, APPLYING, for the merge.
+func TestADeployRequestAppliedByPullRequestShowsItThroughGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, alice := p.session("bob"), p.session("alice")
+		name, bare := p.deployComponentTargeted(t, ", apply: pull-request, provider: github, project: acme/shop", "")
+		res := p.as(bob, fmt.Sprintf(`mutation { requestDeploy(input: {component: %q, environment: "production", version: %q}) { request { id pullRequestUrl } } }`, name, deployDigest))
+		if len(res.Errors) > 0 {
+			t.Fatalf("requestDeploy: %+v", res.Errors)
+		}
+		q := res.Data["requestDeploy"].(map[string]any)["request"].(map[string]any)
+		if q["pullRequestUrl"] != nil {
+			t.Fatalf("a request not yet approved has a pull request: %+v", q)
+		}
+		main := strings.TrimSpace(runGit(t, bare, "rev-parse", "main"))
+		res = p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state waiting pullRequestUrl commitSha } } }`, q["id"]))
+		if len(res.Errors) > 0 {
+			t.Fatalf("approveDeployRequest: %+v", res.Errors)
+		}
+		got := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
+		pulls := p.codeHost.Pulls("acme/shop")
+		if len(pulls) != 1 || got["state"] != "APPLYING" || got["pullRequestUrl"] != pulls[0].HTMLURL || got["commitSha"] != nil ||
+			got["waiting"] != "waiting for the pull request to merge: "+pulls[0].HTMLURL {
+			t.Fatalf("approved %+v; pull requests %+v", got, pulls)
+		}
+		if pulls[0].Head.Ref != fmt.Sprintf("portside/deploy-%v", got["number"]) || !strings.Contains(pulls[0].Body, "Approved by: alice") {
+			t.Errorf("the pull request: %+v", pulls[0])
+		}
+		if now := strings.TrimSpace(runGit(t, bare, "rev-parse", "main")); now != main {
+			t.Errorf("main moved before the merge")
+		}
+	})
 }
 
 // Through GraphQL: bob asks, bob may not approve his own request, alice approves and the commit

@@ -32,9 +32,12 @@ import (
 	deploysvc "github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/deploys/bridge"
 	"github.com/portside-dev/portside/deploys/gitops"
+	"github.com/portside-dev/portside/deploys/pullrequests"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines"
+	ghp "github.com/portside-dev/portside/pipelines/github"
+	"github.com/portside-dev/portside/pipelines/github/githubtest"
 	"github.com/portside-dev/portside/pipelines/local"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
@@ -75,6 +78,8 @@ type portal struct {
 	books *runbooks.Service
 	// requests keeps deploy requests, applied to real bare repositories (see deploys_test.go).
 	requests *deploysvc.Service
+	// codeHost is the GitHub where targets applied by pull request open theirs (acme/shop).
+	codeHost *githubtest.Server
 	// alerts keeps Alertmanager's alerts (payments-api's carry service=payments-api); amHook serves
 	// /webhooks/alertmanager with the bearer token amToken or basic auth amUser:amPassword.
 	alerts *alerts.Service
@@ -147,7 +152,13 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	if err != nil {
 		t.Fatal(err)
 	}
+	codeHost := githubtest.Start(t)
+	hostClient, err := ghp.New(ghp.Options{BaseURL: codeHost.URL, Token: "gh-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
+		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient},
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
@@ -171,7 +182,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk, ownTrackerSubs: ownTrackerSubs,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests,
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests, codeHost: codeHost,
 		alerts: alertSvc, amHook: amHook}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/config"
+	"github.com/portside-dev/portside/deploys/pullrequests"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
@@ -38,6 +39,9 @@ type app struct {
 	// demoManifests is the manifest repository serve --demo created ("" otherwise): the demo
 	// catalog's deploy annotations name it.
 	demoManifests string
+	// codeHosts opens deploy requests' pull requests through the pipeline providers' clients
+	// (set by pipelines).
+	codeHosts pullrequests.Hosts
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.

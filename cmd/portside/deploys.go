@@ -10,11 +10,24 @@ import (
 )
 
 // deploys builds the deploy-request service: requests proved by the pipeline runs, applied by the
-// GitOps committer, held by Argo CD's sync windows and closed by the rollouts of their commits.
+// GitOps committer (pushed, or proposed in a pull request opened through the pipeline providers'
+// clients: call a.pipelines first), held by Argo CD's sync windows and closed by the rollouts of
+// their commits.
 func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.Service) (*deploys.Service, error) {
-	committer, err := gitops.New(gitops.Options{Dir: a.cfg.DeployGitDir})
+	opts, err := a.deployOptions(cat, ps)
 	if err != nil {
 		return nil, err
+	}
+	opts.SyncWindows = bridge.SyncWindows{Rollouts: rs}
+	opts.Rollouts = bridge.RolloutEvents{Rollouts: rs}
+	return deploys.NewService(a.store, opts), nil
+}
+
+// deployOptions are the deploy-request service's options but for Argo CD's (sync windows, rollouts).
+func (a *app) deployOptions(cat *catalog.Service, ps *pipelines.Service) (deploys.Options, error) {
+	committer, err := gitops.New(gitops.Options{Dir: a.cfg.DeployGitDir})
+	if err != nil {
+		return deploys.Options{}, err
 	}
 	envs := map[string]deploys.EnvironmentPolicy{}
 	for _, e := range a.cfg.DeployApprovalEnvs {
@@ -26,15 +39,20 @@ func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.
 			envs[e] = deploys.EnvironmentPolicy{RequireApproval: false}
 		}
 	}
-	return deploys.NewService(a.store, deploys.Options{
+	return deploys.Options{
 		Catalog:      cat,
 		Builds:       bridge.PipelineBuilds{Pipelines: ps},
 		Applier:      committer,
-		SyncWindows:  bridge.SyncWindows{Rollouts: rs},
-		Rollouts:     bridge.RolloutEvents{Rollouts: rs},
+		Proposer:     committer,
+		PullRequests: a.codeHosts,
 		Environments: envs,
 		PortalURL:    a.cfg.PublicURL,
 		Audit:        a.auditLog(),
 		Logger:       a.log,
-	}), nil
+	}, nil
+}
+
+// bridgeSyncWindows asks Argo CD's sync windows through the rollouts service, as serve does.
+func bridgeSyncWindows(rs *rollouts.Service) deploys.SyncWindows {
+	return bridge.SyncWindows{Rollouts: rs}
 }

@@ -54,11 +54,11 @@ token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothin
 			out := cmd.OutOrStdout()
 			cfg, err := config.Load(cmd.Flags(), os.LookupEnv)
 			if err != nil {
-				report(out, finding{check: "config", status: findingFail, detail: errs.PublicMessage(err),
+				reportFinding(out, finding{check: "config", status: findingFail, detail: errs.PublicMessage(err),
 					fix: "correct the setting named above (flag, PORTSIDE_* variable or the --config file)"})
 				return &exitError{code: 1, err: fmt.Errorf("1 problem found")}
 			}
-			findings := runDoctor(cmd.Context(), cfg, timeout, func(f finding) { report(out, f) })
+			findings := runDoctor(cmd.Context(), cfg, timeout, func(f finding) { reportFinding(out, f) })
 			failed := 0
 			for _, f := range findings {
 				if f.status == findingFail {
@@ -76,8 +76,8 @@ token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothin
 	return cmd
 }
 
-// report prints a finding as one line, and its fix under it.
-func report(w io.Writer, f finding) {
+// reportFinding prints a finding as one line, and its fix under it.
+func reportFinding(w io.Writer, f finding) {
 	fmt.Fprintf(w, "%-4s  %-16s %s\n", f.status, f.check, f.detail)
 	if f.fix != "" {
 		fmt.Fprintf(w, "      %-16s fix: %s\n", "", f.fix)

@@ -8,6 +8,7 @@ import (
 	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/deploys/pullrequests"
 	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	glp "github.com/portside-dev/portside/pipelines/gitlab"
@@ -76,6 +77,8 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 	if err != nil {
 		return nil, webhooks{}, nil, err
 	}
+	// Deploy requests open their pull requests with the same clients: one token, one budget per host.
+	a.codeHosts = pullrequests.Hosts{GitHub: gh, GitLab: gl}
 	loc := local.New(local.Options{Enabled: a.cfg.PipelinesLocal || a.cfg.Demo, Logger: a.log})
 	if a.cfg.PipelinesLocal || a.cfg.Demo {
 		a.log.Warn("the local pipeline provider is on: catalog entries can run commands on this host; for development only")

@@ -139,6 +139,59 @@ func (c *Committer) Apply(ctx context.Context, ch deploys.Change) (deploys.Appli
 	}
 }
 
+// Propose commits the request's change on branch, made from the target's branch as the remote has
+// it now, and pushes it (never forced): the commit a pull request then carries (deploys.Proposer).
+// A branch the remote already has was pushed for the request by an earlier attempt: it is kept,
+// and its head returned, so a retry never makes a second commit.
+func (c *Committer) Propose(ctx context.Context, ch deploys.Change, branch string) (deploys.Applied, error) {
+	t := ch.Target
+	if branch == "" || branch == t.Branch {
+		return deploys.Applied{}, errs.InvalidField("branch", "%q cannot carry a pull request into %s", branch, t.Branch)
+	}
+	cl := c.cloneOf(t.Repo, t.Branch)
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if sha, err := c.remoteHead(ctx, t.Repo, branch); err != nil || sha != "" {
+		return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, err
+	}
+	if err := c.ready(ctx, cl, t); err != nil {
+		return deploys.Applied{}, err
+	}
+	sha, err := c.commit(ctx, cl.dir, ch)
+	if err != nil {
+		return deploys.Applied{}, err
+	}
+	if c.beforePush != nil {
+		c.beforePush(cl.dir)
+	}
+	out, err := c.git(ctx, cl.dir, nil, "push", "--porcelain", "origin", "HEAD:refs/heads/"+branch)
+	if err != nil {
+		if rejected(out) {
+			// Pushed meanwhile by another attempt for the same request: keep that one.
+			if sha, herr := c.remoteHead(ctx, t.Repo, branch); herr == nil && sha != "" {
+				return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
+			}
+		}
+		return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), branch, redactAll(lastLine(out), t.Repo))
+	}
+	// The clone stays on the commit; the next apply starts from the remote again (ready).
+	return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
+}
+
+// remoteHead is the commit a branch of the remote points to, "" when it has no such branch.
+func (c *Committer) remoteHead(ctx context.Context, repo, branch string) (string, error) {
+	out, err := c.git(ctx, "", nil, "ls-remote", "--heads", "--", repo, "refs/heads/"+branch)
+	if err != nil {
+		return "", errs.Wrap(errs.Unavailable, err, "ls-remote %s: %s", Redact(repo), redactAll(lastLine(out), repo))
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if sha, ref, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok && ref == "refs/heads/"+branch {
+			return sha, nil
+		}
+	}
+	return "", nil
+}
+
 // rejected reports whether git push's porcelain output says the remote refused a non-fast-forward.
 func rejected(out string) bool {
 	return strings.Contains(out, "[rejected]") || strings.Contains(out, "non-fast-forward") || strings.Contains(out, "fetch first") ||

@@ -324,3 +324,49 @@ func TestAHelmDigestGoesToTheDigestKey(t *testing.T) {
 		t.Fatalf("values:\n%s", got)
 	}
 }
+
+// A request applied by pull request is committed on a branch of its own, made from the target's
+// branch; the target's branch does not move, and proposing again keeps the branch as it is (one
+// commit, whatever the retries). A push to the target's branch afterwards starts from the remote.
+func TestAProposedChangeIsACommitOnItsOwnBranch(t *testing.T) {
+	bare := newRemote(t, map[string]string{"apps/payments/kustomization.yaml": kustomization})
+	c := newCommitter(t)
+	main := strings.TrimSpace(git(t, bare, "rev-parse", "main"))
+	ch := change(9, bare, "apps/payments/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/payments-api", "1.5.0")
+	done, err := c.Propose(context.Background(), ch, "portside/deploy-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := strings.TrimSpace(git(t, bare, "rev-parse", "portside/deploy-9")); done.Commit != head || done.Repo != bare {
+		t.Fatalf("proposed %+v; the branch is at %s", done, head)
+	}
+	if got := strings.TrimSpace(git(t, bare, "rev-parse", "main")); got != main {
+		t.Fatalf("main moved to %s", got)
+	}
+	if parent := strings.TrimSpace(git(t, bare, "rev-parse", "portside/deploy-9~1")); parent != main {
+		t.Errorf("the branch starts from %s, not main (%s)", parent, main)
+	}
+	if got := git(t, bare, "show", "portside/deploy-9:apps/payments/kustomization.yaml"); !strings.Contains(got, "newTag: 1.5.0") {
+		t.Errorf("the branch's file:\n%s", got)
+	}
+	if msg := git(t, bare, "log", "-1", "--format=%an|%B", "portside/deploy-9"); !strings.Contains(msg, "Bob Owner|") || !strings.Contains(msg, "Approved-by: alice") {
+		t.Errorf("the branch's commit: %s", msg)
+	}
+	again, err := c.Propose(context.Background(), ch, "portside/deploy-9")
+	if err != nil || again != done {
+		t.Fatalf("proposed again: %+v %v, want %+v", again, err, done)
+	}
+	if n := strings.TrimSpace(git(t, bare, "rev-list", "--count", "portside/deploy-9")); n != "2" {
+		t.Errorf("%s commits on the branch, want the seed and one bump", n)
+	}
+	if _, err := c.Propose(context.Background(), ch, "main"); err == nil {
+		t.Error("a change proposed on the target's own branch was accepted")
+	}
+	// The clone went back to main for the next push.
+	if _, err := c.Apply(context.Background(), change(10, bare, "apps/payments/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/payments-api", "1.6.0")); err != nil {
+		t.Fatal(err)
+	}
+	if parent := strings.TrimSpace(git(t, bare, "rev-parse", "main~1")); parent != main {
+		t.Errorf("the next push sits on %s, not on main as it was (%s)", parent, main)
+	}
+}

@@ -26,6 +26,8 @@ type DeployRequest struct {
 	ExpiresAt   *time.Time         `json:"expiresAt,omitempty"`
 	Repo        *string            `json:"repo,omitempty"`
 	CommitSha   *string            `json:"commitSha,omitempty"`
+	// PullRequestURL is the pull (merge) request that applies the request.
+	PullRequestURL *string `json:"pullRequestUrl,omitempty"`
 	// PipelineRunID is the run that built the version, for the pipelineRun field.
 	PipelineRunID *int64 `json:"-"`
 	// Request is the domain value, for the viewerCan* fields.
@@ -60,8 +62,9 @@ func NewDeployRequest(q deploys.Request) *DeployRequest {
 	return &DeployRequest{ID: EncodeNumericID("DeployRequest", q.ID), Number: int(q.ID), Component: q.Component, Environment: q.Environment,
 		Version: q.Version, Reason: q.Reason, Requester: q.Requester, Approver: optional(q.Approver), Client: DeployClient(q.Client),
 		State: DeployRequestState(q.State), Waiting: optional(q.Waiting), Outcome: optional(q.Outcome), CreatedAt: q.CreatedAt,
-		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: optional(q.Repo), CommitSha: optional(q.CommitSHA), PipelineRunID: q.PipelineRunID,
-		Request: q, abilities: &abilities{}}
+		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: optional(q.Repo), CommitSha: optional(q.CommitSHA), PullRequestURL: optional(q.PullRequestURL),
+		PipelineRunID: q.PipelineRunID,
+		Request:       q, abilities: &abilities{}}
 }
 
 // NewDeployEnvironments converts a component's deploy environments.

@@ -101,6 +101,22 @@ func (p *Provider) wait() error {
 	return nil
 }
 
+// Call runs fn with the provider's client — its token, API root, conditional requests and budget
+// of requests — unless GitHub's rate limit is spent, and codes fn's error as the provider codes its
+// own (what names the call in messages; an error fn already coded is kept). It is for the other
+// GitHub calls Portside makes: deploy requests' pull requests (deploys/pullrequests).
+func (p *Provider) Call(what string, fn func(*gh.Client) error) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
+	err := fn(p.client)
+	var coded *errs.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	return p.check(err, what)
+}
+
 // check turns go-github's error into a coded one, noting how long GitHub asked to wait. A 202
 // Accepted (cancel, re-run) is success.
 func (p *Provider) check(err error, what string) error {

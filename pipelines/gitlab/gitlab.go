@@ -94,6 +94,22 @@ func (p *Provider) wait() error {
 	return nil
 }
 
+// Call runs fn with the provider's client — its token and instance — unless GitLab's rate limit is
+// spent, and codes fn's error as the provider codes its own (what names the call in messages; an
+// error fn already coded is kept). It is for the other GitLab calls Portside makes: deploy
+// requests' merge requests (deploys/pullrequests).
+func (p *Provider) Call(what string, fn func(*gl.Client) error) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
+	err := fn(p.client)
+	var coded *errs.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	return p.check(err, what)
+}
+
 // check turns client-go's error into a coded one, noting how long GitLab asked to wait. The
 // messages name what Portside tried, never the token (it travels in a header).
 func (p *Provider) check(err error, what string) error {

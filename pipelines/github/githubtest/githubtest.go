@@ -3,6 +3,7 @@
 // Enterprise Server's root), for any repository and workflow, with ETags and 304s as GitHub
 // answers them, a count of every request (and of the 304s, which GitHub does not count against
 // the rate limit), and signed webhook deliveries. Runs move only when the caller scripts them.
+// It also keeps pull requests (list, create: see pulls.go), which deploy requests open.
 package githubtest
 
 import (
@@ -85,6 +86,7 @@ type Server struct {
 	runs   map[int64]*Run
 	order  map[string][]int64 // "owner/repo/workflow" → run IDs, oldest first
 	nextID int64
+	pulls  map[string][]*Pull // "owner/repo" → pull requests, by number
 
 	requests, notModified atomic.Int64
 }
@@ -95,7 +97,7 @@ type Cleaner interface{ Cleanup(func()) }
 
 // Start serves the API until the test (or the Cleaner's owner) ends.
 func Start(tb Cleaner) *Server {
-	s := &Server{runs: map[int64]*Run{}, order: map[string][]int64{}, nextID: 1000}
+	s := &Server{runs: map[int64]*Run{}, order: map[string][]int64{}, nextID: 1000, pulls: map[string][]*Pull{}}
 	mux := http.NewServeMux()
 	const repo = "/api/v3/repos/{owner}/{repo}/actions"
 	mux.HandleFunc("POST "+repo+"/workflows/{file}/dispatches", s.dispatch)
@@ -167,6 +169,8 @@ func Start(tb Cleaner) *Server {
 		core := map[string]any{"limit": 5000, "remaining": 4990, "reset": time.Now().Add(time.Hour).Unix(), "used": 10, "resource": "core"}
 		s.write(w, r, map[string]any{"resources": map[string]any{"core": core}, "rate": core})
 	})
+	mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}/pulls", s.listPulls)
+	mux.HandleFunc("POST /api/v3/repos/{owner}/{repo}/pulls", s.createPull)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		mux.ServeHTTP(w, r)

@@ -54,6 +54,28 @@ describe('the deploy request page', () => {
     expect(screen.queryByRole('group', { name: 'Decisions on this request' })).toBeNull();
   });
 
+  it('links the pull request of a request applied by one, while it waits for the merge', async () => {
+    const url = 'https://github.example/acme/manifests/pull/3';
+    open(carol, full(12, {}, {
+      state: 'APPLYING', approver: 'alice', repo: 'https://github.example/acme/manifests.git', pullRequestUrl: url,
+      waiting: `waiting for the pull request to merge: ${url}`,
+    }));
+    await screen.findByRole('heading', { name: 'Deploy request #12: payments-api to production' });
+    const built = within(screen.getByRole('region', { name: 'Built and applied' }));
+    const link = built.getByRole('link', { name: url });
+    expect(link.getAttribute('href')).toBe(url);
+    expect(link.getAttribute('target')).toBe('_blank');
+    expect(link.getAttribute('rel')).toBe('noreferrer');
+    expect(built.getByText('waiting for the pull request to merge')).toBeTruthy();
+    expect(screen.getByText(`Waiting: waiting for the pull request to merge: ${url}`)).toBeTruthy();
+  });
+
+  it('shows no pull request for a request that was pushed', async () => {
+    open(carol, full(12, {}, { state: 'ROLLING_OUT', approver: 'alice', repo: '/tmp/manifests.git', commitSha: '0123456789abcdef0123456789abcdef01234567' }));
+    await screen.findByRole('heading', { name: 'Deploy request #12: payments-api to production' });
+    expect(screen.queryByText('Pull request')).toBeNull();
+  });
+
   it('offers the requester Cancel, never Approve or Reject (four eyes)', async () => {
     open(bob, full(12, { cancel: true }));
     await usable('Cancel request');

@@ -17,6 +17,7 @@ export const DeployRequestPageFields = graphql(`
     ...DeployRequestFields
     repo
     commitSha
+    pullRequestUrl
     pipelineRun { id pipeline status }
     transitions { actor client from to note at }
     viewerCanApprove
@@ -205,10 +206,24 @@ export function DeployPage() {
             </dd>
             <dt>Repository</dt>
             <dd>{q.repo ? <code className="wrap">{q.repo}</code> : <span className="muted">not applied yet</span>}</dd>
+            {q.pullRequestUrl && (
+              <>
+                <dt>Pull request</dt>
+                <dd>
+                  {/^https?:\/\//.test(q.pullRequestUrl) ? (
+                    <a href={q.pullRequestUrl} target="_blank" rel="noreferrer">
+                      {q.pullRequestUrl}
+                    </a>
+                  ) : (
+                    <code className="wrap">{q.pullRequestUrl}</code>
+                  )}
+                </dd>
+              </>
+            )}
             <dt>Commit</dt>
             <dd>{q.commitSha ? <code title={q.commitSha}>{q.commitSha.slice(0, 12)}</code> : <span className="muted">—</span>}</dd>
             <dt>Rollout</dt>
-            <dd>{rollout(q.state, q.outcome)}</dd>
+            <dd>{rollout(q.state, q.outcome, !!q.pullRequestUrl)}</dd>
           </dl>
         </section>
       </div>
@@ -250,10 +265,10 @@ export function DeployPage() {
 }
 
 /** Where the rollout of the request's commit stands, in words. */
-function rollout(state: string, outcome?: string | null): string {
+function rollout(state: string, outcome?: string | null, pullRequest = false): string {
   switch (state) {
     case 'APPLYING':
-      return 'the commit is being pushed';
+      return pullRequest ? 'waiting for the pull request to merge' : 'the commit is being pushed';
     case 'ROLLING_OUT':
       return 'Argo CD is rolling the commit out';
     case 'SUCCEEDED':

@@ -24,7 +24,7 @@ export function page(nodes: unknown[], more = false) {
 export function full(number: number, can: { approve?: boolean; reject?: boolean; cancel?: boolean } = {}, over: Record<string, unknown> = {}) {
   return {
     ...request(number),
-    repo: null, commitSha: null,
+    repo: null, commitSha: null, pullRequestUrl: null,
     pipelineRun: { __typename: 'PipelineRun', id: 'UGlwZWxpbmVSdW46Nw', pipeline: 'ci', status: 'SUCCEEDED' },
     transitions: [{ __typename: 'DeployTransition', actor: 'bob', client: 'PORTAL', from: null, to: 'REQUESTED', note: 'fix the rounding bug', at }],
     viewerCanApprove: !!can.approve, viewerCanReject: !!can.reject, viewerCanCancel: !!can.cancel,
