@@ -17,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/store"
 )
 
 // Pipelines is what /pipeline asks of the pipelines service (pipelines.Service has it).
@@ -51,6 +52,9 @@ type Options struct {
 	// Components finds the channel of a component's requests (ChannelAnnotation); nil posts every
 	// request to DefaultChannel.
 	Components Components
+	// Store keeps the messages deploy requests were posted as (and the Slack ↔ Portside links);
+	// Follow needs it.
+	Store *store.Store
 	// DefaultChannel is where requests of a component without ChannelAnnotation are posted
 	// (setting slack-default-channel); "" posts them nowhere.
 	DefaultChannel string
@@ -77,10 +81,10 @@ type Bot struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	msgs messages // deploy request → its message in Slack, in the database
+
 	mu        sync.Mutex
-	emails    map[string]cachedEmail  // team/user → confirmed address, briefly
-	messages  map[int64]postedMessage // deploy request → its message in Slack
-	order     []int64                 // messages' keys, oldest first (the bound drops the oldest)
+	emails    map[string]cachedEmail // team/user → confirmed address, briefly
 	following bool
 }
 
@@ -125,7 +129,7 @@ func New(opts Options) *Bot {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
+		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, msgs: messages{st: opts.Store}}
 	for range opts.Concurrency {
 		b.wg.Add(1)
 		go b.worker()
