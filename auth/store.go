@@ -88,7 +88,7 @@ func (r *apiTokenRow) toToken(username string) Token {
 
 // Models lists every gorm row type of identity, for the schema conformance test.
 func Models() []any {
-	return []any{&userRow{}, &userGroupRow{}, &sessionRow{}, &loginFlowRow{}, &apiTokenRow{}}
+	return []any{&userRow{}, &userGroupRow{}, &sessionRow{}, &loginFlowRow{}, &apiTokenRow{}, &slackLinkRow{}, &slackLinkTokenRow{}}
 }
 
 func utc(t *time.Time) *time.Time {

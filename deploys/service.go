@@ -55,9 +55,14 @@ type Change struct {
 type Applied struct {
 	Repo   string
 	Commit string
+	// Found: the branch already had the request's commit (an apply cut short after its push), and
+	// nothing new was committed.
+	Found bool
 }
 
-// Applier applies a request to its environment's manifest repository (deploys/gitops).
+// Applier applies a request to its environment's manifest repository (deploys/gitops). Apply must
+// be idempotent: a request whose commit the branch already has gets that commit back (Found), not
+// a second one, because a request left APPLYING by a process that died is applied again.
 type Applier interface {
 	Apply(ctx context.Context, c Change) (Applied, error)
 }
@@ -139,6 +144,13 @@ type RolloutEvent struct {
 // closed); the cmd wiring adapts the rollouts tracker to it.
 type Rollouts interface {
 	RolloutEvents(ctx context.Context) <-chan RolloutEvent
+}
+
+// RolloutLookup finds the recorded rollout of a revision (ok false when none was recorded), so
+// that a request left ROLLING_OUT while Portside was down catches up with a rollout that moved or
+// ended meanwhile. Rollouts implementing it are asked in the background pass.
+type RolloutLookup interface {
+	RolloutOf(ctx context.Context, revision string) (ev RolloutEvent, ok bool, err error)
 }
 
 // EnvironmentPolicy is how requests to one environment are handled.
@@ -328,7 +340,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			}
 			t := Transition{Actor: p.Actor(), Client: q.Client, To: Requested, Note: q.Reason, At: now}
 			err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
-				if err := s.recs.insert(ctx, &q, t); err != nil {
+				if err := s.recs.insert(ctx, &q, &t); err != nil {
 					return err
 				}
 				return audit.Flush(ctx)
@@ -590,7 +602,7 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 	}
 	t := Transition{RequestID: q.ID, Actor: actor, Client: client, From: from, To: to, Note: clipNote(note), At: next.UpdatedAt}
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
-		if err := s.recs.move(ctx, &next, from, t); err != nil {
+		if err := s.recs.move(ctx, &next, from, &t); err != nil {
 			return err
 		}
 		return audit.Flush(ctx)
@@ -754,8 +766,9 @@ func (s *Service) lastNote(ctx context.Context, id int64) string {
 	return ts[len(ts)-1].Note
 }
 
-// Tick runs one pass of the background work: it expires the requests nobody approved in time and
-// applies approved requests a sync window or an outage held back (at most MaxBatch of each).
+// Tick runs one pass of the background work: it expires the requests nobody approved in time,
+// resumes requests a process left APPLYING or ROLLING_OUT (see resume), and applies approved
+// requests a sync window or an outage held back (at most MaxBatch of each).
 func (s *Service) Tick(ctx context.Context) {
 	now := s.now().UTC()
 	due, err := s.recs.due(ctx, now)
@@ -768,6 +781,7 @@ func (s *Service) Tick(ctx context.Context) {
 			s.log.ErrorContext(ctx, "deploys: expire a request", "request", q.ID, "error", err)
 		}
 	}
+	s.resume(ctx, now)
 	waiting, err := s.recs.inState(ctx, Approved)
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: find approved requests", "error", err)
@@ -787,6 +801,107 @@ func (s *Service) Tick(ctx context.Context) {
 			return
 		}
 		s.repropose(ctx, q)
+	}
+}
+
+// StaleApplying is how long a request may stay APPLYING before the background pass takes it for
+// one whose apply was cut short (the process died): an apply ends within ApplyTimeout, so past
+// ApplyTimeout and one Interval nobody is applying it any more.
+func (s *Service) StaleApplying() time.Duration { return s.opts.ApplyTimeout + s.opts.Interval }
+
+// resume picks up what a process that died mid-apply or mid-rollout left behind, at most MaxBatch
+// of each:
+//   - APPLYING for longer than StaleApplying: applied again. The Applier is idempotent, so a
+//     request whose commit the branch already has moves to ROLLING_OUT with that commit, and one
+//     without gets its commit now (never a second one). Of two replicas, the one that claims the
+//     request resumes it.
+//   - ROLLING_OUT without a move for an Interval: the recorded rollout of its commit (when
+//     Options.Rollouts can look it up) is observed again, so a rollout that moved or ended while
+//     nobody followed closes the request; new rollout events keep following it as usual.
+func (s *Service) resume(ctx context.Context, now time.Time) {
+	before := now.Add(-s.StaleApplying())
+	stranded, err := s.recs.stale(ctx, Applying, before)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find stranded applies", "error", err)
+	}
+	for _, q := range stranded {
+		if ctx.Err() != nil {
+			return
+		}
+		if q.PullRequestURL != "" || q.Waiting != "" {
+			continue // held by its pull request, or waiting to open it: the pass's repropose follows it
+		}
+		claimed, err := s.recs.claim(ctx, q.ID, Applying, before, now)
+		if err != nil {
+			s.log.ErrorContext(ctx, "deploys: claim a stranded apply", "request", q.ID, "error", err)
+			continue
+		}
+		if claimed {
+			q.UpdatedAt = now
+			s.reapply(ctx, q)
+		}
+	}
+	lookup, ok := s.opts.Rollouts.(RolloutLookup)
+	if !ok {
+		return
+	}
+	rolling, err := s.recs.stale(ctx, RollingOut, now.Add(-s.opts.Interval))
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: find requests rolling out", "error", err)
+	}
+	seen := map[string]bool{}
+	for _, q := range rolling {
+		if ctx.Err() != nil {
+			return
+		}
+		if q.CommitSHA == "" || seen[q.CommitSHA] {
+			continue
+		}
+		seen[q.CommitSHA] = true
+		ev, found, err := lookup.RolloutOf(ctx, q.CommitSHA)
+		if err != nil {
+			s.log.WarnContext(ctx, "deploys: look up the rollout of a request", "request", q.ID, "error", err)
+			continue
+		}
+		if found {
+			s.Observe(ctx, ev)
+		}
+	}
+}
+
+// reapply applies a request left APPLYING again and moves it to ROLLING_OUT (or FAILED).
+func (s *Service) reapply(ctx context.Context, q Request) {
+	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
+	if err != nil {
+		s.log.WarnContext(ctx, "deploys: resume an apply: read the component", "request", q.ID, "error", err)
+		return // the next pass, after StaleApplying, tries again
+	}
+	tgt, err := target(q.Component, ann, q.Environment)
+	if err != nil {
+		_, _ = s.move(ctx, q, Failed, "portside", ClientSystem, errs.PublicMessage(err), func(r *Request) { r.Outcome = "cannot apply: " + errs.PublicMessage(err) })
+		return
+	}
+	if tgt.Apply == ApplyPullRequest {
+		// Cut short before its pull request was recorded: opening it again finds the branch and
+		// the pull request already there, never a second one.
+		s.repropose(ctx, q)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, s.opts.ApplyTimeout)
+	done, err := s.opts.Applier.Apply(actx, Change{Request: q, Target: tgt, Link: s.Link(q.ID)})
+	cancel()
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: resume an apply", "request", q.ID, "error", err)
+		msg := errs.PublicMessage(err)
+		_, _ = s.move(ctx, q, Failed, "portside", ClientSystem, msg, func(r *Request) { r.Outcome = "apply failed: " + msg })
+		return
+	}
+	note := fmt.Sprintf("commit %s pushed to %s (%s), resuming an apply cut short", short(done.Commit), done.Repo, tgt.Branch)
+	if done.Found {
+		note = fmt.Sprintf("commit %s found in %s (%s): the apply cut short had pushed it", short(done.Commit), done.Repo, tgt.Branch)
+	}
+	if _, err := s.move(ctx, q, RollingOut, "portside", ClientSystem, note, func(r *Request) { r.Repo, r.CommitSHA = done.Repo, done.Commit }); err != nil {
+		s.log.ErrorContext(ctx, "deploys: record a resumed apply", "request", q.ID, "commit", done.Commit, "error", err)
 	}
 }
 

@@ -83,7 +83,7 @@ func what(id int64) string { return "deploy request " + strconv.FormatInt(id, 10
 
 // insert records a new request and its first transition. A request for a component, version
 // and environment that already has an open one is a CONFLICT (the unique partial index).
-func (s *records) insert(ctx context.Context, q *Request, t Transition) error {
+func (s *records) insert(ctx context.Context, q *Request, t *Transition) error {
 	row := newRequestRow(q)
 	row.ID = 0
 	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
@@ -94,12 +94,14 @@ func (s *records) insert(ctx context.Context, q *Request, t Transition) error {
 	return s.insertTransition(ctx, t)
 }
 
-func (s *records) insertTransition(ctx context.Context, t Transition) error {
+// insertTransition records t and sets its ID (subscribers order a request's moves by it).
+func (s *records) insertTransition(ctx context.Context, t *Transition) error {
 	row := transitionRow{RequestID: t.RequestID, Actor: t.Actor, Client: string(t.Client), FromState: string(t.From),
 		ToState: string(t.To), Note: t.Note, At: t.At}
 	if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 		return store.Translate(err, "transition of "+what(t.RequestID))
 	}
+	t.ID = row.ID
 	return nil
 }
 
@@ -124,7 +126,7 @@ func (s *records) byID(ctx context.Context, id int64) (Request, error) {
 
 // move writes q's fields over the stored request if it is still in state from, with t as its
 // transition. A request that moved meanwhile (another approval, an expiry) is a CONFLICT.
-func (s *records) move(ctx context.Context, q *Request, from State, t Transition) error {
+func (s *records) move(ctx context.Context, q *Request, from State, t *Transition) error {
 	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(from)).Updates(map[string]any{
 		"state": string(q.State), "approver": q.Approver, "waiting": q.Waiting, "outcome": q.Outcome, "updated_at": q.UpdatedAt,
 		"repo": q.Repo, "commit_sha": q.CommitSHA, "pull_request_url": q.PullRequestURL,
@@ -177,6 +179,25 @@ func (s *records) pullRequestsDue(ctx context.Context) ([]Request, error) {
 	err := s.st.DB(ctx).Where("state = ? AND (pull_request_url <> '' OR waiting <> '')", string(Applying)).
 		Order("id").Limit(MaxBatch).Find(&rows).Error
 	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// stale lists requests in state that have not moved since before, oldest first, at most MaxBatch.
+func (s *records) stale(ctx context.Context, state State, before time.Time) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("state = ? AND updated_at <= ?", string(state), before).Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// claim takes a stale request for this process: it touches updated_at if the request is still in
+// state and has not moved since before, and reports whether it did. Of two replicas resuming the
+// same request, one claims it; the other finds it touched.
+func (s *records) claim(ctx context.Context, id int64, state State, before, now time.Time) (bool, error) {
+	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ? AND updated_at <= ?", id, string(state), before).
+		Update("updated_at", now)
+	if res.Error != nil {
+		return false, store.Translate(res.Error, what(id))
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // awaitingComponents lists the components (at most limit, by ref) with requests waiting for a

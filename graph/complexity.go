@@ -182,6 +182,7 @@ func setComplexity(c *ComplexityRoot) {
 	// The caller's own identity.
 	id := fanout(identityListFanout)
 	c.Viewer.Groups, c.Viewer.Scopes, c.Viewer.Sessions, c.ApiToken.Scopes = id, id, id, id
+	c.Viewer.SlackLinks = id // at most auth.MaxSlackLinks (20)
 	c.Query.APITokens = func(child int, _ *bool) int { return weigh(identityListFanout, child) }
 }
 

@@ -49,6 +49,21 @@ func (r *mutationResolver) RevokeSession(ctx context.Context, id string) (*model
 	return &model.RevokeSessionPayload{ID: id}, nil
 }
 
+func (r *mutationResolver) LinkSlackUser(ctx context.Context, input model.LinkSlackUserInput) (*model.SlackLink, error) {
+	l, err := r.Auth.LinkSlackUser(ctx, input.Token)
+	if err != nil {
+		return nil, err
+	}
+	return slackLink(l), nil
+}
+
+func (r *mutationResolver) UnlinkSlackUser(ctx context.Context, input model.UnlinkSlackUserInput) (*model.UnlinkSlackUserPayload, error) {
+	if err := r.Auth.UnlinkSlackUser(ctx, input.TeamID, input.SlackUser); err != nil {
+		return nil, err
+	}
+	return &model.UnlinkSlackUserPayload{TeamID: input.TeamID, SlackUser: input.SlackUser}, nil
+}
+
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	p := principal.From(ctx)
 	if p == nil {
@@ -97,6 +112,18 @@ func (r *viewerResolver) Sessions(ctx context.Context, obj *model.Viewer) ([]*mo
 	out := make([]*model.Session, len(list))
 	for i := range list {
 		out[i] = model.NewSession(list[i])
+	}
+	return out, nil
+}
+
+func (r *viewerResolver) SlackLinks(ctx context.Context, obj *model.Viewer) ([]*model.SlackLink, error) {
+	list, err := r.Auth.SlackLinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.SlackLink, len(list))
+	for i := range list {
+		out[i] = slackLink(list[i])
 	}
 	return out, nil
 }

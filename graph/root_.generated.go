@@ -627,6 +627,7 @@ type ComplexityRoot struct {
 		DismissTaskSuggestion        func(childComplexity int, input model.TaskSuggestionInput) int
 		ImportTasks                  func(childComplexity int, input model.ImportTasksInput) int
 		LinkRunbook                  func(childComplexity int, input model.RunbookLinkInput) int
+		LinkSlackUser                func(childComplexity int, input model.LinkSlackUserInput) int
 		PromoteDeployment            func(childComplexity int, input model.PromoteDeploymentInput) int
 		RefreshDeployment            func(childComplexity int, input model.RefreshDeploymentInput) int
 		RefreshLocation              func(childComplexity int, id string) int
@@ -642,6 +643,7 @@ type ComplexityRoot struct {
 		TerminateDeploymentOperation func(childComplexity int, input model.DeploymentInput) int
 		TriggerPipeline              func(childComplexity int, input model.TriggerPipelineInput) int
 		UnlinkRunbook                func(childComplexity int, input model.RunbookLinkInput) int
+		UnlinkSlackUser              func(childComplexity int, input model.UnlinkSlackUserInput) int
 		UnregisterLocation           func(childComplexity int, id string) int
 		UpdateRunbook                func(childComplexity int, input model.UpdateRunbookInput) int
 		UpdateTask                   func(childComplexity int, input model.UpdateTaskInput) int
@@ -926,6 +928,12 @@ type ComplexityRoot struct {
 		UserAgent  func(childComplexity int) int
 	}
 
+	SlackLink struct {
+		CreatedAt func(childComplexity int) int
+		SlackUser func(childComplexity int) int
+		TeamID    func(childComplexity int) int
+	}
+
 	Subscription struct {
 		DeployRequestChanged func(childComplexity int, component *string, id *string) int
 		DeploymentChanged    func(childComplexity int, component string) int
@@ -1081,6 +1089,11 @@ type ComplexityRoot struct {
 		Suggestion func(childComplexity int) int
 	}
 
+	UnlinkSlackUserPayload struct {
+		SlackUser func(childComplexity int) int
+		TeamID    func(childComplexity int) int
+	}
+
 	UnregisterLocationPayload struct {
 		ID              func(childComplexity int) int
 		RemovedEntities func(childComplexity int) int
@@ -1119,6 +1132,7 @@ type ComplexityRoot struct {
 		Groups          func(childComplexity int) int
 		Scopes          func(childComplexity int) int
 		Sessions        func(childComplexity int) int
+		SlackLinks      func(childComplexity int) int
 		User            func(childComplexity int) int
 		Username        func(childComplexity int) int
 	}
@@ -3909,6 +3923,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LinkRunbook(childComplexity, args["input"].(model.RunbookLinkInput)), true
+	case "Mutation.linkSlackUser":
+		if e.ComplexityRoot.Mutation.LinkSlackUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkSlackUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkSlackUser(childComplexity, args["input"].(model.LinkSlackUserInput)), true
 	case "Mutation.promoteDeployment":
 		if e.ComplexityRoot.Mutation.PromoteDeployment == nil {
 			break
@@ -4074,6 +4099,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnlinkRunbook(childComplexity, args["input"].(model.RunbookLinkInput)), true
+	case "Mutation.unlinkSlackUser":
+		if e.ComplexityRoot.Mutation.UnlinkSlackUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkSlackUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkSlackUser(childComplexity, args["input"].(model.UnlinkSlackUserInput)), true
 	case "Mutation.unregisterLocation":
 		if e.ComplexityRoot.Mutation.UnregisterLocation == nil {
 			break
@@ -5484,6 +5520,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Session.UserAgent(childComplexity), true
 
+	case "SlackLink.createdAt":
+		if e.ComplexityRoot.SlackLink.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.CreatedAt(childComplexity), true
+	case "SlackLink.slackUser":
+		if e.ComplexityRoot.SlackLink.SlackUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.SlackUser(childComplexity), true
+	case "SlackLink.teamId":
+		if e.ComplexityRoot.SlackLink.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLink.TeamID(childComplexity), true
+
 	case "Subscription.deployRequestChanged":
 		if e.ComplexityRoot.Subscription.DeployRequestChanged == nil {
 			break
@@ -6190,6 +6245,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TaskSuggestionPayload.Suggestion(childComplexity), true
 
+	case "UnlinkSlackUserPayload.slackUser":
+		if e.ComplexityRoot.UnlinkSlackUserPayload.SlackUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnlinkSlackUserPayload.SlackUser(childComplexity), true
+	case "UnlinkSlackUserPayload.teamId":
+		if e.ComplexityRoot.UnlinkSlackUserPayload.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnlinkSlackUserPayload.TeamID(childComplexity), true
+
 	case "UnregisterLocationPayload.id":
 		if e.ComplexityRoot.UnregisterLocationPayload.ID == nil {
 			break
@@ -6398,6 +6466,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Sessions(childComplexity), true
+	case "Viewer.slackLinks":
+		if e.ComplexityRoot.Viewer.SlackLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.SlackLinks(childComplexity), true
 	case "Viewer.user":
 		if e.ComplexityRoot.Viewer.User == nil {
 			break
@@ -8088,6 +8162,18 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
 }
 
+func (ec *executionContext) childFields_SlackLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "teamId":
+		return ec.fieldContext_SlackLink_teamId(ctx, field)
+	case "slackUser":
+		return ec.fieldContext_SlackLink_slackUser(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SlackLink_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlackLink", field.Name)
+}
+
 func (ec *executionContext) childFields_SyncOperation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "phase":
@@ -8382,6 +8468,16 @@ func (ec *executionContext) childFields_TaskSuggestionPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type TaskSuggestionPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_UnlinkSlackUserPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "teamId":
+		return ec.fieldContext_UnlinkSlackUserPayload_teamId(ctx, field)
+	case "slackUser":
+		return ec.fieldContext_UnlinkSlackUserPayload_slackUser(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnlinkSlackUserPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UnregisterLocationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8462,6 +8558,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_scopes(ctx, field)
 	case "sessions":
 		return ec.fieldContext_Viewer_sessions(ctx, field)
+	case "slackLinks":
+		return ec.fieldContext_Viewer_slackLinks(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }

@@ -166,6 +166,13 @@ func (s *Service) Rollout(ctx context.Context, id int64) (Rollout, error) {
 	return s.recs.byID(ctx, id)
 }
 
+// RolloutOfRevision returns the newest recorded rollout of a revision (a manifest commit); ok is
+// false when none was recorded. It is for Portside's own bookkeeping (a deploy request catching
+// up with the rollout of its commit), not for callers.
+func (s *Service) RolloutOfRevision(ctx context.Context, revision string) (Rollout, bool, error) {
+	return s.recs.byRevision(ctx, revision)
+}
+
 // Instances reports the link to each Argo CD instance.
 func (s *Service) Instances() []InstanceStatus { return s.tracker.Instances() }
 

@@ -218,6 +218,16 @@ func (s *records) latest(ctx context.Context, k Key) (Rollout, bool, error) {
 	return rows[0].toRollout(), true, nil
 }
 
+// byRevision returns the newest rollout of a revision; ok is false when none was recorded.
+func (s *records) byRevision(ctx context.Context, revision string) (Rollout, bool, error) {
+	var rows []rolloutRow
+	err := s.st.DB(ctx).Where("revision = ?", revision).Order("started_at DESC, id DESC").Limit(1).Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Rollout{}, false, store.Translate(err, "rollouts")
+	}
+	return rows[0].toRollout(), true, nil
+}
+
 // setCanary records a rollout's canary progress (an aborted canary makes it ABORTED) and returns
 // the rollout.
 func (s *records) setCanary(ctx context.Context, id int64, p *CanaryProgress) (Rollout, error) {

@@ -167,6 +167,15 @@ func TestEveryMutationIsAllowedOrDeniedByRole(t *testing.T) {
 				return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
 			}, []string{"alice", "bob"}},
 		}
+		mutations = append(mutations,
+			mutation{"linkSlackUser (anyone signed in links their own Slack user)", func(t *testing.T) string {
+				return fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, p.slackLinkToken(t, "T0ACME", newSlackUser()))
+			}, []string{"alice", "bob", "carol"}},
+			mutation{"unlinkSlackUser of bob's link", func(t *testing.T) string {
+				u := newSlackUser()
+				p.slackLinked(t, "bob", u)
+				return fmt.Sprintf(`mutation { unlinkSlackUser(input: {teamId: "T0ACME", slackUser: %q}) { slackUser } }`, u)
+			}, []string{"alice", "bob"}})
 		for name, m := range p.taskMutations() {
 			// A project's owning group (bob's team) and admins change its tasks.
 			mutations = append(mutations, mutation{name + " of bob's team's project", m.query, []string{"alice", "bob"}})
@@ -329,6 +338,20 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 			return fmt.Sprintf(`mutation { deleteRunbook(input: {id: %q}) { id } }`, p.runbook(t, "payments-api"))
 		}},
 	}
+	samples["linkSlackUser"] = struct {
+		action string
+		query  func() string
+	}{"auth.slack.link", func() string {
+		return fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, p.slackLinkToken(t, "T0ACME", newSlackUser()))
+	}}
+	samples["unlinkSlackUser"] = struct {
+		action string
+		query  func() string
+	}{"auth.slack.unlink", func() string {
+		u := newSlackUser()
+		p.slackLinked(t, "alice", u)
+		return fmt.Sprintf(`mutation { unlinkSlackUser(input: {teamId: "T0ACME", slackUser: %q}) { slackUser } }`, u)
+	}}
 	for name, m := range p.taskMutations() {
 		samples[name] = struct {
 			action string

@@ -116,14 +116,15 @@ func TestSlackDeployCommandsThatNeedNoWorkAreAnsweredAtOnce(t *testing.T) {
 	}
 }
 
-// posted waits for the n-th message Portside posted to Slack (chat.postMessage) in channel.
+// posted waits for the n-th message Portside posted to Slack (chat.postMessage) in channel, not
+// counting its replies in threads (see thread).
 func (r *slackRig) posted(t *testing.T, channel string, n int) slackapi.Message {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var in []slackapi.Message
 		r.mu.Lock()
 		for i, f := range r.posts {
-			if f.Get("channel") != channel {
+			if f.Get("channel") != channel || f.Get("thread_ts") != "" {
 				continue
 			}
 			m := slackapi.Message{}

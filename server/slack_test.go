@@ -40,6 +40,9 @@ type slackRig struct {
 	// posts are chat.postMessage calls: slacktest answers them but keeps them only for an RTM
 	// websocket client, so the rig records them itself.
 	posts []url.Values
+	// bot is the rig's bot; newBot makes another on the same database (a restart, a replica).
+	bot    *slack.Bot
+	newBot func() *slack.Bot
 }
 
 // slackUsers are Slack's users: Bob and Carol with confirmed addresses that are their Portside
@@ -94,16 +97,22 @@ func newSlackRig(t testing.TB, st *store.Store) *slackRig {
 		rig.mu.Unlock()
 	}))
 	t.Cleanup(hooks.Close)
-	bot := slack.New(slack.Options{SigningSecret: []byte(slackSecret), BotToken: "xoxb-test", APIURL: api.GetAPIURL(),
-		ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes, Deploys: p.requests,
-		Components: p.cat, DefaultChannel: "C0DEPLOYS"})
-	bot.Follow()
-	for deadline := time.Now().Add(5 * time.Second); p.requests.Subscribers() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the bot does not watch the deploy requests")
+	rig.newBot = func() *slack.Bot {
+		before := p.requests.Subscribers()
+		bot := slack.New(slack.Options{SigningSecret: []byte(slackSecret), BotToken: "xoxb-test", APIURL: api.GetAPIURL(),
+			ResponseURLPrefix: hooks.URL + "/commands/", PortalURL: "https://portside.example", Users: p.ids, Pipelines: p.pipes, Deploys: p.requests,
+			Components: p.cat, DefaultChannel: "C0DEPLOYS", Store: st})
+		bot.Follow()
+		for deadline := time.Now().Add(5 * time.Second); p.requests.Subscribers() <= before; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the bot does not watch the deploy requests")
+			}
 		}
+		t.Cleanup(bot.Close)
+		return bot
 	}
-	t.Cleanup(bot.Close)
+	bot := rig.newBot()
+	rig.bot = bot
 	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: p.ids, Audit: p.audit,
 		PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1"}}, SlackCommands: &server.SlackCommands{Bot: bot, Audit: p.audit, Count: rig.metrics.SlackRequest}})
 	ts := httptest.NewServer(srv.Handler())

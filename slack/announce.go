@@ -23,10 +23,6 @@ const (
 	ActionReject  = "deploy_reject"
 )
 
-// maxMessages bounds how many requests' messages the bot remembers (to update them in place);
-// a request older than that keeps its last message as it was.
-const maxMessages = 10000
-
 // resubscribeAfter is how long Follow waits before it watches again after its subscription ended
 // (it fell behind, or the deploys service could not be asked).
 var resubscribeAfter = time.Second
@@ -37,10 +33,11 @@ type postedMessage struct{ channel, ts string }
 var watcher = principal.System("portside-slack", principal.ClientAuto)
 
 // Follow posts every new deploy request, whichever client made it, to its component's channel,
-// and updates that message as the request moves, until Close. It runs in the background; a
-// second call does nothing.
+// updates that message as the request moves and tells the rollout in its thread, until Close. It
+// runs in the background; a second call does nothing. Without Deploys or Store (where the messages
+// are kept) it does nothing.
 func (b *Bot) Follow() {
-	if b.opts.Deploys == nil {
+	if b.opts.Deploys == nil || b.opts.Store == nil {
 		return
 	}
 	b.mu.Lock()
@@ -75,22 +72,27 @@ func (b *Bot) Follow() {
 	}()
 }
 
-// announce posts a new request or updates the message of one that moved. Each Slack call is
-// bounded by the HTTP client's timeout and WorkTimeout.
+// announce posts a new request or updates the message of one that moved, and tells the rollout's
+// progress in the message's thread (see threadNote). The message of a request is found in the
+// database, so a message posted before a restart or by another replica is updated too. Each Slack
+// call is bounded by the HTTP client's timeout and WorkTimeout.
 func (b *Bot) announce(ctx context.Context, ev deploys.Event) {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.WorkTimeout)
 	defer cancel()
 	q := ev.Request
 	blocks := b.requestBlocks(q)
 	fallback := fmt.Sprintf("Deploy request %d: %s %s to %s is %s", q.ID, q.Component, q.Version, q.Environment, q.State)
-	b.mu.Lock()
-	m, known := b.messages[q.ID]
-	b.mu.Unlock()
+	m, known, err := b.msgs.get(ctx, q.ID)
+	if err != nil {
+		b.opts.Logger.WarnContext(ctx, "slack: find a deploy request's message", "request", q.ID, "error", err)
+		return
+	}
 	if known {
 		if _, _, _, err := b.api.UpdateMessageContext(ctx, m.channel, m.ts, slackapi.MsgOptionText(fallback, false),
 			slackapi.MsgOptionBlocks(blocks...)); err != nil {
 			b.opts.Logger.WarnContext(ctx, "slack: update a deploy request's message", "request", q.ID, "error", err)
 		}
+		b.reply(ctx, m, ev)
 		return
 	}
 	if ev.Transition.To != deploys.Requested {
@@ -105,14 +107,55 @@ func (b *Bot) announce(ctx context.Context, ev deploys.Event) {
 		b.opts.Logger.WarnContext(ctx, "slack: post a deploy request", "request", q.ID, "channel", channel, "error", err)
 		return
 	}
-	b.mu.Lock()
-	if len(b.order) >= maxMessages {
-		delete(b.messages, b.order[0])
-		b.order = b.order[1:]
+	if err := b.msgs.put(ctx, q.ID, ch, ts, b.opts.Now()); err != nil {
+		b.opts.Logger.WarnContext(ctx, "slack: record a deploy request's message", "request", q.ID, "error", err)
 	}
-	b.messages[q.ID] = postedMessage{channel: ch, ts: ts}
-	b.order = append(b.order, q.ID)
-	b.mu.Unlock()
+}
+
+// reply tells a move of the rollout in the request's thread (chat.postMessage with thread_ts):
+// the commit pushed, each canary step, the result. Each is told once: the last note replied (and
+// the transition it told) is kept with the message and a reply goes out only when this bot changed
+// it (see claimReply). A reply Slack refuses is not tried again: the message itself still shows
+// where the request stands.
+func (b *Bot) reply(ctx context.Context, m postedMessage, ev deploys.Event) {
+	text := threadNote(ev)
+	if text == "" {
+		return
+	}
+	claimed, err := b.msgs.claimReply(ctx, ev.Request.ID, ev.Transition.ID, text)
+	if err != nil {
+		b.opts.Logger.WarnContext(ctx, "slack: record a reply in a deploy request's thread", "request", ev.Request.ID, "error", err)
+		return
+	}
+	if !claimed {
+		return
+	}
+	if _, _, err := b.api.PostMessageContext(ctx, m.channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(m.ts)); err != nil {
+		b.opts.Logger.WarnContext(ctx, "slack: reply in a deploy request's thread", "request", ev.Request.ID, "error", err)
+	}
+}
+
+// threadNote is what a move says in the request's thread, "" for moves the message alone tells
+// (requested, approved, rejected, expired, cancelled, applying, a held request's reason).
+func threadNote(ev deploys.Event) string {
+	t, q := ev.Transition, ev.Request
+	note := escape(t.Note)
+	switch {
+	case t.To == deploys.RollingOut && t.From == deploys.Applying:
+		return "Applied: " + note + ". Rolling out…"
+	case t.To == deploys.RollingOut && t.From == deploys.RollingOut:
+		if note == "" {
+			return ""
+		}
+		return "Rolling out: " + note
+	case t.To == deploys.Succeeded || t.To == deploys.RolledBack || (t.To == deploys.Failed && (t.From == deploys.RollingOut || t.From == deploys.Applying)):
+		out := note
+		if out == "" {
+			out = escape(q.Outcome)
+		}
+		return fmt.Sprintf("Request %d is *%s*: %s", q.ID, t.To, out)
+	}
+	return ""
 }
 
 // channel is where a component's requests go: its ChannelAnnotation, else DefaultChannel.

@@ -17,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/store"
 )
 
 // Pipelines is what /pipeline asks of the pipelines service (pipelines.Service has it).
@@ -51,6 +52,9 @@ type Options struct {
 	// Components finds the channel of a component's requests (ChannelAnnotation); nil posts every
 	// request to DefaultChannel.
 	Components Components
+	// Store keeps the messages deploy requests were posted as (and the Slack ↔ Portside links);
+	// Follow needs it.
+	Store *store.Store
 	// DefaultChannel is where requests of a component without ChannelAnnotation are posted
 	// (setting slack-default-channel); "" posts them nowhere.
 	DefaultChannel string
@@ -77,10 +81,10 @@ type Bot struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	msgs messages // deploy request → its message in Slack, in the database
+
 	mu        sync.Mutex
-	emails    map[string]cachedEmail  // team/user → confirmed address, briefly
-	messages  map[int64]postedMessage // deploy request → its message in Slack
-	order     []int64                 // messages' keys, oldest first (the bound drops the oldest)
+	emails    map[string]cachedEmail // team/user → confirmed address, briefly
 	following bool
 }
 
@@ -125,7 +129,7 @@ func New(opts Options) *Bot {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, messages: map[int64]postedMessage{}}
+		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, msgs: messages{st: opts.Store}}
 	for range opts.Concurrency {
 		b.wg.Add(1)
 		go b.worker()
@@ -214,6 +218,11 @@ func (b *Bot) Command(form url.Values) Reply {
 		if cmd.verb == "help" {
 			return ephemeral("%s", deployHelp)
 		}
+		if cmd.verb == "link" {
+			ack = "Making you a link to Portside…"
+			work = func(ctx context.Context, who caller) Reply { return b.linkURL(ctx, who) }
+			break
+		}
 		ack = fmt.Sprintf("Looking up the deploy requests of %s…", cmd.component)
 		if cmd.verb == "request" {
 			ack = fmt.Sprintf("Asking for %s %s in %s…", cmd.component, cmd.version, cmd.environment)
@@ -284,13 +293,57 @@ func (b *Bot) pipeline(ctx context.Context, who caller, cmd pipelineCommand) Rep
 	}
 }
 
-// principal maps the Slack user to a Portside user by the e-mail address Slack has confirmed.
+// Links are the explicit links between Slack users and Portside users (auth.Service has them):
+// when Users has them too, a linked Slack user is that Portside user, before any e-mail lookup, and
+// `/deploy link` hands out link URLs.
+type Links interface {
+	PrincipalBySlackUser(ctx context.Context, team, user string, client principal.Client) (*principal.Principal, bool, error)
+	IssueSlackLinkToken(ctx context.Context, team, user string) (string, time.Time, error)
+}
+
+// linkHint is what an unmapped person is told to do.
+const linkHint = "or link your Slack user to Portside: type `/deploy link`"
+
+// principal maps the Slack user to a Portside user: by the link the person made (Links), else by
+// the e-mail address Slack has confirmed. A person found neither way is told how to link.
 func (b *Bot) principal(ctx context.Context, who caller) (*principal.Principal, error) {
-	email, err := b.email(ctx, who)
-	if err != nil {
-		return nil, err
+	links, linkable := b.opts.Users.(Links)
+	if linkable {
+		p, ok, err := links.PrincipalBySlackUser(ctx, who.team, who.user, principal.ClientSlack)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return p, nil
+		}
 	}
-	return b.opts.Users.PrincipalByEmail(ctx, email, principal.ClientSlack)
+	email, err := b.email(ctx, who)
+	if err == nil {
+		var p *principal.Principal
+		if p, err = b.opts.Users.PrincipalByEmail(ctx, email, principal.ClientSlack); err == nil {
+			return p, nil
+		}
+	}
+	if linkable && errs.Is(err, errs.NotFound) {
+		return nil, errs.Wrap(errs.NotFound, err, "%s; %s", errs.PublicMessage(err), linkHint)
+	}
+	return nil, err
+}
+
+// linkURL answers `/deploy link`: a one-time URL to the portal, only to the person, that links
+// their Slack user to the Portside user who opens it signed in.
+func (b *Bot) linkURL(ctx context.Context, who caller) Reply {
+	links, ok := b.opts.Users.(Links)
+	if !ok || b.opts.PortalURL == "" {
+		return ephemeral("Linking Slack users is not set up in this Portside (it needs its public URL).")
+	}
+	token, exp, err := links.IssueSlackLinkToken(ctx, who.team, who.user)
+	if err != nil {
+		return ephemeral("Portside could not make you a link: %s", errs.PublicMessage(err))
+	}
+	u := strings.TrimSuffix(b.opts.PortalURL, "/") + "/slack/link?token=" + url.QueryEscape(token)
+	return ephemeral("<%s|Open this link> signed in to Portside as yourself to link your Slack user to your Portside user. It works once, until %s; share it with nobody.",
+		u, exp.UTC().Format("15:04 MST"))
 }
 
 func (b *Bot) email(ctx context.Context, who caller) (string, error) {

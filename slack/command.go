@@ -71,10 +71,11 @@ func parsePipeline(text string) (pipelineCommand, error) {
 const deployHelp = "Usage:\n" +
 	"• `/deploy <component> <version> to <environment> [reason]` asks for a deploy (owners of the component); another owner or an admin approves it\n" +
 	"• `/deploy status <component>` lists its latest deploy requests\n" +
+	"• `/deploy link` links your Slack user to your Portside user (when your Slack address is not your Portside one)\n" +
 	"• `/deploy help` shows this"
 
 type deployCommand struct {
-	verb                                    string // request, status, help
+	verb                                    string // request, status, link, help
 	component, version, environment, reason string
 }
 
@@ -87,6 +88,9 @@ func parseDeploy(text string) (deployCommand, error) {
 	f := strings.Fields(text)
 	if len(f) == 0 || (len(f) == 1 && f[0] == "help") {
 		return deployCommand{verb: "help"}, nil
+	}
+	if len(f) == 1 && f[0] == "link" {
+		return deployCommand{verb: "link"}, nil
 	}
 	if f[0] == "status" {
 		if len(f) != 2 {

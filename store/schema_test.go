@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
+	"github.com/portside-dev/portside/slack"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -39,6 +40,7 @@ var domainModels = map[string]func() []any{
 	"runbooks":  runbooks.Models,
 	"deploys":   deploys.Models,
 	"alerts":    alerts.Models,
+	"slack":     slack.Models,
 }
 
 // unmappedColumn names a column no model reads or writes.

@@ -22,6 +22,8 @@ const (
 	TokenCreate        Action = "auth.token.create"
 	TokenRevoke        Action = "auth.token.revoke"
 	SessionRevoke      Action = "auth.session.revoke"
+	SlackLink          Action = "auth.slack.link"
+	SlackUnlink        Action = "auth.slack.unlink"
 	SessionEnd         Action = "auth.session.end" // the identity provider stopped vouching for a session
 	AuditRead          Action = "audit.read"
 	Login              Action = "auth.login"
@@ -95,6 +97,8 @@ var required = map[Action]Role{
 	TokenCreate:        RoleViewer, // any user may create tokens for themselves; admin tokens need admin
 	TokenRevoke:        RoleSelf,
 	SessionRevoke:      RoleSelf,
+	SlackLink:          RoleViewer, // a person links their own Slack user (the token proves the Slack side)
+	SlackUnlink:        RoleSelf,
 	AuditRead:          RoleViewer, // viewers see their own records; the audit package narrows the query
 	Login:              RoleNone,
 	SessionEnd:         RoleNone, // Portside ends it when the provider refuses a refresh; nobody asks
@@ -211,6 +215,10 @@ func describe(a Action) string {
 		return "revoke this API token"
 	case SessionRevoke:
 		return "revoke this session"
+	case SlackLink:
+		return "link a Slack user"
+	case SlackUnlink:
+		return "unlink this Slack user"
 	case AuditRead:
 		return "read the audit log"
 	case Logout:

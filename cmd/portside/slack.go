@@ -14,7 +14,7 @@ func (a *app) slackCommands(w *wiring) (*server.SlackCommands, error) {
 	}
 	bot := slack.New(slack.Options{SigningSecret: []byte(secret), BotToken: token, APIURL: a.cfg.SlackAPIURL,
 		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines, Deploys: w.deploys,
-		Components: w.catalog, DefaultChannel: a.cfg.SlackDefaultChannel,
+		Components: w.catalog, DefaultChannel: a.cfg.SlackDefaultChannel, Store: a.store,
 		Logger: a.log})
 	bot.Follow() // new deploy requests, from any client, posted to their component's channel
 	w.closers = append(w.closers, bot.Close)

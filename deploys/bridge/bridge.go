@@ -98,6 +98,15 @@ func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.Rollout
 	return out
 }
 
+// RolloutOf is the recorded rollout of a revision, as an event; ok is false when none was recorded.
+func (r RolloutEvents) RolloutOf(ctx context.Context, revision string) (deploys.RolloutEvent, bool, error) {
+	ro, ok, err := r.Rollouts.RolloutOfRevision(ctx, revision)
+	if err != nil || !ok {
+		return deploys.RolloutEvent{}, false, err
+	}
+	return Event(&ro), true, nil
+}
+
 // Event is what a recorded rollout says about its revision.
 func Event(ro *rollouts.Rollout) deploys.RolloutEvent {
 	ev := deploys.RolloutEvent{Revision: ro.Revision, Message: ro.Message}
@@ -114,6 +123,14 @@ func Event(ro *rollouts.Rollout) deploys.RolloutEvent {
 	if c := ro.Canary; c != nil && len(c.Reached) > 0 {
 		last := c.Reached[len(c.Reached)-1]
 		ev.Progress = fmt.Sprintf("canary step %d of %d, weight %d%%", last.Step+1, len(c.Steps), last.Weight)
+		if last.Step < len(c.Steps) && c.Steps[last.Step].Kind == "pause" {
+			// Where the canary waits: for a while, or until someone promotes it.
+			if d := c.Steps[last.Step].Pause; d != "" {
+				ev.Progress += ", paused for " + d
+			} else {
+				ev.Progress += ", paused until promoted"
+			}
+		}
 		if last.Step >= len(c.Steps) {
 			ev.Progress = fmt.Sprintf("canary steps done, weight %d%%", last.Weight)
 		}

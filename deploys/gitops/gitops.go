@@ -109,6 +109,11 @@ func (c *Committer) Apply(ctx context.Context, ch deploys.Change) (deploys.Appli
 		return deploys.Applied{}, err
 	}
 	for attempt := 1; ; attempt++ {
+		// Idempotent: a request whose commit the branch already has (an apply cut short by a
+		// restart after its push, or another replica resuming it first) is not committed again.
+		if sha, found, err := c.find(ctx, cl.dir, ch); err != nil || found {
+			return deploys.Applied{Repo: Redact(t.Repo), Commit: sha, Found: found}, err
+		}
 		sha, err := c.commit(ctx, cl.dir, ch)
 		if err != nil {
 			return deploys.Applied{}, err
@@ -282,11 +287,52 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 	return strings.TrimSpace(out), nil
 }
 
+// findWithin bounds how far back find looks: commits older than the request (less a day, for
+// clocks that disagree) cannot be its commit, and git log stops walking there.
+const findWithin = 24 * time.Hour
+
+// find looks for the commit of the request on the clone's branch (HEAD, just synced with the
+// remote): a commit whose message has the request's subject line and its Deploy-Request trailer
+// (both, so that another Portside's request with the same number is not taken for this one).
+func (c *Committer) find(ctx context.Context, dir string, ch deploys.Change) (string, bool, error) {
+	q := ch.Request
+	args := []any{"log", "--format=%H%x1f%B%x1e", "--fixed-strings", "--grep", fmt.Sprintf("Deploy-Request: %d", q.ID)}
+	if !q.CreatedAt.IsZero() {
+		args = append(args, "--since="+q.CreatedAt.Add(-findWithin).UTC().Format(time.RFC3339))
+	}
+	args = append(args, "HEAD", "--")
+	out, err := c.git(ctx, dir, nil, args...)
+	if err != nil {
+		return "", false, fmt.Errorf("gitops: look for the commit of deploy request %d: %s: %w", q.ID, lastLine(out), err)
+	}
+	subject, trailer := subjectOf(q), fmt.Sprintf("Deploy-Request: %d", q.ID)
+	for _, rec := range strings.Split(out, "\x1e") {
+		sha, body, ok := strings.Cut(strings.TrimSpace(rec), "\x1f")
+		if !ok {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(body), "\n")
+		if lines[0] != subject {
+			continue
+		}
+		for _, l := range lines[1:] {
+			if strings.TrimSpace(l) == trailer {
+				return sha, true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
+func subjectOf(q deploys.Request) string {
+	return fmt.Sprintf("Deploy %s %s to %s", q.Component, q.Version, q.Environment)
+}
+
 // Message is the commit message of a request: what, where, why, who asked and who approved.
 func Message(ch deploys.Change) string {
 	q := ch.Request
 	var b strings.Builder
-	fmt.Fprintf(&b, "Deploy %s %s to %s\n\n", q.Component, q.Version, q.Environment)
+	b.WriteString(subjectOf(q) + "\n\n")
 	if q.Reason != "" {
 		b.WriteString(q.Reason + "\n\n")
 	}

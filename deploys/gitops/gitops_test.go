@@ -370,3 +370,38 @@ func TestAProposedChangeIsACommitOnItsOwnBranch(t *testing.T) {
 		t.Errorf("the next push sits on %s, not on main as it was (%s)", parent, main)
 	}
 }
+
+// Applying a request is idempotent: its commit is found on the branch (by its subject and its
+// Deploy-Request trailer) and returned, never committed twice; a request with the same number of
+// another component (another Portside on the same repository) is not taken for it.
+func TestApplyingARequestAgainReturnsItsCommitAndCommitsNothing(t *testing.T) {
+	bare := newRemote(t, map[string]string{"k/kustomization.yaml": "images:\n  - name: ghcr.io/acme/pay\n    newTag: \"1\"\n"})
+	first := change(7, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/pay", "1.5.0")
+	a, err := newCommitter(t).Apply(context.Background(), first)
+	if err != nil || a.Found {
+		t.Fatalf("first apply: %+v %v", a, err)
+	}
+	// Someone else commits on top; then the request is applied again, from another clone.
+	other := change(8, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/pay", "1.6.0")
+	if _, err := newCommitter(t).Apply(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	count := func() string { return strings.TrimSpace(git(t, bare, "rev-list", "--count", "main")) }
+	before := count()
+	for _, c := range []*gitops.Committer{newCommitter(t), newCommitter(t)} {
+		again, err := c.Apply(context.Background(), first)
+		if err != nil || !again.Found || again.Commit != a.Commit {
+			t.Fatalf("applied again: %+v %v, want the commit %s found", again, err, a.Commit)
+		}
+	}
+	if got := count(); got != before {
+		t.Fatalf("main has %s commits, had %s", got, before)
+	}
+	// Request 7 of another component is another request: it gets its own commit.
+	elsewhere := first
+	elsewhere.Request.Component = "component:default/ledger"
+	b, err := newCommitter(t).Apply(context.Background(), elsewhere)
+	if err != nil || b.Found || b.Commit == a.Commit {
+		t.Fatalf("request 7 of ledger: %+v %v", b, err)
+	}
+}

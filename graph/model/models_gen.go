@@ -555,6 +555,11 @@ type Link struct {
 	Type  *string `json:"type,omitempty"`
 }
 
+type LinkSlackUserInput struct {
+	// The token of the link URL `/deploy link` answered with (at most 64 characters).
+	Token string `json:"token"`
+}
+
 // What the background link check last found for a URL.
 type LinkStatus struct {
 	State LinkState `json:"state"`
@@ -977,6 +982,15 @@ type Session struct {
 	Current bool `json:"current"`
 }
 
+// A Slack user linked to a Portside user (see `linkSlackUser`).
+type SlackLink struct {
+	// The Slack workspace (team) ID, e.g. T0123ABC.
+	TeamID string `json:"teamId"`
+	// The Slack user ID, e.g. U0123ABC.
+	SlackUser string    `json:"slackUser"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // Live updates, over WebSocket (the graphql-transport-ws protocol) on /graphql.
 type Subscription struct {
 }
@@ -1168,6 +1182,16 @@ type TriggerPipelineInput struct {
 	Parameters []*PipelineParameterInput `json:"parameters,omitempty"`
 	// At most 200 characters.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type UnlinkSlackUserInput struct {
+	TeamID    string `json:"teamId"`
+	SlackUser string `json:"slackUser"`
+}
+
+type UnlinkSlackUserPayload struct {
+	TeamID    string `json:"teamId"`
+	SlackUser string `json:"slackUser"`
 }
 
 type UnregisterLocationPayload struct {

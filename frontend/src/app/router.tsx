@@ -26,6 +26,8 @@ export const router = createBrowserRouter([
       { path: 'deploys/:id', lazy: () => import('../features/deploys/DeployPage').then((m) => ({ Component: m.DeployPage })) },
       { path: 'runbooks', lazy: () => import('../features/runbooks/RunbooksPage').then((m) => ({ Component: m.RunbooksPage })) },
       { path: 'runbooks/:id', lazy: () => import('../features/runbooks/RunbookPage').then((m) => ({ Component: m.RunbookPage })) },
+      // Where `/deploy link` in Slack sends a person to link their Slack user (?token=…).
+      { path: 'slack/link', lazy: () => import('../features/slack/SlackLinkPage').then((m) => ({ Component: m.SlackLinkPage })) },
       { path: 'audit', lazy: () => import('../features/audit/AuditPage').then((m) => ({ Component: m.AuditPage })) },
       { path: '*', lazy: () => import('./NotFound').then((m) => ({ Component: m.NotFound })) },
     ],

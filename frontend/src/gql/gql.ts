@@ -71,6 +71,9 @@ type Documents = {
     "\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n": typeof types.RunbooksDocument,
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": typeof types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": typeof types.CatalogLinkFieldsFragmentDoc,
+    "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": typeof types.SlackLinksDocument,
+    "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": typeof types.LinkSlackUserDocument,
+    "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": typeof types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
     "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": typeof types.ProjectMeetingsDocument,
     "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": typeof types.ProjectTaskChangedDocument,
@@ -144,6 +147,9 @@ const documents: Documents = {
     "\n  query Runbooks($filter: RunbookFilter, $after: String) {\n    runbooks(filter: $filter, first: 50, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id title kind version linkedRefs updatedAt updatedBy }\n    }\n  }\n": types.RunbooksDocument,
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": types.CatalogLinkFieldsFragmentDoc,
+    "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": types.SlackLinksDocument,
+    "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": types.LinkSlackUserDocument,
+    "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
     "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": types.ProjectMeetingsDocument,
     "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": types.ProjectTaskChangedDocument,
@@ -402,6 +408,18 @@ export function graphql(source: "\n  query ComponentRunbooks($ref: String!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n"): (typeof documents)["\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"): (typeof documents)["\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n"): (typeof documents)["\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n"): (typeof documents)["\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+var slackLinkUsers atomic.Int64
+
+// newSlackUser is a Slack user ID no test used before.
+func newSlackUser() string { return fmt.Sprintf("U0LINK%d", slackLinkUsers.Add(1)) }
+
+// slackLinkToken is the token of a link URL for a Slack user, as `/deploy link` makes it.
+func (p *portal) slackLinkToken(t *testing.T, team, user string) string {
+	t.Helper()
+	tok, _, err := p.ids.IssueSlackLinkToken(context.Background(), team, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// slackLinked links a Slack user of team T0ACME to username, as that person's browser session does.
+func (p *portal) slackLinked(t *testing.T, username, slackUser string) {
+	t.Helper()
+	ctx := principal.With(context.Background(), &principal.Principal{UserID: userID(t, p.st, username), Username: username,
+		Kind: principal.KindSession, Client: principal.ClientWeb})
+	if _, err := p.ids.LinkSlackUser(ctx, p.slackLinkToken(t, "T0ACME", slackUser)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var linkTokenRE = regexp.MustCompile(`https://portside\.example/slack/link\?token=([A-Za-z0-9_-]+)\|`)
+
+func TestASlackUserLinkedInThePortalActsAsThatPortalUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		name, _ := r.deployComponent(t)
+		text := name + " " + deployDigest + " to production"
+		// Slack has not confirmed Dave's address: he is refused, and told how to link.
+		r.slash(t, "/deploy", "U0DAVE", text, "L1", nil)
+		if refused := r.reply(t, "L1", 1); !strings.Contains(refused.Text, "no confirmed e-mail address") || !strings.Contains(refused.Text, "`/deploy link`") {
+			t.Fatalf("an unmapped user was told %+v", refused)
+		}
+		// /deploy link answers him alone with a one-time URL to the portal.
+		code, ack := r.slash(t, "/deploy", "U0DAVE", "link", "L2", nil)
+		if code != http.StatusOK || ack.ResponseType != "ephemeral" {
+			t.Fatalf("ack %d %+v", code, ack)
+		}
+		answer := r.reply(t, "L2", 1)
+		m := linkTokenRE.FindStringSubmatch(answer.Text)
+		if answer.ResponseType != "ephemeral" || m == nil || !strings.Contains(answer.Text, "works once") {
+			t.Fatalf("/deploy link answered %+v", answer)
+		}
+		token := m[1]
+		var stored int64
+		st.Gorm().Raw("SELECT COUNT(*) FROM slack_link_tokens WHERE token_hash = ?", token).Scan(&stored)
+		if stored != 0 {
+			t.Error("the token itself is stored, not its hash")
+		}
+		// An API token is not a person at a browser: it may not confirm.
+		secret, _, err := r.ids.CreateToken(operator(), auth.TokenSpec{Username: "bob", Name: "bobs-ci"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { teamId slackUser } }`, token)
+		if res := r.gql(http.DefaultClient, http.Header{"Authorization": {"Bearer " + secret}}, link, nil); res.code() != "FORBIDDEN" {
+			t.Errorf("an API token confirmed the link: %d %+v", res.Status, res.Errors)
+		}
+		// Bob, signed in, confirms: Dave's Slack user is Bob in Portside from now on.
+		bob := r.session("bob")
+		res := r.as(bob, link)
+		if len(res.Errors) > 0 {
+			t.Fatalf("linkSlackUser: %+v", res.Errors)
+		}
+		if got := res.Data["linkSlackUser"].(map[string]any); got["teamId"] != "T0ACME" || got["slackUser"] != "U0DAVE" {
+			t.Errorf("linked %v", got)
+		}
+		// Once: the same URL opened again (by anyone) links nothing.
+		if again := r.as(r.session("carol"), link); again.code() != "NOT_FOUND" || !strings.Contains(fmt.Sprint(again.Errors), "used already or has expired") {
+			t.Errorf("the token used twice: %+v", again.Errors)
+		}
+		r.slash(t, "/deploy", "U0DAVE", text, "L3", nil)
+		if posted := r.reply(t, "L3", 1); !strings.Contains(posted.Text, "is REQUESTED") {
+			t.Fatalf("the linked user's request answered %+v", posted)
+		}
+		page, err := r.requests.List(operator(), deploys.Filter{Component: name}, 10, "")
+		if err != nil || len(page.Requests) != 1 || page.Requests[0].Requester != "bob" || page.Requests[0].Client != deploys.ClientSlack {
+			t.Fatalf("requests %+v %v, want one by bob through Slack", page, err)
+		}
+		if me := r.as(bob, `{ me { slackLinks { teamId slackUser createdAt } } }`); !strings.Contains(fmt.Sprint(me.Data), "U0DAVE") {
+			t.Errorf("bob's links: %+v %+v", me.Data, me.Errors)
+		}
+		// The link is used before the address: Carol's confirmed address would make her Carol (who
+		// owns nothing), but she linked her Slack user to Alice (an admin).
+		r.slackLinked(t, "alice", "U0CAROL")
+		r.slash(t, "/deploy", "U0CAROL", name+" "+deployDigest+" to staging", "L4", nil)
+		if posted := r.reply(t, "L4", 1); !strings.Contains(posted.Text, "<@U0CAROL> asked for") {
+			t.Fatalf("carol's Slack user, linked to alice, answered %+v", posted)
+		}
+		staging, err := r.requests.List(operator(), deploys.Filter{Component: name, Environment: "staging"}, 1, "")
+		if err != nil || len(staging.Requests) != 1 || staging.Requests[0].Requester != "alice" {
+			t.Fatalf("staging requests %+v %v, want one by alice", staging, err)
+		}
+		// Unlinking: Carol may not remove Bob's link; Bob may, and Dave is refused again.
+		unlink := `mutation { unlinkSlackUser(input: {teamId: "T0ACME", slackUser: "U0DAVE"}) { slackUser } }`
+		if res := r.as(r.session("carol"), unlink); res.code() != "FORBIDDEN" {
+			t.Errorf("carol unlinked bob's Slack user: %+v", res.Errors)
+		}
+		if res := r.as(bob, unlink); len(res.Errors) > 0 {
+			t.Fatalf("unlinkSlackUser: %+v", res.Errors)
+		}
+		r.slash(t, "/deploy", "U0DAVE", "status "+name, "L5", nil)
+		if refused := r.reply(t, "L5", 1); !strings.Contains(refused.Text, "`/deploy link`") {
+			t.Errorf("after unlinking Dave was told %+v", refused)
+		}
+		if n := len(r.auditRecords(t, "auth.slack.link")); n < 2 {
+			t.Errorf("%d audit records of links", n)
+		}
+	})
+}
+
+func TestASlackLinkURLExpiresAndIsBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob := p.session("bob")
+		user := newSlackUser()
+		token := p.slackLinkToken(t, "T0ACME", user)
+		p.clock.Add(auth.SlackLinkTTL + time.Second)
+		res := p.as(bob, fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, token))
+		if res.code() != "NOT_FOUND" {
+			t.Errorf("an expired link: %+v", res.Errors)
+		}
+		for i := range auth.MaxLiveSlackLinkTokens {
+			if _, _, err := p.ids.IssueSlackLinkToken(context.Background(), "T0ACME", user); err != nil {
+				t.Fatalf("token %d: %v", i+1, err)
+			}
+		}
+		if _, _, err := p.ids.IssueSlackLinkToken(context.Background(), "T0ACME", user); err == nil {
+			t.Errorf("a Slack user got more than %d live link tokens", auth.MaxLiveSlackLinkTokens)
+		}
+		for _, bad := range []string{"", "x", strings.Repeat("a", 65)} {
+			if res := p.as(bob, fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, bad)); res.code() != "INVALID" {
+				t.Errorf("token %.10q: %+v", bad, res.Errors)
+			}
+		}
+		if _, _, err := p.ids.IssueSlackLinkToken(context.Background(), "T0ACME", "u0<script>"); err == nil {
+			t.Error("a malformed Slack user ID got a token")
+		}
+	})
+}

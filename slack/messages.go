@@ -1,0 +1,68 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/portside-dev/portside/store"
+)
+
+// messageRow is the Slack message a deploy request was posted as (slack_messages). It lives in the
+// database rather than in the bot's memory so that the bot updates, and replies in the thread of,
+// a message posted before a restart or by another replica.
+type messageRow struct {
+	RequestID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Channel   string
+	Ts        string
+	// LastReply is the last rollout note replied in the message's thread, and LastTransition the
+	// transition it told.
+	LastReply      string
+	LastTransition int64
+	CreatedAt      time.Time
+}
+
+func (messageRow) TableName() string { return "slack_messages" }
+
+// messages keeps the request → message map.
+type messages struct{ st *store.Store }
+
+// put records the message a request was posted as; a second post of the same request (it cannot
+// happen from one bot, which posts on REQUESTED only) keeps the first.
+func (m messages) put(ctx context.Context, id int64, channel, ts string, at time.Time) error {
+	err := m.st.DB(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&messageRow{RequestID: id, Channel: channel, Ts: ts, CreatedAt: at.UTC()}).Error
+	return store.Translate(err, "the Slack message of "+requestName(id))
+}
+
+// get finds the message a request was posted as; ok is false when it was not posted.
+func (m messages) get(ctx context.Context, id int64) (postedMessage, bool, error) {
+	var rows []messageRow
+	if err := m.st.DB(ctx).Where("request_id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return postedMessage{}, false, store.Translate(err, "the Slack message of "+requestName(id))
+	}
+	if len(rows) == 0 {
+		return postedMessage{}, false, nil
+	}
+	return postedMessage{channel: rows[0].Channel, ts: rows[0].Ts}, true, nil
+}
+
+// claimReply records note, told by transition, as the last reply in a request's thread, and reports
+// whether this call changed it: the caller replies only then. So a move is told once however many
+// bots see it (replicas, a replayed event), a move older than the last one told is not told after
+// it, and the same note recorded twice in a row (two replicas recording one canary step) is told once.
+func (m messages) claimReply(ctx context.Context, id, transition int64, note string) (bool, error) {
+	res := m.st.DB(ctx).Model(&messageRow{}).Where("request_id = ? AND last_transition < ? AND last_reply <> ?", id, transition, note).
+		Updates(map[string]any{"last_reply": note, "last_transition": transition})
+	if res.Error != nil {
+		return false, store.Translate(res.Error, "the Slack message of "+requestName(id))
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Models lists the gorm row types of the Slack bot, for the schema conformance test.
+func Models() []any { return []any{&messageRow{}} }
+
+func requestName(id int64) string { return fmt.Sprintf("deploy request %d", id) }
