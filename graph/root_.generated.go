@@ -43,6 +43,7 @@ type ResolverRoot interface {
 	Resource() ResourceResolver
 	Rollout() RolloutResolver
 	Runbook() RunbookResolver
+	SearchResults() SearchResultsResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
 	Task() TaskResolver
@@ -784,6 +785,7 @@ type ComplexityRoot struct {
 		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
 		Runbook         func(childComplexity int, id string) int
 		Runbooks        func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
+		Search          func(childComplexity int, text string) int
 		Task            func(childComplexity int, id string) int
 		Tasks           func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 	}
@@ -914,6 +916,12 @@ type ComplexityRoot struct {
 		Title     func(childComplexity int) int
 		URL       func(childComplexity int) int
 		Version   func(childComplexity int) int
+	}
+
+	SearchResults struct {
+		Entities func(childComplexity int, first *int) int
+		Runbooks func(childComplexity int, first *int) int
+		Text     func(childComplexity int) int
 	}
 
 	Session struct {
@@ -4823,6 +4831,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runbooks(childComplexity, args["filter"].(*model.RunbookFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["text"].(string)), true
 	case "Query.task":
 		if e.ComplexityRoot.Query.Task == nil {
 			break
@@ -5439,6 +5458,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunbookVersion.Version(childComplexity), true
+
+	case "SearchResults.entities":
+		if e.ComplexityRoot.SearchResults.Entities == nil {
+			break
+		}
+
+		args, err := ec.field_SearchResults_entities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SearchResults.Entities(childComplexity, args["first"].(*int)), true
+	case "SearchResults.runbooks":
+		if e.ComplexityRoot.SearchResults.Runbooks == nil {
+			break
+		}
+
+		args, err := ec.field_SearchResults_runbooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SearchResults.Runbooks(childComplexity, args["first"].(*int)), true
+	case "SearchResults.text":
+		if e.ComplexityRoot.SearchResults.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.Text(childComplexity), true
 
 	case "Session.createdAt":
 		if e.ComplexityRoot.Session.CreatedAt == nil {
@@ -8059,6 +8107,18 @@ func (ec *executionContext) childFields_RunbookVersion(ctx context.Context, fiel
 		return ec.fieldContext_RunbookVersion_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunbookVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_SearchResults_text(ctx, field)
+	case "entities":
+		return ec.fieldContext_SearchResults_entities(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_SearchResults_runbooks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

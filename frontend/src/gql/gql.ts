@@ -19,6 +19,7 @@ type Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": typeof types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": typeof types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": typeof types.ExplorerFacetsDocument,
+    "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n": typeof types.CatalogRunbookHitsDocument,
     "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": typeof types.DeployRequestPageFieldsFragmentDoc,
     "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": typeof types.DeployRequestPageDocument,
     "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": typeof types.DeployRequestChangedDocument,
@@ -92,6 +93,7 @@ const documents: Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": types.ExplorerFacetsDocument,
+    "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n": types.CatalogRunbookHitsDocument,
     "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": types.DeployRequestPageFieldsFragmentDoc,
     "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": types.DeployRequestPageDocument,
     "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": types.DeployRequestChangedDocument,
@@ -194,6 +196,10 @@ export function graphql(source: "\n  query ExplorerResults($filter: EntityFilter
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"): (typeof documents)["\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n"): (typeof documents)["\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
