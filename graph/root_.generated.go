@@ -754,6 +754,7 @@ type ComplexityRoot struct {
 		Owner                   func(childComplexity int) int
 		Tasks                   func(childComplexity int, filter *model.ProjectTaskFilter, first *int, after *string) int
 		Title                   func(childComplexity int) int
+		ViewerCanEdit           func(childComplexity int) int
 	}
 
 	ProjectPayload struct {
@@ -998,24 +999,25 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		Assignee    func(childComplexity int) int
-		Comment     func(childComplexity int) int
-		Comments    func(childComplexity int, first *int) int
-		CreatedAt   func(childComplexity int) int
-		CreatedBy   func(childComplexity int) int
-		Due         func(childComplexity int) int
-		History     func(childComplexity int, first *int) int
-		ID          func(childComplexity int) int
-		Labels      func(childComplexity int) int
-		Links       func(childComplexity int) int
-		Priority    func(childComplexity int) int
-		Project     func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Suggestions func(childComplexity int) int
-		Title       func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		UpdatedBy   func(childComplexity int) int
-		Version     func(childComplexity int) int
+		Assignee      func(childComplexity int) int
+		Comment       func(childComplexity int) int
+		Comments      func(childComplexity int, first *int) int
+		CreatedAt     func(childComplexity int) int
+		CreatedBy     func(childComplexity int) int
+		Due           func(childComplexity int) int
+		History       func(childComplexity int, first *int) int
+		ID            func(childComplexity int) int
+		Labels        func(childComplexity int) int
+		Links         func(childComplexity int) int
+		Priority      func(childComplexity int) int
+		Project       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Suggestions   func(childComplexity int) int
+		Title         func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		UpdatedBy     func(childComplexity int) int
+		Version       func(childComplexity int) int
+		ViewerCanEdit func(childComplexity int) int
 	}
 
 	TaskComment struct {
@@ -4573,6 +4575,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Title(childComplexity), true
+	case "Project.viewerCanEdit":
+		if e.ComplexityRoot.Project.ViewerCanEdit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ViewerCanEdit(childComplexity), true
 
 	case "ProjectPayload.project":
 		if e.ComplexityRoot.ProjectPayload.Project == nil {
@@ -5997,6 +6005,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Version(childComplexity), true
+	case "Task.viewerCanEdit":
+		if e.ComplexityRoot.Task.ViewerCanEdit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ViewerCanEdit(childComplexity), true
 
 	case "TaskComment.author":
 		if e.ComplexityRoot.TaskComment.Author == nil {
@@ -7831,6 +7845,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_owner(ctx, field)
 	case "members":
 		return ec.fieldContext_Project_members(ctx, field)
+	case "viewerCanEdit":
+		return ec.fieldContext_Project_viewerCanEdit(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Project_createdBy(ctx, field)
 	case "createdAt":
@@ -8275,6 +8291,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_links(ctx, field)
 	case "version":
 		return ec.fieldContext_Task_version(ctx, field)
+	case "viewerCanEdit":
+		return ec.fieldContext_Task_viewerCanEdit(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Task_createdBy(ctx, field)
 	case "createdAt":
