@@ -1,44 +1,24 @@
 package catalog
 
 import (
-	"slices"
 	"strings"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/internal/words"
 )
 
-// Text search works on words: runs of letters and digits, lower case, accents removed ("Zürich"
-// is "zurich"). Portside normalises entity text and query text with the same function and gives
-// the databases the result, so SQLite's FTS5 and PostgreSQL's tsvector index the same words and a
-// query finds the same entities on both.
+// Text search works on words (package words: runs of letters and digits, lower case, accents
+// removed). Portside normalises entity text and query text with the same functions and gives the
+// databases the result, so SQLite's FTS5 and PostgreSQL's tsvector index the same words and a
+// query finds the same entities on both; the runbook search does the same.
 
 // normalizeWords returns the words of s, in order.
-func normalizeWords(s string) []string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		switch {
-		case unicode.Is(unicode.Mn, r): // a combining accent, split off by NFD
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(r)
-		default:
-			b.WriteByte(' ')
-		}
-	}
-	return strings.Fields(b.String())
-}
+func normalizeWords(s string) []string { return words.Normalize(s) }
 
 // searchText is what the search index holds for an entity.
 func searchText(e *backstage.Entity) string {
-	parts := []string{e.Metadata.Name, e.Metadata.Title, e.Metadata.Description, strings.Join(e.Metadata.Tags, " ")}
-	return strings.Join(normalizeWords(strings.Join(parts, " ")), " ")
+	return words.Index(e.Metadata.Name, e.Metadata.Title, e.Metadata.Description, strings.Join(e.Metadata.Tags, " "))
 }
 
 // searchWords are the distinct words of a query, sorted.
-func searchWords(text string) []string {
-	words := normalizeWords(text)
-	slices.Sort(words)
-	return slices.Compact(words)
-}
+func searchWords(text string) []string { return words.Query(text) }

@@ -161,6 +161,8 @@ func setComplexity(c *ComplexityRoot) {
 	// Runbooks: a page of them, an entity's few, and the costly fields (rendering, diffs) at a
 	// price, so that aliases cannot ask for thousands of renderings at once.
 	c.Query.Runbooks = func(child int, _ *model.RunbookFilter, first *int, _ *string) int { return page(child, first) }
+	c.SearchResults.Entities = func(child int, first *int) int { return page(child, first) }
+	c.SearchResults.Runbooks = func(child int, first *int) int { return page(child, first) }
 	c.RunbookConnection.Edges, c.RunbookConnection.Nodes = perPage, perPage
 	rb := fanout(runbooksFanout)
 	c.Component.Runbooks, c.Component.RunbookLinks, c.System.Runbooks, c.System.RunbookLinks = rb, rb, rb, rb

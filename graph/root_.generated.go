@@ -43,6 +43,7 @@ type ResolverRoot interface {
 	Resource() ResourceResolver
 	Rollout() RolloutResolver
 	Runbook() RunbookResolver
+	SearchResults() SearchResultsResolver
 	Subscription() SubscriptionResolver
 	System() SystemResolver
 	Task() TaskResolver
@@ -756,6 +757,7 @@ type ComplexityRoot struct {
 		Owner                   func(childComplexity int) int
 		Tasks                   func(childComplexity int, filter *model.ProjectTaskFilter, first *int, after *string) int
 		Title                   func(childComplexity int) int
+		ViewerCanEdit           func(childComplexity int) int
 	}
 
 	ProjectPayload struct {
@@ -787,6 +789,7 @@ type ComplexityRoot struct {
 		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
 		Runbook         func(childComplexity int, id string) int
 		Runbooks        func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
+		Search          func(childComplexity int, text string) int
 		Task            func(childComplexity int, id string) int
 		Tasks           func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 	}
@@ -919,6 +922,12 @@ type ComplexityRoot struct {
 		Version   func(childComplexity int) int
 	}
 
+	SearchResults struct {
+		Entities func(childComplexity int, first *int) int
+		Runbooks func(childComplexity int, first *int) int
+		Text     func(childComplexity int) int
+	}
+
 	Session struct {
 		CreatedAt  func(childComplexity int) int
 		Current    func(childComplexity int) int
@@ -999,24 +1008,25 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		Assignee    func(childComplexity int) int
-		Comment     func(childComplexity int) int
-		Comments    func(childComplexity int, first *int) int
-		CreatedAt   func(childComplexity int) int
-		CreatedBy   func(childComplexity int) int
-		Due         func(childComplexity int) int
-		History     func(childComplexity int, first *int) int
-		ID          func(childComplexity int) int
-		Labels      func(childComplexity int) int
-		Links       func(childComplexity int) int
-		Priority    func(childComplexity int) int
-		Project     func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Suggestions func(childComplexity int) int
-		Title       func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		UpdatedBy   func(childComplexity int) int
-		Version     func(childComplexity int) int
+		Assignee      func(childComplexity int) int
+		Comment       func(childComplexity int) int
+		Comments      func(childComplexity int, first *int) int
+		CreatedAt     func(childComplexity int) int
+		CreatedBy     func(childComplexity int) int
+		Due           func(childComplexity int) int
+		History       func(childComplexity int, first *int) int
+		ID            func(childComplexity int) int
+		Labels        func(childComplexity int) int
+		Links         func(childComplexity int) int
+		Priority      func(childComplexity int) int
+		Project       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Suggestions   func(childComplexity int) int
+		Title         func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		UpdatedBy     func(childComplexity int) int
+		Version       func(childComplexity int) int
+		ViewerCanEdit func(childComplexity int) int
 	}
 
 	TaskComment struct {
@@ -4608,6 +4618,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Title(childComplexity), true
+	case "Project.viewerCanEdit":
+		if e.ComplexityRoot.Project.ViewerCanEdit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ViewerCanEdit(childComplexity), true
 
 	case "ProjectPayload.project":
 		if e.ComplexityRoot.ProjectPayload.Project == nil {
@@ -4866,6 +4882,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runbooks(childComplexity, args["filter"].(*model.RunbookFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["text"].(string)), true
 	case "Query.task":
 		if e.ComplexityRoot.Query.Task == nil {
 			break
@@ -5483,6 +5510,35 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunbookVersion.Version(childComplexity), true
 
+	case "SearchResults.entities":
+		if e.ComplexityRoot.SearchResults.Entities == nil {
+			break
+		}
+
+		args, err := ec.field_SearchResults_entities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SearchResults.Entities(childComplexity, args["first"].(*int)), true
+	case "SearchResults.runbooks":
+		if e.ComplexityRoot.SearchResults.Runbooks == nil {
+			break
+		}
+
+		args, err := ec.field_SearchResults_runbooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SearchResults.Runbooks(childComplexity, args["first"].(*int)), true
+	case "SearchResults.text":
+		if e.ComplexityRoot.SearchResults.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchResults.Text(childComplexity), true
+
 	case "Session.createdAt":
 		if e.ComplexityRoot.Session.CreatedAt == nil {
 			break
@@ -6011,6 +6067,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Version(childComplexity), true
+	case "Task.viewerCanEdit":
+		if e.ComplexityRoot.Task.ViewerCanEdit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ViewerCanEdit(childComplexity), true
 
 	case "TaskComment.author":
 		if e.ComplexityRoot.TaskComment.Author == nil {
@@ -7866,6 +7928,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_owner(ctx, field)
 	case "members":
 		return ec.fieldContext_Project_members(ctx, field)
+	case "viewerCanEdit":
+		return ec.fieldContext_Project_viewerCanEdit(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Project_createdBy(ctx, field)
 	case "createdAt":
@@ -8144,6 +8208,18 @@ func (ec *executionContext) childFields_RunbookVersion(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type RunbookVersion", field.Name)
 }
 
+func (ec *executionContext) childFields_SearchResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_SearchResults_text(ctx, field)
+	case "entities":
+		return ec.fieldContext_SearchResults_entities(ctx, field)
+	case "runbooks":
+		return ec.fieldContext_SearchResults_runbooks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchResults", field.Name)
+}
+
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8310,6 +8386,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_links(ctx, field)
 	case "version":
 		return ec.fieldContext_Task_version(ctx, field)
+	case "viewerCanEdit":
+		return ec.fieldContext_Task_viewerCanEdit(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Task_createdBy(ctx, field)
 	case "createdAt":

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/runbooks"
@@ -97,6 +98,13 @@ func (r *queryResolver) Runbooks(ctx context.Context, filter *model.RunbookFilte
 	return model.NewRunbookConnection(page), nil
 }
 
+func (r *queryResolver) Search(ctx context.Context, text string) (*model.SearchResults, error) {
+	if err := runbooks.CheckSearchText("text", text); err != nil {
+		return nil, err
+	}
+	return &model.SearchResults{Text: text}, nil
+}
+
 func (r *runbookResolver) HTML(ctx context.Context, obj *model.Runbook) (*string, error) {
 	if obj.Domain.Kind != runbooks.Markdown {
 		return nil, nil
@@ -139,6 +147,22 @@ func (r *runbookResolver) LinkStatus(ctx context.Context, obj *model.Runbook) (*
 	return model.NewLinkStatus(got[obj.Domain.URL]), nil
 }
 
+func (r *searchResultsResolver) Entities(ctx context.Context, obj *model.SearchResults, first *int) (*model.EntityConnection, error) {
+	n := deref(first, 10)
+	if n > runbooks.MaxPage {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", runbooks.MaxPage, n)
+	}
+	return r.entities(ctx, catalog.Filter{Text: obj.Text}, nil, &n, nil)
+}
+
+func (r *searchResultsResolver) Runbooks(ctx context.Context, obj *model.SearchResults, first *int) (*model.RunbookConnection, error) {
+	page, err := r.RunbookService.Runbooks(ctx, runbooks.Filter{Text: obj.Text}, deref(first, 10), "")
+	if err != nil {
+		return nil, err
+	}
+	return model.NewRunbookConnection(page), nil
+}
+
 func (r *systemResolver) Runbooks(ctx context.Context, obj *model.System) ([]*model.Runbook, error) {
 	list, err := r.RunbookService.ForEntity(ctx, obj.Value().Ref.String())
 	if err != nil {
@@ -153,4 +177,9 @@ func (r *systemResolver) RunbookLinks(ctx context.Context, obj *model.System) ([
 
 func (r *Resolver) Runbook() RunbookResolver { return &runbookResolver{r} }
 
-type runbookResolver struct{ *Resolver }
+func (r *Resolver) SearchResults() SearchResultsResolver { return &searchResultsResolver{r} }
+
+type (
+	runbookResolver       struct{ *Resolver }
+	searchResultsResolver struct{ *Resolver }
+)

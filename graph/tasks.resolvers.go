@@ -108,6 +108,10 @@ func (r *mutationResolver) DismissTaskSuggestion(ctx context.Context, input mode
 	return &model.TaskSuggestionPayload{Suggestion: model.NewTaskSuggestion(sug)}, nil
 }
 
+func (r *projectResolver) ViewerCanEdit(ctx context.Context, obj *model.Project) (bool, error) {
+	return r.TaskService.CanEdit(ctx, tasks.Project{Name: obj.Name, Owner: obj.Owner, Members: obj.Members})
+}
+
 func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter *model.ProjectTaskFilter, first *int, after *string) (*model.TaskConnection, error) {
 	if filter != nil {
 		if err := checkListArgs(listArg{"status", len(filter.Status)}, listArg{"priority", len(filter.Priority)}); err != nil {
@@ -210,6 +214,14 @@ func (r *subscriptionResolver) TaskChanged(ctx context.Context, project *string)
 		return nil, err
 	}
 	return relay(ctx, sub, model.NewTaskEvent), nil
+}
+
+func (r *taskResolver) ViewerCanEdit(ctx context.Context, obj *model.Task) (bool, error) {
+	proj, err := r.TaskService.Project(ctx, obj.Project)
+	if err != nil {
+		return false, err
+	}
+	return r.TaskService.CanEdit(ctx, proj)
 }
 
 func (r *taskResolver) Comments(ctx context.Context, obj *model.Task, first *int) ([]*model.TaskComment, error) {

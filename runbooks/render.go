@@ -1,14 +1,19 @@
 package runbooks
 
 import (
+	"bufio"
 	"bytes"
 	"regexp"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
 )
 
 // Rendering: Markdown becomes HTML with goldmark (GitHub-flavoured: tables, task lists,
@@ -58,11 +63,121 @@ func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 // RenderMarkdown turns a runbook's Markdown into HTML that is safe to put into a page: nothing
 // in it runs script, loads a frame or styles the page.
 func RenderMarkdown(src string) (string, error) {
-	md, p := renderer()
-	var buf bytes.Buffer
-	buf.Grow(len(src) + len(src)/4)
-	if err := md.Convert([]byte(src), &buf); err != nil {
-		return "", err
+	return renderChunked(src, renderWorkers(len(src)))
+}
+
+// Rendering a large runbook is done in parallel after parsing: the document's top-level blocks
+// (headings, paragraphs, lists, tables, code blocks) are cut into at most `workers` runs of about
+// equal source size, and each run is rendered and sanitized on its own, the results joined in
+// order. The sanitizing is as strict as one pass over the whole document: bluemonday writes
+// whole tokens only (every tag rebuilt from its allowed attributes, every text escaped), so
+// sanitized pieces joined are sanitized tokens one after the other; and goldmark, which never
+// passes raw HTML through, closes every element a top-level block opens, so no piece starts or
+// ends inside an element and the policy's per-element state (content it skips) is empty at
+// every cut. TestChunkedRenderingIsTheSinglePassRendering holds the two to the same bytes.
+//
+// Parsing itself stays one pass (reference links and heading IDs are the whole document's).
+// Small runbooks render in one piece: below parallelMinBytes the goroutines cost more than they
+// save.
+const (
+	parallelMinBytes = 16 << 10
+	maxRenderWorkers = 4
+)
+
+func renderWorkers(size int) int {
+	if size < parallelMinBytes {
+		return 1
 	}
-	return p.SanitizeReader(&buf).String(), nil
+	return min(runtime.GOMAXPROCS(0), maxRenderWorkers, size/(parallelMinBytes/2))
+}
+
+func renderChunked(src string, workers int) (string, error) {
+	md, p := renderer()
+	source := []byte(src)
+	doc := md.Parser().Parse(text.NewReader(source))
+	runs := splitBlocks(doc, len(source), workers)
+	out := make([]bytes.Buffer, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, run := range runs {
+		render := func() {
+			html := bufPool.Get().(*bytes.Buffer)
+			defer bufPool.Put(html)
+			html.Reset()
+			w := bufio.NewWriterSize(html, 16<<10)
+			for n := run.first; n != run.end; n = n.NextSibling() {
+				if err := md.Renderer().Render(w, source, n); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			if err := w.Flush(); err != nil {
+				errs[i] = err
+				return
+			}
+			out[i].Grow(html.Len())
+			errs[i] = p.SanitizeReaderToWriter(html, &out[i])
+		}
+		if i == len(runs)-1 {
+			render() // the last run on this goroutine
+		} else {
+			wg.Go(render)
+		}
+	}
+	wg.Wait()
+	size := 0
+	for i := range out {
+		if errs[i] != nil {
+			return "", errs[i]
+		}
+		size += out[i].Len()
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i := range out {
+		sb.Write(out[i].Bytes())
+	}
+	return sb.String(), nil
+}
+
+// bufPool holds the buffers goldmark renders into before sanitizing (about the Markdown's size).
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// blockRun is the top-level blocks from first up to (not including) end; end nil is the last.
+type blockRun struct{ first, end ast.Node }
+
+// splitBlocks cuts the document's top-level blocks into at most n runs of about equal source
+// size (a block's size is where the next one starts in the source, less where it starts).
+func splitBlocks(doc ast.Node, size, n int) []blockRun {
+	first := doc.FirstChild()
+	if n <= 1 || first == nil {
+		return []blockRun{{first: first}}
+	}
+	runs := make([]blockRun, 0, n)
+	start, target := first, size/n
+	for c := first; c != nil; c = c.NextSibling() {
+		next := c.NextSibling()
+		if next == nil || len(runs) == n-1 {
+			break
+		}
+		if at := sourceStart(next); at >= target*(len(runs)+1) {
+			runs = append(runs, blockRun{first: start, end: next})
+			start = next
+		}
+	}
+	return append(runs, blockRun{first: start})
+}
+
+// sourceStart is where a block starts in the source: its first line, or its first child's for a
+// container (a list, a quote); -1 when it has none.
+func sourceStart(n ast.Node) int {
+	for ; n != nil; n = n.FirstChild() {
+		if n.Type() == ast.TypeBlock && n.Lines().Len() > 0 {
+			return n.Lines().At(0).Start
+		}
+		if n.Type() != ast.TypeBlock {
+			break
+		}
+	}
+	return -1
 }

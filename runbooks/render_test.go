@@ -1,8 +1,12 @@
 package runbooks
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
 
 	"golang.org/x/net/html"
 )
@@ -235,4 +239,53 @@ func BenchmarkRender100KBProseRunbook(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Rendering a large runbook in parallel pieces gives exactly the bytes of one pass of goldmark and
+// bluemonday over the whole document, whatever the number of pieces, for runbooks with every
+// kind of block (and raw HTML and payloads spread over blank lines, across the cuts).
+func TestChunkedRenderingIsTheSinglePassRendering(t *testing.T) {
+	var payloads strings.Builder
+	for _, p := range []string{
+		"<script>\nalert(1)\n\n</script>", "<!--\n\n<script>alert(1)</script>\n\n-->", "<div onclick=x>\n\n*md*\n\n</div>",
+		"<style>\n\np{}\n\n</style>", "<svg>\n\n<script>alert(1)</script>\n\n</svg>", "- a\n\n  <script>x</script>\n\n- b\n\n  ```\n  code\n\n  more\n  ```",
+		"> quote\n>\n> [x](javascript:alert(1))", "[ref]: javascript:alert(1)\n\n[link][ref] [ok][good]\n\n[good]: https://ok.example",
+		"1. one\n\n2. two\n\n   | a | b |\n   |---|---|\n   | <img src=x onerror=y> | c |", "***\n\n# Title {#custom}\n\n---",
+		"<a href=\"javascript:alert(1)\">\n\nx\n\n</a>", "<iframe src=https://evil.example>\n\n</iframe>",
+	} {
+		for i := 0; i < 40; i++ {
+			payloads.WriteString(p)
+			payloads.WriteString("\n\nSome text https://x.example/a and ![i](data:image/png;base64,AA==).\n\n")
+		}
+	}
+	prose := strings.Repeat("## Diagnose\n\nWhen it fails, see [the dashboard](https://grafana.example.com/d/abc) and run:\n\n"+
+		"```sh\nkubectl get pods\n\nkubectl logs x\n```\n\n", 400)
+	md, p := renderer()
+	for name, src := range map[string]string{"dense": runbook100KB(), "prose": prose, "payloads": payloads.String()} {
+		var whole bytes.Buffer
+		if err := md.Convert([]byte(src), &whole); err != nil {
+			t.Fatal(err)
+		}
+		want := p.SanitizeBytes(whole.Bytes())
+		for workers := 1; workers <= 7; workers++ {
+			got, err := renderChunked(src, workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("%s in %d pieces differs from one pass (%d bytes, want %d)", name, workers, len(got), len(want))
+			}
+			if what := executable(got); what != "" {
+				t.Errorf("%s in %d pieces still holds an %s", name, workers, what)
+			}
+		}
+	}
+	if n := len(splitBlocks(mustParse(runbook100KB()), len(runbook100KB()), 4)); n != 4 {
+		t.Errorf("the dense runbook is cut into %d pieces, want 4", n)
+	}
+}
+
+func mustParse(src string) ast.Node {
+	md, _ := renderer()
+	return md.Parser().Parse(text.NewReader([]byte(src)))
 }

@@ -40,7 +40,7 @@ const (
 	MaxLinks = 50
 	// MaxPage bounds a page of runbooks or versions.
 	MaxPage = 100
-	// MaxQuery bounds a title search.
+	// MaxQuery bounds a title or text search (bytes).
 	MaxQuery = 200
 )
 

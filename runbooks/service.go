@@ -15,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/store"
 )
@@ -424,6 +425,17 @@ func (s *Service) Runbook(ctx context.Context, id int64) (Runbook, error) {
 	return s.recs.byID(ctx, id)
 }
 
+// CheckSearchText refuses a search text that is too long or holds no word to search for.
+func CheckSearchText(field, text string) error {
+	if len(text) > MaxQuery {
+		return errs.InvalidField(field, "has %d bytes; at most %d", len(text), MaxQuery)
+	}
+	if len(words.Query(text)) == 0 {
+		return errs.InvalidField(field, "has no letters or digits to search for")
+	}
+	return nil
+}
+
 // Runbooks returns a page of runbooks, oldest first. Filter.Entity is a ref as a client typed it.
 func (s *Service) Runbooks(ctx context.Context, f Filter, first int, after string) (*Page, error) {
 	if err := signedIn(ctx); err != nil {
@@ -434,6 +446,11 @@ func (s *Service) Runbooks(ctx context.Context, f Filter, first int, after strin
 	}
 	if len(f.Query) > MaxQuery {
 		return nil, errs.InvalidField("filter.query", "has %d bytes; at most %d", len(f.Query), MaxQuery)
+	}
+	if f.Text != "" {
+		if err := CheckSearchText("filter.text", f.Text); err != nil {
+			return nil, err
+		}
 	}
 	if f.Kind != "" && f.Kind != Markdown && f.Kind != Link {
 		return nil, errs.InvalidField("filter.kind", "%q is not a runbook kind; use MARKDOWN or LINK", clip(string(f.Kind), 40))

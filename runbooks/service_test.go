@@ -2,6 +2,7 @@ package runbooks_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -405,6 +406,89 @@ func TestRunbooksAreFoundByTitleEntityAndKindOnePageAtATime(t *testing.T) {
 			t.Errorf("runbooks of checkout: %+v, %v", on, err)
 		}
 	})
+}
+
+// The text search finds runbooks by the words of their title and text together, each query word
+// as the start of a word, accents and case aside, as the catalog's search finds entities; an edit
+// re-indexes the runbook and a deleted one is no longer found.
+func TestRunbooksAreFoundByTheWordsOfTheirTitleAndText(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newService(t, st, runbooks.Options{})
+		failover, err := s.Create(bob, md("Checkout: database failover", "# Failover\n\nPromote the **replica** in Zürich, then check `pg_stat_replication`.", "checkout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(bob, md("Checkout: 100% CPU", "Scale out the checkout pods; see the replica lag dashboard.", "checkout")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(bob, runbooks.CreateInput{Title: "Shop status page", Kind: runbooks.Link, URL: "https://status.example.com/replica", Links: []string{"system:shop"}}); err != nil {
+			t.Fatal(err)
+		}
+		found := func(text string) []string {
+			t.Helper()
+			p, err := s.Runbooks(carol, runbooks.Filter{Text: text}, 10, "")
+			if err != nil {
+				t.Fatalf("text %q: %v", text, err)
+			}
+			out := []string{}
+			for _, rb := range p.Runbooks {
+				out = append(out, rb.Title)
+			}
+			if int(p.TotalCount) != len(out) {
+				t.Errorf("text %q: totalCount %d for %d runbooks", text, p.TotalCount, len(out))
+			}
+			return out
+		}
+		for text, want := range map[string][]string{
+			"replica":               {"Checkout: database failover", "Checkout: 100% CPU"}, // the text, not the LINK's URL
+			"REPL":                  {"Checkout: database failover", "Checkout: 100% CPU"}, // a prefix, any case
+			"zurich":                {"Checkout: database failover"},                       // accents aside
+			"Zürich promote":        {"Checkout: database failover"},                       // every word, in any order
+			"failover cpu":          {},
+			"checkout":              {"Checkout: database failover", "Checkout: 100% CPU"}, // titles too
+			"pg_stat_replication":   {"Checkout: database failover"},                       // words of code
+			"status page":           {"Shop status page"},                                  // a LINK runbook by its title
+			"plica":                 {},                                                    // word starts only
+			"\"replica\" -cpu* | !": {"Checkout: 100% CPU"},                                // FTS5 and tsquery syntax is text: the words replica and cpu
+		} {
+			if got := found(text); !slices.Equal(got, want) {
+				t.Errorf("text %q found %q, want %q", text, got, want)
+			}
+		}
+		got, err := s.Runbooks(carol, runbooks.Filter{Text: "replica", Entity: "checkout", Kind: runbooks.Markdown}, 1, "")
+		if err != nil || len(got.Runbooks) != 1 || !got.HasNextPage || got.TotalCount != 2 {
+			t.Errorf("text with entity and kind, one per page: %+v, %v", got, err)
+		}
+		if _, err := s.Update(bob, runbooks.UpdateInput{ID: failover.ID, BaseVersion: 1, Markdown: ptr("Fail over to the standby in Frankfurt.")}); err != nil {
+			t.Fatal(err)
+		}
+		if got := found("zurich"); len(got) != 0 {
+			t.Errorf("after the edit, zurich still finds %q", got)
+		}
+		if got := found("frankfurt standby"); !slices.Equal(got, []string{"Checkout: database failover"}) {
+			t.Errorf("after the edit, frankfurt standby finds %q", got)
+		}
+		if err := s.Delete(bob, failover.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := found("frankfurt"); len(got) != 0 {
+			t.Errorf("a deleted runbook is still found: %q", got)
+		}
+	})
+}
+
+func TestATextSearchIsBoundedAndNeedsAWord(t *testing.T) {
+	st := storetest.SQLite(t)
+	s := newService(t, st, runbooks.Options{})
+	if _, err := s.Runbooks(bob, runbooks.Filter{Text: strings.Repeat("w ", runbooks.MaxQuery/2+1)}, 10, ""); errs.FieldOf(err) != "filter.text" {
+		t.Errorf("a long text: %v, want INVALID naming filter.text", err)
+	}
+	if _, err := s.Runbooks(bob, runbooks.Filter{Text: `"*" ()`}, 10, ""); errs.FieldOf(err) != "filter.text" {
+		t.Errorf("a text without words: %v, want INVALID naming filter.text", err)
+	}
+	if _, err := s.Runbooks(context.Background(), runbooks.Filter{Text: "replica"}, 10, ""); !errs.Is(err, errs.Unauthenticated) {
+		t.Errorf("an anonymous search: %v, want UNAUTHENTICATED", err)
+	}
 }
 
 func TestRenderedHTMLIsCachedByVersion(t *testing.T) {

@@ -11,21 +11,25 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/store"
 )
 
 // runbookRow is a runbook's current state, as stored in runbooks.
 type runbookRow struct {
-	ID        int64 `gorm:"primaryKey"`
-	Title     string
-	Kind      string
-	URL       string `gorm:"column:url"`
-	Body      string
-	Version   int
-	CreatedBy string
-	CreatedAt time.Time
-	UpdatedBy string
-	UpdatedAt time.Time
+	ID    int64 `gorm:"primaryKey"`
+	Title string
+	Kind  string
+	URL   string `gorm:"column:url"`
+	Body  string
+	// SearchText is the title's and text's words (package words), for the text search; only the
+	// search reads it, in SQL.
+	SearchText string
+	Version    int
+	CreatedBy  string
+	CreatedAt  time.Time
+	UpdatedBy  string
+	UpdatedAt  time.Time
 }
 
 func (runbookRow) TableName() string { return "runbooks" }
@@ -89,8 +93,8 @@ func what(id int64) string { return "runbook " + strconv.FormatInt(id, 10) }
 // insert records a new runbook, its first version and its links, in one transaction.
 func (s *records) insert(ctx context.Context, rb *Runbook, author, message string) error {
 	return s.st.InTx(ctx, func(ctx context.Context) error {
-		row := runbookRow{Title: rb.Title, Kind: string(rb.Kind), URL: rb.URL, Body: rb.Markdown, Version: 1, CreatedBy: author,
-			CreatedAt: rb.CreatedAt, UpdatedBy: author, UpdatedAt: rb.CreatedAt}
+		row := runbookRow{Title: rb.Title, Kind: string(rb.Kind), URL: rb.URL, Body: rb.Markdown, SearchText: words.Index(rb.Title, rb.Markdown),
+			Version: 1, CreatedBy: author, CreatedAt: rb.CreatedAt, UpdatedBy: author, UpdatedAt: rb.CreatedAt}
 		if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 			return store.Translate(err, "runbook")
 		}
@@ -119,7 +123,8 @@ func errStale(id int64, based, current int) error {
 func (s *records) update(ctx context.Context, rb *Runbook, base int, author, message string, now time.Time) error {
 	return s.st.InTx(ctx, func(ctx context.Context) error {
 		res := s.st.DB(ctx).Model(&runbookRow{}).Where("id = ? AND version = ?", rb.ID, base).Updates(map[string]any{
-			"title": rb.Title, "url": rb.URL, "body": rb.Markdown, "version": base + 1, "updated_by": author, "updated_at": now,
+			"title": rb.Title, "url": rb.URL, "body": rb.Markdown, "search_text": words.Index(rb.Title, rb.Markdown),
+			"version": base + 1, "updated_by": author, "updated_at": now,
 		})
 		if res.Error != nil {
 			return store.Translate(res.Error, what(rb.ID))
@@ -147,10 +152,16 @@ func (s *records) update(ctx context.Context, rb *Runbook, base int, author, mes
 	})
 }
 
+// rows reads runbooks: every column but search_text, as large as the text and read by the
+// search only (in SQL).
+func (s *records) rows(ctx context.Context) *gorm.DB {
+	return s.st.DB(ctx).Model(&runbookRow{}).Omit("search_text")
+}
+
 // byID reads one runbook with its links.
 func (s *records) byID(ctx context.Context, id int64) (Runbook, error) {
 	var row runbookRow
-	if err := s.st.DB(ctx).Take(&row, id).Error; err != nil {
+	if err := s.rows(ctx).Take(&row, id).Error; err != nil {
 		return Runbook{}, store.Translate(err, what(id))
 	}
 	links, err := s.links(ctx, []int64{id})
@@ -277,7 +288,7 @@ func (s *records) byIDs(ctx context.Context, ids []int64) (map[int64]Runbook, er
 		return out, nil
 	}
 	var rows []runbookRow
-	if err := s.st.DB(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.rows(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, store.Translate(err, "runbooks")
 	}
 	links, err := s.links(ctx, ids)
@@ -294,6 +305,9 @@ func (s *records) byIDs(ctx context.Context, ids []int64) (map[int64]Runbook, er
 type Filter struct {
 	// Query matches titles containing it, case-insensitively.
 	Query string
+	// Text matches runbooks whose title and text hold every word of it, each as the start of a
+	// word (as the catalog's text search matches entities).
+	Text string
 	// Entity narrows to the runbooks linked to one entity (a canonical ref).
 	Entity string
 	Kind   Kind
@@ -328,7 +342,16 @@ func likeEscape(s string) string {
 
 // list returns a page of runbooks, oldest first.
 func (s *records) list(ctx context.Context, f Filter, first int, after string) (*Page, error) {
-	db := s.st.DB(ctx).Model(&runbookRow{})
+	db := s.rows(ctx)
+	if f.Text != "" {
+		if s.st.Dialect() == store.Postgres {
+			q, _ := words.TSQuery(f.Text)
+			db = db.Where("search @@ to_tsquery('simple', ?)", q)
+		} else {
+			match, _ := words.FTS5Match(f.Text)
+			db = db.Where("id IN (SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH ?)", match)
+		}
+	}
 	if f.Query != "" {
 		db = db.Where(`LOWER(title) LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(f.Query))+"%")
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,57 @@ func TestARunbookIsWrittenVersionedDiffedAndRenderedSafelyOverGraphQL(t *testing
 		}
 		if res := p.as(carol, `{ runbooks(first: 101) { totalCount } }`); res.code() != "INVALID" {
 			t.Errorf("runbooks(first: 101): %+v, want INVALID", res)
+		}
+	})
+}
+
+// One search answers catalog entities and runbooks together; runbooks(filter: {text}) searches
+// their titles and text; both are bounded, and only signed-in callers search.
+func TestOneSearchFindsEntitiesAndRunbooksOverGraphQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob := p.session("bob")
+		for _, in := range []runbooks.CreateInput{
+			{Title: "Payments API is down", Kind: runbooks.Markdown, Markdown: "Fail over the ledger database.", Links: []string{"payments-api"}},
+			{Title: "Ledger lag", Kind: runbooks.Markdown, Markdown: "Check the payments queue.", Links: []string{"payments-api"}},
+			{Title: "Unrelated", Kind: runbooks.Markdown, Markdown: "Nothing to see.", Links: []string{"payments-api"}},
+		} {
+			if _, err := p.books.Create(operator(), in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res := p.as(bob, `{ search(text: "Payments") { text entities(first: 50) { totalCount nodes { ref } }
+			runbooks(first: 1) { totalCount pageInfo { hasNextPage } nodes { title } } }
+			ledger: runbooks(filter: {text: "ledger"}) { totalCount nodes { title } } }`)
+		if len(res.Errors) > 0 {
+			t.Fatalf("search: %+v", res.Errors)
+		}
+		found := res.Data["search"].(map[string]any)
+		ents := found["entities"].(map[string]any)
+		if n := ents["totalCount"].(float64); n < 1 || !strings.Contains(fmt.Sprint(ents["nodes"]), "component:default/payments-api") {
+			t.Errorf("entities found for payments: %v", ents)
+		}
+		rbs := found["runbooks"].(map[string]any)
+		if rbs["totalCount"] != float64(2) || fmt.Sprint(rbs["nodes"]) != "[map[title:Payments API is down]]" ||
+			rbs["pageInfo"].(map[string]any)["hasNextPage"] != true {
+			t.Errorf("runbooks found for payments: %v", rbs)
+		}
+		if ledger := res.Data["ledger"].(map[string]any); ledger["totalCount"] != float64(2) {
+			t.Errorf("runbooks with ledger in title or text: %v", ledger)
+		}
+		for name, q := range map[string]string{
+			"a long text":            `{ search(text: "` + strings.Repeat("w ", 101) + `") { text } }`,
+			"a text without words":   `{ search(text: "*:&") { text } }`,
+			"101 entities":           `{ search(text: "payments") { entities(first: 101) { totalCount } } }`,
+			"101 runbooks":           `{ search(text: "payments") { runbooks(first: 101) { totalCount } } }`,
+			"a long runbooks filter": `{ runbooks(filter: {text: "` + strings.Repeat("w", 201) + `"}) { totalCount } }`,
+		} {
+			if res := p.as(bob, q); res.code() != "INVALID" {
+				t.Errorf("%s: %+v, want INVALID", name, res)
+			}
+		}
+		if res := p.gql(http.DefaultClient, nil, `{ search(text: "payments") { runbooks { totalCount } } }`, nil); res.Status != http.StatusUnauthorized {
+			t.Errorf("an anonymous search: %d %s, want 401", res.Status, res.code())
 		}
 	})
 }

@@ -167,3 +167,35 @@ func TestTasksOverGraphQL(t *testing.T) {
 		}
 	})
 }
+
+// viewerCanEdit answers by the rule every change is checked with: yes to the owning team, no to
+// others, on the project and on each task; and a change the portal would not offer is refused.
+func TestViewerCanEditFollowsTheRuleChangesAreCheckedWith(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, carol := p.session("bob"), p.session("carol")
+		name, task := p.taskProject(t)
+		id := model.EncodeNumericID("Task", task.ID)
+		q := fmt.Sprintf(`{ project(name: %q) { viewerCanEdit tasks(first: 5) { nodes { viewerCanEdit } } } task(id: %q) { viewerCanEdit } }`, name, id)
+		for _, tc := range []struct {
+			who  string
+			as   signedIn
+			want bool
+		}{{"bob, of the owning team", bob, true}, {"carol, of no team of it", carol, false}} {
+			res := p.as(tc.as, q)
+			if len(res.Errors) > 0 {
+				t.Fatalf("%s: %+v", tc.who, res.Errors)
+			}
+			proj := res.Data["project"].(map[string]any)
+			onTask := proj["tasks"].(map[string]any)["nodes"].([]any)[0].(map[string]any)["viewerCanEdit"]
+			if proj["viewerCanEdit"] != tc.want || onTask != tc.want || res.Data["task"].(map[string]any)["viewerCanEdit"] != tc.want {
+				t.Errorf("%s: viewerCanEdit %v, want %v everywhere", tc.who, res.Data, tc.want)
+			}
+		}
+		// carol forces the change the portal does not offer her: refused.
+		forced := p.as(carol, fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 0, status: BLOCKED}) { task { status } } }`, id))
+		if forced.code() != "FORBIDDEN" {
+			t.Errorf("carol's forced change: %+v, want FORBIDDEN", forced)
+		}
+	})
+}

@@ -100,6 +100,23 @@ func (s *Service) authorize(ctx context.Context, action policy.Action, proj Proj
 	return policy.Can(p, action, policy.Resource{Name: "project " + proj.Name, OwnedByCaller: ok})
 }
 
+// CanEdit reports whether the caller may change the project's tasks, by authorize's rule (the
+// one every change goes through), asked without acting: what the portal needs to offer its
+// forms only to those whose change would be accepted. A change is still checked when it comes.
+func (s *Service) CanEdit(ctx context.Context, proj Project) (bool, error) {
+	if principal.From(ctx) == nil {
+		return false, nil
+	}
+	switch err := s.authorize(ctx, policy.TaskUpdate, proj); {
+	case err == nil:
+		return true, nil
+	case errs.Is(err, errs.Forbidden), errs.Is(err, errs.Unauthenticated):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
 var projectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // ProjectInput is a new project.

@@ -154,10 +154,18 @@ func TestWhoMayChangeAProjectsTasks(t *testing.T) {
 			if tc.want != "" && !errs.Is(err, tc.want) {
 				t.Fatalf("Import = %v, want %s", err, tc.want)
 			}
+			// viewerCanEdit asks the same rule: it says yes exactly to those whose changes pass.
+			proj, err := s.Project(admin, "roadmap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if can, err := s.CanEdit(tc.ctx, proj); err != nil || can != (tc.want == "") {
+				t.Errorf("CanEdit = %v, %v; want %v", can, err, tc.want == "")
+			}
 		})
 	}
 	if n := countAudit(t, st, "tasks.task.create", "denied"); n != 3 {
-		t.Errorf("%d denied creations audited, want 3", n)
+		t.Errorf("%d denied creations audited, want 3 (asking CanEdit audits nothing)", n)
 	}
 	if _, err := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 10, ""); err != nil {
 		t.Errorf("a viewer cannot read: %v", err)

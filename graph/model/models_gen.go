@@ -780,9 +780,12 @@ type Project struct {
 	// The owning Group's ref. Its members, and those of the groups above it, change the tasks.
 	Owner string `json:"owner"`
 	// User refs who change the tasks besides the owning group.
-	Members   []string  `json:"members"`
-	CreatedBy string    `json:"createdBy"`
-	CreatedAt time.Time `json:"createdAt"`
+	Members []string `json:"members"`
+	// Whether the caller may change the project's tasks (its members, the owning group's members,
+	// admins), by the rule every change is checked with; the portal offers its forms only then.
+	ViewerCanEdit bool      `json:"viewerCanEdit"`
+	CreatedBy     string    `json:"createdBy"`
+	CreatedAt     time.Time `json:"createdAt"`
 	// The project's tasks, in board order.
 	Tasks *TaskConnection `json:"tasks"`
 	// The project's meetings, the latest first (at most 1000).
@@ -942,6 +945,9 @@ type RunbookEdge struct {
 }
 
 type RunbookFilter struct {
+	// Words to find in the title and the text (at most 200 bytes): each must match the start of a
+	// word, case and accents aside, as the catalog's text search.
+	Text *string `json:"text,omitempty"`
 	// Part of the title, matched case-insensitively (at most 200 characters).
 	Query *string `json:"query,omitempty"`
 	// An entity ref: only the runbooks linked to it.
@@ -1058,11 +1064,13 @@ type Task struct {
 	Labels []string    `json:"labels"`
 	Links  []*TaskLink `json:"links"`
 	// Counts the task's changes; updateTask and deleteTask name the version they were made against.
-	Version   int       `json:"version"`
-	CreatedBy string    `json:"createdBy"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedBy string    `json:"updatedBy"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	Version int `json:"version"`
+	// Whether the caller may change the task (as its project's viewerCanEdit).
+	ViewerCanEdit bool      `json:"viewerCanEdit"`
+	CreatedBy     string    `json:"createdBy"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedBy     string    `json:"updatedBy"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 	// The comment thread, oldest first (at most 1000).
 	Comments []*TaskComment `json:"comments"`
 	// Every change, oldest first (at most 1000): the first is its creation.

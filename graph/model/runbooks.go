@@ -106,9 +106,14 @@ func (f *RunbookFilter) Filter() runbooks.Filter {
 	if f == nil {
 		return runbooks.Filter{}
 	}
-	out := runbooks.Filter{Query: orEmpty(f.Query), Entity: orEmpty(f.Entity)}
+	out := runbooks.Filter{Text: orEmpty(f.Text), Query: orEmpty(f.Query), Entity: orEmpty(f.Entity)}
 	if f.Kind != nil {
 		out.Kind = runbooks.Kind(*f.Kind)
 	}
 	return out
+}
+
+// SearchResults is the answer of Query.search: its parts are resolved (and paged) on their own.
+type SearchResults struct {
+	Text string
 }

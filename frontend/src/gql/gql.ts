@@ -19,6 +19,7 @@ type Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": typeof types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": typeof types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": typeof types.ExplorerFacetsDocument,
+    "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n": typeof types.CatalogRunbookHitsDocument,
     "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pullRequestUrl\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": typeof types.DeployRequestPageFieldsFragmentDoc,
     "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": typeof types.DeployRequestPageDocument,
     "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": typeof types.DeployRequestChangedDocument,
@@ -74,20 +75,19 @@ type Documents = {
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": typeof types.SlackLinksDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": typeof types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": typeof types.UnlinkSlackUserDocument,
-    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
+    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
     "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": typeof types.ProjectMeetingsDocument,
     "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": typeof types.ProjectTaskChangedDocument,
     "\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n": typeof types.ExportTasksDocument,
     "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": typeof types.ImportTasksDocument,
     "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": typeof types.CreateMeetingDocument,
     "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": typeof types.ProjectsDocument,
-    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": typeof types.TaskPageDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      viewerCanEdit\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": typeof types.TaskPageDocument,
     "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": typeof types.TaskProjectDocument,
     "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": typeof types.TaskPageChangedDocument,
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": typeof types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": typeof types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
-    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": typeof types.ProjectOwnerGroupDocument,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -95,6 +95,7 @@ const documents: Documents = {
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": types.ExplorerFacetsDocument,
+    "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n": types.CatalogRunbookHitsDocument,
     "\n  fragment DeployRequestPageFields on DeployRequest {\n    ...DeployRequestFields\n    repo\n    commitSha\n    pullRequestUrl\n    pipelineRun { id pipeline status }\n    transitions { actor client from to note at }\n    viewerCanApprove\n    viewerCanReject\n    viewerCanCancel\n  }\n": types.DeployRequestPageFieldsFragmentDoc,
     "\n  query DeployRequestPage($id: ID!) {\n    deployRequest(id: $id) { ...DeployRequestPageFields }\n  }\n": types.DeployRequestPageDocument,
     "\n  subscription DeployRequestChanged($id: ID!) {\n    deployRequestChanged(id: $id) { request { ...DeployRequestFields } transition { at to note } }\n  }\n": types.DeployRequestChangedDocument,
@@ -150,20 +151,19 @@ const documents: Documents = {
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": types.SlackLinksDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": types.UnlinkSlackUserDocument,
-    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
+    "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
     "\n  query ProjectMeetings($name: String!) {\n    project(name: $name) {\n      id\n      changesSinceLastMeeting { taskId title kind oldValue newValue }\n      meetings(first: 20) {\n        id\n        heldAt\n        notes\n        createdBy\n        changes { taskId title kind oldValue newValue }\n      }\n    }\n  }\n": types.ProjectMeetingsDocument,
     "\n  subscription ProjectTaskChanged($project: String) {\n    taskChanged(project: $project) {\n      project\n      taskId\n      deleted\n      task { ...TaskFields }\n    }\n  }\n": types.ProjectTaskChangedDocument,
     "\n  query ExportTasks($project: String!, $format: TaskTableFormat) {\n    exportTasks(project: $project, format: $format)\n  }\n": types.ExportTasksDocument,
     "\n  mutation ImportTasks($input: ImportTasksInput!) {\n    importTasks(input: $input) {\n      created\n      updated\n      unchanged\n      errors { row line column message }\n      tasks { ...TaskFields }\n    }\n  }\n": types.ImportTasksDocument,
     "\n  mutation CreateMeeting($input: CreateMeetingInput!) {\n    createMeeting(input: $input) { meeting { id heldAt } }\n  }\n": types.CreateMeetingDocument,
     "\n  query Projects {\n    projects {\n      id\n      name\n      title\n      owner\n      members\n      createdAt\n      tasks(first: 1) { totalCount }\n    }\n  }\n": types.ProjectsDocument,
-    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": types.TaskPageDocument,
+    "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      viewerCanEdit\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n": types.TaskPageDocument,
     "\n  query TaskProject($name: String!) {\n    project(name: $name) { id name title owner members }\n  }\n": types.TaskProjectDocument,
     "\n  subscription TaskPageChanged($project: String) {\n    taskChanged(project: $project) { project taskId deleted task { ...TaskFields } }\n  }\n": types.TaskPageChangedDocument,
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": types.TaskFieldsFragmentDoc,
-    "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n": types.ProjectOwnerGroupDocument,
 };
 
 /**
@@ -200,6 +200,10 @@ export function graphql(source: "\n  query ExplorerResults($filter: EntityFilter
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"): (typeof documents)["\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n"): (typeof documents)["\n  query CatalogRunbookHits($text: String!) {\n    runbooks(filter: { text: $text }, first: 5) {\n      totalCount\n      nodes { id title }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -423,7 +427,7 @@ export function graphql(source: "\n  mutation UnlinkSlackUser($input: UnlinkSlac
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first) {\n        totalCount\n        pageInfo { hasNextPage }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -451,7 +455,7 @@ export function graphql(source: "\n  query Projects {\n    projects {\n      id\
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"): (typeof documents)["\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"];
+export function graphql(source: "\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      viewerCanEdit\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"): (typeof documents)["\n  query TaskPage($id: ID!, $first: Int!) {\n    task(id: $id) {\n      ...TaskFields\n      viewerCanEdit\n      createdBy\n      createdAt\n      comments(first: $first) { id author body createdAt }\n      history(first: $first) { actor at field oldValue newValue }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -472,10 +476,6 @@ export function graphql(source: "\n  mutation AddTaskComment($input: AddTaskComm
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"): (typeof documents)["\n  query ProjectOwnerGroup($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Group { members { id ref } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { render, screen, waitFor } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { Provider, type Client } from 'urql';
@@ -24,8 +24,8 @@ const page = {
   ],
 };
 
-function setup(url: string) {
-  const executeQuery = vi.fn(() => fromValue({ data: page }));
+function setup(url: string, data: object = page) {
+  const executeQuery = vi.fn(() => fromValue({ data }));
   const client = { executeQuery, executeMutation: vi.fn(), executeSubscription: vi.fn() } as unknown as Client;
   const router = createMemoryRouter([{ path: '/catalog', element: <CatalogPage /> }], { initialEntries: [url] });
   render(
@@ -36,7 +36,7 @@ function setup(url: string) {
   // The results' query (the facets' has no order).
   const lastFilter = () =>
     (executeQuery.mock.calls as unknown as [{ variables: Record<string, unknown> }][]).filter((c) => 'orderBy' in c[0].variables).at(-1)![0].variables;
-  return { router, lastFilter };
+  return { router, lastFilter, executeQuery };
 }
 
 describe('the catalog explorer', () => {
@@ -64,5 +64,26 @@ describe('the catalog explorer', () => {
     // A new order starts again at the first page.
     await user.click(screen.getByRole('button', { name: 'Kind' }));
     await waitFor(() => expect(router.state.location.search).toBe('?q=pay&kind=API&sort=kind'));
+  });
+
+  it('shows the runbooks the search finds beside the entities, from a query of their own', async () => {
+    const runbooks = {
+      __typename: 'RunbookConnection', totalCount: 7,
+      nodes: [{ __typename: 'Runbook', id: 'UnVuYm9vazox', title: 'Payments API is down' }],
+    };
+    setup('/catalog?q=pay', { ...page, runbooks });
+    const hits = await screen.findByRole('region', { name: 'Runbooks' });
+    expect(within(hits).getByRole('link', { name: 'Payments API is down' }).getAttribute('href')).toBe('/runbooks/UnVuYm9vazox');
+    expect(within(hits).getByRole('link', { name: 'All 7 runbooks with these words' }).getAttribute('href')).toBe('/runbooks?q=pay');
+    // The entities' query is the catalog's own, without the runbooks.
+    expect(screen.getByRole('link', { name: 'Payments API' })).toBeTruthy();
+  });
+
+  it('asks for no runbooks without a search', async () => {
+    const { executeQuery } = setup('/catalog', { ...page, runbooks: { __typename: 'RunbookConnection', totalCount: 1, nodes: [] } });
+    await screen.findByRole('link', { name: 'Payments API' });
+    const calls = executeQuery.mock.calls as unknown as [{ variables: Record<string, unknown> }][];
+    expect(calls.some((c) => 'text' in c[0].variables)).toBe(false);
+    expect(screen.queryByRole('region', { name: 'Runbooks' })).toBeNull();
   });
 });

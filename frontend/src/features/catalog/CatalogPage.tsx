@@ -7,6 +7,7 @@ import type { EntityOrderField, FacetField } from '../../gql/graphql';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { ago, entityPath, shortRef } from '../../lib/format';
+import { runbookPath } from '../runbooks/paths';
 import { facetParams, readState, toFilter, withFilter, withSort, withText, writeState, type ExplorerState, type FacetParam, type SortField } from './urlState';
 
 export const EntityRowFragment = graphql(`
@@ -47,6 +48,17 @@ const ExplorerFacetsQuery = graphql(`
     facets(filter: $filter, fields: $fields, limit: 25) {
       field
       values { value count }
+    }
+  }
+`);
+
+// Runbooks whose title or text hold the words, beside the catalog's results: a query of its own,
+// so the catalog's search (and its cost) is the same with or without it.
+const CatalogRunbookHitsQuery = graphql(`
+  query CatalogRunbookHits($text: String!) {
+    runbooks(filter: { text: $text }, first: 5) {
+      totalCount
+      nodes { id title }
     }
   }
 `);
@@ -218,6 +230,7 @@ export function CatalogPage() {
               </table>
             </div>
           )}
+          <RunbookHits text={state.q} />
           <nav className="pager" aria-label="Pages">
             <Button
               className="button"
@@ -237,6 +250,36 @@ export function CatalogPage() {
         </section>
       </div>
     </>
+  );
+}
+
+/**
+ * The runbooks a search finds, under the catalog's results. It follows the URL's text (once typing
+ * pauses, as the facets do) and asks nothing for a text without letters or digits.
+ */
+function RunbookHits({ text }: { text: string }) {
+  const words = /[\p{L}\p{N}]/u.test(text);
+  const [{ data }] = useQuery({ query: CatalogRunbookHitsQuery, variables: { text }, pause: !words });
+  const hits = words ? data?.runbooks : undefined;
+  if (!hits || hits.totalCount === 0) return null;
+  return (
+    <section className="runbook-hits" aria-labelledby="runbook-hits-heading">
+      <h3 id="runbook-hits-heading">Runbooks</h3>
+      <ul>
+        {hits.nodes.map((r) => (
+          <li key={r.id}>
+            <Link to={runbookPath(r.id)} className="link">
+              {r.title}
+            </Link>
+          </li>
+        ))}
+      </ul>
+      {hits.totalCount > hits.nodes.length && (
+        <Link to={`/runbooks?${new URLSearchParams({ q: text })}`} className="link">
+          All {hits.totalCount} runbooks with these words
+        </Link>
+      )}
+    </section>
   );
 }
 

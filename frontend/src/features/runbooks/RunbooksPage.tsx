@@ -19,14 +19,14 @@ const RunbooksQuery = graphql(`
   }
 `);
 
-/** The runbooks kept in Portside, searched by title; the search lives in the URL. */
+/** The runbooks kept in Portside, searched by the words of their title and text; the search lives in the URL. */
 export function RunbooksPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const after = params.get('c');
   const [draft, setDraft] = useState(q);
   useEffect(() => setDraft(q), [q]);
-  const [{ data, error, fetching }] = useQuery({ query: RunbooksQuery, variables: { filter: q ? { query: q } : null, after } });
+  const [{ data, error, fetching }] = useQuery({ query: RunbooksQuery, variables: { filter: q ? { text: q } : null, after } });
   const conn = data?.runbooks;
 
   function submit(e: FormEvent) {
@@ -39,7 +39,7 @@ export function RunbooksPage() {
       <h1>Runbooks</h1>
       <form className="card filters-form" onSubmit={submit} aria-label="Search runbooks" role="search">
         <TextField className="text-field" value={draft} onChange={setDraft} maxLength={200}>
-          <Label>Title contains</Label>
+          <Label>Words in the title or text</Label>
           <Input placeholder="e.g. payments" />
         </TextField>
         <div className="actions">
@@ -62,7 +62,7 @@ export function RunbooksPage() {
           </p>
           {conn.nodes.length === 0 ? (
             <Empty>
-              {q ? 'No runbook title contains this text.' : 'No runbook is kept in Portside yet. Owners add them with the createRunbook mutation; catalog entries link theirs in metadata.links.'}
+              {q ? 'No runbook has these words in its title or text.' : 'No runbook is kept in Portside yet. Owners add them with the createRunbook mutation; catalog entries link theirs in metadata.links.'}
             </Empty>
           ) : (
             <div className="table-scroll">

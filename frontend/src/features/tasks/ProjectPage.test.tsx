@@ -17,11 +17,11 @@ const tasks = [
   task(3, 'Helm chart templating', 'LOW', null, 'COMPLETED', ''),
 ];
 
-function project() {
+function project(canEdit: boolean) {
   return {
     project: {
       __typename: 'Project', id: 'P1', name: 'deployment-roadmap', title: 'Deployment stage roadmap', owner: 'group:default/team-platform',
-      members: ['user:default/bob'], createdBy: 'alice', createdAt: now,
+      members: ['user:default/bob'], viewerCanEdit: canEdit, createdBy: 'alice', createdAt: now,
       tasks: { __typename: 'TaskConnection', totalCount: tasks.length, pageInfo: { __typename: 'PageInfo', hasNextPage: false }, nodes: tasks },
     },
   };
@@ -38,10 +38,9 @@ const meetings = {
   },
 };
 
-const ownerGroup = { entity: { __typename: 'Group', id: 'G1', members: [{ __typename: 'User', id: 'U1', ref: 'user:default/alice' }] } };
-
 function setup(viewer = bob, answers: Record<string, (v: Record<string, unknown>) => unknown> = {}) {
-  const fake = fakeClient({ ProjectPage: project, ProjectMeetings: () => meetings, ProjectOwnerGroup: () => ownerGroup, ...answers }, {
+  // viewerCanEdit is the server's answer: bob is a project member, carol is not.
+  const fake = fakeClient({ ProjectPage: () => project(viewer !== carol), ProjectMeetings: () => meetings, ...answers }, {
     ImportTasks: () => ({
       importTasks: {
         __typename: 'ImportTasksPayload', created: 0, updated: 0, unchanged: 0, tasks: [],
@@ -92,7 +91,7 @@ describe('the project page', () => {
     expect(router.state.location.search).toBe('?status=BLOCKED&priority=HIGH&assignee=Alice');
     await waitFor(() =>
       expect(calls(executeQuery, 'ProjectPage').at(-1)).toEqual({
-        name: 'deployment-roadmap', first: 100, filter: { status: ['BLOCKED'], priority: ['HIGH'], assignee: 'Alice' },
+        name: 'deployment-roadmap', first: 100, after: null, filter: { status: ['BLOCKED'], priority: ['HIGH'], assignee: 'Alice' },
       }),
     );
   });
@@ -146,5 +145,52 @@ describe('the project page', () => {
   it('says so when there is no such project', async () => {
     setup(bob, { ProjectPage: () => ({ project: null }) });
     expect(await screen.findByText(/There is no project/)).toBeTruthy();
+  });
+
+  it('pages through a board of more than 100 tasks along the connection\'s cursor, the pages in the URL', async () => {
+    const user = userEvent.setup();
+    // 250 tasks: the server answers 100 a page; each page's end cursor leads to the next.
+    const board = (v: Record<string, unknown>) => {
+      const start = v.after ? Number(String(v.after).slice('after-'.length)) : 0;
+      const nodes = Array.from({ length: Math.min(100, 250 - start) }, (_, i) => task(start + i + 1, `Task ${start + i + 1}`, 'LOW', null, 'NOT_STARTED', ''));
+      const p = project(true).project;
+      return {
+        project: {
+          ...p,
+          tasks: { ...p.tasks, totalCount: 250, nodes, pageInfo: { __typename: 'PageInfo', hasNextPage: start + 100 < 250, endCursor: `after-${start + nodes.length}` } },
+        },
+      };
+    };
+    const { router, executeQuery } = setup(bob, { ProjectPage: board });
+    await screen.findByRole('rowheader', { name: 'Task 1' });
+    expect(titles()).toHaveLength(100);
+    expect(screen.getByText(/^250 tasks, page 1/)).toBeTruthy();
+    const pages = within(screen.getByRole('navigation', { name: 'Pages of tasks' }));
+    expect((pages.getByRole('button', { name: 'Previous page' }) as HTMLButtonElement).disabled).toBe(true);
+
+    await user.click(pages.getByRole('button', { name: 'Next page' }));
+    await screen.findByRole('rowheader', { name: 'Task 101' });
+    expect(router.state.location.search).toBe('?c=after-100');
+    expect(calls(executeQuery, 'ProjectPage').at(-1)).toMatchObject({ after: 'after-100', first: 100 });
+    await user.click(screen.getByRole('button', { name: 'Next page' }));
+    await screen.findByRole('rowheader', { name: 'Task 250' });
+    expect(titles()).toHaveLength(50);
+    expect(screen.getByText(/^250 tasks, page 3/)).toBeTruthy();
+    expect((screen.getByRole('button', { name: 'Next page' }) as HTMLButtonElement).disabled).toBe(true);
+
+    await user.click(screen.getByRole('button', { name: 'Previous page' }));
+    await screen.findByRole('rowheader', { name: 'Task 101' });
+    expect(router.state.location.search).toBe('?c=after-100');
+
+    // Another filter starts again at the first page.
+    await user.click(screen.getByRole('checkbox', { name: /Blocked/ }));
+    expect(router.state.location.search).toBe('?status=BLOCKED');
+    expect(calls(executeQuery, 'ProjectPage').at(-1)).toMatchObject({ after: null });
+  });
+
+  it('shows no pager for a board of one page', async () => {
+    setup();
+    await screen.findByRole('heading', { name: 'Deployment stage roadmap' });
+    expect(screen.queryByRole('navigation', { name: 'Pages of tasks' })).toBeNull();
   });
 });

@@ -9,25 +9,26 @@ import { Empty, Loading } from '../../components/States';
 import { Badge } from '../../components/Tag';
 import { problemOf, type Problem } from '../../lib/errors';
 import { ago, entityPath, shortRef } from '../../lib/format';
-import { label, PRIORITIES, priorityTone, RANK, STATUSES, statusTone, taskPath, useCanEdit } from './fields';
+import { label, PRIORITIES, priorityTone, RANK, STATUSES, statusTone, taskPath } from './fields';
 
 // The table shows a project's first this many tasks: the API allows 500 a page, but 200 rows
 // already cost more than the default complexity limit (20,000) allows one query.
 const PAGE = 100;
 
 const ProjectQuery = graphql(`
-  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!) {
+  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {
     project(name: $name) {
       id
       name
       title
       owner
       members
+      viewerCanEdit
       createdBy
       createdAt
-      tasks(filter: $filter, first: $first) {
+      tasks(filter: $filter, first: $first, after: $after) {
         totalCount
-        pageInfo { hasNextPage }
+        pageInfo { hasNextPage endCursor }
         nodes { ...TaskFields }
       }
     }
@@ -118,10 +119,17 @@ export function ProjectPage() {
   useEffect(() => setDraft(assignee), [assignee]);
 
   const filter = { status: status.length ? status : null, priority: priority.length ? priority : null, assignee: assignee || null };
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: ProjectQuery, variables: { name, filter, first: PAGE } });
+  // A board of more than PAGE tasks is read a page at a time along the connection's cursor; the
+  // cursors of the pages before this one are in the URL (c=…), so Previous page and a deep link work.
+  const cursors = params.getAll('c');
+  const [{ data, error, fetching }, reexecute] = useQuery({
+    query: ProjectQuery,
+    variables: { name, filter, first: PAGE, after: cursors.at(-1) ?? null },
+  });
   const [live] = useSubscription({ query: TaskChanged, variables: { project: name } });
   const project = data?.project;
-  const canEdit = useCanEdit(project);
+  // The server's rule (the one that checks every change), not a guess from the viewer's groups.
+  const canEdit = !!project?.viewerCanEdit;
 
   // A known task updates in place in the cache; a new or deleted one changes the list: read it again.
   const ev = live.data?.taskChanged;
@@ -139,6 +147,7 @@ export function ProjectPage() {
   }
   function toggle(key: 'status' | 'priority', v: string) {
     set((p) => {
+      p.delete('c'); // another filter starts at the first page
       const all = p.getAll(key);
       p.delete(key);
       for (const x of all.includes(v) ? all.filter((a) => a !== v) : [...all, v]) p.append(key, x);
@@ -155,7 +164,17 @@ export function ProjectPage() {
   }
   function submit(e: FormEvent) {
     e.preventDefault();
-    set((p) => (draft.trim() ? p.set('assignee', draft.trim()) : p.delete('assignee')));
+    set((p) => {
+      p.delete('c');
+      if (draft.trim()) p.set('assignee', draft.trim());
+      else p.delete('assignee');
+    });
+  }
+  function turn(next: string[]) {
+    set((p) => {
+      p.delete('c');
+      for (const c of next) p.append('c', c);
+    });
   }
 
   if (fetching && !data) return <Loading label="Loading the project…" />;
@@ -231,7 +250,7 @@ export function ProjectPage() {
       {error && <ErrorNotice error={error} title="The tasks could not be loaded" />}
       <p className="result-count" role="status">
         {project.tasks.totalCount} {project.tasks.totalCount === 1 ? 'task' : 'tasks'}
-        {project.tasks.pageInfo.hasNextPage ? ` (the first ${PAGE} shown)` : ''}
+        {project.tasks.totalCount > PAGE ? `, page ${cursors.length + 1} (${PAGE} a page)` : ''}
       </p>
       {rows.length === 0 ? (
         <Empty>{filtered ? 'No task matches these filters.' : 'This project has no task yet. Import a status-meeting table below to start one.'}</Empty>
@@ -273,7 +292,22 @@ export function ProjectPage() {
           </table>
         </div>
       )}
-      {sort !== 'board' && (
+      {(cursors.length > 0 || project.tasks.pageInfo.hasNextPage) && (
+        <nav className="pager" aria-label="Pages of tasks">
+          <button type="button" className="button" disabled={cursors.length === 0} onClick={() => turn(cursors.slice(0, -1))}>
+            Previous page
+          </button>
+          <button
+            type="button"
+            className="button"
+            disabled={!project.tasks.pageInfo.hasNextPage || !project.tasks.pageInfo.endCursor}
+            onClick={() => turn([...cursors, project.tasks.pageInfo.endCursor!])}
+          >
+            Next page
+          </button>
+        </nav>
+      )}
+            {sort !== 'board' && (
         <p>
           <button type="button" className="link-button" onClick={() => sortBy('board')}>
             Back to board order

@@ -27,12 +27,12 @@ const project = {
   project: { __typename: 'Project', id: 'P1', name: 'deployment-roadmap', title: 'Deployment stage roadmap', owner: 'group:default/team-platform', members: ['user:default/bob'] },
 };
 
-function setup(update: (v: Record<string, unknown>) => unknown = () => ({ updateTask: { __typename: 'TaskPayload', task: { ...theTask, status: 'BLOCKED', version: 3 } } })) {
+// viewerCanEdit is the server's answer; bob is a project member, carol is not.
+function setup(canEdit: boolean, update: (v: Record<string, unknown>) => unknown = () => ({ updateTask: { __typename: 'TaskPayload', task: { ...theTask, status: 'BLOCKED', version: 3 } } })) {
   return fakeClient(
     {
-      TaskPage: () => ({ task: theTask }),
+      TaskPage: () => ({ task: { ...theTask, viewerCanEdit: canEdit } }),
       TaskProject: () => project,
-      ProjectOwnerGroup: () => ({ entity: { __typename: 'Group', id: 'G1', members: [] } }),
     },
     {
       UpdateTask: update,
@@ -42,7 +42,7 @@ function setup(update: (v: Record<string, unknown>) => unknown = () => ({ update
 }
 
 function open(viewer = bob, update?: (v: Record<string, unknown>) => unknown) {
-  const fake = setup(update);
+  const fake = setup(viewer !== carol, update);
   renderAt(fake.client, viewer, '/tasks/T5', '/tasks/:id', <TaskPage />);
   return fake;
 }
@@ -96,6 +96,16 @@ describe('the task page', () => {
   it('offers someone outside the project no change', async () => {
     open(carol);
     await screen.findByRole('heading', { name: 'Review the payments-api runbook' });
+    await screen.findByRole('heading', { name: 'Changing this task' });
+    expect(screen.queryByRole('button', { name: 'Save changes' })).toBeNull();
+    expect(screen.queryByRole('textbox', { name: 'Add a comment' })).toBeNull();
+  });
+
+  it('offers the forms by the server\'s viewerCanEdit, not by the viewer\'s groups', async () => {
+    // bob is a project member by the portal's reckoning, but the server says no (a read-only
+    // token, say): no form. The server still refuses a change the portal did not offer.
+    const fake = setup(false);
+    renderAt(fake.client, bob, '/tasks/T5', '/tasks/:id', <TaskPage />);
     await screen.findByRole('heading', { name: 'Changing this task' });
     expect(screen.queryByRole('button', { name: 'Save changes' })).toBeNull();
     expect(screen.queryByRole('textbox', { name: 'Add a comment' })).toBeNull();

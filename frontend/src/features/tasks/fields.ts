@@ -1,7 +1,5 @@
-import { useQuery } from 'urql';
 import { graphql } from '../../gql';
 import type { TaskLinkKind, TaskPriority, TaskStatus } from '../../gql/graphql';
-import { useViewer } from '../../app/viewer';
 import { entityPath, shortRef } from '../../lib/format';
 
 /** A row of the status-meeting table; the subscription selects the same, so the cache updates in place. */
@@ -76,30 +74,4 @@ export function linkTarget(kind: TaskLinkKind, target: string): { to: string | n
     default:
       return { to: null, text: `${kind} ${target}` };
   }
-}
-
-const OwnerGroup = graphql(`
-  query ProjectOwnerGroup($ref: String!) {
-    entity(ref: $ref) {
-      __typename
-      id
-      ... on Group { members { id ref } }
-    }
-  }
-`);
-
-/**
- * Whether the portal offers the viewer the project's changes: admins, the project's members and
- * the owning group's members (by the IdP's groups or the catalog's). The API has no field that
- * answers this (no viewerCanEdit), so a group above the owner is not seen here: its members get no
- * buttons, and the server still decides whatever the portal offers.
- */
-export function useCanEdit(project: { owner: string; members: string[] } | null | undefined): boolean {
-  const viewer = useViewer();
-  const [{ data }] = useQuery({ query: OwnerGroup, variables: { ref: project?.owner ?? '' }, pause: !project });
-  if (!project) return false;
-  const me = viewer.user?.ref;
-  if (viewer.admin || (me && project.members.includes(me)) || viewer.groups.includes(project.owner)) return true;
-  const g = data?.entity;
-  return !!me && g?.__typename === 'Group' && g.members.some((m) => m.ref === me);
 }

@@ -1,0 +1,69 @@
+// Package words holds how Portside's text searches see text: as words, runs of letters and
+// digits, lower case, accents removed ("Zürich" is "zurich"). The catalog's entity search and the
+// runbook search index and query through the same functions, and give the databases the result,
+// so SQLite's FTS5 and PostgreSQL's tsvector hold the same words and a query finds the same rows
+// on both.
+package words
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalize returns the words of s, in order.
+func Normalize(s string) []string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+		switch {
+		case unicode.Is(unicode.Mn, r): // a combining accent, split off by NFD
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return strings.Fields(b.String())
+}
+
+// Index is the text a search index holds for parts: their words, space-separated.
+func Index(parts ...string) string {
+	return strings.Join(Normalize(strings.Join(parts, " ")), " ")
+}
+
+// Query returns the distinct words of a query, sorted.
+func Query(text string) []string {
+	words := Normalize(text)
+	slices.Sort(words)
+	return slices.Compact(words)
+}
+
+// FTS5Match is SQLite's full-text query of a search text: every word as a prefix, all of them;
+// false when the text has no word.
+func FTS5Match(text string) (string, bool) {
+	words := Query(text)
+	if len(words) == 0 {
+		return "", false
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = `"` + w + `"*`
+	}
+	return strings.Join(terms, " "), true
+}
+
+// TSQuery is PostgreSQL's to_tsquery('simple', …) text of a search text: every word as a
+// prefix, all of them; false when the text has no word.
+func TSQuery(text string) (string, bool) {
+	words := Query(text)
+	if len(words) == 0 {
+		return "", false
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = w + ":*"
+	}
+	return strings.Join(terms, " & "), true
+}

@@ -1,0 +1,37 @@
+package words
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestWordsAreLowerCaseRunsOfLettersAndDigitsWithoutAccents(t *testing.T) {
+	for in, want := range map[string][]string{
+		"Zürich payments-API v2": {"zurich", "payments", "api", "v2"},
+		"  Crème brûlée; ÉTÉ!  ": {"creme", "brulee", "ete"},
+		"kubectl -n x_y logs":    {"kubectl", "n", "x", "y", "logs"},
+		"«»—…":                   nil,
+	} {
+		if got := Normalize(in); !slices.Equal(got, want) {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Index("Payments down", "Restart the *API*"); got != "payments down restart the api" {
+		t.Errorf("Index = %q", got)
+	}
+}
+
+func TestQueriesMatchEveryWordAsAPrefix(t *testing.T) {
+	if m, ok := FTS5Match("Pay pay DOWN"); !ok || m != `"down"* "pay"*` {
+		t.Errorf("FTS5Match = %q, %v", m, ok)
+	}
+	if q, ok := TSQuery("Pay pay DOWN"); !ok || q != "down:* & pay:*" {
+		t.Errorf("TSQuery = %q, %v", q, ok)
+	}
+	if _, ok := FTS5Match(`"*" ()`); ok {
+		t.Error("a text without words makes an FTS5 query")
+	}
+	if _, ok := TSQuery(`& | ! :*`); ok {
+		t.Error("a text without words makes a tsquery")
+	}
+}
