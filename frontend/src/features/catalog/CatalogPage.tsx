@@ -1,4 +1,4 @@
-import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useQuery, type CombinedError } from 'urql';
 import { Button, Checkbox, CheckboxGroup, Input, Label, SearchField } from 'react-aria-components';
@@ -111,14 +111,31 @@ export function CatalogPage() {
   // arriving meanwhile are not held up behind them.
   const facets = useDeferredValue(facetsResult.data?.facets);
 
-  // Stable while the URL stays the same, so the memoized panels skip keystrokes.
-  const onFilter = useCallback((f: FacetParam, v: string[]) => setParams(writeState(withFilter(state, f, v))), [state, setParams]);
+  // The selection as a value: the URL catching up with the text leaves it (and so the facet
+  // filters) as it was.
+  const selection = JSON.stringify(state.filters);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const filters = useMemo(() => state.filters, [selection]);
+
+  // The handlers read the URL as it is when they are called, so that they stay the same functions
+  // and the memoized panels skip renders where only the text or the URL's copy of it changes.
+  const latest = useRef({ state, setParams });
+  useLayoutEffect(() => {
+    latest.current = { state, setParams };
+  });
+  const onFilter = useCallback((f: FacetParam, v: string[]) => {
+    const { state, setParams } = latest.current;
+    setParams(writeState(withFilter(state, f, v)));
+  }, []);
   // A header pressed again turns its order around; another header starts ascending.
-  const onSort = useCallback(
-    (field: SortField) => setParams(writeState(withSort(state, field, state.sort === field ? !state.desc : false))),
-    [state, setParams],
-  );
-  const onPage = useCallback((cursors: string[]) => setParams(writeState({ ...state, cursors })), [state, setParams]);
+  const onSort = useCallback((field: SortField) => {
+    const { state, setParams } = latest.current;
+    setParams(writeState(withSort(state, field, state.sort === field ? !state.desc : false)));
+  }, []);
+  const onPage = useCallback((cursors: string[]) => {
+    const { state, setParams } = latest.current;
+    setParams(writeState({ ...state, cursors }));
+  }, []);
 
   return (
     <>
@@ -130,7 +147,7 @@ export function CatalogPage() {
             <Input placeholder="Name, title, description, tag…" />
             <Button aria-label="Clear search">✕</Button>
           </SearchField>
-          <FacetFilters facets={facets} filters={state.filters} onFilter={onFilter} />
+          <FacetFilters facets={facets} filters={filters} onFilter={onFilter} />
         </aside>
         <Results state={current} facetsError={facetsResult.error} onSort={onSort} onPage={onPage} />
       </div>
