@@ -104,9 +104,11 @@ export function CatalogPage() {
 
   // Facet counts follow the search once typing pauses (the URL's text): counting seven fields over
   // every entity a one-letter prefix matches costs the server far more than the page of results,
-  // and on every keystroke it held up the results the person is waiting for.
+  // and on every keystroke it held up the results the person is waiting for. While typing goes
+  // on (the text is ahead of the URL) they wait, keeping the counts shown: a key cancels the
+  // counting of a text already typed past, which would only compete with the key's own results.
   const facetVariables = useMemo(() => ({ filter: toFilter(state), fields: facetParams.map((f) => fieldOf[f]) }), [state]);
-  const [facetsResult] = useQuery({ query: ExplorerFacetsQuery, variables: facetVariables });
+  const [facetsResult] = useQuery({ query: ExplorerFacetsQuery, variables: facetVariables, pause: text !== state.q });
   // Up to 175 checkboxes: rendering new counts is deferred (interruptible), so a keystroke's rows
   // arriving meanwhile are not held up behind them.
   const facets = useDeferredValue(facetsResult.data?.facets);
