@@ -4,7 +4,25 @@ import userEvent from '@testing-library/user-event';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { Provider, type Client } from 'urql';
 import { fromValue } from 'wonka';
+import { forwardRef, type ComponentProps } from 'react';
 import { CatalogPage } from './CatalogPage';
+import { calls, fakeClient } from '../../test/render';
+
+// Render counters for the tests of what a keystroke renders: every facet checkbox rendered, and
+// every row's "updated" cell (format's ago) rendered.
+const rendered = vi.hoisted(() => ({ checkboxes: 0, rows: 0 }));
+vi.mock('react-aria-components', async (original) => {
+  const m = await original<typeof import('react-aria-components')>();
+  const Checkbox = forwardRef<HTMLLabelElement, ComponentProps<typeof m.Checkbox>>((props, ref) => {
+    rendered.checkboxes++;
+    return <m.Checkbox {...props} ref={ref} />;
+  });
+  return { ...m, Checkbox };
+});
+vi.mock('../../lib/format', async (original) => {
+  const m = await original<typeof import('../../lib/format')>();
+  return { ...m, ago: (...a: Parameters<typeof m.ago>) => (rendered.rows++, m.ago(...a)) };
+});
 
 const page = {
   entities: {
@@ -85,5 +103,68 @@ describe('the catalog explorer', () => {
     const calls = executeQuery.mock.calls as unknown as [{ variables: Record<string, unknown> }][];
     expect(calls.some((c) => 'text' in c[0].variables)).toBe(false);
     expect(screen.queryByRole('region', { name: 'Runbooks' })).toBeNull();
+  });
+});
+
+describe('a keystroke in the catalog explorer', () => {
+  // Each answer is a new object, as the client's cache gives: the same entities, the text echoed.
+  const answers = {
+    ExplorerResults: () => structuredClone(page),
+    ExplorerFacets: () => ({ facets: structuredClone(page.facets) }),
+  };
+  function typing(url: string) {
+    const { client, executeQuery } = fakeClient(answers);
+    const router = createMemoryRouter([{ path: '/catalog', element: <CatalogPage /> }], { initialEntries: [url] });
+    render(
+      <Provider value={client}>
+        <RouterProvider router={router} />
+      </Provider>,
+    );
+    return { router, executeQuery };
+  }
+  const results = () => document.querySelector('section.results')!;
+  /** Calls take() at the commit that shows the results for text (before any timer can run). */
+  function whenShown<T>(text: string, take: () => T): Promise<T> {
+    return new Promise((resolve) => {
+      const mo = new MutationObserver(() => {
+        if (results().getAttribute('data-results-for') === text) {
+          mo.disconnect();
+          resolve(take());
+        }
+      });
+      mo.observe(results(), { attributes: true, attributeFilter: ['data-results-for'] });
+    });
+  }
+
+  it('searches with every key, and counts facets and writes the URL once typing pauses', async () => {
+    const user = userEvent.setup();
+    const { router, executeQuery } = typing('/catalog?q=pay');
+    await screen.findByRole('link', { name: 'Payments API' });
+    await waitFor(() => expect(results().getAttribute('data-results-for')).toBe('pay'));
+    const facetCalls = calls(executeQuery, 'ExplorerFacets').length;
+
+    const shown = whenShown('paym', () => ({ facetCalls: calls(executeQuery, 'ExplorerFacets').length, search: router.state.location.search }));
+    await user.type(screen.getByRole('searchbox'), 'm');
+    expect(calls(executeQuery, 'ExplorerResults').at(-1)).toMatchObject({ filter: { text: 'paym' } });
+    expect(await shown).toEqual({ facetCalls, search: '?q=pay' });
+
+    await waitFor(() => expect(router.state.location.search).toBe('?q=paym'));
+    await waitFor(() => expect(calls(executeQuery, 'ExplorerFacets').at(-1)).toMatchObject({ filter: { text: 'paym' } }));
+  });
+
+  it('renders neither the facet filters nor a row already shown between a key and its results', async () => {
+    const user = userEvent.setup();
+    typing('/catalog?q=pay');
+    await screen.findByRole('checkbox', { name: /Component/ });
+    await waitFor(() => expect(results().getAttribute('data-results-for')).toBe('pay'));
+    const before = { ...rendered };
+    expect(before.checkboxes).toBeGreaterThan(0);
+    expect(before.rows).toBeGreaterThan(0);
+
+    // The answer for "paym" holds the same entity (a new object).
+    const shown = whenShown('paym', () => ({ ...rendered }));
+    await user.type(screen.getByRole('searchbox'), 'm');
+    expect(await shown).toEqual(before);
+    expect(screen.getByRole('link', { name: 'Payments API' })).toBeTruthy();
   });
 });
