@@ -59,14 +59,14 @@ token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothin
 				return &exitError{code: 1, err: fmt.Errorf("1 problem found")}
 			}
 			findings := runDoctor(cmd.Context(), cfg, timeout, func(f finding) { reportFinding(out, f) })
-			failed := 0
+			problems := 0
 			for _, f := range findings {
 				if f.status == findingFail {
-					failed++
+					problems++
 				}
 			}
-			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%s found", plural(failed, "problem"))}
+			if problems > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%s found", plural(problems, "problem"))}
 			}
 			fmt.Fprintln(out, "no problems found")
 			return nil
