@@ -83,17 +83,26 @@ test: postgres vet fmt-check docker-lint portal-test
 test-short:
 	$(GO) test -p 2 ./...
 
+# The Helm CLI that Argo CD's repo-server runs (`helm template`) for a Helm source, at the version
+# of helm.sh/helm/v3 in go.mod (the chart tests' engine; Argo CD v2.14 ships Helm 3.16), built from
+# the Go module proxy into bin/tools once per version (a few minutes on a cold Go cache).
+HELM_VERSION := $(shell sed -n 's|^[[:space:]]*helm.sh/helm/v3 \(v[^ ]*\).*|\1|p' go.mod)
+HELM         := bin/tools/helm-$(HELM_VERSION)/helm
+$(HELM):
+	GOBIN=$(CURDIR)/$(dir $(HELM)) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
 ## e2e-argocd: the Argo CD and Kubernetes Jobs tier. Installs ../shared/argocd-rig when missing
 ## (about 15 s, from prebuilt binaries), starts it (a real Argo CD v2.14.21, kube-apiserver with the
 ## Job controller, kwok and Argo Rollouts on loopback) with kwok's Pod stages from
-## e2e/testdata/kwok-stages.yaml (a Pod labelled for it fails, an annotation delays one), runs
-## e2e/argocd_rig_test.go and e2e/kubejobs_rig_test.go against it, and stops it.
+## e2e/testdata/kwok-stages.yaml (a Pod labelled for it fails, an annotation delays one) and the
+## Helm CLI on the repo-server's PATH, runs e2e/argocd_rig_test.go, e2e/kubejobs_rig_test.go and
+## e2e/chart_rig_test.go (the Helm chart deployed by Argo CD) against it, and stops it.
 RIG ?= ../shared/argocd-rig
-e2e-argocd:
+e2e-argocd: $(HELM)
 	RIG_WIPE=1 bash $(RIG)/down.sh  # every run starts from a fresh cluster and git repository
 	bash $(RIG)/install.sh
-	RIG_KWOK_CONFIG=$(CURDIR)/e2e/testdata/kwok-stages.yaml bash $(RIG)/up.sh
-	$(GO) test -tags argocdrig -run 'TestPortsideFollowsAndDrivesARealArgoCD|TestPipelinesRunAsKubernetesJobs' -count=1 -v -timeout 30m ./e2e/; \
+	PATH=$(CURDIR)/$(dir $(HELM)):$$PATH RIG_KWOK_CONFIG=$(CURDIR)/e2e/testdata/kwok-stages.yaml bash $(RIG)/up.sh
+	$(GO) test -tags argocdrig -run 'TestPortsideFollowsAndDrivesARealArgoCD|TestPipelinesRunAsKubernetesJobs|TestTheHelmChartDeploysThroughArgoCD' -count=1 -v -timeout 30m ./e2e/; \
 		rc=$$?; bash $(RIG)/down.sh; exit $$rc
 
 ## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if it is down)

@@ -201,6 +201,26 @@ func TestChartMigrationOff(t *testing.T) {
 	}
 }
 
+// TestChartMigrationPodAnnotations: the migration Job's pod has its own annotations (a service
+// mesh's sidecar, which never exits, must stay out of a Job that has to complete), and the
+// serving pods' annotations stay off it.
+func TestChartMigrationPodAnnotations(t *testing.T) {
+	r := mustRender(t, `podAnnotations: {serving: "yes"}
+migration: {podAnnotations: {sidecar.istio.io/inject: "false"}}`)
+	if got := r.job.Spec.Template.Annotations; !equalMaps(got, map[string]string{"sidecar.istio.io/inject": "false"}) {
+		t.Errorf("migration pod annotations = %v, want only migration.podAnnotations", got)
+	}
+	if got := r.deployment.Spec.Template.Annotations; got["serving"] != "yes" || got["sidecar.istio.io/inject"] != "" {
+		t.Errorf("serving pod annotations = %v, want podAnnotations and not migration.podAnnotations", got)
+	}
+	if r = mustRender(t, ""); len(r.job.Spec.Template.Annotations) != 0 {
+		t.Errorf("migration pod annotations by default: %v", r.job.Spec.Template.Annotations)
+	}
+	if _, err := renderValues(t, "migration: {podAnnotations: {a: 1}}"); err == nil {
+		t.Errorf("a number as an annotation value accepted: the schema must refuse it")
+	}
+}
+
 func secretRefs(c corev1.Container) map[string]string {
 	out := map[string]string{}
 	for _, e := range c.Env {
