@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/portside-dev/portside/audit"
@@ -99,6 +100,43 @@ func (s *Service) InGroup(ctx context.Context, p *principal.Principal, group str
 		return false, err
 	}
 	return s.groupBelow(ctx, group, groups)
+}
+
+// InGroups is InGroup for several groups at once, in at most two statements whatever their
+// number (p's memberships, then which of the groups are one of them or below one): what a page of tasks
+// of many projects needs to say which the viewer may change. The answer has a key for every group
+// asked.
+func (s *Service) InGroups(ctx context.Context, p *principal.Principal, groups []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		out[g] = false
+	}
+	if p == nil || len(groups) == 0 {
+		return out, nil
+	}
+	mine, err := s.memberships(ctx, p)
+	if err != nil || len(mine) == 0 {
+		return out, err
+	}
+	var rest []string
+	for _, g := range groups {
+		if slices.ContainsFunc(mine, func(m string) bool { return strings.EqualFold(m, g) }) {
+			out[g] = true
+		} else if !slices.Contains(rest, g) {
+			rest = append(rest, g)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	below, err := s.groupsBelow(ctx, rest, mine)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range below {
+		out[g] = true
+	}
+	return out, nil
 }
 
 // EntityRef finds an entity by a reference a client typed (kind fills in a reference that names

@@ -87,6 +87,11 @@ func TestUsersAreMatchedByNameTitleOrEmailAndGroupsByHierarchy(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Errorf("InGroup(%v, %s) = %v, %v; want %v", tc.who, tc.group, got, err, tc.want)
 			}
+			// InGroups answers the same for the group asked among others, in one batch.
+			many, err := f.svc.InGroups(operator, tc.who, []string{"group:default/nothing", tc.group})
+			if err != nil || many[tc.group] != tc.want || len(many) != 2 || many["group:default/nothing"] {
+				t.Errorf("InGroups(%v, [nothing %s]) = %v, %v; want %s %v", tc.who, tc.group, many, err, tc.group, tc.want)
+			}
 		}
 		if ref, err := f.svc.EntityRef(operator, "owner", "Delivery", "group"); err != nil || ref != "group:default/delivery" {
 			t.Errorf("EntityRef(Delivery) = %q, %v", ref, err)

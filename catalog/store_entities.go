@@ -411,3 +411,21 @@ func (s *Service) groupBelow(ctx context.Context, group string, groups []string)
 	}
 	return id != 0, nil
 }
+
+// groupsBelow returns those of candidates that are one of groups or a group below one of them
+// (groupBelow for many candidates), in one statement.
+func (s *Service) groupsBelow(ctx context.Context, candidates, groups []string) ([]string, error) {
+	seeds := make([]string, len(groups))
+	args := make([]any, len(groups))
+	for i, g := range groups {
+		seeds[i], args[i] = "SELECT ?", g
+	}
+	var refs []string
+	err := s.st.DB(ctx).Model(&entityRow{}).Where("ref IN ?", candidates).
+		Where("ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...).
+		Pluck("ref", &refs).Error
+	if err != nil {
+		return nil, store.Translate(err, "group membership")
+	}
+	return refs, nil
+}

@@ -97,6 +97,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(cache)
 	}
 	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
+	srv.Use(taskAccessScope{r.TaskService}) // one batch of viewerCanEdit answers per operation
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -47,3 +47,8 @@ func taskList(obj *model.Task, first *int) (int64, int, error) {
 	id, err := model.NumericID("id", "Task", obj.ID)
 	return id, limit, err
 }
+
+// projectOf is the part of a project the rule of who changes its tasks reads.
+func projectOf(obj *model.Project) tasks.Project {
+	return tasks.Project{Name: obj.Name, Owner: obj.Owner, Members: obj.Members}
+}

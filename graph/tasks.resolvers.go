@@ -109,7 +109,12 @@ func (r *mutationResolver) DismissTaskSuggestion(ctx context.Context, input mode
 }
 
 func (r *projectResolver) ViewerCanEdit(ctx context.Context, obj *model.Project) (bool, error) {
-	return r.TaskService.CanEdit(ctx, tasks.Project{Name: obj.Name, Owner: obj.Owner, Members: obj.Members})
+	proj := projectOf(obj)
+	if a := accessOf(ctx); a != nil {
+		a.hand(proj)
+		return a.canEdit(ctx, proj.Name)
+	}
+	return r.TaskService.CanEdit(ctx, proj)
 }
 
 func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter *model.ProjectTaskFilter, first *int, after *string) (*model.TaskConnection, error) {
@@ -122,6 +127,7 @@ func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter 
 	if err != nil {
 		return nil, err
 	}
+	accessOf(ctx).hand(projectOf(obj))
 	return model.NewTaskConnection(page), nil
 }
 
@@ -155,6 +161,10 @@ func (r *queryResolver) Tasks(ctx context.Context, filter *model.TaskFilter, fir
 	if err != nil {
 		return nil, err
 	}
+	a := accessOf(ctx)
+	for _, t := range page.Tasks {
+		a.name(t.Project)
+	}
 	return model.NewTaskConnection(page), nil
 }
 
@@ -163,6 +173,7 @@ func (r *queryResolver) Projects(ctx context.Context) ([]*model.Project, error) 
 	if err != nil {
 		return nil, err
 	}
+	accessOf(ctx).hand(list...)
 	out := make([]*model.Project, len(list))
 	for i, p := range list {
 		out[i] = model.NewProject(p)
@@ -178,6 +189,7 @@ func (r *queryResolver) Project(ctx context.Context, name string) (*model.Projec
 	if err != nil {
 		return nil, err
 	}
+	accessOf(ctx).hand(p)
 	return model.NewProject(p), nil
 }
 
@@ -217,6 +229,9 @@ func (r *subscriptionResolver) TaskChanged(ctx context.Context, project *string)
 }
 
 func (r *taskResolver) ViewerCanEdit(ctx context.Context, obj *model.Task) (bool, error) {
+	if a := accessOf(ctx); a != nil {
+		return a.canEdit(ctx, obj.Project)
+	}
 	proj, err := r.TaskService.Project(ctx, obj.Project)
 	if err != nil {
 		return false, err

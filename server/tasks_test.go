@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -196,6 +198,122 @@ func TestViewerCanEditFollowsTheRuleChangesAreCheckedWith(t *testing.T) {
 		forced := p.as(carol, fmt.Sprintf(`mutation { updateTask(input: {id: %q, version: 0, status: BLOCKED}) { task { status } } }`, id))
 		if forced.code() != "FORBIDDEN" {
 			t.Errorf("carol's forced change: %+v, want FORBIDDEN", forced)
+		}
+	})
+}
+
+// boardProject creates a project of team-payments holding n tasks assigned to assignee, imported
+// as one table.
+func (p *portal) boardProject(t *testing.T, n int, assignee string) string {
+	t.Helper()
+	name := fmt.Sprintf("board-%d", projects.Add(1))
+	if _, err := p.tasks.CreateProject(operator(), tasks.ProjectInput{Name: name, Owner: "team-payments"}); err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	table.WriteString("| Task | Priority | Assignee | Status |\n|---|---|---|---|\n")
+	for i := range n {
+		fmt.Fprintf(&table, "| Task %03d | Medium | %s | Not Started |\n", i, assignee)
+	}
+	if _, err := p.tasks.Import(operator(), name, tasks.Markdown, table.String()); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// viewerCanEdit on every task of a page is decided once for the whole page: the statements a page
+// costs do not grow with its tasks (a board of 3 tasks and a page of 100 of 150 cost the same) nor
+// with the projects its tasks belong to (the tasks query across one project or four), for a viewer
+// who may change the tasks and for one who may not.
+func TestViewerCanEditOnABoardCostsTheSameStatementsWhateverItsSize(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, carol := p.session("bob"), p.session("carol")
+		small, large := p.boardProject(t, 3, "bob"), p.boardProject(t, 150, "bob")
+		p.boardProject(t, 2, "alice")
+		// Only the statements of the request asked (by its request ID): the server's own work
+		// (trackers, leases) runs beside it on the same database.
+		var asking atomic.Value
+		asking.Store("")
+		counter := storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
+			id := logs.RequestID(ctx)
+			return id != "" && id == asking.Load().(string)
+		})
+		viewers := []struct {
+			who  string
+			as   signedIn
+			want bool
+		}{{"bob, of the owning team", bob, true}, {"carol, of no team of it", carol, false}}
+		// ask runs query as a viewer and returns the statements it ran and the viewerCanEdit
+		// answers it holds, with the number of tasks answered. The least of three runs: the first
+		// use of a session or of a cache costs statements of its own.
+		asked := 0
+		ask := func(v signedIn, query string, tasksOf func(map[string]any) []any) (int64, []any, int) {
+			t.Helper()
+			var res gqlResult
+			n := int64(-1)
+			for range 3 {
+				asked++
+				id := fmt.Sprintf("board-statements-%d", asked)
+				asking.Store(id)
+				counter.Reset()
+				header := p.fromPortal()
+				header.Set("X-Request-ID", id)
+				res = p.gql(v.b.Client, header, query, nil)
+				if c := counter.Reset(); n < 0 || c < n {
+					n = c
+				}
+				if len(res.Errors) > 0 {
+					t.Fatalf("%s: %+v", query, res.Errors)
+				}
+			}
+			var answers []any
+			nodes := tasksOf(res.Data)
+			for _, node := range nodes {
+				answers = append(answers, node.(map[string]any)["viewerCanEdit"])
+			}
+			return n, answers, len(nodes)
+		}
+		const board = `{ project(name: %q) { viewerCanEdit tasks(first: 100) { totalCount nodes { id viewerCanEdit } } } }`
+		boardTasks := func(d map[string]any) []any {
+			proj := d["project"].(map[string]any)
+			return append(proj["tasks"].(map[string]any)["nodes"].([]any), map[string]any{"viewerCanEdit": proj["viewerCanEdit"]})
+		}
+		const across = `{ tasks(filter: {assignee: "alice"}, first: 100) { nodes { id project viewerCanEdit } } }`
+		acrossTasks := func(d map[string]any) []any { return d["tasks"].(map[string]any)["nodes"].([]any) }
+		check := func(who, what string, answers []any, n, wantTasks int, want bool) {
+			t.Helper()
+			if n != wantTasks {
+				t.Fatalf("%s, %s: %d tasks answered, want %d", who, what, n, wantTasks)
+			}
+			for _, a := range answers {
+				if a != want {
+					t.Fatalf("%s, %s: viewerCanEdit %v, want %v everywhere", who, what, answers, want)
+				}
+			}
+		}
+		oneProject := map[string]int64{}
+		for _, v := range viewers {
+			nSmall, answers, n := ask(v.as, fmt.Sprintf(board, small), boardTasks)
+			check(v.who, "a board of 3", answers, n, 3+1, v.want)
+			nLarge, answers, n := ask(v.as, fmt.Sprintf(board, large), boardTasks)
+			check(v.who, "a page of 100 of 150", answers, n, 100+1, v.want)
+			if nSmall != nLarge {
+				t.Errorf("%s: a board of 3 tasks ran %d statements, a page of 100 tasks %d: viewerCanEdit grows with the tasks", v.who, nSmall, nLarge)
+			}
+			var answersAcross []any
+			oneProject[v.who], answersAcross, n = ask(v.as, across, acrossTasks)
+			check(v.who, "alice's tasks in one project", answersAcross, n, 2, v.want)
+		}
+		for range 3 {
+			p.boardProject(t, 2, "alice")
+		}
+		for _, v := range viewers {
+			nFour, answers, n := ask(v.as, across, acrossTasks)
+			check(v.who, "alice's tasks in four projects", answers, n, 8, v.want)
+			if nFour != oneProject[v.who] {
+				t.Errorf("%s: the tasks of one project ran %d statements, of four projects %d: viewerCanEdit grows with the projects", v.who, oneProject[v.who], nFour)
+			}
 		}
 	})
 }

@@ -56,6 +56,14 @@ func (c *fakeCatalog) InGroup(_ context.Context, p *principal.Principal, group s
 	return false, nil
 }
 
+func (c *fakeCatalog) InGroups(ctx context.Context, p *principal.Principal, groups []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, g := range groups {
+		out[g], _ = c.InGroup(ctx, p, g)
+	}
+	return out, nil
+}
+
 func (c *fakeCatalog) EntityRef(_ context.Context, field, ref, kind string) (string, error) {
 	r, err := backstage.ParseRef(ref, kind, "default")
 	if err != nil {

@@ -144,6 +144,21 @@ func (s *records) projectByName(ctx context.Context, name string) (Project, erro
 	return row.toProject(), nil
 }
 
+func (s *records) projectsByName(ctx context.Context, names []string) ([]Project, error) {
+	if len(names) == 0 {
+		return []Project{}, nil
+	}
+	var rows []projectRow
+	if err := s.st.DB(ctx).Where("name IN ?", names).Find(&rows).Error; err != nil {
+		return nil, store.Translate(err, "projects")
+	}
+	out := make([]Project, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toProject()
+	}
+	return out, nil
+}
+
 func (s *records) projectByID(ctx context.Context, id int64) (Project, error) {
 	var row projectRow
 	if err := s.st.DB(ctx).Take(&row, id).Error; err != nil {

@@ -82,6 +82,20 @@ const INIT = `
       }
     }
   };
+  // When each GraphQL operation was sent and answered (its first time on this page), by name.
+  window.__bench.ops = {};
+  const origFetch = window.fetch;
+  window.fetch = async function (input, init) {
+    let op = '';
+    try {
+      op = new URL(String(input instanceof Request ? input.url : input), location.href).searchParams.get('operationName')
+        || JSON.parse(String(init?.body ?? '{}')).operationName || '';
+    } catch {}
+    const start = performance.now();
+    const res = await origFetch.apply(this, arguments);
+    if (op && !(op in window.__bench.ops)) window.__bench.ops[op] = { start, end: performance.now() };
+    return res;
+  };
   new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-results-for'] });
 `;
 
@@ -156,7 +170,21 @@ try {
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     return page.evaluate((m) => {
       const n = performance.getEntriesByType('navigation')[0];
-      return { visible: window.__bench.marks[m], lcp: window.__bench.lcp, ttfb: n.responseStart, dcl: n.domContentLoadedEventEnd };
+      // Where the time went: when the entry script, the route's chunk and the page's own query
+      // (operationName=EntityPage or ExplorerResults) were asked for and answered.
+      const res = performance.getEntriesByType('resource');
+      const first = (re) => res.find((r) => re.test(r.name));
+      const span = (r) => (r ? { start: r.startTime, end: r.responseEnd } : null);
+      return {
+        visible: window.__bench.marks[m],
+        lcp: window.__bench.lcp,
+        ttfb: n.responseStart,
+        dcl: n.domContentLoadedEventEnd,
+        entry: span(first(/\/assets\/index-[^/]*\.js$/)),
+        chunk: span(first(m === 'about' ? /\/assets\/EntityPage-[^/]*\.js$/ : /\/assets\/CatalogPage-[^/]*\.js$/)),
+        query: window.__bench.ops[m === 'about' ? 'EntityPage' : 'ExplorerResults'] ?? null,
+        shell: window.__bench.ops.Shell ?? null,
+      };
     }, mark);
   }
 
@@ -234,6 +262,20 @@ try {
     summary('search keystroke to its results rendered', keyLatency),
     summary('rollout event (Argo CD) to the screen', rolloutLatency),
   ];
+  // The component page's waterfall, medians over the runs (ms after navigation start).
+  const phase = (f) => quantile(componentRuns.map(f).filter((x) => Number.isFinite(x)), 0.5);
+  const waterfall = [
+    ['response start (TTFB)', phase((r) => r.ttfb)],
+    ['entry script answered', phase((r) => r.entry?.end)],
+    ['DOMContentLoaded (entry ran)', phase((r) => r.dcl)],
+    ['route chunk asked', phase((r) => r.chunk?.start)],
+    ['route chunk answered', phase((r) => r.chunk?.end)],
+    ['Shell query sent', phase((r) => r.shell?.start)],
+    ['Shell query answered', phase((r) => r.shell?.end)],
+    ['EntityPage query sent', phase((r) => r.query?.start)],
+    ['EntityPage query answered', phase((r) => r.query?.end)],
+    ['About visible', phase((r) => r.visible)],
+  ];
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }).toString().trim();
   const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repo }).toString().trim() ? '+dirty' : '';
   console.log(`\n${new Date().toISOString()} commit ${commit}${dirty}, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -241,6 +283,10 @@ try {
   console.log('| measure | n | median | p95 | min | max |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows.filter((r) => r.n)) console.log(`| ${r.name} | ${r.n} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(r.min)} | ${fmt(r.max)} |`);
+  if (componentRuns.length) {
+    console.log('\ncomponent page, where the time goes (medians, ms after navigation start):');
+    for (const [name, t] of waterfall) console.log(`  ${name.padEnd(32)} ${fmt(t)}`);
+  }
   console.log(`\nkeystrokes: ${keystrokes}, of which ${overtaken} had their results overtaken by the next key before being shown`);
   if (problems.length) console.log(`page errors: ${problems.join('; ')}`);
 } catch (e) {

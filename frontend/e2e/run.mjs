@@ -8,9 +8,17 @@
 // uncaught error on any page fails the run. Screenshots of every page, light and dark, at 1280 px
 // and at a phone's width, go to docs/screenshots/ (SCREENSHOTS=0 skips them).
 //
+// Slack: a stub of Slack's Web API and response URLs (in this process) stands in for Slack; the
+// run signs `/deploy link` as Slack does (v0 HMAC with the signing secret it gave portside), opens
+// the link URL Portside answers with as bob, confirms, and Portside then knows that Slack user as
+// bob; bob unlinks it. The project board: a project of 130 tasks seeded through the API, paged
+// forward and back with the cursor in the URL.
+//
 // Usage: npm run e2e (make e2e-portal). PORTSIDE_BIN=path reuses a built binary (with
 // portside-argocd beside it, or PORTSIDE_ARGOCD_CONNECTOR naming the companion).
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -64,12 +72,21 @@ try {
   const argoBin = join(tmp, 'portalargo');
   execFileSync('go', ['build', '-o', argoBin, './bench/portalargo'], { cwd: repo, stdio: 'inherit' });
   argo = await startPortalArgo(argoBin, ['-canary', 'payments-api']);
+  const slack = await startSlackStub();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
   server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text', '--argocd-instances', `scripted=http://${argo.addr}`], {
     cwd: tmp,
-    env: { ...process.env, PORTSIDE_CONFIG: '', PORTSIDE_ARGOCD_TOKENS: `scripted=${argo.token}` },
+    env: {
+      ...process.env,
+      PORTSIDE_CONFIG: '',
+      PORTSIDE_ARGOCD_TOKENS: `scripted=${argo.token}`,
+      PORTSIDE_SLACK_SIGNING_SECRET: slack.secret,
+      PORTSIDE_SLACK_BOT_TOKEN: 'xoxb-e2e',
+      PORTSIDE_SLACK_API_URL: `${slack.base}/api/`,
+      PORTSIDE_SLACK_RESPONSE_URL_PREFIX: `${slack.base}/commands/`,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout.on('data', (d) => log.push(String(d)));
@@ -444,6 +461,90 @@ try {
   await waited('the component page lists its runbook', () => bob.getByRole('list', { name: 'Runbooks kept in Portside' }).getByRole('link', { name: 'Payments API: card payments failing' }).waitFor());
   await axe(bob, 'component (runbooks)');
 
+  // The project board beyond one page (100 tasks): bob creates a project of his team and imports
+  // 130 tasks through the API, then pages forward and back; the cursor is in the URL, so the page
+  // survives a reload (a deep link).
+  console.log('a board of 130 tasks:');
+  const bigBoard = 'e2e-big-board';
+  const created = await gql(bob, 'mutation { createProject(input: {name: "e2e-big-board", title: "A big board", owner: "team-payments"}) { project { name } } }');
+  check(created.data?.createProject.project.name === bigBoard, `bob creates a project of his team (${JSON.stringify(created.errors ?? created.data)})`);
+  const bigTable = ['| Task | Priority | Assignee | Status |', '|---|---|---|---|'];
+  for (let i = 0; i < 130; i++) bigTable.push(`| Board task ${String(i).padStart(3, '0')} | ${['High', 'Medium', 'Low'][i % 3]} | bob | Not Started |`);
+  const imported = await gql(bob, 'mutation($t: String!) { importTasks(input: {project: "e2e-big-board", text: $t}) { created errors { row message } } }', { t: bigTable.join('\n') });
+  check(imported.data?.importTasks.created === 130, `the import creates 130 tasks (${JSON.stringify(imported.errors ?? imported.data?.importTasks)})`);
+  const boardRows = bob.getByRole('table', { name: /^Tasks of/ }).locator('tbody tr');
+  const firstTitle = async () => (await boardRows.first().locator('th').innerText()).trim();
+  await bob.goto(base + `/projects/${bigBoard}`);
+  await waited('the big board shows its first page', () => bob.getByText('130 tasks, page 1 (100 a page)').waitFor());
+  check((await boardRows.count()) === 100 && (await firstTitle()) === 'Board task 000', `page 1 holds tasks 000 to 099 (${await boardRows.count()} rows, first ${await firstTitle()})`);
+  const pager = bob.getByRole('navigation', { name: 'Pages of tasks' });
+  check(await pager.getByRole('button', { name: 'Previous page' }).isDisabled(), 'on page 1 there is no previous page');
+  await pager.getByRole('button', { name: 'Next page' }).click();
+  await waited('Next page puts the cursor in the URL', () => bob.waitForURL((u) => u.searchParams.getAll('c').length === 1));
+  await waited('page 2 shows the last 30 tasks', () => bob.getByText('130 tasks, page 2 (100 a page)').waitFor());
+  await waited('page 2 starts at task 100', () => bob.waitForFunction(() => document.querySelector('table tbody tr th')?.textContent?.trim() === 'Board task 100'));
+  check((await boardRows.count()) === 30 && (await bob.locator('table tbody tr th', { hasText: 'Board task 129' }).count()) === 1, `page 2 holds tasks 100 to 129 (${await boardRows.count()} rows)`);
+  check(await pager.getByRole('button', { name: 'Next page' }).isDisabled(), 'on the last page there is no next page');
+  await axe(bob, 'project (page 2 of a big board)');
+  const page2 = new URL(bob.url());
+  pages['project-page-2'] = page2.pathname + page2.search;
+  // A deep link (or a reload) to page 2 opens page 2.
+  await bob.reload();
+  await waited('reloaded, the URL still names page 2', () => bob.getByText('130 tasks, page 2 (100 a page)').waitFor());
+  check(new URL(bob.url()).searchParams.get('c') === page2.searchParams.get('c') && (await firstTitle()) === 'Board task 100', `the reloaded page keeps the cursor and its tasks (${bob.url()}, first ${await firstTitle()})`);
+  await pager.getByRole('button', { name: 'Previous page' }).click();
+  await waited('Previous page takes the cursor out of the URL', () => bob.waitForURL((u) => u.searchParams.getAll('c').length === 0));
+  await waited('back on page 1', () => bob.getByText('130 tasks, page 1 (100 a page)').waitFor());
+  await waited('page 1 starts at task 000 again', () => bob.waitForFunction(() => document.querySelector('table tbody tr th')?.textContent?.trim() === 'Board task 000'));
+  check((await boardRows.count()) === 100, `page 1 holds 100 tasks again (${await boardRows.count()})`);
+  // Filtering starts at the first page: the cursor of an unfiltered page means nothing there.
+  await pager.getByRole('button', { name: 'Next page' }).click();
+  await bob.waitForURL((u) => u.searchParams.getAll('c').length === 1);
+  await bob.getByRole('checkbox', { name: 'High' }).click();
+  await waited('a filter drops the cursor', () => bob.waitForURL((u) => u.searchParams.get('priority') === 'HIGH' && u.searchParams.getAll('c').length === 0));
+  await waited('the High tasks fit one page', () => bob.getByText(/^44 tasks$/).waitFor());
+  pages['project-big-board'] = `/projects/${bigBoard}`;
+
+  // Slack: a Slack user whose address Slack has not confirmed links itself to bob through the
+  // portal. The Slack side is signed as Slack signs it; the answers come to the stub's response URLs.
+  console.log('linking a Slack user:');
+  const dave = 'U0E2EDAVE';
+  const unlinked = await slack.command(base, dave, 'status payments-api');
+  check(unlinked.reply.includes('`/deploy link`'), `unlinked and unknown by address, the Slack user is told to link (${unlinked.reply})`);
+  const asked = await slack.command(base, dave, 'link');
+  const linkURL = /<([^|>]+)\|Open this link>/.exec(asked.reply)?.[1] ?? '';
+  check(asked.status === 200 && linkURL.startsWith(`${base}/slack/link?token=`), `/deploy link answers with a link URL to the portal (${asked.status} ${asked.reply})`);
+  await bob.goto(linkURL || base + '/slack/link');
+  await waited('the link page asks bob to confirm', () => bob.getByRole('button', { name: 'Link my Slack user' }).waitFor());
+  check((await bob.getByRole('list', { name: 'Linked Slack users' }).count()) === 0, 'nothing is linked on opening the URL');
+  await axe(bob, 'slack link (confirm)');
+  await bob.getByRole('button', { name: 'Link my Slack user' }).click();
+  await waited('confirming says the Slack user is linked to bob', () => bob.getByRole('status').filter({ hasText: `Slack user ${dave} of workspace T0E2E is linked to you, bob` }).waitFor());
+  await waited('the list of bob\'s links shows it', () => bob.getByRole('list', { name: 'Linked Slack users' }).getByText(dave, { exact: true }).waitFor());
+  await axe(bob, 'slack link (linked)');
+  pages['slack-links'] = '/slack/link';
+  const asBob = await slack.command(base, dave, 'status payments-api');
+  check(/^Latest deploy requests of payments-api:/.test(asBob.reply) && !asBob.reply.includes('/deploy link'), `linked, the Slack user acts as bob (${asBob.reply.split('\n')[0]})`);
+  // The URL works once: opened again, confirming is refused, and the page says why.
+  await bob.goto(linkURL || base + '/slack/link');
+  await bob.getByRole('button', { name: 'Link my Slack user' }).click();
+  await waited('a used link URL is refused with the server\'s message', () => bob.getByText(/used already or has expired/).waitFor());
+  // A fresh URL, left unconfirmed, for the screenshot of the confirmation.
+  const fresh = /<([^|>]+)\|Open this link>/.exec((await slack.command(base, 'U0E2EERIN', 'link')).reply)?.[1];
+  if (fresh) pages['slack-link-confirm'] = new URL(fresh).pathname + new URL(fresh).search;
+  await bob.goto(base + '/slack/link');
+  await bob.getByRole('button', { name: `Unlink ${dave}` }).click();
+  await waited('unlinking empties the list', () => bob.getByText('No Slack user is linked to you').waitFor());
+  const after = await slack.command(base, dave, 'status payments-api');
+  check(after.reply.includes('`/deploy link`'), `unlinked again, the Slack user is told to link (${after.reply})`);
+  // Another Slack user stays linked, for the screenshot of the list.
+  const kept = /<([^|>]+)\|Open this link>/.exec((await slack.command(base, 'U0E2EFRAN', 'link')).reply)?.[1];
+  if (kept) {
+    await bob.goto(kept);
+    await bob.getByRole('button', { name: 'Link my Slack user' }).click();
+    await waited('a second Slack user links too', () => bob.getByRole('list', { name: 'Linked Slack users' }).getByText('U0E2EFRAN', { exact: true }).waitFor());
+  }
+
   // What the component page draws: the dependency graph (links to the related entities, bounded,
   // with a text alternative) and the DORA chart with its table.
   await bob.goto(base + '/catalog/default/component/payments-api');
@@ -487,6 +588,7 @@ try {
   for (const [name, path, heading] of [
     ['api', '/catalog/default/api/payments-rest-api', 'Definition'],
     ['system', '/catalog/default/system/payments', 'Relations'],
+    ['domain', '/catalog/default/domain/commerce', 'Relations'],
     ['group', '/catalog/default/group/team-payments', 'Relations'],
     ['user', '/catalog/default/user/bob', 'Relations'],
     ['home', '/', 'Needs attention'],
@@ -628,7 +730,7 @@ try {
   const outcome = alice.locator('[role=status], [role=alert]').filter({ hasText: /Registered|refused/ }).first();
   await outcome.waitFor();
   const text = await outcome.innerText();
-  check(/line \d+/.test(text) && /spec\.owner/.test(text), `registering a file with an error shows its file, line and field (${text.replace(/\s+/g, ' ').slice(0, 200)})`);
+  check(text.includes('catalog-info.yaml') && /line \d+/.test(text) && /spec\.owner/.test(text), `registering a file with an error shows its file, line and field (${text.replace(/\s+/g, ' ').slice(0, 200)})`);
   await axe(alice, 'locations (admin)');
   files.close();
 
@@ -653,4 +755,57 @@ try {
   server?.kill('SIGTERM');
   if (argo && argo.proc.exitCode === null) argo.proc.kill('SIGTERM');
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * A stand-in for Slack: its Web API (users.info knows nobody's confirmed address; messages posted
+ * to channels are accepted) and its response URLs, where Portside posts the answers to commands.
+ * command(base, user, text) sends `/deploy text` as Slack would, signed with the secret portside
+ * was given, and resolves with the acknowledgement's status and the answer posted afterwards.
+ */
+async function startSlackStub() {
+  const secret = randomBytes(24).toString('hex');
+  const replies = new Map();
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const path = new URL(req.url, 'http://stub').pathname;
+      res.setHeader('Content-Type', 'application/json');
+      if (path.startsWith('/commands/')) {
+        replies.set(path, JSON.parse(body || '{}'));
+        res.end('{}');
+      } else if (path === '/api/users.info') {
+        const user = new URLSearchParams(body).get('user');
+        res.end(JSON.stringify({ ok: true, user: { id: user, is_email_confirmed: false, profile: { email: '' } } }));
+      } else {
+        const channel = new URLSearchParams(body).get('channel');
+        res.end(JSON.stringify({ ok: true, channel, ts: `1700000000.${String(replies.size).padStart(6, '0')}` }));
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  server.unref();
+  const base = `http://127.0.0.1:${server.address().port}`;
+  let seq = 0;
+  return {
+    secret,
+    base,
+    async command(portside, user, text) {
+      const id = `/commands/T0E2E/${++seq}`;
+      const body = new URLSearchParams({ command: '/deploy', text, team_id: 'T0E2E', user_id: user, user_name: user.toLowerCase(), channel_id: 'C0E2E', response_url: base + id, trigger_id: `e2e.${seq}` }).toString();
+      const ts = String(Math.floor(Date.now() / 1000));
+      const signature = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex');
+      const res = await fetch(`${portside}/slack/commands`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Slack-Signature': signature, 'X-Slack-Request-Timestamp': ts },
+        body,
+      });
+      await res.text();
+      // The answer comes after the acknowledgement, from Portside's workers (polling a process we
+      // started, in the driver: not an assertion on time).
+      for (let i = 0; i < 300 && !replies.has(id); i++) await new Promise((r) => setTimeout(r, 100));
+      return { status: res.status, reply: replies.get(id)?.text ?? '(no answer)' };
+    },
+  };
 }

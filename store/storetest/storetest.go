@@ -133,6 +133,26 @@ func CountStatements(db *gorm.DB) *Counter {
 	return c
 }
 
+// CountStatementsOf is CountStatements for the statements whose context of passes: those of
+// one request (a request ID) where the server runs work of its own beside it.
+func CountStatementsOf(db *gorm.DB, of func(context.Context) bool) *Counter {
+	c := &Counter{}
+	inc := func(d *gorm.DB) {
+		if d.Statement != nil && d.Statement.Context != nil && of(d.Statement.Context) {
+			c.n.Add(1)
+		}
+	}
+	name := "storetest:count-of:" + randomHex(4)
+	cb := db.Callback()
+	_ = cb.Query().After("gorm:query").Register(name, inc)
+	_ = cb.Row().After("gorm:row").Register(name, inc)
+	_ = cb.Raw().After("gorm:raw").Register(name, inc)
+	_ = cb.Create().After("gorm:create").Register(name, inc)
+	_ = cb.Update().After("gorm:update").Register(name, inc)
+	_ = cb.Delete().After("gorm:delete").Register(name, inc)
+	return c
+}
+
 // Reset sets the count back to zero and returns what it was.
 func (c *Counter) Reset() int64 { return c.n.Swap(0) }
 

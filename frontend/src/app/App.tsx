@@ -1,13 +1,11 @@
-import { useMemo } from 'react';
 import { Provider } from 'urql';
 import { RouterProvider } from 'react-router';
-import { createClient } from '../lib/client';
+import { portalClient } from './portalClient';
 import { router } from './router';
 
 export function App() {
-  const client = useMemo(() => createClient(), []);
   return (
-    <Provider value={client}>
+    <Provider value={portalClient}>
       <RouterProvider router={router} />
     </Provider>
   );

@@ -13,7 +13,7 @@ import { ViewerContext, type Viewer } from './viewer';
 // The menu's widgets are a large part of the component library: they load after the page.
 const UserMenu = lazy(() => import('./UserMenu').then((m) => ({ default: m.UserMenu })));
 
-const ShellQuery = graphql(`
+export const ShellQuery = graphql(`
   query Shell {
     me {
       username

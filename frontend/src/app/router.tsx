@@ -1,18 +1,32 @@
 import { createBrowserRouter } from 'react-router';
-import { Layout } from './Layout';
+import { Layout, ShellQuery } from './Layout';
 import { RouteError } from './RouteError';
+import { portalClient } from './portalClient';
+import { EntityPageQuery, entityRef } from '../features/entity/query';
+
+// A route's loader runs beside its lazy chunk (React Router starts both at once): the loaders
+// below only start queries, so that the answers are on the way while the page's code loads, and
+// return at once (nothing waits for them; the components' own useQuery finds them in flight, or
+// in the cache). Without them a first visit loaded the chunk, then rendered, then asked.
+function prefetch<Q extends Parameters<typeof portalClient.query>[0]>(query: Q, variables: Parameters<typeof portalClient.query>[1]) {
+  void portalClient.query(query, variables, { requestPolicy: 'cache-first' }).toPromise();
+  return null;
+}
 
 // Each page is its own chunk: a first visit loads the shell and the page it asked for.
 export const router = createBrowserRouter([
   {
     path: '/',
     element: <Layout />,
+    loader: () => prefetch(ShellQuery, {}),
+    shouldRevalidate: () => false, // who is signed in does not change with the URL
     errorElement: <RouteError />,
     children: [
       { index: true, lazy: () => import('../features/home/HomePage').then((m) => ({ Component: m.HomePage })) },
       { path: 'catalog', lazy: () => import('../features/catalog/CatalogPage').then((m) => ({ Component: m.CatalogPage })) },
       {
         path: 'catalog/:namespace/:kind/:name',
+        loader: ({ params }) => prefetch(EntityPageQuery, { ref: entityRef(params) }),
         lazy: () => import('../features/entity/EntityPage').then((m) => ({ Component: m.EntityPage })),
       },
       { path: 'locations', lazy: () => import('../features/locations/LocationsPage').then((m) => ({ Component: m.LocationsPage })) },

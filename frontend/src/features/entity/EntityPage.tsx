@@ -1,6 +1,5 @@
 import { useParams } from 'react-router';
 import { useQuery } from 'urql';
-import { graphql } from '../../gql';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Empty, Loading } from '../../components/States';
 import { About, EntityList, Relations } from './sections';
@@ -8,89 +7,15 @@ import { DeploymentsPanel } from './DeploymentsPanel';
 import { DependencyGraph } from './DependencyGraph';
 import { DoraSection } from './DoraSection';
 import { Definition } from './Definition';
+import { EntityPageQuery, entityRef, RELATIONS } from './query';
 import { shortRef } from '../../lib/format';
 import { PipelinesSection } from '../pipelines';
 import { RunbooksSection } from '../runbooks';
 import { DeployRequestsSection } from '../deploys';
 
-// How many of each relation the page asks for; the graph draws fewer and says how many more.
-const RELATIONS = 50;
-
-const EntityPageQuery = graphql(`
-  query EntityPage($ref: String!) {
-    entity(ref: $ref) {
-      __typename
-      id
-      ref
-      kind
-      namespace
-      name
-      title
-      description
-      tags
-      links { url title }
-      ... on Component {
-        type
-        lifecycle
-        ownerRef
-        systemRef
-        dependsOn(first: 50) { id ref kind name title }
-        dependents(first: 50) { id ref kind name title }
-        providesApis(first: 50) { id ref kind name title }
-        consumesApis(first: 50) { id ref kind name title }
-        subcomponents(first: 50) { id ref kind name title }
-      }
-      ... on API {
-        type
-        lifecycle
-        ownerRef
-        systemRef
-        definition
-        providers(first: 50) { id ref kind name title }
-        consumers(first: 50) { id ref kind name title }
-      }
-      ... on System {
-        sysType: type
-        ownerRef
-        domain { id ref }
-        components(first: 100) { id ref kind name title }
-        apis(first: 100) { id ref kind name title }
-        resources(first: 100) { id ref kind name title }
-      }
-      ... on Domain {
-        domType: type
-        ownerRef
-        parent { id ref }
-        subdomains(first: 100) { id ref kind name title }
-        systems(first: 100) { id ref kind name title }
-      }
-      ... on Resource {
-        type
-        ownerRef
-        systemRef
-        dependsOn(first: 50) { id ref kind name title }
-        dependents(first: 50) { id ref kind name title }
-      }
-      ... on Group {
-        type
-        profile { displayName email }
-        parent { id ref }
-        children(first: 100) { id ref kind name title }
-        members(first: 100) { id ref kind name title }
-        owned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }
-      }
-      ... on User {
-        profile { displayName email }
-        memberOf(first: 100) { id ref kind name title }
-        userOwned: ownedEntities(first: 50) { totalCount nodes { id ref kind name title } }
-      }
-    }
-  }
-`);
-
 export function EntityPage() {
   const { namespace = 'default', kind = '', name = '' } = useParams();
-  const ref = `${kind}:${namespace}/${name}`;
+  const ref = entityRef({ namespace, kind, name });
   const [{ data, error, fetching }] = useQuery({ query: EntityPageQuery, variables: { ref } });
   if (fetching && !data) return <Loading />;
   if (error && !data?.entity) return <ErrorNotice error={error} title="This entity could not be loaded" />;
