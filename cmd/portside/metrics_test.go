@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,6 +29,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/internal/testutil"
 )
@@ -36,9 +39,14 @@ import (
 // metric, and returns the families its /metrics answers.
 func servedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	_, base := serveWiring(t, func(c *config.Config) {
+	w, base := serveWiring(t, func(c *config.Config) {
 		c.SlackSigningSecret = "metrics-test-signing-secret"
 	})
+	system := principal.With(context.Background(), principal.System("test", principal.ClientCLI))
+	secret, _, err := w.identity.CreateToken(system, auth.TokenSpec{Username: "alice", Name: "metrics", Admin: true, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func(path string) *http.Response {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -50,7 +58,13 @@ func servedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	}
 	post := func(path, contentType, body string) {
 		t.Helper()
-		resp, err := http.Post(base+path, contentType, strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
