@@ -192,6 +192,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Observer hears about every move of a request, for metrics; may be nil.
+	Observer Observer
+}
+
+// Observer hears about requests, for metrics. Package metrics implements it.
+type Observer interface {
+	// DeployRequestMoved is told once per recorded move, by the process that recorded it: a new
+	// request (to REQUESTED) and every change of state after it.
+	DeployRequestMoved(to string)
 }
 
 // Service keeps deploy requests and moves them through their states.
@@ -357,6 +366,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			}
 			t.RequestID = q.ID
 			out, created = q, true
+			s.moved(t)
 			s.hub.Publish(Event{Request: q, Transition: t})
 			return nil
 		})
@@ -610,8 +620,17 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 	if err != nil {
 		return q, err
 	}
+	s.moved(t)
 	s.hub.Publish(Event{Request: next, Transition: t})
 	return next, nil
+}
+
+// moved tells the observer about a move this process recorded (a move is recorded once: it
+// changes the row only from the state it was read in).
+func (s *Service) moved(t Transition) {
+	if s.opts.Observer != nil {
+		s.opts.Observer.DeployRequestMoved(string(t.To))
+	}
 }
 
 // move is a move Portside makes itself (approve when no approval is needed, apply, expire,

@@ -6,6 +6,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,12 @@ type Metrics struct {
 	catalogRefreshDuration  *prometheus.HistogramVec
 	catalogEntitiesWritten  *prometheus.CounterVec
 	catalogValidationErrors prometheus.Counter
+
+	pipelineRunsFinished   *prometheus.CounterVec
+	pipelineRunDuration    *prometheus.HistogramVec
+	pipelineProviderErrors *prometheus.CounterVec
+
+	deployRequestMoves *prometheus.CounterVec
 
 	slackRequests *prometheus.CounterVec
 
@@ -98,6 +105,23 @@ func New() *Metrics {
 			Name: "portside_catalog_validation_errors_total",
 			Help: "Validation errors found in catalog files during refreshes.",
 		}),
+		pipelineRunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_pipeline_runs_finished_total",
+			Help: "Pipeline runs that finished, by provider and final status (succeeded, failed, cancelled, timed_out), counted by the replica that recorded the end.",
+		}, []string{"provider", "status"}),
+		pipelineRunDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portside_pipeline_run_duration_seconds",
+			Help:    "Time from a pipeline run's trigger to its end, by provider.",
+			Buckets: []float64{10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200},
+		}, []string{"provider"}),
+		pipelineProviderErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_pipeline_provider_errors_total",
+			Help: "Failed reads of a pipeline run from its provider by the follower (the run's state goes stale), by provider.",
+		}, []string{"provider"}),
+		deployRequestMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portside_deploy_request_transitions_total",
+			Help: "Deploy requests created (to requested) and moved, by the state they moved to, counted by the replica that recorded the move.",
+		}, []string{"to"}),
 		slackRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portside_slack_requests_total",
 			Help: "Requests from Slack, by outcome: accepted, or refused as unsigned, stale, signature or no_secret.",
@@ -113,11 +137,16 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.gqlOperations, m.gqlDuration,
 		m.catalogRefreshes, m.catalogRefreshDuration, m.catalogEntitiesWritten, m.catalogValidationErrors,
+		m.pipelineRunsFinished, m.pipelineRunDuration, m.pipelineProviderErrors,
+		m.deployRequestMoves,
 		m.slackRequests, m.leader,
 	)
 	// Series that exist from the start, so rate() and alerts see a 0 before the first event.
 	for _, change := range []string{"added", "updated", "removed"} {
 		m.catalogEntitiesWritten.WithLabelValues(change)
+	}
+	for _, to := range DeployRequestStates {
+		m.deployRequestMoves.WithLabelValues(to)
 	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	return m
@@ -216,6 +245,46 @@ func (m *Metrics) CatalogRefresh(locationType, outcome string, d time.Duration, 
 	addPositive(m.catalogEntitiesWritten.WithLabelValues("updated"), updated)
 	addPositive(m.catalogEntitiesWritten.WithLabelValues("removed"), removed)
 	addPositive(m.catalogValidationErrors, invalid)
+}
+
+// DeployRequestStates are the label values of portside_deploy_request_transitions_total: the
+// deploy-request states in lower case (package deploys' State).
+var DeployRequestStates = []string{"requested", "approved", "rejected", "expired", "cancelled",
+	"applying", "rolling_out", "succeeded", "failed", "rolled_back"}
+
+// PipelineRunFinished records a pipeline run's end: its provider, its final status (a
+// pipelines.Status, lower-cased for the label) and how long it took. It satisfies
+// pipelines.Observer.
+func (m *Metrics) PipelineRunFinished(provider, status string, d time.Duration) {
+	m.pipelineRunsFinished.WithLabelValues(provider, strings.ToLower(status)).Inc()
+	m.pipelineRunDuration.WithLabelValues(provider).Observe(d.Seconds())
+}
+
+// PipelineStatuses are the final statuses of portside_pipeline_runs_finished_total (package
+// pipelines' done statuses, lower-cased; a skipped stage never ends a run).
+var PipelineStatuses = []string{"succeeded", "failed", "cancelled", "timed_out"}
+
+// PipelineProviders creates the pipeline series of the providers configured, at 0, so that rate()
+// and the alerts see a 0 before a provider's first finished run or first error.
+func (m *Metrics) PipelineProviders(providers ...string) {
+	for _, p := range providers {
+		for _, status := range PipelineStatuses {
+			m.pipelineRunsFinished.WithLabelValues(p, status)
+		}
+		m.pipelineRunDuration.WithLabelValues(p)
+		m.pipelineProviderErrors.WithLabelValues(p)
+	}
+}
+
+// PipelineProviderError counts a failed read of a run from its provider (pipelines.Observer).
+func (m *Metrics) PipelineProviderError(provider string) {
+	m.pipelineProviderErrors.WithLabelValues(provider).Inc()
+}
+
+// DeployRequestMoved counts a deploy request created or moved to the state to (a deploys.State,
+// lower-cased for the label). It satisfies deploys.Observer.
+func (m *Metrics) DeployRequestMoved(to string) {
+	m.deployRequestMoves.WithLabelValues(strings.ToLower(to)).Inc()
 }
 
 // SlackRequest counts one request from Slack by its outcome ("accepted" or the reason it was

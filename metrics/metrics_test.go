@@ -199,3 +199,35 @@ func scrape(t *testing.T, m *Metrics) string {
 	}
 	return rec.Body.String()
 }
+
+func TestPipelineAndDeployRequestSeries(t *testing.T) {
+	m := New()
+	// Every deploy state has a series at 0 from the start; a provider's series once configured.
+	if n := testutil.CollectAndCount(m.deployRequestMoves); n != len(DeployRequestStates) {
+		t.Errorf("%d deploy transition series at start, want %d", n, len(DeployRequestStates))
+	}
+	m.PipelineProviders("github")
+	if n := testutil.CollectAndCount(m.pipelineRunsFinished); n != len(PipelineStatuses) {
+		t.Errorf("%d finished-run series for one provider, want %d", n, len(PipelineStatuses))
+	}
+	if n := testutil.CollectAndCount(m.pipelineProviderErrors); n != 1 {
+		t.Errorf("%d provider error series, want 1", n)
+	}
+
+	m.PipelineRunFinished("github", "TIMED_OUT", 90*time.Second)
+	m.PipelineProviderError("github")
+	m.DeployRequestMoved("ROLLED_BACK")
+	if got := testutil.ToFloat64(m.pipelineRunsFinished.WithLabelValues("github", "timed_out")); got != 1 {
+		t.Errorf("finished{github,timed_out} = %v, want 1 (statuses are lower-cased)", got)
+	}
+	if got := testutil.ToFloat64(m.pipelineProviderErrors.WithLabelValues("github")); got != 1 {
+		t.Errorf("provider errors{github} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.deployRequestMoves.WithLabelValues("rolled_back")); got != 1 {
+		t.Errorf("transitions{rolled_back} = %v, want 1", got)
+	}
+	// Nothing new appeared beside the states named up front.
+	if n := testutil.CollectAndCount(m.deployRequestMoves); n != len(DeployRequestStates) {
+		t.Errorf("%d deploy transition series, want %d", n, len(DeployRequestStates))
+	}
+}

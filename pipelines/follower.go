@@ -136,6 +136,9 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 				decl = Declaration{Name: run.Pipeline, Provider: run.Provider}
 			}
 			if _, err := s.refresh(cctx, run, decl, false); err != nil && ctx.Err() == nil {
+				if s.obs != nil {
+					s.obs.PipelineProviderError(run.Provider)
+				}
 				level := s.log.WarnContext
 				if errs.Is(err, errs.Unavailable) {
 					level = s.log.InfoContext // the provider is down or rate limited: the run is stale, not broken

@@ -40,6 +40,17 @@ type Options struct {
 	Now func() time.Time
 	// StampCheckInterval overrides StampCheckInterval (tests); 0 is the default.
 	StampCheckInterval time.Duration
+	// Observer hears about finished runs and provider errors, for metrics; may be nil.
+	Observer Observer
+}
+
+// Observer hears about runs, for metrics. Package metrics implements it.
+type Observer interface {
+	// PipelineRunFinished is told once per run, by the process that recorded its last status,
+	// with how long it took from trigger to finish.
+	PipelineRunFinished(provider, status string, d time.Duration)
+	// PipelineProviderError is told each time the follower could not read a run from its provider.
+	PipelineProviderError(provider string)
 }
 
 // Service triggers a component's pipelines for its owners and follows their runs.
@@ -52,6 +63,7 @@ type Service struct {
 	now       func() time.Time
 	hub       *pubsub.Hub[Run]
 	follow    FollowerOptions
+	obs       Observer
 	gens      *generations
 
 	mu      sync.Mutex
@@ -65,7 +77,7 @@ type Service struct {
 func NewService(st *store.Store, opts Options) *Service {
 	recs := &records{st: st}
 	s := &Service{recs: recs, catalog: opts.Catalog, audit: opts.Audit, providers: map[string]Provider{},
-		log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Run](64), follow: opts.Follower.withDefaults(), nudge: make(chan struct{}, 1)}
+		log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Run](64), follow: opts.Follower.withDefaults(), nudge: make(chan struct{}, 1), obs: opts.Observer}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -279,20 +291,29 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		run.FinishedAt, run.UpdatedAt = &fin, fin
 		if serr := s.recs.save(context.WithoutCancel(ctx), &run); serr != nil {
 			s.log.ErrorContext(ctx, "pipelines: record a run that did not start", "run", run.ID, "error", serr)
+		} else {
+			s.finished(Queued, run)
 		}
 		s.hub.Publish(run)
 		return Run{}, err
 	}
 	applyUpdate(&run, u, &decl, s.now().UTC())
 	run.UpdatedAt = s.now().UTC()
+	saved := false
 	err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
-		if err := s.recs.save(ctx, &run); err != nil && err != errStale {
+		switch err := s.recs.save(ctx, &run); {
+		case err == nil:
+			saved = true
+		case err != errStale:
 			return err
 		}
 		return audit.Flush(ctx)
 	})
 	if err != nil {
 		return Run{}, err
+	}
+	if saved {
+		s.finished(Queued, run) // a provider that answers the trigger with the outcome
 	}
 	if run, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
 		return Run{}, err
@@ -476,6 +497,7 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 	if u.ProviderRunID == "" && run.ProviderRunID == "" && run.Status == Queued && s.now().Sub(run.CreatedAt) > s.follow.FindTimeout {
 		u = Update{Status: TimedOut, Message: "the provider did not show the run it was asked to start within " + s.follow.FindTimeout.String()}
 	}
+	was := run.Status
 	if applyUpdate(&run, u, &decl, s.now().UTC()) {
 		run.UpdatedAt = s.now().UTC()
 		switch err := s.recs.save(ctx, &run); {
@@ -485,11 +507,25 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 		case err != nil:
 			return run, err
 		}
+		s.finished(was, run)
 		s.hub.Publish(run)
 	} else if force {
 		return s.recs.byID(ctx, run.ID)
 	}
 	return run, nil
+}
+
+// finished tells the observer about a run this process just recorded as done, having read it
+// not done (was): a stale save never gets here, so each run is told once across replicas.
+func (s *Service) finished(was Status, run Run) {
+	if s.obs == nil || was.Done() || !run.Status.Done() {
+		return
+	}
+	end := run.UpdatedAt
+	if run.FinishedAt != nil {
+		end = *run.FinishedAt
+	}
+	s.obs.PipelineRunFinished(run.Provider, string(run.Status), max(end.Sub(run.CreatedAt), 0))
 }
 
 // Nudge makes the follower look at a provider's run now (a webhook said it changed); it returns

@@ -39,7 +39,7 @@ func (a *app) deployOptions(cat *catalog.Service, ps *pipelines.Service) (deploy
 			envs[e] = deploys.EnvironmentPolicy{RequireApproval: false}
 		}
 	}
-	return deploys.Options{
+	opts := deploys.Options{
 		Catalog:      cat,
 		Builds:       bridge.PipelineBuilds{Pipelines: ps},
 		Applier:      committer,
@@ -49,7 +49,11 @@ func (a *app) deployOptions(cat *catalog.Service, ps *pipelines.Service) (deploy
 		PortalURL:    a.cfg.PublicURL,
 		Audit:        a.auditLog(),
 		Logger:       a.log,
-	}, nil
+	}
+	if a.metrics != nil { // serve's; the CLI commands keep none
+		opts.Observer = a.metrics
+	}
+	return opts, nil
 }
 
 // bridgeSyncWindows asks Argo CD's sync windows through the rollouts service, as serve does.

@@ -58,7 +58,7 @@ named by --config; flags win over the environment, which wins over the file.`,
 		SilenceErrors: true,
 	}
 	config.Register(root.PersistentFlags())
-	root.AddCommand(serveCmd(), migrateCmd(), catalogCmd(), pipelineCmd(), deployCmd(), tasksCmd(), tokenCmd(), auditCmd(), doctorCmd(), versionCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), backupCmd(), catalogCmd(), pipelineCmd(), deployCmd(), tasksCmd(), tokenCmd(), auditCmd(), doctorCmd(), versionCmd())
 	return root
 }
 

@@ -87,10 +87,17 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 	if kj != nil {
 		providers = append(providers, kj)
 	}
-	svc := pipelines.NewService(a.store, pipelines.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
+	popts := pipelines.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
 		Providers: providers,
 		Follower: pipelines.FollowerOptions{Interval: a.cfg.PipelinesPollInterval, Batch: a.cfg.PipelinesPollBatch,
-			Concurrency: a.cfg.PipelinesPollConcurrency}})
+			Concurrency: a.cfg.PipelinesPollConcurrency}}
+	if a.metrics != nil { // serve's; the CLI commands keep none
+		popts.Observer = a.metrics
+		for _, p := range providers {
+			a.metrics.PipelineProviders(p.Name())
+		}
+	}
+	svc := pipelines.NewService(a.store, popts)
 	if kj != nil {
 		// A Job or Pod of a run changed (the companion's informer saw it): look at the run now,
 		// as a GitHub webhook makes Portside do; the follower's polling is the fallback.

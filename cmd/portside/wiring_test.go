@@ -19,14 +19,18 @@ import (
 )
 
 // serveWiring builds what `portside serve --demo` runs, through the same function (app.wire),
-// on a fresh SQLite database, and serves it until the test ends.
-func serveWiring(t *testing.T) (*wiring, string) {
+// on a fresh SQLite database, and serves it until the test ends; each of configure changes the
+// configuration first.
+func serveWiring(t *testing.T, configure ...func(*config.Config)) (*wiring, string) {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Database = storetest.SQLiteURL(t)
 	cfg.Demo = true
 	cfg.RefreshInterval = 0
 	cfg.GitCacheDir = t.TempDir()
+	for _, c := range configure {
+		c(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	if err != nil {

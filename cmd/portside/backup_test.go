@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// The backup itself (taken while serving, restored with entities, audit and sessions) is tested in
+// server/backup_test.go; this is the command around it.
+func TestBackupCommandWritesACopyOnceAndRefersPostgreSQLToPgDump(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	wantExit(t, portside(t, nil, "--database", db, "migrate", "up"), 0, "migrate up")
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	r := portside(t, nil, "--database", db, "backup", "--to", dest)
+	wantExit(t, r, 0, "backup")
+	if !strings.Contains(r.stdout, dest) {
+		t.Errorf("backup does not say where it wrote\n%s", r)
+	}
+	if _, err := os.Stat(dest); err != nil {
+		t.Fatalf("no backup file: %v", err)
+	}
+	// The copy is a Portside database at the same schema.
+	wantExit(t, portside(t, nil, "--database", dest, "migrate", "status"), 0, "migrate status of the backup")
+
+	r = portside(t, nil, "--database", db, "backup", "--to", dest)
+	if r.code == 0 || !strings.Contains(r.stderr, dest) || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("a backup onto an existing file: want a refusal naming it\n%s", r)
+	}
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}, "backup", "--to", filepath.Join(t.TempDir(), "x"))
+	if r.code == 0 || !strings.Contains(r.stderr, "pg_dump") {
+		t.Errorf("backup of PostgreSQL: want a refusal pointing at pg_dump\n%s", r)
+	}
+}
