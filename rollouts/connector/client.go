@@ -108,22 +108,23 @@ type source struct {
 // Name is the instance's name.
 func (s *source) Name() string { return s.name }
 
-// do runs one call of the instance in the child. Inside a trace it gets a client span, and
-// carries the trace context to the child, whose span of the call (and Argo CD's gRPC spans under
-// it) join the trace. With tracing off the global provider is OpenTelemetry's no-op one: the span
-// records nothing and nothing is carried.
+// do runs one call of the instance in the child. A call made inside a trace (a request's) gets
+// a client span, and carries the trace context to the child, whose span of the call (and Argo
+// CD's gRPC spans under it) join the trace; the background's calls (the tracker's lists) start
+// no trace of their own. With tracing off the context holds no span and nothing is done.
 func (s *source) do(ctx context.Context, method string, args Call, out any) (err error) {
-	ctx, span := otel.Tracer(traceScope).Start(ctx, BinaryName+" "+method, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("argocd.instance", s.name)))
-	defer func() {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
-	}()
-	if span.IsRecording() {
-		if args.App.Name != "" {
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		var span trace.Span
+		ctx, span = otel.Tracer(traceScope).Start(ctx, BinaryName+" "+method, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("argocd.instance", s.name)))
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		if span.IsRecording() && args.App.Name != "" {
 			span.SetAttributes(attribute.String("argocd.application", args.App.Namespace+"/"+args.App.Name))
 		}
 		args.Trace = map[string]string{}
