@@ -97,7 +97,7 @@ func (s *tracedServer) post(t *testing.T, body string, header http.Header) *http
 	return rec
 }
 
-func attr(s tracetest.SpanStub, key string) (string, bool) {
+func spanAttr(s tracetest.SpanStub, key string) (string, bool) {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
 			return kv.Value.Emit(), true
@@ -151,10 +151,10 @@ func TestAGraphQLRequestIsOneTraceOfHTTPOperationResolverAndDatabaseSpans(t *tes
 		if httpSpan.Parent.IsValid() || httpSpan.SpanKind != trace.SpanKindServer {
 			t.Errorf("the HTTP span should be the root server span: parent %v kind %v", httpSpan.Parent, httpSpan.SpanKind)
 		}
-		if route, _ := attr(httpSpan, "http.route"); route != "/graphql" {
+		if route, _ := spanAttr(httpSpan, "http.route"); route != "/graphql" {
 			t.Errorf("http.route = %q", route)
 		}
-		if status, _ := attr(httpSpan, "http.response.status_code"); status != "200" {
+		if status, _ := spanAttr(httpSpan, "http.response.status_code"); status != "200" {
 			t.Errorf("http.response.status_code = %q", status)
 		}
 		if opSpan.Parent.SpanID() != httpSpan.SpanContext.SpanID() {
@@ -185,8 +185,8 @@ func TestAGraphQLRequestIsOneTraceOfHTTPOperationResolverAndDatabaseSpans(t *tes
 		if len(resolvers) > tracing.MaxResolverSpans {
 			t.Errorf("%d resolver spans, more than the bound %d", len(resolvers), tracing.MaxResolverSpans)
 		}
-		used, _ := attr(opSpan, "graphql.resolver_spans")
-		dropped, _ := attr(opSpan, "graphql.resolver_spans_dropped")
+		used, _ := spanAttr(opSpan, "graphql.resolver_spans")
+		dropped, _ := spanAttr(opSpan, "graphql.resolver_spans_dropped")
 		if used != fmt.Sprint(len(resolvers)) || dropped == "0" || dropped == "" {
 			t.Errorf("operation span says %s resolver spans, %s dropped; %d exported, and a page of 50 owners must overrun %d",
 				used, dropped, len(resolvers), tracing.MaxResolverSpans)
@@ -202,7 +202,7 @@ func TestAGraphQLRequestIsOneTraceOfHTTPOperationResolverAndDatabaseSpans(t *tes
 			if line[logs.RequestIDKey] == nil || line[logs.RequestIDKey] == "" {
 				t.Errorf("access log line %v lost its request_id", line)
 			}
-			if id, _ := attr(httpSpan, "portside.request_id"); id != line[logs.RequestIDKey] {
+			if id, _ := spanAttr(httpSpan, "portside.request_id"); id != line[logs.RequestIDKey] {
 				t.Errorf("the HTTP span's request ID %q is not the log line's %v", id, line[logs.RequestIDKey])
 			}
 		}

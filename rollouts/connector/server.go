@@ -37,6 +37,8 @@ type companion struct {
 	// is what it returned, for Serve to flush at the end.
 	tracing     StartTracing
 	stopTracing func(context.Context) error
+	log         *slog.Logger // the child's (nil in a test's relay)
+	flushOnce   sync.Once
 
 	mu      sync.Mutex
 	servers []*Server // what Server made, for Serve to close
@@ -68,7 +70,7 @@ func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error), 
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		return fmt.Errorf("%s is started by portside serve when argocd-instances or the Kubernetes Jobs provider is set, not by hand", BinaryName)
 	}
-	c := &companion{newSource: newSource, tracing: tracing}
+	c := &companion{newSource: newSource, tracing: tracing, log: log}
 	c.parentGone = func() {
 		log.Info(BinaryName + ": portside is gone; ending")
 		c.flushTracing(log)
@@ -112,22 +114,29 @@ func (c *companion) startTracing(settings TraceSettings) error {
 		return err
 	}
 	c.stopTracing = stop
+	if c.log != nil {
+		c.log.Info(BinaryName+": tracing on", "endpoint", settings.Endpoint, "service", settings.ServiceName)
+	}
 	return nil
 }
 
-// flushTracing sends the spans still queued, within flushTimeout.
+// flushTracing sends the spans still queued, within flushTimeout. The parent's end and Serve's
+// may both call it, at once: each returns once the one flush is done, so that neither exits the
+// process under the other's export.
 func (c *companion) flushTracing(log *slog.Logger) {
-	c.mu.Lock()
-	stop := c.stopTracing
-	c.mu.Unlock()
-	if stop == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-	defer cancel()
-	if err := stop(ctx); err != nil {
-		log.Warn(BinaryName+": the last spans were not sent", "error", err)
-	}
+	c.flushOnce.Do(func() {
+		c.mu.Lock()
+		stop := c.stopTracing
+		c.mu.Unlock()
+		if stop == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			log.Warn(BinaryName+": the last spans were not sent", "error", err)
+		}
+	})
 }
 
 // ServeConn serves built sources on one connection as portside-argocd serves its own, until the

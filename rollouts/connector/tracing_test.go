@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -139,6 +140,8 @@ func TestACallToTheCompanionContinuesTheCallersTraceInTheChild(t *testing.T) {
 			}
 		}
 		return false
+	}, func() string {
+		return fmt.Sprintf("the collector got %+v, want a span under %s", received(), client.SpanContext.SpanID())
 	})
 	if child.traceID != request.SpanContext().TraceID().String() || child.service != "portside-argocd" {
 		t.Errorf("the child's span %+v is not in the request's trace %s as service portside-argocd", child, request.SpanContext().TraceID())
