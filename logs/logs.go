@@ -78,44 +78,42 @@ func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	attrs := contextAttrs(ctx)
-	if len(attrs) == 0 {
+	// An array, not a slice: a log line of a request allocates nothing more for its IDs.
+	attrs, n := contextAttrs(ctx)
+	if n == 0 {
 		return h.inner.Handle(ctx, r)
 	}
 	if len(h.since) == 0 {
 		r = r.Clone() // the caller may share r's attribute storage with other copies
-		r.AddAttrs(attrs...)
+		r.AddAttrs(attrs[:n]...)
 		return h.inner.Handle(ctx, r)
 	}
 	// Inside a group, a record attribute would land in the group; put the IDs at the top level by
 	// adding them before the groups are opened. Groups are rare, so the rebuild is too.
-	inner := h.root.WithAttrs(attrs)
+	inner := h.root.WithAttrs(slices.Clone(attrs[:n]))
 	for _, op := range h.since {
 		inner = op(inner)
 	}
 	return inner.Handle(ctx, r)
 }
 
-// contextAttrs are the attributes ctx gives a record: its request ID, and the trace and span IDs
-// of the span it carries (a traced request's, see package tracing), so that a line can be found
-// from its trace and a trace from its lines. nil when ctx carries neither.
-func contextAttrs(ctx context.Context) []slog.Attr {
-	id := RequestID(ctx)
-	var sc trace.SpanContext
-	if ctx != nil {
-		sc = trace.SpanContextFromContext(ctx)
+// contextAttrs are the attributes ctx gives a record (the first n of the array): its request ID,
+// and the trace and span IDs of the span it carries (a traced request's, see package tracing), so
+// that a line can be found from its trace and a trace from its lines.
+func contextAttrs(ctx context.Context) (attrs [3]slog.Attr, n int) {
+	if ctx == nil {
+		return attrs, 0
 	}
-	if id == "" && !sc.IsValid() {
-		return nil
+	if id := RequestID(ctx); id != "" {
+		attrs[n] = slog.String(RequestIDKey, id)
+		n++
 	}
-	attrs := make([]slog.Attr, 0, 3)
-	if id != "" {
-		attrs = append(attrs, slog.String(RequestIDKey, id))
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs[n] = slog.String(TraceIDKey, sc.TraceID().String())
+		attrs[n+1] = slog.String(SpanIDKey, sc.SpanID().String())
+		n += 2
 	}
-	if sc.IsValid() {
-		attrs = append(attrs, slog.String(TraceIDKey, sc.TraceID().String()), slog.String(SpanIDKey, sc.SpanID().String()))
-	}
-	return attrs
+	return attrs, n
 }
 
 func (h *contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
