@@ -52,7 +52,7 @@ type Setting struct {
 type value interface {
 	set(text string) error
 	String() string
-	kind() string // the value type --help shows: string, bool, int or duration
+	kind() string // the value type --help shows: string, bool, int, float or duration
 }
 
 // field is a value of type T kept at p.
@@ -153,6 +153,18 @@ func list(p *[]string, check func([]string) error) value {
 	}, func(l []string) string { return strings.Join(l, ",") })
 }
 
+// ratio is a number from 0 to 1.
+func ratio(p *float64) value {
+	return field[float64]{p: p, typ: "float", format: func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+		parse: func(v string) (float64, error) {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(f >= 0 && f <= 1) {
+				return 0, errors.New("accepted values are numbers from 0 to 1, e.g. 0.1")
+			}
+			return f, nil
+		}}
+}
+
 // parsed is a value of any type, with its own parser and printer.
 func parsed[T any](p *T, kind string, parse func(string) (T, error), format func(T) string) value {
 	return field[T]{p: p, typ: kind, parse: parse, format: format}
@@ -170,16 +182,22 @@ const (
 
 // Config is the resolved configuration, with typed fields.
 type Config struct {
-	ConfigFile           string        // path of the YAML file that was read; "" when none
-	Addr                 string        // host:port the HTTP server listens on
-	Database             string        // SQLite file path or postgres:// URL (may hold a password: Describe hides it)
-	Migrate              MigrateMode   // whether serve applies pending migrations; see MigrateOnStart
-	Demo                 bool          // load the embedded demo catalog at start
-	RefreshInterval      time.Duration // how often registered catalog locations are refreshed; 0 disables
-	GitCacheDir          string        // where git locations are cloned (the default is resolved by Load)
-	DatabaseMaxConns     int           // bound of the database connection pool
-	LogLevel             string        // debug, info, warn or error
-	LogFormat            string        // json or text
+	ConfigFile       string        // path of the YAML file that was read; "" when none
+	Addr             string        // host:port the HTTP server listens on
+	Database         string        // SQLite file path or postgres:// URL (may hold a password: Describe hides it)
+	Migrate          MigrateMode   // whether serve applies pending migrations; see MigrateOnStart
+	Demo             bool          // load the embedded demo catalog at start
+	RefreshInterval  time.Duration // how often registered catalog locations are refreshed; 0 disables
+	GitCacheDir      string        // where git locations are cloned (the default is resolved by Load)
+	DatabaseMaxConns int           // bound of the database connection pool
+	LogLevel         string        // debug, info, warn or error
+	LogFormat        string        // json or text
+	// TracingEndpoint is the OTLP/HTTP collector spans are sent to; "" turns tracing off.
+	TracingEndpoint string
+	// TracingSampleRatio is the share of new traces recorded (callers' sampled traces always are).
+	TracingSampleRatio float64
+	// TracingServiceName names this process in traces (service.name).
+	TracingServiceName   string
 	ShutdownTimeout      time.Duration // how long SIGTERM waits for in-flight requests
 	GraphQLMaxDepth      int           // deepest GraphQL selection accepted
 	GraphQLMaxComplexity int           // highest GraphQL query complexity accepted
@@ -315,6 +333,15 @@ func bindSettings(c *Config) []Setting {
 		{Key: "log-format", Env: "PORTSIDE_LOG_FORMAT", Default: "json",
 			Usage: "log format: json, text",
 			value: oneOf(&c.LogFormat, "json", "text")},
+		{Key: "tracing-endpoint", Env: "PORTSIDE_TRACING_ENDPOINT", Default: "",
+			Usage: "OpenTelemetry tracing: URL of the OTLP/HTTP collector spans are sent to, e.g. http://otel-collector:4318 (/v1/traces is added when no path is given; https:// for TLS; the collector's headers from OTEL_EXPORTER_OTLP_HEADERS); empty: tracing is off",
+			value: text(&c.TracingEndpoint, checkTracingEndpoint)},
+		{Key: "tracing-sample-ratio", Env: "PORTSIDE_TRACING_SAMPLE_RATIO", Default: "1",
+			Usage: "share of the traces Portside starts that are recorded, from 0 to 1 (a request whose traceparent header says its trace is sampled is recorded anyway)",
+			value: ratio(&c.TracingSampleRatio)},
+		{Key: "tracing-service-name", Env: "PORTSIDE_TRACING_SERVICE_NAME", Default: "portside",
+			Usage: "service.name of Portside's spans (portside-argocd's are named <this>-argocd)",
+			value: text(&c.TracingServiceName, nonEmpty)},
 		{Key: "shutdown-timeout", Env: "PORTSIDE_SHUTDOWN_TIMEOUT", Default: "15s",
 			Usage: "how long a SIGTERM waits for in-flight requests before the server stops",
 			value: duration(&c.ShutdownTimeout, time.Second, time.Hour)},
@@ -1091,6 +1118,18 @@ func checkOptionalURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errors.New("accepted values are empty or an http(s) URL, like https://github.example.com/api/v3/")
+	}
+	return nil
+}
+
+// checkTracingEndpoint accepts an empty value (off) or an http(s) URL of an OTLP/HTTP collector.
+func checkTracingEndpoint(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("accepted values are empty (off) or the http:// or https:// URL of an OTLP/HTTP collector, without credentials or query, like http://otel-collector:4318")
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ type HandlerOptions struct {
 	MaxResponseBytes int
 	// MaxBodyBytes bounds a POST body (0: MaxBodyBytes).
 	MaxBodyBytes int64
+	// Tracing, when set, traces operations and resolvers (package tracing's extension); it runs
+	// outside every other extension but the socket's gate, so its spans cover them.
+	Tracing graphql.HandlerExtension
 }
 
 // NewHandler serves the schema over HTTP (GET and POST, per the GraphQL-over-HTTP spec).
@@ -62,6 +65,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	// each socket following its credential and refusing mutations (websocket.go).
 	srv.AddTransport(websocketTransport(r.Auth))
 	srv.Use(socketGate{r.Auth}) // first: everything after it sees the principal of the moment
+	if opts.Tracing != nil {
+		srv.Use(opts.Tracing)
+	}
 	// gqlgen's GET and POST, writing the executor's bytes without encoding them again (transport.go).
 	srv.AddTransport(getTransport{})
 	srv.AddTransport(postTransport{})

@@ -1,6 +1,6 @@
 // Package logs sets up Portside's log/slog logger and carries the request ID in the context, so
 // that every record logged while serving a request can be tied to it (and to the "internal error"
-// a caller was shown).
+// a caller was shown), and to the request's trace when it is traced.
 package logs
 
 import (
@@ -12,11 +12,18 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portside-dev/portside/errs"
 )
 
-// RequestIDKey is the attribute under which records carry the request ID.
-const RequestIDKey = "request_id"
+// The attributes under which records carry the request ID, and the trace and span IDs of a
+// traced request.
+const (
+	RequestIDKey = "request_id"
+	TraceIDKey   = "trace_id"
+	SpanIDKey    = "span_id"
+)
 
 // New returns a logger writing to w in the given format ("json" or "text") at the given lowest
 // level ("debug", "info", "warn" or "error"). Records logged with a context that carries a request
@@ -52,12 +59,13 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 var levels = []string{"debug", "info", "warn", "error"}
 
 // NewHandler wraps h so that records logged with a context carrying a request ID get a top-level
-// request_id attribute, even from loggers made with WithGroup.
+// request_id attribute, and records logged inside a span get trace_id and span_id, even from
+// loggers made with WithGroup.
 func NewHandler(h slog.Handler) slog.Handler {
 	return &contextHandler{root: h, inner: h}
 }
 
-// contextHandler adds the context's request ID to each record.
+// contextHandler adds the context's request ID, trace ID and span ID to each record.
 type contextHandler struct {
 	// root is the wrapped handler with the attributes added before any group was opened; inner is
 	// root with every later WithAttrs/WithGroup applied, in order, as recorded in since.
@@ -70,22 +78,42 @@ func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	id := RequestID(ctx)
-	if id == "" {
+	// An array, not a slice: a log line of a request allocates nothing more for its IDs.
+	attrs, n := contextAttrs(ctx)
+	if n == 0 {
 		return h.inner.Handle(ctx, r)
 	}
 	if len(h.since) == 0 {
 		r = r.Clone() // the caller may share r's attribute storage with other copies
-		r.AddAttrs(slog.String(RequestIDKey, id))
+		r.AddAttrs(attrs[:n]...)
 		return h.inner.Handle(ctx, r)
 	}
-	// Inside a group, a record attribute would land in the group; put the ID at the top level by
-	// adding it before the groups are opened. Groups are rare, so the rebuild is too.
-	inner := h.root.WithAttrs([]slog.Attr{slog.String(RequestIDKey, id)})
+	// Inside a group, a record attribute would land in the group; put the IDs at the top level by
+	// adding them before the groups are opened. Groups are rare, so the rebuild is too.
+	inner := h.root.WithAttrs(slices.Clone(attrs[:n]))
 	for _, op := range h.since {
 		inner = op(inner)
 	}
 	return inner.Handle(ctx, r)
+}
+
+// contextAttrs are the attributes ctx gives a record (the first n of the array): its request ID,
+// and the trace and span IDs of the span it carries (a traced request's, see package tracing), so
+// that a line can be found from its trace and a trace from its lines.
+func contextAttrs(ctx context.Context) (attrs [3]slog.Attr, n int) {
+	if ctx == nil {
+		return attrs, 0
+	}
+	if id := RequestID(ctx); id != "" {
+		attrs[n] = slog.String(RequestIDKey, id)
+		n++
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs[n] = slog.String(TraceIDKey, sc.TraceID().String())
+		attrs[n+1] = slog.String(SpanIDKey, sc.SpanID().String())
+		n += 2
+	}
+	return attrs, n
 }
 
 func (h *contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

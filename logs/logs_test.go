@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -172,5 +174,36 @@ func TestNewRequestID(t *testing.T) {
 			t.Fatalf("id %q repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestALineInsideASpanCarriesItsTraceAndSpanIDsAtTheTopLevel(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "json", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0x4b, 0xf9}, SpanID: trace.SpanID{0x00, 0xf0},
+		TraceFlags: trace.FlagsSampled})
+	ctx := trace.ContextWithSpanContext(WithRequestID(context.Background(), "req-7"), sc)
+	log.InfoContext(ctx, "plain")
+	log.WithGroup("refresh").InfoContext(ctx, "grouped", "added", 1)
+	log.InfoContext(trace.ContextWithSpanContext(context.Background(), sc), "no request ID")
+	log.InfoContext(context.Background(), "outside")
+
+	recs := decode(t, &buf)
+	if len(recs) != 4 {
+		t.Fatalf("%d records:\n%s", len(recs), buf.String())
+	}
+	for _, r := range recs[:3] {
+		if r[TraceIDKey] != sc.TraceID().String() || r[SpanIDKey] != sc.SpanID().String() {
+			t.Errorf("record %v: want top-level trace_id %s and span_id %s", r, sc.TraceID(), sc.SpanID())
+		}
+	}
+	if recs[0][RequestIDKey] != "req-7" || recs[1][RequestIDKey] != "req-7" {
+		t.Errorf("the request ID was lost beside the trace: %v", recs[:2])
+	}
+	if _, has := recs[3][TraceIDKey]; has {
+		t.Errorf("a line outside any span carries a trace ID: %v", recs[3])
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/bench/benchcat"
@@ -20,6 +22,7 @@ import (
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store/storetest"
+	"github.com/portside-dev/portside/tracing"
 )
 
 // BenchmarkServedWholeEntities serves the whole-entity operations (benchcat.EntityWhole,
@@ -27,8 +30,8 @@ import (
 // builds it — gin with request IDs, the JSON access log (written nowhere), metrics and recovery,
 // authentication of a read-only API token, the GraphQL handler with serve's limits — with the
 // response cache off and on (every answer then a hit), the catalog's read cache warm, one request at a time, on the generated
-// catalog at scale 0.1. It is what the load driver's operations (6) to (9) cost the server per
-// request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
+// catalog at scale 0.1; and once more with the response cache off and tracing on (every request
+// sampled). It is what the load driver's operations (6) to (9) cost the server per request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
 // machine may be shared.
 func BenchmarkServedWholeEntities(b *testing.B) {
 	st := storetest.SQLite(b)
@@ -57,14 +60,26 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, rc := range []struct {
-		name string
-		size int
-	}{{"response-cache-off", 0}, {"response-cache-on", 64 << 20}} {
+		name    string
+		size    int
+		tracing bool
+	}{{"response-cache-off", 0, false}, {"response-cache-on", 64 << 20, false}, {"response-cache-off-tracing-on", 0, true}} {
 		m := metrics.New()
+		var tr *tracing.Tracing // off, as serve without tracing-endpoint
+		if rc.tracing {
+			// Every request sampled, its spans handed to an exporter that drops them: the cost of
+			// making the spans, not of sending them. Last: the gorm callbacks stay on the store.
+			if tr, err = tracing.New(tracing.Options{Exporter: tracetest.NewNoopExporter(), SampleRatio: 1}); err != nil {
+				b.Fatal(err)
+			}
+			if err := tr.Gorm(st.Gorm()); err != nil {
+				b.Fatal(err)
+			}
+		}
 		gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: auditLog}, graph.HandlerOptions{
-			MaxDepth: 12, MaxComplexity: 20000, Logger: logger, Observer: m, ResponseCacheSize: rc.size,
+			MaxDepth: 12, MaxComplexity: 20000, Logger: logger, Observer: m, ResponseCacheSize: rc.size, Tracing: tr.GraphQL(),
 		})
-		srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, Metrics: m, Logger: logger,
+		srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, Metrics: m, Logger: logger, Tracing: tr.Gin(),
 			ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: ids, Audit: auditLog,
 				PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}})
 		b.Run(rc.name, func(b *testing.B) { benchServed(b, srv.Handler(), secret, q) })

@@ -56,6 +56,9 @@ type Options struct {
 	// AlertmanagerWebhook, when set, serves POST /webhooks/alertmanager (with the receiver's bearer
 	// token or basic auth, not signed in).
 	AlertmanagerWebhook *AlertmanagerWebhook
+	// Tracing, when set, is the tracing middleware (package tracing's Gin): a span per request,
+	// whose trace ID the request's log lines carry.
+	Tracing gin.HandlerFunc
 	// Portal is the built web portal (index.html and assets/); nil means the one embedded in the
 	// binary (frontend.Dist), which answers a "portal not built" page when it was built without it.
 	Portal fs.FS
@@ -77,7 +80,13 @@ func New(opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true // handlers see the request's context (and its request ID) through gin.Context
-	r.Use(requestID(), accessLog(opts.Logger))
+	r.Use(requestID())
+	if opts.Tracing != nil {
+		// Inside the request ID (its span records it), outside the access log (whose line then
+		// carries the trace ID).
+		r.Use(opts.Tracing)
+	}
+	r.Use(accessLog(opts.Logger))
 	if opts.Metrics != nil {
 		// Before recovery, so that a panicking handler is counted as the 500 recovery answers.
 		r.Use(opts.Metrics.GinMiddleware())

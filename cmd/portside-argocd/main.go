@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
 	"github.com/portside-dev/portside/rollouts/connector"
+	"github.com/portside-dev/portside/tracing"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -50,7 +52,17 @@ func main() {
 	err := connector.Serve(log, func(inst connector.Instance) (rollouts.Source, error) {
 		return argocd.New(argocd.Options{Name: inst.Name, Addr: inst.Addr, Token: inst.Token,
 			PlainText: inst.PlainText, Insecure: inst.Insecure, GRPCWeb: inst.GRPCWeb})
-	}, plugin.PluginSet{kjplugin.Name: jobs})
+	}, plugin.PluginSet{kjplugin.Name: jobs}, func(ts connector.TraceSettings) (func(context.Context) error, error) {
+		// portside sends its tracing settings: this process's spans (its calls, and Argo CD's
+		// gRPC client's, whose interceptors use the global provider) join portside's traces.
+		t, err := tracing.New(tracing.Options{Endpoint: ts.Endpoint, SampleRatio: ts.SampleRatio,
+			ServiceName: ts.ServiceName, ServiceVersion: ts.ServiceVersion, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		t.SetGlobal()
+		return t.Shutdown, nil
+	})
 	if err != nil {
 		log.Error(connector.BinaryName+" stopped", "error", err)
 		os.Exit(1)

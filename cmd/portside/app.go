@@ -23,6 +23,7 @@ import (
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/tracing"
 )
 
 // app is what every command that touches data shares: configuration, logger and store.
@@ -42,6 +43,9 @@ type app struct {
 	// codeHosts opens deploy requests' pull requests through the pipeline providers' clients
 	// (set by pipelines).
 	codeHosts pullrequests.Hosts
+	// tracing is serve's tracing (nil for the other commands, and off unless tracing-endpoint is
+	// set): its instrumentation is installed only when it is on.
+	tracing *tracing.Tracing
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.

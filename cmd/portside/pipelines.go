@@ -65,7 +65,8 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 	if err != nil {
 		return nil, webhooks{}, nil, err
 	}
-	gh, err := ghp.New(ghp.Options{BaseURL: a.cfg.GitHubAPIURL, Token: token, RequestsPerHour: a.cfg.GitHubRequestsPerHour})
+	gh, err := ghp.New(ghp.Options{BaseURL: a.cfg.GitHubAPIURL, Token: token, RequestsPerHour: a.cfg.GitHubRequestsPerHour,
+		HTTPClient: a.tracing.Client(30 * time.Second)}) // nil when tracing is off: the provider's own
 	if err != nil {
 		return nil, webhooks{}, nil, err
 	}
@@ -73,7 +74,7 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 	if err != nil {
 		return nil, webhooks{}, nil, err
 	}
-	gl, err := glp.New(glp.Options{BaseURL: a.cfg.GitLabURL, Token: glToken})
+	gl, err := glp.New(glp.Options{BaseURL: a.cfg.GitLabURL, Token: glToken, HTTPClient: a.tracing.Client(30 * time.Second)})
 	if err != nil {
 		return nil, webhooks{}, nil, err
 	}

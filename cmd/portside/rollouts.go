@@ -31,7 +31,8 @@ func (a *app) rollouts(ctx context.Context, cat *catalog.Service, extensions []c
 		if err != nil {
 			return nil, nil, err
 		}
-		p, err := connector.Start(ctx, connector.Options{Path: path, Instances: instances, Logger: a.log, Extensions: extensions})
+		p, err := connector.Start(ctx, connector.Options{Path: path, Instances: instances, Logger: a.log, Extensions: extensions,
+			Tracing: a.traceSettings()})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph"
@@ -29,6 +31,7 @@ import (
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/tasks"
+	"github.com/portside-dev/portside/tracing"
 )
 
 // logFlushInterval is how often serve writes out the log lines it gathered.
@@ -56,6 +59,19 @@ catalog first.`,
 			if err != nil {
 				return err
 			}
+			tr, err := startTracing(cfg, log)
+			if err != nil {
+				return err
+			}
+			// Deferred after the log's Close, so it runs before it: the last spans go out (or
+			// the failure to send them is logged) within a bound once serve has stopped.
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), tracing.DefaultShutdownTimeout)
+				defer cancel()
+				if err := tr.Shutdown(ctx); err != nil {
+					log.Warn("tracing: the last spans were not sent", "error", err)
+				}
+			}()
 			// Before anything touches the file: a second serve on it refuses to start.
 			claim, err := claimSQLite(cfg.Database)
 			if err != nil {
@@ -67,6 +83,7 @@ catalog first.`,
 				return err
 			}
 			defer a.close()
+			a.tracing = tr
 			ctx := cmd.Context()
 			// Bind first: the public URL (sign-in redirects) may need the port picked for :0.
 			ln, err := net.Listen("tcp", a.cfg.Addr)
@@ -126,6 +143,9 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 			w.close()
 		}
 	}()
+	if err := a.tracing.Gorm(a.store.Gorm()); err != nil {
+		return w, err
+	}
 	a.metrics = metrics.New()
 	a.cfg.ResolvePublicURL(ln.Addr().String())
 	kj, err := a.kubeJobs() // a bad setting stops the start before anything runs
@@ -227,6 +247,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 			Timeout:           a.cfg.GraphQLTimeout,
 			MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
 			MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
+			Tracing:           a.tracing.GraphQL(),
 		})
 	slackCommands, err := a.slackCommands(w)
 	if err != nil {
@@ -240,6 +261,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		Metrics:         a.metrics,
 		MetricsToken:    a.cfg.MetricsToken,
 		Logger:          a.log,
+		Tracing:         a.tracing.Gin(),
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
 		Version:         version,
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
@@ -253,6 +275,32 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	w.elector = a.elector(w)
 	return w, nil
+}
+
+// startTracing builds serve's tracing from the tracing-* settings and makes it the process's global
+// provider (which the Argo CD companion's client uses); off, when tracing-endpoint is empty, it
+// installs nothing.
+func startTracing(cfg config.Config, log *slog.Logger) (*tracing.Tracing, error) {
+	tr, err := tracing.New(tracing.Options{Endpoint: cfg.TracingEndpoint, SampleRatio: cfg.TracingSampleRatio,
+		ServiceName: cfg.TracingServiceName, ServiceVersion: version, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	tr.SetGlobal()
+	if tr.Enabled() {
+		target, _ := tracing.EndpointURL(cfg.TracingEndpoint)
+		log.Info("tracing on: spans are sent to the OTLP collector", "endpoint", target, "sample_ratio", cfg.TracingSampleRatio)
+	}
+	return tr, nil
+}
+
+// traceSettings are the tracing settings the companion traces its calls with (nil when off).
+func (a *app) traceSettings() *connector.TraceSettings {
+	if !a.tracing.Enabled() {
+		return nil
+	}
+	return &connector.TraceSettings{Endpoint: a.cfg.TracingEndpoint, SampleRatio: a.cfg.TracingSampleRatio,
+		ServiceName: a.cfg.TracingServiceName + "-argocd", ServiceVersion: version}
 }
 
 // elector builds the leader election of the singleton background loops: the work on shared rows

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/portside-dev/portside/server"
 	"github.com/portside-dev/portside/slack"
 )
@@ -15,7 +17,7 @@ func (a *app) slackCommands(w *wiring) (*server.SlackCommands, error) {
 	bot := slack.New(slack.Options{SigningSecret: []byte(secret), BotToken: token, APIURL: a.cfg.SlackAPIURL,
 		ResponseURLPrefix: a.cfg.SlackResponseURLPrefix, PortalURL: a.cfg.PublicURL, Users: w.identity, Pipelines: w.pipelines, Deploys: w.deploys,
 		Components: w.catalog, DefaultChannel: a.cfg.SlackDefaultChannel, Store: a.store,
-		Logger: a.log})
+		Logger: a.log, HTTPClient: a.tracing.Client(10 * time.Second)})
 	bot.Follow() // new deploy requests, from any client, posted to their component's channel
 	w.closers = append(w.closers, bot.Close)
 	return &server.SlackCommands{Bot: bot, Audit: a.auditLog(), Count: a.metrics.SlackRequest}, nil

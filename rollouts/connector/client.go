@@ -10,6 +10,11 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
@@ -51,9 +56,9 @@ func (r *remote) call(ctx context.Context, instance, method string, args *Call, 
 
 // configure hands the child its instances and the lifeline stream's ID, and waits for it to
 // have built its sources (at most until ctx ends).
-func (r *remote) configure(ctx context.Context, instances []Instance, lifeline uint32) error {
+func (r *remote) configure(ctx context.Context, instances []Instance, lifeline uint32, tracing *TraceSettings) error {
 	var reply Reply
-	c := r.rpc.Go("Plugin.Configure", &ConfigureArgs{Instances: instances, Lifeline: lifeline}, &reply, make(chan *rpc.Call, 1))
+	c := r.rpc.Go("Plugin.Configure", &ConfigureArgs{Instances: instances, Lifeline: lifeline, Tracing: tracing}, &reply, make(chan *rpc.Call, 1))
 	select {
 	case <-c.Done:
 	case <-ctx.Done():
@@ -103,7 +108,28 @@ type source struct {
 // Name is the instance's name.
 func (s *source) Name() string { return s.name }
 
-func (s *source) do(ctx context.Context, method string, args Call, out any) error {
+// do runs one call of the instance in the child. A call made inside a trace (a request's) gets
+// a client span, and carries the trace context to the child, whose span of the call (and Argo
+// CD's gRPC spans under it) join the trace; the background's calls (the tracker's lists) start
+// no trace of their own. With tracing off the context holds no span and nothing is done.
+func (s *source) do(ctx context.Context, method string, args Call, out any) (err error) {
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		var span trace.Span
+		ctx, span = otel.Tracer(traceScope).Start(ctx, BinaryName+" "+method, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("argocd.instance", s.name)))
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		if span.IsRecording() && args.App.Name != "" {
+			span.SetAttributes(attribute.String("argocd.application", args.App.Namespace+"/"+args.App.Name))
+		}
+		args.Trace = map[string]string{}
+		otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(args.Trace))
+	}
 	r, err := s.remote(ctx)
 	if err != nil {
 		return err

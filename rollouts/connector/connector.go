@@ -20,6 +20,7 @@
 package connector
 
 import (
+	"context"
 	"errors"
 
 	"github.com/hashicorp/go-plugin"
@@ -27,6 +28,9 @@ import (
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
 )
+
+// traceScope is the instrumentation scope of the connector's spans.
+const traceScope = "github.com/portside-dev/portside/rollouts/connector"
 
 // pluginName is the Argo CD plugin of the companion; Extensions are the others.
 const pluginName = "argocd"
@@ -51,12 +55,26 @@ type Instance struct {
 	GRPCWeb   bool
 }
 
-// ConfigureArgs are the arguments of Server.Configure: the instances with their tokens, and the
-// broker stream the parent holds open for as long as it lives (see Server.Configure).
+// ConfigureArgs are the arguments of Server.Configure: the instances with their tokens, the
+// broker stream the parent holds open for as long as it lives (see Server.Configure), and the
+// tracing the child does (nil: none).
 type ConfigureArgs struct {
 	Instances []Instance
 	Lifeline  uint32
+	Tracing   *TraceSettings
 }
+
+// TraceSettings are the parent's tracing settings, which the child traces its calls with (its
+// spans join the parent's traces: each call carries its trace context, see Call.Trace).
+type TraceSettings struct {
+	Endpoint                    string
+	SampleRatio                 float64
+	ServiceName, ServiceVersion string
+}
+
+// StartTracing starts the child's tracing with the parent's settings and returns what flushes
+// and stops it (the companion's main builds it from package tracing, which Serve does not import).
+type StartTracing func(TraceSettings) (stop func(context.Context) error, err error)
 
 // Call carries the arguments of every Source method; each reads the fields it takes.
 type Call struct {
@@ -72,6 +90,9 @@ type Call struct {
 	Action   string
 	// Stream is the broker stream a watch's events go to.
 	Stream uint32
+	// Trace is the caller's trace context (W3C traceparent and tracestate), empty when the call
+	// is not traced: the child's span of the call joins the caller's trace.
+	Trace map[string]string
 }
 
 // Reply is every method's answer: the JSON of its value, or the error it met.

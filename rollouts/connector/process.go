@@ -62,6 +62,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Extensions are the companion's other plugins the parent uses (the Kubernetes Jobs provider).
 	Extensions []Extension
+	// Tracing, when set, is the tracing the child does (the parent's settings, with the child's
+	// service name); nil: the child traces nothing.
+	Tracing *TraceSettings
 }
 
 // Extension is another plugin of the companion, beside Argo CD's (the Kubernetes Jobs pipeline
@@ -254,7 +257,7 @@ func (p *Process) run(ctx context.Context) error {
 	id := r.broker.NextId()
 	lifeline := r.accept(id)
 	cctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
-	err = r.configure(cctx, p.opts.Instances, id)
+	err = r.configure(cctx, p.opts.Instances, id, p.opts.Tracing)
 	cancel()
 	if err != nil {
 		closeWhenAccepted(lifeline)

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 					app.Instance, app.Application = inst.Name, "payments"
 					return []rollouts.Application{app}, nil
 				}}, nil
-			}, nil)
+			}, nil, childTracing)
 		if err != nil {
 			os.Exit(1)
 		}

@@ -15,6 +15,11 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/rollouts"
@@ -28,6 +33,12 @@ type companion struct {
 	sources   []rollouts.Source
 	// parentGone is called in the child once the parent's connection has ended.
 	parentGone func()
+	// tracing starts the child's tracing when the parent asks for it (nil: never); stopTracing
+	// is what it returned, for Serve to flush at the end.
+	tracing     StartTracing
+	stopTracing func(context.Context) error
+	log         *slog.Logger // the child's (nil in a test's relay)
+	flushOnce   sync.Once
 
 	mu      sync.Mutex
 	servers []*Server // what Server made, for Serve to close
@@ -35,7 +46,7 @@ type companion struct {
 
 // Server returns what the child serves over net/rpc.
 func (c *companion) Server(b *plugin.MuxBroker) (any, error) {
-	s := &Server{broker: b, newSource: c.newSource, parentGone: c.parentGone,
+	s := &Server{broker: b, newSource: c.newSource, parentGone: c.parentGone, companion: c,
 		sent: map[string]*delivered{}, calls: map[uint64]context.CancelFunc{}, early: map[uint64]time.Time{}}
 	s.serve(c.sources)
 	c.mu.Lock()
@@ -55,14 +66,16 @@ func (c *companion) Client(b *plugin.MuxBroker, rc *rpc.Client) (any, error) {
 // which the parent dispenses as its Extensions. It returns when the parent has asked it to stop;
 // it ends the process when the parent's connection ends otherwise (the parent was killed). Run by
 // hand, it says who starts it.
-func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error), more plugin.PluginSet) error {
+func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error), more plugin.PluginSet, tracing StartTracing) error {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		return fmt.Errorf("%s is started by portside serve when argocd-instances or the Kubernetes Jobs provider is set, not by hand", BinaryName)
 	}
-	c := &companion{newSource: newSource, parentGone: func() {
+	c := &companion{newSource: newSource, tracing: tracing, log: log}
+	c.parentGone = func() {
 		log.Info(BinaryName + ": portside is gone; ending")
+		c.flushTracing(log)
 		os.Exit(0)
-	}}
+	}
 	// go-plugin's server reports through the standard logger (a connection closed on stop):
 	// debug lines in Portside's format rather than bare text among them.
 	stdlog.SetFlags(0)
@@ -77,11 +90,53 @@ func Serve(log *slog.Logger, newSource func(Instance) (rollouts.Source, error), 
 		Logger:          hclog.NewNullLogger(),
 	})
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.servers {
+	servers := c.servers
+	c.mu.Unlock()
+	for _, s := range servers {
 		s.close()
 	}
+	c.flushTracing(log)
 	return nil
+}
+
+// flushTimeout bounds how long the child waits for its last spans to be sent when it ends.
+const flushTimeout = 5 * time.Second
+
+// startTracing starts the child's tracing once, as the parent's settings ask.
+func (c *companion) startTracing(settings TraceSettings) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tracing == nil || c.stopTracing != nil {
+		return nil
+	}
+	stop, err := c.tracing(settings)
+	if err != nil {
+		return err
+	}
+	c.stopTracing = stop
+	if c.log != nil {
+		c.log.Info(BinaryName+": tracing on", "endpoint", settings.Endpoint, "service", settings.ServiceName)
+	}
+	return nil
+}
+
+// flushTracing sends the spans still queued, within flushTimeout. The parent's end and Serve's
+// may both call it, at once: each returns once the one flush is done, so that neither exits the
+// process under the other's export.
+func (c *companion) flushTracing(log *slog.Logger) {
+	c.flushOnce.Do(func() {
+		c.mu.Lock()
+		stop := c.stopTracing
+		c.mu.Unlock()
+		if stop == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			log.Warn(BinaryName+": the last spans were not sent", "error", err)
+		}
+	})
 }
 
 // ServeConn serves built sources on one connection as portside-argocd serves its own, until the
@@ -98,6 +153,7 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // Server is what portside-argocd serves: each exported method is one call of the protocol.
 type Server struct {
+	companion  *companion
 	broker     *plugin.MuxBroker
 	newSource  func(Instance) (rollouts.Source, error)
 	parentGone func()
@@ -146,6 +202,12 @@ func (s *Server) Configure(args *ConfigureArgs, reply *Reply) error {
 			s.close()
 			s.parentGone()
 		}()
+	}
+	if args.Tracing != nil && s.companion != nil {
+		if err := s.companion.startTracing(*args.Tracing); err != nil {
+			reply.Err = ToWire(errs.Wrap(errs.Invalid, err, "%s: starting tracing", BinaryName))
+			return nil
+		}
 	}
 	if s.newSource == nil {
 		return nil // serving built sources
@@ -210,12 +272,27 @@ func (s *Server) source(name string) (rollouts.Source, *delivered, error) {
 }
 
 // answer runs one call against its instance's source and puts its value or error in the reply.
-func (s *Server) answer(args *Call, reply *Reply, fn func(context.Context, rollouts.Source) (any, error)) error {
+// A call that carries a trace context gets a server span in the caller's trace, under which the
+// Argo CD client's gRPC spans fall (its interceptors use the global provider).
+func (s *Server) answer(method string, args *Call, reply *Reply, fn func(context.Context, rollouts.Source) (any, error)) error {
 	src, _, err := s.source(args.Instance)
 	if err == nil {
 		ctx, end := s.begin(args.ID)
+		var span trace.Span
+		if len(args.Trace) > 0 {
+			ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(args.Trace))
+			ctx, span = otel.Tracer(traceScope).Start(ctx, BinaryName+" "+method, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("argocd.instance", args.Instance)))
+		}
 		var v any
 		v, err = fn(ctx, src)
+		if span != nil {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}
 		end()
 		if err == nil {
 			reply.Value, err = json.Marshal(v)
@@ -229,61 +306,61 @@ func (s *Server) answer(args *Call, reply *Reply, fn func(context.Context, rollo
 
 // List returns every application the instance shows Portside.
 func (s *Server) List(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) { return src.List(ctx) })
+	return s.answer("List", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) { return src.List(ctx) })
 }
 
 // Commit describes a revision of an application.
 func (s *Server) Commit(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Commit", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Commit(ctx, args.App, args.Revision)
 	})
 }
 
 // Sync starts a sync operation.
 func (s *Server) Sync(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Sync", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Sync(ctx, args.App, args.Sync)
 	})
 }
 
 // Rollback starts a sync to the revision of a history entry.
 func (s *Server) Rollback(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Rollback", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Rollback(ctx, args.App, args.Rollback)
 	})
 }
 
 // Terminate stops the running operation.
 func (s *Server) Terminate(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Terminate", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Terminate(ctx, args.App)
 	})
 }
 
 // Refresh makes the instance compare the application with git again.
 func (s *Server) Refresh(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Refresh", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Refresh(ctx, args.App, args.Hard)
 	})
 }
 
 // Canary reads the live state of an application's Argo Rollouts Rollout.
 func (s *Server) Canary(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("Canary", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.Canary(ctx, args.App, args.Resource)
 	})
 }
 
 // RolloutAction runs an Argo Rollouts action on the Rollout.
 func (s *Server) RolloutAction(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("RolloutAction", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return struct{}{}, src.RolloutAction(ctx, args.App, args.Resource, args.Action)
 	})
 }
 
 // SyncWindows asks which sync windows apply to the application now.
 func (s *Server) SyncWindows(args *Call, reply *Reply) error {
-	return s.answer(args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
+	return s.answer("SyncWindows", args, reply, func(ctx context.Context, src rollouts.Source) (any, error) {
 		return src.SyncWindows(ctx, args.App)
 	})
 }
