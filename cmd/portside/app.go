@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/deploys/pullrequests"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/seal"
@@ -42,6 +43,9 @@ type app struct {
 	// codeHosts opens deploy requests' pull requests through the pipeline providers' clients
 	// (set by pipelines).
 	codeHosts pullrequests.Hosts
+	// bus carries events and cache retirements between serve's replicas (nil outside serve: the
+	// services then tell no other process).
+	bus bus.Bus
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.
@@ -135,6 +139,7 @@ func (a *app) catalog() *catalog.Service {
 		MaxLocationErrors: a.cfg.CatalogMaxLocationErrors,
 		Logger:            a.log,
 		Audit:             a.auditLog(),
+		Bus:               a.bus,
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics

@@ -88,7 +88,7 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 		providers = append(providers, kj)
 	}
 	svc := pipelines.NewService(a.store, pipelines.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
-		Providers: providers,
+		Providers: providers, Bus: a.bus,
 		Follower: pipelines.FollowerOptions{Interval: a.cfg.PipelinesPollInterval, Batch: a.cfg.PipelinesPollBatch,
 			Concurrency: a.cfg.PipelinesPollConcurrency}})
 	if kj != nil {
