@@ -106,8 +106,9 @@ func New(channel string, connect Connector, db *sql.DB, opts Options) *Bus {
 // Publish queues data for the other replicas; it never waits. A message the queue cannot take is
 // dropped (and counted): the database has been away for a while, and receivers will see a gap.
 func (b *Bus) Publish(topic string, data []byte) {
-	seq := b.seq.Add(1)
-	msg := b.origin + " " + strconv.FormatUint(seq, 10) + " " + topic + " " + string(data)
+	// Numbered by the sender, in the queue's order: publishers on several goroutines would
+	// otherwise queue their numbers out of order, and receivers take a lower one for a repeat.
+	msg := topic + " " + string(data)
 	select {
 	case b.queue <- msg:
 	default:
@@ -183,7 +184,7 @@ func (b *Bus) send(ctx context.Context) {
 			b.flush()
 			return
 		case m := <-b.queue:
-			batch = append(batch[:0], m)
+			batch = append(batch[:0], b.envelope(m))
 		}
 		batch = b.fill(batch)
 		for {
@@ -216,12 +217,17 @@ func (b *Bus) fill(batch []string) []string {
 	for len(batch) < maxBatch {
 		select {
 		case m := <-b.queue:
-			batch = append(batch, m)
+			batch = append(batch, b.envelope(m))
 		default:
 			return batch
 		}
 	}
 	return batch
+}
+
+// envelope numbers a queued message and names its origin: "origin seq topic data".
+func (b *Bus) envelope(m string) string {
+	return b.origin + " " + strconv.FormatUint(b.seq.Add(1), 10) + " " + m
 }
 
 // flush sends pending and what is queued, once, within flushTimeout (the bus is stopping).

@@ -158,3 +158,19 @@ func TestChannelsDifferBySchemaAndAreValidIdentifiers(t *testing.T) {
 		t.Errorf("channels %q and %q: want distinct identifiers of at most 63 bytes", a, b)
 	}
 }
+
+func TestMessagesPublishedFromManyGoroutinesAllArrive(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	a, b := start(t, url), start(t, url)
+	var wg sync.WaitGroup
+	for w := range 20 {
+		wg.Go(func() {
+			for i := range 50 {
+				a.bus.Publish("t", []byte(fmt.Sprintf("%d-%d", w, i)))
+			}
+		})
+	}
+	wg.Wait()
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) == 1000 },
+		"%d of 1000 messages from 20 goroutines arrived", len(b.received()))
+}
