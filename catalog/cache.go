@@ -87,6 +87,15 @@ func (c *readCache) invalidate() {
 	c.mu.Unlock()
 }
 
+// expire makes the next read compare the generation with the database at once, rather than at
+// the next check: another replica said it committed a change. The generation read then, not the
+// message, says whether the cache is stale.
+func (c *readCache) expire() {
+	c.mu.Lock()
+	c.checkedAt = time.Time{}
+	c.mu.Unlock()
+}
+
 func (c *readCache) purgeLocked() {
 	c.epoch.Add(1)
 	if c.entities != nil {

@@ -346,7 +346,7 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		return nil, err
 	}
 	if res.Added+res.Updated+res.Removed > 0 {
-		s.cache.invalidate()
+		s.changed()
 		s.afterBulkChange(ctx, res.Added+res.Updated+res.Removed, row.EntityCount)
 	}
 	res.Location = row.toLocation()

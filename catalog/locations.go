@@ -211,7 +211,7 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 		return 0, err
 	}
 	if removed > 0 {
-		s.cache.invalidate()
+		s.changed()
 	}
 	s.log.InfoContext(ctx, "catalog: location unregistered", "location", id, "removed", removed)
 	return int(removed), nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	Now func() time.Time
 	// Audit records every change made on a caller's behalf; nil records nothing (domain tests).
 	Audit *audit.Log
+	// Bus tells the other replicas when this one changed the catalog, and this one when they did,
+	// so every replica's caches are retired at once (CacheCheck remains the fallback); nil is a
+	// process alone.
+	Bus bus.Bus
 }
 
 // Service is the catalog: locations in, entities out.
@@ -67,6 +72,7 @@ type Service struct {
 	holder string
 	// beat is how often a refresh renews its lease (leaseBeat; shorter in tests).
 	beat time.Duration
+	bus  bus.Bus
 }
 
 // NewService builds the catalog service on an open, migrated store.
@@ -100,7 +106,20 @@ func NewService(st *store.Store, opts Options) *Service {
 	}
 	s.cache = newReadCache(opts.CacheSize, check, s.generation)
 	s.cacheSize = max(opts.CacheSize, 0)
+	s.bus = bus.Or(opts.Bus)
+	s.bus.Handle(changedTopic, func([]byte) { s.cache.expire() })
+	s.bus.HandleGap(s.cache.expire)
 	return s
+}
+
+// changedTopic tells the other replicas that the catalog changed.
+const changedTopic = "catalog.changed"
+
+// changed retires what this replica keeps of the catalog, and tells the other replicas to retire
+// theirs; called once a change is committed.
+func (s *Service) changed() {
+	s.cache.invalidate()
+	s.bus.Publish(changedTopic, nil)
 }
 
 func holderID() string {

@@ -18,6 +18,8 @@ import (
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus/pgbus/pgbustest"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -835,4 +837,35 @@ func TestAFileOverTheSizeBoundIsNotHalfApplied(t *testing.T) {
 			t.Errorf("errors: %v; want one, about payments/catalog-info.yaml, naming catalog-max-file-bytes", res.Errors)
 		}
 	})
+}
+
+// TestAnotherReplicasChangeRetiresTheCacheAtOnce: two replicas on one PostgreSQL schema, with a
+// database check so rare that only the bus can tell replica B that replica A changed the catalog.
+func TestAnotherReplicasChangeRetiresTheCacheAtOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, startA := pgbustest.New(t, stA)
+	busB, startB := pgbustest.New(t, stB)
+	f := newFixture(t, stA)
+	f.svc = f.service(catalog.Options{CacheSize: 100, CacheCheck: time.Hour, Bus: busA})
+	replicaB := (&fixture{t: t, st: stB, dir: f.dir, now: f.now}).service(catalog.Options{CacheSize: 100, CacheCheck: time.Hour, Bus: busB})
+	startA()
+	startB()
+	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+	id := f.register(f.dir).Location.ID
+	testutil.Eventually(t, 10*time.Second, func() bool { return readDescriptionOr(replicaB) == "Takes card payments" },
+		"replica B never saw the first import")
+	f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed on A", 1))
+	f.refresh(id)
+	testutil.Eventually(t, 10*time.Second, func() bool { return readDescriptionOr(replicaB) == "Changed on A" },
+		"replica B's cache still serves %q after replica A's change", readDescriptionOr(replicaB))
+}
+
+// readDescriptionOr is readDescription, or the error's text.
+func readDescriptionOr(svc *catalog.Service) string {
+	e, err := svc.Entity(operator, backstage.MustParseRef("component:default/payments-api"))
+	if err != nil {
+		return err.Error()
+	}
+	return e.Metadata.Description
 }

@@ -3,6 +3,7 @@ package deploys_test
 import (
 	"context"
 	"fmt"
+	"github.com/portside-dev/portside/internal/bus"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,6 +184,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, st *store.Store) *fixture {
 	t.Helper()
+	return newFixtureOn(t, st, nil)
+}
+
+// newFixtureOn is newFixture for one of several replicas: b carries the events between them.
+func newFixtureOn(t testing.TB, st *store.Store, b bus.Bus) *fixture {
+	t.Helper()
 	bare := newManifests(t)
 	ann := fmt.Sprintf(`production:
   repo: %[1]s
@@ -212,6 +219,7 @@ staging:
 		PortalURL:    "https://portal.acme.example/",
 		Audit:        audit.New(st, nil),
 		Now:          clk.Now,
+		Bus:          b,
 	})
 	return &fixture{s: s, st: st, clk: clk, bare: bare, windows: w, cat: cat}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
@@ -192,6 +193,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Bus carries the requests' moves to the other replicas and theirs here, for subscribers on
+	// every replica; nil is a process alone.
+	Bus bus.Bus
 	// Observer hears about every move of a request, for metrics; may be nil.
 	Observer Observer
 }
@@ -210,6 +214,8 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	hub  *pubsub.Hub[Event]
+	// topic carries the events to the other replicas and delivers theirs to hub.
+	topic *bus.Topic[Event]
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -231,7 +237,23 @@ func NewService(st *store.Store, opts Options) *Service {
 	if s.opts.ApplyTimeout <= 0 {
 		s.opts.ApplyTimeout = 2 * time.Minute
 	}
+	s.topic = bus.NewTopic(opts.Bus, "deploys", bus.TopicOptions[Event]{
+		Deliver: s.hub.Deliver,
+		// A request's outcome or wait can be a long error message; its transition is bounded.
+		Shrink: func(e Event) Event { return Event{Request: Request{ID: e.Request.ID}, Transition: e.Transition} },
+		Reload: func(ctx context.Context, e Event) (Event, error) {
+			q, err := s.recs.byID(ctx, e.Request.ID)
+			return Event{Request: q, Transition: e.Transition}, err
+		},
+		Logger: s.log,
+	})
 	return s
+}
+
+// publish tells this replica's subscribers of a move, and the other replicas'.
+func (s *Service) publish(e Event) {
+	s.hub.Publish(e)
+	s.topic.Publish(e)
 }
 
 // Policy is the policy of an environment.
@@ -367,7 +389,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			t.RequestID = q.ID
 			out, created = q, true
 			s.moved(t)
-			s.hub.Publish(Event{Request: q, Transition: t})
+			s.publish(Event{Request: q, Transition: t})
 			return nil
 		})
 	if err != nil || !created || s.Policy(out.Environment).RequireApproval {
@@ -621,7 +643,7 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 		return q, err
 	}
 	s.moved(t)
-	s.hub.Publish(Event{Request: next, Transition: t})
+	s.publish(Event{Request: next, Transition: t})
 	return next, nil
 }
 
@@ -721,7 +743,7 @@ func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
 	if err := s.recs.setWaiting(ctx, q.ID, q.State, reason, q.UpdatedAt); err != nil {
 		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
 	}
-	s.hub.Publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
+	s.publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
 	return q
 }
 

@@ -2,6 +2,7 @@ package deploys_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus/pgbus/pgbustest"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -459,5 +461,52 @@ func TestStartFollowsRolloutsUntilStopped(t *testing.T) {
 	case ro.ch <- deploys.RolloutEvent{Revision: q.CommitSHA}:
 		t.Fatal("a stopped service still reads rollout events")
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestASubscriberOnAnotherReplicaHearsOfEveryMoveOnce: two replicas on one PostgreSQL schema; the
+// moves replica A makes reach a subscriber on replica B once each, in order.
+func TestASubscriberOnAnotherReplicaHearsOfEveryMoveOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, startA := pgbustest.New(t, stA)
+	busB, startB := pgbustest.New(t, stB)
+	a, b := newFixtureOn(t, stA, busA), newFixtureOn(t, stB, busB)
+	startA()
+	startB()
+	onB, err := b.s.Watch(carol, "payments-api", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onA, err := a.s.Watch(carol, "payments-api", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := a.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.5.0", Reason: "fix rounding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.s.Approve(alice, q.ID, "looks good"); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.TrimSpace(git(t, a.bare, "rev-parse", "main"))
+	a.s.Observe(context.Background(), deploys.RolloutEvent{Revision: head, Result: deploys.RolloutSucceeded, Message: "successfully synced"})
+	want := []deploys.State{deploys.Requested, deploys.Approved, deploys.Applying, deploys.RollingOut, deploys.Succeeded}
+	for name, sub := range map[string]*deploys.Subscription{"A": onA, "B": onB} {
+		var seen []deploys.State
+		for len(seen) < len(want) {
+			select {
+			case ev := <-sub.C():
+				if ev.Request.ID != q.ID || ev.Request.State != ev.Transition.To {
+					t.Errorf("replica %s: event %+v is not a whole move of request %d", name, ev, q.ID)
+				}
+				seen = append(seen, ev.Transition.To)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("replica %s heard %v, then nothing", name, seen)
+			}
+		}
+		if fmt.Sprint(seen) != fmt.Sprint(want) || len(sub.C()) != 0 {
+			t.Errorf("replica %s heard %v (and %d more), want %v once each", name, seen, len(sub.C()), want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	Now func() time.Time
 	// StampCheckInterval overrides StampCheckInterval (tests); 0 is the default.
 	StampCheckInterval time.Duration
+	// Bus carries the runs' changes to the other replicas and theirs here (for subscribers and
+	// stamps on every replica); nil is a process alone.
+	Bus bus.Bus
 	// Observer hears about finished runs and provider errors, for metrics; may be nil.
 	Observer Observer
 }
@@ -62,6 +66,8 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	hub       *pubsub.Hub[Run]
+	bus       bus.Bus
+	topic     *bus.Topic[Run]
 	follow    FollowerOptions
 	obs       Observer
 	gens      *generations
@@ -91,8 +97,32 @@ func NewService(st *store.Store, opts Options) *Service {
 	if s.gens.interval <= 0 {
 		s.gens.interval = StampCheckInterval
 	}
-	recs.changed = s.changed
+	s.bus = bus.Or(opts.Bus)
+	s.topic = bus.NewTopic(s.bus, "pipelines.runs", bus.TopicOptions[Run]{
+		Deliver: s.hub.Deliver,
+		Shrink:  func(r Run) Run { return Run{ID: r.ID} }, // a run with many stages and artifacts
+		Reload:  func(ctx context.Context, r Run) (Run, error) { return s.recs.byID(ctx, r.ID) },
+		Logger:  s.log,
+	})
+	// Another replica's change retires this one's stamps at once; the generation row, read at
+	// most once per StampCheckInterval, still catches what a lost message would miss.
+	s.bus.Handle(changedTopic, func([]byte) { s.changed() })
+	s.bus.HandleGap(s.changed)
+	recs.changed = func() {
+		s.changed()
+		s.bus.Publish(changedTopic, nil)
+	}
 	return s
+}
+
+// changedTopic tells the other replicas that a run changed (their stamps are stale). It is sent
+// as the change commits, so it arrives before the run's event (sent once the run is read back).
+const changedTopic = "pipelines.changed"
+
+// publish tells this replica's subscribers of a run's change, and the other replicas'.
+func (s *Service) publish(r Run) {
+	s.hub.Publish(r)
+	s.topic.Publish(r)
 }
 
 // Input bounds.
@@ -294,7 +324,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		} else {
 			s.finished(Queued, run)
 		}
-		s.hub.Publish(run)
+		s.publish(run)
 		return Run{}, err
 	}
 	applyUpdate(&run, u, &decl, s.now().UTC())
@@ -318,7 +348,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	if run, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
 		return Run{}, err
 	}
-	s.hub.Publish(run)
+	s.publish(run)
 	s.poke()
 	return run, nil
 }
@@ -508,7 +538,7 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 			return run, err
 		}
 		s.finished(was, run)
-		s.hub.Publish(run)
+		s.publish(run)
 	} else if force {
 		return s.recs.byID(ctx, run.ID)
 	}

@@ -120,14 +120,14 @@ func (p canaryPoller) read(ctx context.Context, k Key) {
 			a.progress = &CanaryProgress{}
 		}
 	}
-	if !a.progress.advance(c, time.Now().UTC()) {
+	now := time.Now().UTC()
+	if !a.progress.advance(c, now) {
 		t.mu.Unlock()
 		return
 	}
-	progress := *a.progress
 	t.mu.Unlock()
-	// Only this goroutine writes an instance's canary progress, so the write can go unlocked.
-	updated, err := t.recs.setCanary(ctx, latest.ID, &progress)
+	// Advanced on the record itself: another replica may have recorded this step already.
+	updated, changed, err := t.recs.advanceCanary(ctx, latest.ID, c, now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
@@ -140,6 +140,11 @@ func (p canaryPoller) read(ctx context.Context, k Key) {
 	var labels map[string]string
 	if a := t.apps[k]; a != nil {
 		labels = a.app.Labels
+		if a.progressOf == updated.ID && updated.Canary != nil {
+			a.progress = updated.Canary // what is recorded, whoever recorded it
+		}
 	}
-	t.hub.publish(Change{Rollout: &updated, Labels: labels})
+	if changed {
+		t.hub.publish(Change{Rollout: &updated, Labels: labels})
+	}
 }

@@ -35,11 +35,14 @@ func (f commitFetcher) run(ctx context.Context) {
 					break
 				}
 				// Any other answer (a revision the repository no longer has) is final.
-				updated, err := t.recs.setCommit(ctx, r.ID, c)
+				updated, changed, err := t.recs.setCommit(ctx, r.ID, c)
 				if err != nil {
 					break
 				}
 				progress = true
+				if !changed {
+					continue // another replica recorded it (and told subscribers)
+				}
 				t.mu.Lock()
 				var labels map[string]string
 				if a := t.apps[r.Key]; a != nil {

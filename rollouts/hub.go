@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
+	"github.com/portside-dev/portside/internal/pubsub"
 )
 
 // hub is the tracker's publishing side: it hands every change to the subscriptions that want it,
@@ -21,14 +23,27 @@ type hub struct {
 	versions   map[Key]uint64
 	membership uint64
 	version    uint64
+	// out sends the rollouts this replica recorded to the other replicas (the bus); each replica
+	// follows Argo CD itself, so deployments' states are not sent.
+	out func(Change)
 }
 
 func newHub(buffer int) hub {
 	return hub{buffer: buffer, subs: map[*Subscription]struct{}{}, versions: map[Key]uint64{}}
 }
 
-// publish versions a change and hands it to its subscribers; the caller holds Tracker.mu.
+// publish versions a change this replica made and hands it to its subscribers and, for a rollout,
+// to the other replicas; the caller holds Tracker.mu.
 func (h *hub) publish(c Change) {
+	h.deliver(c, false)
+	if c.Rollout != nil && h.out != nil {
+		h.out(c)
+	}
+}
+
+// deliver versions a change and hands it to its subscribers (remote: another replica made it, so
+// not to those that want only this replica's own); the caller holds Tracker.mu.
+func (h *hub) deliver(c Change, remote bool) {
 	var k Key
 	switch {
 	case c.Deployment != nil:
@@ -39,7 +54,7 @@ func (h *hub) publish(c Change) {
 	h.version++
 	h.versions[versionKey(k)] = h.version
 	for s := range h.subs {
-		if s.filter != nil && !s.filter(c) {
+		if (remote && s.own) || (s.filter != nil && !s.filter(c)) {
 			continue
 		}
 		select {
@@ -106,6 +121,7 @@ func (t *Tracker) fresh(s Stamp) bool {
 type Subscription struct {
 	t      *Tracker
 	filter func(Change) bool
+	own    bool // only this replica's own changes (pubsub.Own)
 	ch     chan Change
 	once   sync.Once
 	err    error
@@ -129,10 +145,11 @@ func (s *Subscription) Close() {
 	s.close(nil)
 }
 
-// Subscribe delivers every change filter accepts until ctx ends or Close. A subscriber that falls
-// Buffer changes behind is cut off (Err says so) rather than silently missing some.
+// Subscribe delivers every change filter accepts until ctx ends or Close (with a ctx marked by
+// pubsub.Own, only the rollouts this replica recorded, not those other replicas did). A subscriber
+// that falls Buffer changes behind is cut off (Err says so) rather than silently missing some.
 func (t *Tracker) Subscribe(ctx context.Context, filter func(Change) bool) *Subscription {
-	s := &Subscription{t: t, filter: filter, ch: make(chan Change, t.hub.buffer)}
+	s := &Subscription{t: t, filter: filter, ch: make(chan Change, t.hub.buffer), own: pubsub.IsOwn(ctx)}
 	t.mu.Lock()
 	t.hub.subs[s] = struct{}{}
 	t.mu.Unlock()
@@ -145,4 +162,46 @@ func (t *Tracker) Subscribers() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return len(t.hub.subs)
+}
+
+// rolloutsTopic carries the rollouts one replica records to the others.
+const rolloutsTopic = "rollouts"
+
+// useBus sends the rollouts this tracker records to the other replicas and delivers theirs here:
+// every replica follows Argo CD, but only the one whose write changed a rollout's row publishes it
+// (records.record), so each rollout change is published once, wherever it was recorded.
+func (t *Tracker) useBus(b bus.Bus) {
+	topic := bus.NewTopic(b, rolloutsTopic, bus.TopicOptions[Change]{
+		Deliver: t.deliverRemote,
+		Shrink: func(c Change) Change {
+			return Change{Rollout: &Rollout{ID: c.Rollout.ID, Key: c.Rollout.Key}, Labels: c.Labels}
+		},
+		Reload: func(ctx context.Context, c Change) (Change, error) {
+			r, err := t.recs.byID(ctx, c.Rollout.ID)
+			return Change{Rollout: &r, Labels: c.Labels}, err
+		},
+		Logger: t.log,
+	})
+	t.hub.out = func(c Change) { topic.Publish(Change{Rollout: c.Rollout, Labels: c.Labels}) }
+	// A message lost while the bus was away may have been a rollout of any application: every
+	// stamp is retired.
+	b.HandleGap(func() {
+		t.mu.Lock()
+		t.hub.membership++
+		t.mu.Unlock()
+	})
+}
+
+// deliverRemote hands a rollout another replica recorded to this replica's subscribers, and
+// retires this replica's stamps of its application.
+func (t *Tracker) deliverRemote(c Change) {
+	if c.Rollout == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a := t.apps[c.Rollout.Key]; a != nil {
+		c.Labels = a.app.Labels // as this replica knows them, as its own changes carry
+	}
+	t.hub.deliver(c, true)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	// Audit records every action; nil records nothing (tests of the domain alone).
 	Audit   *audit.Log
 	Tracker TrackerOptions
+	// Bus carries the rollouts recorded here to the other replicas and theirs here (subscribers
+	// and stamps on every replica); nil is a process alone.
+	Bus bus.Bus
 }
 
 // Service answers what is deployed where and how each rollout went, and acts on deployments for
@@ -66,8 +70,11 @@ func NewService(st *store.Store, sources []Source, opts Options) *Service {
 	for _, src := range sources {
 		byName[src.Name()] = src
 	}
-	return &Service{tracker: newTracker(recs, sources, opts.Tracker), recs: recs, catalog: opts.Catalog,
-		audit: opts.Audit, sources: byName}
+	t := newTracker(recs, sources, opts.Tracker)
+	if opts.Bus != nil {
+		t.useBus(opts.Bus)
+	}
+	return &Service{tracker: t, recs: recs, catalog: opts.Catalog, audit: opts.Audit, sources: byName}
 }
 
 // Start follows the instances until Stop.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
@@ -189,22 +190,27 @@ func (s *records) pendingCommits(ctx context.Context, instance string, limit int
 	return out, nil
 }
 
-// setCommit records what the source said about a rollout's revision and returns the rollout.
-func (s *records) setCommit(ctx context.Context, id int64, c Commit) (Rollout, error) {
+// setCommit records what the source said about a rollout's revision and returns the rollout;
+// changed is false when it was recorded already (every replica fetches the commits of new
+// rollouts: the first to record one tells subscribers, once).
+func (s *records) setCommit(ctx context.Context, id int64, c Commit) (Rollout, bool, error) {
 	var row rolloutRow
+	changed := false
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		db := s.st.DB(ctx)
-		if err := db.Model(&rolloutRow{}).Where("id = ?", id).Updates(map[string]any{
+		res := db.Model(&rolloutRow{}).Where("id = ? AND commit_fetched = ?", id, false).Updates(map[string]any{
 			"commit_author": c.Author, "commit_message": c.Message, "committed_at": utc(c.Date),
-			"commit_fetched": true, "updated_at": time.Now().UTC()}).Error; err != nil {
-			return err
+			"commit_fetched": true, "updated_at": time.Now().UTC()})
+		if res.Error != nil {
+			return res.Error
 		}
+		changed = res.RowsAffected > 0
 		return db.First(&row, id).Error
 	})
 	if err != nil {
-		return Rollout{}, store.Translate(err, "rollout")
+		return Rollout{}, false, store.Translate(err, "rollout")
 	}
-	return row.toRollout(), nil
+	return row.toRollout(), changed, nil
 }
 
 // latest returns the newest rollout of an application; ok is false when it has none.
@@ -228,16 +234,35 @@ func (s *records) byRevision(ctx context.Context, revision string) (Rollout, boo
 	return rows[0].toRollout(), true, nil
 }
 
-// setCanary records a rollout's canary progress (an aborted canary makes it ABORTED) and returns
-// the rollout.
-func (s *records) setCanary(ctx context.Context, id int64, p *CanaryProgress) (Rollout, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return Rollout{}, errs.Wrap(errs.Internal, err, "rollouts: canary of rollout %d", id)
-	}
+// advanceCanary adds what a look at the canary shows to the progress recorded on a rollout (see
+// CanaryProgress.advance) and returns the rollout; changed is false when the record knew it
+// already. Every replica reads the canaries: the progress is advanced on the stored record, under
+// its row lock, so a step two replicas saw is recorded, and told to subscribers, once.
+func (s *records) advanceCanary(ctx context.Context, id int64, c *Canary, at time.Time) (Rollout, bool, error) {
 	var row rolloutRow
-	err = s.st.InTx(ctx, func(ctx context.Context) error {
+	changed := false
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		db := s.st.DB(ctx)
+		read := db
+		if s.st.Dialect() == store.Postgres {
+			read = read.Clauses(clause.Locking{Strength: "UPDATE"}) // SQLite's writers are one at a time anyway
+		}
+		if err := read.First(&row, id).Error; err != nil {
+			return err
+		}
+		p := &CanaryProgress{}
+		if row.Canary != "" {
+			if err := json.Unmarshal([]byte(row.Canary), p); err != nil {
+				return errs.Wrap(errs.Internal, err, "rollouts: canary of rollout %d", id)
+			}
+		}
+		if !p.advance(c, at) {
+			return nil
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "rollouts: canary of rollout %d", id)
+		}
 		set := map[string]any{"canary": string(b), "updated_at": time.Now().UTC()}
 		if p.Aborted {
 			set["result"] = string(ResultAborted)
@@ -245,12 +270,13 @@ func (s *records) setCanary(ctx context.Context, id int64, p *CanaryProgress) (R
 		if err := db.Model(&rolloutRow{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
 		}
+		changed = true
 		return db.First(&row, id).Error
 	})
 	if err != nil {
-		return Rollout{}, store.Translate(err, "rollout")
+		return Rollout{}, false, store.Translate(err, "rollout")
 	}
-	return row.toRollout(), nil
+	return row.toRollout(), changed, nil
 }
 
 // Filter selects rollouts. Empty fields select everything.

@@ -16,6 +16,8 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
+	"github.com/portside-dev/portside/internal/bus/pgbus/pgbustest"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
@@ -73,6 +75,12 @@ const payments = "component:default/payments"
 
 func newRig(t *testing.T, st *store.Store, apps ...v1alpha1.Application) *rig {
 	t.Helper()
+	return newRigOn(t, st, nil, apps...)
+}
+
+// newRigOn is newRig for one of several replicas: b carries rollouts between them.
+func newRigOn(t *testing.T, st *store.Store, b bus.Bus, apps ...v1alpha1.Application) *rig {
+	t.Helper()
 	argo := argocdtest.Start(t)
 	for _, a := range apps {
 		argo.Put(a)
@@ -87,7 +95,7 @@ func newRig(t *testing.T, st *store.Store, apps ...v1alpha1.Application) *rig {
 		owner:       map[string]string{payments: "bob"},
 	}
 	// Through the connector protocol, as portside serve reaches Argo CD (portside-argocd's socket).
-	svc := rollouts.NewService(st, connectortest.Relay(t, client), rollouts.Options{Catalog: cat, Audit: log,
+	svc := rollouts.NewService(st, connectortest.Relay(t, client), rollouts.Options{Catalog: cat, Audit: log, Bus: b,
 		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, CanaryInterval: 10 * time.Millisecond}})
 	return &rig{t: t, argo: argo, svc: svc, st: st, audit: log}
 }
@@ -504,5 +512,57 @@ func TestAStampGoesStaleWhenItsApplicationsChangeOrAnotherJoinsItsSelector(t *te
 	}
 	if none := r.svc.Stamp(nil); !r.svc.Fresh(none) {
 		t.Errorf("the stamp of a component without Argo CD annotations is stale")
+	}
+}
+
+// TestAReplicaHearsOfTheRolloutsAnotherRecordedOnceAndRetiresItsStamps: two replicas on one
+// PostgreSQL schema. Replica B follows an Argo CD of its own that never changes (the same instance
+// name), so what it learns of the rollouts A records, it learns from the bus alone: its subscriber
+// hears each once, and its stamps (the cached component pages) go stale. (Without the bus, B's
+// subscriber hears nothing and its stamp stays fresh: a rollout another replica recorded never
+// retired B's cached component page.)
+func TestAReplicaHearsOfTheRolloutsAnotherRecordedOnceAndRetiresItsStamps(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, startA := pgbustest.New(t, stA)
+	busB, startB := pgbustest.New(t, stB)
+	a, b := newRigOn(t, stA, busA, deployedOnce()), newRigOn(t, stB, busB, deployedOnce())
+	commits(a.argo)
+	commits(b.argo)
+	startA()
+	startB()
+	subA, subB := a.watch(rollouts.WatchRollouts), b.watch(rollouts.WatchRollouts)
+	first := []string{
+		`rollout a1 Succeeded/SUCCEEDED history=1 by="" requested="" commit=""`,
+		`rollout a1 Succeeded/SUCCEEDED history=1 by="" requested="" commit="Dana <dana@example.com>"`,
+	}
+	a.start()
+	expect(t, subA, first...)
+	expect(t, subB, first...)
+	b.start() // B lists a1 too: recorded already, so nothing new to tell anyone
+
+	annotations := map[string]string{"argocd/app-name": "payments-prod"}
+	stamp := b.svc.Stamp(annotations)
+	if _, err := a.svc.Sync(bob(), rollouts.Target{Component: "payments"}, rollouts.SyncRequest{Revision: "b2"}); err != nil {
+		t.Fatal(err)
+	}
+	running := []string{
+		`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit=""`,
+		`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit="Erin <erin@example.com>"`,
+	}
+	expect(t, subA, running...)
+	expect(t, subB, running...)
+	if b.svc.Fresh(stamp) {
+		t.Error("replica B's stamp of payments is still fresh after replica A recorded a rollout of it")
+	}
+	a.argo.Update("argocd", "payments-prod", func(app *v1alpha1.Application) {
+		argocdtest.Succeed(app, "b2", "registry.example.com/payments:1.1.0")
+		app.Status.Health.Status = "Healthy"
+	})
+	done := `rollout b2 Succeeded/SUCCEEDED history=2 by="portside" requested="bob" commit="Erin <erin@example.com>"`
+	expect(t, subA, done)
+	expect(t, subB, done)
+	if n := len(subB.C()); n != 0 {
+		t.Errorf("replica B's subscriber holds %d more changes, want none (each rollout change once)", n)
 	}
 }

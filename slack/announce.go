@@ -11,6 +11,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/internal/pubsub"
 )
 
 // ChannelAnnotation names the Slack channel (an ID such as C0123, or #name) a component's deploy
@@ -52,7 +53,8 @@ func (b *Bot) Follow() {
 		defer b.wg.Done()
 		ctx := principal.With(b.ctx, watcher)
 		for ctx.Err() == nil {
-			sub, err := b.opts.Deploys.Watch(ctx, "", 0)
+			// This replica's own moves only: each move is announced once, by the replica that made it.
+			sub, err := b.opts.Deploys.Watch(pubsub.Own(ctx), "", 0)
 			if err != nil {
 				b.opts.Logger.WarnContext(ctx, "slack: watching deploy requests", "error", err)
 			} else {

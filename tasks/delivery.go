@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
@@ -21,7 +22,8 @@ type RolloutFeed struct{ Hub RolloutHub }
 // Events subscribes to the hub; the channel closes when the hub cuts the subscription off (it
 // fell behind) or ctx ends, and FollowDelivery subscribes again.
 func (f RolloutFeed) Events(ctx context.Context) (<-chan DeliveryEvent, error) {
-	sub := f.Hub.Subscribe(ctx, func(c rollouts.Change) bool {
+	// This replica's own rollouts only: each replica suggests for what it recorded, so once.
+	sub := f.Hub.Subscribe(pubsub.Own(ctx), func(c rollouts.Change) bool {
 		return c.Rollout != nil && c.Rollout.ID != 0 && c.Rollout.Result != rollouts.ResultRunning
 	})
 	out := make(chan DeliveryEvent)
@@ -74,7 +76,8 @@ type PipelineRunFeed struct{ Runs RunWatcher }
 // Events subscribes to every run's changes; the channel closes when the subscription is cut off
 // (it fell behind) or ctx ends, and FollowDelivery subscribes again.
 func (f PipelineRunFeed) Events(ctx context.Context) (<-chan DeliveryEvent, error) {
-	sub, err := f.Runs.Watch(ctx, pipelines.Filter{}, 0)
+	sub, err := f.Runs.Watch(pubsub.Own(ctx), pipelines.Filter{}, 0) // this replica's own changes: once
+
 	if err != nil {
 		return nil, err
 	}

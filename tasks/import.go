@@ -212,7 +212,7 @@ func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (Im
 		return ImportResult{}, err
 	}
 	for _, e := range events {
-		s.hub.Publish(e)
+		s.publish(e)
 	}
 	return res, nil
 }

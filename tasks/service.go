@@ -15,6 +15,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Bus carries the tasks' changes to the other replicas and theirs here, for subscribers on
+	// every replica; nil is a process alone.
+	Bus bus.Bus
 }
 
 // Service keeps projects and their tasks for the people who run status meetings.
@@ -53,6 +57,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	hub     *pubsub.Hub[Event]
+	topic   *bus.Topic[Event]
 	figures DeliveryFigures
 }
 
@@ -66,7 +71,26 @@ func NewService(st *store.Store, opts Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.topic = bus.NewTopic(opts.Bus, "tasks", bus.TopicOptions[Event]{
+		Deliver: s.hub.Deliver,
+		// A task with long comments is read again; a deleted one is gone, and its ID is what counts.
+		Shrink: func(e Event) Event { return Event{Project: e.Project, Task: Task{ID: e.Task.ID}, Deleted: e.Deleted} },
+		Reload: func(ctx context.Context, e Event) (Event, error) {
+			if e.Deleted {
+				return e, nil
+			}
+			t, err := s.recs.taskByID(ctx, e.Task.ID)
+			return Event{Project: e.Project, Task: t}, err
+		},
+		Logger: s.log,
+	})
 	return s
+}
+
+// publish tells this replica's subscribers of a task's change, and the other replicas'.
+func (s *Service) publish(e Event) {
+	s.hub.Publish(e)
+	s.topic.Publish(e)
 }
 
 // audited runs fn as an audited action (or just runs it without an audit log).
@@ -333,7 +357,7 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 			return err
 		}
 		out = t
-		s.hub.Publish(Event{Project: proj.Name, Task: t})
+		s.publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -601,7 +625,7 @@ func (s *Service) save(ctx context.Context, proj Project, old, next Task) (Task,
 	if err != nil {
 		return Task{}, err
 	}
-	s.hub.Publish(Event{Project: proj.Name, Task: next})
+	s.publish(Event{Project: proj.Name, Task: next})
 	return next, nil
 }
 
@@ -678,7 +702,7 @@ func (s *Service) AddComment(ctx context.Context, id int64, body string) (Commen
 			return err
 		}
 		out = c
-		s.hub.Publish(Event{Project: proj.Name, Task: t})
+		s.publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -705,7 +729,7 @@ func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 		if err != nil {
 			return err
 		}
-		s.hub.Publish(Event{Project: proj.Name, Task: t, Deleted: true})
+		s.publish(Event{Project: proj.Name, Task: t, Deleted: true})
 		return nil
 	})
 }

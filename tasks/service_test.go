@@ -2,11 +2,14 @@ package tasks_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus/pgbus/pgbustest"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -342,5 +345,70 @@ func TestSubscribersHearOfTheirProjectsChanges(t *testing.T) {
 	}
 	if e := <-sub.C(); e.Task.ID != task.ID || !e.Deleted {
 		t.Fatalf("second event %+v, want the deletion", e)
+	}
+}
+
+// TestASubscriberOnAnotherReplicaHearsOfEveryChangeOnce: two replicas on one PostgreSQL schema;
+// what replica A changes reaches a subscriber on replica B once each, in order, whole (a task too
+// large for a message is read again by B).
+func TestASubscriberOnAnotherReplicaHearsOfEveryChangeOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, startA := pgbustest.New(t, stA)
+	busB, startB := pgbustest.New(t, stB)
+	clk := testutil.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	a := tasks.NewService(stA, tasks.Options{Catalog: newFakeCatalog(), Now: clk.Now, Bus: busA})
+	b := tasks.NewService(stB, tasks.Options{Catalog: newFakeCatalog(), Now: clk.Now, Bus: busB})
+	startA()
+	startB()
+	if _, err := a.CreateProject(admin, tasks.ProjectInput{Name: "roadmap", Owner: "team-delivery"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(carol)
+	defer cancel()
+	onA, err := a.Watch(ctx, "roadmap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB, err := b.Watch(ctx, "roadmap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := a.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("Blocked on the cluster quota. ", tasks.MaxComment/30)
+	large, err := a.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "long", Comment: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteTask(bob, small.ID, small.Version); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("%d here deleted=false", small.ID),
+		fmt.Sprintf("%d long deleted=false comment=%d", large.ID, len(strings.TrimSpace(long))),
+		fmt.Sprintf("%d here deleted=true", small.ID),
+	}
+	for name, sub := range map[string]*tasks.Subscription{"A": onA, "B": onB} {
+		for i, w := range want {
+			var e tasks.Event
+			select {
+			case e = <-sub.C():
+			case <-time.After(10 * time.Second):
+				t.Fatalf("replica %s: event %d never arrived", name, i+1)
+			}
+			got := fmt.Sprintf("%d %s deleted=%v", e.Task.ID, e.Task.Title, e.Deleted)
+			if e.Task.Comment != "" {
+				got += fmt.Sprintf(" comment=%d", len(e.Task.Comment))
+			}
+			if got != w {
+				t.Errorf("replica %s: event %d = %s, want %s", name, i+1, got, w)
+			}
+		}
+		if n := len(sub.C()); n != 0 {
+			t.Errorf("replica %s holds %d more events, want each change once", name, n)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/deploys/pullrequests"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/seal"
@@ -46,6 +47,9 @@ type app struct {
 	// tracing is serve's tracing (nil for the other commands, and off unless tracing-endpoint is
 	// set): its instrumentation is installed only when it is on.
 	tracing *tracing.Tracing
+	// bus carries events and cache retirements between serve's replicas (nil outside serve: the
+	// services then tell no other process).
+	bus bus.Bus
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.
@@ -139,6 +143,7 @@ func (a *app) catalog() *catalog.Service {
 		MaxLocationErrors: a.cfg.CatalogMaxLocationErrors,
 		Logger:            a.log,
 		Audit:             a.auditLog(),
+		Bus:               a.bus,
 	}
 	if a.metrics != nil {
 		opts.Observer = a.metrics

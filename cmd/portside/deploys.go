@@ -20,6 +20,7 @@ func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.
 	}
 	opts.SyncWindows = bridge.SyncWindows{Rollouts: rs}
 	opts.Rollouts = bridge.RolloutEvents{Rollouts: rs}
+	opts.Bus = a.bus
 	return deploys.NewService(a.store, opts), nil
 }
 

@@ -89,7 +89,7 @@ func (a *app) pipelines(cat *catalog.Service, kj *kjplugin.Provider) (*pipelines
 		providers = append(providers, kj)
 	}
 	popts := pipelines.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
-		Providers: providers,
+		Providers: providers, Bus: a.bus,
 		Follower: pipelines.FollowerOptions{Interval: a.cfg.PipelinesPollInterval, Batch: a.cfg.PipelinesPollBatch,
 			Concurrency: a.cfg.PipelinesPollConcurrency}}
 	if a.metrics != nil { // serve's; the CLI commands keep none

@@ -38,6 +38,6 @@ func (a *app) rollouts(ctx context.Context, cat *catalog.Service, extensions []c
 		}
 		sources, companion = p.Sources(), p
 	}
-	return rollouts.NewService(a.store, sources, rollouts.Options{Catalog: cat, Audit: a.auditLog(),
+	return rollouts.NewService(a.store, sources, rollouts.Options{Catalog: cat, Audit: a.auditLog(), Bus: a.bus,
 		Tracker: rollouts.TrackerOptions{ResyncInterval: a.cfg.ArgoCDResyncInterval, Logger: a.log}}), companion, nil
 }

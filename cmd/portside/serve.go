@@ -21,6 +21,7 @@ import (
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/internal/bus/pgbus"
 	"github.com/portside-dev/portside/leader"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
@@ -121,6 +122,8 @@ type wiring struct {
 	identity  *auth.Service
 	// elector runs the singleton background work on one replica at a time (see run).
 	elector *leader.Elector
+	// bus carries events and cache retirements to and from the other replicas; nil on SQLite.
+	bus     *pgbus.Bus
 	closers []func()
 }
 
@@ -177,6 +180,12 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 			return w, err
 		}
 		a.log.InfoContext(ctx, "demo manifest repository created: payments-api's deploy requests commit to it", "repo", a.demoManifests)
+	}
+	if w.bus, err = a.newBus(ctx); err != nil {
+		return w, err
+	}
+	if w.bus != nil {
+		a.bus = w.bus // the services register their topics on it as they are built
 	}
 	w.catalog = a.catalog()
 	w.identity = a.auth(w.catalog)
@@ -324,6 +333,19 @@ func (a *app) elector(w *wiring) *leader.Elector {
 	return e
 }
 
+// newBus builds the bus between the replicas sharing a PostgreSQL schema (see internal/bus); nil on
+// SQLite, where serve is alone.
+func (a *app) newBus(ctx context.Context) (*pgbus.Bus, error) {
+	if a.store.Dialect() != store.Postgres {
+		return nil, nil
+	}
+	var schema string
+	if err := a.store.DB(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "read the database's schema")
+	}
+	return pgbus.New(pgbus.Channel(schema), a.store.Dedicated, a.store.SQL(), pgbus.Options{Logger: a.log}), nil
+}
+
 // claimSQLite claims a SQLite database file for this serve (see leader.LockFile); nil for
 // PostgreSQL (several replicas may share it) and for an in-memory database.
 func claimSQLite(database string) (*leader.FileLock, error) {
@@ -342,6 +364,13 @@ func claimSQLite(database string) (*leader.FileLock, error) {
 // the event followers on every replica, the singleton loops on the leader (see app.elector); it
 // returns once that work has stopped too.
 func (w *wiring) run(ctx context.Context) error {
+	if w.bus != nil {
+		// The bus stops last, so what the others stopping publish is still sent.
+		bctx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); w.bus.Run(bctx) }()
+		defer func() { stopBus(); <-done }()
+	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	w.rollouts.Start(ctx)

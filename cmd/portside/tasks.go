@@ -21,7 +21,7 @@ import (
 // read from the rollouts and pipeline runs Portside has recorded.
 func (a *app) tasks(cat *catalog.Service, rs *rollouts.Service, ps *pipelines.Service) *tasks.Service {
 	return tasks.NewService(a.store, tasks.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
-		Figures: tasks.Delivery{DORA: rs, Runs: ps, Components: cat}})
+		Figures: tasks.Delivery{DORA: rs, Runs: ps, Components: cat}, Bus: a.bus})
 }
 
 func tasksCmd() *cobra.Command {

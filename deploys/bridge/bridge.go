@@ -11,6 +11,7 @@ import (
 
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
@@ -80,7 +81,9 @@ func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.Rollout
 	go func() {
 		defer close(out)
 		for ctx.Err() == nil {
-			sub := r.Rollouts.Tracker().Subscribe(ctx, func(c rollouts.Change) bool { return c.Rollout != nil })
+			// This replica's own rollouts only: each replica moves the requests of the rollouts it
+			// recorded, so each move is made once.
+			sub := r.Rollouts.Tracker().Subscribe(pubsub.Own(ctx), func(c rollouts.Change) bool { return c.Rollout != nil })
 			for c := range sub.C() {
 				select {
 				case out <- Event(c.Rollout):

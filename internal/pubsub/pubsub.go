@@ -23,9 +23,23 @@ func NewHub[T any](buffer int) *Hub[T] {
 	return &Hub[T]{buffer: buffer, subs: map[*Subscription[T]]struct{}{}}
 }
 
-// Subscribe delivers the values filter accepts until ctx ends or the subscription is closed.
+// ownKey marks a context whose subscriptions want only this process's own values (see Own).
+type ownKey struct{}
+
+// Own marks ctx for subscriptions that want only the values this process published itself, not
+// those other replicas did (Deliver). The followers that act on events (a request moved by a
+// rollout, a task's suggested status, a Slack message) subscribe so: every replica acts on its
+// own share, so each event is acted on once across replicas, while the subscriptions of people
+// hear of everything.
+func Own(ctx context.Context) context.Context { return context.WithValue(ctx, ownKey{}, true) }
+
+// IsOwn tells whether ctx was marked by Own.
+func IsOwn(ctx context.Context) bool { own, _ := ctx.Value(ownKey{}).(bool); return own }
+
+// Subscribe delivers the values filter accepts until ctx ends or the subscription is closed; with a
+// ctx marked by Own, only the values this process published.
 func (h *Hub[T]) Subscribe(ctx context.Context, filter func(T) bool) *Subscription[T] {
-	s := &Subscription[T]{h: h, filter: filter, ch: make(chan T, h.buffer)}
+	s := &Subscription[T]{h: h, filter: filter, ch: make(chan T, h.buffer), own: IsOwn(ctx)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -33,12 +47,19 @@ func (h *Hub[T]) Subscribe(ctx context.Context, filter func(T) bool) *Subscripti
 	return s
 }
 
-// Publish hands v to every subscription that wants it, without waiting for any.
-func (h *Hub[T]) Publish(v T) {
+// Publish hands v, which this process made, to every subscription that wants it, without waiting
+// for any.
+func (h *Hub[T]) Publish(v T) { h.publish(v, false) }
+
+// Deliver hands v, which another replica made, to every subscription that wants it but those that
+// want only this process's own (see Own).
+func (h *Hub[T]) Deliver(v T) { h.publish(v, true) }
+
+func (h *Hub[T]) publish(v T, remote bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if !s.filter(v) {
+		if (remote && s.own) || !s.filter(v) {
 			continue
 		}
 		select {
@@ -72,6 +93,7 @@ func (h *Hub[T]) CloseAll() {
 type Subscription[T any] struct {
 	h      *Hub[T]
 	filter func(T) bool
+	own    bool
 	ch     chan T
 	once   sync.Once
 	err    error

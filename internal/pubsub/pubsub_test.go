@@ -50,3 +50,25 @@ func drain(s *Subscription[int]) <-chan int {
 	}
 	return s.C()
 }
+
+func TestAnOwnSubscriptionGetsOnlyWhatThisProcessPublished(t *testing.T) {
+	h := NewHub[string](4)
+	own := h.Subscribe(Own(context.Background()), func(string) bool { return true })
+	all := h.Subscribe(context.Background(), func(string) bool { return true })
+	h.Publish("mine")
+	h.Deliver("another replica's")
+	h.CloseAll()
+	var gotOwn, gotAll []string
+	for v := range own.C() {
+		gotOwn = append(gotOwn, v)
+	}
+	for v := range all.C() {
+		gotAll = append(gotAll, v)
+	}
+	if len(gotOwn) != 1 || gotOwn[0] != "mine" {
+		t.Errorf("the own subscription got %q, want only [mine]", gotOwn)
+	}
+	if len(gotAll) != 2 {
+		t.Errorf("the subscription of everything got %q, want both", gotAll)
+	}
+}
