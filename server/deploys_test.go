@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -341,6 +342,63 @@ func TestTheViewerIsOfferedWhatTheDeployRulesAllow(t *testing.T) {
 		res = p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state viewerCanApprove viewerCanReject viewerCanCancel } } }`, id))
 		if got := fmt.Sprint(res.Data["approveDeployRequest"]); got != "map[request:map[state:ROLLING_OUT viewerCanApprove:false viewerCanCancel:false viewerCanReject:false]]" || len(res.Errors) > 0 {
 			t.Fatalf("approved: %s %+v", got, res.Errors)
+		}
+	})
+}
+
+// A request whose commit Argo CD reconciles without a rollout of it closes too: the scripted Argo
+// CD (over real gRPC, through the connector) moves the application's sync revision to the request's
+// commit (a commit that changes nothing the application renders) or to a later commit that
+// contains it (Argo CD synced the later one), Synced and Healthy, with no sync naming the commit.
+func TestArgoCDReachingTheCommitWithoutARolloutClosesTheRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		alice := p.session("alice")
+		for _, past := range []bool{false, true} {
+			app := fmt.Sprintf("shop-app-%d", deployComponents.Load()+1)
+			name, bare := p.deployComponentAnnotated(t, "    argocd/app-name: "+app+"\n")
+			seed := strings.TrimSpace(runGit(t, bare, "rev-parse", "main"))
+			p.argo.Put(argocdtest.App(app, func(a *v1alpha1.Application) {
+				a.Labels = map[string]string{"environment": "production"}
+				a.Status.Sync.Revision = seed
+			}))
+			q, err := p.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: deployDigest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state commitSha } } }`,
+				model.EncodeNumericID("DeployRequest", q.ID)))
+			if len(res.Errors) > 0 {
+				t.Fatalf("approve: %+v", res.Errors)
+			}
+			sha, _ := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)["commitSha"].(string)
+			revision, how := sha, app+" on Argo CD prod is synced at this commit"
+			if past {
+				// Someone's commit lands on top before Argo CD looks: it syncs that one.
+				work := filepath.Join(t.TempDir(), "w")
+				runGit(t, filepath.Dir(work), "clone", "--quiet", bare, work)
+				if err := os.WriteFile(filepath.Join(work, "README"), []byte("later\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				runGit(t, work, "add", "README")
+				runGit(t, work, "commit", "--quiet", "-m", "later")
+				runGit(t, work, "push", "--quiet", "origin", "HEAD:main")
+				revision = strings.TrimSpace(runGit(t, work, "rev-parse", "HEAD"))
+				how = app + " on Argo CD prod is synced at " + revision[:12] + ", which contains this commit"
+			}
+			// Out of sync first (Argo CD noticed the commit), then at rest there with no sync.
+			p.argo.Update("argocd", app, func(a *v1alpha1.Application) {
+				a.Status.Sync.Revision, a.Status.Sync.Status = revision, v1alpha1.SyncStatusCodeOutOfSync
+			})
+			p.argo.Update("argocd", app, func(a *v1alpha1.Application) { a.Status.Sync.Status = v1alpha1.SyncStatusCodeSynced })
+			want := "rolled out without a sync of its own (Argo CD found nothing to change, or synced a later commit): " + how + ", and healthy"
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				now, err := p.requests.Get(operator(), q.ID)
+				return err == nil && now.State == deploys.Succeeded && now.Outcome == want
+			}, func() string {
+				now, err := p.requests.Get(operator(), q.ID)
+				return fmt.Sprintf("request %d is %+v, %v; want SUCCEEDED: %s", q.ID, now, err, want)
+			})
 		}
 	})
 }

@@ -158,7 +158,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		t.Fatal(err)
 	}
 	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
-		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient},
+		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient}, Lineage: committer, Applications: bridge.Applications{Rollouts: deploys},
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
