@@ -3,6 +3,7 @@ package deploys
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/portside-dev/portside/errs"
@@ -168,4 +169,47 @@ func (s *Service) current(ctx context.Context, q Request) Request {
 		return now
 	}
 	return q
+}
+
+// RequestOfBranch is the request a branch named by BranchOf belongs to; ok is false for any other
+// branch.
+func RequestOfBranch(branch string) (id int64, ok bool) {
+	n, found := strings.CutPrefix(branch, "portside/deploy-")
+	if !found || n == "" || len(n) > 18 || strings.TrimLeft(n, "0123456789") != "" || n[0] == '0' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// PullRequestClosed is a code host's word (a verified webhook delivery) that a pull request from
+// branch in project was merged or closed: the request the branch belongs to moves at once, as the
+// background pass would move it (which still follows it, should a delivery be lost). The pull
+// request is read from the host: a delivery only says where to look. A branch that is no request's
+// of this Portside (another project, another provider, a request not waiting for its pull
+// request) is ignored.
+func (s *Service) PullRequestClosed(ctx context.Context, provider, project, branch string) {
+	id, ok := RequestOfBranch(branch)
+	if !ok {
+		return
+	}
+	q, err := s.recs.byID(ctx, id)
+	if err != nil {
+		if !errs.Is(err, errs.NotFound) {
+			s.log.WarnContext(ctx, "deploys: a pull request's delivery: read the request", "request", id, "error", err)
+		}
+		return
+	}
+	if q.State != Applying || q.PullRequestURL == "" {
+		return
+	}
+	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
+	if err != nil {
+		return // the background pass reads the catalog again
+	}
+	t, err := target(q.Component, ann, q.Environment)
+	if err != nil || t.Apply != ApplyPullRequest || t.Provider != provider || !strings.EqualFold(t.Project, project) {
+		return
+	}
+	s.repropose(ctx, q)
 }

@@ -139,6 +139,9 @@ type RolloutEvent struct {
 	// Progress describes how far a running rollout got ("canary step 2 of 4, weight 40%"), "" when
 	// there is nothing to tell.
 	Progress string
+	// Settled is no rollout: an application came to rest (synced, healthy, nothing under way) at
+	// Revision. Requests whose commit it reached without a rollout close (see settle).
+	Settled bool
 }
 
 // Rollouts delivers the rollout events of every application until ctx ends (the channel is then
@@ -179,6 +182,11 @@ type Options struct {
 	// and requests stay rolling out until closed another way.
 	SyncWindows SyncWindows
 	Rollouts    Rollouts
+	// Applications and Lineage, both optional, close a request whose commit Argo CD reached
+	// without a rollout of it (see settle): without Applications such a request stays rolling out;
+	// without Lineage only an application synced at the very commit closes it.
+	Applications Applications
+	Lineage      Lineage
 	// Environments are the per-environment policies by name. An environment not listed needs
 	// approval if it is "production" or "prod", and expires after DefaultExpiry.
 	Environments map[string]EnvironmentPolicy
@@ -755,8 +763,14 @@ func short(sha string) string {
 }
 
 // Observe closes the requests rolling out a revision when its rollout ends (succeeded, failed, or
-// rolled back when its canary was aborted) and records a running rollout's progress.
+// rolled back when its canary was aborted) and records a running rollout's progress. An
+// application come to rest (ev.Settled) closes the requests it reached without a rollout
+// (SettlePass).
 func (s *Service) Observe(ctx context.Context, ev RolloutEvent) {
+	if ev.Settled {
+		s.SettlePass(ctx)
+		return
+	}
 	if ev.Revision == "" {
 		return
 	}
@@ -808,8 +822,9 @@ func (s *Service) lastNote(ctx context.Context, id int64) string {
 }
 
 // Tick runs one pass of the background work: it expires the requests nobody approved in time,
-// resumes requests a process left APPLYING or ROLLING_OUT (see resume), and applies approved
-// requests a sync window or an outage held back (at most MaxBatch of each).
+// resumes requests a process left APPLYING or ROLLING_OUT (see resume), closes those Argo CD
+// reached without a rollout (SettlePass), and applies approved requests a sync window or an
+// outage held back (at most MaxBatch of each).
 func (s *Service) Tick(ctx context.Context) {
 	now := s.now().UTC()
 	due, err := s.recs.due(ctx, now)
@@ -823,6 +838,7 @@ func (s *Service) Tick(ctx context.Context) {
 		}
 	}
 	s.resume(ctx, now)
+	s.SettlePass(ctx)
 	waiting, err := s.recs.inState(ctx, Approved)
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: find approved requests", "error", err)
@@ -982,11 +998,37 @@ func (s *Service) RunTicks(ctx context.Context) {
 // it returns at once when Options.Rollouts is not set. Start runs it in the background; serve runs
 // it on every replica: a rollout's change is published only by the replica that recorded it (see
 // rollouts.Tracker), so each replica observes its own share.
+//
+// An application come to rest starts a SettlePass beside the events rather than in their way (it
+// may read a manifest repository): one pass at a time, and the rests seen while one runs make one
+// more pass, never a queue.
 func (s *Service) FollowRollouts(ctx context.Context) {
 	if s.opts.Rollouts == nil {
 		return
 	}
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer wg.Wait() // after cancel: the pass under way ends with ctx
+	defer cancel()
+	wake := make(chan struct{}, 1)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+				s.SettlePass(ctx)
+			}
+		}
+	})
 	for ev := range s.opts.Rollouts.RolloutEvents(ctx) {
+		if ev.Settled {
+			select {
+			case wake <- struct{}{}:
+			default: // a pass is already due
+			}
+			continue
+		}
 		s.Observe(ctx, ev)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/pipelines/github/githubtest"
+	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -341,6 +343,162 @@ func TestTheViewerIsOfferedWhatTheDeployRulesAllow(t *testing.T) {
 		res = p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state viewerCanApprove viewerCanReject viewerCanCancel } } }`, id))
 		if got := fmt.Sprint(res.Data["approveDeployRequest"]); got != "map[request:map[state:ROLLING_OUT viewerCanApprove:false viewerCanCancel:false viewerCanReject:false]]" || len(res.Errors) > 0 {
 			t.Fatalf("approved: %s %+v", got, res.Errors)
+		}
+	})
+}
+
+// A request whose commit Argo CD reconciles without a rollout of it closes too: the scripted Argo
+// CD (over real gRPC, through the connector) moves the application's sync revision to the request's
+// commit (a commit that changes nothing the application renders) or to a later commit that
+// contains it (Argo CD synced the later one), Synced and Healthy, with no sync naming the commit.
+func TestArgoCDReachingTheCommitWithoutARolloutClosesTheRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		alice := p.session("alice")
+		for _, past := range []bool{false, true} {
+			app := fmt.Sprintf("shop-app-%d", deployComponents.Load()+1)
+			name, bare := p.deployComponentAnnotated(t, "    argocd/app-name: "+app+"\n")
+			seed := strings.TrimSpace(runGit(t, bare, "rev-parse", "main"))
+			p.argo.Put(argocdtest.App(app, func(a *v1alpha1.Application) {
+				a.Labels = map[string]string{"environment": "production"}
+				a.Status.Sync.Revision = seed
+			}))
+			q, err := p.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: deployDigest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state commitSha } } }`,
+				model.EncodeNumericID("DeployRequest", q.ID)))
+			if len(res.Errors) > 0 {
+				t.Fatalf("approve: %+v", res.Errors)
+			}
+			sha, _ := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)["commitSha"].(string)
+			revision, how := sha, app+" on Argo CD prod is synced at this commit"
+			if past {
+				// Someone's commit lands on top before Argo CD looks: it syncs that one.
+				work := filepath.Join(t.TempDir(), "w")
+				runGit(t, filepath.Dir(work), "clone", "--quiet", bare, work)
+				if err := os.WriteFile(filepath.Join(work, "README"), []byte("later\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				runGit(t, work, "add", "README")
+				runGit(t, work, "commit", "--quiet", "-m", "later")
+				runGit(t, work, "push", "--quiet", "origin", "HEAD:main")
+				revision = strings.TrimSpace(runGit(t, work, "rev-parse", "HEAD"))
+				how = app + " on Argo CD prod is synced at " + revision[:12] + ", which contains this commit"
+			}
+			// Out of sync first (Argo CD noticed the commit), then at rest there with no sync.
+			p.argo.Update("argocd", app, func(a *v1alpha1.Application) {
+				a.Status.Sync.Revision, a.Status.Sync.Status = revision, v1alpha1.SyncStatusCodeOutOfSync
+			})
+			p.argo.Update("argocd", app, func(a *v1alpha1.Application) { a.Status.Sync.Status = v1alpha1.SyncStatusCodeSynced })
+			want := "rolled out without a sync of its own (Argo CD found nothing to change, or synced a later commit): " + how + ", and healthy"
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				now, err := p.requests.Get(operator(), q.ID)
+				return err == nil && now.State == deploys.Succeeded && now.Outcome == want
+			}, func() string {
+				now, err := p.requests.Get(operator(), q.ID)
+				return fmt.Sprintf("request %d is %+v, %v; want SUCCEEDED: %s", q.ID, now, err, want)
+			})
+		}
+	})
+}
+
+// deliverPullRequestEvent POSTs a code host's pull request event about branch of acme/shop to its
+// webhook, signed (GitHub) or with the secret token (GitLab) unless forged, and returns the status.
+func (p *portal) deliverPullRequestEvent(t *testing.T, provider, branch string, merged, forged bool) int {
+	t.Helper()
+	var req *http.Request
+	switch provider {
+	case "github":
+		body := fmt.Sprintf(`{"action":"closed","number":1,"pull_request":{"merged":%t,"head":{"ref":%q}},"repository":{"full_name":"acme/shop"}}`, merged, branch)
+		req, _ = http.NewRequest("POST", p.base+"/webhooks/github", strings.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-GitHub-Delivery", "d-"+branch)
+		secret := webhookSecret
+		if forged {
+			secret = "guessed"
+		}
+		req.Header.Set("X-Hub-Signature-256", githubtest.Sign([]byte(secret), []byte(body)))
+	default:
+		action := map[bool]string{true: "merge", false: "close"}[merged]
+		body := fmt.Sprintf(`{"object_kind":"merge_request","project":{"path_with_namespace":"acme/shop"},"object_attributes":{"action":%q,"source_branch":%q}}`, action, branch)
+		req, _ = http.NewRequest("POST", p.base+"/webhooks/gitlab", strings.NewReader(body))
+		req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+		req.Header.Set("X-Gitlab-Event-UUID", "e-"+branch)
+		token := gitlabWebhookSecret
+		if forged {
+			token = "guessed"
+		}
+		req.Header.Set("X-Gitlab-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The code host's webhook moves a request applied by pull request as soon as the pull request is
+// merged (ROLLING_OUT on the merge commit) or closed (FAILED), on GitHub and on GitLab, without
+// waiting for the background pass: the request has moved when the delivery is answered. A forged
+// delivery moves nothing.
+func TestAPullRequestsWebhookMovesTheRequestAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		alice := p.session("alice")
+		for _, provider := range []string{"github", "gitlab"} {
+			for _, merged := range []bool{true, false} {
+				name, bare := p.deployComponentTargeted(t, ", apply: pull-request, provider: "+provider+", project: acme/shop", "")
+				q, err := p.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: deployDigest})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { state pullRequestUrl } } }`, model.EncodeNumericID("DeployRequest", q.ID)))
+				if len(res.Errors) > 0 {
+					t.Fatalf("approve: %+v", res.Errors)
+				}
+				if got := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any); got["state"] != "APPLYING" || got["pullRequestUrl"] == nil {
+					t.Fatalf("%s: approved %+v", provider, got)
+				}
+				branch := deploys.BranchOf(q.ID)
+				// The host merges (the branch's commit lands on main) or closes it.
+				sha := strings.TrimSpace(runGit(t, bare, "rev-parse", "refs/heads/"+branch))
+				switch {
+				case provider == "github" && merged:
+					runGit(t, bare, "update-ref", "refs/heads/main", sha)
+					p.codeHost.MergePull("acme/shop", len(p.codeHost.Pulls("acme/shop")), sha)
+				case provider == "github":
+					p.codeHost.ClosePull("acme/shop", len(p.codeHost.Pulls("acme/shop")))
+				case merged:
+					runGit(t, bare, "update-ref", "refs/heads/main", sha)
+					p.codeLab.Merge("acme/shop", int64(len(p.codeLab.MergeRequests("acme/shop"))), sha)
+				default:
+					p.codeLab.Close("acme/shop", int64(len(p.codeLab.MergeRequests("acme/shop"))))
+				}
+				if code := p.deliverPullRequestEvent(t, provider, branch, merged, true); code != http.StatusUnauthorized {
+					t.Fatalf("%s: a forged delivery = %d, want 401", provider, code)
+				}
+				if now, _ := p.requests.Get(operator(), q.ID); now.State != deploys.Applying {
+					t.Fatalf("%s: a forged delivery moved the request: %+v", provider, now)
+				}
+				if code := p.deliverPullRequestEvent(t, provider, branch, merged, false); code != http.StatusNoContent {
+					t.Fatalf("%s: the delivery = %d, want 204", provider, code)
+				}
+				now, err := p.requests.Get(operator(), q.ID)
+				if merged && (err != nil || now.State != deploys.RollingOut || now.CommitSHA != sha) {
+					t.Fatalf("%s: after the merge's delivery the request is %+v, %v; the merge commit is %s", provider, now, err, sha)
+				}
+				if !merged && (err != nil || now.State != deploys.Failed || !strings.Contains(now.Outcome, "closed without being merged")) {
+					t.Fatalf("%s: after the close's delivery the request is %+v, %v", provider, now, err)
+				}
+			}
+		}
+		// A delivery about a branch that is no request's, or a request of another project, is
+		// acknowledged and changes nothing.
+		if code := p.deliverPullRequestEvent(t, "github", "feature/x", true, false); code != http.StatusNoContent {
+			t.Errorf("a delivery about another branch = %d, want 204", code)
 		}
 	})
 }

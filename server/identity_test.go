@@ -38,6 +38,8 @@ import (
 	"github.com/portside-dev/portside/pipelines"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	"github.com/portside-dev/portside/pipelines/github/githubtest"
+	glp "github.com/portside-dev/portside/pipelines/gitlab"
+	"github.com/portside-dev/portside/pipelines/gitlab/gitlabtest"
 	"github.com/portside-dev/portside/pipelines/local"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd"
@@ -80,6 +82,8 @@ type portal struct {
 	requests *deploysvc.Service
 	// codeHost is the GitHub where targets applied by pull request open theirs (acme/shop).
 	codeHost *githubtest.Server
+	// codeLab is the GitLab where targets with provider gitlab open their merge requests.
+	codeLab *gitlabtest.Server
 	// alerts keeps Alertmanager's alerts (payments-api's carry service=payments-api); amHook serves
 	// /webhooks/alertmanager with the bearer token amToken or basic auth amUser:amPassword.
 	alerts *alerts.Service
@@ -157,8 +161,13 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	if err != nil {
 		t.Fatal(err)
 	}
+	codeLab := gitlabtest.Start(t, "gl-token")
+	labClient, err := glp.New(glp.Options{BaseURL: codeLab.URL, Token: "gl-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
-		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient},
+		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient, GitLab: labClient}, Lineage: committer, Applications: bridge.Applications{Rollouts: deploys},
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)
@@ -173,16 +182,16 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
 		RunbookService: books, TaskService: taskSvc, DeployService: requests, AlertService: alertSvc},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
-	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, Audit: log, Now: clk.Now}
+	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, PullRequests: requests, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
 		Identity: &server.Identity{Auth: ids, Audit: log, PublicURL: public}, GitHubWebhook: hook,
-		GitLabWebhook:       &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, Audit: log, Now: clk.Now},
+		GitLabWebhook:       &server.GitLabWebhook{Secret: []byte(gitlabWebhookSecret), Runs: pipes, PullRequests: requests, Audit: log, Now: clk.Now},
 		AlertmanagerWebhook: amHook})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk, ownTrackerSubs: ownTrackerSubs,
-		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests, codeHost: codeHost,
+		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests, codeHost: codeHost, codeLab: codeLab,
 		alerts: alertSvc, amHook: amHook}
 }
 

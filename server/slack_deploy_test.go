@@ -97,7 +97,7 @@ func TestASlackDeployCommandAsksForADeployAsThePersonWhoTypedIt(t *testing.T) {
 func TestSlackDeployCommandsThatNeedNoWorkAreAnsweredAtOnce(t *testing.T) {
 	r := newSlackRig(t, storetest.SQLite(t))
 	for text, want := range map[string]string{
-		"help":                    "/deploy <component> <version> to <environment>",
+		"help":                    "`/deploy unlink` removes that link",
 		"":                        "/deploy <component> <version> to <environment>",
 		"shop":                    "`shop` needs a version",
 		"shop v1":                 `the version "v1" must be followed by ` + "`to <environment>`",

@@ -132,6 +132,46 @@ func TestASlackUserLinkedInThePortalActsAsThatPortalUser(t *testing.T) {
 	})
 }
 
+// `/deploy unlink` in Slack removes the person's own link, as the Portside user it links to
+// (audited as them); Portside then knows them by their Slack address again (Dave has none: he is
+// refused and told how to link). A Slack user without a link is told so.
+func TestSlackDeployUnlinkRemovesTheLinkAsItsPortsideUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		name, _ := r.deployComponent(t)
+		r.slash(t, "/deploy", "U0DAVE", "unlink", "N1", nil)
+		if answer := r.reply(t, "N1", 1); answer.ResponseType != "ephemeral" || !strings.Contains(answer.Text, "not linked to a Portside user") {
+			t.Fatalf("unlinking without a link answered %+v", answer)
+		}
+		r.slackLinked(t, "bob", "U0DAVE")
+		r.slash(t, "/deploy", "U0DAVE", "status "+name, "N2", nil)
+		if linked := r.reply(t, "N2", 1); strings.Contains(linked.Text, "`/deploy link`") {
+			t.Fatalf("the linked user was refused: %+v", linked)
+		}
+		code, ack := r.slash(t, "/deploy", "U0DAVE", "unlink", "N3", nil)
+		if code != http.StatusOK || ack.ResponseType != "ephemeral" || !strings.Contains(ack.Text, "Unlinking") {
+			t.Fatalf("ack %d %+v", code, ack)
+		}
+		if answer := r.reply(t, "N3", 1); answer.ResponseType != "ephemeral" || !strings.Contains(answer.Text, "no longer linked to Portside user bob") {
+			t.Fatalf("unlinking answered %+v", answer)
+		}
+		if me := r.as(r.session("bob"), `{ me { slackLinks { slackUser } } }`); strings.Contains(fmt.Sprint(me.Data), "U0DAVE") || len(me.Errors) > 0 {
+			t.Errorf("bob's links after the unlink: %+v %+v", me.Data, me.Errors)
+		}
+		r.slash(t, "/deploy", "U0DAVE", "status "+name, "N4", nil)
+		if refused := r.reply(t, "N4", 1); !strings.Contains(refused.Text, "`/deploy link`") {
+			t.Errorf("after unlinking Dave was told %+v", refused)
+		}
+		var mine []string
+		for _, rec := range r.auditRecords(t, "auth.slack.unlink") {
+			mine = append(mine, rec.Actor+" "+rec.Client+" "+string(rec.Outcome)+" "+rec.Resource)
+		}
+		if want := "bob SLACK ok slack user T0ACME/U0DAVE"; len(mine) != 1 || !strings.EqualFold(mine[0], want) {
+			t.Errorf("audit records of unlinks: %q, want [%q]", mine, want)
+		}
+	})
+}
+
 func TestASlackLinkURLExpiresAndIsBounded(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		p := newPortal(t, st)

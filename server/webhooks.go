@@ -24,12 +24,21 @@ type Nudger interface {
 	Nudge(ctx context.Context, provider, providerRunID string) error
 }
 
-// GitHubWebhook receives GitHub's workflow_run and workflow_job events at /webhooks/github.
+// PullRequestNudger is what a code host's pull request events tell: a pull request was merged or
+// closed, look at it now. deploys.Service implements it (deploy requests applied by pull request).
+type PullRequestNudger interface {
+	PullRequestClosed(ctx context.Context, provider, project, branch string)
+}
+
+// GitHubWebhook receives GitHub's workflow_run and workflow_job events, and pull_request events
+// (deploy requests' pull requests), at /webhooks/github.
 type GitHubWebhook struct {
 	// Secret is the webhook secret; empty refuses every delivery (polling still follows runs).
 	Secret []byte
 	Runs   Nudger
-	Audit  *audit.Log
+	// PullRequests, when set, hears of pull requests merged or closed.
+	PullRequests PullRequestNudger
+	Audit        *audit.Log
 	// DeniedPerMinute bounds the refused deliveries audited (and logged) per source address and
 	// minute; 0 is 10. Anyone can POST here, so without a bound a flood of forged deliveries
 	// would fill the audit log. Every delivery is still verified and refused; only the records
@@ -39,13 +48,16 @@ type GitHubWebhook struct {
 	Now func() time.Time
 }
 
-// GitLabWebhook receives GitLab's Pipeline Hook and Job Hook events at /webhooks/gitlab.
+// GitLabWebhook receives GitLab's Pipeline Hook and Job Hook events, and Merge Request Hook events
+// (deploy requests' merge requests), at /webhooks/gitlab.
 type GitLabWebhook struct {
 	// Secret is the secret token GitLab sends in X-Gitlab-Token; empty refuses every delivery
 	// (polling still follows runs).
 	Secret []byte
 	Runs   Nudger
-	Audit  *audit.Log
+	// PullRequests, when set, hears of merge requests merged or closed.
+	PullRequests PullRequestNudger
+	Audit        *audit.Log
 	// DeniedPerMinute and Now are as GitHubWebhook's.
 	DeniedPerMinute int
 	Now             func() time.Time
@@ -70,6 +82,10 @@ type webhook struct {
 	verify func(h http.Header, body []byte) error
 	// runOf is the provider run the delivery is about ("" when it is about something else).
 	runOf func(event string, body []byte) (string, error)
+	// pulls hears of the pull requests pullOf finds merged or closed (project and head branch;
+	// "" when the delivery is about something else).
+	pulls  PullRequestNudger
+	pullOf func(event string, body []byte) (project, branch string, err error)
 	// denied holds back the records of refused deliveries past a per-address rate.
 	denied *deniedLimiter
 }
@@ -81,7 +97,8 @@ func (h *GitHubWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 		verify: func(hd http.Header, body []byte) error {
 			return ghp.VerifySignature(h.Secret, body, hd.Get(ghp.SignatureHeader))
 		},
-		runOf:  ghp.RunOf,
+		runOf: ghp.RunOf,
+		pulls: h.PullRequests, pullOf: ghp.PullRequestOf,
 		denied: newDeniedLimiter(h.DeniedPerMinute, h.Now),
 	}.handler(log)
 }
@@ -99,14 +116,16 @@ func (h *GitLabWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 		verify: func(hd http.Header, _ []byte) error {
 			return glp.VerifyToken(h.Secret, hd.Get(glp.TokenHeader))
 		},
-		runOf:  glp.PipelineOf,
+		runOf: glp.PipelineOf,
+		pulls: h.PullRequests, pullOf: glp.MergeRequestOf,
 		denied: newDeniedLimiter(h.DeniedPerMinute, h.Now),
 	}.handler(log)
 }
 
 // handler verifies the delivery (constant-time) before reading anything in it. A forged or
 // unproven delivery is refused with 401, audited as denied and logged, without the signature,
-// token or secret. A genuine one makes Portside read the run it names at once.
+// token or secret. A genuine one makes Portside read the run it names at once, or the deploy
+// request's pull request it says was merged or closed.
 func (w webhook) handler(log *slog.Logger) gin.HandlerFunc {
 	action := "pipelines.webhook." + w.provider
 	return func(c *gin.Context) {
@@ -142,6 +161,19 @@ func (w webhook) handler(log *slog.Logger) gin.HandlerFunc {
 		if err != nil {
 			c.JSON(http.StatusBadRequest, errorBody(err))
 			return
+		}
+		var project, branch string
+		if w.pullOf != nil {
+			if project, branch, err = w.pullOf(event, body); err != nil {
+				c.JSON(http.StatusBadRequest, errorBody(err))
+				return
+			}
+		}
+		if branch != "" && w.pulls != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), nudgeTimeout)
+			defer cancel()
+			// Failures are the request's (recorded there) or the background pass's to retry.
+			w.pulls.PullRequestClosed(ctx, w.provider, project, branch)
 		}
 		if runID != "" && w.runs != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), nudgeTimeout)

@@ -223,6 +223,11 @@ func (b *Bot) Command(form url.Values) Reply {
 			work = func(ctx context.Context, who caller) Reply { return b.linkURL(ctx, who) }
 			break
 		}
+		if cmd.verb == "unlink" {
+			ack = "Unlinking your Slack user…"
+			work = func(ctx context.Context, who caller) Reply { return b.unlink(ctx, who) }
+			break
+		}
 		ack = fmt.Sprintf("Looking up the deploy requests of %s…", cmd.component)
 		if cmd.verb == "request" {
 			ack = fmt.Sprintf("Asking for %s %s in %s…", cmd.component, cmd.version, cmd.environment)
@@ -294,11 +299,14 @@ func (b *Bot) pipeline(ctx context.Context, who caller, cmd pipelineCommand) Rep
 }
 
 // Links are the explicit links between Slack users and Portside users (auth.Service has them):
-// when Users has them too, a linked Slack user is that Portside user, before any e-mail lookup, and
-// `/deploy link` hands out link URLs.
+// when Users has them too, a linked Slack user is that Portside user, before any e-mail lookup,
+// `/deploy link` hands out link URLs and `/deploy unlink` removes the link.
 type Links interface {
 	PrincipalBySlackUser(ctx context.Context, team, user string, client principal.Client) (*principal.Principal, bool, error)
 	IssueSlackLinkToken(ctx context.Context, team, user string) (string, time.Time, error)
+	// UnlinkSlackUser removes a link, for the Portside user it links to (the principal in ctx);
+	// audited.
+	UnlinkSlackUser(ctx context.Context, team, user string) error
 }
 
 // linkHint is what an unmapped person is told to do.
@@ -344,6 +352,27 @@ func (b *Bot) linkURL(ctx context.Context, who caller) Reply {
 	u := strings.TrimSuffix(b.opts.PortalURL, "/") + "/slack/link?token=" + url.QueryEscape(token)
 	return ephemeral("<%s|Open this link> signed in to Portside as yourself to link your Slack user to your Portside user. It works once, until %s; share it with nobody.",
 		u, exp.UTC().Format("15:04 MST"))
+}
+
+// unlink answers `/deploy unlink`: the Slack user's link is removed, as the Portside user it links
+// to (the one the signed request proves the person acts as; audited as them). A Slack user with
+// no link is told so, and how Portside knows them without one.
+func (b *Bot) unlink(ctx context.Context, who caller) Reply {
+	links, ok := b.opts.Users.(Links)
+	if !ok {
+		return ephemeral("Linking Slack users is not set up in this Portside.")
+	}
+	p, linked, err := links.PrincipalBySlackUser(ctx, who.team, who.user, principal.ClientSlack)
+	if err != nil {
+		return ephemeral("Portside could not look up your link: %s", errs.PublicMessage(err))
+	}
+	if !linked {
+		return ephemeral("Your Slack user is not linked to a Portside user: Portside knows you by the e-mail address Slack has confirmed, if any.")
+	}
+	if err := links.UnlinkSlackUser(principal.With(ctx, p), who.team, who.user); err != nil {
+		return ephemeral("Portside could not unlink your Slack user: %s", errs.PublicMessage(err))
+	}
+	return ephemeral("Your Slack user is no longer linked to Portside user %s. Portside now knows you by the e-mail address Slack has confirmed, if any; type `/deploy link` to link again.", p.Actor())
 }
 
 func (b *Bot) email(ctx context.Context, who caller) (string, error) {

@@ -72,10 +72,11 @@ const deployHelp = "Usage:\n" +
 	"• `/deploy <component> <version> to <environment> [reason]` asks for a deploy (owners of the component); another owner or an admin approves it\n" +
 	"• `/deploy status <component>` lists its latest deploy requests\n" +
 	"• `/deploy link` links your Slack user to your Portside user (when your Slack address is not your Portside one)\n" +
+	"• `/deploy unlink` removes that link (Portside then knows you by your Slack address again)\n" +
 	"• `/deploy help` shows this"
 
 type deployCommand struct {
-	verb                                    string // request, status, link, help
+	verb                                    string // request, status, link, unlink, help
 	component, version, environment, reason string
 }
 
@@ -89,8 +90,8 @@ func parseDeploy(text string) (deployCommand, error) {
 	if len(f) == 0 || (len(f) == 1 && f[0] == "help") {
 		return deployCommand{verb: "help"}, nil
 	}
-	if len(f) == 1 && f[0] == "link" {
-		return deployCommand{verb: "link"}, nil
+	if len(f) == 1 && (f[0] == "link" || f[0] == "unlink") {
+		return deployCommand{verb: f[0]}, nil
 	}
 	if f[0] == "status" {
 		if len(f) != 2 {

@@ -12,7 +12,7 @@ import (
 // deploys builds the deploy-request service: requests proved by the pipeline runs, applied by the
 // GitOps committer (pushed, or proposed in a pull request opened through the pipeline providers'
 // clients: call a.pipelines first), held by Argo CD's sync windows and closed by the rollouts of
-// their commits.
+// their commits (or, when no rollout names a commit, by its applications synced at or past it).
 func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.Service) (*deploys.Service, error) {
 	opts, err := a.deployOptions(cat, ps)
 	if err != nil {
@@ -21,6 +21,7 @@ func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.
 	opts.SyncWindows = bridge.SyncWindows{Rollouts: rs}
 	opts.Rollouts = bridge.RolloutEvents{Rollouts: rs}
 	opts.Bus = a.bus
+	opts.Applications = bridge.Applications{Rollouts: rs}
 	return deploys.NewService(a.store, opts), nil
 }
 
@@ -45,6 +46,7 @@ func (a *app) deployOptions(cat *catalog.Service, ps *pipelines.Service) (deploy
 		Builds:       bridge.PipelineBuilds{Pipelines: ps},
 		Applier:      committer,
 		Proposer:     committer,
+		Lineage:      committer,
 		PullRequests: a.codeHosts,
 		Environments: envs,
 		PortalURL:    a.cfg.PublicURL,

@@ -239,6 +239,8 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	if w.deploys, err = a.deploys(w.catalog, ps, rs); err != nil {
 		return w, err
 	}
+	// Code hosts' pull request events move the deploy requests applied by pull request at once.
+	hooks.github.PullRequests, hooks.gitlab.PullRequests = w.deploys, w.deploys
 	w.alerts = alerts.NewService(a.store, alerts.Options{Catalog: w.catalog, Canaries: rs, Runbooks: w.runbooks, Audit: a.auditLog(), Logger: a.log})
 	amToken, amUser, amPassword, err := a.cfg.AlertmanagerCredentials()
 	if err != nil {

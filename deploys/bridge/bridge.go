@@ -72,21 +72,48 @@ func (w SyncWindows) Blocked(ctx context.Context, _ string, annotations map[stri
 }
 
 // RolloutEvents turns the rollouts tracker's recorded rollouts into the events deploy requests
-// follow. A subscription cut off for falling behind is opened again.
+// follow, and an application coming to rest into a Settled event. A subscription cut off for
+// falling behind is opened again.
 type RolloutEvents struct{ Rollouts *rollouts.Service }
 
-// RolloutEvents delivers the rollouts the tracker records until ctx ends.
+// RolloutEvents delivers the rollouts the tracker records, and the applications that come to rest
+// (synced, healthy, nothing under way; once per application and revision), until ctx ends.
 func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.RolloutEvent {
 	out := make(chan deploys.RolloutEvent)
 	go func() {
 		defer close(out)
+		// rested is the revision each application last came to rest at: Argo CD updates an
+		// application every few minutes with nothing new, and those say nothing to requests.
+		rested := map[rollouts.Key]string{}
 		for ctx.Err() == nil {
 			// This replica's own rollouts only: each replica moves the requests of the rollouts it
-			// recorded, so each move is made once.
-			sub := r.Rollouts.Tracker().Subscribe(pubsub.Own(ctx), func(c rollouts.Change) bool { return c.Rollout != nil })
+			// recorded, so each move is made once (an application coming to rest is heard by every
+			// replica: moves are conditional, so the first settles the request and the rest find it moved).
+			sub := r.Rollouts.Tracker().Subscribe(pubsub.Own(ctx), func(c rollouts.Change) bool { return c.Rollout != nil || c.Deployment != nil })
 			for c := range sub.C() {
+				var ev deploys.RolloutEvent
+				switch {
+				case c.Rollout != nil:
+					ev = Event(c.Rollout)
+				case c.Removed:
+					delete(rested, c.Deployment.Key())
+					continue
+				default:
+					k, st := c.Deployment.Key(), State(c.Deployment)
+					switch {
+					case st.Stale: // an old state: says nothing new
+						continue
+					case !st.Synced || !st.Healthy || st.Operating:
+						delete(rested, k) // moving again: its next rest is news
+						continue
+					case rested[k] == st.Revision:
+						continue
+					}
+					rested[k] = st.Revision
+					ev = deploys.RolloutEvent{Revision: st.Revision, Settled: true}
+				}
 				select {
-				case out <- Event(c.Rollout):
+				case out <- ev:
 				case <-ctx.Done():
 					sub.Close()
 					return
@@ -99,6 +126,40 @@ func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.Rollout
 		}
 	}()
 	return out
+}
+
+// Applications reads the applications that deploy a component's environment from the rollouts
+// tracker (deploys.Applications).
+type Applications struct{ Rollouts *rollouts.Service }
+
+// Applications lists the state of the component's applications whose environment is env.
+func (a Applications) Applications(ctx context.Context, annotations map[string]string, env string) ([]deploys.AppState, error) {
+	ds, err := a.Rollouts.Deployments(ctx, annotations)
+	if err != nil {
+		return nil, err
+	}
+	var out []deploys.AppState
+	for i := range ds {
+		if ds[i].Environment == env {
+			out = append(out, State(&ds[i]))
+		}
+	}
+	return out, nil
+}
+
+// State is what a deployment's state says to a request rolling out to it. A canary under way (or
+// aborted) counts as an operation under way: the application is not at rest.
+func State(d *rollouts.Deployment) deploys.AppState {
+	st := deploys.AppState{Name: d.Application + " on Argo CD " + d.Instance, Revision: d.Revision, Stale: d.Stale,
+		Synced: d.Sync == rollouts.Synced, Healthy: d.Health == rollouts.Healthy}
+	if op := d.Operation; op != nil {
+		st.OperationRevision = op.Revision
+		st.Operating = op.Phase == rollouts.OperationRunning || op.Phase == rollouts.OperationTerminating
+	}
+	if d.Canary != nil && !d.Canary.Done() {
+		st.Operating = true
+	}
+	return st
 }
 
 // RolloutOf is the recorded rollout of a revision, as an event; ok is false when none was recorded.

@@ -17,12 +17,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,9 @@ type Committer struct {
 	opts  Options
 	mu    sync.Mutex
 	repos map[string]*clone
+	// lineage remembers what Descends found (a fact about two commits never changes), at most
+	// maxLineage answers.
+	lineage map[string]bool
 
 	// beforePush, when set (tests), runs before every push.
 	beforePush func(dir string)
@@ -80,7 +85,7 @@ func New(opts Options) (*Committer, error) {
 	if opts.Git == "" {
 		opts.Git = "git"
 	}
-	return &Committer{opts: opts, repos: map[string]*clone{}}, nil
+	return &Committer{opts: opts, repos: map[string]*clone{}, lineage: map[string]bool{}}, nil
 }
 
 // cloneOf is the working clone of a repository's branch.
@@ -195,6 +200,68 @@ func (c *Committer) remoteHead(ctx context.Context, repo, branch string) (string
 		}
 	}
 	return "", nil
+}
+
+// shaRE is a full commit ID (SHA-1 or SHA-256): all Descends compares, and never an option to git.
+var shaRE = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// maxLineage bounds the answers Descends remembers; past it they are forgotten all at once.
+const maxLineage = 4096
+
+// Descends reports whether revision is commit or a later commit of the target's branch that
+// contains it (deploys.Lineage): Argo CD that synced such a revision has reached the commit. It
+// reads the target's working clone, cloning or fetching the branch when either commit is not
+// there yet; a revision the branch does not have (another repository's, another branch's) is not
+// a descendant.
+func (c *Committer) Descends(ctx context.Context, t deploys.Target, revision, commit string) (bool, error) {
+	if revision == commit {
+		return true, nil
+	}
+	if !shaRE.MatchString(revision) || !shaRE.MatchString(commit) {
+		return false, nil
+	}
+	key := t.Repo + "\x00" + t.Branch + "\x00" + revision + "\x00" + commit
+	c.mu.Lock()
+	known, ok := c.lineage[key]
+	c.mu.Unlock()
+	if ok {
+		return known, nil
+	}
+	cl := c.cloneOf(t.Repo, t.Branch)
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	has := func() bool {
+		_, err := c.git(ctx, cl.dir, nil, "cat-file", "-e", revision+"^{commit}")
+		if err == nil {
+			_, err = c.git(ctx, cl.dir, nil, "cat-file", "-e", commit+"^{commit}")
+		}
+		return err == nil
+	}
+	if _, err := os.Stat(filepath.Join(cl.dir, ".git")); err != nil || !has() {
+		if err := c.ready(ctx, cl, t); err != nil {
+			return false, err
+		}
+		if !has() {
+			return false, nil // not on the branch: not remembered, the branch may yet get it
+		}
+	}
+	out, err := c.git(ctx, cl.dir, nil, "merge-base", "--is-ancestor", commit, revision)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		known = true
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		known = false
+	default:
+		return false, fmt.Errorf("gitops: is %s in %s: %s: %w", commit, revision, lastLine(out), err)
+	}
+	c.mu.Lock()
+	if len(c.lineage) >= maxLineage {
+		clear(c.lineage)
+	}
+	c.lineage[key] = known
+	c.mu.Unlock()
+	return known, nil
 }
 
 // rejected reports whether git push's porcelain output says the remote refused a non-fast-forward.

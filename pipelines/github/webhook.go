@@ -63,3 +63,34 @@ func RunOf(event string, body []byte) (string, error) {
 	}
 	return "", errs.E(errs.Invalid, "the %s event names no run", event)
 }
+
+// PullRequestOf returns the repository (owner/name) and head branch of a pull request a
+// pull_request event says was closed, merged or not ("" for other events and actions, which are
+// acknowledged and ignored). Only where to look is taken from the delivery: what became of the pull
+// request is read from GitHub's API.
+func PullRequestOf(event string, body []byte) (project, branch string, err error) {
+	if event != "pull_request" {
+		return "", "", nil
+	}
+	var payload struct {
+		Action      string `json:"action"`
+		PullRequest *struct {
+			Head struct {
+				Ref string `json:"ref"`
+			} `json:"head"`
+		} `json:"pull_request"`
+		Repository *struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return "", "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+	}
+	if payload.Action != "closed" {
+		return "", "", nil
+	}
+	if payload.PullRequest == nil || payload.PullRequest.Head.Ref == "" || payload.Repository == nil || payload.Repository.FullName == "" {
+		return "", "", errs.E(errs.Invalid, "the %s event names no pull request head and repository", event)
+	}
+	return payload.Repository.FullName, payload.PullRequest.Head.Ref, nil
+}

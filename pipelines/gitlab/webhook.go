@@ -68,3 +68,42 @@ func PipelineOf(event string, body []byte) (string, error) {
 	}
 	return "", errs.E(errs.Invalid, "the %s event names no pipeline", event)
 }
+
+// MergeRequestOf returns the project (its path with namespace) and source branch of a merge
+// request a Merge Request Hook (or a System Hook of kind merge_request) says was merged or closed
+// ("" for other events and actions, which are acknowledged and ignored). Only where to look is
+// taken from the delivery: what became of the merge request is read from GitLab's API.
+func MergeRequestOf(event string, body []byte) (project, branch string, err error) {
+	switch event {
+	case "Merge Request Hook", "System Hook":
+	default:
+		return "", "", nil
+	}
+	var payload struct {
+		ObjectKind string `json:"object_kind"`
+		Project    *struct {
+			PathWithNamespace string `json:"path_with_namespace"`
+		} `json:"project"`
+		ObjectAttributes *struct {
+			Action       string `json:"action"`
+			SourceBranch string `json:"source_branch"`
+		} `json:"object_attributes"`
+	}
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return "", "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+	}
+	if payload.ObjectKind != "merge_request" {
+		if event == "System Hook" {
+			return "", "", nil // a system hook about something else
+		}
+		return "", "", errs.E(errs.Invalid, "the %s event is not about a merge request", event)
+	}
+	a := payload.ObjectAttributes
+	if a == nil || (a.Action != "merge" && a.Action != "close") {
+		return "", "", nil
+	}
+	if a.SourceBranch == "" || payload.Project == nil || payload.Project.PathWithNamespace == "" {
+		return "", "", errs.E(errs.Invalid, "the %s event names no merge request source branch and project", event)
+	}
+	return payload.Project.PathWithNamespace, a.SourceBranch, nil
+}

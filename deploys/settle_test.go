@@ -1,0 +1,202 @@
+package deploys_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// fakeApps are the Argo CD applications of each environment as the rollouts tracker would report
+// them (deploys.Applications).
+type fakeApps struct {
+	mu  sync.Mutex
+	env map[string][]deploys.AppState
+}
+
+func (a *fakeApps) set(env string, apps ...deploys.AppState) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.env[env] = apps
+}
+
+func (a *fakeApps) Applications(_ context.Context, _ map[string]string, env string) ([]deploys.AppState, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.env[env], nil
+}
+
+// atRest is an application synced at rev, healthy, with nothing under way.
+func atRest(rev string) deploys.AppState {
+	return deploys.AppState{Name: "payments-api on Argo CD prod", Revision: rev, Synced: true, Healthy: true}
+}
+
+// settling is the fixture's service with the applications apps and the rollouts ro, reading the
+// manifest repository for lineage as serve does.
+func settling(t *testing.T, f *fixture, apps *fakeApps, ro deploys.Rollouts) *deploys.Service {
+	t.Helper()
+	c := mustCommitter(t)
+	return deploys.NewService(f.st, deploys.Options{Catalog: f.cat, Builds: fakeBuilds{}, Applier: c, Lineage: c, Applications: apps, Rollouts: ro,
+		Environments: map[string]deploys.EnvironmentPolicy{"production": {RequireApproval: true, Expiry: 4 * time.Hour}},
+		PortalURL:    "https://portal.acme.example/", Audit: audit.New(f.st, nil), Now: f.clk.Now, Interval: time.Hour})
+}
+
+// Argo CD reconciled the request's commit without a rollout (the commit changed nothing the
+// application renders: the application stays Synced, its revision moves on): the request closes
+// once the application is at rest at the commit, and not while anything says otherwise.
+func TestARequestArgoCDSyncedWithoutARolloutSucceeds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		apps := &fakeApps{env: map[string][]deploys.AppState{}}
+		s := settling(t, f, apps, &recordedRollouts{by: map[string]deploys.RolloutEvent{}})
+		seed := strings.TrimSpace(git(t, f.bare, "rev-parse", "main"))
+		q, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || q.State != deploys.RollingOut || q.CommitSHA == "" {
+			t.Fatalf("requested %+v, %v", q, err)
+		}
+		stays := map[string]deploys.AppState{
+			"no application":           {},
+			"still at the seed commit": atRest(seed),
+			"out of sync":              {Name: "a", Revision: q.CommitSHA, Healthy: true},
+			"degraded":                 {Name: "a", Revision: q.CommitSHA, Synced: true},
+			"syncing":                  {Name: "a", Revision: q.CommitSHA, Synced: true, Healthy: true, Operating: true},
+			"last seen long ago":       {Name: "a", Revision: q.CommitSHA, Synced: true, Healthy: true, Stale: true},
+			"a sync names the commit":  {Name: "a", Revision: q.CommitSHA, Synced: true, Healthy: true, OperationRevision: q.CommitSHA},
+			"at another repository's":  atRest("0123456789abcdef0123456789abcdef01234567"),
+		}
+		for why, app := range stays {
+			if app.Name == "" {
+				apps.set("staging")
+			} else {
+				apps.set("staging", app)
+			}
+			s.SettlePass(context.Background())
+			if got, _ := s.Get(carol, q.ID); got.State != deploys.RollingOut {
+				t.Fatalf("%s: the request is %+v", why, got)
+			}
+		}
+		// Of two applications in the environment, both must have reached it.
+		apps.set("staging", atRest(q.CommitSHA), atRest(seed))
+		s.Tick(context.Background())
+		if got, _ := s.Get(carol, q.ID); got.State != deploys.RollingOut {
+			t.Fatalf("one application of two reached the commit, and the request is %+v", got)
+		}
+		apps.set("staging", atRest(q.CommitSHA))
+		s.Tick(context.Background())
+		got, err := s.Get(carol, q.ID)
+		want := "rolled out without a sync of its own (Argo CD found nothing to change, or synced a later commit): payments-api on Argo CD prod is synced at this commit, and healthy"
+		if err != nil || got.State != deploys.Succeeded || got.Outcome != want {
+			t.Fatalf("at rest at the commit: %+v, %v", got, err)
+		}
+		if h := history(t, s, q.ID); !strings.HasSuffix(h, "portside SYSTEM ROLLING_OUT->SUCCEEDED: "+want) {
+			t.Errorf("history:\n%s", h)
+		}
+		if n := countAudit(t, st, "deploys.request.succeeded", "ok"); n != 1 {
+			t.Errorf("%d audit records of the success, want 1", n)
+		}
+	})
+}
+
+// A commit Argo CD never synced on its own, because a later commit that contains it came first:
+// the application at rest at the later commit closes both requests, each saying how.
+func TestARequestArgoCDSyncedPastSucceeds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		apps := &fakeApps{env: map[string][]deploys.AppState{}}
+		s := settling(t, f, apps, &recordedRollouts{by: map[string]deploys.RolloutEvent{}})
+		first, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || first.State != deploys.RollingOut {
+			t.Fatalf("first %+v, %v", first, err)
+		}
+		// Someone else's commit on another branch, pushed to the same repository: it does not
+		// contain the first request's commit.
+		work := filepath.Join(t.TempDir(), "w")
+		git(t, filepath.Dir(work), "clone", "--quiet", f.bare, work)
+		git(t, work, "checkout", "--quiet", "-b", "elsewhere", first.CommitSHA+"~1")
+		if err := os.WriteFile(filepath.Join(work, "README"), []byte("elsewhere\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git(t, work, "add", "README")
+		git(t, work, "commit", "--quiet", "-m", "elsewhere")
+		git(t, work, "push", "--quiet", "origin", "elsewhere")
+		sibling := strings.TrimSpace(git(t, work, "rev-parse", "HEAD"))
+		second, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest2})
+		if err != nil || second.State != deploys.RollingOut {
+			t.Fatalf("second %+v, %v", second, err)
+		}
+		apps.set("staging", atRest(sibling))
+		s.SettlePass(context.Background())
+		for _, id := range []int64{first.ID, second.ID} {
+			if got, _ := s.Get(carol, id); got.State != deploys.RollingOut {
+				t.Fatalf("at a commit of another branch, request %d is %+v", id, got)
+			}
+		}
+		apps.set("staging", atRest(second.CommitSHA))
+		s.SettlePass(context.Background())
+		got, err := s.Get(carol, first.ID)
+		want := "rolled out without a sync of its own (Argo CD found nothing to change, or synced a later commit): payments-api on Argo CD prod is synced at " +
+			second.CommitSHA[:12] + ", which contains this commit, and healthy"
+		if err != nil || got.State != deploys.Succeeded || got.Outcome != want {
+			t.Fatalf("the first request: %+v, %v", got, err)
+		}
+		if got, _ := s.Get(carol, second.ID); got.State != deploys.Succeeded || !strings.Contains(got.Outcome, "is synced at this commit") {
+			t.Fatalf("the second request: %+v", got)
+		}
+	})
+}
+
+// A rollout of the commit decides the request, whatever the application shows meanwhile: a canary
+// that Argo CD still reports at rest between two reads does not close it as settled.
+func TestARecordedRolloutOfTheCommitDecidesNotTheApplicationsRest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		apps := &fakeApps{env: map[string][]deploys.AppState{}}
+		ro := &recordedRollouts{by: map[string]deploys.RolloutEvent{}}
+		s := settling(t, f, apps, ro)
+		q, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || q.State != deploys.RollingOut {
+			t.Fatalf("%+v, %v", q, err)
+		}
+		ro.mu.Lock()
+		ro.by[q.CommitSHA] = deploys.RolloutEvent{Revision: q.CommitSHA, Result: deploys.RolloutRunning}
+		ro.mu.Unlock()
+		apps.set("staging", atRest(q.CommitSHA))
+		s.SettlePass(context.Background())
+		if got, _ := s.Get(carol, q.ID); got.State != deploys.RollingOut {
+			t.Fatalf("a rollout of the commit is under way, and the request is %+v", got)
+		}
+	})
+}
+
+// An application coming to rest, as the follower hears it, closes the request without waiting
+// for the background pass.
+func TestAnApplicationAtRestClosesTheRequestAsItIsHeard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		apps := &fakeApps{env: map[string][]deploys.AppState{}}
+		ro := &fakeRollouts{ch: make(chan deploys.RolloutEvent)}
+		s := settling(t, f, apps, ro)
+		q, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || q.State != deploys.RollingOut {
+			t.Fatalf("%+v, %v", q, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.FollowRollouts(ctx) }()
+		apps.set("staging", atRest(q.CommitSHA))
+		ro.ch <- deploys.RolloutEvent{Revision: q.CommitSHA, Settled: true}
+		testutil.Eventually(t, 10*time.Second, func() bool { now, _ := s.Get(carol, q.ID); return now.State == deploys.Succeeded },
+			"the application at rest never closed the request")
+		cancel()
+		<-done
+	})
+}
