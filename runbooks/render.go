@@ -1,7 +1,6 @@
 package runbooks
 
 import (
-	"bufio"
 	"bytes"
 	"regexp"
 	"runtime"
@@ -105,23 +104,24 @@ func renderWorkers(size int) int {
 
 func renderChunked(src string, workers int) (string, error) {
 	md, _ := renderer()
+	sr := md.Renderer().(*sanitizingRenderer)
 	source := []byte(src)
 	doc := md.Parser().Parse(text.NewReader(source))
 	runs := splitBlocks(doc, len(source), workers)
-	out := make([]bytes.Buffer, len(runs))
+	out := make([]*bytes.Buffer, len(runs))
 	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
 	for i, run := range runs {
 		render := func() {
-			out[i].Grow(len(source) / len(runs) * 3 / 2) // HTML is about 1.3× its Markdown
-			w := bufio.NewWriterSize(&out[i], 16<<10)
+			st := &renderState{}
+			st.out.Grow(len(source) / len(runs) * 3 / 2) // HTML is about 1.3× its Markdown
 			for n := run.first; n != run.end; n = n.NextSibling() {
-				if err := md.Renderer().Render(w, source, n); err != nil {
+				if err := sr.render(st, source, n); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-			errs[i] = w.Flush()
+			out[i] = &st.out
 		}
 		if i == len(runs)-1 {
 			render() // the last run on this goroutine

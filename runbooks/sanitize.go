@@ -1,7 +1,6 @@
 package runbooks
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -17,9 +16,9 @@ import (
 // sanitizingRenderer is goldmark's HTML renderer (with whatever node renderers the extensions
 // add) with bluemonday applied to every tag that carries an attribute, and raw HTML dropped.
 //
-// Each node's renderer writes into a scratch buffer first (text nodes, which only ever write
-// escaped text and <br>, excepted). If what it wrote holds a tag with attributes, all of it goes
-// through the policy; otherwise it is goldmark's fixed markup (<p>, <li>, <em>, </a> …), which the
+// What each node's renderer writes (text nodes, which only ever write escaped text and <br>,
+// excepted) is looked at before the next one writes. If it holds a tag with attributes, all of it
+// is replaced by what the policy makes of it; otherwise it is goldmark's fixed markup (<p>, <li>, <em>, </a> …), which the
 // policy keeps as it is, and is written as it is. bluemonday drops only one element goldmark
 // writes, and only when the policy leaves it no attribute: <a> without an acceptable href (and
 // <img> without an acceptable src, which is one tag). A link's closing tag is then dropped too,
@@ -31,7 +30,31 @@ type sanitizingRenderer struct {
 
 	once  sync.Once
 	funcs []gmrenderer.NodeRendererFunc
+	// policed marks the kinds whose output the policy may have to see.
+	policed []bool
 }
+
+// renderState is one rendering's (one piece's): bluemonday's verdicts on what it has seen so
+// far. A runbook writes the same tags again and again (its checkboxes, its table alignments, the
+// same dashboard link), and the policy's verdict on the same bytes is the same; one call costs a
+// tokenizer (a 4 kB buffer) and its garbage, so each distinct piece is sanitized once.
+type renderState struct {
+	seen map[string][]byte
+	// out is what the rendering wrote so far: node renderers write into it directly, and what
+	// one of them wrote is replaced by the policy's version when it holds attributes.
+	out bytes.Buffer
+}
+
+// outWriter is the goldmark writer (util.BufWriter) over a renderState's out: no buffer of its own,
+// so what a node renderer wrote is in out as soon as it returns.
+type outWriter struct{ *bytes.Buffer }
+
+func (w outWriter) Available() int { return w.Cap() - w.Len() }
+func (w outWriter) Buffered() int  { return 0 }
+func (w outWriter) Flush() error   { return nil }
+
+// maxRememberedPiece bounds what renderState keeps: tags, not code blocks.
+const maxRememberedPiece = 512
 
 func newSanitizingRenderer(p *bluemonday.Policy) *sanitizingRenderer {
 	r := &sanitizingRenderer{policy: p, config: gmrenderer.NewConfig()}
@@ -83,7 +106,10 @@ func (r *sanitizingRenderer) init() {
 			// Escaped text and <br>: nothing for the policy. (ast.String is not here: it may
 			// be written unescaped.)
 		default:
-			r.funcs[kind] = r.sanitized(f)
+			for len(r.policed) <= kind {
+				r.policed = append(r.policed, false)
+			}
+			r.policed[kind] = true
 		}
 	}
 }
@@ -106,54 +132,45 @@ func dropHTMLBlock(w util.BufWriter, _ []byte, node ast.Node, entering bool) (as
 // cannot come from Markdown (attributes are not parsed) nor pass goldmark's attribute filters.
 var droppedLink = []byte("\x00portside-dropped")
 
-// scratch is where a node writes before the policy sees it.
-type scratch struct {
-	buf bytes.Buffer
-	w   *bufio.Writer
-}
-
-var scratchPool = sync.Pool{New: func() any {
-	s := &scratch{}
-	s.w = bufio.NewWriterSize(&s.buf, 512)
-	return s
-}}
-
-func (r *sanitizingRenderer) sanitized(f gmrenderer.NodeRendererFunc) gmrenderer.NodeRendererFunc {
-	return func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
-		if !entering && node.Kind() == ast.KindLink {
-			if _, dropped := node.Attribute(droppedLink); dropped {
-				return ast.WalkContinue, nil
-			}
+// sanitized renders node with f, then passes what it wrote through the policy if it holds a tag
+// with attributes.
+func (r *sanitizingRenderer) sanitized(st *renderState, f gmrenderer.NodeRendererFunc, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering && node.Kind() == ast.KindLink {
+		if _, dropped := node.Attribute(droppedLink); dropped {
+			return ast.WalkContinue, nil
 		}
-		s := scratchPool.Get().(*scratch)
-		defer scratchPool.Put(s)
-		s.buf.Reset()
-		s.w.Reset(&s.buf)
-		status, err := f(s.w, source, node, entering)
-		if err == nil {
-			err = s.w.Flush()
-		}
-		if err != nil {
-			return status, err
-		}
-		written := s.buf.Bytes()
-		if !hasAttributes(written) {
-			_, err = w.Write(written)
-			return status, err
-		}
-		clean := r.policy.SanitizeBytes(written)
-		if lost := startTags(written) - startTags(clean); lost > 0 {
-			switch node.Kind() {
-			case ast.KindLink: // its <a>, which the policy refused
-				node.SetAttribute(droppedLink, true)
-			case ast.KindImage, ast.KindAutoLink: // whole elements, closing tag included
-			default:
-				return status, fmt.Errorf("runbooks: the sanitizer dropped an element of a %s node: %q", node.Kind(), written)
-			}
-		}
-		_, err = w.Write(clean)
+	}
+	start := st.out.Len()
+	status, err := f(outWriter{&st.out}, source, node, entering)
+	if err != nil {
 		return status, err
 	}
+	written := st.out.Bytes()[start:]
+	if !hasAttributes(written) {
+		return status, nil
+	}
+	clean, ok := st.seen[string(written)]
+	if !ok {
+		clean = r.policy.SanitizeBytes(written)
+		if len(written) <= maxRememberedPiece {
+			if st.seen == nil {
+				st.seen = map[string][]byte{}
+			}
+			st.seen[string(written)] = clean
+		}
+	}
+	if lost := startTags(written) - startTags(clean); lost > 0 {
+		switch node.Kind() {
+		case ast.KindLink: // its <a>, which the policy refused
+			node.SetAttribute(droppedLink, true)
+		case ast.KindImage, ast.KindAutoLink: // whole elements, closing tag included
+		default:
+			return status, fmt.Errorf("runbooks: the sanitizer dropped an element of a %s node: %q", node.Kind(), written)
+		}
+	}
+	st.out.Truncate(start)
+	st.out.Write(clean)
+	return status, nil
 }
 
 // hasAttributes reports whether HTML goldmark wrote holds a start tag with attributes. In what it
@@ -189,19 +206,26 @@ func startTags(b []byte) int {
 
 // Render writes node (and what it holds) as sanitized HTML, like goldmark's renderer.
 func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) error {
-	r.once.Do(r.init)
-	writer, ok := w.(util.BufWriter)
-	if !ok {
-		writer = bufio.NewWriter(w)
-	}
-	err := ast.Walk(n, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if k := int(n.Kind()); k < len(r.funcs) && r.funcs[k] != nil {
-			return r.funcs[k](writer, source, n, entering)
-		}
-		return ast.WalkContinue, nil
-	})
-	if err != nil {
+	st := &renderState{}
+	if err := r.render(st, source, n); err != nil {
 		return err
 	}
-	return writer.Flush()
+	_, err := w.Write(st.out.Bytes())
+	return err
+}
+
+// render is Render into a rendering's state (renderChunked keeps one per piece).
+func (r *sanitizingRenderer) render(st *renderState, source []byte, n ast.Node) error {
+	r.once.Do(r.init)
+	w := outWriter{&st.out}
+	return ast.Walk(n, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		k := int(n.Kind())
+		if k >= len(r.funcs) || r.funcs[k] == nil {
+			return ast.WalkContinue, nil
+		}
+		if k < len(r.policed) && r.policed[k] {
+			return r.sanitized(st, r.funcs[k], source, n, entering)
+		}
+		return r.funcs[k](w, source, n, entering)
+	})
 }
