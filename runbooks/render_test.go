@@ -434,3 +434,33 @@ func FuzzRenderingIsBluemondayOverTheWholeDocument(f *testing.F) {
 		}
 	})
 }
+
+// Every payload and case again inside each kind of container (a list item, a quote, a table
+// cell, a heading, a link's text, emphasis, a nested list), where what goldmark writes around it
+// differs: still bluemonday's rendering of the whole document, token for token.
+func TestRenderingIsBluemondayOverTheWholeDocumentInContainers(t *testing.T) {
+	contexts := []string{"- %s", "> %s", "| a | b |\n|:-|-:|\n| %s | x |", "# %s", "[%s](https://x.example/l)", "*%s* **x**",
+		"1. x\n\n   - [ ] %s", "%s\n\n[ref]: https://x.example \"t\""}
+	var fragments []string
+	for _, src := range xssPayloads {
+		fragments = append(fragments, src)
+	}
+	for _, src := range renderingCases {
+		fragments = append(fragments, src)
+	}
+	for _, c := range contexts {
+		for _, f := range fragments {
+			src := strings.Replace(c, "%s", f, 1)
+			got, err := RenderMarkdown(src)
+			if err != nil {
+				t.Fatalf("rendering %q: %v", src, err)
+			}
+			if want := wholeDocumentSanitized(t, src); canonical(got) != canonical(want) {
+				t.Errorf("rendered %q to\n%s\nbut bluemonday over the whole document gives\n%s", src, got, want)
+			}
+			if what := executable(got); what != "" {
+				t.Errorf("rendered %q to\n%s\nwhich still holds an %s", src, got, what)
+			}
+		}
+	}
+}
