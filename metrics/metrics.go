@@ -47,6 +47,12 @@ type Metrics struct {
 	opMu          sync.Mutex
 	opNames       map[string]struct{}
 
+	// series keeps the labelled children recorded per request (httpKey and gqlKey to
+	// *seriesPair): finding them by their label values each time hashed and compared the values
+	// under the vectors' locks, four times per request. The keys are bounded: routes and methods
+	// are the server's, statuses are HTTP's, operation names are labels (MaxOperationNames).
+	series sync.Map
+
 	catalogRefreshes        *prometheus.CounterVec
 	catalogRefreshDuration  *prometheus.HistogramVec
 	catalogEntitiesWritten  *prometheus.CounterVec
@@ -169,10 +175,31 @@ func (m *Metrics) GinMiddleware() gin.HandlerFunc {
 		if route == "" {
 			route = UnmatchedRoute
 		}
-		method := methodLabel(c.Request.Method)
-		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
-		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		key := httpKey{route: route, method: methodLabel(c.Request.Method), status: c.Writer.Status()}
+		s, ok := m.series.Load(key)
+		if !ok {
+			s, _ = m.series.LoadOrStore(key, &seriesPair{
+				count: m.httpRequests.WithLabelValues(key.route, key.method, strconv.Itoa(key.status)),
+				dur:   m.httpDuration.WithLabelValues(key.route, key.method),
+			})
+		}
+		sp := s.(*seriesPair)
+		sp.count.Inc()
+		sp.dur.Observe(time.Since(start).Seconds())
 	}
+}
+
+type httpKey struct {
+	route, method string
+	status        int
+}
+
+type gqlKey struct{ name, opType, outcome string }
+
+// seriesPair is a request's counter and duration series.
+type seriesPair struct {
+	count prometheus.Counter
+	dur   prometheus.Observer
 }
 
 // methodLabel keeps the method label to the standard methods; clients can send any token.
@@ -197,8 +224,17 @@ func (m *Metrics) GraphQLOperation(name, opType string, ok bool, d time.Duration
 	if !ok {
 		outcome = "error"
 	}
-	m.gqlOperations.WithLabelValues(m.operationLabel(name), opType, outcome).Inc()
-	m.gqlDuration.WithLabelValues(opType).Observe(d.Seconds())
+	key := gqlKey{name: m.operationLabel(name), opType: opType, outcome: outcome}
+	s, ok := m.series.Load(key)
+	if !ok {
+		s, _ = m.series.LoadOrStore(key, &seriesPair{
+			count: m.gqlOperations.WithLabelValues(key.name, key.opType, key.outcome),
+			dur:   m.gqlDuration.WithLabelValues(key.opType),
+		})
+	}
+	sp := s.(*seriesPair)
+	sp.count.Inc()
+	sp.dur.Observe(d.Seconds())
 }
 
 // operationLabel maps an operation name to its label value, admitting at most MaxOperationNames

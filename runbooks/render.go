@@ -1,7 +1,6 @@
 package runbooks
 
 import (
-	"bufio"
 	"bytes"
 	"regexp"
 	"runtime"
@@ -17,10 +16,19 @@ import (
 )
 
 // Rendering: Markdown becomes HTML with goldmark (GitHub-flavoured: tables, task lists,
-// strikethrough, autolinks; headings get IDs for deep links), and that HTML goes through a
-// bluemonday policy before anyone sees it. goldmark already leaves raw HTML out and empties
-// dangerous link destinations, but the sanitizer is what the safety rests on: it keeps only the
-// elements and attributes listed in its policy, whatever goldmark (or a later option) emits.
+// strikethrough, autolinks; headings get IDs for deep links), and bluemonday is the sanitizer of
+// record: every element goldmark writes with an attribute — links, images, heading IDs, code
+// blocks' languages, list starts, table alignments, task checkboxes — goes through a bluemonday
+// policy before anyone sees it, and only the elements and attributes that policy lists survive.
+//
+// bluemonday sees those tags, not the whole document (sanitizingRenderer): goldmark runs without
+// its unsafe option, so it escapes every text (<, >, & and " become entities) and writes no
+// author markup at all, only its own elements, and raw HTML (blocks and inline) is dropped here as
+// bluemonday drops it (goldmark's "raw HTML omitted" comment included). What the author controls
+// in goldmark's output is thus text, which cannot become markup, and attribute values, which
+// bluemonday checks. Re-tokenizing the whole output cost as much as parsing it (issue 15);
+// TestRenderingIsBluemondayOverTheWholeDocument and FuzzRenderingIsBluemondayOverTheWholeDocument
+// hold the result to the same HTML, token for token, as bluemonday over goldmark's whole output.
 //
 // The policy is bluemonday's UGC policy, narrowed:
 //   - links and images only with http, https (and mailto for links) URLs; no data: URIs at all,
@@ -36,15 +44,20 @@ var (
 	sanitizer *bluemonday.Policy
 )
 
+// markdownOptions are goldmark's extensions and parser options, the same for the renderer and
+// for the tests' reference (goldmark's own renderer, then bluemonday over its whole output).
+func markdownOptions() []goldmark.Option {
+	return []goldmark.Option{
+		goldmark.WithExtensions(
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough, extension.Linkify, extension.TaskList,
+		),
+		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
+	}
+}
+
 func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 	mdOnce.Do(func() {
-		markdown = goldmark.New(
-			goldmark.WithExtensions(
-				extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
-				extension.Strikethrough, extension.Linkify, extension.TaskList,
-			),
-			goldmark.WithParserOptions(parser.WithAutoHeadingID()),
-		)
 		p := bluemonday.UGCPolicy()
 		p.AllowURLSchemes("http", "https", "mailto")
 		p.RequireParseableURLs(true)
@@ -56,6 +69,7 @@ func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 		p.AllowAttrs("checked", "disabled").Matching(regexp.MustCompile(`^(|checked|disabled)$`)).OnElements("input")
 		p.AllowAttrs("align").Matching(regexp.MustCompile(`^(left|right|center)$`)).OnElements("th", "td")
 		sanitizer = p
+		markdown = goldmark.New(append(markdownOptions(), goldmark.WithRenderer(newSanitizingRenderer(p)))...)
 	})
 	return markdown, sanitizer
 }
@@ -68,13 +82,10 @@ func RenderMarkdown(src string) (string, error) {
 
 // Rendering a large runbook is done in parallel after parsing: the document's top-level blocks
 // (headings, paragraphs, lists, tables, code blocks) are cut into at most `workers` runs of about
-// equal source size, and each run is rendered and sanitized on its own, the results joined in
-// order. The sanitizing is as strict as one pass over the whole document: bluemonday writes
-// whole tokens only (every tag rebuilt from its allowed attributes, every text escaped), so
-// sanitized pieces joined are sanitized tokens one after the other; and goldmark, which never
-// passes raw HTML through, closes every element a top-level block opens, so no piece starts or
-// ends inside an element and the policy's per-element state (content it skips) is empty at
-// every cut. TestChunkedRenderingIsTheSinglePassRendering holds the two to the same bytes.
+// equal source size, and each run is rendered (and its tags sanitized) on its own, the results
+// joined in order. Nothing in rendering depends on another top-level block: goldmark closes every
+// element a top-level block opens, and the sanitizing renderer decides per tag.
+// TestChunkedRenderingIsTheSinglePassRendering holds the pieces to the single pass's bytes.
 //
 // Parsing itself stays one pass (reference links and heading IDs are the whole document's).
 // Small runbooks render in one piece: below parallelMinBytes the goroutines cost more than they
@@ -92,31 +103,25 @@ func renderWorkers(size int) int {
 }
 
 func renderChunked(src string, workers int) (string, error) {
-	md, p := renderer()
+	md, _ := renderer()
+	sr := md.Renderer().(*sanitizingRenderer)
 	source := []byte(src)
 	doc := md.Parser().Parse(text.NewReader(source))
 	runs := splitBlocks(doc, len(source), workers)
-	out := make([]bytes.Buffer, len(runs))
+	out := make([]*bytes.Buffer, len(runs))
 	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
 	for i, run := range runs {
 		render := func() {
-			html := bufPool.Get().(*bytes.Buffer)
-			defer bufPool.Put(html)
-			html.Reset()
-			w := bufio.NewWriterSize(html, 16<<10)
+			st := &renderState{}
+			st.out.Grow(len(source) / len(runs) * 3 / 2) // HTML is about 1.3× its Markdown
 			for n := run.first; n != run.end; n = n.NextSibling() {
-				if err := md.Renderer().Render(w, source, n); err != nil {
+				if err := sr.render(st, source, n); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-			if err := w.Flush(); err != nil {
-				errs[i] = err
-				return
-			}
-			out[i].Grow(html.Len())
-			errs[i] = p.SanitizeReaderToWriter(html, &out[i])
+			out[i] = &st.out
 		}
 		if i == len(runs)-1 {
 			render() // the last run on this goroutine
@@ -139,9 +144,6 @@ func renderChunked(src string, workers int) (string, error) {
 	}
 	return sb.String(), nil
 }
-
-// bufPool holds the buffers goldmark renders into before sanitizing (about the Markdown's size).
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // blockRun is the top-level blocks from first up to (not including) end; end nil is the last.
 type blockRun struct{ first, end ast.Node }

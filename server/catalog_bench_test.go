@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,8 +32,11 @@ import (
 // authentication of a read-only API token, the GraphQL handler with serve's limits — with the
 // response cache off and on (every answer then a hit), the catalog's read cache warm, one request at a time, on the generated
 // catalog at scale 0.1; and once more with the response cache off and tracing on (every request
-// sampled). It is what the load driver's operations (6) to (9) cost the server per request, without the socket; CPU time per request (cpu-ns/op) beside wall time, since the
-// machine may be shared.
+// sampled). It is what the load driver's operations (6) to (9) cost the server per request,
+// without the socket; CPU time per request (cpu-ns/op) beside wall time, since the machine may be
+// shared. Beside them, bare-net-http serves each operation's recorded answers with a bare net/http
+// handler (bench/load's baseline: read the body, look its answer up by hash, write it), in the
+// same run, so a cached hit's cost over the bare limit is their difference.
 func BenchmarkServedWholeEntities(b *testing.B) {
 	st := storetest.SQLite(b)
 	dir := benchcat.Generate(b, 0.1)
@@ -83,7 +87,45 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 			ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: ids, Audit: auditLog,
 				PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1:7007"}}})
 		b.Run(rc.name, func(b *testing.B) { benchServed(b, srv.Handler(), secret, q) })
+		if rc.size > 0 {
+			b.Run("bare-net-http", func(b *testing.B) { benchServed(b, bareHandler(b, srv.Handler(), secret, q), secret, q) })
+		}
 	}
+}
+
+// bareHandler records h's answer to every body of the operations and answers them the way the
+// load driver's bare net/http server does (bench/load/baseline.go).
+func bareHandler(b *testing.B, h http.Handler, secret string, q *benchcat.Queries) http.Handler {
+	answers := map[[sha256.Size]byte][]byte{}
+	for _, op := range benchcat.BackstageOperations() {
+		bodies, err := op.Bodies(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, body := range bodies {
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/graphql-response+json, application/json")
+			req.Header.Set("Authorization", "Bearer "+secret)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			answers[sha256.Sum256(body)] = rec.Body.Bytes()
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a, ok := answers[sha256.Sum256(body)]
+		if !ok {
+			http.Error(w, "no recorded answer for this body", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/graphql-response+json")
+		_, _ = w.Write(a)
+	})
 }
 
 // benchServed runs the whole-entity operations against h, one sub-benchmark each.
@@ -97,7 +139,7 @@ func benchServed(b *testing.B, h http.Handler, secret string, q *benchcat.Querie
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	for _, op := range []benchcat.Operation{benchcat.EntityWhole, benchcat.OwnerPageWhole, benchcat.SearchWhole, benchcat.OwnerFacets} {
+	for _, op := range benchcat.BackstageOperations() {
 		b.Run(op.Name, func(b *testing.B) {
 			bodies, err := op.Bodies(q)
 			if err != nil {

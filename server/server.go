@@ -255,15 +255,19 @@ func (s *Server) Serve(ctx context.Context) error {
 // context for logs, and echoes it in X-Request-ID.
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
+		// The header's canonical form ("X-Request-Id", how it goes on the wire either way):
+		// spelled "X-Request-ID", every Get and Set canonicalized it into a new string.
+		id := c.Request.Header.Get(requestIDHeader)
 		if !validRequestID(id) {
 			id = logs.NewRequestID()
 		}
 		c.Request = c.Request.WithContext(logs.WithRequestID(c.Request.Context(), id))
-		c.Header("X-Request-ID", id)
+		c.Writer.Header()[requestIDHeader] = []string{id}
 		c.Next()
 	}
 }
+
+const requestIDHeader = "X-Request-Id"
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 64 {
