@@ -254,9 +254,22 @@ func (s *Service) revokeSession(ctx context.Context, id int64) error {
 		return s.flushAudit(ctx)
 	})
 	if err == nil {
+		// Dropped from the cache after the commit, before the followers wake: a check between an
+		// earlier eviction and the commit may have cached the session again, and a follower woken
+		// to a cached, still-valid session would keep its socket open until its next fresh check.
+		s.evictSession(id)
 		s.credentialsChanged()
 	}
 	return err
+}
+
+// evictSession drops the cached credential of one session (its cookie's hash is not at hand).
+func (s *Service) evictSession(id int64) {
+	for _, k := range s.creds.Keys() {
+		if c, ok := s.creds.Peek(k); ok && c.p.SessionID == id {
+			s.creds.Remove(k)
+		}
+	}
 }
 
 // Sessions lists the caller's live sessions, newest first.
