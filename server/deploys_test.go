@@ -256,47 +256,48 @@ func TestDeployRequestInputsAreBounded(t *testing.T) {
 // connector) syncs the request's commit, the rollouts tracker records it, and the request follows:
 // SUCCEEDED when the sync succeeds, FAILED with Argo CD's message when it fails.
 func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
-	st := storetest.SQLite(t)
-	p := newPortal(t, st)
-	alice := p.session("alice")
-	for _, c := range []struct {
-		phase   common.OperationPhase
-		state   deploys.State
-		outcome string
-	}{
-		{common.OperationSucceeded, deploys.Succeeded, "rolled out: successfully synced"},
-		{common.OperationFailed, deploys.Failed, "rollout failed: one or more objects failed to apply"},
-	} {
-		id := p.deployRequest(t)
-		res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state commitSha } } }`, id))
-		if len(res.Errors) > 0 {
-			t.Fatalf("approve: %+v", res.Errors)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		alice := p.session("alice")
+		for _, c := range []struct {
+			phase   common.OperationPhase
+			state   deploys.State
+			outcome string
+		}{
+			{common.OperationSucceeded, deploys.Succeeded, "rolled out: successfully synced"},
+			{common.OperationFailed, deploys.Failed, "rollout failed: one or more objects failed to apply"},
+		} {
+			id := p.deployRequest(t)
+			res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state commitSha } } }`, id))
+			if len(res.Errors) > 0 {
+				t.Fatalf("approve: %+v", res.Errors)
+			}
+			q := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
+			sha, _ := q["commitSha"].(string)
+			if q["state"] != "ROLLING_OUT" || sha == "" {
+				t.Fatalf("approved %+v", q)
+			}
+			started := metav1.NewTime(p.argo.Tick())
+			p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+				a.Status.OperationState = &v1alpha1.OperationState{Phase: common.OperationRunning, Message: "waiting for completion", StartedAt: started,
+					Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+			})
+			finished := metav1.NewTime(p.argo.Tick())
+			message := map[common.OperationPhase]string{common.OperationSucceeded: "successfully synced", common.OperationFailed: "one or more objects failed to apply"}[c.phase]
+			p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+				a.Status.OperationState = &v1alpha1.OperationState{Phase: c.phase, Message: message, StartedAt: started, FinishedAt: &finished,
+					Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+			})
+			n := int64(q["number"].(float64))
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				now, err := p.requests.Get(operator(), n)
+				return err == nil && now.State == c.state && now.Outcome == c.outcome
+			}, func() string {
+				now, err := p.requests.Get(operator(), n)
+				return fmt.Sprintf("request %d is %+v, %v", n, now, err)
+			})
 		}
-		q := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
-		sha, _ := q["commitSha"].(string)
-		if q["state"] != "ROLLING_OUT" || sha == "" {
-			t.Fatalf("approved %+v", q)
-		}
-		started := metav1.NewTime(p.argo.Tick())
-		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
-			a.Status.OperationState = &v1alpha1.OperationState{Phase: common.OperationRunning, Message: "waiting for completion", StartedAt: started,
-				Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
-		})
-		finished := metav1.NewTime(p.argo.Tick())
-		message := map[common.OperationPhase]string{common.OperationSucceeded: "successfully synced", common.OperationFailed: "one or more objects failed to apply"}[c.phase]
-		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
-			a.Status.OperationState = &v1alpha1.OperationState{Phase: c.phase, Message: message, StartedAt: started, FinishedAt: &finished,
-				Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
-		})
-		n := int64(q["number"].(float64))
-		testutil.Eventually(t, 10*time.Second, func() bool {
-			now, err := p.requests.Get(operator(), n)
-			return err == nil && now.State == c.state && now.Outcome == c.outcome
-		}, func() string {
-			now, err := p.requests.Get(operator(), n)
-			return fmt.Sprintf("request %d is %+v, %v", n, now, err)
-		})
-	}
+	})
 }
 
 // What the portal offers: each viewer's viewerCan* are what the mutations would let them do, the
