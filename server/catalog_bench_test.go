@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
+	"github.com/portside-dev/portside/bench/baseline"
 	"github.com/portside-dev/portside/bench/benchcat"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
@@ -94,9 +94,9 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 }
 
 // bareHandler records h's answer to every body of the operations and answers them the way the
-// load driver's bare net/http server does (bench/load/baseline.go).
+// load driver's bare net/http server does (package bench/baseline).
 func bareHandler(b *testing.B, h http.Handler, secret string, q *benchcat.Queries) http.Handler {
-	answers := map[[sha256.Size]byte][]byte{}
+	answers := baseline.Answers{}
 	for _, op := range benchcat.BackstageOperations() {
 		bodies, err := op.Bodies(q)
 		if err != nil {
@@ -109,23 +109,10 @@ func bareHandler(b *testing.B, h http.Handler, secret string, q *benchcat.Querie
 			req.Header.Set("Authorization", "Bearer "+secret)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			answers[sha256.Sum256(body)] = rec.Body.Bytes()
+			answers.Add(body, rec.Body.Bytes())
 		}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		a, ok := answers[sha256.Sum256(body)]
-		if !ok {
-			http.Error(w, "no recorded answer for this body", http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/graphql-response+json")
-		_, _ = w.Write(a)
-	})
+	return baseline.Handler(answers)
 }
 
 // benchServed runs the whole-entity operations against h, one sub-benchmark each.

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/bench/benchcat"
+
+	"github.com/portside-dev/portside/bench/baseline"
 )
 
 // The bare net/http limit: for every operation, the driver runs wrk, with the same script, bodies
@@ -47,24 +47,11 @@ func serveBaseline(file, addr string) int {
 		fmt.Fprintf(os.Stderr, "baseline: %s: %v\n", file, err)
 		return 1
 	}
-	answers := make(map[[sha256.Size]byte][]byte, len(list))
+	answers := make(baseline.Answers, len(list))
 	for _, r := range list {
-		answers[sha256.Sum256([]byte(r.Body))] = []byte(r.Answer)
+		answers.Add([]byte(r.Body), []byte(r.Answer))
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		a, ok := answers[sha256.Sum256(body)]
-		if !ok {
-			http.Error(w, "no recorded answer for this body", http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/graphql-response+json")
-		_, _ = w.Write(a)
-	})
+	h := baseline.Handler(answers)
 	if err := http.ListenAndServe(addr, h); err != nil {
 		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
 		return 1
