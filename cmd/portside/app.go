@@ -81,6 +81,16 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 	return newApp(cmd.Context(), cfg, log, migrate)
 }
 
+// openStore opens the configured database without checking its schema: the commands
+// that work on the database itself (migrate, backup) need no services around it.
+func openStore(cmd *cobra.Command) (*store.Store, error) {
+	cfg, _, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(cmd.Context(), cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
+}
+
 // newApp opens the database of cfg, as openApp does for a command.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
 	var keys *seal.Keyring

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/portside-dev/portside/store"
 )
 
 func migrateCmd() *cobra.Command {
@@ -65,13 +64,4 @@ func migrateCmd() *cobra.Command {
 		},
 	})
 	return cmd
-}
-
-// openStore opens the configured database without checking its schema.
-func openStore(cmd *cobra.Command) (*store.Store, error) {
-	cfg, _, err := loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(cmd.Context(), cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 }

@@ -120,17 +120,7 @@ type Counter struct{ n atomic.Int64 }
 
 // CountStatements installs a counter on every kind of statement db runs.
 func CountStatements(db *gorm.DB) *Counter {
-	c := &Counter{}
-	inc := func(*gorm.DB) { c.n.Add(1) }
-	name := "storetest:count:" + randomHex(4)
-	cb := db.Callback()
-	_ = cb.Query().After("gorm:query").Register(name, inc)
-	_ = cb.Row().After("gorm:row").Register(name, inc)
-	_ = cb.Raw().After("gorm:raw").Register(name, inc)
-	_ = cb.Create().After("gorm:create").Register(name, inc)
-	_ = cb.Update().After("gorm:update").Register(name, inc)
-	_ = cb.Delete().After("gorm:delete").Register(name, inc)
-	return c
+	return CountStatementsOf(db, func(context.Context) bool { return true })
 }
 
 // CountStatementsOf is CountStatements for the statements whose context of passes: those of
@@ -142,7 +132,7 @@ func CountStatementsOf(db *gorm.DB, of func(context.Context) bool) *Counter {
 			c.n.Add(1)
 		}
 	}
-	name := "storetest:count-of:" + randomHex(4)
+	name := "storetest:count:" + randomHex(4)
 	cb := db.Callback()
 	_ = cb.Query().After("gorm:query").Register(name, inc)
 	_ = cb.Row().After("gorm:row").Register(name, inc)
