@@ -190,3 +190,39 @@ func TestASampleRatioOfZeroRecordsNewTracesButNotCallersSampledOnes(t *testing.T
 		t.Errorf("a caller's sampled trace was not followed: %v", got)
 	}
 }
+
+func TestCheckPostsAnEmptyExportAndSaysWhetherTheCollectorTookIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	r := newReceiver(t)
+	detail, err := tracing.Check(ctx, r.URL)
+	if err != nil {
+		t.Fatalf("a working collector: %v", err)
+	}
+	if !strings.Contains(detail, r.URL+"/v1/traces") {
+		t.Errorf("the detail names the URL posted to: %q", detail)
+	}
+	r.mu.Lock()
+	got := len(r.requests)
+	r.mu.Unlock()
+	if got != 1 {
+		t.Errorf("the collector received %d export requests, want 1", got)
+	}
+
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "missing credentials", http.StatusUnauthorized)
+	}))
+	defer refusing.Close()
+	if _, err := tracing.Check(ctx, refusing.URL); err == nil || !strings.Contains(err.Error(), refusing.URL) || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a refusing collector: %v, want an error naming its URL and 401", err)
+	}
+
+	refusing.Close() // nothing listens there now
+	if _, err := tracing.Check(ctx, refusing.URL); err == nil {
+		t.Error("a collector that is not there was reported working")
+	}
+	if _, err := tracing.Check(ctx, "ftp://collector"); err == nil || !strings.Contains(err.Error(), "tracing-endpoint") {
+		t.Errorf("a bad endpoint: %v, want an error naming the setting", err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/portside-dev/portside/rollouts/connector"
 	"github.com/portside-dev/portside/slack"
 	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/tracing"
 )
 
 // A doctor's finding on one thing Portside depends on.
@@ -109,6 +110,7 @@ func runDoctor(ctx context.Context, cfg config.Config, timeout time.Duration, se
 	within(func(ctx context.Context) finding { return checkGitHub(ctx, cfg) })
 	within(func(ctx context.Context) finding { return checkGitLab(ctx, cfg) })
 	within(func(ctx context.Context) finding { return checkSlack(ctx, cfg) })
+	within(func(ctx context.Context) finding { return checkTracing(ctx, cfg) })
 	return all
 }
 
@@ -287,6 +289,19 @@ func checkSlack(ctx context.Context, cfg config.Config) finding {
 	}
 	if !strings.HasPrefix(token, "xoxb-") {
 		detail += " (not an xoxb- bot token)"
+	}
+	return finding{check: name, status: findingOK, detail: detail}
+}
+
+// checkTracing posts an empty export to the trace collector, as the exporter posts spans.
+func checkTracing(ctx context.Context, cfg config.Config) finding {
+	const name = "tracing"
+	if cfg.TracingEndpoint == "" {
+		return finding{check: name, status: findingSkip, detail: "tracing-endpoint not set: tracing is off"}
+	}
+	detail, err := tracing.Check(ctx, cfg.TracingEndpoint)
+	if err != nil {
+		return failed(name, err, "check tracing-endpoint (PORTSIDE_TRACING_ENDPOINT): the OTLP/HTTP collector's URL, reachable from here, and its credentials in OTEL_EXPORTER_OTLP_HEADERS")
 	}
 	return finding{check: name, status: findingOK, detail: detail}
 }

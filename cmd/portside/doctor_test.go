@@ -52,7 +52,7 @@ func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("the doctor created %s (stat: %v)", db, err)
 	}
-	for _, check := range []string{"oidc", "argocd", "github", "gitlab", "slack"} {
+	for _, check := range []string{"oidc", "argocd", "github", "gitlab", "slack", "tracing"} {
 		wantLine(t, r, check, "skip")
 	}
 	if !strings.Contains(r.stdout, "no problems found") {
@@ -138,13 +138,24 @@ func TestDoctorChecksTheProvidersCredentials(t *testing.T) {
 	slackAPI.Start()
 	t.Cleanup(slackAPI.Stop)
 
+	// An OTLP/HTTP collector that takes exports only with its credentials (OTEL_EXPORTER_OTLP_HEADERS).
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/traces" || r.Header.Get("Authorization") != "Bearer otlp-good" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(collector.Close)
+
 	env := func(ghToken, glToken, slackToken string) []string {
 		return []string{"PORTSIDE_DATABASE_URL=" + db,
 			"PORTSIDE_AUTH_ISSUER=" + idp.Issuer(), "PORTSIDE_AUTH_CLIENT_ID=portside",
 			"PORTSIDE_GITHUB_API_URL=" + gh.URL, "PORTSIDE_GITHUB_TOKEN=" + ghToken,
 			"PORTSIDE_GITLAB_URL=" + gitlab.URL + "/", "PORTSIDE_GITLAB_TOKEN=" + glToken,
 			"PORTSIDE_SLACK_API_URL=" + slackAPI.GetAPIURL(), "PORTSIDE_SLACK_BOT_TOKEN=" + slackToken,
-			"PORTSIDE_SLACK_SIGNING_SECRET=signing-secret"}
+			"PORTSIDE_SLACK_SIGNING_SECRET=signing-secret",
+			"PORTSIDE_TRACING_ENDPOINT=" + collector.URL, "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer " + strings.Replace(ghToken, "ghp", "otlp", 1)}
 	}
 	r := portside(t, env("ghp-good", "glpat-good", "xoxb-good"), "doctor")
 	wantExit(t, r, 0, "doctor with every credential good")
@@ -152,16 +163,18 @@ func TestDoctorChecksTheProvidersCredentials(t *testing.T) {
 	wantLine(t, r, "github", "ok", "token accepted", "4990 of 5000")
 	wantLine(t, r, "gitlab", "ok", "token accepted", "GitLab 17.5.1")
 	wantLine(t, r, "slack", "ok", "token accepted", "portside", "Acme")
+	wantLine(t, r, "tracing", "ok", collector.URL+"/v1/traces", "accepts exports")
 
 	r = portside(t, env("ghp-bad", "glpat-bad", "xoxb-bad"), "doctor")
 	wantExit(t, r, 1, "doctor with refused credentials")
 	wantLine(t, r, "github", "FAIL", "github-token")
 	wantLine(t, r, "gitlab", "FAIL", "gitlab-token")
 	wantLine(t, r, "slack", "FAIL", "invalid_auth", "slack-bot-token")
-	if !strings.Contains(r.stderr, "3 problems found") {
-		t.Errorf("stderr does not count three problems\n%s", r)
+	wantLine(t, r, "tracing", "FAIL", "401", "tracing-endpoint", "OTEL_EXPORTER_OTLP_HEADERS")
+	if !strings.Contains(r.stderr, "4 problems found") {
+		t.Errorf("stderr does not count four problems\n%s", r)
 	}
-	for _, secret := range []string{"ghp-bad", "glpat-bad", "xoxb-bad"} {
+	for _, secret := range []string{"ghp-bad", "glpat-bad", "xoxb-bad", "otlp-bad"} {
 		if strings.Contains(r.stdout+r.stderr, secret) {
 			t.Errorf("the report shows the credential %q\n%s", secret, r)
 		}
