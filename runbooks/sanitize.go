@@ -43,6 +43,8 @@ type renderState struct {
 	// out is what the rendering wrote so far: node renderers write into it directly, and what
 	// one of them wrote is replaced by the policy's version when it holds attributes.
 	out bytes.Buffer
+	// ids are the heading IDs a piece's placeholders stand for (recordedIDs).
+	ids [][]byte
 }
 
 // outWriter is the goldmark writer (util.BufWriter) over a renderState's out: no buffer of its own,
@@ -214,7 +216,7 @@ func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) erro
 	return err
 }
 
-// render is Render into a rendering's state (renderChunked keeps one per piece).
+// render is Render into a rendering's state (renderPieces keeps one per piece).
 func (r *sanitizingRenderer) render(st *renderState, source []byte, n ast.Node) error {
 	r.once.Do(r.init)
 	w := outWriter{&st.out}
@@ -223,9 +225,34 @@ func (r *sanitizingRenderer) render(st *renderState, source []byte, n ast.Node) 
 		if k >= len(r.funcs) || r.funcs[k] == nil {
 			return ast.WalkContinue, nil
 		}
+		if entering && n.Kind() == ast.KindHeading {
+			if err := st.headingID(n); err != nil {
+				return ast.WalkStop, err
+			}
+		}
 		if k < len(r.policed) && r.policed[k] {
 			return r.sanitized(st, r.funcs[k], source, n, entering)
 		}
 		return r.funcs[k](w, source, n, entering)
 	})
+}
+
+var idAttribute = []byte("id")
+
+// headingID gives a heading the ID its placeholder stands for.
+func (st *renderState) headingID(n ast.Node) error {
+	v, ok := n.Attribute(idAttribute)
+	if !ok {
+		return nil
+	}
+	b, _ := v.([]byte)
+	i, ok := placeholderID(b)
+	if !ok {
+		return nil
+	}
+	if i >= len(st.ids) {
+		return fmt.Errorf("runbooks: a heading's ID was not replayed: %q", b)
+	}
+	n.SetAttribute(idAttribute, st.ids[i])
+	return nil
 }
