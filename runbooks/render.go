@@ -113,9 +113,15 @@ type piece struct {
 	src []byte
 	doc ast.Node
 	pc  *pieceContext
-	out []byte
+	buf *bytes.Buffer // the HTML
 	err error
 }
+
+// outBuffers keeps the pieces' HTML buffers from one rendering to the next, those of up to
+// maxPooledBuffer (a 256 KiB runbook's HTML in one piece).
+var outBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 1 << 20
 
 func renderPieces(src string, n int) (string, error) {
 	md, _ := renderer()
@@ -170,22 +176,29 @@ func renderPieces(src string, n int) (string, error) {
 	}
 
 	parallel(pieces, func(pc *piece) {
-		st := &renderState{ids: pc.pc.ids.final}
-		st.out.Grow(len(pc.src) * 3 / 2) // HTML is about 1.3× its Markdown
-		pc.err = sr.render(st, pc.src, pc.doc)
-		pc.out = st.out.Bytes()
+		pc.buf = outBuffers.Get().(*bytes.Buffer)
+		pc.buf.Reset()
+		pc.buf.Grow(len(pc.src) * 2) // HTML is up to about twice its Markdown
+		pc.err = sr.render(&renderState{out: pc.buf, ids: pc.pc.ids.final}, pc.src, pc.doc)
 	})
+	defer func() {
+		for i := range pieces {
+			if pieces[i].buf.Cap() <= maxPooledBuffer {
+				outBuffers.Put(pieces[i].buf)
+			}
+		}
+	}()
 	size := 0
 	for i := range pieces {
 		if pieces[i].err != nil {
 			return "", pieces[i].err
 		}
-		size += len(pieces[i].out)
+		size += pieces[i].buf.Len()
 	}
 	var sb strings.Builder
 	sb.Grow(size)
 	for i := range pieces {
-		sb.Write(pieces[i].out)
+		sb.Write(pieces[i].buf.Bytes())
 	}
 	return sb.String(), nil
 }

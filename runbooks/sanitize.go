@@ -42,7 +42,7 @@ type renderState struct {
 	seen map[string][]byte
 	// out is what the rendering wrote so far: node renderers write into it directly, and what
 	// one of them wrote is replaced by the policy's version when it holds attributes.
-	out bytes.Buffer
+	out *bytes.Buffer
 	// ids are the heading IDs a piece's placeholders stand for (recordedIDs).
 	ids [][]byte
 }
@@ -143,7 +143,7 @@ func (r *sanitizingRenderer) sanitized(st *renderState, f gmrenderer.NodeRendere
 		}
 	}
 	start := st.out.Len()
-	status, err := f(outWriter{&st.out}, source, node, entering)
+	status, err := f(outWriter{st.out}, source, node, entering)
 	if err != nil {
 		return status, err
 	}
@@ -208,7 +208,7 @@ func startTags(b []byte) int {
 
 // Render writes node (and what it holds) as sanitized HTML, like goldmark's renderer.
 func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) error {
-	st := &renderState{}
+	st := &renderState{out: new(bytes.Buffer)}
 	if err := r.render(st, source, n); err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) erro
 // render is Render into a rendering's state (renderPieces keeps one per piece).
 func (r *sanitizingRenderer) render(st *renderState, source []byte, n ast.Node) error {
 	r.once.Do(r.init)
-	w := outWriter{&st.out}
+	w := outWriter{st.out}
 	return ast.Walk(n, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		k := int(n.Kind())
 		if k >= len(r.funcs) || r.funcs[k] == nil {
