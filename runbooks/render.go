@@ -124,6 +124,12 @@ var outBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxPooledBuffer = 1 << 20
 
 func renderPieces(src string, n int) (string, error) {
+	return renderPiecesWith(src, n, parallel)
+}
+
+// renderPiecesWith is renderPieces with each step over the pieces run by each (parallel, or the
+// benchmark's measuring one).
+func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (string, error) {
 	md, _ := renderer()
 	sr := md.Renderer().(*sanitizingRenderer)
 	p := md.Parser()
@@ -140,7 +146,7 @@ func renderPieces(src string, n int) (string, error) {
 		}
 		pieces[i].src = source[start:end:end]
 	}
-	parallel(pieces, func(pc *piece) { pc.parse(p, nil) })
+	each(pieces, func(pc *piece) { pc.parse(p, nil) })
 
 	// A piece that ends inside a fenced code or HTML block: the next cut was not a block's
 	// start. Everything from that piece on becomes one piece.
@@ -162,7 +168,7 @@ func renderPieces(src string, n int) (string, error) {
 				defs.AddReference(ref)
 			}
 		}
-		parallel(pieces, func(pc *piece) {
+		each(pieces, func(pc *piece) {
 			if !pc.pc.resolvesAs(defs) {
 				pc.parse(p, defs)
 			}
@@ -175,7 +181,7 @@ func renderPieces(src string, n int) (string, error) {
 		pieces[i].pc.ids.replay(ids)
 	}
 
-	parallel(pieces, func(pc *piece) {
+	each(pieces, func(pc *piece) {
 		pc.buf = outBuffers.Get().(*bytes.Buffer)
 		pc.buf.Reset()
 		pc.buf.Grow(len(pc.src) * 2) // HTML is up to about twice its Markdown

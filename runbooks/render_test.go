@@ -248,6 +248,10 @@ func TestTheExecutableCheckerSeesEveryDanger(t *testing.T) {
 // blocks, with a link or table now and then: what most runbooks look like. The dense one above
 // (a link, a table and a task list every 600 bytes) is the worst case the target is held to.
 func BenchmarkRender100KBProseRunbook(b *testing.B) {
+	benchRender(b, proseRunbook100KB())
+}
+
+func proseRunbook100KB() string {
 	para := "When the error rate of the payments API rises above one percent for five minutes, the on-call " +
 		"engineer first checks whether a deployment is under way, then looks at the database connection pool, " +
 		"and only then considers rolling back. Write down what you saw before you change anything.\n\n"
@@ -257,8 +261,7 @@ func BenchmarkRender100KBProseRunbook(b *testing.B) {
 	for sb.Len() < 100<<10 {
 		sb.WriteString(section)
 	}
-	src := sb.String()
-	benchRender(b, src)
+	return sb.String()
 }
 
 // payloadRunbook is raw HTML and payloads spread over blank lines, with every kind of block, so
