@@ -559,3 +559,36 @@ func TestRenderingIsBluemondayOverTheWholeDocumentInContainers(t *testing.T) {
 		}
 	}
 }
+
+// Headings' start tags go through the policy together, and each comes out as the policy makes it
+// on its own; when the policy does not give back one tag of the same element for each, every tag
+// goes through it alone, and a tag it drops is an error, not output.
+func TestHeadingTagsSanitizedTogetherAreSanitizedAlone(t *testing.T) {
+	md, p := renderer()
+	sr := md.Renderer().(*sanitizingRenderer)
+	tags := []string{`<h2 id="step-1">`, `<h3 id="a b">`, `<h1 onclick="alert(1)" id="x">`, `<h4>`, `<h2 id="step-2" class="c">`}
+	var want strings.Builder
+	st := &renderState{out: new(bytes.Buffer)}
+	for _, tag := range tags {
+		st.out.WriteString("text<p>")
+		want.WriteString("text<p>")
+		start := st.out.Len()
+		st.out.WriteString(tag)
+		st.pending = append(st.pending, pendingTag{start, st.out.Len()})
+		want.Write(p.SanitizeBytes([]byte(tag)))
+	}
+	st.out.WriteString("</h2>end")
+	want.WriteString("</h2>end")
+	if err := sr.sanitizePending(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.out.String(); got != want.String() {
+		t.Errorf("got %s\nwant %s", got, want.String())
+	}
+
+	st = &renderState{out: bytes.NewBufferString(`<h2 id="a"><script src="x">`)}
+	st.pending = []pendingTag{{0, 11}, {11, st.out.Len()}}
+	if err := sr.sanitizePending(st); err == nil {
+		t.Errorf("a tag the policy drops gave %s, want an error", st.out)
+	}
+}
