@@ -118,7 +118,7 @@ type piece struct {
 }
 
 // outBuffers keeps the pieces' HTML buffers from one rendering to the next, those of up to
-// maxPooledBuffer (a 256 KiB runbook's HTML in one piece).
+// maxPooledBuffer (about the HTML of the largest runbook, 256 KiB, in one piece, twice over).
 var outBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuffer = 1 << 20
