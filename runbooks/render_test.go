@@ -335,7 +335,7 @@ func TestPiecesAreTheOnePassRendering(t *testing.T) {
 	}
 	for name, src := range docs {
 		want := onePass(t, src)
-		for _, n := range []int{1, 2, 3, 4, 7, everyCut} {
+		for _, n := range []int{1, 2, 3, 4, 5, 6, 7, everyCut} {
 			got, err := renderPieces(src, n)
 			if err != nil {
 				t.Fatal(err)
