@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -77,19 +78,24 @@ func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 // RenderMarkdown turns a runbook's Markdown into HTML that is safe to put into a page: nothing
 // in it runs script, loads a frame or styles the page.
 func RenderMarkdown(src string) (string, error) {
-	return renderChunked(src, renderWorkers(len(src)))
+	return renderPieces(src, renderWorkers(len(src)))
 }
 
-// Rendering a large runbook is done in parallel after parsing: the document's top-level blocks
-// (headings, paragraphs, lists, tables, code blocks) are cut into at most `workers` runs of about
-// equal source size, and each run is rendered (and its tags sanitized) on its own, the results
-// joined in order. Nothing in rendering depends on another top-level block: goldmark closes every
-// element a top-level block opens, and the sanitizing renderer decides per tag.
-// TestChunkedRenderingIsTheSinglePassRendering holds the pieces to the single pass's bytes.
+// A large runbook is parsed and rendered in pieces, in parallel (issue 15: the one-pass parse was
+// most of a dense 100 KB runbook's time). The source is cut before lines that must start a new
+// top-level block whatever came before (cutPoints), each piece is parsed and rendered on its own,
+// and the HTML is joined in order. What is the whole document's is made whole again:
+//   - link reference definitions: each piece records the labels it looked up; when one of them
+//     resolves differently in the whole document's definitions (the first of a label wins), the
+//     piece is parsed again with those definitions (pieceContext);
+//   - heading IDs ("step", "step-1", …): pieces record the IDs goldmark asks for, and the calls
+//     are replayed in document order on goldmark's own generator (recordedIDs);
+//   - a cut that turns out to be inside a fenced code or HTML block (the cutting only reads
+//     lines) is found in the piece before it, and the rest of the document is parsed in one piece.
 //
-// Parsing itself stays one pass (reference links and heading IDs are the whole document's).
-// Small runbooks render in one piece: below parallelMinBytes the goroutines cost more than they
-// save.
+// The result is the bytes of one pass over the whole document: TestPiecesAreTheOnePassRendering
+// and FuzzPiecesAreTheOnePassRendering hold it to that. Small runbooks are one piece: below
+// parallelMinBytes the goroutines cost more than they save.
 const (
 	parallelMinBytes = 16 << 10
 	maxRenderWorkers = 4
@@ -102,84 +108,344 @@ func renderWorkers(size int) int {
 	return min(runtime.GOMAXPROCS(0), maxRenderWorkers, size/(parallelMinBytes/2))
 }
 
-func renderChunked(src string, workers int) (string, error) {
+// piece is a run of the source parsed on its own.
+type piece struct {
+	src []byte
+	doc ast.Node
+	pc  *pieceContext
+	buf *bytes.Buffer // the HTML
+	err error
+}
+
+// outBuffers keeps the pieces' HTML buffers from one rendering to the next, those of up to
+// maxPooledBuffer (about the HTML of the largest runbook, 256 KiB, in one piece, twice over).
+var outBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 1 << 20
+
+func renderPieces(src string, n int) (string, error) {
+	return renderPiecesWith(src, n, parallel)
+}
+
+// renderPiecesWith is renderPieces with each step over the pieces run by each (parallel, or the
+// benchmark's measuring one).
+func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (string, error) {
 	md, _ := renderer()
 	sr := md.Renderer().(*sanitizingRenderer)
+	p := md.Parser()
 	source := []byte(src)
-	doc := md.Parser().Parse(text.NewReader(source))
-	runs := splitBlocks(doc, len(source), workers)
-	out := make([]*bytes.Buffer, len(runs))
-	errs := make([]error, len(runs))
-	var wg sync.WaitGroup
-	for i, run := range runs {
-		render := func() {
-			st := &renderState{}
-			st.out.Grow(len(source) / len(runs) * 3 / 2) // HTML is about 1.3× its Markdown
-			for n := run.first; n != run.end; n = n.NextSibling() {
-				if err := sr.render(st, source, n); err != nil {
-					errs[i] = err
-					return
-				}
-			}
-			out[i] = &st.out
+	cuts := cutPoints(source, n)
+	pieces := make([]piece, len(cuts)+1)
+	for i := range pieces {
+		start, end := 0, len(source)
+		if i > 0 {
+			start = cuts[i-1]
 		}
-		if i == len(runs)-1 {
-			render() // the last run on this goroutine
-		} else {
-			wg.Go(render)
+		if i < len(cuts) {
+			end = cuts[i]
+		}
+		pieces[i].src = source[start:end:end]
+	}
+	each(pieces, func(pc *piece) { pc.parse(p, nil) })
+
+	// A piece that ends inside a fenced code or HTML block: the next cut was not a block's
+	// start. Everything from that piece on becomes one piece.
+	for i := 0; i < len(pieces)-1; i++ {
+		if pieces[i].openAtEnd() {
+			start := len(source) - sum(pieces[i:])
+			pieces = append(pieces[:i], piece{src: source[start:]})
+			pieces[i].parse(p, nil)
+			break
 		}
 	}
-	wg.Wait()
-	size := 0
-	for i := range out {
-		if errs[i] != nil {
-			return "", errs[i]
+
+	// The whole document's link reference definitions, the first of each label winning; pieces
+	// that looked up a label and found something else are parsed again with them.
+	if len(pieces) > 1 {
+		defs := parser.NewContext()
+		for i := range pieces {
+			for _, ref := range pieces[i].pc.References() {
+				defs.AddReference(ref)
+			}
 		}
-		size += out[i].Len()
+		each(pieces, func(pc *piece) {
+			if !pc.pc.resolvesAs(defs) {
+				pc.parse(p, defs)
+			}
+		})
+	}
+
+	// Heading IDs, in document order on one generator, as one pass would ask for them.
+	ids := parser.NewContext().IDs()
+	for i := range pieces {
+		pieces[i].pc.ids.replay(ids)
+	}
+
+	each(pieces, func(pc *piece) {
+		pc.buf = outBuffers.Get().(*bytes.Buffer)
+		pc.buf.Reset()
+		pc.buf.Grow(len(pc.src) * 2) // HTML is up to about twice its Markdown
+		pc.err = sr.render(&renderState{out: pc.buf, ids: pc.pc.ids.final}, pc.src, pc.doc)
+	})
+	defer func() {
+		for i := range pieces {
+			if pieces[i].buf.Cap() <= maxPooledBuffer {
+				outBuffers.Put(pieces[i].buf)
+			}
+		}
+	}()
+	size := 0
+	for i := range pieces {
+		if pieces[i].err != nil {
+			return "", pieces[i].err
+		}
+		size += pieces[i].buf.Len()
 	}
 	var sb strings.Builder
 	sb.Grow(size)
-	for i := range out {
-		sb.Write(out[i].Bytes())
+	for i := range pieces {
+		sb.Write(pieces[i].buf.Bytes())
 	}
 	return sb.String(), nil
 }
 
-// blockRun is the top-level blocks from first up to (not including) end; end nil is the last.
-type blockRun struct{ first, end ast.Node }
-
-// splitBlocks cuts the document's top-level blocks into at most n runs of about equal source
-// size (a block's size is where the next one starts in the source, less where it starts).
-func splitBlocks(doc ast.Node, size, n int) []blockRun {
-	first := doc.FirstChild()
-	if n <= 1 || first == nil {
-		return []blockRun{{first: first}}
+func sum(pieces []piece) int {
+	n := 0
+	for i := range pieces {
+		n += len(pieces[i].src)
 	}
-	runs := make([]blockRun, 0, n)
-	start, target := first, size/n
-	for c := first; c != nil; c = c.NextSibling() {
-		next := c.NextSibling()
-		if next == nil || len(runs) == n-1 {
-			break
-		}
-		if at := sourceStart(next); at >= target*(len(runs)+1) {
-			runs = append(runs, blockRun{first: start, end: next})
-			start = next
-		}
-	}
-	return append(runs, blockRun{first: start})
+	return n
 }
 
-// sourceStart is where a block starts in the source: its first line, or its first child's for a
-// container (a list, a quote); -1 when it has none.
-func sourceStart(n ast.Node) int {
-	for ; n != nil; n = n.FirstChild() {
-		if n.Type() == ast.TypeBlock && n.Lines().Len() > 0 {
-			return n.Lines().At(0).Start
-		}
-		if n.Type() != ast.TypeBlock {
-			break
+// parallel runs f on every piece, the last on this goroutine.
+func parallel(pieces []piece, f func(*piece)) {
+	if len(pieces) == 1 {
+		f(&pieces[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range pieces[:len(pieces)-1] {
+		wg.Go(func() { f(&pieces[i]) })
+	}
+	f(&pieces[len(pieces)-1])
+	wg.Wait()
+}
+
+// parse parses the piece, with the whole document's link reference definitions when defs is
+// not nil.
+func (pc *piece) parse(p parser.Parser, defs parser.Context) {
+	ids := &recordedIDs{}
+	pc.pc = &pieceContext{Context: parser.NewContext(parser.WithIDs(ids)), ids: ids}
+	if defs != nil {
+		for _, ref := range defs.References() {
+			pc.pc.AddReference(ref)
 		}
 	}
-	return -1
+	pc.doc = p.Parse(text.NewReader(pc.src), parser.WithContext(pc.pc))
+}
+
+// openAtEnd reports whether the piece ends inside a fenced code block or an HTML block (one that
+// only its end marker closes): the blank line the piece ends with is then the block's line.
+func (pc *piece) openAtEnd() bool {
+	switch last := pc.doc.LastChild(); last.(type) {
+	case *ast.FencedCodeBlock, *ast.HTMLBlock:
+		lines := last.Lines()
+		return lines.Len() > 0 && lines.At(lines.Len()-1).Stop >= len(pc.src)
+	}
+	return false
+}
+
+// pieceContext is a piece's parser context: it records the reference labels looked up.
+type pieceContext struct {
+	parser.Context
+	ids     *recordedIDs
+	lookups []lookup
+}
+
+type lookup struct {
+	label string
+	ref   parser.Reference
+	ok    bool
+}
+
+func (c *pieceContext) Reference(label string) (parser.Reference, bool) {
+	ref, ok := c.Context.Reference(label)
+	c.lookups = append(c.lookups, lookup{label, ref, ok})
+	return ref, ok
+}
+
+// resolvesAs reports whether every label the piece looked up resolved as in defs.
+func (c *pieceContext) resolvesAs(defs parser.Context) bool {
+	for _, l := range c.lookups {
+		ref, ok := defs.Reference(l.label)
+		if ok != l.ok || ref != l.ref {
+			return false
+		}
+	}
+	return true
+}
+
+// recordedIDs stands for goldmark's ID generator in a piece: it records the calls and hands out
+// placeholders, which the renderer replaces with the IDs the calls got when replayed in document
+// order (renderState.ids). A placeholder starts with a NUL byte, which no generated ID holds.
+type recordedIDs struct {
+	calls []idCall
+	final [][]byte
+}
+
+type idCall struct {
+	value []byte
+	kind  ast.NodeKind
+	put   bool
+}
+
+const idPlaceholder = "\x00portside-id:"
+
+func (r *recordedIDs) Generate(value []byte, kind ast.NodeKind) []byte {
+	r.calls = append(r.calls, idCall{value: value, kind: kind})
+	return strconv.AppendInt([]byte(idPlaceholder), int64(len(r.calls)-1), 10)
+}
+
+func (r *recordedIDs) Put(value []byte) {
+	r.calls = append(r.calls, idCall{value: value, put: true})
+}
+
+func (r *recordedIDs) replay(ids parser.IDs) {
+	r.final = make([][]byte, len(r.calls))
+	for i, c := range r.calls {
+		if c.put {
+			ids.Put(c.value)
+		} else {
+			r.final[i] = ids.Generate(c.value, c.kind)
+		}
+	}
+}
+
+// placeholderID returns the call a placeholder ID stands for.
+func placeholderID(v []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(v, []byte(idPlaceholder))
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(string(rest))
+	return i, err == nil
+}
+
+// cutPoints returns up to n-1 offsets, about equally far apart, at which the source can be cut
+// into pieces parsed on their own: the start of a line that follows a blank line and begins (in
+// its first column) with a letter or '#', outside fenced code blocks and the HTML blocks that only
+// an end marker closes. Such a line cannot continue anything before it: the blank line closed
+// paragraphs and block quotes, and a line that is not indented and is no list marker closes
+// lists and indented code; only a fenced code or HTML block could still take it, which the
+// cutting tracks at the top level (openAtEnd checks the parse).
+func cutPoints(src []byte, n int) []int {
+	if n <= 1 {
+		return nil
+	}
+	cuts := make([]int, 0, min(n-1, 64))
+	var (
+		fence     byte // the fence's character, 0 outside one
+		fenceLen  int
+		htmlClose []byte // what closes the HTML block, nil outside one
+		blank     bool   // the line before was blank
+	)
+	for at := 0; at < len(src); {
+		end := bytes.IndexByte(src[at:], '\n')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += at + 1
+		}
+		line := src[at:end]
+		switch {
+		case fence != 0:
+			if c, l, rest := fenceRun(line); c == fence && l >= fenceLen && isBlank(rest) {
+				fence = 0
+			}
+		case htmlClose != nil:
+			if containsFold(line, htmlClose) {
+				htmlClose = nil
+			}
+		default:
+			if blank && len(cuts) < n-1 && at >= len(src)/n*(len(cuts)+1) && (isLetter(line[0]) || line[0] == '#') {
+				cuts = append(cuts, at)
+			}
+			if c, l, rest := fenceRun(line); c != 0 && (c == '~' || bytes.IndexByte(rest, '`') < 0) {
+				fence, fenceLen = c, l
+			} else if cl := htmlBlockClose(line); cl != nil && !containsFold(line, cl) {
+				htmlClose = cl
+			}
+		}
+		blank = isBlank(line)
+		at = end
+	}
+	return cuts
+}
+
+// fenceRun returns a line's fence (3 or more backticks or tildes, indented at most 3 spaces):
+// its character, its length and the rest of the line; 0 when it has none.
+func fenceRun(line []byte) (byte, int, []byte) {
+	i := 0
+	for i < len(line) && i < 4 && line[i] == ' ' {
+		i++
+	}
+	if i == 4 || i == len(line) || (line[i] != '`' && line[i] != '~') {
+		return 0, 0, nil
+	}
+	c, j := line[i], i
+	for j < len(line) && line[j] == c {
+		j++
+	}
+	if j-i < 3 {
+		return 0, 0, nil
+	}
+	return c, j - i, line[j:]
+}
+
+// htmlBlockClose returns what closes an HTML block that line starts (indented at most 3 spaces),
+// for the kinds a blank line does not close (CommonMark's 1 to 5); nil for other lines.
+func htmlBlockClose(line []byte) []byte {
+	i := 0
+	for i < len(line) && i < 4 && line[i] == ' ' {
+		i++
+	}
+	if i == 4 || i == len(line) || line[i] != '<' {
+		return nil
+	}
+	rest := line[i:]
+	for _, tag := range [...]string{"script", "pre", "style", "textarea"} {
+		if len(rest) > len(tag)+1 && strings.EqualFold(string(rest[1:len(tag)+1]), tag) {
+			if c := rest[len(tag)+1]; c == ' ' || c == '\t' || c == '>' || c == '\r' || c == '\n' {
+				return []byte("</" + tag + ">")
+			}
+		}
+	}
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!--")):
+		return []byte("-->")
+	case bytes.HasPrefix(rest, []byte("<?")):
+		return []byte("?>")
+	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		return []byte("]]>")
+	case len(rest) > 2 && rest[1] == '!' && isLetter(rest[2]):
+		return []byte(">")
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// isBlank reports whether a line is blank to the cutting: spaces and tabs only (stricter than
+// CommonMark, which is on the safe side).
+func isBlank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(s, sub []byte) bool {
+	return bytes.Contains(bytes.ToLower(s), sub)
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
 
 	"golang.org/x/net/html"
@@ -249,6 +248,10 @@ func TestTheExecutableCheckerSeesEveryDanger(t *testing.T) {
 // blocks, with a link or table now and then: what most runbooks look like. The dense one above
 // (a link, a table and a task list every 600 bytes) is the worst case the target is held to.
 func BenchmarkRender100KBProseRunbook(b *testing.B) {
+	benchRender(b, proseRunbook100KB())
+}
+
+func proseRunbook100KB() string {
 	para := "When the error rate of the payments API rises above one percent for five minutes, the on-call " +
 		"engineer first checks whether a deployment is under way, then looks at the database connection pool, " +
 		"and only then considers rolling back. Write down what you saw before you change anything.\n\n"
@@ -258,8 +261,7 @@ func BenchmarkRender100KBProseRunbook(b *testing.B) {
 	for sb.Len() < 100<<10 {
 		sb.WriteString(section)
 	}
-	src := sb.String()
-	benchRender(b, src)
+	return sb.String()
 }
 
 // payloadRunbook is raw HTML and payloads spread over blank lines, with every kind of block, so
@@ -286,31 +288,129 @@ func proseRunbook() string {
 		"```sh\nkubectl get pods\n\nkubectl logs x\n```\n\n", 400)
 }
 
-// Rendering a large runbook in parallel pieces gives exactly the bytes of one pass over the whole
-// document, whatever the number of pieces, for runbooks with every kind of block (and raw HTML
-// and payloads spread over blank lines, across the cuts).
-func TestChunkedRenderingIsTheSinglePassRendering(t *testing.T) {
-	for name, src := range map[string]string{"dense": runbook100KB(), "prose": proseRunbook(), "payloads": payloadRunbook()} {
-		want, err := renderChunked(src, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for workers := 2; workers <= 7; workers++ {
-			got, err := renderChunked(src, workers)
+// onePass is the sanitizing renderer over one parse of the whole document (goldmark's own
+// context: its reference definitions and heading IDs): what the pieces are held to.
+func onePass(t testing.TB, src string) string {
+	md, _ := renderer()
+	var out bytes.Buffer
+	doc := md.Parser().Parse(text.NewReader([]byte(src)))
+	if err := md.Renderer().Render(&out, []byte(src), doc); err != nil {
+		t.Fatalf("rendering %q in one pass: %v", src, err)
+	}
+	return out.String()
+}
+
+// everyCut is a number of pieces that cuts the source wherever it can be cut.
+const everyCut = 1 << 20
+
+// pieceCases are Markdown whose blocks or definitions reach across the cuts.
+var pieceCases = map[string]string{
+	"reference defined at the end":  "[x][r] and [y]\n\nText [r] again.\n\nMore\n\n[r]: https://r.example \"t\"\n\n[y]: /y\n",
+	"reference defined twice":       "A [r] link.\n\n[r]: https://first.example\n\nB [r] link.\n\n[r]: https://second.example\n\nC [r].\n",
+	"reference in a list and quote": "- [a]\n\n  [a]: https://a.example\n\n> [b]: https://b.example\n\nText [a] [b] [c].\n\n- x\n\n  [c]: javascript:alert(1)\n",
+	"reference label over lines":    "See [foo\nbar].\n\nMore.\n\n[Foo\n  BAR]: https://foo.example\n",
+	"heading IDs across pieces":     strings.Repeat("# Step\n\nText.\n\n## Step 1\n\nText.\n\nStep\n====\n\n# \n\n#\n\n", 8),
+	"lazy continuation":             "> quote\ncontinued lazily\n\nNext\n\n- item\nlazy too\n\nAfter\n",
+	"nested lists over a cut":       "- a\n\n  - b\n\n    c\n\n- d\n\nText\n\n1. one\n\n   two\n\n2) x\n\nEnd\n",
+	"loose and tight lists":         "- a\n- b\n\nText\n\n- c\n\n- d\n\n\nText\n",
+	"fences with blank lines":       "```\ncode\n\nNot a cut\n\n# nor this\n```\n\nText\n\n~~~~ sh\n~~~\n\nStill code\n~~~~\n\nAfter\n\n   ```\n\nIndented fence\n   ```\n\nEnd\n",
+	"unclosed fence":                "Text\n\n```\n\nAll code\n\n# to the end\n",
+	"fence in a list item":          "- item\n\n  ```\n  code\n\nLeaves the list and the fence\n\n```\n\nInside a top-level fence\n\n```\n\nAfter\n",
+	"HTML blocks":                   "<!--\n\nHidden\n\n-->\n\nText\n\n<script>\n\nx\n\n</script>\n\nText\n\n<?php\n\nY\n\n?>\n\nA\n\n<!DOCTYPE\n\nZ\n\n>\n\nB\n\n<![CDATA[\n\nW\n\n]]>\n\nC\n\n<div>\nd\n\nE\n\n<pre><code>\n\nF\n</code></pre>\n\nG\n",
+	"unclosed HTML block":           "Text\n\n<style>\n\nP\n\nQ\n",
+	"setext headings":               "Title\n=====\n\nSub\n---\n\nPara\n\n---\n\nAfter\n===\n",
+	"indented code":                 "    code\n\n    more\n\nText\n\n\tTab code\n\nEnd\n",
+	"tables":                        "| a | b |\n|---|:-:|\n| 1 | 2 |\n\nName | Value\n--- | ---\nx | y\n\nText\n",
+	"footnote syntax":               "Text[^1].\n\n[^1]: A note.\n\nMore[^1].\n",
+	"CRLF lines":                    "# A\r\n\r\nText [r]\r\n\r\nB\r\n\r\n[r]: https://r.example\r\n",
+}
+
+// Rendering in pieces gives exactly the bytes of one pass over the whole document, whatever the
+// number of pieces, for the benchmarks' runbooks, raw HTML and payloads spread over blank lines,
+// and blocks and definitions that reach across the cuts.
+func TestPiecesAreTheOnePassRendering(t *testing.T) {
+	docs := map[string]string{"dense": runbook100KB(), "prose": proseRunbook(), "payloads": payloadRunbook()}
+	for name, src := range pieceCases {
+		docs[name] = src
+	}
+	for name, src := range docs {
+		want := onePass(t, src)
+		for _, n := range []int{1, 2, 3, 4, 5, 6, 7, everyCut} {
+			got, err := renderPieces(src, n)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
-				t.Errorf("%s in %d pieces differs from one pass (%d bytes, want %d)", name, workers, len(got), len(want))
+				t.Errorf("%s in %d pieces (cuts %v) differs from one pass:\n%s\nwant\n%s", name, n, cutPoints([]byte(src), n), got, want)
 			}
 			if what := executable(got); what != "" {
-				t.Errorf("%s in %d pieces still holds an %s", name, workers, what)
+				t.Errorf("%s in %d pieces still holds an %s", name, n, what)
 			}
 		}
 	}
-	if n := len(splitBlocks(mustParse(runbook100KB()), len(runbook100KB()), 4)); n != 4 {
-		t.Errorf("the dense runbook is cut into %d pieces, want 4", n)
+	if n := len(cutPoints([]byte(runbook100KB()), 4)); n != 3 {
+		t.Errorf("the dense runbook is cut in %d places, want 3", n)
 	}
+	if n := len(cutPoints([]byte(proseRunbook()), 4)); n != 3 {
+		t.Errorf("the prose runbook is cut in %d places, want 3", n)
+	}
+}
+
+// The cutting reads lines, not blocks: here it takes a fence in a list item for a top-level one
+// and cuts inside the top-level fence that follows. The piece before the cut shows it (it ends
+// inside a fenced code block), and the rest is parsed in one piece.
+func TestACutInsideABlockIsFoundAndUndone(t *testing.T) {
+	src := pieceCases["fence in a list item"]
+	inside := strings.Index(src, "Inside")
+	if !slices.Contains(cutPoints([]byte(src), everyCut), inside) {
+		t.Fatalf("no cut before %q (cuts %v): the case no longer tests the check", src[inside:], cutPoints([]byte(src), everyCut))
+	}
+	got, err := renderPieces(src, everyCut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := onePass(t, src); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The cutting skips lines that only look like a block's start: inside fenced code and HTML
+// blocks, after a line that is not blank, and lines that start with a space, a list marker, a
+// quote or markup.
+func TestCutsAreAtTheStartOfATopLevelBlock(t *testing.T) {
+	src := "Para\nLetters\n\n- List\n\n> Quote\n\n  Indented\n\n<div>\n\n```\n\nCode\n```\n\n<!--\n\nComment\n-->\n\n1. One\n\n# Heading\n\nText\n"
+	var got []string
+	for _, at := range cutPoints([]byte(src), everyCut) {
+		line, _, _ := strings.Cut(src[at:], "\n")
+		got = append(got, line)
+	}
+	if want := []string{"# Heading", "Text"}; !slices.Equal(got, want) {
+		t.Errorf("cut before %q, want %q", got, want)
+	}
+}
+
+// FuzzPiecesAreTheOnePassRendering holds any Markdown, cut wherever it can be, to one pass over
+// the whole document, byte for byte. `go test ./runbooks/ -run '^$' -fuzz
+// FuzzPiecesAreTheOnePassRendering` looks further.
+func FuzzPiecesAreTheOnePassRendering(f *testing.F) {
+	for _, cases := range []map[string]string{pieceCases, xssPayloads, renderingCases} {
+		for _, src := range cases {
+			f.Add(src)
+		}
+	}
+	f.Add(payloadRunbook()[:4000])
+	f.Fuzz(func(t *testing.T, src string) {
+		want := onePass(t, src)
+		for _, n := range []int{2, everyCut} {
+			got, err := renderPieces(src, n)
+			if err != nil {
+				t.Fatalf("rendering %q in %d pieces: %v", src, n, err)
+			}
+			if got != want {
+				t.Errorf("%q in %d pieces (cuts %v) gives\n%s\nbut one pass gives\n%s", src, n, cutPoints([]byte(src), n), got, want)
+			}
+		}
+	})
 }
 
 // wholeDocumentSanitized is what bluemonday makes of goldmark's own rendering of the whole
@@ -405,11 +505,6 @@ var renderingCases = map[string]string{
 	"heading attribute text": "# Title {#custom .cls onclick=alert(1)}",
 }
 
-func mustParse(src string) ast.Node {
-	md, _ := renderer()
-	return md.Parser().Parse(text.NewReader([]byte(src)))
-}
-
 // FuzzRenderingIsBluemondayOverTheWholeDocument holds any Markdown to the same: the renderer's
 // HTML is bluemonday's over goldmark's whole output, token for token, and holds nothing
 // executable. Its seeds run with the tests; `go test ./runbooks/ -run '^$' -fuzz
@@ -462,5 +557,38 @@ func TestRenderingIsBluemondayOverTheWholeDocumentInContainers(t *testing.T) {
 				t.Errorf("rendered %q to\n%s\nwhich still holds an %s", src, got, what)
 			}
 		}
+	}
+}
+
+// Headings' start tags go through the policy together, and each comes out as the policy makes it
+// on its own; when the policy does not give back one tag of the same element for each, every tag
+// goes through it alone, and a tag it drops is an error, not output.
+func TestHeadingTagsSanitizedTogetherAreSanitizedAlone(t *testing.T) {
+	md, p := renderer()
+	sr := md.Renderer().(*sanitizingRenderer)
+	tags := []string{`<h2 id="step-1">`, `<h3 id="a b">`, `<h1 onclick="alert(1)" id="x">`, `<h4>`, `<h2 id="step-2" class="c">`}
+	var want strings.Builder
+	st := &renderState{out: new(bytes.Buffer)}
+	for _, tag := range tags {
+		st.out.WriteString("text<p>")
+		want.WriteString("text<p>")
+		start := st.out.Len()
+		st.out.WriteString(tag)
+		st.pending = append(st.pending, pendingTag{start, st.out.Len()})
+		want.Write(p.SanitizeBytes([]byte(tag)))
+	}
+	st.out.WriteString("</h2>end")
+	want.WriteString("</h2>end")
+	if err := sr.sanitizePending(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.out.String(); got != want.String() {
+		t.Errorf("got %s\nwant %s", got, want.String())
+	}
+
+	st = &renderState{out: bytes.NewBufferString(`<h2 id="a"><script src="x">`)}
+	st.pending = []pendingTag{{0, 11}, {11, st.out.Len()}}
+	if err := sr.sanitizePending(st); err == nil {
+		t.Errorf("a tag the policy drops gave %s, want an error", st.out)
 	}
 }

@@ -42,8 +42,15 @@ type renderState struct {
 	seen map[string][]byte
 	// out is what the rendering wrote so far: node renderers write into it directly, and what
 	// one of them wrote is replaced by the policy's version when it holds attributes.
-	out bytes.Buffer
+	out *bytes.Buffer
+	// ids are the heading IDs a piece's placeholders stand for (recordedIDs).
+	ids [][]byte
+	// pending are headings' start tags in out that the policy has yet to see (sanitizePending).
+	pending []pendingTag
 }
+
+// pendingTag is where a tag is in renderState.out.
+type pendingTag struct{ start, end int }
 
 // outWriter is the goldmark writer (util.BufWriter) over a renderState's out: no buffer of its own,
 // so what a node renderer wrote is in out as soon as it returns.
@@ -141,7 +148,7 @@ func (r *sanitizingRenderer) sanitized(st *renderState, f gmrenderer.NodeRendere
 		}
 	}
 	start := st.out.Len()
-	status, err := f(outWriter{&st.out}, source, node, entering)
+	status, err := f(outWriter{st.out}, source, node, entering)
 	if err != nil {
 		return status, err
 	}
@@ -150,6 +157,10 @@ func (r *sanitizingRenderer) sanitized(st *renderState, f gmrenderer.NodeRendere
 		return status, nil
 	}
 	clean, ok := st.seen[string(written)]
+	if !ok && entering && node.Kind() == ast.KindHeading && oneTag(written) {
+		st.pending = append(st.pending, pendingTag{start, st.out.Len()})
+		return status, nil
+	}
 	if !ok {
 		clean = r.policy.SanitizeBytes(written)
 		if len(written) <= maxRememberedPiece {
@@ -206,7 +217,7 @@ func startTags(b []byte) int {
 
 // Render writes node (and what it holds) as sanitized HTML, like goldmark's renderer.
 func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) error {
-	st := &renderState{}
+	st := &renderState{out: new(bytes.Buffer)}
 	if err := r.render(st, source, n); err != nil {
 		return err
 	}
@@ -214,18 +225,114 @@ func (r *sanitizingRenderer) Render(w io.Writer, source []byte, n ast.Node) erro
 	return err
 }
 
-// render is Render into a rendering's state (renderChunked keeps one per piece).
+// render is Render into a rendering's state (renderPieces keeps one per piece).
 func (r *sanitizingRenderer) render(st *renderState, source []byte, n ast.Node) error {
 	r.once.Do(r.init)
-	w := outWriter{&st.out}
-	return ast.Walk(n, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+	w := outWriter{st.out}
+	err := ast.Walk(n, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		k := int(n.Kind())
 		if k >= len(r.funcs) || r.funcs[k] == nil {
 			return ast.WalkContinue, nil
+		}
+		if entering && n.Kind() == ast.KindHeading {
+			if err := st.headingID(n); err != nil {
+				return ast.WalkStop, err
+			}
 		}
 		if k < len(r.policed) && r.policed[k] {
 			return r.sanitized(st, r.funcs[k], source, n, entering)
 		}
 		return r.funcs[k](w, source, n, entering)
 	})
+	if err != nil {
+		return err
+	}
+	return r.sanitizePending(st)
+}
+
+// sanitizePending passes the headings' start tags the policy has not seen yet through it, all in
+// one call, and puts what it made of each in its place. Every heading's tag is different (its ID
+// is), and one call costs a tokenizer (a 4 kB buffer and its clearing): a dense runbook has a
+// heading every 600 bytes. The tags are one each and the policy keeps headings, so its output is
+// as many tags, in order; if it is not, each tag goes through the policy on its own, as others do.
+func (r *sanitizingRenderer) sanitizePending(st *renderState) error {
+	if len(st.pending) == 0 {
+		return nil
+	}
+	out := st.out.Bytes()
+	var batch bytes.Buffer
+	for _, p := range st.pending {
+		batch.Write(out[p.start:p.end])
+	}
+	clean := make([][]byte, 0, len(st.pending))
+	for rest := r.policy.SanitizeBytes(batch.Bytes()); len(rest) > 0; {
+		end := bytes.IndexByte(rest[1:], '<') + 1
+		if end == 0 {
+			end = len(rest)
+		}
+		clean = append(clean, rest[:end])
+		rest = rest[end:]
+	}
+	if !sameTags(out, st.pending, clean) {
+		clean = clean[:0]
+		for _, p := range st.pending {
+			c := r.policy.SanitizeBytes(out[p.start:p.end])
+			if startTags(c) != 1 {
+				return fmt.Errorf("runbooks: the sanitizer dropped a heading: %q", out[p.start:p.end])
+			}
+			clean = append(clean, c)
+		}
+	}
+	from := st.pending[0].start
+	tail := bytes.Clone(out[from:])
+	st.out.Truncate(from)
+	at := from
+	for i, p := range st.pending {
+		st.out.Write(tail[at-from : p.start-from])
+		st.out.Write(clean[i])
+		at = p.end
+	}
+	st.out.Write(tail[at-from:])
+	st.pending = st.pending[:0]
+	return nil
+}
+
+// oneTag reports whether b is one tag and nothing else.
+func oneTag(b []byte) bool {
+	return len(b) > 1 && b[0] == '<' && b[len(b)-1] == '>' && bytes.Count(b, []byte("<")) == 1 && bytes.Count(b, []byte(">")) == 1
+}
+
+// sameTags reports whether clean is one start tag for each pending one, of the same element.
+func sameTags(out []byte, pending []pendingTag, clean [][]byte) bool {
+	if len(clean) != len(pending) {
+		return false
+	}
+	for i, c := range clean {
+		tag := out[pending[i].start:pending[i].end]
+		name := tag[:bytes.IndexAny(tag, " \t\n\r\f/>")]
+		if !oneTag(c) || !bytes.HasPrefix(c, name) || (c[len(name)] != ' ' && c[len(name)] != '>') {
+			return false
+		}
+	}
+	return true
+}
+
+var idAttribute = []byte("id")
+
+// headingID gives a heading the ID its placeholder stands for.
+func (st *renderState) headingID(n ast.Node) error {
+	v, ok := n.Attribute(idAttribute)
+	if !ok {
+		return nil
+	}
+	b, _ := v.([]byte)
+	i, ok := placeholderID(b)
+	if !ok {
+		return nil
+	}
+	if i >= len(st.ids) {
+		return fmt.Errorf("runbooks: a heading's ID was not replayed: %q", b)
+	}
+	n.SetAttribute(idAttribute, st.ids[i])
+	return nil
 }
