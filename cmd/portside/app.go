@@ -47,9 +47,12 @@ type app struct {
 	// tracing is serve's tracing (nil for the other commands, and off unless tracing-endpoint is
 	// set): its instrumentation is installed only when it is on.
 	tracing *tracing.Tracing
-	// bus carries events and cache retirements between serve's replicas (nil outside serve: the
-	// services then tell no other process).
+	// bus carries events and cache retirements between serve's replicas; a command on
+	// PostgreSQL only sends on it (what it changed reaches every serve's subscribers and caches at
+	// once), and on SQLite it is nil (no serve runs beside a command there but its own).
 	bus bus.Bus
+	// stopSending stops a command's bus once what the command published is sent (nil when none).
+	stopSending func()
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.
@@ -78,7 +81,31 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newApp(cmd.Context(), cfg, log, migrate)
+	a, err := newApp(cmd.Context(), cfg, log, migrate)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startSending(cmd.Context()); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// startSending gives a command on PostgreSQL a bus that sends what its services publish to the
+// serve replicas sharing the schema, so their subscribers hear a change made here and their
+// caches drop what it made stale (else the caches would catch up only at their next 1 s check,
+// and subscribers never).
+func (a *app) startSending(ctx context.Context) error {
+	b, err := a.newBus(ctx)
+	if err != nil || b == nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); b.RunSending(sctx) }()
+	a.bus, a.stopSending = b, func() { cancel(); <-done }
+	return nil
 }
 
 // openStore opens the configured database without checking its schema: the commands
@@ -122,7 +149,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bo
 	return a, nil
 }
 
-func (a *app) close() { _ = a.store.Close() }
+// close sends what a command published, then closes the store.
+func (a *app) close() {
+	if a.stopSending != nil {
+		a.stopSending()
+	}
+	_ = a.store.Close()
+}
 
 // readers are the location types this process can read. demoManifests, when set, is the manifest
 // repository the demo catalog's deploy annotations name.

@@ -160,6 +160,12 @@ func (b *Bus) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// RunSending sends what is published until ctx ends, then what is still queued (within
+// flushTimeout), and returns; it never listens. It is the bus of a process that only tells the
+// replicas what it changed (a CLI command: `portside deploy approve`, `catalog refresh`, ...) and
+// is gone before anything could be said back to it. Handlers registered on it are never called.
+func (b *Bus) RunSending(ctx context.Context) { b.send(ctx) }
+
 // maxBatch bounds the messages one NOTIFY statement sends.
 const maxBatch = 100
 
