@@ -142,7 +142,7 @@ func (b *Bot) reply(ctx context.Context, m postedMessage, ev deploys.Event) {
 		}
 		select {
 		case <-ctx.Done():
-			b.opts.Logger.WarnContext(ctx, "slack: a reply in a deploy request's thread waited too long for the one before it", "request", id, "transition", tr)
+			b.opts.Logger.WarnContext(ctx, "slack: a reply in a deploy request's thread stopped waiting for the one before it", "request", id, "transition", tr, "error", ctx.Err())
 			return
 		case <-time.After(wait):
 		}
