@@ -999,9 +999,9 @@ func (s *Service) RunTicks(ctx context.Context) {
 // it on every replica: a rollout's change is published only by the replica that recorded it (see
 // rollouts.Tracker), so each replica observes its own share.
 //
-// An application come to rest starts a SettlePass beside the events rather than in their way (it
-// may read a manifest repository): one pass at a time, and the rests seen while one runs make one
-// more pass, never a queue.
+// An application come to rest, or a rollout that failed or was aborted, starts a SettlePass beside
+// the events rather than in their way (it may read a manifest repository): one pass at a time,
+// and the rests seen while one runs make one more pass, never a queue.
 func (s *Service) FollowRollouts(ctx context.Context) {
 	if s.opts.Rollouts == nil {
 		return
@@ -1030,6 +1030,14 @@ func (s *Service) FollowRollouts(ctx context.Context) {
 			continue
 		}
 		s.Observe(ctx, ev)
+		if ev.Result == RolloutFailed || ev.Result == RolloutAborted {
+			// A failed rollout may have superseded requests of earlier commits it contains (see
+			// settle): they close as it is heard, not at the next background pass.
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 

@@ -16,6 +16,15 @@ import (
 // request would stay ROLLING_OUT. settle closes it instead, SUCCEEDED saying why, once every
 // application of its environment is synced at the commit or past it (a later commit that has it),
 // healthy, and at rest (no sync operation or canary under way).
+//
+// The other way a commit is passed over: Argo CD synced a later commit that contains it, and that
+// later commit's rollout failed (or its canary was aborted). The request's commit was reached
+// (the failed sync applied it, with what came after) and superseded, and it will not be rolled out
+// on its own any more, so the request closes too, the way the later rollout ended: FAILED, or
+// ROLLED_BACK for an aborted canary, saying "superseded by <commit>" and why. Not SUCCEEDED: a
+// request whose commit ran healthy at some point was closed then (a rollout of the commit
+// decides it through Observe, and an application at rest at the commit or past it through the
+// rule above, on every rest), so one still open here never ran healthy, as far as Portside saw.
 
 // AppState is how an Argo CD application that deploys a request's environment stands now, as far
 // as closing the request goes.
@@ -52,8 +61,9 @@ type Lineage interface {
 }
 
 // SettlePass settles every request rolling out (at most MaxBatch) whose commit Argo CD reached
-// without a rollout of its own (see settle). The background pass runs it, and FollowRollouts when
-// an application comes to rest.
+// without a rollout of its own, or passed over for a later commit whose rollout failed (see
+// settle). The background pass runs it, and FollowRollouts when an application comes to rest or a
+// rollout fails.
 func (s *Service) SettlePass(ctx context.Context) {
 	if s.opts.Applications == nil {
 		return
@@ -74,8 +84,10 @@ func (s *Service) SettlePass(ctx context.Context) {
 // settle closes a request rolling out as SUCCEEDED when Argo CD reached its commit without a rollout
 // of the commit: every application of its environment is at rest, synced at the commit or at a
 // later commit that contains it, and none names the commit in a sync operation (a rollout of the
-// commit decides the request through Observe, whatever it says). Anything it cannot find out
-// leaves the request as it is, for the next pass.
+// commit decides the request through Observe, whatever it says). It closes it as FAILED or
+// ROLLED_BACK when an application's sync of a later commit that contains it failed or had its
+// canary aborted (supersededByAFailure). Anything it cannot find out leaves the request as it is,
+// for the next pass.
 func (s *Service) settle(ctx context.Context, q Request) {
 	if q.State != RollingOut || q.CommitSHA == "" {
 		return
@@ -99,6 +111,11 @@ func (s *Service) settle(ctx context.Context, q Request) {
 			s.log.WarnContext(ctx, "deploys: read the applications of a request", "request", q.ID, "error", err)
 		}
 		return
+	}
+	for _, a := range apps {
+		if s.supersededByAFailure(ctx, q, tgt, a) {
+			return
+		}
 	}
 	var how []string
 	for _, a := range apps {
@@ -126,4 +143,38 @@ func (s *Service) settle(ctx context.Context, q Request) {
 	if _, err := s.move(ctx, q, Succeeded, "portside", ClientSystem, outcome, func(r *Request) { r.Outcome = clipNote(outcome) }); err != nil && !errs.Is(err, errs.Conflict) {
 		s.log.ErrorContext(ctx, "deploys: close a request Argo CD reached", "request", q.ID, "error", err)
 	}
+}
+
+// supersededByAFailure closes q when application a's last sync, done (not under way) and of a
+// later commit that contains q's commit, failed or had its canary aborted (see the rules above),
+// and reports whether it did. Anything it cannot find out leaves q as it is.
+func (s *Service) supersededByAFailure(ctx context.Context, q Request, tgt Target, a AppState) bool {
+	later := a.OperationRevision
+	lookup, ok := s.opts.Rollouts.(RolloutLookup)
+	if !ok || s.opts.Lineage == nil || a.Stale || a.Operating || later == "" || later == q.CommitSHA {
+		return false
+	}
+	ev, found, err := lookup.RolloutOf(ctx, later)
+	if err != nil || !found || (ev.Result != RolloutFailed && ev.Result != RolloutAborted) {
+		return false
+	}
+	past, err := s.opts.Lineage.Descends(ctx, tgt, later, q.CommitSHA)
+	if err != nil {
+		s.log.WarnContext(ctx, "deploys: compare a request's commit with its application's", "request", q.ID, "revision", later, "error", err)
+		return false
+	}
+	if !past {
+		return false
+	}
+	to, outcome := Failed, fmt.Sprintf("superseded by %s, which contains this commit, before this commit ran healthy: its rollout on %s failed", short(later), a.Name)
+	if ev.Result == RolloutAborted {
+		to, outcome = RolledBack, fmt.Sprintf("superseded by %s, which contains this commit, before this commit ran healthy: its canary on %s was aborted (rolled back)", short(later), a.Name)
+	}
+	if ev.Message != "" {
+		outcome += ": " + ev.Message
+	}
+	if _, err := s.move(ctx, q, to, "portside", ClientSystem, outcome, func(r *Request) { r.Outcome = clipNote(outcome) }); err != nil && !errs.Is(err, errs.Conflict) {
+		s.log.ErrorContext(ctx, "deploys: close a request superseded by a failed rollout", "request", q.ID, "error", err)
+	}
+	return true
 }

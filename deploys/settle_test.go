@@ -200,3 +200,101 @@ func TestAnApplicationAtRestClosesTheRequestAsItIsHeard(t *testing.T) {
 		<-done
 	})
 }
+
+// A request whose commit Argo CD passed over for a later commit that contains it, whose rollout
+// then failed (or whose canary was aborted), closes the way that rollout ended, saying it was
+// superseded: its commit will not be rolled out on its own any more. Not before that rollout has
+// ended, not for a commit that does not contain it, and not for a rollout that did not fail.
+func TestARequestSupersededByALaterCommitWhoseRolloutFailedCloses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		for _, c := range []struct {
+			result  deploys.RolloutResult
+			state   deploys.State
+			outcome string
+		}{
+			{deploys.RolloutFailed, deploys.Failed, "its rollout on payments-api on Argo CD prod failed: one or more objects failed to apply"},
+			{deploys.RolloutAborted, deploys.RolledBack, "its canary on payments-api on Argo CD prod was aborted (rolled back): one or more objects failed to apply"},
+		} {
+			f := newFixture(t, st)
+			apps := &fakeApps{env: map[string][]deploys.AppState{}}
+			ro := &recordedRollouts{by: map[string]deploys.RolloutEvent{}}
+			s := settling(t, f, apps, ro)
+			first, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+			if err != nil || first.State != deploys.RollingOut {
+				t.Fatalf("first %+v, %v", first, err)
+			}
+			// A commit of another branch, which does not contain the first request's.
+			work := filepath.Join(t.TempDir(), "w")
+			git(t, filepath.Dir(work), "clone", "--quiet", f.bare, work)
+			git(t, work, "checkout", "--quiet", "-b", "elsewhere", first.CommitSHA+"~1")
+			if err := os.WriteFile(filepath.Join(work, "README"), []byte("elsewhere\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			git(t, work, "add", "README")
+			git(t, work, "commit", "--quiet", "-m", "elsewhere")
+			git(t, work, "push", "--quiet", "origin", "elsewhere")
+			sibling := strings.TrimSpace(git(t, work, "rev-parse", "HEAD"))
+			second, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest2})
+			if err != nil || second.State != deploys.RollingOut {
+				t.Fatalf("second %+v, %v", second, err)
+			}
+			// Argo CD synced the second commit, not the first: the sync failed, Degraded.
+			failedAt := func(rev string) deploys.AppState {
+				return deploys.AppState{Name: "payments-api on Argo CD prod", Revision: rev, OperationRevision: rev}
+			}
+			record := func(rev string, r deploys.RolloutResult) {
+				ro.mu.Lock()
+				defer ro.mu.Unlock()
+				ro.by[rev] = deploys.RolloutEvent{Revision: rev, Result: r, Message: "one or more objects failed to apply"}
+			}
+			stays := []struct {
+				why string
+				app deploys.AppState
+				do  func()
+			}{
+				{"the later sync still runs", deploys.AppState{Name: "a", Revision: second.CommitSHA, OperationRevision: second.CommitSHA, Operating: true},
+					func() { record(second.CommitSHA, deploys.RolloutRunning) }},
+				{"the later rollout is still running", failedAt(second.CommitSHA), func() {}},
+				{"the later rollout succeeded (and the application is not at rest)", failedAt(second.CommitSHA), func() { record(second.CommitSHA, deploys.RolloutSucceeded) }},
+				{"no rollout of the later commit is recorded", failedAt(second.CommitSHA), func() { ro.mu.Lock(); delete(ro.by, second.CommitSHA); ro.mu.Unlock() }},
+				{"last seen long ago", deploys.AppState{Name: "a", Revision: second.CommitSHA, OperationRevision: second.CommitSHA, Stale: true},
+					func() { record(second.CommitSHA, c.result) }},
+				{"the failed commit does not contain the request's", failedAt(sibling), func() { record(sibling, c.result) }},
+			}
+			for _, tc := range stays {
+				tc.do()
+				apps.set("staging", tc.app)
+				s.SettlePass(context.Background())
+				if got, _ := s.Get(carol, first.ID); got.State != deploys.RollingOut {
+					t.Fatalf("%s %s: the first request is %+v", c.result, tc.why, got)
+				}
+			}
+			record(second.CommitSHA, c.result)
+			apps.set("staging", failedAt(second.CommitSHA))
+			s.Tick(context.Background())
+			want := "superseded by " + second.CommitSHA[:12] + ", which contains this commit, before this commit ran healthy: " + c.outcome
+			got, err := s.Get(carol, first.ID)
+			if err != nil || got.State != c.state || got.Outcome != want {
+				t.Fatalf("%s: the first request is %+v, %v; want %s: %s", c.result, got, err, c.state, want)
+			}
+			if h := history(t, s, first.ID); !strings.HasSuffix(h, "portside SYSTEM ROLLING_OUT->"+string(c.state)+": "+want) {
+				t.Errorf("%s: history:\n%s", c.result, h)
+			}
+			// The second request is its rollout's to decide (Observe), not settle's.
+			if got, _ := s.Get(carol, second.ID); got.State != deploys.RollingOut {
+				t.Errorf("%s: the second request is %+v", c.result, got)
+			}
+			s.Observe(context.Background(), deploys.RolloutEvent{Revision: second.CommitSHA, Result: c.result})
+			if got, _ := s.Get(carol, second.ID); got.State != c.state {
+				t.Errorf("%s: after its rollout the second request is %+v", c.result, got)
+			}
+		}
+		// Each closing audited once: the superseded request's and the later one's, per result.
+		if n := countAudit(t, st, "deploys.request.failed", "ok"); n != 2 {
+			t.Errorf("%d audit records of failures, want 2", n)
+		}
+		if n := countAudit(t, st, "deploys.request.rolled_back", "ok"); n != 2 {
+			t.Errorf("%d audit records of rollbacks, want 2", n)
+		}
+	})
+}

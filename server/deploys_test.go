@@ -61,7 +61,13 @@ func (p *portal) deployComponentAnnotated(t *testing.T, annotations string) (str
 // (", apply: pull-request, …").
 func (p *portal) deployComponentTargeted(t *testing.T, production, annotations string) (string, string) {
 	t.Helper()
-	name := fmt.Sprintf("shop-%d", deployComponents.Add(1))
+	return p.deployComponentOwned(t, fmt.Sprintf("shop-%d", deployComponents.Add(1)), "team-payments", production, annotations, "")
+}
+
+// deployComponentOwned is deployComponentTargeted for the component name owned by owner, with more
+// catalog documents (a Group, "---" first) in its file.
+func (p *portal) deployComponentOwned(t *testing.T, name, owner, production, annotations, more string) (string, string) {
+	t.Helper()
 	root := t.TempDir()
 	bare := filepath.Join(root, "manifests.git")
 	runGit(t, root, "init", "--quiet", "--bare", "-b", "main", bare)
@@ -90,8 +96,8 @@ metadata:
 %sspec:
   type: service
   lifecycle: production
-  owner: team-payments
-`, name, bare, production, bare, annotations)
+  owner: %s
+%s`, name, bare, production, bare, annotations, owner, more)
 	path := filepath.Join(t.TempDir(), "catalog-info.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)

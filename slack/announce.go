@@ -115,27 +115,57 @@ func (b *Bot) announce(ctx context.Context, ev deploys.Event) {
 }
 
 // reply tells a move of the rollout in the request's thread (chat.postMessage with thread_ts):
-// the commit pushed, each canary step, the result. Each is told once: the last note replied (and
-// the transition it told) is kept with the message and a reply goes out only when this bot changed
-// it (see claimReply). A reply Slack refuses is not tried again: the message itself still shows
-// where the request stands.
+// the commit pushed, each canary step, the result. Each is told once and in order: the last note
+// replied (and the transition it told) is kept with the message, a reply goes out only when this
+// bot changed it (see claimReply), and while another bot is still posting the reply of an earlier
+// move this one waits for it (at most until ctx ends). A reply Slack refuses is not tried again:
+// the message itself still shows where the request stands.
 func (b *Bot) reply(ctx context.Context, m postedMessage, ev deploys.Event) {
 	text := threadNote(ev)
 	if text == "" {
 		return
 	}
-	claimed, err := b.msgs.claimReply(ctx, ev.Request.ID, ev.Transition.ID, text)
-	if err != nil {
-		b.opts.Logger.WarnContext(ctx, "slack: record a reply in a deploy request's thread", "request", ev.Request.ID, "error", err)
-		return
-	}
-	if !claimed {
-		return
+	id, tr := ev.Request.ID, ev.Transition.ID
+	wait := replyPoll
+	for {
+		now := b.opts.Now()
+		c, err := b.msgs.claimReply(ctx, id, tr, text, now, now.Add(b.opts.WorkTimeout))
+		if err != nil {
+			b.opts.Logger.WarnContext(ctx, "slack: record a reply in a deploy request's thread", "request", id, "error", err)
+			return
+		}
+		if c == told {
+			return
+		}
+		if c == claimed {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			b.opts.Logger.WarnContext(ctx, "slack: a reply in a deploy request's thread stopped waiting for the one before it", "request", id, "transition", tr, "error", ctx.Err())
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxReplyPoll)
 	}
 	if _, _, err := b.api.PostMessageContext(ctx, m.channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(m.ts)); err != nil {
-		b.opts.Logger.WarnContext(ctx, "slack: reply in a deploy request's thread", "request", ev.Request.ID, "error", err)
+		b.opts.Logger.WarnContext(ctx, "slack: reply in a deploy request's thread", "request", id, "error", err)
+	}
+	// Released even when ctx ended: the next bot need not wait for the claim to lapse.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := b.msgs.replied(rctx, id, tr); err != nil {
+		b.opts.Logger.WarnContext(ctx, "slack: release a deploy request's thread", "request", id, "error", err)
 	}
 }
+
+// replyPoll and maxReplyPoll pace a bot waiting for another to post the reply of an earlier move
+// (a Slack call: tens of milliseconds); releaseTimeout bounds releasing the thread after a reply.
+const (
+	replyPoll      = 10 * time.Millisecond
+	maxReplyPoll   = 250 * time.Millisecond
+	releaseTimeout = 5 * time.Second
+)
 
 // threadNote is what a move says in the request's thread, "" for moves the message alone tells
 // (requested, approved, rejected, expired, cancelled, applying, a held request's reason).

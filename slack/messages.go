@@ -21,7 +21,11 @@ type messageRow struct {
 	// transition it told.
 	LastReply      string
 	LastTransition int64
-	CreatedAt      time.Time
+	// ReplyingUntil is set while the bot that claimed LastReply posts it, and says until when
+	// that claim holds (a bot that died mid-post holds the thread no longer); nil once it was
+	// posted (or refused by Slack).
+	ReplyingUntil *time.Time
+	CreatedAt     time.Time
 }
 
 func (messageRow) TableName() string { return "slack_messages" }
@@ -49,17 +53,52 @@ func (m messages) get(ctx context.Context, id int64) (postedMessage, bool, error
 	return postedMessage{channel: rows[0].Channel, ts: rows[0].Ts}, true, nil
 }
 
-// claimReply records note, told by transition, as the last reply in a request's thread, and reports
-// whether this call changed it: the caller replies only then. So a move is told once however many
-// bots see it (replicas, a replayed event), a move older than the last one told is not told after
-// it, and the same note recorded twice in a row (two replicas recording one canary step) is told once.
-func (m messages) claimReply(ctx context.Context, id, transition int64, note string) (bool, error) {
-	res := m.st.DB(ctx).Model(&messageRow{}).Where("request_id = ? AND last_transition < ? AND last_reply <> ?", id, transition, note).
-		Updates(map[string]any{"last_reply": note, "last_transition": transition})
+// claim is what claimReply decided.
+type claim int
+
+const (
+	// claimed: the caller posts the reply, then calls replied.
+	claimed claim = iota
+	// told: the move, or a later one, or the same note, was told (or is being told) already.
+	told
+	// busy: another bot is posting the reply of an earlier move; the caller waits and asks again,
+	// so that replies reach the thread in the order of the moves.
+	busy
+)
+
+// claimReply records note, told by transition, as the last reply in a request's thread when this
+// call changed it and no other bot is still posting an earlier reply: the caller replies only
+// then (claimed), holding the thread until replied or until `until`. So a move is told once however
+// many bots see it (replicas, a replayed event), a move older than the last one told is not told
+// after it, the same note recorded twice in a row (two replicas recording one canary step) is
+// told once, and two bots telling consecutive moves post them in order: the later waits (busy)
+// while the earlier is posted. (Deciding the claim alone, as before, let the bot with the later
+// move post first while the one with the earlier move was still on its way to Slack.)
+func (m messages) claimReply(ctx context.Context, id, transition int64, note string, now, until time.Time) (claim, error) {
+	res := m.st.DB(ctx).Model(&messageRow{}).
+		Where("request_id = ? AND last_transition < ? AND last_reply <> ? AND (replying_until IS NULL OR replying_until < ?)", id, transition, note, now.UTC()).
+		Updates(map[string]any{"last_reply": note, "last_transition": transition, "replying_until": until.UTC()})
 	if res.Error != nil {
-		return false, store.Translate(res.Error, "the Slack message of "+requestName(id))
+		return told, store.Translate(res.Error, "the Slack message of "+requestName(id))
 	}
-	return res.RowsAffected == 1, nil
+	if res.RowsAffected == 1 {
+		return claimed, nil
+	}
+	var rows []messageRow
+	if err := m.st.DB(ctx).Where("request_id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return told, store.Translate(err, "the Slack message of "+requestName(id))
+	}
+	if len(rows) == 0 || rows[0].LastTransition >= transition || rows[0].LastReply == note {
+		return told, nil
+	}
+	return busy, nil
+}
+
+// replied releases the thread claimReply held for transition: its reply was posted (or refused).
+func (m messages) replied(ctx context.Context, id, transition int64) error {
+	err := m.st.DB(ctx).Model(&messageRow{}).Where("request_id = ? AND last_transition = ?", id, transition).
+		Update("replying_until", nil).Error
+	return store.Translate(err, "the Slack message of "+requestName(id))
 }
 
 // Models lists the gorm row types of the Slack bot, for the schema conformance test.
