@@ -2,9 +2,17 @@ package catalog_test
 
 import (
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/bench/benchcat"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -59,4 +67,105 @@ func TestBulkImportGathersPlannerStatistics(t *testing.T) {
 			t.Fatal("no planner statistics for entities after importing 150 entities: plans are guessed")
 		}
 	})
+}
+
+// The import's statistics of SQLite come from a sample of each index (PRAGMA analysis_limit),
+// which costs a fraction of reading every row. The statistics are there for the plans of the
+// reads the API serves most: an entity by ref, an owner's page of components with its count, a
+// text search with its count. Each of the statements those reads send is planned, after the
+// import, exactly as it is once full statistics are gathered.
+func TestSampledStatisticsChooseThePlansFullOnesDo(t *testing.T) {
+	st := storetest.SQLite(t) // analysis_limit is SQLite's; PostgreSQL's ANALYZE samples its own way, as before
+	dir := benchcat.Generate(t, 0.2)
+	q, err := benchcat.ReadQueries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := catalog.NewService(st, catalog.Options{ // no read cache: every read goes to the database
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	if err != nil || res.Added < 3000 || res.ErrorCount > 0 {
+		t.Fatalf("import: %v, added %d, errors %v", err, res.Added, res.Errors)
+	}
+	sampled := statistics(t, st)
+
+	// The statements the reads send, as sent.
+	type statement struct {
+		sql  string
+		vars []any
+	}
+	var sent []statement
+	capture := func(db *gorm.DB) {
+		sent = append(sent, statement{db.Statement.SQL.String(), slices.Clone(db.Statement.Vars)})
+	}
+	if err := st.Gorm().Callback().Query().After("gorm:query").Register("test:capture", capture); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Gorm().Callback().Row().After("gorm:row").Register("test:capture", capture); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := svc.Entity(operator, backstage.MustParseRef(q.Components[i*7])); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []catalog.Filter{
+			{Owners: []string{q.Owners[i*5]}, Kinds: []string{"Component"}},
+			{Text: q.SearchWords[i*5], Kinds: []string{"Component"}},
+			{Text: q.SearchWords[i*5+1]},
+		} {
+			if _, err := svc.Find(operator, catalog.Query{Filter: f, First: 50}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Count(operator, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_ = st.Gorm().Callback().Query().Remove("test:capture")
+	_ = st.Gorm().Callback().Row().Remove("test:capture")
+	if len(sent) < 20 {
+		t.Fatalf("captured %d statements; the reads send more", len(sent))
+	}
+
+	planOf := func(s statement) string {
+		var rows []struct{ Detail string }
+		if err := st.Gorm().Raw("EXPLAIN QUERY PLAN "+s.sql, s.vars...).Scan(&rows).Error; err != nil {
+			t.Fatalf("explain %s: %v", s.sql, err)
+		}
+		var details []string
+		for _, r := range rows {
+			details = append(details, r.Detail)
+		}
+		return strings.Join(details, "\n")
+	}
+	plans := make([]string, len(sent))
+	for i, s := range sent {
+		plans[i] = planOf(s)
+	}
+
+	for _, table := range []string{"entities", "relations", "entity_tags", "entity_annotations"} {
+		if err := st.Gorm().Exec("ANALYZE " + table).Error; err != nil { // every row of every index
+			t.Fatal(err)
+		}
+	}
+	if full := statistics(t, st); full == sampled {
+		t.Fatal("full statistics are those of the import: the import read every row, or the catalog is too small to tell")
+	}
+	for i, s := range sent {
+		if full := planOf(s); full != plans[i] {
+			t.Errorf("%s\nplanned after the import as\n%s\nand with full statistics as\n%s", s.sql, plans[i], full)
+		}
+	}
+}
+
+// statistics returns SQLite's statistics of the tables the catalog's reads plan over, as text.
+func statistics(t *testing.T, st *store.Store) string {
+	t.Helper()
+	var rows []struct{ Tbl, Idx, Stat string }
+	if err := st.Gorm().Raw("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl IN ('entities', 'relations', 'entity_tags', 'entity_annotations') ORDER BY tbl, idx").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(rows)
 }
