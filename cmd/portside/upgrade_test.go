@@ -157,13 +157,20 @@ func runBinary(t *testing.T, bin string, env []string, args ...string) cliResult
 // gql posts a GraphQL operation to the replica with token, failing the test on any error.
 func (s *serveProc) gql(t *testing.T, token string, out any, query string, vars map[string]any) {
 	t.Helper()
+	if err := s.tryGQL(token, out, query, vars); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryGQL posts a GraphQL operation to the replica with token; any failure is an error.
+func (s *serveProc) tryGQL(token string, out any, query string, vars map[string]any) error {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /graphql on %s: %v", s.addr, err)
+		return fmt.Errorf("POST /graphql on %s: %w", s.addr, err)
 	}
 	defer resp.Body.Close()
 	var r struct {
@@ -171,11 +178,9 @@ func (s *serveProc) gql(t *testing.T, token string, out any, query string, vars 
 		Errors []struct{ Message string }
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK || len(r.Errors) > 0 {
-		t.Fatalf("POST /graphql on %s: %d %v %+v\nquery: %s", s.addr, resp.StatusCode, err, r.Errors, query)
+		return fmt.Errorf("POST /graphql on %s: %d %v %+v\nquery: %s", s.addr, resp.StatusCode, err, r.Errors, query)
 	}
-	if err := json.Unmarshal(r.Data, out); err != nil {
-		t.Fatal(err)
-	}
+	return json.Unmarshal(r.Data, out)
 }
 
 // requestEvents subscribes to deployRequestChanged on the replica and returns a function that waits
