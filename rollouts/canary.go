@@ -109,7 +109,11 @@ func (p *CanaryProgress) advance(c *Canary, at time.Time) bool {
 		p.Strategy, p.Steps, changed = c.Strategy, c.Steps, true
 	}
 	if n := len(p.Reached); n == 0 || p.Reached[n-1].Step != c.CurrentStep || p.Reached[n-1].Weight != c.SetWeight {
-		if !c.Aborted {
+		// A look behind the last step recorded was taken before it: every replica reads the
+		// canary and records on the one row, and a read that waited (a busy replica) may land
+		// after another's newer one. Only an aborted canary, retried, starts again lower.
+		behind := n > 0 && c.CurrentStep < p.Reached[n-1].Step && !p.Aborted
+		if !c.Aborted && !behind {
 			p.Reached = append(p.Reached, StepReached{Step: c.CurrentStep, Weight: c.SetWeight, At: at})
 			changed = true
 		}

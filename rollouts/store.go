@@ -117,9 +117,12 @@ var rolloutUpdates = [][2]string{
 	{"environment", "excluded.environment"},
 	{"project", "excluded.project"},
 	{"revision", "CASE WHEN excluded.revision <> '' THEN excluded.revision ELSE rollouts.revision END"},
-	{"phase", "excluded.phase"},
-	{"result", "CASE WHEN rollouts.result = 'ABORTED' THEN rollouts.result ELSE excluded.result END"}, // Argo CD's sync succeeded; its canary did not
-	{"message", "CASE WHEN excluded.message <> '' THEN excluded.message ELSE rollouts.message END"},
+	// An operation that finished never runs again (a new sync starts another rollout): a state
+	// without its end is an older one, seen late by a replica that lags the one that recorded the
+	// end, and does not take the rollout back to RUNNING.
+	{"phase", "CASE WHEN " + staleRunning + " THEN rollouts.phase ELSE excluded.phase END"},
+	{"result", "CASE WHEN rollouts.result = 'ABORTED' OR " + staleRunning + " THEN rollouts.result ELSE excluded.result END"}, // Argo CD's sync succeeded; its canary did not
+	{"message", "CASE WHEN excluded.message <> '' AND NOT " + staleRunning + " THEN excluded.message ELSE rollouts.message END"},
 	{"finished_at", "COALESCE(excluded.finished_at, rollouts.finished_at)"},
 	{"initiated_by", "CASE WHEN excluded.initiated_by <> '' THEN excluded.initiated_by ELSE rollouts.initiated_by END"},
 	{"automated", "excluded.automated OR rollouts.automated"},
@@ -127,6 +130,9 @@ var rolloutUpdates = [][2]string{
 	{"history_id", "COALESCE(excluded.history_id, rollouts.history_id)"},
 	{"images", "CASE WHEN excluded.images <> '[]' THEN excluded.images ELSE rollouts.images END"},
 }
+
+// staleRunning holds when the state written lacks the end the recorded rollout has.
+const staleRunning = "(rollouts.finished_at IS NOT NULL AND excluded.finished_at IS NULL)"
 
 // upsertSQL inserts a rollout or updates the recorded one, and returns the row only when it is new
 // or changed: an unchanged rollout seen again (a reconnect, a list) is neither written nor
