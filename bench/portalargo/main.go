@@ -14,6 +14,15 @@
 //     one. It prints "ok".
 //   - "/calls" prints the resource actions (resume, promote-full, abort, retry) asked of the
 //     server so far, as one JSON array of "ACTION GROUP/KIND/NAMESPACE/NAME on APP".
+//   - "/received" prints every action asked of the server so far, in order, as one JSON array of
+//     "sync REVISION on APP" (REVISION empty: the target revision), "rollback HISTORY-ID on APP",
+//     "terminate on APP", "refresh normal|hard on APP" and the resource actions as /calls has them.
+//   - "/deployed APP REVISION" records a sync of APP to REVISION that started and succeeded at
+//     once, as Argo CD's automated sync would (a new history entry). It prints "ok".
+//   - "/succeed APP REVISION" ends APP's running operation successfully at REVISION, as Argo CD's
+//     controller does (a new history entry). It prints "ok".
+//   - "/block APP on|off" makes a sync window forbid syncing APP (Argo CD refuses the sync), or
+//     lifts it. It prints "ok".
 //
 // A line starting with "/" is a command: application names never contain one.
 //
@@ -100,7 +109,9 @@ func main() {
 		steps[name] = step
 		srv.SetLive("argocd", name, "Rollout", name, rolloutManifest(name, step, aborted))
 	}
+	known := map[string]bool{}
 	for _, name := range flag.Args() {
+		known[name] = true
 		srv.Put(argocdtest.App(name, func(app *v1alpha1.Application) {
 			app.Labels = map[string]string{"environment": "production"}
 			if *canary {
@@ -140,7 +151,7 @@ func main() {
 	for in.Scan() {
 		line := in.Text()
 		if cmd, ok := strings.CutPrefix(line, "/"); ok {
-			fmt.Println(command(srv, cmd, setStep))
+			fmt.Println(command(srv, cmd, known, setStep))
 			continue
 		}
 		name, msg, _ := strings.Cut(line, " ")
@@ -155,8 +166,12 @@ func main() {
 }
 
 // command runs one "/" command and returns its one-line answer.
-func command(srv *argocdtest.Server, cmd string, setStep func(string, int, bool)) string {
+func command(srv *argocdtest.Server, cmd string, known map[string]bool, setStep func(string, int, bool)) string {
 	fields := strings.Fields(cmd)
+	// The scripted server ends the process on an application it does not have: refuse it here.
+	if len(fields) > 1 && !known[fields[1]] {
+		return fmt.Sprintf("error: no application %q", fields[1])
+	}
 	switch {
 	case len(fields) == 3 && fields[0] == "step":
 		n, err := strconv.Atoi(fields[2])
@@ -184,6 +199,50 @@ func command(srv *argocdtest.Server, cmd string, setStep func(string, int, bool)
 		}
 		b, _ := json.Marshal(calls)
 		return string(b)
+	case len(fields) == 1 && fields[0] == "received":
+		b, _ := json.Marshal(received(srv.Calls()))
+		return string(b)
+	case len(fields) == 3 && fields[0] == "deployed":
+		started := metav1.NewTime(srv.Tick())
+		srv.Update("argocd", fields[1], func(app *v1alpha1.Application) {
+			op := v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: fields[2]}, InitiatedBy: v1alpha1.OperationInitiator{Automated: true}}
+			app.Status.OperationState = &v1alpha1.OperationState{Operation: op, Phase: common.OperationRunning, StartedAt: started}
+			argocdtest.Succeed(app, fields[2])
+		})
+		return "ok"
+	case len(fields) == 3 && fields[0] == "succeed":
+		msg := "ok"
+		srv.Update("argocd", fields[1], func(app *v1alpha1.Application) {
+			if app.Status.OperationState == nil || app.Status.OperationState.Phase != common.OperationRunning {
+				msg = "error: no operation is running"
+				return
+			}
+			argocdtest.Succeed(app, fields[2])
+		})
+		return msg
+	case len(fields) == 3 && fields[0] == "block" && (fields[2] == "on" || fields[2] == "off"):
+		srv.BlockSyncs("argocd", fields[1], fields[2] == "on")
+		return "ok"
 	}
 	return fmt.Sprintf("error: unknown command %q", cmd)
+}
+
+// received describes every action asked of the server, in order, in the words "/received" prints.
+func received(calls []argocdtest.Call) []string {
+	out := []string{}
+	for _, c := range calls {
+		switch c.Method {
+		case "Sync":
+			out = append(out, "sync "+c.Revision+" on "+c.App)
+		case "Rollback":
+			out = append(out, "rollback "+strconv.FormatInt(c.HistoryID, 10)+" on "+c.App)
+		case "TerminateOperation":
+			out = append(out, "terminate on "+c.App)
+		case "Refresh":
+			out = append(out, "refresh "+c.Refresh+" on "+c.App)
+		case "RunResourceAction":
+			out = append(out, c.Action+" "+c.Resource+" on "+c.App)
+		}
+	}
+	return out
 }

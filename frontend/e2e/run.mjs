@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitHealthy, launchChromium, startPortalArgo } from './harness.mjs';
+import { dialogShots, lostConnection, ownerActions, viewerActions } from './actions.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -76,7 +77,13 @@ try {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  server = spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text', '--argocd-instances', `scripted=http://${argo.addr}`], {
+  if (takeShots) {
+    // Cleared before the run: the scenarios write dialogs' screenshots as they go.
+    rmSync(shots, { recursive: true, force: true });
+    mkdirSync(shots, { recursive: true });
+  }
+  const shot = dialogShots(shots, takeShots);
+  const startServe = () => spawn(bin, ['serve', '--demo', '--allow-loopback-locations', '--addr', `127.0.0.1:${port}`, '--database', join(tmp, 'portside.db'), '--log-format', 'text', '--argocd-instances', `scripted=http://${argo.addr}`], {
     cwd: tmp,
     env: {
       ...process.env,
@@ -89,9 +96,23 @@ try {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  server.stdout.on('data', (d) => log.push(String(d)));
-  server.stderr.on('data', (d) => log.push(String(d)));
-  await waitHealthy(base, server);
+  const serve = async () => {
+    server = startServe();
+    server.stdout.on('data', (d) => log.push(String(d)));
+    server.stderr.on('data', (d) => log.push(String(d)));
+    await waitHealthy(base, server);
+  };
+  // Stopping and starting the server again on the same address and database (a deploy, a crash):
+  // the browser's live connection is lost and comes back.
+  const restart = {
+    stop: async () => {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    },
+    start: serve,
+  };
+  await serve();
   console.log(`portside serving on ${base}`);
 
   browser = await launchChromium();
@@ -227,6 +248,10 @@ try {
     return (await res.json()).data?.auditRecords;
   });
   check(refreshed?.totalCount >= 1 && refreshed.nodes[0].outcome === 'OK', `confirming ran the refresh (its audit record: ${JSON.stringify(refreshed)})`);
+
+  // Every other rollout action of the owner, behind its confirmation, reaching Argo CD (actions.mjs).
+  console.log('the owner\'s rollout actions:');
+  await ownerActions({ page: bob, argo, check, waited, axe, shot });
 
   // Pipelines: run ci from the component page and follow the run live to SUCCEEDED.
   await bob.goto(base + '/catalog/default/component/payments-api');
@@ -607,8 +632,6 @@ try {
 
   // Screenshots of every page: light and dark, 1280 px and a phone's width.
   if (takeShots) {
-    rmSync(shots, { recursive: true, force: true });
-    mkdirSync(shots, { recursive: true });
     const state = await bobCtx.storageState();
     for (const scheme of ['light', 'dark']) {
       for (const [vname, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
@@ -667,7 +690,8 @@ try {
     return (await res.json()).errors?.[0]?.extensions?.code;
   });
   check(forcedPromote === 'FORBIDDEN', `a forced promote is refused FORBIDDEN (${forcedPromote})`);
-  check(JSON.parse(await argo.ask('/calls')).length === 1, 'the scripted Argo CD received nothing from the viewer');
+  // None of the rollout actions offered; each forced one refused, and nothing reaches Argo CD (actions.mjs).
+  await viewerActions({ page: carol, argo, check, waited, axe });
   await carol.getByRole('heading', { name: 'Pipelines', exact: true }).waitFor();
   await carol.getByRole('list', { name: 'Latest runs of ci' }).waitFor();
   check((await carol.getByRole('button', { name: /^Run / }).count()) === 0, 'the viewer is offered no Run button');
@@ -733,6 +757,11 @@ try {
   check(text.includes('catalog-info.yaml') && /line \d+/.test(text) && /spec\.owner/.test(text), `registering a file with an error shows its file, line and field (${text.replace(/\s+/g, ' ').slice(0, 200)})`);
   await axe(alice, 'locations (admin)');
   files.close();
+
+  // A lost live connection: the server stops and starts again under carol's component page (actions.mjs).
+  console.log('a lost live connection:');
+  await carol.goto(base + '/catalog/default/component/payments-api');
+  await lostConnection({ page: carol, argo, check, waited, axe, shot, restart });
 
   if (failures.length) {
     console.error(`\n${failures.length} check(s) failed`);

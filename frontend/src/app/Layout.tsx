@@ -3,10 +3,10 @@ import { NavLink, Outlet, useHref, useLocation, useNavigate } from 'react-router
 import { RouterProvider } from 'react-aria-components';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
-import { onLiveState, type LiveState } from '../lib/client';
 import { isUnauthenticated } from '../lib/errors';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/States';
+import { LiveIndicator } from '../components/LiveIndicator';
 import { SignedOut } from './SignedOut';
 import { ViewerContext, type Viewer } from './viewer';
 
@@ -102,18 +102,5 @@ export function Layout() {
         )}
       </main>
     </RouterProvider>
-  );
-}
-
-function LiveIndicator() {
-  const [state, setState] = useState<LiveState>('idle');
-  useEffect(() => onLiveState(setState), []);
-  if (state === 'idle') return <span className="live-indicator" />;
-  const label = { connecting: 'Connecting…', live: 'Live', lost: 'Connection lost, reconnecting…', idle: '' }[state];
-  return (
-    <span className={`live-indicator live-${state}`} role="status" aria-live="polite">
-      <span className="live-dot" aria-hidden="true" />
-      {label}
-    </span>
   );
 }

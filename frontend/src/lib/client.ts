@@ -1,52 +1,10 @@
 import { Client, fetchExchange, subscriptionExchange } from 'urql';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import schema from '../gql/introspection.json';
-import { createClient as createWSClient, type Client as WSClient } from 'graphql-ws';
 
 // The one header Portside asks of every cookie-authenticated change (server/auth.go): other sites
 // cannot set it without a CORS preflight, which Portside never grants.
 export const CSRF_HEADER = 'X-Portside-CSRF';
-
-/** Connection state of the subscriptions' WebSocket, for the shell's indicator. */
-export type LiveState = 'idle' | 'connecting' | 'live' | 'lost';
-type Listener = (s: LiveState) => void;
-const listeners = new Set<Listener>();
-let liveState: LiveState = 'idle';
-function setLive(s: LiveState) {
-  liveState = s;
-  listeners.forEach((l) => l(s));
-}
-export function onLiveState(l: Listener): () => void {
-  listeners.add(l);
-  l(liveState);
-  return () => listeners.delete(l);
-}
-
-function wsURL(): string {
-  const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${window.location.host}/graphql`;
-}
-
-let ws: WSClient | undefined;
-function socket(): WSClient {
-  // Lazy: pages without live data open no socket. The cookie authenticates the upgrade; a socket
-  // closed 4401/4403 (session ended, rights changed) is reopened, and the server then decides.
-  ws ??= createWSClient({
-    url: wsURL(),
-    lazy: true,
-    retryAttempts: Infinity,
-    shouldRetry: () => true,
-    retryWait: async (retries) => {
-      await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** retries, 15000)));
-    },
-    on: {
-      connecting: () => setLive(liveState === 'live' ? 'lost' : 'connecting'),
-      connected: () => setLive('live'),
-      closed: () => setLive(liveState === 'idle' ? 'idle' : 'lost'),
-    },
-  });
-  return ws;
-}
 
 // Objects without an `id` are embedded in their parent, except deployments, which subscriptions
 // update by their natural key (instance, namespace, application).
@@ -79,7 +37,20 @@ export function createClient(): Client {
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({
-          subscribe: (sink) => ({ unsubscribe: socket().subscribe({ ...request, query: request.query ?? '' }, sink) }),
+          subscribe: (sink) => {
+            // The socket's code (graphql-ws) loads with the first page that listens, not with the shell.
+            let stop: (() => void) | undefined;
+            let gone = false;
+            void import('./socket').then((m) => {
+              if (!gone) stop = m.subscribe({ ...request, query: request.query ?? '' }, sink);
+            });
+            return {
+              unsubscribe: () => {
+                gone = true;
+                stop?.();
+              },
+            };
+          },
         }),
       }),
     ],

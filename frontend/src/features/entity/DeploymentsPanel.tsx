@@ -7,6 +7,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
 import { problemOf, type Problem } from '../../lib/errors';
+import { useLiveState } from '../../lib/live';
 import { ago, shortRef } from '../../lib/format';
 import { DoraSection } from './DoraSection';
 
@@ -133,6 +134,11 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
   useEffect(() => {
     if (rollout.data && !known) reexecute({ requestPolicy: 'network-only' });
   }, [rollout.data, known, reexecute]);
+  // Events sent while the socket was lost are gone: once it is back, read the state again.
+  const liveState = useLiveState();
+  useEffect(() => {
+    if (liveState === 'resumed') reexecute({ requestPolicy: 'network-only' });
+  }, [liveState, reexecute]);
 
   const refreshLocation = useAction(RefreshLocation);
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;
@@ -183,6 +189,7 @@ function target(componentRef: string, d: DeploymentFieldsFragment) {
 }
 
 function Deployment({ d, componentRef, canOperate }: { d: DeploymentFieldsFragment; componentRef: string; canOperate: boolean }) {
+  const component = shortRef(componentRef);
   const sync = useAction(Sync);
   const refresh = useAction(Refresh);
   const terminate = useAction(Terminate);
@@ -234,10 +241,13 @@ function Deployment({ d, componentRef, canOperate }: { d: DeploymentFieldsFragme
       {canOperate && (
         <div className="actions" aria-label={`Actions on ${where}`}>
           <ConfirmDialog label="Sync" title={`Sync ${where}?`} confirmLabel="Sync now" onConfirm={() => sync({ input: t })}>
-            <p>Argo CD applies the application's target revision from git to {d.cluster}/{d.namespace}.</p>
+            <p>
+              Argo CD applies the target revision of {d.application} (component {component}, {d.environment}) from git to{' '}
+              {d.cluster}/{d.namespace}; it runs revision <code>{d.revision?.slice(0, 10) ?? 'none yet'}</code> now.
+            </p>
           </ConfirmDialog>
           <ConfirmDialog label="Refresh" title={`Refresh ${where}?`} confirmLabel="Refresh now" onConfirm={() => refresh({ input: t })}>
-            <p>Argo CD compares the application with git again now. Nothing is deployed.</p>
+            <p>Argo CD compares {d.application} (component {component}, {d.environment}) with git again now. Nothing is deployed.</p>
           </ConfirmDialog>
           {running && (
             <ConfirmDialog label="Terminate" danger title={`Stop the running operation of ${where}?`} confirmLabel="Terminate" onConfirm={() => terminate({ input: t })}>
@@ -250,18 +260,27 @@ function Deployment({ d, componentRef, canOperate }: { d: DeploymentFieldsFragme
                 <p>The canary moves on to its next step (now at step {cn.currentStep + 1} of {cn.steps.length}, {cn.setWeight}%).</p>
               </ConfirmDialog>
               <ConfirmDialog label="Promote fully" title={`Promote the canary of ${where} fully?`} confirmLabel="Promote fully" onConfirm={() => promote({ input: { ...t, full: true } })}>
-                <p>Every remaining step is skipped: the new version takes all traffic.</p>
+                <p>
+                  Every remaining step of {component}'s canary in {d.environment} is skipped (now at step {cn.currentStep + 1} of{' '}
+                  {cn.steps.length}, {cn.setWeight}%): the new version takes all traffic.
+                </p>
               </ConfirmDialog>
             </>
           )}
           {cn && !cn.aborted && (cn.phase === 'Paused' || cn.phase === 'Progressing') && (
             <ConfirmDialog label="Abort" danger title={`Abort the canary of ${where}?`} confirmLabel="Abort canary" onConfirm={() => abort({ input: t })}>
-              <p>Traffic returns to the stable version and the rollout is recorded as aborted (a failed change in DORA).</p>
+              <p>
+                {component}'s canary in {d.environment} stops at step {cn.currentStep + 1} of {cn.steps.length} ({cn.setWeight}%): traffic
+                returns to the stable version and the rollout is recorded as aborted (a failed change in DORA).
+              </p>
             </ConfirmDialog>
           )}
           {cn?.aborted && (
             <ConfirmDialog label="Retry" title={`Retry the canary of ${where}?`} confirmLabel="Retry" onConfirm={() => retry({ input: t })}>
-              <p>The aborted canary starts again from its first step.</p>
+              <p>
+                {component}'s aborted canary in {d.environment} starts again from its first step (step 1 of {cn.steps.length}
+                {cn.steps[0]?.weight != null ? `, ${cn.steps[0].weight}%` : ''}).
+              </p>
             </ConfirmDialog>
           )}
         </div>
@@ -304,7 +323,8 @@ function RolloutHistory({ rollouts, total, componentRef, canOperate }: { rollout
                   }
                 >
                   <p>
-                    Argo CD syncs {r.application} back to revision <code>{r.revision ?? '?'}</code> (history entry {r.historyId}).
+                    Argo CD syncs {r.application} (component {shortRef(componentRef)}, {r.environment}) back to revision{' '}
+                    <code>{r.revision ?? '?'}</code> (history entry {r.historyId}).
                   </p>
                 </ConfirmDialog>
               )}

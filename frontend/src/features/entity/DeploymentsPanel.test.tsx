@@ -1,0 +1,107 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { CombinedError } from 'urql';
+import { bob, calls, carol, fakeClient, renderAt } from '../../test/render';
+import type { Viewer } from '../../app/viewer';
+import { DeploymentsPanel } from './DeploymentsPanel';
+
+const ref = 'component:default/payments-api';
+const revA = '3f1c2a9b7d5e4f60718293a4b5c6d7e8f9012345';
+const key = { component: ref, instance: 'scripted', appNamespace: 'argocd', application: 'payments-api' };
+
+// The confirmation dialog's code is loaded lazily; load it once up front.
+beforeAll(async () => {
+  await import('../../components/ConfirmDialogImpl');
+});
+
+const deployment = {
+  __typename: 'Deployment', instance: 'scripted', appNamespace: 'argocd', application: 'payments-api', environment: 'production',
+  cluster: 'https://kubernetes.default.svc', namespace: 'payments-api', syncStatus: 'SYNCED', health: 'SUSPENDED', revision: revA,
+  lastSyncedAt: '2026-12-03T09:00:00Z', stale: false, removed: false, operation: null,
+  canary: {
+    __typename: 'Canary', strategy: 'CANARY', currentStep: 3, setWeight: 50, actualWeight: 50, phase: 'Paused', aborted: false, pausedReason: 'CanaryPauseStep',
+    steps: [
+      { __typename: 'CanaryStep', kind: 'setWeight', weight: 20, pause: null },
+      { __typename: 'CanaryStep', kind: 'pause', weight: null, pause: 'until promoted' },
+      { __typename: 'CanaryStep', kind: 'setWeight', weight: 50, pause: null },
+      { __typename: 'CanaryStep', kind: 'pause', weight: null, pause: 'until promoted' },
+      { __typename: 'CanaryStep', kind: 'setWeight', weight: 100, pause: null },
+    ],
+  },
+};
+const rolloutA = {
+  __typename: 'Rollout', id: 'Um9sbG91dDox', instance: 'scripted', application: 'payments-api', appNamespace: 'argocd', environment: 'production',
+  revision: revA, result: 'SUCCEEDED', message: 'successfully synced', startedAt: '2026-12-03T09:00:00Z', finishedAt: '2026-12-03T09:00:30Z',
+  requestedBy: null, initiatedBy: null, historyId: 0, commit: null,
+};
+
+function open(viewer: Viewer, canOperate: boolean, mutations: Record<string, (v: Record<string, unknown>) => unknown> = {}) {
+  const fake = fakeClient({
+    ComponentDelivery: () => ({
+      entity: { __typename: 'Component', id: 'RW50aXR5OjE', viewerCanOperate: canOperate, location: { __typename: 'Location', id: 'TG9jYXRpb246MQ' },
+        deployments: [deployment], rollouts: { __typename: 'RolloutConnection', totalCount: 1, nodes: [rolloutA] } },
+    }),
+  }, mutations);
+  renderAt(fake.client, viewer, '/c', '/c', <DeploymentsPanel componentRef={ref} />);
+  return fake;
+}
+
+const usable = (name: string) => waitFor(() => expect((screen.getByRole('button', { name }) as HTMLButtonElement).disabled).toBe(false), { timeout: 10000 });
+const answer = (field: string) => () => ({ [field]: { __typename: 'DeploymentActionPayload', deployment } });
+
+describe("a component's deployments", () => {
+  it('asks before promoting fully, saying the component, environment and step; Cancel sends nothing', async () => {
+    const user = userEvent.setup();
+    const { executeMutation } = open(bob, true, { Promote: answer('promoteDeployment') });
+    await usable('Promote fully');
+    await user.click(screen.getByRole('button', { name: 'Promote fully' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Promote the canary of payments-api in production fully?' });
+    expect(dialog.textContent).toContain("Every remaining step of payments-api's canary in production is skipped (now at step 4 of 5, 50%)");
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(calls(executeMutation, 'Promote')).toEqual([]);
+    await user.click(screen.getByRole('button', { name: 'Promote fully' }));
+    await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Promote fully' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(calls(executeMutation, 'Promote')).toEqual([{ input: { ...key, full: true } }]);
+  });
+
+  it('rolls back to the history entry chosen, after saying its revision', async () => {
+    const user = userEvent.setup();
+    const { executeMutation } = open(bob, true, { Rollback: answer('rollbackDeployment') });
+    await usable('Roll back to this');
+    await user.click(screen.getByRole('button', { name: 'Roll back to this' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Roll payments-api in production back?' });
+    expect(dialog.textContent).toContain(`back to revision ${revA} (history entry 0)`);
+    await user.click(within(dialog).getByRole('button', { name: 'Roll back' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(calls(executeMutation, 'Rollback')).toEqual([{ input: { ...key, historyId: 0 } }]);
+  });
+
+  it("shows Argo CD's refusal of a sync in the dialog, with its code and request ID", async () => {
+    const user = userEvent.setup();
+    open(bob, true, {
+      Sync: () => ({
+        error: new CombinedError({ graphQLErrors: [{ message: 'Argo CD "scripted" refused to sync payments-api: a sync window forbids syncing it now (request req-7)', extensions: { code: 'CONFLICT' } }] }),
+      }),
+    });
+    await usable('Sync');
+    await user.click(screen.getByRole('button', { name: 'Sync' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Sync payments-api in production?' });
+    expect(dialog.textContent).toContain(`runs revision ${revA.slice(0, 10)} now`);
+    await user.click(within(dialog).getByRole('button', { name: 'Sync now' }));
+    const refusal = await within(dialog).findByRole('alert');
+    expect(refusal.textContent).toContain('a sync window forbids syncing it now');
+    expect(refusal.textContent).toContain('CONFLICT');
+    expect(within(refusal).getByTestId('request-id').textContent).toBe('req-7');
+    expect(screen.getByRole('alertdialog')).toBe(dialog); // still open
+  });
+
+  it('offers a viewer none of the actions', async () => {
+    open(carol, false);
+    await screen.findByText(/Canary Paused, step 4 of 5/);
+    await screen.findByText(/No rollouts recorded yet|SUCCEEDED/);
+    expect(screen.queryAllByRole('button').map((b) => b.textContent)).toEqual([]);
+  });
+});
