@@ -29,7 +29,6 @@ import (
 	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/portside-dev/portside/graph/gqlws"
 	"github.com/portside-dev/portside/internal/testutil"
 )
 
@@ -42,7 +41,7 @@ const (
 	shopComponent = "component:default/shop-web"     // the catalog component
 	shopRepoRel   = "data/git/demo.git"              // the rig's bare repository, under its home
 	shopRigRepo   = "git://127.0.0.1:19418/demo.git" // as Argo CD reads it
-	deployFlowMax = 6 * time.Minute                  // the whole flow, Argo CD's polling included
+	deployFlowMax = 8 * time.Minute                  // the whole flow: Argo CD noticed a commit in 3.5 min
 )
 
 // shopValuesFile is production's values as the scene starts: a tag, no digest. Portside's bump
@@ -226,6 +225,31 @@ func (s *portsideServer) mustGraphQLAs(t *testing.T, token string, out any, quer
 	}
 }
 
+// deployEvent is one event of deployRequestChanged.
+type deployEvent struct {
+	Request struct {
+		ID, State string
+		CommitSha *string
+	}
+	Transition struct {
+		Actor, Client, To, Note string
+		From                    *string
+	}
+}
+
+// prepend is events with first delivered before the rest.
+func prepend(first map[string]any, events <-chan map[string]any) <-chan map[string]any {
+	out := make(chan map[string]any, 1024)
+	out <- first
+	go func() {
+		defer close(out)
+		for e := range events {
+			out <- e
+		}
+	}()
+	return out
+}
+
 type deployReq struct {
 	ID, State, Requester, Component, Environment, Version string
 	Number                                                int
@@ -335,15 +359,56 @@ spec: {type: service, lifecycle: production, owner: team-shop}
 		t.Fatalf("shop-web's deploy environments = %+v, want production, needing approval", got)
 	}
 
-	// Every move of the component's requests, from before the first.
+	// Every move of the component's requests, from before the first. graphql-transport-ws does
+	// not acknowledge a subscribe, so the subscription is proved live first: alice asks for a
+	// version and withdraws it (again, should that pass before the server subscribed) until its
+	// moves come through.
 	ctx, cancel := context.WithTimeout(t.Context(), deployFlowMax)
 	defer cancel()
-	sub, _, err := gqlws.Subscribe(ctx, "ws://"+s.addr+"/graphql", http.Header{"Authorization": {"Bearer " + s.token}},
-		`subscription { deployRequestChanged(component: "`+shopComponent+`") { request { id state commitSha } transition { actor client from to note } } }`)
-	if err != nil {
-		t.Fatalf("subscribe to deployRequestChanged: %v", err)
+	events := s.subscribe(t, `subscription { deployRequestChanged(component: "`+shopComponent+`") {
+		request { id state commitSha } transition { actor client from to note } } }`)
+	next := func(what func() string) deployEvent {
+		t.Helper()
+		select {
+		case data, ok := <-events:
+			if !ok {
+				t.Fatalf("the subscription ended while waiting for %s", what())
+			}
+			var ev struct{ DeployRequestChanged deployEvent }
+			b, _ := json.Marshal(data)
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatalf("event %s: %v", b, err)
+			}
+			return ev.DeployRequestChanged
+		case <-ctx.Done():
+			t.Fatalf("no event within %s while waiting for %s", deployFlowMax, what())
+		}
+		panic("unreachable")
 	}
-	defer sub.Close()
+	var probe string
+	for live := false; !live; {
+		var p struct{ RequestDeploy struct{ Request deployReq } }
+		s.mustGraphQLAs(t, alice, &p, `mutation($v: String!) { requestDeploy(input: {component: "shop-web", environment: "production",
+			version: $v, reason: "probe"}) { request { id } } }`, map[string]any{"v": randomDigest(t)})
+		probe = p.RequestDeploy.Request.ID
+		s.mustGraphQLAs(t, alice, nil, `mutation($id: ID!) { cancelDeployRequest(input: {id: $id}) { request { id } } }`, map[string]any{"id": probe})
+		select {
+		case data, ok := <-events:
+			if !ok {
+				t.Fatal("the subscription ended before its first event")
+			}
+			events = prepend(data, events)
+			live = true
+		case <-time.After(2 * time.Second): // not subscribed yet: ask again
+		case <-ctx.Done():
+			t.Fatalf("the subscription saw none of alice's probes within %s", deployFlowMax)
+		}
+	}
+	for {
+		if e := next(func() string { return "the probe's cancel" }); e.Request.ID == probe && e.Transition.To == "CANCELLED" {
+			break
+		}
+	}
 
 	// alice asks for an immutable version.
 	digest := randomDigest(t)
@@ -384,28 +449,10 @@ spec: {type: service, lifecycle: production, owner: team-shop}
 	var walk []string
 	var commit string
 	for !slices.Contains(walk, "SUCCEEDED") {
-		data, err := sub.Next(ctx)
-		if err != nil {
+		e := next(func() string {
 			_, argo := shopAt(t, apps, commit, true)
-			t.Fatalf("the subscription ended (%v) having seen %v (commit %q); Argo CD: %s", err, walk, commit, argo)
-		}
-		var ev struct {
-			DeployRequestChanged struct {
-				Request struct {
-					ID, State string
-					CommitSha *string
-				}
-				Transition struct {
-					Actor, Client, To, Note string
-					From                    *string
-				}
-			}
-		}
-		b, _ := json.Marshal(data)
-		if err := json.Unmarshal(b, &ev); err != nil {
-			t.Fatalf("event %s: %v", b, err)
-		}
-		e := ev.DeployRequestChanged
+			return fmt.Sprintf("the request's moves after %v (commit %q; Argo CD: %s)", walk, commit, argo)
+		})
 		if e.Request.ID != q.ID {
 			t.Fatalf("an event of request %s, want only %s's", e.Request.ID, q.ID)
 		}
@@ -414,14 +461,14 @@ spec: {type: service, lifecycle: production, owner: team-shop}
 		}
 		if len(walk) == 0 || walk[len(walk)-1] != e.Transition.To {
 			walk = append(walk, e.Transition.To)
-			t.Logf("%s after the approval: %s → %s by %s (%s): %s", time.Since(approvedAt).Round(time.Millisecond),
+			t.Logf("read %s after the approval: %s → %s by %s (%s): %s", time.Since(approvedAt).Round(time.Millisecond),
 				deref(e.Transition.From), e.Transition.To, e.Transition.Actor, e.Transition.Client, e.Transition.Note)
 		}
 		if slices.Contains([]string{"FAILED", "ROLLED_BACK", "CANCELLED", "EXPIRED", "REJECTED"}, e.Transition.To) {
 			t.Fatalf("the request ended %s (%s) after %v", e.Transition.To, e.Transition.Note, walk)
 		}
 	}
-	// The subscription opened before the request: it saw REQUESTED and APPROVED too.
+	// The subscription was live before the request: it saw REQUESTED and APPROVED too.
 	if want := []string{"REQUESTED", "APPROVED", "APPLYING", "ROLLING_OUT", "SUCCEEDED"}; !slices.Equal(walk, want) {
 		t.Errorf("the subscription saw the request walk %v, want %v", walk, want)
 	}
