@@ -95,14 +95,15 @@ $(HELM):
 ## (about 15 s, from prebuilt binaries), starts it (a real Argo CD v2.14.21, kube-apiserver with the
 ## Job controller, kwok and Argo Rollouts on loopback) with kwok's Pod stages from
 ## e2e/testdata/kwok-stages.yaml (a Pod labelled for it fails, an annotation delays one) and the
-## Helm CLI on the repo-server's PATH, runs e2e/argocd_rig_test.go, e2e/kubejobs_rig_test.go and
-## e2e/chart_rig_test.go (the Helm chart deployed by Argo CD) against it, and stops it.
+## Helm CLI on the repo-server's PATH, runs e2e/argocd_rig_test.go, e2e/kubejobs_rig_test.go,
+## e2e/chart_rig_test.go (the Helm chart deployed by Argo CD) and e2e/deploy_rig_test.go (a deploy
+## request committed by Portside and reconciled by Argo CD) against it, and stops it.
 RIG ?= ../shared/argocd-rig
 e2e-argocd: $(HELM)
 	RIG_WIPE=1 bash $(RIG)/down.sh  # every run starts from a fresh cluster and git repository
 	bash $(RIG)/install.sh
 	PATH=$(CURDIR)/$(dir $(HELM)):$$PATH RIG_KWOK_CONFIG=$(CURDIR)/e2e/testdata/kwok-stages.yaml bash $(RIG)/up.sh
-	$(GO) test -tags argocdrig -run 'TestPortsideFollowsAndDrivesARealArgoCD|TestPipelinesRunAsKubernetesJobs|TestTheHelmChartDeploysThroughArgoCD' -count=1 -v -timeout 30m ./e2e/; \
+	$(GO) test -tags argocdrig -run 'TestPortsideFollowsAndDrivesARealArgoCD|TestPipelinesRunAsKubernetesJobs|TestTheHelmChartDeploysThroughArgoCD|TestADeployRequestIsCommittedAndReconciledByArgoCD' -count=1 -v -timeout 30m ./e2e/; \
 		rc=$$?; bash $(RIG)/down.sh; exit $$rc
 
 ## postgres: make sure the local PostgreSQL answers (starts the Debian cluster if it is down)
