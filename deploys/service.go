@@ -187,6 +187,8 @@ type Options struct {
 	// without Lineage only an application synced at the very commit closes it.
 	Applications Applications
 	Lineage      Lineage
+	// Refresher, optional, tells Argo CD of a request's commit as soon as it is pushed.
+	Refresher Refresher
 	// Environments are the per-environment policies by name. An environment not listed needs
 	// approval if it is "production" or "prod", and expires after DefaultExpiry.
 	Environments map[string]EnvironmentPolicy
@@ -737,7 +739,20 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 		s.log.ErrorContext(ctx, "deploys: record an applied request", "request", q.ID, "commit", done.Commit, "error", err)
 		return applying
 	}
+	s.refresh(ctx, out, ann)
 	return out
+}
+
+// refresh tells Argo CD of a pushed request's commit (see Refresher). It is a shortcut, not a
+// step: a refusal is logged, and Argo CD finds the commit at its next poll anyway.
+func (s *Service) refresh(ctx context.Context, q Request, annotations map[string]string) {
+	if s.opts.Refresher == nil {
+		return
+	}
+	ctx = principal.With(ctx, system)
+	if err := s.opts.Refresher.Refresh(ctx, q.Component, annotations, q.Environment, what(q.ID)+" pushed commit "+short(q.CommitSHA)); err != nil {
+		s.log.WarnContext(ctx, "deploys: ask Argo CD to refresh after a push", "request", q.ID, "error", err)
+	}
 }
 
 // hold keeps an approved request waiting, with the reason (recorded and published when it changed).
@@ -957,9 +972,12 @@ func (s *Service) reapply(ctx context.Context, q Request) {
 	if done.Found {
 		note = fmt.Sprintf("commit %s found in %s (%s): the apply cut short had pushed it", short(done.Commit), done.Repo, tgt.Branch)
 	}
-	if _, err := s.move(ctx, q, RollingOut, "portside", ClientSystem, note, func(r *Request) { r.Repo, r.CommitSHA = done.Repo, done.Commit }); err != nil {
+	out, err := s.move(ctx, q, RollingOut, "portside", ClientSystem, note, func(r *Request) { r.Repo, r.CommitSHA = done.Repo, done.Commit })
+	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: record a resumed apply", "request", q.ID, "commit", done.Commit, "error", err)
+		return
 	}
+	s.refresh(ctx, out, ann)
 }
 
 // Start runs the background work every Interval, and follows the rollouts when Options.Rollouts

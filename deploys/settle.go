@@ -54,6 +54,15 @@ type Applications interface {
 	Applications(ctx context.Context, annotations map[string]string, environment string) ([]AppState, error)
 }
 
+// Refresher asks Argo CD to read the manifest repository again at once for the applications
+// that deploy a component's environment (a hard refresh: its cache of the branch's head is
+// skipped), as a webhook from the git host would; without it Argo CD finds a request's commit at its
+// next poll of the repository (three minutes by default). deploys/bridge adapts the rollouts
+// service to it.
+type Refresher interface {
+	Refresh(ctx context.Context, component string, annotations map[string]string, environment, cause string) error
+}
+
 // Lineage says whether a revision of a target's branch is a commit or a later one that contains it
 // (deploys/gitops reads the manifest repository); false for a revision the branch does not have.
 type Lineage interface {

@@ -15,6 +15,7 @@ import (
 	"github.com/argoproj/gitops-engine/pkg/sync/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/graph/model"
@@ -506,6 +507,57 @@ func TestAPullRequestsWebhookMovesTheRequestAtOnce(t *testing.T) {
 		// acknowledged and changes nothing.
 		if code := p.deliverPullRequestEvent(t, "github", "feature/x", true, false); code != http.StatusNoContent {
 			t.Errorf("a delivery about another branch = %d, want 204", code)
+		}
+	})
+}
+
+// A request's commit is pushed, and Argo CD is told at once: a hard refresh of the applications
+// of the component's environment (its cache of the branch's head skipped), audited as Portside's
+// own action with the request as its cause, rather than a wait for Argo CD's next poll.
+func TestAPushedRequestAsksArgoCDToRefreshAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		alice := p.session("alice")
+		app := fmt.Sprintf("shop-app-%d", deployComponents.Load()+1)
+		name, _ := p.deployComponentAnnotated(t, "    argocd/app-name: "+app+"\n")
+		p.argo.Put(argocdtest.App(app, func(a *v1alpha1.Application) { a.Labels = map[string]string{"environment": "production"} }))
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			res := p.as(alice, fmt.Sprintf(`{ entity(ref: "component:%s") { ... on Component { deployments { application } } } }`, name))
+			ds, _ := res.Data["entity"].(map[string]any)["deployments"].([]any)
+			return len(ds) == 1
+		}, "Portside never saw the application %s", app)
+		r, err := p.requests.Request(operator(), deploys.RequestInput{Component: name, Environment: "production", Version: deployDigest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := model.EncodeNumericID("DeployRequest", r.ID)
+		before := len(p.argo.Calls())
+		res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state } } }`, id))
+		if len(res.Errors) > 0 {
+			t.Fatalf("approve: %+v", res.Errors)
+		}
+		q := res.Data["approveDeployRequest"].(map[string]any)["request"].(map[string]any)
+		if q["state"] != "ROLLING_OUT" {
+			t.Fatalf("approved %+v", q)
+		}
+		var refreshes []argocdtest.Call
+		for _, c := range p.argo.Calls()[before:] {
+			if c.Method == "Refresh" {
+				refreshes = append(refreshes, c)
+			}
+		}
+		if len(refreshes) != 1 || refreshes[0].App != "argocd/"+app || refreshes[0].Refresh != "hard" {
+			t.Fatalf("Argo CD was asked for %+v, want one hard refresh of argocd/%s", refreshes, app)
+		}
+		n := int64(q["number"].(float64))
+		found := false
+		for _, r := range p.auditRecords(t, "rollouts.deployment.refresh") {
+			if r.Actor == "portside" && r.Outcome == audit.OK && strings.Contains(string(r.Arguments), fmt.Sprintf(`"cause":"deploy request %d pushed commit `, n)) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no audit record of Portside's refresh for request %d: %+v", n, p.auditRecords(t, "rollouts.deployment.refresh"))
 		}
 	})
 }

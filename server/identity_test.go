@@ -167,7 +167,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 		t.Fatal(err)
 	}
 	requests := deploysvc.NewService(st, deploysvc.Options{Catalog: cat, Applier: committer, PortalURL: base, Audit: log,
-		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient, GitLab: labClient}, Lineage: committer, Applications: bridge.Applications{Rollouts: deploys},
+		Proposer: committer, PullRequests: pullrequests.Hosts{GitHub: hostClient, GitLab: labClient}, Lineage: committer, Applications: bridge.Applications{Rollouts: deploys}, Refresher: bridge.Refresher{Rollouts: deploys},
 		Builds: bridge.PipelineBuilds{Pipelines: pipes}, SyncWindows: bridge.SyncWindows{Rollouts: deploys}, Rollouts: bridge.RolloutEvents{Rollouts: deploys}})
 	requests.Start(context.Background())
 	t.Cleanup(requests.Stop)

@@ -22,6 +22,7 @@ func (a *app) deploys(cat *catalog.Service, ps *pipelines.Service, rs *rollouts.
 	opts.Rollouts = bridge.RolloutEvents{Rollouts: rs}
 	opts.Bus = a.bus
 	opts.Applications = bridge.Applications{Rollouts: rs}
+	opts.Refresher = bridge.Refresher{Rollouts: rs}
 	return deploys.NewService(a.store, opts), nil
 }
 

@@ -201,3 +201,27 @@ func Event(ro *rollouts.Rollout) deploys.RolloutEvent {
 	}
 	return ev
 }
+
+// Refresher asks Argo CD, through the rollouts service, for a hard refresh of the applications
+// that deploy a component's environment (deploys.Refresher).
+type Refresher struct{ Rollouts *rollouts.Service }
+
+// Refresh refreshes each application of the component whose environment is env; the audit
+// record of each names cause. The first refusal is returned after every application was asked.
+func (r Refresher) Refresh(ctx context.Context, component string, annotations map[string]string, env, cause string) error {
+	ds, err := r.Rollouts.Deployments(ctx, annotations)
+	if err != nil {
+		return err
+	}
+	var first error
+	for i := range ds {
+		if ds[i].Environment != env {
+			continue
+		}
+		t := rollouts.Target{Component: component, Instance: ds[i].Instance, AppNamespace: ds[i].AppNamespace, Application: ds[i].Application, Cause: cause}
+		if _, err := r.Rollouts.Refresh(ctx, t, true); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
