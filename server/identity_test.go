@@ -56,18 +56,18 @@ import (
 // portal is Portside with the demo catalog, behind the real development OpenID provider, on
 // loopback sockets.
 type portal struct {
-	t     testing.TB
+	t testing.TB
 	// resolver is the GraphQL API's; the Slack rig gives it its bot (SlackProfiles) before any request.
 	resolver *graph.Resolver
-	st    *store.Store
-	dev   *devidp.Provider
-	ts    *httptest.Server
-	base  string
-	ids   *auth.Service
-	audit *audit.Log
-	cat   *catalog.Service
-	clock *testutil.Clock
-	files int // file locations made so far
+	st       *store.Store
+	dev      *devidp.Provider
+	ts       *httptest.Server
+	base     string
+	ids      *auth.Service
+	audit    *audit.Log
+	cat      *catalog.Service
+	clock    *testutil.Clock
+	files    int // file locations made so far
 	// argo is the Argo CD instance "prod", with the demo's payments-api application (team-payments,
 	// bob's team, owns the component); deploys follows it.
 	argo    *argocdtest.Server
