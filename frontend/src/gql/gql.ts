@@ -73,6 +73,7 @@ type Documents = {
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": typeof types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": typeof types.CatalogLinkFieldsFragmentDoc,
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": typeof types.SlackLinksDocument,
+    "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n": typeof types.SlackLinkPreviewDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": typeof types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": typeof types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
@@ -149,6 +150,7 @@ const documents: Documents = {
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": types.CatalogLinkFieldsFragmentDoc,
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": types.SlackLinksDocument,
+    "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n": types.SlackLinkPreviewDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
@@ -416,6 +418,10 @@ export function graphql(source: "\n  fragment CatalogLinkFields on CatalogLink {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"): (typeof documents)["\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n"): (typeof documents)["\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
