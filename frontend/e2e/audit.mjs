@@ -207,11 +207,19 @@ export async function keyboard(t, page) {
   await page.keyboard.press('Enter');
   await waited('Enter in home\'s search box opens the catalog with the search', () => page.waitForURL((u) => u.pathname === '/catalog' && u.searchParams.get('q') === 'payments'));
   await waited('the catalog answers the search', () => page.locator('section.results[data-results-for="payments"] table tbody tr').first().waitFor());
-  // The results and a component's link, by Tab alone from the top of the page, then Enter.
+  // The results and a component's link, by Tab alone from the top of the page, through every
+  // facet, then Enter; and past the facets by the skip link after the search box.
   await page.locator('main').focus();
-  const toResult = await tabTo(page, 'section.results table tbody a[href^="/catalog/default/component/"]', 120);
+  const throughFacets = await tabTo(page, 'section.results table tbody a[href^="/catalog/default/component/"]', 150);
+  check(throughFacets.presses > 0 && throughFacets.noRing.length === 0, `Tab reaches a component's link through the facets, every stop with a focus ring (${throughFacets.presses} presses; without a ring: ${throughFacets.noRing.join(', ') || 'none'})`);
+  await page.locator('main').focus();
+  const toSkip = await tabTo(page, 'a[href="#results"]', 10);
+  const skipRing = await focused(page);
+  check(toSkip.presses > 0 && skipRing.ring && (await page.locator('a[href="#results"]').isVisible()), `after the search box, Tab reaches "Skip the filters to the results", shown with a focus ring (${toSkip.presses} presses)`);
+  await page.keyboard.press('Enter');
+  const toResult = await tabTo(page, 'section.results table tbody a[href^="/catalog/default/component/"]', 15);
   const link = await focused(page);
-  check(toResult.presses > 0 && toResult.noRing.length === 0, `Tab reaches a component's link in the results, every stop with a focus ring (${toResult.presses} presses, at ${link.what}; without a ring: ${toResult.noRing.join(', ') || 'none'})`);
+  check(toResult.presses > 0 && toResult.noRing.length === 0, `from the skip link, Tab reaches a component's link in the results, every stop with a focus ring (${toResult.presses} presses, at ${link.what}; without a ring: ${toResult.noRing.join(', ') || 'none'})`);
   if (toResult.presses > 0) {
     await page.keyboard.press('Enter');
     await waited(`Enter opens the component (${link.href})`, () => page.waitForURL((u) => u.pathname === link.href));
