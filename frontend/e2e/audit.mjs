@@ -254,7 +254,9 @@ export async function keyboard(t, page) {
   check(rings.every((r) => r.ring), `the dialog's buttons show a focus ring (${rings.map((r) => `${r.what}: ${r.ring}`).join(', ')})`);
   await page.keyboard.press('Escape');
   await waited('Escape closes the dialog', () => dialog.waitFor({ state: 'detached' }));
-  const back = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  // react-aria gives focus back on the frame after the dialog goes: wait for it (up to 10 s).
+  await page.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Refresh from source', null, { timeout: 10000 }).catch(() => {});
+  const back = await page.evaluate(() => document.activeElement?.textContent?.trim().slice(0, 60));
   check(back === 'Refresh from source', `focus returns to the button that opened the dialog (${back})`);
 
   // The account menu: opened from the keyboard, Escape closes it and focus returns to its button.
@@ -265,6 +267,7 @@ export async function keyboard(t, page) {
   check(menuFocus === 'menuitem', `focus moves into the menu (${menuFocus})`);
   await page.keyboard.press('Escape');
   await waited('Escape closes the menu', () => page.getByRole('menu').waitFor({ state: 'detached' }));
-  const menuBack = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+  await page.waitForFunction(() => document.activeElement?.textContent?.includes('Account'), null, { timeout: 10000 }).catch(() => {});
+  const menuBack = await page.evaluate(() => document.activeElement?.textContent?.trim().slice(0, 60) ?? '');
   check(menuBack.includes('Account'), `focus returns to the account button (${menuBack})`);
 }
