@@ -171,6 +171,47 @@ func (s *Service) LinkSlackUser(ctx context.Context, token string) (SlackLink, e
 	return out, err
 }
 
+// SlackProfile is what Slack shows of a Slack user (users.info): their handle, the name people
+// know them by, and their confirmed e-mail address when the Slack app may read it ("" otherwise).
+type SlackProfile struct {
+	Handle string
+	Name   string
+	Email  string
+}
+
+// PendingSlackLink is the Slack user a link token was made for, before anyone confirms it.
+type PendingSlackLink struct {
+	TeamID    string
+	SlackUser string
+	ExpiresAt time.Time
+}
+
+// PendingSlackLink answers which Slack user a link token was made for, without using it up, so
+// that the person sees whom they would link before confirming (LinkSlackUser). Only a person
+// signed in to the portal (a session) may ask, as only they may confirm; a read, so not audited.
+// A used or expired token is NOT_FOUND, as LinkSlackUser would answer.
+func (s *Service) PendingSlackLink(ctx context.Context, token string) (PendingSlackLink, error) {
+	p := principal.From(ctx)
+	if err := policy.Gate(p, policy.SlackLink); err != nil {
+		return PendingSlackLink{}, err
+	}
+	if p.Kind != principal.KindSession || p.UserID == 0 {
+		return PendingSlackLink{}, errs.E(errs.Forbidden, "link Slack users in the portal, signed in as yourself")
+	}
+	if len(token) > 64 || len(token) < 16 {
+		return PendingSlackLink{}, errs.InvalidField("token", "is not a Slack link token")
+	}
+	var rows []slackLinkTokenRow
+	if err := s.st.DB(ctx).Where("token_hash = ? AND used_at IS NULL AND expires_at >= ?", hashSlackToken(token), s.now().UTC()).
+		Limit(1).Find(&rows).Error; err != nil {
+		return PendingSlackLink{}, store.Translate(err, "Slack link token")
+	}
+	if len(rows) == 0 {
+		return PendingSlackLink{}, errs.E(errs.NotFound, "this Slack link was used already or has expired: type `/deploy link` in Slack for a new one")
+	}
+	return PendingSlackLink{TeamID: rows[0].TeamID, SlackUser: rows[0].SlackUser, ExpiresAt: rows[0].ExpiresAt.UTC()}, nil
+}
+
 // UnlinkSlackUser removes a link of the caller's (an admin may remove anyone's); audited. Removing
 // a link that is not there is NOT_FOUND.
 func (s *Service) UnlinkSlackUser(ctx context.Context, team, user string) error {

@@ -92,6 +92,22 @@ func (r *queryResolver) AuditRecords(ctx context.Context, filter *model.AuditFil
 	return model.NewAuditConnection(page), nil
 }
 
+func (r *queryResolver) SlackLinkPreview(ctx context.Context, token string) (*model.SlackLinkPreview, error) {
+	pending, err := r.Auth.PendingSlackLink(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.SlackLinkPreview{TeamID: pending.TeamID, SlackUser: pending.SlackUser, ExpiresAt: pending.ExpiresAt}
+	// The name is a help, not a condition: without Slack (or when it does not answer in time) the
+	// page shows the IDs, which the token vouches for.
+	if r.SlackProfiles != nil {
+		if p, err := r.SlackProfiles.SlackProfile(ctx, pending.TeamID, pending.SlackUser); err == nil {
+			out.Handle, out.Name, out.Email = optional(p.Handle), optional(p.Name), optional(p.Email)
+		}
+	}
+	return out, nil
+}
+
 func (r *viewerResolver) User(ctx context.Context, obj *model.Viewer) (*model.User, error) {
 	if obj.Principal.EntityRef == "" {
 		return nil, nil

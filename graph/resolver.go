@@ -4,6 +4,7 @@
 package graph
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -34,9 +35,17 @@ type Resolver struct {
 	DeployService *deploys.Service
 	// AlertService keeps Alertmanager's alerts and answers what they mean for their components.
 	AlertService *alerts.Service
+	// SlackProfiles reads what Slack shows of a Slack user (slack.Bot has it), for the link
+	// preview; nil when Slack is not set up (the preview then names the IDs alone).
+	SlackProfiles SlackProfiles
 
 	fragmentsOnce sync.Once
 	fragmentCache *fragmentCache // see fragments.go
 	// cacheRules are the schema's @cache rules, read by NewHandler (see cacherules.go).
 	cacheRules atomic.Pointer[cacheRules]
+}
+
+// SlackProfiles reads a Slack user's profile (users.info).
+type SlackProfiles interface {
+	SlackProfile(ctx context.Context, team, user string) (auth.SlackProfile, error)
 }

@@ -765,33 +765,34 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens       func(childComplexity int, all *bool) int
-		Alert           func(childComplexity int, id string) int
-		AlertRules      func(childComplexity int, missingOnly *bool) int
-		ArgoCDInstances func(childComplexity int) int
-		AuditRecords    func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
-		DeployRequest   func(childComplexity int, id string) int
-		DeployRequests  func(childComplexity int, filter *model.DeployRequestFilter, first *int, after *string) int
-		Dora            func(childComplexity int, since *time.Time, until *time.Time) int
-		Entities        func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
-		Entity          func(childComplexity int, ref string, kind *string) int
-		ExportTasks     func(childComplexity int, project string, format *model.TaskTableFormat) int
-		Facets          func(childComplexity int, filter *model.EntityFilter, fields []model.FacetField, limit *int) int
-		Location        func(childComplexity int, id string) int
-		Locations       func(childComplexity int, first *int, after *string) int
-		Me              func(childComplexity int) int
-		MeetingReport   func(childComplexity int, project string, format *model.MeetingReportFormat) int
-		Node            func(childComplexity int, id string) int
-		PipelineRun     func(childComplexity int, id string) int
-		PipelineRuns    func(childComplexity int, filter *model.PipelineRunFilter, first *int, after *string) int
-		Project         func(childComplexity int, name string) int
-		Projects        func(childComplexity int) int
-		Rollouts        func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
-		Runbook         func(childComplexity int, id string) int
-		Runbooks        func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
-		Search          func(childComplexity int, text string) int
-		Task            func(childComplexity int, id string) int
-		Tasks           func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
+		APITokens        func(childComplexity int, all *bool) int
+		Alert            func(childComplexity int, id string) int
+		AlertRules       func(childComplexity int, missingOnly *bool) int
+		ArgoCDInstances  func(childComplexity int) int
+		AuditRecords     func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
+		DeployRequest    func(childComplexity int, id string) int
+		DeployRequests   func(childComplexity int, filter *model.DeployRequestFilter, first *int, after *string) int
+		Dora             func(childComplexity int, since *time.Time, until *time.Time) int
+		Entities         func(childComplexity int, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) int
+		Entity           func(childComplexity int, ref string, kind *string) int
+		ExportTasks      func(childComplexity int, project string, format *model.TaskTableFormat) int
+		Facets           func(childComplexity int, filter *model.EntityFilter, fields []model.FacetField, limit *int) int
+		Location         func(childComplexity int, id string) int
+		Locations        func(childComplexity int, first *int, after *string) int
+		Me               func(childComplexity int) int
+		MeetingReport    func(childComplexity int, project string, format *model.MeetingReportFormat) int
+		Node             func(childComplexity int, id string) int
+		PipelineRun      func(childComplexity int, id string) int
+		PipelineRuns     func(childComplexity int, filter *model.PipelineRunFilter, first *int, after *string) int
+		Project          func(childComplexity int, name string) int
+		Projects         func(childComplexity int) int
+		Rollouts         func(childComplexity int, filter *model.RolloutFilter, first *int, after *string) int
+		Runbook          func(childComplexity int, id string) int
+		Runbooks         func(childComplexity int, filter *model.RunbookFilter, first *int, after *string) int
+		Search           func(childComplexity int, text string) int
+		SlackLinkPreview func(childComplexity int, token string) int
+		Task             func(childComplexity int, id string) int
+		Tasks            func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 	}
 
 	RefreshLocationPayload struct {
@@ -939,6 +940,15 @@ type ComplexityRoot struct {
 
 	SlackLink struct {
 		CreatedAt func(childComplexity int) int
+		SlackUser func(childComplexity int) int
+		TeamID    func(childComplexity int) int
+	}
+
+	SlackLinkPreview struct {
+		Email     func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		Handle    func(childComplexity int) int
+		Name      func(childComplexity int) int
 		SlackUser func(childComplexity int) int
 		TeamID    func(childComplexity int) int
 	}
@@ -4893,6 +4903,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Search(childComplexity, args["text"].(string)), true
+	case "Query.slackLinkPreview":
+		if e.ComplexityRoot.Query.SlackLinkPreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_slackLinkPreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SlackLinkPreview(childComplexity, args["token"].(string)), true
 	case "Query.task":
 		if e.ComplexityRoot.Query.Task == nil {
 			break
@@ -5594,6 +5615,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SlackLink.TeamID(childComplexity), true
+
+	case "SlackLinkPreview.email":
+		if e.ComplexityRoot.SlackLinkPreview.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.Email(childComplexity), true
+	case "SlackLinkPreview.expiresAt":
+		if e.ComplexityRoot.SlackLinkPreview.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.ExpiresAt(childComplexity), true
+	case "SlackLinkPreview.handle":
+		if e.ComplexityRoot.SlackLinkPreview.Handle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.Handle(childComplexity), true
+	case "SlackLinkPreview.name":
+		if e.ComplexityRoot.SlackLinkPreview.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.Name(childComplexity), true
+	case "SlackLinkPreview.slackUser":
+		if e.ComplexityRoot.SlackLinkPreview.SlackUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.SlackUser(childComplexity), true
+	case "SlackLinkPreview.teamId":
+		if e.ComplexityRoot.SlackLinkPreview.TeamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlackLinkPreview.TeamID(childComplexity), true
 
 	case "Subscription.deployRequestChanged":
 		if e.ComplexityRoot.Subscription.DeployRequestChanged == nil {
@@ -8248,6 +8306,24 @@ func (ec *executionContext) childFields_SlackLink(ctx context.Context, field gra
 		return ec.fieldContext_SlackLink_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SlackLink", field.Name)
+}
+
+func (ec *executionContext) childFields_SlackLinkPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "teamId":
+		return ec.fieldContext_SlackLinkPreview_teamId(ctx, field)
+	case "slackUser":
+		return ec.fieldContext_SlackLinkPreview_slackUser(ctx, field)
+	case "handle":
+		return ec.fieldContext_SlackLinkPreview_handle(ctx, field)
+	case "name":
+		return ec.fieldContext_SlackLinkPreview_name(ctx, field)
+	case "email":
+		return ec.fieldContext_SlackLinkPreview_email(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_SlackLinkPreview_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlackLinkPreview", field.Name)
 }
 
 func (ec *executionContext) childFields_SyncOperation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -56,16 +56,18 @@ import (
 // portal is Portside with the demo catalog, behind the real development OpenID provider, on
 // loopback sockets.
 type portal struct {
-	t     testing.TB
-	st    *store.Store
-	dev   *devidp.Provider
-	ts    *httptest.Server
-	base  string
-	ids   *auth.Service
-	audit *audit.Log
-	cat   *catalog.Service
-	clock *testutil.Clock
-	files int // file locations made so far
+	t testing.TB
+	// resolver is the GraphQL API's; the Slack rig gives it its bot (SlackProfiles) before any request.
+	resolver *graph.Resolver
+	st       *store.Store
+	dev      *devidp.Provider
+	ts       *httptest.Server
+	base     string
+	ids      *auth.Service
+	audit    *audit.Log
+	cat      *catalog.Service
+	clock    *testutil.Clock
+	files    int // file locations made so far
 	// argo is the Argo CD instance "prod", with the demo's payments-api application (team-payments,
 	// bob's team, owns the component); deploys follows it.
 	argo    *argocdtest.Server
@@ -179,8 +181,9 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	alertSvc := alerts.NewService(st, alerts.Options{Catalog: cat, Canaries: deploys, Runbooks: books, Audit: log})
 	amHook := &server.AlertmanagerWebhook{Token: []byte(amToken), Username: []byte(amUser), Password: []byte(amPassword),
 		Alerts: alertSvc, Audit: log, Now: clk.Now}
-	gql := graph.NewHandler(&graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
-		RunbookService: books, TaskService: taskSvc, DeployService: requests, AlertService: alertSvc},
+	resolver := &graph.Resolver{Catalog: cat, Auth: ids, Audit: log, RolloutService: deploys, PipelineService: pipes,
+		RunbookService: books, TaskService: taskSvc, DeployService: requests, AlertService: alertSvc}
+	gql := graph.NewHandler(resolver,
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 20000, ResponseCacheSize: 1000}) // as serve has it
 	hook := &server.GitHubWebhook{Secret: []byte(webhookSecret), Runs: pipes, PullRequests: requests, Audit: log, Now: clk.Now}
 	srv := server.New(server.Options{GraphQL: gql, Ready: st.CheckReady, ShutdownTimeout: time.Second,
@@ -192,7 +195,7 @@ func newPortal(t testing.TB, st *store.Store, tweaks ...func(*auth.Options)) *po
 	t.Cleanup(ts.Close)
 	return &portal{t: t, st: st, dev: dev, ts: ts, base: base, ids: ids, audit: log, cat: cat, clock: clk, ownTrackerSubs: ownTrackerSubs,
 		argo: argo, deploys: deploys, pipes: pipes, hook: hook, books: books, tasks: taskSvc, requests: requests, codeHost: codeHost, codeLab: codeLab,
-		alerts: alertSvc, amHook: amHook}
+		alerts: alertSvc, amHook: amHook, resolver: resolver}
 }
 
 // followArgoCD starts the Argo CD instance "prod" with payments-api deployed once (history ID 1)

@@ -201,3 +201,82 @@ func TestASlackLinkURLExpiresAndIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// The link page names the Slack user a link URL was made for before the person confirms: the
+// IDs the token holds and what Slack's users.info shows (handle, name, the address when Slack
+// has confirmed it). Asking uses nothing up and records nothing; only a person signed in to the
+// portal may ask (an API token may not confirm either); a used, expired or malformed token says
+// so before any confirmation.
+func TestTheSlackLinkPreviewNamesTheSlackUserBeforeConfirming(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		bob := r.session("bob")
+		const preview = `query($t: String!) { slackLinkPreview(token: $t) { teamId slackUser handle name email expiresAt } }`
+		ask := func(s signedIn, token string) gqlResult {
+			t.Helper()
+			return r.gql(s.b.Client, r.fromPortal(), preview, map[string]any{"t": token})
+		}
+		token := r.slackLinkToken(t, "T0ACME", "U0DAVE")
+		res := ask(bob, token)
+		if len(res.Errors) > 0 {
+			t.Fatalf("slackLinkPreview: %+v", res.Errors)
+		}
+		got := res.Data["slackLinkPreview"].(map[string]any)
+		want := map[string]any{"teamId": "T0ACME", "slackUser": "U0DAVE", "handle": "dave", "name": "Dave Davis", "email": nil}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("preview %s = %v, want %v (Slack has not confirmed Dave's address: none is shown)", k, got[k], v)
+			}
+		}
+		if exp, err := time.Parse(time.RFC3339Nano, fmt.Sprint(got["expiresAt"])); err != nil || exp.Sub(r.clock.Now().Add(auth.SlackLinkTTL)).Abs() > time.Second {
+			t.Errorf("expiresAt %v (%v), want about %s from now", got["expiresAt"], err, auth.SlackLinkTTL)
+		}
+		if n := len(r.auditRecords(t, "auth.slack.link")); n != 0 {
+			t.Errorf("a preview wrote %d audit records", n)
+		}
+		// An API token is not a person at a browser; a caller without a session is not signed in.
+		secret, _, err := r.ids.CreateToken(operator(), auth.TokenSpec{Username: "bob", Name: "bobs-preview"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := r.gql(http.DefaultClient, http.Header{"Authorization": {"Bearer " + secret}}, preview, map[string]any{"t": token}); res.code() != "FORBIDDEN" {
+			t.Errorf("an API token read the preview: %d %+v", res.Status, res.Errors)
+		}
+		if res := r.gql(http.DefaultClient, r.fromPortal(), preview, map[string]any{"t": token}); res.Status != http.StatusUnauthorized && res.code() != "UNAUTHENTICATED" {
+			t.Errorf("an anonymous caller read the preview: %d %+v %+v", res.Status, res.Data, res.Errors)
+		}
+		// The preview used nothing up: bob confirms, and the same URL then says it was used.
+		if res := r.as(bob, fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, token)); len(res.Errors) > 0 {
+			t.Fatalf("confirming after the preview: %+v", res.Errors)
+		}
+		if n := len(r.auditRecords(t, "auth.slack.link")); n != 1 {
+			t.Errorf("the confirmation wrote %d audit records, want 1", n)
+		}
+		if res := ask(bob, token); res.code() != "NOT_FOUND" || !strings.Contains(fmt.Sprint(res.Errors), "used already or has expired") {
+			t.Errorf("a used token's preview: %+v %+v", res.Data, res.Errors)
+		}
+		// A confirmed address is shown; a Slack user users.info does not know is named by its IDs.
+		if res := ask(bob, r.slackLinkToken(t, "T0ACME", "U0BOB")); fmt.Sprint(res.Data["slackLinkPreview"].(map[string]any)["email"]) != "Bob@acme.example" {
+			t.Errorf("a confirmed address: %+v %+v", res.Data, res.Errors)
+		}
+		unknown := newSlackUser()
+		res = ask(r.session("carol"), r.slackLinkToken(t, "T0ACME", unknown))
+		if len(res.Errors) > 0 {
+			t.Fatalf("a Slack user users.info does not know: %+v", res.Errors)
+		}
+		if got := res.Data["slackLinkPreview"].(map[string]any); got["slackUser"] != unknown || got["name"] != nil || got["handle"] != nil {
+			t.Errorf("a Slack user users.info does not know: %v", got)
+		}
+		// Bounds: not a token, and expired.
+		for _, bad := range []string{"", "x", strings.Repeat("a", 65), strings.Repeat("a", 10000)} {
+			if res := ask(bob, bad); res.code() != "INVALID" {
+				t.Errorf("token of %d characters: %+v", len(bad), res.Errors)
+			}
+		}
+		expiring := r.slackLinkToken(t, "T0ACME", newSlackUser())
+		r.clock.Add(auth.SlackLinkTTL + time.Second)
+		if res := ask(bob, expiring); res.code() != "NOT_FOUND" {
+			t.Errorf("an expired token's preview: %+v %+v", res.Data, res.Errors)
+		}
+	})
+}

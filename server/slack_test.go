@@ -50,7 +50,10 @@ type slackRig struct {
 var slackUsers = map[string]struct {
 	email     string
 	confirmed bool
-}{"U0ALICE": {"alice@acme.example", true}, "U0BOB": {"Bob@acme.example", true}, "U0CAROL": {"carol@acme.example", true}, "U0DAVE": {"bob@acme.example", false}}
+	handle    string // what users.info says of their name (the link page shows it)
+	name      string
+}{"U0ALICE": {"alice@acme.example", true, "alice", "Alice"}, "U0BOB": {"Bob@acme.example", true, "bob", "Bob"},
+	"U0CAROL": {"carol@acme.example", true, "carol", "Carol"}, "U0DAVE": {"bob@acme.example", false, "dave", "Dave Davis"}}
 
 func newSlackRig(t testing.TB, st *store.Store) *slackRig {
 	p := newPortal(t, st)
@@ -82,8 +85,8 @@ func newSlackRig(t testing.TB, st *store.Store) *slackRig {
 				_, _ = io.WriteString(w, `{"ok":false,"error":"user_not_found"}`)
 				return
 			}
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{"id": r.Form.Get("user"),
-				"is_email_confirmed": u.confirmed, "profile": map[string]any{"email": u.email}}})
+			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{"id": r.Form.Get("user"), "team_id": "T0ACME",
+				"name": u.handle, "is_email_confirmed": u.confirmed, "profile": map[string]any{"email": u.email, "display_name": u.name}}})
 		})
 	})
 	api.Start()
@@ -113,6 +116,7 @@ func newSlackRig(t testing.TB, st *store.Store) *slackRig {
 	}
 	bot := rig.newBot()
 	rig.bot = bot
+	p.resolver.SlackProfiles = bot // before any request: the handler reads it per request
 	srv := server.New(server.Options{GraphQL: http.NotFoundHandler(), ShutdownTimeout: time.Second, Identity: &server.Identity{Auth: p.ids, Audit: p.audit,
 		PublicURL: &url.URL{Scheme: "http", Host: "127.0.0.1"}}, SlackCommands: &server.SlackCommands{Bot: bot, Audit: p.audit, Count: rig.metrics.SlackRequest}})
 	ts := httptest.NewServer(srv.Handler())

@@ -84,7 +84,8 @@ type Bot struct {
 	msgs messages // deploy request → its message in Slack, in the database
 
 	mu        sync.Mutex
-	emails    map[string]cachedEmail // team/user → confirmed address, briefly
+	emails    map[string]cachedEmail   // team/user → confirmed address, briefly
+	profiles  map[string]cachedProfile // team/user → what users.info shows, for the link page, briefly
 	following bool
 }
 
@@ -129,7 +130,7 @@ func New(opts Options) *Bot {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bot{opts: opts, api: slackapi.New(opts.BotToken, apiOpts...), http: opts.HTTPClient,
-		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, msgs: messages{st: opts.Store}}
+		jobs: make(chan func(context.Context), opts.Queue), ctx: ctx, cancel: cancel, emails: map[string]cachedEmail{}, profiles: map[string]cachedProfile{}, msgs: messages{st: opts.Store}}
 	for range opts.Concurrency {
 		b.wg.Add(1)
 		go b.worker()

@@ -247,8 +247,16 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		return w, err
 	}
 	public, _ := url.Parse(a.cfg.PublicURL) // checked by config
-	gql := graph.NewHandler(&graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
-		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks, DeployService: w.deploys, AlertService: w.alerts},
+	slackCommands, err := a.slackCommands(w)
+	if err != nil {
+		return w, err
+	}
+	resolver := &graph.Resolver{Catalog: w.catalog, Auth: w.identity, Audit: a.auditLog(), RolloutService: rs,
+		PipelineService: ps, TaskService: w.tasks, RunbookService: w.runbooks, DeployService: w.deploys, AlertService: w.alerts}
+	if slackCommands != nil {
+		resolver.SlackProfiles = slackCommands.Bot // the link page names the Slack user it would link
+	}
+	gql := graph.NewHandler(resolver,
 		graph.HandlerOptions{
 			MaxDepth:          a.cfg.GraphQLMaxDepth,
 			MaxComplexity:     a.cfg.GraphQLMaxComplexity,
@@ -260,10 +268,6 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 			MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
 			Tracing:           a.tracing.GraphQL(),
 		})
-	slackCommands, err := a.slackCommands(w)
-	if err != nil {
-		return w, err
-	}
 	w.server = server.New(server.Options{
 		SlackCommands:   slackCommands,
 		Listener:        ln,

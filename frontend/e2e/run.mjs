@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitHealthy, launchChromium, startPortalArgo } from './harness.mjs';
 import { dialogShots, lostConnection, ownerActions, viewerActions } from './actions.mjs';
+import { auditLog, keyboard } from './audit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -541,6 +542,9 @@ try {
   check(asked.status === 200 && linkURL.startsWith(`${base}/slack/link?token=`), `/deploy link answers with a link URL to the portal (${asked.status} ${asked.reply})`);
   await bob.goto(linkURL || base + '/slack/link');
   await waited('the link page asks bob to confirm', () => bob.getByRole('button', { name: 'Link my Slack user' }).waitFor());
+  // Before confirming, the page says whom the URL links (the IDs from the token, the name from users.info).
+  const preview = ((await bob.getByTestId('slack-link-preview').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+  check(preview === `You are linking Slack user @dave (${dave}, Dave) in workspace T0E2E to your Portside account, bob.`, `the page names the Slack user before the confirmation (${preview})`);
   check((await bob.getByRole('list', { name: 'Linked Slack users' }).count()) === 0, 'nothing is linked on opening the URL');
   await axe(bob, 'slack link (confirm)');
   await bob.getByRole('button', { name: 'Link my Slack user' }).click();
@@ -550,10 +554,10 @@ try {
   pages['slack-links'] = '/slack/link';
   const asBob = await slack.command(base, dave, 'status payments-api');
   check(/^Latest deploy requests of payments-api:/.test(asBob.reply) && !asBob.reply.includes('/deploy link'), `linked, the Slack user acts as bob (${asBob.reply.split('\n')[0]})`);
-  // The URL works once: opened again, confirming is refused, and the page says why.
+  // The URL works once: opened again, the page says so before any confirmation, and offers none.
   await bob.goto(linkURL || base + '/slack/link');
-  await bob.getByRole('button', { name: 'Link my Slack user' }).click();
-  await waited('a used link URL is refused with the server\'s message', () => bob.getByText(/used already or has expired/).waitFor());
+  await waited('a used link URL says it was used or has expired', () => bob.getByTestId('slack-link-preview').filter({ hasText: /used already or has expired/ }).waitFor());
+  check((await bob.getByRole('button', { name: 'Link my Slack user' }).count()) === 0, 'a used link URL offers no confirmation');
   // A fresh URL, left unconfirmed, for the screenshot of the confirmation.
   const fresh = /<([^|>]+)\|Open this link>/.exec((await slack.command(base, 'U0E2EERIN', 'link')).reply)?.[1];
   if (fresh) pages['slack-link-confirm'] = new URL(fresh).pathname + new URL(fresh).search;
@@ -618,7 +622,7 @@ try {
     ['user', '/catalog/default/user/bob', 'Relations'],
     ['home', '/', 'Needs attention'],
     ['locations', '/locations', 'Locations'],
-    ['audit', '/audit?action=catalog.location.refresh', 'Audit log'],
+    ['audit-refused', '/audit?action=catalog.location.refresh', 'Audit log'], // bob is no admin (audit.mjs: the admin's)
   ]) {
     await bob.goto(base + path);
     await waited(`${name} page shows ${heading}`, () => bob.getByRole('heading', { name: heading }).first().waitFor());
@@ -758,7 +762,13 @@ try {
   await axe(alice, 'locations (admin)');
   files.close();
 
-  // A lost live connection: the server stops and starts again under carol's component page (actions.mjs).
+  // The audit log (alice finds what the run did; carol is refused) and the keyboard (audit.mjs).
+  const t = { base, browser, check, waited, axe, newPage, shots, takeShots };
+  await auditLog(t, { admin: alice, viewer: carol });
+  await keyboard(t, alice);
+
+  // A lost live connection, last: the server stops and starts again under carol's component page
+  // (actions.mjs).
   console.log('a lost live connection:');
   await carol.goto(base + '/catalog/default/component/payments-api');
   await lostConnection({ page: carol, argo, check, waited, axe, shot, restart });
@@ -787,7 +797,8 @@ try {
 }
 
 /**
- * A stand-in for Slack: its Web API (users.info knows nobody's confirmed address; messages posted
+ * A stand-in for Slack: its Web API (users.info knows nobody's confirmed address, and names U0E2EDAVE
+ * @dave, "Dave"; messages posted
  * to channels are accepted) and its response URLs, where Portside posts the answers to commands.
  * command(base, user, text) sends `/deploy text` as Slack would, signed with the secret portside
  * was given, and resolves with the acknowledgement's status and the answer posted afterwards.
@@ -806,7 +817,9 @@ async function startSlackStub() {
         res.end('{}');
       } else if (path === '/api/users.info') {
         const user = new URLSearchParams(body).get('user');
-        res.end(JSON.stringify({ ok: true, user: { id: user, is_email_confirmed: false, profile: { email: '' } } }));
+        const handle = user.replace(/^U0E2E/, '').toLowerCase();
+        const name = handle.charAt(0).toUpperCase() + handle.slice(1);
+        res.end(JSON.stringify({ ok: true, user: { id: user, team_id: 'T0E2E', name: handle, is_email_confirmed: false, profile: { email: '', display_name: name } } }));
       } else {
         const channel = new URLSearchParams(body).get('channel');
         res.end(JSON.stringify({ ok: true, channel, ts: `1700000000.${String(replies.size).padStart(6, '0')}` }));

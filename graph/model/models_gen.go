@@ -997,6 +997,22 @@ type SlackLink struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// The Slack user a link URL would link (see `slackLinkPreview`).
+type SlackLinkPreview struct {
+	// The Slack workspace (team) ID, e.g. T0123ABC.
+	TeamID string `json:"teamId"`
+	// The Slack user ID, e.g. U0123ABC.
+	SlackUser string `json:"slackUser"`
+	// The Slack handle (e.g. dave), when Slack answered users.info.
+	Handle *string `json:"handle,omitempty"`
+	// The name Slack shows (display name, else real name), when Slack answered users.info.
+	Name *string `json:"name,omitempty"`
+	// The user's confirmed e-mail address in Slack, when the Slack app may read it (users:read.email).
+	Email *string `json:"email,omitempty"`
+	// When the link URL stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // Live updates, over WebSocket (the graphql-transport-ws protocol) on /graphql.
 type Subscription struct {
 }

@@ -81,7 +81,8 @@ export function Layout() {
           <NavLink to="/projects">Projects</NavLink>
           <NavLink to="/runbooks">Runbooks</NavLink>
           <NavLink to="/locations">Locations</NavLink>
-          <NavLink to="/audit">Audit</NavLink>
+          {/* The audit log is for admins: others are not offered it. */}
+          {me?.admin && <NavLink to="/audit">Audit</NavLink>}
           <a href="/graphiql">GraphiQL</a>
         </nav>
         <LiveIndicator />

@@ -15,7 +15,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": typeof types.ShellDocument,
-    "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": typeof types.AuditDocument,
+    "\n  query Audit($filter: AuditFilter, $first: Int!, $after: String) {\n    auditRecords(filter: $filter, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": typeof types.AuditDocument,
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": typeof types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": typeof types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": typeof types.ExplorerFacetsDocument,
@@ -73,6 +73,7 @@ type Documents = {
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": typeof types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": typeof types.CatalogLinkFieldsFragmentDoc,
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": typeof types.SlackLinksDocument,
+    "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n": typeof types.SlackLinkPreviewDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": typeof types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": typeof types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": typeof types.ProjectPageDocument,
@@ -91,7 +92,7 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
-    "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": types.AuditDocument,
+    "\n  query Audit($filter: AuditFilter, $first: Int!, $after: String) {\n    auditRecords(filter: $filter, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n": types.AuditDocument,
     "\n  fragment EntityRow on Entity {\n    id\n    ref\n    kind\n    namespace\n    name\n    title\n    description\n    tags\n    updatedAt\n    ... on Component { type lifecycle ownerRef }\n    ... on API { type lifecycle ownerRef }\n    ... on System { ownerRef }\n    ... on Domain { ownerRef }\n    ... on Resource { type ownerRef }\n    ... on Group { type }\n  }\n": types.EntityRowFragmentDoc,
     "\n  query ExplorerResults($filter: EntityFilter, $orderBy: EntityOrder, $first: Int!, $after: String) {\n    entities(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { ...EntityRow }\n    }\n  }\n": types.ExplorerResultsDocument,
     "\n  query ExplorerFacets($filter: EntityFilter, $fields: [FacetField!]!) {\n    facets(filter: $filter, fields: $fields, limit: 25) {\n      field\n      values { value count }\n    }\n  }\n": types.ExplorerFacetsDocument,
@@ -149,6 +150,7 @@ const documents: Documents = {
     "\n  query ComponentRunbooks($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        runbooks { id title kind version }\n        runbookLinks { ...CatalogLinkFields }\n        dashboards { ...CatalogLinkFields }\n        grafana { dashboardSelector alertLabelSelector }\n      }\n    }\n  }\n": types.ComponentRunbooksDocument,
     "\n  fragment CatalogLinkFields on CatalogLink {\n    kind\n    title\n    url\n    template\n    source\n    missing\n    status { state httpStatus message }\n  }\n": types.CatalogLinkFieldsFragmentDoc,
     "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n": types.SlackLinksDocument,
+    "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n": types.SlackLinkPreviewDocument,
     "\n  mutation LinkSlackUser($input: LinkSlackUserInput!) { linkSlackUser(input: $input) { teamId slackUser createdAt } }\n": types.LinkSlackUserDocument,
     "\n  mutation UnlinkSlackUser($input: UnlinkSlackUserInput!) { unlinkSlackUser(input: $input) { teamId slackUser } }\n": types.UnlinkSlackUserDocument,
     "\n  query ProjectPage($name: String!, $filter: ProjectTaskFilter, $first: Int!, $after: String) {\n    project(name: $name) {\n      id\n      name\n      title\n      owner\n      members\n      viewerCanEdit\n      createdBy\n      createdAt\n      tasks(filter: $filter, first: $first, after: $after) {\n        totalCount\n        pageInfo { hasNextPage endCursor }\n        nodes { ...TaskFields }\n      }\n    }\n  }\n": types.ProjectPageDocument,
@@ -187,7 +189,7 @@ export function graphql(source: "\n  query Shell {\n    me {\n      username\n  
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"): (typeof documents)["\n  query Audit($filter: AuditFilter, $first: Int!) {\n    auditRecords(filter: $filter, first: $first) {\n      totalCount\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"];
+export function graphql(source: "\n  query Audit($filter: AuditFilter, $first: Int!, $after: String) {\n    auditRecords(filter: $filter, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"): (typeof documents)["\n  query Audit($filter: AuditFilter, $first: Int!, $after: String) {\n    auditRecords(filter: $filter, first: $first, after: $after) {\n      totalCount\n      pageInfo { hasNextPage endCursor }\n      nodes { id at actor actorKind client action resource outcome code message requestId }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -416,6 +418,10 @@ export function graphql(source: "\n  fragment CatalogLinkFields on CatalogLink {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"): (typeof documents)["\n  query SlackLinks {\n    me { slackLinks { teamId slackUser createdAt } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n"): (typeof documents)["\n  query SlackLinkPreview($token: String!) {\n    slackLinkPreview(token: $token) { teamId slackUser handle name email expiresAt }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

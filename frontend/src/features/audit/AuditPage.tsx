@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { Input, Label, TextField } from 'react-aria-components';
 import { useQuery } from 'urql';
 import { graphql } from '../../gql';
+import type { AuditOutcome } from '../../gql/graphql';
 import { useViewer } from '../../app/viewer';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
@@ -10,51 +11,173 @@ import { Empty, Loading } from '../../components/States';
 import { ago } from '../../lib/format';
 
 const AuditQuery = graphql(`
-  query Audit($filter: AuditFilter, $first: Int!) {
-    auditRecords(filter: $filter, first: $first) {
+  query Audit($filter: AuditFilter, $first: Int!, $after: String) {
+    auditRecords(filter: $filter, first: $first, after: $after) {
       totalCount
+      pageInfo { hasNextPage endCursor }
       nodes { id at actor actorKind client action resource outcome code message requestId }
     }
   }
 `);
 
-const fields = ['actor', 'action', 'resource'] as const;
+/** Records a page shows. */
+export const PAGE = 50;
 
-/** The audit log, newest first: everything for admins, one's own records for everyone else. */
+const texts = ['actor', 'action', 'resource'] as const;
+const OUTCOMES: AuditOutcome[] = ['OK', 'DENIED', 'FAILED'];
+type Draft = Record<(typeof texts)[number] | 'outcome' | 'since' | 'until', string>;
+
+/** An instant in the URL (ISO, UTC) as a datetime-local input shows it, in the browser's zone. */
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A datetime-local input's value (the browser's zone) as the instant the URL and the API hold. */
+function fromLocalInput(v: string): string {
+  if (!v) return '';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+function draftOf(params: URLSearchParams): Draft {
+  return {
+    actor: params.get('actor') ?? '',
+    action: params.get('action') ?? '',
+    resource: params.get('resource') ?? '',
+    outcome: params.get('outcome') ?? '',
+    since: toLocalInput(params.get('since') ?? ''),
+    until: toLocalInput(params.get('until') ?? ''),
+  };
+}
+
+/**
+ * The audit log, for admins: every change, sign-in and refusal, newest first, filtered by actor,
+ * action, resource, outcome and a time range. The filters and the page (the cursors of the pages
+ * before it, c=…) are in the URL, so a link reproduces the view. Others are not offered the page
+ * (the API answers them their own records only).
+ */
 export function AuditPage() {
   const me = useViewer();
+  if (!me.admin) {
+    return (
+      <>
+        <h1>Audit log</h1>
+        <div role="alert" className="notice notice-error">
+          <strong>The audit log is for admins</strong>
+          <p className="notice-message">Ask an admin of Portside (the group portside-admins) for the records you need.</p>
+        </div>
+      </>
+    );
+  }
+  return <AuditLog />;
+}
+
+function AuditLog() {
   const [params, setParams] = useSearchParams();
-  const [draft, setDraft] = useState(() => Object.fromEntries(fields.map((f) => [f, params.get(f) ?? ''])) as Record<(typeof fields)[number], string>);
-  // Filters reach the URL (and the query) once typing pauses.
-  useEffect(() => {
-    const t = setTimeout(() => {
-      const next = new URLSearchParams();
-      for (const f of fields) if (draft[f]) next.set(f, draft[f]);
-      if (next.toString() !== params.toString()) setParams(next, { replace: true });
-    }, 250);
-    return () => clearTimeout(t);
-  }, [draft, params, setParams]);
-  const filter = Object.fromEntries(fields.filter((f) => params.get(f)).map((f) => [f, params.get(f)]));
-  const [{ data, error, fetching }] = useQuery({ query: AuditQuery, variables: { filter, first: 100 } });
+  const [draft, setDraft] = useState<Draft>(() => draftOf(params));
+  useEffect(() => setDraft(draftOf(params)), [params.toString()]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const filter: Record<string, string> = {};
+  for (const k of [...texts, 'since', 'until'] as const) {
+    const v = params.get(k);
+    if (v) filter[k] = v;
+  }
+  const outcome = params.get('outcome');
+  if (outcome && (OUTCOMES as string[]).includes(outcome)) filter.outcome = outcome;
+  const cursors = params.getAll('c');
+  const [{ data, error, fetching }] = useQuery({
+    query: AuditQuery,
+    variables: { filter, first: PAGE, after: cursors.at(-1) ?? null },
+    requestPolicy: 'cache-and-network',
+  });
+
+  function apply(next: Draft) {
+    const p = new URLSearchParams();
+    for (const k of texts) if (next[k].trim()) p.set(k, next[k].trim());
+    if (next.outcome) p.set('outcome', next.outcome);
+    for (const k of ['since', 'until'] as const) {
+      const iso = fromLocalInput(next[k]);
+      if (iso) p.set(k, iso);
+    }
+    setParams(p); // another filter starts at the first page
+  }
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    apply(draft);
+  }
+  function turn(next: string[]) {
+    const p = new URLSearchParams(params);
+    p.delete('c');
+    for (const c of next) p.append('c', c);
+    setParams(p);
+  }
+
+  const conn = data?.auditRecords;
+  const filtered = Object.keys(filter).length > 0;
   return (
     <>
       <h1>Audit log</h1>
-      <p className="muted">{me.admin ? 'Every change, sign-in and refusal, newest first.' : 'Your own records, newest first (admins see everyone’s).'}</p>
-      <div className="filters">
-        {fields.map((f) => (
-          <TextField key={f} className="text-field" value={draft[f]} onChange={(v) => setDraft({ ...draft, [f]: v })}>
-            <Label>{f[0].toUpperCase() + f.slice(1)}</Label>
-            <Input placeholder={f === 'action' ? 'e.g. catalog.location.refresh' : ''} />
+      <p className="muted">Every change, sign-in and refusal, newest first.</p>
+      <form className="card filters-form" onSubmit={submit} aria-label="Filter audit records">
+        <div className="filters">
+          <TextField className="text-field" value={draft.actor} onChange={(v) => setDraft({ ...draft, actor: v })}>
+            <Label>Actor</Label>
+            <Input placeholder="e.g. bob" />
           </TextField>
-        ))}
-      </div>
-      {fetching && !data && <Loading />}
+          <TextField className="text-field" value={draft.action} onChange={(v) => setDraft({ ...draft, action: v })}>
+            <Label>Action</Label>
+            <Input placeholder="e.g. catalog.location.refresh" />
+          </TextField>
+          <TextField className="text-field" value={draft.resource} onChange={(v) => setDraft({ ...draft, resource: v })}>
+            <Label>Resource</Label>
+            <Input placeholder="e.g. location 3" />
+          </TextField>
+          <div className="text-field">
+            <label htmlFor="audit-outcome">Outcome</label>
+            <select id="audit-outcome" className="select" value={draft.outcome} onChange={(e) => apply({ ...draft, outcome: e.target.value })}>
+              <option value="">Any</option>
+              {OUTCOMES.map((o) => (
+                <option key={o} value={o}>
+                  {o.toLowerCase()}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="text-field">
+            <label htmlFor="audit-since">From</label>
+            <input id="audit-since" type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
+          </div>
+          <div className="text-field">
+            <label htmlFor="audit-until">Until</label>
+            <input id="audit-until" type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} />
+          </div>
+        </div>
+        <div className="actions">
+          <button type="submit" className="button button-primary">
+            Filter
+          </button>
+          <button type="button" className="button button-quiet" onClick={() => apply({ actor: '', action: '', resource: '', outcome: '', since: '', until: '' })}>
+            Clear
+          </button>
+        </div>
+      </form>
+      {fetching && !data && <Loading label="Loading audit records…" />}
       {error && <ErrorNotice error={error} title="The audit log could not be read" />}
-      {data && data.auditRecords.nodes.length === 0 && <Empty>No record matches.</Empty>}
-      {data && data.auditRecords.nodes.length > 0 && (
+      {conn && (
+        <p className="result-count" role="status">
+          {conn.totalCount === 1 ? '1 record' : `${conn.totalCount} records`}
+          {cursors.length > 0 || conn.pageInfo.hasNextPage ? `, page ${cursors.length + 1} (${PAGE} a page)` : ''}
+        </p>
+      )}
+      {conn && conn.nodes.length === 0 && (
+        <Empty>{filtered ? 'No record matches these filters: widen the time range or clear a filter.' : 'No record yet.'}</Empty>
+      )}
+      {conn && conn.nodes.length > 0 && (
         <div className="table-scroll">
-          <table className="table">
-            <caption className="visually-hidden">Audit records</caption>
+          <table className="table" aria-label="Audit records">
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -66,24 +189,47 @@ export function AuditPage() {
               </tr>
             </thead>
             <tbody>
-              {data.auditRecords.nodes.map((r) => (
-                <tr key={r.id}>
-                  <td title={r.at}>{ago(r.at)}</td>
+              {conn.nodes.map((r) => (
+                <tr key={r.id} data-outcome={r.outcome}>
+                  <td>
+                    <time dateTime={r.at} title={new Date(r.at).toLocaleString()}>
+                      {ago(r.at)}
+                    </time>
+                  </td>
                   <td>
                     {r.actor} <span className="muted">({r.client})</span>
                   </td>
-                  <td><code>{r.action}</code></td>
+                  <td>
+                    <code>{r.action}</code>
+                  </td>
                   <td>{r.resource ?? '—'}</td>
                   <td>
                     <Badge tone={r.outcome === 'OK' ? 'good' : toneOf(r.outcome === 'DENIED' ? 'FAILED' : 'ERROR')}>{r.outcome}</Badge>
                     {r.message && <span className="muted"> {r.message}</span>}
                   </td>
-                  <td><code>{r.requestId ?? '—'}</code></td>
+                  <td>
+                    <code>{r.requestId ?? '—'}</code>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
+      )}
+      {conn && (cursors.length > 0 || conn.pageInfo.hasNextPage) && (
+        <nav className="pager" aria-label="Pages of audit records">
+          <button type="button" className="button" disabled={cursors.length === 0} onClick={() => turn(cursors.slice(0, -1))}>
+            Previous page
+          </button>
+          <button
+            type="button"
+            className="button"
+            disabled={!conn.pageInfo.hasNextPage || !conn.pageInfo.endCursor}
+            onClick={() => turn([...cursors, conn.pageInfo.endCursor!])}
+          >
+            Next page
+          </button>
+        </nav>
       )}
     </>
   );

@@ -66,6 +66,27 @@ describe('the catalog explorer', () => {
     expect(lastFilter()).toMatchObject({ filter: { text: 'pay', kinds: ['Component'] }, orderBy: { field: 'UPDATED_AT', direction: 'DESC' }, after: null });
   });
 
+  it('lets the keyboard pass the facets by: the skip link moves focus to the results', async () => {
+    setup('/catalog?q=pay');
+    await screen.findByRole('link', { name: 'Payments API' });
+    await userEvent.click(screen.getByRole('searchbox'));
+    await userEvent.tab(); // the search field's clear button is no Tab stop
+    const skip = screen.getByRole('link', { name: 'Skip the filters to the results' });
+    expect(document.activeElement).toBe(skip);
+    await userEvent.keyboard('{Enter}');
+    expect(document.activeElement).toBe(screen.getByRole('region', { name: 'Results' }));
+    // Past the sortable headers, the first result's link (no facet on the way).
+    const link = screen.getByRole('link', { name: 'Payments API' });
+    const stops: string[] = [];
+    for (let i = 0; i < 10 && document.activeElement !== link; i++) {
+      await userEvent.tab();
+      stops.push(document.activeElement?.textContent ?? '');
+      expect(document.activeElement?.closest('.facets')).toBeNull();
+    }
+    expect(document.activeElement).toBe(link);
+    expect(stops.length).toBeLessThan(10);
+  });
+
   it('puts filters, order and pages in the URL', async () => {
     const user = userEvent.setup();
     const { router, lastFilter } = setup('/catalog?q=pay');

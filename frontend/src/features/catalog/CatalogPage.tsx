@@ -161,6 +161,17 @@ export function CatalogPage() {
             <Input placeholder="Name, title, description, tag…" />
             <Button aria-label="Clear search">✕</Button>
           </SearchField>
+          {/* The facets are dozens of Tab stops: a keyboard user may pass them by. */}
+          <a
+            href="#results"
+            className="skip-inline"
+            onClick={(e) => {
+              e.preventDefault();
+              document.getElementById('results')?.focus();
+            }}
+          >
+            Skip the filters to the results
+          </a>
           <FacetFilters facets={facets} filters={filters} onFilter={onFilter} />
         </aside>
         <Results state={current} runbookText={state.q} facetsError={facetsResult.error} onSort={onSort} onPage={onPage} />
@@ -233,6 +244,8 @@ const Results = memo(function Results({
 
   return (
     <section
+      id="results"
+      tabIndex={-1}
       className="results"
       aria-labelledby="results-heading"
       aria-busy={fetching}

@@ -8,8 +8,15 @@ import { SlackLinkPage } from './SlackLinkPage';
 
 const link = (slackUser: string) => ({ __typename: 'SlackLink', teamId: 'T0ACME', slackUser, createdAt: '2026-12-03T09:00:00Z' });
 
-function open(path: string, links: unknown[], mutations: Record<string, (v: Record<string, unknown>) => unknown> = {}) {
-  const fake = fakeClient({ SlackLinks: () => ({ me: { __typename: 'Viewer', slackLinks: links } }) }, mutations);
+const dave = { __typename: 'SlackLinkPreview', teamId: 'T0ACME', slackUser: 'U0DAVE', handle: 'dave', name: 'Dave Davis', email: null, expiresAt: '2026-12-03T09:10:00Z' };
+
+function open(
+  path: string,
+  links: unknown[],
+  mutations: Record<string, (v: Record<string, unknown>) => unknown> = {},
+  preview: (v: Record<string, unknown>) => unknown = () => ({ slackLinkPreview: dave }),
+) {
+  const fake = fakeClient({ SlackLinks: () => ({ me: { __typename: 'Viewer', slackLinks: links } }), SlackLinkPreview: preview }, mutations);
   renderAt(fake.client, bob, path, '/slack/link', <SlackLinkPage />);
   return fake;
 }
@@ -28,6 +35,40 @@ describe('the Slack link page', () => {
     expect(screen.queryByRole('button', { name: 'Link my Slack user' })).toBeNull();
   });
 
+  it('says which Slack user the URL links, before anything is confirmed', async () => {
+    const { executeQuery, executeMutation } = open('/slack/link?token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', []);
+    const preview = await screen.findByTestId('slack-link-preview');
+    expect(preview.textContent?.replace(/\s+/g, ' ')).toBe(
+      'You are linking Slack user @dave (U0DAVE, Dave Davis) in workspace T0ACME to your Portside account, bob.',
+    );
+    expect(calls(executeQuery, 'SlackLinkPreview')).toEqual([{ token: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }]);
+    expect(calls(executeMutation, 'LinkSlackUser')).toEqual([]);
+    expect(screen.getByRole('button', { name: 'Link my Slack user' })).toBeTruthy();
+  });
+
+  it('names the Slack user by its IDs and address when Slack gave no handle', async () => {
+    open('/slack/link?token=abcdefghijklmnopqrstuvwxyz0123456789', [], {}, () => ({
+      slackLinkPreview: { ...dave, slackUser: 'U0ERIN', handle: null, name: null, email: 'erin@acme.example' },
+    }));
+    const preview = await screen.findByTestId('slack-link-preview');
+    expect(preview.textContent?.replace(/\s+/g, ' ')).toBe(
+      'You are linking Slack user U0ERIN (U0ERIN, erin@acme.example) in workspace T0ACME to your Portside account, bob.',
+    );
+  });
+
+  it('says a used or expired URL cannot be used, and offers no confirmation', async () => {
+    const { executeMutation } = open('/slack/link?token=usedusedusedusedused', [], {}, () => ({
+      error: new CombinedError({
+        graphQLErrors: [new GraphQLError('this Slack link was used already or has expired: type `/deploy link` in Slack for a new one', { extensions: { code: 'NOT_FOUND' } })],
+      }),
+    }));
+    const said = await screen.findByTestId('slack-link-preview');
+    expect(said.getAttribute('role')).toBe('alert');
+    expect(said.textContent).toMatch(/used already or has expired/);
+    expect(screen.queryByRole('button', { name: 'Link my Slack user' })).toBeNull();
+    expect(calls(executeMutation, 'LinkSlackUser')).toEqual([]);
+  });
+
   it("shows the server's refusal of a used or expired link", async () => {
     open('/slack/link?token=usedusedusedusedused', [], {
       LinkSlackUser: () => ({
@@ -43,8 +84,9 @@ describe('the Slack link page', () => {
   });
 
   it('without a usable token, says how to get one and offers no confirmation', async () => {
-    open('/slack/link?token=' + 'x'.repeat(65), []);
+    const { executeQuery } = open('/slack/link?token=' + 'x'.repeat(65), []);
     await screen.findByText(/No Slack user is linked to you/);
+    expect(calls(executeQuery, 'SlackLinkPreview')).toEqual([]);
     expect(screen.getByText(/in Slack: Portside answers, only to you/)).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Link my Slack user' })).toBeNull();
   });
