@@ -41,7 +41,7 @@ const (
 	shopComponent = "component:default/shop-web"     // the catalog component
 	shopRepoRel   = "data/git/demo.git"              // the rig's bare repository, under its home
 	shopRigRepo   = "git://127.0.0.1:19418/demo.git" // as Argo CD reads it
-	deployFlowMax = 8 * time.Minute                  // the whole flow: Argo CD noticed a commit in 3.5 min
+	deployFlowMax = 8 * time.Minute                  // the whole flow: without the refresh Argo CD noticed a commit in 3.5 min
 )
 
 // shopValuesFile is production's values as the scene starts: a tag, no digest. Portside's bump
@@ -566,6 +566,8 @@ spec: {type: service, lifecycle: production, owner: team-shop}
 	}
 	seen := append(auditOf(`action: "deploys.request.create", resource: "component shop-web"`),
 		auditOf(fmt.Sprintf(`resource: "deploy request %d"`, q.Number))...)
+	// Portside told Argo CD of the commit at once (a hard refresh), rather than wait for its poll.
+	seen = append(seen, auditOf(`action: "rollouts.deployment.refresh", actor: "portside"`)...)
 	for _, want := range []rec{
 		{"alice", "deploys.request.create", "OK"},
 		{"alice", "deploys.request.approve", "DENIED"},
@@ -573,6 +575,7 @@ spec: {type: service, lifecycle: production, owner: team-shop}
 		{"portside", "deploys.request.applying", "OK"},
 		{"portside", "deploys.request.rolling_out", "OK"},
 		{"portside", "deploys.request.succeeded", "OK"},
+		{"portside", "rollouts.deployment.refresh", "OK"},
 	} {
 		if !slices.Contains(seen, want) {
 			t.Errorf("the audit log has no %+v; its records of the request: %+v", want, seen)
