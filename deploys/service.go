@@ -137,7 +137,9 @@ type RolloutEvent struct {
 	Result   RolloutResult
 	Message  string
 	// Progress describes how far a running rollout got ("canary step 2 of 4, weight 40%"), "" when
-	// there is nothing to tell.
+	// there is nothing to tell. A rollout is SUCCEEDED only once it truly ended: its sync
+	// succeeded, its canary (if any) ran every step and its application is healthy at Revision;
+	// a sync that succeeded before that is RUNNING (issue #16).
 	Progress string
 	// Settled is no rollout: an application came to rest (synced, healthy, nothing under way) at
 	// Revision. Requests whose commit it reached without a rollout close (see settle).
@@ -152,7 +154,10 @@ type Rollouts interface {
 
 // RolloutLookup finds the recorded rollout of a revision (ok false when none was recorded), so
 // that a request left ROLLING_OUT while Portside was down catches up with a rollout that moved or
-// ended meanwhile. Rollouts implementing it are asked in the background pass.
+// ended meanwhile. Rollouts implementing it are asked in the background pass, and when an
+// application comes to rest: the event says how the rollout stands now, its application included
+// (a sync succeeded while its canary runs, or before the application is healthy, is a rollout
+// still RUNNING; see deploys/bridge.EventAt).
 type RolloutLookup interface {
 	RolloutOf(ctx context.Context, revision string) (ev RolloutEvent, ok bool, err error)
 }
@@ -795,35 +800,41 @@ func (s *Service) Observe(ctx context.Context, ev RolloutEvent) {
 		return
 	}
 	for _, q := range list {
-		var to State
-		var outcome string
-		switch ev.Result {
-		case RolloutSucceeded:
-			to, outcome = Succeeded, "rolled out"
-		case RolloutFailed:
-			to, outcome = Failed, "rollout failed"
-		case RolloutAborted:
-			to, outcome = RolledBack, "rolled back: the canary was aborted"
-		default:
-			if ev.Progress == "" || s.lastNote(ctx, q.ID) == ev.Progress {
-				continue
-			}
-			to = RollingOut
+		s.follow(ctx, q, ev)
+	}
+}
+
+// follow moves one request rolling out ev's revision as ev says: closed when the rollout ended,
+// its progress recorded (once) while it runs.
+func (s *Service) follow(ctx context.Context, q Request, ev RolloutEvent) {
+	var to State
+	var outcome string
+	switch ev.Result {
+	case RolloutSucceeded:
+		to, outcome = Succeeded, "rolled out"
+	case RolloutFailed:
+		to, outcome = Failed, "rollout failed"
+	case RolloutAborted:
+		to, outcome = RolledBack, "rolled back: the canary was aborted"
+	default:
+		if ev.Progress == "" || s.lastNote(ctx, q.ID) == ev.Progress {
+			return
 		}
-		if ev.Message != "" && to != RollingOut {
-			outcome += ": " + ev.Message
-		}
-		note := ev.Progress
+		to = RollingOut
+	}
+	if ev.Message != "" && to != RollingOut {
+		outcome += ": " + ev.Message
+	}
+	note := ev.Progress
+	if to != RollingOut {
+		note = outcome
+	}
+	if _, err := s.move(ctx, q, to, "portside", ClientSystem, note, func(r *Request) {
 		if to != RollingOut {
-			note = outcome
+			r.Outcome = clipNote(outcome)
 		}
-		if _, err := s.move(ctx, q, to, "portside", ClientSystem, note, func(r *Request) {
-			if to != RollingOut {
-				r.Outcome = clipNote(outcome)
-			}
-		}); err != nil && !errs.Is(err, errs.Conflict) {
-			s.log.ErrorContext(ctx, "deploys: record a rollout", "request", q.ID, "error", err)
-		}
+	}); err != nil && !errs.Is(err, errs.Conflict) {
+		s.log.ErrorContext(ctx, "deploys: record a rollout", "request", q.ID, "error", err)
 	}
 }
 

@@ -90,20 +90,26 @@ func (s *Service) SettlePass(ctx context.Context) {
 	}
 }
 
-// settle closes a request rolling out as SUCCEEDED when Argo CD reached its commit without a rollout
-// of the commit: every application of its environment is at rest, synced at the commit or at a
-// later commit that contains it, and none names the commit in a sync operation (a rollout of the
-// commit decides the request through Observe, whatever it says). It closes it as FAILED or
-// ROLLED_BACK when an application's sync of a later commit that contains it failed or had its
-// canary aborted (supersededByAFailure). Anything it cannot find out leaves the request as it is,
-// for the next pass.
+// settle closes a request rolling out whose commit's rollout has ended, once an application of its
+// environment comes to rest at the commit (the sync, then the canary, done: see RolloutLookup), the
+// way that rollout ended. Without a rollout of the commit it closes the request as SUCCEEDED when
+// Argo CD reached its commit anyway: every application of its environment is at rest, synced at
+// the commit or at a later commit that contains it, and none names the commit in a sync operation.
+// It closes it as FAILED or ROLLED_BACK when an application's sync of a later commit that contains
+// it failed or had its canary aborted (supersededByAFailure). Anything it cannot find out leaves
+// the request as it is, for the next pass.
 func (s *Service) settle(ctx context.Context, q Request) {
 	if q.State != RollingOut || q.CommitSHA == "" {
 		return
 	}
+	var ended *RolloutEvent
 	if lookup, ok := s.opts.Rollouts.(RolloutLookup); ok {
-		if _, found, err := lookup.RolloutOf(ctx, q.CommitSHA); err != nil || found {
+		ev, found, err := lookup.RolloutOf(ctx, q.CommitSHA)
+		if err != nil || (found && ev.Result == RolloutRunning) {
 			return
+		}
+		if found {
+			ended = &ev
 		}
 	}
 	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
@@ -118,6 +124,19 @@ func (s *Service) settle(ctx context.Context, q Request) {
 	if err != nil || len(apps) == 0 {
 		if err != nil {
 			s.log.WarnContext(ctx, "deploys: read the applications of a request", "request", q.ID, "error", err)
+		}
+		return
+	}
+	if ended != nil {
+		// A rollout of the commit decides the request (Observe). Its sync may have ended while
+		// the canary still ran or before the application was healthy (Argo CD ends the sync once
+		// the Rollout is applied): the rollout was running then, and it ends as an application
+		// comes to rest at the commit, which is no change of the rollout itself.
+		for _, a := range apps {
+			if a.atRest() && a.Revision == q.CommitSHA {
+				s.follow(ctx, q, *ended)
+				return
+			}
 		}
 		return
 	}

@@ -298,3 +298,72 @@ func TestARequestSupersededByALaterCommitWhoseRolloutFailedCloses(t *testing.T) 
 		}
 	})
 }
+
+// Argo CD ends the sync of an Argo Rollouts Rollout once it is applied, its canary at its first
+// step (issue #16): the rollout of the commit is then running (deploys/bridge says so), and the
+// request rolls on, told each step. When the rollout has ended (the canary done, or aborted), the
+// application coming to rest at the commit closes the request the way the rollout ended, without
+// waiting for a change of the rollout; not before it is at rest.
+func TestARolloutWhoseSyncEndedBeforeItsCanaryClosesWhenTheApplicationComesToRest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		for _, c := range []struct {
+			result  deploys.RolloutResult
+			state   deploys.State
+			outcome string
+		}{
+			{deploys.RolloutSucceeded, deploys.Succeeded, "rolled out: successfully synced"},
+			{deploys.RolloutAborted, deploys.RolledBack, "rolled back: the canary was aborted"},
+		} {
+			f := newFixture(t, st)
+			apps := &fakeApps{env: map[string][]deploys.AppState{}}
+			ro := &recordedRollouts{by: map[string]deploys.RolloutEvent{}}
+			s := settling(t, f, apps, ro)
+			q, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+			if err != nil || q.State != deploys.RollingOut {
+				t.Fatalf("%+v, %v", q, err)
+			}
+			record := func(ev deploys.RolloutEvent) {
+				ro.mu.Lock()
+				defer ro.mu.Unlock()
+				ro.by[q.CommitSHA] = ev
+			}
+			// Synced, the canary at its first step: running, its progress told.
+			step := deploys.RolloutEvent{Revision: q.CommitSHA, Result: deploys.RolloutRunning, Progress: "canary step 1 of 3, weight 20%, paused until promoted"}
+			record(step)
+			s.Observe(context.Background(), step)
+			under := deploys.AppState{Name: "payments-api on Argo CD prod", Revision: q.CommitSHA, OperationRevision: q.CommitSHA, Synced: true, Operating: true}
+			apps.set("staging", under)
+			s.SettlePass(context.Background())
+			if got, _ := s.Get(carol, q.ID); got.State != deploys.RollingOut {
+				t.Fatalf("%s: with the canary at its first step the request is %+v", c.result, got)
+			}
+			// The rollout ended, but the application is not yet at rest at the commit: it waits.
+			ended := deploys.RolloutEvent{Revision: q.CommitSHA, Result: c.result}
+			if c.result == deploys.RolloutSucceeded {
+				ended.Message = "successfully synced"
+			}
+			record(ended)
+			for _, app := range []deploys.AppState{under, {Name: under.Name, Revision: q.CommitSHA, OperationRevision: q.CommitSHA, Synced: true},
+				{Name: under.Name, Revision: q.CommitSHA, OperationRevision: q.CommitSHA, Synced: true, Healthy: true, Stale: true}} {
+				apps.set("staging", app)
+				s.SettlePass(context.Background())
+				if got, _ := s.Get(carol, q.ID); got.State != deploys.RollingOut {
+					t.Fatalf("%s: with the application %+v the request is %+v", c.result, app, got)
+				}
+			}
+			// At rest at the commit: closed as the rollout ended.
+			rest := atRest(q.CommitSHA)
+			rest.OperationRevision = q.CommitSHA
+			apps.set("staging", rest)
+			s.SettlePass(context.Background())
+			got, err := s.Get(carol, q.ID)
+			if err != nil || got.State != c.state || got.Outcome != c.outcome {
+				t.Fatalf("%s: at rest the request is %+v, %v; want %s: %s", c.result, got, err, c.state, c.outcome)
+			}
+			want := "portside SYSTEM ROLLING_OUT->ROLLING_OUT: canary step 1 of 3, weight 20%, paused until promoted\nportside SYSTEM ROLLING_OUT->" + string(c.state) + ": " + c.outcome
+			if h := history(t, s, q.ID); !strings.HasSuffix(h, want) {
+				t.Errorf("%s: history:\n%s\nwant it to end with:\n%s", c.result, h, want)
+			}
+		}
+	})
+}

@@ -91,6 +91,11 @@ type CanaryProgress struct {
 	Completed *time.Time `json:"completed,omitempty"`
 }
 
+// Done reports whether the canary ran every step and was not aborted: nothing of it is left to
+// roll out. A sync succeeds as soon as Argo CD applied the Rollout, its canary often at its first
+// step, so a rollout is over only once its canary is done too.
+func (p *CanaryProgress) Done() bool { return p != nil && !p.Aborted && p.Completed != nil }
+
 // StepReached is a step the canary got to, with its weight then.
 type StepReached struct {
 	Step   int       `json:"step"`

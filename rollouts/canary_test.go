@@ -86,6 +86,7 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		}
 
 		// b2: synced, then the canary walks 5% → pause → promoted → 25% → pause 10s → 100%.
+		ros := r.watch(rollouts.WatchRollouts)
 		if _, err := r.svc.Sync(bob(), target, rollouts.SyncRequest{Revision: "b2"}); err != nil {
 			t.Fatal(err)
 		}
@@ -106,6 +107,11 @@ func TestACanaryIsFollowedStepByStepPromotedAndASecondOneAborted(t *testing.T) {
 		canaryIs(t, deploys, `step 3/5 weight 25 actual 25 Paused paused="CanaryPauseStep" aborted=false`)
 		live(5, "Healthy", "", "h2", "h2", 20, false) // the 10 s pause ran out; 100%
 		canaryIs(t, deploys, `step 5/5 weight 100 actual 100 Healthy paused="" aborted=false`)
+		// The canary's end is a change of b2's rollout, as each step was: its sync ended long
+		// before, and a deploy request of b2 closes on this change (issue #16).
+		waitFor(t, ros, "b2's rollout with its canary done", func(c rollouts.Change) bool {
+			return c.Rollout != nil && c.Rollout.Revision == "b2" && c.Rollout.Canary.Done()
+		})
 
 		// c3: its canary is aborted at 5%. (Portside refuses a sync while it still sees b2's running.)
 		r.opIs("Succeeded")

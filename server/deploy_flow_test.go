@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/gitops-engine/pkg/health"
 	"github.com/argoproj/gitops-engine/pkg/sync/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/slack"
 	"github.com/portside-dev/portside/store"
@@ -43,8 +46,10 @@ func flowRollout(name string, step int, phase, paused, stable, current string) s
 // move, in order, none repeated, and the history and the audit log record each move with its
 // client.
 //
-// Argo CD's sync is held Running while the canary walks: Portside closes a request on its sync's
-// result, so a sync that ended before its canary would close it at that point.
+// Argo CD's sync ends as soon as the Rollout is applied, with the canary at its first step (as
+// real Argo CD does; the application is then Suspended while the canary pauses, Progressing while
+// it moves): the request stays ROLLING_OUT, told each step, until the canary is done and the
+// application healthy (issue #16).
 func TestADeployFromSlackToTheEndOfItsCanary(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		r := newSlackRig(t, st)
@@ -128,7 +133,8 @@ func TestADeployFromSlackToTheEndOfItsCanary(t *testing.T) {
 			t.Errorf("the commit changes %q, want production/kustomization.yaml alone", diff)
 		}
 
-		// Argo CD syncs the commit; the sync runs while the canary walks.
+		// Argo CD syncs the commit; the sync ends once the Rollout is applied, its canary at its
+		// first step.
 		thread := func(n int) []string { return r.waitThread(t, m.Timestamp, n) }
 		started := metav1.NewTime(r.argo.Tick())
 		sync := v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}
@@ -151,18 +157,33 @@ func TestADeployFromSlackToTheEndOfItsCanary(t *testing.T) {
 			{3, "Paused", "CanaryPauseStep", "h1", "h2", "Rolling out: canary step 4 of 5, weight 50%, paused until promoted"},
 			{5, "Healthy", "", "h2", "h2", "Rolling out: canary steps done, weight 100%"},
 		}
+		key := rollouts.Key{Instance: "prod", Namespace: "argocd", Name: app}
 		for i, s := range steps {
 			live(s.step, s.phase, s.paused, s.stable, s.current)
+			state := "Suspended" // paused
+			if s.paused == "" {
+				state = "Progressing" // the canary is done; its pods not yet all healthy
+			}
+			r.argo.Update("argocd", app, func(a *v1alpha1.Application) {
+				if i == 0 {
+					argocdtest.Succeed(a, sha)
+				}
+				a.Status.Health.Status = health.HealthStatusCode(state)
+			})
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				d, _ := r.deploys.Tracker().Deployment(key)
+				return d.Operation != nil && d.Operation.Phase == rollouts.OperationSucceeded && string(d.Health) == state
+			}, "Portside never saw %s's sync succeeded and %s", app, state)
 			// Each step is told before the canary moves on (2 + i: the commit's reply first).
 			if got := thread(2 + i); got[1+i] != s.reply {
 				t.Fatalf("reply %d is %q, want %q", 2+i, got[1+i], s.reply)
 			}
 		}
-		// The canary is done and Healthy; the sync ends.
-		r.argo.Update("argocd", app, func(a *v1alpha1.Application) {
-			argocdtest.Succeed(a, sha)
-			a.Status.Health.Status = "Healthy"
-		})
+		if now, err := r.requests.Get(operator(), q.ID); err != nil || now.State != deploys.RollingOut {
+			t.Fatalf("with the canary done and the application still Progressing, the request is %+v, %v", now, err)
+		}
+		// The application comes to rest, Healthy.
+		r.argo.Update("argocd", app, func(a *v1alpha1.Application) { a.Status.Health.Status = "Healthy" })
 		want := []string{
 			fmt.Sprintf("Applied: commit %s pushed to %s (main). Rolling out…", sha[:12], bare),
 			steps[0].reply, steps[1].reply, steps[2].reply,

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,9 +19,11 @@ import (
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/deploys/bridge"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines/github/githubtest"
+	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/rollouts/argocd/argocdtest"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -259,9 +262,10 @@ func TestDeployRequestInputsAreBounded(t *testing.T) {
 	}
 }
 
-// The rollout closes the request: Argo CD (the scripted server, over real gRPC through the
-// connector) syncs the request's commit, the rollouts tracker records it, and the request follows:
-// SUCCEEDED when the sync succeeds, FAILED with Argo CD's message when it fails.
+// A request follows Argo CD's rollout of its commit to the end (issue #16): a failed sync fails
+// it; a succeeded sync does not close it while payments-api's canary is still paused at its first
+// step (Argo CD ends the sync once the Rollout is applied), and once the canary walks its last
+// steps and is done, the application healthy and synced at the commit, it is SUCCEEDED.
 func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		p := newPortal(t, st)
@@ -274,6 +278,7 @@ func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
 			{common.OperationSucceeded, deploys.Succeeded, "rolled out: successfully synced"},
 			{common.OperationFailed, deploys.Failed, "rollout failed: one or more objects failed to apply"},
 		} {
+			p.canaryAt(false) // paused at its first step, as the previous case may have left it done
 			id := p.deployRequest(t)
 			res := p.as(alice, fmt.Sprintf(`mutation { approveDeployRequest(input: {id: %q}) { request { number state commitSha } } }`, id))
 			if len(res.Errors) > 0 {
@@ -294,8 +299,37 @@ func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
 			p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
 				a.Status.OperationState = &v1alpha1.OperationState{Phase: c.phase, Message: message, StartedAt: started, FinishedAt: &finished,
 					Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+				if c.phase == common.OperationSucceeded {
+					a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: sha}
+				}
 			})
 			n := int64(q["number"].(float64))
+			if c.phase == common.OperationSucceeded {
+				// The sync succeeded with the canary paused at its first step: the request rolls on.
+				testutil.Eventually(t, 10*time.Second, func() bool {
+					ro, ok, err := p.deploys.RolloutOfRevision(context.Background(), sha)
+					return err == nil && ok && ro.Result == rollouts.ResultSucceeded
+				}, "the rollout of %s was never recorded as synced", sha)
+				ev, found, err := bridge.RolloutEvents{Rollouts: p.deploys}.RolloutOf(context.Background(), sha)
+				if err != nil || !found || ev.Result != deploys.RolloutRunning {
+					t.Fatalf("the synced rollout with its canary paused is %+v (%v, %v), want RUNNING", ev, found, err)
+				}
+				p.requests.Observe(context.Background(), ev) // what following the rollouts hears of it
+				if now, err := p.requests.Get(operator(), n); err != nil || now.State != deploys.RollingOut {
+					t.Fatalf("synced with the canary paused, the request is %+v, %v; want ROLLING_OUT", now, err)
+				}
+				// Promoted: the canary walks to its last step, then is done.
+				p.argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", `{"spec": {"strategy": {"canary": {"steps": [{"setWeight": 5}, {"pause": {}}, {"setWeight": 100}]}}},
+					"status": {"currentStepIndex": 2, "phase": "Progressing", "stableRS": "h1", "currentPodHash": "h2", "replicas": 20, "updatedReplicas": 20}}`)
+				testutil.Eventually(t, 10*time.Second, func() bool {
+					return strings.Contains(requestHistory(t, p, n), "canary step 3 of 3, weight 100%")
+				}, func() string { return "the canary's last step was never told:\n" + requestHistory(t, p, n) })
+				if now, err := p.requests.Get(operator(), n); err != nil || now.State != deploys.RollingOut {
+					t.Fatalf("at the canary's last step the request is %+v, %v; want ROLLING_OUT", now, err)
+				}
+				p.argo.SetLive("argocd", "payments-api", "Rollout", "payments-api", `{"spec": {"strategy": {"canary": {"steps": [{"setWeight": 5}, {"pause": {}}, {"setWeight": 100}]}}},
+					"status": {"currentStepIndex": 3, "phase": "Healthy", "stableRS": "h2", "currentPodHash": "h2", "replicas": 20, "updatedReplicas": 20}}`)
+			}
 			testutil.Eventually(t, 10*time.Second, func() bool {
 				now, err := p.requests.Get(operator(), n)
 				return err == nil && now.State == c.state && now.Outcome == c.outcome
@@ -303,8 +337,66 @@ func TestArgoCDsRolloutOfTheCommitClosesTheRequest(t *testing.T) {
 				now, err := p.requests.Get(operator(), n)
 				return fmt.Sprintf("request %d is %+v, %v", n, now, err)
 			})
+			if h := requestHistory(t, p, n); c.phase == common.OperationSucceeded && !strings.HasSuffix(h, "canary step 3 of 3, weight 100%\nportside SYSTEM ROLLING_OUT->SUCCEEDED: rolled out: successfully synced") {
+				t.Errorf("history:\n%s", h)
+			}
 		}
 	})
+}
+
+// A canary aborted after its sync succeeded rolls the request back (issue #16): the sync ended
+// with payments-api's canary paused at its first step, the request rolled on, and the abort (the
+// stable version runs again) closes it ROLLED_BACK, not SUCCEEDED.
+func TestACanaryAbortedAfterItsSyncSucceededRollsTheRequestBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		p.canaryAt(false)
+		q, err := p.requests.Request(operator(), deploys.RequestInput{Component: func() string { n, _ := p.deployComponent(t); return n }(), Environment: "staging", Version: deployDigest})
+		if err != nil || q.State != deploys.RollingOut || q.CommitSHA == "" {
+			t.Fatalf("%+v, %v", q, err)
+		}
+		sha := q.CommitSHA
+		started := metav1.NewTime(p.argo.Tick())
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+			a.Status.OperationState = &v1alpha1.OperationState{Phase: common.OperationRunning, StartedAt: started,
+				Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: sha}}, SyncResult: &v1alpha1.SyncOperationResult{Revision: sha}}
+		})
+		p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) {
+			argocdtest.Succeed(a, sha)
+			a.Status.Health.Status = "Suspended"
+		})
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			ro, ok, err := p.deploys.RolloutOfRevision(context.Background(), sha)
+			return err == nil && ok && ro.Result == rollouts.ResultSucceeded
+		}, "the rollout of %s was never recorded as synced", sha)
+		ev, _, err := bridge.RolloutEvents{Rollouts: p.deploys}.RolloutOf(context.Background(), sha)
+		if err != nil || ev.Result != deploys.RolloutRunning {
+			t.Fatalf("the synced rollout with its canary paused is %+v, %v; want RUNNING", ev, err)
+		}
+		p.requests.Observe(context.Background(), ev)
+		if now, err := p.requests.Get(operator(), q.ID); err != nil || now.State != deploys.RollingOut {
+			t.Fatalf("synced with the canary paused, the request is %+v, %v; want ROLLING_OUT", now, err)
+		}
+		p.canaryAt(true)
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			now, err := p.requests.Get(operator(), q.ID)
+			return err == nil && now.State == deploys.RolledBack && now.Outcome == "rolled back: the canary was aborted"
+		}, func() string { return requestHistory(t, p, q.ID) })
+	})
+}
+
+// requestHistory is a request's transitions as "actor CLIENT FROM->TO: note" lines.
+func requestHistory(t *testing.T, p *portal, id int64) string {
+	t.Helper()
+	ts, err := p.requests.Transitions(operator(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, x := range ts {
+		lines = append(lines, fmt.Sprintf("%s %s %s->%s: %s", x.Actor, x.Client, x.From, x.To, x.Note))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // What the portal offers: each viewer's viewerCan* are what the mutations would let them do, the

@@ -94,7 +94,7 @@ func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.Rollout
 				var ev deploys.RolloutEvent
 				switch {
 				case c.Rollout != nil:
-					ev = Event(c.Rollout)
+					ev = r.event(c.Rollout)
 				case c.Removed:
 					delete(rested, c.Deployment.Key())
 					continue
@@ -168,7 +168,67 @@ func (r RolloutEvents) RolloutOf(ctx context.Context, revision string) (deploys.
 	if err != nil || !ok {
 		return deploys.RolloutEvent{}, false, err
 	}
-	return Event(&ro), true, nil
+	return r.event(&ro), true, nil
+}
+
+// event is what a recorded rollout says to the requests of its revision, given its application as
+// the tracker sees it now (EventAt).
+func (r RolloutEvents) event(ro *rollouts.Rollout) deploys.RolloutEvent {
+	d, ok := r.Rollouts.Tracker().Deployment(ro.Key)
+	if !ok {
+		return EventAt(ro, nil)
+	}
+	return EventAt(ro, &d)
+}
+
+// EventAt is what a recorded rollout says to the requests of its revision, given its application
+// d as last seen (nil when not seen). Argo CD's sync of an Argo Rollouts Rollout succeeds as soon as
+// the Rollout is applied, its canary often at its first step (issue #16): so a succeeded sync is a
+// succeeded rollout only once its canary is done and the application is healthy and at rest at
+// that revision; until then it is a rollout running, with its progress. An aborted canary is a
+// rollout aborted, and an application gone Degraded at the revision a rollout failed. An
+// application that moved on to another revision says nothing about this one: the record alone
+// decides.
+func EventAt(ro *rollouts.Rollout, d *rollouts.Deployment) deploys.RolloutEvent {
+	ev := Event(ro)
+	if ev.Result == deploys.RolloutAborted || (ev.Result == deploys.RolloutSucceeded && ro.Canary != nil && ro.Canary.Aborted) {
+		// The record's message is its sync's ("successfully synced"); the canary's says why.
+		ev.Result, ev.Message = deploys.RolloutAborted, ""
+		if d != nil && d.Revision == ro.Revision && d.Canary != nil && d.Canary.Aborted {
+			ev.Message = d.Canary.Message
+		}
+		return ev
+	}
+	if ev.Result != deploys.RolloutSucceeded {
+		return ev
+	}
+	if d != nil && d.Revision != ro.Revision && (d.Operation == nil || d.Operation.Revision != ro.Revision) {
+		// Moved on to a later sync: how this revision ran is no longer to be seen; its own canary
+		// still has to have been done.
+		if ro.Canary != nil && !ro.Canary.Done() {
+			ev.Result = deploys.RolloutRunning
+		}
+		return ev
+	}
+	switch {
+	case d == nil || d.Stale:
+		// Not seen, or only an old state while its instance is away: wait for a fresh one.
+		ev.Result = deploys.RolloutRunning
+	case d.Canary != nil && d.Canary.Aborted:
+		ev.Result, ev.Message = deploys.RolloutAborted, d.Canary.Message
+	case d.Health == rollouts.Degraded && d.Revision == ro.Revision:
+		ev.Result, ev.Message = deploys.RolloutFailed, fmt.Sprintf("Argo CD assesses %s Degraded", d.Application)
+	case ro.Canary != nil && !ro.Canary.Done():
+		ev.Result = deploys.RolloutRunning
+	default:
+		if st := State(d); st.Synced && st.Healthy && !st.Operating && st.Revision == ro.Revision {
+			return ev // done: the canary (if any) ran every step and the application is healthy
+		}
+		// Not yet healthy, or a canary under way that the record has not caught: the application
+		// coming to rest (a Settled event) ends it.
+		ev.Result = deploys.RolloutRunning
+	}
+	return ev
 }
 
 // Event is what a recorded rollout says about its revision.
