@@ -2,7 +2,7 @@
 // dialect, embedded in the binary. Files are applied in version order by `portside migrate up` (see
 // package store). Every change follows expand, backfill, contract: add a column or table before the
 // code that reads it ships, never rename, never add NOT NULL without a default, and drop a column only
-// after no running version reads it.
+// after no running version reads it, raising the compatibility floor (schema_floor) in that step.
 package migrations
 
 import (

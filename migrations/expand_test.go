@@ -7,12 +7,18 @@ package migrations
 // such a contract step ships only once no running version reads the object, and says so with a
 // line "-- +portside contract: <table>[.<column>] (<why nothing reads it>)" for each object it
 // removes. This test refuses any other contract statement, in every migration of both dialects.
+//
+// A contract step also raises the schema's compatibility floor (schema_floor.oldest_reader, from
+// 00018) to the version of the first release that no longer reads what it removes: releases older
+// than that then refuse to start on the schema, instead of failing on what is gone; releases at or
+// above it, including ones older than the schema, start on it (store.CheckSchema).
 
 import (
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,6 +38,9 @@ var contractRules = []struct {
 // addColumn finds ADD COLUMN; one that is NOT NULL is allowed only with a DEFAULT or as a generated column
 // (the previous version's inserts do not name the column).
 var addColumn = regexp.MustCompile(`(?i)\bADD\s+(COLUMN\s+)?(IF\s+NOT\s+EXISTS\s+)?("?[a-z_0-9]+"?)([^,;]*)`)
+
+// floorRaise is the statement of a contract step that raises the compatibility floor.
+var floorRaise = regexp.MustCompile(`(?i)\bUPDATE\s+schema_floor\s+SET\s+oldest_reader\s*=\s*(\d+)\b`)
 
 var contractMarker = regexp.MustCompile(`(?m)^--\s*\+portside contract:\s*([a-z_0-9]+(\.[a-z_0-9]+)?)\s*\((.+)\)\s*$`)
 
@@ -92,7 +101,20 @@ func contractViolations(sql string) []string {
 			}
 		}
 	}
+	if len(allowed) > 0 && !floorRaise.MatchString(up) {
+		out = append(out, "declares a contract step but does not raise the compatibility floor: add `UPDATE schema_floor SET oldest_reader = <the version of the first release that no longer reads what it removes>;` to its Up")
+	}
 	return out
+}
+
+// floorOf is the floor a migration's Up raises the schema to, or 0 when it leaves it alone.
+func floorOf(sql string) int64 {
+	m := floorRaise.FindStringSubmatch(upSection(sql))
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseInt(m[1], 10, 64)
+	return v
 }
 
 func TestEveryMigrationOnlyExpandsTheSchema(t *testing.T) {
@@ -105,10 +127,21 @@ func TestEveryMigrationOnlyExpandsTheSchema(t *testing.T) {
 		if err != nil || len(names) == 0 {
 			t.Fatalf("%s: no migrations (%v)", dialect, err)
 		}
+		floor, floorBy := int64(0), ""
 		for _, name := range names {
 			raw, err := fs.ReadFile(fsys, name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if f := floorOf(string(raw)); f > 0 {
+				version, _ := strconv.ParseInt(strings.SplitN(name, "_", 2)[0], 10, 64)
+				switch {
+				case f > version:
+					t.Errorf("%s/%s raises the floor to %d, above its own version: no release could run on the schema", dialect, name, f)
+				case f < floor:
+					t.Errorf("%s/%s lowers the floor to %d, which %s raised to %d: a release the earlier step locked out would start again", dialect, name, f, floorBy, floor)
+				}
+				floor, floorBy = f, name
 			}
 			for _, v := range contractViolations(string(raw)) {
 				t.Errorf("%s/%s %s; ship it as a contract step, once no running version reads it, with a \"-- +portside contract: table.column (why)\" line (README, Upgrades)",
@@ -176,8 +209,11 @@ func TestTheExpandOnlyRuleRefusesContractStatements(t *testing.T) {
 		{"change a type", "-- +goose Up\nALTER TABLE runbooks ALTER COLUMN version TYPE BIGINT;\n", true},
 		{"set NOT NULL", "-- +goose Up\nALTER TABLE runbooks ALTER COLUMN title SET NOT NULL;\n", true},
 		{"add NOT NULL without a default", "-- +goose Up\nALTER TABLE runbooks ADD COLUMN owner TEXT NOT NULL;\n", true},
-		{"a declared contract step", "-- +portside contract: runbooks.legacy_url (unread since 00012: runbooks read url)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\n", false},
-		{"a contract step declared for another column", "-- +portside contract: runbooks.other (unread)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\n", true},
+		{"a declared contract step", "-- +portside contract: runbooks.legacy_url (unread since 00012: runbooks read url)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\nUPDATE schema_floor SET oldest_reader = 12;\n", false},
+		{"a declared contract step that does not raise the floor", "-- +portside contract: runbooks.legacy_url (unread since 00012: runbooks read url)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\n", true},
+		{"a declared contract step that raises the floor only in Down", "-- +portside contract: runbooks.legacy_url (unread since 00012)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\n-- +goose Down\nUPDATE schema_floor SET oldest_reader = 12;\n", true},
+		{"a declared contract step whose floor raise is commented out", "-- +portside contract: runbooks.legacy_url (unread since 00012)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\n-- UPDATE schema_floor SET oldest_reader = 12;\n", true},
+		{"a contract step declared for another column", "-- +portside contract: runbooks.other (unread)\n-- +goose Up\nALTER TABLE runbooks DROP COLUMN legacy_url;\nUPDATE schema_floor SET oldest_reader = 12;\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,12 @@ import (
 // versionTable is where applied migrations are recorded.
 const versionTable = "goose_db_version"
 
+// floorTable holds the schema's compatibility floor (migration 00018): one row whose oldest_reader
+// is the lowest schema version, a release's latest migration, that may still run on the schema.
+// Expand migrations leave it alone; a contract migration raises it past the releases that still
+// read what it removes.
+const floorTable = "schema_floor"
+
 // Migration is one schema change as the database sees it.
 type Migration struct {
 	Version int64
@@ -26,8 +32,16 @@ type Migration struct {
 type SchemaStatus struct {
 	Current    int64 // highest version applied (0 when none)
 	Latest     int64 // highest version this binary knows
+	Floor      int64 // lowest Latest that may run on the schema (0 before migration 00018)
 	Migrations []Migration
 }
+
+// Newer reports whether a newer release has migrated the database beyond what this binary knows.
+func (s SchemaStatus) Newer() bool { return s.Current > s.Latest }
+
+// Compatible reports whether this binary may run on the schema: its floor has not been raised
+// above this binary's latest migration by a contract step.
+func (s SchemaStatus) Compatible() bool { return s.Floor <= s.Latest }
 
 // Pending reports how many known migrations are not applied yet.
 func (s SchemaStatus) Pending() int {
@@ -70,8 +84,14 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, err := s.SchemaStatus(ctx); err == nil && st.Current > st.Latest {
-		return nil, newerSchema(s, st)
+	// A newer release migrated the database further: there is nothing of ours left to apply, and
+	// its migrations are not ours to run. An older release's migration Job (a rollback, an Argo CD
+	// PreSync hook) succeeds applying nothing, as long as the schema still serves this release.
+	if st, err := s.SchemaStatus(ctx); err == nil && (st.Newer() || !st.Compatible()) {
+		if err := s.checkStatus(st); err != nil {
+			return nil, err
+		}
+		return nil, nil
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
@@ -117,6 +137,12 @@ func (s *Store) SchemaStatus(ctx context.Context) (SchemaStatus, error) {
 		}
 		applied = append(applied, v)
 	}
+	if err := rows.Err(); err != nil {
+		return st, Translate(err, "schema version")
+	}
+	if st.Floor, err = s.floor(ctx); err != nil {
+		return st, err
+	}
 	for i := range st.Migrations {
 		for _, v := range applied {
 			if st.Migrations[i].Version == v {
@@ -124,7 +150,19 @@ func (s *Store) SchemaStatus(ctx context.Context) (SchemaStatus, error) {
 			}
 		}
 	}
-	return st, Translate(rows.Err(), "schema version")
+	return st, nil
+}
+
+// floor reads the schema's compatibility floor: 0 when the table is not there yet (a schema
+// migrated by a release before 00018, which raised no floor).
+func (s *Store) floor(ctx context.Context) (int64, error) {
+	exists, err := s.tableExists(ctx, floorTable)
+	if err != nil || !exists {
+		return 0, err
+	}
+	var f int64
+	err = s.SQL().QueryRowContext(ctx, "SELECT COALESCE(MAX(oldest_reader), 0) FROM "+floorTable).Scan(&f)
+	return f, Translate(err, "schema floor")
 }
 
 func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
@@ -142,28 +180,36 @@ func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
 	return exists, nil
 }
 
-// CheckSchema returns nil when the database has exactly the migrations this binary knows, and an
-// error that says what to do otherwise.
+// CheckSchema returns nil when this binary may start on the database, and an error that says what
+// to do otherwise. It may when every migration it knows is applied and the schema's floor is not
+// above it: a schema a newer release migrated further is fine, as its migrations only expand
+// (README, Upgrades), so a pod of the old release restarted mid-rollout, or after a rollback,
+// starts and serves on it.
 func (s *Store) CheckSchema(ctx context.Context) error {
 	st, err := s.SchemaStatus(ctx)
 	if err != nil {
 		return err
 	}
+	return s.checkStatus(st)
+}
+
+// checkStatus is CheckSchema on a status already read.
+func (s *Store) checkStatus(st SchemaStatus) error {
 	switch {
-	case st.Current > st.Latest:
-		return newerSchema(s, st)
+	case !st.Compatible():
+		return errs.E(errs.Unavailable,
+			"database %s has schema version %d, newer than this Portside knows (%d), and incompatible with it: a contract migration raised its floor to %d, removing what this version reads; run a Portside release whose schema version is at least %d",
+			s.Describe(), st.Current, st.Latest, st.Floor, st.Floor)
+	case st.Newer() && st.Pending() > 0:
+		return errs.E(errs.Unavailable,
+			"database %s has schema version %d, newer than this Portside knows (%d), but lacks %d of this Portside's migrations: run a Portside release at least as new as the one that migrated it",
+			s.Describe(), st.Current, st.Latest, st.Pending())
 	case st.Pending() > 0:
 		return errs.E(errs.Unavailable,
 			"database %s is not migrated: schema version %d, this Portside needs %d (%d pending); run `portside migrate up` or start with --migrate",
 			s.Describe(), st.Current, st.Latest, st.Pending())
 	}
 	return nil
-}
-
-func newerSchema(s *Store, st SchemaStatus) error {
-	return errs.E(errs.Unavailable,
-		"database %s has schema version %d, newer than this Portside knows (%d): run a Portside release at least as new as the one that migrated it",
-		s.Describe(), st.Current, st.Latest)
 }
 
 // String renders a migration for `portside migrate status`.
@@ -175,11 +221,12 @@ func (m Migration) String() string {
 	return fmt.Sprintf("%-8s %s", state, m.Name)
 }
 
-// CheckReady is the readiness check of a running server: the database answers and holds every
-// migration this binary needs. A database migrated further by a newer release is fine here: during
-// a rollout the migration Job runs before the new pods start, and the old pods, which read only
-// what their schema version has (migrations are backward compatible), must keep serving. Only a
-// start refuses a newer schema (CheckSchema).
+// CheckReady is the readiness check of a running server: the database answers, holds every
+// migration this binary needs, and its floor still admits this binary. A database migrated further
+// by a newer release is fine, here as at a start (CheckSchema): during a rollout the migration Job
+// runs before the new pods start, and the old pods, which read only what their schema version has
+// (migrations only expand), keep serving. A contract migration that raised the floor above this
+// binary removed something it reads: it is not ready then.
 //
 // A failure carries a reason code (see NotReadyReason) that may be shown to anyone; its message
 // names the database and is for operators only.
@@ -190,6 +237,9 @@ func (s *Store) CheckReady(ctx context.Context) error {
 	st, err := s.SchemaStatus(ctx)
 	if err != nil {
 		return notReady{ReasonDatabaseUnreachable, err}
+	}
+	if !st.Compatible() {
+		return notReady{ReasonDatabaseIncompatible, s.checkStatus(st)}
 	}
 	if n := st.Pending(); n > 0 && st.Current <= st.Latest {
 		return notReady{ReasonDatabaseNotMigrated,
@@ -203,6 +253,8 @@ func (s *Store) CheckReady(ctx context.Context) error {
 const (
 	ReasonDatabaseUnreachable = "database_unreachable"
 	ReasonDatabaseNotMigrated = "database_not_migrated"
+	// ReasonDatabaseIncompatible: a contract migration raised the schema's floor above this binary.
+	ReasonDatabaseIncompatible = "database_incompatible"
 )
 
 // notReady is a readiness failure with a reason code safe for anyone to see.

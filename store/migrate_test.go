@@ -164,45 +164,142 @@ func TestMigrateAppliesEveryMigrationOnce(t *testing.T) {
 	})
 }
 
-func TestADatabaseNewerThanThisPortsideIsRefused(t *testing.T) {
+// newerRelease makes the database look migrated by release N+1: one more applied version than
+// this binary knows, as N+1's migration Job leaves it. It returns that version.
+func newerRelease(t *testing.T, s *store.Store) (st store.SchemaStatus, future int64) {
+	t.Helper()
+	st, err := s.SchemaStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	future = st.Latest + 1
+	if err := s.Gorm().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", future, true).Error; err != nil {
+		t.Fatal(err)
+	}
+	return st, future
+}
+
+// raiseFloor does what a contract migration does: only releases at version floor or later may run.
+func raiseFloor(t *testing.T, s *store.Store, floor int64) {
+	t.Helper()
+	if err := s.Gorm().Exec("UPDATE schema_floor SET oldest_reader = ?", floor).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countVersionRows(t *testing.T, s *store.Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.Gorm().Raw("SELECT COUNT(*) FROM goose_db_version").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Issue #17: during a rolling upgrade (and after a rollback) release N starts on the schema N+1
+// expanded, and N's migration Job succeeds there applying nothing.
+func TestADatabaseANewerReleaseExpandedServesThisOne(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
+		known, future := newerRelease(t, s)
+		before := countVersionRows(t, s)
+
 		st, err := s.SchemaStatus(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		future := st.Latest + 1
-		if err := s.Gorm().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", future, true).Error; err != nil {
-			t.Fatal(err)
+		if st.Current != future || st.Latest != known.Latest || st.Floor != 0 || !st.Newer() || !st.Compatible() || st.Pending() != 0 {
+			t.Errorf("status: current %d, latest %d, floor %d, newer %v, compatible %v, %d pending; want %d, %d, 0, newer, compatible, none pending",
+				st.Current, st.Latest, st.Floor, st.Newer(), st.Compatible(), st.Pending(), future, known.Latest)
 		}
-		countRows := func() int64 {
-			var n int64
-			if err := s.Gorm().Raw("SELECT COUNT(*) FROM goose_db_version").Scan(&n).Error; err != nil {
-				t.Fatal(err)
-			}
-			return n
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Errorf("CheckSchema on N+1's expanded schema: %v, want nil", err)
 		}
-		before := countRows()
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 0 {
+			t.Errorf("Migrate on N+1's expanded schema = %v, %v; want nothing applied, no error", applied, err)
+		}
+		if after := countVersionRows(t, s); after != before {
+			t.Errorf("Migrate on a newer database changed goose_db_version: %d rows, was %d", after, before)
+		}
+		if err := s.CheckReady(ctx); err != nil {
+			t.Errorf("CheckReady on N+1's expanded schema: %v", err)
+		}
 
-		wantNewer := func(op string, err error) {
+		// A floor raised to exactly this release still admits it.
+		raiseFloor(t, s, known.Latest)
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Errorf("CheckSchema with the floor at this release (%d): %v, want nil", known.Latest, err)
+		}
+		if applied, err := s.Migrate(ctx); err != nil || len(applied) != 0 {
+			t.Errorf("Migrate with the floor at this release = %v, %v; want nothing applied, no error", applied, err)
+		}
+	})
+}
+
+// A contract migration of a later release raised the floor above this one: it removed something
+// this release reads, so this release neither starts, migrates, nor stays ready.
+func TestADatabaseWhoseFloorIsAboveThisPortsideIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		known, future := newerRelease(t, s)
+		raiseFloor(t, s, future)
+		before := countVersionRows(t, s)
+
+		wantRefused := func(op string, err error) {
 			t.Helper()
 			if !errs.Is(err, errs.Unavailable) {
 				t.Fatalf("%s = %v, want %s", op, err, errs.Unavailable)
 			}
-			for _, part := range []string{"newer", strconv.FormatInt(future, 10), strconv.FormatInt(st.Latest, 10)} {
+			for _, part := range []string{"newer", "incompatible", "floor", strconv.FormatInt(future, 10), strconv.FormatInt(known.Latest, 10), "run a Portside release"} {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("%s: message %q does not say %q", op, err, part)
 				}
 			}
 		}
-		wantNewer("CheckSchema", s.CheckSchema(ctx))
-		applied, err := s.Migrate(ctx)
-		wantNewer("Migrate", err)
-		if len(applied) != 0 {
-			t.Errorf("Migrate applied %v on a newer database", applied)
+		st, err := s.SchemaStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if after := countRows(); after != before {
-			t.Errorf("Migrate on a newer database changed goose_db_version: %d rows, was %d", after, before)
+		if st.Floor != future || st.Compatible() {
+			t.Errorf("status: floor %d, compatible %v; want %d, incompatible", st.Floor, st.Compatible(), future)
+		}
+		wantRefused("CheckSchema", s.CheckSchema(ctx))
+		applied, err := s.Migrate(ctx)
+		wantRefused("Migrate", err)
+		if len(applied) != 0 {
+			t.Errorf("Migrate applied %v above the floor", applied)
+		}
+		if after := countVersionRows(t, s); after != before {
+			t.Errorf("Migrate above the floor changed goose_db_version: %d rows, was %d", after, before)
+		}
+		wantRefused("CheckReady", s.CheckReady(ctx))
+	})
+}
+
+// A newer schema that lacks one of this release's migrations (N+1 did not carry it) is refused:
+// what this release reads may not be there.
+func TestANewerDatabaseLackingOneOfThisPortsidesMigrationsIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		known, future := newerRelease(t, s)
+		if err := s.Gorm().Exec("DELETE FROM goose_db_version WHERE version_id = ?", known.Latest).Error; err != nil {
+			t.Fatal(err)
+		}
+		before := countVersionRows(t, s)
+		for op, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": func() error { _, err := s.Migrate(ctx); return err }()} {
+			if !errs.Is(err, errs.Unavailable) {
+				t.Errorf("%s = %v, want %s", op, err, errs.Unavailable)
+				continue
+			}
+			for _, part := range []string{"newer", "lacks 1", strconv.FormatInt(future, 10), strconv.FormatInt(known.Latest, 10)} {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("%s: message %q does not say %q", op, err, part)
+				}
+			}
+		}
+		if after := countVersionRows(t, s); after != before {
+			t.Errorf("Migrate changed goose_db_version: %d rows, was %d", after, before)
 		}
 	})
 }

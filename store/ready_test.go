@@ -11,7 +11,8 @@ import (
 )
 
 // During a rollout the migration Job migrates first; the old pods must stay ready on the newer
-// schema (migrations are backward compatible), while a fresh start of an old binary is refused.
+// schema (migrations are backward compatible), and a fresh start of an old binary is admitted too,
+// until a contract migration raises the floor above it.
 func TestReadinessToleratesANewerSchemaButNotAMissingMigration(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -24,8 +25,19 @@ func TestReadinessToleratesANewerSchemaButNotAMissingMigration(t *testing.T) {
 		if err := s.CheckReady(ctx); err != nil {
 			t.Errorf("newer schema: readiness should hold, got %v", err)
 		}
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Errorf("newer schema: a start should be admitted, got %v", err)
+		}
+		if err := s.Gorm().Exec("UPDATE schema_floor SET oldest_reader = ?", 99999).Error; err != nil {
+			t.Fatal(err)
+		}
+		err := s.CheckReady(ctx)
+		var r interface{ NotReadyReason() string }
+		if !errs.Is(err, errs.Unavailable) || !errors.As(err, &r) || r.NotReadyReason() != store.ReasonDatabaseIncompatible {
+			t.Errorf("floor above this Portside: readiness %v, want UNAVAILABLE with reason %s", err, store.ReasonDatabaseIncompatible)
+		}
 		if err := s.CheckSchema(ctx); err == nil {
-			t.Error("newer schema: a start must still be refused")
+			t.Error("floor above this Portside: a start must be refused")
 		}
 	})
 	unmigrated := storetest.Open(t, storetest.SQLiteURL(t), false)

@@ -146,6 +146,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bo
 		st.Close()
 		return nil, err
 	}
+	// A newer release's schema, which CheckSchema admits (a pod restarted mid-rollout, or after a
+	// rollback): said once, so that an operator knows which release migrated the database.
+	if status, err := st.SchemaStatus(ctx); err == nil && status.Newer() {
+		log.WarnContext(ctx, fmt.Sprintf("schema version %d is newer than this Portside's %d: serving on it (its migrations only expand)", status.Current, status.Latest),
+			"schema_version", status.Current, "portside_schema_version", status.Latest, "floor", status.Floor)
+	}
 	return a, nil
 }
 

@@ -147,16 +147,22 @@ func checkDatabase(ctx context.Context, cfg config.Config) finding {
 	if err != nil {
 		return failed(name, err, "check that database (PORTSIDE_DATABASE_URL) points at Portside's database")
 	}
-	detail := fmt.Sprintf("%s reachable, schema version %d of %d", st.Describe(), status.Current, status.Latest)
+	detail := fmt.Sprintf("%s reachable, schema version %d of %d%s", st.Describe(), status.Current, status.Latest, newerNote(status))
 	if err := st.CheckSchema(ctx); err != nil {
 		if status.Current < status.Latest && cfg.MigrateOnStart(st.Dialect() == store.SQLite) {
 			return finding{check: name, status: findingOK, detail: detail + fmt.Sprintf(": serve applies the %s at start (migrate %s)", plural(status.Pending(), "pending migration"), cfg.Migrate)}
 		}
 		fix := "run `portside migrate up` (or let serve migrate: migrate true)"
-		if status.Current > status.Latest {
+		if status.Newer() {
 			fix = "run a Portside at least as new as the schema, or restore the database from before its upgrade"
 		}
+		if !status.Compatible() {
+			fix = fmt.Sprintf("run a Portside whose schema version is at least %d (the floor a contract migration raised), or restore the database from before that migration", status.Floor)
+		}
 		return finding{check: name, status: findingFail, detail: detail + ": " + errs.PublicMessage(err), fix: fix}
+	}
+	if status.Newer() {
+		detail += ": serve starts on it (its migrations only expand)"
 	}
 	return finding{check: name, status: findingOK, detail: detail}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -89,6 +90,40 @@ func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
 	r = portside(t, []string{"PORTSIDE_DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, "doctor")
 	wantExit(t, r, 1, "doctor with an unreachable database")
 	wantLine(t, r, "database", "FAIL", "PORTSIDE_DATABASE_URL")
+}
+
+// Issue #17: on a schema a newer release expanded, the doctor says serve starts on it; once a
+// contract migration raised the floor above this Portside, it fails and says what to run.
+func TestDoctorSaysWhetherANewerSchemaServesThisPortside(t *testing.T) {
+	for dialect, url := range map[string]func(testing.TB) string{"sqlite": storetest.SQLiteURL, "postgres": storetest.PostgresURL} {
+		t.Run(dialect, func(t *testing.T) { doctorOnANewerSchema(t, url(t)) })
+	}
+}
+
+// doctorOnANewerSchema runs the doctor on the database at url, migrated and then made N+1's.
+func doctorOnANewerSchema(t *testing.T, url string) {
+	t.Helper()
+	s := storetest.Open(t, url, true)
+	ctx := context.Background()
+	st, err := s.SchemaStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := st.Latest + 1
+	if err := s.Gorm().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", future, true).Error; err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PORTSIDE_DATABASE_URL=" + url, "PORTSIDE_MIGRATE=false"}
+	r := portside(t, env, "doctor")
+	wantExit(t, r, 0, "doctor on a schema a newer release expanded")
+	wantLine(t, r, "database", "ok", fmt.Sprintf("schema version %d of %d: newer, compatible", future, st.Latest), "serve starts on it")
+
+	if err := s.Gorm().Exec("UPDATE schema_floor SET oldest_reader = ?", future).Error; err != nil {
+		t.Fatal(err)
+	}
+	r = portside(t, env, "doctor")
+	wantExit(t, r, 1, "doctor above the floor")
+	wantLine(t, r, "database", "FAIL", fmt.Sprintf("newer, incompatible (floor %d)", future), fmt.Sprintf("whose schema version is at least %d", future))
 }
 
 // TestDoctorChecksTheProvidersCredentials runs the doctor against the embedded OpenID provider and

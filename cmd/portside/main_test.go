@@ -280,6 +280,55 @@ func TestMigrateStatusAndUp(t *testing.T) {
 	}
 }
 
+// Issue #17: N's migrate on the schema N+1 expanded: status exits 3 saying it is newer but
+// compatible, up succeeds applying nothing (N's migration Job in a rollback); once a contract
+// migration raised the floor above N, status says incompatible and up is refused.
+func TestMigrateOnANewerSchema(t *testing.T) {
+	for _, d := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{{"sqlite", storetest.SQLiteURL}, {"postgres", storetest.PostgresURL}} {
+		t.Run(d.name, func(t *testing.T) {
+			url := d.url(t)
+			s := storetest.Open(t, url, true)
+			st, err := s.SchemaStatus(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			future := st.Latest + 1
+			if err := s.Gorm().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", future, true).Error; err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"PORTSIDE_DATABASE_URL=" + url}
+
+			r := portside(t, env, "migrate", "status")
+			wantExit(t, r, 3, "migrate status on a newer, compatible schema")
+			if !strings.Contains(r.stdout, fmt.Sprintf("schema version: %d (this Portside knows up to %d): newer, compatible", future, st.Latest)) ||
+				!strings.Contains(r.stderr, "serves on it") {
+				t.Errorf("status does not say the schema is newer and compatible\n%s", r)
+			}
+			r = portside(t, env, "migrate", "up")
+			wantExit(t, r, 0, "migrate up on a newer, compatible schema")
+			if !strings.Contains(r.stdout, fmt.Sprintf("at schema version %d (0 migrations applied now)", future)) {
+				t.Errorf("up on a newer schema did not report applying nothing\n%s", r)
+			}
+
+			if err := s.Gorm().Exec("UPDATE schema_floor SET oldest_reader = ?", future).Error; err != nil {
+				t.Fatal(err)
+			}
+			r = portside(t, env, "migrate", "status")
+			wantExit(t, r, 3, "migrate status above the floor")
+			if !strings.Contains(r.stdout, fmt.Sprintf("newer, incompatible (floor %d)", future)) {
+				t.Errorf("status does not say the schema is incompatible\n%s", r)
+			}
+			r = portside(t, env, "migrate", "up")
+			if r.code == 0 || !strings.Contains(r.stderr, "incompatible") || !strings.Contains(r.stderr, fmt.Sprintf("at least %d", future)) {
+				t.Errorf("up above the floor: want a refusal naming the floor\n%s", r)
+			}
+		})
+	}
+}
+
 // The portside binary must not link Argo CD's client: it brings Kubernetes' API machinery,
 // kubectl and Helm, and every portside command would carry them resident (the catalog import's
 // 200 MB budget among them). portside-argocd holds it; see package rollouts/connector.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/store"
 )
 
 func migrateCmd() *cobra.Command {
@@ -39,7 +41,7 @@ func migrateCmd() *cobra.Command {
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
-		Short: "List migrations and whether each is applied; exit 3 when some are pending",
+		Short: "List migrations and whether each is applied; exit 3 when some are pending or the schema is newer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openStore(cmd)
@@ -52,15 +54,32 @@ func migrateCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "database: %s\nschema version: %d (this Portside knows up to %d)\n", st.Describe(), status.Current, status.Latest)
+			fmt.Fprintf(out, "database: %s\nschema version: %d (this Portside knows up to %d)%s\n", st.Describe(), status.Current, status.Latest, newerNote(status))
 			for _, m := range status.Migrations {
 				fmt.Fprintln(out, " ", m)
 			}
 			if err := st.CheckSchema(cmd.Context()); err != nil {
 				return &exitError{code: 3, err: err}
 			}
+			// Not this binary's schema, though it may serve on it: scripts that wait for "migrated
+			// to exactly this release" still see a difference.
+			if status.Newer() {
+				return &exitError{code: 3, err: fmt.Errorf("database %s has schema version %d, newer than this Portside's %d: compatible, this Portside serves on it (its migrations only expand)",
+					st.Describe(), status.Current, status.Latest)}
+			}
 			return nil
 		},
 	})
 	return cmd
+}
+
+// newerNote says, after the schema version, whether a newer schema still serves this binary.
+func newerNote(st store.SchemaStatus) string {
+	switch {
+	case !st.Compatible():
+		return fmt.Sprintf(": newer, incompatible (floor %d)", st.Floor)
+	case st.Newer():
+		return ": newer, compatible"
+	}
+	return ""
 }

@@ -44,9 +44,10 @@ func serveCmd() *cobra.Command {
 		Short: "Serve the GraphQL API (and GraphiQL, health, readiness and metrics endpoints)",
 		Long: `Serve Portside over HTTP on --addr.
 
-serve refuses a database that is not migrated (or migrated by a newer Portside) unless --migrate
-allows it to apply pending migrations; the default, auto, migrates SQLite and leaves PostgreSQL
-to 'portside migrate up' (the Kubernetes migration Job). With --demo it loads the embedded demo
+serve refuses a database that is not migrated unless --migrate allows it to apply pending
+migrations; the default, auto, migrates SQLite and leaves PostgreSQL to 'portside migrate up' (the
+Kubernetes migration Job). It starts, with a warning, on a database a newer Portside migrated (its
+migrations only expand), unless a contract migration raised the schema's floor above this version. With --demo it loads the embedded demo
 catalog first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -258,8 +258,11 @@ spec: {type: team, children: []}
 // TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema: N serves; N+1 migrates the
 // schema (one more expand migration) while N serves on, still ready; N and N+1 then serve
 // together: what each writes (a location's entities, a project's task, a deploy request and its
-// approval) the other reads, and the request's events reach subscribers of both; N stops and N+1
-// serves alone and leads. N on a schema without its migrations is refused.
+// approval) the other reads, and the request's events reach subscribers of both. A second pod of N
+// started on N+1's schema (a restart mid-rollout, or a rollback) starts and serves too, and N's
+// `migrate up` succeeds applying nothing. N stops and N+1 serves alone and leads. Once a contract
+// migration raises the floor above N, N's start is refused; so is N on a schema without its
+// migrations.
 func TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two versions of portside: not in -short")
@@ -283,13 +286,20 @@ func TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema(t *testing
 		t.Fatalf("N+1's migrate up did not apply its one extra migration\n%s", r)
 	}
 	n.waitReady(t)
-	if st := runBinary(t, binN, env, "migrate", "status"); st.code != 3 || !strings.Contains(st.stderr+st.stdout, "newer") {
-		t.Errorf("N's migrate status on N+1's schema: want exit 3 saying it is newer\n%s", st)
+	if st := runBinary(t, binN, env, "migrate", "status"); st.code != 3 || !strings.Contains(st.stdout, "newer, compatible") {
+		t.Errorf("N's migrate status on N+1's schema: want exit 3 saying it is newer, compatible\n%s", st)
+	}
+	// N's migration Job again (a rollback, an Argo CD PreSync hook of N): nothing to apply, success.
+	if r := runBinary(t, binN, env, "migrate", "up"); r.code != 0 || !strings.Contains(r.stdout, "(0 migrations applied now)") {
+		t.Errorf("N's migrate up on N+1's schema: want exit 0 applying nothing\n%s", r)
 	}
 
-	// A pod of N started now is refused (see README "Upgrades"); the one running serves on.
-	if r := runBinary(t, binN, env, "serve", "--addr", "127.0.0.1:0"); r.code == 0 || !strings.Contains(r.stderr, "newer than this Portside knows") {
-		t.Errorf("a start of N on N+1's schema: want a refusal saying the schema is newer\n%s", r)
+	// A second pod of N started now (one restarted mid-rollout) becomes ready and serves on N+1's
+	// schema, saying once that the schema is newer (see README "Upgrades").
+	n2 := startBinary(t, binN, env, args...)
+	n2.waitReady(t)
+	if c := strings.Count(n2.stderr.String(), "is newer than this Portside's"); c != 1 {
+		t.Errorf("N started on N+1's schema warns %d times that the schema is newer, want once\n%s", c, n2.stderr.String())
 	}
 	n.waitReady(t)
 
@@ -297,7 +307,7 @@ func TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema(t *testing
 	next.waitReady(t)
 	ops := lastLine(runBinary(t, binNext, env, "token", "create", "--user", "ops", "--admin").stdout)
 	rel := lastLine(runBinary(t, binNext, env, "token", "create", "--user", "rel", "--admin").stdout)
-	for _, s := range []*serveProc{n, next} {
+	for _, s := range []*serveProc{n, n2, next} {
 		var h struct{ Version string }
 		resp, err := http.Get("http://" + s.addr + "/healthz")
 		if err != nil {
@@ -311,7 +321,7 @@ func TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema(t *testing
 
 	// Writes through each, read through the other.
 	type pair struct{ writer, reader *serveProc }
-	for i, p := range []pair{{n, next}, {next, n}} {
+	for i, p := range []pair{{n, next}, {next, n}, {n2, next}} {
 		name := fmt.Sprintf("upgraded-%d", i)
 		var reg struct{ RegisterLocation struct{ Added int } }
 		p.writer.gql(t, ops, &reg, `mutation($f: String!) { registerLocation(input: {type: FILE, target: $f}) { added } }`,
@@ -387,17 +397,39 @@ func TestARollingUpgradeServesNAndNPlusOneTogetherOnTheExpandedSchema(t *testing
 	}
 
 	// N's pods are replaced: N+1 alone serves, and leads.
-	if code := n.stop(t); code != 0 {
-		t.Errorf("N exited %d after SIGTERM\n%s", code, n.stderr)
+	for _, p := range []*serveProc{n, n2} {
+		if code := p.stop(t); code != 0 {
+			t.Errorf("N exited %d after SIGTERM\n%s", code, p.stderr)
+		}
 	}
 	next.waitReady(t)
 	waitForOneLeader(t, []*serveProc{next})
 	var all struct{ Entities struct{ TotalCount int } }
 	next.gql(t, ops, &all, `{ entities { totalCount } }`, nil)
-	if all.Entities.TotalCount != 4 {
-		t.Errorf("N+1 alone reads %d entities, want the 4 both versions wrote", all.Entities.TotalCount)
+	if all.Entities.TotalCount != 6 {
+		t.Errorf("N+1 alone reads %d entities, want the 6 both versions wrote", all.Entities.TotalCount)
 	}
 	t.Logf("the rolling upgrade took %s (besides the builds)", time.Since(start).Round(time.Millisecond))
+
+	// A later release's contract migration raises the floor above N (here by hand, to N+1's
+	// version): N neither starts nor migrates any more, saying which release to run; N+1 serves on.
+	floor := strings.TrimLeft(upgradeVersion, "0")
+	db := storetest.Open(t, dsn, false)
+	if err := db.Gorm().Exec("UPDATE schema_floor SET oldest_reader = " + floor).Error; err != nil {
+		t.Fatal(err)
+	}
+	r = runBinary(t, binN, env, "serve", "--addr", "127.0.0.1:0")
+	if r.code == 0 || !strings.Contains(r.stderr, "incompatible") || !strings.Contains(r.stderr, "raised its floor to "+floor) ||
+		!strings.Contains(r.stderr, "run a Portside release whose schema version is at least "+floor) || strings.Contains(r.stderr, "listening") {
+		t.Errorf("a start of N above the floor: want a refusal naming the floor and what to run\n%s", r)
+	}
+	if r := runBinary(t, binN, env, "migrate", "up"); r.code == 0 || !strings.Contains(r.stderr, "incompatible") {
+		t.Errorf("N's migrate up above the floor: want a refusal\n%s", r)
+	}
+	if st := runBinary(t, binN, env, "migrate", "status"); st.code != 3 || !strings.Contains(st.stdout, "newer, incompatible (floor "+floor+")") {
+		t.Errorf("N's migrate status above the floor: want exit 3 saying it is newer, incompatible\n%s", st)
+	}
+	next.waitReady(t)
 
 	// N on a schema that lacks its migrations is refused.
 	fresh := []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}
