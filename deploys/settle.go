@@ -94,7 +94,9 @@ func (s *Service) SettlePass(ctx context.Context) {
 // environment comes to rest at the commit (the sync, then the canary, done: see RolloutLookup), the
 // way that rollout ended. Without a rollout of the commit it closes the request as SUCCEEDED when
 // Argo CD reached its commit anyway: every application of its environment is at rest, synced at
-// the commit or at a later commit that contains it, and none names the commit in a sync operation.
+// the commit or at a later commit that contains it, and none names the commit in a sync operation;
+// and when the commit's rollout never ended (its canary under way) but every application is at
+// rest at a later commit that contains it, as SUCCEEDED, superseded.
 // It closes it as FAILED or ROLLED_BACK when an application's sync of a later commit that contains
 // it failed or had its canary aborted (supersededByAFailure). Anything it cannot find out leaves
 // the request as it is, for the next pass.
@@ -103,12 +105,16 @@ func (s *Service) settle(ctx context.Context, q Request) {
 		return
 	}
 	var ended *RolloutEvent
+	running := false // the commit's own rollout has not ended (its canary under way)
 	if lookup, ok := s.opts.Rollouts.(RolloutLookup); ok {
 		ev, found, err := lookup.RolloutOf(ctx, q.CommitSHA)
-		if err != nil || (found && ev.Result == RolloutRunning) {
+		if err != nil {
 			return
 		}
-		if found {
+		switch {
+		case found && ev.Result == RolloutRunning:
+			running = true
+		case found:
 			ended = &ev
 		}
 	}
@@ -147,10 +153,13 @@ func (s *Service) settle(ctx context.Context, q Request) {
 	}
 	var how []string
 	for _, a := range apps {
-		if !a.atRest() || a.OperationRevision == q.CommitSHA {
+		if !a.atRest() || (a.OperationRevision == q.CommitSHA && !running) {
 			return
 		}
 		if a.Revision == q.CommitSHA {
+			if running {
+				return // at rest at the commit while its rollout runs: the next look decides
+			}
 			how = append(how, a.Name+" is synced at this commit")
 			continue
 		}
@@ -168,6 +177,12 @@ func (s *Service) settle(ctx context.Context, q Request) {
 		how = append(how, fmt.Sprintf("%s is synced at %s, which contains this commit", a.Name, short(a.Revision)))
 	}
 	outcome := "rolled out without a sync of its own (Argo CD found nothing to change, or synced a later commit): " + strings.Join(how, "; ") + ", and healthy"
+	if running {
+		// Its rollout never ended: a later commit that contains it was synced over its canary
+		// (Argo Rollouts replaces a canary under way with the newer one) and now runs healthy.
+		// Left open, the request would stay ROLLING_OUT for good.
+		outcome = "superseded before its own rollout ended (a later commit that contains it was synced over its canary): " + strings.Join(how, "; ") + ", and healthy"
+	}
 	if _, err := s.move(ctx, q, Succeeded, "portside", ClientSystem, outcome, func(r *Request) { r.Outcome = clipNote(outcome) }); err != nil && !errs.Is(err, errs.Conflict) {
 		s.log.ErrorContext(ctx, "deploys: close a request Argo CD reached", "request", q.ID, "error", err)
 	}

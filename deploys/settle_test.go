@@ -367,3 +367,44 @@ func TestARolloutWhoseSyncEndedBeforeItsCanaryClosesWhenTheApplicationComesToRes
 		}
 	})
 }
+
+// A commit whose canary was still under way when Argo CD synced a later commit that contains it
+// (Argo Rollouts replaces the canary with the newer one) never sees its own rollout end: once
+// every application is at rest at that later commit, the request closes SUCCEEDED, superseded;
+// not before, and not at a later commit of another branch.
+func TestARequestWhoseCanaryALaterCommitReplacedSucceedsSuperseded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		apps := &fakeApps{env: map[string][]deploys.AppState{}}
+		ro := &recordedRollouts{by: map[string]deploys.RolloutEvent{}}
+		s := settling(t, f, apps, ro)
+		first, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || first.State != deploys.RollingOut {
+			t.Fatalf("first %+v, %v", first, err)
+		}
+		ro.mu.Lock()
+		ro.by[first.CommitSHA] = deploys.RolloutEvent{Revision: first.CommitSHA, Result: deploys.RolloutRunning, Progress: "canary step 2 of 5, weight 20%, paused until promoted"}
+		ro.mu.Unlock()
+		second, err := s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest2})
+		if err != nil || second.State != deploys.RollingOut {
+			t.Fatalf("second %+v, %v", second, err)
+		}
+		moving := atRest(second.CommitSHA)
+		moving.Healthy = false // the later commit's canary runs
+		for _, a := range []deploys.AppState{atRest(first.CommitSHA), moving} {
+			apps.set("staging", a)
+			s.SettlePass(context.Background())
+			if got, _ := s.Get(carol, first.ID); got.State != deploys.RollingOut {
+				t.Fatalf("with the application %+v, the first request is %+v", a, got)
+			}
+		}
+		apps.set("staging", atRest(second.CommitSHA))
+		s.SettlePass(context.Background())
+		got, err := s.Get(carol, first.ID)
+		want := "superseded before its own rollout ended (a later commit that contains it was synced over its canary): payments-api on Argo CD prod is synced at " +
+			second.CommitSHA[:12] + ", which contains this commit, and healthy"
+		if err != nil || got.State != deploys.Succeeded || got.Outcome != want {
+			t.Fatalf("the first request: %+v, %v", got, err)
+		}
+	})
+}
