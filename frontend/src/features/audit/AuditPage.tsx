@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { Input, Label, TextField } from 'react-aria-components';
 import { useQuery } from 'urql';
@@ -78,7 +78,15 @@ export function AuditPage() {
 function AuditLog() {
   const [params, setParams] = useSearchParams();
   const [draft, setDraft] = useState<Draft>(() => draftOf(params));
-  useEffect(() => setDraft(draftOf(params)), [params.toString()]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The form follows the URL when it changes from outside (back, forward, a link), not when the
+  // form itself set it: that change renders after the click, and following it then would wipe
+  // what was typed meanwhile (Clear, then typing at once, lost the typing).
+  const own = useRef<string | null>(null);
+  useEffect(() => {
+    if (params.toString() === own.current) return;
+    own.current = null;
+    setDraft(draftOf(params));
+  }, [params.toString()]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const filter: Record<string, string> = {};
   for (const k of [...texts, 'since', 'until'] as const) {
@@ -102,6 +110,8 @@ function AuditLog() {
       const iso = fromLocalInput(next[k]);
       if (iso) p.set(k, iso);
     }
+    own.current = p.toString();
+    setDraft(next);
     setParams(p); // another filter starts at the first page
   }
   function submit(e: FormEvent) {
