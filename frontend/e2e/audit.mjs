@@ -176,10 +176,15 @@ function focused(page) {
  */
 async function tabTo(page, sel, max, text) {
   const noRing = [];
+  const path = [];
   for (let i = 1; i <= max; i++) {
     await page.keyboard.press('Tab');
     const f = await focused(page);
-    if (!f.ring) noRing.push(f.what);
+    path.push(f.what);
+    // body is the browser's own stop between the end of the page and its start again (the walk
+    // wrapped), not an element of the page without a ring. Any other stop without a ring says
+    // where the walk was: the stops before it.
+    if (!f.ring && f.what !== 'body') noRing.push(`${f.what} (after ${path.slice(-4, -1).join(' → ')})`);
     const at = await page.evaluate(([s, x]) => {
       const el = document.activeElement;
       return !!el?.matches(s) && (x === undefined || el.textContent.trim() === x);
@@ -235,6 +240,8 @@ export async function keyboard(t, page) {
   await page.goto(base + '/catalog/default/component/event-collector');
   const opener = page.getByRole('button', { name: 'Refresh from source' });
   await waited('the component page offers Refresh from source', () => opener.waitFor());
+  // Every section loaded: a section still loading replaces what it shows, focus included.
+  await page.waitForFunction(() => !document.querySelector('main .loading'), null, { timeout: 30000 }).catch(() => {});
   await page.locator('main').focus();
   const toOpener = await tabTo(page, 'button', 150, 'Refresh from source');
   check(toOpener.presses > 0 && toOpener.noRing.length === 0, `Tab reaches Refresh from source, every stop with a focus ring (${toOpener.presses} presses; without a ring: ${toOpener.noRing.join(', ') || 'none'})`);

@@ -116,7 +116,12 @@ function AuditLog() {
   }
   function submit(e: FormEvent) {
     e.preventDefault();
-    apply(draft);
+    // What the form shows now, read from the form itself: a state update from the last keystroke
+    // may not have rendered yet when the submit comes.
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const next = { ...draft };
+    for (const k of Object.keys(next) as (keyof Draft)[]) next[k] = String(form.get(k) ?? '');
+    apply(next);
   }
   function turn(next: string[]) {
     const p = new URLSearchParams(params);
@@ -133,21 +138,21 @@ function AuditLog() {
       <p className="muted">Every change, sign-in and refusal, newest first.</p>
       <form className="card filters-form" onSubmit={submit} aria-label="Filter audit records">
         <div className="filters">
-          <TextField className="text-field" value={draft.actor} onChange={(v) => setDraft({ ...draft, actor: v })}>
+          <TextField className="text-field" name="actor" value={draft.actor} onChange={(v) => setDraft((d) => ({ ...d, actor: v }))}>
             <Label>Actor</Label>
             <Input placeholder="e.g. bob" />
           </TextField>
-          <TextField className="text-field" value={draft.action} onChange={(v) => setDraft({ ...draft, action: v })}>
+          <TextField className="text-field" name="action" value={draft.action} onChange={(v) => setDraft((d) => ({ ...d, action: v }))}>
             <Label>Action</Label>
             <Input placeholder="e.g. catalog.location.refresh" />
           </TextField>
-          <TextField className="text-field" value={draft.resource} onChange={(v) => setDraft({ ...draft, resource: v })}>
+          <TextField className="text-field" name="resource" value={draft.resource} onChange={(v) => setDraft((d) => ({ ...d, resource: v }))}>
             <Label>Resource</Label>
             <Input placeholder="e.g. location 3" />
           </TextField>
           <div className="text-field">
             <label htmlFor="audit-outcome">Outcome</label>
-            <select id="audit-outcome" className="select" value={draft.outcome} onChange={(e) => apply({ ...draft, outcome: e.target.value })}>
+            <select id="audit-outcome" name="outcome" className="select" value={draft.outcome} onChange={(e) => apply({ ...draft, outcome: e.target.value })}>
               <option value="">Any</option>
               {OUTCOMES.map((o) => (
                 <option key={o} value={o}>
@@ -158,11 +163,11 @@ function AuditLog() {
           </div>
           <div className="text-field">
             <label htmlFor="audit-since">From</label>
-            <input id="audit-since" type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
+            <input id="audit-since" name="since" type="datetime-local" value={draft.since} onChange={(e) => setDraft((d) => ({ ...d, since: e.target.value }))} />
           </div>
           <div className="text-field">
             <label htmlFor="audit-until">Until</label>
-            <input id="audit-until" type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} />
+            <input id="audit-until" name="until" type="datetime-local" value={draft.until} onChange={(e) => setDraft((d) => ({ ...d, until: e.target.value }))} />
           </div>
         </div>
         <div className="actions">
