@@ -77,7 +77,15 @@ export function AuditPage() {
 
 function AuditLog() {
   const [params, setParams] = useSearchParams();
-  const [draft, setDraft] = useState<Draft>(() => draftOf(params));
+  const [draft, setDraftState] = useState<Draft>(() => draftOf(params));
+  // The draft as it stands after the last event, before React renders it: handlers read it
+  // rather than the draft of the last render (Clear, then choosing an outcome before the clear had
+  // rendered, filtered by the old text fields too).
+  const latest = useRef(draft);
+  const setDraft = (next: Draft | ((d: Draft) => Draft)) => {
+    latest.current = typeof next === 'function' ? next(latest.current) : next;
+    setDraftState(latest.current);
+  };
   // The form follows the URL when it changes from outside (back, forward, a link), not when the
   // form itself set it: that change renders after the click, and following it then would wipe
   // what was typed meanwhile (Clear, then typing at once, lost the typing).
@@ -119,7 +127,7 @@ function AuditLog() {
     // What the form shows now, read from the form itself: a state update from the last keystroke
     // may not have rendered yet when the submit comes.
     const form = new FormData(e.currentTarget as HTMLFormElement);
-    const next = { ...draft };
+    const next = { ...latest.current };
     for (const k of Object.keys(next) as (keyof Draft)[]) next[k] = String(form.get(k) ?? '');
     apply(next);
   }
@@ -152,7 +160,7 @@ function AuditLog() {
           </TextField>
           <div className="text-field">
             <label htmlFor="audit-outcome">Outcome</label>
-            <select id="audit-outcome" name="outcome" className="select" value={draft.outcome} onChange={(e) => apply({ ...draft, outcome: e.target.value })}>
+            <select id="audit-outcome" name="outcome" className="select" value={draft.outcome} onChange={(e) => apply({ ...latest.current, outcome: e.target.value })}>
               <option value="">Any</option>
               {OUTCOMES.map((o) => (
                 <option key={o} value={o}>
