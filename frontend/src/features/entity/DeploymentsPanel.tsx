@@ -134,6 +134,17 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
   useEffect(() => {
     if (rollout.data && !known) reexecute({ requestPolicy: 'network-only' });
   }, [rollout.data, known, reexecute]);
+  // A deployment not on the page (an application Portside began to follow, or one the server did
+  // not know yet when the page last read the list: just after a restart) needs the list again too:
+  // the event updates the cache, but no list would show it.
+  const changed = live.data?.deploymentChanged;
+  const listed =
+    !changed || changed.removed || data?.entity?.__typename !== 'Component'
+      ? true
+      : data.entity.deployments.some((d) => d.instance === changed.instance && d.appNamespace === changed.appNamespace && d.application === changed.application);
+  useEffect(() => {
+    if (!listed) reexecute({ requestPolicy: 'network-only' });
+  }, [listed, reexecute]);
   // Events sent while the socket was lost are gone: once it is back, read the state again.
   const liveState = useLiveState();
   useEffect(() => {
