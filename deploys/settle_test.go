@@ -408,3 +408,35 @@ func TestARequestWhoseCanaryALaterCommitReplacedSucceedsSuperseded(t *testing.T)
 		}
 	})
 }
+
+// The same canary step heard by several followers at once (replicas, an event beside a settle
+// pass) is one transition: each read a different last note before any wrote, and the store tells
+// the step once all the same.
+func TestTheSameStepHeardAtOnceByManyFollowersIsToldOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		q, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || q.State != deploys.RollingOut {
+			t.Fatalf("%+v, %v", q, err)
+		}
+		ev := deploys.RolloutEvent{Revision: q.CommitSHA, Result: deploys.RolloutRunning, Progress: "canary step 2 of 5, weight 5%, paused until promoted"}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { f.s.Observe(context.Background(), ev) })
+		}
+		wg.Wait()
+		ts, err := f.s.Transitions(carol, q.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		told := 0
+		for _, tr := range ts {
+			if tr.Note == ev.Progress {
+				told++
+			}
+		}
+		if told != 1 {
+			t.Fatalf("the step was told %d times: %s", told, history(t, f.s, q.ID))
+		}
+	})
+}

@@ -141,6 +141,19 @@ func (s *records) move(ctx context.Context, q *Request, from State, t *Transitio
 		}
 		return errs.E(errs.Conflict, "deploy request %d is %s, not %s", q.ID, now.State, from)
 	}
+	if from == q.State {
+		// A move within a state (a rollout's progress) is told once: two followers hearing the
+		// same step (two replicas, or an event and a settle pass) both read a different last
+		// note before either wrote. The update above holds the request's row until commit, so
+		// the last note read now is the other's, if it came first.
+		var last []transitionRow
+		if err := s.st.DB(ctx).Where("request_id = ?", q.ID).Order("id DESC").Limit(1).Find(&last).Error; err != nil {
+			return store.Translate(err, what(q.ID))
+		}
+		if len(last) == 1 && last[0].Note == t.Note {
+			return errs.E(errs.Conflict, "deploy request %d: %q was recorded already", q.ID, t.Note)
+		}
+	}
 	t.RequestID = q.ID
 	return s.insertTransition(ctx, t)
 }
