@@ -150,6 +150,25 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 // CollectWith is Collect keeping at most maxErrors errors (DefaultMaxLocationErrors when 0 or
 // less); the others are counted in ErrorCount.
 func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected, error) {
+	var all []*backstage.Entity
+	var allBodies []string
+	c, err := collectStream(ctx, snap, maxErrors, func(entities []*backstage.Entity, bodies []string) error {
+		all, allBodies = append(all, entities...), append(allBodies, bodies...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Entities, c.bodies = all, allBodies
+	return c, nil
+}
+
+// collectStream is CollectWith handing the valid entities, with their JSON documents, to emit as
+// they are parsed, a few files at a time and in the order Collect would list them, instead of
+// keeping them: a catalog of a million entities is then never in memory whole. The Collected it
+// returns has everything but Entities. An error from emit stops the collection and is returned
+// as it is.
+func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
 	if maxErrors <= 0 {
 		maxErrors = DefaultMaxLocationErrors
 	}
@@ -165,100 +184,135 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 		seen[f] = true
 		wave = append(wave, item{name: f})
 	}
-	byRef := map[string]backstage.ValidationError{} // where each ref was first defined, to report duplicates
+	// Where each ref was first defined, to report duplicates: the file name is shared with the
+	// file's entities, so a million refs cost their keys and little more.
+	type definition struct {
+		source   string
+		document int
+	}
+	byRef := map[string]definition{}
+	// A chunk of files at a time, so parsed documents of only a few files are in memory at once;
+	// the next chunk is parsed while this one is taken and emitted (written, in an apply).
+	chunkSize := 4 * runtime.GOMAXPROCS(0)
 	for len(wave) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
 		}
 		var next []item
-		// A chunk at a time, so parsed documents of only a few files are in memory at once.
-		chunkSize := 4 * runtime.GOMAXPROCS(0)
-		var parsed []parsedFile
-		for i, it := range wave {
-			if i%chunkSize == 0 {
-				names := make([]string, 0, chunkSize)
-				for _, w := range wave[i:min(i+chunkSize, len(wave))] {
-					names = append(names, w.name)
-				}
-				parsed = parseFiles(ctx, snap, names, maxErrors)
+		names := func(from int) []string {
+			var out []string
+			for _, w := range wave[from:min(from+chunkSize, len(wave))] {
+				out = append(out, w.name)
 			}
-			p := parsed[i%chunkSize]
-			c.manifest.Reads = append(c.manifest.Reads, p.reads...)
-			if p.err != nil {
-				if it.optional && errs.Is(p.err, errs.NotFound) {
-					continue // an optional target that is gone: its entities go too
-				}
-				if !it.optional {
-					c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
-				}
-				c.keepSources[it.name], c.incomplete = true, true
-				continue
+			return out
+		}
+		var ahead chan []parsedFile
+		parseAhead := func(from int) {
+			ahead = nil
+			if from < len(wave) {
+				ahead = make(chan []parsedFile, 1)
+				go func(ch chan<- []parsedFile, names []string) { ch <- parseFiles(ctx, snap, names, maxErrors) }(ahead, names(from))
 			}
-			c.Files++
-			c.read[it.name] = true
-			if p.result.FileError != nil || p.result.Unidentified > 0 {
-				c.keepSources[it.name], c.incomplete = true, true
-			}
-			c.addErrors(p.result.Errors()...)
-			c.ErrorCount += p.result.OmittedErrors
-			for j, doc := range p.result.Documents {
-				if doc.Entity == nil {
-					switch {
-					case doc.Ref.IsZero(): // no identity: whatever the file held before stays
-						c.keepSources[it.name], c.incomplete = true, true
-					case doc.Ref.Kind == "location":
-						c.keepRefs[doc.Ref.String()], c.incomplete = true, true
-					default:
-						c.keepRefs[doc.Ref.String()] = true
+		}
+		parseAhead(0)
+		for start := 0; start < len(wave); start += chunkSize {
+			parsed := <-ahead
+			parseAhead(start + chunkSize)
+			var entities []*backstage.Entity
+			var bodies []string
+			for k, p := range parsed {
+				it := wave[start+k]
+				c.manifest.Reads = append(c.manifest.Reads, p.reads...)
+				if p.err != nil {
+					if it.optional && errs.Is(p.err, errs.NotFound) {
+						continue // an optional target that is gone: its entities go too
 					}
-					continue
-				}
-				e := doc.Entity
-				ref := e.Ref.String()
-				if first, dup := byRef[ref]; dup {
-					c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-						Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.Source, first.Document)})
-					continue
-				}
-				byRef[ref] = backstage.ValidationError{Source: it.name, Document: doc.Index}
-				c.Entities = append(c.Entities, e)
-				c.bodies = append(c.bodies, p.bodies[j])
-				if e.Kind != backstage.KindLocation {
-					release(e)
-					continue
-				}
-				optional := e.SpecString("presence") == "optional"
-				for _, target := range locationTargets(e) {
-					name, err := snap.Resolve(it.name, target)
-					var matched []string
-					if err == nil {
-						matched, err = snap.Glob(name)
+					if !it.optional {
+						c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
 					}
-					if err != nil {
-						c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-							Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
-						c.incomplete = true
+					c.keepSources[it.name], c.incomplete = true, true
+					continue
+				}
+				c.Files++
+				c.read[it.name] = true
+				if p.result.FileError != nil || p.result.Unidentified > 0 {
+					c.keepSources[it.name], c.incomplete = true, true
+				}
+				c.addErrors(p.result.Errors()...)
+				c.ErrorCount += p.result.OmittedErrors
+				for j, doc := range p.result.Documents {
+					if doc.Entity == nil {
+						switch {
+						case doc.Ref.IsZero(): // no identity: whatever the file held before stays
+							c.keepSources[it.name], c.incomplete = true, true
+						case doc.Ref.Kind == "location":
+							c.keepRefs[doc.Ref.String()], c.incomplete = true, true
+						default:
+							c.keepRefs[doc.Ref.String()] = true
+						}
 						continue
 					}
-					if name != target || len(matched) != 1 || matched[0] != name {
-						c.manifest.Globs = append(c.manifest.Globs, globRecord{Pattern: name, Names: matched})
+					e := doc.Entity
+					ref := e.Ref.String()
+					if first, dup := byRef[ref]; dup {
+						c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+							Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.source, first.document)})
+						continue
 					}
-					for _, n := range matched {
-						if !seen[n] {
-							seen[n] = true
-							next = append(next, item{name: n, optional: optional})
+					byRef[ref] = definition{source: e.Source, document: doc.Index}
+					entities = append(entities, e)
+					bodies = append(bodies, p.bodies[j])
+					if e.Kind != backstage.KindLocation {
+						release(e)
+						continue
+					}
+					optional := e.SpecString("presence") == "optional"
+					for _, target := range locationTargets(e) {
+						name, err := snap.Resolve(it.name, target)
+						var matched []string
+						if err == nil {
+							matched, err = snap.Glob(name)
+						}
+						if err != nil {
+							c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+								Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+							c.incomplete = true
+							continue
+						}
+						if name != target || len(matched) != 1 || matched[0] != name {
+							c.manifest.Globs = append(c.manifest.Globs, globRecord{Pattern: name, Names: matched})
+						}
+						for _, n := range matched {
+							if !seen[n] {
+								seen[n] = true
+								next = append(next, item{name: n, optional: optional})
+							}
 						}
 					}
+					release(e)
+					if len(seen) > maxFiles {
+						drain(ahead)
+						return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
+					}
 				}
-				release(e)
-				if len(seen) > maxFiles {
-					return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
+			}
+			if len(entities) > 0 {
+				if err := emit(entities, bodies); err != nil {
+					drain(ahead)
+					return nil, err
 				}
 			}
 		}
 		wave = next
 	}
 	return c, nil
+}
+
+// drain waits for a chunk being parsed ahead, so no parse outlives the collection that started it.
+func drain(ahead <-chan []parsedFile) {
+	if ahead != nil {
+		<-ahead
+	}
 }
 
 // parseFiles reads and parses files on every core; results are in the order of names.

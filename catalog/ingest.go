@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -159,17 +160,13 @@ func (s *Service) refresh(ctx context.Context, row *locationRow, reader Reader) 
 		res, err := s.recordUnchanged(ctx, row, snap.Revision())
 		return res, "unchanged", err
 	}
-	c, err := CollectWith(ctx, snap, s.maxErrors)
-	if err != nil {
-		res, err := s.recordFailure(ctx, row, err)
+	res, err := s.apply(ctx, row, snap)
+	var unread *collectError
+	switch {
+	case errors.As(err, &unread):
+		res, err := s.recordFailure(ctx, row, unread.err)
 		return res, "failed", err
-	}
-	revision := snap.Revision()
-	if revision == "" {
-		revision = c.manifest.hash()
-	}
-	res, err := s.apply(ctx, row, c, revision)
-	if err != nil {
+	case err != nil:
 		// Nothing was applied; say so on the location, where people look, before returning.
 		cause := &errs.Error{Code: errs.CodeOf(err), Err: err, Message: "the refresh could not be applied: " + errs.PublicMessage(err)}
 		if _, recErr := s.recordFailure(context.WithoutCancel(ctx), row, cause); recErr != nil {
@@ -243,10 +240,56 @@ func (s *Service) recordUnchanged(ctx context.Context, row *locationRow, revisio
 	return &RefreshResult{Location: row.toLocation(), Unchanged: true, Errors: list, ErrorCount: row.ErrorCount}, nil
 }
 
-// apply writes the collected content in one transaction.
-func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, revision string) (*RefreshResult, error) {
+// collectError is why a location could not be collected (read as a whole): a failure of the
+// location, recorded as such, not of the apply.
+type collectError struct{ err error }
+
+func (e *collectError) Error() string { return e.err.Error() }
+func (e *collectError) Unwrap() error { return e.err }
+
+// applyBatch is how many collected entities apply writes at a time when they were collected
+// before the transaction (SQLite).
+const applyBatch = 2000
+
+// apply collects the snapshot and writes what it holds in one transaction. On PostgreSQL the
+// entities are written as they are parsed, a few files at a time, inside the transaction: a
+// location of a million entities is never in memory whole, and parsing overlaps the database's
+// work, while readers see the previous catalog until the commit (MVCC) and other applies wait on
+// the apply lock as they always did. On SQLite, one writer at a time for the whole database,
+// collection finishes before the transaction begins, so the write lock is not held while files
+// are parsed; the embedded default is for catalogs that fit in memory.
+func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*RefreshResult, error) {
+	type source = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error)
+	var collect source
+	if s.writesWhileParsing() {
+		collect = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
+			c, err := collectStream(ctx, snap, s.maxErrors, emit)
+			if err != nil && !errors.As(err, new(*applyError)) {
+				err = &collectError{err}
+			}
+			return c, err
+		}
+	} else {
+		c, err := CollectWith(ctx, snap, s.maxErrors)
+		if err != nil {
+			return nil, &collectError{err}
+		}
+		collect = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
+			for start := 0; start < len(c.Entities); start += applyBatch {
+				end := min(start+applyBatch, len(c.Entities))
+				bodies := slices.Clone(c.bodies[start:end])
+				clear(c.bodies[start:end]) // the batch holds them from now on, until its rows are written
+				if err := emit(c.Entities[start:end], bodies); err != nil {
+					return nil, err
+				}
+			}
+			c.Entities, c.bodies = nil, nil
+			return c, nil
+		}
+	}
 	res := &RefreshResult{}
 	now := s.now().UTC()
+	var total int
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		if err := s.lockApplies(ctx); err != nil {
 			return err
@@ -264,41 +307,60 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		for i := range existing {
 			have[existing[i].Ref] = &existing[i]
 		}
-		clashes, err := s.clashes(ctx, row.ID, c.Entities, have)
+		// Entities another location provides already are refused here; their errors join the
+		// collection's at the end, within the same bound.
+		var clashErrors []backstage.ValidationError
+		clashCount := 0
+		wanted := make(map[string]bool, len(existing))
+		write := func(entities []*backstage.Entity, bodies []string) error {
+			clashes, err := s.clashes(ctx, row.ID, entities, have)
+			if err != nil {
+				return &applyError{err}
+			}
+			var insert []pendingEntity
+			var changed []int64
+			for i, e := range entities {
+				ref := e.Ref.String()
+				if other, clash := clashes[ref]; clash {
+					if clashCount++; len(clashErrors) < s.maxErrors {
+						clashErrors = append(clashErrors, backstage.ValidationError{Source: e.Source, Ref: ref,
+							Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
+					}
+					continue
+				}
+				wanted[ref] = true
+				old, ok := have[ref]
+				switch {
+				case !ok:
+					e.CreatedAt = now
+					insert = append(insert, pendingEntity{e, bodies[i]})
+					res.Added++
+				case old.Hash != e.Hash:
+					// Changed: rewrite the row and everything hanging off it, keeping its creation time.
+					e.CreatedAt = old.CreatedAt
+					insert = append(insert, pendingEntity{e, bodies[i]})
+					changed = append(changed, old.ID)
+					res.Updated++
+				}
+				bodies[i] = "" // insert holds it from now on, until its row is written
+			}
+			if err := s.deleteEntities(ctx, changed); err != nil {
+				return &applyError{err}
+			}
+			if err := s.insertEntities(ctx, row.ID, insert, now); err != nil {
+				return &applyError{err}
+			}
+			return nil
+		}
+		c, err := collect(ctx, write)
 		if err != nil {
+			var failed *applyError
+			if errors.As(err, &failed) {
+				return failed.err
+			}
 			return err
 		}
-		errors := slices.Clone(c.Errors)
-		errorCount := c.ErrorCount
-		var insert []pendingEntity
 		var remove []int64
-		wanted := make(map[string]bool, len(c.Entities))
-		for i, e := range c.Entities {
-			body := c.bodies[i]
-			c.bodies[i] = "" // insertEntities holds it from now on, until its row is written
-			ref := e.Ref.String()
-			if other, clash := clashes[ref]; clash {
-				if errorCount++; len(errors) < s.maxErrors {
-					errors = append(errors, backstage.ValidationError{Source: e.Source, Ref: ref,
-						Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
-				}
-				continue
-			}
-			wanted[ref] = true
-			old, ok := have[ref]
-			switch {
-			case !ok:
-				e.CreatedAt = now
-				insert = append(insert, pendingEntity{e, body})
-				res.Added++
-			case old.Hash != e.Hash:
-				// Changed: rewrite the row and everything hanging off it, keeping its creation time.
-				e.CreatedAt = old.CreatedAt
-				insert = append(insert, pendingEntity{e, body})
-				remove = append(remove, old.ID)
-				res.Updated++
-			}
-		}
 		for ref, old := range have {
 			if !wanted[ref] && !c.keepRefs[ref] && !c.keepSources[old.Source] && (!c.incomplete || c.read[old.Source]) {
 				remove = append(remove, old.ID)
@@ -308,17 +370,23 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		if err := s.deleteEntities(ctx, remove); err != nil {
 			return err
 		}
-		if err := s.insertEntities(ctx, row.ID, insert, now); err != nil {
-			return err
+		list := c.Errors
+		if room := s.maxErrors - len(list); room > 0 {
+			list = append(list, clashErrors[:min(room, len(clashErrors))]...)
 		}
-		sortErrors(errors)
-		res.Errors, res.ErrorCount = errors, errorCount
-		if err := s.writeErrors(ctx, row, errors); err != nil {
+		errorCount := c.ErrorCount + clashCount
+		sortErrors(list)
+		res.Errors, res.ErrorCount = list, errorCount
+		if err := s.writeErrors(ctx, row, list); err != nil {
 			return err
 		}
 		status := StatusOK
 		if errorCount > 0 {
 			status = StatusInvalid
+		}
+		revision := snap.Revision()
+		if revision == "" {
+			revision = c.manifest.hash()
 		}
 		manifest, _ := json.Marshal(c.manifest)
 		row.Status, row.Message, row.Revision = string(status), "", revision
@@ -335,7 +403,8 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 		if err != nil {
 			return err
 		}
-		if len(insert) > 0 || len(remove) > 0 {
+		total = row.EntityCount
+		if res.Added+res.Updated+res.Removed > 0 {
 			if err := s.bumpGeneration(ctx); err != nil {
 				return err
 			}
@@ -347,11 +416,18 @@ func (s *Service) apply(ctx context.Context, row *locationRow, c *Collected, rev
 	}
 	if res.Added+res.Updated+res.Removed > 0 {
 		s.changed()
-		s.afterBulkChange(ctx, res.Added+res.Updated+res.Removed, row.EntityCount)
+		s.afterBulkChange(ctx, res.Added+res.Updated+res.Removed, total)
 	}
 	res.Location = row.toLocation()
 	return res, nil
 }
+
+// applyError is a failure to write a batch, carried through the collection that emitted it so it
+// is not taken for a failure to read the location.
+type applyError struct{ err error }
+
+func (e *applyError) Error() string { return e.err.Error() }
+func (e *applyError) Unwrap() error { return e.err }
 
 // writeErrors replaces the location's recorded errors, unless they are the same as before.
 func (s *Service) writeErrors(ctx context.Context, row *locationRow, list []backstage.ValidationError) error {

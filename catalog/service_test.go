@@ -508,6 +508,42 @@ func TestFailedApplyLeavesThePreviousStateWhole(t *testing.T) {
 	})
 }
 
+// On PostgreSQL an apply writes entities as it parses them: a failure in a late file, after many
+// earlier ones were written, still leaves the catalog as it was, and nothing of the earlier files.
+func TestAFailureAfterEarlierFilesWereWrittenLeavesThePreviousStateWhole(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(filepath.Join(f.dir, "catalog-info.yaml")).Location.ID
+		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "Takes card payments", "Changed", 1)+
+			"---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: shards}\nspec: {targets: [./shards/*.yaml]}\n")
+		for i := range 60 {
+			doc := component(fmt.Sprintf("c-%02d", i))
+			if i == 59 {
+				doc = strings.Replace(doc, "lifecycle: production", "lifecycle: production, system: poison", 1)
+			}
+			f.write(fmt.Sprintf("shards/%02d.yaml", i), doc)
+		}
+		failOnPoison(t, st)
+		if _, err := f.svc.Refresh(operator, id); err == nil || !strings.Contains(err.Error(), "relations") {
+			t.Fatalf("refresh should fail writing relations, got %v", err)
+		}
+		if got := f.entity("component:default/payments-api").Metadata.Description; got != "Takes card payments" {
+			t.Errorf("half-applied: description %q", got)
+		}
+		f.absent("component:default/c-00")
+		f.absent("component:default/c-58")
+		f.absent("location:default/shards")
+		loc, err := f.svc.Location(operator, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc.EntityCount != 2 || loc.Status != catalog.StatusFailed || loc.Message == "" {
+			t.Errorf("location after the failure: %d entities, %s %q", loc.EntityCount, loc.Status, loc.Message)
+		}
+	})
+}
+
 // failOnPoison makes the database refuse any relation to system:default/poison.
 func failOnPoison(t *testing.T, st *store.Store) {
 	t.Helper()

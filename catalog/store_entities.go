@@ -50,6 +50,11 @@ func (s *Service) lockApplies(ctx context.Context) error {
 	return nil
 }
 
+// writesWhileParsing says whether an apply writes entities as they are parsed, inside its
+// transaction (PostgreSQL: readers and other writers are not held up by it), rather than after
+// collecting them all (SQLite: one writer at a time for the whole database).
+func (s *Service) writesWhileParsing() bool { return s.st.Dialect() == store.Postgres }
+
 // applyCacheKiB is the page cache an apply's connection has on SQLite. An import inserts into a
 // dozen indexes at once, at keys all over each; with SQLite's default of 2 MB the cache kept
 // evicting index pages and spilling dirty ones to the WAL inside the transaction (the import of
