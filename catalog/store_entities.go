@@ -169,23 +169,42 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 		p.e.LocationID = locationID
 		index[p.e.Ref.String()] = i
 	}
-	err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
-		e := entities[i].e
-		r := newEntityRow(e, entities[i].body)
-		entities[i].body = "" // the batch's arguments hold it until written: a large import sheds its documents as it goes
-		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
-	}, "id, ref", func(res *sql.Rows) error {
-		var id int64
-		var ref string
-		if err := res.Scan(&id, &ref); err != nil {
+	if s.st.Copies(ctx) {
+		// COPY returns no keys: the ids are taken from the sequence first and copied with the rows.
+		reserved, err := s.st.ReserveIDs(ctx, "entities", len(entities))
+		if err != nil {
 			return err
 		}
-		ids[index[ref]] = id
-		return nil
-	})
-	if err != nil {
-		return err
+		copy(ids, reserved)
+		err = s.st.CopyRows(ctx, "entities", append([]string{"id"}, entityColumns...), len(entities), func(i int, args []any) []any {
+			e := entities[i].e
+			r := newEntityRow(e, entities[i].body)
+			entities[i].body = ""
+			return append(args, ids[i], r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
+				r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
+			e := entities[i].e
+			r := newEntityRow(e, entities[i].body)
+			entities[i].body = "" // the batch's arguments hold it until written: a large import sheds its documents as it goes
+			return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
+				r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
+		}, "id, ref", func(res *sql.Rows) error {
+			var id int64
+			var ref string
+			if err := res.Scan(&id, &ref); err != nil {
+				return err
+			}
+			ids[index[ref]] = id
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	type child struct {
 		id   int64
@@ -207,7 +226,7 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 		}
 	}
 	insert := func(table string, columns []string, list []child) error {
-		return s.st.InsertRows(ctx, table, columns, len(list), func(i int, args []any) []any {
+		return s.st.CopyRows(ctx, table, columns, len(list), func(i int, args []any) []any {
 			c := list[i]
 			if len(columns) == 2 {
 				return append(args, c.id, c.a)

@@ -193,6 +193,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
+	if s.dialect == Postgres {
+		return s.inConnTx(ctx, fn)
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})

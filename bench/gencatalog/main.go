@@ -217,7 +217,7 @@ type queries struct {
 	Components []string `json:"components"`
 	// Owners are full refs of groups that own at least one component.
 	Owners []string `json:"owners"`
-	// SearchWords each match between 10 and 500 components, whether search matches whole words
+	// SearchWords each match between 0.1 % and 5 % of the components, whether search matches whole words
 	// or substrings of name, title, description and tags.
 	SearchWords []string `json:"searchWords"`
 	// SearchMatches is how many components each search word matches as a whole word.
@@ -674,10 +674,13 @@ func (g *gen) queries(seed uint64) {
 	m.queries = q
 }
 
-// searchWords picks up to 100 vocabulary words that match between 10 and 500 components both as
-// whole words and as substrings, spread from rare to common, and records their whole-word counts.
+// searchWords picks up to 100 vocabulary words that match between 0.1 % and 5 % of the components
+// (10 and 500 of the default 10,000) both as whole words and as substrings, spread from rare to
+// common, and records their whole-word counts. The share, not a count, is what stays fixed: in a
+// catalog of a million entities every vocabulary word matches far more than 500 components.
 func (m *model) searchWords(matches map[string]int) []string {
-	const least, most, want = 10, 500, 100
+	const want = 100
+	least, most := max(10, len(m.components)/1000), max(500, len(m.components)/20)
 	var candidates []string
 	for _, list := range [][]string{areas, nouns, verbs, adjectives, objects, audiences, technologies,
 		guarantees, regions, adverbs, languageTags, otherTags, codenames} {

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// connKey carries the connection a PostgreSQL transaction runs on, for CopyRows.
+type connKey struct{}
+
+// inConnTx is InTx on PostgreSQL: the transaction runs on a connection taken from the pool for
+// it, which the context also carries, so that CopyRows can reach the driver's COPY on the very
+// session the transaction is open on (database/sql gives no way from a *sql.Tx to its connection).
+func (s *Store) inConnTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	conn, err := s.SQL().Conn(ctx)
+	if err != nil {
+		return Translate(err, "database connection")
+	}
+	defer conn.Close()
+	db := s.db.WithContext(ctx)
+	db.Statement.ConnPool = conn
+	return db.Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), connKey{}, conn))
+	})
+}
+
+// Copies reports whether CopyRows uses PostgreSQL's COPY in this context (inside InTx on
+// PostgreSQL) rather than multi-row INSERTs: rows copied cannot return generated keys, so a
+// caller that needs them takes them first (ReserveIDs).
+func (s *Store) Copies(ctx context.Context) bool {
+	_, ok := ctx.Value(connKey{}).(*sql.Conn)
+	return ok && s.dialect == Postgres
+}
+
+// CopyRows writes n rows into table as InsertRows does, through PostgreSQL's binary COPY when
+// Copies says so: about twice the rows per second of multi-row INSERTs for the narrow rows of a
+// catalog import (relations, tags), whose every statement was a round trip the database waited
+// for while the next batch was built. Elsewhere it is InsertRows. Rows are built one at a time as
+// COPY asks for them, so they never all sit in memory at once.
+func (s *Store) CopyRows(ctx context.Context, table string, columns []string, n int, row func(i int, args []any) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if !s.Copies(ctx) {
+		return s.InsertRows(ctx, table, columns, n, row)
+	}
+	conn := ctx.Value(connKey{}).(*sql.Conn)
+	err := conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return errs.E(errs.Internal, "copy into %s: the PostgreSQL driver is %T, not pgx", table, driverConn)
+		}
+		copied, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, &rowSource{n: n, row: row})
+		if err == nil && copied != int64(n) {
+			err = fmt.Errorf("copied %d rows of %d", copied, n)
+		}
+		return err
+	})
+	return s.translate(err, table)
+}
+
+// rowSource hands CopyFrom the rows a row function builds, reusing one argument slice: CopyFrom
+// encodes each row before it asks for the next.
+type rowSource struct {
+	n, i int
+	row  func(i int, args []any) []any
+	args []any
+}
+
+func (r *rowSource) Next() bool {
+	if r.i >= r.n {
+		return false
+	}
+	r.args = r.row(r.i, r.args[:0])
+	r.i++
+	return true
+}
+
+func (r *rowSource) Values() ([]any, error) { return r.args, nil }
+func (r *rowSource) Err() error             { return nil }
+
+// ReserveIDs takes n values of table's id sequence (its identity column) for rows written with
+// their ids, such as rows copied with CopyRows. PostgreSQL only.
+func (s *Store) ReserveIDs(ctx context.Context, table string, n int) ([]int64, error) {
+	if s.dialect != Postgres {
+		return nil, errs.E(errs.Internal, "reserve ids of %s: only on PostgreSQL", table)
+	}
+	ids := make([]int64, 0, n)
+	err := s.DB(ctx).Raw("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", table, n).Scan(&ids).Error
+	if err == nil && len(ids) != n {
+		err = fmt.Errorf("reserved %d ids of %d", len(ids), n)
+	}
+	return ids, s.translate(err, table+" ids")
+}
