@@ -10,3 +10,20 @@ import (
 func CollectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
 	return collectStream(ctx, snap, maxErrors, emit)
 }
+
+// GroupedFacet is a facet counted by grouping the matching entities, as every filter but kinds
+// alone is: what the kept counts must agree with.
+func GroupedFacet(ctx context.Context, s *Service, f Filter, field FacetField, limit int) ([]FacetValue, error) {
+	return s.facetQuery(ctx, f, field, limit)
+}
+
+// GroupedCount is countMatching by counting the matching entities.
+func GroupedCount(ctx context.Context, s *Service, f Filter) (int, error) {
+	db, err := s.filtered(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.Count(&n).Error
+	return int(n), err
+}

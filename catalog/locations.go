@@ -219,6 +219,11 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 
 func (s *Service) unregister(ctx context.Context, id int64, removed *int64) error {
 	return s.st.InTx(ctx, func(ctx context.Context) error {
+		// One writer of entities at a time, as for applies: the counts the database keeps of
+		// them (entity_counts) are rows every writer updates, in no common order.
+		if err := s.lockApplies(ctx); err != nil {
+			return err
+		}
 		n, err := s.countEntitiesOf(ctx, id)
 		if err != nil {
 			return err

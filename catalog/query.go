@@ -41,13 +41,20 @@ const MaxFilterValues = 200
 // is a subquery of its own; PostgreSQL took 40 s to plan 200 of them.
 const MaxAnnotationFilters = 16
 
-// checkSizes refuses a filter with a list longer than its bound, naming the field.
 // onlyText says whether f restricts by its text alone.
 func (f Filter) onlyText() bool {
 	return len(f.Kinds) == 0 && len(f.Namespaces) == 0 && len(f.Types) == 0 && len(f.Lifecycles) == 0 && len(f.Owners) == 0 &&
 		len(f.Systems) == 0 && len(f.Tags) == 0 && len(f.Annotations) == 0 && f.LocationID == 0
 }
 
+// onlyKinds reports whether f filters by kinds alone, or not at all: what the counts kept in
+// entity_counts answer.
+func (f Filter) onlyKinds() bool {
+	return f.Text == "" && len(f.Namespaces) == 0 && len(f.Types) == 0 && len(f.Lifecycles) == 0 && len(f.Owners) == 0 &&
+		len(f.Systems) == 0 && len(f.Tags) == 0 && len(f.Annotations) == 0 && f.LocationID == 0
+}
+
+// checkSizes refuses a filter with a list longer than its bound, naming the field.
 func (f Filter) checkSizes() error {
 	if len(f.Annotations) > MaxAnnotationFilters {
 		return errs.InvalidField("annotations", "has %d entries; at most %d are accepted (each must match)", len(f.Annotations), MaxAnnotationFilters)

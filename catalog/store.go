@@ -134,9 +134,20 @@ type stateRow struct {
 
 func (stateRow) TableName() string { return "catalog_state" }
 
+// entityCountRow is how many entities of a kind have a value of a facet field (migration 00019:
+// triggers on entities keep it; facets and counts over kinds alone read it).
+type entityCountRow struct {
+	Field    string `gorm:"primaryKey"`
+	Kind     string `gorm:"primaryKey"`
+	Value    string `gorm:"primaryKey"`
+	Entities int64
+}
+
+func (entityCountRow) TableName() string { return "entity_counts" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
-	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{}}
+	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{}, &entityCountRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

@@ -117,6 +117,9 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 		}
 		return int(n), nil
 	}
+	if f.onlyKinds() {
+		return s.countByKinds(ctx, f)
+	}
 	db, err := s.filtered(ctx, f)
 	if err != nil {
 		return 0, err
@@ -131,6 +134,9 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 // facetValues counts the entities matching f by one field, most frequent value first (ties by
 // value), at most limit values.
 func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
+	if f.onlyKinds() {
+		return s.countedFacet(ctx, f, field, limit)
+	}
 	if field == FacetTag && s.st.Dialect() == store.Postgres {
 		// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning
 		// disks) the planner priced a probe of entity_tags' primary key per matched entity above
@@ -151,6 +157,60 @@ func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, l
 		return out, err
 	}
 	return s.facetQuery(ctx, f, field, limit)
+}
+
+// countedFields name the facet fields in entity_counts.
+var countedFields = map[FacetField]string{
+	FacetKind: "kind", FacetType: "type", FacetLifecycle: "lifecycle", FacetOwner: "owner",
+	FacetNamespace: "namespace", FacetSystem: "system", FacetTag: "tag",
+}
+
+// countedFacet is facetValues for a filter by kinds alone (or none), read from the counts the
+// database keeps as entities are written (entity_counts): a few rows per value, where grouping
+// the entities themselves took seconds at a million. It orders and bounds as facetQuery does.
+func (s *Service) countedFacet(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
+	name, ok := countedFields[field]
+	if !ok {
+		return nil, errs.InvalidField("fields", "unknown facet %q", field)
+	}
+	if err := f.checkSizes(); err != nil {
+		return nil, err
+	}
+	db := s.st.DB(ctx).Table("entity_counts").Where("field = ? AND entities > 0", name)
+	if len(f.Kinds) > 0 {
+		canonical, err := canonicalKinds(f.Kinds)
+		if err != nil {
+			return nil, err
+		}
+		db = db.Where("kind IN ?", canonical)
+	}
+	var rows []FacetValue
+	err := db.Select("value, CAST(SUM(entities) AS BIGINT) AS count").Group("value").
+		Order("count DESC, value ASC").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, store.Translate(err, "facets")
+	}
+	return rows, nil
+}
+
+// countByKinds is countMatching for a filter by kinds alone (or none), from entity_counts.
+func (s *Service) countByKinds(ctx context.Context, f Filter) (int, error) {
+	if err := f.checkSizes(); err != nil {
+		return 0, err
+	}
+	db := s.st.DB(ctx).Table("entity_counts").Where("field = 'kind'")
+	if len(f.Kinds) > 0 {
+		canonical, err := canonicalKinds(f.Kinds)
+		if err != nil {
+			return 0, err
+		}
+		db = db.Where("kind IN ?", canonical)
+	}
+	var n int64
+	if err := db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)").Scan(&n).Error; err != nil {
+		return 0, store.Translate(err, "entities")
+	}
+	return int(n), nil
 }
 
 // facetQuery is facetValues' statement.
@@ -216,11 +276,9 @@ func (s *Service) filteredFrom(ctx context.Context, f Filter, from string) (*gor
 		}
 	}
 	if len(f.Kinds) > 0 {
-		kinds := make([]string, len(f.Kinds))
-		for i, k := range f.Kinds {
-			if kinds[i] = backstage.CanonicalKind(k); kinds[i] == "" {
-				return nil, errs.InvalidField("kinds", "unknown kind %q; known kinds are %s", k, strings.Join(backstage.Kinds, ", "))
-			}
+		kinds, err := canonicalKinds(f.Kinds)
+		if err != nil {
+			return nil, err
 		}
 		db = db.Where("e.kind IN ?", kinds)
 	}
@@ -291,6 +349,17 @@ func (s *Service) descendantsSQL(seeds string) string {
 	}
 	return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION " + strings.Replace(children, "WHERE", ", tree WHERE", 1) +
 		" UNION " + strings.Replace(claimed, "WHERE", ", tree WHERE", 1) + ") SELECT ref FROM tree"
+}
+
+// canonicalKinds spells kinds as entities store them, or says which is unknown.
+func canonicalKinds(in []string) ([]string, error) {
+	kinds := make([]string, len(in))
+	for i, k := range in {
+		if kinds[i] = backstage.CanonicalKind(k); kinds[i] == "" {
+			return nil, errs.InvalidField("kinds", "unknown kind %q; known kinds are %s", k, strings.Join(backstage.Kinds, ", "))
+		}
+	}
+	return kinds, nil
 }
 
 func orderColumns(f OrderField) ([]string, error) {
