@@ -341,6 +341,15 @@ func (s *Service) Analyze(ctx context.Context) error {
 				return store.Translate(err, "statistics of "+t)
 			}
 		}
+		if s.st.Dialect() == store.Postgres {
+			// The kept counts (entity_counts) are a few thousand rows that an import updated once
+			// per COPY, in one transaction: a million-entity import left 756,526 versions of its
+			// 141,307 rows, and the whole catalog's owner facet read them all (477 ms; vacuumed,
+			// 120 ms). VACUUM (outside a transaction, as here) drops them; autovacuum would, later.
+			if err := db.Exec("VACUUM (ANALYZE) entity_counts").Error; err != nil {
+				return store.Translate(err, "vacuum of entity_counts")
+			}
+		}
 		return nil
 	})
 }
