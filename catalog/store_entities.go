@@ -164,10 +164,17 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	// Rows are made batch by batch as the insert asks for them, not all up front: their search
 	// texts and joined fields would otherwise double what a large import holds at its peak.
 	ids := make([]int64, len(entities))
-	index := make(map[string]int, len(entities))
-	for i, p := range entities {
+	for _, p := range entities {
 		p.e.LocationID = locationID
-		index[p.e.Ref.String()] = i
+	}
+	// rowArgs appends entity i's columns (entityColumns) and drops its document: the batch's
+	// arguments hold it until written, so a large import sheds its documents as it goes.
+	rowArgs := func(i int, args []any) []any {
+		e := entities[i].e
+		r := newEntityRow(e, entities[i].body)
+		entities[i].body = ""
+		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
+			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
 	}
 	if s.st.Copies(ctx) {
 		// COPY returns no keys: the ids are taken from the sequence first and copied with the rows.
@@ -177,23 +184,17 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 		}
 		copy(ids, reserved)
 		err = s.st.CopyRows(ctx, "entities", append([]string{"id"}, entityColumns...), len(entities), func(i int, args []any) []any {
-			e := entities[i].e
-			r := newEntityRow(e, entities[i].body)
-			entities[i].body = ""
-			return append(args, ids[i], r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-				r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
+			return rowArgs(i, append(args, ids[i]))
 		})
 		if err != nil {
 			return err
 		}
 	} else {
-		err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), func(i int, args []any) []any {
-			e := entities[i].e
-			r := newEntityRow(e, entities[i].body)
-			entities[i].body = "" // the batch's arguments hold it until written: a large import sheds its documents as it goes
-			return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
-				r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
-		}, "id, ref", func(res *sql.Rows) error {
+		index := make(map[string]int, len(entities))
+		for i, p := range entities {
+			index[p.e.Ref.String()] = i
+		}
+		err := s.st.InsertReturning(ctx, "entities", entityColumns, len(entities), rowArgs, "id, ref", func(res *sql.Rows) error {
 			var id int64
 			var ref string
 			if err := res.Scan(&id, &ref); err != nil {
