@@ -19,10 +19,22 @@ type subscription[E any] interface {
 // the GraphQL subscription ends when the domain's does (a subscriber that fell too far behind is
 // cut off and must subscribe again) or when the client goes.
 func relay[E, T any](ctx context.Context, sub subscription[E], convert func(E) T) <-chan T {
+	return relayAfter(ctx, nil, sub, convert)
+}
+
+// relayAfter is relay that sends first before the subscription's changes.
+func relayAfter[E, T any](ctx context.Context, first []T, sub subscription[E], convert func(E) T) <-chan T {
 	out := make(chan T)
 	go func() {
 		defer close(out)
 		defer sub.Close()
+		for _, v := range first {
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():

@@ -124,12 +124,23 @@ func (r *queryResolver) Dora(ctx context.Context, since *time.Time, until *time.
 	return doraMetrics(m, err)
 }
 
-func (r *subscriptionResolver) DeploymentChanged(ctx context.Context, component string) (<-chan *model.Deployment, error) {
-	sub, err := r.RolloutService.Watch(ctx, component, rollouts.WatchDeployments)
+func (r *subscriptionResolver) DeploymentChanged(ctx context.Context, component string, current *bool) (<-chan *model.Deployment, error) {
+	if !deref(current, false) {
+		sub, err := r.RolloutService.Watch(ctx, component, rollouts.WatchDeployments)
+		if err != nil {
+			return nil, err
+		}
+		return relay(ctx, sub, model.NewDeploymentChange), nil
+	}
+	sub, now, err := r.RolloutService.WatchDeploymentsNow(ctx, component)
 	if err != nil {
 		return nil, err
 	}
-	return relay(ctx, sub, model.NewDeploymentChange), nil
+	first := make([]*model.Deployment, len(now))
+	for i, d := range now {
+		first[i] = model.NewDeployment(d)
+	}
+	return relayAfter(ctx, first, sub, model.NewDeploymentChange), nil
 }
 
 func (r *subscriptionResolver) RolloutChanged(ctx context.Context, component string) (<-chan *model.Rollout, error) {

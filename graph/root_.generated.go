@@ -955,7 +955,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		DeployRequestChanged func(childComplexity int, component *string, id *string) int
-		DeploymentChanged    func(childComplexity int, component string) int
+		DeploymentChanged    func(childComplexity int, component string, current *bool) int
 		PipelineRunChanged   func(childComplexity int, component *string, pipeline *string, id *string) int
 		RolloutChanged       func(childComplexity int, component string) int
 		TaskChanged          func(childComplexity int, project *string) int
@@ -5674,7 +5674,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.DeploymentChanged(childComplexity, args["component"].(string)), true
+		return e.ComplexityRoot.Subscription.DeploymentChanged(childComplexity, args["component"].(string), args["current"].(*bool)), true
 	case "Subscription.pipelineRunChanged":
 		if e.ComplexityRoot.Subscription.PipelineRunChanged == nil {
 			break

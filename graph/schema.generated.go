@@ -91,7 +91,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	DeployRequestChanged(ctx context.Context, component *string, id *string) (<-chan *model.DeployRequestEvent, error)
 	PipelineRunChanged(ctx context.Context, component *string, pipeline *string, id *string) (<-chan *model.PipelineRun, error)
-	DeploymentChanged(ctx context.Context, component string) (<-chan *model.Deployment, error)
+	DeploymentChanged(ctx context.Context, component string, current *bool) (<-chan *model.Deployment, error)
 	RolloutChanged(ctx context.Context, component string) (<-chan *model.Rollout, error)
 	TaskChanged(ctx context.Context, project *string) (<-chan *model.TaskEvent, error)
 }
@@ -1219,6 +1219,14 @@ func (ec *executionContext) field_Subscription_deploymentChanged_args(ctx contex
 		return nil, err
 	}
 	args["component"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "current",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["current"] = arg1
 	return args, nil
 }
 
@@ -5526,7 +5534,7 @@ func (ec *executionContext) _Subscription_deploymentChanged(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().DeploymentChanged(ctx, fc.Args["component"].(string))
+			return ec.Resolvers.Subscription().DeploymentChanged(ctx, fc.Args["component"].(string), fc.Args["current"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Deployment) graphql.Marshaler {

@@ -215,15 +215,34 @@ const (
 // without Argo CD annotations has nothing to deliver, but the subscription stays open: the catalog
 // may give it annotations later.
 func (s *Service) Watch(ctx context.Context, component string, what Watched) (*Subscription, error) {
+	sub, _, _, err := s.watch(ctx, component, what)
+	return sub, err
+}
+
+// WatchDeploymentsNow is Watch(WatchDeployments) that also returns the component's deployments as
+// tracked once the subscription has begun. A client that reads and then subscribes (or subscribes
+// again after a lost connection) can miss a change made between the two; one that takes these
+// first and then the subscription's changes misses none: every change after this read is on the
+// channel, and one already on it when the read was made is no newer than what the read saw.
+func (s *Service) WatchDeploymentsNow(ctx context.Context, component string) (*Subscription, []Deployment, error) {
+	sub, m, ok, err := s.watch(ctx, component, WatchDeployments)
+	if err != nil || !ok {
+		return sub, nil, err
+	}
+	return sub, s.tracker.Deployments(m), nil
+}
+
+// watch subscribes, and returns the component's matcher (ok is false without Argo CD annotations).
+func (s *Service) watch(ctx context.Context, component string, what Watched) (*Subscription, Matcher, bool, error) {
 	_, annotations, err := s.catalog.ComponentAnnotations(ctx, "component", component)
 	if err != nil {
-		return nil, err
+		return nil, Matcher{}, false, err
 	}
 	m, ok, err := matcher(annotations)
 	if err != nil {
-		return nil, err
+		return nil, Matcher{}, false, err
 	}
-	return s.tracker.Subscribe(ctx, func(c Change) bool {
+	sub := s.tracker.Subscribe(ctx, func(c Change) bool {
 		if !ok {
 			return false
 		}
@@ -238,7 +257,8 @@ func (s *Service) Watch(ctx context.Context, component string, what Watched) (*S
 				AppNamespace: c.Rollout.Namespace, Application: c.Rollout.Name}, Labels: c.Labels})
 		}
 		return m.MatchesKey(c.Rollout.Key)
-	}), nil
+	})
+	return sub, m, ok, nil
 }
 
 // ComponentDORA returns the DORA metrics of a component's deployments. Its lead time comes from

@@ -147,6 +147,53 @@ func TestAComponentsDeploymentsRolloutsAndTheirChangesOverGraphQL(t *testing.T) 
 	})
 }
 
+func TestADeploymentSubscriptionWithCurrentStartsFromTheDeploymentsAsTheyAre(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob := p.session("bob")
+		revision := func() string {
+			res := p.as(bob, `{ entity(ref: "component:payments-api") { ... on Component { deployments { revision } } } }`)
+			deps, _ := res.Data["entity"].(map[string]any)["deployments"].([]any)
+			if len(deps) != 1 {
+				return ""
+			}
+			return deps[0].(map[string]any)["revision"].(string)
+		}
+		deploy := func(rev string) {
+			t.Helper()
+			res := p.as(bob, `mutation { syncDeployment(input: {component: "payments-api", revision: "`+rev+`"}) { deployment { application } } }`)
+			if len(res.Errors) > 0 {
+				t.Fatalf("bob's sync to %s: %+v", rev, res.Errors)
+			}
+			p.argo.Update("argocd", "payments-api", func(a *v1alpha1.Application) { argocdtest.Succeed(a, rev, "registry.example.com/payments-api:"+rev) })
+		}
+		// Argo CD deploys b2 before the client subscribes: a change it never sees as an event.
+		deploy("b2")
+		testutil.Eventually(t, 10*time.Second, func() bool { return revision() == "b2" }, "the deployment never showed b2")
+
+		sub, _, err := p.subscribe(t, bob, p.base,
+			`subscription { deploymentChanged(component: "payments-api", current: true) { application revision removed } }`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := nextData(t, sub)["deploymentChanged"].(map[string]any)
+		if first["application"] != "payments-api" || first["revision"] != "b2" || first["removed"] != false {
+			t.Errorf("the first event = %v, want payments-api as it is: b2, not removed", first)
+		}
+		// Then the changes, as without current.
+		deploy("c3")
+		for {
+			ev := nextData(t, sub)["deploymentChanged"].(map[string]any)
+			if ev["revision"] == "c3" {
+				break
+			}
+			if ev["revision"] != "b2" {
+				t.Fatalf("an event after the first = %v, want b2 (a canary read) or c3", ev)
+			}
+		}
+	})
+}
+
 func TestASubscriptionFromAnotherSiteIsRefused(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	bob := p.session("bob")

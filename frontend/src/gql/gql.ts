@@ -35,7 +35,7 @@ type Documents = {
     "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": typeof types.DeploymentFieldsFragmentDoc,
     "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": typeof types.RolloutFieldsFragmentDoc,
     "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n      }\n    }\n  }\n": typeof types.ComponentDeliveryDocument,
-    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n": typeof types.DeploymentChangedDocument,
+    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component, current: true) { ...DeploymentFields }\n  }\n": typeof types.DeploymentChangedDocument,
     "\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n": typeof types.RolloutChangedDocument,
     "\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.SyncDocument,
     "\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": typeof types.RefreshDeploymentDocument,
@@ -89,6 +89,7 @@ type Documents = {
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": typeof types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": typeof types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
+    "\n  query Me {\n    me {\n      username\n    }\n  }\n": typeof types.MeDocument,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -112,7 +113,7 @@ const documents: Documents = {
     "\n  fragment DeploymentFields on Deployment {\n    instance\n    appNamespace\n    application\n    environment\n    cluster\n    namespace\n    syncStatus\n    health\n    revision\n    lastSyncedAt\n    stale\n    removed\n    operation { phase message startedAt finishedAt requestedBy }\n    canary {\n      strategy\n      currentStep\n      setWeight\n      actualWeight\n      phase\n      aborted\n      pausedReason\n      steps { kind weight pause }\n    }\n  }\n": types.DeploymentFieldsFragmentDoc,
     "\n  fragment RolloutFields on Rollout {\n    id\n    instance\n    application\n    appNamespace\n    environment\n    revision\n    result\n    message\n    startedAt\n    finishedAt\n    requestedBy\n    initiatedBy\n    historyId\n    commit { author message }\n  }\n": types.RolloutFieldsFragmentDoc,
     "\n  query ComponentDelivery($ref: String!) {\n    entity(ref: $ref) {\n      __typename\n      id\n      ... on Component {\n        viewerCanOperate\n        location { id }\n        deployments { ...DeploymentFields }\n        rollouts(first: 10) { totalCount nodes { ...RolloutFields } }\n      }\n    }\n  }\n": types.ComponentDeliveryDocument,
-    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n": types.DeploymentChangedDocument,
+    "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component, current: true) { ...DeploymentFields }\n  }\n": types.DeploymentChangedDocument,
     "\n  subscription RolloutChanged($component: String!) {\n    rolloutChanged(component: $component) { ...RolloutFields }\n  }\n": types.RolloutChangedDocument,
     "\n  mutation Sync($input: SyncDeploymentInput!) { syncDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.SyncDocument,
     "\n  mutation RefreshDeployment($input: RefreshDeploymentInput!) { refreshDeployment(input: $input) { deployment { ...DeploymentFields } } }\n": types.RefreshDeploymentDocument,
@@ -166,6 +167,7 @@ const documents: Documents = {
     "\n  mutation UpdateTask($input: UpdateTaskInput!) {\n    updateTask(input: $input) { task { ...TaskFields } }\n  }\n": types.UpdateTaskDocument,
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": types.TaskFieldsFragmentDoc,
+    "\n  query Me {\n    me {\n      username\n    }\n  }\n": types.MeDocument,
 };
 
 /**
@@ -269,7 +271,7 @@ export function graphql(source: "\n  query ComponentDelivery($ref: String!) {\n 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n"): (typeof documents)["\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component) { ...DeploymentFields }\n  }\n"];
+export function graphql(source: "\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component, current: true) { ...DeploymentFields }\n  }\n"): (typeof documents)["\n  subscription DeploymentChanged($component: String!) {\n    deploymentChanged(component: $component, current: true) { ...DeploymentFields }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -482,6 +484,10 @@ export function graphql(source: "\n  mutation AddTaskComment($input: AddTaskComm
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Me {\n    me {\n      username\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      username\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -23,17 +23,22 @@ const embedded = [
   'DeployTransition', 'DeployRequestConnection', 'DeployRequestEdge', 'DeployRequestPayload', 'DeployRequestEvent', 'DeployEnvironment',
 ];
 
-export function createClient(): Client {
+/** The portal's normalized cache: what createClient uses, and what tests put in front of a scripted server. */
+export function portalCache() {
   const keys: Record<string, (data: Record<string, unknown>) => string | null> = Object.fromEntries(
     embedded.map((t) => [t, () => null]),
   );
   keys.Deployment = (d) =>
     d.instance != null && d.application != null ? `${d.instance}/${d.appNamespace ?? ''}/${d.application}` : null;
+  // The schema lets the cache match fragments on interfaces exactly (see scripts/introspection.mjs).
+  return cacheExchange({ schema, keys });
+}
+
+export function createClient(): Client {
   return new Client({
     url: '/graphql',
     exchanges: [
-      // The schema lets the cache match fragments on interfaces exactly (see scripts/introspection.mjs).
-      cacheExchange({ schema, keys }),
+      portalCache(),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({

@@ -10,6 +10,7 @@ import { Badge, toneOf } from '../../components/Tag';
 import { problemOf } from '../../lib/errors';
 import { ago, entityPath, shortRef } from '../../lib/format';
 import { deployRequestId, stateLabel, stateTone, when } from './fields';
+import { useReread } from '../../lib/reread';
 
 /** The page's own fields beyond the list's: history, provenance, and what the viewer may do. */
 export const DeployRequestPageFields = graphql(`
@@ -61,15 +62,16 @@ const MAX_NOTE = 500;
 export function DeployPage() {
   const { id: param = '' } = useParams();
   const id = deployRequestId(param);
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: RequestQuery, variables: { id } });
+  const [{ data, error, fetching }] = useQuery({ query: RequestQuery, variables: { id } });
+  const { heard, reread } = useReread(RequestQuery, { id });
   const q = data?.deployRequest;
-  const [live] = useSubscription({ query: RequestChanged, variables: { id }, pause: !q });
+  const [live] = useSubscription({ query: RequestChanged, variables: { id }, pause: !q }, heard);
   // A move adds a transition and may change what the viewer may do: read the request again.
   const ev = live.data?.deployRequestChanged;
   const moved = ev ? `${ev.transition.to}:${ev.transition.at}:${ev.transition.note}` : '';
   useEffect(() => {
-    if (moved) reexecute({ requestPolicy: 'network-only' });
-  }, [moved, reexecute]);
+    if (moved) reread();
+  }, [moved, reread]);
   const [, approve] = useMutation(Approve);
   const [, reject] = useMutation(Reject);
   const [, cancel] = useMutation(Cancel);

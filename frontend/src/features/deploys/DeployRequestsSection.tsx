@@ -7,6 +7,7 @@ import { Empty, Loading } from '../../components/States';
 import { Badge } from '../../components/Tag';
 import { ago } from '../../lib/format';
 import { deployPath, shortVersion, stateLabel, stateTone } from './fields';
+import { useReread } from '../../lib/reread';
 
 // The dialog's widgets load only where someone may request a deploy.
 const RequestDeployDialog = lazy(() => import('./RequestDeployDialog'));
@@ -33,15 +34,16 @@ const ComponentRequestChanged = graphql(`
 
 /** A component's latest deploy requests (live) and, for its owners and admins, the Request deploy dialog. */
 export function DeployRequestsSection({ componentRef }: { componentRef: string }) {
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: ComponentDeployRequests, variables: { ref: componentRef } });
-  const [live] = useSubscription({ query: ComponentRequestChanged, variables: { component: componentRef } });
+  const [{ data, error, fetching }] = useQuery({ query: ComponentDeployRequests, variables: { ref: componentRef } });
+  const { heard, reread } = useReread(ComponentDeployRequests, { ref: componentRef });
+  const [live] = useSubscription({ query: ComponentRequestChanged, variables: { component: componentRef } }, heard);
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;
   // Known requests update in place in the cache; a new one needs the list again.
   const changed = live.data?.deployRequestChanged.request.id;
   const known = !changed || !c || c.deployRequests.nodes.some((q) => q.id === changed);
   useEffect(() => {
-    if (!known) reexecute({ requestPolicy: 'network-only' });
-  }, [known, changed, reexecute]);
+    if (!known) reread();
+  }, [known, changed, reread]);
 
   const envs = c?.deployEnvironments ?? [];
   return (

@@ -9,6 +9,7 @@ import { Empty, Loading } from '../../components/States';
 import { Badge } from '../../components/Tag';
 import { ago, entityPath, shortRef } from '../../lib/format';
 import { deployPath, shortVersion, stateLabel, STATES, stateTone, when } from './fields';
+import { useReread } from '../../lib/reread';
 
 const RequestsQuery = graphql(`
   query DeployRequests($filter: DeployRequestFilter, $after: String) {
@@ -56,15 +57,16 @@ export function DeploysPage() {
   const [draft, setDraft] = useState(component);
   useEffect(() => setDraft(component), [component]);
 
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: RequestsQuery, variables: { filter: filterOf(view, state, component), after } });
-  const [live] = useSubscription({ query: AnyRequestChanged });
+  const [{ data, error, fetching }] = useQuery({ query: RequestsQuery, variables: { filter: filterOf(view, state, component), after } });
+  const { heard, reread } = useReread(RequestsQuery, { filter: filterOf(view, state, component), after });
+  const [live] = useSubscription({ query: AnyRequestChanged }, heard);
   // A move may add a request to this view or take one out of it (a decision leaves "awaiting"):
   // the first page is read again; the cache alone updates the rows already shown.
   const ev = live.data?.deployRequestChanged;
   const moved = ev ? `${ev.request.id}:${ev.transition.to}:${ev.transition.at}` : '';
   useEffect(() => {
-    if (moved && !after) reexecute({ requestPolicy: 'network-only' });
-  }, [moved, after, reexecute]);
+    if (moved && !after) reread();
+  }, [moved, after, reread]);
 
   function link(next: { view?: View; state?: string; component?: string; c?: string }): string {
     const p = new URLSearchParams();

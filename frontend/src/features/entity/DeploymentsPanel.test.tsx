@@ -3,6 +3,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { CombinedError } from 'urql';
 import { bob, calls, carol, fakeClient, renderAt } from '../../test/render';
+import { scriptedServer } from '../../test/scripted';
 import type { Viewer } from '../../app/viewer';
 import { DeploymentsPanel } from './DeploymentsPanel';
 
@@ -103,5 +104,40 @@ describe("a component's deployments", () => {
     await screen.findByText(/Canary Paused, step 4 of 5/);
     await screen.findByText(/No rollouts recorded yet|SUCCEEDED/);
     expect(screen.queryAllByRole('button').map((b) => b.textContent)).toEqual([]);
+  });
+});
+
+describe("a component's deployments, live", () => {
+  const running = { __typename: 'SyncOperation', phase: 'RUNNING', message: 'syncing', startedAt: '2026-12-03T10:00:00Z', finishedAt: null, requestedBy: 'bob' };
+  const succeeded = { ...running, phase: 'SUCCEEDED', message: 'successfully synced', finishedAt: '2026-12-03T10:00:20Z' };
+  const rolloutB = { ...rolloutA, id: 'Um9sbG91dDoy', revision: revA, result: 'RUNNING', message: '', startedAt: '2026-12-03T10:00:00Z', finishedAt: null, historyId: null };
+  const delivery = (operation: unknown, rollouts: unknown[]) => ({
+    entity: { __typename: 'Component', id: 'RW50aXR5OjE', viewerCanOperate: true, location: null,
+      deployments: [{ ...deployment, operation }], rollouts: { __typename: 'RolloutConnection', totalCount: rollouts.length, nodes: rollouts } },
+  });
+
+  it('keeps an operation end heard while the page re-read its list, though the re-read answers the older state', async () => {
+    const server = scriptedServer();
+    renderAt(server.client, bob, '/c', '/c', <DeploymentsPanel componentRef={ref} />);
+    const rereads = () => server.sent('ComponentDelivery').filter((op) => op.context.requestPolicy === 'network-only');
+    await waitFor(() => expect(server.sent('ComponentDelivery').length).toBeGreaterThan(0));
+    server.answer(server.sent('ComponentDelivery')[0], delivery(running, [rolloutA]));
+    await screen.findByText('RUNNING');
+    await waitFor(() => expect(server.sent('DeploymentChanged')).toHaveLength(1));
+    await waitFor(() => expect(server.sent('RolloutChanged')).toHaveLength(1));
+
+    // The sync's new rollout: the page reads its list again.
+    server.answer(server.sent('RolloutChanged')[0], { rolloutChanged: rolloutB });
+    await waitFor(() => expect(rereads()).toHaveLength(1));
+    // While that re-read is in flight, the operation ends, and the page shows it.
+    server.answer(server.sent('DeploymentChanged')[0], { deploymentChanged: { ...deployment, operation: succeeded } });
+    await screen.findByText('SUCCEEDED');
+    // The re-read answers what the server read before the end: the page asks once more...
+    server.answer(rereads()[0], delivery(running, [rolloutB, rolloutA]));
+    await waitFor(() => expect(rereads()).toHaveLength(2));
+    // ...and that answer, read after the end was heard, is what stays on screen.
+    server.answer(rereads()[1], delivery(succeeded, [{ ...rolloutB, result: 'SUCCEEDED', finishedAt: succeeded.finishedAt }, rolloutA]));
+    await waitFor(() => expect(screen.getAllByText('SUCCEEDED')).toHaveLength(3)); // the operation and both rollouts
+    expect(screen.queryByText('RUNNING')).toBeNull();
   });
 });

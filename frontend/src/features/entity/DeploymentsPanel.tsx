@@ -8,6 +8,7 @@ import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
 import { problemOf, type Problem } from '../../lib/errors';
 import { useLiveState } from '../../lib/live';
+import { useReread } from '../../lib/reread';
 import { ago, shortRef } from '../../lib/format';
 import { DoraSection } from './DoraSection';
 
@@ -73,9 +74,11 @@ const DeploymentsQuery = graphql(`
   }
 `);
 
+// current: each deployment as it is comes first, on every (re)subscription: a change made between
+// the page's read (or its re-read after a lost connection) and the subscription's start is not lost.
 const DeploymentChanged = graphql(`
   subscription DeploymentChanged($component: String!) {
-    deploymentChanged(component: $component) { ...DeploymentFields }
+    deploymentChanged(component: $component, current: true) { ...DeploymentFields }
   }
 `);
 
@@ -125,15 +128,17 @@ function useAction<D, V extends AnyVariables>(doc: TypedDocumentNode<D, V>) {
 
 /** A component's deployments (live), its rollout history, its DORA figures and, for owners, the actions. */
 export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: DeploymentsQuery, variables: { ref: componentRef } });
+  const [{ data, error, fetching }] = useQuery({ query: DeploymentsQuery, variables: { ref: componentRef } });
+  // Re-reads keep the events heard while they are in flight (lib/reread.ts).
+  const { heard, reread } = useReread(DeploymentsQuery, { ref: componentRef });
   // Deployments update in place in the normalized cache (keyed by instance/namespace/application).
-  const [live] = useSubscription({ query: DeploymentChanged, variables: { component: componentRef } });
-  const [rollout] = useSubscription({ query: RolloutChanged, variables: { component: componentRef } });
+  const [live] = useSubscription({ query: DeploymentChanged, variables: { component: componentRef } }, heard);
+  const [rollout] = useSubscription({ query: RolloutChanged, variables: { component: componentRef } }, heard);
   // A rollout not on the page yet (a new one) needs the list again; known ones update in place.
   const known = data?.entity?.__typename === 'Component' ? data.entity.rollouts.nodes.some((r) => r.id === rollout.data?.rolloutChanged.id) : true;
   useEffect(() => {
-    if (rollout.data && !known) reexecute({ requestPolicy: 'network-only' });
-  }, [rollout.data, known, reexecute]);
+    if (rollout.data && !known) reread();
+  }, [rollout.data, known, reread]);
   // A deployment not on the page (an application Portside began to follow, or one the server did
   // not know yet when the page last read the list: just after a restart) needs the list again too:
   // the event updates the cache, but no list would show it.
@@ -143,13 +148,13 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
       ? true
       : data.entity.deployments.some((d) => d.instance === changed.instance && d.appNamespace === changed.appNamespace && d.application === changed.application);
   useEffect(() => {
-    if (!listed) reexecute({ requestPolicy: 'network-only' });
-  }, [listed, reexecute]);
+    if (!listed) reread();
+  }, [listed, reread]);
   // Events sent while the socket was lost are gone: once it is back, read the state again.
   const liveState = useLiveState();
   useEffect(() => {
-    if (liveState === 'resumed') reexecute({ requestPolicy: 'network-only' });
-  }, [liveState, reexecute]);
+    if (liveState === 'resumed') reread();
+  }, [liveState, reread]);
 
   const refreshLocation = useAction(RefreshLocation);
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;

@@ -9,6 +9,7 @@ import { Badge, toneOf } from '../../components/Tag';
 import { ago, duration } from '../../lib/format';
 import { runLabel, runPath, secondsBetween } from './fields';
 import { StageChips } from './StageList';
+import { useReread } from '../../lib/reread';
 
 // The dialog's widgets load only where someone may run a pipeline.
 const RunDialog = lazy(() => import('./RunDialog'));
@@ -37,15 +38,16 @@ const ComponentRunChanged = graphql(`
 
 /** A component's declared pipelines, their latest runs (live), and a Run button for owners. */
 export function PipelinesSection({ componentRef }: { componentRef: string }) {
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: ComponentPipelines, variables: { ref: componentRef } });
-  const [live] = useSubscription({ query: ComponentRunChanged, variables: { component: componentRef } });
+  const [{ data, error, fetching }] = useQuery({ query: ComponentPipelines, variables: { ref: componentRef } });
+  const { heard, reread } = useReread(ComponentPipelines, { ref: componentRef });
+  const [live] = useSubscription({ query: ComponentRunChanged, variables: { component: componentRef } }, heard);
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;
   // Known runs update in place in the cache; a new one needs the lists again.
   const changed = live.data?.pipelineRunChanged.id;
   const known = !changed || !c || c.pipelines.some((p) => p.runs.nodes.some((r) => r.id === changed));
   useEffect(() => {
-    if (!known) reexecute({ requestPolicy: 'network-only' });
-  }, [known, changed, reexecute]);
+    if (!known) reread();
+  }, [known, changed, reread]);
 
   return (
     <section className="card spaced" aria-labelledby="pipelines">

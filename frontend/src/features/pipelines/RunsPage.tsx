@@ -10,6 +10,7 @@ import { Badge, toneOf } from '../../components/Tag';
 import { ago, duration, entityPath, shortRef } from '../../lib/format';
 import { runLabel, runPath, secondsBetween } from './fields';
 import { StageChips } from './StageList';
+import { useReread } from '../../lib/reread';
 
 const RunsQuery = graphql(`
   query PipelineRuns($filter: PipelineRunFilter, $after: String) {
@@ -45,13 +46,14 @@ export function RunsPage() {
     triggeredBy: text.triggeredBy || null,
     statuses: status ? [status as PipelineRunStatus] : null,
   };
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: RunsQuery, variables: { filter, after } });
-  const [live] = useSubscription({ query: AnyRunChanged, variables: { component: filter.component, pipeline: filter.pipeline } });
+  const [{ data, error, fetching }] = useQuery({ query: RunsQuery, variables: { filter, after } });
+  const { heard, reread } = useReread(RunsQuery, { filter, after });
+  const [live] = useSubscription({ query: AnyRunChanged, variables: { component: filter.component, pipeline: filter.pipeline } }, heard);
   const changed = live.data?.pipelineRunChanged.id;
   const known = !changed || !data || data.pipelineRuns.nodes.some((r) => r.id === changed);
   useEffect(() => {
-    if (!known && !after) reexecute({ requestPolicy: 'network-only' });
-  }, [known, changed, after, reexecute]);
+    if (!known && !after) reread();
+  }, [known, changed, after, reread]);
 
   function apply(next: Record<string, string>) {
     const p = new URLSearchParams();

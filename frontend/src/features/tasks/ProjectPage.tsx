@@ -10,6 +10,7 @@ import { Badge } from '../../components/Tag';
 import { problemOf, type Problem } from '../../lib/errors';
 import { ago, entityPath, shortRef } from '../../lib/format';
 import { label, PRIORITIES, priorityTone, RANK, STATUSES, statusTone, taskPath } from './fields';
+import { useReread } from '../../lib/reread';
 
 // The table shows a project's first this many tasks: the API allows 500 a page, but 200 rows
 // already cost more than the default complexity limit (20,000) allows one query.
@@ -122,11 +123,10 @@ export function ProjectPage() {
   // A board of more than PAGE tasks is read a page at a time along the connection's cursor; the
   // cursors of the pages before this one are in the URL (c=…), so Previous page and a deep link work.
   const cursors = params.getAll('c');
-  const [{ data, error, fetching }, reexecute] = useQuery({
-    query: ProjectQuery,
-    variables: { name, filter, first: PAGE, after: cursors.at(-1) ?? null },
-  });
-  const [live] = useSubscription({ query: TaskChanged, variables: { project: name } });
+  const variables = { name, filter, first: PAGE, after: cursors.at(-1) ?? null };
+  const [{ data, error, fetching }] = useQuery({ query: ProjectQuery, variables });
+  const { heard, reread } = useReread(ProjectQuery, variables);
+  const [live] = useSubscription({ query: TaskChanged, variables: { project: name } }, heard);
   const project = data?.project;
   // The server's rule (the one that checks every change), not a guess from the viewer's groups.
   const canEdit = !!project?.viewerCanEdit;
@@ -135,8 +135,8 @@ export function ProjectPage() {
   const ev = live.data?.taskChanged;
   const listed = !ev || !project || (!ev.deleted && project.tasks.nodes.some((t) => t.id === ev.taskId));
   useEffect(() => {
-    if (!listed) reexecute({ requestPolicy: 'network-only' });
-  }, [listed, ev, reexecute]);
+    if (!listed) reread();
+  }, [listed, ev, reread]);
 
   const rows = useMemo(() => sortTasks(project?.tasks.nodes ?? [], sort, desc), [project, sort, desc]);
 
@@ -315,7 +315,7 @@ export function ProjectPage() {
         </p>
       )}
       <Meetings name={project.name} canEdit={canEdit} changed={ev} />
-      <TableExchange name={project.name} canEdit={canEdit} onImported={() => reexecute({ requestPolicy: 'network-only' })} />
+      <TableExchange name={project.name} canEdit={canEdit} onImported={reread} />
     </>
   );
 }
@@ -357,11 +357,12 @@ export function ChangeList({ changes, labelledBy }: { changes: Change[]; labelle
 }
 
 function Meetings({ name, canEdit, changed }: { name: string; canEdit: boolean; changed: unknown }) {
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: MeetingsQuery, variables: { name } });
+  const [{ data, error, fetching }] = useQuery({ query: MeetingsQuery, variables: { name } });
+  const { reread } = useReread(MeetingsQuery, { name });
   // A task changed: what changed since the last meeting has too.
   useEffect(() => {
-    if (changed) reexecute({ requestPolicy: 'network-only' });
-  }, [changed, reexecute]);
+    if (changed) reread();
+  }, [changed, reread]);
   const [rec, createMeeting] = useMutation(CreateMeeting);
   const [notes, setNotes] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -374,7 +375,7 @@ function Meetings({ name, canEdit, changed }: { name: string; canEdit: boolean; 
     if (r.error) setProblem(problemOf(r.error as CombinedError));
     else {
       setNotes('');
-      reexecute({ requestPolicy: 'network-only' });
+      reread();
     }
   }
 

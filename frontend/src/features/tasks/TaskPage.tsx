@@ -9,6 +9,7 @@ import { Badge } from '../../components/Tag';
 import { problemOf, type Problem } from '../../lib/errors';
 import { ago, entityPath, shortRef } from '../../lib/format';
 import { label, linkTarget, PRIORITIES, priorityTone, projectPath, STATUSES, statusTone } from './fields';
+import { useReread } from '../../lib/reread';
 
 const TaskQuery = graphql(`
   query TaskPage($id: ID!, $first: Int!) {
@@ -54,18 +55,19 @@ const AddComment = graphql(`
 /** One task, deep-linkable: its fields, links, comment thread and every change (who, when, old → new). */
 export function TaskPage() {
   const { id = '' } = useParams();
-  const [{ data, error, fetching }, reexecute] = useQuery({ query: TaskQuery, variables: { id, first: LIST } });
+  const [{ data, error, fetching }] = useQuery({ query: TaskQuery, variables: { id, first: LIST } });
+  const { heard, reread } = useReread(TaskQuery, { id, first: LIST });
   const task = data?.task;
   const [proj] = useQuery({ query: TaskProject, variables: { name: task?.project ?? '' }, pause: !task });
   const project = proj.data?.project;
   // The server's rule (the one that checks every change), not a guess from the viewer's groups.
   const canEdit = !!task?.viewerCanEdit;
-  const [live] = useSubscription({ query: TaskChanged, variables: { project: task?.project ?? null }, pause: !task });
+  const [live] = useSubscription({ query: TaskChanged, variables: { project: task?.project ?? null }, pause: !task }, heard);
   // Someone else's change: the thread and history grow, so read them again.
   const ev = live.data?.taskChanged;
   useEffect(() => {
-    if (ev && ev.taskId === id) reexecute({ requestPolicy: 'network-only' });
-  }, [ev, id, reexecute]);
+    if (ev && ev.taskId === id) reread();
+  }, [ev, id, reread]);
 
   if (fetching && !data) return <Loading label="Loading the task…" />;
   if (error && !task) return <ErrorNotice error={error} title="This task could not be loaded" />;
@@ -144,7 +146,7 @@ export function TaskPage() {
           )}
         </section>
         {canEdit && !deleted ? (
-          <EditTask key={task.version} task={task} onSaved={() => reexecute({ requestPolicy: 'network-only' })} />
+          <EditTask key={task.version} task={task} onSaved={reread} />
         ) : (
           <section className="card" aria-labelledby="task-who">
             <h2 id="task-who">Changing this task</h2>
@@ -154,7 +156,7 @@ export function TaskPage() {
           </section>
         )}
       </div>
-      <Thread taskId={task.id} comments={task.comments} canEdit={canEdit && !deleted} onAdded={() => reexecute({ requestPolicy: 'network-only' })} />
+      <Thread taskId={task.id} comments={task.comments} canEdit={canEdit && !deleted} onAdded={reread} />
       <section className="card spaced" aria-labelledby="task-history">
         <h2 id="task-history">History</h2>
         {task.history.length === LIST && <p className="muted">The first {LIST} changes.</p>}
