@@ -18,21 +18,21 @@ import (
 // before the switch is replaced, so the result does not depend on it. Every other writer,
 // including an older release that never sets it, is counted by the trigger as before.
 //
-// SQLite keeps its row triggers (one cheap upsert per entity written): its imports are small, the
-// embedded default being for catalogs that fit in memory, and the bench catalog's 16,851 entities
-// imported within noise of the time without counts.
+// SQLite keeps its row triggers (a few cheap upserts per entity written): its imports are small,
+// the embedded default being for catalogs that fit in memory, and the bench catalog's 16,851
+// entities imported within noise of the time without counts.
 
 // recountFloor is the fewest entity rows (inserted or deleted) a transaction writes before it
 // recounts instead of letting the trigger count; it must also write more than 1/recountShare of
 // the entities stored before it. A recount groups every entity and tag of the catalog, so it
-// costs the same whatever was written: at the 168,501-entity bench catalog (-scale 10), 2.0–2.9 s
-// (12–17 µs an entity; a loaded 2-core machine). The trigger costs what the statements wrote, by
+// costs the same whatever was written: at the 168,501-entity bench catalog (-scale 10), 1.7–2.9 s
+// (10–17 µs an entity; a loaded 2-core machine). The trigger costs what the statements wrote, by
 // the count rows they touch: 9,000 users updated in a refresh (18,000 rows written) cost it
 // 0.04–0.06 s in all, 9,000 components (owners, systems, tags) 0.8–1.0 s, about 50 µs a row;
 // and by how many statements came before in the transaction, whose versions of the same count
 // rows each upsert walks: the import of that catalog, 107 statements, 6.9 s. So for a refresh
-// the recount pays once it writes about a quarter of the catalog's size in component rows (2–2.9
-// s ÷ 50 µs ≈ 40,000–58,000 rows), and never for users alone; an import into an empty or small
+// the recount pays once it writes about a quarter of the catalog's size in component rows (1.7–2.9
+// s ÷ 50 µs ≈ 34,000–58,000 rows), and never for users alone; an import into an empty or small
 // catalog, the case that hurt, passes the threshold at the floor. The floor keeps a small
 // catalog's refreshes on the trigger, which touches only the count rows of what changed, where a
 // recount rewrites every count row and leaves a dead version of each to vacuum.
@@ -44,14 +44,15 @@ const (
 // entityCountsSetting is the transaction setting the trigger of migration 00020 reads.
 const entityCountsSetting = "portside.entity_counts"
 
-// countKeeping follows how the kept counts follow one transaction's writes of entities: by the
+// countKeeping decides how the kept counts follow one transaction's writes of entities: by the
 // trigger, statement by statement, until the transaction has written more than the threshold,
 // then by one recount before it commits. Used by apply, inside its transaction.
 type countKeeping struct {
 	s *Service
 	// written counts the entity rows the transaction inserted or deleted, or is about to.
 	written int
-	// threshold is recountThreshold once written passed the floor (0 before: it costs a query).
+	// threshold is max(recountFloor, stored/recountShare), known once written passed the floor
+	// (0 before: the stored entities cost a query).
 	threshold int
 	// recount is set once the trigger stands aside: finish must recount.
 	recount bool
