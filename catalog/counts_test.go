@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -60,6 +61,42 @@ func backfill(t *testing.T, st *store.Store) string {
 	return text[start:end]
 }
 
+// sameAsGrouped compares every kept facet and count over kinds alone with what grouping the
+// stored entities gives.
+func sameAsGrouped(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	for _, kinds := range [][]string{nil, {"Component"}, {"component", "API"}, {"Resource", "Group"}} {
+		filter := catalog.Filter{Kinds: kinds}
+		for _, field := range []catalog.FacetField{catalog.FacetKind, catalog.FacetType, catalog.FacetLifecycle,
+			catalog.FacetOwner, catalog.FacetNamespace, catalog.FacetSystem, catalog.FacetTag} {
+			for _, limit := range []int{2, 100} {
+				kept, err := f.svc.Facets(operator, filter, []catalog.FacetField{field}, limit)
+				if err != nil {
+					t.Fatalf("%s: facets %s %v: %v", step, field, kinds, err)
+				}
+				grouped, err := catalog.GroupedFacet(operator, f.svc, filter, field, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(grouped, kept[field]); d != "" {
+					t.Errorf("%s: facet %s of kinds %v, limit %d (-grouped +kept):\n%s", step, field, kinds, limit, d)
+				}
+			}
+		}
+		kept, err := f.svc.Count(operator, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grouped, err := catalog.GroupedCount(operator, f.svc, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept != grouped {
+			t.Errorf("%s: total count of kinds %v: %d kept, %d grouped", step, kinds, kept, grouped)
+		}
+	}
+}
+
 // Facets and counts over kinds alone are read from counts the database keeps as entities are
 // written and removed; whatever happens to the catalog, they are what grouping the entities
 // gives.
@@ -69,36 +106,7 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 17))
 		check := func(step string) {
 			t.Helper()
-			for _, kinds := range [][]string{nil, {"Component"}, {"component", "API"}, {"Resource", "Group"}} {
-				filter := catalog.Filter{Kinds: kinds}
-				for _, field := range []catalog.FacetField{catalog.FacetKind, catalog.FacetType, catalog.FacetLifecycle,
-					catalog.FacetOwner, catalog.FacetNamespace, catalog.FacetSystem, catalog.FacetTag} {
-					for _, limit := range []int{2, 100} {
-						kept, err := f.svc.Facets(operator, filter, []catalog.FacetField{field}, limit)
-						if err != nil {
-							t.Fatalf("%s: facets %s %v: %v", step, field, kinds, err)
-						}
-						grouped, err := catalog.GroupedFacet(operator, f.svc, filter, field, limit)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if d := cmp.Diff(grouped, kept[field]); d != "" {
-							t.Errorf("%s: facet %s of kinds %v, limit %d (-grouped +kept):\n%s", step, field, kinds, limit, d)
-						}
-					}
-				}
-				kept, err := f.svc.Count(operator, filter)
-				if err != nil {
-					t.Fatal(err)
-				}
-				grouped, err := catalog.GroupedCount(operator, f.svc, filter)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if kept != grouped {
-					t.Errorf("%s: total count of kinds %v: %d kept, %d grouped", step, kinds, kept, grouped)
-				}
-			}
+			sameAsGrouped(t, f, step)
 		}
 		f.svc = f.service(catalog.Options{CacheSize: 0})
 		randomCatalog(f, "one", rng, 12)
@@ -131,6 +139,244 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 		st.Gorm().Raw("SELECT count(*) FROM entity_counts WHERE entities <> 0").Scan(&rows)
 		if rows != 0 {
 			t.Errorf("the empty catalog keeps %d non-zero counts", rows)
+		}
+	})
+}
+
+// countRow is one kept count.
+type countRow struct {
+	Kind, Field, Value string
+	Entities           int64
+}
+
+// keptCounts reads the kept counts that are not 0, in key order.
+func keptCounts(t *testing.T, st *store.Store) []countRow {
+	t.Helper()
+	var rows []countRow
+	if err := st.Gorm().Raw("SELECT kind, field, value, entities FROM entity_counts WHERE entities <> 0 ORDER BY field, kind, value").
+		Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// strayCount plants a count no entity has, as a trigger that miscounted would leave one, and
+// reports whether it is still there.
+func strayCount(t *testing.T, st *store.Store) (present func() bool) {
+	t.Helper()
+	if err := st.Gorm().Exec("INSERT INTO entity_counts (kind, field, value, entities) VALUES ('Stray', 'kind', 'Stray', 3)").Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() bool {
+		t.Helper()
+		var n int64
+		if err := st.Gorm().Raw("SELECT count(*) FROM entity_counts WHERE kind = 'Stray'").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 { // gone for the checks that follow, whoever left it
+			if err := st.Gorm().Exec("DELETE FROM entity_counts WHERE kind = 'Stray'").Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n > 0
+	}
+}
+
+// poison makes the database refuse to store an entity named poison, so that an apply writing it
+// fails where it stands, after the entities written before it.
+func poison(t *testing.T, st *store.Store) (cure func()) {
+	t.Helper()
+	add, drop := "ALTER TABLE entities ADD CONSTRAINT poison CHECK (name <> 'poison') NOT VALID", "ALTER TABLE entities DROP CONSTRAINT poison"
+	if st.Dialect() == store.SQLite {
+		add = "CREATE TRIGGER poison BEFORE INSERT ON entities WHEN new.name = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+		drop = "DROP TRIGGER poison"
+	}
+	if err := st.Gorm().Exec(add).Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := st.Gorm().Exec(drop).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An apply that writes more entities than the threshold (max(recountFloor, a quarter of the
+// catalog); the floor lowered to 40 here) has the trigger stand aside on PostgreSQL and counts every entity
+// once before it commits: the counts are those grouping gives, whatever was counted before (a
+// stray count is gone), after an import, after a refresh that changes and removes entities, and
+// after an apply that failed midway, which leaves the counts of the state before it. Below the
+// threshold, and on SQLite always, the triggers count (the stray count stays).
+func TestABulkApplyCountsTheEntitiesOnceAtItsEnd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		catalog.SetRecountFloor(f.svc, 40)
+		rng := rand.New(rand.NewPCG(17, 7))
+		recounts := st.Dialect() == store.Postgres
+
+		stray := strayCount(t, st)
+		randomCatalog(f, "small", rng, 4) // at most 24 entities: under the threshold
+		small := f.register(filepath.Join(f.dir, "small", "*.yaml")).Location.ID
+		if !stray() {
+			t.Error("a small import recounted: the stray count is gone")
+		}
+		sameAsGrouped(t, f, "small import")
+
+		stray = strayCount(t, st)
+		randomCatalog(f, "bulk", rng, 60) // 60 to 360 entities
+		res := f.register(filepath.Join(f.dir, "bulk", "*.yaml"))
+		bulk := res.Location.ID
+		if res.Added <= 40 {
+			t.Fatalf("the bulk import added %d entities, not above the threshold of 40", res.Added)
+		}
+		if kept := stray(); kept == recounts {
+			t.Errorf("after the bulk import the stray count is kept = %v; want %v (recounted on PostgreSQL only)", kept, !recounts)
+		}
+		sameAsGrouped(t, f, "bulk import")
+
+		stored, err := catalog.GroupedCount(operator, f.svc, catalog.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stray = strayCount(t, st)
+		randomCatalog(f, "bulk", rng, 45) // rewrites 45 of the 60 files: changed entities, fewer or more in some
+		f.write("bulk/059.yaml", "")      // an emptied file: its entities go
+		res = f.refresh(bulk)
+		// A changed entity is a row deleted and a row inserted.
+		if written, threshold := 2*res.Updated+res.Added+res.Removed, max(40, stored/4); written <= threshold {
+			t.Fatalf("the bulk refresh wrote %d entity rows, not above the threshold of %d", written, threshold)
+		}
+		if kept := stray(); kept == recounts {
+			t.Errorf("after the bulk refresh the stray count is kept = %v; want %v", kept, !recounts)
+		}
+		sameAsGrouped(t, f, "bulk refresh with changes and removals")
+
+		// Every file rewritten, and the last one brings an entity the database refuses: the apply
+		// has written (and on PostgreSQL switched the trigger off for) the others when it fails.
+		before := keptCounts(t, st)
+		cure := poison(t, st)
+		randomCatalog(f, "bulk", rng, 60)
+		f.write("bulk/059.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: poison}\n"+
+			"spec: {type: service, lifecycle: production, owner: team-a}\n")
+		if _, err := f.svc.Refresh(operator, bulk); err == nil {
+			t.Fatal("the refresh with the refused entity succeeded")
+		}
+		if d := cmp.Diff(before, keptCounts(t, st)); d != "" {
+			t.Errorf("a failed apply changed the kept counts (-before +after):\n%s", d)
+		}
+		sameAsGrouped(t, f, "failed apply")
+		cure()
+		f.refresh(bulk)
+		sameAsGrouped(t, f, "the same apply, once it can be written")
+
+		if _, err := f.svc.UnregisterLocation(operator, bulk); err != nil {
+			t.Fatal(err)
+		}
+		sameAsGrouped(t, f, "bulk location unregistered")
+		if _, err := f.svc.UnregisterLocation(operator, small); err != nil {
+			t.Fatal(err)
+		}
+		if rows := keptCounts(t, st); len(rows) != 0 {
+			t.Errorf("the empty catalog keeps %d non-zero counts: %v", len(rows), rows)
+		}
+	})
+}
+
+// copyEntities writes a copy of every entity (ref and name prefixed with copy-) and of its tags
+// with plain SQL on db, as a release that knows nothing of portside.entity_counts writes them;
+// uncopy removes the copies.
+const (
+	copyEntities = `INSERT INTO entities (ref, kind, namespace, name, title, description, spec_type, lifecycle,
+		owner_ref, system_ref, tags, search_text, body, hash, location_id, source, created_at, updated_at)
+	SELECT replace(ref, '/', '/copy-'), kind, namespace, 'copy-' || name, title, description, spec_type, lifecycle,
+		owner_ref, system_ref, tags, search_text, body, hash, location_id, source, created_at, updated_at
+	FROM entities WHERE name NOT LIKE 'copy-%'`
+	copyTags = `INSERT INTO entity_tags (entity_id, tag)
+	SELECT c.id, t.tag FROM entities o JOIN entity_tags t ON t.entity_id = o.id JOIN entities c ON c.ref = replace(o.ref, '/', '/copy-')
+	WHERE o.name NOT LIKE 'copy-%'`
+	uncopy = `DELETE FROM entities WHERE name LIKE 'copy-%'`
+)
+
+// A writer that never sets portside.entity_counts (a release older than migration 00020, during
+// a rolling upgrade) is counted by the trigger, inserts and deletes alike. On PostgreSQL a
+// transaction that sets it to 'recount' is not counted, and the setting ends with that
+// transaction: the next one on the same connection is counted again.
+func TestTheTriggerCountsWritersThatNeverSetTheSetting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		rng := rand.New(rand.NewPCG(3, 5))
+		randomCatalog(f, "one", rng, 10)
+		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		sameAsGrouped(t, f, "import")
+		original := keptCounts(t, st)
+
+		ctx := context.Background()
+		conn, err := st.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		inTx := func(setting string, stmts ...string) (counts []countRow) {
+			t.Helper()
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			if setting != "" {
+				if _, err := tx.ExecContext(ctx, "SET LOCAL portside.entity_counts = '"+setting+"'"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, stmt := range stmts {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			if setting == "recount" { // what the transaction's own writes did to the counts, then undone
+				rows, err := tx.QueryContext(ctx, "SELECT kind, field, value, entities FROM entity_counts WHERE entities <> 0 ORDER BY field, kind, value")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var r countRow
+					if err := rows.Scan(&r.Kind, &r.Field, &r.Value, &r.Entities); err != nil {
+						t.Fatal(err)
+					}
+					counts = append(counts, r)
+				}
+				return counts
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}
+
+		if st.Dialect() == store.Postgres {
+			counts := inTx("recount", copyEntities, copyTags)
+			if d := cmp.Diff(original, counts); d != "" {
+				t.Errorf("the trigger counted the writes of a transaction set to recount (-before +in the transaction):\n%s", d)
+			}
+		}
+		inTx("", copyEntities, copyTags)
+		sameAsGrouped(t, f, "copies inserted by a writer that never sets the setting")
+		if got := keptCounts(t, st); len(got) == 0 || cmp.Equal(got, original) {
+			t.Errorf("the copies left the counts as they were: %v", got)
+		}
+		inTx("", uncopy)
+		sameAsGrouped(t, f, "copies deleted by a writer that never sets the setting")
+		if d := cmp.Diff(original, keptCounts(t, st)); d != "" {
+			t.Errorf("inserting and deleting the copies changed the counts (-before +after):\n%s", d)
+		}
+		if st.Dialect() == store.Postgres {
+			inTx("something-else", copyEntities, copyTags)
+			sameAsGrouped(t, f, "copies inserted with another value of the setting")
+			inTx("", uncopy)
+			sameAsGrouped(t, f, "copies deleted again")
 		}
 	})
 }

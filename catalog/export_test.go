@@ -27,3 +27,8 @@ func GroupedCount(ctx context.Context, s *Service, f Filter) (int, error) {
 	err = db.Count(&n).Error
 	return int(n), err
 }
+
+// SetRecountFloor lowers the entity rows an apply writes before it recounts the kept counts
+// instead of letting the trigger count them, so a test's catalog of a few hundred entities is a
+// bulk apply.
+func SetRecountFloor(s *Service, rows int) { s.recountFloor = rows }

@@ -307,6 +307,9 @@ func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*
 		for i := range existing {
 			have[existing[i].Ref] = &existing[i]
 		}
+		// The kept counts follow the entities written: by the trigger, or by one recount at the
+		// end once the apply has written many (store_counts.go).
+		counts := s.keepCounts()
 		// Entities another location provides already are refused here; their errors join the
 		// collection's at the end, within the same bound.
 		var clashErrors []backstage.ValidationError
@@ -344,6 +347,9 @@ func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*
 				}
 				bodies[i] = "" // insert holds it from now on, until its row is written
 			}
+			if err := counts.write(ctx, len(changed)+len(insert)); err != nil {
+				return &applyError{err}
+			}
 			if err := s.deleteEntities(ctx, changed); err != nil {
 				return &applyError{err}
 			}
@@ -367,7 +373,13 @@ func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*
 				res.Removed++
 			}
 		}
+		if err := counts.write(ctx, len(remove)); err != nil {
+			return err
+		}
 		if err := s.deleteEntities(ctx, remove); err != nil {
+			return err
+		}
+		if err := counts.finish(ctx); err != nil {
 			return err
 		}
 		list := c.Errors
