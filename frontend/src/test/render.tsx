@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { render } from '@testing-library/react';
 import { createMemoryRouter, RouterProvider, type RouteObject } from 'react-router';
 import { Provider, type Client } from 'urql';
-import { concat, fromValue, never } from 'wonka';
+import { concat, fromValue, never, pipe, take, toPromise } from 'wonka';
 import { vi } from 'vitest';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { ViewerContext, type Viewer } from '../app/viewer';
@@ -29,7 +29,11 @@ export function fakeClient(queries: Record<string, Answer>, mutations: Record<st
   };
   const executeQuery = vi.fn(answer(queries));
   const executeMutation = vi.fn(answer(mutations));
-  const client = { executeQuery, executeMutation, executeSubscription: vi.fn(() => never) } as unknown as Client;
+  // client.query (a page's re-read, lib/reread.ts) goes through executeQuery, as urql's own does.
+  const query = (q: DocumentNode, variables: Record<string, unknown>) => ({
+    toPromise: () => toPromise(pipe(executeQuery({ query: q, variables }), take(1))),
+  });
+  const client = { executeQuery, executeMutation, executeSubscription: vi.fn(() => never), query } as unknown as Client;
   return { client, executeQuery, executeMutation };
 }
 
