@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -437,6 +438,38 @@ func TestTheSameStepHeardAtOnceByManyFollowersIsToldOnce(t *testing.T) {
 		}
 		if told != 1 {
 			t.Fatalf("the step was told %d times: %s", told, history(t, f.s, q.ID))
+		}
+	})
+}
+
+func TestAStepHeardAgainAfterALaterOneIsNotToldAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		q, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "staging", Version: digest})
+		if err != nil || q.State != deploys.RollingOut {
+			t.Fatalf("%+v, %v", q, err)
+		}
+		step := func(progress string) {
+			f.s.Observe(context.Background(), deploys.RolloutEvent{Revision: q.CommitSHA, Result: deploys.RolloutRunning, Progress: progress})
+		}
+		// A replica that lags tells step 1 again after another told step 2.
+		step("canary step 1 of 5, weight 5%")
+		step("canary step 2 of 5, weight 5%, paused until promoted")
+		step("canary step 1 of 5, weight 5%")
+		step("canary step 4 of 5, weight 25%, paused for 10s")
+		ts, err := f.s.Transitions(carol, q.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var told []string
+		for _, tr := range ts {
+			if strings.HasPrefix(tr.Note, "canary step") {
+				told = append(told, tr.Note)
+			}
+		}
+		want := []string{"canary step 1 of 5, weight 5%", "canary step 2 of 5, weight 5%, paused until promoted", "canary step 4 of 5, weight 25%, paused for 10s"}
+		if !slices.Equal(told, want) {
+			t.Fatalf("told %q, want %q: %s", told, want, history(t, f.s, q.ID))
 		}
 	})
 }

@@ -145,12 +145,14 @@ func (s *records) move(ctx context.Context, q *Request, from State, t *Transitio
 		// A move within a state (a rollout's progress) is told once: two followers hearing the
 		// same step (two replicas, or an event and a settle pass) both read a different last
 		// note before either wrote. The update above holds the request's row until commit, so
-		// the last note read now is the other's, if it came first.
-		var last []transitionRow
-		if err := s.st.DB(ctx).Where("request_id = ?", q.ID).Order("id DESC").Limit(1).Find(&last).Error; err != nil {
+		// a note written first by the other is seen now. Not only the last one: a replica that
+		// lags tells an earlier step after a later one was told (step 1, step 2, step 1 again).
+		var told int64
+		if err := s.st.DB(ctx).Model(&transitionRow{}).Where("request_id = ? AND from_state = ? AND to_state = ? AND note = ?",
+			q.ID, string(from), string(q.State), t.Note).Count(&told).Error; err != nil {
 			return store.Translate(err, what(q.ID))
 		}
-		if len(last) == 1 && last[0].Note == t.Note {
+		if told > 0 {
 			return errs.E(errs.Conflict, "deploy request %d: %q was recorded already", q.ID, t.Note)
 		}
 	}

@@ -94,7 +94,13 @@ func (r RolloutEvents) RolloutEvents(ctx context.Context) <-chan deploys.Rollout
 				var ev deploys.RolloutEvent
 				switch {
 				case c.Rollout != nil:
-					ev = r.event(c.Rollout)
+					// As the row is now, not as this change saw it: a change heard late (a busy
+					// replica) would otherwise tell a step the canary has left.
+					ro := c.Rollout
+					if now, err := r.Rollouts.Rollout(ctx, ro.ID); err == nil {
+						ro = &now
+					}
+					ev = r.event(ro)
 				case c.Removed:
 					delete(rested, c.Deployment.Key())
 					continue
