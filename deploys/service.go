@@ -817,7 +817,7 @@ func (s *Service) follow(ctx context.Context, q Request, ev RolloutEvent) {
 	case RolloutAborted:
 		to, outcome = RolledBack, "rolled back: the canary was aborted"
 	default:
-		if ev.Progress == "" || s.lastNote(ctx, q.ID) == ev.Progress {
+		if ev.Progress == "" || s.told(ctx, q.ID, ev.Progress) {
 			return
 		}
 		to = RollingOut
@@ -838,13 +838,19 @@ func (s *Service) follow(ctx context.Context, q Request, ev RolloutEvent) {
 	}
 }
 
-// lastNote is the note of a request's latest transition.
-func (s *Service) lastNote(ctx context.Context, id int64) string {
+// told says whether a request's progress note was recorded already, at any point: the store
+// refuses it again (records.move), and asking first spares an audited move that would fail.
+func (s *Service) told(ctx context.Context, id int64, note string) bool {
 	ts, err := s.recs.transitions(ctx, id)
-	if err != nil || len(ts) == 0 {
-		return ""
+	if err != nil {
+		return false // the move finds out
 	}
-	return ts[len(ts)-1].Note
+	for _, t := range ts {
+		if t.From == RollingOut && t.To == RollingOut && t.Note == clipNote(note) {
+			return true
+		}
+	}
+	return false
 }
 
 // Tick runs one pass of the background work: it expires the requests nobody approved in time,
