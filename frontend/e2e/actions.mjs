@@ -199,8 +199,35 @@ export async function lostConnection({ page, argo, check, waited, axe, shot, res
   await waited('the page is live (the shell says so)', () => page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor());
   await deployment.locator('.canary-state[data-step="4"][data-phase="Paused"]').waitFor();
   await page.evaluate(() => { window.__liveSameDocument = true; });
+  // What the page hears from here on, told if the catch-up below fails: the subscriptions'
+  // frames and the deployments' re-reads, each with the canary it carried.
+  const heard = [];
+  const t0 = Date.now();
+  const canaryOf = (d) => (d ? `${d.application}: ${d.canary ? `step ${d.canary.currentStep} ${d.canary.phase}` : 'no canary'}${d.stale ? ' (stale)' : ''}` : '-');
+  page.on('websocket', (ws) => {
+    heard.push(`${Date.now() - t0} ms: socket opened`);
+    const frame = (dir) => (f) => {
+      const msg = (() => { try { return JSON.parse(String(f.payload)); } catch { return null; } })();
+      if (msg?.type === 'ping' || msg?.type === 'pong') return;
+      const d = msg?.payload?.data?.deploymentChanged;
+      const op = msg?.type === 'subscribe' ? /subscription (\w+)/.exec(msg.payload?.query ?? '')?.[1] : '';
+      heard.push(`${Date.now() - t0} ms: ${dir} ${msg?.type ?? 'frame'} ${msg?.id ?? ''} ${op ?? ''}${d ? canaryOf(d) : msg?.type === 'next' ? Object.keys(msg.payload?.data ?? {}).join() : ''}`);
+    };
+    ws.on('framereceived', frame('<'));
+    ws.on('framesent', frame('>'));
+    ws.on('close', () => heard.push(`${Date.now() - t0} ms: socket closed`));
+  });
+  page.on('request', (r) => {
+    if (/\/graphql(\?|$)/.test(r.url()) && /ComponentDelivery/.test(r.url() + (r.postData() ?? ''))) heard.push(`${Date.now() - t0} ms: re-read asked`);
+  });
+  page.on('response', async (r) => {
+    if (!/\/graphql(\?|$)/.test(r.url()) || !/ComponentDelivery/.test(r.url() + (r.request().postData() ?? ''))) return;
+    const body = await r.json().catch(() => null);
+    heard.push(`${Date.now() - t0} ms: re-read answered ${(body?.data?.entity?.deployments ?? []).map(canaryOf).join(', ') || JSON.stringify(body?.errors ?? body)}`);
+  });
 
   await restart.stop();
+  heard.push(`${Date.now() - t0} ms: server stopped`);
   await waited('with the server gone, the shell says live updates are interrupted', () =>
     page.getByRole('status').filter({ hasText: 'Live updates interrupted: reconnecting…' }).waitFor({ timeout: 60000 }));
   check(await shell.isVisible() && /interrupted/.test(await shell.innerText()), `the interruption is visible text (${await shell.innerText()})`);
@@ -209,16 +236,23 @@ export async function lostConnection({ page, argo, check, waited, axe, shot, res
 
   // Argo CD moves on while Portside is down: the page learns it once it is back.
   check((await argo.ask('/step payments-api 1')) === 'ok', 'meanwhile the scripted Argo CD starts a new canary, paused at step 2');
+  heard.push(`${Date.now() - t0} ms: Argo CD at step 2`);
   await restart.start();
+  heard.push(`${Date.now() - t0} ms: server started`);
   await waited('reconnected, the shell says live updates resumed', () =>
     page.getByRole('status').filter({ hasText: 'Live again: reconnected' }).waitFor({ timeout: 60000 }));
   check(!/interrupted/.test(await shell.innerText()), 'the interruption is no longer said');
-  await waited('back, the page catches up with what happened meanwhile (step 2, paused)', () =>
+  const caught = await waited('back, the page catches up with what happened meanwhile (step 2, paused)', () =>
     deployment.locator('.canary-state[data-step="2"][data-phase="Paused"]').waitFor({ timeout: 60000 }));
   // A step the page has not shown before: it can only come from an event after the restore.
+  heard.push(`${Date.now() - t0} ms: Argo CD to step 3`);
   check((await argo.ask('/step payments-api 2')) === 'ok', 'after the restore the scripted Argo CD moves the canary to step 3, 50 %');
-  await waited('a rollout event after the restore reaches the screen live', () =>
+  const live = await waited('a rollout event after the restore reaches the screen live', () =>
     deployment.locator('.canary-state[data-step="3"][data-phase="Progressing"][data-weight="50"]').waitFor({ timeout: 60000 }));
+  if (!caught || !live) {
+    const shown = await deployment.locator('.canary-state').evaluateAll((els) => els.map((e) => JSON.stringify(e.dataset)));
+    console.error(`the page shows ${shown.join(', ') || 'no canary'}; what it heard since the server stopped:\n  ${heard.join('\n  ')}`);
+  }
   check(await page.evaluate(() => window.__liveSameDocument === true), 'the page lost and regained its live updates without a reload');
   await axe(page, 'component (live again)');
 }

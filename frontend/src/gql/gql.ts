@@ -90,6 +90,7 @@ type Documents = {
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": typeof types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": typeof types.TaskFieldsFragmentDoc,
     "\n  query Me {\n    me {\n      username\n    }\n  }\n": typeof types.MeDocument,
+    "\n  subscription RereadTestChanged {\n    taskChanged(project: \"p\") {\n      taskId\n    }\n  }\n": typeof types.RereadTestChangedDocument,
 };
 const documents: Documents = {
     "\n  query Shell {\n    me {\n      username\n      displayName\n      email\n      admin\n      groups\n      user {\n        id\n        ref\n      }\n    }\n  }\n": types.ShellDocument,
@@ -168,6 +169,7 @@ const documents: Documents = {
     "\n  mutation AddTaskComment($input: AddTaskCommentInput!) {\n    addTaskComment(input: $input) { comment { id author body createdAt } task { id } }\n  }\n": types.AddTaskCommentDocument,
     "\n  fragment TaskFields on Task {\n    id\n    project\n    title\n    priority\n    assignee\n    status\n    comment\n    due\n    labels\n    links { kind target }\n    version\n    updatedBy\n    updatedAt\n  }\n": types.TaskFieldsFragmentDoc,
     "\n  query Me {\n    me {\n      username\n    }\n  }\n": types.MeDocument,
+    "\n  subscription RereadTestChanged {\n    taskChanged(project: \"p\") {\n      taskId\n    }\n  }\n": types.RereadTestChangedDocument,
 };
 
 /**
@@ -488,6 +490,10 @@ export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Me {\n    me {\n      username\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      username\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RereadTestChanged {\n    taskChanged(project: \"p\") {\n      taskId\n    }\n  }\n"): (typeof documents)["\n  subscription RereadTestChanged {\n    taskChanged(project: \"p\") {\n      taskId\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

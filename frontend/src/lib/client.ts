@@ -1,6 +1,7 @@
 import { Client, fetchExchange, subscriptionExchange } from 'urql';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import schema from '../gql/introspection.json';
+import { heardExchange } from './heard';
 
 // The one header Portside asks of every cookie-authenticated change (server/auth.go): other sites
 // cannot set it without a CORS preflight, which Portside never grants.
@@ -38,6 +39,7 @@ export function createClient(): Client {
   return new Client({
     url: '/graphql',
     exchanges: [
+      heardExchange,
       portalCache(),
       fetchExchange,
       subscriptionExchange({

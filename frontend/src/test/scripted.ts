@@ -1,6 +1,7 @@
 import { Client, makeResult, type Exchange, type Operation, type OperationResult } from 'urql';
 import { makeSubject, pipe, subscribe } from 'wonka';
 import { portalCache } from '../lib/client';
+import { heardExchange } from '../lib/heard';
 import { opName } from './render';
 
 /**
@@ -21,7 +22,7 @@ export function scriptedServer() {
     );
     return results.source;
   };
-  const client = new Client({ url: '/graphql', exchanges: [portalCache(), transport], requestPolicy: 'cache-and-network' });
+  const client = new Client({ url: '/graphql', exchanges: [heardExchange, portalCache(), transport], requestPolicy: 'cache-and-network' });
   return {
     client,
     /** The operations named name the page sent, in order. */

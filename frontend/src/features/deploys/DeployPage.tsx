@@ -63,9 +63,9 @@ export function DeployPage() {
   const { id: param = '' } = useParams();
   const id = deployRequestId(param);
   const [{ data, error, fetching }] = useQuery({ query: RequestQuery, variables: { id } });
-  const { heard, reread } = useReread(RequestQuery, { id });
+  const reread = useReread(RequestQuery, { id });
   const q = data?.deployRequest;
-  const [live] = useSubscription({ query: RequestChanged, variables: { id }, pause: !q }, heard);
+  const [live] = useSubscription({ query: RequestChanged, variables: { id }, pause: !q });
   // A move adds a transition and may change what the viewer may do: read the request again.
   const ev = live.data?.deployRequestChanged;
   const moved = ev ? `${ev.transition.to}:${ev.transition.at}:${ev.transition.note}` : '';

@@ -35,8 +35,8 @@ const ComponentRequestChanged = graphql(`
 /** A component's latest deploy requests (live) and, for its owners and admins, the Request deploy dialog. */
 export function DeployRequestsSection({ componentRef }: { componentRef: string }) {
   const [{ data, error, fetching }] = useQuery({ query: ComponentDeployRequests, variables: { ref: componentRef } });
-  const { heard, reread } = useReread(ComponentDeployRequests, { ref: componentRef });
-  const [live] = useSubscription({ query: ComponentRequestChanged, variables: { component: componentRef } }, heard);
+  const reread = useReread(ComponentDeployRequests, { ref: componentRef });
+  const [live] = useSubscription({ query: ComponentRequestChanged, variables: { component: componentRef } });
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;
   // Known requests update in place in the cache; a new one needs the list again.
   const changed = live.data?.deployRequestChanged.request.id;

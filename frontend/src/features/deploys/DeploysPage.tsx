@@ -58,8 +58,8 @@ export function DeploysPage() {
   useEffect(() => setDraft(component), [component]);
 
   const [{ data, error, fetching }] = useQuery({ query: RequestsQuery, variables: { filter: filterOf(view, state, component), after } });
-  const { heard, reread } = useReread(RequestsQuery, { filter: filterOf(view, state, component), after });
-  const [live] = useSubscription({ query: AnyRequestChanged }, heard);
+  const reread = useReread(RequestsQuery, { filter: filterOf(view, state, component), after });
+  const [live] = useSubscription({ query: AnyRequestChanged });
   // A move may add a request to this view or take one out of it (a decision leaves "awaiting"):
   // the first page is read again; the cache alone updates the rows already shown.
   const ev = live.data?.deployRequestChanged;

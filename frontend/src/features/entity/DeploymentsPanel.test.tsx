@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { CombinedError } from 'urql';
 import { bob, calls, carol, fakeClient, renderAt } from '../../test/render';
 import { scriptedServer } from '../../test/scripted';
+import { live } from '../../lib/live';
 import type { Viewer } from '../../app/viewer';
 import { DeploymentsPanel } from './DeploymentsPanel';
 
@@ -139,5 +140,40 @@ describe("a component's deployments, live", () => {
     server.answer(rereads()[1], delivery(succeeded, [{ ...rolloutB, result: 'SUCCEEDED', finishedAt: succeeded.finishedAt }, rolloutA]));
     await waitFor(() => expect(screen.getAllByText('SUCCEEDED')).toHaveLength(3)); // the operation and both rollouts
     expect(screen.queryByText('RUNNING')).toBeNull();
+  });
+
+  it('after a lost connection, shows a deployment the restarted server listed only after the page re-read', async () => {
+    const server = scriptedServer();
+    renderAt(server.client, bob, '/c', '/c', <DeploymentsPanel componentRef={ref} />);
+    const rereads = () => server.sent('ComponentDelivery').filter((op) => op.context.requestPolicy === 'network-only');
+    await waitFor(() => expect(server.sent('ComponentDelivery').length).toBeGreaterThan(0));
+    server.answer(server.sent('ComponentDelivery')[0], delivery(null, [rolloutA]));
+    await screen.findByText(/Canary Paused, step 4 of 5/);
+    await waitFor(() => expect(server.sent('DeploymentChanged')).toHaveLength(1));
+    const events = server.sent('DeploymentChanged')[0];
+    // An event before the loss: the page keeps it as the subscription's last.
+    server.answer(events, { deploymentChanged: deployment });
+    const without = { entity: { ...delivery(null, [rolloutA]).entity, deployments: [] } };
+
+    // The socket drops and comes back: the page reads its state again.
+    act(() => { live.started(); live.connecting(); live.connected(); live.closed(1006); live.connected(); live.stopped(); });
+    await waitFor(() => expect(rereads()).toHaveLength(1));
+    // The restarted server has not heard from Argo CD yet: no deployments. The last event names
+    // one the list lacks, so the page asks once more, and hears the same.
+    server.answer(rereads()[0], without);
+    await waitFor(() => expect(rereads()).toHaveLength(2));
+    server.answer(rereads()[1], without);
+    await screen.findByText(/Not deployed through Argo CD/);
+    // Then the server lists the application (stale, then connected) and reads its canary, now at
+    // step 2: each event names a deployment the list lacks, and the page asks again.
+    const atStep2 = { ...deployment.canary, currentStep: 1, setWeight: 20, actualWeight: 20 };
+    server.answer(events, { deploymentChanged: { ...deployment, stale: true, canary: null } });
+    await waitFor(() => expect(rereads()).toHaveLength(3));
+    server.answer(events, { deploymentChanged: { ...deployment, canary: atStep2 } });
+    server.answer(rereads()[2], { entity: { ...delivery(null, [rolloutA]).entity, deployments: [{ ...deployment, canary: null }] } });
+    // The event heard while that re-read was in flight is newer than its answer: one more pass.
+    await waitFor(() => expect(rereads()).toHaveLength(4));
+    server.answer(rereads()[3], { entity: { ...delivery(null, [rolloutA]).entity, deployments: [{ ...deployment, canary: atStep2 }] } });
+    await screen.findByText(/Canary Paused, step 2 of 5/);
   });
 });

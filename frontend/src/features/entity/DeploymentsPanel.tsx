@@ -7,7 +7,6 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Badge, toneOf } from '../../components/Tag';
 import { Empty, Loading } from '../../components/States';
 import { problemOf, type Problem } from '../../lib/errors';
-import { useLiveState } from '../../lib/live';
 import { useReread } from '../../lib/reread';
 import { ago, shortRef } from '../../lib/format';
 import { DoraSection } from './DoraSection';
@@ -129,11 +128,12 @@ function useAction<D, V extends AnyVariables>(doc: TypedDocumentNode<D, V>) {
 /** A component's deployments (live), its rollout history, its DORA figures and, for owners, the actions. */
 export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
   const [{ data, error, fetching }] = useQuery({ query: DeploymentsQuery, variables: { ref: componentRef } });
-  // Re-reads keep the events heard while they are in flight (lib/reread.ts).
-  const { heard, reread } = useReread(DeploymentsQuery, { ref: componentRef });
+  // Re-reads keep the events heard while they are in flight, and follow a lost connection's
+  // return (lib/reread.ts).
+  const reread = useReread(DeploymentsQuery, { ref: componentRef });
   // Deployments update in place in the normalized cache (keyed by instance/namespace/application).
-  const [live] = useSubscription({ query: DeploymentChanged, variables: { component: componentRef } }, heard);
-  const [rollout] = useSubscription({ query: RolloutChanged, variables: { component: componentRef } }, heard);
+  const [live] = useSubscription({ query: DeploymentChanged, variables: { component: componentRef } });
+  const [rollout] = useSubscription({ query: RolloutChanged, variables: { component: componentRef } });
   // A rollout not on the page yet (a new one) needs the list again; known ones update in place.
   const known = data?.entity?.__typename === 'Component' ? data.entity.rollouts.nodes.some((r) => r.id === rollout.data?.rolloutChanged.id) : true;
   useEffect(() => {
@@ -141,7 +141,9 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
   }, [rollout.data, known, reread]);
   // A deployment not on the page (an application Portside began to follow, or one the server did
   // not know yet when the page last read the list: just after a restart) needs the list again too:
-  // the event updates the cache, but no list would show it.
+  // the event updates the cache, but no list would show it. Asked on every such event, not only
+  // when the list first lacks one: after a restart the re-read can answer before the server lists
+  // the application, and its events then name a deployment the list still lacks.
   const changed = live.data?.deploymentChanged;
   const listed =
     !changed || changed.removed || data?.entity?.__typename !== 'Component'
@@ -149,12 +151,7 @@ export function DeploymentsPanel({ componentRef }: { componentRef: string }) {
       : data.entity.deployments.some((d) => d.instance === changed.instance && d.appNamespace === changed.appNamespace && d.application === changed.application);
   useEffect(() => {
     if (!listed) reread();
-  }, [listed, reread]);
-  // Events sent while the socket was lost are gone: once it is back, read the state again.
-  const liveState = useLiveState();
-  useEffect(() => {
-    if (liveState === 'resumed') reread();
-  }, [liveState, reread]);
+  }, [changed, listed, reread]);
 
   const refreshLocation = useAction(RefreshLocation);
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;

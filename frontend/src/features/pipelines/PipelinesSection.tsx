@@ -39,8 +39,8 @@ const ComponentRunChanged = graphql(`
 /** A component's declared pipelines, their latest runs (live), and a Run button for owners. */
 export function PipelinesSection({ componentRef }: { componentRef: string }) {
   const [{ data, error, fetching }] = useQuery({ query: ComponentPipelines, variables: { ref: componentRef } });
-  const { heard, reread } = useReread(ComponentPipelines, { ref: componentRef });
-  const [live] = useSubscription({ query: ComponentRunChanged, variables: { component: componentRef } }, heard);
+  const reread = useReread(ComponentPipelines, { ref: componentRef });
+  const [live] = useSubscription({ query: ComponentRunChanged, variables: { component: componentRef } });
   const c = data?.entity?.__typename === 'Component' ? data.entity : undefined;
   // Known runs update in place in the cache; a new one needs the lists again.
   const changed = live.data?.pipelineRunChanged.id;

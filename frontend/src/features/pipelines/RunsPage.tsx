@@ -47,8 +47,8 @@ export function RunsPage() {
     statuses: status ? [status as PipelineRunStatus] : null,
   };
   const [{ data, error, fetching }] = useQuery({ query: RunsQuery, variables: { filter, after } });
-  const { heard, reread } = useReread(RunsQuery, { filter, after });
-  const [live] = useSubscription({ query: AnyRunChanged, variables: { component: filter.component, pipeline: filter.pipeline } }, heard);
+  const reread = useReread(RunsQuery, { filter, after });
+  const [live] = useSubscription({ query: AnyRunChanged, variables: { component: filter.component, pipeline: filter.pipeline } });
   const changed = live.data?.pipelineRunChanged.id;
   const known = !changed || !data || data.pipelineRuns.nodes.some((r) => r.id === changed);
   useEffect(() => {

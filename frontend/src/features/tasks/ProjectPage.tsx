@@ -125,8 +125,8 @@ export function ProjectPage() {
   const cursors = params.getAll('c');
   const variables = { name, filter, first: PAGE, after: cursors.at(-1) ?? null };
   const [{ data, error, fetching }] = useQuery({ query: ProjectQuery, variables });
-  const { heard, reread } = useReread(ProjectQuery, variables);
-  const [live] = useSubscription({ query: TaskChanged, variables: { project: name } }, heard);
+  const reread = useReread(ProjectQuery, variables);
+  const [live] = useSubscription({ query: TaskChanged, variables: { project: name } });
   const project = data?.project;
   // The server's rule (the one that checks every change), not a guess from the viewer's groups.
   const canEdit = !!project?.viewerCanEdit;
@@ -358,7 +358,7 @@ export function ChangeList({ changes, labelledBy }: { changes: Change[]; labelle
 
 function Meetings({ name, canEdit, changed }: { name: string; canEdit: boolean; changed: unknown }) {
   const [{ data, error, fetching }] = useQuery({ query: MeetingsQuery, variables: { name } });
-  const { reread } = useReread(MeetingsQuery, { name });
+  const reread = useReread(MeetingsQuery, { name });
   // A task changed: what changed since the last meeting has too.
   useEffect(() => {
     if (changed) reread();

@@ -56,13 +56,13 @@ const AddComment = graphql(`
 export function TaskPage() {
   const { id = '' } = useParams();
   const [{ data, error, fetching }] = useQuery({ query: TaskQuery, variables: { id, first: LIST } });
-  const { heard, reread } = useReread(TaskQuery, { id, first: LIST });
+  const reread = useReread(TaskQuery, { id, first: LIST });
   const task = data?.task;
   const [proj] = useQuery({ query: TaskProject, variables: { name: task?.project ?? '' }, pause: !task });
   const project = proj.data?.project;
   // The server's rule (the one that checks every change), not a guess from the viewer's groups.
   const canEdit = !!task?.viewerCanEdit;
-  const [live] = useSubscription({ query: TaskChanged, variables: { project: task?.project ?? null }, pause: !task }, heard);
+  const [live] = useSubscription({ query: TaskChanged, variables: { project: task?.project ?? null }, pause: !task });
   // Someone else's change: the thread and history grow, so read them again.
   const ev = live.data?.taskChanged;
   useEffect(() => {
