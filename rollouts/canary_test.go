@@ -201,6 +201,18 @@ func (r *rig) opIs(phase rollouts.OperationPhase) {
 
 // A canary whose analysis fails is aborted by Argo Rollouts itself; Portside records the verdict
 // and the abort.
+// After a restart the tracker learns a canary's state from its first list of the instance, not at
+// its next poll: a page that reconnects sees where Argo Rollouts moved meanwhile at once.
+func TestACanaryIsReadAsSoonAsItsInstanceIsListedNotAtTheNextPoll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newRigPolling(t, st, nil, time.Hour, canaryApp())
+		r.argo.SetLive("argocd", "payments-prod", "Rollout", "canary-demo", liveRollout(1, "Paused", "CanaryPauseStep", "h1", "h2", 1, false))
+		deploys := r.watch(rollouts.WatchDeployments)
+		r.start()
+		canaryIs(t, deploys, `step 1/5 weight 5 actual 5 Paused paused="CanaryPauseStep" aborted=false`)
+	})
+}
+
 func TestAFailedAnalysisAbortsTheCanaryAndTheRolloutIsRecordedSo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		r := newRig(t, st, canaryApp())

@@ -293,6 +293,10 @@ func (t *Tracker) connectedLocked(instance string) {
 	}
 	st.connected, st.err = true, ""
 	t.publishInstanceLocked(instance)
+	// The canary poller reads nothing while the instance is away, and the applications the list
+	// just applied woke it before this: wake it again, so their canaries are read now rather
+	// than at the next poll (after a restart, a page would wait that long for where they are).
+	wake(st.canaries)
 }
 
 // disconnected marks an instance unreachable: its deployments are served as last seen, stale.

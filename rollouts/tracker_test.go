@@ -81,6 +81,12 @@ func newRig(t *testing.T, st *store.Store, apps ...v1alpha1.Application) *rig {
 // newRigOn is newRig for one of several replicas: b carries rollouts between them.
 func newRigOn(t *testing.T, st *store.Store, b bus.Bus, apps ...v1alpha1.Application) *rig {
 	t.Helper()
+	return newRigPolling(t, st, b, 10*time.Millisecond, apps...)
+}
+
+// newRigPolling is newRigOn whose tracker polls canaries every canaryInterval.
+func newRigPolling(t *testing.T, st *store.Store, b bus.Bus, canaryInterval time.Duration, apps ...v1alpha1.Application) *rig {
+	t.Helper()
 	argo := argocdtest.Start(t)
 	for _, a := range apps {
 		argo.Put(a)
@@ -96,7 +102,7 @@ func newRigOn(t *testing.T, st *store.Store, b bus.Bus, apps ...v1alpha1.Applica
 	}
 	// Through the connector protocol, as portside serve reaches Argo CD (portside-argocd's socket).
 	svc := rollouts.NewService(st, connectortest.Relay(t, client), rollouts.Options{Catalog: cat, Audit: log, Bus: b,
-		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, CanaryInterval: 10 * time.Millisecond}})
+		Tracker: rollouts.TrackerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, CanaryInterval: canaryInterval}})
 	return &rig{t: t, argo: argo, svc: svc, st: st, audit: log}
 }
 
