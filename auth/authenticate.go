@@ -68,7 +68,7 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*pr
 	}
 	// A client sends the same JWT until it expires: verifying its signature each time would cost
 	// more than the request it guards. A verified token is remembered as long as a session is.
-	h := "jwt:" + hashSecret(raw)
+	h := jwtKey(raw)
 	now := s.now()
 	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < credCacheTTL {
 		return c.p, nil
