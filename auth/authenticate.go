@@ -49,13 +49,32 @@ type credentialsKey struct{}
 // WithCredentials returns ctx carrying the credentials the request authenticated with, so that a
 // connection that outlives its request (a WebSocket) can check them again.
 func WithCredentials(ctx context.Context, c Credentials) context.Context {
-	return context.WithValue(ctx, credentialsKey{}, c)
+	return &credContext{Context: ctx, creds: c}
+}
+
+// credContext is a context carrying credentials. Every authenticated request makes one:
+// context.WithValue with the Credentials made two allocations (the context, and the struct boxed
+// as its value), this one.
+type credContext struct {
+	context.Context
+	creds Credentials
+}
+
+// Value answers credentialsKey with the credContext itself (a pointer: no allocation), and every
+// other key as the parent does.
+func (c *credContext) Value(key any) any {
+	if key == (credentialsKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // CredentialsFrom returns the credentials in ctx (none when there are none).
 func CredentialsFrom(ctx context.Context) Credentials {
-	c, _ := ctx.Value(credentialsKey{}).(Credentials)
-	return c
+	if c, ok := ctx.Value(credentialsKey{}).(*credContext); ok {
+		return c.creds
+	}
+	return Credentials{}
 }
 
 // jwtPrincipal accepts a JWT from the sign-in issuer or one of the further JWT issuers
@@ -68,7 +87,7 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*pr
 	}
 	// A client sends the same JWT until it expires: verifying its signature each time would cost
 	// more than the request it guards. A verified token is remembered as long as a session is.
-	h := "jwt:" + hashSecret(raw)
+	h := jwtKey(raw)
 	now := s.now()
 	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < credCacheTTL {
 		return c.p, nil

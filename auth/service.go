@@ -106,7 +106,7 @@ type Service struct {
 	// creds caches what a session or token hash authenticated as, briefly: every request checks its
 	// credential, and the database round trip would dominate a cached catalog read. Revocations in
 	// this process evict at once; other replicas see them within credCacheTTL.
-	creds *lru.LRU[string, cachedCred]
+	creds *lru.LRU[credKey, cachedCred]
 
 	noKeysOnce sync.Once // warns once that refresh tokens are dropped for want of a key
 
@@ -170,7 +170,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		opts.HTTPClient = defaultHTTPClient()
 	}
 	return &Service{st: st, opts: opts, log: opts.Logger, now: opts.Now, providers: map[string]discovered{},
-		creds: lru.NewLRU[string, cachedCred](10_000, nil, credCacheTTL), changed: make(chan struct{}),
+		creds: lru.NewLRU[credKey, cachedCred](10_000, nil, credCacheTTL), changed: make(chan struct{}),
 		flowKeys: loginFlowKeys(opts)}
 }
 
@@ -376,4 +376,27 @@ func newSecret(prefix string) string {
 func hashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// credKey is the credential cache's key: a secret's SHA-256 as bytes, and whether the secret is a
+// JWT (kept apart from tokens and sessions). Every request looks its credential up, and the hex
+// string the database stores cost two allocations and an encoding per request; hash gives it
+// where the database is asked.
+type credKey struct {
+	jwt bool
+	sum [sha256.Size]byte
+}
+
+func tokenKey(secret string) credKey { return credKey{sum: sha256.Sum256([]byte(secret))} }
+
+func jwtKey(raw string) credKey { return credKey{jwt: true, sum: sha256.Sum256([]byte(raw))} }
+
+// hash is the key's secret hashed as hashSecret does (how the database stores it).
+func (k credKey) hash() string { return hex.EncodeToString(k.sum[:]) }
+
+// storedKey is the cache key of a token or session the database stores as hash (hashSecret's).
+func storedKey(hash string) (credKey, bool) {
+	var k credKey
+	n, err := hex.Decode(k.sum[:], []byte(hash))
+	return k, err == nil && n == len(k.sum)
 }

@@ -60,27 +60,27 @@ func (s *Service) createSession(ctx context.Context, p *principal.Principal, idT
 
 // sessionPrincipal authenticates a session cookie.
 func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool) (*principal.Principal, error) {
-	h := hashSecret(token)
+	k := tokenKey(token) // sessions share the key space of API tokens, as their stored hashes do
 	now := s.now()
-	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) {
+	if c, ok := s.creds.Get(k); ok && !fresh && now.Before(c.expires) {
 		if now.Sub(c.lastSeen) < touchEvery {
 			return c.p, nil
 		}
 	}
 	var row sessionRow
-	err := s.st.DB(ctx).Where("token_hash = ?", h).Take(&row).Error
+	err := s.st.DB(ctx).Where("token_hash = ?", k.hash()).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, errs.E(errs.Unauthenticated, "the session has ended; sign in again")
 	} else if err != nil {
 		return nil, store.Translate(err, "session")
 	}
 	if row.RevokedAt != nil || !now.Before(row.ExpiresAt) || !now.Before(row.LastSeenAt.Add(s.opts.SessionIdle)) {
-		s.creds.Remove(h)
+		s.creds.Remove(k)
 		return nil, errs.E(errs.Unauthenticated, "the session has ended; sign in again")
 	}
 	if row.RefreshToken != "" && row.ProviderExpiresAt != nil && !now.Before(*row.ProviderExpiresAt) {
 		if err := s.refreshSession(ctx, &row, now); err != nil {
-			s.creds.Remove(h)
+			s.creds.Remove(k)
 			return nil, err
 		}
 	}
@@ -99,7 +99,7 @@ func (s *Service) sessionPrincipal(ctx context.Context, token string, fresh bool
 			return nil, store.Translate(err, "session")
 		}
 	}
-	s.creds.Add(h, cachedCred{p: p, expires: minTime(row.ExpiresAt, row.LastSeenAt.Add(s.opts.SessionIdle)), lastSeen: row.LastSeenAt})
+	s.creds.Add(k, cachedCred{p: p, expires: minTime(row.ExpiresAt, row.LastSeenAt.Add(s.opts.SessionIdle)), lastSeen: row.LastSeenAt})
 	return p, nil
 }
 
@@ -231,8 +231,9 @@ func (s *Service) endRefusedSession(ctx context.Context, row *sessionRow, why st
 // endSession revokes the session behind a cookie value and returns its ID token (for the
 // provider's logout). An unknown or ended session is not an error: the user is signed out either way.
 func (s *Service) endSession(ctx context.Context, token string) (string, error) {
-	h := hashSecret(token)
-	s.creds.Remove(h)
+	k := tokenKey(token)
+	h := k.hash()
+	s.creds.Remove(k)
 	var row sessionRow
 	err := s.st.DB(ctx).Where("token_hash = ? AND revoked_at IS NULL", h).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -250,7 +250,9 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.creds.Remove(row.TokenHash)
+	if k, ok := storedKey(row.TokenHash); ok {
+		s.creds.Remove(k)
+	}
 	s.credentialsChanged()
 	t := row.toToken(username)
 	return &t, nil
@@ -258,11 +260,12 @@ func (s *Service) revokeToken(ctx context.Context, id int64) (*Token, error) {
 
 // tokenPrincipal authenticates an API token.
 func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool) (*principal.Principal, error) {
-	h := hashSecret(secret)
+	k := tokenKey(secret)
 	now := s.now()
-	if c, ok := s.creds.Get(h); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < touchEvery {
+	if c, ok := s.creds.Get(k); ok && !fresh && now.Before(c.expires) && now.Sub(c.lastSeen) < touchEvery {
 		return c.p, nil
 	}
+	h := k.hash()
 	var row apiTokenRow
 	err := s.st.DB(ctx).Where("token_hash = ?", h).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -272,10 +275,10 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool)
 	}
 	switch {
 	case row.RevokedAt != nil:
-		s.creds.Remove(h) // revoked by another replica or the CLI: this process learns it here
+		s.creds.Remove(k) // revoked by another replica or the CLI: this process learns it here
 		return nil, errs.E(errs.Unauthenticated, "the API token was revoked")
 	case row.ExpiresAt != nil && !now.Before(*row.ExpiresAt):
-		s.creds.Remove(h)
+		s.creds.Remove(k)
 		return nil, errs.E(errs.Unauthenticated, "the API token expired at %s", row.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	var user userRow
@@ -300,6 +303,6 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string, fresh bool)
 	if row.ExpiresAt != nil {
 		expires = *row.ExpiresAt
 	}
-	s.creds.Add(h, cachedCred{p: p, expires: expires, lastSeen: lastSeen})
+	s.creds.Add(k, cachedCred{p: p, expires: expires, lastSeen: lastSeen})
 	return p, nil
 }

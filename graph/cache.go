@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"hash/maphash"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,7 +22,8 @@ import (
 // with before, ahead of gqlgen: decoding the request, coercing its variables and encoding the
 // answer again cost more than everything else together (and their garbage, on a busy single
 // core, became the slowest answers' delay). It is one layer with one key: the request as sent
-// (the POST body, or a GET's query string) and its Accept header. What a signed-in caller may
+// (the POST body, or a GET's query string), its method and its Accept header, found by a seeded
+// hash and compared with what the answer keeps of the request (see requestKey). What a signed-in caller may
 // read of the catalog does not depend on who they are or on their token's scopes, so the caller
 // is not part of the key; fields whose answer does are NONE in the schema.
 //
@@ -37,7 +40,9 @@ type responseCache struct {
 	fresh stampCheckers
 	next  http.Handler
 	obs   OperationObserver
-	lru   *sizedLRU[[sha256.Size]byte, cachedResponse]
+	// lru is keyed by requestKey's hash; a hit is an entry whose req (and digest) are the
+	// request's.
+	lru *sizedLRU[uint64, cachedResponse]
 
 	mu sync.Mutex
 	// cacheable is decided once per operation, keyed by a hash of its name and query text: keyed by
@@ -53,21 +58,40 @@ type stampCheckers struct {
 
 // cachedResponse is one answer as gqlgen wrote it, with what it depends on.
 type cachedResponse struct {
-	token       int64
-	stamps      []rollouts.Stamp
-	runs        []pipelines.Stamp
-	contentType string
-	body        []byte
-	// name and opType are the operation's, for the metrics gqlgen's pipeline would have counted.
+	token  int64
+	stamps []rollouts.Stamp
+	runs   []pipelines.Stamp
+	// req is what requestKey keeps of the request it answers: its key input, or the input's
+	// SHA-256 (digest).
+	req    []byte
+	digest bool
+	// contentType and contentLength are the answer's header values, made once: each hit puts these
+	// very slices in its header map (as gin does with its constant content types) instead of
+	// allocating them, and with a length the answer goes out in one piece, not chunked. Nothing
+	// changes a header value in place, so they are never written to.
+	contentType, contentLength []string
+	body                       []byte
+	// name and opType are the operation's, for the metrics gqlgen's pipeline would have counted;
+	// observe records them, its series found once, when the observer can (operationSeries).
 	name, opType string
+	observe      func(time.Duration)
+}
+
+// operationSeries is an OperationObserver that can find an operation's series once, for the
+// answers the response cache gives again and again (package metrics' is one).
+type operationSeries interface {
+	GraphQLSeries(name, opType string, ok bool) func(time.Duration)
 }
 
 // pendingResponse is the answer under way, as the cache's two ends (and the @cache directive)
 // see it: the only thing the cache passes through the context.
 type pendingResponse struct {
-	// key is the request's, set by lookup (keyed) before the request runs.
-	key   [sha256.Size]byte
-	keyed bool
+	// key, req and digest are the request's (see requestKey), set by lookup (keyed) before the
+	// request runs. req may be the request's own buffer: no one writes to it once lookup has it.
+	key    uint64
+	req    []byte
+	digest bool
+	keyed  bool
 
 	mu sync.Mutex
 	// armed: the operation may be kept (set by InterceptResponse before it runs).
@@ -124,7 +148,7 @@ const maxCachedResponse = 256 << 10
 
 func newResponseCache(size int, rules *cacheRules, epoch func(ctx context.Context) (int64, bool), fresh stampCheckers, obs OperationObserver) *responseCache {
 	return &responseCache{rules: rules, epoch: epoch, fresh: fresh, obs: obs, cacheable: map[[sha256.Size]byte]bool{},
-		lru: newSizedLRU[[sha256.Size]byte, cachedResponse](responseCacheBytes, size)}
+		lru: newSizedLRU[uint64, cachedResponse](responseCacheBytes, size)}
 }
 
 // wrap puts the cache in front of next, the handler gqlgen's executor (with the cache's own
@@ -137,46 +161,70 @@ func (c *responseCache) wrap(next http.Handler) http.Handler {
 func (*responseCache) ExtensionName() string                   { return "ResponseCache" }
 func (*responseCache) Validate(graphql.ExecutableSchema) error { return nil }
 
-// keyInputs are the buffers lookup puts a key's input together in (the request's method, Accept
-// header and body or query string); larger ones are left to the collector.
+// keyInputs are the buffers a request's key input is put together in (see keyPrefix): a POST
+// body is read straight into one, after the prefix, so the body is neither copied nor allocated
+// for a hit. Larger ones are left to the collector, and so is every buffer of a request that
+// runs (its body and key stay referenced by the request, and by the answer kept).
 var keyInputs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 const maxPooledKeyInput = 64 << 10
 
+// keySeed seeds requestKey's hash; it is the process's own, so no client can choose inputs that
+// collide.
+var keySeed = maphash.MakeSeed()
+
+// maxRawKey is the largest key input an answer keeps as it is; a larger one is kept as its
+// SHA-256, so that distinct large documents with small answers do not fill the cache's budget
+// with their text.
+const maxRawKey = 2 << 10
+
+// requestKey finds a request's entry by its key input (keyPrefix, then the body or query string):
+// a seeded 64-bit hash, which only finds the entry, and what the entry must hold to answer the
+// request, compared byte for byte: the input itself (req) when small, else its SHA-256 (digest).
+// Two inputs of one hash share a slot (the later answer is kept). Hashing every request with
+// SHA-256, as before, cost several times as much as the seeded hash and the comparison.
+func requestKey(in []byte) (key uint64, req []byte, digest bool) {
+	if len(in) <= maxRawKey {
+		return maphash.Bytes(keySeed, in), in, false
+	}
+	sum := sha256.Sum256(in)
+	return maphash.Bytes(keySeed, sum[:]), sum[:], true
+}
+
+// keyPrefix appends the first part of a request's key input to b: its method and Accept header
+// (the answer's media type depends on it). The request as sent follows: a POST's body, or a
+// GET's query string.
+func keyPrefix(b []byte, r *http.Request) []byte {
+	b = append(b, r.Method...)
+	b = append(b, 0)
+	b = append(b, r.Header.Get("Accept")...)
+	return append(b, 0)
+}
+
 // lookup answers a request from the cache when it can. It runs inside conformance, after the
 // request's media types are checked and its body is read but before the body is decoded or its
 // document scanned: a hit is keyed by the very bytes an earlier request sent, which passed those
-// checks (they depend on nothing else), so it is answered without repeating them. On a miss it
-// returns the context the rest of the request runs in, which carries the key to ServeHTTP.
-func (c *responseCache) lookup(w http.ResponseWriter, r *http.Request, body []byte) (context.Context, bool) {
+// checks (they depend on nothing else), so it is answered without repeating them. in is the
+// request's key input (keyPrefix, then the body or query string); on a hit lookup is done with
+// it, on a miss it goes with the request. On a miss lookup returns the context the rest of the
+// request runs in, which carries the key to ServeHTTP.
+func (c *responseCache) lookup(w http.ResponseWriter, r *http.Request, in []byte) (context.Context, bool) {
 	start := time.Now()
-	// The key's input is put together in a pooled buffer and hashed in one call: a hash.Hash and
-	// the []byte copies of the strings written to it were three allocations per request.
-	in := keyInputs.Get().(*[]byte)
-	b := append((*in)[:0], r.Method...)
-	b = append(b, 0)
-	b = append(b, r.Header.Get("Accept")...)
-	b = append(b, 0)
-	if r.Method == http.MethodPost {
-		b = append(b, body...)
-	} else {
-		b = append(b, r.URL.RawQuery...)
-	}
-	key := sha256.Sum256(b)
-	if cap(b) <= maxPooledKeyInput {
-		*in = b
-		keyInputs.Put(in)
-	}
-	if hit, ok := c.lru.Get(key); ok && c.valid(r.Context(), &hit) {
-		w.Header().Set("Content-Type", hit.contentType)
+	key, req, digest := requestKey(in)
+	if hit, ok := c.lru.Get(key); ok && hit.digest == digest && bytes.Equal(hit.req, req) && c.valid(r.Context(), &hit) {
+		h := w.Header()
+		h["Content-Type"] = hit.contentType
+		h["Content-Length"] = hit.contentLength
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(hit.body)
-		if c.obs != nil {
+		if hit.observe != nil {
+			hit.observe(time.Since(start))
+		} else if c.obs != nil {
 			c.obs.GraphQLOperation(hit.name, hit.opType, true, time.Since(start))
 		}
 		return nil, true
 	}
-	return context.WithValue(r.Context(), pendingKey{}, &pendingResponse{key: key, keyed: true}), false
+	return context.WithValue(r.Context(), pendingKey{}, &pendingResponse{key: key, req: req, digest: digest, keyed: true}), false
 }
 
 // ServeHTTP runs a request lookup missed and keeps its answer when InterceptResponse allowed it.
@@ -190,12 +238,17 @@ func (c *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(rec, r)
 	p.mu.Lock()
 	keep := p.armed && p.done && !p.spoiled
-	entry := cachedResponse{token: p.token, stamps: p.stamps, runs: p.runs, name: p.name, opType: p.opType}
+	entry := cachedResponse{token: p.token, stamps: p.stamps, runs: p.runs, name: p.name, opType: p.opType, digest: p.digest}
 	p.mu.Unlock()
 	if keep && rec.status == http.StatusOK && !rec.overflow && json.Valid(rec.body.Bytes()) {
-		entry.contentType = rec.Header().Get("Content-Type")
 		entry.body = bytes.Clone(rec.body.Bytes())
-		c.lru.Add(p.key, entry, len(entry.body)+cacheEntryOverhead)
+		entry.req = bytes.Clone(p.req) // without the spare capacity of the buffer it was read into
+		entry.contentType = []string{rec.Header().Get("Content-Type")}
+		entry.contentLength = []string{strconv.Itoa(len(entry.body))}
+		if o, ok := c.obs.(operationSeries); ok {
+			entry.observe = o.GraphQLSeries(entry.name, entry.opType, true)
+		}
+		c.lru.Add(p.key, entry, len(entry.body)+len(entry.req)+cacheEntryOverhead)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/graph/model"
+	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -211,4 +212,92 @@ func TestCachedAnswersKeepTheMediaTypeChecks(t *testing.T) {
 	if rec := post("application/json", "application/graphql-response+json"); rec.Header().Get("Content-Type") != "application/graphql-response+json" {
 		t.Errorf("under another Accept header the answer came as %q; want application/graphql-response+json", rec.Header().Get("Content-Type"))
 	}
+}
+
+// A hit is the answer to the very request that was kept, byte for byte, however the request is
+// found: another request (one byte of its variables, or of a document over the size kept as it
+// is) runs on its own, a body sent without a length finds the same answer, and a hit goes out
+// with its length (in one piece, not chunked).
+func TestCachedAnswersAreGivenOnlyToTheSameRequestWithTheirLength(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 0, 100).withDemo()
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: a.svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000,
+		Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100}))
+	post := func(body string, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.ContentLength = length
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/graphql-response+json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	// A comment of 3 kB puts the large documents' key over the size kept as it is.
+	pad := "# " + strings.Repeat("x", 3000) + "\\n"
+	for _, tt := range []struct{ name, body, other string }{
+		{"small", `{"query":"{ entities(first: 3) { totalCount nodes { ref } } }"}`, `{"query":"{ entities(first: 2) { totalCount nodes { ref } } }"}`},
+		{"large", `{"query":"` + pad + `{ entities(first: 3) { totalCount nodes { ref } } }"}`, `{"query":"` + pad + `{ entities(first: 2) { totalCount nodes { ref } } }"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			first := post(tt.body, int64(len(tt.body)))
+			if first.Code != http.StatusOK || !strings.Contains(first.Body.String(), "totalCount") {
+				t.Fatalf("first answer: %d %s", first.Code, first.Body)
+			}
+			counter := storetest.CountStatements(st.Gorm())
+			for _, length := range []int64{int64(len(tt.body)), -1} {
+				again := post(tt.body, length)
+				if n := counter.Reset(); n != 0 || again.Body.String() != first.Body.String() {
+					t.Errorf("repeated (length %d): ran %d statements and answered %s; want the first answer from the cache", length, n, again.Body)
+				}
+				if got, want := again.Header().Get("Content-Length"), strconv.Itoa(again.Body.Len()); got != want {
+					t.Errorf("repeated (length %d): Content-Length %q, want %s", length, got, want)
+				}
+				if ct := again.Header().Get("Content-Type"); ct != "application/graphql-response+json" {
+					t.Errorf("repeated (length %d): Content-Type %q", length, ct)
+				}
+			}
+			other := post(tt.other, int64(len(tt.other)))
+			if n := counter.Reset(); n == 0 || other.Body.String() == first.Body.String() {
+				t.Errorf("a request one byte apart ran %d statements and answered %s; want its own answer", n, other.Body)
+			}
+		})
+	}
+}
+
+// Every answer the cache gives again is counted in the metrics, as the operation it answers.
+func TestCachedAnswersAreCountedInTheMetrics(t *testing.T) {
+	st := storetest.SQLite(t)
+	a := newAPIWith(t, st, 0, 100).withDemo()
+	m := metrics.New()
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: a.svc}, graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000,
+		Logger: slog.New(slog.DiscardHandler), ResponseCacheSize: 100, Observer: m}))
+	const body = `{"query":"query Listed { entities(first: 3) { totalCount } }"}`
+	counter := storetest.CountStatements(st.Gorm())
+	for i := range 3 {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, rec.Code, rec.Body)
+		}
+		if n := counter.Reset(); i > 0 && n != 0 {
+			t.Fatalf("request %d ran %d statements; want it answered from the cache", i, n)
+		}
+	}
+	scrape := httptest.NewRecorder()
+	m.Handler().ServeHTTP(scrape, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `portside_graphql_operations_total{operation="Listed",outcome="ok",type="query"} 3`; !strings.Contains(scrape.Body.String(), want) {
+		t.Errorf("metrics do not count the cached answers: want %s in\n%s", want, grepLines(scrape.Body.String(), "portside_graphql_operations_total"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,9 +62,15 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 					"send the request as application/json")
 				return
 			}
-			// Read here, bounded, whatever the transfer encoding: a chunked body has no length to
-			// check above, and gqlgen answered a read cut by the bound as an internal error.
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			// The body is read into a pooled buffer, after the response cache's key prefix: a hit
+			// gives the buffer back, and the request allocated nothing for its body.
+			buf := keyInputs.Get().(*[]byte)
+			in := (*buf)[:0]
+			if cache != nil {
+				in = keyPrefix(in, r)
+			}
+			n := len(in)
+			in, err = readBody(in, w, r, maxBody)
 			if err != nil {
 				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 					writeTooLarge(w, maxBody)
@@ -72,14 +79,21 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 				writeRequestError(w, http.StatusBadRequest, "BODY_UNREADABLE", "the request body could not be read")
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			body := in[n:]
 			if cache != nil {
-				ctx, served := cache.lookup(w, r, body)
+				ctx, served := cache.lookup(w, r, in)
 				if served {
+					if cap(in) <= maxPooledKeyInput {
+						*buf = in[:0]
+						keyInputs.Put(buf)
+					}
 					return
 				}
 				r = r.WithContext(ctx)
 			}
+			// From here on the buffer is the request's (its body, and its key for the answer to
+			// be kept): it is not given back to the pool.
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			params, msg, reason := checkPostBody(body)
 			if reason != "" {
 				writeRequestError(w, http.StatusBadRequest, reason, msg)
@@ -93,8 +107,14 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 			r = r.WithContext(context.WithValue(r.Context(), postBodyKey{}, params))
 		case http.MethodGet:
 			if cache != nil {
-				ctx, served := cache.lookup(w, r, nil)
+				buf := keyInputs.Get().(*[]byte)
+				in := append(keyPrefix((*buf)[:0], r), r.URL.RawQuery...)
+				ctx, served := cache.lookup(w, r, in)
 				if served {
+					if cap(in) <= maxPooledKeyInput {
+						*buf = in[:0]
+						keyInputs.Put(buf)
+					}
 					return
 				}
 				r = r.WithContext(ctx)
@@ -111,6 +131,22 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 		}
 		next.ServeHTTP(legacyJSONStatus{w}, r)
 	})
+}
+
+// readBody appends r's body to b, bounded by maxBody (which conformance has checked a declared
+// length against). A body of known length is read in one piece into b; one without (chunked) is
+// read through http.MaxBytesReader, which stops at the bound whatever the transfer encoding
+// (gqlgen answered a read cut by the bound as an internal error). A body shorter than its
+// declared length is an error (io.ErrUnexpectedEOF), as it was for io.ReadAll.
+func readBody(b []byte, w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, error) {
+	if r.ContentLength > 0 && r.ContentLength <= maxBody { // 0 may be unknown (http.NewRequest's)
+		n := len(b)
+		b = slices.Grow(b, int(r.ContentLength))[:n+int(r.ContentLength)]
+		_, err := io.ReadFull(r.Body, b[n:])
+		return b, err
+	}
+	rest, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	return append(b, rest...), err
 }
 
 // legacyJSONStatus answers 200 where gqlgen answers 422 to a GraphQL request error (a parse or

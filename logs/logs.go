@@ -144,7 +144,23 @@ type requestIDKey struct{}
 
 // WithRequestID returns a context carrying the given request ID.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return &idContext{Context: ctx, id: id}
+}
+
+// idContext is a context carrying a request ID. Every request makes one: context.WithValue
+// with the ID made two allocations (the context, and the string boxed as its value), this one.
+type idContext struct {
+	context.Context
+	id string
+}
+
+// Value answers requestIDKey with the idContext itself (a pointer: no allocation), and every
+// other key as the parent does.
+func (c *idContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // RequestID returns the request ID ctx carries, or "".
@@ -152,8 +168,10 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if c, ok := ctx.Value(requestIDKey{}).(*idContext); ok {
+		return c.id
+	}
+	return ""
 }
 
 // NewRequestID returns a fresh random request ID: 26 URL-safe characters (128 bits of entropy).

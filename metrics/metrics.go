@@ -171,22 +171,28 @@ func (m *Metrics) GinMiddleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = UnmatchedRoute
-		}
-		key := httpKey{route: route, method: methodLabel(c.Request.Method), status: c.Writer.Status()}
-		s, ok := m.series.Load(key)
-		if !ok {
-			s, _ = m.series.LoadOrStore(key, &seriesPair{
-				count: m.httpRequests.WithLabelValues(key.route, key.method, strconv.Itoa(key.status)),
-				dur:   m.httpDuration.WithLabelValues(key.route, key.method),
-			})
-		}
-		sp := s.(*seriesPair)
-		sp.count.Inc()
-		sp.dur.Observe(time.Since(start).Seconds())
+		m.ObserveHTTP(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
 	}
+}
+
+// ObserveHTTP records one request under its route template ("" for no route: UnmatchedRoute),
+// method and status, for a middleware that times the request itself (the server's access log,
+// which reads the clock once for both).
+func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration) {
+	if route == "" {
+		route = UnmatchedRoute
+	}
+	key := httpKey{route: route, method: methodLabel(method), status: status}
+	s, ok := m.series.Load(key)
+	if !ok {
+		s, _ = m.series.LoadOrStore(key, &seriesPair{
+			count: m.httpRequests.WithLabelValues(key.route, key.method, strconv.Itoa(key.status)),
+			dur:   m.httpDuration.WithLabelValues(key.route, key.method),
+		})
+	}
+	sp := s.(*seriesPair)
+	sp.count.Inc()
+	sp.dur.Observe(d.Seconds())
 }
 
 type httpKey struct {
@@ -215,6 +221,23 @@ func methodLabel(method string) string {
 // GraphQLOperation records one executed GraphQL operation: its name ("" for anonymous), its type
 // (query, mutation or subscription), whether it succeeded, and how long it took.
 func (m *Metrics) GraphQLOperation(name, opType string, ok bool, d time.Duration) {
+	sp := m.gqlSeries(name, opType, ok)
+	sp.count.Inc()
+	sp.dur.Observe(d.Seconds())
+}
+
+// GraphQLSeries returns what records one more operation as GraphQLOperation(name, opType, ok, d)
+// would, its series found once: for a caller that records the same operation again and again
+// (the response cache, for each answer it gives again).
+func (m *Metrics) GraphQLSeries(name, opType string, ok bool) func(d time.Duration) {
+	sp := m.gqlSeries(name, opType, ok)
+	return func(d time.Duration) {
+		sp.count.Inc()
+		sp.dur.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) gqlSeries(name, opType string, ok bool) *seriesPair {
 	switch opType {
 	case "query", "mutation", "subscription":
 	default:
@@ -232,9 +255,7 @@ func (m *Metrics) GraphQLOperation(name, opType string, ok bool, d time.Duration
 			dur:   m.gqlDuration.WithLabelValues(key.opType),
 		})
 	}
-	sp := s.(*seriesPair)
-	sp.count.Inc()
-	sp.dur.Observe(d.Seconds())
+	return s.(*seriesPair)
 }
 
 // operationLabel maps an operation name to its label value, admitting at most MaxOperationNames

@@ -107,6 +107,26 @@ func TestGraphQLOperation(t *testing.T) {
 	}
 }
 
+// GraphQLSeries records into the series GraphQLOperation would, found once.
+func TestGraphQLSeriesRecordsAsGraphQLOperation(t *testing.T) {
+	m := New()
+	ok := m.GraphQLSeries("EntityPage", "query", true)
+	failed := m.GraphQLSeries("EntityPage", "query", false)
+	m.GraphQLOperation("EntityPage", "query", true, time.Millisecond)
+	ok(time.Millisecond)
+	ok(2 * time.Millisecond)
+	failed(time.Millisecond)
+	if got := testutil.ToFloat64(m.gqlOperations.WithLabelValues("EntityPage", "query", "ok")); got != 3 {
+		t.Errorf("operations{EntityPage query ok} = %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(m.gqlOperations.WithLabelValues("EntityPage", "query", "error")); got != 1 {
+		t.Errorf("operations{EntityPage query error} = %v, want 1", got)
+	}
+	if n := testutil.CollectAndCount(m.gqlDuration); n != 1 {
+		t.Errorf("%d duration series, want 1 (query)", n)
+	}
+}
+
 func TestGraphQLOperationNamesAreBounded(t *testing.T) {
 	m := New()
 	for i := range MaxOperationNames + 50 {

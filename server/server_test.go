@@ -360,6 +360,16 @@ func TestRequestIDReachesHandlerContextAndAccessLog(t *testing.T) {
 			t.Errorf("access log %s = %v, want %v (line %v)", k, line[k], v, line)
 		}
 	}
+	// The rest of the line's fields: the answer's size, the time taken, and when.
+	if line["bytes"] != float64(rec.Body.Len()) {
+		t.Errorf("access log bytes = %v, want %d (line %v)", line["bytes"], rec.Body.Len(), line)
+	}
+	if d, ok := line["duration_us"].(float64); !ok || d < 0 || d != float64(int64(d)) {
+		t.Errorf("access log duration_us = %v, want a whole number of microseconds (line %v)", line["duration_us"], line)
+	}
+	if ts, _ := line["time"].(string); ts == "" {
+		t.Errorf("access log has no time (line %v)", line)
+	}
 }
 
 func TestPanickingHandlerAnswers500InternalAndIsLogged(t *testing.T) {
