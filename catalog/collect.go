@@ -156,7 +156,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected, error) {
 	var all []*backstage.Entity
 	var allBodies []string
-	c, err := collectStream(ctx, snap, maxErrors, false, func(entities []*backstage.Entity, bodies []string) error {
+	c, err := collectStream(ctx, snap, maxErrors, false, 0, func(entities []*backstage.Entity, bodies []string) error {
 		all, allBodies = append(all, entities...), append(allBodies, bodies...)
 		return nil
 	})
@@ -175,10 +175,12 @@ const streamDocs = 500
 
 // partDocs is how many documents a file's parse hands to collection at a time, and partsAhead how
 // many such parts it may have parsed before collection takes them: what bounds the parsed
-// documents of one file in memory (partDocs*partsAhead), whatever its size.
+// documents of one file in memory (partDocs*(partsAhead+1)), whatever its size. A part is as large
+// as what collection takes at a time: every hand-over may wait for the other goroutine's thread to
+// be scheduled, which on a loaded machine takes milliseconds, so the parts are few.
 const (
-	partDocs   = 64
-	partsAhead = 8
+	partDocs   = streamDocs
+	partsAhead = 2
 )
 
 // partialFileError is a file that could not be read to its end (over the size bound, an I/O
@@ -202,11 +204,14 @@ func (e *partialFileError) Unwrap() error { return e.err }
 // documents of a large file are taken and handed over streamDocs at a time while the rest of the
 // file is parsed; should such a file then fail to be read to its end, collection stops with a
 // *partialFileError. Without it, a file's documents are taken once it has been read whole. The
-// Collected it returns has everything but Entities. An error from emit stops the collection and
+// files are parsed on workers goroutines (GOMAXPROCS when 0 or less). The Collected it returns has everything but Entities. An error from emit stops the collection and
 // is returned as it is.
-func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bool, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
+func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bool, workers int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
 	if maxErrors <= 0 {
 		maxErrors = DefaultMaxLocationErrors
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
 	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}, read: map[string]bool{}, maxErrors: maxErrors}
 	c.manifest.Files = slices.Clone(snap.Files())
@@ -330,7 +335,7 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bo
 		parseAhead := func(from int) {
 			ahead = nil
 			if from < len(wave) {
-				ahead = parseFiles(pctx, snap, names(from), maxErrors)
+				ahead = parseFiles(pctx, snap, names(from), maxErrors, workers)
 			}
 		}
 		parseAhead(0)
@@ -410,9 +415,9 @@ func (p *parsing) wait() {
 	}
 }
 
-// parseFiles starts reading and parsing files on every core, in the order of names, each file's
-// documents handed over in parts as they are parsed.
-func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors int) *parsing {
+// parseFiles starts reading and parsing files on workers goroutines, in the order of names, each
+// file's documents handed over in parts as they are parsed.
+func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors, workers int) *parsing {
 	p := &parsing{files: make([]chan filePart, len(names))}
 	next := make(chan int, len(names))
 	for i := range names {
@@ -422,12 +427,12 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors in
 	close(next)
 	// Files are started in order, so the first file not yet taken is always being parsed: a
 	// worker waiting for room in a later file's channel never holds up the file being taken.
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
+	for range min(workers, len(names)) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			for i := range next {
-				if !parseFile(ctx, snap, names[i], maxErrors, p.files[i]) {
+				if !parseFile(ctx, snap, names[i], maxErrors, workers, p.files[i]) {
 					return
 				}
 			}
@@ -441,8 +446,9 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors in
 // but Location entities (whose targets collection follows) drop their parsed spec, so a large file
 // is never in memory whole, neither as text nor parsed. A file that cannot be read to its end
 // (over the size bound, an I/O error) ends with err set, and collection takes none of it that it
-// has not taken already. It reports false when ctx ended before the file was handed over.
-func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int, out chan<- filePart) bool {
+// has not taken already. The file's documents are validated on workers goroutines (see
+// backstage.ParseStream). It reports false when ctx ended before the file was handed over.
+func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, workers int, out chan<- filePart) bool {
 	send := func(p filePart) bool {
 		select {
 		case out <- p:
@@ -473,7 +479,7 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int, o
 	sum := sha256.New()
 	in := io.TeeReader(f, sum)
 	var part filePart
-	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors}, func(doc backstage.Document) error {
+	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors, Workers: workers}, func(doc backstage.Document) error {
 		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name

@@ -155,7 +155,7 @@ func (s *pipeSnapshot) OpenFile(context.Context, string) (io.ReadCloser, error) 
 // A large file's documents reach the receiver while the file is still being read: an apply
 // writes the first ones while the rest are parsed, instead of after the whole file.
 func TestALargeFilesDocumentsAreHandedOverWhileItIsRead(t *testing.T) {
-	const docs = 8 * catalog.StreamDocs
+	const docs = 16 * catalog.StreamDocs
 	pr, pw := io.Pipe()
 	var written atomic.Int64 // documents the pipe has taken so far
 	go func() {

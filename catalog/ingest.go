@@ -276,8 +276,9 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 	type source = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error)
 	var collect source
 	if s.writesWhileParsing(snap) {
+		workers := s.parseWorkers()
 		collect = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
-			c, err := collectStream(ctx, snap, s.maxErrors, midFile, emit)
+			c, err := collectStream(ctx, snap, s.maxErrors, midFile, workers, emit)
 			if err != nil && !errors.As(err, new(*applyError)) && !errors.As(err, new(*partialFileError)) {
 				err = &collectError{err}
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,20 @@ func (s *Service) writesWhileParsing(snap Snapshot) bool {
 	}
 	local, ok := snap.(LocalReader)
 	return ok && local.ReadsLocally()
+}
+
+// parseWorkers is how many goroutines an apply that writes while it parses parses on. On SQLite
+// the writes run in this process, on one goroutine, and they are the longer part: parsing on every
+// core beside them had the Go scheduler share the cores among the writer and the parse's
+// goroutines, slowing the writer that the apply waits for. The parse leaves it a core (on 2 cores
+// the parse is then sequential, and still keeps ahead of the writes). PostgreSQL writes in its own
+// process, and the parse keeps every core, as before.
+func (s *Service) parseWorkers() int {
+	n := runtime.GOMAXPROCS(0)
+	if s.st.Dialect() == store.SQLite {
+		n = max(1, n-1)
+	}
+	return n
 }
 
 // applyCacheKiB is the page cache an apply's connection has on SQLite. An import inserts into a
