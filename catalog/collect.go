@@ -115,12 +115,16 @@ func (m *manifest) unchanged(ctx context.Context, snap Snapshot, beyondFiles boo
 	return true
 }
 
-// parsedFile is one file read and parsed, with the reads its placeholders made.
-type parsedFile struct {
+// filePart is a run of a file's documents, in the file's order, each valid entity's JSON document
+// beside it. A file's last part (done) also says how the file ended: the reads its placeholders
+// made, a failure to read it to its end (err), and what its parse found beyond the documents.
+type filePart struct {
+	docs   []backstage.Document
+	bodies []string // the JSON document of each valid entity, index for index with docs
+	done   bool
 	reads  []readRecord
 	err    error
-	result backstage.ParseResult
-	bodies []string // the JSON document of each valid entity, index for index with result.Documents
+	result backstage.ParseResult // without Documents
 }
 
 // DefaultMaxLocationErrors is how many errors a location keeps when Options.MaxLocationErrors
@@ -152,7 +156,7 @@ func Collect(ctx context.Context, snap Snapshot) (*Collected, error) {
 func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected, error) {
 	var all []*backstage.Entity
 	var allBodies []string
-	c, err := collectStream(ctx, snap, maxErrors, func(entities []*backstage.Entity, bodies []string) error {
+	c, err := collectStream(ctx, snap, maxErrors, false, 0, func(entities []*backstage.Entity, bodies []string) error {
 		all, allBodies = append(all, entities...), append(allBodies, bodies...)
 		return nil
 	})
@@ -163,14 +167,51 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 	return c, nil
 }
 
+// streamDocs is how many documents of a file collection takes, and hands over, at a time while
+// the file is still being parsed (collectStream with midFile): a catalog's one large file is then
+// written as it is parsed, the parse of the next documents overlapping the writes of these, instead
+// of parsed whole before its first row is written. Files of fewer documents are taken whole.
+const streamDocs = 500
+
+// partDocs is how many documents a file's parse hands to collection at a time, and partsAhead how
+// many such parts it may have parsed before collection takes them: what bounds the parsed
+// documents of one file in memory (partDocs*(partsAhead+1)), whatever its size. A part is as large
+// as what collection takes at a time: every hand-over may wait for the other goroutine's thread to
+// be scheduled, which on a loaded machine takes milliseconds, so the parts are few.
+const (
+	partDocs   = streamDocs
+	partsAhead = 2
+)
+
+// partialFileError is a file that could not be read to its end (over the size bound, an I/O
+// error) after some of its documents were handed over. A file that fails part-way yields nothing,
+// so what was handed over must be undone: apply rolls its transaction back and collects again
+// taking files whole (collectStream without midFile), which reads such a file to its end before
+// taking anything of it.
+type partialFileError struct {
+	name string
+	err  error
+}
+
+func (e *partialFileError) Error() string {
+	return fmt.Sprintf("%s failed after part of it was taken: %v", e.name, e.err)
+}
+func (e *partialFileError) Unwrap() error { return e.err }
+
 // collectStream is CollectWith handing the valid entities, with their JSON documents, to emit as
 // they are parsed, a few files at a time and in the order Collect would list them, instead of
-// keeping them: a catalog of a million entities is then never in memory whole. The Collected it
-// returns has everything but Entities. An error from emit stops the collection and is returned
-// as it is.
-func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
+// keeping them: a catalog of a million entities is then never in memory whole. With midFile, the
+// documents of a large file are taken and handed over streamDocs at a time while the rest of the
+// file is parsed; should such a file then fail to be read to its end, collection stops with a
+// *partialFileError. Without it, a file's documents are taken once it has been read whole. The
+// files are parsed on workers goroutines (GOMAXPROCS when 0 or less). The Collected it returns has everything but Entities. An error from emit stops the collection and
+// is returned as it is.
+func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bool, workers int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
 	if maxErrors <= 0 {
 		maxErrors = DefaultMaxLocationErrors
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
 	c := &Collected{keepRefs: map[string]bool{}, keepSources: map[string]bool{}, read: map[string]bool{}, maxErrors: maxErrors}
 	c.manifest.Files = slices.Clone(snap.Files())
@@ -178,7 +219,7 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func(
 		name     string
 		optional bool
 	}
-	var wave []item
+	var wave, next []item
 	seen := map[string]bool{}
 	for _, f := range snap.Files() {
 		seen[f] = true
@@ -191,6 +232,91 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func(
 		document int
 	}
 	byRef := map[string]definition{}
+	// What has been taken and not yet handed to emit.
+	var entities []*backstage.Entity
+	var bodies []string
+	flush := func() error {
+		if len(entities) == 0 {
+			return nil
+		}
+		err := emit(entities, bodies)
+		entities, bodies = nil, nil
+		return err
+	}
+	// take takes a run of a file's documents: their errors (after fileErr, the file's own), the
+	// valid entities to hand over, and the targets of Location entities for the next wave.
+	take := func(it item, docs []backstage.Document, docBodies []string, fileErr *backstage.ValidationError) error {
+		if fileErr != nil {
+			c.addErrors(*fileErr)
+		}
+		for _, doc := range docs {
+			c.addErrors(doc.Errors...)
+		}
+		for j, doc := range docs {
+			if doc.Entity == nil {
+				switch {
+				case doc.Ref.IsZero(): // no identity: whatever the file held before stays
+					c.keepSources[it.name], c.incomplete = true, true
+				case doc.Ref.Kind == "location":
+					c.keepRefs[doc.Ref.String()], c.incomplete = true, true
+				default:
+					c.keepRefs[doc.Ref.String()] = true
+				}
+				continue
+			}
+			e := doc.Entity
+			ref := e.Ref.String()
+			if first, dup := byRef[ref]; dup {
+				c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+					Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.source, first.document)})
+				continue
+			}
+			byRef[ref] = definition{source: e.Source, document: doc.Index}
+			entities = append(entities, e)
+			bodies = append(bodies, docBodies[j])
+			if e.Kind != backstage.KindLocation {
+				release(e)
+				continue
+			}
+			optional := e.SpecString("presence") == "optional"
+			for _, target := range locationTargets(e) {
+				name, err := snap.Resolve(it.name, target)
+				var matched []string
+				if err == nil {
+					matched, err = snap.Glob(name)
+				}
+				if err != nil {
+					c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
+						Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+					c.incomplete = true
+					continue
+				}
+				if name != target || len(matched) != 1 || matched[0] != name {
+					c.manifest.Globs = append(c.manifest.Globs, globRecord{Pattern: name, Names: matched})
+				}
+				for _, n := range matched {
+					if !seen[n] {
+						seen[n] = true
+						next = append(next, item{name: n, optional: optional})
+					}
+				}
+			}
+			release(e)
+			if len(seen) > maxFiles {
+				return errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
+			}
+		}
+		return nil
+	}
+	// The parses run under a context of their own, so that a collection that stops early stops
+	// them too, and waits for them: no parse outlives the collection that started it.
+	pctx, cancel := context.WithCancel(ctx)
+	var cur, ahead *parsing
+	defer func() {
+		cancel()
+		cur.wait()
+		ahead.wait()
+	}()
 	// A chunk of files at a time, so parsed documents of only a few files are in memory at once;
 	// the next chunk is parsed while this one is taken and emitted (written, in an apply).
 	chunkSize := 4 * runtime.GOMAXPROCS(0)
@@ -198,7 +324,7 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func(
 		if err := ctx.Err(); err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "refresh interrupted")
 		}
-		var next []item
+		next = nil
 		names := func(from int) []string {
 			var out []string
 			for _, w := range wave[from:min(from+chunkSize, len(wave))] {
@@ -206,101 +332,67 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func(
 			}
 			return out
 		}
-		var ahead chan []parsedFile
 		parseAhead := func(from int) {
 			ahead = nil
 			if from < len(wave) {
-				ahead = make(chan []parsedFile, 1)
-				go func(ch chan<- []parsedFile, names []string) { ch <- parseFiles(ctx, snap, names, maxErrors) }(ahead, names(from))
+				ahead = parseFiles(pctx, snap, names(from), maxErrors, workers)
 			}
 		}
 		parseAhead(0)
 		for start := 0; start < len(wave); start += chunkSize {
-			parsed := <-ahead
+			cur = ahead
 			parseAhead(start + chunkSize)
-			var entities []*backstage.Entity
-			var bodies []string
-			for k, p := range parsed {
+			for k, parts := range cur.files {
 				it := wave[start+k]
-				c.manifest.Reads = append(c.manifest.Reads, p.reads...)
-				if p.err != nil {
-					if it.optional && errs.Is(p.err, errs.NotFound) {
+				var docs []backstage.Document
+				var docBodies []string
+				var last filePart
+				taken := false // some of the file's documents were taken before it was read whole
+				for !last.done {
+					select {
+					case last = <-parts:
+					case <-ctx.Done():
+						return nil, errs.Wrap(errs.Unavailable, ctx.Err(), "refresh interrupted")
+					}
+					docs, docBodies = append(docs, last.docs...), append(docBodies, last.bodies...)
+					if midFile && !last.done && len(docs) >= streamDocs {
+						if err := take(it, docs, docBodies, nil); err != nil {
+							return nil, err
+						}
+						docs, docBodies, taken = nil, nil, true
+						if err := flush(); err != nil {
+							return nil, err
+						}
+					}
+				}
+				c.manifest.Reads = append(c.manifest.Reads, last.reads...)
+				if last.err != nil {
+					if taken {
+						return nil, &partialFileError{name: it.name, err: last.err}
+					}
+					if it.optional && errs.Is(last.err, errs.NotFound) {
 						continue // an optional target that is gone: its entities go too
 					}
 					if !it.optional {
-						c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(p.err)})
+						c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(last.err)})
 					}
 					c.keepSources[it.name], c.incomplete = true, true
 					continue
 				}
 				c.Files++
 				c.read[it.name] = true
-				if p.result.FileError != nil || p.result.Unidentified > 0 {
+				if last.result.FileError != nil || last.result.Unidentified > 0 {
 					c.keepSources[it.name], c.incomplete = true, true
 				}
-				c.addErrors(p.result.Errors()...)
-				c.ErrorCount += p.result.OmittedErrors
-				for j, doc := range p.result.Documents {
-					if doc.Entity == nil {
-						switch {
-						case doc.Ref.IsZero(): // no identity: whatever the file held before stays
-							c.keepSources[it.name], c.incomplete = true, true
-						case doc.Ref.Kind == "location":
-							c.keepRefs[doc.Ref.String()], c.incomplete = true, true
-						default:
-							c.keepRefs[doc.Ref.String()] = true
-						}
-						continue
-					}
-					e := doc.Entity
-					ref := e.Ref.String()
-					if first, dup := byRef[ref]; dup {
-						c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-							Message: fmt.Sprintf("entity %s is defined twice; the first definition is in %s document %d", ref, first.source, first.document)})
-						continue
-					}
-					byRef[ref] = definition{source: e.Source, document: doc.Index}
-					entities = append(entities, e)
-					bodies = append(bodies, p.bodies[j])
-					if e.Kind != backstage.KindLocation {
-						release(e)
-						continue
-					}
-					optional := e.SpecString("presence") == "optional"
-					for _, target := range locationTargets(e) {
-						name, err := snap.Resolve(it.name, target)
-						var matched []string
-						if err == nil {
-							matched, err = snap.Glob(name)
-						}
-						if err != nil {
-							c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-								Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
-							c.incomplete = true
-							continue
-						}
-						if name != target || len(matched) != 1 || matched[0] != name {
-							c.manifest.Globs = append(c.manifest.Globs, globRecord{Pattern: name, Names: matched})
-						}
-						for _, n := range matched {
-							if !seen[n] {
-								seen[n] = true
-								next = append(next, item{name: n, optional: optional})
-							}
-						}
-					}
-					release(e)
-					if len(seen) > maxFiles {
-						drain(ahead)
-						return nil, errs.E(errs.Invalid, "location names more than %d files (through Location entities); narrow its targets", maxFiles)
-					}
-				}
-			}
-			if len(entities) > 0 {
-				if err := emit(entities, bodies); err != nil {
-					drain(ahead)
+				if err := take(it, docs, docBodies, last.result.FileError); err != nil {
 					return nil, err
 				}
+				c.ErrorCount += last.result.OmittedErrors
+			}
+			cur.wait()
+			cur = nil
+			if err := flush(); err != nil {
+				return nil, err
 			}
 		}
 		wave = next
@@ -308,47 +400,66 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func(
 	return c, nil
 }
 
-// drain waits for a chunk being parsed ahead, so no parse outlives the collection that started it.
-func drain(ahead <-chan []parsedFile) {
-	if ahead != nil {
-		<-ahead
+// parsing is the parse of a chunk of files under way: each file's parts arrive on its channel, in
+// order, the last one done.
+type parsing struct {
+	files []chan filePart
+	wg    sync.WaitGroup
+}
+
+// wait waits for the parse's goroutines to end (they end once every part is taken, or once the
+// parse's context is cancelled).
+func (p *parsing) wait() {
+	if p != nil {
+		p.wg.Wait()
 	}
 }
 
-// parseFiles reads and parses files on every core; results are in the order of names.
-func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors int) []parsedFile {
-	out := make([]parsedFile, len(names))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = parseFile(ctx, snap, names[i], maxErrors)
-			}
-		}()
-	}
+// parseFiles starts reading and parsing files on workers goroutines, in the order of names, each
+// file's documents handed over in parts as they are parsed.
+func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors, workers int) *parsing {
+	p := &parsing{files: make([]chan filePart, len(names))}
+	next := make(chan int, len(names))
 	for i := range names {
+		p.files[i] = make(chan filePart, partsAhead)
 		next <- i
 	}
 	close(next)
-	wg.Wait()
-	return out
+	// Files are started in order, so the first file not yet taken is always being parsed: a
+	// worker waiting for room in a later file's channel never holds up the file being taken.
+	for range min(workers, len(names)) {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for i := range next {
+				if !parseFile(ctx, snap, names[i], maxErrors, workers, p.files[i]) {
+					return
+				}
+			}
+		}()
+	}
+	return p
 }
 
-// parseFile reads a file and parses it as it reads, document by document: each valid entity is
-// encoded and hashed at once, and all but Location entities (whose targets collection follows)
-// drop their parsed spec, so a large file is never in memory whole, neither as text nor parsed.
-// A file that cannot be read to its end (over the size bound, an I/O error) yields no documents,
-// as though it could not be read at all.
-func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) parsedFile {
-	var p parsedFile
+// parseFile reads a file and parses it as it reads, document by document, handing the documents
+// to out in parts (the last one done): each valid entity is encoded and hashed at once, and all
+// but Location entities (whose targets collection follows) drop their parsed spec, so a large file
+// is never in memory whole, neither as text nor parsed. A file that cannot be read to its end
+// (over the size bound, an I/O error) ends with err set, and collection takes none of it that it
+// has not taken already. The file's documents are validated on workers goroutines (see
+// backstage.ParseStream). It reports false when ctx ended before the file was handed over.
+func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, workers int, out chan<- filePart) bool {
+	send := func(p filePart) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	f, err := openFile(ctx, snap, name)
 	if err != nil {
-		p.err = err
-		p.reads = append(p.reads, readRecord{Name: name})
-		return p
+		return send(filePart{done: true, err: err, reads: []readRecord{{Name: name}}})
 	}
 	defer f.Close()
 	var placeholderReads []readRecord
@@ -367,9 +478,8 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 	}
 	sum := sha256.New()
 	in := io.TeeReader(f, sum)
-	var docs []backstage.Document
-	var bodies []string
-	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors}, func(doc backstage.Document) error {
+	var part filePart
+	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors, Workers: workers}, func(doc backstage.Document) error {
 		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name
@@ -386,28 +496,34 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors int) p
 				}
 			}
 		}
-		docs = append(docs, doc)
-		bodies = append(bodies, body)
+		part.docs = append(part.docs, doc)
+		part.bodies = append(part.bodies, body)
+		if len(part.docs) >= partDocs {
+			if !send(part) {
+				return ctx.Err()
+			}
+			part = filePart{}
+		}
 		return nil
 	})
+	if ctx.Err() != nil {
+		return false
+	}
 	if err == nil {
 		// The parser stops at a syntax error; the digest is of the whole file, and the size bound
 		// holds for all of it.
 		_, err = io.Copy(io.Discard, in)
 	}
 	if err != nil {
-		p.err = err
-		p.reads = append(p.reads, readRecord{Name: name})
-		return p
+		return send(filePart{done: true, err: err, reads: []readRecord{{Name: name}}})
 	}
 	// Documents are validated on several goroutines (backstage.ParseStream), so placeholders
 	// resolve in no fixed order; sorted, the manifest and the revision hashed from it do not
 	// depend on it.
 	slices.SortStableFunc(placeholderReads, func(a, b readRecord) int { return strings.Compare(a.Name, b.Name) })
-	p.reads = append(append(p.reads, readRecord{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}), placeholderReads...)
-	res.Documents = docs
-	p.result, p.bodies = res, bodies
-	return p
+	part.done, part.result = true, res
+	part.reads = append([]readRecord{{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}}, placeholderReads...)
+	return send(part)
 }
 
 // openFile opens a file of the snapshot for reading as a stream when the snapshot can (see

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -125,5 +128,132 @@ func TestStreamedCollectionStopsAtTheReceiversError(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("got %v after %d calls, want the receiver's error after 1", err, calls)
+	}
+}
+
+// pipeSnapshot is a location of one file whose content arrives through a pipe, as a large file
+// does from disk: collection reads it as it is written.
+type pipeSnapshot struct {
+	name string
+	r    io.ReadCloser
+}
+
+func (s *pipeSnapshot) Revision() string { return "" }
+func (s *pipeSnapshot) Unchanged() bool  { return false }
+func (s *pipeSnapshot) Sealed() bool     { return false }
+func (s *pipeSnapshot) Files() []string  { return []string{s.name} }
+func (s *pipeSnapshot) Close() error     { return nil }
+func (s *pipeSnapshot) ReadFile(context.Context, string) ([]byte, error) {
+	return nil, errors.New("read as a stream only")
+}
+func (s *pipeSnapshot) Resolve(_, target string) (string, error) { return target, nil }
+func (s *pipeSnapshot) Glob(pattern string) ([]string, error)    { return []string{pattern}, nil }
+func (s *pipeSnapshot) OpenFile(context.Context, string) (io.ReadCloser, error) {
+	return s.r, nil
+}
+
+// A large file's documents reach the receiver while the file is still being read: an apply
+// writes the first ones while the rest are parsed, instead of after the whole file.
+func TestALargeFilesDocumentsAreHandedOverWhileItIsRead(t *testing.T) {
+	const docs = 16 * catalog.StreamDocs
+	pr, pw := io.Pipe()
+	var written atomic.Int64 // documents the pipe has taken so far
+	go func() {
+		for i := range docs {
+			if _, err := io.WriteString(pw, "---\n"+component(fmt.Sprintf("c-%05d", i))); err != nil {
+				return
+			}
+			written.Add(1)
+		}
+		_ = pw.Close()
+	}()
+	defer pr.Close()
+	var streamed []string
+	writtenAtFirst := int64(-1)
+	_, err := catalog.CollectStreamMidFile(context.Background(), &pipeSnapshot{name: "big.yaml", r: pr}, 0, func(es []*backstage.Entity, _ []string) error {
+		if writtenAtFirst < 0 {
+			writtenAtFirst = written.Load()
+		}
+		for _, e := range es {
+			streamed = append(streamed, e.Metadata.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(streamed) != docs || streamed[0] != "c-00000" || streamed[docs-1] != fmt.Sprintf("c-%05d", docs-1) {
+		t.Fatalf("streamed %d entities (first %q), want %d in the file's order", len(streamed), streamed[0], docs)
+	}
+	// The pipe takes a document only as the parser reads it, and the parser reads ahead of the
+	// receiver by a bounded number of documents: far less than the file.
+	if writtenAtFirst >= docs/2 {
+		t.Errorf("the first entities were handed over once %d of %d documents had been read; want them while the file was still being read", writtenAtFirst, docs)
+	}
+}
+
+// Handing a large file over while it is parsed gives the same entities, in the same order, and
+// the same errors (a duplicate and an invalid document inside the large file) as collecting it whole.
+func TestMidFileCollectionIsTheCollectionInPieces(t *testing.T) {
+	dir := manyFiles(t, 20)
+	var docs []string
+	for i := range 3*catalog.StreamDocs + 17 {
+		switch i {
+		case 700:
+			docs = append(docs, component("c-001-1")) // defined in a shard too
+		case 1200:
+			docs = append(docs, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: Not Valid}\nspec: {type: service, owner: team-a, lifecycle: production}\n")
+		default:
+			docs = append(docs, component(fmt.Sprintf("big-%05d", i)))
+		}
+	}
+	(&fixture{t: t, dir: dir}).write("shards/zz-big.yaml", strings.Join(docs, "---\n"))
+	whole, err := catalog.Collect(context.Background(), openDir(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed []string
+	pieces := 0
+	rest, err := catalog.CollectStreamMidFile(context.Background(), openDir(t, dir), 0, func(es []*backstage.Entity, bs []string) error {
+		pieces++
+		for i, e := range es {
+			streamed = append(streamed, e.Ref.String()+" "+e.Source+" "+e.Hash)
+			if bs[i] == "" {
+				t.Errorf("%s came without its document", e.Ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range whole.Entities {
+		want = append(want, e.Ref.String()+" "+e.Source+" "+e.Hash)
+	}
+	if d := cmp.Diff(want, streamed); d != "" {
+		t.Errorf("streamed entities differ from the whole collection (-whole +streamed):\n%s", d)
+	}
+	if pieces < 4 {
+		t.Errorf("%d pieces: the large file was not handed over in parts", pieces)
+	}
+	// A file taken in parts has its errors found part by part: the same errors, in the order an
+	// apply reports them (by file, document and line).
+	byPlace := func(a, b backstage.ValidationError) int {
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		if a.Document != b.Document {
+			return a.Document - b.Document
+		}
+		return a.Line - b.Line
+	}
+	slices.SortStableFunc(whole.Errors, byPlace)
+	slices.SortStableFunc(rest.Errors, byPlace)
+	if d := cmp.Diff(whole.Errors, rest.Errors); d != "" || whole.ErrorCount != rest.ErrorCount || whole.ErrorCount != 4 {
+		t.Errorf("errors differ (%d, %d; want 4 each):\n%s", whole.ErrorCount, rest.ErrorCount, d)
+	}
+	if whole.Files != rest.Files || rest.Files != 22 {
+		t.Errorf("files read: whole %d, streamed %d, want 22", whole.Files, rest.Files)
 	}
 }

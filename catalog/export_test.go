@@ -8,8 +8,16 @@ import (
 
 // CollectStream exposes collectStream to the external tests.
 func CollectStream(ctx context.Context, snap Snapshot, maxErrors int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
-	return collectStream(ctx, snap, maxErrors, emit)
+	return collectStream(ctx, snap, maxErrors, false, 0, emit)
 }
+
+// CollectStreamMidFile is CollectStream handing a large file's documents over while it is parsed.
+func CollectStreamMidFile(ctx context.Context, snap Snapshot, maxErrors int, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
+	return collectStream(ctx, snap, maxErrors, true, 0, emit)
+}
+
+// StreamDocs is how many documents of a large file collection takes at a time while parsing it.
+const StreamDocs = streamDocs
 
 // GroupedFacet is a facet counted by grouping the matching entities, as every filter but kinds
 // alone is: what the kept counts must agree with.

@@ -248,23 +248,38 @@ func (e *collectError) Error() string { return e.err.Error() }
 func (e *collectError) Unwrap() error { return e.err }
 
 // applyBatch is how many collected entities apply writes at a time when they were collected
-// before the transaction (SQLite).
+// before the transaction (SQLite, a location whose reads may leave the machine).
 const applyBatch = 2000
 
-// apply collects the snapshot and writes what it holds in one transaction. On PostgreSQL the
-// entities are written as they are parsed, a few files at a time, inside the transaction: a
-// location of a million entities is never in memory whole, and parsing overlaps the database's
-// work, while readers see the previous catalog until the commit (MVCC) and other applies wait on
-// the apply lock as they always did. On SQLite, one writer at a time for the whole database,
-// collection finishes before the transaction begins, so the write lock is not held while files
-// are parsed; the embedded default is for catalogs that fit in memory.
+// apply collects the snapshot and writes what it holds in one transaction. Where it can, the
+// entities are written as they are parsed, inside the transaction, the documents of a large file
+// a few hundred at a time (collectStream with midFile): a location of a million entities is never
+// in memory whole, and parsing overlaps the database's work (on 2 cores, the parse of a 15 MB file
+// ran beside the writes of its first documents instead of before them). Readers see the previous
+// catalog until the commit. Should a file fail part-way after some of its documents were written,
+// the transaction is rolled back and the location applied again, each file read whole before any
+// of it is written, so that such a file yields nothing, as it always did.
 func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*RefreshResult, error) {
+	res, err := s.applyOnce(ctx, row, snap, true)
+	var partial *partialFileError
+	if errors.As(err, &partial) {
+		s.log.InfoContext(ctx, "catalog: a file failed part-way through the apply; applying the location again with whole files",
+			"location", row.ID, "file", partial.name, "error", partial.err)
+		res, err = s.applyOnce(ctx, row, snap, false)
+	}
+	return res, err
+}
+
+// applyOnce is apply, with midFile saying whether a large file's documents may be written before
+// the file has been read to its end.
+func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot, midFile bool) (*RefreshResult, error) {
 	type source = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error)
 	var collect source
-	if s.writesWhileParsing() {
+	if s.writesWhileParsing(snap) {
+		workers := s.parseWorkers()
 		collect = func(ctx context.Context, emit func([]*backstage.Entity, []string) error) (*Collected, error) {
-			c, err := collectStream(ctx, snap, s.maxErrors, emit)
-			if err != nil && !errors.As(err, new(*applyError)) {
+			c, err := collectStream(ctx, snap, s.maxErrors, midFile, workers, emit)
+			if err != nil && !errors.As(err, new(*applyError)) && !errors.As(err, new(*partialFileError)) {
 				err = &collectError{err}
 			}
 			return c, err

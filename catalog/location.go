@@ -90,6 +90,15 @@ type Snapshot interface {
 	Close() error
 }
 
+// LocalReader is implemented by snapshots that can tell that every read they serve (the
+// location's files, placeholder and Location targets) stays on this machine: files on disk, a git
+// checkout, a catalog built into the binary. An apply on SQLite writes while such a snapshot is
+// parsed (see Service.writesWhileParsing).
+type LocalReader interface {
+	// ReadsLocally reports that no read of the snapshot leaves the machine.
+	ReadsLocally() bool
+}
+
 // FileOpener is implemented by snapshots that can hand a file over as a stream rather than whole,
 // so that ingestion parses a large file as it reads it. The reader enforces the same size bound
 // as ReadFile, failing once it is passed.

@@ -875,6 +875,58 @@ func TestAFileOverTheSizeBoundIsNotHalfApplied(t *testing.T) {
 	})
 }
 
+// A large file is written as it is parsed, a few hundred documents at a time. One found over the
+// size bound after its first documents were written still yields nothing: the apply starts again,
+// reading each file whole before writing any of it, so the file's entities stay as they were, none
+// of its new ones are kept, and the location's other files are applied.
+func TestALargeFileFailingAfterItsFirstDocumentsWereWrittenYieldsNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		doc := func(name string) string {
+			return "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name +
+				"}\nspec: {type: service, owner: team-a, lifecycle: production}\n"
+		}
+		var grown strings.Builder
+		for i := range 4 * catalog.StreamDocs {
+			grown.WriteString(doc(fmt.Sprintf("grown-%05d", i)))
+		}
+		// Over the bound about half way through, well after the first documents were written.
+		limit := int64(grown.Len() / 2)
+		f.svc = catalog.NewService(st, catalog.Options{
+			Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{MaxFileBytes: limit}},
+			Logger:  slog.New(slog.DiscardHandler),
+			Now:     func() time.Time { return f.now },
+		})
+		f.write("org/catalog-info.yaml", teamA)
+		f.write("big/catalog-info.yaml", doc("first")+doc("second"))
+		id := f.register(f.dir).Location.ID
+
+		f.write("org/catalog-info.yaml", strings.Replace(teamA, "name: team-a", "name: team-a\n  title: Team A", 1))
+		f.write("big/catalog-info.yaml", grown.String())
+		res := f.refresh(id)
+		if res.Added != 0 || res.Updated != 1 || res.Removed != 0 {
+			t.Errorf("refresh: added %d, updated %d, removed %d; want only team-a updated", res.Added, res.Updated, res.Removed)
+		}
+		if got := f.entity("group:default/team-a").Metadata.Title; got != "Team A" {
+			t.Errorf("team-a's title = %q; the file within the bound was not applied", got)
+		}
+		f.entity("component:default/first")
+		f.entity("component:default/second")
+		f.absent("component:default/grown-00000")
+		var rows int64
+		if err := st.Gorm().Table("entities").Count(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rows != 3 || res.Location.EntityCount != 3 {
+			t.Errorf("%d entity rows (location: %d), want 3: nothing of the file over the bound", rows, res.Location.EntityCount)
+		}
+		if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "catalog-max-file-bytes") ||
+			!strings.HasSuffix(res.Errors[0].Source, filepath.Join("big", "catalog-info.yaml")) {
+			t.Errorf("errors: %v; want one, about big/catalog-info.yaml, naming catalog-max-file-bytes", res.Errors)
+		}
+	})
+}
+
 // TestAnotherReplicasChangeRetiresTheCacheAtOnce: two replicas on one PostgreSQL schema, with a
 // database check so rare that only the bus can tell replica B that replica A changed the catalog.
 func TestAnotherReplicasChangeRetiresTheCacheAtOnce(t *testing.T) {

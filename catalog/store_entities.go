@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,9 +52,34 @@ func (s *Service) lockApplies(ctx context.Context) error {
 }
 
 // writesWhileParsing says whether an apply writes entities as they are parsed, inside its
-// transaction (PostgreSQL: readers and other writers are not held up by it), rather than after
-// collecting them all (SQLite: one writer at a time for the whole database).
-func (s *Service) writesWhileParsing() bool { return s.st.Dialect() == store.Postgres }
+// transaction, rather than after collecting them all. On PostgreSQL it always does: readers and
+// other writers are not held up by it. SQLite has one writer at a time for the whole database, and
+// an apply that writes while it parses holds the write lock while it parses: it does so only when
+// the snapshot's reads stay on this machine (ReadsLocally: files on disk, a git checkout), where
+// parsing is about as fast as writing and the lock is held hardly longer than the writes alone
+// would hold it; a location whose placeholders or Location targets are fetched over the network
+// is collected before the write lock is taken, so no fetch ever waits with it held.
+func (s *Service) writesWhileParsing(snap Snapshot) bool {
+	if s.st.Dialect() == store.Postgres {
+		return true
+	}
+	local, ok := snap.(LocalReader)
+	return ok && local.ReadsLocally()
+}
+
+// parseWorkers is how many goroutines an apply that writes while it parses parses on. On SQLite
+// the writes run in this process, on one goroutine, and they are the longer part: parsing on every
+// core beside them had the Go scheduler share the cores among the writer and the parse's
+// goroutines, slowing the writer that the apply waits for. The parse leaves it a core (on 2 cores
+// the parse is then sequential, and still keeps ahead of the writes). PostgreSQL writes in its own
+// process, and the parse keeps every core, as before.
+func (s *Service) parseWorkers() int {
+	n := runtime.GOMAXPROCS(0)
+	if s.st.Dialect() == store.SQLite {
+		n = max(1, n-1)
+	}
+	return n
+}
 
 // applyCacheKiB is the page cache an apply's connection has on SQLite. An import inserts into a
 // dozen indexes at once, at keys all over each; with SQLite's default of 2 MB the cache kept

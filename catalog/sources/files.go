@@ -106,6 +106,10 @@ func (s *diskSnapshot) Sealed() bool     { return false }
 func (s *diskSnapshot) Files() []string  { return s.files }
 func (s *diskSnapshot) Close() error     { return s.dir.Close() }
 
+// ReadsLocally reports that every read is of a file under the location's root on this machine
+// (catalog.LocalReader).
+func (s *diskSnapshot) ReadsLocally() bool { return true }
+
 func (s *diskSnapshot) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	f, err := s.OpenFile(ctx, name)
 	if err != nil {

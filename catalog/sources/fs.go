@@ -50,6 +50,10 @@ func (s *fsSnapshot) Unchanged() bool  { return s.unchanged }
 func (s *fsSnapshot) Sealed() bool     { return true }
 func (s *fsSnapshot) Files() []string  { return s.files }
 
+// ReadsLocally reports that every read is of the FS, in memory or on this machine
+// (catalog.LocalReader).
+func (s *fsSnapshot) ReadsLocally() bool { return true }
+
 func (s *fsSnapshot) Close() error {
 	if s.close != nil {
 		return s.close()

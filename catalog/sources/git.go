@@ -292,6 +292,10 @@ func (s *gitSnapshot) Unchanged() bool  { return s.unchanged }
 func (s *gitSnapshot) Sealed() bool     { return true } // every file is a blob of the commit
 func (s *gitSnapshot) Files() []string  { return s.files }
 
+// ReadsLocally reports that every read is of a blob of the fetched commit, from the local git
+// cache (catalog.LocalReader).
+func (s *gitSnapshot) ReadsLocally() bool { return true }
+
 func (s *gitSnapshot) Resolve(base, target string) (string, error) {
 	return resolveInside(base, target)
 }
