@@ -73,9 +73,8 @@ func TestStreamedCollectionIsTheCollectionInPieces(t *testing.T) {
 	var streamed []string
 	var bodies []string
 	rest, err := catalog.CollectStream(context.Background(), openDir(t, dir), 0, func(es []*backstage.Entity, bs []string) error {
-		var refs []string
+		refs := described(es)
 		for i, e := range es {
-			refs = append(refs, e.Ref.String()+" "+e.Source+" "+e.Hash)
 			if bs[i] == "" {
 				t.Errorf("%s came without its document", e.Ref)
 			}
@@ -88,10 +87,7 @@ func TestStreamedCollectionIsTheCollectionInPieces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, e := range whole.Entities {
-		want = append(want, e.Ref.String()+" "+e.Source+" "+e.Hash)
-	}
+	want := described(whole.Entities)
 	if len(want) != 1+120*3 { // the Location entity and every component once
 		t.Fatalf("collected %d entities, want %d", len(want), 1+120*3)
 	}
@@ -216,8 +212,8 @@ func TestMidFileCollectionIsTheCollectionInPieces(t *testing.T) {
 	pieces := 0
 	rest, err := catalog.CollectStreamMidFile(context.Background(), openDir(t, dir), 0, func(es []*backstage.Entity, bs []string) error {
 		pieces++
+		streamed = append(streamed, described(es)...)
 		for i, e := range es {
-			streamed = append(streamed, e.Ref.String()+" "+e.Source+" "+e.Hash)
 			if bs[i] == "" {
 				t.Errorf("%s came without its document", e.Ref)
 			}
@@ -227,10 +223,7 @@ func TestMidFileCollectionIsTheCollectionInPieces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, e := range whole.Entities {
-		want = append(want, e.Ref.String()+" "+e.Source+" "+e.Hash)
-	}
+	want := described(whole.Entities)
 	if d := cmp.Diff(want, streamed); d != "" {
 		t.Errorf("streamed entities differ from the whole collection (-whole +streamed):\n%s", d)
 	}
@@ -256,4 +249,14 @@ func TestMidFileCollectionIsTheCollectionInPieces(t *testing.T) {
 	if whole.Files != rest.Files || rest.Files != 22 {
 		t.Errorf("files read: whole %d, streamed %d, want 22", whole.Files, rest.Files)
 	}
+}
+
+// described names each entity with the file it came from and its hash: what must be the same
+// whichever way the files were collected.
+func described(es []*backstage.Entity) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Ref.String() + " " + e.Source + " " + e.Hash
+	}
+	return out
 }

@@ -169,6 +169,15 @@ var keyInputs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &
 
 const maxPooledKeyInput = 64 << 10
 
+// putKeyInput gives a key input's buffer back to keyInputs once a hit is answered (in is the
+// buffer's contents, which may have grown into a new array), unless it grew too large to keep.
+func putKeyInput(buf *[]byte, in []byte) {
+	if cap(in) <= maxPooledKeyInput {
+		*buf = in[:0]
+		keyInputs.Put(buf)
+	}
+}
+
 // keySeed seeds requestKey's hash; it is the process's own, so no client can choose inputs that
 // collide.
 var keySeed = maphash.MakeSeed()

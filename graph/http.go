@@ -83,10 +83,7 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 			if cache != nil {
 				ctx, served := cache.lookup(w, r, in)
 				if served {
-					if cap(in) <= maxPooledKeyInput {
-						*buf = in[:0]
-						keyInputs.Put(buf)
-					}
+					putKeyInput(buf, in)
 					return
 				}
 				r = r.WithContext(ctx)
@@ -111,10 +108,7 @@ func conformance(next http.Handler, maxBody int64, cache *responseCache) http.Ha
 				in := append(keyPrefix((*buf)[:0], r), r.URL.RawQuery...)
 				ctx, served := cache.lookup(w, r, in)
 				if served {
-					if cap(in) <= maxPooledKeyInput {
-						*buf = in[:0]
-						keyInputs.Put(buf)
-					}
+					putKeyInput(buf, in)
 					return
 				}
 				r = r.WithContext(ctx)

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/ctxval"
 )
 
 // The attributes under which records carry the request ID, and the trace and span IDs of a
@@ -142,25 +143,10 @@ func clip[T any](s []T) []T { return s[:len(s):len(s)] }
 // requestIDKey is the context key of the request ID.
 type requestIDKey struct{}
 
-// WithRequestID returns a context carrying the given request ID.
+// WithRequestID returns a context carrying the given request ID (every request makes one: in one
+// allocation, see ctxval).
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return &idContext{Context: ctx, id: id}
-}
-
-// idContext is a context carrying a request ID. Every request makes one: context.WithValue
-// with the ID made two allocations (the context, and the string boxed as its value), this one.
-type idContext struct {
-	context.Context
-	id string
-}
-
-// Value answers requestIDKey with the idContext itself (a pointer: no allocation), and every
-// other key as the parent does.
-func (c *idContext) Value(key any) any {
-	if key == (requestIDKey{}) {
-		return c
-	}
-	return c.Context.Value(key)
+	return ctxval.With[requestIDKey](ctx, id)
 }
 
 // RequestID returns the request ID ctx carries, or "".
@@ -168,10 +154,8 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	if c, ok := ctx.Value(requestIDKey{}).(*idContext); ok {
-		return c.id
-	}
-	return ""
+	id, _ := ctxval.From[requestIDKey, string](ctx)
+	return id
 }
 
 // NewRequestID returns a fresh random request ID: 26 URL-safe characters (128 bits of entropy).

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -164,20 +163,10 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the registry in the Prometheus exposition format, for /metrics.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
-// GinMiddleware records every request's count and duration under its route template
-// (c.FullPath(), e.g. "/api/components/:name"), or "unmatched" when no route matched. Install it
-// before gin.Recovery, so that a panicking handler is counted as the 500 that Recovery answers.
-func (m *Metrics) GinMiddleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		m.ObserveHTTP(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
-	}
-}
-
-// ObserveHTTP records one request under its route template ("" for no route: UnmatchedRoute),
-// method and status, for a middleware that times the request itself (the server's access log,
-// which reads the clock once for both).
+// ObserveHTTP records one request under its route template (gin's c.FullPath(), e.g.
+// "/api/components/:name"; "" for no route: UnmatchedRoute), method and status. The server's
+// access log calls it, timing the request once for both, before recovery, so that a panicking
+// handler is counted as the 500 recovery answers.
 func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = UnmatchedRoute

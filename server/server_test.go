@@ -390,6 +390,11 @@ func TestPanickingHandlerAnswers500InternalAndIsLogged(t *testing.T) {
 		t.Errorf("the panic value leaked to the client: %s", rec.Body)
 	}
 
+	// Counted as the 500 it answered: the access log records the metrics outside recovery.
+	if m := f.do(t, http.MethodGet, "/metrics", nil).Body.String(); !strings.Contains(m, `portside_http_requests_total{method="GET",route="/graphql",status="500"} 1`) {
+		t.Errorf("/metrics does not count the panic as a 500 of GET /graphql:\n%s", m)
+	}
+
 	panics := f.log.find(t, "panic serving request")
 	if len(panics) != 1 {
 		t.Fatalf("got %d panic log records, want 1: %v", len(panics), f.log.records(t))

@@ -117,15 +117,22 @@ describe("a component's deployments, live", () => {
       deployments: [{ ...deployment, operation }], rollouts: { __typename: 'RolloutConnection', totalCount: rollouts.length, nodes: rollouts } },
   });
 
-  it('keeps an operation end heard while the page re-read its list, though the re-read answers the older state', async () => {
+  // The panel in front of a scripted server, its first read answered with first and its two
+  // subscriptions started; rereads are the reads it sends past the cache.
+  const openLive = async (first: Record<string, unknown>) => {
     const server = scriptedServer();
     renderAt(server.client, bob, '/c', '/c', <DeploymentsPanel componentRef={ref} />);
     const rereads = () => server.sent('ComponentDelivery').filter((op) => op.context.requestPolicy === 'network-only');
     await waitFor(() => expect(server.sent('ComponentDelivery').length).toBeGreaterThan(0));
-    server.answer(server.sent('ComponentDelivery')[0], delivery(running, [rolloutA]));
-    await screen.findByText('RUNNING');
+    server.answer(server.sent('ComponentDelivery')[0], first);
     await waitFor(() => expect(server.sent('DeploymentChanged')).toHaveLength(1));
     await waitFor(() => expect(server.sent('RolloutChanged')).toHaveLength(1));
+    return { server, rereads };
+  };
+
+  it('keeps an operation end heard while the page re-read its list, though the re-read answers the older state', async () => {
+    const { server, rereads } = await openLive(delivery(running, [rolloutA]));
+    await screen.findByText('RUNNING');
 
     // The sync's new rollout: the page reads its list again.
     server.answer(server.sent('RolloutChanged')[0], { rolloutChanged: rolloutB });
@@ -143,13 +150,8 @@ describe("a component's deployments, live", () => {
   });
 
   it('after a lost connection, shows a deployment the restarted server listed only after the page re-read', async () => {
-    const server = scriptedServer();
-    renderAt(server.client, bob, '/c', '/c', <DeploymentsPanel componentRef={ref} />);
-    const rereads = () => server.sent('ComponentDelivery').filter((op) => op.context.requestPolicy === 'network-only');
-    await waitFor(() => expect(server.sent('ComponentDelivery').length).toBeGreaterThan(0));
-    server.answer(server.sent('ComponentDelivery')[0], delivery(null, [rolloutA]));
+    const { server, rereads } = await openLive(delivery(null, [rolloutA]));
     await screen.findByText(/Canary Paused, step 4 of 5/);
-    await waitFor(() => expect(server.sent('DeploymentChanged')).toHaveLength(1));
     const events = server.sent('DeploymentChanged')[0];
     // An event before the loss: the page keeps it as the subscription's last.
     server.answer(events, { deploymentChanged: deployment });
