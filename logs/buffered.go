@@ -69,6 +69,22 @@ func (b *Buffered) Write(p []byte) (int, error) {
 	return len(p), b.takeErr()
 }
 
+// appendLine appends what line appends (at most maxAccessLine bytes: one log line, made in place
+// rather than made elsewhere and copied in) to what is kept, writing out what was kept first when
+// the line might not fit.
+func (b *Buffered) appendLine(line func([]byte) []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		b.write(line(nil))
+		return
+	}
+	if len(b.buf)+maxAccessLine > BufferedMax {
+		b.flushLocked()
+	}
+	b.buf = line(b.buf)
+}
+
 // Flush writes out everything kept.
 func (b *Buffered) Flush() error {
 	b.mu.Lock()

@@ -50,10 +50,14 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, &errs.Error{Code: errs.Invalid, Field: "log-format",
 			Message: fmt.Sprintf("invalid log-format %q: accepted values are json, text", format)}
 	}
+	ch := &contextHandler{root: h, inner: h}
 	if b, ok := w.(*Buffered); ok {
-		h = flushAtWarn{h, b}
+		ch.root, ch.inner = flushAtWarn{h, b}, flushAtWarn{h, b}
+		if format == "json" {
+			ch.jsonOut = b // Access appends its lines to b itself
+		}
 	}
-	return slog.New(NewHandler(h)), nil
+	return slog.New(ch), nil
 }
 
 // levels are the values of the log-level setting, lowest first.
@@ -72,6 +76,9 @@ type contextHandler struct {
 	// root with every later WithAttrs/WithGroup applied, in order, as recorded in since.
 	root, inner slog.Handler
 	since       []func(slog.Handler) slog.Handler
+	// jsonOut is set on the handler New makes for JSON to a Buffered (and on no handler derived
+	// from it: those add attributes or groups): Access writes its lines to it directly.
+	jsonOut *Buffered
 }
 
 func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {

@@ -283,7 +283,7 @@ func validRequestID(id string) bool {
 // every request's metrics: one middleware that reads the clock once at each end for both (the
 // metrics middleware and the log each read it twice more, on every request).
 func accessLog(log *slog.Logger, m *metrics.Metrics) gin.HandlerFunc {
-	h := log.Handler()
+	access := logs.NewAccess(log)
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
@@ -295,24 +295,8 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) gin.HandlerFunc {
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			return // probes and scrapes would drown the log
 		}
-		ctx := c.Request.Context()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		// The record is made here and handed to the handler, as slog's own LogAttrs would, without
-		// what LogAttrs adds: runtime.Callers for the caller's source (which no Portside handler
-		// writes; a third of the line's cost) and another reading of the clock.
-		rec := slog.NewRecord(end, slog.LevelInfo, "http request", 0)
-		rec.AddAttrs(
-			slog.String("method", c.Request.Method),
-			slog.String("route", route),
-			slog.Int("status", status),
-			slog.Int("bytes", c.Writer.Size()),
-			// Microseconds as an integer: slog writes a float through encoding/json, which cost
-			// more than the rest of the line.
-			slog.Int64("duration_us", end.Sub(start).Microseconds()),
-		)
-		_ = h.Handle(ctx, rec)
+		access.Log(c.Request.Context(), logs.AccessRecord{End: end, Method: c.Request.Method, Route: route,
+			Status: status, Bytes: c.Writer.Size(), Duration: end.Sub(start)})
 	}
 }
 
