@@ -28,15 +28,16 @@ import (
 
 // BenchmarkServedWholeEntities serves the whole-entity operations (benchcat.EntityWhole,
 // OwnerPageWhole, SearchWhole, and OwnerFacets beside them) through the whole HTTP stack as serve
-// builds it — gin with request IDs, the JSON access log (written nowhere), metrics and recovery,
-// authentication of a read-only API token, the GraphQL handler with serve's limits — with the
-// response cache off and on (every answer then a hit), the catalog's read cache warm, one request at a time, on the generated
-// catalog at scale 0.1; and once more with the response cache off and tracing on (every request
-// sampled). It is what the load driver's operations (6) to (9) cost the server per request,
-// without the socket; CPU time per request (cpu-ns/op) beside wall time, since the machine may be
-// shared. Beside them, bare-net-http serves each operation's recorded answers with a bare net/http
-// handler (bench/load's baseline: read the body, look its answer up by hash, write it), in the
-// same run, so a cached hit's cost over the bare limit is their difference.
+// builds it — gin with request IDs, the JSON access log (buffered as serve buffers it, then
+// written nowhere), metrics and recovery, authentication of a read-only API token, the GraphQL
+// handler with serve's limits — with the response cache off and on (every answer then a hit), the
+// catalog's read cache warm, one request at a time, on the generated catalog at scale 0.1; and
+// once more with the response cache off and tracing on (every request sampled). It is what the
+// load driver's operations (6) to (9) cost the server per request, without the socket; CPU time
+// per request (cpu-ns/op) beside wall time, since the machine may be shared. Beside them,
+// bare-net-http serves each operation's recorded answers with a bare net/http handler (bench/load's
+// baseline: read the body, look its answer up by hash, write it), in the same run, so a cached
+// hit's cost over the bare limit is their difference.
 func BenchmarkServedWholeEntities(b *testing.B) {
 	st := storetest.SQLite(b)
 	dir := benchcat.Generate(b, 0.1)
@@ -44,7 +45,10 @@ func BenchmarkServedWholeEntities(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	logger, err := logs.New(io.Discard, "json", "info")
+	// As serve logs: JSON through a Buffered (the access log's lines appended to it directly).
+	logOut := logs.NewBuffered(io.Discard, 200*time.Millisecond)
+	b.Cleanup(func() { _ = logOut.Close() })
+	logger, err := logs.New(logOut, "json", "info")
 	if err != nil {
 		b.Fatal(err)
 	}
