@@ -140,7 +140,7 @@ func TestALongRunOfAccessLinesIsWrittenWholeAcrossBufferFlushes(t *testing.T) {
 	}
 	a := NewAccess(l)
 	c := accessCases()[3] // traced: the longest plain line
-	const n = 2000          // several times BufferedMax
+	const n = 2000        // several times BufferedMax
 	for range n {
 		a.Log(c.ctx, c.rec)
 	}
