@@ -257,7 +257,8 @@ func endApplySession(t *testing.T, st *store.Store, id int64) {
 	}
 	var ended int
 	err := st.Gorm().Raw(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_locks WHERE locktype = 'advisory'
-		AND granted AND objsubid = 2 AND classid = ?::int4::oid AND objid = ?::int4::oid`, deploys.ApplyLockClass, store.LockKey(schema, id)).Scan(&ended).Error
+		AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid = ?::int4::oid AND objid = ?::int4::oid`, deploys.ApplyLockClass, store.LockKey(schema, id)).Scan(&ended).Error
 	if err != nil || ended != 1 {
 		t.Fatalf("ended %d sessions holding the apply lock of %d: %v", ended, id, err)
 	}

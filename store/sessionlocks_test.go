@@ -15,6 +15,7 @@ func holders(t *testing.T, st *store.Store, id int64) int {
 	t.Helper()
 	var n int
 	err := st.Gorm().Raw(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid = ?::int4::oid AND objid = ?::int4::oid`, testClass, store.LockKey(schema(t, st), id)).Scan(&n).Error
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,8 @@ func endSession(t *testing.T, st *store.Store, id int64) {
 	t.Helper()
 	var ended int
 	err := st.Gorm().Raw(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_locks WHERE locktype = 'advisory'
-		AND granted AND objsubid = 2 AND classid = ?::int4::oid AND objid = ?::int4::oid`, testClass, store.LockKey(schema(t, st), id)).Scan(&ended).Error
+		AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid = ?::int4::oid AND objid = ?::int4::oid`, testClass, store.LockKey(schema(t, st), id)).Scan(&ended).Error
 	if err != nil || ended != 1 {
 		t.Fatalf("ended %d sessions: %v", ended, err)
 	}
@@ -89,6 +91,7 @@ func TestSessionLocksTakeOneConnectionWhileAnyIsHeldAndNoneAfter(t *testing.T) {
 	sessions := func() int {
 		var n int
 		if err := st.Gorm().Raw(`SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND classid = ?::int4::oid AND objid IN (?::int4::oid, ?::int4::oid, ?::int4::oid)`, testClass,
 			store.LockKey(schema(t, st), 1), store.LockKey(schema(t, st), 2), store.LockKey(schema(t, st), 3)).Scan(&n).Error; err != nil {
 			t.Fatal(err)
