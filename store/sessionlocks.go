@@ -52,8 +52,10 @@ func (s *Store) SessionLocks(class int32) *SessionLocks {
 // lock and the bus's connection do). Ignored on a Unix socket.
 const sessionKeepalives = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
 
-// unlockTimeout bounds the unlock of one lock.
-const unlockTimeout = 5 * time.Second
+// lockQueryTimeout bounds one lock or unlock on the session. The caller's context does not: a
+// query cut short by it closes the connection (pgx does, to stay in sync with the server), and
+// with it every lock the process holds, those of other work included.
+const lockQueryTimeout = 5 * time.Second
 
 // LockKey is the second half of the lock of id in schema (see SessionLocks).
 func LockKey(schema string, id int64) int32 {
@@ -78,8 +80,7 @@ func (l *SessionLocks) TryLock(ctx context.Context, id int64) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		var got bool
-		err = l.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", l.class, LockKey(l.schema, id)).Scan(&got)
+		got, err := l.tryLocked(ctx, id)
 		if err == nil {
 			if got {
 				l.held[id] = true
@@ -94,6 +95,15 @@ func (l *SessionLocks) TryLock(ctx context.Context, id int64) (bool, error) {
 	}
 }
 
+// tryLocked asks the server for the lock of id on the open connection.
+func (l *SessionLocks) tryLocked(ctx context.Context, id int64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockQueryTimeout)
+	defer cancel()
+	var got bool
+	err := l.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", l.class, LockKey(l.schema, id)).Scan(&got)
+	return got, err
+}
+
 // Unlock releases the lock of id, if this process holds it. Closing the connection releases it
 // as well, which is how the last one goes, and how any goes when the unlock fails.
 func (l *SessionLocks) Unlock(id int64) {
@@ -106,7 +116,7 @@ func (l *SessionLocks) Unlock(id int64) {
 	if l.closeIfIdleLocked() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), lockQueryTimeout)
 	defer cancel()
 	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", l.class, LockKey(l.schema, id)); err != nil {
 		l.dropLocked()
@@ -154,7 +164,7 @@ func (l *SessionLocks) closeIfIdleLocked() bool {
 // dropLocked closes the connection; the locks held on it are gone with it.
 func (l *SessionLocks) dropLocked() {
 	if l.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), lockQueryTimeout)
 		_ = l.conn.Close(ctx)
 		cancel()
 		l.conn = nil
