@@ -231,6 +231,8 @@ type Service struct {
 	hub  *pubsub.Hub[Event]
 	// topic carries the events to the other replicas and delivers theirs to hub.
 	topic *bus.Topic[Event]
+	// locks are the apply locks this process holds (see applylock.go).
+	locks applyLocks
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -239,7 +241,8 @@ type Service struct {
 
 // NewService keeps deploy requests in st.
 func NewService(st *store.Store, opts Options) *Service {
-	s := &Service{recs: &records{st: st}, opts: opts, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64)}
+	s := &Service{recs: &records{st: st}, opts: opts, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64),
+		locks: newApplyLocks(st)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -714,13 +717,21 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 		return s.hold(ctx, q, reason)
 	}
 	tgt, terr := target(q.Component, ann, q.Environment)
+	// Locked before it is APPLYING, so that no request is APPLYING unlocked while its apply runs.
+	lock, release, err := s.lockApply(ctx, q.ID)
+	defer release()
+	switch lock {
+	case lockHeld:
+		return s.current(ctx, q) // another pass, or another replica, is applying it
+	case lockUnknown:
+		// Applied unlocked, it would look cut short to the background pass: it waits instead.
+		s.log.WarnContext(ctx, "deploys: cannot take the apply lock; the request waits", "request", q.ID, "error", err)
+		return s.hold(ctx, q, "cannot apply now ("+errs.PublicMessage(err)+"); Portside tries again")
+	}
 	applying, err := s.move(ctx, q, Applying, "portside", ClientSystem, "", nil)
 	if err != nil {
 		// Someone else (the background loop, a cancel) moved it first.
-		if now, rerr := s.recs.byID(ctx, q.ID); rerr == nil {
-			return now
-		}
-		return q
+		return s.current(ctx, q)
 	}
 	if terr != nil {
 		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, errs.PublicMessage(terr), func(q *Request) { q.Outcome = "cannot apply: " + errs.PublicMessage(terr) })
@@ -854,10 +865,14 @@ func (s *Service) told(ctx context.Context, id int64, note string) bool {
 }
 
 // Tick runs one pass of the background work: it expires the requests nobody approved in time,
-// resumes requests a process left APPLYING or ROLLING_OUT (see resume), closes those Argo CD
-// reached without a rollout (SettlePass), and applies approved requests a sync window or an
-// outage held back (at most MaxBatch of each).
-func (s *Service) Tick(ctx context.Context) {
+// resumes requests a process left APPLYING or ROLLING_OUT (see resumeApplies and resumeRollouts),
+// closes those Argo CD reached without a rollout (SettlePass), and applies approved requests a
+// sync window or an outage held back (at most MaxBatch of each).
+func (s *Service) Tick(ctx context.Context) { s.tick(ctx) }
+
+// tick is Tick; again, when not 0, is how soon one more pass would resume an apply it left alone
+// only because it started less than ApplyGrace ago.
+func (s *Service) tick(ctx context.Context) (again time.Duration) {
 	now := s.now().UTC()
 	due, err := s.recs.due(ctx, now)
 	if err != nil {
@@ -869,7 +884,8 @@ func (s *Service) Tick(ctx context.Context) {
 			s.log.ErrorContext(ctx, "deploys: expire a request", "request", q.ID, "error", err)
 		}
 	}
-	s.resume(ctx, now)
+	again = s.resumeApplies(ctx, now)
+	s.resumeRollouts(ctx, now)
 	s.SettlePass(ctx)
 	waiting, err := s.recs.inState(ctx, Approved)
 	if err != nil {
@@ -877,7 +893,7 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 	for _, q := range waiting {
 		if ctx.Err() != nil {
-			return
+			return again
 		}
 		s.apply(ctx, q)
 	}
@@ -887,49 +903,80 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 	for _, q := range held {
 		if ctx.Err() != nil {
-			return
+			return again
 		}
 		s.repropose(ctx, q)
 	}
+	return again
 }
 
 // StaleApplying is how long a request may stay APPLYING before the background pass takes it for
-// one whose apply was cut short (the process died): an apply ends within ApplyTimeout, so past
-// ApplyTimeout and one Interval nobody is applying it any more.
+// one whose apply was cut short whatever its apply lock says (the lock could not be asked for, or
+// a session holds it past the end of any apply): an apply ends within ApplyTimeout, so past
+// ApplyTimeout and one Interval nobody is applying it any more. With the lock, a request whose
+// applying process died is taken sooner: after ApplyGrace (see resumeApplies).
 func (s *Service) StaleApplying() time.Duration { return s.opts.ApplyTimeout + s.opts.Interval }
 
-// resume picks up what a process that died mid-apply or mid-rollout left behind, at most MaxBatch
-// of each:
-//   - APPLYING for longer than StaleApplying: applied again. The Applier is idempotent, so a
-//     request whose commit the branch already has moves to ROLLING_OUT with that commit, and one
-//     without gets its commit now (never a second one). Of two replicas, the one that claims the
-//     request resumes it.
-//   - ROLLING_OUT without a move for an Interval: the recorded rollout of its commit (when
-//     Options.Rollouts can look it up) is observed again, so a rollout that moved or ended while
-//     nobody followed closes the request; new rollout events keep following it as usual.
-func (s *Service) resume(ctx context.Context, now time.Time) {
-	before := now.Add(-s.StaleApplying())
-	stranded, err := s.recs.stale(ctx, Applying, before)
+// resumeApplies applies again what a process that died mid-apply left APPLYING, at most MaxBatch
+// requests: those at least ApplyGrace old whose apply lock this process can take (their applier's
+// session ended: nobody applies them), and those older than StaleApplying whatever the lock says.
+// The Applier is idempotent, so a request whose commit the branch already has moves to ROLLING_OUT
+// with that commit, and one without gets its commit now (never a second one). Of two replicas,
+// the one that claims the request resumes it, holding its lock meanwhile. again is how soon the
+// first of the requests left alone for ApplyGrace only would be taken (0: none was).
+func (s *Service) resumeApplies(ctx context.Context, now time.Time) (again time.Duration) {
+	list, err := s.recs.applying(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: find stranded applies", "error", err)
 	}
-	for _, q := range stranded {
+	for _, q := range list {
 		if ctx.Err() != nil {
-			return
+			return again
 		}
-		if q.PullRequestURL != "" || q.Waiting != "" {
-			continue // held by its pull request, or waiting to open it: the pass's repropose follows it
-		}
-		claimed, err := s.recs.claim(ctx, q.ID, Applying, before, now)
-		if err != nil {
-			s.log.ErrorContext(ctx, "deploys: claim a stranded apply", "request", q.ID, "error", err)
+		if wait := q.UpdatedAt.Add(ApplyGrace).Sub(now); wait > 0 {
+			// Just started: its applier may not lock (see ApplyGrace). Looked at again then.
+			if again == 0 || wait < again {
+				again = wait
+			}
 			continue
 		}
-		if claimed {
-			q.UpdatedAt = now
-			s.reapply(ctx, q)
+		s.resumeApply(ctx, q, now)
+	}
+	return again
+}
+
+// resumeApply resumes one APPLYING request at least ApplyGrace old if nobody applies it: its lock
+// is free, or it is older than StaleApplying (the lock cannot tell, or outlived any apply).
+func (s *Service) resumeApply(ctx context.Context, q Request, now time.Time) {
+	lock, release, err := s.lockApply(ctx, q.ID)
+	defer release()
+	before := now.Add(-ApplyGrace)
+	if lock != lockTaken {
+		if lock == lockUnknown {
+			s.log.WarnContext(ctx, "deploys: cannot ask for an apply's lock; resumed after StaleApplying only", "request", q.ID, "error", err)
+		}
+		before = now.Add(-s.StaleApplying())
+		if q.UpdatedAt.After(before) {
+			return // applied by a live process, or cannot tell yet
 		}
 	}
+	claimed, err := s.recs.claim(ctx, q.ID, Applying, before, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "deploys: claim a stranded apply", "request", q.ID, "error", err)
+		return
+	}
+	if claimed {
+		s.log.InfoContext(ctx, "deploys: resuming an apply cut short", "request", q.ID, "applying_since", q.UpdatedAt, "lock_free", lock == lockTaken)
+		q.UpdatedAt = now
+		s.reapply(ctx, q)
+	}
+}
+
+// resumeRollouts picks up the requests a process that died mid-rollout left ROLLING_OUT without a
+// move for an Interval, at most MaxBatch: the recorded rollout of its commit (when
+// Options.Rollouts can look it up) is observed again, so a rollout that moved or ended while
+// nobody followed closes the request; new rollout events keep following it as usual.
+func (s *Service) resumeRollouts(ctx context.Context, now time.Time) {
 	lookup, ok := s.opts.Rollouts.(RolloutLookup)
 	if !ok {
 		return
@@ -963,7 +1010,7 @@ func (s *Service) reapply(ctx context.Context, q Request) {
 	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
 	if err != nil {
 		s.log.WarnContext(ctx, "deploys: resume an apply: read the component", "request", q.ID, "error", err)
-		return // the next pass, after StaleApplying, tries again
+		return // a later pass tries again
 	}
 	tgt, err := target(q.Component, ann, q.Environment)
 	if err != nil {
@@ -1013,18 +1060,24 @@ func (s *Service) Start(ctx context.Context) {
 	go func() { wg.Wait(); close(s.done) }()
 }
 
-// RunTicks runs Tick every Interval until ctx ends. Start runs it in the background; serve runs it
-// on the leader only (package leader): expiring and applying held requests is work on shared rows
-// that one process does.
+// RunTicks runs Tick at once and then every Interval until ctx ends, and once more in between when
+// a pass left an apply alone only for being younger than ApplyGrace (so a new leader resumes the
+// apply its killed predecessor had just started within seconds, not an Interval later). Start
+// runs it in the background; serve runs it on the leader only (package leader): expiring and
+// applying held requests is work on shared rows that one process does.
 func (s *Service) RunTicks(ctx context.Context) {
 	tick := time.NewTicker(s.opts.Interval)
 	defer tick.Stop()
 	for {
-		s.Tick(ctx)
+		var soon <-chan time.Time
+		if again := s.tick(ctx); again > 0 && again < s.opts.Interval {
+			soon = time.After(again)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-soon:
 		}
 	}
 }

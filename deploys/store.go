@@ -79,6 +79,13 @@ type records struct {
 	st *store.Store
 }
 
+// ApplyLockClass is the first half of the PostgreSQL advisory lock a process holds while it
+// applies a deploy request ("PSAP", Portside apply), in pg_try_advisory_lock's two-integer form;
+// the second half is a hash of the schema and the request's ID (store.LockKey). The leader's lock
+// has another first half (leader.LockClass, "PSLE"), and the single-bigint keys (catalog applies,
+// migrations) are another key space, so none of them meet. See applylock.go.
+const ApplyLockClass int32 = 0x50534150
+
 func what(id int64) string { return "deploy request " + strconv.FormatInt(id, 10) }
 
 // insert records a new request and its first transition. A request for a component, version
@@ -200,6 +207,16 @@ func (s *records) pullRequestsDue(ctx context.Context) ([]Request, error) {
 func (s *records) stale(ctx context.Context, state State, before time.Time) ([]Request, error) {
 	var rows []requestRow
 	err := s.st.DB(ctx).Where("state = ? AND updated_at <= ?", string(state), before).Order("id").Limit(MaxBatch).Find(&rows).Error
+	return toRequests(rows), store.Translate(err, "deploy requests")
+}
+
+// applying lists the APPLYING requests that are not held by a pull request (none recorded, and
+// none waiting to be opened: the background pass's repropose follows those), oldest first, at
+// most MaxBatch: the applies under way, or cut short.
+func (s *records) applying(ctx context.Context) ([]Request, error) {
+	var rows []requestRow
+	err := s.st.DB(ctx).Where("state = ? AND pull_request_url = '' AND waiting = ''", string(Applying)).
+		Order("id").Limit(MaxBatch).Find(&rows).Error
 	return toRequests(rows), store.Translate(err, "deploy requests")
 }
 
