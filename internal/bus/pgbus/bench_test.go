@@ -69,7 +69,7 @@ func BenchmarkAnEventCrossesReplicas(b *testing.B) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
-		a.Publish("bench", payload())
+		a.Publish(context.Background(), "bench", payload())
 		lat = append(lat, <-got)
 	}
 	b.StopTimer()
@@ -104,7 +104,7 @@ func BenchmarkEventsCrossReplicasUnderLoad(b *testing.B) {
 		bus := buses[w%3]
 		wg.Go(func() {
 			for range n {
-				bus.Publish("bench", payload())
+				bus.Publish(context.Background(), "bench", payload())
 			}
 		})
 	}
