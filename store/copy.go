@@ -32,7 +32,7 @@ func (s *Store) inConnTx(ctx context.Context, t *tx, fn func(ctx context.Context
 // caller that needs them takes them first (ReserveIDs).
 func (s *Store) Copies(ctx context.Context) bool {
 	t := txOf(ctx)
-	return t != nil && t.conn != nil && s.dialect == Postgres
+	return t != nil && t.conn != nil // only PostgreSQL's transactions have one
 }
 
 // CopyRows writes n rows into table as InsertRows does, through PostgreSQL's binary COPY when

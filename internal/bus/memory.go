@@ -9,8 +9,8 @@ import (
 
 // Network links buses in one process the way PostgreSQL links replicas: what one member
 // publishes reaches every other member's handlers, in order, on a goroutine of the receiver's
-// own (publishing never waits for a receiver), once the publisher's transaction, if any, commits. It
-// is for tests of several replicas in one process.
+// own (publishing never waits for a receiver), once the publisher's transaction, if any,
+// commits. It is for tests of several replicas in one process.
 type Network struct {
 	mu      sync.Mutex
 	members []*member
