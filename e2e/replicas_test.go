@@ -517,7 +517,8 @@ func TestThreeReplicasLoseNothingWhenTheLeaderIsKilledMidRolloutAndMidDeployRequ
 	// 2. The next leader approves; it dies between its commit and the rollout of it, as the
 	// approval returns, without waiting for anyone to hear of it: each move's message commits with
 	// the move (see README "Several replicas"), so the survivors' subscribers hear of them all
-	// the same (the survivor's checked below), where they used to miss APPLYING -> ROLLING_OUT.
+	// the same (the survivor's checked below). The kill usually lands too late to catch the old
+	// window between a commit and its NOTIFY; deploys' DiesRightAfterTheCommit test catches it.
 	id2, n2 := r.request(t, leader, "second")
 	sha2 := r.approve(t, leader, id2)
 	took2 := killLeader()
