@@ -442,7 +442,6 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		return nil, err
 	}
 	if res.Added+res.Updated+res.Removed > 0 {
-		s.changed()
 		s.afterBulkChange(ctx, res.Added+res.Updated+res.Removed, total)
 	}
 	res.Location = row.toLocation()

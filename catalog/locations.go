@@ -210,9 +210,6 @@ func (s *Service) UnregisterLocation(ctx context.Context, id int64) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	if removed > 0 {
-		s.changed()
-	}
 	s.log.InfoContext(ctx, "catalog: location unregistered", "location", id, "removed", removed)
 	return int(removed), nil
 }

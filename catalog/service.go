@@ -119,11 +119,11 @@ func NewService(st *store.Store, opts Options) *Service {
 // changedTopic tells the other replicas that the catalog changed.
 const changedTopic = "catalog.changed"
 
-// changed retires what this replica keeps of the catalog, and tells the other replicas to retire
-// theirs; called once a change is committed.
-func (s *Service) changed() {
-	s.cache.invalidate()
-	s.bus.Publish(changedTopic, nil)
+// changed tells the other replicas to retire what they keep of the catalog, with the transaction
+// that changes it (ctx's), and retires what this replica keeps once it commits.
+func (s *Service) changed(ctx context.Context) {
+	s.bus.Publish(ctx, changedTopic, nil)
+	store.AfterCommit(ctx, s.cache.invalidate)
 }
 
 func holderID() string {

@@ -29,12 +29,17 @@ func (s *Service) generation(ctx context.Context) (int64, error) {
 	return row.Generation, store.Translate(err, "catalog state")
 }
 
-// bumpGeneration records, inside the caller's transaction, that the catalog changed.
+// bumpGeneration records, inside the caller's transaction, that the catalog changed, and tells
+// the caches so with it (Service.changed).
 func (s *Service) bumpGeneration(ctx context.Context) error {
 	now := s.now().UTC()
 	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).
 		Updates(map[string]any{"generation": gorm.Expr("generation + 1"), "changed_at": now}).Error
-	return store.Translate(err, "catalog state")
+	if err != nil {
+		return store.Translate(err, "catalog state")
+	}
+	s.changed(ctx)
+	return nil
 }
 
 // lockApplies serialises catalog applies across processes, inside the caller's transaction: on

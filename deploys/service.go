@@ -268,10 +268,12 @@ func NewService(st *store.Store, opts Options) *Service {
 	return s
 }
 
-// publish tells this replica's subscribers of a move, and the other replicas'.
-func (s *Service) publish(e Event) {
-	s.hub.Publish(e)
-	s.topic.Publish(e)
+// publish tells the other replicas of a move with the transaction that records it (ctx's), and
+// this replica's subscribers once it commits: call it inside that transaction, so that a move
+// is heard of if, and only if, it is recorded, even when this process dies right after.
+func (s *Service) publish(ctx context.Context, e Event) {
+	s.topic.Publish(ctx, e)
+	store.AfterCommit(ctx, func() { s.hub.Publish(e) })
 }
 
 // Policy is the policy of an environment.
@@ -392,6 +394,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 				if err := s.recs.insert(ctx, &q, &t); err != nil {
 					return err
 				}
+				s.publish(ctx, Event{Request: q, Transition: t})
 				return audit.Flush(ctx)
 			})
 			if errs.Is(err, errs.Conflict) {
@@ -404,10 +407,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			if err != nil {
 				return err
 			}
-			t.RequestID = q.ID
 			out, created = q, true
 			s.moved(t)
-			s.publish(Event{Request: q, Transition: t})
 			return nil
 		})
 	if err != nil || !created || s.Policy(out.Environment).RequireApproval {
@@ -634,8 +635,9 @@ func (s *Service) Cancel(ctx context.Context, id int64, note string) (Request, e
 	return out, err
 }
 
-// moveIn moves q to state to inside the caller's audited action: the transition and the audit
-// record commit together; subscribers hear of it after the commit.
+// moveIn moves q to state to inside the caller's audited action: the transition, the audit
+// record and the message to the other replicas commit together; subscribers hear of it after the
+// commit.
 func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string, client Client, note string, change func(*Request)) (Request, error) {
 	if !CanMove(q.State, to) {
 		return q, errs.E(errs.Conflict, "deploy request %d is %s and cannot become %s", q.ID, q.State, to)
@@ -655,13 +657,13 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 		if err := s.recs.move(ctx, &next, from, &t); err != nil {
 			return err
 		}
+		s.publish(ctx, Event{Request: next, Transition: t})
 		return audit.Flush(ctx)
 	})
 	if err != nil {
 		return q, err
 	}
 	s.moved(t)
-	s.publish(Event{Request: next, Transition: t})
 	return next, nil
 }
 
@@ -779,10 +781,18 @@ func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
 	}
 	q.Waiting = reason
 	q.UpdatedAt = s.now().UTC()
-	if err := s.recs.setWaiting(ctx, q.ID, q.State, reason, q.UpdatedAt); err != nil {
+	e := Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}}
+	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.recs.setWaiting(ctx, q.ID, q.State, reason, q.UpdatedAt); err != nil {
+			return err
+		}
+		s.publish(ctx, e)
+		return nil
+	})
+	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
+		s.publish(ctx, e) // as before: this replica's subscribers still hear why it waits
 	}
-	s.publish(Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}})
 	return q
 }
 

@@ -510,3 +510,56 @@ func TestASubscriberOnAnotherReplicaHearsOfEveryMoveOnce(t *testing.T) {
 		}
 	}
 }
+
+// The gap the three-replica SIGKILL test found: a replica that recorded a move and died before
+// sending it took the event with it. A's bus never runs here, as in a process killed the moment
+// each move committed: whatever waited to be sent after the commit is never sent. The moves
+// travel with their transactions, so B's subscriber hears each of them all the same, once, in
+// order, and A's own subscriber hears each once, after its commit.
+func TestAMoveReachesTheOtherReplicasEvenWhenItsReplicaDiesRightAfterTheCommit(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, _ := pgbustest.New(t, stA) // never started: nothing is sent after the fact
+	busB, startB := pgbustest.New(t, stB)
+	a, b := newFixtureOn(t, stA, busA), newFixtureOn(t, stB, busB)
+	startB()
+	onA, err := a.s.Watch(carol, "payments-api", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB, err := b.s.Watch(carol, "payments-api", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := a.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.5.0", Reason: "fix rounding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.s.Approve(alice, q.ID, "looks good"); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.TrimSpace(git(t, a.bare, "rev-parse", "main"))
+	a.s.Observe(context.Background(), deploys.RolloutEvent{Revision: head, Result: deploys.RolloutSucceeded, Message: "successfully synced"})
+	// Messages arrive in commit order: a repeat of any move would come before SUCCEEDED.
+	want := []deploys.State{deploys.Requested, deploys.Approved, deploys.Applying, deploys.RollingOut, deploys.Succeeded}
+	for name, sub := range map[string]*deploys.Subscription{"A (the dead one)": onA, "B": onB} {
+		if got := movesUntil(t, sub, deploys.Succeeded); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("replica %s heard %v, want %v once each", name, got, want)
+		}
+	}
+}
+
+// movesUntil collects the states a subscription hears up to and including last.
+func movesUntil(t *testing.T, sub *deploys.Subscription, last deploys.State) []deploys.State {
+	t.Helper()
+	var seen []deploys.State
+	for len(seen) == 0 || seen[len(seen)-1] != last {
+		select {
+		case ev := <-sub.C():
+			seen = append(seen, ev.Transition.To)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("heard %v, then nothing", seen)
+		}
+	}
+	return seen
+}

@@ -514,20 +514,13 @@ func TestThreeReplicasLoseNothingWhenTheLeaderIsKilledMidRolloutAndMidDeployRequ
 	}
 	poll(t, 60*time.Second, "request 1 to succeed", func() bool { return r.state(t, alive[0], id1) == "SUCCEEDED" })
 
-	// 2. The next leader approves; it dies between its commit and the rollout of it.
+	// 2. The next leader approves; it dies between its commit and the rollout of it, as the
+	// approval returns, without waiting for anyone to hear of it: each move's message commits with
+	// the move (see README "Several replicas"), so the survivors' subscribers hear of them all
+	// the same (the survivor's checked below). The kill usually lands too late to catch the old
+	// window between a commit and its NOTIFY; deploys' DiesRightAfterTheCommit test catches it.
 	id2, n2 := r.request(t, leader, "second")
 	sha2 := r.approve(t, leader, id2)
-	// Once every subscriber heard of the commit: a replica killed between a change's commit and
-	// its NOTIFY (sent after the commit, batched) takes the event with it, and the others'
-	// subscribers never hear of that move (seen here; see README "Several replicas").
-	poll(t, 60*time.Second, "every subscriber to hear of request 2's commit", func() bool {
-		for _, f := range requests {
-			if slices.Contains(alive, f.replica) && len(f.seen(fmt.Sprintf("#%d APPLYING->ROLLING_OUT", n2))) == 0 {
-				return false
-			}
-		}
-		return true
-	})
 	took2 := killLeader()
 	plan2 := r.rolloutOf(sha2, "h1", "h2")
 	for _, s := range plan2 {

@@ -108,21 +108,22 @@ func NewService(st *store.Store, opts Options) *Service {
 	// most once per StampCheckInterval, still catches what a lost message would miss.
 	s.bus.Handle(changedTopic, func([]byte) { s.changed() })
 	s.bus.HandleGap(s.changed)
-	recs.changed = func() {
-		s.changed()
-		s.bus.Publish(changedTopic, nil)
+	recs.changed = func(ctx context.Context) {
+		s.bus.Publish(ctx, changedTopic, nil)
+		store.AfterCommit(ctx, s.changed)
 	}
 	return s
 }
 
 // changedTopic tells the other replicas that a run changed (their stamps are stale). It is sent
-// as the change commits, so it arrives before the run's event (sent once the run is read back).
+// with the change's transaction, before the run's event (sent once the run is read back in it).
 const changedTopic = "pipelines.changed"
 
-// publish tells this replica's subscribers of a run's change, and the other replicas'.
-func (s *Service) publish(r Run) {
-	s.hub.Publish(r)
-	s.topic.Publish(r)
+// publish tells the other replicas of a run's change with the transaction that records it (ctx's),
+// and this replica's subscribers once it commits: call it inside that transaction.
+func (s *Service) publish(ctx context.Context, r Run) {
+	s.topic.Publish(ctx, r)
+	store.AfterCommit(ctx, func() { s.hub.Publish(r) })
 }
 
 // Input bounds.
@@ -319,17 +320,26 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		failFast(&run)
 		fin := s.now().UTC()
 		run.FinishedAt, run.UpdatedAt = &fin, fin
-		if serr := s.recs.save(context.WithoutCancel(ctx), &run); serr != nil {
+		wctx := context.WithoutCancel(ctx)
+		serr := s.recs.st.InTx(wctx, func(ctx context.Context) error {
+			if err := s.recs.save(ctx, &run); err != nil {
+				return err
+			}
+			s.publish(ctx, run)
+			return nil
+		})
+		if serr != nil {
 			s.log.ErrorContext(ctx, "pipelines: record a run that did not start", "run", run.ID, "error", serr)
+			s.publish(wctx, run) // unrecorded, as before: subscribers still hear why it failed
 		} else {
 			s.finished(Queued, run)
 		}
-		s.publish(run)
 		return Run{}, err
 	}
 	applyUpdate(&run, u, &decl, s.now().UTC())
 	run.UpdatedAt = s.now().UTC()
 	saved := false
+	var latest Run
 	err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
 		switch err := s.recs.save(ctx, &run); {
 		case err == nil:
@@ -337,6 +347,11 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		case err != errStale:
 			return err
 		}
+		var err error
+		if latest, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
+			return err
+		}
+		s.publish(ctx, latest)
 		return audit.Flush(ctx)
 	})
 	if err != nil {
@@ -345,12 +360,8 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	if saved {
 		s.finished(Queued, run) // a provider that answers the trigger with the outcome
 	}
-	if run, err = s.recs.byID(ctx, run.ID); err != nil { // the follower may have been quicker
-		return Run{}, err
-	}
-	s.publish(run)
 	s.poke()
-	return run, nil
+	return latest, nil
 }
 
 func sameRetry(a, b *int64) bool {
@@ -530,7 +541,14 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 	was := run.Status
 	if applyUpdate(&run, u, &decl, s.now().UTC()) {
 		run.UpdatedAt = s.now().UTC()
-		switch err := s.recs.save(ctx, &run); {
+		err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			if err := s.recs.save(ctx, &run); err != nil {
+				return err
+			}
+			s.publish(ctx, run)
+			return nil
+		})
+		switch {
 		case err == errStale:
 			// Someone recorded a newer state meanwhile: that one stands (the next poll reads on).
 			return s.recs.byID(ctx, run.ID)
@@ -538,7 +556,6 @@ func (s *Service) refresh(ctx context.Context, run Run, decl Declaration, force 
 			return run, err
 		}
 		s.finished(was, run)
-		s.publish(run)
 	} else if force {
 		return s.recs.byID(ctx, run.ID)
 	}

@@ -100,8 +100,8 @@ func utc(t *time.Time) *time.Time {
 // records keeps runs in the database.
 type records struct {
 	st *store.Store
-	// changed is called after a run's change is committed (Service.changed).
-	changed func()
+	// changed is called in the transaction that changes a run (see Service.changed).
+	changed func(ctx context.Context)
 }
 
 // insert records a new run. A second run with the same idempotency key (for the same component
@@ -134,7 +134,6 @@ func (s *records) insert(ctx context.Context, r *Run, dispatchID string) error {
 	if err != nil {
 		return err
 	}
-	s.changed()
 	r.ID = row.ID
 	return nil
 }
@@ -147,10 +146,14 @@ func (s *records) generation(ctx context.Context) (int64, error) {
 }
 
 // bumpGeneration records, inside the caller's transaction, that a run changed: what another
-// process keeps of runs is retired by it (Service.Stamp).
+// process keeps of runs is retired by it (Service.Stamp), and the replicas are told with it.
 func (s *records) bumpGeneration(ctx context.Context) error {
 	err := s.st.DB(ctx).Model(&stateRow{}).Where("id = ?", 1).Update("generation", gorm.Expr("generation + 1")).Error
-	return store.Translate(err, "pipeline state")
+	if err != nil {
+		return store.Translate(err, "pipeline state")
+	}
+	s.changed(ctx)
+	return nil
 }
 
 // byKey finds the run an idempotency key started.
@@ -213,7 +216,6 @@ func (s *records) save(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	s.changed()
 	r.version++
 	return nil
 }

@@ -125,9 +125,18 @@ func (p canaryPoller) read(ctx context.Context, k Key) {
 		t.mu.Unlock()
 		return
 	}
+	labels := a.app.Labels
 	t.mu.Unlock()
 	// Advanced on the record itself: another replica may have recorded this step already.
-	updated, changed, err := t.recs.advanceCanary(ctx, latest.ID, c, now)
+	var updated Rollout
+	var changed bool
+	err = t.recs.st.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if updated, changed, err = t.recs.advanceCanary(ctx, latest.ID, c, now); changed {
+			t.send(ctx, labels, updated)
+		}
+		return err
+	})
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
@@ -137,7 +146,6 @@ func (p canaryPoller) read(ctx context.Context, k Key) {
 		}
 		return
 	}
-	var labels map[string]string
 	if a := t.apps[k]; a != nil {
 		labels = a.app.Labels
 		if a.progressOf == updated.ID && updated.Canary != nil {

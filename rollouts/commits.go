@@ -35,7 +35,16 @@ func (f commitFetcher) run(ctx context.Context) {
 					break
 				}
 				// Any other answer (a revision the repository no longer has) is final.
-				updated, changed, err := t.recs.setCommit(ctx, r.ID, c)
+				labels := t.labelsOf(r.Key)
+				var updated Rollout
+				var changed bool
+				err = t.recs.st.InTx(ctx, func(ctx context.Context) error {
+					var err error
+					if updated, changed, err = t.recs.setCommit(ctx, r.ID, c); changed {
+						t.send(ctx, labels, updated)
+					}
+					return err
+				})
 				if err != nil {
 					break
 				}
@@ -44,10 +53,6 @@ func (f commitFetcher) run(ctx context.Context) {
 					continue // another replica recorded it (and told subscribers)
 				}
 				t.mu.Lock()
-				var labels map[string]string
-				if a := t.apps[r.Key]; a != nil {
-					labels = a.app.Labels
-				}
 				t.hub.publish(Change{Rollout: &updated, Labels: labels})
 				t.mu.Unlock()
 			}
@@ -61,4 +66,14 @@ func (f commitFetcher) run(ctx context.Context) {
 		case <-wake:
 		}
 	}
+}
+
+// labelsOf returns the labels of an application, nil when it is not tracked.
+func (t *Tracker) labelsOf(k Key) map[string]string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if a := t.apps[k]; a != nil {
+		return a.app.Labels
+	}
+	return nil
 }

@@ -23,22 +23,17 @@ type hub struct {
 	versions   map[Key]uint64
 	membership uint64
 	version    uint64
-	// out sends the rollouts this replica recorded to the other replicas (the bus); each replica
-	// follows Argo CD itself, so deployments' states are not sent.
-	out func(Change)
 }
 
 func newHub(buffer int) hub {
 	return hub{buffer: buffer, subs: map[*Subscription]struct{}{}, versions: map[Key]uint64{}}
 }
 
-// publish versions a change this replica made and hands it to its subscribers and, for a rollout,
-// to the other replicas; the caller holds Tracker.mu.
+// publish versions a change this replica made and hands it to its subscribers; the caller holds
+// Tracker.mu. A rollout has been sent to the other replicas already, with the transaction that
+// recorded it (Tracker.send).
 func (h *hub) publish(c Change) {
 	h.deliver(c, false)
-	if c.Rollout != nil && h.out != nil {
-		h.out(c)
-	}
 }
 
 // deliver versions a change and hands it to its subscribers (remote: another replica made it, so
@@ -169,9 +164,10 @@ const rolloutsTopic = "rollouts"
 
 // useBus sends the rollouts this tracker records to the other replicas and delivers theirs here:
 // every replica follows Argo CD, but only the one whose write changed a rollout's row publishes it
-// (records.record), so each rollout change is published once, wherever it was recorded.
+// (records.record), so each rollout change is published once, wherever it was recorded. Each
+// replica follows Argo CD itself, so deployments' states are not sent.
 func (t *Tracker) useBus(b bus.Bus) {
-	topic := bus.NewTopic(b, rolloutsTopic, bus.TopicOptions[Change]{
+	t.topic = bus.NewTopic(b, rolloutsTopic, bus.TopicOptions[Change]{
 		Deliver: t.deliverRemote,
 		Shrink: func(c Change) Change {
 			return Change{Rollout: &Rollout{ID: c.Rollout.ID, Key: c.Rollout.Key}, Labels: c.Labels}
@@ -182,7 +178,6 @@ func (t *Tracker) useBus(b bus.Bus) {
 		},
 		Logger: t.log,
 	})
-	t.hub.out = func(c Change) { topic.Publish(Change{Rollout: c.Rollout, Labels: c.Labels}) }
 	// A message lost while the bus was away may have been a rollout of any application: every
 	// stamp is retired.
 	b.HandleGap(func() {
@@ -190,6 +185,18 @@ func (t *Tracker) useBus(b bus.Bus) {
 		t.hub.membership++
 		t.mu.Unlock()
 	})
+}
+
+// send tells the other replicas of rollouts this replica recorded with the transaction that
+// records them (ctx's): they hear of a change if, and only if, it committed, even when this
+// process dies right after. This replica's subscribers hear of it once it committed (hub.publish).
+func (t *Tracker) send(ctx context.Context, labels map[string]string, rs ...Rollout) {
+	if t.topic == nil {
+		return // no bus
+	}
+	for i := range rs {
+		t.topic.Publish(ctx, Change{Rollout: &rs[i], Labels: labels})
+	}
 }
 
 // deliverRemote hands a rollout another replica recorded to this replica's subscribers, and

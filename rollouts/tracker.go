@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portside-dev/portside/internal/bus"
 )
 
 // TrackerOptions tune how the tracker follows its instances.
@@ -71,6 +73,8 @@ type Tracker struct {
 	instances map[string]*instanceState
 	seq       uint64
 	hub       hub
+	// topic carries the rollouts this replica records to the others (see send); nil without a bus.
+	topic *bus.Topic[Change]
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -203,7 +207,7 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 	d := t.deploymentLocked(cur)
 	t.hub.publish(Change{Deployment: &d, Labels: cur.app.Labels})
 	derived := RolloutsOf(&cur.app)
-	health, since := cur.app.Health, cur.app.HealthSince
+	health, since, labels := cur.app.Health, cur.app.HealthSince, cur.app.Labels
 	unchanged := reflect.DeepEqual(derived, cur.recorded)
 	t.mu.Unlock()
 	if healthChanged {
@@ -219,7 +223,13 @@ func (t *Tracker) apply(ctx context.Context, ev Event) {
 		return
 	}
 
-	changed, err := t.recs.record(ctx, derived)
+	var changed []Rollout
+	err := t.recs.st.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		changed, err = t.recs.record(ctx, derived)
+		t.send(ctx, labels, changed...)
+		return err
+	})
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {

@@ -572,3 +572,38 @@ func TestAReplicaHearsOfTheRolloutsAnotherRecordedOnceAndRetiresItsStamps(t *tes
 		t.Errorf("replica B's subscriber holds %d more changes, want none (each rollout change once)", n)
 	}
 }
+
+// A replica that records rollouts and dies the moment each record commits still tells the others
+// of each, once: the record and its message commit together. A's bus never runs here (whatever
+// waited to be sent after a commit would never go), and B does not follow Argo CD, so all that
+// B's subscriber hears comes from A's transactions.
+func TestRolloutsReachTheOtherReplicasEvenWhenTheirReplicaDiesRightAfterEachCommit(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	stA, stB := storetest.Open(t, url, true), storetest.Open(t, url, false)
+	busA, _ := pgbustest.New(t, stA) // never started
+	busB, startB := pgbustest.New(t, stB)
+	a, b := newRigOn(t, stA, busA, deployedOnce()), newRigOn(t, stB, busB, deployedOnce())
+	commits(a.argo)
+	startB()
+	subA, subB := a.watch(rollouts.WatchRollouts), b.watch(rollouts.WatchRollouts)
+	want := []string{
+		`rollout a1 Succeeded/SUCCEEDED history=1 by="" requested="" commit=""`,
+		`rollout a1 Succeeded/SUCCEEDED history=1 by="" requested="" commit="Dana <dana@example.com>"`,
+		`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit=""`,
+		`rollout b2 Running/RUNNING history=- by="portside" requested="bob" commit="Erin <erin@example.com>"`,
+		`rollout b2 Succeeded/SUCCEEDED history=2 by="portside" requested="bob" commit="Erin <erin@example.com>"`,
+	}
+	a.start()
+	expect(t, subA, want[:2]...)
+	if _, err := a.svc.Sync(bob(), rollouts.Target{Component: "payments"}, rollouts.SyncRequest{Revision: "b2"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, subA, want[2:4]...)
+	a.argo.Update("argocd", "payments-prod", func(app *v1alpha1.Application) {
+		argocdtest.Succeed(app, "b2", "registry.example.com/payments:1.1.0")
+		app.Status.Health.Status = "Healthy"
+	})
+	expect(t, subA, want[4])
+	// In commit order, each once: a repeat of any would come before the last.
+	expect(t, subB, want...)
+}

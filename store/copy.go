@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -12,31 +11,28 @@ import (
 	"github.com/portside-dev/portside/errs"
 )
 
-// connKey carries the connection a PostgreSQL transaction runs on, for CopyRows.
-type connKey struct{}
-
 // inConnTx is InTx on PostgreSQL: the transaction runs on a connection taken from the pool for
-// it, which the context also carries, so that CopyRows can reach the driver's COPY on the very
-// session the transaction is open on (database/sql gives no way from a *sql.Tx to its connection).
-func (s *Store) inConnTx(ctx context.Context, fn func(ctx context.Context) error) error {
+// it, which the context also carries (in t), so that CopyRows can reach the driver's COPY on the
+// very session the transaction is open on (database/sql gives no way from a *sql.Tx to its
+// connection).
+func (s *Store) inConnTx(ctx context.Context, t *tx, fn func(ctx context.Context) error) error {
 	conn, err := s.SQL().Conn(ctx)
 	if err != nil {
 		return Translate(err, "database connection")
 	}
 	defer conn.Close()
+	t.conn = conn
 	db := s.db.WithContext(ctx)
 	db.Statement.ConnPool = conn
-	return db.Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), connKey{}, conn))
-	})
+	return db.Transaction(func(db *gorm.DB) error { return t.run(ctx, db, fn) })
 }
 
 // Copies reports whether CopyRows uses PostgreSQL's COPY in this context (inside InTx on
 // PostgreSQL) rather than multi-row INSERTs: rows copied cannot return generated keys, so a
 // caller that needs them takes them first (ReserveIDs).
 func (s *Store) Copies(ctx context.Context) bool {
-	_, ok := ctx.Value(connKey{}).(*sql.Conn)
-	return ok && s.dialect == Postgres
+	t := txOf(ctx)
+	return t != nil && t.conn != nil // only PostgreSQL's transactions have one
 }
 
 // CopyRows writes n rows into table as InsertRows does, through PostgreSQL's binary COPY when
@@ -51,8 +47,7 @@ func (s *Store) CopyRows(ctx context.Context, table string, columns []string, n 
 	if !s.Copies(ctx) {
 		return s.InsertRows(ctx, table, columns, n, row)
 	}
-	conn := ctx.Value(connKey{}).(*sql.Conn)
-	err := conn.Raw(func(driverConn any) error {
+	err := txOf(ctx).conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(*stdlib.Conn)
 		if !ok {
 			return errs.E(errs.Internal, "copy into %s: the PostgreSQL driver is %T, not pgx", table, driverConn)

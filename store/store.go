@@ -177,28 +177,33 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-type txKey struct{}
-
 // DB returns the handle to use under ctx: the transaction InTx put there, or the pool.
 func (s *Store) DB(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx.WithContext(ctx)
+	if t := txOf(ctx); t != nil {
+		return t.db.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
 }
 
 // InTx runs fn in a transaction carried by the context it is given. A nested InTx joins the outer
 // transaction, so services can compose without knowing who opened it. fn's error rolls back.
+// Once the outermost transaction commits, what AfterCommit queued runs.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+	if txOf(ctx) != nil {
 		return fn(ctx)
 	}
+	t := &tx{}
+	var err error
 	if s.dialect == Postgres {
-		return s.inConnTx(ctx, fn)
+		err = s.inConnTx(ctx, t, fn)
+	} else {
+		err = s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error { return t.run(ctx, db, fn) })
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	})
+	if err != nil {
+		return err
+	}
+	t.committed()
+	return nil
 }
 
 // Redact removes the password from a database URL so it can be shown or logged.

@@ -150,7 +150,6 @@ func (s *Service) readRows(ctx context.Context, proj Project, rows []Row) ([]imp
 // new tasks for the others.
 func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (ImportResult, error) {
 	res := ImportResult{Tasks: []Task{}}
-	var events []Event
 	actor := principal.From(ctx).Actor()
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
 		existing, err := s.recs.tasksOfProject(ctx, proj.ID)
@@ -181,7 +180,7 @@ func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (Im
 				}
 				res.Created++
 				res.Tasks = append(res.Tasks, t)
-				events = append(events, Event{Project: proj.Name, Task: t})
+				s.publish(ctx, Event{Project: proj.Name, Task: t})
 				continue
 			}
 			next := old
@@ -204,15 +203,12 @@ func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (Im
 			}
 			res.Updated++
 			res.Tasks = append(res.Tasks, next)
-			events = append(events, Event{Project: proj.Name, Task: next})
+			s.publish(ctx, Event{Project: proj.Name, Task: next})
 		}
 		return audit.Flush(ctx)
 	})
 	if err != nil {
 		return ImportResult{}, err
-	}
-	for _, e := range events {
-		s.publish(e)
 	}
 	return res, nil
 }

@@ -87,10 +87,11 @@ func NewService(st *store.Store, opts Options) *Service {
 	return s
 }
 
-// publish tells this replica's subscribers of a task's change, and the other replicas'.
-func (s *Service) publish(e Event) {
-	s.hub.Publish(e)
-	s.topic.Publish(e)
+// publish tells the other replicas of a task's change with the transaction that records it
+// (ctx's), and this replica's subscribers once it commits: call it inside that transaction.
+func (s *Service) publish(ctx context.Context, e Event) {
+	s.topic.Publish(ctx, e)
+	store.AfterCommit(ctx, func() { s.hub.Publish(e) })
 }
 
 // audited runs fn as an audited action (or just runs it without an audit log).
@@ -351,13 +352,13 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 			if err := s.recs.insertTask(ctx, &t); err != nil {
 				return err
 			}
+			s.publish(ctx, Event{Project: proj.Name, Task: t})
 			return audit.Flush(ctx)
 		})
 		if err != nil {
 			return err
 		}
 		out = t
-		s.publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -620,12 +621,12 @@ func (s *Service) save(ctx context.Context, proj Project, old, next Task) (Task,
 		if err := s.recs.saveTask(ctx, &next, old.Version, changes, linksChanged); err != nil {
 			return err
 		}
+		s.publish(ctx, Event{Project: proj.Name, Task: next})
 		return audit.Flush(ctx)
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	s.publish(Event{Project: proj.Name, Task: next})
 	return next, nil
 }
 
@@ -696,13 +697,13 @@ func (s *Service) AddComment(ctx context.Context, id int64, body string) (Commen
 			if err := s.recs.insertComment(ctx, &c); err != nil {
 				return err
 			}
+			s.publish(ctx, Event{Project: proj.Name, Task: t})
 			return audit.Flush(ctx)
 		})
 		if err != nil {
 			return err
 		}
 		out = c
-		s.publish(Event{Project: proj.Name, Task: t})
 		return nil
 	})
 	return out, err
@@ -720,17 +721,13 @@ func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 		if t.Version != version {
 			return errStale(id, version)
 		}
-		err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
 			if err := s.recs.deleteTask(ctx, id, version); err != nil {
 				return err
 			}
+			s.publish(ctx, Event{Project: proj.Name, Task: t, Deleted: true})
 			return audit.Flush(ctx)
 		})
-		if err != nil {
-			return err
-		}
-		s.publish(Event{Project: proj.Name, Task: t, Deleted: true})
-		return nil
 	})
 }
 

@@ -4,8 +4,12 @@
 // interface (and Topic, which encodes their events): on SQLite, Portside is one process and the
 // bus is Local (nothing crosses); on PostgreSQL it is pgbus (LISTEN/NOTIFY).
 //
-// A replica delivers its own events to its own subscribers itself, at once, as it always did; the
-// bus hands it only the others' events, so nothing is delivered twice.
+// A replica delivers its own events to its own subscribers itself, once the change commits
+// (store.AfterCommit); the bus hands it only the others' events, so nothing is delivered twice.
+//
+// An event published with the context of the transaction that writes its change travels with
+// that transaction: the other replicas hear of it when, and only if, it commits, even when the
+// publishing process dies at once. Outside a transaction it is sent after the fact.
 package bus
 
 import (
@@ -17,9 +21,10 @@ import (
 
 // Bus carries small messages to the other replicas.
 type Bus interface {
-	// Publish sends data on topic to every other replica, after whatever the caller committed.
-	// It never waits for the database: messages are queued (bounded) and sent in order.
-	Publish(topic string, data []byte)
+	// Publish sends data on topic to every other replica. When ctx carries a transaction, the
+	// message goes with it: sent when, and only if, it commits. Otherwise it is sent after what
+	// the caller committed, queued (bounded) and sent in order. It never waits for the database.
+	Publish(ctx context.Context, topic string, data []byte)
 	// Handle registers fn for the topic's messages from the other replicas, in the order each
 	// replica sent them, one at a time. Register before the bus runs.
 	Handle(topic string, fn func(data []byte))
@@ -36,7 +41,7 @@ const MaxData = 7800
 type Local struct{}
 
 // Publish drops the message: no other replica exists.
-func (Local) Publish(string, []byte) {}
+func (Local) Publish(context.Context, string, []byte) {}
 
 // Handle never calls fn.
 func (Local) Handle(string, func([]byte)) {}
@@ -117,8 +122,9 @@ const (
 	byRef = 'r'
 )
 
-// Publish sends v to the other replicas (after the caller committed it).
-func (t *Topic[T]) Publish(v T) {
+// Publish sends v to the other replicas: with ctx's transaction when it carries one (see
+// Bus.Publish), so call it inside the transaction that writes v's change.
+func (t *Topic[T]) Publish(ctx context.Context, v T) {
 	if _, local := t.bus.(Local); local {
 		return // spare the encoding
 	}
@@ -130,7 +136,7 @@ func (t *Topic[T]) Publish(v T) {
 		t.log.Error("bus: an event cannot be sent to the other replicas", "topic", t.name, "bytes", len(data), "error", err)
 		return
 	}
-	t.bus.Publish(t.name, data)
+	t.bus.Publish(ctx, t.name, data)
 }
 
 func encode(kind byte, v any) ([]byte, error) {

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/testutil"
+	"github.com/portside-dev/portside/store/storetest"
 )
 
 type event struct {
@@ -53,10 +55,10 @@ func TestATopicSendsSmallEventsWholeAndLargeOnesByReferenceReadAgain(t *testing.
 	var onA, onB sink
 	a := bus.NewTopic(net.Join(ctx), "events", opts(&onA))
 	bus.NewTopic(net.Join(ctx), "events", opts(&onB))
-	a.Publish(event{ID: 1, Body: "small"})
-	a.Publish(event{ID: 2, Body: rows[2]})
-	a.Publish(event{ID: 3, Body: strings.Repeat("c", 2*bus.MaxData)}) // gone before it is read again
-	a.Publish(event{ID: 4, Body: "last"})
+	a.Publish(ctx, event{ID: 1, Body: "small"})
+	a.Publish(ctx, event{ID: 2, Body: rows[2]})
+	a.Publish(ctx, event{ID: 3, Body: strings.Repeat("c", 2*bus.MaxData)}) // gone before it is read again
+	a.Publish(ctx, event{ID: 4, Body: "last"})
 	testutil.Eventually(t, 5*time.Second, func() bool { return len(onB.events()) == 3 }, "the receiver got %d events, want 3", len(onB.events()))
 	got := onB.events()
 	if got[0] != (event{1, "small"}) || got[1].ID != 2 || got[1].Body != rows[2] || got[2] != (event{4, "last"}) {
@@ -71,10 +73,43 @@ func TestATopicSendsSmallEventsWholeAndLargeOnesByReferenceReadAgain(t *testing.
 }
 
 func TestALocalBusSendsNothing(t *testing.T) {
+	ctx := context.Background()
 	var s sink
 	tp := bus.NewTopic(nil, "events", bus.TopicOptions[event]{Deliver: s.add})
-	tp.Publish(event{ID: 1})
+	tp.Publish(ctx, event{ID: 1})
 	if len(s.events()) != 0 {
 		t.Error("a process alone received its own event from the bus")
+	}
+}
+
+func TestANetworkSendsWhatATransactionPublishedOnlyOnceItCommits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := storetest.SQLite(t)
+	var net bus.Network
+	var onB sink
+	a := bus.NewTopic(net.Join(ctx), "events", bus.TopicOptions[event]{})
+	bus.NewTopic(net.Join(ctx), "events", bus.TopicOptions[event]{Deliver: onB.add})
+	rollback := errors.New("rolled back")
+	err := st.InTx(ctx, func(ctx context.Context) error {
+		a.Publish(ctx, event{ID: 1, Body: "rolled back"})
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	err = st.InTx(ctx, func(ctx context.Context) error {
+		a.Publish(ctx, event{ID: 2, Body: "committed"})
+		if len(onB.events()) != 0 {
+			t.Error("the other member heard of the change before it committed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return len(onB.events()) > 0 }, "the committed event never arrived")
+	if got := onB.events(); len(got) != 1 || got[0].ID != 2 {
+		t.Errorf("the other member got %v, want only the committed event", got)
 	}
 }

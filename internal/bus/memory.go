@@ -3,11 +3,14 @@ package bus
 import (
 	"context"
 	"sync"
+
+	"github.com/portside-dev/portside/store"
 )
 
 // Network links buses in one process the way PostgreSQL links replicas: what one member
 // publishes reaches every other member's handlers, in order, on a goroutine of the receiver's
-// own (publishing never waits for a receiver). It is for tests of several replicas in one process.
+// own (publishing never waits for a receiver), once the publisher's transaction, if any,
+// commits. It is for tests of several replicas in one process.
 type Network struct {
 	mu      sync.Mutex
 	members []*member
@@ -36,7 +39,12 @@ type message struct {
 	data  []byte
 }
 
-func (m *member) Publish(topic string, data []byte) {
+func (m *member) Publish(ctx context.Context, topic string, data []byte) {
+	data = append([]byte(nil), data...)
+	store.AfterCommit(ctx, func() { m.send(topic, data) })
+}
+
+func (m *member) send(topic string, data []byte) {
 	m.net.mu.Lock()
 	others := append([]*member(nil), m.net.members...)
 	m.net.mu.Unlock()
@@ -45,7 +53,7 @@ func (m *member) Publish(topic string, data []byte) {
 			continue
 		}
 		o.mu.Lock()
-		o.queue = append(o.queue, message{topic, append([]byte(nil), data...)})
+		o.queue = append(o.queue, message{topic, data})
 		o.mu.Unlock()
 		select {
 		case o.wake <- struct{}{}:

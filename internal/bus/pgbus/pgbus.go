@@ -1,9 +1,13 @@
 // Package pgbus is the bus between replicas that share a PostgreSQL database: messages are sent
-// with NOTIFY through the pool and received on a connection of their own that LISTENs (a pooled
-// connection would be handed to other work between notifications). PostgreSQL delivers a
-// notification to every session listening on its channel once the sending transaction commits,
-// in the order they committed; a listener that was away (its connection broke) misses what was
-// sent meanwhile, which the bus reports as a gap (bus.Bus.HandleGap).
+// with NOTIFY and received on a connection of their own that LISTENs (a pooled connection would be
+// handed to other work between notifications). PostgreSQL delivers a notification to every
+// session listening on its channel once the sending transaction commits, in the order they
+// committed; a listener that was away (its connection broke) misses what was sent meanwhile,
+// which the bus reports as a gap (bus.Bus.HandleGap).
+//
+// A message published inside a transaction (store.InTx) is sent in that transaction
+// (store.NotifyOnCommit): it arrives if and only if the change commits, whatever happens to the
+// publishing process afterwards. Any other message is queued and sent through the pool, batched.
 package pgbus
 
 import (
@@ -24,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 )
 
 // Connector opens a connection of its own, outside any pool; store.Store.Dedicated is one.
@@ -103,12 +108,16 @@ func New(channel string, connect Connector, db *sql.DB, opts Options) *Bus {
 		handlers: map[string][]func([]byte){}, queue: make(chan string, opts.Queue), last: map[string]uint64{}}
 }
 
-// Publish queues data for the other replicas; it never waits. A message the queue cannot take is
-// dropped (and counted): the database has been away for a while, and receivers will see a gap.
-func (b *Bus) Publish(topic string, data []byte) {
+// Publish sends data to the other replicas with ctx's transaction when it carries one; otherwise
+// it queues data, and never waits. A message the queue cannot take is dropped (and counted): the
+// database has been away for a while, and receivers will see a gap.
+func (b *Bus) Publish(ctx context.Context, topic string, data []byte) {
+	msg := topic + " " + string(data)
+	if store.NotifyOnCommit(ctx, b.channel, b.origin+" "+sentWithTx+" "+msg) {
+		return
+	}
 	// Numbered by the sender, in the queue's order: publishers on several goroutines would
 	// otherwise queue their numbers out of order, and receivers take a lower one for a repeat.
-	msg := topic + " " + string(data)
 	select {
 	case b.queue <- msg:
 	default:
@@ -328,6 +337,12 @@ func (b *Bus) receive(ctx context.Context, conn *pgx.Conn) error {
 	}
 }
 
+// sentWithTx is the sequence number of a message sent with its transaction. It needs none:
+// PostgreSQL sends it once, at the commit, in commit order, and never drops it. Nor could it have
+// a meaningful one: transactions commit in an order their publishers cannot know, and a receiver
+// would take a number that arrives late for a repeat. Receivers neither check nor record it.
+const sentWithTx = "0"
+
 // maxOrigins bounds the replicas whose sequence numbers are remembered (replicas come and go
 // with restarts); past it the memory starts afresh.
 const maxOrigins = 1024
@@ -346,16 +361,8 @@ func (b *Bus) dispatch(payload string) {
 	if origin == b.origin {
 		return
 	}
-	last, seen := b.last[origin]
-	if seen && seq <= last {
-		return // a batch sent again
-	}
-	if len(b.last) >= maxOrigins && !seen {
-		clear(b.last)
-	}
-	b.last[origin] = seq
-	if seen && seq > last+1 {
-		b.gap() // the sender dropped some
+	if seq != 0 && !b.next(origin, seq) {
+		return
 	}
 	b.mu.Lock()
 	hs := b.handlers[topic]
@@ -363,6 +370,23 @@ func (b *Bus) dispatch(payload string) {
 	for _, h := range hs {
 		h([]byte(data))
 	}
+}
+
+// next records seq, the number of a queued message from origin, and reports whether it is new (a
+// batch sent again repeats numbers); a number past the next says the sender dropped some.
+func (b *Bus) next(origin string, seq uint64) bool {
+	last, seen := b.last[origin]
+	if seen && seq <= last {
+		return false
+	}
+	if len(b.last) >= maxOrigins && !seen {
+		clear(b.last)
+	}
+	b.last[origin] = seq
+	if seen && seq > last+1 {
+		b.gap()
+	}
+	return true
 }
 
 func (b *Bus) gap() {

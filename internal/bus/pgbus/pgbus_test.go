@@ -2,6 +2,7 @@ package pgbus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,10 +40,24 @@ func (r *replica) gapCount() int {
 // start runs a bus on url's schema until the test ends, recording topic "t".
 func start(t *testing.T, url string) *replica {
 	t.Helper()
+	r := idle(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.bus.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testutil.Eventually(t, 10*time.Second, r.bus.Listening, "the bus never listened")
+	return r
+}
+
+// idle builds a bus on url's schema, recording topic "t", and never runs it: neither its sender
+// nor its listener ever works, as in a process killed as soon as it published.
+func idle(t *testing.T, url string) *replica {
+	t.Helper()
 	st, err := store.Open(context.Background(), url, store.Options{MaxOpenConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	var schema string
 	if err := st.Gorm().Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
 		t.Fatal(err)
@@ -59,32 +74,28 @@ func start(t *testing.T, url string) *replica {
 		r.gaps++
 		r.mu.Unlock()
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.bus.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	testutil.Eventually(t, 10*time.Second, r.bus.Listening, "the bus never listened")
 	return r
 }
 
 var _ bus.Bus = (*pgbus.Bus)(nil)
 
 func TestAMessageReachesEveryOtherReplicaOnceInOrderAndNeverItsSender(t *testing.T) {
+	ctx := context.Background()
 	url := storetest.PostgresURL(t)
 	a, b, c := start(t, url), start(t, url), start(t, url)
 	var want []string
 	for i := range 200 {
 		m := fmt.Sprintf("m%03d", i)
 		want = append(want, m)
-		a.bus.Publish("t", []byte(m))
+		a.bus.Publish(ctx, "t", []byte(m))
 	}
-	a.bus.Publish("other", []byte("for nobody")) // a topic without handlers is ignored
+	a.bus.Publish(ctx, "other", []byte("for nobody")) // a topic without handlers is ignored
 	for _, r := range []*replica{b, c} {
 		testutil.Eventually(t, 10*time.Second, func() bool { return len(r.received()) >= len(want) },
 			"a replica received %d of %d messages", len(r.received()), len(want))
 	}
 	// b's marker is sent after a's messages arrived, so a has been handed its own by now if ever.
-	b.bus.Publish("t", []byte("marker"))
+	b.bus.Publish(ctx, "t", []byte("marker"))
 	testutil.Eventually(t, 10*time.Second, func() bool { return len(a.received()) > 0 }, "the sender never heard the marker")
 	if got := a.received(); len(got) != 1 || got[0] != "marker" {
 		t.Errorf("the sender received %d messages (%.40q…), want only the other replica's marker", len(got), got)
@@ -102,10 +113,11 @@ func TestAMessageReachesEveryOtherReplicaOnceInOrderAndNeverItsSender(t *testing
 }
 
 func TestTheLargestMessageGoesThrough(t *testing.T) {
+	ctx := context.Background()
 	url := storetest.PostgresURL(t)
 	a, b := start(t, url), start(t, url)
 	big := strings.Repeat("x", bus.MaxData)
-	a.bus.Publish("t", []byte(big))
+	a.bus.Publish(ctx, "t", []byte(big))
 	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) == 1 }, "a message of MaxData bytes never arrived")
 	if got := b.received()[0]; got != big {
 		t.Errorf("the message arrived with %d bytes, want %d", len(got), len(big))
@@ -113,11 +125,12 @@ func TestTheLargestMessageGoesThrough(t *testing.T) {
 }
 
 func TestReplicasOnAnotherSchemaHearNothing(t *testing.T) {
+	ctx := context.Background()
 	urlB := storetest.PostgresURL(t)
 	a, b, b2 := start(t, storetest.PostgresURL(t)), start(t, urlB), start(t, urlB)
-	a.bus.Publish("t", []byte("private"))
+	a.bus.Publish(ctx, "t", []byte("private"))
 	// A message on b's own schema, sent after a's, arrives after a's would have.
-	b2.bus.Publish("t", []byte("own"))
+	b2.bus.Publish(ctx, "t", []byte("own"))
 	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) > 0 }, "b never heard its own schema")
 	if got := b.received(); len(got) != 1 || got[0] != "own" {
 		t.Errorf("a replica on another schema received %q", got)
@@ -125,6 +138,7 @@ func TestReplicasOnAnotherSchemaHearNothing(t *testing.T) {
 }
 
 func TestAListenerWhoseConnectionBreaksListensAgainAndReportsAGap(t *testing.T) {
+	ctx := context.Background()
 	url := storetest.PostgresURL(t)
 	a, b := start(t, url), start(t, url)
 	testutil.Eventually(t, 10*time.Second, func() bool { return b.gapCount() == 1 }, "the first listen was not reported as a gap")
@@ -139,7 +153,7 @@ func TestAListenerWhoseConnectionBreaksListensAgainAndReportsAGap(t *testing.T) 
 	if b.gapCount() < 2 {
 		t.Errorf("b listened again with %d gaps reported, want a gap for the break", b.gapCount())
 	}
-	a.bus.Publish("t", []byte("after"))
+	a.bus.Publish(ctx, "t", []byte("after"))
 	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) == 1 }, "nothing arrived after listening again")
 }
 
@@ -160,17 +174,91 @@ func TestChannelsDifferBySchemaAndAreValidIdentifiers(t *testing.T) {
 }
 
 func TestMessagesPublishedFromManyGoroutinesAllArrive(t *testing.T) {
+	ctx := context.Background()
 	url := storetest.PostgresURL(t)
 	a, b := start(t, url), start(t, url)
 	var wg sync.WaitGroup
 	for w := range 20 {
 		wg.Go(func() {
 			for i := range 50 {
-				a.bus.Publish("t", []byte(fmt.Sprintf("%d-%d", w, i)))
+				a.bus.Publish(ctx, "t", []byte(fmt.Sprintf("%d-%d", w, i)))
 			}
 		})
 	}
 	wg.Wait()
 	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) == 1000 },
 		"%d of 1000 messages from 20 goroutines arrived", len(b.received()))
+}
+
+// publishInTx publishes each message on topic "t" in one transaction of r's store, which commits
+// unless rollback.
+func publishInTx(t *testing.T, r *replica, rollback bool, messages ...string) {
+	t.Helper()
+	errRollback := errors.New("rolled back")
+	err := r.st.InTx(context.Background(), func(ctx context.Context) error {
+		for _, m := range messages {
+			r.bus.Publish(ctx, "t", []byte(m))
+		}
+		if rollback {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !(rollback && errors.Is(err, errRollback)) {
+		t.Error(err) // not Fatal: called from goroutines too
+	}
+}
+
+func TestAMessagePublishedInATransactionArrivesWithItsCommitEvenIfTheSenderNeverRuns(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	dead, b := idle(t, url), start(t, url)
+	publishInTx(t, dead, false, "with the change")
+	// A message queued outside a transaction waits for a sender that will never run: it dies
+	// with the process, as every message did before it travelled with its transaction.
+	dead.bus.Publish(context.Background(), "t", []byte("queued"))
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) > 0 }, "the committed message never arrived")
+	if got := b.received(); len(got) != 1 || got[0] != "with the change" {
+		t.Errorf("the other replica received %q, want the committed message", got)
+	}
+}
+
+func TestAMessagePublishedInATransactionThatRollsBackNeverArrives(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	a, b := start(t, url), start(t, url)
+	publishInTx(t, a, true, "rolled back")
+	publishInTx(t, a, false, "committed")
+	// Had the rolled-back message been sent, it would have come first.
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) > 0 }, "the committed message never arrived")
+	if got := b.received(); len(got) != 1 || got[0] != "committed" {
+		t.Errorf("the other replica received %q, want only the committed message", got)
+	}
+}
+
+func TestMessagesOfConcurrentTransactionsAndQueuedOnesAllArriveOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	a, b := start(t, url), start(t, url)
+	var wg sync.WaitGroup
+	for w := range 10 {
+		wg.Go(func() {
+			for i := range 10 {
+				// Transactions commit in an order of their own, between queued messages: none is
+				// taken for a repeat of another, and none makes a gap.
+				publishInTx(t, a, false, fmt.Sprintf("tx %d-%d a", w, i), fmt.Sprintf("tx %d-%d b", w, i))
+				a.bus.Publish(context.Background(), "t", []byte(fmt.Sprintf("queued %d-%d", w, i)))
+			}
+		})
+	}
+	wg.Wait()
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(b.received()) == 300 },
+		"%d of 300 messages arrived", len(b.received()))
+	seen := map[string]bool{}
+	for _, m := range b.received() {
+		seen[m] = true
+	}
+	if len(seen) != 300 {
+		t.Errorf("%d distinct messages arrived, want 300 (each once)", len(seen))
+	}
+	if gaps := b.gapCount(); gaps != 1 {
+		t.Errorf("the receiver saw %d gaps, want only the first listen's", gaps)
+	}
 }
