@@ -90,6 +90,7 @@ type Bus struct {
 
 	queue     chan string
 	seq       atomic.Uint64
+	txSeq     atomic.Uint64
 	dropped   atomic.Int64
 	listening atomic.Bool
 	listens   atomic.Int64
@@ -113,7 +114,7 @@ func New(channel string, connect Connector, db *sql.DB, opts Options) *Bus {
 // database has been away for a while, and receivers will see a gap.
 func (b *Bus) Publish(ctx context.Context, topic string, data []byte) {
 	msg := topic + " " + string(data)
-	if store.NotifyOnCommit(ctx, b.channel, b.origin+" "+sentWithTx+" "+msg) {
+	if store.NotifyOnCommit(ctx, b.channel, b.txOrigin()+" "+sentWithTx+" "+msg) {
 		return
 	}
 	// Numbered by the sender, in the queue's order: publishers on several goroutines would
@@ -343,6 +344,16 @@ func (b *Bus) receive(ctx context.Context, conn *pgx.Conn) error {
 // would take a number that arrives late for a repeat. Receivers neither check nor record it.
 const sentWithTx = "0"
 
+// txOrigin names this replica as the origin of a message sent with its transaction: the origin,
+// a dot and a number of its own. A replica of an earlier release keeps a sequence number per
+// origin and takes a message numbered no higher than the last it heard from that origin for a
+// repeat: under one origin, every message after the first sent with a transaction (all numbered
+// 0) would be dropped by it during a rolling upgrade. Under an origin it has never heard, each is
+// new to it; this release reads the part before the dot.
+func (b *Bus) txOrigin() string {
+	return b.origin + "." + strconv.FormatUint(b.txSeq.Add(1), 10)
+}
+
 // maxOrigins bounds the replicas whose sequence numbers are remembered (replicas come and go
 // with restarts); past it the memory starts afresh.
 const maxOrigins = 1024
@@ -358,7 +369,7 @@ func (b *Bus) dispatch(payload string) {
 		b.opts.Logger.Warn("bus: a notification that is not a Portside message; ignored", "channel", b.channel)
 		return
 	}
-	if origin == b.origin {
+	if sender, _, _ := strings.Cut(origin, "."); sender == b.origin {
 		return
 	}
 	if seq != 0 && !b.next(origin, seq) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -260,5 +262,58 @@ func TestMessagesOfConcurrentTransactionsAndQueuedOnesAllArriveOnce(t *testing.T
 	}
 	if gaps := b.gapCount(); gaps != 1 {
 		t.Errorf("the receiver saw %d gaps, want only the first listen's", gaps)
+	}
+}
+
+// TestAnEarlierReleaseTakesEveryMessageSentWithATransaction listens as a replica of the release
+// before messages travelled with their transactions did during a rolling upgrade: it keeps the
+// last sequence number heard from each origin and takes a message numbered no higher for a
+// repeat. Every message sent with a transaction is numbered 0, so each must come under an origin
+// of its own to reach it; the sender still hears none of its own.
+func TestAnEarlierReleaseTakesEveryMessageSentWithATransaction(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	a := start(t, url)
+	var schema string
+	if err := a.st.Gorm().Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := a.st.Dedicated(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN "`+pgbus.Channel(schema)+`"`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		publishInTx(t, a, false, fmt.Sprintf("change %d", i))
+	}
+	a.bus.Publish(context.Background(), "t", []byte("queued"))
+	last := map[string]uint64{} // the earlier release's memory, and its rule
+	var taken []string
+	for len(taken) < 4 {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatalf("after %q: %v", taken, err)
+		}
+		parts := strings.SplitN(n.Payload, " ", 4)
+		seq, err := strconv.ParseUint(parts[1], 10, 64)
+		if len(parts) != 4 || err != nil {
+			t.Fatalf("payload %q is not origin, number, topic and data", n.Payload)
+		}
+		if l, seen := last[parts[0]]; seen && seq <= l {
+			t.Fatalf("an earlier release drops %q for a repeat (last from its origin: %d)", n.Payload, l)
+		}
+		last[parts[0]] = seq
+		taken = append(taken, parts[3])
+	}
+	if want := []string{"change 0", "change 1", "change 2", "queued"}; !slices.Equal(taken, want) {
+		t.Errorf("an earlier release took %q, want %q", taken, want)
+	}
+	time.Sleep(200 * time.Millisecond) // what a would have heard of its own is in by now
+	if got := a.received(); len(got) != 0 {
+		t.Errorf("the sender heard its own messages: %q", got)
 	}
 }
