@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 )
 
 // LockClass is the first half of the advisory lock key Portside leads by (pg_try_advisory_lock's
@@ -20,11 +21,6 @@ const LockClass int32 = 0x50534c45
 
 // defaultReleaseTimeout bounds the unlock at the end of a term.
 const defaultReleaseTimeout = 5 * time.Second
-
-// sessionTimeouts makes the server probe an idle leader connection after 5 s and drop it after
-// 3 unanswered probes 2 s apart, and drop it when data it sent stays unacknowledged for 10 s: a
-// leader that vanished loses the lock within about 15 s. (Set as a multi-statement simple query.)
-const sessionTimeouts = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
 
 // Connector opens a connection of its own, outside any pool; store.Store.Dedicated is one.
 type Connector func(ctx context.Context) (*pgx.Conn, error)
@@ -56,7 +52,7 @@ func (l *pgLock) TryAcquire(ctx context.Context) (Held, error) {
 		// The server must notice a leader whose machine vanished (no FIN, no RST) within seconds,
 		// not after the default two hours of TCP keepalive: only then does it end the session and
 		// release the lock. Ignored on a Unix socket.
-		if _, err := conn.Exec(ctx, sessionTimeouts); err != nil {
+		if _, err := conn.Exec(ctx, store.SessionKeepalives); err != nil {
 			_ = conn.Close(context.Background())
 			return nil, errs.Wrap(errs.Unavailable, err, "leader: set the session's timeouts")
 		}

@@ -46,11 +46,12 @@ func (s *Store) SessionLocks(class int32) *SessionLocks {
 	return &SessionLocks{st: s, class: class, held: map[int64]bool{}}
 }
 
-// sessionKeepalives makes the server probe an idle connection after 5 s and drop it after 3
+// SessionKeepalives makes the server probe an idle connection after 5 s and drop it after 3
 // unanswered probes 2 s apart, or when data it sent stays unacknowledged for 10 s: a process whose
-// machine vanished loses its locks within about 15 s, not the default two hours (as the leader's
-// lock and the bus's connection do). Ignored on a Unix socket.
-const sessionKeepalives = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
+// machine vanished (no FIN, no RST) loses its session within about 15 s, not the default two
+// hours. Every dedicated session whose end others wait for runs it first: the leader's lock, the
+// bus's LISTEN, the apply locks. Ignored on a Unix socket. (A multi-statement simple query.)
+const SessionKeepalives = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
 
 // lockQueryTimeout bounds one lock or unlock on the session. The caller's context does not: a
 // query cut short by it closes the connection (pgx does, to stay in sync with the server), and
@@ -140,7 +141,7 @@ func (l *SessionLocks) connectLocked(ctx context.Context) (fresh bool, err error
 	if err != nil {
 		return false, err
 	}
-	if _, err := conn.Exec(ctx, sessionKeepalives); err != nil {
+	if _, err := conn.Exec(ctx, SessionKeepalives); err != nil {
 		_ = conn.Close(context.Background())
 		return false, errs.Wrap(errs.Unavailable, err, "set the lock session's timeouts")
 	}

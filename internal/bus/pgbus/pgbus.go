@@ -265,10 +265,6 @@ func (b *Bus) backoff() *backoff.ExponentialBackOff {
 	return bo
 }
 
-// sessionTimeouts makes the server drop a listener whose machine vanished within about 15 s (as
-// the leader's lock does), rather than keep its session for the default two hours.
-const sessionTimeouts = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
-
 // listen receives until ctx ends, listening again (with backoff) whenever the connection breaks.
 func (b *Bus) listen(ctx context.Context) {
 	bo := b.backoff()
@@ -305,7 +301,7 @@ func (b *Bus) open(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, sessionTimeouts+"; LISTEN "+pgx.Identifier{b.channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, store.SessionKeepalives+"; LISTEN "+pgx.Identifier{b.channel}.Sanitize()); err != nil {
 		_ = conn.Close(context.Background())
 		return nil, errs.Wrap(errs.Unavailable, err, "bus: listen on %s", b.channel)
 	}
