@@ -18,6 +18,11 @@ import (
 // before the switch is replaced, so the result does not depend on it. Every other writer,
 // including an older release that never sets it, is counted by the trigger as before.
 //
+// The totals over kinds (entity_totals, migration 00021), which facets over the whole catalog
+// read, follow entity_counts through triggers of their own on that table, on both dialects:
+// the recount's DELETE and INSERT move them as the trigger's upserts do, whichever release
+// recounts.
+//
 // SQLite keeps its row triggers (a few cheap upserts per entity written): its imports are small,
 // the embedded default being for catalogs that fit in memory, and the bench catalog's 16,851
 // entities imported within noise of the time without counts.
