@@ -11,7 +11,7 @@
 -- and an older release's recount, which knows nothing of this table. Each statement adds the
 -- difference it made, grouped by (field, value), in key order (writers meet the rows in one
 -- order). Rows whose total fell to 0 stay until the value comes back; readers skip them. Expand
--- only: a table, an index, triggers on a table nothing older writes differently; the floor stays.
+-- only: a table, indexes, triggers on a table nothing older writes differently; the floor stays.
 
 -- +goose Up
 CREATE TABLE entity_totals (
@@ -22,8 +22,11 @@ CREATE TABLE entity_totals (
 );
 
 -- The top values of a field, read in order: WHERE field = ? AND entities > 0 ORDER BY entities
--- DESC, value LIMIT n.
+-- DESC, value LIMIT n; over the whole catalog from the totals, over one kind from its counts
+-- (which otherwise sorted every value of the field for the kind: 13,162 owners and 29,675 systems
+-- of the components at a million, 11-38 ms each; in index order 0.1 ms).
 CREATE INDEX entity_totals_top ON entity_totals (field, entities DESC, value);
+CREATE INDEX entity_counts_top ON entity_counts (field, kind, entities DESC, value);
 
 -- +goose StatementBegin
 CREATE FUNCTION entity_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -72,4 +75,5 @@ DROP TRIGGER entity_totals_delete ON entity_counts;
 DROP TRIGGER entity_totals_update ON entity_counts;
 DROP TRIGGER entity_totals_insert ON entity_counts;
 DROP FUNCTION entity_totals_follow();
+DROP INDEX entity_counts_top;
 DROP TABLE entity_totals;

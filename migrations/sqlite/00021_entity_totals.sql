@@ -7,7 +7,7 @@
 --
 -- Kept by triggers on entity_counts itself, so that whatever writes the counts is followed (the
 -- triggers on entities of 00019, or a recount). Rows whose total fell to 0 stay until the value
--- comes back; readers skip them. Expand only: a table, an index and triggers; the floor stays.
+-- comes back; readers skip them. Expand only: a table, indexes and triggers; the floor stays.
 
 -- +goose Up
 CREATE TABLE entity_totals (
@@ -18,8 +18,11 @@ CREATE TABLE entity_totals (
 ) WITHOUT ROWID;
 
 -- The top values of a field, read in order: WHERE field = ? AND entities > 0 ORDER BY entities
--- DESC, value LIMIT n.
+-- DESC, value LIMIT n; over the whole catalog from the totals, over one kind from its counts
+-- (which otherwise sorted every value of the field for the kind: 13,162 owners and 29,675 systems
+-- of the components at a million, 11-38 ms each; in index order 0.1 ms).
 CREATE INDEX entity_totals_top ON entity_totals (field, entities DESC, value);
+CREATE INDEX entity_counts_top ON entity_counts (field, kind, entities DESC, value);
 
 -- +goose StatementBegin
 CREATE TRIGGER entity_totals_insert AFTER INSERT ON entity_counts BEGIN
@@ -58,4 +61,5 @@ DROP TRIGGER entity_totals_delete;
 DROP TRIGGER entity_totals_move;
 DROP TRIGGER entity_totals_update;
 DROP TRIGGER entity_totals_insert;
+DROP INDEX entity_counts_top;
 DROP TABLE entity_totals;
