@@ -6,12 +6,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/pressly/goose/v3"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/migrations"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -61,15 +65,26 @@ func backfill(t *testing.T, st *store.Store) string {
 	return text[start:end]
 }
 
+// facetFields are every facet field, in the portal's order.
+var facetFields = []catalog.FacetField{catalog.FacetKind, catalog.FacetType, catalog.FacetLifecycle,
+	catalog.FacetOwner, catalog.FacetTag, catalog.FacetSystem, catalog.FacetNamespace}
+
 // sameAsGrouped compares every kept facet and count over kinds alone with what grouping the
-// stored entities gives.
+// stored entities gives, one field at a time and all of them in one call (as the portal asks,
+// one field twice), and the kept totals over kinds (entity_totals) with the stored entities.
 func sameAsGrouped(t *testing.T, f *fixture, step string) {
 	t.Helper()
-	for _, kinds := range [][]string{nil, {"Component"}, {"component", "API"}, {"Resource", "Group"}} {
+	for _, kinds := range [][]string{nil, {"Component"}, {"component", "Component"}, {"component", "API"}, {"Resource", "Group"}, {"Location"}} {
 		filter := catalog.Filter{Kinds: kinds}
-		for _, field := range []catalog.FacetField{catalog.FacetKind, catalog.FacetType, catalog.FacetLifecycle,
-			catalog.FacetOwner, catalog.FacetNamespace, catalog.FacetSystem, catalog.FacetTag} {
-			for _, limit := range []int{2, 100} {
+		for _, limit := range []int{1, 2, 100} {
+			all, err := f.svc.Facets(operator, filter, append(slices.Clone(facetFields), catalog.FacetOwner), limit)
+			if err != nil {
+				t.Fatalf("%s: facets %v: %v", step, kinds, err)
+			}
+			if len(all) != len(facetFields) {
+				t.Errorf("%s: facets of kinds %v answered %d fields, want %d", step, kinds, len(all), len(facetFields))
+			}
+			for _, field := range facetFields {
 				kept, err := f.svc.Facets(operator, filter, []catalog.FacetField{field}, limit)
 				if err != nil {
 					t.Fatalf("%s: facets %s %v: %v", step, field, kinds, err)
@@ -78,8 +93,14 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := cmp.Diff(grouped, kept[field]); d != "" {
+				if d := cmp.Diff(grouped, kept[field], cmpopts.EquateEmpty()); d != "" {
 					t.Errorf("%s: facet %s of kinds %v, limit %d (-grouped +kept):\n%s", step, field, kinds, limit, d)
+				}
+				if d := cmp.Diff(grouped, all[field], cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("%s: facet %s of kinds %v, limit %d, asked with every field (-grouped +kept):\n%s", step, field, kinds, limit, d)
+				}
+				if kept[field] == nil || all[field] == nil {
+					t.Errorf("%s: facet %s of kinds %v is null, not a list", step, field, kinds)
 				}
 			}
 		}
@@ -95,6 +116,53 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 			t.Errorf("%s: total count of kinds %v: %d kept, %d grouped", step, kinds, kept, grouped)
 		}
 	}
+	if d := cmp.Diff(groupedTotals(t, f.st), keptTotals(t, f.st), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept totals over kinds (-grouped entities +entity_totals):\n%s", step, d)
+	}
+	var negative int64
+	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_totals WHERE entities < 0").Scan(&negative).Error; err != nil {
+		t.Fatal(err)
+	}
+	if negative > 0 {
+		t.Errorf("%s: %d totals are negative", step, negative)
+	}
+}
+
+// totalRow is one kept total over kinds.
+type totalRow struct {
+	Field, Value string
+	Entities     int64
+}
+
+// keptTotals reads the kept totals over kinds that are not 0, in key order.
+func keptTotals(t *testing.T, st *store.Store) []totalRow {
+	t.Helper()
+	var rows []totalRow
+	if err := st.Gorm().Raw("SELECT field, value, entities FROM entity_totals WHERE entities <> 0 ORDER BY field, value").
+		Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// groupedTotals counts the stored entities by every facet field, whatever their kind: what the
+// kept totals must be (a tag once per entity, as entity_tags holds it; empty values not counted).
+func groupedTotals(t *testing.T, st *store.Store) []totalRow {
+	t.Helper()
+	var rows []totalRow
+	err := st.Gorm().Raw(`SELECT field, value, count(*) AS entities FROM (
+		SELECT 'kind' AS field, kind AS value FROM entities
+		UNION ALL SELECT 'type', spec_type FROM entities
+		UNION ALL SELECT 'lifecycle', lifecycle FROM entities
+		UNION ALL SELECT 'owner', owner_ref FROM entities
+		UNION ALL SELECT 'namespace', namespace FROM entities
+		UNION ALL SELECT 'system', system_ref FROM entities
+		UNION ALL SELECT 'tag', tag FROM entity_tags
+	) AS f WHERE value <> '' GROUP BY field, value ORDER BY field, value`).Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // Facets and counts over kinds alone are read from counts the database keeps as entities are
@@ -367,6 +435,17 @@ func TestTheTriggerCountsWritersThatNeverSetTheSetting(t *testing.T) {
 		if got := keptCounts(t, st); len(got) == 0 || cmp.Equal(got, original) {
 			t.Errorf("the copies left the counts as they were: %v", got)
 		}
+		// The same writer changes the copies in place: kind, owner, type and tags (an UPDATE of
+		// entities, which no apply sends), then removes them.
+		inTx("", `UPDATE entities SET kind = 'Resource', owner_ref = 'group:default/team-z', spec_type = 'database',
+			tags = trim(tags || ' moved') WHERE name LIKE 'copy-%'`,
+			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved' FROM entities WHERE name LIKE 'copy-%'`)
+		sameAsGrouped(t, f, "copies updated in place by a writer that never sets the setting")
+		if rows := keptTotals(t, st); !slices.ContainsFunc(rows, func(r totalRow) bool {
+			return r.Field == "owner" && r.Value == "group:default/team-z" && r.Entities > 0
+		}) {
+			t.Errorf("the update's new owner has no total: %v", rows)
+		}
 		inTx("", uncopy)
 		sameAsGrouped(t, f, "copies deleted by a writer that never sets the setting")
 		if d := cmp.Diff(original, keptCounts(t, st)); d != "" {
@@ -377,6 +456,85 @@ func TestTheTriggerCountsWritersThatNeverSetTheSetting(t *testing.T) {
 			sameAsGrouped(t, f, "copies inserted with another value of the setting")
 			inTx("", uncopy)
 			sameAsGrouped(t, f, "copies deleted again")
+		}
+	})
+}
+
+// migrateTo moves the database's schema to version, down or up, with its migrations.
+func migrateTo(t *testing.T, st *store.Store, version int64) {
+	t.Helper()
+	fsys, err := migrations.For(string(st.Dialect()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialect := goose.DialectSQLite3
+	if st.Dialect() == store.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, st.SQL(), fsys, goose.WithTableName("goose_db_version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version < current {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
+		t.Fatalf("migrate from %d to %d: %v", current, version, err)
+	}
+}
+
+// A database at migration 00020 with a catalog in it, which a release that knows nothing of
+// entity_totals went on writing (entities inserted, changed and counted again by its recount),
+// gets its totals from migration 00021, and they follow every writer from there on.
+func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		rng := rand.New(rand.NewPCG(11, 13))
+		randomCatalog(f, "one", rng, 10)
+		one := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		sameAsGrouped(t, f, "import")
+
+		migrateTo(t, st, 20)
+		var tables int64
+		if err := st.Gorm().Raw("SELECT count(*) FROM entity_totals").Scan(&tables).Error; err == nil {
+			t.Fatal("entity_totals is still there at version 20")
+		}
+		// The release of 00020 writes on: copies of every entity, one changed in place, then its
+		// recount (what a bulk apply of that release ends with).
+		for _, stmt := range []string{copyEntities, copyTags,
+			`UPDATE entities SET owner_ref = 'group:default/team-z', tags = trim(tags || ' moved') WHERE name LIKE 'copy-%'`,
+			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved' FROM entities WHERE name LIKE 'copy-%'`,
+			"DELETE FROM entity_counts", backfill(t, st)} {
+			if err := st.Gorm().Exec(stmt).Error; err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+
+		migrateTo(t, st, 21)
+		if len(keptTotals(t, st)) == 0 {
+			t.Fatal("the migration kept no totals")
+		}
+		sameAsGrouped(t, f, "migrated with a catalog there")
+		if err := st.Gorm().Exec(uncopy).Error; err != nil {
+			t.Fatal(err)
+		}
+		sameAsGrouped(t, f, "copies deleted after the migration")
+		randomCatalog(f, "one", rng, 10)
+		f.refresh(one)
+		sameAsGrouped(t, f, "refresh after the migration")
+		if _, err := f.svc.UnregisterLocation(operator, one); err != nil {
+			t.Fatal(err)
+		}
+		if rows := keptTotals(t, st); len(rows) != 0 {
+			t.Errorf("the empty catalog keeps %d non-zero totals: %v", len(rows), rows)
 		}
 	})
 }

@@ -222,6 +222,9 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	case limit == 0:
 		limit = MaxFacetValues
 	}
+	if f.onlyKinds() {
+		return s.countedFacets(ctx, f, fields, limit)
+	}
 	out := make(map[FacetField][]FacetValue, len(fields))
 	for _, field := range fields {
 		if _, done := out[field]; done {

@@ -18,6 +18,13 @@ import (
 // before the switch is replaced, so the result does not depend on it. Every other writer,
 // including an older release that never sets it, is counted by the trigger as before.
 //
+// The totals over kinds (entity_totals, migration 00021), which facets over the whole catalog
+// read, follow entity_counts through triggers of their own on that table, on both dialects,
+// whichever release writes the counts (an older release's recount included). This release's
+// recount has them stand aside too (portside.entity_totals = 'recount', which only 00021's
+// trigger reads) and sums them again from the new counts: following its DELETE and INSERT of
+// every count would update every total twice.
+//
 // SQLite keeps its row triggers (a few cheap upserts per entity written): its imports are small,
 // the embedded default being for catalogs that fit in memory, and the bench catalog's 16,851
 // entities imported within noise of the time without counts.
@@ -43,6 +50,9 @@ const (
 
 // entityCountsSetting is the transaction setting the trigger of migration 00020 reads.
 const entityCountsSetting = "portside.entity_counts"
+
+// entityTotalsSetting is the transaction setting the trigger of migration 00021 reads.
+const entityTotalsSetting = "portside.entity_totals"
 
 // countKeeping decides how the kept counts follow one transaction's writes of entities: by the
 // trigger, statement by statement, until the transaction has written more than the threshold,
@@ -126,17 +136,27 @@ SELECT kind, field, value, count(*) FROM (
     UNION ALL SELECT e.kind, 'tag', t.tag FROM entities e JOIN entity_tags t ON t.entity_id = e.id
 ) AS f WHERE value <> '' GROUP BY kind, field, value`
 
+// totalsSQL sums the kept counts over kinds, as migration 00021's backfill does.
+const totalsSQL = `INSERT INTO entity_totals (field, value, entities)
+SELECT field, value, sum(entities) FROM entity_counts GROUP BY field, value HAVING sum(entities) <> 0`
+
 // recountEntities counts every entity again, inside the caller's transaction. On PostgreSQL it
 // first takes entities in SHARE mode: writers of entities still under way finish first, and new
 // ones wait for the commit, so that no change escapes both the recount and the trigger. This
 // release's writers all hold the apply lock already; an older release's unregister does not, and
 // its trigger's decrement of count rows this recount deleted would otherwise be lost. Readers are
-// not held up (they take ACCESS SHARE).
+// not held up (they take ACCESS SHARE). The totals over kinds are summed again from the new
+// counts, with their trigger standing aside meanwhile (PostgreSQL; SQLite's row triggers follow
+// the counts, and it never recounts in an apply).
 func (s *Service) recountEntities(ctx context.Context) error {
 	db := s.st.DB(ctx)
-	if s.st.Dialect() == store.Postgres {
+	pg := s.st.Dialect() == store.Postgres
+	if pg {
 		if err := db.Exec("LOCK TABLE entities IN SHARE MODE").Error; err != nil {
 			return store.Translate(err, "entities")
+		}
+		if err := db.Exec("SET LOCAL " + entityTotalsSetting + " = 'recount'").Error; err != nil {
+			return store.Translate(err, "entity totals")
 		}
 	}
 	if err := db.Exec("DELETE FROM entity_counts").Error; err != nil {
@@ -144,6 +164,18 @@ func (s *Service) recountEntities(ctx context.Context) error {
 	}
 	if err := db.Exec(recountSQL).Error; err != nil {
 		return store.Translate(err, "entity counts")
+	}
+	if !pg {
+		return nil
+	}
+	if err := db.Exec("DELETE FROM entity_totals").Error; err != nil {
+		return store.Translate(err, "entity totals")
+	}
+	if err := db.Exec(totalsSQL).Error; err != nil {
+		return store.Translate(err, "entity totals")
+	}
+	if err := db.Exec("SET LOCAL " + entityTotalsSetting + " = ''").Error; err != nil {
+		return store.Translate(err, "entity totals")
 	}
 	return nil
 }

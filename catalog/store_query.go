@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,7 +137,8 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 // value), at most limit values.
 func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
 	if f.onlyKinds() {
-		return s.countedFacet(ctx, f, field, limit)
+		out, err := s.countedFacets(ctx, f, []FacetField{field}, limit)
+		return out[field], err
 	}
 	if field == FacetTag && s.st.Dialect() == store.Postgres {
 		// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning
@@ -159,38 +162,85 @@ func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, l
 	return s.facetQuery(ctx, f, field, limit)
 }
 
-// countedFields name the facet fields in entity_counts.
+// countedFields name the facet fields in entity_counts and entity_totals.
 var countedFields = map[FacetField]string{
 	FacetKind: "kind", FacetType: "type", FacetLifecycle: "lifecycle", FacetOwner: "owner",
 	FacetNamespace: "namespace", FacetSystem: "system", FacetTag: "tag",
 }
 
-// countedFacet is facetValues for a filter by kinds alone (or none), read from the counts the
-// database keeps as entities are written (entity_counts): a few rows per value, where grouping
-// the entities themselves took seconds at a million. It orders and bounds as facetQuery does.
-func (s *Service) countedFacet(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
-	name, ok := countedFields[field]
-	if !ok {
-		return nil, errs.InvalidField("fields", "unknown facet %q", field)
-	}
+// countedFacets is facets for a filter by kinds alone (or none), read from the counts the
+// database keeps as entities are written, every field in one statement: where grouping the
+// entities themselves took seconds at a million. Each field is ordered and bounded as facetQuery
+// does (count descending, then value; zero counts skipped). Over the whole catalog a field's top
+// values are read in index order from the totals over every kind (entity_totals, migration
+// 00021), over one kind in index order from that kind's counts (entity_counts, 00019, indexed by
+// 00021); over several kinds their counts are summed by value and sorted.
+func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if err := f.checkSizes(); err != nil {
 		return nil, err
 	}
-	db := s.st.DB(ctx).Table("entity_counts").Where("field = ? AND entities > 0", name)
+	var kinds []string
 	if len(f.Kinds) > 0 {
 		canonical, err := canonicalKinds(f.Kinds)
 		if err != nil {
 			return nil, err
 		}
-		db = db.Where("kind IN ?", canonical)
+		slices.Sort(canonical)
+		kinds = slices.Compact(canonical)
 	}
-	var rows []FacetValue
-	err := db.Select("value, CAST(SUM(entities) AS BIGINT) AS count").Group("value").
-		Order("count DESC, value ASC").Limit(limit).Scan(&rows).Error
+	var (
+		parts []string
+		args  []any
+		asked []FacetField
+	)
+	for _, field := range fields {
+		name, ok := countedFields[field]
+		if !ok {
+			return nil, errs.InvalidField("fields", "unknown facet %q", field)
+		}
+		if slices.Contains(asked, field) {
+			continue
+		}
+		n := strconv.Itoa(len(asked))
+		asked = append(asked, field)
+		switch len(kinds) {
+		case 0:
+			parts = append(parts, "SELECT "+n+" AS n, value, entities AS count FROM entity_totals "+
+				"WHERE field = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?")
+			args = append(args, name, limit)
+		case 1:
+			parts = append(parts, "SELECT "+n+" AS n, value, entities AS count FROM entity_counts "+
+				"WHERE field = ? AND kind = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?")
+			args = append(args, name, kinds[0], limit)
+		default:
+			parts = append(parts, "SELECT "+n+" AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_counts "+
+				"WHERE field = ? AND kind IN ? AND entities > 0 GROUP BY value ORDER BY count DESC, value LIMIT ?")
+			args = append(args, name, kinds, limit)
+		}
+	}
+	out := make(map[FacetField][]FacetValue, len(asked))
+	if len(asked) == 0 {
+		return out, nil
+	}
+	for i, p := range parts {
+		parts[i] = "SELECT * FROM (" + p + ") AS f" + strconv.Itoa(i)
+	}
+	var rows []struct {
+		N     int
+		Value string
+		Count int
+	}
+	err := s.st.DB(ctx).Raw(strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 3 DESC, 2", args...).Scan(&rows).Error
 	if err != nil {
 		return nil, store.Translate(err, "facets")
 	}
-	return rows, nil
+	for _, field := range asked {
+		out[field] = []FacetValue{} // a field without values answers an empty list, as facetQuery's does
+	}
+	for _, r := range rows {
+		out[asked[r.N]] = append(out[asked[r.N]], FacetValue{Value: r.Value, Count: r.Count})
+	}
+	return out, nil
 }
 
 // countByKinds is countMatching for a filter by kinds alone (or none), from entity_counts.

@@ -136,3 +136,13 @@ func BenchmarkWholeEntities(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCatalogFacets runs the catalog page's first view (facets over the whole catalog, and
+// over the components with their first page) with the response cache and the catalog's read
+// cache off: every request reads the kept counts.
+func BenchmarkCatalogFacets(b *testing.B) {
+	h, q := benchHandlerWith(b, 0)
+	for _, op := range benchcat.CatalogOperations() {
+		b.Run(op.Name, func(b *testing.B) { benchOperation(b, h, q, op) })
+	}
+}

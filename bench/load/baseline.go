@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -144,7 +145,7 @@ func (d *driver) baselineLoad(ctx context.Context, op benchcat.Operation, answer
 
 // loadOperations are the operations the driver measures, in report order.
 func loadOperations() []benchcat.Operation {
-	return append(benchcat.Operations(), benchcat.BackstageOperations()...)
+	return slices.Concat(benchcat.Operations(), benchcat.BackstageOperations(), benchcat.CatalogOperations())
 }
 
 // loadKey names one measurement of op in RunResult.Load: the default server under the operation's

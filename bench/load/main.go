@@ -120,7 +120,7 @@ func parseFlags(args []string) (config, error) {
 		"pin the server to CPU 0 and wrk to the other CPUs (taskset), so the load generator does not steal the server's core; "+
 			"Backstage's Node.js backend, the baseline, runs its JavaScript on one core too")
 	var rcModes, ops string
-	fs.StringVar(&ops, "ops", "", "comma-separated load operations to run, by name (entity, owner-page, ..., entity-whole, owner-page-whole, search-whole, owner-facets); empty runs every one")
+	fs.StringVar(&ops, "ops", "", "comma-separated load operations to run, by name (entity, owner-page, ..., entity-whole, owner-page-whole, search-whole, owner-facets, catalog-facets, components-facets); empty runs every one")
 	fs.StringVar(&rcModes, "response-cache", "on,off", "comma-separated response cache modes to measure every operation in: on (the default server), off (--response-cache-size 0)")
 	fs.BoolVar(&cfg.baseline, "baseline", true, "also measure, for every operation, a bare net/http server answering the recorded responses (the limit for the same bytes)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke mode: -scale 0.1 -duration 3s -runs 1 -rest 5s, unless those flags are given")
