@@ -146,8 +146,8 @@ type entityCountRow struct {
 func (entityCountRow) TableName() string { return "entity_counts" }
 
 // entityTotalRow is how many entities, of any kind, have a value of a facet field: the sum over
-// kinds of entityCountRow (migration 00021: triggers on entity_counts keep it; facets over the
-// whole catalog read it).
+// kinds of entityCountRow (migration 00021: on PostgreSQL a table that triggers on entity_counts
+// keep, on SQLite a view; facets over the whole catalog read it).
 type entityTotalRow struct {
 	Field    string `gorm:"primaryKey"`
 	Value    string `gorm:"primaryKey"`

@@ -19,11 +19,12 @@ import (
 // including an older release that never sets it, is counted by the trigger as before.
 //
 // The totals over kinds (entity_totals, migration 00021), which facets over the whole catalog
-// read, follow entity_counts through triggers of their own on that table, on both dialects,
+// read, are on PostgreSQL a table that follows entity_counts through triggers of their own on it,
 // whichever release writes the counts (an older release's recount included). This release's
 // recount has them stand aside too (portside.entity_totals = 'recount', which only 00021's
 // trigger reads) and sums them again from the new counts: following its DELETE and INSERT of
-// every count would update every total twice.
+// every count would update every total twice. On SQLite entity_totals is a view summing
+// entity_counts: nothing to keep.
 //
 // SQLite keeps its row triggers (a few cheap upserts per entity written): its imports are small,
 // the embedded default being for catalogs that fit in memory, and the bench catalog's 16,851

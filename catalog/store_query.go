@@ -173,8 +173,9 @@ var countedFields = map[FacetField]string{
 // entities themselves took seconds at a million. Each field is ordered and bounded as facetQuery
 // does (count descending, then value; zero counts skipped). Over the whole catalog a field's top
 // values are read in index order from the totals over every kind (entity_totals, migration
-// 00021), over one kind in index order from that kind's counts (entity_counts, 00019, indexed by
-// 00021); over several kinds their counts are summed by value and sorted.
+// 00021; on SQLite a view summing the counts), over one kind in index order from that kind's
+// counts (entity_counts, 00019, indexed by 00021 on PostgreSQL); over several kinds their counts
+// are summed by value and sorted.
 func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if err := f.checkSizes(); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	gormschema "gorm.io/gorm/schema"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth"
@@ -170,6 +171,38 @@ func columnsOf(db *gorm.DB, table string) ([]column, error) {
 	return cols, nil
 }
 
+// isView says whether name is a view of the database (a read model may map one: entity_totals is
+// a view on SQLite, a table on PostgreSQL).
+func isView(db *gorm.DB, name string) bool {
+	q := "SELECT count(*) FROM information_schema.views WHERE table_schema = current_schema() AND table_name = ?"
+	if db.Dialector.Name() == "sqlite" {
+		q = "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?"
+	}
+	var n int64
+	return db.Raw(q, name).Scan(&n).Error == nil && n > 0
+}
+
+// viewProblems checks a model of a view: a view has no keys or nullability of its own to compare,
+// so every field must name one of its columns.
+func viewProblems(db *gorm.DB, sch *gormschema.Schema, name string, used map[string]bool) []string {
+	cols, err := columnsOf(db, sch.Table)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: read the view's columns: %v", name, err)}
+	}
+	has := map[string]bool{}
+	for _, c := range cols {
+		has[c.name] = true
+	}
+	var problems []string
+	for _, dbName := range sch.DBNames {
+		if !has[dbName] {
+			problems = append(problems, fmt.Sprintf("%s: field %s maps column %s, which the view does not have", name, sch.FieldsByDBName[dbName].Name, dbName))
+		}
+		used[sch.Table+"."+dbName] = true
+	}
+	return problems
+}
+
 // schemaProblems compares one gorm model with the table it maps to and describes every mismatch.
 // used collects the "table.column" names the model maps.
 func schemaProblems(db *gorm.DB, model any, used map[string]bool) []string {
@@ -180,7 +213,10 @@ func schemaProblems(db *gorm.DB, model any, used map[string]bool) []string {
 	sch := stmt.Schema
 	name := fmt.Sprintf("%s (table %s)", sch.Name, sch.Table)
 	if !db.Migrator().HasTable(sch.Table) {
-		return []string{name + ": the table does not exist"}
+		if !isView(db, sch.Table) {
+			return []string{name + ": the table does not exist"}
+		}
+		return viewProblems(db, sch, name, used)
 	}
 	cols, err := columnsOf(db, sch.Table)
 	if err != nil {
