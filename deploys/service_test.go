@@ -482,15 +482,7 @@ func TestASubscriberOnAnotherReplicaHearsOfEveryMoveOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := a.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.5.0", Reason: "fix rounding"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.s.Approve(alice, q.ID, "looks good"); err != nil {
-		t.Fatal(err)
-	}
-	head := strings.TrimSpace(git(t, a.bare, "rev-parse", "main"))
-	a.s.Observe(context.Background(), deploys.RolloutEvent{Revision: head, Result: deploys.RolloutSucceeded, Message: "successfully synced"})
+	q := requestThroughToSuccess(t, a)
 	want := []deploys.State{deploys.Requested, deploys.Approved, deploys.Applying, deploys.RollingOut, deploys.Succeeded}
 	for name, sub := range map[string]*deploys.Subscription{"A": onA, "B": onB} {
 		var seen []deploys.State
@@ -531,15 +523,7 @@ func TestAMoveReachesTheOtherReplicasEvenWhenItsReplicaDiesRightAfterTheCommit(t
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := a.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.5.0", Reason: "fix rounding"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.s.Approve(alice, q.ID, "looks good"); err != nil {
-		t.Fatal(err)
-	}
-	head := strings.TrimSpace(git(t, a.bare, "rev-parse", "main"))
-	a.s.Observe(context.Background(), deploys.RolloutEvent{Revision: head, Result: deploys.RolloutSucceeded, Message: "successfully synced"})
+	requestThroughToSuccess(t, a)
 	// Messages arrive in commit order: a repeat of any move would come before SUCCEEDED.
 	want := []deploys.State{deploys.Requested, deploys.Approved, deploys.Applying, deploys.RollingOut, deploys.Succeeded}
 	for name, sub := range map[string]*deploys.Subscription{"A (the dead one)": onA, "B": onB} {
@@ -547,6 +531,22 @@ func TestAMoveReachesTheOtherReplicasEvenWhenItsReplicaDiesRightAfterTheCommit(t
 			t.Errorf("replica %s heard %v, want %v once each", name, got, want)
 		}
 	}
+}
+
+// requestThroughToSuccess walks a request of payments-api on f from REQUESTED to SUCCEEDED: bob
+// asks, alice approves, and Argo CD reports the pushed commit synced.
+func requestThroughToSuccess(t *testing.T, f *fixture) deploys.Request {
+	t.Helper()
+	q, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: "1.5.0", Reason: "fix rounding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Approve(alice, q.ID, "looks good"); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.TrimSpace(git(t, f.bare, "rev-parse", "main"))
+	f.s.Observe(context.Background(), deploys.RolloutEvent{Revision: head, Result: deploys.RolloutSucceeded, Message: "successfully synced"})
+	return q
 }
 
 // movesUntil collects the states a subscription hears up to and including last.
