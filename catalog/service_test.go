@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -470,6 +471,80 @@ func TestUnregisterRemovesTheLocationsEntitiesOnly(t *testing.T) {
 		if _, err := f.svc.UnregisterLocation(operator, a); !errs.Is(err, errs.NotFound) {
 			t.Errorf("second unregister: want NOT_FOUND, got %v", err)
 		}
+	})
+}
+
+// childRows counts the tags, annotations and relations rows, and those whose entity is gone.
+func childRows(t *testing.T, st *store.Store) (rows, orphans map[string]int64) {
+	t.Helper()
+	rows, orphans = map[string]int64{}, map[string]int64{}
+	for _, table := range []string{"entity_tags", "entity_annotations", "relations"} {
+		var all, stray int64
+		err := st.Gorm().Raw("SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = c.entity_id)) FROM "+table+" c").
+			Row().Scan(&all, &stray)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[table], orphans[table] = all, stray
+	}
+	return rows, orphans
+}
+
+// An entity's tags, annotations and relations go with it, however it goes: a refresh that changes
+// or drops it, an unregister, a DELETE by another writer (an older release, an operator) and, on
+// PostgreSQL, a TRUNCATE. (On PostgreSQL a statement trigger removes them, not foreign keys:
+// migration 00022.)
+func TestAnEntitysRowsGoWithIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		rng := rand.New(rand.NewPCG(3, 5))
+		check := func(step string, wantSome bool) {
+			t.Helper()
+			rows, orphans := childRows(t, st)
+			for table, n := range orphans {
+				if n > 0 {
+					t.Errorf("%s: %d of %d %s rows belong to no entity", step, n, rows[table], table)
+				}
+			}
+			if wantSome && (rows["entity_tags"] == 0 || rows["relations"] == 0 || rows["entity_annotations"] == 0) {
+				t.Fatalf("%s: the catalog has too few rows to tell anything: %v", step, rows)
+			}
+		}
+		randomCatalog(f, "one", rng, 12)
+		const annotated = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: annotated\n" +
+			"  annotations: {github.com/project-slug: acme/annotated}\n  tags: [go]\nspec: {type: service, lifecycle: production, owner: team-a}\n"
+		f.write("one/annotated.yaml", annotated)
+		one := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		check("first import", true)
+		randomCatalog(f, "one", rng, 9) // changes nine files' entities, drops some
+		f.write("one/000.yaml", "")
+		if res := f.refresh(one); res.Updated+res.Removed == 0 {
+			t.Fatalf("the refresh changed nothing: %+v", res)
+		}
+		check("refresh with changes", true)
+		randomCatalog(f, "two", rng, 6)
+		f.write("two/annotated.yaml", strings.ReplaceAll(annotated, "name: annotated", "name: annotated-two"))
+		two := f.register(filepath.Join(f.dir, "two", "*.yaml")).Location.ID
+		check("second location", true)
+		if err := st.Gorm().Exec("DELETE FROM entities WHERE name LIKE 'two-1-%' OR name = 'annotated-two'").Error; err != nil {
+			t.Fatal(err)
+		}
+		check("entities deleted by another writer", true)
+		if _, err := f.svc.UnregisterLocation(operator, one); err != nil {
+			t.Fatal(err)
+		}
+		check("a location unregistered", false)
+		if st.Dialect() == store.Postgres {
+			if err := st.Gorm().Exec("TRUNCATE entities").Error; err != nil {
+				t.Fatal(err)
+			}
+			if rows, _ := childRows(t, st); rows["entity_tags"]+rows["entity_annotations"]+rows["relations"] != 0 {
+				t.Errorf("after TRUNCATE entities: %v rows remain", rows)
+			}
+		} else if _, err := f.svc.UnregisterLocation(operator, two); err != nil {
+			t.Fatal(err)
+		}
+		check("empty catalog", false)
 	})
 }
 

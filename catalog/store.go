@@ -117,8 +117,9 @@ func (annotationRow) TableName() string { return "entity_annotations" }
 
 // relationRow is one relation as an entity declares it (a component's ownedBy). The inverse
 // (the group's ownerOf) is not stored: it is read by target_ref. Rows go with the declaring entity.
+// A relation has no key of its own: it is written and removed with its entity, and read by
+// entity_id or target_ref (the table's id column is unused; PostgreSQL's 00022).
 type relationRow struct {
-	ID        int64 `gorm:"primaryKey"`
 	EntityID  int64
 	Type      string
 	TargetRef string

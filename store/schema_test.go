@@ -54,6 +54,8 @@ type unmappedColumn struct {
 var unmappedColumns = map[unmappedColumn]string{
 	{store.Postgres, "entities", "search"}: "generated tsvector for full-text search; the database computes it and only WHERE clauses read it",
 	{store.Postgres, "runbooks", "search"}: "generated tsvector for the runbook text search; the database computes it and only WHERE clauses read it",
+	{store.Postgres, "relations", "id"}:    "unused since 00022 (nullable, unwritten) until a contract step drops it; nothing ever read it",
+	{store.SQLite, "relations", "id"}:      "the table's rowid; nothing reads it",
 }
 
 // columnKind is a column type family, as far as a Go field cares.
@@ -226,7 +228,8 @@ func schemaProblems(db *gorm.DB, model any, used map[string]bool) []string {
 	var columnPKs []string
 	for _, c := range cols {
 		byName[c.name] = c
-		if c.primaryKey {
+		_, unmapped := unmappedColumns[unmappedColumn{dialectOf(db), sch.Table, c.name}]
+		if c.primaryKey && !unmapped { // a column no model maps is no model's key
 			columnPKs = append(columnPKs, c.name)
 		}
 	}
@@ -453,4 +456,12 @@ func TestSchemaCheckerReportsMismatches(t *testing.T) {
 			}
 		})
 	})
+}
+
+// dialectOf is the dialect of db, as unmappedColumns names it.
+func dialectOf(db *gorm.DB) store.Dialect {
+	if db.Dialector.Name() == "sqlite" {
+		return store.SQLite
+	}
+	return store.Postgres
 }

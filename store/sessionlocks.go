@@ -105,8 +105,10 @@ func (l *SessionLocks) tryLocked(ctx context.Context, id int64) (bool, error) {
 	return got, err
 }
 
-// Unlock releases the lock of id, if this process holds it. Closing the connection releases it
-// as well, which is how the last one goes, and how any goes when the unlock fails.
+// Unlock releases the lock of id, if this process holds it: when it returns, another session can
+// take the lock. The last lock's connection is closed after, not instead of, the unlock: the
+// server ends a closed session's locks only some time after the client has gone. A failed unlock
+// closes the connection, which releases every lock on it in the end.
 func (l *SessionLocks) Unlock(id int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -114,14 +116,13 @@ func (l *SessionLocks) Unlock(id int64) {
 		return // never taken, or lost with its connection
 	}
 	delete(l.held, id)
-	if l.closeIfIdleLocked() {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockQueryTimeout)
 	defer cancel()
 	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", l.class, LockKey(l.schema, id)); err != nil {
 		l.dropLocked()
+		return
 	}
+	l.closeIfIdleLocked()
 }
 
 // Held counts the locks this process holds (tests).
