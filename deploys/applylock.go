@@ -60,9 +60,10 @@ func isTakenOver(err error) bool {
 
 // ApplyGrace is how long a request must have been APPLYING before the background pass takes it on
 // the strength of its lock alone. This Portside locks before the request becomes APPLYING, so for
-// its own applies the lock says everything; the grace spares applies that do not lock (a
-// `portside deploy approve` beside serve on SQLite, whose set is its own; an older release during
-// a rolling upgrade) that end within it.
+// its own applies the lock says everything (a `portside deploy approve` beside serve on SQLite
+// included: it locks the request in the lock file); the grace spares applies whose lock the pass
+// cannot see (an older release during a rolling upgrade, a process that could not open the lock
+// file) that end within it. Those that take longer are fenced off (see above).
 const ApplyGrace = 5 * time.Second
 
 // applyLocks hold the apply locks of this process.

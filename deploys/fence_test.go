@@ -94,6 +94,10 @@ func TestAnApplierWhoseRequestWasTakenOverRecordsNothing(t *testing.T) {
 		if !strings.Contains(logA.String(), "taken over") {
 			t.Errorf("A did not log why it recorded nothing:\n%s", logA.String())
 		}
+		// Its refused move is audited as refused, as any move that lost a race is.
+		if ok, failed := countAudit(t, st, "deploys.request.failed", "ok"), countAudit(t, st, "deploys.request.failed", "failed"); ok != 0 || failed != 1 {
+			t.Errorf("audited moves to FAILED: %d ok, %d failed; want 0 and 1", ok, failed)
+		}
 		// B's apply goes through, and B records it.
 		close(resumed.release)
 		<-passed
@@ -104,6 +108,9 @@ func TestAnApplierWhoseRequestWasTakenOverRecordsNothing(t *testing.T) {
 		h := history(t, b, q.ID)
 		if strings.Count(h, "APPLYING->") != 1 || !strings.HasSuffix(h, "resuming an apply cut short") {
 			t.Errorf("history:\n%s", h)
+		}
+		if n := countAudit(t, st, "deploys.request.rolling_out", "ok"); n != 1 {
+			t.Errorf("%d audited moves to ROLLING_OUT", n)
 		}
 	})
 }
