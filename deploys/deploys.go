@@ -136,6 +136,10 @@ type Request struct {
 	PullRequestURL string
 	// PipelineRunID is the pipeline run that built the version, when known.
 	PipelineRunID *int64
+	// ApplyAttempt fences the applies of the request: the move to APPLYING and every resume of an
+	// apply cut short raise it by one, and the end of an apply is recorded only while the attempt
+	// it raised is still the request's (see applylock.go). 0 until the request is first applied.
+	ApplyAttempt int64
 }
 
 // Transition is one move of a request's state: who, when, through which client, from → to, and why.

@@ -187,10 +187,9 @@ func newFixture(t testing.TB, st *store.Store) *fixture {
 	return newFixtureOn(t, st, nil)
 }
 
-// newFixtureOn is newFixture for one of several replicas: b carries the events between them.
-func newFixtureOn(t testing.TB, st *store.Store, b bus.Bus) *fixture {
-	t.Helper()
-	bare := newManifests(t)
+// fixtureCatalog is the fixture's catalog: payments-api deploys to production and staging through
+// the manifest repository bare, and ledger has no deploy annotation.
+func fixtureCatalog(bare string) *fakeCatalog {
 	ann := fmt.Sprintf(`production:
   repo: %[1]s
   path: apps/payments-api/production/kustomization.yaml
@@ -200,10 +199,17 @@ staging:
   path: apps/payments-api/staging/kustomization.yaml
   image: ghcr.io/acme/payments-api
 `, bare)
-	cat := &fakeCatalog{
+	return &fakeCatalog{
 		annotations: map[string]map[string]string{payAPI: {deploys.AnnotationDeploy: ann}, "component:default/ledger": {}},
 		owners:      map[string][]string{payAPI: {"bob", "alice"}, "component:default/ledger": {"bob"}},
 	}
+}
+
+// newFixtureOn is newFixture for one of several replicas: b carries the events between them.
+func newFixtureOn(t testing.TB, st *store.Store, b bus.Bus) *fixture {
+	t.Helper()
+	bare := newManifests(t)
+	cat := fixtureCatalog(bare)
 	committer, err := gitops.New(gitops.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func (s *Service) propose(ctx context.Context, q Request, t Target) Request {
 		}
 		return s.fail(ctx, q, "apply failed: "+msg)
 	}
-	if cur := s.current(ctx, q); cur.State == Applying && cur.PullRequestURL == pr.URL {
+	if cur := s.current(ctx, q); cur.State == Applying && cur.ApplyAttempt == q.ApplyAttempt && cur.PullRequestURL == pr.URL {
 		q = cur // another pass (another replica) recorded it meanwhile
 	}
 	if q.PullRequestURL != pr.URL {
@@ -86,7 +86,9 @@ func (s *Service) propose(ctx context.Context, q Request, t Target) Request {
 			}
 		})
 		if err != nil {
-			s.log.ErrorContext(ctx, "deploys: record a pull request", "request", q.ID, "pull_request", pr.URL, "error", err)
+			if !isTakenOver(err) {
+				s.log.ErrorContext(ctx, "deploys: record a pull request", "request", q.ID, "pull_request", pr.URL, "error", err)
+			}
 			return s.current(ctx, q)
 		}
 		q = next

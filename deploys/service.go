@@ -241,11 +241,11 @@ type Service struct {
 
 // NewService keeps deploy requests in st.
 func NewService(st *store.Store, opts Options) *Service {
-	s := &Service{recs: &records{st: st}, opts: opts, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64),
-		locks: newApplyLocks(st)}
+	s := &Service{recs: &records{st: st}, opts: opts, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.locks = newApplyLocks(st, s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -646,6 +646,10 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 	next := q
 	next.State = to
 	next.UpdatedAt = s.now().UTC()
+	attempt := q.ApplyAttempt
+	if to == Applying && from != Applying {
+		next.ApplyAttempt = attempt + 1 // a new apply: the fence of its outcome (see records.move)
+	}
 	if to != Approved {
 		next.Waiting = ""
 	}
@@ -654,7 +658,7 @@ func (s *Service) moveIn(ctx context.Context, q Request, to State, actor string,
 	}
 	t := Transition{RequestID: q.ID, Actor: actor, Client: client, From: from, To: to, Note: clipNote(note), At: next.UpdatedAt}
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
-		if err := s.recs.move(ctx, &next, from, &t); err != nil {
+		if err := s.recs.move(ctx, &next, from, attempt, &t); err != nil {
 			return err
 		}
 		s.publish(ctx, Event{Request: next, Transition: t})
@@ -686,6 +690,12 @@ func (s *Service) move(ctx context.Context, q Request, to State, actor string, c
 		out, err = s.moveIn(ctx, q, to, actor, client, note, change)
 		return err
 	})
+	if isTakenOver(err) {
+		// Another process resumed the apply (this one's lock was lost, or it ran past the grace
+		// without a lock the other could see): the outcome is the other's to record.
+		s.log.WarnContext(ctx, "deploys: the request's apply was taken over by another; this applier records nothing",
+			"request", q.ID, "attempt", q.ApplyAttempt, "to", to, "error", err)
+	}
 	return out, err
 }
 
@@ -736,7 +746,10 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 		return s.current(ctx, q)
 	}
 	if terr != nil {
-		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, errs.PublicMessage(terr), func(q *Request) { q.Outcome = "cannot apply: " + errs.PublicMessage(terr) })
+		out, err := s.move(ctx, applying, Failed, "portside", ClientSystem, errs.PublicMessage(terr), func(q *Request) { q.Outcome = "cannot apply: " + errs.PublicMessage(terr) })
+		if err != nil {
+			return s.current(ctx, applying)
+		}
 		return out
 	}
 	if tgt.Apply == ApplyPullRequest {
@@ -748,14 +761,19 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: apply", "request", q.ID, "error", err)
 		msg := errs.PublicMessage(err)
-		out, _ := s.move(ctx, applying, Failed, "portside", ClientSystem, msg, func(q *Request) { q.Outcome = "apply failed: " + msg })
+		out, err := s.move(ctx, applying, Failed, "portside", ClientSystem, msg, func(q *Request) { q.Outcome = "apply failed: " + msg })
+		if err != nil {
+			return s.current(ctx, applying)
+		}
 		return out
 	}
 	out, err := s.move(ctx, applying, RollingOut, "portside", ClientSystem, fmt.Sprintf("commit %s pushed to %s (%s)", short(done.Commit), done.Repo, tgt.Branch),
 		func(q *Request) { q.Repo, q.CommitSHA = done.Repo, done.Commit })
 	if err != nil {
-		s.log.ErrorContext(ctx, "deploys: record an applied request", "request", q.ID, "commit", done.Commit, "error", err)
-		return applying
+		if !isTakenOver(err) {
+			s.log.ErrorContext(ctx, "deploys: record an applied request", "request", q.ID, "commit", done.Commit, "error", err)
+		}
+		return s.current(ctx, applying)
 	}
 	s.refresh(ctx, out, ann)
 	return out
@@ -782,13 +800,24 @@ func (s *Service) hold(ctx context.Context, q Request, reason string) Request {
 	q.Waiting = reason
 	q.UpdatedAt = s.now().UTC()
 	e := Event{Request: q, Transition: Transition{RequestID: q.ID, Actor: "portside", Client: ClientSystem, From: q.State, To: q.State, Note: reason, At: q.UpdatedAt}}
+	var held bool
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
-		if err := s.recs.setWaiting(ctx, q.ID, q.State, reason, q.UpdatedAt); err != nil {
+		var err error
+		if held, err = s.recs.setWaiting(ctx, q, reason, q.UpdatedAt); err != nil || !held {
 			return err
 		}
 		s.publish(ctx, e)
 		return nil
 	})
+	if err == nil && !held {
+		// It moved on meanwhile, or (applying) its apply was taken over: nothing was recorded.
+		cur := s.current(ctx, q)
+		if cur.State == Applying && q.State == Applying && cur.ApplyAttempt != q.ApplyAttempt {
+			s.log.WarnContext(ctx, "deploys: the request's apply was taken over by another; this applier records nothing",
+				"request", q.ID, "attempt", q.ApplyAttempt, "current_attempt", cur.ApplyAttempt, "waiting", reason)
+		}
+		return cur
+	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: record a held request", "request", q.ID, "error", err)
 		s.publish(ctx, e) // as before: this replica's subscribers still hear why it waits
@@ -970,14 +999,16 @@ func (s *Service) resumeApply(ctx context.Context, q Request, now time.Time) {
 			return // applied by a live process, or cannot tell yet
 		}
 	}
-	claimed, err := s.recs.claim(ctx, q.ID, Applying, before, now)
+	claimed, err := s.recs.claim(ctx, q.ID, q.ApplyAttempt, before, now)
 	if err != nil {
 		s.log.ErrorContext(ctx, "deploys: claim a stranded apply", "request", q.ID, "error", err)
 		return
 	}
 	if claimed {
-		s.log.InfoContext(ctx, "deploys: resuming an apply cut short", "request", q.ID, "applying_since", q.UpdatedAt, "lock_free", lock == lockTaken)
+		s.log.InfoContext(ctx, "deploys: resuming an apply cut short", "request", q.ID, "applying_since", q.UpdatedAt, "lock_free", lock == lockTaken,
+			"attempt", q.ApplyAttempt+1)
 		q.UpdatedAt = now
+		q.ApplyAttempt++ // claimed: whoever applied it before records nothing now
 		s.reapply(ctx, q)
 	}
 }
@@ -1048,7 +1079,9 @@ func (s *Service) reapply(ctx context.Context, q Request) {
 	}
 	out, err := s.move(ctx, q, RollingOut, "portside", ClientSystem, note, func(r *Request) { r.Repo, r.CommitSHA = done.Repo, done.Commit })
 	if err != nil {
-		s.log.ErrorContext(ctx, "deploys: record a resumed apply", "request", q.ID, "commit", done.Commit, "error", err)
+		if !isTakenOver(err) {
+			s.log.ErrorContext(ctx, "deploys: record a resumed apply", "request", q.ID, "commit", done.Commit, "error", err)
+		}
 		return
 	}
 	s.refresh(ctx, out, ann)

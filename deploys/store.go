@@ -33,6 +33,7 @@ type requestRow struct {
 	CommitSha      string
 	PullRequestURL string `gorm:"column:pull_request_url"`
 	PipelineRunID  *int64
+	ApplyAttempt   int64
 }
 
 func (requestRow) TableName() string { return "deploy_requests" }
@@ -58,7 +59,8 @@ func (r *requestRow) toRequest() Request {
 	out := Request{ID: r.ID, Component: r.ComponentRef, Environment: r.Environment, Version: r.Version, Reason: r.Reason,
 		Requester: r.Requester, RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail, Approver: r.Approver,
 		Client: Client(r.Client), State: State(r.State), Waiting: r.Waiting, Outcome: r.Outcome, CreatedAt: r.CreatedAt.UTC(),
-		UpdatedAt: r.UpdatedAt.UTC(), Repo: r.Repo, CommitSHA: r.CommitSha, PullRequestURL: r.PullRequestURL, PipelineRunID: r.PipelineRunID}
+		UpdatedAt: r.UpdatedAt.UTC(), Repo: r.Repo, CommitSHA: r.CommitSha, PullRequestURL: r.PullRequestURL, PipelineRunID: r.PipelineRunID,
+		ApplyAttempt: r.ApplyAttempt}
 	if r.ExpiresAt != nil {
 		t := r.ExpiresAt.UTC()
 		out.ExpiresAt = &t
@@ -71,7 +73,7 @@ func newRequestRow(q *Request) requestRow {
 		Requester: q.Requester, RequesterName: q.RequesterName, RequesterEmail: q.RequesterEmail, Approver: q.Approver,
 		Client: string(q.Client), State: string(q.State), Waiting: q.Waiting, Outcome: q.Outcome, CreatedAt: q.CreatedAt,
 		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: q.Repo, CommitSha: q.CommitSHA, PullRequestURL: q.PullRequestURL,
-		PipelineRunID: q.PipelineRunID}
+		PipelineRunID: q.PipelineRunID, ApplyAttempt: q.ApplyAttempt}
 }
 
 // records keeps deploy requests and their transitions in the database.
@@ -132,11 +134,19 @@ func (s *records) byID(ctx context.Context, id int64) (Request, error) {
 }
 
 // move writes q's fields over the stored request if it is still in state from, with t as its
-// transition. A request that moved meanwhile (another approval, an expiry) is a CONFLICT.
-func (s *records) move(ctx context.Context, q *Request, from State, t *Transition) error {
-	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(from)).Updates(map[string]any{
+// transition. A request that moved meanwhile (another approval, an expiry) is a CONFLICT. A move
+// from or to APPLYING is fenced as well: it is written only if the request's apply attempt is
+// still attempt (the one its applier claimed, or, for the move to APPLYING, the one before it),
+// and one whose apply was taken over meanwhile is a CONFLICT too (see errTakenOver).
+func (s *records) move(ctx context.Context, q *Request, from State, attempt int64, t *Transition) error {
+	where := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(from))
+	fenced := from == Applying || q.State == Applying
+	if fenced {
+		where = where.Where("apply_attempt = ?", attempt)
+	}
+	res := where.Updates(map[string]any{
 		"state": string(q.State), "approver": q.Approver, "waiting": q.Waiting, "outcome": q.Outcome, "updated_at": q.UpdatedAt,
-		"repo": q.Repo, "commit_sha": q.CommitSHA, "pull_request_url": q.PullRequestURL,
+		"repo": q.Repo, "commit_sha": q.CommitSHA, "pull_request_url": q.PullRequestURL, "apply_attempt": q.ApplyAttempt,
 	})
 	if res.Error != nil {
 		return store.Translate(res.Error, what(q.ID))
@@ -145,6 +155,9 @@ func (s *records) move(ctx context.Context, q *Request, from State, t *Transitio
 		now, err := s.byID(ctx, q.ID)
 		if err != nil {
 			return err
+		}
+		if fenced && now.State == from && now.ApplyAttempt != attempt {
+			return takenOver(q.ID, attempt, now.ApplyAttempt)
 		}
 		return errs.E(errs.Conflict, "deploy request %d is %s, not %s", q.ID, now.State, from)
 	}
@@ -167,12 +180,19 @@ func (s *records) move(ctx context.Context, q *Request, from State, t *Transitio
 	return s.insertTransition(ctx, t)
 }
 
-// setWaiting records why a request in state (approved, or applying by pull request) waits,
-// without a transition.
-func (s *records) setWaiting(ctx context.Context, id int64, state State, waiting string, at time.Time) error {
-	err := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", id, string(state)).
-		Updates(map[string]any{"waiting": waiting, "updated_at": at}).Error
-	return store.Translate(err, what(id))
+// setWaiting records why q (approved, or applying by pull request) waits, without a transition,
+// if it is still in its state (and, applying, still at its apply attempt): false when it moved on
+// or its apply was taken over, and nothing was written.
+func (s *records) setWaiting(ctx context.Context, q Request, waiting string, at time.Time) (bool, error) {
+	where := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ?", q.ID, string(q.State))
+	if q.State == Applying {
+		where = where.Where("apply_attempt = ?", q.ApplyAttempt)
+	}
+	res := where.Updates(map[string]any{"waiting": waiting, "updated_at": at})
+	if res.Error != nil {
+		return false, store.Translate(res.Error, what(q.ID))
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // MaxBatch bounds the requests one pass of the background loop handles.
@@ -220,12 +240,13 @@ func (s *records) applying(ctx context.Context) ([]Request, error) {
 	return toRequests(rows), store.Translate(err, "deploy requests")
 }
 
-// claim takes a stale request for this process: it touches updated_at if the request is still in
-// state and has not moved since before, and reports whether it did. Of two replicas resuming the
-// same request, one claims it; the other finds it touched.
-func (s *records) claim(ctx context.Context, id int64, state State, before, now time.Time) (bool, error) {
-	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ? AND updated_at <= ?", id, string(state), before).
-		Update("updated_at", now)
+// claim takes a stale APPLYING request for this process: if the request is still APPLYING at
+// attempt and has not moved since before, it touches updated_at and raises the apply attempt by
+// one (the fence: the applier it takes over from records nothing after it), and reports whether
+// it did. Of two replicas resuming the same request, one claims it; the other finds it touched.
+func (s *records) claim(ctx context.Context, id, attempt int64, before, now time.Time) (bool, error) {
+	res := s.st.DB(ctx).Model(&requestRow{}).Where("id = ? AND state = ? AND apply_attempt = ? AND updated_at <= ?", id, string(Applying), attempt, before).
+		Updates(map[string]any{"updated_at": now, "apply_attempt": attempt + 1})
 	if res.Error != nil {
 		return false, store.Translate(res.Error, what(id))
 	}
