@@ -483,7 +483,7 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name
-			b, err := json.Marshal(e)
+			b, err := e.EncodeJSON()
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
 				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
