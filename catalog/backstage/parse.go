@@ -456,6 +456,24 @@ type converter struct {
 	active   map[*yaml.Node]bool // anchored nodes being converted, to catch an alias inside its own anchor
 	expanded int                 // values added through aliases so far
 	bombed   bool
+	// shared is set once an alias made a value appear twice in the tree: until then the tree is
+	// a tree, and what walks it need not remember what it has seen.
+	shared bool
+	slab   []value // where values are allocated, a few dozen at a time
+}
+
+// valueSlab is how many values a converter allocates at once: a third of a typical document's,
+// so that little is allocated and not used.
+const valueSlab = 16
+
+// value returns a new value holding v. The values of a document are allocated together, not one
+// by one: they live and die together (an entity keeps none of them, only their strings).
+func (c *converter) value(v value) *value {
+	if len(c.slab) == cap(c.slab) {
+		c.slab = make([]value, 0, valueSlab)
+	}
+	c.slab = append(c.slab, v)
+	return &c.slab[len(c.slab)-1]
 }
 
 type anchoredValue struct {
@@ -463,8 +481,10 @@ type anchoredValue struct {
 	size int
 }
 
+// newConverter returns a converter; its maps are made at the first anchor, which most documents
+// do not have.
 func newConverter(p *problems) *converter {
-	return &converter{p: p, anchored: map[*yaml.Node]anchoredValue{}, active: map[*yaml.Node]bool{}}
+	return &converter{p: p}
 }
 
 func (c *converter) lineOf(n *yaml.Node) int {
@@ -513,6 +533,9 @@ func (c *converter) convert(n *yaml.Node, at *fieldPath) (*value, int) {
 		return c.alias(n, at)
 	}
 	if n.Anchor != "" {
+		if c.active == nil {
+			c.active, c.anchored = map[*yaml.Node]bool{}, map[*yaml.Node]anchoredValue{}
+		}
 		c.active[n] = true
 	}
 	var v *value
@@ -521,7 +544,7 @@ func (c *converter) convert(n *yaml.Node, at *fieldPath) (*value, int) {
 	case yaml.ScalarNode:
 		v = c.scalar(n, at)
 	case yaml.SequenceNode:
-		v = &value{kind: vList, line: c.lineOf(n), items: make([]*value, 0, len(n.Content))}
+		v = c.value(value{kind: vList, line: c.lineOf(n), items: make([]*value, 0, len(n.Content))})
 		for i, item := range n.Content {
 			iv, s := c.convert(item, &fieldPath{parent: at, index: i, item: true})
 			v.items = append(v.items, iv)
@@ -529,7 +552,7 @@ func (c *converter) convert(n *yaml.Node, at *fieldPath) (*value, int) {
 		}
 	case yaml.MappingNode:
 		pairs := len(n.Content) / 2
-		v = &value{kind: vMap, line: c.lineOf(n), keys: make([]string, 0, pairs), vals: make([]*value, 0, pairs)}
+		v = c.value(value{kind: vMap, line: c.lineOf(n), keys: make([]string, 0, pairs), vals: make([]*value, 0, pairs)})
 		// The first line of each key, to report a duplicate. A small mapping (nearly all of
 		// them) finds a duplicate by scanning its keys instead of filling a map.
 		var firstLine map[string]int
@@ -615,6 +638,7 @@ func (c *converter) alias(n *yaml.Node, at *fieldPath) (*value, int) {
 		c.bombed = true
 		return c.fail(at.String(), n, "YAML aliases expand this document to more than %d values; write the values out instead", maxAliasExpansion), 1
 	}
+	c.shared = true
 	return a.v, a.size
 }
 
@@ -649,7 +673,7 @@ func nodeKindName(n *yaml.Node) string {
 // scalar resolves a scalar as YAML 1.2's core schema does, which is what Backstage's YAML library
 // uses: unquoted yes/no and dates stay strings, 0x and 0o numbers are numbers.
 func (c *converter) scalar(n *yaml.Node, at *fieldPath) *value {
-	v := &value{line: c.lineOf(n), str: n.Value}
+	v := c.value(value{line: c.lineOf(n), str: n.Value})
 	tag := ""
 	switch {
 	case n.Style&yaml.TaggedStyle != 0:
@@ -787,9 +811,14 @@ var placeholderKeys = []string{"$text", "$json", "$yaml"}
 type substituter struct {
 	p       *problems
 	resolve Resolver
-	done    map[*value]*value // values already walked; aliased values are walked once
-	read    map[string][]byte // targets already read, so a target named twice is read once
-	bytes   int               // bytes read so far
+	// done are the values already walked, so aliased values are walked once; nil when the
+	// document has no aliased values, each value then being walked once anyway.
+	done map[*value]*value
+	// substituted is set once a placeholder was replaced: the values read may share values
+	// through aliases of their own.
+	substituted bool
+	read        map[string][]byte // targets already read, so a target named twice is read once
+	bytes       int               // bytes read so far
 }
 
 func newSubstituter(p *problems, resolve Resolver) *substituter {
@@ -803,8 +832,10 @@ func (s *substituter) walk(v *value, path string) *value {
 	if v.kind != vList && v.kind != vMap {
 		return v
 	}
-	if r, ok := s.done[v]; ok {
-		return r
+	if s.done != nil {
+		if r, ok := s.done[v]; ok {
+			return r
+		}
 	}
 	out := v
 	switch v.kind {
@@ -835,7 +866,9 @@ func (s *substituter) walk(v *value, path string) *value {
 			}
 		}
 	}
-	s.done[v] = out
+	if s.done != nil {
+		s.done[v] = out
+	}
 	return out
 }
 
@@ -849,6 +882,7 @@ func hasDollarKey(v *value) bool {
 }
 
 func (s *substituter) substitute(v *value, path string) *value {
+	s.substituted = true
 	key, arg := v.keys[0], v.vals[0]
 	broken := &value{kind: vBroken, line: v.line}
 	if arg.kind == vBroken {
@@ -926,10 +960,13 @@ func (s *substituter) yamlTarget(data []byte, target, path string, line int) *va
 }
 
 // expandedSize returns roughly how many bytes v takes as JSON once aliases are expanded, or more
-// than limit. Shared values are measured once, so this is quick even for an alias bomb.
+// than limit. Shared values are measured once, so this is quick even for an alias bomb; memo may
+// be nil when v shares no values, each then being measured once anyway.
 func expandedSize(v *value, limit int, memo map[*value]int) int {
-	if n, ok := memo[v]; ok {
-		return n
+	if memo != nil {
+		if n, ok := memo[v]; ok {
+			return n
+		}
 	}
 	n := 8
 	switch v.kind {
@@ -951,7 +988,9 @@ func expandedSize(v *value, limit int, memo map[*value]int) int {
 		}
 	}
 	n = min(n, limit+1)
-	memo[v] = n
+	if memo != nil {
+		memo[v] = n
+	}
 	return n
 }
 

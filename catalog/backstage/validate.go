@@ -190,10 +190,17 @@ type docCheck struct {
 func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) Document {
 	p := &problems{source: source, index: index}
 	doc := Document{Index: index, Line: node.Line}
-	root, _ := newConverter(p).convert(node, &fieldPath{})
+	conv := newConverter(p)
+	root, _ := conv.convert(node, &fieldPath{})
+	shared := conv.shared // whether a value appears twice in the tree, through aliases
 	if root.kind == vMap {
 		// Before anything else, as Backstage does: the whole document may be a placeholder.
-		root = newSubstituter(p, resolve).walk(root, "")
+		sub := newSubstituter(p, resolve)
+		if !shared {
+			sub.done = nil
+		}
+		root = sub.walk(root, "")
+		shared = shared || sub.substituted
 	}
 	if root.kind != vMap {
 		if root.kind != vBroken {
@@ -205,7 +212,11 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 		return doc
 	}
 	c := &docCheck{p: p, entity: &Entity{}}
-	if expandedSize(root, maxDocumentSize, map[*value]int{}) > maxDocumentSize {
+	var memo map[*value]int
+	if shared {
+		memo = map[*value]int{}
+	}
+	if expandedSize(root, maxDocumentSize, memo) > maxDocumentSize {
 		p.add("", root.line, "the document is larger than %d MiB once its aliases and placeholders are expanded", maxDocumentSize>>20)
 		c.tooLarge = true
 	}
