@@ -81,6 +81,16 @@ func digest(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// entityHash is digest(source + "\x00" + body), the hash an entity's stored row is compared by,
+// without copying the body to make that string.
+func entityHash(source string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // hash identifies the whole content, for the location's revision when its reader has none.
 func (m *manifest) hash() string {
 	b, _ := json.Marshal(m)
@@ -490,7 +500,7 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
 					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
 			} else {
-				e.Hash = digest(append([]byte(name+"\x00"), b...))
+				e.Hash = entityHash(name, b)
 				body = string(b)
 				if e.Kind != backstage.KindLocation {
 					release(e)

@@ -61,3 +61,11 @@ func TestReadAheadAnswersEachReadAsTheFileDoes(t *testing.T) {
 		}
 	}
 }
+
+func TestEntityHashIsTheDigestOfSourceNULBody(t *testing.T) {
+	for _, c := range []struct{ source, body string }{{"", ""}, {"a.yaml", `{"kind":"Component"}`}, {"x\x00y", "\x00"}} {
+		if got, want := entityHash(c.source, []byte(c.body)), digest([]byte(c.source+"\x00"+c.body)); got != want {
+			t.Errorf("entityHash(%q, %q) = %s, want %s", c.source, c.body, got, want)
+		}
+	}
+}
