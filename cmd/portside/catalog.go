@@ -123,8 +123,10 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 // often than memory needs: at GOGC 50, the old setting here, the collector took about a sixth of
 // the import's CPU. The heap may grow to five times the live heap (GOGC 400), but no further than
 // importMemoryLimit, beyond which the runtime collects as often as it must: a million-entity
-// import's peak stays well under 1.5 GB. A GOGC or GOMEMLIMIT in the environment still wins. Only
-// the import and refresh commands call this; serve keeps the runtime's defaults.
+// import's peak stays well under 1.5 GB (0.76 GB measured; 0.35 GB at 168,501 entities, where
+// it saves 7.5 s of the 21 s of CPU the import took at GOGC 50). A GOGC or GOMEMLIMIT in the
+// environment still wins. Only the import and refresh commands call this; serve keeps the
+// runtime's defaults.
 func batchGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
