@@ -74,6 +74,39 @@ func BenchmarkParseDocument(b *testing.B) {
 	}
 }
 
+// BenchmarkCollect is the CPU an import spends in this process per entity, without the database:
+// reading the generated catalog's shards, parsing and validating them, encoding and hashing each
+// entity, and building its row (search text, tags) as an insert does.
+func BenchmarkCollect(b *testing.B) {
+	dir := benchcat.Generate(b, 1)
+	snap, err := (&sources.Files{}).Open(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	entities := 0
+	cpu0 := processCPU()
+	for b.Loop() {
+		entities = 0
+		c, err := catalog.CollectStream(operator, snap, 0, func(es []*backstage.Entity, bodies []string) error {
+			for i, e := range es {
+				_ = catalog.EntityRowFor(e, bodies[i])
+			}
+			entities += len(es)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.ErrorCount > 0 || entities == 0 {
+			b.Fatalf("collected %d entities with %d errors", entities, c.ErrorCount)
+		}
+	}
+	// Collection parses on every core: on a busy machine its wall time says little, its CPU time
+	// (the whole process's, so the benchmark's loop must be all that runs) is what an import pays.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/float64(entities), "cpu-ns/entity")
+}
+
 // benchService is a catalog service over st as serve builds it: file locations, the default
 // read cache size.
 func benchService(st *store.Store) *catalog.Service {

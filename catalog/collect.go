@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -78,6 +79,16 @@ type globRecord struct {
 func digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// entityHash is digest(source + "\x00" + body), the hash an entity's stored row is compared by,
+// without copying the body to make that string.
+func entityHash(source string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // hash identifies the whole content, for the location's revision when its reader has none.
@@ -477,19 +488,19 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 		return b, err
 	}
 	sum := sha256.New()
-	in := io.TeeReader(f, sum)
+	in := io.TeeReader(&readAhead{r: f}, sum)
 	var part filePart
 	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors, Workers: workers}, func(doc backstage.Document) error {
 		body := ""
 		if e := doc.Entity; e != nil {
 			e.Source = name
-			b, err := json.Marshal(e)
+			b, err := e.EncodeJSON()
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
 				doc.Errors = append(doc.Errors, backstage.ValidationError{Source: name, Document: doc.Index, Line: doc.Line,
 					Ref: e.Ref.String(), Message: "cannot be stored as JSON: " + err.Error()})
 			} else {
-				e.Hash = digest(append([]byte(name+"\x00"), b...))
+				e.Hash = entityHash(name, b)
 				body = string(b)
 				if e.Kind != backstage.KindLocation {
 					release(e)
@@ -524,6 +535,53 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 	part.done, part.result = true, res
 	part.reads = append([]readRecord{{Name: name, Sum: hex.EncodeToString(sum.Sum(nil))}}, placeholderReads...)
 	return send(part)
+}
+
+// readAheadSize is how much of a file readAhead reads at a time.
+const readAheadSize = 64 << 10
+
+// readAhead reads a file readAheadSize bytes at a time for a reader that asks for little at a time:
+// the YAML decoder reads 512 bytes per call, which made reading the files of a large catalog a
+// read system call (and a hash update) per 512 bytes. It answers each read as a file does, whole
+// until the end, so the decoder sees the reads it saw before: a failure (the size bound) comes
+// with the read that asks for bytes beyond it, io.EOF with a read of nothing.
+type readAhead struct {
+	r          io.Reader
+	buf        []byte
+	start, end int   // what buf holds that was not yet read
+	err        error // the error that ended r, once the bytes before it are read
+}
+
+func (a *readAhead) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if a.start == a.end {
+			if a.err != nil {
+				break
+			}
+			a.fill()
+			continue
+		}
+		c := copy(p[n:], a.buf[a.start:a.end])
+		a.start += c
+		n += c
+	}
+	switch {
+	case n == len(p), n > 0 && errors.Is(a.err, io.EOF):
+		return n, nil
+	}
+	return n, a.err
+}
+
+// fill reads the next bytes of r into buf, or the error that ends r.
+func (a *readAhead) fill() {
+	if a.buf == nil {
+		a.buf = make([]byte, readAheadSize)
+	}
+	a.start, a.end = 0, 0
+	for a.end == 0 && a.err == nil {
+		a.end, a.err = a.r.Read(a.buf)
+	}
 }
 
 // openFile opens a file of the snapshot for reading as a stream when the snapshot can (see

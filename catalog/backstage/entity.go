@@ -137,8 +137,17 @@ type document struct {
 
 // MarshalJSON writes the entity as a Backstage document (apiVersion, kind, metadata, spec), with
 // namespace filled in and uninterpreted metadata kept.
-func (e *Entity) MarshalJSON() ([]byte, error) {
-	return json.Marshal(document{APIVersion: e.APIVersion, Kind: e.Kind, Metadata: e.Metadata.asMap(), Spec: e.Spec})
+func (e *Entity) MarshalJSON() ([]byte, error) { return e.EncodeJSON() }
+
+// EncodeJSON returns the bytes json.Marshal(e) does, without reflection (see appendDocument)
+// and without the second pass encoding/json makes over a Marshaler's output to check and compact
+// it: ingestion encodes every entity it stores with it.
+func (e *Entity) EncodeJSON() ([]byte, error) {
+	md := e.Metadata.asMap()
+	if b, ok := appendDocument(make([]byte, 0, 1024), e.APIVersion, e.Kind, md, e.Spec); ok {
+		return b, nil
+	}
+	return json.Marshal(document{APIVersion: e.APIVersion, Kind: e.Kind, Metadata: md, Spec: e.Spec})
 }
 
 func (m Metadata) asMap() map[string]any {

@@ -456,6 +456,24 @@ type converter struct {
 	active   map[*yaml.Node]bool // anchored nodes being converted, to catch an alias inside its own anchor
 	expanded int                 // values added through aliases so far
 	bombed   bool
+	// shared is set once an alias made a value appear twice in the tree: until then the tree is
+	// a tree, and what walks it need not remember what it has seen.
+	shared bool
+	slab   []value // where values are allocated, a few dozen at a time
+}
+
+// valueSlab is how many values a converter allocates at once: a third of a typical document's,
+// so that little is allocated and not used.
+const valueSlab = 16
+
+// value returns a new value holding v. The values of a document are allocated together, not one
+// by one: they live and die together (an entity keeps none of them, only their strings).
+func (c *converter) value(v value) *value {
+	if len(c.slab) == cap(c.slab) {
+		c.slab = make([]value, 0, valueSlab)
+	}
+	c.slab = append(c.slab, v)
+	return &c.slab[len(c.slab)-1]
 }
 
 type anchoredValue struct {
@@ -463,8 +481,10 @@ type anchoredValue struct {
 	size int
 }
 
+// newConverter returns a converter; its maps are made at the first anchor, which most documents
+// do not have.
 func newConverter(p *problems) *converter {
-	return &converter{p: p, anchored: map[*yaml.Node]anchoredValue{}, active: map[*yaml.Node]bool{}}
+	return &converter{p: p}
 }
 
 func (c *converter) lineOf(n *yaml.Node) int {
@@ -479,54 +499,87 @@ func (c *converter) fail(field string, n *yaml.Node, format string, args ...any)
 	return &value{kind: vBroken, line: c.lineOf(n)}
 }
 
+// fieldPath is where a node is in its document. It is made into a field name ("spec.owner",
+// "metadata.tags[2]") only when a problem is reported there: most nodes have none, and naming
+// every node as it was converted took a tenth of a parse.
+type fieldPath struct {
+	parent *fieldPath // nil for the root, named by name
+	name   string     // the root's field name
+	key    string     // the mapping key of this node, unless item
+	index  int        // the list index of this node, when item
+	item   bool
+}
+
+// String is the field name: the parent's, extended as joinField and indexField extend it.
+func (p *fieldPath) String() string {
+	if p.parent == nil {
+		return p.name
+	}
+	if p.item {
+		return indexField(p.parent.String(), p.index)
+	}
+	return joinField(p.parent.String(), p.key)
+}
+
 // convert returns the value of n and how many values it holds once aliases are expanded.
-func (c *converter) convert(n *yaml.Node, path string) (*value, int) {
+func (c *converter) convert(n *yaml.Node, at *fieldPath) (*value, int) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return &value{kind: vNull, line: c.lineOf(n)}, 1
 		}
-		return c.convert(n.Content[0], path)
+		return c.convert(n.Content[0], at)
 	case yaml.AliasNode:
-		return c.alias(n, path)
+		return c.alias(n, at)
 	}
 	if n.Anchor != "" {
+		if c.active == nil {
+			c.active, c.anchored = map[*yaml.Node]bool{}, map[*yaml.Node]anchoredValue{}
+		}
 		c.active[n] = true
 	}
 	var v *value
 	size := 1
 	switch n.Kind {
 	case yaml.ScalarNode:
-		v = c.scalar(n, path)
+		v = c.scalar(n, at)
 	case yaml.SequenceNode:
-		v = &value{kind: vList, line: c.lineOf(n), items: make([]*value, 0, len(n.Content))}
+		v = c.value(value{kind: vList, line: c.lineOf(n), items: make([]*value, 0, len(n.Content))})
 		for i, item := range n.Content {
-			iv, s := c.convert(item, path+"["+strconv.Itoa(i)+"]")
+			iv, s := c.convert(item, &fieldPath{parent: at, index: i, item: true})
 			v.items = append(v.items, iv)
 			size += s
 		}
 	case yaml.MappingNode:
-		v = &value{kind: vMap, line: c.lineOf(n)}
-		firstLine := map[string]int{}
+		pairs := len(n.Content) / 2
+		v = c.value(value{kind: vMap, line: c.lineOf(n), keys: make([]string, 0, pairs), vals: make([]*value, 0, pairs)})
+		// The first line of each key, to report a duplicate. A small mapping (nearly all of
+		// them) finds a duplicate by scanning its keys instead of filling a map.
+		var firstLine map[string]int
+		if pairs > smallMapping {
+			firstLine = make(map[string]int, pairs)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			kn, vn := n.Content[i], n.Content[i+1]
-			key, ok := c.key(kn, path)
+			key, ok := c.key(kn, at)
 			if !ok {
 				continue
 			}
-			field := joinField(path, key)
-			if l, dup := firstLine[key]; dup {
-				c.fail(field, kn, "duplicate key %q (first at line %d); YAML keys must be unique", key, l)
+			field := &fieldPath{parent: at, key: key}
+			if l, dup := c.keyLine(n, i, key, v.keys, firstLine); dup {
+				c.fail(field.String(), kn, "duplicate key %q (first at line %d); YAML keys must be unique", key, l)
 				continue
 			}
-			firstLine[key] = c.lineOf(kn)
+			if firstLine != nil {
+				firstLine[key] = c.lineOf(kn)
+			}
 			child, s := c.convert(vn, field)
 			v.keys = append(v.keys, key)
 			v.vals = append(v.vals, child)
 			size += s
 		}
 	default:
-		v = c.fail(path, n, "unreadable YAML node")
+		v = c.fail(at.String(), n, "unreadable YAML node")
 	}
 	if n.Anchor != "" {
 		delete(c.active, n)
@@ -535,42 +588,72 @@ func (c *converter) convert(n *yaml.Node, path string) (*value, int) {
 	return v, size
 }
 
-func (c *converter) alias(n *yaml.Node, path string) (*value, int) {
+// smallMapping is the most keys a mapping may have for its duplicate keys to be found by
+// scanning them.
+const smallMapping = 16
+
+// keyLine reports whether key, the key of mapping n at n.Content[i], was taken before (keys are
+// the keys taken so far), and the line where it was first: from firstLine for a large mapping,
+// else from the first earlier key node that reads as key.
+func (c *converter) keyLine(n *yaml.Node, i int, key string, keys []string, firstLine map[string]int) (int, bool) {
+	if firstLine != nil {
+		l, dup := firstLine[key]
+		return l, dup
+	}
+	if !slices.Contains(keys, key) {
+		return 0, false
+	}
+	for j := 0; j < i; j += 2 {
+		kn := n.Content[j]
+		r := kn
+		if r.Kind == yaml.AliasNode && r.Alias != nil {
+			r = r.Alias
+		}
+		// A key node taken is a scalar whose value is the key (see key).
+		if r.Kind == yaml.ScalarNode && r.Value == key {
+			return c.lineOf(kn), true
+		}
+	}
+	return 0, false // not reached: a key taken came from an earlier key node
+}
+
+func (c *converter) alias(n *yaml.Node, at *fieldPath) (*value, int) {
 	target := n.Alias
 	if c.bombed {
 		return &value{kind: vBroken, line: c.lineOf(n)}, 1
 	}
 	if target == nil {
-		return c.fail(path, n, "alias *%s refers to no anchor", n.Value), 1
+		return c.fail(at.String(), n, "alias *%s refers to no anchor", n.Value), 1
 	}
 	if c.active[target] {
-		return c.fail(path, n, "alias *%s refers to a value that contains it", n.Value), 1
+		return c.fail(at.String(), n, "alias *%s refers to a value that contains it", n.Value), 1
 	}
 	a, ok := c.anchored[target]
 	if !ok {
-		v, size := c.convert(target, path)
+		v, size := c.convert(target, at)
 		a = anchoredValue{v: v, size: size}
 	}
 	c.expanded += a.size
 	if c.expanded > maxAliasExpansion {
 		c.bombed = true
-		return c.fail(path, n, "YAML aliases expand this document to more than %d values; write the values out instead", maxAliasExpansion), 1
+		return c.fail(at.String(), n, "YAML aliases expand this document to more than %d values; write the values out instead", maxAliasExpansion), 1
 	}
+	c.shared = true
 	return a.v, a.size
 }
 
 // key returns a mapping key as a string. Backstage reads YAML with merge keys off, so "<<" is an
 // ordinary key here too.
-func (c *converter) key(n *yaml.Node, path string) (string, bool) {
+func (c *converter) key(n *yaml.Node, at *fieldPath) (string, bool) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	if n.Kind != yaml.ScalarNode {
-		c.fail(path, n, "mapping keys must be strings, got %s", nodeKindName(n))
+		c.fail(at.String(), n, "mapping keys must be strings, got %s", nodeKindName(n))
 		return "", false
 	}
 	if strings.ContainsRune(n.Value, 0) {
-		c.fail(path, n, "a mapping key contains a NUL character")
+		c.fail(at.String(), n, "a mapping key contains a NUL character")
 		return "", false
 	}
 	return n.Value, true
@@ -589,8 +672,8 @@ func nodeKindName(n *yaml.Node) string {
 
 // scalar resolves a scalar as YAML 1.2's core schema does, which is what Backstage's YAML library
 // uses: unquoted yes/no and dates stay strings, 0x and 0o numbers are numbers.
-func (c *converter) scalar(n *yaml.Node, path string) *value {
-	v := &value{line: c.lineOf(n), str: n.Value}
+func (c *converter) scalar(n *yaml.Node, at *fieldPath) *value {
+	v := c.value(value{line: c.lineOf(n), str: n.Value})
 	tag := ""
 	switch {
 	case n.Style&yaml.TaggedStyle != 0:
@@ -606,16 +689,16 @@ func (c *converter) scalar(n *yaml.Node, path string) *value {
 	case "!!bool":
 		b, ok := parseBool(n.Value)
 		if !ok {
-			return c.fail(path, n, "cannot read %q as a boolean", n.Value)
+			return c.fail(at.String(), n, "cannot read %q as a boolean", n.Value)
 		}
 		v.kind, v.b = vBool, b
 	case "!!int", "!!float":
 		f, ok := parseNumber(n.Value)
 		if !ok {
-			return c.fail(path, n, "cannot read %q as a number", n.Value)
+			return c.fail(at.String(), n, "cannot read %q as a number", n.Value)
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return c.fail(path, n, "expected a finite number, got %s, which JSON cannot represent", n.Value)
+			return c.fail(at.String(), n, "expected a finite number, got %s, which JSON cannot represent", n.Value)
 		}
 		v.kind, v.num = vNumber, f
 	default:
@@ -623,29 +706,23 @@ func (c *converter) scalar(n *yaml.Node, path string) *value {
 		// ones), which it keeps as strings.
 		if strings.ContainsRune(n.Value, 0) {
 			// PostgreSQL text cannot hold NUL; one such string would fail the whole refresh.
-			return c.fail(path, n, "contains a NUL character")
+			return c.fail(at.String(), n, "contains a NUL character")
 		}
 		v.kind, v.str = vString, strings.ToValidUTF8(n.Value, "\uFFFD")
 	}
 	return v
 }
 
-var (
-	coreNullRE  = regexp.MustCompile(`^(?:~|[Nn]ull|NULL)?$`)
-	coreBoolRE  = regexp.MustCompile(`^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$`)
-	coreIntRE   = regexp.MustCompile(`^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$`)
-	coreFloatRE = regexp.MustCompile(`^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$`)
-)
-
+// plainTag resolves an unquoted scalar by the core schema's patterns (see match.go).
 func plainTag(s string) string {
 	switch {
-	case coreNullRE.MatchString(s):
+	case isCoreNull(s):
 		return "!!null"
-	case coreBoolRE.MatchString(s):
+	case isCoreBool(s):
 		return "!!bool"
-	case coreIntRE.MatchString(s):
+	case isCoreInt(s):
 		return "!!int"
-	case coreFloatRE.MatchString(s):
+	case isCoreFloat(s):
 		return "!!float"
 	default:
 		return "!!str"
@@ -712,13 +789,11 @@ func parseNumber(s string) (float64, bool) {
 	return f, true
 }
 
-var simpleKeyRE = regexp.MustCompile(`^[A-Za-z0-9_$-]+$`)
-
 // joinField extends a field path: "spec" + "owner" is "spec.owner"; label and annotation keys
 // and keys that are not simple words go in brackets, "metadata.annotations" + "backstage.io/x" is
 // "metadata.annotations[backstage.io/x]".
 func joinField(path, key string) string {
-	if simpleKeyRE.MatchString(key) && path != "metadata.labels" && path != "metadata.annotations" {
+	if isSimpleKey(key) && path != "metadata.labels" && path != "metadata.annotations" {
 		if path == "" {
 			return key
 		}
@@ -736,9 +811,14 @@ var placeholderKeys = []string{"$text", "$json", "$yaml"}
 type substituter struct {
 	p       *problems
 	resolve Resolver
-	done    map[*value]*value // values already walked; aliased values are walked once
-	read    map[string][]byte // targets already read, so a target named twice is read once
-	bytes   int               // bytes read so far
+	// done are the values already walked, so aliased values are walked once; nil when the
+	// document has no aliased values, each value then being walked once anyway.
+	done map[*value]*value
+	// substituted is set once a placeholder was replaced: the values read may share values
+	// through aliases of their own.
+	substituted bool
+	read        map[string][]byte // targets already read, so a target named twice is read once
+	bytes       int               // bytes read so far
 }
 
 func newSubstituter(p *problems, resolve Resolver) *substituter {
@@ -752,8 +832,10 @@ func (s *substituter) walk(v *value, path string) *value {
 	if v.kind != vList && v.kind != vMap {
 		return v
 	}
-	if r, ok := s.done[v]; ok {
-		return r
+	if s.done != nil {
+		if r, ok := s.done[v]; ok {
+			return r
+		}
 	}
 	out := v
 	switch v.kind {
@@ -784,7 +866,9 @@ func (s *substituter) walk(v *value, path string) *value {
 			}
 		}
 	}
-	s.done[v] = out
+	if s.done != nil {
+		s.done[v] = out
+	}
 	return out
 }
 
@@ -798,6 +882,7 @@ func hasDollarKey(v *value) bool {
 }
 
 func (s *substituter) substitute(v *value, path string) *value {
+	s.substituted = true
 	key, arg := v.keys[0], v.vals[0]
 	broken := &value{kind: vBroken, line: v.line}
 	if arg.kind == vBroken {
@@ -870,15 +955,18 @@ func (s *substituter) yamlTarget(data []byte, target, path string, line int) *va
 	c := newConverter(s.p)
 	c.line = line
 	c.prefix = fmt.Sprintf("in %q (placeholder $yaml): ", target)
-	v, _ := c.convert(docs[0], path)
+	v, _ := c.convert(docs[0], &fieldPath{name: path})
 	return v
 }
 
 // expandedSize returns roughly how many bytes v takes as JSON once aliases are expanded, or more
-// than limit. Shared values are measured once, so this is quick even for an alias bomb.
+// than limit. Shared values are measured once, so this is quick even for an alias bomb; memo may
+// be nil when v shares no values, each then being measured once anyway.
 func expandedSize(v *value, limit int, memo map[*value]int) int {
-	if n, ok := memo[v]; ok {
-		return n
+	if memo != nil {
+		if n, ok := memo[v]; ok {
+			return n
+		}
 	}
 	n := 8
 	switch v.kind {
@@ -900,7 +988,9 @@ func expandedSize(v *value, limit int, memo map[*value]int) int {
 		}
 	}
 	n = min(n, limit+1)
-	memo[v] = n
+	if memo != nil {
+		memo[v] = n
+	}
 	return n
 }
 

@@ -1,6 +1,7 @@
 package backstage
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"slices"
@@ -122,6 +123,9 @@ func checkFuzzedEntity(t *testing.T, d Document) {
 	data, err := json.Marshal(e)
 	if err != nil {
 		t.Fatalf("document %d: entity does not encode: %v", d.Index, err)
+	}
+	if want, err := marshalReflect(e); err != nil || !bytes.Equal(data, want) {
+		t.Fatalf("document %d: EncodeJSON wrote\n%s\nencoding/json writes\n%s (%v)", d.Index, data, want, err)
 	}
 	var back Entity
 	if err := json.Unmarshal(data, &back); err != nil {

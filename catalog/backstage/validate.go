@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -17,28 +16,20 @@ import (
 // catalog written for Backstage means the same here. The messages are Portside's own: they say
 // what was expected and what was found.
 
-var (
-	objectNameRE       = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-	dnsLabelRE         = regexp.MustCompile(`^[a-z0-9]+(?:-+[a-z0-9]+)*$`)
-	kindRE             = regexp.MustCompile(`^[a-zA-Z][a-z0-9A-Z]*$`)
-	apiVersionSuffixRE = regexp.MustCompile(`^[a-z0-9A-Z]+$`)
-	tagRE              = regexp.MustCompile(`^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$`)
-)
-
 // validObjectName is the rule for entity names and label values: 1–63 characters, runs of
 // [A-Za-z0-9] separated by one of [-_.].
 func validObjectName(s string) bool {
-	return len(s) >= 1 && len(s) <= 63 && objectNameRE.MatchString(s)
+	return len(s) >= 1 && len(s) <= 63 && isObjectName(s)
 }
 
 // validDNSLabel is the rule for namespaces: 1–63 characters, runs of [a-z0-9] separated by dashes.
-func validDNSLabel(s string) bool { return len(s) >= 1 && len(s) <= 63 && dnsLabelRE.MatchString(s) }
+func validDNSLabel(s string) bool { return len(s) >= 1 && len(s) <= 63 && isDNSLabel(s) }
 
 func validDNSSubdomain(s string) bool {
 	if len(s) < 1 || len(s) > 253 {
 		return false
 	}
-	for _, l := range strings.Split(s, ".") {
+	for l := range strings.SplitSeq(s, ".") {
 		if !validDNSLabel(l) {
 			return false
 		}
@@ -46,23 +37,23 @@ func validDNSSubdomain(s string) bool {
 	return true
 }
 
-func validKind(s string) bool { return len(s) >= 1 && len(s) <= 63 && kindRE.MatchString(s) }
+func validKind(s string) bool { return len(s) >= 1 && len(s) <= 63 && isKind(s) }
 
 // validPrefixed checks "name" or "prefix/name", each part by its own rule.
 func validPrefixed(s string, prefix, name func(string) bool) bool {
-	parts := strings.Split(s, "/")
-	switch len(parts) {
-	case 1:
-		return name(parts[0])
-	case 2:
-		return prefix(parts[0]) && name(parts[1])
+	p, n, found := strings.Cut(s, "/")
+	switch {
+	case !found:
+		return name(s)
+	case strings.Contains(n, "/"):
+		return false
 	}
-	return false
+	return prefix(p) && name(n)
 }
 
 func validAPIVersion(s string) bool {
 	return validPrefixed(s, validDNSSubdomain, func(n string) bool {
-		return len(n) >= 1 && len(n) <= 63 && apiVersionSuffixRE.MatchString(n)
+		return len(n) >= 1 && len(n) <= 63 && isAPIVersionSuffix(n)
 	})
 }
 
@@ -70,7 +61,7 @@ func validAPIVersion(s string) bool {
 // slash, then an object name.
 func validKey(s string) bool { return validPrefixed(s, validDNSSubdomain, validObjectName) }
 
-func validTag(s string) bool { return len(s) >= 1 && len(s) <= 63 && tagRE.MatchString(s) }
+func validTag(s string) bool { return len(s) >= 1 && len(s) <= 63 && isTag(s) }
 
 // validURL accepts what the WHATWG URL parser (JavaScript's new URL) accepts as an absolute URL,
 // near enough: a scheme, and a host for the schemes that need one.
@@ -199,10 +190,17 @@ type docCheck struct {
 func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) Document {
 	p := &problems{source: source, index: index}
 	doc := Document{Index: index, Line: node.Line}
-	root, _ := newConverter(p).convert(node, "")
+	conv := newConverter(p)
+	root, _ := conv.convert(node, &fieldPath{})
+	shared := conv.shared // whether a value appears twice in the tree, through aliases
 	if root.kind == vMap {
 		// Before anything else, as Backstage does: the whole document may be a placeholder.
-		root = newSubstituter(p, resolve).walk(root, "")
+		sub := newSubstituter(p, resolve)
+		if !shared {
+			sub.done = nil
+		}
+		root = sub.walk(root, "")
+		shared = shared || sub.substituted
 	}
 	if root.kind != vMap {
 		if root.kind != vBroken {
@@ -214,7 +212,11 @@ func parseDocument(source string, index int, node *yaml.Node, resolve Resolver) 
 		return doc
 	}
 	c := &docCheck{p: p, entity: &Entity{}}
-	if expandedSize(root, maxDocumentSize, map[*value]int{}) > maxDocumentSize {
+	var memo map[*value]int
+	if shared {
+		memo = map[*value]int{}
+	}
+	if expandedSize(root, maxDocumentSize, memo) > maxDocumentSize {
 		p.add("", root.line, "the document is larger than %d MiB once its aliases and placeholders are expanded", maxDocumentSize>>20)
 		c.tooLarge = true
 	}
@@ -262,9 +264,39 @@ func finish(p *problems, ref string) []ValidationError {
 // the order its fields are written in (and its hash does not change when they are reordered).
 func SortRelations(list []Relation) []Relation {
 	slices.SortFunc(list, func(a, b Relation) int {
-		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Target.String(), b.Target.String()))
+		return cmp.Or(cmp.Compare(a.Type, b.Type), compareRefStrings(a.Target, b.Target))
 	})
 	return slices.Compact(list)
+}
+
+// compareRefStrings is strings.Compare(a.String(), b.String()) without building the strings,
+// which sorting every entity's relations did twice per comparison.
+func compareRefStrings(a, b Ref) int {
+	if a.IsZero() || b.IsZero() {
+		return strings.Compare(a.String(), b.String())
+	}
+	pa := [...]string{a.Kind, ":", a.Namespace, "/", a.Name}
+	pb := [...]string{b.Kind, ":", b.Namespace, "/", b.Name}
+	i, j := 0, 0 // the part of each being compared
+	x, y := pa[0], pb[0]
+	for {
+		for x == "" && i < len(pa)-1 {
+			i++
+			x = pa[i]
+		}
+		for y == "" && j < len(pb)-1 {
+			j++
+			y = pb[j]
+		}
+		if x == "" || y == "" {
+			return cmp.Compare(len(x), len(y)) // both ended (0), or the one that ended is less
+		}
+		n := min(len(x), len(y))
+		if c := strings.Compare(x[:n], y[:n]); c != 0 {
+			return c
+		}
+		x, y = x[n:], y[n:]
+	}
 }
 
 // check validates the document and fills c.entity; it returns the entity's identity when readable.

@@ -117,15 +117,27 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 	return cmd
 }
 
-// batchGC paces the collector for a one-off ingest: its heap is a whole location parsed at once
-// and then dropped, and collecting at half the default growth keeps the process's peak about
-// 20 MB lower (180 → 160 MB on the 17,000-entity benchmark catalog) for a few percent more CPU.
-// A GOGC in the environment still wins.
+// batchGC paces the collector for a one-off ingest. An import allocates several times the size
+// of its catalog in short-lived parse trees while its live heap stays small (it streams: the
+// parsed documents of a few files, the refs seen so far), so the default pacing collects far more
+// often than memory needs: at GOGC 50, the old setting here, the collector took about a sixth of
+// the import's CPU. The heap may grow to five times the live heap (GOGC 400), but no further than
+// importMemoryLimit, beyond which the runtime collects as often as it must: a million-entity
+// import's peak stays well under 1.5 GB (0.76 GB measured; 0.35 GB at 168,501 entities, where
+// it saves 7.5 s of the 21 s of CPU the import took at GOGC 50). A GOGC or GOMEMLIMIT in the
+// environment still wins. Only the import and refresh commands call this; serve keeps the
+// runtime's defaults.
 func batchGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(importMemoryLimit)
 	}
 }
+
+// importMemoryLimit is the soft bound batchGC puts on an import's heap.
+const importMemoryLimit = 768 << 20
 
 func reportRefresh(out io.Writer, res *catalog.RefreshResult) error {
 	l := res.Location

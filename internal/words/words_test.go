@@ -2,6 +2,7 @@ package words
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,27 @@ func TestQueriesMatchEveryWordAsAPrefix(t *testing.T) {
 	}
 	if _, ok := TSQuery(`& | ! :*`); ok {
 		t.Error("a text without words makes a tsquery")
+	}
+}
+
+// Index has a path of its own for ASCII text; it finds the words Normalize finds.
+func TestIndexOfASCIITextIsItsNormalizedWords(t *testing.T) {
+	parts := []string{"", " ", "a", "Payments-API v2", "  x__y  ", "ÀB", "tab\there", "1.2.3", "--", "Z"}
+	for _, a := range parts {
+		for _, b := range parts {
+			for _, c := range parts {
+				want := strings.Join(Normalize(strings.Join([]string{a, b, c}, " ")), " ")
+				if got := Index(a, b, c); got != want {
+					t.Errorf("Index(%q, %q, %q) = %q, want %q", a, b, c, got, want)
+				}
+			}
+		}
+	}
+	var all []byte
+	for c := range 128 {
+		all = append(all, byte(c))
+	}
+	if got, want := Index(string(all)), strings.Join(Normalize(string(all)), " "); got != want {
+		t.Errorf("Index of every ASCII byte = %q, want %q", got, want)
 	}
 }
