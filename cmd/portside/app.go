@@ -53,6 +53,9 @@ type app struct {
 	bus bus.Bus
 	// stopSending stops a command's bus once what the command published is sent (nil when none).
 	stopSending func()
+	// closers release what the services made for this process (a temporary GitOps working
+	// directory), in reverse order, when it closes.
+	closers []func()
 }
 
 // loadConfig reads settings and builds the logger, writing to standard error.
@@ -159,6 +162,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bo
 func (a *app) close() {
 	if a.stopSending != nil {
 		a.stopSending()
+	}
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
 	}
 	_ = a.store.Close()
 }

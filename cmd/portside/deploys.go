@@ -32,6 +32,11 @@ func (a *app) deployOptions(cat *catalog.Service, ps *pipelines.Service) (deploy
 	if err != nil {
 		return deploys.Options{}, err
 	}
+	a.closers = append(a.closers, func() {
+		if err := committer.Close(); err != nil {
+			a.log.Warn("deploys: remove the temporary GitOps working directory", "error", err)
+		}
+	})
 	envs := map[string]deploys.EnvironmentPolicy{}
 	for _, e := range a.cfg.DeployApprovalEnvs {
 		envs[e] = deploys.EnvironmentPolicy{RequireApproval: true, Expiry: a.cfg.DeployRequestExpiry}

@@ -56,6 +56,8 @@ type Committer struct {
 
 	// beforePush, when set (tests), runs before every push.
 	beforePush func(dir string)
+	// ownDir: New made the working directory (none was configured), so Close removes it.
+	ownDir bool
 }
 
 // clone is one working clone of a repository's branch.
@@ -66,12 +68,13 @@ type clone struct {
 
 // New returns a Committer.
 func New(opts Options) (*Committer, error) {
+	owned := false
 	if opts.Dir == "" {
 		d, err := os.MkdirTemp("", "portside-gitops-")
 		if err != nil {
 			return nil, fmt.Errorf("gitops: working directory: %w", err)
 		}
-		opts.Dir = d
+		opts.Dir, owned = d, true
 	}
 	if opts.CommitterName == "" {
 		opts.CommitterName = "Portside"
@@ -85,7 +88,19 @@ func New(opts Options) (*Committer, error) {
 	if opts.Git == "" {
 		opts.Git = "git"
 	}
-	return &Committer{opts: opts, repos: map[string]*clone{}, lineage: map[string]bool{}}, nil
+	return &Committer{opts: opts, repos: map[string]*clone{}, lineage: map[string]bool{}, ownDir: owned}, nil
+}
+
+// Close removes the temporary working directory New made when no directory was configured (its
+// clones are of no use to a later process, which makes a directory of its own); a configured
+// directory is kept, clones and all, for the next start. Call it once nothing applies any more.
+func (c *Committer) Close() error {
+	if !c.ownDir {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return os.RemoveAll(c.opts.Dir)
 }
 
 // cloneOf is the working clone of a repository's branch.

@@ -405,3 +405,42 @@ func TestApplyingARequestAgainReturnsItsCommitAndCommitsNothing(t *testing.T) {
 		t.Fatalf("request 7 of ledger: %+v %v", b, err)
 	}
 }
+
+// A committer without a configured directory works in a temporary one and removes it on Close; a
+// configured directory stays, with its clones, for the next start.
+func TestCloseRemovesOnlyATemporaryWorkingDirectory(t *testing.T) {
+	bare := newRemote(t, map[string]string{"k/kustomization.yaml": "images: []\n"})
+	t.Setenv("TMPDIR", t.TempDir())
+	temp, err := gitops.New(gitops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := temp.Apply(context.Background(), change(1, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/a", "1.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	made, _ := filepath.Glob(filepath.Join(os.Getenv("TMPDIR"), "portside-gitops-*"))
+	if len(made) != 1 {
+		t.Fatalf("temporary working directories: %v", made)
+	}
+	if err := temp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(made[0]); !os.IsNotExist(err) {
+		t.Errorf("after Close the temporary working directory %s is still there (%v)", made[0], err)
+	}
+
+	dir := t.TempDir()
+	kept, err := gitops.New(gitops.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kept.Apply(context.Background(), change(2, bare, "k/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/a", "2.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if clones, _ := filepath.Glob(filepath.Join(dir, "*", ".git")); len(clones) != 1 {
+		t.Errorf("after Close the configured directory holds clones %v, want its one", clones)
+	}
+}
