@@ -259,13 +259,23 @@ const applyBatch = 2000
 // catalog until the commit. Should a file fail part-way after some of its documents were written,
 // the transaction is rolled back and the location applied again, each file read whole before any
 // of it is written, so that such a file yields nothing, as it always did.
+//
+// The first apply into an empty catalog builds the secondary indexes after it has loaded the rows
+// (deferIndexes); should it fail, they are built again at once over what its rollback left.
 func (s *Service) apply(ctx context.Context, row *locationRow, snap Snapshot) (*RefreshResult, error) {
+	deferred := s.deferIndexes(ctx)
 	res, err := s.applyOnce(ctx, row, snap, true)
 	var partial *partialFileError
 	if errors.As(err, &partial) {
 		s.log.InfoContext(ctx, "catalog: a file failed part-way through the apply; applying the location again with whole files",
 			"location", row.ID, "file", partial.name, "error", partial.err)
 		res, err = s.applyOnce(ctx, row, snap, false)
+	}
+	if err != nil && deferred {
+		if buildErr := s.buildDeferredIndexes(context.WithoutCancel(ctx)); buildErr != nil {
+			s.log.ErrorContext(ctx, "catalog: build the deferred indexes after a failed apply; the next apply, `portside serve` or `portside migrate up` builds them",
+				"error", buildErr)
+		}
 	}
 	return res, err
 }
@@ -395,6 +405,9 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 			return err
 		}
 		if err := counts.finish(ctx); err != nil {
+			return err
+		}
+		if err := s.buildDeferredIndexes(ctx); err != nil {
 			return err
 		}
 		list := c.Errors

@@ -134,7 +134,11 @@ func holderID() string {
 
 // Run refreshes locations as they fall due until ctx ends. It is a no-op when the refresh interval
 // is 0. One location is refreshed at a time so background work never crowds out API traffic.
+// First it builds the indexes a failed first import left deferred (buildLeftoverIndexes).
 func (s *Service) Run(ctx context.Context) {
+	if err := s.buildLeftoverIndexes(ctx); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "catalog: build deferred indexes", "error", err)
+	}
 	if s.interval <= 0 {
 		return
 	}

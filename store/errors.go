@@ -64,3 +64,10 @@ func isConnError(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "conn closed")
 }
+
+// isLockTimeout reports whether err is PostgreSQL giving up waiting for a lock (lock_timeout,
+// SQLSTATE 55P03).
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}

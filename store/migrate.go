@@ -93,6 +93,11 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 		}
 		return nil, nil
 	}
+	// Indexes a bulk load deferred and never built (it failed, its process died) are built
+	// first: a migration may change them, and expects the schema the last one left.
+	if _, err := s.BuildDeferredIndexes(ctx); err != nil {
+		return nil, err
+	}
 	results, err := p.Up(ctx)
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "migrate %s", s.Describe())

@@ -164,6 +164,16 @@ func checkDatabase(ctx context.Context, cfg config.Config) finding {
 	if status.Newer() {
 		detail += ": serve starts on it (its migrations only expand)"
 	}
+	// A first import into an empty catalog builds its secondary indexes after loading the rows
+	// (store.DeferIndexes): while it runs, or when it died before building them, they are missing.
+	if pending, err := st.DeferredIndexes(ctx); err == nil && len(pending) > 0 {
+		word := "indexes"
+		if len(pending) == 1 {
+			word = "index"
+		}
+		detail += fmt.Sprintf("; %d catalog %s deferred by a first import and not built yet (%s): the import builds them before it commits; "+
+			"if none is running, `portside migrate up` or serve's start builds them", len(pending), word, strings.Join(pending, ", "))
+	}
 	return finding{check: name, status: findingOK, detail: detail}
 }
 

@@ -85,6 +85,13 @@ func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
 	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "doctor")
 	wantExit(t, r, 0, "doctor on a migrated PostgreSQL schema")
 	wantLine(t, r, "database", "ok", "postgres", "reachable")
+	// Indexes a first import deferred are named, with what builds them.
+	if _, err := storetest.Open(t, pg, false).DeferIndexes(context.Background(), "relations"); err != nil {
+		t.Fatal(err)
+	}
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "doctor")
+	wantExit(t, r, 0, "doctor with deferred indexes")
+	wantLine(t, r, "database", "ok", "2 catalog indexes deferred by a first import", "relations_entity, relations_target", "portside migrate up")
 
 	// A database that cannot be reached names the setting to fix.
 	r = portside(t, []string{"PORTSIDE_DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}, "doctor")

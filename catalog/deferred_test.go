@@ -1,0 +1,139 @@
+package catalog_test
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// noteIndexesWhileWriting counts the indexes of the tables an import writes, as a statement that
+// writes relations sees them, into seen_indexes, one row per statement.
+func noteIndexesWhileWriting(t *testing.T, st *store.Store) {
+	t.Helper()
+	for _, q := range []string{
+		"CREATE TABLE seen_indexes (n INT)",
+		`CREATE FUNCTION note_indexes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			INSERT INTO seen_indexes SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+			AND tablename IN ('entities', 'entity_tags', 'entity_annotations', 'relations');
+			RETURN NULL; END $$`,
+		"CREATE TRIGGER note_indexes AFTER INSERT ON relations FOR EACH STATEMENT EXECUTE FUNCTION note_indexes()",
+	} {
+		if err := st.Gorm().Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// seenIndexes returns what noteIndexesWhileWriting saw since the last call, and forgets it.
+func seenIndexes(t *testing.T, st *store.Store) []int {
+	t.Helper()
+	var n []int
+	if err := st.Gorm().Raw("DELETE FROM seen_indexes RETURNING n").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func schemaIndexes(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	var rows []struct{ Indexname, Indexdef string }
+	if err := st.Gorm().Raw("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Indexname] = r.Indexdef
+	}
+	return out
+}
+
+// The first import into an empty catalog writes its rows with only the unique indexes in place
+// and builds the others before it commits; it leaves the schema's indexes as the migrations made
+// them. Later imports write with every index in place.
+func TestTheFirstImportBuildsItsIndexesAfterLoadingTheRows(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := newFixture(t, st)
+	want := schemaIndexes(t, st)
+	noteIndexesWhileWriting(t, st)
+	f.write("one/catalog-info.yaml", teamA+"---"+paymentsAPI+"---\n"+component("ledger"))
+	f.register(f.dir + "/one")
+	all := loadedIndexes(t, st)
+	first := seenIndexes(t, st)
+	if len(first) == 0 {
+		t.Fatal("the import wrote no relations")
+	}
+	for _, n := range first {
+		if n != 4 { // the unique ones: entities' key and ref, tags' and annotations' keys
+			t.Errorf("the first import wrote relations beside %d indexes, want the 4 unique ones (of %d)", n, all)
+		}
+	}
+	if got := schemaIndexes(t, st); !maps.Equal(got, want) {
+		t.Errorf("indexes after the first import:\n%v\nwant\n%v", got, want)
+	}
+	if pending, err := st.DeferredIndexes(context.Background()); err != nil || len(pending) != 0 {
+		t.Errorf("deferred indexes left: %v, %v", pending, err)
+	}
+	// The catalog now holds entities: the next location is written with every index in place.
+	f.write("two/catalog-info.yaml", strings.ReplaceAll(component("billing"), "team-a", "team-b"))
+	f.register(f.dir + "/two")
+	for _, n := range seenIndexes(t, st) {
+		if n != all {
+			t.Errorf("the second import wrote relations beside %d indexes, want all %d", n, all)
+		}
+	}
+	// Queries answer from the built indexes as before.
+	f.entity("component:default/ledger")
+	f.entity("component:default/billing")
+}
+
+// A first import that fails leaves the catalog empty and its indexes built again.
+func TestAFailedFirstImportLeavesItsIndexesBuilt(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := newFixture(t, st)
+	want := schemaIndexes(t, st)
+	poisoned := strings.Replace(component("poisoned"), "lifecycle: production", "lifecycle: production, system: poison", 1)
+	f.write("catalog-info.yaml", teamA+"---\n"+component("ledger")+"---\n"+poisoned)
+	failOnPoison(t, st)
+	if _, err := f.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: f.dir}); err == nil || !strings.Contains(err.Error(), "relations") {
+		t.Fatalf("the import should fail writing relations, got %v", err)
+	}
+	f.absent("component:default/ledger")
+	if got := schemaIndexes(t, st); !maps.Equal(got, want) {
+		t.Errorf("indexes after the failed import:\n%v\nwant\n%v", got, want)
+	}
+	if pending, err := st.DeferredIndexes(context.Background()); err != nil || len(pending) != 0 {
+		t.Errorf("deferred indexes left: %v, %v", pending, err)
+	}
+}
+
+// loadedIndexes counts the indexes of the tables an import writes.
+func loadedIndexes(t *testing.T, st *store.Store) int {
+	t.Helper()
+	var n int
+	err := st.Gorm().Raw(`SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND tablename IN ('entities', 'entity_tags', 'entity_annotations', 'relations')`).Scan(&n).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Indexes a first import deferred and never built, its process killed, are built by the
+// catalog's background loop when it starts (on the leader of the serve replicas).
+func TestTheCatalogLoopBuildsIndexesADeadImportLeftDeferred(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := newFixture(t, st)
+	want := schemaIndexes(t, st)
+	if _, err := st.DeferIndexes(context.Background(), "entities", "relations"); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Run(context.Background()) // the fixture's refresh interval is 0: Run returns once it has built them
+	if got := schemaIndexes(t, st); !maps.Equal(got, want) {
+		t.Errorf("indexes after Run:\n%v\nwant\n%v", got, want)
+	}
+}

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/portside-dev/portside/errs"
+)
+
+// deferredTable keeps the definitions of the indexes DeferIndexes dropped until
+// BuildDeferredIndexes builds them again (migration 00024, PostgreSQL only).
+const deferredTable = "deferred_indexes"
+
+// buildMemory is the least maintenance_work_mem an index build runs with. PostgreSQL's default,
+// 64 MB, sorts the keys of a million entities' indexes on disk; with 256 MB the builds of a
+// million-entity catalog's fourteen secondary indexes took about 40 s on 2 cores (each B-tree
+// with the server's parallel maintenance workers). A larger server setting is kept.
+const buildMemory = 256 << 20
+
+// deferLockWait bounds how long DeferIndexes waits for the tables' readers to let go: its DROP
+// INDEX needs each table alone, and while it waits every new reader queues behind it.
+const deferLockWait = "1s"
+
+// DeferIndexes drops the secondary indexes of tables (every index that is neither unique nor a
+// primary key nor a constraint's), recording each one's definition, and returns their names, so
+// that a bulk load into those tables maintains only the unique indexes, and the others are built
+// once, from sorted keys, by BuildDeferredIndexes. PostgreSQL only; elsewhere it drops nothing.
+//
+// It joins ctx's transaction, which the caller commits before the load starts: a DROP INDEX holds
+// its table against readers until its transaction ends, and the load's transaction may last
+// minutes. Readers of the tables meanwhile get sequential scans. The caller must see that the
+// indexes are built again: the load's transaction calls BuildDeferredIndexes before it commits,
+// and any later call does, after a failure or a crash (an apply, a start of serve, migrate up).
+// When a table is being read for longer than a second, nothing is dropped and the error has code
+// Unavailable.
+func (s *Store) DeferIndexes(ctx context.Context, tables ...string) ([]string, error) {
+	if s.dialect != Postgres {
+		return nil, nil
+	}
+	var names []string
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		db := s.DB(ctx)
+		if err := db.Exec("SET LOCAL lock_timeout = '" + deferLockWait + "'").Error; err != nil {
+			return s.translate(err, "deferred indexes")
+		}
+		for _, table := range tables {
+			var found []struct{ Name, Definition string }
+			err := db.Raw(`SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
+				FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+				WHERE x.indrelid = to_regclass(?) AND NOT x.indisunique AND NOT x.indisprimary
+				AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+				ORDER BY i.relname`, table).Scan(&found).Error
+			if err != nil {
+				return s.translate(err, "indexes of "+table)
+			}
+			for _, ix := range found {
+				err := db.Exec("INSERT INTO "+deferredTable+" (name, table_name, definition) VALUES (?, ?, ?)",
+					ix.Name, table, ix.Definition).Error
+				if err != nil {
+					return s.translate(err, "deferred indexes")
+				}
+				if err := db.Exec("DROP INDEX " + pgx.Identifier{ix.Name}.Sanitize()).Error; err != nil {
+					if isLockTimeout(err) {
+						return errs.E(errs.Unavailable, "defer the indexes of %s: the table is being read (waited %s for it)", table, deferLockWait)
+					}
+					return s.translate(err, "index "+ix.Name)
+				}
+				names = append(names, ix.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// BuildDeferredIndexes builds every index DeferIndexes dropped, each from its recorded
+// definition unless it exists already, forgets them, and returns their names. It joins ctx's
+// transaction, or runs in one of its own. A build takes its table in SHARE mode until the
+// transaction ends: readers go on, writers wait. Concurrent callers take turns (the records are
+// locked), and the later ones find nothing left to build. PostgreSQL only; elsewhere, and on a
+// schema before migration 00024, it builds nothing.
+func (s *Store) BuildDeferredIndexes(ctx context.Context) ([]string, error) {
+	if s.dialect != Postgres {
+		return nil, nil
+	}
+	if exists, err := s.tableExists(ctx, deferredTable); err != nil || !exists {
+		return nil, err
+	}
+	var built []string
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		db := s.DB(ctx)
+		var tables []string
+		err := db.Raw("SELECT DISTINCT table_name FROM " + deferredTable + " ORDER BY table_name").Scan(&tables).Error
+		if err != nil {
+			return s.translate(err, "deferred indexes")
+		}
+		if len(tables) == 0 {
+			return nil
+		}
+		// The tables first, then the records: a load still writing into a table (it holds it in
+		// ROW EXCLUSIVE mode) finishes before this goes on, and then finds its records free to
+		// build itself. Locking the records first, a builder starting beside the load (a replica's
+		// start) would wait for the load's table while the load, at its end, waited for the
+		// builder's records: a deadlock, one of the two rolled back. SHARE is what CREATE INDEX
+		// takes anyway; concurrent builders share it and take turns on the records.
+		for _, table := range tables {
+			if err := db.Exec("LOCK TABLE " + pgx.Identifier{table}.Sanitize() + " IN SHARE MODE").Error; err != nil {
+				return s.translate(err, "table "+table)
+			}
+		}
+		var pending []struct{ Name, Definition string }
+		err = db.Raw("SELECT name, definition FROM " + deferredTable + " ORDER BY table_name, name FOR UPDATE").Scan(&pending).Error
+		if err != nil {
+			return s.translate(err, "deferred indexes")
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		err = db.Exec("SELECT set_config('maintenance_work_mem', ?, true) WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < ?",
+			fmt.Sprintf("%dMB", buildMemory>>20), buildMemory).Error
+		if err != nil {
+			return s.translate(err, "deferred indexes")
+		}
+		for _, ix := range pending {
+			var exists bool
+			if err := db.Raw("SELECT to_regclass(quote_ident(?)) IS NOT NULL", ix.Name).Scan(&exists).Error; err != nil {
+				return s.translate(err, "index "+ix.Name)
+			}
+			if !exists {
+				if !strings.HasPrefix(ix.Definition, "CREATE ") {
+					return errs.E(errs.Internal, "deferred index %s: the recorded definition is not a CREATE statement: %q", ix.Name, ix.Definition)
+				}
+				if err := db.Exec(ix.Definition).Error; err != nil {
+					return s.translate(err, "index "+ix.Name)
+				}
+			}
+			built = append(built, ix.Name)
+		}
+		return s.translate(db.Exec("DELETE FROM "+deferredTable+" WHERE name IN ?", built).Error, "deferred indexes")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return built, nil
+}
+
+// DeferredIndexes lists the indexes dropped by DeferIndexes and not built again yet: none, but
+// while a bulk load runs or after one failed and nothing has built them since.
+func (s *Store) DeferredIndexes(ctx context.Context) ([]string, error) {
+	if s.dialect != Postgres {
+		return nil, nil
+	}
+	if exists, err := s.tableExists(ctx, deferredTable); err != nil || !exists {
+		return nil, err
+	}
+	var names []string
+	err := s.DB(ctx).Raw("SELECT name FROM " + deferredTable + " ORDER BY table_name, name").Scan(&names).Error
+	return names, s.translate(err, "deferred indexes")
+}
