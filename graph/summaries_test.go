@@ -123,6 +123,7 @@ var summarySelections = []struct {
 	{"an owner's page", `{ entity(ref: "group:team-payments") { ... on Group { ownedEntities(first: 20) { totalCount nodes { ref name title ... on Component { type } } } } } }`, nil, true, 2},
 	{"an owner's page below its groups", `{ entity(ref: "group:engineering") { ... on Group { ownedEntities(includeDescendantGroups: true) { nodes { ref name } } } } }`, nil, true, 2},
 	{"a user's page", `{ entity(ref: "user:alice") { ... on User { ownedEntities { nodes { ref } } } } }`, nil, true, 2},
+	{"a location's entities", `{ locations { nodes { entities(first: 5) { totalCount nodes { ref name } pageInfo { hasNextPage } } } } }`, nil, true, 0},
 	{"search", `{ search(text: "pay") { entities(first: 20) { totalCount nodes { ref name title kind } } } }`, nil, true, 0},
 	{"a skipped relation", `query($no: Boolean!) { entities(first: 20) { nodes { ref annotations @include(if: $no) { key } } } }`, map[string]any{"no": false}, true, 0},
 	{"an included relation", `query($yes: Boolean!) { entities(first: 20) { nodes { ref relations @include(if: $yes) { type targetRef } } } }`, map[string]any{"yes": true}, false, 0},
