@@ -106,6 +106,14 @@ type Query struct {
 	Order  Order
 	First  int    // page size, 1..MaxPageSize (50 when 0)
 	After  string // cursor of the last entity of the previous page
+	// Summaries asks for the page's entities as their rows' columns show them, read by the
+	// page's own statement: ref, kind, namespace, name, title, description, tags, type,
+	// lifecycle, owner, system, source and the created and updated times, without decoding the
+	// stored document or reading relations. Their apiVersion, spec, labels, annotations, links,
+	// relations, location and hash are empty, whatever the entity holds: it is for callers that
+	// show none of those (a list that shows names and titles). An entity the read cache holds
+	// whole is returned whole; summaries never enter that cache.
+	Summaries bool
 }
 
 // Page is one page of a query.
@@ -113,6 +121,8 @@ type Page struct {
 	Entities    []*backstage.Entity
 	Cursors     []string // one per entity, for Relay edges
 	HasNextPage bool
+	// Summaries says the entities may be summaries (Query.Summaries).
+	Summaries bool
 }
 
 // FacetField is an attribute facets count by.
@@ -158,18 +168,20 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 			return Page{}, err
 		}
 	}
-	keys, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1)
+	keys, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1, q.Summaries)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{HasNextPage: len(keys) > first}
+	page := Page{HasNextPage: len(keys) > first, Summaries: q.Summaries}
 	keys = keys[:min(len(keys), first)]
 	refs := make([]backstage.Ref, len(keys))
 	for i, k := range keys {
 		refs[i] = refOrZero(k.Ref)
 	}
-	ents, err := s.EntitiesByRef(ctx, refs)
-	if err != nil {
+	var ents map[backstage.Ref]*backstage.Entity
+	if q.Summaries {
+		ents = s.summaries(ctx, keys, refs)
+	} else if ents, err = s.EntitiesByRef(ctx, refs); err != nil {
 		return Page{}, err
 	}
 	for i, k := range keys {
@@ -190,6 +202,26 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 		page.Cursors = append(page.Cursors, encodeCursor(vals))
 	}
 	return page, nil
+}
+
+// summaries are the entities of a page's keys read with their summaries (Query.Summaries): the
+// whole entity where the read cache holds it, else the summary of its row. Summaries are not
+// added to the cache, which holds whole entities only.
+func (s *Service) summaries(ctx context.Context, keys []pageKey, refs []backstage.Ref) map[backstage.Ref]*backstage.Entity {
+	s.cache.syncIfCaching(ctx)
+	out := make(map[backstage.Ref]*backstage.Entity, len(keys))
+	for i := range keys {
+		r := refs[i]
+		if r.IsZero() {
+			continue
+		}
+		if e, ok := s.cache.entity(r); ok {
+			out[r] = e
+		} else {
+			out[r] = keys[i].summary()
+		}
+	}
+	return out
 }
 
 // Count returns how many entities match f.

@@ -17,17 +17,62 @@ import (
 
 // This file holds the SQL of catalog queries (query.go): filters, pages, counts and facets.
 
-// pageKey is the sort key of one entity of a page.
+// pageKey is the sort key of one entity of a page, and with summaries (Query.Summaries) the
+// columns of its row that a summary holds.
 type pageKey struct {
 	Ref       string
 	Name      string
 	Kind      string
 	UpdatedAt time.Time
+
+	// Read with summaries only (summaryColumns).
+	Namespace   string
+	Title       string
+	Description string
+	SpecType    string
+	Lifecycle   string
+	OwnerRef    string
+	SystemRef   string
+	Tags        string
+	Source      string
+	CreatedAt   time.Time
+}
+
+// keyColumns are the columns of a page's sort keys; summaryColumns are those a summary adds.
+const (
+	keyColumns     = "e.ref, e.name, e.kind, e.updated_at"
+	summaryColumns = ", e.namespace, e.title, e.description, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, e.tags, e.source, e.created_at"
+)
+
+// summary is the entity as its row's columns show it, without decoding its body or reading its
+// relations: what toEntity sets from the columns, and the metadata the columns repeat (name,
+// namespace, title, description, tags). Everything else (apiVersion, spec, labels,
+// annotations, links, relations) is left empty: see Query.Summaries.
+func (k *pageKey) summary() *backstage.Entity {
+	e := &backstage.Entity{
+		Kind: k.Kind,
+		Metadata: backstage.Metadata{
+			Name: k.Name, Namespace: k.Namespace, Title: k.Title, Description: k.Description,
+		},
+		Ref:       refOrZero(k.Ref),
+		Type:      k.SpecType,
+		Lifecycle: k.Lifecycle,
+		Owner:     refOrZero(k.OwnerRef),
+		System:    refOrZero(k.SystemRef),
+		Source:    k.Source,
+		CreatedAt: k.CreatedAt.UTC(),
+		UpdatedAt: k.UpdatedAt.UTC(),
+	}
+	if k.Tags != "" { // newEntityRow joins them with spaces; tags cannot contain any
+		e.Metadata.Tags = strings.Split(k.Tags, " ")
+	}
+	return e
 }
 
 // findKeys returns the sort keys of at most limit entities matching f, in order, after the sort
-// key values of a cursor (none for the first page).
-func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int) ([]pageKey, error) {
+// key values of a cursor (none for the first page); with summaries, each with the columns of its
+// summary (pageKey.summary), read by the same statement.
+func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int, summaries bool) ([]pageKey, error) {
 	cols, err := orderColumns(o.Field)
 	if err != nil {
 		return nil, err
@@ -63,9 +108,31 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 	for i, c := range cols {
 		order[i] = c + " " + dir
 	}
-	var keys []pageKey
-	err = db.Select("e.ref, e.name, e.kind, e.updated_at").Order(strings.Join(order, ", ")).Limit(limit).Scan(&keys).Error
+	sel := keyColumns
+	if summaries {
+		sel += summaryColumns
+	}
+	// The rows are scanned by hand, as loadEntities scans relations: gorm's reflective Scan of a
+	// page of summaries cost more CPU than the statement.
+	rows, err := db.Select(sel).Order(strings.Join(order, ", ")).Limit(limit).Rows()
 	if err != nil {
+		return nil, store.Translate(err, "entities")
+	}
+	defer rows.Close()
+	keys := make([]pageKey, 0, min(limit, MaxPageSize+1))
+	for rows.Next() {
+		var k pageKey
+		dest := []any{&k.Ref, &k.Name, &k.Kind, &k.UpdatedAt}
+		if summaries {
+			dest = append(dest, &k.Namespace, &k.Title, &k.Description, &k.SpecType, &k.Lifecycle, &k.OwnerRef,
+				&k.SystemRef, &k.Tags, &k.Source, &k.CreatedAt)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, store.Translate(err, "entities")
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, store.Translate(err, "entities")
 	}
 	return keys, nil

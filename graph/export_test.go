@@ -11,3 +11,7 @@ func FragmentHits(r *Resolver) int64 {
 // RenderFacetsWithGqlgen makes facets render through gqlgen's generated code (on) or facets.go's
 // one-pass writer (off, the default), for tests that compare the two.
 func RenderFacetsWithGqlgen(on bool) { gqlgenFacets.Store(on) }
+
+// ReadPagesWhole makes every page of entities read its entities whole (on) or, the default, as
+// summaries where the selection allows (off), for tests that compare the two.
+func ReadPagesWhole(on bool) { wholePages.Store(on) }

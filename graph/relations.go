@@ -51,8 +51,18 @@ func related(ctx context.Context, obj model.Entity, relType string, first *int) 
 	return cut(list, limit), err
 }
 
+// errSummary is what a field that needs an entity's relations or location answers on a summary
+// (catalog.Query.Summaries), which has neither: summariesSuffice asked for one where it should
+// not have. It fails the field rather than answer an empty list.
+func errSummary(obj model.Entity) error {
+	return errs.E(errs.Internal, "graph: entity %s was read as a summary, without relations", obj.Value().Ref)
+}
+
 // allRelated is related without a bound, for the fields that name one target.
 func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
+	if obj.Cohort().Partial() {
+		return nil, errSummary(obj)
+	}
 	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *backstage.Entity) []backstage.Ref {
 		return e.RelationsOfType(relType)
 	})
@@ -117,6 +127,9 @@ func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation
 	if err != nil {
 		return nil, err
 	}
+	if obj.Cohort().Partial() {
+		return nil, errSummary(obj)
+	}
 	out := []*model.Relation{}
 	for _, r := range obj.Value().Relations {
 		if len(out) == limit {
@@ -146,6 +159,9 @@ func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error
 
 // entityLocation is the registered location an entity came from.
 func entityLocation(ctx context.Context, obj model.Entity) (*model.Location, error) {
+	if obj.Cohort().Partial() {
+		return nil, errSummary(obj)
+	}
 	locs, err := obj.Cohort().Locations(ctx)
 	if err != nil {
 		return nil, err
@@ -170,7 +186,8 @@ func (r *Resolver) entities(ctx context.Context, f catalog.Filter, orderBy *mode
 	if first != nil && *first < 1 {
 		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", catalog.MaxPageSize, *first)
 	}
-	q := catalog.Query{Filter: f, Order: orderBy.Order(), First: deref(first, 50), After: deref(after, "")}
+	q := catalog.Query{Filter: f, Order: orderBy.Order(), First: deref(first, 50), After: deref(after, ""),
+		Summaries: summariesSuffice(ctx)}
 	page, err := r.Catalog.Find(ctx, q)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,8 @@ import (
 type Cohort struct {
 	svc     *catalog.Service
 	members []*backstage.Entity
+	// partial: the members may be summaries (catalog.Query.Summaries), which have no relations.
+	partial bool
 
 	mu      sync.Mutex
 	batches map[string]*batch
@@ -37,6 +39,10 @@ type batch struct {
 func NewCohort(svc *catalog.Service, members []*backstage.Entity) *Cohort {
 	return &Cohort{svc: svc, members: members, batches: map[string]*batch{}}
 }
+
+// Partial says the members may be summaries (catalog.Query.Summaries): their relations, spec
+// and other fields read from the stored document are empty, not known.
+func (c *Cohort) Partial() bool { return c.partial }
 
 // Service is the catalog the cohort loads from.
 func (c *Cohort) Service() *catalog.Service { return c.svc }

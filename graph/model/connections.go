@@ -17,9 +17,12 @@ type EntityConnection struct {
 	nodes  []Entity
 }
 
-// NewEntityConnection wraps a page found with filter.
+// NewEntityConnection wraps a page found with filter. A page of summaries
+// (catalog.Query.Summaries) forms a partial cohort (Cohort.Partial).
 func NewEntityConnection(svc *catalog.Service, filter catalog.Filter, page catalog.Page) *EntityConnection {
-	return &EntityConnection{svc: svc, filter: filter, page: page, nodes: WrapEntities(svc, page.Entities)}
+	c := NewCohort(svc, page.Entities)
+	c.partial = page.Summaries
+	return &EntityConnection{svc: svc, filter: filter, page: page, nodes: wrapCohort(c, page.Entities)}
 }
 
 // Nodes are the page's entities.

@@ -51,7 +51,10 @@ func WrapEntity(e *backstage.Entity, c *Cohort) Entity {
 
 // WrapEntities wraps a list of entities loaded together as one cohort.
 func WrapEntities(svc *catalog.Service, list []*backstage.Entity) []Entity {
-	c := NewCohort(svc, list)
+	return wrapCohort(NewCohort(svc, list), list)
+}
+
+func wrapCohort(c *Cohort, list []*backstage.Entity) []Entity {
 	out := make([]Entity, len(list))
 	for i, e := range list {
 		out[i] = WrapEntity(e, c)

@@ -1,0 +1,114 @@
+package graph
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// A page of entities (Query.entities, an owner's ownedEntities, a location's entities, what a
+// search found) reads each entity whole by default: its stored document decoded and every
+// relation in both directions. A selection that shows only what the entities row's columns
+// hold (a list of names and titles) asks the catalog for summaries instead
+// (catalog.Query.Summaries): the page's own statement reads those columns, and neither the
+// documents nor the relations are read. Where there is any doubt the page is read whole.
+
+// wholePages makes every page read its entities whole, for tests that compare both ways.
+var wholePages atomic.Bool
+
+// summaryFields are, per entity type, the fields a summary answers as the whole entity does: each
+// is a method of the model reading a value the entities row holds (catalog's pageKey.summary).
+// A field not listed (apiVersion, spec, labels, annotations, links, relations and every field
+// that follows them, location, and whatever the schema adds later) makes the page whole.
+var summaryFields = func() map[string]map[string]bool {
+	common := []string{"__typename", "id", "ref", "kind", "namespace", "name", "title", "description", "tags",
+		"source", "createdAt", "updatedAt"}
+	byType := map[string][]string{
+		"Component":      {"type", "lifecycle", "ownerRef", "systemRef"},
+		"API":            {"type", "lifecycle", "ownerRef", "systemRef"},
+		"System":         {"type", "ownerRef"},
+		"Domain":         {"type", "ownerRef"},
+		"Resource":       {"type", "ownerRef", "systemRef"},
+		"Group":          {"type"},
+		"User":           {},
+		"LocationEntity": {"type"},
+	}
+	out := make(map[string]map[string]bool, len(byType))
+	for t, extra := range byType {
+		m := map[string]bool{}
+		for _, f := range append(append([]string{}, common...), extra...) {
+			m[f] = true
+		}
+		out[t] = m
+	}
+	return out
+}()
+
+// entityImplementors are, per entity type, the type conditions its objects satisfy, as the
+// executor collects their fields with.
+var entityImplementors = map[string][]string{
+	"Component":      componentImplementors,
+	"API":            aPIImplementors,
+	"System":         systemImplementors,
+	"Domain":         domainImplementors,
+	"Resource":       resourceImplementors,
+	"Group":          groupImplementors,
+	"User":           userImplementors,
+	"LocationEntity": locationEntityImplementors,
+}
+
+// summariesSuffice says whether the field being resolved in ctx, one returning an
+// EntityConnection, selects of its entities only fields a summary answers (summaryFields), for
+// every type an entity may have, with fragments, aliases, type conditions and @skip/@include
+// as the executor applies them.
+func summariesSuffice(ctx context.Context) bool {
+	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil || fc.Field.Definition.Type == nil ||
+		fc.Field.Definition.Type.Name() != "EntityConnection" {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx)
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, entityConnectionImplementors) {
+		switch f.Name {
+		case "__typename", "totalCount", "pageInfo":
+		case "nodes":
+			if !entitySummarySuffices(op, f.Selections) {
+				return false
+			}
+		case "edges":
+			for _, g := range graphql.CollectFields(op, f.Selections, entityEdgeImplementors) {
+				switch g.Name {
+				case "__typename", "cursor":
+				case "node":
+					if !entitySummarySuffices(op, g.Selections) {
+						return false
+					}
+				default:
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// entitySummarySuffices says whether set, a selection on Entity, asks of an entity of any type
+// only fields a summary answers.
+func entitySummarySuffices(op *graphql.OperationContext, set ast.SelectionSet) bool {
+	for typ, implementors := range entityImplementors {
+		allowed := summaryFields[typ]
+		for _, f := range graphql.CollectFields(op, set, implementors) {
+			if !allowed[f.Name] || len(f.Selections) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,229 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/demo"
+	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/graph"
+	"github.com/portside-dev/portside/store"
+	"github.com/portside-dev/portside/store/storetest"
+)
+
+// pageHandler is the GraphQL API over st, with its own catalog service (and so its own caches)
+// of cacheSize entities, answering raw bytes.
+func pageHandler(t *testing.T, st *store.Store, cacheSize int) func(query string, vars map[string]any) []byte {
+	t.Helper()
+	svc := catalog.NewService(st, catalog.Options{
+		Readers:   map[catalog.LocationType]catalog.Reader{catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}}},
+		CacheSize: cacheSize,
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
+		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler),
+	}))
+	return func(query string, vars map[string]any) []byte {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Body.Bytes()
+	}
+}
+
+// statementLog records the SQL text of every statement run on a gorm handle.
+type statementLog struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func logStatements(db *gorm.DB) *statementLog {
+	l := &statementLog{}
+	rec := func(d *gorm.DB) {
+		if d.Statement == nil {
+			return
+		}
+		l.mu.Lock()
+		l.list = append(l.list, d.Statement.SQL.String())
+		l.mu.Unlock()
+	}
+	name := fmt.Sprintf("summaries_test:log:%p", l)
+	cb := db.Callback()
+	_ = cb.Query().After("gorm:query").Register(name, rec)
+	_ = cb.Row().After("gorm:row").Register(name, rec)
+	_ = cb.Raw().After("gorm:raw").Register(name, rec)
+	return l
+}
+
+// take returns the statements logged since the last take.
+func (l *statementLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.list
+	l.list = nil
+	return out
+}
+
+// wholeReads are the statements of a page's entities read whole: their relations (both
+// directions, catalog's loadEntities) and their stored documents.
+func wholeReads(statements []string) []string {
+	var out []string
+	for _, s := range statements {
+		if strings.Contains(s, "r.entity_id IN") || strings.Contains(s, "body") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// summarySelections are selections on pages of entities. summary says whether the pages they
+// select may be read as summaries: every field of every entity comes from the entities row.
+// whole counts the statements that read entities whole (wholeReads) beside the pages': an owner
+// looked up by Query.entity is read whole (its entities and its relations: 2).
+var summarySelections = []struct {
+	name, query string
+	vars        map[string]any
+	summary     bool
+	whole       int
+}{
+	{"the components page", `{ entities(filter: {kinds: ["Component"]}, first: 50) { totalCount nodes { ref name title } }
+		facets(filter: {kinds: ["Component"]}, fields: [TYPE, LIFECYCLE, OWNER, TAG, SYSTEM], limit: 25) { field values { value count } } }`, nil, true, 0},
+	{"every summary field of every type", `{ entities(first: 200) { edges { cursor node { __typename id ref kind namespace name title
+		description tags source createdAt updatedAt
+		... on Component { type lifecycle ownerRef systemRef } ... on API { type lifecycle ownerRef systemRef }
+		... on System { st: type ownerRef } ... on Domain { st: type ownerRef } ... on Resource { type ownerRef systemRef }
+		... on Group { type } ... on LocationEntity { st: type } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`, nil, true, 0},
+	{"typenames only", `{ entities(first: 30) { __typename nodes { __typename } edges { __typename node { __typename } } } }`, nil, true, 0},
+	{"aliases", `{ a: entities(filter: {kinds: ["API"]}) { n: nodes { r: ref k: kind r2: ref } } b: entities(orderBy: {field: KIND, direction: DESC}, first: 7) { nodes { x: name } } }`, nil, true, 0},
+	{"named fragments", `query { entities(filter: {kinds: ["Component", "System"]}) { nodes { ...E } edges { node { ...C } } } }
+		fragment E on Entity { ref ...N } fragment N on Node { id } fragment C on Component { lifecycle ownerRef tags }`, nil, true, 0},
+	{"inline fragments on the interfaces", `{ entities(first: 40) { nodes { ... on Entity { name } ... on Node { id } ... { createdAt } } } }`, nil, true, 0},
+	{"ordered by update time, after a cursor", `query($a: String) { entities(orderBy: {field: UPDATED_AT, direction: DESC}, first: 5, after: $a) { nodes { ref updatedAt } pageInfo { endCursor } } }`,
+		map[string]any{"a": base64.RawURLEncoding.EncodeToString([]byte(`["2100-01-01T00:00:00Z","z"]`))}, true, 0},
+	{"an owner's page", `{ entity(ref: "group:team-payments") { ... on Group { ownedEntities(first: 20) { totalCount nodes { ref name title ... on Component { type } } } } } }`, nil, true, 2},
+	{"an owner's page below its groups", `{ entity(ref: "group:engineering") { ... on Group { ownedEntities(includeDescendantGroups: true) { nodes { ref name } } } } }`, nil, true, 2},
+	{"a user's page", `{ entity(ref: "user:alice") { ... on User { ownedEntities { nodes { ref } } } } }`, nil, true, 2},
+	{"a location's entities", `{ locations { nodes { entities(first: 5) { totalCount nodes { ref name } pageInfo { hasNextPage } } } } }`, nil, true, 0},
+	{"search", `{ search(text: "pay") { entities(first: 20) { totalCount nodes { ref name title kind } } } }`, nil, true, 0},
+	{"a skipped relation", `query($no: Boolean!) { entities(first: 20) { nodes { ref annotations @include(if: $no) { key } } } }`, map[string]any{"no": false}, true, 0},
+	{"an included relation", `query($yes: Boolean!) { entities(first: 20) { nodes { ref relations @include(if: $yes) { type targetRef } } } }`, map[string]any{"yes": true}, false, 0},
+	{"the spec", `{ entities(filter: {kinds: ["Component"]}) { nodes { ref name spec } } }`, nil, false, 0},
+	{"apiVersion", `{ entities(first: 10) { nodes { apiVersion name } } }`, nil, false, 0},
+	{"labels, annotations and links", `{ entities(first: 30) { nodes { ref labels { key value } annotations { key value } annotation(key: "backstage.io/techdocs-ref") links { url title } } } }`, nil, false, 0},
+	{"relations", `{ entities(first: 30) { nodes { ref relations { type targetRef target { ref name } } } } }`, nil, false, 0},
+	{"an owner", `{ entities(filter: {kinds: ["Component"]}) { nodes { ref ... on Component { owner { ref name } system { name } } } } }`, nil, false, 0},
+	{"a relation in one type's fragment", `query { entities(first: 60) { nodes { ref ...G } } } fragment G on Group { type members { name } }`, nil, false, 0},
+	{"a relation on the edges only", `{ entities(first: 25) { nodes { ref name } edges { node { ... on Component { dependsOn { ref } } } } } }`, nil, false, 0},
+	{"a location", `{ entities(first: 5) { nodes { ref location { id target } } } }`, nil, false, 0},
+	{"a user's profile", `{ entities(filter: {kinds: ["User"]}) { nodes { ref ... on User { profile { displayName email } } } } }`, nil, false, 0},
+	{"an API's definition", `{ entities(filter: {kinds: ["API"]}) { nodes { ref ... on API { definition } } } }`, nil, false, 0},
+	{"a location entity's targets", `{ entities(filter: {kinds: ["Location"]}) { nodes { ref ... on LocationEntity { targets presence } } } }`, nil, false, 0},
+	{"summary and whole pages in one request", `{ s: entities(first: 15) { nodes { ref name } } w: entities(first: 15) { nodes { ref spec } } }`, nil, false, 0},
+	{"an owner's page under relations", `{ entities(filter: {kinds: ["Group"]}) { nodes { ref ... on Group { children { ref } ownedEntities(first: 3) { nodes { ref title } } } } } }`, nil, false, 0},
+	{"an error", `{ entities(first: 5000) { nodes { ref } } }`, nil, false, 0},
+}
+
+// TestEntityPagesOfSummariesAnswerTheBytesOfWholeEntities runs selections on pages of entities
+// with every page read whole and then as the selection allows, on both dialects, with the read
+// cache off and on (each run on a service of its own, so neither answers from the other's
+// caches), and compares the answers' bytes. With the cache off it also checks which pages were
+// read whole: a summary selection reads no relations and no stored documents, any other does.
+func TestEntityPagesOfSummariesAnswerTheBytesOfWholeEntities(t *testing.T) {
+	t.Cleanup(func() { graph.ReadPagesWhole(false) })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if err := registerDemo(t, st); err != nil {
+			t.Fatal(err)
+		}
+		log := logStatements(st.Gorm())
+		for _, cacheSize := range []int{0, 1000} {
+			for _, c := range summarySelections {
+				graph.ReadPagesWhole(true)
+				want := pageHandler(t, st, cacheSize)(c.query, c.vars)
+				graph.ReadPagesWhole(false)
+				log.take()
+				got := pageHandler(t, st, cacheSize)(c.query, c.vars)
+				reads := wholeReads(log.take())
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s (cache %d):\n got %s\nwant %s", c.name, cacheSize, got, want)
+				}
+				if c.name != "an error" && bytes.Contains(got, []byte(`"errors"`)) {
+					t.Errorf("%s (cache %d): %s", c.name, cacheSize, got)
+				}
+				if cacheSize > 0 {
+					continue
+				}
+				switch {
+				case c.summary && len(reads) != c.whole:
+					t.Errorf("%s: read whole entities (%d statements, want %d):\n%s", c.name, len(reads), c.whole, strings.Join(reads, "\n"))
+				case !c.summary && c.name != "an error" && len(reads) == 0:
+					t.Errorf("%s: no entity was read whole", c.name)
+				}
+			}
+		}
+	})
+}
+
+// registerDemo registers the embedded demo catalog in st.
+func registerDemo(t *testing.T, st *store.Store) error {
+	t.Helper()
+	svc := catalog.NewService(st, catalog.Options{
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationEmbedded: sources.Embedded{FS: map[string]fs.FS{"demo": demo.FS()}}},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	_, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"})
+	return err
+}
+
+// TestAPageOfSummariesCostsOneStatement counts the statements of the components page (its
+// entities' part: the page and its count) with the read cache off: one for the page, whatever
+// its size, where the whole read takes the page, the entities and their relations.
+func TestAPageOfSummariesCostsOneStatement(t *testing.T) {
+	t.Cleanup(func() { graph.ReadPagesWhole(false) })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		graph.ReadPagesWhole(false)
+		if err := registerDemo(t, st); err != nil {
+			t.Fatal(err)
+		}
+		serve := pageHandler(t, st, 0)
+		// The request's statements only: the registration's statistics work may still run beside it.
+		counter := storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
+			p := principal.From(ctx)
+			return p != nil && p.Username == "admin"
+		})
+		count := func(first int) int64 {
+			counter.Reset()
+			out := serve(`query($n: Int) { entities(first: $n) { nodes { ref name title } } }`, map[string]any{"n": first})
+			if bytes.Contains(out, []byte(`"errors"`)) || !bytes.Contains(out, []byte(`"ref"`)) {
+				t.Fatalf("page of %d: %s", first, out)
+			}
+			return counter.Count()
+		}
+		if small, large := count(3), count(100); small != 1 || large != 1 {
+			t.Errorf("a page of summaries took %d statements for 3 entities, %d for 100; want 1", small, large)
+		}
+		graph.ReadPagesWhole(true)
+		if whole := count(100); whole != 3 {
+			t.Errorf("the whole page took %d statements; want 3 (page, entities, relations)", whole)
+		}
+	})
+}
