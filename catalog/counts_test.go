@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/migrations"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -535,6 +536,69 @@ func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 		}
 		if rows := keptTotals(t, st); len(rows) != 0 {
 			t.Errorf("the empty catalog keeps %d non-zero totals: %v", len(rows), rows)
+		}
+	})
+}
+
+// Facets under any other filter group the matching entities, every field asked in one statement:
+// each field answers what grouping the matches by that field alone does (GroupedFacet, one
+// statement per field), whichever fields come with it and however often.
+func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		randomCatalog(f, "one", rand.New(rand.NewPCG(11, 23)), 12)
+		id := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		top, err := f.svc.Facets(operator, catalog.Filter{}, []catalog.FacetField{catalog.FacetOwner, catalog.FacetType, catalog.FacetTag, catalog.FacetSystem}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := func(field catalog.FacetField) []string {
+			var out []string
+			for _, v := range top[field] {
+				out = append(out, v.Value)
+			}
+			if len(out) == 0 {
+				t.Fatalf("the catalog has no %s values to filter by", field)
+			}
+			return out
+		}
+		filters := map[string]catalog.Filter{
+			"one owner":              {Owners: values(catalog.FacetOwner)[:1]},
+			"owners and a kind":      {Owners: values(catalog.FacetOwner), Kinds: []string{"Component"}},
+			"owners and descendants": {Owners: values(catalog.FacetOwner)[:1], IncludeDescendants: true},
+			"types":                  {Types: values(catalog.FacetType)[:2]},
+			"a tag":                  {Tags: values(catalog.FacetTag)[:1]},
+			"a system":               {Systems: values(catalog.FacetSystem)[:1]},
+			"text":                   {Text: "a"},
+			"a location":             {LocationID: id},
+			"nothing matches":        {Owners: []string{"group:default/nobody-at-all"}},
+		}
+		for name, filter := range filters {
+			for _, limit := range []int{1, 2, 100} {
+				all, err := f.svc.Facets(operator, filter, append(slices.Clone(facetFields), catalog.FacetTag), limit)
+				if err != nil {
+					t.Fatalf("%s: facets: %v", name, err)
+				}
+				if len(all) != len(facetFields) {
+					t.Errorf("%s: %d fields answered, want %d", name, len(all), len(facetFields))
+				}
+				for _, field := range facetFields {
+					grouped, err := catalog.GroupedFacet(operator, f.svc, filter, field, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if d := cmp.Diff(grouped, all[field], cmpopts.EquateEmpty()); d != "" {
+						t.Errorf("%s: facet %s, limit %d (-one statement per field +all in one):\n%s", name, field, limit, d)
+					}
+					if all[field] == nil {
+						t.Errorf("%s: facet %s is null, not a list", name, field)
+					}
+				}
+			}
+		}
+		if _, err := f.svc.Facets(operator, catalog.Filter{Types: []string{"service"}}, []catalog.FacetField{"COLOUR"}, 5); !errs.Is(err, errs.Invalid) {
+			t.Errorf("an unknown facet field: want INVALID, got %v", err)
 		}
 	})
 }

@@ -257,18 +257,7 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	if f.onlyKinds() {
 		return s.countedFacets(ctx, f, fields, limit)
 	}
-	out := make(map[FacetField][]FacetValue, len(fields))
-	for _, field := range fields {
-		if _, done := out[field]; done {
-			continue
-		}
-		values, err := s.facetValues(ctx, f, field, limit)
-		if err != nil {
-			return nil, err
-		}
-		out[field] = values
-	}
-	return out, nil
+	return s.groupedFacets(ctx, f, fields, limit)
 }
 
 func parseRefs(field string, in []string, defaultKind string) ([]string, error) {

@@ -200,14 +200,57 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 	return int(n), nil
 }
 
-// facetValues counts the entities matching f by one field, most frequent value first (ties by
-// value), at most limit values.
-func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, limit int) ([]FacetValue, error) {
-	if f.onlyKinds() {
-		out, err := s.countedFacets(ctx, f, []FacetField{field}, limit)
-		return out[field], err
+// groupedFacets is facets for any filter but kinds alone: the matching entities grouped by each
+// of fields, every field in one statement over the matches, which are found once (the CTE m)
+// rather than once per field: an owner's four facets cost four index scans of the owner's
+// entities and four round trips before, each planned anew. Each field is ordered and bounded as
+// facetQuery does (count descending, then value; empty values skipped), and a field without
+// values answers an empty list.
+func (s *Service) groupedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
+	base, err := s.filtered(ctx, f)
+	if err != nil {
+		return nil, err
 	}
-	if field == FacetTag && s.st.Dialect() == store.Postgres {
+	var (
+		parts []string
+		args  []any
+		asked []FacetField
+	)
+	for _, field := range fields {
+		col, ok := groupedColumns[field]
+		if !ok {
+			return nil, errs.InvalidField("fields", "unknown facet %q", field)
+		}
+		if slices.Contains(asked, field) {
+			continue
+		}
+		n := strconv.Itoa(len(asked))
+		asked = append(asked, field)
+		from := "m"
+		if field == FacetTag {
+			from = "m JOIN entity_tags t ON t.entity_id = m.id"
+		}
+		parts = append(parts, "SELECT * FROM (SELECT "+n+" AS n, "+col+" AS value, COUNT(*) AS count FROM "+from+
+			" WHERE "+col+" <> '' GROUP BY "+col+" ORDER BY count DESC, value LIMIT ?) AS f"+n)
+		args = append(args, limit)
+	}
+	out := make(map[FacetField][]FacetValue, len(asked))
+	if len(asked) == 0 {
+		return out, nil
+	}
+	// MATERIALIZED: the matches are read once, whatever the planner would otherwise inline
+	// into each branch.
+	query := "WITH m AS MATERIALIZED (?) " + strings.Join(parts, " UNION ALL ") + " ORDER BY 1, 3 DESC, 2"
+	sub := base.Select("e.id, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.namespace, e.system_ref")
+	var rows []struct {
+		N     int
+		Value string
+		Count int
+	}
+	read := func(ctx context.Context) error {
+		return store.Translate(s.st.DB(ctx).Raw(query, append([]any{sub}, args...)...).Scan(&rows).Error, "facets")
+	}
+	if slices.Contains(asked, FacetTag) && s.st.Dialect() == store.Postgres {
 		// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning
 		// disks) the planner priced a probe of entity_tags' primary key per matched entity above
 		// reading the whole table, and hashed all of entity_tags for an owner's 179 entities
@@ -215,18 +258,32 @@ func (s *Service) facetValues(ctx context.Context, f Filter, field FacetField, l
 		// memory, so this statement is planned with the cost of a cached page; large filters
 		// still get the hash join. SET LOCAL ends with the transaction, so a connection pooler
 		// in transaction mode is safe, and the server's setting holds for everything else.
-		var out []FacetValue
-		err := s.st.InTx(ctx, func(ctx context.Context) error {
+		err = s.st.InTx(ctx, func(ctx context.Context) error {
 			if err := s.st.DB(ctx).Exec("SET LOCAL random_page_cost = 1.1").Error; err != nil {
 				return store.Translate(err, "facets")
 			}
-			var err error
-			out, err = s.facetQuery(ctx, f, field, limit)
-			return err
+			return read(ctx)
 		})
-		return out, err
+	} else {
+		err = read(ctx)
 	}
-	return s.facetQuery(ctx, f, field, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, field := range asked {
+		out[field] = []FacetValue{}
+	}
+	for _, r := range rows {
+		out[asked[r.N]] = append(out[asked[r.N]], FacetValue{Value: r.Value, Count: r.Count})
+	}
+	return out, nil
+}
+
+// groupedColumns are the columns groupedFacets groups each field by, in its CTE m (the tag of
+// entity_tags t joined to it).
+var groupedColumns = map[FacetField]string{
+	FacetKind: "m.kind", FacetType: "m.spec_type", FacetLifecycle: "m.lifecycle", FacetOwner: "m.owner_ref",
+	FacetNamespace: "m.namespace", FacetSystem: "m.system_ref", FacetTag: "t.tag",
 }
 
 // countedFields name the facet fields in entity_counts and entity_totals.
