@@ -211,70 +211,90 @@ func (s *Service) groupedFacets(ctx context.Context, f Filter, fields []FacetFie
 	if err != nil {
 		return nil, err
 	}
-	var (
-		parts []string
-		args  []any
-		asked []FacetField
-	)
+	var u facetUnion
 	for _, field := range fields {
 		col, ok := groupedColumns[field]
 		if !ok {
 			return nil, errs.InvalidField("fields", "unknown facet %q", field)
 		}
-		if slices.Contains(asked, field) {
-			continue
-		}
-		n := strconv.Itoa(len(asked))
-		asked = append(asked, field)
 		from := "m"
 		if field == FacetTag {
 			from = "m JOIN entity_tags t ON t.entity_id = m.id"
 		}
-		parts = append(parts, "SELECT * FROM (SELECT "+n+" AS n, "+col+" AS value, COUNT(*) AS count FROM "+from+
-			" WHERE "+col+" <> '' GROUP BY "+col+" ORDER BY count DESC, value LIMIT ?) AS f"+n)
-		args = append(args, limit)
+		u.add(field, func(n string) (string, []any) {
+			return "SELECT " + n + " AS n, " + col + " AS value, COUNT(*) AS count FROM " + from +
+				" WHERE " + col + " <> '' GROUP BY " + col + " ORDER BY count DESC, value LIMIT ?", []any{limit}
+		})
 	}
-	out := make(map[FacetField][]FacetValue, len(asked))
-	if len(asked) == 0 {
-		return out, nil
+	if len(u.asked) == 0 {
+		return map[FacetField][]FacetValue{}, nil
 	}
 	// MATERIALIZED: the matches are read once, whatever the planner would otherwise inline
 	// into each branch.
-	query := "WITH m AS MATERIALIZED (?) " + strings.Join(parts, " UNION ALL ") + " ORDER BY 1, 3 DESC, 2"
 	sub := base.Select("e.id, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.namespace, e.system_ref")
+	if !slices.Contains(u.asked, FacetTag) || s.st.Dialect() != store.Postgres {
+		return u.read(s.st.DB(ctx), "WITH m AS MATERIALIZED (?) ", sub)
+	}
+	// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning disks)
+	// the planner priced a probe of entity_tags' primary key per matched entity above reading the
+	// whole table, and hashed all of entity_tags for an owner's 179 entities (8.4 ms against 2.6
+	// ms; the gap grows with the catalog). The catalog's working set is in memory, so this
+	// statement is planned with the cost of a cached page; large filters still get the hash join.
+	// SET LOCAL ends with the transaction, so a connection pooler in transaction mode is safe, and
+	// the server's setting holds for everything else.
+	var out map[FacetField][]FacetValue
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.st.DB(ctx).Exec("SET LOCAL random_page_cost = 1.1").Error; err != nil {
+			return store.Translate(err, "facets")
+		}
+		var err error
+		out, err = u.read(s.st.DB(ctx), "WITH m AS MATERIALIZED (?) ", sub)
+		return err
+	})
+	return out, err
+}
+
+// facetUnion gathers the subqueries of a facets statement, one per distinct field asked, each
+// answering (n, value, count) for the field at position n in its own order, and reads them all
+// in one statement (groupedFacets, countedFacets).
+type facetUnion struct {
+	asked []FacetField
+	parts []string
+	args  []any
+}
+
+// add queues field's subquery, which part writes given the field's position; a field asked
+// again is skipped.
+func (u *facetUnion) add(field FacetField, part func(n string) (string, []any)) {
+	if slices.Contains(u.asked, field) {
+		return
+	}
+	n := strconv.Itoa(len(u.asked))
+	u.asked = append(u.asked, field)
+	q, args := part(n)
+	u.parts = append(u.parts, "SELECT * FROM ("+q+") AS f"+n)
+	u.args = append(u.args, args...)
+}
+
+// read runs the queued subqueries as one statement, after prefix and its arguments, and returns
+// each field's values as its subquery orders them (count descending, then value); a field
+// without values answers an empty list, as facetQuery's does.
+func (u *facetUnion) read(db *gorm.DB, prefix string, prefixArgs ...any) (map[FacetField][]FacetValue, error) {
 	var rows []struct {
 		N     int
 		Value string
 		Count int
 	}
-	read := func(ctx context.Context) error {
-		return store.Translate(s.st.DB(ctx).Raw(query, append([]any{sub}, args...)...).Scan(&rows).Error, "facets")
+	query := prefix + strings.Join(u.parts, " UNION ALL ") + " ORDER BY 1, 3 DESC, 2"
+	if err := db.Raw(query, append(prefixArgs, u.args...)...).Scan(&rows).Error; err != nil {
+		return nil, store.Translate(err, "facets")
 	}
-	if slices.Contains(asked, FacetTag) && s.st.Dialect() == store.Postgres {
-		// Tags join entity_tags. With PostgreSQL's default random_page_cost (4, for spinning
-		// disks) the planner priced a probe of entity_tags' primary key per matched entity above
-		// reading the whole table, and hashed all of entity_tags for an owner's 179 entities
-		// (8.4 ms against 2.6 ms; the gap grows with the catalog). The catalog's working set is in
-		// memory, so this statement is planned with the cost of a cached page; large filters
-		// still get the hash join. SET LOCAL ends with the transaction, so a connection pooler
-		// in transaction mode is safe, and the server's setting holds for everything else.
-		err = s.st.InTx(ctx, func(ctx context.Context) error {
-			if err := s.st.DB(ctx).Exec("SET LOCAL random_page_cost = 1.1").Error; err != nil {
-				return store.Translate(err, "facets")
-			}
-			return read(ctx)
-		})
-	} else {
-		err = read(ctx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, field := range asked {
+	out := make(map[FacetField][]FacetValue, len(u.asked))
+	for _, field := range u.asked {
 		out[field] = []FacetValue{}
 	}
 	for _, r := range rows {
-		out[asked[r.N]] = append(out[asked[r.N]], FacetValue{Value: r.Value, Count: r.Count})
+		out[u.asked[r.N]] = append(out[u.asked[r.N]], FacetValue{Value: r.Value, Count: r.Count})
 	}
 	return out, nil
 }
@@ -313,59 +333,30 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 		slices.Sort(canonical)
 		kinds = slices.Compact(canonical)
 	}
-	var (
-		parts []string
-		args  []any
-		asked []FacetField
-	)
+	var u facetUnion
 	for _, field := range fields {
 		name, ok := countedFields[field]
 		if !ok {
 			return nil, errs.InvalidField("fields", "unknown facet %q", field)
 		}
-		if slices.Contains(asked, field) {
-			continue
-		}
-		n := strconv.Itoa(len(asked))
-		asked = append(asked, field)
-		switch len(kinds) {
-		case 0:
-			parts = append(parts, "SELECT "+n+" AS n, value, entities AS count FROM entity_totals "+
-				"WHERE field = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?")
-			args = append(args, name, limit)
-		case 1:
-			parts = append(parts, "SELECT "+n+" AS n, value, entities AS count FROM entity_counts "+
-				"WHERE field = ? AND kind = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?")
-			args = append(args, name, kinds[0], limit)
-		default:
-			parts = append(parts, "SELECT "+n+" AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_counts "+
-				"WHERE field = ? AND kind IN ? AND entities > 0 GROUP BY value ORDER BY count DESC, value LIMIT ?")
-			args = append(args, name, kinds, limit)
-		}
+		u.add(field, func(n string) (string, []any) {
+			switch len(kinds) {
+			case 0:
+				return "SELECT " + n + " AS n, value, entities AS count FROM entity_totals " +
+					"WHERE field = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?", []any{name, limit}
+			case 1:
+				return "SELECT " + n + " AS n, value, entities AS count FROM entity_counts " +
+					"WHERE field = ? AND kind = ? AND entities > 0 ORDER BY entities DESC, value LIMIT ?", []any{name, kinds[0], limit}
+			default:
+				return "SELECT " + n + " AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_counts " +
+					"WHERE field = ? AND kind IN ? AND entities > 0 GROUP BY value ORDER BY count DESC, value LIMIT ?", []any{name, kinds, limit}
+			}
+		})
 	}
-	out := make(map[FacetField][]FacetValue, len(asked))
-	if len(asked) == 0 {
-		return out, nil
+	if len(u.asked) == 0 {
+		return map[FacetField][]FacetValue{}, nil
 	}
-	for i, p := range parts {
-		parts[i] = "SELECT * FROM (" + p + ") AS f" + strconv.Itoa(i)
-	}
-	var rows []struct {
-		N     int
-		Value string
-		Count int
-	}
-	err := s.st.DB(ctx).Raw(strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 3 DESC, 2", args...).Scan(&rows).Error
-	if err != nil {
-		return nil, store.Translate(err, "facets")
-	}
-	for _, field := range asked {
-		out[field] = []FacetValue{} // a field without values answers an empty list, as facetQuery's does
-	}
-	for _, r := range rows {
-		out[asked[r.N]] = append(out[asked[r.N]], FacetValue{Value: r.Value, Count: r.Count})
-	}
-	return out, nil
+	return u.read(s.st.DB(ctx), "")
 }
 
 // countByKinds is countMatching for a filter by kinds alone (or none), from entity_counts.
