@@ -229,25 +229,47 @@ func keptCounts(t *testing.T, st *store.Store) []countRow {
 	return rows
 }
 
-// strayCount plants a count no entity has, as a trigger that miscounted would leave one, and
-// reports whether it is still there.
-func strayCount(t *testing.T, st *store.Store) (present func() bool) {
+// countWrites records, on PostgreSQL, every statement that writes entities or entity_counts, with
+// its transaction; statements returns what the last transaction that wrote entities did, by
+// table and operation ("entities DELETE": 2). An INSERT ... ON CONFLICT DO UPDATE is one INSERT
+// and one UPDATE: both statement triggers fire for it.
+func countWrites(t *testing.T, st *store.Store) (statements func() map[string]int) {
 	t.Helper()
-	if err := st.Gorm().Exec("INSERT INTO entity_counts (kind, field, value, entities) VALUES ('Stray', 'kind', 'Stray', 3)").Error; err != nil {
-		t.Fatal(err)
-	}
-	return func() bool {
-		t.Helper()
-		var n int64
-		if err := st.Gorm().Raw("SELECT count(*) FROM entity_counts WHERE kind = 'Stray'").Scan(&n).Error; err != nil {
+	for _, q := range []string{
+		`CREATE TABLE count_writes (seq serial, tx bigint, tbl text, op text)`,
+		`CREATE FUNCTION count_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			INSERT INTO count_writes (tx, tbl, op) VALUES (txid_current(), TG_TABLE_NAME, TG_OP); RETURN NULL; END $$`,
+		`CREATE TRIGGER count_writes AFTER INSERT OR UPDATE OR DELETE ON entities FOR EACH STATEMENT EXECUTE FUNCTION count_writes()`,
+		`CREATE TRIGGER count_writes AFTER INSERT OR UPDATE OR DELETE ON entity_counts FOR EACH STATEMENT EXECUTE FUNCTION count_writes()`,
+	} {
+		if err := st.Gorm().Exec(q).Error; err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 { // gone for the checks that follow, whoever left it
-			if err := st.Gorm().Exec("DELETE FROM entity_counts WHERE kind = 'Stray'").Error; err != nil {
-				t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{`DROP TRIGGER count_writes ON entity_counts`, `DROP TRIGGER count_writes ON entities`,
+			`DROP FUNCTION count_writes()`, `DROP TABLE count_writes`} {
+			if err := st.Gorm().Exec(q).Error; err != nil {
+				t.Error(err)
 			}
 		}
-		return n > 0
+	})
+	return func() map[string]int {
+		t.Helper()
+		var rows []struct {
+			Tbl, Op string
+			N       int
+		}
+		err := st.Gorm().Raw(`SELECT tbl, op, count(*) AS n FROM count_writes
+			WHERE tx = (SELECT tx FROM count_writes WHERE tbl = 'entities' ORDER BY seq DESC LIMIT 1) GROUP BY tbl, op`).Scan(&rows).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int{}
+		for _, r := range rows {
+			m[r.Tbl+" "+r.Op] = r.N
+		}
+		return m
 	}
 }
 
@@ -270,59 +292,56 @@ func poison(t *testing.T, st *store.Store) (cure func()) {
 	}
 }
 
-// An apply that writes more entities than the threshold (max(recountFloor, a quarter of the
-// catalog); the floor lowered to 40 here) has the trigger stand aside on PostgreSQL and counts every entity
-// once before it commits: the counts are those grouping gives, whatever was counted before (a
-// stray count is gone), after an import, after a refresh that changes and removes entities, and
-// after an apply that failed midway, which leaves the counts of the state before it. Below the
-// threshold, and on SQLite always, the triggers count (the stray count stays).
-func TestABulkApplyCountsTheEntitiesOnceAtItsEnd(t *testing.T) {
+// An apply on PostgreSQL counts the entities it writes itself, with the trigger standing aside,
+// and adds the differences to the kept counts in one upsert before it commits, however many
+// statements wrote its entities: after an import, after a refresh that changes and removes
+// entities, and after an apply that failed midway, which leaves the counts of the state before
+// it, the counts are those grouping gives. On SQLite the row triggers count.
+func TestAnApplyCountsWhatItWritesInOneStatement(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		catalog.SetRecountFloor(f.svc, 40)
 		rng := rand.New(rand.NewPCG(17, 7))
-		recounts := st.Dialect() == store.Postgres
-
-		stray := strayCount(t, st)
-		randomCatalog(f, "small", rng, 4) // at most 24 entities: under the threshold
-		small := f.register(filepath.Join(f.dir, "small", "*.yaml")).Location.ID
-		if !stray() {
-			t.Error("a small import recounted: the stray count is gone")
+		statements := func() map[string]int { return nil }
+		if st.Dialect() == store.Postgres {
+			statements = countWrites(t, st)
 		}
+		// oneUpsert checks, on PostgreSQL, that the apply's count rows were written by one
+		// statement while its entities took at least entityWrites.
+		oneUpsert := func(step string, entityWrites int) {
+			t.Helper()
+			if st.Dialect() != store.Postgres {
+				return
+			}
+			got := statements()
+			if n := got["entities INSERT"] + got["entities DELETE"]; n < entityWrites {
+				t.Fatalf("%s: the apply wrote entities in %d statements, want at least %d for the check to mean something: %v", step, n, entityWrites, got)
+			}
+			if got["entity_counts INSERT"] != 1 || got["entity_counts UPDATE"] > 1 || got["entity_counts DELETE"] != 0 {
+				t.Errorf("%s: the apply wrote the kept counts in %v; want one upsert", step, got)
+			}
+		}
+
+		randomCatalog(f, "small", rng, 4)
+		small := f.register(filepath.Join(f.dir, "small", "*.yaml")).Location.ID
 		sameAsGrouped(t, f, "small import")
 
-		stray = strayCount(t, st)
-		randomCatalog(f, "bulk", rng, 60) // 60 to 360 entities
-		res := f.register(filepath.Join(f.dir, "bulk", "*.yaml"))
-		bulk := res.Location.ID
-		if res.Added <= 40 {
-			t.Fatalf("the bulk import added %d entities, not above the threshold of 40", res.Added)
-		}
-		if kept := stray(); kept == recounts {
-			t.Errorf("after the bulk import the stray count is kept = %v; want %v (recounted on PostgreSQL only)", kept, !recounts)
-		}
+		randomCatalog(f, "bulk", rng, 60)
+		bulk := f.register(filepath.Join(f.dir, "bulk", "*.yaml")).Location.ID
+		oneUpsert("bulk import", 1)
 		sameAsGrouped(t, f, "bulk import")
 
-		stored, err := catalog.GroupedCount(operator, f.svc, catalog.Filter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stray = strayCount(t, st)
 		randomCatalog(f, "bulk", rng, 45) // rewrites 45 of the 60 files: changed entities, fewer or more in some
 		f.write("bulk/059.yaml", "")      // an emptied file: its entities go
-		res = f.refresh(bulk)
-		// A changed entity is a row deleted and a row inserted.
-		if written, threshold := 2*res.Updated+res.Added+res.Removed, max(40, stored/4); written <= threshold {
-			t.Fatalf("the bulk refresh wrote %d entity rows, not above the threshold of %d", written, threshold)
+		res := f.refresh(bulk)
+		if res.Updated == 0 || res.Removed == 0 {
+			t.Fatalf("the refresh changed %d and removed %d entities; want both", res.Updated, res.Removed)
 		}
-		if kept := stray(); kept == recounts {
-			t.Errorf("after the bulk refresh the stray count is kept = %v; want %v", kept, !recounts)
-		}
-		sameAsGrouped(t, f, "bulk refresh with changes and removals")
+		oneUpsert("refresh with changes and removals", 3) // changed rows deleted, inserted; removed ones deleted
+		sameAsGrouped(t, f, "refresh with changes and removals")
 
 		// Every file rewritten, and the last one brings an entity the database refuses: the apply
-		// has written (and on PostgreSQL switched the trigger off for) the others when it fails.
+		// has written (and counted) the others when it fails.
 		before := keptCounts(t, st)
 		cure := poison(t, st)
 		randomCatalog(f, "bulk", rng, 60)

@@ -36,11 +36,6 @@ func GroupedCount(ctx context.Context, s *Service, f Filter) (int, error) {
 	return int(n), err
 }
 
-// SetRecountFloor lowers the entity rows an apply writes before it recounts the kept counts
-// instead of letting the trigger count them, so a test's catalog of a few hundred entities is a
-// bulk apply.
-func SetRecountFloor(s *Service, rows int) { s.recountFloor = rows }
-
 // EntityRowFor builds an entity's row as an insert does (search text, joined tags), for the
 // collection benchmark.
 func EntityRowFor(e *backstage.Entity, body string) any { return newEntityRow(e, body) }

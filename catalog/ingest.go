@@ -332,8 +332,8 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		for i := range existing {
 			have[existing[i].Ref] = &existing[i]
 		}
-		// The kept counts follow the entities written: by the trigger, or by one recount at the
-		// end once the apply has written many (store_counts.go).
+		// The kept counts follow the entities written: on PostgreSQL the apply counts them itself
+		// and adds the differences once at its end (store_counts.go).
 		counts := s.keepCounts()
 		// Entities another location provides already are refused here; their errors join the
 		// collection's at the end, within the same bound.
@@ -372,13 +372,10 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 				}
 				bodies[i] = "" // insert holds it from now on, until its row is written
 			}
-			if err := counts.write(ctx, len(changed)+len(insert)); err != nil {
+			if err := s.deleteEntities(ctx, changed, counts); err != nil {
 				return &applyError{err}
 			}
-			if err := s.deleteEntities(ctx, changed); err != nil {
-				return &applyError{err}
-			}
-			if err := s.insertEntities(ctx, row.ID, insert, now); err != nil {
+			if err := s.insertEntities(ctx, row.ID, insert, now, counts); err != nil {
 				return &applyError{err}
 			}
 			return nil
@@ -398,10 +395,7 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 				res.Removed++
 			}
 		}
-		if err := counts.write(ctx, len(remove)); err != nil {
-			return err
-		}
-		if err := s.deleteEntities(ctx, remove); err != nil {
+		if err := s.deleteEntities(ctx, remove, counts); err != nil {
 			return err
 		}
 		if err := counts.finish(ctx); err != nil {

@@ -73,9 +73,6 @@ type Service struct {
 	// beat is how often a refresh renews its lease (leaseBeat; shorter in tests).
 	beat time.Duration
 	bus  bus.Bus
-	// recountFloor is the fewest entity rows an apply writes before it recounts the kept counts
-	// instead of letting the trigger count them (recountFloor; lower in tests).
-	recountFloor int
 }
 
 // NewService builds the catalog service on an open, migrated store.
@@ -92,8 +89,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		beat:     leaseBeat,
 		audit:    opts.Audit,
 
-		maxErrors:    opts.MaxLocationErrors,
-		recountFloor: recountFloor,
+		maxErrors: opts.MaxLocationErrors,
 	}
 	if s.maxErrors <= 0 {
 		s.maxErrors = DefaultMaxLocationErrors

@@ -1,182 +1,130 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/portside-dev/portside/store"
 )
 
 // The counts the database keeps of entities (entity_counts, migration 00019) while an apply
-// writes them. Statement triggers on entities keep them on PostgreSQL, one grouped upsert per
-// COPY, INSERT or DELETE. An import writes its entities in hundreds of statements, and each one
-// upserted much the same count rows again (kind Component, namespace default, every owner seen so
-// far): inside one transaction no version of those rows can be pruned before the commit, so each
-// upsert walked longer chains (a million-entity import: 756,526 versions of 141,307 rows, 301 s →
-// 418 s). So a transaction that writes many entities tells the trigger to stand aside (the
-// transaction's setting portside.entity_counts = 'recount', which the trigger reads since
-// migration 00020) and counts every entity once, before it commits. Whatever the trigger counted
-// before the switch is replaced, so the result does not depend on it. Every other writer,
-// including an older release that never sets it, is counted by the trigger as before.
+// writes them. Statement triggers on entities keep them, one grouped upsert per COPY, INSERT or
+// DELETE. An import writes its entities in hundreds of statements, and each one upserted much the
+// same count rows again (kind Component, namespace default, every owner seen so far): inside one
+// transaction no version of those rows can be pruned before the commit, so each upsert walked
+// longer chains (a million-entity import: 756,526 versions of 141,307 rows, 301 s → 418 s).
+//
+// So on PostgreSQL an apply tells the trigger to stand aside (the transaction's setting
+// portside.entity_counts = 'recount', which the trigger reads since migration 00020; the value
+// is named for the recount this once was) and counts what it writes itself: every entity row it
+// inserts adds one to each of its values, every row it deletes (read back with RETURNING) takes
+// one away, and before it commits the differences are added to the kept counts in one upsert.
+// That costs what the apply wrote, where the grouped recount of the whole catalog it replaces
+// cost the catalog's size whatever was written (9 s at a million entities, the import's longest
+// step after the index builds), and it needs no lock: differences commute with whatever another
+// writer's trigger adds (an older release's unregister, which does not take the apply lock).
+// Every other writer, an older release included, is counted by the trigger as before. The rows
+// are written in key order, as the totals' triggers write theirs.
 //
 // The totals over kinds (entity_totals, migration 00021), which facets over the whole catalog
 // read, are on PostgreSQL a table that follows entity_counts through triggers of their own on it,
-// whichever release writes the counts (an older release's recount included). This release's
-// recount has them stand aside too (portside.entity_totals = 'recount', which only 00021's
-// trigger reads) and sums them again from the new counts: following its DELETE and INSERT of
-// every count would update every total twice. On SQLite entity_totals is a view summing
-// entity_counts: nothing to keep.
+// whichever release writes the counts: they follow the apply's one upsert too. On SQLite
+// entity_totals is a view summing entity_counts: nothing to keep.
 //
 // SQLite keeps its row triggers (a few cheap upserts per entity written): its imports are small,
 // the embedded default being for catalogs that fit in memory, and the bench catalog's 16,851
 // entities imported within noise of the time without counts.
 
-// recountFloor is the fewest entity rows (inserted or deleted) a transaction writes before it
-// recounts instead of letting the trigger count; it must also write more than 1/recountShare of
-// the entities stored before it. A recount groups every entity and tag of the catalog, so it
-// costs the same whatever was written: at the 168,501-entity bench catalog (-scale 10), 1.7–2.9 s
-// (10–17 µs an entity; a loaded 2-core machine). The trigger costs what the statements wrote, by
-// the count rows they touch: 9,000 users updated in a refresh (18,000 rows written) cost it
-// 0.04–0.06 s in all, 9,000 components (owners, systems, tags) 0.8–1.0 s, about 50 µs a row;
-// and by how many statements came before in the transaction, whose versions of the same count
-// rows each upsert walks: the import of that catalog, 107 statements, 6.9 s. So for a refresh
-// the recount pays once it writes about a quarter of the catalog's size in component rows (1.7–2.9
-// s ÷ 50 µs ≈ 34,000–58,000 rows), and never for users alone; an import into an empty or small
-// catalog, the case that hurt, passes the threshold at the floor. The floor keeps a small
-// catalog's refreshes on the trigger, which touches only the count rows of what changed, where a
-// recount rewrites every count row and leaves a dead version of each to vacuum.
-const (
-	recountFloor = 10_000
-	recountShare = 4
-)
-
 // entityCountsSetting is the transaction setting the trigger of migration 00020 reads.
 const entityCountsSetting = "portside.entity_counts"
 
-// entityTotalsSetting is the transaction setting the trigger of migration 00021 reads.
-const entityTotalsSetting = "portside.entity_totals"
+// countKey is one kept count: a value of a field among the entities of a kind.
+type countKey struct{ field, kind, value string }
 
-// countKeeping decides how the kept counts follow one transaction's writes of entities: by the
-// trigger, statement by statement, until the transaction has written more than the threshold,
-// then by one recount before it commits. Used by apply, inside its transaction.
+// countKeeping counts one apply's writes of entities on PostgreSQL (the trigger counts them on
+// SQLite). Used by apply, inside its transaction.
 type countKeeping struct {
 	s *Service
-	// written counts the entity rows the transaction inserted or deleted, or is about to.
-	written int
-	// threshold is max(recountFloor, stored/recountShare), known once written passed the floor
-	// (0 before: the stored entities cost a query).
-	threshold int
-	// recount is set once the trigger stands aside: finish must recount.
-	recount bool
+	// own is set once the trigger stands aside: the apply counts its writes from then on.
+	own  bool
+	diff map[countKey]int64
 }
 
 func (s *Service) keepCounts() *countKeeping { return &countKeeping{s: s} }
 
-// write tells, before the statements that write them, that the transaction is about to insert
-// or delete n entity rows. Once the total passes the threshold on PostgreSQL, the trigger stands
-// aside for the rest of the transaction, these rows included.
-func (k *countKeeping) write(ctx context.Context, n int) error {
-	k.written += n
-	if k.recount || k.s.st.Dialect() != store.Postgres || k.written <= k.s.recountFloor {
-		return nil
-	}
-	if k.threshold == 0 {
-		stored, err := k.s.storedEntityCount(ctx)
-		if err != nil {
-			return err
-		}
-		k.threshold = max(k.s.recountFloor, int(stored/recountShare))
-	}
-	if k.written <= k.threshold {
+// begin is called before each statement that writes entities: on PostgreSQL the first one has
+// the trigger stand aside for the rest of the transaction.
+func (k *countKeeping) begin(ctx context.Context) error {
+	if k.own || k.s.st.Dialect() != store.Postgres {
 		return nil
 	}
 	if err := k.s.st.DB(ctx).Exec("SET LOCAL " + entityCountsSetting + " = 'recount'").Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
-	k.recount = true
+	k.own, k.diff = true, map[countKey]int64{}
 	return nil
 }
 
-// finish recounts, after the transaction's last write of entities and before its commit, if the
-// trigger stood aside; then the trigger counts again for whatever the transaction still writes.
+// add counts an entity row written (by = 1) or deleted (by = -1) as the trigger would: each of
+// its fields' values once, each tag once however often it is listed, empty values never.
+func (k *countKeeping) add(r *entityRow, by int64) {
+	if !k.own {
+		return
+	}
+	for _, f := range [...]struct{ field, value string }{{"kind", r.Kind}, {"type", r.SpecType}, {"lifecycle", r.Lifecycle},
+		{"owner", r.OwnerRef}, {"namespace", r.Namespace}, {"system", r.SystemRef}} {
+		if f.value != "" {
+			k.diff[countKey{f.field, r.Kind, f.value}] += by
+		}
+	}
+	tags := strings.Split(r.Tags, " ")
+	for i, t := range tags {
+		if t != "" && !slices.Contains(tags[:i], t) {
+			k.diff[countKey{"tag", r.Kind, t}] += by
+		}
+	}
+}
+
+// finish adds the apply's differences to the kept counts, after its last write of entities and
+// before its commit; then the trigger counts again for whatever the transaction still writes.
 func (k *countKeeping) finish(ctx context.Context) error {
-	if !k.recount {
+	if !k.own {
 		return nil
 	}
-	if err := k.s.recountEntities(ctx); err != nil {
-		return err
+	keys := make([]countKey, 0, len(k.diff))
+	for key, n := range k.diff {
+		if n != 0 {
+			keys = append(keys, key)
+		}
 	}
-	k.recount = false
-	if err := k.s.st.DB(ctx).Exec("SET LOCAL " + entityCountsSetting + " = ''").Error; err != nil {
+	slices.SortFunc(keys, func(a, b countKey) int {
+		return cmp.Or(strings.Compare(a.field, b.field), strings.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
+	})
+	db := k.s.st.DB(ctx)
+	for part := range slices.Chunk(keys, countsChunk) {
+		fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
+		for i, key := range part {
+			fields[i], kinds[i], values[i], by[i] = key.field, key.kind, key.value, k.diff[key]
+		}
+		if err := db.Exec(addCountsSQL, fields, kinds, values, by).Error; err != nil {
+			return store.Translate(err, "entity counts")
+		}
+	}
+	k.own, k.diff = false, nil
+	if err := db.Exec("SET LOCAL " + entityCountsSetting + " = ''").Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	return nil
 }
 
-// storedEntityCount is how many entities the catalog held before the caller's transaction
-// changed it: the sum of the locations' entity counts, which an apply writes at its end (a few
-// rows to read, where counting the entities reads them all).
-func (s *Service) storedEntityCount(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.st.DB(ctx).Model(&locationRow{}).Select("COALESCE(SUM(entity_count), 0)").Scan(&n).Error; err != nil {
-		return 0, store.Translate(err, "locations")
-	}
-	return n, nil
-}
+// addCountsSQL adds differences to the kept counts, in the order given (key order).
+const addCountsSQL = `INSERT INTO entity_counts AS c (field, kind, value, entities)
+SELECT d.field, d.kind, d.value, d.entities
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS d(field, kind, value, entities, i) ORDER BY d.i
+ON CONFLICT (field, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
 
-// recountSQL replaces every kept count by a grouped count of the entities and their tags, as
-// migration 00019's backfill counted them (a tag counts once per entity: entity_tags holds it
-// once; empty values are not counted). The same statement on both dialects.
-const recountSQL = `INSERT INTO entity_counts (kind, field, value, entities)
-SELECT kind, field, value, count(*) FROM (
-    SELECT kind, 'kind' AS field, kind AS value FROM entities
-    UNION ALL SELECT kind, 'type', spec_type FROM entities
-    UNION ALL SELECT kind, 'lifecycle', lifecycle FROM entities
-    UNION ALL SELECT kind, 'owner', owner_ref FROM entities
-    UNION ALL SELECT kind, 'namespace', namespace FROM entities
-    UNION ALL SELECT kind, 'system', system_ref FROM entities
-    UNION ALL SELECT e.kind, 'tag', t.tag FROM entities e JOIN entity_tags t ON t.entity_id = e.id
-) AS f WHERE value <> '' GROUP BY kind, field, value`
-
-// totalsSQL sums the kept counts over kinds, as migration 00021's backfill does.
-const totalsSQL = `INSERT INTO entity_totals (field, value, entities)
-SELECT field, value, sum(entities) FROM entity_counts GROUP BY field, value HAVING sum(entities) <> 0`
-
-// recountEntities counts every entity again, inside the caller's transaction. On PostgreSQL it
-// first takes entities in SHARE mode: writers of entities still under way finish first, and new
-// ones wait for the commit, so that no change escapes both the recount and the trigger. This
-// release's writers all hold the apply lock already; an older release's unregister does not, and
-// its trigger's decrement of count rows this recount deleted would otherwise be lost. Readers are
-// not held up (they take ACCESS SHARE). The totals over kinds are summed again from the new
-// counts, with their trigger standing aside meanwhile (PostgreSQL; SQLite's row triggers follow
-// the counts, and it never recounts in an apply).
-func (s *Service) recountEntities(ctx context.Context) error {
-	db := s.st.DB(ctx)
-	pg := s.st.Dialect() == store.Postgres
-	if pg {
-		if err := db.Exec("LOCK TABLE entities IN SHARE MODE").Error; err != nil {
-			return store.Translate(err, "entities")
-		}
-		if err := db.Exec("SET LOCAL " + entityTotalsSetting + " = 'recount'").Error; err != nil {
-			return store.Translate(err, "entity totals")
-		}
-	}
-	if err := db.Exec("DELETE FROM entity_counts").Error; err != nil {
-		return store.Translate(err, "entity counts")
-	}
-	if err := db.Exec(recountSQL).Error; err != nil {
-		return store.Translate(err, "entity counts")
-	}
-	if !pg {
-		return nil
-	}
-	if err := db.Exec("DELETE FROM entity_totals").Error; err != nil {
-		return store.Translate(err, "entity totals")
-	}
-	if err := db.Exec(totalsSQL).Error; err != nil {
-		return store.Translate(err, "entity totals")
-	}
-	if err := db.Exec("SET LOCAL " + entityTotalsSetting + " = ''").Error; err != nil {
-		return store.Translate(err, "entity totals")
-	}
-	return nil
-}
+// countsChunk bounds the count rows one statement adds (a million-entity import: 141,307 rows,
+// three statements): the arrays are held in memory whole on both sides.
+const countsChunk = 50_000

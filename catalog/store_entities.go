@@ -241,10 +241,29 @@ func (s *Service) clashes(ctx context.Context, locationID int64, entities []*bac
 	return out, nil
 }
 
-func (s *Service) deleteEntities(ctx context.Context, ids []int64) error {
+// deleteEntities deletes entities by id; counts, when it counts them, is told each one's values.
+func (s *Service) deleteEntities(ctx context.Context, ids []int64, counts *countKeeping) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := counts.begin(ctx); err != nil {
+		return err
+	}
 	for part := range slices.Chunk(ids, chunk) {
-		if err := s.st.DB(ctx).Where("id IN ?", part).Delete(&entityRow{}).Error; err != nil {
+		if !counts.own {
+			if err := s.st.DB(ctx).Where("id IN ?", part).Delete(&entityRow{}).Error; err != nil {
+				return store.Translate(err, "entities")
+			}
+			continue
+		}
+		var gone []entityRow
+		err := s.st.DB(ctx).Raw("DELETE FROM entities WHERE id IN ? RETURNING kind, spec_type, lifecycle, owner_ref, namespace, system_ref, tags", part).
+			Scan(&gone).Error
+		if err != nil {
 			return store.Translate(err, "entities")
+		}
+		for i := range gone {
+			counts.add(&gone[i], -1)
 		}
 	}
 	return nil
@@ -256,9 +275,12 @@ var entityColumns = []string{"ref", "kind", "namespace", "name", "title", "descr
 
 // insertEntities writes entities and their tags, annotations and relations in batches. It takes
 // the entities' bodies over: each is dropped once its batch is built.
-func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []pendingEntity, now time.Time) error {
+func (s *Service) insertEntities(ctx context.Context, locationID int64, entities []pendingEntity, now time.Time, counts *countKeeping) error {
 	if len(entities) == 0 {
 		return nil
+	}
+	if err := counts.begin(ctx); err != nil {
+		return err
 	}
 	// Rows are made batch by batch as the insert asks for them, not all up front: their search
 	// texts and joined fields would otherwise double what a large import holds at its peak.
@@ -272,6 +294,7 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 		e := entities[i].e
 		r := newEntityRow(e, entities[i].body)
 		entities[i].body = ""
+		counts.add(&r, 1)
 		return append(args, r.Ref, r.Kind, r.Namespace, r.Name, r.Title, r.Description, r.SpecType, r.Lifecycle,
 			r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, r.Body, r.Hash, r.LocationID, r.Source, e.CreatedAt, now)
 	}
@@ -447,7 +470,7 @@ func (s *Service) Analyze(ctx context.Context) error {
 			// 141,307 rows, and the whole catalog's owner facet read them all (477 ms; vacuumed,
 			// 120 ms). VACUUM (outside a transaction, as here) drops them; autovacuum would, later.
 			// Their totals over kinds (entity_totals, kept by triggers on entity_counts) take a
-			// version per statement that changed a value's count, and a recount rewrites them all.
+			// version per statement that changed a value's count.
 			if err := db.Exec("VACUUM (ANALYZE) entity_counts, entity_totals").Error; err != nil {
 				return store.Translate(err, "vacuum of entity_counts")
 			}
