@@ -223,8 +223,10 @@ func TestOnSQLiteAnApplyOfAnotherLiveProcessIsLeftAloneUntilItDies(t *testing.T)
 	}
 	// `portside deploy approve` beside serve: another process approves the request, and its apply hangs.
 	cli := exec.Command(os.Args[0], "-test.run=^TestApplyingProcess$", "-test.count=1")
+	// Its TMPDIR is the test's: it is killed outright below, with no chance to remove what it made.
 	cli.Env = append(os.Environ(), envApplyingDB+"="+st.Target(), envApplyingBare+"="+f.bare,
-		envApplyingID+"="+strconv.FormatInt(q.ID, 10), envApplyingNow+"="+f.clk.Now().Format(time.RFC3339Nano))
+		envApplyingID+"="+strconv.FormatInt(q.ID, 10), envApplyingNow+"="+f.clk.Now().Format(time.RFC3339Nano),
+		"TMPDIR="+testutil.ChildTempDir(t))
 	stdin, err := cli.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

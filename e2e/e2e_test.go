@@ -61,7 +61,9 @@ func buildAndRun(m *testing.M) int {
 	return m.Run()
 }
 
-// cleanEnv is the environment without PORTSIDE_* settings, with caches in a temp dir.
+// cleanEnv is the environment without PORTSIDE_* settings, with caches in a temp dir and TMPDIR
+// in one the test removes: the processes the tests kill outright (serve replicas, an import) leave
+// their temporary directories behind (GitOps clones, portside-argocd's socket directory).
 func cleanEnv(t *testing.T) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -69,7 +71,7 @@ func cleanEnv(t *testing.T) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "XDG_CACHE_HOME="+t.TempDir())
+	return append(env, "XDG_CACHE_HOME="+t.TempDir(), "TMPDIR="+testutil.ChildTempDir(t))
 }
 
 type result struct {

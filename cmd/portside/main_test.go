@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -91,8 +92,21 @@ func baseEnv(t *testing.T) []string {
 			env = append(env, kv)
 		}
 	}
-	// Keep caches (git clones) inside the test's temp dir.
-	return append(env, "XDG_CACHE_HOME="+t.TempDir())
+	// Keep caches (git clones) inside the test's temp dir, and temporary directories in one the
+	// test removes: a serve killed outright leaves its own behind.
+	return append(env, "XDG_CACHE_HOME="+t.TempDir(), "TMPDIR="+testutil.ChildTempDir(t))
+}
+
+// envValue is the value a child with this environment sees for key (the last setting wins, as
+// with os/exec), or "".
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }
 
 // portside runs the binary with the given extra environment ("KEY=value") and arguments and

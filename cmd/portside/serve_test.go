@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +39,16 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-s.exited
+		// Killed outright, serve leaves behind the GitOps working directory it made at start
+		// (no deploy-git-dir given): it must be in the TMPDIR baseEnv gave it, which the test
+		// removes, not in the host's temp directory, where every test run left more.
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if ws.Signaled() && ws.Signal() == syscall.SIGKILL && s.addr != "" && !t.Failed() && !ownGitDir(cmd) {
+			tmp := envValue(cmd.Env, "TMPDIR")
+			if made, _ := filepath.Glob(filepath.Join(tmp, "portside-gitops-*")); tmp == "" || len(made) != 1 {
+				t.Errorf("a serve killed outright left %v in its TMPDIR %q; want its one GitOps working directory there", made, tmp)
+			}
+		}
 	})
 	testutil.Eventually(t, 30*time.Second, func() bool {
 		for _, line := range strings.Split(s.stderr.String(), "\n") {
@@ -55,6 +68,14 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	return s
 }
 
+// ownGitDir reports whether the serve was told where to keep its GitOps clones (then it makes no
+// temporary directory for them).
+func ownGitDir(cmd *exec.Cmd) bool {
+	return envValue(cmd.Env, "PORTSIDE_DEPLOY_GIT_DIR") != "" || slices.ContainsFunc(cmd.Args, func(a string) bool {
+		return strings.HasPrefix(a, "--deploy-git-dir") || strings.HasPrefix(a, "--config")
+	}) || envValue(cmd.Env, "PORTSIDE_CONFIG") != ""
+}
+
 // waitReady polls /readyz until it answers 200.
 func (s *serveProc) waitReady(t *testing.T) {
 	t.Helper()
@@ -72,7 +93,10 @@ func (s *serveProc) waitReady(t *testing.T) {
 	})
 }
 
-// stop sends SIGTERM and returns the exit code once the process ends.
+// stop sends SIGTERM and returns the exit code once the process ends. A serve that stopped cleanly
+// must have removed the temporary directories it made (its GitOps working directory, the
+// companion's socket directory): the test fails when its TMPDIR holds any but local pipeline
+// runs' logs, which outlive serve on purpose.
 func (s *serveProc) stop(t *testing.T) int {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -81,7 +105,20 @@ func (s *serveProc) stop(t *testing.T) int {
 	select {
 	case err := <-s.exited:
 		s.exited <- err
-		return s.cmd.ProcessState.ExitCode()
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			return code
+		}
+		tmp := envValue(s.cmd.Env, "TMPDIR")
+		entries, err := os.ReadDir(tmp)
+		if tmp == "" || err != nil {
+			t.Errorf("read serve's TMPDIR %q: %v", tmp, err)
+		}
+		for _, e := range entries {
+			if ok, _ := filepath.Match("portside-run-*-logs", e.Name()); !ok {
+				t.Errorf("serve stopped cleanly and left %s in its TMPDIR", e.Name())
+			}
+		}
+		return 0
 	case <-time.After(30 * time.Second):
 		t.Fatalf("portside serve did not exit within 30s of SIGTERM\n%s", s.stderr)
 		return -1

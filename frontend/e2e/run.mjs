@@ -58,6 +58,10 @@ async function waited(msg, wait) {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
+// serve's TMPDIR: its temporary directories (the GitOps clones, the companion's socket, the local
+// pipeline runs' logs, which outlive serve) go with tmp at the end, not into the host's temp dir.
+const serveTmp = join(tmp, 'tmp');
+mkdirSync(serveTmp);
 let server;
 let browser;
 let argo;
@@ -88,6 +92,7 @@ try {
     cwd: tmp,
     env: {
       ...process.env,
+      TMPDIR: serveTmp,
       PORTSIDE_CONFIG: '',
       PORTSIDE_ARGOCD_TOKENS: `scripted=${argo.token}`,
       PORTSIDE_SLACK_SIGNING_SECRET: slack.secret,
@@ -791,7 +796,14 @@ try {
   process.exitCode = 1;
 } finally {
   await browser?.close();
-  server?.kill('SIGTERM');
+  if (server && server.exitCode === null && server.signalCode === null) {
+    // serve removes its temporary directories, in tmp, as it stops: let it before tmp goes.
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    let timer;
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 30_000); })]);
+    clearTimeout(timer);
+  }
   if (argo && argo.proc.exitCode === null) argo.proc.kill('SIGTERM');
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,29 @@ func Await(timeout time.Duration, cond func() bool) bool {
 		<-tick.C
 	}
 	return true
+}
+
+// ChildTempDir makes a directory to give a child process as its TMPDIR, and removes it when the
+// test ends. A child the test kills outright (SIGKILL) cannot remove the temporary directories it
+// made (serve's GitOps working clones, its portside-argocd socket directory, local pipeline
+// logs): in this directory they go with it, instead of piling up in the host's temp directory.
+// Not t.TempDir: a child may make Unix sockets under it (serve's companion does, two directories
+// down), whose paths must stay under about 100 bytes, and test names are long. Call it before
+// starting the child, so that the removal comes after the cleanups that stop the child.
+func ChildTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "portside-test-tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// A child killed outright may leave a process of its own (a git it ran) that writes here
+		// for a moment more.
+		if !Await(10*time.Second, func() bool { return os.RemoveAll(dir) == nil }) {
+			t.Errorf("remove the child's temp dir: %v", os.RemoveAll(dir))
+		}
+	})
+	return dir
 }
 
 func message(msgAndArgs []any) string {

@@ -1,7 +1,12 @@
 package testutil_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -116,5 +121,35 @@ func TestAClockReadsItsTimeUntilMovedOn(t *testing.T) {
 	wg.Wait()
 	if want := start.Add(4 * time.Minute); !c.Now().Equal(want) {
 		t.Errorf("after four moves of a minute Now = %v, want %v", c.Now(), want)
+	}
+}
+
+// A child's TMPDIR takes a Unix socket where serve's portside-argocd companion makes one, and goes,
+// with whatever the child left in it, when the test ends.
+func TestAChildTempDirTakesTheCompanionsSocketAndGoesWhenTheTestEnds(t *testing.T) {
+	var dir string
+	t.Run("a test with a long name, as they are, that starts a child", func(t *testing.T) {
+		dir = testutil.ChildTempDir(t)
+		// connector.Start's directory and go-plugin's socket in it, at the longest names
+		// os.MkdirTemp and os.CreateTemp give.
+		socket := filepath.Join(dir, "portside-argocd-4294967295", "plugin4294967295")
+		if err := os.MkdirAll(filepath.Dir(socket), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("unix", socket)
+		if err != nil {
+			t.Fatalf("listen on %s (%d bytes): %v", socket, len(socket), err)
+		}
+		defer ln.Close()
+		left := filepath.Join(dir, "portside-gitops-1", "clone", "HEAD")
+		if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(left, []byte("ref: refs/heads/main\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there after the test ended (stat: %v)", dir, err)
 	}
 }
