@@ -209,6 +209,17 @@ type existingEntity struct {
 	Hash      string
 	Source    string
 	CreatedAt time.Time
+	// wanted is set when the location still provides the entity (apply's bookkeeping).
+	wanted bool
+}
+
+// otherLocationsHoldEntities reports whether any location but locationID holds entities: one
+// probe of the entities' location index per other location.
+func (s *Service) otherLocationsHoldEntities(ctx context.Context, locationID int64) (bool, error) {
+	var held bool
+	err := s.st.DB(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM locations l WHERE l.id <> ? AND EXISTS (SELECT 1 FROM entities e WHERE e.location_id = l.id))`,
+		locationID).Scan(&held).Error
+	return held, store.Translate(err, "entities")
 }
 
 // clashes finds refs this location wants that another location already provides, with a
