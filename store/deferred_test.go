@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +37,8 @@ func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The secondary indexes go; the keys that keep rows unique stay.
-	for _, want := range []string{"entities_name", "entities_search", "entity_tags_tag", "relations_target"} {
+	// The secondary indexes go, and the unique index of refs; the primary keys stay.
+	for _, want := range []string{"entities_name", "entities_search", "entity_tags_tag", "relations_target", "entities_ref"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s was not deferred (deferred: %v)", want, names)
 		}
@@ -48,9 +49,9 @@ func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 			t.Errorf("deferred index %s is still there", name)
 		}
 	}
-	for _, kept := range []string{"entities_pkey", "entities_ref", "entity_tags_pkey", "entity_annotations_pkey"} {
+	for _, kept := range []string{"entities_pkey", "entity_tags_pkey", "entity_annotations_pkey"} {
 		if _, ok := during[kept]; !ok || slices.Contains(names, kept) {
-			t.Errorf("unique index %s was dropped", kept)
+			t.Errorf("primary key %s was dropped", kept)
 		}
 	}
 	if len(during)+len(names) != len(before) {
@@ -103,6 +104,49 @@ func TestBuildingSkipsAnIndexThatExists(t *testing.T) {
 	}
 	if _, ok := indexDefs(t, st)["relations_target"]; !ok {
 		t.Error("relations_target was not built")
+	}
+}
+
+// A duplicate written while the unique index of refs is deferred fails that index's build, and
+// with it the load's transaction: nothing of the load stays, and the index is built over what
+// was there before.
+func TestADuplicateRefFailsTheLoad(t *testing.T) {
+	st := storetest.Postgres(t)
+	ctx := context.Background()
+	if err := st.Gorm().Exec("INSERT INTO locations (id, type, target, status, created_at, updated_at) VALUES (1, 'file', '/c', 'ok', now(), now())").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DeferIndexes(ctx, "entities"); err != nil {
+		t.Fatal(err)
+	}
+	written := false
+	err := st.InTx(ctx, func(ctx context.Context) error {
+		for range 2 {
+			err := st.DB(ctx).Exec(`INSERT INTO entities (ref, kind, namespace, name, body, hash, location_id, source, created_at, updated_at)
+				VALUES ('component:default/twice', 'Component', 'default', 'twice', '{}', 'h', 1, 'c.yaml', now(), now())`).Error
+			if err != nil {
+				return err
+			}
+		}
+		written = true // the index is not there to refuse the duplicate: its build must
+		_, err := st.BuildDeferredIndexes(ctx)
+		return err
+	})
+	if !written {
+		t.Fatalf("the duplicate was refused as it was written: %v", err)
+	}
+	if !errs.Is(err, errs.Conflict) || !strings.Contains(err.Error(), "entities_ref") {
+		t.Fatalf("the load with a duplicate ref: %v; want a conflict naming entities_ref", err)
+	}
+	if _, err := st.BuildDeferredIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := st.Gorm().Raw("SELECT count(*) FROM entities").Scan(&n).Error; err != nil || n != 0 {
+		t.Errorf("%d entities after the failed load (%v)", n, err)
+	}
+	if _, ok := indexDefs(t, st)["entities_ref"]; !ok {
+		t.Error("entities_ref was not built again")
 	}
 }
 
