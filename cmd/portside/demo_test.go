@@ -92,6 +92,12 @@ func TestServeDemoDeploysPaymentsAPIToItsManifestRepository(t *testing.T) {
 		EntityRef: "user:default/bob", Kind: principal.KindSession, Client: principal.ClientWeb})
 	alice := principal.With(context.Background(), &principal.Principal{Username: "alice", Admin: true, Kind: principal.KindSession, Client: principal.ClientWeb})
 	const digest = "sha256:4f2b0c6a9d1e8b7f3a5c2e9d0b1f4a6c8e7d5b3a1f9c0e2d4b6a8c7e5f3d1b0a"
+	ctx, cancel := context.WithTimeout(bob, time.Minute)
+	defer cancel()
+	moves, err := w.deploys.Watch(ctx, "payments-api", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	q, err := w.deploys.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest, Reason: "demo"})
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +105,26 @@ func TestServeDemoDeploysPaymentsAPIToItsManifestRepository(t *testing.T) {
 	if q.State != deploys.Requested {
 		t.Fatalf("production waits for an approval; the request is %s", q.State)
 	}
-	if q, err = w.deploys.Approve(alice, q.ID, ""); err != nil || q.State != deploys.RollingOut {
-		t.Fatalf("approved: %+v, %v", q, err)
+	if q, err = w.deploys.Approve(alice, q.ID, ""); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	// Approve applies the request itself unless serve's background pass took it first (then it
+	// answers APPLYING): either way the request ends rolling out, with its commit.
+	for q.State != deploys.RollingOut {
+		if q.State != deploys.Approved && q.State != deploys.Applying {
+			t.Fatalf("approved, the request moved to %s: %+v", q.State, q)
+		}
+		select {
+		case e, ok := <-moves.C():
+			if !ok {
+				t.Fatalf("the request's moves ended (%v) with the request %s", moves.Err(), q.State)
+			}
+			if e.Request.ID == q.ID {
+				q = e.Request
+			}
+		case <-ctx.Done():
+			t.Fatalf("the approved request is still %s after a minute", q.State)
+		}
 	}
 	out, err := exec.Command("git", "--git-dir", q.Repo, "show", q.CommitSHA+":apps/payments-api/overlays/production/kustomization.yaml").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "digest: "+digest) {
