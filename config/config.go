@@ -207,6 +207,9 @@ type Config struct {
 	GraphQLMaxResponseBytes int
 	// GraphQLMaxBodyBytes bounds a GraphQL request body.
 	GraphQLMaxBodyBytes int
+	// GraphQLMaxConcurrentQueries bounds the GraphQL queries that run at once (0: four per CPU
+	// the Go runtime uses).
+	GraphQLMaxConcurrentQueries int
 	CatalogCacheSize    int      // entities kept in the catalog read cache; 0 disables the cache
 	ResponseCacheSize   int      // GraphQL responses kept for repeated catalog queries; 0 disables that cache
 	APILocationTypes    []string // location types the GraphQL API may register
@@ -360,6 +363,9 @@ func bindSettings(c *Config) []Setting {
 		{Key: "graphql-max-body-bytes", Env: "PORTSIDE_GRAPHQL_MAX_BODY_BYTES", Default: "1048576",
 			Usage: "largest GraphQL request body, in bytes (chunked bodies too); a larger one is answered 413",
 			value: whole(&c.GraphQLMaxBodyBytes, 4<<10, 64<<20)},
+		{Key: "graphql-max-concurrent-queries", Env: "PORTSIDE_GRAPHQL_MAX_CONCURRENT_QUERIES", Default: "0",
+			Usage: "GraphQL queries that run at once; the next ones wait their turn, first come first served, within graphql-timeout (answers from the response cache never wait); 0: four for each CPU Portside uses (GOMAXPROCS)",
+			value: whole(&c.GraphQLMaxConcurrentQueries, 0, 100_000)},
 		{Key: "catalog-cache-size", Env: "PORTSIDE_CATALOG_CACHE_SIZE", Default: "50000",
 			Usage: "entities kept in the catalog read cache; 0 disables the cache",
 			value: whole(&c.CatalogCacheSize, 0, 10_000_000)},

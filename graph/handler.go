@@ -44,6 +44,9 @@ type HandlerOptions struct {
 	MaxResponseBytes int
 	// MaxBodyBytes bounds a POST body (0: MaxBodyBytes).
 	MaxBodyBytes int64
+	// MaxConcurrentQueries bounds the queries that run at once; the others wait their turn
+	// (queryGate). 0: four for each of GOMAXPROCS; negative: no bound.
+	MaxConcurrentQueries int
 	// Tracing, when set, traces operations and resolvers (package tracing's extension); it runs
 	// outside every other extension but the socket's gate, so its spans cover them.
 	Tracing graphql.HandlerExtension
@@ -103,6 +106,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(cache)
 	}
 	srv.Use(newBudget(opts.Timeout, opts.MaxResponseBytes))
+	// Inside the budget, whose deadline bounds the wait for a turn too.
+	queue, _ := opts.Observer.(QueueObserver)
+	if gate := newQueryGate(opts.MaxConcurrentQueries, queue); gate != nil {
+		srv.Use(gate)
+	}
 	srv.Use(taskAccessScope{r.TaskService}) // one batch of viewerCanEdit answers per operation
 	srv.SetErrorPresenter(presentError(opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,5 +406,46 @@ func TestDocumentsOverTheBoundsAreRefusedOnASocketToo(t *testing.T) {
 				t.Errorf("over a socket: %v, want an error with reason %s", err, tt.reason)
 			}
 		})
+	}
+}
+
+// queueGauge is the metrics serve gives the handler, as far as the query gate is concerned.
+type queueGauge struct{ now, most atomic.Int64 }
+
+func (*queueGauge) GraphQLOperation(string, string, bool, time.Duration) {}
+func (g *queueGauge) GraphQLQueriesWaiting(delta int) {
+	n := g.now.Add(int64(delta))
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+	}
+}
+
+// With graphql-max-concurrent-queries at 1, queries sent together take turns: some wait (the
+// metrics hear of it), every one is answered in full, and none is left counted as waiting.
+func TestQueriesSentTogetherTakeTurnsUnderTheBound(t *testing.T) {
+	gauge := &queueGauge{}
+	h, _ := limitedHandler(t, graph.HandlerOptions{MaxConcurrentQueries: 1, Observer: gauge})
+	const body = `{"query":"{ entities(first: 20) { totalCount nodes { ref name title } } }"}`
+	want := postBody(h, strings.NewReader(body), -1, mediaGraphQLResponse)
+	if want.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", want.Code, want.Body)
+	}
+	// Eight at once, until one of them waited (the first round nearly always does).
+	for round := 0; gauge.most.Load() == 0; round++ {
+		if round == 50 {
+			t.Fatal("50 rounds of 8 queries sent together, and none ever waited for its turn")
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				rec := postBody(h, strings.NewReader(body), -1, mediaGraphQLResponse)
+				if rec.Code != http.StatusOK || rec.Body.String() != want.Body.String() {
+					t.Errorf("status %d, answer %s; want %s", rec.Code, rec.Body, want.Body)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := gauge.now.Load(); n != 0 {
+		t.Errorf("%d queries still counted as waiting", n)
 	}
 }

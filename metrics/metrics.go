@@ -43,6 +43,7 @@ type Metrics struct {
 
 	gqlOperations *prometheus.CounterVec
 	gqlDuration   *prometheus.HistogramVec
+	gqlWaiting    prometheus.Gauge
 	opMu          sync.Mutex
 	opNames       map[string]struct{}
 
@@ -93,6 +94,10 @@ func New() *Metrics {
 			Help:    "Time to execute GraphQL operations, by operation type.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"type"}),
+		gqlWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portside_graphql_queries_waiting",
+			Help: "GraphQL queries waiting for their turn to run (setting graphql-max-concurrent-queries).",
+		}),
 		catalogRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portside_catalog_refreshes_total",
 			Help: "Catalog location refreshes, by location type and outcome (unchanged, applied or failed).",
@@ -140,7 +145,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration,
-		m.gqlOperations, m.gqlDuration,
+		m.gqlOperations, m.gqlDuration, m.gqlWaiting,
 		m.catalogRefreshes, m.catalogRefreshDuration, m.catalogEntitiesWritten, m.catalogValidationErrors,
 		m.pipelineRunsFinished, m.pipelineRunDuration, m.pipelineProviderErrors,
 		m.deployRequestMoves,
@@ -214,6 +219,9 @@ func (m *Metrics) GraphQLOperation(name, opType string, ok bool, d time.Duration
 	sp.count.Inc()
 	sp.dur.Observe(d.Seconds())
 }
+
+// GraphQLQueriesWaiting counts queries starting (delta 1) and ending (-1) their wait for a turn.
+func (m *Metrics) GraphQLQueriesWaiting(delta int) { m.gqlWaiting.Add(float64(delta)) }
 
 // GraphQLSeries returns what records one more operation as GraphQLOperation(name, opType, ok, d)
 // would, its series found once: for a caller that records the same operation again and again

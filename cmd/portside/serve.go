@@ -259,15 +259,16 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 	}
 	gql := graph.NewHandler(resolver,
 		graph.HandlerOptions{
-			MaxDepth:          a.cfg.GraphQLMaxDepth,
-			MaxComplexity:     a.cfg.GraphQLMaxComplexity,
-			Logger:            a.log,
-			Observer:          a.metrics,
-			ResponseCacheSize: a.cfg.ResponseCacheSize,
-			Timeout:           a.cfg.GraphQLTimeout,
-			MaxResponseBytes:  a.cfg.GraphQLMaxResponseBytes,
-			MaxBodyBytes:      int64(a.cfg.GraphQLMaxBodyBytes),
-			Tracing:           a.tracing.GraphQL(),
+			MaxDepth:             a.cfg.GraphQLMaxDepth,
+			MaxComplexity:        a.cfg.GraphQLMaxComplexity,
+			Logger:               a.log,
+			Observer:             a.metrics,
+			ResponseCacheSize:    a.cfg.ResponseCacheSize,
+			Timeout:              a.cfg.GraphQLTimeout,
+			MaxResponseBytes:     a.cfg.GraphQLMaxResponseBytes,
+			MaxBodyBytes:         int64(a.cfg.GraphQLMaxBodyBytes),
+			MaxConcurrentQueries: a.cfg.GraphQLMaxConcurrentQueries,
+			Tracing:              a.tracing.GraphQL(),
 		})
 	w.server = server.New(server.Options{
 		SlackCommands:   slackCommands,
