@@ -56,6 +56,40 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[
 	return out, nil
 }
 
+// SummariesByRef is EntitiesByRef for callers that show of each entity only what its summary
+// holds (see Query.Summaries): the entities among refs that exist, keyed by ref, each whole where
+// the read cache holds it, else its row's summary, read by one statement per chunk of refs with
+// no document decoded and no relation read. Summaries never enter the cache. A caller that
+// follows its entities' relations, or shows their spec, must use EntitiesByRef.
+func (s *Service) SummariesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
+	out := make(map[backstage.Ref]*backstage.Entity, len(refs))
+	s.cache.syncIfCaching(ctx)
+	var missing []string
+	for _, r := range refs {
+		if _, done := out[r]; done || r.IsZero() {
+			continue
+		}
+		if e, ok := s.cache.entity(r); ok {
+			out[r] = e
+		} else {
+			missing = append(missing, r.String())
+		}
+	}
+	slices.Sort(missing)
+	missing = slices.Compact(missing)
+	for part := range slices.Chunk(missing, chunk) {
+		keys, err := s.loadSummaries(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		for i := range keys {
+			e := keys[i].summary()
+			out[e.Ref] = e
+		}
+	}
+	return out, nil
+}
+
 // ParseRefInput reads a reference typed by a person or a client, naming the input in errors.
 func ParseRefInput(field, s, defaultKind string) (backstage.Ref, error) {
 	r, err := backstage.ParseRef(s, defaultKind, backstage.DefaultNamespace)

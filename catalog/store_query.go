@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -118,8 +119,14 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 	if err != nil {
 		return nil, store.Translate(err, "entities")
 	}
+	return scanKeys(rows, summaries, min(limit, MaxPageSize+1))
+}
+
+// scanKeys reads rows of keyColumns, and with summaries of summaryColumns after them, and closes
+// rows; size is how many are expected.
+func scanKeys(rows *sql.Rows, summaries bool, size int) ([]pageKey, error) {
 	defer rows.Close()
-	keys := make([]pageKey, 0, min(limit, MaxPageSize+1))
+	keys := make([]pageKey, 0, size)
 	for rows.Next() {
 		var k pageKey
 		dest := []any{&k.Ref, &k.Name, &k.Kind, &k.UpdatedAt}
@@ -136,6 +143,15 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 		return nil, store.Translate(err, "entities")
 	}
 	return keys, nil
+}
+
+// loadSummaries reads the summaries (pageKey.summary) of the entities among refs that exist.
+func (s *Service) loadSummaries(ctx context.Context, refs []string) ([]pageKey, error) {
+	rows, err := s.st.DB(ctx).Raw("SELECT "+keyColumns+summaryColumns+" FROM entities e WHERE e.ref IN ?", refs).Rows()
+	if err != nil {
+		return nil, store.Translate(err, "entities")
+	}
+	return scanKeys(rows, true, len(refs))
 }
 
 // denseTextMatches is how many entities a SQLite text search must match for its pages ordered by

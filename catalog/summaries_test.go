@@ -135,3 +135,47 @@ func TestSummariesStayOutOfTheEntityCache(t *testing.T) {
 		}
 	})
 }
+
+// TestSummariesByRefHoldWhatEntitiesByRefShow reads every entity of the catalog, a missing ref
+// and a zero ref by ref, whole and as summaries: the same refs found, each summary equal to its
+// whole entity in what summaries hold, and with the read cache off no relations or spec read.
+func TestSummariesByRefHoldWhatEntitiesByRefShow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		for _, cacheSize := range []int{0, 1000} {
+			svc := f.service(catalog.Options{CacheSize: cacheSize})
+			all, err := svc.Find(context.Background(), catalog.Query{First: catalog.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs := []backstage.Ref{{}, {Kind: "component", Namespace: "default", Name: "no-such-thing"}}
+			for _, e := range all.Entities {
+				refs = append(refs, e.Ref, e.Ref) // twice: found once
+			}
+			whole, err := svc.EntitiesByRef(context.Background(), refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			summaries, err := svc.SummariesByRef(context.Background(), refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(summaries) != len(all.Entities) || len(whole) != len(all.Entities) {
+				t.Fatalf("cache %d: %d summaries and %d whole entities for %d entities", cacheSize, len(summaries), len(whole), len(all.Entities))
+			}
+			for ref, w := range whole {
+				s, ok := summaries[ref]
+				if !ok {
+					t.Errorf("cache %d: no summary of %s", cacheSize, ref)
+					continue
+				}
+				if got, want := viewOf(s), viewOf(w); !equalViews(got, want) {
+					t.Errorf("cache %d: summary\n %+v\nwhole\n %+v", cacheSize, got, want)
+				}
+				if cacheSize == 0 && (s.Relations != nil || s.Spec != nil || s.APIVersion != "") {
+					t.Errorf("%s: the summary has relations %v, spec %v, apiVersion %q", s.Ref, s.Relations, s.Spec, s.APIVersion)
+				}
+			}
+		}
+	})
+}

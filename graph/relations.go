@@ -63,7 +63,7 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	if obj.Cohort().Partial() {
 		return nil, errSummary(obj)
 	}
-	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, func(e *backstage.Entity) []backstage.Ref {
+	found, next, err := obj.Cohort().Related(ctx, "rel:"+relType, relatedSummariesSuffice(ctx), func(e *backstage.Entity) []backstage.Ref {
 		return e.RelationsOfType(relType)
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation
 
 // relationTarget resolves a generic relation's target, batched over every relation of the cohort.
 func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error) {
-	found, next, err := r.From.Cohort().Related(ctx, "rel:*", func(e *backstage.Entity) []backstage.Ref {
+	found, next, err := r.From.Cohort().Related(ctx, "rel:*", relatedSummariesSuffice(ctx), func(e *backstage.Entity) []backstage.Ref {
 		refs := make([]backstage.Ref, len(e.Relations))
 		for i, rel := range e.Relations {
 			refs[i] = rel.Target

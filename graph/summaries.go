@@ -99,6 +99,23 @@ func summariesSuffice(ctx context.Context) bool {
 	return true
 }
 
+// relatedSummariesSuffice says whether the field being resolved in ctx, one answering entities
+// related to its object (a component's owner and system, an API's providers, a relation's
+// target ...), selects of them only fields a summary answers. Those are then read as summaries
+// (catalog.Service.SummariesByRef): an owner's name needed its whole entity, every relation of
+// it in both directions included (a group's owned components, a system's parts), read and
+// decoded, for each such field of a request the read cache did not answer.
+func relatedSummariesSuffice(ctx context.Context) bool {
+	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return false
+	}
+	return entitySummarySuffices(graphql.GetOperationContext(ctx), fc.Field.Selections)
+}
+
 // entitySummarySuffices says whether set, a selection on Entity, asks of an entity of any type
 // only fields a summary answers.
 func entitySummarySuffices(op *graphql.OperationContext, set ast.SelectionSet) bool {

@@ -227,3 +227,56 @@ func TestAPageOfSummariesCostsOneStatement(t *testing.T) {
 		}
 	})
 }
+
+// relatedSelections are selections of entities related to one: whole counts the statements
+// that read entities whole (wholeReads) with the read cache off. The entity asked for is read
+// whole (its entities row and its relations: 2); a related entity is read whole (2 more per
+// field) only where its selection asks for more than a summary holds.
+var relatedSelections = []struct {
+	name, query string
+	whole       int
+}{
+	{"an owner and a system by name", `{ entity(ref: "component:payments-api") { ref ... on Component { owner { ref name } system { ref name title description } } } }`, 2},
+	{"dependencies and APIs by name", `{ entity(ref: "component:payments-api") { ... on Component { dependsOn { ref kind } dependents { ref } providesApis { name title } consumesApis(first: 1) { ref } } } }`, 2},
+	{"relation targets' summaries", `{ entity(ref: "component:payments-api") { relations { type target { __typename ref kind name ... on Component { lifecycle ownerRef } } } } }`, 2},
+	{"a group's parent, children and members", `{ entity(ref: "group:team-payments") { ... on Group { parent { ref } children { ref name } members { name } } } }`, 2},
+	{"a page's owners", `{ entities(filter: {kinds: ["Component"]}, first: 20) { nodes { ref ... on Component { owner { ref name } } } } }`, 2},
+	{"an owner's members", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref ... on Group { members { ref } } } } } }`, 4},
+	{"an owner's spec", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref spec } system { ref } } } }`, 4},
+	{"a system's owner and its owner's location", `{ entity(ref: "system:payments") { ... on System { owner { name location { target } } } } }`, 4},
+	{"the same field whole and as a summary, aliased", `{ entity(ref: "component:payments-api") { ... on Component { a: owner { ref } b: owner { ref annotations { key } } } } }`, 4},
+}
+
+// TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows asks for entities related to
+// one (an owner, a system, dependencies, a relation's target ...) with every related entity
+// read whole and then as its selection allows, on both dialects, with the read cache off and on,
+// and compares the answers' bytes; with the cache off it counts the statements that read
+// entities whole.
+func TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows(t *testing.T) {
+	t.Cleanup(func() { graph.ReadPagesWhole(false) })
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if err := registerDemo(t, st); err != nil {
+			t.Fatal(err)
+		}
+		log := logStatements(st.Gorm())
+		for _, cacheSize := range []int{0, 1000} {
+			for _, c := range relatedSelections {
+				graph.ReadPagesWhole(true)
+				want := pageHandler(t, st, cacheSize)(c.query, nil)
+				graph.ReadPagesWhole(false)
+				log.take()
+				got := pageHandler(t, st, cacheSize)(c.query, nil)
+				reads := wholeReads(log.take())
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s (cache %d):\n got %s\nwant %s", c.name, cacheSize, got, want)
+				}
+				if bytes.Contains(got, []byte(`"errors"`)) || bytes.Count(got, []byte(`"ref"`))+bytes.Count(got, []byte(`"name"`)) == 0 {
+					t.Errorf("%s (cache %d): %s", c.name, cacheSize, got)
+				}
+				if cacheSize == 0 && len(reads) != c.whole {
+					t.Errorf("%s: %d statements read entities whole, want %d:\n%s", c.name, len(reads), c.whole, strings.Join(reads, "\n"))
+				}
+			}
+		}
+	})
+}

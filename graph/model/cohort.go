@@ -49,8 +49,12 @@ func (c *Cohort) Service() *catalog.Service { return c.svc }
 
 // Related loads, once for the whole cohort, the entities that refsOf names for each member, and
 // returns them with the cohort they form. key identifies refsOf: the same key must always mean the
-// same function.
-func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*backstage.Entity) []backstage.Ref) (map[backstage.Ref]*backstage.Entity, *Cohort, error) {
+// same function. With summaries it loads them as summaries (catalog.Service.SummariesByRef), and
+// the cohort they form is partial: for a field whose selection asks only what a summary holds.
+func (c *Cohort) Related(ctx context.Context, key string, summaries bool, refsOf func(*backstage.Entity) []backstage.Ref) (map[backstage.Ref]*backstage.Entity, *Cohort, error) {
+	if summaries {
+		key = "summaries:" + key
+	}
 	c.mu.Lock()
 	b, ok := c.batches[key]
 	if !ok {
@@ -63,7 +67,11 @@ func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*backstage
 		for _, m := range c.members {
 			refs = append(refs, refsOf(m)...)
 		}
-		b.found, b.err = c.svc.EntitiesByRef(ctx, refs)
+		if summaries {
+			b.found, b.err = c.svc.SummariesByRef(ctx, refs)
+		} else {
+			b.found, b.err = c.svc.EntitiesByRef(ctx, refs)
+		}
 		if b.err == nil {
 			members := make([]*backstage.Entity, 0, len(b.found))
 			seen := make(map[backstage.Ref]bool, len(b.found))
@@ -74,6 +82,7 @@ func (c *Cohort) Related(ctx context.Context, key string, refsOf func(*backstage
 				}
 			}
 			b.next = NewCohort(c.svc, members)
+			b.next.partial = summaries
 		}
 	})
 	return b.found, b.next, b.err
