@@ -364,7 +364,7 @@ func bindSettings(c *Config) []Setting {
 			Usage: "largest GraphQL request body, in bytes (chunked bodies too); a larger one is answered 413",
 			value: whole(&c.GraphQLMaxBodyBytes, 4<<10, 64<<20)},
 		{Key: "graphql-max-concurrent-queries", Env: "PORTSIDE_GRAPHQL_MAX_CONCURRENT_QUERIES", Default: "0",
-			Usage: "GraphQL queries that run at once; the next ones wait their turn, first come first served, within graphql-timeout (answers from the response cache never wait); 0: four for each CPU Portside uses (GOMAXPROCS)",
+			Usage: "GraphQL queries that run at once; the next ones wait their turn, first come first served, within graphql-timeout, and a query still running after 25 ms gives its turn to the next (answers from the response cache never wait); 0: four for each CPU Portside uses (GOMAXPROCS)",
 			value: whole(&c.GraphQLMaxConcurrentQueries, 0, 100_000)},
 		{Key: "catalog-cache-size", Env: "PORTSIDE_CATALOG_CACHE_SIZE", Default: "50000",
 			Usage: "entities kept in the catalog read cache; 0 disables the cache",

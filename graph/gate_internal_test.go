@@ -40,6 +40,14 @@ func operation(ctx context.Context, op ast.Operation) context.Context {
 	return graphql.WithOperationContext(ctx, &graphql.OperationContext{Operation: &ast.OperationDefinition{Operation: op}})
 }
 
+// heldGate is newQueryGate whose turns last as long as their queries run (no lease), so that
+// a test can hold one.
+func heldGate(max int, o QueueObserver) *queryGate {
+	g := newQueryGate(max, o)
+	g.lease = time.Hour
+	return g
+}
+
 // holdTurn runs a query through g that keeps its turn until the returned func is called.
 func holdTurn(t *testing.T, g *queryGate) (release func()) {
 	t.Helper()
@@ -55,7 +63,7 @@ func holdTurn(t *testing.T, g *queryGate) (release func()) {
 
 func TestQueriesTakeTheirTurnsInTheOrderTheyCame(t *testing.T) {
 	var gauge waitGauge
-	g := newQueryGate(1, &gauge)
+	g := heldGate(1, &gauge)
 	release := holdTurn(t, g)
 
 	var mu sync.Mutex
@@ -92,7 +100,7 @@ func TestQueriesTakeTheirTurnsInTheOrderTheyCame(t *testing.T) {
 
 func TestAsManyQueriesAsTheBoundRunAtOnceWithoutWaiting(t *testing.T) {
 	var gauge waitGauge
-	g := newQueryGate(3, &gauge)
+	g := heldGate(3, &gauge)
 	r1, r2, r3 := holdTurn(t, g), holdTurn(t, g), holdTurn(t, g)
 	if n := gauge.most.Load(); n != 0 {
 		t.Fatalf("%d of three queries waited under a bound of three", n)
@@ -111,7 +119,7 @@ func TestAsManyQueriesAsTheBoundRunAtOnceWithoutWaiting(t *testing.T) {
 
 func TestMutationsAndSubscriptionsNeverWaitForATurn(t *testing.T) {
 	var gauge waitGauge
-	g := newQueryGate(1, &gauge)
+	g := heldGate(1, &gauge)
 	defer holdTurn(t, g)()
 	for _, op := range []ast.Operation{ast.Mutation, ast.Subscription} {
 		ran := false
@@ -132,7 +140,7 @@ func TestMutationsAndSubscriptionsNeverWaitForATurn(t *testing.T) {
 // as one that ran out of time, naming the setting, and is no longer counted as waiting.
 func TestAQueryThatWaitsOutItsBudgetIsAnsweredTimeout(t *testing.T) {
 	var gauge waitGauge
-	g := newQueryGate(1, &gauge)
+	g := heldGate(1, &gauge)
 	defer holdTurn(t, g)()
 	b := newBudget(50*time.Millisecond, 0)
 	ran := false
@@ -157,7 +165,7 @@ func TestAQueryThatWaitsOutItsBudgetIsAnsweredTimeout(t *testing.T) {
 // setting.
 func TestAQueryWhoseClientLeftStopsWaiting(t *testing.T) {
 	var gauge waitGauge
-	g := newQueryGate(2, &gauge)
+	g := heldGate(2, &gauge)
 	defer holdTurn(t, g)()
 	defer holdTurn(t, g)()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -187,4 +195,36 @@ func TestTheDefaultBoundIsFourQueriesForEachCPU(t *testing.T) {
 	if g := newQueryGate(-1, nil); g != nil {
 		t.Error("a negative bound still gates queries")
 	}
+}
+
+// A query that outlives its lease goes on without its turn: the next one starts while it still
+// runs, and its end gives back nothing more (the semaphore panics on a turn given back twice):
+// afterwards the bound holds as before.
+func TestASlowQueryGivesUpItsTurnAfterTheLease(t *testing.T) {
+	var gauge waitGauge
+	g := newQueryGate(1, &gauge)
+	g.lease = 20 * time.Millisecond
+	endSlow := holdTurn(t, g)
+	ran := make(chan struct{})
+	go g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response {
+		close(ran)
+		return &graphql.Response{}
+	})
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next query did not start while the slow one ran past its lease")
+	}
+	endSlow()
+
+	g.lease = time.Hour
+	until(t, "the slow query has ended", func() bool { return g.turns.TryAcquire(1) })
+	g.turns.Release(1)
+	defer holdTurn(t, g)()
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response { return &graphql.Response{} })
+	}()
+	until(t, "a second query waits under the bound of one", func() bool { return gauge.now.Load() == 1 })
 }
