@@ -12,6 +12,6 @@ func FragmentHits(r *Resolver) int64 {
 // one-pass writer (off, the default), for tests that compare the two.
 func RenderFacetsWithGqlgen(on bool) { gqlgenFacets.Store(on) }
 
-// ReadPagesWhole makes every page of entities read its entities whole (on) or, the default, as
-// summaries where the selection allows (off), for tests that compare the two.
+// ReadPagesWhole makes every page of entities and every related entity read whole (on) or, the
+// default, as summaries where the selection allows (off), for tests that compare the two.
 func ReadPagesWhole(on bool) { wholePages.Store(on) }

@@ -24,8 +24,8 @@ type QueueObserver interface {
 // HandlerOptions.MaxConcurrentQueries is 0. A query spends about as long waiting for the database
 // as running here, and the database answers on its own cores: four keep the CPUs busy without
 // crowding them. Measured at a million entities with every cache off, server on one CPU, 16
-// clients (bench/README.md): the whole catalog's facets at p99 33-48 ms unbounded, 14-27 ms with
-// four; an owner's facets 23-24 ms against 13-14 ms, for 5 % less throughput.
+// clients (bench/README.md): the whole catalog's facets at p99 31-48 ms unbounded, 19-32 ms with
+// four; an owner's facets 22-31 ms against 11-14 ms, for about the same throughput.
 const queriesPerCPU = 4
 
 // queryGate lets at most a fixed number of queries run at once; the others wait for their turn,

@@ -15,7 +15,8 @@ import (
 // (catalog.Query.Summaries): the page's own statement reads those columns, and neither the
 // documents nor the relations are read. Where there is any doubt the page is read whole.
 
-// wholePages makes every page read its entities whole, for tests that compare both ways.
+// wholePages makes every page read its entities whole, and every related entity
+// (relatedSummariesSuffice) be read whole, for tests that compare both ways.
 var wholePages atomic.Bool
 
 // summaryFields are, per entity type, the fields a summary answers as the whole entity does: each
