@@ -210,9 +210,9 @@ type Config struct {
 	// GraphQLMaxConcurrentQueries bounds the GraphQL queries that run at once (0: four per CPU
 	// the Go runtime uses).
 	GraphQLMaxConcurrentQueries int
-	CatalogCacheSize    int      // entities kept in the catalog read cache; 0 disables the cache
-	ResponseCacheSize   int      // GraphQL responses kept for repeated catalog queries; 0 disables that cache
-	APILocationTypes    []string // location types the GraphQL API may register
+	CatalogCacheSize            int      // entities kept in the catalog read cache; 0 disables the cache
+	ResponseCacheSize           int      // GraphQL responses kept for repeated catalog queries; 0 disables that cache
+	APILocationTypes            []string // location types the GraphQL API may register
 	// AllowLoopbackLocations lets URL and git locations read loopback addresses (never link-local
 	// ones: cloud metadata endpoints stay refused).
 	AllowLoopbackLocations bool
