@@ -28,6 +28,31 @@ func (s *Service) Entity(ctx context.Context, ref backstage.Ref) (*backstage.Ent
 // EntitiesByRef returns the entities that exist among refs, with their relations, keyed by ref.
 // Missing refs are simply absent. The returned entities are shared: callers must not modify them.
 func (s *Service) EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
+	return s.byRef(ctx, refs, s.loadEntities, true)
+}
+
+// SummariesByRef is EntitiesByRef for callers that show of each entity only what its summary
+// holds (see Query.Summaries): the entities among refs that exist, keyed by ref, each whole where
+// the read cache holds it, else its row's summary, read by one statement per chunk of refs with
+// no document decoded and no relation read. Summaries never enter the cache. A caller that
+// follows its entities' relations, or shows their spec, must use EntitiesByRef.
+func (s *Service) SummariesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
+	return s.byRef(ctx, refs, func(ctx context.Context, part []string) ([]*backstage.Entity, error) {
+		keys, err := s.loadSummaries(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*backstage.Entity, len(keys))
+		for i := range keys {
+			out[i] = keys[i].summary()
+		}
+		return out, nil
+	}, false)
+}
+
+// byRef returns the entities among refs that the read cache holds, and loads the others, sorted
+// and distinct, a chunk of refs at a time; with keep, what it loads enters the cache.
+func (s *Service) byRef(ctx context.Context, refs []backstage.Ref, load func(context.Context, []string) ([]*backstage.Entity, error), keep bool) (map[backstage.Ref]*backstage.Entity, error) {
 	out := make(map[backstage.Ref]*backstage.Entity, len(refs))
 	epoch := s.cache.syncIfCaching(ctx)
 	var missing []string
@@ -44,46 +69,14 @@ func (s *Service) EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[
 	slices.Sort(missing)
 	missing = slices.Compact(missing)
 	for part := range slices.Chunk(missing, chunk) {
-		loaded, err := s.loadEntities(ctx, part)
+		loaded, err := load(ctx, part)
 		if err != nil {
 			return nil, err
 		}
-		s.cache.addEntities(epoch, loaded)
+		if keep {
+			s.cache.addEntities(epoch, loaded)
+		}
 		for _, e := range loaded {
-			out[e.Ref] = e
-		}
-	}
-	return out, nil
-}
-
-// SummariesByRef is EntitiesByRef for callers that show of each entity only what its summary
-// holds (see Query.Summaries): the entities among refs that exist, keyed by ref, each whole where
-// the read cache holds it, else its row's summary, read by one statement per chunk of refs with
-// no document decoded and no relation read. Summaries never enter the cache. A caller that
-// follows its entities' relations, or shows their spec, must use EntitiesByRef.
-func (s *Service) SummariesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
-	out := make(map[backstage.Ref]*backstage.Entity, len(refs))
-	s.cache.syncIfCaching(ctx)
-	var missing []string
-	for _, r := range refs {
-		if _, done := out[r]; done || r.IsZero() {
-			continue
-		}
-		if e, ok := s.cache.entity(r); ok {
-			out[r] = e
-		} else {
-			missing = append(missing, r.String())
-		}
-	}
-	slices.Sort(missing)
-	missing = slices.Compact(missing)
-	for part := range slices.Chunk(missing, chunk) {
-		keys, err := s.loadSummaries(ctx, part)
-		if err != nil {
-			return nil, err
-		}
-		for i := range keys {
-			e := keys[i].summary()
 			out[e.Ref] = e
 		}
 	}

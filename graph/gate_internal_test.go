@@ -61,6 +61,16 @@ func holdTurn(t *testing.T, g *queryGate) (release func()) {
 	return func() { close(done) }
 }
 
+// startQuery sends a query through g; the channel is closed once it runs.
+func startQuery(g *queryGate) <-chan struct{} {
+	ran := make(chan struct{})
+	go g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response {
+		close(ran)
+		return &graphql.Response{}
+	})
+	return ran
+}
+
 func TestQueriesTakeTheirTurnsInTheOrderTheyCame(t *testing.T) {
 	var gauge waitGauge
 	g := heldGate(1, &gauge)
@@ -105,11 +115,7 @@ func TestAsManyQueriesAsTheBoundRunAtOnceWithoutWaiting(t *testing.T) {
 	if n := gauge.most.Load(); n != 0 {
 		t.Fatalf("%d of three queries waited under a bound of three", n)
 	}
-	ran := make(chan struct{})
-	go g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response {
-		close(ran)
-		return &graphql.Response{}
-	})
+	ran := startQuery(g)
 	until(t, "the fourth query waits", func() bool { return gauge.now.Load() == 1 })
 	r2()
 	<-ran // the fourth runs once one of the three is done
@@ -205,11 +211,7 @@ func TestASlowQueryGivesUpItsTurnAfterTheLease(t *testing.T) {
 	g := newQueryGate(1, &gauge)
 	g.lease = 20 * time.Millisecond
 	endSlow := holdTurn(t, g)
-	ran := make(chan struct{})
-	go g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response {
-		close(ran)
-		return &graphql.Response{}
-	})
+	ran := startQuery(g)
 	select {
 	case <-ran:
 	case <-time.After(10 * time.Second):
@@ -221,10 +223,6 @@ func TestASlowQueryGivesUpItsTurnAfterTheLease(t *testing.T) {
 	until(t, "the slow query has ended", func() bool { return g.turns.TryAcquire(1) })
 	g.turns.Release(1)
 	defer holdTurn(t, g)()
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		g.InterceptResponse(operation(context.Background(), ast.Query), func(context.Context) *graphql.Response { return &graphql.Response{} })
-	}()
+	startQuery(g)
 	until(t, "a second query waits under the bound of one", func() bool { return gauge.now.Load() == 1 })
 }

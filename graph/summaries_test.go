@@ -157,12 +157,7 @@ func TestEntityPagesOfSummariesAnswerTheBytesOfWholeEntities(t *testing.T) {
 		log := logStatements(st.Gorm())
 		for _, cacheSize := range []int{0, 1000} {
 			for _, c := range summarySelections {
-				graph.ReadPagesWhole(true)
-				want := pageHandler(t, st, cacheSize)(c.query, c.vars)
-				graph.ReadPagesWhole(false)
-				log.take()
-				got := pageHandler(t, st, cacheSize)(c.query, c.vars)
-				reads := wholeReads(log.take())
+				got, want, reads := wholeThenAsAllowed(t, st, log, cacheSize, c.query, c.vars)
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s (cache %d):\n got %s\nwant %s", c.name, cacheSize, got, want)
 				}
@@ -181,6 +176,19 @@ func TestEntityPagesOfSummariesAnswerTheBytesOfWholeEntities(t *testing.T) {
 			}
 		}
 	})
+}
+
+// wholeThenAsAllowed answers query with every entity read whole (want), then as its selection
+// allows (got), each on a service of its own, and returns the statements of the second answer that
+// read entities whole (wholeReads).
+func wholeThenAsAllowed(t *testing.T, st *store.Store, log *statementLog, cacheSize int, query string, vars map[string]any) (got, want []byte, reads []string) {
+	t.Helper()
+	graph.ReadPagesWhole(true)
+	want = pageHandler(t, st, cacheSize)(query, vars)
+	graph.ReadPagesWhole(false)
+	log.take()
+	got = pageHandler(t, st, cacheSize)(query, vars)
+	return got, want, wholeReads(log.take())
 }
 
 // registerDemo registers the embedded demo catalog in st.
@@ -261,12 +269,7 @@ func TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows(t *testing.T
 		log := logStatements(st.Gorm())
 		for _, cacheSize := range []int{0, 1000} {
 			for _, c := range relatedSelections {
-				graph.ReadPagesWhole(true)
-				want := pageHandler(t, st, cacheSize)(c.query, nil)
-				graph.ReadPagesWhole(false)
-				log.take()
-				got := pageHandler(t, st, cacheSize)(c.query, nil)
-				reads := wholeReads(log.take())
+				got, want, reads := wholeThenAsAllowed(t, st, log, cacheSize, c.query, nil)
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s (cache %d):\n got %s\nwant %s", c.name, cacheSize, got, want)
 				}
