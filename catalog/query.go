@@ -114,6 +114,9 @@ type Query struct {
 	// show none of those (a list that shows names and titles). An entity the read cache holds
 	// whole is returned whole; summaries never enter that cache.
 	Summaries bool
+	// Count asks for how many entities match Filter too (Page.Total), read by the page's own
+	// statement: for a page that shows its total, a round trip less than Count.
+	Count bool
 }
 
 // Page is one page of a query.
@@ -123,6 +126,11 @@ type Page struct {
 	HasNextPage bool
 	// Summaries says the entities may be summaries (Query.Summaries).
 	Summaries bool
+	// Total is how many entities match the filter, every page of them, when Counted: when
+	// Query.Count asked and the page's statement could tell (an empty page after a cursor
+	// cannot; Count can).
+	Total   int
+	Counted bool
 }
 
 // FacetField is an attribute facets count by.
@@ -168,11 +176,11 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 			return Page{}, err
 		}
 	}
-	keys, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1, q.Summaries)
+	keys, total, err := s.findKeysCounting(ctx, q.Filter, q.Order, after, first+1, q.Summaries, q.Count)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{HasNextPage: len(keys) > first, Summaries: q.Summaries}
+	page := Page{HasNextPage: len(keys) > first, Summaries: q.Summaries, Total: max(total, 0), Counted: q.Count && total >= 0}
 	keys = keys[:min(len(keys), first)]
 	refs := make([]backstage.Ref, len(keys))
 	for i, k := range keys {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -491,4 +492,125 @@ func firstDifference(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// statementsOf counts the statements of the contexts marked by counted.
+type countedKey struct{}
+
+func counted(ctx context.Context) context.Context { return context.WithValue(ctx, countedKey{}, true) }
+
+func statementsOf(st *store.Store) *storetest.Counter {
+	return storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool { return ctx.Value(countedKey{}) != nil })
+}
+
+// TestAPageCountsItsMatchesInItsOwnStatement pages through filters of every way of counting
+// (kinds alone from the kept counts, a text alone from SQLite's full-text index, any other
+// filter, nothing matching) with Query.Count: every page carries the total Count gives, read by
+// the page's own statement (one statement for a page of summaries; on SQLite a text search
+// looks at the full-text index first), and a page past the last
+// match, which has no row to carry it, says it did not count.
+func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0})
+		statements := statementsOf(st)
+		ctx := counted(context.Background())
+		for _, filter := range []catalog.Filter{
+			{},
+			{Kinds: []string{"Component", "API"}},
+			{Text: "pay"},
+			{Owners: []string{"platform"}, IncludeDescendants: true},
+			{Kinds: []string{"Component"}, Tags: []string{"pci", "go"}},
+			{Text: "nothing-has-this-word"},
+		} {
+			want, err := svc.Count(context.Background(), filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := catalog.Query{Filter: filter, First: 2, Count: true, Summaries: true}
+			seen := 0
+			for {
+				statements.Reset()
+				page, err := svc.Find(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantStatements := int64(1)
+				if st.Dialect() == store.SQLite && filter.Text != "" {
+					wantStatements++ // denseText's look at the full-text index, to choose the plan
+				}
+				if n := statements.Count(); n != wantStatements {
+					t.Errorf("%+v: a page of summaries with its count took %d statements, want %d", filter, n, wantStatements)
+				}
+				if !page.Counted || page.Total != want {
+					t.Errorf("%+v after %q: total %d (counted %v), want %d", filter, q.After, page.Total, page.Counted, want)
+				}
+				seen += len(page.Entities)
+				if !page.HasNextPage {
+					if len(page.Cursors) > 0 {
+						q.After = page.Cursors[len(page.Cursors)-1]
+					}
+					break
+				}
+				q.After = page.Cursors[len(page.Cursors)-1]
+			}
+			if seen != want {
+				t.Errorf("%+v: the pages held %d entities, Count says %d", filter, seen, want)
+			}
+			if want == 0 {
+				continue
+			}
+			past, err := svc.Find(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(past.Entities) != 0 || past.Counted {
+				t.Errorf("%+v: the page past the last match has %d entities and counted %v (total %d)", filter, len(past.Entities), past.Counted, past.Total)
+			}
+		}
+	})
+}
+
+// TestEntitiesAreReadWithTheirRelationsOfBothDirectionsInOneStatement reads entities that relate
+// to each other and to others, together and apart, with the read cache off: each has the
+// relations it declares and the inverse of those declared naming it, whether or not their
+// other end was read with it, in one statement per batch.
+func TestEntitiesAreReadWithTheirRelationsOfBothDirectionsInOneStatement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0})
+		statements := statementsOf(st)
+		want := map[string][]string{
+			"group:default/payments": {"childOf group:default/platform", "ownerOf api:default/payments-rest",
+				"ownerOf component:default/ledger", "ownerOf component:default/payments-api",
+				"ownerOf resource:default/payments-db", "ownerOf system:default/checkout"},
+			"component:default/payments-api": {"ownedBy group:default/payments", "partOf system:default/checkout"},
+			"system:default/checkout": {"hasPart api:default/payments-rest", "hasPart component:default/checkout-experiment",
+				"hasPart component:default/ledger", "hasPart component:default/payments-api",
+				"hasPart resource:default/payments-db", "ownedBy group:default/payments"},
+			"component:tools/portal": {"ownedBy group:default/platform"},
+		}
+		var all []backstage.Ref
+		for ref := range want {
+			all = append(all, backstage.MustParseRef(ref))
+		}
+		for _, batch := range append([][]backstage.Ref{all}, slices.Collect(slices.Chunk(all, 1))...) {
+			statements.Reset()
+			got, err := svc.EntitiesByRef(counted(context.Background()), append(batch, backstage.MustParseRef("component:default/missing")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := statements.Count(); n != 1 {
+				t.Errorf("%v: %d statements, want 1", batch, n)
+			}
+			if len(got) != len(batch) {
+				t.Errorf("%v: read %d entities, want %d", batch, len(got), len(batch))
+			}
+			for _, r := range batch {
+				if rels := relationsOf(got[r]); !slices.Equal(rels, want[r.String()]) {
+					t.Errorf("%s read with %d others: relations\n %q\nwant\n %q", r, len(batch)-1, rels, want[r.String()])
+				}
+			}
+		}
+	})
 }

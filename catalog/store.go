@@ -95,11 +95,6 @@ type entityRow struct {
 
 func (entityRow) TableName() string { return "entities" }
 
-// entityReadColumns are the columns of an entityRow that reading an entity needs: all but
-// search_text.
-var entityReadColumns = []string{"id", "ref", "kind", "namespace", "name", "title", "description", "spec_type",
-	"lifecycle", "owner_ref", "system_ref", "tags", "body", "hash", "location_id", "source", "created_at", "updated_at"}
-
 type tagRow struct {
 	EntityID int64  `gorm:"primaryKey;autoIncrement:false"`
 	Tag      string `gorm:"primaryKey"`
@@ -184,10 +179,11 @@ func newEntityRow(e *backstage.Entity, body string) entityRow {
 	}
 }
 
-// toEntity rebuilds an entity from its row; relations are added by the caller.
-func (r *entityRow) toEntity() (*backstage.Entity, error) {
+// toEntity rebuilds an entity from its row's columns and its stored document, body (scanned
+// apart, as bytes, to save a copy); relations are added by the caller.
+func (r *entityRow) toEntity(body []byte) (*backstage.Entity, error) {
 	e := &backstage.Entity{}
-	if err := json.Unmarshal([]byte(r.Body), e); err != nil {
+	if err := json.Unmarshal(body, e); err != nil {
 		return nil, err
 	}
 	e.Kind = r.Kind

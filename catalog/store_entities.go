@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -378,79 +379,79 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 }
 
 // loadEntities reads entities with every relation that starts at them: those they declare and
-// the inverse of those that name them (a group's ownerOf from its components' ownedBy). Two
-// queries, whatever the number of refs. The relations are one scan of the relations table through
-// both of its indexes (entity_id OR target_ref), each row's declaring entity looked up by primary
-// key. The join of both directions it replaces (a UNION ALL of two joins with entities) let
-// PostgreSQL, without statistics after a bulk import, hash the whole entities table (15 ms a page
-// each way) and, with statistics, start parallel workers for the UNION ALL (20-60 ms on a busy
-// machine) to read a few hundred rows.
+// the inverse of those that name them (a group's ownerOf from its components' ownedBy). One
+// statement, whatever the number of refs: each entity's row with its relations of either
+// direction gathered into two JSON arrays by correlated subqueries, each an index scan of the
+// relations table (entity_id; target_ref, with each declaring entity looked up by primary key).
+// A second statement for the relations was a round trip as costly to the server as the rest of
+// the read (an entity by ref, every cache off). Joins in the outer query, as before that (a
+// UNION ALL of both directions), let PostgreSQL, without statistics after a bulk import, hash the
+// whole entities table, and with them start parallel workers, to read a few hundred rows; a
+// correlated subquery has no such plan. The rows are scanned by hand: gorm's reflective Scan cost
+// a tenth of the server's time.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage.Entity, error) {
-	var rows []entityRow
-	// Every column but search_text, which only text search reads (in SQL) and which is as large as
-	// the rest of the row.
-	if err := s.st.DB(ctx).Select(entityReadColumns).Where("ref IN ?", refs).Find(&rows).Error; err != nil {
+	pair, agg := "json_build_array", "json_agg"
+	if s.st.Dialect() == store.SQLite {
+		pair, agg = "json_array", "json_group_array"
+	}
+	rows, err := s.st.DB(ctx).Raw(`SELECT e.ref, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, e.body,
+		e.hash, e.location_id, e.source, e.created_at, e.updated_at,
+		(SELECT `+agg+`(`+pair+`(r.type, r.target_ref)) FROM relations r WHERE r.entity_id = e.id) AS declared,
+		(SELECT `+agg+`(`+pair+`(r.type, d.ref)) FROM relations r JOIN entities d ON d.id = r.entity_id
+			WHERE r.target_ref = e.ref) AS named
+		FROM entities e WHERE e.ref IN ?`, refs).Rows()
+	if err != nil {
 		return nil, store.Translate(err, "entities")
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(rows))
-	found := make([]string, len(rows))
-	loaded := make(map[string]bool, len(rows))
-	refOf := make(map[int64]string, len(rows))
-	for i := range rows {
-		ids[i], found[i] = rows[i].ID, rows[i].Ref
-		refOf[rows[i].ID], loaded[rows[i].Ref] = rows[i].Ref, true
-	}
-	// The rows are scanned by hand: a page's few hundred relations through gorm's reflective Scan
-	// cost as much CPU as the query itself.
-	relRows, err := s.st.DB(ctx).Raw(`SELECT r.entity_id, r.type, r.target_ref,
-		(SELECT e.ref FROM entities e WHERE e.id = r.entity_id) AS source_ref
-		FROM relations r WHERE r.entity_id IN ? OR r.target_ref IN ?`, ids, found).Rows()
-	if err != nil {
-		return nil, store.Translate(err, "relations")
-	}
-	defer relRows.Close()
-	type relRow struct {
-		EntityID                   int64
-		Type, TargetRef, SourceRef string
-	}
-	var rels []relRow
-	for relRows.Next() {
-		var r relRow
-		var source sql.NullString // NULL only were the declaring entity missing
-		if err := relRows.Scan(&r.EntityID, &r.Type, &r.TargetRef, &source); err != nil {
-			return nil, store.Translate(err, "relations")
+	defer rows.Close()
+	var out []*backstage.Entity
+	for rows.Next() {
+		var r entityRow
+		var body, declared, named []byte
+		if err := rows.Scan(&r.Ref, &r.Kind, &r.SpecType, &r.Lifecycle, &r.OwnerRef, &r.SystemRef, &body,
+			&r.Hash, &r.LocationID, &r.Source, &r.CreatedAt, &r.UpdatedAt, &declared, &named); err != nil {
+			return nil, store.Translate(err, "entities")
 		}
-		r.SourceRef = source.String
-		rels = append(rels, r)
-	}
-	if err := relRows.Err(); err != nil {
-		return nil, store.Translate(err, "relations")
-	}
-	bySource := make(map[string][]backstage.Relation, len(rows))
-	for _, r := range rels {
-		// A relation between two loaded entities counts for both: declared by one, named by the other.
-		if from, ok := refOf[r.EntityID]; ok {
-			bySource[from] = append(bySource[from], backstage.Relation{Type: r.Type, Target: refOrZero(r.TargetRef)})
-		}
-		if loaded[r.TargetRef] {
-			if typ := backstage.Inverse(r.Type); typ != "" {
-				bySource[r.TargetRef] = append(bySource[r.TargetRef], backstage.Relation{Type: typ, Target: refOrZero(r.SourceRef)})
-			}
-		}
-	}
-	out := make([]*backstage.Entity, 0, len(rows))
-	for i := range rows {
-		e, err := rows[i].toEntity()
+		e, err := r.toEntity(body)
 		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", rows[i].Ref)
+			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", r.Ref)
 		}
-		e.Relations = backstage.SortRelations(bySource[rows[i].Ref])
+		if e.Relations, err = decodeRelations(declared, named); err != nil {
+			return nil, errs.Wrap(errs.Internal, err, "catalog: read the relations of %s", r.Ref)
+		}
 		out = append(out, e)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Translate(err, "entities")
+	}
 	return out, nil
+}
+
+// decodeRelations are an entity's relations from loadEntities' JSON arrays of [type, ref] pairs:
+// those it declares as they are, and the inverse of those other entities declare naming it,
+// sorted. Either array may be NULL (PostgreSQL's json_agg of no rows).
+func decodeRelations(declared, named []byte) ([]backstage.Relation, error) {
+	var out, rels [][2]string
+	if len(declared) > 0 {
+		if err := json.Unmarshal(declared, &out); err != nil {
+			return nil, err
+		}
+	}
+	list := make([]backstage.Relation, 0, len(out))
+	for _, r := range out {
+		list = append(list, backstage.Relation{Type: r[0], Target: refOrZero(r[1])})
+	}
+	if len(named) > 0 {
+		if err := json.Unmarshal(named, &rels); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range rels {
+		if typ := backstage.Inverse(r[0]); typ != "" {
+			list = append(list, backstage.Relation{Type: typ, Target: refOrZero(r[1])})
+		}
+	}
+	return backstage.SortRelations(list), nil
 }
 
 // analysisLimit is the rows SQLite's ANALYZE reads of each index (PRAGMA analysis_limit; the

@@ -74,9 +74,17 @@ func (k *pageKey) summary() *backstage.Entity {
 // key values of a cursor (none for the first page); with summaries, each with the columns of its
 // summary (pageKey.summary), read by the same statement.
 func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int, summaries bool) ([]pageKey, error) {
+	keys, _, err := s.findKeysCounting(ctx, f, o, after, limit, summaries, false)
+	return keys, err
+}
+
+// findKeysCounting is findKeys that, with count, also returns how many entities match f (every
+// match, not only those after the cursor), read by the page's statement: -1 when the page is
+// empty after a cursor, which tells nothing.
+func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after []string, limit int, summaries, count bool) ([]pageKey, int, error) {
 	cols, err := orderColumns(o.Field)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	from := "entities AS e"
 	if s.denseText(ctx, f, o) {
@@ -84,7 +92,7 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 	}
 	db, err := s.filteredFrom(ctx, f, from)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	dir := "ASC"
 	cmp := ">"
@@ -98,7 +106,7 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 			if cols[i] == "e.updated_at" {
 				t, err := time.Parse(time.RFC3339Nano, v)
 				if err != nil {
-					return nil, errs.InvalidField("after", "is not a cursor of this ordering")
+					return nil, 0, errs.InvalidField("after", "is not a cursor of this ordering")
 				}
 				args[i] = t
 			}
@@ -113,18 +121,42 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 	if summaries {
 		sel += summaryColumns
 	}
+	if count {
+		// An uncorrelated subquery: evaluated once, when the first row is produced, and in the
+		// page's snapshot. The count's own statement was a round trip as costly to the server
+		// as the page's (an owner's page, every cache off).
+		counted, err := s.countStatement(ctx, f)
+		if err != nil {
+			return nil, 0, err
+		}
+		db = db.Select(sel+", (?) AS total", counted)
+	} else {
+		db = db.Select(sel)
+	}
 	// The rows are scanned by hand, as loadEntities scans relations: gorm's reflective Scan of a
 	// page of summaries cost more CPU than the statement.
-	rows, err := db.Select(sel).Order(strings.Join(order, ", ")).Limit(limit).Rows()
+	rows, err := db.Order(strings.Join(order, ", ")).Limit(limit).Rows()
 	if err != nil {
-		return nil, store.Translate(err, "entities")
+		return nil, 0, store.Translate(err, "entities")
 	}
-	return scanKeys(rows, summaries, min(limit, MaxPageSize+1))
+	total := -1
+	var totalp *int
+	if count {
+		totalp = &total
+	}
+	keys, err := scanKeys(rows, summaries, min(limit, MaxPageSize+1), totalp)
+	if err != nil {
+		return nil, 0, err
+	}
+	if count && len(keys) == 0 && len(after) == 0 {
+		total = 0 // no row to carry the count: nothing matches
+	}
+	return keys, total, nil
 }
 
-// scanKeys reads rows of keyColumns, and with summaries of summaryColumns after them, and closes
-// rows; size is how many are expected.
-func scanKeys(rows *sql.Rows, summaries bool, size int) ([]pageKey, error) {
+// scanKeys reads rows of keyColumns, and with summaries of summaryColumns after them, then with
+// total the count findKeysCounting adds, and closes rows; size is how many are expected.
+func scanKeys(rows *sql.Rows, summaries bool, size int, total *int) ([]pageKey, error) {
 	defer rows.Close()
 	keys := make([]pageKey, 0, size)
 	for rows.Next() {
@@ -133,6 +165,9 @@ func scanKeys(rows *sql.Rows, summaries bool, size int) ([]pageKey, error) {
 		if summaries {
 			dest = append(dest, &k.Namespace, &k.Title, &k.Description, &k.SpecType, &k.Lifecycle, &k.OwnerRef,
 				&k.SystemRef, &k.Tags, &k.Source, &k.CreatedAt)
+		}
+		if total != nil {
+			dest = append(dest, total)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, store.Translate(err, "entities")
@@ -151,7 +186,7 @@ func (s *Service) loadSummaries(ctx context.Context, refs []string) ([]pageKey, 
 	if err != nil {
 		return nil, store.Translate(err, "entities")
 	}
-	return scanKeys(rows, true, len(refs))
+	return scanKeys(rows, true, len(refs), nil)
 }
 
 // denseTextMatches is how many entities a SQLite text search must match for its pages ordered by
@@ -193,27 +228,33 @@ func ftsMatch(text string) (string, bool) {
 
 // countMatching counts the entities matching f.
 func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
+	db, err := s.countStatement(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := db.Row().Scan(&n); err != nil {
+		return 0, store.Translate(err, "entities")
+	}
+	return int(n), nil
+}
+
+// countStatement is the statement, not run, that counts the entities matching f: one row of one
+// integer, to run alone (countMatching) or as a page's subquery (findKeysCounting).
+func (s *Service) countStatement(ctx context.Context, f Filter) (*gorm.DB, error) {
 	if match, ok := ftsMatch(f.Text); ok && s.st.Dialect() == store.SQLite && f.onlyText() {
 		// The full-text index has one row per entity (triggers keep it so): count there, without
 		// reading thousands of entity rows for a short word.
-		var n int64
-		if err := s.st.DB(ctx).Raw("SELECT count(*) FROM entities_fts WHERE entities_fts MATCH ?", match).Scan(&n).Error; err != nil {
-			return 0, store.Translate(err, "entities")
-		}
-		return int(n), nil
+		return s.st.DB(ctx).Table("entities_fts").Where("entities_fts MATCH ?", match).Select("count(*)"), nil
 	}
 	if f.onlyKinds() {
 		return s.countByKinds(ctx, f)
 	}
 	db, err := s.filtered(ctx, f)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var n int64
-	if err := db.Count(&n).Error; err != nil {
-		return 0, store.Translate(err, "entities")
-	}
-	return int(n), nil
+	return db.Select("count(*)"), nil
 }
 
 // groupedFacets is facets for any filter but kinds alone: the matching entities grouped by each
@@ -385,25 +426,21 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 	return u.read(s.st.DB(ctx), "")
 }
 
-// countByKinds is countMatching for a filter by kinds alone (or none), from entity_counts.
-func (s *Service) countByKinds(ctx context.Context, f Filter) (int, error) {
+// countByKinds is countStatement for a filter by kinds alone (or none), from entity_counts.
+func (s *Service) countByKinds(ctx context.Context, f Filter) (*gorm.DB, error) {
 	if err := f.checkSizes(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	db := s.st.DB(ctx).Table("entity_counts").Where("field = 'kind'")
 	if len(f.Kinds) > 0 {
 		canonical, err := canonicalKinds(f.Kinds)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		// Literals, as countedFacets writes them: planned once per connection.
 		db = db.Where("kind IN (" + sqlLiterals(canonical) + ")")
 	}
-	var n int64
-	if err := db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)").Row().Scan(&n); err != nil {
-		return 0, store.Translate(err, "entities")
-	}
-	return int(n), nil
+	return db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)"), nil
 }
 
 // facetQuery is facetValues' statement.

@@ -60,7 +60,7 @@ type statementLog struct {
 func logStatements(db *gorm.DB) *statementLog {
 	l := &statementLog{}
 	rec := func(d *gorm.DB) {
-		if d.Statement == nil {
+		if d.Statement == nil || d.DryRun { // a dry run builds a subquery; nothing is sent
 			return
 		}
 		l.mu.Lock()
@@ -84,12 +84,12 @@ func (l *statementLog) take() []string {
 	return out
 }
 
-// wholeReads are the statements of a page's entities read whole: their relations (both
-// directions, catalog's loadEntities) and their stored documents.
+// wholeReads are the statements that read entities whole: their stored documents, with their
+// relations in both directions (catalog's loadEntities, one statement per batch).
 func wholeReads(statements []string) []string {
 	var out []string
 	for _, s := range statements {
-		if strings.Contains(s, "r.entity_id IN") || strings.Contains(s, "body") {
+		if strings.Contains(s, "body") {
 			out = append(out, s)
 		}
 	}
@@ -99,7 +99,7 @@ func wholeReads(statements []string) []string {
 // summarySelections are selections on pages of entities. summary says whether the pages they
 // select may be read as summaries: every field of every entity comes from the entities row.
 // whole counts the statements that read entities whole (wholeReads) beside the pages': an owner
-// looked up by Query.entity is read whole (its entities and its relations: 2).
+// looked up by Query.entity is read whole (its row and its relations: 1).
 var summarySelections = []struct {
 	name, query string
 	vars        map[string]any
@@ -120,9 +120,9 @@ var summarySelections = []struct {
 	{"inline fragments on the interfaces", `{ entities(first: 40) { nodes { ... on Entity { name } ... on Node { id } ... { createdAt } } } }`, nil, true, 0},
 	{"ordered by update time, after a cursor", `query($a: String) { entities(orderBy: {field: UPDATED_AT, direction: DESC}, first: 5, after: $a) { nodes { ref updatedAt } pageInfo { endCursor } } }`,
 		map[string]any{"a": base64.RawURLEncoding.EncodeToString([]byte(`["2100-01-01T00:00:00Z","z"]`))}, true, 0},
-	{"an owner's page", `{ entity(ref: "group:team-payments") { ... on Group { ownedEntities(first: 20) { totalCount nodes { ref name title ... on Component { type } } } } } }`, nil, true, 2},
-	{"an owner's page below its groups", `{ entity(ref: "group:engineering") { ... on Group { ownedEntities(includeDescendantGroups: true) { nodes { ref name } } } } }`, nil, true, 2},
-	{"a user's page", `{ entity(ref: "user:alice") { ... on User { ownedEntities { nodes { ref } } } } }`, nil, true, 2},
+	{"an owner's page", `{ entity(ref: "group:team-payments") { ... on Group { ownedEntities(first: 20) { totalCount nodes { ref name title ... on Component { type } } } } } }`, nil, true, 1},
+	{"an owner's page below its groups", `{ entity(ref: "group:engineering") { ... on Group { ownedEntities(includeDescendantGroups: true) { nodes { ref name } } } } }`, nil, true, 1},
+	{"a user's page", `{ entity(ref: "user:alice") { ... on User { ownedEntities { nodes { ref } } } } }`, nil, true, 1},
 	{"a location's entities", `{ locations { nodes { entities(first: 5) { totalCount nodes { ref name } pageInfo { hasNextPage } } } } }`, nil, true, 0},
 	{"search", `{ search(text: "pay") { entities(first: 20) { totalCount nodes { ref name title kind } } } }`, nil, true, 0},
 	{"a skipped relation", `query($no: Boolean!) { entities(first: 20) { nodes { ref annotations @include(if: $no) { key } } } }`, map[string]any{"no": false}, true, 0},
@@ -204,7 +204,8 @@ func registerDemo(t *testing.T, st *store.Store) error {
 
 // TestAPageOfSummariesCostsOneStatement counts the statements of the components page (its
 // entities' part: the page and its count) with the read cache off: one for the page, whatever
-// its size, where the whole read takes the page, the entities and their relations.
+// its size and whether it shows its total, where the whole read takes the page, then the
+// entities with their relations.
 func TestAPageOfSummariesCostsOneStatement(t *testing.T) {
 	t.Cleanup(func() { graph.ReadPagesWhole(false) })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
@@ -229,30 +230,55 @@ func TestAPageOfSummariesCostsOneStatement(t *testing.T) {
 		if small, large := count(3), count(100); small != 1 || large != 1 {
 			t.Errorf("a page of summaries took %d statements for 3 entities, %d for 100; want 1", small, large)
 		}
+		// A page that shows its total counts in its own statement: an owner's page of components.
+		const ownerPage = `{ entities(filter: {owners: ["group:team-payments"], kinds: ["Component"]}, first: 2) { totalCount nodes { ref name title } } }`
+		counter.Reset()
+		withTotal := serve(ownerPage, nil)
+		if n := counter.Count(); n != 1 {
+			t.Errorf("a page of summaries with its totalCount took %d statements; want 1", n)
+		}
+		totalOnly := serve(`{ entities(filter: {owners: ["group:team-payments"], kinds: ["Component"]}) { totalCount } }`, nil)
+		var page, total struct {
+			Data struct {
+				Entities struct {
+					TotalCount int
+					Nodes      []struct{ Ref string }
+				}
+			}
+		}
+		if err := json.Unmarshal(withTotal, &page); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(totalOnly, &total); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := page.Data.Entities.TotalCount, total.Data.Entities.TotalCount; got != want || want <= len(page.Data.Entities.Nodes) {
+			t.Errorf("the page's totalCount is %d, the count alone %d (%d nodes): %s", got, want, len(page.Data.Entities.Nodes), withTotal)
+		}
 		graph.ReadPagesWhole(true)
-		if whole := count(100); whole != 3 {
-			t.Errorf("the whole page took %d statements; want 3 (page, entities, relations)", whole)
+		if whole := count(100); whole != 2 {
+			t.Errorf("the whole page took %d statements; want 2 (page; entities with their relations)", whole)
 		}
 	})
 }
 
 // relatedSelections are selections of entities related to one: whole counts the statements
 // that read entities whole (wholeReads) with the read cache off. The entity asked for is read
-// whole (its entities row and its relations: 2); a related entity is read whole (2 more per
+// whole (its entities row with its relations: 1); a related entity is read whole (1 more per
 // field) only where its selection asks for more than a summary holds.
 var relatedSelections = []struct {
 	name, query string
 	whole       int
 }{
-	{"an owner and a system by name", `{ entity(ref: "component:payments-api") { ref ... on Component { owner { ref name } system { ref name title description } } } }`, 2},
-	{"dependencies and APIs by name", `{ entity(ref: "component:payments-api") { ... on Component { dependsOn { ref kind } dependents { ref } providesApis { name title } consumesApis(first: 1) { ref } } } }`, 2},
-	{"relation targets' summaries", `{ entity(ref: "component:payments-api") { relations { type target { __typename ref kind name ... on Component { lifecycle ownerRef } } } } }`, 2},
-	{"a group's parent, children and members", `{ entity(ref: "group:team-payments") { ... on Group { parent { ref } children { ref name } members { name } } } }`, 2},
-	{"a page's owners", `{ entities(filter: {kinds: ["Component"]}, first: 20) { nodes { ref ... on Component { owner { ref name } } } } }`, 2},
-	{"an owner's members", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref ... on Group { members { ref } } } } } }`, 4},
-	{"an owner's spec", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref spec } system { ref } } } }`, 4},
-	{"a system's owner and its owner's location", `{ entity(ref: "system:payments") { ... on System { owner { name location { target } } } } }`, 4},
-	{"the same field whole and as a summary, aliased", `{ entity(ref: "component:payments-api") { ... on Component { a: owner { ref } b: owner { ref annotations { key } } } } }`, 4},
+	{"an owner and a system by name", `{ entity(ref: "component:payments-api") { ref ... on Component { owner { ref name } system { ref name title description } } } }`, 1},
+	{"dependencies and APIs by name", `{ entity(ref: "component:payments-api") { ... on Component { dependsOn { ref kind } dependents { ref } providesApis { name title } consumesApis(first: 1) { ref } } } }`, 1},
+	{"relation targets' summaries", `{ entity(ref: "component:payments-api") { relations { type target { __typename ref kind name ... on Component { lifecycle ownerRef } } } } }`, 1},
+	{"a group's parent, children and members", `{ entity(ref: "group:team-payments") { ... on Group { parent { ref } children { ref name } members { name } } } }`, 1},
+	{"a page's owners", `{ entities(filter: {kinds: ["Component"]}, first: 20) { nodes { ref ... on Component { owner { ref name } } } } }`, 1},
+	{"an owner's members", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref ... on Group { members { ref } } } } } }`, 2},
+	{"an owner's spec", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref spec } system { ref } } } }`, 2},
+	{"a system's owner and its owner's location", `{ entity(ref: "system:payments") { ... on System { owner { name location { target } } } } }`, 2},
+	{"the same field whole and as a summary, aliased", `{ entity(ref: "component:payments-api") { ... on Component { a: owner { ref } b: owner { ref annotations { key } } } } }`, 2},
 }
 
 // TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows asks for entities related to
@@ -280,6 +306,29 @@ func TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows(t *testing.T
 					t.Errorf("%s: %d statements read entities whole, want %d:\n%s", c.name, len(reads), c.whole, strings.Join(reads, "\n"))
 				}
 			}
+		}
+	})
+}
+
+// TestAnEntityWithItsOwnerAndSystemCostsTwoStatements counts the statements of an entity's view
+// (its relations, its owner's and its system's names) with the read cache off: the entity with
+// its relations, then its owner's and its system's summaries together.
+func TestAnEntityWithItsOwnerAndSystemCostsTwoStatements(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if err := registerDemo(t, st); err != nil {
+			t.Fatal(err)
+		}
+		serve := pageHandler(t, st, 0)
+		counter := storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
+			p := principal.From(ctx)
+			return p != nil && p.Username == "admin"
+		})
+		out := serve(`{ entity(ref: "component:payments-api") { ref name title ... on Component { owner { ref name } system { ref name } } relations { type targetRef } } }`, nil)
+		if !bytes.Contains(out, []byte(`"owner":{"ref":"group:default/team-payments"`)) || !bytes.Contains(out, []byte(`"system":{"ref":"system:default/payments"`)) {
+			t.Fatalf("no owner or system: %s", out)
+		}
+		if n := counter.Count(); n != 2 {
+			t.Errorf("the entity with its owner and system took %d statements; want 2", n)
 		}
 	})
 }

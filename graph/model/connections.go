@@ -42,8 +42,12 @@ func (c *EntityConnection) PageInfo() *PageInfo {
 	return pageInfo(c.page.Cursors, c.page.HasNextPage)
 }
 
-// TotalCount counts every match; it costs a query, so it runs only when asked for.
+// TotalCount counts every match: the page's statement did when the query asked
+// (catalog.Query.Count), else it costs a statement of its own, so it runs only when asked for.
 func (c *EntityConnection) TotalCount(ctx context.Context) (int, error) {
+	if c.page.Counted {
+		return c.page.Total, nil
+	}
 	return c.svc.Count(ctx, c.filter)
 }
 
