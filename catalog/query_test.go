@@ -507,7 +507,8 @@ func statementsOf(st *store.Store) *storetest.Counter {
 // (kinds alone from the kept counts, a text alone from SQLite's full-text index, any other
 // filter, nothing matching) with Query.Count: every page carries the total Count gives, read by
 // the page's own statement (one statement for a page of summaries; on SQLite a text search
-// looks at the full-text index first), and a page past the last
+// looks at the full-text index first; on PostgreSQL a text search is not counted with its page:
+// countsWithPage), and a page past the last
 // match, which has no row to carry it, says it did not count.
 func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
@@ -542,7 +543,13 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 				if n := statements.Count(); n != wantStatements {
 					t.Errorf("%+v: a page of summaries with its count took %d statements, want %d", filter, n, wantStatements)
 				}
-				if !page.Counted || page.Total != want {
+				switch {
+				case st.Dialect() == store.Postgres && filter.Text != "":
+					// A text search counts in a statement of its own (countsWithPage).
+					if page.Counted || statements.Count() != 1 {
+						t.Errorf("%+v: a text search counted with its page (%d statements)", filter, statements.Count())
+					}
+				case !page.Counted || page.Total != want:
 					t.Errorf("%+v after %q: total %d (counted %v), want %d", filter, q.After, page.Total, page.Counted, want)
 				}
 				seen += len(page.Entities)

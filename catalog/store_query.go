@@ -121,7 +121,7 @@ func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after
 	if summaries {
 		sel += summaryColumns
 	}
-	if count {
+	if count = count && s.countsWithPage(f); count {
 		// An uncorrelated subquery: evaluated once, when the first row is produced, and in the
 		// page's snapshot. The count's own statement was a round trip as costly to the server
 		// as the page's (an owner's page, every cache off).
@@ -152,6 +152,17 @@ func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after
 		total = 0 // no row to carry the count: nothing matches
 	}
 	return keys, total, nil
+}
+
+// countsWithPage says whether findKeysCounting counts f's matches in the page's statement. Not a
+// text search on PostgreSQL: its statements are prepared, and once a prepared statement has run
+// five times PostgreSQL plans it for any word, with a guessed number of matches, when that plan
+// is estimated no dearer than the plans for each word were. Counting a common word's matches
+// makes every plan for a word dear, so the guessed plan won, and it sorts every match where the
+// page should walk the name index (a word in 27,000 of a million entities: 380 ms where the
+// page alone takes 14, search 21 → 9 req/s). Alone, the page keeps the plan for its word.
+func (s *Service) countsWithPage(f Filter) bool {
+	return f.Text == "" || s.st.Dialect() != store.Postgres
 }
 
 // scanKeys reads rows of keyColumns, and with summaries of summaryColumns after them, then with
