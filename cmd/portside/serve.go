@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 
 	"github.com/portside-dev/portside/alerts"
@@ -61,6 +62,7 @@ catalog first.`,
 			if err != nil {
 				return err
 			}
+			limitMemoryToContainer(memlimit.FromCgroup, log)
 			tr, err := startTracing(cfg, log)
 			if err != nil {
 				return err

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+)
+
+// TestServeTakesItsMemoryLimitFromItsContainer gives limitMemoryToContainer the limits a
+// container may report: 90 % of a limit becomes the runtime's soft limit, and none, a failure
+// to read one, a GOMEMLIMIT of the environment or AUTOMEMLIMIT=off leave the runtime alone.
+// Not parallel: the runtime's memory limit is the process's.
+func TestServeTakesItsMemoryLimitFromItsContainer(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	const gib = 1 << 30
+	unreadable := func() (uint64, error) { return 0, errors.New("cgroup: permission denied") }
+	for _, c := range []struct {
+		name     string
+		env      map[string]string
+		provider memlimit.Provider
+		want     int64 // the limit returned and set; 0: none returned, the runtime's left as it was
+		warns    bool
+	}{
+		{"a container limited to 1 GiB", nil, memlimit.Limit(gib), gib * 9 / 10, false},
+		{"AUTOMEMLIMIT sets the ratio", map[string]string{"AUTOMEMLIMIT": "0.5"}, memlimit.Limit(gib), gib / 2, false},
+		{"no limit", nil, func() (uint64, error) { return 0, memlimit.ErrNoLimit }, 0, false},
+		{"the limit cannot be read", nil, unreadable, 0, true},
+		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "300MiB"}, memlimit.Limit(gib), 0, false},
+		{"AUTOMEMLIMIT=off", map[string]string{"AUTOMEMLIMIT": "off"}, memlimit.Limit(gib), 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			debug.SetMemoryLimit(math.MaxInt64)
+			var logs bytes.Buffer
+			got := limitMemoryToContainer(c.provider, slog.New(slog.NewTextHandler(&logs, nil)))
+			set := debug.SetMemoryLimit(-1)
+			switch {
+			case got != c.want:
+				t.Errorf("returned %d, want %d", got, c.want)
+			case c.want != 0 && set != c.want:
+				t.Errorf("the runtime's limit is %d, want %d", set, c.want)
+			case c.want == 0 && set != math.MaxInt64:
+				t.Errorf("the runtime's limit became %d; it should have been left alone", set)
+			}
+			if warned := strings.Contains(logs.String(), "level=WARN"); warned != c.warns {
+				t.Errorf("warned %v, want %v: %s", warned, c.warns, logs.String())
+			}
+			if c.want != 0 && !strings.Contains(logs.String(), "gomemlimit_bytes=") {
+				t.Errorf("the limit was not logged: %s", logs.String())
+			}
+		})
+	}
+}
