@@ -176,7 +176,7 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 			return Page{}, err
 		}
 	}
-	keys, total, err := s.findKeysCounting(ctx, q.Filter, q.Order, after, first+1, q.Summaries, q.Count)
+	keys, total, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1, q.Summaries, q.Count)
 	if err != nil {
 		return Page{}, err
 	}

@@ -429,26 +429,29 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage
 
 // decodeRelations are an entity's relations from loadEntities' JSON arrays of [type, ref] pairs:
 // those it declares as they are, and the inverse of those other entities declare naming it,
-// sorted. Either array may be NULL (PostgreSQL's json_agg of no rows).
+// sorted; nil when it has none. Either array may be NULL (PostgreSQL's json_agg of no rows).
 func decodeRelations(declared, named []byte) ([]backstage.Relation, error) {
-	var out, rels [][2]string
-	if len(declared) > 0 {
-		if err := json.Unmarshal(declared, &out); err != nil {
-			return nil, err
+	var mine, theirs [][2]string
+	for _, a := range []struct {
+		json  []byte
+		pairs *[][2]string
+	}{{declared, &mine}, {named, &theirs}} {
+		if len(a.json) > 0 {
+			if err := json.Unmarshal(a.json, a.pairs); err != nil {
+				return nil, err
+			}
 		}
 	}
-	list := make([]backstage.Relation, 0, len(out))
-	for _, r := range out {
-		list = append(list, backstage.Relation{Type: r[0], Target: refOrZero(r[1])})
+	if len(mine)+len(theirs) == 0 {
+		return nil, nil
 	}
-	if len(named) > 0 {
-		if err := json.Unmarshal(named, &rels); err != nil {
-			return nil, err
-		}
+	list := make([]backstage.Relation, 0, len(mine)+len(theirs))
+	for _, p := range mine {
+		list = append(list, backstage.Relation{Type: p[0], Target: refOrZero(p[1])})
 	}
-	for _, r := range rels {
-		if typ := backstage.Inverse(r[0]); typ != "" {
-			list = append(list, backstage.Relation{Type: typ, Target: refOrZero(r[1])})
+	for _, p := range theirs {
+		if typ := backstage.Inverse(p[0]); typ != "" {
+			list = append(list, backstage.Relation{Type: typ, Target: refOrZero(p[1])})
 		}
 	}
 	return backstage.SortRelations(list), nil

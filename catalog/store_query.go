@@ -72,16 +72,11 @@ func (k *pageKey) summary() *backstage.Entity {
 
 // findKeys returns the sort keys of at most limit entities matching f, in order, after the sort
 // key values of a cursor (none for the first page); with summaries, each with the columns of its
-// summary (pageKey.summary), read by the same statement.
-func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int, summaries bool) ([]pageKey, error) {
-	keys, _, err := s.findKeysCounting(ctx, f, o, after, limit, summaries, false)
-	return keys, err
-}
-
-// findKeysCounting is findKeys that, with count, also returns how many entities match f (every
-// match, not only those after the cursor), read by the page's statement: -1 when the page is
-// empty after a cursor, which tells nothing.
-func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after []string, limit int, summaries, count bool) ([]pageKey, int, error) {
+// summary (pageKey.summary), read by the same statement. With count it also returns how many
+// entities match f (every match, not only those after the cursor), read by that statement where
+// countsWithPage allows; -1 when it did not count (not asked, not allowed, or an empty page after
+// a cursor, which has no row to carry the count).
+func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int, summaries, count bool) ([]pageKey, int, error) {
 	cols, err := orderColumns(o.Field)
 	if err != nil {
 		return nil, 0, err
@@ -121,7 +116,8 @@ func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after
 	if summaries {
 		sel += summaryColumns
 	}
-	if count = count && s.countsWithPage(f); count {
+	count = count && s.countsWithPage(f)
+	if count {
 		// An uncorrelated subquery: evaluated once, when the first row is produced, and in the
 		// page's snapshot. The count's own statement was a round trip as costly to the server
 		// as the page's (an owner's page, every cache off).
@@ -154,7 +150,7 @@ func (s *Service) findKeysCounting(ctx context.Context, f Filter, o Order, after
 	return keys, total, nil
 }
 
-// countsWithPage says whether findKeysCounting counts f's matches in the page's statement. Not a
+// countsWithPage says whether findKeys counts f's matches in the page's statement. Not a
 // text search on PostgreSQL: its statements are prepared, and once a prepared statement has run
 // five times PostgreSQL plans it for any word, with a guessed number of matches, when that plan
 // is estimated no dearer than the plans for each word were. Counting a common word's matches
@@ -166,7 +162,7 @@ func (s *Service) countsWithPage(f Filter) bool {
 }
 
 // scanKeys reads rows of keyColumns, and with summaries of summaryColumns after them, then with
-// total the count findKeysCounting adds, and closes rows; size is how many are expected.
+// total the count findKeys adds, and closes rows; size is how many are expected.
 func scanKeys(rows *sql.Rows, summaries bool, size int, total *int) ([]pageKey, error) {
 	defer rows.Close()
 	keys := make([]pageKey, 0, size)
@@ -251,7 +247,7 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 }
 
 // countStatement is the statement, not run, that counts the entities matching f: one row of one
-// integer, to run alone (countMatching) or as a page's subquery (findKeysCounting).
+// integer, to run alone (countMatching) or as a page's subquery (findKeys).
 func (s *Service) countStatement(ctx context.Context, f Filter) (*gorm.DB, error) {
 	if match, ok := ftsMatch(f.Text); ok && s.st.Dialect() == store.SQLite && f.onlyText() {
 		// The full-text index has one row per entity (triggers keep it so): count there, without

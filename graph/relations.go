@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -62,11 +64,11 @@ func errSummary(obj model.Entity) error {
 
 // readTogether are the relation types whose targets' summaries are read in one batch: an
 // entity's owner and what it is part of (its system, domain or parent component), which pages
-// and entity views show side by side (owner { name } system { name }). Read apart, they cost
-// two statements of a row each, as much server time as the entity itself (entity by ref, every
-// cache off: 3,900 req/s without them, 1,500 with them). Whole entities are still read per
-// relation type: a system read whole brings every relation of it.
-var readTogether = map[string]bool{backstage.RelOwnedBy: true, backstage.RelPartOf: true}
+// and entity views show side by side (owner { name } system { name }). Read apart they were two
+// statements of a row each, and a round trip costs the server about as much as a small read's
+// other work. Whole entities are still read per relation type: a system read whole brings
+// every relation of it.
+var readTogether = []string{backstage.RelOwnedBy, backstage.RelPartOf}
 
 // allRelated is related without a bound, for the fields that name one target.
 func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
@@ -75,8 +77,8 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	}
 	key, types := "rel:"+relType, []string{relType}
 	summaries := relatedSummariesSuffice(ctx)
-	if summaries && readTogether[relType] {
-		key, types = "rel:ownedBy+partOf", []string{backstage.RelOwnedBy, backstage.RelPartOf}
+	if summaries && slices.Contains(readTogether, relType) {
+		key, types = "rel:"+strings.Join(readTogether, "+"), readTogether
 	}
 	found, next, err := obj.Cohort().Related(ctx, key, summaries, func(e *backstage.Entity) []backstage.Ref {
 		var refs []backstage.Ref
