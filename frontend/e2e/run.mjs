@@ -162,7 +162,9 @@ try {
   const bob = await newPage(bobCtx);
   await signIn(bob, 'bob', '/catalog?q=pay');
   check(new URL(bob.url()).pathname === '/catalog' && new URL(bob.url()).searchParams.get('q') === 'pay', `sign-in comes back to the link asked for (${bob.url()})`);
-  await bob.getByRole('link', { name: /payments api/i }).first().waitFor();
+  // The results table's link: the runbooks the search finds are listed beside it, one titled
+  // "Payments API: ...", and either may render first.
+  await bob.getByRole('table').getByRole('link', { name: /payments api/i }).first().waitFor();
   check(await bob.getByRole('searchbox', { name: /search/i }).inputValue() === 'pay', 'the search box shows the search from the URL');
   await axe(bob, 'catalog (search)');
   pages.catalog = '/catalog?q=pay';
@@ -199,7 +201,7 @@ try {
 
   // Open a component.
   await bob.goto(base + '/catalog?q=payments-api&kind=Component');
-  await bob.getByRole('link', { name: /payments api/i }).first().click();
+  await bob.getByRole('table').getByRole('link', { name: /payments api/i }).first().click();
   await bob.waitForURL((u) => u.pathname === '/catalog/default/component/payments-api');
   await bob.getByRole('heading', { name: 'About' }).waitFor();
   await bob.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
