@@ -180,7 +180,7 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{HasNextPage: len(keys) > first, Summaries: q.Summaries, Total: max(total, 0), Counted: q.Count && total >= 0}
+	page := Page{HasNextPage: len(keys) > first, Summaries: q.Summaries, Total: max(total, 0), Counted: total >= 0}
 	keys = keys[:min(len(keys), first)]
 	refs := make([]backstage.Ref, len(keys))
 	for i, k := range keys {

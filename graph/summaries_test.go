@@ -202,6 +202,21 @@ func registerDemo(t *testing.T, st *store.Store) error {
 	return err
 }
 
+// demoRequests registers the demo catalog in st and returns a handler of its requests with the
+// read cache off, and a counter of the statements those requests run: only theirs, as the
+// registration's statistics work may still run beside them.
+func demoRequests(t *testing.T, st *store.Store) (serve func(query string, vars map[string]any) []byte, counter *storetest.Counter) {
+	t.Helper()
+	if err := registerDemo(t, st); err != nil {
+		t.Fatal(err)
+	}
+	counter = storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
+		p := principal.From(ctx)
+		return p != nil && p.Username == "admin"
+	})
+	return pageHandler(t, st, 0), counter
+}
+
 // TestAPageOfSummariesCostsOneStatement counts the statements of the components page (its
 // entities' part: the page and its count) with the read cache off: one for the page, whatever
 // its size and whether it shows its total, where the whole read takes the page, then the
@@ -210,15 +225,7 @@ func TestAPageOfSummariesCostsOneStatement(t *testing.T) {
 	t.Cleanup(func() { graph.ReadPagesWhole(false) })
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		graph.ReadPagesWhole(false)
-		if err := registerDemo(t, st); err != nil {
-			t.Fatal(err)
-		}
-		serve := pageHandler(t, st, 0)
-		// The request's statements only: the registration's statistics work may still run beside it.
-		counter := storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
-			p := principal.From(ctx)
-			return p != nil && p.Username == "admin"
-		})
+		serve, counter := demoRequests(t, st)
 		count := func(first int) int64 {
 			counter.Reset()
 			out := serve(`query($n: Int) { entities(first: $n) { nodes { ref name title } } }`, map[string]any{"n": first})
@@ -315,14 +322,7 @@ func TestRelatedEntitiesAreReadAsSummariesWhereTheirSelectionAllows(t *testing.T
 // its relations, then its owner's and its system's summaries together.
 func TestAnEntityWithItsOwnerAndSystemCostsTwoStatements(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		if err := registerDemo(t, st); err != nil {
-			t.Fatal(err)
-		}
-		serve := pageHandler(t, st, 0)
-		counter := storetest.CountStatementsOf(st.Gorm(), func(ctx context.Context) bool {
-			p := principal.From(ctx)
-			return p != nil && p.Username == "admin"
-		})
+		serve, counter := demoRequests(t, st)
 		out := serve(`{ entity(ref: "component:payments-api") { ref name title ... on Component { owner { ref name } system { ref name } } relations { type targetRef } } }`, nil)
 		if !bytes.Contains(out, []byte(`"owner":{"ref":"group:default/team-payments"`)) || !bytes.Contains(out, []byte(`"system":{"ref":"system:default/payments"`)) {
 			t.Fatalf("no owner or system: %s", out)
