@@ -2,7 +2,9 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
@@ -30,38 +33,53 @@ func randomCatalog(f *fixture, dir string, rng *rand.Rand, files int) {
 		var docs []string
 		for j := range 1 + rng.IntN(6) {
 			name := fmt.Sprintf("%s-%d-%d", dir, i, j)
+			description := descriptions[(i*7+j)%len(descriptions)]
 			tags := []string{pick("java", "go", "payments", "edge"), pick("java", "go", "pci", "")}
 			tagList := strings.Join(strings.Fields(strings.Join(tags, " ")), ", ")
 			ns := pick("default", "default", "ops")
 			switch rng.IntN(4) {
 			case 0, 1:
-				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: %s, namespace: %s, tags: [%s]}\n"+
-					"spec: {type: %s, lifecycle: %s, owner: %s%s}\n", name, ns, tagList, pick("service", "website", "library"),
+				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: %s, namespace: %s, description: %q, tags: [%s]}\n"+
+					"spec: {type: %s, lifecycle: %s, owner: %s%s}\n", name, ns, description, tagList, pick("service", "website", "library"),
 					pick("production", "experimental"), pick("team-a", "team-b", "user:alice"), pick("", ", system: payments", ", system: search")))
 			case 2:
-				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: %s, tags: [%s]}\n"+
-					"spec: {type: %s, lifecycle: production, owner: %s, definition: x}\n", name, tagList, pick("openapi", "grpc"), pick("team-a", "team-c")))
+				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: %s, description: %q, tags: [%s]}\n"+
+					"spec: {type: %s, lifecycle: production, owner: %s, definition: x}\n", name, description, tagList, pick("openapi", "grpc"), pick("team-a", "team-c")))
 			default:
-				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: %s}\n"+
-					"spec: {type: database, owner: %s}\n", name, pick("team-b", "team-c")))
+				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: %s, description: %q}\n"+
+					"spec: {type: database, owner: %s}\n", name, description, pick("team-b", "team-c")))
 			}
 		}
 		f.write(filepath.Join(dir, fmt.Sprintf("%03d.yaml", i)), strings.Join(docs, "---\n"))
 	}
 }
 
-// backfill is the statement of migration 00019 that counts the entities already there.
-func backfill(t *testing.T, st *store.Store) string {
+// descriptions are the entities' descriptions in randomCatalog: words sharing prefixes within
+// one entity and across entities, a word repeated, accents and other scripts, a word longer than
+// the prefixes counted, one too long for PostgreSQL to index, none.
+var descriptions = []string{
+	"Pays payments via PayPal",
+	"Zürich café 日本語 テスト",
+	"",
+	"go go gopher pays",
+	"a supercalifragilisticexpialidociousnessextra word",
+	strings.Repeat("x", 2100) + " tail",
+	"payments ledger",
+}
+
+// backfill is the statement of a migration (its file) that counts the entities already there
+// into table: its last INSERT INTO table before its Down section.
+func backfill(t *testing.T, st *store.Store, migration, table string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "migrations", string(st.Dialect()), "00019_entity_counts.sql"))
+	b, err := os.ReadFile(filepath.Join("..", "migrations", string(st.Dialect()), migration))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(b)
-	start := strings.LastIndex(text, "INSERT INTO entity_counts")
 	end := strings.Index(text, "-- +goose Down")
+	start := strings.LastIndex(text[:max(end, 0)], "INSERT INTO "+table+" ")
 	if start < 0 || end < start {
-		t.Fatal("migration 00019 has no backfill before its Down section")
+		t.Fatalf("migration %s has no backfill of %s before its Down section", migration, table)
 	}
 	return text[start:end]
 }
@@ -127,6 +145,64 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 	if negative > 0 {
 		t.Errorf("%s: %d totals are negative", step, negative)
 	}
+	samePrefixCounts(t, f, step)
+}
+
+// prefixRow is one count of entity_prefix_counts.
+type prefixRow struct {
+	Prefix, Kind string
+	Entities     int64
+}
+
+// samePrefixCounts compares, on PostgreSQL, the kept prefix counts (entity_prefix_counts) with
+// the entities the search column matches, for every prefix of up to 32 characters of every word
+// it holds, by kind; and a text search's count of one word, with kinds and without, with the
+// same search counted on the entities, for words the counts answer and words they do not.
+func samePrefixCounts(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	for _, text := range []string{"pay", "PAY", "payments", "zur", "Zürich", "日本", "テスト", "go", "x", "tail",
+		"supercalifragilisticexpialidocio", "supercalifragilisticexpialidociou", "supercalifragilisticexpialidociousnessextra", "nothing", "2", "one"} {
+		for _, kinds := range [][]string{nil, {"Component"}, {"api", "Resource"}} {
+			filter := catalog.Filter{Text: text, Kinds: kinds}
+			kept, err := f.svc.Count(operator, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grouped, err := catalog.GroupedCount(operator, f.svc, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept != grouped {
+				t.Errorf("%s: count of %q in kinds %v: %d, %d entities match", step, text, kinds, kept, grouped)
+			}
+		}
+	}
+	if f.st.Dialect() != store.Postgres {
+		return
+	}
+	var kept, matched []prefixRow
+	if err := f.st.Gorm().Raw("SELECT prefix, kind, entities FROM entity_prefix_counts WHERE entities <> 0 ORDER BY prefix, kind").
+		Scan(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := f.st.Gorm().Raw(`WITH prefixes AS (
+		SELECT DISTINCT left(w, n) AS prefix FROM (SELECT unnest(tsvector_to_array(search)) AS w FROM entities) AS words,
+			generate_series(1, least(length(w), 32)) AS n)
+	SELECT p.prefix, e.kind, count(*) AS entities FROM prefixes p JOIN entities e ON e.search @@ to_tsquery('simple', p.prefix || ':*')
+	GROUP BY p.prefix, e.kind ORDER BY p.prefix COLLATE "C", e.kind COLLATE "C"`).Scan(&matched).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(matched, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept prefix counts (-entities the search column matches +entity_prefix_counts):\n%s", step, d)
+	}
+	var negative int64
+	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_prefix_counts WHERE entities < 0").Scan(&negative).Error; err != nil {
+		t.Fatal(err)
+	}
+	if negative > 0 {
+		t.Errorf("%s: %d prefix counts are negative", step, negative)
+	}
 }
 
 // totalRow is one kept total over kinds.
@@ -188,14 +264,23 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 		randomCatalog(f, "two", rng, 8)
 		two := f.register(filepath.Join(f.dir, "two", "*.yaml")).Location.ID
 		check("second location")
-		// A database migrated to 00019 with a catalog in it gets its counts from the migration.
+		// A database migrated to 00019 (and on PostgreSQL 00025) with a catalog in it gets its
+		// counts from the migrations.
 		if err := st.Gorm().Exec("DELETE FROM entity_counts").Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Gorm().Exec(backfill(t, st)).Error; err != nil {
+		if err := st.Gorm().Exec(backfill(t, st, "00019_entity_counts.sql", "entity_counts")).Error; err != nil {
 			t.Fatal(err)
 		}
-		check("counted again by the migration")
+		if st.Dialect() == store.Postgres { // and the prefix counts from 00025
+			if err := st.Gorm().Exec("DELETE FROM entity_prefix_counts").Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Gorm().Exec(backfill(t, st, "00025_entity_prefix_counts.sql", "entity_prefix_counts")).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("counted again by the migrations")
 		if _, err := f.svc.UnregisterLocation(operator, one); err != nil {
 			t.Fatal(err)
 		}
@@ -512,7 +597,8 @@ func migrateTo(t *testing.T, st *store.Store, version int64) {
 
 // A database at migration 00020 with a catalog in it, which a release that knows nothing of
 // entity_totals went on writing (entities inserted, changed and counted again by its recount),
-// gets its totals from migration 00021, and they follow every writer from there on.
+// gets its totals from migration 00021 (and on PostgreSQL its prefix counts from 00025), and
+// they follow every writer from there on.
 func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
@@ -532,7 +618,7 @@ func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 		for _, stmt := range []string{copyEntities, copyTags,
 			`UPDATE entities SET owner_ref = 'group:default/team-z', tags = trim(tags || ' moved') WHERE name LIKE 'copy-%'`,
 			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved' FROM entities WHERE name LIKE 'copy-%'`,
-			"DELETE FROM entity_counts", backfill(t, st)} {
+			"DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts")} {
 			if err := st.Gorm().Exec(stmt).Error; err != nil {
 				t.Fatalf("%s: %v", stmt, err)
 			}
@@ -542,6 +628,7 @@ func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 		if len(keptTotals(t, st)) == 0 {
 			t.Fatal("the migration kept no totals")
 		}
+		migrateTo(t, st, math.MaxInt64) // and on to this release's schema: 00025 counts the prefixes there
 		sameAsGrouped(t, f, "migrated with a catalog there")
 		if err := st.Gorm().Exec(uncopy).Error; err != nil {
 			t.Fatal(err)
@@ -619,5 +706,67 @@ func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
 		if _, err := f.svc.Facets(operator, catalog.Filter{Types: []string{"service"}}, []catalog.FacetField{"COLOUR"}, 5); !errs.Is(err, errs.Invalid) {
 			t.Errorf("an unknown facet field: want INVALID, got %v", err)
 		}
+	})
+}
+
+// On PostgreSQL the prefix counts have a setting of their own: an apply of a release older than
+// migration 00025 (during a rolling upgrade) sets portside.entity_counts and counts the entity
+// counts itself, knowing nothing of the prefix counts, so the trigger counts its writes; a
+// transaction that sets portside.entity_prefix_counts = 'counted', as this release's applies
+// do, is not counted by it.
+func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			t.Skip("SQLite counts a search's matches in its full-text index")
+		}
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		randomCatalog(f, "one", rand.New(rand.NewPCG(5, 3)), 10)
+		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		samePrefixCounts(t, f, "import")
+
+		// Every entity is named one-…, and its copy has its words (search_text is copied).
+		ones := func(db *gorm.DB) (kept int64) {
+			t.Helper()
+			if err := db.Raw("SELECT COALESCE(SUM(entities), 0) FROM entity_prefix_counts WHERE prefix = 'one'").Scan(&kept).Error; err != nil {
+				t.Fatal(err)
+			}
+			return kept
+		}
+		before := ones(st.Gorm())
+		if before == 0 {
+			t.Fatal("no entity counted under one")
+		}
+		err := st.Gorm().Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range []string{"SELECT set_config('portside.entity_counts', 'recount', true)", copyEntities} {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		samePrefixCounts(t, f, "copies written by an older release's apply")
+		if got := ones(st.Gorm()); got != 2*before {
+			t.Fatalf("after an older release's apply copied every entity, %d are counted under one, want %d", got, 2*before)
+		}
+
+		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range []string{"SELECT set_config('portside.entity_prefix_counts', 'counted', true)", uncopy} {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			if got := ones(tx); got != 2*before {
+				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d under one, want %d", got, 2*before)
+			}
+			return errors.New("rolled back")
+		})
+		if err == nil || err.Error() != "rolled back" {
+			t.Fatal(err)
+		}
+		samePrefixCounts(t, f, "after the rolled back delete")
 	})
 }

@@ -152,9 +152,21 @@ type entityTotalRow struct {
 
 func (entityTotalRow) TableName() string { return "entity_totals" }
 
+// entityPrefixCountRow is how many entities of a kind have a word starting with a prefix
+// (migration 00025, PostgreSQL only: an apply and triggers on entities keep it; the count of a
+// text search of one word reads it). Read and written with SQL (store_counts.go, store_query.go).
+type entityPrefixCountRow struct {
+	Prefix   string `gorm:"primaryKey"`
+	Kind     string `gorm:"primaryKey"`
+	Entities int64
+}
+
+func (entityPrefixCountRow) TableName() string { return "entity_prefix_counts" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
-	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{}, &entityCountRow{}, &entityTotalRow{}}
+	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{},
+		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

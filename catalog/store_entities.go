@@ -269,7 +269,7 @@ func (s *Service) deleteEntities(ctx context.Context, ids []int64, counts *count
 			continue
 		}
 		var gone []entityRow
-		err := s.st.DB(ctx).Raw("DELETE FROM entities WHERE id IN ? RETURNING kind, spec_type, lifecycle, owner_ref, namespace, system_ref, tags", part).
+		err := s.st.DB(ctx).Raw("DELETE FROM entities WHERE id IN ? RETURNING kind, spec_type, lifecycle, owner_ref, namespace, system_ref, tags, search_text", part).
 			Scan(&gone).Error
 		if err != nil {
 			return store.Translate(err, "entities")
