@@ -335,6 +335,7 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		// The kept counts follow the entities written: on PostgreSQL the apply counts them itself
 		// and adds the differences once at its end (store_counts.go).
 		counts := s.keepCounts()
+		defer counts.stop()
 		// Entities another location provides already are refused here; their errors join the
 		// collection's at the end, within the same bound. When no other location holds any, none
 		// can come before the commit (every apply holds the apply lock), so there is nothing to
@@ -409,10 +410,11 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		if err := s.deleteEntities(ctx, remove, counts); err != nil {
 			return err
 		}
-		if err := counts.finish(ctx); err != nil {
+		counts.wordsWritten() // counted while the indexes are built
+		if err := s.buildDeferredIndexes(ctx); err != nil {
 			return err
 		}
-		if err := s.buildDeferredIndexes(ctx); err != nil {
+		if err := counts.finish(ctx); err != nil {
 			return err
 		}
 		list := c.Errors

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/portside-dev/portside/store"
@@ -63,16 +64,36 @@ type countKeeping struct {
 	// own is set once the trigger stands aside: the apply counts its writes from then on.
 	own  bool
 	diff map[countKey]int64
-	// words counts the entities written (+1) and deleted (-1) by word, per kind (kinds): the
-	// key is the word and two bytes saying how many of its first bytes the word before it (in
-	// the entity's words, sorted) has too, the value the index of its count in wordCounts. An
-	// import counts a million entities' fifteen words each by word, a few hundred thousand
-	// keys, and the prefixes (ninety an entity) from them once at the end (prefixCounts):
-	// counted by prefix as they came, they took 29 s of CPU at a million, by word 3.
-	kinds      []string
-	words      []map[string]int
-	wordCounts []int64
-	key        []byte // the key being looked up
+	// texts takes the kinds and search texts of the entities written and deleted, a batch at
+	// a time, to the goroutine that counts their words (countWords); prefixes brings back the
+	// differences to the prefix counts. Counted apart, the words of a first import are counted
+	// while the database builds its indexes, the one stretch of the import where Portside waits.
+	texts    chan []wordedText
+	batch    []wordedText
+	prefixes chan []prefixCount
+	stopped  atomic.Bool
+}
+
+// wordedText is an entity's search text written (by = 1) or deleted (-1), for countWords.
+type wordedText struct {
+	kind, text string
+	by         int64
+}
+
+// textBatch is how many search texts go to countWords at a time.
+const textBatch = 1024
+
+// wordCounter counts entities by their words. The key is a word and two bytes saying how many
+// of its first bytes the word before it (in the entity's words, sorted) has too, the value the
+// index of its count in counts, per kind (kinds). An import counts a million entities' fifteen
+// words each by word, a few hundred thousand keys, and the prefixes (ninety an entity) from
+// them once at the end (prefixCounts): counted by prefix as they came, they took 29 s of CPU
+// at a million, by word 3.
+type wordCounter struct {
+	kinds  []string
+	words  []map[string]int
+	counts []int64
+	key    []byte // the key being looked up
 }
 
 func (s *Service) keepCounts() *countKeeping { return &countKeeping{s: s} }
@@ -87,7 +108,49 @@ func (k *countKeeping) begin(ctx context.Context) error {
 		return store.Translate(err, "entity counts")
 	}
 	k.own, k.diff = true, map[countKey]int64{}
+	k.texts, k.prefixes = make(chan []wordedText, 4096), make(chan []prefixCount, 1)
+	go k.countWords(k.texts, k.prefixes)
 	return nil
+}
+
+// countWords counts the words of the search texts it is given until texts is closed, then
+// sends the differences they make to the prefix counts; nothing once stop was called.
+func (k *countKeeping) countWords(texts <-chan []wordedText, prefixes chan<- []prefixCount) {
+	var w wordCounter
+	for batch := range texts {
+		if k.stopped.Load() {
+			continue
+		}
+		for _, t := range batch {
+			w.add(t.kind, t.text, t.by)
+		}
+	}
+	if k.stopped.Load() {
+		prefixes <- nil
+		return
+	}
+	prefixes <- w.prefixCounts()
+}
+
+// wordsWritten tells countWords that the apply has written its last entity. The apply calls it
+// before building the indexes it deferred, so that the words are counted meanwhile.
+func (k *countKeeping) wordsWritten() {
+	if k.texts == nil {
+		return
+	}
+	if len(k.batch) > 0 {
+		k.texts <- k.batch
+	}
+	close(k.texts)
+	k.texts, k.batch = nil, nil
+}
+
+// stop ends countWords, if it runs, without its result: an apply that fails calls it.
+func (k *countKeeping) stop() {
+	if k.texts != nil {
+		k.stopped.Store(true)
+		k.wordsWritten()
+	}
 }
 
 // add counts an entity row written (by = 1) or deleted (by = -1) as the trigger would: each of
@@ -108,38 +171,48 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 			k.diff[countKey{"tag", r.Kind, t}] += by
 		}
 	}
-	kind := slices.Index(k.kinds, r.Kind)
-	if kind < 0 {
-		kind = len(k.kinds)
-		k.kinds, k.words = append(k.kinds, r.Kind), append(k.words, map[string]int{})
+	if r.SearchText != "" {
+		if k.batch = append(k.batch, wordedText{r.Kind, r.SearchText, by}); len(k.batch) == textBatch {
+			k.texts <- k.batch
+			k.batch = make([]wordedText, 0, textBatch)
+		}
 	}
-	words := k.words[kind]
-	sortedWords(r.SearchText, func(w string, shared int) {
-		k.key = append(append(k.key[:0], w...), byte(shared>>8), byte(shared))
-		if i, ok := words[string(k.key)]; ok { // looked up without a copy of the key
-			k.wordCounts[i] += by
+}
+
+// add counts an entity of kind, written (by = 1) or deleted (-1), by the words of its search text.
+func (w *wordCounter) add(kindName, text string, by int64) {
+	kind := slices.Index(w.kinds, kindName)
+	if kind < 0 {
+		kind = len(w.kinds)
+		w.kinds, w.words = append(w.kinds, kindName), append(w.words, map[string]int{})
+	}
+	words := w.words[kind]
+	sortedWords(text, func(word string, shared int) {
+		w.key = append(append(w.key[:0], word...), byte(shared>>8), byte(shared))
+		if i, ok := words[string(w.key)]; ok { // looked up without a copy of the key
+			w.counts[i] += by
 			return
 		}
-		words[string(k.key)] = len(k.wordCounts) // kept as a copy: not the text it came from
-		k.wordCounts = append(k.wordCounts, by)
+		words[string(w.key)] = len(w.counts) // kept as a copy: not the text it came from
+		w.counts = append(w.counts, by)
 	})
 }
 
-// prefixCounts returns the differences the apply's writes make to entity_prefix_counts, but
+// prefixCounts returns the differences the entities counted make to entity_prefix_counts, but
 // none, in key order (prefix, then kind).
-func (k *countKeeping) prefixCounts() []prefixCount {
+func (w *wordCounter) prefixCounts() []prefixCount {
 	var out []prefixCount
-	for kind, words := range k.words {
+	for kind, words := range w.words {
 		counts := make(map[string]int64, len(words))
 		for key, i := range words {
-			if by := k.wordCounts[i]; by != 0 {
+			if by := w.counts[i]; by != 0 {
 				n := len(key) - 2
 				prefixesAfter(key[:n], int(key[n])<<8|int(key[n+1]), func(p string) { counts[p] += by })
 			}
 		}
 		for p, n := range counts {
 			if n != 0 {
-				out = append(out, prefixCount{p, k.kinds[kind], n})
+				out = append(out, prefixCount{p, w.kinds[kind], n})
 			}
 		}
 	}
@@ -230,10 +303,11 @@ func (k *countKeeping) finish(ctx context.Context) error {
 			return store.Translate(err, "entity counts")
 		}
 	}
-	if err := k.addPrefixCounts(ctx); err != nil {
+	k.wordsWritten()
+	if err := k.addPrefixCounts(ctx, <-k.prefixes); err != nil {
 		return err
 	}
-	k.own, k.diff, k.kinds, k.words, k.wordCounts = false, nil, nil, nil, nil
+	k.own, k.diff = false, nil
 	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true)", entityCountsSetting, prefixCountsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
@@ -241,9 +315,9 @@ func (k *countKeeping) finish(ctx context.Context) error {
 }
 
 // addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order.
-func (k *countKeeping) addPrefixCounts(ctx context.Context) error {
+func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount) error {
 	db := k.s.st.DB(ctx)
-	for part := range slices.Chunk(k.prefixCounts(), countsChunk) {
+	for part := range slices.Chunk(counts, countsChunk) {
 		prefixes, kinds, by := make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
 		for i, c := range part {
 			prefixes[i], kinds[i], by[i] = c.prefix, c.kind, c.entities
