@@ -80,15 +80,20 @@ type wordedText struct {
 	by         int64
 }
 
-// textBatch is how many search texts go to countWords at a time.
-const textBatch = 1024
+// textBatch is how many search texts go to countWords at a time; textBatches how many batches
+// it may be behind before the apply waits for it (4 million texts: a first import of a million
+// is never held up, and its texts are what the counting holds).
+const (
+	textBatch   = 1024
+	textBatches = 4096
+)
 
 // wordCounter counts entities by their words. The key is a word and two bytes saying how many
 // of its first bytes the word before it (in the entity's words, sorted) has too, the value the
-// index of its count in counts, per kind (kinds). An import counts a million entities' fifteen
-// words each by word, a few hundred thousand keys, and the prefixes (ninety an entity) from
-// them once at the end (prefixCounts): counted by prefix as they came, they took 29 s of CPU
-// at a million, by word 3.
+// index of its count in counts, per kind (kinds). A million-entity import counts fifteen words
+// an entity by word (a million keys, most of them the numbers in the names) and derives the
+// prefixes (ninety an entity) from them once at the end (prefixCounts): counted by prefix as
+// they came, they took 29 s of CPU; by word about 4.
 type wordCounter struct {
 	kinds  []string
 	words  []map[string]int
@@ -108,7 +113,7 @@ func (k *countKeeping) begin(ctx context.Context) error {
 		return store.Translate(err, "entity counts")
 	}
 	k.own, k.diff = true, map[countKey]int64{}
-	k.texts, k.prefixes = make(chan []wordedText, 4096), make(chan []prefixCount, 1)
+	k.texts, k.prefixes = make(chan []wordedText, textBatches), make(chan []prefixCount, 1)
 	go k.countWords(k.texts, k.prefixes)
 	return nil
 }
