@@ -123,29 +123,41 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 				}
 			}
 		}
-		kept, err := f.svc.Count(operator, filter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		grouped, err := catalog.GroupedCount(operator, f.svc, filter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if kept != grouped {
-			t.Errorf("%s: total count of kinds %v: %d kept, %d grouped", step, kinds, kept, grouped)
-		}
+		sameCount(t, f, step, filter)
 	}
 	if d := cmp.Diff(groupedTotals(t, f.st), keptTotals(t, f.st), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("%s: the kept totals over kinds (-grouped entities +entity_totals):\n%s", step, d)
 	}
+	noNegativeCounts(t, f.st, "entity_totals", step)
+	samePrefixCounts(t, f, step)
+}
+
+// sameCount compares the count Count gives for filter with the matching entities counted.
+func sameCount(t *testing.T, f *fixture, step string, filter catalog.Filter) {
+	t.Helper()
+	kept, err := f.svc.Count(operator, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grouped, err := catalog.GroupedCount(operator, f.svc, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept != grouped {
+		t.Errorf("%s: count of text %q in kinds %v: %d, %d entities match", step, filter.Text, filter.Kinds, kept, grouped)
+	}
+}
+
+// noNegativeCounts checks that no count of a kept table (entities column) fell below 0.
+func noNegativeCounts(t *testing.T, st *store.Store, table, step string) {
+	t.Helper()
 	var negative int64
-	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_totals WHERE entities < 0").Scan(&negative).Error; err != nil {
+	if err := st.Gorm().Raw("SELECT count(*) FROM " + table + " WHERE entities < 0").Scan(&negative).Error; err != nil {
 		t.Fatal(err)
 	}
 	if negative > 0 {
-		t.Errorf("%s: %d totals are negative", step, negative)
+		t.Errorf("%s: %d counts of %s are negative", step, negative, table)
 	}
-	samePrefixCounts(t, f, step)
 }
 
 // prefixRow is one count of entity_prefix_counts.
@@ -163,18 +175,7 @@ func samePrefixCounts(t *testing.T, f *fixture, step string) {
 	for _, text := range []string{"pay", "PAY", "payments", "zur", "Zürich", "日本", "テスト", "go", "x", "tail",
 		"supercalifragilisticexpialidocio", "supercalifragilisticexpialidociou", "supercalifragilisticexpialidociousnessextra", "nothing", "2", "one"} {
 		for _, kinds := range [][]string{nil, {"Component"}, {"api", "Resource"}} {
-			filter := catalog.Filter{Text: text, Kinds: kinds}
-			kept, err := f.svc.Count(operator, filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			grouped, err := catalog.GroupedCount(operator, f.svc, filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if kept != grouped {
-				t.Errorf("%s: count of %q in kinds %v: %d, %d entities match", step, text, kinds, kept, grouped)
-			}
+			sameCount(t, f, step, catalog.Filter{Text: text, Kinds: kinds})
 		}
 	}
 	if f.st.Dialect() != store.Postgres {
@@ -196,13 +197,7 @@ func samePrefixCounts(t *testing.T, f *fixture, step string) {
 	if d := cmp.Diff(matched, kept, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("%s: the kept prefix counts (-entities the search column matches +entity_prefix_counts):\n%s", step, d)
 	}
-	var negative int64
-	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_prefix_counts WHERE entities < 0").Scan(&negative).Error; err != nil {
-		t.Fatal(err)
-	}
-	if negative > 0 {
-		t.Errorf("%s: %d prefix counts are negative", step, negative)
-	}
+	noNegativeCounts(t, f.st, "entity_prefix_counts", step)
 }
 
 // totalRow is one kept total over kinds.
@@ -709,6 +704,9 @@ func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
 	})
 }
 
+// errRolledBack ends a transaction a test looks into and undoes.
+var errRolledBack = errors.New("rolled back")
+
 // On PostgreSQL the prefix counts have a setting of their own: an apply of a release older than
 // migration 00025 (during a rolling upgrade) sets portside.entity_counts and counts the entity
 // counts itself, knowing nothing of the prefix counts, so the trigger counts its writes; a
@@ -762,9 +760,9 @@ func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			if got := ones(tx); got != 2*before {
 				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d under one, want %d", got, 2*before)
 			}
-			return errors.New("rolled back")
+			return errRolledBack
 		})
-		if err == nil || err.Error() != "rolled back" {
+		if !errors.Is(err, errRolledBack) {
 			t.Fatal(err)
 		}
 		samePrefixCounts(t, f, "after the rolled back delete")

@@ -152,15 +152,16 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 }
 
 // countsWithPage says whether findKeys counts f's matches in the page's statement. Not a
-// text search on PostgreSQL: its statements are prepared, and once a prepared statement has run
-// five times PostgreSQL plans it for any word, with a guessed number of matches, when that plan
-// is estimated no dearer than the plans for each word were. Counting a common word's matches
-// makes every plan for a word dear, so the guessed plan won, and it sorts every match where the
-// page should walk the name index (a word in 27,000 of a million entities: 380 ms where the
-// page alone takes 14, search 21 → 9 req/s). Alone, the page keeps the plan for its word.
+// text search on PostgreSQL that the kept prefix counts do not answer: its statements are
+// prepared, and once a prepared statement has run five times PostgreSQL plans it for any word,
+// with a guessed number of matches, when that plan is estimated no dearer than the plans for
+// each word were. Counting a common word's matches makes every plan for a word dear, so the
+// guessed plan won, and it sorts every match where the page should walk the name index (a word
+// in 27,000 of a million entities: 380 ms where the page alone takes 14, search 21 → 9 req/s).
+// Alone, the page keeps the plan for its word; so does a page whose count reads a row per kind.
 func (s *Service) countsWithPage(f Filter) bool {
 	if _, ok := s.prefixCounted(f); ok {
-		return true // the count reads a row per kind, whatever the word: it weighs nothing in the plan
+		return true
 	}
 	return f.Text == "" || s.st.Dialect() != store.Postgres
 }
@@ -178,7 +179,7 @@ func (s *Service) prefixCounted(f Filter) (string, bool) {
 		return "", false
 	}
 	words := searchWords(f.Text)
-	if len(words) != 1 || utf8.RuneCountInString(words[0]) > countedPrefixRunes || len(words[0]) >= indexedWordBytes {
+	if len(words) != 1 || utf8.RuneCountInString(words[0]) > countedPrefixRunes { // 32 characters: far from indexedWordBytes
 		return "", false
 	}
 	return words[0], true

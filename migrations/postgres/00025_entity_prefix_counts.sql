@@ -48,7 +48,7 @@ BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO entity_prefix_counts AS c (prefix, kind, entities)
         SELECT p, r.kind, count(*) FROM new_rows r, entity_prefixes(r.search_text) AS p
-        GROUP BY p, r.kind ORDER BY p, r.kind
+        GROUP BY p, r.kind ORDER BY p COLLATE "C", r.kind COLLATE "C" -- key order, as the apply writes
         ON CONFLICT (prefix, kind) DO UPDATE SET entities = c.entities + excluded.entities;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
