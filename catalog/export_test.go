@@ -39,3 +39,6 @@ func GroupedCount(ctx context.Context, s *Service, f Filter) (int, error) {
 // EntityRowFor builds an entity's row as an insert does (search text, joined tags), for the
 // collection benchmark.
 func EntityRowFor(e *backstage.Entity, body string) any { return newEntityRow(e, body) }
+
+// CoveredSearchBytes is the longest search text entities_name_search holds (PostgreSQL).
+const CoveredSearchBytes = coveredSearchBytes

@@ -411,7 +411,12 @@ func TestFilterListsOverTheirBoundAreInvalidNamingTheField(t *testing.T) {
 // A text search that matches a thousand entities or more (a one-letter search as someone starts
 // typing) reads its pages ordered by name along the name index on SQLite; every page, cursor and
 // count is what the plain plan gives, ascending and descending, with and without another filter,
-// and a rarer word (a few hundred matches) keeps the plain plan. On both databases.
+// and a rarer word (a few hundred matches) keeps the plain plan. On both databases. On
+// PostgreSQL the pages are read along entities_name_search, which holds the entities with at
+// most 512 bytes of search text (CoveredSearchBytes, the index's own bound): some matches have
+// more and are merged in by name, and the entities at 512 and 513 bytes, of the words that make
+// the largest tsvector for their length (two letters), are written (an index entry is bounded)
+// and found in their place.
 func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
@@ -431,13 +436,62 @@ func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 					want["rarely"] = append(want["rarely"], "component:default/"+name)
 				}
 			}
+			if i%50 == 1 {
+				desc += strings.Repeat(" with a long description", 30) // 720 bytes of search text
+			}
 			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", name, desc)
+		}
+		// At the bound and past it: a 63-character name (Backstage's longest), "frequent", then
+		// distinct two-letter words up to 512 and 513 bytes of search text (words joined by
+		// spaces, as search.go writes them).
+		bounds := map[string]int{}
+		for _, size := range []int{catalog.CoveredSearchBytes, catalog.CoveredSearchBytes + 1} {
+			name := fmt.Sprintf("mango-%d-%s", size, strings.Repeat("x", 53))
+			text := name[:5] + " " + name[6:9] + " " + name[10:] + " frequent"
+			var desc strings.Builder
+			desc.WriteString("frequent")
+			for j := 0; len(text)+3 <= size; j++ {
+				w := string(rune('a'+j/26%26)) + string(rune('a'+j%26))
+				text += " " + w
+				desc.WriteString(" " + w)
+			}
+			switch size - len(text) { // 0, 1 or 2 bytes short: a letter or a word of one more
+			case 1:
+				text += "q"
+				desc.WriteString("q")
+			case 2:
+				text += " q"
+				desc.WriteString(" q")
+			}
+			bounds[name] = size
+			want["frequent"] = append(want["frequent"], "component:default/"+name)
+			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", name, desc.String())
 		}
 		if res := f.register(f.write("many.yaml", doc.String())); len(res.Errors) > 0 {
 			t.Fatalf("ingest: %v", res.Errors[0])
 		}
 		if len(want["frequent"]) < 1000 || len(want["rarely"]) >= 1000 {
 			t.Fatalf("the fixture has %d frequent and %d rare matches", len(want["frequent"]), len(want["rarely"]))
+		}
+		if st.Dialect() == store.Postgres {
+			for name, size := range bounds {
+				var n int
+				if err := st.Gorm().Raw("SELECT octet_length(search_text) FROM entities WHERE name = ?", name).Scan(&n).Error; err != nil || n != size {
+					t.Fatalf("%s has %d bytes of search text (%v), want %d", name, n, err, size)
+				}
+			}
+			var long int
+			err := st.Gorm().Raw("SELECT count(*) FROM entities WHERE octet_length(search_text) > ?", catalog.CoveredSearchBytes).Scan(&long).Error
+			if err != nil || long < 20 {
+				t.Fatalf("%d entities have more than %d bytes of search text (%v), want 20 or more", long, catalog.CoveredSearchBytes, err)
+			}
+			var index string
+			if err := st.Gorm().Raw("SELECT pg_get_indexdef('entities_name_search'::regclass)").Scan(&index).Error; err != nil {
+				t.Fatal(err)
+			}
+			if bound := fmt.Sprintf("WHERE (octet_length(search_text) <= %d)", catalog.CoveredSearchBytes); !strings.HasSuffix(index, bound) {
+				t.Fatalf("entities_name_search is %q: its predicate is not %q, the bound the pages state", index, bound)
+			}
 		}
 		byName := func(refs []string, desc bool) []string {
 			out := slices.Clone(refs)

@@ -475,7 +475,16 @@ func (s *Service) Analyze(ctx context.Context) error {
 			defer db.Exec("PRAGMA analysis_limit = 0")
 		}
 		for _, t := range analyzedTables {
-			if err := db.Exec("ANALYZE " + t).Error; err != nil {
+			statement := "ANALYZE " + t
+			if t == "entities" && s.st.Dialect() == store.Postgres {
+				// A text search's page walks entities_name_search without reading the heap
+				// (searchIndexPage) only where the visibility map says a page's rows are
+				// visible to all: VACUUM marks them, ANALYZE does not, and the rows an import
+				// wrote are unmarked until it runs. At a million entities, 1.8 s where
+				// ANALYZE alone took 1.4.
+				statement = "VACUUM (ANALYZE) entities"
+			}
+			if err := db.Exec(statement).Error; err != nil {
 				return store.Translate(err, "statistics of "+t)
 			}
 		}
