@@ -1,9 +1,9 @@
 -- Issue 17: a text search's page ordered by name walks the entities in name order and keeps
 -- those the search matches. Along entities_name every entity walked is a heap row fetched, one
--- page each (a million entities: a word whose first 51 matches lie 236,000 names apart took
--- 0.5 s, the median word 14 ms). entities_name_search holds what that walk reads, the search
--- column included, so the walk stays in the index (an index-only scan once VACUUM has marked
--- the heap's pages all-visible, which an import does; 0.2 µs an entity walked: 50 ms and 3 ms).
+-- page each (a million entities: a word whose 51st match lies 236,000 names in took 0.7 s, the
+-- median word 17 ms). entities_name_search holds what that walk reads, the search column
+-- included, so the walk stays in the index (an index-only scan once VACUUM has marked the heap's
+-- pages all-visible, which an import does; 0.2–0.4 µs an entity walked: 55 ms and 4 ms).
 --
 -- Partial: a B-tree entry holds at most 2,704 bytes, and the tsvector of 512 bytes of text stays
 -- under 1,800 (words of two letters, the worst case: 10 bytes of lexeme, its entry and its
