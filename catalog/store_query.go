@@ -92,7 +92,7 @@ func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []strin
 	}
 	var db *gorm.DB
 	if s.walksSearchIndex(f, o) {
-		db, err = s.searchIndexPage(ctx, f, o, after, limit)
+		db, err = s.searchIndexPage(ctx, f, o, dir, after, limit)
 	} else {
 		from := "entities AS e"
 		if s.denseText(ctx, f, o) {
@@ -179,8 +179,9 @@ func (s *Service) walksSearchIndex(f Filter, o Order) bool {
 	return s.st.Dialect() == store.Postgres && f.Text != "" && (o.Field == "" || o.Field == OrderByName)
 }
 
-// searchIndexPage is the query findKeys selects a page of a text search ordered by name from
-// (walksSearchIndex): the entities whose ids the page's keys, read apart, name.
+// searchIndexPage is the query findKeys selects a page of a text search ordered by name (in
+// direction dir, ASC or DESC) from (walksSearchIndex): the entities whose ids the page's keys,
+// read apart, name.
 //
 // The keys are read from entities_name_search, which holds the name, ref, kind, update time and
 // search column of every entity with at most coveredSearchBytes of search text: walking it in
@@ -191,22 +192,14 @@ func (s *Service) walksSearchIndex(f Filter, o Order) bool {
 // text, a few if any, are found through entities_search_long and merged in by name, so the page
 // is the same whatever the texts' lengths. The bound is a literal, as the index's predicate is:
 // PostgreSQL uses a partial index only where the statement's own condition implies it.
-func (s *Service) searchIndexPage(ctx context.Context, f Filter, o Order, after []string, limit int) (*gorm.DB, error) {
-	cols, err := orderColumns(o.Field)
-	if err != nil {
-		return nil, err
-	}
-	dir := "ASC"
-	if o.Descending {
-		dir = "DESC"
-	}
+func (s *Service) searchIndexPage(ctx context.Context, f Filter, o Order, dir string, after []string, limit int) (*gorm.DB, error) {
 	bound := strconv.Itoa(coveredSearchBytes)
 	keys := func(length string) (*gorm.DB, error) {
 		db, err := s.filtered(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		if db, err = afterCursor(db, cols, o, after); err != nil {
+		if db, err = afterCursor(db, []string{"e.name", "e.ref"}, o, after); err != nil {
 			return nil, err
 		}
 		return db.Where("octet_length(e.search_text) " + length).Select("e.id, e.name, e.ref").
