@@ -42,3 +42,7 @@ func EntityRowFor(e *backstage.Entity, body string) any { return newEntityRow(e,
 
 // CoveredSearchBytes is the longest search text entities_name_search holds (PostgreSQL).
 const CoveredSearchBytes = coveredSearchBytes
+
+// SetGatheredMatchesMax sets the most matches a counted text search gathers for its page on
+// PostgreSQL (gatheredMatchesMax); past it, the page walks the name index and is counted apart.
+func SetGatheredMatchesMax(s *Service, n int) { s.gatherMax = n }

@@ -560,12 +560,12 @@ func statementsOf(st *store.Store) *storetest.Counter {
 
 // TestAPageCountsItsMatchesInItsOwnStatement pages through filters of every way of counting
 // (kinds alone from the kept counts, a text alone from SQLite's full-text index, one word alone
-// or with kinds from PostgreSQL's kept prefix counts, any other filter, nothing matching) with
-// Query.Count: every page carries the total Count gives, read by the page's own statement (one
-// statement for a page of summaries; on SQLite a text search looks at the full-text index
-// first; on PostgreSQL a text search the prefix counts do not answer is not counted with its
-// page: countsWithPage), the pages hold as many entities as that total, and a page past the last
-// match, which has no row to carry it, says it did not count.
+// or with kinds from PostgreSQL's kept prefix counts, on PostgreSQL any other text search from
+// its matches gathered once, any other filter, nothing matching) with Query.Count: every page
+// carries the total Count gives, read by the page's own statement (one statement for a page of
+// summaries; on SQLite a text search looks at the full-text index first), the pages hold as many
+// entities as that total, ascending and descending, and a page past the last match, which has no
+// row to carry it, says it did not count.
 func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := queryFixture(t, st)
@@ -574,19 +574,23 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 		ctx := counted(context.Background())
 		for _, c := range []struct {
 			filter catalog.Filter
-			// apart: on PostgreSQL the count is a statement of its own (countsWithPage), a text
-			// search that entity_prefix_counts does not answer.
-			apart bool
+			order  catalog.Order
+			// gathered: on PostgreSQL the page gathers the matches (a text search the kept
+			// prefix counts do not count), after reading those counts to bound them.
+			gathered bool
 		}{
 			{filter: catalog.Filter{}},
 			{filter: catalog.Filter{Kinds: []string{"Component", "API"}}},
 			{filter: catalog.Filter{Text: "pay"}},
 			{filter: catalog.Filter{Text: "Pay", Kinds: []string{"Component", "api"}}},
-			{filter: catalog.Filter{Text: "pay api"}, apart: true},
-			{filter: catalog.Filter{Text: "pay", Owners: []string{"payments"}}, apart: true},
+			{filter: catalog.Filter{Text: "pay api"}, gathered: true},
+			{filter: catalog.Filter{Text: "pay api"}, order: catalog.Order{Field: catalog.OrderByName, Descending: true}, gathered: true},
+			{filter: catalog.Filter{Text: "pay", Owners: []string{"payments"}}, gathered: true},
+			{filter: catalog.Filter{Text: "pay", Lifecycles: []string{"production"}}, order: catalog.Order{Field: catalog.OrderByUpdatedAt}, gathered: true},
+			{filter: catalog.Filter{Text: "p", Tags: []string{"pci", "go"}}, order: catalog.Order{Field: catalog.OrderByKind, Descending: true}, gathered: true},
 			{filter: catalog.Filter{Owners: []string{"platform"}, IncludeDescendants: true}},
 			{filter: catalog.Filter{Kinds: []string{"Component"}, Tags: []string{"pci", "go"}}},
-			{filter: catalog.Filter{Text: "nothing-has-this-word"}, apart: true},
+			{filter: catalog.Filter{Text: "nothing-has-this-word"}, gathered: true},
 			{filter: catalog.Filter{Text: "nothing"}},
 		} {
 			filter := c.filter
@@ -594,8 +598,8 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := catalog.Query{Filter: filter, First: 2, Count: true, Summaries: true}
-			seen := 0
+			q := catalog.Query{Filter: filter, Order: c.order, First: 2, Count: true, Summaries: true}
+			var seen []string
 			for {
 				statements.Reset()
 				page, err := svc.Find(ctx, q)
@@ -603,21 +607,21 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 					t.Fatal(err)
 				}
 				wantStatements := int64(1)
-				if st.Dialect() == store.SQLite && filter.Text != "" {
-					wantStatements++ // denseText's look at the full-text index, to choose the plan
+				switch {
+				case st.Dialect() == store.SQLite && filter.Text != "" && (c.order.Field == "" || c.order.Field == catalog.OrderByName):
+					wantStatements++ // denseText's look at the full-text index, to choose the plan by name
+				case st.Dialect() == store.Postgres && c.gathered:
+					wantStatements++ // fewMatches' look at the prefix counts, to bound the matches
 				}
 				if n := statements.Count(); n != wantStatements {
 					t.Errorf("%+v: a page of summaries with its count took %d statements, want %d", filter, n, wantStatements)
 				}
-				switch {
-				case st.Dialect() == store.Postgres && c.apart:
-					if page.Counted {
-						t.Errorf("%+v: a text search counted with its page", filter)
-					}
-				case !page.Counted || page.Total != want:
+				if !page.Counted || page.Total != want {
 					t.Errorf("%+v after %q: total %d (counted %v), want %d", filter, q.After, page.Total, page.Counted, want)
 				}
-				seen += len(page.Entities)
+				for _, e := range page.Entities {
+					seen = append(seen, e.Ref.String())
+				}
 				if !page.HasNextPage {
 					if len(page.Cursors) > 0 {
 						q.After = page.Cursors[len(page.Cursors)-1]
@@ -626,8 +630,11 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 				}
 				q.After = page.Cursors[len(page.Cursors)-1]
 			}
-			if seen != want {
-				t.Errorf("%+v: the pages held %d entities, Count says %d", filter, seen, want)
+			if len(seen) != want {
+				t.Errorf("%+v: the pages held %d entities, Count says %d", filter, len(seen), want)
+			}
+			if plain := pageAll(t, svc, catalog.Query{Filter: filter, Order: c.order, First: 3}); !slices.Equal(seen, plain) {
+				t.Errorf("%+v: the counted pages gave %q, the pages without a count %q", filter, seen, plain)
 			}
 			if want == 0 {
 				continue
@@ -641,6 +648,63 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On PostgreSQL a text search whose words the kept prefix counts say may match more entities
+// than a page gathers (SetGatheredMatchesMax) is paged along the name index and counted apart,
+// its pages the same; one within the bound is counted with its page.
+func TestATextSearchWithManyMatchesIsCountedApartFromItsPage(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := queryFixture(t, st)
+	svc := f.service(catalog.Options{CacheSize: 0})
+	filter := catalog.Filter{Text: "pay", Lifecycles: []string{"production"}}
+	want, err := svc.Count(context.Background(), filter)
+	if err != nil || want < 2 {
+		t.Fatalf("the fixture has %d matches (%v), want 2 or more", want, err)
+	}
+	// The bound is the word's matches of every kind and lifecycle: what the prefix counts know.
+	bound, err := svc.Count(context.Background(), catalog.Filter{Text: filter.Text})
+	if err != nil || bound <= want {
+		t.Fatalf("%q alone matches %d entities (%v), want more than %d", filter.Text, bound, err, want)
+	}
+	plain := pageAll(t, svc, catalog.Query{Filter: filter, First: 1})
+	for _, c := range []struct {
+		max     int
+		counted bool
+	}{{bound, true}, {bound - 1, false}} {
+		catalog.SetGatheredMatchesMax(svc, c.max)
+		page, err := svc.Find(context.Background(), catalog.Query{Filter: filter, First: 1, Count: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Counted != c.counted || (c.counted && page.Total != want) {
+			t.Errorf("at most %d gathered: counted %v, total %d; want counted %v, total %d", c.max, page.Counted, page.Total, c.counted, want)
+		}
+		if got := pageAll(t, svc, catalog.Query{Filter: filter, First: 1, Count: true}); !slices.Equal(got, plain) {
+			t.Errorf("at most %d gathered: paged %q, want %q", c.max, got, plain)
+		}
+	}
+}
+
+// pageAll pages through q from its start and returns the refs of every page, in order.
+func pageAll(t *testing.T, svc *catalog.Service, q catalog.Query) []string {
+	t.Helper()
+	var refs []string
+	for range 1000 {
+		page, err := svc.Find(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		for _, e := range page.Entities {
+			refs = append(refs, e.Ref.String())
+		}
+		if !page.HasNextPage {
+			return refs
+		}
+		q.After = page.Cursors[len(page.Cursors)-1]
+	}
+	t.Fatalf("%+v: more than 1,000 pages", q)
+	return nil
 }
 
 // TestEntitiesAreReadWithTheirRelationsOfBothDirectionsInOneStatement reads entities that relate

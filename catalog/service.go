@@ -73,21 +73,25 @@ type Service struct {
 	// beat is how often a refresh renews its lease (leaseBeat; shorter in tests).
 	beat time.Duration
 	bus  bus.Bus
+	// gatherMax is the most matches a counted text search gathers for its page (matchesPage;
+	// gatheredMatchesMax, lower in tests).
+	gatherMax int
 }
 
 // NewService builds the catalog service on an open, migrated store.
 func NewService(st *store.Store, opts Options) *Service {
 	s := &Service{
-		st:       st,
-		readers:  opts.Readers,
-		apiTypes: opts.APILocationTypes,
-		interval: opts.RefreshInterval,
-		obs:      opts.Observer,
-		log:      opts.Logger,
-		now:      opts.Now,
-		holder:   holderID(),
-		beat:     leaseBeat,
-		audit:    opts.Audit,
+		st:        st,
+		readers:   opts.Readers,
+		apiTypes:  opts.APILocationTypes,
+		interval:  opts.RefreshInterval,
+		obs:       opts.Observer,
+		log:       opts.Logger,
+		now:       opts.Now,
+		holder:    holderID(),
+		beat:      leaseBeat,
+		audit:     opts.Audit,
+		gatherMax: gatheredMatchesMax,
 
 		maxErrors: opts.MaxLocationErrors,
 	}
