@@ -236,7 +236,12 @@ func TestFacetsCountTheCurrentFilter(t *testing.T) {
 }
 
 func TestBadQueryInputIsRefusedNamingTheField(t *testing.T) {
-	st := storetest.SQLite(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) { badQueryInputIsRefused(t, st) })
+}
+
+// badQueryInputIsRefused is TestBadQueryInputIsRefusedNamingTheField on one database: with a
+// count too, which on PostgreSQL chooses its statement from the kept counts first.
+func badQueryInputIsRefused(t *testing.T, st *store.Store) {
 	f := queryFixture(t, st)
 	for _, tc := range []struct {
 		q     catalog.Query
@@ -249,6 +254,9 @@ func TestBadQueryInputIsRefusedNamingTheField(t *testing.T) {
 		{catalog.Query{Filter: catalog.Filter{Kinds: []string{"Template"}}}, "kinds"},
 		{catalog.Query{Filter: catalog.Filter{Owners: []string{"group:"}}}, "owners"},
 		{catalog.Query{Filter: catalog.Filter{Text: "!!!"}}, "text"},
+		{catalog.Query{Filter: catalog.Filter{Text: "!!!"}, Count: true}, "text"},
+		{catalog.Query{Filter: catalog.Filter{Text: "--", Lifecycles: []string{"production"}}, Count: true}, "text"},
+		{catalog.Query{Filter: catalog.Filter{Text: "pay", Kinds: []string{"Template"}, Lifecycles: []string{"production"}}, Count: true}, "kinds"},
 		{catalog.Query{Filter: catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: ""}}}}, "annotations"},
 	} {
 		_, err := f.svc.Find(context.Background(), tc.q)
@@ -442,16 +450,28 @@ func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 			fmt.Fprintf(&doc, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\n  description: %s\nspec: {type: service, lifecycle: production, owner: team-a}\n", name, desc)
 		}
 		// At the bound and past it: a 63-character name (Backstage's longest), "frequent", then
-		// distinct two-letter words up to 512 and 513 bytes of search text (words joined by
-		// spaces, as search.go writes them).
+		// distinct words of the most tsvector for their bytes (one-letter words, ASCII then
+		// Cyrillic and Greek letters, then two-letter words) up to 512 and 513 bytes of search
+		// text (words joined by spaces, as search.go writes them).
+		var letters []string
+		for _, r := range []struct{ from, to rune }{{'a', 'z'}, {'0', '9'}, {'а', 'и'}, {'к', 'я'}, {'α', 'ω'}} {
+			for c := r.from; c <= r.to; c++ {
+				letters = append(letters, string(c))
+			}
+		}
+		for j := range 26 * 26 {
+			letters = append(letters, string(rune('a'+j/26))+string(rune('a'+j%26)))
+		}
 		bounds := map[string]int{}
 		for _, size := range []int{catalog.CoveredSearchBytes, catalog.CoveredSearchBytes + 1} {
 			name := fmt.Sprintf("mango-%d-%s", size, strings.Repeat("x", 53))
 			text := name[:5] + " " + name[6:9] + " " + name[10:] + " frequent"
 			var desc strings.Builder
 			desc.WriteString("frequent")
-			for j := 0; len(text)+3 <= size; j++ {
-				w := string(rune('a'+j/26%26)) + string(rune('a'+j%26))
+			for _, w := range letters {
+				if len(text)+1+len(w) > size {
+					break
+				}
 				text += " " + w
 				desc.WriteString(" " + w)
 			}

@@ -75,8 +75,8 @@ func (k *pageKey) summary() *backstage.Entity {
 // key values of a cursor (none for the first page); with summaries, each with the columns of its
 // summary (pageKey.summary), read by the same statement. With count it also returns how many
 // entities match f (every match, not only those after the cursor), read by that statement; -1
-// when it did not count (not asked, or an empty page after a cursor, which has no row to carry
-// the count).
+// when it did not count (not asked; a text search fewMatches leaves to be counted apart; an
+// empty page after a cursor, which has no row to carry the count).
 func (s *Service) findKeys(ctx context.Context, f Filter, o Order, after []string, limit int, summaries, count bool) ([]pageKey, int, error) {
 	cols, err := orderColumns(o.Field)
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Service) pageStatement(ctx context.Context, f Filter, o Order, cols []s
 // every word by construction. Gathering costs as many matches as there are: fewMatches bounds
 // them first.
 func (s *Service) countsFromMatches(f Filter) bool {
-	if s.st.Dialect() != store.Postgres || f.Text == "" {
+	if s.st.Dialect() != store.Postgres || len(searchWords(f.Text)) == 0 { // no words: filtered says so
 		return false
 	}
 	_, counted := s.prefixCounted(f)
@@ -192,9 +192,12 @@ const gatheredMatchesMax = 100_000
 // for the page costs more than counting them (they are kept in a tuplestore and sorted: `a` in
 // the default namespace, 537,094 matches, 0.7 → 1.1 s), and the walk along the name index finds
 // the page's few among so many soon: such a search's page walks it and is counted apart, as
-// before matchesPage. One primary-key read of entity_prefix_counts per word, in one statement;
-// an error is logged and taken as many matches.
+// before matchesPage. One statement reads entity_prefix_counts by primary key (a row per kind
+// of each word's prefix); an error is logged and taken as many matches.
 func (s *Service) fewMatches(ctx context.Context, f Filter) bool {
+	if f.checkSizes() != nil {
+		return false // filtered reports it, before any statement
+	}
 	words := searchWords(f.Text)
 	prefixes := make([]string, 0, len(words))
 	for _, w := range words {
@@ -218,7 +221,9 @@ func (s *Service) fewMatches(ctx context.Context, f Filter) bool {
 		Entities int64
 	}
 	if err := db.Select("prefix, SUM(entities) AS entities").Group("prefix").Scan(&counts).Error; err != nil {
-		s.log.WarnContext(ctx, "catalog: read the prefix counts of a text search", "error", err)
+		if ctx.Err() == nil { // a request given up is not worth a warning; its page fails next
+			s.log.WarnContext(ctx, "catalog: read the prefix counts of a text search", "error", err)
+		}
 		return false
 	}
 	if len(counts) < len(prefixes) {
@@ -319,7 +324,7 @@ func (s *Service) walksSearchIndex(f Filter, o Order) bool {
 // direction dir, ASC or DESC) from (walksSearchIndex): the entities whose ids the page's keys,
 // read apart, name.
 //
-// The keys are read from entities_name_search, which holds the name, ref, kind, update time and
+// The keys are read from entities_name_search, which holds the name, ref, id, kind and
 // search column of every entity with at most coveredSearchBytes of search text: walking it in
 // name order and keeping the matches reads no heap row (an index-only scan) where walking
 // entities_name fetched every entity walked (a common word whose matches are sparse in the
