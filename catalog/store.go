@@ -10,8 +10,10 @@ import (
 
 // This file holds the catalog's gorm rows, every table the catalog owns, and their mapping to
 // domain types. The queries are beside it: store_entities.go (entities, relations, ownership),
-// store_locations.go (locations, their errors and leases) and store_query.go (filters, pages,
-// facets). No other file of the package touches the database (layout_test.go checks).
+// store_locations.go (locations, their errors and leases), store_counts.go (the kept counts),
+// store_query.go (filters, pages, counts), store_search.go (what text searches' statements
+// differ by between the databases) and store_facets.go (facets). No other file of the package
+// touches the database (layout_test.go checks).
 
 type locationRow struct {
 	ID            int64 `gorm:"primaryKey"`
@@ -154,7 +156,7 @@ func (entityTotalRow) TableName() string { return "entity_totals" }
 
 // entityPrefixCountRow is how many entities of a kind have a word starting with a prefix
 // (migration 00025, PostgreSQL only: an apply and triggers on entities keep it; the count of a
-// text search of one word reads it). Read and written with SQL (store_counts.go, store_query.go).
+// text search of one word reads it). Read and written with SQL (store_counts.go, store_search.go).
 type entityPrefixCountRow struct {
 	Prefix   string `gorm:"primaryKey"`
 	Kind     string `gorm:"primaryKey"`

@@ -12,7 +12,7 @@
 -- words, 10 for every 3), the entry under 2,200 with the name, kind and ref that Backstage
 -- bounds (63 characters a part). An entity with more text is not in it: its
 -- search's page reads the few such entities through entities_search_long and merges them in
--- (catalog/store_query.go, coveredSearchBytes, which must equal the 512 here). The statistics on
+-- (catalog/store_search.go, coveredSearchBytes, which must equal the 512 here). The statistics on
 -- the text's length let the planner know how few they are.
 --
 -- Expand only: new indexes and statistics; the floor stays.
