@@ -11,6 +11,7 @@ import (
 
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -247,7 +248,7 @@ func (s *Service) countMatching(ctx context.Context, f Filter) (int, error) {
 // countStatement is the statement, not run, that counts the entities matching f: one row of one
 // integer, to run alone (countMatching) or as a page's subquery (findKeys).
 func (s *Service) countStatement(ctx context.Context, f Filter) (*gorm.DB, error) {
-	if match, ok := ftsMatch(f.Text); ok && s.st.Dialect() == store.SQLite && f.onlyText() {
+	if match, ok := words.FTS5Match(f.Text); ok && s.st.Dialect() == store.SQLite && f.onlyText() {
 		// The full-text index has one row per entity (triggers keep it so): count there, without
 		// reading thousands of entity rows for a short word.
 		return s.st.DB(ctx).Table("entities_fts").Where("entities_fts MATCH ?", match).Select("count(*)"), nil
@@ -294,18 +295,14 @@ func (s *Service) filteredFrom(ctx context.Context, f Filter, from string) (*gor
 	}
 	db := s.st.DB(ctx).Table(from)
 	if f.Text != "" {
-		words := searchWords(f.Text)
-		if len(words) == 0 {
+		query, ok := words.TSQuery(f.Text)
+		if !ok {
 			return nil, errs.InvalidField("text", "has no letters or digits to search for")
 		}
 		if s.st.Dialect() == store.Postgres {
-			terms := make([]string, len(words))
-			for i, w := range words {
-				terms[i] = w + ":*"
-			}
-			db = db.Where("e.search @@ to_tsquery('simple', ?)", strings.Join(terms, " & "))
+			db = db.Where("e.search @@ to_tsquery('simple', ?)", query)
 		} else {
-			match, _ := ftsMatch(f.Text)
+			match, _ := words.FTS5Match(f.Text)
 			db = db.Where("e.id IN (SELECT rowid FROM entities_fts WHERE entities_fts MATCH ?)", match)
 		}
 	}

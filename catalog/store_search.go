@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -52,9 +53,9 @@ func (s *Service) fewMatches(ctx context.Context, f Filter) bool {
 	if f.checkSizes() != nil {
 		return false // filtered reports it, before any statement
 	}
-	words := searchWords(f.Text)
-	prefixes := make([]string, 0, len(words))
-	for _, w := range words {
+	queried := searchWords(f.Text)
+	prefixes := make([]string, 0, len(queried))
+	for _, w := range queried {
 		if r := []rune(w); len(r) > countedPrefixRunes {
 			w = string(r[:countedPrefixRunes])
 		}
@@ -190,11 +191,11 @@ func (s *Service) prefixCounted(f Filter) (string, bool) {
 	if !byKinds.onlyKinds() {
 		return "", false
 	}
-	words := searchWords(f.Text)
-	if len(words) != 1 || utf8.RuneCountInString(words[0]) > countedPrefixRunes { // 32 characters: far from indexedWordBytes
+	queried := searchWords(f.Text)
+	if len(queried) != 1 || utf8.RuneCountInString(queried[0]) > countedPrefixRunes { // 32 characters: far from indexedWordBytes
 		return "", false
 	}
-	return words[0], true
+	return queried[0], true
 }
 
 // countByPrefix is countStatement for a text search of one word (prefixCounted), from
@@ -226,24 +227,11 @@ func (s *Service) denseText(ctx context.Context, f Filter, o Order) bool {
 	if s.st.Dialect() != store.SQLite || f.Text == "" || (o.Field != "" && o.Field != OrderByName) {
 		return false
 	}
-	match, ok := ftsMatch(f.Text)
+	match, ok := words.FTS5Match(f.Text)
 	if !ok {
 		return false
 	}
 	var n int64
 	err := s.st.DB(ctx).Raw("SELECT count(*) FROM (SELECT rowid FROM entities_fts WHERE entities_fts MATCH ? LIMIT ?)", match, denseTextMatches).Scan(&n).Error
 	return err == nil && n >= denseTextMatches
-}
-
-// ftsMatch is the SQLite full-text query of a search text: every word as a prefix, all of them.
-func ftsMatch(text string) (string, bool) {
-	words := searchWords(text)
-	if len(words) == 0 {
-		return "", false
-	}
-	terms := make([]string, len(words))
-	for i, w := range words {
-		terms[i] = `"` + w + `"*`
-	}
-	return strings.Join(terms, " "), true
 }
