@@ -31,3 +31,41 @@ func TestOnlyTextSeesEveryOtherFilterField(t *testing.T) {
 		}
 	}
 }
+
+// countedField lets a count be a sum of kept counts only where that sum is exact: one field
+// besides kinds, with values an entity has one of (or a single tag), none of them empty; the
+// values spelled as the counts keep them.
+func TestCountedFieldIsOneFieldWhoseKeptCountsAddUp(t *testing.T) {
+	for _, c := range []struct {
+		filter Filter
+		field  string
+		values []string
+	}{
+		{Filter{Owners: []string{"payments", "user:Default/Ann"}}, "owner", []string{"group:default/payments", "user:default/ann"}},
+		{Filter{Owners: []string{"payments"}, Kinds: []string{"Component"}}, "owner", []string{"group:default/payments"}},
+		{Filter{Systems: []string{"checkout"}}, "system", []string{"system:default/checkout"}},
+		{Filter{Namespaces: []string{"Tools"}}, "namespace", []string{"tools"}},
+		{Filter{Types: []string{"service", "website"}}, "type", []string{"service", "website"}},
+		{Filter{Lifecycles: []string{"production"}}, "lifecycle", []string{"production"}},
+		{Filter{Tags: []string{"PCI", "pci"}}, "tag", []string{"pci", "pci"}},
+		{Filter{Tags: []string{"pci", "go"}}, "", nil},                                    // an entity with both is kept under each
+		{Filter{Types: []string{""}}, "", nil},                                            // empty values are not kept
+		{Filter{Types: []string{"service"}, Lifecycles: []string{"production"}}, "", nil}, // two fields
+		{Filter{Owners: []string{"platform"}, IncludeDescendants: true}, "", nil},
+		{Filter{Owners: []string{"payments"}, Text: "pay"}, "", nil},
+		{Filter{Owners: []string{"payments"}, LocationID: 1}, "", nil},
+		{Filter{Owners: []string{"payments"}, Annotations: []AnnotationFilter{{Key: "a"}}}, "", nil},
+		{Filter{IncludeDescendants: true, Types: []string{"service"}}, "type", []string{"service"}},
+	} {
+		field, values, err := c.filter.countedField()
+		if err != nil {
+			t.Fatalf("%+v: %v", c.filter, err)
+		}
+		if field != c.field || !reflect.DeepEqual(values, c.values) {
+			t.Errorf("%+v: counted field %q %q, want %q %q", c.filter, field, values, c.field, c.values)
+		}
+	}
+	if _, _, err := (Filter{Owners: []string{"group:"}}).countedField(); err == nil {
+		t.Error("a bad owner ref was not refused")
+	}
+}

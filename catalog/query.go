@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,53 @@ func (f Filter) onlyText() bool {
 func (f Filter) onlyKinds() bool {
 	return f.Text == "" && len(f.Namespaces) == 0 && len(f.Types) == 0 && len(f.Lifecycles) == 0 && len(f.Owners) == 0 &&
 		len(f.Systems) == 0 && len(f.Tags) == 0 && len(f.Annotations) == 0 && f.LocationID == 0
+}
+
+// countedField says which facet field f restricts by, when it is the only one besides kinds and
+// the kept counts sum to its count exactly, with its values spelled as they are kept: a field an
+// entity has one value of (namespace, type, lifecycle, owner, system; the values' counts add up),
+// or one tag (an entity with two of the tags asked for is kept under each). It returns "" for any
+// other filter, and for an empty value, which is not kept.
+func (f Filter) countedField() (field string, values []string, err error) {
+	if err := f.checkSizes(); err != nil {
+		return "", nil, err
+	}
+	if f.Text != "" || len(f.Annotations) > 0 || f.LocationID != 0 || (f.IncludeDescendants && len(f.Owners) > 0) {
+		return "", nil, nil
+	}
+	fields := 0
+	for _, c := range []struct {
+		name string
+		in   []string
+		read func([]string) ([]string, error)
+	}{
+		{"namespace", f.Namespaces, func(in []string) ([]string, error) { return lower(in), nil }},
+		{"type", f.Types, nil},
+		{"lifecycle", f.Lifecycles, nil},
+		{"owner", f.Owners, func(in []string) ([]string, error) { return parseRefs("owners", in, "group") }},
+		{"system", f.Systems, func(in []string) ([]string, error) { return parseRefs("systems", in, "system") }},
+		{"tag", f.Tags, func(in []string) ([]string, error) { return lower(in), nil }},
+	} {
+		if len(c.in) == 0 {
+			continue
+		}
+		if fields++; fields > 1 {
+			return "", nil, nil
+		}
+		field, values = c.name, c.in
+		if c.read != nil {
+			if values, err = c.read(c.in); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	if slices.Contains(values, "") {
+		return "", nil, nil
+	}
+	if field == "tag" && slices.ContainsFunc(values, func(t string) bool { return t != values[0] }) {
+		return "", nil, nil
+	}
+	return field, values, nil
 }
 
 // checkSizes refuses a filter with a list longer than its bound, naming the field.

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -612,6 +613,19 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			{filter: catalog.Filter{Kinds: []string{"Component"}, Tags: []string{"pci", "go"}}},
 			{filter: catalog.Filter{Text: "nothing-has-this-word"}, gathered: true},
 			{filter: catalog.Filter{Text: "nothing"}},
+			// One field besides kinds: counted from the kept counts (countedField), or, for
+			// several tags and empty values, from the matches.
+			{filter: catalog.Filter{Owners: []string{"payments"}}},
+			{filter: catalog.Filter{Owners: []string{"payments", "group:default/platform"}, Kinds: []string{"Component"}}},
+			{filter: catalog.Filter{Owners: []string{"nobody"}}},
+			{filter: catalog.Filter{Systems: []string{"checkout"}, Kinds: []string{"component", "API"}}},
+			{filter: catalog.Filter{Tags: []string{"PCI", "pci"}}},
+			{filter: catalog.Filter{Tags: []string{"pci", "go"}}},
+			{filter: catalog.Filter{Namespaces: []string{"Tools", "default"}}, order: catalog.Order{Field: catalog.OrderByKind}},
+			{filter: catalog.Filter{Types: []string{"service", "website"}}, order: catalog.Order{Field: catalog.OrderByName, Descending: true}},
+			{filter: catalog.Filter{Types: []string{""}}},
+			{filter: catalog.Filter{Lifecycles: []string{"production"}, Kinds: []string{"Component"}}},
+			{filter: catalog.Filter{Types: []string{"service"}, Lifecycles: []string{"production"}}},
 		} {
 			filter := c.filter
 			want, err := svc.Count(context.Background(), filter)
@@ -725,6 +739,125 @@ func pageAll(t *testing.T, svc *catalog.Service, q catalog.Query) []string {
 	}
 	t.Fatalf("%+v: more than 1,000 pages", q)
 	return nil
+}
+
+// An entity named by more than RelationsOfTypeMax others is read with the first
+// RelationsOfTypeMax of each type by the declaring entity's ref, every type there, in two
+// statements (the cut is noticed in the first); one named by exactly that many is read whole in
+// one. Here a group has 1,003 members (memberOf, read first: its type sorts first), owns 1,005
+// components and has one child group; another owns exactly RelationsOfTypeMax components.
+func TestAnEntityNamedByManyIsReadWithTheFirstOfEachType(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		max := catalog.RelationsOfTypeMax
+		var b strings.Builder
+		doc := func(format string, args ...any) { fmt.Fprintf(&b, "---\n"+format, args...) }
+		doc("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: big}\nspec: {type: team, children: []}\n")
+		doc("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: small}\nspec: {type: team, children: []}\n")
+		doc("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: child}\nspec: {type: team, parent: big, children: []}\n")
+		for i := range max + 3 {
+			doc("apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: u-%04d}\nspec: {memberOf: [big]}\n", i)
+		}
+		for i := range max + 5 {
+			doc("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: c-%04d}\nspec: {type: service, lifecycle: production, owner: big}\n", i)
+		}
+		for i := range max {
+			doc("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: s-%04d}\nspec: {type: service, lifecycle: production, owner: small}\n", i)
+		}
+		f.write("catalog-info.yaml", b.String())
+		if res := f.register(f.dir); len(res.Errors) != 0 || res.Added != 3+(max+3)+(max+5)+max {
+			t.Fatalf("fixture: added %d, errors %v", res.Added, res.Errors)
+		}
+		var wantBig, wantSmall []string
+		for i := range max {
+			wantBig = append(wantBig, fmt.Sprintf("hasMember user:default/u-%04d", i))
+			wantSmall = append(wantSmall, fmt.Sprintf("ownerOf component:default/s-%04d", i))
+		}
+		for i := range max {
+			wantBig = append(wantBig, fmt.Sprintf("ownerOf component:default/c-%04d", i))
+		}
+		wantBig = append(wantBig, "parentOf group:default/child")
+
+		svc := f.service(catalog.Options{CacheSize: 0})
+		statements := statementsOf(st)
+		for _, c := range []struct {
+			ref        string
+			want       []string
+			statements int64
+		}{
+			{"group:default/big", wantBig, 2},
+			{"group:default/small", wantSmall, 1},
+		} {
+			statements.Reset()
+			got, err := svc.EntitiesByRef(counted(context.Background()), []backstage.Ref{backstage.MustParseRef(c.ref)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rels := relationsOf(got[backstage.MustParseRef(c.ref)])
+			if !slices.Equal(rels, c.want) {
+				i := firstDifference(rels, c.want)
+				t.Errorf("%s: %d relations, want %d; first difference at %d: %q", c.ref, len(rels), len(c.want), i, rels[i:min(i+3, len(rels))])
+			}
+			if n := statements.Count(); n != c.statements {
+				t.Errorf("%s: read in %d statements, want %d", c.ref, n, c.statements)
+			}
+		}
+		// Read together, each still has its own.
+		got, err := svc.EntitiesByRef(context.Background(), []backstage.Ref{backstage.MustParseRef("group:default/small"), backstage.MustParseRef("group:default/big")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rels := relationsOf(got[backstage.MustParseRef("group:default/big")]); !slices.Equal(rels, wantBig) {
+			t.Errorf("group:default/big read with another: %d relations, want %d", len(rels), len(wantBig))
+		}
+		if rels := relationsOf(got[backstage.MustParseRef("group:default/small")]); !slices.Equal(rels, wantSmall) {
+			t.Errorf("group:default/small read with another: %d relations, want %d", len(rels), len(wantSmall))
+		}
+	})
+}
+
+// Relations written without their declaring entity's ref, by a release older than migration
+// 00027, before it (backfilled by the migration) or after it on the migrated schema (filled by
+// its trigger), are read like those this release writes.
+func TestRelationsAnOlderReleaseWroteAreReadInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0})
+		payments := backstage.MustParseRef("group:default/payments")
+		want := relationsOf(f.entity(payments.String()))
+		rewrite := func(name string) {
+			t.Helper()
+			// What an older release's apply writes for the component: its relations, without source_ref.
+			for _, stmt := range []string{
+				"DELETE FROM relations WHERE entity_id = (SELECT id FROM entities WHERE name = '" + name + "')",
+				"INSERT INTO relations (entity_id, type, target_ref) SELECT id, 'ownedBy', 'group:default/payments' FROM entities WHERE name = '" + name + "'",
+			} {
+				if err := st.Gorm().Exec(stmt).Error; err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+		}
+		migrateTo(t, st, 26)
+		rewrite("ledger")
+		migrateTo(t, st, math.MaxInt64)
+		rewrite("payments-api")
+
+		var wrong int64
+		err := st.Gorm().Raw("SELECT count(*) FROM relations r WHERE r.source_ref IS NULL OR r.source_ref <> (SELECT ref FROM entities WHERE id = r.entity_id)").Scan(&wrong).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wrong != 0 {
+			t.Errorf("%d relations do not name their declaring entity in source_ref", wrong)
+		}
+		got, err := svc.EntitiesByRef(context.Background(), []backstage.Ref{payments})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rels := relationsOf(got[payments]); !slices.Equal(rels, want) {
+			t.Errorf("relations of %s\n %q\nwant\n %q", payments, rels, want)
+		}
+	})
 }
 
 // TestEntitiesAreReadWithTheirRelationsOfBothDirectionsInOneStatement reads entities that relate

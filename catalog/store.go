@@ -115,11 +115,14 @@ func (annotationRow) TableName() string { return "entity_annotations" }
 // relationRow is one relation as an entity declares it (a component's ownedBy). The inverse
 // (the group's ownerOf) is not stored: it is read by target_ref. Rows go with the declaring entity.
 // A relation has no key of its own: it is written and removed with its entity, and read by
-// entity_id or target_ref (the table's id column is unused; PostgreSQL's 00022).
+// entity_id or target_ref (the table's id column is unused; PostgreSQL's 00022). SourceRef is
+// the declaring entity's ref (00027), so that the relations naming an entity are read in order
+// without fetching every entity that declares one.
 type relationRow struct {
 	EntityID  int64
 	Type      string
 	TargetRef string
+	SourceRef *string // nullable for an older release's inserts, which do not name it: a trigger fills it (00027)
 }
 
 func (relationRow) TableName() string { return "relations" }

@@ -256,6 +256,11 @@ func (s *Service) countStatement(ctx context.Context, f Filter) (*gorm.DB, error
 	if f.onlyKinds() {
 		return s.countByKinds(ctx, f)
 	}
+	if field, values, err := f.countedField(); err != nil {
+		return nil, err
+	} else if field != "" {
+		return s.countByField(ctx, f, field, values)
+	}
 	if word, ok := s.prefixCounted(f); ok {
 		return s.countByPrefix(ctx, word, f.Kinds)
 	}
@@ -279,6 +284,22 @@ func (s *Service) countByKinds(ctx context.Context, f Filter) (*gorm.DB, error) 
 		}
 		// Literals, as countedFacets writes them: planned once per connection.
 		db = db.Where("kind IN (" + sqlLiterals(canonical) + ")")
+	}
+	return db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)"), nil
+}
+
+// countByField is countStatement for a filter by one field besides kinds (countedField): the sum
+// of the kept counts of its values, over the kinds asked for (entity_counts) or all of them
+// (entity_totals). An owner's page at a million entities counted the owner's entities, a heap
+// row each: 240 ms for an owner of 200,000.
+func (s *Service) countByField(ctx context.Context, f Filter, field string, values []string) (*gorm.DB, error) {
+	db := s.st.DB(ctx).Table("entity_totals").Where("field = ? AND value IN ?", field, values)
+	if len(f.Kinds) > 0 {
+		kinds, err := canonicalKinds(f.Kinds)
+		if err != nil {
+			return nil, err
+		}
+		db = s.st.DB(ctx).Table("entity_counts").Where("field = ? AND kind IN ? AND value IN ?", field, kinds, values)
 	}
 	return db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)"), nil
 }

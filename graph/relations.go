@@ -21,8 +21,9 @@ import (
 const (
 	// RelationListDefault is how many items a relation list has when first is not given.
 	RelationListDefault = 100
-	// RelationListMax is the most first may ask for.
-	RelationListMax = 1000
+	// RelationListMax is the most first may ask for: as many relations of one type as an entity
+	// is read with (those other entities declare naming it are cut there).
+	RelationListMax = catalog.RelationsOfTypeMax
 )
 
 // relationLimit checks a relation list's first argument and says how many items it may have.
@@ -83,7 +84,7 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	found, next, err := obj.Cohort().Related(ctx, key, summaries, func(e *backstage.Entity) []backstage.Ref {
 		var refs []backstage.Ref
 		for _, t := range types {
-			refs = append(refs, e.RelationsOfType(t)...)
+			refs = append(refs, cut(e.RelationsOfType(t), RelationListMax)...)
 		}
 		return refs
 	})
@@ -163,12 +164,20 @@ func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation
 	return out, nil
 }
 
-// relationTarget resolves a generic relation's target, batched over every relation of the cohort.
+// relationTarget resolves a generic relation's target, batched over the relations of the cohort
+// that a relations list may show: the first RelationListMax of each type (a group declaring
+// 20,000 members is not read whole for a page of its relations).
 func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error) {
 	found, next, err := r.From.Cohort().Related(ctx, "rel:*", relatedSummariesSuffice(ctx), func(e *backstage.Entity) []backstage.Ref {
-		refs := make([]backstage.Ref, len(e.Relations))
-		for i, rel := range e.Relations {
-			refs[i] = rel.Target
+		refs := make([]backstage.Ref, 0, len(e.Relations))
+		ofType := 0
+		for i, rel := range e.Relations { // sorted by type
+			if i > 0 && rel.Type != e.Relations[i-1].Type {
+				ofType = 0
+			}
+			if ofType++; ofType <= RelationListMax {
+				refs = append(refs, rel.Target)
+			}
 		}
 		return refs
 	})

@@ -38,7 +38,7 @@ func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The secondary indexes go, and the unique index of refs; the primary keys stay.
-	for _, want := range []string{"entities_name", "entities_search", "entity_tags_tag", "relations_target", "entities_ref"} {
+	for _, want := range []string{"entities_name", "entities_search", "entity_tags_tag", "relations_target_source", "entities_ref"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s was not deferred (deferred: %v)", want, names)
 		}
@@ -99,11 +99,11 @@ func TestBuildingSkipsAnIndexThatExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(built, "relations_entity") || !slices.Contains(built, "relations_target") {
+	if !slices.Contains(built, "relations_entity") || !slices.Contains(built, "relations_target_source") {
 		t.Errorf("built %v", built)
 	}
-	if _, ok := indexDefs(t, st)["relations_target"]; !ok {
-		t.Error("relations_target was not built")
+	if _, ok := indexDefs(t, st)["relations_target_source"]; !ok {
+		t.Error("relations_target_source was not built")
 	}
 }
 

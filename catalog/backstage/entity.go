@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,6 +127,10 @@ func init() {
 // Inverse returns the relation type seen from the other end ("ownedBy" for "ownerOf"), or "" for a
 // type Portside does not know.
 func Inverse(relationType string) string { return inverses[relationType] }
+
+// InverseRelationTypes lists, sorted, the relation types that have an inverse: those an entity's
+// relations from other entities are read under.
+func InverseRelationTypes() []string { return slices.Sorted(maps.Keys(inverses)) }
 
 // document is the JSON shape of an entity as Backstage writes it.
 type document struct {
