@@ -743,9 +743,11 @@ func pageAll(t *testing.T, svc *catalog.Service, q catalog.Query) []string {
 
 // An entity named by more than RelationsOfTypeMax others is read with the first
 // RelationsOfTypeMax of each type by the declaring entity's ref, every type there, in two
-// statements (the cut is noticed in the first); one named by exactly that many is read whole in
-// one. Here a group has 1,003 members (memberOf, read first: its type sorts first), owns 1,005
-// components and has one child group; another owns exactly RelationsOfTypeMax components.
+// statements (the cut is noticed in the first), and of each kind of declaring entity; one named
+// by exactly that many is read whole in one. Here a group has 1,003 members (memberOf, read
+// first: its type sorts first), owns an API, 1,005 components and two resources (after the
+// components in ref order), and has one child group; another owns exactly RelationsOfTypeMax
+// components.
 func TestAnEntityNamedByManyIsReadWithTheFirstOfEachType(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
@@ -764,8 +766,12 @@ func TestAnEntityNamedByManyIsReadWithTheFirstOfEachType(t *testing.T) {
 		for i := range max {
 			doc("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: s-%04d}\nspec: {type: service, lifecycle: production, owner: small}\n", i)
 		}
+		doc("apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: a}\nspec: {type: openapi, lifecycle: production, owner: big, definition: x}\n")
+		for i := range 2 {
+			doc("apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: r-%d}\nspec: {type: database, owner: big}\n", i)
+		}
 		f.write("catalog-info.yaml", b.String())
-		if res := f.register(f.dir); len(res.Errors) != 0 || res.Added != 3+(max+3)+(max+5)+max {
+		if res := f.register(f.dir); len(res.Errors) != 0 || res.Added != 3+(max+3)+(max+5)+max+3 {
 			t.Fatalf("fixture: added %d, errors %v", res.Added, res.Errors)
 		}
 		var wantBig, wantSmall []string
@@ -773,10 +779,11 @@ func TestAnEntityNamedByManyIsReadWithTheFirstOfEachType(t *testing.T) {
 			wantBig = append(wantBig, fmt.Sprintf("hasMember user:default/u-%04d", i))
 			wantSmall = append(wantSmall, fmt.Sprintf("ownerOf component:default/s-%04d", i))
 		}
+		wantBig = append(wantBig, "ownerOf api:default/a")
 		for i := range max {
 			wantBig = append(wantBig, fmt.Sprintf("ownerOf component:default/c-%04d", i))
 		}
-		wantBig = append(wantBig, "parentOf group:default/child")
+		wantBig = append(wantBig, "ownerOf resource:default/r-0", "ownerOf resource:default/r-1", "parentOf group:default/child")
 
 		svc := f.service(catalog.Options{CacheSize: 0})
 		statements := statementsOf(st)

@@ -384,15 +384,16 @@ func (s *Service) insertEntities(ctx context.Context, locationID int64, entities
 	return insert("relations", []string{"entity_id", "type", "target_ref", "source_ref"}, relations)
 }
 
-// RelationsOfTypeMax is how many relations of one type that other entities declare naming an
-// entity (a group's ownerOf, from its components' ownedBy) an entity is read with: the first by
-// the declaring entity's ref. It is the most a relation list of the GraphQL API may ask for. Its
-// own relations (those its document declares) are read whole, as its document is.
+// RelationsOfTypeMax is how many relations of one type that entities of one kind declare naming
+// an entity (a group's ownerOf, from its components' ownedBy) the entity is read with: the first
+// by the declaring entity's ref. It is the most a relation list of the GraphQL API may ask for,
+// and lists of one kind (a system's components, after its APIs in relation order) have as many.
+// The relations an entity declares itself are read whole, as its document is.
 const RelationsOfTypeMax = 1000
 
 // loadEntities reads entities with the relations that start at them: those they declare, and the
 // inverse of those that name them (a group's ownerOf from its components' ownedBy), at most
-// RelationsOfTypeMax of each type. One statement, whatever the number of refs: each entity's row
+// RelationsOfTypeMax of each type and kind. One statement, whatever the number of refs: each entity's row
 // with its relations of either direction gathered into two JSON arrays by correlated subqueries,
 // each an index scan of the relations table (entity_id; target_ref, type, source_ref). A second
 // statement for the relations was a round trip as costly to the server as the rest of the read
@@ -404,8 +405,8 @@ const RelationsOfTypeMax = 1000
 //
 // The relations naming an entity are read in the index's order and the walk stops after
 // RelationsOfTypeMax+1 of them: more than that is rare (an owner of a thousand entities), and
-// only then is a type cut short. Such entities' relations are read again a type at a time
-// (namedByType). Read whole, every declaring entity fetched to learn its ref, a group owning
+// only then may a type or kind be cut short. Such entities' relations are read again a type and
+// kind at a time (namedByType). Read whole, every declaring entity fetched to learn its ref, a group owning
 // 241,000 entities took 1.8 s.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage.Entity, error) {
 	pair, agg := "json_build_array", "json_agg"
@@ -469,19 +470,22 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage
 type relationPair [2]string
 
 // namedByType reads the relations naming ref, at most RelationsOfTypeMax of each type that has
-// an inverse (the others are not shown from the target's side), each type's first by declaring
-// ref: one ordered, limited walk of relations_target_source per type, in one statement.
+// an inverse (the others are not shown from the target's side) and each kind of declaring
+// entity, each the first by declaring ref: one ordered, limited walk of relations_target_source
+// per type and kind (its refs are those starting "kind:"), in one statement.
 func (s *Service) namedByType(ctx context.Context, ref string) ([]relationPair, error) {
-	types := backstage.InverseRelationTypes()
 	var q strings.Builder
-	args := make([]any, 0, 2*len(types))
-	for i, t := range types {
-		if i > 0 {
-			q.WriteString(" UNION ALL ")
+	var args []any
+	for _, t := range backstage.InverseRelationTypes() {
+		for _, k := range backstage.Kinds {
+			if len(args) > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&q, "SELECT * FROM (SELECT type, source_ref FROM relations WHERE target_ref = ? AND type = ? "+
+				"AND source_ref >= ? AND source_ref < ? ORDER BY source_ref LIMIT %d) AS t%d", RelationsOfTypeMax, len(args))
+			kind := strings.ToLower(k)
+			args = append(args, ref, t, kind+":", kind+";") // ';' follows ':'
 		}
-		fmt.Fprintf(&q, "SELECT * FROM (SELECT type, source_ref FROM relations WHERE target_ref = ? AND type = ? "+
-			"ORDER BY source_ref LIMIT %d) AS t%d", RelationsOfTypeMax, i)
-		args = append(args, ref, t)
 	}
 	rows, err := s.st.DB(ctx).Raw(q.String(), args...).Rows()
 	if err != nil {

@@ -435,6 +435,65 @@ func TestRelationFieldsCostAConstantNumberOfQueries(t *testing.T) {
 	})
 }
 
+// A system of more APIs than a relation list holds still lists its components and resources,
+// which come after the APIs in relation order, and every relation it lists has its target.
+func TestASystemOfManyListsTheFirstOfEachKind(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 0)
+		dir := t.TempDir()
+		var b strings.Builder
+		b.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n")
+		b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: big}\nspec: {owner: team}\n")
+		for i := range graph.RelationListMax + 2 {
+			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: api-%04d}\n"+
+				"spec: {type: openapi, lifecycle: production, owner: team, system: big, definition: x}\n", i)
+		}
+		for i := range 3 {
+			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc-%d}\n"+
+				"spec: {type: service, lifecycle: production, owner: team, system: big}\n", i)
+		}
+		for i := range 2 {
+			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: db-%d}\n"+
+				"spec: {type: database, owner: team, system: big}\n", i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+			t.Fatal(err)
+		}
+		var resp struct {
+			Entity struct {
+				Components, Apis, Resources []named
+				Relations                   []struct {
+					TargetRef string
+					Target    *named
+				}
+			}
+		}
+		a.query(&resp, `{ entity(ref: "system:big") { ... on System { components { name } apis(first: 1000) { name } resources { name } }
+			relations(type: "hasPart", first: 1000) { targetRef target { name } } } }`)
+		e := resp.Entity
+		if got := namesOf(e.Components); !slices.Equal(got, []string{"svc-0", "svc-1", "svc-2"}) {
+			t.Errorf("components %q", got)
+		}
+		if got := namesOf(e.Resources); !slices.Equal(got, []string{"db-0", "db-1"}) {
+			t.Errorf("resources %q", got)
+		}
+		if len(e.Apis) != graph.RelationListMax || e.Apis[0].Name != "api-0000" || e.Apis[len(e.Apis)-1].Name != fmt.Sprintf("api-%04d", graph.RelationListMax-1) {
+			t.Errorf("%d APIs, want the first %d", len(e.Apis), graph.RelationListMax)
+		}
+		if len(e.Relations) != graph.RelationListMax {
+			t.Errorf("%d hasPart relations, want %d", len(e.Relations), graph.RelationListMax)
+		}
+		for _, r := range e.Relations {
+			if r.Target == nil || "api:default/"+r.Target.Name != r.TargetRef {
+				t.Fatalf("relation to %s has target %+v", r.TargetRef, r.Target)
+			}
+		}
+	})
+}
+
 // writeCatalog writes n components, each with an owner, a system, two dependencies and an API.
 func writeCatalog(t *testing.T, dir string, n int) {
 	var b strings.Builder

@@ -21,10 +21,26 @@ import (
 const (
 	// RelationListDefault is how many items a relation list has when first is not given.
 	RelationListDefault = 100
-	// RelationListMax is the most first may ask for: as many relations of one type as an entity
-	// is read with (those other entities declare naming it are cut there).
+	// RelationListMax is the most first may ask for: as many relations of one type and kind as
+	// an entity is read with (those other entities declare naming it are cut there).
 	RelationListMax = catalog.RelationsOfTypeMax
 )
+
+// firstOfEachKind keeps, in order, the first n refs of each kind: all a list of them may show,
+// whole or restricted to a kind (a system's components come after its APIs in relation order).
+func firstOfEachKind(refs []backstage.Ref, n int) []backstage.Ref {
+	if len(refs) <= n {
+		return refs
+	}
+	seen := map[string]int{}
+	out := make([]backstage.Ref, 0, n)
+	for _, r := range refs {
+		if seen[r.Kind]++; seen[r.Kind] <= n {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // relationLimit checks a relation list's first argument and says how many items it may have.
 func relationLimit(first *int) (int, error) {
@@ -84,7 +100,7 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	found, next, err := obj.Cohort().Related(ctx, key, summaries, func(e *backstage.Entity) []backstage.Ref {
 		var refs []backstage.Ref
 		for _, t := range types {
-			refs = append(refs, cut(e.RelationsOfType(t), RelationListMax)...)
+			refs = append(refs, firstOfEachKind(e.RelationsOfType(t), RelationListMax)...)
 		}
 		return refs
 	})
@@ -165,19 +181,22 @@ func relations(obj model.Entity, relType *string, first *int) ([]*model.Relation
 }
 
 // relationTarget resolves a generic relation's target, batched over the relations of the cohort
-// that a relations list may show: the first RelationListMax of each type (a group declaring
-// 20,000 members is not read whole for a page of its relations).
+// that a relations list may show: the first RelationListMax of each type and kind (a group
+// declaring 20,000 members is not read whole for a page of its relations).
 func relationTarget(ctx context.Context, r *model.Relation) (model.Entity, error) {
 	found, next, err := r.From.Cohort().Related(ctx, "rel:*", relatedSummariesSuffice(ctx), func(e *backstage.Entity) []backstage.Ref {
 		refs := make([]backstage.Ref, 0, len(e.Relations))
-		ofType := 0
-		for i, rel := range e.Relations { // sorted by type
-			if i > 0 && rel.Type != e.Relations[i-1].Type {
-				ofType = 0
+		for start := 0; start < len(e.Relations); { // sorted by type
+			end := start + 1
+			for end < len(e.Relations) && e.Relations[end].Type == e.Relations[start].Type {
+				end++
 			}
-			if ofType++; ofType <= RelationListMax {
-				refs = append(refs, rel.Target)
+			ofType := make([]backstage.Ref, end-start)
+			for i, rel := range e.Relations[start:end] {
+				ofType[i] = rel.Target
 			}
+			refs = append(refs, firstOfEachKind(ofType, RelationListMax)...)
+			start = end
 		}
 		return refs
 	})
