@@ -46,3 +46,8 @@ const CoveredSearchBytes = coveredSearchBytes
 // SetGatheredMatchesMax sets the most matches a counted text search gathers for its page on
 // PostgreSQL (gatheredMatchesMax); past it, the page walks the name index and is counted apart.
 func SetGatheredMatchesMax(s *Service, n int) { s.gatherMax = n }
+
+// DenseField exposes denseField: the index a page walks on SQLite, chosen from the kept counts.
+func DenseField(ctx context.Context, s *Service, f Filter, o Order) string {
+	return s.denseField(ctx, f, o)
+}

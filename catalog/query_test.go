@@ -599,6 +599,9 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			// gathered: on PostgreSQL the page gathers the matches (a text search the kept
 			// prefix counts do not count), after reading those counts to bound them.
 			gathered bool
+			// dense: on SQLite the page reads the kept counts of its one field first, to choose
+			// the index it walks (denseField).
+			dense bool
 		}{
 			{filter: catalog.Filter{}},
 			{filter: catalog.Filter{Kinds: []string{"Component", "API"}}},
@@ -617,14 +620,16 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			// several tags and empty values, from the matches.
 			{filter: catalog.Filter{Owners: []string{"payments"}}},
 			{filter: catalog.Filter{Owners: []string{"payments", "group:default/platform"}, Kinds: []string{"Component"}}},
+			{filter: catalog.Filter{Owners: []string{"payments"}}, order: catalog.Order{Field: catalog.OrderByUpdatedAt, Descending: true}, dense: true},
 			{filter: catalog.Filter{Owners: []string{"nobody"}}},
-			{filter: catalog.Filter{Systems: []string{"checkout"}, Kinds: []string{"component", "API"}}},
-			{filter: catalog.Filter{Tags: []string{"PCI", "pci"}}},
+			{filter: catalog.Filter{Systems: []string{"checkout"}, Kinds: []string{"component", "API"}}, dense: true},
+			{filter: catalog.Filter{Tags: []string{"PCI", "pci"}}, dense: true},
+			{filter: catalog.Filter{Tags: []string{"pci"}}, order: catalog.Order{Field: catalog.OrderByKind, Descending: true}, dense: true},
 			{filter: catalog.Filter{Tags: []string{"pci", "go"}}},
-			{filter: catalog.Filter{Namespaces: []string{"Tools", "default"}}, order: catalog.Order{Field: catalog.OrderByKind}},
-			{filter: catalog.Filter{Types: []string{"service", "website"}}, order: catalog.Order{Field: catalog.OrderByName, Descending: true}},
+			{filter: catalog.Filter{Namespaces: []string{"Tools", "default"}}, order: catalog.Order{Field: catalog.OrderByKind}, dense: true},
+			{filter: catalog.Filter{Types: []string{"service", "website"}}, order: catalog.Order{Field: catalog.OrderByName, Descending: true}, dense: true},
 			{filter: catalog.Filter{Types: []string{""}}},
-			{filter: catalog.Filter{Lifecycles: []string{"production"}, Kinds: []string{"Component"}}},
+			{filter: catalog.Filter{Lifecycles: []string{"production"}, Kinds: []string{"Component"}}, order: catalog.Order{Field: catalog.OrderByUpdatedAt}, dense: true},
 			{filter: catalog.Filter{Types: []string{"service"}, Lifecycles: []string{"production"}}},
 		} {
 			filter := c.filter
@@ -646,6 +651,8 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 					wantStatements++ // denseText's look at the full-text index, to choose the plan by name
 				case st.Dialect() == store.Postgres && c.gathered:
 					wantStatements++ // fewMatches' look at the prefix counts, to bound the matches
+				case st.Dialect() == store.SQLite && c.dense:
+					wantStatements++ // denseField's look at the kept counts, to choose the index it walks
 				}
 				if n := statements.Count(); n != wantStatements {
 					t.Errorf("%+v: a page of summaries with its count took %d statements, want %d", filter, n, wantStatements)
@@ -679,6 +686,41 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			}
 			if len(past.Entities) != 0 || past.Counted {
 				t.Errorf("%+v: the page past the last match has %d entities and counted %v (total %d)", filter, len(past.Entities), past.Counted, past.Total)
+			}
+		}
+	})
+}
+
+// On SQLite a page of a filter by one field whose values at least an eighth of the entities of
+// its kinds have walks the index of its order (denseField); a rarer value, an owner's entities by
+// name (entities_owner_name holds them in order), any other filter and PostgreSQL (which chooses
+// from its own statistics) keep the planner's way.
+func TestSQLiteWalksTheOrdersIndexForACommonValue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st) // 11 entities, 5 of them components
+		svc := f.service(catalog.Options{CacheSize: 0})
+		byUpdate, byKind := catalog.Order{Field: catalog.OrderByUpdatedAt, Descending: true}, catalog.Order{Field: catalog.OrderByKind}
+		for _, c := range []struct {
+			filter catalog.Filter
+			order  catalog.Order
+			want   string
+		}{
+			{catalog.Filter{Tags: []string{"typescript"}}, catalog.Order{}, "entities_name_cover"}, // 2 of 11
+			{catalog.Filter{Tags: []string{"java"}}, catalog.Order{}, ""},                          // 1 of 11
+			{catalog.Filter{Owners: []string{"payments"}}, byUpdate, "entities_updated"},
+			{catalog.Filter{Owners: []string{"payments"}}, catalog.Order{}, ""},
+			{catalog.Filter{Types: []string{"website"}, Kinds: []string{"component"}}, byKind, "entities_kind_name"},
+			{catalog.Filter{Lifecycles: []string{"experimental"}, Kinds: []string{"Component"}}, catalog.Order{}, "entities_name_cover"}, // 1 of 5
+			{catalog.Filter{Lifecycles: []string{"experimental"}}, catalog.Order{}, ""},                                                  // 1 of 11
+			{catalog.Filter{Types: []string{"service"}, Lifecycles: []string{"production"}}, catalog.Order{}, ""},
+			{catalog.Filter{Text: "pay", Systems: []string{"checkout"}}, catalog.Order{}, ""},
+		} {
+			want := c.want
+			if st.Dialect() == store.Postgres {
+				want = ""
+			}
+			if got := catalog.DenseField(context.Background(), svc, c.filter, c.order); got != want {
+				t.Errorf("%+v by %+v: walks %q, want %q", c.filter, c.order, got, want)
 			}
 		}
 	})

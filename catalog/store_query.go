@@ -133,6 +133,8 @@ func (s *Service) pageStatement(ctx context.Context, f Filter, o Order, cols []s
 		from := "entities AS e"
 		if s.denseText(ctx, f, o) {
 			from = "entities AS e INDEXED BY entities_name_cover"
+		} else if index := s.denseField(ctx, f, o); index != "" {
+			from = "entities AS e INDEXED BY " + index
 		}
 		db, err = s.filteredFrom(ctx, f, from)
 		if err == nil {
@@ -302,6 +304,50 @@ func (s *Service) countByField(ctx context.Context, f Filter, field string, valu
 		db = s.st.DB(ctx).Table("entity_counts").Where("field = ? AND kind IN ? AND value IN ?", field, kinds, values)
 	}
 	return db.Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)"), nil
+}
+
+// orderIndexes are SQLite's indexes of the entities in each order (orderColumns).
+var orderIndexes = map[OrderField]string{
+	"": "entities_name_cover", OrderByName: "entities_name_cover", OrderByKind: "entities_kind_name", OrderByUpdatedAt: "entities_updated",
+}
+
+// denseFieldShare is the share of the entities of its kinds (1 in denseFieldShare) a filter by
+// one field must match for SQLite to read its pages along the order's index.
+const denseFieldShare = 8
+
+// denseField names the index a page of f in order o is read along on SQLite, or "": a filter by
+// one field besides kinds (countedField) whose values at least one in denseFieldShare of the
+// entities of its kinds have, in an order no index of that field serves (all but an owner's
+// entities by name, entities_owner_name). SQLite's planner, which knows a field's values by
+// their average, reads every match through the field's index and sorts them all (a system of
+// 200,000 components of 241,000 entities: 0.5 s a page; an owner's by update time 1.4 s), where
+// walking the order's index stops after the page's rows, a few hundred rows walked when the
+// matches are spread (as PostgreSQL does from its statistics of common values). The share bounds
+// the walk when they are not: at most denseFieldShare-1 entities passed for each match. The
+// counts are the kept ones, one statement.
+func (s *Service) denseField(ctx context.Context, f Filter, o Order) string {
+	if s.st.Dialect() != store.SQLite || (len(f.Owners) > 0 && (o.Field == "" || o.Field == OrderByName)) {
+		return ""
+	}
+	field, values, err := f.countedField()
+	if err != nil || field == "" {
+		return ""
+	}
+	kinds := backstage.Kinds
+	if len(f.Kinds) > 0 {
+		if kinds, err = canonicalKinds(f.Kinds); err != nil {
+			return ""
+		}
+	}
+	var counts struct{ Matches, Entities int64 }
+	err = s.st.DB(ctx).Raw(`SELECT
+		(SELECT COALESCE(SUM(entities), 0) FROM entity_counts WHERE field = ? AND kind IN ? AND value IN ?) AS matches,
+		(SELECT COALESCE(SUM(entities), 0) FROM entity_counts WHERE field = 'kind' AND kind IN ?) AS entities`,
+		field, kinds, values, kinds).Scan(&counts).Error
+	if err != nil || counts.Matches == 0 || counts.Matches*denseFieldShare < counts.Entities {
+		return ""
+	}
+	return orderIndexes[o.Field]
 }
 
 // filtered returns a query over "entities e" restricted by f.
