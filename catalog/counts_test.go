@@ -563,9 +563,16 @@ func TestTheTriggerCountsWritersThatNeverSetTheSetting(t *testing.T) {
 // migrateTo moves the database's schema to version, down or up, with its migrations.
 func migrateTo(t *testing.T, st *store.Store, version int64) {
 	t.Helper()
+	if err := migrateToVersion(st, version); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// migrateToVersion is migrateTo returning its error, for a migration run beside the test.
+func migrateToVersion(st *store.Store, version int64) error {
 	fsys, err := migrations.For(string(st.Dialect()))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	dialect := goose.DialectSQLite3
 	if st.Dialect() == store.Postgres {
@@ -573,12 +580,12 @@ func migrateTo(t *testing.T, st *store.Store, version int64) {
 	}
 	p, err := goose.NewProvider(dialect, st.SQL(), fsys, goose.WithTableName("goose_db_version"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	ctx := context.Background()
 	current, err := p.GetDBVersion(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if version < current {
 		_, err = p.DownTo(ctx, version)
@@ -586,8 +593,9 @@ func migrateTo(t *testing.T, st *store.Store, version int64) {
 		_, err = p.UpTo(ctx, version)
 	}
 	if err != nil {
-		t.Fatalf("migrate from %d to %d: %v", current, version, err)
+		return fmt.Errorf("migrate from %d to %d: %w", current, version, err)
 	}
+	return nil
 }
 
 // A database at migration 00020 with a catalog in it, which a release that knows nothing of

@@ -393,8 +393,9 @@ const RelationsOfTypeMax = 1000
 
 // loadEntities reads entities with the relations that start at them: those they declare, and the
 // inverse of those that name them (a group's ownerOf from its components' ownedBy), at most
-// RelationsOfTypeMax of each type and kind. One statement, whatever the number of refs: each entity's row
-// with its relations of either direction gathered into two JSON arrays by correlated subqueries,
+// RelationsOfTypeMax of each type and kind. One statement, whatever the number of refs (and one
+// more for each entity named by more than that, below): each entity's row with its relations of
+// either direction gathered into two JSON arrays by correlated subqueries,
 // each an index scan of the relations table (entity_id; target_ref, type, source_ref). A second
 // statement for the relations was a round trip as costly to the server as the rest of the read
 // (an entity by ref, every cache off). Joins in the outer query, as before that (a UNION ALL of

@@ -494,6 +494,34 @@ func TestASystemOfManyListsTheFirstOfEachKind(t *testing.T) {
 	})
 }
 
+// A group's own list of members may name users who are gone: members(first: 1000) skips them
+// and still holds 1000 of those there.
+func TestAMembersListSkipsMembersThatAreGone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newAPI(t, st, 0)
+		dir := t.TempDir()
+		var b strings.Builder
+		b.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec:\n  type: team\n  children: []\n  members:\n")
+		for i := range graph.RelationListMax + 1 {
+			fmt.Fprintf(&b, "    - u-%04d\n", i)
+		}
+		for i := 1; i <= graph.RelationListMax; i++ { // u-0000 is gone
+			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: u-%04d}\nspec: {memberOf: []}\n", i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+			t.Fatal(err)
+		}
+		var resp struct{ Entity struct{ Members []named } }
+		a.query(&resp, `{ entity(ref: "group:team") { ... on Group { members(first: 1000) { name } } } }`)
+		if m := resp.Entity.Members; len(m) != graph.RelationListMax || m[0].Name != "u-0001" || m[len(m)-1].Name != fmt.Sprintf("u-%04d", graph.RelationListMax) {
+			t.Errorf("%d members, want the %d there", len(m), graph.RelationListMax)
+		}
+	})
+}
+
 // writeCatalog writes n components, each with an owner, a system, two dependencies and an API.
 func writeCatalog(t *testing.T, dir string, n int) {
 	var b strings.Builder

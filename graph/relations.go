@@ -100,7 +100,10 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	found, next, err := obj.Cohort().Related(ctx, key, summaries, func(e *backstage.Entity) []backstage.Ref {
 		var refs []backstage.Ref
 		for _, t := range types {
-			refs = append(refs, firstOfEachKind(e.RelationsOfType(t), RelationListMax)...)
+			// Every target: a list drops those that do not exist before it is cut to its
+			// first, and an entity's own relations (the refs its document declares) may name
+			// entities that are gone. Those from other entities come cut by the catalog.
+			refs = append(refs, e.RelationsOfType(t)...)
 		}
 		return refs
 	})

@@ -5,14 +5,18 @@
 -- relations.source_ref is the declaring entity's ref, written with the relation, and
 -- relations_target_source orders the relations naming an entity by type and declaring ref, so a
 -- read takes the first of each type from the index and stops (catalog/store_entities.go,
--- relationsReadMax).
+-- RelationsOfTypeMax).
 --
--- Run outside a transaction so that the catalog stays readable and writable while it runs: the
--- column is added at once (no default: no table rewrite), the backfill is one UPDATE (readers are
--- not blocked; an apply removing the same rows waits for it), the index is built CONCURRENTLY and
--- the old one dropped after. Every statement may run again: a migration stopped halfway is taken
--- up where it stopped by the next `migrate up`. An index left INVALID by a failed concurrent build
--- is dropped and built again.
+-- Run outside a transaction so that the catalog stays readable and writable while it runs:
+-- - the column and its trigger are added in one short transaction, which waits at most a second
+--   for the table at a time (a reader queued behind an apply's transaction would otherwise wait
+--   for it too), and tries again each second for up to five minutes;
+-- - the backfill commits every 10,000 entities' relations, so an apply removing relations waits
+--   for a batch at most (and a deadlock with one costs a batch, not the migration);
+-- - the index is built CONCURRENTLY (an INVALID one left by a failed build is dropped first) and
+--   the old one dropped CONCURRENTLY after.
+-- Every statement may run again: a migration stopped halfway is taken up where it stopped by the
+-- next `migrate up`.
 --
 -- Expand only: the previous release inserts relations without source_ref; the trigger fills it
 -- from the declaring entity (its WHEN clause keeps it from running for releases that write it),
@@ -21,8 +25,6 @@
 
 -- +goose NO TRANSACTION
 -- +goose Up
-ALTER TABLE relations ADD COLUMN IF NOT EXISTS source_ref TEXT COLLATE "C";
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION relations_source_ref() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -31,19 +33,53 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
-DROP TRIGGER IF EXISTS relations_source_ref ON relations;
-CREATE TRIGGER relations_source_ref BEFORE INSERT ON relations
-    FOR EACH ROW WHEN (NEW.source_ref IS NULL) EXECUTE FUNCTION relations_source_ref();
+-- +goose StatementBegin
+DO $$
+DECLARE
+    attempts int := 0;
+BEGIN
+    PERFORM set_config('lock_timeout', '1s', true);
+    LOOP
+        BEGIN
+            ALTER TABLE relations ADD COLUMN IF NOT EXISTS source_ref TEXT COLLATE "C";
+            -- Rows written before the trigger: an apply still writing them held the table
+            -- against this transaction until it committed, so the backfill below sees them all.
+            CREATE OR REPLACE TRIGGER relations_source_ref BEFORE INSERT ON relations
+                FOR EACH ROW WHEN (NEW.source_ref IS NULL) EXECUTE FUNCTION relations_source_ref();
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            attempts := attempts + 1;
+            IF attempts >= 150 THEN
+                RAISE EXCEPTION 'relations was held by other transactions through 150 attempts of a second each; run migrate up again when catalog applies are quieter';
+            END IF;
+            PERFORM pg_sleep(1);
+        END;
+    END LOOP;
+END $$;
+-- +goose StatementEnd
 
--- Rows written before the trigger: an apply still writing them held the table against
--- CREATE TRIGGER until it committed, so they are all visible here.
-UPDATE relations r SET source_ref = e.ref FROM entities e WHERE e.id = r.entity_id AND r.source_ref IS NULL;
+-- +goose StatementBegin
+DO $$
+DECLARE
+    next bigint;
+    last bigint;
+BEGIN
+    SELECT min(entity_id), max(entity_id) INTO next, last FROM relations WHERE source_ref IS NULL;
+    WHILE next <= last LOOP
+        UPDATE relations r SET source_ref = e.ref FROM entities e
+            WHERE e.id = r.entity_id AND r.entity_id >= next AND r.entity_id < next + 10000 AND r.source_ref IS NULL;
+        COMMIT;
+        next := next + 10000;
+    END LOOP;
+END $$;
+-- +goose StatementEnd
 
 -- +goose StatementBegin
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
                WHERE i.relname = 'relations_target_source' AND NOT x.indisvalid) THEN
+        PERFORM set_config('lock_timeout', '10s', true);
         DROP INDEX relations_target_source;
     END IF;
 END $$;
@@ -54,7 +90,8 @@ DROP INDEX CONCURRENTLY IF EXISTS relations_target;
 VACUUM (ANALYZE) relations;
 
 -- +goose Down
-CREATE INDEX CONCURRENTLY IF NOT EXISTS relations_target ON relations (target_ref, type);
+DROP INDEX CONCURRENTLY IF EXISTS relations_target;
+CREATE INDEX CONCURRENTLY relations_target ON relations (target_ref, type);
 DROP INDEX CONCURRENTLY IF EXISTS relations_target_source;
 DROP TRIGGER IF EXISTS relations_source_ref ON relations;
 DROP FUNCTION IF EXISTS relations_source_ref();
