@@ -73,6 +73,18 @@ func (a *api) withDemo() *api {
 	return a
 }
 
+// register writes catalog (YAML documents) into a directory of its own and registers it.
+func (a *api) register(catalogYAML string) {
+	a.t.Helper()
+	dir := a.t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(catalogYAML), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
 // query runs a query that must succeed and decodes its data into out.
 func (a *api) query(out any, q string, opts ...client.Option) {
 	a.t.Helper()
@@ -440,7 +452,6 @@ func TestRelationFieldsCostAConstantNumberOfQueries(t *testing.T) {
 func TestASystemOfManyListsTheFirstOfEachKind(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		a := newAPI(t, st, 0)
-		dir := t.TempDir()
 		var b strings.Builder
 		b.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec: {type: team, children: []}\n")
 		b.WriteString("---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: big}\nspec: {owner: team}\n")
@@ -456,12 +467,7 @@ func TestASystemOfManyListsTheFirstOfEachKind(t *testing.T) {
 			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: db-%d}\n"+
 				"spec: {type: database, owner: team, system: big}\n", i)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
-			t.Fatal(err)
-		}
+		a.register(b.String())
 		var resp struct {
 			Entity struct {
 				Components, Apis, Resources []named
@@ -499,7 +505,6 @@ func TestASystemOfManyListsTheFirstOfEachKind(t *testing.T) {
 func TestAMembersListSkipsMembersThatAreGone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		a := newAPI(t, st, 0)
-		dir := t.TempDir()
 		var b strings.Builder
 		b.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team}\nspec:\n  type: team\n  children: []\n  members:\n")
 		for i := range graph.RelationListMax + 1 {
@@ -508,12 +513,7 @@ func TestAMembersListSkipsMembersThatAreGone(t *testing.T) {
 		for i := 1; i <= graph.RelationListMax; i++ { // u-0000 is gone
 			fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: u-%04d}\nspec: {memberOf: []}\n", i)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}); err != nil {
-			t.Fatal(err)
-		}
+		a.register(b.String())
 		var resp struct{ Entity struct{ Members []named } }
 		a.query(&resp, `{ entity(ref: "group:team") { ... on Group { members(first: 1000) { name } } } }`)
 		if m := resp.Entity.Members; len(m) != graph.RelationListMax || m[0].Name != "u-0001" || m[len(m)-1].Name != fmt.Sprintf("u-%04d", graph.RelationListMax) {

@@ -127,6 +127,20 @@ func send(client *http.Client, url, token string, r request) (time.Duration, []b
 	return took, data, nil
 }
 
+// operation is a query of selection with vars, each declared a String!.
+func operation(name, selection string, vars map[string]any) request {
+	var params []string
+	for k := range vars {
+		params = append(params, "$"+k+":String!")
+	}
+	slices.Sort(params)
+	decl := ""
+	if len(params) > 0 {
+		decl = "(" + strings.Join(params, ",") + ")"
+	}
+	return request{name, "query" + decl + selection, vars}
+}
+
 // requests are the shapes timed: the catalog's first owner and component, its system, and a
 // tenth of its search words plus one-letter and two-word searches.
 func requests(q *benchcat.Queries) []request {
@@ -135,31 +149,13 @@ func requests(q *benchcat.Queries) []request {
 		return request{name, "query($r:String!){ entity(ref:$r){ " + fields + " } }", map[string]any{"r": value}}
 	}
 	page := func(name, filter, order string, vars map[string]any) request {
-		params := []string{}
-		for k := range vars {
-			params = append(params, "$"+k+":String!")
-		}
-		slices.Sort(params)
-		decl := ""
-		if len(params) > 0 {
-			decl = "(" + strings.Join(params, ",") + ")"
-		}
 		if order != "" {
 			order = ", orderBy:" + order
 		}
-		return request{name, "query" + decl + "{ entities(filter:" + filter + order + ", first:50){ totalCount nodes { ref name title } } }", vars}
+		return operation(name, "{ entities(filter:"+filter+order+", first:50){ totalCount nodes { ref name title } } }", vars)
 	}
 	facets := func(name, filter string, vars map[string]any) request {
-		params := []string{}
-		for k := range vars {
-			params = append(params, "$"+k+":String!")
-		}
-		slices.Sort(params)
-		decl := ""
-		if len(params) > 0 {
-			decl = "(" + strings.Join(params, ",") + ")"
-		}
-		return request{name, "query" + decl + "{ facets(filter:" + filter + ", fields:[KIND, TYPE, LIFECYCLE, OWNER, TAG, SYSTEM, NAMESPACE]){ field values { value count } } }", vars}
+		return operation(name, "{ facets(filter:"+filter+", fields:[KIND, TYPE, LIFECYCLE, OWNER, TAG, SYSTEM, NAMESPACE]){ field values { value count } } }", vars)
 	}
 	o := map[string]any{"o": owner}
 	list := []request{
