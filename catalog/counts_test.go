@@ -683,6 +683,23 @@ func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
 			"a location":             {LocationID: id},
 			"nothing matches":        {Owners: []string{"group:default/nobody-at-all"}},
 		}
+		// Filters matching most of their kinds' entities count the rest and take them from the
+		// kept counts (restFacets): they must answer the same.
+		most := map[string]catalog.Filter{
+			"the common namespace":               {Namespaces: []string{"default"}},
+			"the common namespace, upper case":   {Namespaces: []string{"DEFAULT"}},
+			"the common namespace of components": {Namespaces: []string{"default"}, Kinds: []string{"component"}},
+			"every owner":                        {Owners: values(catalog.FacetOwner)},
+			"four owners of five of components":  {Owners: []string{"team-b", "group:default/team-a", "user:alice", "user:ops/alice"}, Kinds: []string{"Component"}},
+			"production of two kinds":            {Lifecycles: []string{"production", "experimental", "production"}, Kinds: []string{"Component", "API"}},
+			"every type but one":                 {Types: []string{"service", "website", "library", "openapi", "grpc"}},
+		}
+		for name, filter := range most {
+			if !catalog.MostMatched(operator, f.svc, filter) {
+				t.Errorf("%s: the filter does not match most of the catalog's entities of its kinds, as the test means it to", name)
+			}
+			filters[name] = filter
+		}
 		for name, filter := range filters {
 			for _, limit := range []int{1, 2, 100} {
 				all, err := f.svc.Facets(operator, filter, append(slices.Clone(facetFields), catalog.FacetTag), limit)
@@ -709,6 +726,81 @@ func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
 		if _, err := f.svc.Facets(operator, catalog.Filter{Types: []string{"service"}}, []catalog.FacetField{"COLOUR"}, 5); !errs.Is(err, errs.Invalid) {
 			t.Errorf("an unknown facet field: want INVALID, got %v", err)
 		}
+	})
+}
+
+// Facets of a filter matching most of its kinds' entities are their kinds' kept counts less the
+// rest's: the same as grouping the matches, for a tag some entities list twice, an owner and a
+// system, over every kind or some, before and after entities move out of and into the filter.
+func TestFacetsOfAFilterMatchingMostAreTheGroupedOnes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		write := func(moved int) {
+			var docs []string
+			for i := range 12 {
+				tags, owner, system := "java", "team-a", "payments"
+				switch {
+				case i < moved:
+					tags, owner, system = "go", "team-b", "search"
+				case i%3 == 0:
+					tags = "java, pci, java"
+				}
+				kind, extra := "Component", "type: service, lifecycle: production"
+				if i%4 == 3 {
+					kind, extra = "API", "type: openapi, lifecycle: experimental, definition: x"
+				}
+				docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: %s\nmetadata: {name: most-%d, tags: [%s]}\n"+
+					"spec: {%s, owner: %s, system: %s}\n", kind, i, tags, extra, owner, system))
+			}
+			docs = append(docs, "apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: db}\nspec: {type: database, owner: team-c}\n")
+			f.write(filepath.Join("most", "all.yaml"), strings.Join(docs, "---\n"))
+		}
+		write(2)
+		id := f.register(filepath.Join(f.dir, "most", "*.yaml")).Location.ID
+		filters := map[string]catalog.Filter{
+			"a tag":                       {Tags: []string{"JAVA"}},
+			"a tag twice":                 {Tags: []string{"java", "java"}},
+			"a tag of components":         {Tags: []string{"java"}, Kinds: []string{"Component"}},
+			"an owner":                    {Owners: []string{"team-a"}},
+			"an owner of two kinds":       {Owners: []string{"team-a"}, Kinds: []string{"API", "component"}},
+			"a system":                    {Systems: []string{"payments"}},
+			"a lifecycle of two kinds":    {Lifecycles: []string{"production"}, Kinds: []string{"Component", "Resource"}},
+			"two owners, one of no kinds": {Owners: []string{"team-a", "team-z"}},
+		}
+		check := func(step string) {
+			t.Helper()
+			for name, filter := range filters {
+				if !catalog.MostMatched(operator, f.svc, filter) {
+					t.Errorf("%s: %s does not match most of its kinds' entities, as the test means it to", step, name)
+				}
+				for _, limit := range []int{1, 2, 100} {
+					all, err := f.svc.Facets(operator, filter, facetFields, limit)
+					if err != nil {
+						t.Fatalf("%s: %s: facets: %v", step, name, err)
+					}
+					for _, field := range facetFields {
+						grouped, err := catalog.GroupedFacet(operator, f.svc, filter, field, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if d := cmp.Diff(grouped, all[field], cmpopts.EquateEmpty()); d != "" {
+							t.Errorf("%s: %s: facet %s, limit %d (-grouped +kept less the rest):\n%s", step, name, field, limit, d)
+						}
+						if all[field] == nil {
+							t.Errorf("%s: %s: facet %s is null, not a list", step, name, field)
+						}
+					}
+				}
+			}
+		}
+		check("import")
+		write(4)
+		f.refresh(id)
+		check("two more moved to another tag, owner and system")
+		write(0)
+		f.refresh(id)
+		check("every one back")
 	})
 }
 

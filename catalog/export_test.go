@@ -51,3 +51,14 @@ func SetGatheredMatchesMax(s *Service, n int) { s.gatherMax = n }
 func DenseField(ctx context.Context, s *Service, f Filter, o Order) string {
 	return s.denseField(ctx, f, o)
 }
+
+// MostMatched says whether facets of f are counted from the kept counts less the entities f does
+// not match (restFacets): a filter by one field besides kinds matching most of their entities.
+func MostMatched(ctx context.Context, s *Service, f Filter) bool {
+	field, values, err := f.countedField()
+	if err != nil || field == "" {
+		return false
+	}
+	most, err := s.mostMatched(ctx, f, field, values)
+	return err == nil && most
+}

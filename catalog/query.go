@@ -313,6 +313,15 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	if f.onlyKinds() {
 		return s.countedFacets(ctx, f, fields, limit)
 	}
+	if field, values, err := f.countedField(); err != nil {
+		return nil, err
+	} else if field != "" {
+		if most, err := s.mostMatched(ctx, f, field, values); err != nil {
+			return nil, err
+		} else if most {
+			return s.restFacets(ctx, f, field, values, fields, limit)
+		}
+	}
 	return s.groupedFacets(ctx, f, fields, limit)
 }
 

@@ -555,13 +555,16 @@ func (s *Service) Analyze(ctx context.Context) error {
 		}
 		for _, t := range analyzedTables {
 			statement := "ANALYZE " + t
-			if t == "entities" && s.st.Dialect() == store.Postgres {
+			if (t == "entities" || t == "relations") && s.st.Dialect() == store.Postgres {
 				// A text search's page walks entities_name_search without reading the heap
-				// (searchIndexPage) only where the visibility map says a page's rows are
-				// visible to all: VACUUM marks them, ANALYZE does not, and the rows an import
-				// wrote are unmarked until it runs. At a million entities, 1.8 s where
-				// ANALYZE alone took 1.4.
-				statement = "VACUUM (ANALYZE) entities"
+				// (searchIndexPage), and an entity's relations from others are read from
+				// relations_target_source alone (their declaring refs, in list order), only
+				// where the visibility map says a page's rows are visible to all: VACUUM marks
+				// them, ANALYZE does not, and the rows an import wrote are unmarked until it
+				// runs. At a million entities, 1.8 s where ANALYZE alone took 1.4; the
+				// relations of 241,004 entities (1.9 million) 0.6 s, after which a group
+				// named by 221,002 of them was read in 85 ms instead of 330.
+				statement = "VACUUM (ANALYZE) " + t
 			}
 			if err := db.Exec(statement).Error; err != nil {
 				return store.Translate(err, "statistics of "+t)
