@@ -130,6 +130,81 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 	}
 	noNegativeCounts(t, f.st, "entity_totals", step)
 	samePrefixCounts(t, f, step)
+	sameShapeCounts(t, f, step)
+}
+
+// shapeFilters are filters by kinds, namespaces, types, lifecycles and one tag, which
+// entity_shape_counts counts on PostgreSQL (migration 00028): randomCatalog's values, empty
+// ones, a tag in another case and listed twice, values no entity has.
+var shapeFilters = map[string]catalog.Filter{
+	"type and lifecycle":              {Types: []string{"service"}, Lifecycles: []string{"production"}},
+	"types of two kinds":              {Types: []string{"service", "openapi", "database"}, Kinds: []string{"Component", "api"}},
+	"a namespace's lifecycles":        {Namespaces: []string{"OPS"}, Lifecycles: []string{"experimental", "production"}},
+	"no lifecycle":                    {Lifecycles: []string{""}},
+	"a tag":                           {Tags: []string{"pci"}},
+	"a tag listed twice, upper case":  {Tags: []string{"Java", "java"}, Types: []string{"service", "website"}},
+	"a tag of a kind in a namespace":  {Tags: []string{"go"}, Kinds: []string{"Component"}, Namespaces: []string{"default"}},
+	"a type no entity has":            {Types: []string{"nothing"}, Lifecycles: []string{"production"}},
+	"an empty tag":                    {Tags: []string{""}},
+	"two tags (not counted by shape)": {Tags: []string{"go", "java"}, Lifecycles: []string{"production"}},
+}
+
+// sameShapeCounts checks that the counts and facets of shapeFilters are what grouping their
+// matches gives, and on PostgreSQL that entity_shape_counts is the grouped count of the entities
+// by shape and by shape and tag.
+func sameShapeCounts(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	for name, filter := range shapeFilters {
+		sameCount(t, f, step+": "+name, filter)
+		for _, limit := range []int{1, 100} {
+			all, err := f.svc.Facets(operator, filter, facetFields, limit)
+			if err != nil {
+				t.Fatalf("%s: %s: facets: %v", step, name, err)
+			}
+			for _, field := range facetFields {
+				grouped, err := catalog.GroupedFacet(operator, f.svc, filter, field, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(grouped, all[field], cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("%s: %s: facet %s, limit %d (-grouped +answered):\n%s", step, name, field, limit, d)
+				}
+			}
+			shaped := []catalog.FacetField{catalog.FacetKind, catalog.FacetType, catalog.FacetLifecycle, catalog.FacetNamespace, catalog.FacetTag}
+			some, err := f.svc.Facets(operator, filter, shaped, limit)
+			if err != nil {
+				t.Fatalf("%s: %s: facets: %v", step, name, err)
+			}
+			for _, field := range shaped {
+				if d := cmp.Diff(all[field], some[field], cmpopts.EquateEmpty()); d != "" {
+					t.Errorf("%s: %s: facet %s, limit %d, asked with the shape's fields alone (-with every field +alone):\n%s", step, name, field, limit, d)
+				}
+			}
+		}
+	}
+	if f.st.Dialect() != store.Postgres {
+		return
+	}
+	type shapeRow struct {
+		Kind, Namespace, SpecType, Lifecycle, Tag string
+		Entities                                  int64
+	}
+	var kept, grouped []shapeRow
+	if err := f.st.Gorm().Raw(`SELECT kind, namespace, spec_type, lifecycle, tag, entities FROM entity_shape_counts WHERE entities <> 0
+		ORDER BY kind, namespace, spec_type, lifecycle, tag`).Scan(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := f.st.Gorm().Raw(`SELECT kind, namespace, spec_type, lifecycle, tag, count(*) AS entities FROM (
+		SELECT kind, namespace, spec_type, lifecycle, '' AS tag FROM entities
+		UNION ALL SELECT e.kind, e.namespace, e.spec_type, e.lifecycle, t.tag FROM entities e JOIN entity_tags t ON t.entity_id = e.id
+	) AS s GROUP BY 1, 2, 3, 4, 5 ORDER BY kind COLLATE "C", namespace COLLATE "C", spec_type COLLATE "C", lifecycle COLLATE "C", tag COLLATE "C"`).Scan(&grouped).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept shape counts (-grouped entities +entity_shape_counts):\n%s", step, d)
+	}
+	noNegativeCounts(t, f.st, "entity_shape_counts", step)
 }
 
 // sameCount compares the count Count gives for filter with the matching entities counted.
@@ -801,6 +876,82 @@ func TestFacetsOfAFilterMatchingMostAreTheGroupedOnes(t *testing.T) {
 		write(0)
 		f.refresh(id)
 		check("every one back")
+	})
+}
+
+// On PostgreSQL the shape counts (migration 00028) have a setting of their own too: an apply of
+// an older release sets portside.entity_counts and recounts the entity counts itself, knowing
+// nothing of the shape counts, so their trigger counts its writes; a transaction
+// that sets portside.entity_shape_counts = 'counted', as this release's applies do, is not
+// counted by it. Filters by shape are counted and faceted from those rows
+// (ShapeCounted) and answer what grouping their matches does throughout.
+func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			t.Skip("SQLite groups the matches of every filter by shape")
+		}
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		randomCatalog(f, "one", rand.New(rand.NewPCG(5, 7)), 10)
+		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		for name, filter := range shapeFilters {
+			if counted := catalog.ShapeCounted(f.svc, filter); counted == (name == "an empty tag" || name == "two tags (not counted by shape)") {
+				t.Errorf("%s: counted by shape %v", name, counted)
+			}
+		}
+		sameShapeCounts(t, f, "import")
+
+		shapes := func(db *gorm.DB) (kept int64) {
+			t.Helper()
+			if err := db.Raw("SELECT COALESCE(SUM(entities), 0) FROM entity_shape_counts WHERE tag = ''").Scan(&kept).Error; err != nil {
+				t.Fatal(err)
+			}
+			return kept
+		}
+		before := shapes(st.Gorm())
+		if before == 0 {
+			t.Fatal("no entity counted by shape")
+		}
+		err := st.Gorm().Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range []string{"SELECT set_config('portside.entity_counts', 'recount', true)",
+				copyEntities, copyTags, "DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts")} {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := shapes(st.Gorm()); got != 2*before {
+			t.Fatalf("after an older release's apply copied every entity, %d are counted by shape, want %d", got, 2*before)
+		}
+		sameShapeCounts(t, f, "copies written by an older release's apply")
+		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range []string{"SELECT set_config('portside.entity_shape_counts', 'counted', true)", uncopy} {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			if got := shapes(tx); got != 2*before {
+				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d by shape, want %d", got, 2*before)
+			}
+			return errRolledBack
+		})
+		if !errors.Is(err, errRolledBack) {
+			t.Fatal(err)
+		}
+		if got := shapes(st.Gorm()); got != 2*before {
+			t.Fatalf("after the rolled back delete, %d are counted by shape, want %d", got, 2*before)
+		}
+		if err := st.Gorm().Exec(uncopy).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := shapes(st.Gorm()); got != before {
+			t.Fatalf("after the copies were deleted by a writer that sets nothing, %d are counted by shape, want %d", got, before)
+		}
+		sameShapeCounts(t, f, "copies deleted")
 	})
 }
 

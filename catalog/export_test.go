@@ -62,3 +62,9 @@ func MostMatched(ctx context.Context, s *Service, f Filter) bool {
 	most, err := s.mostMatched(ctx, f, field, values)
 	return err == nil && most
 }
+
+// ShapeCounted says whether f is counted from entity_shape_counts (PostgreSQL).
+func ShapeCounted(s *Service, f Filter) bool {
+	_, ok, err := s.shapeFiltered(f)
+	return err == nil && ok
+}

@@ -313,6 +313,40 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	if f.onlyKinds() {
 		return s.countedFacets(ctx, f, fields, limit)
 	}
+	sf, shaped, err := s.shapeFiltered(f)
+	if err != nil {
+		return nil, err
+	}
+	if !shaped {
+		return s.matchedFacets(ctx, f, fields, limit)
+	}
+	// The fields kept by shape are summed from its counts; the others (owner, system; a tag
+	// beside a tag) counted from the matches, in a statement of their own.
+	var kept, others []FacetField
+	for _, field := range fields {
+		if sf.shapeKept(field) {
+			kept = append(kept, field)
+		} else {
+			others = append(others, field)
+		}
+	}
+	out, err := s.shapeFacets(ctx, sf, kept, limit)
+	if err != nil || len(others) == 0 {
+		return out, err
+	}
+	counted, err := s.matchedFacets(ctx, f, others, limit)
+	if err != nil {
+		return nil, err
+	}
+	for field, values := range counted {
+		out[field] = values
+	}
+	return out, nil
+}
+
+// matchedFacets is facets of f counted from the entities it matches (groupedFacets) or, where f
+// matches most of its kinds' entities by one field, from those it does not (restFacets).
+func (s *Service) matchedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if field, values, err := f.countedField(); err != nil {
 		return nil, err
 	} else if field != "" {

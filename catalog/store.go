@@ -168,10 +168,25 @@ type entityPrefixCountRow struct {
 
 func (entityPrefixCountRow) TableName() string { return "entity_prefix_counts" }
 
+// entityShapeCountRow is how many entities there are of a kind, namespace, type and lifecycle
+// (Tag ''), or how many of them list Tag (migration 00028, PostgreSQL only: an apply and
+// triggers on entities keep it; counts and facets of filters by those fields read it). Read and
+// written with SQL (store_counts.go, store_shapes.go).
+type entityShapeCountRow struct {
+	Kind      string `gorm:"primaryKey"`
+	Namespace string `gorm:"primaryKey"`
+	SpecType  string `gorm:"primaryKey"`
+	Lifecycle string `gorm:"primaryKey"`
+	Tag       string `gorm:"primaryKey"`
+	Entities  int64
+}
+
+func (entityShapeCountRow) TableName() string { return "entity_shape_counts" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
 	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{},
-		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}}
+		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

@@ -47,8 +47,15 @@ const entityCountsSetting = "portside.entity_counts"
 // (during a rolling upgrade its applies are counted by the triggers).
 const prefixCountsSetting = "portside.entity_prefix_counts"
 
+// shapeCountsSetting is the one the triggers of migration 00028 read, for the same reason.
+const shapeCountsSetting = "portside.entity_shape_counts"
+
 // countKey is one kept count: a value of a field among the entities of a kind.
 type countKey struct{ field, kind, value string }
+
+// shapeKey is one count of entity_shape_counts (migration 00028, PostgreSQL): the entities of a
+// kind, namespace, type and lifecycle (tag ”), or those of them listing a tag.
+type shapeKey struct{ kind, namespace, specType, lifecycle, tag string }
 
 // prefixCount is a difference to one count of entity_prefix_counts (migration 00025,
 // PostgreSQL): the entities of a kind with a word starting with prefix.
@@ -62,8 +69,9 @@ type prefixCount struct {
 type countKeeping struct {
 	s *Service
 	// own is set once the trigger stands aside: the apply counts its writes from then on.
-	own  bool
-	diff map[countKey]int64
+	own    bool
+	diff   map[countKey]int64
+	shapes map[shapeKey]int64
 	// texts takes the kinds and search texts of the entities written and deleted, a batch at
 	// a time, to the goroutine that counts their words (countWords); prefixes brings back the
 	// differences to the prefix counts. Counted apart, the words of a first import are counted
@@ -109,10 +117,11 @@ func (k *countKeeping) begin(ctx context.Context) error {
 	if k.own || k.s.st.Dialect() != store.Postgres {
 		return nil
 	}
-	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true)", entityCountsSetting, prefixCountsSetting).Error; err != nil {
+	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true), set_config(?, 'counted', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
-	k.own, k.diff = true, map[countKey]int64{}
+	k.own, k.diff, k.shapes = true, map[countKey]int64{}, map[shapeKey]int64{}
 	k.texts, k.prefixes = make(chan []wordedText, textBatches), make(chan []prefixCount, 1)
 	go k.countWords(k.texts, k.prefixes)
 	return nil
@@ -158,8 +167,9 @@ func (k *countKeeping) stop() {
 	}
 }
 
-// add counts an entity row written (by = 1) or deleted (by = -1) as the trigger would: each of
-// its fields' values once, each tag once however often it is listed, empty values never.
+// add counts an entity row written (by = 1) or deleted (by = -1) as the triggers would: each of
+// its fields' values once, each tag once however often it is listed, empty values never; its
+// shape once, and once with each tag (entity_shapes of migration 00028).
 func (k *countKeeping) add(r *entityRow, by int64) {
 	if !k.own {
 		return
@@ -170,10 +180,14 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 			k.diff[countKey{f.field, r.Kind, f.value}] += by
 		}
 	}
+	shape := shapeKey{r.Kind, r.Namespace, r.SpecType, r.Lifecycle, ""}
+	k.shapes[shape] += by
 	tags := strings.Split(r.Tags, " ")
 	for i, t := range tags {
 		if t != "" && !slices.Contains(tags[:i], t) {
 			k.diff[countKey{"tag", r.Kind, t}] += by
+			shape.tag = t
+			k.shapes[shape] += by
 		}
 	}
 	if r.SearchText != "" {
@@ -308,16 +322,52 @@ func (k *countKeeping) finish(ctx context.Context) error {
 			return store.Translate(err, "entity counts")
 		}
 	}
+	if err := k.addShapeCounts(ctx); err != nil {
+		return err
+	}
 	k.wordsWritten()
 	if err := k.addPrefixCounts(ctx, <-k.prefixes); err != nil {
 		return err
 	}
-	k.own, k.diff = false, nil
-	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true)", entityCountsSetting, prefixCountsSetting).Error; err != nil {
+	k.own, k.diff, k.shapes = false, nil, nil
+	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	return nil
 }
+
+// addShapeCounts adds the apply's differences to entity_shape_counts, in key order: a few
+// hundred rows at most (a catalog has few shapes), one statement.
+func (k *countKeeping) addShapeCounts(ctx context.Context) error {
+	keys := make([]shapeKey, 0, len(k.shapes))
+	for key, n := range k.shapes {
+		if n != 0 {
+			keys = append(keys, key)
+		}
+	}
+	slices.SortFunc(keys, func(a, b shapeKey) int {
+		return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace),
+			strings.Compare(a.specType, b.specType), strings.Compare(a.lifecycle, b.lifecycle), strings.Compare(a.tag, b.tag))
+	})
+	for part := range slices.Chunk(keys, countsChunk) {
+		kinds, namespaces, types, lifecycles, tags, by := make([]string, len(part)), make([]string, len(part)),
+			make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
+		for i, key := range part {
+			kinds[i], namespaces[i], types[i], lifecycles[i], tags[i], by[i] = key.kind, key.namespace, key.specType, key.lifecycle, key.tag, k.shapes[key]
+		}
+		if err := k.s.st.DB(ctx).Exec(addShapeCountsSQL, kinds, namespaces, types, lifecycles, tags, by).Error; err != nil {
+			return store.Translate(err, "entity shape counts")
+		}
+	}
+	return nil
+}
+
+// addShapeCountsSQL adds differences to entity_shape_counts, in the order given (key order).
+const addShapeCountsSQL = `INSERT INTO entity_shape_counts AS c (kind, namespace, spec_type, lifecycle, tag, entities)
+SELECT d.kind, d.namespace, d.spec_type, d.lifecycle, d.tag, d.entities
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(kind, namespace, spec_type, lifecycle, tag, entities, i) ORDER BY d.i
+ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities`
 
 // addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order.
 func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount) error {

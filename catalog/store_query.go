@@ -263,6 +263,11 @@ func (s *Service) countStatement(ctx context.Context, f Filter) (*gorm.DB, error
 	} else if field != "" {
 		return s.countByField(ctx, f, field, values)
 	}
+	if sf, ok, err := s.shapeFiltered(f); err != nil {
+		return nil, err
+	} else if ok {
+		return s.countByShape(ctx, sf), nil
+	}
 	if word, ok := s.prefixCounted(f); ok {
 		return s.countByPrefix(ctx, word, f.Kinds)
 	}
