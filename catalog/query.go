@@ -55,6 +55,13 @@ func (f Filter) onlyKinds() bool {
 		len(f.Systems) == 0 && len(f.Tags) == 0 && len(f.Annotations) == 0 && f.LocationID == 0
 }
 
+// oneAnnotation reports whether f filters by one annotation and nothing else.
+func (f Filter) oneAnnotation() bool {
+	alone := f
+	alone.Annotations = nil
+	return len(f.Annotations) == 1 && alone.onlyKinds() && len(f.Kinds) == 0
+}
+
 // countedField says which facet field f restricts by, when it is the only one besides kinds and
 // the kept counts sum to its count exactly, with its values spelled as they are kept: a field an
 // entity has one value of (namespace, type, lifecycle, owner, system; the values' counts add up),

@@ -596,6 +596,7 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 		svc := f.service(catalog.Options{CacheSize: 0})
 		statements := statementsOf(st)
 		ctx := counted(context.Background())
+		ledger := "ledger"
 		for _, c := range []struct {
 			filter catalog.Filter
 			order  catalog.Order
@@ -634,6 +635,11 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			{filter: catalog.Filter{Types: []string{""}}},
 			{filter: catalog.Filter{Lifecycles: []string{"production"}, Kinds: []string{"Component"}}, order: catalog.Order{Field: catalog.OrderByUpdatedAt}, dense: true},
 			{filter: catalog.Filter{Types: []string{"service"}, Lifecycles: []string{"production"}}},
+			{filter: catalog.Filter{Types: []string{"service", ""}, Lifecycles: []string{"production", ""}, Kinds: []string{"Component", "Group"}}},
+			{filter: catalog.Filter{Tags: []string{"PCI"}, Namespaces: []string{"default"}}},
+			{filter: catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: "argocd/app-name"}}}},
+			{filter: catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: "argocd/app-name", Value: &ledger}}}},
+			{filter: catalog.Filter{Annotations: []catalog.AnnotationFilter{{Key: "argocd/app-name"}}, Kinds: []string{"API"}}},
 		} {
 			filter := c.filter
 			want, err := svc.Count(context.Background(), filter)

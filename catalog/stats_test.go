@@ -86,10 +86,11 @@ func TestBulkImportGathersPlannerStatistics(t *testing.T) {
 		}
 		if st.Dialect() == store.Postgres {
 			// The kept counts and their totals were vacuumed too: the import's versions of their
-			// rows are gone. So were the entities and their relations, whose reads walk indexes
-			// without the heap only where the visibility map marks the rows visible to all.
+			// rows are gone. So were the entities, their relations, tags and annotations, whose
+			// reads walk indexes without the heap only where the visibility map marks the rows
+			// visible to all.
 			after := vacuumed()
-			for _, table := range []string{"entity_counts", "entity_totals", "entities", "relations"} {
+			for _, table := range []string{"entity_counts", "entity_totals", "entities", "relations", "entity_tags", "entity_annotations"} {
 				if after[table] <= before[table] {
 					t.Errorf("%s was not vacuumed after the bulk import (vacuumed %d times before it, %d after)", table, before[table], after[table])
 				}
