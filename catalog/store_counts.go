@@ -54,7 +54,7 @@ const shapeCountsSetting = "portside.entity_shape_counts"
 type countKey struct{ field, kind, value string }
 
 // shapeKey is one count of entity_shape_counts (migration 00028, PostgreSQL): the entities of a
-// kind, namespace, type and lifecycle (tag ”), or those of them listing a tag.
+// kind, namespace, type and lifecycle (an empty tag), or those of them listing a tag.
 type shapeKey struct{ kind, namespace, specType, lifecycle, tag string }
 
 // prefixCount is a difference to one count of entity_prefix_counts (migration 00025,
