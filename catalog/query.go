@@ -231,7 +231,11 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 			return Page{}, err
 		}
 	}
-	keys, total, err := s.findKeys(ctx, q.Filter, q.Order, after, first+1, q.Summaries, q.Count)
+	f, err := s.withDescendants(ctx, q.Filter)
+	if err != nil {
+		return Page{}, err
+	}
+	keys, total, err := s.findKeys(ctx, f, q.Order, after, first+1, q.Summaries, q.Count)
 	if err != nil {
 		return Page{}, err
 	}
@@ -293,6 +297,10 @@ func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
 }
 
 func (s *Service) count(ctx context.Context, f Filter) (int, error) {
+	f, err := s.withDescendants(ctx, f)
+	if err != nil {
+		return 0, err
+	}
 	return s.countMatching(ctx, f)
 }
 
@@ -316,6 +324,10 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 		return nil, errs.InvalidField("limit", "must be between 1 and %d, got %d", MaxFacetValues, limit)
 	case limit == 0:
 		limit = MaxFacetValues
+	}
+	f, err := s.withDescendants(ctx, f)
+	if err != nil {
+		return nil, err
 	}
 	if f.onlyKinds() {
 		return s.countedFacets(ctx, f, fields, limit)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/catalog"
@@ -606,6 +607,8 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			// dense: on SQLite the page reads the kept counts of its one field first, to choose
 			// the index it walks (denseField).
 			dense bool
+			// below: the page first lists the groups below its owners (withDescendants).
+			below bool
 		}{
 			{filter: catalog.Filter{}},
 			{filter: catalog.Filter{Kinds: []string{"Component", "API"}}},
@@ -616,7 +619,7 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 			{filter: catalog.Filter{Text: "pay", Owners: []string{"payments"}}, gathered: true},
 			{filter: catalog.Filter{Text: "pay", Lifecycles: []string{"production"}}, order: catalog.Order{Field: catalog.OrderByUpdatedAt}, gathered: true},
 			{filter: catalog.Filter{Text: "p", Tags: []string{"pci", "go"}}, order: catalog.Order{Field: catalog.OrderByKind, Descending: true}, gathered: true},
-			{filter: catalog.Filter{Owners: []string{"platform"}, IncludeDescendants: true}},
+			{filter: catalog.Filter{Owners: []string{"platform"}, IncludeDescendants: true}, below: true},
 			{filter: catalog.Filter{Kinds: []string{"Component"}, Tags: []string{"pci", "go"}}},
 			{filter: catalog.Filter{Text: "nothing-has-this-word"}, gathered: true},
 			{filter: catalog.Filter{Text: "nothing"}},
@@ -655,6 +658,9 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 					t.Fatal(err)
 				}
 				wantStatements := int64(1)
+				if c.below {
+					wantStatements++ // withDescendants' walk down the groups, before the page
+				}
 				switch {
 				case st.Dialect() == store.SQLite && filter.Text != "" && (c.order.Field == "" || c.order.Field == catalog.OrderByName):
 					wantStatements++ // denseText's look at the full-text index, to choose the plan by name
@@ -1027,6 +1033,85 @@ func TestEntitiesAreReadWithTheirRelationsOfBothDirectionsInOneStatement(t *test
 				if rels := relationsOf(got[r]); !slices.Equal(rels, want[r.String()]) {
 					t.Errorf("%s read with %d others: relations\n %q\nwant\n %q", r, len(batch)-1, rels, want[r.String()])
 				}
+			}
+		}
+	})
+}
+
+// An owner with the groups below it (includeDescendantGroups) selects, counts and facets what
+// the same owners listed do, whether the groups below are few (listed as owners before the
+// query runs) or more than a filter lists (MaxFilterValues: the hierarchy is walked inside the
+// query), groups named by their parents or naming them, in a chain or side by side.
+func TestAnOwnerWithTheGroupsBelowItIsItsGroupsListed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		group := func(name, extra string) string {
+			return fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: %s}\nspec: {type: team, children: []%s}\n", name, extra)
+		}
+		component := func(name, owner, lifecycle string) string {
+			return fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: %s, tags: [go]}\nspec: {type: service, lifecycle: %s, owner: %s}\n", name, lifecycle, owner)
+		}
+		// small: a chain small > mid (named by its parent) > leaf (naming its parent); wide: a
+		// root with MaxFilterValues+5 groups below, each owning a component.
+		docs := []string{group("small", ""), group("mid", ""), group("leaf", ", parent: mid"),
+			component("small-own", "small", "production"), component("mid-own", "mid", "experimental"), component("leaf-own", "leaf", "production"),
+			component("elsewhere", "other", "production")}
+		docs[0] = strings.Replace(docs[0], "children: []", "children: [mid]", 1)
+		wide := catalog.MaxFilterValues + 5
+		var children []string
+		for i := range wide {
+			children = append(children, fmt.Sprintf("w-%03d", i))
+			docs = append(docs, group(fmt.Sprintf("w-%03d", i), ""), component(fmt.Sprintf("w-own-%03d", i), fmt.Sprintf("w-%03d", i), "production"))
+		}
+		docs = append(docs, strings.Replace(group("wide", ""), "children: []", "children: ["+strings.Join(children, ", ")+"]", 1))
+		f.write("catalog-info.yaml", strings.Join(docs, "---\n"))
+		if res := f.register(f.dir); len(res.Errors) != 0 {
+			t.Fatalf("fixture: %+v", res.Errors)
+		}
+		for _, c := range []struct {
+			name   string
+			below  catalog.Filter
+			listed catalog.Filter
+			want   int
+		}{
+			{"a chain", catalog.Filter{Owners: []string{"small"}, IncludeDescendants: true}, catalog.Filter{Owners: []string{"small", "mid", "leaf"}}, 3},
+			{"the middle of a chain, of a lifecycle", catalog.Filter{Owners: []string{"group:default/mid"}, IncludeDescendants: true, Lifecycles: []string{"production"}},
+				catalog.Filter{Owners: []string{"mid", "leaf"}, Lifecycles: []string{"production"}}, 1},
+			{"a group without groups below", catalog.Filter{Owners: []string{"leaf"}, IncludeDescendants: true}, catalog.Filter{Owners: []string{"leaf"}}, 1},
+			{"more groups below than a filter lists", catalog.Filter{Owners: []string{"wide"}, IncludeDescendants: true, Kinds: []string{"Component"}}, catalog.Filter{}, wide},
+		} {
+			n, err := f.svc.Count(context.Background(), c.below)
+			if err != nil || n != c.want {
+				t.Errorf("%s: count %d (%v), want %d", c.name, n, err, c.want)
+			}
+			below := pageAll(t, f.svc, catalog.Query{Filter: c.below, First: 7})
+			if len(below) != c.want {
+				t.Errorf("%s: the pages hold %d entities, want %d", c.name, len(below), c.want)
+			}
+			facets, err := f.svc.Facets(context.Background(), c.below, facetFields, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := 0
+			for _, v := range facets[catalog.FacetKind] {
+				kinds += v.Count
+			}
+			if kinds != c.want {
+				t.Errorf("%s: the kind facet counts %d entities, want %d", c.name, kinds, c.want)
+			}
+			if c.want > catalog.MaxFilterValues {
+				continue // more owners than a filter may list: compared by number alone
+			}
+			if want := pageAll(t, f.svc, catalog.Query{Filter: c.listed, First: 7}); !slices.Equal(below, want) {
+				t.Errorf("%s: the pages hold %q, the owners listed %q", c.name, below, want)
+			}
+			want, err := f.svc.Facets(context.Background(), c.listed, facetFields, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, facets); d != "" {
+				t.Errorf("%s: facets (-owners listed +groups below):\n%s", c.name, d)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -453,6 +454,41 @@ func (s *Service) filteredFrom(ctx context.Context, f Filter, from string) (*gor
 		db = db.Where("e.location_id = ?", f.LocationID)
 	}
 	return db, nil
+}
+
+// withDescendants returns f with its owners' descendant groups listed among its owners, when it
+// asks for them (IncludeDescendants) and they are at most MaxFilterValues: a filter by owners,
+// which the kept counts count (countedField) and the planner plans knowing its values. Given
+// the groups as a recursive subquery, PostgreSQL guessed 201 of them, and for a group with no
+// group below it walked a million entities in name order for the page of its four (3.3-4.4 s);
+// listed, it reads the four from entities_owner_name (2 ms). Past the bound the subquery stays.
+func (s *Service) withDescendants(ctx context.Context, f Filter) (Filter, error) {
+	if !f.IncludeDescendants || len(f.Owners) == 0 {
+		return f, nil
+	}
+	if err := f.checkSizes(); err != nil {
+		return Filter{}, err
+	}
+	owners, err := parseRefs("owners", f.Owners, "group")
+	if err != nil {
+		return Filter{}, err
+	}
+	seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
+	args := make([]any, 0, len(owners)+1)
+	for _, o := range owners {
+		args = append(args, o)
+	}
+	var refs []string
+	err = s.st.DB(ctx).Raw("SELECT ref FROM ("+s.descendantsSQL(seeds)+") AS d LIMIT ?", append(args, MaxFilterValues+1)...).Scan(&refs).Error
+	if err != nil {
+		return Filter{}, store.Translate(err, "groups")
+	}
+	if len(refs) > MaxFilterValues {
+		return f, nil
+	}
+	slices.Sort(refs)
+	f.Owners, f.IncludeDescendants = refs, false
+	return f, nil
 }
 
 // descendantsSQL selects the refs of the seed groups and every group below them. A group's children
