@@ -945,6 +945,20 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		if got := shapes(st.Gorm()); got != 2*before {
 			t.Fatalf("after the rolled back delete, %d are counted by shape, want %d", got, 2*before)
 		}
+		// A writer that sets nothing changes the copies' shapes and tags in place (the trigger's
+		// UPDATE: old rows taken away, new ones added), then deletes them.
+		for _, stmt := range []string{
+			`UPDATE entities SET lifecycle = 'moved', namespace = 'elsewhere', tags = trim(tags || ' moved-here') WHERE name LIKE 'copy-%'`,
+			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved-here' FROM entities WHERE name LIKE 'copy-%'`,
+		} {
+			if err := st.Gorm().Exec(stmt).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := shapes(st.Gorm()); got != 2*before {
+			t.Fatalf("after the copies were changed in place, %d are counted by shape, want %d", got, 2*before)
+		}
+		sameShapeCounts(t, f, "copies changed in place by a writer that sets nothing")
 		if err := st.Gorm().Exec(uncopy).Error; err != nil {
 			t.Fatal(err)
 		}

@@ -364,16 +364,12 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 }
 
 // matchedFacets is facets of f counted from the entities it matches (groupedFacets) or, where f
-// matches most of its kinds' entities by one field, from those it does not (restFacets).
+// matches most of its kinds' entities by one field, from those it does not (fieldFacets, restFacets).
 func (s *Service) matchedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if field, values, err := f.countedField(); err != nil {
 		return nil, err
 	} else if field != "" {
-		if most, err := s.mostMatched(ctx, f, field, values); err != nil {
-			return nil, err
-		} else if most {
-			return s.restFacets(ctx, f, field, values, fields, limit)
-		}
+		return s.fieldFacets(ctx, f, field, values, fields, limit)
 	}
 	return s.groupedFacets(ctx, f, fields, limit)
 }

@@ -578,8 +578,8 @@ func (s *Service) Analyze(ctx context.Context) error {
 			// 141,307 rows, and the whole catalog's owner facet read them all (477 ms; vacuumed,
 			// 120 ms). VACUUM (outside a transaction, as here) drops them; autovacuum would, later.
 			// Their totals over kinds (entity_totals, kept by triggers on entity_counts) take a
-			// version per statement that changed a value's count.
-			if err := db.Exec("VACUUM (ANALYZE) entity_counts, entity_totals").Error; err != nil {
+			// version per statement that changed a value's count; the shape counts one per apply.
+			if err := db.Exec("VACUUM (ANALYZE) entity_counts, entity_totals, entity_shape_counts").Error; err != nil {
 				return store.Translate(err, "vacuum of entity_counts")
 			}
 		}

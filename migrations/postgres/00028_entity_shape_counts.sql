@@ -47,7 +47,8 @@ BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO entity_shape_counts AS c (kind, namespace, spec_type, lifecycle, tag, entities)
         SELECT r.kind, r.namespace, r.spec_type, r.lifecycle, t, count(*) FROM new_rows r, entity_shapes(r.tags) AS t
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5 -- key order, as the apply writes
+        GROUP BY 1, 2, 3, 4, 5
+        ORDER BY r.kind, r.namespace, r.spec_type, r.lifecycle, t COLLATE "C" -- key order, bytewise, as the apply writes
         ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
