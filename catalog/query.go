@@ -340,7 +340,8 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 		return s.matchedFacets(ctx, f, fields, limit)
 	}
 	// The fields kept by shape are summed from its counts; the others (owner, system; a tag
-	// beside a tag) counted from the matches, in a statement of their own.
+	// beside a tag) counted from the matches, in a statement of their own, so in a snapshot of
+	// their own: an apply committing between the two shows in one and not yet in the other.
 	var kept, others []FacetField
 	for _, field := range fields {
 		if sf.shapeKept(field) {
