@@ -13,7 +13,9 @@ import (
 )
 
 // This file holds the SQL of facets (query.go): counted from the kept counts where a filter
-// allows (kinds alone), grouped from the matching entities otherwise.
+// allows (kinds alone), from the kept counts less the entities a filter by one field does not
+// match where it matches most of them, grouped from the matching entities otherwise. Facets of
+// filters by shape are summed from entity_shape_counts (store_shapes.go).
 
 // groupedFacets is facets for any filter but kinds alone: the matching entities grouped by each
 // of fields, every field in one statement over the matches, which are found once (the CTE m)
