@@ -693,13 +693,11 @@ func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 		}
 		// The release of 00020 writes on: copies of every entity, one changed in place, then its
 		// recount (what a bulk apply of that release ends with).
-		for _, stmt := range []string{copyEntities, copyTags,
+		if err := execEach(st.Gorm(), copyEntities, copyTags,
 			`UPDATE entities SET owner_ref = 'group:default/team-z', tags = trim(tags || ' moved') WHERE name LIKE 'copy-%'`,
 			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved' FROM entities WHERE name LIKE 'copy-%'`,
-			"DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts")} {
-			if err := st.Gorm().Exec(stmt).Error; err != nil {
-				t.Fatalf("%s: %v", stmt, err)
-			}
+			"DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts")); err != nil {
+			t.Fatal(err)
 		}
 
 		migrateTo(t, st, 21)
@@ -913,13 +911,8 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			t.Fatal("no entity counted by shape")
 		}
 		err := st.Gorm().Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range []string{"SELECT set_config('portside.entity_counts', 'recount', true)",
-				copyEntities, copyTags, "DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts")} {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
-			}
-			return nil
+			return execEach(tx, "SELECT set_config('portside.entity_counts', 'recount', true)",
+				copyEntities, copyTags, "DELETE FROM entity_counts", backfill(t, st, "00019_entity_counts.sql", "entity_counts"))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -929,10 +922,8 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 		sameShapeCounts(t, f, "copies written by an older release's apply")
 		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range []string{"SELECT set_config('portside.entity_shape_counts', 'counted', true)", uncopy} {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
+			if err := execEach(tx, "SELECT set_config('portside.entity_shape_counts', 'counted', true)", uncopy); err != nil {
+				return err
 			}
 			if got := shapes(tx); got != 2*before {
 				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d by shape, want %d", got, 2*before)
@@ -947,13 +938,11 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 		// A writer that sets nothing changes the copies' shapes and tags in place (the trigger's
 		// UPDATE: old rows taken away, new ones added), then deletes them.
-		for _, stmt := range []string{
+		if err := execEach(st.Gorm(),
 			`UPDATE entities SET lifecycle = 'moved', namespace = 'elsewhere', tags = trim(tags || ' moved-here') WHERE name LIKE 'copy-%'`,
 			`INSERT INTO entity_tags (entity_id, tag) SELECT id, 'moved-here' FROM entities WHERE name LIKE 'copy-%'`,
-		} {
-			if err := st.Gorm().Exec(stmt).Error; err != nil {
-				t.Fatal(err)
-			}
+		); err != nil {
+			t.Fatal(err)
 		}
 		if got := shapes(st.Gorm()); got != 2*before {
 			t.Fatalf("after the copies were changed in place, %d are counted by shape, want %d", got, 2*before)
@@ -967,6 +956,16 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 		sameShapeCounts(t, f, "copies deleted")
 	})
+}
+
+// execEach runs statements on db in order, stopping at the first that fails, which it names.
+func execEach(db *gorm.DB, stmts ...string) error {
+	for _, stmt := range stmts {
+		if err := db.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
 }
 
 // errRolledBack ends a transaction a test looks into and undoes.
@@ -1001,12 +1000,7 @@ func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			t.Fatal("no entity counted under one")
 		}
 		err := st.Gorm().Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range []string{"SELECT set_config('portside.entity_counts', 'recount', true)", copyEntities} {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
-			}
-			return nil
+			return execEach(tx, "SELECT set_config('portside.entity_counts', 'recount', true)", copyEntities)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -1017,10 +1011,8 @@ func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 
 		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range []string{"SELECT set_config('portside.entity_prefix_counts', 'counted', true)", uncopy} {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return err
-				}
+			if err := execEach(tx, "SELECT set_config('portside.entity_prefix_counts', 'counted', true)", uncopy); err != nil {
+				return err
 			}
 			if got := ones(tx); got != 2*before {
 				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d under one, want %d", got, 2*before)

@@ -894,13 +894,11 @@ func TestRelationsAnOlderReleaseWroteAreReadInOrder(t *testing.T) {
 		rewrite := func(name string) {
 			t.Helper()
 			// What an older release's apply writes for the component: its relations, without source_ref.
-			for _, stmt := range []string{
-				"DELETE FROM relations WHERE entity_id = (SELECT id FROM entities WHERE name = '" + name + "')",
-				"INSERT INTO relations (entity_id, type, target_ref) SELECT id, 'ownedBy', 'group:default/payments' FROM entities WHERE name = '" + name + "'",
-			} {
-				if err := st.Gorm().Exec(stmt).Error; err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
+			if err := execEach(st.Gorm(),
+				"DELETE FROM relations WHERE entity_id = (SELECT id FROM entities WHERE name = '"+name+"')",
+				"INSERT INTO relations (entity_id, type, target_ref) SELECT id, 'ownedBy', 'group:default/payments' FROM entities WHERE name = '"+name+"'",
+			); err != nil {
+				t.Fatal(err)
 			}
 		}
 		migrateTo(t, st, 26)

@@ -91,7 +91,7 @@ func TestBulkImportGathersPlannerStatistics(t *testing.T) {
 			// reads walk indexes without the heap only where the visibility map marks the rows
 			// visible to all.
 			after := vacuumed()
-			for _, table := range []string{"entity_counts", "entity_totals", "entities", "relations", "entity_tags", "entity_annotations"} {
+			for _, table := range []string{"entity_counts", "entity_totals", "entity_shape_counts", "entities", "relations", "entity_tags", "entity_annotations"} {
 				if after[table] <= before[table] {
 					t.Errorf("%s was not vacuumed after the bulk import (vacuumed %d times before it, %d after)", table, before[table], after[table])
 				}

@@ -631,17 +631,13 @@ func (s *Service) groupsOfUser(ctx context.Context, userRef string) ([]string, e
 // (when not "") or by one of groups or a group below them.
 func (s *Service) anyOwnedBy(ctx context.Context, column string, value any, userRef string, groups []string) (bool, error) {
 	db := s.st.DB(ctx).Model(&entityRow{}).Where(column+" = ?", value)
-	seeds := []string{}
-	args := []any{}
-	for _, g := range groups {
-		seeds = append(seeds, "SELECT ?")
-		args = append(args, g)
-	}
 	switch {
-	case len(seeds) > 0 && userRef != "":
-		db = db.Where("owner_ref = ? OR owner_ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", append([]any{userRef}, args...)...)
-	case len(seeds) > 0:
-		db = db.Where("owner_ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...)
+	case len(groups) > 0 && userRef != "":
+		below, args := s.descendants(groups)
+		db = db.Where("owner_ref = ? OR owner_ref IN ("+below+")", append([]any{userRef}, args...)...)
+	case len(groups) > 0:
+		below, args := s.descendants(groups)
+		db = db.Where("owner_ref IN ("+below+")", args...)
 	case userRef != "":
 		db = db.Where("owner_ref = ?", userRef)
 	default:
@@ -674,17 +670,15 @@ func (s *Service) usersMatching(ctx context.Context, text string, limit int) ([]
 
 // groupBelow reports whether group is one of groups or a group below one of them.
 func (s *Service) groupBelow(ctx context.Context, group string, groups []string) (bool, error) {
-	seeds := make([]string, len(groups))
-	args := make([]any, len(groups))
-	for i, g := range groups {
+	for _, g := range groups {
 		if strings.EqualFold(g, group) {
 			return true, nil
 		}
-		seeds[i], args[i] = "SELECT ?", g
 	}
+	below, args := s.descendants(groups)
 	var id int64
 	err := s.st.DB(ctx).Model(&entityRow{}).Where("ref = ?", group).
-		Where("ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...).
+		Where("ref IN ("+below+")", args...).
 		Select("id").Limit(1).Scan(&id).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, store.Translate(err, "group membership")
@@ -695,14 +689,10 @@ func (s *Service) groupBelow(ctx context.Context, group string, groups []string)
 // groupsBelow returns those of candidates that are one of groups or a group below one of them
 // (groupBelow for many candidates), in one statement.
 func (s *Service) groupsBelow(ctx context.Context, candidates, groups []string) ([]string, error) {
-	seeds := make([]string, len(groups))
-	args := make([]any, len(groups))
-	for i, g := range groups {
-		seeds[i], args[i] = "SELECT ?", g
-	}
+	below, args := s.descendants(groups)
 	var refs []string
 	err := s.st.DB(ctx).Model(&entityRow{}).Where("ref IN ?", candidates).
-		Where("ref IN ("+s.descendantsSQL(strings.Join(seeds, " UNION "))+")", args...).
+		Where("ref IN ("+below+")", args...).
 		Pluck("ref", &refs).Error
 	if err != nil {
 		return nil, store.Translate(err, "group membership")

@@ -419,12 +419,8 @@ func (s *Service) filteredFrom(ctx context.Context, f Filter, from string) (*gor
 			return nil, err
 		}
 		if f.IncludeDescendants {
-			seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
-			args := make([]any, len(owners))
-			for i, o := range owners {
-				args[i] = o
-			}
-			db = db.Where("e.owner_ref IN ("+s.descendantsSQL(seeds)+")", args...)
+			below, args := s.descendants(owners)
+			db = db.Where("e.owner_ref IN ("+below+")", args...)
 		} else {
 			db = db.Where("e.owner_ref IN ?", owners)
 		}
@@ -473,13 +469,9 @@ func (s *Service) withDescendants(ctx context.Context, f Filter) (Filter, error)
 	if err != nil {
 		return Filter{}, err
 	}
-	seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(owners)), " UNION ")
-	args := make([]any, 0, len(owners)+1)
-	for _, o := range owners {
-		args = append(args, o)
-	}
+	below, args := s.descendants(owners)
 	var refs []string
-	err = s.st.DB(ctx).Raw("SELECT ref FROM ("+s.descendantsSQL(seeds)+") AS d LIMIT ?", append(args, MaxFilterValues+1)...).Scan(&refs).Error
+	err = s.st.DB(ctx).Raw("SELECT ref FROM ("+below+") AS d LIMIT ?", append(args, MaxFilterValues+1)...).Scan(&refs).Error
 	if err != nil {
 		return Filter{}, store.Translate(err, "groups")
 	}
@@ -491,10 +483,16 @@ func (s *Service) withDescendants(ctx context.Context, f Filter) (Filter, error)
 	return f, nil
 }
 
-// descendantsSQL selects the refs of the seed groups and every group below them. A group's children
-// are the groups it lists in spec.children (its parentOf relations) and the groups that name it in
-// spec.parent (their childOf relations), so each step of the recursion follows both.
-func (s *Service) descendantsSQL(seeds string) string {
+// descendants is the statement, with its arguments, selecting the refs of groups and every group
+// below them (groups must not be empty). A group's children are the groups it lists in
+// spec.children (its parentOf relations) and the groups that name it in spec.parent (their
+// childOf relations), so each step of the recursion follows both.
+func (s *Service) descendants(groups []string) (string, []any) {
+	seeds := strings.TrimSuffix(strings.Repeat("SELECT ? UNION ", len(groups)), " UNION ")
+	args := make([]any, len(groups))
+	for i, g := range groups {
+		args[i] = g
+	}
 	const children = "SELECT r.target_ref FROM entities g JOIN relations r ON r.entity_id = g.id WHERE g.ref = tree.ref AND r.type = 'parentOf'"
 	const claimed = "SELECT g.ref FROM relations r JOIN entities g ON g.id = r.entity_id WHERE r.target_ref = tree.ref AND r.type = 'childOf'"
 	if s.st.Dialect() == store.Postgres {
@@ -502,10 +500,10 @@ func (s *Service) descendantsSQL(seeds string) string {
 		// seeds take the "C" collation of the columns, or the recursion is refused.
 		seeds = strings.ReplaceAll(seeds, "SELECT ?", `SELECT CAST(? AS TEXT) COLLATE "C"`)
 		return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION SELECT step.ref FROM tree, LATERAL (" +
-			children + " UNION ALL " + claimed + ") AS step(ref)) SELECT ref FROM tree"
+			children + " UNION ALL " + claimed + ") AS step(ref)) SELECT ref FROM tree", args
 	}
 	return "WITH RECURSIVE tree(ref) AS (" + seeds + " UNION " + strings.Replace(children, "WHERE", ", tree WHERE", 1) +
-		" UNION " + strings.Replace(claimed, "WHERE", ", tree WHERE", 1) + ") SELECT ref FROM tree"
+		" UNION " + strings.Replace(claimed, "WHERE", ", tree WHERE", 1) + ") SELECT ref FROM tree", args
 }
 
 // canonicalKinds spells kinds as entities store them, or says which is unknown.

@@ -23,13 +23,18 @@ var shapeColumns = map[FacetField]string{
 	FacetKind: "kind", FacetNamespace: "namespace", FacetType: "spec_type", FacetLifecycle: "lifecycle",
 }
 
-// shapeFilter is a filter entity_shape_counts counts: the conditions on its rows (where, with
-// args) and the tag they are read at ("" for the shape's own count, which counts each entity
-// once).
+// shapeFilter is a filter entity_shape_counts counts: the conditions on its rows' shape columns
+// (conds, with args) and the tag they are read at ("" for the shape's own count, which counts
+// each entity once).
 type shapeFilter struct {
-	where string
+	conds []string
 	args  []any
 	tag   string
+}
+
+// rows is the condition, with its arguments, on the rows of sf's shapes that tagged selects.
+func (sf shapeFilter) rows(tagged string, tagArgs ...any) (string, []any) {
+	return strings.Join(append([]string{tagged}, sf.conds...), " AND "), append(tagArgs, sf.args...)
 }
 
 // shapeFiltered returns the shape filter of f, or false: on PostgreSQL, a filter by kinds,
@@ -52,14 +57,12 @@ func (s *Service) shapeFiltered(f Filter) (shapeFilter, bool, error) {
 		}
 		sf.tag = tags[0]
 	}
-	conds := []string{"tag = ?"}
-	sf.args = []any{sf.tag}
 	for _, c := range []struct {
 		col    string
 		values []string
 	}{{"namespace", lower(f.Namespaces)}, {"spec_type", f.Types}, {"lifecycle", f.Lifecycles}} {
 		if len(c.values) > 0 {
-			conds, sf.args = append(conds, c.col+" IN ?"), append(sf.args, c.values)
+			sf.conds, sf.args = append(sf.conds, c.col+" IN ?"), append(sf.args, c.values)
 		}
 	}
 	if len(f.Kinds) > 0 {
@@ -67,15 +70,15 @@ func (s *Service) shapeFiltered(f Filter) (shapeFilter, bool, error) {
 		if err != nil {
 			return shapeFilter{}, false, err
 		}
-		conds, sf.args = append(conds, "kind IN ?"), append(sf.args, kinds)
+		sf.conds, sf.args = append(sf.conds, "kind IN ?"), append(sf.args, kinds)
 	}
-	sf.where = strings.Join(conds, " AND ")
 	return sf, true, nil
 }
 
 // countByShape is countStatement for a shape filter: the sum of its rows.
 func (s *Service) countByShape(ctx context.Context, sf shapeFilter) *gorm.DB {
-	return s.st.DB(ctx).Table("entity_shape_counts").Where(sf.where, sf.args...).Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)")
+	where, args := sf.rows("tag = ?", sf.tag)
+	return s.st.DB(ctx).Table("entity_shape_counts").Where(where, args...).Select("CAST(COALESCE(SUM(entities), 0) AS BIGINT)")
 }
 
 // shapeKept says whether entity_shape_counts keeps the facet field of the matches of sf: kind,
@@ -95,15 +98,16 @@ func (s *Service) shapeFacets(ctx context.Context, sf shapeFilter, fields []Face
 		if !sf.shapeKept(field) {
 			return nil, errs.E(errs.Internal, "facets: field %s is not kept by shape", field)
 		}
-		col, where, args := shapeColumns[field], sf.where, sf.args
+		col := shapeColumns[field]
+		where, args := sf.rows("tag = ?", sf.tag)
 		if field == FacetTag {
-			// The rows of each tag within the filter's shapes, not the shapes' own ('' tag).
-			col, where = "tag", "tag <> ''"+strings.TrimPrefix(where, "tag = ?")
-			args = args[1:]
+			// The rows of each tag within the filter's shapes, not the shapes' own (no tag).
+			col = "tag"
+			where, args = sf.rows("tag <> ''")
 		}
 		u.add(field, func(n string) (string, []any) {
 			return "SELECT " + n + " AS n, " + col + " AS value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_shape_counts WHERE " + where +
-				" AND " + col + " <> '' GROUP BY " + col + " HAVING SUM(entities) > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(slices.Clone(args), limit)
+				" AND " + col + " <> '' GROUP BY " + col + " HAVING SUM(entities) > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, limit)
 		})
 	}
 	if len(u.asked) == 0 {
