@@ -125,8 +125,8 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 // importMemoryLimit, beyond which the runtime collects as often as it must: a million-entity
 // import's peak stays well under 1.5 GB (0.76 GB measured; 0.35 GB at 168,501 entities, where
 // it saves 7.5 s of the 21 s of CPU the import took at GOGC 50). A GOGC or GOMEMLIMIT in the
-// environment still wins. Only the import and refresh commands call this; serve keeps the
-// runtime's defaults.
+// environment still wins. Only the import and refresh commands call this; serve paces its
+// collector in paceServeGC.
 func batchGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

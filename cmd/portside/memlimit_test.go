@@ -60,3 +60,51 @@ func TestServeTakesItsMemoryLimitFromItsContainer(t *testing.T) {
 		})
 	}
 }
+
+// TestServePacesItsCollectorWithinAMemoryLimit: serve runs the collector at GOGC 400, always
+// under a soft memory limit (its container's, the environment's, or 2 GiB when neither gives
+// one); a GOGC in the environment leaves the runtime alone. Not parallel: the runtime's pacing
+// is the process's.
+func TestServePacesItsCollectorWithinAMemoryLimit(t *testing.T) {
+	beforeLimit, beforeGC := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetMemoryLimit(beforeLimit); debug.SetGCPercent(beforeGC) })
+	const container = 900 << 20
+	for _, c := range []struct {
+		name      string
+		env       map[string]string
+		container int64 // what limitMemoryToContainer set and returned
+		wantGC    int   // the GOGC afterwards
+		wantLimit int64 // the soft limit afterwards
+	}{
+		{"in a container", nil, container, serveGCPercent, container},
+		{"outside a container", nil, 0, serveGCPercent, serveMemoryLimit},
+		{"GOMEMLIMIT of the environment", map[string]string{"GOMEMLIMIT": "300MiB"}, 0, serveGCPercent, 300 << 20},
+		{"GOGC of the environment", map[string]string{"GOGC": "150"}, 0, 100, math.MaxInt64},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			// What the runtime holds when paceServeGC runs: GOMEMLIMIT read at start, or the
+			// container's limit just set, or none.
+			limit := int64(math.MaxInt64)
+			switch {
+			case c.env["GOMEMLIMIT"] != "":
+				limit = 300 << 20
+			case c.container != 0:
+				limit = c.container
+			}
+			debug.SetMemoryLimit(limit)
+			debug.SetGCPercent(100)
+			var logs bytes.Buffer
+			set := paceServeGC(c.container, slog.New(slog.NewTextHandler(&logs, nil)))
+			gotGC, gotLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+			if gotGC != c.wantGC || gotLimit != c.wantLimit {
+				t.Errorf("GOGC %d and limit %d, want %d and %d", gotGC, gotLimit, c.wantGC, c.wantLimit)
+			}
+			if paced := c.wantGC == serveGCPercent; (set != 0) != paced || paced != strings.Contains(logs.String(), "gogc=400") {
+				t.Errorf("returned %d and logged %q; paced: %v", set, logs.String(), paced)
+			}
+		})
+	}
+}

@@ -62,7 +62,7 @@ catalog first.`,
 			if err != nil {
 				return err
 			}
-			limitMemoryToContainer(memlimit.FromCgroup, log)
+			paceServeGC(limitMemoryToContainer(memlimit.FromCgroup, log), log)
 			tr, err := startTracing(cfg, log)
 			if err != nil {
 				return err
