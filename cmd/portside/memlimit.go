@@ -40,7 +40,7 @@ func limitMemoryToContainer(provider memlimit.Provider, log *slog.Logger) int64 
 
 // serveGCPercent is the collector's pacing in serve (GOGC): the heap may grow to five times what
 // is live before the collector runs. serve's live heap is small next to what its requests
-// allocate and drop (a million-entity catalog with every cache off: about 30 MB live, and a
+// allocate and drop (a million-entity catalog with every cache off: about 9 MB live, and a
 // request's rows, GraphQL values and JSON gone as soon as it is answered), so at the runtime's
 // GOGC 100 the collector ran several times a second under load and took about a quarter of the
 // process's CPU; at 400, uncached requests answer 10-25 % more per second (README, performance).
