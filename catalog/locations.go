@@ -96,8 +96,26 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 	if spec.Type != LocationGit && (spec.Ref != "" || spec.Path != "") {
 		return spec, errs.InvalidField("ref", "ref and path apply only to git locations")
 	}
+	for _, b := range []struct {
+		field, value string
+		max          int
+	}{{"target", spec.Target, maxTargetBytes}, {"ref", spec.Ref, maxGitRefBytes}, {"path", spec.Path, maxGitPathBytes}} {
+		if len(b.value) > b.max {
+			return spec, errs.InvalidField(b.field, "is %d bytes long; at most %d", len(b.value), b.max)
+		}
+	}
 	return r.Check(spec)
 }
+
+// The longest target, git ref and git path a location may have. A location is known by the
+// four together (locations_identity), and a PostgreSQL B-tree entry holds at most 2,704 bytes:
+// a longer target failed its registration with the database's error. 2,048 bytes is more than
+// browsers and most servers accept in a URL.
+const (
+	maxTargetBytes  = 2048
+	maxGitRefBytes  = 255
+	maxGitPathBytes = 255
+)
 
 // allowedThroughAPI refuses, for API callers, location types that read the server's own disk
 // unless the configuration allows them. The CLI (a system principal), run by an operator on the

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -260,6 +261,51 @@ func TestEntitiesThatDisappearFromTheirLocationAreRemoved(t *testing.T) {
 		// Its relations went with it, from both ends.
 		if got := relationsOf(f.entity("group:default/team-a")); len(got) != 0 {
 			t.Errorf("group still has relations: %q", got)
+		}
+	})
+}
+
+// Values longer than a database index can hold are refused by the catalog, naming the field,
+// before they reach the database: PostgreSQL's B-tree entries hold at most 2,704 bytes, and one
+// entity's 3,000-byte owner reference (or type, lifecycle, relation target) failed the whole
+// location's refresh with the database's error, as a location's 3,000-byte target failed its
+// registration. The text is random so that no compression brings it under the bound.
+func TestValuesNoIndexCouldHoldAreRefusedByName(t *testing.T) {
+	long := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
+		}
+		return string(b)
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
+		id := f.register(f.dir).Location.ID
+		for _, c := range []struct{ field, from, to string }{
+			{"spec.owner", "owner: team-a", "owner: group:default/" + long(3000)},
+			{"spec.lifecycle", "lifecycle: production", "lifecycle: " + long(3000)},
+			{"spec.type", "type: service", "type: " + long(3000)},
+			{"spec.dependsOn[0]", "dependsOn: [resource:payments-db]", "dependsOn: [resource:" + long(3000) + "]"},
+		} {
+			f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, c.from, c.to, 1))
+			res := f.refresh(id)
+			if res.Location.Status != catalog.StatusInvalid || len(res.Errors) != 1 || res.Errors[0].Field != c.field {
+				t.Fatalf("%s of 3,000 bytes: want the location invalid with one error on %s, got %+v (failure %v)", c.field, c.field, res, res.Failure)
+			}
+			if got := f.entity("component:default/payments-api"); got.Owner.String() != "group:default/team-a" || got.Type != "service" {
+				t.Errorf("%s: the last good version was not kept: %+v", c.field, got)
+			}
+		}
+		for _, spec := range []catalog.LocationSpec{
+			{Type: catalog.LocationURL, Target: "https://example.com/" + long(3000) + ".yaml"},
+			{Type: catalog.LocationFile, Target: f.dir + "/" + long(3000)},
+		} {
+			_, err := f.svc.RegisterLocation(operator, spec)
+			var e *errs.Error
+			if !errors.As(err, &e) || e.Code != errs.Invalid || e.Field != "target" || !strings.Contains(e.Message, "at most 2048") {
+				t.Errorf("register a %s location of a 3,000-byte target: want INVALID on target, got %v", spec.Type, err)
+			}
 		}
 	})
 }

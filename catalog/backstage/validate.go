@@ -628,6 +628,10 @@ func (c *docCheck) spec(root *value) {
 				c.p.add(field, v.line, "expected %s, got %s", expectation(f), describe(v))
 				continue
 			}
+			if len(v.str) > maxSpecWordBytes && (f.name == "type" || f.name == "lifecycle") {
+				c.p.add(field, v.line, "expected a word such as %q of at most %d bytes, got %d bytes", f.example, maxSpecWordBytes, len(v.str))
+				continue
+			}
 			switch f.name {
 			case "type":
 				c.entity.Type = v.str
@@ -693,6 +697,11 @@ func (c *docCheck) ref(field string, v *value, f specField) (Ref, bool) {
 		c.p.add(field, v.line, "%s", err.Error())
 		return Ref{}, false
 	}
+	if part, n := longestRefPart(r); n > maxRefPartBytes {
+		c.p.add(field, v.line, "entity reference %s names a %s of %d bytes; a kind, namespace and name are each at most %d, so it can refer to no entity",
+			describe(v), part, n, maxRefPartBytes)
+		return Ref{}, false
+	}
 	c.relations = append(c.relations, Relation{Type: f.relation, Target: r})
 	return r, true
 }
@@ -708,6 +717,31 @@ func (c *docCheck) profile(field string, v *value) {
 		}
 	}
 }
+
+// maxRefPartBytes is the longest kind, namespace or name an entity reference may hold: the
+// longest an entity's own may be (validKind, validDNSLabel, validObjectName). A longer one can
+// refer to no entity, and PostgreSQL could not index it either (a B-tree entry holds at most
+// 2,704 bytes: one such reference in a file failed the whole location's refresh).
+const maxRefPartBytes = 63
+
+// longestRefPart returns the longest of a reference's kind, namespace and name, by what it is
+// and its length in bytes.
+func longestRefPart(r Ref) (string, int) {
+	part, n := "kind", len(r.Kind)
+	if len(r.Namespace) > n {
+		part, n = "namespace", len(r.Namespace)
+	}
+	if len(r.Name) > n {
+		part, n = "name", len(r.Name)
+	}
+	return part, n
+}
+
+// maxSpecWordBytes bounds spec.type and spec.lifecycle, which Backstage leaves unbounded: each is
+// a word ("service", "production") that Portside indexes, filters and counts by, and a B-tree
+// entry holds at most 2,704 bytes, so a longer value failed the whole location's refresh on
+// PostgreSQL. 253 is Kubernetes' bound for a name, well past any real type or lifecycle.
+const maxSpecWordBytes = 253
 
 // expectation says what a spec field should hold.
 func expectation(f specField) string {
