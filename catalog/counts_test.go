@@ -840,6 +840,9 @@ func TestFacetsOfAFilterMatchingMostAreTheGroupedOnes(t *testing.T) {
 			"a system":                    {Systems: []string{"payments"}},
 			"a lifecycle of two kinds":    {Lifecycles: []string{"production"}, Kinds: []string{"Component", "Resource"}},
 			"two owners, one of no kinds": {Owners: []string{"team-a", "team-z"}},
+			// Past restRangesMax values, PostgreSQL reads the ranges in one statement, not one each.
+			"a lifecycle among nine of no entities": {Lifecycles: []string{"production", "a", "b", "c", "d", "e", "zx", "zy", "zz", "zzz"},
+				Kinds: []string{"Component", "Resource"}},
 		}
 		check := func(step string) {
 			t.Helper()

@@ -148,9 +148,14 @@ func (s *Service) mostMatched(ctx context.Context, f Filter, field string, value
 // (0.9-1.3 s); the rest are 20,002. The kept counts and the rest are read in one statement, one
 // snapshot: the counts are written in the transactions that write the entities.
 func (s *Service) restFacets(ctx context.Context, f Filter, field string, values []string, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
-	kinds, rest, err := s.restOf(ctx, f, field, values)
-	if err != nil {
-		return nil, err
+	var kinds []string
+	if len(f.Kinds) > 0 {
+		canonical, err := canonicalKinds(f.Kinds)
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(canonical)
+		kinds = slices.Compact(canonical)
 	}
 	pg := s.st.Dialect() == store.Postgres
 	u, err := restUnion(fields, kinds, limit, pg, "r")
@@ -160,30 +165,51 @@ func (s *Service) restFacets(ctx context.Context, f Filter, field string, values
 	if len(u.asked) == 0 {
 		return map[FacetField][]FacetValue{}, nil
 	}
-	return u.read(s.st.DB(ctx), "WITH r AS MATERIALIZED (?) ", rest.Select(groupedSelection(u.asked, pg)))
+	rest, err := s.restOf(ctx, kinds, field, values, groupedSelection(u.asked, pg))
+	if err != nil {
+		return nil, err
+	}
+	return u.read(s.st.DB(ctx), "WITH r AS MATERIALIZED (?) ", rest)
 }
 
-// restOf returns the kinds of a filter f by one field besides kinds (canonical, sorted, each
-// once) and the query of the entities of those kinds it does not match.
-func (s *Service) restOf(ctx context.Context, f Filter, field string, values []string) ([]string, *gorm.DB, error) {
-	var kinds []string
-	if len(f.Kinds) > 0 {
-		canonical, err := canonicalKinds(f.Kinds)
-		if err != nil {
-			return nil, nil, err
+// restRangesMax is the most ranges restOf reads as a statement each on PostgreSQL; past it (a
+// filter by many values) one statement reads them all.
+const restRangesMax = 9
+
+// restOf is the query of the entities of kinds (canonical, sorted, each once; none: every kind)
+// that a filter by one field besides kinds (countedField: the field and its values) does not
+// match, selecting sel. On PostgreSQL each range between the values (unmatchedRanges) is a
+// statement of its own, their rows joined by UNION ALL (the ranges do not overlap): a condition
+// of ORed ranges is read through a bitmap of the rows, from the table, where one range alone
+// stays in an index that holds what sel reads (entities_lifecycle_cover and entities_type_cover,
+// migration 00029): the owners and systems of the 495,372 entities outside lifecycle production
+// at a million, 1.6-1.9 s from the rows, 0.3 s from the index.
+func (s *Service) restOf(ctx context.Context, kinds []string, field string, values []string, sel string) (*gorm.DB, error) {
+	if field != "tag" && s.st.Dialect() == store.Postgres && len(values) < restRangesMax {
+		conds, args := unmatchedRanges(field, values)
+		if len(conds) == 0 {
+			return nil, errs.E(errs.Internal, "facets: no condition for the entities a filter by %s does not match", field)
 		}
-		slices.Sort(canonical)
-		kinds = slices.Compact(canonical)
+		parts := make([]string, len(conds))
+		vars := make([]any, len(conds))
+		for i, cond := range conds {
+			q, err := s.filtered(ctx, Filter{Kinds: kinds})
+			if err != nil {
+				return nil, err
+			}
+			parts[i], vars[i] = "(?)", q.Where(cond, args[i]...).Select(sel)
+		}
+		return s.st.DB(ctx).Raw(strings.Join(parts, " UNION ALL "), vars...), nil
 	}
 	rest, err := s.filtered(ctx, Filter{Kinds: kinds})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	unmatched, args := unmatchedCondition(field, values)
 	if unmatched == "" {
-		return nil, nil, errs.E(errs.Internal, "facets: no condition for the entities a filter by %s does not match", field)
+		return nil, errs.E(errs.Internal, "facets: no condition for the entities a filter by %s does not match", field)
 	}
-	return kinds, rest.Where(unmatched, args...), nil
+	return rest.Where(unmatched, args...).Select(sel), nil
 }
 
 // restUnion is the subqueries of restFacets, over the CTE named r of the rest.
@@ -235,22 +261,38 @@ func unmatchedCondition(field string, values []string) (string, []any) {
 		// (900,000 tagged of a million: not done in 20 s).
 		return "NOT EXISTS (SELECT 1 FROM entity_tags nt WHERE nt.entity_id = e.id AND nt.tag = ?)", []any{values[0]}
 	}
+	ranges, rangeArgs := unmatchedRanges(field, values)
+	if len(ranges) == 0 {
+		return "", nil
+	}
+	var args []any
+	for i := range ranges {
+		ranges[i] = "(" + ranges[i] + ")"
+		args = append(args, rangeArgs[i]...)
+	}
+	return "(" + strings.Join(ranges, " OR ") + ")", args
+}
+
+// unmatchedRanges are the conditions on "entities e" of the ranges of a column outside the
+// values of a filter by it (a field of unmatchedColumns), with the arguments of each: below the
+// first value, between each two, above the last. None for another field or no values.
+func unmatchedRanges(field string, values []string) ([]string, [][]any) {
 	col, ok := unmatchedColumns[field]
 	if !ok || len(values) == 0 {
-		return "", nil
+		return nil, nil
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
 	ranges := []string{col + " < ?"}
-	args := []any{sorted[0]}
+	args := [][]any{{sorted[0]}}
 	for i := 1; i < len(sorted); i++ {
-		ranges = append(ranges, "("+col+" > ? AND "+col+" < ?)")
-		args = append(args, sorted[i-1], sorted[i])
+		ranges = append(ranges, col+" > ? AND "+col+" < ?")
+		args = append(args, []any{sorted[i-1], sorted[i]})
 	}
 	ranges = append(ranges, col+" > ?")
-	args = append(args, sorted[len(sorted)-1])
-	return "(" + strings.Join(ranges, " OR ") + ")", args
+	args = append(args, []any{sorted[len(sorted)-1]})
+	return ranges, args
 }
 
 // facetUnion gathers the subqueries of a facets statement, one per distinct field asked, each
