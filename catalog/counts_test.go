@@ -880,6 +880,50 @@ func TestFacetsOfAFilterMatchingMostAreTheGroupedOnes(t *testing.T) {
 	})
 }
 
+// Migration 00029 rebuilds the indexes of type and lifecycle to hold the columns facets read. An
+// entity written before types and lifecycles were bounded (253 bytes) could hold one too long for
+// those entries together with the other columns, so the migration stops naming any such entity
+// rather than let the build fail on some. Once the value is fixed, the migration applies and
+// facets answer what grouping does.
+func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			t.Skip("SQLite's 00029 changes nothing")
+		}
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		rng := rand.New(rand.NewPCG(3, 17))
+		randomCatalog(f, "one", rng, 10)
+		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		migrateTo(t, st, 28)
+		var ref string
+		if err := st.Gorm().Raw("SELECT ref FROM entities WHERE kind = 'Component' ORDER BY ref LIMIT 1").Scan(&ref).Error; err != nil || ref == "" {
+			t.Fatalf("no component to lengthen (%v)", err)
+		}
+		long := make([]byte, 600)
+		for i := range long {
+			long[i] = "abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)]
+		}
+		if err := st.Gorm().Exec("UPDATE entities SET spec_type = ? WHERE ref = ?", string(long), ref).Error; err != nil {
+			t.Fatal(err) // version 28 takes it: its own index and the shape counts hold 600 bytes
+		}
+		err := migrateToVersion(st, 29)
+		if err == nil || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), "over 253 bytes") {
+			t.Fatalf("migrate to 29 with a 600-byte type: want an error naming %s, got %v", ref, err)
+		}
+		if err := st.Gorm().Exec("UPDATE entities SET spec_type = 'service', lifecycle = 'production' WHERE ref = ?", ref).Error; err != nil {
+			t.Fatal(err)
+		}
+		migrateTo(t, st, math.MaxInt64)
+		var covering int64
+		if err := st.Gorm().Raw(`SELECT count(*) FROM pg_indexes WHERE tablename = 'entities' AND schemaname = current_schema()
+			AND indexname IN ('entities_lifecycle_cover', 'entities_type_cover') AND indexdef LIKE '%INCLUDE (kind, namespace, %owner_ref, system_ref, id)'`).Scan(&covering).Error; err != nil || covering != 2 {
+			t.Fatalf("covering indexes after the migration: %d (%v), want 2", covering, err)
+		}
+		sameAsGrouped(t, f, "migrated to the covering indexes")
+	})
+}
+
 // On PostgreSQL the shape counts (migration 00028) have a setting of their own too: an apply of
 // an older release sets portside.entity_counts and recounts the entity counts itself, knowing
 // nothing of the shape counts, so their trigger counts its writes; a transaction
