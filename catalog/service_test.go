@@ -310,6 +310,43 @@ func TestValuesNoIndexCouldHoldAreRefusedByName(t *testing.T) {
 	})
 }
 
+// An entity is searched by the words of its name, title, description and tags that fit in 256
+// KiB; a description past that (a document may be 32 MiB) loses its last words to search, on
+// both databases alike. PostgreSQL's tsvector holds at most 1 MiB: a 1.4 MB description failed
+// its whole location's refresh. The text here is the tsvector's worst case, distinct words of
+// three letters then four (the most entry per byte of text), past the bound.
+func TestAnEntityOfMoreTextThanSearchHoldsIsSearchedByItsFirstWords(t *testing.T) {
+	var desc strings.Builder
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	for i := 0; desc.Len() < 300<<10; i++ {
+		w := []byte{letters[i/676%26], letters[i/26%26], letters[i%26]}
+		if i >= 26*26*26 {
+			j := i - 26*26*26
+			w = []byte{letters[j/17576%26], letters[j/676%26], letters[j/26%26], letters[j%26]}
+		}
+		desc.Write(w)
+		desc.WriteByte(' ')
+	}
+	desc.WriteString("lastword")
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA+"---"+strings.Replace(paymentsAPI, "description: Takes card payments", "description: "+desc.String(), 1))
+		res := f.register(f.dir)
+		if res.Location.Status != catalog.StatusOK || res.Added != 2 {
+			t.Fatalf("register an entity of %d bytes of description: %+v (failure %v)", desc.Len(), res, res.Failure)
+		}
+		for word, want := range map[string]int{"payments": 1, "aaa": 1, "zzz": 1, "aaba": 1, "lastword": 0} {
+			page, err := f.svc.Find(operator, catalog.Query{Filter: catalog.Filter{Text: word}, First: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Entities) != want {
+				t.Errorf("search %q: %d entities, want %d", word, len(page.Entities), want)
+			}
+		}
+	})
+}
+
 func TestInvalidNewDocumentKeepsLastGoodVersionAndRecordsTheError(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)

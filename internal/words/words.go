@@ -66,6 +66,18 @@ func Index(parts ...string) string {
 	return string(b)
 }
 
+// Bounded is index text (Index's: words separated by one space) cut to its words that fit in
+// max bytes, whole words only.
+func Bounded(text string, max int) string {
+	if len(text) <= max {
+		return text
+	}
+	if cut := strings.LastIndexByte(text[:max+1], ' '); cut >= 0 {
+		return text[:cut]
+	}
+	return "" // one word longer than max
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {

@@ -58,3 +58,24 @@ func TestIndexOfASCIITextIsItsNormalizedWords(t *testing.T) {
 		t.Errorf("Index of every ASCII byte = %q, want %q", got, want)
 	}
 }
+
+// Bounded keeps the whole words that fit: a cut never leaves part of a word, which a search
+// would then find as a word of its own.
+func TestBoundedTextKeepsWholeWords(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		max  int
+		want string
+	}{
+		{"alpha beta gamma", 16, "alpha beta gamma"},
+		{"alpha beta gamma", 15, "alpha beta"},
+		{"alpha beta gamma", 10, "alpha beta"},
+		{"alpha beta gamma", 9, "alpha"},
+		{"alpha beta gamma", 4, ""},
+		{"", 0, ""},
+	} {
+		if got := Bounded(c.text, c.max); got != c.want {
+			t.Errorf("Bounded(%q, %d) = %q, want %q", c.text, c.max, got, c.want)
+		}
+	}
+}
