@@ -52,6 +52,11 @@ const (
 	// MaxValue bounds a label or annotation value, and MaxKey a label or annotation name.
 	MaxValue = 4096
 	MaxKey   = 256
+	// MaxRule bounds an alert rule's name (its alertname label), which is indexed with the
+	// component (alerts_rule): a PostgreSQL B-tree entry holds at most 2,704 bytes, and MaxValue
+	// is more. Rule names are identifiers (Grafana holds at most 190 characters), so the bound on
+	// a label's name serves.
+	MaxRule = MaxKey
 	// MaxPage bounds a page of alerts.
 	MaxPage = 100
 	// MaxRules bounds the rules the report lists.
@@ -119,6 +124,9 @@ func (a *PayloadAlert) check(field string) error {
 	}
 	if a.Labels[LabelAlertName] == "" {
 		return errs.InvalidField(field+".labels.alertname", "is missing; Portside names alert rules by it")
+	}
+	if n := len(a.Labels[LabelAlertName]); n > MaxRule {
+		return errs.InvalidField(field+".labels.alertname", "has %d bytes; an alert rule's name has at most %d", n, MaxRule)
 	}
 	if len(a.GeneratorURL) > MaxValue {
 		return errs.InvalidField(field+".generatorURL", "has %d bytes; at most %d", len(a.GeneratorURL), MaxValue)

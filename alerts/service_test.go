@@ -2,7 +2,9 @@ package alerts_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -412,4 +414,63 @@ func TestSelectorsAndRemediationAnnotationsParse(t *testing.T) {
 			t.Errorf("remediation %q accepted", bad)
 		}
 	}
+}
+
+// randomText is n bytes of random letters and digits: text PostgreSQL cannot compress, so an
+// index entry holds all of it (repeated text would compress under the index's bound).
+func randomText(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
+	}
+	return string(b)
+}
+
+// An alert rule's name (its alertname label) is at most MaxRule bytes, and a delivery with a
+// longer one is refused naming the field. The rule is indexed (alerts_rule), and a PostgreSQL
+// B-tree entry holds at most 2,704 bytes: a 3,000-byte alertname, which MaxValue let through
+// as any other label value, failed the whole delivery with the database's error (an internal
+// error, which Alertmanager retries). A name of exactly MaxRule bytes is recorded.
+func TestAnAlertRuleNameIsBoundedAndALongerOneIsRefusedByName(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		for i, c := range []struct {
+			name    string
+			bytes   int
+			refused bool
+		}{
+			{"at the bound", alerts.MaxRule, false},
+			{"past the bound", alerts.MaxRule + 1, true},
+			{"past the index's bound", 3000, true},
+		} {
+			p := payload(t, "firing.json")
+			p.Alerts = p.Alerts[:1]
+			rule := randomText(c.bytes)
+			p.Alerts[0].Labels["alertname"] = rule
+			p.Alerts[0].Fingerprint = fmt.Sprintf("%016x", i+1) // a new alert each: a repeat updates the first
+			body, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err = alerts.ParsePayload(body)
+			if c.refused {
+				if errs.CodeOf(err) != errs.Invalid || errs.FieldOf(err) != "alerts[0].labels.alertname" ||
+					!strings.Contains(err.Error(), fmt.Sprintf("at most %d", alerts.MaxRule)) {
+					_, rerr := f.svc.Receive(context.Background(), p)
+					t.Errorf("%s (%d bytes): parsed with %v (and recorded with %v); want INVALID on alerts[0].labels.alertname naming the bound %d",
+						c.name, c.bytes, err, rerr, alerts.MaxRule)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s (%d bytes): %v", c.name, c.bytes, err)
+			}
+			if _, err := f.svc.Receive(context.Background(), p); err != nil {
+				t.Fatalf("%s (%d bytes): %v", c.name, c.bytes, err)
+			}
+			if got, err := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10); err != nil || byRule(got)[rule].ID == 0 {
+				t.Errorf("%s (%d bytes): not among payments-api's alerts: %+v, %v", c.name, c.bytes, got, err)
+			}
+		}
+	})
 }

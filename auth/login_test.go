@@ -3,6 +3,9 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +85,52 @@ func TestASignInFlowFinishesOnce(t *testing.T) {
 		}
 		if err := s.useFlow(ctx, &loginFlow{State: "state-2", ExpiresAt: time.Now().Add(loginFlowTTL)}); err != nil {
 			t.Errorf("another flow: %v", err)
+		}
+	})
+}
+
+// A group name the identity provider sends is at most maxGroupBytes long, and a sign-in with a
+// longer one is refused naming the groups claim, before anything is written. A sign-in keeps
+// the person's groups (user_groups, keyed by the group's reference), and a PostgreSQL B-tree
+// entry holds at most 2,704 bytes: a group of 3,000 random bytes failed the sign-in with the
+// database's error (a 500 and "internal error" on the callback). A group at the bound is kept.
+// Random text, because PostgreSQL compresses repeated text under the bound.
+func TestAGroupNameIsBoundedAndASignInWithALongerOneIsRefusedByName(t *testing.T) {
+	random := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
+		}
+		return string(b)
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := NewService(st, Options{})
+		ctx := context.Background()
+		for i, c := range []struct {
+			name    string
+			group   string
+			refused bool
+		}{
+			{"at the bound", random(maxGroupBytes), false},
+			{"past the bound", random(maxGroupBytes + 1), true},
+			{"past the index's bound", random(3000), true},
+		} {
+			id := Identity{Issuer: "https://idp.example", Subject: fmt.Sprint("user-", i), Username: fmt.Sprint("user-", i),
+				Groups: []string{"team-a", c.group}}
+			p, err := s.upsertUser(ctx, id, fromLogin)
+			if !c.refused {
+				if err != nil || !slices.Contains(p.Groups, "group:default/"+c.group) {
+					t.Errorf("%s (%d bytes): %+v, %v; want the group kept", c.name, len(c.group), p, err)
+				}
+				continue
+			}
+			if errs.CodeOf(err) != errs.Invalid || errs.FieldOf(err) != "groups" || !strings.Contains(err.Error(), fmt.Sprintf("at most %d", maxGroupBytes)) {
+				t.Errorf("%s (%d bytes): %v; want INVALID on groups naming the bound %d", c.name, len(c.group), err, maxGroupBytes)
+			}
+			var users int64
+			if err := st.DB(ctx).Model(&userRow{}).Where("username = ?", id.Username).Count(&users).Error; err != nil || users != 0 {
+				t.Errorf("%s: the refused sign-in recorded its user (%d, %v)", c.name, users, err)
+			}
 		}
 	})
 }

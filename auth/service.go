@@ -330,6 +330,14 @@ func checkUsername(u string) error {
 	return nil
 }
 
+// maxGroupBytes bounds a group name as the identity provider sends it. A sign-in keeps the
+// person's groups (user_groups, keyed by the group's reference), and a PostgreSQL B-tree entry
+// holds at most 2,704 bytes: a 3,000-byte group failed the sign-in with the database's error.
+// 1,024 bytes hold the 255 characters directories allow a group's name (Keycloak, Okta) in any
+// script, and even lower-cased (which can grow a character by a byte) the reference stays well
+// within the index.
+const maxGroupBytes = 1024
+
 // groupRefs turns provider group names into catalog group refs: a plain name is a group in the
 // default namespace ("team-a" → "group:default/team-a"); "group:ns/name" and "ns/name" are kept.
 func groupRefs(names []string) ([]string, error) {
@@ -348,8 +356,11 @@ func groupRefs(names []string) ([]string, error) {
 }
 
 func groupRef(name string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	n = strings.TrimPrefix(n, "group:")
+	n := strings.TrimSpace(name)
+	if len(n) > maxGroupBytes {
+		return "", errs.InvalidField("groups", "a group name has %d bytes; at most %d", len(n), maxGroupBytes)
+	}
+	n = strings.TrimPrefix(strings.ToLower(n), "group:")
 	if n == "" {
 		return "", errs.InvalidField("groups", "a group name is empty")
 	}
