@@ -3,6 +3,7 @@ package rollouts
 import (
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Result is how a rollout ended, or that it has not yet.
@@ -61,6 +62,26 @@ type Rollout struct {
 	Canary *CanaryProgress
 }
 
+// MaxRevision is the longest revision a rollout records, in bytes: a commit SHA, a chart version
+// or an image digest is far shorter, but Argo CD takes what an Application's operation names, and
+// revisions are indexed (rollouts_revision; a PostgreSQL B-tree entry holds at most 2,704 bytes:
+// one 3,000-byte revision kept every rollout of its application from being recorded). A longer
+// one is recorded cut to its first MaxRevision bytes (whole characters): the rollout is kept, and
+// the cut revision matches no commit.
+const MaxRevision = 255
+
+// boundedRevision is revision cut to MaxRevision bytes, at a character's start.
+func boundedRevision(revision string) string {
+	if len(revision) <= MaxRevision {
+		return revision
+	}
+	cut := MaxRevision
+	for cut > 0 && !utf8.RuneStart(revision[cut]) {
+		cut--
+	}
+	return revision[:cut]
+}
+
 // RolloutsOf derives the rollouts an application's state shows: its current or last operation and
 // every entry of its history, merged where they are the same sync. Deriving them again from a later
 // state (after a reconnect, from a list) gives the same rollouts, so recording them is idempotent.
@@ -78,7 +99,7 @@ func RolloutsOf(app *Application) []Rollout {
 	}
 	if op := d.Operation; op != nil && !op.StartedAt.IsZero() {
 		r := base
-		r.Revision, r.Phase, r.Result, r.Message = op.Revision, op.Phase, resultOf(op.Phase), op.Message
+		r.Revision, r.Phase, r.Result, r.Message = boundedRevision(op.Revision), op.Phase, resultOf(op.Phase), op.Message
 		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = op.StartedAt, op.FinishedAt, op.InitiatedBy, op.Automated
 		r.RequestedBy = op.RequestedBy
 		if r.Result == ResultSucceeded {
@@ -100,7 +121,7 @@ func RolloutsOf(app *Application) []Rollout {
 		r := base
 		deployed := h.DeployedAt
 		id := h.ID
-		r.Revision, r.Phase, r.Result, r.HistoryID = h.Revision, OperationSucceeded, ResultSucceeded, &id
+		r.Revision, r.Phase, r.Result, r.HistoryID = boundedRevision(h.Revision), OperationSucceeded, ResultSucceeded, &id
 		r.StartedAt, r.FinishedAt, r.InitiatedBy, r.Automated = started, &deployed, h.InitiatedBy, h.Automated
 		out = append(out, r)
 	}

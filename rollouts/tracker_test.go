@@ -3,6 +3,7 @@ package rollouts_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,32 @@ func TestASyncIsRecordedFromStartToHealthyExactlyOnce(t *testing.T) {
 		calls := r.argo.Calls()
 		if len(calls) != 1 || calls[0].Method != "Sync" || calls[0].Revision != "b2" || calls[0].Infos[argocd.RequestedByInfo] != "bob" {
 			t.Errorf("calls to Argo CD = %+v, want one sync to b2 naming bob", calls)
+		}
+	})
+}
+
+// A revision longer than any commit SHA, chart version or digest (Argo CD records what an
+// operation names) is recorded cut to rollouts.MaxRevision bytes, with its rollout and the
+// application's others: one of 3,000 bytes, more than a PostgreSQL index entry holds, kept every
+// rollout of its application from being recorded.
+func TestARolloutOfARevisionNoIndexHoldsIsRecordedWithItCut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		long := make([]byte, 3000)
+		for i := range long {
+			long[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)] // random: no compression fits it in an entry
+		}
+		app := deployedOnce()
+		start2, end2 := metav1.NewTime(day1.Add(24*time.Hour)), metav1.NewTime(day1.Add(24*time.Hour+time.Minute))
+		app.Status.History = append(app.Status.History, v1alpha1.RevisionHistory{ID: 2, Revision: string(long),
+			DeployStartedAt: &start2, DeployedAt: end2, InitiatedBy: v1alpha1.OperationInitiator{Username: "erin"}})
+		r := newRig(t, st, app)
+		r.start()
+		testutil.Eventually(t, 10*time.Second, func() bool { return len(r.records()) == 2 }, "both rollouts recorded")
+		got := r.records()
+		revisions := map[string]bool{got[0].Revision: true, got[1].Revision: true}
+		if !revisions["a1"] || !revisions[string(long[:rollouts.MaxRevision])] {
+			t.Errorf("recorded revisions of %d and %d bytes, want a1 and the first %d bytes of the long one",
+				len(got[0].Revision), len(got[1].Revision), rollouts.MaxRevision)
 		}
 	})
 }
