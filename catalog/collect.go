@@ -452,6 +452,12 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors, w
 	return p
 }
 
+// maxSourceBytes is the longest path or URL of a catalog file whose entities Portside keeps, in
+// bytes, as locations' targets are (maxTargetBytes): each entity records it, indexed with its
+// location (entities_location), and a PostgreSQL B-tree entry holds at most 2,704 bytes. A file
+// found deeper (a directory's nesting, a Location entity's target) is reported and not read.
+const maxSourceBytes = maxTargetBytes
+
 // parseFile reads a file and parses it as it reads, document by document, handing the documents
 // to out in parts (the last one done): each valid entity is encoded and hashed at once, and all
 // but Location entities (whose targets collection follows) drop their parsed spec, so a large file
@@ -467,6 +473,10 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 		case <-ctx.Done():
 			return false
 		}
+	}
+	if len(name) > maxSourceBytes {
+		return send(filePart{done: true, err: errs.E(errs.Invalid, "its name is %d bytes long; a catalog file's path or URL is at most %d", len(name), maxSourceBytes),
+			reads: []readRecord{{Name: name}}})
 	}
 	f, err := openFile(ctx, snap, name)
 	if err != nil {

@@ -310,6 +310,32 @@ func TestValuesNoIndexCouldHoldAreRefusedByName(t *testing.T) {
 	})
 }
 
+// A catalog file whose path is longer than maxSourceBytes (2,048 bytes) is reported and not
+// read, and the location's other files apply: its entities would record a path no index entry
+// holds, and on PostgreSQL a file 2,800 bytes deep failed the whole location's refresh.
+func TestACatalogFileTooDeepToRecordIsReportedAndTheOthersApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", teamA)
+		deep := ""
+		for range 11 {
+			b := make([]byte, 250)
+			for i := range b {
+				b[i] = "abcdefghijklmnopqrstuvwxyz"[rand.IntN(26)] // random: no compression fits it in an entry
+			}
+			deep = filepath.Join(deep, string(b))
+		}
+		f.write(filepath.Join(deep, "catalog-info.yaml"), paymentsAPI)
+		res := f.register(f.dir)
+		if res.Location.Status != catalog.StatusInvalid || res.Added != 1 || len(res.Errors) != 1 ||
+			!strings.Contains(res.Errors[0].Message, "at most 2048") || !strings.HasSuffix(res.Errors[0].Source, "catalog-info.yaml") {
+			t.Fatalf("register a directory with a file %d bytes deep: %+v (failure %v)", len(deep), res, res.Failure)
+		}
+		f.entity("group:default/team-a")
+		f.absent("component:default/payments-api")
+	})
+}
+
 // An entity is searched by the words of its name, title, description and tags that fit in 256
 // KiB; a description past that (a document may be 32 MiB) loses its last words to search, on
 // both databases alike. PostgreSQL's tsvector holds at most 1 MiB: a 1.4 MB description failed
