@@ -117,10 +117,8 @@ func (s *Service) jwtPrincipal(ctx context.Context, raw string, fresh bool) (*pr
 	if err := checkUsername(id.Username); err != nil {
 		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token names no usable user")
 	}
-	groups, err := groupRefs(id.Groups)
-	if err != nil {
-		return nil, errs.Wrap(errs.Unauthenticated, err, "the bearer token's groups are not usable")
-	}
+	groups, skipped := groupRefs(id.Groups)
+	s.logSkippedGroups(ctx, id.Username, skipped)
 	pr := &principal.Principal{Username: id.Username, Email: id.Email, DisplayName: id.DisplayName, Groups: groups,
 		Kind: principal.KindJWT, Client: principal.ClientAPI}
 	pr.Admin = primary && s.isAdmin(groups)

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,11 +204,10 @@ func (s *Service) upsertUser(ctx context.Context, id Identity, src source) (*pri
 	if err := checkUsername(id.Username); err != nil {
 		return nil, err
 	}
-	groups, err := groupRefs(id.Groups)
-	if err != nil {
-		return nil, err
-	}
+	groups, skipped := groupRefs(id.Groups)
+	s.logSkippedGroups(ctx, id.Username, skipped)
 	entityRef := ""
+	var err error
 	if s.opts.Directory != nil {
 		if entityRef, err = s.opts.Directory.LinkUser(ctx, id.Username, id.Email, s.opts.UserLink); err != nil {
 			return nil, err
@@ -306,8 +306,8 @@ func isLoopbackHTTP(issuer string) bool {
 // isAdmin reports whether any of the groups is an admin group.
 func (s *Service) isAdmin(groups []string) bool {
 	for _, a := range s.opts.AdminGroups {
-		ref, err := groupRef(a)
-		if err == nil && slices.Contains(groups, ref) {
+		ref, ok := groupRef(a)
+		if ok && slices.Contains(groups, ref) {
 			return true
 		}
 	}
@@ -340,38 +340,58 @@ const maxGroupBytes = 1024
 
 // groupRefs turns provider group names into catalog group refs: a plain name is a group in the
 // default namespace ("team-a" → "group:default/team-a"); "group:ns/name" and "ns/name" are kept.
-func groupRefs(names []string) ([]string, error) {
-	var out []string
+// A name that can be no catalog group's (empty, with a space or a colon, more than one slash as
+// in Keycloak's full paths "/org/team-a", over maxGroupBytes) is left out and returned in
+// skipped: it grants nothing here, neither ownership nor admin (isAdmin reads admin groups the
+// same way), and refusing the sign-in for it locked out everyone whose directory also sends a
+// group such as "Domain Users".
+func groupRefs(names []string) (refs, skipped []string) {
 	for _, n := range names {
-		ref, err := groupRef(n)
-		if err != nil {
-			return nil, err
+		ref, ok := groupRef(n)
+		if !ok {
+			skipped = append(skipped, n)
+			continue
 		}
-		if !slices.Contains(out, ref) {
-			out = append(out, ref)
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
 		}
 	}
-	slices.Sort(out)
-	return out, nil
+	slices.Sort(refs)
+	return refs, skipped
 }
 
-func groupRef(name string) (string, error) {
+// groupRef is the catalog group ref of a provider's group name; false when it can be none.
+func groupRef(name string) (string, bool) {
 	n := strings.TrimSpace(name)
 	if len(n) > maxGroupBytes {
-		return "", errs.InvalidField("groups", "a group name has %d bytes; at most %d", len(n), maxGroupBytes)
+		return "", false
 	}
 	n = strings.TrimPrefix(strings.ToLower(n), "group:")
-	if n == "" {
-		return "", errs.InvalidField("groups", "a group name is empty")
-	}
 	ns, base, ok := strings.Cut(n, "/")
 	if !ok {
 		ns, base = "default", n
 	}
 	if ns == "" || base == "" || strings.ContainsAny(base, "/: ") || strings.ContainsAny(ns, ": ") {
-		return "", errs.InvalidField("groups", "%q is not a group name or group reference", name)
+		return "", false
 	}
-	return "group:" + ns + "/" + base, nil
+	return "group:" + ns + "/" + base, true
+}
+
+// logSkippedGroups says which of a person's groups groupRefs left out, so that an operator
+// whose directory sends names Portside cannot use (display names, full paths) learns it.
+func (s *Service) logSkippedGroups(ctx context.Context, username string, skipped []string) {
+	if len(skipped) == 0 {
+		return
+	}
+	shown := make([]string, 0, min(len(skipped), 5))
+	for _, g := range skipped[:min(len(skipped), 5)] {
+		if len(g) > 80 {
+			g = g[:80] + "…"
+		}
+		shown = append(shown, strconv.Quote(g))
+	}
+	s.log.InfoContext(ctx, "auth: groups that can name no catalog group were left out", "username", username,
+		"skipped", len(skipped), "first", strings.Join(shown, ", "))
 }
 
 // newSecret returns a random credential with a prefix that says what it is ("pss_" for sessions,
