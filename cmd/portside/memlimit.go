@@ -22,7 +22,8 @@ const containerMemoryRatio = 0.9
 // live size, which under a burst (a large location's refresh beside a full response cache) can
 // pass the container's limit and have the kernel kill the process, where a soft limit makes the
 // collector work harder first. Outside a container with a limit nothing changes; GOMEMLIMIT in
-// the environment wins, and AUTOMEMLIMIT sets another ratio (0 to 1) or, "off", none.
+// the environment wins, and AUTOMEMLIMIT sets another ratio (0 to 1) or, "off", none. -1 when
+// the limit could not be read (or AUTOMEMLIMIT makes no sense), which it logs.
 func limitMemoryToContainer(provider memlimit.Provider, log *slog.Logger) int64 {
 	limit, err := memlimit.Set(memlimit.WithProvider(provider), memlimit.WithRatio(containerMemoryRatio))
 	switch {
@@ -30,7 +31,7 @@ func limitMemoryToContainer(provider memlimit.Provider, log *slog.Logger) int64 
 		return 0 // not Linux: no container to read a limit from
 	case err != nil:
 		log.Warn("the container's memory limit was not applied to the Go runtime; set GOMEMLIMIT", "error", err)
-		return 0
+		return -1
 	case limit <= 0 || limit == math.MaxInt64:
 		return 0
 	}
@@ -46,23 +47,22 @@ func limitMemoryToContainer(provider memlimit.Provider, log *slog.Logger) int64 
 // process's CPU; at 400, uncached requests answer 10-25 % more per second (README, performance).
 const serveGCPercent = 400
 
-// serveMemoryLimit is the soft memory limit serve sets when neither its container nor the
-// environment gives one: the bound under which the heap may grow to serveGCPercent past its
-// live size. With the default caches serve's live heap stays a few hundred megabytes at most, so
-// the limit is rarely what paces the collector; when it is, the runtime collects as often as it
-// must (and spends at most half the CPU doing it) rather than let the heap pass it.
-const serveMemoryLimit = 2 << 30
-
-// paceServeGC sets serve's collector to serveGCPercent and, when limitMemoryToContainer set no
-// limit (containerLimit 0) and GOMEMLIMIT is not in the environment, the soft memory limit to
-// serveMemoryLimit: a higher GOGC only ever within a memory bound. A GOGC in the environment wins
-// and leaves both alone. It returns the GOGC it set (0: none).
-func paceServeGC(containerLimit int64, log *slog.Logger) int {
-	if os.Getenv("GOGC") != "" {
+// paceServeGC sets serve's collector to serveGCPercent, but only under a soft memory limit, so
+// that a large live heap (full caches) is still collected before memory runs out: the
+// container's (containerLimit, from limitMemoryToContainer), GOMEMLIMIT's, or else
+// containerMemoryRatio of the machine's memory (system, memlimit.FromSystem), which it sets.
+// Without one (AUTOMEMLIMIT=off outside a container, the machine's memory unknown, a container
+// whose limit could not be read: containerLimit < 0) the runtime's pacing stays, as it does
+// when GOGC is in the environment. It returns the GOGC it set (0: none).
+func paceServeGC(containerLimit int64, system memlimit.Provider, log *slog.Logger) int {
+	if os.Getenv("GOGC") != "" || containerLimit < 0 {
 		return 0
 	}
 	if containerLimit == 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
+		limit, err := memlimit.Set(memlimit.WithProvider(system), memlimit.WithRatio(containerMemoryRatio))
+		if err != nil || limit <= 0 || limit == math.MaxInt64 {
+			return 0
+		}
 	}
 	debug.SetGCPercent(serveGCPercent)
 	log.Info("garbage collector paced", "gogc", serveGCPercent, "gomemlimit_bytes", debug.SetMemoryLimit(-1))

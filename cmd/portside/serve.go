@@ -62,7 +62,7 @@ catalog first.`,
 			if err != nil {
 				return err
 			}
-			paceServeGC(limitMemoryToContainer(memlimit.FromCgroup, log), log)
+			paceServeGC(limitMemoryToContainer(memlimit.FromCgroup, log), memlimit.FromSystem, log)
 			tr, err := startTracing(cfg, log)
 			if err != nil {
 				return err
