@@ -453,10 +453,12 @@ func parseFiles(ctx context.Context, snap Snapshot, names []string, maxErrors, w
 }
 
 // maxSourceBytes is the longest path or URL of a catalog file whose entities Portside keeps, in
-// bytes, as locations' targets are (maxTargetBytes): each entity records it, indexed with its
-// location (entities_location), and a PostgreSQL B-tree entry holds at most 2,704 bytes. A file
-// found deeper (a directory's nesting, a Location entity's target) is reported and not read.
-const maxSourceBytes = maxTargetBytes
+// bytes: each entity records it, indexed with its location (entities_location), and a PostgreSQL
+// B-tree entry holds at most 2,704 bytes, the location's id and the entry's header included. A
+// file found deeper (a directory's nesting, a Location entity's target) is reported and not read.
+// More than a registered target may be (maxTargetBytes), so that a location registered before
+// that bound, whose files fit in the index, is read as it was.
+const maxSourceBytes = 2600
 
 // parseFile reads a file and parses it as it reads, document by document, handing the documents
 // to out in parts (the last one done): each valid entity is encoded and hashed at once, and all

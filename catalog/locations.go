@@ -96,6 +96,12 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 	if spec.Type != LocationGit && (spec.Ref != "" || spec.Path != "") {
 		return spec, errs.InvalidField("ref", "ref and path apply only to git locations")
 	}
+	// After the reader's normalising, which may lengthen the target (a URL's escapes, a relative
+	// path made absolute): what is stored must fit.
+	spec, err := r.Check(spec)
+	if err != nil {
+		return spec, err
+	}
 	for _, b := range []struct {
 		field, value string
 		max          int
@@ -104,7 +110,7 @@ func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {
 			return spec, errs.InvalidField(b.field, "is %d bytes long; at most %d", len(b.value), b.max)
 		}
 	}
-	return r.Check(spec)
+	return spec, nil
 }
 
 // The longest target, git ref and git path a location may have. A location is known by the

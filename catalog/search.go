@@ -15,18 +15,19 @@ import (
 // normalizeWords returns the words of s, in order.
 func normalizeWords(s string) []string { return words.Normalize(s) }
 
-// searchText is what the search index holds for an entity: the words of its name, title,
-// description and tags, as many as fit in maxSearchTextBytes.
+// searchText is what the search index holds for an entity: the words of its name, title, tags
+// and description, in that order, as many as fit in maxSearchTextBytes (a search is by words,
+// whatever their order: the description comes last so that it is what a bound cuts).
 func searchText(e *backstage.Entity) string {
-	return words.Bounded(words.Index(e.Metadata.Name, e.Metadata.Title, e.Metadata.Description, strings.Join(e.Metadata.Tags, " ")), maxSearchTextBytes)
+	return words.Bounded(words.Index(e.Metadata.Name, e.Metadata.Title, strings.Join(e.Metadata.Tags, " "), e.Metadata.Description), maxSearchTextBytes)
 }
 
 // maxSearchTextBytes bounds the text an entity is searched by. PostgreSQL's tsvector holds at
 // most 1 MiB, and a document may be 32 MiB: an entity with a 1.4 MB description failed its whole
-// location's refresh (string is too long for tsvector). The tsvector of 256 KiB of words is at
-// most about 2.75 times as long (distinct three-letter words: 3 bytes of lexeme, 8 of entry and
-// position for every 4 of text), well under the bound; the name, title and tags come first, so
-// only a description past 256 KiB loses its last words to search, on both databases alike.
+// location's refresh (string is too long for tsvector). A tsvector holds each distinct word once
+// with its positions, about 8 bytes for every 4 of text at worst (short distinct words: the
+// lexeme, its entry, a position, alignment), so 256 KiB of words stay well under the bound; only
+// a description past 256 KiB loses its last words to search, on both databases alike.
 const maxSearchTextBytes = 256 << 10
 
 // searchWords are the distinct words of a query, sorted.
