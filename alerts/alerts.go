@@ -54,9 +54,8 @@ const (
 	MaxKey   = 256
 	// MaxRule bounds an alert rule's name (its alertname label), which is indexed with the
 	// component (alerts_rule): a PostgreSQL B-tree entry holds at most 2,704 bytes, and MaxValue
-	// is more. Rule names are identifiers (Grafana holds at most 190 characters), so the bound on
-	// a label's name serves.
-	MaxRule = MaxKey
+	// is more. 1,024 bytes hold Grafana's longest rule title (190 characters) in any script.
+	MaxRule = 1024
 	// MaxPage bounds a page of alerts.
 	MaxPage = 100
 	// MaxRules bounds the rules the report lists.
