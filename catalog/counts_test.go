@@ -880,11 +880,12 @@ func TestFacetsOfAFilterMatchingMostAreTheGroupedOnes(t *testing.T) {
 	})
 }
 
-// Migration 00029 rebuilds the indexes of type and lifecycle to hold the columns facets read. An
-// entity written before types and lifecycles were bounded (253 bytes) could hold one too long for
-// those entries together with the other columns, so the migration stops naming any such entity
-// rather than let the build fail on some. Once the value is fixed, the migration applies and
-// facets answer what grouping does.
+// Migration 00029 rebuilds the indexes of type and lifecycle to hold the columns facets read. A
+// catalog written before references and types were bounded could hold an entity whose type,
+// lifecycle, owner and system together pass what an entry holds: the migration stops naming it
+// rather than let the build fail on it, and indexes longer values that fit (a 600-byte type). An
+// index left INVALID by a build stopped halfway is built again. Once the value is fixed, the
+// migration applies, and facets answer what grouping does.
 func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		if st.Dialect() != store.Postgres {
@@ -896,29 +897,42 @@ func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 		randomCatalog(f, "one", rng, 10)
 		f.register(filepath.Join(f.dir, "one", "*.yaml"))
 		migrateTo(t, st, 28)
-		var ref string
-		if err := st.Gorm().Raw("SELECT ref FROM entities WHERE kind = 'Component' ORDER BY ref LIMIT 1").Scan(&ref).Error; err != nil || ref == "" {
-			t.Fatalf("no component to lengthen (%v)", err)
+		var refs []string
+		if err := st.Gorm().Raw("SELECT ref FROM entities WHERE kind = 'Component' ORDER BY ref LIMIT 2").Scan(&refs).Error; err != nil || len(refs) != 2 {
+			t.Fatalf("no two components to lengthen (%v)", err)
 		}
-		long := make([]byte, 600)
-		for i := range long {
-			long[i] = "abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)]
+		long := func(n int) string { // random: no compression brings it under an entry's bound
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = "abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)]
+			}
+			return string(b)
 		}
-		if err := st.Gorm().Exec("UPDATE entities SET spec_type = ? WHERE ref = ?", string(long), ref).Error; err != nil {
-			t.Fatal(err) // version 28 takes it: its own index and the shape counts hold 600 bytes
+		// Each fits its own index of version 28; together they pass 2,600 bytes.
+		if err := st.Gorm().Exec("UPDATE entities SET owner_ref = ?, system_ref = ? WHERE ref = ?", "group:default/"+long(1400), "system:default/"+long(1400), refs[0]).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec("UPDATE entities SET spec_type = ? WHERE ref = ?", long(600), refs[1]).Error; err != nil {
+			t.Fatal(err)
 		}
 		err := migrateToVersion(st, 29)
-		if err == nil || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), "over 253 bytes") {
-			t.Fatalf("migrate to 29 with a 600-byte type: want an error naming %s, got %v", ref, err)
+		if err == nil || !strings.Contains(err.Error(), refs[0]) || strings.Contains(err.Error(), refs[1]) || !strings.Contains(err.Error(), "1 entities") {
+			t.Fatalf("migrate to 29 with an owner and system of 2,800 bytes: want an error naming %s alone, got %v", refs[0], err)
 		}
-		if err := st.Gorm().Exec("UPDATE entities SET spec_type = 'service', lifecycle = 'production' WHERE ref = ?", ref).Error; err != nil {
+		if err := st.Gorm().Exec("UPDATE entities SET owner_ref = 'group:default/team-a', system_ref = '' WHERE ref = ?", refs[0]).Error; err != nil {
+			t.Fatal(err)
+		}
+		// A build stopped halfway: its index is there, INVALID (and here not even the right one).
+		if err := execEach(st.Gorm(), "CREATE INDEX entities_type_cover ON entities (spec_type)",
+			"UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass('entities_type_cover')"); err != nil {
 			t.Fatal(err)
 		}
 		migrateTo(t, st, math.MaxInt64)
 		var covering int64
-		if err := st.Gorm().Raw(`SELECT count(*) FROM pg_indexes WHERE tablename = 'entities' AND schemaname = current_schema()
-			AND indexname IN ('entities_lifecycle_cover', 'entities_type_cover') AND indexdef LIKE '%INCLUDE (kind, namespace, %owner_ref, system_ref, id)'`).Scan(&covering).Error; err != nil || covering != 2 {
-			t.Fatalf("covering indexes after the migration: %d (%v), want 2", covering, err)
+		if err := st.Gorm().Raw(`SELECT count(*) FROM pg_indexes i JOIN pg_index x ON x.indexrelid = to_regclass(i.indexname)
+			WHERE i.tablename = 'entities' AND i.schemaname = current_schema() AND x.indisvalid
+			AND i.indexname IN ('entities_lifecycle_cover', 'entities_type_cover') AND i.indexdef LIKE '%INCLUDE (kind, namespace, %owner_ref, system_ref, id)'`).Scan(&covering).Error; err != nil || covering != 2 {
+			t.Fatalf("valid covering indexes after the migration: %d (%v), want 2", covering, err)
 		}
 		sameAsGrouped(t, f, "migrated to the covering indexes")
 	})

@@ -9,10 +9,11 @@
 -- index is about 120 MB at a million entities (7 MB before); a first import builds them with the
 -- other deferred indexes (2 s each at a million).
 --
--- An entry holds at most 2,704 bytes: the columns are bounded by validation (type and lifecycle
--- 253 bytes, a reference's parts 63 each: under 1,100 bytes in all). A catalog written before
--- those bounds could hold a longer type or lifecycle; then the migration stops and names the
--- entities, since such a value has no place in an index (fix or remove them, then migrate again).
+-- An entry holds at most 2,704 bytes: the columns are bounded by validation since this release
+-- (type and lifecycle 253 bytes, a reference's parts 63 each: under 1,100 bytes in all). A catalog
+-- written before could hold longer values; the entries of those whose columns pass 2,600 bytes
+-- together could not be built, so the migration stops first and names them (fix or remove them in
+-- their catalog files, refresh, then migrate again). Longer values that fit are indexed as they are.
 --
 -- Run outside a transaction so that the catalog stays readable and writable: the indexes are built
 -- CONCURRENTLY (an INVALID one left by a failed build is dropped first) and the old ones dropped
@@ -24,20 +25,31 @@
 -- +goose StatementBegin
 DO $$
 DECLARE
+    n BIGINT;
     refs TEXT;
+    targets TEXT;
 BEGIN
-    SELECT string_agg(ref, ', ' ORDER BY ref) INTO refs FROM (
-        SELECT ref FROM entities WHERE octet_length(spec_type) > 253 OR octet_length(lifecycle) > 253 ORDER BY ref LIMIT 20
-    ) AS long;
-    IF refs IS NOT NULL THEN
-        RAISE EXCEPTION 'entities whose spec.type or spec.lifecycle is over 253 bytes cannot be indexed: %', refs
-            USING HINT = 'Shorten those values in their catalog files and refresh, or unregister their locations; then run migrate up again.';
+    CREATE TEMPORARY TABLE too_long ON COMMIT DROP AS
+        SELECT ref, location_id FROM entities
+        WHERE octet_length(kind) + octet_length(namespace) + octet_length(spec_type) + octet_length(lifecycle)
+            + octet_length(owner_ref) + octet_length(system_ref) > 2600;
+    SELECT count(*) INTO n FROM too_long;
+    IF n > 0 THEN
+        SELECT string_agg(ref, ', ' ORDER BY ref) INTO refs FROM (SELECT ref FROM too_long ORDER BY ref LIMIT 20) AS first;
+        SELECT string_agg(DISTINCT l.target, ', ') INTO targets FROM too_long t JOIN locations l ON l.id = t.location_id;
+        RAISE EXCEPTION '% entities have a type, lifecycle, owner and system too long together (over 2,600 bytes) for an index entry: %',
+            n, refs
+            USING HINT = 'Shorten them in their catalog files (locations: ' || coalesce(targets, 'none') ||
+                '), refresh, or unregister those locations; then run migrate up again.';
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-               WHERE i.relname IN ('entities_lifecycle_cover', 'entities_type_cover') AND NOT x.indisvalid) THEN
+    -- A build stopped halfway leaves its index INVALID, which IF NOT EXISTS would then keep.
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_lifecycle_cover') AND NOT indisvalid) THEN
         PERFORM set_config('lock_timeout', '10s', true);
-        DROP INDEX IF EXISTS entities_lifecycle_cover;
-        DROP INDEX IF EXISTS entities_type_cover;
+        DROP INDEX entities_lifecycle_cover;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_type_cover') AND NOT indisvalid) THEN
+        PERFORM set_config('lock_timeout', '10s', true);
+        DROP INDEX entities_type_cover;
     END IF;
 END $$;
 -- +goose StatementEnd
@@ -51,6 +63,20 @@ DROP INDEX CONCURRENTLY IF EXISTS entities_type;
 VACUUM (ANALYZE) entities;
 
 -- +goose Down
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_lifecycle') AND NOT indisvalid) THEN
+        PERFORM set_config('lock_timeout', '10s', true);
+        DROP INDEX entities_lifecycle;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_type') AND NOT indisvalid) THEN
+        PERFORM set_config('lock_timeout', '10s', true);
+        DROP INDEX entities_type;
+    END IF;
+END $$;
+-- +goose StatementEnd
+
 CREATE INDEX CONCURRENTLY IF NOT EXISTS entities_lifecycle ON entities (lifecycle);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS entities_type ON entities (spec_type);
 DROP INDEX CONCURRENTLY IF EXISTS entities_lifecycle_cover;
