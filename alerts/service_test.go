@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/store"
@@ -416,16 +416,6 @@ func TestSelectorsAndRemediationAnnotationsParse(t *testing.T) {
 	}
 }
 
-// randomText is n bytes of random letters and digits: text PostgreSQL cannot compress, so an
-// index entry holds all of it (repeated text would compress under the index's bound).
-func randomText(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
-	}
-	return string(b)
-}
-
 // An alert rule's name (its alertname label) is at most MaxRule bytes, and a delivery with a
 // longer one is refused naming the field. The rule is indexed (alerts_rule), and a PostgreSQL
 // B-tree entry holds at most 2,704 bytes: a 3,000-byte alertname, which MaxValue let through
@@ -445,7 +435,7 @@ func TestAnAlertRuleNameIsBoundedAndALongerOneIsRefusedByName(t *testing.T) {
 		} {
 			p := payload(t, "firing.json")
 			p.Alerts = p.Alerts[:1]
-			rule := randomText(c.bytes)
+			rule := testutil.RandomText(c.bytes)
 			p.Alerts[0].Labels["alertname"] = rule
 			p.Alerts[0].Fingerprint = fmt.Sprintf("%016x", i+1) // a new alert each: a repeat updates the first
 			body, err := json.Marshal(p)

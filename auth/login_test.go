@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -98,13 +97,7 @@ func TestASignInFlowFinishesOnce(t *testing.T) {
 // holds at most 2,704 bytes: a group of 3,000 random bytes failed the sign-in with the database's
 // error. Random text, because PostgreSQL compresses repeated text under the bound.
 func TestASignInKeepsTheGroupsThatCanBeCatalogGroupsAndLeavesOutTheRest(t *testing.T) {
-	random := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
-		}
-		return string(b)
-	}
+	random := testutil.RandomText
 	atBound := random(maxGroupBytes)
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		var logs testutil.Buffer

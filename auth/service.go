@@ -385,8 +385,8 @@ func (s *Service) logSkippedGroups(ctx context.Context, username string, skipped
 	}
 	shown := make([]string, 0, min(len(skipped), 5))
 	for _, g := range skipped[:min(len(skipped), 5)] {
-		if len(g) > 80 {
-			g = g[:80] + "…"
+		if r := []rune(g); len(r) > 80 {
+			g = string(r[:80]) + "…"
 		}
 		shown = append(shown, strconv.Quote(g))
 	}

@@ -271,13 +271,7 @@ func TestEntitiesThatDisappearFromTheirLocationAreRemoved(t *testing.T) {
 // location's refresh with the database's error, as a location's 3,000-byte target failed its
 // registration. The text is random so that no compression brings it under the bound.
 func TestValuesNoIndexCouldHoldAreRefusedByName(t *testing.T) {
-	long := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
-		}
-		return string(b)
-	}
+	long := testutil.RandomText
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
 		f.write("catalog-info.yaml", teamA+"---"+paymentsAPI)
@@ -321,11 +315,7 @@ func TestACatalogFileTooDeepToRecordIsReportedAndTheOthersApply(t *testing.T) {
 		f.write("catalog-info.yaml", teamA)
 		deep := ""
 		for range 11 {
-			b := make([]byte, 250)
-			for i := range b {
-				b[i] = "abcdefghijklmnopqrstuvwxyz"[rand.IntN(26)] // random: no compression fits it in an entry
-			}
-			deep = filepath.Join(deep, string(b))
+			deep = filepath.Join(deep, testutil.RandomText(250))
 		}
 		f.write(filepath.Join(deep, "catalog-info.yaml"), paymentsAPI)
 		res := f.register(f.dir)

@@ -148,14 +148,9 @@ func (s *Service) mostMatched(ctx context.Context, f Filter, field string, value
 // (0.9-1.3 s); the rest are 20,002. The kept counts and the rest are read in one statement, one
 // snapshot: the counts are written in the transactions that write the entities.
 func (s *Service) restFacets(ctx context.Context, f Filter, field string, values []string, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
-	var kinds []string
-	if len(f.Kinds) > 0 {
-		canonical, err := canonicalKinds(f.Kinds)
-		if err != nil {
-			return nil, err
-		}
-		slices.Sort(canonical)
-		kinds = slices.Compact(canonical)
+	kinds, err := distinctKinds(f.Kinds)
+	if err != nil {
+		return nil, err
 	}
 	pg := s.st.Dialect() == store.Postgres
 	u, err := restUnion(fields, kinds, limit, pg, "r")
@@ -379,14 +374,9 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 	if err := f.checkSizes(); err != nil {
 		return nil, err
 	}
-	var kinds []string
-	if len(f.Kinds) > 0 {
-		canonical, err := canonicalKinds(f.Kinds)
-		if err != nil {
-			return nil, err
-		}
-		slices.Sort(canonical)
-		kinds = slices.Compact(canonical)
+	kinds, err := distinctKinds(f.Kinds)
+	if err != nil {
+		return nil, err
 	}
 	var u facetUnion
 	for _, field := range fields {
@@ -452,4 +442,17 @@ func (s *Service) facetQuery(ctx context.Context, f Filter, field FacetField, li
 		return nil, store.Translate(err, "facets")
 	}
 	return rows, nil
+}
+
+// distinctKinds is canonicalKinds sorted, each once; none for none.
+func distinctKinds(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	kinds, err := canonicalKinds(in)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(kinds)
+	return slices.Compact(kinds), nil
 }

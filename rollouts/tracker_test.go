@@ -3,7 +3,6 @@ package rollouts_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -282,20 +281,17 @@ func TestASyncIsRecordedFromStartToHealthyExactlyOnce(t *testing.T) {
 // rollout of its application from being recorded.
 func TestARolloutOfARevisionNoIndexHoldsIsRecordedWithItCut(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		long := make([]byte, 3000)
-		for i := range long {
-			long[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)] // random: no compression fits it in an entry
-		}
+		long := testutil.RandomText(3000)
 		app := deployedOnce()
 		start2, end2 := metav1.NewTime(day1.Add(24*time.Hour)), metav1.NewTime(day1.Add(24*time.Hour+time.Minute))
-		app.Status.History = append(app.Status.History, v1alpha1.RevisionHistory{ID: 2, Revision: string(long),
+		app.Status.History = append(app.Status.History, v1alpha1.RevisionHistory{ID: 2, Revision: long,
 			DeployStartedAt: &start2, DeployedAt: end2, InitiatedBy: v1alpha1.OperationInitiator{Username: "erin"}})
 		r := newRig(t, st, app)
 		r.start()
 		testutil.Eventually(t, 10*time.Second, func() bool { return len(r.records()) == 2 }, "both rollouts recorded")
 		got := r.records()
 		revisions := map[string]bool{got[0].Revision: true, got[1].Revision: true}
-		if !revisions["a1"] || !revisions[string(long[:rollouts.MaxRevision])] {
+		if !revisions["a1"] || !revisions[long[:rollouts.MaxRevision]] {
 			t.Errorf("recorded revisions of %d and %d bytes, want a1 and the first %d bytes of the long one",
 				len(got[0].Revision), len(got[1].Revision), rollouts.MaxRevision)
 		}

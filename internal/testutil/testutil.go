@@ -4,6 +4,7 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"testing"
@@ -121,4 +122,15 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// RandomText is n bytes of random lower-case letters and digits: text PostgreSQL cannot compress,
+// so an index entry or a tsvector holds all of it (repeated text compresses under their bounds),
+// for tests of what is too long to store.
+func RandomText(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
+	}
+	return string(b)
 }
