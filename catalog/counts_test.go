@@ -19,6 +19,7 @@ import (
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/migrations"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -52,6 +53,14 @@ func randomCatalog(f *fixture, dir string, rng *rand.Rand, files int) {
 		}
 		f.write(filepath.Join(dir, fmt.Sprintf("%03d.yaml", i)), strings.Join(docs, "---\n"))
 	}
+}
+
+// registerRandom registers a location of randomCatalog's files of rng in the directory "one" and
+// returns its ID.
+func registerRandom(f *fixture, rng *rand.Rand, files int) int64 {
+	f.t.Helper()
+	randomCatalog(f, "one", rng, files)
+	return f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
 }
 
 // descriptions are the entities' descriptions in randomCatalog: words sharing prefixes within
@@ -324,8 +333,7 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 			sameAsGrouped(t, f, step)
 		}
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		randomCatalog(f, "one", rng, 12)
-		one := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		one := registerRandom(f, rng, 12)
 		check("first import")
 		randomCatalog(f, "one", rng, 9) // rewrites nine files (changed entities, fewer in some), keeps three
 		f.write("one/000.yaml", "")     // an emptied file: its entities go
@@ -550,8 +558,7 @@ func TestTheTriggerCountsWritersThatNeverSetTheSetting(t *testing.T) {
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
 		rng := rand.New(rand.NewPCG(3, 5))
-		randomCatalog(f, "one", rng, 10)
-		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		registerRandom(f, rng, 10)
 		sameAsGrouped(t, f, "import")
 		original := keptCounts(t, st)
 
@@ -682,8 +689,7 @@ func TestTheTotalsMigrationCountsTheCatalogAlreadyThere(t *testing.T) {
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
 		rng := rand.New(rand.NewPCG(11, 13))
-		randomCatalog(f, "one", rng, 10)
-		one := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		one := registerRandom(f, rng, 10)
 		sameAsGrouped(t, f, "import")
 
 		migrateTo(t, st, 20)
@@ -729,8 +735,7 @@ func TestFacetsOfEveryFilterAreTheGroupedOnes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		randomCatalog(f, "one", rand.New(rand.NewPCG(11, 23)), 12)
-		id := f.register(filepath.Join(f.dir, "one", "*.yaml")).Location.ID
+		id := registerRandom(f, rand.New(rand.NewPCG(11, 23)), 12)
 		top, err := f.svc.Facets(operator, catalog.Filter{}, []catalog.FacetField{catalog.FacetOwner, catalog.FacetType, catalog.FacetTag, catalog.FacetSystem}, 3)
 		if err != nil {
 			t.Fatal(err)
@@ -896,21 +901,13 @@ func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 		}
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		rng := rand.New(rand.NewPCG(3, 17))
-		randomCatalog(f, "one", rng, 10)
-		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		registerRandom(f, rand.New(rand.NewPCG(3, 17)), 10)
 		migrateTo(t, st, 28)
 		var refs []string
 		if err := st.Gorm().Raw("SELECT ref FROM entities WHERE kind = 'Component' ORDER BY ref LIMIT 2").Scan(&refs).Error; err != nil || len(refs) != 2 {
 			t.Fatalf("no two components to lengthen (%v)", err)
 		}
-		long := func(n int) string { // random: no compression brings it under an entry's bound
-			b := make([]byte, n)
-			for i := range b {
-				b[i] = "abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)]
-			}
-			return string(b)
-		}
+		long := testutil.RandomText // no compression brings it under an entry's bound
 		// Each fits its own index of version 28; together they pass 2,600 bytes.
 		if err := st.Gorm().Exec("UPDATE entities SET owner_ref = ?, system_ref = ? WHERE ref = ?", "group:default/"+long(1400), "system:default/"+long(1400), refs[0]).Error; err != nil {
 			t.Fatal(err)
@@ -954,8 +951,7 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		randomCatalog(f, "one", rand.New(rand.NewPCG(5, 7)), 10)
-		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		registerRandom(f, rand.New(rand.NewPCG(5, 7)), 10)
 		for name, filter := range shapeFilters {
 			if counted := catalog.ShapeCounted(f.svc, filter); counted == (name == "an empty tag" || name == "two tags (not counted by shape)") {
 				t.Errorf("%s: counted by shape %v", name, counted)
@@ -1047,8 +1043,7 @@ func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
 		}
 		f := newFixture(t, st)
 		f.svc = f.service(catalog.Options{CacheSize: 0})
-		randomCatalog(f, "one", rand.New(rand.NewPCG(5, 3)), 10)
-		f.register(filepath.Join(f.dir, "one", "*.yaml"))
+		registerRandom(f, rand.New(rand.NewPCG(5, 3)), 10)
 		samePrefixCounts(t, f, "import")
 
 		// Every entity is named one-…, and its copy has its words (search_text is copied).

@@ -23,6 +23,23 @@
 -- +goose NO TRANSACTION
 -- +goose Up
 -- +goose StatementBegin
+-- drop_invalid_indexes drops those of the named indexes of this schema a stopped CONCURRENTLY
+-- build left INVALID (which IF NOT EXISTS would keep), each waiting 10 s at most for its table;
+-- kept for later migrations that build indexes concurrently.
+CREATE OR REPLACE FUNCTION drop_invalid_indexes(names TEXT[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    ix TEXT;
+BEGIN
+    FOREACH ix IN ARRAY names LOOP
+        IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(ix) AND NOT indisvalid) THEN
+            PERFORM set_config('lock_timeout', '10s', true);
+            EXECUTE format('DROP INDEX %I', ix);
+        END IF;
+    END LOOP;
+END $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 DO $$
 DECLARE
     n BIGINT;
@@ -43,14 +60,7 @@ BEGIN
                 '), refresh, or unregister those locations; then run migrate up again.';
     END IF;
     -- A build stopped halfway leaves its index INVALID, which IF NOT EXISTS would then keep.
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_lifecycle_cover') AND NOT indisvalid) THEN
-        PERFORM set_config('lock_timeout', '10s', true);
-        DROP INDEX entities_lifecycle_cover;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_type_cover') AND NOT indisvalid) THEN
-        PERFORM set_config('lock_timeout', '10s', true);
-        DROP INDEX entities_type_cover;
-    END IF;
+    PERFORM drop_invalid_indexes(ARRAY['entities_lifecycle_cover', 'entities_type_cover']);
 END $$;
 -- +goose StatementEnd
 
@@ -63,21 +73,10 @@ DROP INDEX CONCURRENTLY IF EXISTS entities_type;
 VACUUM (ANALYZE) entities;
 
 -- +goose Down
--- +goose StatementBegin
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_lifecycle') AND NOT indisvalid) THEN
-        PERFORM set_config('lock_timeout', '10s', true);
-        DROP INDEX entities_lifecycle;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('entities_type') AND NOT indisvalid) THEN
-        PERFORM set_config('lock_timeout', '10s', true);
-        DROP INDEX entities_type;
-    END IF;
-END $$;
--- +goose StatementEnd
+SELECT drop_invalid_indexes(ARRAY['entities_lifecycle', 'entities_type']);
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS entities_lifecycle ON entities (lifecycle);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS entities_type ON entities (spec_type);
 DROP INDEX CONCURRENTLY IF EXISTS entities_lifecycle_cover;
 DROP INDEX CONCURRENTLY IF EXISTS entities_type_cover;
+DROP FUNCTION IF EXISTS drop_invalid_indexes(TEXT[]);
