@@ -8,12 +8,15 @@ package alerts
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // The annotations and labels this domain reads.
@@ -75,6 +78,8 @@ type Payload struct {
 	CommonAnnotations map[string]string `json:"commonAnnotations"`
 	ExternalURL       string            `json:"externalURL"`
 	Alerts            []PayloadAlert    `json:"alerts"`
+	// Refused are the alerts ParsePayload left out of Alerts, each with why.
+	Refused []RefusedAlert `json:"-"`
 }
 
 // PayloadAlert is one alert of a delivery. EndsAt is zero ("0001-01-01T00:00:00Z") while an
@@ -89,7 +94,9 @@ type PayloadAlert struct {
 	Fingerprint  string            `json:"fingerprint"`
 }
 
-// ParsePayload reads and checks a delivery; errors name the field (alerts[3].fingerprint).
+// ParsePayload reads and checks a delivery; errors name the field (alerts[3].fingerprint). An
+// alert that fails its checks is set aside in Refused, unless every alert does: then the first
+// one's error is the delivery's.
 func ParsePayload(body []byte) (Payload, error) {
 	var p Payload
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -101,12 +108,39 @@ func ParsePayload(body []byte) (Payload, error) {
 	if len(p.Alerts) > MaxAlerts {
 		return Payload{}, errs.InvalidField("alerts", "has %d alerts; at most %d (set max_alerts in the receiver's webhook_config)", len(p.Alerts), MaxAlerts)
 	}
-	for i := range p.Alerts {
-		if err := p.Alerts[i].check("alerts[" + strconv.Itoa(i) + "]"); err != nil {
+	for field, v := range map[string]string{"groupKey": p.GroupKey, "receiver": p.Receiver, "status": p.Status, "externalURL": p.ExternalURL} {
+		if err := text.Storable(field, v); err != nil {
 			return Payload{}, err
 		}
 	}
+	for name, m := range map[string]map[string]string{"groupLabels": p.GroupLabels, "commonLabels": p.CommonLabels, "commonAnnotations": p.CommonAnnotations} {
+		if err := storableMap(name, m); err != nil {
+			return Payload{}, err
+		}
+	}
+	// One alert Portside cannot take must not lose the others of its group: Alertmanager sends
+	// the group again only as it changes, and retries nothing refused with a 4xx. The delivery
+	// is refused only when none of its alerts can be taken.
+	kept := p.Alerts[:0:0]
+	for i := range p.Alerts {
+		if err := p.Alerts[i].check("alerts[" + strconv.Itoa(i) + "]"); err != nil {
+			p.Refused = append(p.Refused, RefusedAlert{Index: i, Err: err})
+			continue
+		}
+		kept = append(kept, p.Alerts[i])
+	}
+	if len(kept) == 0 && len(p.Refused) > 0 {
+		return Payload{}, p.Refused[0].Err
+	}
+	p.Alerts = kept
 	return p, nil
+}
+
+// RefusedAlert is an alert of a delivery left out for what it holds (Index: its place in the
+// delivery), the others taken.
+type RefusedAlert struct {
+	Index int
+	Err   error
 }
 
 func (a *PayloadAlert) check(field string) error {
@@ -117,6 +151,9 @@ func (a *PayloadAlert) check(field string) error {
 	}
 	if a.Fingerprint == "" || len(a.Fingerprint) > 64 {
 		return errs.InvalidField(field+".fingerprint", "must be Alertmanager's fingerprint (1 to 64 characters), got %d", len(a.Fingerprint))
+	}
+	if err := text.Storable(field+".fingerprint", a.Fingerprint); err != nil {
+		return err
 	}
 	if a.StartsAt.IsZero() {
 		return errs.InvalidField(field+".startsAt", "is missing")
@@ -130,14 +167,35 @@ func (a *PayloadAlert) check(field string) error {
 	if len(a.GeneratorURL) > MaxValue {
 		return errs.InvalidField(field+".generatorURL", "has %d bytes; at most %d", len(a.GeneratorURL), MaxValue)
 	}
+	if err := text.Storable(field+".generatorURL", a.GeneratorURL); err != nil {
+		return err
+	}
 	for name, m := range map[string]map[string]string{"labels": a.Labels, "annotations": a.Annotations} {
 		if len(m) > MaxLabels {
 			return errs.InvalidField(field+"."+name, "has %d entries; at most %d", len(m), MaxLabels)
 		}
+		if err := storableMap(field+"."+name, m); err != nil {
+			return err
+		}
 		for k, v := range m {
-			if len(k) > MaxKey || len(v) > MaxValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
-				return errs.InvalidField(field+"."+name+"."+clip(k, 40), "is longer than %d bytes (name %d) or not UTF-8", MaxValue, MaxKey)
+			if len(k) > MaxKey || len(v) > MaxValue {
+				return errs.InvalidField(field+"."+name+"."+clip(k, 40), "is longer than %d bytes (name %d)", MaxValue, MaxKey)
 			}
+		}
+	}
+	return nil
+}
+
+// storableMap refuses labels or annotations whose names or values are not storable text,
+// naming the entry (a name that is not is named by its position among the sorted names).
+func storableMap(field string, m map[string]string) error {
+	keys := slices.Sorted(maps.Keys(m))
+	for i, k := range keys {
+		if err := text.Storable(field+"["+strconv.Itoa(i)+"] (a name)", k); err != nil {
+			return err
+		}
+		if err := text.Storable(field+"."+k, m[k]); err != nil {
+			return err
 		}
 	}
 	return nil

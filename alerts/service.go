@@ -176,6 +176,13 @@ func (s *Service) Receive(ctx context.Context, p Payload) (Result, error) {
 	ctx = principal.With(ctx, sender)
 	entry := audit.Entry{Action: "alerts.webhook.alertmanager", Resource: "alert group " + clip(p.GroupKey, 200),
 		Args: map[string]any{"receiver": clip(p.Receiver, 200), "status": clip(p.Status, 20), "alerts": len(p.Alerts), "truncatedAlerts": p.TruncatedAlerts}}
+	if len(p.Refused) > 0 {
+		refused := make([]string, 0, min(len(p.Refused), 10))
+		for _, r := range p.Refused[:min(len(p.Refused), 10)] {
+			refused = append(refused, errs.PublicMessage(r.Err))
+		}
+		entry.Args["refused"], entry.Args["refusedFirst"] = len(p.Refused), refused
+	}
 	err := s.audited(ctx, entry, func(ctx context.Context) error {
 		rows, r, err := s.rowsOf(ctx, p)
 		if err != nil {

@@ -195,6 +195,48 @@ func TestABadPayloadIsRefusedNamingTheField(t *testing.T) {
 	}
 }
 
+// An alert Portside cannot take (text PostgreSQL cannot hold, a missing fingerprint) is left out
+// naming its field, and the others of its delivery are recorded: Alertmanager would not send
+// them again. A text field of the delivery itself refuses it whole.
+func TestAnAlertThatCannotBeTakenLosesNotTheOthersOfItsDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		alert := func(fp, label, annotation string) string {
+			return `{"status":"firing","labels":{"alertname":"HighErrorRate","service":"payments-api","env":"prod","x":"` + label +
+				`"},"annotations":{"summary":"` + annotation + `"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"` + fp + `"}`
+		}
+		body := `{"version":"4","groupKey":"g","alerts":[` + alert("aa01", "ok", "fine") + `,` + alert("aa02", "ok", `bad\u0000`) + `,` +
+			alert("", "ok", "fine") + `,` + alert("aa04", `\u0000`, "fine") + `]}`
+		p, err := alerts.ParsePayload([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Alerts) != 1 || p.Alerts[0].Fingerprint != "aa01" || len(p.Refused) != 3 {
+			t.Fatalf("kept %+v, refused %+v; want aa01 kept and three refused", p.Alerts, p.Refused)
+		}
+		for i, want := range map[int]string{0: "alerts[1].annotations.summary: holds a NUL", 1: "alerts[2].fingerprint", 2: "alerts[3].labels.x: holds a NUL"} {
+			if r := p.Refused[i]; errs.CodeOf(r.Err) != errs.Invalid || !strings.Contains(r.Err.Error(), want) {
+				t.Errorf("refused[%d] = %d %v, want INVALID %q", i, r.Index, r.Err, want)
+			}
+		}
+		if res, err := f.svc.Receive(context.Background(), p); err != nil || res.Firing != 1 {
+			t.Fatalf("Receive = %+v, %v; want the one alert recorded", res, err)
+		}
+		got, err := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10)
+		if err != nil || len(got) != 1 || got[0].Fingerprint != "aa01" {
+			t.Errorf("payments-api's alerts %+v, %v; want aa01", got, err)
+		}
+		for _, bad := range []string{
+			`{"version":"4","groupKey":"g\u0000","alerts":[` + alert("bb01", "ok", "fine") + `]}`,
+			`{"version":"4","groupKey":"g","commonLabels":{"a\u0000":"b"},"alerts":[` + alert("bb01", "ok", "fine") + `]}`,
+		} {
+			if _, err := alerts.ParsePayload([]byte(bad)); errs.CodeOf(err) != errs.Invalid || !strings.Contains(err.Error(), "NUL") {
+				t.Errorf("%.90s: %v, want the delivery refused naming the NUL", bad, err)
+			}
+		}
+	})
+}
+
 // Each alert goes to the component whose selector it matches, the most specific selector first;
 // an alert no selector matches is recorded unmapped. Repeated deliveries record nothing twice,
 // and the resolved delivery closes the firing alert.

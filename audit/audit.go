@@ -12,6 +12,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/store"
 )
@@ -142,11 +143,22 @@ func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) 
 	if cause != nil {
 		row.Code, row.Message = string(errs.CodeOf(cause)), errs.PublicMessage(cause)
 	}
+	// What a caller named may be anything it sent (a resource, a provider's message): kept as
+	// storable text within bounds, so that no input can keep its record from being written.
+	row.Actor, row.Resource = text.Clean(row.Actor, maxNameBytes), text.Clean(row.Resource, maxNameBytes)
+	row.Action, row.Message = text.Clean(row.Action, maxNameBytes), text.Clean(row.Message, MaxMessageBytes)
 	if err := l.st.DB(ctx).Create(&row).Error; err != nil {
 		return store.Translate(err, "audit record")
 	}
 	return nil
 }
+
+// MaxMessageBytes bounds a record's message (a refusal's), and maxNameBytes its actor, action
+// and resource: longer ones are cut, ending in "…".
+const (
+	MaxMessageBytes = 4 << 10
+	maxNameBytes    = 1 << 10
+)
 
 // MaxArgumentBytes bounds the arguments one record keeps (as JSON); larger ones are replaced by
 // their size.

@@ -257,3 +257,40 @@ func TestLargeArgumentsAreRecordedByTheirSize(t *testing.T) {
 		t.Errorf("record of a large request: %d records, arguments %.200s", len(got), got[0].Arguments)
 	}
 }
+
+func TestARecordIsWrittenWhateverTextItsCallerNamed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		ctx := principal.With(context.Background(), admin)
+		long := strings.Repeat("x", 900_000)
+		_ = l.Do(ctx, audit.Entry{Action: "test.text", Resource: "project pay\x00ments\xff"}, func(context.Context) error {
+			return errs.E(errs.Unauthenticated, "the provider said: %s\x00%s", "access_denied", long)
+		})
+		got := records(t, l, audit.Filter{Action: "test.text"})
+		if len(got) != 1 {
+			t.Fatalf("%d records of an action naming a NUL and invalid UTF-8, want 1", len(got))
+		}
+		if got[0].Resource != "project pay\uFFFDments\uFFFD" {
+			t.Errorf("resource kept as %q", got[0].Resource)
+		}
+		if len(got[0].Message) > audit.MaxMessageBytes || !strings.HasPrefix(got[0].Message, "the provider said: access_denied\uFFFDxxx") || !strings.HasSuffix(got[0].Message, "…") {
+			t.Errorf("message of %d bytes kept as %d bytes: %.80q…", len(long), len(got[0].Message), got[0].Message)
+		}
+	})
+}
+
+func TestAFilterNoRecordCanMatchIsRefusedByName(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		ctx := principal.With(context.Background(), admin)
+		for _, f := range []audit.Filter{{Actor: "\x00"}, {Action: "a\x00b"}, {Resource: "\xff\xfe"}} {
+			_, err := l.Query(ctx, f, 10, "")
+			if errs.CodeOf(err) != errs.Invalid {
+				t.Errorf("Query(%+v) = %v, want INVALID", f, err)
+			}
+			if _, err := l.Export(ctx, f, &bytes.Buffer{}); errs.CodeOf(err) != errs.Invalid {
+				t.Errorf("Export(%+v) = %v, want INVALID", f, err)
+			}
+		}
+	})
+}

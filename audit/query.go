@@ -13,6 +13,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -124,6 +125,11 @@ func (l *Log) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
 	p := principal.From(ctx)
 	if err := policy.Can(p, policy.AuditRead, policy.Resource{Name: "audit log"}); err != nil {
 		return nil, err
+	}
+	for field, v := range map[string]string{"actor": f.Actor, "action": f.Action, "resource": f.Resource} {
+		if err := text.Storable(field, v); err != nil {
+			return nil, err // no record holds such text; PostgreSQL would fail the statement
+		}
 	}
 	q := l.st.DB(ctx).Model(&recordRow{})
 	if !p.Admin {

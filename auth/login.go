@@ -19,6 +19,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/seal"
 	"github.com/portside-dev/portside/store"
 )
@@ -156,8 +157,12 @@ func (s *Service) BeginLogin(ctx context.Context, returnTo string) (*LoginStart,
 }
 
 // openFlow opens the browser's sealed flow and checks that the callback belongs to it.
+// ErrSignInNotStarted answers a callback whose state is not a sign-in this browser started: no
+// login cookie, one that does not open, or another state.
+var ErrSignInNotStarted = errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
+
 func (s *Service) openFlow(cb Callback) (*loginFlow, error) {
-	notHere := errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
+	notHere := ErrSignInNotStarted
 	if cb.BrowserState == "" {
 		return nil, notHere
 	}
@@ -200,6 +205,13 @@ func SafeReturnPath(p string) (string, error) {
 	return p, nil
 }
 
+// The bounds of a provider's refusal as Portside tells and records it (OAuth 2.0's error is a
+// short code, its description one human-readable sentence); longer text is cut.
+const (
+	maxProviderError            = 64
+	maxProviderErrorDescription = 512
+)
+
 // Callback is what the provider sent back to /auth/callback.
 type Callback struct {
 	State, Code string
@@ -236,7 +248,13 @@ func (s *Service) FinishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 
 func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, error) {
 	if cb.Error != "" {
-		return nil, errs.E(errs.Unauthenticated, "the identity provider refused the sign-in: %s %s", cb.Error, cb.ErrorDescription)
+		// The provider's words are told (and recorded) only for a sign-in this browser started:
+		// anyone can send a callback URL, and its error text is theirs.
+		if _, err := s.openFlow(cb); err != nil {
+			return nil, err
+		}
+		return nil, errs.E(errs.Unauthenticated, "the identity provider refused the sign-in: %s %s",
+			text.Clean(cb.Error, maxProviderError), text.Clean(cb.ErrorDescription, maxProviderErrorDescription))
 	}
 	if cb.State == "" || cb.Code == "" {
 		return nil, errs.E(errs.Invalid, "the sign-in callback lacks its state or code; start again at /auth/login")

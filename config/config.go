@@ -222,6 +222,7 @@ type Config struct {
 	CatalogMaxFileBytes int64
 
 	PublicURL         string   // Portside's address as browsers reach it; "" until serve knows its port (see ResolvePublicURL)
+	TrustedProxies    []string // proxies whose forwarded-for headers name the client (addresses, CIDR ranges)
 	AuthIssuer        string   // the OpenID provider's issuer URL; "" means the embedded development login
 	AuthClientID      string   // Portside's client ID at the provider
 	AuthClientSecret  string   // its client secret (a secret: environment or file only)
@@ -387,6 +388,9 @@ func bindSettings(c *Config) []Setting {
 		{Key: "public-url", Env: "PORTSIDE_PUBLIC_URL", Default: "",
 			Usage: "Portside's address as browsers reach it, for sign-in redirects and cookie security (empty: http:// + addr)",
 			value: parsed(&c.PublicURL, "string", parsePublicURL, func(s string) string { return s })},
+		{Key: "trusted-proxies", Env: "PORTSIDE_TRUSTED_PROXIES", Default: "",
+			Usage: "addresses or CIDR ranges of the proxies in front of Portside (an ingress controller's pods), comma separated, whose X-Forwarded-For and X-Real-IP name the client; empty: no header is believed and a request's address is its connection's",
+			value: list(&c.TrustedProxies, checkTrustedProxies)},
 		{Key: "auth-issuer", Env: "PORTSIDE_AUTH_ISSUER", Default: "",
 			Usage: "issuer URL of the OpenID provider people sign in with (empty: the embedded development login, see dev-login)",
 			value: text(&c.AuthIssuer, checkIssuer)},
@@ -1186,6 +1190,19 @@ func checkUserLink(methods []string) error {
 }
 
 // locationTypes are the values api-location-types accepts.
+// checkTrustedProxies refuses what is neither an IP address nor a CIDR range.
+func checkTrustedProxies(list []string) error {
+	for _, p := range list {
+		if _, _, err := net.ParseCIDR(p); err == nil {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			return fmt.Errorf("%q is neither an IP address nor a CIDR range (such as 10.0.0.0/8)", p)
+		}
+	}
+	return nil
+}
+
 var locationTypes = []string{"url", "git", "file", "embedded"}
 
 func checkLocationTypes(types []string) error {

@@ -239,6 +239,7 @@ func TestEverySettingFromEverySource(t *testing.T) {
 		"api-location-types":                 "url,git,file",
 		"allow-loopback-locations":           "true",
 		"public-url":                         "https://portal.example.com",
+		"trusted-proxies":                    "10.0.0.0/8,fd00::1",
 		"auth-issuer":                        "https://login.example.com/realms/acme",
 		"auth-client-id":                     "portal",
 		"auth-client-secret":                 "s3cret",
@@ -457,6 +458,9 @@ func TestValidators(t *testing.T) {
 		{"api-location-types", "", ""},
 		{"api-location-types", "url,ftp", "accepted values are url, git, file, embedded"},
 		{"allow-loopback-locations", "yes", "accepted values are true, false"},
+		{"trusted-proxies", "10.1.0.0/16, 192.168.1.7,::1", ""},
+		{"trusted-proxies", "ingress-nginx", `"ingress-nginx" is neither an IP address nor a CIDR range`},
+		{"trusted-proxies", "10.0.0.0/33", `"10.0.0.0/33" is neither`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -171,20 +171,6 @@ var (
 // IsDigest reports whether v is an image digest (sha256: and 64 lower-case hex digits).
 func IsDigest(v string) bool { return digestRE.MatchString(v) }
 
-// checkText refuses text longer than max characters, with invalid UTF-8 or (oneLine) line breaks.
-func checkText(field, s string, max int, oneLine bool) error {
-	if !utf8.ValidString(s) {
-		return errs.InvalidField(field, "is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return errs.InvalidField(field, "has %d characters; at most %d", n, max)
-	}
-	if oneLine && strings.ContainsAny(s, "\r\n") {
-		return errs.InvalidField(field, "must be one line")
-	}
-	return nil
-}
-
 // checkVersion refuses what is neither a digest nor a well-formed tag.
 func checkVersion(v string) error {
 	if len(v) > MaxVersion {

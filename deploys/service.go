@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -358,7 +359,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			if err := checkVersion(in.Version); err != nil {
 				return err
 			}
-			if err := checkText("reason", in.Reason, MaxReason, false); err != nil {
+			if err := text.Check("reason", in.Reason, MaxReason, false); err != nil {
 				return err
 			}
 			ref, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", in.Component)
@@ -560,7 +561,7 @@ func (s *Service) Approve(ctx context.Context, id int64, note string) (Request, 
 	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployApprove), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
 		func(ctx context.Context) error {
 			note = strings.TrimSpace(note)
-			if err := checkText("note", note, MaxNote, false); err != nil {
+			if err := text.Check("note", note, MaxNote, false); err != nil {
 				return err
 			}
 			q, err := s.decide(ctx, policy.DeployApprove, id)
@@ -583,7 +584,7 @@ func (s *Service) Reject(ctx context.Context, id int64, note string) (Request, e
 	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployReject), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
 		func(ctx context.Context) error {
 			note = strings.TrimSpace(note)
-			if err := checkText("note", note, MaxNote, false); err != nil {
+			if err := text.Check("note", note, MaxNote, false); err != nil {
 				return err
 			}
 			q, err := s.decide(ctx, policy.DeployReject, id)
@@ -610,7 +611,7 @@ func (s *Service) Cancel(ctx context.Context, id int64, note string) (Request, e
 	err := s.audited(ctx, audit.Entry{Action: string(policy.DeployCancel), Resource: what(id), Args: map[string]any{"id": id, "note": clip(note)}},
 		func(ctx context.Context) error {
 			note = strings.TrimSpace(note)
-			if err := checkText("note", note, MaxNote, false); err != nil {
+			if err := text.Check("note", note, MaxNote, false); err != nil {
 				return err
 			}
 			p := principal.From(ctx)

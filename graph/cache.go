@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/portside-dev/portside/internal/sizedlru"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
 )
@@ -42,7 +43,7 @@ type responseCache struct {
 	obs   OperationObserver
 	// lru is keyed by requestKey's hash; a hit is an entry whose req (and digest) are the
 	// request's.
-	lru *sizedLRU[uint64, cachedResponse]
+	lru *sizedlru.Cache[uint64, cachedResponse]
 
 	mu sync.Mutex
 	// cacheable is decided once per operation, keyed by a hash of its name and query text: keyed by
@@ -148,7 +149,7 @@ const maxCachedResponse = 256 << 10
 
 func newResponseCache(size int, rules *cacheRules, epoch func(ctx context.Context) (int64, bool), fresh stampCheckers, obs OperationObserver) *responseCache {
 	return &responseCache{rules: rules, epoch: epoch, fresh: fresh, obs: obs, cacheable: map[[sha256.Size]byte]bool{},
-		lru: newSizedLRU[uint64, cachedResponse](responseCacheBytes, size)}
+		lru: sizedlru.New[uint64, cachedResponse](responseCacheBytes, size)}
 }
 
 // wrap puts the cache in front of next, the handler gqlgen's executor (with the cache's own

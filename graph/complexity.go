@@ -32,6 +32,11 @@ const (
 	alertsFanout         = 100 // alerts on one rollout (alerts.MaxPage)
 	gapsFanout           = 3   // what an alert rule can lack: owner, runbook, remediation time
 	renderCost           = 50  // rendering a runbook's Markdown (cached by version) or diffing two versions
+	// tableCost is reading and writing a project's whole task table (up to tasks.MaxTasksPerProj
+	// rows, megabytes of text): a meeting report or an export. Weighed by what it costs rather
+	// than as one field, so that aliases of it cannot build hundreds of megabytes in one request
+	// (at the default limit, ten at most).
+	tableCost = 2000
 )
 
 // setComplexity weighs every list by the items it can hold times what each item selects, so that
@@ -170,6 +175,8 @@ func setComplexity(c *ComplexityRoot) {
 	c.Runbook.LinkedRefs, c.Runbook.LinkedEntities, c.CatalogLink.Missing = rb, rb, rb
 	c.Runbook.Versions = func(child int, first *int) int { return page(child, first) }
 	c.Runbook.HTML = func(child int) int { return renderCost + child }
+	c.Query.MeetingReport = func(child int, _ string, _ *model.MeetingReportFormat) int { return tableCost + child }
+	c.Query.ExportTasks = func(child int, _ string, _ *model.TaskTableFormat) int { return tableCost + child }
 	c.Runbook.Diff = func(child int, _ int, _ int) int { return renderCost + child }
 
 	// Alerts: a component's page by first, a rollout's at most a page, an alert's labels like an

@@ -84,3 +84,18 @@ func defaultArgs(schema *ast.Schema, f *ast.FieldDefinition) map[string]any {
 	}
 	return args
 }
+
+// A meeting report or a task export reads and writes a whole project's table: aliases of it in
+// one request are bounded by the complexity limit (20,000 by default: ten of them), not by the
+// response's size after each was built.
+func TestAWholeTableCostsWhatItReads(t *testing.T) {
+	cfg := Config{}
+	setComplexity(&cfg.Complexity)
+	es := NewExecutableSchema(cfg)
+	for _, field := range []string{"meetingReport", "exportTasks"} {
+		cost, ok := es.Complexity(context.Background(), "Query", field, 0, map[string]any{"project": "p"})
+		if !ok || cost != tableCost {
+			t.Errorf("%s costs %d (%v), want %d", field, cost, ok, tableCost)
+		}
+	}
+}

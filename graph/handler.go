@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/sizedlru"
 	"github.com/portside-dev/portside/logs"
 )
 
@@ -76,15 +77,16 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.AddTransport(postTransport{})
 	// Both caches are bounded by bytes: bounded by count, distinct large documents filled them
 	// with hundreds of megabytes that stayed.
-	srv.SetQueryCache(documentCache{newSizedLRU[string, *ast.QueryDocument](queryCacheBytes, 0)})
+	srv.SetQueryCache(documentCache{sizedlru.New[string, *ast.QueryDocument](queryCacheBytes, 0)})
 	// Documents reach the parser through conformance's scan, except on the WebSocket; the
 	// parser's own token limit holds there too.
 	srv.SetParserTokenLimit(maxDocumentTokens)
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{newSizedLRU[string, string](apqCacheBytes, 0)}})
+	srv.Use(persistedQueryGate{extension.AutomaticPersistedQuery{Cache: persistedQueries{sizedlru.New[string, string](apqCacheBytes, 0)}}})
 	srv.Use(newDocumentGate(opts.MaxComplexity)) // after APQ, which may fill the query in
 	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(nulGate{})
 	if opts.Observer != nil {
 		srv.Use(observe{opts.Observer})
 	}
@@ -131,6 +133,8 @@ func init() {
 	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
 	errcode.RegisterErrorType("DOCUMENT_TOO_LARGE", errcode.KindProtocol)
 	errcode.RegisterErrorType("DOCUMENT_TOO_DEEP", errcode.KindProtocol)
+	errcode.RegisterErrorType("NUL_CHARACTER", errcode.KindProtocol)
+	errcode.RegisterErrorType("PERSISTED_QUERY_INVALID", errcode.KindProtocol)
 }
 
 // pageCost is what a connection's children count for: its page size.

@@ -9,6 +9,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/portside-dev/portside/internal/sizedlru"
 )
 
 // maxSameNameFields bounds how often one response name may be selected in one selection set,
@@ -150,7 +152,7 @@ func (c *shapeChecker) expand(set ast.SelectionSet, limit int) int {
 // answers were checked when they were made.
 type documentGate struct {
 	maxComplexity int
-	passed        *sizedLRU[[sha256.Size]byte, struct{}]
+	passed        *sizedlru.Cache[[sha256.Size]byte, struct{}]
 }
 
 var _ interface {
@@ -159,7 +161,7 @@ var _ interface {
 } = (*documentGate)(nil)
 
 func newDocumentGate(maxComplexity int) *documentGate {
-	return &documentGate{maxComplexity: maxComplexity, passed: newSizedLRU[[sha256.Size]byte, struct{}](1<<20, 0)}
+	return &documentGate{maxComplexity: maxComplexity, passed: sizedlru.New[[sha256.Size]byte, struct{}](1<<20, 0)}
 }
 
 func (*documentGate) ExtensionName() string                   { return "DocumentGate" }

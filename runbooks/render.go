@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -14,6 +15,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/portside-dev/portside/errs"
 )
 
 // Rendering: Markdown becomes HTML with goldmark (GitHub-flavoured: tables, task lists,
@@ -53,7 +56,7 @@ func markdownOptions() []goldmark.Option {
 			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
 			extension.Strikethrough, extension.Linkify, extension.TaskList,
 		),
-		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
+		goldmark.WithParserOptions(append(deadlineParsers(), parser.WithAutoHeadingID())...),
 	}
 }
 
@@ -77,8 +80,25 @@ func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 
 // RenderMarkdown turns a runbook's Markdown into HTML that is safe to put into a page: nothing
 // in it runs script, loads a frame or styles the page.
+// A rendering past RenderTime, tables of more than MaxTableCells cells or more than
+// MaxHTMLBytes of HTML are refused (INVALID, naming markdown).
 func RenderMarkdown(src string) (string, error) {
-	return renderPieces(src, renderWorkers(len(src)))
+	return renderWithin(src, renderWorkers(len(src)), RenderTime)
+}
+
+// renderWithin is RenderMarkdown in n pieces within budget.
+func renderWithin(src string, n int, budget time.Duration) (string, error) {
+	if cells := tableCells([]byte(src)); cells > MaxTableCells {
+		return "", errs.InvalidField("markdown", "has tables of %d cells together (columns times rows); at most %d", cells, MaxTableCells)
+	}
+	html, err := renderPiecesWith(src, n, parallel, time.Now().Add(budget))
+	if _, slow := err.(tooSlowError); slow {
+		return "", slowError(budget)
+	}
+	if err == nil && len(html) > MaxHTMLBytes {
+		return "", errs.InvalidField("markdown", "renders to %d bytes of HTML; at most %d", len(html), MaxHTMLBytes)
+	}
+	return html, err
 }
 
 // A large runbook is parsed and rendered in pieces, in parallel (issue 15: the one-pass parse was
@@ -124,12 +144,12 @@ var outBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxPooledBuffer = 1 << 20
 
 func renderPieces(src string, n int) (string, error) {
-	return renderPiecesWith(src, n, parallel)
+	return renderPiecesWith(src, n, parallel, time.Time{})
 }
 
 // renderPiecesWith is renderPieces with each step over the pieces run by each (parallel, or the
-// benchmark's measuring one).
-func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (string, error) {
+// benchmark's measuring one), each parse stopped past deadline (zero: none) with tooSlowError.
+func renderPiecesWith(src string, n int, each func([]piece, func(*piece)), deadline time.Time) (string, error) {
 	md, _ := renderer()
 	sr := md.Renderer().(*sanitizingRenderer)
 	p := md.Parser()
@@ -146,7 +166,12 @@ func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (stri
 		}
 		pieces[i].src = source[start:end:end]
 	}
-	each(pieces, func(pc *piece) { pc.parse(p, nil) })
+	each(pieces, func(pc *piece) { pc.parse(p, nil, deadline) })
+	for i := range pieces {
+		if pieces[i].err != nil {
+			return "", pieces[i].err
+		}
+	}
 
 	// A piece that ends inside a fenced code or HTML block: the next cut was not a block's
 	// start. Everything from that piece on becomes one piece.
@@ -154,7 +179,9 @@ func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (stri
 		if pieces[i].openAtEnd() {
 			start := len(source) - sum(pieces[i:])
 			pieces = append(pieces[:i], piece{src: source[start:]})
-			pieces[i].parse(p, nil)
+			if pieces[i].parse(p, nil, deadline); pieces[i].err != nil {
+				return "", pieces[i].err
+			}
 			break
 		}
 	}
@@ -170,9 +197,14 @@ func renderPiecesWith(src string, n int, each func([]piece, func(*piece))) (stri
 		}
 		each(pieces, func(pc *piece) {
 			if !pc.pc.resolvesAs(defs) {
-				pc.parse(p, defs)
+				pc.parse(p, defs, deadline)
 			}
 		})
+		for i := range pieces {
+			if pieces[i].err != nil {
+				return "", pieces[i].err
+			}
+		}
 	}
 
 	// Heading IDs, in document order on one generator, as one pass would ask for them.
@@ -233,16 +265,31 @@ func parallel(pieces []piece, f func(*piece)) {
 
 // parse parses the piece, with the whole document's link reference definitions when defs is
 // not nil.
-func (pc *piece) parse(p parser.Parser, defs parser.Context) {
+// A parse past deadline (unless zero) is stopped from inside goldmark (deadlineParsers): the
+// piece then has an empty document and the error tooSlowError.
+func (pc *piece) parse(p parser.Parser, defs parser.Context, deadline time.Time) {
 	ids := &recordedIDs{}
-	pc.pc = &pieceContext{Context: parser.NewContext(parser.WithIDs(ids)), ids: ids}
+	pc.pc = &pieceContext{Context: parser.NewContext(parser.WithIDs(ids)), ids: ids, deadline: deadline}
 	if defs != nil {
 		for _, ref := range defs.References() {
 			pc.pc.AddReference(ref)
 		}
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(tooSlow); !ok {
+				panic(r)
+			}
+			pc.doc, pc.err = ast.NewDocument(), tooSlowError{}
+		}
+	}()
 	pc.doc = p.Parse(text.NewReader(pc.src), parser.WithContext(pc.pc))
 }
+
+// tooSlowError is a piece's parse stopped past its deadline.
+type tooSlowError struct{}
+
+func (tooSlowError) Error() string { return "the rendering passed its deadline" }
 
 // openAtEnd reports whether the piece ends inside a fenced code block or an HTML block (one that
 // only its end marker closes): the blank line the piece ends with is then the block's line.
@@ -258,8 +305,9 @@ func (pc *piece) openAtEnd() bool {
 // pieceContext is a piece's parser context: it records the reference labels looked up.
 type pieceContext struct {
 	parser.Context
-	ids     *recordedIDs
-	lookups []lookup
+	ids      *recordedIDs
+	lookups  []lookup
+	deadline time.Time // zero: none
 }
 
 type lookup struct {

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -44,7 +45,7 @@ func benchCriticalPath(b *testing.B, src string, n int) {
 			longest += most
 		}
 		t0 := threadCPU()
-		if _, err := renderPiecesWith(src, n, each); err != nil {
+		if _, err := renderPiecesWith(src, n, each, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 		all := threadCPU() - t0

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // Kind says where a runbook's content lives.
@@ -85,21 +86,17 @@ func checkTitle(field, title string) error {
 		return errs.InvalidField(field, "has %d bytes; at most %d", len(title), MaxTitle)
 	case strings.ContainsAny(title, "\r\n"):
 		return errs.InvalidField(field, "spans several lines; a title is one line")
-	case !utf8.ValidString(title):
-		return errs.InvalidField(field, "is not valid UTF-8")
 	}
-	return nil
+	return text.Storable(field, title)
 }
 
-// checkBody refuses Markdown over the size bound or not UTF-8.
+// checkBody refuses Markdown over the size bound or not storable text.
 func checkBody(field, body string) error {
 	switch {
 	case len(body) > MaxBody:
 		return errs.InvalidField(field, "has %d bytes; at most %d (256 KiB)", len(body), MaxBody)
-	case !utf8.ValidString(body):
-		return errs.InvalidField(field, "is not valid UTF-8")
 	}
-	return nil
+	return text.Storable(field, body)
 }
 
 // checkURL refuses anything but an absolute http(s) URL of bounded length: a runbook link is
@@ -123,10 +120,7 @@ func checkMessage(field, msg string) error {
 	if len(msg) > MaxMessage {
 		return errs.InvalidField(field, "has %d bytes; at most %d", len(msg), MaxMessage)
 	}
-	if !utf8.ValidString(msg) {
-		return errs.InvalidField(field, "is not valid UTF-8")
-	}
-	return nil
+	return text.Storable(field, msg)
 }
 
 // clip shortens s for a message.

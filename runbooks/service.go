@@ -8,13 +8,14 @@ import (
 	"strings"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/sizedlru"
 	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/rollouts"
 	"github.com/portside-dev/portside/store"
@@ -58,8 +59,10 @@ type Service struct {
 	audit   *audit.Log
 	log     *slog.Logger
 	now     func() time.Time
-	// rendered caches HTML by runbook version: rendering is the costly part of reading one.
-	rendered *lru.Cache[versionKey, string]
+	// rendered caches HTML by runbook version, bounded by bytes: rendering is the costly part of
+	// reading one. renders lets one rendering of a version run at a time.
+	rendered *sizedlru.Cache[versionKey, rendering]
+	renders  singleflight.Group
 	checker  *checker
 }
 
@@ -77,7 +80,7 @@ func NewService(st *store.Store, opts Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.rendered, _ = lru.New[versionKey, string](256)
+	s.rendered = sizedlru.New[versionKey, rendering](renderedBytes, 0)
 	s.checker = newChecker(s.recs, opts.Check, s.log, s.now)
 	return s
 }
@@ -165,7 +168,7 @@ type CreateInput struct {
 	Markdown string
 	URL      string
 	// Links are the components and systems it is for (refs as a client types them); the caller
-	// must own one of them (admins may create runbooks for anything).
+	// must own every one of them (admins may create runbooks for anything).
 	Links   []string
 	Message string
 }
@@ -210,8 +213,24 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, policy.RunbookCreate, "a runbook for "+strings.Join(refs, ", "), refs); err != nil {
-			return err
+		// Created linked is linked: each entity's owners must consent (as Link asks), so the caller
+		// must own every one; a runbook linked to nothing is the admins'.
+		if len(refs) == 0 {
+			if err := s.authorize(ctx, policy.RunbookCreate, "a runbook linked to nothing", refs); err != nil {
+				return err
+			}
+		}
+		for _, ref := range refs {
+			if err := s.authorize(ctx, policy.RunbookCreate, "a runbook for "+ref, []string{ref}); err != nil {
+				return err
+			}
+		}
+		if in.Kind == Markdown {
+			// Refused here rather than when first read: a rendering that takes seconds would
+			// cost them on every first read of the version, by anyone.
+			if _, err := RenderMarkdown(in.Markdown); err != nil {
+				return err
+			}
 		}
 		rb := Runbook{Title: strings.TrimSpace(in.Title), Kind: in.Kind, URL: in.URL, Markdown: in.Markdown, Links: refs, CreatedAt: s.now().UTC()}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
@@ -292,6 +311,11 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 		}
 		if err := checkContent(rb.Kind, rb.Markdown, rb.URL); err != nil {
 			return err
+		}
+		if in.Markdown != nil && rb.Kind == Markdown {
+			if _, err := RenderMarkdown(rb.Markdown); err != nil { // as Create
+				return err
+			}
 		}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
 			if err := s.recs.update(ctx, &rb, in.BaseVersion, principal.From(ctx).Actor(), in.Message, s.now().UTC()); err != nil {
@@ -523,18 +547,45 @@ func versionText(v Version) string {
 
 // HTML is a runbook's Markdown rendered to safe HTML ("" for a LINK runbook); renderings are
 // cached by version, which never changes.
+//
+// A version is rendered once at a time (readers of it at once share that rendering) and its
+// failure is kept as its HTML would be: a version stored before renderings were bounded, which
+// takes longer than RenderTime, costs that once, not at every read.
 func (s *Service) HTML(rb Runbook) (string, error) {
 	if rb.Kind != Markdown {
 		return "", nil
 	}
 	key := versionKey{rb.ID, rb.Version}
-	if h, ok := s.rendered.Get(key); ok {
-		return h, nil
+	if r, ok := s.rendered.Get(key); ok {
+		return r.html, r.err
 	}
-	h, err := RenderMarkdown(rb.Markdown)
-	if err != nil {
-		return "", errs.Wrap(errs.Internal, err, "render %s", what(rb.ID))
-	}
-	s.rendered.Add(key, h)
-	return h, nil
+	v, _, _ := s.renders.Do(strconv.FormatInt(rb.ID, 10)+"@"+strconv.Itoa(rb.Version), func() (any, error) {
+		if r, ok := s.rendered.Get(key); ok { // rendered by the call just before this one
+			return r, nil
+		}
+		h, err := RenderMarkdown(rb.Markdown)
+		switch {
+		case errs.CodeOf(err) == errs.Invalid:
+			err = errs.Wrap(errs.Invalid, err, "%s version %d cannot be shown: its %s; edit it", what(rb.ID), rb.Version, errs.PublicMessage(err))
+		case err != nil:
+			err = errs.Wrap(errs.Internal, err, "render %s", what(rb.ID))
+		}
+		r := rendering{html: h, err: err}
+		s.rendered.Add(key, r, len(h)+renderingOverhead)
+		return r, nil
+	})
+	r := v.(rendering)
+	return r.html, r.err
 }
+
+// rendering is a version's HTML, or why it has none.
+type rendering struct {
+	html string
+	err  error
+}
+
+// The HTML cache's budget: about a hundred large runbooks, or thousands of common ones.
+const (
+	renderedBytes     = 64 << 20
+	renderingOverhead = 256
+)

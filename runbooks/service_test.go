@@ -76,6 +76,10 @@ func md(title, body string, links ...string) runbooks.CreateInput {
 
 func ptr[T any](v T) *T { return &v }
 
+// paddedTable is 12 KB of Markdown that goldmark lays out as four million table cells: a header of
+// 2,000 empty columns, padded onto 2,000 rows.
+var paddedTable = strings.Repeat("|", 2001) + "\n" + strings.Repeat("|-", 2000) + "|\n" + strings.Repeat("|\n", 2000)
+
 func TestEveryEditIsANewVersionWithAuthorTimeAndMessage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, runbooks.Options{})
@@ -193,6 +197,10 @@ func TestOwnersOfALinkedEntityAndAdminsEditSignedInUsersRead(t *testing.T) {
 	if _, err := s.Create(bob, md("Nothing", "x")); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("bob creating a runbook linked to nothing: %v, want FORBIDDEN (admins only)", err)
 	}
+	// Created linked is linked: bob's component beside carol's needs carol's consent, as Link does.
+	if _, err := s.Create(bob, md("Both", "x", "checkout", "payments")); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("bob creating a runbook for his component and carol's: %v, want FORBIDDEN", err)
+	}
 	rb, err := s.Create(bob, md("Checkout", "x", "checkout", "system:shop"))
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +263,7 @@ func TestOwnersOfALinkedEntityAndAdminsEditSignedInUsersRead(t *testing.T) {
 			outcomes[r.Action+" "+string(r.Outcome)]++
 		}
 	}
-	want := map[string]int{"runbooks.runbook.create denied": 3, "runbooks.runbook.create ok": 1, "runbooks.runbook.update denied": 1,
+	want := map[string]int{"runbooks.runbook.create denied": 4, "runbooks.runbook.create ok": 1, "runbooks.runbook.update denied": 1,
 		"runbooks.runbook.update ok": 1, "runbooks.runbook.link denied": 2, "runbooks.runbook.link ok": 1, "runbooks.runbook.unlink ok": 1,
 		"runbooks.runbook.unlink denied": 1, "runbooks.runbook.unlink failed": 1, "runbooks.runbook.delete denied": 1, "runbooks.runbook.delete ok": 1}
 	for k, n := range want {
@@ -283,6 +291,9 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 		{"title on two lines", md("a\nb", "x", "checkout"), "title"},
 		{"body too large", md("t", strings.Repeat("x", runbooks.MaxBody+1), "checkout"), "markdown"},
 		{"body not UTF-8", md("t", "\xff\xfe", "checkout"), "markdown"},
+		{"body with a NUL", md("t", "step\x00one", "checkout"), "markdown"},
+		{"body rendering to millions of cells", md("t", paddedTable, "checkout"), "markdown"},
+		{"title with a NUL", md("t\x00", "x", "checkout"), "title"},
 		{"unknown kind", runbooks.CreateInput{Title: "t", Kind: "WIKI", Links: []string{"checkout"}}, "kind"},
 		{"link without URL", runbooks.CreateInput{Title: "t", Kind: runbooks.Link, Links: []string{"checkout"}}, "url"},
 		{"javascript URL", runbooks.CreateInput{Title: "t", Kind: runbooks.Link, URL: "javascript:alert(1)", Links: []string{"checkout"}}, "url"},
@@ -313,6 +324,10 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 	}
 	if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Markdown: ptr(strings.Repeat("x", runbooks.MaxBody+1))}); errs.FieldOf(err) != "markdown" {
 		t.Errorf("an edit too large: %v, want INVALID naming markdown", err)
+	}
+	if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Markdown: ptr(paddedTable)}); errs.FieldOf(err) != "markdown" ||
+		!strings.Contains(err.Error(), "cells") {
+		t.Errorf("an edit rendering to millions of cells: %v, want INVALID naming markdown", err)
 	}
 	if _, err := s.Versions(bob, rb.ID, runbooks.MaxPage+1); errs.FieldOf(err) != "first" {
 		t.Errorf("versions(first: %d): %v, want INVALID naming first", runbooks.MaxPage+1, err)
@@ -570,4 +585,26 @@ func TestConcurrentLinksCannotPassTheBoundTogether(t *testing.T) {
 			t.Errorf("after concurrent links: %d links (%v), want exactly %d", len(got.Links), err, runbooks.MaxLinks)
 		}
 	})
+}
+
+// A version stored before renderings were bounded, which cannot be rendered within them, is
+// answered as such when read (naming it), and concurrent readers share one rendering.
+func TestAStoredVersionThatCannotBeRenderedIsAnsweredSo(t *testing.T) {
+	s := newService(t, storetest.SQLite(t), runbooks.Options{})
+	rb := runbooks.Runbook{ID: 42, Version: 3, Kind: runbooks.Markdown, Markdown: paddedTable}
+	var wg sync.WaitGroup
+	errsSeen := make([]error, 8)
+	for i := range errsSeen {
+		wg.Go(func() { _, errsSeen[i] = s.HTML(rb) })
+	}
+	wg.Wait()
+	for _, err := range errsSeen {
+		if errs.CodeOf(err) != errs.Invalid || !strings.Contains(err.Error(), "runbook 42 version 3 cannot be shown: its markdown: has tables of") {
+			t.Errorf("HTML of the stored version: %v", err)
+		}
+	}
+	ok := runbooks.Runbook{ID: 42, Version: 4, Kind: runbooks.Markdown, Markdown: "# Restart\n\n1. `kubectl rollout restart`\n"}
+	if html, err := s.HTML(ok); err != nil || !strings.Contains(html, "<h1") {
+		t.Errorf("HTML of the next version: %q, %v", html, err)
+	}
 }

@@ -111,6 +111,15 @@ func (h *AlertmanagerWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 			c.JSON(code, errorBody(err))
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"firing": res.Firing, "resolved": res.Resolved, "unmapped": res.Unmapped, "duringCanary": res.DuringCanary})
+		answer := gin.H{"firing": res.Firing, "resolved": res.Resolved, "unmapped": res.Unmapped, "duringCanary": res.DuringCanary}
+		if len(p.Refused) > 0 {
+			refused := make([]gin.H, 0, len(p.Refused))
+			for _, a := range p.Refused {
+				refused = append(refused, gin.H{"alert": a.Index, "code": string(errs.CodeOf(a.Err)), "message": errs.PublicMessage(a.Err)})
+			}
+			answer["refused"] = refused
+			log.WarnContext(r.Context(), "alertmanager webhook: alerts left out", "group", p.GroupKey, "refused", len(p.Refused), "first", errs.PublicMessage(p.Refused[0].Err))
+		}
+		c.JSON(http.StatusOK, answer)
 	}
 }

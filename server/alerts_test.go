@@ -128,8 +128,17 @@ func TestTheAlertmanagerWebhookTakesOnlyItsCredentialAndABoundedPayload(t *testi
 	if code, resp := p.deliver(t, []byte(`{"version":"3"}`), withBearer(amToken)); code != http.StatusBadRequest || !strings.Contains(resp, "version") {
 		t.Errorf("version 3: %d %s", code, resp)
 	}
-	code, resp := p.deliver(t, body, withBearer(amToken))
-	if code != http.StatusOK || !strings.Contains(resp, `"firing":3`) || !strings.Contains(resp, `"unmapped":1`) {
+	// An alert with text no database can hold is left out and named; its delivery's others are taken.
+	withNul := bytes.Replace(body, []byte(`"fingerprint":"4c1d2b3a5e6f7081"`), []byte(`"fingerprint":"4c1d\u0000"`), 1)
+	if bytes.Equal(withNul, body) {
+		t.Fatal("firing.json's first fingerprint was not found to spoil")
+	}
+	code, resp := p.deliver(t, withNul, withBearer(amToken))
+	if code != http.StatusOK || !strings.Contains(resp, `"firing":2`) || !strings.Contains(resp, `"refused":[{"alert":0,"code":"INVALID","message":"alerts[0].fingerprint: holds a NUL`) {
+		t.Fatalf("a delivery with one spoilt alert: %d %s", code, resp)
+	}
+	code, resp = p.deliver(t, body, withBearer(amToken))
+	if code != http.StatusOK || !strings.Contains(resp, `"firing":3`) || !strings.Contains(resp, `"unmapped":1`) || strings.Contains(resp, "refused") {
 		t.Fatalf("bearer delivery: %d %s", code, resp)
 	}
 	if code, resp := p.deliver(t, alertmanagerPayload(t, "resolved.json"), withBasic(amUser, amPassword)); code != http.StatusOK || !strings.Contains(resp, `"resolved":1`) {

@@ -39,6 +39,11 @@ type Identity struct {
 	PublicURL *url.URL
 	// Logger is set by New from Options.Logger.
 	Logger *slog.Logger
+
+	// unstarted limits the audit records of callbacks without a login cookie (no sign-in this
+	// browser started, so none of its own: anyone may send one) to deniedPerMinute an address,
+	// as refused webhook deliveries are; set by New.
+	unstarted *deniedLimiter
 }
 
 // authenticate puts the caller's principal (or none) in the request's context. A credential that is
@@ -62,7 +67,7 @@ func (id *Identity) authenticate() gin.HandlerFunc {
 		case !errs.Is(err, errs.Unauthenticated):
 			// The credential could not be checked (the database is down): that is no verdict on
 			// it, and must not read as one — a client told 401 drops a good token.
-			writeError(c, errs.HTTPStatus(err), err)
+			id.fail(c, "authenticate", err)
 			return
 		case creds.Session != "":
 			// An ended session is normal: forget the cookie and carry on as nobody, so pages can
@@ -186,6 +191,12 @@ func (id *Identity) callback(c *gin.Context) {
 		cb.BrowserState = ck.Value
 	}
 	id.clearCookie(c, loginCookie, "/auth/callback")
+	if cb.BrowserState == "" {
+		if record, _ := id.unstarted.admit(c.ClientIP()); !record {
+			errorPage(c, auth.ErrSignInNotStarted) // answered as before, not recorded again
+			return
+		}
+	}
 	res, err := id.Auth.FinishLogin(ctx, cb)
 	if err != nil {
 		id.Logger.WarnContext(ctx, "sign-in failed", "error", err)
@@ -232,7 +243,7 @@ func (id *Identity) exportAudit(c *gin.Context) {
 			id.Logger.ErrorContext(c.Request.Context(), "audit export cut short", "error", err)
 			return
 		}
-		writeError(c, errs.HTTPStatus(err), err)
+		id.fail(c, "audit export", err)
 	}
 }
 
@@ -253,6 +264,15 @@ func unauthenticated(c *gin.Context, err error) {
 }
 
 func forbidden(c *gin.Context, err error) { writeError(c, http.StatusForbidden, err) }
+
+// fail answers err in the GraphQL error shape, logging it first when it is Portside's failure
+// (internal, unavailable): the answer shows only its public message, the log has the cause.
+func (id *Identity) fail(c *gin.Context, what string, err error) {
+	if code := errs.CodeOf(err); code == errs.Internal || code == errs.Unavailable {
+		id.Logger.ErrorContext(c.Request.Context(), what+" failed", "error", err, "code", string(code))
+	}
+	writeError(c, errs.HTTPStatus(err), err)
+}
 
 func writeError(c *gin.Context, status int, err error) {
 	c.AbortWithStatusJSON(status, gin.H{"errors": []gin.H{{

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,4 +58,51 @@ func TestTheSignInErrorPageIsNeverSniffedAsHTML(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("Content-Type = %q, want text/plain", ct)
 	}
+}
+
+// A provider's refusal of a sign-in this browser started is told and recorded in its own words,
+// cut to a sentence and made storable text; a callback nobody started names no provider's words
+// (anyone can write one), and a flood of them is recorded at most ten times a minute an address.
+func TestARefusedSignInIsRecordedBoundedAndForgedOnesDoNotFillTheAuditLog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		b := newBrowser()
+		p.openLoginForm(b, "/")
+		var state string
+		for _, u := range b.visited {
+			if s := u.Query().Get("state"); s != "" {
+				state = s
+			}
+		}
+		if state == "" {
+			t.Fatalf("no state in the sign-in's redirects %v", b.visited)
+		}
+		desc := "the user said no\x00" + strings.Repeat("x", 900_000)
+		resp, err := b.Get(p.base + "/auth/callback?" + url.Values{"state": {state}, "error": {"access_denied"}, "error_description": {desc}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "refused the sign-in: access_denied the user said no\uFFFDxxx") || len(body) > 2000 {
+			t.Errorf("the provider's refusal: %d, %d bytes: %.200q", resp.StatusCode, len(body), body)
+		}
+		recs := p.auditRecords(t, "auth.login")
+		if len(recs) != 1 || recs[0].Outcome == "ok" || !strings.Contains(recs[0].Message, "access_denied") || len(recs[0].Message) > 1000 {
+			t.Fatalf("records of the refused sign-in: %+v", recs)
+		}
+
+		for i := range 25 {
+			resp, err := http.Get(p.base + "/auth/callback?error=access_denied&error_description=" + url.QueryEscape(fmt.Sprintf("forged %d", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(t, resp)
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") || strings.Contains(body, "forged") {
+				t.Fatalf("forged callback %d: %d %.200q", i, resp.StatusCode, body)
+			}
+		}
+		if n := len(p.auditRecords(t, "auth.login")); n != 1+10 {
+			t.Errorf("%d records after 25 forged callbacks in a minute, want 1 + 10", n)
+		}
+	})
 }

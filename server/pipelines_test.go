@@ -205,12 +205,18 @@ func TestAForgedGitHubWebhookIsRefusedAndAudited(t *testing.T) {
 
 // Anyone can POST to /webhooks/github: a flood of forged deliveries is refused one by one but
 // audited at most DeniedPerMinute times a minute per address, and the next record counts the
-// ones left out; a genuine delivery in the middle of the flood is still served.
+// ones left out; a genuine delivery in the middle of the flood is still served. The address is
+// the connection's: a forwarded-for header naming another each time (no trusted proxies are
+// configured) changes nothing.
 func TestAFloodOfForgedWebhooksDoesNotFillTheAuditLog(t *testing.T) {
 	p := newPortal(t, storetest.SQLite(t))
 	body := `{"action":"completed","workflow_run":{"id":4242}}`
+	forwarded := 0
 	post := func(signature string) int {
 		req, _ := http.NewRequestWithContext(context.Background(), "POST", p.base+"/webhooks/github", strings.NewReader(body))
+		forwarded++
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.0.0.%d", forwarded))
+		req.Header.Set("X-Real-IP", fmt.Sprintf("10.1.0.%d", forwarded))
 		req.Header.Set("X-GitHub-Event", "workflow_run")
 		req.Header.Set("X-GitHub-Delivery", "flood")
 		req.Header.Set("X-Hub-Signature-256", signature)
@@ -248,6 +254,11 @@ func TestAFloodOfForgedWebhooksDoesNotFillTheAuditLog(t *testing.T) {
 	}
 	if !strings.Contains(string(newest.Arguments), `"suppressedBefore":15`) || newest.Outcome != "denied" {
 		t.Errorf("the next minute's record = %s %s, want suppressedBefore 15", newest.Outcome, newest.Arguments)
+	}
+	for _, r := range recs {
+		if !strings.Contains(string(r.Arguments), `"remoteAddr":"127.0.0.1"`) {
+			t.Errorf("a record names the address %s, want the connection's (127.0.0.1)", r.Arguments)
+		}
 	}
 }
 

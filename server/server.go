@@ -42,6 +42,10 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the proxies (addresses, CIDR ranges) whose X-Forwarded-For and X-Real-IP
+	// headers name a request's client; with none, no header is believed: the address that limits
+	// refused deliveries and is recorded is the connection's own, which a client cannot choose.
+	TrustedProxies []string
 	// Identity signs people in and authenticates every request but health, readiness and metrics
 	// (required).
 	Identity *Identity
@@ -80,6 +84,11 @@ func New(opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true // handlers see the request's context (and its request ID) through gin.Context
+	// gin believes every X-Forwarded-For unless told whom to: anyone could then pick the address
+	// the limits of refused deliveries count and the audit records. Checked by config.
+	if err := r.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		panic("server: trusted proxies: " + err.Error())
+	}
 	r.Use(requestID())
 	if opts.Tracing != nil {
 		// Inside the request ID (its span records it), outside the access log (whose line then
@@ -99,6 +108,7 @@ func New(opts Options) *Server {
 		panic("server: Options.Identity with Auth and Audit is required: every route but the probes knows its caller, and /audit/export reads the audit log")
 	}
 	id.Logger = opts.Logger
+	id.unstarted = newDeniedLimiter(0, nil)
 	authed := r.Group("/", id.authenticate())
 	id.routes(authed)
 	gql := gin.WrapH(opts.GraphQL)

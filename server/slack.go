@@ -5,14 +5,17 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/slack"
 )
 
@@ -96,6 +99,14 @@ func (h *SlackCommands) verified(log *slog.Logger, action string, limit int64, a
 		if err != nil {
 			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the request is not a form")))
 			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(form)) {
+			for _, v := range form[k] {
+				if err := text.Storable(k, v); err != nil { // Slack sends none; nothing downstream may meet one
+					c.JSON(http.StatusBadRequest, errorBody(err))
+					return
+				}
+			}
 		}
 		accept(c, form)
 	}

@@ -263,6 +263,13 @@ func TestSlackCommandsThatNeedNoWorkAreAnsweredAtOnce(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(ack.Text, "only through Slack's response URLs") {
 		t.Errorf("a foreign response URL answered %d %+v", code, ack)
 	}
+	// Text PostgreSQL cannot hold, even signed, is refused naming the field.
+	if code, _ := r.command(t, "U0BOB", "status pay\x00ments", "H3", nil); code != http.StatusBadRequest {
+		t.Errorf("a NUL in the command's text answered %d, want 400", code)
+	}
+	if code, _ := r.command(t, "U0\xffBOB", "status payments-api", "H4", nil); code != http.StatusBadRequest {
+		t.Errorf("invalid UTF-8 in user_id answered %d, want 400", code)
+	}
 }
 
 func TestForgedSlackRequestsAreRefusedCountedAndAudited(t *testing.T) {

@@ -36,6 +36,10 @@ func Translate(err error, what string) error {
 		return errs.Wrap(errs.Unavailable, err, "%s: the database did not answer in time", what)
 	case isConnError(err):
 		return errs.Wrap(errs.Unavailable, err, "%s: the database is unreachable", what)
+	case isUnstorableText(err):
+		// Inputs are checked for this before they reach a statement (internal/text); one that was
+		// not is still the caller's text, not Portside's failure.
+		return errs.Wrap(errs.Invalid, err, "%s: the text holds a NUL character (U+0000) or bytes that are not UTF-8, which PostgreSQL cannot store", what)
 	default:
 		return errs.Wrap(errs.Internal, err, "%s", what)
 	}
@@ -70,4 +74,11 @@ func isConnError(err error) bool {
 func isLockTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "55P03"
+}
+
+// isUnstorableText reports whether PostgreSQL refused text for its bytes: a NUL or invalid UTF-8
+// (22021, character_not_in_repertoire) or a character the encoding lacks (22P05).
+func isUnstorableText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
 }

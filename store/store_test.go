@@ -525,3 +525,13 @@ func TestTranslate(t *testing.T) {
 		})
 	})
 }
+
+// Text PostgreSQL cannot store that reaches a statement anyway is the caller's mistake (INVALID),
+// not Portside's failure (INTERNAL).
+func TestTextPostgreSQLCannotStoreIsTranslatedAsInvalid(t *testing.T) {
+	st := storetest.Postgres(t)
+	err := st.Gorm().Exec("SELECT ?::text", "pay\x00ments").Error
+	if got := store.Translate(err, "widget"); errs.CodeOf(got) != errs.Invalid || !strings.Contains(got.Error(), "NUL character") {
+		t.Errorf("Translate(%v) = %v, want INVALID naming the NUL", err, got)
+	}
+}

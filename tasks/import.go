@@ -12,6 +12,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // ImportResult says what an import did.
@@ -117,7 +118,7 @@ func (s *Service) readRows(ctx context.Context, proj Project, rows []Row) ([]imp
 		} else {
 			t.Status = st
 		}
-		if err := checkText(ColComments, r.Comments, MaxComment, true); err != nil {
+		if err := text.Check(ColComments, r.Comments, MaxComment, true); err != nil {
 			bad(r, ColComments, "%s", strings.TrimPrefix(errs.PublicMessage(err), ColComments+": "))
 			ok = false
 		}

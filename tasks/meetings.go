@@ -9,6 +9,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // Meeting is a dated snapshot of a project's task table, with the meeting's agenda notes.
@@ -121,7 +122,7 @@ func (s *Service) CreateMeeting(ctx context.Context, project, notes string, held
 		if err := policy.Gate(principal.From(ctx), policy.TaskMeetingCreate); err != nil {
 			return err
 		}
-		if err := checkText("notes", notes, MaxMeetingNotes, false); err != nil {
+		if err := text.Check("notes", notes, MaxMeetingNotes, false); err != nil {
 			return err
 		}
 		proj, err := s.recs.projectByName(ctx, project)
@@ -134,6 +135,12 @@ func (s *Service) CreateMeeting(ctx context.Context, project, notes string, held
 		now := s.now().UTC()
 		if heldAt.IsZero() {
 			heldAt = now
+		}
+		// Meetings are recorded in order, so one recorded far ahead would refuse every meeting
+		// until then; a day ahead covers clocks and a meeting written down before it starts.
+		if heldAt.After(now.Add(maxMeetingAhead)) {
+			return errs.InvalidField("heldAt", "is %s, more than a day ahead of now (%s); record a meeting when it is held",
+				heldAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 		}
 		m := Meeting{ProjectID: proj.ID, Project: proj.Name, HeldAt: heldAt.UTC(), Notes: strings.TrimSpace(notes),
 			CreatedBy: principal.From(ctx).Actor(), CreatedAt: now}
@@ -174,6 +181,9 @@ func (s *Service) CreateMeeting(ctx context.Context, project, notes string, held
 	})
 	return out, err
 }
+
+// maxMeetingAhead is how far ahead of now a meeting may be recorded as held.
+const maxMeetingAhead = 24 * time.Hour
 
 // Meetings returns a project's meetings, the latest first, at most first of them.
 func (s *Service) Meetings(ctx context.Context, project string, first int) ([]Meeting, error) {

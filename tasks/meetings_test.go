@@ -102,6 +102,14 @@ func TestMeetingsListWhatChangedSinceTheLastOne(t *testing.T) {
 		if _, err := s.CreateMeeting(bob, "roadmap", "", first.HeldAt); errs.FieldOf(err) != "heldAt" {
 			t.Fatalf("a meeting dated before the latest: %v", err)
 		}
+		// One dated far ahead would refuse every meeting until then: a day ahead is the most.
+		if _, err := s.CreateMeeting(bob, "roadmap", "", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)); errs.FieldOf(err) != "heldAt" ||
+			!strings.Contains(err.Error(), "more than a day ahead") {
+			t.Fatalf("a meeting dated in 9999: %v", err)
+		}
+		if _, err := s.CreateMeeting(bob, "roadmap", "", clk.Now().Add(25*time.Hour)); errs.FieldOf(err) != "heldAt" {
+			t.Fatalf("a meeting dated 25 hours ahead: %v", err)
+		}
 		if _, err := s.Meetings(carol, "roadmap", tasks.MaxMeetings+1); errs.FieldOf(err) != "first" {
 			t.Fatalf("too many meetings asked for: %v", err)
 		}

@@ -171,9 +171,14 @@ func (s *Service) Report(ctx context.Context, project string) (Report, error) {
 		return a.Due < b.Due
 	})
 	if s.figures != nil && proj.Owner != "" {
-		f, err := s.figures.Figures(ctx, proj.Owner, rep.Since, rep.Until)
+		// The latest meeting may be recorded a little ahead (maxMeetingAhead): its period is empty.
+		since := rep.Since
+		if since.After(rep.Until) {
+			since = rep.Until
+		}
+		f, err := s.figures.Figures(ctx, proj.Owner, since, rep.Until)
 		if err != nil {
-			return Report{}, errs.Wrap(errs.CodeOf(err), err, "the delivery figures of %s", proj.Owner)
+			return Report{}, errs.Wrap(errs.CodeOf(err), err, "the delivery figures of %s: %s", proj.Owner, errs.PublicMessage(err))
 		}
 		rep.Figures = &f
 	}

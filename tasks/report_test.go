@@ -101,6 +101,14 @@ func TestTheMeetingReportSaysWhatHappenedSinceTheLastMeeting(t *testing.T) {
 				t.Errorf("the HTML report lacks %q:\n%s", want, page)
 			}
 		}
+		// A meeting recorded a little ahead (as may be) leaves an empty period, not a failed report.
+		ahead, err := s.CreateMeeting(bob, "roadmap", "", clk.Now().Add(2*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RenderReport(carol, "roadmap", tasks.ReportMarkdown); err != nil || !f.since.Equal(clk.Now()) || !f.until.Equal(clk.Now()) {
+			t.Errorf("the report after a meeting at %v: %v, figures from %v to %v; want the empty period now", ahead.HeldAt, err, f.since, f.until)
+		}
 	})
 }
 

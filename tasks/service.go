@@ -17,6 +17,7 @@ import (
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -215,7 +216,7 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, 
 		case len(in.Owner) > MaxRef:
 			return errs.InvalidField("owner", "has %d characters; at most %d", len(in.Owner), MaxRef)
 		}
-		if err := checkText("title", in.Title, MaxTitle, true); err != nil {
+		if err := text.Check("title", in.Title, MaxTitle, true); err != nil {
 			return err
 		}
 		owner, err := s.catalog.EntityRef(ctx, "owner", in.Owner, "group")
@@ -375,7 +376,7 @@ func (s *Service) checkTask(ctx context.Context, t *Task) error {
 	if _, err := ParseStatus("status", string(t.Status)); err != nil {
 		return err
 	}
-	if err := checkText("comment", t.Comment, MaxComment, true); err != nil {
+	if err := text.Check("comment", t.Comment, MaxComment, true); err != nil {
 		return err
 	}
 	if err := checkDue(t.Due); err != nil {
@@ -417,7 +418,7 @@ func (s *Service) checkLinks(ctx context.Context, in []Link) ([]Link, error) {
 				target = strconv.FormatInt(n, 10)
 			}
 		case LinkRunbook:
-			err = checkText(field, target, MaxLinkTarget, true)
+			err = text.Check(field, target, MaxLinkTarget, true)
 			if err == nil && target == "" {
 				err = errs.InvalidField(field, "is empty")
 			}
@@ -685,7 +686,7 @@ func (s *Service) AddComment(ctx context.Context, id int64, body string) (Commen
 		if body == "" {
 			return errs.InvalidField("body", "is empty")
 		}
-		if err := checkText("body", body, MaxCommentBody, false); err != nil {
+		if err := text.Check("body", body, MaxCommentBody, false); err != nil {
 			return err
 		}
 		t, proj, err := s.taskAction(ctx, policy.TaskComment, id)

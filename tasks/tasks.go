@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // Priority is how urgent a task is.
@@ -200,21 +201,6 @@ const (
 	MaxTasksPerProj = 10000
 )
 
-// checkText refuses text longer than max characters (or with invalid UTF-8 or line breaks when
-// oneLine), naming the field.
-func checkText(field, s string, max int, oneLine bool) error {
-	if !utf8.ValidString(s) {
-		return errs.InvalidField(field, "is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return errs.InvalidField(field, "has %d characters; at most %d", n, max)
-	}
-	if oneLine && strings.ContainsAny(s, "\r\n") {
-		return errs.InvalidField(field, "must be one line")
-	}
-	return nil
-}
-
 // checkLabels bounds a task's labels and refuses empty and repeated ones.
 func checkLabels(labels []string) error {
 	if len(labels) > MaxLabels {
@@ -222,7 +208,7 @@ func checkLabels(labels []string) error {
 	}
 	seen := map[string]bool{}
 	for _, l := range labels {
-		if err := checkText("labels", l, MaxLabel, true); err != nil {
+		if err := text.Check("labels", l, MaxLabel, true); err != nil {
 			return err
 		}
 		if strings.TrimSpace(l) == "" {
@@ -252,7 +238,7 @@ func checkTitle(field, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errs.InvalidField(field, "is empty")
 	}
-	return checkText(field, s, MaxTitle, true)
+	return text.Check(field, s, MaxTitle, true)
 }
 
 // titleKey is what makes two titles the same task: case and surrounding space do not count.

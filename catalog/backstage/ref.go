@@ -3,6 +3,8 @@ package backstage
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/portside-dev/portside/errs"
 )
@@ -68,6 +70,9 @@ func ParseRef(s, defaultKind, defaultNamespace string) (Ref, error) {
 		return Ref{}, errs.E(errs.Invalid, "entity reference %q has an empty name", raw)
 	case strings.ContainsAny(name, ":/"):
 		return Ref{}, errs.E(errs.Invalid, "entity reference %q is malformed; write it as kind:namespace/name", raw)
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+		// No entity's name holds one, and PostgreSQL cannot even compare text holding a NUL.
+		return Ref{}, errs.E(errs.Invalid, "entity reference %q holds a control character or bytes that are not UTF-8", raw)
 	}
 	return MakeRef(kind, namespace, name), nil
 }

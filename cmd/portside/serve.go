@@ -282,6 +282,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		Logger:          a.log,
 		Tracing:         a.tracing.Gin(),
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		TrustedProxies:  a.cfg.TrustedProxies,
 		Version:         version,
 		Identity:        &server.Identity{Auth: w.identity, Audit: a.auditLog(), PublicURL: public},
 		GitHubWebhook:   hooks.github,

@@ -1,11 +1,11 @@
-package graph
+package sizedlru
 
 import (
 	"fmt"
 	"testing"
 )
 
-// The caches in front of the executor are bounded by the bytes their entries weigh: many
+// A cache is bounded by the bytes its entries weigh: many
 // entries, or heavy ones, never hold more than the budget, and the most recently used stay.
 func TestSizedLRUKeepsWithinItsBudget(t *testing.T) {
 	tests := []struct {
@@ -21,7 +21,7 @@ func TestSizedLRUKeepsWithinItsBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newSizedLRU[string, int](tt.maxBytes, tt.maxItems)
+			c := New[string, int](tt.maxBytes, tt.maxItems)
 			for i, w := range tt.weights {
 				c.Add(fmt.Sprint(i), i, w)
 			}
@@ -46,7 +46,7 @@ func TestSizedLRUKeepsWithinItsBudget(t *testing.T) {
 	}
 
 	// Replacing an entry counts its new weight only; a use keeps it from being dropped.
-	c := newSizedLRU[string, int](100, 0)
+	c := New[string, int](100, 0)
 	c.Add("a", 1, 50)
 	c.Add("a", 2, 10)
 	c.Add("b", 3, 20)
