@@ -131,8 +131,8 @@ func loginFlowKeys(opts Options) *seal.Keyring {
 	return seal.NewRandomKeyring()
 }
 
-// maxReturnPath bounds return_to, which travels in the login cookie (browsers keep 4 kB a cookie).
-const maxReturnPath = 1024
+// MaxReturnPath bounds return_to, which travels in the login cookie (browsers keep 4 kB a cookie).
+const MaxReturnPath = 1024
 
 // BeginLogin starts the authorization code flow with PKCE (S256), a state and a nonce. returnTo is
 // where the browser goes after login; it must be a path on this server. Nothing is written: the
@@ -192,8 +192,8 @@ func SafeReturnPath(p string) (string, error) {
 	bad := func() (string, error) {
 		return "", errs.InvalidField("return_to", "must be a path on this server, like /catalog")
 	}
-	if len(p) > maxReturnPath {
-		return "", errs.InvalidField("return_to", "is longer than %d characters", maxReturnPath)
+	if len(p) > MaxReturnPath {
+		return "", errs.InvalidField("return_to", "is longer than %d bytes", MaxReturnPath)
 	}
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\\\r\n\t") {
 		return bad()

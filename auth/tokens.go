@@ -50,6 +50,9 @@ type TokenSpec struct {
 // TokenScopes are the scopes a token may carry.
 var TokenScopes = []string{"read", "write"}
 
+// minTokenTTL is the shortest lifetime a token may be given.
+const minTokenTTL = time.Minute
+
 // maxTokenTTL is the cache horizon of a token without an end; TokenMaxLifetime bounds new tokens.
 const maxTokenTTL = 5 * 366 * 24 * time.Hour
 
@@ -86,6 +89,8 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		return "", nil, errs.InvalidField("name", "is longer than 100 characters")
 	case spec.TTL < 0:
 		return "", nil, errs.InvalidField("ttl", "is negative")
+	case spec.TTL > 0 && spec.TTL < minTokenTTL:
+		return "", nil, errs.InvalidField("ttl", "%s is shorter than a minute: the token would expire before it is used", spec.TTL)
 	case spec.TTL > s.opts.TokenMaxLifetime:
 		return "", nil, errs.InvalidField("ttl", "%s is longer than the longest token lifetime, %s (setting token-max-lifetime)",
 			spec.TTL, s.opts.TokenMaxLifetime)

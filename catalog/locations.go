@@ -44,16 +44,30 @@ func (s *Service) registerLocation(ctx context.Context, spec LocationSpec) (*Ref
 	if err := s.allowedThroughAPI(ctx, spec); err != nil {
 		return nil, err
 	}
-	existing, found, err := s.locationIDBySpec(ctx, spec)
-	switch {
-	case err != nil:
-		return nil, err
-	case found:
-		return s.refreshLocation(ctx, existing)
-	}
-	id, err := s.createLocation(ctx, spec, s.now().UTC())
-	if err != nil {
-		return nil, err
+	// Registering what is registered refreshes it. Another caller may unregister the location
+	// between the lookup and the refresh (NOT_FOUND), or register it between the lookup and the
+	// insert (CONFLICT): the lookup is then made again, a few times at most.
+	var id int64
+	for attempt := 1; ; attempt++ {
+		existing, found, err := s.locationIDBySpec(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			res, err := s.refreshLocation(ctx, existing)
+			if errs.Is(err, errs.NotFound) && attempt < registerAttempts {
+				continue
+			}
+			return res, err
+		}
+		id, err = s.createLocation(ctx, spec, s.now().UTC())
+		if errs.Is(err, errs.Conflict) && attempt < registerAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	res, err := s.refreshLocation(ctx, id)
 	if err == nil && res.Location.Status == StatusFailed {
@@ -75,6 +89,9 @@ func (s *Service) registerLocation(ctx context.Context, spec LocationSpec) (*Ref
 	}
 	return res, nil
 }
+
+// registerAttempts bounds the lookups of a registration racing others of the same location.
+const registerAttempts = 3
 
 // checkSpec validates a spec and lets its reader normalise it.
 func (s *Service) checkSpec(spec LocationSpec) (LocationSpec, error) {

@@ -3,12 +3,16 @@ package catalog_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/sources"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
 
@@ -29,4 +33,48 @@ func TestAPICannotRegisterGitRemotesOnTheServersDisk(t *testing.T) {
 			t.Errorf("register git %s through the API: want FORBIDDEN, got %v", target, err)
 		}
 	}
+}
+
+// Registering a location while another caller unregisters it (or registers it too) answers with
+// the location registered, never NOT_FOUND for the one just looked up: the lookup is made again.
+func TestARegistrationRacingAnUnregistrationOfTheSameLocationSucceeds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: raced}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		svc := catalog.NewService(st, catalog.Options{
+			Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}},
+			Logger:  slog.New(slog.DiscardHandler),
+		})
+		spec := catalog.LocationSpec{Type: catalog.LocationFile, Target: dir}
+		for range 10 {
+			first, err := svc.RegisterLocation(operator, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var regErr, unregErr error
+			wg.Go(func() { _, unregErr = svc.UnregisterLocation(operator, first.Location.ID) })
+			wg.Go(func() { _, regErr = svc.RegisterLocation(operator, spec) })
+			wg.Wait()
+			if errs.Is(regErr, errs.NotFound) {
+				t.Fatalf("a registration racing an unregistration: %v", regErr)
+			}
+			if regErr != nil && !errs.Is(regErr, errs.Conflict) { // "being refreshed already" may be said
+				t.Fatalf("a registration racing an unregistration: %v", regErr)
+			}
+			if unregErr != nil && !errs.Is(unregErr, errs.NotFound) {
+				t.Fatalf("the unregistration: %v", unregErr)
+			}
+			// Whatever the order, the location can be registered again and then unregistered.
+			again, err := svc.RegisterLocation(operator, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.UnregisterLocation(operator, again.Location.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }

@@ -10,9 +10,11 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/url"
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -731,10 +734,23 @@ func readFile(path string, from source, settings []Setting) (map[string]fileValu
 		return nil, &errs.Error{Code: errs.Invalid, Field: "config",
 			Message: fmt.Sprintf("cannot read config file %q (from %s)", path, from), Err: err}
 	}
+	// One document: yaml.Unmarshal reads the first and ignores the rest, whose settings (checked
+	// or not) would silently do nothing.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &errs.Error{Code: errs.Invalid, Field: "config",
 			Message: fmt.Sprintf("config file %q is not valid YAML", path), Err: err}
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		line := next.Line
+		if err != nil {
+			return nil, &errs.Error{Code: errs.Invalid, Field: "config",
+				Message: fmt.Sprintf("config file %q is not valid YAML", path), Err: err}
+		}
+		return nil, &errs.Error{Code: errs.Invalid, Field: "config", Message: fmt.Sprintf(
+			"config file %q holds a second YAML document (line %d); Portside reads one: put every setting in one mapping", path, line)}
 	}
 	out := map[string]fileValue{}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -809,6 +825,46 @@ func fileKeys(settings []Setting) []string {
 
 // closestKey suggests the known key nearest to an unknown one, or "" when none is near enough to be
 // a likely typo. Snake case, upper case and environment variable spellings are recognised first.
+// UnknownEnv lists the PORTSIDE_* variables of environ (KEY=value entries) that name no
+// setting, each with the setting's variable it is closest to, if any ("PORTSIDE_DATABASE (did
+// you mean PORTSIDE_DATABASE_URL?)"): a mistyped variable is otherwise silently ignored.
+// Variables Portside's own tests and tools read (PORTSIDE_TEST_*, PORTSIDE_BENCH_*) and those a
+// pipeline's steps are given are not listed.
+func UnknownEnv(environ []string) []string {
+	settings := Settings()
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PORTSIDE_") || strings.HasPrefix(name, "PORTSIDE_TEST_") || strings.HasPrefix(name, "PORTSIDE_BENCH_") ||
+			strings.HasPrefix(name, "PORTSIDE_PARAM_") || slices.Contains(stepEnv, name) {
+			continue
+		}
+		known := false
+		for _, s := range settings {
+			if s.Env == name {
+				known = true
+				break
+			}
+		}
+		if known {
+			continue
+		}
+		note := name
+		if near := closestKey(strings.TrimSuffix(name, "_URL"), settings); near != "" {
+			if s, ok := find(settings, near); ok {
+				note += " (did you mean " + s.Env + "?)"
+			}
+		}
+		out = append(out, note)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stepEnv are the variables Portside gives a pipeline's steps (with PORTSIDE_PARAM_*), where the
+// deploy CLI may run.
+var stepEnv = []string{"PORTSIDE_RUN_ID", "PORTSIDE_COMPONENT", "PORTSIDE_PIPELINE", "PORTSIDE_STAGE", "PORTSIDE_REF", "PORTSIDE_OUTPUT"}
+
 func closestKey(unknown string, settings []Setting) string {
 	norm := strings.ToLower(strings.TrimSpace(unknown))
 	norm = strings.ReplaceAll(norm, "_", "-")

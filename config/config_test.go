@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -520,6 +521,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"list value", "log-level: [debug, info]\n", "log-level", []string{"log-level", "single value, not a list"}},
 		{"not a mapping", "- addr\n- database\n", "config", []string{"expected a mapping"}},
 		{"bad yaml", "addr: ':1\n", "config", []string{"not valid YAML"}},
+		{"two documents", "addr: ':1'\n---\nlog-level: bogus\n", "config", []string{"holds a second YAML document (line 2)", "put every setting in one mapping"}},
 		{"wrong type", "database-max-conns: many\n", "database-max-conns", []string{`invalid database-max-conns "many"`, "from 1 to 1000"}},
 		{"null for required", "addr:\n", "addr", []string{`invalid addr ""`}},
 	}
@@ -908,5 +910,16 @@ func TestKubernetesJobsIsOnWithAReadableKubeconfigOrInCluster(t *testing.T) {
 	t.Setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
 	if on, err := (Config{KubernetesJobsInCluster: true}).KubernetesJobs(); !on || err != nil {
 		t.Errorf("in-cluster in a pod: %v, %v", on, err)
+	}
+}
+
+// A PORTSIDE_ variable that names no setting is listed, with the setting's variable it is
+// closest to; Portside's test and pipeline-step variables are not.
+func TestAnEnvironmentVariableThatNamesNoSettingIsFound(t *testing.T) {
+	got := UnknownEnv([]string{"PORTSIDE_DATABASE=db/a.db", "PORTSIDE_ADRR=:1", "PORTSIDE_LOG_LEVEL=debug", "HOME=/root",
+		"PORTSIDE_TEST_POSTGRES_DSN=x", "PORTSIDE_RUN_ID=7", "PORTSIDE_PARAM_ENV=prod", "PORTSIDE_ZZZ_QQQ=1"})
+	want := []string{"PORTSIDE_ADRR (did you mean PORTSIDE_ADDR?)", "PORTSIDE_DATABASE (did you mean PORTSIDE_DATABASE_URL?)", "PORTSIDE_ZZZ_QQQ"}
+	if !slices.Equal(got, want) {
+		t.Errorf("UnknownEnv = %q, want %q", got, want)
 	}
 }

@@ -28,7 +28,15 @@ func LockPath(database string) string { return database + "-serve.lock" }
 // LockFile claims the SQLite database at path for this process, or refuses with CONFLICT naming
 // the process that holds it.
 func LockFile(database string) (*FileLock, error) {
-	path := LockPath(database)
+	// The claim is beside the database file itself: reached through a symbolic link (or another
+	// spelling of its path), the same file must have the same claim.
+	real := database
+	if r, err := filepath.EvalSymlinks(database); err == nil {
+		real = r
+	} else if d, err := filepath.EvalSymlinks(filepath.Dir(database)); err == nil {
+		real = filepath.Join(d, filepath.Base(database)) // not created yet: its directory's real path
+	}
+	path := LockPath(real)
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}

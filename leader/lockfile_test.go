@@ -32,6 +32,18 @@ func TestASQLiteFileIsClaimedByOneServe(t *testing.T) {
 		}
 	}
 
+	// The same file through a symbolic link is the same database.
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.LockFile(link); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("a claim through a symbolic link = %v, want CONFLICT", err)
+	}
+
 	// Another file is another database.
 	other, err := leader.LockFile(filepath.Join(t.TempDir(), "other.db"))
 	if err != nil {

@@ -158,7 +158,13 @@ func hasMetricsToken(c *gin.Context, token string) bool {
 func (id *Identity) requirePage() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if principal.From(c.Request.Context()) == nil {
-			c.Redirect(http.StatusFound, "/auth/login?return_to="+url.QueryEscape(c.Request.URL.RequestURI()))
+			target := "/auth/login"
+			// A path longer than a sign-in carries back (a client route with a long query) would
+			// fail the sign-in itself: the person comes back to the start page instead.
+			if back := c.Request.URL.RequestURI(); len(back) <= auth.MaxReturnPath {
+				target += "?return_to=" + url.QueryEscape(back)
+			}
+			c.Redirect(http.StatusFound, target)
 			c.Abort()
 			return
 		}

@@ -859,4 +859,20 @@ func TestStartingSignInsWritesNothing(t *testing.T) {
 	if body := readAll(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "return_to") {
 		t.Errorf("a 2 kB return_to: %d %q, want 400 naming return_to", resp.StatusCode, body)
 	}
+	// A page that long sends the browser to sign in without it (and so back to the start page),
+	// not to a sign-in that fails.
+	resp, err = client.Get(p.base + "/graphiql?q=" + strings.Repeat("a", 2000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAll(t, resp); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/auth/login" {
+		t.Errorf("a signed-out 2 kB page: %d to %q, want 302 to /auth/login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = client.Get(p.base + "/graphiql?tab=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAll(t, resp); resp.Header.Get("Location") != "/auth/login?return_to=%2Fgraphiql%3Ftab%3D1" {
+		t.Errorf("a signed-out page: to %q, want /auth/login?return_to=%%2Fgraphiql%%3Ftab%%3D1", resp.Header.Get("Location"))
+	}
 }

@@ -125,6 +125,11 @@ func (s *diskSnapshot) OpenFile(_ context.Context, name string) (io.ReadCloser, 
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, errs.E(errs.Invalid, "%s is outside the location", name)
 	}
+	// Only a regular file: opening a named pipe waits for a writer (the refresh or the command
+	// hung for good), and a device may never end.
+	if fi, err := s.dir.Stat(rel); err == nil && !fi.Mode().IsRegular() {
+		return nil, errs.E(errs.Invalid, "%s is not a regular file (%s); a catalog file must be one", name, fileKind(fi.Mode()))
+	}
 	f, err := s.dir.Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -133,6 +138,22 @@ func (s *diskSnapshot) OpenFile(_ context.Context, name string) (io.ReadCloser, 
 		return nil, errs.E(errs.Invalid, "%s cannot be read from inside the location: %s", name, unwrapPathError(err))
 	}
 	return limitFile(f, name, s.limit), nil
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return m.Type().String()
+	}
 }
 
 // unwrapPathError keeps the reason of a path error ("path escapes from parent") without the path,

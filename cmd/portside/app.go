@@ -74,6 +74,9 @@ func loadConfigTo(cmd *cobra.Command, w io.Writer) (config.Config, *slog.Logger,
 		return cfg, nil, err
 	}
 	slog.SetDefault(log)
+	if unknown := config.UnknownEnv(os.Environ()); len(unknown) > 0 {
+		log.Warn("environment variables that name no setting are ignored", "variables", strings.Join(unknown, ", "))
+	}
 	return cfg, log, nil
 }
 

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 )
 
 // backupCmd writes an online backup of a SQLite database. The image has no sqlite3 shell, and the
@@ -16,11 +23,19 @@ func backupCmd() *cobra.Command {
 		Short: "Write a consistent copy of the SQLite database to FILE while serve runs (PostgreSQL: pg_dump)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sqliteExists(cmd); err != nil {
+				return err // opening a file that is not there would create it, and back up nothing
+			}
 			st, err := openStore(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if st.Dialect() == store.SQLite { // a file that is no Portside database is not backed up
+				if err := st.CheckSchema(cmd.Context()); err != nil {
+					return err
+				}
+			}
 			if err := st.Backup(cmd.Context(), to); err != nil {
 				return err
 			}
@@ -30,4 +45,28 @@ func backupCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the backup file to write (must not exist)")
 	return cmd
+}
+
+// sqliteExists refuses a SQLite database (the configured one) whose file is not there.
+func sqliteExists(cmd *cobra.Command) error {
+	cfg, _, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if file, ok := sqliteFile(cfg.Database); ok {
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return errs.InvalidField("database", "no SQLite database at %s; correct database (PORTSIDE_DATABASE_URL)", file)
+		}
+	}
+	return nil
+}
+
+// sqliteFile is the file of a SQLite database setting; false for PostgreSQL or a bad setting.
+func sqliteFile(database string) (string, bool) {
+	dialect, path, err := store.ParseURL(database)
+	if err != nil || dialect != store.SQLite {
+		return "", false
+	}
+	file, _, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+	return file, true
 }

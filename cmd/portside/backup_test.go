@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,15 @@ func TestBackupCommandWritesACopyOnceAndRefersPostgreSQLToPgDump(t *testing.T) {
 	r = portside(t, nil, "--database", db, "backup", "--to", dest)
 	if r.code == 0 || !strings.Contains(r.stderr, dest) || !strings.Contains(r.stderr, "exists") {
 		t.Errorf("a backup onto an existing file: want a refusal naming it\n%s", r)
+	}
+	// A mistyped database is not created (and an empty copy of it written as a backup).
+	typo := filepath.Join(filepath.Dir(db), "portsdie.db")
+	r = portside(t, nil, "--database", typo, "backup", "--to", filepath.Join(t.TempDir(), "typo.db"))
+	if r.code == 0 || !strings.Contains(r.stderr, "no SQLite database at "+typo) {
+		t.Errorf("a backup of a database that is not there: want a refusal naming it\n%s", r)
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the backup created the mistyped database: %v", err)
 	}
 	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}, "backup", "--to", filepath.Join(t.TempDir(), "x"))
 	if r.code == 0 || !strings.Contains(r.stderr, "pg_dump") {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -304,6 +305,16 @@ spec:
 	// The refused trigger is recorded too: history keeps the attempt and why it failed.
 	if len(lines) != 4 || !strings.Contains(lines[1], "FAILED") || !strings.Contains(lines[2], "SUCCEEDED") {
 		t.Errorf("runs, newest first:\n%s", r)
+	}
+	r = cli("pipeline", "runs", "svc-a", "--status", "failed")
+	wantExit(t, r, 0, "runs --status failed")
+	if failed := strings.Split(strings.TrimSpace(r.stdout), "\n")[1:]; len(failed) == 0 || len(failed) >= len(lines)-1 ||
+		slices.ContainsFunc(failed, func(l string) bool { return !strings.Contains(l, "FAILED") }) {
+		t.Errorf("runs --status failed lists other runs, or none:\n%s", r)
+	}
+	r = cli("pipeline", "runs", "svc-a", "--status", "bogus")
+	if r.code == 0 || !strings.Contains(r.stderr, `"bogus" is not a run's status`) {
+		t.Errorf("runs --status bogus: want a refusal naming the status\n%s", r)
 	}
 	r = cli("pipeline", "cancel", "2")
 	wantExit(t, r, 1, "cancel a finished run")

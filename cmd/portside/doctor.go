@@ -52,6 +52,9 @@ listed with the configured token); the GitHub and GitLab pipeline providers' tok
 token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothing is changed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return errs.InvalidField("timeout", "is %s; each check needs some time (default %s)", timeout, doctorTimeout)
+			}
 			out := cmd.OutOrStdout()
 			cfg, err := config.Load(cmd.Flags(), os.LookupEnv)
 			if err != nil {
@@ -114,19 +117,26 @@ func runDoctor(ctx context.Context, cfg config.Config, timeout time.Duration, se
 	return all
 }
 
+// failed is a failed check with its error whole, causes included: the doctor is the operator's
+// tool, and "internal error" or "open database" alone says nothing to fix.
 func failed(check string, err error, fix string) finding {
-	return finding{check: check, status: findingFail, detail: errs.PublicMessage(err), fix: fix}
+	detail := err.Error()
+	if len(detail) > maxDetail {
+		detail = detail[:maxDetail] + "…"
+	}
+	return finding{check: check, status: findingFail, detail: detail, fix: fix}
 }
+
+// maxDetail bounds a finding's detail (a provider's answer may quote a page).
+const maxDetail = 600
 
 func checkDatabase(ctx context.Context, cfg config.Config) finding {
 	const name = "database"
-	dialect, path, err := store.ParseURL(cfg.Database)
-	if err != nil {
+	if _, _, err := store.ParseURL(cfg.Database); err != nil {
 		return failed(name, err, "set database (PORTSIDE_DATABASE_URL) to a SQLite path or a postgres:// URL")
 	}
-	if dialect == store.SQLite {
+	if file, ok := sqliteFile(cfg.Database); ok {
 		// Opening a SQLite file that is not there would create it: the doctor changes nothing.
-		file, _, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 			if cfg.MigrateOnStart(true) {
 				return finding{check: name, status: findingOK, detail: "sqlite " + file + " does not exist yet: serve creates and migrates it at start"}

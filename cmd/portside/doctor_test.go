@@ -228,4 +228,19 @@ func TestDoctorChecksTheProvidersCredentials(t *testing.T) {
 	wantExit(t, r, 1, "doctor with an unreachable issuer")
 	wantLine(t, r, "oidc", "FAIL", "auth-issuer")
 	wantLine(t, r, "slack", "FAIL", "slack-bot-token")
+
+	// A token file that is not there is named, not "internal error"; a timeout of nothing is refused.
+	missing := filepath.Join(t.TempDir(), "no-such-token")
+	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + db, "PORTSIDE_GITLAB_URL=" + gitlab.URL + "/", "PORTSIDE_GITLAB_TOKEN_FILE=" + missing}, "doctor")
+	wantExit(t, r, 1, "doctor with a missing token file")
+	wantLine(t, r, "gitlab", "FAIL", missing)
+	if strings.Contains(r.stdout, "internal error") {
+		t.Errorf("a finding says only \"internal error\"\n%s", r)
+	}
+	for _, timeout := range []string{"0", "-1s"} {
+		r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + db}, "doctor", "--timeout", timeout)
+		if r.code == 0 || !strings.Contains(r.stderr, "timeout: is") {
+			t.Errorf("doctor --timeout %s: want a refusal naming the flag\n%s", timeout, r)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,7 +60,29 @@ named by --config; flags win over the environment, which wins over the file.`,
 	}
 	config.Register(root.PersistentFlags())
 	root.AddCommand(serveCmd(), migrateCmd(), backupCmd(), catalogCmd(), pipelineCmd(), deployCmd(), tasksCmd(), tokenCmd(), auditCmd(), doctorCmd(), versionCmd())
+	requireSubcommands(root)
 	return root
+}
+
+// requireSubcommands makes every group of commands (migrate, token ...) fail without one of its
+// subcommands, or with one it does not have: cobra prints the group's help and exits 0, so a
+// migration Job running "migrate upp" succeeded having done nothing.
+func requireSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		if sub.HasSubCommands() && sub.Run == nil && sub.RunE == nil {
+			sub.Args = cobra.NoArgs // "unknown command "upp" for "portside migrate""
+			sub.RunE = func(cmd *cobra.Command, _ []string) error {
+				var names []string
+				for _, s := range cmd.Commands() {
+					if s.IsAvailableCommand() {
+						names = append(names, s.Name())
+					}
+				}
+				return fmt.Errorf("%s needs a subcommand: %s (see %s --help)", cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
+			}
+		}
+		requireSubcommands(sub)
+	}
 }
 
 func versionCmd() *cobra.Command {

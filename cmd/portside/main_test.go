@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,6 +358,21 @@ func TestThePortsideBinaryDoesNotLinkArgoCD(t *testing.T) {
 			if strings.HasPrefix(pkg, banned) {
 				t.Errorf("portside links %s (from %s); only portside-argocd may", pkg, banned)
 			}
+		}
+	}
+}
+
+// A group of commands runs nothing by itself: without a subcommand, or with one it does not
+// have, it fails (a migration Job running "migrate upp" must not succeed having done nothing).
+func TestAGroupOfCommandsFailsWithoutAKnownSubcommand(t *testing.T) {
+	for _, args := range [][]string{{"migrate", "upp"}, {"migrate"}, {"deploy", "aprove", "1"}, {"tasks", "project"}, {"tasks", "project", "craete"}, {"token", "lst"}} {
+		root := newRoot()
+		root.SetArgs(args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if err == nil || !(strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "needs a subcommand")) {
+			t.Errorf("portside %s: %v, want an error naming the unknown or missing subcommand", strings.Join(args, " "), err)
 		}
 	}
 }

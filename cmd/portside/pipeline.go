@@ -136,7 +136,13 @@ func pipelineRunsCmd() *cobra.Command {
 				f.Component = args[0]
 			}
 			if status != "" {
-				f.Statuses = []pipelines.Status{pipelines.Status(strings.ToUpper(status))}
+				st := pipelines.Status(strings.ToUpper(status))
+				switch st {
+				case pipelines.Queued, pipelines.Running, pipelines.Succeeded, pipelines.Failed, pipelines.Cancelled, pipelines.TimedOut:
+				default:
+					return errs.InvalidField("status", "%q is not a run's status: queued, running, succeeded, failed, cancelled or timed_out", status)
+				}
+				f.Statuses = []pipelines.Status{st}
 			}
 			_, svc, done, err := openPipelines(cmd)
 			if err != nil {

@@ -146,7 +146,7 @@ func (c *Committer) Apply(ctx context.Context, ch deploys.Change) (deploys.Appli
 			return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
 		}
 		if !rejected(out) {
-			return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
+			return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(gitMessage(out), t.Repo))
 		}
 		if attempt >= c.opts.Attempts {
 			return deploys.Applied{}, errs.E(errs.Unavailable, "push to %s (%s) was rejected %d times: the branch keeps moving; try again", Redact(t.Repo), t.Branch, attempt)
@@ -197,7 +197,7 @@ func (c *Committer) Propose(ctx context.Context, ch deploys.Change, branch strin
 				return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
 			}
 		}
-		return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), branch, redactAll(lastLine(out), t.Repo))
+		return deploys.Applied{}, errs.Wrap(errs.Unavailable, err, "push to %s (%s): %s", Redact(t.Repo), branch, redactAll(gitMessage(out), t.Repo))
 	}
 	// The clone stays on the commit; the next apply starts from the remote again (ready).
 	return deploys.Applied{Repo: Redact(t.Repo), Commit: sha}, nil
@@ -207,7 +207,7 @@ func (c *Committer) Propose(ctx context.Context, ch deploys.Change, branch strin
 func (c *Committer) remoteHead(ctx context.Context, repo, branch string) (string, error) {
 	out, err := c.git(ctx, "", nil, "ls-remote", "--heads", "--", repo, "refs/heads/"+branch)
 	if err != nil {
-		return "", errs.Wrap(errs.Unavailable, err, "ls-remote %s: %s", Redact(repo), redactAll(lastLine(out), repo))
+		return "", errs.Wrap(errs.Unavailable, err, "ls-remote %s: %s", Redact(repo), redactAll(gitMessage(out), repo))
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if sha, ref, ok := strings.Cut(strings.TrimSpace(line), "\t"); ok && ref == "refs/heads/"+branch {
@@ -268,7 +268,7 @@ func (c *Committer) Descends(ctx context.Context, t deploys.Target, revision, co
 	case errors.As(err, &exit) && exit.ExitCode() == 1:
 		known = false
 	default:
-		return false, fmt.Errorf("gitops: is %s in %s: %s: %w", commit, revision, lastLine(out), err)
+		return false, fmt.Errorf("gitops: is %s in %s: %s: %w", commit, revision, gitMessage(out), err)
 	}
 	c.mu.Lock()
 	if len(c.lineage) >= maxLineage {
@@ -300,7 +300,7 @@ func (c *Committer) ready(ctx context.Context, cl *clone, t deploys.Target) erro
 		return fmt.Errorf("gitops: remove an unusable clone: %w", err)
 	}
 	if out, err := c.git(ctx, "", nil, "clone", "--quiet", "--single-branch", "--branch", t.Branch, "--", t.Repo, cl.dir); err != nil {
-		return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(lastLine(out), t.Repo))
+		return errs.Wrap(errs.Unavailable, err, "clone %s (%s): %s", Redact(t.Repo), t.Branch, redactAll(gitMessage(out), t.Repo))
 	}
 	return nil
 }
@@ -308,10 +308,10 @@ func (c *Committer) ready(ctx context.Context, cl *clone, t deploys.Target) erro
 // sync resets the clone to the remote branch as it is now, dropping what was not pushed.
 func (c *Committer) sync(ctx context.Context, dir, branch string) error {
 	if out, err := c.git(ctx, dir, nil, "fetch", "--quiet", "origin", "+refs/heads/"+branch+":refs/remotes/origin/"+branch); err != nil {
-		return errs.Wrap(errs.Unavailable, err, "fetch %s: %s", branch, lastLine(out))
+		return errs.Wrap(errs.Unavailable, err, "fetch %s: %s", branch, gitMessage(out))
 	}
 	if out, err := c.git(ctx, dir, nil, "reset", "--quiet", "--hard", "refs/remotes/origin/"+branch); err != nil {
-		return fmt.Errorf("gitops: reset to origin/%s: %s: %w", branch, lastLine(out), err)
+		return fmt.Errorf("gitops: reset to origin/%s: %s: %w", branch, gitMessage(out), err)
 	}
 	return nil
 }
@@ -345,7 +345,7 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 		return "", fmt.Errorf("gitops: write %s: %w", t.Path, err)
 	}
 	if out, err := c.git(ctx, dir, nil, "add", "--", filepath.FromSlash(t.Path)); err != nil {
-		return "", fmt.Errorf("gitops: git add: %s: %w", lastLine(out), err)
+		return "", fmt.Errorf("gitops: git add: %s: %w", gitMessage(out), err)
 	}
 	author := q.RequesterName
 	if author == "" {
@@ -360,7 +360,7 @@ func (c *Committer) commit(ctx context.Context, dir string, ch deploys.Change) (
 	// --allow-empty: a version the file already names still gets its commit, so the request has a
 	// revision of its own for Argo CD to report.
 	if out, err := c.git(ctx, dir, env, "commit", "--quiet", "--allow-empty", "--no-verify", "-F", "-", stdin(Message(ch))); err != nil {
-		return "", fmt.Errorf("gitops: git commit: %s: %w", lastLine(out), err)
+		return "", fmt.Errorf("gitops: git commit: %s: %w", gitMessage(out), err)
 	}
 	out, err := c.git(ctx, dir, nil, "rev-parse", "HEAD")
 	if err != nil {
@@ -385,7 +385,7 @@ func (c *Committer) find(ctx context.Context, dir string, ch deploys.Change) (st
 	args = append(args, "HEAD", "--")
 	out, err := c.git(ctx, dir, nil, args...)
 	if err != nil {
-		return "", false, fmt.Errorf("gitops: look for the commit of deploy request %d: %s: %w", q.ID, lastLine(out), err)
+		return "", false, fmt.Errorf("gitops: look for the commit of deploy request %d: %s: %w", q.ID, gitMessage(out), err)
 	}
 	subject, trailer := subjectOf(q), fmt.Sprintf("Deploy-Request: %d", q.ID)
 	for _, rec := range strings.Split(out, "\x1e") {
@@ -481,13 +481,23 @@ func redactAll(s, repo string) string {
 	return s
 }
 
-func lastLine(s string) string {
+// gitMessage is what git said of a failure, in one line: its first fatal: or error: line (git
+// ends with advice such as "and the repository exists.", which says nothing of the cause: a
+// missing repository, "detected dubious ownership"), else its last line; at most 300 bytes.
+func gitMessage(s string) string {
 	s = strings.TrimSpace(s)
+	line := s
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
+		line = s[i+1:]
 	}
-	if len(s) > 300 {
-		s = s[:300]
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "fatal:") || strings.HasPrefix(l, "error:") {
+			line = l
+			break
+		}
 	}
-	return s
+	if len(line) > 300 {
+		line = line[:300]
+	}
+	return line
 }

@@ -160,6 +160,16 @@ func TestAMissingFileFailsNamingIt(t *testing.T) {
 	}
 }
 
+// A repository that is not there is said to be so, in git's own words, not in the advice git
+// ends with ("... and the repository exists.").
+func TestAMissingRepositoryFailsInGitsOwnWords(t *testing.T) {
+	missing := "file://" + filepath.Join(t.TempDir(), "nonexistent.git")
+	_, err := newCommitter(t).Apply(context.Background(), change(1, missing, "k.yaml", deploys.Kustomize, "x", "1.0.0"))
+	if err == nil || !strings.Contains(err.Error(), "fatal:") || strings.HasSuffix(err.Error(), "and the repository exists.") {
+		t.Fatalf("a missing repository: %v", err)
+	}
+}
+
 // Twenty requests for twenty components in one repository, through two Portside replicas (two
 // committers, two clones) at once: every bump lands as its own commit and none is lost, whoever
 // had to fetch and retry.
