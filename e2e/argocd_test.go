@@ -183,3 +183,33 @@ func TestDoctorListsEachArgoCDInstancesApplications(t *testing.T) {
 		t.Errorf("the doctor's report shows a token\n%s", r)
 	}
 }
+
+// portside doctor starts the Kubernetes Jobs provider as serve does, in the companion: a
+// kubeconfig it cannot read is named, one it can is fine (the cluster is reached by each run).
+func TestDoctorChecksTheKubernetesJobsProvider(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portside.db")
+	env := cleanEnv(t)
+	mustRun(t, env, portsideBin, "migrate", "up", "--database", db)
+
+	missing := filepath.Join(dir, "no-such-kubeconfig")
+	r := run(t, env, portsideBin, "doctor", "--database", db, "--kubernetes-jobs-kubeconfig", missing)
+	if r.code != 1 || !regexp.MustCompile(`(?m)^FAIL\s+kubernetes-jobs\s+.*`+regexp.QuoteMeta(missing)).MatchString(r.stdout) {
+		t.Errorf("doctor with a kubeconfig that is not there: want exit 1 and kubernetes-jobs failed naming it\n%s", r)
+	}
+
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, env, portsideBin, "doctor", "--database", db, "--kubernetes-jobs-kubeconfig", kubeconfig, "--kubernetes-jobs-namespace", "ci")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^ok\s+kubernetes-jobs\s+.*namespace ci`).MatchString(r.stdout) {
+		t.Errorf("doctor with a readable kubeconfig: want exit 0 and kubernetes-jobs ok\n%s", r)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/portside-dev/portside/errs"
 	ghp "github.com/portside-dev/portside/pipelines/github"
 	glp "github.com/portside-dev/portside/pipelines/gitlab"
+	kjplugin "github.com/portside-dev/portside/pipelines/kubejobs/plugin"
 	"github.com/portside-dev/portside/rollouts/connector"
 	"github.com/portside-dev/portside/slack"
 	"github.com/portside-dev/portside/store"
@@ -48,8 +49,10 @@ func doctorCmd() *cobra.Command {
 		Short: "Check the configuration and everything Portside depends on; exit 1 when something is wrong",
 		Long: `Checks, in order: the configuration; the database and its migrations; the OpenID provider's
 discovery and signing keys; every Argo CD instance (through portside-argocd: its applications
-listed with the configured token); the GitHub and GitLab pipeline providers' tokens; the Slack bot
-token. Each line says ok, skip (not configured) or FAIL with what to fix. Nothing is changed.`,
+listed with the configured token); the GitHub and GitLab pipeline providers' tokens; the
+Kubernetes Jobs provider (started in the companion, which reads its kubeconfig); the Slack bot
+token; the tracing collector. Each line says ok, skip (not configured) or FAIL with what to fix.
+Nothing is changed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if timeout <= 0 {
@@ -100,7 +103,7 @@ func runDoctor(ctx context.Context, cfg config.Config, timeout time.Duration, se
 		defer cancel()
 		add(fn(cctx))
 	}
-	where := "defaults and environment"
+	where := "flags, environment and defaults"
 	if cfg.ConfigFile != "" {
 		where = cfg.ConfigFile
 	}
@@ -112,6 +115,7 @@ func runDoctor(ctx context.Context, cfg config.Config, timeout time.Duration, se
 	}
 	within(func(ctx context.Context) finding { return checkGitHub(ctx, cfg) })
 	within(func(ctx context.Context) finding { return checkGitLab(ctx, cfg) })
+	within(func(ctx context.Context) finding { return checkKubernetesJobs(ctx, cfg) })
 	within(func(ctx context.Context) finding { return checkSlack(ctx, cfg) })
 	within(func(ctx context.Context) finding { return checkTracing(ctx, cfg) })
 	return all
@@ -251,6 +255,41 @@ func checkArgoCD(ctx context.Context, cfg config.Config, timeout time.Duration) 
 		out = append(out, finding{check: name, status: findingOK, detail: fmt.Sprintf("%s: %s visible with the token", addrs[src.Name()], plural(len(apps), "application"))})
 	}
 	return out
+}
+
+// checkKubernetesJobs starts the companion with the Kubernetes Jobs provider, as serve does: the
+// companion reads the kubeconfig (or the pod's service account), and a bad one is named. The
+// cluster itself is reached by each run.
+func checkKubernetesJobs(ctx context.Context, cfg config.Config) finding {
+	const name = "kubernetes-jobs"
+	on, err := cfg.KubernetesJobs()
+	if err != nil {
+		return failed(name, err, "set kubernetes-jobs-kubeconfig or kubernetes-jobs-in-cluster, not both")
+	}
+	if !on {
+		return finding{check: name, status: findingSkip, detail: "neither kubernetes-jobs-kubeconfig nor kubernetes-jobs-in-cluster is set"}
+	}
+	path, err := connector.Locate(cfg.ArgoCDConnector)
+	if err != nil {
+		return failed(name, err, "install portside-argocd (which runs the Kubernetes Jobs provider) beside portside, or set argocd-connector to its path")
+	}
+	kj := kjplugin.New(kjplugin.Config{Kubeconfig: cfg.KubernetesJobsKubeconfig, InCluster: cfg.KubernetesJobsInCluster,
+		Namespace: cfg.KubernetesJobsNamespace}, slog.New(slog.DiscardHandler))
+	p, err := connector.Start(ctx, connector.Options{Path: path, Extensions: []connector.Extension{kj}, Stderr: io.Discard,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return failed(name, err, "run portside-argocd by hand to see why it does not start")
+	}
+	defer p.Close()
+	if err := kj.Started(ctx); err != nil {
+		fix := "correct kubernetes-jobs-kubeconfig (a kubeconfig file this process can read)"
+		if cfg.KubernetesJobsInCluster {
+			fix = "run inside the cluster with a service account, or set kubernetes-jobs-kubeconfig instead"
+		}
+		return failed(name, err, fix)
+	}
+	return finding{check: name, status: findingOK, detail: "the provider started; its Jobs run in namespace " + cfg.KubernetesJobsNamespace +
+		" (the cluster is reached by each run)"}
 }
 
 func checkGitHub(ctx context.Context, cfg config.Config) finding {

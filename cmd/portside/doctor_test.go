@@ -53,7 +53,7 @@ func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("the doctor created %s (stat: %v)", db, err)
 	}
-	for _, check := range []string{"oidc", "argocd", "github", "gitlab", "slack", "tracing"} {
+	for _, check := range []string{"oidc", "argocd", "github", "gitlab", "kubernetes-jobs", "slack", "tracing"} {
 		wantLine(t, r, check, "skip")
 	}
 	if !strings.Contains(r.stdout, "no problems found") {

@@ -432,6 +432,11 @@ func TestWebhookSignatures(t *testing.T) {
 	if id, err := github.RunOf("push", []byte(`{}`)); id != "" || err != nil {
 		t.Errorf("RunOf(push) = %q, %v", id, err)
 	}
+	// Valid JSON of the wrong shape is said to be so, naming the field.
+	if _, err := github.RunOf("workflow_run", []byte(`{"workflow_run":{"id":"7"}}`)); !errs.Is(err, errs.Invalid) ||
+		!strings.Contains(err.Error(), "workflow_run.id is a string, not a whole number") {
+		t.Errorf("RunOf(workflow_run with a string id) = %v", err)
+	}
 }
 
 func TestALostWebhookIsCoveredByTheFollower(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/jsonerr"
 )
 
 // SignatureHeader carries a webhook's HMAC-SHA256 of the body, keyed with the webhook secret.
@@ -53,7 +54,7 @@ func RunOf(event string, body []byte) (string, error) {
 		return "", nil
 	}
 	if err := json.Unmarshal(body, &payload); err != nil {
-		return "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+		return "", errs.E(errs.Invalid, "the %s event is not GitHub's JSON: %s", event, jsonerr.Describe(err))
 	}
 	switch {
 	case payload.WorkflowRun != nil && payload.WorkflowRun.ID > 0:
@@ -84,7 +85,7 @@ func PullRequestOf(event string, body []byte) (project, branch string, err error
 		} `json:"repository"`
 	}
 	if err := json.Unmarshal(body, &payload); err != nil {
-		return "", "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+		return "", "", errs.E(errs.Invalid, "the %s event is not GitHub's JSON: %s", event, jsonerr.Describe(err))
 	}
 	if payload.Action != "closed" {
 		return "", "", nil

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/jsonerr"
 )
 
 // TokenHeader carries the secret token GitLab sends with every webhook delivery (GitLab does not
@@ -50,7 +51,7 @@ func PipelineOf(event string, body []byte) (string, error) {
 		PipelineID int64 `json:"pipeline_id"`
 	}
 	if err := json.Unmarshal(body, &payload); err != nil {
-		return "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+		return "", errs.E(errs.Invalid, "the %s event is not GitLab's JSON: %s", event, jsonerr.Describe(err))
 	}
 	switch payload.ObjectKind {
 	case "pipeline":
@@ -90,7 +91,7 @@ func MergeRequestOf(event string, body []byte) (project, branch string, err erro
 		} `json:"object_attributes"`
 	}
 	if err := json.Unmarshal(body, &payload); err != nil {
-		return "", "", errs.E(errs.Invalid, "the %s event is not JSON", event)
+		return "", "", errs.E(errs.Invalid, "the %s event is not GitLab's JSON: %s", event, jsonerr.Describe(err))
 	}
 	if payload.ObjectKind != "merge_request" {
 		if event == "System Hook" {
