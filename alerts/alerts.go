@@ -194,7 +194,7 @@ func storableMap(field string, m map[string]string) error {
 		if err := text.Storable(field+"["+strconv.Itoa(i)+"] (a name)", k); err != nil {
 			return err
 		}
-		if err := text.Storable(field+"."+k, m[k]); err != nil {
+		if err := text.Storable(field+"."+clip(k, 40), m[k]); err != nil {
 			return err
 		}
 	}

@@ -179,7 +179,7 @@ func (s *Service) Receive(ctx context.Context, p Payload) (Result, error) {
 	if len(p.Refused) > 0 {
 		refused := make([]string, 0, min(len(p.Refused), 10))
 		for _, r := range p.Refused[:min(len(p.Refused), 10)] {
-			refused = append(refused, errs.PublicMessage(r.Err))
+			refused = append(refused, clip(errs.PublicMessage(r.Err), 200))
 		}
 		entry.Args["refused"], entry.Args["refusedFirst"] = len(p.Refused), refused
 	}

@@ -285,3 +285,21 @@ func TestAChatUserIsThePortsideUserWithTheirAddress(t *testing.T) {
 		}
 	})
 }
+
+// A token's name is listed in a table and kept as text: one line of storable text.
+func TestATokenNameIsOneLineOfStorableText(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ids := auth.NewService(st, auth.Options{})
+		for _, name := range []string{"ci\x00bot", "ci\nbot", "ci\tbot", "ci\xffbot"} {
+			if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: name}); errs.FieldOf(err) != "name" {
+				t.Errorf("a token named %q: %v, want INVALID naming name", name, err)
+			}
+		}
+		if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "o\xffps", Name: "ci"}); errs.FieldOf(err) != "user" {
+			t.Errorf("a token for a user of invalid UTF-8: %v, want INVALID naming user", err)
+		}
+		if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: "ci bot ✓"}); err != nil {
+			t.Errorf("a token named in one line: %v", err)
+		}
+	})
+}

@@ -161,6 +161,13 @@ func (s *Service) BeginLogin(ctx context.Context, returnTo string) (*LoginStart,
 // login cookie, one that does not open, or another state.
 var ErrSignInNotStarted = errs.E(errs.Unauthenticated, "this sign-in was not started in this browser (state mismatch); start again at /auth/login")
 
+// StartedHere reports whether cb answers a sign-in this browser started (its login cookie opens
+// and holds cb's state), without using it: a callback that does not is anyone's to send.
+func (s *Service) StartedHere(cb Callback) bool {
+	_, err := s.openFlow(cb)
+	return err == nil
+}
+
 func (s *Service) openFlow(cb Callback) (*loginFlow, error) {
 	notHere := ErrSignInNotStarted
 	if cb.BrowserState == "" {

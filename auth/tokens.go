@@ -13,6 +13,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -86,7 +87,13 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 	case spec.Name == "":
 		return "", nil, errs.InvalidField("name", "is empty: name the token after what will use it")
 	case len(spec.Name) > 100:
-		return "", nil, errs.InvalidField("name", "is longer than 100 characters")
+		return "", nil, errs.InvalidField("name", "is longer than 100 bytes")
+	case text.Storable("name", spec.Name) != nil:
+		return "", nil, text.Storable("name", spec.Name)
+	case strings.ContainsAny(spec.Name, "\r\n\t"):
+		return "", nil, errs.InvalidField("name", "must be one line without tabs (it is listed in a table)")
+	case text.Storable("user", spec.Username) != nil:
+		return "", nil, text.Storable("user", spec.Username)
 	case spec.TTL < 0:
 		return "", nil, errs.InvalidField("ttl", "is negative")
 	case spec.TTL > 0 && spec.TTL < minTokenTTL:

@@ -742,15 +742,20 @@ func readFile(path string, from source, settings []Setting) (map[string]fileValu
 		return nil, &errs.Error{Code: errs.Invalid, Field: "config",
 			Message: fmt.Sprintf("config file %q is not valid YAML", path), Err: err}
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		line := next.Line
+	for { // empty documents after it (a generated file's trailing ---) are fine
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			return nil, &errs.Error{Code: errs.Invalid, Field: "config",
 				Message: fmt.Sprintf("config file %q is not valid YAML", path), Err: err}
 		}
-		return nil, &errs.Error{Code: errs.Invalid, Field: "config", Message: fmt.Sprintf(
-			"config file %q holds a second YAML document (line %d); Portside reads one: put every setting in one mapping", path, line)}
+		if len(next.Content) > 0 && !(next.Content[0].Kind == yaml.ScalarNode && next.Content[0].Tag == "!!null") {
+			return nil, &errs.Error{Code: errs.Invalid, Field: "config", Message: fmt.Sprintf(
+				"config file %q holds a second YAML document (line %d); Portside reads one: put every setting in one mapping", path, next.Line)}
+		}
 	}
 	out := map[string]fileValue{}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -823,8 +828,6 @@ func fileKeys(settings []Setting) []string {
 	return keys
 }
 
-// closestKey suggests the known key nearest to an unknown one, or "" when none is near enough to be
-// a likely typo. Snake case, upper case and environment variable spellings are recognised first.
 // UnknownEnv lists the PORTSIDE_* variables of environ (KEY=value entries) that name no
 // setting, each with the setting's variable it is closest to, if any ("PORTSIDE_DATABASE (did
 // you mean PORTSIDE_DATABASE_URL?)"): a mistyped variable is otherwise silently ignored.
@@ -865,6 +868,8 @@ func UnknownEnv(environ []string) []string {
 // deploy CLI may run.
 var stepEnv = []string{"PORTSIDE_RUN_ID", "PORTSIDE_COMPONENT", "PORTSIDE_PIPELINE", "PORTSIDE_STAGE", "PORTSIDE_REF", "PORTSIDE_OUTPUT"}
 
+// closestKey suggests the known key nearest to an unknown one, or "" when none is near enough to be
+// a likely typo. Snake case, upper case and environment variable spellings are recognised first.
 func closestKey(unknown string, settings []Setting) string {
 	norm := strings.ToLower(strings.TrimSpace(unknown))
 	norm = strings.ReplaceAll(norm, "_", "-")
@@ -1245,7 +1250,6 @@ func checkUserLink(methods []string) error {
 	return nil
 }
 
-// locationTypes are the values api-location-types accepts.
 // checkTrustedProxies refuses what is neither an IP address nor a CIDR range.
 func checkTrustedProxies(list []string) error {
 	for _, p := range list {
@@ -1259,6 +1263,7 @@ func checkTrustedProxies(list []string) error {
 	return nil
 }
 
+// locationTypes are the values api-location-types accepts.
 var locationTypes = []string{"url", "git", "file", "embedded"}
 
 func checkLocationTypes(types []string) error {

@@ -543,6 +543,7 @@ func TestConfigFileShapes(t *testing.T) {
 		{"typed scalars", "demo: true\ndatabase-max-conns: 20\nrefresh-interval: 0\n",
 			func(c Config) bool { return c.Demo && c.DatabaseMaxConns == 20 && c.RefreshInterval == 0 }},
 		{"null means empty", "git-cache-dir:\n", func(c Config) bool { return c.GitCacheDir == "/cache/portside/git" }},
+		{"empty documents after the one", "demo: true\n---\n---\n# end\n", func(c Config) bool { return c.Demo }},
 		{"anchor and alias", "refresh-interval: &t 30s\nshutdown-timeout: *t\n",
 			func(c Config) bool { return c.RefreshInterval == 30*time.Second && c.ShutdownTimeout == 30*time.Second }},
 	}

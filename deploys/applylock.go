@@ -82,7 +82,7 @@ func newApplyLocks(st *store.Store, log *slog.Logger) applyLocks {
 	}
 	l := &localLocks{ids: map[int64]bool{}, log: log}
 	if st.Dialect() == store.SQLite && !strings.Contains(st.Target(), ":memory:") {
-		l.file = fileLocksOf(ApplyLockPath(st.Target()))
+		l.file = fileLocksOf(ApplyLockPath(store.RealPath(st.Target()))) // as serve's claim, through links too
 	}
 	return l
 }

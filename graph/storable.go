@@ -19,7 +19,8 @@ import (
 // NUL, so each such value failed its statement as an internal error (and an audit record
 // naming it could not be written), where SQLite kept it: refused here, before any resolver,
 // every input of every field is refused the same way on both databases, naming where it is.
-// JSON's invalid UTF-8 needs no gate: the decoder has replaced it already.
+// Invalid UTF-8 needs no gate here: the JSON decoder replaces it in a POST's body, and in a GET's
+// query string (queries only) the store answers it INVALID (store.Translate).
 type nulGate struct{}
 
 var _ interface {

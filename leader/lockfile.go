@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 )
 
 // FileLock is a SQLite database claimed by one `portside serve`: SQLite is the single-process
@@ -30,13 +31,7 @@ func LockPath(database string) string { return database + "-serve.lock" }
 func LockFile(database string) (*FileLock, error) {
 	// The claim is beside the database file itself: reached through a symbolic link (or another
 	// spelling of its path), the same file must have the same claim.
-	real := database
-	if r, err := filepath.EvalSymlinks(database); err == nil {
-		real = r
-	} else if d, err := filepath.EvalSymlinks(filepath.Dir(database)); err == nil {
-		real = filepath.Join(d, filepath.Base(database)) // not created yet: its directory's real path
-	}
-	path := LockPath(real)
+	path := LockPath(store.RealPath(database))
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}

@@ -31,8 +31,11 @@ const (
 type tooSlow struct{}
 
 // slowError is what a rendering stopped past its deadline answers.
+// It wraps tooSlowError: unlike the other refusals it depends on how busy the machine is.
 func slowError(budget time.Duration) error {
-	return errs.InvalidField("markdown", "takes more than %s to render (long runs of unclosed brackets, quotes nested thousands deep): write it as plainer Markdown", budget)
+	e := errs.InvalidField("markdown", "takes more than %s to render (long runs of unclosed brackets, quotes nested thousands deep): write it as plainer Markdown", budget)
+	e.Err = tooSlowError{}
+	return e
 }
 
 // deadlineOf is the deadline a piece's parse runs to (zero: none, as in the tests' reference).
@@ -52,9 +55,8 @@ func checkDeadline(pc parser.Context) {
 // deadlineBlocks is a block parser tried before the others wherever a block that nests or
 // repeats can open (a quote, a list item, a heading, a fence, a break), which opens nothing: it
 // only stops a parse past its deadline. Blocks are opened line by line and level by level, so it
-// is tried at each. Its triggers must each have goldmark's own parsers too: goldmark tries the
-// parsers without a trigger (paragraphs) only at a character that has none
-// (TestTheDeadlineParserTriggersOnlyWhereGoldmarkDoes).
+// is tried at each. (goldmark tries a trigger's parsers, then those without a trigger, such as
+// paragraphs; TestTheDeadlineParserTriggersOnlyWhereGoldmarkDoes holds the output unchanged.)
 type deadlineBlocks struct{}
 
 // deadlineBlockTriggers are the characters goldmark's block parsers start at.
@@ -73,8 +75,8 @@ func (deadlineBlocks) CanInterruptParagraph() bool                 { return true
 func (deadlineBlocks) CanAcceptIndentedLine() bool                 { return true }
 
 // deadlineInlines is the same for inline parsing: tried before the others at each character
-// that starts a link, an image, code, emphasis or an autolink, the scans whose cost can grow with
-// the rest of the block.
+// that starts a link, an image, code, emphasis or an autolink (goldmark looks parsers up at
+// punctuation), the scans whose cost can grow with the rest of the block.
 type deadlineInlines struct{}
 
 func (deadlineInlines) Trigger() []byte {
@@ -99,6 +101,9 @@ func deadlineParsers() []parser.Option {
 func tableCells(src []byte) int {
 	cells := 0
 	lines := bytes.Split(src, []byte{'\n'})
+	for i := range lines {
+		lines[i] = uncontained(lines[i])
+	}
 	for i := 1; i < len(lines); i++ {
 		cols, ok := delimiterRow(lines[i])
 		if !ok {
@@ -111,6 +116,30 @@ func tableCells(src []byte) int {
 		cells += cols * rows
 	}
 	return cells
+}
+
+// uncontained is line without the markers of the blocks that may contain a table (quotes, list
+// items, their indentation): a table inside a quote is a table all the same.
+func uncontained(line []byte) []byte {
+	for {
+		trimmed := bytes.TrimLeft(line, " \t>")
+		switch {
+		case len(trimmed) >= 2 && (trimmed[0] == '-' || trimmed[0] == '*' || trimmed[0] == '+') && (trimmed[1] == ' ' || trimmed[1] == '\t'):
+			trimmed = trimmed[2:]
+		default:
+			n := 0
+			for n < len(trimmed) && n < 9 && trimmed[n] >= '0' && trimmed[n] <= '9' {
+				n++
+			}
+			if n > 0 && n+1 < len(trimmed) && (trimmed[n] == '.' || trimmed[n] == ')') && (trimmed[n+1] == ' ' || trimmed[n+1] == '\t') {
+				trimmed = trimmed[n+2:]
+			}
+		}
+		if len(trimmed) == len(line) {
+			return line
+		}
+		line = trimmed
+	}
 }
 
 // delimiterRow reports whether line is a table's delimiter row and how many columns it has.

@@ -71,3 +71,22 @@ func TestTheDeadlineParserTriggersOnlyWhereGoldmarkDoes(t *testing.T) {
 		t.Errorf("paragraphs starting at trigger characters: %v\n%s", err, html)
 	}
 }
+
+// A table in a quote or a list item is counted as one outside them.
+func TestATableInsideAQuoteOrAListIsCountedToo(t *testing.T) {
+	cols, rows := 2000, 2000
+	quoted := "> " + strings.Repeat("|", cols+1) + "\n> " + strings.Repeat("|-", cols) + "|\n" + strings.Repeat("> |\n", rows)
+	listed := "- " + strings.Repeat("|", cols+1) + "\n  " + strings.Repeat("|-", cols) + "|\n" + strings.Repeat("  |\n", rows)
+	nested := "1. > " + strings.Repeat("|", 11) + "\n   > " + strings.Repeat("|-", 10) + "|\n   > |\n"
+	for name, src := range map[string]string{"quoted": quoted, "listed": listed} {
+		if got := tableCells([]byte(src)); got != cols*(rows+1) {
+			t.Errorf("tableCells(%s) = %d, want %d", name, got, cols*(rows+1))
+		}
+		if _, err := RenderMarkdown(src); errs.FieldOf(err) != "markdown" || !strings.Contains(err.Error(), "cells together") {
+			t.Errorf("the %s padded table: %v", name, err)
+		}
+	}
+	if got := tableCells([]byte(nested)); got != 20 {
+		t.Errorf("tableCells(a table in a quote in a list) = %d, want 20", got)
+	}
+}

@@ -2,6 +2,7 @@ package runbooks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -63,6 +64,7 @@ type Service struct {
 	// reading one. renders lets one rendering of a version run at a time.
 	rendered *sizedlru.Cache[versionKey, rendering]
 	renders  singleflight.Group
+	render   func(string) (string, error) // RenderMarkdown; the tests count its calls
 	checker  *checker
 }
 
@@ -81,6 +83,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		s.now = time.Now
 	}
 	s.rendered = sizedlru.New[versionKey, rendering](renderedBytes, 0)
+	s.render = RenderMarkdown
 	s.checker = newChecker(s.recs, opts.Check, s.log, s.now)
 	return s
 }
@@ -549,8 +552,9 @@ func versionText(v Version) string {
 // cached by version, which never changes.
 //
 // A version is rendered once at a time (readers of it at once share that rendering) and its
-// failure is kept as its HTML would be: a version stored before renderings were bounded, which
-// takes longer than RenderTime, costs that once, not at every read.
+// failure is kept as its HTML would be, unless it was too slow (which depends on the machine's
+// load): a version stored before renderings were bounded, with tables of too many cells, costs
+// its check once, not at every read.
 func (s *Service) HTML(rb Runbook) (string, error) {
 	if rb.Kind != Markdown {
 		return "", nil
@@ -563,7 +567,7 @@ func (s *Service) HTML(rb Runbook) (string, error) {
 		if r, ok := s.rendered.Get(key); ok { // rendered by the call just before this one
 			return r, nil
 		}
-		h, err := RenderMarkdown(rb.Markdown)
+		h, err := s.render(rb.Markdown)
 		switch {
 		case errs.CodeOf(err) == errs.Invalid:
 			err = errs.Wrap(errs.Invalid, err, "%s version %d cannot be shown: its %s; edit it", what(rb.ID), rb.Version, errs.PublicMessage(err))
@@ -571,7 +575,10 @@ func (s *Service) HTML(rb Runbook) (string, error) {
 			err = errs.Wrap(errs.Internal, err, "render %s", what(rb.ID))
 		}
 		r := rendering{html: h, err: err}
-		s.rendered.Add(key, r, len(h)+renderingOverhead)
+		// A rendering stopped at its deadline may pass on a quieter machine: it is not kept.
+		if !errors.As(err, &tooSlowError{}) {
+			s.rendered.Add(key, r, len(h)+renderingOverhead)
+		}
 		return r, nil
 	})
 	r := v.(rendering)

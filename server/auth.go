@@ -40,9 +40,9 @@ type Identity struct {
 	// Logger is set by New from Options.Logger.
 	Logger *slog.Logger
 
-	// unstarted limits the audit records of callbacks without a login cookie (no sign-in this
-	// browser started, so none of its own: anyone may send one) to deniedPerMinute an address,
-	// as refused webhook deliveries are; set by New.
+	// unstarted limits the audit records of callbacks that answer no sign-in this browser started
+	// (no login cookie, or one for another state: anyone may send one) to 10 a minute an
+	// address, as refused webhook deliveries are; set by New.
 	unstarted *deniedLimiter
 }
 
@@ -197,7 +197,7 @@ func (id *Identity) callback(c *gin.Context) {
 		cb.BrowserState = ck.Value
 	}
 	id.clearCookie(c, loginCookie, "/auth/callback")
-	if cb.BrowserState == "" {
+	if !id.Auth.StartedHere(cb) {
 		if record, _ := id.unstarted.admit(c.ClientIP()); !record {
 			errorPage(c, auth.ErrSignInNotStarted) // answered as before, not recorded again
 			return

@@ -104,5 +104,20 @@ func TestARefusedSignInIsRecordedBoundedAndForgedOnesDoNotFillTheAuditLog(t *tes
 		if n := len(p.auditRecords(t, "auth.login")); n != 1+10 {
 			t.Errorf("%d records after 25 forged callbacks in a minute, want 1 + 10", n)
 		}
+		// A genuine login cookie (starting a sign-in writes nothing) with another state is no
+		// sign-in either: it is limited with the others.
+		b2 := newBrowser()
+		p.openLoginForm(b2, "/")
+		for range 5 {
+			resp, err := b2.Get(p.base + "/auth/callback?state=forged&error=access_denied")
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp)
+			p.openLoginForm(b2, "/") // a fresh cookie each time, as a script would take
+		}
+		if n := len(p.auditRecords(t, "auth.login")); n != 1+10 {
+			t.Errorf("%d records after 5 more with a login cookie for another state, want still 1 + 10", n)
+		}
 	})
 }

@@ -99,6 +99,19 @@ func hasPragma(values []string, name string) bool {
 	return false
 }
 
+// RealPath is a SQLite database file's path as the file system resolves it (symbolic links
+// followed; for a file not created yet, its directory's): the same file reached two ways has one
+// real path, so that the locks kept beside it (serve's claim, the deploy apply locks) are one.
+func RealPath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	if d, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		return filepath.Join(d, filepath.Base(path))
+	}
+	return path
+}
+
 // Open connects to the database named by raw (see ParseURL). It does not migrate; see Migrate and
 // CheckSchema.
 func Open(ctx context.Context, raw string, opts Options) (*Store, error) {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // Options configure a Committer.
@@ -483,7 +484,8 @@ func redactAll(s, repo string) string {
 
 // gitMessage is what git said of a failure, in one line: its first fatal: or error: line (git
 // ends with advice such as "and the repository exists.", which says nothing of the cause: a
-// missing repository, "detected dubious ownership"), else its last line; at most 300 bytes.
+// missing repository, "detected dubious ownership"), else its last line; at most 300 bytes of
+// storable text.
 func gitMessage(s string) string {
 	s = strings.TrimSpace(s)
 	line := s
@@ -496,8 +498,6 @@ func gitMessage(s string) string {
 			break
 		}
 	}
-	if len(line) > 300 {
-		line = line[:300]
-	}
-	return line
+	// A remote's words are recorded (the request's outcome): storable text, cut at a character.
+	return text.Clean(line, 300)
 }
