@@ -33,7 +33,9 @@ func (nulGate) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (nulGate) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	where := ""
-	if oc.Doc != nil {
+	// A literal holds a NUL only through an escape (\u0000, \u{0}): the lexer refuses the byte
+	// itself. A document without one (almost every one) is not walked.
+	if oc.Doc != nil && strings.Contains(oc.RawQuery, `\u`) {
 		for _, op := range oc.Doc.Operations {
 			if where = nulInSelections(op.SelectionSet); where != "" {
 				break

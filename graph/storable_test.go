@@ -33,6 +33,9 @@ func TestAnInputHoldingANulCharacterIsRefusedNamingWhereOnBothDatabases(t *testi
 			"NUL_CHARACTER", "variables.f.owners[1] holds a NUL character")
 		wantInvalid(t, a.errorsOf(`query($r:String!){ entity(ref:$r){ name } }`, client.Var("r", "component:default/pay\x00")),
 			"NUL_CHARACTER", "variables.r holds")
+		// Through the other escape, and as the byte itself (which the lexer refuses).
+		wantInvalid(t, a.errorsOf(`{ entities(filter:{text:"pay\u{0}ments"}, first:5){ totalCount } }`), "")
+		wantInvalid(t, a.errorsOf("{ entities(filter:{text:\"pay\x00ments\"}, first:5){ totalCount } }"), "")
 		// The same text without the NUL is a query like any other.
 		var resp struct{ Entities struct{ TotalCount int } }
 		a.query(&resp, `{ entities(filter:{text:"payments"}, first:5){ totalCount } }`)

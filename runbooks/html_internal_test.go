@@ -1,11 +1,14 @@
 package runbooks
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/portside-dev/portside/auth/principal"
+	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -52,4 +55,38 @@ func TestAVersionIsRenderedOnceAtATimeAndItsLastingRefusalKept(t *testing.T) {
 	if calls.Load() != 2 {
 		t.Errorf("a version too slow to render was rendered %d times in two reads, want 2 (not kept)", calls.Load())
 	}
+}
+
+// The rendering a write makes to check its Markdown is the new version's HTML: its first read
+// renders nothing again.
+func TestAWrittenVersionIsReadWithoutRenderingAgain(t *testing.T) {
+	s := NewService(storetest.SQLite(t), Options{Catalog: noEntities{}})
+	var calls atomic.Int32
+	s.render = func(src string) (string, error) { calls.Add(1); return RenderMarkdown(src) }
+	admin := principal.With(context.Background(), &principal.Principal{Username: "admin", Kind: principal.KindToken, Client: principal.ClientAPI, Admin: true})
+	rb, err := s.Create(admin, CreateInput{Title: "Restart", Kind: Markdown, Markdown: "# Restart\n", Message: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if html, err := s.HTML(rb); err != nil || !strings.Contains(html, "Restart</h1>") || calls.Load() != 1 {
+		t.Fatalf("HTML after Create: %q, %v, %d renderings; want the write's one", html, err, calls.Load())
+	}
+	md := "# Restart the pods\n"
+	rb, err = s.Update(admin, UpdateInput{ID: rb.ID, BaseVersion: rb.Version, Markdown: &md, Message: "more"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if html, err := s.HTML(rb); err != nil || !strings.Contains(html, "Restart the pods</h1>") || calls.Load() != 2 {
+		t.Fatalf("HTML after Update: %q, %v, %d renderings; want the two writes' only", html, err, calls.Load())
+	}
+}
+
+// noEntities is a catalog without entities: a runbook linked to nothing needs no more.
+type noEntities struct{}
+
+func (noEntities) EntitiesByRef(context.Context, []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error) {
+	return nil, nil
+}
+func (noEntities) Owns(context.Context, *principal.Principal, string) (bool, error) {
+	return false, nil
 }

@@ -197,6 +197,7 @@ func checkContent(kind Kind, markdown, link string) error {
 // admins; audited.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
 	var out Runbook
+	var html string // the new version's, rendered to check it
 	args := map[string]any{"title": clip(in.Title, 200), "kind": string(in.Kind), "url": clip(in.URL, 200), "links": in.Links,
 		"bytes": len(in.Markdown), "message": clip(in.Message, 200)}
 	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookCreate), Resource: "", Args: args}, func(ctx context.Context) error {
@@ -231,7 +232,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
 		if in.Kind == Markdown {
 			// Refused here rather than when first read: a rendering that takes seconds would
 			// cost them on every first read of the version, by anyone.
-			if _, err := RenderMarkdown(in.Markdown); err != nil {
+			if html, err = s.render(in.Markdown); err != nil {
 				return err
 			}
 		}
@@ -244,6 +245,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
 			return audit.Flush(ctx)
 		})
 	})
+	if err == nil && in.Kind == Markdown {
+		s.keepRendering(out, html) // its first read needs no rendering again
+	}
 	return out, err
 }
 
@@ -276,6 +280,8 @@ func (s *Service) loadForEdit(ctx context.Context, action policy.Action, id int6
 // audited. An edit based on a version that is no longer the newest is a CONFLICT.
 func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 	var out Runbook
+	var html string // the new version's, rendered to check it when its Markdown changed
+	rendered := false
 	args := map[string]any{"id": in.ID, "baseVersion": in.BaseVersion, "message": clip(in.Message, 200)}
 	if in.Title != nil {
 		args["title"] = clip(*in.Title, 200)
@@ -316,9 +322,11 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 			return err
 		}
 		if in.Markdown != nil && rb.Kind == Markdown {
-			if _, err := RenderMarkdown(rb.Markdown); err != nil { // as Create
+			var err error
+			if html, err = s.render(rb.Markdown); err != nil { // as Create
 				return err
 			}
+			rendered = true
 		}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
 			if err := s.recs.update(ctx, &rb, in.BaseVersion, principal.From(ctx).Actor(), in.Message, s.now().UTC()); err != nil {
@@ -328,6 +336,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 			return audit.Flush(ctx)
 		})
 	})
+	if err == nil && rendered {
+		s.keepRendering(out, html)
+	}
 	return out, err
 }
 
@@ -583,6 +594,11 @@ func (s *Service) HTML(rb Runbook) (string, error) {
 	})
 	r := v.(rendering)
 	return r.html, r.err
+}
+
+// keepRendering keeps the HTML a write rendered (to check it) as its new version's.
+func (s *Service) keepRendering(rb Runbook, html string) {
+	s.rendered.Add(versionKey{rb.ID, rb.Version}, rendering{html: html}, len(html)+renderingOverhead)
 }
 
 // rendering is a version's HTML, or why it has none.
