@@ -148,6 +148,13 @@ func New(opts Options) *Server {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version})
 	})
 	r.GET("/readyz", readyz(opts))
+	// A path that answers other methods says so (405 with Allow), as HTTP asks, rather than
+	// claiming there is no such endpoint.
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": gin.H{"code": "METHOD_NOT_ALLOWED",
+			"message": c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + c.Writer.Header().Get("Allow")}})
+	})
 	r.NoRoute(func(c *gin.Context) {
 		if c.Request.Method == http.MethodGet && isClientRoute(c.Request.URL.Path) {
 			if web.rootFile(c.Request.URL.Path) {

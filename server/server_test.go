@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -280,6 +281,35 @@ func TestUnknownPathAnswers404JSONNotFound(t *testing.T) {
 	if e := errorBody(t, rec); e["code"] != "NOT_FOUND" {
 		t.Errorf("error = %v, want code NOT_FOUND", e)
 	}
+}
+
+// A path the server answers for other methods says which (405 with Allow, RFC 9110 15.5.6),
+// so a client that sent the wrong method learns that rather than that the endpoint is missing.
+func TestWrongMethodAnswers405WithAllow(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ method, target, allow string }{
+		{http.MethodDelete, "/healthz", "GET"},
+		{http.MethodPut, "/graphql", "GET, POST"},
+	} {
+		rec := f.do(t, c.method, c.target, nil)
+		if rec.Code != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s = %d, want 405", c.method, c.target, rec.Code)
+			continue
+		}
+		if got := rec.Header().Get("Allow"); !sameMethods(got, c.allow) {
+			t.Errorf("%s %s: Allow = %q, want %q", c.method, c.target, got, c.allow)
+		}
+		if e := errorBody(t, rec); e["code"] != "METHOD_NOT_ALLOWED" || !strings.Contains(e["message"].(string), c.method) {
+			t.Errorf("%s %s: error = %v, want code METHOD_NOT_ALLOWED naming the method", c.method, c.target, e)
+		}
+	}
+}
+
+func sameMethods(a, b string) bool {
+	x, y := strings.Split(a, ", "), strings.Split(b, ", ")
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }
 
 func TestEveryResponseCarriesARequestID(t *testing.T) {

@@ -87,6 +87,13 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !migrate {
+		// A command that does not migrate cannot use a new database: opening a mistyped SQLite
+		// path would only leave an empty file there.
+		if err := sqliteExists(cfg.Database); err != nil {
+			return nil, err
+		}
+	}
 	a, err := newApp(cmd.Context(), cfg, log, migrate)
 	if err != nil {
 		return nil, err
@@ -115,11 +122,17 @@ func (a *app) startSending(ctx context.Context) error {
 }
 
 // openStore opens the configured database without checking its schema: the commands
-// that work on the database itself (migrate, backup) need no services around it.
-func openStore(cmd *cobra.Command) (*store.Store, error) {
+// that work on the database itself (migrate, backup) need no services around it. With
+// existing, a SQLite database whose file is not there is refused instead of created.
+func openStore(cmd *cobra.Command, existing bool) (*store.Store, error) {
 	cfg, _, err := loadConfig(cmd)
 	if err != nil {
 		return nil, err
+	}
+	if existing {
+		if err := sqliteExists(cfg.Database); err != nil {
+			return nil, err
+		}
 	}
 	return store.Open(cmd.Context(), cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 }

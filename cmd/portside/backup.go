@@ -23,10 +23,8 @@ func backupCmd() *cobra.Command {
 		Short: "Write a consistent copy of the SQLite database to FILE while serve runs (PostgreSQL: pg_dump)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := sqliteExists(cmd); err != nil {
-				return err // opening a file that is not there would create it, and back up nothing
-			}
-			st, err := openStore(cmd)
+			// Opening a file that is not there would create it, and back up nothing.
+			st, err := openStore(cmd, true)
 			if err != nil {
 				return err
 			}
@@ -47,13 +45,9 @@ func backupCmd() *cobra.Command {
 	return cmd
 }
 
-// sqliteExists refuses a SQLite database (the configured one) whose file is not there.
-func sqliteExists(cmd *cobra.Command) error {
-	cfg, _, err := loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	if file, ok := sqliteFile(cfg.Database); ok {
+// sqliteExists refuses a SQLite database setting whose file is not there.
+func sqliteExists(database string) error {
+	if file, ok := sqliteFile(database); ok {
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 			return errs.InvalidField("database", "no SQLite database at %s; correct database (PORTSIDE_DATABASE_URL)", file)
 		}

@@ -46,3 +46,24 @@ func TestBackupCommandWritesACopyOnceAndRefersPostgreSQLToPgDump(t *testing.T) {
 		t.Errorf("backup of PostgreSQL: want a refusal pointing at pg_dump\n%s", r)
 	}
 }
+
+// Only the commands that migrate may create a SQLite database: any other one, given a mistyped
+// path, says there is no database there rather than leaving an empty file behind it.
+func TestCommandsThatDoNotMigrateRefuseAMissingSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"migrate", "status"},
+		{"token", "list"},
+		{"catalog", "locations"},
+		{"pipeline", "runs", "payments"},
+	} {
+		typo := filepath.Join(dir, "portsdie.db")
+		r := portside(t, nil, append([]string{"--database", typo}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, "no SQLite database at "+typo) {
+			t.Errorf("%v on a mistyped database: want a refusal naming it\n%s", args, r)
+		}
+		if _, err := os.Stat(typo); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v created the mistyped database: %v", args, err)
+		}
+	}
+}

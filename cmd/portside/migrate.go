@@ -18,7 +18,7 @@ func migrateCmd() *cobra.Command {
 		Short: "Apply every pending migration (what the Kubernetes migration Job runs)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd)
+			st, err := openStore(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -44,7 +44,7 @@ func migrateCmd() *cobra.Command {
 		Short: "List migrations and whether each is applied; exit 3 when some are pending or the schema is newer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd)
+			st, err := openStore(cmd, true) // a status is no reason to create a database
 			if err != nil {
 				return err
 			}
