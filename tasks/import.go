@@ -153,6 +153,11 @@ func (s *Service) apply(ctx context.Context, proj Project, rows []importRow) (Im
 	res := ImportResult{Tasks: []Task{}}
 	actor := principal.From(ctx).Actor()
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		// Imports into one project take turns: two reading the tasks at once would both create
+		// a new row's task (one failing on the title's unique key) or update the same version.
+		if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+			return err
+		}
 		existing, err := s.recs.tasksOfProject(ctx, proj.ID)
 		if err != nil {
 			return err

@@ -211,6 +211,23 @@ func newTaskRow(t *Task) taskRow {
 
 // insertTask records a new task, its links and the change that created it. A title the project
 // already has is a CONFLICT.
+// lockProject holds project id's (name's) row until the transaction ends, so that writers of its tasks
+// that read before they write take turns. SQLite's transactions already do (IMMEDIATE).
+func (s *records) lockProject(ctx context.Context, id int64, name string) error {
+	if s.st.Dialect() != store.Postgres {
+		return nil
+	}
+	var got []int64
+	err := s.st.DB(ctx).Raw("SELECT id FROM task_projects WHERE id = ? FOR UPDATE", id).Scan(&got).Error
+	if err != nil {
+		return store.Translate(err, "project")
+	}
+	if len(got) == 0 {
+		return errs.E(errs.NotFound, "project %s was deleted", name)
+	}
+	return nil
+}
+
 func (s *records) insertTask(ctx context.Context, t *Task) error {
 	row := newTaskRow(t)
 	row.ID = 0

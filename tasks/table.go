@@ -104,7 +104,11 @@ func (e *ImportErrors) Error() string {
 }
 
 func (e *ImportErrors) summary() *errs.Error {
-	return errs.E(errs.Invalid, "the table has %d problems; nothing was imported", len(e.Errors))
+	problems := "problems"
+	if len(e.Errors) == 1 {
+		problems = "problem"
+	}
+	return errs.E(errs.Invalid, "the table has %d %s; nothing was imported", len(e.Errors), problems)
 }
 
 // Unwrap makes the errors INVALID for errs.CodeOf and the audit log.

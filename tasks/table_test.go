@@ -3,6 +3,7 @@ package tasks_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portside-dev/portside/errs"
@@ -106,6 +107,57 @@ func TestImportUpdatesTasksByTitle(t *testing.T) {
 		}
 		if strings.Join(fields, " ") != "bob:created erin:title erin:assignee erin:status" {
 			t.Errorf("history %v", fields)
+		}
+	})
+}
+
+// Imports of one table into one project at the same time all succeed, one after another: the
+// first creates the tasks, the others find them as they are.
+func TestConcurrentImportsOfATableTakeTurns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		const n = 8
+		results := make([]tasks.ImportResult, n)
+		failures := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], failures[i] = s.Import(bob, "roadmap", tasks.Markdown, issueTable)
+			}()
+		}
+		wg.Wait()
+		created := 0
+		for i := range n {
+			if failures[i] != nil {
+				t.Fatalf("import %d of %d at once: %v", i+1, n, failures[i])
+			}
+			created += results[i].Created
+		}
+		rows := len(results[0].Tasks)
+		if created != rows {
+			t.Errorf("%d tasks created by %d imports of a %d-row table, want %d", created, n, rows, rows)
+		}
+		if p, _ := s.Tasks(carol, tasks.Filter{Project: "roadmap"}, 100, ""); p.TotalCount != int64(rows) {
+			t.Errorf("the project has %d tasks, want %d", p.TotalCount, rows)
+		}
+	})
+}
+
+// The summary counts the problems in words a person reads: "1 problem", "2 problems".
+func TestTheImportSummaryCountsProblemsInWords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		header := "| Task | Priority | Assignee | Status | Comments / Issues |\n|---|---|---|---|---|\n"
+		for rows, want := range map[string]string{
+			"| | High | | Not Started | |\n":                                  "the table has 1 problem; nothing was imported",
+			"| | High | | Not Started | |\n| Fine | Urgent | | Blocked | |\n": "the table has 2 problems; nothing was imported",
+		} {
+			_, err := s.Import(bob, "roadmap", tasks.Markdown, header+rows)
+			if msg := errs.PublicMessage(err); msg != want {
+				t.Errorf("Import(%q) = %q, want %q", rows, msg, want)
+			}
 		}
 	})
 }
