@@ -354,6 +354,11 @@ func TestForgedOrMalformedSlackInteractionsAreRefused(t *testing.T) {
 	if code := r.click(t, "U0ALICE", slack.ActionApprove, 0, "F", nil); code != http.StatusBadRequest {
 		t.Errorf("request 0: %d, want 400", code)
 	}
+	// A user ID Slack never gives (here a NUL inside the payload's JSON, which the form's checks
+	// do not see) is refused before it is looked up.
+	if code := r.click(t, "U0AL\x00ICE", slack.ActionApprove, 1, "F", nil); code != http.StatusBadRequest {
+		t.Errorf("a NUL in payload.user.id: %d, want 400", code)
+	}
 	recs := r.auditRecords(t, "slack.interaction")
 	if len(recs) != 2 {
 		t.Fatalf("%d audit records of refused interactions, want 2: %+v", len(recs), recs)

@@ -270,6 +270,17 @@ func TestSlackCommandsThatNeedNoWorkAreAnsweredAtOnce(t *testing.T) {
 	if code, _ := r.command(t, "U0\xffBOB", "status payments-api", "H4", nil); code != http.StatusBadRequest {
 		t.Errorf("invalid UTF-8 in user_id answered %d, want 400", code)
 	}
+	// IDs Slack never gives are refused, naming the field, before anything is looked up.
+	for user, trigger := range map[string]string{"U0<BOB>": "H5", "U0BOB": "H6;drop"} {
+		code, ack := r.command(t, user, "status payments-api", trigger, nil)
+		field := "user_id"
+		if user == "U0BOB" {
+			field = "trigger_id"
+		}
+		if code != http.StatusOK || ack.ResponseType != "ephemeral" || !strings.Contains(ack.Text, field) || !strings.Contains(ack.Text, "is not a Slack ID") {
+			t.Errorf("user %q trigger %q answered %d %+v, want a refusal naming %s", user, trigger, code, ack, field)
+		}
+	}
 }
 
 func TestForgedSlackRequestsAreRefusedCountedAndAudited(t *testing.T) {

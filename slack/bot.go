@@ -242,6 +242,9 @@ func (b *Bot) Command(form url.Values) Reply {
 		return ephemeral("Portside answers only through Slack's response URLs; this command's is not one.")
 	}
 	who := caller{team: form.Get("team_id"), user: form.Get("user_id"), trigger: form.Get("trigger_id")}
+	if err := who.check("team_id", "user_id", "trigger_id"); err != nil {
+		return ephemeral("%s", errs.PublicMessage(err))
+	}
 	if !b.enqueue(func(ctx context.Context) {
 		reply := work(ctx, who)
 		if err := b.post(ctx, respond, reply); err != nil {
@@ -254,6 +257,30 @@ func (b *Bot) Command(form url.Values) Reply {
 }
 
 type caller struct{ team, user, trigger string }
+
+// check refuses IDs no Slack workspace gives (team and user: letters and digits; a trigger: those,
+// dots and dashes), naming the field: they are looked up and stored (the trigger in an
+// idempotency key), and a NUL or a megabyte has no place there.
+func (c caller) check(teamField, userField, triggerField string) error {
+	for _, f := range []struct {
+		name, value string
+		punct       string
+		required    bool
+	}{{teamField, c.team, "", true}, {userField, c.user, "", true}, {triggerField, c.trigger, ".-_", false}} {
+		if f.value == "" && !f.required {
+			continue
+		}
+		if f.value == "" || len(f.value) > maxSlackID || strings.IndexFunc(f.value, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || strings.ContainsRune(f.punct, r))
+		}) >= 0 {
+			return errs.InvalidField(f.name, "%q is not a Slack ID", clipText(strings.ToValidUTF8(f.value, "\uFFFD")))
+		}
+	}
+	return nil
+}
+
+// maxSlackID bounds the IDs Slack sends (theirs are about 10–50 characters).
+const maxSlackID = 128
 
 // as is ctx with the Portside user the Slack user is.
 func (b *Bot) as(ctx context.Context, who caller) (context.Context, error) {

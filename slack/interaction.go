@@ -54,6 +54,9 @@ func (b *Bot) Interaction(form url.Values) error {
 		return errs.InvalidField("payload.response_url", "is not one of Slack's response URLs")
 	}
 	who := caller{team: cb.Team.ID, user: cb.User.ID}
+	if err := who.check("payload.team.id", "payload.user.id", ""); err != nil {
+		return err
+	}
 	if !b.enqueue(func(ctx context.Context) {
 		reply := b.decide(ctx, who, deciders, act.ActionID, id)
 		if err := b.post(ctx, cb.ResponseURL, reply); err != nil {
