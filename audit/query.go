@@ -2,10 +2,8 @@ package audit
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -13,6 +11,7 @@ import (
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/idcursor"
 	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
@@ -53,7 +52,7 @@ func (l *Log) Query(ctx context.Context, f Filter, first int, after string) (*Pa
 		return nil, store.Translate(err, "audit records")
 	}
 	if after != "" {
-		id, err := decodeCursor(after)
+		id, err := idcursor.Decode("audit", after)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +70,7 @@ func (l *Log) Query(ctx context.Context, f Filter, first int, after string) (*Pa
 		page.Records = append(page.Records, rows[i].toRecord())
 	}
 	if len(rows) > 0 {
-		page.EndCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.EndCursor = idcursor.Encode("audit", rows[len(rows)-1].ID)
 	}
 	return page, nil
 }
@@ -161,20 +160,6 @@ func (l *Log) filtered(ctx context.Context, f Filter) (*gorm.DB, error) {
 		q = q.Where("at < ?", f.Until.UTC())
 	}
 	return q, nil
-}
-
-func encodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("audit:" + strconv.FormatInt(id, 10)))
-}
-
-func decodeCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 6 && string(b[:6]) == "audit:" {
-		if id, err := strconv.ParseInt(string(b[6:]), 10, 64); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, errs.InvalidField("after", "is not a cursor from this list")
 }
 
 // ParseBound reads a since or until bound given as text (an RFC 3339 time); "" means none. The

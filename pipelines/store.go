@@ -2,7 +2,6 @@ package pipelines
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/idcursor"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -284,21 +284,6 @@ type Page struct {
 // MaxPage bounds a page of runs.
 const MaxPage = 100
 
-// cursorOf is an opaque cursor for the run with id.
-func cursorOf(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("run:" + strconv.FormatInt(id, 10)))
-}
-
-func parseCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 4 && string(b[:4]) == "run:" {
-		if id, err := strconv.ParseInt(string(b[4:]), 10, 64); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, errs.InvalidField("after", "is not a cursor of this list")
-}
-
 // list returns a page of runs, newest first.
 func (s *records) list(ctx context.Context, f Filter, first int, after string) (*Page, error) {
 	if first < 0 || first > MaxPage {
@@ -329,7 +314,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		return nil, store.Translate(err, "pipeline runs")
 	}
 	if after != "" {
-		id, err := parseCursor(after)
+		id, err := idcursor.Decode("run", after)
 		if err != nil {
 			return nil, err
 		}
@@ -344,10 +329,10 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	}
 	for i := range rows {
 		page.Runs = append(page.Runs, rows[i].toRun())
-		page.Cursors = append(page.Cursors, cursorOf(rows[i].ID))
+		page.Cursors = append(page.Cursors, idcursor.Encode("run", rows[i].ID))
 	}
 	if len(rows) > 0 {
-		page.EndCursor = cursorOf(rows[len(rows)-1].ID)
+		page.EndCursor = idcursor.Encode("run", rows[len(rows)-1].ID)
 	}
 	return page, nil
 }

@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/idcursor"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -439,20 +439,6 @@ type Page struct {
 // MaxPage bounds a page of tasks.
 const MaxPage = 500
 
-func cursorOf(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("task:" + strconv.FormatInt(id, 10)))
-}
-
-func parseCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && len(b) > 5 && string(b[:5]) == "task:" {
-		if id, err := strconv.ParseInt(string(b[5:]), 10, 64); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, errs.InvalidField("after", "is not a cursor of this list")
-}
-
 // list returns a page of tasks, in board order.
 func (s *records) list(ctx context.Context, f Filter, first int, after string) (*Page, error) {
 	if first < 0 || first > MaxPage {
@@ -479,7 +465,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		return nil, store.Translate(err, "tasks")
 	}
 	if after != "" {
-		id, err := parseCursor(after)
+		id, err := idcursor.Decode("task", after)
 		if err != nil {
 			return nil, err
 		}
@@ -502,10 +488,10 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	}
 	page.Tasks = list
 	for _, r := range rows {
-		page.Cursors = append(page.Cursors, cursorOf(r.ID))
+		page.Cursors = append(page.Cursors, idcursor.Encode("task", r.ID))
 	}
 	if len(rows) > 0 {
-		page.EndCursor = cursorOf(rows[len(rows)-1].ID)
+		page.EndCursor = idcursor.Encode("task", rows[len(rows)-1].ID)
 	}
 	return page, nil
 }
