@@ -11,6 +11,7 @@ import (
 
 	"github.com/portside-dev/portside/catalog/backstage"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/gitref"
 )
 
 // The annotations a component declares its pipelines with. AnnotationPipelines holds the
@@ -238,6 +239,8 @@ func (p *declParser) declaration(field string, n *yaml.Node, annotations map[str
 	d.Ref = p.str(field+".ref", n, fields["ref"], false)
 	if d.Ref == "" {
 		d.Ref = defaultRef
+	} else if err := gitref.Check(field+".ref", d.Ref); err != nil {
+		p.add(fields["ref"], field+".ref", "%s", strings.TrimPrefix(errs.PublicMessage(err), field+".ref: "))
 	}
 	d.Repository = p.str(field+".repository", n, fields["repository"], false)
 	d.Workflow = p.str(field+".workflow", n, fields["workflow"], false)

@@ -218,6 +218,7 @@ func TestDeclarationMistakesNameTheField(t *testing.T) {
 		{"bad name", `[{name: X_1, provider: local, stages: [{name: a, run: "true"}]}]`, "[0].name", "is not a pipeline name"},
 		{"twice", `[{name: x, provider: local, stages: [{name: a, run: "true"}]}, {name: x, provider: local, stages: [{name: a, run: "true"}]}]`, "[1].name", "declared twice"},
 		{"no stages", `[{name: x, provider: local}]`, "[0].stages", "missing"},
+		{"a range for a ref", `[{name: x, provider: local, ref: main..x, stages: [{name: a, run: "true"}]}]`, "[0].ref", "holds .. (a range)"},
 		{"unknown field", `[{name: x, provider: local, stages: [{name: a, run: "true"}], colour: red}]`, "[0].colour", "unknown field"},
 		{"bad type", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: number}]}]`, "[0].parameters[0].type", `unknown parameter type "number"`},
 		{"choice without options", `[{name: x, provider: local, stages: [{name: a, run: "true"}], parameters: [{name: p, type: choice}]}]`, "[0].parameters[0].options", "missing"},

@@ -16,6 +16,7 @@ import (
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/internal/bus"
+	"github.com/portside-dev/portside/internal/gitref"
 	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/store"
 )
@@ -235,6 +236,8 @@ func (in TriggerInput) check() error {
 		return errs.InvalidField("parameters", "gives %d parameters; at most %d", len(in.Parameters), MaxParameters)
 	case in.Pipeline == "":
 		return errs.InvalidField("pipeline", "is empty; name one of the component's pipelines")
+	case in.Ref != "":
+		return gitref.Check("ref", in.Ref) // "main..x" passes the characters, not git
 	}
 	return nil
 }

@@ -140,6 +140,23 @@ func TestAnOwnerTriggersARunThatRecordsWhoHowAndWhat(t *testing.T) {
 	})
 }
 
+// A ref git would not resolve as one name is refused before anything starts, naming the field.
+func TestARefGitRefusesIsInvalid(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := &fakeProvider{}
+	s := newService(t, st, prov, pipelines.Options{})
+	for _, ref := range []string{"main..x", "main@{1}", "release.lock", "-x", "a b"} {
+		in := release("")
+		in.Ref = ref
+		if _, err := s.Trigger(bob, in); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "ref" {
+			t.Errorf("Trigger(ref %q) = %v, want INVALID naming ref", ref, err)
+		}
+	}
+	if n := prov.triggers.Load(); n != 0 {
+		t.Errorf("%d runs started", n)
+	}
+}
+
 func TestOnlyTheComponentsOwnersAndAdminsTrigger(t *testing.T) {
 	st := storetest.SQLite(t)
 	prov := &fakeProvider{}

@@ -27,7 +27,8 @@ func Translate(err error, what string) error {
 	case errors.As(err, &coded):
 		return err
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return errs.Wrap(errs.NotFound, err, "%s not found", what)
+		// gorm's "record not found" adds nothing to the message, which the CLI prints whole.
+		return errs.E(errs.NotFound, "%s not found", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return errs.Wrap(errs.Conflict, err, "%s already exists", what)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):

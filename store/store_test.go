@@ -441,6 +441,10 @@ func TestTranslate(t *testing.T) {
 		if !errs.Is(got, errs.NotFound) || !strings.Contains(errs.PublicMessage(got), "entity component:default/x") {
 			t.Errorf("Translate = %v, want %s naming the entity", got, errs.NotFound)
 		}
+		// The whole text (what the CLI prints) says it once, without gorm's words.
+		if got.Error() != "entity component:default/x not found" {
+			t.Errorf("Translate = %q, want %q", got.Error(), "entity component:default/x not found")
+		}
 	})
 	t.Run("a connection error is unavailable", func(t *testing.T) {
 		err := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}

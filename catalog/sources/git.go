@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/gitref"
 )
 
 // DefaultGitPath is the catalog file a git location reads when it names no path.
@@ -81,8 +82,10 @@ func (g *Git) Check(spec catalogSpec) (catalogSpec, error) {
 	// Schemes are case-insensitive: FILE:///etc is a file:// remote, and is written as one so that
 	// every rule about file:// remotes sees it.
 	spec.Target = u.Scheme + spec.Target[len(u.Scheme):]
-	if strings.HasPrefix(spec.Ref, "-") || strings.ContainsAny(spec.Ref, " \t\n:") {
-		return spec, errs.InvalidField("ref", "%q is not a branch, tag or commit", spec.Ref)
+	if spec.Ref != "" {
+		if err := gitref.Check("ref", spec.Ref); err != nil {
+			return spec, err
+		}
 	}
 	if spec.Path == "" {
 		spec.Path = DefaultGitPath

@@ -582,6 +582,8 @@ func TestGitCheck(t *testing.T) {
 		{"a ref with a newline", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Ref: "main\nHEAD"}, "ref"},
 		{"a ref that is an option", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Ref: "--upload-pack=touch"}, "ref"},
 		{"a refspec", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Ref: "main:refs/heads/x"}, "ref"},
+		{"a range", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Ref: "main..x"}, "ref"},
+		{"a reflog entry", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Ref: "main@{1}"}, "ref"},
 		{"a path out of the repository", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Path: "../other/catalog-info.yaml"}, "path"},
 		{"a path that is the whole repository", catalog.LocationSpec{Target: "https://git.example.com/repo.git", Path: "/"}, "path"},
 	}

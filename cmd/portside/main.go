@@ -70,19 +70,34 @@ named by --config; flags win over the environment, which wins over the file.`,
 func requireSubcommands(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		if sub.HasSubCommands() && sub.Run == nil && sub.RunE == nil {
-			sub.Args = cobra.NoArgs // "unknown command "upp" for "portside migrate""
-			sub.RunE = func(cmd *cobra.Command, _ []string) error {
-				var names []string
-				for _, s := range cmd.Commands() {
-					if s.IsAvailableCommand() {
-						names = append(names, s.Name())
-					}
+			sub.SuggestionsMinimumDistance = 2 // cobra's own default for the root's commands
+			sub.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return nil
 				}
-				return fmt.Errorf("%s needs a subcommand: %s (see %s --help)", cmd.CommandPath(), strings.Join(names, ", "), cmd.CommandPath())
+				hint := ""
+				if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+					hint = "; did you mean " + strings.Join(near, " or ") + "?"
+				}
+				return fmt.Errorf("unknown command %q for %q%s (its commands: %s)", args[0], cmd.CommandPath(), hint, strings.Join(subcommands(cmd), ", "))
+			}
+			sub.RunE = func(cmd *cobra.Command, _ []string) error {
+				return fmt.Errorf("%s needs a subcommand: %s (see %s --help)", cmd.CommandPath(), strings.Join(subcommands(cmd), ", "), cmd.CommandPath())
 			}
 		}
 		requireSubcommands(sub)
 	}
+}
+
+// subcommands names the commands of a group that a person may run.
+func subcommands(c *cobra.Command) []string {
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return names
 }
 
 func versionCmd() *cobra.Command {

@@ -375,4 +375,12 @@ func TestAGroupOfCommandsFailsWithoutAKnownSubcommand(t *testing.T) {
 			t.Errorf("portside %s: %v, want an error naming the unknown or missing subcommand", strings.Join(args, " "), err)
 		}
 	}
+	// A near miss is named, and the group's commands listed.
+	root := newRoot()
+	root.SetArgs([]string{"migrate", "upp"})
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "did you mean up?") || !strings.Contains(err.Error(), "its commands: status, up") {
+		t.Errorf("portside migrate upp: %v, want the near miss and the commands", err)
+	}
 }
