@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -54,6 +55,19 @@ func (s SchemaStatus) Pending() int {
 	return n
 }
 
+// Missing lists the migrations not applied below the current version: a gap that `migrate up`,
+// which applies only newer ones, cannot fill (a record deleted from the bookkeeping table, or a
+// database migrated by another build).
+func (s SchemaStatus) Missing() []string {
+	var names []string
+	for _, m := range s.Migrations {
+		if !m.Applied && m.Version < s.Current {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}
+
 func (s *Store) provider() (*goose.Provider, error) {
 	fsys, err := migrations.For(string(s.dialect))
 	if err != nil {
@@ -87,7 +101,9 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 	// A newer release migrated the database further: there is nothing of ours left to apply, and
 	// its migrations are not ours to run. An older release's migration Job (a rollback, an Argo CD
 	// PreSync hook) succeeds applying nothing, as long as the schema still serves this release.
-	if st, err := s.SchemaStatus(ctx); err == nil && (st.Newer() || !st.Compatible()) {
+	if st, err := s.SchemaStatus(ctx); err == nil && len(st.Missing()) > 0 {
+		return nil, s.checkStatus(st) // goose would refuse too, saying less
+	} else if err == nil && (st.Newer() || !st.Compatible()) {
 		if err := s.checkStatus(st); err != nil {
 			return nil, err
 		}
@@ -209,6 +225,10 @@ func (s *Store) checkStatus(st SchemaStatus) error {
 		return errs.E(errs.Unavailable,
 			"database %s has schema version %d, newer than this Portside knows (%d), but lacks %d of this Portside's migrations: run a Portside release at least as new as the one that migrated it",
 			s.Describe(), st.Current, st.Latest, st.Pending())
+	case len(st.Missing()) > 0:
+		return errs.E(errs.Unavailable,
+			"database %s lacks %s below its schema version %d (its bookkeeping table lost their records, or another build migrated it): `portside migrate up` applies only newer migrations; restore the database from a backup, or apply them by hand and record them in goose_db_version",
+			s.Describe(), strings.Join(st.Missing(), ", "), st.Current)
 	case st.Pending() > 0:
 		return errs.E(errs.Unavailable,
 			"database %s is not migrated: schema version %d, this Portside needs %d (%d pending); run `portside migrate up` or start with --migrate",

@@ -304,6 +304,40 @@ func TestANewerDatabaseLackingOneOfThisPortsidesMigrationsIsRefused(t *testing.T
 	})
 }
 
+// A migration missing below the current version (its record deleted) is a gap migrate up cannot
+// fill: both the check and migrate up name it and say so, instead of advising migrate up.
+func TestAMigrationMissingBelowTheCurrentVersionIsNamed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.SchemaStatus(ctx)
+		if err != nil || len(st.Migrations) < 3 {
+			t.Fatalf("status %+v, %v", st, err)
+		}
+		gap := st.Migrations[1]
+		if err := s.Gorm().Exec("DELETE FROM goose_db_version WHERE version_id = ?", gap.Version).Error; err != nil {
+			t.Fatal(err)
+		}
+		before := countVersionRows(t, s)
+		for op, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": func() error { _, err := s.Migrate(ctx); return err }()} {
+			if !errs.Is(err, errs.Unavailable) {
+				t.Errorf("%s = %v, want %s", op, err, errs.Unavailable)
+				continue
+			}
+			for _, part := range []string{"lacks " + gap.Name, "applies only newer migrations", "restore the database"} {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("%s: message %q does not say %q", op, err, part)
+				}
+			}
+		}
+		if after := countVersionRows(t, s); after != before {
+			t.Errorf("Migrate changed goose_db_version: %d rows, was %d", after, before)
+		}
+	})
+}
+
 func TestConcurrentMigrationsOnPostgresTakeTurns(t *testing.T) {
 	raw := storetest.PostgresURL(t)
 	const n = 4
