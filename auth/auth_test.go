@@ -286,11 +286,12 @@ func TestAChatUserIsThePortsideUserWithTheirAddress(t *testing.T) {
 	})
 }
 
-// A token's name is listed in a table and kept as text: one line of storable text.
+// A token's name is listed in a table and kept as text: one line of storable text that reads as
+// it is (no bidirectional controls turning "ci‮tob" into another name, nothing only invisible).
 func TestATokenNameIsOneLineOfStorableText(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ids := auth.NewService(st, auth.Options{})
-		for _, name := range []string{"ci\x00bot", "ci\nbot", "ci\tbot", "ci\xffbot"} {
+		for _, name := range []string{"ci\x00bot", "ci\nbot", "ci\tbot", "ci\xffbot", "\u202e", "ci\u202etob", "\u200b", "ci\x1b[2Jbot"} {
 			if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: "ops", Name: name}); errs.FieldOf(err) != "name" {
 				t.Errorf("a token named %q: %v, want INVALID naming name", name, err)
 			}

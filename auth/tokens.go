@@ -88,10 +88,8 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		return "", nil, errs.InvalidField("name", "is empty: name the token after what will use it")
 	case len(spec.Name) > 100:
 		return "", nil, errs.InvalidField("name", "is longer than 100 bytes")
-	case text.Storable("name", spec.Name) != nil:
-		return "", nil, text.Storable("name", spec.Name)
-	case strings.ContainsAny(spec.Name, "\r\n\t"):
-		return "", nil, errs.InvalidField("name", "must be one line without tabs (it is listed in a table)")
+	case text.Name("name", spec.Name, 100) != nil: // one line it is listed on, as it reads
+		return "", nil, text.Name("name", spec.Name, 100)
 	case text.Storable("user", spec.Username) != nil:
 		return "", nil, text.Storable("user", spec.Username)
 	case spec.TTL < 0:

@@ -4,6 +4,7 @@ package text
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/portside-dev/portside/errs"
@@ -51,4 +52,35 @@ func Clean(s string, limit int) string {
 		cut--
 	}
 	return s[:max(cut, 0)] + "…"
+}
+
+// Name refuses s unless it is a one-line name a person can read where it is listed (a token's
+// name, a task's title): Check's rules, no control characters (tabs included), and no
+// bidirectional controls (U+202E and its kin), which make a listed name read as another text
+// ("Trojan Source"); and something visible besides spaces.
+func Name(field, s string, max int) error {
+	if err := Check(field, s, max, true); err != nil {
+		return err
+	}
+	visible := false
+	for i, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return errs.InvalidField(field, "holds a control character (U+%04X) at byte %d", r, i)
+		case isBidiControl(r):
+			return errs.InvalidField(field, "holds a bidirectional control character (U+%04X) at byte %d, which makes it read as other text", r, i)
+		case !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r):
+			visible = true
+		}
+	}
+	if !visible {
+		return errs.InvalidField(field, "is blank")
+	}
+	return nil
+}
+
+// isBidiControl reports the characters that change the direction text is shown in (Unicode's
+// Bidi_Control property).
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }

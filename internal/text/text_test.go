@@ -44,6 +44,36 @@ func TestCheckBoundsCharactersAndLines(t *testing.T) {
 	}
 }
 
+// A name is listed for people to read: what would hide or disguise it is refused, naming the field.
+func TestANameIsVisibleTextOnOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"\u202e", 100, "name: holds a bidirectional control character (U+202E) at byte 0"},
+		{"deploy\u202egnp.exe", 100, "name: holds a bidirectional control character (U+202E) at byte 6"},
+		{"ci\u2066bot\u2069", 100, "name: holds a bidirectional control character (U+2066)"},
+		{"ci\tbot", 100, "name: holds a control character (U+0009) at byte 2"},
+		{"ci\x1b[31mbot", 100, "name: holds a control character (U+001B)"},
+		{"ci\u0085bot", 100, "name: holds a control character (U+0085)"},
+		{"   ", 100, "name: is blank"},
+		{"\u200b\u00a0", 100, "name: is blank"},
+		{"a\nb", 100, "name: must be one line"},
+		{"xxxx", 3, "name: has 4 characters; at most 3"},
+	} {
+		err := text.Name("name", tc.in, tc.max)
+		if errs.CodeOf(err) != errs.Invalid || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Name(%q) = %v, want an Invalid error starting %q", tc.in, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"ci-bot", "Déploiement nocturne", "日本語 ✓ 🚀", "עברית"} {
+		if err := text.Name("name", ok, 100); err != nil {
+			t.Errorf("Name(%q) = %v, want nil", ok, err)
+		}
+	}
+}
+
 func TestCleanKeepsWhatItCanAndCutsAtACharacter(t *testing.T) {
 	if got := text.Clean("access\x00denied\xff", 100); got != "access\uFFFDdenied\uFFFD" {
 		t.Errorf("Clean replaced to %q", got)
