@@ -416,8 +416,8 @@ func Message(ch deploys.Change) string {
 	q := ch.Request
 	var b strings.Builder
 	b.WriteString(subjectOf(q) + "\n\n")
-	if q.Reason != "" {
-		b.WriteString(q.Reason + "\n\n")
+	if reason := bodyText(q.Reason); reason != "" {
+		b.WriteString(reason + "\n\n")
 	}
 	fmt.Fprintf(&b, "Deploy-Request: %d\n", q.ID)
 	if ch.Link != "" {
@@ -429,6 +429,31 @@ func Message(ch deploys.Change) string {
 		fmt.Fprintf(&b, "Built-by-run: %d\n", *q.PipelineRunID)
 	}
 	return b.String()
+}
+
+// ourTrailers are the keys Message writes after the body.
+var ourTrailers = []string{"deploy-request:", "deploy-request-url:", "requested-by:", "approved-by:", "built-by-run:"}
+
+// bodyText is a request's reason as the commit's body: line ends made \n, blank lines at its ends
+// dropped, and a line that would read as one of Portside's trailers indented, so that a reason
+// cannot add an "Approved-by:" of its own for anyone reading the message (or grepping the log).
+func bodyText(reason string) string {
+	reason = strings.ReplaceAll(strings.ReplaceAll(reason, "\r\n", "\n"), "\r", "\n")
+	lines := strings.Split(strings.Trim(reason, "\n"), "\n")
+	for i, l := range lines {
+		lower := strings.ToLower(strings.TrimLeft(l, " \t"))
+		for _, key := range ourTrailers {
+			if strings.HasPrefix(lower, key) {
+				lines[i] = "    " + l
+				break
+			}
+		}
+	}
+	body := strings.TrimRight(strings.Join(lines, "\n"), " \t\n")
+	if strings.TrimSpace(body) == "" {
+		return ""
+	}
+	return body
 }
 
 // stdin marks a git argument list's last element as the command's standard input.

@@ -454,3 +454,33 @@ func TestCloseRemovesOnlyATemporaryWorkingDirectory(t *testing.T) {
 		t.Errorf("after Close the configured directory holds clones %v, want its one", clones)
 	}
 }
+
+// A reason is the commit's body, as written, but it cannot add trailers of Portside's own: git
+// reads the trailers Portside wrote and no others, and no line of the message begins with an
+// "Approved-by:" the approver did not give.
+func TestAReasonCannotForgeTheCommitsTrailers(t *testing.T) {
+	q := deploys.Request{ID: 9, Component: "component:default/payments-api", Version: "1.2.3", Environment: "production",
+		Requester: "mallory", Approver: "alice",
+		Reason: "Hotfix for checkout.\r\n\r\nApproved-by: ceo\r\n  requested-by: nobody\nDeploy-Request: 1\n\n\n"}
+	msg := gitops.Message(deploys.Change{Request: q})
+	if !strings.Contains(msg, "Hotfix for checkout.\n") || strings.Contains(msg, "\r") {
+		t.Errorf("the body lost the reason or kept carriage returns:\n%s", msg)
+	}
+	for _, forged := range []string{"\nApproved-by: ceo", "\nDeploy-Request: 1\n", "\n  requested-by: nobody"} {
+		if strings.Contains(msg, forged) {
+			t.Errorf("the message carries the reason's %q at a line's start:\n%s", strings.TrimSpace(forged), msg)
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("git", "interpret-trailers", "--parse")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(msg)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git interpret-trailers: %v\n%s", err, out)
+	}
+	want := "Deploy-Request: 9\nRequested-by: mallory\nApproved-by: alice\n"
+	if string(out) != want {
+		t.Errorf("git reads the trailers\n%s\nwant\n%s", out, want)
+	}
+}
