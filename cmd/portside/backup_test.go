@@ -52,7 +52,6 @@ func TestBackupCommandWritesACopyOnceAndRefersPostgreSQLToPgDump(t *testing.T) {
 func TestCommandsThatDoNotMigrateRefuseAMissingSQLiteFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
-		{"migrate", "status"},
 		{"token", "list"},
 		{"catalog", "locations"},
 		{"pipeline", "runs", "payments"},
@@ -65,5 +64,14 @@ func TestCommandsThatDoNotMigrateRefuseAMissingSQLiteFile(t *testing.T) {
 		if _, err := os.Stat(typo); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%v created the mistyped database: %v", args, err)
 		}
+	}
+	// migrate status tells what a new database would need, without creating it.
+	typo := filepath.Join(dir, "portsdie.db")
+	r := portside(t, nil, "--database", typo, "migrate", "status")
+	if r.code != 3 || !strings.Contains(r.stdout, "not there yet") || !strings.Contains(r.stderr, "portside migrate up") {
+		t.Errorf("migrate status of a database not there: want exit 3 listing what is pending\n%s", r)
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("migrate status created the database: %v", err)
 	}
 }

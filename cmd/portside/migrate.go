@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +48,16 @@ func migrateCmd() *cobra.Command {
 		Short: "List migrations and whether each is applied; exit 3 when some are pending or the schema is newer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd, true) // a status is no reason to create a database
+			cfg, _, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if file, ok := sqliteFile(cfg.Database); ok {
+				if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+					return statusOfNoDatabase(cmd, file) // a status is no reason to create one
+				}
+			}
+			st, err := openStore(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -71,6 +84,31 @@ func migrateCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// statusOfNoDatabase is migrate status for a SQLite file that is not there: every migration
+// pending (read from an empty database of its own, removed after), and the file not created.
+func statusOfNoDatabase(cmd *cobra.Command, file string) error {
+	dir, err := os.MkdirTemp("", "portside-status-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(cmd.Context(), filepath.Join(dir, "empty.db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	status, err := st.SchemaStatus(cmd.Context())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "database: sqlite %s (not there yet)\nschema version: 0 (this Portside knows up to %d)\n", file, status.Latest)
+	for _, m := range status.Migrations {
+		fmt.Fprintln(out, " ", m)
+	}
+	return &exitError{code: 3, err: fmt.Errorf("no SQLite database at %s yet: `portside migrate up` (or serve) creates it with its %d migrations", file, status.Pending())}
 }
 
 // newerNote says, after the schema version, whether a newer schema still serves this binary.
