@@ -34,7 +34,11 @@ func (r *mutationResolver) CreateProject(ctx context.Context, input model.Create
 }
 
 func (r *mutationResolver) CreateTask(ctx context.Context, input model.CreateTaskInput) (*model.TaskPayload, error) {
-	return taskPayload(r.TaskService.CreateTask(ctx, input.Input()))
+	in, err := input.Input()
+	if err != nil {
+		return nil, err
+	}
+	return taskPayload(r.TaskService.CreateTask(ctx, in))
 }
 
 func (r *mutationResolver) UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error) {
@@ -42,7 +46,11 @@ func (r *mutationResolver) UpdateTask(ctx context.Context, input model.UpdateTas
 	if err != nil {
 		return nil, err
 	}
-	return taskPayload(r.TaskService.UpdateTask(ctx, id, input.Patch()))
+	patch, err := input.Patch()
+	if err != nil {
+		return nil, err
+	}
+	return taskPayload(r.TaskService.UpdateTask(ctx, id, patch))
 }
 
 func (r *mutationResolver) AddTaskComment(ctx context.Context, input model.AddTaskCommentInput) (*model.TaskCommentPayload, error) {

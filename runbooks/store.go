@@ -2,7 +2,6 @@ package runbooks
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/idcursor"
 	"github.com/portside-dev/portside/internal/words"
 	"github.com/portside-dev/portside/store"
 )
@@ -321,20 +321,6 @@ type Page struct {
 	HasNextPage bool
 }
 
-func cursorOf(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("runbook:" + strconv.FormatInt(id, 10)))
-}
-
-func parseCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil && strings.HasPrefix(string(b), "runbook:") {
-		if id, err := strconv.ParseInt(string(b[len("runbook:"):]), 10, 64); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, errs.InvalidField("after", "is not a cursor of this list")
-}
-
 // likeEscape escapes LIKE's wildcards, so a query matches itself.
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -366,7 +352,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		return nil, store.Translate(err, "runbooks")
 	}
 	if after != "" {
-		id, err := parseCursor(after)
+		id, err := idcursor.Decode("runbook", after)
 		if err != nil {
 			return nil, err
 		}
@@ -389,7 +375,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 	}
 	for i := range rows {
 		page.Runbooks = append(page.Runbooks, rows[i].toRunbook(links[rows[i].ID]))
-		page.Cursors = append(page.Cursors, cursorOf(rows[i].ID))
+		page.Cursors = append(page.Cursors, idcursor.Encode("runbook", rows[i].ID))
 	}
 	return page, nil
 }

@@ -121,8 +121,15 @@ var (
 // a project "roadmap" owned by team-delivery with erin as member.
 func newService(t testing.TB, st *store.Store) (*tasks.Service, *testutil.Clock) {
 	t.Helper()
+	return newServiceWith(t, st, tasks.Options{})
+}
+
+// newServiceWith is newService with opts besides (the finders of what tasks link to).
+func newServiceWith(t testing.TB, st *store.Store, opts tasks.Options) (*tasks.Service, *testutil.Clock) {
+	t.Helper()
 	clk := testutil.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-	s := tasks.NewService(st, tasks.Options{Catalog: newFakeCatalog(), Audit: audit.New(st, nil), Now: clk.Now})
+	opts.Catalog, opts.Audit, opts.Now = newFakeCatalog(), audit.New(st, nil), clk.Now
+	s := tasks.NewService(st, opts)
 	if _, err := s.CreateProject(admin, tasks.ProjectInput{Name: "roadmap", Title: "Deployment stage roadmap", Owner: "team-delivery",
 		Members: []string{"erin"}}); err != nil {
 		t.Fatal(err)

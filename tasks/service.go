@@ -18,6 +18,9 @@ import (
 	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/pubsub"
 	"github.com/portside-dev/portside/internal/text"
+	"github.com/portside-dev/portside/pipelines"
+	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -35,9 +38,34 @@ type Catalog interface {
 	MatchUsers(ctx context.Context, text string, limit int) ([]*backstage.Entity, error)
 }
 
+// Rollouts finds the rollouts tasks link to; rollouts.Service implements it.
+type Rollouts interface {
+	// Rollout returns the rollout Portside recorded with the number id: NOT_FOUND when none.
+	Rollout(ctx context.Context, id int64) (rollouts.Rollout, error)
+}
+
+// PipelineRuns finds the pipeline runs tasks link to; pipelines.Service implements it.
+type PipelineRuns interface {
+	// Run returns the pipeline run with the number id: NOT_FOUND when none.
+	Run(ctx context.Context, id int64) (pipelines.Run, error)
+}
+
+// Runbooks finds the runbooks tasks link to; runbooks.Service implements it.
+type Runbooks interface {
+	// Runbook returns the runbook with the number id: NOT_FOUND when none.
+	Runbook(ctx context.Context, id int64) (runbooks.Runbook, error)
+}
+
 // Options wire the service.
 type Options struct {
 	Catalog Catalog
+	// Rollouts, PipelineRuns and Runbooks find what ROLLOUT, PIPELINE_RUN and RUNBOOK links name
+	// when a task is linked to it, so that a link names something that exists. A nil one leaves
+	// its kind unchecked (tests of the domain alone): a rollout or pipeline run is then any
+	// number, a runbook any one-line text.
+	Rollouts     Rollouts
+	PipelineRuns PipelineRuns
+	Runbooks     Runbooks
 	// Figures gives the delivery figures of meeting reports; nil leaves them out.
 	Figures DeliveryFigures
 	// Audit records every change; nil records nothing (tests of the domain alone).
@@ -60,12 +88,16 @@ type Service struct {
 	hub     *pubsub.Hub[Event]
 	topic   *bus.Topic[Event]
 	figures DeliveryFigures
+	// rollouts, runs and runbooks find what links name (see Options); nil: unchecked.
+	rollouts Rollouts
+	runs     PipelineRuns
+	runbooks Runbooks
 }
 
 // NewService keeps tasks in st.
 func NewService(st *store.Store, opts Options) *Service {
 	s := &Service{recs: &records{st: st}, catalog: opts.Catalog, audit: opts.Audit, log: opts.Logger, now: opts.Now, hub: pubsub.NewHub[Event](64),
-		figures: opts.Figures}
+		figures: opts.Figures, rollouts: opts.Rollouts, runs: opts.PipelineRuns, runbooks: opts.Runbooks}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -219,6 +251,11 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, 
 		if err := text.Check("title", in.Title, MaxTitle, true); err != nil {
 			return err
 		}
+		if strings.TrimSpace(in.Title) != "" { // a title is optional; one given is read where it is listed
+			if err := text.Name("title", in.Title, MaxTitle); err != nil {
+				return err
+			}
+		}
 		owner, err := s.catalog.EntityRef(ctx, "owner", in.Owner, "group")
 		if err != nil {
 			return err
@@ -332,7 +369,7 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 		if t.Labels == nil {
 			t.Labels = []string{}
 		}
-		if err := s.checkTask(ctx, &t); err != nil {
+		if err := s.checkTask(ctx, &t, nil); err != nil {
 			return err
 		}
 		if in.Assignee != "" {
@@ -365,8 +402,9 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 	return out, err
 }
 
-// checkTask checks a task's fields against the bounds and canonicalizes its links.
-func (s *Service) checkTask(ctx context.Context, t *Task) error {
+// checkTask checks a task's fields against the bounds and canonicalizes its links; kept are
+// the links the task had before (an update's), which are not looked up again.
+func (s *Service) checkTask(ctx context.Context, t *Task, kept []Link) error {
 	if err := checkTitle("title", t.Title); err != nil {
 		return err
 	}
@@ -385,7 +423,7 @@ func (s *Service) checkTask(ctx context.Context, t *Task) error {
 	if err := checkLabels(t.Labels); err != nil {
 		return err
 	}
-	links, err := s.checkLinks(ctx, t.Links)
+	links, err := s.checkLinks(ctx, t.Links, kept)
 	if err != nil {
 		return err
 	}
@@ -393,12 +431,17 @@ func (s *Service) checkTask(ctx context.Context, t *Task) error {
 	return nil
 }
 
-// checkLinks bounds a task's links, finds the catalog entities they name and drops repeats.
-func (s *Service) checkLinks(ctx context.Context, in []Link) ([]Link, error) {
+// checkLinks bounds a task's links, finds what they name (catalog entities, rollouts, pipeline
+// runs, runbooks) in its canonical form, and drops repeats. A link in kept (the task's links
+// before an update, as stored) is kept without looking it up again: what it names may be gone
+// since (a component removed from the catalog), and the task must stay editable. Each target is looked up once, so a
+// call costs at most MaxLinks lookups.
+func (s *Service) checkLinks(ctx context.Context, in, kept []Link) ([]Link, error) {
 	if len(in) > MaxLinks {
 		return nil, errs.InvalidField("links", "has %d links; at most %d", len(in), MaxLinks)
 	}
 	out := make([]Link, 0, len(in))
+	known := func(l Link) bool { return slices.Contains(kept, l) || slices.Contains(out, l) }
 	for i, l := range in {
 		field := "links[" + strconv.Itoa(i) + "].target"
 		if len(l.Target) > MaxLinkTarget {
@@ -407,21 +450,13 @@ func (s *Service) checkLinks(ctx context.Context, in []Link) ([]Link, error) {
 		target := strings.TrimSpace(l.Target)
 		var err error
 		switch l.Kind {
-		case LinkComponent:
-			target, err = s.catalog.EntityRef(ctx, field, target, "component")
-		case LinkSystem:
-			target, err = s.catalog.EntityRef(ctx, field, target, "system")
-		case LinkRollout, LinkPipelineRun:
-			if n, perr := strconv.ParseInt(target, 10, 64); perr != nil || n <= 0 {
-				err = errs.InvalidField(field, "%q is not the number of a %s", clip(target), strings.ToLower(string(l.Kind)))
-			} else {
-				target = strconv.FormatInt(n, 10)
+		case LinkComponent, LinkSystem:
+			if known(Link{Kind: l.Kind, Target: target}) {
+				break // as stored: the entity may have left the catalog since, and the task stays editable
 			}
-		case LinkRunbook:
-			err = text.Check(field, target, MaxLinkTarget, true)
-			if err == nil && target == "" {
-				err = errs.InvalidField(field, "is empty")
-			}
+			target, err = s.catalog.EntityRef(ctx, field, target, strings.ToLower(string(l.Kind)))
+		case LinkRollout, LinkPipelineRun, LinkRunbook:
+			target, err = s.findRecord(ctx, field, l.Kind, target, known)
 		default:
 			err = errs.InvalidField("links["+strconv.Itoa(i)+"].kind", "%q is not a link kind", clip(string(l.Kind)))
 		}
@@ -435,6 +470,53 @@ func (s *Service) checkLinks(ctx context.Context, in []Link) ([]Link, error) {
 	}
 	slices.SortFunc(out, func(a, b Link) int { return strings.Compare(string(a.Kind)+" "+a.Target, string(b.Kind)+" "+b.Target) })
 	return out, nil
+}
+
+// findRecord reads the target of a ROLLOUT, PIPELINE_RUN or RUNBOOK link as the record's number
+// (its canonical form: "42", not "042") and checks that the record exists: INVALID naming field
+// when the target is no number, NOT_FOUND naming it when no such record exists. A link known
+// (kept from before, or already found in this call) is not looked up. Without the kind's finder
+// (Options) the form alone is checked, as it was before links were looked up.
+func (s *Service) findRecord(ctx context.Context, field string, kind LinkKind, target string, known func(Link) bool) (string, error) {
+	if known(Link{Kind: kind, Target: target}) {
+		return target, nil // as stored, even a runbook's text from before runbooks were looked up
+	}
+	var find func(ctx context.Context, id int64) error
+	switch kind {
+	case LinkRollout:
+		if s.rollouts != nil {
+			find = func(ctx context.Context, id int64) error { _, err := s.rollouts.Rollout(ctx, id); return err }
+		}
+	case LinkPipelineRun:
+		if s.runs != nil {
+			find = func(ctx context.Context, id int64) error { _, err := s.runs.Run(ctx, id); return err }
+		}
+	case LinkRunbook:
+		if s.runbooks == nil {
+			if err := text.Check(field, target, MaxLinkTarget, true); err != nil {
+				return "", err
+			}
+			if target == "" {
+				return "", errs.InvalidField(field, "is empty")
+			}
+			return target, nil
+		}
+		find = func(ctx context.Context, id int64) error { _, err := s.runbooks.Runbook(ctx, id); return err }
+	}
+	n, err := strconv.ParseInt(target, 10, 64)
+	if err != nil || n <= 0 {
+		return "", errs.InvalidField(field, "%q is not the number of a %s", clip(target), kind.noun())
+	}
+	target = strconv.FormatInt(n, 10)
+	if find == nil || known(Link{Kind: kind, Target: target}) {
+		return target, nil
+	}
+	if err := find(ctx, n); errs.Is(err, errs.NotFound) {
+		return "", &errs.Error{Code: errs.NotFound, Field: field, Message: fmt.Sprintf("%s: no %s %d", field, kind.noun(), n), Err: err}
+	} else if err != nil {
+		return "", err
+	}
+	return target, nil
 }
 
 // userTitle is what a person calls a User: metadata.title, else spec.profile.displayName.
@@ -575,7 +657,7 @@ func (s *Service) UpdateTask(ctx context.Context, id int64, patch TaskPatch) (Ta
 			if patch.SetLinks {
 				next.Links = patch.Links
 			}
-			if err := s.checkTask(ctx, &next); err != nil {
+			if err := s.checkTask(ctx, &next, t.Links); err != nil {
 				return err
 			}
 			if patch.Assignee != nil {

@@ -212,6 +212,8 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 		{"empty title", tasks.TaskInput{Title: "  "}, "title"},
 		{"long title", tasks.TaskInput{Title: long(tasks.MaxTitle + 1)}, "title"},
 		{"two-line title", tasks.TaskInput{Title: "a\nb"}, "title"},
+		{"a title reversed by a bidirectional control", tasks.TaskInput{Title: "Fix \u202etropmi"}, "title"},
+		{"a title of invisible characters", tasks.TaskInput{Title: "\u200b\u200b"}, "title"},
 		{"long comment", tasks.TaskInput{Title: "t", Comment: long(tasks.MaxComment + 1)}, "comment"},
 		{"bad priority", tasks.TaskInput{Title: "t", Priority: "URGENT"}, "priority"},
 		{"bad status", tasks.TaskInput{Title: "t", Status: "DONE"}, "status"},

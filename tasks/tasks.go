@@ -105,9 +105,9 @@ func ParseStatus(field, s string) (Status, error) {
 // LinkKind says what a task's link points at.
 type LinkKind string
 
-// The link kinds. Components and systems are catalog refs (checked when linked); rollouts and
-// pipeline runs are Portside's numeric IDs; runbooks are named by their ref as the runbooks
-// domain gives it.
+// The link kinds. Components and systems are catalog refs; rollouts, pipeline runs and runbooks
+// are their numbers (Portside's IDs of them, what the rollouts, pipelines and runbooks domains
+// find them by). Each is checked to exist when a task is linked to it (see Options).
 const (
 	LinkComponent   LinkKind = "COMPONENT"
 	LinkSystem      LinkKind = "SYSTEM"
@@ -115,6 +115,11 @@ const (
 	LinkPipelineRun LinkKind = "PIPELINE_RUN"
 	LinkRunbook     LinkKind = "RUNBOOK"
 )
+
+// noun is what a person calls a link's target in a message ("pipeline run").
+func (k LinkKind) noun() string {
+	return strings.ReplaceAll(strings.ToLower(string(k)), "_", " ")
+}
 
 // Link ties a task to something it is about.
 type Link struct {
@@ -238,7 +243,7 @@ func checkTitle(field, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errs.InvalidField(field, "is empty")
 	}
-	return text.Check(field, s, MaxTitle, true)
+	return text.Name(field, s, MaxTitle)
 }
 
 // titleKey is what makes two titles the same task: case and surrounding space do not count.

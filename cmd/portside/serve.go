@@ -232,7 +232,7 @@ func (a *app) wire(ctx context.Context, ln net.Listener) (w *wiring, err error) 
 		}
 		a.log.InfoContext(ctx, "demo catalog loaded", "entities", res.Location.EntityCount, "errors", len(res.Errors))
 	}
-	w.tasks = a.tasks(w.catalog, rs, ps)
+	w.tasks = a.tasks(w.catalog, rs, ps, w.runbooks)
 	if a.cfg.Demo {
 		system := principal.With(ctx, principal.System("portside", principal.ClientAuto))
 		if err := seedDemoWork(system, w.tasks, w.runbooks, time.Now()); err != nil {

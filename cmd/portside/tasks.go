@@ -14,14 +14,16 @@ import (
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/rollouts"
+	"github.com/portside-dev/portside/runbooks"
 	"github.com/portside-dev/portside/tasks"
 )
 
 // tasks builds the status-meeting tasks service on the catalog, its reports' delivery figures
-// read from the rollouts and pipeline runs Portside has recorded.
-func (a *app) tasks(cat *catalog.Service, rs *rollouts.Service, ps *pipelines.Service) *tasks.Service {
-	return tasks.NewService(a.store, tasks.Options{Catalog: cat, Audit: a.auditLog(), Logger: a.log,
-		Figures: tasks.Delivery{DORA: rs, Runs: ps, Components: cat}, Bus: a.bus})
+// read from the rollouts and pipeline runs Portside has recorded; the rollouts, pipeline runs and
+// runbooks find what tasks link to.
+func (a *app) tasks(cat *catalog.Service, rs *rollouts.Service, ps *pipelines.Service, books *runbooks.Service) *tasks.Service {
+	return tasks.NewService(a.store, tasks.Options{Catalog: cat, Rollouts: rs, PipelineRuns: ps, Runbooks: books, Audit: a.auditLog(),
+		Logger: a.log, Figures: tasks.Delivery{DORA: rs, Runs: ps, Components: cat}, Bus: a.bus})
 }
 
 func tasksCmd() *cobra.Command {
@@ -41,7 +43,8 @@ func openTasks(cmd *cobra.Command) (*tasks.Service, func(), error) {
 	rs := rollouts.NewService(a.store, nil, rollouts.Options{Catalog: cat})
 	ps := pipelines.NewService(a.store, pipelines.Options{Catalog: cat})
 	rs.UseLeadTimes(ps)
-	return a.tasks(cat, rs, ps), a.close, nil
+	books := runbooks.NewService(a.store, runbooks.Options{Catalog: cat, Deployments: rs, Logger: a.log})
+	return a.tasks(cat, rs, ps, books), a.close, nil
 }
 
 // tableFormat is the --format flag, or else what the file's extension says (.csv is CSV).

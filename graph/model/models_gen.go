@@ -1161,13 +1161,19 @@ type TaskImportError struct {
 }
 
 type TaskLink struct {
-	Kind   TaskLinkKind `json:"kind"`
-	Target string       `json:"target"`
+	Kind TaskLinkKind `json:"kind"`
+	// As kept: a canonical catalog ref for COMPONENT and SYSTEM, a number for ROLLOUT, PIPELINE_RUN and
+	// RUNBOOK (a runbook link made before runbooks were checked keeps the text it was given).
+	Target string `json:"target"`
 }
 
+// A link of a task. The target a kind takes is the kind's: a ref for COMPONENT and SYSTEM; for ROLLOUT,
+// PIPELINE_RUN and RUNBOOK the number or the ID of a Rollout, a PipelineRun or a Runbook (the ID of
+// another type is INVALID). What does not exist is NOT_FOUND; both name the field (links[i].target).
 type TaskLinkInput struct {
-	Kind   TaskLinkKind `json:"kind"`
-	Target string       `json:"target"`
+	Kind TaskLinkKind `json:"kind"`
+	// At most 255 characters.
+	Target string `json:"target"`
 }
 
 type TaskPayload struct {
@@ -2654,19 +2660,20 @@ func (e SyncStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// What a task's link points at.
+// What a task's link points at. Each target is checked to exist when the task is linked to it (NOT_FOUND
+// naming the field when it does not) and kept in one form, the one `TaskLink.target` answers.
 type TaskLinkKind string
 
 const (
-	// A catalog component (its ref).
+	// A catalog component: its ref (component:namespace/name, namespace/name or name), kept as the canonical ref.
 	TaskLinkKindComponent TaskLinkKind = "COMPONENT"
-	// A catalog system (its ref).
+	// A catalog system: its ref (system:namespace/name, namespace/name or name), kept as the canonical ref.
 	TaskLinkKindSystem TaskLinkKind = "SYSTEM"
-	// A rollout (its number).
+	// A rollout Portside recorded: its number ("7") or its Rollout's `id`, kept as the number.
 	TaskLinkKindRollout TaskLinkKind = "ROLLOUT"
-	// A pipeline run (its number).
+	// A pipeline run: its number ("42") or its PipelineRun's `id`, kept as the number.
 	TaskLinkKindPipelineRun TaskLinkKind = "PIPELINE_RUN"
-	// A runbook (its ref).
+	// A runbook: its number ("3") or its Runbook's `id`, kept as the number.
 	TaskLinkKindRunbook TaskLinkKind = "RUNBOOK"
 )
 

@@ -1,8 +1,12 @@
 package model
 
 import (
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/tasks"
 )
 
@@ -71,12 +75,53 @@ func NewImportTasksPayload(res tasks.ImportResult, problems []tasks.CellError) *
 	return out
 }
 
-func links(in []*TaskLinkInput) []tasks.Link {
+// linkTypes are the types whose ID names the target of a link of a kind, in place of the
+// number tasks keep.
+var linkTypes = map[TaskLinkKind]string{TaskLinkKindRollout: "Rollout", TaskLinkKindPipelineRun: "PipelineRun", TaskLinkKindRunbook: "Runbook"}
+
+// typeName is what the type part of a global ID is: a GraphQL type's name.
+var typeName = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+
+// links converts a task's links; the input names a rollout, pipeline run or runbook by its number
+// or by its ID (see linkTarget).
+func links(in []*TaskLinkInput) ([]tasks.Link, error) {
 	out := make([]tasks.Link, len(in))
 	for i, l := range in {
-		out[i] = tasks.Link{Kind: tasks.LinkKind(l.Kind), Target: l.Target}
+		target, err := linkTarget("links["+strconv.Itoa(i)+"].target", l.Kind, l.Target)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = tasks.Link{Kind: tasks.LinkKind(l.Kind), Target: target}
 	}
-	return out
+	return out, nil
+}
+
+// linkTarget reads the target of a ROLLOUT, PIPELINE_RUN or RUNBOOK link as tasks keep it: its
+// number, which is given as is or as the ID the API hands out (a Rollout's for a ROLLOUT link).
+// The ID of another type is INVALID naming field, as is what is neither a number nor an ID for a
+// rollout or a pipeline run. Any other target goes to the tasks domain as given: it checks
+// catalog refs, bounds, and that the number is a runbook's (or that the task had the link before).
+func linkTarget(field string, kind TaskLinkKind, target string) (string, error) {
+	want := linkTypes[kind]
+	id := strings.TrimSpace(target)
+	if want == "" || id == "" || len(id) > tasks.MaxLinkTarget || strings.Trim(id, "0123456789") == "" {
+		return target, nil
+	}
+	typ, _, err := DecodeID(id)
+	switch {
+	case err == nil && typ == want:
+		n, err := NumericID(field, want, id)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatInt(n, 10), nil
+	case err == nil && typeName.MatchString(typ):
+		return "", errs.InvalidField(field, "%q is the ID of a %s, not of a %s", id, typ, want)
+	case kind == TaskLinkKindRunbook:
+		return target, nil
+	}
+	noun := strings.ReplaceAll(strings.ToLower(string(kind)), "_", " ")
+	return "", errs.InvalidField(field, "%q is neither the number of a %s nor the ID of a %s", id, noun, want)
 }
 
 func priorities(in []TaskPriority) []tasks.Priority {
@@ -113,23 +158,33 @@ func (f *ProjectTaskFilter) Filter(project string) tasks.Filter {
 		Priorities: priorities(f.Priority), Component: orEmpty(f.Component)}
 }
 
-// Input converts the createTask input.
-func (in CreateTaskInput) Input() tasks.TaskInput {
+// Input converts the createTask input; a link naming its target by an ID of the wrong type is
+// INVALID.
+func (in CreateTaskInput) Input() (tasks.TaskInput, error) {
+	ls, err := links(in.Links)
+	if err != nil {
+		return tasks.TaskInput{}, err
+	}
 	out := tasks.TaskInput{Project: in.Project, Title: in.Title, Assignee: orEmpty(in.Assignee), Comment: orEmpty(in.Comment),
-		Due: orEmpty(in.Due), Labels: in.Labels, Links: links(in.Links)}
+		Due: orEmpty(in.Due), Labels: in.Labels, Links: ls}
 	if in.Priority != nil {
 		out.Priority = tasks.Priority(*in.Priority)
 	}
 	if in.Status != nil {
 		out.Status = tasks.Status(*in.Status)
 	}
-	return out
+	return out, nil
 }
 
-// Patch converts the updateTask input (without its ID).
-func (in UpdateTaskInput) Patch() tasks.TaskPatch {
+// Patch converts the updateTask input (without its ID); a link naming its target by an ID of the
+// wrong type is INVALID.
+func (in UpdateTaskInput) Patch() (tasks.TaskPatch, error) {
+	ls, err := links(in.Links)
+	if err != nil {
+		return tasks.TaskPatch{}, err
+	}
 	out := tasks.TaskPatch{Version: in.Version, Title: in.Title, Assignee: in.Assignee, Comment: in.Comment, Due: in.Due,
-		Labels: in.Labels, SetLabels: in.Labels != nil, Links: links(in.Links), SetLinks: in.Links != nil}
+		Labels: in.Labels, SetLabels: in.Labels != nil, Links: ls, SetLinks: in.Links != nil}
 	if in.Priority != nil {
 		p := tasks.Priority(*in.Priority)
 		out.Priority = &p
@@ -138,7 +193,7 @@ func (in UpdateTaskInput) Patch() tasks.TaskPatch {
 		s := tasks.Status(*in.Status)
 		out.Status = &s
 	}
-	return out
+	return out, nil
 }
 
 // Input converts the createProject input.

@@ -359,22 +359,31 @@ export type SyncStatus =
   | 'SYNCED'
   | 'UNKNOWN';
 
+/**
+ * A link of a task. The target a kind takes is the kind's: a ref for COMPONENT and SYSTEM; for ROLLOUT,
+ * PIPELINE_RUN and RUNBOOK the number or the ID of a Rollout, a PipelineRun or a Runbook (the ID of
+ * another type is INVALID). What does not exist is NOT_FOUND; both name the field (links[i].target).
+ */
 export type TaskLinkInput = {
   kind: TaskLinkKind;
+  /** At most 255 characters. */
   target: string;
 };
 
-/** What a task's link points at. */
+/**
+ * What a task's link points at. Each target is checked to exist when the task is linked to it (NOT_FOUND
+ * naming the field when it does not) and kept in one form, the one `TaskLink.target` answers.
+ */
 export type TaskLinkKind =
-  /** A catalog component (its ref). */
+  /** A catalog component: its ref (component:namespace/name, namespace/name or name), kept as the canonical ref. */
   | 'COMPONENT'
-  /** A pipeline run (its number). */
+  /** A pipeline run: its number ("42") or its PipelineRun's `id`, kept as the number. */
   | 'PIPELINE_RUN'
-  /** A rollout (its number). */
+  /** A rollout Portside recorded: its number ("7") or its Rollout's `id`, kept as the number. */
   | 'ROLLOUT'
-  /** A runbook (its ref). */
+  /** A runbook: its number ("3") or its Runbook's `id`, kept as the number. */
   | 'RUNBOOK'
-  /** A catalog system (its ref). */
+  /** A catalog system: its ref (system:namespace/name, namespace/name or name), kept as the canonical ref. */
   | 'SYSTEM';
 
 export type TaskPriority =
