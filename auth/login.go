@@ -236,6 +236,8 @@ type LoginResult struct {
 	SessionToken string
 	ReturnTo     string
 	ExpiresAt    time.Time
+	// EndsAt is the session's absolute limit, when its cookie expires (Session.EndsAt).
+	EndsAt time.Time
 }
 
 // FinishLogin completes the code flow: the state must match this browser's and a pending flow
@@ -302,7 +304,7 @@ func (s *Service) finishLogin(ctx context.Context, cb Callback) (*LoginResult, e
 		return nil, err
 	}
 	who.SessionID = sess.ID
-	return &LoginResult{Principal: who, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt}, nil
+	return &LoginResult{Principal: who, SessionToken: token, ReturnTo: flow.ReturnTo, ExpiresAt: sess.ExpiresAt, EndsAt: sess.EndsAt}, nil
 }
 
 // tokenChecks say what readTokens requires of a token response.

@@ -26,6 +26,9 @@ type Session struct {
 	LastSeenAt time.Time
 	// ExpiresAt is when it ends if unused: the earlier of the idle and the absolute limit.
 	ExpiresAt time.Time
+	// EndsAt is the absolute limit (session-max-age after sign-in), which no use extends: the
+	// session cookie lives until then, and the server ends the session sooner when it is idle.
+	EndsAt time.Time
 	// Current marks the session the request came with.
 	Current bool
 }

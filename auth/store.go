@@ -50,7 +50,7 @@ func (sessionRow) TableName() string { return "sessions" }
 
 func (r *sessionRow) toSession(idle time.Duration) Session {
 	return Session{ID: r.ID, UserAgent: r.UserAgent, CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC(),
-		ExpiresAt: minTime(r.ExpiresAt, r.LastSeenAt.Add(idle)).UTC()}
+		ExpiresAt: minTime(r.ExpiresAt, r.LastSeenAt.Add(idle)).UTC(), EndsAt: r.ExpiresAt.UTC()}
 }
 
 type loginFlowRow struct {

@@ -1161,10 +1161,20 @@ func parsePublicURL(v string) (string, error) {
 		return "", nil
 	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return "", errors.New("accepted values are an http:// or https:// origin like https://portal.example.com (no path)")
 	}
-	return strings.TrimSuffix(v, "/"), nil
+	// Written as browsers write an origin (RFC 6454: the host in lower case, the scheme's default
+	// port left out), since requests are checked against it: "http://Localhost:80" would refuse
+	// every Origin a browser sends.
+	host := strings.ToLower(u.Host)
+	if port := u.Port(); (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		host = strings.ToLower(u.Hostname())
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]" // an IPv6 address keeps its brackets
+		}
+	}
+	return u.Scheme + "://" + host, nil
 }
 
 func checkIssuer(v string) error {

@@ -924,3 +924,30 @@ func TestAnEnvironmentVariableThatNamesNoSettingIsFound(t *testing.T) {
 		t.Errorf("UnknownEnv = %q, want %q", got, want)
 	}
 }
+
+// The public URL is kept as a browser writes an origin, which requests' Origin headers are
+// checked against: the host in lower case, the scheme's default port left out.
+func TestThePublicURLIsKeptAsBrowsersWriteAnOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://Localhost:18282":          "http://localhost:18282",
+		"https://Portal.Example.COM/":     "https://portal.example.com",
+		"https://portal.example.com:443":  "https://portal.example.com",
+		"http://portal.example.com:80":    "http://portal.example.com",
+		"HTTPS://portal.example.com":      "https://portal.example.com",
+		"http://[::1]:80":                 "http://[::1]",
+		"http://[::1]:7007":               "http://[::1]:7007",
+		"https://portal.example.com:8443": "https://portal.example.com:8443",
+	} {
+		cfg, err := load(t, sources{flags: []string{"--public-url=" + in, "--dev-login=false"}})
+		if err != nil {
+			t.Errorf("public-url %q: %v", in, err)
+			continue
+		}
+		if cfg.PublicURL != want {
+			t.Errorf("public-url %q is kept as %q, want %q", in, cfg.PublicURL, want)
+		}
+	}
+	if _, err := load(t, sources{flags: []string{"--public-url=https://user:pw@portal.example.com", "--dev-login=false"}}); err == nil {
+		t.Error("a public URL with credentials was accepted")
+	}
+}

@@ -209,7 +209,10 @@ func (id *Identity) callback(c *gin.Context) {
 		errorPage(c, err)
 		return
 	}
-	id.setCookie(c, sessionCookie, res.SessionToken, "/", res.ExpiresAt)
+	// The cookie lives until the session's absolute end: a session in use is extended on the
+	// server at each use, and a cookie expiring at its first idle deadline would end it for the
+	// browser after session-idle-timeout whatever its use.
+	id.setCookie(c, sessionCookie, res.SessionToken, "/", res.EndsAt)
 	c.Redirect(http.StatusSeeOther, res.ReturnTo)
 }
 

@@ -497,6 +497,20 @@ func TestSessionCookieIsHttpOnlyLaxAndEndsAtLogout(t *testing.T) {
 	if strings.Contains(setCookie, "Secure") {
 		t.Errorf("Secure cookie on plain http would never be sent back: %q", setCookie)
 	}
+	// The cookie lives as long as the session may (7 days after sign-in by default), not to the
+	// first idle deadline (8 hours): the server extends a session in use, and ends an idle one.
+	signedIn := time.Now()
+	var line string
+	for _, l := range strings.Split(setCookie, "\n") {
+		if strings.HasPrefix(l, "portside_session=") {
+			line = l
+		}
+	}
+	if c, err := http.ParseSetCookie(line); err != nil {
+		t.Errorf("Set-Cookie %q: %v", setCookie, err)
+	} else if d := c.Expires.Sub(signedIn); d < 7*24*time.Hour-time.Minute || d > 7*24*time.Hour+time.Minute {
+		t.Errorf("the session cookie expires %s after sign-in, want the session's absolute limit (168h)", d.Round(time.Minute))
+	}
 
 	// A logout from another site is refused; from Portside's page it ends the session and
 	// hands the browser to the provider's end_session_endpoint.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/frontend"
+	"github.com/portside-dev/portside/server/graphiql"
 )
 
 // notBuiltPage is what a browser gets where the portal would be when the binary was built without
@@ -56,29 +57,11 @@ func newPortal(files fs.FS) *portal {
 
 // portalCSP is the portal's Content-Security-Policy: its scripts and styles come only from
 // Portside (none inline), and it talks only to Portside, over HTTP and the subscriptions'
-// WebSocket. 'self' covers ws:/wss: of the same host only in CSP level 3 browsers, hence the host
-// spelled out. form-action is left open on purpose: signing out posts a form to /auth/logout,
-// which redirects on to the identity provider's end-session page, another origin.
+// WebSocket (graphiql.ConnectSrc). form-action is left open on purpose: signing out posts a form
+// to /auth/logout, which redirects on to the identity provider's end-session page, another origin.
 func portalCSP(host string) string {
-	connect := "connect-src 'self'"
-	if validHost(host) {
-		connect += " ws://" + host + " wss://" + host
-	}
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-		connect + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-}
-
-// validHost accepts what may stand in a Host header without breaking out of the policy.
-func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	for _, r := range h {
-		if !(r == '.' || r == ':' || r == '-' || r == '[' || r == ']' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
+		graphiql.ConnectSrc(host) + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 // isClientRoute reports whether a GET of urlPath should get the portal's page.

@@ -26,11 +26,38 @@ import (
 //go:embed assets
 var files embed.FS
 
-// CSP is the page's Content-Security-Policy: scripts, styles and connections (the API and its
-// WebSocket) only from Portside itself. GraphiQL's fonts and icons are data: URLs; its components
-// add style elements at run time, hence 'unsafe-inline' for styles (never for scripts).
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-	"font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// CSP is the page's Content-Security-Policy for a request to host: scripts, styles and
+// connections (the API and its WebSocket, ConnectSrc) only from Portside itself. GraphiQL's fonts
+// and icons are data: URLs; its components add style elements at run time, hence 'unsafe-inline'
+// for styles (never for scripts).
+func CSP(host string) string {
+	return "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+		"font-src 'self' data:; " + ConnectSrc(host) + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+// ConnectSrc is the connect-src directive of Portside's pages served to host: Portside itself,
+// over HTTP and the subscriptions' WebSocket. 'self' covers ws:/wss: of the same host only in CSP
+// level 3 browsers, hence the host spelled out (when it is one that cannot break the policy).
+func ConnectSrc(host string) string {
+	connect := "connect-src 'self'"
+	if validHost(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	return connect
+}
+
+// validHost accepts what may stand in a Host header without breaking out of the policy.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		if !(r == '.' || r == ':' || r == '-' || r == '[' || r == ']' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // AssetPrefix is where the assets are served.
 const AssetPrefix = "/graphiql/assets/"
@@ -89,9 +116,9 @@ func New() *Handler {
 }
 
 // Page serves the GraphiQL page.
-func (h *Handler) Page(w http.ResponseWriter, _ *http.Request) {
+func (h *Handler) Page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", CSP)
+	w.Header().Set("Content-Security-Policy", CSP(r.Host))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = w.Write(h.page)
