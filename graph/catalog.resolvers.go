@@ -111,7 +111,7 @@ func (r *groupResolver) Location(ctx context.Context, obj *model.Group) (*model.
 }
 
 func (r *groupResolver) Parent(ctx context.Context, obj *model.Group) (*model.Group, error) {
-	return oneOfKind[*model.Group](ctx, obj, backstage.RelChildOf)
+	return parent(ctx, obj)
 }
 
 func (r *groupResolver) Children(ctx context.Context, obj *model.Group, first *int) ([]*model.Group, error) {

@@ -211,6 +211,45 @@ func TestOtherKindsShowTheirRelations(t *testing.T) {
 	}
 }
 
+// A group's parent is the one its own spec.parent names, even when another group claims it in
+// its spec.children (Backstage keeps both childOf relations); without spec.parent, the claimant.
+func TestAGroupsParentIsTheOneItNames(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 100)
+	a.register(`apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: kid}
+spec: {type: team, parent: zeta-parent, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: zeta-parent}
+spec: {type: department, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: alpha-adopter}
+spec: {type: department, children: [kid, orphan]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: orphan}
+spec: {type: team, children: []}
+`)
+	var resp struct {
+		Kid, Orphan struct{ Parent struct{ Ref string } }
+	}
+	a.query(&resp, `{
+		kid: entity(ref: "group:kid") { ... on Group { parent { ref } } }
+		orphan: entity(ref: "group:orphan") { ... on Group { parent { ref } } }
+	}`)
+	if resp.Kid.Parent.Ref != "group:default/zeta-parent" {
+		t.Errorf("kid's parent is %q, want the group its spec.parent names, group:default/zeta-parent", resp.Kid.Parent.Ref)
+	}
+	if resp.Orphan.Parent.Ref != "group:default/alpha-adopter" {
+		t.Errorf("orphan's parent is %q, want the group listing it, group:default/alpha-adopter", resp.Orphan.Parent.Ref)
+	}
+}
+
 func TestGroupOwnedEntitiesFollowTheHierarchyOnRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		a := newAPI(t, st, 1000).withDemo()

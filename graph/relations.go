@@ -153,6 +153,27 @@ func oneOfKind[T model.Entity](ctx context.Context, obj model.Entity, relType st
 	return list[0], nil
 }
 
+// parent is the group a group belongs to: the one its own spec.parent names when that group
+// exists, which wins over another group listing it in spec.children (both make a childOf
+// relation); else the first of those.
+func parent(ctx context.Context, obj *model.Group) (*model.Group, error) {
+	list, err := allOfKind[*model.Group](ctx, obj, backstage.RelChildOf)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	e := obj.Value()
+	if named, ok := e.Spec["parent"].(string); ok && named != "" {
+		if ref, err := backstage.ParseRef(named, backstage.KindGroup, e.Ref.Namespace); err == nil {
+			for _, g := range list {
+				if g.Value().Ref == ref {
+					return g, nil
+				}
+			}
+		}
+	}
+	return list[0], nil
+}
+
 // owner is the entity spec.owner names, if it exists.
 func owner(ctx context.Context, obj model.Entity) (model.Entity, error) {
 	list, err := allRelated(ctx, obj, backstage.RelOwnedBy)
