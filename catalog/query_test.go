@@ -162,6 +162,58 @@ func TestFiltersSelectExactlyTheMatchingEntities(t *testing.T) {
 	})
 }
 
+// Types and lifecycles are kept as written, and matched whatever their case, as Backstage
+// matches filter values: "service" finds a Service too, in pages, counts and facets, and a
+// spelling no entity has finds nothing more.
+func TestTypesAndLifecyclesMatchWhateverTheirCase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		doc := func(name, typ, lifecycle string) string {
+			return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\n" +
+				"spec: {type: " + typ + ", lifecycle: " + lifecycle + ", owner: team-a}\n---\n"
+		}
+		f.write("catalog-info.yaml", doc("lower", "service", "production")+doc("upper", "Service", "Production")+
+			doc("shout", "SERVICE", "experimental")+doc("site", "website", "production"))
+		if res := f.register(f.dir); len(res.Errors) != 0 || res.Added != 4 {
+			t.Fatalf("fixture: %+v", res)
+		}
+		ctx := context.Background()
+		for _, tc := range []struct {
+			name   string
+			filter catalog.Filter
+			want   []string
+		}{
+			{"type in lower case", catalog.Filter{Types: []string{"service"}}, []string{"lower", "shout", "upper"}},
+			{"type as another entity wrote it", catalog.Filter{Types: []string{"Service"}}, []string{"lower", "shout", "upper"}},
+			{"lifecycle in any case", catalog.Filter{Lifecycles: []string{"PRODUCTION"}}, []string{"lower", "site", "upper"}},
+			{"both", catalog.Filter{Types: []string{"sErViCe"}, Lifecycles: []string{"production"}, Kinds: []string{"Component"}}, []string{"lower", "upper"}},
+			{"a spelling of nothing", catalog.Filter{Types: []string{"services"}}, nil},
+		} {
+			page, err := f.svc.Find(ctx, catalog.Query{Filter: tc.filter, First: 100, Count: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(page); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+			}
+			if n, err := f.svc.Count(ctx, tc.filter); err != nil || n != len(tc.want) {
+				t.Errorf("%s: count %d (%v), want %d", tc.name, n, err, len(tc.want))
+			}
+			facets, err := f.svc.Facets(ctx, tc.filter, []catalog.FacetField{catalog.FacetKind}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, v := range facets[catalog.FacetKind] {
+				total += v.Count
+			}
+			if total != len(tc.want) {
+				t.Errorf("%s: the kind facet counts %d, want %d", tc.name, total, len(tc.want))
+			}
+		}
+	})
+}
+
 func TestPagesWalkTheWholeResultInOrderWithoutRepeats(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := queryFixture(t, st)

@@ -459,8 +459,9 @@ func (s *Service) filteredFrom(ctx context.Context, f Filter, from string) (*gor
 // group below it walked a million entities in name order for the page of its four (3.3-4.4 s);
 // listed, it reads the four from entities_owner_name (2 ms). Past the bound the subquery stays.
 func (s *Service) withDescendants(ctx context.Context, f Filter) (Filter, error) {
-	if !f.IncludeDescendants || len(f.Owners) == 0 {
-		return f, nil
+	f, err := s.withSpellings(ctx, f)
+	if err != nil || !f.IncludeDescendants || len(f.Owners) == 0 {
+		return f, err
 	}
 	if err := f.checkSizes(); err != nil {
 		return Filter{}, err
@@ -481,6 +482,62 @@ func (s *Service) withDescendants(ctx context.Context, f Filter) (Filter, error)
 	slices.Sort(refs)
 	f.Owners, f.IncludeDescendants = refs, false
 	return f, nil
+}
+
+// maxSpellings bounds the kept values a filter's type or lifecycle is compared with: a catalog
+// with more distinct types than that is no catalog people wrote by hand, and its filters match
+// values as written.
+const maxSpellings = 10_000
+
+// withSpellings widens f's types and lifecycles to every value the catalog keeps that differs
+// from one asked for in case only ("Service" beside "service"): Backstage matches filter values
+// whatever their case (EntityFilterQuery), as Portside matches kinds, namespaces, owners, systems
+// and tags, which are kept in lower case; types and lifecycles are kept as written. The values
+// come from the kept counts (entity_counts: a row per value and kind, tens in a real catalog).
+func (s *Service) withSpellings(ctx context.Context, f Filter) (Filter, error) {
+	if len(f.Types) == 0 && len(f.Lifecycles) == 0 {
+		return f, nil
+	}
+	if err := f.checkSizes(); err != nil {
+		return Filter{}, err
+	}
+	var err error
+	if f.Types, err = s.spellings(ctx, "type", f.Types); err != nil {
+		return Filter{}, err
+	}
+	if f.Lifecycles, err = s.spellings(ctx, "lifecycle", f.Lifecycles); err != nil {
+		return Filter{}, err
+	}
+	return f, nil
+}
+
+// spellings is values with every kept value of field equal to one of them but for case.
+func (s *Service) spellings(ctx context.Context, field string, values []string) ([]string, error) {
+	if len(values) == 0 {
+		return values, nil
+	}
+	var kept []string
+	err := s.st.DB(ctx).Raw("SELECT DISTINCT value FROM entity_counts WHERE field = ? AND entities > 0 LIMIT ?", field, maxSpellings+1).
+		Scan(&kept).Error
+	if err != nil {
+		return nil, store.Translate(err, field+" values")
+	}
+	if len(kept) > maxSpellings {
+		return values, nil
+	}
+	out := slices.Clone(values)
+	for _, v := range values {
+		for _, k := range kept {
+			if k != v && strings.EqualFold(k, v) && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	if len(out) == len(values) || len(out) > MaxFilterValues {
+		return values, nil // nothing to add, or more than a filter holds: as written
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // descendants is the statement, with its arguments, selecting the refs of groups and every group
