@@ -169,7 +169,23 @@ func New(opts Options) *Server {
 		}
 		c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "NOT_FOUND", "message": "no such endpoint: " + c.Request.URL.Path}})
 	})
-	return &Server{opts: opts, handler: r, engine: r}
+	return &Server{opts: opts, handler: headAsGet(r), engine: r}
+}
+
+// headAsGet answers HEAD wherever GET is answered but on the API (HTTP asks every server to:
+// RFC 9110 9.3.2; load balancers probe with it): the request is routed as a GET, and net/http
+// sends the headers without the body, since the request it holds is still a HEAD. The API is
+// left out, for a HEAD must not run a query.
+func headAsGet(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead && r.URL.Path != "/graphql" {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			h.ServeHTTP(w, get)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Route is one method and path the server answers.

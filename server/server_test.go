@@ -305,6 +305,38 @@ func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 	}
 }
 
+// HEAD is answered wherever GET is (load balancers probe with it), with GET's headers and no
+// body; on the API it is a method like any other, which must not run a query.
+func TestHeadIsAnsweredLikeGetButOnTheAPI(t *testing.T) {
+	f := newFixture(t)
+	ts := httptest.NewServer(f.srv.Handler())
+	t.Cleanup(ts.Close)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Head(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || len(body) != 0 {
+			t.Errorf("HEAD %s = %d %q with %d bytes of body, want GET's 200 and headers without a body", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	}
+	resp, err := http.Head(ts.URL + "/graphql?query=%7Bme%7Busername%7D%7D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || !sameMethods(resp.Header.Get("Allow"), "GET, POST") {
+		t.Errorf("HEAD /graphql = %d Allow %q, want 405 with Allow: GET, POST", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.handlerID != "" {
+		t.Errorf("HEAD /graphql reached the GraphQL handler")
+	}
+}
+
 func sameMethods(a, b string) bool {
 	x, y := strings.Split(a, ", "), strings.Split(b, ", ")
 	slices.Sort(x)
