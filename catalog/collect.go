@@ -175,6 +175,7 @@ func CollectWith(ctx context.Context, snap Snapshot, maxErrors int) (*Collected,
 		return nil, err
 	}
 	c.Entities, c.bodies = all, allBodies
+	sortErrors(c.Errors) // found file by file, repeats after: listed in file order, as an apply lists them
 	return c, nil
 }
 

@@ -260,3 +260,46 @@ func described(es []*backstage.Entity) []string {
 	}
 	return out
 }
+
+// Collecting reads files in parallel and finds repeated entities after, yet lists the errors in
+// file, document and line order, as an apply records them (catalog validate printed a repeat in
+// document 3 after document 4's error).
+func TestCollectedErrorsAreListedInFileOrder(t *testing.T) {
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir}
+	f.write("catalog-info.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: shards}\nspec: {targets: [./shards/*.yaml]}\n")
+	bad := func(name string) string {
+		return "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: " + name + "}\nspec: {type: service, lifecycle: production}\n"
+	}
+	for i := range 40 {
+		ok := component(fmt.Sprintf("ok-%02d", i))
+		docs := []string{bad(fmt.Sprintf("late-%02d", i)), ok, ok, bad(fmt.Sprintf("later-%02d", i))} // the third repeats the second
+		if i%3 == 0 {
+			docs = append([]string{"kind: [broken\n"}, docs...) // a syntax error before them
+		}
+		f.write(fmt.Sprintf("shards/%02d.yaml", i), strings.Join(docs, "---\n"))
+	}
+	c, err := catalog.CollectWith(context.Background(), openDir(t, dir), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Errors) < 80 {
+		t.Fatalf("%d errors, want at least 80", len(c.Errors))
+	}
+	inOrder := slices.IsSortedFunc(c.Errors, func(a, b backstage.ValidationError) int {
+		if a.Source != b.Source {
+			return strings.Compare(a.Source, b.Source)
+		}
+		if a.Document != b.Document {
+			return a.Document - b.Document
+		}
+		return a.Line - b.Line
+	})
+	if !inOrder {
+		var lines []string
+		for _, e := range c.Errors[:10] {
+			lines = append(lines, e.Error())
+		}
+		t.Errorf("errors are not in file order:\n%s", strings.Join(lines, "\n"))
+	}
+}
