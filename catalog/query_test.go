@@ -713,6 +713,9 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 				if c.below {
 					wantStatements++ // withDescendants' walk down the groups, before the page
 				}
+				if len(filter.Types) > 0 || len(filter.Lifecycles) > 0 {
+					wantStatements++ // withSpellings' look at the kept types and lifecycles, which match whatever their case
+				}
 				switch {
 				case st.Dialect() == store.SQLite && filter.Text != "" && (c.order.Field == "" || c.order.Field == catalog.OrderByName):
 					wantStatements++ // denseText's look at the full-text index, to choose the plan by name

@@ -493,7 +493,8 @@ const maxSpellings = 10_000
 // from one asked for in case only ("Service" beside "service"): Backstage matches filter values
 // whatever their case (EntityFilterQuery), as Portside matches kinds, namespaces, owners, systems
 // and tags, which are kept in lower case; types and lifecycles are kept as written. The values
-// come from the kept counts (entity_counts: a row per value and kind, tens in a real catalog).
+// come from the kept counts (entity_counts: a row per value and kind, tens in a real catalog), in
+// one statement for both fields.
 func (s *Service) withSpellings(ctx context.Context, f Filter) (Filter, error) {
 	if len(f.Types) == 0 && len(f.Lifecycles) == 0 {
 		return f, nil
@@ -501,43 +502,34 @@ func (s *Service) withSpellings(ctx context.Context, f Filter) (Filter, error) {
 	if err := f.checkSizes(); err != nil {
 		return Filter{}, err
 	}
-	var err error
-	if f.Types, err = s.spellings(ctx, "type", f.Types); err != nil {
-		return Filter{}, err
+	var kept []struct{ Field, Value string }
+	err := s.st.DB(ctx).Raw("SELECT DISTINCT field, value FROM entity_counts WHERE field IN ('type', 'lifecycle') AND entities > 0 LIMIT ?",
+		maxSpellings+1).Scan(&kept).Error
+	if err != nil {
+		return Filter{}, store.Translate(err, "types and lifecycles")
 	}
-	if f.Lifecycles, err = s.spellings(ctx, "lifecycle", f.Lifecycles); err != nil {
-		return Filter{}, err
+	if len(kept) > maxSpellings {
+		return f, nil
 	}
+	f.Types, f.Lifecycles = spellings(f.Types, "type", kept), spellings(f.Lifecycles, "lifecycle", kept)
 	return f, nil
 }
 
 // spellings is values with every kept value of field equal to one of them but for case.
-func (s *Service) spellings(ctx context.Context, field string, values []string) ([]string, error) {
-	if len(values) == 0 {
-		return values, nil
-	}
-	var kept []string
-	err := s.st.DB(ctx).Raw("SELECT DISTINCT value FROM entity_counts WHERE field = ? AND entities > 0 LIMIT ?", field, maxSpellings+1).
-		Scan(&kept).Error
-	if err != nil {
-		return nil, store.Translate(err, field+" values")
-	}
-	if len(kept) > maxSpellings {
-		return values, nil
-	}
+func spellings(values []string, field string, kept []struct{ Field, Value string }) []string {
 	out := slices.Clone(values)
 	for _, v := range values {
 		for _, k := range kept {
-			if k != v && strings.EqualFold(k, v) && !slices.Contains(out, k) {
-				out = append(out, k)
+			if k.Field == field && k.Value != v && strings.EqualFold(k.Value, v) && !slices.Contains(out, k.Value) {
+				out = append(out, k.Value)
 			}
 		}
 	}
 	if len(out) == len(values) || len(out) > MaxFilterValues {
-		return values, nil // nothing to add, or more than a filter holds: as written
+		return values // nothing to add, or more than a filter holds: as written
 	}
 	slices.Sort(out)
-	return out, nil
+	return out
 }
 
 // descendants is the statement, with its arguments, selecting the refs of groups and every group
