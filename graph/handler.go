@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -114,7 +115,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(gate)
 	}
 	srv.Use(taskAccessScope{r.TaskService}) // one batch of viewerCanEdit answers per operation
-	srv.SetErrorPresenter(presentError(opts.Logger))
+	srv.SetErrorPresenter(presentError(opts.Logger, es.Schema()))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		opts.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errs.E(errs.Internal, "panic: %v", p)
@@ -135,6 +136,7 @@ func init() {
 	errcode.RegisterErrorType("DOCUMENT_TOO_DEEP", errcode.KindProtocol)
 	errcode.RegisterErrorType("NUL_CHARACTER", errcode.KindProtocol)
 	errcode.RegisterErrorType("PERSISTED_QUERY_INVALID", errcode.KindProtocol)
+	errcode.RegisterErrorType("SUBSCRIPTION_OVER_HTTP", errcode.KindProtocol)
 }
 
 // pageCost is what a connection's children count for: its page size.
@@ -146,8 +148,9 @@ func pageCost(first *int) int {
 }
 
 // presentError gives every error an extensions.code from Portside's code table. Internal errors
-// show only a request ID; the full error is logged under that ID.
-func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+// show only a request ID; the full error is logged under that ID. An argument that gqlgen could
+// not unmarshal is the request's mistake (see inputError).
+func presentError(log *slog.Logger, schema *ast.Schema) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if gerr.Extensions == nil {
@@ -169,6 +172,8 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// gqlgen's own request errors (parse, validation, complexity): INVALID, with its reason.
 			gerr.Extensions["reason"] = gerr.Extensions["code"]
 			gerr.Extensions["code"] = string(errs.Invalid)
+		case coded == nil && inputError(ctx, gerr, schema):
+			// An argument gqlgen could not unmarshal: made INVALID, naming the input.
 		default:
 			id := logs.RequestID(ctx)
 			log.ErrorContext(ctx, "graphql: internal error", "error", err, "path", gerr.Path.String())
@@ -177,6 +182,50 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gerr
 	}
+}
+
+// inputError makes an error of gqlgen's unmarshalling of a field's arguments INVALID, naming the
+// input at fault (extensions.field and the message: "orderBy.field: ..."), and says whether err
+// was one. gqlgen puts such an error on the path of the input (entities.orderBy.field), under the
+// field's own; its message has no code. gqlparser coerces variables less strictly than the
+// generated code unmarshals them (an enum value in the wrong case passes its check: EqualFold),
+// so a variable {"field":"name"} for an EntityOrder came this far and was answered INTERNAL.
+// Every such error is the request's: unmarshalling reads nothing but the input. The error's path
+// becomes the field's, which is a path of the response.
+func inputError(ctx context.Context, gerr *gqlerror.Error, schema *ast.Schema) bool {
+	var field ast.Path
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		field = fc.Path()
+	}
+	if len(gerr.Path) <= len(field) {
+		return false
+	}
+	for i := range field {
+		if gerr.Path[i] != field[i] {
+			return false
+		}
+	}
+	in := gerr.Path[len(field):]
+	if _, ok := in[0].(ast.PathName); !ok { // an argument's name comes first
+		return false
+	}
+	name := in.String()
+	msg := gerr.Message
+	// gqlgen's generated enums say "<value> is not a valid <Enum>": name the values there are.
+	if value, typ, ok := strings.Cut(msg, " is not a valid "); ok && schema != nil {
+		if def := schema.Types[typ]; def != nil && def.Kind == ast.Enum {
+			values := make([]string, len(def.EnumValues))
+			for i, v := range def.EnumValues {
+				values[i] = v.Name
+			}
+			msg = fmt.Sprintf("%q is not a valid %s; use one of %s (enum values are case sensitive)", value, typ, strings.Join(values, ", "))
+		}
+	}
+	gerr.Message = name + ": " + msg
+	gerr.Path = field
+	gerr.Extensions["code"] = string(errs.Invalid)
+	gerr.Extensions["field"] = name
+	return true
 }
 
 // depthLimit refuses operations whose selections nest deeper than max, before any resolver runs.

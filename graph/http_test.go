@@ -406,3 +406,260 @@ func TestOversizedBodiesAreRefusedWith413(t *testing.T) {
 		t.Errorf("status %d, want 413", rec.Code)
 	}
 }
+
+// request builds a request to the endpoint as a client would send it: a POST of body as
+// application/json, or (body "") a GET of target; accept "" sends no Accept header.
+func request(method, target, body, accept string) *http.Request {
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return req
+}
+
+// wantRequestError checks an answer that refuses the request: its status and media type, and
+// one error with code INVALID, the reason and a message holding want.
+func wantRequestError(t *testing.T, rec *httptest.ResponseRecorder, status int, media, reason, want string) {
+	t.Helper()
+	if rec.Code != status || rec.Header().Get("Content-Type") != media {
+		t.Errorf("status %d, Content-Type %q; want %d, %q\n%s", rec.Code, rec.Header().Get("Content-Type"), status, media, rec.Body)
+	}
+	got := decodeHTTP(t, rec).onlyError(t)
+	if got.Extensions["code"] != "INVALID" || got.Extensions["reason"] != reason {
+		t.Errorf("extensions %v, want code INVALID, reason %s", got.Extensions, reason)
+	}
+	if !strings.Contains(got.Message, want) {
+		t.Errorf("message %q does not say %q", got.Message, want)
+	}
+}
+
+// A subscription sent over plain HTTP is refused at once as a request error, by POST and by GET:
+// by POST it held its request open with no time limit until its first event, and by GET it was
+// answered 405 saying that mutations must be sent with POST.
+func TestSubscriptionsOverPlainHTTPAreRefusedAtOnce(t *testing.T) {
+	e := newHTTPEnv(t)
+	const sub = `subscription { deployRequestChanged(component: "payments-api") { __typename } }`
+	body, _ := json.Marshal(map[string]string{"query": sub})
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		for _, c := range []struct {
+			accept, media string
+			status        int
+		}{
+			{mediaGraphQLResponse, mediaGraphQLResponse, http.StatusBadRequest},
+			{mediaJSON, mediaJSON, http.StatusOK}, // a request error under the legacy type
+			{"", mediaJSON, http.StatusOK},
+		} {
+			t.Run(method+" "+c.accept, func(t *testing.T) {
+				req := request(method, "/graphql", string(body), c.accept)
+				if method == http.MethodGet {
+					req = request(method, "/graphql?query="+url.QueryEscape(sub), "", c.accept)
+				}
+				rec := e.serve(req)
+				wantRequestError(t, rec, c.status, c.media, "SUBSCRIPTION_OVER_HTTP", "subscriptions are served over the WebSocket at /graphql")
+				if rec.Header().Get("Allow") != "" {
+					t.Errorf("Allow: %q; no other method serves subscriptions over HTTP", rec.Header().Get("Allow"))
+				}
+			})
+		}
+	}
+	if strings.Contains(e.log.String(), `"level":"ERROR"`) {
+		t.Errorf("refusing subscriptions logged errors:\n%s", e.log)
+	}
+}
+
+// An argument gqlgen cannot unmarshal is the request's mistake, named: an enum value in the wrong
+// case passes gqlparser's coercion of variables (it compares enum values ignoring case) and then
+// failed the generated code, which was answered INTERNAL and logged as an error.
+func TestArgumentsThatDoNotUnmarshalAreInvalidNamingTheInput(t *testing.T) {
+	e := newHTTPEnv(t)
+	for _, c := range []struct {
+		name, query string
+		vars        map[string]any
+		path, field string
+		want        []string
+	}{
+		{"an input object's enum", `query($o: EntityOrder) { entities(orderBy: $o, first: 1) { totalCount } }`,
+			map[string]any{"o": map[string]any{"field": "name"}}, "entities", "orderBy.field",
+			[]string{`orderBy.field: "name" is not a valid EntityOrderField`, "NAME, KIND, UPDATED_AT", "case sensitive"}},
+		{"a list's enum", `query($t: [FacetField!]!) { facets(fields: $t) { field } }`,
+			map[string]any{"t": []any{"KIND", "kind"}}, "facets", "fields[1]",
+			[]string{`fields[1]: "kind" is not a valid FacetField`, "KIND, TYPE"}},
+		{"a mutation's input", `mutation($i: RegisterLocationInput!) { registerLocation(input: $i) { location { id } } }`,
+			map[string]any{"i": map[string]any{"type": "git", "target": "https://example.com/catalog.git"}}, "registerLocation", "input.type",
+			[]string{`input.type: "git" is not a valid LocationType`, "GIT"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"query": c.query, "variables": c.vars})
+			rec := e.serve(request(http.MethodPost, "/graphql", string(body), mediaGraphQLResponse))
+			var resp struct {
+				Errors []struct {
+					Message    string         `json:"message"`
+					Path       []any          `json:"path"`
+					Extensions map[string]any `json:"extensions"`
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Errors) != 1 {
+				t.Fatalf("want one error: %v\n%s", err, rec.Body)
+			}
+			got := resp.Errors[0]
+			if got.Extensions["code"] != "INVALID" || got.Extensions["field"] != c.field {
+				t.Errorf("extensions %v, want code INVALID, field %s", got.Extensions, c.field)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got.Message, w) {
+					t.Errorf("message %q does not say %q", got.Message, w)
+				}
+			}
+			if diff := cmp.Diff([]any{c.path}, got.Path); diff != "" {
+				t.Errorf("path is not the field's (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if log := e.log.String(); strings.Contains(log, "internal error") || strings.Contains(log, `"level":"ERROR"`) {
+		t.Errorf("the request's mistakes were logged as errors:\n%s", log)
+	}
+	// In the right case the same variables run.
+	body, _ := json.Marshal(map[string]any{"query": `query($o: EntityOrder) { entities(orderBy: $o, first: 1) { totalCount } }`,
+		"variables": map[string]any{"o": map[string]any{"field": "NAME"}}})
+	var got struct{ Entities struct{ TotalCount int } }
+	decodeHTTP(t, e.serve(request(http.MethodPost, "/graphql", string(body), mediaJSON))).data(t, &got)
+	if got.Entities.TotalCount != 6 {
+		t.Errorf("totalCount %d, want 6", got.Entities.TotalCount)
+	}
+}
+
+// The media type of the answer follows the Accept header's q-values: a type given q=0 is never
+// answered, and the one with the higher q-value is.
+func TestAcceptQValuesChooseTheAnswersMediaType(t *testing.T) {
+	e := newHTTPEnv(t)
+	for _, c := range []struct {
+		accept, media string
+		status        int // of a query that does not parse
+	}{
+		{"application/graphql-response+json;q=0, application/json", mediaJSON, http.StatusOK},
+		{"application/json;q=0, application/graphql-response+json", mediaGraphQLResponse, http.StatusBadRequest},
+		{"application/json;q=0.5, application/graphql-response+json;q=0.9", mediaGraphQLResponse, http.StatusBadRequest},
+		{"application/graphql-response+json;q=0.5, application/json;q=0.9", mediaJSON, http.StatusOK},
+		{"application/graphql-response+json;q=0.5, */*", mediaJSON, http.StatusOK},
+		{"application/json;q=0, */*", mediaGraphQLResponse, http.StatusBadRequest},
+	} {
+		t.Run(c.accept, func(t *testing.T) {
+			rec := e.post(t, `{ entities { totalCount `, c.accept)
+			if rec.Code != c.status || rec.Header().Get("Content-Type") != c.media {
+				t.Errorf("status %d, Content-Type %q; want %d, %q", rec.Code, rec.Header().Get("Content-Type"), c.status, c.media)
+			}
+		})
+	}
+	for _, accept := range []string{"application/json;q=0", "application/json;q=0, application/graphql-response+json;q=0", "*/*;q=0"} {
+		t.Run(accept, func(t *testing.T) {
+			wantRequestError(t, e.post(t, `{ entities { totalCount } }`, accept), http.StatusNotAcceptable, mediaJSON, "NOT_ACCEPTABLE", "application/json")
+		})
+	}
+}
+
+// Every request refused before it runs says why with a code and a reason, in the media type the
+// client asked for.
+func TestRequestsRefusedBeforeTheyRunCarryACode(t *testing.T) {
+	e := newHTTPEnv(t)
+	twoOps := `query A { entities { totalCount } } query B { entities { totalCount } }`
+	gzipped := func() *http.Request {
+		req := request(http.MethodPost, "/graphql", "\x1f\x8b\x08\x00\x00\x00\x00\x00", mediaGraphQLResponse)
+		req.Header.Set("Content-Encoding", "gzip")
+		return req
+	}
+	for _, c := range []struct {
+		name   string
+		req    func(accept string) *http.Request
+		status int // under application/graphql-response+json; the same under application/json unless legacy
+		legacy int
+		reason string
+		want   string
+	}{
+		{"GET, variables not JSON", func(a string) *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ entities { totalCount } }`)+"&variables={bad", "", a)
+		}, http.StatusBadRequest, http.StatusBadRequest, "INVALID_JSON", "the variables parameter is not valid JSON"},
+		{"GET, extensions not an object", func(a string) *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ entities { totalCount } }`)+"&extensions=[1]", "", a)
+		}, http.StatusBadRequest, http.StatusBadRequest, "INVALID_JSON", "the extensions parameter must be a JSON object"},
+		{"GET, variables followed by more", func(a string) *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(`{ entities { totalCount } }`)+"&variables="+url.QueryEscape(`{} {}`), "", a)
+		}, http.StatusBadRequest, http.StatusBadRequest, "INVALID_JSON", "nothing after it"},
+		{"GET, query string not URL encoding", func(a string) *http.Request {
+			return request(http.MethodGet, "/graphql?query=%zz", "", a)
+		}, http.StatusBadRequest, http.StatusBadRequest, "INVALID_QUERY_STRING", "the URL's query string could not be decoded"},
+		{"POST, several operations and no operationName", func(a string) *http.Request {
+			b, _ := json.Marshal(map[string]string{"query": twoOps})
+			return request(http.MethodPost, "/graphql", string(b), a)
+		}, http.StatusBadRequest, http.StatusOK, "GRAPHQL_VALIDATION_FAILED", "operationName is required to choose among the document's 2 operations (A, B)"},
+		{"GET, several operations and no operationName", func(a string) *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(twoOps), "", a)
+		}, http.StatusBadRequest, http.StatusOK, "GRAPHQL_VALIDATION_FAILED", "operationName is required"},
+		{"POST, an operationName the document does not have", func(a string) *http.Request {
+			b, _ := json.Marshal(map[string]string{"query": twoOps, "operationName": "C"})
+			return request(http.MethodPost, "/graphql", string(b), a)
+		}, http.StatusBadRequest, http.StatusOK, "GRAPHQL_VALIDATION_FAILED", `the document has no operation named "C"; its operations are A, B`},
+		{"POST, a gzip body", func(a string) *http.Request {
+			req := gzipped()
+			req.Header.Set("Accept", a)
+			return req
+		}, http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType, "UNSUPPORTED_CONTENT_ENCODING", "content encodings"},
+	} {
+		for _, accept := range []string{mediaGraphQLResponse, mediaJSON} {
+			t.Run(c.name+", "+accept, func(t *testing.T) {
+				status := c.status
+				if accept == mediaJSON {
+					status = c.legacy
+				}
+				wantRequestError(t, e.serve(c.req(accept)), status, accept, c.reason, c.want)
+			})
+		}
+	}
+	// RFC 9110 15.5.16: the 415 for a content coding names the codings that would do.
+	if got := e.serve(gzipped()).Header().Get("Accept-Encoding"); got != "identity" {
+		t.Errorf("Accept-Encoding %q on the 415 for a gzip body, want identity", got)
+	}
+	if got := e.serve(request(http.MethodPost, "/graphql", `{}`, "")).Header().Values("Accept-Encoding"); len(got) != 0 {
+		t.Errorf("Accept-Encoding %q on an answer that is not about a content coding", got)
+	}
+	if n := e.sql.Count(); n != 0 {
+		t.Errorf("refused requests ran %d SQL statements", n)
+	}
+}
+
+// No cache on the way may keep an answer: each is made for the caller the request authenticated
+// (by token or cookie, which a shared cache does not tell apart), the response cache's answers
+// given again included.
+func TestAnswersAreNeverKeptByAnotherCache(t *testing.T) {
+	h, _ := limitedHandler(t, graph.HandlerOptions{ResponseCacheSize: 100})
+	const q = `{ entities(first: 2) { totalCount nodes { name } } }`
+	body, _ := json.Marshal(map[string]string{"query": q})
+	for _, c := range []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"POST", func() *http.Request { return request(http.MethodPost, "/graphql", string(body), "") }},
+		{"POST again (the response cache's answer)", func() *http.Request { return request(http.MethodPost, "/graphql", string(body), "") }},
+		{"GET", func() *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(q), "", mediaGraphQLResponse)
+		}},
+		{"GET again", func() *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(q), "", mediaGraphQLResponse)
+		}},
+		{"a request error", func() *http.Request { return request(http.MethodPost, "/graphql", `{"query":"{ nope }"}`, "") }},
+		{"a refused body", func() *http.Request { return request(http.MethodPost, "/graphql", `[]`, "") }},
+		{"not acceptable", func() *http.Request {
+			return request(http.MethodGet, "/graphql?query="+url.QueryEscape(q), "", "text/html")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, c.req())
+			if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "private, no-store" {
+				t.Errorf("Cache-Control %q, want private, no-store (status %d)", got, rec.Code)
+			}
+		})
+	}
+}

@@ -137,6 +137,10 @@ func TestBodiesThatAreNotOneJSONOperationAreInvalidAndNeverLogged(t *testing.T) 
 		{"not JSON at all", `token=` + secret, "INVALID_JSON"},
 		{"query of the wrong type", `{"query":42,"variables":{"token":"` + secret + `"}}`, "INVALID_JSON"},
 		{"variables of the wrong type", `{"query":"{ entities { totalCount } }","variables":["` + secret + `"]}`, "INVALID_JSON"},
+		// One object and nothing after it: the rest was silently ignored.
+		{"text after the object", `{"query":"{ entities { totalCount } }"} trailing ` + secret, "INVALID_JSON"},
+		{"two objects", `{"query":"{ entities { totalCount } }"}` + "\n" + `{"query":"mutation { ` + secret + ` }"}`, "INVALID_JSON"},
+		{"null", ` null `, "INVALID_JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

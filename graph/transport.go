@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +59,7 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 			writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}))
 			return
 		}
-		if err := jsonDecode(bytes.NewReader(body), &params); err != nil {
+		if err := decodeJSON(body, &params); err != nil {
 			// conformance refuses such bodies first; the body is never quoted (it may hold a secret).
 			w.WriteHeader(http.StatusBadRequest)
 			writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v", err)}))
@@ -75,32 +76,37 @@ func (getTransport) Supports(r *http.Request) bool {
 	return r.Header.Get("Upgrade") == "" && r.Method == http.MethodGet
 }
 
-// Do runs the query of a GET's URL parameters.
+// Do runs the query of a GET's URL parameters. conformance has refused a query string that is
+// not URL encoding; variables and extensions must each be one JSON object (or absent).
 func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	graphQLResponse := setResponseContentType(w, r)
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: err.Error()}}})
+		writeRequestError(w, graphQLResponse, http.StatusBadRequest, "INVALID_QUERY_STRING",
+			"the URL's query string could not be decoded ("+err.Error()+"): percent-encode query, operationName, variables and extensions")
 		return
 	}
-	graphQLResponse := setResponseContentType(w, r)
 	params := graphql.RawParams{
 		Query:         query.Get("query"),
 		OperationName: query.Get("operationName"),
 		Headers:       r.Header,
 	}
 	params.ReadTime.Start = graphql.Now()
-	if v := query.Get("variables"); v != "" {
-		if err := jsonDecode(strings.NewReader(v), &params.Variables); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: "variables could not be decoded"}}})
-			return
+	for _, p := range []struct {
+		name string
+		into *map[string]any
+	}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
+		v := query.Get(p.name)
+		if v == "" {
+			continue
 		}
-	}
-	if v := query.Get("extensions"); v != "" {
-		if err := jsonDecode(strings.NewReader(v), &params.Extensions); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: "extensions could not be decoded"}}})
+		if err := decodeJSON([]byte(v), p.into); err != nil {
+			// Never quoted: variables may hold a secret.
+			msg := "the " + p.name + " parameter must be a JSON object"
+			if _, wrongType := errors.AsType[*json.UnmarshalTypeError](err); !wrongType {
+				msg = "the " + p.name + " parameter " + jsonProblem(err) + "; it must be a JSON object"
+			}
+			writeRequestError(w, graphQLResponse, http.StatusBadRequest, "INVALID_JSON", msg)
 			return
 		}
 	}
@@ -110,10 +116,21 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 
 // run creates the operation, answers its request errors with the status of the response's media
 // type (400 under application/graphql-response+json, 422 under application/json, which
-// conformance turns into 200), and writes what the executor answers.
+// conformance turns into 200), and writes what the executor answers. A subscription is refused
+// the same way (reason SUBSCRIPTION_OVER_HTTP), by POST and by GET: over plain HTTP it held its
+// request and goroutines open with no time limit (graphql-timeout does not bound subscriptions)
+// until its first event. Subscriptions are the WebSocket's (websocket.go).
 func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, graphQLResponse, queriesOnly bool) {
 	oc, opErr := exec.CreateOperationContext(ctx, params)
+	if opErr == nil && oc.Operation.Operation == ast.Subscription {
+		err := gqlerror.Errorf("subscriptions are served over the WebSocket at /graphql (graphql-transport-ws), not over plain HTTP")
+		errcode.Set(err, "SUBSCRIPTION_OVER_HTTP")
+		opErr = gqlerror.List{err}
+	}
 	if opErr != nil {
+		if oc != nil && oc.Doc != nil && oc.Operation == nil {
+			opErr = gqlerror.List{operationNotFound(oc.Doc, params.OperationName)}
+		}
 		status := http.StatusOK
 		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
 			status = http.StatusUnprocessableEntity
@@ -125,12 +142,10 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), opErr))
 		return
 	}
-	if queriesOnly {
-		if op := oc.Doc.Operations.ForName(oc.OperationName); op == nil || op.Operation != ast.Query {
-			w.WriteHeader(http.StatusNotAcceptable)
-			writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: "GET requests only allow query operations"}}})
-			return
-		}
+	if queriesOnly && oc.Operation.Operation != ast.Query {
+		// A mutation conformance could not see (an automatic persisted query's).
+		refuseMutation(w, graphQLResponse)
+		return
 	}
 	lease := &dataLease{}
 	responses, ctx := exec.DispatchOperation(context.WithValue(ctx, dataLeaseKey{}, lease), oc)
@@ -138,6 +153,33 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 	if lease.buf != nil {
 		releaseBuffer(lease.buf) // written: the data in it is no one's any more
 	}
+}
+
+// operationNotFound says why a document has no operation to run for an operationName (gqlgen's
+// own message, "operation  not found", named nothing when the name was left out).
+func operationNotFound(doc *ast.QueryDocument, name string) *gqlerror.Error {
+	names := make([]string, 0, min(len(doc.Operations), 10))
+	for _, op := range doc.Operations {
+		if len(names) == cap(names) {
+			names = append(names, "...")
+			break
+		}
+		names = append(names, op.Name)
+	}
+	var err *gqlerror.Error
+	switch {
+	case len(doc.Operations) == 0:
+		err = gqlerror.Errorf("the document has no operation to run")
+	case name == "":
+		err = gqlerror.Errorf("operationName is required to choose among the document's %d operations (%s)", len(doc.Operations), strings.Join(names, ", "))
+	default:
+		if len(name) > 64 {
+			name = name[:64] + "…"
+		}
+		err = gqlerror.Errorf("the document has no operation named %q; its operations are %s", name, strings.Join(names, ", "))
+	}
+	errcode.Set(err, errcode.ValidationFailed)
+	return err
 }
 
 // setResponseContentType sets the media type gqlgen's transports answer for the request's Accept
@@ -149,12 +191,6 @@ func setResponseContentType(w http.ResponseWriter, r *http.Request) bool {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return false
-}
-
-func jsonDecode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	return dec.Decode(v)
 }
 
 // responseBuffers keeps the buffers responses are assembled in; one larger than maxPooledBuffer is

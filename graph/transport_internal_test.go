@@ -118,6 +118,52 @@ func TestMediaTypeIsWhatParseMediaTypeSays(t *testing.T) {
 	}
 }
 
+// negotiate follows the Accept header's q-values (RFC 9110 12.5.1): a type given q=0 is not
+// acceptable, the most specific range sets a type's q-value, the higher q-value wins, and between
+// equals application/graphql-response+json wins when the client named it.
+func TestNegotiateFollowsQValues(t *testing.T) {
+	const (
+		gr   = "graphql-response+json"
+		js   = "json"
+		none = "406"
+	)
+	for _, c := range []struct{ accept, want string }{
+		{"", js},
+		{"*/*", js},
+		{"application/*", js},
+		{"application/json", js},
+		{"application/graphql-response+json", gr},
+		{"application/graphql-response+json, application/json", gr},
+		{"application/json, application/graphql-response+json", gr},
+		{"application/graphql-response+json, application/json;q=0.9", gr},
+		{"application/graphql-response+json;q=0.9, application/json", js},
+		{"application/graphql-response+json;q=0, application/json", js},
+		{"application/graphql-response+json; q=0.0, */*", js},
+		{"application/json;q=0", none},
+		{"application/json;q=0, */*", gr},
+		{"application/json;q=0, application/*;q=0.5", gr},
+		{"application/graphql-response+json;q=0.5, */*", js},
+		{"application/graphql-response+json, */*", gr},
+		{"application/json, */*", js},
+		{"*/*;q=0", none},
+		{"text/html", none},
+		{"text/html, application/xhtml+xml, */*;q=0.8", js},
+		{"Application/GraphQL-Response+JSON", gr},
+		{"application/json;q=2, application/graphql-response+json;q=0.1", gr}, // q=2 is no q-value
+		{"application/json;q=x", none},
+		{"garbage", none},
+	} {
+		gotGR, ok := negotiate(c.accept)
+		got := map[bool]string{true: gr, false: js}[gotGR]
+		if !ok {
+			got = none
+		}
+		if got != c.want {
+			t.Errorf("Accept %q: %s, want %s", c.accept, got, c.want)
+		}
+	}
+}
+
 // genpatch leaves out the input unmarshaler map gqlgen built for every operation; only
 // graphql.UnmarshalInputFromContext reads it, so nothing in this package may call that.
 func TestNothingReadsTheInputUnmarshalerMap(t *testing.T) {

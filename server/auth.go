@@ -237,6 +237,8 @@ func (id *Identity) logout(c *gin.Context) {
 }
 
 func (id *Identity) exportAudit(c *gin.Context) {
+	// The records the caller may read, never to be kept by a cache on the way (nor its refusals).
+	c.Header("Cache-Control", "no-store")
 	f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Resource: c.Query("resource"), Outcome: audit.Outcome(c.Query("outcome"))}
 	var err error
 	if f.Since, err = audit.ParseBound("since", c.Query("since")); err == nil {

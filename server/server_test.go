@@ -713,3 +713,23 @@ func TestTheFrontDoorIsThePortalSignedInOrNot(t *testing.T) {
 		t.Errorf("signed out: Content-Type %q", ct)
 	}
 }
+
+// The audit export is the caller's audit records: no cache on the way may keep it, nor a refusal.
+func TestAuditExportIsNeverCached(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		target string
+		status int
+	}{
+		{"/audit/export", http.StatusOK},
+		{"/audit/export?since=yesterday", http.StatusBadRequest},
+	} {
+		rec := f.do(t, http.MethodGet, c.target, nil)
+		if rec.Code != c.status {
+			t.Errorf("GET %s: %d %s, want %d", c.target, rec.Code, rec.Body, c.status)
+		}
+		if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", c.target, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package gqlws
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -11,11 +12,12 @@ import (
 	"github.com/coder/websocket/wsjson"
 )
 
-// message is one graphql-transport-ws message.
+// message is one graphql-transport-ws message. The payload is an object, except an error
+// message's: a list of errors.
 type message struct {
-	ID      string         `json:"id,omitempty"`
-	Type    string         `json:"type"`
-	Payload map[string]any `json:"payload,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
 // Subscription is one subscription on its own connection.
@@ -40,7 +42,12 @@ func Subscribe(ctx context.Context, url string, header http.Header, query string
 		conn.CloseNow()
 		return nil, resp, fmt.Errorf("gqlws: connection_init answered %+v, %v", ack, err)
 	}
-	if err := wsjson.Write(ctx, conn, message{ID: "1", Type: "subscribe", Payload: map[string]any{"query": query}}); err != nil {
+	payload, err := json.Marshal(map[string]any{"query": query})
+	if err != nil {
+		conn.CloseNow()
+		return nil, resp, err
+	}
+	if err := wsjson.Write(ctx, conn, message{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
 		conn.CloseNow()
 		return nil, resp, err
 	}
@@ -48,7 +55,8 @@ func Subscribe(ctx context.Context, url string, header http.Header, query string
 }
 
 // Next returns the data of the subscription's next event, answering the server's pings on the
-// way. An event with errors, the subscription's end and anything unexpected are errors.
+// way. An event with errors, the server's refusal of the subscription (an error message: a
+// validation failure, a bound), its end and anything unexpected are errors.
 func (s *Subscription) Next(ctx context.Context) (map[string]any, error) {
 	for {
 		var m message
@@ -61,11 +69,19 @@ func (s *Subscription) Next(ctx context.Context) (map[string]any, error) {
 				return nil, err
 			}
 		case "next":
-			if errs, ok := m.Payload["errors"]; ok {
-				return nil, fmt.Errorf("gqlws: subscription error: %v", errs)
+			var result struct {
+				Data   map[string]any `json:"data"`
+				Errors []any          `json:"errors"`
 			}
-			data, _ := m.Payload["data"].(map[string]any)
-			return data, nil
+			if err := json.Unmarshal(m.Payload, &result); err != nil {
+				return nil, fmt.Errorf("gqlws: a next message's payload: %w", err)
+			}
+			if result.Errors != nil {
+				return nil, fmt.Errorf("gqlws: subscription error: %v", result.Errors)
+			}
+			return result.Data, nil
+		case "error":
+			return nil, fmt.Errorf("gqlws: the server refused the subscription: %s", m.Payload)
 		case "complete":
 			return nil, fmt.Errorf("gqlws: the server completed the subscription")
 		default:
