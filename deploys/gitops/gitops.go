@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -377,9 +378,12 @@ const findWithin = 24 * time.Hour
 // find looks for the commit of the request on the clone's branch (HEAD, just synced with the
 // remote): a commit whose message has the request's subject line and its Deploy-Request trailer
 // (both, so that another Portside's request with the same number is not taken for this one).
+// The trailer is read as git reads trailers, from the message's last paragraph only: a line of
+// another request's reason that says "Deploy-Request: 42" is not request 42's commit.
 func (c *Committer) find(ctx context.Context, dir string, ch deploys.Change) (string, bool, error) {
 	q := ch.Request
-	args := []any{"log", "--format=%H%x1f%B%x1e", "--fixed-strings", "--grep", fmt.Sprintf("Deploy-Request: %d", q.ID)}
+	args := []any{"log", "--format=%H%x1f%s%x1f%(trailers:key=Deploy-Request,valueonly,separator=%x1f)%x1e",
+		"--fixed-strings", "--grep", fmt.Sprintf("Deploy-Request: %d", q.ID)}
 	if !q.CreatedAt.IsZero() {
 		args = append(args, "--since="+q.CreatedAt.Add(-findWithin).UTC().Format(time.RFC3339))
 	}
@@ -388,19 +392,15 @@ func (c *Committer) find(ctx context.Context, dir string, ch deploys.Change) (st
 	if err != nil {
 		return "", false, fmt.Errorf("gitops: look for the commit of deploy request %d: %s: %w", q.ID, gitMessage(out), err)
 	}
-	subject, trailer := subjectOf(q), fmt.Sprintf("Deploy-Request: %d", q.ID)
+	subject, id := subjectOf(q), strconv.FormatInt(q.ID, 10)
 	for _, rec := range strings.Split(out, "\x1e") {
-		sha, body, ok := strings.Cut(strings.TrimSpace(rec), "\x1f")
-		if !ok {
+		fields := strings.Split(strings.TrimSpace(rec), "\x1f")
+		if len(fields) < 3 || fields[1] != subject {
 			continue
 		}
-		lines := strings.Split(strings.TrimSpace(body), "\n")
-		if lines[0] != subject {
-			continue
-		}
-		for _, l := range lines[1:] {
-			if strings.TrimSpace(l) == trailer {
-				return sha, true, nil
+		for _, v := range fields[2:] {
+			if strings.TrimSpace(v) == id {
+				return fields[0], true, nil
 			}
 		}
 	}

@@ -455,6 +455,30 @@ func TestCloseRemovesOnlyATemporaryWorkingDirectory(t *testing.T) {
 	}
 }
 
+// A reason saying "Deploy-Request: 42" does not make its commit request 42's: request 42, the
+// same deploy again (a rollback to it, say), is applied with a commit of its own, not found done.
+func TestAReasonNamingAnotherRequestIsNotThatRequestsCommit(t *testing.T) {
+	bare := newRemote(t, map[string]string{"apps/payments/kustomization.yaml": kustomization})
+	c := newCommitter(t)
+	first := change(41, bare, "apps/payments/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/payments-api", "1.5.0")
+	first.Request.Reason = "routine\nDeploy-Request: 42"
+	a, err := c.Apply(context.Background(), first)
+	if err != nil || a.Found {
+		t.Fatalf("request 41: %+v, %v", a, err)
+	}
+	// Something else moves the file on, then request 42 asks for 1.5.0 again.
+	if _, err := c.Apply(context.Background(), change(40, bare, "apps/payments/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/payments-api", "1.6.0")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Apply(context.Background(), change(42, bare, "apps/payments/kustomization.yaml", deploys.Kustomize, "ghcr.io/acme/payments-api", "1.5.0"))
+	if err != nil || b.Found || b.Commit == a.Commit {
+		t.Fatalf("request 42 = %+v, %v: want a commit of its own, not request 41's %s", b, err, a.Commit)
+	}
+	if got := show(t, bare, "apps/payments/kustomization.yaml"); !strings.Contains(got, "newTag: 1.5.0") {
+		t.Errorf("after request 42 the file holds:\n%s", got)
+	}
+}
+
 // A reason is the commit's body, as written, but it cannot add trailers of Portside's own: git
 // reads the trailers Portside wrote and no others, and no line of the message begins with an
 // "Approved-by:" the approver did not give.
