@@ -265,11 +265,15 @@ func (g socketGate) InterceptOperation(ctx context.Context, next graphql.Operati
 		return refuseOnSocket(ctx, errs.E(errs.Invalid, "mutations are not accepted over the WebSocket: send them as HTTP POST to /graphql"))
 	}
 	p, err := g.ids.Recheck(ctx, s.creds, s.opened)
-	if err != nil {
-		if errs.Is(err, errs.Unauthenticated) || errs.Is(err, errs.Forbidden) {
-			defer s.end(err)
-		}
+	switch {
+	case errs.Is(err, errs.Unauthenticated) || errs.Is(err, errs.Forbidden):
+		defer s.end(err) // the socket closes (4401, 4403): the client signs in or reconnects
 		return refuseOnSocket(ctx, err)
+	case err != nil:
+		// The credential could not be checked (the database unreachable): a result with the
+		// error and a complete, not the protocol's error message, which ends a subscription for
+		// good in graphql-ws clients (the portal restarts one only after a complete).
+		return refuse(err)
 	}
 	return next(principal.With(ctx, p))
 }

@@ -142,6 +142,42 @@ func cliAuth(st *store.Store) *auth.Service { return auth.NewService(st, auth.Op
 
 const rolloutsSub = `subscription { rolloutChanged(component: "payments-api") { revision } }`
 
+// A credential that cannot be checked (the database gone) refuses the operation as a result
+// with the error and a complete, not the protocol's error message: graphql-ws clients end a
+// subscription for good on that, and the portal restarts one only after a complete. The socket
+// stays open.
+func TestAnOperationWhoseCredentialCannotBeCheckedEndsWithAComplete(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st, func(o *auth.Options) { o.CredentialRecheck = time.Hour })
+	secret, _, err := cliAuth(st).CreateToken(operator(), auth.TokenSpec{Username: "robot", Name: "robot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.openSocket(t, bearer(secret))
+	id := s.start(`{ me { username } }`)
+	if m, _ := s.read(); m == nil || m.ID != id || m.Type != "next" {
+		t.Fatalf("a query over the token's socket: %+v", m)
+	}
+	s.read() // complete
+	db, err := st.Gorm().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	p.clock.Add(2 * time.Minute) // past the credential cache
+	id = s.start(rolloutsSub)
+	m, code := s.read()
+	if m == nil {
+		t.Fatalf("the socket closed (%d) when the credential could not be checked", code)
+	}
+	if c, _ := errorOf(m); m.ID != id || m.Type != "next" || c == "" {
+		t.Fatalf("the operation answered %+v, want a result with the error", m)
+	}
+	if m, _ := s.read(); m == nil || m.ID != id || m.Type != "complete" {
+		t.Fatalf("after the error: %+v, want complete", m)
+	}
+}
+
 // The probe: over a socket opened with an admin token, createApiToken(admin: true) ran, even after
 // `portside token revoke`. Mutations go over HTTP only, and the socket ends with its token.
 func TestASocketRunsNoMutationsAndClosesWhenItsTokenIsRevokedElsewhere(t *testing.T) {
