@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -172,13 +173,14 @@ func New(opts Options) *Server {
 	return &Server{opts: opts, handler: headAsGet(r), engine: r}
 }
 
-// headAsGet answers HEAD wherever GET is answered but on the API (HTTP asks every server to:
-// RFC 9110 9.3.2; load balancers probe with it): the request is routed as a GET, and net/http
-// sends the headers without the body, since the request it holds is still a HEAD. The API is
-// left out, for a HEAD must not run a query.
+// headAsGet answers HEAD as GET on the pages and files that only read (HTTP asks servers to:
+// RFC 9110 9.3.2; load balancers probe with it): the probes, the metrics, the portal's root and
+// assets, GraphiQL. The request is routed as a GET, and net/http sends the headers without the
+// body, since the request it holds is still a HEAD. Everything else keeps its methods: a HEAD must
+// not run a query, finish a sign-in or read the whole audit export to throw it away.
 func headAsGet(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead && r.URL.Path != "/graphql" {
+		if r.Method == http.MethodHead && readOnlyPage(r.URL.Path) {
 			get := r.Clone(r.Context())
 			get.Method = http.MethodGet
 			h.ServeHTTP(w, get)
@@ -186,6 +188,15 @@ func headAsGet(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// readOnlyPage reports the paths headAsGet answers HEAD on.
+func readOnlyPage(p string) bool {
+	switch p {
+	case "/healthz", "/readyz", "/metrics", "/", "/graphiql":
+		return true
+	}
+	return strings.HasPrefix(p, "/assets/") || strings.HasPrefix(p, graphiql.AssetPrefix)
 }
 
 // Route is one method and path the server answers.

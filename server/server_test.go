@@ -305,9 +305,10 @@ func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 	}
 }
 
-// HEAD is answered wherever GET is (load balancers probe with it), with GET's headers and no
-// body; on the API it is a method like any other, which must not run a query.
-func TestHeadIsAnsweredLikeGetButOnTheAPI(t *testing.T) {
+// HEAD is answered on the pages that only read (load balancers probe with it), with GET's headers
+// and no body; elsewhere it is a method like any other: it must not run a query, finish a sign-in
+// or read the audit export.
+func TestHeadIsAnsweredLikeGetOnPagesThatOnlyRead(t *testing.T) {
 	f := newFixture(t)
 	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)
@@ -320,6 +321,17 @@ func TestHeadIsAnsweredLikeGetButOnTheAPI(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || len(body) != 0 {
 			t.Errorf("HEAD %s = %d %q with %d bytes of body, want GET's 200 and headers without a body", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	}
+	// Nothing that does more than read a page: not a sign-in's callback, not the audit export.
+	for _, path := range []string{"/auth/callback?state=x&code=y", "/audit/export"} {
+		resp, err := http.Head(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotFound {
+			t.Errorf("HEAD %s = %d, want it not answered as GET", path, resp.StatusCode)
 		}
 	}
 	resp, err := http.Head(ts.URL + "/graphql?query=%7Bme%7Busername%7D%7D")

@@ -259,7 +259,7 @@ func (b *Bot) Command(form url.Values) Reply {
 type caller struct{ team, user, trigger string }
 
 // check refuses IDs no Slack workspace gives (team and user: letters and digits; a trigger: those,
-// dots and dashes), naming the field: they are looked up and stored (the trigger in an
+// dots, dashes and underscores), naming the field: they are looked up and stored (the trigger in an
 // idempotency key), and a NUL or a megabyte has no place there.
 func (c caller) check(teamField, userField, triggerField string) error {
 	for _, f := range []struct {

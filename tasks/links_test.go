@@ -225,3 +225,26 @@ func TestACatalogLinkOutlivesItsEntity(t *testing.T) {
 		}
 	})
 }
+
+// A title stored before today's rules (a tab, a bidirectional control) does not keep its task
+// from being updated otherwise; a new title is held to them.
+func TestATitleKeptAsItWasIsNotCheckedAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "Old title"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec("UPDATE tasks SET title = ? WHERE id = ?", "Old\ttitle \u202e", task.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		task, err = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Status: ptr(tasks.Completed)})
+		if err != nil || task.Status != tasks.Completed {
+			t.Fatalf("completing a task with an old title: %+v, %v", task, err)
+		}
+		_, err = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Title: ptr("New\ttitle")})
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "title" {
+			t.Fatalf("a new title with a tab: %v, want INVALID naming title", err)
+		}
+	})
+}

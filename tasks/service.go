@@ -402,11 +402,19 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 	return out, err
 }
 
-// checkTask checks a task's fields against the bounds and canonicalizes its links; kept are
-// the links the task had before (an update's), which are not looked up again.
-func (s *Service) checkTask(ctx context.Context, t *Task, kept []Link) error {
-	if err := checkTitle("title", t.Title); err != nil {
-		return err
+// checkTask checks a task's fields against the bounds and canonicalizes its links; before is the
+// task an update changes (nil for a new one), whose title and links are not checked again.
+func (s *Service) checkTask(ctx context.Context, t *Task, before *Task) error {
+	var kept []Link
+	if before != nil {
+		kept = before.Links
+	}
+	// A title kept as it was is not checked again: one stored before a rule (a tab, U+202E) must
+	// not keep the task from being updated otherwise.
+	if before == nil || t.Title != before.Title {
+		if err := checkTitle("title", t.Title); err != nil {
+			return err
+		}
 	}
 	if _, err := ParsePriority("priority", string(t.Priority)); err != nil {
 		return err
@@ -657,7 +665,7 @@ func (s *Service) UpdateTask(ctx context.Context, id int64, patch TaskPatch) (Ta
 			if patch.SetLinks {
 				next.Links = patch.Links
 			}
-			if err := s.checkTask(ctx, &next, t.Links); err != nil {
+			if err := s.checkTask(ctx, &next, &t); err != nil {
 				return err
 			}
 			if patch.Assignee != nil {

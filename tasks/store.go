@@ -209,10 +209,8 @@ func newTaskRow(t *Task) taskRow {
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, UpdatedBy: t.UpdatedBy, UpdatedAt: t.UpdatedAt, Version: t.Version}
 }
 
-// insertTask records a new task, its links and the change that created it. A title the project
-// already has is a CONFLICT.
-// lockProject holds project id's (name's) row until the transaction ends, so that writers of its tasks
-// that read before they write take turns. SQLite's transactions already do (IMMEDIATE).
+// lockProject holds project id's (name's) row until the transaction ends, so that writers of its
+// tasks that read before they write take turns. SQLite's transactions already do (IMMEDIATE).
 func (s *records) lockProject(ctx context.Context, id int64, name string) error {
 	if s.st.Dialect() != store.Postgres {
 		return nil
@@ -228,6 +226,8 @@ func (s *records) lockProject(ctx context.Context, id int64, name string) error 
 	return nil
 }
 
+// insertTask records a new task, its links and the change that created it. A title the project
+// already has is a CONFLICT.
 func (s *records) insertTask(ctx context.Context, t *Task) error {
 	row := newTaskRow(t)
 	row.ID = 0
