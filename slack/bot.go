@@ -260,13 +260,14 @@ type caller struct{ team, user, trigger string }
 
 // check refuses IDs no Slack workspace gives (team and user: letters and digits; a trigger: those,
 // dots, dashes and underscores), naming the field: they are looked up and stored (the trigger in an
-// idempotency key), and a NUL or a megabyte has no place there.
+// idempotency key), and a NUL or a megabyte has no place there. Only the user is required: an
+// org-wide app of an Enterprise Grid may be sent no team.
 func (c caller) check(teamField, userField, triggerField string) error {
 	for _, f := range []struct {
 		name, value string
 		punct       string
 		required    bool
-	}{{teamField, c.team, "", true}, {userField, c.user, "", true}, {triggerField, c.trigger, ".-_", false}} {
+	}{{teamField, c.team, "", false}, {userField, c.user, "", true}, {triggerField, c.trigger, ".-_", false}} {
 		if f.value == "" && !f.required {
 			continue
 		}
