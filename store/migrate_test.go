@@ -281,27 +281,34 @@ func TestADatabaseWhoseFloorIsAboveThisPortsideIsRefused(t *testing.T) {
 // what this release reads may not be there.
 func TestANewerDatabaseLackingOneOfThisPortsidesMigrationsIsRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
 		known, future := newerRelease(t, s)
 		if err := s.Gorm().Exec("DELETE FROM goose_db_version WHERE version_id = ?", known.Latest).Error; err != nil {
 			t.Fatal(err)
 		}
-		before := countVersionRows(t, s)
-		for op, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": func() error { _, err := s.Migrate(ctx); return err }()} {
-			if !errs.Is(err, errs.Unavailable) {
-				t.Errorf("%s = %v, want %s", op, err, errs.Unavailable)
-				continue
-			}
-			for _, part := range []string{"newer", "lacks 1", strconv.FormatInt(future, 10), strconv.FormatInt(known.Latest, 10)} {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("%s: message %q does not say %q", op, err, part)
-				}
-			}
-		}
-		if after := countVersionRows(t, s); after != before {
-			t.Errorf("Migrate changed goose_db_version: %d rows, was %d", after, before)
-		}
+		bothRefuse(t, s, "newer", "lacks 1", strconv.FormatInt(future, 10), strconv.FormatInt(known.Latest, 10))
 	})
+}
+
+// bothRefuse checks that CheckSchema and Migrate both refuse s's schema, UNAVAILABLE with a
+// message saying each of parts, and that Migrate applied nothing.
+func bothRefuse(t *testing.T, s *store.Store, parts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	before := countVersionRows(t, s)
+	for op, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": func() error { _, err := s.Migrate(ctx); return err }()} {
+		if !errs.Is(err, errs.Unavailable) {
+			t.Errorf("%s = %v, want %s", op, err, errs.Unavailable)
+			continue
+		}
+		for _, part := range parts {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("%s: message %q does not say %q", op, err, part)
+			}
+		}
+	}
+	if after := countVersionRows(t, s); after != before {
+		t.Errorf("Migrate changed goose_db_version: %d rows, was %d", after, before)
+	}
 }
 
 // A migration missing below the current version (its record deleted) is a gap migrate up cannot
@@ -320,21 +327,7 @@ func TestAMigrationMissingBelowTheCurrentVersionIsNamed(t *testing.T) {
 		if err := s.Gorm().Exec("DELETE FROM goose_db_version WHERE version_id = ?", gap.Version).Error; err != nil {
 			t.Fatal(err)
 		}
-		before := countVersionRows(t, s)
-		for op, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": func() error { _, err := s.Migrate(ctx); return err }()} {
-			if !errs.Is(err, errs.Unavailable) {
-				t.Errorf("%s = %v, want %s", op, err, errs.Unavailable)
-				continue
-			}
-			for _, part := range []string{"lacks " + gap.Name, "applies only newer migrations", "restore the database"} {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("%s: message %q does not say %q", op, err, part)
-				}
-			}
-		}
-		if after := countVersionRows(t, s); after != before {
-			t.Errorf("Migrate changed goose_db_version: %d rows, was %d", after, before)
-		}
+		bothRefuse(t, s, "lacks "+gap.Name, "applies only newer migrations", "restore the database")
 	})
 }
 

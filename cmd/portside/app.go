@@ -134,7 +134,12 @@ func openStore(cmd *cobra.Command, existing bool) (*store.Store, error) {
 			return nil, err
 		}
 	}
-	return store.Open(cmd.Context(), cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
+	return openConfigured(cmd.Context(), cfg)
+}
+
+// openConfigured opens cfg's database, schema unchecked.
+func openConfigured(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: cfg.DatabaseMaxConns})
 }
 
 // newApp opens the database of cfg, as openApp does for a command.

@@ -47,12 +47,21 @@ func backupCmd() *cobra.Command {
 
 // sqliteExists refuses a SQLite database setting whose file is not there.
 func sqliteExists(database string) error {
-	if file, ok := sqliteFile(database); ok {
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-			return errs.InvalidField("database", "no SQLite database at %s; correct database (PORTSIDE_DATABASE_URL)", file)
-		}
+	if file, missing := missingSQLite(database); missing {
+		return errs.InvalidField("database", "no SQLite database at %s; correct database (PORTSIDE_DATABASE_URL)", file)
 	}
 	return nil
+}
+
+// missingSQLite is the file of a SQLite database setting, and whether it is not there (opening
+// it would create it).
+func missingSQLite(database string) (string, bool) {
+	file, ok := sqliteFile(database)
+	if !ok {
+		return "", false
+	}
+	_, err := os.Stat(file)
+	return file, errors.Is(err, fs.ErrNotExist)
 }
 
 // sqliteFile is the file of a SQLite database setting; false for PostgreSQL or a bad setting.

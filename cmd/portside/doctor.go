@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -139,15 +137,13 @@ func checkDatabase(ctx context.Context, cfg config.Config) finding {
 	if _, _, err := store.ParseURL(cfg.Database); err != nil {
 		return failed(name, err, "set database (PORTSIDE_DATABASE_URL) to a SQLite path or a postgres:// URL")
 	}
-	if file, ok := sqliteFile(cfg.Database); ok {
+	if file, missing := missingSQLite(cfg.Database); missing {
 		// Opening a SQLite file that is not there would create it: the doctor changes nothing.
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-			if cfg.MigrateOnStart(true) {
-				return finding{check: name, status: findingOK, detail: "sqlite " + file + " does not exist yet: serve creates and migrates it at start"}
-			}
-			return finding{check: name, status: findingFail, detail: "sqlite " + file + " does not exist, and migrate is false",
-				fix: "run `portside migrate up`, or correct database (PORTSIDE_DATABASE_URL)"}
+		if cfg.MigrateOnStart(true) {
+			return finding{check: name, status: findingOK, detail: "sqlite " + file + " does not exist yet: serve creates and migrates it at start"}
 		}
+		return finding{check: name, status: findingFail, detail: "sqlite " + file + " does not exist, and migrate is false",
+			fix: "run `portside migrate up`, or correct database (PORTSIDE_DATABASE_URL)"}
 	}
 	st, err := store.Open(ctx, cfg.Database, store.Options{MaxOpenConns: 1})
 	if err != nil {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -52,12 +50,10 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if file, ok := sqliteFile(cfg.Database); ok {
-				if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-					return statusOfNoDatabase(cmd, file) // a status is no reason to create one
-				}
+			if file, missing := missingSQLite(cfg.Database); missing {
+				return statusOfNoDatabase(cmd, file) // a status is no reason to create one
 			}
-			st, err := openStore(cmd, false)
+			st, err := openConfigured(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
