@@ -47,6 +47,15 @@ const CoveredSearchBytes = coveredSearchBytes
 // PostgreSQL (gatheredMatchesMax); past it, the page walks the name index and is counted apart.
 func SetGatheredMatchesMax(s *Service, n int) { s.gatherMax = n }
 
+// SetDenseTextMatches sets how many matches a text search on SQLite must have for its page to
+// walk the order's index (denseTextMatches).
+func SetDenseTextMatches(s *Service, n int) { s.denseMin = n }
+
+// DenseText exposes denseText: the index a text search's page walks on SQLite.
+func DenseText(ctx context.Context, s *Service, f Filter, o Order) string {
+	return s.denseText(ctx, f, o)
+}
+
 // DenseField exposes denseField: the index a page walks on SQLite, chosen from the kept counts.
 func DenseField(ctx context.Context, s *Service, f Filter, o Order) string {
 	return s.denseField(ctx, f, o)

@@ -76,6 +76,9 @@ type Service struct {
 	// gatherMax is the most matches a counted text search gathers for its page (matchesPage;
 	// gatheredMatchesMax, lower in tests).
 	gatherMax int
+	// denseMin is how many matches a text search on SQLite must have for its page to walk the
+	// order's index (denseText; denseTextMatches but in tests).
+	denseMin int
 }
 
 // NewService builds the catalog service on an open, migrated store.
@@ -92,6 +95,7 @@ func NewService(st *store.Store, opts Options) *Service {
 		beat:      leaseBeat,
 		audit:     opts.Audit,
 		gatherMax: gatheredMatchesMax,
+		denseMin:  denseTextMatches,
 
 		maxErrors: opts.MaxLocationErrors,
 	}

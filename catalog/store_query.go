@@ -132,8 +132,8 @@ func (s *Service) pageStatement(ctx context.Context, f Filter, o Order, cols []s
 		db, err = s.searchIndexPage(ctx, f, o, dir, after, limit)
 	} else {
 		from := "entities AS e"
-		if s.denseText(ctx, f, o) {
-			from = "entities AS e INDEXED BY entities_name_cover"
+		if index := s.denseText(ctx, f, o); index != "" {
+			from = "entities AS e INDEXED BY " + index
 		} else if index := s.denseField(ctx, f, o); index != "" {
 			from = "entities AS e INDEXED BY " + index
 		}
