@@ -72,7 +72,7 @@ func MostMatched(ctx context.Context, s *Service, f Filter) bool {
 	return err == nil && most
 }
 
-// ShapeCounted says whether f is counted from entity_shape_counts (PostgreSQL).
+// ShapeCounted says whether f is counted from entity_shape_counts.
 func ShapeCounted(s *Service, f Filter) bool {
 	_, ok, err := s.shapeFiltered(f)
 	return err == nil && ok

@@ -8,15 +8,16 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
-	"github.com/portside-dev/portside/store"
 )
 
-// This file holds the reads of entity_shape_counts (migration 00028, PostgreSQL): the entities
-// of each kind, namespace, type and lifecycle, and how many of them list each tag, kept as they
-// are written (store_counts.go). A filter by those fields and one tag is counted, and its facets
-// of those fields and tags answered, by summing a few of its rows, whatever the number of
-// matches: services in production, 84,182 of 241,004 entities, were counted in 0.1-0.25 s and
-// their facets grouped in 0.5 s, from every match's row.
+// This file holds the reads of entity_shape_counts (migration 00028 on PostgreSQL, 00031 on
+// SQLite): the entities of each kind, namespace, type and lifecycle, and how many of them list
+// each tag, kept as they are written (store_counts.go on PostgreSQL, row triggers on SQLite). A
+// filter by those fields and one tag is counted, and its facets of those fields and tags
+// answered, by summing a few of its rows, whatever the number of matches: services in
+// production, 84,182 of 241,004 entities on PostgreSQL, were counted in 0.1-0.25 s and their
+// facets grouped in 0.5 s, from every match's row; on SQLite at 100,000 entities their seven
+// facets took 181-227 ms, the pure-Go driver grouping about 30 ms a field.
 
 // shapeColumns are the columns of entity_shape_counts each field of a shape is kept in.
 var shapeColumns = map[FacetField]string{
@@ -37,15 +38,14 @@ func (sf shapeFilter) rows(tagged string, tagArgs ...any) (string, []any) {
 	return strings.Join(append([]string{tagged}, sf.conds...), " AND "), append(tagArgs, sf.args...)
 }
 
-// shapeFiltered returns the shape filter of f, or false: on PostgreSQL, a filter by kinds,
-// namespaces, types, lifecycles and at most one tag (listed once or more, in any case), nothing
-// else. An empty namespace, type or lifecycle is kept like any other (the entities without
+// shapeFiltered returns the shape filter of f, or false: a filter by kinds, namespaces, types,
+// lifecycles and at most one tag (listed once or more, in any case), nothing else. An empty namespace, type or lifecycle is kept like any other (the entities without
 // one); an empty tag is no tag, and matches nothing: not a shape filter.
 func (s *Service) shapeFiltered(f Filter) (shapeFilter, bool, error) {
 	if err := f.checkSizes(); err != nil {
 		return shapeFilter{}, false, err
 	}
-	if s.st.Dialect() != store.Postgres || f.Text != "" || len(f.Owners) > 0 || len(f.Systems) > 0 ||
+	if f.Text != "" || len(f.Owners) > 0 || len(f.Systems) > 0 ||
 		len(f.Annotations) > 0 || f.LocationID != 0 {
 		return shapeFilter{}, false, nil
 	}

@@ -427,6 +427,12 @@ func wantRequestError(t *testing.T, rec *httptest.ResponseRecorder, status int, 
 	if rec.Code != status || rec.Header().Get("Content-Type") != media {
 		t.Errorf("status %d, Content-Type %q; want %d, %q\n%s", rec.Code, rec.Header().Get("Content-Type"), status, media, rec.Body)
 	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(rec.Body.Bytes(), &members); err == nil {
+		if _, ok := members["data"]; ok { // the GraphQL specification: no data entry for an error before execution
+			t.Errorf("a request error has a data member: %s", rec.Body)
+		}
+	}
 	got := decodeHTTP(t, rec).onlyError(t)
 	if got.Extensions["code"] != "INVALID" || got.Extensions["reason"] != reason {
 		t.Errorf("extensions %v, want code INVALID, reason %s", got.Extensions, reason)

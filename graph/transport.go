@@ -56,13 +56,13 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	} else {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}))
+			writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}))
 			return
 		}
 		if err := decodeJSON(body, &params); err != nil {
 			// conformance refuses such bodies first; the body is never quoted (it may hold a secret).
 			w.WriteHeader(http.StatusBadRequest)
-			writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v", err)}))
+			writeRequestErrors(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v", err)}))
 			return
 		}
 	}
@@ -139,7 +139,7 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 			}
 		}
 		w.WriteHeader(status)
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), opErr))
+		writeRequestErrors(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), opErr))
 		return
 	}
 	if queriesOnly && oc.Operation.Operation != ast.Query {
@@ -245,6 +245,20 @@ func releaseBuffer(buf *bytes.Buffer) {
 // is escaped), so dropping every one keeps the document and makes it compact. Responses of
 // incremental delivery (label, path, hasNext) go through json.Marshal as before.
 func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+	write(w, resp, true)
+}
+
+// writeRequestErrors writes the response of a request refused before execution began (a
+// document that does not parse or validate, variables that do not coerce, no operation to run):
+// its errors without a data member, as the GraphQL specification has it ("If an error was raised
+// before execution begins, the data entry should not be present"), where gqlgen's response wrote
+// "data": null, which reads as an execution that nulled its root.
+func writeRequestErrors(w http.ResponseWriter, resp *graphql.Response) {
+	write(w, resp, false)
+}
+
+// write is writeResponse, with the data member or (withData false, a request error) without it.
+func write(w http.ResponseWriter, resp *graphql.Response, withData bool) {
 	if resp == nil {
 		return
 	}
@@ -260,19 +274,25 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	defer releaseBuffer(buf)
 	buf.Grow(len(resp.Data) + 64)
 	buf.WriteByte('{')
+	member := func(name string) { // each member after the first is preceded by a comma
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"` + name + `":`)
+	}
 	if len(resp.Errors) > 0 {
 		b, err := json.Marshal(resp.Errors)
 		if err != nil {
 			panic(fmt.Errorf("graph: marshal errors: %w", err))
 		}
-		buf.WriteString(`"errors":`)
+		member("errors")
 		buf.Write(b)
-		buf.WriteByte(',')
 	}
-	buf.WriteString(`"data":`)
-	if len(resp.Data) == 0 {
-		buf.WriteString("null")
-	} else {
+	if withData || len(resp.Errors) == 0 {
+		member("data")
+		if len(resp.Data) == 0 {
+			buf.WriteString("null")
+		}
 		for data := []byte(resp.Data); len(data) > 0; {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
@@ -288,7 +308,7 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		if err != nil {
 			panic(fmt.Errorf("graph: marshal extensions: %w", err))
 		}
-		buf.WriteString(`,"extensions":`)
+		member("extensions")
 		buf.Write(b)
 	}
 	buf.WriteByte('}')

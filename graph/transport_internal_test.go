@@ -45,6 +45,29 @@ func TestWriteResponseIsTheMarshalledResponse(t *testing.T) {
 	}
 }
 
+// A request refused before execution began has no data member at all (the GraphQL
+// specification's response section), where an execution that nulled its root has "data": null.
+func TestARequestErrorHasNoData(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		resp graphql.Response
+		want string
+	}{
+		{"errors", graphql.Response{Errors: gqlerror.List{{Message: "no"}}}, `{"errors":[{"message":"no"}]}`},
+		{"errors and extensions", graphql.Response{Errors: gqlerror.List{{Message: "no"}}, Extensions: map[string]any{"cost": 3}},
+			`{"errors":[{"message":"no"}],"extensions":{"cost":3}}`},
+		{"no error (never sent so)", graphql.Response{}, `{"data":null}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			writeRequestErrors(rec, &c.resp)
+			if got := rec.Body.String(); got != c.want {
+				t.Errorf("wrote\n%s\nwant\n%s", got, c.want)
+			}
+		})
+	}
+}
+
 // A query's data is rendered into a reused buffer and handed out as a copy of its own: the
 // response cache keeps it while later queries render, and a large answer costs one allocation of
 // its size rather than a dozen doublings of a new buffer.

@@ -58,7 +58,6 @@ var oneDialectTables = map[string]struct {
 	reason  string
 }{
 	"entity_prefix_counts": {store.Postgres, "counts of a search word's matches; SQLite counts them in its full-text index (00025)"},
-	"entity_shape_counts":  {store.Postgres, "counts of the entities of each kind, namespace, type, lifecycle and tag; SQLite groups the matches (00028)"},
 }
 
 var unmappedColumns = map[unmappedColumn]string{
