@@ -74,8 +74,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(opts.Tracing)
 	}
 	// gqlgen's GET and POST, writing the executor's bytes without encoding them again (transport.go).
-	srv.AddTransport(getTransport{})
-	srv.AddTransport(postTransport{})
+	vars := &variableTypes{}
+	srv.AddTransport(getTransport{vars})
+	srv.AddTransport(postTransport{vars})
 	// Both caches are bounded by bytes: bounded by count, distinct large documents filled them
 	// with hundreds of megabytes that stayed.
 	srv.SetQueryCache(documentCache{sizedlru.New[string, *ast.QueryDocument](queryCacheBytes, 0)})
@@ -85,6 +86,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(extension.Introspection{})
 	srv.Use(persistedQueryGate{extension.AutomaticPersistedQuery{Cache: persistedQueries{sizedlru.New[string, string](apqCacheBytes, 0)}}})
 	srv.Use(newDocumentGate(opts.MaxComplexity)) // after APQ, which may fill the query in
+	srv.Use(vars)                                // before the complexity limit, which reads page sizes from the variables
 	srv.Use(newComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(nulGate{})

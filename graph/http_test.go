@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -473,6 +474,62 @@ func TestSubscriptionsOverPlainHTTPAreRefusedAtOnce(t *testing.T) {
 	}
 	if strings.Contains(e.log.String(), `"level":"ERROR"`) {
 		t.Errorf("refusing subscriptions logged errors:\n%s", e.log)
+	}
+}
+
+// Variables are held to the GraphQL specification's input coercion of the built-in scalars before
+// anything runs: gqlparser let the string "5" through as an Int, a number as a String and an Int
+// past 32 bits (refused, if at all, by the complexity limit), and said "cannot use value 0 as
+// Int" of 5.5. Each is a request error naming the variable (and the member of an input object or
+// list) and what it must be, never quoting the value, which may be a secret.
+func TestVariablesAreHeldToTheBuiltInScalars(t *testing.T) {
+	e := newHTTPEnv(t)
+	const (
+		page   = `query($f: Int) { entities(first: $f) { totalCount } }`
+		text   = `query($t: String) { entities(first: 1, filter: {text: $t}) { totalCount } }`
+		below  = `query($b: Boolean) { entities(first: 1, filter: {includeDescendantGroups: $b}) { totalCount } }`
+		node   = `query($id: ID!) { node(id: $id) { id } }`
+		filter = `query($f: EntityFilter) { entities(first: 1, filter: $f) { totalCount } }`
+	)
+	post := func(query, vars string) *httptest.ResponseRecorder {
+		return e.serve(request(http.MethodPost, "/graphql", `{"query":`+strconv.Quote(query)+`,"variables":`+vars+`}`, mediaGraphQLResponse))
+	}
+	for _, c := range []struct {
+		query, vars string
+		want        string
+	}{
+		{page, `{"f":"5"}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a string"},
+		{page, `{"f":5.5}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number with a fraction or an exponent"},
+		{page, `{"f":5.0}`, "not a number with a fraction or an exponent"}, // gqlparser's own refusal, said the same way
+		{page, `{"f":4294967297}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number beyond 32 bits"},
+		{page, `{"f":true}`, "variable $f must be an Int"},
+		{text, `{"t":12345678}`, "variable $t must be a String (text in quotes), not a number"},
+		{below, `{"b":"true"}`, "variable $b must be a Boolean (true or false), not a string"},
+		{node, `{"id":1.5}`, "variable $id must be an ID (text in quotes, or a whole number), not a number with a fraction or an exponent"},
+		{filter, `{"f":{"kinds":["Component",5]}}`, "variable $f.kinds[1] must be a String"},
+		{filter, `{"f":{"kinds":5}}`, "variable $f.kinds[0] must be a String (text in quotes), not a number"}, // a list of one
+		{filter, `{"f":{"annotations":[{"key":"a","value":7}]}}`, "variable $f.annotations[0].value must be a String"},
+	} {
+		t.Run(c.vars, func(t *testing.T) {
+			rec := post(c.query, c.vars)
+			wantRequestError(t, rec, http.StatusBadRequest, mediaGraphQLResponse, "GRAPHQL_VALIDATION_FAILED", c.want)
+			if strings.Contains(rec.Body.String(), "12345678") {
+				t.Errorf("the error quotes the variable's value: %s", rec.Body)
+			}
+		})
+	}
+	if n := e.sql.Count(); n != 0 {
+		t.Errorf("refused variables ran %d SQL statements", n)
+	}
+	// What the specification accepts runs, a list of one given as its value included.
+	for _, c := range []struct{ query, vars string }{
+		{page, `{"f":5}`}, {page, `{"f":null}`}, {page, `{}`}, {text, `{"t":"pay"}`}, {below, `{"b":true}`},
+		{filter, `{"f":{"kinds":"Component"}}`}, {filter, `{"f":{"kinds":["Component","API"],"text":"pay"}}`},
+	} {
+		resp := decodeHTTP(t, post(c.query, c.vars))
+		if len(resp.Errors) != 0 {
+			t.Errorf("%s with %s: %+v", c.query, c.vars, resp.Errors)
+		}
 	}
 }
 

@@ -25,10 +25,10 @@ import (
 // validates and compacts the data (a json.RawMessage) byte by byte a second time: two thirds of
 // the CPU of a page of 50 whole entities already rendered (767 → 258 µs in BenchmarkWholeEntities),
 // for bytes the executor had just written as JSON.
-type postTransport struct{}
+type postTransport struct{ vars *variableTypes }
 
 // getTransport: see postTransport.
-type getTransport struct{}
+type getTransport struct{ vars *variableTypes }
 
 var (
 	_ graphql.Transport = postTransport{}
@@ -45,7 +45,7 @@ func (postTransport) Supports(r *http.Request) bool {
 }
 
 // Do runs the operation of a POST body.
-func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	graphQLResponse := setResponseContentType(w, r)
 	start := graphql.Now()
@@ -68,7 +68,7 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	run(ctx, w, exec, &params, graphQLResponse, false)
+	run(ctx, w, exec, t.vars, &params, graphQLResponse, false)
 }
 
 // Supports is transport.GET's: a GET that is not a WebSocket upgrade.
@@ -78,7 +78,7 @@ func (getTransport) Supports(r *http.Request) bool {
 
 // Do runs the query of a GET's URL parameters. conformance has refused a query string that is
 // not URL encoding; variables and extensions must each be one JSON object (or absent).
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	graphQLResponse := setResponseContentType(w, r)
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -111,7 +111,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		}
 	}
 	params.ReadTime.End = graphql.Now()
-	run(r.Context(), w, exec, &params, graphQLResponse, true)
+	run(r.Context(), w, exec, t.vars, &params, graphQLResponse, true)
 }
 
 // run creates the operation, answers its request errors with the status of the response's media
@@ -120,7 +120,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 // the same way (reason SUBSCRIPTION_OVER_HTTP), by POST and by GET: over plain HTTP it held its
 // request and goroutines open with no time limit (graphql-timeout does not bound subscriptions)
 // until its first event. Subscriptions are the WebSocket's (websocket.go).
-func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams, graphQLResponse, queriesOnly bool) {
+func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, vars *variableTypes, params *graphql.RawParams, graphQLResponse, queriesOnly bool) {
 	oc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr == nil && oc.Operation.Operation == ast.Subscription {
 		err := gqlerror.Errorf("subscriptions are served over the WebSocket at /graphql (graphql-transport-ws), not over plain HTTP")
@@ -128,8 +128,15 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 		opErr = gqlerror.List{err}
 	}
 	if opErr != nil {
-		if oc != nil && oc.Doc != nil && oc.Operation == nil {
+		switch {
+		case oc != nil && oc.Doc != nil && oc.Operation == nil:
 			opErr = gqlerror.List{operationNotFound(oc.Doc, params.OperationName)}
+		case oc != nil && oc.Operation != nil && oc.Variables == nil && vars != nil:
+			// gqlparser refused the variables, in words of its own ("cannot use value 0 as
+			// Int" for 5.5): said as variableTypes says it, where it sees the fault.
+			if err := vars.checkAll(oc.Operation, params.Variables); err != nil {
+				opErr = gqlerror.List{err}
+			}
 		}
 		status := http.StatusOK
 		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
