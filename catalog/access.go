@@ -141,7 +141,8 @@ func (s *Service) InGroups(ctx context.Context, p *principal.Principal, groups [
 
 // EntityRef finds an entity by a reference a client typed (kind fills in a reference that names
 // none, and the entity must be of that kind) and returns its canonical ref; field names the input
-// in errors. An entity that does not exist is NOT_FOUND.
+// in errors. An entity that does not exist is NOT_FOUND naming field (extensions.field in
+// GraphQL); a database that cannot be read is UNAVAILABLE, not a missing entity.
 func (s *Service) EntityRef(ctx context.Context, field, ref, kind string) (string, error) {
 	r, err := ParseRefInput(field, ref, kind)
 	if err != nil {
@@ -150,8 +151,10 @@ func (s *Service) EntityRef(ctx context.Context, field, ref, kind string) (strin
 	if !strings.EqualFold(r.Kind, kind) {
 		return "", errs.InvalidField(field, "%s is not a %s", r, kind)
 	}
-	if _, err := s.Entity(ctx, r); err != nil {
-		return "", errs.Wrap(errs.NotFound, err, "%s: no %s %s in the catalog", field, kind, r)
+	if _, err := s.Entity(ctx, r); errs.Is(err, errs.NotFound) {
+		return "", errs.NotFoundField(field, "no %s %s in the catalog", kind, r)
+	} else if err != nil {
+		return "", err
 	}
 	return r.String(), nil
 }

@@ -718,7 +718,7 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 					wantStatements++ // withSpellings' look at the kept types and lifecycles, which match whatever their case
 				}
 				switch {
-				case st.Dialect() == store.SQLite && searchAlone(filter, c.order):
+				case st.Dialect() == store.SQLite && searchLooksAtItsMatches(filter, c.order):
 					wantStatements++ // denseText's look at the full-text index, to choose the index the page walks
 				case st.Dialect() == store.Postgres && c.gathered:
 					wantStatements++ // fewMatches' look at the prefix counts, to bound the matches
@@ -797,24 +797,86 @@ func TestSQLiteWalksTheOrdersIndexForACommonValue(t *testing.T) {
 	})
 }
 
-// searchAlone says whether a page of f in order o is a text search restricted by nothing else
-// the order's index does not hold (kinds, in the name and kind orders): what denseText walks
-// the order's index for on SQLite when the search matches many entities.
-func searchAlone(f catalog.Filter, o catalog.Order) bool {
-	alone := f
-	alone.Text = ""
-	if o.Field == "" || o.Field == catalog.OrderByName || o.Field == catalog.OrderByKind {
-		alone.Kinds = nil
+// Other domains look entities up by what a client typed, naming the input: one the catalog does
+// not have is NOT_FOUND with that field (GraphQL's extensions.field), a malformed reference or one
+// of another kind INVALID with it, and a catalog that cannot be read is not a missing entity.
+func TestLookupsByAClientsReferenceNameTheInput(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0}) // every lookup reads the database
+		for _, c := range []struct {
+			what  string
+			err   error
+			code  errs.Code
+			field string
+		}{
+			{"a missing component", func() error { _, err := svc.EntityRef(operator, "links[1].target", "nope", "component"); return err }(), errs.NotFound, "links[1].target"},
+			{"a group of another kind", func() error { _, err := svc.EntityRef(operator, "owner", "api:payments-rest", "group"); return err }(), errs.Invalid, "owner"},
+			{"a missing component's annotations", func() error {
+				_, _, err := svc.ComponentAnnotations(operator, "filter.component", "nope")
+				return err
+			}(), errs.NotFound, "filter.component"},
+		} {
+			if !errs.Is(c.err, c.code) || errs.FieldOf(c.err) != c.field || !strings.HasPrefix(errs.PublicMessage(c.err), c.field+": ") {
+				t.Errorf("%s: %v (field %q), want %s naming %s", c.what, c.err, errs.FieldOf(c.err), c.code, c.field)
+			}
+		}
+		if ref, err := svc.EntityRef(operator, "owner", "payments", "group"); err != nil || ref != "group:default/payments" {
+			t.Errorf("an existing group: %q, %v", ref, err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.EntityRef(operator, "owner", "payments", "group"); err == nil || errs.Is(err, errs.NotFound) {
+			t.Errorf("a catalog that cannot be read: %v, want an error that is not NOT_FOUND", err)
+		}
+	})
+}
+
+// searchLooksAtItsMatches says whether a page of f in order o is a text search restricted by
+// nothing else the order's index does not hold (kinds, in the name and kind orders) but one field
+// the kept counts count (countedField): one whose full-text matches denseText counts, on SQLite,
+// to choose whether the page walks the order's index.
+func searchLooksAtItsMatches(f catalog.Filter, o catalog.Order) bool {
+	if f.Text == "" {
+		return false
 	}
-	return f.Text != "" && reflect.DeepEqual(alone, catalog.Filter{})
+	rest := f
+	rest.Text = ""
+	if o.Field == "" || o.Field == catalog.OrderByName || o.Field == catalog.OrderByKind {
+		rest.Kinds = nil
+	}
+	if reflect.DeepEqual(rest, catalog.Filter{}) {
+		return true
+	}
+	fields := 0
+	for _, values := range [][]string{f.Namespaces, f.Types, f.Lifecycles, f.Owners, f.Systems, f.Tags} {
+		if len(values) > 0 {
+			fields++
+		}
+		if slices.Contains(values, "") {
+			return false
+		}
+	}
+	tags := slices.Compact(slices.Sorted(slices.Values(lowered(f.Tags))))
+	return fields == 1 && len(tags) <= 1 && len(f.Annotations) == 0 && f.LocationID == 0 && !f.IncludeDescendants
+}
+
+func lowered(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.ToLower(s)
+	}
+	return out
 }
 
 // On SQLite a page of a text search matching many entities (denseTextMatches; 2 here) walks the
 // index of its order when nothing else restricts it but what that index holds (kinds, by name
-// and by kind): a one-letter search by update time read and sorted every match (150 ms at
-// 100,000 entities). With another condition (an owner's entities) the planner's way stays: the
-// name index walked past every entity to read each one's owner (330 ms). A rare word, and
-// PostgreSQL (searchIndexPage), keep their own ways. Whichever way, the pages are the same.
+// and by kind) or one field at least an eighth of the entities have (denseField): a one-letter
+// search by update time read and sorted every match (150 ms at 100,000 entities). With a rarer
+// condition (an owner's few entities) the planner's way stays: the name index walked past every
+// entity to read each one's owner (330 ms). A rare word, and PostgreSQL (searchIndexPage), keep
+// their own ways. Whichever way, the pages are the same.
 func TestSQLiteWalksTheOrdersIndexForACommonWord(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := queryFixture(t, st)
@@ -831,11 +893,13 @@ func TestSQLiteWalksTheOrdersIndexForACommonWord(t *testing.T) {
 			{catalog.Filter{Text: "pay"}, byKind, "entities_kind_name"},
 			{catalog.Filter{Text: "pay", Kinds: []string{"component"}}, catalog.Order{}, "entities_name_cover"},
 			{catalog.Filter{Text: "pay", Kinds: []string{"component"}}, byKind, "entities_kind_name"},
-			{catalog.Filter{Text: "pay", Kinds: []string{"component"}}, byUpdate, ""}, // the index has no kind
-			{catalog.Filter{Text: "pay", Owners: []string{"payments"}}, catalog.Order{}, ""},
-			{catalog.Filter{Text: "pay", Owners: []string{"payments"}}, byUpdate, ""},
-			{catalog.Filter{Text: "pay", Lifecycles: []string{"production"}}, catalog.Order{}, ""},
-			{catalog.Filter{Text: "one-click"}, catalog.Order{}, ""}, // one match
+			{catalog.Filter{Text: "pay", Kinds: []string{"component"}}, byUpdate, ""},                 // the index has no kind
+			{catalog.Filter{Text: "pay", Owners: []string{"payments"}}, catalog.Order{}, ""},          // entities_owner_name holds them by name
+			{catalog.Filter{Text: "pay", Owners: []string{"payments"}}, byUpdate, "entities_updated"}, // 4 of 11: common
+			{catalog.Filter{Text: "pay", Lifecycles: []string{"production"}}, catalog.Order{}, "entities_name_cover"},
+			{catalog.Filter{Text: "pay", Lifecycles: []string{"experimental"}}, catalog.Order{}, ""},                             // 1 of 11: rare
+			{catalog.Filter{Text: "pay", Lifecycles: []string{"production"}, Owners: []string{"payments"}}, catalog.Order{}, ""}, // two fields
+			{catalog.Filter{Text: "one-click"}, catalog.Order{}, ""},                                                             // one match
 		} {
 			want := c.want
 			if st.Dialect() == store.Postgres {

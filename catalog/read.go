@@ -107,8 +107,9 @@ func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*backsta
 }
 
 // ComponentAnnotations looks up a component by a reference a client typed (the kind defaults to
-// component) and returns its canonical ref and its annotations; field names the input in errors.
-// It is how other domains (rollouts) read what ties a component to their world.
+// component) and returns its canonical ref and its annotations; field names the input in errors
+// (a component the catalog does not have is NOT_FOUND naming it). It is how other domains
+// (rollouts, deploys) read what ties a component to their world.
 func (s *Service) ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error) {
 	r, err := ParseRefInput(field, ref, "component")
 	if err != nil {
@@ -118,7 +119,9 @@ func (s *Service) ComponentAnnotations(ctx context.Context, field, ref string) (
 		return "", nil, errs.InvalidField(field, "%s is not a component", r)
 	}
 	e, err := s.Entity(ctx, r)
-	if err != nil {
+	if errs.Is(err, errs.NotFound) {
+		return "", nil, errs.NotFoundField(field, "no component %s in the catalog", r)
+	} else if err != nil {
 		return "", nil, err
 	}
 	return r.String(), e.Metadata.Annotations, nil

@@ -24,11 +24,18 @@ import (
 // facetQuery does (count descending, then value; empty values skipped), and a field without
 // values answers an empty list.
 func (s *Service) groupedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
-	base, err := s.filtered(ctx, f)
+	pg := s.st.Dialect() == store.Postgres
+	from := "entities AS e"
+	if !pg && foundByID(f) {
+		// The matches' columns from the index that holds them by id (SQLite, migration 00030):
+		// the planner read each match's row, which holds its whole document, by primary key
+		// (tag java at 100,000 entities: 55-99 ms; 30 ms from the index).
+		from = "entities AS e INDEXED BY entities_facet_rows"
+	}
+	base, err := s.filteredFrom(ctx, f, from)
 	if err != nil {
 		return nil, err
 	}
-	pg := s.st.Dialect() == store.Postgres
 	u, err := groupedUnion(fields, limit, pg, "m")
 	if err != nil {
 		return nil, err
@@ -39,6 +46,12 @@ func (s *Service) groupedFacets(ctx context.Context, f Filter, fields []FacetFie
 	// MATERIALIZED: the matches are read once, whatever the planner would otherwise inline
 	// into each branch.
 	return u.read(s.st.DB(ctx), "WITH m AS MATERIALIZED (?) ", base.Select(groupedSelection(u.asked, pg)))
+}
+
+// foundByID says whether f's matches are found by id (a text search's, a tag's) and restricted
+// by nothing an index of its own finds better (an owner, a system, a location, an annotation).
+func foundByID(f Filter) bool {
+	return (f.Text != "" || len(f.Tags) > 0) && len(f.Owners) == 0 && len(f.Systems) == 0 && f.LocationID == 0 && len(f.Annotations) == 0
 }
 
 // groupedUnion is the subqueries of groupedFacets, over the CTE named m.

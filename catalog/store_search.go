@@ -217,26 +217,34 @@ func (s *Service) countByPrefix(ctx context.Context, word string, kinds []string
 const denseTextMatches = 1000
 
 // denseText names the index a page of f in order o is read along, or "": on SQLite, a text
-// search that matches at least denseTextMatches entities (s.denseMin), restricted by nothing else the
-// order's index does not hold (kinds, in the name and kind orders). SQLite's planner reads
-// every matched entity's row and sorts them all (9,000 rows for a one-letter search of a
-// 17,000 entity catalog: 60–90 ms; `a` by update time at 100,000, 150 ms); walking the order's
-// index and keeping the entities the search matched stops after the page's rows (2 ms), while
-// for a rare word (a few hundred matches) the planner's way is the cheaper and stays. Another
-// condition (an owner's entities) is the planner's to use: walking the name index past every
-// entity for the few an owner has, reading each row to compare its owner, took 330 ms at
-// 100,000. The matches are counted from the full-text index, up to the threshold only.
+// search that matches at least denseTextMatches entities (s.denseMin), restricted by nothing else
+// but kinds or one field at least an eighth of the entities have (denseField: a lifecycle, a type,
+// a common tag). SQLite's planner reads every matched entity's row and sorts them all (9,000 rows
+// for a one-letter search of a 17,000 entity catalog: 60–90 ms; `a` by update time at 100,000,
+// 150 ms); walking the order's index and keeping the entities both match stops after the page's
+// rows (2 ms), while for a rare word (a few hundred matches) the planner's way is the cheaper and
+// stays. A rare other condition (an owner's entities) is the planner's to use too: walking the
+// name index past every entity for the few an owner has, reading each row to compare its owner,
+// took 330 ms at 100,000. The matches are counted from the full-text index, up to the threshold
+// only, and the field's from the kept counts, after it.
 func (s *Service) denseText(ctx context.Context, f Filter, o Order) string {
 	if s.st.Dialect() != store.SQLite || f.Text == "" {
 		return ""
 	}
 	index, ok := orderIndexes[o.Field]
-	alone := f
+	rest := f
+	rest.Text = ""
+	alone := rest
 	if o.Field == "" || o.Field == OrderByName || o.Field == OrderByKind {
 		alone.Kinds = nil // the index holds the kind
 	}
-	if !ok || !alone.onlyText() {
+	if !ok {
 		return ""
+	}
+	if !alone.onlyText() {
+		if field, _, err := rest.countedField(); err != nil || field == "" {
+			return ""
+		}
 	}
 	match, ok := words.FTS5Match(f.Text)
 	if !ok {
@@ -245,6 +253,9 @@ func (s *Service) denseText(ctx context.Context, f Filter, o Order) string {
 	var n int64
 	err := s.st.DB(ctx).Raw("SELECT count(*) FROM (SELECT rowid FROM entities_fts WHERE entities_fts MATCH ? LIMIT ?)", match, s.denseMin).Scan(&n).Error
 	if err != nil || n < int64(s.denseMin) {
+		return ""
+	}
+	if !alone.onlyText() && s.denseField(ctx, rest, o) == "" {
 		return ""
 	}
 	return index

@@ -65,6 +65,11 @@ func InvalidField(field, format string, args ...any) *Error {
 	return &Error{Code: Invalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
 }
 
+// NotFoundField reports that what a named field refers to does not exist.
+func NotFoundField(field, format string, args ...any) *Error {
+	return &Error{Code: NotFound, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
 // CodeOf returns the code of the first *Error in err's chain, or Internal when there is none.
 func CodeOf(err error) Code {
 	if err == nil {
