@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -497,22 +498,28 @@ func TestVariablesAreHeldToTheBuiltInScalars(t *testing.T) {
 	for _, c := range []struct {
 		query, vars string
 		want        string
+		path        []any
 	}{
-		{page, `{"f":"5"}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a string"},
-		{page, `{"f":5.5}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number with a fraction or an exponent"},
-		{page, `{"f":5.0}`, "not a number with a fraction or an exponent"}, // gqlparser's own refusal, said the same way
-		{page, `{"f":4294967297}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number beyond 32 bits"},
-		{page, `{"f":true}`, "variable $f must be an Int"},
-		{text, `{"t":12345678}`, "variable $t must be a String (text in quotes), not a number"},
-		{below, `{"b":"true"}`, "variable $b must be a Boolean (true or false), not a string"},
-		{node, `{"id":1.5}`, "variable $id must be an ID (text in quotes, or a whole number), not a number with a fraction or an exponent"},
-		{filter, `{"f":{"kinds":["Component",5]}}`, "variable $f.kinds[1] must be a String"},
-		{filter, `{"f":{"kinds":5}}`, "variable $f.kinds[0] must be a String (text in quotes), not a number"}, // a list of one
-		{filter, `{"f":{"annotations":[{"key":"a","value":7}]}}`, "variable $f.annotations[0].value must be a String"},
+		{page, `{"f":"5"}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a string", []any{"variable", "f"}},
+		{page, `{"f":5.5}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number with a fraction or an exponent", []any{"variable", "f"}},
+		{page, `{"f":5.0}`, "not a number with a fraction or an exponent", []any{"variable", "f"}}, // gqlparser's own refusal, said the same way
+		{page, `{"f":4294967297}`, "variable $f must be an Int (a whole number from -2147483648 to 2147483647), not a number beyond 32 bits", []any{"variable", "f"}},
+		{page, `{"f":true}`, "variable $f must be an Int", []any{"variable", "f"}},
+		{text, `{"t":12345678}`, "variable $t must be a String (text in quotes), not a number", []any{"variable", "t"}},
+		{below, `{"b":"true"}`, "variable $b must be a Boolean (true or false), not a string", []any{"variable", "b"}},
+		{node, `{"id":1.5}`, "variable $id must be an ID (text in quotes, or a whole number), not a number with a fraction or an exponent", []any{"variable", "id"}},
+		{filter, `{"f":{"kinds":["Component",5]}}`, "variable $f.kinds[1] must be a String", []any{"variable", "f", "kinds", 1.0}},
+		{filter, `{"f":{"kinds":5}}`, "variable $f.kinds[0] must be a String (text in quotes), not a number", []any{"variable", "f", "kinds", 0.0}}, // a list of one
+		{filter, `{"f":{"annotations":[{"key":"a","value":7}]}}`, "variable $f.annotations[0].value must be a String", []any{"variable", "f", "annotations", 0.0, "value"}},
 	} {
 		t.Run(c.vars, func(t *testing.T) {
 			rec := post(c.query, c.vars)
 			wantRequestError(t, rec, http.StatusBadRequest, mediaGraphQLResponse, "GRAPHQL_VALIDATION_FAILED", c.want)
+			// The error's path is the member's, as gqlparser gives it: variable, name, then members.
+			var resp struct{ Errors []struct{ Path []any } }
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Errors) != 1 || !slices.Equal(resp.Errors[0].Path, c.path) {
+				t.Errorf("path %+v, want %v", resp, c.path)
+			}
 			if strings.Contains(rec.Body.String(), "12345678") {
 				t.Errorf("the error quotes the variable's value: %s", rec.Body)
 			}

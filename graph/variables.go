@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,8 +58,7 @@ func (v *variableTypes) checkAll(op *ast.OperationDefinition, values map[string]
 		if !ok {
 			continue
 		}
-		if err := v.check(def.Type, value, "$"+def.Variable, 0); err != nil {
-			err.Path = ast.Path{ast.PathName("variable"), ast.PathName(def.Variable)}
+		if err := v.check(def.Type, value, "$"+def.Variable, ast.Path{ast.PathName("variable"), ast.PathName(def.Variable)}, 0); err != nil {
 			errcode.Set(err, errcode.ValidationFailed)
 			return err
 		}
@@ -71,18 +71,19 @@ func (v *variableTypes) checkAll(op *ast.OperationDefinition, values map[string]
 const maxVariableDepth = 64
 
 // check says what is wrong with value as a value of type t at where (the variable's name, then
-// its members), depth lists and objects down, or nil.
-func (v *variableTypes) check(t *ast.Type, value any, where string, depth int) *gqlerror.Error {
+// its members, as written in messages; path, as in an error's path, as gqlparser gives it), depth
+// lists and objects down, or nil.
+func (v *variableTypes) check(t *ast.Type, value any, where string, path ast.Path, depth int) *gqlerror.Error {
 	if value == nil || depth > maxVariableDepth {
 		return nil // null is gqlparser's to allow or refuse; deeper nesting is refused by the types
 	}
 	if t.Elem != nil {
 		list := reflect.ValueOf(value)
 		if list.Kind() != reflect.Slice { // JSON's []any, or what gqlparser made of a single value
-			return v.check(t.Elem, value, where, depth+1) // a single value coerces to a list of one
+			return v.check(t.Elem, value, where, path, depth+1) // a single value coerces to a list of one
 		}
 		for i := range list.Len() {
-			if err := v.check(t.Elem, list.Index(i).Interface(), fmt.Sprintf("%s[%d]", where, i), depth+1); err != nil {
+			if err := v.check(t.Elem, list.Index(i).Interface(), fmt.Sprintf("%s[%d]", where, i), append(slices.Clip(path), ast.PathIndex(i)), depth+1); err != nil {
 				return err
 			}
 		}
@@ -100,7 +101,7 @@ func (v *variableTypes) check(t *ast.Type, value any, where string, depth int) *
 		}
 		for _, field := range def.Fields {
 			if member, ok := object[field.Name]; ok {
-				if err := v.check(field.Type, member, where+"."+field.Name, depth+1); err != nil {
+				if err := v.check(field.Type, member, where+"."+field.Name, append(slices.Clip(path), ast.PathName(field.Name)), depth+1); err != nil {
 					return err
 				}
 			}
@@ -109,7 +110,9 @@ func (v *variableTypes) check(t *ast.Type, value any, where string, depth int) *
 	case ast.Scalar:
 		if problem := scalarProblem(t.NamedType, value); problem != "" {
 			// The value itself is never quoted: a variable may hold a secret.
-			return gqlerror.Errorf("variable %s must be %s, not %s", where, problem, kindOf(value, t.NamedType))
+			err := gqlerror.Errorf("variable %s must be %s, not %s", where, problem, kindOf(value, t.NamedType))
+			err.Path = path
+			return err
 		}
 	}
 	return nil
