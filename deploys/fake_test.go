@@ -38,7 +38,7 @@ func (c *fakeCatalog) ComponentAnnotations(_ context.Context, field, ref string)
 	}
 	ann, ok := c.annotations[r.String()]
 	if !ok {
-		return "", nil, errs.E(errs.NotFound, "%s: no component %s", field, r)
+		return "", nil, errs.NotFoundField(field, "no component %s in the catalog", r) // as the catalog answers
 	}
 	return r.String(), ann, nil
 }

@@ -23,7 +23,8 @@ import (
 // Catalog is what the deploys domain reads from the catalog; catalog.Service implements it.
 type Catalog interface {
 	// ComponentAnnotations finds a component by a reference a client typed (field names the
-	// input in errors) and returns its canonical ref and annotations.
+	// input in errors: a component the catalog lacks is NOT_FOUND naming it) and returns its
+	// canonical ref and annotations.
 	ComponentAnnotations(ctx context.Context, field, ref string) (string, map[string]string, error)
 	// Owns reports whether p owns the entity, directly or through the group hierarchy.
 	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
@@ -508,6 +509,11 @@ func (s *Service) mayDecide(ctx context.Context, action policy.Action, q Request
 	}
 	if q.State != Requested {
 		return errs.E(errs.Conflict, "deploy request %d is %s; only a REQUESTED request can be decided", q.ID, q.State)
+	}
+	// Past its expiry a request is expired, whether or not the background pass (every minute, or
+	// none while no process leads) has recorded it yet: it is decided no more.
+	if q.ExpiresAt != nil && !s.now().Before(*q.ExpiresAt) {
+		return errs.E(errs.Conflict, "deploy request %d expired at %s: nobody approved it in time; ask again", q.ID, q.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -1230,7 +1236,7 @@ func (s *Service) List(ctx context.Context, f Filter, first int, after string) (
 	}
 	if f.Environment != "" {
 		if err := checkEnvironment(f.Environment); err != nil {
-			return nil, errs.InvalidField("filter.environment", "%s", errs.PublicMessage(err))
+			return nil, errs.InvalidField("filter.environment", "%s", strings.TrimPrefix(errs.PublicMessage(err), "environment: "))
 		}
 	}
 	if len(f.States) > len(States) {
@@ -1265,6 +1271,7 @@ const MaxAwaitingComponents = 200
 func (s *Service) awaiting(ctx context.Context, f *Filter) error {
 	p := principal.From(ctx)
 	f.awaitingBy = p.Actor()
+	f.awaitingAt = s.now().UTC()
 	if err := policy.Gate(p, policy.DeployApprove); err != nil {
 		f.components = []string{}
 		return nil

@@ -186,6 +186,31 @@ func TestOnlyOwnersRequestAndOnlyImmutableVersions(t *testing.T) {
 	})
 }
 
+// A component or environment a client names wrongly is refused naming the input, in the error's
+// field as well as its message: a component the catalog lacks is NOT_FOUND naming component (or
+// filter.component), and a malformed environment filter names filter.environment once.
+func TestUnknownComponentsAndBadFiltersNameTheirField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		_, err := f.s.Request(bob, deploys.RequestInput{Component: "nope", Environment: "production", Version: digest})
+		if !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != "component" {
+			t.Errorf("requesting an unknown component: %v (field %q), want NOT_FOUND with field component", err, errs.FieldOf(err))
+		}
+		_, err = f.s.List(carol, deploys.Filter{Component: "nope"}, 10, "")
+		if !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != "filter.component" {
+			t.Errorf("listing an unknown component: %v (field %q), want NOT_FOUND with field filter.component", err, errs.FieldOf(err))
+		}
+		if _, err := f.s.Watch(carol, "nope", 0); !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != "component" {
+			t.Errorf("watching an unknown component: %v (field %q), want NOT_FOUND with field component", err, errs.FieldOf(err))
+		}
+		_, err = f.s.List(carol, deploys.Filter{Environment: "PROD"}, 10, "")
+		if msg := errs.PublicMessage(err); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "filter.environment" ||
+			!strings.HasPrefix(msg, `filter.environment: "PROD"`) {
+			t.Errorf("a malformed environment filter: %q, want INVALID starting filter.environment: \"PROD\"", msg)
+		}
+	})
+}
+
 // A digest names the run whose image it is.
 func TestBuiltFindsTheRunThatProducedAVersion(t *testing.T) {
 	builds := []deploys.Build{
@@ -301,6 +326,43 @@ func TestARequestNobodyApprovesExpires(t *testing.T) {
 		}
 		if got := countAudit(t, st, "deploys.request.expired", "ok"); got != 1 {
 			t.Fatalf("%d expiries audited", got)
+		}
+	})
+}
+
+// A request past its expiry is expired even before the background pass records it (the pass runs
+// every minute, and not at all while no process leads): it is neither approved nor rejected, says
+// so, is offered to nobody, and the pass then expires it.
+func TestARequestPastItsExpiryIsNotDecidedBeforeThePassExpiresIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		q, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Add(4*time.Hour + time.Second) // no Tick: the pass has not run yet
+		if _, err := f.s.Approve(alice, q.ID, "late"); !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "expired") {
+			t.Fatalf("approving a request past its expiry: %v, want CONFLICT saying it expired", err)
+		}
+		if _, err := f.s.Reject(root, q.ID, ""); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("rejecting a request past its expiry: %v, want CONFLICT", err)
+		}
+		if ab, err := f.s.Abilities(alice, q); err != nil || ab.Approve || ab.Reject {
+			t.Fatalf("abilities past the expiry: %+v, %v", ab, err)
+		}
+		page, err := f.s.List(alice, deploys.Filter{AwaitingMyApproval: true}, 10, "")
+		if err != nil || page.TotalCount != 0 || len(page.Requests) != 0 {
+			t.Fatalf("awaiting my approval past the expiry: %+v, %v", page, err)
+		}
+		if now, _ := f.s.Get(carol, q.ID); now.State != deploys.Requested || now.Approver != "" {
+			t.Fatalf("after the refusals: %+v", now)
+		}
+		if got := git(t, f.bare, "log", "--format=%s", "main"); strings.Contains(got, "Deploy ") {
+			t.Fatalf("a commit was made:\n%s", got)
+		}
+		f.s.Tick(context.Background())
+		if now, _ := f.s.Get(carol, q.ID); now.State != deploys.Expired {
+			t.Fatalf("after the pass: %+v", now)
 		}
 	})
 }

@@ -321,6 +321,8 @@ type Filter struct {
 	// nil, the only components listed: those the caller may decide for (the service fills both).
 	awaitingBy string
 	components []string
+	// awaitingAt is now when AwaitingMyApproval is set: a request past its expiry waits no more.
+	awaitingAt time.Time
 }
 
 // Page is a page of requests, newest first.
@@ -354,7 +356,7 @@ func (s *records) list(ctx context.Context, f Filter, first int, after string) (
 		q = q.Where("requester = ?", f.Requester)
 	}
 	if f.awaitingBy != "" {
-		q = q.Where("state = ? AND requester <> ?", string(Requested), f.awaitingBy)
+		q = q.Where("state = ? AND requester <> ? AND (expires_at IS NULL OR expires_at > ?)", string(Requested), f.awaitingBy, f.awaitingAt)
 	}
 	if f.components != nil {
 		if len(f.components) == 0 {

@@ -212,7 +212,11 @@ func (b *Bot) requestBlocks(q deploys.Request) []slackapi.Block {
 	}
 	text := fmt.Sprintf("*%s* asks to deploy *%s* `%s` to *%s*", escape(who), escape(q.Component), escape(q.Version), escape(q.Environment))
 	if q.Reason != "" {
-		text += "\n>" + escape(q.Reason)
+		// Every line of the reason is quoted, not only the first: a line left outside the quote
+		// reads as Portside's own ("Request 7 is *APPROVED*, approved by alice"), as a reason's
+		// trailer would in the commit message.
+		reason := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(escape(q.Reason))
+		text += "\n>" + strings.ReplaceAll(reason, "\n", "\n>")
 	}
 	status := fmt.Sprintf("Request %d is *%s*", q.ID, q.State)
 	if q.Approver != "" && q.State != deploys.Rejected {

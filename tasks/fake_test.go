@@ -80,7 +80,7 @@ func (c *fakeCatalog) EntityRef(_ context.Context, field, ref, kind string) (str
 			return r.String(), nil
 		}
 	}
-	return "", errs.E(errs.NotFound, "%s: no %s %s", field, kind, r)
+	return "", errs.NotFoundField(field, "no %s %s in the catalog", kind, r) // as the catalog answers
 }
 
 func (c *fakeCatalog) MatchUsers(_ context.Context, text string, limit int) ([]*backstage.Entity, error) {

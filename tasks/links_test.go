@@ -248,3 +248,29 @@ func TestATitleKeptAsItWasIsNotCheckedAgain(t *testing.T) {
 		}
 	})
 }
+
+// A catalog entity that is not there is NOT_FOUND naming the input in the error's field, as a
+// missing rollout is (what GraphQL answers as extensions.field): a link's target, a project's
+// owner or member, a filter's component.
+func TestAMissingCatalogEntityIsNotFoundNamingTheField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		check := func(what, field string, err error) {
+			t.Helper()
+			if !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != field || !strings.HasPrefix(errs.PublicMessage(err), field+": ") {
+				t.Errorf("%s: %v (field %q), want NOT_FOUND with field %s", what, err, errs.FieldOf(err), field)
+			}
+		}
+		_, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "t",
+			Links: []tasks.Link{{Kind: tasks.LinkComponent, Target: "payments-api"}, {Kind: tasks.LinkSystem, Target: "nope"}}})
+		check("a link to a missing system", "links[1].target", err)
+		_, err = s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "t", Links: []tasks.Link{{Kind: tasks.LinkComponent, Target: "nope"}}})
+		check("a link to a missing component", "links[0].target", err)
+		_, err = s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: "no-such-team"})
+		check("a missing owner", "owner", err)
+		_, err = s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: "team-delivery", Members: []string{"erin", "ghost"}})
+		check("a missing member", "members[1]", err)
+		_, err = s.Tasks(bob, tasks.Filter{Component: "nope"}, 10, "")
+		check("a filter on a missing component", "filter.component", err)
+	})
+}

@@ -31,7 +31,7 @@ type Catalog interface {
 	// InGroups is InGroup for several groups, with a key for each, in a fixed number of reads.
 	InGroups(ctx context.Context, p *principal.Principal, groups []string) (map[string]bool, error)
 	// EntityRef finds an existing entity of kind by a reference a client typed (field names the
-	// input in errors) and returns its canonical ref.
+	// input in errors: one the catalog lacks is NOT_FOUND naming it) and returns its canonical ref.
 	EntityRef(ctx context.Context, field, ref, kind string) (string, error)
 	// MatchUsers returns the catalog Users whose ref, name, title or e-mail text is,
 	// case-insensitively, at most limit of them.
