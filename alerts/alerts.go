@@ -8,6 +8,7 @@ package alerts
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -98,15 +99,28 @@ type PayloadAlert struct {
 // alert that fails its checks is set aside in Refused, unless every alert does: then the first
 // one's error is the delivery's.
 func ParsePayload(body []byte) (Payload, error) {
-	var p Payload
-	if err := json.Unmarshal(body, &p); err != nil {
+	// The alerts are read one by one: one that does not read as an alert (a time in another
+	// format, a label that is a number) is refused alone, as one that fails a check is.
+	var raw struct {
+		Payload
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return Payload{}, errs.E(errs.Invalid, "the delivery is not an Alertmanager webhook payload: %s", clip(err.Error(), 200))
 	}
+	p := raw.Payload
 	if p.Version != "4" {
 		return Payload{}, errs.InvalidField("version", "%q is not supported; Portside reads Alertmanager's webhook version 4", clip(p.Version, 20))
 	}
-	if len(p.Alerts) > MaxAlerts {
-		return Payload{}, errs.InvalidField("alerts", "has %d alerts; at most %d (set max_alerts in the receiver's webhook_config)", len(p.Alerts), MaxAlerts)
+	if len(raw.Alerts) > MaxAlerts {
+		return Payload{}, errs.InvalidField("alerts", "has %d alerts; at most %d (set max_alerts in the receiver's webhook_config)", len(raw.Alerts), MaxAlerts)
+	}
+	p.Alerts = make([]PayloadAlert, len(raw.Alerts))
+	unreadable := map[int]error{}
+	for i, a := range raw.Alerts {
+		if err := json.Unmarshal(a, &p.Alerts[i]); err != nil {
+			unreadable[i] = alertDecodeError("alerts["+strconv.Itoa(i)+"]", err)
+		}
 	}
 	for field, v := range map[string]string{"groupKey": p.GroupKey, "receiver": p.Receiver, "status": p.Status, "externalURL": p.ExternalURL} {
 		if err := text.Storable(field, v); err != nil {
@@ -123,6 +137,10 @@ func ParsePayload(body []byte) (Payload, error) {
 	// is refused only when none of its alerts can be taken.
 	kept := p.Alerts[:0:0]
 	for i := range p.Alerts {
+		if err := unreadable[i]; err != nil {
+			p.Refused = append(p.Refused, RefusedAlert{Index: i, Err: err})
+			continue
+		}
 		if err := p.Alerts[i].check("alerts[" + strconv.Itoa(i) + "]"); err != nil {
 			p.Refused = append(p.Refused, RefusedAlert{Index: i, Err: err})
 			continue
@@ -134,6 +152,20 @@ func ParsePayload(body []byte) (Payload, error) {
 	}
 	p.Alerts = kept
 	return p, nil
+}
+
+// alertDecodeError names the field of an alert that did not read (alerts[3].labels), when the
+// decoder says which.
+func alertDecodeError(field string, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return errs.InvalidField(field+"."+clip(typeErr.Field, 80), "is a JSON %s; an Alertmanager alert has a %s there", typeErr.Value, typeErr.Type)
+	}
+	var timeErr *time.ParseError
+	if errors.As(err, &timeErr) {
+		return errs.InvalidField(field, "holds a time that is not RFC 3339 (%q)", clip(timeErr.Value, 40))
+	}
+	return errs.InvalidField(field, "is not an Alertmanager alert: %s", clip(err.Error(), 200))
 }
 
 // RefusedAlert is an alert of a delivery left out for what it holds (Index: its place in the

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func (s *Service) entities(ctx context.Context, refs []string) (map[string]*back
 // does not name apart).
 func (s *Service) guide(ctx context.Context, rule, component string, annotations map[string]string, e *backstage.Entity) (Guidance, error) {
 	g := Guidance{Rule: rule, Component: component}
-	if u := annotations[AlertAnnotationRunbook]; u != "" {
+	if u := annotations[AlertAnnotationRunbook]; runbookURL(u) {
 		g.Runbooks = append(g.Runbooks, RunbookRef{Title: rule, URL: u, Source: "alert annotation " + AlertAnnotationRunbook})
 	}
 	compAnnotation := ""
@@ -155,6 +156,15 @@ func (s *Service) guide(ctx context.Context, rule, component string, annotations
 	}
 	g.Remediation, g.RemediationSource, _ = remediationFor(rule, annotations, compAnnotation)
 	return g, nil
+}
+
+// runbookURL reports whether an alert's runbook_url is one people can be sent to: an absolute
+// http or https URL, as every runbook link Portside shows is. Anything else (javascript:, a
+// relative path, "TODO") is no runbook: clients would put it in a link, and the report would
+// count the rule as having one.
+func runbookURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return raw != "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // namesRule reports whether a runbook title names the rule (case-insensitively).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/backstage"
@@ -343,19 +344,29 @@ func (s *Service) ForRollout(ctx context.Context, k rollouts.Key, since time.Tim
 
 // AbortCanary aborts the canary an alert fired during, through the rollouts' abort: the
 // component's owners (and admins) may; the rollouts audit it, with the alert as the cause.
+//
+// A request refused before it reaches the rollouts (no such alert, an alert that fired outside a
+// canary, no Argo CD) is audited here, as the same action: every mutation leaves one record.
 func (s *Service) AbortCanary(ctx context.Context, id int64) (rollouts.Deployment, error) {
-	if err := signedIn(ctx); err != nil {
+	refused := func(err error) (rollouts.Deployment, error) {
+		if s.audit != nil {
+			_ = s.audit.Do(ctx, audit.Entry{Action: string(policy.DeploymentAbort), Resource: what(id), Args: map[string]any{"alert": id}},
+				func(context.Context) error { return err })
+		}
 		return rollouts.Deployment{}, err
 	}
+	if err := signedIn(ctx); err != nil {
+		return refused(err)
+	}
 	if s.canaries == nil {
-		return rollouts.Deployment{}, errs.E(errs.Unavailable, "Portside follows no Argo CD instance here")
+		return refused(errs.E(errs.Unavailable, "Portside follows no Argo CD instance here"))
 	}
 	a, err := s.recs.byID(ctx, id)
 	if err != nil {
-		return rollouts.Deployment{}, err
+		return refused(err)
 	}
 	if a.Canary == nil || a.Component == "" {
-		return rollouts.Deployment{}, errs.E(errs.Conflict, "%s (%s) did not fire during a canary of its component: there is no canary to abort from it", what(id), a.Rule)
+		return refused(errs.E(errs.Conflict, "%s (%s) did not fire during a canary of its component: there is no canary to abort from it", what(id), a.Rule))
 	}
 	return s.canaries.Abort(ctx, rollouts.Target{Component: a.Component, Instance: a.Canary.Instance,
 		AppNamespace: a.Canary.AppNamespace, Application: a.Canary.Application, Cause: what(id) + " " + a.Rule})

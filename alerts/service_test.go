@@ -506,3 +506,123 @@ func TestAnAlertRuleNameIsBoundedAndALongerOneIsRefusedByName(t *testing.T) {
 		}
 	})
 }
+
+// An alert's runbook_url is a runbook only when people can be sent there: an absolute http(s)
+// URL. A javascript: URL (which a client would put in a link), a relative path or a placeholder
+// is no runbook, and the report says the rule lacks one.
+func TestARunbookURLThatIsNoWebAddressIsNoRunbook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		p := payload(t, "firing.json")
+		base := p.Alerts[1]
+		p.Alerts = nil
+		for i, u := range []string{"javascript:alert(document.cookie)", "JavaScript:alert(1)", " javascript:alert(1)",
+			"data:text/html,<script>alert(1)</script>", "/runbooks/checkout", "TODO", "https://", "https://runbooks.acme.example/checkout"} {
+			a := base
+			a.Labels = map[string]string{"alertname": fmt.Sprintf("CheckoutDown%d", i), "service": "checkout"}
+			a.Annotations = map[string]string{"runbook_url": u, "remediation_time": "15m"}
+			a.Fingerprint = fmt.Sprintf("c0ffee000000000%d", i)
+			p.Alerts = append(p.Alerts, a)
+		}
+		if _, err := f.svc.Receive(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.svc.ForComponent(bob, "component:default/checkout", alerts.Filter{}, 20)
+		if err != nil || len(list) != 8 {
+			t.Fatalf("checkout's alerts: %d, %v", len(list), err)
+		}
+		for _, a := range list {
+			g, err := f.svc.Guide(bob, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := a.Annotations["runbook_url"]
+			if strings.HasPrefix(u, "https://runbooks") {
+				if len(g.Runbooks) != 1 || g.Runbooks[0].URL != u || len(g.Missing()) != 0 {
+					t.Errorf("%s: guidance %+v, want its runbook_url", a.Rule, g)
+				}
+				continue
+			}
+			if len(g.Runbooks) != 0 || !slices.Equal(g.Missing(), []alerts.Missing{alerts.MissingRunbook}) {
+				t.Errorf("%s with runbook_url %q: guidance %+v, want no runbook (missing RUNBOOK)", a.Rule, u, g)
+			}
+		}
+		report, err := f.svc.Rules(bob, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(report) != 7 {
+			t.Errorf("the report lists %d rules lacking something, want the 7 without a web address", len(report))
+		}
+	})
+}
+
+// An alert that does not read as one (a time in another format, a label that is a number, labels
+// that are a list) is refused alone, naming it, as one that fails a check is: the others of its
+// delivery are taken. A delivery of nothing but such alerts is refused, naming the first.
+func TestAnAlertThatDoesNotReadLosesNotTheOthersOfItsDelivery(t *testing.T) {
+	good := `{"status":"firing","labels":{"alertname":"HighErrorRate","service":"payments-api","env":"prod"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"4c1d2b3a5e6f7081"}`
+	bad := []string{
+		`{"status":"firing","labels":{"alertname":"A"},"startsAt":"yesterday","fingerprint":"f1"}`,
+		`{"status":"firing","labels":{"alertname":"A","replicas":3},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"f2"}`,
+		`{"status":"firing","labels":["alertname","A"],"startsAt":"2026-12-03T13:55:01Z","fingerprint":"f3"}`,
+		`"an alert"`,
+	}
+	body := `{"version":"4","groupKey":"g","status":"firing","alerts":[` + strings.Join(bad, ",") + `,` + good + `]}`
+	p, err := alerts.ParsePayload([]byte(body))
+	if err != nil {
+		t.Fatalf("a delivery with one alert that reads and four that do not: %v", err)
+	}
+	if len(p.Alerts) != 1 || p.Alerts[0].Fingerprint != "4c1d2b3a5e6f7081" || len(p.Refused) != 4 {
+		t.Fatalf("kept %+v, refused %+v", p.Alerts, p.Refused)
+	}
+	wantField := []string{"alerts[0]", "alerts[1].labels", "alerts[2].labels", "alerts[3]"}
+	for i, r := range p.Refused {
+		if r.Index != i || errs.CodeOf(r.Err) != errs.Invalid || errs.FieldOf(r.Err) != wantField[i] {
+			t.Errorf("refused %d: index %d, %v (field %q), want INVALID naming %s", i, r.Index, r.Err, errs.FieldOf(r.Err), wantField[i])
+		}
+	}
+	_, err = alerts.ParsePayload([]byte(`{"version":"4","groupKey":"g","alerts":[` + bad[0] + `]}`))
+	if errs.FieldOf(err) != "alerts[0]" {
+		t.Errorf("a delivery of one alert that does not read: %v, want INVALID naming alerts[0]", err)
+	}
+	if _, err := alerts.ParsePayload([]byte(`{"version":"4","alerts":"none"}`)); errs.CodeOf(err) != errs.Invalid {
+		t.Errorf("alerts that are no list: %v, want INVALID", err)
+	}
+}
+
+// abortCanaryFromAlert is a mutation: a request refused before it reaches the rollouts' abort
+// (which audits what it decides) leaves its record too, as the same action, with the code.
+func TestARefusedAbortFromAnAlertIsAudited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		p := payload(t, "firing.json")
+		p.Alerts = p.Alerts[:1]
+		if _, err := f.svc.Receive(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := f.svc.ForComponent(bob, paymentsAPI, alerts.Filter{}, 10)
+		if len(list) != 1 {
+			t.Fatalf("alerts: %+v", list)
+		}
+		if _, err := f.svc.AbortCanary(bob, list[0].ID); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("abort from an alert outside a canary: %v, want CONFLICT", err)
+		}
+		if _, err := f.svc.AbortCanary(bob, 999999); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("abort from no alert: %v, want NOT_FOUND", err)
+		}
+		if _, err := f.svc.AbortCanary(context.Background(), list[0].ID); errs.CodeOf(err) != errs.Unauthenticated {
+			t.Fatalf("anonymous abort: %v, want UNAUTHENTICATED", err)
+		}
+		var recs []struct{ Actor, Resource, Outcome, Code string }
+		st.Gorm().Raw("SELECT actor, resource, outcome, code FROM audit_records WHERE action = 'rollouts.deployment.abort' ORDER BY id").Scan(&recs)
+		want := fmt.Sprint([]struct{ Actor, Resource, Outcome, Code string }{
+			{"bob", fmt.Sprintf("alert %d", list[0].ID), "failed", "CONFLICT"},
+			{"bob", "alert 999999", "failed", "NOT_FOUND"},
+			{"anonymous", fmt.Sprintf("alert %d", list[0].ID), "denied", "UNAUTHENTICATED"},
+		})
+		if fmt.Sprint(recs) != want {
+			t.Errorf("audit records of the refused aborts:\n%v\nwant\n%v", recs, want)
+		}
+	})
+}

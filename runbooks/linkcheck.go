@@ -87,8 +87,11 @@ type checker struct {
 	mu      sync.Mutex
 	tracked map[string]struct{}
 	order   []string // tracked URLs, oldest first: the oldest goes when the set is full
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// next is where the next round starts in the sorted URLs to check: a round takes Batch of
+	// them from there (wrapping around), so that every URL gets its turn however many there are.
+	next   int
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func newChecker(recs *records, opts CheckOptions, log *slog.Logger, now func() time.Time) *checker {
@@ -200,22 +203,33 @@ func (s *Service) Stop() {
 	}
 }
 
-// round checks up to Batch URLs, Concurrency at once.
+// maxLinkRunbookURLs bounds the LINK runbooks' URLs one round reads to choose from.
+const maxLinkRunbookURLs = 100000
+
+// round checks up to Batch URLs, Concurrency at once. The URLs to check (the LINK runbooks' and
+// those pages showed) are taken in turns, Batch a round from where the last round stopped: when
+// there are more than Batch, each round checks others, rather than the same first ones forever.
 func (c *checker) round(ctx context.Context) error {
-	urls, err := c.recs.linkURLs(ctx, c.opts.Batch)
+	urls, err := c.recs.linkURLs(ctx, maxLinkRunbookURLs)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	for _, u := range c.order {
-		if len(urls) >= c.opts.Batch {
-			break
-		}
-		urls = append(urls, u)
-	}
-	c.mu.Unlock()
+	urls = append(urls, c.order...)
 	slices.Sort(urls)
 	urls = slices.Compact(urls)
+	if len(urls) > c.opts.Batch {
+		start := c.next % len(urls)
+		turn := make([]string, 0, c.opts.Batch)
+		for i := range c.opts.Batch {
+			turn = append(turn, urls[(start+i)%len(urls)])
+		}
+		c.next = (start + c.opts.Batch) % len(urls)
+		urls = turn
+	} else {
+		c.next = 0
+	}
+	c.mu.Unlock()
 	sem := make(chan struct{}, c.opts.Concurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

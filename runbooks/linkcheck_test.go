@@ -148,3 +148,41 @@ func TestTheLinkCheckIsOffWithoutAnInterval(t *testing.T) {
 		t.Errorf("%d links checked with the check off (%v)", n, err)
 	}
 }
+
+// With more links than a round checks, the rounds take them in turns: every link is checked
+// within as many rounds as it takes, not the same first ones every round (the others UNKNOWN
+// forever).
+func TestEveryLinkGetsItsTurnWhenThereAreMoreThanARoundChecks(t *testing.T) {
+	st := storetest.SQLite(t)
+	ts := linkServer(t)
+	s := newService(t, st, runbooks.Options{Check: runbooks.CheckOptions{Guard: guardFor(ts.Listener.Addr().String()), Batch: 2}})
+	if _, err := s.Create(bob, runbooks.CreateInput{Title: "Wiki", Kind: runbooks.Link, URL: ts.URL + "/live?runbook", Links: []string{"checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	shown := []string{ts.URL + "/live?a", ts.URL + "/live?b", ts.URL + "/dead?c", ts.URL + "/live?d"}
+	if _, err := s.LinkStatuses(carol, shown); err != nil {
+		t.Fatal(err)
+	}
+	all := append([]string{ts.URL + "/live?runbook"}, shown...)
+	checked := func() (n int64) {
+		st.Gorm().Raw("SELECT count(*) FROM runbook_link_checks").Scan(&n)
+		return n
+	}
+	for round := 1; round <= 3; round++ {
+		if err := s.CheckNow(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if want := min(int64(2*round), int64(len(all))); checked() != want {
+			t.Errorf("after round %d: %d links checked, want %d", round, checked(), want)
+		}
+	}
+	got, err := s.LinkStatuses(carol, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range all {
+		if got[u].State == runbooks.LinkUnknown {
+			t.Errorf("%s was never checked: %+v", u, got[u])
+		}
+	}
+}

@@ -40,7 +40,8 @@ import (
 //     data: image is a way to smuggle content (SVG with script, tracking payloads) past review;
 //   - every link gets rel="nofollow", and links to other sites also target="_blank" with
 //     rel="noopener" (and noreferrer), so an opened page cannot reach back into the portal;
-//   - no style attributes, no iframes, no forms; task-list checkboxes stay, disabled.
+//   - no style attributes, no iframes, no forms; task-list checkboxes stay, disabled;
+//   - an ordered list keeps the number it starts at (start), so a runbook's steps keep theirs.
 
 var (
 	mdOnce    sync.Once
@@ -72,6 +73,9 @@ func renderer() (goldmark.Markdown, *bluemonday.Policy) {
 		p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 		p.AllowAttrs("checked", "disabled").Matching(regexp.MustCompile(`^(|checked|disabled)$`)).OnElements("input")
 		p.AllowAttrs("align").Matching(regexp.MustCompile(`^(left|right|center)$`)).OnElements("th", "td")
+		// An ordered list's first number ("2. Restart" after a code block): without it the steps
+		// of a runbook are numbered from 1 again. goldmark writes at most nine digits.
+		p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]{1,9}$`)).OnElements("ol")
 		sanitizer = p
 		markdown = goldmark.New(append(markdownOptions(), goldmark.WithRenderer(newSanitizingRenderer(p)))...)
 	})

@@ -592,3 +592,28 @@ func TestHeadingTagsSanitizedTogetherAreSanitizedAlone(t *testing.T) {
 		t.Errorf("a tag the policy drops gave %s, want an error", st.out)
 	}
 }
+
+// A runbook's steps keep their numbers: an ordered list that starts past 1 (steps after a code
+// block, a list split by a note) keeps its start, which the policy allows on <ol> as a number only.
+func TestAnOrderedListKeepsTheNumberItStartsAt(t *testing.T) {
+	src := "1. Check the dashboard\n\n```\nkubectl get pods\n```\n\n2. Restart\n3. Verify\n\nThen:\n\n999999999. last\n"
+	out, err := RenderMarkdown(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<ol>\n<li>Check the dashboard</li>", `<ol start="2">` + "\n<li>Restart</li>\n<li>Verify</li>", `<ol start="999999999">`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered HTML lacks %s:\n%s", want, out)
+		}
+	}
+	// Only a number: a start attribute written any other way (raw HTML) is dropped with its tag.
+	for _, src := range []string{`<ol start="javascript:alert(1)"><li>x</li></ol>`, "<ol start=\"2\" onclick=\"alert(1)\">\n<li>x</li>\n</ol>"} {
+		out, err := RenderMarkdown(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "start") || strings.Contains(out, "onclick") {
+			t.Errorf("raw HTML %q rendered to %q", src, out)
+		}
+	}
+}

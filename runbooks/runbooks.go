@@ -76,7 +76,9 @@ type Version struct {
 	CreatedAt time.Time
 }
 
-// checkTitle refuses an empty, too long or multi-line title.
+// checkTitle refuses an empty, too long or multi-line title, and one that does not read as what
+// it says: control characters (a terminal's escapes, a tab) and bidirectional controls (which
+// make a title read as other text) are refused, as in task titles and token names.
 func checkTitle(field, title string) error {
 	t := strings.TrimSpace(title)
 	switch {
@@ -84,10 +86,13 @@ func checkTitle(field, title string) error {
 		return errs.InvalidField(field, "is empty; give the runbook a title")
 	case len(title) > MaxTitle:
 		return errs.InvalidField(field, "has %d bytes; at most %d", len(title), MaxTitle)
-	case strings.ContainsAny(title, "\r\n"):
+	case strings.ContainsAny(title, "\r\n\u0085\u2028\u2029"):
 		return errs.InvalidField(field, "spans several lines; a title is one line")
 	}
-	return text.Storable(field, title)
+	if err := text.Storable(field, title); err != nil {
+		return err
+	}
+	return text.Name(field, title, MaxTitle)
 }
 
 // checkBody refuses Markdown over the size bound or not storable text.

@@ -132,6 +132,14 @@ func (s *Service) entityRefs(ctx context.Context, field string, in []string) ([]
 	return slices.Compact(out), nil
 }
 
+// renameField names field to instead of from in an error about from (INVALID, NOT_FOUND).
+func renameField(err error, from, to string) error {
+	if errs.FieldOf(err) != from {
+		return err
+	}
+	return &errs.Error{Code: errs.CodeOf(err), Field: to, Message: to + ": " + strings.TrimPrefix(errs.PublicMessage(err), from+": "), Err: err}
+}
+
 // ownsAny reports whether the caller is an admin or owns one of refs.
 func (s *Service) ownsAny(ctx context.Context, p *principal.Principal, refs []string) (bool, error) {
 	if p == nil {
@@ -242,6 +250,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Runbook, error) {
 				return err
 			}
 			out = rb
+			// The record names what was created (its resource was unknown until now), so that
+			// the runbook's later records lead back to its creation.
+			args["id"] = rb.ID
 			return audit.Flush(ctx)
 		})
 	})
@@ -354,7 +365,8 @@ func (s *Service) Link(ctx context.Context, id int64, entity string) (Runbook, e
 			}
 			refs, err := s.entityRefs(ctx, "entity", []string{entity})
 			if err != nil {
-				return err
+				// entity is one ref, not a list: the error names the input as the client sent it.
+				return renameField(err, "entity[0]", "entity")
 			}
 			if err := s.authorize(ctx, policy.RunbookLink, refs[0], refs); err != nil {
 				return err

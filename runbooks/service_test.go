@@ -608,3 +608,55 @@ func TestAStoredVersionThatCannotBeRenderedIsAnsweredSo(t *testing.T) {
 		t.Errorf("HTML of the next version: %q, %v", html, err)
 	}
 }
+
+// A title reads as what it says: control characters (terminal escapes, tabs) and bidirectional
+// controls are refused on create and edit, naming the field, as task titles refuse them.
+func TestATitleHoldsNoControlOrBidirectionalCharacters(t *testing.T) {
+	st := storetest.SQLite(t)
+	s := newService(t, st, runbooks.Options{})
+	rb, err := s.Create(bob, md("Zürich 🚨 failover", "x", "checkout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"t\x1b[31mred\x07", "tab\there", "evil\u202Etxt.exe", "a\u2066b", "line\u2028sep", "\u200b\u200b"} {
+		if _, err := s.Create(bob, md(title, "x", "checkout")); errs.FieldOf(err) != "title" {
+			t.Errorf("creating a runbook titled %q: %v, want INVALID naming title", title, err)
+		}
+		if _, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Title: ptr(title)}); errs.FieldOf(err) != "title" {
+			t.Errorf("renaming a runbook %q: %v, want INVALID naming title", title, err)
+		}
+	}
+}
+
+// Linking names the input a client sent (entity), and the record of a creation names the runbook
+// it created, so that its later records (resource "runbook N") lead back to it.
+func TestLinkErrorsNameEntityAndTheCreationRecordNamesTheRunbook(t *testing.T) {
+	st := storetest.SQLite(t)
+	log := audit.New(st, nil)
+	s := newService(t, st, runbooks.Options{Audit: log})
+	rb, err := s.Create(bob, md("Checkout", "x", "checkout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"nope", "group:team", "::", strings.Repeat("x", 600)} {
+		if _, err := s.Link(bob, rb.ID, ref); errs.FieldOf(err) != "entity" || !strings.HasPrefix(err.Error(), "entity: ") {
+			t.Errorf("linking to %.20q: %v (field %q), want INVALID naming entity", ref, err, errs.FieldOf(err))
+		}
+	}
+	recs, err := log.Query(admin, audit.Filter{}, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs.Records {
+		if r.Action == "runbooks.runbook.create" && r.Outcome == audit.OK {
+			found = true
+			if !strings.Contains(string(r.Arguments), `"id":`+itoa(rb.ID)) {
+				t.Errorf("the creation record %s does not name runbook %d", r.Arguments, rb.ID)
+			}
+		}
+	}
+	if !found {
+		t.Error("no record of the creation")
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portside-dev/portside/alerts"
 	"github.com/portside-dev/portside/audit"
+	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
 )
 
@@ -89,7 +90,7 @@ func (h *AlertmanagerWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				c.JSON(http.StatusRequestEntityTooLarge, errorBody(errs.E(errs.Invalid, "the delivery is larger than %d bytes", maxAlertmanagerBody)))
+				h.refuse(c, log, http.StatusRequestEntityTooLarge, errs.E(errs.Invalid, "the delivery is larger than %d bytes", maxAlertmanagerBody), len(body))
 				return
 			}
 			c.JSON(http.StatusBadRequest, errorBody(errs.E(errs.Invalid, "the delivery could not be read")))
@@ -97,7 +98,7 @@ func (h *AlertmanagerWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 		}
 		p, err := alerts.ParsePayload(body)
 		if err != nil {
-			c.JSON(http.StatusBadRequest, errorBody(err))
+			h.refuse(c, log, http.StatusBadRequest, err, len(body))
 			return
 		}
 		res, err := h.Alerts.Receive(r.Context(), p)
@@ -122,4 +123,24 @@ func (h *AlertmanagerWebhook) handler(log *slog.Logger) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, answer)
 	}
+}
+
+// amSender is who Alertmanager's refused deliveries are recorded as (alerts records those it
+// takes in as the same actor).
+var amSender = &principal.Principal{Username: "alertmanager", Kind: principal.KindSystem, Client: principal.ClientAPI}
+
+// refuse answers a delivery that proved its credential but cannot be taken at all (too large,
+// not a version 4 payload, no alert Portside can take). Alertmanager retries nothing refused with
+// a 4xx, so its alerts are lost: the refusal is logged as a warning and audited (outcome failed,
+// naming the field), as the alerts left out of a delivery that was taken are.
+func (h *AlertmanagerWebhook) refuse(c *gin.Context, log *slog.Logger, status int, err error, size int) {
+	r := c.Request
+	log.WarnContext(r.Context(), "alertmanager webhook: delivery refused", "remote_addr", c.ClientIP(), "status", status,
+		"bytes", size, "reason", errs.PublicMessage(err))
+	if h.Audit != nil {
+		ctx := principal.With(r.Context(), amSender)
+		_ = h.Audit.Do(ctx, audit.Entry{Action: "alerts.webhook.alertmanager", Resource: "webhook delivery",
+			Args: map[string]any{"remoteAddr": c.ClientIP(), "bytes": size}}, func(context.Context) error { return err })
+	}
+	c.JSON(status, errorBody(err))
 }
