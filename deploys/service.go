@@ -373,9 +373,15 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			if _, err := target(ref, ann, in.Environment); err != nil {
 				return err
 			}
-			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil {
+			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil && !s.pastExpiry(q) {
 				out = q
 				return nil
+			} else if err == nil {
+				// Expired, though the background pass has not recorded it yet: it is now, and the
+				// request asked again is a new one (the old one can be decided no more).
+				if err := s.expire(ctx, q); err != nil {
+					return err
+				}
 			} else if !errs.Is(err, errs.NotFound) {
 				return err
 			}
@@ -512,7 +518,7 @@ func (s *Service) mayDecide(ctx context.Context, action policy.Action, q Request
 	}
 	// Past its expiry a request is expired, whether or not the background pass (every minute, or
 	// none while no process leads) has recorded it yet: it is decided no more.
-	if q.ExpiresAt != nil && !s.now().Before(*q.ExpiresAt) {
+	if s.pastExpiry(q) {
 		return errs.E(errs.Conflict, "deploy request %d expired at %s: nobody approved it in time; ask again", q.ID, q.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -916,6 +922,22 @@ func (s *Service) told(ctx context.Context, id int64, note string) bool {
 // sync window or an outage held back (at most MaxBatch of each).
 func (s *Service) Tick(ctx context.Context) { s.tick(ctx) }
 
+// expire records that nobody approved q by its expiry; a request something else moved first (a
+// concurrent pass, a replica) is left as it is.
+func (s *Service) expire(ctx context.Context, q Request) error {
+	_, err := s.move(ctx, q, Expired, "portside", ClientSystem, "nobody approved it by "+q.ExpiresAt.Format(time.RFC3339),
+		func(r *Request) { r.Outcome = "expired: nobody approved it in time" })
+	if errs.Is(err, errs.Conflict) {
+		return nil
+	}
+	return err
+}
+
+// pastExpiry says whether q waits for approval past its expiry, recorded or not.
+func (s *Service) pastExpiry(q Request) bool {
+	return q.State == Requested && q.ExpiresAt != nil && !s.now().Before(*q.ExpiresAt)
+}
+
 // tick is Tick; again, when not 0, is how soon one more pass would resume an apply it left alone
 // only because it started less than ApplyGrace ago.
 func (s *Service) tick(ctx context.Context) (again time.Duration) {
@@ -925,8 +947,7 @@ func (s *Service) tick(ctx context.Context) (again time.Duration) {
 		s.log.ErrorContext(ctx, "deploys: find expired requests", "error", err)
 	}
 	for _, q := range due {
-		if _, err := s.move(ctx, q, Expired, "portside", ClientSystem, "nobody approved it by "+q.ExpiresAt.Format(time.RFC3339),
-			func(r *Request) { r.Outcome = "expired: nobody approved it in time" }); err != nil && !errs.Is(err, errs.Conflict) {
+		if err := s.expire(ctx, q); err != nil {
 			s.log.ErrorContext(ctx, "deploys: expire a request", "request", q.ID, "error", err)
 		}
 	}

@@ -332,7 +332,7 @@ func TestARequestNobodyApprovesExpires(t *testing.T) {
 
 // A request past its expiry is expired even before the background pass records it (the pass runs
 // every minute, and not at all while no process leads): it is neither approved nor rejected, says
-// so, is offered to nobody, and the pass then expires it.
+// so, is offered to nobody, and asking again expires it and makes a new request.
 func TestARequestPastItsExpiryIsNotDecidedBeforeThePassExpiresIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st)
@@ -360,9 +360,17 @@ func TestARequestPastItsExpiryIsNotDecidedBeforeThePassExpiresIt(t *testing.T) {
 		if got := git(t, f.bare, "log", "--format=%s", "main"); strings.Contains(got, "Deploy ") {
 			t.Fatalf("a commit was made:\n%s", got)
 		}
-		f.s.Tick(context.Background())
+		// Asked again before the pass: the old request is expired now and the new one is new.
+		again, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest})
+		if err != nil || again.ID == q.ID || again.State != deploys.Requested {
+			t.Fatalf("asking again past the expiry: %+v, %v; want a new request", again, err)
+		}
 		if now, _ := f.s.Get(carol, q.ID); now.State != deploys.Expired {
-			t.Fatalf("after the pass: %+v", now)
+			t.Fatalf("the old request after it was asked again: %+v", now)
+		}
+		f.s.Tick(context.Background())
+		if now, _ := f.s.Get(carol, again.ID); now.State != deploys.Requested {
+			t.Fatalf("the new request after the pass: %+v", now)
 		}
 	})
 }
