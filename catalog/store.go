@@ -169,9 +169,9 @@ type entityPrefixCountRow struct {
 func (entityPrefixCountRow) TableName() string { return "entity_prefix_counts" }
 
 // entityShapeCountRow is how many entities there are of a kind, namespace, type and lifecycle
-// (Tag empty), or how many of them list Tag (migration 00028, PostgreSQL only: an apply and
-// triggers on entities keep it; counts and facets of filters by those fields read it). Read and
-// written with SQL (store_counts.go, store_shapes.go).
+// (Tag empty), or how many of them list Tag (migration 00028 on PostgreSQL, where an apply and
+// statement triggers on entities keep it; 00031 on SQLite, row triggers): counts and facets of
+// filters by those fields read it. Read and written with SQL (store_counts.go, store_shapes.go).
 type entityShapeCountRow struct {
 	Kind      string `gorm:"primaryKey"`
 	Namespace string `gorm:"primaryKey"`

@@ -53,8 +53,9 @@ const shapeCountsSetting = "portside.entity_shape_counts"
 // countKey is one kept count: a value of a field among the entities of a kind.
 type countKey struct{ field, kind, value string }
 
-// shapeKey is one count of entity_shape_counts (migration 00028, PostgreSQL): the entities of a
-// kind, namespace, type and lifecycle (an empty tag), or those of them listing a tag.
+// shapeKey is one count of entity_shape_counts as an apply counts it on PostgreSQL (migration
+// 00028): the entities of a kind, namespace, type and lifecycle (an empty tag), or those of them
+// listing a tag.
 type shapeKey struct{ kind, namespace, specType, lifecycle, tag string }
 
 // prefixCount is a difference to one count of entity_prefix_counts (migration 00025,
