@@ -230,6 +230,10 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bo
 	type item struct {
 		name     string
 		optional bool
+		// from is where a Location named the file (its source, document, line, ref and field),
+		// and target how: a file that cannot be read is reported there, where it can be fixed.
+		from   *backstage.ValidationError
+		target string
 	}
 	var wave, next []item
 	seen := map[string]bool{}
@@ -291,15 +295,18 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bo
 				continue
 			}
 			optional := e.SpecString("presence") == "optional"
-			for _, target := range locationTargets(e) {
+			for _, t := range e.Targets {
+				target := t.Target
+				from := &backstage.ValidationError{Source: it.name, Document: doc.Index, Line: t.Line, Ref: ref, Field: t.Field}
 				name, err := snap.Resolve(it.name, target)
 				var matched []string
 				if err == nil {
 					matched, err = snap.Glob(name)
 				}
 				if err != nil {
-					c.addErrors(backstage.ValidationError{Source: it.name, Document: doc.Index, Line: doc.Line, Ref: ref,
-						Field: "spec.target", Message: fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))})
+					at := *from
+					at.Message = fmt.Sprintf("target %q: %s", target, errs.PublicMessage(err))
+					c.addErrors(at)
 					c.incomplete = true
 					continue
 				}
@@ -309,7 +316,7 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bo
 				for _, n := range matched {
 					if !seen[n] {
 						seen[n] = true
-						next = append(next, item{name: n, optional: optional})
+						next = append(next, item{name: n, optional: optional, from: from, target: target})
 					}
 				}
 			}
@@ -385,7 +392,13 @@ func collectStream(ctx context.Context, snap Snapshot, maxErrors int, midFile bo
 					if it.optional && errs.Is(last.err, errs.NotFound) {
 						continue // an optional target that is gone: its entities go too
 					}
-					if !it.optional {
+					switch {
+					case it.optional:
+					case it.from != nil:
+						at := *it.from
+						at.Message = fmt.Sprintf("target %q: cannot read: %s", it.target, errs.PublicMessage(last.err))
+						c.addErrors(at)
+					default:
 						c.addErrors(backstage.ValidationError{Source: it.name, Message: "cannot read: " + errs.PublicMessage(last.err)})
 					}
 					c.keepSources[it.name], c.incomplete = true, true
@@ -506,7 +519,7 @@ func parseFile(ctx context.Context, snap Snapshot, name string, maxErrors, worke
 	res, err := backstage.ParseStream(name, in, resolve, backstage.ParseOptions{MaxErrors: maxErrors, Workers: workers}, func(doc backstage.Document) error {
 		body := ""
 		if e := doc.Entity; e != nil {
-			e.Source = name
+			e.Source, e.Document, e.Line = name, doc.Index, doc.Line
 			b, err := e.EncodeJSON()
 			if err != nil { // parsed documents hold only JSON values; this guards the invariant
 				doc.Entity = nil
@@ -610,23 +623,8 @@ func openFile(ctx context.Context, snap Snapshot, name string) (io.ReadCloser, e
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-// locationTargets returns spec.target and spec.targets of a Location entity.
-func locationTargets(e *backstage.Entity) []string {
-	var out []string
-	if t := e.SpecString("target"); t != "" {
-		out = append(out, t)
-	}
-	targets, _ := e.Spec["targets"].([]any)
-	for _, t := range targets {
-		if s, ok := t.(string); ok && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // release drops the parsed spec and the metadata maps that only the JSON body needs from now on,
 // so that a large ingest holds each document once. Collection calls it once the entity is encoded.
 func release(e *backstage.Entity) {
-	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links = nil, nil, nil, nil
+	e.Spec, e.Metadata.Extra, e.Metadata.Labels, e.Metadata.Links, e.Targets = nil, nil, nil, nil, nil
 }

@@ -361,7 +361,7 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 				ref := e.Ref.String()
 				if other, clash := clashes[ref]; clash {
 					if clashCount++; len(clashErrors) < s.maxErrors {
-						clashErrors = append(clashErrors, backstage.ValidationError{Source: e.Source, Ref: ref,
+						clashErrors = append(clashErrors, backstage.ValidationError{Source: e.Source, Document: e.Document, Line: e.Line, Ref: ref,
 							Message: fmt.Sprintf("entity %s is provided by another location already (%s); it was not taken from this one", ref, other)})
 					}
 					continue

@@ -426,6 +426,9 @@ func TestSameEntityInTwoLocationsStaysWithTheFirst(t *testing.T) {
 		if res.Added != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "provided by another location") {
 			t.Fatalf("second location: %+v", res)
 		}
+		if e := res.Errors[0]; e.Source != filepath.Join(f.dir, "two", "catalog-info.yaml") || e.Document != 1 || e.Line != 1 {
+			t.Errorf("the refusal names %s document %d line %d; want the document that defines it again (two/catalog-info.yaml document 1 line 1)", e.Source, e.Document, e.Line)
+		}
 		if f.entity("group:default/team-a").LocationID != first {
 			t.Fatal("entity moved to the second location")
 		}
@@ -508,6 +511,44 @@ spec:
 			t.Fatalf("register: %+v", res)
 		}
 		f.absent("group:default/team-a")
+	})
+}
+
+func TestLocationTargetErrorsNameTheTargetsLineAndField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.write("catalog-info.yaml", `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: root
+spec:
+  targets:
+    - ./teams.yaml
+    - ./missing.yaml
+    - ../outside.yaml
+`)
+		f.write("teams.yaml", teamA)
+		res := f.register(f.dir)
+		if res.Added != 2 || len(res.Errors) != 2 {
+			t.Fatalf("register: %+v", res)
+		}
+		// A missing file is reported at the Location that names it, not as a file of its own
+		// that the reader cannot find anywhere in the location.
+		want := []struct {
+			field string
+			line  int
+			text  string
+		}{
+			{"spec.targets[1]", 8, `target "./missing.yaml": cannot read: ` + filepath.Join(f.dir, "missing.yaml") + " does not exist"},
+			{"spec.targets[2]", 9, `target "../outside.yaml":`},
+		}
+		for i, w := range want {
+			e := res.Errors[i]
+			if e.Source != filepath.Join(f.dir, "catalog-info.yaml") || e.Document != 1 || e.Line != w.line || e.Field != w.field ||
+				e.Ref != "location:default/root" || !strings.HasPrefix(e.Message, w.text) {
+				t.Errorf("error %d: %+v; want catalog-info.yaml document 1 line %d, field %s, location:default/root, %q...", i, e, w.line, w.field, w.text)
+			}
+		}
 	})
 }
 

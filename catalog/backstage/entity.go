@@ -57,13 +57,26 @@ type Entity struct {
 	Owner     Ref    // spec.owner, resolved; zero when the kind has no owner
 	System    Ref    // spec.system, resolved; zero when absent
 	Relations []Relation
+	// Targets are a Location's spec.target and spec.targets in the order written, each with
+	// the field and line it was read at, so that a target that cannot be followed is reported
+	// where the reader can fix it.
+	Targets []LocationTarget
 
 	// Provenance, set by ingestion and storage.
 	LocationID int64
 	Source     string // the file or URL within the location that holds the document
+	Document   int    // the document's position in Source, 1-based, as in validation errors
+	Line       int    // the line where the document starts in Source
 	Hash       string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// LocationTarget is one target a Location entity names, where it was written.
+type LocationTarget struct {
+	Field  string // spec.target or spec.targets[i]
+	Target string
+	Line   int
 }
 
 // Metadata is an entity's metadata block.

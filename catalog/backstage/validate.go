@@ -637,6 +637,10 @@ func (c *docCheck) spec(root *value) {
 				c.entity.Type = v.str
 			case "lifecycle":
 				c.entity.Lifecycle = v.str
+			case "target":
+				if c.kind == KindLocation {
+					c.entity.Targets = append(c.entity.Targets, LocationTarget{Field: field, Target: v.str, Line: v.line})
+				}
 			}
 		case shapeEnum:
 			if v.kind != vString || !slices.Contains(f.enum, v.str) {
@@ -648,8 +652,12 @@ func (c *docCheck) spec(root *value) {
 				continue
 			}
 			for i, it := range v.items {
-				if it.kind != vBroken && (it.kind != vString || it.str == "") {
+				switch {
+				case it.kind == vBroken:
+				case it.kind != vString || it.str == "":
 					c.p.add(indexField(field, i), it.line, "expected a non-empty string, got %s", describe(it))
+				case f.name == "targets" && c.kind == KindLocation:
+					c.entity.Targets = append(c.entity.Targets, LocationTarget{Field: indexField(field, i), Target: it.str, Line: it.line})
 				}
 			}
 		case shapeProfile:
