@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/store"
@@ -22,6 +23,12 @@ func noteIndexesWhileWriting(t *testing.T, st *store.Store) {
 			AND tablename IN ('entities', 'entity_tags', 'entity_annotations', 'relations');
 			RETURN NULL; END $$`,
 		"CREATE TRIGGER note_indexes AFTER INSERT ON relations FOR EACH STATEMENT EXECUTE FUNCTION note_indexes()",
+		// And the foreign keys of entities, as a statement that writes entities sees them.
+		"CREATE TABLE seen_keys (n INT)",
+		`CREATE FUNCTION note_keys() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			INSERT INTO seen_keys SELECT count(*) FROM pg_constraint WHERE conrelid = 'entities'::regclass AND contype = 'f';
+			RETURN NULL; END $$`,
+		"CREATE TRIGGER note_keys AFTER INSERT ON entities FOR EACH STATEMENT EXECUTE FUNCTION note_keys()",
 	} {
 		if err := st.Gorm().Exec(q).Error; err != nil {
 			t.Fatal(err)
@@ -29,11 +36,18 @@ func noteIndexesWhileWriting(t *testing.T, st *store.Store) {
 	}
 }
 
-// seenIndexes returns what noteIndexesWhileWriting saw since the last call, and forgets it.
-func seenIndexes(t *testing.T, st *store.Store) []int {
+// seenIndexes returns the indexes noteIndexesWhileWriting saw since the last call, and forgets
+// them.
+func seenIndexes(t *testing.T, st *store.Store) []int { return seen(t, st, "seen_indexes") }
+
+// seenKeys returns the foreign keys of entities noteIndexesWhileWriting saw since the last call,
+// and forgets them.
+func seenKeys(t *testing.T, st *store.Store) []int { return seen(t, st, "seen_keys") }
+
+func seen(t *testing.T, st *store.Store, table string) []int {
 	t.Helper()
 	var n []int
-	if err := st.Gorm().Raw("DELETE FROM seen_indexes RETURNING n").Scan(&n).Error; err != nil {
+	if err := st.Gorm().Raw("DELETE FROM " + table + " RETURNING n").Scan(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -72,6 +86,16 @@ func TestTheFirstImportBuildsItsIndexesAfterLoadingTheRows(t *testing.T) {
 			t.Errorf("the first import wrote relations beside %d indexes, want the 3 primary keys (of %d)", n, all)
 		}
 	}
+	// Nor does it check each entity's location as it writes it: the key is added again after.
+	firstKeys := seenKeys(t, st)
+	if len(firstKeys) == 0 {
+		t.Fatal("the import wrote no entities")
+	}
+	for _, n := range firstKeys {
+		if n != 0 {
+			t.Errorf("the first import wrote entities beside %d foreign keys, want none", n)
+		}
+	}
 	if got := schemaIndexes(t, st); !maps.Equal(got, want) {
 		t.Errorf("indexes after the first import:\n%v\nwant\n%v", got, want)
 	}
@@ -84,6 +108,11 @@ func TestTheFirstImportBuildsItsIndexesAfterLoadingTheRows(t *testing.T) {
 	for _, n := range seenIndexes(t, st) {
 		if n != all {
 			t.Errorf("the second import wrote relations beside %d indexes, want all %d", n, all)
+		}
+	}
+	for _, n := range seenKeys(t, st) {
+		if n != 1 {
+			t.Errorf("the second import wrote entities beside %d foreign keys, want entities' key to its location", n)
 		}
 	}
 	// Queries answer from the built indexes as before.
@@ -136,4 +165,50 @@ func TestTheCatalogLoopBuildsIndexesADeadImportLeftDeferred(t *testing.T) {
 	if got := schemaIndexes(t, st); !maps.Equal(got, want) {
 		t.Errorf("indexes after Run:\n%v\nwant\n%v", got, want)
 	}
+}
+
+// An unregister beside a first import, whose entities are written without their key to the
+// location, waits for the import to commit (it takes the applies' lock) and then removes what it
+// wrote, as it does beside any apply; the import is not failed by a location gone from under it.
+func TestAnUnregisterBesideTheFirstImportWaitsForIt(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := newFixture(t, st)
+	f.write("catalog-info.yaml", "# nothing yet\n")
+	id := f.register(f.dir).Location.ID // the catalog stays empty
+	f.write("catalog-info.yaml", teamA+"---"+paymentsAPI+"---\n"+component("ledger"))
+	// The import's writes of relations take a second, long enough to unregister beside them.
+	for _, q := range []string{
+		`CREATE FUNCTION slow_relations() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`,
+		"CREATE TRIGGER slow_relations AFTER INSERT ON relations FOR EACH STATEMENT EXECUTE FUNCTION slow_relations()",
+	} {
+		if err := st.Gorm().Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Refresh(operator, id)
+		refreshed <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var sleeping int
+		err := st.Gorm().Raw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()").Scan(&sleeping).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sleeping > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import never wrote its relations")
+		}
+	}
+	removed, err := f.svc.UnregisterLocation(operator, id)
+	if rerr := <-refreshed; rerr != nil {
+		t.Fatalf("the import beside an unregister: %v", rerr)
+	}
+	if err != nil || removed != 3 {
+		t.Fatalf("the unregister removed %d entities (%v), want the import's 3", removed, err)
+	}
+	f.absent("component:default/ledger")
 }

@@ -319,6 +319,11 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		if err := s.lockApplies(ctx); err != nil {
 			return err
 		}
+		// Before anything is written: the indexes and keys a first import deferred are this
+		// apply's to build, and nobody else's while it writes (store.ClaimDeferredIndexes).
+		if err := s.st.ClaimDeferredIndexes(ctx); err != nil {
+			return err
+		}
 		restore, err := s.widenCache(ctx)
 		if err != nil {
 			return err

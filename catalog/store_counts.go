@@ -314,6 +314,23 @@ func (k *countKeeping) finish(ctx context.Context) error {
 		return cmp.Or(strings.Compare(a.field, b.field), strings.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
 	})
 	db := k.s.st.DB(ctx)
+	// Into an empty table (a first import) the counts are copied, as the prefix counts are
+	// (addPrefixCounts): 141,307 rows of a million entities, 1.7 s of upserts.
+	var empty bool
+	if len(keys) > 0 {
+		if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_counts)").Scan(&empty).Error; err != nil {
+			return store.Translate(err, "entity counts")
+		}
+	}
+	if empty {
+		err := k.s.st.CopyRows(ctx, "entity_counts", []string{"field", "kind", "value", "entities"}, len(keys), func(i int, args []any) []any {
+			return append(args, keys[i].field, keys[i].kind, keys[i].value, k.diff[keys[i]])
+		})
+		if err != nil {
+			return err
+		}
+		keys = nil
+	}
 	for part := range slices.Chunk(keys, countsChunk) {
 		fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
 		for i, key := range part {
@@ -370,9 +387,25 @@ SELECT d.kind, d.namespace, d.spec_type, d.lifecycle, d.tag, d.entities
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(kind, namespace, spec_type, lifecycle, tag, entities, i) ORDER BY d.i
 ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities`
 
-// addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order.
+// addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order. Into an
+// empty table (a first import) they are copied instead: nothing is there to add to, and the
+// upserts of a million entities' 1.29 million prefixes took about 4 s of the import's
+// transaction after its index builds, the copy about 1 s. Applies take turns (lockApplies), so
+// the table stays empty until this one's copy.
 func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount) error {
 	db := k.s.st.DB(ctx)
+	if len(counts) == 0 {
+		return nil
+	}
+	var empty bool
+	if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_prefix_counts)").Scan(&empty).Error; err != nil {
+		return store.Translate(err, "entity prefix counts")
+	}
+	if empty {
+		return k.s.st.CopyRows(ctx, "entity_prefix_counts", []string{"prefix", "kind", "entities"}, len(counts), func(i int, args []any) []any {
+			return append(args, counts[i].prefix, counts[i].kind, counts[i].entities)
+		})
+	}
 	for part := range slices.Chunk(counts, countsChunk) {
 		prefixes, kinds, by := make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
 		for i, c := range part {

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,13 +31,38 @@ func indexDefs(t *testing.T, st *store.Store) map[string]string {
 	return out
 }
 
+// foreignKeys returns every foreign key of the schema's tables, by table and name, as PostgreSQL
+// defines it.
+func foreignKeys(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	var rows []struct{ Name, Definition string }
+	err := st.Gorm().Raw(`SELECT conrelid::regclass::text || '.' || conname AS name, pg_get_constraintdef(oid) AS definition
+		FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace`).Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Name] = r.Definition
+	}
+	return out
+}
+
 func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 	st := storetest.Postgres(t)
 	ctx := context.Background()
-	before := indexDefs(t, st)
+	before, keysBefore := indexDefs(t, st), foreignKeys(t, st)
 	names, err := st.DeferIndexes(ctx, loaded...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Entities' key to their location goes, and nothing else's.
+	keysDuring := foreignKeys(t, st)
+	if _, ok := keysDuring["entities.entities_location_id_fkey"]; ok || !slices.Contains(names, "entities_location_id_fkey") {
+		t.Errorf("entities_location_id_fkey was not deferred (deferred: %v)", names)
+	}
+	if len(keysDuring) != len(keysBefore)-1 {
+		t.Errorf("%d foreign keys before, %d after deferring", len(keysBefore), len(keysDuring))
 	}
 	// The secondary indexes go, and the unique index of refs; the primary keys stay.
 	for _, want := range []string{"entities_name", "entities_search", "entity_tags_tag", "relations_target_source", "entities_ref"} {
@@ -54,8 +81,8 @@ func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 			t.Errorf("primary key %s was dropped", kept)
 		}
 	}
-	if len(during)+len(names) != len(before) {
-		t.Errorf("%d indexes before, %d after deferring %d", len(before), len(during), len(names))
+	if len(during)+len(names)-1 != len(before) {
+		t.Errorf("%d indexes before, %d after deferring %d and a key", len(before), len(during), len(names)-1)
 	}
 	if pending, err := st.DeferredIndexes(ctx); err != nil || !slices.Equal(sorted(pending), sorted(names)) {
 		t.Errorf("DeferredIndexes = %v, %v; want %v", pending, err, names)
@@ -76,6 +103,9 @@ func TestDeferredIndexesAreBuiltAgainAsTheyWere(t *testing.T) {
 	}
 	if len(after) != len(before) {
 		t.Errorf("%d indexes before, %d after", len(before), len(after))
+	}
+	if keysAfter := foreignKeys(t, st); !maps.Equal(keysAfter, keysBefore) {
+		t.Errorf("foreign keys before %v, after %v", keysBefore, keysAfter)
 	}
 	if pending, err := st.DeferredIndexes(ctx); err != nil || len(pending) != 0 {
 		t.Errorf("after the build DeferredIndexes = %v, %v", pending, err)
@@ -150,6 +180,40 @@ func TestADuplicateRefFailsTheLoad(t *testing.T) {
 	}
 }
 
+// An entity written while entities' key to its location is deferred, naming no location, fails
+// the key's check when it is added again, and the load with it; the key is added again over what
+// was there before.
+func TestAnEntityOfNoLocationFailsTheLoad(t *testing.T) {
+	st := storetest.Postgres(t)
+	ctx := context.Background()
+	if _, err := st.DeferIndexes(ctx, "entities"); err != nil {
+		t.Fatal(err)
+	}
+	written := false
+	err := st.InTx(ctx, func(ctx context.Context) error {
+		err := st.DB(ctx).Exec(`INSERT INTO entities (ref, kind, namespace, name, body, hash, location_id, source, created_at, updated_at)
+			VALUES ('component:default/stray', 'Component', 'default', 'stray', '{}', 'h', 42, 'c.yaml', now(), now())`).Error
+		if err != nil {
+			return err
+		}
+		written = true // the key is not there to refuse it: adding it again must
+		_, err = st.BuildDeferredIndexes(ctx)
+		return err
+	})
+	if !written {
+		t.Fatalf("the entity was refused as it was written: %v", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "entities_location_id_fkey") {
+		t.Fatalf("the load of an entity of no location: %v; want an error naming entities_location_id_fkey", err)
+	}
+	if _, err := st.BuildDeferredIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := foreignKeys(t, st)["entities.entities_location_id_fkey"]; !ok {
+		t.Error("entities_location_id_fkey was not added again")
+	}
+}
+
 // A build that starts while a load is still writing into the tables (another replica starting)
 // waits for the load's transaction; the load builds the indexes itself before it commits, and
 // neither is rolled back as a deadlock's victim.
@@ -161,6 +225,8 @@ func TestABuildBesideTheLoadWaitsForIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	writing, finish := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(finish) })
+	t.Cleanup(release) // a failure below must not leave the load's transaction open for ever
 	type result struct {
 		built []string
 		err   error
@@ -169,6 +235,9 @@ func TestABuildBesideTheLoadWaitsForIt(t *testing.T) {
 	go func() {
 		var r result
 		r.err = st.InTx(ctx, func(ctx context.Context) error {
+			if err := st.ClaimDeferredIndexes(ctx); err != nil { // as a catalog apply does before it writes
+				return err
+			}
 			if err := st.DB(ctx).Exec("INSERT INTO relations (entity_id, type, target_ref) VALUES (1, 'ownedBy', 'group:default/a')").Error; err != nil {
 				return err
 			}
@@ -187,7 +256,7 @@ func TestABuildBesideTheLoadWaitsForIt(t *testing.T) {
 		other <- result{built, err}
 	}()
 	waitForLockWait(t, st)
-	close(finish)
+	release()
 	l, o := <-load, <-other
 	if l.err != nil || o.err != nil {
 		t.Fatalf("the load: %v; the other builder: %v", l.err, o.err)
@@ -203,8 +272,8 @@ func waitForLockWait(t *testing.T, st *store.Store) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		err := st.Gorm().Raw(`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation'
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n).Error
+		err := st.Gorm().Raw(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE NOT l.granted AND l.locktype IN ('relation', 'transactionid') AND a.datname = current_database()`).Scan(&n).Error
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +281,7 @@ func waitForLockWait(t *testing.T, st *store.Store) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the second builder never waited for the load's table")
+			t.Fatal("the second builder never waited for the load")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
