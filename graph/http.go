@@ -209,6 +209,14 @@ func refuseMutation(w http.ResponseWriter, graphQLResponse bool) {
 	writeRequestError(w, graphQLResponse, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "mutations must be sent with POST")
 }
 
+// RefuseMethod answers a request to the GraphQL endpoint with a method it does not serve (PUT,
+// DELETE...): 405 as the router sets it (Allow names GET and POST), in the shape of the
+// endpoint's other request errors, which is what a GraphQL client reads.
+func RefuseMethod(w http.ResponseWriter, r *http.Request) {
+	writeRequestError(w, prefersGraphQLResponse(r.Header.Get("Accept")), http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+		r.Method+" is not allowed on the GraphQL endpoint; send queries with GET or POST and mutations with POST")
+}
+
 // encoded says whether a request's body comes with a content coding (gzip, deflate, br ...),
 // which the endpoint does not decode: read as JSON, a gzip body was "not valid JSON (at byte 1)".
 func encoded(h http.Header) bool {

@@ -232,6 +232,13 @@ func (u *userSockets) remove(who string) {
 type requestErrorsApart struct{ graphql.GraphExecutor }
 
 func (e requestErrorsApart) DispatchError(ctx context.Context, list gqlerror.List) *graphql.Response {
+	if graphql.HasOperationContext(ctx) {
+		// A document without the operation asked for: said as over HTTP (operationNotFound),
+		// not in gqlgen's "operation  not found", which named nothing when the name was left out.
+		if oc := graphql.GetOperationContext(ctx); oc.Doc != nil && oc.Operation == nil {
+			list = gqlerror.List{operationNotFound(oc.Doc, oc.OperationName)}
+		}
+	}
 	copies := make(gqlerror.List, 0, len(list))
 	for _, err := range list {
 		if err == nil {

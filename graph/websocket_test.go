@@ -162,12 +162,19 @@ func (s *testSocket) send(text string) {
 }
 
 // subscribe starts query as operation id (graphql-ws's start).
-func (s *testSocket) subscribe(id, query string) {
+func (s *testSocket) subscribe(id, query string) { s.subscribeNamed(id, query, "") }
+
+// subscribeNamed starts query's operation named operationName ("": none named) as operation id.
+func (s *testSocket) subscribeNamed(id, query, operationName string) {
 	typ := "subscribe"
 	if s.legacy {
 		typ = "start"
 	}
-	payload, _ := json.Marshal(map[string]any{"query": query})
+	fields := map[string]any{"query": query}
+	if operationName != "" {
+		fields["operationName"] = operationName
+	}
+	payload, _ := json.Marshal(fields)
 	m, _ := json.Marshal(wsMessage{ID: id, Type: typ, Payload: payload})
 	s.send(string(m))
 }
@@ -475,6 +482,22 @@ func TestARequestErrorOnASocketIsOneErrorMessage(t *testing.T) {
 			if e := errorsOf(t, got[0]); len(e) != 1 || e[0].Extensions["code"] != "INVALID" || e[0].Extensions["reason"] != "GRAPHQL_VALIDATION_FAILED" ||
 				!strings.Contains(e[0].Message, "noSuchField") {
 				t.Errorf("the validation failure: %+v; want INVALID with reason GRAPHQL_VALIDATION_FAILED, naming the field", e)
+			}
+
+			// A document whose operation cannot be chosen says why, as over HTTP: gqlgen's own
+			// words were "operation  not found", naming nothing.
+			for _, c := range []struct{ name, want string }{
+				{"", "operationName is required to choose among the document's 2 operations (a, b)"},
+				{"c", `the document has no operation named "c"; its operations are a, b`},
+			} {
+				s.subscribeNamed("choose", `query a { me { username } } query b { me { username } }`, c.name)
+				got := s.untilMarker()
+				if len(got) != 1 || got[0].ID != "choose" || got[0].Type != "error" {
+					t.Fatalf("a document without the operation %q answered %+v; want one error message", c.name, got)
+				}
+				if e := errorsOf(t, got[0]); len(e) != 1 || e[0].Message != c.want || e[0].Extensions["code"] != "INVALID" {
+					t.Errorf("operationName %q: %+v; want INVALID %q", c.name, e, c.want)
+				}
 			}
 
 			// A mutation is refused as it starts running, apart from the reading of messages.

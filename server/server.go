@@ -18,6 +18,7 @@ import (
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/frontend"
+	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/logs"
 	"github.com/portside-dev/portside/metrics"
 	"github.com/portside-dev/portside/server/graphiql"
@@ -153,6 +154,10 @@ func New(opts Options) *Server {
 	// claiming there is no such endpoint.
 	r.HandleMethodNotAllowed = true
 	r.NoMethod(func(c *gin.Context) {
+		if c.Request.URL.Path == "/graphql" {
+			graph.RefuseMethod(c.Writer, c.Request)
+			return
+		}
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": gin.H{"code": "METHOD_NOT_ALLOWED",
 			"message": c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + c.Writer.Header().Get("Allow")}})
 	})

@@ -299,8 +299,31 @@ func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 		if got := rec.Header().Get("Allow"); !sameMethods(got, c.allow) {
 			t.Errorf("%s %s: Allow = %q, want %q", c.method, c.target, got, c.allow)
 		}
+		if c.target == "/graphql" {
+			continue // in the GraphQL errors' shape, below
+		}
 		if e := errorBody(t, rec); e["code"] != "METHOD_NOT_ALLOWED" || !strings.Contains(e["message"].(string), c.method) {
 			t.Errorf("%s %s: error = %v, want code METHOD_NOT_ALLOWED naming the method", c.method, c.target, e)
+		}
+	}
+	// The GraphQL endpoint answers in the shape its clients read every other request error in:
+	// errors, each with a message and extensions, and no data.
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		rec := f.do(t, method, "/graphql", nil)
+		var body struct {
+			Data   *json.RawMessage `json:"data"`
+			Errors []struct {
+				Message    string
+				Extensions map[string]any
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s /graphql: %v in %s", method, err, rec.Body)
+		}
+		if rec.Code != http.StatusMethodNotAllowed || body.Data != nil || strings.Contains(rec.Body.String(), `"data"`) || len(body.Errors) != 1 ||
+			body.Errors[0].Extensions["code"] != "INVALID" || body.Errors[0].Extensions["reason"] != "METHOD_NOT_ALLOWED" ||
+			!strings.Contains(body.Errors[0].Message, method) {
+			t.Errorf("%s /graphql = %d %s; want 405 and one error naming the method, code INVALID, reason METHOD_NOT_ALLOWED", method, rec.Code, rec.Body)
 		}
 	}
 }
