@@ -145,6 +145,13 @@ func (s *Service) CreateMeeting(ctx context.Context, project, notes string, held
 		m := Meeting{ProjectID: proj.ID, Project: proj.Name, HeldAt: heldAt.UTC(), Notes: strings.TrimSpace(notes),
 			CreatedBy: principal.From(ctx).Actor(), CreatedAt: now}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			// Meetings of a project are recorded one at a time (the project's lock, as imports
+			// take it): each reads the latest meeting before it and records what changed since,
+			// so two recorded at once would both compare with the same one, and both be "in
+			// order" after it whatever their times; the bound on meetings is counted under it too.
+			if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+				return err
+			}
 			n, err := s.recs.countMeetings(ctx, proj.ID)
 			if err != nil {
 				return err

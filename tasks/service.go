@@ -380,6 +380,18 @@ func (s *Service) CreateTask(ctx context.Context, in TaskInput) (Task, error) {
 		now := s.now().UTC()
 		t.CreatedBy, t.CreatedAt, t.UpdatedBy, t.UpdatedAt = principal.From(ctx).Actor(), now, principal.From(ctx).Actor(), now
 		err = s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			// Writers of a project's tasks that read before they write take turns: each of them
+			// (this one, imports, save's updates, DeleteTask, AcceptSuggestion, CreateMeeting)
+			// takes the project's lock first in its transaction, so locks are taken in one order,
+			// the project's row, then the tasks'. Counted and inserted under the lock, two
+			// creations cannot both take the project's last place, and an import's read of the
+			// tasks by title stays what the project has until it has written. Without it, a task
+			// created with a title an import is about to create deadlocks with the import on
+			// PostgreSQL (the task's foreign key waits for the import's lock, the import's insert
+			// for the task's title).
+			if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+				return err
+			}
 			n, err := s.recs.countTasks(ctx, proj.ID)
 			if err != nil {
 				return err
@@ -709,6 +721,13 @@ func (s *Service) save(ctx context.Context, proj Project, old, next Task) (Task,
 	next.UpdatedBy, next.UpdatedAt = actor, now
 	linksChanged := !slices.Equal(old.Links, next.Links)
 	err := s.recs.st.InTx(ctx, func(ctx context.Context) error {
+		// The project's lock first, as every writer of its tasks takes it (CreateTask's note): a
+		// rename to a title an import is inserting, of a task the import then updates, would
+		// otherwise deadlock with the import on PostgreSQL (this holds the task's row and waits
+		// for the import's title in the unique key, the import waits for the task's row).
+		if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+			return err
+		}
 		if err := s.recs.saveTask(ctx, &next, old.Version, changes, linksChanged); err != nil {
 			return err
 		}
@@ -813,6 +832,10 @@ func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 			return errStale(id, version)
 		}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			// The project's lock first, as every writer of its tasks takes it (CreateTask's note).
+			if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+				return err
+			}
 			if err := s.recs.deleteTask(ctx, id, version); err != nil {
 				return err
 			}

@@ -220,6 +220,11 @@ func (s *Service) AcceptSuggestion(ctx context.Context, id int64) (Task, error) 
 			next.Comment = row.Reason
 		}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+			// The project's lock first, as every writer of its tasks takes it (CreateTask's note),
+			// before the suggestion's row and the task's (save takes it again, in this transaction).
+			if err := s.recs.lockProject(ctx, proj.ID, proj.Name); err != nil {
+				return err
+			}
 			if err := s.decide(ctx, id, SuggestionAccepted, s.now().UTC()); err != nil {
 				return err
 			}
