@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +67,19 @@ const (
 	MaxRules = 1000
 )
 
+// MaxTime is the latest time RFC 3339 writes (in UTC, a year has four digits): every time Portside
+// answers with must be at or before it.
+var MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+
+// maxRemediation is the longest remediation time a rule can have (the longest Go duration).
+const maxRemediation = time.Duration(math.MaxInt64)
+
+// LatestStart is the latest startsAt an alert is taken with: its remediation deadline (startsAt
+// plus the rule's remediation time, at most maxRemediation) still falls at or before MaxTime, so
+// it can be answered. Alertmanager's startsAt is when the alert began to fire; one this late is
+// a wrong clock or a forged delivery.
+var LatestStart = MaxTime.Add(-maxRemediation)
+
 // Payload is Alertmanager's webhook body, version 4, as Alertmanager v0.27 sends it
 // (notify/webhook: template.Data plus version, groupKey and truncatedAlerts).
 type Payload struct {
@@ -114,6 +128,11 @@ func ParsePayload(body []byte) (Payload, error) {
 	}
 	if len(raw.Alerts) > MaxAlerts {
 		return Payload{}, errs.InvalidField("alerts", "has %d alerts; at most %d (set max_alerts in the receiver's webhook_config)", len(raw.Alerts), MaxAlerts)
+	}
+	if strings.TrimSpace(p.GroupKey) == "" {
+		// Alertmanager names the alert group of every delivery; the record of the delivery is
+		// filed under it ("alert group <groupKey>").
+		return Payload{}, errs.InvalidField("groupKey", "is missing; Alertmanager sends the key of the delivery's alert group")
 	}
 	p.Alerts = make([]PayloadAlert, len(raw.Alerts))
 	unreadable := map[int]error{}
@@ -189,6 +208,14 @@ func (a *PayloadAlert) check(field string) error {
 	}
 	if a.StartsAt.IsZero() {
 		return errs.InvalidField(field+".startsAt", "is missing")
+	}
+	if a.StartsAt.After(LatestStart) {
+		return errs.InvalidField(field+".startsAt", "%s is later than an alert can start (%s at the latest: its remediation deadline, up to %.0f years on, must fall within year 9999)",
+			a.StartsAt.Format(time.RFC3339Nano), LatestStart.Format(time.RFC3339Nano), maxRemediation.Hours()/24/365.25)
+	}
+	if a.EndsAt.After(MaxTime) {
+		// Read with an offset ("9999-12-31T23:00:00-05:00"), it is in year 10000 once in UTC.
+		return errs.InvalidField(field+".endsAt", "%s is past year 9999 in UTC, which RFC 3339 cannot write", a.EndsAt.Format(time.RFC3339Nano))
 	}
 	if a.Labels[LabelAlertName] == "" {
 		return errs.InvalidField(field+".labels.alertname", "is missing; Portside names alert rules by it")

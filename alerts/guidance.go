@@ -60,12 +60,17 @@ func (g Guidance) Missing() []Missing {
 	return out
 }
 
-// Deadline is when an alert must be remediated (nil when the rule has no remediation time).
+// Deadline is when an alert must be remediated (nil when the rule has no remediation time). An
+// alert recorded before its start was bounded (LatestStart) could end past MaxTime: its deadline
+// is MaxTime then, the latest time that can be answered, rather than no answer at all.
 func (g Guidance) Deadline(a Alert) *time.Time {
 	if g.Remediation == 0 {
 		return nil
 	}
 	t := a.StartsAt.Add(g.Remediation)
+	if t.After(MaxTime) {
+		t = MaxTime
+	}
 	return &t
 }
 

@@ -177,11 +177,11 @@ func TestAnAlertmanagerPayloadReadsAsSent(t *testing.T) {
 func TestABadPayloadIsRefusedNamingTheField(t *testing.T) {
 	for _, c := range []struct{ body, field string }{
 		{`{"version":"3","alerts":[]}`, "version"},
-		{`{"version":"4","alerts":[{"status":"pending","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].status"},
-		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z"}]}`, "alerts[0].fingerprint"},
-		{`{"version":"4","alerts":[{"status":"firing","labels":{},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.alertname"},
-		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"},"fingerprint":"ab"}]}`, "alerts[0].startsAt"},
-		{`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X","big":"` + strings.Repeat("x", alerts.MaxValue+1) + `"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.big"},
+		{`{"version":"4","groupKey":"g","alerts":[{"status":"pending","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].status"},
+		{`{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z"}]}`, "alerts[0].fingerprint"},
+		{`{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.alertname"},
+		{`{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"X"},"fingerprint":"ab"}]}`, "alerts[0].startsAt"},
+		{`{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"X","big":"` + strings.Repeat("x", alerts.MaxValue+1) + `"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"ab"}]}`, "alerts[0].labels.big"},
 		{`[1,2]`, ""},
 	} {
 		_, err := alerts.ParsePayload([]byte(c.body))
@@ -625,4 +625,97 @@ func TestARefusedAbortFromAnAlertIsAudited(t *testing.T) {
 			t.Errorf("audit records of the refused aborts:\n%v\nwant\n%v", recs, want)
 		}
 	})
+}
+
+// An alert that starts so late that its remediation deadline would fall past year 9999 (which
+// RFC 3339, and so the API, cannot write) is refused alone naming its startsAt, as an alert with
+// any other bad time is; so is an endsAt that is past year 9999 once in UTC. The others of the
+// delivery are taken; a delivery of nothing else is refused naming the first. LatestStart is the
+// bound to the nanosecond: a start at it is taken, one a nanosecond later refused.
+func TestAnAlertTooLateForADeadlineIsRefusedAloneNamingItsTime(t *testing.T) {
+	alert := func(fp, startsAt, endsAt string) string {
+		return `{"status":"firing","labels":{"alertname":"HighErrorRate","service":"payments-api","env":"prod"},"startsAt":"` + startsAt +
+			`","endsAt":"` + endsAt + `","fingerprint":"` + fp + `"}`
+	}
+	const never = "0001-01-01T00:00:00Z"
+	body := `{"version":"4","groupKey":"g","status":"firing","alerts":[` + strings.Join([]string{
+		alert("aa01", "9999-12-31T23:00:00Z", never),
+		alert("aa02", "2026-12-03T13:55:01Z", never),
+		alert("aa03", "9999-12-31T23:00:00-05:00", never), // year 10000 in UTC
+		alert("aa04", "2026-12-03T13:55:01Z", "9999-12-31T23:00:00-05:00"),
+		alert("aa05", alerts.LatestStart.Format(time.RFC3339Nano), never),
+		alert("aa06", alerts.LatestStart.Add(time.Nanosecond).Format(time.RFC3339Nano), never), // the first start refused
+	}, ",") + `]}`
+	p, err := alerts.ParsePayload([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Alerts) != 2 || p.Alerts[0].Fingerprint != "aa02" || p.Alerts[1].Fingerprint != "aa05" || len(p.Refused) != 4 {
+		t.Fatalf("kept %+v, refused %+v; want aa02 and aa05 kept, four refused", p.Alerts, p.Refused)
+	}
+	for i, want := range []struct {
+		index int
+		field string
+	}{{0, "alerts[0].startsAt"}, {2, "alerts[2].startsAt"}, {3, "alerts[3].endsAt"}, {5, "alerts[5].startsAt"}} {
+		if r := p.Refused[i]; r.Index != want.index || errs.CodeOf(r.Err) != errs.Invalid || errs.FieldOf(r.Err) != want.field {
+			t.Errorf("refused %d: index %d, %v (field %q), want INVALID naming %s", i, r.Index, r.Err, errs.FieldOf(r.Err), want.field)
+		}
+	}
+	if msg := p.Refused[0].Err.Error(); !strings.Contains(msg, "9999-12-31T23:00:00Z") || !strings.Contains(msg, "year 9999") {
+		t.Errorf("the refusal says %q; want the time and why", msg)
+	}
+	_, err = alerts.ParsePayload([]byte(`{"version":"4","groupKey":"g","alerts":[` + alert("aa01", "9999-12-31T23:00:00Z", never) + `]}`))
+	if errs.FieldOf(err) != "alerts[0].startsAt" {
+		t.Errorf("a delivery of one alert starting in year 9999: %v, want INVALID naming alerts[0].startsAt", err)
+	}
+	// LatestStart is the bound exactly: alone in a delivery, it is taken, and a nanosecond later
+	// is refused naming the alert's startsAt.
+	one := func(startsAt time.Time) string {
+		return `{"version":"4","groupKey":"g","alerts":[` + alert("aa01", startsAt.Format(time.RFC3339Nano), never) + `]}`
+	}
+	if p, err := alerts.ParsePayload([]byte(one(alerts.LatestStart))); err != nil || len(p.Alerts) != 1 || len(p.Refused) != 0 {
+		t.Errorf("a delivery of one alert starting at LatestStart (%s): kept %d, refused %+v, %v; want it taken",
+			alerts.LatestStart.Format(time.RFC3339Nano), len(p.Alerts), p.Refused, err)
+	}
+	late := alerts.LatestStart.Add(time.Nanosecond)
+	_, err = alerts.ParsePayload([]byte(one(late)))
+	if errs.CodeOf(err) != errs.Invalid || errs.FieldOf(err) != "alerts[0].startsAt" {
+		t.Errorf("a delivery of one alert starting a nanosecond after LatestStart (%s): %v, want INVALID naming alerts[0].startsAt",
+			late.Format(time.RFC3339Nano), err)
+	}
+	// The refusal names the bound exactly, as the README does.
+	if bound := "9707-09-22T00:12:43.145224192Z"; alerts.LatestStart.Format(time.RFC3339Nano) != bound || err == nil || !strings.Contains(err.Error(), bound) {
+		t.Errorf("LatestStart is %s, and the refusal says %v; want %s in both", alerts.LatestStart.Format(time.RFC3339Nano), err, bound)
+	}
+	// The deadline of an alert taken is its start plus the rule's remediation time, whatever that
+	// is, never cut at MaxTime: at LatestStart with the longest remediation time it is MaxTime.
+	latest := alerts.Alert{StartsAt: alerts.LatestStart}
+	for _, d := range []time.Duration{time.Nanosecond, 30 * time.Minute, 1<<63 - 1} {
+		if at, want := (alerts.Guidance{Remediation: d}).Deadline(latest), alerts.LatestStart.Add(d); at == nil || !at.Equal(want) {
+			t.Errorf("the deadline of the latest start with %s to remediate: %v, want %v", d, at, want)
+		}
+	}
+	if end := alerts.LatestStart.Add(1<<63 - 1); !end.Equal(alerts.MaxTime) {
+		t.Errorf("LatestStart plus the longest remediation time is %v, want MaxTime (%v)", end, alerts.MaxTime)
+	}
+	// An alert recorded before starts were bounded answers the latest time there is.
+	recorded := alerts.Alert{StartsAt: time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC)}
+	if at := (alerts.Guidance{Remediation: 2 * time.Hour}).Deadline(recorded); at == nil || !at.Equal(alerts.MaxTime) {
+		t.Errorf("the deadline of an alert started in year 9999 with 2h to remediate: %v, want %v", at, alerts.MaxTime)
+	}
+}
+
+// Alertmanager names the alert group of every delivery (groupKey); a delivery without one is
+// refused whole naming the field.
+func TestADeliveryWithoutItsGroupKeyIsRefusedNamingIt(t *testing.T) {
+	good := `{"status":"firing","labels":{"alertname":"HighErrorRate"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"4c1d2b3a5e6f7081"}`
+	for _, body := range []string{
+		`{"version":"4","status":"firing","alerts":[` + good + `]}`,
+		`{"version":"4","groupKey":"","status":"firing","alerts":[` + good + `]}`,
+		`{"version":"4","groupKey":"  ","status":"firing","alerts":[` + good + `]}`,
+	} {
+		if _, err := alerts.ParsePayload([]byte(body)); errs.CodeOf(err) != errs.Invalid || errs.FieldOf(err) != "groupKey" {
+			t.Errorf("%.60s: %v, want INVALID naming groupKey", body, err)
+		}
+	}
 }

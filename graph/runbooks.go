@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/runbooks"
 )
@@ -16,6 +17,17 @@ func runbookPayload(rb runbooks.Runbook, err error) (*model.RunbookPayload, erro
 		return nil, err
 	}
 	return &model.RunbookPayload{Runbook: model.NewRunbook(rb)}, nil
+}
+
+// searchFirst reads the first argument of a part of search (10 by default): both parts are
+// documented as 1 to runbooks.MaxPage, so both are held to it here, where the bound is known. The
+// catalog's own check would allow up to catalog.MaxPageSize and name that bound instead.
+func searchFirst(first *int) (int, error) {
+	n := deref(first, 10)
+	if n < 1 || n > runbooks.MaxPage {
+		return 0, errs.InvalidField("first", "must be between 1 and %d, got %d", runbooks.MaxPage, n)
+	}
+	return n, nil
 }
 
 // catalogLinks returns the links of one kind an entity's catalog entry declares.

@@ -148,15 +148,19 @@ func (r *runbookResolver) LinkStatus(ctx context.Context, obj *model.Runbook) (*
 }
 
 func (r *searchResultsResolver) Entities(ctx context.Context, obj *model.SearchResults, first *int) (*model.EntityConnection, error) {
-	n := deref(first, 10)
-	if n > runbooks.MaxPage {
-		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", runbooks.MaxPage, n)
+	n, err := searchFirst(first)
+	if err != nil {
+		return nil, err
 	}
 	return r.entities(ctx, catalog.Filter{Text: obj.Text}, nil, &n, nil)
 }
 
 func (r *searchResultsResolver) Runbooks(ctx context.Context, obj *model.SearchResults, first *int) (*model.RunbookConnection, error) {
-	page, err := r.RunbookService.Runbooks(ctx, runbooks.Filter{Text: obj.Text}, deref(first, 10), "")
+	n, err := searchFirst(first)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.RunbookService.Runbooks(ctx, runbooks.Filter{Text: obj.Text}, n, "")
 	if err != nil {
 		return nil, err
 	}

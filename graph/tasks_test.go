@@ -123,11 +123,12 @@ func TestALinkTargetOfTheWrongTypeIsInvalid(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		a, _ := newTasksAPI(t, st)
 		n := recordRollout(t, st)
-		run, rollout := model.EncodeNumericID("PipelineRun", n), model.EncodeNumericID("Rollout", n)
+		run, rollout, alert := model.EncodeNumericID("PipelineRun", n), model.EncodeNumericID("Rollout", n), model.EncodeNumericID("Alert", n)
 		for _, tc := range []struct{ kind, target, message string }{
 			{"ROLLOUT", run, `links[0].target: "` + run + `" is the ID of a PipelineRun, not of a Rollout`},
 			{"PIPELINE_RUN", rollout, `links[0].target: "` + rollout + `" is the ID of a Rollout, not of a PipelineRun`},
 			{"RUNBOOK", rollout, `links[0].target: "` + rollout + `" is the ID of a Rollout, not of a Runbook`},
+			{"ROLLOUT", alert, `links[0].target: "` + alert + `" is the ID of an Alert, not of a Rollout`},
 			{"ROLLOUT", "latest", `links[0].target: "latest" is neither the number of a rollout nor the ID of a Rollout`},
 			{"ROLLOUT", model.EncodeID("Rollout", "0"+strconv.FormatInt(n, 10)), `links[0].target: "` + model.EncodeID("Rollout", "0"+strconv.FormatInt(n, 10)) + `" is not the ID of a Rollout`},
 		} {

@@ -113,7 +113,8 @@ func (s *Service) entityRefs(ctx context.Context, field string, in []string) ([]
 			return nil, errs.InvalidField(f, "%s", strings.TrimPrefix(errs.PublicMessage(err), "entity reference "))
 		}
 		if r.Kind != "component" && r.Kind != "system" {
-			return nil, errs.InvalidField(f, "%s is a %s; runbooks link to components and systems", r, r.Kind)
+			// "of kind", not "a": "a api" would not read.
+			return nil, errs.InvalidField(f, "%s is of kind %s; runbooks link to components and systems", r, r.Kind)
 		}
 		refs = append(refs, r)
 	}
@@ -288,7 +289,8 @@ func (s *Service) loadForEdit(ctx context.Context, action policy.Action, id int6
 }
 
 // Update records a new version of a runbook, for the owners of what it is linked to and admins;
-// audited. An edit based on a version that is no longer the newest is a CONFLICT.
+// audited. An edit based on a version that is no longer the newest is a CONFLICT; one that
+// changes neither title nor content records no version and returns the runbook as it is.
 func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 	var out Runbook
 	var html string // the new version's, rendered to check it when its Markdown changed
@@ -317,6 +319,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 		if rb.Version != in.BaseVersion {
 			return errStale(in.ID, in.BaseVersion, rb.Version)
 		}
+		cur := rb
 		if in.Title != nil {
 			if err := checkTitle("title", *in.Title); err != nil {
 				return err
@@ -331,6 +334,13 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Runbook, error) {
 		}
 		if err := checkContent(rb.Kind, rb.Markdown, rb.URL); err != nil {
 			return err
+		}
+		if rb.Title == cur.Title && rb.Markdown == cur.Markdown && rb.URL == cur.URL {
+			// Saving what is there is no edit: a version that changes nothing would fill the
+			// history (and its diffs) with noise and move baseVersion under other editors.
+			out = cur
+			args["unchanged"] = true // the action's one record says that nothing changed
+			return nil
 		}
 		if in.Markdown != nil && rb.Kind == Markdown {
 			var err error
@@ -538,8 +548,9 @@ func (s *Service) Versions(ctx context.Context, id int64, first int) ([]Version,
 	if err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	if first < 0 || first > MaxPage {
-		return nil, errs.InvalidField("first", "must be between 0 and %d, got %d", MaxPage, first)
+	// A list, not a connection: no totalCount that first: 0 could be asked for alone.
+	if first < 1 || first > MaxPage {
+		return nil, errs.InvalidField("first", "must be between 1 and %d, got %d", MaxPage, first)
 	}
 	return s.recs.versions(ctx, id, first)
 }

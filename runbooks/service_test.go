@@ -329,8 +329,10 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 		!strings.Contains(err.Error(), "cells") {
 		t.Errorf("an edit rendering to millions of cells: %v, want INVALID naming markdown", err)
 	}
-	if _, err := s.Versions(bob, rb.ID, runbooks.MaxPage+1); errs.FieldOf(err) != "first" {
-		t.Errorf("versions(first: %d): %v, want INVALID naming first", runbooks.MaxPage+1, err)
+	for _, n := range []int{0, -1, runbooks.MaxPage + 1} {
+		if _, err := s.Versions(bob, rb.ID, n); errs.FieldOf(err) != "first" {
+			t.Errorf("versions(first: %d): %v, want INVALID naming first", n, err)
+		}
 	}
 	if _, err := s.Runbooks(bob, runbooks.Filter{}, runbooks.MaxPage+1, ""); errs.FieldOf(err) != "first" {
 		t.Errorf("runbooks(first: %d): %v, want INVALID naming first", runbooks.MaxPage+1, err)
@@ -643,6 +645,9 @@ func TestLinkErrorsNameEntityAndTheCreationRecordNamesTheRunbook(t *testing.T) {
 			t.Errorf("linking to %.20q: %v (field %q), want INVALID naming entity", ref, err, errs.FieldOf(err))
 		}
 	}
+	if _, err := s.Link(bob, rb.ID, "api:payments"); err == nil || errs.PublicMessage(err) != "entity: api:default/payments is of kind api; runbooks link to components and systems" {
+		t.Errorf("linking to an API: %v, want INVALID saying its kind", err)
+	}
 	recs, err := log.Query(admin, audit.Filter{}, 100, "")
 	if err != nil {
 		t.Fatal(err)
@@ -659,4 +664,59 @@ func TestLinkErrorsNameEntityAndTheCreationRecordNamesTheRunbook(t *testing.T) {
 	if !found {
 		t.Error("no record of the creation")
 	}
+}
+
+// Saving a runbook as it is (the same title, text or URL) is no edit: it records no version, and
+// the action's one audit record says nothing changed; the next real edit is still version 2.
+func TestAnEditThatChangesNothingRecordsNoVersion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		log := audit.New(st, nil)
+		s := newService(t, st, runbooks.Options{Audit: log})
+		rb, err := s.Create(bob, md("Checkout is down", "# Checkout\n\n1. look\n", "checkout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		link, err := s.Create(bob, runbooks.CreateInput{Title: "Wiki", Kind: runbooks.Link, URL: "https://wiki.example.com/checkout", Links: []string{"checkout"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := []runbooks.UpdateInput{
+			{ID: rb.ID, BaseVersion: 1, Title: ptr("Checkout is down"), Markdown: ptr("# Checkout\n\n1. look\n"), Message: "save"},
+			{ID: rb.ID, BaseVersion: 1, Title: ptr("  Checkout is down "), Message: "the title as stored, once trimmed"},
+			{ID: rb.ID, BaseVersion: 1, Message: "nothing given"},
+			{ID: link.ID, BaseVersion: 1, URL: ptr("https://wiki.example.com/checkout"), Title: ptr("Wiki"), Message: "the same URL"},
+		}
+		for i, in := range same {
+			got, err := s.Update(bob, in)
+			if err != nil {
+				t.Fatalf("edit %d (%s): %v", i, in.Message, err)
+			}
+			if got.Version != 1 || got.UpdatedAt.IsZero() || got.Title == "" {
+				t.Errorf("edit %d (%s): got %+v, want the runbook as it was (version 1)", i, in.Message, got)
+			}
+			if vs, err := s.Versions(bob, in.ID, 10); err != nil || len(vs) != 1 {
+				t.Errorf("edit %d (%s): %d versions (%v), want 1", i, in.Message, len(vs), err)
+			}
+		}
+		recs, err := log.Query(admin, audit.Filter{}, 100, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unchanged := 0
+		for _, r := range recs.Records {
+			if r.Action == "runbooks.runbook.update" {
+				if r.Outcome != audit.OK || !strings.Contains(string(r.Arguments), `"unchanged":true`) {
+					t.Errorf("the record of an edit that changed nothing: %s %s", r.Outcome, r.Arguments)
+				}
+				unchanged++
+			}
+		}
+		if unchanged != len(same) {
+			t.Errorf("%d update records, want one per call (%d)", unchanged, len(same))
+		}
+		got, err := s.Update(bob, runbooks.UpdateInput{ID: rb.ID, BaseVersion: 1, Markdown: ptr("# Checkout\n\n1. look\n2. restart\n")})
+		if err != nil || got.Version != 2 {
+			t.Fatalf("a real edit after the no-ops: %+v, %v; want version 2", got, err)
+		}
+	})
 }

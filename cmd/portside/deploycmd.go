@@ -8,11 +8,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/portside-dev/portside/deploys"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/rollouts"
 )
 
@@ -141,7 +143,10 @@ func deployDecideCmd(verb string) *cobra.Command {
 func report(out io.Writer, svc *deploys.Service, q deploys.Request) error {
 	printRequest(out, svc, q)
 	if q.State == deploys.Failed {
-		return &exitError{code: 2, err: fmt.Errorf("deploy request %d failed: %s", q.ID, q.Outcome)}
+		// Quoted on one line: the outcome is a provider's or git's message, whose control
+		// characters, line breaks and bidirectional controls (strconv.Quote escapes all that is
+		// not printable) would act on the terminal or read as lines of the CLI's own on stderr.
+		return &exitError{code: 2, err: fmt.Errorf("deploy request %d failed: %s", q.ID, strconv.Quote(q.Outcome))}
 	}
 	return nil
 }
@@ -149,13 +154,17 @@ func report(out io.Writer, svc *deploys.Service, q deploys.Request) error {
 // printRequest prints a request: what, where, its state and why, and where it went.
 func printRequest(out io.Writer, svc *deploys.Service, q deploys.Request) {
 	fmt.Fprintf(out, "deploy request %d: %s %s to %s: %s\n", q.ID, q.Component, q.Version, q.Environment, q.State)
+	const valueIndent = "                " // "  " and the 13 columns of the key and its space
 	line := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(out, "  %-13s %s\n", k+":", v)
+			fmt.Fprintf(out, "  %-13s %s\n", k+":", freeText(v, valueIndent))
 		}
 	}
 	line("requested by", q.Requester)
-	line("reason", q.Reason)
+	if q.Reason != "" {
+		// Quoted, every line of it, as Slack quotes a reason: the requester wrote it.
+		fmt.Fprintf(out, "  %-13s %s\n", "reason:", quoteLines(q.Reason, valueIndent))
+	}
 	line("approver", q.Approver)
 	line("waiting", q.Waiting)
 	line("outcome", q.Outcome)
@@ -169,6 +178,55 @@ func printRequest(out io.Writer, svc *deploys.Service, q deploys.Request) {
 		line("built by run", strconv.FormatInt(*q.PipelineRunID, 10))
 	}
 	line("link", svc.Link(q.ID))
+}
+
+// lineBreakChars are what a terminal (or a reader) takes for the start of a new line, and
+// lineBreaks makes each of them "\n".
+const lineBreakChars = "\r\n\v\f\u0085\u2028\u2029"
+
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\v", "\n", "\f", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
+
+// quoteLines is text someone wrote (a deploy request's reason) as the CLI prints it: every line
+// after "> ", the lines after the first indented by indent, as Slack quotes a reason. A line left
+// unquoted ("deploy request 8: ... APPROVED") would read as the CLI's own output.
+func quoteLines(s, indent string) string {
+	lines := strings.Split(lineBreaks.Replace(escapeControls(s)), "\n")
+	return "> " + strings.Join(lines, "\n"+indent+"> ")
+}
+
+// freeText is a value the CLI prints that it did not write itself (a note, an outcome with a
+// provider's message): as it is when it is one line, quoted line by line (quoteLines) when it
+// has several.
+func freeText(s, indent string) string {
+	if !strings.ContainsAny(s, lineBreakChars) {
+		return escapeControls(s)
+	}
+	return quoteLines(s, indent)
+}
+
+// escapeControls shows the control characters of s that a terminal would act on (ESC starts the
+// sequences that move the cursor or rewrite a line), and the bidirectional controls that make a
+// line read as other text (U+202E and its kin, "Trojan Source"), as Go escapes ("\x1b",
+// "\u202e"); tabs and line breaks are left as they are, for the caller.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, escaped) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !escaped(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r) // '\x1b'
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+// escaped reports the characters escapeControls shows escaped.
+func escaped(r rune) bool {
+	return (unicode.IsControl(r) && r != '\t' && !strings.ContainsRune(lineBreakChars, r)) || text.IsBidiControl(r)
 }
 
 // statusRequests is how many of a component's requests `deploy status COMPONENT` lists (as Slack's
@@ -203,7 +261,8 @@ func deployStatusCmd() *cobra.Command {
 					if from == "" {
 						from = "-"
 					}
-					fmt.Fprintf(out, "  %s  %-8s %-8s %s -> %s  %s\n", t.At.Format("2006-01-02 15:04:05Z"), t.Actor, t.Client, from, t.To, t.Note)
+					fmt.Fprintf(out, "  %s  %-8s %-8s %s -> %s  %s\n", t.At.Format("2006-01-02 15:04:05Z"), t.Actor, t.Client, from, t.To,
+						freeText(t.Note, "      "))
 				}
 				return nil
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,5 +216,108 @@ spec:
 	wantExit(t, r, 0, "list open")
 	if !strings.Contains(r.stdout, "\n3 ") || !strings.Contains(r.stdout, "(1 of 2; --first shows more)") {
 		t.Errorf("list --state rolling_out,applying --first 1:\n%s", r)
+	}
+}
+
+// A reason is the requester's text: the CLI prints it quoted, every line after "> " and indented
+// under the first, as Slack quotes it, so that no line of it reads as the CLI's own output (a
+// second line "deploy request 9: ... APPROVED"); control characters a terminal would act on are
+// shown escaped. The request's history (whose first note is the reason) quotes it the same way.
+func TestACLIPrintsAMultiLineReasonQuoted(t *testing.T) {
+	dir := catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api
+  annotations:
+    portside.dev/deploy: |
+      production:
+        repo: /nonexistent/manifests.git
+        path: production/kustomization.yaml
+        image: ghcr.io/acme/payments-api
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
+	db := filepath.Join(t.TempDir(), "portside.db")
+	cli := func(args ...string) cliResult {
+		return portside(t, nil, append([]string{"--database", db}, args...)...)
+	}
+	wantExit(t, cli("catalog", "import", dir), 0, "catalog import")
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	reason := "fix the rounding bug\ndeploy request 9: component:default/payments-api " + digest + " to production: APPROVED\r\n  approver:     alice\x1b[2K\u2028done"
+	r := cli("deploy", "request", "payments-api", digest, "--env", "production", "--reason", reason)
+	wantExit(t, r, 0, "request")
+	want := "  reason:       > fix the rounding bug\n" +
+		"                > deploy request 9: component:default/payments-api " + digest + " to production: APPROVED\n" +
+		"                >   approver:     alice\\x1b[2K\n" +
+		"                > done\n"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("the request prints its reason\n%s\nwant it quoted:\n%s", r.stdout, want)
+	}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "deploy request 9") || strings.HasPrefix(strings.TrimSpace(l), "approver:") || strings.Contains(l, "\x1b") {
+			t.Errorf("a line of the reason reads as the CLI's own: %q", l)
+		}
+	}
+	r = cli("deploy", "status", "1")
+	wantExit(t, r, 0, "status 1")
+	history := "- -> REQUESTED  > fix the rounding bug\n      > deploy request 9: component:default/payments-api " + digest + " to production: APPROVED\n" +
+		"      >   approver:     alice\\x1b[2K\n      > done\n"
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, history) {
+		t.Errorf("status prints\n%s\nwant the reason and the history's note quoted:\n%s%s", r.stdout, want, history)
+	}
+}
+
+// A request that failed to apply exits 2 with its outcome on stderr: the outcome is a provider's
+// or git's message, not the CLI's, so it is quoted there, its control characters, line breaks and
+// bidirectional controls escaped, and no part of it reads as a line of the CLI's own or moves
+// the terminal's cursor.
+func TestAFailedRequestsOutcomeIsQuotedInItsExitError(t *testing.T) {
+	q := deploys.Request{ID: 7, Component: "component:default/payments-api", Version: "1.4.2", Environment: "qa", State: deploys.Failed,
+		Outcome: "push rejected\x1b[2K\ndeploy request 7: component:default/payments-api 1.4.2 to qa: SUCCEEDED \u202egnp.exe"}
+	err := report(io.Discard, &deploys.Service{}, q)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("report of a FAILED request: %v, want exit 2", err)
+	}
+	want := `deploy request 7 failed: "push rejected\x1b[2K\ndeploy request 7: component:default/payments-api 1.4.2 to qa: SUCCEEDED \u202egnp.exe"`
+	if got := err.Error(); got != want {
+		t.Errorf("the exit error says\n%s\nwant\n%s", got, want)
+	}
+}
+
+// What the CLI prints of text it did not write shows bidirectional controls escaped, as it does
+// control characters: U+202E and its kin make a line read as other text ("Trojan Source").
+func TestTheCLIShowsBidirectionalControlsEscaped(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ok\u202egnp.exe", `ok\u202egnp.exe`},
+		{"a\u202ab\u202bc\u202cd\u202de", `a\u202ab\u202bc\u202cd\u202de`},
+		{"\u2066x\u2067y\u2068z\u2069", `\u2066x\u2067y\u2068z\u2069`},
+		{"l\u200er\u200fa\u061c", `l\u200er\u200fa\u061c`},
+		{"tab\tstays, and é, 日本, emoji 🚀 too", "tab\tstays, and é, 日本, emoji 🚀 too"},
+	} {
+		if got := escapeControls(c.in); got != c.want {
+			t.Errorf("escapeControls(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	var out strings.Builder
+	printRequest(&out, &deploys.Service{}, deploys.Request{ID: 7, Component: "component:default/payments-api", Version: "1.4.2",
+		Environment: "qa", State: deploys.Failed, Reason: "hotfix\u2067 for\u2069 two\nlines", Outcome: "rejected \u202eexe.txt"})
+	for _, want := range []string{`reason:       > hotfix\u2067 for\u2069 two` + "\n" + `                > lines` + "\n", `outcome:      rejected \u202eexe.txt` + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the request prints\n%s\nwant\n%s", out.String(), want)
+		}
+	}
+	if strings.ContainsFunc(out.String(), func(r rune) bool { return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 }) {
+		t.Errorf("the request prints a bidirectional control: %q", out.String())
 	}
 }

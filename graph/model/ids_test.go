@@ -100,3 +100,27 @@ func TestANumericIDOfAnotherTypeOrShapeIsInvalidInput(t *testing.T) {
 		})
 	}
 }
+
+// An ID with base64 padding, or in the standard alphabet, is another spelling of the ID the API
+// issued and is refused as every other spelling is (one object, one ID); the message names the
+// type with the article it is read with.
+func TestAnIDSpelledOtherwiseIsRefusedNamingItsTypeAsRead(t *testing.T) {
+	alert := model.EncodeNumericID("Alert", 7) // "Alert:7": 7 bytes, so padded base64 ends in "=="
+	tests := []struct{ typename, id, want string }{
+		{"Alert", alert + "==", `id: "` + alert + `==" is not the ID of an Alert`},
+		{"Alert", base64.StdEncoding.EncodeToString([]byte("Alert:7")), `id: "QWxlcnQ6Nw==" is not the ID of an Alert`},
+		{"ApiToken", base64.URLEncoding.EncodeToString([]byte("ApiToken:3")), `id: "QXBpVG9rZW46Mw==" is not the ID of an ApiToken`},
+		{"AuditRecord", raw("AuditRecord:03"), `id: "` + raw("AuditRecord:03") + `" is not the ID of an AuditRecord`},
+		{"Location", raw("Location:03"), `id: "` + raw("Location:03") + `" is not the ID of a Location`},
+		{"Runbook", "x", `id: "x" is not the ID of a Runbook`},
+	}
+	for _, tt := range tests {
+		n, err := model.NumericID("id", tt.typename, tt.id)
+		if !errs.Is(err, errs.Invalid) || err.Error() != tt.want {
+			t.Errorf("NumericID(%q) = %d, %v; want INVALID %q", tt.id, n, err, tt.want)
+		}
+	}
+	if n, err := model.NumericID("id", "Alert", alert); err != nil || n != 7 {
+		t.Errorf("the ID as issued: %d, %v; want 7", n, err)
+	}
+}

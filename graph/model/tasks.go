@@ -116,12 +116,12 @@ func linkTarget(field string, kind TaskLinkKind, target string) (string, error) 
 		}
 		return strconv.FormatInt(n, 10), nil
 	case err == nil && typeName.MatchString(typ):
-		return "", errs.InvalidField(field, "%q is the ID of a %s, not of a %s", id, typ, want)
+		return "", errs.InvalidField(field, "%q is the ID of %s, not of %s", id, withArticle(typ), withArticle(want))
 	case kind == TaskLinkKindRunbook:
 		return target, nil
 	}
 	noun := strings.ReplaceAll(strings.ToLower(string(kind)), "_", " ")
-	return "", errs.InvalidField(field, "%q is neither the number of a %s nor the ID of a %s", id, noun, want)
+	return "", errs.InvalidField(field, "%q is neither the number of %s nor the ID of %s", id, withArticle(noun), withArticle(want))
 }
 
 func priorities(in []TaskPriority) []tasks.Priority {

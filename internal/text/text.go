@@ -67,7 +67,7 @@ func Name(field, s string, max int) error {
 		switch {
 		case unicode.IsControl(r):
 			return errs.InvalidField(field, "holds a control character (U+%04X) at byte %d", r, i)
-		case isBidiControl(r):
+		case IsBidiControl(r):
 			return errs.InvalidField(field, "holds a bidirectional control character (U+%04X) at byte %d, which makes it read as other text", r, i)
 		case !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r):
 			visible = true
@@ -79,8 +79,8 @@ func Name(field, s string, max int) error {
 	return nil
 }
 
-// isBidiControl reports the characters that change the direction text is shown in (Unicode's
-// Bidi_Control property).
-func isBidiControl(r rune) bool {
+// IsBidiControl reports the characters that change the direction text is shown in (Unicode's
+// Bidi_Control property): what Name refuses, and what a terminal's output escapes.
+func IsBidiControl(r rune) bool {
 	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
