@@ -35,21 +35,12 @@ func TestATaskCreatedDuringAnImportTakesTurnsWithIt(t *testing.T) {
 			last := fmt.Sprintf("Round %d task %d", round, rows-1) // the import's last insert
 			var imported tasks.ImportResult
 			var importErr, createErr error
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
-				imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String())
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
-				_, createErr = s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: last, Priority: tasks.High})
-			}()
-			close(start)
-			wg.Wait()
+			atOnce(
+				func() { imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String()) },
+				func() {
+					_, createErr = s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: last, Priority: tasks.High})
+				},
+			)
 			if importErr != nil {
 				t.Fatalf("round %d: the import beside a creation of its last title: %v", round, importErr)
 			}
@@ -93,21 +84,12 @@ func TestATaskRenamedDuringAnImportTakesTurnsWithIt(t *testing.T) {
 			fmt.Fprintf(&table, "| %s | High | | Not Started | |\n", old)
 			var imported tasks.ImportResult
 			var importErr, renameErr error
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				<-start
-				imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String())
-			}()
-			go func() {
-				defer wg.Done()
-				<-start
-				_, renameErr = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Title: &renamed})
-			}()
-			close(start)
-			wg.Wait()
+			atOnce(
+				func() { imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String()) },
+				func() {
+					_, renameErr = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Title: &renamed})
+				},
+			)
 			if importErr != nil {
 				t.Fatalf("round %d: the import beside a rename to its first title: %v", round, importErr)
 			}
@@ -151,18 +133,13 @@ func TestMeetingsRecordedAtOnceEachCompareWithTheOneBefore(t *testing.T) {
 			}
 			warmPool(t, st, n)
 			failures := make([]error, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
+			meetings := make([]func(), n)
 			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
+				meetings[i] = func() {
 					_, failures[i] = s.CreateMeeting(bob, "roadmap", fmt.Sprintf("round %d meeting %d", round, i), time.Time{})
-				}()
+				}
 			}
-			close(start)
-			wg.Wait()
+			atOnce(meetings...)
 			for i, err := range failures {
 				if err != nil {
 					t.Fatalf("round %d: meeting %d of %d at once: %v", round, i+1, n, err)
@@ -187,6 +164,20 @@ func TestMeetingsRecordedAtOnceEachCompareWithTheOneBefore(t *testing.T) {
 			}
 		}
 	})
+}
+
+// atOnce runs each of fns in a goroutine of its own, released together, and waits for them all.
+func atOnce(fns ...func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(func() {
+			<-start
+			fn()
+		})
+	}
+	close(start)
+	wg.Wait()
 }
 
 // warmPool opens n connections to PostgreSQL and leaves them idle in the pool, so that n

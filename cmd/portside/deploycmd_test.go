@@ -80,27 +80,7 @@ qa:
   path: qa/missing.yaml
   image: ghcr.io/acme/payments-api
 `, bare)
-	indented := "      " + strings.ReplaceAll(strings.TrimSpace(annotation), "\n", "\n      ")
-	dir := catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata:
-  name: team-a
-spec:
-  type: team
-  children: []
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: payments-api
-  annotations:
-    portside.dev/deploy: |
-` + indented + `
-spec:
-  type: service
-  lifecycle: production
-  owner: team-a
-`})
+	dir := deployableCatalog(t, annotation)
 	gh := githubtest.Start(t)
 	db := filepath.Join(t.TempDir(), "portside.db")
 	cli := func(args ...string) cliResult {
@@ -224,29 +204,11 @@ spec:
 // second line "deploy request 9: ... APPROVED"); control characters a terminal would act on are
 // shown escaped. The request's history (whose first note is the reason) quotes it the same way.
 func TestACLIPrintsAMultiLineReasonQuoted(t *testing.T) {
-	dir := catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata:
-  name: team-a
-spec:
-  type: team
-  children: []
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: payments-api
-  annotations:
-    portside.dev/deploy: |
-      production:
-        repo: /nonexistent/manifests.git
-        path: production/kustomization.yaml
-        image: ghcr.io/acme/payments-api
-spec:
-  type: service
-  lifecycle: production
-  owner: team-a
-`})
+	dir := deployableCatalog(t, `production:
+  repo: /nonexistent/manifests.git
+  path: production/kustomization.yaml
+  image: ghcr.io/acme/payments-api
+`)
 	db := filepath.Join(t.TempDir(), "portside.db")
 	cli := func(args ...string) cliResult {
 		return portside(t, nil, append([]string{"--database", db}, args...)...)
@@ -320,4 +282,31 @@ func TestTheCLIShowsBidirectionalControlsEscaped(t *testing.T) {
 	if strings.ContainsFunc(out.String(), func(r rune) bool { return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 }) {
 		t.Errorf("the request prints a bidirectional control: %q", out.String())
 	}
+}
+
+// deployableCatalog writes a catalog of team-a and its component payments-api, whose
+// portside.dev/deploy annotation is annotation (YAML), and returns its directory.
+func deployableCatalog(t *testing.T, annotation string) string {
+	t.Helper()
+	indented := "      " + strings.ReplaceAll(strings.TrimSpace(annotation), "\n", "\n      ")
+	return catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-a
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-api
+  annotations:
+    portside.dev/deploy: |
+` + indented + `
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
 }
