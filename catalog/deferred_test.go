@@ -190,9 +190,12 @@ func TestAnUnregisterBesideTheFirstImportWaitsForIt(t *testing.T) {
 		_, err := f.svc.Refresh(operator, id)
 		refreshed <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// The import is in its trigger's sleep when a session of this database waits on PgSleep. (Its
+	// query column shows the statement the client sent, not the trigger's; matching the text
+	// "pg_sleep(1)" found whichever pooled connection had last sent CREATE FUNCTION, or none.)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var sleeping int
-		err := st.Gorm().Raw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid()").Scan(&sleeping).Error
+		err := st.Gorm().Raw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()").Scan(&sleeping).Error
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,16 +139,21 @@ func ParseWith(source string, data []byte, resolve Resolver, opts ParseOptions) 
 
 // ParseStream is ParseWith over a reader, document by document: each document is handed to yield
 // as soon as it is read and validated, and none is kept, so a large file is never in memory whole
-// (as text or parsed). The result has everything but Documents. It returns an error, and stops,
+// (as text or parsed). (A file of up to fastPathBytes is: it is read whole first, for the fast
+// path of fastyaml.go.) The result has everything but Documents. It returns an error, and stops,
 // only when r fails (a file over its size bound, an I/O error) or yield does; the documents
 // yielded until then were read before the failure.
 func ParseStream(source string, r io.Reader, resolve Resolver, opts ParseOptions, yield func(Document) error) (ParseResult, error) {
+	return parseStream(source, r, resolve, opts, yield, fastPathBytes)
+}
+
+// parseStream is ParseStream reading files of up to fastBytes bytes with the fast path.
+func parseStream(source string, r io.Reader, resolve Resolver, opts ParseOptions, yield func(Document) error, fastBytes int) (ParseResult, error) {
 	workers := opts.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	in := &readFailure{r: r}
-	dec := yaml.NewDecoder(in)
+	dec, in := openDocuments(r, fastBytes)
 	if workers <= 1 {
 		var s streamState
 		for index := 1; ; index++ {
@@ -167,6 +172,42 @@ func ParseStream(source string, r io.Reader, resolve Resolver, opts ParseOptions
 	return parseConcurrently(source, dec, in, resolve, opts, workers, yield)
 }
 
+// decodeFunc returns a file's next document, as decodeDocument does.
+type decodeFunc func() (*yaml.Node, error)
+
+// openDocuments returns a reader of r's documents, and the reader whose failure ends them. A file
+// of at most fastBytes bytes is read whole and, when it is in the fast path's subset
+// (fastyaml.go), parsed by it; any other file is decoded by yaml.v3 as it is read, from the bytes
+// read so far and then the rest, as though nothing had been read.
+func openDocuments(r io.Reader, fastBytes int) (decodeFunc, *readFailure) {
+	head, err := io.ReadAll(io.LimitReader(r, int64(fastBytes)+1))
+	if err == nil && len(head) <= fastBytes {
+		if docs, ok := fastDocuments(head); ok {
+			return func() (*yaml.Node, error) {
+				if len(docs) == 0 {
+					return nil, io.EOF
+				}
+				doc := docs[0]
+				docs[0], docs = nil, docs[1:] // the document is the reader's now
+				return doc, nil
+			}, &readFailure{}
+		}
+	}
+	rest := r
+	if err != nil {
+		// The reader failed: yaml.v3 meets the failure after what was read, as it would have.
+		rest = errorReader{err}
+	}
+	in := &readFailure{r: io.MultiReader(bytes.NewReader(head), rest)}
+	dec := yaml.NewDecoder(in)
+	return func() (*yaml.Node, error) { return decodeDocument(dec) }, in
+}
+
+// errorReader fails with err.
+type errorReader struct{ err error }
+
+func (e errorReader) Read([]byte) (int, error) { return 0, e.err }
+
 // streamState is what ParseStream keeps while it reads: the result so far, the errors kept of
 // MaxErrors, and the error that ended the stream.
 type streamState struct {
@@ -178,8 +219,8 @@ type streamState struct {
 // next decodes the document at index. It returns its root node, nil for a null document (which
 // Backstage skips silently: a trailing ---, a comment-only part), or stop when the stream ended:
 // at its end, at a syntax error (res.FileError) or when the reader failed (err).
-func (s *streamState) next(source string, index int, dec *yaml.Decoder, in *readFailure) (node *yaml.Node, stop bool) {
-	doc, err := decodeDocument(dec)
+func (s *streamState) next(source string, index int, decode decodeFunc, in *readFailure) (node *yaml.Node, stop bool) {
+	doc, err := decode()
 	switch {
 	case in.err != nil:
 		s.err = in.err
@@ -221,7 +262,7 @@ func (s *streamState) emit(d Document, opts ParseOptions, yield func(Document) e
 // Backstage-sized file of 15 MB is one document stream, so its files cannot be spread over the
 // cores as a catalog of many files is. At most a few documents per worker are in flight, so
 // memory stays that of the sequential parse. Resolve is called by one worker at a time.
-func parseConcurrently(source string, dec *yaml.Decoder, in *readFailure, resolve Resolver, opts ParseOptions,
+func parseConcurrently(source string, dec decodeFunc, in *readFailure, resolve Resolver, opts ParseOptions,
 	workers int, yield func(Document) error) (ParseResult, error) {
 	type item struct {
 		index int

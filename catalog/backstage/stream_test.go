@@ -25,7 +25,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // A large file is parsed as it is read: each document is handed over once it is read and
-// validated, long before the end of the file, and what is handed over is what Parse finds.
+// validated, long before the end of the file, and what is handed over is what Parse finds. (A
+// file of up to fastPathBytes is read whole first, for the fast path: this one is made larger
+// than a lowered bound.)
 func TestParseStreamHandsOverEachDocumentAsItIsRead(t *testing.T) {
 	var b strings.Builder
 	for i := range 500 {
@@ -37,13 +39,13 @@ func TestParseStreamHandsOverEachDocumentAsItIsRead(t *testing.T) {
 	in := &countingReader{r: strings.NewReader(data)}
 	var got []Document
 	var readAtFirst int64
-	res, err := ParseStream("components.yaml", in, nil, ParseOptions{}, func(d Document) error {
+	res, err := parseStream("components.yaml", in, nil, ParseOptions{}, func(d Document) error {
 		if len(got) == 0 {
 			readAtFirst = in.read.Load()
 		}
 		got = append(got, d)
 		return nil
-	})
+	}, 1<<10)
 	if err != nil {
 		t.Fatal(err)
 	}

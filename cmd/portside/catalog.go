@@ -119,14 +119,12 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 
 // batchGC paces the collector for a one-off ingest. An import allocates several times the size
 // of its catalog in short-lived parse trees while its live heap stays small (it streams: the
-// parsed documents of a few files, the refs seen so far), so the default pacing collects far more
-// often than memory needs: at GOGC 50, the old setting here, the collector took about a sixth of
-// the import's CPU. The heap may grow to five times the live heap (GOGC 400), but no further than
-// importMemoryLimit, beyond which the runtime collects as often as it must: a million-entity
-// import's peak stays well under 1.5 GB (0.76 GB measured; 0.35 GB at 168,501 entities, where
-// it saves 7.5 s of the 21 s of CPU the import took at GOGC 50). A GOGC or GOMEMLIMIT in the
-// environment still wins. Only the import and refresh commands call this; serve paces its
-// collector in paceServeGC.
+// parsed documents of a few files, the refs seen so far: 150-350 MB at a million entities), so
+// the default pacing collects far more often than memory needs: at GOGC 50, the old setting
+// here, the collector took about a sixth of the import's CPU. The heap may grow to five times
+// the live heap (GOGC 400), but no further than importMemoryLimit, beyond which the runtime
+// collects as often as it must. A GOGC or GOMEMLIMIT in the environment still wins. Only the
+// import and refresh commands call this; serve paces its collector in paceServeGC.
 func batchGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
@@ -136,8 +134,12 @@ func batchGC() {
 	}
 }
 
-// importMemoryLimit is the soft bound batchGC puts on an import's heap.
-const importMemoryLimit = 768 << 20
+// importMemoryLimit is the soft bound batchGC puts on an import's heap. The bound on a
+// million-entity import is 1.5 GB of peak RSS; at 768 MB the heap of such an import kept
+// reaching the limit, and the collector took 31 s of CPU (107 cycles, GODEBUG=gctrace=1) on a
+// machine whose two cores the database's COPY shares; at 1 GiB, 12 s (90 cycles), the peak RSS
+// 1.08 GB (0.82 GB before).
+const importMemoryLimit = 1 << 30
 
 func reportRefresh(out io.Writer, res *catalog.RefreshResult) error {
 	l := res.Location
