@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 
+	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -41,6 +42,9 @@ func Translate(err error, what string) error {
 		// Inputs are checked for this before they reach a statement (internal/text); one that was
 		// not is still the caller's text, not Portside's failure.
 		return errs.Wrap(errs.Invalid, err, "%s: the text holds a NUL character (U+0000) or bytes that are not UTF-8, which PostgreSQL cannot store", what)
+	case clash(err) != "":
+		// Not a fault of the statement nor of Portside: another transaction held what it needed.
+		return errs.Wrap(errs.Unavailable, err, "%s: the statement clashed with a concurrent change (%s) and may be retried", what, clash(err))
 	default:
 		return errs.Wrap(errs.Internal, err, "%s", what)
 	}
@@ -76,6 +80,45 @@ func isLockTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "55P03"
 }
+
+// clash says how the database refused a statement because of a concurrent transaction, or ""
+// when it did not: on PostgreSQL a deadlock (SQLSTATE 40P01, deadlock_detected), a serialization
+// failure (40001) or a lock not taken in time (55P03, lock_not_available: lock_timeout or NOWAIT);
+// on SQLite a database still locked by another connection once busy_timeout ran out (SQLITE_BUSY)
+// or a table locked by one (SQLITE_LOCKED). PostgreSQL has aborted the transaction, SQLite has not
+// run the statement; nothing is wrong with either, and running them again may succeed.
+func clash(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40P01":
+			return "a deadlock"
+		case "40001":
+			return "a serialization failure"
+		case "55P03":
+			return "a lock it could not take in time"
+		}
+		return ""
+	}
+	var se *gosqlite.Error
+	if errors.As(err, &se) {
+		// The primary result code is the low byte; extended codes (SQLITE_BUSY_SNAPSHOT...) add
+		// the reason above it.
+		switch se.Code() & 0xff {
+		case sqliteBusy:
+			return "the database is locked by another writer"
+		case sqliteLocked:
+			return "a table is locked"
+		}
+	}
+	return ""
+}
+
+// SQLite's primary result codes for a database or a table locked by another connection.
+const (
+	sqliteBusy   = 5 // SQLITE_BUSY
+	sqliteLocked = 6 // SQLITE_LOCKED
+)
 
 // isUnstorableText reports whether PostgreSQL refused text for its bytes: a NUL or invalid UTF-8
 // (22021, character_not_in_repertoire) or a character the encoding lacks (22P05).
