@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,6 +194,21 @@ func TestABadPayloadIsRefusedNamingTheField(t *testing.T) {
 	many := `{"version":"4","alerts":[` + strings.TrimSuffix(strings.Repeat(`{},`, alerts.MaxAlerts+1), ",") + `]}`
 	if _, err := alerts.ParsePayload([]byte(many)); errs.CodeOf(err) != errs.Invalid || !strings.Contains(err.Error(), "max_alerts") {
 		t.Errorf("%d alerts: %v", alerts.MaxAlerts+1, err)
+	}
+}
+
+// A fingerprint is bounded in characters, counted as characters: 64 of two bytes each are taken,
+// 65 are refused with their count.
+func TestAFingerprintIsBoundedInCharacters(t *testing.T) {
+	body := func(fp string) []byte {
+		return []byte(`{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"X"},"startsAt":"2026-12-03T13:55:01Z","fingerprint":"` + fp + `"}]}`)
+	}
+	if p, err := alerts.ParsePayload(body(strings.Repeat("é", 64))); err != nil || len(p.Alerts) != 1 {
+		t.Errorf("a fingerprint of 64 characters of 2 bytes: %+v, %v; want it taken", p.Refused, err)
+	}
+	_, err := alerts.ParsePayload(body(strings.Repeat("é", 65)))
+	if want := "alerts[0].fingerprint: must be Alertmanager's fingerprint (1 to 64 characters), got 65"; errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+		t.Errorf("a fingerprint of 65 characters: %v; want INVALID %q", err, want)
 	}
 }
 
@@ -718,4 +735,86 @@ func TestADeliveryWithoutItsGroupKeyIsRefusedNamingIt(t *testing.T) {
 			t.Errorf("%.60s: %v, want INVALID naming groupKey", body, err)
 		}
 	}
+}
+
+// Two deliveries of the same alerts in opposite orders, taken in at once on PostgreSQL, both
+// succeed, whether they create the alerts or resolve them, and the alerts are recorded once
+// each, as sent: every delivery writes its alerts in one order (by fingerprint and start), so
+// neither holds a row the other waits for while it waits for one the other holds. Written in
+// delivery order, the two deadlocked and PostgreSQL refused one of them.
+func TestDeliveriesOfTheSameAlertsInOppositeOrdersAreBothTakenInAtOnce(t *testing.T) {
+	st := storetest.Postgres(t)
+	f := newFixture(t, st)
+	const n, rounds = 100, 20
+	delivery := func(status string, start time.Time, reversed bool) alerts.Payload {
+		p := alerts.Payload{Version: "4", GroupKey: "g", Status: status, Receiver: "portside"}
+		for i := range n {
+			// Fingerprints in no order of their own: neither delivery is sorted.
+			a := alerts.PayloadAlert{Status: status, Fingerprint: fmt.Sprintf("%016x", uint64(i+1)*0x9e3779b97f4a7c15), StartsAt: start,
+				Labels:      map[string]string{"alertname": "HighErrorRate", "service": "payments-api", "env": "prod", "pod": strconv.Itoa(i)},
+				Annotations: map[string]string{"summary": "pod " + strconv.Itoa(i) + " fails"}}
+			if status == "resolved" {
+				a.EndsAt = start.Add(time.Hour)
+			}
+			p.Alerts = append(p.Alerts, a)
+		}
+		if reversed {
+			slices.Reverse(p.Alerts)
+		}
+		return p
+	}
+	// both takes in the two deliveries, started together, and says what each answered.
+	both := func(status string, start time.Time) [2]error {
+		var got [2]error
+		deliveries := [2]alerts.Payload{delivery(status, start, false), delivery(status, start, true)}
+		atOnce(func() { _, got[0] = f.svc.Receive(context.Background(), deliveries[0]) },
+			func() { _, got[1] = f.svc.Receive(context.Background(), deliveries[1]) })
+		return got
+	}
+	type stored struct {
+		Fingerprint, Status, Summary, Component string
+		EndsAt                                  *time.Time
+	}
+	for round := range rounds {
+		start := time.Date(2026, 12, 3, 10, round, 0, 0, time.UTC)
+		for _, status := range []string{"firing", "resolved"} {
+			if got := both(status, start); got[0] != nil || got[1] != nil {
+				t.Fatalf("round %d, %s: the deliveries answered %v and %v; want both taken in", round, status, got[0], got[1])
+			}
+			var rows []stored
+			if err := st.Gorm().Raw("SELECT fingerprint, status, summary, component, ends_at FROM alerts WHERE starts_at = ? ORDER BY fingerprint", start).
+				Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := delivery(status, start, false).Alerts
+			slices.SortFunc(want, func(a, b alerts.PayloadAlert) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+			if len(rows) != n {
+				t.Fatalf("round %d, %s: %d alerts recorded, want %d", round, status, len(rows), n)
+			}
+			for i, r := range rows {
+				w := want[i]
+				wantStatus, ended := string(alerts.Firing), r.EndsAt == nil
+				if status == "resolved" {
+					wantStatus, ended = string(alerts.Resolved), r.EndsAt != nil && r.EndsAt.Equal(start.Add(time.Hour))
+				}
+				if r.Fingerprint != w.Fingerprint || r.Status != wantStatus || !ended || r.Summary != w.Annotations["summary"] || r.Component != paymentsAPI {
+					t.Fatalf("round %d, %s: alert %d recorded as %+v; want %s %s %q of %s", round, status, i, r, w.Fingerprint, wantStatus, w.Annotations["summary"], paymentsAPI)
+				}
+			}
+		}
+	}
+}
+
+// atOnce runs each of fns in a goroutine of its own, released together, and waits for them all.
+func atOnce(fns ...func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(func() {
+			<-start
+			fn()
+		})
+	}
+	close(start)
+	wg.Wait()
 }

@@ -1,8 +1,11 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -75,10 +78,19 @@ type records struct {
 // (same fingerprint and start) takes the delivery's status, end and annotations, unless it is
 // resolved already: a resolved alert stays resolved (a late retry of an earlier firing delivery
 // must not reopen it). Where it fired (component, canary) is what the first delivery said.
+//
+// The rows are written in the table's key order (fingerprint, then start; rows is sorted so),
+// whatever the delivery's order: each row written stays locked until the transaction ends, and
+// two deliveries of the same alerts in different orders, each taking them in its own, waited for
+// each other's rows and deadlocked on PostgreSQL (one was refused, for Alertmanager to send
+// again). In one order, the later waits for the earlier and then finds its rows.
 func (s *records) upsert(ctx context.Context, rows []alertRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	slices.SortFunc(rows, func(a, b alertRow) int {
+		return cmp.Or(strings.Compare(a.Fingerprint, b.Fingerprint), a.StartsAt.Compare(b.StartsAt))
+	})
 	err := s.st.DB(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "fingerprint"}, {Name: "starts_at"}},
 		DoUpdates: clause.AssignmentColumns([]string{"status", "ends_at", "annotations", "summary", "severity", "updated_at"}),
