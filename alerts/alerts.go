@@ -200,8 +200,8 @@ func (a *PayloadAlert) check(field string) error {
 	default:
 		return errs.InvalidField(field+".status", "%q is neither firing nor resolved", clip(a.Status, 20))
 	}
-	if a.Fingerprint == "" || len(a.Fingerprint) > 64 {
-		return errs.InvalidField(field+".fingerprint", "must be Alertmanager's fingerprint (1 to 64 characters), got %d", len(a.Fingerprint))
+	if n := utf8.RuneCountInString(a.Fingerprint); n == 0 || n > 64 {
+		return errs.InvalidField(field+".fingerprint", "must be Alertmanager's fingerprint (1 to 64 characters), got %d", n)
 	}
 	if err := text.Storable(field+".fingerprint", a.Fingerprint); err != nil {
 		return err

@@ -286,6 +286,30 @@ func TestAChatUserIsThePortsideUserWithTheirAddress(t *testing.T) {
 	})
 }
 
+// A username and an e-mail address are bounded in characters, counted as characters: as many as
+// the bound allows, each of two bytes, are taken (the address names nobody here, which is
+// another error), and one more is refused saying the bound.
+func TestUsernamesAndAddressesAreBoundedInCharacters(t *testing.T) {
+	ids := auth.NewService(storetest.SQLite(t), auth.Options{})
+	é := func(n int) string { return strings.Repeat("é", n) }
+	if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: é(200), Name: "ci"}); err != nil {
+		t.Errorf("a token for a username of 200 characters of 2 bytes: %v; want it created", err)
+	}
+	if _, _, err := ids.CreateToken(cli(), auth.TokenSpec{Username: é(201), Name: "ci"}); errs.FieldOf(err) != "username" ||
+		errs.PublicMessage(err) != "username: is longer than 200 characters" {
+		t.Errorf("a token for a username of 201 characters: %v; want INVALID saying the username is longer than 200 characters", err)
+	}
+	const domain = "@acme.example"
+	addr := é(320-len(domain)) + domain
+	if _, err := ids.PrincipalByEmail(context.Background(), addr, principal.ClientSlack); !errs.Is(err, errs.NotFound) {
+		t.Errorf("an address of 320 characters, %d bytes: %v; want NOT_FOUND (nobody has it)", len(addr), err)
+	}
+	if _, err := ids.PrincipalByEmail(context.Background(), é(321-len(domain))+domain, principal.ClientSlack); errs.FieldOf(err) != "email" ||
+		!strings.Contains(errs.PublicMessage(err), "at most 320 characters") {
+		t.Errorf("an address of 321 characters: %v; want INVALID saying at most 320 characters", err)
+	}
+}
+
 // A token's name is listed in a table and kept as text: one line of storable text that reads as
 // it is (no bidirectional controls turning "ci‮tob" into another name, nothing only invisible).
 func TestATokenNameIsOneLineOfStorableText(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	lru "github.com/hashicorp/golang-lru/v2/expirable"
@@ -319,7 +320,7 @@ func checkUsername(u string) error {
 	if u == "" {
 		return errs.InvalidField("username", "is empty (check the username claim setting)")
 	}
-	if len(u) > 200 {
+	if utf8.RuneCountInString(u) > 200 {
 		return errs.InvalidField("username", "is longer than 200 characters")
 	}
 	for _, r := range u {

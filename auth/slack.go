@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
@@ -16,7 +17,7 @@ import (
 // message that says what to do.
 func (s *Service) PrincipalByEmail(ctx context.Context, email string, client principal.Client) (*principal.Principal, error) {
 	email = strings.TrimSpace(email)
-	if email == "" || len(email) > 320 {
+	if email == "" || utf8.RuneCountInString(email) > 320 {
 		return nil, errs.InvalidField("email", "must be an e-mail address of at most 320 characters")
 	}
 	var rows []userRow

@@ -102,7 +102,7 @@ func TestDefaults(t *testing.T) {
 		GraphQLMaxComplexity:        20000,
 		GraphQLTimeout:              10 * time.Second,
 		GraphQLMaxResponseBytes:     16 << 20,
-		GraphQLMaxBodyBytes:         1 << 20,
+		GraphQLMaxBodyBytes:         6<<20 + 64<<10,
 		CatalogCacheSize:            50000,
 		ResponseCacheSize:           5000,
 		APILocationTypes:            []string{"url", "git"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/text"
 )
 
 // State is where a deploy request stands.
@@ -173,8 +174,8 @@ func IsDigest(v string) bool { return digestRE.MatchString(v) }
 
 // checkVersion refuses what is neither a digest nor a well-formed tag.
 func checkVersion(v string) error {
-	if len(v) > MaxVersion {
-		return errs.InvalidField("version", "has %d characters; at most %d", len(v), MaxVersion)
+	if err := text.Length("version", v, MaxVersion); err != nil {
+		return err
 	}
 	if strings.HasPrefix(v, "sha256:") && !IsDigest(v) {
 		return errs.InvalidField("version", "%q is not an image digest: sha256: and 64 lower-case hex digits", clip(v))

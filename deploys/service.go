@@ -350,9 +350,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 				return err
 			}
 			in.Reason = strings.TrimSpace(in.Reason)
-			switch {
-			case len(in.Component) > MaxRef:
-				return errs.InvalidField("component", "has %d characters; at most %d", len(in.Component), MaxRef)
+			if err := text.Length("component", in.Component, MaxRef); err != nil {
+				return err
 			}
 			if err := checkEnvironment(in.Environment); err != nil {
 				return err
@@ -1246,8 +1245,8 @@ func (s *Service) List(ctx context.Context, f Filter, first int, after string) (
 		return nil, err
 	}
 	if f.Component != "" {
-		if len(f.Component) > MaxRef {
-			return nil, errs.InvalidField("filter.component", "has %d characters; at most %d", len(f.Component), MaxRef)
+		if err := text.Length("filter.component", f.Component, MaxRef); err != nil {
+			return nil, err
 		}
 		ref, _, err := s.opts.Catalog.ComponentAnnotations(ctx, "filter.component", f.Component)
 		if err != nil {
@@ -1263,8 +1262,8 @@ func (s *Service) List(ctx context.Context, f Filter, first int, after string) (
 	if len(f.States) > len(States) {
 		return nil, errs.InvalidField("filter.states", "names %d states; there are %d", len(f.States), len(States))
 	}
-	if len(f.Requester) > MaxRef {
-		return nil, errs.InvalidField("filter.requester", "has %d characters; at most %d", len(f.Requester), MaxRef)
+	if err := text.Length("filter.requester", f.Requester, MaxRef); err != nil {
+		return nil, err
 	}
 	if f.Mine {
 		if f.Requester != "" && f.Requester != principal.From(ctx).Actor() {
@@ -1352,8 +1351,8 @@ func (s *Service) Watch(ctx context.Context, component string, id int64) (*Subsc
 		return nil, err
 	}
 	if component != "" {
-		if len(component) > MaxRef {
-			return nil, errs.InvalidField("component", "has %d characters; at most %d", len(component), MaxRef)
+		if err := text.Length("component", component, MaxRef); err != nil {
+			return nil, err
 		}
 		ref, _, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", component)
 		if err != nil {

@@ -186,6 +186,53 @@ func TestOnlyOwnersRequestAndOnlyImmutableVersions(t *testing.T) {
 	})
 }
 
+// A bound said in characters counts characters, not bytes: a value of as many characters as its
+// bound allows, each of two bytes, is not refused for its length (it names nothing here, which is
+// another error), and one character more is refused with its count of characters.
+func TestBoundsInCharactersCountCharacters(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	for _, tc := range []struct {
+		name, field string
+		max         int
+		call        func(v string) error
+	}{
+		{"a request's version", "version", deploys.MaxVersion, func(v string) error {
+			_, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: v})
+			return err
+		}},
+		{"a request's component", "component", deploys.MaxRef, func(v string) error {
+			_, err := f.s.Request(bob, deploys.RequestInput{Component: v, Environment: "production", Version: digest})
+			return err
+		}},
+		{"a list's component", "filter.component", deploys.MaxRef, func(v string) error {
+			_, err := f.s.List(bob, deploys.Filter{Component: v}, 10, "")
+			return err
+		}},
+		{"a list's requester", "filter.requester", deploys.MaxRef, func(v string) error {
+			_, err := f.s.List(bob, deploys.Filter{Requester: v}, 10, "")
+			return err
+		}},
+		{"a watched component", "component", deploys.MaxRef, func(v string) error {
+			sub, err := f.s.Watch(bob, v, 0)
+			if sub != nil {
+				sub.Close()
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			atMost := fmt.Sprintf("at most %d", tc.max)
+			if err := tc.call(strings.Repeat("é", tc.max)); err != nil && strings.Contains(err.Error(), atMost) {
+				t.Errorf("%d characters of 2 bytes: %v; want them within the bound", tc.max, err)
+			}
+			want := fmt.Sprintf("%s: has %d characters; %s", tc.field, tc.max+1, atMost)
+			if err := tc.call(strings.Repeat("é", tc.max+1)); errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+				t.Errorf("%d characters of 2 bytes: %v; want INVALID %q", tc.max+1, err, want)
+			}
+		})
+	}
+}
+
 // A component or environment a client names wrongly is refused naming the input, in the error's
 // field as well as its message: a component the catalog lacks is NOT_FOUND naming component (or
 // filter.component), and a malformed environment filter names filter.environment once.

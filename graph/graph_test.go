@@ -30,6 +30,8 @@ type api struct {
 	st  *store.Store
 	svc *catalog.Service
 	c   *client.Client
+	// h is the endpoint itself, for requests the client does not make (newTasksAPI sets it).
+	h http.Handler
 }
 
 // operator acts with the CLI's authority, for setting up the scene through the services.

@@ -18,11 +18,26 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/portside-dev/portside/runbooks"
+	"github.com/portside-dev/portside/tasks"
 )
 
-// MaxBodyBytes is the default bound of a GraphQL request body (setting graphql-max-body-bytes);
-// real operations with their variables are a few kB.
-const MaxBodyBytes = 1 << 20
+// MaxBodyBytes is the default bound of a GraphQL request body (setting graphql-max-body-bytes).
+// Real operations with their variables are a few kB, but the API takes texts up to a bound of
+// their own, and the largest of them (a task import's table, tasks.MaxImportBytes; a runbook's
+// Markdown, runbooks.MaxBody, is smaller) must reach it however its client writes it in JSON: at
+// worst every byte of it as a six-byte escape (jsonEscapeMax), with maxOperationBytes besides.
+// At 1 MiB, a table of 1 MiB that the CLI imports was refused over GraphQL once escaped.
+const MaxBodyBytes = jsonEscapeMax*max(tasks.MaxImportBytes, runbooks.MaxBody) + maxOperationBytes
+
+// jsonEscapeMax is the most bytes JSON writes one byte of a string as: a control character is
+// \u0001 and the like in every encoder (and Go's writes <, > and & so too).
+const jsonEscapeMax = 6
+
+// maxOperationBytes is the room MaxBodyBytes leaves beside the largest text: for the document,
+// the other variables and the JSON around them.
+const maxOperationBytes = 64 << 10
 
 // conformance closes the gaps between gqlgen's transports and the GraphQL-over-HTTP spec: it
 // answers 415 to bodies that are not JSON or that come with a content encoding (gzip), 406 to

@@ -1,8 +1,13 @@
 package graph_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +18,7 @@ import (
 	"github.com/portside-dev/portside/catalog"
 	"github.com/portside-dev/portside/catalog/demo"
 	"github.com/portside-dev/portside/catalog/sources"
+	"github.com/portside-dev/portside/config"
 	"github.com/portside-dev/portside/graph"
 	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/pipelines"
@@ -40,7 +46,7 @@ func newTasksAPI(t *testing.T, st *store.Store) (*api, *runbooks.Service) {
 	ts := tasks.NewService(st, tasks.Options{Catalog: cat, Rollouts: rs, PipelineRuns: ps, Runbooks: books, Logger: discard})
 	h := graph.NewHandler(&graph.Resolver{Catalog: cat, RolloutService: rs, PipelineService: ps, RunbookService: books, TaskService: ts},
 		graph.HandlerOptions{MaxDepth: 12, MaxComplexity: 100000, Logger: discard})
-	a := (&api{t: t, st: st, svc: cat, c: client.New(signedIn(h))}).withDemo()
+	a := (&api{t: t, st: st, svc: cat, c: client.New(signedIn(h)), h: signedIn(h)}).withDemo()
 	if _, err := ts.CreateProject(operator, tasks.ProjectInput{Name: "roadmap", Owner: "team-payments"}); err != nil {
 		t.Fatal(err)
 	}
@@ -174,3 +180,58 @@ func TestATaskLinksOnlyARunbookThatExists(t *testing.T) {
 		}
 	})
 }
+
+// A task import's table as large as the API takes (tasks.MaxImportBytes) reaches the import over
+// GraphQL under the default body bound, however its client escapes it in JSON: here the meeting
+// note before the table is all control characters, which every JSON encoder writes as six-byte
+// \u escapes, the worst case. One byte more is refused by the import, naming its bound, and not
+// by the body's (413). The default bound is the one serve runs with.
+func TestATaskImportOfTheLargestTableFitsAGraphQLRequestHoweverEscaped(t *testing.T) {
+	if got := config.Defaults().GraphQLMaxBodyBytes; got != graph.MaxBodyBytes {
+		t.Fatalf("graphql-max-body-bytes defaults to %d; want graph.MaxBodyBytes (%d)", got, graph.MaxBodyBytes)
+	}
+	a, _ := newTasksAPI(t, storetest.SQLite(t))
+	const table = "| Task | Priority | Assignee | Status |\n|---|---|---|---|\n| Import the largest table | High | | Not Started |\n"
+	document := func(size int) string {
+		return strings.Repeat("\x01", size-len(table)-1) + "\n" + table
+	}
+	importing := func(doc string) *httptest.ResponseRecorder {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{
+			"query":     `mutation($text: String!) { importTasks(input: {project: "roadmap", text: $text}) { created errors { row column message } } }`,
+			"variables": map[string]any{"text": doc},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if escaped := jsonEscapeMax * strings.Count(doc, "\x01"); len(body) < escaped {
+			t.Fatalf("the request has %d bytes, less than its note's %d control characters escaped (%d)", len(body), escaped/jsonEscapeMax, escaped)
+		}
+		return postBody(a.h, bytes.NewReader(body), int64(len(body)), mediaGraphQLResponse)
+	}
+
+	rec := importing(document(tasks.MaxImportBytes))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("a table of %d bytes: status %d, want 200; %.300s", tasks.MaxImportBytes, rec.Code, rec.Body)
+	}
+	var got struct {
+		ImportTasks struct {
+			Created int
+			Errors  []struct{ Message string }
+		}
+	}
+	decodeHTTP(t, rec).data(t, &got)
+	if got.ImportTasks.Created != 1 || len(got.ImportTasks.Errors) != 0 {
+		t.Fatalf("a table of %d bytes: %+v; want its one task created", tasks.MaxImportBytes, got.ImportTasks)
+	}
+
+	rec = importing(document(tasks.MaxImportBytes + 1))
+	e := decodeHTTP(t, rec).onlyError(t)
+	if rec.Code == http.StatusRequestEntityTooLarge || e.Extensions["code"] != "INVALID" || e.Extensions["field"] != "text" ||
+		e.Message != fmt.Sprintf("text: has %d bytes; at most %d", tasks.MaxImportBytes+1, tasks.MaxImportBytes) {
+		t.Errorf("a table of %d bytes: status %d, %+v; want the import's INVALID naming text and its bound", tasks.MaxImportBytes+1, rec.Code, e)
+	}
+}
+
+// jsonEscapeMax is the most bytes JSON writes one byte of a string as (\u0001).
+const jsonEscapeMax = len(`\u0001`)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -458,7 +459,7 @@ func (p *declParser) stages(field string, parent, n *yaml.Node, provider string)
 		if provider == ProviderKubernetes && s.Job == nil && item.Kind == yaml.ScalarNode {
 			p.add(item, f, "a kubernetes pipeline's stage says what its Job runs: {name: %s, image: <image>, command: [...]}", orQuote(s.Name))
 		}
-		if len(s.Name) > 100 {
+		if utf8.RuneCountInString(s.Name) > 100 {
 			p.add(item, f, "a stage name has at most 100 characters")
 		}
 		if slices.ContainsFunc(out, func(o StageDecl) bool { return o.Name == s.Name }) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 
@@ -307,6 +308,29 @@ func TestKubernetesStageBoundsAreEnforced(t *testing.T) {
 		if !found {
 			t.Errorf("%s: want %q: …%s, got %+v", tc.name, tc.field, tc.says, probs)
 		}
+	}
+}
+
+// A stage's bounds say what they count: an image reference and a stage name are bounded in
+// characters, counted as characters (of two bytes each here); an argument and an annotation value
+// in bytes (what Kubernetes stores), said in bytes.
+func TestKubernetesStageBoundsSayWhatTheyCount(t *testing.T) {
+	é := func(n int) string { return strings.Repeat("é", n) }
+	problems := func(stage string) []pipelines.Problem {
+		return pipelines.CheckAnnotation(`[{name: x, provider: kubernetes, stages: [`+stage+`]}]`, nil)
+	}
+	for _, tc := range []struct{ name, stage, field, message string }{
+		{"arg", `{name: B, image: busybox, args: ["` + é(2049) + `"]}`, "[0].stages[0].args[0]", "has 4098 bytes; at most 4096"},
+		{"annotation value", `{name: B, image: busybox, annotations: {a: "` + é(2049) + `"}}`, "[0].stages[0].annotations.a", "has 4098 bytes; at most 4096"},
+		{"image", `{name: B, image: ` + é(513) + `}`, "[0].stages[0].image", "has 513 characters; at most 512"},
+		{"stage name", `{name: ` + é(101) + `, image: busybox}`, "[0].stages[0]", "a stage name has at most 100 characters"},
+	} {
+		if probs := problems(tc.stage); !slices.ContainsFunc(probs, func(p pipelines.Problem) bool { return p.Field == tc.field && p.Message == tc.message }) {
+			t.Errorf("%s: want %s: %s, got %+v", tc.name, tc.field, tc.message, probs)
+		}
+	}
+	if probs := problems(`{name: ` + é(100) + `, image: busybox}`); len(probs) != 0 {
+		t.Errorf("a stage name of 100 characters of 2 bytes: %+v; want none", probs)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -45,11 +46,14 @@ const (
 	DefaultJobTTL            = 24 * 3600
 	MinJobTTL                = 300 // the follower must see a Job finish before it goes
 	MaxJobTTL                = 30 * 24 * 3600
-	maxJobImage              = 512
+	maxJobImage              = 512 // characters (an image reference is ASCII)
 	maxJobArgv               = 64
-	maxJobArg                = 4096
-	maxJobMeta               = 32
-	maxJobAnnotationValue    = 4096
+	// maxJobArg and maxJobAnnotationValue are bytes: they keep a Job within what Kubernetes
+	// stores (an object's annotations hold 256 KiB together; 32 values of 4096 characters of
+	// four bytes would not fit).
+	maxJobArg             = 4096
+	maxJobMeta            = 32
+	maxJobAnnotationValue = 4096
 	// ReservedLabelPrefix marks the labels Portside sets on the Jobs it creates.
 	ReservedLabelPrefix = "portside.dev/"
 )
@@ -73,8 +77,8 @@ func (p *declParser) jobStage(f string, item *yaml.Node, fields map[string]*yaml
 	j.Image = p.str(f+".image", item, fields["image"], true)
 	switch {
 	case j.Image == "":
-	case len(j.Image) > maxJobImage:
-		p.add(fields["image"], f+".image", "has %d characters; at most %d", len(j.Image), maxJobImage)
+	case utf8.RuneCountInString(j.Image) > maxJobImage:
+		p.add(fields["image"], f+".image", "has %d characters; at most %d", utf8.RuneCountInString(j.Image), maxJobImage)
 	case !imageRE.MatchString(j.Image):
 		p.add(fields["image"], f+".image", "%q is not a container image reference, e.g. golang:1.25 or ghcr.io/acme/build@sha256:…", j.Image)
 	}
@@ -117,7 +121,7 @@ func (p *declParser) argv(field string, n *yaml.Node) []string {
 		case a.Kind != yaml.ScalarNode || a.Tag == "!!null":
 			p.add(a, fi, "expected a string, got %s", nodeKind(a))
 		case len(a.Value) > maxJobArg:
-			p.add(a, fi, "has %d characters; at most %d", len(a.Value), maxJobArg)
+			p.add(a, fi, "has %d bytes; at most %d", len(a.Value), maxJobArg)
 		default:
 			out = append(out, a.Value)
 		}
@@ -194,7 +198,7 @@ func (p *declParser) meta(field string, n *yaml.Node, labels bool) map[string]st
 		case labels && !labelValueRE.MatchString(v.Value):
 			p.add(v, fk, "%q is not a label value; expected at most 63 of [A-Za-z0-9-_.], starting and ending with a letter or digit", v.Value)
 		case !labels && len(v.Value) > maxJobAnnotationValue:
-			p.add(v, fk, "has %d characters; at most %d", len(v.Value), maxJobAnnotationValue)
+			p.add(v, fk, "has %d bytes; at most %d", len(v.Value), maxJobAnnotationValue)
 		default:
 			out[key] = v.Value
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/portside-dev/portside/internal/bus"
 	"github.com/portside-dev/portside/internal/gitref"
 	"github.com/portside-dev/portside/internal/pubsub"
+	"github.com/portside-dev/portside/internal/text"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -225,11 +226,13 @@ type TriggerInput struct {
 }
 
 func (in TriggerInput) check() error {
+	if err := text.Length("idempotencyKey", in.IdempotencyKey, MaxIdempotencyKey); err != nil {
+		return err
+	}
+	if err := text.Length("ref", in.Ref, MaxRef); err != nil {
+		return err
+	}
 	switch {
-	case len(in.IdempotencyKey) > MaxIdempotencyKey:
-		return errs.InvalidField("idempotencyKey", "has %d characters; at most %d", len(in.IdempotencyKey), MaxIdempotencyKey)
-	case len(in.Ref) > MaxRef:
-		return errs.InvalidField("ref", "has %d characters; at most %d", len(in.Ref), MaxRef)
 	case in.Ref != "" && !refRE.MatchString(in.Ref):
 		return errs.InvalidField("ref", "%q is not a branch, tag or commit SHA", in.Ref)
 	case len(in.Parameters) > MaxParameters:

@@ -2,7 +2,9 @@ package pipelines_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,6 +156,37 @@ func TestARefGitRefusesIsInvalid(t *testing.T) {
 	}
 	if n := prov.triggers.Load(); n != 0 {
 		t.Errorf("%d runs started", n)
+	}
+}
+
+// A bound said in characters counts characters, not bytes: an idempotency key or a ref of as many
+// characters as its bound allows, each of two bytes, is not refused for its length (such a ref is
+// no git ref, which is another error), and one character more is refused with its count of
+// characters.
+func TestTriggerBoundsInCharactersCountCharacters(t *testing.T) {
+	s := newService(t, storetest.SQLite(t), &fakeProvider{}, pipelines.Options{})
+	for _, tc := range []struct {
+		field string
+		max   int
+		input func(v string) pipelines.TriggerInput
+	}{
+		{"idempotencyKey", pipelines.MaxIdempotencyKey, func(v string) pipelines.TriggerInput { return release(v) }},
+		{"ref", pipelines.MaxRef, func(v string) pipelines.TriggerInput {
+			in := release("")
+			in.Ref = v
+			return in
+		}},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			atMost := fmt.Sprintf("at most %d", tc.max)
+			if _, err := s.Trigger(bob, tc.input(strings.Repeat("é", tc.max))); err != nil && strings.Contains(err.Error(), atMost) {
+				t.Errorf("%d characters of 2 bytes: %v; want them within the bound", tc.max, err)
+			}
+			want := fmt.Sprintf("%s: has %d characters; %s", tc.field, tc.max+1, atMost)
+			if _, err := s.Trigger(bob, tc.input(strings.Repeat("é", tc.max+1))); errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+				t.Errorf("%d characters of 2 bytes: %v; want INVALID %q", tc.max+1, err, want)
+			}
+		})
 	}
 }
 

@@ -245,8 +245,9 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, 
 			return errs.InvalidField("name", "%q is not a project name: lower-case letters, digits and dashes, at most %d", clip(in.Name), MaxProjectName)
 		case len(in.Members) > MaxMembers:
 			return errs.InvalidField("members", "has %d members; at most %d", len(in.Members), MaxMembers)
-		case len(in.Owner) > MaxRef:
-			return errs.InvalidField("owner", "has %d characters; at most %d", len(in.Owner), MaxRef)
+		}
+		if err := text.Length("owner", in.Owner, MaxRef); err != nil {
+			return err
 		}
 		if err := text.Check("title", in.Title, MaxTitle, true); err != nil {
 			return err
@@ -263,8 +264,8 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (Project, 
 		proj := Project{Name: in.Name, Title: strings.TrimSpace(in.Title), Owner: owner, Members: []string{}, CreatedBy: p.Actor()}
 		for i, m := range in.Members {
 			field := "members[" + strconv.Itoa(i) + "]"
-			if len(m) > MaxRef {
-				return errs.InvalidField(field, "has %d characters; at most %d", len(m), MaxRef)
+			if err := text.Length(field, m, MaxRef); err != nil {
+				return err
 			}
 			ref, err := s.catalog.EntityRef(ctx, field, m, "user")
 			if err != nil {
@@ -464,8 +465,8 @@ func (s *Service) checkLinks(ctx context.Context, in, kept []Link) ([]Link, erro
 	known := func(l Link) bool { return slices.Contains(kept, l) || slices.Contains(out, l) }
 	for i, l := range in {
 		field := "links[" + strconv.Itoa(i) + "].target"
-		if len(l.Target) > MaxLinkTarget {
-			return nil, errs.InvalidField(field, "has %d characters; at most %d", len(l.Target), MaxLinkTarget)
+		if err := text.Length(field, l.Target, MaxLinkTarget); err != nil {
+			return nil, err
 		}
 		target := strings.TrimSpace(l.Target)
 		var err error
@@ -591,20 +592,20 @@ func describeCandidates(list []*backstage.Entity) string {
 
 // resolveAssignee finds the catalog User an assignee names, or an INVALID error naming field
 // that says why not (no such user; several, listed).
-func (s *Service) resolveAssignee(ctx context.Context, field, text string) (string, error) {
-	if len(text) > MaxRef {
-		return "", errs.InvalidField(field, "has %d characters; at most %d", len(text), MaxRef)
+func (s *Service) resolveAssignee(ctx context.Context, field, name string) (string, error) {
+	if err := text.Length(field, name, MaxRef); err != nil {
+		return "", err
 	}
-	ref, found, err := s.matchUser(ctx, text)
+	ref, found, err := s.matchUser(ctx, name)
 	switch {
 	case err != nil:
 		return "", err
 	case ref != "":
 		return ref, nil
 	case len(found) == 0:
-		return "", errs.InvalidField(field, "no catalog User has the name, title or e-mail %q", clip(text))
+		return "", errs.InvalidField(field, "no catalog User has the name, title or e-mail %q", clip(name))
 	default:
-		return "", errs.InvalidField(field, "%q matches %d catalog Users: %s; write one's name or e-mail", clip(text), len(found), describeCandidates(found))
+		return "", errs.InvalidField(field, "%q matches %d catalog Users: %s; write one's name or e-mail", clip(name), len(found), describeCandidates(found))
 	}
 }
 
@@ -875,8 +876,8 @@ func (s *Service) Tasks(ctx context.Context, f Filter, first int, after string) 
 		f.Assignee = ref
 	}
 	if f.Component != "" {
-		if len(f.Component) > MaxRef {
-			return nil, errs.InvalidField("filter.component", "has %d characters; at most %d", len(f.Component), MaxRef)
+		if err := text.Length("filter.component", f.Component, MaxRef); err != nil {
+			return nil, err
 		}
 		ref, err := s.catalog.EntityRef(ctx, "filter.component", f.Component, "component")
 		if err != nil {

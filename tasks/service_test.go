@@ -274,6 +274,52 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// A bound said in characters counts characters, not bytes: a reference or a link target of as
+// many characters as its bound allows, each of two bytes, is not refused for its length (it names
+// nothing here, which is another error), and one character more is refused with its count of
+// characters.
+func TestBoundsInCharactersCountCharacters(t *testing.T) {
+	st := storetest.SQLite(t)
+	s, _ := newService(t, st)
+	for _, tc := range []struct {
+		field string
+		max   int
+		call  func(v string) error
+	}{
+		{"owner", tasks.MaxRef, func(v string) error {
+			_, err := s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: v})
+			return err
+		}},
+		{"members[0]", tasks.MaxRef, func(v string) error {
+			_, err := s.CreateProject(admin, tasks.ProjectInput{Name: "p", Owner: "team-delivery", Members: []string{v}})
+			return err
+		}},
+		{"links[0].target", tasks.MaxLinkTarget, func(v string) error {
+			_, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "t", Links: []tasks.Link{{Kind: tasks.LinkComponent, Target: v}}})
+			return err
+		}},
+		{"assignee", tasks.MaxRef, func(v string) error {
+			_, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "t", Assignee: v})
+			return err
+		}},
+		{"filter.component", tasks.MaxRef, func(v string) error {
+			_, err := s.Tasks(bob, tasks.Filter{Component: v}, 10, "")
+			return err
+		}},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			atMost := fmt.Sprintf("at most %d", tc.max)
+			if err := tc.call(strings.Repeat("é", tc.max)); err != nil && strings.Contains(err.Error(), atMost) {
+				t.Errorf("%d characters of 2 bytes: %v; want them within the bound", tc.max, err)
+			}
+			want := fmt.Sprintf("%s: has %d characters; %s", tc.field, tc.max+1, atMost)
+			if err := tc.call(strings.Repeat("é", tc.max+1)); errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+				t.Errorf("%d characters of 2 bytes: %v; want INVALID %q", tc.max+1, err, want)
+			}
+		})
+	}
+}
+
 func TestTasksFilterAndPage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s, _ := newService(t, st)

@@ -948,7 +948,7 @@ type RunbookFilter struct {
 	// Words to find in the title and the text (at most 200 bytes): each must match the start of a
 	// word, case and accents aside, as the catalog's text search.
 	Text *string `json:"text,omitempty"`
-	// Part of the title, matched case-insensitively (at most 200 characters).
+	// Part of the title, matched case-insensitively (at most 200 bytes).
 	Query *string `json:"query,omitempty"`
 	// An entity ref: only the runbooks linked to it.
 	Entity *string      `json:"entity,omitempty"`

@@ -29,11 +29,20 @@ func Check(field, s string, max int, oneLine bool) error {
 	if err := Storable(field, s); err != nil {
 		return err
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return errs.InvalidField(field, "has %d characters; at most %d", n, max)
+	if err := Length(field, s, max); err != nil {
+		return err
 	}
 	if oneLine && strings.ContainsAny(s, "\r\n") {
 		return errs.InvalidField(field, "must be one line")
+	}
+	return nil
+}
+
+// Length refuses s, naming field, when it has more than max characters: characters as people
+// count them (Unicode code points), not bytes, so that "é" counts one, as "e" does.
+func Length(field, s string, max int) error {
+	if n := utf8.RuneCountInString(s); n > max {
+		return errs.InvalidField(field, "has %d characters; at most %d", n, max)
 	}
 	return nil
 }

@@ -44,6 +44,17 @@ func TestCheckBoundsCharactersAndLines(t *testing.T) {
 	}
 }
 
+// Length counts characters as people do, not bytes, and says so.
+func TestLengthCountsCharacters(t *testing.T) {
+	if err := text.Length("ref", "日本語", 3); err != nil {
+		t.Errorf("three characters of three bytes against 3: %v", err)
+	}
+	err := text.Length("ref", "日本語!", 3)
+	if errs.CodeOf(err) != errs.Invalid || errs.FieldOf(err) != "ref" || err.Error() != "ref: has 4 characters; at most 3" {
+		t.Errorf("four characters against 3: %v; want INVALID %q", err, "ref: has 4 characters; at most 3")
+	}
+}
+
 // A name is listed for people to read: what would hide or disguise it is refused, naming the field.
 func TestANameIsVisibleTextOnOneLine(t *testing.T) {
 	for _, tc := range []struct {

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -84,8 +85,8 @@ func envName(param string) string {
 // dispatchOK checks a dispatch ID before it goes into names and labels (it comes from portside,
 // which makes 32 hex characters).
 func dispatchOK(d string) error {
-	if len(d) < 8 || len(d) > 40 {
-		return errs.InvalidField("dispatchId", "has %d characters; expected 8 to 40", len(d))
+	if n := utf8.RuneCountInString(d); n < 8 || n > 40 {
+		return errs.InvalidField("dispatchId", "has %d characters; expected 8 to 40", n)
 	}
 	for _, c := range d {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {

@@ -114,6 +114,15 @@ func TestBuildJobDefaultsAndRefusals(t *testing.T) {
 	}
 }
 
+// A dispatch ID's length is counted in the characters its message says.
+func TestADispatchIDsLengthIsCountedInCharacters(t *testing.T) {
+	run := plugin.RunSpec{DispatchID: strings.Repeat("é", 41), Stages: []pipelines.StageDecl{stage("a", pipelines.JobStage{})}}
+	_, err := BuildJob(run, 0, "default")
+	if want := "dispatchId: has 41 characters; expected 8 to 40"; errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+		t.Errorf("a dispatch ID of 41 characters of 2 bytes: %v; want INVALID %q", err, want)
+	}
+}
+
 func TestLabelValueKeepsWhatALabelAllows(t *testing.T) {
 	for in, want := range map[string]string{"Build": "Build", "Unit tests": "Unit-tests", "  x  ": "x", "ünï": "n",
 		strings.Repeat("a", 80): strings.Repeat("a", 63), "--": ""} {

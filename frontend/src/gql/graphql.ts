@@ -326,7 +326,7 @@ export type RunbookFilter = {
   /** An entity ref: only the runbooks linked to it. */
   entity?: string | null | undefined;
   kind?: RunbookKind | null | undefined;
-  /** Part of the title, matched case-insensitively (at most 200 characters). */
+  /** Part of the title, matched case-insensitively (at most 200 bytes). */
   query?: string | null | undefined;
   /**
    * Words to find in the title and the text (at most 200 bytes): each must match the start of a
