@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -767,7 +766,7 @@ func TestDeliveriesOfTheSameAlertsInOppositeOrdersAreBothTakenInAtOnce(t *testin
 	both := func(status string, start time.Time) [2]error {
 		var got [2]error
 		deliveries := [2]alerts.Payload{delivery(status, start, false), delivery(status, start, true)}
-		atOnce(func() { _, got[0] = f.svc.Receive(context.Background(), deliveries[0]) },
+		testutil.AtOnce(func() { _, got[0] = f.svc.Receive(context.Background(), deliveries[0]) },
 			func() { _, got[1] = f.svc.Receive(context.Background(), deliveries[1]) })
 		return got
 	}
@@ -803,18 +802,4 @@ func TestDeliveriesOfTheSameAlertsInOppositeOrdersAreBothTakenInAtOnce(t *testin
 			}
 		}
 	}
-}
-
-// atOnce runs each of fns in a goroutine of its own, released together, and waits for them all.
-func atOnce(fns ...func()) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, fn := range fns {
-		wg.Go(func() {
-			<-start
-			fn()
-		})
-	}
-	close(start)
-	wg.Wait()
 }

@@ -221,14 +221,7 @@ func TestBoundsInCharactersCountCharacters(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			atMost := fmt.Sprintf("at most %d", tc.max)
-			if err := tc.call(strings.Repeat("é", tc.max)); err != nil && strings.Contains(err.Error(), atMost) {
-				t.Errorf("%d characters of 2 bytes: %v; want them within the bound", tc.max, err)
-			}
-			want := fmt.Sprintf("%s: has %d characters; %s", tc.field, tc.max+1, atMost)
-			if err := tc.call(strings.Repeat("é", tc.max+1)); errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
-				t.Errorf("%d characters of 2 bytes: %v; want INVALID %q", tc.max+1, err, want)
-			}
+			testutil.CharacterBound(t, tc.field, tc.max, tc.call)
 		})
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 	"github.com/portside-dev/portside/tasks"
@@ -35,7 +35,7 @@ func TestATaskCreatedDuringAnImportTakesTurnsWithIt(t *testing.T) {
 			last := fmt.Sprintf("Round %d task %d", round, rows-1) // the import's last insert
 			var imported tasks.ImportResult
 			var importErr, createErr error
-			atOnce(
+			testutil.AtOnce(
 				func() { imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String()) },
 				func() {
 					_, createErr = s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: last, Priority: tasks.High})
@@ -84,7 +84,7 @@ func TestATaskRenamedDuringAnImportTakesTurnsWithIt(t *testing.T) {
 			fmt.Fprintf(&table, "| %s | High | | Not Started | |\n", old)
 			var imported tasks.ImportResult
 			var importErr, renameErr error
-			atOnce(
+			testutil.AtOnce(
 				func() { imported, importErr = s.Import(bob, "roadmap", tasks.Markdown, table.String()) },
 				func() {
 					_, renameErr = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Title: &renamed})
@@ -139,7 +139,7 @@ func TestMeetingsRecordedAtOnceEachCompareWithTheOneBefore(t *testing.T) {
 					_, failures[i] = s.CreateMeeting(bob, "roadmap", fmt.Sprintf("round %d meeting %d", round, i), time.Time{})
 				}
 			}
-			atOnce(meetings...)
+			testutil.AtOnce(meetings...)
 			for i, err := range failures {
 				if err != nil {
 					t.Fatalf("round %d: meeting %d of %d at once: %v", round, i+1, n, err)
@@ -164,20 +164,6 @@ func TestMeetingsRecordedAtOnceEachCompareWithTheOneBefore(t *testing.T) {
 			}
 		}
 	})
-}
-
-// atOnce runs each of fns in a goroutine of its own, released together, and waits for them all.
-func atOnce(fns ...func()) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, fn := range fns {
-		wg.Go(func() {
-			<-start
-			fn()
-		})
-	}
-	close(start)
-	wg.Wait()
 }
 
 // warmPool opens n connections to PostgreSQL and leaves them idle in the pool, so that n

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portside-dev/portside/errs"
 )
 
 // pollEvery is how often Eventually and Await look at their condition again.
@@ -133,4 +136,34 @@ func RandomText(n int) string {
 		b[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand.IntN(36)]
 	}
 	return string(b)
+}
+
+// AtOnce runs each of fns in a goroutine of its own, released together, and waits for them all:
+// how a test makes writers race.
+func AtOnce(fns ...func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(func() {
+			<-start
+			fn()
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// CharacterBound checks that call bounds its input at max characters counted as characters: max
+// characters of two bytes each ("é") are not refused for their length (call may refuse them for
+// another reason), and one more is refused INVALID with "field: has max+1 characters; at most max".
+func CharacterBound(t testing.TB, field string, max int, call func(v string) error) {
+	t.Helper()
+	atMost := fmt.Sprintf("at most %d", max)
+	if err := call(strings.Repeat("é", max)); err != nil && strings.Contains(err.Error(), atMost) {
+		t.Errorf("%s: %d characters of 2 bytes: %v; want them within the bound", field, max, err)
+	}
+	want := fmt.Sprintf("%s: has %d characters; %s", field, max+1, atMost)
+	if err := call(strings.Repeat("é", max+1)); errs.CodeOf(err) != errs.Invalid || errs.PublicMessage(err) != want {
+		t.Errorf("%s: %d characters of 2 bytes: %v; want INVALID %q", field, max+1, err, want)
+	}
 }
