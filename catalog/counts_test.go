@@ -77,7 +77,8 @@ var descriptions = []string{
 }
 
 // backfill is the statement of a migration (its file) that counts the entities already there
-// into table: its last INSERT INTO table before its Down section.
+// into table: its last INSERT INTO table before its Down section, with the WITH before it, up to
+// its end.
 func backfill(t *testing.T, st *store.Store, migration, table string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "migrations", string(st.Dialect()), migration))
@@ -89,6 +90,15 @@ func backfill(t *testing.T, st *store.Store, migration, table string) string {
 	start := strings.LastIndex(text[:max(end, 0)], "INSERT INTO "+table+" ")
 	if start < 0 || end < start {
 		t.Fatalf("migration %s has no backfill of %s before its Down section", migration, table)
+	}
+	// A backfill may begin with the WITH clause its INSERT reads from (SQLite's 00032), and
+	// statements may follow it (an index built after it).
+	prev := strings.LastIndex(text[:start], ";") + 1
+	if with := strings.Index(text[prev:start], "\nWITH "); with >= 0 {
+		start = prev + with + 1
+	}
+	if stop := strings.Index(text[start:end], ";\n"); stop >= 0 {
+		end = start + stop + 1
 	}
 	return text[start:end]
 }
@@ -152,6 +162,9 @@ var shapeFilters = map[string]catalog.Filter{
 	"a namespace's lifecycles":        {Namespaces: []string{"OPS"}, Lifecycles: []string{"experimental", "production"}},
 	"no lifecycle":                    {Lifecycles: []string{""}},
 	"a tag":                           {Tags: []string{"pci"}},
+	"a tag of two kinds":              {Tags: []string{"java"}, Kinds: []string{"component", "API", "Component"}},
+	"a tag of one kind":               {Tags: []string{"GO"}, Kinds: []string{"API"}},
+	"a tag no entity lists":           {Tags: []string{"cobol"}},
 	"a tag listed twice, upper case":  {Tags: []string{"Java", "java"}, Types: []string{"service", "website"}},
 	"a tag of a kind in a namespace":  {Tags: []string{"go"}, Kinds: []string{"Component"}, Namespaces: []string{"default"}},
 	"a type no entity has":            {Types: []string{"nothing"}, Lifecycles: []string{"production"}},
@@ -167,6 +180,12 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 	for name, filter := range shapeFilters {
 		if counted := catalog.ShapeCounted(f.svc, filter); counted == (name == "an empty tag" || name == "two tags (not counted by shape)") {
 			t.Errorf("%s: %s: counted by shape %v", step, name, counted)
+		}
+		byTag := name == "a tag" || name == "a tag of two kinds" || name == "a tag of one kind" || name == "a tag no entity lists"
+		for _, field := range []catalog.FacetField{catalog.FacetOwner, catalog.FacetSystem, catalog.FacetTag} {
+			if kept := catalog.TagKept(f.svc, filter, field); kept != byTag {
+				t.Errorf("%s: %s: facet %s read from the tag counts %v, want %v", step, name, field, kept, byTag)
+			}
 		}
 		sameCount(t, f, step+": "+name, filter)
 		for _, limit := range []int{1, 100} {
@@ -215,6 +234,44 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 		t.Errorf("%s: the kept shape counts (-grouped entities +entity_shape_counts):\n%s", step, d)
 	}
 	noNegativeCounts(t, f.st, "entity_shape_counts", step)
+	sameTagCounts(t, f, step)
+}
+
+// sameTagCounts checks that entity_tag_counts is the grouped count of the entities of each kind,
+// and of every kind, listing each tag by owner, by system and by each tag they list (migration
+// 00032).
+func sameTagCounts(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	type tagRow struct {
+		Tag, Field, Kind, Value string
+		Entities                int64
+	}
+	var kept, grouped []tagRow
+	if err := f.st.Gorm().Raw(`SELECT tag, field, kind, value, entities FROM entity_tag_counts WHERE entities <> 0
+		ORDER BY tag, field, kind, value`).Scan(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Each entity under its kind and under '' (every kind).
+	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
+	SELECT tag, field, kind, value, count(*) AS entities FROM (
+		SELECT t.tag, 'owner' AS field, k.kind, e.owner_ref AS value FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN k ON k.id = e.id WHERE e.owner_ref <> ''
+		UNION ALL SELECT t.tag, 'system', k.kind, e.system_ref FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN k ON k.id = e.id WHERE e.system_ref <> ''
+		UNION ALL SELECT t.tag, 'tag', k.kind, o.tag FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN entity_tags o ON o.entity_id = e.id JOIN k ON k.id = e.id
+	) AS s GROUP BY 1, 2, 3, 4 ORDER BY ` + bytewise(f.st, "tag", "field", "kind", "value")).Scan(&grouped).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tagged int64
+	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_tags").Scan(&tagged).Error; err != nil {
+		t.Fatal(err)
+	}
+	if tagged > 0 && len(grouped) == 0 {
+		t.Fatalf("%s: entities list tags and the grouping counts none: the check checks nothing", step)
+	}
+	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept tag counts (-grouped entities +entity_tag_counts):\n%s", step, d)
+	}
+	noNegativeCounts(t, f.st, "entity_tag_counts", step)
 }
 
 // bytewise is an ORDER BY list of columns compared as bytes, as the kept tables' keys are.
@@ -368,6 +425,13 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 			if err := st.Gorm().Exec(backfill(t, st, "00025_entity_prefix_counts.sql", "entity_prefix_counts")).Error; err != nil {
 				t.Fatal(err)
 			}
+		}
+		// And the tag counts from 00032, in both databases.
+		if err := st.Gorm().Exec("DELETE FROM entity_tag_counts").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec(backfill(t, st, "00032_entity_tag_counts.sql", "entity_tag_counts")).Error; err != nil {
+			t.Fatal(err)
 		}
 		check("counted again by the migrations")
 		if _, err := f.svc.UnregisterLocation(operator, one); err != nil {
@@ -949,12 +1013,13 @@ func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 	})
 }
 
-// On PostgreSQL the shape counts (migration 00028) have a setting of their own too: an apply of
-// an older release sets portside.entity_counts and recounts the entity counts itself, knowing
-// nothing of the shape counts, so their trigger counts its writes; a transaction
-// that sets portside.entity_shape_counts = 'counted', as this release's applies do, is not
-// counted by it. Filters by shape are counted and faceted from those rows
-// (ShapeCounted) and answer what grouping their matches does throughout.
+// On PostgreSQL the shape counts (migration 00028) and the tag counts (00032) have a setting of
+// their own each: an apply of an older release sets portside.entity_counts and recounts the
+// entity counts itself, knowing nothing of the shape or tag counts, so their triggers count its
+// writes; a transaction that sets portside.entity_shape_counts and portside.entity_tag_counts to
+// 'counted', as this release's applies do, is not counted by them. Filters by shape are counted
+// and faceted from those rows (ShapeCounted, TagKept) and answer what grouping their matches
+// does throughout.
 func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		if st.Dialect() != store.Postgres {
@@ -987,12 +1052,24 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			t.Fatalf("after an older release's apply copied every entity, %d are counted by shape, want %d", got, 2*before)
 		}
 		sameShapeCounts(t, f, "copies written by an older release's apply")
+		tagged := func(db *gorm.DB) (kept int64) {
+			t.Helper()
+			if err := db.Raw("SELECT COALESCE(SUM(entities), 0) FROM entity_tag_counts").Scan(&kept).Error; err != nil {
+				t.Fatal(err)
+			}
+			return kept
+		}
+		taggedBefore := tagged(st.Gorm())
 		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
-			if err := execEach(tx, "SELECT set_config('portside.entity_shape_counts', 'counted', true)", uncopy); err != nil {
+			if err := execEach(tx, "SELECT set_config('portside.entity_shape_counts', 'counted', true)",
+				"SELECT set_config('portside.entity_tag_counts', 'counted', true)", uncopy); err != nil {
 				return err
 			}
 			if got := shapes(tx); got != 2*before {
 				t.Errorf("a transaction set to count its own writes had them counted by the trigger: %d by shape, want %d", got, 2*before)
+			}
+			if got := tagged(tx); got != taggedBefore {
+				t.Errorf("a transaction set to count its own writes had them counted by the tag trigger: %d, want %d", got, taggedBefore)
 			}
 			return errRolledBack
 		})

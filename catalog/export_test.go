@@ -72,6 +72,12 @@ func MostMatched(ctx context.Context, s *Service, f Filter) bool {
 	return err == nil && most
 }
 
+// TagKept says whether the facets of field of f are read from entity_tag_counts.
+func TagKept(s *Service, f Filter, field FacetField) bool {
+	sf, ok, err := s.shapeFiltered(f)
+	return err == nil && ok && sf.tagKept(field)
+}
+
 // ShapeCounted says whether f is counted from entity_shape_counts.
 func ShapeCounted(s *Service, f Filter) bool {
 	_, ok, err := s.shapeFiltered(f)

@@ -416,6 +416,11 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 			return err
 		}
 		counts.wordsWritten() // counted while the indexes are built
+		// Before the indexes a first import deferred are built: entity_tag_counts_top among them,
+		// built from sorted keys after its rows are copied rather than kept as they come.
+		if err := counts.tagsWritten(ctx); err != nil {
+			return err
+		}
 		if err := s.buildDeferredIndexes(ctx); err != nil {
 			return err
 		}

@@ -339,12 +339,13 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	if !shaped {
 		return s.matchedFacets(ctx, f, fields, limit)
 	}
-	// The fields kept by shape are summed from its counts; the others (owner, system; a tag
-	// beside a tag) counted from the matches, in a statement of their own, so in a snapshot of
-	// their own: an apply committing between the two shows in one and not yet in the other.
+	// The fields kept by shape (or, for a tag alone over some kinds or all, by tag) are summed
+	// from their counts; the others (owner, system; a tag beside a tag and a type) counted from
+	// the matches, in a statement of their own, so in a snapshot of their own: an apply
+	// committing between the two shows in one and not yet in the other.
 	var kept, others []FacetField
 	for _, field := range fields {
-		if sf.shapeKept(field) {
+		if sf.kept(field) {
 			kept = append(kept, field)
 		} else {
 			others = append(others, field)

@@ -183,10 +183,24 @@ type entityShapeCountRow struct {
 
 func (entityShapeCountRow) TableName() string { return "entity_shape_counts" }
 
+// entityTagCountRow is how many entities of Kind (every kind: empty) listing Tag have Value as
+// their Field: owner, system, or a tag they list (migration 00032 on both databases; kept as
+// entity_shape_counts is). The facets of a filter by a tag and kinds alone read it. Read and
+// written with SQL (store_counts.go, store_shapes.go).
+type entityTagCountRow struct {
+	Tag      string `gorm:"primaryKey"`
+	Field    string `gorm:"primaryKey"`
+	Kind     string `gorm:"primaryKey"`
+	Value    string `gorm:"primaryKey"`
+	Entities int64
+}
+
+func (entityTagCountRow) TableName() string { return "entity_tag_counts" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
 	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{},
-		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}}
+		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}, &entityTagCountRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

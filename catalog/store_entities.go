@@ -58,8 +58,9 @@ func (s *Service) lockApplies(ctx context.Context) error {
 	return nil
 }
 
-// loadedTables are the tables an apply writes rows into.
-var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations"}
+// loadedTables are the tables an apply writes rows into: the entities and what hangs off them,
+// and the tag counts, which the first import copies whole (countKeeping.tagsWritten).
+var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations", "entity_tag_counts"}
 
 // deferIndexes prepares the first apply into an empty catalog, on PostgreSQL, to build the
 // secondary indexes of the tables it writes after loading them (store.DeferIndexes), in a short
@@ -583,8 +584,9 @@ func (s *Service) Analyze(ctx context.Context) error {
 // whole catalog's owner facet read them all (477 ms; vacuumed, 120 ms). VACUUM (outside a
 // transaction, as here) drops them; autovacuum would, later. Their totals over kinds
 // (entity_totals, kept by triggers on entity_counts) take a version per statement that changed a
-// value's count; the shape counts one per apply.
-var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts")
+// value's count; the shape counts and the tag counts (a million entities: 1.5 million rows) one
+// per apply.
+var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts")
 
 // vacuumConnections is how many VACUUMs Analyze runs at once on PostgreSQL.
 const vacuumConnections = 2
