@@ -158,6 +158,9 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 // are not counted by shape.
 var shapeFilters = map[string]catalog.Filter{
 	"type and lifecycle":              {Types: []string{"service"}, Lifecycles: []string{"production"}},
+	"a type of a kind in a lifecycle": {Types: []string{"service"}, Lifecycles: []string{"experimental"}, Kinds: []string{"component"}},
+	"a type in every lifecycle":       {Types: []string{"website"}},
+	"a type of a namespace":           {Types: []string{"service"}, Namespaces: []string{"ops"}},
 	"types of two kinds":              {Types: []string{"service", "openapi", "database"}, Kinds: []string{"Component", "api"}},
 	"a namespace's lifecycles":        {Namespaces: []string{"OPS"}, Lifecycles: []string{"experimental", "production"}},
 	"no lifecycle":                    {Lifecycles: []string{""}},
@@ -180,6 +183,13 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 	for name, filter := range shapeFilters {
 		if counted := catalog.ShapeCounted(f.svc, filter); counted == (name == "an empty tag" || name == "two tags (not counted by shape)") {
 			t.Errorf("%s: %s: counted by shape %v", step, name, counted)
+		}
+		byRef := name == "type and lifecycle" || name == "types of two kinds" || name == "a type no entity has" ||
+			name == "a type of a kind in a lifecycle" || name == "a type in every lifecycle"
+		for _, field := range []catalog.FacetField{catalog.FacetOwner, catalog.FacetSystem} {
+			if kept := catalog.RefKept(f.svc, filter, field); kept != byRef {
+				t.Errorf("%s: %s: facet %s read from the shape refs %v, want %v", step, name, field, kept, byRef)
+			}
 		}
 		byTag := name == "a tag" || name == "a tag of two kinds" || name == "a tag of one kind" || name == "a tag no entity lists"
 		for _, field := range []catalog.FacetField{catalog.FacetOwner, catalog.FacetSystem, catalog.FacetTag} {
@@ -235,6 +245,35 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 	}
 	noNegativeCounts(t, f.st, "entity_shape_counts", step)
 	sameTagCounts(t, f, step)
+	sameShapeRefs(t, f, step)
+}
+
+// sameShapeRefs checks that entity_shape_refs is the grouped count of the entities of each type,
+// lifecycle and kind, and of every kind, by owner and by system (migration 00033).
+func sameShapeRefs(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	type refRow struct {
+		Field, SpecType, Lifecycle, Kind, Value string
+		Entities                                int64
+	}
+	var kept, grouped []refRow
+	if err := f.st.Gorm().Raw(`SELECT field, spec_type, lifecycle, kind, value, entities FROM entity_shape_refs WHERE entities <> 0
+		ORDER BY field, spec_type, lifecycle, kind, value`).Scan(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Each entity under its kind and under '' (every kind).
+	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
+	SELECT field, spec_type, lifecycle, kind, value, count(*) AS entities FROM (
+		SELECT 'owner' AS field, e.spec_type, e.lifecycle, k.kind, e.owner_ref AS value FROM entities e JOIN k ON k.id = e.id WHERE e.owner_ref <> ''
+		UNION ALL SELECT 'system', e.spec_type, e.lifecycle, k.kind, e.system_ref FROM entities e JOIN k ON k.id = e.id WHERE e.system_ref <> ''
+	) AS s GROUP BY 1, 2, 3, 4, 5 ORDER BY ` + bytewise(f.st, "field", "spec_type", "lifecycle", "kind", "value")).Scan(&grouped).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept shape refs (-grouped entities +entity_shape_refs):\n%s", step, d)
+	}
+	noNegativeCounts(t, f.st, "entity_shape_refs", step)
 }
 
 // sameTagCounts checks that entity_tag_counts is the grouped count of the entities of each kind,
@@ -426,11 +465,17 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// And the tag counts from 00032, in both databases.
+		// And the tag counts from 00032 and the shape refs from 00033, in both databases.
 		if err := st.Gorm().Exec("DELETE FROM entity_tag_counts").Error; err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Gorm().Exec(backfill(t, st, "00032_entity_tag_counts.sql", "entity_tag_counts")).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec("DELETE FROM entity_shape_refs").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec(backfill(t, st, "00033_entity_shape_refs.sql", "entity_shape_refs")).Error; err != nil {
 			t.Fatal(err)
 		}
 		check("counted again by the migrations")
@@ -1013,13 +1058,13 @@ func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 	})
 }
 
-// On PostgreSQL the shape counts (migration 00028) and the tag counts (00032) have a setting of
-// their own each: an apply of an older release sets portside.entity_counts and recounts the
-// entity counts itself, knowing nothing of the shape or tag counts, so their triggers count its
-// writes; a transaction that sets portside.entity_shape_counts and portside.entity_tag_counts to
-// 'counted', as this release's applies do, is not counted by them. Filters by shape are counted
-// and faceted from those rows (ShapeCounted, TagKept) and answer what grouping their matches
-// does throughout.
+// On PostgreSQL the shape counts (migration 00028), the tag counts (00032) and the shape refs
+// (00033) have a setting of their own each: an apply of an older release sets
+// portside.entity_counts and recounts the entity counts itself, knowing nothing of the others, so their triggers count its writes; a
+// transaction that sets portside.entity_shape_counts, portside.entity_tag_counts and
+// portside.entity_shape_refs to 'counted', as this release's applies do, is not counted by them.
+// Filters by shape are counted and faceted from those rows (ShapeCounted, TagKept, RefKept) and
+// answer what grouping their matches does throughout.
 func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		if st.Dialect() != store.Postgres {
@@ -1060,9 +1105,17 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			return kept
 		}
 		taggedBefore := tagged(st.Gorm())
+		refs := func(db *gorm.DB) (kept int64) {
+			t.Helper()
+			if err := db.Raw("SELECT COALESCE(SUM(entities), 0) FROM entity_shape_refs").Scan(&kept).Error; err != nil {
+				t.Fatal(err)
+			}
+			return kept
+		}
+		refsBefore := refs(st.Gorm())
 		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
 			if err := execEach(tx, "SELECT set_config('portside.entity_shape_counts', 'counted', true)",
-				"SELECT set_config('portside.entity_tag_counts', 'counted', true)", uncopy); err != nil {
+				"SELECT set_config('portside.entity_tag_counts', 'counted', true)", "SELECT set_config('portside.entity_shape_refs', 'counted', true)", uncopy); err != nil {
 				return err
 			}
 			if got := shapes(tx); got != 2*before {
@@ -1070,6 +1123,9 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			}
 			if got := tagged(tx); got != taggedBefore {
 				t.Errorf("a transaction set to count its own writes had them counted by the tag trigger: %d, want %d", got, taggedBefore)
+			}
+			if got := refs(tx); got != refsBefore {
+				t.Errorf("a transaction set to count its own writes had them counted by the refs trigger: %d, want %d", got, refsBefore)
 			}
 			return errRolledBack
 		})

@@ -78,6 +78,12 @@ func TagKept(s *Service, f Filter, field FacetField) bool {
 	return err == nil && ok && sf.tagKept(field)
 }
 
+// RefKept says whether the facets of field of f are read from entity_shape_refs.
+func RefKept(s *Service, f Filter, field FacetField) bool {
+	sf, ok, err := s.shapeFiltered(f)
+	return err == nil && ok && sf.refKept(field)
+}
+
 // ShapeCounted says whether f is counted from entity_shape_counts.
 func ShapeCounted(s *Service, f Filter) bool {
 	_, ok, err := s.shapeFiltered(f)

@@ -339,10 +339,11 @@ func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, lim
 	if !shaped {
 		return s.matchedFacets(ctx, f, fields, limit)
 	}
-	// The fields kept by shape (or, for a tag alone over some kinds or all, by tag) are summed
-	// from their counts; the others (owner, system; a tag beside a tag and a type) counted from
-	// the matches, in a statement of their own, so in a snapshot of their own: an apply
-	// committing between the two shows in one and not yet in the other.
+	// The fields the kept counts answer (kept: by shape, by tag for a tag over kinds or none, by
+	// type for owners and systems) are summed from them; the others (an owner or system beside a
+	// namespace, or a tag and a type; a tag beside a tag and a type) counted from the matches, in
+	// a statement of their own, so in a snapshot of their own: an apply committing between the
+	// two shows in one and not yet in the other.
 	var kept, others []FacetField
 	for _, field := range fields {
 		if sf.kept(field) {

@@ -196,10 +196,10 @@ func TestSampledStatisticsChooseThePlansFullOnesDo(t *testing.T) {
 // facets of a tag's entities read the few columns they need from indexes that hold them
 // (migration 00030), never from the rows: a page of services in production walks its lifecycle's
 // and type's entries in name order (no sort of every match; its total is summed from the shape
-// counts, 00031), the owners and systems of its matches stay in that index, and those of a tag's
-// services are read by id from entities_facet_rows. At 100,000 entities those read 25,000 and
-// 19,000 rows before: 250, 300 and 200 ms. A tag's facets over every kind read no entity at all:
-// its shape counts and its tag counts (00032).
+// counts, 00031), and the owners and systems of a tag's services are read by id from
+// entities_facet_rows. At 100,000 entities those read 25,000 and 19,000 rows before: 250, 300 and
+// 200 ms. The facets of services in production and of a tag over every kind read no entity at
+// all: the shape counts, and the shape refs (00033) or the tag counts (00032).
 func TestSQLiteReadsTheColumnsOfAFiltersMatchesFromIndexes(t *testing.T) {
 	st := storetest.SQLite(t) // PostgreSQL keeps these counts and facets (00028, 00029)
 	dir := benchcat.Generate(t, 0.05)
@@ -257,18 +257,24 @@ func TestSQLiteReadsTheColumnsOfAFiltersMatchesFromIndexes(t *testing.T) {
 		strings.Contains(plan, "TEMP B-TREE") || strings.Count(plan, " e USING ") != 1 || !strings.Contains(plan, "entity_shape_counts") {
 		t.Errorf("a page of services in production with its total, %s\nplanned as\n%s\nwant the page's entries walked in name order and the total summed from the shape counts", sql, plan)
 	}
-	for name, filter := range map[string]catalog.Filter{"services in production": inProduction, "tag java of services": {Tags: []string{"java"}, Types: []string{"service"}}} {
-		sql, plan := last(func() error { _, err := svc.Facets(operator, filter, fields, 20); return err })
-		if !strings.Contains(plan, "USING COVERING INDEX entities_") || regexp.MustCompile(`(?m)^\s*(SCAN e|SEARCH e USING (INTEGER PRIMARY KEY|INDEX))\b`).MatchString(plan) {
-			t.Errorf("facets of %s, %s\nplanned as\n%s\nwant the matches' columns read from an index that holds them", name, sql, plan)
-		}
-	}
 	sql, plan = last(func() error {
-		_, err := svc.Facets(operator, catalog.Filter{Tags: []string{"java"}}, fields, 20)
+		_, err := svc.Facets(operator, catalog.Filter{Tags: []string{"java"}, Types: []string{"service"}}, fields, 20)
 		return err
 	})
-	if !strings.Contains(plan, "SEARCH entity_tag_counts USING PRIMARY KEY (tag=? AND field=? AND kind=?)") || regexp.MustCompile(`(?m)\b(SCAN|SEARCH) (e|entities)\b`).MatchString(plan) {
-		t.Errorf("facets of tag java, %s\nplanned as\n%s\nwant the owners, systems and tags read from the tag counts, no entity read", sql, plan)
+	if !strings.Contains(plan, "USING COVERING INDEX entities_") || regexp.MustCompile(`(?m)^\s*(SCAN e|SEARCH e USING (INTEGER PRIMARY KEY|INDEX))\b`).MatchString(plan) {
+		t.Errorf("facets of tag java's services, %s\nplanned as\n%s\nwant the matches' columns read from an index that holds them", sql, plan)
+	}
+	for name, c := range map[string]struct {
+		filter catalog.Filter
+		kept   string
+	}{
+		"tag java":               {catalog.Filter{Tags: []string{"java"}}, "SEARCH entity_tag_counts USING PRIMARY KEY (tag=? AND field=? AND kind=?)"},
+		"services in production": {inProduction, "SEARCH entity_shape_refs USING PRIMARY KEY (field=? AND spec_type=? AND lifecycle=? AND kind=?)"},
+	} {
+		sql, plan := last(func() error { _, err := svc.Facets(operator, c.filter, fields, 20); return err })
+		if !strings.Contains(plan, c.kept) || regexp.MustCompile(`(?m)\b(SCAN|SEARCH) (e|entities)\b`).MatchString(plan) {
+			t.Errorf("facets of %s, %s\nplanned as\n%s\nwant the owners and systems read from the kept counts, no entity read", name, sql, plan)
+		}
 	}
 }
 

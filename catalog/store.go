@@ -197,10 +197,25 @@ type entityTagCountRow struct {
 
 func (entityTagCountRow) TableName() string { return "entity_tag_counts" }
 
+// entityShapeRefRow is how many entities of a type, lifecycle and Kind (every kind: empty) have
+// Value as their Field: owner or system (migration 00033 on both databases; kept as
+// entity_shape_counts is). The owner and system facets of a filter by types read it. Read and
+// written with SQL (store_counts.go, store_shapes.go).
+type entityShapeRefRow struct {
+	Field     string `gorm:"primaryKey"`
+	SpecType  string `gorm:"primaryKey"`
+	Lifecycle string `gorm:"primaryKey"`
+	Kind      string `gorm:"primaryKey"`
+	Value     string `gorm:"primaryKey"`
+	Entities  int64
+}
+
+func (entityShapeRefRow) TableName() string { return "entity_shape_refs" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
 	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{},
-		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}, &entityTagCountRow{}}
+		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}, &entityTagCountRow{}, &entityShapeRefRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

@@ -53,6 +53,9 @@ const shapeCountsSetting = "portside.entity_shape_counts"
 // tagCountsSetting is the one the triggers of migration 00032 read, for the same reason.
 const tagCountsSetting = "portside.entity_tag_counts"
 
+// shapeRefsSetting is the one the triggers of migration 00033 read, for the same reason.
+const shapeRefsSetting = "portside.entity_shape_refs"
+
 // countKey is one kept count: a value of a field among the entities of a kind.
 type countKey struct{ field, kind, value string }
 
@@ -80,10 +83,32 @@ const (
 // tagFields names them as the table does.
 var tagFields = [...]string{tagOwner: "owner", tagSystem: "system", tagTag: "tag"}
 
-// tagNames numbers the strings of tagKeys.
+// refKey is one count of entity_shape_refs as an apply counts it on PostgreSQL (migration 00033):
+// the entities of a type, lifecycle and kind (every kind: "") whose field (tagOwner or tagSystem)
+// is a value, the strings numbered as tagKey's are.
+type refKey struct {
+	specType, lifecycle, kind, value uint32
+	field                            uint8
+}
+
+// tagNames numbers the strings of tagKeys and refKeys.
 type tagNames struct {
 	numbers map[string]uint32
 	names   []string
+}
+
+// ranks are the places of the names numbered, in bytewise order, by number.
+func (n *tagNames) ranks() []uint32 {
+	byName := make([]uint32, len(n.names))
+	for i := range byName {
+		byName[i] = uint32(i)
+	}
+	slices.SortFunc(byName, func(a, b uint32) int { return strings.Compare(n.names[a], n.names[b]) })
+	rank := make([]uint32, len(n.names))
+	for r, i := range byName {
+		rank[i] = uint32(r)
+	}
+	return rank
 }
 
 // number is the number of name, given it if it has none.
@@ -115,6 +140,7 @@ type countKeeping struct {
 	diff   map[countKey]int64
 	shapes map[shapeKey]int64
 	tags   map[tagKey]int64
+	refs   map[refKey]int64
 	names  tagNames
 	// texts takes the kinds and search texts of the entities written and deleted, a batch at
 	// a time, to the goroutine that counts their words (countWords); prefixes brings back the
@@ -161,11 +187,11 @@ func (k *countKeeping) begin(ctx context.Context) error {
 	if k.own || k.s.st.Dialect() != store.Postgres {
 		return nil
 	}
-	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true)",
-		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting).Error; err != nil {
+	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
-	k.own, k.diff, k.shapes, k.tags = true, map[countKey]int64{}, map[shapeKey]int64{}, map[tagKey]int64{}
+	k.own, k.diff, k.shapes, k.tags, k.refs = true, map[countKey]int64{}, map[shapeKey]int64{}, map[tagKey]int64{}, map[refKey]int64{}
 	k.texts, k.prefixes = make(chan []wordedText, textBatches), make(chan []prefixCount, 1)
 	go k.countWords(k.texts, k.prefixes)
 	return nil
@@ -214,8 +240,9 @@ func (k *countKeeping) stop() {
 // add counts an entity row written (by = 1) or deleted (by = -1) as the triggers would: each of
 // its fields' values once, each tag once however often it is listed, empty values never; its
 // shape once, and once with each tag (entity_shapes of migration 00028); with each tag, its
-// owner, its system and each tag, under its kind and every kind (entity_tag_values of migration
-// 00032).
+// owner, its system and each tag, under its kind (entity_tag_values of migration 00032); with its
+// type and lifecycle, its owner and system, under its kind (entity_shape_ref_values of 00033).
+// The rows of every kind those two tables keep too are summed when they are written (everyKind).
 func (k *countKeeping) add(r *entityRow, by int64) {
 	if !k.own {
 		return
@@ -228,6 +255,22 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 	}
 	shape := shapeKey{r.Kind, r.Namespace, r.SpecType, r.Lifecycle, ""}
 	k.shapes[shape] += by
+	if r.OwnerRef != "" || r.SystemRef != "" {
+		if k.refs == nil {
+			panic("catalog: an entity was written after the apply added its shape refs (valueCountsWritten)")
+		}
+		// Under its kind only: the rows of every kind are summed from these when they are
+		// written (everyKind), not counted entity by entity.
+		ref := refKey{specType: k.names.number(r.SpecType), lifecycle: k.names.number(r.Lifecycle), kind: k.names.number(r.Kind)}
+		if r.OwnerRef != "" {
+			ref.field, ref.value = tagOwner, k.names.number(r.OwnerRef)
+			k.refs[ref] += by
+		}
+		if r.SystemRef != "" {
+			ref.field, ref.value = tagSystem, k.names.number(r.SystemRef)
+			k.refs[ref] += by
+		}
+	}
 	var scratch [16]string // most entities list fewer tags: no allocation for them
 	tags := scratch[:0]
 	for t := range strings.SplitSeq(r.Tags, " ") {
@@ -242,8 +285,14 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 	}
 	if len(tags) > 0 {
 		if k.tags == nil {
-			panic("catalog: an entity was written after the apply added its tag counts (tagsWritten)")
+			panic("catalog: an entity was written after the apply added its tag counts (valueCountsWritten)")
 		}
+		var numbered [16]uint32
+		nums := numbered[:0]
+		for _, t := range tags {
+			nums = append(nums, k.names.number(t))
+		}
+		kind := k.names.number(r.Kind) // its kind only, as the shape refs
 		var owner, system uint32
 		if r.OwnerRef != "" {
 			owner = k.names.number(r.OwnerRef)
@@ -251,18 +300,15 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 		if r.SystemRef != "" {
 			system = k.names.number(r.SystemRef)
 		}
-		for _, kind := range [...]uint32{k.names.number(r.Kind), k.names.number("")} { // its kind, every kind
-			for _, t := range tags {
-				tag := k.names.number(t)
-				if r.OwnerRef != "" {
-					k.tags[tagKey{tag, kind, owner, tagOwner}] += by
-				}
-				if r.SystemRef != "" {
-					k.tags[tagKey{tag, kind, system, tagSystem}] += by
-				}
-				for _, other := range tags {
-					k.tags[tagKey{tag, kind, k.names.number(other), tagTag}] += by
-				}
+		for _, tag := range nums {
+			if r.OwnerRef != "" {
+				k.tags[tagKey{tag, kind, owner, tagOwner}] += by
+			}
+			if r.SystemRef != "" {
+				k.tags[tagKey{tag, kind, system, tagSystem}] += by
+			}
+			for _, other := range nums {
+				k.tags[tagKey{tag, kind, other, tagTag}] += by
 			}
 		}
 	}
@@ -418,16 +464,16 @@ func (k *countKeeping) finish(ctx context.Context) error {
 	if err := k.addShapeCounts(ctx); err != nil {
 		return err
 	}
-	if err := k.tagsWritten(ctx); err != nil {
+	if err := k.valueCountsWritten(ctx); err != nil {
 		return err
 	}
 	k.wordsWritten()
 	if err := k.addPrefixCounts(ctx, <-k.prefixes); err != nil {
 		return err
 	}
-	k.own, k.diff, k.shapes, k.tags, k.names = false, nil, nil, nil, tagNames{}
-	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
-		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting).Error; err != nil {
+	k.own, k.diff, k.shapes, k.tags, k.refs, k.names = false, nil, nil, nil, nil, tagNames{}
+	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	return nil
@@ -465,17 +511,42 @@ SELECT d.kind, d.namespace, d.spec_type, d.lifecycle, d.tag, d.entities
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(kind, namespace, spec_type, lifecycle, tag, entities, i) ORDER BY d.i
 ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities`
 
-// tagsWritten adds the apply's differences to entity_tag_counts once its last entity is written
-// (none may be written after it), in key order (tag, field, kind, value, the strings compared as bytes); finish calls it
-// if the apply has not. Into an empty table (a first import) they are copied, as the prefix
-// counts are: a million entities' 2.9 million rows, whose entity_tag_counts_top the first import
-// builds after them (loadedTables): kept as the rows came, in another order than the key's, it
-// took 20 s more of the import.
+// valueCountsWritten adds the apply's differences to entity_tag_counts and entity_shape_refs once
+// its last entity is written (none may be written after it); finish calls it if the apply has
+// not. The first import calls it before it builds the indexes it deferred, entity_tag_counts_top
+// and entity_shape_refs_top among them (loadedTables): kept as the rows came, in another order
+// than the key's, the first took 20 s more of a million-entity import.
+func (k *countKeeping) valueCountsWritten(ctx context.Context) error {
+	if err := k.tagsWritten(ctx); err != nil {
+		return err
+	}
+	return k.addShapeRefs(ctx)
+}
+
+// everyKind adds to counts, kept by kind, their sums over kinds: the rows of every kind (the kind
+// numbered all), which add counts no entity under. Summed here, from 1.5 million counts at a
+// million entities, rather than as each entity is counted, twice as many increments of a map
+// too large for the processor's caches, on the path of the import's writes.
+func everyKind[K comparable](counts map[K]int64, all uint32, setKind func(*K, uint32)) {
+	sums := make(map[K]int64, len(counts))
+	for key, n := range counts {
+		setKind(&key, all)
+		sums[key] += n
+	}
+	for key, n := range sums {
+		counts[key] += n
+	}
+}
+
+// tagsWritten adds the apply's differences to entity_tag_counts, in key order (tag, field, kind,
+// value, the strings compared as bytes). Into an empty table (a first import) they are copied,
+// as the prefix counts are: a million entities' 2.9 million rows.
 func (k *countKeeping) tagsWritten(ctx context.Context) error {
 	if !k.own || k.tags == nil {
 		return nil
 	}
 	defer func() { k.tags = nil }()
+	everyKind(k.tags, k.names.number(""), func(key *tagKey, kind uint32) { key.kind = kind })
 	keys := make([]tagKey, 0, len(k.tags))
 	for key, n := range k.tags {
 		if n != 0 {
@@ -487,16 +558,7 @@ func (k *countKeeping) tagsWritten(ctx context.Context) error {
 	}
 	// Sorted by the names' ranks, numbers compared: by the names themselves, 2.9 million keys
 	// took seconds of the import's transaction.
-	names := k.names.names
-	rank := make([]uint32, len(names))
-	byName := make([]uint32, len(names))
-	for i := range byName {
-		byName[i] = uint32(i)
-	}
-	slices.SortFunc(byName, func(a, b uint32) int { return strings.Compare(names[a], names[b]) })
-	for r, i := range byName {
-		rank[i] = uint32(r)
-	}
+	names, rank := k.names.names, k.names.ranks()
 	slices.SortFunc(keys, func(a, b tagKey) int {
 		return cmp.Or(cmp.Compare(rank[a.tag], rank[b.tag]), cmp.Compare(a.field, b.field),
 			cmp.Compare(rank[a.kind], rank[b.kind]), cmp.Compare(rank[a.value], rank[b.value]))
@@ -530,6 +592,65 @@ const addTagCountsSQL = `INSERT INTO entity_tag_counts AS c (tag, field, kind, v
 SELECT d.tag, d.field, d.kind, d.value, d.entities
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS d(tag, field, kind, value, entities, i) ORDER BY d.i
 ON CONFLICT (tag, field, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
+
+// addShapeRefs adds the apply's differences to entity_shape_refs, in key order (field, type,
+// lifecycle, kind, value, the strings compared as bytes). Into an empty table (a first import)
+// they are copied.
+func (k *countKeeping) addShapeRefs(ctx context.Context) error {
+	if !k.own || k.refs == nil {
+		return nil
+	}
+	defer func() { k.refs = nil }()
+	everyKind(k.refs, k.names.number(""), func(key *refKey, kind uint32) { key.kind = kind })
+	keys := make([]refKey, 0, len(k.refs))
+	for key, n := range k.refs {
+		if n != 0 {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	names, rank := k.names.names, k.names.ranks()
+	slices.SortFunc(keys, func(a, b refKey) int {
+		return cmp.Or(cmp.Compare(a.field, b.field), cmp.Compare(rank[a.specType], rank[b.specType]), cmp.Compare(rank[a.lifecycle], rank[b.lifecycle]),
+			cmp.Compare(rank[a.kind], rank[b.kind]), cmp.Compare(rank[a.value], rank[b.value]))
+	})
+	columns := []string{"field", "spec_type", "lifecycle", "kind", "value", "entities"}
+	db := k.s.st.DB(ctx)
+	var empty bool
+	if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_shape_refs)").Scan(&empty).Error; err != nil {
+		return store.Translate(err, "entity shape refs")
+	}
+	if empty {
+		return k.s.st.CopyRows(ctx, "entity_shape_refs", columns, len(keys), func(i int, args []any) []any {
+			key := keys[i]
+			return append(args, tagFields[key.field], names[key.specType], names[key.lifecycle], names[key.kind], names[key.value], k.refs[key])
+		})
+	}
+	for part := range slices.Chunk(keys, countsChunk) {
+		cols := make([][]string, 5)
+		for c := range cols {
+			cols[c] = make([]string, len(part))
+		}
+		by := make([]int64, len(part))
+		for i, key := range part {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = tagFields[key.field], names[key.specType], names[key.lifecycle],
+				names[key.kind], names[key.value]
+			by[i] = k.refs[key]
+		}
+		if err := db.Exec(addShapeRefsSQL, cols[0], cols[1], cols[2], cols[3], cols[4], by).Error; err != nil {
+			return store.Translate(err, "entity shape refs")
+		}
+	}
+	return nil
+}
+
+// addShapeRefsSQL adds differences to entity_shape_refs, in the order given (key order).
+const addShapeRefsSQL = `INSERT INTO entity_shape_refs AS c (field, spec_type, lifecycle, kind, value, entities)
+SELECT d.field, d.spec_type, d.lifecycle, d.kind, d.value, d.entities
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(field, spec_type, lifecycle, kind, value, entities, i) ORDER BY d.i
+ON CONFLICT (field, spec_type, lifecycle, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
 
 // addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order. Into an
 // empty table (a first import) they are copied instead: nothing is there to add to, and the

@@ -59,8 +59,8 @@ func (s *Service) lockApplies(ctx context.Context) error {
 }
 
 // loadedTables are the tables an apply writes rows into: the entities and what hangs off them,
-// and the tag counts, which the first import copies whole (countKeeping.tagsWritten).
-var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations", "entity_tag_counts"}
+// and the kept counts the first import copies whole (countKeeping.valueCountsWritten).
+var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations", "entity_tag_counts", "entity_shape_refs"}
 
 // deferIndexes prepares the first apply into an empty catalog, on PostgreSQL, to build the
 // secondary indexes of the tables it writes after loading them (store.DeferIndexes), in a short
@@ -586,7 +586,7 @@ func (s *Service) Analyze(ctx context.Context) error {
 // (entity_totals, kept by triggers on entity_counts) take a version per statement that changed a
 // value's count; the shape counts and the tag counts (a million entities: 1.5 million rows) one
 // per apply.
-var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts")
+var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts, entity_shape_refs")
 
 // vacuumConnections is how many VACUUMs Analyze runs at once on PostgreSQL.
 const vacuumConnections = 2
