@@ -416,12 +416,6 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 			return err
 		}
 		counts.wordsWritten() // counted while the indexes are built
-		// Before the indexes a first import deferred are built: the kept counts' top indexes
-		// among them, built from sorted keys after their rows are copied rather than kept as
-		// they come.
-		if err := counts.valueCountsWritten(ctx); err != nil {
-			return err
-		}
 		if err := s.buildDeferredIndexes(ctx); err != nil {
 			return err
 		}

@@ -512,10 +512,10 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigi
 ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities`
 
 // valueCountsWritten adds the apply's differences to entity_tag_counts and entity_shape_refs once
-// its last entity is written (none may be written after it); finish calls it if the apply has
-// not. The first import calls it before it builds the indexes it deferred, entity_tag_counts_top
-// and entity_shape_refs_top among them (loadedTables): kept as the rows came, in another order
-// than the key's, the first took 20 s more of a million-entity import.
+// its last entity is written (none may be written after it). Neither table has an index besides
+// its key, which the rows are written in the order of: an index of each in count order, which
+// read a field's first values without sorting a tag's (2.4 rather than 10 ms for `java`'s
+// systems at a million), took 13 s of a million-entity import to build.
 func (k *countKeeping) valueCountsWritten(ctx context.Context) error {
 	if err := k.tagsWritten(ctx); err != nil {
 		return err

@@ -58,9 +58,8 @@ func (s *Service) lockApplies(ctx context.Context) error {
 	return nil
 }
 
-// loadedTables are the tables an apply writes rows into: the entities and what hangs off them,
-// and the kept counts the first import copies whole (countKeeping.valueCountsWritten).
-var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations", "entity_tag_counts", "entity_shape_refs"}
+// loadedTables are the tables an apply writes rows into.
+var loadedTables = []string{"entities", "entity_tags", "entity_annotations", "relations"}
 
 // deferIndexes prepares the first apply into an empty catalog, on PostgreSQL, to build the
 // secondary indexes of the tables it writes after loading them (store.DeferIndexes), in a short

@@ -2,8 +2,8 @@
 -- and each system, so that the owner and system facets of a filter by types (with lifecycles and
 -- kinds or not) are read from a few rows instead of grouped from every match: services in
 -- production, 350,000 of a million entities, took 0.17 s for each of the two. entity_shape_counts
--- (00028) answers the other facets of such a filter; these rows answer these two, and
--- entity_shape_refs_top reads the largest of one type, lifecycle and kind (or every kind) first.
+-- (00028) answers the other facets of such a filter; these rows answer these two (of one type,
+-- lifecycle and kind, or every kind, the rows of one key prefix, sorted by count).
 --
 -- A row counts the entities of its type, lifecycle and kind ('': every kind) whose field (owner or
 -- system) is value, empty values never. Kept like entity_shape_counts: a catalog apply counts what
@@ -11,7 +11,7 @@
 -- these statement triggers stand aside (portside.entity_shape_refs = 'counted', a setting of its
 -- own: an older release knows nothing of this table); any other writer, an older release's apply
 -- included, is counted by the triggers. Rows whose count fell to 0 stay until the value comes
--- back. Expand only: a table, its index, its triggers, its backfill.
+-- back. Expand only: a table, its triggers, its backfill.
 
 -- +goose Up
 CREATE TABLE entity_shape_refs (
@@ -78,11 +78,6 @@ INSERT INTO entity_shape_refs (field, spec_type, lifecycle, kind, value, entitie
 SELECT v.field, e.spec_type, e.lifecycle, v.kind, v.value, count(*)
 FROM entities e, entity_shape_ref_values(e.kind, e.owner_ref, e.system_ref) AS v
 GROUP BY 1, 2, 3, 4, 5 ORDER BY v.field COLLATE "C", e.spec_type, e.lifecycle, v.kind COLLATE "C", v.value COLLATE "C";
-
--- A facet's largest values first, read from the index where the rows of one type, lifecycle and
--- kind would be sorted: services in production's 29,675 systems, summed over kinds and grouped,
--- took 38-44 ms. Built after the backfill, from sorted keys.
-CREATE INDEX entity_shape_refs_top ON entity_shape_refs (field, spec_type, lifecycle, kind, entities DESC, value);
 
 -- +goose Down
 DROP TRIGGER entity_shape_refs_truncate ON entities;
