@@ -74,6 +74,16 @@ func TestTheFirstImportBuildsItsIndexesAfterLoadingTheRows(t *testing.T) {
 	f := newFixture(t, st)
 	want := schemaIndexes(t, st)
 	noteIndexesWhileWriting(t, st)
+	// An apply in another schema of the database holds its apply lock meanwhile: the lock is the
+	// schema's, and this import is no less the first of its own.
+	other, err := storetest.Postgres(t).SQL().BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	if _, err := other.Exec(catalog.HoldApplyLock); err != nil {
+		t.Fatal(err)
+	}
 	f.write("one/catalog-info.yaml", teamA+"---"+paymentsAPI+"---\n"+component("ledger"))
 	f.register(f.dir + "/one")
 	all := loadedIndexes(t, st)

@@ -72,6 +72,9 @@ func MostMatched(ctx context.Context, s *Service, f Filter) bool {
 	return err == nil && most
 }
 
+// HoldApplyLock is the statement that takes the catalog's apply lock in a transaction.
+const HoldApplyLock = "SELECT pg_advisory_xact_lock(" + applyLockKey + ")"
+
 // TagKept says whether the facets of field of f are read from entity_tag_counts.
 func TagKept(s *Service, f Filter, field FacetField) bool {
 	sf, ok, err := s.shapeFiltered(f)

@@ -52,7 +52,7 @@ func (s *Service) lockApplies(ctx context.Context) error {
 	if s.st.Dialect() != store.Postgres {
 		return nil
 	}
-	if err := s.st.DB(ctx).Exec("SELECT pg_advisory_xact_lock(?)", applyLockID).Error; err != nil {
+	if err := s.st.DB(ctx).Exec("SELECT pg_advisory_xact_lock(" + applyLockKey + ")").Error; err != nil {
 		return store.Translate(err, "catalog apply lock")
 	}
 	return nil
@@ -78,7 +78,7 @@ func (s *Service) deferIndexes(ctx context.Context) bool {
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
 		db := s.st.DB(ctx)
 		var free bool
-		if err := db.Raw("SELECT pg_try_advisory_xact_lock(?)", applyLockID).Scan(&free).Error; err != nil || !free {
+		if err := db.Raw("SELECT pg_try_advisory_xact_lock(" + applyLockKey + ")").Scan(&free).Error; err != nil || !free {
 			return store.Translate(err, "catalog apply lock")
 		}
 		var empty bool
@@ -119,7 +119,7 @@ func (s *Service) buildLeftoverIndexes(ctx context.Context) error {
 	}
 	return s.st.InTx(ctx, func(ctx context.Context) error {
 		var free bool
-		if err := s.st.DB(ctx).Raw("SELECT pg_try_advisory_xact_lock(?)", applyLockID).Scan(&free).Error; err != nil || !free {
+		if err := s.st.DB(ctx).Raw("SELECT pg_try_advisory_xact_lock(" + applyLockKey + ")").Scan(&free).Error; err != nil || !free {
 			return store.Translate(err, "catalog apply lock")
 		}
 		return s.buildDeferredIndexes(ctx)
@@ -195,8 +195,16 @@ func (s *Service) storedEntities(ctx context.Context, locationID int64) ([]exist
 	return existing, nil
 }
 
-// applyLockID names the PostgreSQL advisory lock that serialises catalog applies.
-const applyLockID = 7007_0001
+// applyLockKey is the key of the PostgreSQL advisory lock that serialises catalog applies, as SQL:
+// advisory locks are per database, not per schema, so each schema's catalog has a key of its own
+// (a hash of the schema's name), and the default schema keeps the key every release before used
+// (7007_0001), so that applies of an older release and of this one still take turns during a
+// rolling upgrade there. With one key for every schema, an import in one schema found the lock
+// taken by another schema's apply and kept its indexes in place (tests in schemas of their own,
+// two packages at once). An installation in another schema upgrading from a release before this
+// one has its old and new replicas' applies run side by side until the old ones are gone: a clash
+// of two locations between them then fails one apply on the unique ref instead of being recorded.
+const applyLockKey = "CASE WHEN current_schema() = 'public' THEN 70070001 ELSE hashtextextended(current_schema(), 70070001) END"
 
 // pendingEntity is an entity to insert, with its JSON document.
 type pendingEntity struct {
