@@ -256,9 +256,6 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 	shape := shapeKey{r.Kind, r.Namespace, r.SpecType, r.Lifecycle, ""}
 	k.shapes[shape] += by
 	if r.OwnerRef != "" || r.SystemRef != "" {
-		if k.refs == nil {
-			panic("catalog: an entity was written after the apply added its shape refs (valueCountsWritten)")
-		}
 		// Under its kind only: the rows of every kind are summed from these when they are
 		// written (everyKind), not counted entity by entity.
 		ref := refKey{specType: k.names.number(r.SpecType), lifecycle: k.names.number(r.Lifecycle), kind: k.names.number(r.Kind)}
@@ -284,9 +281,6 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 		k.shapes[shape] += by
 	}
 	if len(tags) > 0 {
-		if k.tags == nil {
-			panic("catalog: an entity was written after the apply added its tag counts (valueCountsWritten)")
-		}
 		var numbered [16]uint32
 		nums := numbered[:0]
 		for _, t := range tags {
@@ -464,7 +458,10 @@ func (k *countKeeping) finish(ctx context.Context) error {
 	if err := k.addShapeCounts(ctx); err != nil {
 		return err
 	}
-	if err := k.valueCountsWritten(ctx); err != nil {
+	if err := k.addTagCounts(ctx); err != nil {
+		return err
+	}
+	if err := k.addShapeRefs(ctx); err != nil {
 		return err
 	}
 	k.wordsWritten()
@@ -511,18 +508,6 @@ SELECT d.kind, d.namespace, d.spec_type, d.lifecycle, d.tag, d.entities
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(kind, namespace, spec_type, lifecycle, tag, entities, i) ORDER BY d.i
 ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities = c.entities + excluded.entities`
 
-// valueCountsWritten adds the apply's differences to entity_tag_counts and entity_shape_refs once
-// its last entity is written (none may be written after it). Neither table has an index besides
-// its key, which the rows are written in the order of: an index of each in count order, which
-// read a field's first values without sorting a tag's (2.4 rather than 10 ms for `java`'s
-// systems at a million), took 13 s of a million-entity import to build.
-func (k *countKeeping) valueCountsWritten(ctx context.Context) error {
-	if err := k.tagsWritten(ctx); err != nil {
-		return err
-	}
-	return k.addShapeRefs(ctx)
-}
-
 // everyKind adds to counts, kept by kind, their sums over kinds: the rows of every kind (the kind
 // numbered all), which add counts no entity under. Summed here, from 1.5 million counts at a
 // million entities, rather than as each entity is counted, twice as many increments of a map
@@ -538,14 +523,14 @@ func everyKind[K comparable](counts map[K]int64, all uint32, setKind func(*K, ui
 	}
 }
 
-// tagsWritten adds the apply's differences to entity_tag_counts, in key order (tag, field, kind,
+// addTagCounts adds the apply's differences to entity_tag_counts, in key order (tag, field, kind,
 // value, the strings compared as bytes). Into an empty table (a first import) they are copied,
-// as the prefix counts are: a million entities' 2.9 million rows.
-func (k *countKeeping) tagsWritten(ctx context.Context) error {
-	if !k.own || k.tags == nil {
-		return nil
-	}
-	defer func() { k.tags = nil }()
+// as the prefix counts are: a million entities' 2.9 million rows. Neither this table nor
+// entity_shape_refs has an index besides its key, which the rows are written in the order of:
+// an index of each in count order, which read a field's first values without sorting a tag's
+// (2.4 rather than 10 ms for `java`'s systems at a million), took 13 s of a million-entity
+// import to build.
+func (k *countKeeping) addTagCounts(ctx context.Context) error {
 	everyKind(k.tags, k.names.number(""), func(key *tagKey, kind uint32) { key.kind = kind })
 	keys := make([]tagKey, 0, len(k.tags))
 	for key, n := range k.tags {
@@ -597,10 +582,6 @@ ON CONFLICT (tag, field, kind, value) DO UPDATE SET entities = c.entities + excl
 // lifecycle, kind, value, the strings compared as bytes). Into an empty table (a first import)
 // they are copied.
 func (k *countKeeping) addShapeRefs(ctx context.Context) error {
-	if !k.own || k.refs == nil {
-		return nil
-	}
-	defer func() { k.refs = nil }()
 	everyKind(k.refs, k.names.number(""), func(key *refKey, kind uint32) { key.kind = kind })
 	keys := make([]refKey, 0, len(k.refs))
 	for key, n := range k.refs {
