@@ -415,7 +415,7 @@ func (s *Service) applyOnce(ctx context.Context, row *locationRow, snap Snapshot
 		if err := s.deleteEntities(ctx, remove, counts); err != nil {
 			return err
 		}
-		counts.wordsWritten() // counted while the indexes are built
+		counts.written() // counted and sorted while the indexes are built
 		if err := s.buildDeferredIndexes(ctx); err != nil {
 			return err
 		}

@@ -97,18 +97,19 @@ type tagNames struct {
 	names   []string
 }
 
-// ranks are the places of the names numbered, in bytewise order, by number.
-func (n *tagNames) ranks() []uint32 {
+// ranks are the places of the names numbered, in bytewise order, by number, and the names in
+// that order.
+func (n *tagNames) ranks() (rank []uint32, byRank []string) {
 	byName := make([]uint32, len(n.names))
 	for i := range byName {
 		byName[i] = uint32(i)
 	}
 	slices.SortFunc(byName, func(a, b uint32) int { return strings.Compare(n.names[a], n.names[b]) })
-	rank := make([]uint32, len(n.names))
+	rank, byRank = make([]uint32, len(n.names)), make([]string, len(n.names))
 	for r, i := range byName {
-		rank[i] = uint32(r)
+		rank[i], byRank[r] = uint32(r), n.names[i]
 	}
-	return rank
+	return rank, byRank
 }
 
 // number is the number of name, given it if it has none.
@@ -132,39 +133,66 @@ type prefixCount struct {
 }
 
 // countKeeping counts one apply's writes of entities on PostgreSQL (the trigger counts them on
-// SQLite). Used by apply, inside its transaction.
+// SQLite). Used by apply, inside its transaction: add hands the entities written and deleted, a
+// batch at a time, to a goroutine of their own (count), and finish writes what it counted.
+// Counted on the apply's path, as each row was built for COPY, the counting (9 s of CPU at a
+// million entities, most of it increments of maps too large for the processor's caches) held up
+// the rows COPY waited for; counted apart, it keeps up with the rows where a core is free and
+// catches up while the database builds the indexes a first import deferred, the one stretch of
+// the import where Portside waits, and it sorts what it counted there too.
 type countKeeping struct {
 	s *Service
 	// own is set once the trigger stands aside: the apply counts its writes from then on.
-	own    bool
+	own bool
+	// entities takes the entities written and deleted to count; counted brings back what count
+	// counted once entities is closed.
+	entities chan []countedEntity
+	batch    []countedEntity
+	counted  chan *tallied
+	stopped  atomic.Bool
+}
+
+// countedEntity is what is counted of an entity row written (by = 1) or deleted (-1).
+type countedEntity struct {
+	kind, namespace, specType, lifecycle, owner, system, tags, text string
+	by                                                              int64
+}
+
+// countBatch is how many entities go to count at a time; countBatches how many batches it may
+// be behind before the apply waits for it (4 million entities: a first import of a million is
+// never held up, and what it counts of them is what the counting holds).
+const (
+	countBatch   = 1024
+	countBatches = 4096
+)
+
+// tally is what count counts: the differences to each table of kept counts.
+type tally struct {
 	diff   map[countKey]int64
 	shapes map[shapeKey]int64
 	tags   map[tagKey]int64
 	refs   map[refKey]int64
 	names  tagNames
-	// texts takes the kinds and search texts of the entities written and deleted, a batch at
-	// a time, to the goroutine that counts their words (countWords); prefixes brings back the
-	// differences to the prefix counts. Counted apart, the words of a first import are counted
-	// while the database builds its indexes, the one stretch of the import where Portside waits.
-	texts    chan []wordedText
-	batch    []wordedText
-	prefixes chan []prefixCount
-	stopped  atomic.Bool
+	words  wordCounter
 }
 
-// wordedText is an entity's search text written (by = 1) or deleted (-1), for countWords.
-type wordedText struct {
-	kind, text string
-	by         int64
+// counted is a difference to one kept count.
+type counted[K any] struct {
+	key K
+	n   int64
 }
 
-// textBatch is how many search texts go to countWords at a time; textBatches how many batches
-// it may be behind before the apply waits for it (4 million texts: a first import of a million
-// is never held up, and its texts are what the counting holds).
-const (
-	textBatch   = 1024
-	textBatches = 4096
-)
+// tallied is a tally's non-zero differences, each table's in its key order (the strings compared
+// as bytes). The names of tags' and refs' keys are numbered by rank: names[n] is name n, and the
+// numbers compare as the names do.
+type tallied struct {
+	counts   []counted[countKey]
+	shapes   []counted[shapeKey]
+	tags     []counted[tagKey]
+	refs     []counted[refKey]
+	names    []string
+	prefixes []prefixCount
+}
 
 // wordCounter counts entities by their words. The key is a word and two bytes saying how many
 // of its first bytes the word before it (in the entity's words, sorted) has too, the value the
@@ -182,7 +210,7 @@ type wordCounter struct {
 func (s *Service) keepCounts() *countKeeping { return &countKeeping{s: s} }
 
 // begin is called before each statement that writes entities: on PostgreSQL the first one has
-// the trigger stand aside for the rest of the transaction.
+// the trigger stand aside for the rest of the transaction, and starts count.
 func (k *countKeeping) begin(ctx context.Context) error {
 	if k.own || k.s.st.Dialect() != store.Postgres {
 		return nil
@@ -191,127 +219,178 @@ func (k *countKeeping) begin(ctx context.Context) error {
 		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
-	k.own, k.diff, k.shapes, k.tags, k.refs = true, map[countKey]int64{}, map[shapeKey]int64{}, map[tagKey]int64{}, map[refKey]int64{}
-	k.texts, k.prefixes = make(chan []wordedText, textBatches), make(chan []prefixCount, 1)
-	go k.countWords(k.texts, k.prefixes)
+	k.own = true
+	k.entities, k.counted = make(chan []countedEntity, countBatches), make(chan *tallied, 1)
+	k.batch = make([]countedEntity, 0, countBatch)
+	go k.count(k.entities, k.counted)
 	return nil
 }
 
-// countWords counts the words of the search texts it is given until texts is closed, then
-// sends the differences they make to the prefix counts; nothing once stop was called.
-func (k *countKeeping) countWords(texts <-chan []wordedText, prefixes chan<- []prefixCount) {
-	var w wordCounter
-	for batch := range texts {
+// count counts the entities it is given until entities is closed, then sends what it counted,
+// sorted; nil once stop was called.
+func (k *countKeeping) count(entities <-chan []countedEntity, out chan<- *tallied) {
+	t := tally{diff: map[countKey]int64{}, shapes: map[shapeKey]int64{}, tags: map[tagKey]int64{}, refs: map[refKey]int64{}}
+	for batch := range entities {
 		if k.stopped.Load() {
 			continue
 		}
-		for _, t := range batch {
-			w.add(t.kind, t.text, t.by)
+		for i := range batch {
+			t.add(&batch[i])
 		}
 	}
 	if k.stopped.Load() {
-		prefixes <- nil
+		out <- nil
 		return
 	}
-	prefixes <- w.prefixCounts()
+	out <- t.sorted()
 }
 
-// wordsWritten tells countWords that the apply has written its last entity. The apply calls it
-// before building the indexes it deferred, so that the words are counted meanwhile.
-func (k *countKeeping) wordsWritten() {
-	if k.texts == nil {
+// written tells count that the apply has written its last entity. The apply calls it before
+// building the indexes it deferred, so that the counting ends and is sorted meanwhile.
+func (k *countKeeping) written() {
+	if k.entities == nil {
 		return
 	}
 	if len(k.batch) > 0 {
-		k.texts <- k.batch
+		k.entities <- k.batch
 	}
-	close(k.texts)
-	k.texts, k.batch = nil, nil
+	close(k.entities)
+	k.entities, k.batch = nil, nil
 }
 
-// stop ends countWords, if it runs, without its result: an apply that fails calls it.
+// stop ends count, if it runs, without its result: an apply that fails calls it.
 func (k *countKeeping) stop() {
-	if k.texts != nil {
+	if k.entities != nil {
 		k.stopped.Store(true)
-		k.wordsWritten()
+		k.written()
 	}
 }
 
-// add counts an entity row written (by = 1) or deleted (by = -1) as the triggers would: each of
-// its fields' values once, each tag once however often it is listed, empty values never; its
-// shape once, and once with each tag (entity_shapes of migration 00028); with each tag, its
-// owner, its system and each tag, under its kind (entity_tag_values of migration 00032); with its
-// type and lifecycle, its owner and system, under its kind (entity_shape_ref_values of 00033).
-// The rows of every kind those two tables keep too are summed when they are written (everyKind).
+// add counts an entity row written (by = 1) or deleted (by = -1), once count gets to it.
 func (k *countKeeping) add(r *entityRow, by int64) {
 	if !k.own {
 		return
 	}
-	for _, f := range [...]struct{ field, value string }{{"kind", r.Kind}, {"type", r.SpecType}, {"lifecycle", r.Lifecycle},
-		{"owner", r.OwnerRef}, {"namespace", r.Namespace}, {"system", r.SystemRef}} {
+	k.batch = append(k.batch, countedEntity{r.Kind, r.Namespace, r.SpecType, r.Lifecycle, r.OwnerRef, r.SystemRef, r.Tags, r.SearchText, by})
+	if len(k.batch) == countBatch {
+		k.entities <- k.batch
+		k.batch = make([]countedEntity, 0, countBatch)
+	}
+}
+
+// add counts an entity as the triggers would: each of its fields' values once, each tag once
+// however often it is listed, empty values never; its shape once, and once with each tag
+// (entity_shapes of migration 00028); with each tag, its owner, its system and each tag, under
+// its kind (entity_tag_values of migration 00032); with its type and lifecycle, its owner and
+// system, under its kind (entity_shape_ref_values of 00033); by the words of its search text
+// (entity_prefixes of 00025). The rows of every kind that 00032's and 00033's tables keep too
+// are summed when sorted (everyKind).
+func (t *tally) add(e *countedEntity) {
+	by := e.by
+	for _, f := range [...]struct{ field, value string }{{"kind", e.kind}, {"type", e.specType}, {"lifecycle", e.lifecycle},
+		{"owner", e.owner}, {"namespace", e.namespace}, {"system", e.system}} {
 		if f.value != "" {
-			k.diff[countKey{f.field, r.Kind, f.value}] += by
+			t.diff[countKey{f.field, e.kind, f.value}] += by
 		}
 	}
-	shape := shapeKey{r.Kind, r.Namespace, r.SpecType, r.Lifecycle, ""}
-	k.shapes[shape] += by
-	if r.OwnerRef != "" || r.SystemRef != "" {
-		// Under its kind only: the rows of every kind are summed from these when they are
-		// written (everyKind), not counted entity by entity.
-		ref := refKey{specType: k.names.number(r.SpecType), lifecycle: k.names.number(r.Lifecycle), kind: k.names.number(r.Kind)}
-		if r.OwnerRef != "" {
-			ref.field, ref.value = tagOwner, k.names.number(r.OwnerRef)
-			k.refs[ref] += by
+	shape := shapeKey{e.kind, e.namespace, e.specType, e.lifecycle, ""}
+	t.shapes[shape] += by
+	kind := t.names.number(e.kind)
+	var owner, system uint32
+	if e.owner != "" {
+		owner = t.names.number(e.owner)
+	}
+	if e.system != "" {
+		system = t.names.number(e.system)
+	}
+	if e.owner != "" || e.system != "" {
+		ref := refKey{specType: t.names.number(e.specType), lifecycle: t.names.number(e.lifecycle), kind: kind}
+		if e.owner != "" {
+			ref.field, ref.value = tagOwner, owner
+			t.refs[ref] += by
 		}
-		if r.SystemRef != "" {
-			ref.field, ref.value = tagSystem, k.names.number(r.SystemRef)
-			k.refs[ref] += by
+		if e.system != "" {
+			ref.field, ref.value = tagSystem, system
+			t.refs[ref] += by
 		}
 	}
 	var scratch [16]string // most entities list fewer tags: no allocation for them
 	tags := scratch[:0]
-	for t := range strings.SplitSeq(r.Tags, " ") {
-		if t != "" && !slices.Contains(tags, t) {
-			tags = append(tags, t)
+	for tag := range strings.SplitSeq(e.tags, " ") {
+		if tag != "" && !slices.Contains(tags, tag) {
+			tags = append(tags, tag)
 		}
 	}
-	for _, t := range tags {
-		k.diff[countKey{"tag", r.Kind, t}] += by
-		shape.tag = t
-		k.shapes[shape] += by
+	var numbered [16]uint32
+	nums := numbered[:0]
+	for _, tag := range tags {
+		t.diff[countKey{"tag", e.kind, tag}] += by
+		shape.tag = tag
+		t.shapes[shape] += by
+		nums = append(nums, t.names.number(tag))
 	}
-	if len(tags) > 0 {
-		var numbered [16]uint32
-		nums := numbered[:0]
-		for _, t := range tags {
-			nums = append(nums, k.names.number(t))
+	for _, tag := range nums {
+		if e.owner != "" {
+			t.tags[tagKey{tag, kind, owner, tagOwner}] += by
 		}
-		kind := k.names.number(r.Kind) // its kind only, as the shape refs
-		var owner, system uint32
-		if r.OwnerRef != "" {
-			owner = k.names.number(r.OwnerRef)
+		if e.system != "" {
+			t.tags[tagKey{tag, kind, system, tagSystem}] += by
 		}
-		if r.SystemRef != "" {
-			system = k.names.number(r.SystemRef)
+		for _, other := range nums {
+			t.tags[tagKey{tag, kind, other, tagTag}] += by
 		}
-		for _, tag := range nums {
-			if r.OwnerRef != "" {
-				k.tags[tagKey{tag, kind, owner, tagOwner}] += by
+	}
+	t.words.add(e.kind, e.text, by)
+}
+
+// sorted returns the tally's non-zero differences in each table's key order, with the rows of
+// every kind summed (everyKind). It empties the tally.
+func (t *tally) sorted() *tallied {
+	out := &tallied{prefixes: t.words.prefixCounts()}
+	t.words = wordCounter{}
+	out.counts = nonZero(t.diff, nil)
+	slices.SortFunc(out.counts, func(a, b counted[countKey]) int {
+		return cmp.Or(strings.Compare(a.key.field, b.key.field), strings.Compare(a.key.kind, b.key.kind), strings.Compare(a.key.value, b.key.value))
+	})
+	out.shapes = nonZero(t.shapes, nil)
+	slices.SortFunc(out.shapes, func(a, b counted[shapeKey]) int {
+		return cmp.Or(strings.Compare(a.key.kind, b.key.kind), strings.Compare(a.key.namespace, b.key.namespace),
+			strings.Compare(a.key.specType, b.key.specType), strings.Compare(a.key.lifecycle, b.key.lifecycle), strings.Compare(a.key.tag, b.key.tag))
+	})
+	all := t.names.number("")
+	everyKind(t.tags, all, func(key *tagKey, kind uint32) { key.kind = kind })
+	everyKind(t.refs, all, func(key *refKey, kind uint32) { key.kind = kind })
+	// Numbered by rank and sorted by number: sorted by the names themselves, the 2.9 million
+	// tag counts of a million entities took seconds.
+	var rank []uint32
+	rank, out.names = t.names.ranks()
+	out.tags = nonZero(t.tags, func(key *tagKey) { key.tag, key.kind, key.value = rank[key.tag], rank[key.kind], rank[key.value] })
+	slices.SortFunc(out.tags, func(a, b counted[tagKey]) int {
+		return cmp.Or(cmp.Compare(a.key.tag, b.key.tag), cmp.Compare(a.key.field, b.key.field), cmp.Compare(a.key.kind, b.key.kind), cmp.Compare(a.key.value, b.key.value))
+	})
+	out.refs = nonZero(t.refs, func(key *refKey) {
+		key.specType, key.lifecycle, key.kind, key.value = rank[key.specType], rank[key.lifecycle], rank[key.kind], rank[key.value]
+	})
+	slices.SortFunc(out.refs, func(a, b counted[refKey]) int {
+		return cmp.Or(cmp.Compare(a.key.field, b.key.field), cmp.Compare(a.key.specType, b.key.specType), cmp.Compare(a.key.lifecycle, b.key.lifecycle),
+			cmp.Compare(a.key.kind, b.key.kind), cmp.Compare(a.key.value, b.key.value))
+	})
+	*t = tally{}
+	return out
+}
+
+// nonZero lists the non-zero counts, their keys changed by renumber when it is given.
+func nonZero[K comparable](counts map[K]int64, renumber func(*K)) []counted[K] {
+	out := make([]counted[K], 0, len(counts))
+	for key, n := range counts {
+		if n != 0 {
+			if renumber != nil {
+				renumber(&key)
 			}
-			if r.SystemRef != "" {
-				k.tags[tagKey{tag, kind, system, tagSystem}] += by
-			}
-			for _, other := range nums {
-				k.tags[tagKey{tag, kind, other, tagTag}] += by
-			}
+			out = append(out, counted[K]{key, n})
 		}
 	}
-	if r.SearchText != "" {
-		if k.batch = append(k.batch, wordedText{r.Kind, r.SearchText, by}); len(k.batch) == textBatch {
-			k.texts <- k.batch
-			k.batch = make([]wordedText, 0, textBatch)
-		}
-	}
+	return out
 }
 
 // add counts an entity of kind, written (by = 1) or deleted (-1), by the words of its search text.
@@ -419,81 +498,77 @@ func (k *countKeeping) finish(ctx context.Context) error {
 	if !k.own {
 		return nil
 	}
-	keys := make([]countKey, 0, len(k.diff))
-	for key, n := range k.diff {
-		if n != 0 {
-			keys = append(keys, key)
-		}
-	}
-	slices.SortFunc(keys, func(a, b countKey) int {
-		return cmp.Or(strings.Compare(a.field, b.field), strings.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
-	})
-	db := k.s.st.DB(ctx)
-	// Into an empty table (a first import) the counts are copied, as the prefix counts are
-	// (addPrefixCounts): 141,307 rows of a million entities, 1.7 s of upserts.
-	var empty bool
-	if len(keys) > 0 {
-		if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_counts)").Scan(&empty).Error; err != nil {
-			return store.Translate(err, "entity counts")
-		}
-	}
-	if empty {
-		err := k.s.st.CopyRows(ctx, "entity_counts", []string{"field", "kind", "value", "entities"}, len(keys), func(i int, args []any) []any {
-			return append(args, keys[i].field, keys[i].kind, keys[i].value, k.diff[keys[i]])
-		})
-		if err != nil {
-			return err
-		}
-		keys = nil
-	}
-	for part := range slices.Chunk(keys, countsChunk) {
-		fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, key := range part {
-			fields[i], kinds[i], values[i], by[i] = key.field, key.kind, key.value, k.diff[key]
-		}
-		if err := db.Exec(addCountsSQL, fields, kinds, values, by).Error; err != nil {
-			return store.Translate(err, "entity counts")
-		}
-	}
-	if err := k.addShapeCounts(ctx); err != nil {
+	k.written()
+	t := <-k.counted
+	if err := k.addCounts(ctx, t.counts); err != nil {
 		return err
 	}
-	if err := k.addTagCounts(ctx); err != nil {
+	if err := k.addShapeCounts(ctx, t.shapes); err != nil {
 		return err
 	}
-	if err := k.addShapeRefs(ctx); err != nil {
+	if err := k.addTagCounts(ctx, t.tags, t.names); err != nil {
 		return err
 	}
-	k.wordsWritten()
-	if err := k.addPrefixCounts(ctx, <-k.prefixes); err != nil {
+	if err := k.addShapeRefs(ctx, t.refs, t.names); err != nil {
 		return err
 	}
-	k.own, k.diff, k.shapes, k.tags, k.refs, k.names = false, nil, nil, nil, nil, tagNames{}
-	if err := db.Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
+	if err := k.addPrefixCounts(ctx, t.prefixes); err != nil {
+		return err
+	}
+	k.own = false
+	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
 		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	return nil
 }
 
-// addShapeCounts adds the apply's differences to entity_shape_counts, in key order: a catalog has
-// few shapes (1,425 rows at a million entities), so one statement in practice.
-func (k *countKeeping) addShapeCounts(ctx context.Context) error {
-	keys := make([]shapeKey, 0, len(k.shapes))
-	for key, n := range k.shapes {
-		if n != 0 {
-			keys = append(keys, key)
+// isEmpty says whether table has no rows: an apply's counts are copied into an empty one (a
+// first import) rather than added to it. Applies take turns (lockApplies), so the table stays
+// empty until this one's copy.
+func (k *countKeeping) isEmpty(ctx context.Context, table string) (bool, error) {
+	var empty bool
+	err := k.s.st.DB(ctx).Raw("SELECT NOT EXISTS (SELECT 1 FROM " + table + ")").Scan(&empty).Error
+	return empty, store.Translate(err, table)
+}
+
+// addCounts adds the apply's differences to entity_counts, in key order. Into an empty table
+// (a first import) they are copied, as the prefix counts are: 141,307 rows of a million
+// entities, 1.7 s of upserts.
+func (k *countKeeping) addCounts(ctx context.Context, counts []counted[countKey]) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	empty, err := k.isEmpty(ctx, "entity_counts")
+	if err != nil {
+		return err
+	}
+	if empty {
+		return k.s.st.CopyRows(ctx, "entity_counts", []string{"field", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
+			c := counts[i]
+			return append(args, c.key.field, c.key.kind, c.key.value, c.n)
+		})
+	}
+	for part := range slices.Chunk(counts, countsChunk) {
+		fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
+		for i, c := range part {
+			fields[i], kinds[i], values[i], by[i] = c.key.field, c.key.kind, c.key.value, c.n
+		}
+		if err := k.s.st.DB(ctx).Exec(addCountsSQL, fields, kinds, values, by).Error; err != nil {
+			return store.Translate(err, "entity counts")
 		}
 	}
-	slices.SortFunc(keys, func(a, b shapeKey) int {
-		return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace),
-			strings.Compare(a.specType, b.specType), strings.Compare(a.lifecycle, b.lifecycle), strings.Compare(a.tag, b.tag))
-	})
-	for part := range slices.Chunk(keys, countsChunk) {
+	return nil
+}
+
+// addShapeCounts adds the apply's differences to entity_shape_counts, in key order: a catalog has
+// few shapes (1,425 rows at a million entities), so one statement in practice.
+func (k *countKeeping) addShapeCounts(ctx context.Context, shapes []counted[shapeKey]) error {
+	for part := range slices.Chunk(shapes, countsChunk) {
 		kinds, namespaces, types, lifecycles, tags, by := make([]string, len(part)), make([]string, len(part)),
 			make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, key := range part {
-			kinds[i], namespaces[i], types[i], lifecycles[i], tags[i], by[i] = key.kind, key.namespace, key.specType, key.lifecycle, key.tag, k.shapes[key]
+		for i, c := range part {
+			kinds[i], namespaces[i], types[i], lifecycles[i], tags[i], by[i] = c.key.kind, c.key.namespace, c.key.specType, c.key.lifecycle, c.key.tag, c.n
 		}
 		if err := k.s.st.DB(ctx).Exec(addShapeCountsSQL, kinds, namespaces, types, lifecycles, tags, by).Error; err != nil {
 			return store.Translate(err, "entity shape counts")
@@ -510,8 +585,8 @@ ON CONFLICT (kind, namespace, spec_type, lifecycle, tag) DO UPDATE SET entities 
 
 // everyKind adds to counts, kept by kind, their sums over kinds: the rows of every kind (the kind
 // numbered all), which add counts no entity under. Summed here, from 1.5 million counts at a
-// million entities, rather than as each entity is counted, twice as many increments of a map
-// too large for the processor's caches, on the path of the import's writes.
+// million entities, rather than as each entity is counted: twice as many increments of a map
+// too large for the processor's caches.
 func everyKind[K comparable](counts map[K]int64, all uint32, setKind func(*K, uint32)) {
 	sums := make(map[K]int64, len(counts))
 	for key, n := range counts {
@@ -524,48 +599,33 @@ func everyKind[K comparable](counts map[K]int64, all uint32, setKind func(*K, ui
 }
 
 // addTagCounts adds the apply's differences to entity_tag_counts, in key order (tag, field, kind,
-// value, the strings compared as bytes). Into an empty table (a first import) they are copied,
-// as the prefix counts are: a million entities' 2.9 million rows. Neither this table nor
+// value), their names numbered by rank (names). Into an empty table (a first import) they are
+// copied, as the prefix counts are: a million entities' 2.9 million rows. Neither this table nor
 // entity_shape_refs has an index besides its key, which the rows are written in the order of:
 // an index of each in count order, which read a field's first values without sorting a tag's
 // (2.4 rather than 10 ms for `java`'s systems at a million), took 13 s of a million-entity
 // import to build.
-func (k *countKeeping) addTagCounts(ctx context.Context) error {
-	everyKind(k.tags, k.names.number(""), func(key *tagKey, kind uint32) { key.kind = kind })
-	keys := make([]tagKey, 0, len(k.tags))
-	for key, n := range k.tags {
-		if n != 0 {
-			keys = append(keys, key)
-		}
-	}
-	if len(keys) == 0 {
+func (k *countKeeping) addTagCounts(ctx context.Context, counts []counted[tagKey], names []string) error {
+	if len(counts) == 0 {
 		return nil
 	}
-	// Sorted by the names' ranks, numbers compared: by the names themselves, 2.9 million keys
-	// took seconds of the import's transaction.
-	names, rank := k.names.names, k.names.ranks()
-	slices.SortFunc(keys, func(a, b tagKey) int {
-		return cmp.Or(cmp.Compare(rank[a.tag], rank[b.tag]), cmp.Compare(a.field, b.field),
-			cmp.Compare(rank[a.kind], rank[b.kind]), cmp.Compare(rank[a.value], rank[b.value]))
-	})
-	db := k.s.st.DB(ctx)
-	var empty bool
-	if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_tag_counts)").Scan(&empty).Error; err != nil {
-		return store.Translate(err, "entity tag counts")
+	empty, err := k.isEmpty(ctx, "entity_tag_counts")
+	if err != nil {
+		return err
 	}
 	if empty {
-		return k.s.st.CopyRows(ctx, "entity_tag_counts", []string{"tag", "field", "kind", "value", "entities"}, len(keys), func(i int, args []any) []any {
-			key := keys[i]
-			return append(args, names[key.tag], tagFields[key.field], names[key.kind], names[key.value], k.tags[key])
+		return k.s.st.CopyRows(ctx, "entity_tag_counts", []string{"tag", "field", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
+			c := counts[i]
+			return append(args, names[c.key.tag], tagFields[c.key.field], names[c.key.kind], names[c.key.value], c.n)
 		})
 	}
-	for part := range slices.Chunk(keys, countsChunk) {
+	for part := range slices.Chunk(counts, countsChunk) {
 		tags, fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)),
 			make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, key := range part {
-			tags[i], fields[i], kinds[i], values[i], by[i] = names[key.tag], tagFields[key.field], names[key.kind], names[key.value], k.tags[key]
+		for i, c := range part {
+			tags[i], fields[i], kinds[i], values[i], by[i] = names[c.key.tag], tagFields[c.key.field], names[c.key.kind], names[c.key.value], c.n
 		}
-		if err := db.Exec(addTagCountsSQL, tags, fields, kinds, values, by).Error; err != nil {
+		if err := k.s.st.DB(ctx).Exec(addTagCountsSQL, tags, fields, kinds, values, by).Error; err != nil {
 			return store.Translate(err, "entity tag counts")
 		}
 	}
@@ -579,48 +639,34 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH O
 ON CONFLICT (tag, field, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
 
 // addShapeRefs adds the apply's differences to entity_shape_refs, in key order (field, type,
-// lifecycle, kind, value, the strings compared as bytes). Into an empty table (a first import)
-// they are copied.
-func (k *countKeeping) addShapeRefs(ctx context.Context) error {
-	everyKind(k.refs, k.names.number(""), func(key *refKey, kind uint32) { key.kind = kind })
-	keys := make([]refKey, 0, len(k.refs))
-	for key, n := range k.refs {
-		if n != 0 {
-			keys = append(keys, key)
-		}
-	}
-	if len(keys) == 0 {
+// lifecycle, kind, value), their names numbered by rank (names). Into an empty table (a first
+// import) they are copied.
+func (k *countKeeping) addShapeRefs(ctx context.Context, counts []counted[refKey], names []string) error {
+	if len(counts) == 0 {
 		return nil
 	}
-	names, rank := k.names.names, k.names.ranks()
-	slices.SortFunc(keys, func(a, b refKey) int {
-		return cmp.Or(cmp.Compare(a.field, b.field), cmp.Compare(rank[a.specType], rank[b.specType]), cmp.Compare(rank[a.lifecycle], rank[b.lifecycle]),
-			cmp.Compare(rank[a.kind], rank[b.kind]), cmp.Compare(rank[a.value], rank[b.value]))
-	})
-	columns := []string{"field", "spec_type", "lifecycle", "kind", "value", "entities"}
-	db := k.s.st.DB(ctx)
-	var empty bool
-	if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_shape_refs)").Scan(&empty).Error; err != nil {
-		return store.Translate(err, "entity shape refs")
+	empty, err := k.isEmpty(ctx, "entity_shape_refs")
+	if err != nil {
+		return err
 	}
 	if empty {
-		return k.s.st.CopyRows(ctx, "entity_shape_refs", columns, len(keys), func(i int, args []any) []any {
-			key := keys[i]
-			return append(args, tagFields[key.field], names[key.specType], names[key.lifecycle], names[key.kind], names[key.value], k.refs[key])
+		return k.s.st.CopyRows(ctx, "entity_shape_refs", []string{"field", "spec_type", "lifecycle", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
+			c := counts[i]
+			return append(args, tagFields[c.key.field], names[c.key.specType], names[c.key.lifecycle], names[c.key.kind], names[c.key.value], c.n)
 		})
 	}
-	for part := range slices.Chunk(keys, countsChunk) {
+	for part := range slices.Chunk(counts, countsChunk) {
 		cols := make([][]string, 5)
 		for c := range cols {
 			cols[c] = make([]string, len(part))
 		}
 		by := make([]int64, len(part))
-		for i, key := range part {
-			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = tagFields[key.field], names[key.specType], names[key.lifecycle],
-				names[key.kind], names[key.value]
-			by[i] = k.refs[key]
+		for i, c := range part {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = tagFields[c.key.field], names[c.key.specType], names[c.key.lifecycle],
+				names[c.key.kind], names[c.key.value]
+			by[i] = c.n
 		}
-		if err := db.Exec(addShapeRefsSQL, cols[0], cols[1], cols[2], cols[3], cols[4], by).Error; err != nil {
+		if err := k.s.st.DB(ctx).Exec(addShapeRefsSQL, cols[0], cols[1], cols[2], cols[3], cols[4], by).Error; err != nil {
 			return store.Translate(err, "entity shape refs")
 		}
 	}
@@ -636,16 +682,14 @@ ON CONFLICT (field, spec_type, lifecycle, kind, value) DO UPDATE SET entities = 
 // addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order. Into an
 // empty table (a first import) they are copied instead: nothing is there to add to, and the
 // upserts of a million entities' 1.29 million prefixes took about 4 s of the import's
-// transaction after its index builds, the copy about 1 s. Applies take turns (lockApplies), so
-// the table stays empty until this one's copy.
+// transaction after its index builds, the copy about 1 s.
 func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount) error {
-	db := k.s.st.DB(ctx)
 	if len(counts) == 0 {
 		return nil
 	}
-	var empty bool
-	if err := db.Raw("SELECT NOT EXISTS (SELECT 1 FROM entity_prefix_counts)").Scan(&empty).Error; err != nil {
-		return store.Translate(err, "entity prefix counts")
+	empty, err := k.isEmpty(ctx, "entity_prefix_counts")
+	if err != nil {
+		return err
 	}
 	if empty {
 		return k.s.st.CopyRows(ctx, "entity_prefix_counts", []string{"prefix", "kind", "entities"}, len(counts), func(i int, args []any) []any {
@@ -657,7 +701,7 @@ func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount
 		for i, c := range part {
 			prefixes[i], kinds[i], by[i] = c.prefix, c.kind, c.entities
 		}
-		if err := db.Exec(addPrefixCountsSQL, prefixes, kinds, by).Error; err != nil {
+		if err := k.s.st.DB(ctx).Exec(addPrefixCountsSQL, prefixes, kinds, by).Error; err != nil {
 			return store.Translate(err, "entity prefix counts")
 		}
 	}
