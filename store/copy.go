@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -82,15 +84,45 @@ func (r *rowSource) Values() ([]any, error) { return r.args, nil }
 func (r *rowSource) Err() error             { return nil }
 
 // ReserveIDs takes n values of table's id sequence (its identity column) for rows written with
-// their ids, such as rows copied with CopyRows. PostgreSQL only.
+// their ids, such as rows copied with CopyRows. PostgreSQL only. The sequence is named once per
+// call, not once per value, and the values come back as a range: the name looked up for each
+// value and a row scanned for each took 10 s of a million-entity import, 17 ms per 1,600 ids.
+// Should another session's nextval come between them, so that they are not a run, they come
+// back as a list.
 func (s *Store) ReserveIDs(ctx context.Context, table string, n int) ([]int64, error) {
 	if s.dialect != Postgres {
 		return nil, errs.E(errs.Internal, "reserve ids of %s: only on PostgreSQL", table)
 	}
-	ids := make([]int64, 0, n)
-	err := s.DB(ctx).Raw("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", table, n).Scan(&ids).Error
-	if err == nil && len(ids) != n {
-		err = fmt.Errorf("reserved %d ids of %d", len(ids), n)
+	if n <= 0 {
+		return nil, nil
 	}
-	return ids, s.translate(err, table+" ids")
+	var r struct {
+		Low, High, Count int64
+		List             string // when they are not a run: the values, comma-separated
+	}
+	err := s.DB(ctx).Raw(`SELECT min(id) AS low, max(id) AS high, count(*) AS count,
+	CASE WHEN max(id) - min(id) + 1 = count(*) THEN '' ELSE string_agg(id::text, ',' ORDER BY id) END AS list
+FROM (SELECT nextval(q.seq) AS id FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq OFFSET 0) q, generate_series(1, ?)) v`, table, n).
+		Scan(&r).Error
+	if err != nil {
+		return nil, s.translate(err, table+" ids")
+	}
+	if r.Count != int64(n) {
+		return nil, s.translate(fmt.Errorf("reserved %d ids of %d", r.Count, n), table+" ids")
+	}
+	ids := make([]int64, 0, n)
+	if r.List == "" {
+		for id := r.Low; id <= r.High; id++ {
+			ids = append(ids, id)
+		}
+		return ids, nil
+	}
+	for v := range strings.SplitSeq(r.List, ",") {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, s.translate(err, table+" ids")
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }

@@ -125,6 +125,29 @@ func TestReserveIDsTakesDistinctValuesOfTheSequence(t *testing.T) {
 	if len(slices.Compact(all)) != 2101 {
 		t.Errorf("%d distinct ids of 2101", len(slices.Compact(all)))
 	}
+	// Values that are not a run (here a sequence stepping by two; in production another
+	// session's nextval between them) come back as they were taken.
+	if err := s.Gorm().Exec("ALTER TABLE reserve_probe ALTER COLUMN id SET INCREMENT BY 2").Error; err != nil {
+		t.Fatal(err)
+	}
+	stepped, err := s.ReserveIDs(ctx, "reserve_probe", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stepped) != 5 || slices.Contains(all, stepped[0]) {
+		t.Fatalf("reserved %v after %d", stepped, next)
+	}
+	for i := 1; i < len(stepped); i++ {
+		if stepped[i]-stepped[i-1] != 2 {
+			t.Errorf("reserved %v, want values two apart", stepped)
+		}
+	}
+	if ids, err := s.ReserveIDs(ctx, "reserve_probe", 0); err != nil || len(ids) != 0 {
+		t.Errorf("ReserveIDs of none: %v, %v", ids, err)
+	}
+	if _, err := s.ReserveIDs(ctx, "no_such_table", 3); err == nil {
+		t.Error("ReserveIDs of a table that does not exist: no error")
+	}
 	if _, err := storetest.SQLite(t).ReserveIDs(ctx, "reserve_probe", 1); !errs.Is(err, errs.Internal) {
 		t.Errorf("ReserveIDs on SQLite: %v, want INTERNAL", err)
 	}
