@@ -85,8 +85,9 @@ func (r *rowSource) Err() error             { return nil }
 
 // ReserveIDs takes n values of table's id sequence (its identity column) for rows written with
 // their ids, such as rows copied with CopyRows. PostgreSQL only. The sequence is named once per
-// call, not once per value, and the values come back as a range: the name looked up for each
-// value and a row scanned for each took 10 s of a million-entity import, 17 ms per 1,600 ids.
+// call, not once per value (OFFSET 0 keeps the planner from pulling the lookup up into each
+// value's row), and the values come back as a range: the name looked up for each value and a
+// row scanned for each took 10 s of a million-entity import, 17 ms per 1,600 ids.
 // Should another session's nextval come between them, so that they are not a run, they come
 // back as a list.
 func (s *Store) ReserveIDs(ctx context.Context, table string, n int) ([]int64, error) {
