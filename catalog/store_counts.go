@@ -532,33 +532,54 @@ func (k *countKeeping) isEmpty(ctx context.Context, table string) (bool, error) 
 	return empty, store.Translate(err, table)
 }
 
-// addCounts adds the apply's differences to entity_counts, in key order. Into an empty table
-// (a first import) they are copied, as the prefix counts are: 141,307 rows of a million
-// entities, 1.7 s of upserts.
-func (k *countKeeping) addCounts(ctx context.Context, counts []counted[countKey]) error {
-	if len(counts) == 0 {
+// addRows adds n of the apply's differences to table, in the order given (key order), row
+// giving row i's columns: text, but the last, the count (bigint). Into an empty table (a first
+// import) they are copied; otherwise upsert (the table's add...SQL, which takes one array per
+// column) adds them countsChunk at a time.
+func (k *countKeeping) addRows(ctx context.Context, table string, columns []string, upsert string, n int, row func(i int, args []any) []any) error {
+	if n == 0 {
 		return nil
 	}
-	empty, err := k.isEmpty(ctx, "entity_counts")
+	empty, err := k.isEmpty(ctx, table)
 	if err != nil {
 		return err
 	}
 	if empty {
-		return k.s.st.CopyRows(ctx, "entity_counts", []string{"field", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
-			c := counts[i]
-			return append(args, c.key.field, c.key.kind, c.key.value, c.n)
-		})
+		return k.s.st.CopyRows(ctx, table, columns, n, row)
 	}
-	for part := range slices.Chunk(counts, countsChunk) {
-		fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, c := range part {
-			fields[i], kinds[i], values[i], by[i] = c.key.field, c.key.kind, c.key.value, c.n
+	var args []any
+	for start := 0; start < n; start += countsChunk {
+		size := min(countsChunk, n-start)
+		texts, by := make([][]string, len(columns)-1), make([]int64, size)
+		for c := range texts {
+			texts[c] = make([]string, size)
 		}
-		if err := k.s.st.DB(ctx).Exec(addCountsSQL, fields, kinds, values, by).Error; err != nil {
-			return store.Translate(err, "entity counts")
+		for i := range size {
+			args = row(start+i, args[:0])
+			for c := range texts {
+				texts[c][i] = args[c].(string)
+			}
+			by[i] = args[len(texts)].(int64)
+		}
+		params := make([]any, 0, len(columns))
+		for _, t := range texts {
+			params = append(params, t)
+		}
+		if err := k.s.st.DB(ctx).Exec(upsert, append(params, by)...).Error; err != nil {
+			return store.Translate(err, table)
 		}
 	}
 	return nil
+}
+
+// addCounts adds the apply's differences to entity_counts, in key order. Into an empty table
+// (a first import) they are copied, as the prefix counts are: 141,307 rows of a million
+// entities, 1.7 s of upserts.
+func (k *countKeeping) addCounts(ctx context.Context, counts []counted[countKey]) error {
+	return k.addRows(ctx, "entity_counts", []string{"field", "kind", "value", "entities"}, addCountsSQL, len(counts), func(i int, args []any) []any {
+		c := counts[i]
+		return append(args, c.key.field, c.key.kind, c.key.value, c.n)
+	})
 }
 
 // addShapeCounts adds the apply's differences to entity_shape_counts, in key order: a catalog has
@@ -606,30 +627,10 @@ func everyKind[K comparable](counts map[K]int64, all uint32, setKind func(*K, ui
 // (2.4 rather than 10 ms for `java`'s systems at a million), took 13 s of a million-entity
 // import to build.
 func (k *countKeeping) addTagCounts(ctx context.Context, counts []counted[tagKey], names []string) error {
-	if len(counts) == 0 {
-		return nil
-	}
-	empty, err := k.isEmpty(ctx, "entity_tag_counts")
-	if err != nil {
-		return err
-	}
-	if empty {
-		return k.s.st.CopyRows(ctx, "entity_tag_counts", []string{"tag", "field", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
-			c := counts[i]
-			return append(args, names[c.key.tag], tagFields[c.key.field], names[c.key.kind], names[c.key.value], c.n)
-		})
-	}
-	for part := range slices.Chunk(counts, countsChunk) {
-		tags, fields, kinds, values, by := make([]string, len(part)), make([]string, len(part)),
-			make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, c := range part {
-			tags[i], fields[i], kinds[i], values[i], by[i] = names[c.key.tag], tagFields[c.key.field], names[c.key.kind], names[c.key.value], c.n
-		}
-		if err := k.s.st.DB(ctx).Exec(addTagCountsSQL, tags, fields, kinds, values, by).Error; err != nil {
-			return store.Translate(err, "entity tag counts")
-		}
-	}
-	return nil
+	return k.addRows(ctx, "entity_tag_counts", []string{"tag", "field", "kind", "value", "entities"}, addTagCountsSQL, len(counts), func(i int, args []any) []any {
+		c := counts[i]
+		return append(args, names[c.key.tag], tagFields[c.key.field], names[c.key.kind], names[c.key.value], c.n)
+	})
 }
 
 // addTagCountsSQL adds differences to entity_tag_counts, in the order given (key order).
@@ -642,35 +643,10 @@ ON CONFLICT (tag, field, kind, value) DO UPDATE SET entities = c.entities + excl
 // lifecycle, kind, value), their names numbered by rank (names). Into an empty table (a first
 // import) they are copied.
 func (k *countKeeping) addShapeRefs(ctx context.Context, counts []counted[refKey], names []string) error {
-	if len(counts) == 0 {
-		return nil
-	}
-	empty, err := k.isEmpty(ctx, "entity_shape_refs")
-	if err != nil {
-		return err
-	}
-	if empty {
-		return k.s.st.CopyRows(ctx, "entity_shape_refs", []string{"field", "spec_type", "lifecycle", "kind", "value", "entities"}, len(counts), func(i int, args []any) []any {
-			c := counts[i]
-			return append(args, tagFields[c.key.field], names[c.key.specType], names[c.key.lifecycle], names[c.key.kind], names[c.key.value], c.n)
-		})
-	}
-	for part := range slices.Chunk(counts, countsChunk) {
-		cols := make([][]string, 5)
-		for c := range cols {
-			cols[c] = make([]string, len(part))
-		}
-		by := make([]int64, len(part))
-		for i, c := range part {
-			cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = tagFields[c.key.field], names[c.key.specType], names[c.key.lifecycle],
-				names[c.key.kind], names[c.key.value]
-			by[i] = c.n
-		}
-		if err := k.s.st.DB(ctx).Exec(addShapeRefsSQL, cols[0], cols[1], cols[2], cols[3], cols[4], by).Error; err != nil {
-			return store.Translate(err, "entity shape refs")
-		}
-	}
-	return nil
+	return k.addRows(ctx, "entity_shape_refs", []string{"field", "spec_type", "lifecycle", "kind", "value", "entities"}, addShapeRefsSQL, len(counts), func(i int, args []any) []any {
+		c := counts[i]
+		return append(args, tagFields[c.key.field], names[c.key.specType], names[c.key.lifecycle], names[c.key.kind], names[c.key.value], c.n)
+	})
 }
 
 // addShapeRefsSQL adds differences to entity_shape_refs, in the order given (key order).
@@ -684,28 +660,9 @@ ON CONFLICT (field, spec_type, lifecycle, kind, value) DO UPDATE SET entities = 
 // upserts of a million entities' 1.29 million prefixes took about 4 s of the import's
 // transaction after its index builds, the copy about 1 s.
 func (k *countKeeping) addPrefixCounts(ctx context.Context, counts []prefixCount) error {
-	if len(counts) == 0 {
-		return nil
-	}
-	empty, err := k.isEmpty(ctx, "entity_prefix_counts")
-	if err != nil {
-		return err
-	}
-	if empty {
-		return k.s.st.CopyRows(ctx, "entity_prefix_counts", []string{"prefix", "kind", "entities"}, len(counts), func(i int, args []any) []any {
-			return append(args, counts[i].prefix, counts[i].kind, counts[i].entities)
-		})
-	}
-	for part := range slices.Chunk(counts, countsChunk) {
-		prefixes, kinds, by := make([]string, len(part)), make([]string, len(part)), make([]int64, len(part))
-		for i, c := range part {
-			prefixes[i], kinds[i], by[i] = c.prefix, c.kind, c.entities
-		}
-		if err := k.s.st.DB(ctx).Exec(addPrefixCountsSQL, prefixes, kinds, by).Error; err != nil {
-			return store.Translate(err, "entity prefix counts")
-		}
-	}
-	return nil
+	return k.addRows(ctx, "entity_prefix_counts", []string{"prefix", "kind", "entities"}, addPrefixCountsSQL, len(counts), func(i int, args []any) []any {
+		return append(args, counts[i].prefix, counts[i].kind, counts[i].entities)
+	})
 }
 
 // addPrefixCountsSQL adds differences to entity_prefix_counts, in the order given (key order).
