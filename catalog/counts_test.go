@@ -157,22 +157,26 @@ func sameAsGrouped(t *testing.T, f *fixture, step string) {
 // values, empty ones, a tag in another case and listed twice, values no entity has; the last two
 // are not counted by shape.
 var shapeFilters = map[string]catalog.Filter{
-	"type and lifecycle":              {Types: []string{"service"}, Lifecycles: []string{"production"}},
-	"a type of a kind in a lifecycle": {Types: []string{"service"}, Lifecycles: []string{"experimental"}, Kinds: []string{"component"}},
-	"a type in every lifecycle":       {Types: []string{"website"}},
-	"a type of a namespace":           {Types: []string{"service"}, Namespaces: []string{"ops"}},
-	"types of two kinds":              {Types: []string{"service", "openapi", "database"}, Kinds: []string{"Component", "api"}},
-	"a namespace's lifecycles":        {Namespaces: []string{"OPS"}, Lifecycles: []string{"experimental", "production"}},
-	"no lifecycle":                    {Lifecycles: []string{""}},
-	"a tag":                           {Tags: []string{"pci"}},
-	"a tag of two kinds":              {Tags: []string{"java"}, Kinds: []string{"component", "API", "Component"}},
-	"a tag of one kind":               {Tags: []string{"GO"}, Kinds: []string{"API"}},
-	"a tag no entity lists":           {Tags: []string{"cobol"}},
-	"a tag listed twice, upper case":  {Tags: []string{"Java", "java"}, Types: []string{"service", "website"}},
-	"a tag of a kind in a namespace":  {Tags: []string{"go"}, Kinds: []string{"Component"}, Namespaces: []string{"default"}},
-	"a type no entity has":            {Types: []string{"nothing"}, Lifecycles: []string{"production"}},
-	"an empty tag":                    {Tags: []string{""}},
-	"two tags (not counted by shape)": {Tags: []string{"go", "java"}, Lifecycles: []string{"production"}},
+	"type and lifecycle":                  {Types: []string{"service"}, Lifecycles: []string{"production"}},
+	"a type of a kind in a lifecycle":     {Types: []string{"service"}, Lifecycles: []string{"experimental"}, Kinds: []string{"component"}},
+	"a type in every lifecycle":           {Types: []string{"website"}},
+	"a type of a namespace":               {Types: []string{"service"}, Namespaces: []string{"ops"}},
+	"types of two kinds":                  {Types: []string{"service", "openapi", "database"}, Kinds: []string{"Component", "api"}},
+	"a namespace's lifecycles":            {Namespaces: []string{"OPS"}, Lifecycles: []string{"experimental", "production"}},
+	"no lifecycle":                        {Lifecycles: []string{""}},
+	"a lifecycle alone":                   {Lifecycles: []string{"production"}},
+	"lifecycles of a kind":                {Lifecycles: []string{"production", "experimental"}, Kinds: []string{"component"}},
+	"a type of a kind, every lifecycle":   {Types: []string{"service"}, Kinds: []string{"Component"}},
+	"types of two kinds, every lifecycle": {Types: []string{"service", "openapi"}, Kinds: []string{"Component", "api"}},
+	"a tag":                               {Tags: []string{"pci"}},
+	"a tag of two kinds":                  {Tags: []string{"java"}, Kinds: []string{"component", "API", "Component"}},
+	"a tag of one kind":                   {Tags: []string{"GO"}, Kinds: []string{"API"}},
+	"a tag no entity lists":               {Tags: []string{"cobol"}},
+	"a tag listed twice, upper case":      {Tags: []string{"Java", "java"}, Types: []string{"service", "website"}},
+	"a tag of a kind in a namespace":      {Tags: []string{"go"}, Kinds: []string{"Component"}, Namespaces: []string{"default"}},
+	"a type no entity has":                {Types: []string{"nothing"}, Lifecycles: []string{"production"}},
+	"an empty tag":                        {Tags: []string{""}},
+	"two tags (not counted by shape)":     {Tags: []string{"go", "java"}, Lifecycles: []string{"production"}},
 }
 
 // sameShapeCounts checks that the counts and facets of shapeFilters are what grouping their
@@ -185,7 +189,9 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 			t.Errorf("%s: %s: counted by shape %v", step, name, counted)
 		}
 		byRef := name == "type and lifecycle" || name == "types of two kinds" || name == "a type no entity has" ||
-			name == "a type of a kind in a lifecycle" || name == "a type in every lifecycle"
+			name == "a type of a kind in a lifecycle" || name == "a type in every lifecycle" || name == "no lifecycle" ||
+			name == "a lifecycle alone" || name == "lifecycles of a kind" || name == "a type of a kind, every lifecycle" ||
+			name == "types of two kinds, every lifecycle"
 		for _, field := range []catalog.FacetField{catalog.FacetOwner, catalog.FacetSystem} {
 			if kept := catalog.RefKept(f.svc, filter, field); kept != byRef {
 				t.Errorf("%s: %s: facet %s read from the shape refs %v, want %v", step, name, field, kept, byRef)
@@ -246,6 +252,37 @@ func sameShapeCounts(t *testing.T, f *fixture, step string) {
 	noNegativeCounts(t, f.st, "entity_shape_counts", step)
 	sameTagCounts(t, f, step)
 	sameShapeRefs(t, f, step)
+	sameRollups(t, f, step)
+}
+
+// sameRollups checks that entity_shape_ref_rollups is the grouped count of the entities of each
+// type and of each lifecycle, of each kind and of every kind, by owner and by system (migration
+// 00034).
+func sameRollups(t *testing.T, f *fixture, step string) {
+	t.Helper()
+	type rollupRow struct {
+		Field, Axis, AxisValue, Kind, Value string
+		Entities                            int64
+	}
+	var kept, grouped []rollupRow
+	if err := f.st.Gorm().Raw(`SELECT field, axis, axis_value, kind, value, entities FROM entity_shape_ref_rollups WHERE entities <> 0
+		ORDER BY field, axis, axis_value, kind, value`).Scan(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Each entity under its kind and under '' (every kind), by its type and by its lifecycle.
+	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities),
+	a AS (SELECT id, 'type' AS axis, spec_type AS axis_value FROM entities UNION ALL SELECT id, 'lifecycle', lifecycle FROM entities)
+	SELECT field, axis, axis_value, kind, value, count(*) AS entities FROM (
+		SELECT 'owner' AS field, a.axis, a.axis_value, k.kind, e.owner_ref AS value FROM entities e JOIN k ON k.id = e.id JOIN a ON a.id = e.id WHERE e.owner_ref <> ''
+		UNION ALL SELECT 'system', a.axis, a.axis_value, k.kind, e.system_ref FROM entities e JOIN k ON k.id = e.id JOIN a ON a.id = e.id WHERE e.system_ref <> ''
+	) AS s GROUP BY 1, 2, 3, 4, 5 ORDER BY ` + bytewise(f.st, "field", "axis", "axis_value", "kind", "value")).Scan(&grouped).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept rollups (-grouped entities +entity_shape_ref_rollups):\n%s", step, d)
+	}
+	noNegativeCounts(t, f.st, "entity_shape_ref_rollups", step)
 }
 
 // sameShapeRefs checks that entity_shape_refs is the grouped count of the entities of each type,
@@ -465,7 +502,8 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// And the tag counts from 00032 and the shape refs from 00033, in both databases.
+		// And the tag counts from 00032, the shape refs from 00033 and their rollups from 00034,
+		// in both databases.
 		if err := st.Gorm().Exec("DELETE FROM entity_tag_counts").Error; err != nil {
 			t.Fatal(err)
 		}
@@ -476,6 +514,12 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := st.Gorm().Exec(backfill(t, st, "00033_entity_shape_refs.sql", "entity_shape_refs")).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec("DELETE FROM entity_shape_ref_rollups").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec(backfill(t, st, "00034_entity_shape_ref_rollups.sql", "entity_shape_ref_rollups")).Error; err != nil {
 			t.Fatal(err)
 		}
 		check("counted again by the migrations")
@@ -1059,10 +1103,11 @@ func TestTheCoveringIndexMigrationNamesWhatNoIndexHolds(t *testing.T) {
 }
 
 // On PostgreSQL the shape counts (migration 00028), the tag counts (00032) and the shape refs
-// (00033) have a setting of their own each: an apply of an older release sets
+// (00033) and their rollups (00034) have a setting of their own each: an apply of an older release sets
 // portside.entity_counts and recounts the entity counts itself, knowing nothing of the others, so their triggers count its writes; a
 // transaction that sets portside.entity_shape_counts, portside.entity_tag_counts and
-// portside.entity_shape_refs to 'counted', as this release's applies do, is not counted by them.
+// portside.entity_shape_refs and portside.entity_shape_ref_rollups to 'counted', as this release's
+// applies do, is not counted by them.
 // Filters by shape are counted and faceted from those rows (ShapeCounted, TagKept, RefKept) and
 // answer what grouping their matches does throughout.
 func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
@@ -1113,9 +1158,21 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			return kept
 		}
 		refsBefore := refs(st.Gorm())
+		rollups := func(db *gorm.DB) (kept int64) {
+			t.Helper()
+			if err := db.Raw("SELECT COALESCE(SUM(entities), 0) FROM entity_shape_ref_rollups").Scan(&kept).Error; err != nil {
+				t.Fatal(err)
+			}
+			return kept
+		}
+		rollupsBefore := rollups(st.Gorm())
+		if rollupsBefore == 0 {
+			t.Fatal("no entity counted in the rollups")
+		}
 		err = st.Gorm().Transaction(func(tx *gorm.DB) error {
 			if err := execEach(tx, "SELECT set_config('portside.entity_shape_counts', 'counted', true)",
-				"SELECT set_config('portside.entity_tag_counts', 'counted', true)", "SELECT set_config('portside.entity_shape_refs', 'counted', true)", uncopy); err != nil {
+				"SELECT set_config('portside.entity_tag_counts', 'counted', true)", "SELECT set_config('portside.entity_shape_refs', 'counted', true)",
+				"SELECT set_config('portside.entity_shape_ref_rollups', 'counted', true)", uncopy); err != nil {
 				return err
 			}
 			if got := shapes(tx); got != 2*before {
@@ -1126,6 +1183,9 @@ func TestTheShapeTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			}
 			if got := refs(tx); got != refsBefore {
 				t.Errorf("a transaction set to count its own writes had them counted by the refs trigger: %d, want %d", got, refsBefore)
+			}
+			if got := rollups(tx); got != rollupsBefore {
+				t.Errorf("a transaction set to count its own writes had them counted by the rollups trigger: %d, want %d", got, rollupsBefore)
 			}
 			return errRolledBack
 		})

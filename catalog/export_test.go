@@ -81,7 +81,7 @@ func TagKept(s *Service, f Filter, field FacetField) bool {
 	return err == nil && ok && sf.tagKept(field)
 }
 
-// RefKept says whether the facets of field of f are read from entity_shape_refs.
+// RefKept says whether the facets of field of f are read from entity_shape_refs or its rollups.
 func RefKept(s *Service, f Filter, field FacetField) bool {
 	sf, ok, err := s.shapeFiltered(f)
 	return err == nil && ok && sf.refKept(field)

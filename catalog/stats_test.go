@@ -93,7 +93,7 @@ func TestBulkImportGathersPlannerStatistics(t *testing.T) {
 			// visible to all.
 			after := vacuumed()
 			for _, table := range []string{"entity_counts", "entity_totals", "entity_shape_counts", "entity_tag_counts", "entity_shape_refs",
-				"entity_prefix_counts", "entities", "relations", "entity_tags", "entity_annotations"} {
+				"entity_shape_ref_rollups", "entity_prefix_counts", "entities", "relations", "entity_tags", "entity_annotations"} {
 				if after[table] <= before[table] {
 					t.Errorf("%s was not vacuumed after the bulk import (vacuumed %d times before it, %d after)", table, before[table], after[table])
 				}

@@ -212,10 +212,26 @@ type entityShapeRefRow struct {
 
 func (entityShapeRefRow) TableName() string { return "entity_shape_refs" }
 
+// entityShapeRefRollupRow is how many entities whose Axis ("type" or "lifecycle") is AxisValue,
+// of a Kind (every kind: empty), have Value as their Field: owner or system (migration 00034 on
+// both databases; kept as entity_shape_refs is, and its rows summed over every lifecycle of a
+// type or every type of a lifecycle). The owner and system facets of a filter by types alone or
+// lifecycles alone read it. Read and written with SQL (store_counts.go, store_shapes.go).
+type entityShapeRefRollupRow struct {
+	Field     string `gorm:"primaryKey"`
+	Axis      string `gorm:"primaryKey"`
+	AxisValue string `gorm:"primaryKey"`
+	Kind      string `gorm:"primaryKey"`
+	Value     string `gorm:"primaryKey"`
+	Entities  int64
+}
+
+func (entityShapeRefRollupRow) TableName() string { return "entity_shape_ref_rollups" }
+
 // Models lists every gorm row type of the catalog, for the schema conformance test.
 func Models() []any {
 	return []any{&locationRow{}, &locationErrorRow{}, &entityRow{}, &tagRow{}, &annotationRow{}, &relationRow{}, &stateRow{},
-		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}, &entityTagCountRow{}, &entityShapeRefRow{}}
+		&entityCountRow{}, &entityTotalRow{}, &entityPrefixCountRow{}, &entityShapeCountRow{}, &entityTagCountRow{}, &entityShapeRefRow{}, &entityShapeRefRollupRow{}}
 }
 
 // newEntityRow maps an entity to its row. body is the entity's JSON document.

@@ -56,6 +56,9 @@ const tagCountsSetting = "portside.entity_tag_counts"
 // shapeRefsSetting is the one the triggers of migration 00033 read, for the same reason.
 const shapeRefsSetting = "portside.entity_shape_refs"
 
+// rollupsSetting is the one the triggers of migration 00034 read, for the same reason.
+const rollupsSetting = "portside.entity_shape_ref_rollups"
+
 // countKey is one kept count: a value of a field among the entities of a kind.
 type countKey struct{ field, kind, value string }
 
@@ -91,7 +94,25 @@ type refKey struct {
 	field                            uint8
 }
 
-// tagNames numbers the strings of tagKeys and refKeys.
+// rollupKey is one count of entity_shape_ref_rollups as an apply counts it on PostgreSQL
+// (migration 00034): the entities of a type (axis rollupType) or of a lifecycle (rollupLifecycle),
+// whose axisValue it is, and of a kind (every kind: "") whose field (tagOwner or tagSystem) is a
+// value, the strings numbered as tagKey's are. They are summed from the refKeys (rollups).
+type rollupKey struct {
+	axisValue, kind, value uint32
+	field, axis            uint8
+}
+
+// The axes of entity_shape_ref_rollups, in the order its key sorts them.
+const (
+	rollupLifecycle uint8 = iota
+	rollupType
+)
+
+// rollupAxes names them as the table does.
+var rollupAxes = [...]string{rollupLifecycle: "lifecycle", rollupType: "type"}
+
+// tagNames numbers the strings of tagKeys, refKeys and rollupKeys.
 type tagNames struct {
 	numbers map[string]uint32
 	names   []string
@@ -190,6 +211,7 @@ type tallied struct {
 	shapes   []counted[shapeKey]
 	tags     []counted[tagKey]
 	refs     []counted[refKey]
+	rollups  []counted[rollupKey]
 	names    []string
 	prefixes []prefixCount
 }
@@ -215,8 +237,8 @@ func (k *countKeeping) begin(ctx context.Context) error {
 	if k.own || k.s.st.Dialect() != store.Postgres {
 		return nil
 	}
-	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true)",
-		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
+	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, 'recount', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true), set_config(?, 'counted', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting, rollupsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	k.own = true
@@ -284,7 +306,7 @@ func (k *countKeeping) add(r *entityRow, by int64) {
 // its kind (entity_tag_values of migration 00032); with its type and lifecycle, its owner and
 // system, under its kind (entity_shape_ref_values of 00033); by the words of its search text
 // (entity_prefixes of 00025). The rows of every kind that 00032's and 00033's tables keep too
-// are summed when sorted (everyKind).
+// are summed when sorted (everyKind), and 00034's rollups from 00033's rows (rollupsOf).
 func (t *tally) add(e *countedEntity) {
 	by := e.by
 	for _, f := range [...]struct{ field, value string }{{"kind", e.kind}, {"type", e.specType}, {"lifecycle", e.lifecycle},
@@ -360,6 +382,7 @@ func (t *tally) sorted() *tallied {
 	all := t.names.number("")
 	everyKind(t.tags, all, func(key *tagKey, kind uint32) { key.kind = kind })
 	everyKind(t.refs, all, func(key *refKey, kind uint32) { key.kind = kind })
+	rollups := rollupsOf(t.refs)
 	// Numbered by rank and sorted by number: sorted by the names themselves, the 2.9 million
 	// tag counts of a million entities took seconds.
 	var rank []uint32
@@ -375,7 +398,27 @@ func (t *tally) sorted() *tallied {
 		return cmp.Or(cmp.Compare(a.key.field, b.key.field), cmp.Compare(a.key.specType, b.key.specType), cmp.Compare(a.key.lifecycle, b.key.lifecycle),
 			cmp.Compare(a.key.kind, b.key.kind), cmp.Compare(a.key.value, b.key.value))
 	})
+	out.rollups = nonZero(rollups, func(key *rollupKey) {
+		key.axisValue, key.kind, key.value = rank[key.axisValue], rank[key.kind], rank[key.value]
+	})
+	slices.SortFunc(out.rollups, func(a, b counted[rollupKey]) int {
+		return cmp.Or(cmp.Compare(a.key.field, b.key.field), cmp.Compare(a.key.axis, b.key.axis), cmp.Compare(a.key.axisValue, b.key.axisValue),
+			cmp.Compare(a.key.kind, b.key.kind), cmp.Compare(a.key.value, b.key.value))
+	})
 	*t = tally{}
+	return out
+}
+
+// rollupsOf sums the counts of entity_shape_refs (kind and every kind) over every lifecycle of
+// each type and over every type of each lifecycle: entity_shape_ref_rollups' rows (migration
+// 00034's entity_shape_ref_rollup_values lists each entity's). Summed once from the refs, a
+// million entities' 1.1 million, rather than as each entity is counted.
+func rollupsOf(refs map[refKey]int64) map[rollupKey]int64 {
+	out := make(map[rollupKey]int64, len(refs))
+	for key, n := range refs {
+		out[rollupKey{key.specType, key.kind, key.value, key.field, rollupType}] += n
+		out[rollupKey{key.lifecycle, key.kind, key.value, key.field, rollupLifecycle}] += n
+	}
 	return out
 }
 
@@ -512,12 +555,15 @@ func (k *countKeeping) finish(ctx context.Context) error {
 	if err := k.addShapeRefs(ctx, t.refs, t.names); err != nil {
 		return err
 	}
+	if err := k.addRollups(ctx, t.rollups, t.names); err != nil {
+		return err
+	}
 	if err := k.addPrefixCounts(ctx, t.prefixes); err != nil {
 		return err
 	}
 	k.own = false
-	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
-		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting).Error; err != nil {
+	if err := k.s.st.DB(ctx).Exec("SELECT set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true), set_config(?, '', true)",
+		entityCountsSetting, prefixCountsSetting, shapeCountsSetting, tagCountsSetting, shapeRefsSetting, rollupsSetting).Error; err != nil {
 		return store.Translate(err, "entity counts")
 	}
 	return nil
@@ -654,6 +700,22 @@ const addShapeRefsSQL = `INSERT INTO entity_shape_refs AS c (field, spec_type, l
 SELECT d.field, d.spec_type, d.lifecycle, d.kind, d.value, d.entities
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(field, spec_type, lifecycle, kind, value, entities, i) ORDER BY d.i
 ON CONFLICT (field, spec_type, lifecycle, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
+
+// addRollups adds the apply's differences to entity_shape_ref_rollups, in key order (field, axis,
+// axis value, kind, value), their names numbered by rank (names). Into an empty table (a first
+// import) they are copied.
+func (k *countKeeping) addRollups(ctx context.Context, counts []counted[rollupKey], names []string) error {
+	return k.addRows(ctx, "entity_shape_ref_rollups", []string{"field", "axis", "axis_value", "kind", "value", "entities"}, addRollupsSQL, len(counts), func(i int, args []any) []any {
+		c := counts[i]
+		return append(args, tagFields[c.key.field], rollupAxes[c.key.axis], names[c.key.axisValue], names[c.key.kind], names[c.key.value], c.n)
+	})
+}
+
+// addRollupsSQL adds differences to entity_shape_ref_rollups, in the order given (key order).
+const addRollupsSQL = `INSERT INTO entity_shape_ref_rollups AS c (field, axis, axis_value, kind, value, entities)
+SELECT d.field, d.axis, d.axis_value, d.kind, d.value, d.entities
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS d(field, axis, axis_value, kind, value, entities, i) ORDER BY d.i
+ON CONFLICT (field, axis, axis_value, kind, value) DO UPDATE SET entities = c.entities + excluded.entities`
 
 // addPrefixCounts adds the apply's differences to entity_prefix_counts, in key order. Into an
 // empty table (a first import) they are copied instead: nothing is there to add to, and the

@@ -592,9 +592,9 @@ func (s *Service) Analyze(ctx context.Context) error {
 // transaction, as here) drops them; autovacuum would, later. Their totals over kinds
 // (entity_totals, kept by triggers on entity_counts) take a version per statement that changed a
 // value's count; the shape counts, the tag counts (a million entities: 2.9 million rows), the
-// shape refs and the prefix counts (1.3 million, which a text search reads its words' counts
+// shape refs, their rollups and the prefix counts (1.3 million, which a text search reads its words' counts
 // from in index order) one per apply.
-var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts, entity_shape_refs, entity_prefix_counts")
+var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts, entity_shape_refs, entity_shape_ref_rollups, entity_prefix_counts")
 
 // vacuumConnections is how many VACUUMs Analyze runs at once on PostgreSQL.
 const vacuumConnections = 2
