@@ -23,7 +23,9 @@ CREATE TABLE entity_shape_ref_rollups (
     kind       TEXT COLLATE "C" NOT NULL,
     value      TEXT COLLATE "C" NOT NULL,
     entities   BIGINT NOT NULL,
-    PRIMARY KEY (field, axis, axis_value, kind, value)
+    -- The count is in the key's index too: a facet reads one key prefix's rows (services' 29,675
+    -- systems at a million) without visiting the table, 28 -> 13 ms.
+    PRIMARY KEY (field, axis, axis_value, kind, value) INCLUDE (entities)
 );
 
 -- +goose StatementBegin
