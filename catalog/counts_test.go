@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -1281,5 +1282,74 @@ func TestThePrefixTriggerCountsAnOlderReleasesApply(t *testing.T) {
 			t.Fatal(err)
 		}
 		samePrefixCounts(t, f, "after the rolled back delete")
+	})
+}
+
+// On PostgreSQL the facets of several kinds are read from each kind's first values in count order
+// where those settle them (summedFacets), and summed over every value where they do not: reading
+// as few as one to three values a kind, every answer is what grouping the matches gives, and
+// some fields are settled by the values read, some not.
+func TestTheFacetsOfSeveralKindsAreSettledByTheirFirstValues(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		if st.Dialect() != store.Postgres {
+			t.Skip("SQLite sums every value's counts over the kinds")
+		}
+		f := newFixture(t, st)
+		f.svc = f.service(catalog.Options{CacheSize: 0})
+		// Owners whose entities of each kind are drawn at random, 0 to 5 of a kind each, so that a
+		// value's place by its sum is seldom its place in any kind, and sums tie.
+		rng := rand.New(rand.NewPCG(17, 19))
+		var docs []string
+		for o := range 12 {
+			for _, kind := range []string{"Component", "API", "Resource"} {
+				for i := range rng.IntN(6) {
+					spec := "{type: service, lifecycle: production, owner: owner-" + strconv.Itoa(o) + "}"
+					if kind == "API" {
+						spec = "{type: openapi, lifecycle: production, owner: owner-" + strconv.Itoa(o) + ", definition: x}"
+					} else if kind == "Resource" {
+						spec = "{type: database, owner: owner-" + strconv.Itoa(o) + "}"
+					}
+					docs = append(docs, fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: %s\nmetadata: {name: drawn-%d-%d}\nspec: %s\n", kind, o, i, spec))
+				}
+			}
+		}
+		f.write(filepath.Join("drawn", "all.yaml"), strings.Join(docs, "---\n"))
+		f.register(filepath.Join(f.dir, "drawn", "*.yaml"))
+		settled, summed := 0, 0
+		for _, read := range []int{1, 2, 3, 100} {
+			catalog.SetSummedRead(f.svc, read)
+			for _, kinds := range [][]string{{"Component", "API"}, {"component", "Resource"}, {"API", "Resource", "Component"}} {
+				for _, limit := range []int{1, 2, 3} {
+					first, open, err := catalog.SummedFacets(operator, f.svc, facetFields, kinds, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					summed += len(open)
+					all, err := f.svc.Facets(operator, catalog.Filter{Kinds: kinds}, facetFields, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, field := range facetFields {
+						grouped, err := catalog.GroupedFacet(operator, f.svc, catalog.Filter{Kinds: kinds}, field, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if d := cmp.Diff(grouped, all[field], cmpopts.EquateEmpty()); d != "" {
+							t.Errorf("facet %s of kinds %v, limit %d, %d read a kind (-grouped +answered):\n%s", field, kinds, limit, read, d)
+						}
+						if slices.Contains(open, field) {
+							continue
+						}
+						settled++
+						if d := cmp.Diff(grouped, first[field], cmpopts.EquateEmpty()); d != "" {
+							t.Errorf("facet %s of kinds %v, limit %d, settled by %d read a kind (-grouped +settled):\n%s", field, kinds, limit, read, d)
+						}
+					}
+				}
+			}
+		}
+		if settled == 0 || summed == 0 {
+			t.Errorf("%d facets settled by their kinds' first values and %d summed apart: want some of each", settled, summed)
+		}
 	})
 }

@@ -47,6 +47,19 @@ const CoveredSearchBytes = coveredSearchBytes
 // PostgreSQL (gatheredMatchesMax); past it, the page walks the name index and is counted apart.
 func SetGatheredMatchesMax(s *Service, n int) { s.gatherMax = n }
 
+// SetSummedRead sets how many of each kind's first values the facets of several kinds read.
+func SetSummedRead(s *Service, n int) { s.summedRead = n }
+
+// SummedFacets is the facets of fields over kinds that their kinds' first values settle, and the
+// fields they do not (PostgreSQL).
+func SummedFacets(ctx context.Context, s *Service, fields []FacetField, kinds []string, limit int) (map[FacetField][]FacetValue, []FacetField, error) {
+	kinds, err := distinctKinds(kinds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.summedFacets(ctx, fields, kinds, limit)
+}
+
 // SetDenseTextMatches sets how many matches a text search on SQLite must have for its page to
 // walk the order's index (denseTextMatches).
 func SetDenseTextMatches(s *Service, n int) { s.denseMin = n }

@@ -79,6 +79,9 @@ type Service struct {
 	// denseMin is how many matches a text search on SQLite must have for its page to walk the
 	// order's index (denseText; denseTextMatches but in tests).
 	denseMin int
+	// summedRead is how many of each kind's first values summedFacets reads (0: summedReadFactor
+	// per value asked, at least summedReadMin; fewer in tests).
+	summedRead int
 }
 
 // NewService builds the catalog service on an open, migrated store.

@@ -381,8 +381,9 @@ var countedFields = map[FacetField]string{
 // does (count descending, then value; zero counts skipped). Over the whole catalog a field's top
 // values are read in index order from the totals over every kind (entity_totals, migration
 // 00021; on SQLite a view summing the counts), over one kind in index order from that kind's
-// counts (entity_counts, 00019, indexed by 00021 on PostgreSQL); over several kinds their counts
-// are summed by value and sorted.
+// counts (entity_counts, 00019, indexed by 00021 on PostgreSQL); over several kinds from the
+// first values of each kind in count order where they settle the sums' first values
+// (summedFacets, PostgreSQL), otherwise their counts are summed by value and sorted.
 func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	if err := f.checkSizes(); err != nil {
 		return nil, err
@@ -390,6 +391,12 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 	kinds, err := distinctKinds(f.Kinds)
 	if err != nil {
 		return nil, err
+	}
+	var settled map[FacetField][]FacetValue
+	if len(kinds) > 1 && s.st.Dialect() == store.Postgres {
+		if settled, fields, err = s.summedFacets(ctx, fields, kinds, limit); err != nil || len(fields) == 0 {
+			return settled, err
+		}
 	}
 	var u facetUnion
 	for _, field := range fields {
@@ -419,7 +426,14 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 	if len(u.asked) == 0 {
 		return map[FacetField][]FacetValue{}, nil
 	}
-	return u.read(s.st.DB(ctx), "")
+	out, err := u.read(s.st.DB(ctx), "")
+	if err != nil {
+		return nil, err
+	}
+	for field, values := range settled {
+		out[field] = values
+	}
+	return out, nil
 }
 
 // facetQuery is facetValues' statement.
