@@ -503,8 +503,8 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// And the tag counts from 00032, the shape refs from 00033 and their rollups from 00034,
-		// in both databases.
+		// And the tag counts from 00032 and the shape refs from 00033, in both databases, and
+		// their rollups from 00034 (on SQLite a view of the shape refs).
 		if err := st.Gorm().Exec("DELETE FROM entity_tag_counts").Error; err != nil {
 			t.Fatal(err)
 		}
@@ -517,11 +517,13 @@ func TestKeptCountsAreTheGroupedCounts(t *testing.T) {
 		if err := st.Gorm().Exec(backfill(t, st, "00033_entity_shape_refs.sql", "entity_shape_refs")).Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Gorm().Exec("DELETE FROM entity_shape_ref_rollups").Error; err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Gorm().Exec(backfill(t, st, "00034_entity_shape_ref_rollups.sql", "entity_shape_ref_rollups")).Error; err != nil {
-			t.Fatal(err)
+		if st.Dialect() == store.Postgres {
+			if err := st.Gorm().Exec("DELETE FROM entity_shape_ref_rollups").Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Gorm().Exec(backfill(t, st, "00034_entity_shape_ref_rollups.sql", "entity_shape_ref_rollups")).Error; err != nil {
+				t.Fatal(err)
+			}
 		}
 		check("counted again by the migrations")
 		if _, err := f.svc.UnregisterLocation(operator, one); err != nil {

@@ -213,9 +213,9 @@ type entityShapeRefRow struct {
 func (entityShapeRefRow) TableName() string { return "entity_shape_refs" }
 
 // entityShapeRefRollupRow is how many entities whose Axis ("type" or "lifecycle") is AxisValue,
-// of a Kind (every kind: empty), have Value as their Field: owner or system (migration 00034 on
-// both databases; kept as entity_shape_refs is, and its rows summed over every lifecycle of a
-// type or every type of a lifecycle). The owner and system facets of a filter by types alone or
+// of a Kind (every kind: empty), have Value as their Field: owner or system: entity_shape_refs'
+// rows summed over every lifecycle of a type or every type of a lifecycle (migration 00034; on
+// PostgreSQL a table kept as entity_shape_refs is, on SQLite a view). The owner and system facets of a filter by types alone or
 // lifecycles alone read it. Read and written with SQL (store_counts.go, store_shapes.go).
 type entityShapeRefRollupRow struct {
 	Field     string `gorm:"primaryKey"`

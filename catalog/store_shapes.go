@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/store"
 )
 
 // This file holds the reads of entity_shape_counts (migration 00028 on PostgreSQL, 00031 on
@@ -130,6 +131,7 @@ var tagFacetFields = map[FacetField]string{FacetOwner: "owner", FacetSystem: "sy
 // entity_shape_refs or its rollups, ordered and bounded as facetQuery does (count descending, then
 // value; empty values and zero counts skipped), every field in one statement.
 func (s *Service) shapeFacets(ctx context.Context, sf shapeFilter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
+	pg := s.st.Dialect() == store.Postgres
 	var u facetUnion
 	for _, field := range fields {
 		if !sf.kept(field) {
@@ -140,7 +142,7 @@ func (s *Service) shapeFacets(ctx context.Context, sf shapeFilter, fields []Face
 			continue
 		}
 		if sf.refKept(field) {
-			u.add(field, func(n string) (string, []any) { return refFacet(n, sf, field, limit) })
+			u.add(field, func(n string) (string, []any) { return refFacet(n, sf, field, limit, pg) })
 			continue
 		}
 		col := shapeColumns[field]
@@ -188,7 +190,7 @@ func tagFacet(n string, sf shapeFilter, field FacetField, limit int) (string, []
 // one kind or every kind, the field's counts are the rows of one key prefix, one per value,
 // sorted by count: services in production's 29,675 systems, summed over kinds and namespaces,
 // took 38-44 ms. Of several values or kinds, their rows are summed by value.
-func refFacet(n string, sf shapeFilter, field FacetField, limit int) (string, []any) {
+func refFacet(n string, sf shapeFilter, field FacetField, limit int, pg bool) (string, []any) {
 	table := "entity_shape_refs"
 	type cond struct {
 		column string
@@ -196,6 +198,16 @@ func refFacet(n string, sf shapeFilter, field FacetField, limit int) (string, []
 	}
 	var conds []cond
 	switch {
+	case !pg:
+		// SQLite's rollups are a view summing entity_shape_refs (its migration 00034): summed
+		// here directly, by the columns the filter has, which SQLite plans better than the view
+		// (at 100,000 entities the facets of type service took 13 ms, through the view 22).
+		if len(sf.types) > 0 {
+			conds = append(conds, cond{"spec_type", sf.types})
+		}
+		if len(sf.lifecycles) > 0 {
+			conds = append(conds, cond{"lifecycle", sf.lifecycles})
+		}
 	case len(sf.lifecycles) == 0:
 		table, conds = "entity_shape_ref_rollups", []cond{{"axis", []string{"type"}}, {"axis_value", sf.types}}
 	case len(sf.types) == 0:
@@ -208,7 +220,9 @@ func refFacet(n string, sf shapeFilter, field FacetField, limit int) (string, []
 		kind = sf.kinds[0]
 	}
 	where, args := "field = ?", []any{tagFacetFields[field]}
-	single := len(sf.kinds) <= 1
+	// One key prefix's rows, one per value, where the table keeps them by every condition (on
+	// SQLite, both a type and a lifecycle) and one kind or every kind.
+	single := len(sf.kinds) <= 1 && len(conds) == 2
 	for _, c := range conds {
 		single = single && len(c.values) == 1
 	}
