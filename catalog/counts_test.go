@@ -1353,5 +1353,15 @@ func TestTheFacetsOfSeveralKindsAreSettledByTheirFirstValues(t *testing.T) {
 		if settled == 0 || summed == 0 {
 			t.Errorf("%d facets settled by their kinds' first values and %d summed apart: want some of each", settled, summed)
 		}
+		// A thousand values asked of two kinds would read 4,000 of each: summed over every value
+		// instead.
+		catalog.SetSummedRead(f.svc, 0)
+		_, open, err := catalog.SummedFacets(operator, f.svc, facetFields, []string{"Component", "API"}, catalog.MaxFacetValues)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) != len(facetFields) {
+			t.Errorf("%d of %d facets of a thousand values over two kinds were left to be summed, want every one", len(open), len(facetFields))
+		}
 	})
 }

@@ -30,6 +30,11 @@ const (
 	summedReadMin    = 100
 )
 
+// summedReadMax bounds the rows of a field read over all the kinds (each looked up once per kind
+// after): past it (a thousand values asked of two kinds, a hundred of eleven) the field is summed
+// over every value, which then costs no more.
+const summedReadMax = 4096
+
 // summedFacets returns the facets of fields over kinds (two or more) that their kinds' first
 // values settle, and the fields they do not (summed apart by the caller). Two statements: the
 // kinds' first values of every field, then the sums of every value read.
@@ -47,6 +52,9 @@ func (s *Service) summedFacets(ctx context.Context, fields []FacetField, kinds [
 	read := max(summedReadMin, summedReadFactor*limit)
 	if s.summedRead > 0 {
 		read = s.summedRead
+	}
+	if read*len(kinds) > summedReadMax {
+		return map[FacetField][]FacetValue{}, fields, nil
 	}
 	var heads []summedRow
 	err := s.st.DB(ctx).Raw(`SELECT f.field, k.kind, h.value, h.entities FROM unnest($1::text[]) AS f(field) CROSS JOIN unnest($2::text[]) AS k(kind)
