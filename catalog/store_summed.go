@@ -36,8 +36,8 @@ const (
 const summedReadMax = 4096
 
 // summedFacets returns the facets of fields over kinds (two or more) that their kinds' first
-// values settle, and the fields they do not (summed apart by the caller). Two statements: the
-// kinds' first values of every field, then the sums of every value read.
+// values settle, and the fields they do not (summed apart by the caller, in a statement of its
+// own).
 func (s *Service) summedFacets(ctx context.Context, fields []FacetField, kinds []string, limit int) (map[FacetField][]FacetValue, []FacetField, error) {
 	names := make([]string, 0, len(fields))
 	for _, field := range fields {
@@ -56,39 +56,34 @@ func (s *Service) summedFacets(ctx context.Context, fields []FacetField, kinds [
 	if read*len(kinds) > summedReadMax {
 		return map[FacetField][]FacetValue{}, fields, nil
 	}
-	var heads []summedRow
-	err := s.st.DB(ctx).Raw(`SELECT f.field, k.kind, h.value, h.entities FROM unnest($1::text[]) AS f(field) CROSS JOIN unnest($2::text[]) AS k(kind)
+	// One statement, so one snapshot: the kinds' first values of every field (h), then each
+	// value read's sum over the kinds (its kind empty, which no kind is), a lookup by key per
+	// value and kind (a subquery each: joined, the values were hashed against every count of the
+	// field, 13-40 ms at a million).
+	var rows []summedRow
+	err := s.st.DB(ctx).Raw(`WITH h AS MATERIALIZED (SELECT f.field, k.kind, c.value, c.entities
+		FROM unnest($1::text[]) AS f(field) CROSS JOIN unnest($2::text[]) AS k(kind)
 		CROSS JOIN LATERAL (SELECT value, entities FROM entity_counts WHERE field = f.field AND kind = k.kind AND entities > 0
-			ORDER BY entities DESC, value LIMIT $3) AS h`, names, kinds, read).Scan(&heads).Error
+			ORDER BY entities DESC, value LIMIT $3) AS c)
+	SELECT field, kind, value, entities FROM h
+	UNION ALL
+	SELECT v.field, '', v.value, (SELECT CAST(COALESCE(SUM(e.entities), 0) AS BIGINT) FROM entity_counts e
+		WHERE e.field = v.field AND e.kind = ANY($2::text[]) AND e.value = v.value)
+	FROM (SELECT DISTINCT field, value FROM h) AS v`, names, kinds, read).Scan(&rows).Error
 	if err != nil {
 		return nil, nil, store.Translate(err, "facets")
 	}
 	byField := map[string]*summedField{}
-	var candFields, candValues []string
-	for _, h := range heads {
-		sf := byField[h.Field]
+	for _, r := range rows {
+		sf := byField[r.Field]
 		if sf == nil {
 			sf = &summedField{heads: map[string][]summedRow{}, sums: map[string]int64{}}
-			byField[h.Field] = sf
+			byField[r.Field] = sf
 		}
-		sf.heads[h.Kind] = append(sf.heads[h.Kind], h)
-		if _, seen := sf.sums[h.Value]; !seen {
-			sf.sums[h.Value] = 0
-			candFields, candValues = append(candFields, h.Field), append(candValues, h.Value)
-		}
-	}
-	if len(candValues) > 0 {
-		var sums []summedRow
-		// A lookup by key per value read and kind (a subquery each): joined, the values were
-		// hashed against every count of the field (13-40 ms at a million).
-		err := s.st.DB(ctx).Raw(`SELECT c.field, c.value, (SELECT CAST(COALESCE(SUM(e.entities), 0) AS BIGINT) FROM entity_counts e
-			WHERE e.field = c.field AND e.kind = ANY($3::text[]) AND e.value = c.value) AS entities
-			FROM unnest($1::text[], $2::text[]) AS c(field, value)`, candFields, candValues, kinds).Scan(&sums).Error
-		if err != nil {
-			return nil, nil, store.Translate(err, "facets")
-		}
-		for _, r := range sums {
-			byField[r.Field].sums[r.Value] = r.Entities
+		if r.Kind == "" {
+			sf.sums[r.Value] = r.Entities
+		} else {
+			sf.heads[r.Kind] = append(sf.heads[r.Kind], r)
 		}
 	}
 	out := make(map[FacetField][]FacetValue, len(fields))
