@@ -265,25 +265,14 @@ func sameRollups(t *testing.T, f *fixture, step string) {
 		Field, Axis, AxisValue, Kind, Value string
 		Entities                            int64
 	}
-	var kept, grouped []rollupRow
-	if err := f.st.Gorm().Raw(`SELECT field, axis, axis_value, kind, value, entities FROM entity_shape_ref_rollups WHERE entities <> 0
-		ORDER BY field, axis, axis_value, kind, value`).Scan(&kept).Error; err != nil {
-		t.Fatal(err)
-	}
 	// Each entity under its kind and under '' (every kind), by its type and by its lifecycle.
-	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities),
+	sameKept[rollupRow](t, f, step, "rollups", "entity_shape_ref_rollups", []string{"field", "axis", "axis_value", "kind", "value"},
+		`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities),
 	a AS (SELECT id, 'type' AS axis, spec_type AS axis_value FROM entities UNION ALL SELECT id, 'lifecycle', lifecycle FROM entities)
 	SELECT field, axis, axis_value, kind, value, count(*) AS entities FROM (
 		SELECT 'owner' AS field, a.axis, a.axis_value, k.kind, e.owner_ref AS value FROM entities e JOIN k ON k.id = e.id JOIN a ON a.id = e.id WHERE e.owner_ref <> ''
 		UNION ALL SELECT 'system', a.axis, a.axis_value, k.kind, e.system_ref FROM entities e JOIN k ON k.id = e.id JOIN a ON a.id = e.id WHERE e.system_ref <> ''
-	) AS s GROUP BY 1, 2, 3, 4, 5 ORDER BY ` + bytewise(f.st, "field", "axis", "axis_value", "kind", "value")).Scan(&grouped).Error
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("%s: the kept rollups (-grouped entities +entity_shape_ref_rollups):\n%s", step, d)
-	}
-	noNegativeCounts(t, f.st, "entity_shape_ref_rollups", step)
+	) AS s GROUP BY 1, 2, 3, 4, 5`)
 }
 
 // sameShapeRefs checks that entity_shape_refs is the grouped count of the entities of each type,
@@ -294,24 +283,34 @@ func sameShapeRefs(t *testing.T, f *fixture, step string) {
 		Field, SpecType, Lifecycle, Kind, Value string
 		Entities                                int64
 	}
-	var kept, grouped []refRow
-	if err := f.st.Gorm().Raw(`SELECT field, spec_type, lifecycle, kind, value, entities FROM entity_shape_refs WHERE entities <> 0
-		ORDER BY field, spec_type, lifecycle, kind, value`).Scan(&kept).Error; err != nil {
-		t.Fatal(err)
-	}
 	// Each entity under its kind and under '' (every kind).
-	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
+	sameKept[refRow](t, f, step, "shape refs", "entity_shape_refs", []string{"field", "spec_type", "lifecycle", "kind", "value"},
+		`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
 	SELECT field, spec_type, lifecycle, kind, value, count(*) AS entities FROM (
 		SELECT 'owner' AS field, e.spec_type, e.lifecycle, k.kind, e.owner_ref AS value FROM entities e JOIN k ON k.id = e.id WHERE e.owner_ref <> ''
 		UNION ALL SELECT 'system', e.spec_type, e.lifecycle, k.kind, e.system_ref FROM entities e JOIN k ON k.id = e.id WHERE e.system_ref <> ''
-	) AS s GROUP BY 1, 2, 3, 4, 5 ORDER BY ` + bytewise(f.st, "field", "spec_type", "lifecycle", "kind", "value")).Scan(&grouped).Error
-	if err != nil {
+	) AS s GROUP BY 1, 2, 3, 4, 5`)
+}
+
+// sameKept checks that table's rows of non-zero counts, read by its key columns (keys) and
+// entities in key order, are the rows grouped (a statement over the entities selecting the same
+// columns, ordered here), that none is negative, and returns how many rows grouped has. R holds
+// a row, the keys then Entities.
+func sameKept[R any](t *testing.T, f *fixture, step, what, table string, keys []string, grouped string) int {
+	t.Helper()
+	var kept, want []R
+	cols := strings.Join(keys, ", ")
+	if err := f.st.Gorm().Raw("SELECT " + cols + ", entities FROM " + table + " WHERE entities <> 0 ORDER BY " + cols).Scan(&kept).Error; err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("%s: the kept shape refs (-grouped entities +entity_shape_refs):\n%s", step, d)
+	if err := f.st.Gorm().Raw(grouped + " ORDER BY " + bytewise(f.st, keys...)).Scan(&want).Error; err != nil {
+		t.Fatal(err)
 	}
-	noNegativeCounts(t, f.st, "entity_shape_refs", step)
+	if d := cmp.Diff(want, kept, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: the kept %s (-grouped entities +%s):\n%s", step, what, table, d)
+	}
+	noNegativeCounts(t, f.st, table, step)
+	return len(want)
 }
 
 // sameTagCounts checks that entity_tag_counts is the grouped count of the entities of each kind,
@@ -323,32 +322,21 @@ func sameTagCounts(t *testing.T, f *fixture, step string) {
 		Tag, Field, Kind, Value string
 		Entities                int64
 	}
-	var kept, grouped []tagRow
-	if err := f.st.Gorm().Raw(`SELECT tag, field, kind, value, entities FROM entity_tag_counts WHERE entities <> 0
-		ORDER BY tag, field, kind, value`).Scan(&kept).Error; err != nil {
-		t.Fatal(err)
-	}
 	// Each entity under its kind and under '' (every kind).
-	err := f.st.Gorm().Raw(`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
+	grouped := sameKept[tagRow](t, f, step, "tag counts", "entity_tag_counts", []string{"tag", "field", "kind", "value"},
+		`WITH k AS (SELECT id, kind FROM entities UNION ALL SELECT id, '' FROM entities)
 	SELECT tag, field, kind, value, count(*) AS entities FROM (
 		SELECT t.tag, 'owner' AS field, k.kind, e.owner_ref AS value FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN k ON k.id = e.id WHERE e.owner_ref <> ''
 		UNION ALL SELECT t.tag, 'system', k.kind, e.system_ref FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN k ON k.id = e.id WHERE e.system_ref <> ''
 		UNION ALL SELECT t.tag, 'tag', k.kind, o.tag FROM entities e JOIN entity_tags t ON t.entity_id = e.id JOIN entity_tags o ON o.entity_id = e.id JOIN k ON k.id = e.id
-	) AS s GROUP BY 1, 2, 3, 4 ORDER BY ` + bytewise(f.st, "tag", "field", "kind", "value")).Scan(&grouped).Error
-	if err != nil {
-		t.Fatal(err)
-	}
+	) AS s GROUP BY 1, 2, 3, 4`)
 	var tagged int64
 	if err := f.st.Gorm().Raw("SELECT count(*) FROM entity_tags").Scan(&tagged).Error; err != nil {
 		t.Fatal(err)
 	}
-	if tagged > 0 && len(grouped) == 0 {
+	if tagged > 0 && grouped == 0 {
 		t.Fatalf("%s: entities list tags and the grouping counts none: the check checks nothing", step)
 	}
-	if d := cmp.Diff(grouped, kept, cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("%s: the kept tag counts (-grouped entities +entity_tag_counts):\n%s", step, d)
-	}
-	noNegativeCounts(t, f.st, "entity_tag_counts", step)
 }
 
 // bytewise is an ORDER BY list of columns compared as bytes, as the kept tables' keys are.
