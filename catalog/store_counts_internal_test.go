@@ -8,9 +8,9 @@ import (
 )
 
 // An entity is counted once under each distinct prefix of its words, up to 32 characters (not
-// bytes), whichever of its words share it and however often a word comes; a word PostgreSQL
-// leaves out of the tsvector (2,047 bytes or more) gives none: each word's prefixes past what it
-// shares with the word before it.
+// bytes) but those of more than three digits alone, whichever of its words share it and however often a word
+// comes; a word PostgreSQL leaves out of the tsvector (2,047 bytes or more) gives none: each
+// word's prefixes past what it shares with the word before it.
 func TestAnEntityIsCountedOnceUnderEachPrefixOfItsWords(t *testing.T) {
 	long := strings.Repeat("é", 40)
 	for _, c := range []struct {
@@ -25,6 +25,13 @@ func TestAnEntityIsCountedOnceUnderEachPrefixOfItsWords(t *testing.T) {
 		{long, prefixesOf(long, 32)},
 		{strings.Repeat("x", 2047) + " xy", []string{"x", "xy"}},
 		{strings.Repeat("x", 2046), prefixesOf(strings.Repeat("x", 2046), 32)},
+		// Prefixes of digits alone are counted up to three digits, other prefixes whole.
+		{"12345", []string{"1", "12", "123"}},
+		{"12345 12399 123", []string{"1", "12", "123"}},
+		{"000042 7 1234x", []string{"0", "00", "000", "1", "12", "123", "1234x", "7"}},
+		{"v2 2024rc1 2024", []string{"2", "20", "202", "2024r", "2024rc", "2024rc1", "v", "v2"}},
+		{"2024rc1", []string{"2", "20", "202", "2024r", "2024rc", "2024rc1"}},
+		{strings.Repeat("9", 2047) + " 98", []string{"9", "98"}},
 	} {
 		var got []string
 		seen := map[string]bool{}
@@ -53,4 +60,31 @@ func prefixesOf(w string, n int) []string {
 	}
 	out = append(out, w)
 	return out[:min(n, len(out))]
+}
+
+// A search word's matches are counted by the row of its counted prefix: the word itself when it
+// has at most 32 characters and is not four digits or more alone; otherwise a prefix of it,
+// whose row bounds its matches.
+func TestASearchWordIsCountedByItsCountedPrefix(t *testing.T) {
+	long := strings.Repeat("é", 40)
+	for _, c := range []struct {
+		word, prefix string
+		whole        bool
+	}{
+		{"pay", "pay", true},
+		{"123", "123", true},
+		{"1234", "123", false},
+		{"00042", "000", false},
+		{"1234x", "1234x", true},
+		{"v2024", "v2024", true},
+		{long, string([]rune(long)[:32]), false},
+		{strings.Repeat("1", 40), "111", false},
+		{strings.Repeat("1", 33) + "x", "111", false},
+		{"2024rc", "2024rc", true},
+	} {
+		prefix, whole := countedPrefix(c.word)
+		if prefix != c.prefix || whole != c.whole {
+			t.Errorf("countedPrefix(%.12q) = %q, %v; want %q, %v", c.word, prefix, whole, c.prefix, c.whole)
+		}
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -42,7 +41,7 @@ const gatheredMatchesMax = 100_000
 
 // fewMatches says whether a text search f (countsFromMatches) may match at most s.gatherMax
 // entities, as the kept prefix counts bound them: every word's matches are among the entities
-// (of f's kinds) with a word starting with its first countedPrefixRunes characters, so the
+// (of f's kinds) with a word starting with its counted prefix (countedPrefix), so the
 // fewest such entities of any of its words bound them. Past the bound, gathering every match
 // for the page costs more than counting them (they are kept in a tuplestore and sorted: `a` in
 // the default namespace, 537,094 matches, 0.7 → 1.1 s), and the walk along the name index finds
@@ -56,9 +55,7 @@ func (s *Service) fewMatches(ctx context.Context, f Filter) bool {
 	queried := searchWords(f.Text)
 	prefixes := make([]string, 0, len(queried))
 	for _, w := range queried {
-		if r := []rune(w); len(r) > countedPrefixRunes {
-			w = string(r[:countedPrefixRunes])
-		}
+		w, _ = countedPrefix(w)
 		if !slices.Contains(prefixes, w) {
 			prefixes = append(prefixes, w)
 		}
@@ -180,8 +177,9 @@ func (s *Service) searchIndexPage(ctx context.Context, f Filter, o Order, dir st
 }
 
 // prefixCounted returns the one word of a text search that entity_prefix_counts counts the
-// matches of (migration 00025, PostgreSQL): a word of up to countedPrefixRunes characters, alone
-// in the text, the filter's other restriction if any being by kinds.
+// matches of (migrations 00025 and 00035, PostgreSQL): a word counted whole (countedPrefix: up
+// to countedPrefixRunes characters, a number of up to countedDigits), alone in the text, the
+// filter's other restriction if any being by kinds.
 func (s *Service) prefixCounted(f Filter) (string, bool) {
 	if s.st.Dialect() != store.Postgres || f.Text == "" {
 		return "", false
@@ -192,7 +190,10 @@ func (s *Service) prefixCounted(f Filter) (string, bool) {
 		return "", false
 	}
 	queried := searchWords(f.Text)
-	if len(queried) != 1 || utf8.RuneCountInString(queried[0]) > countedPrefixRunes { // 32 characters: far from indexedWordBytes
+	if len(queried) != 1 {
+		return "", false
+	}
+	if _, whole := countedPrefix(queried[0]); !whole { // 32 characters are far from indexedWordBytes
 		return "", false
 	}
 	return queried[0], true
