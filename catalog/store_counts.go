@@ -527,10 +527,11 @@ const indexedWordBytes = 2047
 // sortedWords calls add with each distinct word of a search text (space-separated) in sorted
 // order, but those the tsvector leaves out, and how many of its first bytes the word before it
 // has too; a number stands for its first countedDigits digits, the prefixes of it that are
-// counted (prefixesAfter). In sorted order the words sharing a prefix are neighbours, so the prefixes of a word
-// that an earlier word has too are those it shares with the word before it: an entity is
-// counted under each prefix of its words once, as migration 00035's entity_prefixes lists them,
-// by taking each word's prefixes longer than what it shares (prefixesAfter).
+// counted (prefixesAfter). In sorted order the words sharing a prefix are neighbours, so the
+// prefixes of a word that an earlier word has too are those it shares with the word before it:
+// an entity is counted under each prefix of its words once, as migration 00035's
+// entity_prefixes lists them, by taking each word's prefixes longer than what it shares
+// (prefixesAfter).
 func sortedWords(text string, add func(word string, shared int)) {
 	if text == "" {
 		return
