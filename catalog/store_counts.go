@@ -486,19 +486,19 @@ func (w *wordCounter) prefixCounts() []prefixCount {
 // 00025): a search word longer than that is counted on the entities.
 const countedPrefixRunes = 32
 
-// countedDigits bounds the prefixes made of digits alone (0-9) that are counted (migration
-// 00035): a number is mostly its entity's own (a serial in its name, a ticket, a port), so each
-// prefix of each number was a row of its own: 1,276,516 of the 1,287,100 rows at a million
-// entities of the benchmark catalog, counted, sorted and copied by every first import, for
-// searches that match few entities, cheap to count on them. Up to three digits are counted: a
-// search of up to three digits is counted from its row, and the row of a longer number's first
-// three bounds its matches (fewMatches). Words of letters and digits ("2024rc1") keep their other
-// prefixes counted.
+// countedDigits is the longest search of digits alone (0-9) whose matches are counted from its
+// row of entity_prefix_counts; a longer one is counted on its matches, which the row of its
+// first countedDigits digits bounds (fewMatches). Nearly every row of the table is a prefix of a
+// number (a serial in a name, a ticket, a port): 1,269,646 of the 1,287,100 rows at a million
+// entities of the benchmark catalog are of four digits or more, counted, sorted and copied by
+// every first import (2-4 s of it, 30 MB). This release no longer reads them (migration 00035
+// marks it) so that a later one may stop keeping them, raising the schema's floor to 00035: the
+// releases before this one read them, and after a rollback would count numbers wrong forever.
 const countedDigits = 3
 
-// countedPrefix returns the longest prefix of a search word that entity_prefix_counts counts:
-// its first countedPrefixRunes characters, and of digits alone countedDigits; whole says whether
-// that is the word itself, whose matches the row then counts.
+// countedPrefix returns the longest prefix of a search word whose row of entity_prefix_counts is
+// read: its first countedPrefixRunes characters, and of digits alone countedDigits; whole says
+// whether that is the word itself, whose matches the row then counts.
 func countedPrefix(word string) (prefix string, whole bool) {
 	prefix, whole = word, true
 	if r := []rune(word); len(r) > countedPrefixRunes {
@@ -510,8 +510,7 @@ func countedPrefix(word string) (prefix string, whole bool) {
 	return prefix, whole
 }
 
-// digitsOnly says whether w is made of the digits 0-9 alone, as migration 00035's
-// entity_prefixes tells one ('^[0-9]+$').
+// digitsOnly says whether w is made of the digits 0-9 alone ('^[0-9]+$').
 func digitsOnly(w string) bool {
 	for i := 0; i < len(w); i++ {
 		if w[i] < '0' || w[i] > '9' {
@@ -526,12 +525,10 @@ const indexedWordBytes = 2047
 
 // sortedWords calls add with each distinct word of a search text (space-separated) in sorted
 // order, but those the tsvector leaves out, and how many of its first bytes the word before it
-// has too; a number stands for its first countedDigits digits, the prefixes of it that are
-// counted (prefixesAfter). In sorted order the words sharing a prefix are neighbours, so the
-// prefixes of a word that an earlier word has too are those it shares with the word before it:
-// an entity is counted under each prefix of its words once, as migration 00035's
-// entity_prefixes lists them, by taking each word's prefixes longer than what it shares
-// (prefixesAfter).
+// has too. In sorted order the words sharing a prefix are neighbours, so the prefixes of a word
+// that an earlier word has too are those it shares with the word before it: an entity is
+// counted under each prefix of its words once, as migration 00025's entity_prefixes lists them,
+// by taking each word's prefixes longer than what it shares (prefixesAfter).
 func sortedWords(text string, add func(word string, shared int)) {
 	if text == "" {
 		return
@@ -539,9 +536,6 @@ func sortedWords(text string, add func(word string, shared int)) {
 	var scratch [32]string // most entities have fewer words: no allocation for them
 	words := scratch[:0]
 	for w := range strings.FieldsSeq(text) {
-		if len(w) > countedDigits && len(w) < indexedWordBytes && digitsOnly(w) {
-			w = w[:countedDigits]
-		}
 		words = append(words, w)
 	}
 	slices.Sort(words)
@@ -562,16 +556,12 @@ func sortedWords(text string, add func(word string, shared int)) {
 }
 
 // prefixesAfter calls add with each prefix of w, up to countedPrefixRunes characters, longer
-// than its first shared bytes, but those of more than countedDigits digits alone.
+// than its first shared bytes.
 func prefixesAfter(w string, shared int, add func(string)) {
 	n := 0
-	digits := true
 	for i, r := range w {
 		if n++; n > countedPrefixRunes {
 			return
-		}
-		if digits = digits && '0' <= r && r <= '9'; digits && n > countedDigits {
-			continue
 		}
 		if end := i + utf8.RuneLen(r); end > shared {
 			add(w[:end])
