@@ -488,12 +488,10 @@ const countedPrefixRunes = 32
 
 // countedDigits is the longest search of digits alone (0-9) whose matches are counted from its
 // row of entity_prefix_counts; a longer one is counted on its matches, which the row of its
-// first countedDigits digits bounds (fewMatches). Nearly every row of the table is a prefix of a
-// number (a serial in a name, a ticket, a port): 1,269,646 of the 1,287,100 rows at a million
-// entities of the benchmark catalog are of four digits or more, counted, sorted and copied by
-// every first import (2-4 s of it, 30 MB). This release no longer reads them (migration 00035
-// marks it) so that a later one may stop keeping them, raising the schema's floor to 00035: the
-// releases before this one read them, and after a rollback would count numbers wrong forever.
+// first countedDigits digits bounds (fewMatches). The table keeps no longer prefix of digits
+// alone (migration 00036; releases since 00035 read none): they were nearly all of its rows (a
+// serial in a name, a ticket, a port: 1,269,646 of the 1,287,100 rows at a million entities of
+// the benchmark catalog), counted, sorted and copied by every first import.
 const countedDigits = 3
 
 // countedPrefix returns the longest prefix of a search word whose row of entity_prefix_counts is
@@ -525,10 +523,11 @@ const indexedWordBytes = 2047
 
 // sortedWords calls add with each distinct word of a search text (space-separated) in sorted
 // order, but those the tsvector leaves out, and how many of its first bytes the word before it
-// has too. In sorted order the words sharing a prefix are neighbours, so the prefixes of a word
-// that an earlier word has too are those it shares with the word before it: an entity is
-// counted under each prefix of its words once, as migration 00025's entity_prefixes lists them,
-// by taking each word's prefixes longer than what it shares (prefixesAfter).
+// has too; a word of digits alone is cut to countedDigits, the prefixes of it that are counted.
+// In sorted order the words sharing a prefix are neighbours, so the prefixes of a word that an
+// earlier word has too are those it shares with the word before it: an entity is counted under
+// each prefix of its words once, as migration 00036's entity_prefixes lists them, by taking each
+// word's prefixes longer than what it shares (prefixesAfter).
 func sortedWords(text string, add func(word string, shared int)) {
 	if text == "" {
 		return
@@ -536,14 +535,17 @@ func sortedWords(text string, add func(word string, shared int)) {
 	var scratch [32]string // most entities have fewer words: no allocation for them
 	words := scratch[:0]
 	for w := range strings.FieldsSeq(text) {
+		if len(w) >= indexedWordBytes {
+			continue
+		}
+		if len(w) > countedDigits && digitsOnly(w) {
+			w = w[:countedDigits]
+		}
 		words = append(words, w)
 	}
 	slices.Sort(words)
 	prev := ""
 	for _, w := range words {
-		if len(w) >= indexedWordBytes {
-			continue
-		}
 		shared := 0
 		for shared < len(w) && shared < len(prev) && w[shared] == prev[shared] {
 			shared++
@@ -556,14 +558,15 @@ func sortedWords(text string, add func(word string, shared int)) {
 }
 
 // prefixesAfter calls add with each prefix of w, up to countedPrefixRunes characters, longer
-// than its first shared bytes.
+// than its first shared bytes, but those of more than countedDigits digits alone.
 func prefixesAfter(w string, shared int, add func(string)) {
-	n := 0
+	n, digits := 0, true
 	for i, r := range w {
 		if n++; n > countedPrefixRunes {
 			return
 		}
-		if end := i + utf8.RuneLen(r); end > shared {
+		digits = digits && r >= '0' && r <= '9'
+		if end := i + utf8.RuneLen(r); end > shared && (!digits || n <= countedDigits) {
 			add(w[:end])
 		}
 	}

@@ -8,9 +8,9 @@ import (
 )
 
 // An entity is counted once under each distinct prefix of its words, up to 32 characters (not
-// bytes), whichever of its words share it and however often a word comes; a word PostgreSQL
-// leaves out of the tsvector (2,047 bytes or more) gives none: each word's prefixes past what it
-// shares with the word before it.
+// bytes), whichever of its words share it and however often a word comes, but under none of more
+// than three digits alone; a word PostgreSQL leaves out of the tsvector (2,047 bytes or more)
+// gives none: each word's prefixes past what it shares with the word before it.
 func TestAnEntityIsCountedOnceUnderEachPrefixOfItsWords(t *testing.T) {
 	long := strings.Repeat("é", 40)
 	for _, c := range []struct {
@@ -25,7 +25,11 @@ func TestAnEntityIsCountedOnceUnderEachPrefixOfItsWords(t *testing.T) {
 		{long, prefixesOf(long, 32)},
 		{strings.Repeat("x", 2047) + " xy", []string{"x", "xy"}},
 		{strings.Repeat("x", 2046), prefixesOf(strings.Repeat("x", 2046), 32)},
-		{"2024 2024rc1 v2", []string{"2", "20", "202", "2024", "2024r", "2024rc", "2024rc1", "v", "v2"}},
+		{"2024 2024rc1 v2", []string{"2", "20", "202", "2024r", "2024rc", "2024rc1", "v", "v2"}},
+		{"123456 1234 12 8080 123x", []string{"1", "12", "123", "123x", "8", "80", "808"}},
+		{"00042 000 0", []string{"0", "00", "000"}},
+		{strings.Repeat("7", 40) + " " + strings.Repeat("7", 2047), []string{"7", "77", "777"}},
+		{"日本 123日本", []string{"1", "12", "123", "123日", "123日本", "日", "日本"}},
 	} {
 		var got []string
 		seen := map[string]bool{}

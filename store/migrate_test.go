@@ -208,9 +208,9 @@ func TestADatabaseANewerReleaseExpandedServesThisOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Current != future || st.Latest != known.Latest || st.Floor != 0 || !st.Newer() || !st.Compatible() || st.Pending() != 0 {
-			t.Errorf("status: current %d, latest %d, floor %d, newer %v, compatible %v, %d pending; want %d, %d, 0, newer, compatible, none pending",
-				st.Current, st.Latest, st.Floor, st.Newer(), st.Compatible(), st.Pending(), future, known.Latest)
+		if st.Current != future || st.Latest != known.Latest || st.Floor != known.Floor || !st.Newer() || !st.Compatible() || st.Pending() != 0 {
+			t.Errorf("status: current %d, latest %d, floor %d, newer %v, compatible %v, %d pending; want %d, %d, %d (this release's), newer, compatible, none pending",
+				st.Current, st.Latest, st.Floor, st.Newer(), st.Compatible(), st.Pending(), future, known.Latest, known.Floor)
 		}
 		if err := s.CheckSchema(ctx); err != nil {
 			t.Errorf("CheckSchema on N+1's expanded schema: %v, want nil", err)
