@@ -1337,6 +1337,34 @@ spec: {type: service, lifecycle: production, owner: team-a}
 		if !errors.Is(err, errRolledBack) {
 			t.Fatal(err)
 		}
+
+		// Migrated down to 00035, whose releases keep them again, the table counts them from the
+		// entities; up again, it drops them.
+		migrateTo(t, st, 35)
+		var numbers []prefixRow
+		if err := st.Gorm().Raw("SELECT prefix, kind, entities FROM entity_prefix_counts WHERE length(prefix) > 3 AND prefix !~ '[^0-9]' ORDER BY prefix").
+			Scan(&numbers).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := []prefixRow{{"1234", "Component", 1}, {"12345", "Component", 1}, {"2024", "Component", 1}, {"8080", "Component", 1}}
+		if d := cmp.Diff(want, numbers); d != "" {
+			t.Errorf("the prefixes of four digits or more at 00035 (-want +got):\n%s", d)
+		}
+		floor := func() (n int64) {
+			t.Helper()
+			if err := st.Gorm().Raw("SELECT oldest_reader FROM schema_floor").Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if got := floor(); got != 0 {
+			t.Errorf("at 00035 the schema's floor is %d, want 0", got)
+		}
+		migrateTo(t, st, math.MaxInt64)
+		samePrefixCounts(t, f, "migrated down to 00035 and up again")
+		if got := floor(); got != 35 {
+			t.Errorf("migrated up again, the schema's floor is %d, want 35", got)
+		}
 	})
 }
 

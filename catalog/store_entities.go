@@ -592,7 +592,7 @@ func (s *Service) Analyze(ctx context.Context) error {
 // transaction, as here) drops them; autovacuum would, later. Their totals over kinds
 // (entity_totals, kept by triggers on entity_counts) take a version per statement that changed a
 // value's count; the shape counts, the tag counts (a million entities: 2.9 million rows), the
-// shape refs, their rollups and the prefix counts (1.3 million, which a text search reads its words' counts
+// shape refs, their rollups and the prefix counts (17,454 rows, which a text search reads its words' counts
 // from in index order) one per apply.
 var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_totals, entity_shape_counts, entity_tag_counts, entity_shape_refs, entity_shape_ref_rollups, entity_prefix_counts")
 
