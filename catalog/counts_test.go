@@ -1317,11 +1317,13 @@ spec: {type: service, lifecycle: production, owner: team-a}
 			}); err != nil {
 				return err
 			}
+			var prefixes, kinds []string
+			var by []int64
 			for _, r := range added {
-				if err := st.DB(ctx).Exec(`INSERT INTO entity_prefix_counts AS c (prefix, kind, entities) VALUES (?, ?, ?)
-					ON CONFLICT (prefix, kind) DO UPDATE SET entities = c.entities + excluded.entities`, r.Prefix, r.Kind, r.Entities).Error; err != nil {
-					return err
-				}
+				prefixes, kinds, by = append(prefixes, r.Prefix), append(kinds, r.Kind), append(by, r.Entities)
+			}
+			if err := st.DB(ctx).Exec(catalog.AddPrefixCountsSQL, prefixes, kinds, by).Error; err != nil {
+				return err
 			}
 			var got []prefixRow
 			if err := st.DB(ctx).Raw("SELECT prefix, kind, entities FROM entity_prefix_counts WHERE prefix IN ('1234', '12345', '9999', '80801', '0x42', '123', '2024r') ORDER BY prefix").
@@ -1350,12 +1352,13 @@ spec: {type: service, lifecycle: production, owner: team-a}
 		if d := cmp.Diff(want, numbers); d != "" {
 			t.Errorf("the prefixes of four digits or more at 00035 (-want +got):\n%s", d)
 		}
-		floor := func() (n int64) {
+		floor := func() int64 {
 			t.Helper()
-			if err := st.Gorm().Raw("SELECT oldest_reader FROM schema_floor").Scan(&n).Error; err != nil {
+			status, err := st.SchemaStatus(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
-			return n
+			return status.Floor
 		}
 		if got := floor(); got != 0 {
 			t.Errorf("at 00035 the schema's floor is %d, want 0", got)

@@ -105,3 +105,7 @@ func ShapeCounted(s *Service, f Filter) bool {
 	_, ok, err := s.shapeFiltered(f)
 	return err == nil && ok
 }
+
+// AddPrefixCountsSQL is the statement an apply adds its prefix counts' differences with
+// (release 00035's too), for tests that write as such an apply does.
+const AddPrefixCountsSQL = addPrefixCountsSQL
