@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -260,7 +259,9 @@ func newEntityRow(e *backstage.Entity, body string) entityRow {
 // apart, as bytes, to save a copy); relations are added by the caller.
 func (r *entityRow) toEntity(body []byte) (*backstage.Entity, error) {
 	e := &backstage.Entity{}
-	if err := json.Unmarshal(body, e); err != nil {
+	// Its own decoder directly: through json.Unmarshal the document was checked whole twice,
+	// once before the decoder was called and once by it.
+	if err := e.UnmarshalJSON(body); err != nil {
 		return nil, err
 	}
 	e.Kind = r.Kind

@@ -419,41 +419,90 @@ const RelationsOfTypeMax = 1000
 // kind at a time (namedByType). Read whole, every declaring entity fetched to learn its ref, a group owning
 // 241,000 entities took 1.8 s.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage.Entity, error) {
+	out, _, err := s.loadEntitiesWith(ctx, refs, nil)
+	return out, err
+}
+
+// targetsMax bounds the targets loadEntitiesWith reads summaries of: an entity declares one owner
+// and one system, domain or parent component (its spec's fields), so more is a document no
+// processor writes, and its targets are read apart as before.
+const targetsMax = 16
+
+// loadEntitiesWith is loadEntities that also reads, with targetTypes, the summaries
+// (pageKey.summary) of the entities that the loaded entities' own relations of those types
+// target, by the same statement: a UNION ALL of the entities' rows and their targets' rows, told
+// apart by a column of their own. It returns them keyed by ref (those that exist), or nil where
+// they are not every target of those types the entities' relations name (one named by another
+// entity's declaration, which the statement does not follow, or more than targetsMax).
+func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTypes []string) ([]*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
 	pair, agg := "json_build_array", "json_agg"
 	if s.st.Dialect() == store.SQLite {
 		pair, agg = "json_array", "json_group_array"
 	}
-	rows, err := s.st.DB(ctx).Raw(`SELECT e.ref, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, e.body,
+	query := `SELECT e.ref, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, e.body,
 		e.hash, e.location_id, e.source, e.created_at, e.updated_at,
-		(SELECT `+agg+`(`+pair+`(r.type, r.target_ref)) FROM relations r WHERE r.entity_id = e.id) AS declared,
-		(SELECT `+agg+`(`+pair+`(n.type, n.source_ref)) FROM (SELECT r.type, r.source_ref FROM relations r
-			WHERE r.target_ref = e.ref ORDER BY r.type, r.source_ref LIMIT `+strconv.Itoa(RelationsOfTypeMax+1)+`) n) AS named
-		FROM entities e WHERE e.ref IN ?`, refs).Rows()
+		(SELECT ` + agg + `(` + pair + `(r.type, r.target_ref)) FROM relations r WHERE r.entity_id = e.id) AS declared,
+		(SELECT ` + agg + `(` + pair + `(n.type, n.source_ref)) FROM (SELECT r.type, r.source_ref FROM relations r
+			WHERE r.target_ref = e.ref ORDER BY r.type, r.source_ref LIMIT ` + strconv.Itoa(RelationsOfTypeMax+1) + `) n) AS named`
+	args := []any{refs}
+	if len(targetTypes) > 0 {
+		// The targets' rows carry their summary's columns where the entities' rows carry
+		// their document and relations, and the other way round; 1 in the last column of the
+		// entities' own marks a target.
+		query += `, '' AS name, '' AS namespace, '' AS title, '' AS description, '' AS tags, 0 AS target
+		FROM entities e WHERE e.ref IN ?
+		UNION ALL
+		SELECT t.ref, t.kind, t.spec_type, t.lifecycle, t.owner_ref, t.system_ref, NULL, '', 0, t.source, t.created_at, t.updated_at,
+			NULL, NULL, t.name, t.namespace, t.title, t.description, t.tags, 1
+		FROM entities t WHERE t.ref IN (SELECT DISTINCT r.target_ref FROM relations r JOIN entities d ON d.id = r.entity_id
+			WHERE d.ref IN ? AND r.type IN ? ORDER BY r.target_ref LIMIT ` + strconv.Itoa(targetsMax+1) + `)`
+		args = append(args, refs, targetTypes)
+	} else {
+		query += ` FROM entities e WHERE e.ref IN ?`
+	}
+	rows, err := s.st.DB(ctx).Raw(query, args...).Rows()
 	if err != nil {
-		return nil, store.Translate(err, "entities")
+		return nil, nil, store.Translate(err, "entities")
 	}
 	defer rows.Close()
 	var out []*backstage.Entity
 	var cut []int // entities whose relations from others were cut short
 	var mine, theirs [][]relationPair
+	var targets map[backstage.Ref]*backstage.Entity
+	if len(targetTypes) > 0 {
+		targets = map[backstage.Ref]*backstage.Entity{}
+	}
 	for rows.Next() {
 		var r entityRow
 		var body, declared, named []byte
-		if err := rows.Scan(&r.Ref, &r.Kind, &r.SpecType, &r.Lifecycle, &r.OwnerRef, &r.SystemRef, &body,
-			&r.Hash, &r.LocationID, &r.Source, &r.CreatedAt, &r.UpdatedAt, &declared, &named); err != nil {
-			return nil, store.Translate(err, "entities")
+		dest := []any{&r.Ref, &r.Kind, &r.SpecType, &r.Lifecycle, &r.OwnerRef, &r.SystemRef, &body,
+			&r.Hash, &r.LocationID, &r.Source, &r.CreatedAt, &r.UpdatedAt, &declared, &named}
+		var target int64
+		if targets != nil {
+			dest = append(dest, &r.Name, &r.Namespace, &r.Title, &r.Description, &r.Tags, &target)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, store.Translate(err, "entities")
+		}
+		if target == 1 {
+			k := pageKey{Ref: r.Ref, Name: r.Name, Kind: r.Kind, UpdatedAt: r.UpdatedAt, Namespace: r.Namespace, Title: r.Title,
+				Description: r.Description, SpecType: r.SpecType, Lifecycle: r.Lifecycle, OwnerRef: r.OwnerRef,
+				SystemRef: r.SystemRef, Tags: r.Tags, Source: r.Source, CreatedAt: r.CreatedAt}
+			e := k.summary()
+			targets[e.Ref] = e
+			continue
 		}
 		e, err := r.toEntity(body)
 		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", r.Ref)
+			return nil, nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", r.Ref)
 		}
 		m, err := decodePairs(declared)
 		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "catalog: read the relations of %s", r.Ref)
+			return nil, nil, errs.Wrap(errs.Internal, err, "catalog: read the relations of %s", r.Ref)
 		}
 		t, err := decodePairs(named)
 		if err != nil {
-			return nil, errs.Wrap(errs.Internal, err, "catalog: read the relations of %s", r.Ref)
+			return nil, nil, errs.Wrap(errs.Internal, err, "catalog: read the relations of %s", r.Ref)
 		}
 		if len(t) > RelationsOfTypeMax {
 			cut = append(cut, len(out))
@@ -461,18 +510,48 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage
 		out, mine, theirs = append(out, e), append(mine, m), append(theirs, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, store.Translate(err, "entities")
+		return nil, nil, store.Translate(err, "entities")
 	}
 	rows.Close()
 	for _, i := range cut {
 		if theirs[i], err = s.namedByType(ctx, out[i].Ref.String()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for i, e := range out {
 		e.Relations = joinRelations(mine[i], theirs[i])
 	}
-	return out, nil
+	if targets != nil && !targetsRead(out, mine, targetTypes) {
+		targets = nil
+	}
+	return out, targets, nil
+}
+
+// targetsRead says whether the targets loadEntitiesWith read for targetTypes are every target of
+// those types the entities' relations name: each of them is one an entity declares (mine, its
+// relations as read), and there are at most targetsMax of them.
+func targetsRead(entities []*backstage.Entity, mine [][]relationPair, targetTypes []string) bool {
+	declared := map[string]bool{}
+	for _, pairs := range mine {
+		for _, p := range pairs {
+			if slices.Contains(targetTypes, p[0]) {
+				declared[p[1]] = true
+			}
+		}
+	}
+	if len(declared) > targetsMax {
+		return false
+	}
+	for _, e := range entities {
+		for _, t := range targetTypes {
+			for _, r := range e.RelationsOfType(t) {
+				if !declared[r.String()] {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // relationPair is a relation as loadEntities reads it: its type and the ref at its other end

@@ -2,6 +2,8 @@ package catalog_test
 
 import (
 	"context"
+	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -175,6 +177,100 @@ func TestSummariesByRefHoldWhatEntitiesByRefShow(t *testing.T) {
 				if cacheSize == 0 && (s.Relations != nil || s.Spec != nil || s.APIVersion != "") {
 					t.Errorf("%s: the summary has relations %v, spec %v, apiVersion %q", s.Ref, s.Relations, s.Spec, s.APIVersion)
 				}
+			}
+		}
+	})
+}
+
+// TestAnEntityIsReadWithItsTargetsSummariesInOneStatement reads every entity of the catalog by
+// ref with the summaries of its owner and what it is part of (EntityByInputWithTargets): the
+// entity as EntityByInput reads it, and the targets as SummariesByRef reads them, every target of
+// those types its relations name, in one statement. A target the catalog does not hold is
+// absent. A relation of those types that another entity declares is not followed by the
+// statement: no targets then, nor for an entity the read cache answers.
+func TestAnEntityIsReadWithItsTargetsSummariesInOneStatement(t *testing.T) {
+	types := []string{backstage.RelOwnedBy, backstage.RelPartOf}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0})
+		check := func(ref string) map[backstage.Ref]*backstage.Entity {
+			t.Helper()
+			counter := storetest.CountStatements(st.Gorm())
+			e, targets, err := svc.EntityByInputWithTargets(ctx, ref, "", types)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := counter.Count(); n != 1 {
+				t.Errorf("%s: %d statements, want 1", ref, n)
+			}
+			want, err := svc.EntityByInput(ctx, ref, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(e, want) {
+				t.Errorf("%s: read with its targets\n %+v\nalone\n %+v", ref, e, want)
+			}
+			var refs []backstage.Ref
+			for _, typ := range types {
+				refs = append(refs, e.RelationsOfType(typ)...)
+			}
+			wantTargets, err := svc.SummariesByRef(ctx, refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if targets != nil && len(targets) != len(wantTargets) {
+				t.Errorf("%s: targets %v, want %v", ref, slices.Collect(maps.Keys(targets)), slices.Collect(maps.Keys(wantTargets)))
+			}
+			for r, w := range wantTargets {
+				if got, ok := targets[r]; targets != nil && (!ok || !equalViews(viewOf(got), viewOf(w))) {
+					t.Errorf("%s: target %s\n %+v\nwant\n %+v", ref, r, got, viewOf(w))
+				}
+			}
+			return targets
+		}
+		all, err := svc.Find(ctx, catalog.Query{First: catalog.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := 0
+		for _, e := range all.Entities {
+			targets := check(e.Ref.String())
+			if targets == nil {
+				t.Errorf("%s: no targets read", e.Ref)
+			}
+			read += len(targets)
+		}
+		if read != 13 { // the owners of 9 entities, the systems of 4 components, an API and a resource
+			t.Errorf("%d targets read in all, want 13", read)
+		}
+
+		// An owner the catalog does not hold: known to be missing, not unread.
+		if err := execEach(st.Gorm(), "UPDATE relations SET target_ref = 'group:default/nobody' WHERE type = 'ownedBy' AND "+
+			"entity_id = (SELECT id FROM entities WHERE ref = 'component:default/storefront')"); err != nil {
+			t.Fatal(err)
+		}
+		if targets := check("component:storefront"); targets == nil || len(targets) != 0 {
+			t.Errorf("storefront, owned by a group the catalog does not hold: targets %v, want none", targets)
+		}
+
+		// An owner another entity declares (web declares ownerOf ledger).
+		if err := execEach(st.Gorm(), "INSERT INTO relations (entity_id, type, target_ref) "+
+			"SELECT id, 'ownerOf', 'component:default/ledger' FROM entities WHERE ref = 'group:default/web'"); err != nil {
+			t.Fatal(err)
+		}
+		if targets := check("component:ledger"); targets != nil {
+			t.Errorf("ledger, owned by web as web declares: targets %v, want none read", slices.Collect(maps.Keys(targets)))
+		}
+
+		cached := f.service(catalog.Options{CacheSize: 1000})
+		for i, want := range []bool{true, false} {
+			_, targets, err := cached.EntityByInputWithTargets(ctx, "component:payments-api", "", types)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := targets != nil; got != want {
+				t.Errorf("read %d with the read cache on: targets read %v, want %v", i+1, got, want)
 			}
 		}
 	})

@@ -175,6 +175,9 @@ func (r *mutationResolver) UnregisterLocation(ctx context.Context, id string) (*
 }
 
 func (r *queryResolver) Entity(ctx context.Context, ref string, kind *string) (model.Entity, error) {
+	if targetsShownAsSummaries(ctx) {
+		return entityWithTargets(ctx, r.Catalog, ref, deref(kind, ""))
+	}
 	e, err := r.Catalog.EntityByInput(ctx, ref, deref(kind, ""))
 	if err != nil || e == nil {
 		return nil, err

@@ -87,6 +87,9 @@ func errSummary(obj model.Entity) error {
 // every relation of it.
 var readTogether = []string{backstage.RelOwnedBy, backstage.RelPartOf}
 
+// readTogetherKey is the cohort key (model.Cohort.Related) of the batch of readTogether targets.
+var readTogetherKey = "rel:" + strings.Join(readTogether, "+")
+
 // allRelated is related without a bound, for the fields that name one target.
 func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.Entity, error) {
 	if obj.Cohort().Partial() {
@@ -95,7 +98,7 @@ func allRelated(ctx context.Context, obj model.Entity, relType string) ([]model.
 	key, types := "rel:"+relType, []string{relType}
 	summaries := relatedSummariesSuffice(ctx)
 	if summaries && slices.Contains(readTogether, relType) {
-		key, types = "rel:"+strings.Join(readTogether, "+"), readTogether
+		key, types = readTogetherKey, readTogether
 	}
 	found, next, err := obj.Cohort().Related(ctx, key, summaries, func(e *backstage.Entity) []backstage.Ref {
 		var refs []backstage.Ref
@@ -308,4 +311,19 @@ func checkListArgs(lists ...listArg) error {
 		}
 	}
 	return nil
+}
+
+// entityWithTargets is Query.entity for a selection that shows the entity's readTogether targets
+// as summaries (targetsShownAsSummaries): they are read by the entity's own statement, and the
+// batch allRelated asks for is filled with them.
+func entityWithTargets(ctx context.Context, svc *catalog.Service, ref, kind string) (model.Entity, error) {
+	e, targets, err := svc.EntityByInputWithTargets(ctx, ref, kind, readTogether)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	c := model.NewCohort(svc, []*backstage.Entity{e})
+	if targets != nil {
+		c.Prefill(readTogetherKey, true, targets)
+	}
+	return model.WrapEntity(e, c), nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -129,4 +130,37 @@ func entitySummarySuffices(op *graphql.OperationContext, set ast.SelectionSet) b
 		}
 	}
 	return true
+}
+
+// readTogetherFields are, per entity type, the fields that answer a target of a readTogether
+// relation (its owner, and the system, domain or parent component it is part of).
+var readTogetherFields = map[string][]string{
+	"Component": {"owner", "system", "parent"},
+	"API":       {"owner", "system"},
+	"Resource":  {"owner", "system"},
+	"System":    {"owner", "domain"},
+	"Domain":    {"owner", "parent"},
+}
+
+// targetsShownAsSummaries says whether the field being resolved in ctx, one answering an entity,
+// shows of it a target of a readTogether relation with only fields a summary answers: what
+// allRelated then reads as one batch of summaries, which the entity's own statement can read
+// instead (catalog.Service.EntityByInputWithTargets).
+func targetsShownAsSummaries(ctx context.Context) bool {
+	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx)
+	for typ, fields := range readTogetherFields {
+		for _, f := range graphql.CollectFields(op, fc.Field.Selections, entityImplementors[typ]) {
+			if slices.Contains(fields, f.Name) && entitySummarySuffices(op, f.Selections) {
+				return true
+			}
+		}
+	}
+	return false
 }

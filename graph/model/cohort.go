@@ -29,10 +29,12 @@ type Cohort struct {
 }
 
 type batch struct {
-	once  sync.Once
-	found map[backstage.Ref]*backstage.Entity
-	next  *Cohort
-	err   error
+	once sync.Once
+	// prefilled, when set, is what the batch finds, read with the members (Prefill).
+	prefilled map[backstage.Ref]*backstage.Entity
+	found     map[backstage.Ref]*backstage.Entity
+	next      *Cohort
+	err       error
 }
 
 // NewCohort groups entities loaded together.
@@ -46,6 +48,20 @@ func (c *Cohort) Partial() bool { return c.partial }
 
 // Service is the catalog the cohort loads from.
 func (c *Cohort) Service() *catalog.Service { return c.svc }
+
+// Prefill gives the batch Related loads for key and summaries what it would find, read already
+// with the members (catalog.Service.EntityByInputWithTargets): every entity refsOf names for them
+// that exists, or more. Related then reads nothing for it. A batch already loaded is left as it is.
+func (c *Cohort) Prefill(key string, summaries bool, found map[backstage.Ref]*backstage.Entity) {
+	if summaries {
+		key = "summaries:" + key
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.batches[key]; !ok {
+		c.batches[key] = &batch{prefilled: found}
+	}
+}
 
 // Related loads, once for the whole cohort, the entities that refsOf names for each member, and
 // returns them with the cohort they form. key identifies refsOf: the same key must always mean the
@@ -67,9 +83,17 @@ func (c *Cohort) Related(ctx context.Context, key string, summaries bool, refsOf
 		for _, m := range c.members {
 			refs = append(refs, refsOf(m)...)
 		}
-		if summaries {
+		switch {
+		case b.prefilled != nil:
+			b.found = make(map[backstage.Ref]*backstage.Entity, len(refs))
+			for _, r := range refs {
+				if e, ok := b.prefilled[r]; ok {
+					b.found[r] = e
+				}
+			}
+		case summaries:
 			b.found, b.err = c.svc.SummariesByRef(ctx, refs)
-		} else {
+		default:
 			b.found, b.err = c.svc.EntitiesByRef(ctx, refs)
 		}
 		if b.err == nil {
