@@ -205,16 +205,20 @@ func cursorCondition(cols []string, o Order, after []string) (string, []any, err
 func scanKeys(rows *sql.Rows, summaries bool, size int, total *int) ([]pageKey, error) {
 	defer rows.Close()
 	keys := make([]pageKey, 0, size)
+	// One row's destinations for every row, copied out after each Scan: built per row, they
+	// were a slice grown twice and fourteen boxed pointers for each of a page's entities.
+	var k pageKey
+	dest := make([]any, 0, 15)
+	dest = append(dest, &k.Ref, &k.Name, &k.Kind, &k.UpdatedAt)
+	if summaries {
+		dest = append(dest, &k.Namespace, &k.Title, &k.Description, &k.SpecType, &k.Lifecycle, &k.OwnerRef,
+			&k.SystemRef, &k.Tags, &k.Source, &k.CreatedAt)
+	}
+	if total != nil {
+		dest = append(dest, total)
+	}
 	for rows.Next() {
-		var k pageKey
-		dest := []any{&k.Ref, &k.Name, &k.Kind, &k.UpdatedAt}
-		if summaries {
-			dest = append(dest, &k.Namespace, &k.Title, &k.Description, &k.SpecType, &k.Lifecycle, &k.OwnerRef,
-				&k.SystemRef, &k.Tags, &k.Source, &k.CreatedAt)
-		}
-		if total != nil {
-			dest = append(dest, total)
-		}
+		k = pageKey{}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, store.Translate(err, "entities")
 		}
