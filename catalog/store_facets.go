@@ -251,7 +251,7 @@ func keptValues(named string, kinds []string) string {
 	case 1:
 		return "SELECT value, entities AS count FROM entity_counts WHERE field = " + named + " AND kind = " + sqlLiteral(kinds[0])
 	default:
-		return "SELECT value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_counts WHERE field = " + named +
+		return "SELECT value, " + summedEntities + " AS count FROM entity_counts WHERE field = " + named +
 			" AND kind IN (" + sqlLiterals(kinds) + ") GROUP BY value"
 	}
 }
@@ -306,6 +306,12 @@ func unmatchedRanges(field string, values []string) ([]string, [][]any) {
 	args = append(args, []any{sorted[len(sorted)-1]})
 	return ranges, args
 }
+
+// summedEntities sums the entities column of kept counts grouped by value for a facet, as
+// integers: PostgreSQL sums a bigint as numeric, and summing the 55,762 rows of the systems of two
+// types at a million entities took 35 ms so, 24 ms as integers. A row counts at most the
+// catalog's entities, far below 2^31, and the sum of integers is a bigint in both databases.
+const summedEntities = "SUM(CAST(entities AS INTEGER))"
 
 // facetUnion gathers the subqueries of a facets statement, one per distinct field asked, each
 // answering (n, value, count) for the field at position n in its own order, and reads them all
@@ -418,7 +424,7 @@ func (s *Service) countedFacets(ctx context.Context, f Filter, fields []FacetFie
 				return "SELECT " + n + " AS n, value, entities AS count FROM entity_counts " +
 					"WHERE field = " + named + " AND kind = " + sqlLiteral(kinds[0]) + " AND entities > 0 ORDER BY entities DESC, value LIMIT " + limit, nil
 			default:
-				return "SELECT " + n + " AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_counts " +
+				return "SELECT " + n + " AS n, value, " + summedEntities + " AS count FROM entity_counts " +
 					"WHERE field = " + named + " AND kind IN (" + sqlLiterals(kinds) + ") AND entities > 0 GROUP BY value ORDER BY count DESC, value LIMIT " + limit, nil
 			}
 		})

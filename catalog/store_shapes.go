@@ -153,8 +153,8 @@ func (s *Service) shapeFacets(ctx context.Context, sf shapeFilter, fields []Face
 			where, args = sf.rows("tag <> ''")
 		}
 		u.add(field, func(n string) (string, []any) {
-			return "SELECT " + n + " AS n, " + col + " AS value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_shape_counts WHERE " + where +
-				" AND " + col + " <> '' GROUP BY " + col + " HAVING SUM(entities) > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, limit)
+			return "SELECT " + n + " AS n, " + col + " AS value, " + summedEntities + " AS count FROM entity_shape_counts WHERE " + where +
+				" AND " + col + " <> '' GROUP BY " + col + " HAVING " + summedEntities + " > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, limit)
 		})
 	}
 	if len(u.asked) == 0 {
@@ -171,8 +171,8 @@ func (s *Service) shapeFacets(ctx context.Context, sf shapeFilter, fields []Face
 func tagFacet(n string, sf shapeFilter, field FacetField, limit int) (string, []any) {
 	args := []any{sf.tag, tagFacetFields[field]}
 	if len(sf.kinds) > 1 {
-		return "SELECT " + n + " AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM entity_tag_counts WHERE tag = ? AND field = ? AND kind IN ?" +
-			" GROUP BY value HAVING SUM(entities) > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, sf.kinds, limit)
+		return "SELECT " + n + " AS n, value, " + summedEntities + " AS count FROM entity_tag_counts WHERE tag = ? AND field = ? AND kind IN ?" +
+			" GROUP BY value HAVING " + summedEntities + " > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, sf.kinds, limit)
 	}
 	kind := ""
 	if len(sf.kinds) == 1 {
@@ -241,6 +241,6 @@ func refFacet(n string, sf shapeFilter, field FacetField, limit int, pg bool) (s
 	} else {
 		where, args = where+" AND kind = ?", append(args, kind)
 	}
-	return "SELECT " + n + " AS n, value, CAST(SUM(entities) AS BIGINT) AS count FROM " + table + " WHERE " + where +
-		" GROUP BY value HAVING SUM(entities) > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, limit)
+	return "SELECT " + n + " AS n, value, " + summedEntities + " AS count FROM " + table + " WHERE " + where +
+		" GROUP BY value HAVING " + summedEntities + " > 0 ORDER BY 3 DESC, 2 LIMIT ?", append(args, limit)
 }
