@@ -106,14 +106,14 @@ func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*backsta
 	return got[r], nil
 }
 
-// EntityByInputWithTargets is EntityByInput that also returns, keyed by ref, the summaries (as
-// SummariesByRef has them) of the entities that the entity's relations of targetTypes target,
+// EntityByInputWithTargets is EntityByInput that also returns, keyed by ref, the summaries
+// (pageKey.summary) of the entities that the entity's relations of targetTypes target,
 // read by the statement that reads the entity: a view of an entity shows its owner and system
 // beside it, and reading them apart was a second round trip, about a sixth of the server's work
 // for such a request (an entity by ref at a million entities, every cache off). The targets are
-// nil where they were not read so: the entity came from the read cache, or a relation of those
-// types names a target its document does not declare (see loadEntitiesWith); the caller then
-// reads them as before.
+// nil where they were not read so: the entity came from the read cache, a relation of those
+// types names a target its document does not declare, or it has more than targetsMax of them
+// (see loadEntitiesWith); the caller then reads them as before.
 func (s *Service) EntityByInputWithTargets(ctx context.Context, ref, kind string, targetTypes []string) (*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
 	r, err := ParseRefInput("ref", ref, kind)
 	if err != nil {

@@ -424,8 +424,8 @@ func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage
 }
 
 // targetsMax bounds the targets loadEntitiesWith reads summaries of: an entity declares one owner
-// and one system, domain or parent component (its spec's fields), so more is a document no
-// processor writes, and its targets are read apart as before.
+// and at most two things it is part of (a component's system and parent component: its spec's
+// fields), so more is a catalog no processor writes, and its targets are read apart as before.
 const targetsMax = 16
 
 // loadEntitiesWith is loadEntities that also reads, with targetTypes, the summaries
@@ -433,7 +433,8 @@ const targetsMax = 16
 // target, by the same statement: a UNION ALL of the entities' rows and their targets' rows, told
 // apart by a column of their own. It returns them keyed by ref (those that exist), or nil where
 // they are not every target of those types the entities' relations name (one named by another
-// entity's declaration, which the statement does not follow, or more than targetsMax).
+// entity's declaration, which the statement does not follow, or more than targetsMax). It is
+// meant for one ref (EntityByInputWithTargets): the refs are bound twice, once per branch.
 func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTypes []string) ([]*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
 	pair, agg := "json_build_array", "json_agg"
 	if s.st.Dialect() == store.SQLite {
@@ -447,8 +448,8 @@ func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTyp
 	args := []any{refs}
 	if len(targetTypes) > 0 {
 		// The targets' rows carry their summary's columns where the entities' rows carry
-		// their document and relations, and the other way round; 1 in the last column of the
-		// entities' own marks a target.
+		// their document and relations (empty on the other side); the last column, target, is
+		// 0 on the entities' rows and 1 on their targets'.
 		query += `, '' AS name, '' AS namespace, '' AS title, '' AS description, '' AS tags, 0 AS target
 		FROM entities e WHERE e.ref IN ?
 		UNION ALL
@@ -521,16 +522,16 @@ func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTyp
 	for i, e := range out {
 		e.Relations = joinRelations(mine[i], theirs[i])
 	}
-	if targets != nil && !targetsRead(out, mine, targetTypes) {
+	if targets != nil && !targetsComplete(out, mine, targetTypes) {
 		targets = nil
 	}
 	return out, targets, nil
 }
 
-// targetsRead says whether the targets loadEntitiesWith read for targetTypes are every target of
+// targetsComplete says whether the targets loadEntitiesWith read for targetTypes are every target of
 // those types the entities' relations name: each of them is one an entity declares (mine, its
 // relations as read), and there are at most targetsMax of them.
-func targetsRead(entities []*backstage.Entity, mine [][]relationPair, targetTypes []string) bool {
+func targetsComplete(entities []*backstage.Entity, mine [][]relationPair, targetTypes []string) bool {
 	declared := map[string]bool{}
 	for _, pairs := range mine {
 		for _, p := range pairs {

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -241,7 +242,7 @@ func TestAnEntityIsReadWithItsTargetsSummariesInOneStatement(t *testing.T) {
 			}
 			read += len(targets)
 		}
-		if read != 13 { // the owners of 9 entities, the systems of 4 components, an API and a resource
+		if read != 13 { // the owners of 8 entities (a system, 5 components, an API, a resource) and 5 systems
 			t.Errorf("%d targets read in all, want 13", read)
 		}
 
@@ -261,6 +262,19 @@ func TestAnEntityIsReadWithItsTargetsSummariesInOneStatement(t *testing.T) {
 		}
 		if targets := check("component:ledger"); targets != nil {
 			t.Errorf("ledger, owned by web as web declares: targets %v, want none read", slices.Collect(maps.Keys(targets)))
+		}
+
+		// More targets than an entity's spec declares (targetsMax): read apart.
+		var more []string
+		for i := range 17 {
+			more = append(more, fmt.Sprintf("INSERT INTO relations (entity_id, type, target_ref) "+
+				"SELECT id, 'partOf', 'system:default/extra-%02d' FROM entities WHERE ref = 'component:tools/portal'", i))
+		}
+		if err := execEach(st.Gorm(), more...); err != nil {
+			t.Fatal(err)
+		}
+		if targets := check("component:tools/portal"); targets != nil {
+			t.Errorf("portal, part of 17 systems: targets %v, want none read", slices.Collect(maps.Keys(targets)))
 		}
 
 		cached := f.service(catalog.Options{CacheSize: 1000})

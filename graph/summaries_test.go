@@ -282,6 +282,9 @@ var relatedSelections = []struct {
 	{"relation targets' summaries", `{ entity(ref: "component:payments-api") { relations { type target { __typename ref kind name ... on Component { lifecycle ownerRef } } } } }`, 1},
 	{"a group's parent, children and members", `{ entity(ref: "group:team-payments") { ... on Group { parent { ref } children { ref name } members { name } } } }`, 1},
 	{"a page's owners", `{ entities(filter: {kinds: ["Component"]}, first: 20) { nodes { ref ... on Component { owner { ref name } } } } }`, 1},
+	{"a component part of a system and of a component", `{ entity(ref: "component:refund-worker") { ... on Component { owner { name } system { ref name } parent { ref title } } } }`, 1},
+	{"a system's owner and domain", `{ entity(ref: "system:payments") { ... on System { owner { ref } domain { name title } } } }`, 1},
+	{"a domain's owner and parent", `{ entity(ref: "domain:commerce") { ... on Domain { owner { ref name } parent { ref } } } }`, 1},
 	{"an owner's members", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref ... on Group { members { ref } } } } } }`, 2},
 	{"an owner's spec", `{ entity(ref: "component:payments-api") { ... on Component { owner { ref spec } system { ref } } } }`, 2},
 	{"a system's owner and its owner's location", `{ entity(ref: "system:payments") { ... on System { owner { name location { target } } } } }`, 2},
@@ -332,6 +335,28 @@ func TestAnEntityWithItsOwnerAndSystemCostsOneStatement(t *testing.T) {
 		if n := counter.Count(); n != 1 {
 			t.Errorf("the entity with its owner and system took %d statements; want 1", n)
 		}
+		// Every type's fields that show such a target (readTogetherFields), each alone (but a
+		// domain's parent: the demo has none).
+		for _, view := range []string{
+			`{ entity(ref: "component:refund-worker") { ... on Component { parent { name } } } }`,
+			`{ entity(ref: "component:refund-worker") { ... on Component { system { name } } } }`,
+			`{ entity(ref: "api:payments-rest-api") { ... on API { owner { name } } } }`,
+			`{ entity(ref: "api:payments-rest-api") { ... on API { system { name } } } }`,
+			`{ entity(ref: "resource:payments-db") { ... on Resource { owner { name } } } }`,
+			`{ entity(ref: "resource:payments-db") { ... on Resource { system { name } } } }`,
+			`{ entity(ref: "system:payments") { ... on System { owner { name } } } }`,
+			`{ entity(ref: "system:payments") { ... on System { domain { name } } } }`,
+			`{ entity(ref: "domain:commerce") { ... on Domain { owner { name } } } }`,
+		} {
+			counter.Reset()
+			out := serve(view, nil)
+			if bytes.Contains(out, []byte(`"errors"`)) || !bytes.Contains(out, []byte(`{"name":"`)) {
+				t.Fatalf("%s: %s", view, out)
+			}
+			if n := counter.Count(); n != 1 {
+				t.Errorf("%s took %d statements; want 1", view, n)
+			}
+		}
 		counter.Reset()
 		out = serve(`{ entity(ref: "component:payments-api") { ... on Component { owner { ref spec } system { name } } } }`, nil)
 		if !bytes.Contains(out, []byte(`"owner":{"ref":"group:default/team-payments","spec":{`)) || !bytes.Contains(out, []byte(`"system":{"name":"payments"}`)) {
@@ -339,6 +364,26 @@ func TestAnEntityWithItsOwnerAndSystemCostsOneStatement(t *testing.T) {
 		}
 		if n := counter.Count(); n != 2 {
 			t.Errorf("the entity with its owner whole and its system took %d statements; want 2", n)
+		}
+		// An owner another entity declares (a group's ownerOf): not among what the entity's
+		// statement reads, so its targets are read apart, and shown.
+		err := st.Gorm().Exec("INSERT INTO relations (entity_id, type, target_ref) " +
+			"SELECT id, 'ownerOf', 'component:default/payments-api' FROM entities WHERE ref = 'group:default/team-orders'").Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		const view = `{ entity(ref: "component:payments-api") { ... on Component { owner { ref name } system { name } } } }`
+		t.Cleanup(func() { graph.ReadPagesWhole(false) })
+		graph.ReadPagesWhole(true)
+		want := serve(view, nil)
+		graph.ReadPagesWhole(false)
+		counter.Reset()
+		out = serve(view, nil)
+		if !bytes.Equal(out, want) || !bytes.Contains(out, []byte(`"system":{"name":"payments"}`)) {
+			t.Errorf("with an owner another entity declares:\n got %s\nwant %s", out, want)
+		}
+		if n := counter.Count(); n != 2 {
+			t.Errorf("the entity with an owner another entity declares took %d statements; want 2", n)
 		}
 	})
 }

@@ -51,7 +51,8 @@ func (c *Cohort) Service() *catalog.Service { return c.svc }
 
 // Prefill gives the batch Related loads for key and summaries what it would find, read already
 // with the members (catalog.Service.EntityByInputWithTargets): every entity refsOf names for them
-// that exists, or more. Related then reads nothing for it. A batch already loaded is left as it is.
+// that exists, or more. Related then reads nothing for it. A batch already there (asked for, or
+// prefilled) is left as it is.
 func (c *Cohort) Prefill(key string, summaries bool, found map[backstage.Ref]*backstage.Entity) {
 	if summaries {
 		key = "summaries:" + key
