@@ -119,16 +119,16 @@ func (s *Service) EntityByInputWithTargets(ctx context.Context, ref, kind string
 	if err != nil {
 		return nil, nil, err
 	}
-	epoch := s.cache.syncIfCaching(ctx)
-	if e, ok := s.cache.entity(r); ok {
-		return e, nil, nil
-	}
-	loaded, targets, err := s.loadEntitiesWith(ctx, []string{r.String()}, targetTypes)
-	if err != nil || len(loaded) == 0 {
+	var targets map[backstage.Ref]*backstage.Entity // left nil where the read cache answers
+	got, err := s.byRef(ctx, []backstage.Ref{r}, func(ctx context.Context, part []string) ([]*backstage.Entity, error) {
+		loaded, t, err := s.loadEntitiesWith(ctx, part, targetTypes)
+		targets = t
+		return loaded, err
+	}, true)
+	if err != nil || got[r] == nil {
 		return nil, nil, err
 	}
-	s.cache.addEntities(epoch, loaded)
-	return loaded[0], targets, nil
+	return got[r], targets, nil
 }
 
 // ComponentAnnotations looks up a component by a reference a client typed (the kind defaults to

@@ -66,15 +66,10 @@ var entityImplementors = map[string][]string{
 // every type an entity may have, with fragments, aliases, type conditions and @skip/@include
 // as the executor applies them.
 func summariesSuffice(ctx context.Context) bool {
-	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
+	op, fc, ok := fieldBeingResolved(ctx)
+	if !ok || fc.Field.Definition == nil || fc.Field.Definition.Type == nil || fc.Field.Definition.Type.Name() != "EntityConnection" {
 		return false
 	}
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil || fc.Field.Definition.Type == nil ||
-		fc.Field.Definition.Type.Name() != "EntityConnection" {
-		return false
-	}
-	op := graphql.GetOperationContext(ctx)
 	for _, f := range graphql.CollectFields(op, fc.Field.Selections, entityConnectionImplementors) {
 		switch f.Name {
 		case "__typename", "totalCount", "pageInfo":
@@ -108,14 +103,22 @@ func summariesSuffice(ctx context.Context) bool {
 // it in both directions included (a group's owned components, a system's parts), read and
 // decoded, for each such field of a request the read cache did not answer.
 func relatedSummariesSuffice(ctx context.Context) bool {
+	op, fc, ok := fieldBeingResolved(ctx)
+	return ok && entitySummarySuffices(op, fc.Field.Selections)
+}
+
+// fieldBeingResolved returns the operation and the context of the field being resolved in ctx,
+// or false where there is none, or where every entity is read whole (wholePages): what the
+// functions that decide how entities are read look at.
+func fieldBeingResolved(ctx context.Context) (*graphql.OperationContext, *graphql.FieldContext, bool) {
 	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
-		return false
+		return nil, nil, false
 	}
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || fc.Field.Field == nil {
-		return false
+		return nil, nil, false
 	}
-	return entitySummarySuffices(graphql.GetOperationContext(ctx), fc.Field.Selections)
+	return graphql.GetOperationContext(ctx), fc, true
 }
 
 // entitySummarySuffices says whether set, a selection on Entity, asks of an entity of any type
@@ -147,14 +150,10 @@ var readTogetherFields = map[string][]string{
 // allRelated then reads as one batch of summaries, which the entity's own statement can read
 // instead (catalog.Service.EntityByInputWithTargets).
 func targetsShownAsSummaries(ctx context.Context) bool {
-	if wholePages.Load() || !graphql.HasOperationContext(ctx) {
+	op, fc, ok := fieldBeingResolved(ctx)
+	if !ok {
 		return false
 	}
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Field.Field == nil {
-		return false
-	}
-	op := graphql.GetOperationContext(ctx)
 	for typ, fields := range readTogetherFields {
 		for _, f := range graphql.CollectFields(op, fc.Field.Selections, entityImplementors[typ]) {
 			if slices.Contains(fields, f.Name) && entitySummarySuffices(op, f.Selections) {
