@@ -1100,6 +1100,41 @@ func TestRelationsAnOlderReleaseWroteAreReadInOrder(t *testing.T) {
 	})
 }
 
+// Migration 00027 drops this schema's relations_target_source where a stopped build left it
+// invalid, and only this schema's: another schema of the database (another Portside, a test run
+// beside this one) with an invalid index of that name, as its own build under way shows it, is
+// left alone, and this schema's migration goes on. It looked the name up in every schema, and
+// then failed to drop an index its own schema did not have.
+func TestTheRelationsMigrationLeavesAnotherSchemasIndexAlone(t *testing.T) {
+	st := storetest.Postgres(t)
+	queryFixture(t, st)
+	migrateTo(t, st, 26)
+	other := fmt.Sprintf("test_other_%d", time.Now().UnixNano())
+	t.Cleanup(func() { st.Gorm().Exec("DROP SCHEMA IF EXISTS " + other + " CASCADE") })
+	err := execEach(st.Gorm(),
+		"CREATE SCHEMA "+other,
+		"CREATE TABLE "+other+".relations (target_ref text)",
+		"INSERT INTO "+other+".relations VALUES ('x'), ('x')",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A unique build over duplicates fails, and CONCURRENTLY leaves its index behind, invalid.
+	if err := st.Gorm().Exec("CREATE UNIQUE INDEX CONCURRENTLY relations_target_source ON " + other + ".relations (target_ref)").Error; err == nil {
+		t.Fatal("the unique build over duplicates succeeded")
+	}
+	migrateTo(t, st, math.MaxInt64)
+	var invalid int64
+	err = st.Gorm().Raw("SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace "+
+		"WHERE i.relname = 'relations_target_source' AND n.nspname = ? AND NOT x.indisvalid", other).Scan(&invalid).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if invalid != 1 {
+		t.Errorf("the other schema's invalid index: %d left, want 1 (not this migration's to drop)", invalid)
+	}
+}
+
 // Migration 00027 on a catalog an older release is writing (PostgreSQL, where it runs outside a
 // transaction): while the release's apply holds relations with an uncommitted insert, the
 // migration waits for the table a second at a time, so a reader of relations is never queued

@@ -77,8 +77,10 @@ END $$;
 -- +goose StatementBegin
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-               WHERE i.relname = 'relations_target_source' AND NOT x.indisvalid) THEN
+    -- This schema's index (to_regclass follows search_path), not one of that name in another
+    -- schema of the database, which a build under way there shows as not valid.
+    IF EXISTS (SELECT 1 FROM pg_index x
+               WHERE x.indexrelid = to_regclass('relations_target_source') AND NOT x.indisvalid) THEN
         PERFORM set_config('lock_timeout', '10s', true);
         DROP INDEX relations_target_source;
     END IF;
