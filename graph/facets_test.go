@@ -2,11 +2,8 @@ package graph_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io/fs"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/portside-dev/portside/catalog"
@@ -27,21 +24,7 @@ func facetsHandler(t *testing.T, maxResponseBytes int) func(query string, vars m
 	if _, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationEmbedded, Target: "demo"}); err != nil {
 		t.Fatal(err)
 	}
-	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
-		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler), MaxResponseBytes: maxResponseBytes,
-	}))
-	return func(query string, vars map[string]any) []byte {
-		t.Helper()
-		body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Body.Bytes()
-	}
+	return rawHandler(t, svc, maxResponseBytes)
 }
 
 // TestFacetsRenderTheBytesGqlgenRenders compares facets.go's one-pass rendering of facets with

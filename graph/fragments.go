@@ -87,18 +87,18 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, o
 		c = r.fragments()
 	}
 	if c == nil || obj == nil || len(sel) == 0 {
-		return ec._entityUncached(ctx, sel, obj)
+		return ec.renderEntity(ctx, sel, obj)
 	}
 	key, ok := c.key(ctx, ec.OperationContext, sel, obj)
 	if !ok {
-		return ec._entityUncached(ctx, sel, obj)
+		return ec.renderEntity(ctx, sel, obj)
 	}
 	if b, ok := c.lru.Get(key); ok {
 		c.hits.Add(1)
 		return rendered(b)
 	}
 	before := len(graphql.GetErrors(ctx))
-	m := ec._entityUncached(ctx, sel, obj)
+	m := ec.renderEntity(ctx, sel, obj)
 	if m == graphql.Null || len(graphql.GetErrors(ctx)) != before {
 		return m
 	}
@@ -118,6 +118,15 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, o
 		}
 	}
 	return rendered(b)
+}
+
+// renderEntity renders an entity in one pass where its selection allows (plainEntity), else
+// with gqlgen's generated code.
+func (ec *executionContext) renderEntity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {
+	if m, ok := ec.plainEntity(ctx, sel, obj); ok {
+		return m
+	}
+	return ec._entityUncached(ctx, sel, obj)
 }
 
 func rendered(b []byte) graphql.Marshaler {

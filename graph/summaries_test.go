@@ -34,8 +34,15 @@ func pageHandler(t *testing.T, st *store.Store, cacheSize int) func(query string
 		CacheSize: cacheSize,
 		Logger:    slog.New(slog.DiscardHandler),
 	})
+	return rawHandler(t, svc, 0)
+}
+
+// rawHandler is the GraphQL API over svc, signed in, answering raw bytes; maxResponseBytes
+// bounds its answers (0: no bound).
+func rawHandler(t *testing.T, svc *catalog.Service, maxResponseBytes int) func(query string, vars map[string]any) []byte {
+	t.Helper()
 	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
-		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler),
+		MaxDepth: 12, MaxComplexity: 100000, Logger: slog.New(slog.DiscardHandler), MaxResponseBytes: maxResponseBytes,
 	}))
 	return func(query string, vars map[string]any) []byte {
 		t.Helper()

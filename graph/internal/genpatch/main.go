@@ -1,10 +1,13 @@
-// Command genpatch makes two changes to gqlgen's generated executor files, after gqlgen in
+// Command genpatch makes these changes to gqlgen's generated executor files, after gqlgen in
 // `go generate ./graph`:
 //
 //   - lists are marshalled one element after the other (graph.marshalSlice) instead of with a
 //     goroutine per element (see marshalSlice for why);
 //   - the generated _Entity becomes _entityUncached: graph/fragments.go's _Entity renders entities
 //     through the rendered-entity cache and calls it on a miss;
+//   - the generated _Facet and _Relation become _facetUncached and _relationUncached: graph/facets.go
+//     and graph/plain.go render facets and relations of plain fields in one pass and call them for
+//     anything else;
 //   - a query's data is rendered by graph.marshalData (a reused buffer, lent by the HTTP transport
 //     or copied out once) instead of into a new bytes.Buffer that doubled its way up to the
 //     response's size;
@@ -25,15 +28,17 @@ import (
 )
 
 const (
-	concurrent    = "graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {"
-	sequential    = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
-	entityFunc    = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
-	entityRenamed = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
-	facetFunc     = "func (ec *executionContext) _Facet(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
-	facetRenamed  = "func (ec *executionContext) _facetUncached(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
-	queryData     = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
-	queryDataOld  = "\t\t\tresponse.Data = marshalData(data)\n"
-	queryDataNew  = "\t\t\tresponse.Data = marshalData(ctx, data)\n"
+	concurrent      = "graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {"
+	sequential      = "marshalSlice(ctx, len(v), func(ctx context.Context, i int) graphql.Marshaler {"
+	entityFunc      = "func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	entityRenamed   = "func (ec *executionContext) _entityUncached(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {"
+	facetFunc       = "func (ec *executionContext) _Facet(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
+	facetRenamed    = "func (ec *executionContext) _facetUncached(ctx context.Context, sel ast.SelectionSet, obj *model.Facet) graphql.Marshaler {"
+	relationFunc    = "func (ec *executionContext) _Relation(ctx context.Context, sel ast.SelectionSet, obj *model.Relation) graphql.Marshaler {"
+	relationRenamed = "func (ec *executionContext) _relationUncached(ctx context.Context, sel ast.SelectionSet, obj *model.Relation) graphql.Marshaler {"
+	queryData       = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	queryDataOld    = "\t\t\tresponse.Data = marshalData(data)\n"
+	queryDataNew    = "\t\t\tresponse.Data = marshalData(ctx, data)\n"
 )
 
 var (
@@ -48,7 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: genpatch FILE...")
 		os.Exit(2)
 	}
-	lists, entities, facets, data, unmarshalers := false, 0, 0, 0, 0
+	lists, entities, facets, relations, data, unmarshalers := false, 0, 0, 0, 0, 0
 	for _, file := range os.Args[1:] {
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -63,6 +68,8 @@ func main() {
 		out = bytes.Replace(out, []byte(entityFunc), []byte(entityRenamed), 1)
 		facets += bytes.Count(out, []byte(facetFunc)) + bytes.Count(out, []byte(facetRenamed))
 		out = bytes.Replace(out, []byte(facetFunc), []byte(facetRenamed), 1)
+		relations += bytes.Count(out, []byte(relationFunc)) + bytes.Count(out, []byte(relationRenamed))
+		out = bytes.Replace(out, []byte(relationFunc), []byte(relationRenamed), 1)
 		unmarshalers += len(unmarshalerMap.FindAll(out, -1))
 		out = unmarshalerMap.ReplaceAll(out, []byte("\n"))
 		out = withUnmarshalerMap.ReplaceAll(out, []byte("\n"))
@@ -92,6 +99,9 @@ func main() {
 	}
 	if facets != 1 {
 		fail("%v have %d _Facet functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/facets.go", os.Args[1:], facets)
+	}
+	if relations != 1 {
+		fail("%v have %d _Relation functions of the expected form, want 1; gqlgen changed, update graph/internal/genpatch and graph/plain.go", os.Args[1:], relations)
 	}
 }
 

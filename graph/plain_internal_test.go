@@ -1,0 +1,185 @@
+package graph
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"testing"
+)
+
+// TestPlainFieldsAreTheGeneratedGetters holds plain.go's list to the generated code: each field
+// it renders itself is one the generated code resolves by calling a getter of the model with no
+// arguments (no resolver of the service, no error), with no middleware of a field directive, not
+// marked a resolver (tracing and the budget treat those apart), and marshalled as a String,
+// String!, ID!, [String!]! or Time!; the same of the relation's type and targetRef, which
+// _Relation writes itself; and every entity type of the schema is listed.
+func TestPlainFieldsAreTheGeneratedGetters(t *testing.T) {
+	funcs := generatedFuncs(t)
+	marshals := map[string]bool{
+		"marshalNString2string": true, "marshalOString2ᚖstring": true, "marshalNID2string": true,
+		"marshalNString2ᚕstringᚄ": true, "marshalNTime2timeᚐTime": true,
+	}
+	names := map[string]bool{}
+	// The entities' fields, and the relations' two (plain.go's _Relation).
+	fieldsOf := map[string][]string{"Relation": {"type", "targetRef"}}
+	for _, typ := range plainTypes {
+		names[typ.name] = true
+		for field := range typ.fields {
+			fieldsOf[typ.name] = append(fieldsOf[typ.name], field)
+		}
+	}
+	for typ, fields := range fieldsOf {
+		for _, field := range fields {
+			name := "_" + typ + "_" + field
+			fn := funcs[name]
+			if fn == nil {
+				t.Errorf("%s.%s: the generated code has no %s", typ, field, name)
+				continue
+			}
+			call := resolveFieldCall(fn)
+			if call == nil || len(call.Args) < 7 {
+				t.Errorf("%s does not return graphql.ResolveField(...) as plain.go expects", name)
+				continue
+			}
+			if !returnsGetter(call.Args[4]) {
+				t.Errorf("%s: its resolver is not a getter of the model (obj.X() or obj.X, nil)", name)
+			}
+			if id, ok := call.Args[5].(*ast.Ident); !ok || id.Name != "nil" {
+				t.Errorf("%s: it has a middleware (a field directive)", name)
+			}
+			if m := returnedMethod(call.Args[6]); !marshals[m] {
+				t.Errorf("%s: marshalled by %q, which plain.go does not write", name, m)
+			}
+			if isResolver(funcs["fieldContext"+name]) {
+				t.Errorf("%s: its field context says it is a resolver", name)
+			}
+		}
+	}
+	// Every GraphQL type an entity can be (the generated _Entity's cases) is listed.
+	ast.Inspect(funcs["_entityUncached"], func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := c.Fun.(*ast.SelectorExpr); ok && len(sel.Sel.Name) > 1 && sel.Sel.Name[0] == '_' {
+				if typ := sel.Sel.Name[1:]; typ != "entityUncached" && !names[typ] {
+					t.Errorf("entity type %s is not in plain.go's plainTypes", typ)
+				}
+			}
+		}
+		return true
+	})
+}
+
+func generatedFuncs(t *testing.T) map[string]*ast.FuncDecl {
+	t.Helper()
+	files, err := filepath.Glob("*.generated.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no generated files: %v", err)
+	}
+	funcs := map[string]*ast.FuncDecl{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok {
+				funcs[fn.Name.Name] = fn
+			}
+		}
+	}
+	return funcs
+}
+
+// resolveFieldCall is the graphql.ResolveField call fn returns.
+func resolveFieldCall(fn *ast.FuncDecl) *ast.CallExpr {
+	if len(fn.Body.List) != 1 {
+		return nil
+	}
+	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return nil
+	}
+	call, ok := ret.Results[0].(*ast.CallExpr)
+	if !ok {
+		return nil
+	}
+	if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "ResolveField" {
+		return nil
+	}
+	return call
+}
+
+// returnsGetter says whether e is func(ctx) (any, error) { return obj.X(), nil } or, for a
+// field of the model's struct, { return obj.X, nil }.
+func returnsGetter(e ast.Expr) bool {
+	lit, ok := e.(*ast.FuncLit)
+	if !ok || len(lit.Body.List) != 1 {
+		return false
+	}
+	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 2 {
+		return false
+	}
+	value := ret.Results[0]
+	if call, ok := value.(*ast.CallExpr); ok {
+		if len(call.Args) != 0 {
+			return false
+		}
+		value = call.Fun
+	}
+	sel, ok := value.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	recv, ok := sel.X.(*ast.Ident)
+	nilErr, isIdent := ret.Results[1].(*ast.Ident)
+	return ok && recv.Name == "obj" && isIdent && nilErr.Name == "nil"
+}
+
+// returnedMethod is the method of ec that the marshal function literal e returns the call of.
+func returnedMethod(e ast.Expr) string {
+	lit, ok := e.(*ast.FuncLit)
+	if !ok || len(lit.Body.List) != 1 {
+		return ""
+	}
+	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return ""
+	}
+	call, ok := ret.Results[0].(*ast.CallExpr)
+	if !ok {
+		return ""
+	}
+	if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+		return sel.Sel.Name
+	}
+	return ""
+}
+
+// isResolver says whether a generated field context function marks its field a resolver:
+// NewScalarFieldContext(object, field, isMethod, isResolver, ...) or a FieldContext literal.
+func isResolver(fn *ast.FuncDecl) bool {
+	if fn == nil {
+		return true
+	}
+	resolver := false
+	ast.Inspect(fn, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewScalarFieldContext" && len(n.Args) >= 4 {
+				if id, ok := n.Args[3].(*ast.Ident); !ok || id.Name != "false" {
+					resolver = true
+				}
+			}
+		case *ast.KeyValueExpr:
+			if k, ok := n.Key.(*ast.Ident); ok && k.Name == "IsResolver" {
+				if id, ok := n.Value.(*ast.Ident); !ok || id.Name != "false" {
+					resolver = true
+				}
+			}
+		}
+		return true
+	})
+	return resolver
+}
