@@ -67,6 +67,9 @@ type spendingKey struct{}
 
 var errTimedOut = errors.New("graphql: operation ran out of time")
 
+// fieldsCounted, set only by tests, is told how many fields each operation's budget counted.
+var fieldsCounted atomic.Pointer[func(int64)]
+
 func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
@@ -91,6 +94,9 @@ func (b budget) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 		s.maxFields = int64(b.maxBytes / minFieldBytes)
 	}
 	resp := next(context.WithValue(ctx, spendingKey{}, s))
+	if f := fieldsCounted.Load(); f != nil {
+		(*f)(s.fields.Load())
+	}
 	// Past the deadline is out of time even if the timer has not fired yet: the answer is late.
 	switch {
 	case errors.Is(context.Cause(ctx), errTimedOut), !deadline.IsZero() && !time.Now().Before(deadline):

@@ -1,5 +1,7 @@
 package graph
 
+import "slices"
+
 // FragmentHits counts the entities the fragment cache answered, for tests.
 func FragmentHits(r *Resolver) int64 {
 	if c := r.fragments(); c != nil {
@@ -12,11 +14,40 @@ func FragmentHits(r *Resolver) int64 {
 // one-pass writer (off, the default), for tests that compare the two.
 func RenderFacetsWithGqlgen(on bool) { gqlgenFacets.Store(on) }
 
-// RenderEntitiesWithGqlgen turns plain.go's rendering of plain entities off (on: gqlgen renders them).
+// RenderEntitiesWithGqlgen makes entities and relations render through gqlgen's generated code
+// (on) or plain.go's one-pass writer where their selection allows (off, the default).
 func RenderEntitiesWithGqlgen(on bool) { gqlgenEntities.Store(on) }
 
-// PlainEntitiesRendered counts the entities plain.go has rendered.
-func PlainEntitiesRendered() int64 { return plainRendered.Load() }
+// OnPlainRendered has f told of each entity ("entity") and relation ("relation") plain.go
+// renders; nil stops it.
+func OnPlainRendered(f func(what string)) {
+	if f == nil {
+		plainRendered.Store(nil)
+		return
+	}
+	plainRendered.Store(&f)
+}
+
+// OnFieldsCounted has f told how many fields each operation's budget counted; nil stops it.
+func OnFieldsCounted(f func(n int64)) {
+	if f == nil {
+		fieldsCounted.Store(nil)
+		return
+	}
+	fieldsCounted.Store(&f)
+}
+
+// PlainFields lists, by GraphQL type, the entity fields plain.go renders itself.
+func PlainFields() map[string][]string {
+	out := map[string][]string{}
+	for _, t := range plainTypes {
+		for f := range t.fields {
+			out[t.name] = append(out[t.name], f)
+		}
+		slices.Sort(out[t.name])
+	}
+	return out
+}
 
 // ReadPagesWhole makes every page of entities and every related entity read whole (on) or, the
 // default, as summaries where the selection allows (off), for tests that compare the two.

@@ -78,8 +78,8 @@ func (r *Resolver) fragments() *fragmentCache {
 	return r.fragmentCache
 }
 
-// _Entity renders an entity of any kind through the fragment cache (gqlgen's generated _Entity,
-// renamed _entityUncached by graph/internal/genpatch, does the work on a miss).
+// _Entity renders an entity of any kind through the fragment cache; renderEntity does the work
+// on a miss, and without the cache.
 func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet, obj model.Entity) graphql.Marshaler {
 	r, _ := ec.Resolvers.(*Resolver)
 	var c *fragmentCache

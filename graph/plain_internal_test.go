@@ -1,11 +1,16 @@
 package graph
 
 import (
+	"time"
+
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
 	"testing"
+
+	"github.com/portside-dev/portside/catalog/backstage"
+	"github.com/portside-dev/portside/graph/model"
 )
 
 // TestPlainFieldsAreTheGeneratedGetters holds plain.go's list to the generated code: each field
@@ -21,16 +26,18 @@ func TestPlainFieldsAreTheGeneratedGetters(t *testing.T) {
 		"marshalNString2ᚕstringᚄ": true, "marshalNTime2timeᚐTime": true,
 	}
 	names := map[string]bool{}
-	// The entities' fields, and the relations' two (plain.go's _Relation).
-	fieldsOf := map[string][]string{"Relation": {"type", "targetRef"}}
+	// Each type's fields with the getter plain.go calls: the entities', and the relations' two
+	// (plain.go's _Relation reads the model's fields of those names).
+	getters := map[string]map[string]string{"Relation": {"type": "Type", "targetRef": "TargetRef"}}
 	for _, typ := range plainTypes {
 		names[typ.name] = true
-		for field := range typ.fields {
-			fieldsOf[typ.name] = append(fieldsOf[typ.name], field)
+		getters[typ.name] = map[string]string{}
+		for field, f := range typ.fields {
+			getters[typ.name][field] = f.getter
 		}
 	}
-	for typ, fields := range fieldsOf {
-		for _, field := range fields {
+	for typ, fields := range getters {
+		for field, getter := range fields {
 			name := "_" + typ + "_" + field
 			fn := funcs[name]
 			if fn == nil {
@@ -42,8 +49,8 @@ func TestPlainFieldsAreTheGeneratedGetters(t *testing.T) {
 				t.Errorf("%s does not return graphql.ResolveField(...) as plain.go expects", name)
 				continue
 			}
-			if !returnsGetter(call.Args[4]) {
-				t.Errorf("%s: its resolver is not a getter of the model (obj.X() or obj.X, nil)", name)
+			if got := getterOf(call.Args[4]); got != getter {
+				t.Errorf("%s: the generated resolver returns obj.%s (\"\": not a getter of the model), plain.go calls %s", name, got, getter)
 			}
 			if id, ok := call.Args[5].(*ast.Ident); !ok || id.Name != "nil" {
 				t.Errorf("%s: it has a middleware (a field directive)", name)
@@ -110,31 +117,47 @@ func resolveFieldCall(fn *ast.FuncDecl) *ast.CallExpr {
 	return call
 }
 
-// returnsGetter says whether e is func(ctx) (any, error) { return obj.X(), nil } or, for a
-// field of the model's struct, { return obj.X, nil }.
-func returnsGetter(e ast.Expr) bool {
+// getterOf is X where e is func(ctx) (any, error) { return obj.X(), nil } or, for a field of the
+// model's struct, { return obj.X, nil }; "" for anything else.
+func getterOf(e ast.Expr) string {
 	lit, ok := e.(*ast.FuncLit)
 	if !ok || len(lit.Body.List) != 1 {
-		return false
+		return ""
 	}
 	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
 	if !ok || len(ret.Results) != 2 {
-		return false
+		return ""
+	}
+	if nilErr, ok := ret.Results[1].(*ast.Ident); !ok || nilErr.Name != "nil" {
+		return ""
 	}
 	value := ret.Results[0]
 	if call, ok := value.(*ast.CallExpr); ok {
 		if len(call.Args) != 0 {
-			return false
+			return ""
 		}
 		value = call.Fun
 	}
 	sel, ok := value.(*ast.SelectorExpr)
 	if !ok {
-		return false
+		return ""
 	}
-	recv, ok := sel.X.(*ast.Ident)
-	nilErr, isIdent := ret.Results[1].(*ast.Ident)
-	return ok && recv.Name == "obj" && isIdent && nilErr.Name == "nil"
+	if recv, ok := sel.X.(*ast.Ident); !ok || recv.Name != "obj" {
+		return ""
+	}
+	return sel.Sel.Name
+}
+
+// TestAZeroTimeIsLeftToGqlgen: a Time! field whose value is zero is null in gqlgen's rendering,
+// an error; plain.go leaves such an entity to gqlgen.
+func TestAZeroTimeIsLeftToGqlgen(t *testing.T) {
+	zero := model.WrapEntity(&backstage.Entity{Kind: backstage.KindComponent, UpdatedAt: time.Now()}, nil)
+	for field, want := range map[string]bool{"createdAt": true, "updatedAt": false} {
+		f := plainComponent.fields[field]
+		if f.isNull == nil || f.isNull(zero) != want {
+			t.Errorf("%s of an entity created at the zero time: isNull says %v, want %v", field, f.isNull != nil && f.isNull(zero), want)
+		}
+	}
 }
 
 // returnedMethod is the method of ec that the marshal function literal e returns the call of.
@@ -182,4 +205,16 @@ func isResolver(fn *ast.FuncDecl) bool {
 		return true
 	})
 	return resolver
+}
+
+// TestANilEntityIsNotPlain: a typed nil (which gqlgen renders as null) has no plain type.
+func TestANilEntityIsNotPlain(t *testing.T) {
+	for _, e := range []model.Entity{nil, (*model.Component)(nil), (*model.User)(nil), (*model.LocationEntity)(nil)} {
+		if typ := plainTypeOf(e); typ != nil {
+			t.Errorf("plainTypeOf(%#v) = %s, want none", e, typ.name)
+		}
+	}
+	if typ := plainTypeOf(model.WrapEntity(&backstage.Entity{Kind: backstage.KindAPI}, nil)); typ != plainAPI {
+		t.Errorf("an API's plain type = %v, want API's", typ)
+	}
 }

@@ -38,7 +38,7 @@ func pageHandler(t *testing.T, st *store.Store, cacheSize int) func(query string
 }
 
 // rawHandler is the GraphQL API over svc, signed in, answering raw bytes; maxResponseBytes
-// bounds its answers (0: no bound).
+// bounds its answers (0: the default bound).
 func rawHandler(t *testing.T, svc *catalog.Service, maxResponseBytes int) func(query string, vars map[string]any) []byte {
 	t.Helper()
 	h := signedIn(graph.NewHandler(&graph.Resolver{Catalog: svc}, graph.HandlerOptions{
