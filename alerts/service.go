@@ -124,10 +124,11 @@ func (s *Service) componentSelectors(ctx context.Context) ([]componentSelector, 
 			}
 			out = append(out, componentSelector{ref: e.Ref.String(), selector: sel, annotations: e.Metadata.Annotations})
 		}
-		if !page.HasNextPage || len(page.Cursors) == 0 || len(out) >= MaxSelectorComponents {
+		after, more := page.NextAfter()
+		if !more || len(out) >= MaxSelectorComponents {
 			break
 		}
-		q.After = page.Cursors[len(page.Cursors)-1]
+		q.After = after
 	}
 	slices.SortStableFunc(out, func(a, b componentSelector) int {
 		if len(a.selector) != len(b.selector) {

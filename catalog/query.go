@@ -176,8 +176,11 @@ type Query struct {
 
 // Page is one page of a query.
 type Page struct {
-	Entities    []*backstage.Entity
-	Cursors     []string // one per entity, for Relay edges
+	Entities []*backstage.Entity
+	// sortKeys are each entity's values of the order's columns, which its cursor encodes
+	// (Cursor): encoded when asked for, since most pages show no edge and at most their last
+	// cursor (an owner's page of 50: 4 % of the server's CPU encoded cursors no one read).
+	sortKeys    [][]string
 	HasNextPage bool
 	// Summaries says the entities may be summaries (Query.Summaries).
 	Summaries bool
@@ -266,7 +269,7 @@ func (s *Service) find(ctx context.Context, q Query) (Page, error) {
 			vals = []string{k.Name, k.Ref}
 		}
 		page.Entities = append(page.Entities, e)
-		page.Cursors = append(page.Cursors, encodeCursor(vals))
+		page.sortKeys = append(page.sortKeys, vals)
 	}
 	return page, nil
 }
@@ -401,6 +404,32 @@ func lower(in []string) []string {
 func cacheKey(kind string, params any) string {
 	b, _ := json.Marshal(params)
 	return kind + ":" + string(b)
+}
+
+// NewPage is a page of entities with each one's values of the order's columns, which its cursor
+// encodes, for code that makes a page itself (tests of what shows pages).
+func NewPage(entities []*backstage.Entity, sortKeys [][]string, hasNext bool) Page {
+	return Page{Entities: entities, sortKeys: sortKeys, HasNextPage: hasNext}
+}
+
+// Cursor is the cursor of the page's i-th entity, for Relay edges and the next page's After.
+func (p Page) Cursor(i int) string { return encodeCursor(p.sortKeys[i]) }
+
+// NextAfter is the After of the page that follows this one, or false where none does.
+func (p Page) NextAfter() (string, bool) {
+	if !p.HasNextPage || len(p.sortKeys) == 0 {
+		return "", false
+	}
+	return p.Cursor(len(p.sortKeys) - 1), true
+}
+
+// Cursors are the cursors of every entity of the page, in order.
+func (p Page) Cursors() []string {
+	out := make([]string, len(p.sortKeys))
+	for i := range p.sortKeys {
+		out[i] = p.Cursor(i)
+	}
+	return out
 }
 
 // Cursors are opaque to clients: base64 of the sort key values of the last row seen.

@@ -192,10 +192,11 @@ func (s *Service) ComponentsIn(ctx context.Context, field, ref string, keys []st
 			if len(out) > MaxScopeComponents {
 				return nil, errs.InvalidField(field, "%s has more than %d components with those annotations; ask for a smaller scope", r, MaxScopeComponents)
 			}
-			if !page.HasNextPage || len(page.Cursors) == 0 {
+			after, more := page.NextAfter()
+			if !more {
 				break
 			}
-			q.After = page.Cursors[len(page.Cursors)-1]
+			q.After = after
 		}
 	}
 	return out, nil

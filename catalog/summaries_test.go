@@ -65,7 +65,7 @@ func TestSummariesHoldWhatTheWholeEntitiesShow(t *testing.T) {
 					if !sp.Summaries || wp.Summaries {
 						t.Errorf("%+v: Page.Summaries %v for summaries, %v whole", q, sp.Summaries, wp.Summaries)
 					}
-					if !slices.Equal(sp.Cursors, wp.Cursors) || sp.HasNextPage != wp.HasNextPage || len(sp.Entities) != len(wp.Entities) {
+					if !slices.Equal(sp.Cursors(), wp.Cursors()) || sp.HasNextPage != wp.HasNextPage || len(sp.Entities) != len(wp.Entities) {
 						t.Fatalf("%+v (cache %d): summaries %v %v, whole %v %v", q, cacheSize, names(sp), sp.HasNextPage, names(wp), wp.HasNextPage)
 					}
 					for i, s := range sp.Entities {
@@ -81,7 +81,7 @@ func TestSummariesHoldWhatTheWholeEntitiesShow(t *testing.T) {
 					if !wp.HasNextPage {
 						break
 					}
-					whole.After, summaries.After = wp.Cursors[len(wp.Cursors)-1], sp.Cursors[len(sp.Cursors)-1]
+					whole.After, summaries.After = wp.Cursors()[len(wp.Cursors())-1], sp.Cursors()[len(sp.Cursors())-1]
 				}
 				if pages < 2 && q.Filter.Kinds == nil {
 					t.Errorf("%+v: %d page(s); the query should page", q, pages)

@@ -32,14 +32,19 @@ func (c *EntityConnection) Nodes() []Entity { return c.nodes }
 func (c *EntityConnection) Edges() []*EntityEdge {
 	out := make([]*EntityEdge, len(c.nodes))
 	for i, n := range c.nodes {
-		out[i] = &EntityEdge{Cursor: c.page.Cursors[i], Node: n}
+		out[i] = &EntityEdge{Cursor: c.page.Cursor(i), Node: n}
 	}
 	return out
 }
 
 // PageInfo says where the page stands.
 func (c *EntityConnection) PageInfo() *PageInfo {
-	return pageInfo(c.page.Cursors, c.page.HasNextPage)
+	p := &PageInfo{HasNextPage: c.page.HasNextPage}
+	if n := len(c.page.Entities); n > 0 {
+		start, end := c.page.Cursor(0), c.page.Cursor(n-1)
+		p.StartCursor, p.EndCursor = &start, &end
+	}
+	return p
 }
 
 // TotalCount counts every match: the page's statement did when the query asked

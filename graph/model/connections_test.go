@@ -16,10 +16,12 @@ func entity(kind, name string) *backstage.Entity {
 }
 
 func TestAnEntityPagePairsEachEntityWithItsCursor(t *testing.T) {
-	page := catalog.Page{
-		Entities:    []*backstage.Entity{entity(backstage.KindComponent, "a"), entity(backstage.KindGroup, "b"), entity(backstage.KindLocation, "c")},
-		Cursors:     []string{"ca", "cb", "cc"},
-		HasNextPage: true,
+	page := catalog.NewPage(
+		[]*backstage.Entity{entity(backstage.KindComponent, "a"), entity(backstage.KindGroup, "b"), entity(backstage.KindLocation, "c")},
+		[][]string{{"a", "component:default/a"}, {"b", "group:default/b"}, {"c", "location:default/c"}}, true)
+	cursors := page.Cursors()
+	if len(cursors) != 3 || cursors[0] == cursors[1] || cursors[1] == cursors[2] {
+		t.Fatalf("cursors %q; want three, each its own", cursors)
 	}
 	c := model.NewEntityConnection(nil, catalog.Filter{}, page)
 	edges := c.Edges()
@@ -27,8 +29,8 @@ func TestAnEntityPagePairsEachEntityWithItsCursor(t *testing.T) {
 		t.Fatalf("%d edges and %d nodes; want 3 of each", len(edges), len(c.Nodes()))
 	}
 	for i, e := range edges {
-		if e.Cursor != page.Cursors[i] || e.Node.Value() != page.Entities[i] || c.Nodes()[i] != e.Node {
-			t.Errorf("edge %d: cursor %q, entity %v; want %q and the page's entity %d", i, e.Cursor, e.Node.Value().Ref, page.Cursors[i], i)
+		if e.Cursor != cursors[i] || e.Node.Value() != page.Entities[i] || c.Nodes()[i] != e.Node {
+			t.Errorf("edge %d: cursor %q, entity %v; want %q and the page's entity %d", i, e.Cursor, e.Node.Value().Ref, cursors[i], i)
 		}
 	}
 	// Each entity is wrapped as its kind's GraphQL type; the Location kind as LocationEntity.
@@ -42,8 +44,8 @@ func TestAnEntityPagePairsEachEntityWithItsCursor(t *testing.T) {
 		t.Errorf("a Location entity is wrapped as %T", edges[2].Node)
 	}
 	pi := c.PageInfo()
-	if !pi.HasNextPage || pi.StartCursor == nil || *pi.StartCursor != "ca" || pi.EndCursor == nil || *pi.EndCursor != "cc" {
-		t.Errorf("page info %+v; want cursors ca..cc and a next page", pi)
+	if !pi.HasNextPage || pi.StartCursor == nil || *pi.StartCursor != cursors[0] || pi.EndCursor == nil || *pi.EndCursor != cursors[2] {
+		t.Errorf("page info %+v; want the first and last cursors and a next page", pi)
 	}
 }
 
