@@ -240,7 +240,7 @@ func TestPagesWalkTheWholeResultInOrderWithoutRepeats(t *testing.T) {
 					if !page.HasNextPage {
 						break
 					}
-					after = page.Cursors()[len(page.Cursors())-1]
+					after = page.Cursor(len(page.Entities) - 1)
 				}
 				var want []string
 				for _, e := range all.Entities {
@@ -327,10 +327,10 @@ func badQueryInputIsRefused(t *testing.T, st *store.Store) {
 // mustCursor returns a cursor of the name ordering, which the kind ordering must refuse.
 func mustCursor(t *testing.T, f *fixture) string {
 	page, err := f.svc.Find(context.Background(), catalog.Query{First: 1})
-	if err != nil || len(page.Cursors()) != 1 {
+	if err != nil || len(page.Entities) != 1 {
 		t.Fatalf("cursor: %v", err)
 	}
-	return page.Cursors()[0]
+	return page.Cursor(0)
 }
 
 func TestEntityByInputAcceptsEveryReferenceForm(t *testing.T) {
@@ -608,7 +608,7 @@ func TestLargeTextMatchesPageByNameLikeSmallOnes(t *testing.T) {
 				if !page.HasNextPage {
 					break
 				}
-				after = page.Cursors()[len(page.Cursors())-1]
+				after = page.Cursor(len(page.Entities) - 1)
 			}
 			if !slices.Equal(got, expected) {
 				t.Errorf("%+v: %d refs paged, want %d; first difference at %d", tc, len(got), len(expected), firstDifference(got, expected))
@@ -735,12 +735,12 @@ func TestAPageCountsItsMatchesInItsOwnStatement(t *testing.T) {
 					seen = append(seen, e.Ref.String())
 				}
 				if !page.HasNextPage {
-					if len(page.Cursors()) > 0 {
-						q.After = page.Cursors()[len(page.Cursors())-1]
+					if len(page.Entities) > 0 {
+						q.After = page.Cursor(len(page.Entities) - 1)
 					}
 					break
 				}
-				q.After = page.Cursors()[len(page.Cursors())-1]
+				q.After = page.Cursor(len(page.Entities) - 1)
 			}
 			if len(seen) != want {
 				t.Errorf("%+v: the pages held %d entities, Count says %d", filter, len(seen), want)
@@ -968,7 +968,7 @@ func pageAll(t *testing.T, svc *catalog.Service, q catalog.Query) []string {
 		if !page.HasNextPage {
 			return refs
 		}
-		q.After = page.Cursors()[len(page.Cursors())-1]
+		q.After = page.Cursor(len(page.Entities) - 1)
 	}
 	t.Fatalf("%+v: more than 1,000 pages", q)
 	return nil

@@ -81,7 +81,7 @@ func TestSummariesHoldWhatTheWholeEntitiesShow(t *testing.T) {
 					if !wp.HasNextPage {
 						break
 					}
-					whole.After, summaries.After = wp.Cursors()[len(wp.Cursors())-1], sp.Cursors()[len(sp.Cursors())-1]
+					whole.After, summaries.After = wp.Cursor(len(wp.Entities)-1), sp.Cursor(len(sp.Entities)-1)
 				}
 				if pages < 2 && q.Filter.Kinds == nil {
 					t.Errorf("%+v: %d page(s); the query should page", q, pages)

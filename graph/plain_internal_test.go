@@ -76,6 +76,18 @@ func TestPlainFieldsAreTheGeneratedGetters(t *testing.T) {
 	})
 }
 
+// TestAZeroTimeIsLeftToGqlgen: a Time! field whose value is zero is null in gqlgen's rendering,
+// an error; plain.go leaves such an entity to gqlgen.
+func TestAZeroTimeIsLeftToGqlgen(t *testing.T) {
+	zero := model.WrapEntity(&backstage.Entity{Kind: backstage.KindComponent, UpdatedAt: time.Now()}, nil)
+	for field, want := range map[string]bool{"createdAt": true, "updatedAt": false} {
+		f := plainComponent.fields[field]
+		if f.isNull == nil || f.isNull(zero) != want {
+			t.Errorf("%s of an entity created at the zero time: isNull says %v, want %v", field, f.isNull != nil && f.isNull(zero), want)
+		}
+	}
+}
+
 func generatedFuncs(t *testing.T) map[string]*ast.FuncDecl {
 	t.Helper()
 	files, err := filepath.Glob("*.generated.go")
@@ -98,16 +110,32 @@ func generatedFuncs(t *testing.T) map[string]*ast.FuncDecl {
 	return funcs
 }
 
+// returned is what body returns when it is a single return statement of n values, else nil.
+func returned(body *ast.BlockStmt, n int) []ast.Expr {
+	if body == nil || len(body.List) != 1 {
+		return nil
+	}
+	if ret, ok := body.List[0].(*ast.ReturnStmt); ok && len(ret.Results) == n {
+		return ret.Results
+	}
+	return nil
+}
+
+// returnedBy is returned of e's body where e is a function literal.
+func returnedBy(e ast.Expr, n int) []ast.Expr {
+	if lit, ok := e.(*ast.FuncLit); ok {
+		return returned(lit.Body, n)
+	}
+	return nil
+}
+
 // resolveFieldCall is the graphql.ResolveField call fn returns.
 func resolveFieldCall(fn *ast.FuncDecl) *ast.CallExpr {
-	if len(fn.Body.List) != 1 {
+	results := returned(fn.Body, 1)
+	if results == nil {
 		return nil
 	}
-	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 1 {
-		return nil
-	}
-	call, ok := ret.Results[0].(*ast.CallExpr)
+	call, ok := results[0].(*ast.CallExpr)
 	if !ok {
 		return nil
 	}
@@ -120,18 +148,14 @@ func resolveFieldCall(fn *ast.FuncDecl) *ast.CallExpr {
 // getterOf is X where e is func(ctx) (any, error) { return obj.X(), nil } or, for a field of the
 // model's struct, { return obj.X, nil }; "" for anything else.
 func getterOf(e ast.Expr) string {
-	lit, ok := e.(*ast.FuncLit)
-	if !ok || len(lit.Body.List) != 1 {
+	results := returnedBy(e, 2)
+	if results == nil {
 		return ""
 	}
-	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 2 {
+	if nilErr, ok := results[1].(*ast.Ident); !ok || nilErr.Name != "nil" {
 		return ""
 	}
-	if nilErr, ok := ret.Results[1].(*ast.Ident); !ok || nilErr.Name != "nil" {
-		return ""
-	}
-	value := ret.Results[0]
+	value := results[0]
 	if call, ok := value.(*ast.CallExpr); ok {
 		if len(call.Args) != 0 {
 			return ""
@@ -148,29 +172,13 @@ func getterOf(e ast.Expr) string {
 	return sel.Sel.Name
 }
 
-// TestAZeroTimeIsLeftToGqlgen: a Time! field whose value is zero is null in gqlgen's rendering,
-// an error; plain.go leaves such an entity to gqlgen.
-func TestAZeroTimeIsLeftToGqlgen(t *testing.T) {
-	zero := model.WrapEntity(&backstage.Entity{Kind: backstage.KindComponent, UpdatedAt: time.Now()}, nil)
-	for field, want := range map[string]bool{"createdAt": true, "updatedAt": false} {
-		f := plainComponent.fields[field]
-		if f.isNull == nil || f.isNull(zero) != want {
-			t.Errorf("%s of an entity created at the zero time: isNull says %v, want %v", field, f.isNull != nil && f.isNull(zero), want)
-		}
-	}
-}
-
 // returnedMethod is the method of ec that the marshal function literal e returns the call of.
 func returnedMethod(e ast.Expr) string {
-	lit, ok := e.(*ast.FuncLit)
-	if !ok || len(lit.Body.List) != 1 {
+	results := returnedBy(e, 1)
+	if results == nil {
 		return ""
 	}
-	ret, ok := lit.Body.List[0].(*ast.ReturnStmt)
-	if !ok || len(ret.Results) != 1 {
-		return ""
-	}
-	call, ok := ret.Results[0].(*ast.CallExpr)
+	call, ok := results[0].(*ast.CallExpr)
 	if !ok {
 		return ""
 	}
