@@ -32,9 +32,12 @@ Node.js and npm), then build or <code>go run</code> Portside again; <code>make r
 
 // serverPaths are the first path segments the server keeps for itself: a client route never
 // shadows them, so a mistyped API or sign-in URL answers the server's 404, not the portal's page.
-// /audit itself is the portal's audit page; below it (/audit/export) is the server's.
+// /api serves nothing today and is kept all the same: a client that takes Portside for a REST
+// backend (Backstage's catalog client asks /api/catalog/...) must get a JSON 404 it reads as one,
+// not a 200 of HTML it fails to parse. /audit itself is the portal's audit page; below it
+// (/audit/export) is the server's.
 var serverPaths = map[string]bool{"graphql": true, "graphiql": true, "auth": true, "healthz": true, "readyz": true,
-	"metrics": true, "assets": true, "webhooks": true}
+	"metrics": true, "assets": true, "webhooks": true, "api": true}
 
 // portal serves the web portal: hashed assets under /assets/, other files at the root of the build
 // (favicon), and index.html for every client route, which the portal's router resolves.

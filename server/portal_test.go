@@ -113,7 +113,8 @@ func TestSignedOutBrowsersLandOnTheRootOrSignInAndComeBack(t *testing.T) {
 // answer an error an API client understands, not HTML.
 func TestThePortalNeverShadowsTheServersOwnPaths(t *testing.T) {
 	p := newPortalServer(t, builtPortal)
-	for _, target := range []string{"/graphql/x", "/graphiql/nope", "/audit/", "/audit/export/x", "/auth/nope", "/auth/", "/healthz/x", "/readyz/x", "/metrics/x", "/audit/nope", "/assets/", "/assets/missing-Zz99.js", "/assets/../index.html"} {
+	for _, target := range []string{"/graphql/x", "/graphiql/nope", "/audit/", "/audit/export/x", "/auth/nope", "/auth/", "/healthz/x", "/readyz/x", "/metrics/x", "/audit/nope", "/assets/", "/assets/missing-Zz99.js", "/assets/../index.html",
+		"/api", "/api/catalog/entities", "/api/catalog/entities/by-name/component/default/x"} {
 		rec := p.get(t, target, true)
 		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), `<div id="root">`) {
 			t.Errorf("GET %s = %d %q, want a 404 that is not the portal", target, rec.Code, rec.Body.String())
