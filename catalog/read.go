@@ -107,24 +107,33 @@ func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*backsta
 }
 
 // EntityByInputWithTargets is EntityByInput that also returns, keyed by ref, the summaries
-// (pageKey.summary) of the entities that the entity's relations of targetTypes target,
+// (pageKey.summary) of the entities that the entity's relations of targetTypes target (none:
+// no targets),
 // read by the statement that reads the entity: a view of an entity shows its owner and system
 // beside it, and reading them apart was a second round trip, about a sixth of the server's work
 // for such a request (an entity by ref at a million entities, every cache off). The targets are
 // nil where they were not read so: the entity came from the read cache, a relation of those
 // types names a target its document does not declare, or it has more than targetsMax of them
 // (see loadEntitiesWith); the caller then reads them as before.
-func (s *Service) EntityByInputWithTargets(ctx context.Context, ref, kind string, targetTypes []string) (*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
+//
+// With summary, for a caller that shows of the entity only what its summary holds and its
+// relations, the entity is read as its summary with its relations where the read cache is off:
+// its document is neither read nor decoded, so it has no apiVersion, spec, labels, annotations
+// or links (the decoding was a tenth of the server's work for an entity by ref, every cache
+// off). With the cache on it is read whole, as without summary, and kept: later reads are
+// answered from memory. A summary never enters the cache.
+func (s *Service) EntityByInputWithTargets(ctx context.Context, ref, kind string, targetTypes []string, summary bool) (*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
 	r, err := ParseRefInput("ref", ref, kind)
 	if err != nil {
 		return nil, nil, err
 	}
+	document := !summary || s.cache.entities != nil
 	var targets map[backstage.Ref]*backstage.Entity // left nil where the read cache answers
 	got, err := s.byRef(ctx, []backstage.Ref{r}, func(ctx context.Context, part []string) ([]*backstage.Entity, error) {
-		loaded, t, err := s.loadEntitiesWith(ctx, part, targetTypes)
+		loaded, t, err := s.loadEntitiesWith(ctx, part, targetTypes, document)
 		targets = t
 		return loaded, err
-	}, true)
+	}, document)
 	if err != nil || got[r] == nil {
 		return nil, nil, err
 	}

@@ -419,7 +419,7 @@ const RelationsOfTypeMax = 1000
 // kind at a time (namedByType). Read whole, every declaring entity fetched to learn its ref, a group owning
 // 241,000 entities took 1.8 s.
 func (s *Service) loadEntities(ctx context.Context, refs []string) ([]*backstage.Entity, error) {
-	out, _, err := s.loadEntitiesWith(ctx, refs, nil)
+	out, _, err := s.loadEntitiesWith(ctx, refs, nil, true)
 	return out, err
 }
 
@@ -435,33 +435,17 @@ const targetsMax = 16
 // they are not every target of those types the entities' relations name (one named by another
 // entity's declaration, which the statement does not follow, or more than targetsMax). It is
 // meant for one ref (EntityByInputWithTargets): the refs are bound twice, once per branch.
-func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTypes []string) ([]*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
-	pair, agg := "json_build_array", "json_agg"
-	if s.st.Dialect() == store.SQLite {
-		pair, agg = "json_array", "json_group_array"
-	}
-	query := `SELECT e.ref, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, e.body,
-		e.hash, e.location_id, e.source, e.created_at, e.updated_at,
-		(SELECT ` + agg + `(` + pair + `(r.type, r.target_ref)) FROM relations r WHERE r.entity_id = e.id) AS declared,
-		(SELECT ` + agg + `(` + pair + `(n.type, n.source_ref)) FROM (SELECT r.type, r.source_ref FROM relations r
-			WHERE r.target_ref = e.ref ORDER BY r.type, r.source_ref LIMIT ` + strconv.Itoa(RelationsOfTypeMax+1) + `) n) AS named`
+//
+// Without document, each entity is its summary with its relations: its row's summary columns
+// are read instead of its document, which is neither sent nor decoded (no apiVersion, spec,
+// labels, annotations or links; see EntityByInputWithTargets).
+func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTypes []string, document bool) ([]*backstage.Entity, map[backstage.Ref]*backstage.Entity, error) {
+	targeted := len(targetTypes) > 0
 	args := []any{refs}
-	if len(targetTypes) > 0 {
-		// The targets' rows carry their summary's columns where the entities' rows carry
-		// their document and relations (empty on the other side); the last column, target, is
-		// 0 on the entities' rows and 1 on their targets'.
-		query += `, '' AS name, '' AS namespace, '' AS title, '' AS description, '' AS tags, 0 AS target
-		FROM entities e WHERE e.ref IN ?
-		UNION ALL
-		SELECT t.ref, t.kind, t.spec_type, t.lifecycle, t.owner_ref, t.system_ref, NULL, '', 0, t.source, t.created_at, t.updated_at,
-			NULL, NULL, t.name, t.namespace, t.title, t.description, t.tags, 1
-		FROM entities t WHERE t.ref IN (SELECT DISTINCT r.target_ref FROM relations r JOIN entities d ON d.id = r.entity_id
-			WHERE d.ref IN ? AND r.type IN ? ORDER BY r.target_ref LIMIT ` + strconv.Itoa(targetsMax+1) + `)`
+	if targeted {
 		args = append(args, refs, targetTypes)
-	} else {
-		query += ` FROM entities e WHERE e.ref IN ?`
 	}
-	rows, err := s.st.DB(ctx).Raw(query, args...).Rows()
+	rows, err := s.st.DB(ctx).Raw(entityStatements[b2i(s.st.Dialect() == store.SQLite)][b2i(targeted)][b2i(document)], args...).Rows()
 	if err != nil {
 		return nil, nil, store.Translate(err, "entities")
 	}
@@ -470,7 +454,7 @@ func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTyp
 	var cut []int // entities whose relations from others were cut short
 	var mine, theirs [][]relationPair
 	var targets map[backstage.Ref]*backstage.Entity
-	if len(targetTypes) > 0 {
+	if targeted {
 		targets = map[backstage.Ref]*backstage.Entity{}
 	}
 	for rows.Next() {
@@ -479,22 +463,23 @@ func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTyp
 		dest := []any{&r.Ref, &r.Kind, &r.SpecType, &r.Lifecycle, &r.OwnerRef, &r.SystemRef, &body,
 			&r.Hash, &r.LocationID, &r.Source, &r.CreatedAt, &r.UpdatedAt, &declared, &named}
 		var target int64
-		if targets != nil {
+		if targeted || !document {
 			dest = append(dest, &r.Name, &r.Namespace, &r.Title, &r.Description, &r.Tags, &target)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, store.Translate(err, "entities")
 		}
-		if target == 1 {
+		var e *backstage.Entity
+		if target == 1 || !document {
 			k := pageKey{Ref: r.Ref, Name: r.Name, Kind: r.Kind, UpdatedAt: r.UpdatedAt, Namespace: r.Namespace, Title: r.Title,
 				Description: r.Description, SpecType: r.SpecType, Lifecycle: r.Lifecycle, OwnerRef: r.OwnerRef,
 				SystemRef: r.SystemRef, Tags: r.Tags, Source: r.Source, CreatedAt: r.CreatedAt}
-			e := k.summary()
-			targets[e.Ref] = e
-			continue
-		}
-		e, err := r.toEntity(body)
-		if err != nil {
+			e = k.summary()
+			if target == 1 {
+				targets[e.Ref] = e
+				continue
+			}
+		} else if e, err = r.toEntity(body); err != nil {
 			return nil, nil, errs.Wrap(errs.Internal, err, "catalog: decode stored entity %s", r.Ref)
 		}
 		m, err := decodePairs(declared)
@@ -526,6 +511,64 @@ func (s *Service) loadEntitiesWith(ctx context.Context, refs []string, targetTyp
 		targets = nil
 	}
 	return out, targets, nil
+}
+
+// entityStatements are loadEntitiesWith's statements, built once, indexed by dialect (SQLite or
+// not), with targets or not, and with the document or the summary's columns: each was written
+// out again by every entity read (2.6 % of an entity by ref's allocations).
+var entityStatements = func() (all [2][2][2]string) {
+	for _, sqlite := range []bool{false, true} {
+		for _, targets := range []bool{false, true} {
+			for _, document := range []bool{false, true} {
+				all[b2i(sqlite)][b2i(targets)][b2i(document)] = entityStatement(sqlite, targets, document)
+			}
+		}
+	}
+	return all
+}()
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// entityStatement is the statement of loadEntitiesWith for a dialect, with targets or not, and
+// with the entities' documents or their summaries' columns.
+func entityStatement(sqlite, targets, document bool) string {
+	pair, agg := "json_build_array", "json_agg"
+	if sqlite {
+		pair, agg = "json_array", "json_group_array"
+	}
+	body := "e.body"
+	if !document {
+		body = "NULL"
+	}
+	query := `SELECT e.ref, e.kind, e.spec_type, e.lifecycle, e.owner_ref, e.system_ref, ` + body + `,
+		e.hash, e.location_id, e.source, e.created_at, e.updated_at,
+		(SELECT ` + agg + `(` + pair + `(r.type, r.target_ref)) FROM relations r WHERE r.entity_id = e.id) AS declared,
+		(SELECT ` + agg + `(` + pair + `(n.type, n.source_ref)) FROM (SELECT r.type, r.source_ref FROM relations r
+			WHERE r.target_ref = e.ref ORDER BY r.type, r.source_ref LIMIT ` + strconv.Itoa(RelationsOfTypeMax+1) + `) n) AS named`
+	switch {
+	case !document:
+		query += `, e.name, e.namespace, e.title, e.description, e.tags, 0 AS target`
+	case targets:
+		// The targets' rows carry their summary's columns where the entities' rows carry
+		// their document and relations (empty on the other side); the last column, target, is
+		// 0 on the entities' rows and 1 on their targets'.
+		query += `, '' AS name, '' AS namespace, '' AS title, '' AS description, '' AS tags, 0 AS target`
+	}
+	query += ` FROM entities e WHERE e.ref IN ?`
+	if targets {
+		query += `
+		UNION ALL
+		SELECT t.ref, t.kind, t.spec_type, t.lifecycle, t.owner_ref, t.system_ref, NULL, '', 0, t.source, t.created_at, t.updated_at,
+			NULL, NULL, t.name, t.namespace, t.title, t.description, t.tags, 1
+		FROM entities t WHERE t.ref IN (SELECT DISTINCT r.target_ref FROM relations r JOIN entities d ON d.id = r.entity_id
+			WHERE d.ref IN ? AND r.type IN ? ORDER BY r.target_ref LIMIT ` + strconv.Itoa(targetsMax+1) + `)`
+	}
+	return query
 }
 
 // targetsComplete says whether the targets loadEntitiesWith read for targetTypes are every target of

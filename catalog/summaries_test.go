@@ -198,7 +198,7 @@ func TestAnEntityIsReadWithItsTargetsSummariesInOneStatement(t *testing.T) {
 		check := func(ref string) map[backstage.Ref]*backstage.Entity {
 			t.Helper()
 			counter := storetest.CountStatements(st.Gorm())
-			e, targets, err := svc.EntityByInputWithTargets(ctx, ref, "", types)
+			e, targets, err := svc.EntityByInputWithTargets(ctx, ref, "", types, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,12 +279,81 @@ func TestAnEntityIsReadWithItsTargetsSummariesInOneStatement(t *testing.T) {
 
 		cached := f.service(catalog.Options{CacheSize: 1000})
 		for i, want := range []bool{true, false} {
-			_, targets, err := cached.EntityByInputWithTargets(ctx, "component:payments-api", "", types)
+			_, targets, err := cached.EntityByInputWithTargets(ctx, "component:payments-api", "", types, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := targets != nil; got != want {
 				t.Errorf("read %d with the read cache on: targets read %v, want %v", i+1, got, want)
+			}
+		}
+	})
+}
+
+// TestAnEntityShownAsItsSummaryIsReadWithoutItsDocument reads every entity of the catalog by ref
+// as a caller that shows only its summary and its relations does (EntityByInputWithTargets with
+// summary), with its targets and without: with the read cache off, one statement, the entity's
+// summary equal to the whole entity's and its relations the same, but no document read (no
+// apiVersion, spec, labels, annotations or links); the targets as the whole read finds them.
+// With the cache on, the entity is read whole and kept: the next read is answered by the cache.
+func TestAnEntityShownAsItsSummaryIsReadWithoutItsDocument(t *testing.T) {
+	types := []string{backstage.RelOwnedBy, backstage.RelPartOf}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := queryFixture(t, st)
+		svc := f.service(catalog.Options{CacheSize: 0})
+		all, err := svc.Find(ctx, catalog.Query{First: catalog.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs := 0
+		for _, whole := range all.Entities {
+			ref := whole.Ref.String()
+			whole, wantTargets, err := svc.EntityByInputWithTargets(ctx, ref, "", types, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if whole.Spec != nil {
+				specs++
+			}
+			for _, targetTypes := range [][]string{types, nil} {
+				counter := storetest.CountStatements(st.Gorm())
+				e, targets, err := svc.EntityByInputWithTargets(ctx, ref, "", targetTypes, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := counter.Count(); n != 1 {
+					t.Errorf("%s (targets %v): %d statements, want 1", ref, targetTypes, n)
+				}
+				if !equalViews(viewOf(e), viewOf(whole)) || !reflect.DeepEqual(e.Relations, whole.Relations) {
+					t.Errorf("%s (targets %v): as a summary\n %+v %v\nwhole\n %+v %v", ref, targetTypes, viewOf(e), e.Relations, viewOf(whole), whole.Relations)
+				}
+				if e.APIVersion != "" || e.Spec != nil || e.Metadata.Labels != nil || e.Metadata.Annotations != nil || e.Metadata.Links != nil {
+					t.Errorf("%s (targets %v): a summary with its document: %+v", ref, targetTypes, e)
+				}
+				if targetTypes == nil && targets != nil {
+					t.Errorf("%s: targets %v read, none asked", ref, slices.Collect(maps.Keys(targets)))
+				}
+				if targetTypes != nil && !reflect.DeepEqual(targets, wantTargets) {
+					t.Errorf("%s: targets\n %v\nwant\n %v", ref, targets, wantTargets)
+				}
+			}
+		}
+		if specs == 0 {
+			t.Fatal("no entity has a spec: the summaries' lack of one proves nothing")
+		}
+
+		cached := f.service(catalog.Options{CacheSize: 1000})
+		for i, fromCache := range []bool{false, true} {
+			e, targets, err := cached.EntityByInputWithTargets(ctx, "component:payments-api", "", types, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Spec == nil || e.APIVersion == "" || len(e.Relations) == 0 {
+				t.Errorf("read %d with the read cache on: not whole: %+v", i+1, e)
+			}
+			if got := targets == nil; got != fromCache {
+				t.Errorf("read %d with the read cache on: answered by the cache %v, want %v", i+1, got, fromCache)
 			}
 		}
 	})

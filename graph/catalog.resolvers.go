@@ -175,8 +175,8 @@ func (r *mutationResolver) UnregisterLocation(ctx context.Context, id string) (*
 }
 
 func (r *queryResolver) Entity(ctx context.Context, ref string, kind *string) (model.Entity, error) {
-	if targetsShownAsSummaries(ctx) {
-		return entityWithTargets(ctx, r.Catalog, ref, deref(kind, ""))
+	if targets, summary := targetsShownAsSummaries(ctx), entitySummaryShown(ctx); targets || summary {
+		return entityWithTargets(ctx, r.Catalog, ref, deref(kind, ""), targets, summary)
 	}
 	e, err := r.Catalog.EntityByInput(ctx, ref, deref(kind, ""))
 	if err != nil || e == nil {

@@ -314,16 +314,22 @@ func checkListArgs(lists ...listArg) error {
 }
 
 // entityWithTargets is Query.entity for a selection that shows the entity's readTogether targets
-// as summaries (targetsShownAsSummaries): they are read by the entity's own statement, and the
-// batch allRelated asks for is filled with them.
-func entityWithTargets(ctx context.Context, svc *catalog.Service, ref, kind string) (model.Entity, error) {
-	e, targets, err := svc.EntityByInputWithTargets(ctx, ref, kind, readTogether)
+// as summaries (targets, targetsShownAsSummaries), or the entity itself as its summary with its
+// relations (summary, entitySummaryShown), or both: the targets are read by the entity's own
+// statement, and the batch allRelated asks for is filled with them; the summary is read without
+// the entity's document where the read cache is off.
+func entityWithTargets(ctx context.Context, svc *catalog.Service, ref, kind string, targets, summary bool) (model.Entity, error) {
+	var types []string
+	if targets {
+		types = readTogether
+	}
+	e, read, err := svc.EntityByInputWithTargets(ctx, ref, kind, types, summary)
 	if err != nil || e == nil {
 		return nil, err
 	}
 	c := model.NewCohort(svc, []*backstage.Entity{e})
-	if targets != nil {
-		c.Prefill(readTogetherKey, true, targets)
+	if read != nil {
+		c.Prefill(readTogetherKey, true, read)
 	}
 	return model.WrapEntity(e, c), nil
 }

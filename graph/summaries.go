@@ -135,6 +135,28 @@ func entitySummarySuffices(op *graphql.OperationContext, set ast.SelectionSet) b
 	return true
 }
 
+// entitySummaryShown says whether the field being resolved in ctx, one answering an entity
+// (Query.entity), selects of it only fields its summary with its relations answers: those a
+// summary answers (summaryFields, without subselections), its relations, and its readTogether
+// targets (readTogetherFields), whatever they select of them: each of those reads the entity's
+// relations and the entities they name, never its document. The entity is then read without
+// its document where the read cache is off (catalog.Service.EntityByInputWithTargets).
+func entitySummaryShown(ctx context.Context) bool {
+	op, fc, ok := fieldBeingResolved(ctx)
+	if !ok {
+		return false
+	}
+	for typ, implementors := range entityImplementors {
+		for _, f := range graphql.CollectFields(op, fc.Field.Selections, implementors) {
+			shown := summaryFields[typ][f.Name] && len(f.Selections) == 0
+			if !shown && f.Name != "relations" && !slices.Contains(readTogetherFields[typ], f.Name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // readTogetherFields are, per entity type, the fields that answer a target of a readTogether
 // relation (its owner, and the system, domain or parent component it is part of).
 var readTogetherFields = map[string][]string{
