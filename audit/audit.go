@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/portside-dev/portside/auth/principal"
@@ -95,15 +96,38 @@ func (l *Log) Do(ctx context.Context, e Entry, fn func(ctx context.Context) erro
 		}
 		return nil
 	default:
-		outcome := Failed
-		if c := errs.CodeOf(err); c == errs.Forbidden || c == errs.Unauthenticated {
-			outcome = Denied
-		}
-		if werr := l.write(context.WithoutCancel(ctx), e, outcome, err); werr != nil {
-			l.log.ErrorContext(ctx, "audit: record a failed action", "action", e.Action, "error", werr)
-		}
+		l.failed(ctx, e, err)
 		return err
 	}
+}
+
+// failed records e as having failed with err, or been denied.
+func (l *Log) failed(ctx context.Context, e Entry, err error) {
+	outcome := Failed
+	if c := errs.CodeOf(err); c == errs.Forbidden || c == errs.Unauthenticated {
+		outcome = Denied
+	}
+	if werr := l.write(context.WithoutCancel(ctx), e, outcome, err); werr != nil {
+		l.log.ErrorContext(ctx, "audit: record a failed action", "action", e.Action, "error", werr)
+	}
+}
+
+type watchKey struct{}
+
+// watch notes that a record was written under the context that carries it (Ensure).
+type watch struct{ recorded atomic.Bool }
+
+// Ensure runs fn, an action whose own code records it (calling Do), and records e as failed or
+// denied when fn fails before any record was written under it: a GraphQL mutation that refused
+// its input before reaching its service (an ID naming nothing of the kind asked) left no
+// record, though every mutation must leave one.
+func (l *Log) Ensure(ctx context.Context, e Entry, fn func(ctx context.Context) error) error {
+	w := &watch{}
+	err := fn(context.WithValue(ctx, watchKey{}, w))
+	if err != nil && !w.recorded.Load() {
+		l.failed(ctx, e, err)
+	}
+	return err
 }
 
 // Flush writes the pending record of the action ctx belongs to, in ctx's transaction, once. Code
@@ -149,6 +173,9 @@ func (l *Log) write(ctx context.Context, e Entry, outcome Outcome, cause error) 
 	row.Action, row.Message = text.Clean(row.Action, maxNameBytes), text.Clean(row.Message, MaxMessageBytes)
 	if err := l.st.DB(ctx).Create(&row).Error; err != nil {
 		return store.Translate(err, "audit record")
+	}
+	if w, ok := ctx.Value(watchKey{}).(*watch); ok {
+		w.recorded.Store(true)
 	}
 	return nil
 }

@@ -405,6 +405,25 @@ func TestEveryMutationWritesExactlyOneAuditRecord(t *testing.T) {
 	if countRecords(t, st)-before != 1 || outcome != "denied" {
 		t.Errorf("a denial writes one record with outcome denied; got %d records, outcome %q", countRecords(t, st)-before, outcome)
 	}
+	// A mutation that refuses its input before its service runs (an ID that is no ID of the kind
+	// asked) is recorded as failed, with the code and the mutation's action, once.
+	for _, c := range []struct{ query, action string }{
+		{`mutation { deleteRunbook(input: {id: "VGFzazox"}) { id } }`, "runbooks.runbook.delete"}, // a Task's ID
+		{`mutation { deleteTask(input: {id: "nope", version: 0}) { id } }`, "tasks.task.delete"},
+		{`mutation { updateTask(input: {id: "bogus", version: 1, title: "x"}) { task { id } } }`, "tasks.task.update"},
+		{`mutation { refreshLocation(id: "nope") { location { id } } }`, "catalog.location.refresh"},
+		{`mutation { revokeApiToken(id: "nope") { id } }`, "auth.token.revoke"},
+	} {
+		before := countRecordsBy(t, st, "alice")
+		if res := p.as(alice, c.query); res.code() != "INVALID" {
+			t.Fatalf("%s: %+v, want INVALID", c.query, res)
+		}
+		var last struct{ Action, Outcome, Code string }
+		st.Gorm().Raw("SELECT action, outcome, code FROM audit_records WHERE actor = 'alice' ORDER BY id DESC LIMIT 1").Scan(&last)
+		if n := countRecordsBy(t, st, "alice") - before; n != 1 || last.Action != c.action || last.Outcome != "failed" || last.Code != "INVALID" {
+			t.Errorf("%s: %d records, the last %+v; want one, %s failed INVALID", c.query, n, last, c.action)
+		}
+	}
 	if err := st.Gorm().Exec("UPDATE audit_records SET actor = 'nobody'").Error; err == nil {
 		t.Error("audit records could be updated")
 	}
