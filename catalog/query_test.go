@@ -308,7 +308,14 @@ func badQueryInputIsRefused(t *testing.T, st *store.Store) {
 		{catalog.Query{First: -1}, "first"},
 		{catalog.Query{First: catalog.MaxPageSize + 1}, "first"},
 		{catalog.Query{After: "not-a-cursor"}, "after"},
-		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByKind}, After: mustCursor(t, f)}, "after"},
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByKind}, After: mustCursor(t, f, catalog.Order{})}, "after"},
+		// A cursor whose values would fit another order's columns (two strings, or an update time
+		// read as a name), or the same order's in the other direction.
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByName}, After: mustCursor(t, f, catalog.Order{Field: catalog.OrderByUpdatedAt})}, "after"},
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByUpdatedAt}, After: mustCursor(t, f, catalog.Order{})}, "after"},
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByUpdatedAt, Descending: true}, After: mustCursor(t, f, catalog.Order{Field: catalog.OrderByUpdatedAt})}, "after"},
+		{catalog.Query{After: mustCursor(t, f, catalog.Order{Descending: true})}, "after"},
+		{catalog.Query{Order: catalog.Order{Field: catalog.OrderByKind, Descending: true}, After: mustCursor(t, f, catalog.Order{Field: catalog.OrderByKind})}, "after"},
 		{catalog.Query{Filter: catalog.Filter{Kinds: []string{"Template"}}}, "kinds"},
 		{catalog.Query{Filter: catalog.Filter{Owners: []string{"group:"}}}, "owners"},
 		{catalog.Query{Filter: catalog.Filter{Text: "!!!"}}, "text"},
@@ -324,9 +331,9 @@ func badQueryInputIsRefused(t *testing.T, st *store.Store) {
 	}
 }
 
-// mustCursor returns a cursor of the name ordering, which the kind ordering must refuse.
-func mustCursor(t *testing.T, f *fixture) string {
-	page, err := f.svc.Find(context.Background(), catalog.Query{First: 1})
+// mustCursor returns a cursor of order o, which every other order must refuse.
+func mustCursor(t *testing.T, f *fixture, o catalog.Order) string {
+	page, err := f.svc.Find(context.Background(), catalog.Query{First: 1, Order: o})
 	if err != nil || len(page.Entities) != 1 {
 		t.Fatalf("cursor: %v", err)
 	}

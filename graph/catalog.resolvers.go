@@ -186,11 +186,16 @@ func (r *queryResolver) Entity(ctx context.Context, ref string, kind *string) (m
 }
 
 func (r *queryResolver) Entities(ctx context.Context, filter *model.EntityFilter, orderBy *model.EntityOrder, first *int, after *string) (*model.EntityConnection, error) {
-	return r.entities(ctx, filter.Filter(), orderBy, first, after)
+	c, err := r.entities(ctx, filter.Filter(), orderBy, first, after)
+	return c, underFilter(err)
 }
 
 func (r *queryResolver) Facets(ctx context.Context, filter *model.EntityFilter, fields []model.FacetField, limit *int) ([]*model.Facet, error) {
-	return model.NewFacets(ctx, r.Catalog, filter.Filter(), fields, deref(limit, 100))
+	if limit != nil && *limit < 1 { // the catalog reads 0 as its most (internal callers' "all")
+		return nil, errs.InvalidField("limit", "must be between 1 and %d, got %d", catalog.MaxFacetValues, *limit)
+	}
+	f, err := model.NewFacets(ctx, r.Catalog, filter.Filter(), fields, deref(limit, 100))
+	return f, underFilter(err)
 }
 
 func (r *queryResolver) Locations(ctx context.Context, first *int, after *string) (*model.LocationConnection, error) {

@@ -14,7 +14,7 @@ import (
 
 func (r *componentResolver) DeployRequests(ctx context.Context, obj *model.Component, filter *model.ComponentDeployRequestFilter, first *int, after *string) (*model.DeployRequestConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"states", len(filter.States)}); err != nil {
+		if err := checkListArgs(listArg{"filter.states", len(filter.States)}); err != nil {
 			return nil, err
 		}
 	}
@@ -93,7 +93,7 @@ func (r *mutationResolver) CancelDeployRequest(ctx context.Context, input model.
 
 func (r *queryResolver) DeployRequests(ctx context.Context, filter *model.DeployRequestFilter, first *int, after *string) (*model.DeployRequestConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"states", len(filter.States)}); err != nil {
+		if err := checkListArgs(listArg{"filter.states", len(filter.States)}); err != nil {
 			return nil, err
 		}
 	}

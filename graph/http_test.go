@@ -491,6 +491,8 @@ func TestVariablesAreHeldToTheBuiltInScalars(t *testing.T) {
 		below  = `query($b: Boolean) { entities(first: 1, filter: {includeDescendantGroups: $b}) { totalCount } }`
 		node   = `query($id: ID!) { node(id: $id) { id } }`
 		filter = `query($f: EntityFilter) { entities(first: 1, filter: $f) { totalCount } }`
+		fields = `query($f: [FacetField!]!) { facets(fields: $f) { field } }`
+		order  = `query($o: EntityOrder) { entities(first: 1, orderBy: $o) { totalCount } }`
 	)
 	post := func(query, vars string) *httptest.ResponseRecorder {
 		return e.serve(request(http.MethodPost, "/graphql", `{"query":`+strconv.Quote(query)+`,"variables":`+vars+`}`, mediaGraphQLResponse))
@@ -511,6 +513,8 @@ func TestVariablesAreHeldToTheBuiltInScalars(t *testing.T) {
 		{filter, `{"f":{"kinds":["Component",5]}}`, "variable $f.kinds[1] must be a String", []any{"variable", "f", "kinds", 1.0}},
 		{filter, `{"f":{"kinds":5}}`, "variable $f.kinds[0] must be a String (text in quotes), not a number", []any{"variable", "f", "kinds", 0.0}}, // a list of one
 		{filter, `{"f":{"annotations":[{"key":"a","value":7}]}}`, "variable $f.annotations[0].value must be a String", []any{"variable", "f", "annotations", 0.0, "value"}},
+		{fields, `{"f":["KIND","BOGUS` + strings.Repeat("X", 3000) + `"]}`, "variable $f[1] must be a FacetField (one of KIND, TYPE, LIFECYCLE, OWNER, NAMESPACE, SYSTEM, TAG), not a string naming none of them", []any{"variable", "f", 1.0}},
+		{order, `{"o":{"field":"NAME","direction":5}}`, "variable $o.direction must be an OrderDirection (one of ASC, DESC), not a number", []any{"variable", "o", "direction"}},
 	} {
 		t.Run(c.vars, func(t *testing.T) {
 			rec := post(c.query, c.vars)
@@ -524,6 +528,14 @@ func TestVariablesAreHeldToTheBuiltInScalars(t *testing.T) {
 				t.Errorf("the error quotes the variable's value: %s", rec.Body)
 			}
 		})
+	}
+	// gqlparser's own refusals name the variable (and member) in their messages, not only in
+	// their paths.
+	for _, c := range []struct{ query, vars, want string }{
+		{`query($n: Int!) { entities(first: $n) { totalCount } }`, `{}`, "variable $n: must be defined"},
+		{filter, `{"f":{"kindz":["Component"]}}`, "variable $f.kindz: unknown field"},
+	} {
+		wantRequestError(t, post(c.query, c.vars), http.StatusBadRequest, mediaGraphQLResponse, "GRAPHQL_VALIDATION_FAILED", c.want)
 	}
 	if n := e.sql.Count(); n != 0 {
 		t.Errorf("refused variables ran %d SQL statements", n)

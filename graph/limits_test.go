@@ -219,8 +219,9 @@ func TestDocumentsOverTheParseBoundsAreRefusedBeforeParsing(t *testing.T) {
 			}
 		})
 	}
-	// Brackets and words inside strings and comments count for nothing; the document runs.
-	quiet := "# " + strings.Repeat("[", 1000) + "\n" + `{ entities(filter: {text: "` + strings.Repeat("[ledger ", 300) + `"}) { totalCount } }`
+	// Brackets and words inside strings and comments count for nothing; the document runs (the
+	// string's brackets alone nest past maxDocumentNesting; a text is at most 200 bytes).
+	quiet := "# " + strings.Repeat("[", 1000) + "\n" + `{ entities(filter: {text: "` + strings.Repeat("[", 100) + ` ledger"}) { totalCount } }`
 	body, _ := json.Marshal(map[string]string{"query": quiet})
 	var got struct{ Entities struct{ TotalCount int } }
 	decodeHTTP(t, postBody(h, strings.NewReader(string(body)), int64(len(body)), mediaGraphQLResponse)).data(t, &got)
@@ -292,9 +293,9 @@ func TestListArgumentsOverTheirBoundsAreInvalidNamingTheField(t *testing.T) {
 		variables   map[string]any
 		field       string
 	}{
-		{"50,000 kinds", `query($k: [String!]) { entities(filter: {kinds: $k}) { totalCount } }`, map[string]any{"k": many}, "kinds"},
-		{"50,000 tags in facets", `query($k: [String!]) { facets(filter: {tags: $k}, fields: [KIND]) { field } }`, map[string]any{"k": many}, "tags"},
-		{fmt.Sprintf("%d owners", catalog.MaxFilterValues+1), `query($k: [String!]) { entities(filter: {owners: $k}) { totalCount } }`, map[string]any{"k": many[:catalog.MaxFilterValues+1]}, "owners"},
+		{"50,000 kinds", `query($k: [String!]) { entities(filter: {kinds: $k}) { totalCount } }`, map[string]any{"k": many}, "filter.kinds"},
+		{"50,000 tags in facets", `query($k: [String!]) { facets(filter: {tags: $k}, fields: [KIND]) { field } }`, map[string]any{"k": many}, "filter.tags"},
+		{fmt.Sprintf("%d owners", catalog.MaxFilterValues+1), `query($k: [String!]) { entities(filter: {owners: $k}) { totalCount } }`, map[string]any{"k": many[:catalog.MaxFilterValues+1]}, "filter.owners"},
 		{"relation list first 0", `{ entity(ref: "group:platform") { ... on Group { children(first: 0) { name } } } }`, nil, "first"},
 		{"relation list first over the max", fmt.Sprintf(`{ entity(ref: "group:platform") { ... on Group { children(first: %d) { name } } } }`, graph.RelationListMax+1), nil, "first"},
 		{"relations first over the max", fmt.Sprintf(`{ entity(ref: "group:platform") { relations(first: %d) { type } } }`, graph.RelationListMax+1), nil, "first"},

@@ -9,11 +9,22 @@ import (
 	"github.com/portside-dev/portside/graph/model"
 )
 
+// readElsewhere are the types whose IDs Portside hands out but that are not Nodes (their lists are
+// the caller's own, or not cached as Nodes are), each with the field that reads one: node(id:)
+// said "not a Portside ID" of them.
+var readElsewhere = map[string]string{
+	"Runbook": "runbook(id:)", "Alert": "alert(id:)", "AuditRecord": "auditRecords", "ApiToken": "apiTokens",
+	"Session": "sessions", "TaskComment": "Task.comments", "TaskSuggestion": "Task.suggestions",
+}
+
 // node resolves a global ID; an ID of something that does not exist gives null.
 func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 	typ, key, err := model.DecodeID(id)
 	if err != nil {
 		return nil, err
+	}
+	if field, ok := readElsewhere[typ]; ok {
+		return nil, errs.InvalidField("id", "is the ID of a %s, which is not a Node: read it with %s", typ, field)
 	}
 	if typ == "Location" {
 		n, convErr := strconv.ParseInt(key, 10, 64)

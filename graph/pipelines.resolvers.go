@@ -51,7 +51,7 @@ func (r *mutationResolver) RetryPipelineRun(ctx context.Context, input model.Pip
 
 func (r *pipelineResolver) Runs(ctx context.Context, obj *model.Pipeline, filter *model.PipelineRunsFilter, first *int, after *string) (*model.PipelineRunConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"statuses", len(filter.Statuses)}); err != nil {
+		if err := checkListArgs(listArg{"filter.statuses", len(filter.Statuses)}); err != nil {
 			return nil, err
 		}
 	}
@@ -71,7 +71,7 @@ func (r *pipelineRunResolver) RetryOf(ctx context.Context, obj *model.PipelineRu
 
 func (r *queryResolver) PipelineRuns(ctx context.Context, filter *model.PipelineRunFilter, first *int, after *string) (*model.PipelineRunConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"statuses", len(filter.Statuses)}); err != nil {
+		if err := checkListArgs(listArg{"filter.statuses", len(filter.Statuses)}); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -254,7 +255,8 @@ func (r *Resolver) ownedEntities(ctx context.Context, obj model.Entity, descenda
 	f := filter.Filter()
 	f.Owners = []string{obj.Value().Ref.String()}
 	f.IncludeDescendants = descendants
-	return r.entities(ctx, f, orderBy, first, after)
+	c, err := r.entities(ctx, f, orderBy, first, after)
+	return c, underFilter(err)
 }
 
 // entities runs a catalog query and wraps the page.
@@ -300,6 +302,34 @@ func deref[T any](p *T, def T) T {
 type listArg struct {
 	field string
 	n     int
+}
+
+// catalogFilterFields are the members of EntityFilter that the catalog's errors about a filter
+// name (catalog.Filter's fields, as the input spells them).
+var catalogFilterFields = map[string]bool{"text": true, "kinds": true, "namespaces": true, "types": true, "lifecycles": true,
+	"owners": true, "systems": true, "tags": true, "annotations": true, "includeDescendantGroups": true}
+
+// underFilter names the input of a catalog error about a filter given as a field's filter
+// argument as GraphQL does, filter.text, as the other domains' filters name theirs
+// (filter.assignee, filter.states): the catalog names the filter's own fields (text).
+func underFilter(err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	head := e.Field
+	if i := strings.IndexAny(head, ".["); i >= 0 {
+		head = head[:i]
+	}
+	if !catalogFilterFields[head] {
+		return err
+	}
+	named := *e
+	named.Field = "filter." + e.Field
+	if strings.HasPrefix(e.Message, e.Field) {
+		named.Message = "filter." + e.Message
+	}
+	return &named
 }
 
 // checkListArgs refuses a filter with a list longer than catalog.MaxFilterValues, naming the

@@ -27,7 +27,7 @@ func (r *componentResolver) Deployments(ctx context.Context, obj *model.Componen
 
 func (r *componentResolver) Rollouts(ctx context.Context, obj *model.Component, filter *model.ComponentRolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"environments", len(filter.Environments)}, listArg{"results", len(filter.Results)}); err != nil {
+		if err := checkListArgs(listArg{"filter.environments", len(filter.Environments)}, listArg{"filter.results", len(filter.Results)}); err != nil {
 			return nil, err
 		}
 	}
@@ -97,8 +97,8 @@ func (r *mutationResolver) RetryDeployment(ctx context.Context, input model.Depl
 
 func (r *queryResolver) Rollouts(ctx context.Context, filter *model.RolloutFilter, first *int, after *string) (*model.RolloutConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"components", len(filter.Components)}, listArg{"environments", len(filter.Environments)},
-			listArg{"results", len(filter.Results)}); err != nil {
+		if err := checkListArgs(listArg{"filter.components", len(filter.Components)}, listArg{"filter.environments", len(filter.Environments)},
+			listArg{"filter.results", len(filter.Results)}); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/portside-dev/portside/graph/model"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -49,6 +50,12 @@ func TestATimeThatIsNoTimeIsTheRequestsMistake(t *testing.T) {
 			"", "is not a Time", "RFC 3339", v)
 	}
 	wantInvalid(t, a.errorsOf(`query($s:Time){ dora(since:$s){ deployments } }`, client.Var("s", 5)), "", "is not a Time")
+	// The zero time, however written, stands for no time: as a window's end it was answered
+	// null in a Time! (an internal error); as a meeting's date, taken for none (now).
+	for _, v := range []string{"0001-01-01T00:00:00Z", "0001-01-01T01:00:00+01:00"} {
+		wantInvalid(t, a.errorsOf(`query($u:Time){ dora(until:$u){ until } }`, client.Var("u", v)), "", "is the zero time", v)
+		wantInvalid(t, a.errorsOf(`{ dora(since:"`+v+`", until:"0001-01-02T00:00:00Z"){ since } }`), "", "is the zero time")
+	}
 }
 
 func TestAPersistedQueryMistakeIsTheRequestsMistake(t *testing.T) {
@@ -57,4 +64,53 @@ func TestAPersistedQueryMistakeIsTheRequestsMistake(t *testing.T) {
 		"PERSISTED_QUERY_INVALID", "does not match")
 	wantInvalid(t, a.errorsOf(`{ me { username } }`, client.Extensions(map[string]any{"persistedQuery": map[string]any{"version": 2, "sha256Hash": "zz"}})),
 		"PERSISTED_QUERY_INVALID", "version")
+}
+
+// A facet limit is 1 to 1000, as the message has always said: 0, which the catalog reads as its
+// most for its own callers, was let through (a thousand values a field, weighed as a hundred by
+// the complexity limit).
+func TestAFacetLimitBelowOneIsTheRequestsMistake(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 0)
+	for _, n := range []string{"0", "-1", "1001"} {
+		list := a.errorsOf(`{ facets(fields:[KIND], limit:` + n + `){ values { value } } }`)
+		wantInvalid(t, list, "", "limit", "must be between 1 and 1000, got "+n)
+		if list[0].Extensions["field"] != "limit" {
+			t.Errorf("limit %s: extensions %v, want field limit", n, list[0].Extensions)
+		}
+	}
+}
+
+// A text search's text is bounded as the search's and the runbooks' are: 200 bytes.
+func TestATextSearchLongerThanItsBoundIsTheRequestsMistake(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 0).withDemo()
+	long := strings.Repeat("pay ", 50) + "x"
+	for _, q := range []string{
+		`query($t:String){ entities(filter:{text:$t}, first:3){ totalCount } }`,
+		`query($t:String){ facets(filter:{text:$t}, fields:[KIND]){ field } }`,
+	} {
+		list := a.errorsOf(q, client.Var("t", long))
+		// Named as the input: a member of the filter argument, as every domain's filters name theirs.
+		wantInvalid(t, list, "", "filter.text: has 201 bytes; at most 200")
+		if list[0].Extensions["field"] != "filter.text" {
+			t.Errorf("extensions %v, want field filter.text", list[0].Extensions)
+		}
+	}
+	// search(text:) names its own argument.
+	wantInvalid(t, a.errorsOf(`query($t:String!){ search(text:$t){ text } }`, client.Var("t", long)), "", "text: has 201 bytes")
+	var resp struct{ Entities struct{ TotalCount int } }
+	a.query(&resp, `query($t:String){ entities(filter:{text:$t}, first:3){ totalCount } }`, client.Var("t", long[:200]))
+	if resp.Entities.TotalCount == 0 {
+		t.Errorf("200 bytes of pay: no entity found")
+	}
+}
+
+// node(id:) reads back a Node's ID; an ID Portside hands out for something that is not a Node is
+// refused naming the field that reads it, not called "not a Portside ID".
+func TestNodeNamesTheFieldThatReadsAnIDItDoesNotResolve(t *testing.T) {
+	a := newAPI(t, storetest.SQLite(t), 0)
+	for typ, field := range map[string]string{"Runbook": "runbook(id:)", "AuditRecord": "auditRecords", "ApiToken": "apiTokens", "Alert": "alert(id:)"} {
+		list := a.errorsOf(`query($id: ID!){ node(id: $id){ id } }`, client.Var("id", model.EncodeNumericID(typ, 1)))
+		wantInvalid(t, list, "", "is the ID of a "+typ, "read it with "+field)
+	}
+	wantInvalid(t, a.errorsOf(`{ node(id: "bm9wZQ"){ id } }`), "", "not a Portside ID")
 }

@@ -126,7 +126,7 @@ var summarySelections = []struct {
 		fragment E on Entity { ref ...N } fragment N on Node { id } fragment C on Component { lifecycle ownerRef tags }`, nil, true, 0},
 	{"inline fragments on the interfaces", `{ entities(first: 40) { nodes { ... on Entity { name } ... on Node { id } ... { createdAt } } } }`, nil, true, 0},
 	{"ordered by update time, after a cursor", `query($a: String) { entities(orderBy: {field: UPDATED_AT, direction: DESC}, first: 5, after: $a) { nodes { ref updatedAt } pageInfo { endCursor } } }`,
-		map[string]any{"a": base64.RawURLEncoding.EncodeToString([]byte(`["2100-01-01T00:00:00Z","z"]`))}, true, 0},
+		map[string]any{"a": base64.RawURLEncoding.EncodeToString([]byte(`["-updatedAt","2100-01-01T00:00:00Z","z"]`))}, true, 0},
 	{"an owner's page", `{ entity(ref: "group:team-payments") { ... on Group { ownedEntities(first: 20) { totalCount nodes { ref name title ... on Component { type } } } } } }`, nil, true, 1},
 	{"an owner's page below its groups", `{ entity(ref: "group:engineering") { ... on Group { ownedEntities(includeDescendantGroups: true) { nodes { ref name } } } } }`, nil, true, 1},
 	{"a user's page", `{ entity(ref: "user:alice") { ... on User { ownedEntities { nodes { ref } } } } }`, nil, true, 1},

@@ -127,7 +127,7 @@ func (r *projectResolver) ViewerCanEdit(ctx context.Context, obj *model.Project)
 
 func (r *projectResolver) Tasks(ctx context.Context, obj *model.Project, filter *model.ProjectTaskFilter, first *int, after *string) (*model.TaskConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"status", len(filter.Status)}, listArg{"priority", len(filter.Priority)}); err != nil {
+		if err := checkListArgs(listArg{"filter.status", len(filter.Status)}, listArg{"filter.priority", len(filter.Priority)}); err != nil {
 			return nil, err
 		}
 	}
@@ -161,7 +161,7 @@ func (r *projectResolver) ChangesSinceLastMeeting(ctx context.Context, obj *mode
 
 func (r *queryResolver) Tasks(ctx context.Context, filter *model.TaskFilter, first *int, after *string) (*model.TaskConnection, error) {
 	if filter != nil {
-		if err := checkListArgs(listArg{"status", len(filter.Status)}, listArg{"priority", len(filter.Priority)}); err != nil {
+		if err := checkListArgs(listArg{"filter.status", len(filter.Status)}, listArg{"filter.priority", len(filter.Priority)}); err != nil {
 			return nil, err
 		}
 	}

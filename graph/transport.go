@@ -136,6 +136,8 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 			// Int" for 5.5): said as variableTypes says it, where it sees the fault.
 			if err := vars.checkAll(oc.Operation, params.Variables); err != nil {
 				opErr = gqlerror.List{err}
+			} else {
+				nameVariables(opErr)
 			}
 		}
 		status := http.StatusOK
@@ -159,6 +161,30 @@ func run(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor,
 	writeResponse(w, responses(ctx))
 	if lease.buf != nil {
 		releaseBuffer(lease.buf) // written: the data in it is no one's any more
+	}
+}
+
+// nameVariables puts the variable, and the member, that gqlparser's refusals of variables are
+// about into their messages, which said only "must be defined" or "unknown field": the error's
+// path named it, which a client showing the message alone lost.
+func nameVariables(list gqlerror.List) {
+	for _, err := range list {
+		if len(err.Path) < 2 || err.Path[0] != ast.PathName("variable") || strings.HasPrefix(err.Message, "variable ") {
+			continue
+		}
+		name := "$"
+		for i, p := range err.Path[1:] {
+			switch p := p.(type) {
+			case ast.PathName:
+				if i > 0 {
+					name += "."
+				}
+				name += string(p)
+			case ast.PathIndex:
+				name += fmt.Sprintf("[%d]", int(p))
+			}
+		}
+		err.Message = "variable " + name + ": " + err.Message
 	}
 }
 

@@ -24,8 +24,9 @@ import (
 // Int". Here an Int is a JSON number written without a fraction or exponent from -2^31 to
 // 2^31-1 (gqlparser refuses 5.0 too), a Float any JSON number, a String a JSON string, a Boolean
 // true or false, an ID a string or a whole number; input objects and lists are checked member by
-// member (a single value stands for a list of one). Custom scalars and enums are read by their
-// own code.
+// member (a single value stands for a list of one); an enum value a string naming one of its
+// values (in any case: one in the wrong case is refused by the generated code, which names the
+// values). Custom scalars are read by their own code.
 type variableTypes struct{ schema *ast.Schema }
 
 var _ interface {
@@ -107,6 +108,27 @@ func (v *variableTypes) check(t *ast.Type, value any, where string, path ast.Pat
 			}
 		}
 		return nil
+	case ast.Enum:
+		// gqlparser compares a variable's enum value ignoring case, and the generated code then
+		// refuses a value in the wrong case, naming the values (inputError); one that names no
+		// value in any case, gqlparser refused in words of its own, quoting it at any length.
+		if name, ok := value.(string); !ok || !slices.ContainsFunc(def.EnumValues, func(e *ast.EnumValueDefinition) bool { return strings.EqualFold(e.Name, name) }) {
+			names := make([]string, len(def.EnumValues))
+			for i, e := range def.EnumValues {
+				names[i] = e.Name
+			}
+			what := "a string naming none of them"
+			if !ok {
+				what = kindOf(value, t.NamedType)
+			}
+			article := "a"
+			if strings.ContainsRune("AEIOU", rune(t.NamedType[0])) {
+				article = "an"
+			}
+			err := gqlerror.Errorf("variable %s must be %s %s (one of %s), not %s", where, article, t.NamedType, strings.Join(names, ", "), what)
+			err.Path = path
+			return err
+		}
 	case ast.Scalar:
 		if problem := scalarProblem(t.NamedType, value); problem != "" {
 			// The value itself is never quoted: a variable may hold a secret.

@@ -485,7 +485,7 @@ type EntityEdge struct {
 
 // Selects entities. Values within a field are alternatives; fields combine (all must match).
 type EntityFilter struct {
-	// Words to find in name, title, description and tags; each must match the start of a word.
+	// Words to find in name, title, description and tags (at most 200 bytes); each must match the start of a word.
 	Text       *string  `json:"text,omitempty"`
 	Kinds      []string `json:"kinds,omitempty"`
 	Namespaces []string `json:"namespaces,omitempty"`

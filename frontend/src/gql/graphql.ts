@@ -121,7 +121,7 @@ export type EntityFilter = {
   /** System references; the kind defaults to system. */
   systems?: Array<string> | null | undefined;
   tags?: Array<string> | null | undefined;
-  /** Words to find in name, title, description and tags; each must match the start of a word. */
+  /** Words to find in name, title, description and tags (at most 200 bytes); each must match the start of a word. */
   text?: string | null | undefined;
   /** spec.type values, e.g. service, website, openapi. */
   types?: Array<string> | null | undefined;

@@ -156,7 +156,8 @@ export function CatalogPage() {
       <h1>Catalog</h1>
       <div className="explorer">
         <aside className="facets" aria-label="Filters">
-          <SearchField className="search-field" value={text} onChange={setText} aria-label="Search the catalog">
+          {/* The API takes at most 200 bytes of text (characters past ASCII take more than one). */}
+          <SearchField className="search-field" value={text} onChange={setText} aria-label="Search the catalog" maxLength={200}>
             <Label>Search</Label>
             <Input placeholder="Name, title, description, tag…" />
             <Button aria-label="Clear search">✕</Button>

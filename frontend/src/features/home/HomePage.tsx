@@ -106,7 +106,7 @@ export function HomePage() {
           navigate(`/catalog?q=${encodeURIComponent(q)}`);
         }}
       >
-        <SearchField className="search-field" value={q} onChange={setQ}>
+        <SearchField className="search-field" value={q} onChange={setQ} maxLength={200}>
           <Label>Search the catalog</Label>
           <Input placeholder="Services, APIs, teams…" />
           <Button aria-label="Clear search">✕</Button>
