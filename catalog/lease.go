@@ -2,12 +2,11 @@ package catalog
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/proc"
 )
 
 // A refresh holds its location through a lease on the location's row: lease_owner names the
@@ -28,44 +27,19 @@ const leaseFor = 30 * time.Second
 // leaseBeat is how often a refresh renews its lease.
 const leaseBeat = 10 * time.Second
 
-// processIdentity is what lease owners say of this process: host, PID and start time.
-type processIdentity struct {
-	host  string
-	pid   int
-	start string
-}
-
-// thisProcess is the identity of the running process.
-var thisProcess = processIdentity{host: hostKey(), pid: os.Getpid(), start: processStart(os.Getpid())}
-
-// hostKey names the host and PID namespace: processes with the same key see each other's PIDs.
-func hostKey() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		h = "unknown"
-	}
-	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
-		h += "~" + strings.Trim(strings.TrimPrefix(ns, "pid:"), "[]")
-	}
-	return strings.ReplaceAll(h, "/", "_")
-}
-
-// owner is the lease_owner value for one refresh by service s.
-func (p processIdentity) owner(service, refresh string) string {
-	return p.host + "/" + strconv.Itoa(p.pid) + "/" + p.start + "/" + service + "/" + refresh
+// owner is the lease_owner value for one refresh by service s of process p.
+func owner(p proc.Identity, service, refresh string) string {
+	return p.String() + "/" + service + "/" + refresh
 }
 
 // ownerGone reports whether the lease owner is a process on this host that no longer runs.
 func ownerGone(owner string) bool {
 	parts := strings.Split(owner, "/")
-	if len(parts) != 5 || parts[0] != thisProcess.host {
-		return false // another host, or an owner this version does not understand: wait for lease_until
+	if len(parts) != 5 {
+		return false // an owner this version does not understand: wait for lease_until
 	}
-	pid, err := strconv.Atoi(parts[1])
-	if err != nil || pid <= 0 || pid == thisProcess.pid {
-		return false
-	}
-	return !processRuns(pid, parts[2])
+	p, ok := proc.Parse(strings.Join(parts[:3], "/"))
+	return ok && p.Gone() // another host's, or this process's, is never gone: wait for lease_until
 }
 
 // lease claims the location for this refresh, or says that another refresh holds it (in this
@@ -73,7 +47,7 @@ func ownerGone(owner string) bool {
 // A lease whose holder is gone is taken over at once.
 func (s *Service) lease(ctx context.Context, row *locationRow) (string, error) {
 	now := s.now().UTC()
-	holder := thisProcess.owner(s.holder, holderID())
+	holder := owner(proc.Self(), s.holder, holderID())
 	until := now.Add(leaseFor)
 	ok, err := s.claimLease(ctx, row.ID, holder, until, now)
 	if err != nil || ok {

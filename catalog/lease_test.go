@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/proc"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
@@ -89,22 +91,22 @@ func TestLeaseOfAHolderThatIsGoneIsTakenOverAtOnce(t *testing.T) {
 		}
 		id := res.Location.ID
 		later := time.Now().Add(5 * time.Minute) // what the old lease length left behind
-		dead := processIdentity{host: thisProcess.host, pid: deadPID(t), start: "1"}
-		otherHost := processIdentity{host: "elsewhere", pid: deadPID(t), start: "1"}
-		parent := processIdentity{host: thisProcess.host, pid: os.Getppid(), start: processStart(os.Getppid())}
-		reused := processIdentity{host: thisProcess.host, pid: os.Getppid(), start: "1"} // a live PID that started at another time
+		dead := proc.Identity{Host: proc.Self().Host, PID: deadPID(t), Start: "1"}
+		otherHost := proc.Identity{Host: "elsewhere", PID: deadPID(t), Start: "1"}
+		parent := proc.Of(os.Getppid())
+		reused := proc.Identity{Host: proc.Self().Host, PID: os.Getppid(), Start: "1"} // a live PID that started at another time
 		tests := []struct {
 			name  string
 			owner string
 			until time.Time
 			want  errs.Code // "" when the refresh proceeds
 		}{
-			{"holder on this host whose process is gone", dead.owner("svc", "r1"), later, ""},
-			{"holder whose PID another process has now", reused.owner("svc", "r1"), later, ""},
-			{"holder whose heartbeat lapsed", otherHost.owner("svc", "r1"), time.Now().Add(-time.Second), ""},
-			{"live holder in this process", thisProcess.owner("svc", "r1"), later, errs.Conflict},
-			{"live holder in another process on this host", parent.owner("svc", "r1"), later, errs.Conflict},
-			{"holder on another host, heartbeat fresh", otherHost.owner("svc", "r1"), later, errs.Conflict},
+			{"holder on this host whose process is gone", owner(dead, "svc", "r1"), later, ""},
+			{"holder whose PID another process has now", owner(reused, "svc", "r1"), later, ""},
+			{"holder whose heartbeat lapsed", owner(otherHost, "svc", "r1"), time.Now().Add(-time.Second), ""},
+			{"live holder in this process", owner(proc.Self(), "svc", "r1"), later, errs.Conflict},
+			{"live holder in another process on this host", owner(parent, "svc", "r1"), later, errs.Conflict},
+			{"holder on another host, heartbeat fresh", owner(otherHost, "svc", "r1"), later, errs.Conflict},
 			{"holder named the old way", "0123456789abcdef/fedcba9876543210", later, errs.Conflict},
 		}
 		for _, tt := range tests {
@@ -155,12 +157,12 @@ func testRefreshRenewsAShortLease(t *testing.T, st *store.Store) {
 		}
 		return row.LeaseOwner, row.LeaseUntil.UTC()
 	}
-	owner, until := lease()
+	holder, until := lease()
 	if !until.Equal(now().Add(leaseFor)) {
 		t.Errorf("lease until %v, want %v (now + %v)", until, now().Add(leaseFor), leaseFor)
 	}
-	if want := thisProcess.owner(svc.holder, ""); len(owner) < len(want) || owner[:len(want)] != want {
-		t.Errorf("lease owner %q does not name this process (%q...)", owner, want)
+	if want := owner(proc.Self(), svc.holder, ""); !strings.HasPrefix(holder, want) {
+		t.Errorf("lease owner %q does not name this process (%q...)", holder, want)
 	}
 	clock.Add(int64(time.Minute))
 	testutil.Eventually(t, 10*time.Second, func() bool { _, u := lease(); return u.Equal(now().Add(leaseFor)) },

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,15 +194,19 @@ func (s *Service) Locations(ctx context.Context) ([]Location, error) {
 	return out, nil
 }
 
-// FindLocation looks a location up by its numeric ID or by its target.
+// FindLocation looks a location up by its numeric ID or by its target; a file location by its
+// path as given too, relative to the working directory as when it was registered (its target is
+// kept absolute: `catalog import cat` then `catalog refresh cat`).
 func (s *Service) FindLocation(ctx context.Context, idOrTarget string) (*Location, error) {
 	locs, err := s.Locations(ctx)
 	if err != nil {
 		return nil, err
 	}
+	abs, absErr := filepath.Abs(idOrTarget)
 	var matches []Location
 	for _, l := range locs {
-		if idOrTarget == strconv.FormatInt(l.ID, 10) || idOrTarget == l.Target {
+		if idOrTarget == strconv.FormatInt(l.ID, 10) || idOrTarget == l.Target ||
+			(l.Type == LocationFile && absErr == nil && abs == l.Target) {
 			matches = append(matches, l)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -77,4 +78,38 @@ func TestARegistrationRacingAnUnregistrationOfTheSameLocationSucceeds(t *testing
 			}
 		}
 	})
+}
+
+// A file location is found by its path as given, relative to the working directory as when it
+// was registered, though its target is kept absolute (`catalog import cat`, then `catalog
+// refresh cat`), as well as by its ID and its absolute target.
+func TestAFileLocationIsFoundByTheRelativePathItWasRegisteredBy(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "cat")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: found}\nspec: {type: service, lifecycle: production, owner: team-a}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(parent)
+	svc := catalog.NewService(storetest.SQLite(t), catalog.Options{
+		Readers: map[catalog.LocationType]catalog.Reader{catalog.LocationFile: &sources.Files{}},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	res, err := svc.RegisterLocation(operator, catalog.LocationSpec{Type: catalog.LocationFile, Target: "cat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Location.Target != dir {
+		t.Fatalf("target %q, want the absolute %q", res.Location.Target, dir)
+	}
+	for _, name := range []string{"cat", "./cat", "cat/", dir, strconv.FormatInt(res.Location.ID, 10)} {
+		if l, err := svc.FindLocation(operator, name); err != nil || l.ID != res.Location.ID {
+			t.Errorf("FindLocation(%q) = %+v, %v", name, l, err)
+		}
+	}
+	if _, err := svc.FindLocation(operator, "dog"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("FindLocation(dog): %v, want NOT_FOUND", err)
+	}
 }

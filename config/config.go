@@ -1343,10 +1343,10 @@ func parsePairs(v string) (map[string]string, error) {
 			return nil, fmt.Errorf("entry %q is not name=value", part)
 		}
 		if !instanceName.MatchString(name) {
-			return nil, fmt.Errorf("instance name %q: use lowercase letters, digits and dashes", name)
+			return nil, nameError{fmt.Sprintf("instance name %q: use lowercase letters, digits and dashes", name)}
 		}
 		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("instance %q is named twice", name)
+			return nil, nameError{fmt.Sprintf("instance %q is named twice", name)}
 		}
 		if out == nil {
 			out = map[string]string{}
@@ -1364,9 +1364,18 @@ func formatPairs(m map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
+// nameError is what parsePairs finds wrong with a name: it quotes no value.
+type nameError struct{ msg string }
+
+func (e nameError) Error() string { return e.msg }
+
 func parseArgoCDTokens(v string) (map[string]string, error) {
 	tokens, err := parsePairs(v)
-	if err != nil {
+	var named nameError
+	switch {
+	case errors.As(err, &named):
+		return nil, err // names no token
+	case err != nil:
 		// The value is a secret: say what is wrong without repeating it.
 		return nil, errors.New("each entry must be name=token, with a lowercase instance name")
 	}

@@ -391,6 +391,10 @@ func TestValidators(t *testing.T) {
 		{"database", "postgresql://u@db/portside?sslmode=require", ""},
 		{"database", "mysql://u@db/portside", `scheme "mysql" is not supported`},
 		{"database", "postgres:///portside", "names no host"},
+		{"argocd-tokens", "prod=a,stage=b", ""},
+		{"argocd-tokens", "prod=a,prod=b", `instance "prod" is named twice`},
+		{"argocd-tokens", "Prod=a", `instance name "Prod": use lowercase`},
+		{"argocd-tokens", "prod", "each entry must be name=token"}, // the value is a secret: not quoted
 		{"migrate", "auto", ""},
 		{"migrate", "true", ""},
 		{"migrate", "false", ""},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Code classifies an error for callers; it is what GraphQL puts in extensions.code.
@@ -34,10 +35,16 @@ type Error struct {
 	Err error
 }
 
+// Error is the message, then the cause's own words, unless the message already ends with them
+// (a message that quotes its cause, as a location that cannot be read does, said it twice).
 func (e *Error) Error() string {
 	switch {
 	case e.Err != nil && e.Message != "":
-		return e.Message + ": " + e.Err.Error()
+		cause := e.Err.Error()
+		if strings.HasSuffix(e.Message, cause) {
+			return e.Message
+		}
+		return e.Message + ": " + cause
 	case e.Err != nil:
 		return e.Err.Error()
 	default:

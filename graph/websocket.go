@@ -94,7 +94,9 @@ func (s *socket) end(err error) {
 			code = CloseForbidden
 		}
 		if s.conn != nil {
-			s.conn.closeWith(code, errs.PublicMessage(err))
+			// Nothing more is sent: the operations gqlgen stops would say complete before the
+			// close, which a client takes for their normal end, not the close's 4401 or 4403.
+			_ = s.conn.refuse(code, errs.PublicMessage(err))
 		}
 		s.cancel() // gqlgen closes the socket (with our code) and stops its operations
 	})
@@ -456,6 +458,13 @@ func (c *socketConn) screen(data []byte) ([]byte, error) {
 	typ, ok := jsonString(m.Type)
 	if !ok || typ == "" {
 		return nil, c.refuse(CloseBadRequest, "Invalid message received: no type")
+	}
+	// An id is a string whatever the message (gqlgen could not read the others: a ping with a
+	// numeric id closed the socket with 1000, which clients take for a normal end).
+	if len(m.ID) > 0 && string(m.ID) != "null" {
+		if _, ok := jsonString(m.ID); !ok {
+			return nil, c.refuse(CloseBadRequest, fmt.Sprintf("Invalid message received: the id of %q must be a string", typ))
+		}
 	}
 	switch {
 	case typ == "connection_init":

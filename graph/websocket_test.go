@@ -543,6 +543,12 @@ func TestAMessageOutsideTheProtocolClosesTheSocket(t *testing.T) {
 		{"subscribe before connection_init", transportWS, false, `{"type":"subscribe","id":"1",` + query + `}`, graph.CloseUnauthenticated, "Unauthorized"},
 		{"a second connection_init", transportWS, true, `{"type":"connection_init"}`, graph.CloseTooManyInits, "Too many initialisation requests"},
 		{"connection_init with a payload not an object", transportWS, false, `{"type":"connection_init","payload":"token"}`, graph.CloseBadRequest, "connection_init"},
+		// An id that is not a string, on any message: gqlgen could not read it (1000 or 1002).
+		{"a ping with a numeric id", transportWS, true, `{"type":"ping","id":5}`, graph.CloseBadRequest, `the id of "ping" must be a string`},
+		{"a pong with an object id", transportWS, true, `{"type":"pong","id":{}}`, graph.CloseBadRequest, `the id of "pong" must be a string`},
+		{"a ping with an id, before connection_init", transportWS, false, `{"type":"ping","id":true}`, graph.CloseBadRequest, "must be a string"},
+		{"connection_init with a numeric id", transportWS, false, `{"type":"connection_init","id":7}`, graph.CloseBadRequest, `the id of "connection_init" must be a string`},
+		{"connection_init with a numeric id", legacyWS, false, `{"type":"connection_init","id":7,"payload":{}}`, graph.CloseBadRequest, "must be a string"},
 		{"unknown type", legacyWS, true, `{"type":"bogus"}`, graph.CloseBadRequest, "unexpected type"},
 		{"not JSON", legacyWS, true, `[1]`, graph.CloseBadRequest, "not a JSON object"},
 		{"graphql-transport-ws's subscribe", legacyWS, true, `{"type":"subscribe","id":"1",` + query + `}`, graph.CloseBadRequest, "unexpected type"},

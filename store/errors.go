@@ -31,7 +31,9 @@ func Translate(err error, what string) error {
 		// gorm's "record not found" adds nothing to the message, which the CLI prints whole.
 		return errs.E(errs.NotFound, "%s not found", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return errs.Wrap(errs.Conflict, err, "%s already exists", what)
+		// gorm's "duplicated key not allowed" (its translation of the database's words) adds
+		// nothing either: "project "x" already exists: duplicated key not allowed".
+		return errs.E(errs.Conflict, "%s already exists", what)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return errs.Wrap(errs.Conflict, err, "%s refers to something that does not exist", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -410,7 +410,7 @@ func ParseReportFormat(field, s string) (ReportFormat, error) {
 	case "html":
 		return ReportHTML, nil
 	}
-	return "", errs.InvalidField(field, "%q is not a report format: md (Markdown) or html", s)
+	return "", errs.InvalidField(field, "%q is not a report format: markdown (or md) or html", s)
 }
 
 // RenderReport gathers a project's report (see Report) and renders it.

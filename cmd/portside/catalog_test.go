@@ -1,12 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/portside-dev/portside/internal/testutil"
 )
 
 const validCatalog = `apiVersion: backstage.io/v1alpha1
@@ -320,5 +326,66 @@ spec:
 	wantExit(t, r, 1, "cancel a finished run")
 	if !strings.Contains(r.stderr, "already finished (SUCCEEDED)") {
 		t.Errorf("cancel of a finished run\n%s", r)
+	}
+}
+
+// A local run lives in the `pipeline trigger` that started it. Another process following
+// pipelines beside it (a second trigger; serve) leaves it to that one: each polled every active
+// run, and failed the other's as unknown to it. Interrupted, a trigger cancels its local run and
+// says so (it stayed RUNNING, and `pipeline cancel` could not end it).
+func TestLocalRunsOfTwoTriggersEachEndAsTheirOwnAndAnInterruptCancels(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	dir := catalogDir(t, map[string]string{"catalog-info.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: svc-b
+  annotations:
+    portside.dev/pipelines: |
+      - {name: slow, provider: local, stages: [{name: Wait, run: "sleep 4"}]}
+      - {name: quick, provider: local, stages: [{name: Go, run: "true"}]}
+      - {name: long, provider: local, stages: [{name: Wait, run: "sleep 60"}]}
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`})
+	wantExit(t, portside(t, nil, "--database", db, "catalog", "import", dir), 0, "import")
+	start := func(pipeline string) (*exec.Cmd, *testutil.Buffer) {
+		cmd := exec.Command(binary, "--database", db, "--pipelines-local", "pipeline", "trigger", "svc-b", pipeline)
+		cmd.Env = baseEnv(t)
+		out := &testutil.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd, out
+	}
+	slow, slowOut := start("slow")
+	time.Sleep(time.Second) // the slow run is recorded and running
+	for range 3 {           // each quick trigger follows every active run while the slow one sleeps
+		wantExit(t, portside(t, nil, "--database", db, "--pipelines-local", "pipeline", "trigger", "svc-b", "quick"), 0, "a quick run beside a slow one")
+	}
+	if err := slow.Wait(); err != nil {
+		t.Fatalf("the slow trigger: %v\n%s", err, slowOut)
+	}
+	if !strings.Contains(slowOut.String(), ": SUCCEEDED") {
+		t.Errorf("the slow run did not succeed beside the quick ones:\n%s", slowOut)
+	}
+
+	long, longOut := start("long")
+	testutil.Eventually(t, 30*time.Second, func() bool { return strings.Contains(longOut.String(), "RUNNING") },
+		func() string { return "the long run never showed RUNNING:\n" + longOut.String() })
+	if err := long.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := long.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(longOut.String(), "CANCELLED (interrupted)") {
+		t.Errorf("interrupted: %v, want exit 2 saying the run was cancelled\n%s", err, longOut.String())
+	}
+	r := portside(t, nil, "--database", db, "pipeline", "runs", "svc-b", "--status", "running")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 1 {
+		t.Errorf("runs left running:\n%s", r.stdout)
 	}
 }

@@ -76,6 +76,24 @@ func TestDoctorChecksTheDatabaseWithoutChangingIt(t *testing.T) {
 	wantExit(t, r, 0, "doctor on a migrated database")
 	wantLine(t, r, "database", "ok", "reachable, schema version")
 
+	// A gap below the schema's version (a record lost from goose_db_version), with a pending
+	// migration above it or not: serve refuses to start, and neither it nor `migrate up` fills
+	// the gap, so the doctor fails and says what does (it said serve would apply them).
+	gapped := filepath.Join(dir, "gapped.db")
+	wantExit(t, portside(t, nil, "--database", gapped, "migrate", "up"), 0, "migrate up")
+	sq := storetest.Open(t, gapped, false).Gorm()
+	for _, q := range []string{"DELETE FROM goose_db_version WHERE version_id = 10", "DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)"} {
+		if err := sq.Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+		r = portside(t, nil, "--database", gapped, "doctor")
+		wantExit(t, r, 1, "doctor on a database with a gap in its migrations")
+		wantLine(t, r, "database", "FAIL", "00010_alerts.sql", "restore the database from a backup")
+		if strings.Contains(r.stdout, "serve applies") {
+			t.Errorf("the doctor says serve applies what it cannot\n%s", r)
+		}
+	}
+
 	// PostgreSQL: serve does not migrate it unless told, so pending migrations are a failure.
 	pg := storetest.PostgresURL(t)
 	r = portside(t, []string{"PORTSIDE_DATABASE_URL=" + pg}, "doctor")

@@ -74,6 +74,9 @@ func pipelineTriggerCmd() *cobra.Command {
 				return nil
 			}
 			if run, err = follow(cmd.Context(), svc, run, out); err != nil {
+				if cmd.Context().Err() != nil {
+					return interrupted(cmd, svc, run)
+				}
 				return err
 			}
 			if run.Status != pipelines.Succeeded {
@@ -87,6 +90,35 @@ func pipelineTriggerCmd() *cobra.Command {
 	cmd.Flags().StringVar(&key, "idempotency-key", "", "the same key again returns the first run and starts nothing")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it ends")
 	return cmd
+}
+
+// interrupted ends `pipeline trigger` when it is interrupted while it follows run. A local run
+// lives in this process, which is about to end: it is cancelled, and recorded so (it stayed
+// RUNNING, and no one could cancel it after). Another provider's run goes on without us.
+func interrupted(cmd *cobra.Command, svc *pipelines.Service, run pipelines.Run) error {
+	out := cmd.OutOrStdout()
+	if run.Provider != pipelines.ProviderLocal {
+		return fmt.Errorf("interrupted: stopped following run %d, which goes on (`portside pipeline cancel %d` stops it)", run.ID, run.ID)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(cliContext(cmd)), 10*time.Second)
+	defer cancel()
+	ended, err := svc.Cancel(ctx, run.ID)
+	if err != nil {
+		return fmt.Errorf("interrupted: cancel local run %d: %w", run.ID, err)
+	}
+	// The stage's processes are killed; the run ends when they are gone (at once, or within the
+	// 10 s given), and is recorded so before this process exits.
+	for ended.Active() && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		if _, err := svc.Poll(ctx); err != nil {
+			break
+		}
+		if ended, err = svc.Run(ctx, run.ID); err != nil {
+			break
+		}
+	}
+	fmt.Fprintf(out, "run %d: %s (interrupted)\n", ended.ID, ended.Status)
+	return &exitError{code: 2, err: fmt.Errorf("run %d %s: interrupted", ended.ID, strings.ToLower(string(ended.Status)))}
 }
 
 // follow polls the run until it ends (or ctx does), printing each stage as it changes.

@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/proc"
 	"github.com/portside-dev/portside/pipelines"
 )
 
@@ -124,7 +126,7 @@ func (p *Provider) Trigger(_ context.Context, req pipelines.TriggerRequest) (pip
 	if err != nil {
 		return pipelines.Update{}, errs.Wrap(errs.Unavailable, err, "local pipelines: make a work directory")
 	}
-	r := &run{id: "local-" + req.DispatchID, status: pipelines.Running, started: time.Now().UTC()}
+	r := &run{id: "local-" + req.DispatchID + "@" + proc.Self().String(), status: pipelines.Running, started: time.Now().UTC()}
 	for _, s := range req.Pipeline.Stages {
 		r.stages = append(r.stages, pipelines.Stage{Name: s.Name, Status: pipelines.Queued})
 	}
@@ -266,29 +268,58 @@ func readArtifacts(path string) []pipelines.Artifact {
 	return pipelines.ParseOutput(f)
 }
 
+// A local run lives in the process that started it: its ID names that process after an "@"
+// (proc.Identity: host, PID, start time), since every process sharing the database follows
+// every active run (serve's poll, a `pipeline trigger` following its own). A run of another
+// process that still runs is that process's to report; one whose process is gone (it died, or
+// Portside restarted) is no one's, and NotFound says so.
+
+// runningElsewhere says whether the run with ID id is another process's that still runs (on
+// this host; one on another host is taken to run: no process here can tell).
+func runningElsewhere(id string) (proc.Identity, bool) {
+	i := strings.LastIndexByte(id, '@')
+	if i < 0 {
+		return proc.Identity{}, false // an ID from before runs named their process
+	}
+	owner, ok := proc.Parse(id[i+1:])
+	if !ok || owner == proc.Self() {
+		return owner, false
+	}
+	return owner, owner.Host != proc.Self().Host || !owner.Gone()
+}
+
 func (p *Provider) lookup(id string) (*run, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.runs[id]
 	if r == nil {
-		return nil, errs.E(errs.NotFound, "the local provider has no run %s (it keeps runs in memory: Portside restarted since?)", id)
+		return nil, errs.E(errs.NotFound, "the local provider has no run %s (it keeps runs in memory, in the process that started them: that process has ended since)", id)
 	}
 	return r, nil
 }
 
-// Status reads a run's state.
+// Status reads a run's state. Another live process's run is left as recorded: that process
+// reports it.
 func (p *Provider) Status(_ context.Context, rn pipelines.Run, _ pipelines.Declaration) (pipelines.Update, error) {
 	r, err := p.lookup(rn.ProviderRunID)
 	if err != nil {
+		if _, elsewhere := runningElsewhere(rn.ProviderRunID); elsewhere {
+			return pipelines.Update{}, nil
+		}
 		return pipelines.Update{}, err
 	}
 	return r.update(), nil
 }
 
-// Cancel kills the running stage's process group; the stages after it never start.
+// Cancel kills the running stage's process group; the stages after it never start. Another live
+// process's run is refused, naming that process: only it can stop its commands.
 func (p *Provider) Cancel(_ context.Context, rn pipelines.Run, _ pipelines.Declaration) error {
 	r, err := p.lookup(rn.ProviderRunID)
 	if err != nil {
+		if owner, elsewhere := runningElsewhere(rn.ProviderRunID); elsewhere {
+			return errs.E(errs.Conflict, "pipeline run %d runs in process %d on %s, a local run that only that process can stop: "+
+				"interrupt that `pipeline trigger`, or stop that Portside", rn.ID, owner.PID, owner.Host)
+		}
 		return err
 	}
 	r.kill()

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
+	"github.com/portside-dev/portside/internal/proc"
 	"github.com/portside-dev/portside/internal/testutil"
 	"github.com/portside-dev/portside/pipelines"
 	"github.com/portside-dev/portside/pipelines/local"
@@ -158,4 +160,97 @@ func gone(pid int) bool {
 	}
 	fields := strings.Fields(string(b))
 	return len(fields) > 2 && fields[2] == "Z"
+}
+
+// A local run lives in the process that started it, and its ID names that process: another
+// process sharing the database leaves a run alone while its process runs (serve's poll failed
+// every run a `pipeline trigger` beside it was following, and two triggers each other's), and
+// refuses to cancel it, naming the process; a run whose process is gone, or whose ID names no
+// process (written before IDs did), is no one's: NotFound, which records it as ended.
+func TestAnotherProcesssLocalRunIsLeftToItWhileItRuns(t *testing.T) {
+	prov := local.New(local.Options{Enabled: true, WorkRoot: t.TempDir()})
+	t.Cleanup(func() { _ = prov.Close() })
+	self := proc.Self()
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	runOf := func(owner string) pipelines.Run {
+		return pipelines.Run{ID: 7, Provider: pipelines.ProviderLocal, ProviderRunID: "local-d1@" + owner}
+	}
+	live := []string{
+		proc.Of(os.Getppid()).String(),                                // another process on this host
+		proc.Identity{Host: "elsewhere", PID: 1, Start: "1"}.String(), // another host's: no one here can tell
+	}
+	for _, owner := range live {
+		u, err := prov.Status(context.Background(), runOf(owner), pipelines.Declaration{})
+		if err != nil || u.Status != "" || u.ProviderRunID != "" {
+			t.Errorf("Status of %s's run = %+v, %v; want no update", owner, u, err)
+		}
+		err = prov.Cancel(context.Background(), runOf(owner), pipelines.Declaration{})
+		if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "runs in process") {
+			t.Errorf("Cancel of %s's run = %v; want CONFLICT naming the process", owner, err)
+		}
+	}
+	gone := []string{
+		proc.Identity{Host: self.Host, PID: dead.Process.Pid, Start: "1"}.String(), // a process that ended
+		proc.Identity{Host: self.Host, PID: os.Getppid(), Start: "1"}.String(),     // its PID reused since
+		self.String(), // this process, which forgot it (or never had it)
+	}
+	for _, owner := range gone {
+		if _, err := prov.Status(context.Background(), runOf(owner), pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
+			t.Errorf("Status of %s's run: %v; want NOT_FOUND", owner, err)
+		}
+		if err := prov.Cancel(context.Background(), runOf(owner), pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
+			t.Errorf("Cancel of %s's run: %v; want NOT_FOUND", owner, err)
+		}
+	}
+	old := pipelines.Run{ID: 8, Provider: pipelines.ProviderLocal, ProviderRunID: "local-d2"}
+	if _, err := prov.Status(context.Background(), old, pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
+		t.Errorf("Status of a run named the old way: %v; want NOT_FOUND", err)
+	}
+
+	// This process's own runs are named after it, and followed to their end.
+	s, _ := service(t, threeStages, true)
+	run, err := s.Trigger(owner, pipelines.TriggerInput{Component: "demo", Pipeline: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(run.ProviderRunID, "@"+self.String()) {
+		t.Errorf("provider run ID %q does not name this process (%s)", run.ProviderRunID, self)
+	}
+	if got := finish(t, s, run.ID); got.Status != pipelines.Succeeded {
+		t.Errorf("run ended %s: %s", got.Status, got.Message)
+	}
+}
+
+// Cancelling a run its provider no longer knows (a local run whose process ended) records it as
+// ended, with why, instead of failing and leaving it running.
+func TestCancellingARunTheProviderForgotEndsIt(t *testing.T) {
+	st := storetest.SQLite(t)
+	prov := local.New(local.Options{Enabled: true, WorkRoot: t.TempDir()})
+	t.Cleanup(func() { _ = prov.Close() })
+	s := pipelines.NewService(st, pipelines.Options{Catalog: catalog{`- {name: slow, provider: local, stages: [{name: Wait, run: "sleep 30"}]}`},
+		Providers: []pipelines.Provider{prov}})
+	t.Cleanup(s.Stop)
+	run, err := s.Trigger(owner, pipelines.TriggerInput{Component: "demo", Pipeline: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if another process had started it and ended since.
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	gone := proc.Identity{Host: proc.Self().Host, PID: dead.Process.Pid, Start: "1"}
+	if err := st.Gorm().Exec("UPDATE pipeline_runs SET provider_run_id = ? WHERE id = ?", "local-x@"+gone.String(), run.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cancel(owner, run.ID)
+	if err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if got.Active() || !strings.Contains(got.Message, "no longer knows") {
+		t.Errorf("after cancel: %s %q; want ended, saying the provider no longer knows it", got.Status, got.Message)
+	}
 }

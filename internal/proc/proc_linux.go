@@ -1,4 +1,4 @@
-package catalog
+package proc
 
 import (
 	"errors"
@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// processRuns reports whether process pid runs and, when start is known, is the process that
+// runs reports whether process pid runs and, when start is known, is the process that
 // started then (not a later one that got the same PID).
-func processRuns(pid int, start string) bool {
-	now := processStart(pid)
+func runs(pid int, start string) bool {
+	now := startOf(pid)
 	if now == "" {
 		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 		return !errors.Is(err, fs.ErrNotExist) // unreadable but present: assume it runs
@@ -19,9 +19,9 @@ func processRuns(pid int, start string) bool {
 	return start == "" || start == now
 }
 
-// processStart is the start time of process pid in clock ticks since boot (field 22 of
+// startOf is the start time of process pid in clock ticks since boot (field 22 of
 // /proc/<pid>/stat), or "" when unknown.
-func processStart(pid int) string {
+func startOf(pid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return ""
