@@ -53,6 +53,8 @@ type app struct {
 	bus bus.Bus
 	// stopSending stops a command's bus once what the command published is sent (nil when none).
 	stopSending func()
+	// fresh is the SQLite database file openApp created (it was not there), "" otherwise.
+	fresh string
 	// closers release what the services made for this process (a temporary GitOps working
 	// directory), in reverse order, when it closes.
 	closers []func()
@@ -94,10 +96,18 @@ func openApp(cmd *cobra.Command, migrate bool) (*app, error) {
 			return nil, err
 		}
 	}
+	var fresh string // the SQLite file this command creates, if it does
+	if file, missing := missingSQLite(cfg.Database); missing {
+		fresh = file
+	}
 	a, err := newApp(cmd.Context(), cfg, log, migrate)
 	if err != nil {
+		if fresh != "" {
+			removeDatabase(fresh)
+		}
 		return nil, err
 	}
+	a.fresh = fresh
 	if err := a.startSending(cmd.Context()); err != nil {
 		a.close()
 		return nil, err
@@ -188,6 +198,25 @@ func (a *app) close() {
 		a.closers[i]()
 	}
 	_ = a.store.Close()
+}
+
+// closeAfter closes the app after its command ended with err, and removes the SQLite database the
+// command created (openApp: its file was not there) when the command was refused: a mistyped
+// --database with a bad flag left a new, migrated database behind, holding only the refusal's
+// audit record. A database that was there is kept whatever happened.
+func (a *app) closeAfter(err error, stderr io.Writer) {
+	a.close()
+	if err != nil && a.fresh != "" {
+		removeDatabase(a.fresh)
+		fmt.Fprintf(stderr, "portside: removed %s, which this command created before it was refused\n", a.fresh)
+	}
+}
+
+// removeDatabase removes a SQLite database and the files SQLite keeps beside it.
+func removeDatabase(file string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		_ = os.Remove(file + suffix)
+	}
 }
 
 // readers are the location types this process can read. demoManifests, when set, is the manifest

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,7 +91,7 @@ file://) and --ref and --path choose the branch and the files. Importing a locat
 already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (nothing imported),
 2 imported with errors in some documents (listed).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			spec := catalog.LocationSpec{Type: catalog.LocationType(typ), Target: args[0], Ref: ref, Path: path}
 			if typ == "" {
 				spec.Type = catalog.LocationFile
@@ -102,7 +103,16 @@ already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (not
 			if err != nil {
 				return err
 			}
-			defer a.close()
+			// Refused, the import leaves no database it created behind; imported with errors in
+			// some documents (exit 2), it keeps what it imported.
+			defer func() {
+				var exit *exitError
+				refused := err
+				if errors.As(err, &exit) && exit.code == 2 {
+					refused = nil
+				}
+				a.closeAfter(refused, cmd.ErrOrStderr())
+			}()
 			batchGC()
 			res, err := a.catalog().RegisterLocation(cliContext(cmd), spec)
 			if err != nil {

@@ -256,8 +256,45 @@ func TestCatalogImportOfAMissingPathRegistersNothing(t *testing.T) {
 	if !strings.Contains(r.stderr, missing) || !strings.Contains(r.stderr, "does not exist") {
 		t.Errorf("stderr does not say the path is missing\n%s", r)
 	}
+	// The database the command created for it is gone with it; one that was there keeps
+	// everything but the location.
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the refused import left %s behind (stat: %v)", db, err)
+	}
+	wantExit(t, portside(t, nil, "--database", db, "migrate", "up"), 0, "migrate up")
+	wantExit(t, portside(t, nil, "--database", db, "catalog", "import", missing), 1, "import of a missing path")
 	if got := listLocations(t, db); len(got) != 0 {
 		t.Errorf("locations = %+v, want none", got)
+	}
+}
+
+// A command that creates its SQLite database (import, token create: the first setup) and is then
+// refused leaves no database behind: a mistyped --database with a bad flag left a migrated one.
+func TestARefusedCommandLeavesNoDatabaseItCreated(t *testing.T) {
+	dir := t.TempDir()
+	for i, args := range [][]string{
+		{"catalog", "import", dir, "--type", "bogus"},
+		{"catalog", "import", "--ref", "main", dir},
+		{"token", "create", "--user", "a", "--ttl", "1h", "--never-expires"},
+		{"token", "create", "--user", "a", "--scopes", "admin"},
+	} {
+		db := filepath.Join(dir, fmt.Sprintf("typo-%d.db", i))
+		r := portside(t, nil, append([]string{"--database", db}, args...)...)
+		wantExit(t, r, 1, strings.Join(args, " "))
+		if !strings.Contains(r.stderr, "removed "+db) {
+			t.Errorf("%s: stderr does not say the database was removed\n%s", args, r)
+		}
+		for _, f := range []string{db, db + "-wal", db + "-shm"} {
+			if _, err := os.Stat(f); !os.IsNotExist(err) {
+				t.Errorf("%s left %s behind (stat: %v)", args, f, err)
+			}
+		}
+	}
+	// Accepted, the database stays.
+	db := filepath.Join(dir, "kept.db")
+	wantExit(t, portside(t, nil, "--database", db, "token", "create", "--user", "a"), 0, "token create")
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("the database of an accepted command: %v", err)
 	}
 }
 

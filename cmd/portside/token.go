@@ -36,7 +36,7 @@ the last line of the output, alone, so scripts can take it with tail -n1. It is 
 hash and cannot be shown again. It lives --ttl, or token-max-lifetime without one; only
 --never-expires makes a token without end, and only here.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if user == "" {
 				return fmt.Errorf("--user is required: the username the token acts as")
 			}
@@ -45,7 +45,7 @@ hash and cannot be shown again. It lives --ttl, or token-max-lifetime without on
 			if err != nil {
 				return err
 			}
-			defer a.close()
+			defer func() { a.closeAfter(err, cmd.ErrOrStderr()) }()
 			if name == "" {
 				name = "cli-" + time.Now().UTC().Format("20060102-150405")
 			}
