@@ -202,11 +202,15 @@ func (s *Service) FindLocation(ctx context.Context, idOrTarget string) (*Locatio
 	if err != nil {
 		return nil, err
 	}
+	for _, l := range locs { // an ID first: "3" is location 3, whatever file <cwd>/3 may be
+		if idOrTarget == strconv.FormatInt(l.ID, 10) {
+			return &l, nil
+		}
+	}
 	abs, absErr := filepath.Abs(idOrTarget)
 	var matches []Location
 	for _, l := range locs {
-		if idOrTarget == strconv.FormatInt(l.ID, 10) || idOrTarget == l.Target ||
-			(l.Type == LocationFile && absErr == nil && abs == l.Target) {
+		if idOrTarget == l.Target || (l.Type == LocationFile && absErr == nil && abs == l.Target) {
 			matches = append(matches, l)
 		}
 	}

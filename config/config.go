@@ -1343,7 +1343,8 @@ func parsePairs(v string) (map[string]string, error) {
 			return nil, fmt.Errorf("entry %q is not name=value", part)
 		}
 		if !instanceName.MatchString(name) {
-			return nil, nameError{fmt.Sprintf("instance name %q: use lowercase letters, digits and dashes", name)}
+			// Not quoted: an entry written the wrong way round has its secret where the name goes.
+			return nil, nameError{fmt.Sprintf("entry %d: an instance name is lowercase letters, digits and dashes", len(out)+1)}
 		}
 		if _, dup := out[name]; dup {
 			return nil, nameError{fmt.Sprintf("instance %q is named twice", name)}

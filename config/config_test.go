@@ -393,7 +393,8 @@ func TestValidators(t *testing.T) {
 		{"database", "postgres:///portside", "names no host"},
 		{"argocd-tokens", "prod=a,stage=b", ""},
 		{"argocd-tokens", "prod=a,prod=b", `instance "prod" is named twice`},
-		{"argocd-tokens", "Prod=a", `instance name "Prod": use lowercase`},
+		{"argocd-tokens", "Prod=a", "entry 1: an instance name is lowercase"},
+		{"argocd-tokens", "prod=a,eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig=stage", "entry 2: an instance name is lowercase"},
 		{"argocd-tokens", "prod", "each entry must be name=token"}, // the value is a secret: not quoted
 		{"migrate", "auto", ""},
 		{"migrate", "true", ""},
@@ -953,5 +954,15 @@ func TestThePublicURLIsKeptAsBrowsersWriteAnOrigin(t *testing.T) {
 	}
 	if _, err := load(t, sources{flags: []string{"--public-url=https://user:pw@portal.example.com", "--dev-login=false"}}); err == nil {
 		t.Error("a public URL with credentials was accepted")
+	}
+}
+
+// An Argo CD token setting's errors never quote a token, even one written where a name goes.
+func TestArgoCDTokenErrorsQuoteNoToken(t *testing.T) {
+	for _, v := range []string{"eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig=prod", "prod:s3cr3tTOKEN=x", "s3cr3tTOKEN"} {
+		_, err := parseArgoCDTokens(v)
+		if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("parseArgoCDTokens(…) = %v; want an error quoting no token", err)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		return nil, err
 	}
 	if field, ok := readElsewhere[typ]; ok {
-		return nil, errs.InvalidField("id", "is the ID of a %s, which is not a Node: read it with %s", typ, field)
+		return nil, errs.InvalidField("id", "is the ID of %s, which is not a Node: read it with %s", model.WithArticle(typ), field)
 	}
 	if typ == "Location" {
 		n, convErr := strconv.ParseInt(key, 10, 64)

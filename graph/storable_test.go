@@ -110,7 +110,7 @@ func TestNodeNamesTheFieldThatReadsAnIDItDoesNotResolve(t *testing.T) {
 	a := newAPI(t, storetest.SQLite(t), 0)
 	for typ, field := range map[string]string{"Runbook": "runbook(id:)", "AuditRecord": "auditRecords", "ApiToken": "apiTokens", "Alert": "alert(id:)"} {
 		list := a.errorsOf(`query($id: ID!){ node(id: $id){ id } }`, client.Var("id", model.EncodeNumericID(typ, 1)))
-		wantInvalid(t, list, "", "is the ID of a "+typ, "read it with "+field)
+		wantInvalid(t, list, "", "is the ID of "+map[bool]string{true: "an ", false: "a "}[strings.ContainsRune("AEIOU", rune(typ[0]))]+typ, "read it with "+field)
 	}
 	wantInvalid(t, a.errorsOf(`{ node(id: "bm9wZQ"){ id } }`), "", "not a Portside ID")
 }

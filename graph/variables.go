@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/portside-dev/portside/graph/model"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -121,11 +122,7 @@ func (v *variableTypes) check(t *ast.Type, value any, where string, path ast.Pat
 			if !ok {
 				what = kindOf(value, t.NamedType)
 			}
-			article := "a"
-			if strings.ContainsRune("AEIOU", rune(t.NamedType[0])) {
-				article = "an"
-			}
-			err := gqlerror.Errorf("variable %s must be %s %s (one of %s), not %s", where, article, t.NamedType, strings.Join(names, ", "), what)
+			err := gqlerror.Errorf("variable %s must be %s (one of %s), not %s", where, model.WithArticle(t.NamedType), strings.Join(names, ", "), what)
 			err.Path = path
 			return err
 		}

@@ -416,9 +416,10 @@ func (s *Service) Cancel(ctx context.Context, id int64) (Run, error) {
 		if prov == nil {
 			return errs.E(errs.Unavailable, "pipelines on %s are not configured on this Portside", run.Provider)
 		}
-		// A provider that no longer knows the run (a local run whose process ended) has nothing
-		// to stop: reading it records why it ended, not an error that leaves it running.
-		if err := prov.Cancel(ctx, run, decl); err != nil && !errs.Is(err, errs.NotFound) {
+		// A provider that no longer knows a run it had named (a local run whose process ended)
+		// has nothing to stop: reading it records why it ended, not an error that leaves it
+		// running. One still being started is not known yet: that is no end.
+		if err := prov.Cancel(ctx, run, decl); err != nil && (!errs.Is(err, errs.NotFound) || run.ProviderRunID == "") {
 			return err
 		}
 		out, err = s.refresh(ctx, run, decl, true)

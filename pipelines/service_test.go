@@ -46,6 +46,7 @@ func (c *fakeCatalog) Owns(_ context.Context, p *principal.Principal, ref string
 type fakeProvider struct {
 	triggers, cancels, retries atomic.Int64
 	trigger                    func(pipelines.TriggerRequest) (pipelines.Update, error)
+	cancelErr                  error // what Cancel answers, when set
 	mu                         sync.Mutex
 	status                     map[string]pipelines.Update // by provider run ID
 }
@@ -81,6 +82,9 @@ func (f *fakeProvider) Status(_ context.Context, run pipelines.Run, _ pipelines.
 
 func (f *fakeProvider) Cancel(_ context.Context, run pipelines.Run, _ pipelines.Declaration) error {
 	f.cancels.Add(1)
+	if f.cancelErr != nil {
+		return f.cancelErr
+	}
 	f.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Cancelled})
 	return nil
 }
@@ -490,6 +494,29 @@ func TestADeployStagesSuccessGivesTheRunsLeadTime(t *testing.T) {
 		}
 		if lt, err := s.LeadTimes(context.Background(), []string{"component:default/other"}, t0.Add(-time.Hour), t0.Add(time.Hour)); err != nil || len(lt) != 0 {
 			t.Errorf("another component: %v, %v; want none", lt, err)
+		}
+	})
+}
+
+// A run still being started (no provider ID yet) is not known to its provider yet: that is no
+// end, and a cancel the provider answers NOT_FOUND is refused with that answer, the run left as it
+// was. (A run the provider had named and forgot ends: pipelines/local's tests.)
+func TestCancellingARunItsProviderDoesNotKnowYet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		unknown := errs.E(errs.NotFound, "no such run")
+		starting := &fakeProvider{cancelErr: unknown, trigger: func(pipelines.TriggerRequest) (pipelines.Update, error) {
+			return pipelines.Update{Status: pipelines.Queued}, nil // not named yet
+		}}
+		s2 := newService(t, st, starting, pipelines.Options{})
+		run, err := s2.Trigger(bob, release("starting"))
+		if err != nil || run.ProviderRunID != "" {
+			t.Fatalf("trigger: %+v, %v", run, err)
+		}
+		if _, err := s2.Cancel(bob, run.ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("cancel of a run being started, unknown to its provider: %v; want its NOT_FOUND", err)
+		}
+		if got, _ := s2.Run(bob, run.ID); !got.Active() {
+			t.Errorf("the run being started was ended by a refused cancel: %s %q", got.Status, got.Message)
 		}
 	})
 }

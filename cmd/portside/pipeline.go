@@ -113,9 +113,11 @@ func interrupted(cmd *cobra.Command, svc *pipelines.Service, run pipelines.Run) 
 		if _, err := svc.Poll(ctx); err != nil {
 			break
 		}
-		if ended, err = svc.Run(ctx, run.ID); err != nil {
+		read, err := svc.Run(ctx, run.ID)
+		if err != nil {
 			break
 		}
+		ended = read
 	}
 	fmt.Fprintf(out, "run %d: %s (interrupted)\n", ended.ID, ended.Status)
 	return &exitError{code: 2, err: fmt.Errorf("run %d %s: interrupted", ended.ID, strings.ToLower(string(ended.Status)))}
@@ -148,10 +150,11 @@ func follow(ctx context.Context, svc *pipelines.Service, run pipelines.Run, out 
 		if _, err := svc.Poll(ctx); err != nil {
 			return run, err
 		}
-		var err error
-		if run, err = svc.Run(ctx, run.ID); err != nil {
-			return run, err
+		read, err := svc.Run(ctx, run.ID)
+		if err != nil {
+			return run, err // the run as last read: an interrupted read must not lose which it is
 		}
+		run = read
 	}
 }
 

@@ -10,8 +10,8 @@ func TestWithArticleReadsAsSpoken(t *testing.T) {
 		"Location": "a Location", "Rollout": "a Rollout", "PipelineRun": "a PipelineRun",
 		"pipeline run": "a pipeline run", "alert": "an alert", "": "",
 	} {
-		if got := withArticle(in); got != want {
-			t.Errorf("withArticle(%q) = %q, want %q", in, got, want)
+		if got := WithArticle(in); got != want {
+			t.Errorf("WithArticle(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

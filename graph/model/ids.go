@@ -42,12 +42,12 @@ func NumericID(field, typename, id string) (int64, error) {
 			return n, nil
 		}
 	}
-	return 0, errs.InvalidField(field, "%q is not the ID of %s", id, withArticle(typename))
+	return 0, errs.InvalidField(field, "%q is not the ID of %s", id, WithArticle(typename))
 }
 
-// withArticle puts the indefinite article before a type name or noun as it is read aloud: "an
+// WithArticle puts the indefinite article before a type name or noun as it is read aloud: "an
 // Alert", "an ApiToken", "an API", "a User", "a Location", "a pipeline run".
-func withArticle(name string) string {
+func WithArticle(name string) string {
 	if name == "" {
 		return name
 	}

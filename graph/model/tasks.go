@@ -116,12 +116,12 @@ func linkTarget(field string, kind TaskLinkKind, target string) (string, error) 
 		}
 		return strconv.FormatInt(n, 10), nil
 	case err == nil && typeName.MatchString(typ):
-		return "", errs.InvalidField(field, "%q is the ID of %s, not of %s", id, withArticle(typ), withArticle(want))
+		return "", errs.InvalidField(field, "%q is the ID of %s, not of %s", id, WithArticle(typ), WithArticle(want))
 	case kind == TaskLinkKindRunbook:
 		return target, nil
 	}
 	noun := strings.ReplaceAll(strings.ToLower(string(kind)), "_", " ")
-	return "", errs.InvalidField(field, "%q is neither the number of %s nor the ID of %s", id, withArticle(noun), withArticle(want))
+	return "", errs.InvalidField(field, "%q is neither the number of %s nor the ID of %s", id, WithArticle(noun), WithArticle(want))
 }
 
 func priorities(in []TaskPriority) []tasks.Priority {

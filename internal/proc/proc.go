@@ -42,10 +42,15 @@ func Parse(s string) (Identity, bool) {
 }
 
 // Gone reports whether id is a process on this host, other than this one, that no longer runs:
-// one on another host, or this process, is never known to be gone.
+// one on another host (or in another PID namespace) is never known to be gone. A process with
+// this one's PID that started at another time is an earlier one, gone (a container's PID 1
+// restarted in its namespace).
 func (id Identity) Gone() bool {
-	if id.Host != self.Host || id.PID == self.PID {
+	switch {
+	case id.Host != self.Host:
 		return false
+	case id.PID == self.PID:
+		return id.Start != "" && self.Start != "" && id.Start != self.Start
 	}
 	return !runs(id.PID, id.Start)
 }

@@ -32,6 +32,7 @@ func TestAProcessIsGoneOnlyWhenThisHostSeesItEnded(t *testing.T) {
 		{"another host's", Identity{Host: "elsewhere", PID: dead.Process.Pid, Start: "1"}, false},
 		{"a process that ended", Identity{Host: Self().Host, PID: dead.Process.Pid, Start: "1"}, runtime.GOOS == "linux"},
 		{"a PID a later process has", Identity{Host: Self().Host, PID: os.Getppid(), Start: "1"}, runtime.GOOS == "linux"},
+		{"an earlier process with this one's PID", Identity{Host: Self().Host, PID: Self().PID, Start: "1"}, Self().Start != "" && Self().Start != "1"},
 	} {
 		if got := c.id.Gone(); got != c.gone {
 			t.Errorf("%s (%s): Gone() = %v, want %v", c.name, c.id, got, c.gone)

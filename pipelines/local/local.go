@@ -274,9 +274,12 @@ func readArtifacts(path string) []pipelines.Artifact {
 // process that still runs is that process's to report; one whose process is gone (it died, or
 // Portside restarted) is no one's, and NotFound says so.
 
-// runningElsewhere says whether the run with ID id is another process's that still runs (on
-// this host; one on another host is taken to run: no process here can tell).
-func runningElsewhere(id string) (proc.Identity, bool) {
+// runningElsewhere says whether rn is another process's run that still runs: on this host, its
+// process runs; on another host (or in another PID namespace: a restarted container's), which no
+// process here can see, it has not outlived the longest run this provider allows, a stage
+// timeout for each of its stages (longest).
+func (p *Provider) runningElsewhere(rn pipelines.Run, decl pipelines.Declaration) (proc.Identity, bool) {
+	id := rn.ProviderRunID
 	i := strings.LastIndexByte(id, '@')
 	if i < 0 {
 		return proc.Identity{}, false // an ID from before runs named their process
@@ -285,7 +288,19 @@ func runningElsewhere(id string) (proc.Identity, bool) {
 	if !ok || owner == proc.Self() {
 		return owner, false
 	}
-	return owner, owner.Host != proc.Self().Host || !owner.Gone()
+	if owner.Host == proc.Self().Host {
+		return owner, !owner.Gone()
+	}
+	started := rn.CreatedAt
+	if rn.StartedAt != nil {
+		started = *rn.StartedAt
+	}
+	return owner, time.Since(started) < p.longest(decl)
+}
+
+// longest is the longest a run of decl can last here: each stage its timeout, and a minute more.
+func (p *Provider) longest(decl pipelines.Declaration) time.Duration {
+	return time.Duration(max(len(decl.Stages), 1))*p.opts.StageTimeout + time.Minute
 }
 
 func (p *Provider) lookup(id string) (*run, error) {
@@ -299,11 +314,11 @@ func (p *Provider) lookup(id string) (*run, error) {
 }
 
 // Status reads a run's state. Another live process's run is left as recorded: that process
-// reports it.
-func (p *Provider) Status(_ context.Context, rn pipelines.Run, _ pipelines.Declaration) (pipelines.Update, error) {
+// reports it (runningElsewhere).
+func (p *Provider) Status(_ context.Context, rn pipelines.Run, decl pipelines.Declaration) (pipelines.Update, error) {
 	r, err := p.lookup(rn.ProviderRunID)
 	if err != nil {
-		if _, elsewhere := runningElsewhere(rn.ProviderRunID); elsewhere {
+		if _, elsewhere := p.runningElsewhere(rn, decl); elsewhere {
 			return pipelines.Update{}, nil
 		}
 		return pipelines.Update{}, err
@@ -313,10 +328,10 @@ func (p *Provider) Status(_ context.Context, rn pipelines.Run, _ pipelines.Decla
 
 // Cancel kills the running stage's process group; the stages after it never start. Another live
 // process's run is refused, naming that process: only it can stop its commands.
-func (p *Provider) Cancel(_ context.Context, rn pipelines.Run, _ pipelines.Declaration) error {
+func (p *Provider) Cancel(_ context.Context, rn pipelines.Run, decl pipelines.Declaration) error {
 	r, err := p.lookup(rn.ProviderRunID)
 	if err != nil {
-		if owner, elsewhere := runningElsewhere(rn.ProviderRunID); elsewhere {
+		if owner, elsewhere := p.runningElsewhere(rn, decl); elsewhere {
 			return errs.E(errs.Conflict, "pipeline run %d runs in process %d on %s, a local run that only that process can stop: "+
 				"interrupt that `pipeline trigger`, or stop that Portside", rn.ID, owner.PID, owner.Host)
 		}

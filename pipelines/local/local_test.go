@@ -165,48 +165,62 @@ func gone(pid int) bool {
 // A local run lives in the process that started it, and its ID names that process: another
 // process sharing the database leaves a run alone while its process runs (serve's poll failed
 // every run a `pipeline trigger` beside it was following, and two triggers each other's), and
-// refuses to cancel it, naming the process; a run whose process is gone, or whose ID names no
-// process (written before IDs did), is no one's: NotFound, which records it as ended.
+// refuses to cancel it, naming the process; another host's run, whose process no one here can
+// see, until it has outlived the longest run the provider allows. A run whose process is gone,
+// or whose ID names no process (written before IDs did), is no one's: NotFound, which records
+// it as ended.
 func TestAnotherProcesssLocalRunIsLeftToItWhileItRuns(t *testing.T) {
-	prov := local.New(local.Options{Enabled: true, WorkRoot: t.TempDir()})
+	prov := local.New(local.Options{Enabled: true, WorkRoot: t.TempDir(), StageTimeout: time.Minute})
 	t.Cleanup(func() { _ = prov.Close() })
 	self := proc.Self()
 	dead := exec.Command(os.Args[0], "-test.run=^$")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	runOf := func(owner string) pipelines.Run {
-		return pipelines.Run{ID: 7, Provider: pipelines.ProviderLocal, ProviderRunID: "local-d1@" + owner}
+	decl := pipelines.Declaration{Name: "ci", Provider: pipelines.ProviderLocal, Stages: []pipelines.StageDecl{{Name: "A"}, {Name: "B"}}}
+	now := time.Now()
+	runOf := func(owner proc.Identity, started time.Time) pipelines.Run {
+		return pipelines.Run{ID: 7, Provider: pipelines.ProviderLocal, ProviderRunID: "local-d1@" + owner.String(), CreatedAt: started, StartedAt: &started}
 	}
-	live := []string{
-		proc.Of(os.Getppid()).String(),                                // another process on this host
-		proc.Identity{Host: "elsewhere", PID: 1, Start: "1"}.String(), // another host's: no one here can tell
-	}
-	for _, owner := range live {
-		u, err := prov.Status(context.Background(), runOf(owner), pipelines.Declaration{})
+	elsewhere := proc.Identity{Host: "elsewhere", PID: 1, Start: "1"} // another host's (or a restarted container's): no one here can tell
+	for _, c := range []struct {
+		name string
+		run  pipelines.Run
+	}{
+		{"another process on this host", runOf(proc.Of(os.Getppid()), now.Add(-time.Hour))},
+		{"another host's, within the longest run (2 stages of a minute, and a minute)", runOf(elsewhere, now.Add(-2*time.Minute))},
+	} {
+		u, err := prov.Status(context.Background(), c.run, decl)
 		if err != nil || u.Status != "" || u.ProviderRunID != "" {
-			t.Errorf("Status of %s's run = %+v, %v; want no update", owner, u, err)
+			t.Errorf("%s: Status = %+v, %v; want no update", c.name, u, err)
 		}
-		err = prov.Cancel(context.Background(), runOf(owner), pipelines.Declaration{})
+		err = prov.Cancel(context.Background(), c.run, decl)
 		if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "runs in process") {
-			t.Errorf("Cancel of %s's run = %v; want CONFLICT naming the process", owner, err)
+			t.Errorf("%s: Cancel = %v; want CONFLICT naming the process", c.name, err)
 		}
 	}
-	gone := []string{
-		proc.Identity{Host: self.Host, PID: dead.Process.Pid, Start: "1"}.String(), // a process that ended
-		proc.Identity{Host: self.Host, PID: os.Getppid(), Start: "1"}.String(),     // its PID reused since
-		self.String(), // this process, which forgot it (or never had it)
-	}
-	for _, owner := range gone {
-		if _, err := prov.Status(context.Background(), runOf(owner), pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
-			t.Errorf("Status of %s's run: %v; want NOT_FOUND", owner, err)
+	for _, c := range []struct {
+		name string
+		run  pipelines.Run
+	}{
+		{"a process that ended", runOf(proc.Identity{Host: self.Host, PID: dead.Process.Pid, Start: "1"}, now)},
+		{"a process whose PID another has now", runOf(proc.Identity{Host: self.Host, PID: os.Getppid(), Start: "1"}, now)},
+		{"an earlier process with this one's PID", runOf(proc.Identity{Host: self.Host, PID: self.PID, Start: "1"}, now)},
+		{"this process, which forgot it (or never had it)", runOf(self, now)},
+		{"another host's, past the longest run", runOf(elsewhere, now.Add(-4*time.Minute))},
+	} {
+		if c.name == "an earlier process with this one's PID" && (self.Start == "" || self.Start == "1") {
+			continue // no start time on this system: this process's PID is taken for this process
 		}
-		if err := prov.Cancel(context.Background(), runOf(owner), pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
-			t.Errorf("Cancel of %s's run: %v; want NOT_FOUND", owner, err)
+		if _, err := prov.Status(context.Background(), c.run, decl); !errs.Is(err, errs.NotFound) {
+			t.Errorf("%s: Status: %v; want NOT_FOUND", c.name, err)
+		}
+		if err := prov.Cancel(context.Background(), c.run, decl); !errs.Is(err, errs.NotFound) {
+			t.Errorf("%s: Cancel: %v; want NOT_FOUND", c.name, err)
 		}
 	}
 	old := pipelines.Run{ID: 8, Provider: pipelines.ProviderLocal, ProviderRunID: "local-d2"}
-	if _, err := prov.Status(context.Background(), old, pipelines.Declaration{}); !errs.Is(err, errs.NotFound) {
+	if _, err := prov.Status(context.Background(), old, decl); !errs.Is(err, errs.NotFound) {
 		t.Errorf("Status of a run named the old way: %v; want NOT_FOUND", err)
 	}
 
