@@ -76,6 +76,13 @@ catalog first.`,
 					log.Warn("tracing: the last spans were not sent", "error", err)
 				}
 			}()
+			// Told not to migrate, serve cannot use a database that is not there: opening the
+			// path (a typo) would only leave an empty file behind, then refuse.
+			if !cfg.MigrateOnStart(true) {
+				if err := sqliteExists(cfg.Database); err != nil {
+					return fmt.Errorf("%w, or let serve create it (migrate true)", err)
+				}
+			}
 			// Before anything touches the file: a second serve on it refuses to start.
 			claim, err := claimSQLite(cfg.Database)
 			if err != nil {

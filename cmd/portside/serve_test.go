@@ -125,6 +125,20 @@ func (s *serveProc) stop(t *testing.T) int {
 	}
 }
 
+// Told not to migrate, serve refuses a SQLite path with no database there, creating nothing
+// (it left an empty file, then refused it as not migrated).
+func TestServeWithoutMigratingRefusesAMissingSQLiteDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "typo.db")
+	r := portside(t, nil, "--database", db, "serve", "--migrate=false", "--addr", "127.0.0.1:0")
+	wantExit(t, r, 1, "serve --migrate=false on a missing database")
+	if !strings.Contains(r.stderr, "no SQLite database at "+db) || !strings.Contains(r.stderr, "migrate true") {
+		t.Errorf("the refusal does not say what is missing and how to fix it\n%s", r)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("serve created %s (stat: %v)", db, err)
+	}
+}
+
 func TestServeRefusesAnUnmigratedPostgresDatabaseUntilMigrated(t *testing.T) {
 	env := []string{"PORTSIDE_DATABASE_URL=" + storetest.PostgresURL(t)}
 
