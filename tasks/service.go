@@ -646,6 +646,9 @@ func (s *Service) UpdateTask(ctx context.Context, id int64, patch TaskPatch) (Ta
 	}
 	err := s.audited(ctx, audit.Entry{Action: string(policy.TaskUpdate), Resource: "task " + strconv.FormatInt(id, 10), Args: args},
 		func(ctx context.Context) error {
+			if err := checkVersion(patch.Version); err != nil {
+				return err
+			}
 			t, proj, err := s.taskAction(ctx, policy.TaskUpdate, id)
 			if err != nil {
 				return err
@@ -820,11 +823,23 @@ func (s *Service) AddComment(ctx context.Context, id int64, body string) (Commen
 	return out, err
 }
 
+// checkVersion refuses a version no task has (they count from 0) as the input's mistake, as a
+// runbook's baseVersion is: it was answered CONFLICT, as if the task had changed since.
+func checkVersion(version int) error {
+	if version < 0 {
+		return errs.InvalidField("version", "must name the version the change was made against (0 or more), got %d", version)
+	}
+	return nil
+}
+
 // DeleteTask removes a task at the version the caller saw, for those who may change its project;
 // audited (the audit record is what remains of it).
 func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 	return s.audited(ctx, audit.Entry{Action: string(policy.TaskDelete), Resource: "task " + strconv.FormatInt(id, 10),
 		Args: map[string]any{"id": id, "version": version}}, func(ctx context.Context) error {
+		if err := checkVersion(version); err != nil {
+			return err
+		}
 		t, proj, err := s.taskAction(ctx, policy.TaskDelete, id)
 		if err != nil {
 			return err

@@ -96,6 +96,31 @@ func TestEveryChangeIsKeptAsHistoryWithWhoWhenOldAndNew(t *testing.T) {
 
 // Two people edit the same version: the second is told the task changed, and nothing of the
 // second edit is stored.
+// A version no task has (they count from 0) is the input's mistake, named, not a CONFLICT as if
+// the task had changed since; refused and audited, with nothing changed.
+func TestANegativeVersionIsInvalid(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "Versions count from zero"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: -1, Priority: ptr(tasks.Low)})
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "version" || !strings.Contains(errs.PublicMessage(err), "got -1") {
+			t.Errorf("update at version -1: %v, want INVALID naming version", err)
+		}
+		if err := s.DeleteTask(bob, task.ID, -3); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "version" {
+			t.Errorf("delete at version -3: %v, want INVALID naming version", err)
+		}
+		if now, err := s.Task(carol, task.ID); err != nil || now.Version != task.Version || now.Priority != task.Priority {
+			t.Errorf("after the refusals: %+v, %v", now, err)
+		}
+		if n := countAudit(t, st, "tasks.task.update", "failed") + countAudit(t, st, "tasks.task.delete", "failed"); n != 2 {
+			t.Errorf("the refusals wrote %d failed audit records, want 2", n)
+		}
+	})
+}
+
 func TestAStaleUpdateIsAConflictAndChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s, _ := newService(t, st)
