@@ -39,7 +39,7 @@ func ownerGone(owner string) bool {
 		return false // an owner this version does not understand: wait for lease_until
 	}
 	p, ok := proc.Parse(strings.Join(parts[:3], "/"))
-	return ok && p.Gone() // another host's, or this process's, is never gone: wait for lease_until
+	return ok && p.Gone() // another host's is never known gone: wait for lease_until
 }
 
 // lease claims the location for this refresh, or says that another refresh holds it (in this

@@ -323,7 +323,7 @@ func (s *Service) count(ctx context.Context, f Filter) (int, error) {
 const MaxFacetValues = 1000
 
 // Facets counts the entities matching f by each of fields, most frequent value first (ties by
-// value), at most limit values per field (MaxFacetValues when 0).
+// value), at most limit values per field (1 to MaxFacetValues).
 func (s *Service) Facets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	key := cacheKey("facets", struct {
 		F      Filter
@@ -335,10 +335,10 @@ func (s *Service) Facets(ctx context.Context, f Filter, fields []FacetField, lim
 
 func (s *Service) facets(ctx context.Context, f Filter, fields []FacetField, limit int) (map[FacetField][]FacetValue, error) {
 	switch {
-	case limit < 0 || limit > MaxFacetValues:
+	case limit < 1 || limit > MaxFacetValues:
+		// 0 too: it meant "the most" here, and reached from the API it ran a thousand values a
+		// field that the complexity limit weighed as a hundred.
 		return nil, errs.InvalidField("limit", "must be between 1 and %d, got %d", MaxFacetValues, limit)
-	case limit == 0:
-		limit = MaxFacetValues
 	}
 	f, err := s.withDescendants(ctx, f)
 	if err != nil {

@@ -200,7 +200,7 @@ func TestTypesAndLifecyclesMatchWhateverTheirCase(t *testing.T) {
 			if n, err := f.svc.Count(ctx, tc.filter); err != nil || n != len(tc.want) {
 				t.Errorf("%s: count %d (%v), want %d", tc.name, n, err, len(tc.want))
 			}
-			facets, err := f.svc.Facets(ctx, tc.filter, []catalog.FacetField{catalog.FacetKind}, 0)
+			facets, err := f.svc.Facets(ctx, tc.filter, []catalog.FacetField{catalog.FacetKind}, catalog.MaxFacetValues)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +271,7 @@ func TestFacetsCountTheCurrentFilter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := queryFixture(t, st)
 		got, err := f.svc.Facets(context.Background(), catalog.Filter{Owners: []string{"payments"}},
-			[]catalog.FacetField{catalog.FacetKind, catalog.FacetTag, catalog.FacetLifecycle, catalog.FacetSystem}, 0)
+			[]catalog.FacetField{catalog.FacetKind, catalog.FacetTag, catalog.FacetLifecycle, catalog.FacetSystem}, catalog.MaxFacetValues)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +376,7 @@ func TestCachedQueryResultsFollowCatalogChanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			facets, err := f.svc.Facets(context.Background(), filter, []catalog.FacetField{catalog.FacetLifecycle}, 0)
+			facets, err := f.svc.Facets(context.Background(), filter, []catalog.FacetField{catalog.FacetLifecycle}, catalog.MaxFacetValues)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -107,14 +107,13 @@ func (s *Service) EntityByInput(ctx context.Context, ref, kind string) (*backsta
 }
 
 // EntityByInputWithTargets is EntityByInput that also returns, keyed by ref, the summaries
-// (pageKey.summary) of the entities that the entity's relations of targetTypes target (none:
-// no targets),
-// read by the statement that reads the entity: a view of an entity shows its owner and system
-// beside it, and reading them apart was a second round trip, about a sixth of the server's work
-// for such a request (an entity by ref at a million entities, every cache off). The targets are
-// nil where they were not read so: the entity came from the read cache, a relation of those
-// types names a target its document does not declare, or it has more than targetsMax of them
-// (see loadEntitiesWith); the caller then reads them as before.
+// (pageKey.summary) of the entities that the entity's relations of targetTypes (none: no
+// targets) target, read by the statement that reads the entity: a view of an entity shows its
+// owner and system beside it, and reading them apart was a second round trip, about a sixth of
+// the server's work for such a request (an entity by ref at a million entities, every cache
+// off). The targets are nil where they were not read so: the entity came from the read cache, a
+// relation of those types names a target its document does not declare, or it has more than
+// targetsMax of them (see loadEntitiesWith); the caller then reads them as before.
 //
 // With summary, for a caller that shows of the entity only what its summary holds and its
 // relations, the entity is read as its summary with its relations where the read cache is off:

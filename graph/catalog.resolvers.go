@@ -191,9 +191,6 @@ func (r *queryResolver) Entities(ctx context.Context, filter *model.EntityFilter
 }
 
 func (r *queryResolver) Facets(ctx context.Context, filter *model.EntityFilter, fields []model.FacetField, limit *int) ([]*model.Facet, error) {
-	if limit != nil && *limit < 1 { // the catalog reads 0 as its most (internal callers' "all")
-		return nil, errs.InvalidField("limit", "must be between 1 and %d, got %d", catalog.MaxFacetValues, *limit)
-	}
 	f, err := model.NewFacets(ctx, r.Catalog, filter.Filter(), fields, deref(limit, 100))
 	return f, underFilter(err)
 }

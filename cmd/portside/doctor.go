@@ -161,10 +161,9 @@ func checkDatabase(ctx context.Context, cfg config.Config) finding {
 	if err := st.CheckSchema(ctx); err != nil {
 		// A gap below the current version is no pending migration: neither serve nor `migrate
 		// up` fills it (they apply only newer ones), and serve refuses to start on it.
-		gap := len(status.Missing()) > 0
-		if gap {
+		if missing := status.Missing(); len(missing) > 0 {
 			return finding{check: name, status: findingFail, detail: detail + ": " + errs.PublicMessage(err),
-				fix: "restore the database from a backup, or apply " + strings.Join(status.Missing(), ", ") + " by hand and record them in goose_db_version"}
+				fix: "restore the database from a backup, or apply " + strings.Join(missing, ", ") + " by hand and record them in goose_db_version"}
 		}
 		if status.Current < status.Latest && cfg.MigrateOnStart(st.Dialect() == store.SQLite) {
 			return finding{check: name, status: findingOK, detail: detail + fmt.Sprintf(": serve applies the %s at start (migrate %s)", plural(status.Pending(), "pending migration"), cfg.Migrate)}

@@ -76,8 +76,9 @@ catalog first.`,
 					log.Warn("tracing: the last spans were not sent", "error", err)
 				}
 			}()
-			// Told not to migrate, serve cannot use a database that is not there: opening the
-			// path (a typo) would only leave an empty file behind, then refuse.
+			// Told not to migrate, serve cannot use a SQLite database that is not there: opening
+			// the path (a typo) would only leave an empty file behind, then refuse. (sqliteExists
+			// checks SQLite paths only, so the setting is read as for SQLite.)
 			if !cfg.MigrateOnStart(true) {
 				if err := sqliteExists(cfg.Database); err != nil {
 					return fmt.Errorf("%w, or let serve create it (migrate true)", err)
