@@ -58,3 +58,33 @@ func TestSearchAndVersionsHoldFirstToTheDocumentedBounds(t *testing.T) {
 		t.Errorf("at the bounds: %+v", got)
 	}
 }
+
+// A runbook's link to an entity the catalog does not hold is NOT_FOUND naming the input, as a
+// task's link is; one of another kind is INVALID.
+func TestRunbookLinksToMissingEntitiesAreNotFound(t *testing.T) {
+	a, books := newTasksAPI(t, storetest.SQLite(t))
+	rb, err := books.Create(operator, runbooks.CreateInput{Title: "Payments down", Kind: runbooks.Markdown, Markdown: "Fail over.", Links: []string{"payments-api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := client.Var("id", model.EncodeNumericID("Runbook", rb.ID))
+	for _, tc := range []struct {
+		query, code, field, message string
+	}{
+		{`mutation { createRunbook(input: {title: "t", kind: MARKDOWN, markdown: "x", links: ["payments-api", "ghost"]}) { runbook { id } } }`,
+			"NOT_FOUND", "links[1]", "links[1]: no component component:default/ghost in the catalog"},
+		{`mutation($id: ID!) { linkRunbook(input: {id: $id, entity: "system:ghost"}) { runbook { id } } }`,
+			"NOT_FOUND", "entity", "entity: no system system:default/ghost in the catalog"},
+		{`mutation($id: ID!) { linkRunbook(input: {id: $id, entity: "api:payments"}) { runbook { id } } }`,
+			"INVALID", "entity", "entity: api:default/payments is of kind api; runbooks link to components and systems"},
+	} {
+		var opts []client.Option
+		if strings.Contains(tc.query, "$id") {
+			opts = append(opts, id)
+		}
+		list := a.errorsOf(tc.query, opts...)
+		if len(list) != 1 || list[0].Extensions["code"] != tc.code || list[0].Extensions["field"] != tc.field || list[0].Message != tc.message {
+			t.Errorf("%s: %+v, want %s naming %s: %q", tc.query, list, tc.code, tc.field, tc.message)
+		}
+	}
+}

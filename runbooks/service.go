@@ -97,7 +97,9 @@ func (s *Service) audited(ctx context.Context, e audit.Entry, fn func(ctx contex
 }
 
 // entityRefs reads the refs a client typed (components and systems; the kind defaults to
-// component), checks they exist and returns them canonical, deduplicated and sorted.
+// component), checks they exist and returns them canonical, deduplicated and sorted. A ref that
+// cannot be read, or names another kind, is INVALID naming its input; one the catalog does not
+// hold is NOT_FOUND naming it, as a task's link to a missing component is (catalog.EntityRef).
 func (s *Service) entityRefs(ctx context.Context, field string, in []string) ([]string, error) {
 	if len(in) > MaxLinks {
 		return nil, errs.InvalidField(field, "names %d entities; at most %d", len(in), MaxLinks)
@@ -125,7 +127,7 @@ func (s *Service) entityRefs(ctx context.Context, field string, in []string) ([]
 	out := make([]string, 0, len(refs))
 	for i, r := range refs {
 		if found[r] == nil {
-			return nil, errs.InvalidField(field+"["+strconv.Itoa(i)+"]", "%s is not in the catalog", r)
+			return nil, errs.NotFoundField(field+"["+strconv.Itoa(i)+"]", "no %s %s in the catalog", r.Kind, r)
 		}
 		out = append(out, r.String())
 	}

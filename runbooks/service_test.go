@@ -303,7 +303,6 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 		{"url on markdown", runbooks.CreateInput{Title: "t", Kind: runbooks.Markdown, URL: "https://x.example", Links: []string{"checkout"}}, "url"},
 		{"too many links", md("t", "x", many...), "links"},
 		{"link to an API", md("t", "x", "api:payments"), "links[0]"},
-		{"link to nothing", md("t", "x", "checkout", "ghost"), "links[1]"},
 		{"malformed link", md("t", "x", "component:"), "links[0]"},
 		{"message too long", runbooks.CreateInput{Title: "t", Kind: runbooks.Markdown, Links: []string{"checkout"}, Message: strings.Repeat("m", runbooks.MaxMessage+1)}, "message"},
 	}
@@ -314,6 +313,11 @@ func TestInputsAreBoundedAndErrorsNameTheField(t *testing.T) {
 				t.Errorf("%v (field %q), want INVALID naming %s", err, errs.FieldOf(err), c.field)
 			}
 		})
+	}
+	// A link the catalog does not hold is NOT_FOUND naming it, as a task's link is.
+	if _, err := s.Create(bob, md("t", "x", "checkout", "ghost")); !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != "links[1]" ||
+		errs.PublicMessage(err) != "links[1]: no component component:default/ghost in the catalog" {
+		t.Errorf("a link to nothing: %v (field %q), want NOT_FOUND naming links[1]", err, errs.FieldOf(err))
 	}
 	rb, err := s.Create(bob, md("t", "x", "checkout"))
 	if err != nil {
@@ -640,10 +644,13 @@ func TestLinkErrorsNameEntityAndTheCreationRecordNamesTheRunbook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []string{"nope", "group:team", "::", strings.Repeat("x", 600)} {
-		if _, err := s.Link(bob, rb.ID, ref); errs.FieldOf(err) != "entity" || !strings.HasPrefix(err.Error(), "entity: ") {
+	for _, ref := range []string{"group:team", "::", strings.Repeat("x", 600)} {
+		if _, err := s.Link(bob, rb.ID, ref); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "entity" || !strings.HasPrefix(err.Error(), "entity: ") {
 			t.Errorf("linking to %.20q: %v (field %q), want INVALID naming entity", ref, err, errs.FieldOf(err))
 		}
+	}
+	if _, err := s.Link(bob, rb.ID, "nope"); !errs.Is(err, errs.NotFound) || errs.PublicMessage(err) != "entity: no component component:default/nope in the catalog" {
+		t.Errorf("linking to a component the catalog does not hold: %v (field %q), want NOT_FOUND naming entity", err, errs.FieldOf(err))
 	}
 	if _, err := s.Link(bob, rb.ID, "api:payments"); err == nil || errs.PublicMessage(err) != "entity: api:default/payments is of kind api; runbooks link to components and systems" {
 		t.Errorf("linking to an API: %v, want INVALID saying its kind", err)
