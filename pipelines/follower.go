@@ -129,10 +129,11 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 			defer func() { <-sem; wg.Done() }()
 			cctx, cancel := context.WithTimeout(ctx, s.follow.CallTimeout)
 			defer cancel()
-			_, decl, err := s.pipelineOf(cctx, run.Component, run.Pipeline)
+			decl, err := s.declarationOf(cctx, run)
 			if err != nil {
-				// The component or its declaration went away: the run is still the provider's
-				// to finish, but Portside can no longer lay out its stages. Read it without.
+				// A run recorded before runs kept their declaration, whose component or
+				// declaration went away: the run is still the provider's to finish, but
+				// Portside can no longer lay out its stages. Read it without.
 				decl = Declaration{Name: run.Pipeline, Provider: run.Provider}
 			}
 			if _, err := s.refresh(cctx, run, decl, false); err != nil && ctx.Err() == nil {

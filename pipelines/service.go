@@ -178,6 +178,16 @@ func (s *Service) pipelineOf(ctx context.Context, component, pipeline string) (s
 	return "", Declaration{}, errs.E(errs.NotFound, "%s has no pipeline %q; it declares %s", ref, pipeline, joinQuoted(names))
 }
 
+// declarationOf is the declaration a run runs: the one it kept when it started, or, for a run
+// recorded before runs kept theirs, the catalog's.
+func (s *Service) declarationOf(ctx context.Context, run Run) (Declaration, error) {
+	if run.Declaration != nil {
+		return *run.Declaration, nil
+	}
+	_, decl, err := s.pipelineOf(ctx, run.Component, run.Pipeline)
+	return decl, err
+}
+
 func joinQuoted(list []string) string {
 	out := ""
 	for i, s := range quoteAll(list) {
@@ -283,8 +293,12 @@ func (s *Service) Trigger(ctx context.Context, in TriggerInput) (Run, error) {
 	return out, err
 }
 
-// start records a new run and asks its provider to start it. A run the same key already started
-// is returned as it is; one the key started with other inputs is a CONFLICT.
+// start records a new run of decl and asks its provider to start it. A run the same key already
+// started is returned as it is; one the key started with other inputs is a CONFLICT. A retry
+// (retryOf) takes no key: a run has one retry (a unique index), and retrying it again returns
+// that one. A run the provider did not start stays in the history, FAILED with why, and frees its
+// key: the caller hears the provider's error ("try again later"), and the same request with the
+// same key then tries again rather than answering with that failure.
 func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRef string, params map[string]string, key string,
 	retryOf *Run, call func(context.Context, Provider, TriggerRequest) (Update, error)) (Run, error) {
 	prov := s.providers[decl.Provider]
@@ -302,14 +316,22 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		run.RetryOf = &retryOf.ID
 		run.ProviderRunID, run.URL, run.CommitSHA, run.Attempt = retryOf.ProviderRunID, retryOf.URL, retryOf.CommitSHA, retryOf.Attempt
 	}
+	kept := decl
+	run.Declaration = &kept
 	run.Stages = orderStages(&decl, nil, nil)
 	dispatch := newDispatchID()
 	run.DispatchID = dispatch
 	if err := s.recs.insert(ctx, &run, dispatch); err != nil {
-		if key == "" || !errs.Is(err, errs.Conflict) {
+		if (key == "" && retryOf == nil) || !errs.Is(err, errs.Conflict) {
 			return Run{}, err
 		}
-		first, ferr := s.recs.byKey(ctx, ref, decl.Name, key)
+		var first Run
+		var ferr error
+		if retryOf != nil {
+			first, ferr = s.recs.byRetryOf(ctx, retryOf.ID)
+		} else {
+			first, ferr = s.recs.byKey(ctx, ref, decl.Name, key)
+		}
 		if ferr != nil {
 			return Run{}, ferr
 		}
@@ -323,6 +345,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	if err != nil {
 		// The attempt stays in the history, failed, with why; the caller hears the provider's error.
 		run.Status, run.Message = Failed, "the provider did not start the run: "+errs.PublicMessage(err)
+		run.IdempotencyKey = "" // freed with the failure, in the same write: see above
 		failFast(&run)
 		fin := s.now().UTC()
 		run.FinishedAt, run.UpdatedAt = &fin, fin
@@ -392,7 +415,7 @@ func (s *Service) runAction(ctx context.Context, action policy.Action, id int64)
 	if err := s.authorize(ctx, action, run.Component); err != nil {
 		return Run{}, Declaration{}, err
 	}
-	_, decl, err := s.pipelineOf(ctx, run.Component, run.Pipeline)
+	decl, err := s.declarationOf(ctx, run)
 	if err != nil {
 		return Run{}, Declaration{}, err
 	}
@@ -429,8 +452,10 @@ func (s *Service) Cancel(ctx context.Context, id int64) (Run, error) {
 }
 
 // Retry runs a failed, cancelled or timed-out run again as a new run linked to it, for the
-// component's owners; audited. A run is retried once: retrying it again (even concurrently)
-// returns that retry; retry the retry to go on.
+// component's owners; audited. The retry runs what the run ran (its declaration as it started,
+// its ref and parameters), whatever the catalog declares since: trigger the pipeline to run it as
+// declared now. A run is retried once: retrying it again (even concurrently) returns that retry;
+// retry the retry to go on.
 func (s *Service) Retry(ctx context.Context, id int64) (Run, error) {
 	var out Run
 	err := s.audited(ctx, audit.Entry{Action: string(policy.PipelineRetry), Resource: "pipeline run " + strconv.FormatInt(id, 10),
@@ -442,7 +467,7 @@ func (s *Service) Retry(ctx context.Context, id int64) (Run, error) {
 		if run.Status != Failed && run.Status != Cancelled && run.Status != TimedOut {
 			return errs.E(errs.Conflict, "pipeline run %d is %s; only failed, cancelled or timed-out runs are retried", id, run.Status)
 		}
-		out, err = s.start(ctx, run.Component, decl, run.Ref, run.Parameters, "retry-of-"+strconv.FormatInt(id, 10), &run,
+		out, err = s.start(ctx, run.Component, decl, run.Ref, run.Parameters, "", &run,
 			func(ctx context.Context, p Provider, req TriggerRequest) (Update, error) {
 				return p.Retry(ctx, run, req)
 			})
@@ -600,7 +625,7 @@ func (s *Service) Nudge(ctx context.Context, provider, providerRunID string) err
 	if !run.Active() {
 		return nil
 	}
-	_, decl, err := s.pipelineOf(ctx, run.Component, run.Pipeline)
+	decl, err := s.declarationOf(ctx, run)
 	if err != nil {
 		return err
 	}

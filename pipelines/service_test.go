@@ -3,6 +3,7 @@ package pipelines_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,6 +50,8 @@ type fakeProvider struct {
 	cancelErr                  error // what Cancel answers, when set
 	mu                         sync.Mutex
 	status                     map[string]pipelines.Update // by provider run ID
+	// asked are the declarations Status, Cancel and Retry were last given.
+	asked struct{ status, cancel, retry pipelines.Declaration }
 }
 
 func (f *fakeProvider) Name() string { return "github" }
@@ -70,9 +73,10 @@ func (f *fakeProvider) set(id string, u pipelines.Update) {
 	f.status[id] = u
 }
 
-func (f *fakeProvider) Status(_ context.Context, run pipelines.Run, _ pipelines.Declaration) (pipelines.Update, error) {
+func (f *fakeProvider) Status(_ context.Context, run pipelines.Run, decl pipelines.Declaration) (pipelines.Update, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.asked.status = decl
 	u, ok := f.status[run.ProviderRunID]
 	if !ok {
 		return pipelines.Update{}, nil
@@ -80,8 +84,11 @@ func (f *fakeProvider) Status(_ context.Context, run pipelines.Run, _ pipelines.
 	return u, nil
 }
 
-func (f *fakeProvider) Cancel(_ context.Context, run pipelines.Run, _ pipelines.Declaration) error {
+func (f *fakeProvider) Cancel(_ context.Context, run pipelines.Run, decl pipelines.Declaration) error {
 	f.cancels.Add(1)
+	f.mu.Lock()
+	f.asked.cancel = decl
+	f.mu.Unlock()
 	if f.cancelErr != nil {
 		return f.cancelErr
 	}
@@ -89,8 +96,11 @@ func (f *fakeProvider) Cancel(_ context.Context, run pipelines.Run, _ pipelines.
 	return nil
 }
 
-func (f *fakeProvider) Retry(_ context.Context, run pipelines.Run, _ pipelines.TriggerRequest) (pipelines.Update, error) {
+func (f *fakeProvider) Retry(_ context.Context, run pipelines.Run, req pipelines.TriggerRequest) (pipelines.Update, error) {
 	f.retries.Add(1)
+	f.mu.Lock()
+	f.asked.retry = req.Pipeline
+	f.mu.Unlock()
 	f.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Queued, Attempt: run.Attempt + 1})
 	return pipelines.Update{Status: pipelines.Queued, Attempt: run.Attempt + 1}, nil
 }
@@ -105,14 +115,21 @@ var (
 
 func newService(t *testing.T, st *store.Store, prov pipelines.Provider, opts pipelines.Options) *pipelines.Service {
 	t.Helper()
-	opts.Catalog = &fakeCatalog{
-		annotations: map[string]map[string]string{checkout: {pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration}},
-		owners:      map[string][]string{checkout: {"bob"}},
+	if opts.Catalog == nil {
+		opts.Catalog = newFakeCatalog()
 	}
 	opts.Providers = []pipelines.Provider{prov}
 	s := pipelines.NewService(st, opts)
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// newFakeCatalog holds checkout, owned by bob, declaring goodDeclaration on acme/checkout.
+func newFakeCatalog() *fakeCatalog {
+	return &fakeCatalog{
+		annotations: map[string]map[string]string{checkout: {pipelines.AnnotationGitHubSlug: "acme/checkout", pipelines.AnnotationPipelines: goodDeclaration}},
+		owners:      map[string][]string{checkout: {"bob"}},
+	}
 }
 
 func release(key string) pipelines.TriggerInput {
@@ -366,6 +383,96 @@ func TestAProviderThatRefusesLeavesAFailedRunAndSaysWhy(t *testing.T) {
 	if len(page.Runs) != 1 || page.Runs[0].Status != pipelines.Failed || page.Runs[0].Message == "" {
 		t.Errorf("runs = %+v", page.Runs)
 	}
+	// The failed attempt freed its key: the same request with the same key, once GitHub is
+	// back, starts the run ("try again later" works), and the failed attempt stays in history.
+	prov.trigger = nil
+	run, err := s.Trigger(bob, release("k"))
+	if err != nil || run.Status != pipelines.Queued || run.ID == page.Runs[0].ID || run.IdempotencyKey != "k" || prov.triggers.Load() != 2 {
+		t.Fatalf("the same request again: %+v, %v (%d triggers), want a new queued run", run, err, prov.triggers.Load())
+	}
+	if again, err := s.Trigger(bob, release("k")); err != nil || again.ID != run.ID || prov.triggers.Load() != 2 {
+		t.Errorf("and once more: run %d, %v, want run %d and nothing started", again.ID, err, run.ID)
+	}
+	if failed, _ := s.Run(bob, page.Runs[0].ID); failed.Status != pipelines.Failed || failed.IdempotencyKey != "" {
+		t.Errorf("the failed attempt: %s with key %q, want FAILED without its key", failed.Status, failed.IdempotencyKey)
+	}
+}
+
+// A run follows, cancels and retries as it was declared when it started: the catalog's later
+// changes (a repository moved, a stage renamed, the declaration removed) are for later runs.
+func TestARunKeepsTheDeclarationItStartedWith(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		cat := newFakeCatalog()
+		s := newService(t, st, prov, pipelines.Options{Catalog: cat})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Declaration == nil || run.Declaration.Repository != "acme/checkout" {
+			t.Fatalf("the run keeps %+v, want the declaration on acme/checkout", run.Declaration)
+		}
+		moved := strings.Replace(goodDeclaration, "stages: [Build, Test, Release]", "stages: [Compile, Test, Release]", 1)
+		cat.annotations[checkout] = map[string]string{pipelines.AnnotationGitHubSlug: "acme/moved", pipelines.AnnotationPipelines: moved}
+		prov.set(run.ProviderRunID, pipelines.Update{Status: pipelines.Running, Stages: []pipelines.Stage{{Name: "Build", Status: pipelines.Running}}})
+		if _, err := s.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Run(bob, run.ID)
+		if prov.asked.status.Repository != "acme/checkout" || got.Status != pipelines.Running {
+			t.Errorf("the follower read the run on %q (run %s), want acme/checkout", prov.asked.status.Repository, got.Status)
+		}
+		if names := stageNames(got.Stages); names != "Build Test Release" {
+			t.Errorf("stages %s, want the ones it started with: Build Test Release", names)
+		}
+		// The declaration gone from the catalog: the run is still cancelled, where it runs.
+		delete(cat.annotations[checkout], pipelines.AnnotationPipelines)
+		cancelled, err := s.Cancel(bob, run.ID)
+		if err != nil || cancelled.Status != pipelines.Cancelled || prov.asked.cancel.Repository != "acme/checkout" {
+			t.Fatalf("cancel: %s, %v (on %q)", cancelled.Status, err, prov.asked.cancel.Repository)
+		}
+		retry, err := s.Retry(bob, run.ID)
+		if err != nil || prov.asked.retry.Repository != "acme/checkout" || retry.Declaration == nil || stageNames(retry.Stages) != "Build Test Release" {
+			t.Fatalf("retry: %+v, %v (on %q), want what the run ran", retry, err, prov.asked.retry.Repository)
+		}
+	})
+}
+
+// A retry is its run's one retry by the run it retries, not by an idempotency key a client could
+// have taken first.
+func TestARetryIsNotAnIdempotencyKeyAClientCanTake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		s := newService(t, st, prov, pipelines.Options{})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Cancel(bob, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"retry-of-" + strconv.FormatInt(run.ID, 10), "retry-of-" + strconv.FormatInt(run.ID+1, 10)} {
+			if _, err := s.Trigger(bob, release(key)); err != nil {
+				t.Fatalf("a trigger with key %q: %v", key, err)
+			}
+		}
+		retry, err := s.Retry(bob, run.ID)
+		if err != nil || retry.RetryOf == nil || *retry.RetryOf != run.ID || retry.IdempotencyKey != "" {
+			t.Fatalf("retry: %+v, %v", retry, err)
+		}
+		again, err := s.Retry(bob, run.ID)
+		if err != nil || again.ID != retry.ID || prov.retries.Load() != 1 {
+			t.Errorf("retrying again: run %d, %v (%d provider retries), want run %d", again.ID, err, prov.retries.Load(), retry.ID)
+		}
+	})
+}
+
+func stageNames(stages []pipelines.Stage) string {
+	names := make([]string, len(stages))
+	for i, st := range stages {
+		names[i] = st.Name
+	}
+	return strings.Join(names, " ")
 }
 
 func TestTheFollowerPublishesChangesAndStops(t *testing.T) {

@@ -35,6 +35,7 @@ type runRow struct {
 	Stages         string // JSON list
 	Artifacts      string // JSON list
 	RetryOf        *int64
+	Declaration    string // JSON of Declaration; "" on runs recorded before migration 00037
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
@@ -77,6 +78,12 @@ func (r *runRow) toRun() Run {
 	_ = json.Unmarshal([]byte(r.Parameters), &out.Parameters)
 	_ = json.Unmarshal([]byte(r.Stages), &out.Stages)
 	_ = json.Unmarshal([]byte(r.Artifacts), &out.Artifacts)
+	if r.Declaration != "" {
+		var d Declaration
+		if json.Unmarshal([]byte(r.Declaration), &d) == nil && d.Name != "" {
+			out.Declaration = &d
+		}
+	}
 	if out.Parameters == nil {
 		out.Parameters = map[string]string{}
 	}
@@ -111,10 +118,7 @@ func (s *records) insert(ctx context.Context, r *Run, dispatchID string) error {
 		TriggeredBy: r.TriggeredBy, Client: r.Client, Status: string(r.Status), RetryOf: r.RetryOf,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.CreatedAt, Attempt: r.Attempt, ProviderRunID: r.ProviderRunID, URL: r.URL,
 		CommitSHA: r.CommitSHA}
-	if r.IdempotencyKey != "" {
-		k := r.IdempotencyKey
-		row.IdempotencyKey = &k
-	}
+	row.IdempotencyKey = keyOrNull(r.IdempotencyKey)
 	var err error
 	if row.Parameters, err = jsonOf(r.Parameters); err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: parameters")
@@ -124,6 +128,11 @@ func (s *records) insert(ctx context.Context, r *Run, dispatchID string) error {
 	}
 	if row.Artifacts, err = jsonOf(r.Artifacts); err != nil {
 		return errs.Wrap(errs.Internal, err, "pipelines: artifacts")
+	}
+	if r.Declaration != nil {
+		if row.Declaration, err = jsonOf(r.Declaration); err != nil {
+			return errs.Wrap(errs.Internal, err, "pipelines: declaration")
+		}
 	}
 	err = s.st.InTx(ctx, func(ctx context.Context) error {
 		if err := s.st.DB(ctx).Create(&row).Error; err != nil {
@@ -166,6 +175,15 @@ func (s *records) byKey(ctx context.Context, component, pipeline, key string) (R
 	return row.toRun(), nil
 }
 
+// byRetryOf finds the retry of a run (a unique index keeps one).
+func (s *records) byRetryOf(ctx context.Context, id int64) (Run, error) {
+	var row runRow
+	if err := s.st.DB(ctx).Where("retry_of = ?", id).Take(&row).Error; err != nil {
+		return Run{}, store.Translate(err, "retry of pipeline run "+strconv.FormatInt(id, 10))
+	}
+	return row.toRun(), nil
+}
+
 // byID reads one run.
 func (s *records) byID(ctx context.Context, id int64) (Run, error) {
 	var row runRow
@@ -200,7 +218,7 @@ func (s *records) save(ctx context.Context, r *Run) error {
 	}
 	err = s.st.InTx(ctx, func(ctx context.Context) error {
 		res := s.st.DB(ctx).Model(&runRow{}).Where("id = ? AND version = ?", r.ID, r.version).Updates(map[string]any{
-			"provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
+			"idempotency_key": keyOrNull(r.IdempotencyKey), "provider_run_id": r.ProviderRunID, "url": r.URL, "attempt": r.Attempt, "commit_sha": r.CommitSHA,
 			"status": string(r.Status), "message": r.Message, "stages": stages, "artifacts": artifacts,
 			"started_at": r.StartedAt, "finished_at": r.FinishedAt, "committed_at": r.CommittedAt, "deployed_at": r.DeployedAt,
 			"updated_at": r.UpdatedAt, "version": r.version + 1,
@@ -218,6 +236,14 @@ func (s *records) save(ctx context.Context, r *Run) error {
 	}
 	r.version++
 	return nil
+}
+
+// keyOrNull is an idempotency key as stored: NULL for none, which the unique index never compares.
+func keyOrNull(key string) *string {
+	if key == "" {
+		return nil
+	}
+	return &key
 }
 
 // polled notes that the follower asked about runs now.
