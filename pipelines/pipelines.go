@@ -88,17 +88,17 @@ type Run struct {
 	IdempotencyKey string
 	Status         Status
 	// Message says why a run failed to start or was given up on ("" otherwise).
-	Message    string
-	Stages     []Stage
-	Artifacts  []Artifact
-	RetryOf    *int64
+	Message   string
+	Stages    []Stage
+	Artifacts []Artifact
+	RetryOf   *int64
 	// Declaration is the pipeline as its component declared it when the run started: what
 	// following, cancelling and retrying the run read, whatever the catalog declares since. Nil
 	// on runs recorded before runs kept theirs (migration 00037), which read the catalog's.
 	Declaration *Declaration
 	CreatedAt   time.Time
-	StartedAt  *time.Time
-	FinishedAt *time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
 	// DeployedAt is when the run's Deploy stage (see IsDeployStage) succeeded; nil until then.
 	DeployedAt *time.Time
 	UpdatedAt  time.Time
