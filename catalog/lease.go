@@ -91,6 +91,8 @@ func (s *Service) heartbeat(parent context.Context, id int64, holder string) (st
 			}
 			held, err := s.renewLease(ctx, id, holder, s.now().UTC().Add(leaseFor))
 			switch {
+			case err == errLeaseBusy:
+				// The apply's own transaction holds the row: it renews the lease as it commits.
 			case err != nil && ctx.Err() == nil:
 				// A busy database (SQLite while an apply writes) is retried at the next beat.
 				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", err)

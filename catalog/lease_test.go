@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -174,5 +176,74 @@ func testRefreshRenewsAShortLease(t *testing.T, st *store.Store) {
 	var row locationRow
 	if err := st.Gorm().Select("lease_owner, lease_until").Take(&row, "id = ?", id).Error; err != nil || row.LeaseOwner != "" || row.LeaseUntil != nil {
 		t.Errorf("lease after the refresh: %q until %v (%v); want none", row.LeaseOwner, row.LeaseUntil, err)
+	}
+}
+
+// On PostgreSQL a renewal never waits behind a transaction that holds the location's row (an
+// apply's, which renews the lease itself as it commits): waiting, it kept a snapshot from before
+// that commit, and the VACUUM after a million-entity import could not mark what it wrote visible
+// to all. The heartbeat takes the refusal as a beat to skip, not as the lease lost.
+func TestALeaseRenewalNeverWaitsForTheLocationsRow(t *testing.T) {
+	st := storetest.Postgres(t)
+	svc := leaseService(st, &memReader{content: leaseGroup}, time.Now)
+	res, err := svc.registerLocation(asCLI, LocationSpec{Type: LocationFile, Target: "mem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Location.ID
+	setLease(t, st, id, "me", time.Now().Add(time.Minute))
+	tx := st.Gorm().Begin()
+	defer tx.Rollback()
+	if err := tx.Exec("UPDATE locations SET message = message WHERE id = ?", id).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	held, err := svc.renewLease(ctx, id, "me", time.Now().Add(2*time.Minute))
+	if err != errLeaseBusy || !held {
+		t.Fatalf("renewal beside a transaction holding the row: held %v, %v; want held, errLeaseBusy at once", held, err)
+	}
+	tx.Rollback()
+	if held, err := svc.renewLease(ctx, id, "me", time.Now().Add(2*time.Minute)); err != nil || !held {
+		t.Errorf("renewal once the row is free: held %v, %v", held, err)
+	}
+	if held, err := svc.renewLease(ctx, id, "someone else", time.Now().Add(2*time.Minute)); err != nil || held {
+		t.Errorf("renewal by another holder: held %v, %v; want not held", held, err)
+	}
+}
+
+// A transaction older than an import's rows keeps VACUUM from marking them visible to all: the
+// statistics step says so, naming the table, rather than leaving reads slow without a word.
+func TestVacuumHeldBackByAnOlderTransactionIsLogged(t *testing.T) {
+	st := storetest.Postgres(t)
+	var logged bytes.Buffer
+	svc := NewService(st, Options{Readers: map[LocationType]Reader{LocationFile: &memReader{content: leaseGroup}},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	old := unmarkedPagesMin
+	unmarkedPagesMin = 0
+	t.Cleanup(func() { unmarkedPagesMin = old })
+	older := st.Gorm().Begin(&sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	defer older.Rollback()
+	var n int64
+	if err := older.Raw("SELECT count(*) FROM locations").Scan(&n).Error; err != nil { // its snapshot
+		t.Fatal(err)
+	}
+	if _, err := svc.registerLocation(asCLI, LocationSpec{Type: LocationFile, Target: "mem"}); err != nil {
+		t.Fatal(err)
+	}
+	logged.Reset()
+	if err := svc.Analyze(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "VACUUM left most of a table's pages unmarked") || !strings.Contains(logged.String(), "table=entities") {
+		t.Errorf("no warning naming entities after a VACUUM an older transaction held back; the log:\n%s", logged.String())
+	}
+	older.Rollback()
+	logged.Reset()
+	if err := svc.Analyze(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logged.String(), "unmarked") {
+		t.Errorf("a warning after a VACUUM nothing held back:\n%s", logged.String())
 	}
 }

@@ -723,14 +723,45 @@ var vacuumed = append(slices.Clone(analyzedTables), "entity_counts, entity_total
 const vacuumConnections = 2
 
 func (s *Service) vacuum(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(vacuumConnections)
 	for _, t := range vacuumed {
 		g.Go(func() error {
-			return store.Translate(s.st.DB(ctx).Exec("VACUUM (ANALYZE) "+t).Error, "statistics of "+t)
+			return store.Translate(s.st.DB(gctx).Exec("VACUUM (ANALYZE) "+t).Error, "statistics of "+t)
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	s.warnUnmarked(ctx)
+	return nil
+}
+
+// unmarkedPagesMin is the size, in pages, from which warnUnmarked looks at a table: below it an
+// unmarked page costs a heap read too few to matter.
+var unmarkedPagesMin int64 = 1000
+
+// warnUnmarked logs a warning for each table VACUUM left mostly unmarked in the visibility map
+// (past a thousand pages): a transaction whose snapshot is older than the rows just written (a
+// long report, a backup, a session idle in a transaction) keeps it from marking them, and every
+// index-only read of them reads the heap until a VACUUM runs again (autovacuum's, or by hand).
+func (s *Service) warnUnmarked(ctx context.Context) {
+	var tables []struct {
+		Name            string
+		Pages, Unmarked int64
+	}
+	err := s.st.DB(ctx).Raw(`SELECT relname AS name, relpages AS pages, relpages - relallvisible AS unmarked
+		FROM pg_class WHERE relname IN ? AND relkind = 'r' AND relnamespace = current_schema()::regnamespace`, analyzedTables).Scan(&tables).Error
+	if err != nil {
+		s.log.WarnContext(ctx, "catalog: read the visibility map's counts", "error", err)
+		return
+	}
+	for _, t := range tables {
+		if t.Pages > unmarkedPagesMin && t.Unmarked*2 > t.Pages {
+			s.log.WarnContext(ctx, "catalog: VACUUM left most of a table's pages unmarked: an older transaction was open; reads of it stay slower until it is vacuumed again (VACUUM "+t.Name+")",
+				"table", t.Name, "pages", t.Pages, "unmarked", t.Unmarked)
+		}
+	}
 }
 
 // usersNamed returns the User entity named username in the default namespace, if any.

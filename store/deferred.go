@@ -69,7 +69,7 @@ func (s *Store) DeferIndexes(ctx context.Context, tables ...string) ([]string, e
 					return s.translate(err, "deferred indexes")
 				}
 				if err := db.Exec("DROP INDEX " + pgx.Identifier{ix.Name}.Sanitize()).Error; err != nil {
-					if isLockTimeout(err) {
+					if IsLockNotAvailable(err) {
 						return errs.E(errs.Unavailable, "defer the indexes of %s: the table is being read (waited %s for it)", table, deferLockWait)
 					}
 					return s.translate(err, "index "+ix.Name)
@@ -90,7 +90,7 @@ func (s *Store) DeferIndexes(ctx context.Context, tables ...string) ([]string, e
 					return s.translate(err, "deferred indexes")
 				}
 				if err := db.Exec(alter + " DROP CONSTRAINT " + pgx.Identifier{key.Name}.Sanitize()).Error; err != nil {
-					if isLockTimeout(err) {
+					if IsLockNotAvailable(err) {
 						return errs.E(errs.Unavailable, "defer the keys of %s: the table is being read (waited %s for it)", table, deferLockWait)
 					}
 					return s.translate(err, "foreign key "+key.Name)

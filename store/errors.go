@@ -76,9 +76,9 @@ func isConnError(err error) bool {
 	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "conn closed")
 }
 
-// isLockTimeout reports whether err is PostgreSQL giving up waiting for a lock (lock_timeout,
-// SQLSTATE 55P03).
-func isLockTimeout(err error) bool {
+// IsLockNotAvailable reports whether err is PostgreSQL refusing a statement because a lock it
+// asked for was held: with NOWAIT, or past lock_timeout (SQLSTATE 55P03, lock_not_available).
+func IsLockNotAvailable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "55P03"
 }
