@@ -342,6 +342,12 @@ spec:
 		t.Errorf("fail fast is not visible\n%s", r)
 	}
 
+	r = cli("--pipelines-local", "pipeline", "trigger", "svc-a", "build", "--param", "fail=false", "--param", "fail=true")
+	wantExit(t, r, 1, "a parameter given twice")
+	if !strings.Contains(r.stderr, "--param: fail is given twice") {
+		t.Errorf("a parameter given twice: the refusal does not name it\n%s", r)
+	}
+
 	r = cli("pipeline", "runs", "svc-a")
 	wantExit(t, r, 0, "runs")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")

@@ -53,6 +53,10 @@ func pipelineTriggerCmd() *cobra.Command {
 				if !ok || k == "" {
 					return errs.InvalidField("--param", "%q is not name=value", p)
 				}
+				if _, twice := in.Parameters[k]; twice {
+					// As the API refuses a parameter given twice: the last one silently won.
+					return errs.InvalidField("--param", "%s is given twice", k)
+				}
 				in.Parameters[k] = v
 			}
 			_, svc, done, err := openPipelines(cmd)
@@ -71,6 +75,9 @@ func pipelineTriggerCmd() *cobra.Command {
 			}
 			// A local run lives in this process: leaving would end it.
 			if !wait && run.Provider != pipelines.ProviderLocal {
+				if run.Status.Done() && run.Status != pipelines.Succeeded { // an idempotency key's run, ended already
+					return &exitError{code: 2, err: fmt.Errorf("run %d %s", run.ID, strings.ToLower(string(run.Status)))}
+				}
 				return nil
 			}
 			if run, err = follow(cmd.Context(), svc, run, out); err != nil {

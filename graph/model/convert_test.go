@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portside-dev/portside/catalog"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/graph/model"
 )
 
@@ -103,5 +104,20 @@ func TestARegistrationInputBecomesALocationSpec(t *testing.T) {
 	want := catalog.LocationSpec{Type: catalog.LocationGit, Target: "https://git.example.com/team/repo.git", Ref: "main", Path: "services/*"}
 	if got := in.Spec(); got != want {
 		t.Errorf("spec %+v, want %+v", got, want)
+	}
+}
+
+// A token's scopes left out are both; listed empty they would read as none and act as both, so
+// an empty list is INVALID naming scopes.
+func TestATokensEmptyScopesAreInvalid(t *testing.T) {
+	if _, err := (model.CreateAPITokenInput{Name: "x", Scopes: []string{}}).Spec(); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "scopes" {
+		t.Errorf("scopes: []: %v, want INVALID naming scopes", err)
+	}
+	spec, err := model.CreateAPITokenInput{Name: "x"}.Spec()
+	if err != nil || spec.Scopes != nil {
+		t.Errorf("scopes left out: %+v, %v", spec, err)
+	}
+	if spec, err := (model.CreateAPITokenInput{Name: "x", Scopes: []string{"read"}}).Spec(); err != nil || len(spec.Scopes) != 1 {
+		t.Errorf("scopes [read]: %+v, %v", spec, err)
 	}
 }

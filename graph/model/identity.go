@@ -40,6 +40,10 @@ func NewSession(s auth.Session) *Session {
 // Spec converts the token input.
 func (in CreateAPITokenInput) Spec() (auth.TokenSpec, error) {
 	spec := auth.TokenSpec{Name: in.Name, Scopes: in.Scopes}
+	if in.Scopes != nil && len(in.Scopes) == 0 {
+		// Left out, scopes mean both; an empty list would too, and read as none.
+		return spec, errs.InvalidField("scopes", "is empty; list read and/or write, or leave scopes out for both")
+	}
 	if in.Username != nil {
 		spec.Username = *in.Username
 	}

@@ -243,7 +243,7 @@ type CreateAPITokenInput struct {
 	Name string `json:"name"`
 	// Whose token it is; the caller when omitted. Naming someone else takes the admin role.
 	Username *string `json:"username,omitempty"`
-	// read and/or write; both when omitted.
+	// read and/or write; both when omitted (an empty list is INVALID).
 	Scopes []string `json:"scopes,omitempty"`
 	// Make an admin token (admins only).
 	Admin *bool `json:"admin,omitempty"`
