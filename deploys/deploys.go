@@ -141,6 +141,10 @@ type Request struct {
 	// apply cut short raise it by one, and the end of an apply is recorded only while the attempt
 	// it raised is still the request's (see applylock.go). 0 until the request is first applied.
 	ApplyAttempt int64
+	// Target is where the request was asked to go (the component's deploy target for the
+	// environment when it was made): it is approved and applied for that target only. Nil on
+	// requests made before requests kept theirs (migration 00038).
+	Target *Target
 }
 
 // Transition is one move of a request's state: who, when, through which client, from → to, and why.

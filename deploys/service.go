@@ -369,7 +369,8 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			if err := s.authorize(ctx, policy.DeployRequest, ref); err != nil {
 				return err
 			}
-			if _, err := target(ref, ann, in.Environment); err != nil {
+			tgt, err := target(ref, ann, in.Environment)
+			if err != nil {
 				return err
 			}
 			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil && !s.pastExpiry(q) {
@@ -391,7 +392,7 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			now := s.now().UTC()
 			q := Request{Component: ref, Environment: in.Environment, Version: in.Version, Reason: in.Reason, Requester: p.Actor(),
 				RequesterName: p.DisplayName, RequesterEmail: p.Email, Client: clientOf(p), State: Requested, CreatedAt: now,
-				UpdatedAt: now, PipelineRunID: run}
+				UpdatedAt: now, PipelineRunID: run, Target: &tgt}
 			if pol := s.Policy(in.Environment); pol.RequireApproval {
 				exp := now.Add(pol.Expiry)
 				q.ExpiresAt = &exp
@@ -515,12 +516,52 @@ func (s *Service) mayDecide(ctx context.Context, action policy.Action, q Request
 	if q.State != Requested {
 		return errs.E(errs.Conflict, "deploy request %d is %s; only a REQUESTED request can be decided", q.ID, q.State)
 	}
+	if action == policy.DeployApprove {
+		// An approval approves the deploy the request was made for: its component in the
+		// catalog, deploying where it did. Rejecting needs neither.
+		if _, _, err := s.currentTarget(ctx, q); err != nil {
+			return err
+		}
+	}
 	// Past its expiry a request is expired, whether or not the background pass (every minute, or
 	// none while no process leads) has recorded it yet: it is decided no more.
 	if s.pastExpiry(q) {
 		return errs.E(errs.Conflict, "deploy request %d expired at %s: nobody approved it in time; ask again", q.ID, q.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// currentTarget reads q's component and its deploy target for q's environment from the catalog,
+// and checks that it is the target q was made for (requests made before requests kept theirs take
+// the catalog's). A component gone from the catalog, an environment it no longer deploys to, or
+// another target are CONFLICT naming component: such a request can be rejected or cancelled, and
+// is applied nowhere (an approval given while the component was away was applied, once it came
+// back under another owner, to that owner's target). A catalog that cannot answer is its error.
+func (s *Service) currentTarget(ctx context.Context, q Request) (Target, map[string]string, error) {
+	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
+	if errs.Is(err, errs.NotFound) {
+		return Target{}, nil, &errs.Error{Code: errs.Conflict, Field: "component", Err: err,
+			Message: fmt.Sprintf("%s is no longer in the catalog: deploy request %d can be rejected or cancelled, not applied", q.Component, q.ID)}
+	}
+	if err != nil {
+		return Target{}, nil, err
+	}
+	tgt, err := target(q.Component, ann, q.Environment)
+	if err != nil {
+		return Target{}, ann, &errs.Error{Code: errs.Conflict, Field: "component", Err: err,
+			Message: fmt.Sprintf("deploy request %d cannot be applied: %s", q.ID, errs.PublicMessage(err))}
+	}
+	if q.Target != nil && *q.Target != tgt {
+		return Target{}, ann, &errs.Error{Code: errs.Conflict, Field: "component",
+			Message: fmt.Sprintf("the deploy target of %s in %s changed since deploy request %d was made (%s → %s): ask again",
+				q.Component, q.Environment, q.ID, describe(*q.Target), describe(tgt))}
+	}
+	return tgt, ann, nil
+}
+
+// describe names a target in a message: its repository, branch and file, and its image.
+func describe(t Target) string {
+	return fmt.Sprintf("%s %s:%s, image %s", t.Repo, t.Branch, t.Path, t.Image)
 }
 
 // mayCancel is the rule of Cancel: the caller owns the component or is an admin, and the request
@@ -740,7 +781,7 @@ func (s *Service) apply(ctx context.Context, q Request) Request {
 	if reason != "" {
 		return s.hold(ctx, q, reason)
 	}
-	tgt, terr := target(q.Component, ann, q.Environment)
+	tgt, _, terr := s.currentTarget(ctx, q)
 	// Locked before it is APPLYING, so that no request is APPLYING unlocked while its apply runs.
 	lock, release, err := s.lockApply(ctx, q.ID)
 	defer release()
@@ -1075,12 +1116,13 @@ func (s *Service) resumeRollouts(ctx context.Context, now time.Time) {
 
 // reapply applies a request left APPLYING again and moves it to ROLLING_OUT (or FAILED).
 func (s *Service) reapply(ctx context.Context, q Request) {
-	_, ann, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component)
-	if err != nil {
+	if _, _, err := s.opts.Catalog.ComponentAnnotations(ctx, "component", q.Component); err != nil {
+		// The catalog cannot answer, or the component is away: its apply may have pushed
+		// already, so it is not failed for that; a later pass tries again.
 		s.log.WarnContext(ctx, "deploys: resume an apply: read the component", "request", q.ID, "error", err)
-		return // a later pass tries again
+		return
 	}
-	tgt, err := target(q.Component, ann, q.Environment)
+	tgt, ann, err := s.currentTarget(ctx, q)
 	if err != nil {
 		_, _ = s.move(ctx, q, Failed, "portside", ClientSystem, errs.PublicMessage(err), func(r *Request) { r.Outcome = "cannot apply: " + errs.PublicMessage(err) })
 		return

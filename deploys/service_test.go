@@ -673,3 +673,49 @@ func movesUntil(t *testing.T, sub *deploys.Subscription, last deploys.State) []d
 	}
 	return seen
 }
+
+// A request is approved and applied for the target it was made for: not while its component is
+// out of the catalog, not once the component deploys elsewhere (it came back under another owner
+// with another target, and an approval given meanwhile was applied there).
+func TestARequestIsApprovedAndAppliedOnlyForTheTargetItWasMadeFor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		q, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Target == nil || q.Target.Path != "apps/payments-api/production/kustomization.yaml" {
+			t.Fatalf("the request keeps the target %+v", q.Target)
+		}
+		kept := f.cat.annotations[payAPI]
+		delete(f.cat.annotations, payAPI)
+		if _, err := f.s.Approve(root, q.ID, ""); !errs.Is(err, errs.Conflict) || errs.FieldOf(err) != "component" ||
+			!strings.Contains(errs.PublicMessage(err), "no longer in the catalog") {
+			t.Fatalf("approving while the component is away: %v, want CONFLICT naming component", err)
+		}
+		moved := strings.Replace(kept[deploys.AnnotationDeploy], "apps/payments-api/production/", "apps/ledger/production/", 1)
+		f.cat.annotations[payAPI] = map[string]string{deploys.AnnotationDeploy: moved}
+		if _, err := f.s.Approve(root, q.ID, ""); !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "changed since deploy request") {
+			t.Fatalf("approving once the target moved: %v, want CONFLICT saying it changed", err)
+		}
+		if a, err := f.s.Abilities(root, q); err != nil || a.Approve || !a.Reject || !a.Cancel {
+			t.Errorf("abilities once the target moved: %+v, %v; want reject and cancel only", a, err)
+		}
+		// Approved for its target, then held by a window while the target moves: never applied there.
+		f.cat.annotations[payAPI] = kept
+		f.windows.set("production", "a deny sync window is active")
+		if q, err = f.s.Approve(root, q.ID, ""); err != nil || q.State != deploys.Approved {
+			t.Fatalf("approved for its own target: %+v, %v", q, err)
+		}
+		f.cat.annotations[payAPI] = map[string]string{deploys.AnnotationDeploy: moved}
+		f.windows.set("production", "")
+		f.s.Tick(context.Background())
+		now, _ := f.s.Get(carol, q.ID)
+		if now.State != deploys.Failed || !strings.Contains(now.Outcome, "changed since deploy request") {
+			t.Fatalf("applied after its target moved: %+v", now)
+		}
+		if n := strings.TrimSpace(git(t, f.bare, "rev-list", "--count", "main")); n != "1" {
+			t.Errorf("%s commits: nothing may be pushed to the moved target", n)
+		}
+	})
+}

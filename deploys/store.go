@@ -1,6 +1,7 @@
 package deploys
 
 import (
+	"encoding/json"
 	"context"
 	"strconv"
 	"time"
@@ -34,6 +35,7 @@ type requestRow struct {
 	PullRequestURL string `gorm:"column:pull_request_url"`
 	PipelineRunID  *int64
 	ApplyAttempt   int64
+	Target         string // JSON of Target; "" on requests made before migration 00038
 }
 
 func (requestRow) TableName() string { return "deploy_requests" }
@@ -65,6 +67,12 @@ func (r *requestRow) toRequest() Request {
 		t := r.ExpiresAt.UTC()
 		out.ExpiresAt = &t
 	}
+	if r.Target != "" {
+		var t Target
+		if json.Unmarshal([]byte(r.Target), &t) == nil && t.Repo != "" {
+			out.Target = &t
+		}
+	}
 	return out
 }
 
@@ -73,7 +81,16 @@ func newRequestRow(q *Request) requestRow {
 		Requester: q.Requester, RequesterName: q.RequesterName, RequesterEmail: q.RequesterEmail, Approver: q.Approver,
 		Client: string(q.Client), State: string(q.State), Waiting: q.Waiting, Outcome: q.Outcome, CreatedAt: q.CreatedAt,
 		UpdatedAt: q.UpdatedAt, ExpiresAt: q.ExpiresAt, Repo: q.Repo, CommitSha: q.CommitSHA, PullRequestURL: q.PullRequestURL,
-		PipelineRunID: q.PipelineRunID, ApplyAttempt: q.ApplyAttempt}
+		PipelineRunID: q.PipelineRunID, ApplyAttempt: q.ApplyAttempt, Target: targetJSON(q.Target)}
+}
+
+// targetJSON is a request's target as stored: "" for none.
+func targetJSON(t *Target) string {
+	if t == nil {
+		return ""
+	}
+	b, _ := json.Marshal(t) // strings and a string kind: it cannot fail
+	return string(b)
 }
 
 // records keeps deploy requests and their transitions in the database.
