@@ -1,8 +1,8 @@
 package deploys
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
