@@ -78,7 +78,7 @@ func (h *SlackCommands) verified(log *slog.Logger, action string, limit int64, a
 			return
 		}
 		// Verified before anything in the body is parsed.
-		if reason, err := h.Bot.Verify(r.Header, body); err != nil {
+		if reason, err := h.Bot.Verify(r.Context(), r.Header, body); err != nil {
 			count(reason)
 			if record, suppressed := denied.admit(c.ClientIP()); record {
 				args := map[string]any{"reason": reason, "remoteAddr": c.ClientIP()}
@@ -91,7 +91,11 @@ func (h *SlackCommands) verified(log *slog.Logger, action string, limit int64, a
 				}
 				log.WarnContext(r.Context(), "slack request refused", "reason", reason, "remote_addr", c.ClientIP(), "suppressed_before", suppressed)
 			}
-			c.JSON(http.StatusUnauthorized, errorBody(err))
+			status := http.StatusUnauthorized
+			if errs.Is(err, errs.Unavailable) {
+				status = http.StatusServiceUnavailable // the replay check's database: not the caller's fault
+			}
+			c.JSON(status, errorBody(err))
 			return
 		}
 		count("accepted")

@@ -52,7 +52,7 @@ func TestASlackDeployCommandAsksForADeployAsThePersonWhoTypedIt(t *testing.T) {
 			t.Errorf("request = %+v", q)
 		}
 		// Slack's retry of the same command asks for nothing new: it answers with the open request.
-		code, _ = r.slash(t, "/deploy", "U0BOB", text, "D1", func(req *http.Request) { req.Header.Set(slack.RetryHeader, "1") })
+		code, _ = r.slash(t, "/deploy", "U0BOB", text, "D1", slackRetry)
 		if again := r.reply(t, "D1", 2); code != http.StatusOK || !strings.Contains(again.Text, "request "+strconv.FormatInt(q.ID, 10)+" ") {
 			t.Errorf("the retry answered %d %+v, want request %d again", code, again, q.ID)
 		}

@@ -155,6 +155,63 @@ func (r *slackRig) slash(t testing.TB, command, user, text, trigger string, twea
 	return resp.StatusCode, ack
 }
 
+// slackRetry makes req Slack's later delivery of the same command: marked as a retry, and
+// signed anew at its own time, as Slack signs each delivery (the same signature again is a replay).
+func slackRetry(req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	req.Body = io.NopCloser(strings.NewReader(string(body)))
+	ts, _ := strconv.ParseInt(req.Header.Get(slack.TimestampHeader), 10, 64)
+	later := strconv.FormatInt(ts+1, 10)
+	req.Header.Set(slack.RetryHeader, "1")
+	req.Header.Set(slack.TimestampHeader, later)
+	req.Header.Set(slack.SignatureHeader, slack.Sign([]byte(slackSecret), later, body))
+}
+
+// A request Slack signed is taken once: the very same request again (captured and replayed
+// within its timestamp's five minutes) is refused, counted and audited, and asks for nothing.
+func TestASlackRequestSentAgainIsRefusedAsAReplay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		r := newSlackRig(t, st)
+		form := url.Values{"team_id": {"T0ACME"}, "user_id": {"U0BOB"}, "command": {"/pipeline"}, "text": {"run payments-api ci"},
+			"trigger_id": {"R1"}, "response_url": {r.hooks + "/commands/R1"}}
+		body := form.Encode()
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		sig := slack.Sign([]byte(slackSecret), ts, []byte(body))
+		send := func() (int, string) {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.base+"/slack/commands", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(slack.TimestampHeader, ts)
+			req.Header.Set(slack.SignatureHeader, sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, _ := send(); code != http.StatusOK {
+			t.Fatalf("the first delivery: %d", code)
+		}
+		r.reply(t, "R1", 1)
+		code, answer := send()
+		if code != http.StatusUnauthorized || !strings.Contains(answer, "a replay") {
+			t.Fatalf("the same request again: %d %s, want 401 saying it is a replay", code, answer)
+		}
+		if page, _ := r.pipes.Runs(operator(), pipelines.Filter{Component: "component:default/payments-api"}, 10, ""); len(page.Runs) != 1 {
+			t.Errorf("%d runs, want the first delivery's alone", len(page.Runs))
+		}
+		if recs := r.auditRecords(t, "slack.command"); len(recs) != 1 || !strings.Contains(string(recs[0].Arguments), `"replay"`) {
+			t.Errorf("audit records of the replay: %+v", recs)
+		}
+		scrape := httptest.NewRecorder()
+		r.metrics.Handler().ServeHTTP(scrape, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if !strings.Contains(scrape.Body.String(), `portside_slack_requests_total{outcome="replay"} 1`) {
+			t.Errorf("the replay is not counted")
+		}
+	})
+}
+
 // reply waits for the n-th answer Portside posts for a command.
 func (r *slackRig) reply(t testing.TB, trigger string, n int) slack.Reply {
 	t.Helper()
@@ -196,7 +253,7 @@ func TestASlackCommandStartsAPipelineAsThePersonWhoTypedIt(t *testing.T) {
 			t.Errorf("run = %+v", run)
 		}
 		// Slack's retry of the same command starts nothing new: it answers with the same run.
-		code, _ = r.command(t, "U0BOB", "run payments-api ci ref=main failAt=none", "T1", func(req *http.Request) { req.Header.Set(slack.RetryHeader, "1") })
+		code, _ = r.command(t, "U0BOB", "run payments-api ci ref=main failAt=none", "T1", slackRetry)
 		if again := r.reply(t, "T1", 2); code != http.StatusOK || !strings.Contains(again.Text, "run "+strconv.FormatInt(run.ID, 10)+" ") {
 			t.Errorf("the retry answered %d %+v, want run %d again", code, again, run.ID)
 		}

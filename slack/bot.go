@@ -170,8 +170,24 @@ func (b *Bot) Close() {
 }
 
 // Verify checks a request's signature (see Verify) with the bot's secret and clock.
-func (b *Bot) Verify(h http.Header, body []byte) (string, error) {
-	return Verify(b.opts.SigningSecret, h, body, b.opts.Now())
+func (b *Bot) Verify(ctx context.Context, h http.Header, body []byte) (string, error) {
+	now := b.opts.Now()
+	if reason, err := Verify(b.opts.SigningSecret, h, body, now); err != nil {
+		return reason, err
+	}
+	if b.opts.Store == nil {
+		return "", nil
+	}
+	// Signed once by Slack, a request is taken once: the signature (over its timestamp and body)
+	// is kept while its timestamp is within MaxSkew, and the same one again is a replay.
+	fresh, err := b.msgs.firstSeen(ctx, h.Get(SignatureHeader), now, now.Add(2*MaxSkew))
+	switch {
+	case err != nil:
+		return ReasonReplay, errs.Wrap(errs.Unavailable, err, "Slack requests cannot be checked for replays now; try again in a moment")
+	case !fresh:
+		return ReasonReplay, errs.E(errs.Unauthenticated, "the request was sent before (a replay): Slack signs each request once")
+	}
+	return "", nil
 }
 
 // Reply is an answer to Slack: the acknowledgement of a command, or a message to its response_url.

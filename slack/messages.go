@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 )
 
@@ -102,6 +103,33 @@ func (m messages) replied(ctx context.Context, id, transition int64) error {
 }
 
 // Models lists the gorm row types of the Slack bot, for the schema conformance test.
-func Models() []any { return []any{&messageRow{}} }
+func Models() []any { return []any{&messageRow{}, &seenRow{}} }
 
 func requestName(id int64) string { return fmt.Sprintf("deploy request %d", id) }
+
+// seenRow is a signature of a request Slack sent, kept until expires_at (see Bot.Verify).
+type seenRow struct {
+	Signature string `gorm:"primaryKey"`
+	ExpiresAt time.Time
+}
+
+func (seenRow) TableName() string { return "slack_requests_seen" }
+
+// firstSeen records a request's signature until expires and reports whether it is the first
+// time it is seen (a unique key decides, across replicas); signatures past their expiry are
+// removed first, at most a thousand a call.
+func (m messages) firstSeen(ctx context.Context, signature string, now, expires time.Time) (bool, error) {
+	db := m.st.DB(ctx)
+	old := db.Model(&seenRow{}).Select("signature").Where("expires_at < ?", now).Limit(1000)
+	if err := db.Where("signature IN (?)", old).Delete(&seenRow{}).Error; err != nil {
+		return false, store.Translate(err, "seen Slack requests")
+	}
+	err := db.Create(&seenRow{Signature: signature, ExpiresAt: expires}).Error
+	if err == nil {
+		return true, nil
+	}
+	if err = store.Translate(err, "seen Slack request"); errs.Is(err, errs.Conflict) {
+		return false, nil
+	}
+	return false, err
+}

@@ -34,6 +34,7 @@ const (
 	ReasonStale     = "stale"
 	ReasonSignature = "signature"
 	ReasonNoSecret  = "no_secret"
+	ReasonReplay    = "replay"
 )
 
 // Verify checks Slack's v0 signature of a request: HMAC-SHA256, keyed with the app's signing
