@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strconv"
 	"sync/atomic"
@@ -90,14 +91,34 @@ func (l *Log) Do(ctx context.Context, e Entry, fn func(ctx context.Context) erro
 	case err == nil && p.written:
 		return nil
 	case err == nil:
-		if werr := l.write(ctx, e, OK, nil); werr != nil {
+		if werr := l.write(ctx, p.entry, OK, nil); werr != nil {
 			// The change is made; losing its record must not hide that, but must be loud.
 			l.log.ErrorContext(ctx, "audit: record a finished action", "action", e.Action, "error", werr)
 		}
 		return nil
 	default:
-		l.failed(ctx, e, err)
+		l.failed(ctx, p.entry, err)
 		return err
+	}
+}
+
+// Name tells the record of the action ctx belongs to what the action turned out to apply to, once
+// it knows (the ID a creation gave, the Slack user a link token named, the link it replaced):
+// resource, unless "", replaces the entry's, and args are added to its arguments. It must come
+// before Flush; outside an audited action, or after its record is written, it does nothing.
+func Name(ctx context.Context, resource string, args map[string]any) {
+	p, _ := ctx.Value(pendingKey{}).(*pending)
+	if p == nil || p.written {
+		return
+	}
+	if resource != "" {
+		p.entry.Resource = resource
+	}
+	if len(args) > 0 {
+		merged := make(map[string]any, len(p.entry.Args)+len(args))
+		maps.Copy(merged, p.entry.Args)
+		maps.Copy(merged, args)
+		p.entry.Args = merged
 	}
 }
 

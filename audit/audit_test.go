@@ -294,3 +294,39 @@ func TestAFilterNoRecordCanMatchIsRefusedByName(t *testing.T) {
 		}
 	})
 }
+
+// An action names what it turned out to apply to once it knows (the ID a creation gave): the
+// record says it, whether the action then commits or fails; named after its record is written,
+// nothing changes.
+func TestAnActionNamesWhatItAppliedToInItsRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		l := audit.New(st, nil)
+		ctx := principal.With(context.Background(), bob)
+		_ = l.Do(ctx, audit.Entry{Action: "test.create", Args: map[string]any{"name": "w"}}, func(ctx context.Context) error {
+			audit.Name(ctx, "widget 7", map[string]any{"size": 3})
+			return st.InTx(ctx, func(ctx context.Context) error { return audit.Flush(ctx) })
+		})
+		got := records(t, l, audit.Filter{Action: "test.create"})
+		if len(got) != 1 || got[0].Resource != "widget 7" || string(got[0].Arguments) != `{"name":"w","size":3}` {
+			t.Errorf("the creation's record: %+v", got)
+		}
+		_ = l.Do(ctx, audit.Entry{Action: "test.failed", Resource: "widget"}, func(ctx context.Context) error {
+			audit.Name(ctx, "widget 8", nil)
+			return errs.E(errs.Conflict, "widget 8 clashes")
+		})
+		if got := records(t, l, audit.Filter{Action: "test.failed"}); len(got) != 1 || got[0].Resource != "widget 8" || got[0].Outcome != audit.Failed {
+			t.Errorf("the failure's record: %+v", got)
+		}
+		_ = l.Do(ctx, audit.Entry{Action: "test.late", Resource: "widget"}, func(ctx context.Context) error {
+			if err := audit.Flush(ctx); err != nil {
+				return err
+			}
+			audit.Name(ctx, "widget 9", nil)
+			return nil
+		})
+		if got := records(t, l, audit.Filter{Action: "test.late"}); len(got) != 1 || got[0].Resource != "widget" {
+			t.Errorf("named after its record was written: %+v", got)
+		}
+		audit.Name(ctx, "nothing", nil) // outside an action: nothing to name, no panic
+	})
+}

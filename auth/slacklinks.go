@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"strconv"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/portside-dev/portside/audit"
@@ -158,6 +160,23 @@ func (s *Service) LinkSlackUser(ctx context.Context, token string) (SlackLink, e
 			}
 			if n >= MaxSlackLinks {
 				return errs.E(errs.Invalid, "you have %d Slack users linked; unlink one first", n)
+			}
+			// The record names the Slack user the token was for, and the Portside user it was
+			// linked to before, if another: a link hands the Slack identity this user's rights.
+			named := map[string]any{"teamId": tok.TeamID, "slackUser": tok.SlackUser}
+			var before slackLinkRow
+			switch err := s.st.DB(ctx).Take(&before, "team_id = ? AND slack_user = ?", tok.TeamID, tok.SlackUser).Error; {
+			case err == nil && before.UserID != p.UserID:
+				named["replacedUserId"] = before.UserID
+			case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+				return store.Translate(err, "Slack link")
+			}
+			audit.Name(ctx, "slack user "+tok.TeamID+"/"+tok.SlackUser, named)
+			// The Slack user's other link tokens end with this one: a second one, taken later
+			// by someone else, would take the link over.
+			if err := s.st.DB(ctx).Model(&slackLinkTokenRow{}).Where("team_id = ? AND slack_user = ? AND used_at IS NULL", tok.TeamID, tok.SlackUser).
+				Update("used_at", now).Error; err != nil {
+				return store.Translate(err, "Slack link tokens")
 			}
 			row := slackLinkRow{TeamID: tok.TeamID, SlackUser: tok.SlackUser, UserID: p.UserID, CreatedAt: now}
 			if err := s.st.DB(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "team_id"}, {Name: "slack_user"}},

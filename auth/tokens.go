@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portside-dev/portside/audit"
 	"github.com/portside-dev/portside/auth/policy"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/errs"
@@ -161,6 +162,17 @@ func (s *Service) createToken(ctx context.Context, spec TokenSpec) (string, *Tok
 		if err := s.st.DB(ctx).Create(&row).Error; err != nil {
 			return store.Translate(err, "token")
 		}
+		// The record names the token it created (what token:N actors are traced back to), for
+		// whom, with its scopes and lifetime as given, not as asked.
+		scopes := splitScopes(row.Scopes)
+		if len(scopes) == 0 {
+			scopes = TokenScopes // none kept: every scope
+		}
+		named := map[string]any{"username": spec.Username, "scopes": scopes}
+		if row.ExpiresAt != nil {
+			named["ttl"] = row.ExpiresAt.Sub(now).String()
+		}
+		audit.Name(ctx, "token "+strconv.FormatInt(row.ID, 10), named)
 		return s.flushAudit(ctx)
 	})
 	if err != nil {

@@ -340,6 +340,7 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 		}
 		return first, nil // the same request again: the same run, and nothing started
 	}
+	audit.Name(ctx, "", map[string]any{"run": run.ID}) // the record names the run it started
 	req := TriggerRequest{RunID: run.ID, DispatchID: dispatch, Component: ref, Pipeline: decl, Ref: gitRef, Parameters: params}
 	u, err := call(ctx, prov, req)
 	if err != nil {

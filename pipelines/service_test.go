@@ -215,7 +215,8 @@ func TestOnlyTheComponentsOwnersAndAdminsTrigger(t *testing.T) {
 	if _, err := s.Trigger(context.Background(), release("")); !errs.Is(err, errs.Unauthenticated) {
 		t.Errorf("anonymous: %v, want UNAUTHENTICATED", err)
 	}
-	if _, err := s.Trigger(admin, release("")); err != nil {
+	run, err := s.Trigger(admin, release(""))
+	if err != nil {
 		t.Errorf("admin: %v", err)
 	}
 	if n := prov.triggers.Load(); n != 1 {
@@ -229,6 +230,10 @@ func TestOnlyTheComponentsOwnersAndAdminsTrigger(t *testing.T) {
 	for _, r := range recs.Records {
 		if r.Action == "pipelines.run.trigger" {
 			outcomes[r.Outcome]++
+		}
+		// The record of the trigger that started a run names it.
+		if r.Outcome == audit.OK && !strings.Contains(string(r.Arguments), `"run":`+strconv.FormatInt(run.ID, 10)) {
+			t.Errorf("the trigger's record does not name run %d: %s", run.ID, r.Arguments)
 		}
 	}
 	if outcomes[audit.Denied] != 2 || outcomes[audit.OK] != 1 {

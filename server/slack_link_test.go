@@ -280,3 +280,63 @@ func TestTheSlackLinkPreviewNamesTheSlackUserBeforeConfirming(t *testing.T) {
 		}
 	})
 }
+
+// A link's audit record names the Slack user it linked and the Portside user it took the link
+// from, if another; the Slack user's other link tokens end with the one used.
+func TestASlackLinkIsAuditedWithTheSlackUserAndWhomItTookTheLinkFrom(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		bob, alice := p.session("bob"), p.session("alice")
+		user := newSlackUser()
+		first, second := p.slackLinkToken(t, "T0ACME", user), p.slackLinkToken(t, "T0ACME", user)
+		link := func(s signedIn, token string) gqlResult {
+			return p.as(s, fmt.Sprintf(`mutation { linkSlackUser(input: {token: %q}) { slackUser } }`, token))
+		}
+		if res := link(bob, first); len(res.Errors) > 0 {
+			t.Fatalf("bob links: %+v", res.Errors)
+		}
+		if res := link(alice, second); res.code() != "NOT_FOUND" {
+			t.Errorf("the other token, once the first was used: %+v, want NOT_FOUND", res.Errors)
+		}
+		if res := link(alice, p.slackLinkToken(t, "T0ACME", user)); len(res.Errors) > 0 {
+			t.Fatalf("alice links with a new token: %+v", res.Errors)
+		}
+		var recs []struct{ Actor, Resource, Arguments, Outcome string }
+		if err := st.Gorm().Raw("SELECT actor, resource, arguments, outcome FROM audit_records WHERE action = 'auth.slack.link' AND outcome = 'ok' ORDER BY id").
+			Scan(&recs).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := "slack user T0ACME/" + user
+		if len(recs) != 2 || recs[0].Resource != want || recs[1].Resource != want ||
+			!strings.Contains(recs[0].Arguments, `"slackUser":"`+user+`"`) || strings.Contains(recs[0].Arguments, "replacedUserId") ||
+			!strings.Contains(recs[1].Arguments, fmt.Sprintf(`"replacedUserId":%d`, userID(t, st, "bob"))) {
+			t.Errorf("link records: %+v", recs)
+		}
+	})
+}
+
+// A token's creation record names the token (what token:N actors are traced back to), with the
+// lifetime and scopes it was given; an empty list of scopes is refused, naming it.
+func TestATokensCreationRecordNamesTheToken(t *testing.T) {
+	st := storetest.SQLite(t)
+	p := newPortal(t, st)
+	alice := p.session("alice")
+	if res := p.as(alice, `mutation { createApiToken(input: {name: "ci", ttl: "1h"}) { token { id } } }`); len(res.Errors) > 0 {
+		t.Fatalf("create: %+v", res.Errors)
+	}
+	if res := p.as(alice, `mutation { createApiToken(input: {name: "none", scopes: []}) { token { id } } }`); res.code() != "INVALID" {
+		t.Errorf("scopes []: %+v, want INVALID", res.Errors)
+	}
+	var recs []struct{ Resource, Arguments string }
+	if err := st.Gorm().Raw("SELECT resource, arguments FROM audit_records WHERE action = 'auth.token.create' AND outcome = 'ok'").Scan(&recs).Error; err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := st.Gorm().Raw("SELECT id FROM api_tokens WHERE name = 'ci'").Scan(&id).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Resource != fmt.Sprintf("token %d", id) || !strings.Contains(recs[0].Arguments, `"ttl":"1h0m0s"`) ||
+		!strings.Contains(recs[0].Arguments, `"scopes":["read","write"]`) {
+		t.Errorf("the creation's record: %+v", recs)
+	}
+}
