@@ -77,12 +77,22 @@ func (r *Files) Open(_ context.Context, spec catalogSpec, _ string) (snapshot, e
 }
 
 // globDisk returns absolute paths under root matching slash patterns relative to root.
+//
+// `**` does not descend into symbolic links to directories, as Backstage's file reader (node's
+// glob) does not: a link back up the tree (svc/up -> ..) made the listing endless until the
+// system refused ("too many levels of symbolic links") and the whole location unreadable. A
+// directory that cannot be read fails the listing, naming it and why: read partly, the location
+// would lose the entities of what was skipped.
 func globDisk(root string, patterns ...string) ([]string, error) {
 	var out []string
 	for _, p := range patterns {
-		matches, err := doublestar.Glob(os.DirFS(root), p, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors())
+		matches, err := doublestar.Glob(os.DirFS(root), p, doublestar.WithFilesOnly(), doublestar.WithFailOnIOErrors(), doublestar.WithNoFollow())
 		if err != nil {
-			return nil, errs.Wrap(errs.Unavailable, err, "list %s", filepath.Join(root, p))
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return nil, errs.E(errs.Unavailable, "list %s: %s: %s", filepath.Join(root, p), filepath.Join(root, filepath.FromSlash(pe.Path)), pe.Err)
+			}
+			return nil, errs.E(errs.Unavailable, "list %s: %s", filepath.Join(root, p), err)
 		}
 		for _, m := range matches {
 			out = append(out, filepath.Join(root, filepath.FromSlash(m)))

@@ -430,3 +430,39 @@ func TestOpenFileStreamsWithinTheBound(t *testing.T) {
 		t.Errorf("%d bytes of a larger file were handed over; want at most the bound, %d", len(b), limit)
 	}
 }
+
+// `**` does not descend into symbolic links to directories, as Backstage's file reader does not:
+// a link back up the tree (svc/up -> ..) made the listing endless and the whole location
+// unreadable. The files beside it are read.
+func TestADirectoryLocationIsListedWithoutFollowingLinksToDirectories(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "svc", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"svc/catalog-info.yaml", "svc/deep/catalog-info.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), []byte("kind: x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("..", filepath.Join(dir, "svc", "up")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("deep", filepath.Join(dir, "svc", "also-deep")); err != nil {
+		t.Fatal(err)
+	}
+	r := &sources.Files{}
+	spec, err := r.Check(catalog.LocationSpec{Type: catalog.LocationFile, Target: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Open(context.Background(), spec, "")
+	if err != nil {
+		t.Fatalf("a directory with a link back up: %v", err)
+	}
+	defer snap.Close()
+	want := []string{filepath.Join(dir, "svc", "catalog-info.yaml"), filepath.Join(dir, "svc", "deep", "catalog-info.yaml")}
+	if got := snap.Files(); !slices.Equal(got, want) {
+		t.Errorf("files %q, want %q (each once, none through a link)", got, want)
+	}
+}
+
