@@ -1,6 +1,7 @@
 package backstage
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -198,9 +199,75 @@ func openDocuments(r io.Reader, fastBytes int) (decodeFunc, *readFailure) {
 		// The reader failed: yaml.v3 meets the failure after what was read, as it would have.
 		rest = errorReader{err}
 	}
-	in := &readFailure{r: io.MultiReader(bytes.NewReader(head), rest)}
+	in := &readFailure{r: &directiveReader{br: bufio.NewReader(io.MultiReader(bytes.NewReader(head), rest))}}
 	dec := yaml.NewDecoder(in)
 	return func() (*yaml.Node, error) { return decodeDocument(dec) }, in
+}
+
+// yaml.v3 reads YAML 1.1 documents and refuses a "%YAML 1.2" directive ("found incompatible YAML
+// document"), which Backstage's YAML library (a 1.2 parser) accepts, and which this package reads
+// as 1.2 anyway (scalars resolve by 1.2's core schema: see resolveScalar). So a %YAML directive
+// naming another 1.x version is read as naming 1.1, on its own line: nothing else of the file,
+// nor any line number, changes. A directive line starts at its line's first column, before a
+// document's "---".
+
+// rewriteDirectives rewrites the %YAML directive lines of b (see above).
+func rewriteDirectives(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		out = append(out, rewriteDirective(line)...)
+	}
+	return out
+}
+
+// rewriteDirective is line, or line with the version of its %YAML 1.x directive made 1.1.
+func rewriteDirective(line []byte) []byte {
+	rest, ok := bytes.CutPrefix(line, []byte("%YAML"))
+	if !ok {
+		return line
+	}
+	fields := bytes.Fields(rest)
+	if len(fields) == 0 || !bytes.HasPrefix(fields[0], []byte("1.")) || bytes.Equal(fields[0], []byte("1.1")) {
+		return line // none, or one yaml.v3 reads or refuses as it should (2.0)
+	}
+	at := len("%YAML") + bytes.Index(rest, fields[0])
+	return slices.Concat(line[:at], []byte("1.1"), line[at+len(fields[0]):])
+}
+
+// directiveReader reads br with its %YAML directive lines rewritten (see above): the rest of a
+// file larger than the fast path reads whole.
+type directiveReader struct {
+	br      *bufio.Reader
+	pending []byte
+	midLine bool // the next read goes on with a line longer than br's buffer
+}
+
+func (d *directiveReader) Read(p []byte) (int, error) {
+	for len(d.pending) == 0 {
+		line, err := d.br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if !d.midLine {
+				line = rewriteDirective(line)
+			}
+			d.pending, d.midLine = line, true
+			break
+		}
+		if len(line) > 0 {
+			if !d.midLine {
+				line = rewriteDirective(line)
+			}
+			d.pending, d.midLine = line, false
+		}
+		if err != nil && len(d.pending) == 0 {
+			return 0, err
+		}
+		if err != nil {
+			break
+		}
+	}
+	n := copy(p, d.pending)
+	d.pending = d.pending[n:]
+	return n, nil
 }
 
 // errorReader fails with err.

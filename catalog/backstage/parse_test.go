@@ -726,3 +726,46 @@ func TestParseWithBoundsTheErrorsKept(t *testing.T) {
 		})
 	}
 }
+
+// A %YAML 1.2 directive, which Backstage's YAML library reads, is read (yaml.v3 alone refuses
+// it), before each document that has one, in files read whole and in files read as a stream;
+// line numbers are those of the file. A directive of another major version is still refused.
+func TestParseReadsYAML12Directives(t *testing.T) {
+	src := `%YAML 1.2
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: directive-one}
+spec: {type: service, lifecycle: production, owner: team-a}
+...
+%YAML   1.2   # a comment
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: after-dots}
+spec: {type: service, lifecycle: production}
+`
+	for name, fast := range map[string]int{"read whole": fastPathBytes, "streamed": 0} {
+		var docs []Document
+		res, err := parseStream("dir.yaml", strings.NewReader(src), nil, ParseOptions{Workers: 1}, func(d Document) error {
+			docs = append(docs, d)
+			return nil
+		}, fast)
+		if err != nil || res.FileError != nil {
+			t.Fatalf("%s: %v, %v", name, err, res.FileError)
+		}
+		if len(docs) != 2 || docs[0].Ref.String() != "component:default/directive-one" || docs[1].Ref.String() != "component:default/after-dots" {
+			t.Fatalf("%s: documents %+v", name, docs)
+		}
+		if e := docs[1].Errors; len(e) != 1 || e[0].Field != "spec.owner" || e[0].Line != 13 {
+			t.Errorf("%s: the second document's errors %+v, want spec.owner at line 13", name, e)
+		}
+	}
+	res := Parse("two.yaml", []byte("%YAML 2.0\n---\nkind: Component\n"), nil)
+	if res.FileError == nil {
+		t.Error("a %YAML 2.0 directive was read")
+	}
+	if got := string(rewriteDirectives([]byte("%YAML 1.2\n%TAG ! tag:x:\n%YAML 1.1\nkey: '%YAML 1.2'\n"))); got != "%YAML 1.1\n%TAG ! tag:x:\n%YAML 1.1\nkey: '%YAML 1.2'\n" {
+		t.Errorf("rewritten: %q", got)
+	}
+}
