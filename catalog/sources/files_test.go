@@ -465,4 +465,3 @@ func TestADirectoryLocationIsListedWithoutFollowingLinksToDirectories(t *testing
 		t.Errorf("files %q, want %q (each once, none through a link)", got, want)
 	}
 }
-
