@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"slices"
@@ -27,6 +28,8 @@ type Catalog interface {
 	// CacheEpoch moves whenever the catalog changes: the selectors are read again then.
 	CacheEpoch(ctx context.Context) (int64, bool)
 	EntitiesByRef(ctx context.Context, refs []backstage.Ref) (map[backstage.Ref]*backstage.Entity, error)
+	// Owns says whether p owns the entity ref names (through the group hierarchy).
+	Owns(ctx context.Context, p *principal.Principal, ref string) (bool, error)
 }
 
 // Canaries is what the alerts domain asks the rollouts: whether a component's canary is under
@@ -362,8 +365,23 @@ func (s *Service) AbortCanary(ctx context.Context, id int64) (rollouts.Deploymen
 	if s.canaries == nil {
 		return refused(errs.E(errs.Unavailable, "Portside follows no Argo CD instance here"))
 	}
+	p := principal.From(ctx)
+	if err := policy.Gate(p, policy.DeploymentAbort); err != nil {
+		return refused(err)
+	}
 	a, err := s.recs.byID(ctx, id)
 	if err != nil {
+		return refused(err)
+	}
+	// Whose canary it is comes before whether there is one: a caller who may not abort the
+	// component's canaries learns no more of its alert than a refusal (the rollouts check again).
+	owns := p.Admin
+	if !owns && a.Component != "" {
+		if owns, err = s.catalog.Owns(ctx, p, a.Component); err != nil {
+			return refused(err)
+		}
+	}
+	if err := policy.Can(p, policy.DeploymentAbort, policy.Resource{Name: cmp.Or(a.Component, what(id)), OwnedByCaller: owns}); err != nil {
 		return refused(err)
 	}
 	if a.Canary == nil || a.Component == "" {

@@ -75,7 +75,8 @@ const paymentsAPI = "component:default/payments-api"
 
 var (
 	operator = principal.With(context.Background(), principal.System("test", principal.ClientCLI))
-	bob      = principal.With(context.Background(), &principal.Principal{Username: "bob", Kind: principal.KindSession, Client: principal.ClientWeb})
+	bob      = principal.With(context.Background(), &principal.Principal{Username: "bob", Groups: []string{"group:default/team-payments"}, Kind: principal.KindSession, Client: principal.ClientWeb}) // owns payments-api
+	carol    = principal.With(context.Background(), &principal.Principal{Username: "carol", Kind: principal.KindSession, Client: principal.ClientWeb})
 )
 
 // fakeCanaries stands in for the rollouts: what deployments a component has and what aborting
@@ -630,12 +631,17 @@ func TestARefusedAbortFromAnAlertIsAudited(t *testing.T) {
 		if _, err := f.svc.AbortCanary(context.Background(), list[0].ID); errs.CodeOf(err) != errs.Unauthenticated {
 			t.Fatalf("anonymous abort: %v, want UNAUTHENTICATED", err)
 		}
+		// Someone who owns nothing is refused before hearing whether a canary ran.
+		if _, err := f.svc.AbortCanary(carol, list[0].ID); errs.CodeOf(err) != errs.Forbidden {
+			t.Fatalf("abort by a non-owner: %v, want FORBIDDEN", err)
+		}
 		var recs []struct{ Actor, Resource, Outcome, Code string }
 		st.Gorm().Raw("SELECT actor, resource, outcome, code FROM audit_records WHERE action = 'rollouts.deployment.abort' ORDER BY id").Scan(&recs)
 		want := fmt.Sprint([]struct{ Actor, Resource, Outcome, Code string }{
 			{"bob", fmt.Sprintf("alert %d", list[0].ID), "failed", "CONFLICT"},
 			{"bob", "alert 999999", "failed", "NOT_FOUND"},
 			{"anonymous", fmt.Sprintf("alert %d", list[0].ID), "denied", "UNAUTHENTICATED"},
+			{"carol", fmt.Sprintf("alert %d", list[0].ID), "denied", "FORBIDDEN"},
 		})
 		if fmt.Sprint(recs) != want {
 			t.Errorf("audit records of the refused aborts:\n%v\nwant\n%v", recs, want)
