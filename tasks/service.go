@@ -654,7 +654,7 @@ func (s *Service) UpdateTask(ctx context.Context, id int64, patch TaskPatch) (Ta
 				return err
 			}
 			if t.Version != patch.Version {
-				return errStale(id, patch.Version)
+				return versionMismatch(id, t.Version, patch.Version)
 			}
 			next := t
 			if patch.Title != nil {
@@ -845,7 +845,7 @@ func (s *Service) DeleteTask(ctx context.Context, id int64, version int) error {
 			return err
 		}
 		if t.Version != version {
-			return errStale(id, version)
+			return versionMismatch(id, t.Version, version)
 		}
 		return s.recs.st.InTx(ctx, func(ctx context.Context) error {
 			// The project's lock first, as every writer of its tasks takes it (CreateTask's note).

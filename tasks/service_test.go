@@ -132,8 +132,8 @@ func TestAStaleUpdateIsAConflictAndChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = s.UpdateTask(erin, task.ID, tasks.TaskPatch{Version: task.Version, Priority: ptr(tasks.High), Title: ptr("Helm charts")})
-		if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "changed since version 0") {
-			t.Fatalf("a stale update: %v, want CONFLICT naming the version", err)
+		if !errs.Is(err, errs.Conflict) || errs.PublicMessage(err) != fmt.Sprintf("task %d changed since version 0 (it is at version 1); read it again and reapply your change", task.ID) {
+			t.Fatalf("a stale update: %v, want CONFLICT naming both versions", err)
 		}
 		now, _ := s.Task(carol, task.ID)
 		if now.Priority != tasks.Low || now.Title != "Helm chart templating" || now.Version != 1 {
@@ -141,6 +141,14 @@ func TestAStaleUpdateIsAConflictAndChangesNothing(t *testing.T) {
 		}
 		if n := countAudit(t, st, "tasks.task.update", "failed"); n != 1 {
 			t.Errorf("the refused update wrote %d failed audit records, want 1", n)
+		}
+		// A version not written yet is no stale read: INVALID naming version, for updates and deletes.
+		_, err = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: 99, Priority: ptr(tasks.High)})
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "version" || !strings.Contains(errs.PublicMessage(err), "is at version 1; it has no version 99") {
+			t.Fatalf("an update on a future version: %v, want INVALID naming version", err)
+		}
+		if err := s.DeleteTask(bob, task.ID, 2); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "version" {
+			t.Fatalf("a delete on a future version: %v, want INVALID naming version", err)
 		}
 		// A title is one task per project, whatever its case and spacing: the table finds tasks by it.
 		if _, err := s.CreateTask(erin, tasks.TaskInput{Project: "roadmap", Title: "helm  CHART templating"}); !errs.Is(err, errs.Conflict) {

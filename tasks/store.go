@@ -269,6 +269,16 @@ func (s *records) insertChanges(ctx context.Context, list []Change) error {
 	return nil
 }
 
+// versionMismatch is the refusal of a change made on version given of task id, which is at
+// version have: a version not written yet is INVALID naming version (no edit was made on it), an
+// older one a CONFLICT saying where the task is now.
+func versionMismatch(id int64, have, given int) error {
+	if given > have {
+		return errs.InvalidField("version", "task %d is at version %d; it has no version %d", id, have, given)
+	}
+	return errs.E(errs.Conflict, "task %d changed since version %d (it is at version %d); read it again and reapply your change", id, given, have)
+}
+
 // errStale says another writer changed the task since the caller read it.
 func errStale(id int64, had int) error {
 	return errs.E(errs.Conflict, "task %d changed since version %d; read it again and reapply your change", id, had)
