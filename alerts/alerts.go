@@ -217,6 +217,11 @@ func (a *PayloadAlert) check(field string) error {
 		// Read with an offset ("9999-12-31T23:00:00-05:00"), it is in year 10000 once in UTC.
 		return errs.InvalidField(field+".endsAt", "%s is past year 9999 in UTC, which RFC 3339 cannot write", a.EndsAt.Format(time.RFC3339Nano))
 	}
+	if a.Status == "resolved" && !a.EndsAt.IsZero() && a.EndsAt.Before(a.StartsAt) {
+		// Stored as given, it read as resolved before it fired, with a negative time to resolve.
+		return errs.InvalidField(field+".endsAt", "%s is before startsAt (%s): a resolved alert ends after it starts",
+			a.EndsAt.Format(time.RFC3339Nano), a.StartsAt.Format(time.RFC3339Nano))
+	}
 	if a.Labels[LabelAlertName] == "" {
 		return errs.InvalidField(field+".labels.alertname", "is missing; Portside names alert rules by it")
 	}

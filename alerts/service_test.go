@@ -809,3 +809,25 @@ func TestDeliveriesOfTheSameAlertsInOppositeOrdersAreBothTakenInAtOnce(t *testin
 		}
 	}
 }
+
+// A resolved alert that ends before it starts is refused alone, naming its endsAt: stored as
+// given, it read as resolved before it fired.
+func TestAResolvedAlertEndingBeforeItStartsIsRefusedAlone(t *testing.T) {
+	alert := func(fp, status, startsAt, endsAt string) string {
+		return `{"status":"` + status + `","labels":{"alertname":"HighErrorRate","service":"payments-api"},"startsAt":"` + startsAt +
+			`","endsAt":"` + endsAt + `","fingerprint":"` + fp + `"}`
+	}
+	body := `{"version":"4","groupKey":"g","status":"resolved","alerts":[` + strings.Join([]string{
+		alert("bb01", "resolved", "2026-12-08T01:00:00Z", "2026-12-08T00:00:00Z"),
+		alert("bb02", "resolved", "2026-12-08T01:00:00Z", "2026-12-08T01:00:00Z"),
+		alert("bb03", "resolved", "2026-12-08T01:00:00Z", "2026-12-08T02:00:00Z"),
+	}, ",") + `]}`
+	p, err := alerts.ParsePayload([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Alerts) != 2 || len(p.Refused) != 1 || p.Refused[0].Index != 0 || errs.FieldOf(p.Refused[0].Err) != "alerts[0].endsAt" ||
+		!strings.Contains(p.Refused[0].Err.Error(), "before startsAt") {
+		t.Errorf("kept %d, refused %+v; want bb01 refused naming alerts[0].endsAt", len(p.Alerts), p.Refused)
+	}
+}
