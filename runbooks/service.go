@@ -413,7 +413,7 @@ func (s *Service) Link(ctx context.Context, id int64, entity string) (Runbook, e
 
 // Unlink removes a runbook's link to an entity, for whoever may edit the runbook or owns the
 // entity (owners may take a runbook off their page), and admins; audited. Unlinking what is not
-// linked is NOT_FOUND.
+// linked is NOT_FOUND; unlinking the last entity is the admins' alone (INVALID for others).
 func (s *Service) Unlink(ctx context.Context, id int64, entity string) (Runbook, error) {
 	var out Runbook
 	err := s.audited(ctx, audit.Entry{Action: string(policy.RunbookUnlink), Resource: what(id), Args: map[string]any{"id": id, "entity": clip(entity, 200)}},
@@ -437,12 +437,28 @@ func (s *Service) Unlink(ctx context.Context, id int64, entity string) (Runbook,
 				return err
 			}
 			return s.recs.st.InTx(ctx, func(ctx context.Context) error {
+				// Under the runbook's lock, as Link counts: two unlinks at once cannot both
+				// leave one link and end at none.
+				if err := s.recs.lock(ctx, id); err != nil {
+					return err
+				}
 				removed, err := s.recs.unlink(ctx, id, ref)
 				if err != nil {
 					return err
 				}
 				if !removed {
 					return errs.E(errs.NotFound, "runbook %d is not linked to %s", id, ref)
+				}
+				// A runbook linked to nothing is the admins' alone: its owners, unlinking its
+				// last entity, would lose it. They delete it, or link it elsewhere first.
+				if !principal.From(ctx).Admin {
+					n, err := s.recs.countLinks(ctx, id)
+					if err != nil {
+						return err
+					}
+					if n == 0 {
+						return errs.InvalidField("entity", "%s is runbook %d's last link; linked to nothing, only admins could edit it: delete the runbook, or link it elsewhere first", ref, id)
+					}
 				}
 				if out, err = s.recs.byID(ctx, id); err != nil {
 					return err

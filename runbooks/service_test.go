@@ -239,6 +239,21 @@ func TestOwnersOfALinkedEntityAndAdminsEditSignedInUsersRead(t *testing.T) {
 	if _, err := s.Unlink(bob, rb.ID, "payments"); !errs.Is(err, errs.NotFound) {
 		t.Errorf("unlinking what is not linked: %v, want NOT_FOUND", err)
 	}
+	// Its last link is the admins' to take: linked to nothing, only they could edit it.
+	two, err := s.Runbook(bob, rb.ID)
+	if err != nil || len(two.Links) != 2 {
+		t.Fatalf("links left: %+v, %v", two.Links, err)
+	}
+	if _, err := s.Unlink(bob, rb.ID, two.Links[0]); err != nil {
+		t.Fatalf("bob unlinking one of two: %v", err)
+	}
+	if _, err := s.Unlink(bob, rb.ID, two.Links[1]); !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "entity" ||
+		!strings.Contains(errs.PublicMessage(err), "last link") {
+		t.Errorf("bob unlinking the last link: %v, want INVALID naming entity", err)
+	}
+	if now, _ := s.Runbook(bob, rb.ID); len(now.Links) != 1 {
+		t.Errorf("after the refused unlink: links %v", now.Links)
+	}
 	if err := s.Delete(carol, rb.ID); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("carol deleting: %v, want FORBIDDEN", err)
 	}
