@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -172,10 +173,13 @@ func (s *Service) pipelineOf(ctx context.Context, component, pipeline string) (s
 	for i, d := range decls {
 		names[i] = d.Name
 	}
+	// NOT_FOUND naming pipeline, as a component the catalog lacks names component.
 	if len(names) == 0 {
-		return "", Declaration{}, errs.E(errs.NotFound, "%s declares no pipelines (annotation %s)", ref, AnnotationPipelines)
+		return "", Declaration{}, &errs.Error{Code: errs.NotFound, Field: "pipeline",
+			Message: fmt.Sprintf("%s declares no pipelines (annotation %s)", ref, AnnotationPipelines)}
 	}
-	return "", Declaration{}, errs.E(errs.NotFound, "%s has no pipeline %q; it declares %s", ref, pipeline, joinQuoted(names))
+	return "", Declaration{}, &errs.Error{Code: errs.NotFound, Field: "pipeline",
+		Message: fmt.Sprintf("%s has no pipeline %q; it declares %s", ref, pipeline, joinQuoted(names))}
 }
 
 // declarationOf is the declaration a run runs: the one it kept when it started, or, for a run

@@ -178,6 +178,17 @@ func TestARefGitRefusesIsInvalid(t *testing.T) {
 	}
 }
 
+// A pipeline the component does not declare is NOT_FOUND naming pipeline, saying which it does.
+func TestAnUndeclaredPipelineIsNotFoundNamingIt(t *testing.T) {
+	s := newService(t, storetest.SQLite(t), &fakeProvider{}, pipelines.Options{})
+	in := release("")
+	in.Pipeline = "deploy"
+	_, err := s.Trigger(bob, in)
+	if !errs.Is(err, errs.NotFound) || errs.FieldOf(err) != "pipeline" || !strings.Contains(errs.PublicMessage(err), `it declares "release", "dev"`) {
+		t.Errorf("an undeclared pipeline: %v (field %q), want NOT_FOUND naming pipeline", err, errs.FieldOf(err))
+	}
+}
+
 // A bound said in characters counts characters, not bytes: an idempotency key or a ref of as many
 // characters as its bound allows, each of two bytes, is not refused for its length (such a ref is
 // no git ref, which is another error), and one character more is refused with its count of

@@ -286,9 +286,11 @@ func (id *Identity) fail(c *gin.Context, what string, err error) {
 }
 
 func writeError(c *gin.Context, status int, err error) {
-	c.AbortWithStatusJSON(status, gin.H{"errors": []gin.H{{
-		"message": errs.PublicMessage(err), "extensions": gin.H{"code": string(errs.CodeOf(err))},
-	}}})
+	ext := gin.H{"code": string(errs.CodeOf(err))}
+	if field := errs.FieldOf(err); field != "" {
+		ext["field"] = field // as GraphQL errors name it: the input at fault (since, until)
+	}
+	c.AbortWithStatusJSON(status, gin.H{"errors": []gin.H{{"message": errs.PublicMessage(err), "extensions": ext}}})
 }
 
 // errorPage tells a browser what went wrong with its sign-in, as plain text it can show.

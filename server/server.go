@@ -158,6 +158,9 @@ func New(opts Options) *Server {
 			graph.RefuseMethod(c.Writer, c.Request)
 			return
 		}
+		if readOnlyPage(c.Request.URL.Path) && c.Writer.Header().Get("Allow") == http.MethodGet {
+			c.Header("Allow", "GET, HEAD") // headAsGet answers HEAD there too
+		}
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": gin.H{"code": "METHOD_NOT_ALLOWED",
 			"message": c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + c.Writer.Header().Get("Allow")}})
 	})

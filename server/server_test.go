@@ -288,7 +288,8 @@ func TestUnknownPathAnswers404JSONNotFound(t *testing.T) {
 func TestWrongMethodAnswers405WithAllow(t *testing.T) {
 	f := newFixture(t)
 	for _, c := range []struct{ method, target, allow string }{
-		{http.MethodDelete, "/healthz", "GET"},
+		{http.MethodDelete, "/healthz", "GET, HEAD"}, // HEAD is answered there (headAsGet)
+		{http.MethodPost, "/metrics", "GET, HEAD"},
 		{http.MethodPut, "/graphql", "GET, POST"},
 	} {
 		rec := f.do(t, c.method, c.target, nil)
@@ -765,6 +766,10 @@ func TestAuditExportIsNeverCached(t *testing.T) {
 		}
 		if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
 			t.Errorf("GET %s: Cache-Control %q, want no-store", c.target, got)
+		}
+		// A refusal names the parameter at fault, as GraphQL errors name their field.
+		if c.status == http.StatusBadRequest && !strings.Contains(rec.Body.String(), `"field":"since"`) {
+			t.Errorf("GET %s: %s, want the error naming since", c.target, rec.Body)
 		}
 	}
 }

@@ -188,7 +188,11 @@ func (w webhook) handler(log *slog.Logger) gin.HandlerFunc {
 }
 
 func errorBody(err error) gin.H {
-	return gin.H{"error": gin.H{"code": string(errs.CodeOf(err)), "message": errs.PublicMessage(err)}}
+	body := gin.H{"code": string(errs.CodeOf(err)), "message": errs.PublicMessage(err)}
+	if field := errs.FieldOf(err); field != "" {
+		body["field"] = field
+	}
+	return gin.H{"error": body}
 }
 
 // deniedLimiter decides which refused deliveries are recorded: at most per a minute for each
