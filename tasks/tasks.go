@@ -7,6 +7,7 @@
 package tasks
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -212,15 +213,16 @@ func checkLabels(labels []string) error {
 		return errs.InvalidField("labels", "has %d labels; at most %d", len(labels), MaxLabels)
 	}
 	seen := map[string]bool{}
-	for _, l := range labels {
-		if err := text.Check("labels", l, MaxLabel, true); err != nil {
+	for i, l := range labels {
+		field := "labels[" + strconv.Itoa(i) + "]" // which label, as links[i] names a link
+		if err := text.Check(field, l, MaxLabel, true); err != nil {
 			return err
 		}
 		if strings.TrimSpace(l) == "" {
-			return errs.InvalidField("labels", "has an empty label")
+			return errs.InvalidField(field, "is empty")
 		}
 		if seen[l] {
-			return errs.InvalidField("labels", "has %q twice", l)
+			return errs.InvalidField(field, "%q is an earlier label's too", l)
 		}
 		seen[l] = true
 	}
