@@ -48,7 +48,7 @@ func backupCmd() *cobra.Command {
 // sqliteExists refuses a SQLite database setting whose file is not there.
 func sqliteExists(database string) error {
 	if file, missing := missingSQLite(database); missing {
-		return errs.InvalidField("database", "no SQLite database at %s; correct database (PORTSIDE_DATABASE_URL)", file)
+		return errs.InvalidField("database", "no SQLite database at %s; correct the setting (--database, PORTSIDE_DATABASE_URL or database in the config file, whichever gave it)", file)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ one catalog file; with --type git the argument is a repository URL (http(s)://, 
 file://) and --ref and --path choose the branch and the files. Importing a location that is
 already registered refreshes it. Exit status: 0 imported cleanly, 1 refused (nothing imported),
 2 imported with errors in some documents (listed).`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			spec := catalog.LocationSpec{Type: catalog.LocationType(typ), Target: args[0], Ref: ref, Path: path}
 			if typ == "" {
@@ -243,7 +243,7 @@ func refreshCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "refresh ID|TARGET",
 		Short: "Read a registered location again and apply what changed (exit 2 when it has errors)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := openApp(cmd, false)
 			if err != nil {
@@ -269,7 +269,7 @@ func unregisterCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "unregister ID|TARGET",
 		Short: "Remove a location and the entities it provided",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := openApp(cmd, false)
 			if err != nil {

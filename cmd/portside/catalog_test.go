@@ -432,3 +432,24 @@ spec:
 		t.Errorf("runs left running:\n%s", r.stdout)
 	}
 }
+
+// A command given the wrong number of arguments names those it takes, as its usage line writes
+// them (cobra's own refusal said only "accepts 2 arg(s), received 1").
+func TestAWrongNumberOfArgumentsNamesThoseTheCommandTakes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portside.db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pipeline", "trigger", "svc-a"}, "portside pipeline trigger takes COMPONENT PIPELINE; got 1 argument"},
+		{[]string{"tasks", "import", "--project", "p"}, "portside tasks import takes FILE; got 0 arguments"},
+		{[]string{"deploy", "request", "a", "b", "c", "--env", "prod"}, "portside deploy request takes COMPONENT VERSION; got 3 arguments"},
+		{[]string{"deploy", "approve"}, "portside deploy approve takes NUMBER; got 0 arguments"},
+	} {
+		r := portside(t, nil, append([]string{"--database", db}, c.args...)...)
+		wantExit(t, r, 1, strings.Join(c.args, " "))
+		if !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: stderr lacks %q\n%s", c.args, c.want, r)
+		}
+	}
+}

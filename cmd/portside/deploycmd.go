@@ -76,7 +76,7 @@ func deployRequestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "request COMPONENT VERSION --env ENVIRONMENT [--reason R]",
 		Short: "Ask for a version of a component to be deployed to an environment (exit 2 when applying it at once failed)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
 				return errs.InvalidField("--env", "is required: the environment to deploy to")
@@ -108,7 +108,7 @@ func deployDecideCmd(verb string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb + " NUMBER [--note N]",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := requestNumber(args[0])
 			if err != nil {
@@ -237,7 +237,7 @@ func deployStatusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status COMPONENT|NUMBER",
 		Short: "Show a deploy request with its history (a number), or a component's latest requests",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			svc, done, err := openDeploys(cmd)
 			if err != nil {

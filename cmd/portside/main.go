@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portside-dev/portside/config"
+	"github.com/portside-dev/portside/errs"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -110,4 +111,42 @@ func versionCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// exactArgs is cobra.ExactArgs with a refusal that names the arguments the command takes, as its
+// usage line writes them ("portside pipeline trigger takes COMPONENT PIPELINE; got 1 argument"),
+// where cobra's said only "accepts 2 arg(s), received 1".
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		noun := "arguments"
+		if len(args) == 1 {
+			noun = "argument"
+		}
+		return errs.E(errs.Invalid, "%s takes %s; got %d %s (see --help)", cmd.CommandPath(), argNames(cmd), len(args), noun)
+	}
+}
+
+// argNames are the positional arguments of cmd's usage line: its words in capitals that are
+// neither a flag's value nor optional ("import --project P [--format F] FILE" → "FILE").
+func argNames(cmd *cobra.Command) string {
+	var names []string
+	depth, flag := 0, false
+	for _, w := range strings.Fields(cmd.Use)[1:] {
+		opens, closes := strings.Count(w, "["), strings.Count(w, "]")
+		switch {
+		case depth > 0 || opens > 0:
+		case strings.HasPrefix(w, "-"):
+			flag = true
+			depth += opens - closes
+			continue
+		case !flag && w == strings.ToUpper(w):
+			names = append(names, w)
+		}
+		depth += opens - closes
+		flag = false
+	}
+	return strings.Join(names, " ")
 }

@@ -45,7 +45,7 @@ func pipelineTriggerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trigger COMPONENT PIPELINE",
 		Short: "Run a component's pipeline; with --wait (always for local pipelines) follow it to the end (exit 2 unless it succeeds)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in := pipelines.TriggerInput{Component: args[0], Pipeline: args[1], Ref: ref, IdempotencyKey: key, Parameters: map[string]string{}}
 			for _, p := range params {
@@ -218,7 +218,7 @@ func pipelineCancelCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel RUN_ID",
 		Short: "Ask the provider to stop a run",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {

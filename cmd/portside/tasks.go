@@ -65,7 +65,7 @@ and Comments / Issues (in any order, any case; Comments / Issues may be left out
 task title the project has (whatever the case and spacing) updates that task; any other row adds
 one. Assignees are catalog Users, by name, title or e-mail. Every problem is printed by row and
 column, and then nothing is imported (exit 1).`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := tableFormat(format, args[0])
 			if err != nil {
@@ -203,7 +203,7 @@ func tasksProjectCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create NAME --owner GROUP [--title T] [--member USER]...",
 		Short: "Create a project owned by a catalog Group",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			svc, done, err := openTasks(cmd)
 			if err != nil {
