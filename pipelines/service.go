@@ -137,7 +137,10 @@ const (
 	MaxComponents     = 100
 )
 
-var refRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_./+@]*$`)
+// refRE is what a ref to run may be made of, before git's own rules (gitref.Check): letters and
+// digits of any script (git allows feature/ünïcode), and - _ . / + @, starting with a letter or a
+// digit (never an option).
+var refRE = regexp.MustCompile(`^[\p{L}\p{N}][-\p{L}\p{N}_./+@]*$`)
 
 // ComponentPipelines returns the pipelines a component declares, by its canonical ref and
 // annotations. A component without declarations has none; one whose stored declarations are

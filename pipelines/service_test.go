@@ -176,6 +176,12 @@ func TestARefGitRefusesIsInvalid(t *testing.T) {
 	if n := prov.triggers.Load(); n != 0 {
 		t.Errorf("%d runs started", n)
 	}
+	// A branch named in another script is a branch git allows.
+	in := release("")
+	in.Ref = "feature/ünïcode"
+	if run, err := s.Trigger(bob, in); err != nil || run.Ref != "feature/ünïcode" {
+		t.Errorf("Trigger(ref feature/ünïcode) = %+v, %v", run, err)
+	}
 }
 
 // A pipeline the component does not declare is NOT_FOUND naming pipeline, saying which it does.
