@@ -177,7 +177,7 @@ func TestASlackRequestSentAgainIsRefusedAsAReplay(t *testing.T) {
 		body := form.Encode()
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		sig := slack.Sign([]byte(slackSecret), ts, []byte(body))
-		send := func() (int, string) {
+		send := func(sig string) (int, string) {
 			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.base+"/slack/commands", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set(slack.TimestampHeader, ts)
@@ -190,23 +190,27 @@ func TestASlackRequestSentAgainIsRefusedAsAReplay(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, string(b)
 		}
-		if code, _ := send(); code != http.StatusOK {
+		if code, _ := send(sig); code != http.StatusOK {
 			t.Fatalf("the first delivery: %d", code)
 		}
 		r.reply(t, "R1", 1)
-		code, answer := send()
+		code, answer := send(sig)
 		if code != http.StatusUnauthorized || !strings.Contains(answer, "a replay") {
 			t.Fatalf("the same request again: %d %s, want 401 saying it is a replay", code, answer)
+		}
+		// Its hex in capitals is the same signature to Verify, and so the same request.
+		if code, answer := send("v0=" + strings.ToUpper(strings.TrimPrefix(sig, "v0="))); code != http.StatusUnauthorized || !strings.Contains(answer, "a replay") {
+			t.Fatalf("the same request, its signature in capitals: %d %s, want 401 saying it is a replay", code, answer)
 		}
 		if page, _ := r.pipes.Runs(operator(), pipelines.Filter{Component: "component:default/payments-api"}, 10, ""); len(page.Runs) != 1 {
 			t.Errorf("%d runs, want the first delivery's alone", len(page.Runs))
 		}
-		if recs := r.auditRecords(t, "slack.command"); len(recs) != 1 || !strings.Contains(string(recs[0].Arguments), `"replay"`) {
-			t.Errorf("audit records of the replay: %+v", recs)
+		if recs := r.auditRecords(t, "slack.command"); len(recs) != 2 || !strings.Contains(string(recs[0].Arguments), `"replay"`) {
+			t.Errorf("audit records of the replays: %+v", recs)
 		}
 		scrape := httptest.NewRecorder()
 		r.metrics.Handler().ServeHTTP(scrape, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		if !strings.Contains(scrape.Body.String(), `portside_slack_requests_total{outcome="replay"} 1`) {
+		if !strings.Contains(scrape.Body.String(), `portside_slack_requests_total{outcome="replay"} 2`) {
 			t.Errorf("the replay is not counted")
 		}
 	})

@@ -180,10 +180,12 @@ func (b *Bot) Verify(ctx context.Context, h http.Header, body []byte) (string, e
 	}
 	// Signed once by Slack, a request is taken once: the signature (over its timestamp and body)
 	// is kept while its timestamp is within MaxSkew, and the same one again is a replay.
-	fresh, err := b.msgs.firstSeen(ctx, h.Get(SignatureHeader), now, now.Add(2*MaxSkew))
+	// Kept as Verify read it: hex decodes either case, so the signature is kept in lower case
+	// (an upper-cased copy of a captured request is the same request).
+	fresh, err := b.msgs.firstSeen(ctx, strings.ToLower(h.Get(SignatureHeader)), now, now.Add(2*MaxSkew))
 	switch {
 	case err != nil:
-		return ReasonReplay, errs.Wrap(errs.Unavailable, err, "Slack requests cannot be checked for replays now; try again in a moment")
+		return ReasonReplayCheck, errs.Wrap(errs.Unavailable, err, "Slack requests cannot be checked for replays now; try again in a moment")
 	case !fresh:
 		return ReasonReplay, errs.E(errs.Unauthenticated, "the request was sent before (a replay): Slack signs each request once")
 	}

@@ -35,6 +35,8 @@ const (
 	ReasonSignature = "signature"
 	ReasonNoSecret  = "no_secret"
 	ReasonReplay    = "replay"
+	// ReasonReplayCheck: the database that says whether a request is a replay could not answer.
+	ReasonReplayCheck = "replay_check"
 )
 
 // Verify checks Slack's v0 signature of a request: HMAC-SHA256, keyed with the app's signing

@@ -1,4 +1,4 @@
--- Slack: the signatures of the requests Slack sent in the last MaxSkew (5 minutes), so that a
+-- Slack: the signatures of the requests Slack sent in the last ten minutes (twice MaxSkew), so that a
 -- captured request sent again within its timestamp's window is refused as a replay: the same
 -- signed /deploy after its request was rejected made a new request. Kept in the database, so that
 -- a replay to another replica is refused too; rows past expires_at are removed as requests come.
