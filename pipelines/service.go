@@ -303,9 +303,11 @@ func (s *Service) Trigger(ctx context.Context, in TriggerInput) (Run, error) {
 // start records a new run of decl and asks its provider to start it. A run the same key already
 // started is returned as it is; one the key started with other inputs is a CONFLICT. A retry
 // (retryOf) takes no key: a run has one retry (a unique index), and retrying it again returns
-// that one. A run the provider did not start stays in the history, FAILED with why, and frees its
-// key: the caller hears the provider's error ("try again later"), and the same request with the
-// same key then tries again rather than answering with that failure.
+// that one. A run the provider did not start stays in the history, FAILED with why. When the
+// provider refused it for certain (refusedForCertain), it also frees its key: the same request
+// with the same key then tries again. When the outcome is unknown (the provider could not be
+// reached, or its answer was lost: it may have started the run), the key keeps the attempt, so
+// that a client's retry never starts the run twice.
 func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRef string, params map[string]string, key string,
 	retryOf *Run, call func(context.Context, Provider, TriggerRequest) (Update, error)) (Run, error) {
 	prov := s.providers[decl.Provider]
@@ -328,7 +330,11 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	run.Stages = orderStages(&decl, nil, nil)
 	dispatch := newDispatchID()
 	run.DispatchID = dispatch
-	if err := s.recs.insert(ctx, &run, dispatch); err != nil {
+	for attempt := 1; ; attempt++ {
+		err := s.recs.insert(ctx, &run, dispatch)
+		if err == nil {
+			break
+		}
 		if (key == "" && retryOf == nil) || !errs.Is(err, errs.Conflict) {
 			return Run{}, err
 		}
@@ -338,6 +344,9 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 			first, ferr = s.recs.byRetryOf(ctx, retryOf.ID)
 		} else {
 			first, ferr = s.recs.byKey(ctx, ref, decl.Name, key)
+		}
+		if errs.Is(ferr, errs.NotFound) && attempt == 1 {
+			continue // the key's first run failed to start and freed it meanwhile: this one starts
 		}
 		if ferr != nil {
 			return Run{}, ferr
@@ -353,7 +362,9 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	if err != nil {
 		// The attempt stays in the history, failed, with why; the caller hears the provider's error.
 		run.Status, run.Message = Failed, "the provider did not start the run: "+errs.PublicMessage(err)
-		run.IdempotencyKey = "" // freed with the failure, in the same write: see above
+		if refusedForCertain(err) {
+			run.IdempotencyKey = "" // freed with the failure, in the same write: see above
+		}
 		failFast(&run)
 		fin := s.now().UTC()
 		run.FinishedAt, run.UpdatedAt = &fin, fin
@@ -399,6 +410,18 @@ func (s *Service) start(ctx context.Context, ref string, decl Declaration, gitRe
 	}
 	s.poke()
 	return latest, nil
+}
+
+// refusedForCertain says whether a provider's error means it did not start the run: it refused
+// the request (the workflow or project does not exist, the inputs or the token were refused).
+// UNAVAILABLE and INTERNAL may come after the request reached the provider (a timeout, a reset
+// connection, a 5xx), which may then have started it.
+func refusedForCertain(err error) bool {
+	switch errs.CodeOf(err) {
+	case errs.Invalid, errs.NotFound, errs.Forbidden, errs.Unauthenticated, errs.Conflict:
+		return true
+	}
+	return false
 }
 
 func sameRetry(a, b *int64) bool {

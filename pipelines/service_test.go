@@ -405,18 +405,32 @@ func TestAProviderThatRefusesLeavesAFailedRunAndSaysWhy(t *testing.T) {
 	if len(page.Runs) != 1 || page.Runs[0].Status != pipelines.Failed || page.Runs[0].Message == "" {
 		t.Errorf("runs = %+v", page.Runs)
 	}
-	// The failed attempt freed its key: the same request with the same key, once GitHub is
-	// back, starts the run ("try again later" works), and the failed attempt stays in history.
+	// GitHub unreachable may have started the run all the same (an answer lost on the way): the
+	// key keeps the attempt, and the same request answers it, starting nothing.
 	prov.trigger = nil
-	run, err := s.Trigger(bob, release("k"))
-	if err != nil || run.Status != pipelines.Queued || run.ID == page.Runs[0].ID || run.IdempotencyKey != "k" || prov.triggers.Load() != 2 {
+	if again, err := s.Trigger(bob, release("k")); err != nil || again.ID != page.Runs[0].ID || prov.triggers.Load() != 1 {
+		t.Fatalf("the same request after an unknown outcome: run %d, %v (%d triggers), want run %d and nothing started",
+			again.ID, err, prov.triggers.Load(), page.Runs[0].ID)
+	}
+	// A refusal for certain (the workflow is not there) frees the key with the failure: the same
+	// request, once the workflow is, starts the run, and the failed attempt stays in history.
+	prov.trigger = func(pipelines.TriggerRequest) (pipelines.Update, error) {
+		return pipelines.Update{}, errs.E(errs.NotFound, "GitHub: acme/checkout has no workflow release.yaml")
+	}
+	if _, err := s.Trigger(bob, release("k2")); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("trigger: %v, want NOT_FOUND", err)
+	}
+	prov.trigger = nil
+	run, err := s.Trigger(bob, release("k2"))
+	if err != nil || run.Status != pipelines.Queued || run.IdempotencyKey != "k2" || prov.triggers.Load() != 3 {
 		t.Fatalf("the same request again: %+v, %v (%d triggers), want a new queued run", run, err, prov.triggers.Load())
 	}
-	if again, err := s.Trigger(bob, release("k")); err != nil || again.ID != run.ID || prov.triggers.Load() != 2 {
+	if again, err := s.Trigger(bob, release("k2")); err != nil || again.ID != run.ID || prov.triggers.Load() != 3 {
 		t.Errorf("and once more: run %d, %v, want run %d and nothing started", again.ID, err, run.ID)
 	}
-	if failed, _ := s.Run(bob, page.Runs[0].ID); failed.Status != pipelines.Failed || failed.IdempotencyKey != "" {
-		t.Errorf("the failed attempt: %s with key %q, want FAILED without its key", failed.Status, failed.IdempotencyKey)
+	refused, _ := s.Runs(bob, pipelines.Filter{Statuses: []pipelines.Status{pipelines.Failed}}, 10, "")
+	if len(refused.Runs) != 2 || refused.Runs[0].IdempotencyKey != "" || refused.Runs[1].IdempotencyKey != "k" {
+		t.Errorf("the failed attempts: %+v; want the refused one without its key, the unknown one with it", refused.Runs)
 	}
 }
 
