@@ -92,7 +92,8 @@ func (s *Service) heartbeat(parent context.Context, id int64, holder string) (st
 			held, err := s.renewLease(ctx, id, holder, s.now().UTC().Add(leaseFor))
 			switch {
 			case err == errLeaseBusy:
-				// The apply's own transaction holds the row: it renews the lease as it commits.
+				// A transaction holds the row or the table (the apply's own, which writes the
+				// lease as it commits): the next beat tries again.
 			case err != nil && ctx.Err() == nil:
 				// A busy database (SQLite while an apply writes) is retried at the next beat.
 				s.log.WarnContext(parent, "catalog: renew location lease", "location", id, "error", err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,10 +180,12 @@ func testRefreshRenewsAShortLease(t *testing.T, st *store.Store) {
 	}
 }
 
-// On PostgreSQL a renewal never waits behind a transaction that holds the location's row (an
-// apply's, which renews the lease itself as it commits): waiting, it kept a snapshot from before
-// that commit, and the VACUUM after a million-entity import could not mark what it wrote visible
-// to all. The heartbeat takes the refusal as a beat to skip, not as the lease lost.
+// On PostgreSQL a renewal never waits long behind a transaction that holds the location's row
+// (an apply's, which renews the lease itself as it commits) or its table (a first import
+// rebuilding its foreign keys): waiting, it kept a snapshot from before that commit, and the
+// VACUUM after a million-entity import could not mark what it wrote visible to all. The
+// heartbeat takes the refusal as a beat to skip, not as the lease lost. The rows an apply
+// inserts only share the location's key: a renewal goes on beside them.
 func TestALeaseRenewalNeverWaitsForTheLocationsRow(t *testing.T) {
 	st := storetest.Postgres(t)
 	svc := leaseService(st, &memReader{content: leaseGroup}, time.Now)
@@ -192,22 +195,39 @@ func TestALeaseRenewalNeverWaitsForTheLocationsRow(t *testing.T) {
 	}
 	id := res.Location.ID
 	setLease(t, st, id, "me", time.Now().Add(time.Minute))
+	renew := func() (bool, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return svc.renewLease(ctx, id, "me", time.Now().Add(2*time.Minute))
+	}
+	for _, holder := range []struct{ name, statement string }{
+		{"a transaction that updated the row", "UPDATE locations SET message = message WHERE id = " + strconv.FormatInt(id, 10)},
+		{"a transaction that locked the table as ADD FOREIGN KEY does", "LOCK TABLE locations IN SHARE ROW EXCLUSIVE MODE"},
+	} {
+		tx := st.Gorm().Begin()
+		if err := tx.Exec(holder.statement).Error; err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		held, err := renew()
+		if err != errLeaseBusy || !held || time.Since(start) > 3*time.Second {
+			t.Errorf("renewal beside %s: held %v, %v after %v; want held, errLeaseBusy at once", holder.name, held, err, time.Since(start))
+		}
+		tx.Rollback()
+	}
+	// An apply's inserts of the location's entities share-lock its key: the renewal goes on.
 	tx := st.Gorm().Begin()
-	defer tx.Rollback()
-	if err := tx.Exec("UPDATE locations SET message = message WHERE id = ?", id).Error; err != nil {
+	if err := tx.Exec("INSERT INTO location_errors (location_id, source, document, line, field, entity_ref, message) VALUES (?, 'f', 1, 1, '', '', 'm')", id).Error; err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	held, err := svc.renewLease(ctx, id, "me", time.Now().Add(2*time.Minute))
-	if err != errLeaseBusy || !held {
-		t.Fatalf("renewal beside a transaction holding the row: held %v, %v; want held, errLeaseBusy at once", held, err)
+	if held, err := renew(); err != nil || !held {
+		t.Errorf("renewal beside an apply's insert: held %v, %v; want renewed", held, err)
 	}
 	tx.Rollback()
-	if held, err := svc.renewLease(ctx, id, "me", time.Now().Add(2*time.Minute)); err != nil || !held {
+	if held, err := renew(); err != nil || !held {
 		t.Errorf("renewal once the row is free: held %v, %v", held, err)
 	}
-	if held, err := svc.renewLease(ctx, id, "someone else", time.Now().Add(2*time.Minute)); err != nil || held {
+	if held, err := svc.renewLease(context.Background(), id, "someone else", time.Now().Add(2*time.Minute)); err != nil || held {
 		t.Errorf("renewal by another holder: held %v, %v; want not held", held, err)
 	}
 }

@@ -170,29 +170,42 @@ func (s *Service) takeOverLease(ctx context.Context, id int64, owner, holder str
 	return res.RowsAffected == 1, nil
 }
 
-// errLeaseBusy says a lease was not renewed because a transaction holds the location's row.
+// errLeaseBusy says a lease was not renewed because a transaction holds the location's row, or
+// its table, against the renewal.
 var errLeaseBusy = errs.E(errs.Unavailable, "the location is being written")
+
+// renewWait bounds how long a renewal on PostgreSQL waits for a lock (lock_timeout).
+const renewWait = "50ms"
 
 // renewLease extends holder's lease to until; it reports whether holder still held it. The
 // database's error is returned as it is, for the log.
 //
-// On PostgreSQL it never waits for the row: an apply's transaction that wrote the location holds
-// it until it commits (and renews the lease itself as it ends), and a renewal waiting behind it
-// keeps a snapshot from before that commit as long as it waits. The VACUUM that follows an import
-// then cannot mark the pages the import wrote visible to all, and every index-only read of them
-// reads the heap instead: after a million-entity import whose heartbeat waited so, a text search
-// walked entities_name fetching each row (2.0 s for `support`) and the facets of a tag and a type
-// scanned the table (1.6 s). A row held so is errLeaseBusy: the next beat tries again.
+// On PostgreSQL it waits at most renewWait for any lock: an apply's transaction that updated the
+// location's row (or, rebuilding a first import's foreign keys, locked the table) holds it until
+// it commits, and a renewal waiting behind it keeps a snapshot from before that commit as long as
+// it waits. The VACUUM that follows an import then cannot mark the pages the import wrote visible
+// to all, and every index-only read of them reads the heap instead: after a million-entity
+// import whose heartbeat waited so, a text search walked entities_name fetching each row (2.0 s
+// for `support`) and the facets of a tag and a type scanned the table (1.6 s). A lock not had in
+// time is errLeaseBusy: the next beat tries again. The rows an apply inserts only share-lock the
+// location's key, which the renewal (no key update) does not wait for.
 func (s *Service) renewLease(ctx context.Context, id int64, holder string, until time.Time) (bool, error) {
-	db := s.st.DB(ctx).Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder)
-	if s.st.Dialect() == store.Postgres {
-		db = db.Where("id = (SELECT id FROM locations WHERE id = ? FOR UPDATE NOWAIT)", id)
-	}
-	res := db.Update("lease_until", until)
-	if res.Error != nil && store.IsLockNotAvailable(res.Error) {
+	var held bool
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
+		db := s.st.DB(ctx)
+		if s.st.Dialect() == store.Postgres {
+			if err := db.Exec("SET LOCAL lock_timeout = '" + renewWait + "'").Error; err != nil {
+				return err
+			}
+		}
+		res := db.Model(&locationRow{}).Where("id = ? AND lease_owner = ?", id, holder).Update("lease_until", until)
+		held = res.RowsAffected > 0
+		return res.Error
+	})
+	if err != nil && store.IsLockNotAvailable(err) {
 		return true, errLeaseBusy
 	}
-	return res.Error == nil && res.RowsAffected > 0, res.Error
+	return err == nil && held, err
 }
 
 // releaseLease ends holder's lease, if it still holds it.
