@@ -141,6 +141,22 @@ func (s *Service) LinkSlackUser(ctx context.Context, token string) (SlackLink, e
 		now := s.now().UTC()
 		return s.st.InTx(ctx, func(ctx context.Context) error {
 			h := hashSlackToken(token)
+			if s.st.Dialect() == store.Postgres {
+				// The Slack user's tokens are locked all at once, in one order, before any is
+				// marked: two links of one Slack user confirmed at once each marked its own
+				// token, then waited for the other's to end it (a deadlock, one refused as
+				// UNAVAILABLE). SQLite runs one writer at a time.
+				var mine slackLinkTokenRow
+				if err := s.st.DB(ctx).Select("team_id, slack_user").Take(&mine, "token_hash = ?", h).Error; err == nil {
+					var hashes []string
+					if err := s.st.DB(ctx).Raw("SELECT token_hash FROM slack_link_tokens WHERE team_id = ? AND slack_user = ? ORDER BY token_hash FOR UPDATE",
+						mine.TeamID, mine.SlackUser).Scan(&hashes).Error; err != nil {
+						return store.Translate(err, "Slack link tokens")
+					}
+				} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+					return store.Translate(err, "Slack link token")
+				}
+			}
 			res := s.st.DB(ctx).Model(&slackLinkTokenRow{}).Where("token_hash = ? AND used_at IS NULL AND expires_at >= ?", h, now).
 				Update("used_at", now)
 			if res.Error != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/portside-dev/portside/auth"
 	"github.com/portside-dev/portside/auth/principal"
 	"github.com/portside-dev/portside/deploys"
+	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/store"
 	"github.com/portside-dev/portside/store/storetest"
 )
@@ -339,4 +341,43 @@ func TestATokensCreationRecordNamesTheToken(t *testing.T) {
 		!strings.Contains(recs[0].Arguments, `"scopes":["read","write"]`) {
 		t.Errorf("the creation's record: %+v", recs)
 	}
+}
+
+// Two people confirming links of one Slack user at once: one links it, the other hears the link
+// was used (NOT_FOUND), never a deadlock's UNAVAILABLE (each marked its own token, then waited
+// for the other's to end it).
+func TestTwoLinksOfOneSlackUserConfirmedAtOnceEndInOne(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		p := newPortal(t, st)
+		as := func(username string) context.Context {
+			return principal.With(context.Background(), &principal.Principal{UserID: userID(t, st, username), Username: username,
+				Kind: principal.KindSession, Client: principal.ClientWeb})
+		}
+		p.session("bob")
+		p.session("alice")
+		for round := range 5 {
+			user := newSlackUser()
+			tokens := []string{p.slackLinkToken(t, "T0ACME", user), p.slackLinkToken(t, "T0ACME", user)}
+			var wg sync.WaitGroup
+			results := make([]error, 2)
+			for i, who := range []string{"bob", "alice"} {
+				wg.Go(func() { _, results[i] = p.ids.LinkSlackUser(as(who), tokens[i]) })
+			}
+			wg.Wait()
+			ok, used := 0, 0
+			for _, err := range results {
+				switch {
+				case err == nil:
+					ok++
+				case errs.Is(err, errs.NotFound):
+					used++
+				default:
+					t.Errorf("round %d: %v, want a link or NOT_FOUND", round, err)
+				}
+			}
+			if ok != 1 || used != 1 {
+				t.Errorf("round %d: %d linked, %d told it was used; want one each", round, ok, used)
+			}
+		}
+	})
 }
