@@ -373,7 +373,16 @@ func (s *Service) Request(ctx context.Context, in RequestInput) (Request, error)
 			if err != nil {
 				return err
 			}
-			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil && !s.pastExpiry(q) {
+			if q, err := s.recs.open(ctx, ref, in.Environment, in.Version); err == nil && q.State == Requested && q.Target != nil && *q.Target != tgt {
+				// Made for a target the component no longer deploys to, it can be approved no
+				// more (currentTarget): asked again, it is cancelled and a new one made for the
+				// target of now, rather than answered again.
+				_, err := s.move(ctx, q, Cancelled, "portside", ClientSystem, "asked again for the component's deploy target of now ("+describe(tgt)+")",
+					func(r *Request) { r.Outcome = "cancelled: the deploy target changed since it was made" })
+				if err != nil && !errs.Is(err, errs.Conflict) {
+					return err
+				}
+			} else if err == nil && !s.pastExpiry(q) {
 				out = q
 				return nil
 			} else if err == nil {

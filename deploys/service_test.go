@@ -701,6 +701,22 @@ func TestARequestIsApprovedAndAppliedOnlyForTheTargetItWasMadeFor(t *testing.T) 
 		if a, err := f.s.Abilities(root, q); err != nil || a.Approve || !a.Reject || !a.Cancel {
 			t.Errorf("abilities once the target moved: %+v, %v; want reject and cancel only", a, err)
 		}
+		// Asked again, as the refusal says: a new request for the target of now, the old one cancelled.
+		again, err := f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest})
+		if err != nil || again.ID == q.ID || again.Target == nil || again.Target.Path != "apps/ledger/production/kustomization.yaml" {
+			t.Fatalf("asked again: %+v, %v; want a new request for the moved target", again, err)
+		}
+		if old, _ := f.s.Get(carol, q.ID); old.State != deploys.Cancelled {
+			t.Errorf("the request for the old target is %s, want CANCELLED", old.State)
+		}
+		if _, err := f.s.Cancel(bob, again.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		f.cat.annotations[payAPI] = kept
+		q, err = f.s.Request(bob, deploys.RequestInput{Component: "payments-api", Environment: "production", Version: digest})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// Approved for its target, then held by a window while the target moves: never applied there.
 		f.cat.annotations[payAPI] = kept
 		f.windows.set("production", "a deny sync window is active")
