@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -487,4 +488,37 @@ func TestASubscriberOnAnotherReplicaHearsOfEveryChangeOnce(t *testing.T) {
 			t.Errorf("replica %s holds %d more events, want each change once", name, n)
 		}
 	}
+}
+
+// Concurrent updates on one version: one wins, and every other is a CONFLICT saying the version
+// the task is at, whether the service's check or the conditional write refused it.
+func TestConcurrentUpdatesOfOneVersionLeaveOneWinner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s, _ := newService(t, st)
+		task, err := s.CreateTask(bob, tasks.TaskInput{Project: "roadmap", Title: "Release notes"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 6
+		results := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, results[i] = s.UpdateTask(bob, task.ID, tasks.TaskPatch{Version: task.Version, Title: ptr(fmt.Sprintf("Release notes %d", i))})
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range results {
+			switch {
+			case err == nil:
+				won++
+			case !errs.Is(err, errs.Conflict) || !strings.Contains(errs.PublicMessage(err), "(it is at version 1)"):
+				t.Errorf("update %d: %v, want CONFLICT saying the task is at version 1", i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d updates won, want 1", won)
+		}
+	})
 }

@@ -279,9 +279,17 @@ func versionMismatch(id int64, have, given int) error {
 	return errs.E(errs.Conflict, "task %d changed since version %d (it is at version %d); read it again and reapply your change", id, given, have)
 }
 
-// errStale says another writer changed the task since the caller read it.
-func errStale(id int64, had int) error {
-	return errs.E(errs.Conflict, "task %d changed since version %d; read it again and reapply your change", id, had)
+// stale is the refusal of a write made on version had of task id that found another: the
+// version it is at now (versionMismatch), or NOT_FOUND when it was deleted meanwhile.
+func (s *records) stale(ctx context.Context, id int64, had int) error {
+	var versions []int
+	if err := s.st.DB(ctx).Model(&taskRow{}).Where("id = ?", id).Pluck("version", &versions).Error; err != nil {
+		return store.Translate(err, "task "+strconv.FormatInt(id, 10))
+	}
+	if len(versions) == 0 {
+		return errs.E(errs.NotFound, "task %d was deleted meanwhile", id)
+	}
+	return versionMismatch(id, versions[0], had)
 }
 
 // saveTask writes t's fields over the stored task if that is still at version had, with its
@@ -296,7 +304,7 @@ func (s *records) saveTask(ctx context.Context, t *Task, had int, changes []Chan
 		return store.Translate(res.Error, "task "+strconv.Quote(t.Title)+" in project "+strconv.Quote(t.Project))
 	}
 	if res.RowsAffected == 0 {
-		return errStale(t.ID, had)
+		return s.stale(ctx, t.ID, had)
 	}
 	t.Version = had + 1
 	if linksChanged {
@@ -324,7 +332,7 @@ func (s *records) deleteTask(ctx context.Context, id int64, had int) error {
 		return store.Translate(res.Error, "task "+strconv.FormatInt(id, 10))
 	}
 	if res.RowsAffected == 0 {
-		return errStale(id, had)
+		return s.stale(ctx, id, had)
 	}
 	return nil
 }
