@@ -663,3 +663,33 @@ func TestCancellingARunItsProviderDoesNotKnowYet(t *testing.T) {
 		}
 	})
 }
+
+// A run recorded before runs kept their declaration (migration 00037: declaration '') reads the
+// catalog's, as every run did before.
+func TestARunWithoutAKeptDeclarationReadsTheCatalogs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		prov := &fakeProvider{}
+		cat := newFakeCatalog()
+		s := newService(t, st, prov, pipelines.Options{Catalog: cat})
+		run, err := s.Trigger(bob, release(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Gorm().Exec("UPDATE pipeline_runs SET declaration = '' WHERE id = ?", run.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if old, _ := s.Run(bob, run.ID); old.Declaration != nil {
+			t.Fatalf("a run without a kept declaration reads as keeping %+v", old.Declaration)
+		}
+		cat.annotations[checkout] = map[string]string{pipelines.AnnotationGitHubSlug: "acme/moved", pipelines.AnnotationPipelines: goodDeclaration}
+		if _, err := s.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if prov.asked.status.Repository != "acme/moved" {
+			t.Errorf("the follower read the old run on %q, want the catalog's acme/moved", prov.asked.status.Repository)
+		}
+		if _, err := s.Cancel(bob, run.ID); err != nil || prov.asked.cancel.Repository != "acme/moved" {
+			t.Errorf("cancel: %v (on %q), want it on the catalog's acme/moved", err, prov.asked.cancel.Repository)
+		}
+	})
+}

@@ -211,15 +211,6 @@ func openDocuments(r io.Reader, fastBytes int) (decodeFunc, *readFailure) {
 // nor any line number, changes. A directive line starts at its line's first column, before a
 // document's "---".
 
-// rewriteDirectives rewrites the %YAML directive lines of b (see above).
-func rewriteDirectives(b []byte) []byte {
-	var out []byte
-	for line := range bytes.Lines(b) {
-		out = append(out, rewriteDirective(line)...)
-	}
-	return out
-}
-
 // rewriteDirective is line, or line with the version of its %YAML 1.x directive made 1.1.
 func rewriteDirective(line []byte) []byte {
 	rest, ok := bytes.CutPrefix(line, []byte("%YAML"))
@@ -234,8 +225,9 @@ func rewriteDirective(line []byte) []byte {
 	return slices.Concat(line[:at], []byte("1.1"), line[at+len(fields[0]):])
 }
 
-// directiveReader reads br with its %YAML directive lines rewritten (see above): the rest of a
-// file larger than the fast path reads whole.
+// directiveReader reads br with its %YAML directive lines rewritten (see above): what yaml.v3
+// decodes, every file the fast path does not read (larger than it reads whole, or outside its
+// subset, as a file with a directive is).
 type directiveReader struct {
 	br      *bufio.Reader
 	pending []byte

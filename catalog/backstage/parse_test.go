@@ -765,7 +765,12 @@ spec: {type: service, lifecycle: production}
 	if res.FileError == nil {
 		t.Error("a %YAML 2.0 directive was read")
 	}
-	if got := string(rewriteDirectives([]byte("%YAML 1.2\n%TAG ! tag:x:\n%YAML 1.1\nkey: '%YAML 1.2'\n"))); got != "%YAML 1.1\n%TAG ! tag:x:\n%YAML 1.1\nkey: '%YAML 1.2'\n" {
-		t.Errorf("rewritten: %q", got)
+	for in, want := range map[string]string{
+		"%YAML 1.2\n": "%YAML 1.1\n", "%YAML   1.2   # c": "%YAML   1.1   # c", "%YAML 1.1\n": "%YAML 1.1\n",
+		"%TAG ! tag:x:\n": "%TAG ! tag:x:\n", "key: '%YAML 1.2'\n": "key: '%YAML 1.2'\n", "%YAML 2.0\n": "%YAML 2.0\n",
+	} {
+		if got := string(rewriteDirective([]byte(in))); got != want {
+			t.Errorf("rewriteDirective(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
