@@ -664,7 +664,7 @@ func TestCancellingARunItsProviderDoesNotKnowYet(t *testing.T) {
 	})
 }
 
-// A run recorded before runs kept their declaration (migration 00037: declaration ”) reads the
+// A run recorded before runs kept their declaration (migration 00037: an empty one) reads the
 // catalog's, as every run did before.
 func TestARunWithoutAKeptDeclarationReadsTheCatalogs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
