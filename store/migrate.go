@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -78,8 +80,8 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres
 		// Several replicas or a migration Job may start at once: a session advisory lock makes them
-		// take turns.
-		locker, err := lock.NewPostgresSessionLocker()
+		// take turns, trying every second (goose's default waits 5 s between tries).
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.migrationLockID()), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, errs.Wrap(errs.Internal, err, "migration lock")
 		}
@@ -90,6 +92,24 @@ func (s *Store) provider() (*goose.Provider, error) {
 		return nil, errs.Wrap(errs.Internal, err, "load %s migrations", s.dialect)
 	}
 	return p, nil
+}
+
+// migrationLockID is the advisory lock migrations of this store's schema take turns on. An
+// advisory lock is the whole database's, so one key for every schema made migrations of schemas
+// that share nothing wait for each other (tests, each in a schema of its own, waited minutes for
+// the lock under load). The public schema, where Portside runs unless told otherwise, keeps
+// goose's key, which releases before this one took theirs too: a rolling upgrade's two migration
+// Jobs still take turns. A schema that cannot be read is taken as public.
+func (s *Store) migrationLockID() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var schema string
+	if err := s.SQL().QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil || schema == "public" || schema == "" {
+		return lock.DefaultLockID
+	}
+	h := fnv.New64a()
+	h.Write([]byte("portside migrations " + schema))
+	return int64(h.Sum64() &^ (1 << 63)) // positive, like goose's own
 }
 
 // Migrate applies every pending migration and returns the versions it applied.

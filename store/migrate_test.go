@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/portside-dev/portside/errs"
 	"github.com/portside-dev/portside/migrations"
@@ -505,5 +507,29 @@ func TestMigrationFilesFollowTheRules(t *testing.T) {
 				t.Errorf("%s %s (DESIGN.md §3: expand, backfill, contract)", where, problem)
 			}
 		}
+	}
+}
+
+// An advisory lock is the whole database's: migrations of one schema take turns with another
+// migration of that schema, not with every schema's (tests, each in a schema of its own, waited
+// minutes on one key under load). Another schema's holder of goose's key, the public schema's,
+// leaves this one migrating at once.
+func TestMigrationsOfOneSchemaDoNotWaitForAnothers(t *testing.T) {
+	raw := storetest.PostgresURL(t)
+	holder := storetest.Postgres(t)
+	conn, err := holder.SQL().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", lock.DefaultLockID) //nolint:errcheck
+	s := storetest.Open(t, raw, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrating a schema while goose's key is held for another: %v", err)
 	}
 }
